@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { DataSource } from 'typeorm';
+import { ConfigError, loadConfig } from '../config';
+import { buildDataSourceOptions } from '../database/data-source-options';
+import { resolveDatabase } from '../database/database-server';
+import { seedDemoData } from '../intents/demo-data';
+
+const USAGE = 'usage: database.cli <migrate | revert | show | seed | generate <MigrationName>>';
+
+async function run(command: string | undefined, argument: string | undefined): Promise<number> {
+  if (!command || !['migrate', 'revert', 'show', 'seed', 'generate'].includes(command)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  if (command === 'generate' && !/^[A-Z][A-Za-z0-9]+$/.test(argument ?? '')) {
+    process.stderr.write('generate needs a PascalCase migration name, e.g. AddOrders\n');
+    return 2;
+  }
+  const config = loadConfig(process.env);
+  const database = await resolveDatabase(config, (message) => process.stdout.write(`${message}\n`));
+  try {
+    if (command === 'generate') {
+      // TypeORM's own generator compares the entities with the live schema; it reads dist/database/data-source.js.
+      const cli = require.resolve('typeorm/cli.js');
+      const target = resolve('src', 'database', 'migrations', argument as string);
+      const result = spawnSync(
+        process.execPath,
+        [cli, 'migration:generate', '-d', join(__dirname, '..', 'database', 'data-source.js'), '-p', target],
+        { stdio: 'inherit', env: { ...process.env, DATABASE_URL: database.url } },
+      );
+      return result.status ?? 1;
+    }
+    const dataSource = new DataSource(buildDataSourceOptions({ ...config.database, url: database.url }));
+    await dataSource.initialize();
+    try {
+      if (command === 'migrate') {
+        const applied = await dataSource.runMigrations({ transaction: 'each' });
+        process.stdout.write(`Applied ${applied.length} migration(s)${applied.map((m) => `\n  ${m.name}`).join('')}\n`);
+      } else if (command === 'revert') {
+        await dataSource.undoLastMigration({ transaction: 'each' });
+      } else if (command === 'show') {
+        const pending = await dataSource.showMigrations();
+        process.stdout.write(pending ? 'There are pending migrations.\n' : 'The schema is up to date.\n');
+      } else {
+        await dataSource.runMigrations({ transaction: 'each' });
+        const seeded = await seedDemoData(dataSource, false);
+        process.stdout.write(`Seeded demo data: ${seeded.join(', ')}\n`);
+      }
+    } finally {
+      await dataSource.destroy();
+    }
+    return 0;
+  } finally {
+    await database.stop();
+  }
+}
+
+run(process.argv[2], process.argv[3])
+  .then((code) => process.exit(code))
+  .catch((error: unknown) => {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exit(1);
+  });

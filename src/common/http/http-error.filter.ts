@@ -1,0 +1,95 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
+import type { RequestContext } from './request-context';
+
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  MALFORMED_JSON: HttpStatus.BAD_REQUEST,
+  VALIDATION_FAILED: HttpStatus.BAD_REQUEST,
+  PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
+  UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
+  FORBIDDEN: HttpStatus.FORBIDDEN,
+  NOT_FOUND: HttpStatus.NOT_FOUND,
+  INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
+};
+
+const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'MALFORMED_JSON',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+export interface ErrorBody {
+  statusCode: number;
+  error: ErrorCode | 'HTTP_ERROR';
+  message: string;
+  details?: readonly ErrorDetail[];
+  requestId?: string;
+}
+
+/**
+ * The one place HTTP errors are shaped: always JSON `{statusCode, error, message, details?, requestId}`,
+ * never HTML, a stack trace or an internal message.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<RequestContext>();
+    const response = http.getResponse<Response>();
+    const body = this.toBody(exception);
+    body.requestId = request.requestId;
+
+    if (body.statusCode >= 500) {
+      const stack = exception instanceof Error ? exception.stack : String(exception);
+      this.logger.error(`${request.method} ${request.path} failed (request ${request.requestId})`, stack);
+    }
+    if (response.headersSent) {
+      response.end();
+      return;
+    }
+    if (body.statusCode === 401) {
+      response.setHeader('WWW-Authenticate', 'Bearer realm="webhook-fulfillment"');
+    }
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof AppError) {
+      const body: ErrorBody = {
+        statusCode: STATUS_BY_CODE[exception.code],
+        error: exception.code,
+        message: exception.message,
+      };
+      if (exception.details.length > 0) body.details = exception.details;
+      return body;
+    }
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      if (statusCode >= 500) return this.internal();
+      return { statusCode, error: CODE_BY_STATUS[statusCode] ?? 'HTTP_ERROR', message: messageFor(statusCode) };
+    }
+    return this.internal();
+  }
+
+  private internal(): ErrorBody {
+    return { statusCode: 500, error: 'INTERNAL', message: 'Internal error. Quote the request id when reporting it.' };
+  }
+}
+
+function messageFor(status: number): string {
+  switch (status) {
+    case 404:
+      return 'No such endpoint.';
+    case 405:
+      return 'Method not allowed on this endpoint.';
+    default:
+      return 'The request could not be processed.';
+  }
+}

@@ -1,0 +1,10 @@
+import type { Request } from 'express';
+import type { Caller } from '../../fulfillment';
+
+/** What our middleware and guards attach to an incoming HTTP request. */
+export interface RequestContext extends Request {
+  requestId: string;
+  /** The body bytes exactly as received (signature checks need them, never a re-serialised object). */
+  rawBody?: Buffer;
+  caller?: Caller;
+}

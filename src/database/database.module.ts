@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '../config';
+import { buildDataSourceOptions } from './data-source-options';
+
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        const { url } = config.database;
+        if (!url) throw new Error('DatabaseModule needs a database URL; main.ts resolves it before start-up');
+        return {
+          ...buildDataSourceOptions({ ...config.database, url }),
+          migrationsRun: config.database.migrationsRun,
+          retryAttempts: 3,
+          retryDelay: 1000,
+        };
+      },
+    }),
+  ],
+})
+export class DatabaseModule {}

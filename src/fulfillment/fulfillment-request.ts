@@ -1,0 +1,36 @@
+export const PLATFORMS = ['dialogflow-es', 'dialogflow-cx', 'lex-v2', 'rasa', 'generic'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/** Who is calling, as proven by the authentication guard. */
+export interface Caller {
+  readonly id: string;
+  readonly platforms: readonly Platform[];
+}
+
+/** A conversation context (Dialogflow) or equivalent, by its short name. */
+export interface ConversationContext {
+  readonly name: string;
+  readonly lifespan?: number;
+  readonly parameters: Readonly<Record<string, unknown>>;
+}
+
+/** The platform-neutral request every intent handler receives. */
+export interface FulfillmentRequest {
+  readonly platform: Platform;
+  /** The platform's id for this turn (Dialogflow ES `responseId`). */
+  readonly requestId: string;
+  readonly sessionId: string;
+  readonly intent: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly contexts: readonly ConversationContext[];
+  readonly queryText?: string;
+  /** BCP-47 language tag of the user's turn, e.g. `en` or `de-DE`. */
+  readonly languageCode: string;
+  readonly caller: Caller;
+  /** When the platform stops waiting; handlers should finish before it. */
+  readonly deadline: Date;
+  /** Aborted when the deadline passes; pass it to queries and outbound calls. */
+  readonly signal: AbortSignal;
+  /** The platform's original payload, for handlers that need a platform-specific field. */
+  readonly raw: unknown;
+}

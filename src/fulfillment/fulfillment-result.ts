@@ -1,0 +1,60 @@
+export interface TextMessage {
+  readonly type: 'text';
+  readonly text: string;
+}
+
+export interface QuickRepliesMessage {
+  readonly type: 'quick-replies';
+  readonly title?: string;
+  readonly replies: readonly string[];
+}
+
+export interface CardMessage {
+  readonly type: 'card';
+  readonly title: string;
+  readonly subtitle?: string;
+  readonly imageUrl?: string;
+  readonly buttons?: readonly { readonly text: string; readonly postback?: string }[];
+}
+
+export interface ImageMessage {
+  readonly type: 'image';
+  readonly imageUrl: string;
+  readonly accessibilityText?: string;
+}
+
+export interface PayloadMessage {
+  readonly type: 'payload';
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+export type RichMessage = TextMessage | QuickRepliesMessage | CardMessage | ImageMessage | PayloadMessage;
+
+export interface ContextUpdate {
+  /** Short name; adapters qualify it for their platform. */
+  readonly name: string;
+  /** Turns the context stays active; 0 removes it. */
+  readonly lifespan: number;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+}
+
+export interface FollowupEvent {
+  readonly name: string;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+  readonly languageCode?: string;
+}
+
+/** What a handler answers; adapters render it in the platform's own response format. */
+export interface FulfillmentResult {
+  /** The main reply, spoken or shown as-is. */
+  readonly text: string;
+  /** Rich messages; when absent the reply is a single text message with `text`. */
+  readonly messages?: readonly RichMessage[];
+  readonly contexts?: readonly ContextUpdate[];
+  readonly followupEvent?: FollowupEvent;
+  /** Platform-level custom payload. */
+  readonly payload?: Readonly<Record<string, unknown>>;
+  /** Names the backend that produced the answer (Dialogflow `source`). */
+  readonly source?: string;
+  readonly endConversation?: boolean;
+}

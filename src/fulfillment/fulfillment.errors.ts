@@ -1,0 +1,19 @@
+/** Start-up errors of the intent registry: each says what to fix. */
+export class IntentRegistrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IntentRegistrationError';
+  }
+}
+
+export class DuplicateIntentHandlerError extends IntentRegistrationError {
+  constructor(intent: string, first: string, second: string) {
+    super(`Intent "${intent}" has two handlers: ${first} and ${second}. Keep exactly one @IntentHandler('${intent}').`);
+  }
+}
+
+export class InvalidIntentHandlerError extends IntentRegistrationError {
+  constructor(className: string, reason: string) {
+    super(`${className} is marked @IntentHandler but ${reason}.`);
+  }
+}

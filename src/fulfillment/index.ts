@@ -1,0 +1,10 @@
+export * from './fulfillment-handler';
+export * from './fulfillment-request';
+export * from './fulfillment-result';
+export { DeadlineExceededError, FulfillmentDispatcher } from './fulfillment.dispatcher';
+export type { DispatchInput, DispatchOutcome, DispatchResult } from './fulfillment.dispatcher';
+export * from './fulfillment.errors';
+export { FulfillmentModule } from './fulfillment.module';
+export { FulfillmentOptions } from './fulfillment.options';
+export { IntentHandler } from './intent-handler.decorator';
+export { IntentHandlerRegistry } from './intent-handler.registry';

@@ -1,0 +1,24 @@
+import { applyDecorators, Injectable } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+
+export interface IntentHandlerMetadata {
+  readonly intent: string;
+}
+
+export const IntentHandlerMarker = DiscoveryService.createDecorator<IntentHandlerMetadata>();
+
+/**
+ * Marks a provider as the handler of one intent. The class must implement `FulfillmentHandler`, be listed
+ * in a module's providers, and stay a singleton (per-request data arrives in the `FulfillmentRequest`).
+ *
+ * ```ts
+ * @IntentHandler('GetAccountBalance')
+ * export class AccountBalanceHandler implements FulfillmentHandler { … }
+ * ```
+ */
+export function IntentHandler(intent: string): ClassDecorator {
+  if (typeof intent !== 'string' || intent.trim() === '') {
+    throw new TypeError('@IntentHandler needs a non-empty intent name');
+  }
+  return applyDecorators(Injectable(), IntentHandlerMarker({ intent }));
+}

@@ -1,0 +1,55 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import type { FulfillmentHandler } from './fulfillment-handler';
+import { DuplicateIntentHandlerError, InvalidIntentHandlerError } from './fulfillment.errors';
+import { IntentHandlerMarker } from './intent-handler.decorator';
+
+export interface RegisteredHandler {
+  readonly intent: string;
+  readonly className: string;
+  readonly handler: FulfillmentHandler;
+}
+
+/** Finds every `@IntentHandler` provider at start-up and answers "who handles this intent?". */
+@Injectable()
+export class IntentHandlerRegistry implements OnModuleInit {
+  private readonly logger = new Logger(IntentHandlerRegistry.name);
+  private readonly byIntent = new Map<string, RegisteredHandler>();
+
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders({ metadataKey: IntentHandlerMarker.KEY })) {
+      this.register(wrapper);
+    }
+    this.logger.log(`Intent handlers: ${[...this.byIntent.keys()].sort().join(', ') || '(none)'}`);
+  }
+
+  find(intent: string): RegisteredHandler | undefined {
+    return this.byIntent.get(intent);
+  }
+
+  intents(): string[] {
+    return [...this.byIntent.keys()];
+  }
+
+  private register(wrapper: InstanceWrapper): void {
+    const metadata = this.discovery.getMetadataByDecorator(IntentHandlerMarker, wrapper);
+    const className = wrapper.metatype?.name ?? String(wrapper.name);
+    if (!metadata) return;
+    if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) {
+      throw new InvalidIntentHandlerError(
+        className,
+        'is request-scoped or transient (or depends on such a provider); handlers must be singletons',
+      );
+    }
+    const instance = wrapper.instance as Partial<FulfillmentHandler> | undefined;
+    if (!instance || typeof instance.handle !== 'function') {
+      throw new InvalidIntentHandlerError(className, 'has no handle(request) method');
+    }
+    const existing = this.byIntent.get(metadata.intent);
+    if (existing) throw new DuplicateIntentHandlerError(metadata.intent, existing.className, className);
+    this.byIntent.set(metadata.intent, { intent: metadata.intent, className, handler: instance as FulfillmentHandler });
+  }
+}

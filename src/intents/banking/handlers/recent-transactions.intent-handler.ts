@@ -1,0 +1,82 @@
+import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
+import { AccountsRepository } from '../accounts.repository';
+import {
+  accountTypeFrom,
+  askForCustomerNumber,
+  askWhichAccount,
+  BANKING_SOURCE,
+  customerNumberFrom,
+  unknownCustomer,
+} from '../banking-parameters';
+import type { Account } from '../entities/account.entity';
+import { formatMoney, safeLocale } from '../money';
+
+export const DEFAULT_TRANSACTION_COUNT = 5;
+export const MAX_TRANSACTION_COUNT = 20;
+
+function countFrom(parameters: Readonly<Record<string, unknown>>): number {
+  const raw = parameters.count ?? parameters.number;
+  const value = typeof raw === 'string' ? Number(raw.trim()) : raw;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) return DEFAULT_TRANSACTION_COUNT;
+  return Math.min(Math.floor(value), MAX_TRANSACTION_COUNT);
+}
+
+/** "Show my last 5 transactions" — parameters `user_id`, `account_type` and optional `count` (default 5). */
+@IntentHandler('GetRecentTransactions')
+export class RecentTransactionsHandler implements FulfillmentHandler {
+  constructor(private readonly accounts: AccountsRepository) {}
+
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const customerNumber = customerNumberFrom(request.parameters);
+    if (!customerNumber) return askForCustomerNumber();
+    const account = await this.resolveAccount(customerNumber, accountTypeFrom(request.parameters));
+    if (!account || Array.isArray(account)) {
+      if (!account || account.length === 0) return unknownCustomer();
+      return askWhichAccount(account, 'Which account would you like to see transactions for', customerNumber);
+    }
+
+    const transactions = await this.accounts.recentTransactions(account.id, countFrom(request.parameters));
+    if (transactions.length === 0) {
+      return { text: `There are no transactions on your ${account.accountType} account yet.`, source: BANKING_SOURCE };
+    }
+    const dates = new Intl.DateTimeFormat(safeLocale(request.languageCode), {
+      month: 'short',
+      day: 'numeric',
+      timeZone: 'UTC',
+    });
+    const lines = transactions.map(
+      (t) =>
+        `${dates.format(t.postedAt)}: ${t.description}, ` +
+        formatMoney(t.amountMinor, account.currency, request.languageCode).formatted,
+    );
+    const heading =
+      transactions.length === 1
+        ? `Here is the last transaction on your ${account.accountType} account`
+        : `Here are the last ${transactions.length} transactions on your ${account.accountType} account`;
+    return {
+      text: `${heading}: ${lines.join('; ')}.`,
+      messages: [
+        { type: 'text', text: `${heading}:` },
+        ...lines.map((line) => ({ type: 'text' as const, text: line })),
+      ],
+      contexts: [
+        {
+          name: 'account-info',
+          lifespan: 5,
+          parameters: { user_id: customerNumber, account_type: account.accountType },
+        },
+      ],
+      source: BANKING_SOURCE,
+    };
+  }
+
+  /** The named account; the only account when none is named; otherwise the list to choose from. */
+  private async resolveAccount(customerNumber: string, accountType?: string): Promise<Account | Account[] | null> {
+    if (accountType) {
+      const account = await this.accounts.findAccount(customerNumber, accountType);
+      if (account) return account;
+    }
+    const owned = await this.accounts.listAccounts(customerNumber);
+    return owned.length === 1 && !accountType ? owned[0] : owned;
+  }
+}

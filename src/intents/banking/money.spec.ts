@@ -1,0 +1,28 @@
+import { formatMoney, minorToDecimal, safeLocale } from './money';
+
+describe('money', () => {
+  it('converts minor units exactly, including negatives and tiny amounts', () => {
+    expect(minorToDecimal(324782n, 2)).toBe('3247.82');
+    expect(minorToDecimal('-5', 2)).toBe('-0.05');
+    expect(minorToDecimal('0', 2)).toBe('0.00');
+    expect(minorToDecimal('1500', 0)).toBe('1500');
+    expect(minorToDecimal('90071992547409931', 2)).toBe('900719925474099.31');
+  });
+
+  it('formats for the language and currency', () => {
+    expect(formatMoney('324782', 'USD', 'en').formatted).toBe('$3,247.82');
+    expect(formatMoney('184315', 'EUR', 'de').formatted).toBe('1.843,15\u00a0€');
+    expect(formatMoney('1500', 'JPY', 'en').formatted).toBe('¥1,500');
+    expect(formatMoney('-8645', 'USD', 'en-US').formatted).toBe('-$86.45');
+  });
+
+  it('keeps precision a float would lose', () => {
+    expect(formatMoney('90071992547409931', 'USD', 'en').decimal).toBe('900719925474099.31');
+    expect(formatMoney('90071992547409931', 'USD', 'en').formatted).toBe('$900,719,925,474,099.31');
+  });
+
+  it('falls back to English for malformed language tags', () => {
+    expect(safeLocale('not a locale!')).toBe('en');
+    expect(formatMoney('100', 'USD', '???').formatted).toBe('$1.00');
+  });
+});

@@ -1,0 +1,46 @@
+const formatters = new Map<string, Intl.NumberFormat>();
+const MAX_CACHED = 200;
+
+/** Returns a supported locale for Intl, falling back to English for unknown or malformed tags. */
+export function safeLocale(languageCode: string): string {
+  try {
+    return Intl.getCanonicalLocales(languageCode)[0] ?? 'en';
+  } catch {
+    return 'en';
+  }
+}
+
+function currencyFormatter(locale: string, currency: string): Intl.NumberFormat {
+  const key = `${locale}|${currency}`;
+  let formatter = formatters.get(key);
+  if (!formatter) {
+    formatter = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    if (formatters.size >= MAX_CACHED) formatters.clear();
+    formatters.set(key, formatter);
+  }
+  return formatter;
+}
+
+/** Converts integer minor units to an exact decimal string, e.g. (324782n, 2) → "3247.82". */
+export function minorToDecimal(minor: bigint | string, fractionDigits: number): string {
+  const value = BigInt(minor);
+  const negative = value < 0n;
+  const digits = (negative ? -value : value).toString().padStart(fractionDigits + 1, '0');
+  const whole = digits.slice(0, digits.length - fractionDigits);
+  const fraction = fractionDigits > 0 ? `.${digits.slice(-fractionDigits)}` : '';
+  return `${negative ? '-' : ''}${whole}${fraction}`;
+}
+
+export interface Money {
+  /** Exact decimal, e.g. "3247.82". */
+  readonly decimal: string;
+  /** Formatted for the language, e.g. "$3,247.82" or "3.247,82 $". */
+  readonly formatted: string;
+}
+
+/** Formats minor units of a currency for a language without ever going through a float. */
+export function formatMoney(minor: bigint | string, currency: string, languageCode: string): Money {
+  const formatter = currencyFormatter(safeLocale(languageCode), currency);
+  const decimal = minorToDecimal(minor, formatter.resolvedOptions().maximumFractionDigits ?? 2);
+  return { decimal, formatted: formatter.format(decimal as `${number}`) };
+}

@@ -1,0 +1,28 @@
+import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config';
+import { BankingModule } from './banking/banking.module';
+import { seedDemoData } from './demo-data';
+
+/** Seeds demo data into an empty database at start-up when configured (the embedded default). */
+@Injectable()
+class DemoDataOnStartup implements OnApplicationBootstrap {
+  private readonly logger = new Logger('DemoData');
+
+  constructor(
+    @Inject(AppConfig) private readonly config: AppConfig,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.database.seedDemoData) return;
+    const seeded = await seedDemoData(this.dataSource, true);
+    if (seeded.length > 0) this.logger.log(`Seeded demo data: ${seeded.join(', ')}`);
+  }
+}
+
+const domains = [BankingModule];
+
+@Module({ imports: [...domains], providers: [DemoDataOnStartup] })
+export class IntentsModule {}

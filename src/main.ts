@@ -1,0 +1,82 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { createHttpApp } from './app.factory';
+import { AppConfig, ConfigError, loadConfig } from './config';
+import { resolveDatabase } from './database/database-server';
+import { IntentRegistrationError } from './fulfillment';
+
+const SHUTDOWN_TIMEOUT_MS = 25_000;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+/** Errors whose message tells the operator what to fix; anything else is unexpected and logged in full. */
+function describeStartupError(error: unknown): string | undefined {
+  if (error instanceof ConfigError || error instanceof IntentRegistrationError) return error.message;
+  return undefined;
+}
+
+function readConfig(): AppConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const logger = new Logger('Main');
+  const config = readConfig();
+  const database = await resolveDatabase(config, (message) => logger.log(message));
+
+  let app: INestApplication;
+  try {
+    app = await createHttpApp(config.withDatabaseUrl(database.url));
+    await app.listen(config.http.port, config.http.host);
+  } catch (error: unknown) {
+    await database.stop();
+    const known = describeStartupError(error);
+    if (known) fail(`Start-up failed: ${known}`);
+    throw error;
+  }
+
+  const tls = config.http.tlsTerminatedUpstream ? 'TLS ends at the upstream proxy' : 'TLS is off (local development)';
+  logger.log(
+    `Listening on http://${config.http.host}:${config.http.port} - ${tls}; ready in ${Math.round(performance.now() - startedAt)} ms`,
+  );
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: closing`);
+    const force = setTimeout(() => {
+      logger.error(`Shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    app
+      .close()
+      .then(() => database.stop())
+      .then(() => {
+        logger.log('Stopped cleanly');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error(`Shutdown failed: ${String(error)}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+import type { Caller, ConversationContext, DispatchInput, FulfillmentResult, RichMessage } from '../../fulfillment';
+import { DIALOGFLOW_ES_CONTEXT_PATTERN, DialogflowEsWebhookRequest } from './dialogflow-es.request';
+import {
+  DIALOGFLOW_ES_MAX_RESPONSE_BYTES,
+  DialogflowEsMessage,
+  DialogflowEsOutputContext,
+  DialogflowEsWebhookResponse,
+} from './dialogflow-es.response';
+
+const CONTEXT_ID = /^[A-Za-z0-9_\-%]{1,250}$/;
+const EVENT_NAME = /^[A-Za-z0-9_-]{1,150}$/;
+
+/** Maps a validated Dialogflow ES request to the platform-neutral model. */
+export function toDispatchInput(body: DialogflowEsWebhookRequest, caller: Caller): DispatchInput {
+  const query = body.queryResult;
+  const contexts: ConversationContext[] = (query.outputContexts ?? []).map((context) => ({
+    name: DIALOGFLOW_ES_CONTEXT_PATTERN.exec(context.name)?.groups?.context ?? context.name,
+    lifespan: context.lifespanCount,
+    parameters: context.parameters ?? {},
+  }));
+  return {
+    platform: 'dialogflow-es',
+    requestId: body.responseId,
+    sessionId: body.session,
+    intent: query.intent.displayName,
+    parameters: query.parameters ?? {},
+    contexts,
+    queryText: query.queryText,
+    languageCode: query.languageCode || 'en',
+    caller,
+    raw: body,
+  };
+}
+
+function renderMessage(message: RichMessage): DialogflowEsMessage {
+  switch (message.type) {
+    case 'text':
+      return { text: { text: [message.text] } };
+    case 'quick-replies':
+      return { quickReplies: { ...(message.title && { title: message.title }), quickReplies: [...message.replies] } };
+    case 'card':
+      return {
+        card: {
+          title: message.title,
+          ...(message.subtitle && { subtitle: message.subtitle }),
+          ...(message.imageUrl && { imageUri: message.imageUrl }),
+          ...(message.buttons && { buttons: message.buttons.map((b) => ({ ...b })) }),
+        },
+      };
+    case 'image':
+      return {
+        image: {
+          imageUri: message.imageUrl,
+          ...(message.accessibilityText && { accessibilityText: message.accessibilityText }),
+        },
+      };
+    case 'payload':
+      return { payload: { ...message.payload } };
+  }
+}
+
+/** Renders a result as a Dialogflow ES `WebhookResponse`; context names are qualified with the session. */
+export function renderResponse(
+  result: FulfillmentResult,
+  session: string,
+  defaultSource: string,
+): DialogflowEsWebhookResponse {
+  const response: DialogflowEsWebhookResponse = {
+    fulfillmentText: result.text,
+    fulfillmentMessages: (result.messages ?? [{ type: 'text', text: result.text }]).map(renderMessage),
+    source: result.source ?? defaultSource,
+  };
+  if (result.contexts?.length) {
+    response.outputContexts = result.contexts.map((context): DialogflowEsOutputContext => ({
+      name: `${session}/contexts/${context.name}`,
+      lifespanCount: context.lifespan,
+      ...(context.parameters && { parameters: { ...context.parameters } }),
+    }));
+  }
+  if (result.followupEvent) {
+    response.followupEventInput = {
+      name: result.followupEvent.name,
+      ...(result.followupEvent.languageCode && { languageCode: result.followupEvent.languageCode }),
+      ...(result.followupEvent.parameters && { parameters: { ...result.followupEvent.parameters } }),
+    };
+  }
+  if (result.payload) response.payload = { ...result.payload };
+  return response;
+}
+
+/**
+ * Checks a rendered response against what Dialogflow accepts, returning the problems and the serialised
+ * body (so it is serialised once). Dialogflow silently drops invalid or oversized responses.
+ */
+export function checkResponse(response: DialogflowEsWebhookResponse): { problems: string[]; json: string } {
+  const problems: string[] = [];
+  for (const context of response.outputContexts ?? []) {
+    const id = context.name.slice(context.name.lastIndexOf('/') + 1);
+    if (!CONTEXT_ID.test(id)) problems.push(`output context "${id}" has an invalid name`);
+    if (!Number.isInteger(context.lifespanCount) || context.lifespanCount < 0) {
+      problems.push(`output context "${id}" has an invalid lifespanCount`);
+    }
+  }
+  if (response.followupEventInput && !EVENT_NAME.test(response.followupEventInput.name)) {
+    problems.push('followup event has an invalid name');
+  }
+  let json = '';
+  try {
+    json = JSON.stringify(response);
+  } catch {
+    problems.push('response is not serialisable to JSON');
+  }
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > DIALOGFLOW_ES_MAX_RESPONSE_BYTES) {
+    problems.push(`response is ${bytes} bytes, over Dialogflow's ${DIALOGFLOW_ES_MAX_RESPONSE_BYTES}-byte limit`);
+  }
+  return { problems, json };
+}

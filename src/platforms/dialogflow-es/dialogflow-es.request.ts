@@ -1,0 +1,296 @@
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+const SESSION_PATTERN_SOURCE =
+  '^projects/(?<project>[^/\\s]+)' +
+  '(?:/locations/(?<location>[^/\\s]+))?' +
+  '/agent' +
+  '(?:/environments/(?<environment>[^/\\s]+)/users/(?<user>[^/\\s]+))?' +
+  '/sessions/(?<sessionId>[^/\\s]+)';
+
+export const DIALOGFLOW_ES_SESSION_PATTERN = new RegExp(`${SESSION_PATTERN_SOURCE}$`);
+
+export const DIALOGFLOW_ES_CONTEXT_PATTERN = new RegExp(`${SESSION_PATTERN_SOURCE}/contexts/(?<context>[^/\\s]+)$`);
+
+export interface DialogflowEsSessionName {
+  project: string;
+  location?: string;
+  environment?: string;
+  user?: string;
+  sessionId: string;
+}
+
+export function parseDialogflowEsSession(session: string): DialogflowEsSessionName | undefined {
+  const groups = DIALOGFLOW_ES_SESSION_PATTERN.exec(session)?.groups;
+  if (groups?.project === undefined || groups.sessionId === undefined) {
+    return undefined;
+  }
+  const { project, location, environment, user, sessionId } = groups;
+  return {
+    project,
+    ...(location !== undefined && { location }),
+    ...(environment !== undefined && { environment }),
+    ...(user !== undefined && { user }),
+    sessionId,
+  };
+}
+
+const SESSION_MESSAGE =
+  'session must be a Dialogflow ES session name such as projects/<project>/agent/sessions/<session>';
+
+const CONTEXT_NAME_MESSAGE =
+  '$property must be a Dialogflow ES context name such as projects/<project>/agent/sessions/<session>/contexts/<context>';
+
+export class DialogflowEsContext {
+  @IsString()
+  @Matches(DIALOGFLOW_ES_CONTEXT_PATTERN, { message: CONTEXT_NAME_MESSAGE })
+  name!: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  lifespanCount?: number;
+
+  @IsOptional()
+  @IsObject()
+  parameters?: Record<string, unknown>;
+}
+
+export class DialogflowEsIntent {
+  @IsOptional()
+  @IsString()
+  name?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(512)
+  displayName!: string;
+
+  @IsOptional()
+  @IsString()
+  webhookState?: string;
+
+  @IsOptional()
+  @IsInt()
+  priority?: number;
+
+  @IsOptional()
+  @IsBoolean()
+  isFallback?: boolean;
+
+  @IsOptional()
+  @IsBoolean()
+  mlDisabled?: boolean;
+
+  // v2beta1 only, deprecated in favour of mlDisabled.
+  @IsOptional()
+  @IsBoolean()
+  mlEnabled?: boolean;
+
+  @IsOptional()
+  @IsBoolean()
+  liveAgentHandoff?: boolean;
+
+  @IsOptional()
+  @IsBoolean()
+  endInteraction?: boolean;
+
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  inputContextNames?: string[];
+
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  events?: string[];
+
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  trainingPhrases?: Record<string, unknown>[];
+
+  @IsOptional()
+  @IsString()
+  action?: string;
+
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  outputContexts?: Record<string, unknown>[];
+
+  @IsOptional()
+  @IsBoolean()
+  resetContexts?: boolean;
+
+  // Intent.parameters is a list of parameter definitions, unlike QueryResult.parameters.
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  parameters?: Record<string, unknown>[];
+
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  messages?: Record<string, unknown>[];
+
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  defaultResponsePlatforms?: string[];
+
+  @IsOptional()
+  @IsString()
+  rootFollowupIntentName?: string;
+
+  @IsOptional()
+  @IsString()
+  parentFollowupIntentName?: string;
+
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  followupIntentInfo?: Record<string, unknown>[];
+}
+
+export class DialogflowEsQueryResult {
+  @IsOptional()
+  @IsString()
+  queryText?: string;
+
+  @IsOptional()
+  @IsString()
+  languageCode?: string;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  speechRecognitionConfidence?: number;
+
+  @IsOptional()
+  @IsString()
+  action?: string;
+
+  @IsOptional()
+  @IsObject()
+  parameters?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsBoolean()
+  allRequiredParamsPresent?: boolean;
+
+  @IsOptional()
+  @IsBoolean()
+  cancelsSlotFilling?: boolean;
+
+  @IsOptional()
+  @IsString()
+  fulfillmentText?: string;
+
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  fulfillmentMessages?: Record<string, unknown>[];
+
+  @IsOptional()
+  @IsString()
+  webhookSource?: string;
+
+  @IsOptional()
+  @IsObject()
+  webhookPayload?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => DialogflowEsContext)
+  outputContexts?: DialogflowEsContext[];
+
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowEsIntent)
+  intent!: DialogflowEsIntent;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  intentDetectionConfidence?: number;
+
+  @IsOptional()
+  @IsObject()
+  diagnosticInfo?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsObject()
+  sentimentAnalysisResult?: Record<string, unknown>;
+
+  // v2beta1 only.
+  @IsOptional()
+  @IsObject()
+  knowledgeAnswers?: Record<string, unknown>;
+}
+
+export class DialogflowEsOriginalDetectIntentRequest {
+  @IsOptional()
+  @IsString()
+  source?: string;
+
+  @IsOptional()
+  @IsString()
+  version?: string;
+
+  @IsOptional()
+  @IsObject()
+  payload?: Record<string, unknown>;
+}
+
+/**
+ * Body of a Dialogflow ES (v2 / v2beta1) fulfillment webhook call.
+ * Unknown fields are tolerated so that new Google fields never break fulfillment.
+ */
+export class DialogflowEsWebhookRequest {
+  @IsString()
+  @IsNotEmpty()
+  responseId!: string;
+
+  @IsString()
+  @Matches(DIALOGFLOW_ES_SESSION_PATTERN, { message: SESSION_MESSAGE })
+  session!: string;
+
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowEsQueryResult)
+  queryResult!: DialogflowEsQueryResult;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowEsOriginalDetectIntentRequest)
+  originalDetectIntentRequest?: DialogflowEsOriginalDetectIntentRequest;
+
+  // v2beta1 only.
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => DialogflowEsQueryResult)
+  alternativeQueryResults?: DialogflowEsQueryResult[];
+}

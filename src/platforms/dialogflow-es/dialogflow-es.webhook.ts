@@ -1,0 +1,32 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { validateBody } from '../../common/validation/validate-body';
+import { AppConfig } from '../../config';
+import { Caller, FulfillmentDispatcher } from '../../fulfillment';
+import { checkResponse, renderResponse, toDispatchInput } from './dialogflow-es.adapter';
+import { DialogflowEsWebhookRequest } from './dialogflow-es.request';
+
+/** One Dialogflow ES webhook call: validate, dispatch within the ES budget, render, check. */
+@Injectable()
+export class DialogflowEsWebhook {
+  private readonly logger = new Logger(DialogflowEsWebhook.name);
+
+  constructor(
+    private readonly dispatcher: FulfillmentDispatcher,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Returns the serialised `WebhookResponse`, already checked against Dialogflow's limits. */
+  async handle(body: unknown, caller: Caller, requestId: string): Promise<string> {
+    const request = await validateBody(DialogflowEsWebhookRequest, body, 'Dialogflow ES WebhookRequest');
+    const { responseSource, deadlinesMs, errorText } = this.config.fulfillment;
+    const { result } = await this.dispatcher.dispatch(toDispatchInput(request, caller), deadlinesMs['dialogflow-es']);
+
+    const checked = checkResponse(renderResponse(result, request.session, responseSource));
+    if (checked.problems.length === 0) return checked.json;
+    this.logger.error(
+      `Response for intent "${request.queryResult.intent.displayName}" rejected before sending ` +
+        `(request ${requestId}, response ${request.responseId}): ${checked.problems.join('; ')}`,
+    );
+    return checkResponse(renderResponse({ text: errorText }, request.session, responseSource)).json;
+  }
+}
