@@ -2,6 +2,8 @@ import type { LogLevel, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { loadCallerRegistry } from './auth/auth.module';
+import { chain } from './common/http/chain.middleware';
 import { HttpErrorFilter } from './common/http/http-error.filter';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
@@ -21,15 +23,15 @@ export async function createHttpApp(
   config: AppConfig,
   extra: ModuleMetadata['imports'] = [],
 ): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extra), {
+  const callers = loadCallerRegistry(config);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, callers, extra), {
     bodyParser: false,
     logger: LOG_LEVELS[config.logLevel],
     abortOnError: false,
   });
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestIdMiddleware);
-  app.use(jsonBodyMiddleware(config.http.bodyLimitBytes));
+  app.use(chain(requestIdMiddleware, jsonBodyMiddleware(config.http.bodyLimitBytes)));
   app.useGlobalFilters(new HttpErrorFilter());
   return app;
 }

@@ -20,11 +20,14 @@ function describe(error: ValidationError): string {
   return `${variable}: ${reasons}${shown}`;
 }
 
-function crossChecks(env: Environment): string[] {
+function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
   const problems: string[] = [];
+  if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_UPSTREAM')) return problems;
   const tls = env.TLS_TERMINATED_UPSTREAM;
   if (env.NODE_ENV === 'production') {
-    if (!env.DATABASE_URL) problems.push('DATABASE_URL: is required when NODE_ENV=production');
+    if (!env.DATABASE_URL && !invalid.has('DATABASE_URL')) {
+      problems.push('DATABASE_URL: is required when NODE_ENV=production');
+    }
     if (!tls) {
       problems.push(
         'TLS_TERMINATED_UPSTREAM: production needs TLS; set it to true when a trusted proxy or mesh ends TLS',
@@ -32,7 +35,7 @@ function crossChecks(env: Environment): string[] {
     }
     if (!env.CALLERS_FILE) problems.push('CALLERS_FILE: is required when NODE_ENV=production');
   }
-  if (!tls && env.HOST && !LOOPBACK_HOSTS.has(env.HOST)) {
+  if (!tls && !invalid.has('HOST') && env.HOST && !LOOPBACK_HOSTS.has(env.HOST)) {
     problems.push(`HOST: without TLS the service only binds to a loopback address (got ${JSON.stringify(env.HOST)})`);
   }
   return problems;
@@ -48,7 +51,8 @@ export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): AppC
   }
   const env = plainToInstance(Environment, plain, { exposeDefaultValues: true });
   const errors = validateSync(env, { forbidUnknownValues: true });
-  const problems = [...errors.map(describe), ...(errors.length === 0 ? crossChecks(env) : [])];
+  const invalid = new Set(errors.map((error) => error.property));
+  const problems = [...errors.map(describe), ...crossChecks(env, invalid)];
   if (problems.length > 0) throw new ConfigError(problems);
   return AppConfig.fromEnvironment(env, (path) => (isAbsolute(path) ? path : resolve(cwd, path)));
 }

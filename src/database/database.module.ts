@@ -1,8 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config';
 import { buildDataSourceOptions } from './data-source-options';
+import { DatabasePool } from './database-pool';
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -19,5 +21,7 @@ import { buildDataSourceOptions } from './data-source-options';
       },
     }),
   ],
+  providers: [DatabasePool],
+  exports: [DatabasePool],
 })
 export class DatabaseModule {}

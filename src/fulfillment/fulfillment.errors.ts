@@ -7,7 +7,8 @@ export class IntentRegistrationError extends Error {
 }
 
 export class DuplicateIntentHandlerError extends IntentRegistrationError {
-  constructor(intent: string, first: string, second: string) {
+  constructor(intent: string, one: string, other: string) {
+    const [first, second] = [one, other].sort();
     super(`Intent "${intent}" has two handlers: ${first} and ${second}. Keep exactly one @IntentHandler('${intent}').`);
   }
 }

@@ -1,4 +1,5 @@
-import { applyDecorators, Injectable } from '@nestjs/common';
+import { Injectable, ScopeOptions } from '@nestjs/common';
+import { SCOPE_OPTIONS_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService } from '@nestjs/core';
 
 export interface IntentHandlerMetadata {
@@ -20,5 +21,11 @@ export function IntentHandler(intent: string): ClassDecorator {
   if (typeof intent !== 'string' || intent.trim() === '') {
     throw new TypeError('@IntentHandler needs a non-empty intent name');
   }
-  return applyDecorators(Injectable(), IntentHandlerMarker({ intent }));
+  return (target) => {
+    // Keep a scope set by an @Injectable() applied before this one, so the registry can reject it
+    // instead of the handler silently becoming a singleton.
+    const scope = Reflect.getMetadata(SCOPE_OPTIONS_METADATA, target) as ScopeOptions | undefined;
+    Injectable(scope)(target);
+    IntentHandlerMarker({ intent })(target);
+  };
 }

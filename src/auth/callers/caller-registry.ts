@@ -46,13 +46,14 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
   }
   const callers: RegisteredCaller[] = [];
   const ids = new Set<string>();
+  const tokenOwners = new Map<string, number>();
   list.forEach((entry: unknown, index) => {
     const where = `CALLERS_FILE ${source}: callers[${index}]`;
     const item = (entry ?? {}) as { id?: unknown; platforms?: unknown; auth?: { bearer?: { tokens?: unknown } } };
     const id = typeof item.id === 'string' && /^[a-z0-9][a-z0-9._-]{0,63}$/i.test(item.id) ? item.id : undefined;
     if (!id) problems.push(`${where}.id: must be 1-64 letters, digits, ".", "_" or "-"`);
-    else if (ids.has(id)) problems.push(`${where}.id: "${id}" is used twice`);
-    else ids.add(id);
+    else if (ids.has(id.toLowerCase())) problems.push(`${where}.id: "${id}" is used twice`);
+    else ids.add(id.toLowerCase());
 
     const platforms = item.platforms;
     const validPlatforms =
@@ -68,6 +69,16 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
       problems.push(
         `${where}.auth.bearer.tokens: must list one or more tokens of at least ${MIN_TOKEN_LENGTH} characters`,
       );
+    }
+    if (validTokens) {
+      for (const token of tokens as string[]) {
+        const owner = tokenOwners.get(token);
+        if (owner !== undefined && owner !== index) {
+          problems.push(`${where}.auth.bearer.tokens: a token is also listed for callers[${owner}]`);
+        } else {
+          tokenOwners.set(token, index);
+        }
+      }
     }
     if (id && validPlatforms && validTokens) {
       callers.push({
@@ -98,7 +109,11 @@ export function localDevCallers(): RegisteredCaller[] {
 
 /** Finds the caller owning a bearer token, comparing every digest in constant time. */
 export class CallerRegistry {
-  constructor(private readonly callers: readonly RegisteredCaller[]) {}
+  /** `source` is the callers file, or undefined for the built-in local development caller. */
+  constructor(
+    private readonly callers: readonly RegisteredCaller[],
+    readonly source?: string,
+  ) {}
 
   findByBearerToken(token: string): RegisteredCaller | undefined {
     const presented = digestToken(token);

@@ -1,60 +1,99 @@
-import { json } from 'body-parser';
 import type { NextFunction, RequestHandler, Response } from 'express';
 import { AppError } from '../errors/app-error';
 import type { RequestContext } from './request-context';
 
-const JSON_MEDIA_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i;
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const UTF8_BOM = 0xfeff;
 
 function hasBody(req: RequestContext): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-interface BodyParserError {
-  type?: string;
-  status?: number;
+/** Why a body cannot be accepted before reading it, or undefined when it may be read. */
+function rejectBeforeReading(req: RequestContext, limitBytes: number): AppError | undefined {
+  const contentType = req.headers['content-type'];
+  if (!contentType || !JSON_MEDIA_TYPE.test(contentType)) {
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON (Content-Type: application/json).');
+  }
+  const charset = CHARSET.exec(contentType)?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be UTF-8 encoded.');
+  }
+  const encoding = req.headers['content-encoding'];
+  if (encoding && encoding.toLowerCase() !== 'identity') {
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not accepted.');
+  }
+  if (Number(req.headers['content-length'] ?? 0) > limitBytes) return tooLarge(limitBytes);
+  return undefined;
 }
 
-function translate(error: unknown, limitBytes: number): AppError {
-  const { type, status } = (error ?? {}) as BodyParserError;
-  switch (type) {
-    case 'entity.parse.failed':
-      return new AppError('MALFORMED_JSON', 'The request body is not valid JSON.');
-    case 'entity.too.large':
-      return new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limitBytes} bytes.`);
-    case 'charset.unsupported':
-    case 'encoding.unsupported':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body uses an unsupported charset or encoding.');
-    default:
-      return status && status < 500
-        ? new AppError('MALFORMED_JSON', 'The request body could not be read.')
-        : new AppError('INTERNAL', 'The request body could not be read.');
-  }
+function tooLarge(limitBytes: number): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limitBytes} bytes.`);
+}
+
+function parse(raw: Buffer): unknown {
+  let text = raw.toString('utf8');
+  if (text.charCodeAt(0) === UTF8_BOM) text = text.slice(1);
+  const first = /\S/.exec(text)?.[0];
+  if (first === undefined) return undefined;
+  // Like a strict JSON API: only objects and arrays at the top level.
+  if (first !== '{' && first !== '[') throw new SyntaxError('top-level value is not an object or array');
+  return JSON.parse(text);
 }
 
 /**
- * Accepts JSON bodies only (415 otherwise), parses them with a size limit (413), keeps the raw bytes for
- * signature checks, and turns parser failures into our own errors so no parser message reaches a caller.
+ * Reads JSON request bodies: JSON content types only (415 otherwise, also for other charsets and compressed
+ * bodies), at most `limitBytes` (413, checked against Content-Length before reading), parse failures as 400
+ * without echoing the body. Keeps the raw bytes for signature checks.
  */
 export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
-  const parse = json({
-    limit: limitBytes,
-    strict: true,
-    type: (req) => JSON_MEDIA_TYPE.test(String(req.headers['content-type'] ?? '')),
-    verify: (req, _res, buffer) => {
-      (req as RequestContext).rawBody = buffer;
-    },
-  });
-  return (req, res: Response, next: NextFunction) => {
+  return (req, _res: Response, next: NextFunction) => {
     const request = req as RequestContext;
-    if (BODY_METHODS.has(request.method) && hasBody(request)) {
-      const contentType = request.headers['content-type'];
-      if (!contentType || !JSON_MEDIA_TYPE.test(contentType)) {
-        next(new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON (Content-Type: application/json).'));
+    if (!BODY_METHODS.has(request.method) || !hasBody(request)) {
+      next();
+      return;
+    }
+    const rejection = rejectBeforeReading(request, limitBytes);
+    if (rejection) {
+      next(rejection);
+      return;
+    }
+
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const finish = (error?: AppError): void => {
+      if (settled) return;
+      settled = true;
+      request.off('data', onData);
+      next(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > limitBytes) {
+        // Stop buffering; Node discards the rest of the body once the 413 has been sent.
+        chunks.length = 0;
+        finish(tooLarge(limitBytes));
         return;
       }
-    }
-    parse(request, res, (error?: unknown) => next(error ? translate(error, limitBytes) : undefined));
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('error', () => finish(new AppError('MALFORMED_JSON', 'The request body could not be read.')));
+    request.once('end', () => {
+      if (settled) return;
+      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+      try {
+        request.body = parse(raw);
+        request.rawBody = raw;
+      } catch {
+        finish(new AppError('MALFORMED_JSON', 'The request body is not valid JSON.'));
+        return;
+      }
+      finish();
+    });
   };
 }

@@ -1,5 +1,5 @@
 import { ClassConstructor, plainToInstance } from 'class-transformer';
-import { validate, ValidationError } from 'class-validator';
+import { validateSync, ValidationError } from 'class-validator';
 import { AppError, ErrorDetail } from '../errors/app-error';
 
 const MAX_DETAILS = 20;
@@ -27,18 +27,15 @@ export function flattenValidationErrors(errors: readonly ValidationError[], pref
 
 /**
  * Validates a parsed JSON body against a DTO class. Unknown properties are kept and ignored: platforms add
- * fields without notice, and rejecting them would break a live bot.
+ * fields without notice, and rejecting them would break a live bot. Synchronous: our DTOs have no async
+ * validators, and the hot path should not pay for promises it does not need.
  */
-export async function validateBody<T extends object>(
-  dto: ClassConstructor<T>,
-  body: unknown,
-  what: string,
-): Promise<T> {
+export function validateBody<T extends object>(dto: ClassConstructor<T>, body: unknown, what: string): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new AppError('VALIDATION_FAILED', `${what} must be a JSON object.`);
   }
   const instance = plainToInstance(dto, body);
-  const errors = await validate(instance, {
+  const errors = validateSync(instance, {
     whitelist: false,
     forbidNonWhitelisted: false,
     forbidUnknownValues: false,

@@ -1,4 +1,9 @@
-const formatters = new Map<string, Intl.NumberFormat>();
+interface CurrencyFormatter {
+  readonly format: Intl.NumberFormat;
+  readonly fractionDigits: number;
+}
+
+const formatters = new Map<string, CurrencyFormatter>();
 const MAX_CACHED = 200;
 
 /** Returns a supported locale for Intl, falling back to English for unknown or malformed tags. */
@@ -10,11 +15,12 @@ export function safeLocale(languageCode: string): string {
   }
 }
 
-function currencyFormatter(locale: string, currency: string): Intl.NumberFormat {
-  const key = `${locale}|${currency}`;
+function currencyFormatter(languageCode: string, currency: string): CurrencyFormatter {
+  const key = `${languageCode}|${currency}`;
   let formatter = formatters.get(key);
   if (!formatter) {
-    formatter = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    const format = new Intl.NumberFormat(safeLocale(languageCode), { style: 'currency', currency });
+    formatter = { format, fractionDigits: format.resolvedOptions().maximumFractionDigits ?? 2 };
     if (formatters.size >= MAX_CACHED) formatters.clear();
     formatters.set(key, formatter);
   }
@@ -40,7 +46,7 @@ export interface Money {
 
 /** Formats minor units of a currency for a language without ever going through a float. */
 export function formatMoney(minor: bigint | string, currency: string, languageCode: string): Money {
-  const formatter = currencyFormatter(safeLocale(languageCode), currency);
-  const decimal = minorToDecimal(minor, formatter.resolvedOptions().maximumFractionDigits ?? 2);
-  return { decimal, formatted: formatter.format(decimal as `${number}`) };
+  const formatter = currencyFormatter(languageCode, currency);
+  const decimal = minorToDecimal(minor, formatter.fractionDigits);
+  return { decimal, formatted: formatter.format.format(decimal as `${number}`) };
 }

@@ -95,8 +95,9 @@ export function renderResponse(
 export function checkResponse(response: DialogflowEsWebhookResponse): { problems: string[]; json: string } {
   const problems: string[] = [];
   for (const context of response.outputContexts ?? []) {
-    const id = context.name.slice(context.name.lastIndexOf('/') + 1);
-    if (!CONTEXT_ID.test(id)) problems.push(`output context "${id}" has an invalid name`);
+    const qualified = DIALOGFLOW_ES_CONTEXT_PATTERN.exec(context.name)?.groups?.context;
+    const id = qualified ?? context.name.slice(context.name.indexOf('/contexts/') + '/contexts/'.length);
+    if (!qualified || !CONTEXT_ID.test(qualified)) problems.push(`output context "${id}" has an invalid name`);
     if (!Number.isInteger(context.lifespanCount) || context.lifespanCount < 0) {
       problems.push(`output context "${id}" has an invalid lifespanCount`);
     }

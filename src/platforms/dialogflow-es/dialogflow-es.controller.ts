@@ -1,8 +1,10 @@
-import { Body, Controller, Header, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import { CallerAuthGuard } from '../../auth/caller-auth.guard';
 import { CurrentCaller } from '../../auth/current-caller.decorator';
 import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
 import type { RequestContext } from '../../common/http/request-context';
+import { sendJson } from '../../common/http/send-json';
 import type { Caller } from '../../fulfillment';
 import { DialogflowEsWebhook } from './dialogflow-es.webhook';
 
@@ -14,9 +16,12 @@ export class DialogflowEsController {
 
   /** Answers with a serialised, size-checked Dialogflow ES `WebhookResponse`. */
   @Post()
-  @HttpCode(200)
-  @Header('Content-Type', 'application/json; charset=utf-8')
-  fulfill(@Body() body: unknown, @CurrentCaller() caller: Caller, @Req() request: RequestContext): Promise<string> {
-    return this.webhook.handle(body, caller, request.requestId);
+  async fulfill(
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+    @Req() request: RequestContext,
+    @Res() response: Response,
+  ): Promise<void> {
+    sendJson(response, 200, await this.webhook.handle(body, caller, request.requestId));
   }
 }

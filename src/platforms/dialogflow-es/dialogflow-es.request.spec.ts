@@ -333,13 +333,20 @@ describe('DialogflowEsWebhookRequest', () => {
       ['outputContexts [{name: 5}]', { outputContexts: [{ name: 5 }] }, 'queryResult.outputContexts[0].name'],
       ['intent string', { intent: 'GetAccountBalance' }, 'queryResult.intent'],
       ['intent.displayName number', { intent: { displayName: 7 } }, 'queryResult.intent.displayName'],
-      ['intent.priority float', { intent: { displayName: 'a', priority: 1.5 } }, 'queryResult.intent.priority'],
       ['intent.isFallback string', { intent: { displayName: 'a', isFallback: 'no' } }, 'queryResult.intent.isFallback'],
-      ['intent.events of numbers', { intent: { displayName: 'a', events: [1] } }, 'queryResult.intent.events'],
-      ['intent.parameters object', { intent: { displayName: 'a', parameters: {} } }, 'queryResult.intent.parameters'],
+      [
+        'intent.endInteraction string',
+        { intent: { displayName: 'a', endInteraction: 'y' } },
+        'queryResult.intent.endInteraction',
+      ],
     ])('rejects %s', async (_label, extra, path) => {
       const messages = await check(withQueryResult(extra));
       expect(paths(messages)).toEqual([path]);
+    });
+
+    it('ignores Intent resource fields that webhook requests never carry, whatever their shape', async () => {
+      const extra = { intent: { displayName: 'a', priority: 1.5, events: [1], parameters: {}, trainingPhrases: 'x' } };
+      expect(await check(withQueryResult(extra))).toEqual([]);
     });
 
     it('rejects a non-array outputContexts', async () => {

@@ -71,6 +71,11 @@ export class DialogflowEsContext {
   parameters?: Record<string, unknown>;
 }
 
+/**
+ * The matched intent. Dialogflow fills only some Intent fields in a webhook request (name, displayName,
+ * isFallback, endInteraction, liveAgentHandoff); the rest of the Intent resource (training phrases,
+ * messages, …) never arrives here and is ignored like any unknown field.
+ */
 export class DialogflowEsIntent {
   @IsOptional()
   @IsString()
@@ -82,25 +87,8 @@ export class DialogflowEsIntent {
   displayName!: string;
 
   @IsOptional()
-  @IsString()
-  webhookState?: string;
-
-  @IsOptional()
-  @IsInt()
-  priority?: number;
-
-  @IsOptional()
   @IsBoolean()
   isFallback?: boolean;
-
-  @IsOptional()
-  @IsBoolean()
-  mlDisabled?: boolean;
-
-  // v2beta1 only, deprecated in favour of mlDisabled.
-  @IsOptional()
-  @IsBoolean()
-  mlEnabled?: boolean;
 
   @IsOptional()
   @IsBoolean()
@@ -109,63 +97,6 @@ export class DialogflowEsIntent {
   @IsOptional()
   @IsBoolean()
   endInteraction?: boolean;
-
-  @IsOptional()
-  @IsArray()
-  @IsString({ each: true })
-  inputContextNames?: string[];
-
-  @IsOptional()
-  @IsArray()
-  @IsString({ each: true })
-  events?: string[];
-
-  @IsOptional()
-  @IsArray()
-  @IsObject({ each: true })
-  trainingPhrases?: Record<string, unknown>[];
-
-  @IsOptional()
-  @IsString()
-  action?: string;
-
-  @IsOptional()
-  @IsArray()
-  @IsObject({ each: true })
-  outputContexts?: Record<string, unknown>[];
-
-  @IsOptional()
-  @IsBoolean()
-  resetContexts?: boolean;
-
-  // Intent.parameters is a list of parameter definitions, unlike QueryResult.parameters.
-  @IsOptional()
-  @IsArray()
-  @IsObject({ each: true })
-  parameters?: Record<string, unknown>[];
-
-  @IsOptional()
-  @IsArray()
-  @IsObject({ each: true })
-  messages?: Record<string, unknown>[];
-
-  @IsOptional()
-  @IsArray()
-  @IsString({ each: true })
-  defaultResponsePlatforms?: string[];
-
-  @IsOptional()
-  @IsString()
-  rootFollowupIntentName?: string;
-
-  @IsOptional()
-  @IsString()
-  parentFollowupIntentName?: string;
-
-  @IsOptional()
-  @IsArray()
-  @IsObject({ each: true })
-  followupIntentInfo?: Record<string, unknown>[];
 }
 
 export class DialogflowEsQueryResult {

@@ -17,7 +17,7 @@ export class DialogflowEsWebhook {
 
   /** Returns the serialised `WebhookResponse`, already checked against Dialogflow's limits. */
   async handle(body: unknown, caller: Caller, requestId: string): Promise<string> {
-    const request = await validateBody(DialogflowEsWebhookRequest, body, 'Dialogflow ES WebhookRequest');
+    const request = validateBody(DialogflowEsWebhookRequest, body, 'Dialogflow ES WebhookRequest');
     const { responseSource, deadlinesMs, errorText } = this.config.fulfillment;
     const { result } = await this.dispatcher.dispatch(toDispatchInput(request, caller), deadlinesMs['dialogflow-es']);
 

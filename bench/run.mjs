@@ -1,0 +1,242 @@
+// npm run bench: the full Dialogflow ES path against two bare node:http baselines, in one run.
+// Servers are pinned to core 0 and the load generator (autocannon, its own process) to core 1 where taskset exists.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { README_BODY } from './request.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const TARGET_RATIO = 0.4;
+const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
+
+function pinned(core, args) {
+  return pinning ? ['taskset', ['-c', String(core), ...args]] : [args[0], args.slice(1)];
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function startServer(name, script, env) {
+  const [command, args] = pinned(0, [process.execPath, script]);
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 120_000);
+    const onData = (chunk) => {
+      output += chunk;
+      if (/Listening/.test(output)) {
+        clearTimeout(timer);
+        resolve({
+          pid: child.pid,
+          stop: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done();
+              child.once('exit', done);
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before listening:\n${output}`)));
+  });
+}
+
+function autocannon(url, seconds, connections) {
+  const cli = join(root, 'node_modules', 'autocannon', 'autocannon.js');
+  const [command, args] = pinned(1, [
+    process.execPath,
+    cli,
+    '-j',
+    '-c',
+    String(connections),
+    '-d',
+    String(seconds),
+    '-m',
+    'POST',
+    '-H',
+    'Authorization=Bearer local-dev-token',
+    '-H',
+    'Content-Type=application/json',
+    '-b',
+    README_BODY,
+    url,
+  ]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
+      resolve(JSON.parse(out));
+    });
+  });
+}
+
+async function check(url, expected) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { Authorization: 'Bearer local-dev-token', 'Content-Type': 'application/json' },
+    body: README_BODY,
+  });
+  const text = await response.text();
+  if (response.status !== 200 || !text.includes(expected)) {
+    throw new Error(`${url} answered ${response.status} ${text.slice(0, 300)}: expected it to contain ${expected}`);
+  }
+}
+
+/** User + system CPU time of a process in microseconds (Linux /proc; taskset execs, so the pid is the server's). */
+function cpuMicros(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function measure(name, url, expected, pid) {
+  await check(url, expected);
+  if (WARMUP_S > 0) await autocannon(url, WARMUP_S, CONNECTIONS);
+  const cpuBefore = cpuMicros(pid);
+  const result = await autocannon(url, DURATION_S, CONNECTIONS);
+  const cpuPerRequest = (cpuMicros(pid) - cpuBefore) / result.requests.total;
+  return {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests: result.requests.total,
+    cpuMicrosPerRequest: Number.isFinite(cpuPerRequest) ? Math.round(cpuPerRequest) : null,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+async function database() {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, kind: 'DATABASE_URL', stop: async () => {} };
+  const { startEmbeddedPostgres } = await import('../dist/database/embedded-postgres.server.js');
+  const running = await startEmbeddedPostgres({
+    dataDir: join(root, '.data', 'bench-postgres'),
+    port: await freePort(),
+    database: 'bench',
+  });
+  return { url: running.url, kind: 'embedded', stop: running.stop };
+}
+
+async function main() {
+  const db = await database();
+  const results = [];
+  try {
+    const targets = [
+      {
+        name: 'service: POST /v1/webhooks/dialogflow-es (auth, validation, SELECT, render)',
+        script: 'dist/main.js',
+        env: { DATABASE_URL: db.url, SEED_DEMO_DATA: 'true', LOG_LEVEL: 'info' },
+        expected: '$3,247.82',
+      },
+      {
+        name: 'baseline: node:http fixed JSON',
+        script: 'bench/baselines/fixed-json.mjs',
+        env: {},
+        expected: 'balance is',
+      },
+      {
+        name: 'baseline: node:http + pg pool SELECT',
+        script: 'bench/baselines/pg-select.mjs',
+        env: { DATABASE_URL: db.url },
+        expected: 'balance 324782',
+      },
+      {
+        name: 'reference: bare express 5 + pg pool SELECT',
+        script: 'bench/baselines/express-select.mjs',
+        env: { DATABASE_URL: db.url },
+        expected: 'balance 324782',
+      },
+    ];
+    for (const target of targets) {
+      const port = await freePort();
+      const server = await startServer(target.name, target.script, { ...target.env, PORT: String(port) });
+      try {
+        results.push(
+          await measure(target.name, `http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`, target.expected, server.pid),
+        );
+      } finally {
+        await server.stop();
+      }
+    }
+  } finally {
+    await db.stop();
+  }
+
+  const [service, fixed, select, expressSelect] = results;
+  const ratios = {
+    vsFixedJson: +(service.requestsPerSecond / fixed.requestsPerSecond).toFixed(3),
+    vsPgSelect: +(service.requestsPerSecond / select.requestsPerSecond).toFixed(3),
+    vsExpressSelect: +(service.requestsPerSecond / expressSelect.requestsPerSecond).toFixed(3),
+  };
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    pinned: pinning ? 'servers on core 0, autocannon on core 1' : 'no taskset: not pinned',
+    database: db.kind,
+    connections: CONNECTIONS,
+    durationSeconds: DURATION_S,
+    results,
+    ratios,
+    target: `service >= ${TARGET_RATIO} x node:http + SELECT`,
+    meetsTarget: ratios.vsPgSelect >= TARGET_RATIO,
+  };
+
+  const rows = results.map((r) => [
+    r.name,
+    String(r.requestsPerSecond),
+    String(r.p50Ms),
+    String(r.p99Ms),
+    String(r.cpuMicrosPerRequest ?? 'n/a'),
+    String(r.errors),
+    (service.requestsPerSecond / r.requestsPerSecond).toFixed(2),
+  ]);
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'errors', 'service ÷ this'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  rows.forEach((row) => console.log(line(row)));
+  console.log(
+    `\n${CONNECTIONS} connections, ${DURATION_S} s each after ${WARMUP_S} s warm-up; ${report.pinned}; database: ${db.kind}` +
+      `\ntarget ${report.target}: ${report.meetsTarget ? 'met' : 'NOT met'} (${ratios.vsPgSelect})`,
+  );
+
+  const dir = join(root, 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  await writeFile(join(dir, 'latest.json'), json);
+  await writeFile(join(dir, `bench-${report.date.replace(/[:.]/g, '-')}.json`), json);
+  console.log(`written to bench/results/latest.json`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

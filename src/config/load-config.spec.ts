@@ -1,0 +1,304 @@
+import 'reflect-metadata';
+
+import { resolve } from 'node:path';
+import { AppConfig } from './app-config';
+import { ConfigError, loadConfig } from './load-config';
+
+const CWD = '/srv/webhook';
+
+/** Runs loadConfig expecting it to throw a ConfigError, and returns that error. */
+function configError(env: NodeJS.ProcessEnv, cwd = CWD): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig(env, cwd);
+  } catch (error: unknown) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  return caught as ConfigError;
+}
+
+/** The variable name each problem line starts with (the text before the first colon). */
+function variablesOf(error: ConfigError): string[] {
+  return error.problems.map((problem) => problem.slice(0, problem.indexOf(':')));
+}
+
+describe('loadConfig', () => {
+  describe('with an empty environment', () => {
+    const config = loadConfig({}, CWD);
+
+    it('returns an AppConfig for development', () => {
+      expect(config).toBeInstanceOf(AppConfig);
+      expect(config.nodeEnv).toBe('development');
+      expect(config.isProduction).toBe(false);
+      expect(config.logLevel).toBe('info');
+      expect(config.callersFile).toBeUndefined();
+    });
+
+    it('listens on 127.0.0.1:8080 with a 1 MiB body limit and no upstream TLS', () => {
+      expect(config.http).toEqual({
+        port: 8080,
+        host: '127.0.0.1',
+        tlsTerminatedUpstream: false,
+        bodyLimitBytes: 1024 * 1024,
+      });
+    });
+
+    it('uses the embedded database and seeds demo data', () => {
+      expect(config.database.url).toBeUndefined();
+      expect(config.database.seedDemoData).toBe(true);
+      expect(config.database.migrationsRun).toBe(true);
+      expect(config.database.poolSize).toBe(10);
+      expect(config.database.statementTimeoutMs).toBe(3000);
+      expect(config.database.embedded).toEqual({ dataDir: resolve(CWD, '.data/postgres'), port: 54329 });
+    });
+
+    it('gives Dialogflow ES a 4500 ms deadline and non-empty default replies', () => {
+      expect(config.fulfillment.deadlinesMs).toEqual({ 'dialogflow-es': 4500 });
+      expect(config.fulfillment.responseSource).toBe('webhook-fulfillment');
+      expect(config.fulfillment.fallbackText.length).toBeGreaterThan(0);
+      expect(config.fulfillment.errorText.length).toBeGreaterThan(0);
+      expect(config.fulfillment.interimText.length).toBeGreaterThan(0);
+    });
+  });
+
+  it('ignores variables it does not know', () => {
+    const config = loadConfig({ SOMETHING_ELSE: 'x', PATH: '/usr/bin' }, CWD);
+    expect(config.http.port).toBe(8080);
+  });
+
+  it('parses numbers and strings from the environment', () => {
+    const config = loadConfig(
+      {
+        PORT: ' 9090 ',
+        DB_POOL_SIZE: '25',
+        DB_STATEMENT_TIMEOUT_MS: '1500',
+        BODY_LIMIT_BYTES: '2048',
+        DIALOGFLOW_ES_DEADLINE_MS: '4000',
+        EMBEDDED_PG_PORT: '6543',
+        LOG_LEVEL: 'debug',
+        NODE_ENV: 'test',
+        FALLBACK_TEXT: 'fallback',
+        ERROR_TEXT: 'error',
+        INTERIM_TEXT: 'interim',
+        RESPONSE_SOURCE: 'bank',
+      },
+      CWD,
+    );
+    expect(config.http.port).toBe(9090);
+    expect(config.http.bodyLimitBytes).toBe(2048);
+    expect(config.database.poolSize).toBe(25);
+    expect(config.database.statementTimeoutMs).toBe(1500);
+    expect(config.database.embedded.port).toBe(6543);
+    expect(config.fulfillment).toEqual({
+      fallbackText: 'fallback',
+      errorText: 'error',
+      interimText: 'interim',
+      responseSource: 'bank',
+      deadlinesMs: { 'dialogflow-es': 4000 },
+    });
+    expect(config.logLevel).toBe('debug');
+    expect(config.nodeEnv).toBe('test');
+  });
+
+  describe('DATABASE_URL', () => {
+    const url = 'postgres://app:s3cret@db.internal:5432/app';
+
+    it('turns demo seeding off by default when set', () => {
+      const config = loadConfig({ DATABASE_URL: url }, CWD);
+      expect(config.database.url).toBe(url);
+      expect(config.database.seedDemoData).toBe(false);
+    });
+
+    it('seeds demo data when SEED_DEMO_DATA=true', () => {
+      expect(loadConfig({ DATABASE_URL: url, SEED_DEMO_DATA: 'true' }, CWD).database.seedDemoData).toBe(true);
+    });
+
+    it('lets SEED_DEMO_DATA=false turn seeding off for the embedded database', () => {
+      expect(loadConfig({ SEED_DEMO_DATA: 'false' }, CWD).database.seedDemoData).toBe(false);
+    });
+
+    it('accepts postgresql:// URLs', () => {
+      const other = 'postgresql://app@localhost/app';
+      expect(loadConfig({ DATABASE_URL: other }, CWD).database.url).toBe(other);
+    });
+
+    it('treats an empty DATABASE_URL as unset', () => {
+      const config = loadConfig({ DATABASE_URL: '' }, CWD);
+      expect(config.database.url).toBeUndefined();
+      expect(config.database.seedDemoData).toBe(true);
+    });
+
+    it('never echoes its value in the error, which may hold a password', () => {
+      const secret = 'mysql://admin:hunter2-very-secret@db.example.com/app';
+      const error = configError({ DATABASE_URL: secret });
+      expect(variablesOf(error)).toEqual(['DATABASE_URL']);
+      expect(error.message).not.toContain('hunter2');
+      expect(error.message).not.toContain(secret);
+      expect(error.problems.join('\n')).not.toContain('hunter2');
+    });
+
+    it('is also kept out of the error when other variables are invalid', () => {
+      const error = configError({ DATABASE_URL: 'postgres://u:pa ss@h/db', PORT: 'abc' });
+      expect(variablesOf(error).sort()).toEqual(['DATABASE_URL', 'PORT']);
+      expect(error.message).not.toContain('pa ss');
+      // Other variables do show what they got, which helps fix them.
+      expect(error.problems.find((p) => p.startsWith('PORT'))).toContain('"abc"');
+    });
+  });
+
+  describe('invalid values', () => {
+    it('reports several bad variables at once, one line each, starting with the variable name', () => {
+      const error = configError({
+        PORT: 'abc',
+        DB_POOL_SIZE: '0',
+        LOG_LEVEL: 'loud',
+        DATABASE_URL: 'mysql://x',
+      });
+      expect(error.name).toBe('ConfigError');
+      expect(error.problems).toHaveLength(4);
+      expect(variablesOf(error).sort()).toEqual(['DATABASE_URL', 'DB_POOL_SIZE', 'LOG_LEVEL', 'PORT']);
+      for (const variable of ['PORT', 'DB_POOL_SIZE', 'LOG_LEVEL', 'DATABASE_URL']) {
+        expect(error.problems.filter((p) => p.startsWith(`${variable}:`))).toHaveLength(1);
+        expect(error.message).toContain(variable);
+      }
+      expect(error.problems.every((p) => !p.includes('\n'))).toBe(true);
+      expect(error.message).not.toContain('mysql://x');
+    });
+
+    it.each<[string, string]>([
+      ['PORT', '70000'],
+      ['PORT', '-1'],
+      ['PORT', '80.5'],
+      ['DB_POOL_SIZE', '201'],
+      ['DB_STATEMENT_TIMEOUT_MS', '99'],
+      ['BODY_LIMIT_BYTES', '1023'],
+      ['DIALOGFLOW_ES_DEADLINE_MS', '49'],
+      ['DIALOGFLOW_ES_DEADLINE_MS', '5001'],
+      ['EMBEDDED_PG_PORT', '0'],
+      ['NODE_ENV', 'staging'],
+      ['TLS_TERMINATED_UPSTREAM', 'maybe'],
+      ['DB_MIGRATIONS_RUN', 'yes please'],
+      ['SEED_DEMO_DATA', '2'],
+      ['EMBEDDED_PG_DATA_DIR', ''],
+      ['FALLBACK_TEXT', ''],
+      ['RESPONSE_SOURCE', 'x'.repeat(101)],
+    ])('rejects %s=%j', (variable, value) => {
+      const error = configError({ [variable]: value });
+      expect(variablesOf(error)).toEqual([variable]);
+      // Numbers are shown as parsed, everything else as the string received.
+      expect(error.problems[0]).toContain('(got ');
+      expect(error.problems[0]).toContain(value);
+    });
+  });
+
+  describe('production', () => {
+    it('requires DATABASE_URL, TLS_TERMINATED_UPSTREAM and CALLERS_FILE, naming each', () => {
+      const error = configError({ NODE_ENV: 'production' });
+      expect(variablesOf(error).sort()).toEqual(['CALLERS_FILE', 'DATABASE_URL', 'TLS_TERMINATED_UPSTREAM']);
+    });
+
+    it('reports the production requirements together with unrelated bad values', () => {
+      const error = configError({ NODE_ENV: 'production', PORT: 'abc', DATABASE_URL: 'mysql://x' });
+      expect(variablesOf(error).sort()).toEqual(['CALLERS_FILE', 'DATABASE_URL', 'PORT', 'TLS_TERMINATED_UPSTREAM']);
+      expect(error.problems.filter((p) => p.startsWith('DATABASE_URL'))).toHaveLength(1);
+    });
+
+    it('names only what is missing', () => {
+      const error = configError({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://app@db/app',
+        TLS_TERMINATED_UPSTREAM: 'true',
+      });
+      expect(variablesOf(error)).toEqual(['CALLERS_FILE']);
+    });
+
+    it('starts when everything is set, binding to all interfaces behind TLS', () => {
+      const config = loadConfig(
+        {
+          NODE_ENV: 'production',
+          DATABASE_URL: 'postgres://app@db/app',
+          TLS_TERMINATED_UPSTREAM: 'true',
+          CALLERS_FILE: '/etc/webhook/callers.yaml',
+        },
+        CWD,
+      );
+      expect(config.isProduction).toBe(true);
+      expect(config.http.host).toBe('0.0.0.0');
+      expect(config.http.tlsTerminatedUpstream).toBe(true);
+      expect(config.callersFile).toBe('/etc/webhook/callers.yaml');
+      expect(config.database.seedDemoData).toBe(false);
+    });
+  });
+
+  describe('HOST', () => {
+    it('rejects a non-loopback HOST without TLS_TERMINATED_UPSTREAM', () => {
+      const error = configError({ HOST: '0.0.0.0' });
+      expect(variablesOf(error)).toEqual(['HOST']);
+      expect(error.problems[0]).toContain('"0.0.0.0"');
+    });
+
+    it.each(['127.0.0.1', '::1', 'localhost'])('accepts loopback %s without TLS', (host) => {
+      expect(loadConfig({ HOST: host }, CWD).http.host).toBe(host);
+    });
+
+    it('accepts 0.0.0.0 with TLS_TERMINATED_UPSTREAM', () => {
+      expect(loadConfig({ HOST: '0.0.0.0', TLS_TERMINATED_UPSTREAM: 'true' }, CWD).http.host).toBe('0.0.0.0');
+    });
+
+    it('treats an empty HOST as unset', () => {
+      expect(loadConfig({ HOST: '' }, CWD).http.host).toBe('127.0.0.1');
+    });
+  });
+
+  describe('paths', () => {
+    it('resolves a relative EMBEDDED_PG_DATA_DIR and CALLERS_FILE against cwd', () => {
+      const config = loadConfig({ EMBEDDED_PG_DATA_DIR: 'var/pg', CALLERS_FILE: './conf/callers.yaml' }, CWD);
+      expect(config.database.embedded.dataDir).toBe('/srv/webhook/var/pg');
+      expect(config.callersFile).toBe('/srv/webhook/conf/callers.yaml');
+    });
+
+    it('keeps absolute paths as they are', () => {
+      const config = loadConfig({ EMBEDDED_PG_DATA_DIR: '/data/pg', CALLERS_FILE: '/etc/callers.yaml' }, CWD);
+      expect(config.database.embedded.dataDir).toBe('/data/pg');
+      expect(config.callersFile).toBe('/etc/callers.yaml');
+    });
+
+    it('treats an empty CALLERS_FILE as unset', () => {
+      expect(loadConfig({ CALLERS_FILE: '' }, CWD).callersFile).toBeUndefined();
+    });
+  });
+
+  describe('booleans', () => {
+    it.each<[string, boolean]>([
+      ['true', true],
+      ['1', true],
+      ['TRUE', true],
+      ['false', false],
+      ['0', false],
+      [' False ', false],
+    ])('accepts %j as %p', (value, expected) => {
+      const config = loadConfig(
+        { TLS_TERMINATED_UPSTREAM: value, DB_MIGRATIONS_RUN: value, SEED_DEMO_DATA: value },
+        CWD,
+      );
+      expect(config.http.tlsTerminatedUpstream).toBe(expected);
+      expect(config.database.migrationsRun).toBe(expected);
+      expect(config.database.seedDemoData).toBe(expected);
+      // Without an explicit HOST the bind address follows TLS_TERMINATED_UPSTREAM.
+      expect(config.http.host).toBe(expected ? '0.0.0.0' : '127.0.0.1');
+    });
+  });
+
+  it('defaults cwd to process.cwd()', () => {
+    expect(loadConfig({ CALLERS_FILE: 'callers.yaml' }).callersFile).toBe(resolve(process.cwd(), 'callers.yaml'));
+  });
+
+  it('withDatabaseUrl returns a copy pointing at another database', () => {
+    const config = loadConfig({}, CWD);
+    const copy = config.withDatabaseUrl('postgres://embedded@127.0.0.1:54329/app');
+    expect(copy.database.url).toBe('postgres://embedded@127.0.0.1:54329/app');
+    expect(copy.database.seedDemoData).toBe(true);
+    expect(config.database.url).toBeUndefined();
+  });
+});

@@ -1,0 +1,276 @@
+import 'reflect-metadata';
+
+import { Logger, Module } from '@nestjs/common';
+import { Test, TestingModule } from '@nestjs/testing';
+import {
+  DeadlineExceededError,
+  DispatchInput,
+  FulfillmentDispatcher,
+  FulfillmentHandler,
+  FulfillmentModule,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+} from '.';
+
+const OPTIONS = { fallbackText: 'f', errorText: 'e', interimText: 'i' };
+const BUDGET_MS = 50;
+
+/** A promise the test settles by hand. */
+class Deferred<T> {
+  resolve!: (value: T) => void;
+  reject!: (reason: unknown) => void;
+  readonly promise = new Promise<T>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
+}
+
+/** Lets pending callbacks, microtasks and rejection tracking run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+@IntentHandler('Echo')
+class EchoHandler implements FulfillmentHandler {
+  seen?: { request: FulfillmentRequest; abortedDuringHandle: boolean; calledAt: number };
+
+  handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    this.seen = { request, abortedDuringHandle: request.signal.aborted, calledAt: Date.now() };
+    return Promise.resolve({
+      text: `echo ${request.intent}`,
+      messages: [{ type: 'quick-replies', replies: ['a', 'b'] }],
+      contexts: [{ name: 'echo', lifespan: 2 }],
+      source: 'echo-backend',
+    });
+  }
+}
+
+@IntentHandler('ThrowSync')
+class ThrowSyncHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    throw new Error('sync failure: core banking password=hunter2');
+  }
+}
+
+@IntentHandler('Reject')
+class RejectHandler implements FulfillmentHandler {
+  reason: unknown = new Error('async failure');
+
+  handle(): Promise<FulfillmentResult> {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- non-Error rejections are tested too
+    return Promise.reject(this.reason);
+  }
+}
+
+/** Answers only when the test settles `next`; records what it saw. */
+@IntentHandler('Slow')
+class SlowHandler implements FulfillmentHandler {
+  next = new Deferred<FulfillmentResult>();
+  request?: FulfillmentRequest;
+  abortReasons: unknown[] = [];
+
+  handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    this.request = request;
+    request.signal.addEventListener('abort', () => this.abortReasons.push(request.signal.reason));
+    return this.next.promise;
+  }
+}
+
+/** Gives up as soon as the signal aborts, the way a well-behaved query would. */
+@IntentHandler('Cooperative')
+class CooperativeHandler implements FulfillmentHandler {
+  handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    return new Promise((_resolve, reject) => {
+      request.signal.addEventListener('abort', () => reject(request.signal.reason as Error));
+    });
+  }
+}
+
+@Module({ providers: [EchoHandler, ThrowSyncHandler, RejectHandler, SlowHandler, CooperativeHandler] })
+class TestHandlersModule {}
+
+function input(intent: string): DispatchInput {
+  return {
+    platform: 'dialogflow-es',
+    requestId: 'request-1',
+    sessionId: 'projects/p/agent/sessions/s',
+    intent,
+    parameters: { amount: 5 },
+    contexts: [{ name: 'ctx', lifespan: 1, parameters: {} }],
+    queryText: 'hello',
+    languageCode: 'en',
+    caller: { id: 'caller', platforms: ['dialogflow-es'] },
+    raw: { original: true },
+  };
+}
+
+describe('FulfillmentDispatcher', () => {
+  let moduleRef: TestingModule;
+  let dispatcher: FulfillmentDispatcher;
+  let errorLog: jest.SpyInstance;
+  let warnLog: jest.SpyInstance;
+
+  beforeEach(async () => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    warnLog = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    errorLog = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    moduleRef = await Test.createTestingModule({
+      imports: [FulfillmentModule.forRoot(OPTIONS), TestHandlersModule],
+    }).compile();
+    await moduleRef.init();
+    dispatcher = moduleRef.get(FulfillmentDispatcher);
+  });
+
+  afterEach(async () => {
+    // Never leave a handler hanging.
+    moduleRef.get(SlowHandler).next.resolve({ text: 'released' });
+    await settle();
+    await moduleRef.close();
+    jest.restoreAllMocks();
+  });
+
+  describe('a handler that answers in time', () => {
+    it('passes the result through as fulfilled, naming the handler class', async () => {
+      const dispatched = await dispatcher.dispatch(input('Echo'), 1000);
+      expect(dispatched).toEqual({
+        outcome: 'fulfilled',
+        handler: 'EchoHandler',
+        result: {
+          text: 'echo Echo',
+          messages: [{ type: 'quick-replies', replies: ['a', 'b'] }],
+          contexts: [{ name: 'echo', lifespan: 2 }],
+          source: 'echo-backend',
+        },
+      });
+      expect(errorLog).not.toHaveBeenCalled();
+      expect(warnLog).not.toHaveBeenCalled();
+    });
+
+    it('gives the handler the input plus a deadline of now + budget and an un-aborted signal', async () => {
+      const budgetMs = 2000;
+      const before = Date.now();
+      await dispatcher.dispatch(input('Echo'), budgetMs);
+      const after = Date.now();
+
+      const seen = moduleRef.get(EchoHandler).seen;
+      expect(seen).toBeDefined();
+      const { request, abortedDuringHandle, calledAt } = seen!;
+      expect(request).toEqual(expect.objectContaining(input('Echo')));
+      expect(request.raw).toEqual({ original: true });
+      expect(request.deadline).toBeInstanceOf(Date);
+      expect(request.deadline.getTime()).toBeGreaterThanOrEqual(before + budgetMs);
+      expect(request.deadline.getTime()).toBeLessThanOrEqual(after + budgetMs);
+      expect(request.deadline.getTime()).toBeGreaterThan(calledAt);
+      expect(request.signal).toBeInstanceOf(AbortSignal);
+      expect(abortedDuringHandle).toBe(false);
+      expect(request.signal.aborted).toBe(false);
+    });
+
+    it('gives every request its own signal', async () => {
+      const echo = moduleRef.get(EchoHandler);
+      await dispatcher.dispatch(input('Echo'), 1000);
+      const first = echo.seen?.request.signal;
+      await dispatcher.dispatch(input('Echo'), 1000);
+      expect(echo.seen?.request.signal).not.toBe(first);
+    });
+
+    it('cancels the budget timer once the handler has answered', async () => {
+      const clear = jest.spyOn(globalThis, 'clearTimeout');
+      await dispatcher.dispatch(input('Echo'), 60_000);
+      expect(clear).toHaveBeenCalledWith(expect.anything());
+    });
+  });
+
+  describe('an intent without a handler', () => {
+    it('answers with the fallback text and no handler name', async () => {
+      const dispatched = await dispatcher.dispatch(input('NobodyHandlesThis'), BUDGET_MS);
+      expect(dispatched).toStrictEqual({ outcome: 'fallback', result: { text: 'f' } });
+      expect(warnLog).toHaveBeenCalledWith(expect.stringContaining('"NobodyHandlesThis"'));
+    });
+  });
+
+  describe('a handler that fails', () => {
+    it('answers a synchronous throw with the error text', async () => {
+      const dispatched = await dispatcher.dispatch(input('ThrowSync'), 1000);
+      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e' }, handler: 'ThrowSyncHandler' });
+      // The details go to the log, never to the caller.
+      expect(JSON.stringify(dispatched)).not.toContain('hunter2');
+      expect(errorLog).toHaveBeenCalledTimes(1);
+      expect(errorLog.mock.calls[0]?.[0]).toContain('ThrowSyncHandler failed on intent "ThrowSync"');
+      expect(errorLog.mock.calls[0]?.[0]).toContain('sync failure');
+      expect(errorLog.mock.calls[0]?.[1]).toEqual(expect.stringContaining('sync failure'));
+    });
+
+    it('answers a rejected promise with the error text', async () => {
+      const dispatched = await dispatcher.dispatch(input('Reject'), 1000);
+      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e' }, handler: 'RejectHandler' });
+      expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('Error: async failure'), expect.any(String));
+    });
+
+    it('answers a rejection with a non-Error value with the error text', async () => {
+      moduleRef.get(RejectHandler).reason = 'just a string';
+      const dispatched = await dispatcher.dispatch(input('Reject'), 1000);
+      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e' }, handler: 'RejectHandler' });
+      expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('just a string'), undefined);
+    });
+  });
+
+  describe('a handler slower than its budget', () => {
+    it('answers with the interim text and aborts the signal with a DeadlineExceededError', async () => {
+      const slow = moduleRef.get(SlowHandler);
+      const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+
+      expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'SlowHandler' });
+      expect(slow.request?.signal.aborted).toBe(true);
+      expect(slow.request?.signal.reason).toBeInstanceOf(DeadlineExceededError);
+      expect((slow.request?.signal.reason as Error).message).toBe(`deadline of ${BUDGET_MS} ms exceeded`);
+      expect((slow.request?.signal.reason as Error).name).toBe('DeadlineExceededError');
+      expect(slow.abortReasons).toEqual([slow.request?.signal.reason]);
+      expect(warnLog).toHaveBeenCalledWith(expect.stringContaining(`within ${BUDGET_MS} ms`));
+    });
+
+    it('handles a rejection that arrives after the timeout: logged, never unhandled', async () => {
+      // Jest fails the running test on an unhandled rejection (it listens on the real process; the
+      // sandboxed `process` of a test file never sees 'unhandledRejection'), so settling here is the check.
+      const slow = moduleRef.get(SlowHandler);
+      const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+      expect(dispatched.outcome).toBe('timed-out');
+      expect(errorLog).not.toHaveBeenCalled();
+
+      slow.next.reject(new Error('core banking gave up'));
+      await settle();
+
+      expect(errorLog).toHaveBeenCalledTimes(1);
+      expect(errorLog).toHaveBeenCalledWith(
+        'SlowHandler failed after its deadline (request request-1): Error: core banking gave up',
+      );
+    });
+
+    it('does not log a handler that gives up because of the abort', async () => {
+      const dispatched = await dispatcher.dispatch(input('Cooperative'), BUDGET_MS);
+      expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'CooperativeHandler' });
+      await settle();
+      expect(errorLog).not.toHaveBeenCalled();
+    });
+
+    it('does not log an AbortError after the timeout', async () => {
+      const slow = moduleRef.get(SlowHandler);
+      await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+      // An Error named AbortError, as fetch, pg and timers/promises reject with. (A DOMException would come
+      // from Node's realm, not the test sandbox's, so `instanceof Error` would be false under Jest only.)
+      slow.next.reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+      await settle();
+      expect(errorLog).not.toHaveBeenCalled();
+    });
+
+    it('ignores a late success', async () => {
+      const slow = moduleRef.get(SlowHandler);
+      const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+      slow.next.resolve({ text: 'too late' });
+      await settle();
+      expect(dispatched.result).toEqual({ text: 'i' });
+      expect(errorLog).not.toHaveBeenCalled();
+    });
+  });
+});

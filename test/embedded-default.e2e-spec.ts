@@ -1,0 +1,63 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
+import { freePort, ServiceProcess, startService } from './support/service-process';
+
+/**
+ * The zero-configuration path: no DATABASE_URL, so the service starts its own embedded PostgreSQL,
+ * migrates, seeds and answers the README request; SIGTERM stops both cleanly.
+ */
+describe('npm start on the embedded default (real process, embedded PostgreSQL)', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'wf-embedded-'));
+  const dataDir = join(parent, 'pg');
+  let service: ServiceProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    service = startService({
+      PORT: String(port),
+      EMBEDDED_PG_DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(await freePort()),
+    });
+    await service.waitFor(/Listening on http:\/\/127\.0\.0\.1:\d+ - TLS is off/, 120_000);
+  }, 130_000);
+
+  afterAll(async () => {
+    if (service.child.exitCode === null) {
+      service.child.kill('SIGKILL');
+      await service.exited;
+    }
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('logs that the embedded database started and demo data was seeded', () => {
+    expect(service.output()).toMatch(/DATABASE_URL is not set: starting embedded PostgreSQL/);
+    expect(service.output()).toMatch(/Seeded demo data: banking/);
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+  });
+
+  it('answers the README curl request with the seeded balance', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`, {
+      method: 'POST',
+      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify(README_REQUEST),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { fulfillmentText: string; outputContexts: { name: string }[] };
+    expect(body.fulfillmentText).toBe(
+      'Your checking account balance is $3,247.82. Would you like to see recent transactions?',
+    );
+    expect(body.outputContexts[0].name).toBe('projects/project-id/agent/sessions/session-id/contexts/account-info');
+  });
+
+  it('stops the service and its PostgreSQL cleanly on SIGTERM', async () => {
+    service.child.kill('SIGTERM');
+    const { code } = await service.exited;
+    expect(code).toBe(0);
+    expect(service.output()).toMatch(/Stopped cleanly/);
+    // PostgreSQL removes its pid file only after a clean shutdown.
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+  });
+});

@@ -1,0 +1,128 @@
+import { Module } from '@nestjs/common';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { FulfillmentHandler, FulfillmentResult, IntentHandler } from '../src/fulfillment';
+import { README_REQUEST } from './support/dialogflow-es.fixtures';
+import { cleanEnv, startService } from './support/service-process';
+import { startTestApp } from './support/test-app';
+
+@IntentHandler('GetAccountBalance')
+class ShadowBalanceHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    return Promise.resolve({ text: 'shadow' });
+  }
+}
+
+@Module({ providers: [ShadowBalanceHandler] })
+class ShadowModule {}
+
+describe('start-up', () => {
+  describe('configuration is validated before anything starts', () => {
+    it('stops with exit code 1 and one line per bad variable, without a stack trace', async () => {
+      const service = startService({
+        PORT: 'eighty',
+        DB_POOL_SIZE: '0',
+        LOG_LEVEL: 'chatty',
+        DATABASE_URL: 'mysql://u:hunter2@h/db',
+      });
+      const { code } = await service.exited;
+      expect(code).toBe(1);
+      const lines = service.output().trim().split('\n');
+      expect(lines[0]).toBe('Invalid configuration:');
+      expect(
+        lines
+          .slice(1)
+          .map((line) => line.trim().split(':')[0])
+          .sort(),
+      ).toEqual(['DATABASE_URL', 'DB_POOL_SIZE', 'LOG_LEVEL', 'PORT']);
+      expect(service.output()).not.toContain('hunter2');
+      expect(service.output()).not.toMatch(/\n\s+at /);
+    });
+
+    it('refuses production without a database URL, TLS and a callers file', async () => {
+      const service = startService({ NODE_ENV: 'production' });
+      expect((await service.exited).code).toBe(1);
+      expect(service.output()).toMatch(/DATABASE_URL: is required when NODE_ENV=production/);
+      expect(service.output()).toMatch(/TLS_TERMINATED_UPSTREAM: production needs TLS/);
+      expect(service.output()).toMatch(/CALLERS_FILE: is required when NODE_ENV=production/);
+    });
+
+    it('refuses to bind a non-loopback address without TLS', async () => {
+      const service = startService({ HOST: '0.0.0.0', DATABASE_URL: 'postgres://127.0.0.1:1/x' });
+      expect((await service.exited).code).toBe(1);
+      expect(service.output()).toMatch(/^\s+HOST: without TLS the service only binds to a loopback address/m);
+    });
+
+    it('reports every mistake in the callers file and exits 1', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'wf-callers-'));
+      const file = join(dir, 'callers.yaml');
+      writeFileSync(
+        file,
+        'callers:\n  - id: "bad id!"\n    platforms: [telegram]\n    auth: { bearer: { tokens: [short] } }\n',
+      );
+      const service = startService({ CALLERS_FILE: file, DATABASE_URL: process.env.DATABASE_URL ?? '' });
+      expect((await service.exited).code).toBe(1);
+      expect(service.output()).toMatch(/callers\[0\]\.id/);
+      expect(service.output()).toMatch(/callers\[0\]\.platforms/);
+      expect(service.output()).toMatch(/callers\[0\]\.auth\.bearer\.tokens/);
+      expect(service.output()).not.toMatch(/\n\s+at /);
+    });
+  });
+
+  it('fails when two handlers claim one intent, naming both classes', async () => {
+    await expect(startTestApp({ imports: [ShadowModule] })).rejects.toThrow(
+      'Intent "GetAccountBalance" has two handlers: AccountBalanceHandler and ShadowBalanceHandler',
+    );
+  });
+
+  describe('callers file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wf-callers-'));
+    const file = join(dir, 'callers.yaml');
+    writeFileSync(
+      file,
+      [
+        'callers:',
+        '  - id: dialogflow-prod',
+        '    platforms: [dialogflow-es]',
+        '    auth:',
+        '      bearer:',
+        '        tokens: [new-token-0123456789abcdef, old-token-0123456789abcdef]',
+        '  - id: rasa-only',
+        '    platforms: [rasa]',
+        '    auth: { bearer: { tokens: [rasa-token-0123456789abcdef] } }',
+        '',
+      ].join('\n'),
+    );
+
+    it('accepts both tokens during a rotation, refuses the local dev token and other platforms', async () => {
+      const t = await startTestApp({ env: { CALLERS_FILE: file } });
+      try {
+        const path = '/v1/webhooks/dialogflow-es';
+        for (const token of ['new-token-0123456789abcdef', 'old-token-0123456789abcdef']) {
+          const ok = await request(t.baseUrl).post(path).set('Authorization', `Bearer ${token}`).send(README_REQUEST);
+          expect(ok.status).toBe(200);
+          expect(ok.body.fulfillmentText).toContain('$3,247.82');
+        }
+        await request(t.baseUrl)
+          .post(path)
+          .set('Authorization', 'Bearer local-dev-token')
+          .send(README_REQUEST)
+          .expect(401);
+        const forbidden = await request(t.baseUrl)
+          .post(path)
+          .set('Authorization', 'Bearer rasa-token-0123456789abcdef')
+          .send(README_REQUEST)
+          .expect(403);
+        expect(forbidden.body).toMatchObject({ statusCode: 403, error: 'FORBIDDEN' });
+      } finally {
+        await t.close();
+      }
+    });
+  });
+
+  it('keeps the environment of the child processes clean', () => {
+    expect(Object.keys(cleanEnv({ A: '1' })).sort()).toEqual(['A', 'HOME', 'NO_COLOR', 'PATH']);
+  });
+});

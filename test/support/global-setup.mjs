@@ -1,0 +1,62 @@
+// Prepares one migrated, seeded template database for the e2e suite; each test file clones it.
+// Uses DATABASE_URL when set (CI), otherwise starts an embedded PostgreSQL just for this run.
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const TEMPLATE = `wf_template_${process.pid}`;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startEmbedded() {
+  const { startEmbeddedPostgres } = await import('../../dist/database/embedded-postgres.server.js');
+  const parent = await mkdtemp(join(tmpdir(), 'wf-test-pg-'));
+  await chmod(parent, 0o755);
+  const running = await startEmbeddedPostgres({
+    dataDir: join(parent, 'data'),
+    port: await freePort(),
+    database: 'test',
+  });
+  globalThis.__WF_EMBEDDED__ = { running, parent };
+  return running.url;
+}
+
+function withDatabase(url, database) {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+export default async function globalSetup() {
+  const serverUrl = process.env.DATABASE_URL || (await startEmbedded());
+  process.env.DATABASE_URL = serverUrl;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE}`);
+    await admin.query(`CREATE DATABASE ${TEMPLATE}`);
+  } finally {
+    await admin.end();
+  }
+  const seeded = spawnSync(process.execPath, ['dist/cli/database.cli.js', 'seed'], {
+    env: { ...process.env, DATABASE_URL: withDatabase(serverUrl, TEMPLATE) },
+    encoding: 'utf8',
+  });
+  if (seeded.status !== 0) {
+    throw new Error(`could not migrate and seed the template database: ${seeded.stderr || seeded.stdout}`);
+  }
+  process.env.WF_TEMPLATE_DATABASE = TEMPLATE;
+  globalThis.__WF_TEMPLATE__ = { serverUrl, template: TEMPLATE };
+}

@@ -1,0 +1,20 @@
+import { rm } from 'node:fs/promises';
+import pg from 'pg';
+
+export default async function globalTeardown() {
+  const template = globalThis.__WF_TEMPLATE__;
+  if (template) {
+    const admin = new pg.Client({ connectionString: template.serverUrl });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${template.template}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const embedded = globalThis.__WF_EMBEDDED__;
+  if (embedded) {
+    await embedded.running.stop();
+    await rm(embedded.parent, { recursive: true, force: true });
+  }
+}

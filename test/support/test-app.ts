@@ -1,0 +1,50 @@
+import type { ModuleMetadata } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
+import { createHttpApp } from '../../src/app.factory';
+import { loadConfig } from '../../src/config';
+import { createTestDatabase, TestDatabase } from './test-database';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  /** e.g. http://127.0.0.1:43121 */
+  baseUrl: string;
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  imports?: ModuleMetadata['imports'];
+}
+
+/** Boots the real application on a free port against its own fresh PostgreSQL database. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'fatal',
+    DB_POOL_SIZE: '4',
+    ...options.env,
+    DATABASE_URL: database.url,
+    PORT: '0',
+  });
+  const app = await createHttpApp(config, options.imports);
+  try {
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    await database.drop();
+    throw error;
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return {
+    app,
+    baseUrl: `http://127.0.0.1:${port}`,
+    database,
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}

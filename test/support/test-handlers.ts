@@ -1,0 +1,72 @@
+import { Module } from '@nestjs/common';
+import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../src/fulfillment';
+
+@IntentHandler('TestExplode')
+export class ExplodingHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    return Promise.reject(new Error('secret-internal-detail: connection to core banking refused'));
+  }
+}
+
+/** Finishes only after the test releases it, so the test can prove the reply came first. */
+@IntentHandler('TestSlow')
+export class SlowHandler implements FulfillmentHandler {
+  finished = false;
+  sawAbort = false;
+  private release?: () => void;
+
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    request.signal.addEventListener('abort', () => (this.sawAbort = true));
+    await new Promise<void>((resolve) => (this.release = resolve));
+    this.finished = true;
+    return { text: 'too late' };
+  }
+
+  releaseNow(): void {
+    this.release?.();
+  }
+}
+
+@IntentHandler('TestOversized')
+export class OversizedHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    return Promise.resolve({ text: 'x'.repeat(70 * 1024) });
+  }
+}
+
+@IntentHandler('TestBadContext')
+export class BadContextHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    return Promise.resolve({ text: 'ok', contexts: [{ name: 'has spaces/and slash', lifespan: 1 }] });
+  }
+}
+
+@IntentHandler('TestRich')
+export class RichHandler implements FulfillmentHandler {
+  handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    return Promise.resolve({
+      text: `echo ${request.intent}`,
+      messages: [
+        { type: 'text', text: 'hello' },
+        { type: 'quick-replies', title: 'Pick', replies: ['a', 'b'] },
+        {
+          type: 'card',
+          title: 'Card',
+          subtitle: 'Sub',
+          imageUrl: 'https://example.com/i.png',
+          buttons: [{ text: 'Go', postback: 'go' }],
+        },
+        { type: 'image', imageUrl: 'https://example.com/j.png', accessibilityText: 'J' },
+        { type: 'payload', payload: { custom: { nested: true } } },
+      ],
+      contexts: [{ name: 'echo', lifespan: 3, parameters: { contexts: request.contexts.map((c) => c.name) } }],
+      followupEvent: { name: 'NEXT_STEP', parameters: { step: 2 }, languageCode: 'en' },
+      payload: { google: { expectUserResponse: true } },
+    });
+  }
+}
+
+export const testHandlers = [ExplodingHandler, SlowHandler, OversizedHandler, BadContextHandler, RichHandler];
+
+@Module({ providers: testHandlers })
+export class TestHandlersModule {}
