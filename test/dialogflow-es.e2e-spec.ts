@@ -313,6 +313,63 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
       expect(response.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
     });
 
+    it('415 for another charset or a compressed body; a UTF-8 BOM is accepted', async () => {
+      const raw = (headers: Record<string, string>, body: string | Buffer) =>
+        request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).set(headers).send(body);
+      const json = JSON.stringify(README_REQUEST);
+      const latin1 = await raw({ 'Content-Type': 'application/json; charset=latin1' }, json).expect(415);
+      expect(latin1.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
+      await raw({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, json).expect(415);
+      const bom = await raw({ 'Content-Type': 'application/json; charset=utf-8' }, `\uFEFF${json}`).expect(200);
+      expect(bom.body.fulfillmentText).toContain('$3,247.82');
+    });
+
+    it('400 for a top-level JSON scalar, and for an empty body', async () => {
+      const scalar = await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .set('Content-Type', 'application/json')
+        .send('"just a string"')
+        .expect(400);
+      expect(scalar.body.error).toBe('MALFORMED_JSON');
+      const empty = await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .set('Content-Type', 'application/json')
+        .send('')
+        .expect(400);
+      expect(empty.body.error).toBe('VALIDATION_FAILED');
+    });
+
+    it('413 from Content-Length alone, and for a chunked body that grows past the limit', async () => {
+      const { request: rawRequest } = await import('node:http');
+      const send = (headers: Record<string, string | number>, chunks: string[]) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = rawRequest(
+            `${t.baseUrl}${PATH}`,
+            { method: 'POST', headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json', ...headers } },
+            (res) => {
+              let body = '';
+              res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            },
+          );
+          req.on('error', reject);
+          chunks.forEach((chunk) => req.write(chunk));
+          req.end();
+        });
+      const declared = await send({ 'Content-Length': 10_000_000 }, []);
+      expect(declared.status).toBe(413);
+      const chunked = await send({ 'Transfer-Encoding': 'chunked' }, [
+        '{"a":"',
+        'x'.repeat(3000),
+        'x'.repeat(3000),
+        '"}',
+      ]);
+      expect(chunked.status).toBe(413);
+      expect(JSON.parse(chunked.body).error).toBe('PAYLOAD_TOO_LARGE');
+    });
+
     it('404 JSON for an unknown route, 404 for GET on the webhook', async () => {
       await request(t.baseUrl).get('/nope').expect(404).expect('Content-Type', /json/);
       const response = await request(t.baseUrl).get(PATH).set(LOCAL_DEV_AUTH).expect(404);

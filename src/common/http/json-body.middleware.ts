@@ -50,7 +50,7 @@ function parse(raw: Buffer): unknown {
  * without echoing the body. Keeps the raw bytes for signature checks.
  */
 export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
-  return (req, _res: Response, next: NextFunction) => {
+  return (req, res: Response, next: NextFunction) => {
     const request = req as RequestContext;
     if (!BODY_METHODS.has(request.method) || !hasBody(request)) {
       next();
@@ -58,6 +58,8 @@ export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
     }
     const rejection = rejectBeforeReading(request, limitBytes);
     if (rejection) {
+      // The body is not read, so the connection cannot be reused.
+      res.setHeader('Connection', 'close');
       next(rejection);
       return;
     }
@@ -74,9 +76,9 @@ export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
     const onData = (chunk: Buffer): void => {
       received += chunk.length;
       if (received > limitBytes) {
-        // Stop buffering; Node discards the rest of the body once the 413 has been sent.
+        // Keep reading but stop buffering: answering before the body is read off makes the socket close with
+        // unread data, and the client sees a reset instead of our 413.
         chunks.length = 0;
-        finish(tooLarge(limitBytes));
         return;
       }
       chunks.push(chunk);
@@ -85,6 +87,10 @@ export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
     request.once('error', () => finish(new AppError('MALFORMED_JSON', 'The request body could not be read.')));
     request.once('end', () => {
       if (settled) return;
+      if (received > limitBytes) {
+        finish(tooLarge(limitBytes));
+        return;
+      }
       const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
       try {
         request.body = parse(raw);
