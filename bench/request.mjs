@@ -1,16 +1,9 @@
-// The README request: the one every benchmark target answers.
-export const README_BODY = JSON.stringify({
-  responseId: 'ea3d77e8-ae27-41a4-9e1d-174bd461b68c',
-  session: 'projects/project-id/agent/sessions/session-id',
-  queryResult: {
-    queryText: 'What is my account balance?',
-    intent: { name: 'projects/project-id/agent/intents/1', displayName: 'GetAccountBalance' },
-    parameters: { user_id: '12345', account_type: 'checking' },
-    intentDetectionConfidence: 0.95,
-    languageCode: 'en',
-  },
-  originalDetectIntentRequest: { payload: { timestamp: '2025-06-24T12:34:56Z' } },
-});
+import { readFileSync } from 'node:fs';
+
+// The README request (shared with the e2e tests): the one every benchmark target answers.
+export const README_BODY = JSON.stringify(
+  JSON.parse(readFileSync(new URL('../test/fixtures/dialogflow-es-readme-request.json', import.meta.url), 'utf8')),
+);
 
 /** The same indexed read the GetAccountBalance handler makes (customer number is unique, (customer, type) too). */
 export const BALANCE_SQL =

@@ -1,16 +1,7 @@
+import readmeRequest from '../fixtures/dialogflow-es-readme-request.json';
+
 /** The request from the README, exactly as the curl example sends it. */
-export const README_REQUEST = {
-  responseId: 'ea3d77e8-ae27-41a4-9e1d-174bd461b68c',
-  session: 'projects/project-id/agent/sessions/session-id',
-  queryResult: {
-    queryText: 'What is my account balance?',
-    intent: { name: 'projects/project-id/agent/intents/1', displayName: 'GetAccountBalance' },
-    parameters: { user_id: '12345', account_type: 'checking' },
-    intentDetectionConfidence: 0.95,
-    languageCode: 'en',
-  },
-  originalDetectIntentRequest: { payload: { timestamp: '2025-06-24T12:34:56Z' } },
-};
+export const README_REQUEST = readmeRequest;
 
 export const LOCAL_DEV_AUTH = { Authorization: 'Bearer local-dev-token' };
 
