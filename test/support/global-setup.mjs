@@ -2,23 +2,12 @@
 // Uses DATABASE_URL when set (CI), otherwise starts an embedded PostgreSQL just for this run.
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../scripts/free-port.mjs';
 
 const TEMPLATE = `wf_template_${process.pid}`;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startEmbedded() {
   const { startEmbeddedPostgres } = await import('../../dist/database/embedded-postgres.server.js');
