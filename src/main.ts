@@ -16,6 +16,10 @@ function fail(message: string): never {
 /** Errors whose message tells the operator what to fix; anything else is unexpected and logged in full. */
 function describeStartupError(error: unknown): string | undefined {
   if (error instanceof ConfigError || error instanceof IntentRegistrationError) return error.message;
+  // Socket errors (ECONNREFUSED, ENOTFOUND, …) and PostgreSQL errors (28P01, 3D000, …) carry a code and a
+  // message without secrets; they need no stack trace to be understood.
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (error instanceof Error && typeof code === 'string') return `database unavailable (${code}): ${error.message}`;
   return undefined;
 }
 

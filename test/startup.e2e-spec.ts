@@ -55,6 +55,14 @@ describe('start-up', () => {
       expect(service.output()).toMatch(/^\s+HOST: without TLS the service only binds to a loopback address/m);
     });
 
+    it('stops with one line when the database cannot be reached', async () => {
+      const service = startService({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x', LOG_LEVEL: 'fatal' });
+      expect((await service.exited).code).toBe(1);
+      expect(service.output().trim()).toBe(
+        'Start-up failed: database unavailable (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:1',
+      );
+    });
+
     it('reports every mistake in the callers file and exits 1', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'wf-callers-'));
       const file = join(dir, 'callers.yaml');
