@@ -1,8 +1,10 @@
 import type { LogLevel, ModuleMetadata } from '@nestjs/common';
+import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { loadCallerRegistry } from './auth/auth.module';
+import { httpsServerOptions, readTlsMaterial } from './auth/tls/tls-options';
 import { chain } from './common/http/chain.middleware';
 import { HttpErrorFilter } from './common/http/http-error.filter';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware';
@@ -24,14 +26,22 @@ export async function createHttpApp(
   extra: ModuleMetadata['imports'] = [],
 ): Promise<NestExpressApplication> {
   const callers = loadCallerRegistry(config);
+  const httpsOptions = config.tls ? httpsServerOptions(config.tls, readTlsMaterial(config.tls)) : undefined;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, callers, extra), {
     bodyParser: false,
     logger: LOG_LEVELS[config.logLevel],
     abortOnError: false,
+    // Nest's HttpsOptions type is narrower than what https.createServer accepts (minVersion, …).
+    ...(httpsOptions && { httpsOptions: httpsOptions as HttpsOptions }),
   });
+  // Slow clients cannot hold connections open: headers, whole requests and idle keep-alives are bounded.
+  const server = app.getHttpServer();
+  server.headersTimeout = config.http.headersTimeoutMs;
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(chain(requestIdMiddleware, jsonBodyMiddleware(config.http.bodyLimitBytes)));
+  app.use(chain(requestIdMiddleware, jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth)));
   app.useGlobalFilters(new HttpErrorFilter());
   return app;
 }

@@ -1,4 +1,5 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import type { CallerRegistry } from './auth/callers/caller-registry';
 import { AppConfig, ConfigModule } from './config';
@@ -6,6 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { FulfillmentModule } from './fulfillment';
 import { IntentsModule } from './intents/intents.module';
 import { PlatformsModule } from './platforms/platforms.module';
+import { ThrottlingModule } from './throttling/throttling.module';
 
 @Module({})
 export class AppModule {
@@ -17,7 +19,9 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         FulfillmentModule.forRoot(config.fulfillment),
-        AuthModule.forRoot(callers),
+        AuditModule,
+        AuthModule.forRoot(config, callers),
+        ThrottlingModule,
         PlatformsModule,
         IntentsModule,
         ...extra,

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const tls = config.http.tlsTerminatedUpstream ? 'TLS ends at the upstream proxy' : 'TLS is off (local development)';
+  const tls = config.http.tlsTerminatedByProxy ? 'TLS ends at the upstream proxy' : 'TLS is off (local development)';
   logger.log(
     `Listening on http://${config.http.host}:${config.http.port} - ${tls}; ready in ${Math.round(performance.now() - startedAt)} ms`,
   );

@@ -56,18 +56,18 @@ describe('database commands (real PostgreSQL)', () => {
     expect(await counts(database)).toEqual(before);
   });
 
-  it('migration:revert removes the schema and migration:run brings it back', async () => {
+  it('migration:revert undoes the last migration and migration:run brings it back', async () => {
     await run(database, 'revert');
     const tables = await queryTestDatabase<{ name: string }>(
       database.url,
-      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('customers', 'accounts', 'transactions')`,
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('audit_events', 'replay_guard')`,
     );
     expect(tables).toEqual([]);
     const pending = await run(database, 'show');
     expect(pending.stdout).toContain('There are pending migrations.');
 
     const applied = await run(database, 'migrate');
-    expect(applied.stdout).toMatch(/Applied 1 migration\(s\)\n\s+BankingSchema\d+/);
+    expect(applied.stdout).toMatch(/Applied 1 migration\(s\)\n\s+SecurityTables\d+/);
     expect((await run(database, 'show')).stdout).toContain('The schema is up to date.');
   });
 

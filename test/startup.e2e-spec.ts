@@ -45,7 +45,7 @@ describe('start-up', () => {
       const service = startService({ NODE_ENV: 'production' });
       expect((await service.exited).code).toBe(1);
       expect(service.output()).toMatch(/DATABASE_URL: is required when NODE_ENV=production/);
-      expect(service.output()).toMatch(/TLS_TERMINATED_UPSTREAM: production needs TLS/);
+      expect(service.output()).toMatch(/TLS_CERT_FILE: production needs TLS .* or TLS_TERMINATED_BY_PROXY=true/);
       expect(service.output()).toMatch(/CALLERS_FILE: is required when NODE_ENV=production/);
     });
 

@@ -1,8 +1,20 @@
-import { DynamicModule, Global, Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import type { AppConfig } from '../config';
-import { BearerTokenStrategy } from './bearer-token.strategy';
 import { CallerAuthGuard } from './caller-auth.guard';
-import { CallerRegistry, loadCallersFile, localDevCallers } from './callers/caller-registry';
+import { CallerRegistry, localDevCallers } from './callers/caller-registry';
+import { loadCallersFile } from './callers/callers-file';
+import { CallersFileWatcher } from './callers/callers-file.watcher';
+import { PostgresReplayStore } from './replay/postgres-replay.store';
+import { RedisReplayStore } from './replay/redis-replay.store';
+import { ReplayStore } from './replay/replay-store';
+import { BasicStrategy } from './strategies/basic.strategy';
+import { BearerStrategy } from './strategies/bearer.strategy';
+import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
+import { MtlsStrategy } from './strategies/mtls.strategy';
+import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
+import { TokenStrategies } from './strategies/token.strategies';
+import { TlsReloader } from './tls/tls-reloader';
+import { OidcDiscovery } from './tokens/oidc-discovery';
 
 /**
  * Loads the callers before Nest starts, so a broken callers file stops the process with the same
@@ -14,31 +26,29 @@ export function loadCallerRegistry(config: AppConfig): CallerRegistry {
     : new CallerRegistry(localDevCallers());
 }
 
-@Injectable()
-class CallersAnnouncement implements OnModuleInit {
-  constructor(private readonly callers: CallerRegistry) {}
-
-  onModuleInit(): void {
-    const logger = new Logger('Auth');
-    if (this.callers.source) logger.log(`Loaded ${this.callers.size} caller(s) from ${this.callers.source}`);
-    else
-      logger.warn('CALLERS_FILE is not set: local development caller "local-dev" accepts the token "local-dev-token"');
-  }
-}
+const strategies = [StandardWebhooksStrategy, HeaderSignatureStrategy, BearerStrategy, BasicStrategy, MtlsStrategy];
 
 @Global()
 @Module({})
 export class AuthModule {
-  static forRoot(callers: CallerRegistry): DynamicModule {
+  static forRoot(config: AppConfig, callers: CallerRegistry): DynamicModule {
+    const replayStore: Provider = config.redisUrl
+      ? { provide: ReplayStore, useClass: RedisReplayStore }
+      : { provide: ReplayStore, useClass: PostgresReplayStore };
     return {
       module: AuthModule,
       providers: [
         { provide: CallerRegistry, useValue: callers },
-        CallersAnnouncement,
-        BearerTokenStrategy,
+        { provide: OidcDiscovery, useFactory: () => new OidcDiscovery() },
+        replayStore,
+        ...strategies,
+        TokenStrategies,
+        CallersFileWatcher,
+        TlsReloader,
         CallerAuthGuard,
       ],
-      exports: [CallerAuthGuard, BearerTokenStrategy],
+      // Guards named in @UseGuards are built in the controller's module, so their dependencies are exported.
+      exports: [CallerAuthGuard, CallerRegistry, CallersFileWatcher, TlsReloader, ...strategies],
     };
   }
 }

@@ -3,8 +3,22 @@ import type { Environment } from './environment';
 export interface HttpConfig {
   port: number;
   host: string;
-  tlsTerminatedUpstream: boolean;
+  tlsTerminatedByProxy: boolean;
   bodyLimitBytes: number;
+  jsonMaxDepth: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+/** The service's own TLS; absent when it serves plain HTTP (local development or behind a proxy). */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+  crlFile?: string;
+  clientAuth: 'require' | 'optional' | 'off';
+  reloadIntervalMs: number;
 }
 
 export interface DatabaseConfig {
@@ -25,45 +39,78 @@ export interface FulfillmentConfig {
   deadlinesMs: { 'dialogflow-es': number };
 }
 
+export interface AppConfigValues {
+  nodeEnv: Environment['NODE_ENV'];
+  logLevel: Environment['LOG_LEVEL'];
+  http: HttpConfig;
+  tls?: TlsConfig;
+  database: DatabaseConfig;
+  fulfillment: FulfillmentConfig;
+  callers: { file?: string; reloadIntervalMs: number };
+  throttle: { limit: number; ttlSeconds: number };
+  audit: { retentionDays: number };
+  redisUrl?: string;
+}
+
 /** The validated configuration, injected wherever settings are needed (nothing else reads process.env). */
-export class AppConfig {
-  constructor(
-    readonly nodeEnv: Environment['NODE_ENV'],
-    readonly logLevel: Environment['LOG_LEVEL'],
-    readonly http: HttpConfig,
-    readonly database: DatabaseConfig,
-    readonly fulfillment: FulfillmentConfig,
-    readonly callersFile: string | undefined,
-  ) {}
+export class AppConfig implements AppConfigValues {
+  readonly nodeEnv!: Environment['NODE_ENV'];
+  readonly logLevel!: Environment['LOG_LEVEL'];
+  readonly http!: HttpConfig;
+  readonly tls?: TlsConfig;
+  readonly database!: DatabaseConfig;
+  readonly fulfillment!: FulfillmentConfig;
+  readonly callers!: { file?: string; reloadIntervalMs: number };
+  readonly throttle!: { limit: number; ttlSeconds: number };
+  readonly audit!: { retentionDays: number };
+  readonly redisUrl?: string;
+
+  constructor(values: AppConfigValues) {
+    Object.assign(this, values);
+  }
 
   get isProduction(): boolean {
     return this.nodeEnv === 'production';
   }
 
+  get callersFile(): string | undefined {
+    return this.callers.file;
+  }
+
   /** Returns a copy pointing at another database URL (used once the embedded server is up). */
   withDatabaseUrl(url: string): AppConfig {
-    return new AppConfig(
-      this.nodeEnv,
-      this.logLevel,
-      this.http,
-      { ...this.database, url },
-      this.fulfillment,
-      this.callersFile,
-    );
+    return new AppConfig({ ...this, database: { ...this.database, url } });
   }
 
   static fromEnvironment(env: Environment, resolvePath: (path: string) => string): AppConfig {
     const embedded = !env.DATABASE_URL;
-    return new AppConfig(
-      env.NODE_ENV,
-      env.LOG_LEVEL,
-      {
+    const tls =
+      env.TLS_CERT_FILE && env.TLS_KEY_FILE
+        ? {
+            certFile: resolvePath(env.TLS_CERT_FILE),
+            keyFile: resolvePath(env.TLS_KEY_FILE),
+            caFile: env.TLS_CA_FILE ? resolvePath(env.TLS_CA_FILE) : undefined,
+            crlFile: env.TLS_CRL_FILE ? resolvePath(env.TLS_CRL_FILE) : undefined,
+            clientAuth: env.TLS_CLIENT_AUTH ?? (env.TLS_CA_FILE ? 'optional' : 'off'),
+            reloadIntervalMs: env.TLS_RELOAD_INTERVAL_MS,
+          }
+        : undefined;
+    const secure = tls !== undefined || env.TLS_TERMINATED_BY_PROXY;
+    return new AppConfig({
+      nodeEnv: env.NODE_ENV,
+      logLevel: env.LOG_LEVEL,
+      http: {
         port: env.PORT,
-        host: env.HOST ?? (env.TLS_TERMINATED_UPSTREAM ? '0.0.0.0' : '127.0.0.1'),
-        tlsTerminatedUpstream: env.TLS_TERMINATED_UPSTREAM,
+        host: env.HOST ?? (secure ? '0.0.0.0' : '127.0.0.1'),
+        tlsTerminatedByProxy: env.TLS_TERMINATED_BY_PROXY,
         bodyLimitBytes: env.BODY_LIMIT_BYTES,
+        jsonMaxDepth: env.JSON_MAX_DEPTH,
+        headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+        keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       },
-      {
+      tls,
+      database: {
         url: env.DATABASE_URL,
         poolSize: env.DB_POOL_SIZE,
         statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
@@ -71,14 +118,20 @@ export class AppConfig {
         seedDemoData: env.SEED_DEMO_DATA ?? embedded,
         embedded: { dataDir: resolvePath(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },
       },
-      {
+      fulfillment: {
         fallbackText: env.FALLBACK_TEXT,
         errorText: env.ERROR_TEXT,
         interimText: env.INTERIM_TEXT,
         responseSource: env.RESPONSE_SOURCE,
         deadlinesMs: { 'dialogflow-es': env.DIALOGFLOW_ES_DEADLINE_MS },
       },
-      env.CALLERS_FILE ? resolvePath(env.CALLERS_FILE) : undefined,
-    );
+      callers: {
+        file: env.CALLERS_FILE ? resolvePath(env.CALLERS_FILE) : undefined,
+        reloadIntervalMs: env.CALLERS_RELOAD_INTERVAL_MS,
+      },
+      throttle: { limit: env.THROTTLE_LIMIT, ttlSeconds: env.THROTTLE_TTL_SECONDS },
+      audit: { retentionDays: env.AUDIT_RETENTION_DAYS },
+      redisUrl: env.REDIS_URL,
+    });
   }
 }

@@ -17,6 +17,7 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
+export const TLS_CLIENT_AUTH_MODES = ['require', 'optional', 'off'] as const;
 
 /**
  * The process environment as the service accepts it. Every variable the service reads is declared here,
@@ -40,12 +41,68 @@ export class Environment {
   /** Set when TLS ends at a trusted proxy or service mesh in front of the service. */
   @Transform(toBool)
   @IsBoolean()
-  TLS_TERMINATED_UPSTREAM = false;
+  TLS_TERMINATED_BY_PROXY = false;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  TLS_CERT_FILE?: string;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  TLS_KEY_FILE?: string;
+
+  /** CA bundle that client certificates must chain to. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  TLS_CA_FILE?: string;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  TLS_CRL_FILE?: string;
+
+  /** Defaults to `optional` when TLS_CA_FILE is set, `off` otherwise. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsIn(TLS_CLIENT_AUTH_MODES)
+  TLS_CLIENT_AUTH?: (typeof TLS_CLIENT_AUTH_MODES)[number];
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  TLS_RELOAD_INTERVAL_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(120_000)
+  HTTP_HEADERS_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
   @IsOptional()
   @Transform(emptyToUndefined)
   @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// or postgresql:// URL' })
   DATABASE_URL?: string;
+
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
 
   @Transform(toInt)
   @IsInt()
@@ -118,7 +175,38 @@ export class Environment {
 
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(200)
+  @Max(3_600_000)
+  CALLERS_RELOAD_INTERVAL_MS = 5_000;
+
+  /** Requests per THROTTLE_TTL_SECONDS for callers without their own rateLimit. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  THROTTLE_LIMIT = 600;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  THROTTLE_TTL_SECONDS = 60;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  AUDIT_RETENTION_DAYS = 365;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(4)
+  @Max(1000)
+  JSON_MAX_DEPTH = 64;
 }
 
 /** Variables whose values must never be echoed back in an error message. */
-export const SECRET_VARIABLES: ReadonlySet<keyof Environment> = new Set(['DATABASE_URL']);
+export const SECRET_VARIABLES: ReadonlySet<keyof Environment> = new Set(['DATABASE_URL', 'REDIS_URL']);

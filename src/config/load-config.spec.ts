@@ -39,7 +39,11 @@ describe('loadConfig', () => {
       expect(config.http).toEqual({
         port: 8080,
         host: '127.0.0.1',
-        tlsTerminatedUpstream: false,
+        tlsTerminatedByProxy: false,
+        jsonMaxDepth: 64,
+        headersTimeoutMs: 10000,
+        requestTimeoutMs: 30000,
+        keepAliveTimeoutMs: 5000,
         bodyLimitBytes: 1024 * 1024,
       });
     });
@@ -177,7 +181,7 @@ describe('loadConfig', () => {
       ['DIALOGFLOW_ES_DEADLINE_MS', '5001'],
       ['EMBEDDED_PG_PORT', '0'],
       ['NODE_ENV', 'staging'],
-      ['TLS_TERMINATED_UPSTREAM', 'maybe'],
+      ['TLS_TERMINATED_BY_PROXY', 'maybe'],
       ['DB_MIGRATIONS_RUN', 'yes please'],
       ['SEED_DEMO_DATA', '2'],
       ['EMBEDDED_PG_DATA_DIR', ''],
@@ -193,14 +197,14 @@ describe('loadConfig', () => {
   });
 
   describe('production', () => {
-    it('requires DATABASE_URL, TLS_TERMINATED_UPSTREAM and CALLERS_FILE, naming each', () => {
+    it('requires DATABASE_URL, TLS (own files or TLS_TERMINATED_BY_PROXY) and CALLERS_FILE, naming each', () => {
       const error = configError({ NODE_ENV: 'production' });
-      expect(variablesOf(error).sort()).toEqual(['CALLERS_FILE', 'DATABASE_URL', 'TLS_TERMINATED_UPSTREAM']);
+      expect(variablesOf(error).sort()).toEqual(['CALLERS_FILE', 'DATABASE_URL', 'TLS_CERT_FILE']);
     });
 
     it('reports the production requirements together with unrelated bad values', () => {
       const error = configError({ NODE_ENV: 'production', PORT: 'abc', DATABASE_URL: 'mysql://x' });
-      expect(variablesOf(error).sort()).toEqual(['CALLERS_FILE', 'DATABASE_URL', 'PORT', 'TLS_TERMINATED_UPSTREAM']);
+      expect(variablesOf(error).sort()).toEqual(['CALLERS_FILE', 'DATABASE_URL', 'PORT', 'TLS_CERT_FILE']);
       expect(error.problems.filter((p) => p.startsWith('DATABASE_URL'))).toHaveLength(1);
     });
 
@@ -208,7 +212,7 @@ describe('loadConfig', () => {
       const error = configError({
         NODE_ENV: 'production',
         DATABASE_URL: 'postgres://app@db/app',
-        TLS_TERMINATED_UPSTREAM: 'true',
+        TLS_TERMINATED_BY_PROXY: 'true',
       });
       expect(variablesOf(error)).toEqual(['CALLERS_FILE']);
     });
@@ -218,21 +222,53 @@ describe('loadConfig', () => {
         {
           NODE_ENV: 'production',
           DATABASE_URL: 'postgres://app@db/app',
-          TLS_TERMINATED_UPSTREAM: 'true',
+          TLS_TERMINATED_BY_PROXY: 'true',
           CALLERS_FILE: '/etc/webhook/callers.yaml',
         },
         CWD,
       );
       expect(config.isProduction).toBe(true);
       expect(config.http.host).toBe('0.0.0.0');
-      expect(config.http.tlsTerminatedUpstream).toBe(true);
+      expect(config.http.tlsTerminatedByProxy).toBe(true);
       expect(config.callersFile).toBe('/etc/webhook/callers.yaml');
       expect(config.database.seedDemoData).toBe(false);
     });
   });
 
+  describe('TLS', () => {
+    it('needs both the certificate and the key', () => {
+      expect(variablesOf(configError({ TLS_CERT_FILE: 'c.pem' }))).toEqual(['TLS_KEY_FILE']);
+      expect(variablesOf(configError({ TLS_KEY_FILE: 'k.pem' }))).toEqual(['TLS_CERT_FILE']);
+    });
+
+    it('needs a CA bundle to require client certificates', () => {
+      const error = configError({ TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', TLS_CLIENT_AUTH: 'require' });
+      expect(variablesOf(error)).toEqual(['TLS_CA_FILE']);
+    });
+
+    it('defaults client authentication to optional with a CA and binds all interfaces', () => {
+      const config = loadConfig({ TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', TLS_CA_FILE: 'ca.pem' }, CWD);
+      expect(config.tls).toMatchObject({ clientAuth: 'optional', certFile: resolve(CWD, 'c.pem') });
+      expect(config.http.host).toBe('0.0.0.0');
+    });
+
+    it('accepts production with its own TLS instead of a proxy', () => {
+      const config = loadConfig(
+        {
+          NODE_ENV: 'production',
+          DATABASE_URL: 'postgres://app@db/app',
+          CALLERS_FILE: '/etc/callers.yaml',
+          TLS_CERT_FILE: '/tls/tls.crt',
+          TLS_KEY_FILE: '/tls/tls.key',
+        },
+        CWD,
+      );
+      expect(config.tls?.clientAuth).toBe('off');
+    });
+  });
+
   describe('HOST', () => {
-    it('rejects a non-loopback HOST without TLS_TERMINATED_UPSTREAM', () => {
+    it('rejects a non-loopback HOST without TLS_TERMINATED_BY_PROXY', () => {
       const error = configError({ HOST: '0.0.0.0' });
       expect(variablesOf(error)).toEqual(['HOST']);
       expect(error.problems[0]).toContain('"0.0.0.0"');
@@ -242,8 +278,8 @@ describe('loadConfig', () => {
       expect(loadConfig({ HOST: host }, CWD).http.host).toBe(host);
     });
 
-    it('accepts 0.0.0.0 with TLS_TERMINATED_UPSTREAM', () => {
-      expect(loadConfig({ HOST: '0.0.0.0', TLS_TERMINATED_UPSTREAM: 'true' }, CWD).http.host).toBe('0.0.0.0');
+    it('accepts 0.0.0.0 with TLS_TERMINATED_BY_PROXY', () => {
+      expect(loadConfig({ HOST: '0.0.0.0', TLS_TERMINATED_BY_PROXY: 'true' }, CWD).http.host).toBe('0.0.0.0');
     });
 
     it('treats an empty HOST as unset', () => {
@@ -279,13 +315,13 @@ describe('loadConfig', () => {
       [' False ', false],
     ])('accepts %j as %p', (value, expected) => {
       const config = loadConfig(
-        { TLS_TERMINATED_UPSTREAM: value, DB_MIGRATIONS_RUN: value, SEED_DEMO_DATA: value },
+        { TLS_TERMINATED_BY_PROXY: value, DB_MIGRATIONS_RUN: value, SEED_DEMO_DATA: value },
         CWD,
       );
-      expect(config.http.tlsTerminatedUpstream).toBe(expected);
+      expect(config.http.tlsTerminatedByProxy).toBe(expected);
       expect(config.database.migrationsRun).toBe(expected);
       expect(config.database.seedDemoData).toBe(expected);
-      // Without an explicit HOST the bind address follows TLS_TERMINATED_UPSTREAM.
+      // Without an explicit HOST the bind address follows TLS_TERMINATED_BY_PROXY.
       expect(config.http.host).toBe(expected ? '0.0.0.0' : '127.0.0.1');
     });
   });

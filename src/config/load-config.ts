@@ -11,6 +11,20 @@ export class ConfigError extends Error {
   }
 }
 
+// Optional variables without a default do not show up in `new Environment()`.
+const OPTIONAL_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'HOST',
+  'CALLERS_FILE',
+  'SEED_DEMO_DATA',
+  'TLS_CERT_FILE',
+  'TLS_KEY_FILE',
+  'TLS_CA_FILE',
+  'TLS_CRL_FILE',
+  'TLS_CLIENT_AUTH',
+];
+
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function describe(error: ValidationError): string {
@@ -22,20 +36,33 @@ function describe(error: ValidationError): string {
 
 function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
   const problems: string[] = [];
-  if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_UPSTREAM')) return problems;
-  const tls = env.TLS_TERMINATED_UPSTREAM;
+  const ownTls = Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE);
+  if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
+    problems.push(
+      `${env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'}: TLS needs both TLS_CERT_FILE and TLS_KEY_FILE`,
+    );
+  }
+  if (env.TLS_CLIENT_AUTH && env.TLS_CLIENT_AUTH !== 'off' && !env.TLS_CA_FILE) {
+    problems.push(`TLS_CA_FILE: is required when TLS_CLIENT_AUTH=${env.TLS_CLIENT_AUTH}`);
+  }
+  if ((env.TLS_CA_FILE || env.TLS_CRL_FILE || env.TLS_CLIENT_AUTH) && !ownTls) {
+    const name = env.TLS_CA_FILE ? 'TLS_CA_FILE' : env.TLS_CRL_FILE ? 'TLS_CRL_FILE' : 'TLS_CLIENT_AUTH';
+    if (!problems.some((p) => p.startsWith('TLS_'))) problems.push(`${name}: needs TLS_CERT_FILE and TLS_KEY_FILE`);
+  }
+  if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_BY_PROXY')) return problems;
+  const secure = ownTls || env.TLS_TERMINATED_BY_PROXY;
   if (env.NODE_ENV === 'production') {
     if (!env.DATABASE_URL && !invalid.has('DATABASE_URL')) {
       problems.push('DATABASE_URL: is required when NODE_ENV=production');
     }
-    if (!tls) {
+    if (!secure) {
       problems.push(
-        'TLS_TERMINATED_UPSTREAM: production needs TLS; set it to true when a trusted proxy or mesh ends TLS',
+        'TLS_CERT_FILE: production needs TLS (TLS_CERT_FILE and TLS_KEY_FILE), or TLS_TERMINATED_BY_PROXY=true behind a trusted proxy or mesh',
       );
     }
     if (!env.CALLERS_FILE) problems.push('CALLERS_FILE: is required when NODE_ENV=production');
   }
-  if (!tls && !invalid.has('HOST') && env.HOST && !LOOPBACK_HOSTS.has(env.HOST)) {
+  if (!secure && !invalid.has('HOST') && env.HOST && !LOOPBACK_HOSTS.has(env.HOST)) {
     problems.push(`HOST: without TLS the service only binds to a loopback address (got ${JSON.stringify(env.HOST)})`);
   }
   return problems;
@@ -45,7 +72,7 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
 export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
   const known = Object.keys(new Environment());
   const plain: Record<string, string> = {};
-  for (const key of [...known, 'DATABASE_URL', 'HOST', 'CALLERS_FILE', 'SEED_DEMO_DATA']) {
+  for (const key of [...known, ...OPTIONAL_VARIABLES]) {
     const value = source[key];
     if (value !== undefined) plain[key] = value;
   }

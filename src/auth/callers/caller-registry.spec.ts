@@ -5,16 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../config';
 import { PLATFORMS } from '../../fulfillment';
-import {
-  CallerRegistry,
-  CallersFileError,
-  digestToken,
-  LOCAL_DEV_CALLER_ID,
-  LOCAL_DEV_TOKEN,
-  loadCallersFile,
-  localDevCallers,
-  parseCallers,
-} from './caller-registry';
+import { CallerRegistry, LOCAL_DEV_CALLER_ID, LOCAL_DEV_TOKEN, localDevCallers } from './caller-registry';
+import { CallersFileError, digestToken, loadCallersFile, parseCallers } from './callers-file';
 
 const SOURCE = '/etc/webhook/callers.yaml';
 const PROD_TOKEN = 'prod-token-0123456789abcdef';
@@ -69,8 +61,8 @@ describe('parseCallers', () => {
       { id: 'dialogflow-prod', platforms: ['dialogflow-es', 'dialogflow-cx'] },
       { id: 'lex.eu_1', platforms: ['lex-v2'] },
     ]);
-    expect(callers[0]?.bearerTokenDigests).toEqual([digestToken(PROD_TOKEN), digestToken(PROD_PREVIOUS_TOKEN)]);
-    expect(callers[1]?.bearerTokenDigests).toEqual([digestToken(LEX_TOKEN)]);
+    expect(callers[0]?.auth.bearer?.tokenDigests).toEqual([digestToken(PROD_TOKEN), digestToken(PROD_PREVIOUS_TOKEN)]);
+    expect(callers[1]?.auth.bearer?.tokenDigests).toEqual([digestToken(LEX_TOKEN)]);
   });
 
   it('keeps only digests, never the tokens themselves', () => {
@@ -152,7 +144,7 @@ auth:
         'callers[0].auth.bearer.tokens:',
       ],
       ['missing tokens', `id: a\nplatforms: [generic]\nauth:\n  bearer: {}`, 'callers[0].auth.bearer.tokens:'],
-      ['missing auth', `id: a\nplatforms: [generic]`, 'callers[0].auth.bearer.tokens:'],
+      ['missing auth', `id: a\nplatforms: [generic]`, 'callers[0].auth: is required'],
       [
         'a numeric token',
         `id: a\nplatforms: [generic]\nauth:\n  bearer:\n    tokens: [12345678901234567890]`,
@@ -190,13 +182,7 @@ auth:
 
     it('a null entry', () => {
       const problems = problemsOf(`callers:\n  - \n`);
-      const prefix = `CALLERS_FILE ${SOURCE}: `;
-      expect(problems.every((p) => p.startsWith(prefix))).toBe(true);
-      expect(problems.map((p) => p.slice(prefix.length).split(': ')[0])).toEqual([
-        'callers[0].id',
-        'callers[0].platforms',
-        'callers[0].auth.bearer.tokens',
-      ]);
+      expect(problems).toEqual([`CALLERS_FILE ${SOURCE}: callers[0]: must be a mapping with id, platforms and auth`]);
     });
 
     it('the platform list in the message', () => {

@@ -1,6 +1,8 @@
 /** Stable, documented error codes; transports map them to HTTP statuses (and later gRPC codes). */
 export type ErrorCode =
   | 'MALFORMED_JSON'
+  | 'MALFORMED_REQUEST'
+  | 'RATE_LIMITED'
   | 'VALIDATION_FAILED'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'

@@ -5,6 +5,8 @@ import type { RequestContext } from './request-context';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   MALFORMED_JSON: HttpStatus.BAD_REQUEST,
+  MALFORMED_REQUEST: HttpStatus.BAD_REQUEST,
+  RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
   VALIDATION_FAILED: HttpStatus.BAD_REQUEST,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   UNSUPPORTED_MEDIA_TYPE: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -21,6 +23,7 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   404: 'NOT_FOUND',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
 };
 
 export interface ErrorBody {
@@ -89,6 +92,8 @@ function messageFor(status: number): string {
       return 'No such endpoint.';
     case 405:
       return 'Method not allowed on this endpoint.';
+    case 429:
+      return 'Too many requests; retry after the time in Retry-After.';
     default:
       return 'The request could not be processed.';
   }

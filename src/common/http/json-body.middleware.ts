@@ -34,22 +34,58 @@ function tooLarge(limitBytes: number): AppError {
   return new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limitBytes} bytes.`);
 }
 
-function parse(raw: Buffer): unknown {
+const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Deepest nesting of objects and arrays, counted outside strings, stopping once past `limit`. */
+export function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c)
+        index++; // backslash: skip the escaped character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x7b || code === 0x5b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (code === 0x7d || code === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+function parse(raw: Buffer, maxDepth: number): unknown {
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === UTF8_BOM) text = text.slice(1);
   const first = /\S/.exec(text)?.[0];
   if (first === undefined) return undefined;
   // Like a strict JSON API: only objects and arrays at the top level.
   if (first !== '{' && first !== '[') throw new SyntaxError('top-level value is not an object or array');
-  return JSON.parse(text);
+  if (jsonDepth(text, maxDepth) > maxDepth) throw new DepthError(maxDepth);
+  // Keys that could reach an object's prototype when merged are dropped; the reviver costs time, so it only
+  // runs when such a key appears at all.
+  const suspicious = text.includes('__proto__') || text.includes('constructor') || text.includes('prototype');
+  return suspicious
+    ? JSON.parse(text, (key, value: unknown) => (POLLUTING_KEYS.has(key) ? undefined : value))
+    : JSON.parse(text);
+}
+
+class DepthError extends Error {
+  constructor(readonly maxDepth: number) {
+    super(`nested deeper than ${maxDepth}`);
+  }
 }
 
 /**
  * Reads JSON request bodies: JSON content types only (415 otherwise, also for other charsets and compressed
- * bodies), at most `limitBytes` (413, checked against Content-Length before reading), parse failures as 400
- * without echoing the body. Keeps the raw bytes for signature checks.
+ * bodies), at most `limitBytes` (413, checked against Content-Length before reading), at most `maxDepth` levels
+ * deep, parse failures as 400 without echoing the body. Keeps the raw bytes for signature checks.
  */
-export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
+export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHandler {
   return (req, res: Response, next: NextFunction) => {
     const request = req as RequestContext;
     if (!BODY_METHODS.has(request.method) || !hasBody(request)) {
@@ -93,10 +129,14 @@ export function jsonBodyMiddleware(limitBytes: number): RequestHandler {
       }
       const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
       try {
-        request.body = parse(raw);
+        request.body = parse(raw, maxDepth);
         request.rawBody = raw;
-      } catch {
-        finish(new AppError('MALFORMED_JSON', 'The request body is not valid JSON.'));
+      } catch (error: unknown) {
+        const message =
+          error instanceof DepthError
+            ? `The request body is nested deeper than ${error.maxDepth} levels.`
+            : 'The request body is not valid JSON.';
+        finish(new AppError('MALFORMED_JSON', message));
         return;
       }
       finish();

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { RateLimit } from '../../auth/callers/caller';
 import type { Caller } from '../../fulfillment';
 
 /** What our middleware and guards attach to an incoming HTTP request. */
@@ -7,4 +8,6 @@ export interface RequestContext extends Request {
   /** The body bytes exactly as received (signature checks need them, never a re-serialised object). */
   rawBody?: Buffer;
   caller?: Caller;
+  /** The caller's own rate limit from the callers file, when it has one. */
+  callerRateLimit?: RateLimit;
 }

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { CallerAuthGuard } from '../../auth/caller-auth.guard';
 import { CurrentCaller } from '../../auth/current-caller.decorator';
 import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
+import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
 import type { RequestContext } from '../../common/http/request-context';
 import { sendJson } from '../../common/http/send-json';
 import type { Caller } from '../../fulfillment';
@@ -10,7 +11,7 @@ import { DialogflowEsWebhook } from './dialogflow-es.webhook';
 
 @Controller('v1/webhooks/dialogflow-es')
 @WebhookPlatform('dialogflow-es')
-@UseGuards(CallerAuthGuard)
+@UseGuards(CallerAuthGuard, CallerThrottlerGuard)
 export class DialogflowEsController {
   constructor(private readonly webhook: DialogflowEsWebhook) {}
 

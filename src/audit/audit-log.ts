@@ -1,0 +1,130 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config';
+import { AuditEvent } from './audit-event.entity';
+
+/** Event names from the OWASP Logging Vocabulary (plus sys_config_reload*, which it has no name for). */
+export type AuditEventName =
+  | 'authn_login_fail'
+  | 'authn_token_reuse'
+  | 'authz_fail'
+  | 'excess_rate_limit_exceeded'
+  | 'input_validation_fail'
+  | 'sys_config_reload'
+  | 'sys_config_reload_fail';
+
+export interface AuditRecord {
+  readonly event: AuditEventName;
+  readonly callerId?: string;
+  readonly method?: string;
+  readonly outcome: 'failure' | 'success';
+  readonly reason?: string;
+  readonly remoteAddress?: string;
+  readonly requestId?: string;
+  readonly traceId?: string;
+  readonly detail?: string;
+}
+
+const FLUSH_INTERVAL_MS = 500;
+const FLUSH_BATCH = 200;
+const MAX_QUEUE = 10_000;
+const PURGE_INTERVAL_MS = 6 * 60 * 60 * 1000;
+
+/** Control characters (CR/LF included) are replaced so a field can never forge a log line or row. */
+export function clean(value: string | undefined, maxLength: number): string | null {
+  if (value === undefined || value === '') return null;
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const safe = value.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, '?');
+  return safe.length > maxLength ? `${safe.slice(0, maxLength - 1)}…` : safe;
+}
+
+/**
+ * Records security events without slowing requests: events are queued and written in batches, and the
+ * queue is flushed on shutdown. Rows older than the retention period are deleted.
+ */
+@Injectable()
+export class AuditLog implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Audit');
+  private queue: AuditEvent[] = [];
+  private timer?: NodeJS.Timeout;
+  private purgeTimer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  record(record: AuditRecord): void {
+    const row = Object.assign(new AuditEvent(), {
+      occurredAt: new Date(),
+      event: record.event,
+      callerId: clean(record.callerId, 64) ?? 'unknown',
+      method: clean(record.method, 32),
+      outcome: record.outcome,
+      reason: clean(record.reason, 64),
+      remoteAddress: clean(record.remoteAddress, 64),
+      requestId: clean(record.requestId, 128),
+      traceId: clean(record.traceId, 32),
+      detail: clean(record.detail, 256),
+    });
+    this.logger.warn(
+      `${row.event} caller=${row.callerId} method=${row.method ?? '-'} reason=${row.reason ?? '-'} ` +
+        `remote=${row.remoteAddress ?? '-'} request=${row.requestId ?? '-'}`,
+    );
+    if (this.queue.length >= MAX_QUEUE) {
+      this.logger.error('Audit queue is full; dropping the oldest event (the database is not keeping up)');
+      this.queue.shift();
+    }
+    this.queue.push(row);
+    if (this.queue.length >= FLUSH_BATCH) void this.flush();
+  }
+
+  /** Writes everything queued so far; resolves when it is in the database. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.writeQueued());
+    return this.flushing;
+  }
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+    this.purgeTimer = setInterval(() => void this.purge(), PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
+    void this.purge();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    clearInterval(this.purgeTimer);
+    await this.flush();
+  }
+
+  async purge(): Promise<number> {
+    try {
+      const result: unknown = await this.dataSource.query(
+        `DELETE FROM audit_events WHERE occurred_at < now() - make_interval(days => $1)`,
+        [this.config.audit.retentionDays],
+      );
+      return Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+    } catch (error: unknown) {
+      this.logger.warn(`Could not apply audit retention: ${String(error)}`);
+      return 0;
+    }
+  }
+
+  private async writeQueued(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, FLUSH_BATCH);
+      try {
+        await this.dataSource.getRepository(AuditEvent).insert(batch);
+      } catch (error: unknown) {
+        // Keep the events for the next attempt rather than losing them.
+        this.queue.unshift(...batch);
+        this.logger.error(`Could not write ${batch.length} audit event(s): ${String(error)}`);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AuthMethod, RegisteredCaller } from './callers/caller';
+import type { PeerIdentity } from './callers/caller-registry';
+
+/** What the TLS layer says about the connection a request arrived on. */
+export interface ConnectionSecurity {
+  readonly encrypted: boolean;
+  /** A client certificate was presented and verified against our CA bundle (and CRL). */
+  readonly clientCertificateVerified: boolean;
+  /** Why a presented client certificate failed verification (OpenSSL code, e.g. CERT_HAS_EXPIRED). */
+  readonly clientCertificateError?: string;
+  readonly peer?: PeerIdentity;
+}
+
+/** Everything a strategy may look at; built once per request by the guard. */
+export interface AuthAttempt {
+  readonly headers: IncomingHttpHeaders;
+  /** The body exactly as received; signatures are checked over these bytes. */
+  readonly rawBody: Buffer;
+  readonly connection: ConnectionSecurity;
+  /** The request came from a loopback address. */
+  readonly local: boolean;
+  readonly nowSeconds: number;
+}
+
+/** Stable reason codes for audit rows and logs; never shown to the caller. */
+export type AuthFailureReason =
+  | 'no-credentials'
+  | 'unknown-token'
+  | 'token-rejected'
+  | 'identity-not-allowed'
+  | 'bad-signature'
+  | 'malformed-signature'
+  | 'timestamp-out-of-window'
+  | 'replay'
+  | 'bad-password'
+  | 'basic-without-tls'
+  | 'certificate-required'
+  | 'certificate-untrusted'
+  | 'certificate-expired'
+  | 'certificate-revoked'
+  | 'certificate-invalid'
+  | 'certificate-mismatch'
+  | 'verifier-unavailable';
+
+export type StrategyOutcome =
+  | { readonly ok: true; readonly caller: RegisteredCaller; readonly detail?: string }
+  | { readonly ok: false; readonly reason: AuthFailureReason; readonly detail?: string };
+
+/** One way of proving who is calling. Strategies never throw for bad credentials; they return a reason. */
+export interface AuthStrategy {
+  readonly method: AuthMethod;
+  /** Whether the request carries this strategy's kind of credential. */
+  applies(attempt: AuthAttempt): boolean;
+  authenticate(attempt: AuthAttempt): Promise<StrategyOutcome>;
+}
+
+export function failure(reason: AuthFailureReason, detail?: string): StrategyOutcome {
+  return { ok: false, reason, ...(detail !== undefined && { detail }) };
+}

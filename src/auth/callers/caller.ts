@@ -1,0 +1,104 @@
+import type { Caller } from '../../fulfillment';
+
+/** Authentication methods a caller may use; each has one strategy behind the guard. */
+export const AUTH_METHODS = [
+  'bearer',
+  'mtls',
+  'jwt',
+  'introspection',
+  'googleIdToken',
+  'kubernetes',
+  'standardWebhooks',
+  'headerSignature',
+  'basic',
+] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/** The client certificate a caller must present: any listed identity matches. */
+export interface CertificateBinding {
+  readonly subjectCNs: readonly string[];
+  readonly dnsSANs: readonly string[];
+  readonly uriSANs: readonly string[];
+}
+
+export interface RateLimit {
+  readonly limit: number;
+  readonly ttlSeconds: number;
+}
+
+export interface BearerAuth {
+  /** SHA-256 digests of every accepted static token (several during a rotation). */
+  readonly tokenDigests: readonly Buffer[];
+}
+
+export interface JwtAuth {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksUri: string;
+  readonly algorithms: readonly string[];
+  /** Allowed `sub` values; empty means any subject of this issuer and audience. */
+  readonly subjects: readonly string[];
+}
+
+export interface IntrospectionAuth {
+  readonly endpoint: string;
+  readonly clientId: string;
+  /** Our client secrets at the authorisation server; the first is used, the rest are for rotation. */
+  readonly clientSecrets: readonly string[];
+  readonly audience?: string;
+  readonly subjects: readonly string[];
+}
+
+export interface GoogleIdTokenAuth {
+  readonly audience: string;
+  readonly emails: readonly string[];
+  readonly jwksUri: string;
+  readonly issuers: readonly string[];
+}
+
+export interface KubernetesAuth {
+  readonly issuer: string;
+  readonly audience: string;
+  /** `system:serviceaccount:<namespace>:<name>` */
+  readonly serviceAccounts: readonly string[];
+  /** When absent, found by OIDC discovery on the issuer. */
+  readonly jwksUri?: string;
+}
+
+export interface SignatureAuth {
+  /** Key bytes of every accepted secret (several during a rotation). */
+  readonly secrets: readonly Buffer[];
+}
+
+export interface HeaderSignatureAuth extends SignatureAuth {
+  readonly header: string;
+  readonly algorithm: 'sha256' | 'sha512';
+  readonly encoding: 'hex' | 'base64';
+  readonly prefix: string;
+  readonly timestampHeader?: string;
+}
+
+export interface BasicAuth {
+  readonly username: string;
+  /** `scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>` */
+  readonly passwordHashes: readonly string[];
+}
+
+export interface CallerAuth {
+  readonly bearer?: BearerAuth;
+  readonly mtls?: Record<string, never>;
+  readonly jwt?: JwtAuth;
+  readonly introspection?: IntrospectionAuth;
+  readonly googleIdToken?: GoogleIdTokenAuth;
+  readonly kubernetes?: KubernetesAuth;
+  readonly standardWebhooks?: SignatureAuth;
+  readonly headerSignature?: HeaderSignatureAuth;
+  readonly basic?: BasicAuth;
+}
+
+/** A caller as configured in the callers file. */
+export interface RegisteredCaller extends Caller {
+  readonly auth: CallerAuth;
+  readonly certificate?: CertificateBinding;
+  readonly rateLimit?: RateLimit;
+}

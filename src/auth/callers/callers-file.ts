@@ -1,0 +1,339 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { load as parseYaml } from 'js-yaml';
+import { ConfigError } from '../../config';
+import { Platform, PLATFORMS } from '../../fulfillment';
+import { decodeStandardWebhookSecret } from '../hmac/standard-webhooks';
+import { AUTH_METHODS, AuthMethod, CallerAuth, CertificateBinding, RateLimit, RegisteredCaller } from './caller';
+
+export class CallersFileError extends ConfigError {}
+
+export const MIN_SECRET_LENGTH = 16;
+const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+const SERVICE_ACCOUNT = /^system:serviceaccount:[a-z0-9-]{1,63}:[a-z0-9.-]{1,253}$/;
+const PASSWORD_HASH = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/;
+const HEADER_NAME = /^[a-z0-9-]{1,64}$/;
+const FORBIDDEN_SIGNATURE_HEADERS = new Set(['authorization', 'content-type', 'content-length', 'host']);
+const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
+const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
+const GOOGLE_JWKS_URI = 'https://www.googleapis.com/oauth2/v3/certs';
+
+export function digestToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+type Json = Record<string, unknown>;
+
+/** Reads fields of one YAML object, collecting one problem per mistake with its full path. */
+class FieldReader {
+  constructor(
+    private readonly problems: string[],
+    private readonly object: Json,
+    private readonly path: string,
+  ) {}
+
+  private problem(key: string, message: string): undefined {
+    this.problems.push(`${this.path}.${key}: ${message}`);
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.object[key] !== undefined && this.object[key] !== null;
+  }
+
+  string(key: string, options: { optional?: boolean; pattern?: RegExp; hint?: string } = {}): string | undefined {
+    const value = this.object[key];
+    if (value === undefined || value === null) return options.optional ? undefined : this.problem(key, 'is required');
+    if (typeof value !== 'string' || value.trim() === '') return this.problem(key, 'must be a non-empty string');
+    if (options.pattern && !options.pattern.test(value))
+      return this.problem(key, options.hint ?? 'has an invalid format');
+    return value;
+  }
+
+  url(key: string, options: { optional?: boolean } = {}): string | undefined {
+    const value = this.string(key, options);
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new TypeError('scheme');
+      return value;
+    } catch {
+      return this.problem(key, 'must be an http(s) URL');
+    }
+  }
+
+  strings(key: string, options: { optional?: boolean; min?: number; pattern?: RegExp; hint?: string } = {}): string[] {
+    const value = this.object[key];
+    if (value === undefined || value === null) {
+      if (!options.optional) this.problem(key, 'is required');
+      return [];
+    }
+    const min = options.min ?? 1;
+    const ok =
+      Array.isArray(value) &&
+      value.length >= min &&
+      value.every((item) => typeof item === 'string' && (!options.pattern || options.pattern.test(item)));
+    if (!ok) {
+      this.problem(key, options.hint ?? `must be a list of ${min === 0 ? 'zero' : 'one'} or more strings`);
+      return [];
+    }
+    return value as string[];
+  }
+
+  /** One string or a list of them; absent is an empty list. */
+  stringOrStrings(key: string): string[] {
+    if (!this.has(key)) return [];
+    if (typeof this.object[key] === 'string') return [this.string(key) ?? ''];
+    return this.strings(key);
+  }
+
+  secrets(key: string): string[] {
+    return this.strings(key, {
+      pattern: new RegExp(`^.{${MIN_SECRET_LENGTH},}$`, 's'),
+      hint: `must list one or more secrets of at least ${MIN_SECRET_LENGTH} characters (two during a rotation)`,
+    });
+  }
+
+  integer(key: string, min: number, max: number): number | undefined {
+    const value = this.object[key];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      return this.problem(key, `must be an integer from ${min} to ${max}`);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const value = this.object[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'string' || !allowed.includes(value as T)) {
+      this.problem(key, `must be one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return value as T;
+  }
+
+  object_(key: string): FieldReader | undefined {
+    const value = this.object[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'object' || Array.isArray(value)) return this.problem(key, 'must be a mapping');
+    return new FieldReader(this.problems, value as Json, `${this.path}.${key}`);
+  }
+
+  keys(): string[] {
+    return Object.keys(this.object);
+  }
+
+  unknownKeys(known: readonly string[]): void {
+    for (const key of this.keys()) if (!known.includes(key)) this.problem(key, 'is not a known setting');
+  }
+}
+
+function readAuth(auth: FieldReader, problems: string[], where: string): CallerAuth | undefined {
+  auth.unknownKeys(AUTH_METHODS);
+  const result: { -readonly [K in AuthMethod]?: CallerAuth[K] } = {};
+  const bearer = auth.object_('bearer');
+  if (bearer) result.bearer = { tokenDigests: bearer.secrets('tokens').map(digestToken) };
+  if (auth.has('mtls')) result.mtls = {};
+  const jwt = auth.object_('jwt');
+  if (jwt) {
+    result.jwt = {
+      issuer: jwt.string('issuer') ?? '',
+      audience: jwt.string('audience') ?? '',
+      jwksUri: jwt.url('jwksUri') ?? '',
+      algorithms: jwt.has('algorithms') ? jwt.strings('algorithms') : DEFAULT_ALGORITHMS,
+      subjects: jwt.strings('subjects', { optional: true, min: 0 }),
+    };
+    if (result.jwt.algorithms.some((alg) => alg === 'none' || alg.startsWith('HS'))) {
+      problems.push(
+        `${where}.auth.jwt.algorithms: "none" and HS* are refused (a public key must never be an HMAC key)`,
+      );
+    }
+  }
+  const introspection = auth.object_('introspection');
+  if (introspection) {
+    result.introspection = {
+      endpoint: introspection.url('endpoint') ?? '',
+      clientId: introspection.string('clientId') ?? '',
+      clientSecrets: introspection.secrets('clientSecrets'),
+      audience: introspection.string('audience', { optional: true }),
+      subjects: introspection.strings('subjects', { optional: true, min: 0 }),
+    };
+  }
+  const google = auth.object_('googleIdToken');
+  if (google) {
+    result.googleIdToken = {
+      audience: google.string('audience') ?? '',
+      emails: google.strings('emails'),
+      jwksUri: google.url('jwksUri', { optional: true }) ?? GOOGLE_JWKS_URI,
+      issuers: google.has('issuers') ? google.strings('issuers') : GOOGLE_ISSUERS,
+    };
+  }
+  const kubernetes = auth.object_('kubernetes');
+  if (kubernetes) {
+    result.kubernetes = {
+      issuer: kubernetes.url('issuer') ?? '',
+      audience: kubernetes.string('audience') ?? '',
+      serviceAccounts: kubernetes.strings('serviceAccounts', {
+        pattern: SERVICE_ACCOUNT,
+        hint: 'must list one or more system:serviceaccount:<namespace>:<name>',
+      }),
+      jwksUri: kubernetes.url('jwksUri', { optional: true }),
+    };
+  }
+  const standard = auth.object_('standardWebhooks');
+  if (standard) {
+    const secrets: Buffer[] = [];
+    standard.strings('secrets').forEach((secret, index) => {
+      try {
+        const key = decodeStandardWebhookSecret(secret);
+        if (key.length < MIN_SECRET_LENGTH) throw new TypeError(`shorter than ${MIN_SECRET_LENGTH} bytes`);
+        secrets.push(key);
+      } catch (error: unknown) {
+        const reason = error instanceof Error ? error.message : String(error);
+        problems.push(`${where}.auth.standardWebhooks.secrets[${index}]: not a usable whsec_ secret (${reason})`);
+      }
+    });
+    result.standardWebhooks = { secrets };
+  }
+  const header = auth.object_('headerSignature');
+  if (header) {
+    const name = header.string('header', { pattern: HEADER_NAME, hint: 'must be a lower-case header name' }) ?? '';
+    if (FORBIDDEN_SIGNATURE_HEADERS.has(name)) problems.push(`${where}.auth.headerSignature.header: cannot be ${name}`);
+    result.headerSignature = {
+      header: name,
+      algorithm: header.oneOf('algorithm', ['sha256', 'sha512'] as const, 'sha256'),
+      encoding: header.oneOf('encoding', ['hex', 'base64'] as const, 'hex'),
+      prefix: header.has('prefix') ? (header.string('prefix') ?? '') : '',
+      timestampHeader: header.string('timestampHeader', {
+        optional: true,
+        pattern: HEADER_NAME,
+        hint: 'must be a lower-case header name',
+      }),
+      secrets: header.secrets('secrets').map((secret) => Buffer.from(secret, 'utf8')),
+    };
+  }
+  const basic = auth.object_('basic');
+  if (basic) {
+    result.basic = {
+      username: basic.string('username', { pattern: /^[^:\s]{1,128}$/, hint: 'must not contain ":" or spaces' }) ?? '',
+      passwordHashes: basic.strings('passwordHashes', {
+        pattern: PASSWORD_HASH,
+        hint: 'must list scrypt hashes made with `npm run hash-password` (plain passwords are refused)',
+      }),
+    };
+  }
+  if (Object.keys(result).length === 0) {
+    problems.push(`${where}.auth: needs at least one method (${AUTH_METHODS.join(', ')})`);
+    return undefined;
+  }
+  return result;
+}
+
+function readCertificate(
+  reader: FieldReader | undefined,
+  problems: string[],
+  where: string,
+): CertificateBinding | undefined {
+  if (!reader) return undefined;
+  reader.unknownKeys(['subjectCN', 'dnsSAN', 'uriSAN']);
+  const binding = {
+    subjectCNs: reader.stringOrStrings('subjectCN'),
+    dnsSANs: reader.stringOrStrings('dnsSAN'),
+    uriSANs: reader.stringOrStrings('uriSAN'),
+  };
+  if (binding.subjectCNs.length + binding.dnsSANs.length + binding.uriSANs.length === 0) {
+    problems.push(`${where}.certificate: name at least one of subjectCN, dnsSAN, uriSAN`);
+  }
+  return binding;
+}
+
+function readRateLimit(reader: FieldReader | undefined): RateLimit | undefined {
+  if (!reader) return undefined;
+  reader.unknownKeys(['requests', 'perSeconds']);
+  const limit = reader.integer('requests', 1, 1_000_000);
+  const ttlSeconds = reader.integer('perSeconds', 1, 86_400);
+  return limit && ttlSeconds ? { limit, ttlSeconds } : undefined;
+}
+
+/**
+ * Parses and validates a callers file, reporting every mistake with its path:
+ *
+ * ```yaml
+ * callers:
+ *   - id: dialogflow-prod
+ *     platforms: [dialogflow-es]
+ *     rateLimit: { requests: 600, perSeconds: 60 }
+ *     certificate: { uriSAN: spiffe://bank.example/ns/bots/sa/dialogflow }
+ *     auth:
+ *       bearer: { tokens: [current-token, previous-token] }
+ * ```
+ */
+export function parseCallers(yamlText: string, source: string): RegisteredCaller[] {
+  let document: unknown;
+  try {
+    document = parseYaml(yamlText);
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new CallersFileError([`CALLERS_FILE ${source}: not valid YAML (${reason})`]);
+  }
+  const list = (document as { callers?: unknown } | null)?.callers;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new CallersFileError([`CALLERS_FILE ${source}: needs a non-empty "callers" list`]);
+  }
+  const problems: string[] = [];
+  const callers: RegisteredCaller[] = [];
+  const ids = new Set<string>();
+  const tokenOwners = new Map<string, number>();
+
+  list.forEach((entry: unknown, index) => {
+    const where = `CALLERS_FILE ${source}: callers[${index}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      problems.push(`${where}: must be a mapping with id, platforms and auth`);
+      return;
+    }
+    const before = problems.length;
+    const reader = new FieldReader(problems, entry as Json, where);
+    reader.unknownKeys(['id', 'platforms', 'auth', 'certificate', 'rateLimit']);
+    const id = reader.string('id', { pattern: ID, hint: 'must be 1-64 letters, digits, ".", "_" or "-"' });
+    if (id && ids.has(id.toLowerCase())) problems.push(`${where}.id: "${id}" is used twice`);
+    if (id) ids.add(id.toLowerCase());
+    const platforms = reader.strings('platforms', {
+      pattern: new RegExp(`^(${PLATFORMS.join('|')})$`),
+      hint: `must list one or more of ${PLATFORMS.join(', ')}`,
+    }) as Platform[];
+    const authReader = reader.object_('auth');
+    if (!authReader && !reader.has('auth')) problems.push(`${where}.auth: is required`);
+    const auth = authReader ? readAuth(authReader, problems, where) : undefined;
+    const certificate = readCertificate(reader.object_('certificate'), problems, where);
+    if (auth?.mtls && !certificate) {
+      problems.push(`${where}.auth.mtls: needs a "certificate" naming the identity the client certificate must have`);
+    }
+    const rateLimit = readRateLimit(reader.object_('rateLimit'));
+
+    for (const digest of auth?.bearer?.tokenDigests ?? []) {
+      const key = digest.toString('hex');
+      const owner = tokenOwners.get(key);
+      if (owner !== undefined && owner !== index) {
+        problems.push(`${where}.auth.bearer.tokens: a token is also listed for callers[${owner}]`);
+      } else {
+        tokenOwners.set(key, index);
+      }
+    }
+    if (problems.length === before && id && auth) {
+      callers.push({ id, platforms, auth, ...(certificate && { certificate }), ...(rateLimit && { rateLimit }) });
+    }
+  });
+  if (problems.length > 0) throw new CallersFileError(problems);
+  return callers;
+}
+
+export function loadCallersFile(path: string): RegisteredCaller[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new CallersFileError([`CALLERS_FILE: cannot read ${path} (${code})`]);
+  }
+  return parseCallers(text, path);
+}

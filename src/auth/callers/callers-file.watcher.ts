@@ -1,0 +1,79 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { AuditLog } from '../../audit/audit-log';
+import { AppConfig } from '../../config';
+import { CallerRegistry } from './caller-registry';
+import { CallersFileError, parseCallers } from './callers-file';
+
+/**
+ * Reloads the callers file when its content changes (Kubernetes swaps mounted secrets by symlink, so the
+ * content is polled rather than watched). A broken new version is refused and the current callers stay.
+ */
+@Injectable()
+export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Callers');
+  private timer?: NodeJS.Timeout;
+  private lastDigest?: string;
+  private checking = false;
+
+  constructor(
+    private readonly registry: CallerRegistry,
+    private readonly config: AppConfig,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const file = this.registry.source;
+    if (!file) {
+      this.logger.warn(
+        'CALLERS_FILE is not set: local development caller "local-dev" accepts the token "local-dev-token"',
+      );
+      return;
+    }
+    this.logger.log(`Loaded ${this.registry.size} caller(s) from ${file}`);
+    this.lastDigest = await this.digest(file).catch(() => undefined);
+    this.timer = setInterval(() => void this.check(), this.config.callers.reloadIntervalMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Reloads now if the file changed; resolves true when new callers were applied. */
+  async check(): Promise<boolean> {
+    const file = this.registry.source;
+    if (!file || this.checking) return false;
+    this.checking = true;
+    try {
+      const text = await readFile(file, 'utf8');
+      const digest = createHash('sha256').update(text).digest('hex');
+      if (digest === this.lastDigest) return false;
+      this.lastDigest = digest;
+      const callers = parseCallers(text, file);
+      this.registry.replace(callers);
+      this.logger.log(`Reloaded ${callers.length} caller(s) from ${file}`);
+      this.audit.record({ event: 'sys_config_reload', outcome: 'success', reason: 'callers-file', detail: file });
+      return true;
+    } catch (error: unknown) {
+      const problems = error instanceof CallersFileError ? error.problems.join('; ') : String(error);
+      this.logger.error(`Kept the current callers: the new callers file is invalid: ${problems}`);
+      this.audit.record({
+        event: 'sys_config_reload_fail',
+        outcome: 'failure',
+        reason: 'callers-file',
+        detail: problems,
+      });
+      return false;
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async digest(file: string): Promise<string> {
+    return createHash('sha256')
+      .update(await readFile(file, 'utf8'))
+      .digest('hex');
+  }
+}

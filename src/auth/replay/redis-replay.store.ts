@@ -1,0 +1,24 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import Redis from 'ioredis';
+import { AppConfig } from '../../config';
+import { ReplayStore } from './replay-store';
+
+/** Replay window in Redis (`SET NX EX`), shared by every replica when REDIS_URL is set. */
+@Injectable()
+export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
+  private readonly redis: Redis;
+
+  constructor(config: AppConfig) {
+    super();
+    this.redis = new Redis(config.redisUrl as string, { maxRetriesPerRequest: 1, lazyConnect: false });
+  }
+
+  async remember(callerId: string, messageId: string, windowSeconds: number): Promise<boolean> {
+    const key = `webhook-fulfillment:replay:${callerId}:${messageId}`;
+    return (await this.redis.set(key, '1', 'EX', windowSeconds, 'NX')) === 'OK';
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.redis.quit().catch(() => undefined);
+  }
+}

@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config';
+import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-attempt';
+import { CallerRegistry } from '../callers/caller-registry';
+import { verifyPassword } from '../passwords';
+
+const BASIC = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i;
+
+/** HTTP Basic against scrypt hashes; refused on plain HTTP except local development from loopback. */
+@Injectable()
+export class BasicStrategy implements AuthStrategy {
+  readonly method = 'basic' as const;
+
+  constructor(
+    private readonly callers: CallerRegistry,
+    private readonly config: AppConfig,
+  ) {}
+
+  applies(attempt: AuthAttempt): boolean {
+    return /^Basic\s/i.test(attempt.headers.authorization ?? '');
+  }
+
+  async authenticate(attempt: AuthAttempt): Promise<StrategyOutcome> {
+    if (!attempt.connection.encrypted && !(attempt.local && !this.config.isProduction)) {
+      return failure('basic-without-tls');
+    }
+    const encoded = BASIC.exec(attempt.headers.authorization ?? '')?.[1];
+    const decoded = encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
+    const separator = decoded.indexOf(':');
+    if (separator < 1) return failure('unknown-token', 'malformed basic credentials');
+    const username = decoded.slice(0, separator);
+    const password = decoded.slice(separator + 1);
+    const entry = this.callers.withMethod(this.method).find(({ settings }) => settings.username === username);
+    // Hash even for an unknown user so the response time does not reveal which usernames exist.
+    const hashes = entry?.settings.passwordHashes ?? [UNKNOWN_USER_HASH];
+    let matched = false;
+    for (const hash of hashes) matched = (await verifyPassword(password, hash)) || matched;
+    return entry && matched ? { ok: true, caller: entry.caller } : failure('bad-password', username);
+  }
+}
+
+// scrypt hash of a random value nobody knows; only used to spend the same time on unknown usernames.
+const UNKNOWN_USER_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$' + Buffer.alloc(32, 1).toString('base64');

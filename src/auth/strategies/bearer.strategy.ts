@@ -1,0 +1,33 @@
+import { Injectable } from '@nestjs/common';
+import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-attempt';
+import { CallerRegistry } from '../callers/caller-registry';
+import { TokenStrategies } from './token.strategies';
+
+const BEARER = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/**
+ * `Authorization: Bearer …`: a static token from the callers file, a signed JWT (OAuth2, Google ID token,
+ * Kubernetes service-account token) or an opaque token checked by RFC 7662 introspection.
+ */
+@Injectable()
+export class BearerStrategy implements AuthStrategy {
+  readonly method = 'bearer' as const;
+
+  constructor(
+    private readonly callers: CallerRegistry,
+    private readonly tokens: TokenStrategies,
+  ) {}
+
+  applies(attempt: AuthAttempt): boolean {
+    return /^Bearer\s/i.test(attempt.headers.authorization ?? '');
+  }
+
+  async authenticate(attempt: AuthAttempt): Promise<StrategyOutcome> {
+    const token = BEARER.exec(attempt.headers.authorization ?? '')?.[1];
+    if (!token) return failure('unknown-token', 'malformed bearer header');
+    const caller = this.callers.findByBearerToken(token);
+    if (caller) return { ok: true, caller };
+    return JWT_SHAPE.test(token) ? this.tokens.verifyJwt(token) : this.tokens.introspect(token);
+  }
+}

@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import { failure, StrategyOutcome } from '../auth-attempt';
+import type { RegisteredCaller } from '../callers/caller';
+import { CallerRegistry } from '../callers/caller-registry';
+import { checkGoogleIdentity, checkKubernetesIdentity } from '../tokens/identity-tokens';
+import { TokenIntrospector } from '../tokens/introspection';
+import { JwtVerifier } from '../tokens/jwt-verifier';
+import { OidcDiscovery } from '../tokens/oidc-discovery';
+
+const MAX_CLOCK_SKEW_SECONDS = 60;
+
+interface JwtCandidate {
+  caller: RegisteredCaller;
+  verifierKey: string;
+  makeVerifier(): Promise<JwtVerifier>;
+  /** Checks the verified claims against the caller's allowlist. */
+  allows(claims: Record<string, unknown>): boolean;
+}
+
+/** The issuer a JWT claims, read without verification and only to pick which verifier to run. */
+function claimedIssuer(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown;
+    const iss = (payload as { iss?: unknown } | null)?.iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Verifies bearer JWTs and opaque tokens for the callers that accept them; verifiers are cached per setting. */
+@Injectable()
+export class TokenStrategies {
+  private readonly verifiers = new Map<string, Promise<JwtVerifier>>();
+  private readonly introspectors = new Map<string, TokenIntrospector>();
+
+  constructor(
+    private readonly callers: CallerRegistry,
+    private readonly discovery: OidcDiscovery,
+  ) {}
+
+  async verifyJwt(token: string): Promise<StrategyOutcome> {
+    const issuer = claimedIssuer(token);
+    const candidates = issuer ? this.candidates(issuer) : [];
+    if (candidates.length === 0) return failure('unknown-token', 'no caller trusts this issuer');
+    let outcome: StrategyOutcome = failure('identity-not-allowed');
+    for (const candidate of candidates) {
+      let verifier: JwtVerifier;
+      try {
+        verifier = await this.verifier(candidate);
+      } catch (error: unknown) {
+        outcome = failure('verifier-unavailable', String(error));
+        continue;
+      }
+      const result = await verifier.verify(token);
+      if (!result.ok) {
+        outcome = failure(
+          result.reason === 'jwks-unavailable' ? 'verifier-unavailable' : 'token-rejected',
+          result.reason,
+        );
+        continue;
+      }
+      if (candidate.allows(result.claims)) return { ok: true, caller: candidate.caller };
+      outcome = failure('identity-not-allowed', typeof result.claims.sub === 'string' ? result.claims.sub : undefined);
+    }
+    return outcome;
+  }
+
+  async introspect(token: string): Promise<StrategyOutcome> {
+    const candidates = this.callers.withMethod('introspection');
+    if (candidates.length === 0) return failure('unknown-token');
+    let outcome: StrategyOutcome = failure('unknown-token');
+    for (const { caller, settings } of candidates) {
+      const key = `${settings.endpoint}|${settings.clientId}|${settings.clientSecrets[0]}`;
+      let introspector = this.introspectors.get(key);
+      if (!introspector) {
+        introspector = new TokenIntrospector({
+          endpoint: settings.endpoint,
+          clientId: settings.clientId,
+          clientSecret: settings.clientSecrets[0],
+          cacheSeconds: 30,
+          timeoutMs: 2000,
+          expectedAudience: settings.audience,
+        });
+        this.introspectors.set(key, introspector);
+      }
+      const result = await introspector.introspect(token);
+      if (!result.ok) {
+        outcome = failure(result.reason === 'introspection-unavailable' ? 'verifier-unavailable' : 'token-rejected');
+        continue;
+      }
+      const subject = typeof result.claims.sub === 'string' ? result.claims.sub : undefined;
+      if (settings.subjects.length === 0 || (subject && settings.subjects.includes(subject)))
+        return { ok: true, caller };
+      outcome = failure('identity-not-allowed', subject);
+    }
+    return outcome;
+  }
+
+  private candidates(issuer: string): JwtCandidate[] {
+    const found: JwtCandidate[] = [];
+    for (const { caller, settings } of this.callers.withMethod('jwt')) {
+      if (settings.issuer !== issuer) continue;
+      found.push({
+        caller,
+        verifierKey: JSON.stringify(['jwt', settings.issuer, settings.audience, settings.jwksUri, settings.algorithms]),
+        makeVerifier: () =>
+          Promise.resolve(
+            new JwtVerifier({
+              issuer: settings.issuer,
+              audience: settings.audience,
+              jwksUri: settings.jwksUri,
+              algorithms: [...settings.algorithms],
+              clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
+            }),
+          ),
+        allows: (claims) =>
+          settings.subjects.length === 0 || (typeof claims.sub === 'string' && settings.subjects.includes(claims.sub)),
+      });
+    }
+    for (const { caller, settings } of this.callers.withMethod('googleIdToken')) {
+      if (!settings.issuers.includes(issuer)) continue;
+      found.push({
+        caller,
+        verifierKey: JSON.stringify(['google', settings.issuers, settings.audience, settings.jwksUri]),
+        makeVerifier: () =>
+          Promise.resolve(
+            new JwtVerifier({
+              issuer: [...settings.issuers],
+              audience: settings.audience,
+              jwksUri: settings.jwksUri,
+              algorithms: ['RS256'],
+              clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
+            }),
+          ),
+        allows: (claims) => checkGoogleIdentity(claims, settings.emails).ok,
+      });
+    }
+    for (const { caller, settings } of this.callers.withMethod('kubernetes')) {
+      if (settings.issuer !== issuer) continue;
+      found.push({
+        caller,
+        verifierKey: JSON.stringify(['kubernetes', settings.issuer, settings.audience, settings.jwksUri]),
+        makeVerifier: async () =>
+          new JwtVerifier({
+            issuer: settings.issuer,
+            audience: settings.audience,
+            jwksUri: settings.jwksUri ?? (await this.discovery.jwksUri(settings.issuer)),
+            algorithms: ['RS256', 'ES256'],
+            clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
+          }),
+        allows: (claims) => checkKubernetesIdentity(claims, settings.serviceAccounts).ok,
+      });
+    }
+    return found;
+  }
+
+  private verifier(candidate: JwtCandidate): Promise<JwtVerifier> {
+    let verifier = this.verifiers.get(candidate.verifierKey);
+    if (!verifier) {
+      verifier = candidate.makeVerifier();
+      // A failed discovery must be retried on the next request, not cached.
+      verifier.catch(() => this.verifiers.delete(candidate.verifierKey));
+      this.verifiers.set(candidate.verifierKey, verifier);
+    }
+    return verifier;
+  }
+}

@@ -1,0 +1,121 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { createSecureContext, type TLSSocket } from 'node:tls';
+import { AuditLog } from '../../audit/audit-log';
+import { AppConfig } from '../../config';
+import { readTlsMaterial, TlsMaterial } from './tls-options';
+
+interface SocketState {
+  generation: number;
+  inFlight: number;
+}
+
+/**
+ * Reloads the server certificate, CA bundle and CRL when their files change (cert-manager rotates them),
+ * without a restart. When the trust store changes, session tickets are rotated and connections made under
+ * the old trust store are closed (idle ones at once, busy ones after their response), so a revoked client
+ * certificate cannot go on working through session resumption or a kept-alive connection.
+ */
+@Injectable()
+export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Tls');
+  private readonly sockets = new Map<TLSSocket, SocketState>();
+  private server?: HttpsServer;
+  private material?: TlsMaterial;
+  private generation = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly audit: AuditLog,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const tls = this.config.tls;
+    if (!tls) return;
+    this.server = this.adapterHost.httpAdapter.getHttpServer() as HttpsServer;
+    this.material = readTlsMaterial(tls);
+    this.server.on('secureConnection', (socket: TLSSocket) => this.track(socket));
+    this.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) =>
+      this.onRequest(request, response),
+    );
+    this.server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
+      this.audit.record({
+        event: 'authn_login_fail',
+        outcome: 'failure',
+        method: 'mtls',
+        reason: 'tls-handshake-failed',
+        detail: error.code ?? error.message,
+        remoteAddress: socket.remoteAddress,
+      });
+    });
+    this.timer = setInterval(() => this.reload(), tls.reloadIntervalMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Re-reads the files and applies them when they changed; returns whether anything was applied. */
+  reload(): boolean {
+    const tls = this.config.tls;
+    if (!tls || !this.server || !this.material) return false;
+    let next: TlsMaterial;
+    try {
+      next = readTlsMaterial(tls);
+      if (next.ownDigest === this.material.ownDigest && next.trustDigest === this.material.trustDigest) return false;
+      createSecureContext(next.options); // throws on a key that does not match its certificate, a bad PEM, …
+    } catch (error: unknown) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.error(`Kept the current TLS certificates: the new files are not usable: ${reason}`);
+      this.audit.record({ event: 'sys_config_reload_fail', outcome: 'failure', reason: 'tls', detail: reason });
+      return false;
+    }
+    const trustChanged = next.trustDigest !== this.material.trustDigest;
+    this.server.setSecureContext(next.options);
+    this.server.setTicketKeys(randomBytes(48));
+    this.material = next;
+    if (trustChanged) this.retireConnections();
+    this.logger.log(`Reloaded TLS ${trustChanged ? 'certificates and trust store' : 'certificates'}`);
+    this.audit.record({
+      event: 'sys_config_reload',
+      outcome: 'success',
+      reason: 'tls',
+      detail: trustChanged ? 'trust store changed' : 'server certificate changed',
+    });
+    return true;
+  }
+
+  private track(socket: TLSSocket): void {
+    this.sockets.set(socket, { generation: this.generation, inFlight: 0 });
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  private onRequest(request: IncomingMessage, response: ServerResponse): void {
+    const socket = request.socket as TLSSocket;
+    const state = this.sockets.get(socket);
+    if (!state) return;
+    if (state.generation < this.generation) {
+      // A request on a connection verified under the old trust store: make the client reconnect.
+      socket.destroy();
+      return;
+    }
+    state.inFlight += 1;
+    response.once('close', () => {
+      state.inFlight -= 1;
+      if (state.generation < this.generation && state.inFlight === 0) socket.destroy();
+    });
+  }
+
+  private retireConnections(): void {
+    this.generation += 1;
+    for (const [socket, state] of this.sockets) {
+      if (state.inFlight === 0) socket.destroy();
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { describeError, type FetchLike, isRecord, parseHttpUrl } from './http';
+
+export const DEFAULT_DISCOVERY_TIMEOUT_MS = 5_000;
+
+export class OidcDiscoveryError extends Error {
+  override readonly name = 'OidcDiscoveryError';
+}
+
+export interface DiscoveryRequestOptions {
+  /** Timeout of the discovery request; default 5 s. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Reads `${issuer}/.well-known/openid-configuration` and returns its `jwks_uri`. The document's
+ * `issuer` must equal the configured one exactly (OpenID Connect Discovery 1.0, section 4.3).
+ * Redirects are refused. Throws {@link OidcDiscoveryError}.
+ */
+export async function discoverJwksUri(
+  issuer: string,
+  fetchImpl: FetchLike = fetch,
+  options: DiscoveryRequestOptions = {},
+): Promise<string> {
+  const location = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  parseHttpUrl(location, 'OIDC issuer');
+  const fail = (message: string, cause?: unknown): OidcDiscoveryError =>
+    new OidcDiscoveryError(`OIDC discovery for ${issuer}: ${message}`, cause === undefined ? undefined : { cause });
+
+  let document: unknown;
+  try {
+    const response = await fetchImpl(location, {
+      method: 'GET',
+      headers: { accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_DISCOVERY_TIMEOUT_MS),
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw fail(`${location} answered HTTP ${response.status}`);
+    }
+    document = await response.json();
+  } catch (error) {
+    if (error instanceof OidcDiscoveryError) throw error;
+    throw fail(`fetching ${location} failed: ${describeError(error)}`, error);
+  }
+
+  if (!isRecord(document)) throw fail('the discovery document is not a JSON object');
+  if (document.issuer !== issuer) {
+    throw fail(`the discovery document names issuer ${JSON.stringify(document.issuer)}`);
+  }
+  const jwksUri = document.jwks_uri;
+  if (typeof jwksUri !== 'string' || jwksUri.length === 0) throw fail('the discovery document has no jwks_uri');
+  try {
+    parseHttpUrl(jwksUri, 'jwks_uri');
+  } catch (error) {
+    throw fail(describeError(error), error);
+  }
+  return jwksUri;
+}
+
+export interface OidcDiscoveryOptions extends DiscoveryRequestOptions {
+  readonly fetchImpl?: FetchLike;
+  /** After a failed discovery, calls within this window fail fast with the same error; default 5 s. */
+  readonly retryAfterFailureMs?: number;
+  /** Milliseconds clock; for tests. */
+  readonly now?: () => number;
+}
+
+type Entry = { readonly pending: Promise<string> } | { readonly failedAt: number; readonly error: Error };
+
+/**
+ * Discovers each issuer's `jwks_uri` once and keeps it for the life of the process. Concurrent
+ * callers share one request; a failure is remembered only for `retryAfterFailureMs`, then retried.
+ */
+export class OidcDiscovery {
+  private readonly entries = new Map<string, Entry>();
+  private readonly fetchImpl: FetchLike;
+  private readonly timeoutMs: number | undefined;
+  private readonly retryAfterFailureMs: number;
+  private readonly now: () => number;
+
+  constructor(options: OidcDiscoveryOptions = {}) {
+    this.fetchImpl = options.fetchImpl ?? fetch;
+    this.timeoutMs = options.timeoutMs;
+    this.retryAfterFailureMs = options.retryAfterFailureMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  jwksUri(issuer: string): Promise<string> {
+    const entry = this.entries.get(issuer);
+    if (entry !== undefined) {
+      if ('pending' in entry) return entry.pending;
+      if (this.now() - entry.failedAt < this.retryAfterFailureMs) return Promise.reject(entry.error);
+    }
+    const pending = discoverJwksUri(issuer, this.fetchImpl, { timeoutMs: this.timeoutMs }).catch((cause: unknown) => {
+      const error = cause instanceof Error ? cause : new OidcDiscoveryError(describeError(cause));
+      this.entries.set(issuer, { failedAt: this.now(), error });
+      throw error;
+    });
+    this.entries.set(issuer, { pending });
+    return pending;
+  }
+}
