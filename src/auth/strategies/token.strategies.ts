@@ -104,16 +104,15 @@ export class TokenStrategies {
       found.push({
         caller,
         verifierKey: JSON.stringify(['jwt', settings.issuer, settings.audience, settings.jwksUri, settings.algorithms]),
-        makeVerifier: () =>
-          Promise.resolve(
-            new JwtVerifier({
-              issuer: settings.issuer,
-              audience: settings.audience,
-              jwksUri: settings.jwksUri,
-              algorithms: [...settings.algorithms],
-              clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
-            }),
-          ),
+        // async: a constructor that refuses its settings becomes a rejected promise, not a thrown error.
+        makeVerifier: async () =>
+          new JwtVerifier({
+            issuer: settings.issuer,
+            audience: settings.audience,
+            jwksUri: settings.jwksUri,
+            algorithms: [...settings.algorithms],
+            clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
+          }),
         allows: (claims) =>
           settings.subjects.length === 0 || (typeof claims.sub === 'string' && settings.subjects.includes(claims.sub)),
       });
@@ -123,16 +122,14 @@ export class TokenStrategies {
       found.push({
         caller,
         verifierKey: JSON.stringify(['google', settings.issuers, settings.audience, settings.jwksUri]),
-        makeVerifier: () =>
-          Promise.resolve(
-            new JwtVerifier({
-              issuer: [...settings.issuers],
-              audience: settings.audience,
-              jwksUri: settings.jwksUri,
-              algorithms: ['RS256'],
-              clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
-            }),
-          ),
+        makeVerifier: async () =>
+          new JwtVerifier({
+            issuer: [...settings.issuers],
+            audience: settings.audience,
+            jwksUri: settings.jwksUri,
+            algorithms: ['RS256'],
+            clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
+          }),
         allows: (claims) => checkGoogleIdentity(claims, settings.emails).ok,
       });
     }

@@ -154,17 +154,12 @@ export class JwtVerifier {
       cooldownDuration: this.cooldownDurationMs,
       cacheMaxAge: this.cacheMaxAgeMs,
       timeoutDuration: this.jwksTimeoutMs,
-      [jose.customFetch]: async (url, init) => {
-        let response: Response;
-        try {
-          response = await fetchImpl(url, init);
-        } catch (cause) {
+      [jose.customFetch]: (url, init) =>
+        fetchImpl(url, init).catch((cause: unknown) => {
           // jose turns a TimeoutError into ERR_JWKS_TIMEOUT itself.
           if (isErrorNamed(cause, 'TimeoutError')) throw cause;
           throw new JwksUnavailableError('JWKS request failed', { cause });
-        }
-        return response;
-      },
+        }),
     });
   }
 }
