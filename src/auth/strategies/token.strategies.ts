@@ -12,7 +12,7 @@ const MAX_CLOCK_SKEW_SECONDS = 60;
 interface JwtCandidate {
   caller: RegisteredCaller;
   verifierKey: string;
-  makeVerifier(): Promise<JwtVerifier>;
+  makeVerifier(): JwtVerifier | Promise<JwtVerifier>;
   /** Checks the verified claims against the caller's allowlist. */
   allows(claims: Record<string, unknown>): boolean;
 }
@@ -104,8 +104,7 @@ export class TokenStrategies {
       found.push({
         caller,
         verifierKey: JSON.stringify(['jwt', settings.issuer, settings.audience, settings.jwksUri, settings.algorithms]),
-        // async: a constructor that refuses its settings becomes a rejected promise, not a thrown error.
-        makeVerifier: async () =>
+        makeVerifier: () =>
           new JwtVerifier({
             issuer: settings.issuer,
             audience: settings.audience,
@@ -122,7 +121,7 @@ export class TokenStrategies {
       found.push({
         caller,
         verifierKey: JSON.stringify(['google', settings.issuers, settings.audience, settings.jwksUri]),
-        makeVerifier: async () =>
+        makeVerifier: () =>
           new JwtVerifier({
             issuer: [...settings.issuers],
             audience: settings.audience,
@@ -155,7 +154,8 @@ export class TokenStrategies {
   private verifier(candidate: JwtCandidate): Promise<JwtVerifier> {
     let verifier = this.verifiers.get(candidate.verifierKey);
     if (!verifier) {
-      verifier = candidate.makeVerifier();
+      // A constructor that refuses its settings becomes a rejected promise, not a thrown error.
+      verifier = Promise.resolve().then(() => candidate.makeVerifier());
       // A failed discovery must be retried on the next request, not cached.
       verifier.catch(() => this.verifiers.delete(candidate.verifierKey));
       this.verifiers.set(candidate.verifierKey, verifier);
