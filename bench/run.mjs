@@ -1,9 +1,12 @@
-// npm run bench: the full Dialogflow ES path against two bare node:http baselines, in one run.
+// npm run bench: the full Dialogflow ES path (with static-token, HMAC and JWT callers) against bare node:http
+// baselines, in one run.
 // Servers are pinned to core 0 and the load generator (autocannon, its own process) to core 1 where taskset exists.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { createServer as createHttpServer } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { README_BODY } from './request.mjs';
@@ -14,6 +17,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGET_RATIO = 0.4;
+const BEARER_TOKEN = 'bench-bearer-token-0123456789';
+const HMAC_SECRET = randomBytes(32).toString('base64');
 const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 
 function pinned(core, args) {
@@ -51,32 +56,16 @@ function startServer(name, script, env) {
   });
 }
 
-function autocannon(url, seconds, connections) {
-  const cli = join(root, 'node_modules', 'autocannon', 'autocannon.js');
-  const [command, args] = pinned(1, [
-    process.execPath,
-    cli,
-    '-j',
-    '-c',
-    String(connections),
-    '-d',
-    String(seconds),
-    '-m',
-    'POST',
-    '-H',
-    'Authorization=Bearer local-dev-token',
-    '-H',
-    'Content-Type=application/json',
-    '-b',
-    README_BODY,
-    url,
-  ]);
+function load(url, seconds, auth) {
+  const script = join(root, 'bench', 'load.mjs');
+  const options = JSON.stringify({ url, seconds, connections: CONNECTIONS, body: README_BODY, auth });
+  const [command, args] = pinned(1, [process.execPath, script, options]);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
+      if (code !== 0) return reject(new Error(`load generator exited ${code}`));
       resolve(JSON.parse(out));
     });
   });
@@ -85,7 +74,7 @@ function autocannon(url, seconds, connections) {
 async function check(url, expected) {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { Authorization: 'Bearer local-dev-token', 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${BEARER_TOKEN}`, 'Content-Type': 'application/json' },
     body: README_BODY,
   });
   const text = await response.text();
@@ -104,11 +93,10 @@ function cpuMicros(pid) {
   }
 }
 
-async function measure(name, url, expected, pid) {
-  await check(url, expected);
-  if (WARMUP_S > 0) await autocannon(url, WARMUP_S, CONNECTIONS);
+async function measure(name, url, pid, auth) {
+  if (WARMUP_S > 0) await load(url, WARMUP_S, auth);
   const cpuBefore = cpuMicros(pid);
-  const result = await autocannon(url, DURATION_S, CONNECTIONS);
+  const result = await load(url, DURATION_S, auth);
   const cpuPerRequest = (cpuMicros(pid) - cpuBefore) / result.requests.total;
   return {
     name,
@@ -119,6 +107,48 @@ async function measure(name, url, expected, pid) {
     cpuMicrosPerRequest: Number.isFinite(cpuPerRequest) ? Math.round(cpuPerRequest) : null,
     errors: result.errors + result.timeouts + result.non2xx,
   };
+}
+
+/** A JWKS issuer on 127.0.0.1 and a token it signed, for the JWT-authenticated runs. */
+async function startIssuer() {
+  const jose = await import('jose');
+  const { privateKey, publicKey } = await jose.generateKeyPair('ES256');
+  const jwk = { ...(await jose.exportJWK(publicKey)), kid: 'bench-1', alg: 'ES256', use: 'sig' };
+  const server = createHttpServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const token = await new jose.SignJWT({ sub: 'bench-bot' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'bench-1' })
+    .setIssuer(issuer)
+    .setAudience('bench')
+    .setExpirationTime('2h')
+    .sign(privateKey);
+  return { issuer, jwksUri: `${issuer}/jwks`, token, close: () => new Promise((done) => server.close(done)) };
+}
+
+async function writeCallers(issuer) {
+  const dir = await mkdtemp(join(tmpdir(), 'wf-bench-'));
+  const file = join(dir, 'callers.yaml');
+  await writeFile(
+    file,
+    [
+      'callers:',
+      '  - id: bench-bearer',
+      '    platforms: [dialogflow-es]',
+      `    auth: { bearer: { tokens: [${BEARER_TOKEN}] } }`,
+      '  - id: bench-hmac',
+      '    platforms: [dialogflow-es]',
+      `    auth: { standardWebhooks: { secrets: [whsec_${HMAC_SECRET}] } }`,
+      '  - id: bench-jwt',
+      '    platforms: [dialogflow-es]',
+      `    auth: { jwt: { issuer: "${issuer.issuer}", audience: bench, jwksUri: "${issuer.jwksUri}" } }`,
+      '',
+    ].join('\n'),
+  );
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 async function database() {
@@ -134,51 +164,72 @@ async function database() {
 
 async function main() {
   const db = await database();
+  const issuer = await startIssuer();
+  const callers = await writeCallers(issuer);
+  const bearer = { kind: 'bearer', token: BEARER_TOKEN };
   const results = [];
   try {
     const targets = [
       {
-        name: 'service: POST /v1/webhooks/dialogflow-es (auth, validation, SELECT, render)',
         script: 'dist/main.js',
-        env: { DATABASE_URL: db.url, SEED_DEMO_DATA: 'true', LOG_LEVEL: 'info' },
+        // A budget no benchmark reaches: this measures the request path, not the throttle.
+        env: {
+          DATABASE_URL: db.url,
+          SEED_DEMO_DATA: 'true',
+          LOG_LEVEL: 'info',
+          CALLERS_FILE: callers.file,
+          THROTTLE_LIMIT: '1000000',
+        },
         expected: '$3,247.82',
+        runs: [
+          { name: 'service, static bearer token (auth, validation, SELECT, render)', auth: bearer },
+          {
+            name: 'service, Standard Webhooks HMAC (+ replay check in PostgreSQL)',
+            auth: { kind: 'standard-webhooks', secret: HMAC_SECRET },
+          },
+          { name: 'service, OAuth2 JWT (ES256, JWKS cached)', auth: { kind: 'bearer', token: issuer.token } },
+        ],
       },
       {
-        name: 'baseline: node:http fixed JSON',
         script: 'bench/baselines/fixed-json.mjs',
         env: {},
         expected: 'balance is',
+        runs: [{ name: 'baseline: node:http fixed JSON', auth: bearer }],
       },
       {
-        name: 'baseline: node:http + pg pool SELECT',
         script: 'bench/baselines/pg-select.mjs',
         env: { DATABASE_URL: db.url },
         expected: 'balance 324782',
+        runs: [{ name: 'baseline: node:http + pg pool SELECT', auth: bearer }],
       },
       {
-        name: 'reference: bare express 5 + pg pool SELECT',
         script: 'bench/baselines/express-select.mjs',
         env: { DATABASE_URL: db.url },
         expected: 'balance 324782',
+        runs: [{ name: 'reference: bare express 5 + pg pool SELECT', auth: bearer }],
       },
     ];
     for (const target of targets) {
       const port = await freePort();
-      const server = await startServer(target.name, target.script, { ...target.env, PORT: String(port) });
+      const server = await startServer(target.script, target.script, { ...target.env, PORT: String(port) });
+      const url = `http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`;
       try {
-        results.push(
-          await measure(target.name, `http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`, target.expected, server.pid),
-        );
+        await check(url, target.expected);
+        for (const run of target.runs) results.push(await measure(run.name, url, server.pid, run.auth));
       } finally {
         await server.stop();
       }
     }
   } finally {
     await db.stop();
+    await issuer.close();
+    await callers.remove();
   }
 
-  const [service, fixed, select, expressSelect] = results;
+  const [service, hmac, jwt, fixed, select, expressSelect] = results;
   const ratios = {
+    hmacVsBearer: +(hmac.requestsPerSecond / service.requestsPerSecond).toFixed(3),
+    jwtVsBearer: +(jwt.requestsPerSecond / service.requestsPerSecond).toFixed(3),
     vsFixedJson: +(service.requestsPerSecond / fixed.requestsPerSecond).toFixed(3),
     vsPgSelect: +(service.requestsPerSecond / select.requestsPerSecond).toFixed(3),
     vsExpressSelect: +(service.requestsPerSecond / expressSelect.requestsPerSecond).toFixed(3),
@@ -187,7 +238,7 @@ async function main() {
     date: new Date().toISOString(),
     node: process.version,
     cpus: availableParallelism(),
-    pinned: pinning ? 'servers on core 0, autocannon on core 1' : 'no taskset: not pinned',
+    pinned: pinning ? 'servers on core 0, load generator (autocannon) on core 1' : 'no taskset: not pinned',
     database: db.kind,
     connections: CONNECTIONS,
     durationSeconds: DURATION_S,
@@ -214,7 +265,8 @@ async function main() {
   rows.forEach((row) => console.log(line(row)));
   console.log(
     `\n${CONNECTIONS} connections, ${DURATION_S} s each after ${WARMUP_S} s warm-up; ${report.pinned}; database: ${db.kind}` +
-      `\ntarget ${report.target}: ${report.meetsTarget ? 'met' : 'NOT met'} (${ratios.vsPgSelect})`,
+      `\ntarget ${report.target}: ${report.meetsTarget ? 'met' : 'NOT met'} (${ratios.vsPgSelect})` +
+      `\nHMAC ÷ bearer: ${ratios.hmacVsBearer}; JWT ÷ bearer: ${ratios.jwtVsBearer}`,
   );
 
   const dir = join(root, 'bench', 'results');

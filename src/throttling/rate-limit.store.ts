@@ -1,0 +1,59 @@
+import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import Redis from 'ioredis';
+import { AppConfig } from '../config';
+import { FixedWindowStorage } from './fixed-window.storage';
+
+/**
+ * The counters behind throttling: Redis when REDIS_URL is set (one budget for every replica), otherwise
+ * in memory. If Redis is unreachable the request is let through and the outage logged, rather than
+ * refusing all traffic because the rate-limit store is down.
+ */
+@Injectable()
+export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
+  private readonly logger = new Logger('Throttling');
+  private readonly redis?: Redis;
+  private readonly inner: ThrottlerStorage;
+  private warnedAt = 0;
+
+  constructor(config: AppConfig) {
+    if (config.redisUrl) {
+      this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+      this.redis.on('error', (error: Error) => this.warn(error));
+      this.inner = new ThrottlerStorageRedisService(this.redis);
+    } else {
+      this.inner = new FixedWindowStorage();
+    }
+  }
+
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
+    try {
+      return await this.inner.increment(key, ttl, limit, blockDuration, throttlerName);
+    } catch (error: unknown) {
+      this.warn(error);
+      return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.inner instanceof FixedWindowStorage) this.inner.close();
+    await this.redis?.quit().catch(() => undefined);
+  }
+
+  private warn(error: unknown): void {
+    if (Date.now() - this.warnedAt < 10_000) return;
+    this.warnedAt = Date.now();
+    this.logger.error(`Rate-limit store unavailable, not throttling: ${String(error)}`);
+  }
+}
+
+@Module({ providers: [RateLimitStore], exports: [RateLimitStore] })
+export class RateLimitStoreModule {}
