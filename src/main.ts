@@ -49,9 +49,14 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const tls = config.http.tlsTerminatedByProxy ? 'TLS ends at the upstream proxy' : 'TLS is off (local development)';
+  const scheme = config.tls ? 'https' : 'http';
+  const tls = config.tls
+    ? `TLS 1.2+, client certificates ${config.tls.clientAuth === 'off' ? 'not requested' : config.tls.clientAuth}`
+    : config.http.tlsTerminatedByProxy
+      ? 'TLS ends at the upstream proxy'
+      : 'TLS is off (local development)';
   logger.log(
-    `Listening on http://${config.http.host}:${config.http.port} - ${tls}; ready in ${Math.round(performance.now() - startedAt)} ms`,
+    `Listening on ${scheme}://${config.http.host}:${config.http.port} - ${tls}; ready in ${Math.round(performance.now() - startedAt)} ms`,
   );
 
   let stopping = false;
