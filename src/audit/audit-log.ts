@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config';
@@ -44,7 +44,7 @@ export function clean(value: string | undefined, maxLength: number): string | nu
  * queue is flushed on shutdown. Rows older than the retention period are deleted.
  */
 @Injectable()
-export class AuditLog implements OnModuleInit, OnApplicationShutdown {
+export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Audit');
   private queue: AuditEvent[] = [];
   private timer?: NodeJS.Timeout;
@@ -95,10 +95,16 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
     void this.purge();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Runs before the database connection closes (TypeORM closes it in onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.purgeTimer);
     await this.flush();
+  }
+
+  /** Events recorded while the last requests drained; best effort, the connection may already be gone. */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.queue.length > 0) await this.flush();
   }
 
   async purge(): Promise<number> {
