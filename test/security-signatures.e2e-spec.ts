@@ -874,8 +874,15 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
       );
     });
 
-    it('picks up a caller added to the file within seconds and audits sys_config_reload', async () => {
-      writeCallersFile('reload-callers.yaml', { callers: [oldCaller, bearerCaller('reload-new', [RELOAD_NEW_TOKEN])] });
+    it('picks up callers added to the file within seconds and audits sys_config_reload', async () => {
+      const signedCaller = {
+        id: 'reload-hdr',
+        platforms: ['dialogflow-es'],
+        auth: { headerSignature: { header: 'x-reload-signature', prefix: 'sha256=', secrets: [HDR_SECRET] } },
+      };
+      writeCallersFile('reload-callers.yaml', {
+        callers: [oldCaller, bearerCaller('reload-new', [RELOAD_NEW_TOKEN]), signedCaller],
+      });
       const row = await waitForAuditRow(
         r.database.url,
         (candidate) => candidate.event === 'sys_config_reload',
@@ -885,6 +892,7 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
       expect(row).toMatchObject({ outcome: 'success', reason: 'callers-file', detail: file });
       expectFulfilled(await post(r, { headers: bearer(RELOAD_NEW_TOKEN) }));
       expectFulfilled(await post(r, { headers: bearer(RELOAD_OLD_TOKEN) }));
+      expectFulfilled(await post(r, { headers: { 'x-reload-signature': headerSignature() } }));
     });
 
     it('keeps the current callers when the new file is invalid, and audits sys_config_reload_fail once', async () => {

@@ -45,7 +45,7 @@ export class CallerAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RequestContext>();
-    const duplicate = rejectDuplicateCredentialHeaders(request.rawHeaders, this.signatureHeaders());
+    const duplicate = rejectDuplicateCredentialHeaders(request.rawHeaders, this.callers.signatureHeaders());
     if (duplicate) {
       this.record(request, 'input_validation_fail', undefined, 'duplicate-header', duplicate);
       throw new AppError('MALFORMED_REQUEST', `The request has more than one ${duplicate} header.`);
@@ -92,15 +92,6 @@ export class CallerAuthGuard implements CanActivate {
     request.caller = { id: caller.id, platforms: caller.platforms };
     request.callerRateLimit = caller.rateLimit;
     return true;
-  }
-
-  private signatureHeaders(): Set<string> {
-    const names = new Set<string>();
-    for (const { settings } of this.callers.withMethod('headerSignature')) {
-      names.add(settings.header);
-      if (settings.timestampHeader) names.add(settings.timestampHeader);
-    }
-    return names;
   }
 
   private fail(

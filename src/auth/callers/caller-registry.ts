@@ -31,20 +31,42 @@ export function localDevCallers(): RegisteredCaller[] {
   ];
 }
 
+type MethodEntry<M extends AuthMethod> = { caller: RegisteredCaller; settings: NonNullable<CallerAuth[M]> };
+
 /** The callers currently configured; replaced as a whole when the callers file changes. */
 export class CallerRegistry {
-  private callers: readonly RegisteredCaller[];
+  private callers: readonly RegisteredCaller[] = [];
+  // Indexes rebuilt on every replace(), so the per-request lookups allocate nothing.
+  private byMethod = new Map<AuthMethod, MethodEntry<AuthMethod>[]>();
+  private signatureHeaderNames: ReadonlySet<string> = new Set();
 
   /** `source` is the callers file, or undefined for the built-in local development caller. */
   constructor(
     callers: readonly RegisteredCaller[],
     readonly source?: string,
   ) {
-    this.callers = callers;
+    this.replace(callers);
   }
 
   replace(callers: readonly RegisteredCaller[]): void {
+    const byMethod = new Map<AuthMethod, MethodEntry<AuthMethod>[]>();
+    const headers = new Set<string>();
+    for (const caller of callers) {
+      for (const [method, settings] of Object.entries(caller.auth) as [AuthMethod, CallerAuth[AuthMethod]][]) {
+        if (!settings) continue;
+        const list = byMethod.get(method) ?? [];
+        list.push({ caller, settings });
+        byMethod.set(method, list);
+      }
+      const signature = caller.auth.headerSignature;
+      if (signature) {
+        headers.add(signature.header);
+        if (signature.timestampHeader) headers.add(signature.timestampHeader);
+      }
+    }
     this.callers = callers;
+    this.byMethod = byMethod;
+    this.signatureHeaderNames = headers;
   }
 
   get size(): number {
@@ -59,14 +81,14 @@ export class CallerRegistry {
     return this.callers;
   }
 
+  /** Header names of the callers' signature schemes (each must appear at most once in a request). */
+  signatureHeaders(): ReadonlySet<string> {
+    return this.signatureHeaderNames;
+  }
+
   /** Callers that accept a method, with that method's settings. */
-  withMethod<M extends AuthMethod>(method: M): { caller: RegisteredCaller; settings: NonNullable<CallerAuth[M]> }[] {
-    const found: { caller: RegisteredCaller; settings: NonNullable<CallerAuth[M]> }[] = [];
-    for (const caller of this.callers) {
-      const settings = caller.auth[method];
-      if (settings) found.push({ caller, settings: settings });
-    }
-    return found;
+  withMethod<M extends AuthMethod>(method: M): readonly MethodEntry<M>[] {
+    return (this.byMethod.get(method) ?? []) as unknown as readonly MethodEntry<M>[];
   }
 
   /** The caller owning a static bearer token, comparing every digest in constant time. */
