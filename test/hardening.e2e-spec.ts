@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import request from 'supertest';
 import { AuditLog } from '../src/audit/audit-log';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
@@ -52,7 +51,7 @@ describe('hardening (real HTTP, real PostgreSQL)', () => {
   });
 
   it('bounds slow clients with header, request and keep-alive timeouts', () => {
-    const server = t.app.getHttpServer() as Server;
+    const server = t.app.getHttpServer();
     expect([server.headersTimeout, server.requestTimeout, server.keepAliveTimeout]).toEqual([4000, 9000, 3000]);
   });
 

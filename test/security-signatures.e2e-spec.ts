@@ -419,8 +419,8 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
 
     it('attributes the replay to the caller whose signature verified (caller_id, not "unknown")', () => {
       expect(replayRow).toBeDefined();
-      expect(replayRow.detail).toBe('sw-bot');
       expect(replayRow.caller_id).toBe('sw-bot');
+      expect(replayRow.detail).toMatch(/^msg_/);
     });
 
     it('refuses a replay for as long as the message timestamp is accepted (replay window >= timestamp window)', async () => {
@@ -436,8 +436,9 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
         [headers['webhook-id']],
       );
       const simulatedNowMs = (second + 600) * 1000 + 999;
-      // The first request was remembered within `second`, so 600 s later the entry has expired at simulatedNowMs.
-      expect(stored.expires * 1000).toBeLessThan(simulatedNowMs);
+      // The entry outlives the last moment the signature is accepted (with a margin for clock differences).
+      expect(stored.expires * 1000).toBeGreaterThan(simulatedNowMs);
+      // Simulate 600 s passing on the database's clock too: the entry must still be there.
       await queryTestDatabase(
         t.database.url,
         `UPDATE replay_guard SET expires_at = expires_at - interval '600 seconds' WHERE message_id = $1`,
@@ -676,13 +677,9 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
         apps.push(production);
       });
 
-      it('refuses even the right basic credentials on a plain connection (401 basic-without-tls)', async () => {
+      it('accepts basic credentials: TLS ended at the trusted proxy', async () => {
         const headers = { Authorization: basicCredentials('basic-bot', PASSWORD) };
-        await expectRejected(
-          production,
-          (requestId) => post(production, { headers, requestId }),
-          unauthenticated('basic-without-tls', 'basic'),
-        );
+        expectFulfilled(await post(production, { headers }));
       });
 
       it('still accepts a signed request there', async () => {

@@ -45,7 +45,13 @@ export type AuthFailureReason =
 
 export type StrategyOutcome =
   | { readonly ok: true; readonly caller: RegisteredCaller; readonly detail?: string }
-  | { readonly ok: false; readonly reason: AuthFailureReason; readonly detail?: string };
+  | {
+      readonly ok: false;
+      readonly reason: AuthFailureReason;
+      readonly detail?: string;
+      /** Set when the credential identified a caller but still failed (a replay by a known signer). */
+      readonly callerId?: string;
+    };
 
 /** One way of proving who is calling. Strategies never throw for bad credentials; they return a reason. */
 export interface AuthStrategy {

@@ -74,7 +74,7 @@ export class CallerAuthGuard implements CanActivate {
     const strategy = this.strategies.find((candidate) => candidate.applies(attempt));
     if (!strategy) this.fail(request, undefined, 'no-credentials');
     const outcome = await strategy.authenticate(attempt);
-    if (!outcome.ok) this.fail(request, strategy.method, outcome.reason, outcome.detail);
+    if (!outcome.ok) this.fail(request, strategy.method, outcome.reason, outcome.detail, outcome.callerId);
 
     const caller = outcome.caller;
     if (caller.certificate && strategy.method !== 'mtls') {

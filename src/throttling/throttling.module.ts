@@ -23,7 +23,8 @@ function callerTtl(config: AppConfig) {
       imports: [RateLimitStoreModule],
       inject: [AppConfig, RateLimitStore],
       useFactory: (config: AppConfig, storage: RateLimitStore) => ({
-        throttlers: [{ name: 'caller', limit: callerLimit(config), ttl: callerTtl(config) }],
+        // Named `default` so the throttler sends the standard `Retry-After` (other names get a suffix).
+        throttlers: [{ name: 'default', limit: callerLimit(config), ttl: callerTtl(config) }],
         storage,
       }),
     }),

@@ -6,7 +6,10 @@ import { verifyPassword } from '../passwords';
 
 const BASIC = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i;
 
-/** HTTP Basic against scrypt hashes; refused on plain HTTP except local development from loopback. */
+/**
+ * HTTP Basic against scrypt hashes; refused on plain HTTP unless TLS ends at a trusted proxy, or in local
+ * development from loopback.
+ */
 @Injectable()
 export class BasicStrategy implements AuthStrategy {
   readonly method = 'basic' as const;
@@ -21,7 +24,8 @@ export class BasicStrategy implements AuthStrategy {
   }
 
   async authenticate(attempt: AuthAttempt): Promise<StrategyOutcome> {
-    if (!attempt.connection.encrypted && !(attempt.local && !this.config.isProduction)) {
+    const overTls = attempt.connection.encrypted || this.config.http.tlsTerminatedByProxy;
+    if (!overTls && !(attempt.local && !this.config.isProduction)) {
       return failure('basic-without-tls');
     }
     const encoded = BASIC.exec(attempt.headers.authorization ?? '')?.[1];

@@ -4,6 +4,8 @@ import { CallerRegistry } from '../callers/caller-registry';
 import { DEFAULT_TOLERANCE_SECONDS, HmacFailureReason, verifyStandardWebhook } from '../hmac/standard-webhooks';
 import { ReplayStore } from '../replay/replay-store';
 
+const REPLAY_MARGIN_SECONDS = 60;
+
 export function signatureFailure(reason: HmacFailureReason): StrategyOutcome {
   switch (reason) {
     case 'timestamp-too-old':
@@ -50,9 +52,14 @@ export class StandardWebhooksStrategy implements AuthStrategy {
         nowSeconds: attempt.nowSeconds,
       });
       if (result.ok) {
-        // Two tolerance windows: a message signed at the edge of one side stays refused until it is stale anyway.
-        const fresh = await this.replays.remember(caller.id, result.webhookId, 2 * DEFAULT_TOLERANCE_SECONDS);
-        return fresh ? { ok: true, caller } : failure('replay', caller.id);
+        // Remember the id until the message itself is stale (its timestamp + tolerance), plus a margin for
+        // clock differences between replicas and the database: a replay is refused for as long as the
+        // signature would still be accepted.
+        const window = result.timestamp + DEFAULT_TOLERANCE_SECONDS + REPLAY_MARGIN_SECONDS - attempt.nowSeconds;
+        const fresh = await this.replays.remember(caller.id, result.webhookId, Math.max(window, 1));
+        return fresh
+          ? { ok: true, caller }
+          : { ok: false, reason: 'replay', detail: result.webhookId, callerId: caller.id };
       }
       // A timestamp or format problem is the same for every caller: report it rather than a mismatch.
       if (result.reason !== 'signature-mismatch') return signatureFailure(result.reason);
