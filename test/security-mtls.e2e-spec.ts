@@ -49,10 +49,13 @@ describe('HTTPS with mutual TLS (real TLS sockets, real certificates)', () => {
     return (await auditRows()).slice(before);
   }
 
-  async function waitForAudit(predicate: (row: AuditRow) => boolean): Promise<AuditRow | undefined> {
+  async function waitForAudit(
+    predicate: (row: AuditRow) => boolean,
+    done: () => Promise<boolean> = () => Promise.resolve(false),
+  ): Promise<AuditRow | undefined> {
     for (let i = 0; i < 50; i++) {
       const found = (await auditRows()).find(predicate);
-      if (found) return found;
+      if (found || (await done())) return found;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return undefined;
@@ -102,7 +105,7 @@ describe('HTTPS with mutual TLS (real TLS sockets, real certificates)', () => {
         TLS_CA_FILE: join(live, 'ca.crt'),
         TLS_CRL_FILE: join(live, 'ca.crl.pem'),
         TLS_CLIENT_AUTH: 'optional',
-        TLS_RELOAD_INTERVAL_MS: '3600000',
+        TLS_RELOAD_INTERVAL_MS: '200',
       },
     });
     port = (t.app.getHttpServer().address() as AddressInfo).port;
@@ -186,6 +189,41 @@ describe('HTTPS with mutual TLS (real TLS sockets, real certificates)', () => {
     socket.destroy();
   });
 
+  it('with TLS_CLIENT_AUTH=require, refuses a valid token sent without a client certificate', async () => {
+    const strict = await startTestApp({
+      env: {
+        CALLERS_FILE: join(root, 'callers.yaml'),
+        TLS_CERT_FILE: join(setA, 'server.crt'),
+        TLS_KEY_FILE: join(setA, 'server.key'),
+        TLS_CA_FILE: join(setA, 'ca.crt'),
+        TLS_CLIENT_AUTH: 'require',
+      },
+    });
+    try {
+      const strictPort = (strict.app.getHttpServer().address() as AddressInfo).port;
+      const headers = { Authorization: `Bearer ${PLAIN_TOKEN}` };
+      const refused = await httpsPost({ port: strictPort, body: BODY, ca: pem(setA, 'ca.crt'), headers });
+      expect(refused.status).toBe(401);
+      const rows = await queryTestDatabase<AuditRow>(strict.database.url, 'SELECT * FROM audit_events');
+      let reason = rows[0]?.reason;
+      for (let i = 0; i < 30 && !reason; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        reason = (await queryTestDatabase<AuditRow>(strict.database.url, 'SELECT * FROM audit_events'))[0]?.reason;
+      }
+      expect(reason).toBe('certificate-required');
+      const withCertificate = await httpsPost({
+        port: strictPort,
+        body: BODY,
+        ca: pem(setA, 'ca.crt'),
+        headers,
+        ...client(setA, 'client-other'),
+      });
+      expect(withCertificate.status).toBe(200);
+    } finally {
+      await strict.close();
+    }
+  });
+
   describe('rotation without restart', () => {
     it('serves the new certificate and trusts only the new CA after the files change', async () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -193,7 +231,8 @@ describe('HTTPS with mutual TLS (real TLS sockets, real certificates)', () => {
       expect((await post(keptAlive)).status).toBe(200);
 
       for (const file of SERVING) copyFileSync(join(setB, file), join(live, file));
-      expect(t.app.get(TlsReloader).reload()).toBe(true);
+      // No call into the app: the file poller notices the change on its own.
+      expect(await waitForAudit((row) => row.event === 'sys_config_reload')).toBeDefined();
 
       // The kept-alive connection verified under the old trust store is closed, not reused.
       const reused = await post(keptAlive).then(
@@ -242,8 +281,12 @@ describe('HTTPS with mutual TLS (real TLS sockets, real certificates)', () => {
       resumed.destroy();
 
       // The same CA re-issued as a new file (cert-manager rewrites it) counts as a trust-store change.
+      const reloads = (await auditRows()).filter((row) => row.event === 'sys_config_reload').length;
       appendFileSync(join(live, 'ca.crt'), '\n');
-      expect(t.app.get(TlsReloader).reload()).toBe(true);
+      await waitForAudit(
+        () => false,
+        async () => (await auditRows()).filter((row) => row.event === 'sys_config_reload').length > reloads,
+      );
       const afterRotation = await open(session);
       expect(afterRotation.isSessionReused()).toBe(false);
       afterRotation.destroy();
@@ -251,11 +294,15 @@ describe('HTTPS with mutual TLS (real TLS sockets, real certificates)', () => {
 
     it('keeps the current certificates when the new files are broken', async () => {
       writeFileSync(join(live, 'server.key'), 'not a key');
+      expect(await waitForAudit((row) => row.event === 'sys_config_reload_fail')).toBeDefined();
       expect(t.app.get(TlsReloader).reload()).toBe(false);
       const still = await post({ ca: pem(setB, 'ca.crt'), ...client(setB, 'client') });
       expect(still.status).toBe(200);
       const failed = await waitForAudit((row) => row.event === 'sys_config_reload_fail');
       expect(failed).toMatchObject({ reason: 'tls', outcome: 'failure' });
+      // Reported once, not at every poll of the same broken files.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect((await auditRows()).filter((row) => row.event === 'sys_config_reload_fail')).toHaveLength(1);
     });
   });
 });

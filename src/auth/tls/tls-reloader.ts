@@ -26,6 +26,8 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
   private server?: HttpsServer;
   private material?: TlsMaterial;
   private generation = 0;
+  /** Fingerprint of files already refused, so a broken file is reported once, not at every poll. */
+  private rejected?: string;
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -66,11 +68,16 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     const tls = this.config.tls;
     if (!tls || !this.server || !this.material) return false;
     let next: TlsMaterial;
+    let fingerprint: string | undefined;
     try {
       next = readTlsMaterial(tls);
       if (next.ownDigest === this.material.ownDigest && next.trustDigest === this.material.trustDigest) return false;
+      fingerprint = `${next.ownDigest}:${next.trustDigest}`;
+      if (fingerprint === this.rejected) return false;
       createSecureContext(next.options); // throws on a key that does not match its certificate, a bad PEM, …
     } catch (error: unknown) {
+      if (fingerprint === undefined) return false; // a file mid-rewrite or missing: try again at the next poll
+      this.rejected = fingerprint;
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.error(`Kept the current TLS certificates: the new files are not usable: ${reason}`);
       this.audit.record({ event: 'sys_config_reload_fail', outcome: 'failure', reason: 'tls', detail: reason });
