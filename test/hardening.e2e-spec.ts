@@ -79,6 +79,17 @@ describe('hardening (real HTTP, real PostgreSQL)', () => {
     expect(response.text).not.toContain('super-secret-token-value-123');
   });
 
+  it('keeps serving when the Redis behind rate limiting is down (fails open, logs the outage)', async () => {
+    const noRedis = await startTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    try {
+      for (let i = 0; i < 3; i++) {
+        await request(noRedis.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(README_REQUEST).expect(200);
+      }
+    } finally {
+      await noRedis.close();
+    }
+  });
+
   describe('audit trail', () => {
     it('is append-only: updates are refused by the database', async () => {
       t.app.get(AuditLog).record({ event: 'authn_login_fail', outcome: 'failure', reason: 'test' });

@@ -3,6 +3,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import Redis from 'ioredis';
+import { closeRedis } from '../common/redis/close-redis';
 import { AppConfig } from '../config';
 import { FixedWindowStorage } from './fixed-window.storage';
 
@@ -45,7 +46,7 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     if (this.inner instanceof FixedWindowStorage) this.inner.close();
-    await this.redis?.quit().catch(() => undefined);
+    if (this.redis) await closeRedis(this.redis);
   }
 
   private warn(error: unknown): void {

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
+import { closeRedis } from '../../common/redis/close-redis';
 import { AppConfig } from '../../config';
 import { ReplayStore } from './replay-store';
 
@@ -10,7 +11,9 @@ export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
 
   constructor(config: AppConfig) {
     super();
-    this.redis = new Redis(config.redisUrl as string, { maxRetriesPerRequest: 1, lazyConnect: false });
+    this.redis = new Redis(config.redisUrl as string, { maxRetriesPerRequest: 1 });
+    // Errors surface on the commands that fail; without a listener ioredis would log every reconnect attempt.
+    this.redis.on('error', () => undefined);
   }
 
   async remember(callerId: string, messageId: string, windowSeconds: number): Promise<boolean> {
@@ -19,6 +22,6 @@ export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
+    await closeRedis(this.redis);
   }
 }
