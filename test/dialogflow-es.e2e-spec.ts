@@ -155,6 +155,55 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
     });
   });
 
+  describe('conversation features degrade to what Dialogflow ES supports', () => {
+    const feature = (name: string, overrides: Record<string, unknown> = {}) =>
+      post(esRequest('TestConversation', { feature: name }, overrides)).expect(200);
+    const session = 'projects/project-id/agent/sessions/session-id';
+
+    it('keeps session parameters in a long-lived context; null removes one', async () => {
+      const first = await feature('session');
+      const context = first.body.outputContexts[0];
+      expect(context).toEqual({
+        name: `${session}/contexts/session-parameters`,
+        lifespanCount: 50,
+        parameters: { visits: 1 },
+      });
+      const second = await feature('session', {
+        queryResult: {
+          intent: { displayName: 'TestConversation' },
+          parameters: { feature: 'session' },
+          outputContexts: [{ ...context, parameters: { visits: 1, obsolete: 'x', other: 'kept' } }],
+        },
+      });
+      expect(second.body.fulfillmentText).toBe('visit 2');
+      expect(second.body.outputContexts[0].parameters).toEqual({ visits: 2, other: 'kept' });
+    });
+
+    it('asks for a parameter with the prompt as text', async () => {
+      expect((await feature('elicit')).body.fulfillmentText).toBe('Which date?');
+    });
+
+    it('offers Yes/No quick replies for a confirmation', async () => {
+      const response = await feature('confirm');
+      expect(response.body.fulfillmentMessages).toEqual([
+        { text: { text: ['Book it?'] } },
+        { quickReplies: { quickReplies: ['Yes', 'No'] } },
+      ]);
+    });
+
+    it('signals a hand-off and an end of conversation in payload', async () => {
+      expect((await feature('handoff')).body.payload).toEqual({ handoff: { reason: 'asked for a human' } });
+      expect((await feature('end')).body.payload).toEqual({ google: { expectUserResponse: false } });
+    });
+
+    it('answers a delegated turn without text, so the intent’s own responses are used', async () => {
+      const response = await feature('delegate');
+      expect(response.body.fulfillmentText).toBeUndefined();
+      expect(response.body.fulfillmentMessages).toBeUndefined();
+      expect(response.body.outputContexts[0].parameters).toEqual({ visits: 1 });
+    });
+  });
+
   describe('banking intents', () => {
     it('asks which account when account_type is missing, listing the customer’s accounts', async () => {
       const response = await post(esRequest('GetAccountBalance', { user_id: '12345' })).expect(200);

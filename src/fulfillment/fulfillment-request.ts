@@ -14,6 +14,15 @@ export interface ConversationContext {
   readonly parameters: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Where in the conversation the platform calls: `dialog` while it is still collecting or validating
+ * slots (Lex DialogCodeHook, Dialogflow CX form validation), `fulfillment` when the intent is complete.
+ */
+export type FulfillmentStage = 'dialog' | 'fulfillment';
+
+/** The user's answer to a confirmation prompt, when the platform tracks one (Lex `confirmationState`). */
+export type ConfirmationState = 'confirmed' | 'denied' | 'none';
+
 /** The platform-neutral request every intent handler receives. */
 export interface FulfillmentRequest {
   readonly platform: Platform;
@@ -23,6 +32,10 @@ export interface FulfillmentRequest {
   readonly intent: string;
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly contexts: readonly ConversationContext[];
+  /** Values kept for the whole session (CX session parameters, Lex session attributes, Rasa slots). */
+  readonly sessionParameters: Readonly<Record<string, unknown>>;
+  readonly stage: FulfillmentStage;
+  readonly confirmation: ConfirmationState;
   readonly queryText?: string;
   /** BCP-47 language tag of the user's turn, e.g. `en` or `de-DE`. */
   readonly languageCode: string;

@@ -44,6 +44,24 @@ export interface FollowupEvent {
   readonly languageCode?: string;
 }
 
+/** Ask the user for one parameter (slot), e.g. because it is missing or the value given is not valid. */
+export interface ElicitParameter {
+  readonly parameter: string;
+  /** The value the user gave was rejected (CX marks the form parameter INVALID and re-prompts). */
+  readonly invalid?: boolean;
+}
+
+/** Send the conversation to a human agent. */
+export interface Handoff {
+  readonly reason?: string;
+}
+
+/** Dialogflow CX only: where the conversation goes next (a page or a flow, never both). */
+export interface Transition {
+  readonly page?: string;
+  readonly flow?: string;
+}
+
 /** What a handler answers; adapters render it in the platform's own response format. */
 export interface FulfillmentResult {
   /** The main reply, spoken or shown as-is. */
@@ -57,4 +75,16 @@ export interface FulfillmentResult {
   /** Names the backend that produced the answer (Dialogflow `source`). */
   readonly source?: string;
   readonly endConversation?: boolean;
+  /** Session values to set; `null` removes one. */
+  readonly sessionParameters?: Readonly<Record<string, unknown>>;
+  /** `text` is the prompt for this parameter. */
+  readonly elicit?: ElicitParameter;
+  /** `text` asks the user to confirm the intent (yes/no). */
+  readonly confirm?: boolean;
+  readonly handoff?: Handoff;
+  /** Let the platform go on with its own dialog management (Lex `Delegate`); `text` may be empty. */
+  readonly delegate?: boolean;
+  /** The intent could not be completed (Lex intent state `Failed`). */
+  readonly failed?: boolean;
+  readonly transition?: Transition;
 }

@@ -98,6 +98,9 @@ function input(intent: string): DispatchInput {
     intent,
     parameters: { amount: 5 },
     contexts: [{ name: 'ctx', lifespan: 1, parameters: {} }],
+    sessionParameters: {},
+    stage: 'fulfillment',
+    confirmation: 'none',
     queryText: 'hello',
     languageCode: 'en',
     caller: { id: 'caller', platforms: ['dialogflow-es'] },
@@ -193,7 +196,7 @@ describe('FulfillmentDispatcher', () => {
   describe('a handler that fails', () => {
     it('answers a synchronous throw with the error text', async () => {
       const dispatched = await dispatcher.dispatch(input('ThrowSync'), 1000);
-      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e' }, handler: 'ThrowSyncHandler' });
+      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e', failed: true }, handler: 'ThrowSyncHandler' });
       // The details go to the log, never to the caller.
       expect(JSON.stringify(dispatched)).not.toContain('hunter2');
       expect(errorLog).toHaveBeenCalledTimes(1);
@@ -204,14 +207,14 @@ describe('FulfillmentDispatcher', () => {
 
     it('answers a rejected promise with the error text', async () => {
       const dispatched = await dispatcher.dispatch(input('Reject'), 1000);
-      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e' }, handler: 'RejectHandler' });
+      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e', failed: true }, handler: 'RejectHandler' });
       expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('Error: async failure'), expect.any(String));
     });
 
     it('answers a rejection with a non-Error value with the error text', async () => {
       moduleRef.get(RejectHandler).reason = 'just a string';
       const dispatched = await dispatcher.dispatch(input('Reject'), 1000);
-      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e' }, handler: 'RejectHandler' });
+      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e', failed: true }, handler: 'RejectHandler' });
       expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('just a string'), undefined);
     });
   });

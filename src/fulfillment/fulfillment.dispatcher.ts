@@ -4,7 +4,7 @@ import type { FulfillmentResult } from './fulfillment-result';
 import { FulfillmentOptions } from './fulfillment.options';
 import { IntentHandlerRegistry } from './intent-handler.registry';
 
-export type DispatchOutcome = 'fulfilled' | 'fallback' | 'failed' | 'timed-out';
+export type DispatchOutcome = 'fulfilled' | 'fallback' | 'failed' | 'timed-out' | 'delegated';
 
 export interface DispatchResult {
   readonly outcome: DispatchOutcome;
@@ -44,6 +44,11 @@ export class FulfillmentDispatcher {
       return { outcome: 'fallback', result: { text: this.options.fallbackText } };
     }
 
+    if (!registered.stages.includes(input.stage)) {
+      // e.g. a Lex dialog code hook for a handler that only fulfils: let the platform go on collecting slots.
+      return { outcome: 'delegated', result: { text: '', delegate: true }, handler: registered.className };
+    }
+
     const controller = new AbortController();
     const request: FulfillmentRequest = {
       ...input,
@@ -73,7 +78,11 @@ export class FulfillmentDispatcher {
         `${registered.className} failed on intent "${input.intent}" (request ${input.requestId}): ${describe(error)}`,
         error instanceof Error ? error.stack : undefined,
       );
-      return { outcome: 'failed', result: { text: this.options.errorText }, handler: registered.className };
+      return {
+        outcome: 'failed',
+        result: { text: this.options.errorText, failed: true },
+        handler: registered.className,
+      };
     } finally {
       clearTimeout(timer);
     }

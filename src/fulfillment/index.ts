@@ -8,3 +8,4 @@ export { FulfillmentModule } from './fulfillment.module';
 export { FulfillmentOptions } from './fulfillment.options';
 export { IntentHandler } from './intent-handler.decorator';
 export { IntentHandlerRegistry } from './intent-handler.registry';
+export * from './localized';

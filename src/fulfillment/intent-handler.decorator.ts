@@ -1,9 +1,20 @@
 import { Injectable, ScopeOptions } from '@nestjs/common';
 import { SCOPE_OPTIONS_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService } from '@nestjs/core';
+import type { FulfillmentStage } from './fulfillment-request';
+
+export interface IntentHandlerOptions {
+  /**
+   * The stages the handler acts on (default: fulfillment only). A handler that also validates slots while
+   * the platform is still collecting them (Lex dialog code hooks, CX form validation) lists `dialog`; for a
+   * stage it does not list, the platform is told to carry on by itself.
+   */
+  readonly stages?: readonly FulfillmentStage[];
+}
 
 export interface IntentHandlerMetadata {
   readonly intent: string;
+  readonly stages: readonly FulfillmentStage[];
 }
 
 export const IntentHandlerMarker = DiscoveryService.createDecorator<IntentHandlerMetadata>();
@@ -15,9 +26,11 @@ export const IntentHandlerMarker = DiscoveryService.createDecorator<IntentHandle
  * ```ts
  * @IntentHandler('GetAccountBalance')
  * export class AccountBalanceHandler implements FulfillmentHandler { … }
+ *
+ * @IntentHandler('BookAppointment', { stages: ['dialog', 'fulfillment'] })
  * ```
  */
-export function IntentHandler(intent: string): ClassDecorator {
+export function IntentHandler(intent: string, options: IntentHandlerOptions = {}): ClassDecorator {
   if (typeof intent !== 'string' || intent.trim() === '') {
     throw new TypeError('@IntentHandler needs a non-empty intent name');
   }
@@ -26,6 +39,6 @@ export function IntentHandler(intent: string): ClassDecorator {
     // instead of the handler silently becoming a singleton.
     const scope = Reflect.getMetadata(SCOPE_OPTIONS_METADATA, target) as ScopeOptions | undefined;
     Injectable(scope)(target);
-    IntentHandlerMarker({ intent })(target);
+    IntentHandlerMarker({ intent, stages: options.stages ?? ['fulfillment'] })(target);
   };
 }

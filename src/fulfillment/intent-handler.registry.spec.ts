@@ -162,6 +162,7 @@ describe('IntentHandlerRegistry', () => {
       const registered = registry.find('GetBalance');
       expect(registered).toEqual({
         intent: 'GetBalance',
+        stages: ['fulfillment'],
         className: 'GetBalanceHandler',
         handler: moduleRef!.get(GetBalanceHandler),
       });

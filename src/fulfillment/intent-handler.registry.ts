@@ -2,11 +2,13 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { FulfillmentHandler } from './fulfillment-handler';
+import type { FulfillmentStage } from './fulfillment-request';
 import { DuplicateIntentHandlerError, InvalidIntentHandlerError } from './fulfillment.errors';
 import { IntentHandlerMarker } from './intent-handler.decorator';
 
 export interface RegisteredHandler {
   readonly intent: string;
+  readonly stages: readonly FulfillmentStage[];
   readonly className: string;
   readonly handler: FulfillmentHandler;
 }
@@ -50,6 +52,11 @@ export class IntentHandlerRegistry implements OnModuleInit {
     }
     const existing = this.byIntent.get(metadata.intent);
     if (existing) throw new DuplicateIntentHandlerError(metadata.intent, existing.className, className);
-    this.byIntent.set(metadata.intent, { intent: metadata.intent, className, handler: instance as FulfillmentHandler });
+    this.byIntent.set(metadata.intent, {
+      intent: metadata.intent,
+      stages: metadata.stages,
+      className,
+      handler: instance as FulfillmentHandler,
+    });
   }
 }

@@ -66,7 +66,36 @@ export class RichHandler implements FulfillmentHandler {
   }
 }
 
-export const testHandlers = [ExplodingHandler, SlowHandler, OversizedHandler, BadContextHandler, RichHandler];
+/** Exercises the conversation features; the intent's parameter `feature` picks one. */
+@IntentHandler('TestConversation')
+export class ConversationHandler implements FulfillmentHandler {
+  handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const seen = { visits: Number(request.sessionParameters.visits ?? 0) + 1 };
+    switch (request.parameters.feature) {
+      case 'session':
+        return Promise.resolve({ text: `visit ${seen.visits}`, sessionParameters: { ...seen, obsolete: null } });
+      case 'elicit':
+        return Promise.resolve({ text: 'Which date?', elicit: { parameter: 'date', invalid: true } });
+      case 'confirm':
+        return Promise.resolve({ text: 'Book it?', confirm: true });
+      case 'handoff':
+        return Promise.resolve({ text: 'Connecting you to an agent.', handoff: { reason: 'asked for a human' } });
+      case 'end':
+        return Promise.resolve({ text: 'Goodbye.', endConversation: true });
+      default:
+        return Promise.resolve({ text: '', delegate: true, sessionParameters: seen });
+    }
+  }
+}
+
+export const testHandlers = [
+  ConversationHandler,
+  ExplodingHandler,
+  SlowHandler,
+  OversizedHandler,
+  BadContextHandler,
+  RichHandler,
+];
 
 @Module({ providers: testHandlers })
 export class TestHandlersModule {}

@@ -1,4 +1,11 @@
-import type { Caller, ConversationContext, DispatchInput, FulfillmentResult, RichMessage } from '../../fulfillment';
+import type {
+  Caller,
+  ContextUpdate,
+  ConversationContext,
+  DispatchInput,
+  FulfillmentResult,
+  RichMessage,
+} from '../../fulfillment';
 import { DIALOGFLOW_ES_CONTEXT_PATTERN, DialogflowEsWebhookRequest } from './dialogflow-es.request';
 import {
   DIALOGFLOW_ES_MAX_RESPONSE_BYTES,
@@ -8,6 +15,9 @@ import {
 } from './dialogflow-es.response';
 
 const CONTEXT_ID = /^[A-Za-z0-9_\-%]{1,250}$/;
+/** Dialogflow ES has no session parameters: they live in this long-lived context instead. */
+export const SESSION_CONTEXT = 'session-parameters';
+const SESSION_CONTEXT_LIFESPAN = 50;
 const EVENT_NAME = /^[A-Za-z0-9_-]{1,150}$/;
 
 /** Maps a validated Dialogflow ES request to the platform-neutral model. */
@@ -25,6 +35,9 @@ export function toDispatchInput(body: DialogflowEsWebhookRequest, caller: Caller
     intent: query.intent.displayName,
     parameters: query.parameters ?? {},
     contexts,
+    sessionParameters: contexts.find((context) => context.name === SESSION_CONTEXT)?.parameters ?? {},
+    stage: 'fulfillment',
+    confirmation: 'none',
     queryText: query.queryText,
     languageCode: query.languageCode || 'en',
     caller,
@@ -59,19 +72,47 @@ function renderMessage(message: RichMessage): DialogflowEsMessage {
   }
 }
 
-/** Renders a result as a Dialogflow ES `WebhookResponse`; context names are qualified with the session. */
+function messagesOf(result: FulfillmentResult): RichMessage[] {
+  const messages: RichMessage[] = [...(result.messages ?? [{ type: 'text', text: result.text }])];
+  // ES has no confirmation step of its own: offer the answers as quick replies.
+  if (result.confirm && !messages.some((message) => message.type === 'quick-replies')) {
+    messages.push({ type: 'quick-replies', replies: ['Yes', 'No'] });
+  }
+  return messages;
+}
+
+function sessionContext(result: FulfillmentResult, input: Readonly<Record<string, unknown>>): ContextUpdate[] {
+  if (!result.sessionParameters) return [];
+  const parameters: Record<string, unknown> = { ...input };
+  for (const [key, value] of Object.entries(result.sessionParameters)) {
+    if (value === null) delete parameters[key];
+    else parameters[key] = value;
+  }
+  return [{ name: SESSION_CONTEXT, lifespan: SESSION_CONTEXT_LIFESPAN, parameters }];
+}
+
+/**
+ * Renders a result as a Dialogflow ES `WebhookResponse`; context names are qualified with the session.
+ * ES lacks some features, which degrade: session parameters become a long-lived context, a confirmation gets
+ * Yes/No quick replies, a hand-off and an end of conversation are signalled in `payload`, and a delegated turn
+ * answers with no text so the intent's own responses are used.
+ */
 export function renderResponse(
   result: FulfillmentResult,
   session: string,
   defaultSource: string,
+  sessionParameters: Readonly<Record<string, unknown>> = {},
 ): DialogflowEsWebhookResponse {
-  const response: DialogflowEsWebhookResponse = {
-    fulfillmentText: result.text,
-    fulfillmentMessages: (result.messages ?? [{ type: 'text', text: result.text }]).map(renderMessage),
-    source: result.source ?? defaultSource,
-  };
-  if (result.contexts?.length) {
-    response.outputContexts = result.contexts.map((context): DialogflowEsOutputContext => ({
+  const contexts = [...(result.contexts ?? []), ...sessionContext(result, sessionParameters)];
+  const response: DialogflowEsWebhookResponse = result.delegate
+    ? {}
+    : {
+        fulfillmentText: result.text,
+        fulfillmentMessages: messagesOf(result).map(renderMessage),
+        source: result.source ?? defaultSource,
+      };
+  if (contexts.length) {
+    response.outputContexts = contexts.map((context): DialogflowEsOutputContext => ({
       name: `${session}/contexts/${context.name}`,
       lifespanCount: context.lifespan,
       ...(context.parameters && { parameters: { ...context.parameters } }),
@@ -84,7 +125,10 @@ export function renderResponse(
       ...(result.followupEvent.parameters && { parameters: { ...result.followupEvent.parameters } }),
     };
   }
-  if (result.payload) response.payload = { ...result.payload };
+  const payload: Record<string, unknown> = { ...result.payload };
+  if (result.handoff) payload.handoff = { ...result.handoff };
+  if (result.endConversation) payload.google = { ...(payload.google as object), expectUserResponse: false };
+  if (Object.keys(payload).length > 0) response.payload = payload;
   return response;
 }
 

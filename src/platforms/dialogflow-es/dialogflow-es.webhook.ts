@@ -19,9 +19,10 @@ export class DialogflowEsWebhook {
   async handle(body: unknown, caller: Caller, requestId: string): Promise<string> {
     const request = validateBody(DialogflowEsWebhookRequest, body, 'Dialogflow ES WebhookRequest');
     const { responseSource, deadlinesMs, errorText } = this.config.fulfillment;
-    const { result } = await this.dispatcher.dispatch(toDispatchInput(request, caller), deadlinesMs['dialogflow-es']);
+    const input = toDispatchInput(request, caller);
+    const { result } = await this.dispatcher.dispatch(input, deadlinesMs['dialogflow-es']);
 
-    const checked = checkResponse(renderResponse(result, request.session, responseSource));
+    const checked = checkResponse(renderResponse(result, request.session, responseSource, input.sessionParameters));
     if (checked.problems.length === 0) return checked.json;
     this.logger.error(
       `Response for intent "${request.queryResult.intent.displayName}" rejected before sending ` +
