@@ -1,3 +1,4 @@
+import type { Platform } from '../fulfillment/fulfillment-request';
 import type { Environment } from './environment';
 
 export interface HttpConfig {
@@ -36,7 +37,9 @@ export interface FulfillmentConfig {
   errorText: string;
   interimText: string;
   responseSource: string;
-  deadlinesMs: { 'dialogflow-es': number };
+  deadlinesMs: Record<Platform, number>;
+  /** Rasa action name → intent, in addition to the default rule (action_get_account_balance → GetAccountBalance). */
+  rasaActions: Readonly<Record<string, string>>;
 }
 
 export interface AppConfigValues {
@@ -123,7 +126,19 @@ export class AppConfig implements AppConfigValues {
         errorText: env.ERROR_TEXT,
         interimText: env.INTERIM_TEXT,
         responseSource: env.RESPONSE_SOURCE,
-        deadlinesMs: { 'dialogflow-es': env.DIALOGFLOW_ES_DEADLINE_MS },
+        deadlinesMs: {
+          'dialogflow-es': env.DIALOGFLOW_ES_DEADLINE_MS,
+          'dialogflow-cx': env.DIALOGFLOW_CX_DEADLINE_MS,
+          'lex-v2': env.LEX_V2_DEADLINE_MS,
+          rasa: env.RASA_DEADLINE_MS,
+          generic: env.GENERIC_DEADLINE_MS,
+        },
+        rasaActions: Object.fromEntries(
+          (env.RASA_ACTIONS ?? '')
+            .split(',')
+            .filter(Boolean)
+            .map((pair) => pair.split('=') as [string, string]),
+        ),
       },
       callers: {
         file: env.CALLERS_FILE ? resolvePath(env.CALLERS_FILE) : undefined,

@@ -153,6 +153,39 @@ export class Environment {
   @Max(5000)
   DIALOGFLOW_ES_DEADLINE_MS = 4500;
 
+  /** CX lets the agent set its webhook timeout up to 30 s; keep this below the agent's setting. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(29_500)
+  DIALOGFLOW_CX_DEADLINE_MS = 4500;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(29_500)
+  LEX_V2_DEADLINE_MS = 4500;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  RASA_DEADLINE_MS = 4500;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  GENERIC_DEADLINE_MS = 4500;
+
+  /** Rasa action names mapped to intents, e.g. `action_balance=GetAccountBalance,action_tx=GetRecentTransactions`. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9_]+=[A-Za-z0-9_.-]+(,[A-Za-z0-9_]+=[A-Za-z0-9_.-]+)*$/, {
+    message: 'must be a comma-separated list of action_name=IntentName',
+  })
+  RASA_ACTIONS?: string;
+
   @IsString()
   @MinLength(1)
   @MaxLength(1000)

@@ -23,6 +23,7 @@ const OPTIONAL_VARIABLES = [
   'TLS_CA_FILE',
   'TLS_CRL_FILE',
   'TLS_CLIENT_AUTH',
+  'RASA_ACTIONS',
 ];
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);

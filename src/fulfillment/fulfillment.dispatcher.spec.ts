@@ -196,7 +196,11 @@ describe('FulfillmentDispatcher', () => {
   describe('a handler that fails', () => {
     it('answers a synchronous throw with the error text', async () => {
       const dispatched = await dispatcher.dispatch(input('ThrowSync'), 1000);
-      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e', failed: true }, handler: 'ThrowSyncHandler' });
+      expect(dispatched).toEqual({
+        outcome: 'failed',
+        result: { text: 'e', failed: true },
+        handler: 'ThrowSyncHandler',
+      });
       // The details go to the log, never to the caller.
       expect(JSON.stringify(dispatched)).not.toContain('hunter2');
       expect(errorLog).toHaveBeenCalledTimes(1);

@@ -1,9 +1,14 @@
 import { Module } from '@nestjs/common';
+import { DialogflowCxModule } from './dialogflow-cx/dialogflow-cx.module';
 import { DialogflowEsController } from './dialogflow-es/dialogflow-es.controller';
 import { DialogflowEsWebhook } from './dialogflow-es/dialogflow-es.webhook';
+import { GenericModule } from './generic/generic.module';
+import { LexV2Module } from './lex-v2/lex-v2.module';
+import { RasaModule } from './rasa/rasa.module';
 
 const controllers = [DialogflowEsController];
 const webhooks = [DialogflowEsWebhook];
+const adapters = [DialogflowCxModule, LexV2Module, RasaModule, GenericModule];
 
-@Module({ controllers, providers: [...webhooks] })
+@Module({ imports: [...adapters], controllers, providers: [...webhooks] })
 export class PlatformsModule {}
