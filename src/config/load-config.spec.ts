@@ -58,7 +58,13 @@ describe('loadConfig', () => {
     });
 
     it('gives Dialogflow ES a 4500 ms deadline and non-empty default replies', () => {
-      expect(config.fulfillment.deadlinesMs).toEqual({ 'dialogflow-es': 4500 });
+      expect(config.fulfillment.deadlinesMs).toEqual({
+        'dialogflow-es': 4500,
+        'dialogflow-cx': 4500,
+        'lex-v2': 4500,
+        rasa: 4500,
+        generic: 4500,
+      });
       expect(config.fulfillment.responseSource).toBe('webhook-fulfillment');
       expect(config.fulfillment.fallbackText.length).toBeGreaterThan(0);
       expect(config.fulfillment.errorText.length).toBeGreaterThan(0);
@@ -99,10 +105,22 @@ describe('loadConfig', () => {
       errorText: 'error',
       interimText: 'interim',
       responseSource: 'bank',
-      deadlinesMs: { 'dialogflow-es': 4000 },
+      deadlinesMs: { 'dialogflow-es': 4000, 'dialogflow-cx': 4500, 'lex-v2': 4500, rasa: 4500, generic: 4500 },
+      rasaActions: {},
     });
     expect(config.logLevel).toBe('debug');
     expect(config.nodeEnv).toBe('test');
+  });
+
+  it('reads the Rasa action map and refuses a malformed one', () => {
+    expect(
+      loadConfig({ RASA_ACTIONS: 'action_balance=GetAccountBalance,action_tx=GetRecentTransactions' }, CWD).fulfillment
+        .rasaActions,
+    ).toEqual({
+      action_balance: 'GetAccountBalance',
+      action_tx: 'GetRecentTransactions',
+    });
+    expect(variablesOf(configError({ RASA_ACTIONS: 'action_balance' }))).toEqual(['RASA_ACTIONS']);
   });
 
   describe('DATABASE_URL', () => {
