@@ -1,4 +1,4 @@
-import { formatMoney, minorToDecimal, safeLocale } from './money';
+import { formatMoney, minorToDecimal, parseAmountMinor, safeLocale } from './money';
 
 describe('money', () => {
   it('converts minor units exactly, including negatives and tiny amounts', () => {
@@ -24,5 +24,21 @@ describe('money', () => {
   it('falls back to English for malformed language tags', () => {
     expect(safeLocale('not a locale!')).toBe('en');
     expect(formatMoney('100', 'USD', '???').formatted).toBe('$1.00');
+  });
+});
+
+describe('parseAmountMinor', () => {
+  it('parses numbers, strings and Dialogflow currency objects exactly', () => {
+    expect(parseAmountMinor(100.5, 'USD')).toBe(10050n);
+    expect(parseAmountMinor('0.07', 'USD')).toBe(7n);
+    expect(parseAmountMinor({ amount: 12, currency: 'USD' }, 'USD')).toBe(1200n);
+    expect(parseAmountMinor('1500', 'JPY')).toBe(1500n);
+    expect(parseAmountMinor('10.50', 'USD')).toBe(1050n);
+  });
+
+  it('refuses zero, negatives, too many decimals and garbage', () => {
+    for (const bad of [0, -5, '1.005', '12,50', 'abc', '', null, undefined, { amount: 'x' }, '1e3', '1.5', Infinity]) {
+      expect(parseAmountMinor(bad, bad === '1.5' ? 'JPY' : 'USD')).toBeUndefined();
+    }
   });
 });

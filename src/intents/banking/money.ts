@@ -50,3 +50,22 @@ export function formatMoney(minor: bigint | string, currency: string, languageCo
   const decimal = minorToDecimal(minor, formatter.fractionDigits);
   return { decimal, formatted: formatter.format.format(decimal as `${number}`) };
 }
+
+/**
+ * Parses an amount the user gave (a number, a numeric string, or Dialogflow's `{amount, currency}`) into
+ * minor units of the currency, exactly. Undefined when it is not a positive amount with at most the
+ * currency's number of decimals.
+ */
+export function parseAmountMinor(value: unknown, currency: string): bigint | undefined {
+  const raw =
+    typeof value === 'object' && value !== null && 'amount' in value ? (value).amount : value;
+  const text =
+    typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+  const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(text);
+  if (!match) return undefined;
+  const digits = currencyFormatter('en', currency).fractionDigits;
+  const fraction = (match[2] ?? '').replace(/0+$/, '');
+  if (fraction.length > digits) return undefined;
+  const minor = BigInt(match[1]) * 10n ** BigInt(digits) + BigInt(fraction.padEnd(digits, '0') || '0');
+  return minor > 0n ? minor : undefined;
+}

@@ -1,0 +1,92 @@
+import type { ConfirmationState, FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
+import { FulfillmentHandler, IntentHandler } from '../../../fulfillment';
+import { AccountsRepository } from '../accounts.repository';
+import { accountTypeFrom, askForCustomerNumber, BANKING_SOURCE, customerNumberFrom } from '../banking-parameters';
+import { formatMoney, parseAmountMinor } from '../money';
+import { TransfersRepository } from '../transfers.repository';
+
+const YES = /^(y|yes|yeah|yep|sure|ok|okay|confirm|confirmed|true)$/i;
+const NO = /^(n|no|nope|cancel|stop|false|denied)$/i;
+
+/** The user's answer: the platform's confirmation state, else a `confirmation` parameter (ES, CX, Rasa). */
+function confirmationOf(request: FulfillmentRequest): ConfirmationState {
+  if (request.confirmation !== 'none') return request.confirmation;
+  const answer = request.parameters.confirmation;
+  const text = typeof answer === 'boolean' ? String(answer) : typeof answer === 'string' ? answer.trim() : '';
+  return YES.test(text) ? 'confirmed' : NO.test(text) ? 'denied' : 'none';
+}
+
+function ask(parameter: string, text: string, invalid = false): FulfillmentResult {
+  return { text, elicit: { parameter, ...(invalid && { invalid }) }, source: BANKING_SOURCE };
+}
+
+/**
+ * "Move $200 from checking to savings" — parameters `user_id`, `from_account`, `to_account`, `amount`.
+ * Asks for what is missing, asks for confirmation, then moves the money in one transaction that checks the
+ * balance, so an account never goes negative however many transfers run at once.
+ */
+@IntentHandler('TransferFunds', { stages: ['dialog', 'fulfillment'] })
+export class TransferFundsHandler implements FulfillmentHandler {
+  constructor(
+    private readonly accounts: AccountsRepository,
+    private readonly transfers: TransfersRepository,
+  ) {}
+
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const customerNumber = customerNumberFrom(request.parameters);
+    if (!customerNumber) return askForCustomerNumber();
+    const fromType = accountTypeFrom({ account_type: request.parameters.from_account });
+    const toType = accountTypeFrom({ account_type: request.parameters.to_account });
+    if (!fromType) return ask('from_account', 'Which account should the money come from?');
+    if (!toType) return ask('to_account', 'Which account should the money go to?');
+    if (fromType === toType) return ask('to_account', 'The money has to go to another account. Which one?', true);
+
+    const from = await this.accounts.findAccount(customerNumber, fromType);
+    if (!from) return ask('from_account', `You don't have a ${fromType} account. Which account should I use?`, true);
+    const amountGiven = request.parameters.amount;
+    const amountMinor = parseAmountMinor(amountGiven, from.currency);
+    if (amountMinor === undefined) {
+      return ask('amount', 'How much would you like to transfer?', amountGiven !== undefined && amountGiven !== '');
+    }
+    const amount = formatMoney(amountMinor, from.currency, request.languageCode).formatted;
+
+    const confirmation = confirmationOf(request);
+    if (confirmation === 'none') {
+      return {
+        text: `Transfer ${amount} from your ${fromType} account to your ${toType} account?`,
+        confirm: true,
+        source: BANKING_SOURCE,
+      };
+    }
+    if (confirmation === 'denied') return { text: "OK, I won't make that transfer.", source: BANKING_SOURCE };
+    // Confirmed while the platform is still in its dialog: let it move on to fulfillment, which does the work.
+    if (request.stage === 'dialog') return { text: '', delegate: true };
+
+    const outcome = await this.transfers.transfer(customerNumber, fromType, toType, amountMinor, 'Transfer');
+    switch (outcome.kind) {
+      case 'done': {
+        const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, request.languageCode).formatted;
+        return {
+          text: `Done: I moved ${amount} from your ${fromType} account to your ${toType} account. Your ${fromType} balance is now ${balance}.`,
+          source: BANKING_SOURCE,
+        };
+      }
+      case 'insufficient-funds': {
+        const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, request.languageCode).formatted;
+        return {
+          text: `Your ${fromType} account has ${balance}, which is not enough to transfer ${amount}.`,
+          failed: true,
+          source: BANKING_SOURCE,
+        };
+      }
+      case 'unknown-account':
+        return ask('to_account', `You don't have a ${outcome.accountType} account. Which account should I use?`, true);
+      case 'currency-mismatch':
+        return {
+          text: 'Those accounts hold different currencies, so I cannot transfer between them here.',
+          failed: true,
+          source: BANKING_SOURCE,
+        };
+    }
+  }
+}
