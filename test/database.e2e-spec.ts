@@ -60,14 +60,14 @@ describe('database commands (real PostgreSQL)', () => {
     await run(database, 'revert');
     const tables = await queryTestDatabase<{ name: string }>(
       database.url,
-      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('audit_events', 'replay_guard')`,
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('providers', 'appointment_slots', 'appointments')`,
     );
     expect(tables).toEqual([]);
     const pending = await run(database, 'show');
     expect(pending.stdout).toContain('There are pending migrations.');
 
     const applied = await run(database, 'migrate');
-    expect(applied.stdout).toMatch(/Applied 1 migration\(s\)\n\s+SecurityTables\d+/);
+    expect(applied.stdout).toMatch(/Applied 1 migration\(s\)\n\s+AppointmentsSchema\d+/);
     expect((await run(database, 'show')).stdout).toContain('The schema is up to date.');
   });
 

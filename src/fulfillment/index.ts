@@ -9,3 +9,4 @@ export { FulfillmentOptions } from './fulfillment.options';
 export { IntentHandler } from './intent-handler.decorator';
 export { IntentHandlerRegistry } from './intent-handler.registry';
 export * from './localized';
+export * from './confirmation';

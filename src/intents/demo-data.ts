@@ -1,9 +1,10 @@
 import type { DataSource } from 'typeorm';
+import { AppointmentsDemoSeeder } from './appointments/appointments.demo-seeder';
 import { BankingDemoSeeder } from './banking/banking.demo-seeder';
 import type { DemoSeeder } from './demo-seeder';
 
 /** Every domain's demo data, in dependency order. */
-export const DEMO_SEEDERS: readonly DemoSeeder[] = [new BankingDemoSeeder()];
+export const DEMO_SEEDERS: readonly DemoSeeder[] = [new BankingDemoSeeder(), new AppointmentsDemoSeeder()];
 
 /**
  * Seeds each domain in its own transaction. With `onlyWhenEmpty`, domains that already hold data are left

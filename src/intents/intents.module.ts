@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nes
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config';
+import { AppointmentsModule } from './appointments/appointments.module';
 import { BankingModule } from './banking/banking.module';
 import { seedDemoData } from './demo-data';
 
@@ -22,7 +23,7 @@ class DemoDataOnStartup implements OnApplicationBootstrap {
   }
 }
 
-const domains = [BankingModule];
+const domains = [BankingModule, AppointmentsModule];
 
 @Module({ imports: [...domains], providers: [DemoDataOnStartup] })
 export class IntentsModule {}

@@ -57,8 +57,7 @@ export function formatMoney(minor: bigint | string, currency: string, languageCo
  * currency's number of decimals.
  */
 export function parseAmountMinor(value: unknown, currency: string): bigint | undefined {
-  const raw =
-    typeof value === 'object' && value !== null && 'amount' in value ? (value).amount : value;
+  const raw = typeof value === 'object' && value !== null && 'amount' in value ? value.amount : value;
   const text =
     typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
   const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(text);

@@ -1,20 +1,9 @@
-import type { ConfirmationState, FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
-import { FulfillmentHandler, IntentHandler } from '../../../fulfillment';
+import type { FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
+import { confirmationOf, FulfillmentHandler, IntentHandler } from '../../../fulfillment';
 import { AccountsRepository } from '../accounts.repository';
 import { accountTypeFrom, askForCustomerNumber, BANKING_SOURCE, customerNumberFrom } from '../banking-parameters';
 import { formatMoney, parseAmountMinor } from '../money';
 import { TransfersRepository } from '../transfers.repository';
-
-const YES = /^(y|yes|yeah|yep|sure|ok|okay|confirm|confirmed|true)$/i;
-const NO = /^(n|no|nope|cancel|stop|false|denied)$/i;
-
-/** The user's answer: the platform's confirmation state, else a `confirmation` parameter (ES, CX, Rasa). */
-function confirmationOf(request: FulfillmentRequest): ConfirmationState {
-  if (request.confirmation !== 'none') return request.confirmation;
-  const answer = request.parameters.confirmation;
-  const text = typeof answer === 'boolean' ? String(answer) : typeof answer === 'string' ? answer.trim() : '';
-  return YES.test(text) ? 'confirmed' : NO.test(text) ? 'denied' : 'none';
-}
 
 function ask(parameter: string, text: string, invalid = false): FulfillmentResult {
   return { text, elicit: { parameter, ...(invalid && { invalid }) }, source: BANKING_SOURCE };

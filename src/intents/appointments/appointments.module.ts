@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { AppointmentsRepository } from './appointments.repository';
+import { BookAppointmentHandler } from './handlers/book-appointment.intent-handler';
+import { CancelAppointmentHandler } from './handlers/cancel-appointment.intent-handler';
+import { FindAppointmentSlotsHandler } from './handlers/find-appointment-slots.intent-handler';
+
+const repositories = [AppointmentsRepository];
+const handlers = [FindAppointmentSlotsHandler, BookAppointmentHandler, CancelAppointmentHandler];
+
+@Module({ providers: [...repositories, ...handlers] })
+export class AppointmentsModule {}
