@@ -160,11 +160,12 @@ export class Environment {
   @Max(29_500)
   DIALOGFLOW_CX_DEADLINE_MS = 4500;
 
+  /** Below the forwarding Lambda's own timeout (the README's Lambda waits 4 s). */
   @Transform(toInt)
   @IsInt()
   @Min(50)
   @Max(29_500)
-  LEX_V2_DEADLINE_MS = 4500;
+  LEX_V2_DEADLINE_MS = 3500;
 
   @Transform(toInt)
   @IsInt()
@@ -185,6 +186,12 @@ export class Environment {
     message: 'must be a comma-separated list of action_name=IntentName',
   })
   RASA_ACTIONS?: string;
+
+  /** JSON overriding parts of the lead scoring rules (see README), e.g. `{"budgetAtLeast":{"value":100000,"points":50}}`. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  LEAD_SCORING?: string;
 
   @IsString()
   @MinLength(1)

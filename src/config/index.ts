@@ -1,4 +1,12 @@
 export { AppConfig } from './app-config';
-export type { AppConfigValues, DatabaseConfig, FulfillmentConfig, HttpConfig, TlsConfig } from './app-config';
+export type {
+  AppConfigValues,
+  DatabaseConfig,
+  FulfillmentConfig,
+  HttpConfig,
+  LeadScoringRules,
+  TlsConfig,
+} from './app-config';
+export { DEFAULT_LEAD_SCORING } from './app-config';
 export { ConfigError, loadConfig } from './load-config';
 export { ConfigModule } from './config.module';

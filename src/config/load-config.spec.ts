@@ -61,7 +61,7 @@ describe('loadConfig', () => {
       expect(config.fulfillment.deadlinesMs).toEqual({
         'dialogflow-es': 4500,
         'dialogflow-cx': 4500,
-        'lex-v2': 4500,
+        'lex-v2': 3500,
         rasa: 4500,
         generic: 4500,
       });
@@ -105,7 +105,7 @@ describe('loadConfig', () => {
       errorText: 'error',
       interimText: 'interim',
       responseSource: 'bank',
-      deadlinesMs: { 'dialogflow-es': 4000, 'dialogflow-cx': 4500, 'lex-v2': 4500, rasa: 4500, generic: 4500 },
+      deadlinesMs: { 'dialogflow-es': 4000, 'dialogflow-cx': 4500, 'lex-v2': 3500, rasa: 4500, generic: 4500 },
       rasaActions: {},
     });
     expect(config.logLevel).toBe('debug');

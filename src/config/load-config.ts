@@ -1,7 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isAbsolute, resolve } from 'node:path';
-import { AppConfig } from './app-config';
+import { AppConfig, parseLeadScoring } from './app-config';
 import { Environment, SECRET_VARIABLES } from './environment';
 
 export class ConfigError extends Error {
@@ -24,6 +24,7 @@ const OPTIONAL_VARIABLES = [
   'TLS_CRL_FILE',
   'TLS_CLIENT_AUTH',
   'RASA_ACTIONS',
+  'LEAD_SCORING',
 ];
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -49,6 +50,13 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
   if ((env.TLS_CA_FILE || env.TLS_CRL_FILE || env.TLS_CLIENT_AUTH) && !ownTls) {
     const name = env.TLS_CA_FILE ? 'TLS_CA_FILE' : env.TLS_CRL_FILE ? 'TLS_CRL_FILE' : 'TLS_CLIENT_AUTH';
     if (!problems.some((p) => p.startsWith('TLS_'))) problems.push(`${name}: needs TLS_CERT_FILE and TLS_KEY_FILE`);
+  }
+  if (env.LEAD_SCORING !== undefined) {
+    try {
+      parseLeadScoring(env.LEAD_SCORING);
+    } catch (error: unknown) {
+      problems.push(`LEAD_SCORING: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
   if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_BY_PROXY')) return problems;
   const secure = ownTls || env.TLS_TERMINATED_BY_PROXY;

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config';
 import { AppointmentsModule } from './appointments/appointments.module';
 import { BankingModule } from './banking/banking.module';
+import { CrmModule } from './crm/crm.module';
 import { seedDemoData } from './demo-data';
 
 /** Seeds demo data into an empty database at start-up when configured (the embedded default). */
@@ -23,7 +24,7 @@ class DemoDataOnStartup implements OnApplicationBootstrap {
   }
 }
 
-const domains = [BankingModule, AppointmentsModule];
+const domains = [BankingModule, AppointmentsModule, CrmModule];
 
 @Module({ imports: [...domains], providers: [DemoDataOnStartup] })
 export class IntentsModule {}

@@ -28,7 +28,11 @@ export function listAccountTypes(accounts: readonly Account[]): string {
 }
 
 export function askForCustomerNumber(): FulfillmentResult {
-  return { text: 'I need your customer number to look that up. What is it?', source: BANKING_SOURCE };
+  return {
+    text: 'I need your customer number to look that up. What is it?',
+    elicit: { parameter: 'user_id' },
+    source: BANKING_SOURCE,
+  };
 }
 
 export function unknownCustomer(): FulfillmentResult {
@@ -48,6 +52,7 @@ export function askWhichAccount(accounts: readonly Account[], question: string, 
       { type: 'quick-replies', replies: accounts.map((account) => account.accountType) },
     ],
     contexts: [{ name: 'awaiting-account-type', lifespan: 2, parameters: { user_id: userId } }],
+    elicit: { parameter: 'account_type' },
     source: BANKING_SOURCE,
   };
 }

@@ -1,0 +1,98 @@
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../../config';
+import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
+import { Lead } from '../lead.entity';
+import { LeadFacts, scoreLead } from '../lead-scoring';
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,188}\.[^\s@]{2,}$/;
+const CRM_SOURCE = 'crm-api';
+
+function positiveInteger(value: unknown): number | undefined {
+  const number = typeof value === 'string' ? Number(value.replace(/[,_\s]/g, '')) : value;
+  return typeof number === 'number' && Number.isFinite(number) && number >= 0 ? Math.round(number) : undefined;
+}
+
+function yesNo(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value !== 'string') return undefined;
+  return /^(y|yes|true)$/i.test(value.trim()) ? true : /^(n|no|false)$/i.test(value.trim()) ? false : undefined;
+}
+
+/**
+ * "I'd like a demo for Acme" — parameters `email` and `company` (required), and `name`, `company_size`,
+ * `budget`, `timeline_months`, `decision_maker`. Scores the lead with the configured rules, stores it (one
+ * lead per email, re-scored on return) and assigns a sales queue.
+ */
+@IntentHandler('QualifyLead')
+export class QualifyLeadHandler implements FulfillmentHandler {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const params = request.parameters;
+    const email = typeof params.email === 'string' ? params.email.trim().toLowerCase() : '';
+    if (!EMAIL.test(email)) {
+      return {
+        text: 'What email address can our team reach you at?',
+        elicit: { parameter: 'email', invalid: email !== '' },
+      };
+    }
+    const company = typeof params.company === 'string' ? params.company.trim().slice(0, 200) : '';
+    if (!company) return { text: 'Which company are you with?', elicit: { parameter: 'company' } };
+
+    const facts: LeadFacts = {
+      companySize: positiveInteger(params.company_size),
+      budget: positiveInteger(params.budget),
+      timelineMonths: positiveInteger(params.timeline_months),
+      decisionMaker: yesNo(params.decision_maker),
+    };
+    const { score, queue } = scoreLead(facts, this.config.crm.scoring);
+    const name = typeof params.name === 'string' && params.name.trim() ? params.name.trim().slice(0, 200) : null;
+    await this.dataSource
+      .createQueryBuilder()
+      .insert()
+      .into(Lead)
+      .values({
+        email,
+        name,
+        company,
+        companySize: facts.companySize ?? null,
+        budget: facts.budget ?? null,
+        timelineMonths: facts.timelineMonths ?? null,
+        decisionMaker: facts.decisionMaker ?? null,
+        score,
+        queue,
+        callerId: request.caller.id,
+      })
+      .orUpdate(
+        [
+          'name',
+          'company',
+          'company_size',
+          'budget',
+          'timeline_months',
+          'decision_maker',
+          'score',
+          'queue',
+          'caller_id',
+          'updated_at',
+        ],
+        ['email'],
+      )
+      .execute();
+    const next =
+      queue === 'enterprise-sales'
+        ? 'An account executive will call you within one business day.'
+        : queue === 'inside-sales'
+          ? 'Someone from our sales team will email you this week.'
+          : "We'll send you some material to get started.";
+    return {
+      text: `Thanks${name ? `, ${name}` : ''}! ${next}`,
+      sessionParameters: { lead_queue: queue, lead_score: score },
+      source: CRM_SOURCE,
+    };
+  }
+}
