@@ -10,6 +10,7 @@ import { HttpErrorFilter } from './common/http/http-error.filter';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import type { AppConfig } from './config';
+import { setupOpenApi } from './docs/openapi';
 
 const LOG_LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   fatal: ['fatal'],
@@ -43,5 +44,6 @@ export async function createHttpApp(
   app.set('etag', false);
   app.use(chain(requestIdMiddleware, jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth)));
   app.useGlobalFilters(new HttpErrorFilter());
+  setupOpenApi(app);
   return app;
 }

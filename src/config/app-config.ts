@@ -107,6 +107,7 @@ export interface AppConfigValues {
   audit: { retentionDays: number };
   redisUrl?: string;
   crm: { scoring: LeadScoringRules };
+  carrier: { url?: string; timeoutMs: number; retries: number };
 }
 
 /** The validated configuration, injected wherever settings are needed (nothing else reads process.env). */
@@ -122,6 +123,7 @@ export class AppConfig implements AppConfigValues {
   readonly audit!: { retentionDays: number };
   readonly redisUrl?: string;
   readonly crm!: { scoring: LeadScoringRules };
+  readonly carrier!: { url?: string; timeoutMs: number; retries: number };
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -203,6 +205,7 @@ export class AppConfig implements AppConfigValues {
       audit: { retentionDays: env.AUDIT_RETENTION_DAYS },
       redisUrl: env.REDIS_URL,
       crm: { scoring: parseLeadScoring(env.LEAD_SCORING) },
+      carrier: { url: env.CARRIER_API_URL, timeoutMs: env.CARRIER_TIMEOUT_MS, retries: env.CARRIER_RETRIES },
     });
   }
 }

@@ -187,6 +187,25 @@ export class Environment {
   })
   RASA_ACTIONS?: string;
 
+  /** Base URL of the carrier's estimate API; unset in development starts a local demo carrier. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  CARRIER_API_URL?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(30_000)
+  CARRIER_TIMEOUT_MS = 1500;
+
+  /** Retries of a failed carrier call (estimates are idempotent reads). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  CARRIER_RETRIES = 2;
+
   /** JSON overriding parts of the lead scoring rules (see README), e.g. `{"budgetAtLeast":{"value":100000,"points":50}}`. */
   @IsOptional()
   @Transform(emptyToUndefined)

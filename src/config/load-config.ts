@@ -25,6 +25,7 @@ const OPTIONAL_VARIABLES = [
   'TLS_CLIENT_AUTH',
   'RASA_ACTIONS',
   'LEAD_SCORING',
+  'CARRIER_API_URL',
 ];
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -1,10 +1,15 @@
 import type { DataSource } from 'typeorm';
 import { AppointmentsDemoSeeder } from './appointments/appointments.demo-seeder';
 import { BankingDemoSeeder } from './banking/banking.demo-seeder';
+import { CommerceDemoSeeder } from './commerce/commerce.demo-seeder';
 import type { DemoSeeder } from './demo-seeder';
 
 /** Every domain's demo data, in dependency order. */
-export const DEMO_SEEDERS: readonly DemoSeeder[] = [new BankingDemoSeeder(), new AppointmentsDemoSeeder()];
+export const DEMO_SEEDERS: readonly DemoSeeder[] = [
+  new BankingDemoSeeder(),
+  new AppointmentsDemoSeeder(),
+  new CommerceDemoSeeder(),
+];
 
 /**
  * Seeds each domain in its own transaction. With `onlyWhenEmpty`, domains that already hold data are left

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config';
 import { AppointmentsModule } from './appointments/appointments.module';
 import { BankingModule } from './banking/banking.module';
+import { CommerceModule } from './commerce/commerce.module';
 import { CrmModule } from './crm/crm.module';
 import { seedDemoData } from './demo-data';
 
@@ -24,7 +25,7 @@ class DemoDataOnStartup implements OnApplicationBootstrap {
   }
 }
 
-const domains = [BankingModule, AppointmentsModule, CrmModule];
+const domains = [BankingModule, AppointmentsModule, CrmModule, CommerceModule];
 
 @Module({ imports: [...domains], providers: [DemoDataOnStartup] })
 export class IntentsModule {}

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { DialogflowCxController } from './dialogflow-cx.controller';
+import { DialogflowCxWebhook } from './dialogflow-cx.webhook';
 
 /** The dialogflow-cx adapter: its controller and webhook service. */
-@Module({})
+@Module({ controllers: [DialogflowCxController], providers: [DialogflowCxWebhook] })
 export class DialogflowCxModule {}

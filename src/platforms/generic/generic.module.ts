@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { GenericController } from './generic.controller';
+import { GenericWebhook } from './generic.webhook';
 
 /** The generic adapter: its controller and webhook service. */
-@Module({})
+@Module({ controllers: [GenericController], providers: [GenericWebhook] })
 export class GenericModule {}

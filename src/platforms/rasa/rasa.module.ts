@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { RasaController } from './rasa.controller';
+import { RasaWebhook } from './rasa.webhook';
 
 /** The rasa adapter: its controller and webhook service. */
-@Module({})
+@Module({ controllers: [RasaController], providers: [RasaWebhook] })
 export class RasaModule {}

@@ -1,0 +1,78 @@
+import { applyDecorators } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBasicAuth,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiInternalServerErrorResponse,
+  ApiPayloadTooLargeResponse,
+  ApiSecurity,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import type { SecurityRequirementObject } from '@nestjs/swagger';
+import { ErrorResponseSchema } from './error-response.schema';
+
+/** Names of the security schemes in the document (components.securitySchemes). */
+export const SECURITY_SCHEME = {
+  bearer: 'bearer',
+  basic: 'basic',
+  webhookId: 'webhook-id',
+  webhookTimestamp: 'webhook-timestamp',
+  webhookSignature: 'webhook-signature',
+  headerSignature: 'header-signature',
+  mutualTls: 'mutualTLS',
+} as const;
+
+/** Any one of these satisfies CallerAuthGuard (the three Standard Webhooks headers go together). */
+export const WEBHOOK_SECURITY: readonly SecurityRequirementObject[] = [
+  { [SECURITY_SCHEME.bearer]: [] },
+  { [SECURITY_SCHEME.basic]: [] },
+  {
+    [SECURITY_SCHEME.webhookId]: [],
+    [SECURITY_SCHEME.webhookTimestamp]: [],
+    [SECURITY_SCHEME.webhookSignature]: [],
+  },
+  { [SECURITY_SCHEME.headerSignature]: [] },
+  { [SECURITY_SCHEME.mutualTls]: [] },
+];
+
+/** The error answers every webhook route can give, all with the ErrorResponse body. */
+export const WEBHOOK_ERRORS: readonly { status: number; description: string }[] = [
+  { status: 400, description: 'Malformed JSON, or a body that fails validation (`details` names each field).' },
+  { status: 401, description: 'Missing or invalid credentials.' },
+  { status: 403, description: 'The caller may not call this platform endpoint.' },
+  { status: 413, description: 'The request body is larger than BODY_LIMIT_BYTES.' },
+  { status: 415, description: 'The body is not UTF-8 JSON, or is compressed.' },
+  { status: 429, description: 'Rate limit exceeded; retry after the time in Retry-After.' },
+  { status: 500, description: 'Internal error; quote the requestId.' },
+];
+
+const ERROR_DECORATORS: Record<number, typeof ApiBadRequestResponse> = {
+  400: ApiBadRequestResponse,
+  401: ApiUnauthorizedResponse,
+  403: ApiForbiddenResponse,
+  413: ApiPayloadTooLargeResponse,
+  415: ApiUnsupportedMediaTypeResponse,
+  429: ApiTooManyRequestsResponse,
+  500: ApiInternalServerErrorResponse,
+};
+
+/** Documents the credentials CallerAuthGuard accepts on a route. */
+export function ApiWebhookAuth(): ClassDecorator & MethodDecorator {
+  return applyDecorators(
+    ApiBearerAuth(SECURITY_SCHEME.bearer),
+    ApiBasicAuth(SECURITY_SCHEME.basic),
+    ...WEBHOOK_SECURITY.slice(2).map((requirement) => ApiSecurity(requirement)),
+  );
+}
+
+/** Documents the error answers of a webhook route. */
+export function ApiWebhookErrors(): ClassDecorator & MethodDecorator {
+  return applyDecorators(
+    ...WEBHOOK_ERRORS.map(({ status, description }) =>
+      ERROR_DECORATORS[status]({ description, type: ErrorResponseSchema }),
+    ),
+  );
+}

@@ -1,0 +1,147 @@
+import 'reflect-metadata';
+
+import { Body, Controller, Get, HttpCode, Post, Res, UseGuards, type INestApplication } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CallerAuthGuard } from '../auth/caller-auth.guard';
+import { WebhookPlatform } from '../auth/webhook-platform.decorator';
+import { AppConfig } from '../config';
+import { FulfillmentDispatcher } from '../fulfillment';
+import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
+import { renderResponse } from '../platforms/generic/generic.adapter';
+import { GenericController } from '../platforms/generic/generic.controller';
+import { GenericWebhook } from '../platforms/generic/generic.webhook';
+import { WEBHOOK_SECURITY } from './api-webhook.decorators';
+import { buildOpenApiDocument } from './openapi';
+
+/** Stands for a platform controller another team adds: no swagger decorators at all. */
+@Controller('v1/webhooks/some-platform')
+@WebhookPlatform('rasa')
+@UseGuards(CallerAuthGuard)
+class UndecoratedWebhookController {
+  @Post()
+  fulfill(@Body() _body: unknown, @Res() response: Response): void {
+    response.end();
+  }
+
+  @Get('health')
+  health(@Res() response: Response): void {
+    response.end();
+  }
+}
+
+@Controller('public')
+class PublicController {
+  @Post('ping')
+  @HttpCode(204)
+  ping(): void {}
+}
+
+describe('buildOpenApiDocument', () => {
+  let app: INestApplication;
+  let document: OpenAPIObject;
+
+  beforeAll(async () => {
+    const module = await Test.createTestingModule({
+      imports: [DiscoveryModule],
+      controllers: [GenericController, UndecoratedWebhookController, PublicController],
+      providers: [
+        GenericWebhook,
+        { provide: FulfillmentDispatcher, useValue: {} },
+        { provide: AppConfig, useValue: {} },
+      ],
+    })
+      .overrideGuard(CallerAuthGuard)
+      .useValue({ canActivate: () => true })
+      .overrideGuard(CallerThrottlerGuard)
+      .useValue({ canActivate: () => true })
+      .compile();
+    app = module.createNestApplication({ logger: false });
+    document = buildOpenApiDocument(app);
+  });
+  afterAll(() => app?.close());
+
+  it('is OpenAPI 3.1 with every security scheme', () => {
+    expect(document.openapi).toBe('3.1.0');
+    expect(document.components?.securitySchemes).toMatchObject({
+      bearer: { type: 'http', scheme: 'bearer' },
+      basic: { type: 'http', scheme: 'basic' },
+      'webhook-id': { type: 'apiKey', in: 'header', name: 'webhook-id' },
+      'webhook-timestamp': { type: 'apiKey', in: 'header', name: 'webhook-timestamp' },
+      'webhook-signature': { type: 'apiKey', in: 'header', name: 'webhook-signature' },
+      'header-signature': { type: 'apiKey', in: 'header' },
+      mutualTLS: { type: 'mutualTLS' },
+    });
+  });
+
+  it('lists every controller route, without hard-coding them', () => {
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/public/ping',
+      '/v1/webhooks/generic',
+      '/v1/webhooks/some-platform',
+      '/v1/webhooks/some-platform/health',
+    ]);
+  });
+
+  it('documents the generic route from its own decorators', () => {
+    const operation = document.paths['/v1/webhooks/generic'].post!;
+    expect(operation.tags).toEqual(['generic']);
+    expect(operation.security).toEqual(expect.arrayContaining([...WEBHOOK_SECURITY]));
+    expect(operation.security).toHaveLength(WEBHOOK_SECURITY.length);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '429', '500']);
+    expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
+  });
+
+  it('describes auth, errors, a 200 JSON answer and a JSON body on an undecorated guarded route', () => {
+    const operation = document.paths['/v1/webhooks/some-platform'].post!;
+    expect(operation.tags).toEqual(['rasa']);
+    expect(operation.security).toEqual([...WEBHOOK_SECURITY]);
+    expect(operation.requestBody).toMatchObject({ required: true, content: { 'application/json': {} } });
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '429', '500']);
+    const health = document.paths['/v1/webhooks/some-platform/health'].get!;
+    expect(Object.keys(health.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500']);
+  });
+
+  it('leaves routes without CallerAuthGuard open and as generated', () => {
+    const operation = document.paths['/public/ping'].post!;
+    expect(operation.security).toBeUndefined();
+    expect(Object.keys(operation.responses)).toEqual(['204']);
+    expect(operation.tags).toEqual(['Public']);
+  });
+
+  it('documents every field the generic adapter can send', () => {
+    const schema = document.components?.schemas?.GenericWebhookResponseSchema as {
+      properties: Record<string, unknown>;
+      required: string[];
+    };
+    const full = renderResponse(
+      {
+        text: 't',
+        messages: [],
+        contexts: [],
+        followupEvent: { name: 'e' },
+        payload: {},
+        source: 's',
+        endConversation: true,
+        sessionParameters: {},
+        elicit: { parameter: 'p' },
+        confirm: true,
+        handoff: {},
+        delegate: true,
+        failed: true,
+        transition: {},
+      },
+      'fulfilled',
+      'r',
+    );
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(full).sort());
+    expect(schema.required.sort()).toEqual(['messages', 'outcome', 'requestId', 'text']);
+  });
+
+  it('describes the error body of HttpErrorFilter', () => {
+    const schema = document.components?.schemas?.ErrorResponseSchema as { required: string[] };
+    expect(schema.required.sort()).toEqual(['error', 'message', 'requestId', 'statusCode']);
+  });
+});

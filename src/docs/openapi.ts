@@ -1,0 +1,186 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { GUARDS_METADATA, HTTP_CODE_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import {
+  DocumentBuilder,
+  getSchemaPath,
+  SwaggerModule,
+  type OpenAPIObject,
+  type OperationObject,
+  type SecuritySchemeObject,
+} from '@nestjs/swagger';
+import { CallerAuthGuard } from '../auth/caller-auth.guard';
+import { WebhookPlatform } from '../auth/webhook-platform.decorator';
+import { SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
+import { ErrorResponseSchema } from './error-response.schema';
+
+/** Where the document and the UI are served (no authentication; they describe, they do not expose data). */
+export const OPENAPI_JSON_PATH = '/openapi.json';
+export const DOCS_PATH = '/docs';
+
+const DESCRIPTION = `Webhook fulfillment for Dialogflow ES/CX, Amazon Lex V2, Rasa and custom bots (generic format).
+
+Every webhook route needs one of the credentials listed under security: a bearer token (static, JWT or introspected),
+HTTP basic, a Standard Webhooks signature (webhook-id, webhook-timestamp and webhook-signature headers over the raw
+body), a header signature (HMAC of the raw body in a header configured per caller, e.g. X-Signature), or a client
+certificate (mutual TLS). Errors are always JSON: {statusCode, error, message, details?, requestId}; the requestId is
+also sent as the X-Request-Id header.`;
+
+const PRESENTED_HEADER = (name: string, description: string): SecuritySchemeObject => ({
+  type: 'apiKey',
+  in: 'header',
+  name,
+  description,
+});
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+function operationId(controllerKey: string, methodKey: string): string {
+  return `${controllerKey}_${methodKey}`;
+}
+
+/**
+ * Builds the OpenAPI 3.1 document from every controller the application has (nothing is listed by hand), then
+ * documents, on each route behind CallerAuthGuard that does not describe it itself, the credentials it accepts,
+ * the error answers it can give and its platform tag.
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setOpenAPIVersion('3.1.0')
+    .setTitle('Webhook fulfillment')
+    .setDescription(DESCRIPTION)
+    .setVersion('v1')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'A static token, a JWT, or a token checked by introspection.' },
+      SECURITY_SCHEME.bearer,
+    )
+    .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Caller id and password.' }, SECURITY_SCHEME.basic)
+    .addSecurity(
+      SECURITY_SCHEME.webhookId,
+      PRESENTED_HEADER('webhook-id', 'Standard Webhooks: unique message id (replays are refused).'),
+    )
+    .addSecurity(
+      SECURITY_SCHEME.webhookTimestamp,
+      PRESENTED_HEADER('webhook-timestamp', 'Standard Webhooks: Unix seconds; must be within the tolerance.'),
+    )
+    .addSecurity(
+      SECURITY_SCHEME.webhookSignature,
+      PRESENTED_HEADER(
+        'webhook-signature',
+        'Standard Webhooks: `v1,<base64 HMAC-SHA256 of id.timestamp.body>` (space-separated list).',
+      ),
+    )
+    .addSecurity(
+      SECURITY_SCHEME.headerSignature,
+      PRESENTED_HEADER(
+        'X-Signature',
+        'HMAC of the raw body, e.g. `sha256=<hex>`; the header name (and an optional timestamp header) is ' +
+          'configured per caller, X-Signature is only an example.',
+      ),
+    )
+    .build();
+
+  const document = SwaggerModule.createDocument(app, config, {
+    extraModels: [ErrorResponseSchema],
+    operationIdFactory: operationId,
+    // Tagged below by platform (WebhookPlatform) rather than by controller class name.
+    autoTagControllers: false,
+  });
+  // OpenAPI 3.1's mutualTLS scheme type is not in @nestjs/swagger's SecuritySchemeType union yet.
+  const schemes = (document.components ??= {}).securitySchemes ?? {};
+  schemes[SECURITY_SCHEME.mutualTls] = {
+    type: 'mutualTLS',
+    description: 'A client certificate issued by the configured CA (TLS_CA_FILE), bound to a caller.',
+  } as unknown as SecuritySchemeObject;
+  document.components.securitySchemes = schemes;
+
+  describeGuardedRoutes(app, document);
+  return document;
+}
+
+interface RouteInfo {
+  guarded: boolean;
+  platform?: string;
+  controller: string;
+  injectsResponse: boolean;
+  readsBody: boolean;
+  httpCode?: number;
+}
+
+function routesByOperationId(app: INestApplication): Map<string, RouteInfo> {
+  const reflector = new Reflector();
+  const routes = new Map<string, RouteInfo>();
+  for (const wrapper of app.get(DiscoveryService).getControllers()) {
+    const controller = wrapper.metatype as Type | undefined;
+    if (!controller) continue;
+    const classGuards = (Reflect.getMetadata(GUARDS_METADATA, controller) as unknown[] | undefined) ?? [];
+    for (const methodKey of Object.getOwnPropertyNames(controller.prototype)) {
+      const handler = (controller.prototype as Record<string, unknown>)[methodKey];
+      if (methodKey === 'constructor' || typeof handler !== 'function') continue;
+      const methodGuards = (Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? [];
+      const args =
+        (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodKey) as Record<string, unknown> | undefined) ?? {};
+      routes.set(operationId(controller.name, methodKey), {
+        guarded: [...classGuards, ...methodGuards].includes(CallerAuthGuard),
+        platform: reflector.getAllAndOverride(WebhookPlatform, [handler as () => void, controller]),
+        controller: controller.name.replace(/Controller$/, ''),
+        injectsResponse: Object.keys(args).some((key) => key.startsWith(`${RouteParamtypes.RESPONSE}:`)),
+        readsBody: Object.keys(args).some((key) => key.startsWith(`${RouteParamtypes.BODY}:`)),
+        httpCode: Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined,
+      });
+    }
+  }
+  return routes;
+}
+
+function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): void {
+  const routes = routesByOperationId(app);
+  const errorSchema = { $ref: getSchemaPath(ErrorResponseSchema) };
+  for (const path of Object.values(document.paths)) {
+    for (const method of METHODS) {
+      const operation: OperationObject | undefined = path[method];
+      const route = operation?.operationId ? routes.get(operation.operationId) : undefined;
+      if (!operation || !route) continue;
+      if (!operation.tags?.length) operation.tags = [route.platform ?? route.controller];
+      if (!route.guarded) continue;
+      operation.security ??= WEBHOOK_SECURITY.map((requirement) => ({ ...requirement }));
+      // `@Body() body: unknown` (validated by hand) gives swagger no type: still say a JSON object is expected.
+      if (route.readsBody && !operation.requestBody) {
+        operation.requestBody = {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+        };
+      }
+      // A webhook route that writes its own response (@Res) answers 200; swagger assumes 201 for every POST.
+      const responses = operation.responses;
+      const generated201 = responses['201'] as { description?: string } | undefined;
+      if (route.injectsResponse && route.httpCode === undefined && generated201?.description === '') {
+        delete responses['201'];
+        responses['200'] ??= {
+          description: `The ${route.platform ?? 'platform'} webhook response.`,
+          content: { 'application/json': { schema: { type: 'object' } } },
+        };
+      }
+      for (const { status, description } of WEBHOOK_ERRORS) {
+        if (!route.readsBody && (status === 413 || status === 415)) continue;
+        responses[String(status)] ??= { description, content: { 'application/json': { schema: errorSchema } } };
+      }
+    }
+  }
+}
+
+/**
+ * Serves the document as JSON at /openapi.json and Swagger UI at /docs. The UI's files come from the installed
+ * swagger-ui-dist package (no CDN). Call before the application listens.
+ */
+export function setupOpenApi(app: INestApplication): OpenAPIObject {
+  const document = buildOpenApiDocument(app);
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
+    jsonDocumentUrl: OPENAPI_JSON_PATH.slice(1),
+    raw: ['json'],
+    customSiteTitle: 'Webhook fulfillment API',
+    swaggerOptions: { persistAuthorization: false },
+  });
+  return document;
+}

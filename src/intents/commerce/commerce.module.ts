@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { CarrierClient } from './carrier.client';
+import { CommerceRepository } from './commerce.repository';
+import { CheckInventoryHandler } from './handlers/check-inventory.intent-handler';
+import { GetOrderStatusHandler } from './handlers/get-order-status.intent-handler';
+import { GetShippingEstimateHandler } from './handlers/get-shipping-estimate.intent-handler';
+
+const repositories = [CommerceRepository];
+const clients = [CarrierClient];
+const handlers = [CheckInventoryHandler, GetOrderStatusHandler, GetShippingEstimateHandler];
+
+@Module({ providers: [...repositories, ...clients, ...handlers] })
+export class CommerceModule {}

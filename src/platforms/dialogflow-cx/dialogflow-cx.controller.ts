@@ -1,0 +1,28 @@
+import { Body, Controller, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import { CallerAuthGuard } from '../../auth/caller-auth.guard';
+import { CurrentCaller } from '../../auth/current-caller.decorator';
+import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
+import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
+import type { RequestContext } from '../../common/http/request-context';
+import { sendJson } from '../../common/http/send-json';
+import type { Caller } from '../../fulfillment';
+import { DialogflowCxWebhook } from './dialogflow-cx.webhook';
+
+@Controller('v1/webhooks/dialogflow-cx')
+@WebhookPlatform('dialogflow-cx')
+@UseGuards(CallerAuthGuard, CallerThrottlerGuard)
+export class DialogflowCxController {
+  constructor(private readonly webhook: DialogflowCxWebhook) {}
+
+  /** Answers with a serialised, size-checked Dialogflow CX `WebhookResponse`. */
+  @Post()
+  async fulfill(
+    @Body() body: unknown,
+    @CurrentCaller() caller: Caller,
+    @Req() request: RequestContext,
+    @Res() response: Response,
+  ): Promise<void> {
+    sendJson(response, 200, await this.webhook.handle(body, caller, request.requestId));
+  }
+}

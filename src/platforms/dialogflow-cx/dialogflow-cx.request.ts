@@ -1,0 +1,254 @@
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsIn,
+  IsNotEmpty,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+  Validate,
+} from 'class-validator';
+
+const ID = '[^/\\s]+';
+const AGENT_SOURCE = `^(?<agent>projects/(?<project>${ID})/locations/(?<location>${ID})/agents/(?<agentId>${ID}))`;
+
+/** `projects/<p>/locations/<l>/agents/<a>[/environments/<e>]/sessions/<s>` */
+export const DIALOGFLOW_CX_SESSION_PATTERN = new RegExp(
+  `${AGENT_SOURCE}(?:/environments/(?<environment>${ID}))?/sessions/(?<sessionId>${ID})$`,
+);
+
+/** `projects/<p>/locations/<l>/agents/<a>/flows/<f>` */
+export const DIALOGFLOW_CX_FLOW_PATTERN = new RegExp(`${AGENT_SOURCE}/flows/(?<flowId>${ID})$`);
+
+/** `projects/<p>/locations/<l>/agents/<a>/flows/<f>/pages/<page>` */
+export const DIALOGFLOW_CX_PAGE_PATTERN = new RegExp(
+  `^(?<flow>${AGENT_SOURCE.slice(1)}/flows/(?<flowId>${ID}))/pages/(?<pageId>${ID})$`,
+);
+
+export const PARAMETER_STATES = ['PARAMETER_STATE_UNSPECIFIED', 'EMPTY', 'INVALID', 'FILLED'] as const;
+export type DialogflowCxParameterState = (typeof PARAMETER_STATES)[number];
+
+const SESSION_MESSAGE =
+  'session must be a Dialogflow CX session name such as projects/<project>/locations/<location>/agents/<agent>/sessions/<session>';
+
+export class DialogflowCxFulfillmentInfo {
+  /** The tag of the fulfillment that called the webhook; may be empty when the agent sets none. */
+  @IsOptional()
+  @IsString()
+  tag?: string;
+}
+
+/** A value of `intentInfo.parameters`; `resolvedValue` is any JSON value (string, number, object, …). */
+export interface DialogflowCxIntentParameterValue {
+  originalValue?: string;
+  resolvedValue?: unknown;
+}
+
+@ValidatorConstraint({ name: 'intentParameters' })
+class IntentParametersConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return true; // @IsObject reports it
+    return Object.values(value).every(
+      (entry) =>
+        typeof entry === 'object' &&
+        entry !== null &&
+        !Array.isArray(entry) &&
+        ((entry as DialogflowCxIntentParameterValue).originalValue === undefined ||
+          typeof (entry as DialogflowCxIntentParameterValue).originalValue === 'string'),
+    );
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    const value = args.value as Record<string, unknown>;
+    const bad = Object.keys(value).filter((key) => !this.validate({ [key]: value[key] }));
+    return `${args.property} must map each name to {originalValue, resolvedValue} (bad: ${bad.join(', ')})`;
+  }
+}
+
+export class DialogflowCxIntentInfo {
+  @IsOptional()
+  @IsString()
+  lastMatchedIntent?: string;
+
+  @IsOptional()
+  @IsString()
+  displayName?: string;
+
+  @IsOptional()
+  @IsObject()
+  @Validate(IntentParametersConstraint)
+  parameters?: Record<string, DialogflowCxIntentParameterValue>;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  confidence?: number;
+}
+
+export class DialogflowCxParameterInfo {
+  @IsString()
+  @IsNotEmpty()
+  displayName!: string;
+
+  @IsOptional()
+  @IsBoolean()
+  required?: boolean;
+
+  // Proto3 JSON leaves a zero enum out, so an absent state is PARAMETER_STATE_UNSPECIFIED.
+  @IsOptional()
+  @IsIn(PARAMETER_STATES)
+  state?: DialogflowCxParameterState;
+
+  /** Any JSON value. */
+  @IsOptional()
+  value?: unknown;
+
+  @IsOptional()
+  @IsBoolean()
+  justCollected?: boolean;
+}
+
+export class DialogflowCxFormInfo {
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => DialogflowCxParameterInfo)
+  parameterInfo?: DialogflowCxParameterInfo[];
+}
+
+export class DialogflowCxPageInfo {
+  @IsOptional()
+  @IsString()
+  currentPage?: string;
+
+  @IsOptional()
+  @IsString()
+  displayName?: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowCxFormInfo)
+  formInfo?: DialogflowCxFormInfo;
+}
+
+export class DialogflowCxSessionInfo {
+  @IsString()
+  @Matches(DIALOGFLOW_CX_SESSION_PATTERN, { message: SESSION_MESSAGE })
+  session!: string;
+
+  @IsOptional()
+  @IsObject()
+  parameters?: Record<string, unknown>;
+}
+
+export class DialogflowCxSentimentAnalysisResult {
+  @IsOptional()
+  @IsNumber()
+  @Min(-1)
+  @Max(1)
+  score?: number;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  magnitude?: number;
+}
+
+/**
+ * Body of a Dialogflow CX (v3 / v3beta1) webhook call, as documented for `WebhookRequest`.
+ * Unknown fields are tolerated: Google says undocumented fields may appear and must be ignored.
+ */
+export class DialogflowCxWebhookRequest {
+  @IsString()
+  @IsNotEmpty()
+  detectIntentResponseId!: string;
+
+  @IsOptional()
+  @IsString()
+  languageCode?: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowCxFulfillmentInfo)
+  fulfillmentInfo?: DialogflowCxFulfillmentInfo;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowCxIntentInfo)
+  intentInfo?: DialogflowCxIntentInfo;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowCxPageInfo)
+  pageInfo?: DialogflowCxPageInfo;
+
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowCxSessionInfo)
+  sessionInfo!: DialogflowCxSessionInfo;
+
+  // The user's input: at most one of these is set.
+  @IsOptional()
+  @IsString()
+  text?: string;
+
+  @IsOptional()
+  @IsString()
+  triggerIntent?: string;
+
+  @IsOptional()
+  @IsString()
+  transcript?: string;
+
+  @IsOptional()
+  @IsString()
+  triggerEvent?: string;
+
+  @IsOptional()
+  @IsString()
+  dtmfDigits?: string;
+
+  /** The agent's response messages so far in this turn. */
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  messages?: Record<string, unknown>[];
+
+  @IsOptional()
+  @IsObject()
+  payload?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DialogflowCxSentimentAnalysisResult)
+  sentimentAnalysisResult?: DialogflowCxSentimentAnalysisResult;
+
+  @IsOptional()
+  @IsObject()
+  languageInfo?: Record<string, unknown>;
+}
+
+/** The intent to dispatch to: the fulfillment tag when set, else the last matched intent's display name. */
+export function routeOf(request: DialogflowCxWebhookRequest): string | undefined {
+  const tag = request.fulfillmentInfo?.tag?.trim();
+  if (tag) return tag;
+  const intent = request.intentInfo?.displayName?.trim();
+  return intent || undefined;
+}

@@ -1,0 +1,42 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppError } from '../../common/errors/app-error';
+import { validateBody } from '../../common/validation/validate-body';
+import { AppConfig } from '../../config';
+import { Caller, FulfillmentDispatcher } from '../../fulfillment';
+import { checkResponse, renderResponse, toDispatchInput, turnOf } from './dialogflow-cx.adapter';
+import { DialogflowCxWebhookRequest, routeOf } from './dialogflow-cx.request';
+
+const WHAT = 'Dialogflow CX WebhookRequest';
+
+/** One Dialogflow CX webhook call: validate, dispatch within the CX budget, render, check. */
+@Injectable()
+export class DialogflowCxWebhook {
+  private readonly logger = new Logger(DialogflowCxWebhook.name);
+
+  constructor(
+    private readonly dispatcher: FulfillmentDispatcher,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Returns the serialised `WebhookResponse`, already checked against Dialogflow CX's limits. */
+  async handle(body: unknown, caller: Caller, requestId: string): Promise<string> {
+    const request = validateBody(DialogflowCxWebhookRequest, body, WHAT);
+    const intent = routeOf(request);
+    if (!intent) {
+      throw new AppError('VALIDATION_FAILED', `${WHAT} is invalid: fulfillmentInfo.tag.`, [
+        { field: 'fulfillmentInfo.tag', problem: 'is required when intentInfo.displayName is absent' },
+      ]);
+    }
+    const { deadlinesMs, errorText } = this.config.fulfillment;
+    const { result } = await this.dispatcher.dispatch(toDispatchInput(request, caller), deadlinesMs['dialogflow-cx']);
+
+    const turn = turnOf(request);
+    const checked = checkResponse(renderResponse(result, turn));
+    if (checked.problems.length === 0) return checked.json;
+    this.logger.error(
+      `Response for "${intent}" rejected before sending ` +
+        `(request ${requestId}, response ${request.detectIntentResponseId}): ${checked.problems.join('; ')}`,
+    );
+    return checkResponse(renderResponse({ text: errorText }, turn)).json;
+  }
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../../common/errors/app-error';
+import type { Caller, DispatchInput, DispatchOutcome, FulfillmentResult, RichMessage } from '../../fulfillment';
+import { GENERIC_MAX_REQUEST_ID_LENGTH, GenericWebhookRequest } from './generic.request';
+import { GENERIC_MAX_RESPONSE_BYTES, GenericWebhookResponse } from './generic.response';
+
+/** Printable ASCII, no leading/trailing space: what we accept as an `Idempotency-Key`. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/**
+ * The id of the turn: the body's `requestId`, else the `Idempotency-Key` header, else a new UUID.
+ * A header that is present but unusable is rejected rather than silently replaced.
+ */
+export function resolveRequestId(body: GenericWebhookRequest, idempotencyKey: string | string[] | undefined): string {
+  if (body.requestId !== undefined && body.requestId !== null) return body.requestId;
+  if (idempotencyKey === undefined) return randomUUID();
+  if (
+    typeof idempotencyKey !== 'string' ||
+    idempotencyKey.length > GENERIC_MAX_REQUEST_ID_LENGTH ||
+    !IDEMPOTENCY_KEY.test(idempotencyKey)
+  ) {
+    throw new AppError('VALIDATION_FAILED', 'Generic webhook request is invalid: Idempotency-Key.', [
+      {
+        field: 'Idempotency-Key',
+        problem: `must be 1 to ${GENERIC_MAX_REQUEST_ID_LENGTH} printable ASCII characters, sent once`,
+      },
+    ]);
+  }
+  return idempotencyKey;
+}
+
+/** Maps a validated generic request to the platform-neutral model. */
+export function toDispatchInput(body: GenericWebhookRequest, caller: Caller, requestId: string): DispatchInput {
+  return {
+    platform: 'generic',
+    requestId,
+    sessionId: body.sessionId,
+    intent: body.intent,
+    parameters: body.parameters ?? {},
+    contexts: (body.contexts ?? []).map((context) => ({
+      name: context.name,
+      lifespan: context.lifespan ?? undefined,
+      parameters: context.parameters ?? {},
+    })),
+    sessionParameters: body.sessionParameters ?? {},
+    stage: body.stage ?? 'fulfillment',
+    confirmation: body.confirmation ?? 'none',
+    queryText: body.text ?? undefined,
+    languageCode: body.languageCode ?? 'en',
+    caller,
+    raw: body,
+  };
+}
+
+function copyMessage(message: RichMessage): RichMessage {
+  switch (message.type) {
+    case 'quick-replies':
+      return { ...message, replies: [...message.replies] };
+    case 'card':
+      return message.buttons
+        ? { ...message, buttons: message.buttons.map((button) => ({ ...button })) }
+        : { ...message };
+    case 'payload':
+      return { ...message, payload: { ...message.payload } };
+    default:
+      return { ...message };
+  }
+}
+
+/**
+ * Renders a result in the generic format: every field of the result is kept (absent fields stay absent),
+ * `messages` is always present (a single text message with `text` when the handler gave none and `text` is
+ * not empty), and `outcome` and `requestId` are added.
+ */
+export function renderResponse(
+  result: FulfillmentResult,
+  outcome: DispatchOutcome,
+  requestId: string,
+): GenericWebhookResponse {
+  const messages: RichMessage[] = result.messages
+    ? result.messages.map(copyMessage)
+    : result.text === ''
+      ? []
+      : [{ type: 'text', text: result.text }];
+  const response: GenericWebhookResponse = { requestId, outcome, text: result.text, messages };
+  if (result.contexts) {
+    response.contexts = result.contexts.map((context) => ({
+      name: context.name,
+      lifespan: context.lifespan,
+      ...(context.parameters && { parameters: { ...context.parameters } }),
+    }));
+  }
+  if (result.sessionParameters) response.sessionParameters = { ...result.sessionParameters };
+  if (result.elicit) response.elicit = { ...result.elicit };
+  if (result.confirm !== undefined) response.confirm = result.confirm;
+  if (result.handoff) response.handoff = { ...result.handoff };
+  if (result.delegate !== undefined) response.delegate = result.delegate;
+  if (result.failed !== undefined) response.failed = result.failed;
+  if (result.endConversation !== undefined) response.endConversation = result.endConversation;
+  if (result.followupEvent) {
+    response.followupEvent = {
+      ...result.followupEvent,
+      ...(result.followupEvent.parameters && { parameters: { ...result.followupEvent.parameters } }),
+    };
+  }
+  if (result.payload) response.payload = { ...result.payload };
+  if (result.transition) response.transition = { ...result.transition };
+  if (result.source !== undefined) response.source = result.source;
+  return response;
+}
+
+/** Serialises a response once and reports why it may not be sent (unserialisable, over the size limit). */
+export function checkResponse(response: GenericWebhookResponse): { problems: string[]; json: string } {
+  let json: string;
+  try {
+    json = JSON.stringify(response);
+  } catch {
+    return { problems: ['response is not serialisable to JSON'], json: '' };
+  }
+  const bytes = Buffer.byteLength(json, 'utf8');
+  const problems =
+    bytes > GENERIC_MAX_RESPONSE_BYTES
+      ? [`response is ${bytes} bytes, over the ${GENERIC_MAX_RESPONSE_BYTES}-byte limit`]
+      : [];
+  return { problems, json };
+}

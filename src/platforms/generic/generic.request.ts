@@ -1,0 +1,129 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import type { ConfirmationState, FulfillmentStage } from '../../fulfillment';
+
+export const GENERIC_STAGES: readonly FulfillmentStage[] = ['dialog', 'fulfillment'];
+export const GENERIC_CONFIRMATION_STATES: readonly ConfirmationState[] = ['confirmed', 'denied', 'none'];
+
+/** A BCP-47-like language tag: `en`, `de-DE`, `pt_BR`, `zh-Hant-TW`. */
+export const LANGUAGE_TAG = /^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$/;
+
+/** Longest request id we accept, in the body or in the `Idempotency-Key` header. */
+export const GENERIC_MAX_REQUEST_ID_LENGTH = 255;
+
+export class GenericContext {
+  @ApiProperty({ description: 'Short context name.', example: 'account-info', maxLength: 250 })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(250)
+  name!: string;
+
+  @ApiPropertyOptional({ description: 'Turns the context stays active.', minimum: 0, type: 'integer' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  lifespan?: number;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Values carried by the context.' })
+  @IsOptional()
+  @IsObject()
+  parameters?: Record<string, unknown>;
+}
+
+/**
+ * Body of a call to the generic webhook: our own documented format for custom bots.
+ * Unknown fields are tolerated (and ignored) so that clients can evolve without breaking.
+ */
+export class GenericWebhookRequest {
+  @ApiPropertyOptional({
+    description:
+      'Your id for this turn, echoed in the response. Falls back to the `Idempotency-Key` header, else a generated UUID.',
+    maxLength: GENERIC_MAX_REQUEST_ID_LENGTH,
+    example: '4a7c1f0e-8a53-4f6b-9b8e-2f1d6a0c9e11',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(GENERIC_MAX_REQUEST_ID_LENGTH)
+  requestId?: string;
+
+  @ApiProperty({ description: 'Identifies the conversation.', example: 'session-42', maxLength: 512 })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(512)
+  sessionId!: string;
+
+  @ApiProperty({ description: 'The intent to fulfil.', example: 'GetAccountBalance', maxLength: 512 })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(512)
+  intent!: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The intent parameters (slots).',
+    example: { user_id: '12345', account_type: 'checking' },
+  })
+  @IsOptional()
+  @IsObject()
+  parameters?: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Values kept for the whole session, as your bot stores them.',
+  })
+  @IsOptional()
+  @IsObject()
+  sessionParameters?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'BCP-47 language tag of the user turn.', default: 'en', example: 'en-US' })
+  @IsOptional()
+  @IsString()
+  @Matches(LANGUAGE_TAG, { message: '$property must be a language tag such as en or de-DE' })
+  languageCode?: string;
+
+  @ApiPropertyOptional({ description: 'What the user said or typed.', example: 'What is my balance?' })
+  @IsOptional()
+  @IsString()
+  text?: string;
+
+  @ApiPropertyOptional({
+    enum: [...GENERIC_STAGES],
+    default: 'fulfillment',
+    description: '`dialog` while your bot is still collecting slots, `fulfillment` once the intent is complete.',
+  })
+  @IsOptional()
+  @IsIn(GENERIC_STAGES)
+  stage?: FulfillmentStage;
+
+  @ApiPropertyOptional({
+    enum: [...GENERIC_CONFIRMATION_STATES],
+    default: 'none',
+    description: "The user's answer to a confirmation prompt.",
+  })
+  @IsOptional()
+  @IsIn(GENERIC_CONFIRMATION_STATES)
+  confirmation?: ConfirmationState;
+
+  @ApiPropertyOptional({ type: [GenericContext], description: 'Active conversation contexts.' })
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => GenericContext)
+  contexts?: GenericContext[];
+}

@@ -1,0 +1,290 @@
+import 'reflect-metadata';
+
+import { plainToInstance } from 'class-transformer';
+import type { Caller, FulfillmentResult } from '../../fulfillment';
+import { checkResponse, eventRequestId, HANDOFF_ATTRIBUTE, renderResponse, toDispatchInput } from './lex-v2.adapter';
+import { LexV2Event } from './lex-v2.request';
+import { LEX_V2_LIMITS, LexV2Response } from './lex-v2.response';
+
+const CALLER: Caller = { id: 'lex-prod', platforms: ['lex-v2'] };
+
+function slot(value: string) {
+  return { shape: 'Scalar', value: { originalValue: value, interpretedValue: value, resolvedValues: [value] } };
+}
+
+function event(sessionState: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): LexV2Event {
+  return plainToInstance(LexV2Event, {
+    messageVersion: '1.0',
+    invocationSource: 'FulfillmentCodeHook',
+    inputMode: 'Text',
+    sessionId: 'session-1',
+    inputTranscript: 'balance please',
+    bot: { id: 'B', name: 'Bot', aliasId: 'A', aliasName: 'Alias', localeId: 'en_US', version: 'DRAFT' },
+    sessionState: {
+      sessionAttributes: { tier: 'gold' },
+      intent: {
+        name: 'GetAccountBalance',
+        slots: { user_id: slot('12345'), account_type: null },
+        state: 'ReadyForFulfillment',
+        confirmationState: 'None',
+      },
+      originatingRequestId: 'origin-1',
+      ...sessionState,
+    },
+    ...extra,
+  });
+}
+
+describe('toDispatchInput', () => {
+  it('maps the event to the platform-neutral model', () => {
+    const body = event({
+      activeContexts: [
+        { name: 'ctx', contextAttributes: { a: '1' }, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
+      ],
+    });
+    expect(toDispatchInput(body, CALLER)).toEqual({
+      platform: 'lex-v2',
+      requestId: 'origin-1',
+      sessionId: 'session-1',
+      intent: 'GetAccountBalance',
+      parameters: { user_id: '12345' },
+      contexts: [{ name: 'ctx', lifespan: 2, parameters: { a: '1' } }],
+      sessionParameters: { tier: 'gold' },
+      stage: 'fulfillment',
+      confirmation: 'none',
+      queryText: 'balance please',
+      languageCode: 'en-US',
+      caller: CALLER,
+      raw: body,
+    });
+  });
+
+  it('maps a dialog code hook to the dialog stage', () => {
+    expect(toDispatchInput(event({}, { invocationSource: 'DialogCodeHook' }), CALLER).stage).toBe('dialog');
+  });
+
+  it.each([
+    ['Confirmed', 'confirmed'],
+    ['Denied', 'denied'],
+    ['None', 'none'],
+  ])('maps confirmationState %s to %s', (state, expected) => {
+    const body = event({ intent: { name: 'X', confirmationState: state } });
+    expect(toDispatchInput(body, CALLER).confirmation).toBe(expected);
+  });
+
+  it('maps list slots to arrays, composite slots to objects, and leaves out unresolved slots', () => {
+    const body = event({
+      intent: {
+        name: 'X',
+        slots: {
+          toppings: {
+            shape: 'List',
+            value: { originalValue: 'ham and cheese' },
+            values: [slot('ham'), slot('cheese')],
+          },
+          address: { shape: 'Composite', subSlots: { city: slot('Berlin'), zip: null } },
+          unresolved: { shape: 'Scalar', value: { originalValue: 'mumble' } },
+          empty: null,
+        },
+      },
+    });
+    expect(toDispatchInput(body, CALLER).parameters).toEqual({
+      toppings: ['ham', 'cheese'],
+      address: { city: 'Berlin' },
+    });
+  });
+
+  it('derives a stable request id from the session and the event when Lex sends none', () => {
+    const body = event({ originatingRequestId: undefined });
+    const id = toDispatchInput(body, CALLER).requestId;
+    expect(id).toMatch(/^session-1:[0-9a-f]{16}$/);
+    expect(eventRequestId(event({ originatingRequestId: undefined }))).toBe(id);
+    expect(eventRequestId(event({ originatingRequestId: undefined }, { inputTranscript: 'other' }))).not.toBe(id);
+  });
+
+  it.each([
+    ['es_419', 'es-419'],
+    ['de_DE', 'de-DE'],
+  ])('maps locale %s to %s', (localeId, languageCode) => {
+    const body = event({}, { bot: { id: 'B', name: 'Bot', localeId } });
+    expect(toDispatchInput(body, CALLER).languageCode).toBe(languageCode);
+  });
+});
+
+describe('renderResponse', () => {
+  const render = (
+    result: Partial<FulfillmentResult>,
+    stage: 'dialog' | 'fulfillment' = 'fulfillment',
+    body = event(),
+  ) => renderResponse({ text: 'ok', ...result }, body, stage);
+
+  it('closes a fulfilled intent and echoes the slots', () => {
+    expect(render({ text: 'Your balance is $5.' })).toEqual({
+      sessionState: {
+        sessionAttributes: { tier: 'gold' },
+        dialogAction: { type: 'Close' },
+        intent: {
+          name: 'GetAccountBalance',
+          slots: { user_id: slot('12345'), account_type: null },
+          state: 'Fulfilled',
+          confirmationState: 'None',
+        },
+      },
+      messages: [{ contentType: 'PlainText', content: 'Your balance is $5.' }],
+    });
+  });
+
+  it('delegates a dialog-stage answer with its messages', () => {
+    const response = render({ text: 'Noted.' }, 'dialog');
+    expect(response.sessionState.dialogAction).toEqual({ type: 'Delegate' });
+    expect(response.sessionState.intent.state).toBe('ReadyForFulfillment');
+    expect(response.messages).toEqual([{ contentType: 'PlainText', content: 'Noted.' }]);
+  });
+
+  it('delegates without messages when asked to', () => {
+    const response = render({ text: 'ignored', delegate: true });
+    expect(response.sessionState.dialogAction).toEqual({ type: 'Delegate' });
+    expect(response).not.toHaveProperty('messages');
+  });
+
+  it('elicits a slot and clears it only when the value was invalid', () => {
+    const valid = render({ text: 'Which account?', elicit: { parameter: 'user_id' } });
+    expect(valid.sessionState.dialogAction).toEqual({ type: 'ElicitSlot', slotToElicit: 'user_id' });
+    expect(valid.sessionState.intent.state).toBe('InProgress');
+    expect(valid.sessionState.intent.slots?.user_id).toEqual(slot('12345'));
+    const invalid = render({ text: 'Which account?', elicit: { parameter: 'user_id', invalid: true } });
+    expect(invalid.sessionState.intent.slots?.user_id).toBeNull();
+  });
+
+  it('asks for confirmation', () => {
+    const response = render({ text: 'Sure?', confirm: true });
+    expect(response.sessionState.dialogAction).toEqual({ type: 'ConfirmIntent' });
+    expect(response.sessionState.intent).toMatchObject({ state: 'InProgress', confirmationState: 'None' });
+  });
+
+  it('closes a failed intent as Failed', () => {
+    const response = render({ text: 'Sorry.', failed: true }, 'dialog');
+    expect(response.sessionState.dialogAction).toEqual({ type: 'Close' });
+    expect(response.sessionState.intent.state).toBe('Failed');
+  });
+
+  it('closes on a hand-off and an end of conversation, even at a dialog hook', () => {
+    const handoff = render({ text: 'Connecting you.', handoff: { reason: 'human' } }, 'dialog');
+    expect(handoff.sessionState.dialogAction).toEqual({ type: 'Close' });
+    expect(handoff.sessionState.sessionAttributes[HANDOFF_ATTRIBUTE]).toBe('{"reason":"human"}');
+    expect(render({ text: 'Bye.', endConversation: true }, 'dialog').sessionState.dialogAction.type).toBe('Close');
+  });
+
+  it('stringifies non-string session values, and null removes one', () => {
+    const response = render({ sessionParameters: { visits: 2, tags: ['a'], flag: true, name: 'x', tier: null } });
+    expect(response.sessionState.sessionAttributes).toEqual({ visits: '2', tags: '["a"]', flag: 'true', name: 'x' });
+  });
+
+  it('renders SSML when the text starts with <speak>', () => {
+    expect(render({ text: '<speak>Hello</speak>' }).messages).toEqual([
+      { contentType: 'SSML', content: '<speak>Hello</speak>' },
+    ]);
+  });
+
+  it('renders quick replies as a card of at most 5 buttons, titled with the text when untitled', () => {
+    const response = render({
+      text: 'Pick one',
+      messages: [{ type: 'quick-replies', replies: ['1', '2', '3', '4', '5', '6'] }],
+    });
+    expect(response.messages?.[0]?.imageResponseCard?.title).toBe('Pick one');
+    expect(response.messages?.[0]?.imageResponseCard?.buttons).toHaveLength(5);
+  });
+
+  it('joins text messages when there are more than Lex accepts', () => {
+    const messages = Array.from({ length: 12 }, (_, i) => ({ type: 'text' as const, text: `line ${i}` }));
+    const response = render({ messages });
+    expect(response.messages).toEqual([{ contentType: 'PlainText', content: messages.map((m) => m.text).join('\n') }]);
+  });
+
+  it('keeps active contexts, applies valid updates and drops names Lex would reject', () => {
+    const body = event({
+      activeContexts: [
+        { name: 'keep', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
+        { name: 'drop', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
+      ],
+    });
+    const response = render(
+      {
+        contexts: [
+          { name: 'drop', lifespan: 0 },
+          { name: 'account-info', lifespan: 5 },
+          { name: 'new_one', lifespan: 50, parameters: { n: 1 } },
+        ],
+      },
+      'fulfillment',
+      body,
+    );
+    expect(response.sessionState.activeContexts).toEqual([
+      { name: 'keep', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
+      { name: 'new_one', contextAttributes: { n: '1' }, timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 20 } },
+    ]);
+  });
+
+  it('echoes request attributes', () => {
+    expect(render({}, 'fulfillment', event({}, { requestAttributes: { a: 'b' } })).requestAttributes).toEqual({
+      a: 'b',
+    });
+  });
+});
+
+describe('checkResponse', () => {
+  const render = (result: Partial<FulfillmentResult>) =>
+    renderResponse({ text: 'ok', ...result }, event(), 'fulfillment');
+
+  it('finds no problems in a valid response and returns its JSON', () => {
+    const response = render({ messages: [{ type: 'card', title: 'T', buttons: [{ text: 'Go' }] }] });
+    expect(checkResponse(response)).toEqual({ problems: [], json: JSON.stringify(response) });
+  });
+
+  it('rejects message content over 1000 characters and an empty one', () => {
+    expect(checkResponse(render({ text: 'x'.repeat(1001) })).problems).toEqual([
+      'message 1 content is outside 1-1000 characters',
+    ]);
+    expect(checkResponse(render({ text: 'x'.repeat(1000) })).problems).toEqual([]);
+    expect(checkResponse(render({ messages: [{ type: 'text', text: '' }] })).problems).toEqual([
+      'message 1 content is outside 1-1000 characters',
+    ]);
+  });
+
+  it('rejects card fields and buttons Lex would reject', () => {
+    const response = render({
+      messages: [{ type: 'card', title: 't'.repeat(251), buttons: [{ text: 'b'.repeat(51) }] }],
+    });
+    expect(checkResponse(response).problems).toEqual([
+      'message 1 has a card title outside 1-250 characters',
+      'message 1 button 1 text is outside 1-50 characters',
+      'message 1 button 1 value is outside 1-50 characters',
+    ]);
+  });
+
+  it('rejects a ConfirmIntent without messages and an ElicitSlot without a slot', () => {
+    expect(checkResponse(render({ text: '', confirm: true })).problems).toEqual(['ConfirmIntent needs messages']);
+    expect(checkResponse(render({ elicit: { parameter: '' } })).problems).toEqual(['ElicitSlot needs slotToElicit']);
+  });
+
+  it('rejects attributes over 12 KB', () => {
+    const { problems } = checkResponse(render({ sessionParameters: { big: 'x'.repeat(13 * 1024) } }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^attributes are \d+ bytes, over Lex's 12288-byte limit$/);
+  });
+
+  it('rejects a response over 25 KB, counting bytes', () => {
+    const messages = Array.from({ length: 10 }, () => ({ type: 'text' as const, text: '€'.repeat(1000) }));
+    const { problems, json } = checkResponse(render({ messages }));
+    expect(Buffer.byteLength(json)).toBeGreaterThan(LEX_V2_LIMITS.responseBytes);
+    expect(problems).toEqual([`response is ${Buffer.byteLength(json)} bytes, over Lex's 25600-byte limit`]);
+  });
+
+  it('reports a response that cannot be serialised', () => {
+    const response: LexV2Response = render({});
+    const loop: Record<string, unknown> = {};
+    loop.self = loop;
+    (response as unknown as Record<string, unknown>).extra = loop;
+    expect(checkResponse(response)).toEqual({ problems: ['response is not serialisable to JSON'], json: '' });
+  });
+});

@@ -1,0 +1,348 @@
+import { createHash } from 'node:crypto';
+import type {
+  Caller,
+  ConfirmationState,
+  ConversationContext,
+  DispatchInput,
+  FulfillmentResult,
+  FulfillmentStage,
+  RichMessage,
+} from '../../fulfillment';
+import type { LexV2Event, LexV2Slot, LexV2Slots } from './lex-v2.request';
+import {
+  LEX_V2_LIMITS,
+  LexV2Message,
+  LexV2Response,
+  LexV2ResponseContext,
+  LexV2ResponseIntent,
+} from './lex-v2.response';
+
+/** Lex has no hand-off of its own: the hand-off is left in this session attribute for the channel to act on. */
+export const HANDOFF_ATTRIBUTE = 'handoff';
+/** Lex context names: letters, single underscores between them, up to 100 characters. */
+const CONTEXT_NAME = /^(?:[A-Za-z]_?)+$/;
+const DEFAULT_CONTEXT_SECONDS = 600;
+
+const CONFIRMATION: Record<string, ConfirmationState> = { Confirmed: 'confirmed', Denied: 'denied', None: 'none' };
+
+/** A slot's interpreted value: a string, a list for List slots, an object for Composite slots. */
+function slotValue(slot: LexV2Slot): unknown {
+  if (slot.shape === 'List' || (slot.shape === undefined && Array.isArray(slot.values))) {
+    return (slot.values ?? []).map(slotValue).filter((value) => value !== undefined);
+  }
+  if (slot.shape === 'Composite' || (slot.shape === undefined && slot.subSlots)) {
+    return slotParameters(slot.subSlots ?? {});
+  }
+  return slot.value?.interpretedValue ?? undefined;
+}
+
+function slotParameters(slots: Readonly<Record<string, LexV2Slot | null>>): Record<string, unknown> {
+  const parameters: Record<string, unknown> = {};
+  for (const [name, slot] of Object.entries(slots)) {
+    if (slot === null) continue;
+    const value = slotValue(slot);
+    if (value !== undefined) parameters[name] = value;
+  }
+  return parameters;
+}
+
+/** A stable id for the turn when Lex does not send `originatingRequestId`: the session plus a hash of the event. */
+export function eventRequestId(body: LexV2Event): string {
+  const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+  return `${body.sessionId}:${hash}`;
+}
+
+/** Maps a validated Lex V2 event to the platform-neutral model. */
+export function toDispatchInput(body: LexV2Event, caller: Caller): DispatchInput {
+  const state = body.sessionState;
+  const contexts: ConversationContext[] = (state.activeContexts ?? []).map((context) => ({
+    name: context.name,
+    lifespan: context.timeToLive?.turnsToLive,
+    parameters: { ...context.contextAttributes },
+  }));
+  const stage: FulfillmentStage = body.invocationSource === 'DialogCodeHook' ? 'dialog' : 'fulfillment';
+  return {
+    platform: 'lex-v2',
+    requestId: state.originatingRequestId || eventRequestId(body),
+    sessionId: body.sessionId,
+    intent: state.intent.name,
+    parameters: slotParameters(state.intent.slots ?? {}),
+    contexts,
+    sessionParameters: { ...state.sessionAttributes },
+    stage,
+    confirmation: CONFIRMATION[state.intent.confirmationState ?? 'None'] ?? 'none',
+    queryText: body.inputTranscript,
+    languageCode: body.bot.localeId.replace('_', '-'),
+    caller,
+    raw: body,
+  };
+}
+
+/** Lex attributes are strings: strings stay as they are, anything else is sent as JSON. */
+function attributeValue(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+}
+
+function sessionAttributes(result: FulfillmentResult, input: Readonly<Record<string, string>>): Record<string, string> {
+  const attributes: Record<string, string> = { ...input };
+  for (const [key, value] of Object.entries(result.sessionParameters ?? {})) {
+    if (value === null || value === undefined) delete attributes[key];
+    else attributes[key] = attributeValue(value);
+  }
+  if (result.handoff) attributes[HANDOFF_ATTRIBUTE] = JSON.stringify({ ...result.handoff });
+  return attributes;
+}
+
+/**
+ * The active contexts to send back: those Lex sent, updated by the handler's context updates (lifespan 0 removes
+ * one). Updates whose name Lex would reject (Lex allows only letters and underscores) are left out.
+ */
+function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2ResponseContext[] | undefined {
+  const contexts = new Map<string, LexV2ResponseContext>();
+  for (const context of event.sessionState.activeContexts ?? []) {
+    contexts.set(context.name, {
+      name: context.name,
+      contextAttributes: { ...context.contextAttributes },
+      timeToLive: {
+        timeToLiveInSeconds: context.timeToLive?.timeToLiveInSeconds ?? DEFAULT_CONTEXT_SECONDS,
+        turnsToLive: context.timeToLive?.turnsToLive ?? 1,
+      },
+    });
+  }
+  for (const update of result.contexts ?? []) {
+    if (!CONTEXT_NAME.test(update.name) || update.name.length > 100) continue;
+    if (update.lifespan <= 0) {
+      contexts.delete(update.name);
+      continue;
+    }
+    contexts.set(update.name, {
+      name: update.name,
+      contextAttributes: Object.fromEntries(
+        Object.entries(update.parameters ?? {}).map(([key, value]) => [key, attributeValue(value)]),
+      ),
+      timeToLive: {
+        timeToLiveInSeconds: DEFAULT_CONTEXT_SECONDS,
+        turnsToLive: Math.min(Math.max(Math.floor(update.lifespan), 1), LEX_V2_LIMITS.contextTurns),
+      },
+    });
+  }
+  if (contexts.size === 0 && event.sessionState.activeContexts === undefined) return undefined;
+  return [...contexts.values()];
+}
+
+function textMessage(text: string): LexV2Message {
+  return { contentType: text.trimStart().startsWith('<speak>') ? 'SSML' : 'PlainText', content: text };
+}
+
+function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Message {
+  switch (message.type) {
+    case 'text':
+      return textMessage(message.text);
+    case 'quick-replies':
+      return {
+        contentType: 'ImageResponseCard',
+        imageResponseCard: {
+          title: message.title || fallbackTitle,
+          buttons: message.replies.slice(0, LEX_V2_LIMITS.buttons).map((reply) => ({ text: reply, value: reply })),
+        },
+      };
+    case 'card':
+      return {
+        contentType: 'ImageResponseCard',
+        imageResponseCard: {
+          title: message.title,
+          ...(message.subtitle && { subtitle: message.subtitle }),
+          ...(message.imageUrl && { imageUrl: message.imageUrl }),
+          ...(message.buttons && {
+            buttons: message.buttons
+              .slice(0, LEX_V2_LIMITS.buttons)
+              .map((button) => ({ text: button.text, value: button.postback ?? button.text })),
+          }),
+        },
+      };
+    case 'image':
+      return {
+        contentType: 'CustomPayload',
+        content: JSON.stringify({
+          image: {
+            imageUrl: message.imageUrl,
+            ...(message.accessibilityText && { accessibilityText: message.accessibilityText }),
+          },
+        }),
+      };
+    case 'payload':
+      return { contentType: 'CustomPayload', content: JSON.stringify(message.payload) };
+  }
+}
+
+/** Joins runs of plain-text messages so that a long answer stays within Lex's message count. */
+function compact(messages: LexV2Message[]): LexV2Message[] {
+  if (messages.length <= LEX_V2_LIMITS.messages) return messages;
+  const joined: LexV2Message[] = [];
+  for (const message of messages) {
+    const last = joined.at(-1);
+    if (last?.contentType === 'PlainText' && message.contentType === 'PlainText') {
+      last.content = `${last.content ?? ''}\n${message.content ?? ''}`;
+    } else {
+      joined.push({ ...message });
+    }
+  }
+  return joined;
+}
+
+function renderMessages(result: FulfillmentResult): LexV2Message[] {
+  const source: readonly RichMessage[] = result.messages ?? (result.text ? [{ type: 'text', text: result.text }] : []);
+  // A card title is required; a quick-reply set without one is titled with the main reply.
+  const title = result.text.slice(0, LEX_V2_LIMITS.cardFieldChars) || 'Please choose';
+  const messages = source.map((message) => renderMessage(message, title));
+  // Lex has no response-level payload: it goes out as one more custom payload message.
+  if (result.payload) messages.push({ contentType: 'CustomPayload', content: JSON.stringify(result.payload) });
+  return compact(messages);
+}
+
+/**
+ * Renders a result as the Lex V2 Lambda response:
+ * - `failed` → Close, intent Failed;
+ * - `delegate` → Delegate without messages (Lex goes on with its own prompts);
+ * - `elicit` → ElicitSlot (intent InProgress), the slot cleared when the value given was invalid;
+ * - `confirm` → ConfirmIntent (Lex requires messages with it, so the text is the question);
+ * - `handoff` / `endConversation` → Close, intent Fulfilled; Lex has no hand-off, so it is left as the JSON
+ *   session attribute `handoff` for the channel (e.g. an Amazon Connect flow) to route on;
+ * - otherwise, at fulfillment → Close, intent Fulfilled; at a dialog code hook → Delegate with the messages
+ *   (Lex plays them and carries on; messages are optional with Delegate, and without them Lex uses its own).
+ * Session attributes are strings in Lex: non-strings are sent as JSON and `null` removes one.
+ */
+export function renderResponse(result: FulfillmentResult, event: LexV2Event, stage: FulfillmentStage): LexV2Response {
+  const input = event.sessionState.intent;
+  const slots: LexV2Slots = { ...input.slots };
+  const intent = (state: LexV2ResponseIntent['state']): LexV2ResponseIntent => ({
+    name: input.name,
+    slots,
+    state,
+    confirmationState: input.confirmationState ?? 'None',
+  });
+
+  let dialogAction: LexV2Response['sessionState']['dialogAction'];
+  let responseIntent: LexV2ResponseIntent;
+  let withMessages = true;
+  if (result.failed) {
+    dialogAction = { type: 'Close' };
+    responseIntent = intent('Failed');
+  } else if (result.delegate) {
+    dialogAction = { type: 'Delegate' };
+    responseIntent = intent(input.state ?? 'InProgress');
+    withMessages = false;
+  } else if (result.elicit) {
+    if (result.elicit.invalid) slots[result.elicit.parameter] = null;
+    dialogAction = { type: 'ElicitSlot', slotToElicit: result.elicit.parameter };
+    responseIntent = intent('InProgress');
+  } else if (result.confirm) {
+    dialogAction = { type: 'ConfirmIntent' };
+    responseIntent = { ...intent('InProgress'), confirmationState: 'None' };
+  } else if (result.handoff || result.endConversation || stage === 'fulfillment') {
+    dialogAction = { type: 'Close' };
+    responseIntent = intent('Fulfilled');
+  } else {
+    dialogAction = { type: 'Delegate' };
+    responseIntent = intent(input.state ?? 'InProgress');
+  }
+
+  const response: LexV2Response = {
+    sessionState: {
+      sessionAttributes: sessionAttributes(result, event.sessionState.sessionAttributes ?? {}),
+      dialogAction,
+      intent: responseIntent,
+    },
+  };
+  const contexts = activeContexts(result, event);
+  if (contexts) response.sessionState.activeContexts = contexts;
+  const messages = withMessages ? renderMessages(result) : [];
+  if (messages.length > 0) response.messages = messages;
+  if (event.requestAttributes) response.requestAttributes = { ...event.requestAttributes };
+  return response;
+}
+
+function length(text: string | undefined): number {
+  return text?.length ?? 0;
+}
+
+function messageProblems(message: LexV2Message, index: number): string[] {
+  const problems: string[] = [];
+  const where = `message ${index + 1}`;
+  if (message.contentType === 'ImageResponseCard') {
+    const card = message.imageResponseCard;
+    if (!card) return [`${where} is a card without imageResponseCard`];
+    for (const field of ['title', 'subtitle', 'imageUrl'] as const) {
+      const value = card[field];
+      if (
+        (field === 'title' || value !== undefined) &&
+        (length(value) < 1 || length(value) > LEX_V2_LIMITS.cardFieldChars)
+      ) {
+        problems.push(`${where} has a card ${field} outside 1-${LEX_V2_LIMITS.cardFieldChars} characters`);
+      }
+    }
+    if ((card.buttons?.length ?? 0) > LEX_V2_LIMITS.buttons) {
+      problems.push(`${where} has more than ${LEX_V2_LIMITS.buttons} buttons`);
+    }
+    card.buttons?.forEach((button, b) => {
+      for (const field of ['text', 'value'] as const) {
+        if (length(button[field]) < 1 || length(button[field]) > LEX_V2_LIMITS.buttonChars) {
+          problems.push(`${where} button ${b + 1} ${field} is outside 1-${LEX_V2_LIMITS.buttonChars} characters`);
+        }
+      }
+    });
+    return problems;
+  }
+  if (length(message.content) < 1 || length(message.content) > LEX_V2_LIMITS.contentChars) {
+    problems.push(`${where} content is outside 1-${LEX_V2_LIMITS.contentChars} characters`);
+  }
+  return problems;
+}
+
+/**
+ * Checks a rendered response against what Lex accepts, returning the problems and the serialised body (so it
+ * is serialised once). Lex answers the user with its own failure message when a Lambda response is invalid.
+ */
+export function checkResponse(response: LexV2Response): { problems: string[]; json: string } {
+  const problems: string[] = [];
+  const { dialogAction, sessionAttributes } = response.sessionState;
+  const messages = response.messages ?? [];
+  if (dialogAction.type === 'ElicitSlot' && !dialogAction.slotToElicit) {
+    problems.push('ElicitSlot needs slotToElicit');
+  }
+  if ((dialogAction.type === 'ConfirmIntent' || dialogAction.type === 'ElicitIntent') && messages.length === 0) {
+    problems.push(`${dialogAction.type} needs messages`);
+  }
+  if (messages.length > LEX_V2_LIMITS.messages) {
+    problems.push(`response has ${messages.length} messages, over Lex's ${LEX_V2_LIMITS.messages}`);
+  }
+  messages.forEach((message, index) => problems.push(...messageProblems(message, index)));
+  for (const context of response.sessionState.activeContexts ?? []) {
+    if (!CONTEXT_NAME.test(context.name) || context.name.length > 100) {
+      problems.push(`active context "${context.name}" has an invalid name`);
+    }
+  }
+  if (Object.values(sessionAttributes).some((value) => typeof value !== 'string')) {
+    problems.push('session attributes must be strings');
+  }
+
+  let json = '';
+  try {
+    json = JSON.stringify(response);
+  } catch {
+    problems.push('response is not serialisable to JSON');
+    return { problems, json };
+  }
+  const attributeBytes = Buffer.byteLength(
+    JSON.stringify(sessionAttributes) + JSON.stringify(response.requestAttributes ?? {}),
+    'utf8',
+  );
+  if (attributeBytes > LEX_V2_LIMITS.attributesBytes) {
+    problems.push(`attributes are ${attributeBytes} bytes, over Lex's ${LEX_V2_LIMITS.attributesBytes}-byte limit`);
+  }
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > LEX_V2_LIMITS.responseBytes) {
+    problems.push(`response is ${bytes} bytes, over Lex's ${LEX_V2_LIMITS.responseBytes}-byte limit`);
+  }
+  return { problems, json };
+}

@@ -1,0 +1,109 @@
+import 'reflect-metadata';
+
+import { AppError } from '../../common/errors/app-error';
+import { validateBody } from '../../common/validation/validate-body';
+import { LexV2Event, slotsProblem } from './lex-v2.request';
+
+function seed(): Record<string, unknown> {
+  return {
+    messageVersion: '1.0',
+    invocationSource: 'DialogCodeHook',
+    inputMode: 'Speech',
+    responseContentType: 'audio/pcm',
+    sessionId: 's-1',
+    inputTranscript: 'hi',
+    bot: { id: 'B', name: 'Bot', aliasId: 'A', aliasName: 'Alias', localeId: 'en_GB', version: '1' },
+    interpretations: [{ intent: { name: 'Hello', slots: {} }, nluConfidence: 0.5 }],
+    requestAttributes: { a: 'b' },
+    sessionState: {
+      activeContexts: [
+        { name: 'c', contextAttributes: { k: 'v' }, timeToLive: { timeToLiveInSeconds: 5, turnsToLive: 1 } },
+      ],
+      sessionAttributes: { k: 'v' },
+      intent: { name: 'Hello', slots: { s: null }, state: 'InProgress', confirmationState: 'None' },
+    },
+    transcriptions: [{ transcription: 'hi' }],
+  };
+}
+
+function fields(body: Record<string, unknown>): string[] {
+  try {
+    validateBody(LexV2Event, body, 'Lex V2 event');
+  } catch (error) {
+    return (error as AppError).details.map((d) => d.field);
+  }
+  return [];
+}
+
+describe('LexV2Event', () => {
+  it('accepts a documented event', () => {
+    expect(fields(seed())).toEqual([]);
+  });
+
+  it.each<[string, (body: Record<string, unknown>) => void, string]>([
+    ['a missing messageVersion', (b) => delete b.messageVersion, 'messageVersion'],
+    ['an unknown invocationSource', (b) => (b.invocationSource = 'Other'), 'invocationSource'],
+    ['an unknown inputMode', (b) => (b.inputMode = 'Video'), 'inputMode'],
+    ['an empty sessionId', (b) => (b.sessionId = ''), 'sessionId'],
+    ['a missing bot', (b) => delete b.bot, 'bot'],
+    ['a malformed localeId', (b) => ((b.bot as Record<string, unknown>).localeId = 'en-US'), 'bot.localeId'],
+    ['a non-string request attribute', (b) => (b.requestAttributes = { a: 1 }), 'requestAttributes'],
+    [
+      'a confidence over 1',
+      (b) => (b.interpretations = [{ intent: { name: 'x' }, nluConfidence: 2 }]),
+      'interpretations.0.nluConfidence',
+    ],
+    ['a missing sessionState', (b) => delete b.sessionState, 'sessionState'],
+    [
+      'an unknown intent state',
+      (b) => ((b.sessionState as { intent: Record<string, unknown> }).intent.state = 'Done'),
+      'sessionState.intent.state',
+    ],
+    [
+      'a non-string session attribute',
+      (b) => ((b.sessionState as Record<string, unknown>).sessionAttributes = { n: 1 }),
+      'sessionState.sessionAttributes',
+    ],
+    [
+      'a context without a name',
+      (b) => ((b.sessionState as Record<string, unknown>).activeContexts = [{}]),
+      'sessionState.activeContexts.0.name',
+    ],
+  ])('rejects %s', (_label, mutate, field) => {
+    const body = seed();
+    mutate(body);
+    expect(fields(body)).toContain(field);
+  });
+});
+
+describe('slotsProblem', () => {
+  const scalar = { shape: 'Scalar', value: { originalValue: 'a', interpretedValue: 'a', resolvedValues: ['a'] } };
+
+  it('accepts null, scalar, list and composite slots', () => {
+    expect(
+      slotsProblem({
+        a: null,
+        b: scalar,
+        c: { shape: 'List', value: { originalValue: 'a b' }, values: [scalar, scalar] },
+        d: { shape: 'Composite', subSlots: { x: scalar, y: null } },
+      }),
+    ).toBeUndefined();
+  });
+
+  it.each<[unknown, string]>([
+    [[], 'slots must be an object'],
+    [{ a: 'x' }, 'slot "a" must be null or an object'],
+    [{ a: { shape: 'Tree' } }, 'slot "a".shape must be Scalar, List or Composite'],
+    [{ a: { value: 'x' } }, 'slot "a".value must be an object'],
+    [{ a: { value: { interpretedValue: 1 } } }, 'slot "a".value.interpretedValue must be a string'],
+    [{ a: { value: { resolvedValues: [1] } } }, 'slot "a".value.resolvedValues must be an array of strings'],
+    [{ a: { values: {} } }, 'slot "a".values must be an array'],
+    [{ a: { values: [null] } }, 'slot "a".values[0] must be an object'],
+    [
+      { a: { subSlots: { b: { value: { originalValue: 2 } } } } },
+      'slot "a".subSlots.b.value.originalValue must be a string',
+    ],
+  ])('reports %j', (slots, problem) => {
+    expect(slotsProblem(slots)).toBe(problem);
+  });
+});

@@ -1,0 +1,354 @@
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateNested,
+  ValidationOptions,
+} from 'class-validator';
+
+export const LEX_V2_INVOCATION_SOURCES = ['DialogCodeHook', 'FulfillmentCodeHook'] as const;
+export type LexV2InvocationSource = (typeof LEX_V2_INVOCATION_SOURCES)[number];
+export const LEX_V2_DIALOG_ACTION_TYPES = [
+  'Close',
+  'ConfirmIntent',
+  'Delegate',
+  'ElicitIntent',
+  'ElicitSlot',
+  'None',
+] as const;
+export type LexV2DialogActionType = (typeof LEX_V2_DIALOG_ACTION_TYPES)[number];
+export const LEX_V2_INTENT_STATES = [
+  'Failed',
+  'Fulfilled',
+  'FulfillmentInProgress',
+  'InProgress',
+  'ReadyForFulfillment',
+  'Waiting',
+] as const;
+export type LexV2IntentState = (typeof LEX_V2_INTENT_STATES)[number];
+export const LEX_V2_CONFIRMATION_STATES = ['Confirmed', 'Denied', 'None'] as const;
+export type LexV2ConfirmationState = (typeof LEX_V2_CONFIRMATION_STATES)[number];
+
+/** A Lex locale id such as `en_US`, `de_DE` or `es_419`. */
+export const LEX_V2_LOCALE_PATTERN = /^[a-z]{2,3}_(?:[A-Z]{2}|\d{3})$/;
+
+/** One slot as Lex sends it; `values` for a List slot, `subSlots` for a Composite slot. */
+export interface LexV2Slot {
+  shape?: 'Scalar' | 'List' | 'Composite';
+  value?: { originalValue?: string; interpretedValue?: string; resolvedValues?: string[] };
+  values?: LexV2Slot[];
+  subSlots?: Record<string, LexV2Slot | null>;
+}
+
+export type LexV2Slots = Record<string, LexV2Slot | null>;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Where a slot value departs from the documented shape, or undefined when it is fine. */
+function slotProblem(slot: unknown, path: string): string | undefined {
+  if (slot === null) return undefined;
+  if (!isPlainObject(slot)) return `${path} must be null or an object`;
+  if (slot.shape !== undefined && !['Scalar', 'List', 'Composite'].includes(slot.shape as string)) {
+    return `${path}.shape must be Scalar, List or Composite`;
+  }
+  if (slot.value !== undefined) {
+    if (!isPlainObject(slot.value)) return `${path}.value must be an object`;
+    for (const key of ['originalValue', 'interpretedValue'] as const) {
+      const field = slot.value[key];
+      if (field !== undefined && field !== null && typeof field !== 'string') {
+        return `${path}.value.${key} must be a string`;
+      }
+    }
+    const resolved = slot.value.resolvedValues;
+    if (resolved !== undefined && (!Array.isArray(resolved) || resolved.some((v) => typeof v !== 'string'))) {
+      return `${path}.value.resolvedValues must be an array of strings`;
+    }
+  }
+  if (slot.values !== undefined) {
+    if (!Array.isArray(slot.values)) return `${path}.values must be an array`;
+    for (const [index, item] of slot.values.entries()) {
+      const problem =
+        item === null ? `${path}.values[${index}] must be an object` : slotProblem(item, `${path}.values[${index}]`);
+      if (problem) return problem;
+    }
+  }
+  if (slot.subSlots !== undefined) {
+    if (!isPlainObject(slot.subSlots)) return `${path}.subSlots must be an object`;
+    for (const [name, sub] of Object.entries(slot.subSlots)) {
+      const problem = slotProblem(sub, `${path}.subSlots.${name}`);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+/** Finds the first problem in an intent's `slots` map. */
+export function slotsProblem(slots: unknown): string | undefined {
+  if (!isPlainObject(slots)) return 'slots must be an object';
+  for (const [name, slot] of Object.entries(slots)) {
+    const problem = slotProblem(slot, `slot "${name}"`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+function IsLexSlots(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isLexSlots',
+      validator: {
+        validate: (value: unknown) => slotsProblem(value) === undefined,
+        defaultMessage: (args) => slotsProblem(args?.value) ?? 'slots are invalid',
+      },
+    },
+    options,
+  );
+}
+
+/** Lex attribute maps (session, request, context attributes) carry only string values. */
+export function IsStringRecord(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isStringRecord',
+      validator: {
+        validate: (value: unknown) => isPlainObject(value) && Object.values(value).every((v) => typeof v === 'string'),
+        defaultMessage: (args) => `${args?.property ?? 'value'} must be an object of string values`,
+      },
+    },
+    options,
+  );
+}
+
+export class LexV2Bot {
+  @IsString()
+  @IsNotEmpty()
+  id!: string;
+
+  @IsString()
+  @IsNotEmpty()
+  name!: string;
+
+  @IsOptional()
+  @IsString()
+  aliasId?: string;
+
+  @IsOptional()
+  @IsString()
+  aliasName?: string;
+
+  @IsString()
+  @Matches(LEX_V2_LOCALE_PATTERN, { message: 'localeId must be a Lex locale id such as en_US' })
+  localeId!: string;
+
+  @IsOptional()
+  @IsString()
+  version?: string;
+}
+
+export class LexV2Intent {
+  @IsString()
+  @IsNotEmpty()
+  name!: string;
+
+  @IsOptional()
+  @IsLexSlots()
+  slots?: LexV2Slots;
+
+  @IsOptional()
+  @IsIn(LEX_V2_INTENT_STATES)
+  state?: LexV2IntentState;
+
+  @IsOptional()
+  @IsIn(LEX_V2_CONFIRMATION_STATES)
+  confirmationState?: LexV2ConfirmationState;
+}
+
+export class LexV2Interpretation {
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LexV2Intent)
+  intent!: LexV2Intent;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  nluConfidence?: number;
+
+  @IsOptional()
+  @IsObject()
+  sentimentResponse?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsString()
+  interpretationSource?: string;
+}
+
+export class LexV2DialogAction {
+  @IsIn(LEX_V2_DIALOG_ACTION_TYPES)
+  type!: LexV2DialogActionType;
+
+  @IsOptional()
+  @IsString()
+  slotToElicit?: string;
+
+  @IsOptional()
+  @IsString()
+  slotElicitationStyle?: string;
+}
+
+export class LexV2ProposedNextState {
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LexV2DialogAction)
+  dialogAction?: LexV2DialogAction;
+
+  @IsOptional()
+  @IsObject()
+  intent?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsObject()
+  prompt?: Record<string, unknown>;
+}
+
+export class LexV2TimeToLive {
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  timeToLiveInSeconds?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  turnsToLive?: number;
+}
+
+export class LexV2ActiveContext {
+  @IsString()
+  @IsNotEmpty()
+  name!: string;
+
+  @IsOptional()
+  @IsStringRecord()
+  contextAttributes?: Record<string, string>;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LexV2TimeToLive)
+  timeToLive?: LexV2TimeToLive;
+}
+
+export class LexV2SessionState {
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => LexV2ActiveContext)
+  activeContexts?: LexV2ActiveContext[];
+
+  @IsOptional()
+  @IsStringRecord()
+  sessionAttributes?: Record<string, string>;
+
+  @IsOptional()
+  @IsObject()
+  runtimeHints?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LexV2DialogAction)
+  dialogAction?: LexV2DialogAction;
+
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LexV2Intent)
+  intent!: LexV2Intent;
+
+  @IsOptional()
+  @IsString()
+  originatingRequestId?: string;
+}
+
+/**
+ * The documented Amazon Lex V2 Lambda input event. Lex may add fields without changing `messageVersion`
+ * ("your code shouldn't throw an error if new fields are present"), so unknown fields are ignored.
+ */
+export class LexV2Event {
+  @IsString()
+  @IsNotEmpty()
+  messageVersion!: string;
+
+  @IsIn(LEX_V2_INVOCATION_SOURCES)
+  invocationSource!: LexV2InvocationSource;
+
+  @IsOptional()
+  @IsIn(['DTMF', 'Speech', 'Text'])
+  inputMode?: string;
+
+  @IsOptional()
+  @IsString()
+  responseContentType?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  sessionId!: string;
+
+  @IsOptional()
+  @IsString()
+  inputTranscript?: string;
+
+  @IsOptional()
+  @IsString()
+  invocationLabel?: string;
+
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LexV2Bot)
+  bot!: LexV2Bot;
+
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => LexV2Interpretation)
+  interpretations?: LexV2Interpretation[];
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LexV2ProposedNextState)
+  proposedNextState?: LexV2ProposedNextState;
+
+  @IsOptional()
+  @IsStringRecord()
+  requestAttributes?: Record<string, string>;
+
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LexV2SessionState)
+  sessionState!: LexV2SessionState;
+
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  transcriptions?: Record<string, unknown>[];
+}

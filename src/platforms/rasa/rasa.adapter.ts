@@ -1,0 +1,193 @@
+import type { Caller, DispatchInput, FulfillmentResult, RichMessage } from '../../fulfillment';
+import type { RasaActionCall } from './rasa.request';
+import type { RasaActionResponse, RasaEvent, RasaResponseMessage } from './rasa.response';
+
+/** The slot Rasa forms use to know which slot they are asking for. */
+export const REQUESTED_SLOT = 'requested_slot';
+const LANGUAGE_KEYS = ['language', 'languageCode', 'language_code'] as const;
+
+/** The conversation id: the top-level `sender_id`, else the tracker's (validation guarantees one). */
+export function senderIdOf(call: RasaActionCall): string {
+  return call.sender_id ?? call.tracker.sender_id ?? '';
+}
+
+function languageOf(metadata: Readonly<Record<string, unknown>> | null | undefined): string {
+  for (const key of LANGUAGE_KEYS) {
+    const value = metadata?.[key];
+    if (typeof value === 'string' && value.trim() !== '') return value.trim();
+  }
+  return 'en';
+}
+
+/**
+ * Maps a validated Rasa action call to the platform-neutral model.
+ *
+ * - `parameters`: the tracker's slots that have a value, overlaid with the latest message's entities
+ *   (entity name → value; the first value wins when an entity occurs twice, like the SDK's
+ *   `next(tracker.get_latest_entity_values(name))`). Entities win over slots: they are this turn's words.
+ * - `sessionParameters`: all the slots, as sent (a `null` slot is one the domain declares but is unset).
+ * - `contexts`: none; Rasa keeps all conversation state in slots.
+ * - `stage`: `dialog` while a loop (form) is active, else `fulfillment`.
+ * - `requestId`: Rasa has no id per action call, so it is `<sender_id>:<number of tracker events>`. The event
+ *   count grows with every turn, so the id is unique within a conversation as long as Rasa sends the whole
+ *   tracker (its default); it is an identifier for logs, not a secret.
+ * - `languageCode`: `language`, `languageCode` or `language_code` in the latest message's metadata, else `en`.
+ */
+export function toDispatchInput(call: RasaActionCall, intent: string, caller: Caller): DispatchInput {
+  const { tracker } = call;
+  const slots = tracker.slots ?? {};
+  const message = tracker.latest_message ?? {};
+  const parameters: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(slots)) {
+    if (value !== null && value !== undefined) parameters[name] = value;
+  }
+  const entities: Record<string, unknown> = {};
+  for (const entity of message.entities ?? []) {
+    if (!Object.hasOwn(entities, entity.entity) && entity.value !== undefined && entity.value !== null) {
+      entities[entity.entity] = entity.value;
+    }
+  }
+  Object.assign(parameters, entities);
+  const senderId = senderIdOf(call);
+  return {
+    platform: 'rasa',
+    requestId: `${senderId}:${tracker.events?.length ?? 0}`,
+    sessionId: senderId,
+    intent,
+    parameters,
+    contexts: [],
+    sessionParameters: { ...slots },
+    stage: tracker.active_loop?.name ? 'dialog' : 'fulfillment',
+    confirmation: 'none',
+    queryText: message.text ?? undefined,
+    languageCode: languageOf(message.metadata),
+    caller,
+    raw: call,
+  };
+}
+
+function renderMessage(message: RichMessage): RasaResponseMessage {
+  switch (message.type) {
+    case 'text':
+      return { text: message.text };
+    case 'quick-replies':
+      return {
+        text: message.title ?? '',
+        buttons: message.replies.map((reply) => ({ title: reply, payload: reply })),
+      };
+    case 'image':
+      return { image: message.imageUrl };
+    case 'card':
+      return {
+        custom: {
+          card: {
+            title: message.title,
+            ...(message.subtitle && { subtitle: message.subtitle }),
+            ...(message.imageUrl && { imageUrl: message.imageUrl }),
+            ...(message.buttons && { buttons: message.buttons.map((button) => ({ ...button })) }),
+          },
+        },
+      };
+    case 'payload':
+      return { custom: { ...message.payload } };
+  }
+}
+
+function messagesOf(result: FulfillmentResult): RichMessage[] {
+  const messages: RichMessage[] = [...(result.messages ?? (result.text ? [{ type: 'text', text: result.text }] : []))];
+  // A confirmation becomes Yes/No buttons, as in Dialogflow ES.
+  if (result.confirm && !messages.some((message) => message.type === 'quick-replies')) {
+    messages.push({ type: 'quick-replies', replies: ['Yes', 'No'] });
+  }
+  return messages;
+}
+
+/** Renders the messages; untitled quick replies become the buttons of the text before them, as Rasa shows them. */
+function responsesOf(result: FulfillmentResult): RasaResponseMessage[] {
+  const responses: RasaResponseMessage[] = [];
+  for (const message of messagesOf(result)) {
+    const rendered = renderMessage(message);
+    const previous = responses.at(-1);
+    if (
+      message.type === 'quick-replies' &&
+      !message.title &&
+      previous?.text !== undefined &&
+      !previous.buttons &&
+      Object.keys(previous).length === 1
+    ) {
+      previous.buttons = rendered.buttons;
+    } else {
+      responses.push(rendered);
+    }
+  }
+  if (result.payload) responses.push({ custom: { ...result.payload } });
+  if (result.handoff) responses.push({ custom: { handoff: { ...result.handoff } } });
+  return responses;
+}
+
+/** What the request tells about slots: those the domain declares and their current values. */
+export interface RasaSlotState {
+  readonly declared: ReadonlySet<string>;
+  readonly current: Readonly<Record<string, unknown>>;
+}
+
+export function slotStateOf(call: RasaActionCall): RasaSlotState {
+  return { declared: new Set(Object.keys(call.domain?.slots ?? {})), current: call.tracker.slots ?? {} };
+}
+
+/**
+ * Slot values to set. Context parameters become slots, but only those the request's domain declares (Rasa
+ * logs an error for any other) and only when the value changes; a context's lifespan has no Rasa
+ * equivalent, so a context with lifespan 0 sets nothing. Session parameters always become slots (`null`
+ * resets one) and win over context values.
+ */
+function slotValues(result: FulfillmentResult, slots: RasaSlotState): Map<string, unknown> {
+  const values = new Map<string, unknown>();
+  for (const context of result.contexts ?? []) {
+    if (context.lifespan <= 0) continue;
+    for (const [name, value] of Object.entries(context.parameters ?? {})) {
+      if (!slots.declared.has(name) || name === REQUESTED_SLOT) continue;
+      if (Object.hasOwn(slots.current, name) && slots.current[name] === value) values.delete(name);
+      else values.set(name, value);
+    }
+  }
+  const set = (name: string, value: unknown) => {
+    values.delete(name);
+    values.set(name, value);
+  };
+  for (const [name, value] of Object.entries(result.sessionParameters ?? {})) set(name, value);
+  if (result.elicit) {
+    if (result.elicit.invalid) set(result.elicit.parameter, null);
+    set(REQUESTED_SLOT, result.elicit.parameter);
+  }
+  return values;
+}
+
+/**
+ * Renders a result as the action server's `{events, responses}`.
+ *
+ * Responses: text → `{text}`; quick replies → `{text, buttons: [{title, payload}]}` (the payload is the reply
+ * text, which Rasa's NLU then parses; untitled replies attach to the text before them); image → `{image}`
+ * (the accessibility text is dropped); card → `{custom: {card}}`; payload message and result payload →
+ * `{custom: payload}`; a confirmation adds Yes/No buttons.
+ *
+ * Events: slots from session parameters and context parameters (see `slotValues`); an elicitation sets
+ * `requested_slot` to the parameter (and resets the parameter when the given value was invalid, as a form
+ * validation does) with `text` as the prompt; a followup event becomes `FollowupAction(name)` (its parameters
+ * have no Rasa equivalent and are dropped).
+ *
+ * Degraded features: a hand-off adds a custom response `{custom: {handoff: {reason}}}` for the channel to act
+ * on; an end of conversation sends just the text (ending or restarting a session is Rasa's own business, by
+ * its rules or `action_restart`); a delegated turn answers no events and no responses, so Rasa goes on with
+ * its own dialogue management (a delegated result's session parameters are not set).
+ */
+export function renderResponse(result: FulfillmentResult, slots: RasaSlotState): RasaActionResponse {
+  if (result.delegate) return { events: [], responses: [] };
+  const events: RasaEvent[] = [...slotValues(result, slots)].map(([name, value]) => ({
+    event: 'slot',
+    name,
+    value: value ?? null,
+  }));
+  if (result.followupEvent) events.push({ event: 'followup', name: result.followupEvent.name });
+  return { events, responses: responsesOf(result) };
+}
