@@ -19,6 +19,21 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGET_RATIO = 0.4;
 const BEARER_TOKEN = 'bench-bearer-token-0123456789';
 const HMAC_SECRET = randomBytes(32).toString('base64');
+/** The same GetAccountBalance request in each platform's own format (the e2e fixtures). */
+const PLATFORM_RUNS = [
+  {
+    name: 'service, Dialogflow CX',
+    path: '/v1/webhooks/dialogflow-cx',
+    fixture: 'dialogflow-cx/get-account-balance.json',
+  },
+  {
+    name: 'service, Amazon Lex V2',
+    path: '/v1/webhooks/lex-v2',
+    fixture: 'lex-v2/get-account-balance-fulfillment.json',
+  },
+  { name: 'service, Rasa action server', path: '/v1/webhooks/rasa', fixture: 'rasa/action_get_account_balance.json' },
+  { name: 'service, generic JSON', path: '/v1/webhooks/generic', fixture: 'generic/get-account-balance.json' },
+];
 const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 
 function pinned(core, args) {
@@ -56,9 +71,9 @@ function startServer(name, script, env) {
   });
 }
 
-function load(url, seconds, auth) {
+function load(url, seconds, auth, body = README_BODY) {
   const script = join(root, 'bench', 'load.mjs');
-  const options = JSON.stringify({ url, seconds, connections: CONNECTIONS, body: README_BODY, auth });
+  const options = JSON.stringify({ url, seconds, connections: CONNECTIONS, body, auth });
   const [command, args] = pinned(1, [process.execPath, script, options]);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -71,11 +86,11 @@ function load(url, seconds, auth) {
   });
 }
 
-async function check(url, expected) {
+async function check(url, expected, body = README_BODY) {
   const response = await fetch(url, {
     method: 'POST',
     headers: { Authorization: `Bearer ${BEARER_TOKEN}`, 'Content-Type': 'application/json' },
-    body: README_BODY,
+    body,
   });
   const text = await response.text();
   if (response.status !== 200 || !text.includes(expected)) {
@@ -93,10 +108,10 @@ function cpuMicros(pid) {
   }
 }
 
-async function measure(name, url, pid, auth) {
-  if (WARMUP_S > 0) await load(url, WARMUP_S, auth);
+async function measure(name, url, pid, auth, body) {
+  if (WARMUP_S > 0) await load(url, WARMUP_S, auth, body);
   const cpuBefore = cpuMicros(pid);
-  const result = await load(url, DURATION_S, auth);
+  const result = await load(url, DURATION_S, auth, body);
   const cpuPerRequest = (cpuMicros(pid) - cpuBefore) / result.requests.total;
   return {
     name,
@@ -137,7 +152,7 @@ async function writeCallers(issuer) {
     [
       'callers:',
       '  - id: bench-bearer',
-      '    platforms: [dialogflow-es]',
+      '    platforms: [dialogflow-es, dialogflow-cx, lex-v2, rasa, generic]',
       `    auth: { bearer: { tokens: [${BEARER_TOKEN}] } }`,
       '  - id: bench-hmac',
       '    platforms: [dialogflow-es]',
@@ -188,6 +203,12 @@ async function main() {
             auth: { kind: 'standard-webhooks', secret: HMAC_SECRET },
           },
           { name: 'service, OAuth2 JWT (ES256, JWKS cached)', auth: { kind: 'bearer', token: issuer.token } },
+          ...PLATFORM_RUNS.map(({ name, path, fixture }) => ({
+            name,
+            path,
+            body: JSON.stringify(JSON.parse(readFileSync(join(root, 'test', 'fixtures', fixture), 'utf8'))),
+            auth: bearer,
+          })),
         ],
       },
       {
@@ -212,10 +233,15 @@ async function main() {
     for (const target of targets) {
       const port = await freePort();
       const server = await startServer(target.script, target.script, { ...target.env, PORT: String(port) });
-      const url = `http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`;
+      const base = `http://127.0.0.1:${port}`;
+      const url = `${base}/v1/webhooks/dialogflow-es`;
       try {
         await check(url, target.expected);
-        for (const run of target.runs) results.push(await measure(run.name, url, server.pid, run.auth));
+        for (const run of target.runs) {
+          const runUrl = run.path ? `${base}${run.path}` : url;
+          if (run.body) await check(runUrl, target.expected, run.body);
+          results.push(await measure(run.name, runUrl, server.pid, run.auth, run.body));
+        }
       } finally {
         await server.stop();
       }
@@ -226,7 +252,8 @@ async function main() {
     await callers.remove();
   }
 
-  const [service, hmac, jwt, fixed, select, expressSelect] = results;
+  const [service, hmac, jwt] = results;
+  const [fixed, select, expressSelect] = results.slice(-3);
   const ratios = {
     hmacVsBearer: +(hmac.requestsPerSecond / service.requestsPerSecond).toFixed(3),
     jwtVsBearer: +(jwt.requestsPerSecond / service.requestsPerSecond).toFixed(3),
