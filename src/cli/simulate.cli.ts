@@ -1,0 +1,143 @@
+import 'reflect-metadata';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Platform, PLATFORMS } from '../fulfillment';
+import { credentialHeaders } from '../simulator/credentials';
+import { buildRequest, PATHS, rememberFromResponse, sessionIdFor } from '../simulator/simulated-request';
+
+const USAGE = `usage: npm run simulate -- --platform <${PLATFORMS.join('|')}> --intent <Name> [--param key=value ...]
+       [--url http://127.0.0.1:8080] [--caller <id> [--callers-file <path>] | --token <token>]
+       [--session <name>] [--language en] [--text "what the user said"] [--confirm yes|no] [--stage dialog|fulfillment]`;
+
+interface Options {
+  platform: Platform;
+  intent: string;
+  params: Record<string, string>;
+  url: string;
+  callerId?: string;
+  callersFile?: string;
+  token?: string;
+  session?: string;
+  language: string;
+  text?: string;
+  confirm?: 'yes' | 'no';
+  stage: 'dialog' | 'fulfillment';
+}
+
+interface SessionState {
+  parameters: Record<string, string>;
+  sessionParameters: Record<string, unknown>;
+  esContexts: unknown[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const values = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (!flag?.startsWith('--') || value === undefined) throw new Error(`expected --flag value pairs, got "${flag}"`);
+    values.set(flag.slice(2), [...(values.get(flag.slice(2)) ?? []), value]);
+  }
+  const one = (name: string) => values.get(name)?.at(-1);
+  const platform = one('platform') as Platform | undefined;
+  if (!platform || !PLATFORMS.includes(platform)) throw new Error('--platform is required');
+  const intent = one('intent');
+  if (!intent) throw new Error('--intent is required');
+  const params: Record<string, string> = {};
+  for (const pair of values.get('param') ?? []) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--param needs key=value, got "${pair}"`);
+    params[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  const confirm = one('confirm');
+  if (confirm && confirm !== 'yes' && confirm !== 'no') throw new Error('--confirm is yes or no');
+  const stage = one('stage') ?? 'fulfillment';
+  if (stage !== 'dialog' && stage !== 'fulfillment') throw new Error('--stage is dialog or fulfillment');
+  return {
+    platform,
+    intent,
+    params,
+    url: one('url') ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`,
+    callerId: one('caller'),
+    callersFile: one('callers-file') ?? process.env.CALLERS_FILE,
+    token: one('token'),
+    session: one('session'),
+    language: one('language') ?? 'en',
+    text: one('text'),
+    confirm: confirm as 'yes' | 'no' | undefined,
+    stage,
+  };
+}
+
+function stateFile(session: string): string {
+  const dir = resolve('.data', 'simulator');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${session.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+}
+
+function replyText(platform: Platform, body: Record<string, unknown>): string {
+  const json = JSON.stringify(body);
+  switch (platform) {
+    case 'dialogflow-es':
+      return typeof body.fulfillmentText === 'string' ? body.fulfillmentText : '';
+    case 'generic':
+      return typeof body.text === 'string' ? body.text : '';
+    default:
+      return [...json.matchAll(/"(?:text|content)":\s*(?:\{"text":\s*\[)?"((?:[^"\\]|\\.)*)"/g)]
+        .map((m) => m[1])
+        .join(' | ');
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const file = options.session ? stateFile(options.session) : undefined;
+  const state: SessionState =
+    file && existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as SessionState)
+      : { parameters: {}, sessionParameters: {}, esContexts: [] };
+  const parameters = { ...state.parameters, ...options.params };
+  const body = buildRequest({
+    platform: options.platform,
+    intent: options.intent,
+    parameters,
+    sessionParameters: state.sessionParameters,
+    esContexts: state.esContexts,
+    sessionId: sessionIdFor(options.session ?? `once-${Date.now()}`),
+    languageCode: options.language,
+    text: options.text ?? `(${options.intent})`,
+    confirmation: options.confirm,
+    stage: options.stage,
+  });
+  const raw = Buffer.from(JSON.stringify(body));
+  const headers = { 'Content-Type': 'application/json', ...credentialHeaders(raw, options) };
+  const url = `${options.url.replace(/\/$/, '')}${PATHS[options.platform]}`;
+
+  process.stdout.write(`→ POST ${url}  (${options.platform}, ${options.intent})\n`);
+  const started = performance.now();
+  const response = await fetch(url, { method: 'POST', headers, body: raw });
+  const text = await response.text();
+  const latency = Math.round(performance.now() - started);
+  process.stdout.write(`← ${response.status} in ${latency} ms\n`);
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    process.stdout.write(`${text}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`${JSON.stringify(parsed, null, 2)}\n`);
+  if (response.ok) process.stdout.write(`\nbot says: ${replyText(options.platform, parsed)}\n`);
+  else process.exitCode = 1;
+
+  if (file && response.ok) {
+    const remembered = rememberFromResponse(options.platform, parsed, state.sessionParameters);
+    writeFileSync(file, JSON.stringify({ parameters, ...remembered }, null, 2));
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+  process.exit(2);
+});

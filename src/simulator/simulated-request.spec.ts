@@ -1,0 +1,67 @@
+import { buildRequest, lexLocale, rasaActionName, rememberFromResponse, sessionIdFor, Turn } from './simulated-request';
+
+const turn: Turn = {
+  platform: 'generic',
+  intent: 'GetAccountBalance',
+  parameters: { user_id: '12345', account_type: 'checking' },
+  sessionParameters: { visits: 1 },
+  esContexts: [],
+  sessionId: 'sim-1',
+  languageCode: 'en',
+  text: 'balance please',
+  stage: 'fulfillment',
+};
+
+describe('simulated requests', () => {
+  it('names Rasa actions and Lex locales the way those platforms do', () => {
+    expect(rasaActionName('GetAccountBalance')).toBe('action_get_account_balance');
+    expect(rasaActionName('QualifyLead')).toBe('action_qualify_lead');
+    expect(lexLocale('en')).toBe('en_US');
+    expect(lexLocale('de-AT')).toBe('de_AT');
+    expect(lexLocale('fr')).toBe('fr_FR');
+  });
+
+  it('builds each platform request with the parameters in the platform’s own place', () => {
+    const es = buildRequest({ ...turn, platform: 'dialogflow-es', confirmation: 'yes' }) as {
+      queryResult: { intent: { displayName: string }; parameters: Record<string, string> };
+    };
+    expect(es.queryResult.intent.displayName).toBe('GetAccountBalance');
+    expect(es.queryResult.parameters).toEqual({ user_id: '12345', account_type: 'checking', confirmation: 'yes' });
+
+    const lex = buildRequest({ ...turn, platform: 'lex-v2', confirmation: 'yes', stage: 'dialog' }) as {
+      invocationSource: string;
+      sessionState: {
+        intent: { confirmationState: string; slots: Record<string, { value: { interpretedValue: string } }> };
+      };
+    };
+    expect(lex.invocationSource).toBe('DialogCodeHook');
+    expect(lex.sessionState.intent.confirmationState).toBe('Confirmed');
+    expect(lex.sessionState.intent.slots.account_type.value.interpretedValue).toBe('checking');
+
+    const rasa = buildRequest({ ...turn, platform: 'rasa' }) as { next_action: string; tracker: { slots: object } };
+    expect(rasa.next_action).toBe('action_get_account_balance');
+    expect(rasa.tracker.slots).toEqual({ visits: 1, user_id: '12345', account_type: 'checking' });
+
+    const cx = buildRequest({ ...turn, platform: 'dialogflow-cx' }) as { fulfillmentInfo: { tag: string } };
+    expect(cx.fulfillmentInfo.tag).toBe('GetAccountBalance');
+  });
+
+  it('remembers what each platform would keep for the next turn (null removes)', () => {
+    expect(rememberFromResponse('generic', { sessionParameters: { a: 1, visits: null } }, { visits: 1 })).toEqual({
+      sessionParameters: { a: 1 },
+      esContexts: [],
+    });
+    expect(
+      rememberFromResponse('rasa', { events: [{ event: 'slot', name: 'date', value: '2026-12-01' }] }, {})
+        .sessionParameters,
+    ).toEqual({ date: '2026-12-01' });
+    expect(rememberFromResponse('dialogflow-es', { outputContexts: [{ name: 'x' }] }, {}).esContexts).toEqual([
+      { name: 'x' },
+    ]);
+  });
+
+  it('derives a stable session id from a session name', () => {
+    expect(sessionIdFor('demo')).toBe(sessionIdFor('demo'));
+    expect(sessionIdFor('demo')).not.toBe(sessionIdFor('other'));
+  });
+});
