@@ -7,8 +7,22 @@ const DATE = /^(\d{4}-\d{2}-\d{2})/;
 const TIME = /(?:^|T)(\d{2}):(\d{2})/;
 
 /** `2026-12-01`, or the date part of Dialogflow's `2026-12-01T12:00:00-05:00` (the date the user meant). */
+const pad = (n: unknown, width = 2): string => String(n).padStart(width, '0');
+
+/** Dialogflow CX sends @sys.date as `{year, month, day}` and @sys.time as `{hours, minutes, seconds, nanos}`. */
+function fromStructure(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (Number.isInteger(v.year) && Number.isInteger(v.month) && Number.isInteger(v.day)) {
+    return `${pad(v.year, 4)}-${pad(v.month)}-${pad(v.day)}`;
+  }
+  if (Number.isInteger(v.hours)) return `T${pad(v.hours)}:${pad(Number.isInteger(v.minutes) ? v.minutes : 0)}`;
+  return undefined;
+}
+
 export function dateFrom(value: unknown): string | undefined {
-  const match = typeof value === 'string' ? DATE.exec(value.trim()) : null;
+  const text = typeof value === 'string' ? value.trim() : fromStructure(value);
+  const match = text ? DATE.exec(text) : null;
   if (!match) return undefined;
   const date = new Date(`${match[1]}T00:00:00Z`);
   return Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== match[1] ? undefined : match[1];
@@ -16,7 +30,8 @@ export function dateFrom(value: unknown): string | undefined {
 
 /** `09:30`, or the time part of an ISO date-time. Slots are kept in UTC. */
 export function timeFrom(value: unknown): string | undefined {
-  const match = typeof value === 'string' ? TIME.exec(value.trim()) : null;
+  const text = typeof value === 'string' ? value.trim() : fromStructure(value);
+  const match = text ? TIME.exec(text) : null;
   if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) return undefined;
   return `${match[1]}:${match[2]}`;
 }
@@ -56,18 +71,19 @@ export function askForProvider(providers: readonly Provider[]): FulfillmentResul
   };
 }
 
+/** Lists free times as text and quick replies; with `parameter`, also asks the platform to collect it. */
 export function offerSlots(
   lead: string,
   slots: readonly AppointmentSlot[],
   languageCode: string,
-  parameter = 'time',
+  parameter?: string,
   invalid = false,
 ): FulfillmentResult {
   const times = slots.map((slot) => describeSlot(slot, languageCode));
   const text = slots.length ? `${lead} ${times.join('; ')}.` : `${lead} There are no free times in that period.`;
   return {
     text,
-    elicit: { parameter, ...(invalid && { invalid }) },
+    ...(parameter && { elicit: { parameter, ...(invalid && { invalid }) } }),
     messages: [
       { type: 'text', text },
       ...(slots.length ? [{ type: 'quick-replies' as const, replies: slots.map((slot) => slotTime(slot)) }] : []),

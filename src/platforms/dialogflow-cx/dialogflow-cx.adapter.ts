@@ -36,9 +36,14 @@ export function stageOf(pageInfo: DialogflowCxPageInfo | undefined): Fulfillment
   return open ? 'dialog' : 'fulfillment';
 }
 
-/** The intent's resolved parameter values, overridden by the form's current values (which CX keeps up to date). */
+/** Session values, then the intent's resolved values, then the form's current values (which CX keeps up to date). */
+function withoutNulls(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== null && value !== undefined));
+}
+
 export function parametersOf(body: DialogflowCxWebhookRequest): Record<string, unknown> {
-  const parameters: Record<string, unknown> = {};
+  // Values collected on earlier pages live in the session; this turn's intent and form values override them.
+  const parameters: Record<string, unknown> = { ...withoutNulls(body.sessionInfo.parameters ?? {}) };
   for (const [name, value] of Object.entries(body.intentInfo?.parameters ?? {})) {
     if (value.resolvedValue !== undefined) parameters[name] = value.resolvedValue;
   }

@@ -20,6 +20,18 @@ export const SESSION_CONTEXT = 'session-parameters';
 const SESSION_CONTEXT_LIFESPAN = 50;
 const EVENT_NAME = /^[A-Za-z0-9_-]{1,150}$/;
 
+/**
+ * Dialogflow ES sends every parameter of the intent, unfilled ones as `""` or `[]`: those are left out, so a
+ * handler's "is it there?" checks (and fallbacks to session values) work as for the other platforms.
+ */
+export function filledParameters(parameters: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(parameters).filter(
+      ([, value]) => value !== '' && value !== null && !(Array.isArray(value) && value.length === 0),
+    ),
+  );
+}
+
 /** Maps a validated Dialogflow ES request to the platform-neutral model. */
 export function toDispatchInput(body: DialogflowEsWebhookRequest, caller: Caller): DispatchInput {
   const query = body.queryResult;
@@ -33,7 +45,7 @@ export function toDispatchInput(body: DialogflowEsWebhookRequest, caller: Caller
     requestId: body.responseId,
     sessionId: body.session,
     intent: query.intent.displayName,
-    parameters: query.parameters ?? {},
+    parameters: filledParameters(query.parameters ?? {}),
     contexts,
     sessionParameters: contexts.find((context) => context.name === SESSION_CONTEXT)?.parameters ?? {},
     stage: 'fulfillment',

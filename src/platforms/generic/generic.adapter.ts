@@ -82,7 +82,9 @@ export function renderResponse(
     : result.text === ''
       ? []
       : [{ type: 'text', text: result.text }];
-  const response: GenericWebhookResponse = { requestId, outcome, text: result.text, messages };
+  // A handler may itself let the platform carry on (e.g. confirmed during the dialog stage): that is delegated too.
+  const reported: DispatchOutcome = result.delegate ? 'delegated' : outcome;
+  const response: GenericWebhookResponse = { requestId, outcome: reported, text: result.text, messages };
   if (result.contexts) {
     response.contexts = result.contexts.map((context) => ({
       name: context.name,

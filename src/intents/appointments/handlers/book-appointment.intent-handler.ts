@@ -55,7 +55,15 @@ export class BookAppointmentHandler implements FulfillmentHandler {
     if (confirmation === 'none') {
       return { text: `Book ${provider.displayName} on ${when} (UTC)?`, confirm: true, source: APPOINTMENTS_SOURCE };
     }
-    if (confirmation === 'denied') return { text: "OK, I haven't booked anything.", source: APPOINTMENTS_SOURCE };
+    if (confirmation === 'denied') {
+      // The answer is used up: a later booking must be confirmed again (Rasa keeps slots until told otherwise).
+      return {
+        text: "OK, I haven't booked anything.",
+        failed: true,
+        sessionParameters: { confirmation: null },
+        source: APPOINTMENTS_SOURCE,
+      };
+    }
     if (request.stage === 'dialog') return { text: '', delegate: true };
 
     const outcome = await this.appointments.book(slot.id, patient);
@@ -76,7 +84,7 @@ export class BookAppointmentHandler implements FulfillmentHandler {
     }
     return {
       text: `You're booked with ${provider.displayName} on ${when} (UTC). Your reference is ${outcome.appointment.reference}.`,
-      sessionParameters: { last_appointment: outcome.appointment.reference },
+      sessionParameters: { last_appointment: outcome.appointment.reference, confirmation: null },
       endConversation: false,
       source: APPOINTMENTS_SOURCE,
     };

@@ -47,7 +47,15 @@ export class TransferFundsHandler implements FulfillmentHandler {
         source: BANKING_SOURCE,
       };
     }
-    if (confirmation === 'denied') return { text: "OK, I won't make that transfer.", source: BANKING_SOURCE };
+    if (confirmation === 'denied') {
+      // The answer is used up: the next transfer must be confirmed again (Rasa keeps slots until told otherwise).
+      return {
+        text: "OK, I won't make that transfer.",
+        failed: true,
+        sessionParameters: { confirmation: null },
+        source: BANKING_SOURCE,
+      };
+    }
     // Confirmed while the platform is still in its dialog: let it move on to fulfillment, which does the work.
     if (request.stage === 'dialog') return { text: '', delegate: true };
 
@@ -57,6 +65,7 @@ export class TransferFundsHandler implements FulfillmentHandler {
         const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, request.languageCode).formatted;
         return {
           text: `Done: I moved ${amount} from your ${fromType} account to your ${toType} account. Your ${fromType} balance is now ${balance}.`,
+          sessionParameters: { confirmation: null },
           source: BANKING_SOURCE,
         };
       }

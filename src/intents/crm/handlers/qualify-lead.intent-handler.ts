@@ -8,8 +8,14 @@ import { LeadFacts, scoreLead } from '../lead-scoring';
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,188}\.[^\s@]{2,}$/;
 const CRM_SOURCE = 'crm-api';
 
+/** Dialogflow's built-in types wrap values: @sys.person as `{name}`, @sys.unit-currency as `{amount, currency}`. */
+function unwrap(value: unknown, key: 'name' | 'amount'): unknown {
+  return typeof value === 'object' && value !== null && key in value ? (value as Record<string, unknown>)[key] : value;
+}
+
 function positiveInteger(value: unknown): number | undefined {
-  const number = typeof value === 'string' ? Number(value.replace(/[,_\s]/g, '')) : value;
+  const raw = unwrap(value, 'amount');
+  const number = typeof raw === 'string' ? Number(raw.replace(/[,_\s]/g, '')) : raw;
   return typeof number === 'number' && Number.isFinite(number) && number >= 0 ? Math.round(number) : undefined;
 }
 
@@ -50,7 +56,8 @@ export class QualifyLeadHandler implements FulfillmentHandler {
       decisionMaker: yesNo(params.decision_maker),
     };
     const { score, queue } = scoreLead(facts, this.config.crm.scoring);
-    const name = typeof params.name === 'string' && params.name.trim() ? params.name.trim().slice(0, 200) : null;
+    const given = unwrap(params.name, 'name');
+    const name = typeof given === 'string' && given.trim() ? given.trim().slice(0, 200) : null;
     await this.dataSource
       .createQueryBuilder()
       .insert()
