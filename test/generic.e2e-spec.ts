@@ -195,11 +195,11 @@ describe('Generic webhook (real HTTP, real PostgreSQL)', () => {
       expect((await feature('end')).body).toMatchObject({ text: 'Goodbye.', endConversation: true });
     });
 
-    it('delegate: empty text, no messages, the flag and the session values', async () => {
+    it('delegate: reported as delegated, with empty text, no messages, the flag and the session values', async () => {
       const response = await feature('delegate');
       expect(response.body).toEqual({
         requestId: expect.stringMatching(UUID),
-        outcome: 'fulfilled',
+        outcome: 'delegated',
         text: '',
         messages: [],
         delegate: true,
