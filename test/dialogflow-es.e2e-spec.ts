@@ -228,11 +228,13 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
       expect(response.body.fulfillmentText).toMatch(/couldn't find any accounts/);
     });
 
-    it('formats amounts for the request language and the account currency', async () => {
+    it('answers in the request language (English fallback) with the amount in the account currency', async () => {
       const body = esRequest('GetAccountBalance', { user_id: '67890', account_type: 'checking' });
       (body.queryResult as Record<string, unknown>).languageCode = 'de';
       const response = await post(body).expect(200);
-      expect(response.body.fulfillmentText).toContain('1.843,15\u00a0€');
+      expect(response.body.fulfillmentText).toBe(
+        'Der Kontostand Ihres Kontos „checking“ beträgt 1.843,15\u00a0€. Möchten Sie die letzten Umsätze sehen?',
+      );
       expect(response.body.outputContexts[0].parameters).toMatchObject({ balance: 1843.15, currency: 'EUR' });
     });
 
@@ -362,15 +364,58 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
       expect(response.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
     });
 
-    it('415 for another charset or a compressed body; a UTF-8 BOM is accepted', async () => {
+    it('415 for another charset or an encoding we do not decode; a UTF-8 BOM is accepted', async () => {
       const raw = (headers: Record<string, string>, body: string | Buffer) =>
         request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).set(headers).send(body);
       const json = JSON.stringify(README_REQUEST);
       const latin1 = await raw({ 'Content-Type': 'application/json; charset=latin1' }, json).expect(415);
       expect(latin1.body.error).toBe('UNSUPPORTED_MEDIA_TYPE');
-      await raw({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, json).expect(415);
+      await raw({ 'Content-Type': 'application/json', 'Content-Encoding': 'br' }, json).expect(415);
       const bom = await raw({ 'Content-Type': 'application/json; charset=utf-8' }, `\uFEFF${json}`).expect(200);
       expect(bom.body.fulfillmentText).toContain('$3,247.82');
+    });
+
+    it('decodes gzip and deflate bodies, refuses undecodable ones and bodies that expand past the limit', async () => {
+      const { gzipSync, deflateSync, deflateRawSync } = await import('node:zlib');
+      const json = Buffer.from(JSON.stringify(README_REQUEST));
+      const { request: httpRequest } = await import('node:http');
+      // Raw bytes on the wire (supertest would serialise a Buffer as JSON).
+      const send = (encoding: string, body: Buffer) =>
+        new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+          const req = httpRequest(
+            `${t.baseUrl}${PATH}`,
+            {
+              method: 'POST',
+              headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+            },
+            (res) => {
+              let text = '';
+              res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        });
+      for (const [encoding, body] of [
+        ['gzip', gzipSync(json)],
+        ['deflate', deflateSync(json)],
+        ['deflate', deflateRawSync(json)],
+      ] as const) {
+        const response = await send(encoding, body);
+        expect(response.status).toBe(200);
+        expect(response.body.fulfillmentText).toContain('$3,247.82');
+      }
+      const garbage = await send('gzip', json);
+      expect(garbage.status).toBe(400);
+      expect(garbage.body).toMatchObject({ error: 'MALFORMED_JSON', message: expect.stringContaining('compressed') });
+      // 100 KB of spaces compress to a few hundred bytes: under the 4 KiB limit on the wire, far over it decoded.
+      const bomb = gzipSync(Buffer.concat([Buffer.from('{"a":"'), Buffer.alloc(100_000, ' '), Buffer.from('"}')]));
+      expect(bomb.length).toBeLessThan(4096);
+      const expanded = await send('gzip', bomb);
+      expect([expanded.status, expanded.body.error]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
     });
 
     it('400 for a top-level JSON scalar, and for an empty body', async () => {

@@ -105,8 +105,20 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       expect(response.body).toEqual({
         sessionState: {
           sessionAttributes: SESSION_ATTRIBUTES,
-          // The handler's `account-info` context has a name Lex rejects (hyphen), so it is left out.
-          activeContexts: [],
+          // The handler's `account-info` context is sent under Lex's allowed name, with string attribute values.
+          activeContexts: [
+            {
+              name: 'account_info',
+              contextAttributes: {
+                user_id: '12345',
+                account_type: 'savings',
+                balance: '12500',
+                currency: 'USD',
+                last_updated: expect.any(String),
+              },
+              timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 5 },
+            },
+          ],
           dialogAction: { type: 'Close' },
           intent: {
             name: 'GetAccountBalance',
@@ -149,7 +161,13 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       expect(response.body).toEqual({
         sessionState: {
           sessionAttributes: SESSION_ATTRIBUTES,
-          activeContexts: [],
+          activeContexts: [
+            {
+              name: 'account_info',
+              contextAttributes: { user_id: '12345', account_type: 'savings' },
+              timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 5 },
+            },
+          ],
           dialogAction: { type: 'Close' },
           intent: {
             name: 'GetRecentTransactions',

@@ -60,7 +60,19 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
       expect(response.body).toEqual({
         sessionState: {
           sessionAttributes: { customer_tier: 'gold' },
-          activeContexts: [],
+          activeContexts: [
+            {
+              name: 'account_info',
+              contextAttributes: {
+                user_id: '12345',
+                account_type: 'checking',
+                balance: '3247.82',
+                currency: 'USD',
+                last_updated: expect.any(String),
+              },
+              timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 5 },
+            },
+          ],
           dialogAction: { type: 'Close' },
           intent: {
             name: 'GetAccountBalance',
@@ -104,7 +116,7 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
       });
     });
 
-    it('answers GetRecentTransactions with the requested count and keeps the active contexts', async () => {
+    it('answers GetRecentTransactions with the requested count and refreshes the account_info context', async () => {
       const response = await post(transactionsFulfillment).expect(200);
       const { sessionState, messages } = response.body as {
         sessionState: Json & { dialogAction: Json; intent: Json; activeContexts: Json[] };
@@ -115,8 +127,8 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
       expect(sessionState.activeContexts).toEqual([
         {
           name: 'account_info',
-          contextAttributes: { user_id: '12345' },
-          timeToLive: { timeToLiveInSeconds: 300, turnsToLive: 4 },
+          contextAttributes: { user_id: '12345', account_type: 'checking' },
+          timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 5 },
         },
       ]);
       expect(messages).toHaveLength(4);

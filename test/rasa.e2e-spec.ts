@@ -122,6 +122,30 @@ describe('Rasa action server (real HTTP, real PostgreSQL)', () => {
     });
   });
 
+  it('accepts an action call compressed with deflate, as newer Rasa versions send it', async () => {
+    const { deflateSync } = await import('node:zlib');
+    const { request: httpRequest } = await import('node:http');
+    const body = deflateSync(Buffer.from(JSON.stringify(balanceCall)));
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${t.baseUrl}${PATH}`,
+        {
+          method: 'POST',
+          headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json', 'Content-Encoding': 'deflate' },
+        },
+        (res) => {
+          let received = '';
+          res.on('data', (chunk: Buffer) => (received += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: received }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
+    expect(text).toContain('$3,247.82');
+  });
+
   describe('the other SDK endpoints', () => {
     it('GET /health answers {"status":"ok"}', async () => {
       const response = await request(t.baseUrl)

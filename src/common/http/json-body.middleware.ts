@@ -1,4 +1,5 @@
 import type { NextFunction, RequestHandler, Response } from 'express';
+import { gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { AppError } from '../errors/app-error';
 import type { RequestContext } from './request-context';
 
@@ -22,12 +23,45 @@ function rejectBeforeReading(req: RequestContext, limitBytes: number): AppError 
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     return new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be UTF-8 encoded.');
   }
-  const encoding = req.headers['content-encoding'];
-  if (encoding && encoding.toLowerCase() !== 'identity') {
-    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not accepted.');
+  if (contentEncoding(req) === undefined) {
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Only gzip and deflate request bodies are accepted compressed.');
   }
   if (Number(req.headers['content-length'] ?? 0) > limitBytes) return tooLarge(limitBytes);
   return undefined;
+}
+
+type ContentEncoding = 'identity' | 'gzip' | 'deflate';
+
+/** The body's encoding; undefined for one we do not decode (br, compress, several stacked…). */
+function contentEncoding(req: RequestContext): ContentEncoding | undefined {
+  const value = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (value === 'identity' || value === '') return 'identity';
+  if (value === 'gzip' || value === 'x-gzip') return 'gzip';
+  if (value === 'deflate') return 'deflate';
+  return undefined;
+}
+
+class DecompressionError extends Error {}
+
+/**
+ * Decodes a gzip or deflate body (Rasa compresses action calls with deflate), never to more than the body
+ * limit, so a small compressed request cannot expand into a huge one.
+ */
+function decode(raw: Buffer, encoding: ContentEncoding, limitBytes: number): Buffer {
+  if (encoding === 'identity') return raw;
+  const options = { maxOutputLength: limitBytes };
+  try {
+    if (encoding === 'gzip') return gunzipSync(raw, options);
+    try {
+      return inflateSync(raw, options);
+    } catch (error: unknown) {
+      // Some clients send raw deflate without the zlib header.
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw error;
+      return inflateRawSync(raw, options);
+    }
+  } catch (error: unknown) {
+    throw (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? error : new DecompressionError();
+  }
 }
 
 function tooLarge(limitBytes: number): AppError {
@@ -81,8 +115,8 @@ class DepthError extends Error {
 }
 
 /**
- * Reads JSON request bodies: JSON content types only (415 otherwise, also for other charsets and compressed
- * bodies), at most `limitBytes` (413, checked against Content-Length before reading), at most `maxDepth` levels
+ * Reads JSON request bodies: JSON content types only (415 otherwise, also for other charsets and encodings
+ * other than gzip/deflate), at most `limitBytes` (413, checked against Content-Length before reading), at most `maxDepth` levels
  * deep, parse failures as 400 without echoing the body. Keeps the raw bytes for signature checks.
  */
 export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHandler {
@@ -129,13 +163,20 @@ export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHa
       }
       const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
       try {
-        request.body = parse(raw, maxDepth);
+        request.body = parse(decode(raw, contentEncoding(request) ?? 'identity', limitBytes), maxDepth);
+        // Signatures are checked over the bytes as they arrived on the wire.
         request.rawBody = raw;
       } catch (error: unknown) {
+        if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          finish(tooLarge(limitBytes));
+          return;
+        }
         const message =
           error instanceof DepthError
             ? `The request body is nested deeper than ${error.maxDepth} levels.`
-            : 'The request body is not valid JSON.';
+            : error instanceof DecompressionError
+              ? 'The compressed request body could not be decoded.'
+              : 'The request body is not valid JSON.';
         finish(new AppError('MALFORMED_JSON', message));
         return;
       }

@@ -2,7 +2,14 @@ import 'reflect-metadata';
 
 import { plainToInstance } from 'class-transformer';
 import type { Caller, FulfillmentResult } from '../../fulfillment';
-import { checkResponse, eventRequestId, HANDOFF_ATTRIBUTE, renderResponse, toDispatchInput } from './lex-v2.adapter';
+import {
+  checkResponse,
+  eventRequestId,
+  HANDOFF_ATTRIBUTE,
+  lexContextName,
+  renderResponse,
+  toDispatchInput,
+} from './lex-v2.adapter';
 import { LexV2Event } from './lex-v2.request';
 import { LEX_V2_LIMITS, LexV2Response } from './lex-v2.response';
 
@@ -201,7 +208,7 @@ describe('renderResponse', () => {
     expect(response.messages).toEqual([{ contentType: 'PlainText', content: messages.map((m) => m.text).join('\n') }]);
   });
 
-  it('keeps active contexts, applies valid updates and drops names Lex would reject', () => {
+  it('keeps active contexts, applies valid updates, maps names to Lex form and drops names Lex would still reject', () => {
     const body = event({
       activeContexts: [
         { name: 'keep', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
@@ -212,8 +219,11 @@ describe('renderResponse', () => {
       {
         contexts: [
           { name: 'drop', lifespan: 0 },
-          { name: 'account-info', lifespan: 5 },
+          { name: 'account-info', lifespan: 5, parameters: { user_id: '12345', balance: 12.5 } },
           { name: 'new_one', lifespan: 50, parameters: { n: 1 } },
+          { name: 'order.status v2', lifespan: 3 },
+          { name: 'bad/name', lifespan: 3 },
+          { name: '_leading', lifespan: 3 },
         ],
       },
       'fulfillment',
@@ -221,8 +231,15 @@ describe('renderResponse', () => {
     );
     expect(response.sessionState.activeContexts).toEqual([
       { name: 'keep', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
+      {
+        name: 'account_info',
+        contextAttributes: { user_id: '12345', balance: '12.5' },
+        timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 5 },
+      },
       { name: 'new_one', contextAttributes: { n: '1' }, timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 20 } },
     ]);
+    expect(lexContextName('account-info')).toBe('account_info');
+    expect(lexContextName('a.b c--d')).toBe('a_b_c_d');
   });
 
   it('echoes request attributes', () => {

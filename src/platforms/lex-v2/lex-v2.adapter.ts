@@ -23,6 +23,14 @@ export const HANDOFF_ATTRIBUTE = 'handoff';
 const CONTEXT_NAME = /^(?:[A-Za-z]_?)+$/;
 const DEFAULT_CONTEXT_SECONDS = 600;
 
+/**
+ * Lex allows only letters and underscores in context names, while handlers name contexts for every platform
+ * (e.g. `account-info`): hyphens, dots and spaces become underscores (`account_info`).
+ */
+export function lexContextName(name: string): string {
+  return name.replace(/[-. ]+/g, '_');
+}
+
 const CONFIRMATION: Record<string, ConfirmationState> = { Confirmed: 'confirmed', Denied: 'denied', None: 'none' };
 
 /** A slot's interpreted value: a string, a list for List slots, an object for Composite slots. */
@@ -110,13 +118,14 @@ function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2Resp
     });
   }
   for (const update of result.contexts ?? []) {
-    if (!CONTEXT_NAME.test(update.name) || update.name.length > 100) continue;
+    const name = lexContextName(update.name);
+    if (!CONTEXT_NAME.test(name) || name.length > 100) continue;
     if (update.lifespan <= 0) {
-      contexts.delete(update.name);
+      contexts.delete(name);
       continue;
     }
-    contexts.set(update.name, {
-      name: update.name,
+    contexts.set(name, {
+      name,
       contextAttributes: Object.fromEntries(
         Object.entries(update.parameters ?? {}).map(([key, value]) => [key, attributeValue(value)]),
       ),

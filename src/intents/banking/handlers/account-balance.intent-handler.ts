@@ -1,4 +1,12 @@
-import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
+import {
+  fill,
+  FulfillmentHandler,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+  localized,
+  LocalizedText,
+} from '../../../fulfillment';
 import { AccountsRepository } from '../accounts.repository';
 import {
   accountTypeFrom,
@@ -10,7 +18,27 @@ import {
 } from '../banking-parameters';
 import { formatMoney } from '../money';
 
-/** "What is my checking balance?" — parameters `user_id` and `account_type`. */
+const STATEMENT: LocalizedText = {
+  en: 'Your {type} account balance is {amount}.',
+  de: 'Der Kontostand Ihres Kontos „{type}“ beträgt {amount}.',
+  es: 'El saldo de su cuenta {type} es {amount}.',
+  fr: 'Le solde de votre compte {type} est de {amount}.',
+};
+const OFFER: LocalizedText = {
+  en: 'Would you like to see recent transactions?',
+  de: 'Möchten Sie die letzten Umsätze sehen?',
+  es: '¿Quiere ver los últimos movimientos?',
+  fr: 'Voulez-vous voir les dernières opérations ?',
+};
+const SHOW: LocalizedText = {
+  en: 'Show recent transactions',
+  de: 'Umsätze zeigen',
+  es: 'Ver movimientos',
+  fr: 'Voir les opérations',
+};
+const NO_THANKS: LocalizedText = { en: 'No, thanks', de: 'Nein, danke', es: 'No, gracias', fr: 'Non, merci' };
+
+/** "What is my checking balance?" — parameters `user_id` and `account_type`; answers in the user's language. */
 @IntentHandler('GetAccountBalance')
 export class AccountBalanceHandler implements FulfillmentHandler {
   constructor(private readonly accounts: AccountsRepository) {}
@@ -31,13 +59,14 @@ export class AccountBalanceHandler implements FulfillmentHandler {
     }
 
     const balance = formatMoney(account.balanceMinor, account.currency, request.languageCode);
-    const statement = `Your ${account.accountType} account balance is ${balance.formatted}.`;
-    const offer = 'Would you like to see recent transactions?';
+    const language = request.languageCode;
+    const statement = fill(localized(STATEMENT, language), { type: account.accountType, amount: balance.formatted });
+    const offer = localized(OFFER, language);
     return {
       text: `${statement} ${offer}`,
       messages: [
         { type: 'text', text: statement },
-        { type: 'quick-replies', title: offer, replies: ['Show recent transactions', 'No, thanks'] },
+        { type: 'quick-replies', title: offer, replies: [localized(SHOW, language), localized(NO_THANKS, language)] },
       ],
       contexts: [
         {
