@@ -44,6 +44,6 @@ export async function createHttpApp(
   app.set('etag', false);
   app.use(chain(requestIdMiddleware, jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth)));
   app.useGlobalFilters(new HttpErrorFilter());
-  setupOpenApi(app);
+  if (config.http.openApi) setupOpenApi(app);
   return app;
 }

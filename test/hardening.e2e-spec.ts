@@ -90,6 +90,16 @@ describe('hardening (real HTTP, real PostgreSQL)', () => {
     }
   });
 
+  it('does not serve the OpenAPI document when OPENAPI_ENABLED=false', async () => {
+    const closed = await startTestApp({ env: { OPENAPI_ENABLED: 'false' } });
+    try {
+      await request(closed.baseUrl).get('/openapi.json').expect(404);
+      await request(closed.baseUrl).get('/docs').expect(404);
+    } finally {
+      await closed.close();
+    }
+  });
+
   describe('audit trail', () => {
     it('is append-only: updates are refused by the database', async () => {
       t.app.get(AuditLog).record({ event: 'authn_login_fail', outcome: 'failure', reason: 'test' });

@@ -10,6 +10,8 @@ export interface HttpConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** `/openapi.json` and `/docs` are served. */
+  openApi: boolean;
 }
 
 /** The service's own TLS; absent when it serves plain HTTP (local development or behind a proxy). */
@@ -168,6 +170,7 @@ export class AppConfig implements AppConfigValues {
         headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
         requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
         keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+        openApi: env.OPENAPI_ENABLED ?? env.NODE_ENV !== 'production',
       },
       tls,
       database: {

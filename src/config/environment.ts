@@ -187,6 +187,12 @@ export class Environment {
   })
   RASA_ACTIONS?: string;
 
+  /** Serve `/openapi.json` and `/docs` (unauthenticated); defaults to on, except with NODE_ENV=production. */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  OPENAPI_ENABLED?: boolean;
+
   /** Base URL of the carrier's estimate API; unset in development starts a local demo carrier. */
   @IsOptional()
   @Transform(emptyToUndefined)

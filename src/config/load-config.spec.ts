@@ -44,6 +44,7 @@ describe('loadConfig', () => {
         headersTimeoutMs: 10000,
         requestTimeoutMs: 30000,
         keepAliveTimeoutMs: 5000,
+        openApi: true,
         bodyLimitBytes: 1024 * 1024,
       });
     });
@@ -251,6 +252,19 @@ describe('loadConfig', () => {
       expect(config.callersFile).toBe('/etc/webhook/callers.yaml');
       expect(config.database.seedDemoData).toBe(false);
     });
+  });
+
+  it('serves the OpenAPI document by default except in production, and OPENAPI_ENABLED overrides', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/app',
+      CALLERS_FILE: '/etc/callers.yaml',
+      TLS_TERMINATED_BY_PROXY: 'true',
+    };
+    expect(loadConfig({}, CWD).http.openApi).toBe(true);
+    expect(loadConfig(production, CWD).http.openApi).toBe(false);
+    expect(loadConfig({ ...production, OPENAPI_ENABLED: 'true' }, CWD).http.openApi).toBe(true);
+    expect(loadConfig({ OPENAPI_ENABLED: 'false' }, CWD).http.openApi).toBe(false);
   });
 
   describe('TLS', () => {

@@ -26,6 +26,7 @@ const OPTIONAL_VARIABLES = [
   'RASA_ACTIONS',
   'LEAD_SCORING',
   'CARRIER_API_URL',
+  'OPENAPI_ENABLED',
 ];
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
