@@ -11,6 +11,7 @@ import { jsonBodyMiddleware } from './common/http/json-body.middleware';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import type { AppConfig } from './config';
 import { setupOpenApi } from './docs/openapi';
+import { Readiness } from './health/readiness';
 
 const LOG_LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
   fatal: ['fatal'],
@@ -42,7 +43,18 @@ export async function createHttpApp(
   server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(chain(requestIdMiddleware, jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth)));
+  const readiness = app.get(Readiness);
+  app.use(
+    chain(
+      requestIdMiddleware,
+      (_request, response, next) => {
+        // While shutting down, each response ends its keep-alive connection so clients reconnect elsewhere.
+        if (readiness.closingConnections) response.setHeader('Connection', 'close');
+        next();
+      },
+      jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth),
+    ),
+  );
   app.useGlobalFilters(new HttpErrorFilter());
   if (config.http.openApi) setupOpenApi(app);
   return app;

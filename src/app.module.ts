@@ -2,10 +2,14 @@ import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import type { CallerRegistry } from './auth/callers/caller-registry';
+import { AsyncModule } from './async/async.module';
 import { AppConfig, ConfigModule } from './config';
 import { DatabaseModule } from './database/database.module';
 import { FulfillmentModule } from './fulfillment';
+import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { IntentsModule } from './intents/intents.module';
+import { OutboundModule } from './outbound';
 import { PlatformsModule } from './platforms/platforms.module';
 import { ThrottlingModule } from './throttling/throttling.module';
 
@@ -19,6 +23,10 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         FulfillmentModule.forRoot(config.fulfillment),
+        OutboundModule,
+        IdempotencyModule,
+        AsyncModule,
+        HealthModule,
         AuditModule,
         AuthModule.forRoot(config, callers),
         ThrottlingModule,

@@ -5,8 +5,7 @@ import { createHttpApp } from './app.factory';
 import { AppConfig, ConfigError, loadConfig } from './config';
 import { resolveDatabase } from './database/database-server';
 import { IntentRegistrationError } from './fulfillment';
-
-const SHUTDOWN_TIMEOUT_MS = 25_000;
+import { shutDownGracefully } from './health/graceful-shutdown';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -64,13 +63,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal} received: closing`);
+    const { graceMs } = config.shutdown;
     const force = setTimeout(() => {
-      logger.error(`Shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+      logger.error(`Shutdown took longer than ${graceMs} ms; exiting`);
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, graceMs);
     force.unref();
-    app
-      .close()
+    shutDownGracefully(app, config.shutdown, logger)
       .then(() => database.stop())
       .then(() => {
         logger.log('Stopped cleanly');

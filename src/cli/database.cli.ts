@@ -1,13 +1,24 @@
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import PgBoss from 'pg-boss';
 import { DataSource } from 'typeorm';
+import { jobQueueOptions } from '../async/job-queue';
 import { ConfigError, loadConfig } from '../config';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { resolveDatabase } from '../database/database-server';
 import { seedDemoData } from '../intents/demo-data';
 
 const USAGE = 'usage: database.cli <migrate | revert | show | seed | generate <MigrationName>>';
+
+/** The pg-boss schema (pg-boss versions and migrates its own tables); replicas then start without DDL. */
+async function installJobQueue(url: string): Promise<void> {
+  const boss = new PgBoss({ ...jobQueueOptions(url, 1), supervise: false, schedule: false });
+  boss.on('error', () => undefined);
+  await boss.start();
+  await boss.stop({ graceful: false, close: true });
+  process.stdout.write('Job queue schema is up to date\n');
+}
 
 async function run(command: string | undefined, argument: string | undefined): Promise<number> {
   if (!command || !['migrate', 'revert', 'show', 'seed', 'generate'].includes(command)) {
@@ -38,6 +49,7 @@ async function run(command: string | undefined, argument: string | undefined): P
       if (command === 'migrate') {
         const applied = await dataSource.runMigrations({ transaction: 'each' });
         process.stdout.write(`Applied ${applied.length} migration(s)${applied.map((m) => `\n  ${m.name}`).join('')}\n`);
+        await installJobQueue(database.url);
       } else if (command === 'revert') {
         await dataSource.undoLastMigration({ transaction: 'each' });
       } else if (command === 'show') {

@@ -40,6 +40,7 @@ export interface FulfillmentConfig {
   interimText: string;
   responseSource: string;
   deadlinesMs: Record<Platform, number>;
+  pendingFollowupEvent?: string;
   /** Rasa action name → intent, in addition to the default rule (action_get_account_balance → GetAccountBalance). */
   rasaActions: Readonly<Record<string, string>>;
 }
@@ -110,6 +111,57 @@ export interface AppConfigValues {
   redisUrl?: string;
   crm: { scoring: LeadScoringRules };
   carrier: { url?: string; timeoutMs: number; retries: number };
+  statements: { archiveUrl?: string; timeoutMs: number };
+  idempotency: IdempotencyConfig;
+  async: AsyncConfig;
+  degraded: DegradedConfig;
+  shutdown: ShutdownConfig;
+}
+
+export interface IdempotencyConfig {
+  ttlMs: number;
+}
+
+export interface AsyncConfig {
+  acceptedText: string;
+  resultTtlMs: number;
+  jobTimeoutMs: number;
+  jobRetries: number;
+  pollIntervalMs: number;
+  maintenanceIntervalSeconds: number;
+  /** Delay before each retry of a callback delivery (the first attempt is immediate). */
+  callbackRetryDelaysMs: readonly number[];
+  callbackTimeoutMs: number;
+}
+
+export interface DegradedConfig {
+  mode: 'reply' | '503';
+  text: string;
+  probeIntervalMs: number;
+}
+
+export interface ShutdownConfig {
+  delayMs: number;
+  graceMs: number;
+}
+
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `5s,30s,2m` → delays in ms; the last delay repeats until their sum reaches the horizon. */
+export function parseRetrySchedule(schedule: string, horizonHours: number): number[] {
+  const steps = schedule.split(',').map((step) => {
+    const match = /^(\d+)(ms|s|m|h)$/.exec(step.trim());
+    if (!match) throw new Error(`invalid duration "${step}"`);
+    return Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS];
+  });
+  const horizonMs = horizonHours * 3_600_000;
+  const last = steps[steps.length - 1];
+  let total = steps.reduce((sum, delay) => sum + delay, 0);
+  while (last > 0 && total + last <= horizonMs) {
+    steps.push(last);
+    total += last;
+  }
+  return steps;
 }
 
 /** The validated configuration, injected wherever settings are needed (nothing else reads process.env). */
@@ -126,6 +178,11 @@ export class AppConfig implements AppConfigValues {
   readonly redisUrl?: string;
   readonly crm!: { scoring: LeadScoringRules };
   readonly carrier!: { url?: string; timeoutMs: number; retries: number };
+  readonly statements!: { archiveUrl?: string; timeoutMs: number };
+  readonly idempotency!: IdempotencyConfig;
+  readonly async!: AsyncConfig;
+  readonly degraded!: DegradedConfig;
+  readonly shutdown!: ShutdownConfig;
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -185,6 +242,7 @@ export class AppConfig implements AppConfigValues {
         fallbackText: env.FALLBACK_TEXT,
         errorText: env.ERROR_TEXT,
         interimText: env.INTERIM_TEXT,
+        pendingFollowupEvent: env.PENDING_FOLLOWUP_EVENT,
         responseSource: env.RESPONSE_SOURCE,
         deadlinesMs: {
           'dialogflow-es': env.DIALOGFLOW_ES_DEADLINE_MS,
@@ -209,6 +267,23 @@ export class AppConfig implements AppConfigValues {
       redisUrl: env.REDIS_URL,
       crm: { scoring: parseLeadScoring(env.LEAD_SCORING) },
       carrier: { url: env.CARRIER_API_URL, timeoutMs: env.CARRIER_TIMEOUT_MS, retries: env.CARRIER_RETRIES },
+      statements: { archiveUrl: env.STATEMENT_ARCHIVE_URL, timeoutMs: env.STATEMENT_ARCHIVE_TIMEOUT_MS },
+      idempotency: { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000 },
+      async: {
+        acceptedText: env.ASYNC_ACCEPTED_TEXT,
+        resultTtlMs: env.FULFILLMENT_RESULT_TTL_HOURS * 3_600_000,
+        jobTimeoutMs: env.ASYNC_JOB_TIMEOUT_MS,
+        jobRetries: env.ASYNC_JOB_RETRIES,
+        pollIntervalMs: env.ASYNC_POLL_INTERVAL_MS,
+        maintenanceIntervalSeconds: env.ASYNC_MAINTENANCE_INTERVAL_SECONDS,
+        callbackRetryDelaysMs: parseRetrySchedule(env.CALLBACK_RETRY_SCHEDULE, env.CALLBACK_RETRY_HORIZON_HOURS),
+        callbackTimeoutMs: env.CALLBACK_TIMEOUT_MS,
+      },
+      degraded: { mode: env.DEGRADED_MODE, text: env.DEGRADED_TEXT, probeIntervalMs: env.DB_PROBE_INTERVAL_MS },
+      shutdown: {
+        delayMs: env.SHUTDOWN_DELAY_MS ?? (env.NODE_ENV === 'production' ? 5000 : 0),
+        graceMs: env.SHUTDOWN_GRACE_MS,
+      },
     });
   }
 }

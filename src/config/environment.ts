@@ -212,6 +212,18 @@ export class Environment {
   @Max(5)
   CARRIER_RETRIES = 2;
 
+  /** Base URL of the document archive that files statements (RequestStatement); unset: local references. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  STATEMENT_ARCHIVE_URL?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  STATEMENT_ARCHIVE_TIMEOUT_MS = 10_000;
+
   /** JSON overriding parts of the lead scoring rules (see README), e.g. `{"budgetAtLeast":{"value":100000,"points":50}}`. */
   @IsOptional()
   @Transform(emptyToUndefined)
@@ -271,6 +283,115 @@ export class Environment {
   @Min(4)
   @Max(1000)
   JSON_MAX_DEPTH = 64;
+
+  /** How long a state-changing turn's stored reply is replayed to retries and duplicates. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  IDEMPOTENCY_TTL_HOURS = 24;
+
+  /** Dialogflow ES event sent with an interim reply so the agent calls back for the result; unset: none. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9_-]{1,150}$/, { message: 'must be a Dialogflow event name (letters, digits, _ and -)' })
+  PENDING_FOLLOWUP_EVENT?: string;
+
+  /** How long results of late and async work are kept for polling and later turns. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(720)
+  FULFILLMENT_RESULT_TTL_HOURS = 24;
+
+  /** The reply to a turn whose handler runs asynchronously (`mode: 'async'`). */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1000)
+  ASYNC_ACCEPTED_TEXT = "Got it. I'm working on that and will let you know when it's done.";
+
+  /** Longest run of an async handler; a job running longer (or whose pod died) is retried. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  ASYNC_JOB_TIMEOUT_MS = 60_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  ASYNC_JOB_RETRIES = 3;
+
+  /** How often an idle replica asks the queue for work (pg-boss polls; minimum 500 ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(500)
+  @Max(60_000)
+  ASYNC_POLL_INTERVAL_MS = 1000;
+
+  /** How often the queue looks for jobs whose runner died (expired) and purges old ones. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  ASYNC_MAINTENANCE_INTERVAL_SECONDS = 60;
+
+  /**
+   * Delays between callback delivery attempts, e.g. `5s,30s,2m,10m,30m,1h`; the last one repeats until the
+   * total reaches CALLBACK_RETRY_HORIZON_HOURS. Each delay gets ±20 % jitter.
+   */
+  @Matches(/^\d+(ms|s|m|h)(,\d+(ms|s|m|h))*$/, { message: 'must be a comma-separated list like 5s,30s,2m,1h' })
+  CALLBACK_RETRY_SCHEDULE = '5s,30s,2m,10m,30m,1h';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(168)
+  CALLBACK_RETRY_HORIZON_HOURS = 24;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  CALLBACK_TIMEOUT_MS = 10_000;
+
+  /**
+   * What a turn gets while PostgreSQL is unreachable: `reply` (a polite platform-shaped "temporarily
+   * unavailable", HTTP 200) or `503` (so the platform retries).
+   */
+  @IsIn(['reply', '503'])
+  DEGRADED_MODE: 'reply' | '503' = 'reply';
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1000)
+  DEGRADED_TEXT = "Sorry, I can't reach our systems right now. Please try again in a few minutes.";
+
+  /** How often PostgreSQL is checked while it is marked unreachable (and for readiness). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  DB_PROBE_INTERVAL_MS = 1000;
+
+  /**
+   * After SIGTERM: how long the service keeps serving with readiness false, so load balancers stop sending
+   * to it before connections are refused. Default 5000 in production, 0 otherwise.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  SHUTDOWN_DELAY_MS?: number;
+
+  /** Longest the whole shutdown may take (in-flight requests and running jobs); then the process exits 1. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  SHUTDOWN_GRACE_MS = 25_000;
 }
 
 /** Variables whose values must never be echoed back in an error message. */

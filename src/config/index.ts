@@ -1,5 +1,9 @@
 export { AppConfig } from './app-config';
 export type {
+  AsyncConfig,
+  DegradedConfig,
+  IdempotencyConfig,
+  ShutdownConfig,
   AppConfigValues,
   DatabaseConfig,
   FulfillmentConfig,

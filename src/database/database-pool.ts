@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 
 /**
@@ -16,5 +16,22 @@ export class DatabasePool {
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     const result = await pool.query<Row>({ name, text, values });
     return result.rows;
+  }
+
+  /** Runs `work` in one transaction on one connection (committed when it resolves, rolled back if it throws). */
+  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error: unknown) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 }

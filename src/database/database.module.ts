@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config';
 import { buildDataSourceOptions } from './data-source-options';
+import { DatabaseAvailability } from './database-availability';
 import { DatabasePool } from './database-pool';
 
 @Global()
@@ -21,7 +22,7 @@ import { DatabasePool } from './database-pool';
       },
     }),
   ],
-  providers: [DatabasePool],
-  exports: [DatabasePool],
+  providers: [DatabasePool, DatabaseAvailability],
+  exports: [DatabasePool, DatabaseAvailability],
 })
 export class DatabaseModule {}

@@ -28,6 +28,12 @@ export interface FulfillmentRequest {
   readonly platform: Platform;
   /** The platform's id for this turn (Dialogflow ES `responseId`). */
   readonly requestId: string;
+  /**
+   * The same for every delivery of this turn (platform retries, duplicates on other replicas), scoped to the
+   * caller. State-changing handlers pass it to their writes (e.g. a unique column) so that the effect
+   * happens once even if a run is repeated after a crash.
+   */
+  readonly idempotencyKey: string;
   readonly sessionId: string;
   readonly intent: string;
   readonly parameters: Readonly<Record<string, unknown>>;

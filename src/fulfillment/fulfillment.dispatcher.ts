@@ -1,8 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { DeferredResults, PENDING_FULFILLMENT_PARAMETER } from './deferred-results';
 import type { FulfillmentRequest } from './fulfillment-request';
 import type { FulfillmentResult } from './fulfillment-result';
 import { FulfillmentOptions } from './fulfillment.options';
-import { IntentHandlerRegistry } from './intent-handler.registry';
+import { idempotencyKeyOf } from './idempotency-key';
+import { IntentHandlerRegistry, RegisteredHandler } from './intent-handler.registry';
 
 export type DispatchOutcome = 'fulfilled' | 'fallback' | 'failed' | 'timed-out' | 'delegated';
 
@@ -10,9 +12,19 @@ export interface DispatchResult {
   readonly outcome: DispatchOutcome;
   readonly result: FulfillmentResult;
   readonly handler?: string;
+  /** What the handler threw, for a `failed` outcome (e.g. to tell a lost database from a bug). */
+  readonly error?: unknown;
 }
 
-export type DispatchInput = Omit<FulfillmentRequest, 'deadline' | 'signal'>;
+/** What an adapter produces; the idempotency key is derived from the turn when not given. */
+export type DispatchInput = Omit<FulfillmentRequest, 'deadline' | 'signal' | 'idempotencyKey'> & {
+  readonly idempotencyKey?: string;
+};
+
+export interface DispatchOptions {
+  /** Keep the result of work that outlives the budget (default true); a background job has no later turn. */
+  readonly deferLateWork?: boolean;
+}
 
 export class DeadlineExceededError extends Error {
   constructor(budgetMs: number) {
@@ -26,7 +38,8 @@ const TIMED_OUT = Symbol('timed-out');
 /**
  * Runs the handler for a request within its time budget. The caller always gets a reply: the handler's,
  * a fallback for an unknown intent, a polite apology when the handler fails, or an interim "still working"
- * reply when the budget runs out (so the platform never times out).
+ * reply when the budget runs out (so the platform never times out). Work that outlives its budget goes on;
+ * its result is kept by `DeferredResults` under the id the interim reply carries.
  */
 @Injectable()
 export class FulfillmentDispatcher {
@@ -35,9 +48,10 @@ export class FulfillmentDispatcher {
   constructor(
     private readonly registry: IntentHandlerRegistry,
     private readonly options: FulfillmentOptions,
+    @Optional() private readonly deferred?: DeferredResults,
   ) {}
 
-  async dispatch(input: DispatchInput, budgetMs: number): Promise<DispatchResult> {
+  async dispatch(input: DispatchInput, budgetMs: number, options: DispatchOptions = {}): Promise<DispatchResult> {
     const registered = this.registry.find(input.intent);
     if (!registered) {
       this.logger.warn(`No handler for intent "${input.intent}" (request ${input.requestId}); sent the fallback reply`);
@@ -52,6 +66,7 @@ export class FulfillmentDispatcher {
     const controller = new AbortController();
     const request: FulfillmentRequest = {
       ...input,
+      idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf(input),
       deadline: new Date(Date.now() + budgetMs),
       signal: controller.signal,
     };
@@ -64,13 +79,13 @@ export class FulfillmentDispatcher {
     try {
       const settled = await Promise.race([work, timeout]);
       if (settled === TIMED_OUT) {
+        // The signal tells the handler its caller has an answer; the work itself goes on (it may be half done).
         controller.abort(new DeadlineExceededError(budgetMs));
-        this.logger.warn(
-          `${registered.className} did not answer intent "${input.intent}" within ${budgetMs} ms ` +
-            `(request ${input.requestId}); sent the interim reply`,
-        );
-        work.catch((error: unknown) => this.logLateFailure(registered.className, input.requestId, error));
-        return { outcome: 'timed-out', result: { text: this.options.interimText }, handler: registered.className };
+        return {
+          outcome: 'timed-out',
+          result: await this.interimReply(registered, request, work, budgetMs, options.deferLateWork ?? true),
+          handler: registered.className,
+        };
       }
       return { outcome: 'fulfilled', result: settled, handler: registered.className };
     } catch (error: unknown) {
@@ -82,16 +97,54 @@ export class FulfillmentDispatcher {
         outcome: 'failed',
         result: { text: this.options.errorText, failed: true },
         handler: registered.className,
+        error,
       };
     } finally {
       clearTimeout(timer);
     }
   }
 
+  /** Hands the running work to the deferred-result store and tells the platform where to find it. */
+  private async interimReply(
+    registered: RegisteredHandler,
+    request: FulfillmentRequest,
+    work: Promise<FulfillmentResult>,
+    budgetMs: number,
+    defer: boolean,
+  ): Promise<FulfillmentResult> {
+    work.catch((error: unknown) => this.logLateFailure(registered.className, request.requestId, error));
+    let pendingId: string | undefined;
+    try {
+      if (defer) pendingId = await this.deferred?.defer(withoutSignal(request), work);
+    } catch (error: unknown) {
+      this.logger.error(`Could not keep the late result of request ${request.requestId}: ${describe(error)}`);
+    }
+    this.logger.warn(
+      `${registered.className} did not answer intent "${request.intent}" within ${budgetMs} ms ` +
+        `(request ${request.requestId}); sent the interim reply${pendingId ? `, result kept as ${pendingId}` : ''}`,
+    );
+    if (!pendingId) return { text: this.options.interimText };
+    const event = this.options.pendingFollowupEvent;
+    return {
+      text: this.options.interimText,
+      sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId },
+      // Dialogflow ES answers a follow-up event by calling the webhook again with a fresh 5 s budget.
+      ...(event &&
+        request.platform === 'dialogflow-es' && {
+          followupEvent: { name: event, parameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId } },
+        }),
+    };
+  }
+
   private logLateFailure(className: string, requestId: string, error: unknown): void {
     if (error instanceof DeadlineExceededError || (error instanceof Error && error.name === 'AbortError')) return;
     this.logger.error(`${className} failed after its deadline (request ${requestId}): ${describe(error)}`);
   }
+}
+
+function withoutSignal(request: FulfillmentRequest): Omit<FulfillmentRequest, 'signal' | 'deadline'> {
+  const { signal, deadline, ...rest } = request;
+  return rest;
 }
 
 function describe(error: unknown): string {

@@ -3,4 +3,6 @@ export abstract class FulfillmentOptions {
   abstract readonly fallbackText: string;
   abstract readonly errorText: string;
   abstract readonly interimText: string;
+  /** Dialogflow ES event sent with the interim reply so the agent calls back for the result (unset: none). */
+  abstract readonly pendingFollowupEvent?: string;
 }

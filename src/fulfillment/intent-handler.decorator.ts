@@ -10,11 +10,26 @@ export interface IntentHandlerOptions {
    * stage it does not list, the platform is told to carry on by itself.
    */
   readonly stages?: readonly FulfillmentStage[];
+  /**
+   * The handler changes state (moves money, books, writes a lead). Its calls are made idempotent: a retried
+   * or duplicated platform request gets the stored reply instead of running the handler again. Read-only
+   * handlers (the default) skip that write on the hot path.
+   */
+  readonly changesState?: boolean;
+  /**
+   * `async`: acknowledge at once and run the handler as a background job; its result is delivered to the
+   * caller's callback URL and can be polled. Default `sync`.
+   */
+  readonly mode?: HandlerMode;
 }
+
+export type HandlerMode = 'sync' | 'async';
 
 export interface IntentHandlerMetadata {
   readonly intent: string;
   readonly stages: readonly FulfillmentStage[];
+  readonly changesState: boolean;
+  readonly mode: HandlerMode;
 }
 
 export const IntentHandlerMarker = DiscoveryService.createDecorator<IntentHandlerMetadata>();
@@ -27,7 +42,8 @@ export const IntentHandlerMarker = DiscoveryService.createDecorator<IntentHandle
  * @IntentHandler('GetAccountBalance')
  * export class AccountBalanceHandler implements FulfillmentHandler { … }
  *
- * @IntentHandler('BookAppointment', { stages: ['dialog', 'fulfillment'] })
+ * @IntentHandler('BookAppointment', { stages: ['dialog', 'fulfillment'], changesState: true })
+ * @IntentHandler('ExportStatements', { mode: 'async' })
  * ```
  */
 export function IntentHandler(intent: string, options: IntentHandlerOptions = {}): ClassDecorator {
@@ -39,6 +55,11 @@ export function IntentHandler(intent: string, options: IntentHandlerOptions = {}
     // instead of the handler silently becoming a singleton.
     const scope = Reflect.getMetadata(SCOPE_OPTIONS_METADATA, target) as ScopeOptions | undefined;
     Injectable(scope)(target);
-    IntentHandlerMarker({ intent, stages: options.stages ?? ['fulfillment'] })(target);
+    IntentHandlerMarker({
+      intent,
+      stages: options.stages ?? ['fulfillment'],
+      changesState: options.changesState ?? false,
+      mode: options.mode ?? 'sync',
+    })(target);
   };
 }

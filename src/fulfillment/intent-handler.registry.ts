@@ -4,11 +4,13 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import type { FulfillmentHandler } from './fulfillment-handler';
 import type { FulfillmentStage } from './fulfillment-request';
 import { DuplicateIntentHandlerError, InvalidIntentHandlerError } from './fulfillment.errors';
-import { IntentHandlerMarker } from './intent-handler.decorator';
+import { HandlerMode, IntentHandlerMarker } from './intent-handler.decorator';
 
 export interface RegisteredHandler {
   readonly intent: string;
   readonly stages: readonly FulfillmentStage[];
+  readonly changesState: boolean;
+  readonly mode: HandlerMode;
   readonly className: string;
   readonly handler: FulfillmentHandler;
 }
@@ -55,6 +57,8 @@ export class IntentHandlerRegistry implements OnModuleInit {
     this.byIntent.set(metadata.intent, {
       intent: metadata.intent,
       stages: metadata.stages,
+      changesState: metadata.changesState,
+      mode: metadata.mode,
       className,
       handler: instance as FulfillmentHandler,
     });

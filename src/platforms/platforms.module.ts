@@ -5,10 +5,11 @@ import { DialogflowEsWebhook } from './dialogflow-es/dialogflow-es.webhook';
 import { GenericModule } from './generic/generic.module';
 import { LexV2Module } from './lex-v2/lex-v2.module';
 import { RasaModule } from './rasa/rasa.module';
+import { TurnPipelineModule } from './turn-pipeline.module';
 
 const controllers = [DialogflowEsController];
 const webhooks = [DialogflowEsWebhook];
-const adapters = [DialogflowCxModule, LexV2Module, RasaModule, GenericModule];
+const adapters = [TurnPipelineModule, DialogflowCxModule, LexV2Module, RasaModule, GenericModule];
 
 @Module({ imports: [...adapters], controllers, providers: [...webhooks] })
 export class PlatformsModule {}

@@ -81,6 +81,11 @@ export class CallerRegistry {
     return this.callers;
   }
 
+  /** The caller with this id in the current version of the file. */
+  byId(id: string): RegisteredCaller | undefined {
+    return this.callers.find((caller) => caller.id === id);
+  }
+
   /** Header names of the callers' signature schemes (each must appear at most once in a request). */
   signatureHeaders(): ReadonlySet<string> {
     return this.signatureHeaderNames;

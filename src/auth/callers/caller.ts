@@ -96,9 +96,19 @@ export interface CallerAuth {
   readonly basic?: BasicAuth;
 }
 
+/** Where results of async and late work are sent, signed the Standard Webhooks way. */
+export interface CallbackTarget {
+  readonly url: string;
+  /** Signing keys; every one signs each delivery (several during a rotation). */
+  readonly secrets: readonly Buffer[];
+  /** Lets the URL be http and resolve to loopback/private addresses (local receivers only). */
+  readonly allowPrivateNetwork: boolean;
+}
+
 /** A caller as configured in the callers file. */
 export interface RegisteredCaller extends Caller {
   readonly auth: CallerAuth;
   readonly certificate?: CertificateBinding;
   readonly rateLimit?: RateLimit;
+  readonly callback?: CallbackTarget;
 }

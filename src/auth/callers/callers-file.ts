@@ -4,7 +4,15 @@ import { load as parseYaml } from 'js-yaml';
 import { ConfigError } from '../../config';
 import { Platform, PLATFORMS } from '../../fulfillment';
 import { decodeStandardWebhookSecret } from '../hmac/standard-webhooks';
-import { AUTH_METHODS, AuthMethod, CallerAuth, CertificateBinding, RateLimit, RegisteredCaller } from './caller';
+import {
+  AUTH_METHODS,
+  AuthMethod,
+  CallbackTarget,
+  CallerAuth,
+  CertificateBinding,
+  RateLimit,
+  RegisteredCaller,
+} from './caller';
 
 export class CallersFileError extends ConfigError {}
 
@@ -98,6 +106,16 @@ class FieldReader {
     const value = this.object[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       return this.problem(key, `must be an integer from ${min} to ${max}`);
+    }
+    return value;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.object[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') {
+      this.problem(key, 'must be true or false');
+      return fallback;
     }
     return value;
   }
@@ -255,6 +273,28 @@ function readRateLimit(reader: FieldReader | undefined): RateLimit | undefined {
   return limit && ttlSeconds ? { limit, ttlSeconds } : undefined;
 }
 
+function readCallback(reader: FieldReader | undefined, problems: string[], where: string): CallbackTarget | undefined {
+  if (!reader) return undefined;
+  reader.unknownKeys(['url', 'secrets', 'allowPrivateNetwork']);
+  const url = reader.url('url');
+  const allowPrivateNetwork = reader.boolean('allowPrivateNetwork', false);
+  if (url && !allowPrivateNetwork && new URL(url).protocol !== 'https:') {
+    problems.push(`${where}.callback.url: must be https (http only together with allowPrivateNetwork: true)`);
+  }
+  const secrets: Buffer[] = [];
+  reader.strings('secrets').forEach((secret, index) => {
+    try {
+      const key = decodeStandardWebhookSecret(secret);
+      if (key.length < MIN_SECRET_LENGTH) throw new TypeError(`shorter than ${MIN_SECRET_LENGTH} bytes`);
+      secrets.push(key);
+    } catch (error: unknown) {
+      const reason = error instanceof Error ? error.message : String(error);
+      problems.push(`${where}.callback.secrets[${index}]: not a usable whsec_ secret (${reason})`);
+    }
+  });
+  return url && secrets.length > 0 ? { url, secrets, allowPrivateNetwork } : undefined;
+}
+
 /**
  * Parses and validates a callers file, reporting every mistake with its path:
  *
@@ -264,6 +304,7 @@ function readRateLimit(reader: FieldReader | undefined): RateLimit | undefined {
  *     platforms: [dialogflow-es]
  *     rateLimit: { requests: 600, perSeconds: 60 }
  *     certificate: { uriSAN: spiffe://bank.example/ns/bots/sa/dialogflow }
+ *     callback: { url: https://bot.bank.example/results, secrets: [whsec_…] }
  *     auth:
  *       bearer: { tokens: [current-token, previous-token] }
  * ```
@@ -293,7 +334,7 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
     }
     const before = problems.length;
     const reader = new FieldReader(problems, entry as Json, where);
-    reader.unknownKeys(['id', 'platforms', 'auth', 'certificate', 'rateLimit']);
+    reader.unknownKeys(['id', 'platforms', 'auth', 'certificate', 'rateLimit', 'callback']);
     const id = reader.string('id', { pattern: ID, hint: 'must be 1-64 letters, digits, ".", "_" or "-"' });
     if (id && ids.has(id.toLowerCase())) problems.push(`${where}.id: "${id}" is used twice`);
     if (id) ids.add(id.toLowerCase());
@@ -309,6 +350,7 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
       problems.push(`${where}.auth.mtls: needs a "certificate" naming the identity the client certificate must have`);
     }
     const rateLimit = readRateLimit(reader.object_('rateLimit'));
+    const callback = readCallback(reader.object_('callback'), problems, where);
 
     for (const digest of auth?.bearer?.tokenDigests ?? []) {
       const key = digest.toString('hex');
@@ -320,7 +362,14 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
       }
     }
     if (problems.length === before && id && auth) {
-      callers.push({ id, platforms, auth, ...(certificate && { certificate }), ...(rateLimit && { rateLimit }) });
+      callers.push({
+        id,
+        platforms,
+        auth,
+        ...(certificate && { certificate }),
+        ...(rateLimit && { rateLimit }),
+        ...(callback && { callback }),
+      });
     }
   });
   if (problems.length > 0) throw new CallersFileError(problems);

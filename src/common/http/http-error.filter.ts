@@ -13,6 +13,9 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   UNAUTHENTICATED: HttpStatus.UNAUTHORIZED,
   FORBIDDEN: HttpStatus.FORBIDDEN,
   NOT_FOUND: HttpStatus.NOT_FOUND,
+  IDEMPOTENCY_IN_PROGRESS: HttpStatus.CONFLICT,
+  IDEMPOTENCY_KEY_REUSED: HttpStatus.UNPROCESSABLE_ENTITY,
+  UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
 };
 
@@ -49,13 +52,16 @@ export class HttpErrorFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     body.requestId = request.requestId;
 
-    if (body.statusCode >= 500) {
+    if (body.statusCode >= 500 && body.error !== 'UNAVAILABLE') {
       const stack = exception instanceof Error ? exception.stack : String(exception);
       this.logger.error(`${request.method} ${request.path} failed (request ${request.requestId})`, stack);
     }
     if (response.headersSent) {
       response.end();
       return;
+    }
+    if (exception instanceof AppError) {
+      for (const [name, value] of Object.entries(exception.headers)) response.setHeader(name, value);
     }
     if (body.statusCode === 401) {
       response.setHeader('WWW-Authenticate', 'Bearer realm="webhook-fulfillment"');

@@ -2,11 +2,14 @@ import { Module } from '@nestjs/common';
 import { AccountsRepository } from './accounts.repository';
 import { AccountBalanceHandler } from './handlers/account-balance.intent-handler';
 import { RecentTransactionsHandler } from './handlers/recent-transactions.intent-handler';
+import { RequestStatementHandler } from './handlers/request-statement.intent-handler';
 import { TransferFundsHandler } from './handlers/transfer-funds.intent-handler';
+import { StatementArchiveClient } from './statement-archive.client';
+import { StatementsRepository } from './statements.repository';
 import { TransfersRepository } from './transfers.repository';
 
-const repositories = [AccountsRepository, TransfersRepository];
-const handlers = [AccountBalanceHandler, RecentTransactionsHandler, TransferFundsHandler];
+const repositories = [AccountsRepository, TransfersRepository, StatementsRepository, StatementArchiveClient];
+const handlers = [AccountBalanceHandler, RecentTransactionsHandler, TransferFundsHandler, RequestStatementHandler];
 
 @Module({ providers: [...repositories, ...handlers] })
 export class BankingModule {}

@@ -3,9 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Account } from './entities/account.entity';
 import { Transaction } from './entities/transaction.entity';
+import { Transfer } from './entities/transfer.entity';
 
 export type TransferOutcome =
   | { readonly kind: 'done'; readonly from: Account; readonly to: Account }
+  /** This turn's transfer was already made (a retry or a re-run): nothing moved this time. */
+  | { readonly kind: 'already-done'; readonly from: Account; readonly to: Account }
   | { readonly kind: 'insufficient-funds'; readonly from: Account }
   | { readonly kind: 'unknown-account'; readonly accountType: string }
   | { readonly kind: 'currency-mismatch' };
@@ -21,6 +24,7 @@ export class TransfersRepository {
     toType: string,
     amountMinor: bigint,
     description: string,
+    idempotencyKey: string,
   ): Promise<TransferOutcome> {
     return this.dataSource.transaction('READ COMMITTED', async (manager) => {
       // Lock both rows in a fixed order (by id) so concurrent transfers in opposite directions cannot deadlock.
@@ -37,8 +41,17 @@ export class TransfersRepository {
       const to = accounts.find((account) => account.accountType === toType);
       if (!from) return { kind: 'unknown-account', accountType: fromType };
       if (!to) return { kind: 'unknown-account', accountType: toType };
+      // Both rows are locked, so a concurrent run of the same turn waits here and then finds the key taken.
+      const done = await manager.findOne(Transfer, { where: { idempotencyKey }, select: { id: true } });
+      if (done) return { kind: 'already-done', from, to };
       if (from.currency !== to.currency) return { kind: 'currency-mismatch' };
       if (BigInt(from.balanceMinor) < amountMinor) return { kind: 'insufficient-funds', from };
+      await manager.insert(Transfer, {
+        idempotencyKey,
+        fromAccountId: from.id,
+        toAccountId: to.id,
+        amountMinor: amountMinor.toString(),
+      });
 
       const now = new Date();
       from.balanceMinor = (BigInt(from.balanceMinor) - amountMinor).toString();

@@ -2,16 +2,18 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import {
   BrokenCircuitError,
   circuitBreaker,
+  type CircuitBreakerPolicy,
   ConsecutiveBreaker,
-  ExponentialBackoff,
-  handleAll,
-  IPolicy,
-  retry,
-  timeout,
-  TimeoutStrategy,
-  wrap,
+  handleWhen,
 } from 'cockatiel';
 import { AppConfig } from '../../config';
+import {
+  CircuitOpenError,
+  OutboundHttpClient,
+  OutboundNetworkError,
+  type OutboundResponse,
+  OutboundTimeoutError,
+} from '../../outbound';
 import { startDemoCarrier } from './demo-carrier.server';
 
 export interface ShippingEstimate {
@@ -27,8 +29,24 @@ export type EstimateOutcome =
 const BREAK_AFTER_FAILURES = 5;
 const HALF_OPEN_AFTER_MS = 10_000;
 
-function parseEstimate(body: unknown): ShippingEstimate {
-  const value = body as Partial<ShippingEstimate> | null;
+/** The carrier answered, but not with an estimate (an error status or an unreadable body). */
+class CarrierAnswerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CarrierAnswerError';
+  }
+}
+
+function parseEstimate(response: OutboundResponse): ShippingEstimate {
+  if (response.status < 200 || response.status > 299) {
+    throw new CarrierAnswerError(`carrier answered HTTP ${response.status}`);
+  }
+  let value: Partial<ShippingEstimate> | null;
+  try {
+    value = response.json() as Partial<ShippingEstimate> | null;
+  } catch {
+    throw new CarrierAnswerError('carrier answered with a body that is not JSON');
+  }
   if (
     typeof value?.carrier !== 'string' ||
     typeof value.service !== 'string' ||
@@ -37,36 +55,39 @@ function parseEstimate(body: unknown): ShippingEstimate {
     value.days < 0 ||
     value.days > 60
   ) {
-    throw new Error('carrier answered with an unexpected body');
+    throw new CarrierAnswerError('carrier answered with an unexpected body');
   }
   return { carrier: value.carrier, service: value.service, days: value.days };
 }
 
 /**
- * The carrier's estimate API behind a per-call timeout, retries with exponential backoff (estimates are
- * idempotent reads) and a circuit breaker: after repeated failures callers get an answer at once instead of
- * waiting on a dead API, until a trial call succeeds again.
+ * The carrier's estimate API, called through `OutboundHttpClient` (per-attempt timeout, retries with
+ * backoff — estimates are idempotent reads — and a transport circuit breaker). A second breaker here also
+ * counts answers that are useless to us (error statuses, garbage bodies), which the HTTP client cannot
+ * judge: after repeated failures of either kind callers get an answer at once instead of waiting on the API.
  */
 @Injectable()
 export class CarrierClient implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(CarrierClient.name);
-  private readonly policy: IPolicy;
+  private readonly breaker: CircuitBreakerPolicy;
   private baseUrl?: string;
   private demo?: { close(): Promise<void> };
 
-  constructor(private readonly config: AppConfig) {
-    const { timeoutMs, retries } = config.carrier;
-    const breaker = circuitBreaker(handleAll, {
-      halfOpenAfter: HALF_OPEN_AFTER_MS,
-      breaker: new ConsecutiveBreaker(BREAK_AFTER_FAILURES),
-    });
-    breaker.onBreak(() => this.logger.warn('Carrier API circuit opened: answering without calling it'));
-    breaker.onReset(() => this.logger.log('Carrier API circuit closed again'));
-    const retryPolicy = retry(handleAll, {
-      maxAttempts: retries,
-      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }),
-    });
-    this.policy = wrap(breaker, retryPolicy, timeout(timeoutMs, TimeoutStrategy.Aggressive));
+  constructor(
+    private readonly config: AppConfig,
+    private readonly http: OutboundHttpClient,
+  ) {
+    this.breaker = circuitBreaker(
+      handleWhen(
+        (error) =>
+          error instanceof CarrierAnswerError ||
+          error instanceof OutboundTimeoutError ||
+          error instanceof OutboundNetworkError,
+      ),
+      { halfOpenAfter: HALF_OPEN_AFTER_MS, breaker: new ConsecutiveBreaker(BREAK_AFTER_FAILURES) },
+    );
+    this.breaker.onBreak(() => this.logger.warn('Carrier API circuit opened: answering without calling it'));
+    this.breaker.onReset(() => this.logger.log('Carrier API circuit closed again'));
   }
 
   async onModuleInit(): Promise<void> {
@@ -88,18 +109,27 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
     if (!baseUrl) return { ok: false, reason: 'not-configured' };
     const url = new URL('/v1/estimates', baseUrl);
     url.search = new URLSearchParams({ from, to, weight: String(weightGrams) }).toString();
+    const { timeoutMs, retries } = this.config.carrier;
     try {
-      const estimate = await this.policy.execute(async ({ signal: attemptSignal }) => {
-        const response = await fetch(url, {
-          signal: signal ? AbortSignal.any([signal, attemptSignal]) : attemptSignal,
-          headers: { accept: 'application/json' },
-        });
-        if (!response.ok) throw new Error(`carrier answered HTTP ${response.status}`);
-        return parseEstimate(await response.json());
-      });
+      const estimate = await this.breaker.execute(async () =>
+        parseEstimate(
+          await this.http.request({
+            method: 'GET',
+            url,
+            headers: { accept: 'application/json' },
+            timeoutMs,
+            retries,
+            idempotent: true,
+            signal,
+            breaker: 'carrier',
+          }),
+        ),
+      );
       return { ok: true, estimate };
     } catch (error: unknown) {
-      if (error instanceof BrokenCircuitError) return { ok: false, reason: 'circuit-open' };
+      if (error instanceof BrokenCircuitError || error instanceof CircuitOpenError) {
+        return { ok: false, reason: 'circuit-open' };
+      }
       this.logger.warn(`Carrier estimate failed: ${error instanceof Error ? error.message : String(error)}`);
       return { ok: false, reason: 'unavailable' };
     }

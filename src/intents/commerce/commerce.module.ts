@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { OutboundModule } from '../../outbound';
 import { CarrierClient } from './carrier.client';
 import { CommerceRepository } from './commerce.repository';
 import { CheckInventoryHandler } from './handlers/check-inventory.intent-handler';
@@ -9,5 +10,6 @@ const repositories = [CommerceRepository];
 const clients = [CarrierClient];
 const handlers = [CheckInventoryHandler, GetOrderStatusHandler, GetShippingEstimateHandler];
 
-@Module({ providers: [...repositories, ...clients, ...handlers] })
+// OutboundModule is global; importing it here as well keeps this module self-sufficient (Nest creates it once).
+@Module({ imports: [OutboundModule], providers: [...repositories, ...clients, ...handlers] })
 export class CommerceModule {}

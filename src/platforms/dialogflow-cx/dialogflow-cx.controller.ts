@@ -5,7 +5,7 @@ import { CurrentCaller } from '../../auth/current-caller.decorator';
 import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
 import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
 import type { RequestContext } from '../../common/http/request-context';
-import { sendJson } from '../../common/http/send-json';
+import { sendReply } from '../../common/http/send-json';
 import type { Caller } from '../../fulfillment';
 import { DialogflowCxWebhook } from './dialogflow-cx.webhook';
 
@@ -23,6 +23,6 @@ export class DialogflowCxController {
     @Req() request: RequestContext,
     @Res() response: Response,
   ): Promise<void> {
-    sendJson(response, 200, await this.webhook.handle(body, caller, request.requestId));
+    sendReply(response, await this.webhook.handle(body, caller, request.requestId));
   }
 }

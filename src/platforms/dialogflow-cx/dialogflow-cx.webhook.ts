@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
 import { validateBody } from '../../common/validation/validate-body';
 import { AppConfig } from '../../config';
-import { Caller, FulfillmentDispatcher } from '../../fulfillment';
+import type { Caller, FulfillmentResult } from '../../fulfillment';
+import { TurnPipeline, TurnReply } from '../turn-pipeline';
 import { checkResponse, renderResponse, toDispatchInput, turnOf } from './dialogflow-cx.adapter';
 import { DialogflowCxWebhookRequest, routeOf } from './dialogflow-cx.request';
 
@@ -14,12 +15,12 @@ export class DialogflowCxWebhook {
   private readonly logger = new Logger(DialogflowCxWebhook.name);
 
   constructor(
-    private readonly dispatcher: FulfillmentDispatcher,
+    private readonly pipeline: TurnPipeline,
     private readonly config: AppConfig,
   ) {}
 
   /** Returns the serialised `WebhookResponse`, already checked against Dialogflow CX's limits. */
-  async handle(body: unknown, caller: Caller, requestId: string): Promise<string> {
+  async handle(body: unknown, caller: Caller, requestId: string): Promise<TurnReply> {
     const request = validateBody(DialogflowCxWebhookRequest, body, WHAT);
     const intent = routeOf(request);
     if (!intent) {
@@ -28,15 +29,17 @@ export class DialogflowCxWebhook {
       ]);
     }
     const { deadlinesMs, errorText } = this.config.fulfillment;
-    const { result } = await this.dispatcher.dispatch(toDispatchInput(request, caller), deadlinesMs['dialogflow-cx']);
-
     const turn = turnOf(request);
-    const checked = checkResponse(renderResponse(result, turn));
-    if (checked.problems.length === 0) return checked.json;
-    this.logger.error(
-      `Response for "${intent}" rejected before sending ` +
-        `(request ${requestId}, response ${request.detectIntentResponseId}): ${checked.problems.join('; ')}`,
-    );
-    return checkResponse(renderResponse({ text: errorText }, turn)).json;
+    const render = (result: FulfillmentResult): { status: number; json: string } => {
+      const checked = checkResponse(renderResponse(result, turn));
+      if (checked.problems.length === 0) return { status: 200, json: checked.json };
+      this.logger.error(
+        `Response for "${intent}" rejected before sending ` +
+          `(request ${requestId}, response ${request.detectIntentResponseId}): ${checked.problems.join('; ')}`,
+      );
+      return { status: 200, json: checkResponse(renderResponse({ text: errorText }, turn)).json };
+    };
+    const input = toDispatchInput(request, caller);
+    return this.pipeline.run({ input, body, budgetMs: deadlinesMs['dialogflow-cx'], render });
   }
 }

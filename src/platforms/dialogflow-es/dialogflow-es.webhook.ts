@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { validateBody } from '../../common/validation/validate-body';
 import { AppConfig } from '../../config';
-import { Caller, FulfillmentDispatcher } from '../../fulfillment';
+import type { Caller, FulfillmentResult } from '../../fulfillment';
+import { TurnPipeline, TurnReply } from '../turn-pipeline';
 import { checkResponse, renderResponse, toDispatchInput } from './dialogflow-es.adapter';
 import { DialogflowEsWebhookRequest } from './dialogflow-es.request';
 
@@ -11,23 +12,24 @@ export class DialogflowEsWebhook {
   private readonly logger = new Logger(DialogflowEsWebhook.name);
 
   constructor(
-    private readonly dispatcher: FulfillmentDispatcher,
+    private readonly pipeline: TurnPipeline,
     private readonly config: AppConfig,
   ) {}
 
   /** Returns the serialised `WebhookResponse`, already checked against Dialogflow's limits. */
-  async handle(body: unknown, caller: Caller, requestId: string): Promise<string> {
+  async handle(body: unknown, caller: Caller, requestId: string): Promise<TurnReply> {
     const request = validateBody(DialogflowEsWebhookRequest, body, 'Dialogflow ES WebhookRequest');
     const { responseSource, deadlinesMs, errorText } = this.config.fulfillment;
     const input = toDispatchInput(request, caller);
-    const { result } = await this.dispatcher.dispatch(input, deadlinesMs['dialogflow-es']);
-
-    const checked = checkResponse(renderResponse(result, request.session, responseSource, input.sessionParameters));
-    if (checked.problems.length === 0) return checked.json;
-    this.logger.error(
-      `Response for intent "${request.queryResult.intent.displayName}" rejected before sending ` +
-        `(request ${requestId}, response ${request.responseId}): ${checked.problems.join('; ')}`,
-    );
-    return checkResponse(renderResponse({ text: errorText }, request.session, responseSource)).json;
+    const render = (result: FulfillmentResult): { status: number; json: string } => {
+      const checked = checkResponse(renderResponse(result, request.session, responseSource, input.sessionParameters));
+      if (checked.problems.length === 0) return { status: 200, json: checked.json };
+      this.logger.error(
+        `Response for intent "${request.queryResult.intent.displayName}" rejected before sending ` +
+          `(request ${requestId}, response ${request.responseId}): ${checked.problems.join('; ')}`,
+      );
+      return { status: 200, json: checkResponse(renderResponse({ text: errorText }, request.session, responseSource)).json };
+    };
+    return this.pipeline.run({ input, body, budgetMs: deadlinesMs['dialogflow-es'], render });
   }
 }

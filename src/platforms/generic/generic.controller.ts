@@ -5,7 +5,7 @@ import { CallerAuthGuard } from '../../auth/caller-auth.guard';
 import { CurrentCaller } from '../../auth/current-caller.decorator';
 import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
 import type { RequestContext } from '../../common/http/request-context';
-import { sendJson } from '../../common/http/send-json';
+import { sendReply } from '../../common/http/send-json';
 import { ApiWebhookAuth, ApiWebhookErrors } from '../../docs/api-webhook.decorators';
 import type { Caller } from '../../fulfillment';
 import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
@@ -47,7 +47,6 @@ export class GenericController {
     @Req() request: RequestContext,
     @Res() response: Response,
   ): Promise<void> {
-    const json = await this.webhook.handle(body, caller, request.requestId, request.headers['idempotency-key']);
-    sendJson(response, 200, json);
+    sendReply(response, await this.webhook.handle(body, caller, request.requestId, request.headers['idempotency-key']));
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { validateBody } from '../../common/validation/validate-body';
 import { AppConfig } from '../../config';
-import { Caller, FulfillmentDispatcher } from '../../fulfillment';
+import type { Caller, DispatchOutcome, FulfillmentResult } from '../../fulfillment';
+import { TurnPipeline, TurnReply } from '../turn-pipeline';
 import { checkResponse, renderResponse, resolveRequestId, toDispatchInput } from './generic.adapter';
 import { GenericWebhookRequest } from './generic.request';
 
@@ -11,7 +12,7 @@ export class GenericWebhook {
   private readonly logger = new Logger(GenericWebhook.name);
 
   constructor(
-    private readonly dispatcher: FulfillmentDispatcher,
+    private readonly pipeline: TurnPipeline,
     private readonly config: AppConfig,
   ) {}
 
@@ -21,21 +22,20 @@ export class GenericWebhook {
     caller: Caller,
     httpRequestId: string,
     idempotencyKey: string | string[] | undefined,
-  ): Promise<string> {
+  ): Promise<TurnReply> {
     const request = validateBody(GenericWebhookRequest, body, 'Generic webhook request');
     const requestId = resolveRequestId(request, idempotencyKey);
     const { deadlinesMs, errorText } = this.config.fulfillment;
-    const { outcome, result } = await this.dispatcher.dispatch(
-      toDispatchInput(request, caller, requestId),
-      deadlinesMs.generic,
-    );
-
-    const checked = checkResponse(renderResponse(result, outcome, requestId));
-    if (checked.problems.length === 0) return checked.json;
-    this.logger.error(
-      `Response for intent "${request.intent}" rejected before sending ` +
-        `(request ${httpRequestId}, turn ${requestId}): ${checked.problems.join('; ')}`,
-    );
-    return checkResponse(renderResponse({ text: errorText, failed: true }, 'failed', requestId)).json;
+    const render = (result: FulfillmentResult, outcome: DispatchOutcome): { status: number; json: string } => {
+      const checked = checkResponse(renderResponse(result, outcome, requestId));
+      if (checked.problems.length === 0) return { status: 200, json: checked.json };
+      this.logger.error(
+        `Response for intent "${request.intent}" rejected before sending ` +
+          `(request ${httpRequestId}, turn ${requestId}): ${checked.problems.join('; ')}`,
+      );
+      return { status: 200, json: checkResponse(renderResponse({ text: errorText, failed: true }, 'failed', requestId)).json };
+    };
+    const input = toDispatchInput(request, caller, requestId);
+    return this.pipeline.run({ input, body, budgetMs: deadlinesMs.generic, render });
   }
 }

@@ -4,7 +4,7 @@ import { CallerAuthGuard } from '../../auth/caller-auth.guard';
 import { CurrentCaller } from '../../auth/current-caller.decorator';
 import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
 import type { RequestContext } from '../../common/http/request-context';
-import { sendJson } from '../../common/http/send-json';
+import { sendReply } from '../../common/http/send-json';
 import type { Caller } from '../../fulfillment';
 import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
 import { LexV2Webhook } from './lex-v2.webhook';
@@ -43,6 +43,6 @@ export class LexV2Controller {
     @Req() request: RequestContext,
     @Res() response: Response,
   ): Promise<void> {
-    sendJson(response, 200, await this.webhook.handle(body, caller, request.requestId));
+    sendReply(response, await this.webhook.handle(body, caller, request.requestId));
   }
 }

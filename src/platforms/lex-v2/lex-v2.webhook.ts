@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { validateBody } from '../../common/validation/validate-body';
 import { AppConfig } from '../../config';
-import { Caller, FulfillmentDispatcher, FulfillmentResult } from '../../fulfillment';
+import type { Caller, DispatchOutcome, FulfillmentResult } from '../../fulfillment';
+import { TurnPipeline, TurnReply } from '../turn-pipeline';
 import { checkResponse, renderResponse, toDispatchInput } from './lex-v2.adapter';
 import { LexV2Event } from './lex-v2.request';
 
@@ -11,26 +12,27 @@ export class LexV2Webhook {
   private readonly logger = new Logger(LexV2Webhook.name);
 
   constructor(
-    private readonly dispatcher: FulfillmentDispatcher,
+    private readonly pipeline: TurnPipeline,
     private readonly config: AppConfig,
   ) {}
 
   /** Returns the serialised Lambda response, already checked against Lex's limits. */
-  async handle(body: unknown, caller: Caller, requestId: string): Promise<string> {
+  async handle(body: unknown, caller: Caller, requestId: string): Promise<TurnReply> {
     const event = validateBody(LexV2Event, body, 'Lex V2 event');
     const { deadlinesMs, errorText } = this.config.fulfillment;
     const input = toDispatchInput(event, caller);
-    const dispatched = await this.dispatcher.dispatch(input, deadlinesMs['lex-v2']);
-    // No handler for the intent at a dialog code hook means nothing to validate: let Lex carry on.
-    const result: FulfillmentResult =
-      dispatched.outcome === 'fallback' && input.stage === 'dialog' ? { text: '', delegate: true } : dispatched.result;
-
-    const checked = checkResponse(renderResponse(result, event, input.stage));
-    if (checked.problems.length === 0) return checked.json;
-    this.logger.error(
-      `Response for intent "${input.intent}" rejected before sending ` +
-        `(request ${requestId}, Lex request ${input.requestId}): ${checked.problems.join('; ')}`,
-    );
-    return checkResponse(renderResponse({ text: errorText, failed: true }, event, input.stage)).json;
+    const render = (dispatched: FulfillmentResult, outcome: DispatchOutcome): { status: number; json: string } => {
+      // No handler for the intent at a dialog code hook means nothing to validate: let Lex carry on.
+      const result: FulfillmentResult =
+        outcome === 'fallback' && input.stage === 'dialog' ? { text: '', delegate: true } : dispatched;
+      const checked = checkResponse(renderResponse(result, event, input.stage));
+      if (checked.problems.length === 0) return { status: 200, json: checked.json };
+      this.logger.error(
+        `Response for intent "${input.intent}" rejected before sending ` +
+          `(request ${requestId}, Lex request ${input.requestId}): ${checked.problems.join('; ')}`,
+      );
+      return { status: 200, json: checkResponse(renderResponse({ text: errorText, failed: true }, event, input.stage)).json };
+    };
+    return this.pipeline.run({ input, body, budgetMs: deadlinesMs['lex-v2'], render });
   }
 }

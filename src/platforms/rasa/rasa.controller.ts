@@ -4,7 +4,7 @@ import { CallerAuthGuard } from '../../auth/caller-auth.guard';
 import { CurrentCaller } from '../../auth/current-caller.decorator';
 import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
 import type { RequestContext } from '../../common/http/request-context';
-import { sendJson } from '../../common/http/send-json';
+import { sendJson, sendReply } from '../../common/http/send-json';
 import type { Caller } from '../../fulfillment';
 import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
 import { RasaWebhook } from './rasa.webhook';
@@ -44,8 +44,7 @@ export class RasaController {
     @Req() request: RequestContext,
     @Res() response: Response,
   ): Promise<void> {
-    const { status, json } = await this.webhook.handle(body, caller, request.requestId);
-    sendJson(response, status, json);
+    sendReply(response, await this.webhook.handle(body, caller, request.requestId));
   }
 
   @Get('health')

@@ -1,25 +1,20 @@
 import 'reflect-metadata';
 
 import { AppConfig } from '../../config';
-import type {
-  Caller,
-  DispatchInput,
-  FulfillmentDispatcher,
-  FulfillmentResult,
-  IntentHandlerRegistry,
-} from '../../fulfillment';
+import type { Caller, DispatchInput, FulfillmentResult, IntentHandlerRegistry } from '../../fulfillment';
+import type { Turn, TurnPipeline } from '../turn-pipeline';
 import { RasaWebhook } from './rasa.webhook';
 
 const CALLER: Caller = { id: 'rasa', platforms: ['rasa'] };
 
 function setup(result: FulfillmentResult = { text: 'hi' }, rasaActions: Record<string, string> = {}) {
   const dispatched: { input: DispatchInput; budget: number }[] = [];
-  const dispatcher = {
-    dispatch: (input: DispatchInput, budget: number) => {
-      dispatched.push({ input, budget });
-      return Promise.resolve({ outcome: 'fulfilled', result });
+  const pipeline = {
+    run: (turn: Turn) => {
+      dispatched.push({ input: turn.input, budget: turn.budgetMs });
+      return Promise.resolve({ ...turn.render(result, 'fulfilled'), replayed: false });
     },
-  } as unknown as FulfillmentDispatcher;
+  } as unknown as TurnPipeline;
   const intents = ['GetAccountBalance', 'Custom'];
   const registry = {
     find: (intent: string) => (intents.includes(intent) ? { intent } : undefined),
@@ -28,7 +23,7 @@ function setup(result: FulfillmentResult = { text: 'hi' }, rasaActions: Record<s
   const config = {
     fulfillment: { deadlinesMs: { rasa: 1234 }, errorText: 'Sorry.', rasaActions },
   } as unknown as AppConfig;
-  return { webhook: new RasaWebhook(dispatcher, registry, config), dispatched };
+  return { webhook: new RasaWebhook(pipeline, registry, config), dispatched };
 }
 
 const body = (extra: Record<string, unknown> = {}) => ({

@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
 import { validateBody } from '../../common/validation/validate-body';
 import { AppConfig } from '../../config';
-import { Caller, FulfillmentDispatcher, IntentHandlerRegistry } from '../../fulfillment';
+import { Caller, FulfillmentResult, IntentHandlerRegistry } from '../../fulfillment';
+import { TurnPipeline } from '../turn-pipeline';
 import { RasaActionMap } from './rasa.actions';
 import { renderResponse, slotStateOf, toDispatchInput } from './rasa.adapter';
 import { RasaActionCall } from './rasa.request';
@@ -12,6 +13,7 @@ import type { RasaErrorBody } from './rasa.response';
 export interface RasaReply {
   status: number;
   json: string;
+  replayed?: boolean;
 }
 
 const WHAT = 'Rasa action call';
@@ -44,7 +46,7 @@ export class RasaWebhook {
   private readonly actions: RasaActionMap;
 
   constructor(
-    private readonly dispatcher: FulfillmentDispatcher,
+    private readonly pipeline: TurnPipeline,
     private readonly registry: IntentHandlerRegistry,
     private readonly config: AppConfig,
   ) {
@@ -76,17 +78,19 @@ export class RasaWebhook {
 
     const { deadlinesMs, errorText } = this.config.fulfillment;
     const input = toDispatchInput(call, intent ?? call.next_action, caller);
-    const { result } = await this.dispatcher.dispatch(input, deadlinesMs.rasa);
     const slots = slotStateOf(call);
-    try {
-      return reply(200, renderResponse(result, slots));
-    } catch (error: unknown) {
-      this.logger.error(
-        `Response for Rasa action "${call.next_action}" could not be serialised (request ${requestId}): ` +
-          (error instanceof Error ? error.message : String(error)),
-      );
-      return reply(200, renderResponse({ text: errorText }, slots));
-    }
+    const render = (result: FulfillmentResult): RasaReply => {
+      try {
+        return reply(200, renderResponse(result, slots));
+      } catch (error: unknown) {
+        this.logger.error(
+          `Response for Rasa action "${call.next_action}" could not be serialised (request ${requestId}): ` +
+            (error instanceof Error ? error.message : String(error)),
+        );
+        return reply(200, renderResponse({ text: errorText }, slots));
+      }
+    };
+    return this.pipeline.run({ input, body, budgetMs: deadlinesMs.rasa, render });
   }
 
   /** `GET /actions`: every action name that reaches a registered intent, as the SDK lists its actions. */

@@ -24,7 +24,7 @@ const ALTERNATIVES = 3;
  * confirmation. Two people confirming the same slot at the same moment: the database lets exactly one
  * booking through; the other hears that the slot was just taken, with the next free times.
  */
-@IntentHandler('BookAppointment', { stages: ['dialog', 'fulfillment'] })
+@IntentHandler('BookAppointment', { stages: ['dialog', 'fulfillment'], changesState: true })
 export class BookAppointmentHandler implements FulfillmentHandler {
   constructor(private readonly appointments: AppointmentsRepository) {}
 

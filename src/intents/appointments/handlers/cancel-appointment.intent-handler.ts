@@ -3,7 +3,7 @@ import { APPOINTMENTS_SOURCE, describeSlot, textParameter } from '../appointment
 import { AppointmentsRepository } from '../appointments.repository';
 
 /** "Cancel my appointment A7K2Q9" — parameters `reference` (or the session's last booking) and `patient_id`. */
-@IntentHandler('CancelAppointment')
+@IntentHandler('CancelAppointment', { changesState: true })
 export class CancelAppointmentHandler implements FulfillmentHandler {
   constructor(private readonly appointments: AppointmentsRepository) {}
 

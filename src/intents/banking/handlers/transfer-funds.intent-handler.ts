@@ -12,9 +12,10 @@ function ask(parameter: string, text: string, invalid = false): FulfillmentResul
 /**
  * "Move $200 from checking to savings" — parameters `user_id`, `from_account`, `to_account`, `amount`.
  * Asks for what is missing, asks for confirmation, then moves the money in one transaction that checks the
- * balance, so an account never goes negative however many transfers run at once.
+ * balance, so an account never goes negative however many transfers run at once. The transfer is keyed on
+ * the turn's idempotency key: a retried or re-run turn never moves the money twice.
  */
-@IntentHandler('TransferFunds', { stages: ['dialog', 'fulfillment'] })
+@IntentHandler('TransferFunds', { stages: ['dialog', 'fulfillment'], changesState: true })
 export class TransferFundsHandler implements FulfillmentHandler {
   constructor(
     private readonly accounts: AccountsRepository,
@@ -59,9 +60,17 @@ export class TransferFundsHandler implements FulfillmentHandler {
     // Confirmed while the platform is still in its dialog: let it move on to fulfillment, which does the work.
     if (request.stage === 'dialog') return { text: '', delegate: true };
 
-    const outcome = await this.transfers.transfer(customerNumber, fromType, toType, amountMinor, 'Transfer');
+    const outcome = await this.transfers.transfer(
+      customerNumber,
+      fromType,
+      toType,
+      amountMinor,
+      'Transfer',
+      request.idempotencyKey,
+    );
     switch (outcome.kind) {
-      case 'done': {
+      case 'done':
+      case 'already-done': {
         const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, request.languageCode).formatted;
         return {
           text: `Done: I moved ${amount} from your ${fromType} account to your ${toType} account. Your ${fromType} balance is now ${balance}.`,

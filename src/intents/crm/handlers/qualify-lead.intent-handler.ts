@@ -30,7 +30,7 @@ function yesNo(value: unknown): boolean | undefined {
  * `budget`, `timeline_months`, `decision_maker`. Scores the lead with the configured rules, stores it (one
  * lead per email, re-scored on return) and assigns a sales queue.
  */
-@IntentHandler('QualifyLead')
+@IntentHandler('QualifyLead', { changesState: true })
 export class QualifyLeadHandler implements FulfillmentHandler {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,

@@ -1,0 +1,81 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../config';
+import { DatabasePool } from '../database/database-pool';
+import {
+  DispatchInput,
+  FulfillmentDispatcher,
+  FulfillmentResult,
+  idempotencyKeyOf,
+  PENDING_FULFILLMENT_PARAMETER,
+} from '../fulfillment';
+import { FulfillmentResults } from './fulfillment-results';
+import { JobQueue } from './job-queue';
+
+export const FULFILLMENT_QUEUE = 'async-fulfillment';
+
+interface FulfillmentJob {
+  readonly fulfillmentId: string;
+  readonly input: DispatchInput & { readonly idempotencyKey: string };
+}
+
+/**
+ * Handlers declared `mode: 'async'`: the turn is acknowledged at once and the handler runs as a job. A job
+ * whose replica dies is expired and run again elsewhere with the same idempotency key, so a handler that
+ * keys its writes on it has its effect once.
+ */
+@Injectable()
+export class AsyncFulfillments implements OnModuleInit {
+  private readonly logger = new Logger(AsyncFulfillments.name);
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly queue: JobQueue,
+    private readonly results: FulfillmentResults,
+    private readonly dispatcher: FulfillmentDispatcher,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const { jobTimeoutMs, jobRetries } = this.config.async;
+    this.queue.work<FulfillmentJob>(
+      {
+        name: FULFILLMENT_QUEUE,
+        expireInSeconds: Math.ceil(jobTimeoutMs / 1000),
+        retryLimit: jobRetries,
+        retryDelaySeconds: 1,
+      },
+      (job) => this.run(job.data, job.retryCount >= job.retryLimit),
+    );
+  }
+
+  /** Stores the turn and its job in one transaction; returns the reply that acknowledges it. */
+  async accept(input: DispatchInput): Promise<FulfillmentResult> {
+    const id = randomUUID();
+    const job: FulfillmentJob = { fulfillmentId: id, input: { ...input, idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf(input) } };
+    await this.pool.transaction(async (client) => {
+      await this.results.insert(id, input, 'async', 'queued', client);
+      await this.queue.send(FULFILLMENT_QUEUE, job, {}, client);
+    });
+    return {
+      text: this.config.async.acceptedText,
+      sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: id },
+    };
+  }
+
+  private async run(job: FulfillmentJob, lastAttempt: boolean): Promise<void> {
+    await this.results.markRunning(job.fulfillmentId);
+    // The job's own budget, a little under its expiry so a finished run is never also retried.
+    const budgetMs = Math.max(500, this.config.async.jobTimeoutMs - 1000);
+    const { outcome, result } = await this.dispatcher.dispatch(job.input, budgetMs, { deferLateWork: false });
+    if (outcome === 'failed' || outcome === 'timed-out') {
+      const what = `async handler for "${job.input.intent}" ${outcome === 'failed' ? 'failed' : 'timed out'}`;
+      if (!lastAttempt) throw new Error(`${what}; the job will be retried`);
+      this.logger.error(`Async fulfillment ${job.fulfillmentId}: ${what} on its last attempt`);
+      await this.results.finish(job.fulfillmentId, 'failed', { text: this.config.fulfillment.errorText, failed: true });
+      return;
+    }
+    await this.results.finish(job.fulfillmentId, 'completed', result);
+    this.logger.log(`Async fulfillment ${job.fulfillmentId} (${job.input.intent}) completed`);
+  }
+}

@@ -1,0 +1,26 @@
+import { Global, Module } from '@nestjs/common';
+import { DeferredResults } from '../fulfillment';
+import { AsyncFulfillments } from './async-fulfillments';
+import { CallbackDeliveries } from './callback-deliveries';
+import { FulfillmentResults } from './fulfillment-results';
+import { FulfillmentsController } from './fulfillments.controller';
+import { JobQueue } from './job-queue';
+import { PendingFulfillmentHandler } from './pending-fulfillment.intent-handler';
+import { Retention } from './retention';
+
+/** pg-boss jobs, late and async results, signed callbacks, polling, retention. */
+@Global()
+@Module({
+  controllers: [FulfillmentsController],
+  providers: [
+    JobQueue,
+    FulfillmentResults,
+    { provide: DeferredResults, useExisting: FulfillmentResults },
+    CallbackDeliveries,
+    AsyncFulfillments,
+    PendingFulfillmentHandler,
+    Retention,
+  ],
+  exports: [JobQueue, FulfillmentResults, DeferredResults, CallbackDeliveries, AsyncFulfillments, Retention],
+})
+export class AsyncModule {}

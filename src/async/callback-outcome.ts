@@ -1,0 +1,33 @@
+/** What one delivery attempt's answer means for the delivery. */
+export type AttemptVerdict =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'retry'; readonly retryAfterMs?: number }
+  | { readonly kind: 'dead' }
+  | { readonly kind: 'disable' };
+
+/**
+ * 2xx delivered; 410 Gone disables the callback; other 4xx (but 408 and 429) are permanent; everything
+ * else, including 3xx (redirects are never followed) and 5xx, is retried, after `Retry-After` when given.
+ */
+export function verdictFor(status: number, retryAfterMs?: number): AttemptVerdict {
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  if (status === 410) return { kind: 'disable' };
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { kind: 'dead' };
+  return retryAfterMs === undefined ? { kind: 'retry' } : { kind: 'retry', retryAfterMs };
+}
+
+/**
+ * The delay before retry number `retry` (1-based): the schedule's step with ±20 % jitter, at least the
+ * receiver's `Retry-After`; undefined when the schedule is used up.
+ */
+export function retryDelay(
+  schedule: readonly number[],
+  retry: number,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number | undefined {
+  const step = schedule[retry - 1];
+  if (step === undefined) return undefined;
+  const jittered = Math.round(step * (0.8 + 0.4 * random()));
+  return retryAfterMs === undefined ? jittered : Math.max(jittered, retryAfterMs);
+}

@@ -1,0 +1,146 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PoolClient } from 'pg';
+import { AppConfig } from '../config';
+import { DatabasePool } from '../database/database-pool';
+import { DeferredResults, FulfillmentRequest, FulfillmentResult } from '../fulfillment';
+import { CallbackDeliveries } from './callback-deliveries';
+import type { FulfillmentMode, FulfillmentStatus } from './fulfillment-record.entity';
+
+export interface StoredFulfillment {
+  readonly id: string;
+  readonly callerId: string;
+  readonly platform: string;
+  readonly sessionId: string;
+  readonly intent: string;
+  readonly mode: FulfillmentMode;
+  readonly status: FulfillmentStatus;
+  readonly result: FulfillmentResult | null;
+  readonly createdAt: Date;
+  readonly completedAt: Date | null;
+}
+
+type TurnIdentity = Pick<FulfillmentRequest, 'caller' | 'platform' | 'sessionId' | 'intent'>;
+
+const INSERT_SQL = `
+  INSERT INTO fulfillments (id, caller_id, platform, session_id, intent, mode, status, expires_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8::double precision / 1000))`;
+
+const FINISH_SQL = `
+  UPDATE fulfillments SET status = $2, result = $3, completed_at = now()
+  WHERE id = $1 AND status IN ('queued', 'running')
+  RETURNING id, caller_id, platform, session_id, intent, mode, status, result, created_at, completed_at`;
+
+const SELECT_SQL = `
+  SELECT id, caller_id, platform, session_id, intent, mode, status, result, created_at, completed_at
+  FROM fulfillments WHERE id = $1 AND caller_id = $2 AND expires_at >= now()`;
+
+interface Row {
+  id: string;
+  caller_id: string;
+  platform: string;
+  session_id: string;
+  intent: string;
+  mode: FulfillmentMode;
+  status: FulfillmentStatus;
+  result: FulfillmentResult | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+function toStored(row: Row): StoredFulfillment {
+  return {
+    id: row.id,
+    callerId: row.caller_id,
+    platform: row.platform,
+    sessionId: row.session_id,
+    intent: row.intent,
+    mode: row.mode,
+    status: row.status,
+    result: row.result,
+    createdAt: row.created_at,
+    completedAt: row.completed_at,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Results of work finished after its turn was answered (async handlers and turns that outlived their
+ * deadline), readable only by the caller that started them; each finished one is also sent to the
+ * caller's callback URL when it has one.
+ */
+@Injectable()
+export class FulfillmentResults extends DeferredResults {
+  private readonly logger = new Logger(FulfillmentResults.name);
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly config: AppConfig,
+    private readonly callbacks: CallbackDeliveries,
+  ) {
+    super();
+  }
+
+  async defer(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, work: Promise<FulfillmentResult>): Promise<string> {
+    const id = randomUUID();
+    await this.insert(id, request, 'deferred', 'running');
+    work.then(
+      (result) => this.finishQuietly(id, 'completed', result),
+      () => this.finishQuietly(id, 'failed', { text: this.config.fulfillment.errorText, failed: true }),
+    );
+    return id;
+  }
+
+  /** Records an async turn inside the caller's transaction (with its job). */
+  async insert(
+    id: string,
+    turn: TurnIdentity,
+    mode: FulfillmentMode,
+    status: FulfillmentStatus,
+    client?: PoolClient,
+  ): Promise<void> {
+    const values = [id, turn.caller.id, turn.platform, turn.sessionId.slice(0, 500), turn.intent, mode, status];
+    values.push(String(this.config.async.resultTtlMs));
+    if (client) await client.query(INSERT_SQL, values);
+    else await this.pool.query('fulfillments_insert', INSERT_SQL, values);
+  }
+
+  async markRunning(id: string): Promise<void> {
+    await this.pool.query('fulfillments_running', `UPDATE fulfillments SET status = 'running' WHERE id = $1 AND status = 'queued'`, [id]);
+  }
+
+  /** Stores the final result once (a repeated finish is ignored) and queues its callback. */
+  async finish(id: string, status: 'completed' | 'failed', result: FulfillmentResult): Promise<void> {
+    const [row] = await this.pool.query<Row>('fulfillments_finish', FINISH_SQL, [id, status, JSON.stringify(result)]);
+    if (row) await this.callbacks.enqueue(toStored(row));
+  }
+
+  async find(id: string, callerId: string): Promise<StoredFulfillment | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const [row] = await this.pool.query<Row>('fulfillments_select', SELECT_SQL, [id, callerId]);
+    return row ? toStored(row) : undefined;
+  }
+
+  /** Polls until the fulfillment has finished or `until` passes; undefined when it does not exist. */
+  async waitFor(id: string, callerId: string, until: number, signal?: AbortSignal): Promise<StoredFulfillment | undefined> {
+    let wait = 25;
+    for (;;) {
+      const found = await this.find(id, callerId);
+      if (!found || found.status === 'completed' || found.status === 'failed') return found;
+      const left = until - Date.now();
+      if (left <= 0 || signal?.aborted) return found;
+      await sleep(Math.min(wait, left));
+      wait = Math.min(wait * 2, 200);
+    }
+  }
+
+  private async finishQuietly(id: string, status: 'completed' | 'failed', result: FulfillmentResult): Promise<void> {
+    try {
+      await this.finish(id, status, result);
+    } catch (error: unknown) {
+      this.logger.error(`Could not store the late result ${id}: ${String(error)}`);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { Controller, Get, Param, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import { CallerAuthGuard } from '../auth/caller-auth.guard';
+import { CurrentCaller } from '../auth/current-caller.decorator';
+import { AppError } from '../common/errors/app-error';
+import { sendJson } from '../common/http/send-json';
+import type { Caller } from '../fulfillment';
+import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
+import { FulfillmentResults } from './fulfillment-results';
+
+/** Polling for results of async and late work; a caller sees only what it started (others get 404). */
+@Controller('v1/fulfillments')
+@UseGuards(CallerAuthGuard, CallerThrottlerGuard)
+export class FulfillmentsController {
+  constructor(private readonly results: FulfillmentResults) {}
+
+  @Get(':id')
+  async find(@Param('id') id: string, @CurrentCaller() caller: Caller, @Res() response: Response): Promise<void> {
+    const found = await this.results.find(id, caller.id);
+    if (!found) throw new AppError('NOT_FOUND', 'No fulfillment with this id for this caller.');
+    const finished = found.status === 'completed' || found.status === 'failed';
+    if (!finished) response.setHeader('Retry-After', '1');
+    sendJson(
+      response,
+      200,
+      JSON.stringify({
+        id: found.id,
+        status: found.status,
+        platform: found.platform,
+        sessionId: found.sessionId,
+        intent: found.intent,
+        createdAt: found.createdAt.toISOString(),
+        completedAt: found.completedAt?.toISOString() ?? null,
+        result: found.result,
+      }),
+    );
+  }
+}

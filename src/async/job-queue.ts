@@ -1,0 +1,129 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import PgBoss from 'pg-boss';
+import type { PoolClient } from 'pg';
+import { AppConfig } from '../config';
+import { APPLICATION_NAME } from '../database/data-source-options';
+
+export const JOB_SCHEMA = 'pgboss';
+
+export interface QueueDefinition {
+  readonly name: string;
+  /** A job whose runner has not finished it after this long (e.g. its pod died) is retried. */
+  readonly expireInSeconds: number;
+  readonly retryLimit: number;
+  readonly retryDelaySeconds: number;
+}
+
+type JobHandler<T> = (job: PgBoss.JobWithMetadata<T>) => Promise<void>;
+
+interface Registration {
+  readonly queue: QueueDefinition;
+  readonly handler: JobHandler<never>;
+}
+
+/** Options that make pg-boss share our connection settings; used by the app and by `database.cli migrate`. */
+export function jobQueueOptions(url: string, max: number): PgBoss.ConstructorOptions {
+  return { connectionString: url, schema: JOB_SCHEMA, max, application_name: `${APPLICATION_NAME}-jobs` };
+}
+
+/**
+ * The pg-boss job queue in our own PostgreSQL: jobs survive restarts, a job taken by a replica that dies is
+ * expired and retried by another, and on shutdown running jobs finish (or go back to the queue) first.
+ */
+@Injectable()
+export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(JobQueue.name);
+  private readonly registrations: Registration[] = [];
+  private readonly schedules: { name: string; cron: string }[] = [];
+  private boss?: PgBoss;
+  private started = false;
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** Registers a queue and its worker; call from `onModuleInit` (workers start with the application). */
+  work<T>(queue: QueueDefinition, handler: JobHandler<T>): void {
+    this.registrations.push({ queue, handler: handler as JobHandler<never> });
+  }
+
+  /** Runs the queue's job on a cron schedule, once across all replicas. */
+  schedule(name: string, cron: string): void {
+    this.schedules.push({ name, cron });
+  }
+
+  get isRunning(): boolean {
+    return this.started;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const url = this.config.database.url;
+    if (!url) throw new Error('JobQueue needs a database URL');
+    const { pollIntervalMs, maintenanceIntervalSeconds } = this.config.async;
+    const boss = new PgBoss({
+      ...jobQueueOptions(url, 4),
+      maintenanceIntervalSeconds,
+      monitorStateIntervalSeconds: Math.max(maintenanceIntervalSeconds, 10),
+    });
+    boss.on('error', (error: Error) => this.logger.warn(`Job queue: ${error.message}`));
+    await boss.start();
+    this.boss = boss;
+    for (const { queue, handler } of this.registrations) {
+      const options = {
+        expireInSeconds: queue.expireInSeconds,
+        retryLimit: queue.retryLimit,
+        retryDelay: queue.retryDelaySeconds,
+        retryBackoff: true,
+      };
+      await boss.createQueue(queue.name, { name: queue.name, ...options });
+      await boss.updateQueue(queue.name, { name: queue.name, ...options });
+      await boss.work<never>(
+        queue.name,
+        { pollingIntervalSeconds: pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
+        async ([job]) => {
+          if (job) await handler(job);
+        },
+      );
+    }
+    for (const { name, cron } of this.schedules) await boss.schedule(name, cron);
+    this.started = true;
+  }
+
+  /**
+   * Queues a job; with `client`, inside that transaction (the job exists only if the transaction commits).
+   */
+  async send(queue: string, data: object, options: PgBoss.SendOptions = {}, client?: PoolClient): Promise<string> {
+    const boss = this.running();
+    const db = client ? { executeSql: (text: string, values: unknown[]) => client.query(text, values) } : undefined;
+    const id = await boss.send(queue, data, { ...options, ...(db && { db }) });
+    if (!id) throw new Error(`queue ${queue} refused the job`);
+    return id;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  /** Stops taking jobs; running ones get half the grace period, then go back to the queue. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.boss) return;
+    const boss = this.boss;
+    this.boss = undefined;
+    this.started = false;
+    // Running jobs get time to finish; whatever is still running then is failed back to the queue (retried).
+    const timeout = Math.max(1000, Math.floor(this.config.shutdown.graceMs / 2));
+    try {
+      await boss.stop({ graceful: true, timeout, close: true });
+    } catch (error: unknown) {
+      this.logger.warn(`Job queue did not stop cleanly: ${String(error)}`);
+    }
+  }
+
+  private running(): PgBoss {
+    if (!this.boss) throw new Error('the job queue is not running');
+    return this.boss;
+  }
+}

@@ -1,0 +1,50 @@
+import { AppConfig } from '../config';
+import {
+  FulfillmentHandler,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+  PENDING_FULFILLMENT_PARAMETER,
+} from '../fulfillment';
+import { FulfillmentResults } from './fulfillment-results';
+
+/** Leaves room to render and send before the platform's own deadline. */
+const RENDER_MARGIN_MS = 150;
+
+function pendingIdOf(request: FulfillmentRequest): string | undefined {
+  const value =
+    request.parameters[PENDING_FULFILLMENT_PARAMETER] ?? request.sessionParameters[PENDING_FULFILLMENT_PARAMETER];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * The turn that fetches a result that was still being worked on: the Dialogflow ES follow-up event
+ * (PENDING_FOLLOWUP_EVENT), or an intent such as "any news?" routed here by CX, Lex, Rasa or a custom bot.
+ * It waits for the result within its own budget and answers with it, clearing the pending marker.
+ */
+@IntentHandler('PendingFulfillment', { stages: ['dialog', 'fulfillment'] })
+export class PendingFulfillmentHandler implements FulfillmentHandler {
+  constructor(
+    private readonly results: FulfillmentResults,
+    private readonly config: AppConfig,
+  ) {}
+
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const id = pendingIdOf(request);
+    const nothing: FulfillmentResult = {
+      text: "I don't have anything in progress for you right now.",
+      sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: null },
+    };
+    if (!id) return nothing;
+    const until = request.deadline.getTime() - RENDER_MARGIN_MS;
+    const found = await this.results.waitFor(id, request.caller.id, until, request.signal);
+    if (!found || found.sessionId !== request.sessionId.slice(0, 500)) return nothing;
+    if ((found.status === 'completed' || found.status === 'failed') && found.result) {
+      return {
+        ...found.result,
+        sessionParameters: { ...found.result.sessionParameters, [PENDING_FULFILLMENT_PARAMETER]: null },
+      };
+    }
+    return { text: this.config.fulfillment.interimText, sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: id } };
+  }
+}

@@ -1,0 +1,111 @@
+import 'reflect-metadata';
+import { Client } from 'pg';
+import PgBoss from 'pg-boss';
+import { DELIVERY_QUEUE } from '../async/callback-deliveries';
+import { jobQueueOptions } from '../async/job-queue';
+import { ConfigError, loadConfig } from '../config';
+
+const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disabled] [--limit N]
+       npm run deliveries -- replay <delivery id>`;
+
+const STATUSES = ['pending', 'delivered', 'dead', 'disabled'];
+
+interface Row {
+  id: string;
+  caller_id: string;
+  status: string;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  url: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function printRows(rows: Row[]): void {
+  if (rows.length === 0) {
+    process.stdout.write('No deliveries.\n');
+    return;
+  }
+  for (const row of rows) {
+    process.stdout.write(
+      `${row.id}  ${row.status.padEnd(9)} caller=${row.caller_id} attempts=${row.attempts}` +
+        ` last=${row.last_status ?? '-'} updated=${row.updated_at.toISOString()}\n` +
+        `    ${row.url}${row.last_error ? `\n    ${row.last_error}` : ''}\n`,
+    );
+  }
+}
+
+/** Lists callback deliveries and replays dead ones (operators; needs DATABASE_URL like the service). */
+async function run(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  if (command !== 'list' && command !== 'replay') {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const config = loadConfig(process.env);
+  const url = config.database.url;
+  if (!url) {
+    process.stderr.write('DATABASE_URL must be set (the service database)\n');
+    return 2;
+  }
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    if (command === 'list') {
+      const status = rest.find((arg) => STATUSES.includes(arg));
+      const limitIndex = rest.indexOf('--limit');
+      const limit = limitIndex >= 0 ? Number(rest[limitIndex + 1]) : 50;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+        process.stderr.write('--limit must be an integer from 1 to 10000\n');
+        return 2;
+      }
+      const { rows } = await client.query<Row>(
+        `SELECT id, caller_id, status, attempts, last_status, last_error, url, created_at, updated_at
+           FROM callback_deliveries WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC LIMIT $2`,
+        [status ?? null, limit],
+      );
+      printRows(rows);
+      return 0;
+    }
+
+    const id = rest[0];
+    if (!id || !/^msg_[0-9a-f]{32}$/.test(id)) {
+      process.stderr.write('replay needs a delivery id (msg_…)\n');
+      return 2;
+    }
+    const boss = new PgBoss({ ...jobQueueOptions(url, 1), supervise: false, schedule: false });
+    boss.on('error', () => undefined);
+    await boss.start();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<Row>(
+        `UPDATE callback_deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = now(),
+           updated_at = now() WHERE id = $1 AND status IN ('dead', 'disabled') RETURNING *`,
+        [id],
+      );
+      const row = rows[0];
+      if (!row) {
+        await client.query('ROLLBACK');
+        process.stderr.write(`No dead or disabled delivery ${id}\n`);
+        return 1;
+      }
+      await client.query(`DELETE FROM disabled_callbacks WHERE caller_id = $1 AND url = $2`, [row.caller_id, row.url]);
+      await boss.send(DELIVERY_QUEUE, { deliveryId: id }, { db: { executeSql: (text, values) => client.query(text, values) } });
+      await client.query('COMMIT');
+      process.stdout.write(`Replaying ${id} to ${row.url}\n`);
+      return 0;
+    } finally {
+      await boss.stop({ graceful: false, close: true }).catch(() => undefined);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+run(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((error: unknown) => {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : `deliveries failed: ${String(error)}`}\n`);
+    process.exit(1);
+  });

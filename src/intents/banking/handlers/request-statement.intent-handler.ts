@@ -1,0 +1,74 @@
+import type { FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
+import { FulfillmentHandler, IntentHandler } from '../../../fulfillment';
+import { AccountsRepository } from '../accounts.repository';
+import { accountTypeFrom, askForCustomerNumber, BANKING_SOURCE, customerNumberFrom } from '../banking-parameters';
+import { formatMoney } from '../money';
+import { StatementArchiveClient } from '../statement-archive.client';
+import { StatementsRepository } from '../statements.repository';
+
+const DEFAULT_DAYS = 30;
+const MAX_DAYS = 366;
+const DAY_MS = 86_400_000;
+
+function daysFrom(value: unknown): number {
+  const days = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  return Number.isInteger(days) && days >= 1 && days <= MAX_DAYS ? days : DEFAULT_DAYS;
+}
+
+/**
+ * "Send me a statement for my checking account" — parameters `user_id`, `account_type` (default checking),
+ * `days` (default 30). Filing the statement with the document archive can take longer than any platform
+ * waits, so this handler runs asynchronously: the user is told at once, the result goes to the caller's
+ * callback and to the next turn. Keyed on the turn, so a re-run files and records one statement.
+ */
+@IntentHandler('RequestStatement', { mode: 'async', changesState: true })
+export class RequestStatementHandler implements FulfillmentHandler {
+  constructor(
+    private readonly accounts: AccountsRepository,
+    private readonly statements: StatementsRepository,
+    private readonly archive: StatementArchiveClient,
+  ) {}
+
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const customerNumber = customerNumberFrom(request.parameters);
+    if (!customerNumber) return askForCustomerNumber();
+    const accountType = accountTypeFrom(request.parameters) ?? 'checking';
+    const account = await this.accounts.findAccount(customerNumber, accountType);
+    if (!account) {
+      return { text: `You don't have a ${accountType} account, so I can't make a statement for it.`, failed: true };
+    }
+    const days = daysFrom(request.parameters.days);
+
+    const existing = await this.statements.findByKey(request.idempotencyKey);
+    const statement =
+      existing ??
+      (await (async () => {
+        const to = new Date();
+        const from = new Date(to.getTime() - days * DAY_MS);
+        const figures = await this.statements.figures(account.id, BigInt(account.balanceMinor), from);
+        const reference = await this.archive.file(
+          {
+            idempotencyKey: request.idempotencyKey,
+            customerNumber,
+            accountType,
+            currency: account.currency,
+            periodStart: from,
+            periodEnd: to,
+            ...figures,
+          },
+          request.signal,
+        );
+        return this.statements.save(request.idempotencyKey, account.id, { from, to }, figures, reference);
+      })());
+
+    const money = (minor: bigint) => formatMoney(minor, account.currency, request.languageCode).formatted;
+    return {
+      text:
+        `Your ${accountType} statement for the last ${days} days is ready: ${statement.transactionCount} ` +
+        `transaction${statement.transactionCount === 1 ? '' : 's'}, from ${money(statement.openingMinor)} to ` +
+        `${money(statement.closingMinor)}. Reference ${statement.archiveReference}.`,
+      payload: { statementReference: statement.archiveReference },
+      source: BANKING_SOURCE,
+    };
+  }
+}

@@ -1,0 +1,95 @@
+import type { ServerResponse } from 'node:http';
+import type { AppConfig } from '../../config';
+import { OutboundHttpClient } from '../../outbound';
+import { LocalServer, startLocalServer } from '../../outbound/testing/local-server';
+import { CarrierClient } from './carrier.client';
+
+const ESTIMATE = { carrier: 'DemoPost', service: 'express', days: 2 };
+
+describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', () => {
+  let http: OutboundHttpClient;
+  const servers: LocalServer[] = [];
+  const carriers: CarrierClient[] = [];
+
+  async function carrierFor(
+    url: string | undefined,
+    { timeoutMs = 1_000, retries = 0, isProduction = true } = {},
+  ): Promise<CarrierClient> {
+    const config = { carrier: { url, timeoutMs, retries }, isProduction } as unknown as AppConfig;
+    const carrier = new CarrierClient(config, http);
+    await carrier.onModuleInit();
+    carriers.push(carrier);
+    return carrier;
+  }
+  async function fakeCarrier(answer: (res: ServerResponse) => void): Promise<LocalServer> {
+    const server = await startLocalServer(answer);
+    servers.push(server);
+    return server;
+  }
+
+  beforeEach(() => {
+    http = new OutboundHttpClient();
+  });
+  afterEach(async () => {
+    await Promise.all(carriers.splice(0).map((c) => c.onModuleDestroy()));
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await http.onModuleDestroy();
+  });
+
+  it('asks for an estimate with an idempotent GET and returns it', async () => {
+    const server = await fakeCarrier((res) => res.end(JSON.stringify(ESTIMATE)));
+    const carrier = await carrierFor(server.url);
+    await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: true, estimate: ESTIMATE });
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]).toMatchObject({
+      method: 'GET',
+      url: '/v1/estimates?from=10117&to=07030&weight=900',
+      headers: expect.objectContaining({ accept: 'application/json' }),
+    });
+  });
+
+  it('is not configured in production without CARRIER_API_URL, and uses the demo carrier elsewhere', async () => {
+    await expect((await carrierFor(undefined)).estimate('10117', '07030', 900)).resolves.toEqual({
+      ok: false,
+      reason: 'not-configured',
+    });
+    const demo = await carrierFor(undefined, { isProduction: false });
+    await expect(demo.estimate('10117', '10115', 900)).resolves.toMatchObject({ ok: true });
+  });
+
+  it('retries CARRIER_RETRIES times, each attempt cut off by CARRIER_TIMEOUT_MS, then reports unavailable', async () => {
+    const server = await fakeCarrier(() => undefined); // never answers
+    const carrier = await carrierFor(server.url, { timeoutMs: 100, retries: 1 });
+    await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'unavailable' });
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('reports unavailable when the carrier cannot be reached', async () => {
+    const server = await fakeCarrier((res) => res.end());
+    const url = server.url;
+    await server.close();
+    const carrier = await carrierFor(url, { retries: 1 });
+    await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'unavailable' });
+  });
+
+  it('opens its circuit after five useless answers and then answers without calling the carrier', async () => {
+    const server = await fakeCarrier((res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>oops'));
+    const carrier = await carrierFor(server.url);
+    for (let i = 0; i < 5; i++) {
+      await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'unavailable' });
+    }
+    await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'circuit-open' });
+    expect(server.requests).toHaveLength(5);
+  });
+
+  it('treats error statuses and wrong bodies as failures', async () => {
+    const answers = [
+      (res: ServerResponse) => res.writeHead(404).end(JSON.stringify(ESTIMATE)),
+      (res: ServerResponse) => res.end(JSON.stringify({ ...ESTIMATE, days: 'soon' })),
+    ];
+    for (const answer of answers) {
+      const carrier = await carrierFor((await fakeCarrier(answer)).url);
+      await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'unavailable' });
+    }
+  });
+});
