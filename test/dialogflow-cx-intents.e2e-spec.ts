@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -21,16 +22,21 @@ const ELICIT = (parameter: string, state = 'EMPTY') => ({
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** The fixture with `__PLACEHOLDER__`s replaced, e.g. `{ DATE: '2026-07-01' }`. */
+/**
+ * The fixture with `__PLACEHOLDER__`s replaced, e.g. `{ DATE: '2026-07-01' }`, as a turn of its own: CX sends a
+ * fresh `detectIntentResponseId` with every turn (a repeated one is a retry, answered from the idempotency store).
+ */
 function fixture(intent: string, values: Record<string, string> = {}): Body {
   const text = readFileSync(join(__dirname, 'fixtures', 'dialogflow-cx', 'intents', `${intent}.json`), 'utf8');
-  return JSON.parse(text.replace(/__([A-Z]+)__/g, (match, name: string) => values[name] ?? match)) as Body;
+  const body = JSON.parse(text.replace(/__([A-Z]+)__/g, (match, name: string) => values[name] ?? match)) as Body;
+  body.detectIntentResponseId = randomUUID();
+  return body;
 }
 
-/** The turn after the user answered the form's `confirmation` parameter (a yes/no custom entity). */
+/** The turn after the user answered the form's `confirmation` parameter (a yes/no custom entity), with its own id. */
 function confirmTurn(body: Body, answer: 'yes' | 'no'): Body {
   const next = structuredClone(body);
-  next.detectIntentResponseId = `${String(body.detectIntentResponseId)}-confirm`;
+  next.detectIntentResponseId = randomUUID();
   next.text = answer;
   next.intentInfo = {
     lastMatchedIntent: `${String(body.intentInfo.lastMatchedIntent).replace(/[^/]+$/, '')}confirmation-${answer}`,

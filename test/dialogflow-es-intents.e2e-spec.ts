@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -16,16 +17,21 @@ const YES_NO = { quickReplies: { quickReplies: ['Yes', 'No'] } };
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** The fixture with `__PLACEHOLDER__`s replaced, e.g. `{ DATE: '2026-07-01' }`. */
+/**
+ * The fixture with `__PLACEHOLDER__`s replaced, e.g. `{ DATE: '2026-07-01' }`, as a turn of its own: ES sends a
+ * fresh `responseId` with every turn (a repeated one is a retry of the same turn, answered from the idempotency store).
+ */
 function fixture(intent: string, values: Record<string, string> = {}): Body {
   const text = readFileSync(join(__dirname, 'fixtures', 'dialogflow-es', 'intents', `${intent}.json`), 'utf8');
-  return JSON.parse(text.replace(/__([A-Z]+)__/g, (match, name: string) => values[name] ?? match)) as Body;
+  const body = JSON.parse(text.replace(/__([A-Z]+)__/g, (match, name: string) => values[name] ?? match)) as Body;
+  body.responseId = randomUUID();
+  return body;
 }
 
-/** The next turn of a slot-filling conversation: the same intent with more parameters. */
+/** The next turn of a slot-filling conversation: the same intent with more parameters, and its own `responseId`. */
 function nextTurn(body: Body, queryText: string, parameters: Record<string, unknown>): Body {
   const next = structuredClone(body);
-  next.responseId = `${String(body.responseId)}-next`;
+  next.responseId = randomUUID();
   next.queryResult.queryText = queryText;
   next.queryResult.parameters = { ...body.queryResult.parameters, ...parameters };
   return next;

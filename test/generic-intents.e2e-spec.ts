@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import bookAppointment from './fixtures/generic/intents/BookAppointment.json';
 import cancelAppointment from './fixtures/generic/intents/CancelAppointment.json';
@@ -30,18 +31,21 @@ const SLOT_TIME = new Intl.DateTimeFormat('en', {
 });
 const SHORT_DATE = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
 
-/** A fixture with its `__PLACEHOLDER__`s replaced, as a fresh copy. */
-function fill<T>(fixture: T, values: object = {}): T {
+/**
+ * A fixture with its `__PLACEHOLDER__`s replaced, as a fresh copy with a `requestId` of its own: a bot sends a new
+ * id with every turn (a repeated one is a retry of the same turn, answered from the idempotency store).
+ */
+function fill<T extends { requestId: string }>(fixture: T, values: object = {}): T {
   let json = JSON.stringify(fixture);
   for (const [key, value] of Object.entries(values)) {
     if (typeof value === 'string') json = json.split(`__${key}__`).join(value);
   }
-  return JSON.parse(json) as T;
+  return { ...(JSON.parse(json) as T), requestId: randomUUID() };
 }
 
-/** The fixture as a later turn: another request id, stage and confirmation. */
+/** The fixture as a later turn: another request id, stage, confirmation or parameters. */
 function turn<T extends { requestId: string }>(fixture: T, extra: Json): T {
-  return { ...structuredClone(fixture), requestId: `${fixture.requestId}-${JSON.stringify(extra)}`, ...extra };
+  return { ...structuredClone(fixture), requestId: randomUUID(), ...extra };
 }
 
 const textOnly = (text: string) => [{ type: 'text', text }];
@@ -304,17 +308,18 @@ describe('generic: every built-in intent, from documented-style requests (real H
     });
 
     it('CancelAppointment without a reference uses the session last_appointment, else asks for it', async () => {
-      const ask = await post({ ...cancelAppointment, parameters: { patient_id: 'P-1001' } });
+      const ask = await post(turn(cancelAppointment, { parameters: { patient_id: 'P-1001' } }));
       expect(ask.body).toMatchObject({
         outcome: 'fulfilled',
         text: 'What is the reference of the appointment?',
         elicit: { parameter: 'reference' },
       });
-      const unknown = await post({
-        ...cancelAppointment,
-        parameters: { patient_id: 'P-1001' },
-        sessionParameters: { last_appointment: 'zzzzzz' },
-      });
+      const unknown = await post(
+        turn(cancelAppointment, {
+          parameters: { patient_id: 'P-1001' },
+          sessionParameters: { last_appointment: 'zzzzzz' },
+        }),
+      );
       expect(unknown.body.text).toBe("I couldn't find a booked appointment ZZZZZZ for that patient number.");
     });
   });
@@ -365,7 +370,7 @@ describe('generic: every built-in intent, from documented-style requests (real H
       expect((await post(getOrderStatus)).body).toEqual(
         answer(getOrderStatus, 'Order ORD-10042 has shipped. Tracking number: DP123456789.'),
       );
-      const other = await post({ ...getOrderStatus, parameters: { user_id: '67890', order_id: 'ORD-10042' } });
+      const other = await post(turn(getOrderStatus, { parameters: { user_id: '67890', order_id: 'ORD-10042' } }));
       expect(other.body.text).toBe("I couldn't find order ORD-10042 on your account.");
     });
 

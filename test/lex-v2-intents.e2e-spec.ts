@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import bookAppointment from './fixtures/lex-v2/intents/BookAppointment.json';
 import cancelAppointment from './fixtures/lex-v2/intents/CancelAppointment.json';
@@ -19,6 +20,7 @@ const SESSION_ATTRIBUTES = { customer_tier: 'gold' };
 
 type Json = Record<string, unknown>;
 type LexEvent = typeof transferFunds;
+type LexEventLike = { sessionState: { originatingRequestId: string } };
 
 const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
 const SLOT_TIME = new Intl.DateTimeFormat('en', {
@@ -32,26 +34,40 @@ const SLOT_TIME = new Intl.DateTimeFormat('en', {
 });
 const SHORT_DATE = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
 
-/** A fixture with its `__PLACEHOLDER__`s replaced, as a fresh copy. */
-function fill<T>(fixture: T, values: object = {}): T {
+/**
+ * A copy of the event for a new user utterance. Lex gives every utterance its own `originatingRequestId`, shared by
+ * the dialog and fulfillment code hook calls it makes for that utterance; a repeated id (and invocation source) is a
+ * retry of the same call, answered from the idempotency store.
+ */
+function utterance<T extends LexEventLike>(event: T, originatingRequestId: string = randomUUID()): T {
+  const next = structuredClone(event);
+  next.sessionState.originatingRequestId = originatingRequestId;
+  return next;
+}
+
+/** A fixture with its `__PLACEHOLDER__`s replaced, as a fresh copy: a new utterance. */
+function fill<T extends LexEventLike>(fixture: T, values: object = {}): T {
   let json = JSON.stringify(fixture);
   for (const [key, value] of Object.entries(values)) {
     if (typeof value === 'string') json = json.split(`__${key}__`).join(value);
   }
-  return JSON.parse(json) as T;
+  return utterance(JSON.parse(json) as T);
 }
 
-/** The fixture as a later turn of the same conversation: another invocation source and confirmation state. */
+/**
+ * The fixture as a later turn of the same conversation: another invocation source and confirmation state, for a new
+ * utterance unless the `originatingRequestId` of the utterance it belongs to is given.
+ */
 function turn<T extends LexEvent | typeof bookAppointment>(
   event: T,
   invocationSource: 'DialogCodeHook' | 'FulfillmentCodeHook',
   confirmationState: 'None' | 'Confirmed' | 'Denied',
+  originatingRequestId?: string,
 ): T {
-  const next = structuredClone(event) as LexEvent;
+  const next = utterance(event, originatingRequestId) as LexEvent;
   next.invocationSource = invocationSource;
   next.sessionState.intent.confirmationState = confirmationState;
   next.sessionState.intent.state = invocationSource === 'FulfillmentCodeHook' ? 'ReadyForFulfillment' : 'InProgress';
-  next.sessionState.originatingRequestId = `${event.sessionState.originatingRequestId}-${invocationSource}-${confirmationState}`;
   delete (next as Partial<LexEvent>).proposedNextState;
   return next as T;
 }
@@ -200,7 +216,8 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
         expect(ask.body.requestAttributes).toEqual(REQUEST_ATTRIBUTES);
         expect(await balances()).toEqual(before);
 
-        const confirmed = await post(turn(transferFunds, 'DialogCodeHook', 'Confirmed'));
+        const yes = turn(transferFunds, 'DialogCodeHook', 'Confirmed');
+        const confirmed = await post(yes);
         expect(confirmed.body.sessionState.dialogAction).toEqual({ type: 'Delegate' });
         expect(confirmed.body.sessionState.intent).toEqual({
           name: 'TransferFunds',
@@ -211,7 +228,10 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
         expect(confirmed.body.messages).toBeUndefined();
         expect(await balances()).toEqual(before);
 
-        const done = await post(turn(transferFunds, 'FulfillmentCodeHook', 'Confirmed'));
+        // Lex then calls the fulfillment code hook for the same utterance ("yes"), with the same originatingRequestId.
+        const done = await post(
+          turn(transferFunds, 'FulfillmentCodeHook', 'Confirmed', yes.sessionState.originatingRequestId),
+        );
         expect(done.body).toEqual({
           sessionState: {
             sessionAttributes: SESSION_ATTRIBUTES,
@@ -269,7 +289,7 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       });
 
       it('elicits a missing amount with ElicitSlot', async () => {
-        const event = structuredClone(transferFunds);
+        const event = utterance(transferFunds);
         (event.sessionState.intent.slots as Json).amount = null;
         const response = await post(event);
         expect(response.body.sessionState.dialogAction).toEqual({ type: 'ElicitSlot', slotToElicit: 'amount' });
@@ -343,11 +363,12 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
         requestAttributes: REQUEST_ATTRIBUTES,
       });
 
-      const delegated = await post(turn(event, 'DialogCodeHook', 'Confirmed'));
+      const yes = turn(event, 'DialogCodeHook', 'Confirmed');
+      const delegated = await post(yes);
       expect(delegated.body.sessionState.dialogAction).toEqual({ type: 'Delegate' });
       expect(delegated.body.messages).toBeUndefined();
 
-      const booked = await post(turn(event, 'FulfillmentCodeHook', 'Confirmed'));
+      const booked = await post(turn(event, 'FulfillmentCodeHook', 'Confirmed', yes.sessionState.originatingRequestId));
       const content = String(booked.body.messages?.[0]?.content);
       const reference = /Your reference is ([A-Z2-9]{6})\.$/.exec(content)?.[1] ?? '';
       expect(reference).toMatch(/^[A-Z2-9]{6}$/);
@@ -400,7 +421,8 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       ]);
       expect(after).toEqual([{ status: 'cancelled' }]);
 
-      const again = await post(cancel);
+      // The user asks to cancel it again: a new utterance.
+      const again = await post(utterance(cancel));
       expect(again.body.messages).toEqual([
         text(`I couldn't find a booked appointment ${reference} for that patient number.`),
       ]);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import bookAppointment from './fixtures/rasa/intents/BookAppointment.json';
 import cancelAppointment from './fixtures/rasa/intents/CancelAppointment.json';
@@ -22,7 +23,15 @@ const YES_NO = [
 type Json = Record<string, unknown>;
 interface RasaCall {
   next_action: string;
-  tracker: { slots: Json; latest_message: { intent: Json; text: string }; active_loop: Json };
+  sender_id: string;
+  tracker: {
+    sender_id: string;
+    slots: Json;
+    latest_message: { intent: Json; text: string };
+    active_loop: Json;
+    events: Json[];
+    latest_event_time: number;
+  };
 }
 
 const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
@@ -37,21 +46,41 @@ const SLOT_TIME = new Intl.DateTimeFormat('en', {
 });
 const SHORT_DATE = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric', timeZone: 'UTC' });
 
-/** A fixture with its `__PLACEHOLDER__`s replaced, as a fresh copy. */
+/**
+ * A fixture with its `__PLACEHOLDER__`s replaced, as a fresh copy in a conversation of its own. Rasa's turn id is
+ * `sender_id:<number of tracker events>` and a conversation's events only grow, so two tests starting from the
+ * same fixture are two conversations (two senders), not two different bodies for one turn.
+ */
 function fill<T>(fixture: T, values: object = {}): T {
   let json = JSON.stringify(fixture);
   for (const [key, value] of Object.entries(values)) {
     if (typeof value === 'string') json = json.split(`__${key}__`).join(value);
   }
-  return JSON.parse(json) as T;
+  const call = JSON.parse(json) as T & RasaCall;
+  call.sender_id = call.tracker.sender_id = `${call.sender_id}-${randomUUID()}`;
+  return call;
 }
 
-/** The next turn of the conversation: the user answered the yes/no question (the `confirmation` bool slot). */
+/**
+ * The next turn of the conversation: the user answered the yes/no question (the `confirmation` bool slot). Rasa
+ * appends the turn's events to the tracker (listen, the user's message, the slot it set, the action), so the call
+ * has a turn id of its own.
+ */
 function answered<T>(fixture: T, confirmation: boolean | string): T {
   const call = structuredClone(fixture) as T & RasaCall;
+  const intent = { name: confirmation === false ? 'deny' : 'affirm', confidence: 0.99 };
+  const text = confirmation === false ? 'no' : 'yes';
   call.tracker.slots.confirmation = confirmation;
-  call.tracker.latest_message.intent = { name: confirmation === false ? 'deny' : 'affirm', confidence: 0.99 };
-  call.tracker.latest_message.text = confirmation === false ? 'no' : 'yes';
+  call.tracker.latest_message.intent = intent;
+  call.tracker.latest_message.text = text;
+  const last = Math.max(...call.tracker.events.map((event) => Number(event.timestamp ?? 0)));
+  call.tracker.events.push(
+    { event: 'action', timestamp: last + 0.01, name: 'action_listen', policy: 'RulePolicy', confidence: 1 },
+    { event: 'user', timestamp: last + 5, text, parse_data: { intent, entities: [] } },
+    { event: 'slot', timestamp: last + 5.01, name: 'confirmation', value: confirmation },
+    { event: 'action', timestamp: last + 5.1, name: call.next_action, policy: 'RulePolicy', confidence: 1 },
+  );
+  call.tracker.latest_event_time = last + 5.1;
   return call;
 }
 
@@ -153,7 +182,8 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
     describe('action_transfer_funds', () => {
       it('asks with Yes/No buttons, then moves the money once the confirmation slot is true', async () => {
         const before = await balances();
-        const ask = await post(transferFunds);
+        const call = fill(transferFunds);
+        const ask = await post(call);
         expect(ask.body).toEqual({
           events: [],
           responses: [
@@ -162,7 +192,7 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         });
         expect(await balances()).toEqual(before);
 
-        const done = await post(answered(transferFunds, true));
+        const done = await post(answered(call, true));
         expect(done.body).toEqual({
           // The answer is used up: the next transfer must be confirmed again.
           events: [{ event: 'slot', name: 'confirmation', value: null }],
@@ -179,14 +209,14 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
 
       it('accepts a text "yes" in the confirmation slot too', async () => {
         const before = await balances();
-        const done = await post(answered(transferFunds, 'yes'));
+        const done = await post(answered(fill(transferFunds), 'yes'));
         expect(done.body.responses[0].text).toMatch(/^Done: I moved \$250\.00 /);
         expect(await balances()).toEqual({ checking: before.checking - 25000n, savings: before.savings + 25000n });
       });
 
       it('writes nothing when the confirmation slot is false, and resets the slot', async () => {
         const before = await balances();
-        const response = await post(answered(transferFunds, false));
+        const response = await post(answered(fill(transferFunds), false));
         expect(response.body).toEqual({
           events: [{ event: 'slot', name: 'confirmation', value: null }],
           responses: [{ text: "OK, I won't make that transfer." }],
@@ -195,7 +225,7 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
       });
 
       it('asks for a missing amount, setting requested_slot', async () => {
-        const call = structuredClone(transferFunds) as typeof transferFunds & RasaCall;
+        const call = fill(transferFunds) as typeof transferFunds & RasaCall;
         (call.tracker.slots as Json).amount = null;
         call.tracker.latest_message.entities = call.tracker.latest_message.entities.filter(
           (e) => e.entity !== 'amount',
@@ -209,7 +239,7 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
 
       it('inside an active form, a confirmed transfer is left to Rasa (no events, no responses) and writes nothing', async () => {
         const before = await balances();
-        const call = answered(transferFunds, true) as typeof transferFunds & RasaCall;
+        const call = answered(fill(transferFunds), true) as typeof transferFunds & RasaCall;
         call.tracker.active_loop = { name: 'transfer_form', validate: true, rejected: false };
         const response = await post(call);
         expect(response.body).toEqual({ events: [], responses: [] });

@@ -52,7 +52,10 @@ export class AsyncFulfillments implements OnModuleInit {
   /** Stores the turn and its job in one transaction; returns the reply that acknowledges it. */
   async accept(input: DispatchInput): Promise<FulfillmentResult> {
     const id = randomUUID();
-    const job: FulfillmentJob = { fulfillmentId: id, input: { ...input, idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf(input) } };
+    const job: FulfillmentJob = {
+      fulfillmentId: id,
+      input: { ...input, idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf(input) },
+    };
     await this.pool.transaction(async (client) => {
       await this.results.insert(id, input, 'async', 'queued', client);
       await this.queue.send(FULFILLMENT_QUEUE, job, {}, client);

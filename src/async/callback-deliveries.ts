@@ -191,7 +191,12 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
            updated_at = now() WHERE id = $1 AND status = 'pending'`,
         [delivery.id, attempts, status, reason.slice(0, ERROR_LIMIT), nextAt],
       );
-      await this.queue.send(DELIVERY_QUEUE, { deliveryId: delivery.id } satisfies DeliveryJob, { startAfter: nextAt }, client);
+      await this.queue.send(
+        DELIVERY_QUEUE,
+        { deliveryId: delivery.id } satisfies DeliveryJob,
+        { startAfter: nextAt },
+        client,
+      );
     });
   }
 
@@ -244,7 +249,9 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       [delivery.id, status, delivery.attempts, httpStatus, error?.slice(0, ERROR_LIMIT) ?? null],
     );
     if (status === 'dead') {
-      this.logger.error(`Callback ${delivery.id} for caller ${delivery.caller_id} is dead after ${delivery.attempts} attempt(s): ${error}`);
+      this.logger.error(
+        `Callback ${delivery.id} for caller ${delivery.caller_id} is dead after ${delivery.attempts} attempt(s): ${error}`,
+      );
     }
   }
 }
@@ -261,4 +268,3 @@ function isForbidden(error: unknown): boolean {
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
-

@@ -83,7 +83,10 @@ export class FulfillmentResults extends DeferredResults {
     super();
   }
 
-  async defer(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, work: Promise<FulfillmentResult>): Promise<string> {
+  async defer(
+    request: Omit<FulfillmentRequest, 'signal' | 'deadline'>,
+    work: Promise<FulfillmentResult>,
+  ): Promise<string> {
     const id = randomUUID();
     await this.insert(id, request, 'deferred', 'running');
     work.then(
@@ -108,7 +111,11 @@ export class FulfillmentResults extends DeferredResults {
   }
 
   async markRunning(id: string): Promise<void> {
-    await this.pool.query('fulfillments_running', `UPDATE fulfillments SET status = 'running' WHERE id = $1 AND status = 'queued'`, [id]);
+    await this.pool.query(
+      'fulfillments_running',
+      `UPDATE fulfillments SET status = 'running' WHERE id = $1 AND status = 'queued'`,
+      [id],
+    );
   }
 
   /** Stores the final result once (a repeated finish is ignored) and queues its callback. */
@@ -124,7 +131,12 @@ export class FulfillmentResults extends DeferredResults {
   }
 
   /** Polls until the fulfillment has finished or `until` passes; undefined when it does not exist. */
-  async waitFor(id: string, callerId: string, until: number, signal?: AbortSignal): Promise<StoredFulfillment | undefined> {
+  async waitFor(
+    id: string,
+    callerId: string,
+    until: number,
+    signal?: AbortSignal,
+  ): Promise<StoredFulfillment | undefined> {
     let wait = 25;
     for (;;) {
       const found = await this.find(id, callerId);

@@ -1,9 +1,5 @@
-import {
-  BeforeApplicationShutdown,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
@@ -62,7 +58,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   async onApplicationBootstrap(): Promise<void> {
     const url = this.config.database.url;
     if (!url) throw new Error('JobQueue needs a database URL');
-    const { pollIntervalMs, maintenanceIntervalSeconds } = this.config.async;
+    const { maintenanceIntervalSeconds } = this.config.async;
     const boss = new PgBoss({
       ...jobQueueOptions(url, 4),
       maintenanceIntervalSeconds,
@@ -70,26 +66,52 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     });
     boss.on('error', (error: Error) => this.logger.warn(`Job queue: ${error.message}`));
     await boss.start();
+    try {
+      await this.startWorkers(boss);
+    } catch (error: unknown) {
+      await boss.stop({ graceful: false, close: true }).catch(() => undefined);
+      throw error;
+    }
     this.boss = boss;
+    this.started = true;
+  }
+
+  private async startWorkers(boss: PgBoss): Promise<void> {
     for (const { queue, handler } of this.registrations) {
-      const options = {
-        expireInSeconds: queue.expireInSeconds,
-        retryLimit: queue.retryLimit,
-        retryDelay: queue.retryDelaySeconds,
-        retryBackoff: true,
-      };
-      await boss.createQueue(queue.name, { name: queue.name, ...options });
-      await boss.updateQueue(queue.name, { name: queue.name, ...options });
+      await this.ensureQueue(boss, queue);
       await boss.work<never>(
         queue.name,
-        { pollingIntervalSeconds: pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
+        { pollingIntervalSeconds: this.config.async.pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
         async ([job]) => {
           if (job) await handler(job);
         },
       );
     }
     for (const { name, cron } of this.schedules) await boss.schedule(name, cron);
-    this.started = true;
+  }
+
+  /**
+   * Creates the queue if it is missing and applies its settings. Replicas starting together can deadlock on
+   * the partition DDL of a new queue; the loser retries.
+   */
+  private async ensureQueue(boss: PgBoss, queue: QueueDefinition): Promise<void> {
+    const options = {
+      name: queue.name,
+      expireInSeconds: queue.expireInSeconds,
+      retryLimit: queue.retryLimit,
+      retryDelay: queue.retryDelaySeconds,
+      retryBackoff: true,
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        if (!(await boss.getQueue(queue.name))) await boss.createQueue(queue.name, options);
+        await boss.updateQueue(queue.name, options);
+        return;
+      } catch (error: unknown) {
+        if ((error as { code?: unknown }).code !== '40P01' || attempt >= 5) throw error;
+        await sleep(50 * attempt + Math.random() * 100);
+      }
+    }
   }
 
   /**

@@ -30,12 +30,16 @@ export class Retention implements OnModuleInit {
   /** Returns how many rows each table lost. */
   async purge(): Promise<{ idempotency: number; fulfillments: number; deliveries: number }> {
     let idempotency = 0;
-    for (let purged = BATCH; purged === BATCH; ) {
+    for (let purged = BATCH; purged === BATCH;) {
       purged = await this.idempotency.purgeExpired(BATCH);
       idempotency += purged;
     }
     const fulfillments = (
-      await this.pool.query('retention_fulfillments', `DELETE FROM fulfillments WHERE expires_at < now() RETURNING 1`, [])
+      await this.pool.query(
+        'retention_fulfillments',
+        `DELETE FROM fulfillments WHERE expires_at < now() RETURNING 1`,
+        [],
+      )
     ).length;
     const deliveries = (
       await this.pool.query(

@@ -91,7 +91,11 @@ async function run(args: string[]): Promise<number> {
         return 1;
       }
       await client.query(`DELETE FROM disabled_callbacks WHERE caller_id = $1 AND url = $2`, [row.caller_id, row.url]);
-      await boss.send(DELIVERY_QUEUE, { deliveryId: id }, { db: { executeSql: (text, values) => client.query(text, values) } });
+      await boss.send(
+        DELIVERY_QUEUE,
+        { deliveryId: id },
+        { db: { executeSql: (text, values) => client.query(text, values) } },
+      );
       await client.query('COMMIT');
       process.stdout.write(`Replaying ${id} to ${row.url}\n`);
       return 0;

@@ -57,7 +57,10 @@ export class DatabaseAvailability implements OnModuleDestroy {
     const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error('probe timed out'), { code: 'ETIMEDOUT' })), PROBE_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(Object.assign(new Error('probe timed out'), { code: 'ETIMEDOUT' })),
+        PROBE_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([pool.query('SELECT 1'), timeout]);

@@ -4,15 +4,22 @@ import { Body, Controller, Get, HttpCode, Post, Res, UseGuards, type INestApplic
 import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Response } from 'express';
+import { FulfillmentResults } from '../async/fulfillment-results';
+import { FulfillmentsController } from '../async/fulfillments.controller';
+import { JobQueue } from '../async/job-queue';
 import { CallerAuthGuard } from '../auth/caller-auth.guard';
 import { WebhookPlatform } from '../auth/webhook-platform.decorator';
 import { AppConfig } from '../config';
-import { FulfillmentDispatcher } from '../fulfillment';
+import { DatabaseAvailability } from '../database/database-availability';
+import { HealthController } from '../health/health.controller';
+import { Readiness } from '../health/readiness';
 import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
 import { renderResponse } from '../platforms/generic/generic.adapter';
 import { GenericController } from '../platforms/generic/generic.controller';
 import { GenericWebhook } from '../platforms/generic/generic.webhook';
+import { TurnPipeline } from '../platforms/turn-pipeline';
 import { WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { buildOpenApiDocument } from './openapi';
 
@@ -44,13 +51,27 @@ describe('buildOpenApiDocument', () => {
   let document: OpenAPIObject;
 
   beforeAll(async () => {
+    // The document only reads controller metadata: what the controllers depend on (the turn pipeline, PostgreSQL,
+    // the job queue) is stubbed, so no database is needed.
     const module = await Test.createTestingModule({
       imports: [DiscoveryModule],
-      controllers: [GenericController, UndecoratedWebhookController, PublicController],
+      controllers: [
+        GenericController,
+        FulfillmentsController,
+        HealthController,
+        UndecoratedWebhookController,
+        PublicController,
+      ],
       providers: [
         GenericWebhook,
-        { provide: FulfillmentDispatcher, useValue: {} },
+        { provide: TurnPipeline, useValue: {} },
         { provide: AppConfig, useValue: {} },
+        { provide: FulfillmentResults, useValue: {} },
+        { provide: HealthCheckService, useValue: {} },
+        { provide: HealthIndicatorService, useValue: {} },
+        { provide: Readiness, useValue: {} },
+        { provide: DatabaseAvailability, useValue: {} },
+        { provide: JobQueue, useValue: {} },
       ],
     })
       .overrideGuard(CallerAuthGuard)
@@ -76,13 +97,25 @@ describe('buildOpenApiDocument', () => {
     });
   });
 
-  it('lists every controller route, without hard-coding them', () => {
+  it('lists every controller route, without hard-coding them, except the excluded health probes', () => {
     expect(Object.keys(document.paths).sort()).toEqual([
       '/public/ping',
+      '/v1/fulfillments/{id}',
       '/v1/webhooks/generic',
       '/v1/webhooks/some-platform',
       '/v1/webhooks/some-platform/health',
     ]);
+    // HealthController (GET /health/live, /health/ready) is @ApiExcludeController: probes are not API.
+    expect(Object.keys(document.paths).filter((path) => path.startsWith('/health'))).toEqual([]);
+  });
+
+  it('documents polling a fulfillment: auth, errors and a 200 JSON answer, no body', () => {
+    const operation = document.paths['/v1/fulfillments/{id}'].get!;
+    expect(operation.tags).toEqual(['Fulfillments']);
+    expect(operation.security).toEqual([...WEBHOOK_SECURITY]);
+    expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path', required: true }));
+    expect(operation.requestBody).toBeUndefined();
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500']);
   });
 
   it('documents the generic route from its own decorators', () => {

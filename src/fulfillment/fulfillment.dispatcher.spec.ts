@@ -1,16 +1,20 @@
 import 'reflect-metadata';
 
-import { Logger, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import {
   DeadlineExceededError,
+  DeferredResults,
   DispatchInput,
   FulfillmentDispatcher,
   FulfillmentHandler,
   FulfillmentModule,
+  FulfillmentOptions,
   FulfillmentRequest,
   FulfillmentResult,
+  idempotencyKeyOf,
   IntentHandler,
+  PENDING_FULFILLMENT_PARAMETER,
 } from '.';
 
 const OPTIONS = { fallbackText: 'f', errorText: 'e', interimText: 'i' };
@@ -170,6 +174,18 @@ describe('FulfillmentDispatcher', () => {
       expect(request.signal.aborted).toBe(false);
     });
 
+    it('gives the handler the idempotency key of the turn, derived from caller, platform and turn id when absent', async () => {
+      await dispatcher.dispatch(input('Echo'), 1000);
+      const key = moduleRef.get(EchoHandler).seen?.request.idempotencyKey;
+      expect(key).toBe(idempotencyKeyOf(input('Echo')));
+      expect(key).toMatch(/^[0-9a-f]{64}$/);
+    });
+
+    it('passes an idempotency key it is given through unchanged', async () => {
+      await dispatcher.dispatch({ ...input('Echo'), idempotencyKey: 'key-from-the-pipeline' }, 1000);
+      expect(moduleRef.get(EchoHandler).seen?.request.idempotencyKey).toBe('key-from-the-pipeline');
+    });
+
     it('gives every request its own signal', async () => {
       const echo = moduleRef.get(EchoHandler);
       await dispatcher.dispatch(input('Echo'), 1000);
@@ -200,7 +216,10 @@ describe('FulfillmentDispatcher', () => {
         outcome: 'failed',
         result: { text: 'e', failed: true },
         handler: 'ThrowSyncHandler',
+        // What was thrown, for the caller to classify (e.g. a lost database); never rendered.
+        error: expect.objectContaining({ message: 'sync failure: core banking password=hunter2' }),
       });
+      expect(dispatched.error).toBeInstanceOf(Error);
       // The details go to the log, never to the caller.
       expect(JSON.stringify(dispatched)).not.toContain('hunter2');
       expect(errorLog).toHaveBeenCalledTimes(1);
@@ -210,15 +229,27 @@ describe('FulfillmentDispatcher', () => {
     });
 
     it('answers a rejected promise with the error text', async () => {
+      const reason = moduleRef.get(RejectHandler).reason;
       const dispatched = await dispatcher.dispatch(input('Reject'), 1000);
-      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e', failed: true }, handler: 'RejectHandler' });
+      expect(dispatched).toEqual({
+        outcome: 'failed',
+        result: { text: 'e', failed: true },
+        handler: 'RejectHandler',
+        error: reason,
+      });
+      expect(dispatched.error).toBe(reason);
       expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('Error: async failure'), expect.any(String));
     });
 
     it('answers a rejection with a non-Error value with the error text', async () => {
       moduleRef.get(RejectHandler).reason = 'just a string';
       const dispatched = await dispatcher.dispatch(input('Reject'), 1000);
-      expect(dispatched).toEqual({ outcome: 'failed', result: { text: 'e', failed: true }, handler: 'RejectHandler' });
+      expect(dispatched).toEqual({
+        outcome: 'failed',
+        result: { text: 'e', failed: true },
+        handler: 'RejectHandler',
+        error: 'just a string',
+      });
       expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('just a string'), undefined);
     });
   });
@@ -279,5 +310,118 @@ describe('FulfillmentDispatcher', () => {
       expect(dispatched.result).toEqual({ text: 'i' });
       expect(errorLog).not.toHaveBeenCalled();
     });
+  });
+});
+
+/** Keeps what the dispatcher hands over; answers with `pending-<n>`, or fails when told to. */
+class FakeDeferredResults extends DeferredResults {
+  readonly calls: { request: Omit<FulfillmentRequest, 'signal' | 'deadline'>; work: Promise<FulfillmentResult> }[] = [];
+  failure?: Error;
+
+  defer(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, work: Promise<FulfillmentResult>): Promise<string> {
+    this.calls.push({ request, work });
+    return this.failure ? Promise.reject(this.failure) : Promise.resolve(`pending-${this.calls.length}`);
+  }
+}
+
+describe('FulfillmentDispatcher with DeferredResults (work that outlives its budget)', () => {
+  let moduleRef: TestingModule;
+  let dispatcher: FulfillmentDispatcher;
+  let deferred: FakeDeferredResults;
+  let errorLog: jest.SpyInstance;
+
+  /** The app provides DeferredResults from a global module (AsyncModule); so does this. */
+  async function compile(options: FulfillmentOptions): Promise<void> {
+    deferred = new FakeDeferredResults();
+    @Global()
+    @Module({ providers: [{ provide: DeferredResults, useValue: deferred }], exports: [DeferredResults] })
+    class FakeAsyncModule {}
+
+    moduleRef = await Test.createTestingModule({
+      imports: [FakeAsyncModule, FulfillmentModule.forRoot(options), TestHandlersModule],
+    }).compile();
+    await moduleRef.init();
+    dispatcher = moduleRef.get(FulfillmentDispatcher);
+  }
+
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    errorLog = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+
+  afterEach(async () => {
+    moduleRef.get(SlowHandler).next.resolve({ text: 'released' });
+    await settle();
+    await moduleRef.close();
+    jest.restoreAllMocks();
+  });
+
+  it('hands the running work over and answers with the interim text and the pending id as a session parameter', async () => {
+    await compile(OPTIONS);
+    const slow = moduleRef.get(SlowHandler);
+    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+
+    expect(dispatched).toEqual({
+      outcome: 'timed-out',
+      result: { text: 'i', sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: 'pending-1' } },
+      handler: 'SlowHandler',
+    });
+    expect(deferred.calls).toHaveLength(1);
+    const [{ request, work }] = deferred.calls;
+    // The request as the handler got it, minus what only makes sense while the caller waits.
+    expect(request).toEqual({ ...input('Slow'), idempotencyKey: idempotencyKeyOf(input('Slow')) });
+    expect(request).not.toHaveProperty('signal');
+    expect(request).not.toHaveProperty('deadline');
+    // The work handed over is the handler's own: its late result is what gets kept.
+    slow.next.resolve({ text: 'late answer' });
+    await expect(work).resolves.toEqual({ text: 'late answer' });
+    expect(errorLog).not.toHaveBeenCalled();
+  });
+
+  it('adds a Dialogflow ES follow-up event carrying the pending id when pendingFollowupEvent is set', async () => {
+    await compile({ ...OPTIONS, pendingFollowupEvent: 'PENDING_FULFILLMENT' });
+    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    expect(dispatched.result).toEqual({
+      text: 'i',
+      sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: 'pending-1' },
+      followupEvent: { name: 'PENDING_FULFILLMENT', parameters: { [PENDING_FULFILLMENT_PARAMETER]: 'pending-1' } },
+    });
+  });
+
+  it('sends no follow-up event to other platforms, nor to ES without pendingFollowupEvent', async () => {
+    await compile({ ...OPTIONS, pendingFollowupEvent: 'PENDING_FULFILLMENT' });
+    const cx = await dispatcher.dispatch({ ...input('Slow'), platform: 'dialogflow-cx' }, BUDGET_MS);
+    expect(cx.result).toEqual({ text: 'i', sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: 'pending-1' } });
+    moduleRef.get(SlowHandler).next.resolve({ text: 'released' });
+    await moduleRef.close();
+
+    await compile(OPTIONS);
+    const es = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    expect(es.result).toEqual({ text: 'i', sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: 'pending-1' } });
+  });
+
+  it('with { deferLateWork: false } keeps nothing and answers with the interim text only', async () => {
+    await compile({ ...OPTIONS, pendingFollowupEvent: 'PENDING_FULFILLMENT' });
+    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS, { deferLateWork: false });
+    expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'SlowHandler' });
+    expect(deferred.calls).toEqual([]);
+  });
+
+  it('does not defer work that answers in time', async () => {
+    await compile(OPTIONS);
+    const dispatched = await dispatcher.dispatch(input('Echo'), 1000);
+    expect(dispatched.outcome).toBe('fulfilled');
+    expect(deferred.calls).toEqual([]);
+  });
+
+  it('still answers with the interim text when the late result cannot be kept, and logs why', async () => {
+    await compile(OPTIONS);
+    deferred.failure = new Error('database is gone');
+    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'SlowHandler' });
+    expect(errorLog).toHaveBeenCalledWith(
+      'Could not keep the late result of request request-1: Error: database is gone',
+    );
   });
 });

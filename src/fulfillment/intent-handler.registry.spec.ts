@@ -107,6 +107,22 @@ class HandlePropertyHandler {
   readonly handle = 'not a function';
 }
 
+/** A state-changing handler run as a background job. */
+@IntentHandler('ExportStatements', { changesState: true, mode: 'async' })
+class ExportStatementsHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    return Promise.resolve({ text: 'exported' });
+  }
+}
+
+/** Every option at once. */
+@IntentHandler('BookSlot', { stages: ['dialog', 'fulfillment'], changesState: true, mode: 'sync' })
+class BookSlotHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    return Promise.resolve({ text: 'booked' });
+  }
+}
+
 @Module({ providers: [GetBalanceHandler, TransferHandler, WhatTimeHandler, Clock] })
 class BankingHandlersModule {}
 
@@ -163,6 +179,9 @@ describe('IntentHandlerRegistry', () => {
       expect(registered).toEqual({
         intent: 'GetBalance',
         stages: ['fulfillment'],
+        // The defaults: read-only (no idempotency record) and answered in the request.
+        changesState: false,
+        mode: 'sync',
         className: 'GetBalanceHandler',
         handler: moduleRef!.get(GetBalanceHandler),
       });
@@ -178,6 +197,28 @@ describe('IntentHandlerRegistry', () => {
 
     it('logs the intents it found', () => {
       expect(Logger.prototype.log).toHaveBeenCalledWith('Intent handlers: GetBalance, Transfer, WhatTime');
+    });
+  });
+
+  it('records changesState and mode from @IntentHandler options', async () => {
+    moduleRef = await compile(ExportStatementsHandler, BookSlotHandler);
+    await moduleRef.init();
+    const registry = moduleRef.get(IntentHandlerRegistry);
+    expect(registry.find('ExportStatements')).toEqual({
+      intent: 'ExportStatements',
+      stages: ['fulfillment'],
+      changesState: true,
+      mode: 'async',
+      className: 'ExportStatementsHandler',
+      handler: moduleRef.get(ExportStatementsHandler),
+    });
+    expect(registry.find('BookSlot')).toEqual({
+      intent: 'BookSlot',
+      stages: ['dialog', 'fulfillment'],
+      changesState: true,
+      mode: 'sync',
+      className: 'BookSlotHandler',
+      handler: moduleRef.get(BookSlotHandler),
     });
   });
 

@@ -78,7 +78,12 @@ export class IdempotencyStore {
     const [row] = await this.pool.query<RecordRow>('idempotency_read', READ_SQL, [callerId, key]);
     if (!row) return undefined;
     if (row.state === 'completed') {
-      return { state: 'completed', requestHash: row.request_hash, status: row.response_status ?? 200, body: row.response_body ?? '' };
+      return {
+        state: 'completed',
+        requestHash: row.request_hash,
+        status: row.response_status ?? 200,
+        body: row.response_body ?? '',
+      };
     }
     return { state: 'in-flight', requestHash: row.request_hash, leaseExpired: row.lease_expired === true };
   }

@@ -91,7 +91,9 @@ export class TurnPipeline {
   }
 
   private degradedReply(turn: Turn): { status: number; json: string } {
-    this.logger.warn(`Turn ${turn.input.requestId} (${turn.input.intent}) answered degraded: PostgreSQL is unreachable`);
+    this.logger.warn(
+      `Turn ${turn.input.requestId} (${turn.input.intent}) answered degraded: PostgreSQL is unreachable`,
+    );
     if (this.config.degraded.mode === '503') {
       throw new AppError('UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.', [], {
         'Retry-After': DEGRADED_RETRY_AFTER_SECONDS,

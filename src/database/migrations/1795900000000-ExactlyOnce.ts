@@ -21,7 +21,9 @@ export class ExactlyOnce1795900000000 implements MigrationInterface {
                 CONSTRAINT "PK_idempotency_records" PRIMARY KEY ("caller_id", "key")
             )
         `);
-    await queryRunner.query(`CREATE INDEX "IDX_idempotency_records_expires_at" ON "idempotency_records" ("expires_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "IDX_idempotency_records_expires_at" ON "idempotency_records" ("expires_at")`,
+    );
     await queryRunner.query(`
             CREATE TABLE "fulfillments" (
                 "id" uuid NOT NULL,

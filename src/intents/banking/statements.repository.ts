@@ -44,7 +44,11 @@ export class StatementsRepository {
       [accountId, from],
     );
     const total = BigInt(row?.total ?? '0');
-    return { transactionCount: Number(row?.count ?? 0), openingMinor: balanceMinor - total, closingMinor: balanceMinor };
+    return {
+      transactionCount: Number(row?.count ?? 0),
+      openingMinor: balanceMinor - total,
+      closingMinor: balanceMinor,
+    };
   }
 
   async findByKey(idempotencyKey: string): Promise<StoredStatement | undefined> {

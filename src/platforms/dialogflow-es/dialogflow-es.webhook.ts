@@ -28,7 +28,10 @@ export class DialogflowEsWebhook {
         `Response for intent "${request.queryResult.intent.displayName}" rejected before sending ` +
           `(request ${requestId}, response ${request.responseId}): ${checked.problems.join('; ')}`,
       );
-      return { status: 200, json: checkResponse(renderResponse({ text: errorText }, request.session, responseSource)).json };
+      return {
+        status: 200,
+        json: checkResponse(renderResponse({ text: errorText }, request.session, responseSource)).json,
+      };
     };
     return this.pipeline.run({ input, body, budgetMs: deadlinesMs['dialogflow-es'], render });
   }

@@ -33,7 +33,10 @@ export class GenericWebhook {
         `Response for intent "${request.intent}" rejected before sending ` +
           `(request ${httpRequestId}, turn ${requestId}): ${checked.problems.join('; ')}`,
       );
-      return { status: 200, json: checkResponse(renderResponse({ text: errorText, failed: true }, 'failed', requestId)).json };
+      return {
+        status: 200,
+        json: checkResponse(renderResponse({ text: errorText, failed: true }, 'failed', requestId)).json,
+      };
     };
     const input = toDispatchInput(request, caller, requestId);
     return this.pipeline.run({ input, body, budgetMs: deadlinesMs.generic, render });

@@ -31,7 +31,10 @@ export class LexV2Webhook {
         `Response for intent "${input.intent}" rejected before sending ` +
           `(request ${requestId}, Lex request ${input.requestId}): ${checked.problems.join('; ')}`,
       );
-      return { status: 200, json: checkResponse(renderResponse({ text: errorText, failed: true }, event, input.stage)).json };
+      return {
+        status: 200,
+        json: checkResponse(renderResponse({ text: errorText, failed: true }, event, input.stage)).json,
+      };
     };
     return this.pipeline.run({ input, body, budgetMs: deadlinesMs['lex-v2'], render });
   }

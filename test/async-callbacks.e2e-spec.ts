@@ -1,0 +1,576 @@
+import { dump as toYaml } from 'js-yaml';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CallersFileError, loadCallersFile } from '../src/auth/callers/callers-file';
+import { decodeStandardWebhookSecret, verifyStandardWebhook } from '../src/auth/hmac/standard-webhooks';
+import {
+  type CallbackReceiver,
+  type ConnectionCounter,
+  eventually,
+  type ReceivedCallback,
+  startCallbackReceiver,
+  startConnectionCounter,
+} from './support/callback-receiver';
+import { type RawResponse, sendRaw } from './support/raw-http';
+import { startTestApp, TestApp } from './support/test-app';
+import { queryTestDatabase } from './support/test-database';
+
+const WEBHOOK = '/v1/webhooks/generic';
+const ACCEPTED_TEXT = 'On it: your statement is being prepared.';
+/** Three retries after the first attempt: four attempts in all. */
+const RETRY_SCHEDULE_MS = [100, 200, 300];
+const ATTEMPTS = RETRY_SCHEDULE_MS.length + 1;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MESSAGE_ID = /^msg_[0-9a-f]{32}$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const CLOSING_MINOR = '324782'; // customer 12345's checking account in the demo data: $3,247.82
+const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+const usd = (minor: string): string => USD.format(Number(minor) / 100);
+/** How long a delivery may take to settle: all attempts at one pg-boss poll (500 ms) each, plus slack. */
+const SETTLE_MS = 10_000;
+
+const token = (name: string): string => `${name}-${randomBytes(16).toString('hex')}`;
+const whsec = (): string => `whsec_${randomBytes(32).toString('base64')}`;
+
+type Json = Record<string, unknown>;
+
+interface DeliveryRow extends Json {
+  id: string;
+  fulfillment_id: string;
+  caller_id: string;
+  url: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+}
+
+/** A caller of the generic webhook with a bearer token, and optionally a callback URL signed with `secret`. */
+interface TestCaller {
+  readonly id: string;
+  readonly token: string;
+  readonly secret: string;
+  receiver?: CallbackReceiver;
+}
+
+function caller(id: string): TestCaller {
+  return { id, token: token(id), secret: whsec() };
+}
+
+/** The caller-scoped key the service derives for a generic turn (and keys the statement on). */
+function turnKey(callerId: string, requestId: string): string {
+  return createHash('sha256').update(`${callerId}\ngeneric\n${requestId}`, 'utf8').digest('hex');
+}
+
+interface DeliveriesCliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe('async fulfillment and signed callbacks (real HTTP receivers, real PostgreSQL, pg-boss)', () => {
+  const workDir = mkdtempSync(join(tmpdir(), 'wf-async-callbacks-'));
+
+  const poller = caller('poller'); // no callback: results are polled
+  const stranger = caller('stranger'); // another caller, who must not see poller's results
+  const flaky = caller('flaky-receiver');
+  const failing = caller('failing-receiver');
+  const rejecting = caller('rejecting-receiver');
+  const gone = caller('gone-receiver');
+  const throttled = caller('throttled-receiver');
+  const redirecting = caller('redirecting-receiver');
+  const privateTarget = caller('private-target');
+  const withReceivers = [flaky, failing, rejecting, gone, throttled, redirecting];
+
+  let t: TestApp;
+  /** Where the redirecting receiver points: it must never be called. */
+  let redirectTarget: CallbackReceiver;
+  /** Behind https://localhost:<port>/: the SSRF guard must refuse before any connection. */
+  let privateListener: ConnectionCounter;
+  /** Requests each receiver had when its delivery settled; nothing may arrive after that. */
+  const settledCounts = new Map<CallbackReceiver, number>();
+
+  beforeAll(async () => {
+    for (const entry of withReceivers) entry.receiver = await startCallbackReceiver();
+    redirectTarget = await startCallbackReceiver(() => 204, '/elsewhere');
+    privateListener = await startConnectionCounter();
+
+    const bearer = (entry: TestCaller) => ({ id: entry.id, platforms: ['generic'], auth: { bearer: { tokens: [entry.token] } } });
+    const callbackOf = (entry: TestCaller) => ({
+      url: entry.receiver?.url,
+      secrets: [entry.secret],
+      allowPrivateNetwork: true,
+    });
+    const callersFile = join(workDir, 'callers.yaml');
+    writeFileSync(
+      callersFile,
+      toYaml({
+        callers: [
+          bearer(poller),
+          bearer(stranger),
+          ...withReceivers.map((entry) => ({ ...bearer(entry), callback: callbackOf(entry) })),
+          {
+            ...bearer(privateTarget),
+            // https, so the file is accepted, but without allowPrivateNetwork: localhost is off limits.
+            callback: { url: `https://localhost:${privateListener.port}/`, secrets: [privateTarget.secret] },
+          },
+        ],
+      }),
+    );
+    t = await startTestApp({
+      env: {
+        CALLERS_FILE: callersFile,
+        ASYNC_ACCEPTED_TEXT: ACCEPTED_TEXT,
+        ASYNC_POLL_INTERVAL_MS: '500',
+        ASYNC_JOB_TIMEOUT_MS: '10000',
+        CALLBACK_RETRY_SCHEDULE: RETRY_SCHEDULE_MS.map((ms) => `${ms}ms`).join(','),
+        CALLBACK_RETRY_HORIZON_HOURS: '0',
+        CALLBACK_TIMEOUT_MS: '2000',
+        SHUTDOWN_GRACE_MS: '2000',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await Promise.all([
+      ...withReceivers.map((entry) => entry.receiver?.close()),
+      redirectTarget?.close(),
+      privateListener?.close(),
+    ]);
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  // ---- helpers ----
+
+  interface Turn {
+    readonly requestId: string;
+    readonly sessionId: string;
+    readonly body: string;
+  }
+
+  function newTurn(): Turn {
+    const requestId = `async-${randomUUID()}`;
+    const sessionId = `session-${randomBytes(6).toString('hex')}`;
+    const body = JSON.stringify({
+      requestId,
+      sessionId,
+      intent: 'RequestStatement',
+      parameters: { user_id: '12345', account_type: 'checking' },
+    });
+    return { requestId, sessionId, body };
+  }
+
+  function send(who: TestCaller, turn: Turn): Promise<RawResponse> {
+    return sendRaw(t.baseUrl, WEBHOOK, {
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${who.token}` },
+      body: turn.body,
+    });
+  }
+
+  /** Sends a RequestStatement turn and returns the id of the fulfillment its acknowledgement names. */
+  async function requestStatement(who: TestCaller, turn = newTurn()): Promise<{ turn: Turn; fulfillmentId: string }> {
+    const response = await send(who, turn);
+    expect(response.status).toBe(200);
+    const id = response.json<{ sessionParameters?: { pendingFulfillmentId?: unknown } }>().sessionParameters
+      ?.pendingFulfillmentId;
+    expect(id).toMatch(UUID);
+    return { turn, fulfillmentId: id as string };
+  }
+
+  function getFulfillment(who: TestCaller | undefined, id: string): Promise<RawResponse> {
+    return sendRaw(t.baseUrl, `/v1/fulfillments/${encodeURIComponent(id)}`, {
+      method: 'GET',
+      headers: who ? { Authorization: `Bearer ${who.token}` } : {},
+    });
+  }
+
+  async function deliveriesOf(fulfillmentId: string): Promise<DeliveryRow[]> {
+    return queryTestDatabase<DeliveryRow>(
+      t.database.url,
+      'SELECT * FROM callback_deliveries WHERE fulfillment_id = $1 ORDER BY created_at',
+      [fulfillmentId],
+    );
+  }
+
+  /** Waits for the one delivery of a fulfillment to reach `status` (a settled state) and returns it. */
+  function settledDelivery(fulfillmentId: string, status: string, timeoutMs = SETTLE_MS): Promise<DeliveryRow> {
+    return eventually(async () => {
+      const rows = await deliveriesOf(fulfillmentId);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status });
+      return rows[0];
+    }, timeoutMs);
+  }
+
+  function markSettled(receiver: CallbackReceiver): void {
+    settledCounts.set(receiver, receiver.received.length);
+  }
+
+  const webhookIds = (requests: readonly ReceivedCallback[]) => requests.map((r) => r.headers['webhook-id']);
+
+  function verify(request: ReceivedCallback, secret: string) {
+    return verifyStandardWebhook({
+      headers: {
+        id: request.headers['webhook-id'] as string | undefined,
+        timestamp: request.headers['webhook-timestamp'] as string | undefined,
+        signature: request.headers['webhook-signature'] as string | undefined,
+      },
+      rawBody: request.body,
+      secrets: [decodeStandardWebhookSecret(secret)],
+      nowSeconds: Math.floor(Date.now() / 1000),
+    });
+  }
+
+  /** Runs the operators' deliveries CLI against the test app's database, with a minimal environment. */
+  function deliveriesCli(...args: string[]): Promise<DeliveriesCliResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli', 'deliveries.cli.js'), ...args], {
+        cwd: join(__dirname, '..'),
+        env: { DATABASE_URL: t.database.url, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  // ---- the tests ----
+
+  describe('acknowledgement and polling (caller without a callback)', () => {
+    let turn: Turn;
+    let first: RawResponse;
+    let fulfillmentId: string;
+
+    beforeAll(async () => {
+      turn = newTurn();
+      first = await send(poller, turn);
+      fulfillmentId = first.json<{ sessionParameters: { pendingFulfillmentId: string } }>().sessionParameters
+        .pendingFulfillmentId;
+    });
+
+    it('answers at once with ASYNC_ACCEPTED_TEXT and the pending fulfillment id in the session parameters', () => {
+      expect(first.status).toBe(200);
+      expect(first.headers['content-type']).toMatch(/application\/json/);
+      expect(first.headers['idempotent-replayed']).toBeUndefined();
+      expect(first.json()).toEqual({
+        requestId: turn.requestId,
+        outcome: 'fulfilled',
+        text: ACCEPTED_TEXT,
+        messages: [{ type: 'text', text: ACCEPTED_TEXT }],
+        sessionParameters: { pendingFulfillmentId: expect.stringMatching(UUID) },
+      });
+    });
+
+    it('GET /v1/fulfillments/{id} by the same caller eventually shows the completed statement', async () => {
+      const key = turnKey(poller.id, turn.requestId);
+      const reference = `ST-${key.slice(0, 10).toUpperCase()}`;
+      const body = await eventually(async () => {
+        const response = await getFulfillment(poller, fulfillmentId);
+        expect(response.status).toBe(200);
+        const json = response.json<Json>();
+        expect(json.status).toBe('completed');
+        expect(response.headers['retry-after']).toBeUndefined();
+        return json;
+      }, SETTLE_MS);
+
+      const [statement] = await queryTestDatabase<{
+        transaction_count: number;
+        opening_minor: string;
+        closing_minor: string;
+        archive_reference: string;
+      }>(
+        t.database.url,
+        'SELECT transaction_count, opening_minor, closing_minor, archive_reference FROM statements WHERE idempotency_key = $1',
+        [key],
+      );
+      expect(statement).toMatchObject({ archive_reference: reference, closing_minor: CLOSING_MINOR });
+      const count = statement.transaction_count;
+      expect(body).toEqual({
+        id: fulfillmentId,
+        status: 'completed',
+        platform: 'generic',
+        sessionId: turn.sessionId,
+        intent: 'RequestStatement',
+        createdAt: expect.stringMatching(ISO_TIME),
+        completedAt: expect.stringMatching(ISO_TIME),
+        result: {
+          text:
+            `Your checking statement for the last 30 days is ready: ${count} transaction${count === 1 ? '' : 's'}, ` +
+            `from ${usd(statement.opening_minor)} to ${usd(statement.closing_minor)}. Reference ${reference}.`,
+          payload: { statementReference: reference },
+          source: 'banking-api',
+        },
+      });
+      // A caller without a callback URL gets no delivery.
+      expect(await deliveriesOf(fulfillmentId)).toEqual([]);
+    });
+
+    it('another caller, a malformed id and an unknown id all get a 404 JSON error', async () => {
+      const notFound = {
+        statusCode: 404,
+        error: 'NOT_FOUND',
+        message: 'No fulfillment with this id for this caller.',
+        requestId: expect.any(String),
+      };
+      for (const [who, id] of [
+        [stranger, fulfillmentId],
+        [poller, 'not-a-fulfillment-id'],
+        [poller, `${fulfillmentId}x`],
+        [poller, randomUUID()],
+      ] as const) {
+        const response = await getFulfillment(who, id);
+        expect({ id, status: response.status }).toEqual({ id, status: 404 });
+        expect(response.headers['content-type']).toMatch(/application\/json/);
+        expect(response.json()).toEqual(notFound);
+        expect(response.text).not.toContain('Reference');
+      }
+      expect((await getFulfillment(undefined, fulfillmentId)).status).toBe(401);
+    });
+
+    it('has its effect once: one statement, one fulfillment, one job; a resent turn replays the acknowledgement', async () => {
+      const again = await send(poller, turn);
+      expect(again.status).toBe(200);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.text).toBe(first.text);
+
+      const count = async (sql: string, params: unknown[]) =>
+        Number((await queryTestDatabase<{ n: string }>(t.database.url, sql, params))[0].n);
+      expect(
+        await count('SELECT count(*) AS n FROM statements WHERE idempotency_key = $1', [turnKey(poller.id, turn.requestId)]),
+      ).toBe(1);
+      expect(
+        await count('SELECT count(*) AS n FROM fulfillments WHERE caller_id = $1 AND session_id = $2', [
+          poller.id,
+          turn.sessionId,
+        ]),
+      ).toBe(1);
+      expect(
+        await count(
+          `SELECT count(*) AS n FROM (
+             SELECT id FROM pgboss.job WHERE name = 'async-fulfillment' AND data->'input'->>'requestId' = $1
+             UNION ALL
+             SELECT id FROM pgboss.archive WHERE name = 'async-fulfillment' AND data->'input'->>'requestId' = $1) jobs`,
+          [turn.requestId],
+        ),
+      ).toBe(1);
+    });
+  });
+
+  describe('delivery', () => {
+    it('retries a receiver that fails 3 times with the same webhook-id, then delivers once, signed', async () => {
+      const receiver = flaky.receiver as CallbackReceiver;
+      receiver.respondWith((_request, index) => (index < 3 ? { status: 500, body: 'try later' } : 204));
+      const { turn, fulfillmentId } = await requestStatement(flaky);
+
+      const row = await settledDelivery(fulfillmentId, 'delivered');
+      markSettled(receiver);
+      expect(row).toMatchObject({
+        caller_id: flaky.id,
+        url: receiver.url,
+        attempts: ATTEMPTS,
+        last_status: 204,
+        last_error: null,
+        delivered_at: expect.any(Date),
+      });
+      expect(row.id).toMatch(MESSAGE_ID);
+
+      const attempts = receiver.received;
+      expect(attempts).toHaveLength(ATTEMPTS);
+      expect(webhookIds(attempts)).toEqual(Array<string>(ATTEMPTS).fill(row.id));
+      for (const attempt of attempts) {
+        expect(attempt.method).toBe('POST');
+        expect(attempt.path).toBe('/callbacks');
+        expect(attempt.headers['content-type']).toBe('application/json');
+        expect(attempt.body.equals(attempts[0].body)).toBe(true);
+      }
+      // Each retry waited at least its scheduled step, less the 20 % jitter.
+      RETRY_SCHEDULE_MS.forEach((step, index) => {
+        expect(attempts[index + 1].at - attempts[index].at).toBeGreaterThanOrEqual(step * 0.8 - 5);
+      });
+
+      const delivered = attempts[ATTEMPTS - 1];
+      expect(verify(delivered, flaky.secret)).toEqual({
+        ok: true,
+        webhookId: row.id,
+        timestamp: Number(delivered.headers['webhook-timestamp']),
+      });
+      expect(verify(delivered, whsec())).toEqual({ ok: false, reason: 'signature-mismatch' });
+
+      const reference = `ST-${turnKey(flaky.id, turn.requestId).slice(0, 10).toUpperCase()}`;
+      const payload = JSON.parse(delivered.body.toString('utf8')) as Json;
+      expect(payload).toEqual({
+        type: 'fulfillment.completed',
+        timestamp: expect.stringMatching(ISO_TIME),
+        data: {
+          id: fulfillmentId,
+          status: 'completed',
+          platform: 'generic',
+          sessionId: turn.sessionId,
+          intent: 'RequestStatement',
+          result: {
+            text: expect.stringMatching(new RegExp(`^Your checking statement for the last 30 days is ready: .*${reference}\\.$`)),
+            payload: { statementReference: reference },
+            source: 'banking-api',
+          },
+        },
+      });
+      expect(delivered.body.toString('utf8')).toBe(row.payload);
+    });
+
+    it('moves a delivery whose receiver always fails to dead, and the deliveries CLI replays it', async () => {
+      const receiver = failing.receiver as CallbackReceiver;
+      receiver.respondWith(() => 500);
+      const { fulfillmentId } = await requestStatement(failing);
+
+      const dead = await settledDelivery(fulfillmentId, 'dead');
+      expect(dead).toMatchObject({
+        attempts: ATTEMPTS,
+        last_status: 500,
+        last_error: 'the receiver answered HTTP 500; no attempts left',
+        delivered_at: null,
+      });
+      expect(webhookIds(receiver.received)).toEqual(Array<string>(ATTEMPTS).fill(dead.id));
+
+      const listed = await deliveriesCli('list', 'dead');
+      expect(listed).toMatchObject({ code: 0, stderr: '' });
+      const line = listed.stdout.split('\n').find((text) => text.startsWith(dead.id));
+      expect(line).toMatch(new RegExp(`^${dead.id}\\s+dead\\s+caller=${failing.id} attempts=${ATTEMPTS} last=500 `));
+      expect(listed.stdout).toContain(receiver.url);
+
+      receiver.respondWith(() => 204);
+      const replayed = await deliveriesCli('replay', dead.id);
+      expect(replayed).toEqual({ code: 0, stdout: `Replaying ${dead.id} to ${receiver.url}\n`, stderr: '' });
+
+      const delivered = await settledDelivery(fulfillmentId, 'delivered');
+      markSettled(receiver);
+      expect(delivered).toMatchObject({ id: dead.id, attempts: 1, last_status: 204, last_error: null });
+      expect(receiver.received).toHaveLength(ATTEMPTS + 1);
+      const last = receiver.received[ATTEMPTS];
+      expect(last.headers['webhook-id']).toBe(dead.id);
+      expect(last.body.toString('utf8')).toBe(dead.payload);
+      expect(verify(last, failing.secret)).toMatchObject({ ok: true, webhookId: dead.id });
+
+      // Only dead or disabled deliveries can be replayed.
+      const again = await deliveriesCli('replay', dead.id);
+      expect(again).toMatchObject({ code: 1, stderr: `No dead or disabled delivery ${dead.id}\n` });
+    });
+
+    it('a 4xx answer is final: dead after one attempt', async () => {
+      const receiver = rejecting.receiver as CallbackReceiver;
+      receiver.respondWith(() => ({ status: 400, body: '{"error":"bad"}' }));
+      const { fulfillmentId } = await requestStatement(rejecting);
+
+      const row = await settledDelivery(fulfillmentId, 'dead');
+      markSettled(receiver);
+      expect(row).toMatchObject({ attempts: 1, last_status: 400, last_error: 'the receiver answered HTTP 400' });
+      expect(receiver.received).toHaveLength(1);
+    });
+
+    it('410 Gone disables the callback URL: a later fulfillment of the same caller is not sent', async () => {
+      const receiver = gone.receiver as CallbackReceiver;
+      receiver.respondWith(() => 410);
+      const { fulfillmentId } = await requestStatement(gone);
+
+      const row = await settledDelivery(fulfillmentId, 'disabled');
+      expect(row).toMatchObject({ attempts: 1, last_status: 410, last_error: 'the receiver answered 410 Gone' });
+      expect(receiver.received).toHaveLength(1);
+      const disabled = await queryTestDatabase(
+        t.database.url,
+        'SELECT 1 FROM disabled_callbacks WHERE caller_id = $1 AND url = $2',
+        [gone.id, receiver.url],
+      );
+      expect(disabled).toHaveLength(1);
+
+      receiver.respondWith(() => 204); // would be accepted now, but must not even be asked
+      const later = await requestStatement(gone);
+      const skipped = await settledDelivery(later.fulfillmentId, 'disabled');
+      markSettled(receiver);
+      expect(skipped).toMatchObject({
+        url: receiver.url,
+        attempts: 0,
+        last_status: null,
+        last_error: 'the receiver answered 410 Gone earlier',
+      });
+      expect(receiver.received).toHaveLength(1);
+    });
+
+    it('429 with Retry-After: 1 is retried no sooner than about a second later', async () => {
+      const receiver = throttled.receiver as CallbackReceiver;
+      receiver.respondWith((_request, index) => (index === 0 ? { status: 429, headers: { 'Retry-After': '1' } } : 204));
+      const { fulfillmentId } = await requestStatement(throttled);
+
+      const row = await settledDelivery(fulfillmentId, 'delivered');
+      markSettled(receiver);
+      expect(row).toMatchObject({ attempts: 2, last_status: 204 });
+      const [throttledAttempt, retry] = receiver.received;
+      expect(receiver.received).toHaveLength(2);
+      expect(retry.headers['webhook-id']).toBe(throttledAttempt.headers['webhook-id']);
+      expect(retry.at - throttledAttempt.at).toBeGreaterThanOrEqual(900);
+    });
+
+    it('a 3xx answer is not followed and counts as a failure that is retried', async () => {
+      const receiver = redirecting.receiver as CallbackReceiver;
+      receiver.respondWith((_request, index) =>
+        index === 0 ? { status: 307, headers: { Location: redirectTarget.url } } : 204,
+      );
+      const { fulfillmentId } = await requestStatement(redirecting);
+
+      const row = await settledDelivery(fulfillmentId, 'delivered');
+      markSettled(receiver);
+      markSettled(redirectTarget);
+      expect(row).toMatchObject({ attempts: 2, last_status: 204 });
+      expect(webhookIds(receiver.received)).toEqual([row.id, row.id]);
+      expect(redirectTarget.received).toHaveLength(0);
+    });
+  });
+
+  describe('SSRF guard', () => {
+    it('refuses a callers file whose callback is plain http without allowPrivateNetwork', () => {
+      const file = join(workDir, 'http-callback.yaml');
+      writeFileSync(
+        file,
+        toYaml({
+          callers: [
+            {
+              id: 'plain-http',
+              platforms: ['generic'],
+              auth: { bearer: { tokens: [token('plain-http')] } },
+              callback: { url: `http://127.0.0.1:${privateListener.port}/`, secrets: [whsec()] },
+            },
+          ],
+        }),
+      );
+      expect(() => loadCallersFile(file)).toThrow(CallersFileError);
+      expect(() => loadCallersFile(file)).toThrow(
+        /callers\[0\]\.callback\.url: must be https \(http only together with allowPrivateNetwork: true\)/,
+      );
+    });
+
+    it('a callback host resolving to a loopback address is dead at once, without any connection', async () => {
+      const { fulfillmentId } = await requestStatement(privateTarget);
+
+      const row = await settledDelivery(fulfillmentId, 'dead');
+      expect(row).toMatchObject({ url: `https://localhost:${privateListener.port}/`, attempts: 1, last_status: null });
+      expect(row.last_error).toMatch(
+        /^ForbiddenAddressError: refusing to connect to localhost: it resolves to (127\.0\.0\.1|::1), not a public address$/,
+      );
+      expect(privateListener.connections).toBe(0);
+    });
+  });
+
+  it('no receiver got anything after its delivery settled', () => {
+    expect(settledCounts.size).toBeGreaterThan(0);
+    for (const [receiver, count] of settledCounts) expect({ url: receiver.url, count: receiver.received.length }).toEqual({ url: receiver.url, count });
+    expect(privateListener.connections).toBe(0);
+  });
+});

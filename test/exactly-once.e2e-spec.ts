@@ -1,0 +1,266 @@
+import { Module } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { once } from 'node:events';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { createHttpApp } from '../src/app.factory';
+import { loadConfig } from '../src/config';
+import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../src/fulfillment';
+import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { freePort, ServiceProcess, startService } from './support/service-process';
+import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
+
+const PATH = '/v1/webhooks/generic';
+const HEADERS = { ...LOCAL_DEV_AUTH, 'content-type': 'application/json' };
+
+/** Slower than the generic deadline below: the caller gets the interim reply, the result comes later. */
+@IntentHandler('TestSlowLookup')
+class SlowLookupHandler implements FulfillmentHandler {
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    return { text: `Found it for ${request.sessionId}.`, payload: { found: true } };
+  }
+}
+
+@Module({ providers: [SlowLookupHandler] })
+class SlowLookupModule {}
+
+async function startApp(database: TestDatabase, env: Record<string, string> = {}): Promise<NestExpressApplication> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'fatal',
+    DB_POOL_SIZE: '6',
+    ASYNC_POLL_INTERVAL_MS: '500',
+    ...env,
+    DATABASE_URL: database.url,
+    PORT: '0',
+  });
+  const app = await createHttpApp(config, [SlowLookupModule]);
+  await app.listen(0, '127.0.0.1');
+  return app;
+}
+
+const urlOf = (app: NestExpressApplication) =>
+  `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+
+async function post(baseUrl: string, body: unknown): Promise<{ status: number; text: string; replayed: boolean }> {
+  const response = await fetch(`${baseUrl}${PATH}`, { method: 'POST', headers: HEADERS, body: JSON.stringify(body) });
+  return {
+    status: response.status,
+    text: await response.text(),
+    replayed: response.headers.has('idempotent-replayed'),
+  };
+}
+
+function transfer(requestId: string, amount = 25): Record<string, unknown> {
+  return {
+    requestId,
+    sessionId: `session-${requestId}`,
+    intent: 'TransferFunds',
+    stage: 'fulfillment',
+    confirmation: 'confirmed',
+    parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount },
+  };
+}
+
+async function checking(url: string): Promise<bigint> {
+  const [row] = await queryTestDatabase<{ balance_minor: string }>(
+    url,
+    `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
+      WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
+  );
+  return BigInt(row?.balance_minor ?? '0');
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)', () => {
+  let database: TestDatabase;
+  let a: NestExpressApplication;
+  let b: NestExpressApplication;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    [a, b] = await Promise.all([
+      startApp(database, { GENERIC_DEADLINE_MS: '400' }),
+      startApp(database, { GENERIC_DEADLINE_MS: '400' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await database?.drop();
+  });
+
+  it('50 concurrent duplicates of a TransferFunds turn, split across both replicas, move the money once', async () => {
+    const before = await checking(database.url);
+    const body = transfer(randomUUID(), 25);
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => post(urlOf(index % 2 === 0 ? a : b), body)),
+    );
+
+    expect(replies.map((reply) => reply.status)).toEqual(Array(50).fill(200));
+    expect(new Set(replies.map((reply) => reply.text)).size).toBe(1);
+    expect(replies.filter((reply) => !reply.replayed)).toHaveLength(1);
+    expect(JSON.parse(replies[0]!.text)).toMatchObject({ outcome: 'fulfilled', text: expect.stringMatching(/^Done/) });
+    expect(await checking(database.url)).toBe(before - 2500n);
+    const transfers = await queryTestDatabase(database.url, `SELECT 1 FROM transfers`);
+    expect(transfers).toHaveLength(1);
+  });
+
+  it('a retry after completion gets the stored reply; the same id with another body gets 422', async () => {
+    const body = transfer(randomUUID(), 10);
+    const first = await post(urlOf(a), body);
+    const retry = await post(urlOf(b), { ...body, parameters: { ...(body.parameters as object) } });
+    expect(retry).toEqual({ ...first, replayed: true });
+
+    const other = await post(urlOf(b), { ...body, parameters: { ...(body.parameters as object), amount: 11 } });
+    expect(other.status).toBe(422);
+    expect(JSON.parse(other.text)).toMatchObject({ statusCode: 422, error: 'IDEMPOTENCY_KEY_REUSED' });
+  });
+
+  it('read-only intents skip the idempotency store; a state-changing turn writes one record', async () => {
+    // Read-only intents skip the store: the replay is only for state-changing ones.
+    const balance = await post(urlOf(a), {
+      requestId: 'shared-id',
+      sessionId: 's',
+      intent: 'GetAccountBalance',
+      parameters: { user_id: '12345', account_type: 'checking' },
+    });
+    expect(balance.status).toBe(200);
+    expect(balance.replayed).toBe(false);
+    const rows = await queryTestDatabase(database.url, `SELECT 1 FROM idempotency_records WHERE platform = 'generic'`);
+    const before = rows.length;
+    await post(urlOf(a), { ...transfer('shared-id', 1) });
+    expect(await queryTestDatabase(database.url, `SELECT 1 FROM idempotency_records`)).toHaveLength(before + 1);
+  });
+
+  it('a handler slower than the deadline: interim reply in time, the result kept and fetched later', async () => {
+    const sessionId = `slow-${randomUUID()}`;
+    const started = Date.now();
+    const reply = await post(urlOf(a), { requestId: randomUUID(), sessionId, intent: 'TestSlowLookup' });
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeLessThan(700);
+    const interim = JSON.parse(reply.text) as { outcome: string; sessionParameters: { pendingFulfillmentId: string } };
+    expect(interim.outcome).toBe('timed-out');
+    const id = interim.sessionParameters.pendingFulfillmentId;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+
+    // The next turn (any replica) fetches it through the built-in PendingFulfillment intent; while the work
+    // still runs, that turn waits within its own budget and may get the interim reply again.
+    const next = await eventually(async () => {
+      const reply = await post(urlOf(b), {
+        requestId: randomUUID(),
+        sessionId,
+        intent: 'PendingFulfillment',
+        sessionParameters: { pendingFulfillmentId: id },
+      });
+      const json = JSON.parse(reply.text) as { text: string };
+      return json.text.startsWith('Found') ? json : undefined;
+    });
+    expect(next).toMatchObject({
+      text: `Found it for ${sessionId}.`,
+      payload: { found: true },
+      sessionParameters: { pendingFulfillmentId: null },
+    });
+
+    const polled = await fetch(`${urlOf(b)}/v1/fulfillments/${id}`, { headers: LOCAL_DEV_AUTH });
+    expect(polled.status).toBe(200);
+    expect(await polled.json()).toMatchObject({ id, status: 'completed', intent: 'TestSlowLookup' });
+  });
+});
+
+describe('async job taken over after its replica is killed (real processes)', () => {
+  let database: TestDatabase;
+  let archive: Server;
+  let archiveUrl: string;
+  const archiveCalls: { key: string | undefined; response: ServerResponse }[] = [];
+  let first: ServiceProcess | undefined;
+  let second: ServiceProcess | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    archive = createServer((request: IncomingMessage, response: ServerResponse) => {
+      request.resume();
+      request.on('end', () => archiveCalls.push({ key: request.headers['idempotency-key'] as string, response }));
+    });
+    archive.listen(0, '127.0.0.1');
+    await once(archive, 'listening');
+    archiveUrl = `http://127.0.0.1:${(archive.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const service of [first, second]) {
+      if (service && service.child.exitCode === null && service.child.signalCode === null) {
+        service.child.kill('SIGKILL');
+        await service.exited;
+      }
+    }
+    archive.closeAllConnections();
+    await new Promise((resolve) => archive.close(resolve));
+    await database?.drop();
+  });
+
+  it('SIGKILL while RequestStatement runs: another instance finishes it, one statement is filed', async () => {
+    const env = (port: number): Record<string, string> => ({
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      STATEMENT_ARCHIVE_URL: archiveUrl,
+      ASYNC_JOB_TIMEOUT_MS: '2000',
+      ASYNC_MAINTENANCE_INTERVAL_SECONDS: '1',
+      ASYNC_POLL_INTERVAL_MS: '500',
+    });
+    const portA = await freePort();
+    first = startService(env(portA));
+    await first.waitFor(/Listening on/);
+
+    const body = {
+      requestId: randomUUID(),
+      sessionId: 'statement-session',
+      intent: 'RequestStatement',
+      parameters: { user_id: '12345', account_type: 'checking' },
+    };
+    const ack = await post(`http://127.0.0.1:${portA}`, body);
+    expect(ack.status).toBe(200);
+    const id = (JSON.parse(ack.text) as { sessionParameters: { pendingFulfillmentId: string } }).sessionParameters
+      .pendingFulfillmentId;
+
+    // The job is running on the first instance and waiting on the archive: kill it there.
+    await eventually(async () => (archiveCalls.length >= 1 ? true : undefined)).catch((error: Error) => {
+      throw new Error(`${error.message}\n${first?.output() ?? ''}`);
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const portB = await freePort();
+    second = startService(env(portB));
+    await second.waitFor(/Listening on/);
+    await eventually(async () => (archiveCalls.length >= 2 ? true : undefined), 20_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${second?.output() ?? ''}`);
+    });
+    const retried = archiveCalls[1]!;
+    retried.response
+      .writeHead(201, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ reference: 'ARCH-77' }));
+
+    const done = await eventually(async () => {
+      const response = await fetch(`http://127.0.0.1:${portB}/v1/fulfillments/${id}`, { headers: LOCAL_DEV_AUTH });
+      const json = (await response.json()) as { status: string; result: { text: string } };
+      return json.status === 'completed' ? json : undefined;
+    });
+    expect(done.result.text).toMatch(/Reference ARCH-77\.$/);
+    expect(archiveCalls[0]!.key).toBe(archiveCalls[1]!.key);
+    expect(await queryTestDatabase(database.url, `SELECT archive_reference FROM statements`)).toEqual([
+      { archive_reference: 'ARCH-77' },
+    ]);
+  }, 60_000);
+});
