@@ -19,10 +19,19 @@ function signedHeaders() {
 }
 
 const base = { 'content-type': 'application/json' };
+// `__TURN_ID__` in the body becomes a new platform turn id on every request (a new turn, not a retry).
+const freshTurns = body.includes('__TURN_ID__');
+const turnBody = () => body.replace('__TURN_ID__', `turn-${process.pid}-${sequence++}`);
 const request =
   options.auth.kind === 'standard-webhooks'
     ? { method: 'POST', body, setupRequest: (req) => ({ ...req, headers: { ...base, ...signedHeaders() } }) }
-    : { method: 'POST', body, headers: { ...base, authorization: `Bearer ${options.auth.token}` } };
+    : freshTurns
+      ? {
+          method: 'POST',
+          headers: { ...base, authorization: `Bearer ${options.auth.token}` },
+          setupRequest: (req) => ({ ...req, body: turnBody() }),
+        }
+      : { method: 'POST', body, headers: { ...base, authorization: `Bearer ${options.auth.token}` } };
 
 autocannon(
   { url: options.url, connections: options.connections, duration: options.seconds, requests: [request] },

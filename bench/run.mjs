@@ -34,6 +34,16 @@ const PLATFORM_RUNS = [
   { name: 'service, Rasa action server', path: '/v1/webhooks/rasa', fixture: 'rasa/action_get_account_balance.json' },
   { name: 'service, generic JSON', path: '/v1/webhooks/generic', fixture: 'generic/get-account-balance.json' },
 ];
+/** A confirmed TransferFunds turn of one cent (generic format); `__TURN_ID__` is replaced per request by load.mjs. */
+const transferBody = (turnId) =>
+  JSON.stringify({
+    requestId: turnId,
+    sessionId: 'bench-transfer',
+    intent: 'TransferFunds',
+    stage: 'fulfillment',
+    confirmation: 'confirmed',
+    parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 0.01 },
+  });
 const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 
 function pinned(core, args) {
@@ -209,6 +219,21 @@ async function main() {
             body: JSON.stringify(JSON.parse(readFileSync(join(root, 'test', 'fixtures', fixture), 'utf8'))),
             auth: bearer,
           })),
+          {
+            name: 'service, TransferFunds, new turn each request (idempotency claim + locked transfer + stored reply)',
+            path: '/v1/webhooks/generic',
+            body: transferBody('__TURN_ID__'),
+            check: transferBody('bench-check-turn'),
+            expected: 'Done',
+            auth: bearer,
+          },
+          {
+            name: 'service, duplicate storm: one TransferFunds turn delivered again and again (stored reply)',
+            path: '/v1/webhooks/generic',
+            body: transferBody('bench-storm-turn'),
+            expected: 'Done',
+            auth: bearer,
+          },
         ],
       },
       {
@@ -239,7 +264,7 @@ async function main() {
         await check(url, target.expected);
         for (const run of target.runs) {
           const runUrl = run.path ? `${base}${run.path}` : url;
-          if (run.body) await check(runUrl, target.expected, run.body);
+          if (run.body) await check(runUrl, run.expected ?? target.expected, run.check ?? run.body);
           results.push(await measure(run.name, runUrl, server.pid, run.auth, run.body));
         }
       } finally {

@@ -132,6 +132,7 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
         CALLBACK_RETRY_HORIZON_HOURS: '0',
         CALLBACK_TIMEOUT_MS: '2000',
         SHUTDOWN_GRACE_MS: '2000',
+        LOG_LEVEL: 'debug',
       },
     });
   });
@@ -372,6 +373,8 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       receiver.respondWith((_request, index) => (index < 3 ? { status: 500, body: 'try later' } : 204));
       const { turn, fulfillmentId } = await requestStatement(flaky);
 
+      await new Promise((r) => setTimeout(r, 3000));
+      console.log('DEBUG', receiver.received.length, JSON.stringify(await queryTestDatabase(t.database.url, "SELECT name, state, retry_count, start_after, created_on, data, output FROM pgboss.job ORDER BY created_on")), JSON.stringify(await queryTestDatabase(t.database.url, "SELECT * FROM pgboss.queue")));
       const row = await settledDelivery(fulfillmentId, 'delivered');
       markSettled(receiver);
       expect(row).toMatchObject({

@@ -110,7 +110,7 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
     expect(replies.map((reply) => reply.status)).toEqual(Array(50).fill(200));
     expect(new Set(replies.map((reply) => reply.text)).size).toBe(1);
     expect(replies.filter((reply) => !reply.replayed)).toHaveLength(1);
-    expect(JSON.parse(replies[0]!.text)).toMatchObject({ outcome: 'fulfilled', text: expect.stringMatching(/^Done/) });
+    expect(JSON.parse(replies[0].text)).toMatchObject({ outcome: 'fulfilled', text: expect.stringMatching(/^Done/) });
     expect(await checking(database.url)).toBe(before - 2500n);
     const transfers = await queryTestDatabase(database.url, `SELECT 1 FROM transfers`);
     expect(transfers).toHaveLength(1);
@@ -235,7 +235,7 @@ describe('async job taken over after its replica is killed (real processes)', ()
       .pendingFulfillmentId;
 
     // The job is running on the first instance and waiting on the archive: kill it there.
-    await eventually(async () => (archiveCalls.length >= 1 ? true : undefined)).catch((error: Error) => {
+    await eventually(() => Promise.resolve(archiveCalls.length >= 1 ? true : undefined)).catch((error: Error) => {
       throw new Error(`${error.message}\n${first?.output() ?? ''}`);
     });
     first.child.kill('SIGKILL');
@@ -244,10 +244,12 @@ describe('async job taken over after its replica is killed (real processes)', ()
     const portB = await freePort();
     second = startService(env(portB));
     await second.waitFor(/Listening on/);
-    await eventually(async () => (archiveCalls.length >= 2 ? true : undefined), 20_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${second?.output() ?? ''}`);
-    });
-    const retried = archiveCalls[1]!;
+    await eventually(() => Promise.resolve(archiveCalls.length >= 2 ? true : undefined), 20_000).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}\n${second?.output() ?? ''}`);
+      },
+    );
+    const retried = archiveCalls[1];
     retried.response
       .writeHead(201, { 'content-type': 'application/json' })
       .end(JSON.stringify({ reference: 'ARCH-77' }));
@@ -258,7 +260,7 @@ describe('async job taken over after its replica is killed (real processes)', ()
       return json.status === 'completed' ? json : undefined;
     });
     expect(done.result.text).toMatch(/Reference ARCH-77\.$/);
-    expect(archiveCalls[0]!.key).toBe(archiveCalls[1]!.key);
+    expect(archiveCalls[0].key).toBe(archiveCalls[1].key);
     expect(await queryTestDatabase(database.url, `SELECT archive_reference FROM statements`)).toEqual([
       { archive_reference: 'ARCH-77' },
     ]);

@@ -43,7 +43,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   /** Registers a queue and its worker; call from `onModuleInit` (workers start with the application). */
   work<T>(queue: QueueDefinition, handler: JobHandler<T>): void {
-    this.registrations.push({ queue, handler: handler as JobHandler<never> });
+    this.registrations.push({ queue, handler: handler });
   }
 
   /** Runs the queue's job on a cron schedule, once across all replicas. */
