@@ -100,7 +100,11 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
     redirectTarget = await startCallbackReceiver(() => 204, '/elsewhere');
     privateListener = await startConnectionCounter();
 
-    const bearer = (entry: TestCaller) => ({ id: entry.id, platforms: ['generic'], auth: { bearer: { tokens: [entry.token] } } });
+    const bearer = (entry: TestCaller) => ({
+      id: entry.id,
+      platforms: ['generic'],
+      auth: { bearer: { tokens: [entry.token] } },
+    });
     const callbackOf = (entry: TestCaller) => ({
       url: entry.receiver?.url,
       secrets: [entry.secret],
@@ -132,7 +136,6 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
         CALLBACK_RETRY_HORIZON_HOURS: '0',
         CALLBACK_TIMEOUT_MS: '2000',
         SHUTDOWN_GRACE_MS: '2000',
-        LOG_LEVEL: 'debug',
       },
     });
   });
@@ -347,7 +350,9 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       const count = async (sql: string, params: unknown[]) =>
         Number((await queryTestDatabase<{ n: string }>(t.database.url, sql, params))[0].n);
       expect(
-        await count('SELECT count(*) AS n FROM statements WHERE idempotency_key = $1', [turnKey(poller.id, turn.requestId)]),
+        await count('SELECT count(*) AS n FROM statements WHERE idempotency_key = $1', [
+          turnKey(poller.id, turn.requestId),
+        ]),
       ).toBe(1);
       expect(
         await count('SELECT count(*) AS n FROM fulfillments WHERE caller_id = $1 AND session_id = $2', [
@@ -373,8 +378,6 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       receiver.respondWith((_request, index) => (index < 3 ? { status: 500, body: 'try later' } : 204));
       const { turn, fulfillmentId } = await requestStatement(flaky);
 
-      await new Promise((r) => setTimeout(r, 3000));
-      console.log('DEBUG', receiver.received.length, JSON.stringify(await queryTestDatabase(t.database.url, "SELECT name, state, retry_count, start_after, created_on, data, output FROM pgboss.job ORDER BY created_on")), JSON.stringify(await queryTestDatabase(t.database.url, "SELECT * FROM pgboss.queue")));
       const row = await settledDelivery(fulfillmentId, 'delivered');
       markSettled(receiver);
       expect(row).toMatchObject({
@@ -421,7 +424,9 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
           sessionId: turn.sessionId,
           intent: 'RequestStatement',
           result: {
-            text: expect.stringMatching(new RegExp(`^Your checking statement for the last 30 days is ready: .*${reference}\\.$`)),
+            text: expect.stringMatching(
+              new RegExp(`^Your checking statement for the last 30 days is ready: .*${reference}\\.$`),
+            ),
             payload: { statementReference: reference },
             source: 'banking-api',
           },
@@ -573,7 +578,8 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
 
   it('no receiver got anything after its delivery settled', () => {
     expect(settledCounts.size).toBeGreaterThan(0);
-    for (const [receiver, count] of settledCounts) expect({ url: receiver.url, count: receiver.received.length }).toEqual({ url: receiver.url, count });
+    for (const [receiver, count] of settledCounts)
+      expect({ url: receiver.url, count: receiver.received.length }).toEqual({ url: receiver.url, count });
     expect(privateListener.connections).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ function turn(overrides: Partial<KeyInput> = {}): KeyInput {
     requestId: 'ea3d77e8-ae27-41a4-9e1d-174bd461b68c',
     sessionId: 'projects/p/agent/sessions/s-1',
     stage: 'fulfillment',
+    intent: 'TransferFunds',
     ...overrides,
   };
 }
@@ -26,6 +27,14 @@ function lexTurn(overrides: Partial<KeyInput> = {}): KeyInput {
 }
 
 describe('idempotencyKeyOf', () => {
+  it('tells apart the webhooks one Dialogflow CX turn calls (tag and stage), but not ES deliveries', () => {
+    const cx = turn({ platform: 'dialogflow-cx' });
+    expect(idempotencyKeyOf(cx)).toBe(idempotencyKeyOf({ ...cx }));
+    expect(idempotencyKeyOf({ ...cx, intent: 'BookAppointment' })).not.toBe(idempotencyKeyOf(cx));
+    expect(idempotencyKeyOf({ ...cx, stage: 'dialog' })).not.toBe(idempotencyKeyOf(cx));
+    expect(idempotencyKeyOf(turn({ intent: 'Other' }))).toBe(idempotencyKeyOf(turn()));
+  });
+
   it('is a hex SHA-256', () => {
     expect(idempotencyKeyOf(turn())).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -87,10 +96,13 @@ describe('idempotencyKeyOf', () => {
 });
 
 describe('platformTurnKey', () => {
-  it("is the platform's own turn id for every platform but Lex V2", () => {
-    for (const platform of ['dialogflow-es', 'dialogflow-cx', 'rasa', 'generic'] as const) {
+  it("is the platform's own turn id for ES, Rasa and generic; CX adds the webhook tag and stage", () => {
+    for (const platform of ['dialogflow-es', 'rasa', 'generic'] as const) {
       expect(platformTurnKey(turn({ platform, requestId: 'turn-1' }))).toBe('turn-1');
     }
+    expect(platformTurnKey(turn({ platform: 'dialogflow-cx', requestId: 'turn-1' }))).toBe(
+      'turn-1\nTransferFunds\nfulfillment',
+    );
   });
 
   it('is session, originatingRequestId and stage for Lex V2', () => {
