@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
 import type { Agent } from 'undici';
 import { CallerRegistry } from '../auth/callers/caller-registry';
 import type { CallbackTarget } from '../auth/callers/caller';
@@ -92,18 +93,19 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Queues the delivery of a finished fulfillment when its caller has a callback URL. */
-  async enqueue(fulfillment: StoredFulfillment): Promise<string | undefined> {
+  async enqueue(fulfillment: StoredFulfillment, transaction?: PoolClient): Promise<string | undefined> {
     const target = this.callers.byId(fulfillment.callerId)?.callback;
     if (!target) return undefined;
     const id = `msg_${randomUUID().replaceAll('-', '')}`;
-    await this.pool.transaction(async (client) => {
+    const write = async (client: PoolClient): Promise<void> => {
       await client.query(
         `INSERT INTO callback_deliveries (id, fulfillment_id, caller_id, url, payload, status, next_attempt_at)
          VALUES ($1, $2, $3, $4, $5, 'pending', now())`,
         [id, fulfillment.id, fulfillment.callerId, target.url, callbackPayload(fulfillment)],
       );
       await this.queue.send(DELIVERY_QUEUE, { deliveryId: id } satisfies DeliveryJob, {}, client);
-    });
+    };
+    await (transaction ? write(transaction) : this.pool.transaction(write));
     return id;
   }
 
@@ -243,8 +245,8 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   ): Promise<void> {
     await this.pool.query(
       'deliveries_settle',
-      `UPDATE callback_deliveries SET status = $2, attempts = $3, last_status = $4, last_error = $5,
-         next_attempt_at = NULL, updated_at = now(), delivered_at = CASE WHEN $2 = 'delivered' THEN now() END
+      `UPDATE callback_deliveries SET status = $2::varchar, attempts = $3, last_status = $4, last_error = $5,
+         next_attempt_at = NULL, updated_at = now(), delivered_at = CASE WHEN $2::varchar = 'delivered' THEN now() END
        WHERE id = $1 AND status = 'pending'`,
       [delivery.id, status, delivery.attempts, httpStatus, error?.slice(0, ERROR_LIMIT) ?? null],
     );

@@ -120,8 +120,11 @@ export class FulfillmentResults extends DeferredResults {
 
   /** Stores the final result once (a repeated finish is ignored) and queues its callback. */
   async finish(id: string, status: 'completed' | 'failed', result: FulfillmentResult): Promise<void> {
-    const [row] = await this.pool.query<Row>('fulfillments_finish', FINISH_SQL, [id, status, JSON.stringify(result)]);
-    if (row) await this.callbacks.enqueue(toStored(row));
+    // One transaction: a stored result always has its callback queued (a retried job finds it finished).
+    await this.pool.transaction(async (client) => {
+      const { rows } = await client.query<Row>(FINISH_SQL, [id, status, JSON.stringify(result)]);
+      if (rows[0]) await this.callbacks.enqueue(toStored(rows[0]), client);
+    });
   }
 
   async find(id: string, callerId: string): Promise<StoredFulfillment | undefined> {
