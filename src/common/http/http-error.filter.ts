@@ -49,6 +49,11 @@ export class HttpErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<RequestContext>();
     const response = http.getResponse<Response>();
+    if (exception instanceof HttpException && exception.getStatus() === 503 && request.path.startsWith('/health/')) {
+      // @nestjs/terminus reports an unhealthy check this way: its body (which indicator is down) is the answer.
+      response.status(503).json(exception.getResponse());
+      return;
+    }
     const body = this.toBody(exception);
     body.requestId = request.requestId;
 
