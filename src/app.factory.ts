@@ -50,11 +50,11 @@ export async function createHttpApp(
       (_request, response, next) => {
         // While shutting down, each response (also of a request that arrived before) ends its keep-alive
         // connection, so clients reconnect elsewhere instead of racing the close.
-        const writeHead = response.writeHead;
-        response.writeHead = function (this: typeof response, ...args: Parameters<typeof writeHead>) {
-          if (readiness.closingConnections) this.setHeader('Connection', 'close');
-          return writeHead.apply(this, args);
-        } as typeof writeHead;
+        const writeHead = response.writeHead.bind(response);
+        response.writeHead = ((...args: Parameters<typeof writeHead>) => {
+          if (readiness.closingConnections) response.setHeader('Connection', 'close');
+          return writeHead(...args);
+        }) as typeof writeHead;
         next();
       },
       jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth),
