@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { README_BODY } from './request.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
@@ -34,6 +35,27 @@ const PLATFORM_RUNS = [
   { name: 'service, Rasa action server', path: '/v1/webhooks/rasa', fixture: 'rasa/action_get_account_balance.json' },
   { name: 'service, generic JSON', path: '/v1/webhooks/generic', fixture: 'generic/get-account-balance.json' },
 ];
+/** Its own customer, so the transfers never change the balance the other runs read. */
+const TRANSFER_CUSTOMER = 'BENCH-TRANSFERS';
+
+async function createTransferCustomer(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(
+      `WITH customer AS (
+         INSERT INTO customers (customer_number, full_name) VALUES ($1, 'Bench Transfers')
+         ON CONFLICT (customer_number) DO UPDATE SET full_name = EXCLUDED.full_name RETURNING id)
+       INSERT INTO accounts (customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
+       SELECT id, type, '0000', 'USD', 1000000000000, now() FROM customer, unnest(ARRAY['checking', 'savings']) AS type
+       ON CONFLICT (customer_id, account_type) DO NOTHING`,
+      [TRANSFER_CUSTOMER],
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 /** A confirmed TransferFunds turn of one cent (generic format); `__TURN_ID__` is replaced per request by load.mjs. */
 const transferBody = (turnId) =>
   JSON.stringify({
@@ -42,7 +64,7 @@ const transferBody = (turnId) =>
     intent: 'TransferFunds',
     stage: 'fulfillment',
     confirmation: 'confirmed',
-    parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 0.01 },
+    parameters: { user_id: TRANSFER_CUSTOMER, from_account: 'checking', to_account: 'savings', amount: 0.01 },
   });
 const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 
@@ -262,6 +284,7 @@ async function main() {
       const url = `${base}/v1/webhooks/dialogflow-es`;
       try {
         await check(url, target.expected);
+        if (target.script === 'dist/main.js') await createTransferCustomer(db.url);
         for (const run of target.runs) {
           const runUrl = run.path ? `${base}${run.path}` : url;
           if (run.body) await check(runUrl, run.expected ?? target.expected, run.check ?? run.body);

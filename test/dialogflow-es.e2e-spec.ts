@@ -12,7 +12,7 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { DIALOGFLOW_ES_DEADLINE_MS: String(DEADLINE_MS), BODY_LIMIT_BYTES: '4096' },
+      env: { DIALOGFLOW_ES_DEADLINE_MS: String(DEADLINE_MS), BODY_LIMIT_BYTES: '4096', LATE_WORK_TIMEOUT_MS: '300' },
       imports: [TestHandlersModule],
     });
   });
@@ -290,11 +290,15 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
       expect(JSON.stringify(response.body)).not.toMatch(/secret-internal-detail|Error|at /);
     });
 
-    it('sends the interim reply when the handler outlives the deadline, and aborts its signal', async () => {
+    it('sends the interim reply when the handler outlives the deadline; the work goes on until LATE_WORK_TIMEOUT_MS', async () => {
       const slow = t.app.get(SlowHandler);
       const response = await post(esRequest('TestSlow')).expect(200);
       expect(response.body.fulfillmentText).toBe("I'm still working on that. Please ask me again in a moment.");
+      // The late result is kept (its id travels in the session context), so the work is not abandoned yet.
+      expect(JSON.stringify(response.body.outputContexts)).toMatch(/pendingFulfillmentId/);
       expect(slow.finished).toBe(false);
+      expect(slow.sawAbort).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 500));
       expect(slow.sawAbort).toBe(true);
       slow.releaseNow();
     });

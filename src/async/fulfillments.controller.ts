@@ -1,4 +1,12 @@
 import { Controller, Get, Param, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CallerAuthGuard } from '../auth/caller-auth.guard';
 import { CurrentCaller } from '../auth/current-caller.decorator';
@@ -8,6 +16,23 @@ import type { Caller } from '../fulfillment';
 import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
 import { FulfillmentResults } from './fulfillment-results';
 
+class FulfillmentStatusSchema {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['queued', 'running', 'completed', 'failed'] }) status!: string;
+  @ApiProperty({ enum: ['dialogflow-es', 'dialogflow-cx', 'lex-v2', 'rasa', 'generic'] }) platform!: string;
+  @ApiProperty() sessionId!: string;
+  @ApiProperty() intent!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiPropertyOptional({ format: 'date-time', nullable: true }) completedAt!: string | null;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'The platform-neutral FulfillmentResult (text, messages, sessionParameters, …) once finished.',
+  })
+  result!: Record<string, unknown> | null;
+}
+
 /** Polling for results of async and late work; a caller sees only what it started (others get 404). */
 @Controller('v1/fulfillments')
 @UseGuards(CallerAuthGuard, CallerThrottlerGuard)
@@ -15,6 +40,15 @@ export class FulfillmentsController {
   constructor(private readonly results: FulfillmentResults) {}
 
   @Get(':id')
+  @ApiTags('Fulfillments')
+  @ApiOperation({
+    summary: 'Poll the result of async or late work',
+    description:
+      'The id is the `pendingFulfillmentId` an acknowledgement or interim reply carried. While it runs the answer ' +
+      'has `Retry-After: 1`. Only the caller that started it can read it.',
+  })
+  @ApiOkResponse({ type: FulfillmentStatusSchema, description: 'The fulfillment and, once finished, its result.' })
+  @ApiNotFoundResponse({ description: 'No such fulfillment for this caller (or it expired).' })
   async find(@Param('id') id: string, @CurrentCaller() caller: Caller, @Res() response: Response): Promise<void> {
     const found = await this.results.find(id, caller.id);
     if (!found) throw new AppError('NOT_FOUND', 'No fulfillment with this id for this caller.');

@@ -41,6 +41,7 @@ export interface FulfillmentConfig {
   responseSource: string;
   deadlinesMs: Record<Platform, number>;
   pendingFollowupEvent?: string;
+  lateWorkTimeoutMs: number;
   /** Rasa action name → intent, in addition to the default rule (action_get_account_balance → GetAccountBalance). */
   rasaActions: Readonly<Record<string, string>>;
 }
@@ -243,6 +244,7 @@ export class AppConfig implements AppConfigValues {
         errorText: env.ERROR_TEXT,
         interimText: env.INTERIM_TEXT,
         pendingFollowupEvent: env.PENDING_FOLLOWUP_EVENT,
+        lateWorkTimeoutMs: env.LATE_WORK_TIMEOUT_MS,
         responseSource: env.RESPONSE_SOURCE,
         deadlinesMs: {
           'dialogflow-es': env.DIALOGFLOW_ES_DEADLINE_MS,

@@ -297,6 +297,13 @@ export class Environment {
   @Matches(/^[A-Za-z0-9_-]{1,150}$/, { message: 'must be a Dialogflow event name (letters, digits, _ and -)' })
   PENDING_FOLLOWUP_EVENT?: string;
 
+  /** How long a turn's work may go on after its deadline (its result kept for a later turn) before it is abandoned. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  LATE_WORK_TIMEOUT_MS = 60_000;
+
   /** How long results of late and async work are kept for polling and later turns. */
   @Transform(toInt)
   @IsInt()

@@ -12,16 +12,46 @@ import { DataSource } from 'typeorm';
 export class DatabasePool {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async query<Row extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<Row[]> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const result = await pool.query<Row>({ name, text, values });
-    return result.rows;
+  /**
+   * With `signal` (a handler's `request.signal`), an abort cancels the running statement on the server
+   * (`pg_cancel_backend`) and rejects with the signal's reason; the connection goes back to the pool intact.
+   */
+  async query<Row extends QueryResultRow>(
+    name: string,
+    text: string,
+    values: unknown[],
+    signal?: AbortSignal,
+  ): Promise<Row[]> {
+    const pool = this.pool();
+    if (!signal) return (await pool.query<Row>({ name, text, values })).rows;
+    signal.throwIfAborted();
+    const client = await pool.connect();
+    const processId = (client as unknown as { processID?: number }).processID;
+    const cancel = (): void => {
+      if (processId !== undefined) {
+        pool.query('SELECT pg_cancel_backend($1)', [processId]).catch(() => undefined);
+      }
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return (await client.query<Row>({ name, text, values })).rows;
+    } catch (error: unknown) {
+      // 57014 query_canceled: report why, not PostgreSQL's "canceling statement due to user request".
+      if (signal.aborted && (error as { code?: unknown }).code === '57014') throw signal.reason;
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      client.release();
+    }
+  }
+
+  private pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
   /** Runs `work` in one transaction on one connection (committed when it resolves, rolled back if it throws). */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const client = await pool.connect();
+    const client = await this.pool().connect();
     try {
       await client.query('BEGIN');
       const result = await work(client);

@@ -3,12 +3,15 @@ import {
   ApiBadRequestResponse,
   ApiBasicAuth,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiForbiddenResponse,
   ApiInternalServerErrorResponse,
   ApiPayloadTooLargeResponse,
   ApiSecurity,
+  ApiServiceUnavailableResponse,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { SecurityRequirementObject } from '@nestjs/swagger';
@@ -45,8 +48,17 @@ export const WEBHOOK_ERRORS: readonly { status: number; description: string }[] 
   { status: 403, description: 'The caller may not call this platform endpoint.' },
   { status: 413, description: 'The request body is larger than BODY_LIMIT_BYTES.' },
   { status: 415, description: 'The body is not UTF-8 JSON, or is compressed.' },
+  {
+    status: 409,
+    description: 'IDEMPOTENCY_IN_PROGRESS: the same turn is still running elsewhere; retry after Retry-After.',
+  },
+  { status: 422, description: 'IDEMPOTENCY_KEY_REUSED: this turn id was already used with a different body.' },
   { status: 429, description: 'Rate limit exceeded; retry after the time in Retry-After.' },
   { status: 500, description: 'Internal error; quote the requestId.' },
+  {
+    status: 503,
+    description: 'UNAVAILABLE: PostgreSQL is unreachable and DEGRADED_MODE=503; retry after Retry-After.',
+  },
 ];
 
 const ERROR_DECORATORS: Record<number, typeof ApiBadRequestResponse> = {
@@ -55,9 +67,15 @@ const ERROR_DECORATORS: Record<number, typeof ApiBadRequestResponse> = {
   403: ApiForbiddenResponse,
   413: ApiPayloadTooLargeResponse,
   415: ApiUnsupportedMediaTypeResponse,
+  409: ApiConflictResponse,
+  422: ApiUnprocessableEntityResponse,
   429: ApiTooManyRequestsResponse,
   500: ApiInternalServerErrorResponse,
+  503: ApiServiceUnavailableResponse,
 };
+
+/** Statuses only a route that takes a webhook body can answer (body limits, idempotent turns, degraded mode). */
+export const BODY_ONLY_STATUSES: ReadonlySet<number> = new Set([409, 413, 415, 422, 503]);
 
 /** Documents the credentials CallerAuthGuard accepts on a route. */
 export function ApiWebhookAuth(): ClassDecorator & MethodDecorator {

@@ -115,7 +115,10 @@ describe('buildOpenApiDocument', () => {
     expect(operation.security).toEqual([...WEBHOOK_SECURITY]);
     expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path', required: true }));
     expect(operation.requestBody).toBeUndefined();
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500']);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '404', '429', '500']);
+    expect(operation.responses['200']).toMatchObject({
+      content: { 'application/json': { schema: { $ref: expect.stringContaining('FulfillmentStatusSchema') } } },
+    });
   });
 
   it('documents the generic route from its own decorators', () => {
@@ -123,7 +126,19 @@ describe('buildOpenApiDocument', () => {
     expect(operation.tags).toEqual(['generic']);
     expect(operation.security).toEqual(expect.arrayContaining([...WEBHOOK_SECURITY]));
     expect(operation.security).toHaveLength(WEBHOOK_SECURITY.length);
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '429', '500']);
+    expect(Object.keys(operation.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '415',
+      '422',
+      '429',
+      '500',
+      '503',
+    ]);
     expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
   });
 
@@ -132,7 +147,19 @@ describe('buildOpenApiDocument', () => {
     expect(operation.tags).toEqual(['rasa']);
     expect(operation.security).toEqual([...WEBHOOK_SECURITY]);
     expect(operation.requestBody).toMatchObject({ required: true, content: { 'application/json': {} } });
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '429', '500']);
+    expect(Object.keys(operation.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '409',
+      '413',
+      '415',
+      '422',
+      '429',
+      '500',
+      '503',
+    ]);
     const health = document.paths['/v1/webhooks/some-platform/health'].get!;
     expect(Object.keys(health.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500']);
   });

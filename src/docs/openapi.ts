@@ -12,7 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { CallerAuthGuard } from '../auth/caller-auth.guard';
 import { WebhookPlatform } from '../auth/webhook-platform.decorator';
-import { SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
+import { BODY_ONLY_STATUSES, SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { ErrorResponseSchema } from './error-response.schema';
 
 /** Where the document and the UI are served (no authentication; they describe, they do not expose data). */
@@ -163,7 +163,7 @@ function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): 
         };
       }
       for (const { status, description } of WEBHOOK_ERRORS) {
-        if (!route.readsBody && (status === 413 || status === 415)) continue;
+        if (!route.readsBody && BODY_ONLY_STATUSES.has(status)) continue;
         responses[String(status)] ??= { description, content: { 'application/json': { schema: errorSchema } } };
       }
     }

@@ -48,7 +48,11 @@ export interface FulfillmentRequest {
   readonly caller: Caller;
   /** When the platform stops waiting; handlers should finish before it. */
   readonly deadline: Date;
-  /** Aborted when the deadline passes; pass it to queries and outbound calls. */
+  /**
+   * Aborted when nobody will use the result any more: at the deadline when a late result cannot be kept,
+   * otherwise LATE_WORK_TIMEOUT_MS after it (the late result is kept for a later turn meanwhile). Pass it to
+   * queries (`DatabasePool.query`) and outbound calls so abandoned work stops.
+   */
   readonly signal: AbortSignal;
   /** The platform's original payload, for handlers that need a platform-specific field. */
   readonly raw: unknown;

@@ -415,6 +415,33 @@ describe('FulfillmentDispatcher with DeferredResults (work that outlives its bud
     expect(deferred.calls).toEqual([]);
   });
 
+  it('kept work goes on: its signal is aborted only lateWorkTimeoutMs after the deadline', async () => {
+    await compile({ ...OPTIONS, lateWorkTimeoutMs: 80 });
+    const slow = moduleRef.get(SlowHandler);
+    await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    expect(slow.request?.signal.aborted).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(slow.request?.signal.aborted).toBe(true);
+    expect(slow.request?.signal.reason).toBeInstanceOf(DeadlineExceededError);
+    expect((slow.request?.signal.reason as Error).message).toBe(`deadline of ${BUDGET_MS + 80} ms exceeded`);
+  });
+
+  it('kept work that finishes before the late limit is never aborted', async () => {
+    await compile({ ...OPTIONS, lateWorkTimeoutMs: 80 });
+    const slow = moduleRef.get(SlowHandler);
+    await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    slow.next.resolve({ text: 'late but in time' });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(slow.request?.signal.aborted).toBe(false);
+  });
+
+  it('work that is not kept is aborted at the deadline', async () => {
+    await compile({ ...OPTIONS, lateWorkTimeoutMs: 10_000 });
+    const slow = moduleRef.get(SlowHandler);
+    await dispatcher.dispatch(input('Slow'), BUDGET_MS, { deferLateWork: false });
+    expect(slow.request?.signal.aborted).toBe(true);
+  });
+
   it('still answers with the interim text when the late result cannot be kept, and logs why', async () => {
     await compile(OPTIONS);
     deferred.failure = new Error('database is gone');

@@ -34,6 +34,7 @@ export class DeadlineExceededError extends Error {
 }
 
 const TIMED_OUT = Symbol('timed-out');
+const DEFAULT_LATE_WORK_TIMEOUT_MS = 60_000;
 
 /**
  * Runs the handler for a request within its time budget. The caller always gets a reply: the handler's,
@@ -79,13 +80,15 @@ export class FulfillmentDispatcher {
     try {
       const settled = await Promise.race([work, timeout]);
       if (settled === TIMED_OUT) {
-        // The signal tells the handler its caller has an answer; the work itself goes on (it may be half done).
-        controller.abort(new DeadlineExceededError(budgetMs));
-        return {
-          outcome: 'timed-out',
-          result: await this.interimReply(registered, request, work, budgetMs, options.deferLateWork ?? true),
-          handler: registered.className,
-        };
+        const { result, kept } = await this.interimReply(
+          registered,
+          request,
+          work,
+          budgetMs,
+          options.deferLateWork ?? true,
+        );
+        this.abortWhenUnused(controller, work, budgetMs, kept);
+        return { outcome: 'timed-out', result, handler: registered.className };
       }
       return { outcome: 'fulfilled', result: settled, handler: registered.className };
     } catch (error: unknown) {
@@ -111,7 +114,7 @@ export class FulfillmentDispatcher {
     work: Promise<FulfillmentResult>,
     budgetMs: number,
     defer: boolean,
-  ): Promise<FulfillmentResult> {
+  ): Promise<{ result: FulfillmentResult; kept: boolean }> {
     work.catch((error: unknown) => this.logLateFailure(registered.className, request.requestId, error));
     let pendingId: string | undefined;
     try {
@@ -123,9 +126,9 @@ export class FulfillmentDispatcher {
       `${registered.className} did not answer intent "${request.intent}" within ${budgetMs} ms ` +
         `(request ${request.requestId}); sent the interim reply${pendingId ? `, result kept as ${pendingId}` : ''}`,
     );
-    if (!pendingId) return { text: this.options.interimText };
+    if (!pendingId) return { result: { text: this.options.interimText }, kept: false };
     const event = this.options.pendingFollowupEvent;
-    return {
+    const result: FulfillmentResult = {
       text: this.options.interimText,
       sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId },
       // Dialogflow ES answers a follow-up event by calling the webhook again with a fresh 5 s budget.
@@ -134,6 +137,23 @@ export class FulfillmentDispatcher {
           followupEvent: { name: event, parameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId } },
         }),
     };
+    return { result, kept: true };
+  }
+
+  /**
+   * The signal means "nobody will use the result": at the deadline when the late result is not kept, else
+   * after `lateWorkTimeoutMs` more (then the kept result is recorded as failed by whoever awaits `work`).
+   */
+  private abortWhenUnused(controller: AbortController, work: Promise<unknown>, budgetMs: number, kept: boolean): void {
+    if (!kept) {
+      controller.abort(new DeadlineExceededError(budgetMs));
+      return;
+    }
+    const lateMs = this.options.lateWorkTimeoutMs ?? DEFAULT_LATE_WORK_TIMEOUT_MS;
+    const timer = setTimeout(() => controller.abort(new DeadlineExceededError(budgetMs + lateMs)), lateMs);
+    timer.unref();
+    const stop = (): void => clearTimeout(timer);
+    work.then(stop, stop);
   }
 
   private logLateFailure(className: string, requestId: string, error: unknown): void {

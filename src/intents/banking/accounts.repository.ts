@@ -37,11 +37,13 @@ export class AccountsRepository {
    * most frequent intent (see bench/), so it is a prepared statement on TypeORM's own pool rather than a
    * query builder rebuilt on every call; the row is still returned as an entity.
    */
-  async findAccount(customerNumber: string, accountType: string): Promise<Account | null> {
-    const rows = await this.pool.query<AccountRow>('banking_find_account', FIND_ACCOUNT_SQL, [
-      customerNumber,
-      accountType,
-    ]);
+  async findAccount(customerNumber: string, accountType: string, signal?: AbortSignal): Promise<Account | null> {
+    const rows = await this.pool.query<AccountRow>(
+      'banking_find_account',
+      FIND_ACCOUNT_SQL,
+      [customerNumber, accountType],
+      signal,
+    );
     return rows.length > 0 ? this.accounts.create(rows[0]) : null;
   }
 

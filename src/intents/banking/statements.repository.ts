@@ -37,11 +37,12 @@ export class StatementsRepository {
   constructor(private readonly pool: DatabasePool) {}
 
   /** Count of transactions since `from`, and the balance before and now (closing = current balance). */
-  async figures(accountId: string, balanceMinor: bigint, from: Date): Promise<StatementFigures> {
+  async figures(accountId: string, balanceMinor: bigint, from: Date, signal?: AbortSignal): Promise<StatementFigures> {
     const [row] = await this.pool.query<{ count: string; total: string | null }>(
       'statement_figures',
       `SELECT count(*) AS count, sum(amount_minor) AS total FROM transactions WHERE account_id = $1 AND posted_at >= $2`,
       [accountId, from],
+      signal,
     );
     const total = BigInt(row?.total ?? '0');
     return {

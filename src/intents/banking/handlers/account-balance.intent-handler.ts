@@ -48,7 +48,7 @@ export class AccountBalanceHandler implements FulfillmentHandler {
     if (!customerNumber) return askForCustomerNumber();
     const accountType = accountTypeFrom(request.parameters);
 
-    const account = accountType ? await this.accounts.findAccount(customerNumber, accountType) : null;
+    const account = accountType ? await this.accounts.findAccount(customerNumber, accountType, request.signal) : null;
     if (!account) {
       const owned = await this.accounts.listAccounts(customerNumber);
       if (owned.length === 0) return unknownCustomer();

@@ -29,7 +29,7 @@ export class RecentTransactionsHandler implements FulfillmentHandler {
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
     const customerNumber = customerNumberFrom(request.parameters);
     if (!customerNumber) return askForCustomerNumber();
-    const account = await this.resolveAccount(customerNumber, accountTypeFrom(request.parameters));
+    const account = await this.resolveAccount(customerNumber, accountTypeFrom(request.parameters), request.signal);
     if (!account || Array.isArray(account)) {
       if (!account || account.length === 0) return unknownCustomer();
       return askWhichAccount(account, 'Which account would you like to see transactions for', customerNumber);
@@ -71,9 +71,13 @@ export class RecentTransactionsHandler implements FulfillmentHandler {
   }
 
   /** The named account; the only account when none is named; otherwise the list to choose from. */
-  private async resolveAccount(customerNumber: string, accountType?: string): Promise<Account | Account[] | null> {
+  private async resolveAccount(
+    customerNumber: string,
+    accountType: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Account | Account[] | null> {
     if (accountType) {
-      const account = await this.accounts.findAccount(customerNumber, accountType);
+      const account = await this.accounts.findAccount(customerNumber, accountType, signal);
       if (account) return account;
     }
     const owned = await this.accounts.listAccounts(customerNumber);

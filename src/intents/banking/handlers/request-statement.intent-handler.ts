@@ -33,7 +33,7 @@ export class RequestStatementHandler implements FulfillmentHandler {
     const customerNumber = customerNumberFrom(request.parameters);
     if (!customerNumber) return askForCustomerNumber();
     const accountType = accountTypeFrom(request.parameters) ?? 'checking';
-    const account = await this.accounts.findAccount(customerNumber, accountType);
+    const account = await this.accounts.findAccount(customerNumber, accountType, request.signal);
     if (!account) {
       return { text: `You don't have a ${accountType} account, so I can't make a statement for it.`, failed: true };
     }
@@ -45,7 +45,7 @@ export class RequestStatementHandler implements FulfillmentHandler {
       (await (async () => {
         const to = new Date();
         const from = new Date(to.getTime() - days * DAY_MS);
-        const figures = await this.statements.figures(account.id, BigInt(account.balanceMinor), from);
+        const figures = await this.statements.figures(account.id, BigInt(account.balanceMinor), from, request.signal);
         const reference = await this.archive.file(
           {
             idempotencyKey: request.idempotencyKey,

@@ -31,7 +31,7 @@ export class TransferFundsHandler implements FulfillmentHandler {
     if (!toType) return ask('to_account', 'Which account should the money go to?');
     if (fromType === toType) return ask('to_account', 'The money has to go to another account. Which one?', true);
 
-    const from = await this.accounts.findAccount(customerNumber, fromType);
+    const from = await this.accounts.findAccount(customerNumber, fromType, request.signal);
     if (!from) return ask('from_account', `You don't have a ${fromType} account. Which account should I use?`, true);
     const amountGiven = request.parameters.amount;
     const amountMinor = parseAmountMinor(amountGiven, from.currency);

@@ -1,0 +1,113 @@
+import { Module } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Retention } from '../src/async/retention';
+import { DatabasePool } from '../src/database/database-pool';
+import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../src/fulfillment';
+import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { queryTestDatabase } from './support/test-database';
+import { startTestApp, TestApp } from './support/test-app';
+
+/** A slow query that honours the handler's signal, as the built-in repositories do. */
+@IntentHandler('TestSlowQuery')
+class SlowQueryHandler implements FulfillmentHandler {
+  constructor(private readonly pool: DatabasePool) {}
+
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    await this.pool.query('test_sleep', 'SELECT pg_sleep(10)', [], request.signal);
+    return { text: 'slept' };
+  }
+}
+
+@Module({ providers: [SlowQueryHandler] })
+class SlowQueryModule {}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('abandoned work stops, in the database too (real PostgreSQL)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { GENERIC_DEADLINE_MS: '200', LATE_WORK_TIMEOUT_MS: '300', DB_STATEMENT_TIMEOUT_MS: '30000' },
+      imports: [SlowQueryModule],
+    });
+  });
+  afterAll(() => t.close());
+
+  const activeSleeps = async () =>
+    (
+      await queryTestDatabase<{ n: string }>(
+        t.database.url,
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)' AND state = 'active'`,
+      )
+    )[0]?.n;
+
+  it('an aborted signal cancels the running statement on the server and rejects with its reason', async () => {
+    const pool = t.app.get(DatabasePool);
+    const started = Date.now();
+    await expect(pool.query('test_sleep', 'SELECT pg_sleep(10)', [], AbortSignal.timeout(200))).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await activeSleeps()).toBe('0');
+    // The connection went back to the pool in working order.
+    expect(await pool.query('test_one', 'SELECT 1 AS one', [], new AbortController().signal)).toEqual([{ one: 1 }]);
+  });
+
+  it('a signal aborted before the call sends nothing', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('gone'));
+    await expect(t.app.get(DatabasePool).query('test_one', 'SELECT 1', [], controller.signal)).rejects.toThrow('gone');
+  });
+
+  it('late work past LATE_WORK_TIMEOUT_MS is cancelled in PostgreSQL and its kept result becomes failed', async () => {
+    const response = await fetch(`${t.baseUrl}/v1/webhooks/generic`, {
+      method: 'POST',
+      headers: { ...LOCAL_DEV_AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ requestId: randomUUID(), sessionId: 'sleepy', intent: 'TestSlowQuery' }),
+    });
+    const reply = (await response.json()) as { outcome: string; sessionParameters: { pendingFulfillmentId: string } };
+    expect(reply.outcome).toBe('timed-out');
+    const id = reply.sessionParameters.pendingFulfillmentId;
+    expect(await activeSleeps()).toBe('1');
+
+    const finished = await eventually(async () => {
+      const polled = await fetch(`${t.baseUrl}/v1/fulfillments/${id}`, { headers: LOCAL_DEV_AUTH });
+      const json = (await polled.json()) as { status: string; result: { failed?: boolean } };
+      return json.status === 'running' ? undefined : json;
+    });
+    expect(finished).toMatchObject({ status: 'failed', result: { failed: true } });
+    expect(await activeSleeps()).toBe('0');
+  });
+
+  it('work that can no longer finish (its replica died) is recorded as failed by retention', async () => {
+    const stale = randomUUID();
+    const fresh = randomUUID();
+    await queryTestDatabase(
+      t.database.url,
+      `INSERT INTO fulfillments (id, caller_id, platform, session_id, intent, mode, status, created_at, expires_at)
+       VALUES ($1, 'local-dev', 'generic', 's', 'RequestStatement', 'async', 'running', now() - interval '2 days',
+               now() + interval '1 day'),
+              ($2, 'local-dev', 'generic', 's', 'RequestStatement', 'async', 'running', now(), now() + interval '1 day')`,
+      [stale, fresh],
+    );
+    expect(await t.app.get(Retention).failAbandoned()).toEqual([stale]);
+    const rows = await queryTestDatabase<{ id: string; status: string }>(
+      t.database.url,
+      `SELECT id, status FROM fulfillments WHERE id IN ($1, $2)`,
+      [stale, fresh],
+    );
+    expect(Object.fromEntries(rows.map((row) => [row.id, row.status]))).toEqual({
+      [stale]: 'failed',
+      [fresh]: 'running',
+    });
+  });
+});
