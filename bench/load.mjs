@@ -21,7 +21,10 @@ function signedHeaders() {
 const base = { 'content-type': 'application/json' };
 // `__TURN_ID__` in the body becomes a new platform turn id on every request (a new turn, not a retry).
 const freshTurns = body.includes('__TURN_ID__');
-const turnBody = () => body.replace('__TURN_ID__', `turn-${process.pid}-${sequence++}`);
+const turnBody = () => {
+  const turn = sequence++;
+  return body.replace('__TURN_ID__', `turn-${process.pid}-${turn}`).replace('__CUSTOMER__', `BENCH-TX-${turn % 32}`);
+};
 const request =
   options.auth.kind === 'standard-webhooks'
     ? { method: 'POST', body, setupRequest: (req) => ({ ...req, headers: { ...base, ...signedHeaders() } }) }

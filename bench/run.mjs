@@ -35,36 +35,42 @@ const PLATFORM_RUNS = [
   { name: 'service, Rasa action server', path: '/v1/webhooks/rasa', fixture: 'rasa/action_get_account_balance.json' },
   { name: 'service, generic JSON', path: '/v1/webhooks/generic', fixture: 'generic/get-account-balance.json' },
 ];
-/** Its own customer, so the transfers never change the balance the other runs read. */
-const TRANSFER_CUSTOMER = 'BENCH-TRANSFERS';
+/**
+ * Customers of their own, so the transfers never change the balance the other runs read; several of them,
+ * because transfers of one customer are serialised by the row locks (as they must be) and a bank's load is
+ * many customers at once. load.mjs spreads the turns over them (`__CUSTOMER__`).
+ */
+const TRANSFER_CUSTOMERS = 32;
 
-async function createTransferCustomer(url) {
+async function createTransferCustomers(url) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(
-      `WITH customer AS (
-         INSERT INTO customers (customer_number, full_name) VALUES ($1, 'Bench Transfers')
-         ON CONFLICT (customer_number) DO UPDATE SET full_name = EXCLUDED.full_name RETURNING id)
-       INSERT INTO accounts (customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
-       SELECT id, type, '0000', 'USD', 1000000000000, now() FROM customer, unnest(ARRAY['checking', 'savings']) AS type
-       ON CONFLICT (customer_id, account_type) DO NOTHING`,
-      [TRANSFER_CUSTOMER],
-    );
+    for (let index = 0; index < TRANSFER_CUSTOMERS; index += 1) {
+      await client.query(
+        `WITH customer AS (
+           INSERT INTO customers (customer_number, full_name) VALUES ($1, 'Bench Transfers')
+           ON CONFLICT (customer_number) DO UPDATE SET full_name = EXCLUDED.full_name RETURNING id)
+         INSERT INTO accounts (customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
+         SELECT id, type, '0000', 'USD', 1000000000000, now() FROM customer, unnest(ARRAY['checking', 'savings']) AS type
+         ON CONFLICT (customer_id, account_type) DO NOTHING`,
+        [`BENCH-TX-${index}`],
+      );
+    }
   } finally {
     await client.end();
   }
 }
 
 /** A confirmed TransferFunds turn of one cent (generic format); `__TURN_ID__` is replaced per request by load.mjs. */
-const transferBody = (turnId) =>
+const transferBody = (turnId, customer = '__CUSTOMER__') =>
   JSON.stringify({
     requestId: turnId,
     sessionId: 'bench-transfer',
     intent: 'TransferFunds',
     stage: 'fulfillment',
     confirmation: 'confirmed',
-    parameters: { user_id: TRANSFER_CUSTOMER, from_account: 'checking', to_account: 'savings', amount: 0.01 },
+    parameters: { user_id: customer, from_account: 'checking', to_account: 'savings', amount: 0.01 },
   });
 const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 
@@ -242,17 +248,17 @@ async function main() {
             auth: bearer,
           })),
           {
-            name: 'service, TransferFunds, new turn each request (idempotency claim + locked transfer + stored reply)',
+            name: 'service, TransferFunds, new turn each request, 32 customers (claim + locked transfer + stored reply)',
             path: '/v1/webhooks/generic',
             body: transferBody('__TURN_ID__'),
-            check: transferBody('bench-check-turn'),
+            check: transferBody('bench-check-turn', 'BENCH-TX-0'),
             expected: 'Done',
             auth: bearer,
           },
           {
             name: 'service, duplicate storm: one TransferFunds turn delivered again and again (stored reply)',
             path: '/v1/webhooks/generic',
-            body: transferBody('bench-storm-turn'),
+            body: transferBody('bench-storm-turn', 'BENCH-TX-1'),
             expected: 'Done',
             auth: bearer,
           },
@@ -284,7 +290,7 @@ async function main() {
       const url = `${base}/v1/webhooks/dialogflow-es`;
       try {
         await check(url, target.expected);
-        if (target.script === 'dist/main.js') await createTransferCustomer(db.url);
+        if (target.script === 'dist/main.js') await createTransferCustomers(db.url);
         for (const run of target.runs) {
           const runUrl = run.path ? `${base}${run.path}` : url;
           if (run.body) await check(runUrl, run.expected ?? target.expected, run.check ?? run.body);
