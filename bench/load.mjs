@@ -2,7 +2,7 @@
 // Argument: JSON { url, seconds, connections, body, auth }, auth = { kind: 'bearer', token }
 // or { kind: 'standard-webhooks', secret } (base64 key; every request gets a fresh webhook-id and signature,
 // as a real signing caller would, so replay protection is exercised rather than tripped).
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 
 const options = JSON.parse(process.argv[2]);
@@ -21,9 +21,10 @@ function signedHeaders() {
 const base = { 'content-type': 'application/json' };
 // `__TURN_ID__` in the body becomes a new platform turn id on every request (a new turn, not a retry).
 const freshTurns = body.includes('__TURN_ID__');
+const TURN_PREFIX = randomBytes(6).toString('hex');
 const turnBody = () => {
   const turn = sequence++;
-  return body.replace('__TURN_ID__', `turn-${process.pid}-${turn}`).replace('__CUSTOMER__', `BENCH-TX-${turn % 32}`);
+  return body.replace('__TURN_ID__', `turn-${TURN_PREFIX}-${turn}`).replace('__CUSTOMER__', `BENCH-TX-${turn % 32}`);
 };
 const request =
   options.auth.kind === 'standard-webhooks'

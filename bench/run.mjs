@@ -41,6 +41,8 @@ const PLATFORM_RUNS = [
  * many customers at once. load.mjs spreads the turns over them (`__CUSTOMER__`).
  */
 const TRANSFER_CUSTOMERS = 32;
+/** Turn ids are new in every run: the embedded database (and its idempotency records) outlives a run. */
+const RUN_ID = Date.now().toString(36);
 
 async function createTransferCustomers(url) {
   const client = new pg.Client({ connectionString: url });
@@ -251,14 +253,14 @@ async function main() {
             name: 'service, TransferFunds, new turn each request, 32 customers (claim + locked transfer + stored reply)',
             path: '/v1/webhooks/generic',
             body: transferBody('__TURN_ID__'),
-            check: transferBody('bench-check-turn', 'BENCH-TX-0'),
+            check: transferBody(`bench-check-${RUN_ID}`, 'BENCH-TX-0'),
             expected: 'Done',
             auth: bearer,
           },
           {
             name: 'service, duplicate storm: one TransferFunds turn delivered again and again (stored reply)',
             path: '/v1/webhooks/generic',
-            body: transferBody('bench-storm-turn', 'BENCH-TX-1'),
+            body: transferBody(`bench-storm-${RUN_ID}`, 'BENCH-TX-1'),
             expected: 'Done',
             auth: bearer,
           },

@@ -5,8 +5,16 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { createHttpApp } from '../src/app.factory';
+import { Retention } from '../src/async/retention';
+import {
+  idempotencyKeyOf,
+  FulfillmentHandler,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+} from '../src/fulfillment';
+import { canonicalHash } from '../src/idempotency/canonical-hash';
 import { loadConfig } from '../src/config';
-import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../src/fulfillment';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { freePort, ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
@@ -141,6 +149,56 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
     const before = rows.length;
     await post(urlOf(a), { ...transfer('shared-id', 1) });
     expect(await queryTestDatabase(database.url, `SELECT 1 FROM idempotency_records`)).toHaveLength(before + 1);
+  });
+
+  it('a duplicate of a turn whose owner went silent gets 409 with Retry-After; after the lease, a retry runs it', async () => {
+    const body = transfer(randomUUID(), 3);
+    const key = idempotencyKeyOf({
+      caller: { id: 'local-dev', platforms: [] },
+      platform: 'generic',
+      requestId: body.requestId as string,
+      sessionId: body.sessionId as string,
+      stage: 'fulfillment',
+      intent: 'TransferFunds',
+    });
+    // A replica claimed the turn and then stopped answering (its lease still runs for a moment).
+    await queryTestDatabase(
+      database.url,
+      `INSERT INTO idempotency_records (caller_id, key, platform, request_hash, state, owner, lease_expires_at, expires_at)
+       VALUES ('local-dev', $1, 'generic', $2, 'in-flight', 'silent-replica', now() + interval '1500 ms',
+               now() + interval '1 day')`,
+      [key, canonicalHash(body)],
+    );
+    const before = await checking(database.url);
+    const started = Date.now();
+    const conflict = await fetch(`${urlOf(a)}${PATH}`, {
+      method: 'POST',
+      headers: HEADERS,
+      body: JSON.stringify(body),
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(conflict.status).toBe(409);
+    expect(conflict.headers.get('retry-after')).toBe('1');
+    expect(await conflict.json()).toMatchObject({ error: 'IDEMPOTENCY_IN_PROGRESS' });
+    expect(await checking(database.url)).toBe(before);
+
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const retried = await post(urlOf(b), body);
+    expect(JSON.parse(retried.text)).toMatchObject({ outcome: 'fulfilled', text: expect.stringMatching(/^Done/) });
+    expect(await checking(database.url)).toBe(before - 300n);
+  });
+
+  it('expired records are purged by the retention job', async () => {
+    await queryTestDatabase(
+      database.url,
+      `INSERT INTO idempotency_records (caller_id, key, platform, request_hash, state, owner, expires_at)
+       VALUES ('local-dev', repeat('e', 64), 'generic', repeat('0', 64), 'completed', 'x', now() - interval '1 minute')`,
+    );
+    const purged = await a.get(Retention).purge();
+    expect(purged.idempotency).toBeGreaterThanOrEqual(1);
+    expect(
+      await queryTestDatabase(database.url, `SELECT 1 FROM idempotency_records WHERE key = repeat('e', 64)`),
+    ).toEqual([]);
   });
 
   it('a handler slower than the deadline: interim reply in time, the result kept and fetched later', async () => {
