@@ -117,6 +117,17 @@ export interface AppConfigValues {
   async: AsyncConfig;
   degraded: DegradedConfig;
   shutdown: ShutdownConfig;
+  grpc: { enabled: boolean; port: number };
+  observability: ObservabilityConfig;
+}
+
+export interface ObservabilityConfig {
+  metricsEnabled: boolean;
+  metricsPort: number;
+  /** Parameter names whose values may be recorded; every other value is redacted. */
+  parameterAllowlist: readonly string[];
+  heapLimitBytes: number;
+  certificateMinDays: number;
 }
 
 export interface IdempotencyConfig {
@@ -184,6 +195,8 @@ export class AppConfig implements AppConfigValues {
   readonly async!: AsyncConfig;
   readonly degraded!: DegradedConfig;
   readonly shutdown!: ShutdownConfig;
+  readonly grpc!: { enabled: boolean; port: number };
+  readonly observability!: ObservabilityConfig;
 
   constructor(values: AppConfigValues) {
     Object.assign(this, values);
@@ -285,6 +298,14 @@ export class AppConfig implements AppConfigValues {
       shutdown: {
         delayMs: env.SHUTDOWN_DELAY_MS ?? (env.NODE_ENV === 'production' ? 5000 : 0),
         graceMs: env.SHUTDOWN_GRACE_MS,
+      },
+      grpc: { enabled: env.GRPC_ENABLED, port: env.GRPC_PORT },
+      observability: {
+        metricsEnabled: env.METRICS_ENABLED,
+        metricsPort: env.METRICS_PORT,
+        parameterAllowlist: (env.TRACE_PARAMETER_ALLOWLIST ?? '').split(',').filter(Boolean),
+        heapLimitBytes: env.HEALTH_HEAP_LIMIT_MB * 1024 * 1024,
+        certificateMinDays: env.HEALTH_CERT_MIN_DAYS,
       },
     });
   }

@@ -393,6 +393,48 @@ export class Environment {
   @Max(120_000)
   SHUTDOWN_DELAY_MS?: number;
 
+  /** Serve the gRPC transport (FulfillmentService, grpc.health.v1, reflection) on GRPC_PORT. */
+  @Transform(toBool)
+  @IsBoolean()
+  GRPC_ENABLED = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  GRPC_PORT = 50051;
+
+  /** Serve Prometheus metrics (text format) on METRICS_PORT at /metrics. */
+  @Transform(toBool)
+  @IsBoolean()
+  METRICS_ENABLED = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  METRICS_PORT = 9464;
+
+  /** Parameter names whose values may appear in spans and logs (all others are redacted), e.g. `account_type`. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/, { message: 'must be a comma-separated list of parameter names' })
+  TRACE_PARAMETER_ALLOWLIST?: string;
+
+  /** Readiness fails when the heap in use exceeds this many MiB. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(64)
+  @Max(65_536)
+  HEALTH_HEAP_LIMIT_MB = 1536;
+
+  /** Readiness fails when the server certificate expires within this many days. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(365)
+  HEALTH_CERT_MIN_DAYS = 7;
+
   /** Longest the whole shutdown may take (in-flight requests and running jobs); then the process exits 1. */
   @Transform(toInt)
   @IsInt()

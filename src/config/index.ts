@@ -3,6 +3,7 @@ export type {
   AsyncConfig,
   DegradedConfig,
   IdempotencyConfig,
+  ObservabilityConfig,
   ShutdownConfig,
   AppConfigValues,
   DatabaseConfig,

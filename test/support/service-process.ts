@@ -18,7 +18,16 @@ export function freePort(): Promise<number> {
 
 /** The environment a child service starts from: PATH and HOME only, nothing else inherited. */
 export function cleanEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', NO_COLOR: '1', ...env };
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    NO_COLOR: '1',
+    // Fixed default ports would collide between test files running at once; tests that need them opt in.
+    GRPC_ENABLED: 'false',
+    METRICS_ENABLED: 'false',
+    OTEL_SDK_DISABLED: 'true',
+    ...env,
+  };
 }
 
 export interface ServiceProcess {

@@ -25,6 +25,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     NODE_ENV: 'test',
     LOG_LEVEL: 'fatal',
     DB_POOL_SIZE: '4',
+    // Fixed default ports would collide between test files running at once; tests that need them opt in.
+    GRPC_ENABLED: 'false',
+    METRICS_ENABLED: 'false',
     ...options.env,
     DATABASE_URL: database.url,
     PORT: '0',
