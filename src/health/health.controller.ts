@@ -2,13 +2,16 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { JobQueue } from '../async/job-queue';
+import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
+import { checkCertificateExpiry } from './certificate-expiry';
 import { Readiness } from './readiness';
 
 /**
  * Kubernetes probes, unauthenticated and cheap. Liveness only says the process answers (a lost database
  * must not get pods restarted); readiness says whether to send traffic: not while shutting down, not
- * without PostgreSQL, not without the job queue.
+ * without PostgreSQL or the job queue, not with a serving certificate about to expire
+ * (HEALTH_CERT_MIN_DAYS), not with the heap above HEALTH_HEAP_LIMIT_MB.
  */
 @ApiExcludeController()
 @Controller('health')
@@ -19,6 +22,7 @@ export class HealthController {
     private readonly readiness: Readiness,
     private readonly database: DatabaseAvailability,
     private readonly jobs: JobQueue,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('live')
@@ -44,6 +48,26 @@ export class HealthController {
       () => {
         const session = this.indicators.check('jobQueue');
         return this.jobs.isRunning ? session.up() : session.down({ message: 'the job queue is not running' });
+      },
+      () => {
+        const session = this.indicators.check('memory');
+        const heapUsedMiB = Math.round(process.memoryUsage().heapUsed / 1048576);
+        const limitMiB = Math.round(this.config.observability.heapLimitBytes / 1048576);
+        return heapUsedMiB * 1048576 <= this.config.observability.heapLimitBytes
+          ? session.up({ heapUsedMiB, limitMiB })
+          : session.down({ message: 'heap above HEALTH_HEAP_LIMIT_MB', heapUsedMiB, limitMiB });
+      },
+      () => {
+        const session = this.indicators.check('certificate');
+        const tls = this.config.tls;
+        if (!tls) return session.up({ message: 'no TLS of its own' });
+        const checked = checkCertificateExpiry(tls.certFile, this.config.observability.certificateMinDays);
+        return checked.ok
+          ? session.up({ expiresAt: checked.expiresAt, daysLeft: checked.daysLeft })
+          : session.down({
+              message: checked.reason,
+              ...(checked.expiresAt && { expiresAt: checked.expiresAt, daysLeft: checked.daysLeft }),
+            });
       },
     ]);
   }

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateCertificates, pem } from './support/tls-fixtures';
+import { startTestApp, TestApp } from './support/test-app';
+
+interface Health {
+  status: string;
+  info?: Record<string, { status: string }>;
+  error?: Record<string, { status: string; message?: string }>;
+}
+
+async function health(baseUrl: string, path: string): Promise<{ status: number; body: Health }> {
+  const response = await fetch(`${baseUrl}${path}`);
+  return { status: response.status, body: (await response.json()) as Health };
+}
+
+describe('health endpoints (terminus JSON, real PostgreSQL)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('liveness is the process only', async () => {
+    const live = await health(t.baseUrl, '/health/live');
+    expect(live).toMatchObject({ status: 200, body: { status: 'ok', info: { process: { status: 'up' } } } });
+    expect(Object.keys(live.body.info!)).toEqual(['process']);
+  });
+
+  it('readiness checks shutdown, database, job queue, memory and certificate', async () => {
+    const ready = await health(t.baseUrl, '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(Object.keys(ready.body.info!).sort()).toEqual(['certificate', 'database', 'jobQueue', 'memory', 'shutdown']);
+  });
+});
+
+describe('readiness limits', () => {
+  let t: TestApp;
+  afterEach(() => t?.close());
+
+  it('is not ready when the heap is above HEALTH_HEAP_LIMIT_MB, and stays live', async () => {
+    t = await startTestApp({ env: { HEALTH_HEAP_LIMIT_MB: '64' } });
+    const ready = await health(t.baseUrl, '/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error?.memory).toMatchObject({ status: 'down', message: 'heap above HEALTH_HEAP_LIMIT_MB' });
+    expect((await health(t.baseUrl, '/health/live')).status).toBe(200);
+  });
+
+  it('is not ready when the serving certificate expires within HEALTH_CERT_MIN_DAYS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wf-health-'));
+    try {
+      generateCertificates(dir);
+      // The dev server certificate is valid for about a year: ten years of margin cannot be met.
+      t = await startTestApp({
+        env: {
+          TLS_CERT_FILE: join(dir, 'server.crt'),
+          TLS_KEY_FILE: join(dir, 'server.key'),
+          TLS_CA_FILE: join(dir, 'ca.crt'),
+          HEALTH_CERT_MIN_DAYS: '365',
+        },
+      });
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const body = await new Promise<{ status: number; json: Health }>((resolve, reject) => {
+        const request = httpsRequest(
+          { host: '127.0.0.1', port, path: '/health/ready', ca: pem(dir, 'ca.crt'), servername: 'localhost' },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) as Health }));
+          },
+        );
+        request.on('error', reject);
+        request.end();
+      });
+      expect(body.status).toBe(503);
+      expect(body.json.error?.certificate).toMatchObject({
+        status: 'down',
+        message: 'the certificate expires within 365 days',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
