@@ -107,10 +107,59 @@ describe('loadConfig', () => {
       interimText: 'interim',
       responseSource: 'bank',
       deadlinesMs: { 'dialogflow-es': 4000, 'dialogflow-cx': 4500, 'lex-v2': 3500, rasa: 4500, generic: 4500 },
+      pendingFollowupEvent: undefined,
+      lateWorkTimeoutMs: 60_000,
       rasaActions: {},
     });
     expect(config.logLevel).toBe('debug');
     expect(config.nodeEnv).toBe('test');
+  });
+
+  describe('retries, background work and shutdown', () => {
+    it('has the documented defaults', () => {
+      const config = loadConfig({}, CWD);
+      expect(config.idempotency).toEqual({ ttlMs: 24 * 3_600_000 });
+      expect(config.async).toMatchObject({ jobTimeoutMs: 60_000, jobRetries: 3, pollIntervalMs: 1000 });
+      // 5s,30s,2m,10m,30m,1h, then hourly until 24 h in all.
+      const delays = config.async.callbackRetryDelaysMs;
+      expect(delays.slice(0, 6)).toEqual([5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000]);
+      expect(delays.slice(6).every((delay) => delay === 3_600_000)).toBe(true);
+      expect(delays.reduce((sum, delay) => sum + delay, 0)).toBeLessThanOrEqual(24 * 3_600_000);
+      expect(delays.reduce((sum, delay) => sum + delay, 0)).toBeGreaterThan(23 * 3_600_000);
+      expect(config.degraded).toEqual({ mode: 'reply', text: expect.any(String), probeIntervalMs: 1000 });
+      expect(config.shutdown).toEqual({ delayMs: 0, graceMs: 25_000 });
+      expect(config.grpc).toEqual({ enabled: true, port: 50051 });
+      expect(config.observability).toMatchObject({ metricsEnabled: true, metricsPort: 9464, parameterAllowlist: [] });
+    });
+
+    it('reads a callback schedule without extending it past a zero horizon', () => {
+      const config = loadConfig({ CALLBACK_RETRY_SCHEDULE: '100ms,2s,1m', CALLBACK_RETRY_HORIZON_HOURS: '0' }, CWD);
+      expect(config.async.callbackRetryDelaysMs).toEqual([100, 2000, 60_000]);
+    });
+
+    it('delays shutdown by 5 s in production unless told otherwise', () => {
+      const production = {
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://u:p@db:5432/app',
+        CALLERS_FILE: '/etc/callers.yaml',
+        TLS_TERMINATED_BY_PROXY: 'true',
+      };
+      expect(loadConfig(production, CWD).shutdown.delayMs).toBe(5000);
+      expect(loadConfig({ ...production, SHUTDOWN_DELAY_MS: '0' }, CWD).shutdown.delayMs).toBe(0);
+    });
+
+    it('refuses malformed values, naming each variable', () => {
+      expect(
+        variablesOf(
+          configError({
+            CALLBACK_RETRY_SCHEDULE: '5 seconds',
+            DEGRADED_MODE: 'maybe',
+            ASYNC_POLL_INTERVAL_MS: '100',
+            PENDING_FOLLOWUP_EVENT: 'has spaces',
+          }),
+        ).sort(),
+      ).toEqual(['ASYNC_POLL_INTERVAL_MS', 'CALLBACK_RETRY_SCHEDULE', 'DEGRADED_MODE', 'PENDING_FOLLOWUP_EVENT']);
+    });
   });
 
   it('reads the Rasa action map and refuses a malformed one', () => {
