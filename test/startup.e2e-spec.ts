@@ -131,6 +131,17 @@ describe('start-up', () => {
   });
 
   it('keeps the environment of the child processes clean', () => {
-    expect(Object.keys(cleanEnv({ A: '1' })).sort()).toEqual(['A', 'HOME', 'NO_COLOR', 'PATH']);
+    // Nothing inherited from the test process: PATH and HOME, plus fixed defaults that keep fixed-port
+    // listeners (gRPC, metrics) and tracing off unless a test turns them on.
+    expect(Object.keys(cleanEnv({ A: '1' })).sort()).toEqual([
+      'A',
+      'GRPC_ENABLED',
+      'HOME',
+      'METRICS_ENABLED',
+      'NO_COLOR',
+      'OTEL_SDK_DISABLED',
+      'PATH',
+    ]);
+    expect(cleanEnv({ GRPC_ENABLED: 'true' }).GRPC_ENABLED).toBe('true');
   });
 });
