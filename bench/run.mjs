@@ -94,6 +94,11 @@ function startServer(name, script, env) {
       output += chunk;
       if (/Listening/.test(output)) {
         clearTimeout(timer);
+        // From here on the output (one access log line per request) is drained, not kept.
+        child.stdout.off('data', onData);
+        child.stderr.off('data', onData);
+        child.stdout.resume();
+        child.stderr.resume();
         resolve({
           pid: child.pid,
           stop: () =>
@@ -111,16 +116,22 @@ function startServer(name, script, env) {
   });
 }
 
+/** `url` is an HTTP URL, or `{ grpc: 'host:port', expected }` for the gRPC Fulfill load (grpc-load.mjs). */
 function load(url, seconds, auth, body = README_BODY) {
-  const script = join(root, 'bench', 'load.mjs');
-  const options = JSON.stringify({ url, seconds, connections: CONNECTIONS, body, auth });
+  const grpc = typeof url === 'object';
+  const script = join(root, 'bench', grpc ? 'grpc-load.mjs' : 'load.mjs');
+  const options = JSON.stringify(
+    grpc
+      ? { target: url.grpc, expected: url.expected, seconds, connections: CONNECTIONS, token: auth.token }
+      : { url, seconds, connections: CONNECTIONS, body, auth },
+  );
   const [command, args] = pinned(1, [process.execPath, script, options]);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`load generator exited ${code}`));
+      if (code !== 0) return reject(Object.assign(new Error(`load generator exited ${code}`), { exitCode: code }));
       resolve(JSON.parse(out));
     });
   });
@@ -148,11 +159,14 @@ function cpuMicros(pid) {
   }
 }
 
-async function measure(name, url, pid, auth, body) {
+async function measure(name, url, pid, auth, body, sink) {
   if (WARMUP_S > 0) await load(url, WARMUP_S, auth, body);
+  sink?.reset();
   const cpuBefore = cpuMicros(pid);
   const result = await load(url, DURATION_S, auth, body);
   const cpuPerRequest = (cpuMicros(pid) - cpuBefore) / result.requests.total;
+  // The last batch leaves the service after OTEL_BSP_SCHEDULE_DELAY.
+  if (sink) await new Promise((resolve) => setTimeout(resolve, 1_000));
   return {
     name,
     requestsPerSecond: Math.round(result.requests.average),
@@ -161,6 +175,10 @@ async function measure(name, url, pid, auth, body) {
     requests: result.requests.total,
     cpuMicrosPerRequest: Number.isFinite(cpuPerRequest) ? Math.round(cpuPerRequest) : null,
     errors: result.errors + result.timeouts + result.non2xx,
+    ...(sink && {
+      spansExportedPerRequest: +(sink.spans() / result.requests.total).toFixed(2),
+      otlpBytesPerRequest: Math.round(sink.bytes() / result.requests.total),
+    }),
   };
 }
 
@@ -182,6 +200,93 @@ async function startIssuer() {
     .setExpirationTime('2h')
     .sign(privateKey);
   return { issuer, jwksUri: `${issuer}/jwks`, token, close: () => new Promise((done) => server.close(done)) };
+}
+
+const TRACED_RUN = 'service, static bearer token, tracing on (OTLP http/protobuf to a local sink)';
+
+/**
+ * The first service run again with tracing on and every span exported: OTLP http/protobuf (the default
+ * protocol) to a sink on 127.0.0.1, with a queue large enough that the batch processor drops nothing.
+ */
+function tracedTarget(service, sink, bearer) {
+  return {
+    ...service,
+    env: {
+      ...service.env,
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_BSP_MAX_QUEUE_SIZE: '65536',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048',
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+    },
+    sink,
+    runs: [{ name: TRACED_RUN, auth: bearer }],
+  };
+}
+
+/** Spans in an OTLP ExportTraceServiceRequest: resource_spans(1) → scope_spans(2) → spans(2), read off the wire. */
+function countSpans(buffer) {
+  const varint = (at) => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = buffer[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return [value, at];
+      shift += 7;
+    }
+  };
+  const fields = (start, end, wanted) => {
+    const found = [];
+    for (let at = start; at < end;) {
+      const [tag, next] = varint(at);
+      const type = tag & 7;
+      if (type === 2) {
+        const [length, from] = varint(next);
+        if (tag >>> 3 === wanted) found.push([from, from + length]);
+        at = from + length;
+      } else if (type === 0) at = varint(next)[1];
+      else if (type === 1) at = next + 8;
+      else if (type === 5) at = next + 4;
+      else throw new Error(`unexpected protobuf wire type ${type}`);
+    }
+    return found;
+  };
+  let spans = 0;
+  for (const [rs, rsEnd] of fields(0, buffer.length, 1)) {
+    for (const [ss, ssEnd] of fields(rs, rsEnd, 2)) spans += fields(ss, ssEnd, 2).length;
+  }
+  return spans;
+}
+
+/** An OTLP/HTTP receiver that counts spans and bytes and answers 200, standing in for a collector. */
+async function startOtlpSink() {
+  let spans = 0;
+  let bytes = 0;
+  const server = createHttpServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      bytes += body.length;
+      spans += countSpans(body);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    spans: () => spans,
+    bytes: () => bytes,
+    reset: () => {
+      spans = 0;
+      bytes = 0;
+    },
+    close: () => new Promise((done) => server.close(done)),
+  };
 }
 
 async function writeCallers(issuer) {
@@ -221,6 +326,7 @@ async function main() {
   const db = await database();
   const issuer = await startIssuer();
   const callers = await writeCallers(issuer);
+  const sink = await startOtlpSink();
   const bearer = { kind: 'bearer', token: BEARER_TOKEN };
   const results = [];
   try {
@@ -234,6 +340,10 @@ async function main() {
           LOG_LEVEL: 'info',
           CALLERS_FILE: callers.file,
           THROTTLE_LIMIT: '1000000',
+          GRPC_ENABLED: 'true',
+          // Tracing off here; the run below with tracing on is compared with this one.
+          OTEL_SDK_DISABLED: 'true',
+          METRICS_PORT: String(await freePort()),
         },
         expected: '$3,247.82',
         runs: [
@@ -264,6 +374,9 @@ async function main() {
             expected: 'Done',
             auth: bearer,
           },
+          // The generic GetAccountBalance turn as a typed gRPC call (h2c, same connections): compare with the
+          // generic JSON row.
+          { name: 'service, gRPC Fulfill (static bearer token, plaintext HTTP/2)', grpc: true, auth: bearer },
         ],
       },
       {
@@ -285,18 +398,34 @@ async function main() {
         runs: [{ name: 'reference: bare express 5 + pg pool SELECT', auth: bearer }],
       },
     ];
+    targets.splice(1, 0, tracedTarget(targets[0], sink, bearer));
     for (const target of targets) {
       const port = await freePort();
-      const server = await startServer(target.script, target.script, { ...target.env, PORT: String(port) });
+      const grpcPort = await freePort();
+      const server = await startServer(target.script, target.script, {
+        ...target.env,
+        PORT: String(port),
+        GRPC_PORT: String(grpcPort),
+      });
       const base = `http://127.0.0.1:${port}`;
       const url = `${base}/v1/webhooks/dialogflow-es`;
       try {
         await check(url, target.expected);
         if (target.script === 'dist/main.js') await createTransferCustomers(db.url);
         for (const run of target.runs) {
+          if (run.grpc) {
+            const grpcTarget = { grpc: `127.0.0.1:${grpcPort}`, expected: target.expected };
+            // Exit code 2: nothing answers on the gRPC port (a build whose main.ts does not start it).
+            const measured = await measure(run.name, grpcTarget, server.pid, run.auth).catch((error) => {
+              if (error.exitCode !== 2) throw error;
+              console.error(`${run.name}: skipped, the service does not serve gRPC`);
+            });
+            if (measured) results.push(measured);
+            continue;
+          }
           const runUrl = run.path ? `${base}${run.path}` : url;
           if (run.body) await check(runUrl, run.expected ?? target.expected, run.check ?? run.body);
-          results.push(await measure(run.name, runUrl, server.pid, run.auth, run.body));
+          results.push(await measure(run.name, runUrl, server.pid, run.auth, run.body, target.sink));
         }
       } finally {
         await server.stop();
@@ -306,6 +435,7 @@ async function main() {
     await db.stop();
     await issuer.close();
     await callers.remove();
+    await sink.close();
   }
 
   const [service, hmac, jwt] = results;
@@ -317,6 +447,17 @@ async function main() {
     vsPgSelect: +(service.requestsPerSecond / select.requestsPerSecond).toFixed(3),
     vsExpressSelect: +(service.requestsPerSecond / expressSelect.requestsPerSecond).toFixed(3),
   };
+  const traced = results.find((r) => r.name === TRACED_RUN);
+  const tracing = traced && {
+    requestsPerSecondOnVsOff: +(traced.requestsPerSecond / service.requestsPerSecond).toFixed(3),
+    cpuMicrosPerRequestAdded:
+      traced.cpuMicrosPerRequest === null || service.cpuMicrosPerRequest === null
+        ? null
+        : traced.cpuMicrosPerRequest - service.cpuMicrosPerRequest,
+    spansExportedPerRequest: traced.spansExportedPerRequest,
+    setup:
+      'OTLP http/protobuf to a sink on 127.0.0.1 that only counts spans and answers 200 (BSP queue 65536, batch 2048)',
+  };
   const report = {
     date: new Date().toISOString(),
     node: process.version,
@@ -327,6 +468,7 @@ async function main() {
     durationSeconds: DURATION_S,
     results,
     ratios,
+    ...(tracing && { tracing }),
     target: `service >= ${TARGET_RATIO} x node:http + SELECT`,
     meetsTarget: ratios.vsPgSelect >= TARGET_RATIO,
   };
@@ -349,7 +491,11 @@ async function main() {
   console.log(
     `\n${CONNECTIONS} connections, ${DURATION_S} s each after ${WARMUP_S} s warm-up; ${report.pinned}; database: ${db.kind}` +
       `\ntarget ${report.target}: ${report.meetsTarget ? 'met' : 'NOT met'} (${ratios.vsPgSelect})` +
-      `\nHMAC ÷ bearer: ${ratios.hmacVsBearer}; JWT ÷ bearer: ${ratios.jwtVsBearer}`,
+      `\nHMAC ÷ bearer: ${ratios.hmacVsBearer}; JWT ÷ bearer: ${ratios.jwtVsBearer}` +
+      (tracing
+        ? `\ntracing on ÷ off: ${tracing.requestsPerSecondOnVsOff} req/s, +${tracing.cpuMicrosPerRequestAdded} CPU µs/req, ` +
+          `${tracing.spansExportedPerRequest} spans exported per request`
+        : ''),
   );
 
   const dir = join(root, 'bench', 'results');

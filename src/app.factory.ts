@@ -1,4 +1,4 @@
-import type { LogLevel, ModuleMetadata } from '@nestjs/common';
+import type { ModuleMetadata } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -12,15 +12,7 @@ import { requestIdMiddleware } from './common/http/request-id.middleware';
 import type { AppConfig } from './config';
 import { setupOpenApi } from './docs/openapi';
 import { Readiness } from './health/readiness';
-
-const LOG_LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
+import { createNestLogger } from './observability/logging';
 
 /** Builds the HTTP application with everything main.ts and the e2e tests share; does not listen. */
 export async function createHttpApp(
@@ -31,7 +23,8 @@ export async function createHttpApp(
   const httpsOptions = config.tls ? httpsServerOptions(config.tls, readTlsMaterial(config.tls)) : undefined;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, callers, extra), {
     bodyParser: false,
-    logger: LOG_LEVELS[config.logLevel],
+    // JSON lines through pino at LOG_LEVEL, from the first message Nest logs (see observability/logging.ts).
+    logger: createNestLogger(config.logLevel),
     abortOnError: false,
     // Nest's HttpsOptions type is narrower than what https.createServer accepts (minVersion, …).
     ...(httpsOptions && { httpsOptions: httpsOptions as HttpsOptions }),

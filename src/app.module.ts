@@ -6,9 +6,11 @@ import { AsyncModule } from './async/async.module';
 import { AppConfig, ConfigModule } from './config';
 import { DatabaseModule } from './database/database.module';
 import { FulfillmentModule } from './fulfillment';
+import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { IntentsModule } from './intents/intents.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { OutboundModule } from './outbound';
 import { PlatformsModule } from './platforms/platforms.module';
 import { ThrottlingModule } from './throttling/throttling.module';
@@ -21,6 +23,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        ObservabilityModule,
         DatabaseModule,
         FulfillmentModule.forRoot(config.fulfillment),
         OutboundModule,
@@ -31,6 +34,7 @@ export class AppModule {
         AuthModule.forRoot(config, callers),
         ThrottlingModule,
         PlatformsModule,
+        GrpcModule,
         IntentsModule,
         ...extra,
       ],

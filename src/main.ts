@@ -1,3 +1,4 @@
+import './observability/tracing';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
@@ -5,7 +6,9 @@ import { createHttpApp } from './app.factory';
 import { AppConfig, ConfigError, loadConfig } from './config';
 import { resolveDatabase } from './database/database-server';
 import { IntentRegistrationError } from './fulfillment';
+import { connectGrpc } from './grpc/connect-grpc';
 import { shutDownGracefully } from './health/graceful-shutdown';
+import { createNestLogger } from './observability/logging';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -35,12 +38,16 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const logger = new Logger('Main');
   const config = readConfig();
+  // JSON lines from the first message on (the database may start before Nest does).
+  Logger.overrideLogger(createNestLogger(config.logLevel));
   const database = await resolveDatabase(config, (message) => logger.log(message));
 
   let app: INestApplication;
+  let grpcPort: number | undefined;
   try {
     app = await createHttpApp(config.withDatabaseUrl(database.url));
     await app.listen(config.http.port, config.http.host);
+    grpcPort = await connectGrpc(app, config);
   } catch (error: unknown) {
     await database.stop();
     const known = describeStartupError(error);
@@ -54,8 +61,9 @@ async function main(): Promise<void> {
     : config.http.tlsTerminatedByProxy
       ? 'TLS ends at the upstream proxy'
       : 'TLS is off (local development)';
+  const grpc = grpcPort === undefined ? 'gRPC off' : `gRPC on ${config.http.host}:${grpcPort}`;
   logger.log(
-    `Listening on ${scheme}://${config.http.host}:${config.http.port} - ${tls}; ready in ${Math.round(performance.now() - startedAt)} ms`,
+    `Listening on ${scheme}://${config.http.host}:${config.http.port} - ${tls}; ${grpc}; ready in ${Math.round(performance.now() - startedAt)} ms`,
   );
 
   let stopping = false;

@@ -40,6 +40,8 @@ async function startApp(database: TestDatabase, env: Record<string, string> = {}
     LOG_LEVEL: 'fatal',
     DB_POOL_SIZE: '6',
     ASYNC_POLL_INTERVAL_MS: '500',
+    METRICS_ENABLED: 'false',
+    GRPC_ENABLED: 'false',
     ...env,
     DATABASE_URL: database.url,
     PORT: '0',

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { Agent } from 'undici';
@@ -7,6 +7,7 @@ import type { CallbackTarget } from '../auth/callers/caller';
 import { signStandardWebhook } from '../auth/hmac/standard-webhooks';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
+import { Metrics } from '../observability/metrics';
 import {
   assertUrlAllowed,
   createGuardedAgent,
@@ -74,6 +75,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     private readonly callers: CallerRegistry,
     private readonly http: OutboundHttpClient,
     private readonly config: AppConfig,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   onModuleInit(): void {
@@ -200,6 +202,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
         client,
       );
     });
+    this.metrics?.callbackDelivery('retry');
   }
 
   private async send(delivery: DeliveryRow, target: CallbackTarget) {
@@ -250,6 +253,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
        WHERE id = $1 AND status = 'pending'`,
       [delivery.id, status, delivery.attempts, httpStatus, error?.slice(0, ERROR_LIMIT) ?? null],
     );
+    this.metrics?.callbackDelivery(status);
     if (status === 'dead') {
       this.logger.error(
         `Callback ${delivery.id} for caller ${delivery.caller_id} is dead after ${delivery.attempts} attempt(s): ${error}`,

@@ -4,6 +4,7 @@ import PgBoss from 'pg-boss';
 import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME } from '../database/data-source-options';
+import { traceJob, withTraceContext } from '../observability/job-tracing';
 
 export const JOB_SCHEMA = 'pgboss';
 
@@ -83,7 +84,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
         queue.name,
         { pollingIntervalSeconds: this.config.async.pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
         async ([job]) => {
-          if (job) await handler(job);
+          if (job) await traceJob(queue.name, job, () => handler(job));
         },
       );
     }
@@ -116,13 +117,23 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   /**
    * Queues a job; with `client`, inside that transaction (the job exists only if the transaction commits).
+   * The job runs in the trace that queued it (its data carries the trace context).
    */
   async send(queue: string, data: object, options: PgBoss.SendOptions = {}, client?: PoolClient): Promise<string> {
     const boss = this.running();
     const db = client ? { executeSql: (text: string, values: unknown[]) => client.query(text, values) } : undefined;
-    const id = await boss.send(queue, data, { ...options, ...(db && { db }) });
+    const id = await boss.send(queue, withTraceContext(data), { ...options, ...(db && { db }) });
     if (!id) throw new Error(`queue ${queue} refused the job`);
     return id;
+  }
+
+  /** Jobs waiting in each registered queue (created or waiting for a retry); empty while not running. */
+  async queueSizes(): Promise<{ queue: string; size: number }[]> {
+    const boss = this.boss;
+    if (!boss) return [];
+    return Promise.all(
+      this.registrations.map(async ({ queue }) => ({ queue: queue.name, size: await boss.getQueueSize(queue.name) })),
+    );
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,7 +1,15 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationShutdown,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config';
+import { Metrics } from '../observability/metrics';
 import { AuditEvent } from './audit-event.entity';
 
 /** Event names from the OWASP Logging Vocabulary (plus sys_config_reload*, which it has no name for). */
@@ -54,9 +62,12 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
+  /** Every auth failure and rate-limit refusal (HTTP and gRPC) passes here, so they are also counted here. */
   record(record: AuditRecord): void {
+    this.metrics?.securityEvent(record);
     const row = Object.assign(new AuditEvent(), {
       occurredAt: new Date(),
       event: record.event,

@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import type { AppConfig } from '../config';
 import { CallerAuthGuard } from './caller-auth.guard';
+import { CallerAuthenticator } from './caller-authenticator';
 import { CallerRegistry, localDevCallers } from './callers/caller-registry';
 import { loadCallersFile } from './callers/callers-file';
 import { CallersFileWatcher } from './callers/callers-file.watcher';
@@ -45,10 +46,11 @@ export class AuthModule {
         TokenStrategies,
         CallersFileWatcher,
         TlsReloader,
+        CallerAuthenticator,
         CallerAuthGuard,
       ],
       // Guards named in @UseGuards are built in the controller's module, so their dependencies are exported.
-      exports: [CallerAuthGuard, CallerRegistry, CallersFileWatcher, TlsReloader, ...strategies],
+      exports: [CallerAuthGuard, CallerAuthenticator, CallerRegistry, CallersFileWatcher, TlsReloader, ...strategies],
     };
   }
 }

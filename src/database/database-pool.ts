@@ -49,6 +49,13 @@ export class DatabasePool {
     return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
+  /** The pool's connections by state, and the callers waiting for one (the db_pool_connections gauge). */
+  connectionCounts(): { inUse: number; idle: number; waiting: number } | undefined {
+    const pool = this.dataSource.isInitialized ? this.pool() : undefined;
+    if (!pool) return undefined;
+    return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount };
+  }
+
   /** Runs `work` in one transaction on one connection (committed when it resolves, rolled back if it throws). */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool().connect();

@@ -1,4 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
+import type { Span } from '@opentelemetry/api';
+import { recordFailure, tracer, UNKNOWN_INTENT } from '../observability/telemetry';
 import { DeferredResults, PENDING_FULFILLMENT_PARAMETER } from './deferred-results';
 import type { FulfillmentRequest } from './fulfillment-request';
 import type { FulfillmentResult } from './fulfillment-result';
@@ -54,6 +56,34 @@ export class FulfillmentDispatcher {
 
   async dispatch(input: DispatchInput, budgetMs: number, options: DispatchOptions = {}): Promise<DispatchResult> {
     const registered = this.registry.find(input.intent);
+    const intent = registered?.intent ?? UNKNOWN_INTENT;
+    return tracer.startActiveSpan(`dispatch ${intent}`, async (span) => {
+      if (span.isRecording()) {
+        span.setAttributes({
+          'fulfillment.platform': input.platform,
+          'fulfillment.intent': intent,
+          'fulfillment.stage': input.stage,
+          'fulfillment.caller_id': input.caller.id,
+        });
+      }
+      try {
+        const dispatched = await this.run(input, registered, budgetMs, options);
+        span.setAttribute('fulfillment.outcome', dispatched.outcome);
+        if (dispatched.handler) span.setAttribute('fulfillment.handler', dispatched.handler);
+        if (dispatched.outcome === 'failed') recordFailure(span, dispatched.error);
+        return dispatched;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async run(
+    input: DispatchInput,
+    registered: RegisteredHandler | undefined,
+    budgetMs: number,
+    options: DispatchOptions,
+  ): Promise<DispatchResult> {
     if (!registered) {
       this.logger.warn(`No handler for intent "${input.intent}" (request ${input.requestId}); sent the fallback reply`);
       return { outcome: 'fallback', result: { text: this.options.fallbackText } };
@@ -71,7 +101,9 @@ export class FulfillmentDispatcher {
       deadline: new Date(Date.now() + budgetMs),
       signal: controller.signal,
     };
-    const work = Promise.resolve().then(() => registered.handler.handle(request));
+    const work = tracer.startActiveSpan(`handle ${registered.className}`, (span) =>
+      traced(span, registered, () => registered.handler.handle(request)),
+    );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
       timer = setTimeout(() => resolve(TIMED_OUT), budgetMs);
@@ -160,6 +192,26 @@ export class FulfillmentDispatcher {
     if (error instanceof DeadlineExceededError || (error instanceof Error && error.name === 'AbortError')) return;
     this.logger.error(`${className} failed after its deadline (request ${requestId}): ${describe(error)}`);
   }
+}
+
+/** The handler's span ends when its work settles, which can be after the dispatch answered (late work). */
+function traced(
+  span: Span,
+  registered: RegisteredHandler,
+  handle: () => Promise<FulfillmentResult>,
+): Promise<FulfillmentResult> {
+  if (span.isRecording()) {
+    span.setAttributes({ 'fulfillment.handler': registered.className, 'fulfillment.intent': registered.intent });
+  }
+  const work = Promise.resolve().then(handle);
+  work.then(
+    () => span.end(),
+    (error: unknown) => {
+      recordFailure(span, error);
+      span.end();
+    },
+  );
+  return work;
 }
 
 function withoutSignal(request: FulfillmentRequest): Omit<FulfillmentRequest, 'signal' | 'deadline'> {

@@ -11,5 +11,6 @@ const controllers = [DialogflowEsController];
 const webhooks = [DialogflowEsWebhook];
 const adapters = [TurnPipelineModule, DialogflowCxModule, LexV2Module, RasaModule, GenericModule];
 
-@Module({ imports: [...adapters], controllers, providers: [...webhooks] })
+/** Exports every platform's webhook service, so other transports (gRPC) answer exactly as the HTTP routes do. */
+@Module({ imports: [...adapters], controllers, providers: [...webhooks], exports: [...adapters, ...webhooks] })
 export class PlatformsModule {}

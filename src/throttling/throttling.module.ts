@@ -2,6 +2,7 @@ import { ExecutionContext, Global, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { RequestContext } from '../common/http/request-context';
 import { AppConfig } from '../config';
+import { CallerRateLimiter } from './caller-rate-limiter';
 import { CallerThrottlerGuard } from './caller-throttler.guard';
 import { RateLimitStore, RateLimitStoreModule } from './rate-limit.store';
 
@@ -29,7 +30,7 @@ function callerTtl(config: AppConfig) {
       }),
     }),
   ],
-  providers: [CallerThrottlerGuard],
-  exports: [CallerThrottlerGuard, ThrottlerModule],
+  providers: [CallerThrottlerGuard, CallerRateLimiter],
+  exports: [CallerThrottlerGuard, CallerRateLimiter, ThrottlerModule],
 })
 export class ThrottlingModule {}

@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { createHttpApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config';
+import { connectGrpc } from '../../src/grpc/connect-grpc';
 import { createTestDatabase, TestDatabase } from './test-database';
 
 export interface TestApp {
@@ -10,6 +11,8 @@ export interface TestApp {
   /** e.g. http://127.0.0.1:43121 */
   baseUrl: string;
   database: TestDatabase;
+  /** The bound gRPC port when the test enabled gRPC (GRPC_ENABLED=true; GRPC_PORT defaults to 0 here). */
+  grpcPort?: number;
   close(): Promise<void>;
 }
 
@@ -27,14 +30,17 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DB_POOL_SIZE: '4',
     // Fixed default ports would collide between test files running at once; tests that need them opt in.
     GRPC_ENABLED: 'false',
+    GRPC_PORT: '0',
     METRICS_ENABLED: 'false',
     ...options.env,
     DATABASE_URL: database.url,
     PORT: '0',
   });
   const app = await createHttpApp(config, options.imports);
+  let grpcPort: number | undefined;
   try {
     await app.listen(0, '127.0.0.1');
+    grpcPort = await connectGrpc(app, config);
   } catch (error) {
     await app.close().catch(() => undefined);
     await database.drop();
@@ -45,6 +51,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     app,
     baseUrl: `http://127.0.0.1:${port}`,
     database,
+    grpcPort,
     close: async () => {
       await app.close();
       await database.drop();

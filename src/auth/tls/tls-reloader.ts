@@ -8,6 +8,9 @@ import { AuditLog } from '../../audit/audit-log';
 import { AppConfig } from '../../config';
 import { readTlsMaterial, TlsMaterial } from './tls-options';
 
+/** Told about every change TlsReloader applied: the new files (already checked) and whether trust changed. */
+export type TlsReloadListener = (material: TlsMaterial, trustChanged: boolean) => void;
+
 interface SocketState {
   generation: number;
   inFlight: number;
@@ -29,6 +32,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
   /** Fingerprint of files already refused, so a broken file is reported once, not at every poll. */
   private rejected?: string;
   private timer?: NodeJS.Timeout;
+  private readonly listeners = new Set<TlsReloadListener>();
 
   constructor(
     private readonly config: AppConfig,
@@ -63,6 +67,12 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     clearInterval(this.timer);
   }
 
+  /** Other TLS listeners (the gRPC port) follow the same files through this, checked and audited once here. */
+  onReload(listener: TlsReloadListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Re-reads the files and applies them when they changed; returns whether anything was applied. */
   reload(): boolean {
     const tls = this.config.tls;
@@ -88,6 +98,13 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     this.server.setTicketKeys(randomBytes(48));
     this.material = next;
     if (trustChanged) this.retireConnections();
+    for (const listener of this.listeners) {
+      try {
+        listener(next, trustChanged);
+      } catch (error: unknown) {
+        this.logger.error(`A TLS reload listener failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
     this.logger.log(`Reloaded TLS ${trustChanged ? 'certificates and trust store' : 'certificates'}`);
     this.audit.record({
       event: 'sys_config_reload',

@@ -92,7 +92,11 @@ export function jsonDepth(text: string, limit: number): number {
   return deepest;
 }
 
-function parse(raw: Buffer, maxDepth: number): unknown {
+/**
+ * Parses JSON body bytes the one way every transport does: objects and arrays only, at most `maxDepth` levels,
+ * prototype-polluting keys dropped. Empty input is `undefined`; a problem throws (SyntaxError or a depth error).
+ */
+export function parseJsonBody(raw: Buffer, maxDepth: number): unknown {
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === UTF8_BOM) text = text.slice(1);
   const first = /\S/.exec(text)?.[0];
@@ -108,7 +112,7 @@ function parse(raw: Buffer, maxDepth: number): unknown {
     : JSON.parse(text);
 }
 
-class DepthError extends Error {
+export class DepthError extends Error {
   constructor(readonly maxDepth: number) {
     super(`nested deeper than ${maxDepth}`);
   }
@@ -163,7 +167,7 @@ export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHa
       }
       const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
       try {
-        request.body = parse(decode(raw, contentEncoding(request) ?? 'identity', limitBytes), maxDepth);
+        request.body = parseJsonBody(decode(raw, contentEncoding(request) ?? 'identity', limitBytes), maxDepth);
         // Signatures are checked over the bytes as they arrived on the wire.
         request.rawBody = raw;
       } catch (error: unknown) {

@@ -19,8 +19,16 @@ export class DialogflowCxWebhook {
     private readonly config: AppConfig,
   ) {}
 
-  /** Returns the serialised `WebhookResponse`, already checked against Dialogflow CX's limits. */
-  async handle(body: unknown, caller: Caller, requestId: string): Promise<TurnReply> {
+  /**
+   * Returns the serialised `WebhookResponse`, already checked against Dialogflow CX's limits. `budgetMs` is the
+   * time the handler gets; a transport whose caller set a shorter deadline (gRPC) passes its own.
+   */
+  async handle(
+    body: unknown,
+    caller: Caller,
+    requestId: string,
+    budgetMs = this.config.fulfillment.deadlinesMs['dialogflow-cx'],
+  ): Promise<TurnReply> {
     const request = validateBody(DialogflowCxWebhookRequest, body, WHAT);
     const intent = routeOf(request);
     if (!intent) {
@@ -28,7 +36,7 @@ export class DialogflowCxWebhook {
         { field: 'fulfillmentInfo.tag', problem: 'is required when intentInfo.displayName is absent' },
       ]);
     }
-    const { deadlinesMs, errorText } = this.config.fulfillment;
+    const { errorText } = this.config.fulfillment;
     const turn = turnOf(request);
     const render = (result: FulfillmentResult): { status: number; json: string } => {
       const checked = checkResponse(renderResponse(result, turn));
@@ -40,6 +48,6 @@ export class DialogflowCxWebhook {
       return { status: 200, json: checkResponse(renderResponse({ text: errorText }, turn)).json };
     };
     const input = toDispatchInput(request, caller);
-    return this.pipeline.run({ input, body, budgetMs: deadlinesMs['dialogflow-cx'], render });
+    return this.pipeline.run({ input, body, budgetMs, render });
   }
 }

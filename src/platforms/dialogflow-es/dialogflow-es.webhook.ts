@@ -16,10 +16,18 @@ export class DialogflowEsWebhook {
     private readonly config: AppConfig,
   ) {}
 
-  /** Returns the serialised `WebhookResponse`, already checked against Dialogflow's limits. */
-  async handle(body: unknown, caller: Caller, requestId: string): Promise<TurnReply> {
+  /**
+   * Returns the serialised `WebhookResponse`, already checked against Dialogflow's limits. `budgetMs` is the
+   * time the handler gets; a transport whose caller set a shorter deadline (gRPC) passes its own.
+   */
+  async handle(
+    body: unknown,
+    caller: Caller,
+    requestId: string,
+    budgetMs = this.config.fulfillment.deadlinesMs['dialogflow-es'],
+  ): Promise<TurnReply> {
     const request = validateBody(DialogflowEsWebhookRequest, body, 'Dialogflow ES WebhookRequest');
-    const { responseSource, deadlinesMs, errorText } = this.config.fulfillment;
+    const { responseSource, errorText } = this.config.fulfillment;
     const input = toDispatchInput(request, caller);
     const render = (result: FulfillmentResult): { status: number; json: string } => {
       const checked = checkResponse(renderResponse(result, request.session, responseSource, input.sessionParameters));
@@ -33,6 +41,6 @@ export class DialogflowEsWebhook {
         json: checkResponse(renderResponse({ text: errorText }, request.session, responseSource)).json,
       };
     };
-    return this.pipeline.run({ input, body, budgetMs: deadlinesMs['dialogflow-es'], render });
+    return this.pipeline.run({ input, body, budgetMs, render });
   }
 }

@@ -16,16 +16,20 @@ export class GenericWebhook {
     private readonly config: AppConfig,
   ) {}
 
-  /** Returns the serialised generic response, already checked against the size limit. */
+  /**
+   * Returns the serialised generic response, already checked against the size limit. `budgetMs` is the time the
+   * handler gets; a transport whose caller set a shorter deadline (gRPC) passes its own.
+   */
   async handle(
     body: unknown,
     caller: Caller,
     httpRequestId: string,
     idempotencyKey: string | string[] | undefined,
+    budgetMs = this.config.fulfillment.deadlinesMs.generic,
   ): Promise<TurnReply> {
     const request = validateBody(GenericWebhookRequest, body, 'Generic webhook request');
     const requestId = resolveRequestId(request, idempotencyKey);
-    const { deadlinesMs, errorText } = this.config.fulfillment;
+    const { errorText } = this.config.fulfillment;
     const render = (result: FulfillmentResult, outcome: DispatchOutcome): { status: number; json: string } => {
       const checked = checkResponse(renderResponse(result, outcome, requestId));
       if (checked.problems.length === 0) return { status: 200, json: checked.json };
@@ -39,6 +43,6 @@ export class GenericWebhook {
       };
     };
     const input = toDispatchInput(request, caller, requestId);
-    return this.pipeline.run({ input, body, budgetMs: deadlinesMs.generic, render });
+    return this.pipeline.run({ input, body, budgetMs, render });
   }
 }

@@ -16,10 +16,18 @@ export class LexV2Webhook {
     private readonly config: AppConfig,
   ) {}
 
-  /** Returns the serialised Lambda response, already checked against Lex's limits. */
-  async handle(body: unknown, caller: Caller, requestId: string): Promise<TurnReply> {
+  /**
+   * Returns the serialised Lambda response, already checked against Lex's limits. `budgetMs` is the time the
+   * handler gets; a transport whose caller set a shorter deadline (gRPC) passes its own.
+   */
+  async handle(
+    body: unknown,
+    caller: Caller,
+    requestId: string,
+    budgetMs = this.config.fulfillment.deadlinesMs['lex-v2'],
+  ): Promise<TurnReply> {
     const event = validateBody(LexV2Event, body, 'Lex V2 event');
-    const { deadlinesMs, errorText } = this.config.fulfillment;
+    const { errorText } = this.config.fulfillment;
     const input = toDispatchInput(event, caller);
     const render = (dispatched: FulfillmentResult, outcome: DispatchOutcome): { status: number; json: string } => {
       // No handler for the intent at a dialog code hook means nothing to validate: let Lex carry on.
@@ -36,6 +44,6 @@ export class LexV2Webhook {
         json: checkResponse(renderResponse({ text: errorText, failed: true }, event, input.stage)).json,
       };
     };
-    return this.pipeline.run({ input, body, budgetMs: deadlinesMs['lex-v2'], render });
+    return this.pipeline.run({ input, body, budgetMs, render });
   }
 }

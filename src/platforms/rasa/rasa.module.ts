@@ -3,5 +3,5 @@ import { RasaController } from './rasa.controller';
 import { RasaWebhook } from './rasa.webhook';
 
 /** The rasa adapter: its controller and webhook service. */
-@Module({ controllers: [RasaController], providers: [RasaWebhook] })
+@Module({ controllers: [RasaController], providers: [RasaWebhook], exports: [RasaWebhook] })
 export class RasaModule {}

@@ -53,7 +53,13 @@ export class RasaWebhook {
     this.actions = new RasaActionMap(config.fulfillment.rasaActions);
   }
 
-  async handle(body: unknown, caller: Caller, requestId: string): Promise<RasaReply> {
+  /** `budgetMs` is the time the handler gets; a transport whose caller set a shorter deadline (gRPC) passes its own. */
+  async handle(
+    body: unknown,
+    caller: Caller,
+    requestId: string,
+    budgetMs = this.config.fulfillment.deadlinesMs.rasa,
+  ): Promise<RasaReply> {
     const actionName = actionNameOf(body);
     const intent = actionName === undefined ? undefined : this.actions.intentFor(actionName);
     if (actionName !== undefined && (intent === undefined || !this.registry.find(intent))) {
@@ -76,7 +82,7 @@ export class RasaWebhook {
       return reply(400, rejection);
     }
 
-    const { deadlinesMs, errorText } = this.config.fulfillment;
+    const { errorText } = this.config.fulfillment;
     const input = toDispatchInput(call, intent ?? call.next_action, caller);
     const slots = slotStateOf(call);
     const render = (result: FulfillmentResult): RasaReply => {
@@ -90,7 +96,7 @@ export class RasaWebhook {
         return reply(200, renderResponse({ text: errorText }, slots));
       }
     };
-    return this.pipeline.run({ input, body, budgetMs: deadlinesMs.rasa, render });
+    return this.pipeline.run({ input, body, budgetMs, render });
   }
 
   /** `GET /actions`: every action name that reaches a registered intent, as the SDK lists its actions. */

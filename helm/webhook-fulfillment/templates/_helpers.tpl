@@ -1,0 +1,155 @@
+{{/* Chart name, truncated to the 63 characters a label value allows. */}}
+{{- define "wf.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name of the release's resources. */}}
+{{- define "wf.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "wf.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels every resource carries. */}}
+{{- define "wf.labels" -}}
+helm.sh/chart: {{ include "wf.chart" . }}
+{{ include "wf.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: webhook-fulfillment
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "wf.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "wf.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Selects the service's pods (not the migration job's). */}}
+{{- define "wf.serverSelectorLabels" -}}
+{{ include "wf.selectorLabels" . }}
+app.kubernetes.io/component: server
+{{- end }}
+
+{{- define "wf.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "wf.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "wf.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Secret names: the value, or <fullname>-<suffix>. */}}
+{{- define "wf.databaseSecretName" -}}
+{{- default (printf "%s-database" (include "wf.fullname" .)) .Values.database.existingSecret }}
+{{- end }}
+
+{{- define "wf.callersSecretName" -}}
+{{- default (printf "%s-callers" (include "wf.fullname" .)) .Values.callers.existingSecret }}
+{{- end }}
+
+{{- define "wf.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "wf.fullname" .)) .Values.tls.existingSecret }}
+{{- end }}
+
+{{/* Whether client certificates are requested (mTLS), so a client CA is mounted. */}}
+{{- define "wf.mtls" -}}
+{{- if and .Values.tls.enabled (ne .Values.tls.clientAuth "off") }}true{{ end }}
+{{- end }}
+
+{{- define "wf.httpPortName" -}}
+{{- if .Values.tls.enabled }}https{{ else }}http{{ end }}
+{{- end }}
+
+{{- define "wf.httpScheme" -}}
+{{- if .Values.tls.enabled }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+
+{{/* Longer than SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS, so the service's own deadline comes before SIGKILL. */}}
+{{- define "wf.terminationGracePeriodSeconds" -}}
+{{- $needed := div (add .Values.shutdown.delayMs .Values.shutdown.graceMs 999) 1000 }}
+{{- if kindIs "invalid" .Values.shutdown.terminationGracePeriodSeconds }}
+{{- add $needed 5 }}
+{{- else }}
+{{- int64 .Values.shutdown.terminationGracePeriodSeconds }}
+{{- end }}
+{{- end }}
+
+{{/* A ConfigMap value: whole numbers without an exponent (YAML numbers arrive as float64), the rest as text. */}}
+{{- define "wf.envValue" -}}
+{{- if kindIs "float64" . }}
+{{- if eq (float64 (int64 .)) . }}{{ int64 . }}{{ else }}{{ . }}{{ end }}
+{{- else }}
+{{- . }}
+{{- end }}
+{{- end }}
+
+{{/* Mount paths inside the container. */}}
+{{- define "wf.callersDir" -}}/etc/webhook-fulfillment/callers{{- end }}
+{{- define "wf.tlsDir" -}}/etc/webhook-fulfillment/tls{{- end }}
+{{- define "wf.clientCaDir" -}}/etc/webhook-fulfillment/client-ca{{- end }}
+{{- define "wf.crlDir" -}}/etc/webhook-fulfillment/crl{{- end }}
+
+{{/*
+Checks across values that the schema cannot express; each failure names the values to change.
+*/}}
+{{- define "wf.validate" -}}
+{{- $v := .Values }}
+{{- if and $v.probes.grpc.enabled $v.tls.enabled }}
+{{- fail "probes.grpc.enabled needs tls.enabled=false: the kubelet's gRPC probe speaks plaintext only, and with tls.enabled the gRPC port serves TLS. Use the HTTP probes, or end TLS at a proxy or mesh (tls.enabled=false)." }}
+{{- end }}
+{{- if and $v.probes.grpc.enabled (not $v.grpc.enabled) }}
+{{- fail "probes.grpc.enabled needs grpc.enabled=true" }}
+{{- end }}
+{{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.enabled) }}
+{{- fail "metrics.serviceMonitor.enabled needs metrics.enabled=true" }}
+{{- end }}
+{{- if and (ne $v.tls.clientAuth "off") (not $v.tls.enabled) }}
+{{- fail (printf "tls.clientAuth=%s needs tls.enabled=true (client certificates are checked by the pod's own TLS)" $v.tls.clientAuth) }}
+{{- end }}
+{{- if and $v.tls.crl.existingSecret (not $v.tls.enabled) }}
+{{- fail "tls.crl.existingSecret needs tls.enabled=true" }}
+{{- end }}
+{{- if $v.tls.certManager.enabled }}
+{{- if not $v.tls.enabled }}
+{{- fail "tls.certManager.enabled needs tls.enabled=true" }}
+{{- end }}
+{{- if not $v.tls.certManager.issuerRef.name }}
+{{- fail "tls.certManager.issuerRef.name is required when tls.certManager.enabled=true" }}
+{{- end }}
+{{- end }}
+{{- $needed := div (add $v.shutdown.delayMs $v.shutdown.graceMs) 1000 }}
+{{- if le (int64 (include "wf.terminationGracePeriodSeconds" .)) $needed }}
+{{- fail (printf "shutdown.terminationGracePeriodSeconds (%s) must exceed (shutdown.delayMs + shutdown.graceMs) / 1000 = %d s, or the kubelet kills the process before it has finished shutting down" (include "wf.terminationGracePeriodSeconds" .) $needed) }}
+{{- end }}
+{{- if ge (int64 $v.heap.readinessLimitMiB) (int64 $v.heap.maxOldSpaceMiB) }}
+{{- fail "heap.readinessLimitMiB must be below heap.maxOldSpaceMiB, or readiness never fails before the heap is exhausted" }}
+{{- end }}
+{{- if and $v.autoscaling.enabled (gt (int64 $v.autoscaling.minReplicas) (int64 $v.autoscaling.maxReplicas)) }}
+{{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- if and $v.podDisruptionBudget.enabled (kindIs "invalid" $v.podDisruptionBudget.minAvailable) (kindIs "invalid" $v.podDisruptionBudget.maxUnavailable) }}
+{{- fail "podDisruptionBudget.enabled needs maxUnavailable or minAvailable" }}
+{{- end }}
+{{- end }}

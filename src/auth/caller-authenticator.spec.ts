@@ -1,0 +1,156 @@
+import 'reflect-metadata';
+
+import { createHmac, randomBytes } from 'node:crypto';
+import type { AuditLog, AuditRecord } from '../audit/audit-log';
+import { AppError } from '../common/errors/app-error';
+import { loadConfig } from '../config';
+import type { ConnectionSecurity } from './auth-attempt';
+import { CallerAuthenticator, CredentialSource } from './caller-authenticator';
+import type { RegisteredCaller } from './callers/caller';
+import { CallerRegistry } from './callers/caller-registry';
+import { digestToken } from './callers/callers-file';
+import type { ReplayStore } from './replay/replay-store';
+import { BasicStrategy } from './strategies/basic.strategy';
+import { BearerStrategy } from './strategies/bearer.strategy';
+import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
+import { MtlsStrategy } from './strategies/mtls.strategy';
+import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
+import type { TokenStrategies } from './strategies/token.strategies';
+
+const TOKEN = 'unit-token-0123456789abcdef';
+const KEY = randomBytes(32);
+const CALLERS: RegisteredCaller[] = [
+  { id: 'bot', platforms: ['generic'], auth: { bearer: { tokenDigests: [digestToken(TOKEN)] } } },
+  { id: 'signer', platforms: ['dialogflow-es'], auth: { standardWebhooks: { secrets: [KEY] } } },
+  {
+    id: 'cert-bot',
+    platforms: ['generic'],
+    certificate: { subjectCNs: ['cert-bot'], dnsSANs: [], uriSANs: [] },
+    auth: { mtls: {} },
+  },
+];
+const TLS: ConnectionSecurity = { encrypted: true, clientCertificateVerified: false };
+
+function setup(env: Record<string, string> = {}) {
+  const records: AuditRecord[] = [];
+  const audit = { record: (record: AuditRecord) => records.push(record) } as unknown as AuditLog;
+  const registry = new CallerRegistry(CALLERS, '/etc/callers.yaml');
+  const config = loadConfig(env, '/srv');
+  const replays = { remember: () => Promise.resolve(true) } as unknown as ReplayStore;
+  const tokens = {} as TokenStrategies;
+  const authenticator = new CallerAuthenticator(
+    new StandardWebhooksStrategy(registry, replays),
+    new HeaderSignatureStrategy(registry),
+    new BearerStrategy(registry, tokens),
+    new BasicStrategy(registry, config),
+    new MtlsStrategy(registry),
+    registry,
+    audit,
+    config,
+  );
+  return { authenticator, records };
+}
+
+function source(headers: Record<string, string>, extra: Partial<CredentialSource> = {}): CredentialSource {
+  return {
+    headers,
+    rawHeaders: Object.entries(headers).flat(),
+    connection: TLS,
+    remoteAddress: '10.0.0.1',
+    requestId: 'req-1',
+    ...extra,
+  };
+}
+
+function signed(body: Buffer): Record<string, string> {
+  const id = 'msg_1';
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = createHmac('sha256', KEY).update(`${id}.${timestamp}.`).update(body).digest('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error: unknown) {
+    return error as AppError;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('CallerAuthenticator', () => {
+  it('authenticates a bearer token and names the method', async () => {
+    const { authenticator } = setup();
+    const result = await authenticator.authenticate(source({ authorization: `Bearer ${TOKEN}` }));
+    expect(result.caller.id).toBe('bot');
+    expect(result.method).toBe('bearer');
+  });
+
+  it('checks a signature over the signed bytes when the transport has them', async () => {
+    const { authenticator } = setup();
+    const body = Buffer.from('{"a":1}');
+    const result = await authenticator.authenticate(source(signed(body), { signedBody: body }));
+    expect(result).toMatchObject({ caller: { id: 'signer' }, method: 'standardWebhooks' });
+  });
+
+  it('ignores signature headers when there are no signed bytes (gRPC Fulfill): no credentials', async () => {
+    const { authenticator, records } = setup();
+    const error = await refusal(authenticator.authenticate(source(signed(Buffer.from('{}')))));
+    expect(error.code).toBe('UNAUTHENTICATED');
+    expect(records).toEqual([expect.objectContaining({ event: 'authn_login_fail', reason: 'no-credentials' })]);
+  });
+
+  it('refuses a credential header sent twice as a malformed request', async () => {
+    const { authenticator, records } = setup();
+    const error = await refusal(
+      authenticator.authenticate({
+        ...source({ authorization: `Bearer ${TOKEN}` }),
+        rawHeaders: ['authorization', `Bearer ${TOKEN}`, 'authorization', 'Bearer other'],
+      }),
+    );
+    expect(error.code).toBe('MALFORMED_REQUEST');
+    expect(records[0]).toMatchObject({ event: 'input_validation_fail', reason: 'duplicate-header' });
+  });
+
+  it('refuses a presented certificate that failed verification, even with a good token', async () => {
+    const { authenticator, records } = setup();
+    const connection: ConnectionSecurity = {
+      encrypted: true,
+      clientCertificateVerified: false,
+      clientCertificateError: 'CERT_HAS_EXPIRED',
+      peer: { subjectCN: 'cert-bot', dnsSANs: [], uriSANs: [] },
+    };
+    const error = await refusal(
+      authenticator.authenticate(source({ authorization: `Bearer ${TOKEN}` }, { connection })),
+    );
+    expect(error.code).toBe('UNAUTHENTICATED');
+    expect(records[0]).toMatchObject({ method: 'mtls', reason: 'certificate-expired', requestId: 'req-1' });
+  });
+
+  it('takes a verified certificate alone as the credential', async () => {
+    const { authenticator } = setup();
+    const connection: ConnectionSecurity = {
+      encrypted: true,
+      clientCertificateVerified: true,
+      peer: { subjectCN: 'cert-bot', dnsSANs: [], uriSANs: [] },
+    };
+    const result = await authenticator.authenticate(source({}, { connection }));
+    expect(result).toMatchObject({ caller: { id: 'cert-bot' }, method: 'mtls' });
+  });
+
+  it('authorizes per platform and audits a refusal', async () => {
+    const { authenticator, records } = setup();
+    const request = source({ authorization: `Bearer ${TOKEN}` });
+    const authenticated = await authenticator.authenticate(request);
+    expect(() => authenticator.authorize(authenticated, 'generic', request)).not.toThrow();
+    expect(() => authenticator.authorize(authenticated, 'lex-v2', request)).toThrow(AppError);
+    expect(records).toEqual([
+      expect.objectContaining({
+        event: 'authz_fail',
+        callerId: 'bot',
+        reason: 'platform-not-allowed',
+        detail: 'lex-v2',
+      }),
+    ]);
+  });
+});

@@ -1,0 +1,160 @@
+import { Injectable } from '@nestjs/common';
+import type { IncomingHttpHeaders } from 'node:http';
+import { AuditLog } from '../audit/audit-log';
+import { AppError } from '../common/errors/app-error';
+import { AppConfig } from '../config';
+import type { Platform } from '../fulfillment';
+import { AuthAttempt, AuthFailureReason, AuthStrategy, ConnectionSecurity } from './auth-attempt';
+import type { AuthMethod, RegisteredCaller } from './callers/caller';
+import { CallerRegistry, certificateMatches } from './callers/caller-registry';
+import { rejectDuplicateCredentialHeaders } from './duplicate-headers';
+import { BasicStrategy } from './strategies/basic.strategy';
+import { BearerStrategy } from './strategies/bearer.strategy';
+import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
+import { MtlsStrategy } from './strategies/mtls.strategy';
+import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
+import { certificateFailureReason } from './tls/peer-identity';
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+const EMPTY = Buffer.alloc(0);
+const SIGNATURE_METHODS: ReadonlySet<AuthMethod> = new Set(['standardWebhooks', 'headerSignature']);
+
+/** What a transport knows about one call, in transport-neutral terms (HTTP headers or gRPC metadata). */
+export interface CredentialSource {
+  /** Lower-case names, one value each (the first), like Node's `IncomingHttpHeaders`. */
+  readonly headers: IncomingHttpHeaders;
+  /** Every name and value as received, alternating, so a credential sent twice is noticed. */
+  readonly rawHeaders: readonly string[];
+  /**
+   * The bytes a signature covers, exactly as received. Absent when the call has no such bytes (a gRPC
+   * message is decoded before we see it): the signature schemes then do not apply at all.
+   */
+  readonly signedBody?: Buffer;
+  readonly connection: ConnectionSecurity;
+  readonly remoteAddress?: string;
+  readonly requestId?: string;
+}
+
+export interface AuthenticatedCaller {
+  readonly caller: RegisteredCaller;
+  readonly method: AuthMethod;
+}
+
+type AuditedEvent = 'authn_login_fail' | 'authn_token_reuse' | 'authz_fail' | 'input_validation_fail';
+
+/**
+ * Proves who is calling, for every transport. It refuses bad client certificates, then asks the first
+ * strategy whose credential the call carries, in this fixed order: Standard Webhooks signature, header
+ * signature, bearer token (static, JWT, introspection), basic, client certificate alone. A caller bound to
+ * a certificate must also present it. Failures are audited with their reason and all end in the same
+ * `UNAUTHENTICATED` error; a caller on a platform it may not call gets `FORBIDDEN`.
+ */
+@Injectable()
+export class CallerAuthenticator {
+  private readonly strategies: readonly AuthStrategy[];
+
+  constructor(
+    standardWebhooks: StandardWebhooksStrategy,
+    headerSignature: HeaderSignatureStrategy,
+    bearer: BearerStrategy,
+    basic: BasicStrategy,
+    mtls: MtlsStrategy,
+    private readonly callers: CallerRegistry,
+    private readonly audit: AuditLog,
+    private readonly config: AppConfig,
+  ) {
+    this.strategies = [standardWebhooks, headerSignature, bearer, basic, mtls];
+  }
+
+  async authenticate(source: CredentialSource): Promise<AuthenticatedCaller> {
+    const duplicate = rejectDuplicateCredentialHeaders(source.rawHeaders, this.callers.signatureHeaders());
+    if (duplicate) {
+      this.record(source, 'input_validation_fail', undefined, 'duplicate-header', duplicate);
+      throw new AppError('MALFORMED_REQUEST', `The request has more than one ${duplicate} header.`);
+    }
+
+    const { connection } = source;
+    if (connection.peer && !connection.clientCertificateVerified) {
+      this.fail(
+        source,
+        'mtls',
+        certificateFailureReason(connection.clientCertificateError),
+        connection.clientCertificateError,
+      );
+    }
+    if (this.config.tls?.clientAuth === 'require' && !connection.clientCertificateVerified) {
+      this.fail(source, 'mtls', 'certificate-required');
+    }
+
+    const attempt: AuthAttempt = {
+      headers: source.headers,
+      rawBody: source.signedBody ?? EMPTY,
+      connection,
+      local: LOOPBACK.test(source.remoteAddress ?? ''),
+      nowSeconds: Math.floor(Date.now() / 1000),
+    };
+    const signed = source.signedBody !== undefined;
+    const strategy = this.strategies.find(
+      (candidate) => (signed || !SIGNATURE_METHODS.has(candidate.method)) && candidate.applies(attempt),
+    );
+    if (!strategy) this.fail(source, undefined, 'no-credentials');
+    const outcome = await strategy.authenticate(attempt);
+    if (!outcome.ok) this.fail(source, strategy.method, outcome.reason, outcome.detail, outcome.callerId);
+
+    const caller = outcome.caller;
+    if (caller.certificate && strategy.method !== 'mtls') {
+      const bound =
+        connection.clientCertificateVerified &&
+        connection.peer &&
+        certificateMatches(caller.certificate, connection.peer);
+      if (!bound) this.fail(source, strategy.method, 'certificate-mismatch', caller.id, caller.id);
+    }
+    return { caller, method: strategy.method };
+  }
+
+  /** Refuses (and audits) a caller on a platform it may not call. */
+  authorize(authenticated: AuthenticatedCaller, platform: Platform, source: CredentialSource): void {
+    const { caller, method } = authenticated;
+    if (caller.platforms.includes(platform)) return;
+    this.record(source, 'authz_fail', method, 'platform-not-allowed', platform, caller.id);
+    throw new AppError('FORBIDDEN', 'This caller may not call this endpoint.');
+  }
+
+  private fail(
+    source: CredentialSource,
+    method: string | undefined,
+    reason: AuthFailureReason,
+    detail?: string,
+    callerId?: string,
+  ): never {
+    this.record(
+      source,
+      reason === 'replay' ? 'authn_token_reuse' : 'authn_login_fail',
+      method,
+      reason,
+      detail,
+      callerId,
+    );
+    throw new AppError('UNAUTHENTICATED', 'Missing or invalid credentials.');
+  }
+
+  private record(
+    source: CredentialSource,
+    event: AuditedEvent,
+    method: string | undefined,
+    reason: string,
+    detail?: string,
+    callerId?: string,
+  ): void {
+    this.audit.record({
+      event,
+      outcome: 'failure',
+      callerId,
+      method,
+      reason,
+      detail,
+      remoteAddress: source.remoteAddress,
+      requestId: source.requestId,
+    });
+  }
+}

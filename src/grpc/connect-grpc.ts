@@ -1,0 +1,60 @@
+import { ServerCredentials } from '@grpc/grpc-js';
+import type { INestApplication } from '@nestjs/common';
+import type { CustomStrategy } from '@nestjs/microservices';
+import { readTlsMaterial } from '../auth/tls/tls-options';
+import { TlsReloader } from '../auth/tls/tls-reloader';
+import type { AppConfig } from '../config';
+import { ReloadableServerCredentials } from './grpc-credentials';
+import { GrpcConnections } from './grpc-connections';
+import { GrpcEndpoint } from './grpc-endpoint';
+import { loadGrpcDefinitions, loadReflectionDefinitions } from './grpc-proto';
+import { FulfillmentGrpcTransport } from './grpc.transport';
+
+/** Room for the protobuf framing around a HandleWebhook body of BODY_LIMIT_BYTES. */
+const MESSAGE_OVERHEAD_BYTES = 16 * 1024;
+
+/**
+ * Serves the gRPC port (GRPC_PORT, same host as HTTP) when GRPC_ENABLED: FulfillmentService, grpc.health.v1
+ * and server reflection. With TLS configured it uses the HTTPS certificate, CA bundle, CRL and client-certificate
+ * mode, and follows their reloads (connections verified under an old trust store are drained); without TLS it is
+ * plaintext, which the configuration only allows on loopback or behind a TLS-terminating proxy.
+ * Resolves with the bound port (GRPC_PORT=0 picks a free one), or undefined when gRPC is disabled.
+ */
+export async function connectGrpc(app: INestApplication, config: AppConfig): Promise<number | undefined> {
+  if (!config.grpc.enabled) return undefined;
+  const endpoint = app.get(GrpcEndpoint);
+  const connections = app.get(GrpcConnections);
+  const reloader = app.get(TlsReloader);
+  const tls = config.tls;
+  let credentials: ServerCredentials | undefined;
+  let stopFollowing: (() => void) | undefined;
+
+  const transport = new FulfillmentGrpcTransport({
+    host: config.http.host,
+    port: config.grpc.port,
+    credentials: (server) =>
+      (credentials = tls
+        ? new ReloadableServerCredentials(tls, readTlsMaterial(tls), !connections.canObserve(server))
+        : ServerCredentials.createInsecure()),
+    packageDefinition: loadGrpcDefinitions(),
+    reflectionDefinition: loadReflectionDefinitions(),
+    maxReceiveMessageLength: config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES,
+    onBound: (server, address, port) => {
+      endpoint.started(address, port, transport);
+      connections.observe(server);
+      const reloadable = credentials instanceof ReloadableServerCredentials ? credentials : undefined;
+      if (reloadable) {
+        stopFollowing = reloader.onReload((material, trustChanged) => {
+          reloadable.reload(material);
+          // Connections verified under the old trust store must verify again: GOAWAY now, cut after the grace.
+          if (trustChanged) server.drain(address, config.shutdown.graceMs);
+        });
+      }
+    },
+    onClose: () => stopFollowing?.(),
+  });
+  const strategy: CustomStrategy = { strategy: transport };
+  app.connectMicroservice(strategy, { inheritAppConfig: false });
+  await app.startAllMicroservices();
+  return endpoint.port;
+}

@@ -1,0 +1,58 @@
+import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RateLimit } from '../auth/callers/caller';
+import type { Caller, Platform } from '../fulfillment';
+
+/** What the gRPC guards attach to a call, like `RequestContext` for an HTTP request. */
+export interface GrpcCallState {
+  requestId?: string;
+  caller?: Caller;
+  callerRateLimit?: RateLimit;
+  /** The platform the call is for: `generic` for Fulfill, the request's `platform` for HandleWebhook. */
+  platform?: Platform;
+}
+
+export type GrpcUnaryCall<Request = unknown, Response = unknown> = ServerUnaryCall<Request, Response> & GrpcCallState;
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's `x-request-id` when it is safe to echo (the rule HTTP applies), else a new UUID. */
+export function requestIdOf(metadata: Metadata): string {
+  const offered = metadata.get('x-request-id');
+  return offered.length === 1 && typeof offered[0] === 'string' && SAFE_REQUEST_ID.test(offered[0])
+    ? offered[0]
+    : randomUUID();
+}
+
+/** A text metadata entry as an HTTP header would arrive: one value as a string, several as a list. */
+export function metadataValue(metadata: Metadata, name: string): string | string[] | undefined {
+  const values = metadata.get(name).filter((value): value is string => typeof value === 'string');
+  if (values.length === 0) return undefined;
+  return values.length === 1 ? values[0] : values;
+}
+
+/**
+ * The text metadata as HTTP headers (first value of each name) and as raw name/value pairs, so the
+ * authenticator sees gRPC credentials exactly as it sees HTTP ones, duplicates included.
+ */
+export function metadataHeaders(metadata: Metadata): { headers: IncomingHttpHeaders; rawHeaders: string[] } {
+  const headers: Record<string, string> = {};
+  const rawHeaders: string[] = [];
+  for (const [name, values] of Object.entries(metadata.getMap())) {
+    if (typeof values !== 'string') continue; // binary (-bin) entries carry no credentials
+    for (const value of metadata.get(name)) {
+      if (typeof value !== 'string') continue;
+      headers[name] ??= value;
+      rawHeaders.push(name, value);
+    }
+  }
+  return { headers, rawHeaders };
+}
+
+/** The client's address without the port, from grpc-js's `address:port` peer string (IPv6 included). */
+export function remoteAddressOf(call: Pick<ServerUnaryCall<unknown, unknown>, 'getPeer'>): string | undefined {
+  const peer = call.getPeer();
+  const colon = peer.lastIndexOf(':');
+  return colon > 0 ? peer.slice(0, colon) : peer === 'unknown' ? undefined : peer;
+}

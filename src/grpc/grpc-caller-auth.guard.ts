@@ -1,0 +1,65 @@
+import { Metadata } from '@grpc/grpc-js';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { CallerAuthenticator, CredentialSource } from '../auth/caller-authenticator';
+import { AppError } from '../common/errors/app-error';
+import { Platform, PLATFORMS } from '../fulfillment';
+import { GrpcAuth } from './grpc-auth.decorator';
+import { GrpcUnaryCall, metadataHeaders, remoteAddressOf, requestIdOf } from './grpc-call';
+import { GrpcConnections } from './grpc-connections';
+
+const EMPTY = Buffer.alloc(0);
+
+function platformOf(value: unknown, field: string): Platform {
+  if (typeof value === 'string' && (PLATFORMS as readonly string[]).includes(value)) return value as Platform;
+  throw new AppError('VALIDATION_FAILED', `The request is invalid: ${field}.`, [
+    { field, problem: `must be one of ${PLATFORMS.join(', ')}` },
+  ]);
+}
+
+/**
+ * The gRPC side of `CallerAuthenticator` (CallerAuthGuard's counterpart): credentials from the call metadata
+ * (`authorization`, signature entries) and the TLS connection, the platform from the method or the request.
+ * Every call gets a request id first (the client's `x-request-id` when safe), sent back in the headers.
+ */
+@Injectable()
+export class GrpcCallerAuthGuard implements CanActivate {
+  constructor(
+    private readonly authenticator: CallerAuthenticator,
+    private readonly connections: GrpcConnections,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const rpc = context.switchToRpc();
+    const request = rpc.getData<Record<string, unknown>>();
+    const metadata = rpc.getContext<Metadata>();
+    const call = context.getArgByIndex<GrpcUnaryCall>(2);
+    call.requestId = requestIdOf(metadata);
+    const echo = new Metadata();
+    echo.set('x-request-id', call.requestId);
+    call.sendMetadata(echo);
+
+    const options = this.reflector.get(GrpcAuth, context.getHandler());
+    if (!options) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no @GrpcAuth()`);
+    const signed = options.signedField === undefined ? undefined : request[options.signedField];
+    const source: CredentialSource = {
+      ...metadataHeaders(metadata),
+      ...(options.signedField !== undefined && { signedBody: Buffer.isBuffer(signed) ? signed : EMPTY }),
+      connection: this.connections.security(call),
+      remoteAddress: remoteAddressOf(call),
+      requestId: call.requestId,
+    };
+    const authenticated = await this.authenticator.authenticate(source);
+    const platform =
+      typeof options.platform === 'string'
+        ? options.platform
+        : platformOf(request[options.platform.field], options.platform.field);
+    this.authenticator.authorize(authenticated, platform, source);
+    const { caller } = authenticated;
+    call.caller = { id: caller.id, platforms: caller.platforms };
+    call.callerRateLimit = caller.rateLimit;
+    call.platform = platform;
+    return true;
+  }
+}

@@ -1,0 +1,100 @@
+import type { Server, ServerUnaryCall } from '@grpc/grpc-js';
+import { Injectable, Logger } from '@nestjs/common';
+import type { EventEmitter } from 'node:events';
+import type { TLSSocket } from 'node:tls';
+import { AuditLog } from '../audit/audit-log';
+import type { ConnectionSecurity } from '../auth/auth-attempt';
+import { certificateFailureReason, connectionSecurity, peerIdentity } from '../auth/tls/peer-identity';
+import { AppConfig } from '../config';
+
+const PLAIN: ConnectionSecurity = { encrypted: false, clientCertificateVerified: false };
+
+/** grpc-js (1.14) keeps its node:http2 servers in a private map and offers no public hook for the handshake. */
+function tlsListeners(server: Server): EventEmitter[] | undefined {
+  const internal = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  return internal instanceof Map ? [...(internal as Map<EventEmitter, unknown>).keys()] : undefined;
+}
+
+/**
+ * What the TLS handshake proved about each gRPC connection, in the terms the HTTP guard uses.
+ *
+ * grpc-js only reports a *verified* peer certificate per call (`getAuthContext`): a certificate presented
+ * but not verified (TLS_CLIENT_AUTH=optional) would look like none, and node:tls closes a refused one
+ * (`require`) without an event. So we watch the port's TLS listeners: each connection is recorded when its
+ * handshake ends, keyed by the peer address grpc-js reports for its calls; with `require`, one without a
+ * verified certificate is audited with the reason (expired, unknown CA, revoked, none) and closed before any
+ * call is read; failed handshakes are audited like HTTPS ones.
+ */
+@Injectable()
+export class GrpcConnections {
+  private readonly logger = new Logger('GrpcTls');
+  private readonly byPeer = new Map<string, ConnectionSecurity>();
+  private observing = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** Whether handshakes of this (not yet bound) server can be watched; if not, node:tls must refuse itself. */
+  canObserve(server: Server): boolean {
+    const listeners = tlsListeners(server);
+    if (listeners) return true;
+    this.logger.warn(
+      'Cannot watch gRPC TLS handshakes with this grpc-js version: refused client certificates are not audited ' +
+        'and an unverified one counts as none (TLS_CLIENT_AUTH=optional)',
+    );
+    return false;
+  }
+
+  /** Starts watching the TLS listeners of a bound grpc-js server. */
+  observe(server: Server): void {
+    if (!this.config.tls) return;
+    const listeners = tlsListeners(server) ?? [];
+    this.observing = listeners.length > 0;
+    for (const listener of listeners) {
+      listener.on('secureConnection', (socket: TLSSocket) => this.track(socket));
+      listener.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) =>
+        this.refused(socket, 'tls-handshake-failed', error.code ?? error.message),
+      );
+    }
+  }
+
+  /** The connection a call arrived on. */
+  security(call: Pick<ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getAuthContext'>): ConnectionSecurity {
+    if (!this.config.tls) return PLAIN;
+    const known = this.observing ? this.byPeer.get(call.getPeer()) : undefined;
+    if (known) return known;
+    const certificate = call.getAuthContext().sslPeerCertificate;
+    return certificate
+      ? { encrypted: true, clientCertificateVerified: true, peer: peerIdentity(certificate) }
+      : { encrypted: true, clientCertificateVerified: false };
+  }
+
+  private track(socket: TLSSocket): void {
+    const security = connectionSecurity(socket);
+    if (this.config.tls?.clientAuth === 'require' && !security.clientCertificateVerified) {
+      const code = security.clientCertificateError;
+      this.refused(socket, security.peer ? certificateFailureReason(code) : 'certificate-required', code);
+      socket.destroy();
+      return;
+    }
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.byPeer.set(key, security);
+    socket.once('close', () => {
+      if (this.byPeer.get(key) === security) this.byPeer.delete(key);
+    });
+  }
+
+  private refused(socket: TLSSocket, reason: string, detail?: string): void {
+    this.audit.record({
+      event: 'authn_login_fail',
+      outcome: 'failure',
+      method: 'mtls',
+      reason,
+      // Marks the row as the gRPC port's: HTTPS handshake failures are recorded the same way.
+      detail: detail ? `grpc: ${detail}` : 'grpc',
+      remoteAddress: socket.remoteAddress,
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { BehaviorSubject, distinctUntilChanged, filter, map, Observable, takeUntil, timer } from 'rxjs';
+import { AppError } from '../common/errors/app-error';
+import { DatabaseAvailability } from '../database/database-availability';
+import { Readiness } from '../health/readiness';
+import { FULFILLMENT_SERVICE } from './grpc-proto';
+
+export type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+
+/** How often Watch looks at readiness and the database (both are in-memory flags). */
+const WATCH_INTERVAL_MS = 250;
+
+/** `""` is the server as a whole (what Kubernetes gRPC probes ask); the other names are our services. */
+const SERVICES = new Set(['', FULFILLMENT_SERVICE]);
+
+/**
+ * `grpc.health.v1.Health` answers: SERVING while the service takes traffic, NOT_SERVING once SIGTERM started
+ * draining or while PostgreSQL is unreachable (the rules of HTTP /health/ready).
+ */
+@Injectable()
+export class GrpcHealth implements OnModuleDestroy {
+  private readonly ended = new BehaviorSubject(false);
+
+  constructor(
+    private readonly readiness: Readiness,
+    private readonly database: DatabaseAvailability,
+  ) {}
+
+  /** The status of a known service; NOT_FOUND for another name, as the protocol asks. */
+  check(service: string): ServingStatus {
+    if (!SERVICES.has(service)) throw new AppError('NOT_FOUND', `Unknown service "${service}".`);
+    return this.current();
+  }
+
+  /** The status at once, then each change, until the client cancels or the server shuts down. */
+  watch(service: string): Observable<ServingStatus> {
+    return timer(0, WATCH_INTERVAL_MS).pipe(
+      map(() => (SERVICES.has(service) ? this.current() : 'SERVICE_UNKNOWN')),
+      distinctUntilChanged(),
+      takeUntil(this.ended.pipe(filter(Boolean))),
+    );
+  }
+
+  /** Ends every Watch (and any started later), so a graceful gRPC shutdown does not wait for endless streams. */
+  endWatches(): void {
+    this.ended.next(true);
+  }
+
+  onModuleDestroy(): void {
+    this.endWatches();
+  }
+
+  private current(): ServingStatus {
+    return !this.readiness.draining && this.database.isAvailable ? 'SERVING' : 'NOT_SERVING';
+  }
+}

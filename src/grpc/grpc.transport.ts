@@ -1,0 +1,61 @@
+import { Server, type ServerCredentials } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { ServerGrpc } from '@nestjs/microservices';
+import { GRPC_PACKAGES } from './grpc-proto';
+import { withFileDependencies } from './reflection-descriptors';
+
+export interface GrpcTransportOptions {
+  readonly host: string;
+  /** 0 picks a free port; `onBound` is told which. */
+  readonly port: number;
+  /** Built for the server about to be bound (whether its handshakes can be watched decides the TLS options). */
+  readonly credentials: (server: Server) => ServerCredentials;
+  readonly packageDefinition: PackageDefinition;
+  /** What server reflection describes (the same services; see `loadReflectionDefinitions`). */
+  readonly reflectionDefinition: PackageDefinition;
+  readonly maxReceiveMessageLength: number;
+  /** Called once the port is bound, before any service is added. */
+  readonly onBound: (server: Server, address: string, port: number) => void;
+  readonly onClose?: () => void;
+}
+
+/** `host:port` as grpc-js parses it (IPv6 literals in brackets). */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Nest's gRPC transport with what its stock server lacks: our own (reloadable) credentials, the bound port
+ * reported (so port 0 works), the TLS listeners handed over for observation, and server reflection for every
+ * service in the definition. In-flight calls finish on close.
+ */
+export class FulfillmentGrpcTransport extends ServerGrpc {
+  constructor(private readonly transport: GrpcTransportOptions) {
+    super({
+      url: hostPort(transport.host, transport.port),
+      package: GRPC_PACKAGES,
+      packageDefinition: transport.packageDefinition,
+      maxReceiveMessageLength: transport.maxReceiveMessageLength,
+      gracefulShutdown: true,
+      onLoadPackageDefinition: (_definition: PackageDefinition, server: Server) =>
+        new ReflectionService(withFileDependencies(transport.reflectionDefinition)).addToServer(server),
+    });
+  }
+
+  override async createClient(): Promise<Server> {
+    const server = new Server({ 'grpc.max_receive_message_length': this.transport.maxReceiveMessageLength });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(this.url, this.transport.credentials(server), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+    this.transport.onBound(server, hostPort(this.transport.host, port), port);
+    return server;
+  }
+
+  override async close(): Promise<void> {
+    this.transport.onClose?.();
+    await super.close();
+  }
+}

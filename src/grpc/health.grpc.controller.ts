@@ -1,0 +1,35 @@
+import { Controller, UseFilters } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { map, Observable } from 'rxjs';
+import { GrpcErrorFilter } from './grpc-error.filter';
+import { GrpcHealth } from './grpc-health';
+
+interface HealthCheckRequest {
+  service?: string;
+}
+
+interface HealthCheckResponse {
+  status: string;
+}
+
+/**
+ * `grpc.health.v1.Health`, unauthenticated like HTTP /health (with TLS_CLIENT_AUTH=require the handshake
+ * still needs a client certificate), for load balancers, `grpc-health-probe` and Kubernetes gRPC probes.
+ */
+@ApiExcludeController()
+@Controller()
+@UseFilters(GrpcErrorFilter)
+export class HealthGrpcController {
+  constructor(private readonly health: GrpcHealth) {}
+
+  @GrpcMethod('Health', 'Check')
+  check(request: HealthCheckRequest): HealthCheckResponse {
+    return { status: this.health.check(request.service ?? '') };
+  }
+
+  @GrpcMethod('Health', 'Watch')
+  watch(request: HealthCheckRequest): Observable<HealthCheckResponse> {
+    return this.health.watch(request.service ?? '').pipe(map((status) => ({ status })));
+  }
+}

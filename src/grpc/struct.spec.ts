@@ -1,0 +1,56 @@
+import { AppError } from '../common/errors/app-error';
+import { fromStruct, toStruct, toValue } from './struct';
+
+describe('google.protobuf.Struct conversion', () => {
+  const json = {
+    text: 'hi',
+    count: 3.5,
+    yes: true,
+    nothing: null,
+    list: [1, 'two', { three: [3] }],
+    nested: { deeper: { deepest: 'x' } },
+  };
+
+  it('round-trips a JSON object', () => {
+    expect(fromStruct(toStruct(json), 'p', 64)).toEqual(json);
+  });
+
+  it('encodes each JSON type as its Value kind', () => {
+    expect(toValue('s')).toEqual({ stringValue: 's' });
+    expect(toValue(0)).toEqual({ numberValue: 0 });
+    expect(toValue(false)).toEqual({ boolValue: false });
+    expect(toValue(null)).toEqual({ nullValue: 'NULL_VALUE' });
+    expect(toValue(Number.NaN)).toEqual({ nullValue: 'NULL_VALUE' });
+    expect(toValue([])).toEqual({ listValue: { values: [] } });
+    expect(toStruct({ gone: undefined, kept: 1 })).toEqual({ fields: { kept: { numberValue: 1 } } });
+  });
+
+  it('reads an unset struct as absent and an unset value as null', () => {
+    expect(fromStruct(undefined, 'p', 64)).toBeUndefined();
+    expect(fromStruct(null, 'p', 64)).toBeUndefined();
+    expect(fromStruct({}, 'p', 64)).toEqual({});
+    expect(fromStruct({ fields: { a: {} } }, 'p', 64)).toEqual({ a: null });
+  });
+
+  it('drops keys that could reach a prototype, as the JSON body parser does', () => {
+    const struct = {
+      fields: { constructor: { stringValue: 'x' }, prototype: { stringValue: 'y' }, ok: { boolValue: true } },
+    };
+    expect(fromStruct(struct, 'p', 64)).toEqual({ ok: true });
+  });
+
+  it('refuses nesting deeper than the limit, naming the field', () => {
+    let value: unknown = 'leaf';
+    for (let level = 0; level < 5; level++) value = { next: value };
+    const struct = toStruct(value as Record<string, unknown>);
+    expect(fromStruct(struct, 'parameters', 5)).toBeDefined();
+    expect(() => fromStruct(struct, 'parameters', 4)).toThrow(AppError);
+    try {
+      fromStruct(toStruct({ list: [[[1]]] }), 'parameters', 3);
+      throw new Error('expected a depth error');
+    } catch (error) {
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).details).toEqual([{ field: 'parameters', problem: 'is nested deeper than 3 levels' }]);
+    }
+  });
+});

@@ -1,0 +1,135 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { type Attributes, type Counter, createNoopMeter, type Histogram, type Meter } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { AuditRecord } from '../audit/audit-log';
+import { AppConfig } from '../config';
+import type { DispatchOutcome, Platform } from '../fulfillment';
+import { DEFAULT_SERVICE_NAME } from './telemetry';
+
+/** How a turn ended, as counted and traced: the dispatcher's outcomes plus what the turn pipeline adds. */
+export type TurnOutcome = DispatchOutcome | 'queued' | 'replayed' | 'degraded' | 'error';
+
+const ERROR_OUTCOMES: ReadonlySet<TurnOutcome> = new Set(['failed', 'timed-out', 'degraded', 'error']);
+const AUTH_FAILURES: ReadonlySet<AuditRecord['event']> = new Set([
+  'authn_login_fail',
+  'authn_token_reuse',
+  'authz_fail',
+]);
+const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class MetricsServerError extends Error {
+  constructor(host: string, port: number, cause: unknown) {
+    super(
+      `the metrics server cannot listen on ${host}:${port} (${(cause as { code?: string }).code ?? String(cause)}); ` +
+        'set METRICS_PORT to a free port or METRICS_ENABLED=false',
+    );
+    this.name = 'MetricsServerError';
+  }
+}
+
+/**
+ * The service's Prometheus metrics, served on their own port (METRICS_PORT, path /metrics) so they are never
+ * reachable through the webhook listener. Disabled (METRICS_ENABLED=false), every instrument is a no-op.
+ * Label values are bounded sets: platforms, registered intents or `unknown`, outcomes, auth methods and
+ * reasons from the code - never input from a request. A request costs two instrument updates (~2 µs).
+ */
+@Injectable()
+export class Metrics implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Metrics');
+  private readonly exporter?: PrometheusExporter;
+  private readonly provider?: MeterProvider;
+  /** For gauges observed at scrape time (see ResourceGauges). */
+  readonly meter: Meter;
+  private readonly requests: Counter;
+  private readonly duration: Histogram;
+  private readonly errors: Counter;
+  private readonly replays: Counter;
+  private readonly authFailures: Counter;
+  private readonly throttled: Counter;
+  private readonly callbacks: Counter;
+
+  constructor(private readonly config: AppConfig) {
+    const { metricsEnabled, metricsPort } = config.observability;
+    if (metricsEnabled) {
+      this.exporter = new PrometheusExporter({
+        host: config.http.host,
+        port: metricsPort,
+        preventServerStart: true,
+        withoutScopeInfo: true,
+      });
+      this.provider = new MeterProvider({
+        // target_info: the same service name as the traces (OTEL_SERVICE_NAME is for the tracing SDK).
+        resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: DEFAULT_SERVICE_NAME }),
+        readers: [this.exporter],
+      });
+      this.meter = this.provider.getMeter(DEFAULT_SERVICE_NAME);
+    } else {
+      this.meter = createNoopMeter();
+    }
+    const meter = this.meter;
+    this.requests = meter.createCounter('fulfillment_requests_total', {
+      description: 'Webhook turns by platform, intent (registered, else "unknown") and outcome',
+    });
+    this.duration = meter.createHistogram('fulfillment_request_duration_seconds', {
+      description: 'Time from receiving a validated turn to its reply, by platform, intent and outcome',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
+    });
+    this.errors = meter.createCounter('fulfillment_errors_total', {
+      description: 'Turns that failed, timed out, were answered degraded or ended in an error response',
+    });
+    this.replays = meter.createCounter('idempotent_replays_total', {
+      description: 'Turns answered with the stored reply of an earlier delivery',
+    });
+    this.authFailures = meter.createCounter('auth_failures_total', {
+      description: 'Refused authentication or authorization, by auth method and reason',
+    });
+    this.throttled = meter.createCounter('throttled_requests_total', {
+      description: 'Requests refused with 429 by the per-caller rate limit',
+    });
+    this.callbacks = meter.createCounter('callback_deliveries_total', {
+      description: 'Callback delivery attempts by outcome (delivered, retry, dead, disabled)',
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.exporter) return;
+    const { host } = this.config.http;
+    const { metricsPort } = this.config.observability;
+    try {
+      await this.exporter.startServer();
+    } catch (error: unknown) {
+      throw new MetricsServerError(host, metricsPort, error);
+    }
+    this.logger.log(`Metrics on http://${host}:${metricsPort}/metrics`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.provider?.shutdown();
+  }
+
+  /** One webhook turn; `seconds` from its start in the turn pipeline. */
+  turnFinished(platform: Platform, intent: string, outcome: TurnOutcome, seconds: number): void {
+    const attributes: Attributes = { platform, intent, outcome };
+    this.requests.add(1, attributes);
+    this.duration.record(seconds, attributes);
+    if (ERROR_OUTCOMES.has(outcome)) this.errors.add(1, attributes);
+    if (outcome === 'replayed') this.replays.add(1, { platform, intent });
+  }
+
+  /** Fed every audit event: auth failures and rate-limit refusals are counted here. */
+  securityEvent(record: Pick<AuditRecord, 'event' | 'method' | 'reason'>): void {
+    if (AUTH_FAILURES.has(record.event)) {
+      this.authFailures.add(1, { method: record.method ?? 'none', reason: record.reason ?? 'unknown' });
+    } else if (record.event === 'excess_rate_limit_exceeded') {
+      this.throttled.add(1);
+    }
+  }
+
+  callbackDelivery(outcome: 'delivered' | 'retry' | 'dead' | 'disabled'): void {
+    this.callbacks.add(1, { outcome });
+  }
+}

@@ -1,0 +1,131 @@
+import type { Attributes } from '@opentelemetry/api';
+
+/** What replaces a value that telemetry must not carry. */
+export const REDACTED = 'REDACTED';
+
+const MAX_PARAMETER_NAMES = 32;
+const MAX_NAME_LENGTH = 64;
+const MAX_VALUE_LENGTH = 128;
+
+/**
+ * `a=1&token=x` → `a=REDACTED&token=REDACTED`: the names stay (they tell what was asked), every value goes,
+ * since any of them may be a signature, a token or a customer's data.
+ */
+export function redactQuery(query: string): string {
+  if (query === '') return query;
+  return query
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      return equals === -1 ? pair : `${pair.slice(0, equals)}=${REDACTED}`;
+    })
+    .join('&');
+}
+
+/** A URL (absolute or a path) with its query values and any user:password removed. */
+export function redactUrl(url: string): string {
+  const question = url.indexOf('?');
+  const hash = url.indexOf('#', question === -1 ? 0 : question);
+  const end = hash === -1 ? url.length : hash;
+  let base = question === -1 ? url.slice(0, end) : url.slice(0, question);
+  // scheme://user:password@host → scheme://host
+  base = base.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+  return question === -1 ? base : `${base}?${redactQuery(url.slice(question + 1, end))}`;
+}
+
+/** The path of a request URL, without its query string. */
+export function pathOf(url: string | undefined): string {
+  if (!url) return '';
+  const question = url.indexOf('?');
+  return question === -1 ? url : url.slice(0, question);
+}
+
+const SQL_STRING = /'(?:[^']|'')*'/g;
+// A number standing alone: not a placeholder ($1), not part of a name (table1) or of a cast (::int4).
+const SQL_NUMBER = /(?<![$\w.])\d+(?:\.\d+)?(?![\w.])/g;
+const sanitizedStatements = new Map<string, string>();
+const MAX_CACHED_STATEMENTS = 512;
+
+/**
+ * Query text for a span: string and number literals become `?`. Our statements pass every value as a
+ * parameter, so this only matters for a literal someone writes into SQL later; parameters themselves are
+ * never recorded (the pg instrumentation's `enhancedDatabaseReporting` stays off). Statements are few and
+ * repeat, so the result is cached.
+ */
+export function sanitizeSql(text: string): string {
+  const cached = sanitizedStatements.get(text);
+  if (cached !== undefined) return cached;
+  const sanitized = text.replace(SQL_STRING, '?').replace(SQL_NUMBER, '?');
+  if (sanitizedStatements.size >= MAX_CACHED_STATEMENTS) sanitizedStatements.clear();
+  sanitizedStatements.set(text, sanitized);
+  return sanitized;
+}
+
+/**
+ * Span attributes for a turn's parameters: their names (values may be anything a user said), plus the value
+ * of each name on the allow-list as `fulfillment.parameter.<name>`.
+ */
+export function parameterAttributes(
+  parameters: Readonly<Record<string, unknown>>,
+  allowlist: readonly string[],
+): Attributes {
+  const names = Object.keys(parameters);
+  const attributes: Attributes = {
+    'fulfillment.parameter_names': names.slice(0, MAX_PARAMETER_NAMES).map((name) => clip(name, MAX_NAME_LENGTH)),
+  };
+  for (const name of allowlist) {
+    if (!Object.hasOwn(parameters, name)) continue;
+    const value = allowedValue(parameters[name]);
+    if (value !== undefined) attributes[`fulfillment.parameter.${name}`] = value;
+  }
+  return attributes;
+}
+
+function allowedValue(value: unknown): string | number | boolean | undefined {
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return clip(value, MAX_VALUE_LENGTH);
+  if (value === null || value === undefined) return undefined;
+  try {
+    return clip(JSON.stringify(value), MAX_VALUE_LENGTH);
+  } catch {
+    return undefined;
+  }
+}
+
+function clip(value: string, max: number): string {
+  return value.length > max ? `${value.slice(0, max - 1)}…` : value;
+}
+
+/**
+ * Paths pino censors in every log line. Our own log lines never carry headers or bodies; these catch
+ * objects someone logs later (an error with its request, a payload) before a secret reaches the output.
+ */
+export const LOG_REDACT_PATHS: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["proxy-authorization"]',
+  'req.headers["webhook-signature"]',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["webhook-signature"]',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  'authorization',
+  '*.authorization',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'body',
+  '*.body',
+  'rawBody',
+  '*.rawBody',
+  'parameters',
+  '*.parameters',
+  'queryText',
+  '*.queryText',
+];

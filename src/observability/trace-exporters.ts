@@ -1,0 +1,84 @@
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+export type TraceExporterName = 'otlp' | 'console';
+export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
+
+const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf', 'http/json'];
+
+/**
+ * OTEL_TRACES_EXPORTER (otlp, console, none; comma-separated). Unset, it is `otlp` when an OTLP endpoint is
+ * configured and `none` otherwise, so development and tests never retry a collector that is not there.
+ * With `none`, spans are still created (trace ids in logs, W3C context passed on) and dropped.
+ */
+export function traceExporterNames(env: Environment, warn: (message: string) => void = warnLine): TraceExporterName[] {
+  const configured = env.OTEL_TRACES_EXPORTER?.trim();
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!configured) return endpoint ? ['otlp'] : [];
+  const names = new Set<TraceExporterName>();
+  for (const name of configured.split(',').map((entry) => entry.trim().toLowerCase())) {
+    if (name === 'otlp' || name === 'console') names.add(name);
+    else if (name !== 'none' && name !== '') {
+      warn(`OTEL_TRACES_EXPORTER "${name}" is not supported (otlp, console, none); ignored`);
+    }
+  }
+  return [...names];
+}
+
+/** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf (the spec's default). */
+export function otlpProtocol(env: Environment, warn: (message: string) => void = warnLine): OtlpProtocol {
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ||
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ||
+    'http/protobuf'
+  ).trim();
+  if ((OTLP_PROTOCOLS as readonly string[]).includes(protocol)) return protocol as OtlpProtocol;
+  warn(
+    `OTEL_EXPORTER_OTLP_PROTOCOL "${protocol}" is not supported (grpc, http/protobuf, http/json); using http/protobuf`,
+  );
+  return 'http/protobuf';
+}
+
+/**
+ * The span processors the environment asks for. Call it once the instrumentations are in place: the
+ * exporter modules are loaded here, and the gRPC one loads @grpc/grpc-js.
+ */
+export function exportProcessors(env: Environment): SpanProcessor[] {
+  return traceExporterNames(env).map((name) =>
+    name === 'console'
+      ? new SimpleSpanProcessor(new ConsoleSpanExporter())
+      : // Batched: OTEL_BSP_* tune it; the OTLP exporter reads its endpoint, headers, timeout and compression.
+        new BatchSpanProcessor(otlpExporter(otlpProtocol(env))),
+  );
+}
+
+interface OtlpModule {
+  OTLPTraceExporter: new () => SpanExporter;
+}
+
+function otlpExporter(protocol: OtlpProtocol): SpanExporter {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on demand, after the instrumentations */
+  const module = (
+    protocol === 'grpc'
+      ? require('@opentelemetry/exporter-trace-otlp-grpc')
+      : protocol === 'http/json'
+        ? require('@opentelemetry/exporter-trace-otlp-http')
+        : require('@opentelemetry/exporter-trace-otlp-proto')
+  ) as OtlpModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return new module.OTLPTraceExporter();
+}
+
+/** Before the logger exists; one JSON line like the rest of the output. */
+function warnLine(message: string): void {
+  process.stderr.write(
+    `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), context: 'Tracing', msg: message })}\n`,
+  );
+}

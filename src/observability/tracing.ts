@@ -1,0 +1,112 @@
+/**
+ * OpenTelemetry tracing, configured only by the standard OTEL_* variables. Importing this module starts it:
+ * main.ts imports it before anything else, so that http, express, Nest, pg, grpc-js and undici are patched
+ * before they are loaded. Nothing else in src/ imports it (a test starts it itself, with its own exporter).
+ *
+ * It is the one module besides the configuration that reads process.env: it runs before the configuration
+ * is loaded, and the SDK reads the same variables itself.
+ */
+import { context, propagation, trace } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { NodeSDK, resources } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { FanOutSpanProcessor, RedactingSpanProcessor } from './span-processors';
+import { DEFAULT_SERVICE_NAME, isProbe } from './telemetry';
+import { exportProcessors } from './trace-exporters';
+
+export interface Tracing {
+  /** The instrumentations in place (a test under Jest applies their patches itself). */
+  readonly instrumentations: readonly Instrumentation[];
+  addSpanProcessor(processor: SpanProcessor): void;
+  forceFlush(): Promise<void>;
+  /** Exports what is buffered, then stops tracing and un-patches the instrumented modules. */
+  shutdown(): Promise<void>;
+}
+
+export interface TracingOptions {
+  /** Added to the exporters the environment configures, e.g. an in-memory exporter in a test. */
+  readonly spanProcessors?: readonly SpanProcessor[];
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+let running: Tracing | undefined;
+
+/**
+ * Starts the SDK once (OTEL_SDK_DISABLED=true: never, and returns undefined); a later call only adds its
+ * span processors to the running SDK.
+ */
+export function startTracing(options: TracingOptions = {}, env: Environment = process.env): Tracing | undefined {
+  if (!running) {
+    if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+    running = start(env);
+  }
+  for (const processor of options.spanProcessors ?? []) running.addSpanProcessor(processor);
+  return running;
+}
+
+function start(env: Environment): Tracing {
+  const instrumentations = createInstrumentations();
+  const exporters = new FanOutSpanProcessor();
+  const sdk = new NodeSDK({
+    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (read by the SDK's resource detection) override this.
+    resource: resources
+      .defaultResource()
+      .merge(resources.resourceFromAttributes({ [ATTR_SERVICE_NAME]: DEFAULT_SERVICE_NAME })),
+    instrumentations,
+    // Redaction first: it runs before any exporter sees a span.
+    spanProcessors: [new RedactingSpanProcessor(), exporters],
+    // Traces only: metrics are served on METRICS_PORT by the app, logs are JSON lines on stdout.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  // Created after the instrumentations are in place: the gRPC exporter loads @grpc/grpc-js.
+  for (const processor of exportProcessors(env)) exporters.add(processor);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    instrumentations,
+    addSpanProcessor: (processor) => exporters.add(processor),
+    forceFlush: () => exporters.forceFlush(),
+    shutdown: () => {
+      stopped ??= sdk.shutdown().finally(() => {
+        for (const instrumentation of instrumentations) instrumentation.disable();
+        // Back to the API's no-op state, so that tracing can be started again in the same process.
+        trace.disable();
+        context.disable();
+        propagation.disable();
+        running = undefined;
+      });
+      return stopped;
+    },
+  };
+}
+
+function createInstrumentations(): Instrumentation[] {
+  return [
+    // Incoming W3C trace context (traceparent) is taken as the parent by the propagator the SDK installs.
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (request) => isProbe(request.url),
+      requireParentforOutgoingSpans: true,
+    }),
+    // Only what sets `http.route` on the server span; a span per middleware and route layer costs more than
+    // it tells (Nest's own spans show the controller and handler).
+    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER] }),
+    new NestInstrumentation(),
+    // Queries only inside a trace (pg-boss polling and timers would start a trace each); no connect spans;
+    // never parameter values (enhancedDatabaseReporting stays off; literals are removed by redactSpan).
+    new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true, enhancedDatabaseReporting: false }),
+    new GrpcInstrumentation(),
+    new UndiciInstrumentation({ requireParentforSpans: true }),
+  ];
+}
+
+startTracing();

@@ -1,0 +1,727 @@
+import {
+  type ChannelCredentials,
+  Client,
+  type ClientReadableStream,
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { createHmac, randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { connect } from 'node:tls';
+import { FileDescriptorProto, type IFileDescriptorProto } from 'protobufjs/ext/descriptor';
+import { GrpcEndpoint } from '../src/grpc/grpc-endpoint';
+import { FULFILLMENT_PROTO, HEALTH_PROTO, PROTO_LOADER_OPTIONS } from '../src/grpc/grpc-proto';
+import { fromStruct, type ProtoStruct, toStruct } from '../src/grpc/struct';
+import { Readiness } from '../src/health/readiness';
+import { auditRows, waitForAuditRow } from './support/audit-events';
+import { startTestApp, TestApp } from './support/test-app';
+import { SlowHandler, TestHandlersModule } from './support/test-handlers';
+import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
+
+const GENERIC_TOKEN = 'grpc-generic-token-0123456789abcdef';
+const ES_ONLY_TOKEN = 'grpc-es-only-token-0123456789abcdef';
+const LIMITED_TOKEN = 'grpc-limited-token-0123456789abcdef';
+const SIGNING_KEY = randomBytes(32);
+const ES_FIXTURE = join(__dirname, 'fixtures', 'dialogflow-es', 'intents', 'GetAccountBalance.json');
+const BALANCE = { user_id: '12345', account_type: 'checking' };
+
+type Unary = (
+  request: object,
+  metadata: Metadata,
+  options: { deadline: Date },
+  callback: (error: ServiceError | null, response: unknown) => void,
+) => void;
+type ServiceClient = Client & Record<string, Unary & ((request: object) => ClientReadableStream<unknown>)>;
+type ServiceClientConstructor = new (
+  address: string,
+  credentials: ChannelCredentials,
+  options?: Record<string, unknown>,
+) => ServiceClient;
+
+interface Proto {
+  fulfillment: { v1: { FulfillmentService: ServiceClientConstructor } };
+  grpc: {
+    health: { v1: { Health: ServiceClientConstructor } };
+    reflection: { v1: { ServerReflection: ServiceClientConstructor } };
+  };
+}
+
+const REFLECTION_PROTO = join(
+  dirname(require.resolve('@grpc/reflection/package.json')),
+  'build/proto/grpc/reflection/v1/reflection.proto',
+);
+const proto = loadPackageDefinition({
+  ...loadSync([FULFILLMENT_PROTO, HEALTH_PROTO], PROTO_LOADER_OPTIONS),
+  ...loadSync(REFLECTION_PROTO, { ...PROTO_LOADER_OPTIONS, includeDirs: [] }),
+}) as unknown as Proto;
+
+interface FulfillResponse {
+  requestId: string;
+  outcome: string;
+  text: string;
+  messages?: Record<string, Record<string, unknown>>[];
+  contexts?: { name: string; lifespan?: number; parameters?: ProtoStruct }[];
+  sessionParameters?: ProtoStruct;
+  followupEvent?: { name: string; parameters?: ProtoStruct; languageCode?: string };
+  payload?: ProtoStruct;
+  elicit?: { parameter: string };
+  replayed?: boolean;
+}
+
+interface WebhookResponse {
+  json: Buffer;
+  status: number;
+  replayed?: boolean;
+}
+
+/**
+ * A client on its own connection (no subchannel shared between tests with the same credentials), checking the
+ * server certificate for `localhost` as the development certificate names it.
+ */
+function open<T extends ServiceClientConstructor>(
+  Service: T,
+  port: number,
+  channel: ChannelCredentials,
+): ServiceClient {
+  return new Service(`127.0.0.1:${port}`, channel, {
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc.ssl_target_name_override': 'localhost',
+  });
+}
+
+function tls(set: string, client?: string, ca = set): ChannelCredentials {
+  return client
+    ? credentials.createSsl(pem(ca, 'ca.crt'), pem(set, `${client}.key`), pem(set, `${client}.crt`))
+    : credentials.createSsl(pem(ca, 'ca.crt'));
+}
+
+function metadata(entries: Record<string, string> = {}): Metadata {
+  const result = new Metadata();
+  for (const [name, value] of Object.entries(entries)) result.set(name, value);
+  return result;
+}
+
+function bearer(token: string, extra: Record<string, string> = {}): Metadata {
+  return metadata({ authorization: `Bearer ${token}`, ...extra });
+}
+
+function unary<T>(
+  client: ServiceClient,
+  method: string,
+  request: object,
+  meta: Metadata = new Metadata(),
+  deadlineMs = 10_000,
+): Promise<T> {
+  return new Promise((resolve, reject) =>
+    client[method](request, meta, { deadline: new Date(Date.now() + deadlineMs) }, (error, response) =>
+      error ? reject(error) : resolve(response as T),
+    ),
+  );
+}
+
+async function failure(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (error: unknown) {
+    return error as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const balanceRequest = (extra: Record<string, unknown> = {}) => ({
+  sessionId: 'grpc-session',
+  intent: 'GetAccountBalance',
+  parameters: toStruct(BALANCE),
+  ...extra,
+});
+
+function callersFile(root: string): string {
+  const file = join(root, 'callers.yaml');
+  writeFileSync(
+    file,
+    [
+      'callers:',
+      '  - id: dialogflow-mtls',
+      '    platforms: [dialogflow-es, generic, rasa]',
+      '    certificate: { uriSAN: spiffe://bank.example/ns/bots/sa/dialogflow }',
+      '    auth: { mtls: {} }',
+      '  - id: generic-token',
+      '    platforms: [generic]',
+      `    auth: { bearer: { tokens: [${GENERIC_TOKEN}] } }`,
+      '  - id: es-only',
+      '    platforms: [dialogflow-es]',
+      `    auth: { bearer: { tokens: [${ES_ONLY_TOKEN}] } }`,
+      '  - id: limited',
+      '    platforms: [generic]',
+      `    auth: { bearer: { tokens: [${LIMITED_TOKEN}] } }`,
+      '    rateLimit: { requests: 2, perSeconds: 60 }',
+      '  - id: es-signer',
+      '    platforms: [dialogflow-es]',
+      `    auth: { standardWebhooks: { secrets: [whsec_${SIGNING_KEY.toString('base64')}] } }`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js client)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'wf-grpc-'));
+  const certs = join(root, 'certs');
+  let t: TestApp;
+  let port: number;
+  let httpsPort: number;
+  let withCertificate: ServiceClient;
+  let withoutCertificate: ServiceClient;
+
+  beforeAll(async () => {
+    generateCertificates(certs);
+    t = await startTestApp({
+      env: {
+        GRPC_ENABLED: 'true',
+        CALLERS_FILE: callersFile(root),
+        TLS_CERT_FILE: join(certs, 'server.crt'),
+        TLS_KEY_FILE: join(certs, 'server.key'),
+        TLS_CA_FILE: join(certs, 'ca.crt'),
+        TLS_CRL_FILE: join(certs, 'ca.crl.pem'),
+        TLS_CLIENT_AUTH: 'optional',
+      },
+      imports: [TestHandlersModule],
+    });
+    port = t.grpcPort ?? 0;
+    httpsPort = (t.app.getHttpServer().address() as AddressInfo).port;
+    withCertificate = open(proto.fulfillment.v1.FulfillmentService, port, tls(certs, 'client'));
+    withoutCertificate = open(proto.fulfillment.v1.FulfillmentService, port, tls(certs));
+  }, 60_000);
+
+  afterAll(async () => {
+    withCertificate?.close();
+    withoutCertificate?.close();
+    await t?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('binds a free port for GRPC_PORT=0', () => {
+    expect(port).toBeGreaterThan(0);
+  });
+
+  it('fulfils GetAccountBalance for customer 12345 with the client certificate as the credential', async () => {
+    const response = await unary<FulfillResponse>(withCertificate, 'Fulfill', balanceRequest({ requestId: 'grpc-1' }));
+    expect(response).toMatchObject({
+      requestId: 'grpc-1',
+      outcome: 'OUTCOME_FULFILLED',
+      text: expect.stringContaining('$3,247.82') as string,
+    });
+    expect(response.messages?.map((message) => message.message)).toEqual(['text', 'quickReplies']);
+    expect(response.messages?.[0].text).toEqual({ text: 'Your checking account balance is $3,247.82.' });
+    expect(response.messages?.[1].quickReplies).toMatchObject({ replies: ['Show recent transactions', 'No, thanks'] });
+    expect(response.replayed).toBeFalsy();
+  });
+
+  it('relays a Dialogflow ES payload and answers exactly the bytes HTTPS answers', async () => {
+    const body = readFileSync(ES_FIXTURE);
+    const https = await httpsPost({
+      port: httpsPort,
+      body: body.toString('utf8'),
+      ca: pem(certs, 'ca.crt'),
+      cert: pem(certs, 'client.crt'),
+      key: pem(certs, 'client.key'),
+    });
+    expect(https.status).toBe(200);
+    const response = await unary<WebhookResponse>(withCertificate, 'HandleWebhook', {
+      platform: 'dialogflow-es',
+      json: body,
+    });
+    expect(response.status).toBe(200);
+    expect(response.json.toString('utf8')).toBe(https.text);
+    expect(https.text).toContain('$12,500.00');
+  });
+
+  it("relays the Rasa action server's own 404 answer with its status", async () => {
+    const body = Buffer.from(JSON.stringify({ next_action: 'action_unknown', tracker: { sender_id: 's' } }));
+    const https = await httpsPost({
+      port: httpsPort,
+      path: '/v1/webhooks/rasa',
+      body: body.toString('utf8'),
+      ca: pem(certs, 'ca.crt'),
+      cert: pem(certs, 'client.crt'),
+      key: pem(certs, 'client.key'),
+    });
+    const response = await unary<WebhookResponse>(withCertificate, 'HandleWebhook', { platform: 'rasa', json: body });
+    expect(https.status).toBe(404);
+    expect(response.status).toBe(404);
+    expect(response.json.toString('utf8')).toBe(https.text);
+  });
+
+  it('carries every field of a rich result in typed form', async () => {
+    const response = await unary<FulfillResponse>(
+      withCertificate,
+      'Fulfill',
+      balanceRequest({
+        intent: 'TestRich',
+        contexts: [{ name: 'account-info', lifespan: 2, parameters: toStruct({ a: 1 }) }],
+      }),
+    );
+    expect(response.outcome).toBe('OUTCOME_FULFILLED');
+    expect(response.messages?.map((message) => Object.keys(message).find((key) => key !== 'message'))).toEqual([
+      'text',
+      'quickReplies',
+      'card',
+      'image',
+      'payload',
+    ]);
+    expect(response.messages?.[2].card).toMatchObject({ title: 'Card', buttons: [{ text: 'Go', postback: 'go' }] });
+    expect(fromStruct(response.messages?.[4].payload as ProtoStruct, 'payload', 64)).toEqual({
+      custom: { nested: true },
+    });
+    expect(fromStruct(response.contexts?.[0].parameters, 'p', 64)).toEqual({ contexts: ['account-info'] });
+    expect(response.followupEvent).toMatchObject({ name: 'NEXT_STEP', languageCode: 'en' });
+    expect(fromStruct(response.followupEvent?.parameters, 'p', 64)).toEqual({ step: 2 });
+    expect(fromStruct(response.payload, 'p', 64)).toEqual({ google: { expectUserResponse: true } });
+  });
+
+  it('keeps a null session value, which removes the key', async () => {
+    const response = await unary<FulfillResponse>(
+      withCertificate,
+      'Fulfill',
+      balanceRequest({ intent: 'TestConversation', parameters: toStruct({ feature: 'session' }) }),
+    );
+    expect(fromStruct(response.sessionParameters, 'p', 64)).toEqual({ visits: 1, obsolete: null });
+  });
+
+  it('accepts a bearer token in the metadata without a client certificate', async () => {
+    const response = await unary<FulfillResponse>(
+      withoutCertificate,
+      'Fulfill',
+      balanceRequest(),
+      bearer(GENERIC_TOKEN),
+    );
+    expect(response.text).toContain('$3,247.82');
+  });
+
+  it('refuses a certificate from an unknown CA with UNAUTHENTICATED and audits why', async () => {
+    const client = open(proto.fulfillment.v1.FulfillmentService, port, tls(certs, 'client-unknown'));
+    try {
+      const error = await failure(
+        unary(client, 'Fulfill', balanceRequest(), bearer(GENERIC_TOKEN, { 'x-request-id': 'grpc-untrusted' })),
+      );
+      expect(error.code).toBe(status.UNAUTHENTICATED);
+      expect(error.details).toBe('Missing or invalid credentials.');
+      expect(error.metadata.get('x-request-id')).toEqual(['grpc-untrusted']);
+      const row = await waitForAuditRow(t.database.url, (r) => r.request_id === 'grpc-untrusted');
+      expect(row).toMatchObject({ event: 'authn_login_fail', method: 'mtls', reason: 'certificate-untrusted' });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a revoked certificate (CRL)', async () => {
+    const client = open(proto.fulfillment.v1.FulfillmentService, port, tls(certs, 'client-revoked'));
+    try {
+      const error = await failure(unary(client, 'Fulfill', balanceRequest(), metadata({ 'x-request-id': 'grpc-rev' })));
+      expect(error.code).toBe(status.UNAUTHENTICATED);
+      const row = await waitForAuditRow(t.database.url, (r) => r.request_id === 'grpc-rev');
+      expect(row.reason).toBe('certificate-revoked');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a bad bearer token with UNAUTHENTICATED and audits it', async () => {
+    const error = await failure(
+      unary(
+        withoutCertificate,
+        'Fulfill',
+        balanceRequest(),
+        bearer('not-a-known-token-0123456789', { 'x-request-id': 'grpc-bad-token' }),
+      ),
+    );
+    expect(error.code).toBe(status.UNAUTHENTICATED);
+    const row = await waitForAuditRow(t.database.url, (r) => r.request_id === 'grpc-bad-token');
+    expect(row).toMatchObject({ event: 'authn_login_fail', method: 'bearer', reason: 'unknown-token' });
+  });
+
+  it('refuses a call with no credentials at all', async () => {
+    const error = await failure(unary(withoutCertificate, 'Fulfill', balanceRequest()));
+    expect(error.code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it('refuses a platform the caller may not call with PERMISSION_DENIED', async () => {
+    const fulfill = await failure(
+      unary(withoutCertificate, 'Fulfill', balanceRequest(), bearer(ES_ONLY_TOKEN, { 'x-request-id': 'grpc-authz' })),
+    );
+    expect(fulfill.code).toBe(status.PERMISSION_DENIED);
+    const row = await waitForAuditRow(t.database.url, (r) => r.request_id === 'grpc-authz');
+    expect(row).toMatchObject({ event: 'authz_fail', caller_id: 'es-only', reason: 'platform-not-allowed' });
+
+    const relay = await failure(
+      unary(withCertificate, 'HandleWebhook', { platform: 'lex-v2', json: readFileSync(ES_FIXTURE) }),
+    );
+    expect(relay.code).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('answers INVALID_ARGUMENT naming the invalid fields, without internals', async () => {
+    const error = await failure(
+      unary(withCertificate, 'Fulfill', { intent: 'GetAccountBalance', languageCode: 'english please' }),
+    );
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(error.details).toBe(
+      'FulfillRequest is invalid: session_id, language_code. session_id: is required; ' +
+        'language_code: must be a language tag such as en or de-DE',
+    );
+    const stage = await failure(unary(withCertificate, 'Fulfill', balanceRequest({ stage: 7 })));
+    expect(stage.code).toBe(status.INVALID_ARGUMENT);
+    expect(stage.details).toMatch(/^FulfillRequest is invalid: stage\. stage: must be one of/);
+  });
+
+  it('answers INVALID_ARGUMENT for a relayed payload that is not JSON, invalid, or for an unknown platform', async () => {
+    const notJson = await failure(
+      unary(withCertificate, 'HandleWebhook', { platform: 'dialogflow-es', json: Buffer.from('{nope') }),
+    );
+    expect(notJson).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'The request body is not valid JSON.' });
+    const invalid = await failure(
+      unary(withCertificate, 'HandleWebhook', { platform: 'dialogflow-es', json: Buffer.from('{"session":1}') }),
+    );
+    expect(invalid.code).toBe(status.INVALID_ARGUMENT);
+    expect(invalid.details).toMatch(/^Dialogflow ES WebhookRequest is invalid: .*session: /);
+    const platform = await failure(
+      unary(withCertificate, 'HandleWebhook', { platform: 'telegram', json: Buffer.from('{}') }),
+    );
+    expect(platform.code).toBe(status.INVALID_ARGUMENT);
+    expect(platform.details).toMatch(/platform: must be one of dialogflow-es/);
+  });
+
+  it('throttles per caller with RESOURCE_EXHAUSTED and a retry-after trailer', async () => {
+    await unary(withoutCertificate, 'Fulfill', balanceRequest(), bearer(LIMITED_TOKEN));
+    await unary(withoutCertificate, 'Fulfill', balanceRequest(), bearer(LIMITED_TOKEN));
+    const error = await failure(
+      unary(withoutCertificate, 'Fulfill', balanceRequest(), bearer(LIMITED_TOKEN, { 'x-request-id': 'grpc-429' })),
+    );
+    expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(Number(error.metadata.get('retry-after')[0])).toBeGreaterThan(0);
+    const row = await waitForAuditRow(t.database.url, (r) => r.request_id === 'grpc-429');
+    expect(row).toMatchObject({ event: 'excess_rate_limit_exceeded', caller_id: 'limited' });
+  });
+
+  it("answers within the caller's deadline: the handler budget is the deadline minus a margin", async () => {
+    const started = Date.now();
+    try {
+      const response = await unary<FulfillResponse>(
+        withCertificate,
+        'Fulfill',
+        balanceRequest({ intent: 'TestSlow' }),
+        new Metadata(),
+        1500,
+      );
+      expect(response.outcome).toBe('OUTCOME_TIMED_OUT');
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      t.app.get(SlowHandler).releaseNow();
+    }
+  });
+
+  it('answers DEADLINE_EXCEEDED when the deadline leaves no time', async () => {
+    const error = await failure(unary(withCertificate, 'Fulfill', balanceRequest(), new Metadata(), 50));
+    expect(error.code).toBe(status.DEADLINE_EXCEEDED);
+  });
+
+  it('accepts a Standard Webhooks signature over the relayed bytes, once', async () => {
+    const json = readFileSync(ES_FIXTURE);
+    const id = `msg_${randomBytes(8).toString('hex')}`;
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = createHmac('sha256', SIGNING_KEY).update(`${id}.${timestamp}.`).update(json).digest('base64');
+    const signed = () =>
+      metadata({ 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` });
+    const response = await unary<WebhookResponse>(
+      withoutCertificate,
+      'HandleWebhook',
+      { platform: 'dialogflow-es', json },
+      signed(),
+    );
+    expect(response.status).toBe(200);
+    const replay = await failure(
+      unary(withoutCertificate, 'HandleWebhook', { platform: 'dialogflow-es', json }, signed()),
+    );
+    expect(replay.code).toBe(status.UNAUTHENTICATED);
+    // Fulfill has no signed bytes: a signature there is no credential.
+    const fulfill = await failure(unary(withoutCertificate, 'Fulfill', balanceRequest(), signed()));
+    expect(fulfill.code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it('answers grpc.health.v1 Check for the server and the service, NOT_FOUND for another name', async () => {
+    const health = open(proto.grpc.health.v1.Health, port, tls(certs));
+    try {
+      await expect(unary(health, 'Check', {})).resolves.toEqual({ status: 'SERVING' });
+      await expect(unary(health, 'Check', { service: 'fulfillment.v1.FulfillmentService' })).resolves.toEqual({
+        status: 'SERVING',
+      });
+      expect((await failure(unary(health, 'Check', { service: 'nope' }))).code).toBe(status.NOT_FOUND);
+    } finally {
+      health.close();
+    }
+  });
+});
+
+describe('gRPC with TLS_CLIENT_AUTH=require and certificate reload', () => {
+  const root = mkdtempSync(join(tmpdir(), 'wf-grpc-require-'));
+  const setA = join(root, 'a');
+  const setB = join(root, 'b');
+  const live = join(root, 'live');
+  let t: TestApp;
+  let port: number;
+
+  const fulfillment = (channel: ChannelCredentials) => open(proto.fulfillment.v1.FulfillmentService, port, channel);
+
+  beforeAll(async () => {
+    generateCertificates(setA);
+    generateCertificates(setB);
+    mkdirSync(live);
+    for (const file of ['server.crt', 'server.key', 'ca.crt', 'ca.crl.pem']) {
+      copyFileSync(join(setA, file), join(live, file));
+    }
+    t = await startTestApp({
+      env: {
+        GRPC_ENABLED: 'true',
+        CALLERS_FILE: callersFile(root),
+        TLS_CERT_FILE: join(live, 'server.crt'),
+        TLS_KEY_FILE: join(live, 'server.key'),
+        TLS_CA_FILE: join(live, 'ca.crt'),
+        TLS_CRL_FILE: join(live, 'ca.crl.pem'),
+        TLS_CLIENT_AUTH: 'require',
+        TLS_RELOAD_INTERVAL_MS: '200',
+      },
+    });
+    port = t.grpcPort ?? 0;
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('serves a caller with a trusted certificate', async () => {
+    const client = fulfillment(tls(setA, 'client'));
+    try {
+      const response = await unary<FulfillResponse>(client, 'Fulfill', balanceRequest());
+      expect(response.text).toContain('$3,247.82');
+    } finally {
+      client.close();
+    }
+  });
+
+  it.each([
+    ['no certificate', undefined, 'certificate-required'],
+    ['a certificate from an unknown CA', 'client-unknown', 'certificate-untrusted'],
+    ['an expired certificate', 'client-expired', 'certificate-expired'],
+    ['a revoked certificate', 'client-revoked', 'certificate-revoked'],
+  ])(
+    'closes a connection with %s before any call is read (UNAVAILABLE) and audits why',
+    async (_label, name, reason) => {
+      const client = fulfillment(tls(setA, name));
+      try {
+        const error = await failure(unary(client, 'Fulfill', balanceRequest(), bearer(GENERIC_TOKEN)));
+        expect(error.code).toBe(status.UNAVAILABLE);
+        const row = await waitForAuditRow(
+          t.database.url,
+          (r) => r.reason === reason && (r.detail ?? '').startsWith('grpc'),
+        );
+        expect(row).toMatchObject({ event: 'authn_login_fail', method: 'mtls' });
+      } finally {
+        client.close();
+      }
+    },
+  );
+
+  it('runs a state-changing turn once per request_id: replayed, then FAILED_PRECONDITION for another body', async () => {
+    const client = fulfillment(tls(setA, 'client'));
+    const transfer = (amount: number) => ({
+      requestId: 'grpc-transfer-1',
+      sessionId: 'grpc-transfer',
+      intent: 'TransferFunds',
+      stage: 'STAGE_FULFILLMENT',
+      confirmation: 'CONFIRMATION_CONFIRMED',
+      parameters: toStruct({ user_id: '12345', from_account: 'checking', to_account: 'savings', amount }),
+    });
+    try {
+      const first = await unary<FulfillResponse>(client, 'Fulfill', transfer(1));
+      expect(first.outcome).toBe('OUTCOME_FULFILLED');
+      expect(first.replayed).toBeFalsy();
+      const again = await unary<FulfillResponse>(client, 'Fulfill', transfer(1));
+      expect(again).toMatchObject({ text: first.text, replayed: true });
+      const reused = await failure(unary(client, 'Fulfill', transfer(2)));
+      expect(reused.code).toBe(status.FAILED_PRECONDITION);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('follows a trust store change: new CA trusted, connections verified under the old one drained', async () => {
+    const oldClient = fulfillment(tls(setA, 'client'));
+    // Set B's client certificate, while the server keeps set A's own certificate (so the client trusts set A's CA).
+    const newClient = fulfillment(tls(setB, 'client', setA));
+    try {
+      await unary(oldClient, 'Fulfill', balanceRequest());
+      const lastId = Math.max(0, ...(await auditRows(t.database.url)).map((row) => Number(row.id)));
+      for (const file of ['ca.crt', 'ca.crl.pem']) {
+        // Each file appears whole, as a Kubernetes secret update makes it.
+        copyFileSync(join(setB, file), join(live, `.${file}.new`));
+        renameSync(join(live, `.${file}.new`), join(live, file));
+      }
+
+      let served = false;
+      for (let attempt = 0; attempt < 50 && !served; attempt++) {
+        served = await unary(newClient, 'Fulfill', balanceRequest()).then(
+          () => true,
+          () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 100)),
+        );
+      }
+      expect(served).toBe(true);
+      const error = await failure(unary(oldClient, 'Fulfill', balanceRequest()));
+      expect(error.code).toBe(status.UNAVAILABLE);
+      const reload = await waitForAuditRow(
+        t.database.url,
+        (row) => Number(row.id) > lastId && row.event === 'sys_config_reload',
+      );
+      expect(reload).toMatchObject({ reason: 'tls', detail: 'trust store changed' });
+    } finally {
+      oldClient.close();
+      newClient.close();
+    }
+  });
+
+  it('never resumes a TLS session, also after a reload (each connection verifies its certificate)', async () => {
+    const handshake = (session?: Buffer) =>
+      new Promise<{ reused: boolean; session?: Buffer }>((resolve, reject) => {
+        const socket = connect({
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          ca: pem(setA, 'ca.crt'),
+          cert: pem(setB, 'client.crt'),
+          key: pem(setB, 'client.key'),
+          ALPNProtocols: ['h2'],
+          session,
+        });
+        let issued: Buffer | undefined;
+        socket.on('session', (ticket: Buffer) => (issued = ticket));
+        socket.once('error', reject);
+        socket.once('secureConnect', () =>
+          // TLS 1.3 sends the session after the handshake.
+          setTimeout(() => {
+            const reused = socket.isSessionReused();
+            socket.destroy();
+            resolve({ reused, session: issued });
+          }, 150),
+        );
+      });
+    const first = await handshake();
+    expect(first.session).toBeDefined();
+    expect((await handshake(first.session)).reused).toBe(false);
+  });
+});
+
+describe('gRPC without TLS (local development)', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { GRPC_ENABLED: 'true' } });
+    port = t.grpcPort ?? 0;
+  });
+
+  afterAll(() => t?.close());
+
+  it('serves the local development token over plaintext on loopback', async () => {
+    const client = open(proto.fulfillment.v1.FulfillmentService, port, credentials.createInsecure());
+    try {
+      const response = await unary<FulfillResponse>(client, 'Fulfill', balanceRequest(), bearer('local-dev-token'));
+      expect(response.text).toContain('$3,247.82');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('describes the services by server reflection, imports included (what grpcurl and buf curl need)', async () => {
+    const client = open(proto.grpc.reflection.v1.ServerReflection, port, credentials.createInsecure());
+    const stream = (
+      client as unknown as { ServerReflectionInfo(): NodeJS.ReadWriteStream & { write(message: object): boolean } }
+    ).ServerReflectionInfo();
+    const ask = <T>(request: object): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        stream.once('data', resolve);
+        stream.once('error', reject);
+        stream.write(request);
+      });
+    try {
+      const list = await ask<{ listServicesResponse: { service: { name: string }[] } }>({ listServices: '*' });
+      expect(list.listServicesResponse.service.map((service) => service.name).sort()).toEqual([
+        'fulfillment.v1.FulfillmentService',
+        'grpc.health.v1.Health',
+      ]);
+      const found = await ask<{ fileDescriptorResponse: { fileDescriptorProto: Buffer[] } }>({
+        fileContainingSymbol: 'fulfillment.v1.FulfillmentService',
+      });
+      const files = found.fileDescriptorResponse.fileDescriptorProto.map(
+        (bytes) => FileDescriptorProto.decode(bytes) as unknown as IFileDescriptorProto,
+      );
+      expect(files.map((file) => [file.name, (file.dependency as string[] | undefined) ?? []])).toEqual([
+        ['fulfillment_v1.proto', ['google/protobuf/struct.proto']],
+        ['google/protobuf/struct.proto', []],
+      ]);
+      expect(files[0].service?.[0].method?.map((method) => method.name)).toEqual(['Fulfill', 'HandleWebhook']);
+    } finally {
+      stream.end();
+      client.close();
+    }
+  });
+
+  it('streams health changes with Watch: NOT_SERVING once draining starts', async () => {
+    const client = open(proto.grpc.health.v1.Health, port, credentials.createInsecure());
+    const stream = client.Watch({ service: '' });
+    const seen: string[] = [];
+    try {
+      const notServing = new Promise<void>((resolve, reject) => {
+        stream.on('data', (message: { status: string }) => {
+          seen.push(message.status);
+          if (message.status === 'SERVING') t.app.get(Readiness).startDraining();
+          if (message.status === 'NOT_SERVING') resolve();
+        });
+        stream.on('error', (error: ServiceError) => {
+          if (error.code !== status.CANCELLED) reject(error);
+        });
+      });
+      await notServing;
+      expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  });
+
+  it('closes gracefully on shutdown: open Watch streams end, new calls are refused', async () => {
+    const health = open(proto.grpc.health.v1.Health, port, credentials.createInsecure());
+    const fulfillment = open(proto.fulfillment.v1.FulfillmentService, port, credentials.createInsecure());
+    try {
+      const stream = health.Watch({ service: '' });
+      const ended = new Promise<void>((resolve) => {
+        stream.on('data', () => undefined);
+        stream.on('end', resolve);
+        stream.on('error', () => resolve());
+      });
+      await new Promise((resolve) => stream.once('data', resolve));
+      await t.app.get(GrpcEndpoint).close();
+      await ended;
+      const error = await failure(unary(fulfillment, 'Fulfill', balanceRequest(), bearer('local-dev-token')));
+      expect(error.code).toBe(status.UNAVAILABLE);
+    } finally {
+      health.close();
+      fulfillment.close();
+    }
+  });
+});

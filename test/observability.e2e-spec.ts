@@ -1,0 +1,313 @@
+// First: starts tracing with an in-memory exporter before the application exists.
+import { finishedSpans, stopTracing } from './support/in-memory-tracing';
+
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { esRequest, LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
+import { freePort, startService } from './support/service-process';
+import { startTestApp, TestApp } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
+
+const PATH = '/v1/webhooks/dialogflow-es';
+
+/** A caller's W3C trace context: the service must continue this trace. */
+function traceparent(): { header: string; traceId: string; parentId: string } {
+  const traceId = randomBytes(16).toString('hex');
+  const parentId = randomBytes(8).toString('hex');
+  return { header: `00-${traceId}-${parentId}-01`, traceId, parentId };
+}
+
+/** What a span tells an observer: everything but its ids and timings. */
+function visible(spans: readonly ReadableSpan[]): string {
+  return JSON.stringify(
+    spans.map((span) => ({ name: span.name, attributes: span.attributes, events: span.events, status: span.status })),
+  );
+}
+
+async function spansOfTrace(traceId: string, until: (spans: ReadableSpan[]) => boolean): Promise<ReadableSpan[]> {
+  for (let attempt = 0; ; attempt += 1) {
+    const spans = (await finishedSpans()).filter((span) => span.spanContext().traceId === traceId);
+    if (until(spans) || attempt >= 50) return spans;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function metricValue(text: string, series: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+describe('observability', () => {
+  let t: TestApp;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    t = await startTestApp({
+      env: {
+        METRICS_ENABLED: 'true',
+        METRICS_PORT: String(metricsPort),
+        TRACE_PARAMETER_ALLOWLIST: 'account_type,from_account',
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await stopTracing();
+  });
+
+  describe('traces', () => {
+    it("shows a webhook request as HTTP → turn → dispatch → handler → pg, in the caller's trace", async () => {
+      const caller = traceparent();
+      await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .set('traceparent', caller.header)
+        .send(README_REQUEST)
+        .expect(200);
+
+      const spans = await spansOfTrace(caller.traceId, (found) => found.some((span) => span.kind === SpanKind.SERVER));
+      const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]));
+      const parentOf = (span: ReadableSpan) => byId.get(span.parentSpanContext?.spanId ?? '');
+      const one = (predicate: (span: ReadableSpan) => boolean, what: string) => {
+        const matching = spans.filter(predicate);
+        if (matching.length !== 1) throw new Error(`expected one ${what} span, got: ${visible(spans)}`);
+        return matching[0];
+      };
+
+      const server = one((span) => span.kind === SpanKind.SERVER, 'HTTP server');
+      expect(server.parentSpanContext?.spanId).toBe(caller.parentId);
+      expect(server.attributes).toMatchObject({ 'http.route': PATH, 'http.response.status_code': 200 });
+
+      const turn = one((span) => span.name === 'turn GetAccountBalance', 'turn');
+      const dispatch = one((span) => span.name === 'dispatch GetAccountBalance', 'dispatch');
+      const handler = one((span) => span.name === 'handle AccountBalanceHandler', 'handler');
+      const query = one((span) => span.instrumentationScope.name === '@opentelemetry/instrumentation-pg', 'pg');
+      expect(parentOf(query)).toBe(handler);
+      expect(parentOf(handler)).toBe(dispatch);
+      expect(parentOf(dispatch)).toBe(turn);
+      let ancestor = parentOf(turn);
+      while (ancestor && ancestor !== server) ancestor = parentOf(ancestor);
+      expect(ancestor).toBe(server);
+
+      expect(turn.attributes).toMatchObject({
+        'fulfillment.platform': 'dialogflow-es',
+        'fulfillment.intent': 'GetAccountBalance',
+        'fulfillment.caller_id': 'local-dev',
+        'fulfillment.outcome': 'fulfilled',
+        'fulfillment.idempotent_replay': false,
+        'fulfillment.parameter_names': ['user_id', 'account_type'],
+        'fulfillment.parameter.account_type': 'checking',
+      });
+      expect(dispatch.attributes).toMatchObject({
+        'fulfillment.outcome': 'fulfilled',
+        'fulfillment.handler': 'AccountBalanceHandler',
+      });
+      expect(handler.attributes).toMatchObject({ 'fulfillment.handler': 'AccountBalanceHandler' });
+      expect(query.attributes['db.query.text']).toMatch(/customer_number = \$1/);
+
+      // The customer number, the balance read, the token and the user's words are nowhere.
+      const seen = visible(spans);
+      expect(seen).not.toContain('12345');
+      expect(seen).not.toContain('3247');
+      expect(seen).not.toContain('local-dev-token');
+      expect(seen).not.toContain('What is my account balance');
+      expect(turn.attributes).not.toHaveProperty('fulfillment.parameter.user_id');
+    });
+
+    it('keeps amounts and customer numbers of a state-changing turn out of its spans; marks a replay', async () => {
+      const turn = esRequest('TransferFunds', {
+        user_id: '12345',
+        from_account: 'checking',
+        to_account: 'savings',
+        amount: 77.31,
+        confirmation: 'yes',
+      });
+      const first = traceparent();
+      const done = await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .set('traceparent', first.header)
+        .send(turn)
+        .expect(200);
+      expect(done.body.fulfillmentText).toMatch(/^Done: I moved \$77\.31/);
+      const again = traceparent();
+      await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).set('traceparent', again.header).send(turn).expect(200);
+
+      const turnSpan = (spans: ReadableSpan[]) => spans.find((span) => span.name === 'turn TransferFunds');
+      const firstSpans = await spansOfTrace(first.traceId, (spans) => turnSpan(spans) !== undefined);
+      const againSpans = await spansOfTrace(again.traceId, (spans) => turnSpan(spans) !== undefined);
+      expect(turnSpan(firstSpans)?.attributes).toMatchObject({
+        'fulfillment.outcome': 'fulfilled',
+        'fulfillment.idempotent_replay': false,
+        'fulfillment.parameter.from_account': 'checking',
+      });
+      expect(turnSpan(againSpans)?.attributes).toMatchObject({
+        'fulfillment.outcome': 'replayed',
+        'fulfillment.idempotent_replay': true,
+      });
+      expect(firstSpans.filter((span) => span.instrumentationScope.name.endsWith('-pg')).length).toBeGreaterThan(2);
+      const seen = visible([...firstSpans, ...againSpans]);
+      expect(seen).not.toContain('12345');
+      expect(seen).not.toContain('77.31');
+      expect(seen).not.toContain('Done: I moved');
+    });
+
+    it('redacts query-string values in URLs', async () => {
+      const caller = traceparent();
+      await request(t.baseUrl)
+        .post(`${PATH}?token=qs-secret-value&x=1`)
+        .set(LOCAL_DEV_AUTH)
+        .set('traceparent', caller.header)
+        .send(README_REQUEST)
+        .expect(200);
+      const spans = await spansOfTrace(caller.traceId, (found) => found.some((span) => span.kind === SpanKind.SERVER));
+      const server = spans.find((span) => span.kind === SpanKind.SERVER);
+      expect(server?.attributes['url.query']).toBe('token=REDACTED&x=REDACTED');
+      expect(visible(spans)).not.toContain('qs-secret-value');
+    });
+
+    it('starts a new trace when the caller sends none', async () => {
+      await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(esRequest('NoSuchIntent')).expect(200);
+      const spans = await finishedSpans();
+      const turn = spans.filter((span) => span.name === 'turn unknown').at(-1);
+      expect(turn?.attributes).toMatchObject({ 'fulfillment.intent': 'unknown', 'fulfillment.outcome': 'fallback' });
+      expect(visible(spans)).not.toContain('NoSuchIntent');
+    });
+  });
+
+  describe('metrics', () => {
+    const scrape = async (): Promise<string> => {
+      const response = await fetch(metricsUrl);
+      expect(response.status).toBe(200);
+      return response.text();
+    };
+
+    it('serves Prometheus text on its own port, and the counters move', async () => {
+      const fulfilled =
+        'fulfillment_requests_total{platform="dialogflow-es",intent="GetAccountBalance",outcome="fulfilled"}';
+      const duration =
+        'fulfillment_request_duration_seconds_count{platform="dialogflow-es",intent="GetAccountBalance",outcome="fulfilled"}';
+      const fallback = 'fulfillment_requests_total{platform="dialogflow-es",intent="unknown",outcome="fallback"}';
+      const authFailed = 'auth_failures_total{method="bearer",reason="unknown-token"}';
+      const replays = 'idempotent_replays_total{platform="dialogflow-es",intent="TransferFunds"}';
+      const declined = esRequest('TransferFunds', {
+        user_id: '12345',
+        from_account: 'checking',
+        to_account: 'savings',
+        amount: 1,
+        confirmation: 'no',
+      });
+      const before = await scrape();
+
+      await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(README_REQUEST).expect(200);
+      await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(esRequest('MadeUpIntent42')).expect(200);
+      await request(t.baseUrl)
+        .post(PATH)
+        .set('Authorization', 'Bearer not-a-known-token-0123456789')
+        .send(README_REQUEST)
+        .expect(401);
+      for (let delivery = 0; delivery < 2; delivery += 1) {
+        await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(declined).expect(200);
+      }
+
+      const after = await scrape();
+      expect(metricValue(after, fulfilled)).toBe(metricValue(before, fulfilled) + 1);
+      expect(metricValue(after, duration)).toBe(metricValue(before, duration) + 1);
+      expect(metricValue(after, fallback)).toBe(metricValue(before, fallback) + 1);
+      expect(metricValue(after, authFailed)).toBe(metricValue(before, authFailed) + 1);
+      expect(after).toContain('# TYPE fulfillment_request_duration_seconds histogram');
+      expect(metricValue(after, replays)).toBe(metricValue(before, replays) + 1);
+      expect(after).toMatch(/^job_queue_depth\{queue="async-fulfillment"\} \d+$/m);
+      expect(after).toMatch(/^db_pool_connections\{state="idle"\} \d+$/m);
+      expect(after).toMatch(/^db_pool_connections\{state="in_use"\} \d+$/m);
+      expect(after).toMatch(/^db_pool_connections\{state="waiting"\} \d+$/m);
+      // Label values come from code (registered intents), never from the request.
+      expect(after).not.toContain('MadeUpIntent42');
+      expect(after).not.toContain('NoSuchIntent');
+    });
+
+    it('is not served by the webhook listener', async () => {
+      await request(t.baseUrl).get('/metrics').expect(404);
+    });
+  });
+
+  describe('logs of the built service', () => {
+    const TOKEN = `obs-secret-token-${randomBytes(8).toString('hex')}`;
+    const WRONG_TOKEN = `obs-wrong-token-${randomBytes(8).toString('hex')}`;
+
+    it('are JSON lines with the request id, trace ids and caller, and never a credential', async () => {
+      const database = await createTestDatabase();
+      const dir = mkdtempSync(join(tmpdir(), 'wf-obs-'));
+      const callersFile = join(dir, 'callers.yaml');
+      writeFileSync(
+        callersFile,
+        `callers:\n  - id: obs-caller\n    platforms: [dialogflow-es]\n    auth: { bearer: { tokens: [${TOKEN}] } }\n`,
+      );
+      const port = await freePort();
+      const service = startService({
+        DATABASE_URL: database.url,
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+        CALLERS_FILE: callersFile,
+        OTEL_SDK_DISABLED: 'false',
+      });
+      try {
+        await service.waitFor(/Listening on/);
+        const caller = traceparent();
+        const requestId = `obs-log-${randomBytes(4).toString('hex')}`;
+        const post = (token: string, headers: Record<string, string> = {}) =>
+          fetch(`http://127.0.0.1:${port}${PATH}`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...headers },
+            body: JSON.stringify(README_REQUEST),
+          });
+        const ok = await post(TOKEN, { 'X-Request-Id': requestId, traceparent: caller.header });
+        expect(ok.status).toBe(200);
+        expect((await post(WRONG_TOKEN)).status).toBe(401);
+        await service.waitFor(new RegExp(`"request_id":"${requestId}".*"msg":"POST ${PATH} 200"`), 10_000);
+        await service.waitFor(/"status":401/, 10_000);
+
+        const lines = service
+          .output()
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(lines.find((line) => /^Listening on http/.test(String(line.msg)))).toMatchObject({
+          level: 'info',
+          context: 'Main',
+        });
+        const access = lines.find((line) => line.request_id === requestId && line.status === 200);
+        expect(access).toMatchObject({
+          level: 'info',
+          trace_id: caller.traceId,
+          span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+          caller_id: 'obs-caller',
+          method: 'POST',
+          path: PATH,
+          msg: `POST ${PATH} 200`,
+        });
+        expect(access?.span_id).not.toBe(caller.parentId);
+        expect(lines.find((line) => line.context === 'Audit')).toMatchObject({
+          level: 'warn',
+          msg: expect.stringMatching(/^authn_login_fail .*reason=unknown-token/),
+          request_id: expect.any(String),
+          trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        });
+        expect(service.output()).not.toContain(TOKEN);
+        expect(service.output()).not.toContain(WRONG_TOKEN);
+        expect(service.output()).not.toContain('What is my account balance');
+      } finally {
+        service.child.kill('SIGTERM');
+        await service.exited;
+        await database.drop();
+      }
+    });
+  });
+});
