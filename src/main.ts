@@ -9,6 +9,7 @@ import { IntentRegistrationError } from './fulfillment';
 import { connectGrpc } from './grpc/connect-grpc';
 import { shutDownGracefully } from './health/graceful-shutdown';
 import { createNestLogger } from './observability/logging';
+import { MetricsServerError } from './observability/metrics';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -17,7 +18,9 @@ function fail(message: string): never {
 
 /** Errors whose message tells the operator what to fix; anything else is unexpected and logged in full. */
 function describeStartupError(error: unknown): string | undefined {
-  if (error instanceof ConfigError || error instanceof IntentRegistrationError) return error.message;
+  if (error instanceof ConfigError || error instanceof IntentRegistrationError || error instanceof MetricsServerError) {
+    return error.message;
+  }
   // Socket errors (ECONNREFUSED, ENOTFOUND, …) and PostgreSQL errors (28P01, 3D000, …) carry a code and a
   // message without secrets; they need no stack trace to be understood.
   const code = (error as { code?: unknown } | undefined)?.code;

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { FulfillmentHandler, FulfillmentResult, IntentHandler } from '../src/fulfillment';
 import { README_REQUEST } from './support/dialogflow-es.fixtures';
-import { cleanEnv, startService } from './support/service-process';
+import { cleanEnv, freePort, startService } from './support/service-process';
 import { startTestApp } from './support/test-app';
 
 @IntentHandler('GetAccountBalance')
@@ -61,6 +62,25 @@ describe('start-up', () => {
       expect(service.output().trim()).toBe(
         'Start-up failed: database unavailable (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:1',
       );
+    });
+
+    it('names a metrics port that is taken and exits 1, without a stack trace', async () => {
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const { port } = blocker.address() as AddressInfo;
+      try {
+        const service = startService({
+          DATABASE_URL: process.env.DATABASE_URL ?? '',
+          PORT: String(await freePort()),
+          METRICS_ENABLED: 'true',
+          METRICS_PORT: String(port),
+        });
+        expect((await service.exited).code).toBe(1);
+        expect(service.output()).toContain(`Start-up failed: the metrics server cannot listen on 127.0.0.1:${port}`);
+        expect(service.output()).not.toMatch(/\n\s+at /);
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
     });
 
     it('reports every mistake in the callers file and exits 1', async () => {
