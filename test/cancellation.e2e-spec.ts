@@ -4,6 +4,7 @@ import { Retention } from '../src/async/retention';
 import { DatabasePool } from '../src/database/database-pool';
 import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../src/fulfillment';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { untilDefined } from './support/eventually';
 import { queryTestDatabase } from './support/test-database';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -20,16 +21,6 @@ class SlowQueryHandler implements FulfillmentHandler {
 
 @Module({ providers: [SlowQueryHandler] })
 class SlowQueryModule {}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('abandoned work stops, in the database too (real PostgreSQL)', () => {
   let t: TestApp;
@@ -79,7 +70,7 @@ describe('abandoned work stops, in the database too (real PostgreSQL)', () => {
     const id = reply.sessionParameters.pendingFulfillmentId;
     expect(await activeSleeps()).toBe('1');
 
-    const finished = await eventually(async () => {
+    const finished = await untilDefined(async () => {
       const polled = await fetch(`${t.baseUrl}/v1/fulfillments/${id}`, { headers: LOCAL_DEV_AUTH });
       const json = (await polled.json()) as { status: string; result: { failed?: boolean } };
       return json.status === 'running' ? undefined : json;

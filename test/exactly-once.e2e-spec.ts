@@ -16,6 +16,7 @@ import {
 import { canonicalHash } from '../src/idempotency/canonical-hash';
 import { loadConfig } from '../src/config';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { untilDefined } from './support/eventually';
 import { freePort, ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
 
@@ -81,16 +82,6 @@ async function checking(url: string): Promise<bigint> {
       WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
   );
   return BigInt(row?.balance_minor ?? '0');
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)', () => {
@@ -216,7 +207,7 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
 
     // The next turn (any replica) fetches it through the built-in PendingFulfillment intent; while the work
     // still runs, that turn waits within its own budget and may get the interim reply again.
-    const next = await eventually(async () => {
+    const next = await untilDefined(async () => {
       const reply = await post(urlOf(b), {
         requestId: randomUUID(),
         sessionId,
@@ -295,7 +286,7 @@ describe('async job taken over after its replica is killed (real processes)', ()
       .pendingFulfillmentId;
 
     // The job is running on the first instance and waiting on the archive: kill it there.
-    await eventually(() => Promise.resolve(archiveCalls.length >= 1 ? true : undefined)).catch((error: Error) => {
+    await untilDefined(() => Promise.resolve(archiveCalls.length >= 1 ? true : undefined)).catch((error: Error) => {
       throw new Error(`${error.message}\n${first?.output() ?? ''}`);
     });
     first.child.kill('SIGKILL');
@@ -304,7 +295,7 @@ describe('async job taken over after its replica is killed (real processes)', ()
     const portB = await freePort();
     second = startService(env(portB));
     await second.waitFor(/Listening on/);
-    await eventually(() => Promise.resolve(archiveCalls.length >= 2 ? true : undefined), 20_000).catch(
+    await untilDefined(() => Promise.resolve(archiveCalls.length >= 2 ? true : undefined), 20_000).catch(
       (error: Error) => {
         throw new Error(`${error.message}\n${second?.output() ?? ''}`);
       },
@@ -314,7 +305,7 @@ describe('async job taken over after its replica is killed (real processes)', ()
       .writeHead(201, { 'content-type': 'application/json' })
       .end(JSON.stringify({ reference: 'ARCH-77' }));
 
-    const done = await eventually(async () => {
+    const done = await untilDefined(async () => {
       const response = await fetch(`http://127.0.0.1:${portB}/v1/fulfillments/${id}`, { headers: LOCAL_DEV_AUTH });
       const json = (await response.json()) as { status: string; result: { text: string } };
       return json.status === 'completed' ? json : undefined;

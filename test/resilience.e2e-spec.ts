@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { eventually } from './support/eventually';
 import { OwnedPostgres } from './support/owned-postgres';
 import { cleanEnv, freePort, ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
@@ -117,19 +118,6 @@ function startSlowRequest(
 
 function json<T = Record<string, unknown>>(reply: Reply): T {
   return JSON.parse(reply.text) as T;
-}
-
-/** Retries `check` until it stops throwing, then returns its value; fails with the last error after `timeoutMs`. */
-async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error: unknown) {
-      if (Date.now() >= deadline) throw error;
-    }
-    await sleep(intervalMs);
-  }
 }
 
 /** Resolves once the service answers /health/live; fails at once if the process exits first. */

@@ -111,30 +111,6 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     return id;
   }
 
-  async list(status?: DeliveryStatus, limit = 100): Promise<DeliveryRow[]> {
-    return this.pool.query<DeliveryRow>(
-      'deliveries_list',
-      `SELECT * FROM callback_deliveries WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC LIMIT $2`,
-      [status ?? null, limit],
-    );
-  }
-
-  /** Sends a dead (or disabled) delivery again from the first attempt; re-enables its URL. */
-  async replay(id: string): Promise<DeliveryRow | undefined> {
-    return this.pool.transaction(async (client) => {
-      const { rows } = await client.query<DeliveryRow>(
-        `UPDATE callback_deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = now(),
-           updated_at = now() WHERE id = $1 AND status IN ('dead', 'disabled') RETURNING *`,
-        [id],
-      );
-      const row = rows[0];
-      if (!row) return undefined;
-      await client.query(`DELETE FROM disabled_callbacks WHERE caller_id = $1 AND url = $2`, [row.caller_id, row.url]);
-      await this.queue.send(DELIVERY_QUEUE, { deliveryId: id } satisfies DeliveryJob, {}, client);
-      return row;
-    });
-  }
-
   /** One attempt; the job itself always completes, the next attempt is a new job scheduled for later. */
   async attempt(deliveryId: string): Promise<void> {
     const [delivery] = await this.pool.query<DeliveryRow>(

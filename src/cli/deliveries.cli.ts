@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Client } from 'pg';
 import PgBoss from 'pg-boss';
 import { DELIVERY_QUEUE } from '../async/callback-deliveries';
+import type { DeliveryStatus } from '../async/callback-delivery.entity';
+import { DeliverySummary, listDeliveries, reopenDelivery } from '../async/delivery-admin';
 import { jobQueueOptions } from '../async/job-queue';
 import { ConfigError, loadConfig } from '../config';
 
@@ -10,19 +12,7 @@ const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disable
 
 const STATUSES = ['pending', 'delivered', 'dead', 'disabled'];
 
-interface Row {
-  id: string;
-  caller_id: string;
-  status: string;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  url: string;
-  created_at: Date;
-  updated_at: Date;
-}
-
-function printRows(rows: Row[]): void {
+function printRows(rows: DeliverySummary[]): void {
   if (rows.length === 0) {
     process.stdout.write('No deliveries.\n');
     return;
@@ -60,11 +50,7 @@ async function run(args: string[]): Promise<number> {
         process.stderr.write('--limit must be an integer from 1 to 10000\n');
         return 2;
       }
-      const { rows } = await client.query<Row>(
-        `SELECT id, caller_id, status, attempts, last_status, last_error, url, created_at, updated_at
-           FROM callback_deliveries WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC LIMIT $2`,
-        [status ?? null, limit],
-      );
+      const rows = await listDeliveries(client, status as DeliveryStatus | undefined, limit);
       printRows(rows);
       return 0;
     }
@@ -79,18 +65,12 @@ async function run(args: string[]): Promise<number> {
     await boss.start();
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<Row>(
-        `UPDATE callback_deliveries SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = now(),
-           updated_at = now() WHERE id = $1 AND status IN ('dead', 'disabled') RETURNING *`,
-        [id],
-      );
-      const row = rows[0];
+      const row = await reopenDelivery(client, id);
       if (!row) {
         await client.query('ROLLBACK');
         process.stderr.write(`No dead or disabled delivery ${id}\n`);
         return 1;
       }
-      await client.query(`DELETE FROM disabled_callbacks WHERE caller_id = $1 AND url = $2`, [row.caller_id, row.url]);
       await boss.send(
         DELIVERY_QUEUE,
         { deliveryId: id },

@@ -1,9 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config';
 import { isConnectionError } from './connection-errors';
+import { DatabasePool } from './database-pool';
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -21,7 +19,7 @@ export class DatabaseAvailability implements OnModuleDestroy {
   private stopped = false;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly pool: DatabasePool,
     private readonly config: AppConfig,
   ) {}
 
@@ -54,7 +52,6 @@ export class DatabaseAvailability implements OnModuleDestroy {
   }
 
   private async ping(): Promise<void> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -63,7 +60,7 @@ export class DatabaseAvailability implements OnModuleDestroy {
       );
     });
     try {
-      await Promise.race([pool.query('SELECT 1'), timeout]);
+      await Promise.race([this.pool.query('database_ping', 'SELECT 1', []), timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -133,18 +133,4 @@ export async function startConnectionCounter(): Promise<ConnectionCounter> {
   };
 }
 
-/**
- * Calls `check` until it returns without throwing (e.g. its `expect`s pass) and resolves with its value;
- * after `timeoutMs` rejects with the last failure, so the test reports what was still wrong.
- */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error: unknown) {
-      if (Date.now() >= until) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+export { eventually } from './eventually';
