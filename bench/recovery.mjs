@@ -20,7 +20,9 @@ const BODY = JSON.stringify({
   parameters: { user_id: '12345', account_type: 'checking' },
 });
 
-const { startEmbeddedPostgres } = await import(join(root, 'dist', 'database', 'embedded-postgres.server.js'));
+const { startEmbeddedPostgres } = await import(
+  join(root, 'dist', 'database', 'embedded', 'embedded-postgres.server.js')
+);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function turn(base) {

@@ -313,7 +313,7 @@ async function writeCallers(issuer) {
 
 async function database() {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, kind: 'DATABASE_URL', stop: async () => {} };
-  const { startEmbeddedPostgres } = await import('../dist/database/embedded-postgres.server.js');
+  const { startEmbeddedPostgres } = await import('../dist/database/embedded/embedded-postgres.server.js');
   const running = await startEmbeddedPostgres({
     dataDir: join(root, '.data', 'bench-postgres'),
     port: await freePort(),

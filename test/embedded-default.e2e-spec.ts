@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,9 @@ import { freePort, ServiceProcess, startService } from './support/service-proces
  */
 describe('npm start on the embedded default (real process, embedded PostgreSQL)', () => {
   const parent = mkdtempSync(join(tmpdir(), 'wf-embedded-'));
+  // Open like a project folder (mkdtemp makes it private): as root, PostgreSQL runs as the postgres user and
+  // keeps its data here only if that user can enter (otherwise it moves it, which test/newcomer covers).
+  chmodSync(parent, 0o755);
   const dataDir = join(parent, 'pg');
   let service: ServiceProcess;
   let port: number;

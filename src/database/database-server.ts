@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config';
-import { RunningDatabase, startEmbeddedPostgres } from './embedded-postgres.server';
+import { RunningDatabase, startEmbeddedPostgres } from './embedded/embedded-postgres.server';
 
 /**
  * Resolves the database the process will use: the configured DATABASE_URL, or an embedded PostgreSQL
@@ -14,6 +14,6 @@ export async function resolveDatabase(
   }
   const { dataDir, port } = config.database.embedded;
   log(`DATABASE_URL is not set: starting embedded PostgreSQL on 127.0.0.1:${port} (data in ${dataDir})`);
-  const running = await startEmbeddedPostgres({ dataDir, port, database: 'fulfillment' });
+  const running = await startEmbeddedPostgres({ dataDir, port, database: 'fulfillment', log });
   return { ...running, embedded: true };
 }
