@@ -3,13 +3,15 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { createHttpApp } from './app.factory';
+import { ListenError } from './common/errors/listen-error';
 import { AppConfig, ConfigError, loadConfig } from './config';
 import { resolveDatabase } from './database/database-server';
+import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
 import { IntentRegistrationError } from './fulfillment';
 import { connectGrpc } from './grpc/connect-grpc';
 import { shutDownGracefully } from './health/graceful-shutdown';
+import { assertPortsFree } from './lifecycle/listeners';
 import { createNestLogger } from './observability/logging';
-import { MetricsServerError } from './observability/metrics';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -18,7 +20,12 @@ function fail(message: string): never {
 
 /** Errors whose message tells the operator what to fix; anything else is unexpected and logged in full. */
 function describeStartupError(error: unknown): string | undefined {
-  if (error instanceof ConfigError || error instanceof IntentRegistrationError || error instanceof MetricsServerError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof IntentRegistrationError ||
+    error instanceof ListenError ||
+    error instanceof EmbeddedPostgresError
+  ) {
     return error.message;
   }
   // Socket errors (ECONNREFUSED, ENOTFOUND, …) and PostgreSQL errors (28P01, 3D000, …) carry a code and a
@@ -43,16 +50,26 @@ async function main(): Promise<void> {
   const config = readConfig();
   // JSON lines from the first message on (the database may start before Nest does).
   Logger.overrideLogger(createNestLogger(config.logLevel));
-  const database = await resolveDatabase(config, (message) => logger.log(message));
 
+  let database: Awaited<ReturnType<typeof resolveDatabase>> | undefined;
   let app: INestApplication;
   let grpcPort: number | undefined;
   try {
+    await assertPortsFree(config);
+    database = await resolveDatabase(config, (message) => logger.log(message));
     app = await createHttpApp(config.withDatabaseUrl(database.url));
-    await app.listen(config.http.port, config.http.host);
+    await app.listen(config.http.port, config.http.host).catch((error: unknown) => {
+      throw new ListenError(
+        config.tls ? 'HTTPS server' : 'HTTP server',
+        config.http.host,
+        config.http.port,
+        'PORT',
+        error,
+      );
+    });
     grpcPort = await connectGrpc(app, config);
   } catch (error: unknown) {
-    await database.stop();
+    await database?.stop();
     const known = describeStartupError(error);
     if (known) fail(`Start-up failed: ${known}`);
     throw error;
@@ -81,7 +98,7 @@ async function main(): Promise<void> {
     }, graceMs);
     force.unref();
     shutDownGracefully(app, config.shutdown, logger)
-      .then(() => database.stop())
+      .then(() => database?.stop())
       .then(() => {
         logger.log('Stopped cleanly');
         process.exit(0);

@@ -29,6 +29,7 @@ export type AuthFailureReason =
   | 'unknown-token'
   | 'token-rejected'
   | 'identity-not-allowed'
+  | 'loopback-only'
   | 'bad-signature'
   | 'malformed-signature'
   | 'timestamp-out-of-window'

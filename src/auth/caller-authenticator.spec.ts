@@ -7,7 +7,7 @@ import { loadConfig } from '../config';
 import type { ConnectionSecurity } from './auth-attempt';
 import { CallerAuthenticator, CredentialSource } from './caller-authenticator';
 import type { RegisteredCaller } from './callers/caller';
-import { CallerRegistry } from './callers/caller-registry';
+import { CallerRegistry, LOCAL_DEV_TOKEN, localDevCallers } from './callers/caller-registry';
 import { digestToken } from './callers/callers-file';
 import type { ReplayStore } from './replay/replay-store';
 import { BasicStrategy } from './strategies/basic.strategy';
@@ -31,10 +31,9 @@ const CALLERS: RegisteredCaller[] = [
 ];
 const TLS: ConnectionSecurity = { encrypted: true, clientCertificateVerified: false };
 
-function setup(env: Record<string, string> = {}) {
+function setup(env: Record<string, string> = {}, registry = new CallerRegistry(CALLERS, '/etc/callers.yaml')) {
   const records: AuditRecord[] = [];
   const audit = { record: (record: AuditRecord) => records.push(record) } as unknown as AuditLog;
-  const registry = new CallerRegistry(CALLERS, '/etc/callers.yaml');
   const config = loadConfig(env, '/srv');
   const replays = { remember: () => Promise.resolve(true) } as unknown as ReplayStore;
   const tokens = {} as TokenStrategies;
@@ -152,5 +151,31 @@ describe('CallerAuthenticator', () => {
         detail: 'lex-v2',
       }),
     ]);
+  });
+
+  describe('the local development caller (no callers file)', () => {
+    const dev = (): ReturnType<typeof setup> => setup({}, new CallerRegistry(localDevCallers()));
+    const devToken = { authorization: `Bearer ${LOCAL_DEV_TOKEN}` };
+
+    it.each(['127.0.0.1', '::1', '::ffff:127.0.0.1', '[::1]'])(
+      'is accepted from loopback address %s',
+      async (address) => {
+        const result = await dev().authenticator.authenticate(source(devToken, { remoteAddress: address }));
+        expect(result.caller.id).toBe('local-dev');
+      },
+    );
+
+    it.each(['10.0.0.7', '192.168.1.20', '::ffff:10.1.2.3', 'fe80::1', undefined])(
+      'is refused from %s like any bad credential, and the reason is audited',
+      async (address) => {
+        const { authenticator, records } = dev();
+        const error = await refusal(authenticator.authenticate(source(devToken, { remoteAddress: address })));
+        expect(error.code).toBe('UNAUTHENTICATED');
+        expect(error.message).toBe('Missing or invalid credentials.');
+        expect(records).toEqual([
+          expect.objectContaining({ event: 'authn_login_fail', reason: 'loopback-only', callerId: 'local-dev' }),
+        ]);
+      },
+    );
   });
 });

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AuditLog } from '../audit/audit-log';
 import { AppError } from '../common/errors/app-error';
+import { isLoopbackAddress } from '../common/net/loopback';
 import { AppConfig } from '../config';
 import type { Platform } from '../fulfillment';
 import { AuthAttempt, AuthFailureReason, AuthStrategy, ConnectionSecurity } from './auth-attempt';
@@ -15,7 +16,6 @@ import { MtlsStrategy } from './strategies/mtls.strategy';
 import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
 import { certificateFailureReason } from './tls/peer-identity';
 
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 const EMPTY = Buffer.alloc(0);
 const SIGNATURE_METHODS: ReadonlySet<AuthMethod> = new Set(['standardWebhooks', 'headerSignature']);
 
@@ -90,7 +90,7 @@ export class CallerAuthenticator {
       headers: source.headers,
       rawBody: source.signedBody ?? EMPTY,
       connection,
-      local: LOOPBACK.test(source.remoteAddress ?? ''),
+      local: isLoopbackAddress(source.remoteAddress),
       nowSeconds: Math.floor(Date.now() / 1000),
     };
     const signed = source.signedBody !== undefined;
@@ -102,6 +102,9 @@ export class CallerAuthenticator {
     if (!outcome.ok) this.fail(source, strategy.method, outcome.reason, outcome.detail, outcome.callerId);
 
     const caller = outcome.caller;
+    if (caller.loopbackOnly && !attempt.local) {
+      this.fail(source, strategy.method, 'loopback-only', source.remoteAddress, caller.id);
+    }
     if (caller.certificate && strategy.method !== 'mtls') {
       const bound =
         connection.clientCertificateVerified &&

@@ -2,6 +2,7 @@ import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { ServerGrpc } from '@nestjs/microservices';
+import { ListenError } from '../common/errors/listen-error';
 import { GRPC_PACKAGES } from './grpc-proto';
 import { withFileDependencies } from './reflection-descriptors';
 
@@ -47,7 +48,18 @@ export class FulfillmentGrpcTransport extends ServerGrpc {
     const server = new Server({ 'grpc.max_receive_message_length': this.transport.maxReceiveMessageLength });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.url, this.transport.credentials(server), (error, bound) =>
-        error ? reject(error) : resolve(bound),
+        error
+          ? reject(
+              new ListenError(
+                'gRPC server',
+                this.transport.host,
+                this.transport.port,
+                'GRPC_PORT',
+                error,
+                'GRPC_ENABLED=false',
+              ),
+            )
+          : resolve(bound),
       ),
     );
     this.transport.onBound(server, hostPort(this.transport.host, port), port);

@@ -7,6 +7,7 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { AuditRecord } from '../audit/audit-log';
 import { AppConfig } from '../config';
 import type { DispatchOutcome, Platform } from '../fulfillment';
+import { ListenError } from '../common/errors/listen-error';
 import { DEFAULT_SERVICE_NAME } from './telemetry';
 
 /** How a turn ended, as counted and traced: the dispatcher's outcomes plus what the turn pipeline adds. */
@@ -20,12 +21,9 @@ const AUTH_FAILURES: ReadonlySet<AuditRecord['event']> = new Set([
 ]);
 const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export class MetricsServerError extends Error {
+export class MetricsServerError extends ListenError {
   constructor(host: string, port: number, cause: unknown) {
-    super(
-      `the metrics server cannot listen on ${host}:${port} (${(cause as { code?: string }).code ?? String(cause)}); ` +
-        'set METRICS_PORT to a free port or METRICS_ENABLED=false',
-    );
+    super('metrics server', host, port, 'METRICS_PORT', cause, 'METRICS_ENABLED=false');
     this.name = 'MetricsServerError';
   }
 }

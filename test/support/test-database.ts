@@ -37,6 +37,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!template || !OWNED.test(template)) throw new Error('the e2e template database is missing');
   const name = `wf_e2e_${randomBytes(6).toString('hex')}`;
   await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
+  return owned(name);
+}
+
+/** A new, completely empty database (no schema, no data), as a developer's own DATABASE_URL may be. */
+export async function createEmptyTestDatabase(): Promise<TestDatabase> {
+  const name = `wf_e2e_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name}`));
+  return owned(name);
+}
+
+function owned(name: string): TestDatabase {
   return {
     name,
     url: withDatabase(serverUrl(), name),

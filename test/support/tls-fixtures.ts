@@ -22,6 +22,8 @@ export interface HttpsResponse {
 }
 
 export interface HttpsCall {
+  /** 127.0.0.1 unless set; the certificate is checked for `localhost` either way. */
+  host?: string;
   port: number;
   path?: string;
   body?: string;
@@ -39,7 +41,7 @@ export function httpsPost(call: HttpsCall): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
-        host: '127.0.0.1',
+        host: call.host ?? '127.0.0.1',
         servername: 'localhost',
         port: call.port,
         path: call.path ?? '/v1/webhooks/dialogflow-es',

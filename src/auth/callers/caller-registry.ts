@@ -21,12 +21,17 @@ export function certificateMatches(binding: CertificateBinding, peer: PeerIdenti
   );
 }
 
+/**
+ * The caller used when there is no callers file (development only): a well-known token, so it is accepted
+ * from loopback addresses only, whatever address the server binds.
+ */
 export function localDevCallers(): RegisteredCaller[] {
   return [
     {
       id: LOCAL_DEV_CALLER_ID,
       platforms: [...PLATFORMS],
       auth: { bearer: { tokenDigests: [digestToken(LOCAL_DEV_TOKEN)] } },
+      loopbackOnly: true,
     },
   ];
 }

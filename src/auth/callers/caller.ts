@@ -111,4 +111,6 @@ export interface RegisteredCaller extends Caller {
   readonly certificate?: CertificateBinding;
   readonly rateLimit?: RateLimit;
   readonly callback?: CallbackTarget;
+  /** Accepted only from loopback addresses (the built-in local development caller). */
+  readonly loopbackOnly?: boolean;
 }

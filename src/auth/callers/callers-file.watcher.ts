@@ -27,7 +27,7 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
     const file = this.registry.source;
     if (!file) {
       this.logger.warn(
-        'CALLERS_FILE is not set: local development caller "local-dev" accepts the token "local-dev-token"',
+        'CALLERS_FILE is not set: local development caller "local-dev" accepts the token "local-dev-token" from loopback addresses only',
       );
       return;
     }

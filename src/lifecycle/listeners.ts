@@ -1,0 +1,60 @@
+import { createServer } from 'node:net';
+import { ListenError } from '../common/errors/listen-error';
+import type { AppConfig } from '../config';
+
+export interface PlannedListener {
+  readonly listener: string;
+  readonly host: string;
+  readonly port: number;
+  readonly setting: string;
+  readonly alternative?: string;
+}
+
+/** Every port the service will listen on, as configured (port 0, "any free port", is left out). */
+export function plannedListeners(config: AppConfig): PlannedListener[] {
+  const { host, port } = config.http;
+  const listeners: PlannedListener[] = [
+    { listener: config.tls ? 'HTTPS server' : 'HTTP server', host, port, setting: 'PORT' },
+  ];
+  if (config.grpc.enabled) {
+    listeners.push({
+      listener: 'gRPC server',
+      host,
+      port: config.grpc.port,
+      setting: 'GRPC_PORT',
+      alternative: 'GRPC_ENABLED=false',
+    });
+  }
+  if (config.observability.metricsEnabled) {
+    listeners.push({
+      listener: 'metrics server',
+      host,
+      port: config.observability.metricsPort,
+      setting: 'METRICS_PORT',
+      alternative: 'METRICS_ENABLED=false',
+    });
+  }
+  return listeners.filter((planned) => planned.port !== 0);
+}
+
+/** Binds and releases the port; rejects with a ListenError when it cannot be taken. */
+export function probePort(planned: PlannedListener): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error) =>
+      reject(
+        new ListenError(planned.listener, planned.host, planned.port, planned.setting, error, planned.alternative),
+      ),
+    );
+    server.listen({ port: planned.port, host: planned.host, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
+/**
+ * Checks every configured port before anything is started, so a port taken by another process (often a
+ * second `npm start`) is reported as such, and not as whatever failed first in its wake. The listeners also
+ * report a port lost in the moment between this check and their own bind.
+ */
+export async function assertPortsFree(config: AppConfig): Promise<void> {
+  for (const planned of plannedListeners(config)) await probePort(planned);
+}
