@@ -2,12 +2,20 @@ import 'reflect-metadata';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Platform, PLATFORMS } from '../fulfillment';
+import { Agent, fetch } from 'undici';
 import { credentialHeaders } from '../simulator/credentials';
+import { describeFetchFailure } from '../simulator/fetch-failure';
+import { resolveRelativeDate } from '../simulator/relative-date';
 import { buildRequest, PATHS, rememberFromResponse, sessionIdFor } from '../simulator/simulated-request';
 
 const USAGE = `usage: npm run simulate -- --platform <${PLATFORMS.join('|')}> --intent <Name> [--param key=value ...]
        [--url http://127.0.0.1:8080] [--caller <id> [--callers-file <path>] | --token <token>]
-       [--session <name>] [--language en] [--text "what the user said"] [--confirm yes|no] [--stage dialog|fulfillment]`;
+       [--cert client.crt --key client.key] [--ca ca.crt]
+       [--session <name>] [--language en] [--text "what the user said"] [--confirm yes|no] [--stage dialog|fulfillment]
+  Date parameters (date, date_to, …) also take today, tomorrow or +Nd, as a platform's date entity resolves them.`;
+
+/** A mistake in the command line: answered with the usage (exit 2), unlike a failed request (exit 1). */
+class UsageError extends Error {}
 
 interface Options {
   platform: Platform;
@@ -22,6 +30,7 @@ interface Options {
   text?: string;
   confirm?: 'yes' | 'no';
   stage: 'dialog' | 'fulfillment';
+  tls: { cert?: string; key?: string; ca?: string };
 }
 
 interface SessionState {
@@ -35,24 +44,26 @@ function parseArgs(argv: string[]): Options {
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
     const value = argv[i + 1];
-    if (!flag?.startsWith('--') || value === undefined) throw new Error(`expected --flag value pairs, got "${flag}"`);
+    if (!flag?.startsWith('--') || value === undefined)
+      throw new UsageError(`expected --flag value pairs, got "${flag}"`);
     values.set(flag.slice(2), [...(values.get(flag.slice(2)) ?? []), value]);
   }
   const one = (name: string) => values.get(name)?.at(-1);
   const platform = one('platform') as Platform | undefined;
-  if (!platform || !PLATFORMS.includes(platform)) throw new Error('--platform is required');
+  if (!platform || !PLATFORMS.includes(platform)) throw new UsageError('--platform is required');
   const intent = one('intent');
-  if (!intent) throw new Error('--intent is required');
+  if (!intent) throw new UsageError('--intent is required');
   const params: Record<string, string> = {};
   for (const pair of values.get('param') ?? []) {
     const at = pair.indexOf('=');
-    if (at < 1) throw new Error(`--param needs key=value, got "${pair}"`);
-    params[pair.slice(0, at)] = pair.slice(at + 1);
+    if (at < 1) throw new UsageError(`--param needs key=value, got "${pair}"`);
+    const name = pair.slice(0, at);
+    params[name] = resolveRelativeDate(name, pair.slice(at + 1));
   }
   const confirm = one('confirm');
-  if (confirm && confirm !== 'yes' && confirm !== 'no') throw new Error('--confirm is yes or no');
+  if (confirm && confirm !== 'yes' && confirm !== 'no') throw new UsageError('--confirm is yes or no');
   const stage = one('stage') ?? 'fulfillment';
-  if (stage !== 'dialog' && stage !== 'fulfillment') throw new Error('--stage is dialog or fulfillment');
+  if (stage !== 'dialog' && stage !== 'fulfillment') throw new UsageError('--stage is dialog or fulfillment');
   return {
     platform,
     intent,
@@ -66,7 +77,25 @@ function parseArgs(argv: string[]): Options {
     text: one('text'),
     confirm: confirm as 'yes' | 'no' | undefined,
     stage,
+    tls: { cert: one('cert'), key: one('key'), ca: one('ca') },
   };
+}
+
+/** The client certificate and trusted CA for an mTLS caller; undefined keeps the default agent. */
+function tlsAgent(tls: Options['tls']): Agent | undefined {
+  if (!tls.cert && !tls.key && !tls.ca) return undefined;
+  if (Boolean(tls.cert) !== Boolean(tls.key)) throw new UsageError('--cert and --key go together');
+  const read = (path: string | undefined, flag: string): Buffer | undefined => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error: unknown) {
+      throw new UsageError(`${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  };
+  return new Agent({
+    connect: { cert: read(tls.cert, '--cert'), key: read(tls.key, '--key'), ca: read(tls.ca, '--ca') },
+  });
 }
 
 function stateFile(session: string): string {
@@ -114,9 +143,20 @@ async function main(): Promise<void> {
   const url = `${options.url.replace(/\/$/, '')}${PATHS[options.platform]}`;
 
   process.stdout.write(`→ POST ${url}  (${options.platform}, ${options.intent})\n`);
+  const dispatcher = tlsAgent(options.tls);
   const started = performance.now();
-  const response = await fetch(url, { method: 'POST', headers, body: raw });
-  const text = await response.text();
+  let response: Awaited<ReturnType<typeof fetch>>;
+  let text: string;
+  try {
+    response = await fetch(url, { method: 'POST', headers, body: raw, dispatcher });
+    text = await response.text();
+  } catch (error: unknown) {
+    process.stderr.write(`${describeFetchFailure(url, error)}\n`);
+    process.exitCode = 1;
+    return;
+  } finally {
+    await dispatcher?.close();
+  }
   const latency = Math.round(performance.now() - started);
   process.stdout.write(`← ${response.status} in ${latency} ms\n`);
   let parsed: Record<string, unknown> = {};
@@ -138,6 +178,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
-  process.exit(2);
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
 });

@@ -249,7 +249,8 @@ export class AppConfig implements AppConfigValues {
         poolSize: env.DB_POOL_SIZE,
         statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
         migrationsRun: env.DB_MIGRATIONS_RUN,
-        seedDemoData: env.SEED_DEMO_DATA ?? embedded,
+        // Development seeds an empty database (embedded or not), so the README's examples work on either.
+        seedDemoData: env.SEED_DEMO_DATA ?? (embedded || env.NODE_ENV === 'development'),
         embedded: { dataDir: resolvePath(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },
       },
       fulfillment: {

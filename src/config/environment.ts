@@ -120,7 +120,7 @@ export class Environment {
   @IsBoolean()
   DB_MIGRATIONS_RUN = true;
 
-  /** Seed demo data into an empty database at start-up; defaults to on for the embedded database only. */
+  /** Seed demo data into an empty database at start-up; defaults to on in development and for the embedded database. */
   @IsOptional()
   @Transform(toBool)
   @IsBoolean()

@@ -176,10 +176,22 @@ describe('loadConfig', () => {
   describe('DATABASE_URL', () => {
     const url = 'postgres://app:s3cret@db.internal:5432/app';
 
-    it('turns demo seeding off by default when set', () => {
+    it('seeds an empty database by default in development only', () => {
       const config = loadConfig({ DATABASE_URL: url }, CWD);
       expect(config.database.url).toBe(url);
-      expect(config.database.seedDemoData).toBe(false);
+      expect(config.database.seedDemoData).toBe(true);
+      expect(loadConfig({ DATABASE_URL: url, NODE_ENV: 'test' }, CWD).database.seedDemoData).toBe(false);
+      const production = {
+        DATABASE_URL: url,
+        NODE_ENV: 'production',
+        TLS_TERMINATED_BY_PROXY: 'true',
+        CALLERS_FILE: 'c.yaml',
+      };
+      expect(loadConfig(production, CWD).database.seedDemoData).toBe(false);
+    });
+
+    it('lets SEED_DEMO_DATA=false turn development seeding off', () => {
+      expect(loadConfig({ DATABASE_URL: url, SEED_DEMO_DATA: 'false' }, CWD).database.seedDemoData).toBe(false);
     });
 
     it('seeds demo data when SEED_DEMO_DATA=true', () => {

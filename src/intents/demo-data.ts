@@ -4,6 +4,9 @@ import { BankingDemoSeeder } from './banking/banking.demo-seeder';
 import { CommerceDemoSeeder } from './commerce/commerce.demo-seeder';
 import type { DemoSeeder } from './demo-seeder';
 
+/** Advisory lock key held while a domain is checked and seeded ("wfde" in ASCII). */
+const DEMO_SEED_LOCK = 0x77666465;
+
 /** Every domain's demo data, in dependency order. */
 export const DEMO_SEEDERS: readonly DemoSeeder[] = [
   new BankingDemoSeeder(),
@@ -12,17 +15,27 @@ export const DEMO_SEEDERS: readonly DemoSeeder[] = [
 ];
 
 /**
- * Seeds each domain in its own transaction. With `onlyWhenEmpty`, domains that already hold data are left
- * alone (start-up seeding); without it every seeder runs, which is safe because seeders are idempotent.
+ * Seeds each domain in its own transaction. With `onlyWhenEmpty`, domains that already hold data are only
+ * refreshed (start-up seeding); without it every seeder runs, which is safe because seeders are idempotent.
  */
 export async function seedDemoData(dataSource: DataSource, onlyWhenEmpty: boolean): Promise<string[]> {
   const seeded: string[] = [];
   for (const seeder of DEMO_SEEDERS) {
     await dataSource.transaction(async (manager) => {
-      if (onlyWhenEmpty && !(await seeder.isEmpty(manager))) return;
+      // Instances starting together on one empty database seed one after the other, not into each other.
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [DEMO_SEED_LOCK]);
+      if (onlyWhenEmpty && !(await seeder.isEmpty(manager))) {
+        await seeder.refresh?.(manager);
+        return;
+      }
       await seeder.seed(manager);
       seeded.push(seeder.name);
     });
   }
   return seeded;
+}
+
+/** Whether the banking demo data (what the README's first example reads) is missing. */
+export async function demoDataMissing(dataSource: DataSource): Promise<boolean> {
+  return dataSource.transaction((manager) => DEMO_SEEDERS[0].isEmpty(manager));
 }

@@ -7,6 +7,8 @@ export interface DemoSeeder {
   /** True when the domain has no data yet. */
   isEmpty(manager: EntityManager): Promise<boolean>;
   seed(manager: EntityManager): Promise<void>;
+  /** Brings data that is relative to today up to date on a seeded database (run at each seeding start-up). */
+  refresh?(manager: EntityManager): Promise<void>;
 }
 
 /** A stable UUID derived from a label, so re-running a seed never duplicates rows. */

@@ -6,9 +6,9 @@ import { AppointmentsModule } from './appointments/appointments.module';
 import { BankingModule } from './banking/banking.module';
 import { CommerceModule } from './commerce/commerce.module';
 import { CrmModule } from './crm/crm.module';
-import { seedDemoData } from './demo-data';
+import { demoDataMissing, seedDemoData } from './demo-data';
 
-/** Seeds demo data into an empty database at start-up when configured (the embedded default). */
+/** Seeds demo data into an empty database at start-up when configured (development), or says how to. */
 @Injectable()
 class DemoDataOnStartup implements OnApplicationBootstrap {
   private readonly logger = new Logger('DemoData');
@@ -19,9 +19,14 @@ class DemoDataOnStartup implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.config.database.seedDemoData) return;
-    const seeded = await seedDemoData(this.dataSource, true);
-    if (seeded.length > 0) this.logger.log(`Seeded demo data: ${seeded.join(', ')}`);
+    if (this.config.database.seedDemoData) {
+      const seeded = await seedDemoData(this.dataSource, true);
+      if (seeded.length > 0) this.logger.log(`Seeded demo data: ${seeded.join(', ')}`);
+      return;
+    }
+    if (!this.config.isProduction && (await demoDataMissing(this.dataSource))) {
+      this.logger.log('The database has no demo data for the README examples: run "npm run db:seed" to add it');
+    }
   }
 }
 

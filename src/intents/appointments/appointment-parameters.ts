@@ -71,16 +71,35 @@ export function askForProvider(providers: readonly Provider[]): FulfillmentResul
   };
 }
 
-/** Lists free times as text and quick replies; with `parameter`, also asks the platform to collect it. */
+/** What to say before the free times, and instead of them when there are none. */
+export interface SlotWording {
+  readonly lead: string;
+  readonly none: string;
+}
+
+/** "on Tue, Dec 1": one UTC day in the caller's language. */
+export function describeDay(date: string, languageCode: string): string {
+  return new Intl.DateTimeFormat(languageCode.split(/[-_]/)[0] || 'en', {
+    weekday: 'short',
+    month: 'short',
+    day: 'numeric',
+    timeZone: 'UTC',
+  }).format(new Date(`${date}T00:00:00Z`));
+}
+
+/**
+ * Lists free times as text and quick replies, or says there are none in a sentence of its own. With
+ * `parameter`, also asks the platform to collect it.
+ */
 export function offerSlots(
-  lead: string,
+  wording: SlotWording,
   slots: readonly AppointmentSlot[],
   languageCode: string,
   parameter?: string,
   invalid = false,
 ): FulfillmentResult {
   const times = slots.map((slot) => describeSlot(slot, languageCode));
-  const text = slots.length ? `${lead} ${times.join('; ')}.` : `${lead} There are no free times in that period.`;
+  const text = slots.length ? `${wording.lead} ${times.join('; ')}.` : wording.none;
   return {
     text,
     ...(parameter && { elicit: { parameter, ...(invalid && { invalid }) } }),

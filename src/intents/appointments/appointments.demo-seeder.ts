@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 import { demoId, DemoSeeder } from '../demo-seeder';
 import { AppointmentSlot } from './entities/appointment-slot.entity';
 import { Provider } from './entities/provider.entity';
@@ -13,7 +13,10 @@ export const DEMO_PROVIDERS = [
   { slug: 'dr-patel', displayName: 'Dr. Ravi Patel', specialty: 'dermatology' },
 ] as const;
 
-/** Two providers with half-hour slots on weekday mornings (UTC) for the next two weeks. */
+/**
+ * Two providers with half-hour slots every morning (UTC) for the next two weeks, counted from the day the
+ * service starts: a restart tops the slots up, so the demo can be booked whenever it is run.
+ */
 export class AppointmentsDemoSeeder implements DemoSeeder {
   readonly name = 'appointments';
 
@@ -22,20 +25,29 @@ export class AppointmentsDemoSeeder implements DemoSeeder {
   }
 
   async seed(manager: EntityManager): Promise<void> {
-    const today = Date.parse(new Date().toISOString().slice(0, 10));
     for (const provider of DEMO_PROVIDERS) {
-      const providerId = demoId(`provider:${provider.slug}`);
       await manager
         .createQueryBuilder()
         .insert()
         .into(Provider)
-        .values({ id: providerId, ...provider })
+        .values({ id: demoId(`provider:${provider.slug}`), ...provider })
         .orIgnore()
         .execute();
+    }
+    await this.refresh(manager);
+  }
+
+  /** Adds the coming days' slots of the demo providers (those still present); existing slots are kept. */
+  async refresh(manager: EntityManager): Promise<void> {
+    const today = Date.parse(new Date().toISOString().slice(0, 10));
+    const ids = DEMO_PROVIDERS.map((provider) => demoId(`provider:${provider.slug}`));
+    const present = new Set((await manager.getRepository(Provider).findBy({ id: In(ids) })).map((row) => row.id));
+    for (const provider of DEMO_PROVIDERS) {
+      const providerId = demoId(`provider:${provider.slug}`);
+      if (!present.has(providerId)) continue;
       const slots: Partial<AppointmentSlot>[] = [];
       for (let day = 1; day <= DAYS; day++) {
         const date = new Date(today + day * DAY_MS);
-        if (date.getUTCDay() === 0 || date.getUTCDay() === 6) continue;
         for (const hour of HOURS_UTC) {
           for (const minute of [0, SLOT_MINUTES]) {
             const startsAt = new Date(date.getTime() + (hour * 60 + minute) * 60_000);

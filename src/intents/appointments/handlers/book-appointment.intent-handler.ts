@@ -9,6 +9,7 @@ import {
   APPOINTMENTS_SOURCE,
   askForProvider,
   dateFrom,
+  describeDay,
   describeSlot,
   offerSlots,
   textParameter,
@@ -39,13 +40,21 @@ export class BookAppointmentHandler implements FulfillmentHandler {
       return { text: `Which day would you like to see ${provider.displayName}?`, elicit: { parameter: 'date' } };
     const dayStart = new Date(`${date}T00:00:00Z`);
     const time = timeFrom(params.time);
-    const slot = time ? await this.appointments.findSlot(provider.id, new Date(`${date}T${time}:00Z`)) : null;
+    const found = time ? await this.appointments.findSlot(provider.id, new Date(`${date}T${time}:00Z`)) : null;
+    const slot = found && found.startsAt.getTime() > Date.now() ? found : null;
     if (!slot) {
-      const free = await this.appointments.freeSlots(provider.id, dayStart, new Date(dayStart.getTime() + DAY_MS), 6);
-      const lead = time
-        ? `${provider.displayName} has no appointment at ${time} that day. Free times are:`
-        : 'Which time suits you? Free times are:';
-      return offerSlots(lead, free, request.languageCode, 'time', Boolean(time));
+      const earliest = new Date(Math.max(dayStart.getTime(), Date.now()));
+      const free = await this.appointments.freeSlots(provider.id, earliest, new Date(dayStart.getTime() + DAY_MS), 6);
+      const wording = {
+        lead: time
+          ? `${provider.displayName} has no appointment at ${time} that day. Free times are:`
+          : 'Which time suits you? Free times are:',
+        none: `${provider.displayName} has no free times on ${describeDay(date, request.languageCode)}. Which other day would suit you?`,
+      };
+      // No free time that day: ask for another day rather than for a time that cannot be booked.
+      return free.length
+        ? offerSlots(wording, free, request.languageCode, 'time', Boolean(time))
+        : offerSlots(wording, free, request.languageCode, 'date', true);
     }
     const patient = textParameter(params.patient_id);
     if (!patient) return { text: 'What is your patient number?', elicit: { parameter: 'patient_id' } };
@@ -74,13 +83,11 @@ export class BookAppointmentHandler implements FulfillmentHandler {
         new Date(slot.startsAt.getTime() + 14 * DAY_MS),
         ALTERNATIVES,
       );
-      return offerSlots(
-        'Sorry, that slot was just taken. The next free times are:',
-        next,
-        request.languageCode,
-        'time',
-        true,
-      );
+      const wording = {
+        lead: 'Sorry, that slot was just taken. The next free times are:',
+        none: `Sorry, that slot was just taken, and ${provider.displayName} has no other free times in the next two weeks.`,
+      };
+      return offerSlots(wording, next, request.languageCode, 'time', true);
     }
     return {
       text: `You're booked with ${provider.displayName} on ${when} (UTC). Your reference is ${outcome.appointment.reference}.`,

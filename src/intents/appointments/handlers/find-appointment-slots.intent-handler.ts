@@ -1,5 +1,5 @@
 import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
-import { askForProvider, dateFrom, offerSlots, textParameter } from '../appointment-parameters';
+import { askForProvider, dateFrom, describeDay, offerSlots, textParameter } from '../appointment-parameters';
 import { AppointmentsRepository } from '../appointments.repository';
 
 const DAY_MS = 86_400_000;
@@ -24,8 +24,17 @@ export class FindAppointmentSlotsHandler implements FulfillmentHandler {
       : new Date(from.getTime() + (date ? DAY_MS : DEFAULT_RANGE_DAYS * DAY_MS));
     const earliest = new Date(Math.max(from.getTime(), Date.now()));
     const slots = await this.appointments.freeSlots(provider.id, earliest, to, MAX_SLOTS);
+    const period = until
+      ? `between ${describeDay(date ?? from.toISOString().slice(0, 10), request.languageCode)} and ${describeDay(until, request.languageCode)}`
+      : date
+        ? `on ${describeDay(date, request.languageCode)}`
+        : `in the next ${DEFAULT_RANGE_DAYS} days`;
+    const wording = {
+      lead: `${provider.displayName} has these free times (UTC):`,
+      none: `${provider.displayName} has no free times ${period}. Would you like to try another day?`,
+    };
     return {
-      ...offerSlots(`${provider.displayName} has these free times (UTC):`, slots, request.languageCode),
+      ...offerSlots(wording, slots, request.languageCode),
       sessionParameters: { provider: provider.slug },
     };
   }
