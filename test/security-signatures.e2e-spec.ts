@@ -3,7 +3,7 @@ import { dump as toYaml } from 'js-yaml';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { connect, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type HeaderSignatureScheme, signHeaderSignature } from '../src/auth/hmac/header-signature';
@@ -12,6 +12,7 @@ import { hashPassword } from '../src/auth/passwords';
 import { type AuditRow, auditRows, countRows, waitForAuditRow } from './support/audit-events';
 import { README_REQUEST } from './support/dialogflow-es.fixtures';
 import { type RawResponse, sendRaw } from './support/raw-http';
+import { testRedisUrl } from './support/redis';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
 
@@ -20,7 +21,6 @@ const BALANCE = '$3,247.82';
 /** The README request exactly as sent (and signed): compact JSON. */
 const BODY = JSON.stringify(README_REQUEST);
 const UNAUTHENTICATED = { statusCode: 401, error: 'UNAUTHENTICATED', message: 'Missing or invalid credentials.' };
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 // ---- secrets (fresh for every run; none of them may ever appear in a response or an audit row) ----
 
@@ -241,30 +241,12 @@ const duplicateHeader: Rejection = {
 
 // ---- Redis ----
 
-/** PING over a raw socket; throws (the suite must not silently skip) when Redis is not there. */
-function pingRedis(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(6379, '127.0.0.1');
-    const fail = (why: string): void => {
-      socket.destroy();
-      reject(new Error(`Redis is not reachable on 127.0.0.1:6379 (${why}); the shared rate-limit tests need it`));
-    };
-    socket.setTimeout(2000, () => fail('timeout'));
-    socket.once('error', (error) => fail(error.message));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      socket.destroy();
-      if (data.toString().startsWith('+PONG')) resolve();
-      else fail(`answered ${JSON.stringify(data.toString())}`);
-    });
-  });
-}
-
 /** Open TCP connections from this process to Redis. */
 function redisSockets(): Socket[] {
+  const port = Number(new URL(testRedisUrl()).port || 6379);
   const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
   return handles.filter(
-    (handle): handle is Socket => handle instanceof Socket && handle.remotePort === 6379 && !handle.destroyed,
+    (handle): handle is Socket => handle instanceof Socket && handle.remotePort === port && !handle.destroyed,
   );
 }
 
@@ -805,7 +787,7 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
     let redisClients: RedisClient[] = [];
 
     beforeAll(async () => {
-      await pingRedis();
+      const REDIS_URL = testRedisUrl();
       const file = writeCallersFile('shared-callers.yaml', {
         callers: [bearerCaller(sharedId, [SHARED_TOKEN], { rateLimit: { requests: 4, perSeconds: 60 } })],
       });

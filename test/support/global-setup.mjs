@@ -1,16 +1,17 @@
 // Prepares one migrated, seeded template database for the e2e suite; each test file clones it.
-// Uses DATABASE_URL when set (CI), otherwise starts an embedded PostgreSQL just for this run.
+// Uses DATABASE_URL when set (CI), otherwise starts an embedded PostgreSQL just for this run; likewise Redis.
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../scripts/free-port.mjs';
+import { startTestRedis } from './redis-server.mjs';
 
 const TEMPLATE = `wf_template_${process.pid}`;
 
 async function startEmbedded() {
-  const { startEmbeddedPostgres } = await import('../../dist/database/embedded-postgres.server.js');
+  const { startEmbeddedPostgres } = await import('../../dist/database/embedded/embedded-postgres.server.js');
   const parent = await mkdtemp(join(tmpdir(), 'wf-test-pg-'));
   await chmod(parent, 0o755);
   const running = await startEmbeddedPostgres({
@@ -29,6 +30,10 @@ function withDatabase(url, database) {
 }
 
 export default async function globalSetup() {
+  const redis = await startTestRedis();
+  globalThis.__WF_REDIS__ = redis;
+  if (redis.url) process.env.WF_TEST_REDIS_URL = redis.url;
+  else process.env.WF_TEST_REDIS_UNAVAILABLE = redis.unavailable;
   const serverUrl = process.env.DATABASE_URL || (await startEmbedded());
   process.env.DATABASE_URL = serverUrl;
   const admin = new pg.Client({ connectionString: serverUrl });

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import pg from 'pg';
 
 export default async function globalTeardown() {
+  await globalThis.__WF_REDIS__?.stop();
   const template = globalThis.__WF_TEMPLATE__;
   if (template) {
     const admin = new pg.Client({ connectionString: template.serverUrl });
