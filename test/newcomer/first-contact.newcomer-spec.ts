@@ -1,0 +1,263 @@
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * What a newcomer does first, on a fresh clone: the README's two commands. Once as a new non-root user in its
+ * own (private) home folder, once as root from a mode-700 folder. Each runs `npm install && npm start` until the
+ * README's curl answers (twice: the first start initialises everything, the second should be quick), then
+ * `npm test` on a small subset that needs PostgreSQL and Redis without being given either.
+ *
+ * Needs root (it creates a user). The timings are written to bench/results/newcomer.json, never asserted.
+ */
+const ROOT = join(__dirname, '..', '..');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const TEST_SUBSET = ['src/config', 'test/dialogflow-es.e2e-spec.ts', 'test/security-signatures.e2e-spec.ts'];
+
+interface Person {
+  readonly label: string;
+  /** Runs a shell command as this person in `cwd`; resolves with its output, rejects on a non-zero exit. */
+  run(command: string, cwd: string, env?: Record<string, string>): Promise<string>;
+  /** Starts a long-running shell command in its own process group. */
+  start(command: string, cwd: string, env: Record<string, string>): ChildProcess;
+  readonly home: string;
+}
+
+function twoCommands(): { install: string; test: string } {
+  const block = /## The two commands\s+```sh\n([\s\S]*?)```/.exec(README)?.[1] ?? '';
+  const commands = block.split('\n').map((line) => line.replace(/#.*$/, '').trim());
+  const install = commands.find((line) => line.startsWith('npm install'));
+  const test = commands.find((line) => line.startsWith('npm test'));
+  if (install !== 'npm install && npm start' || test !== 'npm test') {
+    throw new Error(`README's two commands changed: ${JSON.stringify(commands)}`);
+  }
+  return { install, test };
+}
+
+function readmeCurl(port: number): string {
+  const example = /```sh\n(curl -s http:\/\/127\.0\.0\.1:8080\/v1\/webhooks\/dialogflow-es[\s\S]*?)```/.exec(
+    README,
+  )?.[1];
+  if (!example) throw new Error('README has no curl example');
+  return example.replace('127.0.0.1:8080', `127.0.0.1:${port}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function shell(argv: string[], cwd: string, env: NodeJS.ProcessEnv, detached = false): ChildProcess {
+  return spawn(argv[0], argv.slice(1), { cwd, env, detached, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function collect(child: ChildProcess, what: string): Promise<string> {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${what} exited with ${code}:\n${output.slice(-6000)}`)),
+    ),
+  );
+}
+
+const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function asUser(name: string): Person {
+  const home = `/home/${name}`;
+  const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    HOME: home,
+    USER: name,
+    LOGNAME: name,
+    PATH: BASE_PATH,
+    LANG: 'C.UTF-8',
+    ...extra,
+  });
+  const argv = (command: string) => ['runuser', '-u', name, '--', 'bash', '-c', command];
+  return {
+    label: `non-root user ${name} in ${home}`,
+    home,
+    run: (command, cwd, extra) => collect(shell(argv(command), cwd, env(extra)), command),
+    start: (command, cwd, extra) => shell(argv(command), cwd, env(extra), true),
+  };
+}
+
+function asRoot(): Person {
+  const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    HOME: homedir(),
+    USER: 'root',
+    PATH: BASE_PATH,
+    LANG: 'C.UTF-8',
+    ...extra,
+  });
+  return {
+    label: 'root in a mode-700 folder',
+    home: homedir(),
+    run: (command, cwd, extra) => collect(shell(['bash', '-c', command], cwd, env(extra)), command),
+    start: (command, cwd, extra) => shell(['bash', '-c', command], cwd, env(extra), true),
+  };
+}
+
+interface Started {
+  /** From the command's start to the first right answer. */
+  ms: number;
+  /** From npm's start of `npm start` (its prestart line) to the first right answer. */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** Runs the command (`npm install && npm start`, or `npm start`) until the README curl answers. */
+async function startUntilAnswered(person: Person, app: string, command: string): Promise<Started> {
+  const ports = {
+    PORT: await freePort(),
+    GRPC_PORT: await freePort(),
+    METRICS_PORT: await freePort(),
+    EMBEDDED_PG_PORT: await freePort(),
+  };
+  const env = Object.fromEntries(Object.entries(ports).map(([key, value]) => [key, String(value)]));
+  const started = Date.now();
+  const child = person.start(command, app, env);
+  let output = '';
+  let startRequested: number | undefined;
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString('utf8');
+    // npm announces each script it runs; `npm start` begins with its prestart (the build check).
+    if (startRequested === undefined && /> \S+ prestart\n/.test(output)) startRequested = Date.now();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
+    await exited;
+  };
+  const curl = readmeCurl(ports.PORT);
+  const deadline = started + 10 * 60_000;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output.slice(-6000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`the README curl got no answer within 10 minutes:\n${output.slice(-6000)}`);
+      const answer = await person.run(curl, app).catch(() => '');
+      if (answer.includes('Your checking account balance is $3,247.82.')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch (error: unknown) {
+    await stop();
+    throw error;
+  }
+  const answered = Date.now();
+  return {
+    ms: answered - started,
+    startMs: answered - (startRequested ?? started),
+    stop: async () => {
+      await stop();
+      expect(output).toMatch(/Stopped cleanly/);
+    },
+  };
+}
+
+interface Figures {
+  who: string;
+  /** `npm install && npm start` until the README curl answers. */
+  installAndFirstAnswerMs?: number;
+  /** Of that, from `npm start` on (build, initdb, migrations, demo data, listen). */
+  firstStartMs?: number;
+  /** `npm start` again, until the curl answers. */
+  secondStartMs?: number;
+  testSubsetMs?: number;
+}
+
+const figures: Figures[] = [];
+let bundleDir: string;
+let bundle: string;
+
+beforeAll(() => {
+  if (process.getuid?.() !== 0) throw new Error('the newcomer check creates a user: run it as root (.ci/run does)');
+  bundleDir = mkdtempSync(join(tmpdir(), 'wf-newcomer-bundle-'));
+  chmodSync(bundleDir, 0o755);
+  bundle = join(bundleDir, 'repo.bundle');
+  // The committed state, as a clean clone has it; a bundle can be cloned by any user (a repository owned by
+  // someone else cannot, git refuses it as "dubious ownership").
+  execFileSync('git', ['bundle', 'create', bundle, 'HEAD'], { cwd: ROOT, stdio: 'ignore' });
+  chmodSync(bundle, 0o644);
+});
+
+afterAll(() => {
+  rmSync(bundleDir, { recursive: true, force: true });
+  const results = join(ROOT, 'bench', 'results');
+  mkdirSync(results, { recursive: true });
+  writeFileSync(join(results, 'newcomer.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  process.stdout.write(`newcomer figures: ${JSON.stringify(figures)}\n`);
+});
+
+async function firstContact(person: Person, app: string): Promise<void> {
+  const { install, test } = twoCommands();
+  const figure: Figures = { who: person.label };
+  figures.push(figure);
+  await person.run(`git -c advice.detachedHead=false clone --quiet ${bundle} ${app}`, person.home);
+
+  const first = await startUntilAnswered(person, app, install);
+  figure.installAndFirstAnswerMs = first.ms;
+  figure.firstStartMs = first.startMs;
+  await first.stop();
+
+  const second = await startUntilAnswered(person, app, 'npm start');
+  figure.secondStartMs = second.ms;
+  await second.stop();
+
+  const started = Date.now();
+  const output = await person.run(`${test} -- ${TEST_SUBSET.join(' ')}`, app);
+  figure.testSubsetMs = Date.now() - started;
+  const [, passed, total] = /Tests:\s+(\d+) passed, (\d+) total/.exec(output) ?? [];
+  expect(Number(total)).toBeGreaterThan(0);
+  expect(passed).toBe(total);
+}
+
+describe('the README two commands on a fresh clone', () => {
+  it('work for a new non-root user in its private home folder, with nothing else running', async () => {
+    const name = `wf-newcomer-${randomBytes(3).toString('hex')}`;
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
+    const person = asUser(name);
+    try {
+      chmodSync(person.home, 0o700);
+      // A warm npm cache, as a developer's machine has (the registry is slow from here, not the point).
+      if (existsSync(join(homedir(), '.npm'))) {
+        execFileSync('cp', ['-a', join(homedir(), '.npm'), join(person.home, '.npm')]);
+        execFileSync('chown', ['-R', `${name}:${name}`, join(person.home, '.npm')]);
+      }
+      await firstContact(person, join(person.home, 'app'));
+    } finally {
+      // Whatever the user still runs (a server left by a failed step, test databases) goes with the user.
+      spawnSync('pkill', ['-KILL', '-u', name]);
+      execFileSync('userdel', ['--remove', name], { stdio: 'ignore' });
+    }
+  });
+
+  it('work for root from a mode-700 folder', async () => {
+    const folder = mkdtempSync(join(homedir(), 'wf-newcomer-'));
+    chmodSync(folder, 0o700);
+    const app = join(folder, 'app');
+    try {
+      await firstContact(asRoot(), app);
+    } finally {
+      // The embedded PostgreSQL kept this clone's data outside the private folder (see embedded-postgres.server).
+      const key = createHash('sha256')
+        .update(join(app, '.data', 'postgres'))
+        .digest('hex')
+        .slice(0, 16);
+      rmSync(join('/var/lib/webhook-fulfillment', key), { recursive: true, force: true });
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
