@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PLATFORMS } from '../src/fulfillment';
+import { freePort } from './support/service-process';
 import { startTestApp, TestApp } from './support/test-app';
+import { generateCertificates } from './support/tls-fixtures';
 import { queryTestDatabase } from './support/test-database';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'simulate.cli.js');
@@ -99,5 +101,104 @@ describe('npm run simulate (real process against the real app)', () => {
 
   it('explains its usage on bad arguments (exit 2)', async () => {
     await expect(simulate(['--platform', 'telegram', '--intent', 'X'])).rejects.toMatchObject({ code: 2 });
+  });
+
+  it("walks the README's booking example through as printed, on whatever day it runs", async () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const block = /## Simulator[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const booking = block.split('\n').filter((line) => line.includes('--intent BookAppointment'));
+    expect(booking).toHaveLength(3);
+    const args = (line: string): string[] => line.replace(/^npm run simulate -- /, '').split(' ');
+    const replies: string[] = [];
+    for (const line of booking) replies.push((await simulate(args(line))).stdout);
+    expect(replies[0]).toMatch(/bot says: Which time suits you\? Free times are: /);
+    expect(replies[1]).toMatch(/bot says: Book Dr\. Ada Lee on .+ 09:00 \(UTC\)\?/);
+    expect(replies[2]).toMatch(
+      /bot says: You're booked with Dr\. Ada Lee on .+ 09:00 \(UTC\)\. Your reference is [A-Z0-9]{6}\./,
+    );
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const [booked] = await queryTestDatabase<{ starts_at: Date }>(
+      t.database.url,
+      `SELECT s.starts_at FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id WHERE a.patient_ref = 'P-1001'`,
+    );
+    expect(booked.starts_at.toISOString()).toBe(`${tomorrow}T09:00:00.000Z`);
+  });
+
+  it('says why a request could not be sent, with the URL (exit 1, no usage text)', async () => {
+    const port = await freePort();
+    const failed = await promisify(execFile)(
+      process.execPath,
+      [CLI, '--url', `http://127.0.0.1:${port}`, '--platform', 'generic', '--intent', 'GetAccountBalance'],
+      { cwd: workdir, env: { PATH: process.env.PATH } },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({
+      code: 1,
+      stderr: `could not reach http://127.0.0.1:${port}/v1/webhooks/generic: connection refused (is the service running? npm start)\n`,
+    });
+  });
+
+  describe('an mTLS caller (--cert, --key, --ca)', () => {
+    const certs = mkdtempSync(join(tmpdir(), 'wf-simulate-certs-'));
+    let secure: TestApp;
+    let url: string;
+    const run = (extra: string[]) =>
+      promisify(execFile)(
+        process.execPath,
+        [
+          CLI,
+          '--url',
+          url,
+          '--platform',
+          'generic',
+          '--intent',
+          'GetAccountBalance',
+          '--param',
+          'user_id=12345',
+          '--param',
+          'account_type=checking',
+          ...extra,
+        ],
+        { cwd: workdir, env: { PATH: process.env.PATH } },
+      );
+
+    beforeAll(async () => {
+      generateCertificates(certs);
+      secure = await startTestApp({
+        env: {
+          CALLERS_FILE: join(__dirname, '..', 'config', 'callers.example.yaml'),
+          TLS_CERT_FILE: join(certs, 'server.crt'),
+          TLS_KEY_FILE: join(certs, 'server.key'),
+          TLS_CA_FILE: join(certs, 'ca.crt'),
+        },
+      });
+      url = secure.baseUrl.replace('http://127.0.0.1', 'https://localhost');
+    });
+    afterAll(async () => {
+      await secure.close();
+      rmSync(certs, { recursive: true, force: true });
+    });
+
+    it('authenticates with the client certificate alone', async () => {
+      const { stdout } = await run([
+        '--ca',
+        join(certs, 'ca.crt'),
+        '--cert',
+        join(certs, 'client.crt'),
+        '--key',
+        join(certs, 'client.key'),
+      ]);
+      expect(stdout).toMatch(/^← 200 in \d+ ms$/m);
+      expect(stdout).toMatch(/bot says: .*\$3,247\.82/);
+    });
+
+    it('explains a server certificate it cannot verify and what to pass', async () => {
+      const failed = await run([]).catch((error: { code: number; stderr: string }) => error);
+      expect(failed).toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(
+          /^TLS error talking to https:\/\/localhost:\d+\/v1\/webhooks\/generic: .*pass .*--ca/,
+        ),
+      });
+    });
   });
 });

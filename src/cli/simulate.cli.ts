@@ -139,7 +139,10 @@ async function main(): Promise<void> {
     stage: options.stage,
   });
   const raw = Buffer.from(JSON.stringify(body));
-  const headers = { 'Content-Type': 'application/json', ...credentialHeaders(raw, options) };
+  const headers = {
+    'Content-Type': 'application/json',
+    ...credentialHeaders(raw, { ...options, clientCertificate: Boolean(options.tls.cert) }),
+  };
   const url = `${options.url.replace(/\/$/, '')}${PATHS[options.platform]}`;
 
   process.stdout.write(`→ POST ${url}  (${options.platform}, ${options.intent})\n`);

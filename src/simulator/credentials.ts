@@ -8,14 +8,15 @@ export const LOCAL_DEV_TOKEN = 'local-dev-token';
 
 /**
  * Headers proving who calls: a bearer token when given, else the signature a caller's secrets in the callers
- * file can produce (Standard Webhooks or its signature header), else the local development token.
+ * file can produce (Standard Webhooks or its signature header), else none when a client certificate is sent
+ * (it is the credential), else the local development token.
  */
 export function credentialHeaders(
   body: Buffer,
-  options: { token?: string; callerId?: string; callersFile?: string },
+  options: { token?: string; callerId?: string; callersFile?: string; clientCertificate?: boolean },
 ): Record<string, string> {
   if (options.token) return { Authorization: `Bearer ${options.token}` };
-  if (!options.callerId) return { Authorization: `Bearer ${LOCAL_DEV_TOKEN}` };
+  if (!options.callerId) return options.clientCertificate ? {} : { Authorization: `Bearer ${LOCAL_DEV_TOKEN}` };
   if (!options.callersFile) throw new Error('--caller needs the callers file: set CALLERS_FILE or --callers-file');
   const caller: RegisteredCaller | undefined = loadCallersFile(options.callersFile).find(
     (candidate) => candidate.id === options.callerId,

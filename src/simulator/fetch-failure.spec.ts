@@ -26,6 +26,12 @@ describe('describeFetchFailure', () => {
     );
   });
 
+  it('says what fetch itself refused (a port browsers block) instead of "fetch failed"', async () => {
+    const url = 'http://127.0.0.1:1/v1/webhooks/generic';
+    const error = await fetch(url, { method: 'POST' }).catch((caught: unknown) => caught);
+    expect(describeFetchFailure(url, error)).toBe(`request to ${url} failed: bad port`);
+  });
+
   it('falls back to the innermost code and message', () => {
     const error = Object.assign(new TypeError('fetch failed'), {
       cause: Object.assign(new Error('odd'), { code: 'EWHATEVER' }),

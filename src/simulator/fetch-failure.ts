@@ -22,16 +22,21 @@ const TLS_REASONS: Record<string, string> = {
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'the server does not trust the CA of our client certificate',
 };
 
-/** The innermost error with a code (fetch wraps the socket's error as `cause`, sometimes twice). */
+/**
+ * The innermost error with a code, else the innermost message: fetch wraps the socket's error as `cause`,
+ * sometimes twice, and says only "fetch failed" itself.
+ */
 function rootCause(error: unknown): { code?: string; message: string } {
+  let withCode: { code: string; message: string } | undefined;
+  let innermost = error instanceof Error ? error.message : String(error);
   let current: unknown = error;
-  let found: { code?: string; message: string } = { message: error instanceof Error ? error.message : String(error) };
   for (let depth = 0; current && depth < 5; depth += 1) {
     const { code, message, cause } = current as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof code === 'string') found = { code, message: typeof message === 'string' ? message : code };
+    if (typeof message === 'string' && message) innermost = message;
+    if (typeof code === 'string') withCode = { code, message: typeof message === 'string' ? message : code };
     current = cause;
   }
-  return found;
+  return withCode ?? { message: innermost };
 }
 
 /** "fetch failed" in words: which URL, and what went wrong on the way there. */
