@@ -108,6 +108,16 @@ function asRoot(): Person {
   };
 }
 
+/** Signals a process group; false when no process of it is left. */
+function signalGroup(group: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-group, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface Started {
   /** From the command's start to the first right answer. */
   ms: number;
@@ -137,9 +147,16 @@ async function startUntilAnswered(person: Person, app: string, command: string):
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Like Ctrl-C in the terminal: the whole process group (bash, npm, node) gets the signal; done when all of it
+  // has exited (npm may exit before the service has finished its graceful shutdown).
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
+    const group = child.pid;
+    if (group === undefined) return;
+    signalGroup(group, 'SIGINT');
     await exited;
+    const deadline = Date.now() + 30_000;
+    while (signalGroup(group, 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (signalGroup(group, 0)) signalGroup(group, 'SIGKILL');
   };
   const curl = readmeCurl(ports.PORT);
   const deadline = started + 10 * 60_000;
