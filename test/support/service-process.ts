@@ -38,9 +38,9 @@ export interface ServiceProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the built service (`node dist/main.js`) as a real process. */
-export function startService(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [MAIN], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the built service (`node dist/main.js`, or another build's entry point) as a real process. */
+export function startService(env: Record<string, string>, main = MAIN): ServiceProcess {
+  const child = spawn(process.execPath, [main], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer): void => {

@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
+import { freePort, ServiceProcess, startService } from './support/service-process';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+
+const ROOT = join(__dirname, '..');
+const run = promisify(execFile);
+
+/**
+ * scripts/build.mjs on a copy of the project (so the suite's own dist/ is never touched): it builds only
+ * when an input changed, and a rebuild never takes dist/ away from a service running from it.
+ */
+describe('the build (scripts/build.mjs on a copy of the project)', () => {
+  const copy = mkdtempSync(join(tmpdir(), 'wf-build-'));
+  const dist = join(copy, 'dist');
+  const build = (...args: string[]) =>
+    run(process.execPath, [join(copy, 'scripts', 'build.mjs'), ...args], { cwd: copy });
+  let database: TestDatabase;
+  let service: ServiceProcess | undefined;
+
+  beforeAll(async () => {
+    for (const path of [
+      'src',
+      'scripts',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'package.json',
+      'package-lock.json',
+    ]) {
+      cpSync(join(ROOT, path), join(copy, path), { recursive: true });
+    }
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+    database = await createTestDatabase();
+    await build();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (service?.child.exitCode === null) {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+    await database.drop();
+    rmSync(copy, { recursive: true, force: true });
+  });
+
+  it('builds dist/ with the proto files and a stamp of its inputs', () => {
+    expect(existsSync(join(dist, 'main.js'))).toBe(true);
+    expect(existsSync(join(dist, 'grpc', 'proto', 'fulfillment', 'v1', 'fulfillment.proto'))).toBe(true);
+    expect(readFileSync(join(dist, '.build-stamp'), 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+
+  it('does nothing when no input changed', async () => {
+    const before = statSync(join(dist, 'main.js')).mtimeMs;
+    await build();
+    expect(statSync(join(dist, 'main.js')).mtimeMs).toBe(before);
+  });
+
+  it('rebuilds a changed source under a running service, which keeps answering from the same dist/', async () => {
+    const port = await freePort();
+    service = startService({ PORT: String(port), DATABASE_URL: database.url }, join(dist, 'main.js'));
+    await service.waitFor(/Listening on http:\/\/127\.0\.0\.1:\d+/);
+    const ask = async (): Promise<number> => {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`, {
+        method: 'POST',
+        headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify(README_REQUEST),
+      });
+      return response.status;
+    };
+    expect(await ask()).toBe(200);
+
+    const distInode = statSync(dist).ino;
+    const builtBefore = statSync(join(dist, 'main.js')).mtimeMs;
+    writeFileSync(join(dist, 'left-over-from-a-deleted-source.js'), '');
+    appendFileSync(join(copy, 'src', 'main.ts'), '\n// a change\n');
+    const statuses: number[] = [];
+    let building = true;
+    const rebuilt = build().finally(() => (building = false));
+    while (building) {
+      statuses.push(await ask());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await rebuilt;
+    statuses.push(await ask());
+
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    expect(statSync(dist).ino).toBe(distInode);
+    expect(existsSync(join(dist, 'left-over-from-a-deleted-source.js'))).toBe(false);
+    expect(statSync(join(dist, 'main.js')).mtimeMs).toBeGreaterThan(builtBefore);
+  });
+});
