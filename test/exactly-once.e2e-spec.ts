@@ -150,9 +150,6 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
       caller: { id: 'local-dev', platforms: [] },
       platform: 'generic',
       requestId: body.requestId as string,
-      sessionId: body.sessionId as string,
-      stage: 'fulfillment',
-      intent: 'TransferFunds',
     });
     // A replica claimed the turn and then stopped answering (its lease still runs for a moment).
     await queryTestDatabase(

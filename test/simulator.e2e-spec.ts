@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PLATFORMS } from '../src/fulfillment';
 import { freePort } from './support/service-process';
 import { startTestApp, TestApp } from './support/test-app';
 import { generateCertificates } from './support/tls-fixtures';
 import { queryTestDatabase } from './support/test-database';
+import { PLATFORMS } from '../src/common/platform';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'simulate.cli.js');
 

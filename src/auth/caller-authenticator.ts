@@ -4,7 +4,6 @@ import { AuditLog } from '../audit/audit-log';
 import { AppError } from '../common/errors/app-error';
 import { isLoopbackAddress } from '../common/net/loopback';
 import { AppConfig } from '../config';
-import type { Platform } from '../fulfillment';
 import { AuthAttempt, AuthFailureReason, AuthStrategy, ConnectionSecurity } from './auth-attempt';
 import type { AuthMethod, RegisteredCaller } from './callers/caller';
 import { CallerRegistry, certificateMatches } from './callers/caller-registry';
@@ -15,6 +14,7 @@ import { HeaderSignatureStrategy } from './strategies/header-signature.strategy'
 import { MtlsStrategy } from './strategies/mtls.strategy';
 import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
 import { certificateFailureReason } from './tls/peer-identity';
+import type { Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
 const SIGNATURE_METHODS: ReadonlySet<AuthMethod> = new Set(['standardWebhooks', 'headerSignature']);

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Platform, PLATFORMS } from '../fulfillment';
 import { Agent, fetch } from 'undici';
 import { credentialHeaders } from '../simulator/credentials';
 import { describeFetchFailure } from '../simulator/fetch-failure';
 import { resolveRelativeDate } from '../simulator/relative-date';
-import { buildRequest, PATHS, rememberFromResponse, sessionIdFor } from '../simulator/simulated-request';
+import { SIMULATIONS } from '../platforms/simulations';
+import { buildRequest, rememberFromResponse, sessionIdFor } from '../simulator/simulated-request';
+import { PLATFORMS, Platform } from '../common/platform';
 
 const USAGE = `usage: npm run simulate -- --platform <${PLATFORMS.join('|')}> --intent <Name> [--param key=value ...]
        [--url http://127.0.0.1:8080] [--caller <id> [--callers-file <path>] | --token <token>]
@@ -104,20 +105,6 @@ function stateFile(session: string): string {
   return join(dir, `${session.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
 }
 
-function replyText(platform: Platform, body: Record<string, unknown>): string {
-  const json = JSON.stringify(body);
-  switch (platform) {
-    case 'dialogflow-es':
-      return typeof body.fulfillmentText === 'string' ? body.fulfillmentText : '';
-    case 'generic':
-      return typeof body.text === 'string' ? body.text : '';
-    default:
-      return [...json.matchAll(/"(?:text|content)":\s*(?:\{"text":\s*\[)?"((?:[^"\\]|\\.)*)"/g)]
-        .map((m) => m[1])
-        .join(' | ');
-  }
-}
-
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const file = options.session ? stateFile(options.session) : undefined;
@@ -143,7 +130,7 @@ async function main(): Promise<void> {
     'Content-Type': 'application/json',
     ...credentialHeaders(raw, { ...options, clientCertificate: Boolean(options.tls.cert) }),
   };
-  const url = `${options.url.replace(/\/$/, '')}${PATHS[options.platform]}`;
+  const url = `${options.url.replace(/\/$/, '')}${SIMULATIONS[options.platform].path}`;
 
   process.stdout.write(`→ POST ${url}  (${options.platform}, ${options.intent})\n`);
   const dispatcher = tlsAgent(options.tls);
@@ -171,7 +158,7 @@ async function main(): Promise<void> {
     return;
   }
   process.stdout.write(`${JSON.stringify(parsed, null, 2)}\n`);
-  if (response.ok) process.stdout.write(`\nbot says: ${replyText(options.platform, parsed)}\n`);
+  if (response.ok) process.stdout.write(`\nbot says: ${SIMULATIONS[options.platform].replyText(parsed)}\n`);
   else process.exitCode = 1;
 
   if (file && response.ok) {

@@ -1,5 +1,5 @@
-import type { Platform } from '../fulfillment/fulfillment-request';
 import type { Environment } from './environment';
+import type { Platform } from '../common/platform';
 
 export interface HttpConfig {
   port: number;

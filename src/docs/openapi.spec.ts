@@ -18,8 +18,8 @@ import { Readiness } from '../health/readiness';
 import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
 import { renderResponse } from '../platforms/generic/generic.adapter';
 import { GenericController } from '../platforms/generic/generic.controller';
-import { GenericWebhook } from '../platforms/generic/generic.webhook';
-import { TurnPipeline } from '../platforms/turn-pipeline';
+import { WebhookReplyInterceptor } from '../platforms/webhook-route.decorator';
+import { WebhookRunner } from '../platforms/webhook-runner';
 import { WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { buildOpenApiDocument } from './openapi';
 
@@ -63,8 +63,8 @@ describe('buildOpenApiDocument', () => {
         PublicController,
       ],
       providers: [
-        GenericWebhook,
-        { provide: TurnPipeline, useValue: {} },
+        WebhookReplyInterceptor,
+        { provide: WebhookRunner, useValue: {} },
         { provide: AppConfig, useValue: {} },
         { provide: FulfillmentResults, useValue: {} },
         { provide: HealthCheckService, useValue: {} },

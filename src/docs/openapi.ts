@@ -152,12 +152,17 @@ function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): 
           content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
         };
       }
-      // A webhook route that writes its own response (@Res) answers 200; swagger assumes 201 for every POST.
+      // A webhook route answers 200 with its platform's response; say so where the route does not describe it.
       const responses = operation.responses;
       const generated201 = responses['201'] as { description?: string } | undefined;
       if (route.injectsResponse && route.httpCode === undefined && generated201?.description === '') {
         delete responses['201'];
-        responses['200'] ??= {
+      }
+      const ok = responses['200'] as { description?: string; content?: unknown } | undefined;
+      const undescribed =
+        ok === undefined ? route.injectsResponse && route.httpCode === undefined : ok.description === '' && !ok.content;
+      if (undescribed) {
+        responses['200'] = {
           description: `The ${route.platform ?? 'platform'} webhook response.`,
           content: { 'application/json': { schema: { type: 'object' } } },
         };

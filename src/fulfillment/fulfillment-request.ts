@@ -1,5 +1,4 @@
-export const PLATFORMS = ['dialogflow-es', 'dialogflow-cx', 'lex-v2', 'rasa', 'generic'] as const;
-export type Platform = (typeof PLATFORMS)[number];
+import type { Platform } from '../common/platform';
 
 /** Who is calling, as proven by the authentication guard. */
 export interface Caller {

@@ -21,11 +21,15 @@ export interface DispatchResult {
 /** What an adapter produces; the idempotency key is derived from the turn when not given. */
 export type DispatchInput = Omit<FulfillmentRequest, 'deadline' | 'signal' | 'idempotencyKey'> & {
   readonly idempotencyKey?: string;
+  /** The platform's own id of the turn when `requestId` alone is not it (see `idempotencyKeyOf`). */
+  readonly turnKey?: string;
 };
 
 export interface DispatchOptions {
   /** Keep the result of work that outlives the budget (default true); a background job has no later turn. */
   readonly deferLateWork?: boolean;
+  /** The intent's handler, when the caller has looked it up already (null: none); found here otherwise. */
+  readonly registered?: RegisteredHandler | null;
 }
 
 export class DeadlineExceededError extends Error {
@@ -55,17 +59,11 @@ export class FulfillmentDispatcher {
   ) {}
 
   async dispatch(input: DispatchInput, budgetMs: number, options: DispatchOptions = {}): Promise<DispatchResult> {
-    const registered = this.registry.find(input.intent);
+    const registered =
+      options.registered === undefined ? this.registry.find(input.intent) : (options.registered ?? undefined);
     const intent = registered?.intent ?? UNKNOWN_INTENT;
+    // The turn's span (or the job's) carries the platform, intent, stage and caller; this one adds the outcome.
     return tracer.startActiveSpan(`dispatch ${intent}`, async (span) => {
-      if (span.isRecording()) {
-        span.setAttributes({
-          'fulfillment.platform': input.platform,
-          'fulfillment.intent': intent,
-          'fulfillment.stage': input.stage,
-          'fulfillment.caller_id': input.caller.id,
-        });
-      }
       try {
         const dispatched = await this.run(input, registered, budgetMs, options);
         span.setAttribute('fulfillment.outcome', dispatched.outcome);
@@ -95,9 +93,10 @@ export class FulfillmentDispatcher {
     }
 
     const controller = new AbortController();
+    const { turnKey, ...fields } = input;
     const request: FulfillmentRequest = {
-      ...input,
-      idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf(input),
+      ...fields,
+      idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf({ ...fields, turnKey }),
       deadline: new Date(Date.now() + budgetMs),
       signal: controller.signal,
     };
@@ -159,15 +158,9 @@ export class FulfillmentDispatcher {
         `(request ${request.requestId}); sent the interim reply${pendingId ? `, result kept as ${pendingId}` : ''}`,
     );
     if (!pendingId) return { result: { text: this.options.interimText }, kept: false };
-    const event = this.options.pendingFollowupEvent;
     const result: FulfillmentResult = {
       text: this.options.interimText,
       sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId },
-      // Dialogflow ES answers a follow-up event by calling the webhook again with a fresh 5 s budget.
-      ...(event &&
-        request.platform === 'dialogflow-es' && {
-          followupEvent: { name: event, parameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId } },
-        }),
     };
     return { result, kept: true };
   }

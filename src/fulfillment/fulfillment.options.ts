@@ -3,8 +3,6 @@ export abstract class FulfillmentOptions {
   abstract readonly fallbackText: string;
   abstract readonly errorText: string;
   abstract readonly interimText: string;
-  /** Dialogflow ES event sent with the interim reply so the agent calls back for the result (unset: none). */
-  abstract readonly pendingFollowupEvent?: string;
   /** How long work whose result is kept may go on after its deadline before its signal is aborted. */
   abstract readonly lateWorkTimeoutMs?: number;
 }

@@ -122,7 +122,7 @@ describe('toFulfillResponse', () => {
       transition: { page: 'Confirm' },
       source: 'core',
     };
-    const response = toFulfillResponse(JSON.stringify(generic), true);
+    const response = toFulfillResponse(generic, true);
     expect(response).toMatchObject({
       requestId: 'r',
       outcome: 'OUTCOME_TIMED_OUT',
@@ -151,10 +151,7 @@ describe('toFulfillResponse', () => {
   });
 
   it('leaves optional fields unset when the result has none', () => {
-    const response = toFulfillResponse(
-      JSON.stringify({ requestId: 'r', outcome: 'fallback', text: 'Sorry', messages: [] }),
-      false,
-    );
+    const response = toFulfillResponse({ requestId: 'r', outcome: 'fallback', text: 'Sorry', messages: [] }, false);
     expect(Object.entries(response).filter(([, value]) => value !== undefined)).toEqual([
       ['requestId', 'r'],
       ['outcome', 'OUTCOME_FALLBACK'],

@@ -162,8 +162,7 @@ function toRichMessage(message: RichMessage): RichMessageMessage {
  * The generic response (as sent, or as stored by an earlier delivery of the turn) as a FulfillResponse: every
  * field carried over, absent ones left unset.
  */
-export function toFulfillResponse(json: string, replayed: boolean): FulfillResponseMessage {
-  const response = JSON.parse(json) as GenericWebhookResponse;
+export function toFulfillResponse(response: GenericWebhookResponse, replayed: boolean): FulfillResponseMessage {
   const followup = response.followupEvent;
   return {
     requestId: response.requestId,

@@ -3,12 +3,10 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
 import { DepthError, parseJsonBody } from '../common/http/json-body.middleware';
 import { AppConfig } from '../config';
-import type { Caller, Platform } from '../fulfillment';
-import { DialogflowCxWebhook } from '../platforms/dialogflow-cx/dialogflow-cx.webhook';
-import { DialogflowEsWebhook } from '../platforms/dialogflow-es/dialogflow-es.webhook';
-import { GenericWebhook } from '../platforms/generic/generic.webhook';
-import { LexV2Webhook } from '../platforms/lex-v2/lex-v2.webhook';
-import { RasaWebhook } from '../platforms/rasa/rasa.webhook';
+import type { Caller } from '../fulfillment';
+import type { GenericWebhookResponse } from '../platforms/generic/generic.response';
+import { WebhookRunner } from '../platforms/webhook-runner';
+import type { TurnReply } from '../turn/turn-reply';
 import {
   asFulfillRequestError,
   FulfillRequestMessage,
@@ -17,6 +15,7 @@ import {
   toGenericBody,
 } from './fulfill.mapping';
 import { callBudgetMs } from './grpc-deadline';
+import type { Platform } from '../common/platform';
 
 /** One authenticated call, as the guards left it. */
 export interface GrpcTurnContext {
@@ -39,49 +38,25 @@ export interface HandleWebhookResponseMessage {
   replayed: boolean;
 }
 
-interface WebhookReply {
-  status: number;
-  json: string;
-  replayed?: boolean;
-}
-
 /**
- * The gRPC use cases, on the very services the HTTP controllers call: Fulfill is a generic webhook turn in
- * typed form; HandleWebhook hands a platform's payload to that platform's webhook and returns its bytes.
+ * The gRPC use cases, on the very runner the HTTP routes use: Fulfill is a generic webhook turn in typed form;
+ * HandleWebhook hands a platform's payload to that platform's adapter and returns its bytes.
  */
 @Injectable()
 export class FulfillmentGrpcService {
-  private readonly webhooks: Readonly<
-    Record<Platform, (body: unknown, context: GrpcTurnContext, budgetMs: number) => Promise<WebhookReply>>
-  >;
-
   constructor(
-    private readonly generic: GenericWebhook,
-    dialogflowEs: DialogflowEsWebhook,
-    dialogflowCx: DialogflowCxWebhook,
-    lexV2: LexV2Webhook,
-    rasa: RasaWebhook,
+    private readonly runner: WebhookRunner,
     private readonly config: AppConfig,
-  ) {
-    this.webhooks = {
-      'dialogflow-es': (body, context, budgetMs) =>
-        dialogflowEs.handle(body, context.caller, context.requestId, budgetMs),
-      'dialogflow-cx': (body, context, budgetMs) =>
-        dialogflowCx.handle(body, context.caller, context.requestId, budgetMs),
-      'lex-v2': (body, context, budgetMs) => lexV2.handle(body, context.caller, context.requestId, budgetMs),
-      rasa: (body, context, budgetMs) => rasa.handle(body, context.caller, context.requestId, budgetMs),
-      generic: (body, context, budgetMs) =>
-        generic.handle(body, context.caller, context.requestId, context.idempotencyKey, budgetMs),
-    };
-  }
+  ) {}
 
   async fulfill(request: FulfillRequestMessage, context: GrpcTurnContext): Promise<FulfillResponseMessage> {
     const budgetMs = callBudgetMs(context.deadline, this.config.fulfillment.deadlinesMs.generic);
     try {
       const body = toGenericBody(request, this.config.http.jsonMaxDepth);
-      const reply = await this.webhooks.generic(body, context, budgetMs);
-      // Parsed back rather than rendered twice: a replayed turn only exists as the stored JSON.
-      return toFulfillResponse(reply.json, reply.replayed ?? false);
+      const reply = await this.run('generic', body, context, budgetMs);
+      // A replayed turn exists only as the stored JSON; a fresh one is mapped from what was rendered.
+      const response = (reply.body ?? JSON.parse(reply.json)) as GenericWebhookResponse;
+      return toFulfillResponse(response, reply.replayed);
     } catch (error: unknown) {
       throw error instanceof AppError ? asFulfillRequestError(error) : error;
     }
@@ -93,8 +68,13 @@ export class FulfillmentGrpcService {
   ): Promise<HandleWebhookResponseMessage> {
     const budgetMs = callBudgetMs(context.deadline, this.config.fulfillment.deadlinesMs[context.platform]);
     const body = this.parse(request.json ?? Buffer.alloc(0));
-    const reply = await this.webhooks[context.platform](body, context, budgetMs);
-    return { json: Buffer.from(reply.json, 'utf8'), status: reply.status, replayed: reply.replayed ?? false };
+    const reply = await this.run(context.platform, body, context, budgetMs);
+    return { json: Buffer.from(reply.json, 'utf8'), status: reply.status, replayed: reply.replayed };
+  }
+
+  private run(platform: Platform, body: unknown, context: GrpcTurnContext, budgetMs: number): Promise<TurnReply> {
+    const call = { caller: context.caller, requestId: context.requestId, idempotencyKey: context.idempotencyKey };
+    return this.runner.run(platform, body, call, budgetMs);
   }
 
   /** The JSON body rules of the HTTP endpoints: size limit, depth limit, no prototype keys. */

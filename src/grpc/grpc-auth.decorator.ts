@@ -1,5 +1,5 @@
 import { Reflector } from '@nestjs/core';
-import type { Platform } from '../fulfillment';
+import type { Platform } from '../common/platform';
 
 /** Where the gRPC auth guard finds, on a method's request message, what HTTP routes know from their path. */
 export interface GrpcAuthOptions {

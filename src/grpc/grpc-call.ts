@@ -2,7 +2,8 @@ import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RateLimit } from '../auth/callers/caller';
-import type { Caller, Platform } from '../fulfillment';
+import type { Caller } from '../fulfillment';
+import type { Platform } from '../common/platform';
 
 /** What the gRPC guards attach to a call, like `RequestContext` for an HTTP request. */
 export interface GrpcCallState {

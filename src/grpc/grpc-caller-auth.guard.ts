@@ -3,10 +3,10 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { CallerAuthenticator, CredentialSource } from '../auth/caller-authenticator';
 import { AppError } from '../common/errors/app-error';
-import { Platform, PLATFORMS } from '../fulfillment';
 import { GrpcAuth } from './grpc-auth.decorator';
 import { GrpcUnaryCall, metadataHeaders, remoteAddressOf, requestIdOf } from './grpc-call';
 import { GrpcConnections } from './grpc-connections';
+import { PLATFORMS, Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
 

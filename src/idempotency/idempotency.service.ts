@@ -15,19 +15,17 @@ export interface IdempotencyScope {
   readonly body: unknown;
 }
 
-/** A response as sent; `keep: false` means the attempt had no effect and a retry should run again. */
-export interface TurnResponse {
+/** A response as sent (its `json` is what is stored); `keep: false`: the attempt had no effect, a retry runs again. */
+export type TurnResponse<R extends StoredResponse = StoredResponse> = R & { readonly keep: boolean };
+
+export interface StoredResponse {
   readonly status: number;
   readonly json: string;
-  readonly keep: boolean;
 }
 
-export interface IdempotentResponse {
-  readonly status: number;
-  readonly json: string;
-  /** The response was stored by an earlier (or concurrent) delivery of the same turn. */
-  readonly replayed: boolean;
-}
+/** This delivery's own response, or the one stored by an earlier (or concurrent) delivery of the same turn. */
+export type IdempotentResponse<R extends StoredResponse = StoredResponse> =
+  (Omit<R, 'keep'> & { readonly replayed: false }) | (StoredResponse & { readonly replayed: true });
 
 const FIRST_WAIT_MS = 10;
 const LONGEST_WAIT_MS = 100;
@@ -46,11 +44,11 @@ export class IdempotencyService {
     private readonly config: AppConfig,
   ) {}
 
-  async execute(
+  async execute<R extends StoredResponse>(
     scope: IdempotencyScope,
     budgetMs: number,
-    run: () => Promise<TurnResponse>,
-  ): Promise<IdempotentResponse> {
+    run: () => Promise<TurnResponse<R>>,
+  ): Promise<IdempotentResponse<R>> {
     const requestHash = canonicalHash(scope.body);
     const owner = randomUUID();
     // The lease outlasts the turn's own budget, so only a dead owner's claim is ever taken over.
@@ -87,12 +85,12 @@ export class IdempotencyService {
     }
   }
 
-  private async runOwned(
+  private async runOwned<R extends StoredResponse>(
     scope: IdempotencyScope,
     owner: string,
-    run: () => Promise<TurnResponse>,
-  ): Promise<IdempotentResponse> {
-    let response: TurnResponse;
+    run: () => Promise<TurnResponse<R>>,
+  ): Promise<IdempotentResponse<R>> {
+    let response: TurnResponse<R>;
     try {
       response = await run();
     } catch (error: unknown) {
@@ -111,7 +109,8 @@ export class IdempotencyService {
         this.logger.error(`Could not store the response of turn ${scope.key.slice(0, 12)}…: ${String(error)}`);
       }
     }
-    return { status: response.status, json: response.json, replayed: false };
+    const { keep, ...sent } = response;
+    return { ...sent, replayed: false };
   }
 
   private async release(scope: IdempotencyScope, owner: string): Promise<void> {

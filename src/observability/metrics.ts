@@ -6,9 +6,10 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { AuditRecord } from '../audit/audit-log';
 import { AppConfig } from '../config';
-import type { DispatchOutcome, Platform } from '../fulfillment';
+import type { DispatchOutcome } from '../fulfillment';
 import { ListenError } from '../common/errors/listen-error';
 import { DEFAULT_SERVICE_NAME } from './telemetry';
+import type { Platform } from '../common/platform';
 
 /** How a turn ended, as counted and traced: the dispatcher's outcomes plus what the turn pipeline adds. */
 export type TurnOutcome = DispatchOutcome | 'queued' | 'replayed' | 'degraded' | 'error';

@@ -1,16 +1,14 @@
 import { Module } from '@nestjs/common';
 import { DialogflowCxModule } from './dialogflow-cx/dialogflow-cx.module';
-import { DialogflowEsController } from './dialogflow-es/dialogflow-es.controller';
-import { DialogflowEsWebhook } from './dialogflow-es/dialogflow-es.webhook';
+import { DialogflowEsModule } from './dialogflow-es/dialogflow-es.module';
 import { GenericModule } from './generic/generic.module';
 import { LexV2Module } from './lex-v2/lex-v2.module';
 import { RasaModule } from './rasa/rasa.module';
-import { TurnPipelineModule } from './turn-pipeline.module';
+import { WebhookRunnerModule } from './webhook-runner.module';
 
-const controllers = [DialogflowEsController];
-const webhooks = [DialogflowEsWebhook];
-const adapters = [TurnPipelineModule, DialogflowCxModule, LexV2Module, RasaModule, GenericModule];
+/** One module per platform folder; adding a platform adds its module here (and its name to PLATFORMS). */
+const platforms = [DialogflowEsModule, DialogflowCxModule, LexV2Module, RasaModule, GenericModule];
 
-/** Exports every platform's webhook service, so other transports (gRPC) answer exactly as the HTTP routes do. */
-@Module({ imports: [...adapters], controllers, providers: [...webhooks], exports: [...adapters, ...webhooks] })
+/** Every platform's webhook route, and the runner other transports (gRPC) answer webhooks with. */
+@Module({ imports: [WebhookRunnerModule, ...platforms], exports: [WebhookRunnerModule] })
 export class PlatformsModule {}

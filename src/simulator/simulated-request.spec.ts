@@ -1,4 +1,5 @@
-import { buildRequest, lexLocale, rasaActionName, rememberFromResponse, sessionIdFor, Turn } from './simulated-request';
+import { lexLocale } from '../platforms/lex-v2/lex-v2.simulation';
+import { buildRequest, rememberFromResponse, sessionIdFor, Turn } from './simulated-request';
 
 const turn: Turn = {
   platform: 'generic',
@@ -14,8 +15,8 @@ const turn: Turn = {
 
 describe('simulated requests', () => {
   it('names Rasa actions and Lex locales the way those platforms do', () => {
-    expect(rasaActionName('GetAccountBalance')).toBe('action_get_account_balance');
-    expect(rasaActionName('QualifyLead')).toBe('action_qualify_lead');
+    expect(buildRequest({ ...turn, platform: 'rasa' }).next_action).toBe('action_get_account_balance');
+    expect(buildRequest({ ...turn, platform: 'rasa', intent: 'QualifyLead' }).next_action).toBe('action_qualify_lead');
     expect(lexLocale('en')).toBe('en_US');
     expect(lexLocale('de-AT')).toBe('de_AT');
     expect(lexLocale('fr')).toBe('fr_FR');

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../config';
-import { PLATFORMS } from '../../fulfillment';
 import { CallerRegistry, LOCAL_DEV_CALLER_ID, LOCAL_DEV_TOKEN, localDevCallers } from './caller-registry';
 import { CallersFileError, digestToken, loadCallersFile, parseCallers } from './callers-file';
+import { PLATFORMS } from '../../common/platform';
 
 const SOURCE = '/etc/webhook/callers.yaml';
 const PROD_TOKEN = 'prod-token-0123456789abcdef';

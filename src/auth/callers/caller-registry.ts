@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import { PLATFORMS } from '../../fulfillment';
 import type { AuthMethod, CallerAuth, CertificateBinding, RegisteredCaller } from './caller';
 import { digestToken } from './callers-file';
+import { PLATFORMS } from '../../common/platform';
 
 export const LOCAL_DEV_CALLER_ID = 'local-dev';
 export const LOCAL_DEV_TOKEN = 'local-dev-token';

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { load as parseYaml } from 'js-yaml';
 import { ConfigError } from '../../config';
-import { Platform, PLATFORMS } from '../../fulfillment';
 import { decodeStandardWebhookSecret } from '../hmac/standard-webhooks';
 import {
   AUTH_METHODS,
@@ -13,6 +12,7 @@ import {
   RateLimit,
   RegisteredCaller,
 } from './caller';
+import { PLATFORMS, Platform } from '../../common/platform';
 
 export class CallersFileError extends ConfigError {}
 

@@ -1,7 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
+import { PlatformErrorReply } from '../errors/platform-error-reply';
 import type { RequestContext } from './request-context';
+import { sendJson } from './send-json';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   MALFORMED_JSON: HttpStatus.BAD_REQUEST,
@@ -53,6 +55,10 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException && exception.getStatus() === 503 && request.path.startsWith('/health/')) {
       // @nestjs/terminus reports an unhealthy check this way: its body (which indicator is down) is the answer.
       response.status(503).json(exception.getResponse());
+      return;
+    }
+    if (exception instanceof PlatformErrorReply && !response.headersSent) {
+      sendJson(response, exception.status, exception.json);
       return;
     }
     const body = this.toBody(exception);

@@ -39,6 +39,7 @@ describe('toDispatchInput', () => {
     expect(toDispatchInput(body, CALLER)).toEqual({
       platform: 'dialogflow-cx',
       requestId: '5c7e1b2a-0f0e-4d3c-9a61-6f0b9c1d2e3f',
+      turnKey: '5c7e1b2a-0f0e-4d3c-9a61-6f0b9c1d2e3f\nGetAccountBalance\nfulfillment',
       sessionId: balanceFixture.sessionInfo.session,
       intent: 'GetAccountBalance',
       parameters: { account_type: 'checking', user_id: '12345' },
@@ -72,6 +73,18 @@ describe('toDispatchInput', () => {
     expect(input.queryText).toBe('spoken');
     expect(toDispatchInput(request({ languageCode: '' }), CALLER).languageCode).toBe('en');
     expect(toDispatchInput(request({ languageCode: 'de-DE' }), CALLER).languageCode).toBe('de-DE');
+  });
+});
+
+describe('the turn key (one CX turn can call several webhooks)', () => {
+  const keyOf = (fixture: object) =>
+    toDispatchInput(plainToInstance(DialogflowCxWebhookRequest, fixture), CALLER).turnKey;
+
+  it('tells apart the webhook tag and the stage of one response, and repeats for every delivery of it', () => {
+    const base = keyOf(balanceFixture);
+    expect(keyOf(structuredClone(balanceFixture))).toBe(base);
+    expect(keyOf({ ...balanceFixture, fulfillmentInfo: { tag: 'BookAppointment' } })).not.toBe(base);
+    expect(keyOf(invalidFixture)).toMatch(/\ndialog$/);
   });
 });
 

@@ -1,4 +1,20 @@
-import type { Caller, DispatchInput, FulfillmentResult, FulfillmentStage, RichMessage } from '../../fulfillment';
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../../common/errors/app-error';
+import type {
+  Caller,
+  DispatchInput,
+  DispatchOutcome,
+  FulfillmentResult,
+  FulfillmentStage,
+  RichMessage,
+} from '../../fulfillment';
+import {
+  type AdaptedTurn,
+  type CheckedResponse,
+  type PlatformAdapter,
+  type WebhookCall,
+  WebhookAdapter,
+} from '../platform-adapter';
 import {
   DIALOGFLOW_CX_FLOW_PATTERN,
   DIALOGFLOW_CX_PAGE_PATTERN,
@@ -55,16 +71,21 @@ export function parametersOf(body: DialogflowCxWebhookRequest): Record<string, u
 
 /** Maps a validated Dialogflow CX request to the platform-neutral model; `routeOf` must have found an intent. */
 export function toDispatchInput(body: DialogflowCxWebhookRequest, caller: Caller): DispatchInput {
+  const intent = routeOf(body) ?? '';
+  const stage = stageOf(body.pageInfo);
   return {
     platform: 'dialogflow-cx',
     requestId: body.detectIntentResponseId,
+    // One CX turn can call several webhooks (a form parameter's and the form-completion route's): the response
+    // id with the webhook's tag and stage tells them apart.
+    turnKey: `${body.detectIntentResponseId}\n${intent}\n${stage}`,
     sessionId: body.sessionInfo.session,
-    intent: routeOf(body) ?? '',
+    intent,
     parameters: parametersOf(body),
     // CX has no contexts: session parameters and pages replace them.
     contexts: [],
     sessionParameters: body.sessionInfo.parameters ?? {},
-    stage: stageOf(body.pageInfo),
+    stage,
     confirmation: 'none',
     queryText: body.text ?? body.transcript,
     languageCode: body.languageCode || 'en',
@@ -226,4 +247,41 @@ export function checkResponse(response: DialogflowCxWebhookResponse): { problems
     problems.push(`response is ${bytes} bytes, over Dialogflow CX's ${DIALOGFLOW_CX_MAX_RESPONSE_BYTES}-byte limit`);
   }
   return { problems, json };
+}
+
+const WHAT = 'Dialogflow CX WebhookRequest';
+
+/** Dialogflow CX: `POST /v1/webhooks/dialogflow-cx` with a `WebhookRequest`, answered with a `WebhookResponse`. */
+@WebhookAdapter('dialogflow-cx')
+@Injectable()
+export class DialogflowCxAdapter implements PlatformAdapter<
+  DialogflowCxWebhookRequest,
+  DialogflowCxTurn,
+  DialogflowCxWebhookResponse
+> {
+  readonly platform = 'dialogflow-cx';
+  readonly requestType = DialogflowCxWebhookRequest;
+  readonly requestName = WHAT;
+
+  /** A call is routed by its webhook tag, or by the matched intent when it has no tag: one of them is needed. */
+  toTurn(request: DialogflowCxWebhookRequest, call: WebhookCall): AdaptedTurn<DialogflowCxTurn> {
+    if (!routeOf(request)) {
+      throw new AppError('VALIDATION_FAILED', `${WHAT} is invalid: fulfillmentInfo.tag.`, [
+        { field: 'fulfillmentInfo.tag', problem: 'is required when intentInfo.displayName is absent' },
+      ]);
+    }
+    return { input: toDispatchInput(request, call.caller), state: turnOf(request) };
+  }
+
+  render(
+    result: FulfillmentResult,
+    _outcome: DispatchOutcome,
+    turn: AdaptedTurn<DialogflowCxTurn>,
+  ): DialogflowCxWebhookResponse {
+    return renderResponse(result, turn.state);
+  }
+
+  check(response: DialogflowCxWebhookResponse): CheckedResponse {
+    return checkResponse(response);
+  }
 }

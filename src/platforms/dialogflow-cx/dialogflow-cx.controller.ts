@@ -1,28 +1,16 @@
-import { Body, Controller, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
-import { CallerAuthGuard } from '../../auth/caller-auth.guard';
-import { CurrentCaller } from '../../auth/current-caller.decorator';
-import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
-import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
-import type { RequestContext } from '../../common/http/request-context';
-import { sendReply } from '../../common/http/send-json';
-import type { Caller } from '../../fulfillment';
-import { DialogflowCxWebhook } from './dialogflow-cx.webhook';
+import { Body } from '@nestjs/common';
+import type { TurnReply } from '../../turn/turn-reply';
+import type { WebhookCall } from '../platform-adapter';
+import { CurrentWebhookCall, WebhookPost, WebhookRoute } from '../webhook-route.decorator';
+import { WebhookRunner } from '../webhook-runner';
 
-@Controller('v1/webhooks/dialogflow-cx')
-@WebhookPlatform('dialogflow-cx')
-@UseGuards(CallerAuthGuard, CallerThrottlerGuard)
+@WebhookRoute('dialogflow-cx')
 export class DialogflowCxController {
-  constructor(private readonly webhook: DialogflowCxWebhook) {}
+  constructor(private readonly runner: WebhookRunner) {}
 
   /** Answers with a serialised, size-checked Dialogflow CX `WebhookResponse`. */
-  @Post()
-  async fulfill(
-    @Body() body: unknown,
-    @CurrentCaller() caller: Caller,
-    @Req() request: RequestContext,
-    @Res() response: Response,
-  ): Promise<void> {
-    sendReply(response, await this.webhook.handle(body, caller, request.requestId));
+  @WebhookPost()
+  fulfill(@Body() body: unknown, @CurrentWebhookCall() call: WebhookCall): Promise<TurnReply> {
+    return this.runner.run('dialogflow-cx', body, call);
   }
 }

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
+import { WebhookRunnerModule } from '../webhook-runner.module';
+import { DialogflowCxAdapter } from './dialogflow-cx.adapter';
 import { DialogflowCxController } from './dialogflow-cx.controller';
-import { DialogflowCxWebhook } from './dialogflow-cx.webhook';
 
-/** The dialogflow-cx adapter: its controller and webhook service. */
-@Module({ controllers: [DialogflowCxController], providers: [DialogflowCxWebhook], exports: [DialogflowCxWebhook] })
+/** The dialogflow-cx platform: its adapter and its webhook route. */
+@Module({ imports: [WebhookRunnerModule], controllers: [DialogflowCxController], providers: [DialogflowCxAdapter] })
 export class DialogflowCxModule {}

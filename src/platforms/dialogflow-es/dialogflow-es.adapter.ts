@@ -1,11 +1,22 @@
-import type {
-  Caller,
-  ContextUpdate,
-  ConversationContext,
-  DispatchInput,
-  FulfillmentResult,
-  RichMessage,
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../../config';
+import {
+  type Caller,
+  type ContextUpdate,
+  type ConversationContext,
+  type DispatchInput,
+  type DispatchOutcome,
+  type FulfillmentResult,
+  PENDING_FULFILLMENT_PARAMETER,
+  type RichMessage,
 } from '../../fulfillment';
+import {
+  type AdaptedTurn,
+  type CheckedResponse,
+  type PlatformAdapter,
+  type WebhookCall,
+  WebhookAdapter,
+} from '../platform-adapter';
 import { DIALOGFLOW_ES_CONTEXT_PATTERN, DialogflowEsWebhookRequest } from './dialogflow-es.request';
 import {
   DIALOGFLOW_ES_MAX_RESPONSE_BYTES,
@@ -172,4 +183,52 @@ export function checkResponse(response: DialogflowEsWebhookResponse): { problems
     problems.push(`response is ${bytes} bytes, over Dialogflow's ${DIALOGFLOW_ES_MAX_RESPONSE_BYTES}-byte limit`);
   }
   return { problems, json };
+}
+
+/**
+ * With PENDING_FOLLOWUP_EVENT set, an interim reply also carries a follow-up event with the pending id:
+ * Dialogflow ES answers it by calling the webhook again with a fresh 5 s budget (PendingFulfillment answers).
+ */
+export function withPendingFollowup(
+  result: FulfillmentResult,
+  outcome: DispatchOutcome,
+  event: string | undefined,
+): FulfillmentResult {
+  const pendingId = result.sessionParameters?.[PENDING_FULFILLMENT_PARAMETER];
+  if (!event || outcome !== 'timed-out' || typeof pendingId !== 'string') return result;
+  return { ...result, followupEvent: { name: event, parameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId } } };
+}
+
+/** Dialogflow ES: `POST /v1/webhooks/dialogflow-es` with a `WebhookRequest`, answered with a `WebhookResponse`. */
+@WebhookAdapter('dialogflow-es')
+@Injectable()
+export class DialogflowEsAdapter implements PlatformAdapter<
+  DialogflowEsWebhookRequest,
+  string,
+  DialogflowEsWebhookResponse
+> {
+  readonly platform = 'dialogflow-es';
+  readonly requestType = DialogflowEsWebhookRequest;
+  readonly requestName = 'Dialogflow ES WebhookRequest';
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** The state kept for rendering is the session name, which qualifies every output context. */
+  toTurn(request: DialogflowEsWebhookRequest, call: WebhookCall): AdaptedTurn<string> {
+    return { input: toDispatchInput(request, call.caller), state: request.session };
+  }
+
+  render(result: FulfillmentResult, outcome: DispatchOutcome, turn: AdaptedTurn<string>): DialogflowEsWebhookResponse {
+    const { pendingFollowupEvent, responseSource } = this.config.fulfillment;
+    return renderResponse(
+      withPendingFollowup(result, outcome, pendingFollowupEvent),
+      turn.state,
+      responseSource,
+      turn.input.sessionParameters,
+    );
+  }
+
+  check(response: DialogflowEsWebhookResponse): CheckedResponse {
+    return checkResponse(response);
+  }
 }

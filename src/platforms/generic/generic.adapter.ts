@@ -1,6 +1,14 @@
+import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../common/errors/app-error';
 import type { Caller, DispatchInput, DispatchOutcome, FulfillmentResult, RichMessage } from '../../fulfillment';
+import {
+  type AdaptedTurn,
+  type CheckedResponse,
+  type PlatformAdapter,
+  type WebhookCall,
+  WebhookAdapter,
+} from '../platform-adapter';
 import { GENERIC_MAX_REQUEST_ID_LENGTH, GenericWebhookRequest } from './generic.request';
 import { GENERIC_MAX_RESPONSE_BYTES, GenericWebhookResponse } from './generic.response';
 
@@ -125,4 +133,27 @@ export function checkResponse(response: GenericWebhookResponse): { problems: str
       ? [`response is ${bytes} bytes, over the ${GENERIC_MAX_RESPONSE_BYTES}-byte limit`]
       : [];
   return { problems, json };
+}
+
+/** Our own JSON format for custom bots (and gRPC `Fulfill`): the result in full, plus outcome and request id. */
+@WebhookAdapter('generic')
+@Injectable()
+export class GenericAdapter implements PlatformAdapter<GenericWebhookRequest, string, GenericWebhookResponse> {
+  readonly platform = 'generic';
+  readonly requestType = GenericWebhookRequest;
+  readonly requestName = 'Generic webhook request';
+
+  /** The state kept for rendering is the turn's request id (the body's, the Idempotency-Key, or a new one). */
+  toTurn(request: GenericWebhookRequest, call: WebhookCall): AdaptedTurn<string> {
+    const requestId = resolveRequestId(request, call.idempotencyKey);
+    return { input: toDispatchInput(request, call.caller, requestId), state: requestId };
+  }
+
+  render(result: FulfillmentResult, outcome: DispatchOutcome, turn: AdaptedTurn<string>): GenericWebhookResponse {
+    return renderResponse(result, outcome, turn.state);
+  }
+
+  check(response: GenericWebhookResponse): CheckedResponse {
+    return checkResponse(response);
+  }
 }

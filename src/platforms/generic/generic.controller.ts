@@ -1,30 +1,20 @@
-import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { CallerAuthGuard } from '../../auth/caller-auth.guard';
-import { CurrentCaller } from '../../auth/current-caller.decorator';
-import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
-import type { RequestContext } from '../../common/http/request-context';
-import { sendReply } from '../../common/http/send-json';
-import { ApiWebhookAuth, ApiWebhookErrors } from '../../docs/api-webhook.decorators';
-import type { Caller } from '../../fulfillment';
-import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
+import type { TurnReply } from '../../turn/turn-reply';
+import type { WebhookCall } from '../platform-adapter';
+import { CurrentWebhookCall, WebhookPost, WebhookRoute } from '../webhook-route.decorator';
+import { WebhookRunner } from '../webhook-runner';
 import { GenericWebhookRequest } from './generic.request';
 import { GENERIC_MAX_RESPONSE_BYTES, GENERIC_MESSAGE_SCHEMAS, GenericWebhookResponseSchema } from './generic.response';
-import { GenericWebhook } from './generic.webhook';
 
 @ApiTags('generic')
-@ApiWebhookAuth()
 @ApiExtraModels(...GENERIC_MESSAGE_SCHEMAS)
-@Controller('v1/webhooks/generic')
-@WebhookPlatform('generic')
-@UseGuards(CallerAuthGuard, CallerThrottlerGuard)
+@WebhookRoute('generic')
 export class GenericController {
-  constructor(private readonly webhook: GenericWebhook) {}
+  constructor(private readonly runner: WebhookRunner) {}
 
   /** Answers with a serialised, size-checked generic response. */
-  @Post()
-  @HttpCode(200)
+  @WebhookPost()
   @ApiOperation({
     summary: 'Fulfil one turn of a custom bot (generic JSON format)',
     description:
@@ -40,13 +30,7 @@ export class GenericController {
   })
   @ApiBody({ type: GenericWebhookRequest })
   @ApiOkResponse({ type: GenericWebhookResponseSchema, description: 'The fulfillment result.' })
-  @ApiWebhookErrors()
-  async fulfill(
-    @Body() body: unknown,
-    @CurrentCaller() caller: Caller,
-    @Req() request: RequestContext,
-    @Res() response: Response,
-  ): Promise<void> {
-    sendReply(response, await this.webhook.handle(body, caller, request.requestId, request.headers['idempotency-key']));
+  fulfill(@Body() body: unknown, @CurrentWebhookCall() call: WebhookCall): Promise<TurnReply> {
+    return this.runner.run('generic', body, call);
   }
 }

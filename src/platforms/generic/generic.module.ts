@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
+import { WebhookRunnerModule } from '../webhook-runner.module';
+import { GenericAdapter } from './generic.adapter';
 import { GenericController } from './generic.controller';
-import { GenericWebhook } from './generic.webhook';
 
-/** The generic adapter: its controller and webhook service. */
-@Module({ controllers: [GenericController], providers: [GenericWebhook], exports: [GenericWebhook] })
+/** The generic platform: its adapter and its webhook route. */
+@Module({ imports: [WebhookRunnerModule], controllers: [GenericController], providers: [GenericAdapter] })
 export class GenericModule {}

@@ -52,6 +52,7 @@ describe('toDispatchInput', () => {
     expect(toDispatchInput(body, CALLER)).toEqual({
       platform: 'lex-v2',
       requestId: 'origin-1',
+      turnKey: 'session-1\norigin-1\nfulfillment',
       sessionId: 'session-1',
       intent: 'GetAccountBalance',
       parameters: { user_id: '12345' },
@@ -64,6 +65,14 @@ describe('toDispatchInput', () => {
       caller: CALLER,
       raw: body,
     });
+  });
+
+  it('keys the turn by session, originatingRequestId and code hook: the dialog and fulfillment hooks are two turns', () => {
+    const hook = (sessionId: string, invocationSource: string) =>
+      event({ originatingRequestId: 'req-9' }, { sessionId, invocationSource });
+    expect(toDispatchInput(hook('s-1', 'DialogCodeHook'), CALLER).turnKey).toBe('s-1\nreq-9\ndialog');
+    expect(toDispatchInput(hook('s-1', 'FulfillmentCodeHook'), CALLER).turnKey).toBe('s-1\nreq-9\nfulfillment');
+    expect(toDispatchInput(hook('s-2', 'FulfillmentCodeHook'), CALLER).turnKey).toBe('s-2\nreq-9\nfulfillment');
   });
 
   it('maps a dialog code hook to the dialog stage', () => {

@@ -1,14 +1,23 @@
+import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type {
   Caller,
   ConfirmationState,
   ConversationContext,
   DispatchInput,
+  DispatchOutcome,
   FulfillmentResult,
   FulfillmentStage,
   RichMessage,
 } from '../../fulfillment';
-import type { LexV2Event, LexV2Slot, LexV2Slots } from './lex-v2.request';
+import {
+  type AdaptedTurn,
+  type CheckedResponse,
+  type PlatformAdapter,
+  type WebhookCall,
+  WebhookAdapter,
+} from '../platform-adapter';
+import { LexV2Event, type LexV2Slot, type LexV2Slots } from './lex-v2.request';
 import {
   LEX_V2_LIMITS,
   LexV2Message,
@@ -69,9 +78,12 @@ export function toDispatchInput(body: LexV2Event, caller: Caller): DispatchInput
     parameters: { ...context.contextAttributes },
   }));
   const stage: FulfillmentStage = body.invocationSource === 'DialogCodeHook' ? 'dialog' : 'fulfillment';
+  const requestId = state.originatingRequestId || eventRequestId(body);
   return {
     platform: 'lex-v2',
-    requestId: state.originatingRequestId || eventRequestId(body),
+    requestId,
+    // Lex calls a dialog and a fulfillment code hook for one request, and request ids are per session.
+    turnKey: `${body.sessionId}\n${requestId}\n${stage}`,
     sessionId: body.sessionId,
     intent: state.intent.name,
     parameters: slotParameters(state.intent.slots ?? {}),
@@ -354,4 +366,28 @@ export function checkResponse(response: LexV2Response): { problems: string[]; js
     problems.push(`response is ${bytes} bytes, over Lex's ${LEX_V2_LIMITS.responseBytes}-byte limit`);
   }
   return { problems, json };
+}
+
+/** Amazon Lex V2 (through the forwarding Lambda): a code hook event, answered with the Lambda response. */
+@WebhookAdapter('lex-v2')
+@Injectable()
+export class LexV2Adapter implements PlatformAdapter<LexV2Event, LexV2Event, LexV2Response> {
+  readonly platform = 'lex-v2';
+  readonly requestType = LexV2Event;
+  readonly requestName = 'Lex V2 event';
+
+  toTurn(event: LexV2Event, call: WebhookCall): AdaptedTurn<LexV2Event> {
+    return { input: toDispatchInput(event, call.caller), state: event };
+  }
+
+  render(result: FulfillmentResult, outcome: DispatchOutcome, turn: AdaptedTurn<LexV2Event>): LexV2Response {
+    // No handler for the intent at a dialog code hook means nothing to validate: let Lex carry on.
+    const answer: FulfillmentResult =
+      outcome === 'fallback' && turn.input.stage === 'dialog' ? { text: '', delegate: true } : result;
+    return renderResponse(answer, turn.state, turn.input.stage);
+  }
+
+  check(response: LexV2Response): CheckedResponse {
+    return checkResponse(response);
+  }
 }

@@ -1,13 +1,8 @@
-import { Body, Controller, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
-import { CallerAuthGuard } from '../../auth/caller-auth.guard';
-import { CurrentCaller } from '../../auth/current-caller.decorator';
-import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
-import type { RequestContext } from '../../common/http/request-context';
-import { sendReply } from '../../common/http/send-json';
-import type { Caller } from '../../fulfillment';
-import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
-import { LexV2Webhook } from './lex-v2.webhook';
+import { Body } from '@nestjs/common';
+import type { TurnReply } from '../../turn/turn-reply';
+import type { WebhookCall } from '../platform-adapter';
+import { CurrentWebhookCall, WebhookPost, WebhookRoute } from '../webhook-route.decorator';
+import { WebhookRunner } from '../webhook-runner';
 
 /**
  * Amazon Lex V2 calls a Lambda function, never a URL, so a small Lambda attached to the bot alias forwards
@@ -29,20 +24,13 @@ import { LexV2Webhook } from './lex-v2.webhook';
  *
  * A thrown error (non-2xx, timeout) makes Lex use the code hook's failure or timeout response.
  */
-@Controller('v1/webhooks/lex-v2')
-@WebhookPlatform('lex-v2')
-@UseGuards(CallerAuthGuard, CallerThrottlerGuard)
+@WebhookRoute('lex-v2')
 export class LexV2Controller {
-  constructor(private readonly webhook: LexV2Webhook) {}
+  constructor(private readonly runner: WebhookRunner) {}
 
   /** Answers with a serialised, size-checked Lex V2 Lambda response. */
-  @Post()
-  async fulfill(
-    @Body() body: unknown,
-    @CurrentCaller() caller: Caller,
-    @Req() request: RequestContext,
-    @Res() response: Response,
-  ): Promise<void> {
-    sendReply(response, await this.webhook.handle(body, caller, request.requestId));
+  @WebhookPost()
+  fulfill(@Body() body: unknown, @CurrentWebhookCall() call: WebhookCall): Promise<TurnReply> {
+    return this.runner.run('lex-v2', body, call);
   }
 }

@@ -1,6 +1,25 @@
-import type { Caller, DispatchInput, FulfillmentResult, RichMessage } from '../../fulfillment';
-import type { RasaActionCall } from './rasa.request';
-import type { RasaActionResponse, RasaEvent, RasaResponseMessage } from './rasa.response';
+import { Injectable, Logger } from '@nestjs/common';
+import type { AppError } from '../../common/errors/app-error';
+import { AppConfig } from '../../config';
+import {
+  type Caller,
+  type DispatchInput,
+  type DispatchOutcome,
+  type FulfillmentResult,
+  IntentHandlerRegistry,
+  type RichMessage,
+} from '../../fulfillment';
+import type { RenderedReply } from '../../turn/turn-reply';
+import {
+  type AdaptedTurn,
+  type CheckedResponse,
+  type PlatformAdapter,
+  type WebhookCall,
+  WebhookAdapter,
+} from '../platform-adapter';
+import { RasaActionMap } from './rasa.actions';
+import { RasaActionCall } from './rasa.request';
+import type { RasaActionResponse, RasaErrorBody, RasaEvent, RasaResponseMessage } from './rasa.response';
 
 /** The slot Rasa forms use to know which slot they are asking for. */
 export const REQUESTED_SLOT = 'requested_slot';
@@ -190,4 +209,85 @@ export function renderResponse(result: FulfillmentResult, slots: RasaSlotState):
   }));
   if (result.followupEvent) events.push({ event: 'followup', name: result.followupEvent.name });
   return { events, responses: responsesOf(result) };
+}
+
+const WHAT = 'Rasa action call';
+
+/** The action name, if the body has a usable one (needed before validation, to answer 404 like the SDK). */
+function actionNameOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const name = (body as { next_action?: unknown }).next_action;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+function errorReply(status: number, body: RasaErrorBody): RenderedReply {
+  return { status, json: JSON.stringify(body) };
+}
+
+/**
+ * A Rasa action server call, answered the way the Rasa SDK answers: the action runs the intent it maps to
+ * (see `RasaActionMap`); an action we do not serve is a 404 and an invalid call a 400, both with the SDK's
+ * `{error, action_name}` body, which Rasa's `RemoteAction` understands (it logs the error; on a 400 it lets
+ * its policies predict another action).
+ */
+@WebhookAdapter('rasa')
+@Injectable()
+export class RasaAdapter implements PlatformAdapter<RasaActionCall, RasaSlotState, RasaActionResponse> {
+  readonly platform = 'rasa';
+  readonly requestType = RasaActionCall;
+  readonly requestName = WHAT;
+  private readonly logger = new Logger(RasaAdapter.name);
+  private readonly actions: RasaActionMap;
+
+  constructor(
+    private readonly registry: IntentHandlerRegistry,
+    config: AppConfig,
+  ) {
+    this.actions = new RasaActionMap(config.fulfillment.rasaActions);
+  }
+
+  preflight(body: unknown, call: WebhookCall): RenderedReply | undefined {
+    const actionName = actionNameOf(body);
+    if (actionName === undefined) return undefined;
+    const intent = this.actions.intentFor(actionName);
+    if (intent !== undefined && this.registry.find(intent)) return undefined;
+    this.logger.warn(`No handler for Rasa action "${actionName}" (request ${call.requestId})`);
+    return errorReply(404, { error: `No registered action found for name '${actionName}'.`, action_name: actionName });
+  }
+
+  rejected(error: AppError, body: unknown, call: WebhookCall): RenderedReply {
+    this.logger.warn(`Rejected a Rasa action call (request ${call.requestId}): ${error.message}`);
+    const message =
+      error.details.length === 0
+        ? error.message
+        : `${WHAT} is invalid: ${error.details.map((detail) => `${detail.field} ${detail.problem}`).join('; ')}.`;
+    const actionName = actionNameOf(body);
+    return errorReply(400, { error: message, ...(actionName !== undefined && { action_name: actionName }) });
+  }
+
+  toTurn(request: RasaActionCall, call: WebhookCall): AdaptedTurn<RasaSlotState> {
+    const intent = this.actions.intentFor(request.next_action) ?? request.next_action;
+    return { input: toDispatchInput(request, intent, call.caller), state: slotStateOf(request) };
+  }
+
+  render(result: FulfillmentResult, _outcome: DispatchOutcome, turn: AdaptedTurn<RasaSlotState>): RasaActionResponse {
+    return renderResponse(result, turn.state);
+  }
+
+  /** Rasa sets no size limit of its own; a response must still serialise. */
+  check(response: RasaActionResponse): CheckedResponse {
+    try {
+      return { json: JSON.stringify(response), problems: [] };
+    } catch (error: unknown) {
+      return {
+        json: '',
+        problems: [`response is not serialisable to JSON (${error instanceof Error ? error.message : String(error)})`],
+      };
+    }
+  }
+
+  /** `GET /actions`: every action name that reaches a registered intent, as the SDK lists its actions. */
+  actionList(): string {
+    return JSON.stringify(this.actions.actionNames(this.registry.intents()).map((name) => ({ name })));
+  }
 }

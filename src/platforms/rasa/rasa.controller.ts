@@ -1,15 +1,11 @@
-import { Body, Controller, Get, Post, Req, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
-import { CallerAuthGuard } from '../../auth/caller-auth.guard';
-import { CurrentCaller } from '../../auth/current-caller.decorator';
-import { WebhookPlatform } from '../../auth/webhook-platform.decorator';
-import type { RequestContext } from '../../common/http/request-context';
-import { sendJson, sendReply } from '../../common/http/send-json';
-import type { Caller } from '../../fulfillment';
-import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
-import { RasaWebhook } from './rasa.webhook';
+import { Body, Get } from '@nestjs/common';
+import type { TurnReply } from '../../turn/turn-reply';
+import type { WebhookCall } from '../platform-adapter';
+import { CurrentWebhookCall, WebhookPost, WebhookRoute } from '../webhook-route.decorator';
+import { WebhookRunner } from '../webhook-runner';
+import { RasaAdapter } from './rasa.adapter';
 
-const HEALTHY = JSON.stringify({ status: 'ok' });
+const HEALTHY: TurnReply = { status: 200, json: JSON.stringify({ status: 'ok' }), replayed: false };
 
 /**
  * The Rasa action server HTTP API (the Rasa SDK's `/webhook`, `/health` and `/actions`). Point Rasa at it in
@@ -30,31 +26,27 @@ const HEALTHY = JSON.stringify({ status: 'ok' });
  * malformed JSON) keep our usual JSON error body; only 404 (unknown action) and 400 (invalid action call) use
  * the Rasa SDK's `{error, action_name}` body.
  */
-@Controller('v1/webhooks/rasa')
-@WebhookPlatform('rasa')
-@UseGuards(CallerAuthGuard, CallerThrottlerGuard)
+@WebhookRoute('rasa')
 export class RasaController {
-  constructor(private readonly webhook: RasaWebhook) {}
+  constructor(
+    private readonly runner: WebhookRunner,
+    private readonly adapter: RasaAdapter,
+  ) {}
 
   /** Runs one custom action: `{events, responses}`, or the SDK's 404/400 error body. */
-  @Post()
-  async fulfill(
-    @Body() body: unknown,
-    @CurrentCaller() caller: Caller,
-    @Req() request: RequestContext,
-    @Res() response: Response,
-  ): Promise<void> {
-    sendReply(response, await this.webhook.handle(body, caller, request.requestId));
+  @WebhookPost()
+  fulfill(@Body() body: unknown, @CurrentWebhookCall() call: WebhookCall): Promise<TurnReply> {
+    return this.runner.run('rasa', body, call);
   }
 
   @Get('health')
-  health(@Res() response: Response): void {
-    sendJson(response, 200, HEALTHY);
+  health(): TurnReply {
+    return HEALTHY;
   }
 
   /** `[{"name": "action_get_account_balance"}, …]` */
   @Get('actions')
-  actions(@Res() response: Response): void {
-    sendJson(response, 200, this.webhook.actionList());
+  actions(): TurnReply {
+    return { status: 200, json: this.adapter.actionList(), replayed: false };
   }
 }

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
+import { WebhookRunnerModule } from '../webhook-runner.module';
+import { RasaAdapter } from './rasa.adapter';
 import { RasaController } from './rasa.controller';
-import { RasaWebhook } from './rasa.webhook';
 
-/** The rasa adapter: its controller and webhook service. */
-@Module({ controllers: [RasaController], providers: [RasaWebhook], exports: [RasaWebhook] })
+/** The rasa platform: its adapter and its webhook route. */
+@Module({ imports: [WebhookRunnerModule], controllers: [RasaController], providers: [RasaAdapter] })
 export class RasaModule {}

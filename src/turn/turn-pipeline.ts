@@ -17,16 +17,10 @@ import { IdempotencyService } from '../idempotency/idempotency.service';
 import { Metrics, type TurnOutcome } from '../observability/metrics';
 import { parameterAttributes } from '../observability/redaction';
 import { recordFailure, tracer, UNKNOWN_INTENT } from '../observability/telemetry';
+import type { RenderedReply, TurnReply } from './turn-reply';
 
 /** Renders a result in the platform's format, already checked against its limits. */
-export type RenderTurn = (result: FulfillmentResult, outcome: DispatchOutcome) => { status: number; json: string };
-
-export interface TurnReply {
-  readonly status: number;
-  readonly json: string;
-  /** The stored reply of an earlier delivery of the same turn. */
-  readonly replayed: boolean;
-}
+export type RenderTurn = (result: FulfillmentResult, outcome: DispatchOutcome) => RenderedReply;
 
 export interface Turn {
   readonly input: DispatchInput;
@@ -89,12 +83,12 @@ export class TurnPipeline {
   }
 
   private async execute(turn: Turn, registered: RegisteredHandler | undefined, note: TurnNote): Promise<TurnReply> {
-    if (!registered) return this.dispatchOnly(turn, note);
+    if (!registered) return this.dispatchOnly(turn, null, note);
     if (!this.database.isAvailable) return this.degraded(turn, note);
 
     const input = { ...turn.input, idempotencyKey: turn.input.idempotencyKey ?? idempotencyKeyOf(turn.input) };
     const queued = registered.mode === 'async' && input.stage === 'fulfillment';
-    if (!queued && !registered.changesState) return this.dispatchOnly({ ...turn, input }, note);
+    if (!queued && !registered.changesState) return this.dispatchOnly({ ...turn, input }, registered, note);
 
     try {
       return await this.idempotency.execute(
@@ -106,7 +100,7 @@ export class TurnPipeline {
             note.outcome = 'queued';
             return { ...turn.render(accepted, 'fulfilled'), keep: true };
           }
-          const dispatched = await this.dispatcher.dispatch(input, turn.budgetMs);
+          const dispatched = await this.dispatcher.dispatch(input, turn.budgetMs, { registered });
           note.outcome = dispatched.outcome;
           if (dispatched.outcome === 'failed' && this.database.report(dispatched.error)) {
             return { ...this.degradedReply(turn, note), keep: false };
@@ -121,8 +115,8 @@ export class TurnPipeline {
     }
   }
 
-  private async dispatchOnly(turn: Turn, note: TurnNote): Promise<TurnReply> {
-    const dispatched = await this.dispatcher.dispatch(turn.input, turn.budgetMs);
+  private async dispatchOnly(turn: Turn, registered: RegisteredHandler | null, note: TurnNote): Promise<TurnReply> {
+    const dispatched = await this.dispatcher.dispatch(turn.input, turn.budgetMs, { registered });
     note.outcome = dispatched.outcome;
     if (dispatched.outcome === 'failed' && this.database.report(dispatched.error)) return this.degraded(turn, note);
     return { ...turn.render(dispatched.result, dispatched.outcome), replayed: false };
@@ -132,7 +126,7 @@ export class TurnPipeline {
     return { ...this.degradedReply(turn, note), replayed: false };
   }
 
-  private degradedReply(turn: Turn, note: TurnNote): { status: number; json: string } {
+  private degradedReply(turn: Turn, note: TurnNote): RenderedReply {
     note.outcome = 'degraded';
     this.logger.warn(
       `Turn ${turn.input.requestId} (${turn.input.intent}) answered degraded: PostgreSQL is unreachable`,

@@ -1,0 +1,36 @@
+import { mergeSessionParameters, type PlatformSimulation, textsOf, withConfirmation } from '../platform-simulation';
+import { defaultActionFor } from './rasa.actions';
+
+export const rasaSimulation: PlatformSimulation = {
+  path: '/v1/webhooks/rasa',
+  request: (turn) => {
+    const slots = { ...turn.sessionParameters, ...withConfirmation(turn) };
+    return {
+      // An intent the default rule cannot reach needs RASA_ACTIONS; its name is sent as the action then.
+      next_action: defaultActionFor(turn.intent) ?? turn.intent,
+      sender_id: turn.sessionId,
+      tracker: {
+        sender_id: turn.sessionId,
+        slots,
+        latest_message: {
+          text: turn.text,
+          intent: { name: turn.intent, confidence: 1 },
+          entities: [],
+          metadata: { language: turn.languageCode },
+        },
+        latest_action_name: 'action_listen',
+        events: [{ event: 'user', text: turn.text, timestamp: Date.now() / 1000 }],
+      },
+      domain: { slots: Object.fromEntries(Object.keys(slots).map((name) => [name, { type: 'any' }])) },
+      version: '3.6.0',
+    };
+  },
+  remember: (body, previous) => {
+    const updates: Record<string, unknown> = {};
+    for (const event of (body.events as { event?: string; name?: string; value?: unknown }[] | undefined) ?? []) {
+      if (event.event === 'slot' && event.name) updates[event.name] = event.value;
+    }
+    return { sessionParameters: mergeSessionParameters(previous, updates), esContexts: [] };
+  },
+  replyText: textsOf,
+};

@@ -1,0 +1,69 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppError } from '../common/errors/app-error';
+import type { Platform } from '../common/platform';
+import { validateBody } from '../common/validation/validate-body';
+import { AppConfig } from '../config';
+import type { DispatchOutcome, FulfillmentResult } from '../fulfillment';
+import { TurnPipeline } from '../turn/turn-pipeline';
+import type { RenderedReply, TurnReply } from '../turn/turn-reply';
+import type { AdaptedTurn, PlatformAdapter, WebhookCall } from './platform-adapter';
+import { PlatformAdapters } from './platform-adapters';
+
+/**
+ * One webhook call of any platform, for every transport: the platform's adapter validates and translates,
+ * the turn pipeline runs the turn within the platform's budget, and the reply is rendered, checked against
+ * the platform's rules and serialised once. A reply the platform would refuse is logged and replaced by the
+ * error reply, so the bot always gets something it can use.
+ */
+@Injectable()
+export class WebhookRunner {
+  private readonly logger = new Logger(WebhookRunner.name);
+
+  constructor(
+    private readonly adapters: PlatformAdapters,
+    private readonly pipeline: TurnPipeline,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** `budgetMs`: the handler's time; a transport whose caller set a shorter deadline (gRPC) passes its own. */
+  async run(
+    platform: Platform,
+    body: unknown,
+    call: WebhookCall,
+    budgetMs = this.config.fulfillment.deadlinesMs[platform],
+  ): Promise<TurnReply> {
+    const adapter = this.adapters.get(platform);
+    const early = adapter.preflight?.(body, call);
+    if (early) return { ...early, replayed: false };
+    let request: object;
+    try {
+      request = validateBody(adapter.requestType, body, adapter.requestName);
+    } catch (error: unknown) {
+      const own = error instanceof AppError ? adapter.rejected?.(error, body, call) : undefined;
+      if (own) return { ...own, replayed: false };
+      throw error;
+    }
+    const turn = adapter.toTurn(request, call);
+    const render = (result: FulfillmentResult, outcome: DispatchOutcome): RenderedReply =>
+      this.render(adapter, turn, result, outcome, call);
+    return this.pipeline.run({ input: turn.input, body, budgetMs, render });
+  }
+
+  private render(
+    adapter: PlatformAdapter,
+    turn: AdaptedTurn<unknown>,
+    result: FulfillmentResult,
+    outcome: DispatchOutcome,
+    call: WebhookCall,
+  ): RenderedReply {
+    const rendered = adapter.render(result, outcome, turn);
+    const { json, problems } = adapter.check(rendered);
+    if (problems.length === 0) return { status: 200, json, body: rendered };
+    this.logger.error(
+      `Response for intent "${turn.input.intent}" rejected before sending ` +
+        `(request ${call.requestId}, ${adapter.platform} turn ${turn.input.requestId}): ${problems.join('; ')}`,
+    );
+    const fallback = adapter.render({ text: this.config.fulfillment.errorText, failed: true }, 'failed', turn);
+    return { status: 200, json: adapter.check(fallback).json, body: fallback };
+  }
+}
