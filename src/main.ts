@@ -9,7 +9,7 @@ import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
 import { IntentRegistrationError } from './fulfillment';
 import { connectGrpc } from './grpc/connect-grpc';
-import { shutDownGracefully } from './health/graceful-shutdown';
+import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { assertPortsFree } from './lifecycle/listeners';
 import { createNestLogger } from './observability/logging';
 

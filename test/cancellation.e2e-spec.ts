@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Retention } from '../src/async/retention';
+import { DatabaseModule } from '../src/database/database.module';
 import { DatabasePool } from '../src/database/database-pool';
 import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../src/fulfillment';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
@@ -19,7 +20,7 @@ class SlowQueryHandler implements FulfillmentHandler {
   }
 }
 
-@Module({ providers: [SlowQueryHandler] })
+@Module({ imports: [DatabaseModule], providers: [SlowQueryHandler] })
 class SlowQueryModule {}
 
 describe('abandoned work stops, in the database too (real PostgreSQL)', () => {

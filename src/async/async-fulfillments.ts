@@ -70,7 +70,7 @@ export class AsyncFulfillments implements OnModuleInit {
     await this.results.markRunning(job.fulfillmentId);
     // The job's own budget, a little under its expiry so a finished run is never also retried.
     const budgetMs = Math.max(500, this.config.async.jobTimeoutMs - 1000);
-    const { outcome, result } = await this.dispatcher.dispatch(job.input, budgetMs, { deferLateWork: false });
+    const { outcome, result } = await this.dispatcher.dispatch(job.input, budgetMs);
     if (outcome === 'failed' || outcome === 'timed-out') {
       const what = `async handler for "${job.input.intent}" ${outcome === 'failed' ? 'failed' : 'timed out'}`;
       if (!lastAttempt) throw new Error(`${what}; the job will be retried`);

@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { DeferredResults } from '../fulfillment';
 import { AsyncFulfillments } from './async-fulfillments';
 import { CallbackDeliveries } from './callback-deliveries';
@@ -7,10 +7,15 @@ import { FulfillmentsController } from './fulfillments.controller';
 import { JobQueue } from './job-queue';
 import { PendingFulfillmentHandler } from './pending-fulfillment.intent-handler';
 import { Retention } from './retention';
+import { DiscoveryModule } from '@nestjs/core';
+import { DatabaseModule } from '../database/database.module';
+import { FulfillmentModule } from '../fulfillment/fulfillment.module';
+import { OutboundModule } from '../outbound/outbound.module';
+import { ThrottlingModule } from '../throttling/throttling.module';
 
 /** pg-boss jobs, late and async results, signed callbacks, polling, retention. */
-@Global()
 @Module({
+  imports: [DiscoveryModule, DatabaseModule, FulfillmentModule, OutboundModule, ThrottlingModule],
   controllers: [FulfillmentsController],
   providers: [
     JobQueue,

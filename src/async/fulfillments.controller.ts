@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Res } from '@nestjs/common';
 import {
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -8,13 +8,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CallerAuthGuard } from '../auth/caller-auth.guard';
 import { CurrentCaller } from '../auth/current-caller.decorator';
 import { AppError } from '../common/errors/app-error';
 import { sendJson } from '../common/http/send-json';
-import type { Caller } from '../fulfillment';
-import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
+import { CallerGuards } from '../throttling/caller-guards.decorator';
 import { FulfillmentResults } from './fulfillment-results';
+import type { Caller } from '../common/caller';
 
 class FulfillmentStatusSchema {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -35,7 +34,7 @@ class FulfillmentStatusSchema {
 
 /** Polling for results of async and late work; a caller sees only what it started (others get 404). */
 @Controller('v1/fulfillments')
-@UseGuards(CallerAuthGuard, CallerThrottlerGuard)
+@CallerGuards()
 export class FulfillmentsController {
   constructor(private readonly results: FulfillmentResults) {}
 

@@ -1,10 +1,14 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME } from '../database/data-source-options';
 import { traceJob, withTraceContext } from '../observability/job-tracing';
+import { Metrics } from '../observability/metrics';
+
+/** A scrape must not hang on a slow database: the queue depth is left out of that scrape instead. */
+const QUEUE_SIZE_TIMEOUT_MS = 2_000;
 
 export const JOB_SCHEMA = 'pgboss';
 
@@ -40,7 +44,14 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   private boss?: PgBoss;
   private started = false;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() metrics?: Metrics,
+  ) {
+    metrics?.gauge('job_queue_depth', 'Jobs waiting (queued or to be retried) per queue', async (observe) => {
+      for (const { queue, size } of await this.queueSizesWithin(QUEUE_SIZE_TIMEOUT_MS)) observe(size, { queue });
+    });
+  }
 
   /** Registers a queue and its worker; call from `onModuleInit` (workers start with the application). */
   work<T>(queue: QueueDefinition, handler: JobHandler<T>): void {
@@ -134,6 +145,18 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     return Promise.all(
       this.registrations.map(async ({ queue }) => ({ queue: queue.name, size: await boss.getQueueSize(queue.name) })),
     );
+  }
+
+  private async queueSizesWithin(timeoutMs: number): Promise<{ queue: string; size: number }[]> {
+    const timeout = new AbortController();
+    try {
+      return await Promise.race([this.queueSizes(), sleep(timeoutMs, [], { signal: timeout.signal })]);
+    } catch (error: unknown) {
+      this.logger.warn(`Could not read the job queue sizes: ${String(error)}`);
+      return [];
+    } finally {
+      timeout.abort();
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { type ExpiringRows, PurgesExpiredRows } from '../common/retention';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
-import { IdempotencyStore } from '../idempotency/idempotency.store';
 import { FulfillmentResults } from './fulfillment-results';
 import { JobQueue } from './job-queue';
 
@@ -14,22 +15,28 @@ const ABANDON_MARGIN_SECONDS = 600;
 /**
  * Every ten minutes, on one replica at a time (a pg-boss schedule): records work that can no longer finish
  * as failed (an async job whose last attempt died with its replica, late work of a replica that died), so
- * pollers and callbacks learn of it; then purges expired idempotency records, expired results and settled
- * deliveries older than a week.
+ * pollers and callbacks learn of it; then purges the expired rows of every `@PurgesExpiredRows` store (idempotency
+ * records), expired results and settled deliveries older than a week.
  */
 @Injectable()
 export class Retention implements OnModuleInit {
   private readonly logger = new Logger(Retention.name);
 
+  private readonly stores: { name: string; rows: ExpiringRows }[] = [];
+
   constructor(
     private readonly queue: JobQueue,
-    private readonly idempotency: IdempotencyStore,
+    private readonly discovery: DiscoveryService,
     private readonly pool: DatabasePool,
     private readonly results: FulfillmentResults,
     private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders({ metadataKey: PurgesExpiredRows.KEY })) {
+      const name = this.discovery.getMetadataByDecorator(PurgesExpiredRows, wrapper);
+      if (name && wrapper.instance) this.stores.push({ name, rows: wrapper.instance as ExpiringRows });
+    }
     this.queue.work({ name: RETENTION_QUEUE, expireInSeconds: 600, retryLimit: 0, retryDelaySeconds: 0 }, () =>
       this.purge().then(() => undefined),
     );
@@ -54,13 +61,13 @@ export class Retention implements OnModuleInit {
     return rows.map((row) => row.id);
   }
 
-  /** Returns how many rows each table lost. */
-  async purge(): Promise<{ idempotency: number; fulfillments: number; deliveries: number }> {
+  /** Returns how many rows each store lost, by name (`idempotency`, `fulfillments`, `deliveries`, …). */
+  async purge(): Promise<Record<string, number>> {
     await this.failAbandoned();
-    let idempotency = 0;
-    for (let purged = BATCH; purged === BATCH;) {
-      purged = await this.idempotency.purgeExpired(BATCH);
-      idempotency += purged;
+    const counts: Record<string, number> = {};
+    for (const { name, rows } of this.stores) {
+      counts[name] = 0;
+      for (let purged = BATCH; purged === BATCH; counts[name] += purged) purged = await rows.purgeExpired(BATCH);
     }
     const fulfillments = (
       await this.pool.query(
@@ -76,9 +83,9 @@ export class Retention implements OnModuleInit {
         [],
       )
     ).length;
-    if (idempotency + fulfillments + deliveries > 0) {
-      this.logger.log(`Purged ${idempotency} idempotency records, ${fulfillments} results, ${deliveries} deliveries`);
-    }
-    return { idempotency, fulfillments, deliveries };
+    Object.assign(counts, { fulfillments, deliveries });
+    const purged = Object.entries(counts).filter(([, count]) => count > 0);
+    if (purged.length > 0) this.logger.log(`Purged ${purged.map(([name, count]) => `${count} ${name}`).join(', ')}`);
+    return counts;
   }
 }

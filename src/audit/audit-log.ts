@@ -22,6 +22,8 @@ export type AuditEventName =
   | 'sys_config_reload'
   | 'sys_config_reload_fail';
 
+const AUTH_FAILURES: ReadonlySet<AuditEventName> = new Set(['authn_login_fail', 'authn_token_reuse', 'authz_fail']);
+
 export interface AuditRecord {
   readonly event: AuditEventName;
   readonly callerId?: string;
@@ -67,7 +69,8 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
 
   /** Every auth failure and rate-limit refusal (HTTP and gRPC) passes here, so they are also counted here. */
   record(record: AuditRecord): void {
-    this.metrics?.securityEvent(record);
+    if (AUTH_FAILURES.has(record.event)) this.metrics?.authFailure(record.method ?? 'none', record.reason ?? 'unknown');
+    else if (record.event === 'excess_rate_limit_exceeded') this.metrics?.throttledRequest();
     const row = Object.assign(new AuditEvent(), {
       occurredAt: new Date(),
       event: record.event,

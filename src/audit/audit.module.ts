@@ -1,6 +1,7 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AuditLog } from './audit-log';
+import { DatabaseModule } from '../database/database.module';
 
-@Global()
-@Module({ providers: [AuditLog], exports: [AuditLog] })
+/** The append-only audit trail of security events. */
+@Module({ imports: [DatabaseModule], providers: [AuditLog], exports: [AuditLog] })
 export class AuditModule {}

@@ -1,5 +1,8 @@
-import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
-import type { AppConfig } from '../config';
+import { Module, Provider } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { AppConfig } from '../config';
+import { DatabaseModule } from '../database/database.module';
+import { DatabasePool } from '../database/database-pool';
 import { CallerAuthGuard } from './caller-auth.guard';
 import { CallerAuthenticator } from './caller-authenticator';
 import { CallerRegistry, localDevCallers } from './callers/caller-registry';
@@ -15,6 +18,7 @@ import { MtlsStrategy } from './strategies/mtls.strategy';
 import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
 import { TokenStrategies } from './strategies/token.strategies';
 import { TlsReloader } from './tls/tls-reloader';
+import { TlsRefusals } from './tls/tls-refusals';
 import { OidcDiscovery } from './tokens/oidc-discovery';
 
 /**
@@ -29,28 +33,41 @@ export function loadCallerRegistry(config: AppConfig): CallerRegistry {
 
 const strategies = [StandardWebhooksStrategy, HeaderSignatureStrategy, BearerStrategy, BasicStrategy, MtlsStrategy];
 
-@Global()
-@Module({})
-export class AuthModule {
-  static forRoot(config: AppConfig, callers: CallerRegistry): DynamicModule {
-    const replayStore: Provider = config.redisUrl
-      ? { provide: ReplayStore, useClass: RedisReplayStore }
-      : { provide: ReplayStore, useClass: PostgresReplayStore };
-    return {
-      module: AuthModule,
-      providers: [
-        { provide: CallerRegistry, useValue: callers },
-        { provide: OidcDiscovery, useFactory: () => new OidcDiscovery() },
-        replayStore,
-        ...strategies,
-        TokenStrategies,
-        CallersFileWatcher,
-        TlsReloader,
-        CallerAuthenticator,
-        CallerAuthGuard,
-      ],
-      // Guards named in @UseGuards are built in the controller's module, so their dependencies are exported.
-      exports: [CallerAuthGuard, CallerAuthenticator, CallerRegistry, CallersFileWatcher, TlsReloader, ...strategies],
-    };
-  }
-}
+/** The window of seen signature ids: in Redis when REDIS_URL is set (shared by every replica), else PostgreSQL. */
+const replayStore: Provider = {
+  provide: ReplayStore,
+  inject: [AppConfig, DatabasePool],
+  useFactory: (config: AppConfig, pool: DatabasePool): ReplayStore =>
+    config.redisUrl ? new RedisReplayStore(config) : new PostgresReplayStore(pool),
+};
+
+/**
+ * Who may call, proven for HTTP and gRPC alike. The callers come from the configuration module: they are read
+ * and checked before Nest starts (`loadCallerRegistry`), so a broken callers file stops the process with one
+ * line per problem.
+ */
+@Module({
+  imports: [AuditModule, DatabaseModule],
+  providers: [
+    { provide: OidcDiscovery, useFactory: () => new OidcDiscovery() },
+    replayStore,
+    ...strategies,
+    TokenStrategies,
+    CallersFileWatcher,
+    TlsReloader,
+    TlsRefusals,
+    CallerAuthenticator,
+    CallerAuthGuard,
+  ],
+  // Guards named in @UseGuards are built in the controller's module, so their dependencies are exported.
+  exports: [
+    CallerAuthGuard,
+    CallerAuthenticator,
+    CallersFileWatcher,
+    TlsReloader,
+    TlsRefusals,
+    AuditModule,
+    ...strategies,
+  ],
+})
+export class AuthModule {}

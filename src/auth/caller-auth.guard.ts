@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { RequestContext } from '../common/http/request-context';
 import { CallerAuthenticator } from './caller-authenticator';
 import { connectionSecurity } from './tls/peer-identity';
-import { WebhookPlatform } from './webhook-platform.decorator';
+import { WebhookPlatform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
 

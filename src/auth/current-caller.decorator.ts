@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
 import type { RequestContext } from '../common/http/request-context';
-import type { Caller } from '../fulfillment';
+import type { Caller } from '../common/caller';
 
 /** The caller the auth guard proved; a route without the guard fails closed. */
 export const CurrentCaller = createParamDecorator((_data: unknown, context: ExecutionContext): Caller => {

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
+import { Metrics } from '../observability/metrics';
 
 /**
  * Direct access to the pg pool that TypeORM manages (same connections, limits and timeouts), for the few
@@ -10,7 +11,22 @@ import { DataSource } from 'typeorm';
  */
 @Injectable()
 export class DatabasePool {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() metrics?: Metrics,
+  ) {
+    metrics?.gauge(
+      'db_pool_connections',
+      'PostgreSQL pool connections in use and idle, and callers waiting for one',
+      (observe) => {
+        const counts = this.connectionCounts();
+        if (!counts) return;
+        observe(counts.inUse, { state: 'in_use' });
+        observe(counts.idle, { state: 'idle' });
+        observe(counts.waiting, { state: 'waiting' });
+      },
+    );
+  }
 
   /**
    * With `signal` (a handler's `request.signal`), an abort cancels the running statement on the server

@@ -1,11 +1,11 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config';
 import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseAvailability } from './database-availability';
 import { DatabasePool } from './database-pool';
 
-@Global()
+/** TypeORM (migrations, entities), the pg pool for hot reads, and whether PostgreSQL is reachable. */
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({

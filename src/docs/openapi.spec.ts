@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { Body, Controller, Get, HttpCode, Post, Res, UseGuards, type INestApplication } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Res, type INestApplication } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { OpenAPIObject } from '@nestjs/swagger';
@@ -10,11 +10,12 @@ import { FulfillmentResults } from '../async/fulfillment-results';
 import { FulfillmentsController } from '../async/fulfillments.controller';
 import { JobQueue } from '../async/job-queue';
 import { CallerAuthGuard } from '../auth/caller-auth.guard';
-import { WebhookPlatform } from '../auth/webhook-platform.decorator';
+import { WebhookPlatform } from '../common/platform';
 import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
 import { HealthController } from '../health/health.controller';
 import { Readiness } from '../health/readiness';
+import { CallerGuards } from '../throttling/caller-guards.decorator';
 import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
 import { renderResponse } from '../platforms/generic/generic.adapter';
 import { GenericController } from '../platforms/generic/generic.controller';
@@ -26,7 +27,7 @@ import { buildOpenApiDocument } from './openapi';
 /** Stands for a platform controller another team adds: no swagger decorators at all. */
 @Controller('v1/webhooks/some-platform')
 @WebhookPlatform('rasa')
-@UseGuards(CallerAuthGuard)
+@CallerGuards()
 class UndecoratedWebhookController {
   @Post()
   fulfill(@Body() _body: unknown, @Res() response: Response): void {

@@ -1,5 +1,5 @@
 import type { INestApplication, Type } from '@nestjs/common';
-import { GUARDS_METADATA, HTTP_CODE_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { HTTP_CODE_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import {
@@ -10,8 +10,8 @@ import {
   type OperationObject,
   type SecuritySchemeObject,
 } from '@nestjs/swagger';
-import { CallerAuthGuard } from '../auth/caller-auth.guard';
-import { WebhookPlatform } from '../auth/webhook-platform.decorator';
+import { CallerRequired } from '../common/caller';
+import { WebhookPlatform } from '../common/platform';
 import { BODY_ONLY_STATUSES, SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { ErrorResponseSchema } from './error-response.schema';
 
@@ -42,7 +42,7 @@ function operationId(controllerKey: string, methodKey: string): string {
 
 /**
  * Builds the OpenAPI 3.1 document from every controller the application has (nothing is listed by hand), then
- * documents, on each route behind CallerAuthGuard that does not describe it itself, the credentials it accepts,
+ * documents, on each route only proven callers may use (`CallerRequired`) that does not describe it itself, the credentials it accepts,
  * the error answers it can give and its platform tag.
  */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -114,15 +114,13 @@ function routesByOperationId(app: INestApplication): Map<string, RouteInfo> {
   for (const wrapper of app.get(DiscoveryService).getControllers()) {
     const controller = wrapper.metatype as Type | undefined;
     if (!controller) continue;
-    const classGuards = (Reflect.getMetadata(GUARDS_METADATA, controller) as unknown[] | undefined) ?? [];
     for (const methodKey of Object.getOwnPropertyNames(controller.prototype)) {
       const handler = (controller.prototype as Record<string, unknown>)[methodKey];
       if (methodKey === 'constructor' || typeof handler !== 'function') continue;
-      const methodGuards = (Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? [];
       const args =
         (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodKey) as Record<string, unknown> | undefined) ?? {};
       routes.set(operationId(controller.name, methodKey), {
-        guarded: [...classGuards, ...methodGuards].includes(CallerAuthGuard),
+        guarded: reflector.getAllAndOverride(CallerRequired, [handler as () => void, controller]) === true,
         platform: reflector.getAllAndOverride(WebhookPlatform, [handler as () => void, controller]),
         controller: controller.name.replace(/Controller$/, ''),
         injectsResponse: Object.keys(args).some((key) => key.startsWith(`${RouteParamtypes.RESPONSE}:`)),

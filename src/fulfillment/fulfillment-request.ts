@@ -1,10 +1,7 @@
+import type { Caller } from '../common/caller';
 import type { Platform } from '../common/platform';
 
-/** Who is calling, as proven by the authentication guard. */
-export interface Caller {
-  readonly id: string;
-  readonly platforms: readonly Platform[];
-}
+export type { Caller } from '../common/caller';
 
 /** A conversation context (Dialogflow) or equivalent, by its short name. */
 export interface ConversationContext {

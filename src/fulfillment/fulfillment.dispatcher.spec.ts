@@ -324,21 +324,17 @@ class FakeDeferredResults extends DeferredResults {
   }
 }
 
-describe('FulfillmentDispatcher with DeferredResults (work that outlives its budget)', () => {
+describe('FulfillmentDispatcher keeping late work (work that outlives its budget)', () => {
   let moduleRef: TestingModule;
   let dispatcher: FulfillmentDispatcher;
   let deferred: FakeDeferredResults;
   let errorLog: jest.SpyInstance;
 
-  /** The app provides DeferredResults from a global module (AsyncModule); so does this. */
+  /** The turn pipeline hands the async module's store over with each dispatch; so does this. */
   async function compile(options: FulfillmentOptions): Promise<void> {
     deferred = new FakeDeferredResults();
-    @Global()
-    @Module({ providers: [{ provide: DeferredResults, useValue: deferred }], exports: [DeferredResults] })
-    class FakeAsyncModule {}
-
     moduleRef = await Test.createTestingModule({
-      imports: [FakeAsyncModule, FulfillmentModule.forRoot(options), TestHandlersModule],
+      imports: [FulfillmentModule.forRoot(options), TestHandlersModule],
     }).compile();
     await moduleRef.init();
     dispatcher = moduleRef.get(FulfillmentDispatcher);
@@ -360,7 +356,7 @@ describe('FulfillmentDispatcher with DeferredResults (work that outlives its bud
   it('hands the running work over and answers with the interim text and the pending id as a session parameter', async () => {
     await compile(OPTIONS);
     const slow = moduleRef.get(SlowHandler);
-    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS, { keepLateWork: deferred });
 
     expect(dispatched).toEqual({
       outcome: 'timed-out',
@@ -382,7 +378,9 @@ describe('FulfillmentDispatcher with DeferredResults (work that outlives its bud
   it('answers an interim reply that carries the pending id (no platform-specific follow-up here)', async () => {
     await compile(OPTIONS);
     for (const platform of ['dialogflow-es', 'dialogflow-cx'] as const) {
-      const dispatched = await dispatcher.dispatch({ ...input('Slow'), platform }, BUDGET_MS);
+      const dispatched = await dispatcher.dispatch({ ...input('Slow'), platform }, BUDGET_MS, {
+        keepLateWork: deferred,
+      });
       expect(dispatched.result).toEqual({
         text: 'i',
         sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: expect.stringMatching(/^pending-\d$/) },
@@ -390,16 +388,16 @@ describe('FulfillmentDispatcher with DeferredResults (work that outlives its bud
     }
   });
 
-  it('with { deferLateWork: false } keeps nothing and answers with the interim text only', async () => {
+  it('without a store to keep late work, keeps nothing and answers with the interim text only', async () => {
     await compile(OPTIONS);
-    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS, { deferLateWork: false });
+    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
     expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'SlowHandler' });
     expect(deferred.calls).toEqual([]);
   });
 
   it('does not defer work that answers in time', async () => {
     await compile(OPTIONS);
-    const dispatched = await dispatcher.dispatch(input('Echo'), 1000);
+    const dispatched = await dispatcher.dispatch(input('Echo'), 1000, { keepLateWork: deferred });
     expect(dispatched.outcome).toBe('fulfilled');
     expect(deferred.calls).toEqual([]);
   });
@@ -407,7 +405,7 @@ describe('FulfillmentDispatcher with DeferredResults (work that outlives its bud
   it('kept work goes on: its signal is aborted only lateWorkTimeoutMs after the deadline', async () => {
     await compile({ ...OPTIONS, lateWorkTimeoutMs: 80 });
     const slow = moduleRef.get(SlowHandler);
-    await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    await dispatcher.dispatch(input('Slow'), BUDGET_MS, { keepLateWork: deferred });
     expect(slow.request?.signal.aborted).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(slow.request?.signal.aborted).toBe(true);
@@ -418,7 +416,7 @@ describe('FulfillmentDispatcher with DeferredResults (work that outlives its bud
   it('kept work that finishes before the late limit is never aborted', async () => {
     await compile({ ...OPTIONS, lateWorkTimeoutMs: 80 });
     const slow = moduleRef.get(SlowHandler);
-    await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    await dispatcher.dispatch(input('Slow'), BUDGET_MS, { keepLateWork: deferred });
     slow.next.resolve({ text: 'late but in time' });
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(slow.request?.signal.aborted).toBe(false);
@@ -427,14 +425,14 @@ describe('FulfillmentDispatcher with DeferredResults (work that outlives its bud
   it('work that is not kept is aborted at the deadline', async () => {
     await compile({ ...OPTIONS, lateWorkTimeoutMs: 10_000 });
     const slow = moduleRef.get(SlowHandler);
-    await dispatcher.dispatch(input('Slow'), BUDGET_MS, { deferLateWork: false });
+    await dispatcher.dispatch(input('Slow'), BUDGET_MS);
     expect(slow.request?.signal.aborted).toBe(true);
   });
 
   it('still answers with the interim text when the late result cannot be kept, and logs why', async () => {
     await compile(OPTIONS);
     deferred.failure = new Error('database is gone');
-    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
+    const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS, { keepLateWork: deferred });
     expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'SlowHandler' });
     expect(errorLog).toHaveBeenCalledWith(
       'Could not keep the late result of request request-1: Error: database is gone',

@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Span } from '@opentelemetry/api';
 import { recordFailure, tracer, UNKNOWN_INTENT } from '../observability/telemetry';
 import { DeferredResults, PENDING_FULFILLMENT_PARAMETER } from './deferred-results';
@@ -26,8 +26,11 @@ export type DispatchInput = Omit<FulfillmentRequest, 'deadline' | 'signal' | 'id
 };
 
 export interface DispatchOptions {
-  /** Keep the result of work that outlives the budget (default true); a background job has no later turn. */
-  readonly deferLateWork?: boolean;
+  /**
+   * Keeps the result of work that outlives the budget, for a later turn or a poll (the async module's store);
+   * without it the late work is abandoned at the deadline (a background job has no later turn).
+   */
+  readonly keepLateWork?: DeferredResults;
   /** The intent's handler, when the caller has looked it up already (null: none); found here otherwise. */
   readonly registered?: RegisteredHandler | null;
 }
@@ -55,7 +58,6 @@ export class FulfillmentDispatcher {
   constructor(
     private readonly registry: IntentHandlerRegistry,
     private readonly options: FulfillmentOptions,
-    @Optional() private readonly deferred?: DeferredResults,
   ) {}
 
   async dispatch(input: DispatchInput, budgetMs: number, options: DispatchOptions = {}): Promise<DispatchResult> {
@@ -111,13 +113,7 @@ export class FulfillmentDispatcher {
     try {
       const settled = await Promise.race([work, timeout]);
       if (settled === TIMED_OUT) {
-        const { result, kept } = await this.interimReply(
-          registered,
-          request,
-          work,
-          budgetMs,
-          options.deferLateWork ?? true,
-        );
+        const { result, kept } = await this.interimReply(registered, request, work, budgetMs, options.keepLateWork);
         this.abortWhenUnused(controller, work, budgetMs, kept);
         return { outcome: 'timed-out', result, handler: registered.className };
       }
@@ -144,12 +140,12 @@ export class FulfillmentDispatcher {
     request: FulfillmentRequest,
     work: Promise<FulfillmentResult>,
     budgetMs: number,
-    defer: boolean,
+    store: DeferredResults | undefined,
   ): Promise<{ result: FulfillmentResult; kept: boolean }> {
     work.catch((error: unknown) => this.logLateFailure(registered.className, request.requestId, error));
     let pendingId: string | undefined;
     try {
-      if (defer) pendingId = await this.deferred?.defer(withoutSignal(request), work);
+      if (store) pendingId = await store.defer(withoutSignal(request), work);
     } catch (error: unknown) {
       this.logger.error(`Could not keep the late result of request ${request.requestId}: ${describe(error)}`);
     }

@@ -4,15 +4,21 @@ import { FulfillmentDispatcher } from './fulfillment.dispatcher';
 import { FulfillmentOptions } from './fulfillment.options';
 import { IntentHandlerRegistry } from './intent-handler.registry';
 
-@Module({})
+/**
+ * The intent handler registry and the dispatcher. `FulfillmentOptions` come from the application's
+ * configuration (ConfigModule); `forRoot` gives them directly, for a module graph without it (tests).
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [IntentHandlerRegistry, FulfillmentDispatcher],
+  exports: [FulfillmentDispatcher, IntentHandlerRegistry],
+})
 export class FulfillmentModule {
   static forRoot(options: FulfillmentOptions): DynamicModule {
     return {
       module: FulfillmentModule,
-      global: true,
-      imports: [DiscoveryModule],
-      providers: [{ provide: FulfillmentOptions, useValue: options }, IntentHandlerRegistry, FulfillmentDispatcher],
-      exports: [FulfillmentDispatcher, IntentHandlerRegistry],
+      providers: [{ provide: FulfillmentOptions, useValue: options }],
+      exports: [FulfillmentOptions],
     };
   }
 }

@@ -3,7 +3,6 @@ import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
 import { DepthError, parseJsonBody } from '../common/http/json-body.middleware';
 import { AppConfig } from '../config';
-import type { Caller } from '../fulfillment';
 import type { GenericWebhookResponse } from '../platforms/generic/generic.response';
 import { WebhookRunner } from '../platforms/webhook-runner';
 import type { TurnReply } from '../turn/turn-reply';
@@ -16,6 +15,7 @@ import {
 } from './fulfill.mapping';
 import { callBudgetMs } from './grpc-deadline';
 import type { Platform } from '../common/platform';
+import type { Caller } from '../common/caller';
 
 /** One authenticated call, as the guards left it. */
 export interface GrpcTurnContext {

@@ -2,9 +2,9 @@ import type { Server, ServerUnaryCall } from '@grpc/grpc-js';
 import { Injectable, Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
-import { AuditLog } from '../audit/audit-log';
 import type { ConnectionSecurity } from '../auth/auth-attempt';
 import { certificateFailureReason, connectionSecurity, peerIdentity } from '../auth/tls/peer-identity';
+import { TlsRefusals } from '../auth/tls/tls-refusals';
 import { AppConfig } from '../config';
 
 const PLAIN: ConnectionSecurity = { encrypted: false, clientCertificateVerified: false };
@@ -33,7 +33,7 @@ export class GrpcConnections {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly audit: AuditLog,
+    private readonly refusals: TlsRefusals,
   ) {}
 
   /** Whether handshakes of this (not yet bound) server can be watched; if not, node:tls must refuse itself. */
@@ -87,14 +87,6 @@ export class GrpcConnections {
   }
 
   private refused(socket: TLSSocket, reason: string, detail?: string): void {
-    this.audit.record({
-      event: 'authn_login_fail',
-      outcome: 'failure',
-      method: 'mtls',
-      reason,
-      // Marks the row as the gRPC port's: HTTPS handshake failures are recorded the same way.
-      detail: detail ? `grpc: ${detail}` : 'grpc',
-      remoteAddress: socket.remoteAddress,
-    });
+    this.refusals.record(socket, reason, detail, 'grpc');
   }
 }

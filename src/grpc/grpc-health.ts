@@ -1,7 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { BehaviorSubject, distinctUntilChanged, filter, map, Observable, takeUntil, timer } from 'rxjs';
 import { AppError } from '../common/errors/app-error';
-import { DatabaseAvailability } from '../database/database-availability';
 import { Readiness } from '../health/readiness';
 import { FULFILLMENT_SERVICE } from './grpc-proto';
 
@@ -21,10 +20,7 @@ const SERVICES = new Set(['', FULFILLMENT_SERVICE]);
 export class GrpcHealth implements OnModuleDestroy {
   private readonly ended = new BehaviorSubject(false);
 
-  constructor(
-    private readonly readiness: Readiness,
-    private readonly database: DatabaseAvailability,
-  ) {}
+  constructor(private readonly readiness: Readiness) {}
 
   /** The status of a known service; NOT_FOUND for another name, as the protocol asks. */
   check(service: string): ServingStatus {
@@ -51,6 +47,6 @@ export class GrpcHealth implements OnModuleDestroy {
   }
 
   private current(): ServingStatus {
-    return !this.readiness.draining && this.database.isAvailable ? 'SERVING' : 'NOT_SERVING';
+    return this.readiness.serving ? 'SERVING' : 'NOT_SERVING';
   }
 }

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { HealthModule } from '../health/health.module';
 import { PlatformsModule } from '../platforms/platforms.module';
+import { ThrottlingModule } from '../throttling/throttling.module';
 import { FulfillmentGrpcController } from './fulfillment.grpc.controller';
 import { FulfillmentGrpcService } from './fulfillment.grpc.service';
 import { GrpcCallerAuthGuard } from './grpc-caller-auth.guard';
@@ -20,7 +23,7 @@ const enhancers = [GrpcCallerAuthGuard, GrpcCallerThrottlerGuard, GrpcErrorFilte
  * always present so the controllers are registered either way.
  */
 @Module({
-  imports: [PlatformsModule],
+  imports: [PlatformsModule, AuthModule, ThrottlingModule, HealthModule],
   controllers,
   providers: [...services, ...transport, ...enhancers],
   exports: [GrpcEndpoint],

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DatabaseAvailability } from '../database/database-availability';
 
 /**
  * The service's own view of whether it should get traffic: false from the moment SIGTERM arrives, so the
@@ -9,6 +10,13 @@ import { Injectable } from '@nestjs/common';
 export class Readiness {
   private drainingSince?: number;
   private closing = false;
+
+  constructor(private readonly database: DatabaseAvailability) {}
+
+  /** Traffic is welcome: not shutting down, and PostgreSQL reachable as last seen (gRPC health's SERVING). */
+  get serving(): boolean {
+    return !this.draining && this.database.isAvailable;
+  }
 
   get draining(): boolean {
     return this.drainingSince !== undefined;

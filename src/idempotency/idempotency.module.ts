@@ -1,7 +1,11 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { IdempotencyService } from './idempotency.service';
 import { IdempotencyStore } from './idempotency.store';
+import { DatabaseModule } from '../database/database.module';
 
-@Global()
-@Module({ providers: [IdempotencyStore, IdempotencyService], exports: [IdempotencyService, IdempotencyStore] })
+@Module({
+  imports: [DatabaseModule],
+  providers: [IdempotencyStore, IdempotencyService],
+  exports: [IdempotencyService, IdempotencyStore],
+})
 export class IdempotencyModule {}

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { type ExpiringRows, PurgesExpiredRows } from '../common/retention';
 import { DatabasePool } from '../database/database-pool';
 
 export interface ClaimRequest {
@@ -56,8 +57,9 @@ interface RecordRow {
 }
 
 /** The `idempotency_records` table, one statement per step so every replica sees the same state at once. */
+@PurgesExpiredRows('idempotency')
 @Injectable()
-export class IdempotencyStore {
+export class IdempotencyStore implements ExpiringRows {
   constructor(private readonly pool: DatabasePool) {}
 
   /** True when this attempt now owns the key (new, expired, or taken over from a dead owner). */

@@ -6,6 +6,7 @@ import { AppointmentsModule } from './appointments/appointments.module';
 import { BankingModule } from './banking/banking.module';
 import { CommerceModule } from './commerce/commerce.module';
 import { CrmModule } from './crm/crm.module';
+import { DatabaseModule } from '../database/database.module';
 import { demoDataMissing, seedDemoData } from './demo-data';
 
 /** Seeds demo data into an empty database at start-up when configured (development), or says how to. */
@@ -32,5 +33,5 @@ class DemoDataOnStartup implements OnApplicationBootstrap {
 
 const domains = [BankingModule, AppointmentsModule, CrmModule, CommerceModule];
 
-@Module({ imports: [...domains], providers: [DemoDataOnStartup] })
+@Module({ imports: [DatabaseModule, ...domains], providers: [DemoDataOnStartup] })
 export class IntentsModule {}

@@ -4,22 +4,13 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { AuditRecord } from '../audit/audit-log';
 import { AppConfig } from '../config';
-import type { DispatchOutcome } from '../fulfillment';
 import { ListenError } from '../common/errors/listen-error';
 import { DEFAULT_SERVICE_NAME } from './telemetry';
 import type { Platform } from '../common/platform';
 
-/** How a turn ended, as counted and traced: the dispatcher's outcomes plus what the turn pipeline adds. */
-export type TurnOutcome = DispatchOutcome | 'queued' | 'replayed' | 'degraded' | 'error';
-
-const ERROR_OUTCOMES: ReadonlySet<TurnOutcome> = new Set(['failed', 'timed-out', 'degraded', 'error']);
-const AUTH_FAILURES: ReadonlySet<AuditRecord['event']> = new Set([
-  'authn_login_fail',
-  'authn_token_reuse',
-  'authz_fail',
-]);
+/** Turn outcomes counted as errors (the turn pipeline names the outcomes). */
+const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['failed', 'timed-out', 'degraded', 'error']);
 const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class MetricsServerError extends ListenError {
@@ -40,8 +31,7 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Metrics');
   private readonly exporter?: PrometheusExporter;
   private readonly provider?: MeterProvider;
-  /** For gauges observed at scrape time (see ResourceGauges). */
-  readonly meter: Meter;
+  private readonly meter: Meter;
   private readonly requests: Counter;
   private readonly duration: Histogram;
   private readonly errors: Counter;
@@ -111,7 +101,7 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** One webhook turn; `seconds` from its start in the turn pipeline. */
-  turnFinished(platform: Platform, intent: string, outcome: TurnOutcome, seconds: number): void {
+  turnFinished(platform: Platform, intent: string, outcome: string, seconds: number): void {
     const attributes: Attributes = { platform, intent, outcome };
     this.requests.add(1, attributes);
     this.duration.record(seconds, attributes);
@@ -119,13 +109,28 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
     if (outcome === 'replayed') this.replays.add(1, { platform, intent });
   }
 
-  /** Fed every audit event: auth failures and rate-limit refusals are counted here. */
-  securityEvent(record: Pick<AuditRecord, 'event' | 'method' | 'reason'>): void {
-    if (AUTH_FAILURES.has(record.event)) {
-      this.authFailures.add(1, { method: record.method ?? 'none', reason: record.reason ?? 'unknown' });
-    } else if (record.event === 'excess_rate_limit_exceeded') {
-      this.throttled.add(1);
-    }
+  /** A refused authentication or authorization, by method (`none` without credentials) and reason code. */
+  authFailure(method: string, reason: string): void {
+    this.authFailures.add(1, { method, reason });
+  }
+
+  /** A request refused by a rate limit. */
+  throttledRequest(): void {
+    this.throttled.add(1);
+  }
+
+  /**
+   * A gauge read when Prometheus scrapes, registered by the resource it measures (the job queue, the pool):
+   * `collect` reports each value with its attributes.
+   */
+  gauge(
+    name: string,
+    description: string,
+    collect: (observe: (value: number, attributes?: Attributes) => void) => void | Promise<void>,
+  ): void {
+    this.meter.createObservableGauge(name, { description }).addCallback(async (result) => {
+      await collect((value, attributes) => result.observe(value, attributes));
+    });
   }
 
   callbackDelivery(outcome: 'delivered' | 'retry' | 'dead' | 'disabled'): void {

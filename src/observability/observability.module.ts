@@ -11,7 +11,6 @@ import { trace } from '@opentelemetry/api';
 import { AppConfig } from '../config';
 import { requestLogging, rootLogger } from './logging';
 import { Metrics } from './metrics';
-import { ResourceGauges } from './resource-gauges';
 
 const FLUSH_TIMEOUT_MS = 2_000;
 
@@ -21,7 +20,7 @@ const FLUSH_TIMEOUT_MS = 2_000;
  * tracing.ts) and Nest's logger is pino's from the start (app.factory.ts, main.ts).
  */
 @Global()
-@Module({ providers: [Metrics, ResourceGauges], exports: [Metrics] })
+@Module({ providers: [Metrics], exports: [Metrics] })
 export class ObservabilityModule implements NestModule, OnApplicationShutdown {
   private readonly logger = new Logger('Tracing');
 

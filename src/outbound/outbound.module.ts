@@ -1,7 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { OutboundHttpClient } from './outbound-http.client';
 
-/** Provides the one `OutboundHttpClient` (and so the one keep-alive agent) to every module. */
-@Global()
+/** The one `OutboundHttpClient` (and so the one keep-alive agent) for every module that imports this. */
 @Module({ providers: [OutboundHttpClient], exports: [OutboundHttpClient] })
 export class OutboundModule {}

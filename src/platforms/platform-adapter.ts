@@ -2,8 +2,9 @@ import { DiscoveryService } from '@nestjs/core';
 import type { ClassConstructor } from 'class-transformer';
 import type { AppError } from '../common/errors/app-error';
 import type { Platform } from '../common/platform';
-import type { Caller, DispatchInput, DispatchOutcome, FulfillmentResult } from '../fulfillment';
+import type { DispatchInput, DispatchOutcome, FulfillmentResult } from '../fulfillment';
 import type { RenderedReply } from '../turn/turn-reply';
+import type { Caller } from '../common/caller';
 
 /** What a transport knows about one webhook call, besides its body. */
 export interface WebhookCall {

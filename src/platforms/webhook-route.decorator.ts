@@ -8,18 +8,16 @@ import {
   Injectable,
   NestInterceptor,
   Post,
-  UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { map, type Observable } from 'rxjs';
-import { CallerAuthGuard } from '../auth/caller-auth.guard';
-import { WebhookPlatform } from '../auth/webhook-platform.decorator';
+import { WebhookPlatform } from '../common/platform';
 import { AppError } from '../common/errors/app-error';
 import { PlatformErrorReply } from '../common/errors/platform-error-reply';
 import type { RequestContext } from '../common/http/request-context';
 import type { Platform } from '../common/platform';
-import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
+import { CallerGuards } from '../throttling/caller-guards.decorator';
 import type { TurnReply } from '../turn/turn-reply';
 import type { WebhookCall } from './platform-adapter';
 
@@ -51,7 +49,7 @@ export function WebhookRoute(platform: Platform): ClassDecorator {
   return applyDecorators(
     Controller(`v1/webhooks/${platform}`),
     WebhookPlatform(platform),
-    UseGuards(CallerAuthGuard, CallerThrottlerGuard),
+    CallerGuards(),
     UseInterceptors(WebhookReplyInterceptor),
   );
 }

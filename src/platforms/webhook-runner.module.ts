@@ -1,14 +1,19 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { FulfillmentModule } from '../fulfillment/fulfillment.module';
+import { ThrottlingModule } from '../throttling/throttling.module';
 import { TurnModule } from '../turn/turn.module';
 import { PlatformAdapters } from './platform-adapters';
 import { WebhookReplyInterceptor } from './webhook-route.decorator';
 import { WebhookRunner } from './webhook-runner';
 
-/** What every platform's webhook route uses: the adapter registry, the runner and the reply interceptor. */
+/**
+ * What every platform's webhook route uses: the adapter registry, the runner, the reply interceptor, and the
+ * guards' modules (a guard named in @UseGuards is built in the controller's module).
+ */
 @Module({
-  imports: [DiscoveryModule, TurnModule],
+  imports: [DiscoveryModule, TurnModule, FulfillmentModule, ThrottlingModule],
   providers: [PlatformAdapters, WebhookRunner, WebhookReplyInterceptor],
-  exports: [PlatformAdapters, WebhookRunner, WebhookReplyInterceptor],
+  exports: [PlatformAdapters, WebhookRunner, WebhookReplyInterceptor, FulfillmentModule, ThrottlingModule],
 })
 export class WebhookRunnerModule {}

@@ -5,7 +5,6 @@ import { AppError } from '../common/errors/app-error';
 import type { Platform } from '../common/platform';
 import type { AppConfig } from '../config';
 import {
-  type Caller,
   type DispatchInput,
   type DispatchOutcome,
   type FulfillmentResult,
@@ -22,6 +21,7 @@ import { RasaAdapter } from './rasa/rasa.adapter';
 import { WebhookRunner } from './webhook-runner';
 import readmeRequest from '../../test/fixtures/dialogflow-es-readme-request.json';
 import cxFixture from '../../test/fixtures/dialogflow-cx/get-account-balance.json';
+import type { Caller } from '../common/caller';
 
 const CALLER: Caller = { id: 'bot', platforms: ['dialogflow-es', 'dialogflow-cx', 'rasa', 'generic'] };
 const CALL: WebhookCall = { caller: CALLER, requestId: 'req-1' };

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
 import { AuditLog } from '../audit/audit-log';
-import type { RateLimit } from '../auth/callers/caller';
+import type { RateLimit } from '../common/caller';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config';
 

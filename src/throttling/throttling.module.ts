@@ -1,10 +1,12 @@
-import { ExecutionContext, Global, Module } from '@nestjs/common';
+import { ExecutionContext, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import type { RequestContext } from '../common/http/request-context';
 import { AppConfig } from '../config';
 import { CallerRateLimiter } from './caller-rate-limiter';
 import { CallerThrottlerGuard } from './caller-throttler.guard';
 import { RateLimitStore, RateLimitStoreModule } from './rate-limit.store';
+import { AuditModule } from '../audit/audit.module';
+import { AuthModule } from '../auth/auth.module';
 
 function callerLimit(config: AppConfig) {
   return (context: ExecutionContext): number =>
@@ -17,9 +19,10 @@ function callerTtl(config: AppConfig) {
     1000;
 }
 
-@Global()
 @Module({
   imports: [
+    AuthModule,
+    AuditModule,
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStoreModule],
       inject: [AppConfig, RateLimitStore],
@@ -31,6 +34,6 @@ function callerTtl(config: AppConfig) {
     }),
   ],
   providers: [CallerThrottlerGuard, CallerRateLimiter],
-  exports: [CallerThrottlerGuard, CallerRateLimiter, ThrottlerModule],
+  exports: [CallerThrottlerGuard, CallerRateLimiter, ThrottlerModule, AuthModule],
 })
 export class ThrottlingModule {}

@@ -5,6 +5,7 @@ import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
 import {
+  DeferredResults,
   DispatchInput,
   DispatchOutcome,
   FulfillmentDispatcher,
@@ -14,7 +15,8 @@ import {
   RegisteredHandler,
 } from '../fulfillment';
 import { IdempotencyService } from '../idempotency/idempotency.service';
-import { Metrics, type TurnOutcome } from '../observability/metrics';
+import { Metrics } from '../observability/metrics';
+import type { TurnOutcome } from './turn-outcome';
 import { parameterAttributes } from '../observability/redaction';
 import { recordFailure, tracer, UNKNOWN_INTENT } from '../observability/telemetry';
 import type { RenderedReply, TurnReply } from './turn-reply';
@@ -51,6 +53,7 @@ export class TurnPipeline {
     private readonly registry: IntentHandlerRegistry,
     private readonly idempotency: IdempotencyService,
     private readonly asyncFulfillments: AsyncFulfillments,
+    private readonly deferred: DeferredResults,
     private readonly database: DatabaseAvailability,
     private readonly config: AppConfig,
     @Optional() private readonly metrics?: Metrics,
@@ -100,7 +103,10 @@ export class TurnPipeline {
             note.outcome = 'queued';
             return { ...turn.render(accepted, 'fulfilled'), keep: true };
           }
-          const dispatched = await this.dispatcher.dispatch(input, turn.budgetMs, { registered });
+          const dispatched = await this.dispatcher.dispatch(input, turn.budgetMs, {
+            registered,
+            keepLateWork: this.deferred,
+          });
           note.outcome = dispatched.outcome;
           if (dispatched.outcome === 'failed' && this.database.report(dispatched.error)) {
             return { ...this.degradedReply(turn, note), keep: false };
@@ -116,7 +122,10 @@ export class TurnPipeline {
   }
 
   private async dispatchOnly(turn: Turn, registered: RegisteredHandler | null, note: TurnNote): Promise<TurnReply> {
-    const dispatched = await this.dispatcher.dispatch(turn.input, turn.budgetMs, { registered });
+    const dispatched = await this.dispatcher.dispatch(turn.input, turn.budgetMs, {
+      registered,
+      keepLateWork: this.deferred,
+    });
     note.outcome = dispatched.outcome;
     if (dispatched.outcome === 'failed' && this.database.report(dispatched.error)) return this.degraded(turn, note);
     return { ...turn.render(dispatched.result, dispatched.outcome), replayed: false };

@@ -1,6 +1,14 @@
 import { Module } from '@nestjs/common';
+import { AsyncModule } from '../async/async.module';
+import { DatabaseModule } from '../database/database.module';
+import { FulfillmentModule } from '../fulfillment/fulfillment.module';
+import { IdempotencyModule } from '../idempotency/idempotency.module';
 import { TurnPipeline } from './turn-pipeline';
 
 /** The turn pipeline: degraded mode, idempotency, dispatch, deferral and async hand-off. */
-@Module({ providers: [TurnPipeline], exports: [TurnPipeline] })
+@Module({
+  imports: [FulfillmentModule, IdempotencyModule, AsyncModule, DatabaseModule],
+  providers: [TurnPipeline],
+  exports: [TurnPipeline],
+})
 export class TurnModule {}

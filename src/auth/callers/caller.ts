@@ -1,4 +1,4 @@
-import type { Caller } from '../../fulfillment';
+import type { Caller, RateLimit } from '../../common/caller';
 
 /** Authentication methods a caller may use; each has one strategy behind the guard. */
 export const AUTH_METHODS = [
@@ -19,11 +19,6 @@ export interface CertificateBinding {
   readonly subjectCNs: readonly string[];
   readonly dnsSANs: readonly string[];
   readonly uriSANs: readonly string[];
-}
-
-export interface RateLimit {
-  readonly limit: number;
-  readonly ttlSeconds: number;
 }
 
 export interface BearerAuth {

@@ -3,15 +3,8 @@ import { readFileSync } from 'node:fs';
 import { load as parseYaml } from 'js-yaml';
 import { ConfigError } from '../../config';
 import { decodeStandardWebhookSecret } from '../hmac/standard-webhooks';
-import {
-  AUTH_METHODS,
-  AuthMethod,
-  CallbackTarget,
-  CallerAuth,
-  CertificateBinding,
-  RateLimit,
-  RegisteredCaller,
-} from './caller';
+import { AUTH_METHODS, AuthMethod, CallbackTarget, CallerAuth, CertificateBinding, RegisteredCaller } from './caller';
+import type { RateLimit } from '../../common/caller';
 import { PLATFORMS, Platform } from '../../common/platform';
 
 export class CallersFileError extends ConfigError {}

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import { AuditLog } from '../../audit/audit-log';
+import { TlsRefusals } from './tls-refusals';
 import { AppConfig } from '../../config';
 import { readTlsMaterial, TlsMaterial } from './tls-options';
 
@@ -38,6 +39,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly adapterHost: HttpAdapterHost,
     private readonly audit: AuditLog,
+    private readonly refusals: TlsRefusals,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -49,16 +51,9 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     this.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) =>
       this.onRequest(request, response),
     );
-    this.server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) => {
-      this.audit.record({
-        event: 'authn_login_fail',
-        outcome: 'failure',
-        method: 'mtls',
-        reason: 'tls-handshake-failed',
-        detail: error.code ?? error.message,
-        remoteAddress: socket.remoteAddress,
-      });
-    });
+    this.server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) =>
+      this.refusals.record(socket, 'tls-handshake-failed', error.code ?? error.message, 'https'),
+    );
     this.timer = setInterval(() => this.reload(), tls.reloadIntervalMs);
     this.timer.unref();
   }

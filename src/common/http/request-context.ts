@@ -1,6 +1,5 @@
 import type { Request } from 'express';
-import type { RateLimit } from '../../auth/callers/caller';
-import type { Caller } from '../../fulfillment';
+import type { Caller, RateLimit } from '../caller';
 
 /** What our middleware and guards attach to an incoming HTTP request. */
 export interface RequestContext extends Request {

@@ -5,11 +5,11 @@ import { CommerceRepository } from './commerce.repository';
 import { CheckInventoryHandler } from './handlers/check-inventory.intent-handler';
 import { GetOrderStatusHandler } from './handlers/get-order-status.intent-handler';
 import { GetShippingEstimateHandler } from './handlers/get-shipping-estimate.intent-handler';
+import { DatabaseModule } from '../../database/database.module';
 
 const repositories = [CommerceRepository];
 const clients = [CarrierClient];
 const handlers = [CheckInventoryHandler, GetOrderStatusHandler, GetShippingEstimateHandler];
 
-// OutboundModule is global; importing it here as well keeps this module self-sufficient (Nest creates it once).
-@Module({ imports: [OutboundModule], providers: [...repositories, ...clients, ...handlers] })
+@Module({ imports: [DatabaseModule, OutboundModule], providers: [...repositories, ...clients, ...handlers] })
 export class CommerceModule {}

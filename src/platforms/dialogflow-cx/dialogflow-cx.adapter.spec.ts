@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 
 import { plainToInstance } from 'class-transformer';
-import type { Caller, FulfillmentResult } from '../../fulfillment';
+import type { FulfillmentResult } from '../../fulfillment';
 import balanceFixture from '../../../test/fixtures/dialogflow-cx/get-account-balance.json';
 import invalidFixture from '../../../test/fixtures/dialogflow-cx/form-parameter-invalid.json';
 import {
@@ -15,6 +15,7 @@ import {
 } from './dialogflow-cx.adapter';
 import { DialogflowCxPageInfo, DialogflowCxWebhookRequest } from './dialogflow-cx.request';
 import { DIALOGFLOW_CX_MAX_RESPONSE_BYTES, DialogflowCxWebhookResponse } from './dialogflow-cx.response';
+import type { Caller } from '../../common/caller';
 
 const AGENT = 'projects/p/locations/global/agents/a';
 const SESSION = `${AGENT}/sessions/s`;

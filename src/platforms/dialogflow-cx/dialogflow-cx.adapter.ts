@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
 import type {
-  Caller,
   DispatchInput,
   DispatchOutcome,
   FulfillmentResult,
@@ -31,6 +30,7 @@ import {
   RichContentChip,
   RichContentElement,
 } from './dialogflow-cx.response';
+import type { Caller } from '../../common/caller';
 
 const RESOURCE_ID = /^[^/\s]+$/;
 const HTTP_URL = /^https?:\/\//i;

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 
 import { plainToInstance } from 'class-transformer';
-import type { Caller, FulfillmentResult } from '../../fulfillment';
+import type { FulfillmentResult } from '../../fulfillment';
 import { checkResponse, renderResponse, toDispatchInput } from './dialogflow-es.adapter';
 import { DialogflowEsWebhookRequest } from './dialogflow-es.request';
 import { DIALOGFLOW_ES_MAX_RESPONSE_BYTES, DialogflowEsWebhookResponse } from './dialogflow-es.response';
+import type { Caller } from '../../common/caller';
 
 const SESSION = 'projects/project-id/agent/sessions/session-id';
 const CALLER: Caller = { id: 'dialogflow-prod', platforms: ['dialogflow-es'] };

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../../config';
 import {
-  type Caller,
   type ContextUpdate,
   type ConversationContext,
   type DispatchInput,
@@ -24,6 +23,7 @@ import {
   DialogflowEsOutputContext,
   DialogflowEsWebhookResponse,
 } from './dialogflow-es.response';
+import type { Caller } from '../../common/caller';
 
 const CONTEXT_ID = /^[A-Za-z0-9_\-%]{1,250}$/;
 /** Dialogflow ES has no session parameters: they live in this long-lived context instead. */

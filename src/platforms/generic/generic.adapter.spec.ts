@@ -2,10 +2,11 @@ import 'reflect-metadata';
 
 import { plainToInstance } from 'class-transformer';
 import { AppError } from '../../common/errors/app-error';
-import type { Caller, FulfillmentResult } from '../../fulfillment';
+import type { FulfillmentResult } from '../../fulfillment';
 import { checkResponse, renderResponse, resolveRequestId, toDispatchInput } from './generic.adapter';
 import { GenericWebhookRequest } from './generic.request';
 import { GENERIC_MAX_RESPONSE_BYTES, GenericWebhookResponse } from './generic.response';
+import type { Caller } from '../../common/caller';
 
 const CALLER: Caller = { id: 'bot', platforms: ['generic'] };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../common/errors/app-error';
-import type { Caller, DispatchInput, DispatchOutcome, FulfillmentResult, RichMessage } from '../../fulfillment';
+import type { DispatchInput, DispatchOutcome, FulfillmentResult, RichMessage } from '../../fulfillment';
 import {
   type AdaptedTurn,
   type CheckedResponse,
@@ -11,6 +11,7 @@ import {
 } from '../platform-adapter';
 import { GENERIC_MAX_REQUEST_ID_LENGTH, GenericWebhookRequest } from './generic.request';
 import { GENERIC_MAX_RESPONSE_BYTES, GenericWebhookResponse } from './generic.response';
+import type { Caller } from '../../common/caller';
 
 /** Printable ASCII, no leading/trailing space: what we accept as an `Idempotency-Key`. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 
 import { plainToInstance } from 'class-transformer';
-import type { Caller, FulfillmentResult } from '../../fulfillment';
+import type { FulfillmentResult } from '../../fulfillment';
 import {
   checkResponse,
   eventRequestId,
@@ -12,6 +12,7 @@ import {
 } from './lex-v2.adapter';
 import { LexV2Event } from './lex-v2.request';
 import { LEX_V2_LIMITS, LexV2Response } from './lex-v2.response';
+import type { Caller } from '../../common/caller';
 
 const CALLER: Caller = { id: 'lex-prod', platforms: ['lex-v2'] };
 

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type {
-  Caller,
   ConfirmationState,
   ConversationContext,
   DispatchInput,
@@ -25,6 +24,7 @@ import {
   LexV2ResponseContext,
   LexV2ResponseIntent,
 } from './lex-v2.response';
+import type { Caller } from '../../common/caller';
 
 /** Lex has no hand-off of its own: the hand-off is left in this session attribute for the channel to act on. */
 export const HANDOFF_ATTRIBUTE = 'handoff';

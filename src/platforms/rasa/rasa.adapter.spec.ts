@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 
 import { plainToInstance } from 'class-transformer';
-import type { Caller, FulfillmentResult } from '../../fulfillment';
+import type { FulfillmentResult } from '../../fulfillment';
 import { renderResponse, slotStateOf, toDispatchInput } from './rasa.adapter';
 import { RasaActionCall } from './rasa.request';
+import type { Caller } from '../../common/caller';
 
 const CALLER: Caller = { id: 'rasa-prod', platforms: ['rasa'] };
 

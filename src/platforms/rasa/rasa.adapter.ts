@@ -2,7 +2,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { AppError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config';
 import {
-  type Caller,
   type DispatchInput,
   type DispatchOutcome,
   type FulfillmentResult,
@@ -20,6 +19,7 @@ import {
 import { RasaActionMap } from './rasa.actions';
 import { RasaActionCall } from './rasa.request';
 import type { RasaActionResponse, RasaErrorBody, RasaEvent, RasaResponseMessage } from './rasa.response';
+import type { Caller } from '../../common/caller';
 
 /** The slot Rasa forms use to know which slot they are asking for. */
 export const REQUESTED_SLOT = 'requested_slot';

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { JobQueue } from '../async/job-queue';
 import type { ShutdownConfig } from '../config';
 import { GrpcEndpoint } from '../grpc/grpc-endpoint';
-import { Readiness } from './readiness';
+import { Readiness } from '../health/readiness';
 
 /**
  * The SIGTERM sequence: readiness turns false at once; after `delayMs` (load balancers have stopped
