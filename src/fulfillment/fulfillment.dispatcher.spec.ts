@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { Global, Logger, Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import {
   DeadlineExceededError,

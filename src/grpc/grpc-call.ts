@@ -1,9 +1,8 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RateLimit } from '../common/caller';
+import type { Caller, RateLimit } from '../common/caller';
 import type { Platform } from '../common/platform';
-import type { Caller } from '../common/caller';
 
 /** What the gRPC guards attach to a call, like `RequestContext` for an HTTP request. */
 export interface GrpcCallState {
