@@ -17,7 +17,7 @@ import {
 } from '../outbound';
 import { retryDelay, verdictFor } from './callback-outcome';
 import type { DeliveryStatus } from './callback-delivery.entity';
-import type { StoredFulfillment } from './fulfillment-results';
+import type { StoredFulfillment } from './fulfillment-record.entity';
 import { JobQueue } from './job-queue';
 
 export const DELIVERY_QUEUE = 'callback-delivery';

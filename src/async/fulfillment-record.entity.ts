@@ -42,3 +42,6 @@ export class FulfillmentRecord {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 }
+
+/** A fulfillment as the service reads it back (its expiry is the retention job's business). */
+export type StoredFulfillment = Readonly<Omit<FulfillmentRecord, 'expiresAt'>>;

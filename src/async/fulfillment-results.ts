@@ -6,20 +6,7 @@ import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
 import { DeferredResults, FulfillmentRequest, FulfillmentResult } from '../fulfillment';
 import { CallbackDeliveries } from './callback-deliveries';
-import type { FulfillmentMode, FulfillmentStatus } from './fulfillment-record.entity';
-
-export interface StoredFulfillment {
-  readonly id: string;
-  readonly callerId: string;
-  readonly platform: string;
-  readonly sessionId: string;
-  readonly intent: string;
-  readonly mode: FulfillmentMode;
-  readonly status: FulfillmentStatus;
-  readonly result: FulfillmentResult | null;
-  readonly createdAt: Date;
-  readonly completedAt: Date | null;
-}
+import type { FulfillmentMode, FulfillmentStatus, StoredFulfillment } from './fulfillment-record.entity';
 
 type TurnIdentity = Pick<FulfillmentRequest, 'caller' | 'platform' | 'sessionId' | 'intent'>;
 

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import type { Customer } from './customer.entity';
+import { Customer } from './customer.entity';
 
 @Entity({ name: 'accounts' })
 @Index('UQ_accounts_customer_type', ['customerId', 'accountType'], { unique: true })
@@ -10,7 +10,7 @@ export class Account {
   @Column({ name: 'customer_id', type: 'uuid' })
   customerId!: string;
 
-  @ManyToOne('Customer', (customer: Customer) => customer.accounts, { onDelete: 'CASCADE' })
+  @ManyToOne(() => Customer, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'customer_id' })
   customer?: Customer;
 
