@@ -3,11 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { Retention } from '../src/async/retention';
 import { DatabaseModule } from '../src/database/database.module';
 import { DatabasePool } from '../src/database/database-pool';
+import { sql } from '../src/database/sql';
 import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../src/fulfillment';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { untilDefined } from './support/eventually';
 import { queryTestDatabase } from './support/test-database';
 import { startTestApp, TestApp } from './support/test-app';
+
+const SLEEP = sql<{ slept: '' }, []>('test_sleep', 'SELECT pg_sleep(10)::text AS slept');
+const ONE = sql<{ one: number }, []>('test_one', 'SELECT 1 AS one');
 
 /** A slow query that honours the handler's signal, as the built-in repositories do. */
 @IntentHandler('TestSlowQuery')
@@ -15,7 +19,7 @@ class SlowQueryHandler implements FulfillmentHandler {
   constructor(private readonly pool: DatabasePool) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
-    await this.pool.query('test_sleep', 'SELECT pg_sleep(10)', [], request.signal);
+    await this.pool.run(SLEEP, [], request.signal);
     return { text: 'slept' };
   }
 }
@@ -38,26 +42,26 @@ describe('abandoned work stops, in the database too (real PostgreSQL)', () => {
     (
       await queryTestDatabase<{ n: string }>(
         t.database.url,
-        `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)' AND state = 'active'`,
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)::text AS slept' AND state = 'active'`,
       )
     )[0]?.n;
 
   it('an aborted signal cancels the running statement on the server and rejects with its reason', async () => {
     const pool = t.app.get(DatabasePool);
     const started = Date.now();
-    await expect(pool.query('test_sleep', 'SELECT pg_sleep(10)', [], AbortSignal.timeout(200))).rejects.toMatchObject({
+    await expect(pool.run(SLEEP, [], AbortSignal.timeout(200))).rejects.toMatchObject({
       name: 'TimeoutError',
     });
     expect(Date.now() - started).toBeLessThan(3000);
     expect(await activeSleeps()).toBe('0');
     // The connection went back to the pool in working order.
-    expect(await pool.query('test_one', 'SELECT 1 AS one', [], new AbortController().signal)).toEqual([{ one: 1 }]);
+    expect(await pool.run(ONE, [], new AbortController().signal)).toEqual([{ one: 1 }]);
   });
 
   it('a signal aborted before the call sends nothing', async () => {
     const controller = new AbortController();
     controller.abort(new Error('gone'));
-    await expect(t.app.get(DatabasePool).query('test_one', 'SELECT 1', [], controller.signal)).rejects.toThrow('gone');
+    await expect(t.app.get(DatabasePool).run(ONE, [], controller.signal)).rejects.toThrow('gone');
   });
 
   it('late work past LATE_WORK_TIMEOUT_MS is cancelled in PostgreSQL and its kept result becomes failed', async () => {

@@ -1,12 +1,12 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { PoolClient } from 'pg';
 import type { Agent } from 'undici';
 import { CallerRegistry } from '../auth/callers/caller-registry';
 import type { CallbackTarget } from '../auth/callers/caller';
 import { signStandardWebhook } from '../auth/hmac/standard-webhooks';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
+import { sql, type SqlTransaction } from '../database/sql';
 import { Metrics } from '../observability/metrics';
 import {
   assertUrlAllowed,
@@ -16,7 +16,7 @@ import {
   OutboundHttpClient,
 } from '../outbound';
 import { retryDelay, verdictFor } from './callback-outcome';
-import type { DeliveryStatus } from './callback-delivery.entity';
+import type { CallbackDelivery, DeliveryStatus } from './callback-delivery.entity';
 import type { StoredFulfillment } from './fulfillment-record.entity';
 import { JobQueue } from './job-queue';
 
@@ -26,20 +26,52 @@ interface DeliveryJob {
   readonly deliveryId: string;
 }
 
-export interface DeliveryRow {
-  id: string;
-  fulfillment_id: string;
-  caller_id: string;
-  url: string;
-  payload: string;
-  status: DeliveryStatus;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  next_attempt_at: Date | null;
-  created_at: Date;
-  delivered_at: Date | null;
-}
+/** A delivery as an attempt reads it. */
+export type DeliveryRow = Pick<
+  CallbackDelivery,
+  'id' | 'fulfillmentId' | 'callerId' | 'url' | 'payload' | 'status' | 'attempts'
+>;
+
+const INSERT = sql<never, [id: string, fulfillmentId: string, callerId: string, url: string, payload: string]>(
+  'deliveries_insert',
+  `INSERT INTO callback_deliveries (id, fulfillment_id, caller_id, url, payload, status, next_attempt_at)
+   VALUES ($1, $2, $3, $4, $5, 'pending', now())`,
+);
+
+const GET = sql<DeliveryRow, [id: string]>(
+  'deliveries_get',
+  `SELECT id, fulfillment_id AS "fulfillmentId", caller_id AS "callerId", url, payload, status, attempts
+     FROM callback_deliveries WHERE id = $1`,
+);
+
+const IS_DISABLED = sql<{ disabled: 1 }, [callerId: string, url: string]>(
+  'deliveries_disabled',
+  `SELECT 1 AS disabled FROM disabled_callbacks WHERE caller_id = $1 AND url = $2`,
+);
+
+const DISABLE_URL = sql<never, [callerId: string, url: string]>(
+  'deliveries_disable_url',
+  `INSERT INTO disabled_callbacks (caller_id, url) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+);
+
+const RETRY_LATER = sql<
+  never,
+  [id: string, attempts: number, lastStatus: number | null, lastError: string, nextAt: Date]
+>(
+  'deliveries_retry_later',
+  `UPDATE callback_deliveries SET attempts = $2, last_status = $3, last_error = $4, next_attempt_at = $5,
+     updated_at = now() WHERE id = $1 AND status = 'pending'`,
+);
+
+const SETTLE = sql<
+  never,
+  [id: string, status: DeliveryStatus, attempts: number, lastStatus: number | null, lastError: string | null]
+>(
+  'deliveries_settle',
+  `UPDATE callback_deliveries SET status = $2::varchar, attempts = $3, last_status = $4, last_error = $5,
+     next_attempt_at = NULL, updated_at = now(), delivered_at = CASE WHEN $2::varchar = 'delivered' THEN now() END
+   WHERE id = $1 AND status = 'pending'`,
+);
 
 /** The callback body: Standard Webhooks' `{type, timestamp, data}` envelope around the finished work. */
 export function callbackPayload(fulfillment: StoredFulfillment): string {
@@ -95,17 +127,13 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Queues the delivery of a finished fulfillment when its caller has a callback URL. */
-  async enqueue(fulfillment: StoredFulfillment, transaction?: PoolClient): Promise<string | undefined> {
+  async enqueue(fulfillment: StoredFulfillment, transaction?: SqlTransaction): Promise<string | undefined> {
     const target = this.callers.byId(fulfillment.callerId)?.callback;
     if (!target) return undefined;
     const id = `msg_${randomUUID().replaceAll('-', '')}`;
-    const write = async (client: PoolClient): Promise<void> => {
-      await client.query(
-        `INSERT INTO callback_deliveries (id, fulfillment_id, caller_id, url, payload, status, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', now())`,
-        [id, fulfillment.id, fulfillment.callerId, target.url, callbackPayload(fulfillment)],
-      );
-      await this.queue.send(DELIVERY_QUEUE, { deliveryId: id } satisfies DeliveryJob, {}, client);
+    const write = async (tx: SqlTransaction): Promise<void> => {
+      await tx.run(INSERT, [id, fulfillment.id, fulfillment.callerId, target.url, callbackPayload(fulfillment)]);
+      await this.queue.send(DELIVERY_QUEUE, { deliveryId: id } satisfies DeliveryJob, {}, tx);
     };
     await (transaction ? write(transaction) : this.pool.transaction(write));
     return id;
@@ -113,21 +141,13 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
 
   /** One attempt; the job itself always completes, the next attempt is a new job scheduled for later. */
   async attempt(deliveryId: string): Promise<void> {
-    const [delivery] = await this.pool.query<DeliveryRow>(
-      'deliveries_get',
-      `SELECT * FROM callback_deliveries WHERE id = $1`,
-      [deliveryId],
-    );
+    const [delivery] = await this.pool.run(GET, [deliveryId]);
     if (!delivery || delivery.status !== 'pending') return;
 
-    const [disabled] = await this.pool.query(
-      'deliveries_disabled',
-      `SELECT 1 FROM disabled_callbacks WHERE caller_id = $1 AND url = $2`,
-      [delivery.caller_id, delivery.url],
-    );
+    const [disabled] = await this.pool.run(IS_DISABLED, [delivery.callerId, delivery.url]);
     if (disabled) return this.settle(delivery, 'disabled', null, 'the receiver answered 410 Gone earlier');
 
-    const target = this.callers.byId(delivery.caller_id)?.callback;
+    const target = this.callers.byId(delivery.callerId)?.callback;
     if (!target || target.url !== delivery.url) {
       return this.settle(delivery, 'dead', null, 'the caller no longer has this callback URL');
     }
@@ -151,12 +171,8 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     const updated = { ...delivery, attempts };
     if (verdict.kind === 'delivered') return this.settle(updated, 'delivered', status, null);
     if (verdict.kind === 'disable') {
-      await this.pool.query(
-        'deliveries_disable_url',
-        `INSERT INTO disabled_callbacks (caller_id, url) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-        [delivery.caller_id, delivery.url],
-      );
-      this.logger.warn(`Callback URL of caller ${delivery.caller_id} answered 410 Gone: disabled`);
+      await this.pool.run(DISABLE_URL, [delivery.callerId, delivery.url]);
+      this.logger.warn(`Callback URL of caller ${delivery.callerId} answered 410 Gone: disabled`);
       return this.settle(updated, 'disabled', status, 'the receiver answered 410 Gone');
     }
     const reason = error ?? `the receiver answered HTTP ${status}`;
@@ -165,17 +181,13 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     const delay = retryDelay(this.config.async.callbackRetryDelaysMs, attempts, verdict.retryAfterMs);
     if (delay === undefined) return this.settle(updated, 'dead', status, `${reason}; no attempts left`);
     const nextAt = new Date(Date.now() + delay);
-    await this.pool.transaction(async (client) => {
-      await client.query(
-        `UPDATE callback_deliveries SET attempts = $2, last_status = $3, last_error = $4, next_attempt_at = $5,
-           updated_at = now() WHERE id = $1 AND status = 'pending'`,
-        [delivery.id, attempts, status, reason.slice(0, ERROR_LIMIT), nextAt],
-      );
+    await this.pool.transaction(async (tx) => {
+      await tx.run(RETRY_LATER, [delivery.id, attempts, status, reason.slice(0, ERROR_LIMIT), nextAt]);
       await this.queue.send(
         DELIVERY_QUEUE,
         { deliveryId: delivery.id } satisfies DeliveryJob,
         { startAfter: nextAt },
-        client,
+        tx,
       );
     });
     this.metrics?.callbackDelivery('retry');
@@ -217,22 +229,22 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   }
 
   private async settle(
-    delivery: Pick<DeliveryRow, 'id' | 'attempts' | 'caller_id'>,
+    delivery: Pick<DeliveryRow, 'id' | 'attempts' | 'callerId'>,
     status: Exclude<DeliveryStatus, 'pending'>,
     httpStatus: number | null,
     error: string | null,
   ): Promise<void> {
-    await this.pool.query(
-      'deliveries_settle',
-      `UPDATE callback_deliveries SET status = $2::varchar, attempts = $3, last_status = $4, last_error = $5,
-         next_attempt_at = NULL, updated_at = now(), delivered_at = CASE WHEN $2::varchar = 'delivered' THEN now() END
-       WHERE id = $1 AND status = 'pending'`,
-      [delivery.id, status, delivery.attempts, httpStatus, error?.slice(0, ERROR_LIMIT) ?? null],
-    );
+    await this.pool.run(SETTLE, [
+      delivery.id,
+      status,
+      delivery.attempts,
+      httpStatus,
+      error?.slice(0, ERROR_LIMIT) ?? null,
+    ]);
     this.metrics?.callbackDelivery(status);
     if (status === 'dead') {
       this.logger.error(
-        `Callback ${delivery.id} for caller ${delivery.caller_id} is dead after ${delivery.attempts} attempt(s): ${error}`,
+        `Callback ${delivery.id} for caller ${delivery.callerId} is dead after ${delivery.attempts} attempt(s): ${error}`,
       );
     }
   }

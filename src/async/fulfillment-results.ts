@@ -1,55 +1,52 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
+import { sql, type SqlTransaction } from '../database/sql';
 import { DeferredResults, FulfillmentRequest, FulfillmentResult } from '../fulfillment';
 import { CallbackDeliveries } from './callback-deliveries';
 import type { FulfillmentMode, FulfillmentStatus, StoredFulfillment } from './fulfillment-record.entity';
 
 type TurnIdentity = Pick<FulfillmentRequest, 'caller' | 'platform' | 'sessionId' | 'intent'>;
 
-const INSERT_SQL = `
-  INSERT INTO fulfillments (id, caller_id, platform, session_id, intent, mode, status, expires_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8::double precision / 1000))`;
+const STORED_COLUMNS = `id, caller_id AS "callerId", platform, session_id AS "sessionId", intent, mode, status, result,
+  created_at AS "createdAt", completed_at AS "completedAt"`;
 
-const FINISH_SQL = `
-  UPDATE fulfillments SET status = $2, result = $3, completed_at = now()
-  WHERE id = $1 AND status IN ('queued', 'running')
-  RETURNING id, caller_id, platform, session_id, intent, mode, status, result, created_at, completed_at`;
+const INSERT = sql<
+  never,
+  [
+    id: string,
+    callerId: string,
+    platform: string,
+    sessionId: string,
+    intent: string,
+    mode: FulfillmentMode,
+    status: FulfillmentStatus,
+    ttlMs: string,
+  ]
+>(
+  'fulfillments_insert',
+  `INSERT INTO fulfillments (id, caller_id, platform, session_id, intent, mode, status, expires_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8::double precision / 1000))`,
+);
 
-const SELECT_SQL = `
-  SELECT id, caller_id, platform, session_id, intent, mode, status, result, created_at, completed_at
-  FROM fulfillments WHERE id = $1 AND caller_id = $2 AND expires_at >= now()`;
+const MARK_RUNNING = sql<never, [id: string]>(
+  'fulfillments_running',
+  `UPDATE fulfillments SET status = 'running' WHERE id = $1 AND status = 'queued'`,
+);
 
-interface Row {
-  id: string;
-  caller_id: string;
-  platform: string;
-  session_id: string;
-  intent: string;
-  mode: FulfillmentMode;
-  status: FulfillmentStatus;
-  result: FulfillmentResult | null;
-  created_at: Date;
-  completed_at: Date | null;
-}
+const FINISH = sql<StoredFulfillment, [id: string, status: 'completed' | 'failed', result: string]>(
+  'fulfillments_finish',
+  `UPDATE fulfillments SET status = $2, result = $3, completed_at = now()
+   WHERE id = $1 AND status IN ('queued', 'running')
+   RETURNING ${STORED_COLUMNS}`,
+);
 
-function toStored(row: Row): StoredFulfillment {
-  return {
-    id: row.id,
-    callerId: row.caller_id,
-    platform: row.platform,
-    sessionId: row.session_id,
-    intent: row.intent,
-    mode: row.mode,
-    status: row.status,
-    result: row.result,
-    createdAt: row.created_at,
-    completedAt: row.completed_at,
-  };
-}
+const SELECT = sql<StoredFulfillment, [id: string, callerId: string]>(
+  'fulfillments_select',
+  `SELECT ${STORED_COLUMNS} FROM fulfillments WHERE id = $1 AND caller_id = $2 AND expires_at >= now()`,
+);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -89,35 +86,39 @@ export class FulfillmentResults extends DeferredResults {
     turn: TurnIdentity,
     mode: FulfillmentMode,
     status: FulfillmentStatus,
-    client?: PoolClient,
+    transaction?: SqlTransaction,
   ): Promise<void> {
-    const values = [id, turn.caller.id, turn.platform, turn.sessionId.slice(0, 500), turn.intent, mode, status];
-    values.push(String(this.config.async.resultTtlMs));
-    if (client) await client.query(INSERT_SQL, values);
-    else await this.pool.query('fulfillments_insert', INSERT_SQL, values);
+    const ttl = String(this.config.async.resultTtlMs);
+    const values = [
+      id,
+      turn.caller.id,
+      turn.platform,
+      turn.sessionId.slice(0, 500),
+      turn.intent,
+      mode,
+      status,
+      ttl,
+    ] as const;
+    await (transaction ? transaction.run(INSERT, values) : this.pool.run(INSERT, values));
   }
 
   async markRunning(id: string): Promise<void> {
-    await this.pool.query(
-      'fulfillments_running',
-      `UPDATE fulfillments SET status = 'running' WHERE id = $1 AND status = 'queued'`,
-      [id],
-    );
+    await this.pool.run(MARK_RUNNING, [id]);
   }
 
   /** Stores the final result once (a repeated finish is ignored) and queues its callback. */
   async finish(id: string, status: 'completed' | 'failed', result: FulfillmentResult): Promise<void> {
     // One transaction: a stored result always has its callback queued (a retried job finds it finished).
-    await this.pool.transaction(async (client) => {
-      const { rows } = await client.query<Row>(FINISH_SQL, [id, status, JSON.stringify(result)]);
-      if (rows[0]) await this.callbacks.enqueue(toStored(rows[0]), client);
+    await this.pool.transaction(async (tx) => {
+      const [finished] = await tx.run(FINISH, [id, status, JSON.stringify(result)]);
+      if (finished) await this.callbacks.enqueue(finished, tx);
     });
   }
 
   async find(id: string, callerId: string): Promise<StoredFulfillment | undefined> {
     if (!UUID.test(id)) return undefined;
-    const [row] = await this.pool.query<Row>('fulfillments_select', SELECT_SQL, [id, callerId]);
-    return row ? toStored(row) : undefined;
+    const [found] = await this.pool.run(SELECT, [id, callerId]);
+    return found;
   }
 
   /** Polls until the fulfillment has finished or `until` passes; undefined when it does not exist. */

@@ -1,9 +1,9 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
-import type { PoolClient } from 'pg';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME } from '../database/data-source-options';
+import type { SqlTransaction } from '../database/sql';
 import { traceJob, withTraceContext } from '../observability/job-tracing';
 import { Metrics } from '../observability/metrics';
 
@@ -127,13 +127,17 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   /**
-   * Queues a job; with `client`, inside that transaction (the job exists only if the transaction commits).
+   * Queues a job; with `transaction`, inside it (the job exists only if the transaction commits).
    * The job runs in the trace that queued it (its data carries the trace context).
    */
-  async send(queue: string, data: object, options: PgBoss.SendOptions = {}, client?: PoolClient): Promise<string> {
+  async send(
+    queue: string,
+    data: object,
+    options: PgBoss.SendOptions = {},
+    transaction?: SqlTransaction,
+  ): Promise<string> {
     const boss = this.running();
-    const db = client ? { executeSql: (text: string, values: unknown[]) => client.query(text, values) } : undefined;
-    const id = await boss.send(queue, withTraceContext(data), { ...options, ...(db && { db }) });
+    const id = await boss.send(queue, withTraceContext(data), { ...options, ...(transaction && { db: transaction }) });
     if (!id) throw new Error(`queue ${queue} refused the job`);
     return id;
   }

@@ -3,10 +3,29 @@ import { DiscoveryService } from '@nestjs/core';
 import { type ExpiringRows, PurgesExpiredRows } from '../common/retention';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
+import { sql } from '../database/sql';
 import { FulfillmentResults } from './fulfillment-results';
 import { JobQueue } from './job-queue';
 
 export const RETENTION_QUEUE = 'retention';
+
+const ABANDONED = sql<{ id: string }, [asyncSeconds: number, lateSeconds: number]>(
+  'retention_abandoned',
+  `SELECT id FROM fulfillments WHERE status IN ('queued', 'running') AND (
+     (mode = 'async' AND created_at < now() - make_interval(secs => $1::double precision)) OR
+     (mode = 'deferred' AND created_at < now() - make_interval(secs => $2::double precision)))`,
+);
+
+const PURGE_RESULTS = sql<{ purged: 1 }, []>(
+  'retention_fulfillments',
+  `DELETE FROM fulfillments WHERE expires_at < now() RETURNING 1 AS purged`,
+);
+
+const PURGE_DELIVERIES = sql<{ purged: 1 }, []>(
+  'retention_deliveries',
+  `DELETE FROM callback_deliveries WHERE status = 'delivered' AND delivered_at < now() - interval '7 days'
+   RETURNING 1 AS purged`,
+);
 const BATCH = 5000;
 
 /** Extra time before unfinished work is declared lost, beyond its own limits. */
@@ -48,13 +67,7 @@ export class Retention implements OnModuleInit {
     const { jobTimeoutMs, jobRetries } = this.config.async;
     const asyncSeconds = (jobTimeoutMs / 1000) * (jobRetries + 1) + ABANDON_MARGIN_SECONDS;
     const lateSeconds = this.config.fulfillment.lateWorkTimeoutMs / 1000 + ABANDON_MARGIN_SECONDS;
-    const rows = await this.pool.query<{ id: string }>(
-      'retention_abandoned',
-      `SELECT id FROM fulfillments WHERE status IN ('queued', 'running') AND (
-         (mode = 'async' AND created_at < now() - make_interval(secs => $1::double precision)) OR
-         (mode = 'deferred' AND created_at < now() - make_interval(secs => $2::double precision)))`,
-      [asyncSeconds, lateSeconds],
-    );
+    const rows = await this.pool.run(ABANDONED, [asyncSeconds, lateSeconds]);
     const failed = { text: this.config.fulfillment.errorText, failed: true };
     for (const { id } of rows) await this.results.finish(id, 'failed', failed);
     if (rows.length > 0) this.logger.warn(`Recorded ${rows.length} abandoned fulfillment(s) as failed`);
@@ -69,20 +82,8 @@ export class Retention implements OnModuleInit {
       counts[name] = 0;
       for (let purged = BATCH; purged === BATCH; counts[name] += purged) purged = await rows.purgeExpired(BATCH);
     }
-    const fulfillments = (
-      await this.pool.query(
-        'retention_fulfillments',
-        `DELETE FROM fulfillments WHERE expires_at < now() RETURNING 1`,
-        [],
-      )
-    ).length;
-    const deliveries = (
-      await this.pool.query(
-        'retention_deliveries',
-        `DELETE FROM callback_deliveries WHERE status = 'delivered' AND delivered_at < now() - interval '7 days' RETURNING 1`,
-        [],
-      )
-    ).length;
+    const fulfillments = (await this.pool.run(PURGE_RESULTS, [])).length;
+    const deliveries = (await this.pool.run(PURGE_DELIVERIES, [])).length;
     Object.assign(counts, { fulfillments, deliveries });
     const purged = Object.entries(counts).filter(([, count]) => count > 0);
     if (purged.length > 0) this.logger.log(`Purged ${purged.map(([name, count]) => `${count} ${name}`).join(', ')}`);

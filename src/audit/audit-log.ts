@@ -123,11 +123,13 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
 
   async purge(): Promise<number> {
     try {
-      const result: unknown = await this.dataSource.query(
-        `DELETE FROM audit_events WHERE occurred_at < now() - make_interval(days => $1)`,
-        [this.config.audit.retentionDays],
-      );
-      return Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+      const result = await this.dataSource
+        .getRepository(AuditEvent)
+        .createQueryBuilder()
+        .delete()
+        .where('occurred_at < now() - make_interval(days => :days)', { days: this.config.audit.retentionDays })
+        .execute();
+      return result.affected ?? 0;
     } catch (error: unknown) {
       this.logger.warn(`Could not apply audit retention: ${String(error)}`);
       return 0;

@@ -19,9 +19,9 @@ function printRows(rows: DeliverySummary[]): void {
   }
   for (const row of rows) {
     process.stdout.write(
-      `${row.id}  ${row.status.padEnd(9)} caller=${row.caller_id} attempts=${row.attempts}` +
-        ` last=${row.last_status ?? '-'} updated=${row.updated_at.toISOString()}\n` +
-        `    ${row.url}${row.last_error ? `\n    ${row.last_error}` : ''}\n`,
+      `${row.id}  ${row.status.padEnd(9)} caller=${row.callerId} attempts=${row.attempts}` +
+        ` last=${row.lastStatus ?? '-'} updated=${row.updatedAt.toISOString()}\n` +
+        `    ${row.url}${row.lastError ? `\n    ${row.lastError}` : ''}\n`,
     );
   }
 }

@@ -2,8 +2,10 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config';
 import { isConnectionError } from './connection-errors';
 import { DatabasePool } from './database-pool';
+import { sql } from './sql';
 
 const PROBE_TIMEOUT_MS = 2000;
+const PING = sql<{ one: 1 }, []>('database_ping', 'SELECT 1 AS one');
 
 /**
  * Whether PostgreSQL can be reached, as last seen. A request that fails with a connection error marks it
@@ -60,7 +62,7 @@ export class DatabaseAvailability implements OnModuleDestroy {
       );
     });
     try {
-      await Promise.race([this.pool.query('database_ping', 'SELECT 1', []), timeout]);
+      await Promise.race([this.pool.run(PING, []), timeout]);
     } finally {
       clearTimeout(timer);
     }

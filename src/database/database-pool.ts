@@ -1,18 +1,17 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import { DataSource } from 'typeorm';
+import type { QueryResultRow } from 'pg';
 import { Metrics } from '../observability/metrics';
+import { PgPools } from './pg-pools';
+import { runOn, type SqlStatement, type SqlTransaction, transactionOn } from './sql';
 
 /**
- * Direct access to the pg pool that TypeORM manages (same connections, limits and timeouts), for the few
- * hottest reads where building a query runner per call costs more than the query. Statements are named so
- * PostgreSQL parses and plans them once per connection.
+ * Runs the service's SQL statements (`sql()`) on the pg pool that TypeORM manages (same connections, limits
+ * and timeouts). Statements are named so PostgreSQL parses and plans them once per connection.
  */
 @Injectable()
 export class DatabasePool {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly pools: PgPools,
     @Optional() metrics?: Metrics,
   ) {
     metrics?.gauge(
@@ -32,14 +31,13 @@ export class DatabasePool {
    * With `signal` (a handler's `request.signal`), an abort cancels the running statement on the server
    * (`pg_cancel_backend`) and rejects with the signal's reason; the connection goes back to the pool intact.
    */
-  async query<Row extends QueryResultRow>(
-    name: string,
-    text: string,
-    values: unknown[],
+  async run<Row extends QueryResultRow, Params extends readonly unknown[]>(
+    statement: SqlStatement<Row, Params>,
+    params: Readonly<Params>,
     signal?: AbortSignal,
   ): Promise<Row[]> {
-    const pool = this.pool();
-    if (!signal) return (await pool.query<Row>({ name, text, values })).rows;
+    const pool = this.pools.primary;
+    if (!signal) return runOn(pool, statement, params);
     signal.throwIfAborted();
     const client = await pool.connect();
     const processId = (client as unknown as { processID?: number }).processID;
@@ -50,7 +48,7 @@ export class DatabasePool {
     };
     signal.addEventListener('abort', cancel, { once: true });
     try {
-      return (await client.query<Row>({ name, text, values })).rows;
+      return await runOn(client, statement, params);
     } catch (error: unknown) {
       // 57014 query_canceled: report why, not PostgreSQL's "canceling statement due to user request".
       if (signal.aborted && (error as { code?: unknown }).code === '57014') throw signal.reason;
@@ -61,23 +59,19 @@ export class DatabasePool {
     }
   }
 
-  private pool(): Pool {
-    return (this.dataSource.driver as unknown as { master: Pool }).master;
-  }
-
   /** The pool's connections by state, and the callers waiting for one (the db_pool_connections gauge). */
   connectionCounts(): { inUse: number; idle: number; waiting: number } | undefined {
-    const pool = this.dataSource.isInitialized ? this.pool() : undefined;
-    if (!pool) return undefined;
+    if (!this.pools.started) return undefined;
+    const pool = this.pools.primary;
     return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount };
   }
 
   /** Runs `work` in one transaction on one connection (committed when it resolves, rolled back if it throws). */
-  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool().connect();
+  async transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
+    const client = await this.pools.primary.connect();
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await work(transactionOn(client));
       await client.query('COMMIT');
       return result;
     } catch (error: unknown) {

@@ -4,23 +4,27 @@ import { AppConfig } from '../config';
 import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseAvailability } from './database-availability';
 import { DatabasePool } from './database-pool';
+import { PgPools, PgPoolsModule } from './pg-pools';
 
 /** TypeORM (migrations, entities), the pg pool for hot reads, and whether PostgreSQL is reachable. */
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => {
+      imports: [PgPoolsModule],
+      inject: [AppConfig, PgPools],
+      useFactory: (config: AppConfig, pools: PgPools) => {
         const { url } = config.database;
         if (!url) throw new Error('DatabaseModule needs a database URL; main.ts resolves it before start-up');
         return {
           ...buildDataSourceOptions({ ...config.database, url }),
+          driver: pools.driver(),
           migrationsRun: config.database.migrationsRun,
           retryAttempts: 3,
           retryDelay: 1000,
         };
       },
     }),
+    PgPoolsModule,
   ],
   providers: [DatabasePool, DatabaseAvailability],
   exports: [DatabasePool, DatabaseAvailability],

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { type ExpiringRows, PurgesExpiredRows } from '../common/retention';
 import { DatabasePool } from '../database/database-pool';
+import { sql } from '../database/sql';
+import type { IdempotencyRecord } from './idempotency-record.entity';
 
 export interface ClaimRequest {
   readonly callerId: string;
@@ -19,42 +21,53 @@ export type ExistingRecord =
 
 // A record can be taken over when it has expired (not yet purged), or when it is in flight under a lease its
 // owner let lapse (the replica died) and the body is the same.
-const CLAIM_SQL = `
-  INSERT INTO idempotency_records AS r
-    (caller_id, key, platform, request_hash, state, owner, lease_expires_at, expires_at)
-  VALUES ($1, $2, $3, $4, 'in-flight', $5,
-    now() + make_interval(secs => $6::double precision / 1000), now() + make_interval(secs => $7::double precision / 1000))
-  ON CONFLICT (caller_id, key) DO UPDATE SET
-    platform = EXCLUDED.platform, request_hash = EXCLUDED.request_hash, state = 'in-flight', owner = EXCLUDED.owner,
-    lease_expires_at = EXCLUDED.lease_expires_at, response_status = NULL, response_body = NULL,
-    created_at = now(), expires_at = EXCLUDED.expires_at
-  WHERE r.expires_at < now()
-     OR (r.state = 'in-flight' AND r.lease_expires_at < now() AND r.request_hash = EXCLUDED.request_hash)
-  RETURNING 1`;
+const CLAIM = sql<
+  { claimed: 1 },
+  [callerId: string, key: string, platform: string, requestHash: string, owner: string, leaseMs: number, ttlMs: number]
+>(
+  'idempotency_claim',
+  `INSERT INTO idempotency_records AS r
+     (caller_id, key, platform, request_hash, state, owner, lease_expires_at, expires_at)
+   VALUES ($1, $2, $3, $4, 'in-flight', $5,
+     now() + make_interval(secs => $6::double precision / 1000), now() + make_interval(secs => $7::double precision / 1000))
+   ON CONFLICT (caller_id, key) DO UPDATE SET
+     platform = EXCLUDED.platform, request_hash = EXCLUDED.request_hash, state = 'in-flight', owner = EXCLUDED.owner,
+     lease_expires_at = EXCLUDED.lease_expires_at, response_status = NULL, response_body = NULL,
+     created_at = now(), expires_at = EXCLUDED.expires_at
+   WHERE r.expires_at < now()
+      OR (r.state = 'in-flight' AND r.lease_expires_at < now() AND r.request_hash = EXCLUDED.request_hash)
+   RETURNING 1 AS claimed`,
+);
 
-const READ_SQL = `
-  SELECT state, request_hash, response_status, response_body, lease_expires_at < now() AS lease_expired
-  FROM idempotency_records WHERE caller_id = $1 AND key = $2 AND expires_at >= now()`;
+type RecordRow = Pick<IdempotencyRecord, 'state' | 'requestHash' | 'responseStatus' | 'responseBody'> & {
+  leaseExpired: boolean | null;
+};
 
-const COMPLETE_SQL = `
-  UPDATE idempotency_records SET state = 'completed', response_status = $4, response_body = $5, lease_expires_at = NULL
-  WHERE caller_id = $1 AND key = $2 AND owner = $3 AND state = 'in-flight'
-  RETURNING 1`;
+const READ = sql<RecordRow, [callerId: string, key: string]>(
+  'idempotency_read',
+  `SELECT state, request_hash AS "requestHash", response_status AS "responseStatus", response_body AS "responseBody",
+          lease_expires_at < now() AS "leaseExpired"
+     FROM idempotency_records WHERE caller_id = $1 AND key = $2 AND expires_at >= now()`,
+);
 
-const RELEASE_SQL = `
-  DELETE FROM idempotency_records WHERE caller_id = $1 AND key = $2 AND owner = $3 AND state = 'in-flight'`;
+const COMPLETE = sql<{ completed: 1 }, [callerId: string, key: string, owner: string, status: number, body: string]>(
+  'idempotency_complete',
+  `UPDATE idempotency_records SET state = 'completed', response_status = $4, response_body = $5, lease_expires_at = NULL
+   WHERE caller_id = $1 AND key = $2 AND owner = $3 AND state = 'in-flight'
+   RETURNING 1 AS completed`,
+);
 
-const PURGE_SQL = `
-  DELETE FROM idempotency_records WHERE ctid IN (
-    SELECT ctid FROM idempotency_records WHERE expires_at < now() LIMIT $1)`;
+const RELEASE = sql<never, [callerId: string, key: string, owner: string]>(
+  'idempotency_release',
+  `DELETE FROM idempotency_records WHERE caller_id = $1 AND key = $2 AND owner = $3 AND state = 'in-flight'`,
+);
 
-interface RecordRow {
-  state: 'in-flight' | 'completed';
-  request_hash: string;
-  response_status: number | null;
-  response_body: string | null;
-  lease_expired: boolean | null;
-}
+const PURGE = sql<{ purged: 1 }, [limit: number]>(
+  'idempotency_purge',
+  `DELETE FROM idempotency_records WHERE ctid IN (
+     SELECT ctid FROM idempotency_records WHERE expires_at < now() LIMIT $1)
+   RETURNING 1 AS purged`,
+);
 
 /** The `idempotency_records` table, one statement per step so every replica sees the same state at once. */
 @PurgesExpiredRows('idempotency')
@@ -64,7 +77,7 @@ export class IdempotencyStore implements ExpiringRows {
 
   /** True when this attempt now owns the key (new, expired, or taken over from a dead owner). */
   async claim(claim: ClaimRequest): Promise<boolean> {
-    const rows = await this.pool.query('idempotency_claim', CLAIM_SQL, [
+    const rows = await this.pool.run(CLAIM, [
       claim.callerId,
       claim.key,
       claim.platform,
@@ -77,34 +90,32 @@ export class IdempotencyStore implements ExpiringRows {
   }
 
   async read(callerId: string, key: string): Promise<ExistingRecord | undefined> {
-    const [row] = await this.pool.query<RecordRow>('idempotency_read', READ_SQL, [callerId, key]);
+    const [row] = await this.pool.run(READ, [callerId, key]);
     if (!row) return undefined;
     if (row.state === 'completed') {
       return {
         state: 'completed',
-        requestHash: row.request_hash,
-        status: row.response_status ?? 200,
-        body: row.response_body ?? '',
+        requestHash: row.requestHash,
+        status: row.responseStatus ?? 200,
+        body: row.responseBody ?? '',
       };
     }
-    return { state: 'in-flight', requestHash: row.request_hash, leaseExpired: row.lease_expired === true };
+    return { state: 'in-flight', requestHash: row.requestHash, leaseExpired: row.leaseExpired === true };
   }
 
   /** Stores the response sent; false when this attempt no longer owns the key (its lease was taken over). */
   async complete(callerId: string, key: string, owner: string, status: number, body: string): Promise<boolean> {
-    const rows = await this.pool.query('idempotency_complete', COMPLETE_SQL, [callerId, key, owner, status, body]);
+    const rows = await this.pool.run(COMPLETE, [callerId, key, owner, status, body]);
     return rows.length === 1;
   }
 
   /** Gives the key up (the attempt had no effect), so a retry runs the handler again. */
   async release(callerId: string, key: string, owner: string): Promise<void> {
-    await this.pool.query('idempotency_release', RELEASE_SQL, [callerId, key, owner]);
+    await this.pool.run(RELEASE, [callerId, key, owner]);
   }
 
   /** Deletes up to `limit` expired records; returns how many. */
   async purgeExpired(limit: number): Promise<number> {
-    const pool = this.pool;
-    const rows = await pool.query('idempotency_purge', `${PURGE_SQL} RETURNING 1`, [limit]);
-    return rows.length;
+    return (await this.pool.run(PURGE, [limit])).length;
   }
 }

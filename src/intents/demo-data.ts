@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { sql, transactionOfManager } from '../database/sql';
 import { AppointmentsDemoSeeder } from './appointments/appointments.demo-seeder';
 import { BankingDemoSeeder } from './banking/banking.demo-seeder';
 import { CommerceDemoSeeder } from './commerce/commerce.demo-seeder';
@@ -6,6 +7,10 @@ import type { DemoSeeder } from './demo-seeder';
 
 /** Advisory lock key held while a domain is checked and seeded ("wfde" in ASCII). */
 const DEMO_SEED_LOCK = 0x77666465;
+const SEED_LOCK = sql<{ locked: '' }, [key: number]>(
+  'demo_seed_lock',
+  'SELECT pg_advisory_xact_lock($1)::text AS locked',
+);
 
 /** Every domain's demo data, in dependency order. */
 export const DEMO_SEEDERS: readonly DemoSeeder[] = [
@@ -23,7 +28,7 @@ export async function seedDemoData(dataSource: DataSource, onlyWhenEmpty: boolea
   for (const seeder of DEMO_SEEDERS) {
     await dataSource.transaction(async (manager) => {
       // Instances starting together on one empty database seed one after the other, not into each other.
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [DEMO_SEED_LOCK]);
+      await transactionOfManager(manager).run(SEED_LOCK, [DEMO_SEED_LOCK]);
       if (onlyWhenEmpty && !(await seeder.isEmpty(manager))) {
         await seeder.refresh?.(manager);
         return;

@@ -1,13 +1,19 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DatabasePool } from '../../database/database-pool';
+import { sql } from '../../database/sql';
 import { ReplayStore } from './replay-store';
 
-const REMEMBER_SQL = `
-  INSERT INTO replay_guard (caller_id, message_id, expires_at)
-  VALUES ($1, $2, now() + make_interval(secs => $3))
-  ON CONFLICT (caller_id, message_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
-    WHERE replay_guard.expires_at < now()
-  RETURNING 1`;
+/** Returns a row when the id is new in the window (or its earlier sighting expired). */
+const REMEMBER = sql<{ remembered: 1 }, [callerId: string, messageId: string, windowSeconds: number]>(
+  'replay_remember',
+  `INSERT INTO replay_guard (caller_id, message_id, expires_at)
+   VALUES ($1, $2, now() + make_interval(secs => $3))
+   ON CONFLICT (caller_id, message_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+     WHERE replay_guard.expires_at < now()
+   RETURNING 1 AS remembered`,
+);
+
+const PURGE = sql<never, []>('replay_purge', 'DELETE FROM replay_guard WHERE expires_at < now()');
 
 const PURGE_INTERVAL_MS = 60_000;
 
@@ -22,7 +28,7 @@ export class PostgresReplayStore extends ReplayStore implements OnModuleInit, On
   }
 
   async remember(callerId: string, messageId: string, windowSeconds: number): Promise<boolean> {
-    const rows = await this.pool.query('replay_remember', REMEMBER_SQL, [callerId, messageId, windowSeconds]);
+    const rows = await this.pool.run(REMEMBER, [callerId, messageId, windowSeconds]);
     return rows.length === 1;
   }
 
@@ -37,7 +43,7 @@ export class PostgresReplayStore extends ReplayStore implements OnModuleInit, On
 
   private async purge(): Promise<void> {
     try {
-      await this.pool.query('replay_purge', 'DELETE FROM replay_guard WHERE expires_at < now()', []);
+      await this.pool.run(PURGE, []);
     } catch (error: unknown) {
       this.logger.warn(`Could not purge expired replay entries: ${String(error)}`);
     }

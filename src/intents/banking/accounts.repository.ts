@@ -1,62 +1,61 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, Repository } from 'typeorm';
 import { DatabasePool } from '../../database/database-pool';
-import { Account } from './entities/account.entity';
-import { Transaction } from './entities/transaction.entity';
+import { sql } from '../../database/sql';
+import type { Account } from './entities/account.entity';
+import type { Transaction } from './entities/transaction.entity';
 
-type AccountRow = Pick<
+/** An account as the handlers read it. */
+export type AccountView = Pick<
   Account,
   'id' | 'customerId' | 'accountType' | 'accountNumberLast4' | 'currency' | 'balanceMinor' | 'balanceUpdatedAt'
 >;
 
-const FIND_ACCOUNT_SQL = `
-  SELECT a.id, a.customer_id AS "customerId", a.account_type AS "accountType",
-         a.account_number_last4 AS "accountNumberLast4", a.currency, a.balance_minor AS "balanceMinor",
-         a.balance_updated_at AS "balanceUpdatedAt"
-    FROM accounts a
-    JOIN customers c ON c.id = a.customer_id
-   WHERE c.customer_number = $1 AND a.account_type = $2`;
+/** A posted transaction as the handlers read it. */
+export type TransactionView = Pick<Transaction, 'id' | 'accountId' | 'postedAt' | 'description' | 'amountMinor'>;
+
+const ACCOUNT_COLUMNS = `a.id, a.customer_id AS "customerId", a.account_type AS "accountType",
+  a.account_number_last4 AS "accountNumberLast4", a.currency, a.balance_minor AS "balanceMinor",
+  a.balance_updated_at AS "balanceUpdatedAt"`;
+
+// The hot path of the most frequent intent (see bench/): one indexed read, prepared once per connection.
+const FIND_ACCOUNT = sql<AccountView, [customerNumber: string, accountType: string]>(
+  'banking_find_account',
+  `SELECT ${ACCOUNT_COLUMNS}
+     FROM accounts a JOIN customers c ON c.id = a.customer_id
+    WHERE c.customer_number = $1 AND a.account_type = $2`,
+);
+
+const LIST_ACCOUNTS = sql<AccountView, [customerNumber: string]>(
+  'banking_list_accounts',
+  `SELECT ${ACCOUNT_COLUMNS}
+     FROM accounts a JOIN customers c ON c.id = a.customer_id
+    WHERE c.customer_number = $1
+    ORDER BY a.account_type`,
+);
+
+const RECENT_TRANSACTIONS = sql<TransactionView, [accountId: string, limit: number]>(
+  'banking_recent_transactions',
+  `SELECT id, account_id AS "accountId", posted_at AS "postedAt", description, amount_minor AS "amountMinor"
+     FROM transactions WHERE account_id = $1
+    ORDER BY posted_at DESC, id ASC LIMIT $2`,
+);
 
 /** Read access to a customer's accounts and their history. */
 @Injectable()
 export class AccountsRepository {
-  private readonly accounts: Repository<Account>;
-  private readonly transactions: Repository<Transaction>;
+  constructor(private readonly pool: DatabasePool) {}
 
-  constructor(
-    @InjectDataSource() dataSource: DataSource,
-    private readonly pool: DatabasePool,
-  ) {
-    this.accounts = dataSource.getRepository(Account);
-    this.transactions = dataSource.getRepository(Transaction);
+  /** The customer's account of a type (unique per customer); the signal cancels the read in PostgreSQL. */
+  async findAccount(customerNumber: string, accountType: string, signal?: AbortSignal): Promise<AccountView | null> {
+    const [account] = await this.pool.run(FIND_ACCOUNT, [customerNumber, accountType], signal);
+    return account ?? null;
   }
 
-  /**
-   * One indexed read: the customer's account of a type (unique per customer). This is the hot path of the
-   * most frequent intent (see bench/), so it is a prepared statement on TypeORM's own pool rather than a
-   * query builder rebuilt on every call; the row is still returned as an entity.
-   */
-  async findAccount(customerNumber: string, accountType: string, signal?: AbortSignal): Promise<Account | null> {
-    const rows = await this.pool.query<AccountRow>(
-      'banking_find_account',
-      FIND_ACCOUNT_SQL,
-      [customerNumber, accountType],
-      signal,
-    );
-    return rows.length > 0 ? this.accounts.create(rows[0]) : null;
+  listAccounts(customerNumber: string): Promise<AccountView[]> {
+    return this.pool.run(LIST_ACCOUNTS, [customerNumber]);
   }
 
-  listAccounts(customerNumber: string): Promise<Account[]> {
-    return this.accounts
-      .createQueryBuilder('account')
-      .innerJoin('account.customer', 'customer')
-      .where('customer.customerNumber = :customerNumber', { customerNumber })
-      .orderBy('account.accountType', 'ASC')
-      .getMany();
-  }
-
-  recentTransactions(accountId: string, limit: number): Promise<Transaction[]> {
-    return this.transactions.find({ where: { accountId }, order: { postedAt: 'DESC', id: 'ASC' }, take: limit });
+  recentTransactions(accountId: string, limit: number): Promise<TransactionView[]> {
+    return this.pool.run(RECENT_TRANSACTIONS, [accountId, limit]);
   }
 }

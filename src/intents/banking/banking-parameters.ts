@@ -1,5 +1,5 @@
 import type { FulfillmentResult } from '../../fulfillment';
-import type { Account } from './entities/account.entity';
+import type { AccountView } from './accounts.repository';
 
 export const BANKING_SOURCE = 'banking-api';
 const CUSTOMER_NUMBER = /^[A-Za-z0-9-]{1,64}$/;
@@ -23,7 +23,7 @@ export function accountTypeFrom(parameters: Readonly<Record<string, unknown>>): 
   return ACCOUNT_TYPE.test(normalised) ? normalised : undefined;
 }
 
-export function listAccountTypes(accounts: readonly Account[]): string {
+export function listAccountTypes(accounts: readonly AccountView[]): string {
   return new Intl.ListFormat('en', { type: 'disjunction' }).format(accounts.map((a) => a.accountType));
 }
 
@@ -43,7 +43,7 @@ export function unknownCustomer(): FulfillmentResult {
 }
 
 /** Asks which account to use, offering the customer's own account types as quick replies. */
-export function askWhichAccount(accounts: readonly Account[], question: string, userId: string): FulfillmentResult {
+export function askWhichAccount(accounts: readonly AccountView[], question: string, userId: string): FulfillmentResult {
   const text = `${question}: ${listAccountTypes(accounts)}?`;
   return {
     text,

@@ -1,8 +1,7 @@
 import type { EntityManager } from 'typeorm';
+import { sql, transactionOfManager } from '../../database/sql';
 import { demoId, DemoSeeder } from '../demo-seeder';
-import { Account } from './entities/account.entity';
-import { Customer } from './entities/customer.entity';
-import { Transaction } from './entities/transaction.entity';
+import type { TransactionView } from './accounts.repository';
 
 interface DemoAccount {
   type: string;
@@ -58,81 +57,99 @@ function* sequence(seed: number): Generator<number> {
   }
 }
 
-function buildTransactions(accountId: string, account: DemoAccount, label: string, now: number): Transaction[] {
+function buildTransactions(accountId: string, account: DemoAccount, label: string, now: number): TransactionView[] {
   const numbers = sequence(label.length * 7919 + account.transactions);
-  const rows: Transaction[] = [];
+  const rows: TransactionView[] = [];
   let total = 0n;
   for (let i = 0; i < account.transactions - 1; i++) {
     const [description, base] = MERCHANTS[numbers.next().value % MERCHANTS.length];
     const jitter = base > 0 ? 0 : -(numbers.next().value % 500);
     const amount = BigInt(base + jitter);
     total += amount;
-    rows.push(
-      Object.assign(new Transaction(), {
-        id: demoId(`${label}:tx:${i}`),
-        accountId,
-        postedAt: new Date(now - (i + 1) * DAY_MS - (numbers.next().value % 36_000_000)),
-        description,
-        amountMinor: amount.toString(),
-      }),
-    );
+    rows.push({
+      id: demoId(`${label}:tx:${i}`),
+      accountId,
+      postedAt: new Date(now - (i + 1) * DAY_MS - (numbers.next().value % 36_000_000)),
+      description,
+      amountMinor: amount.toString(),
+    });
   }
   // An opening balance makes the history add up to the account's balance.
-  rows.push(
-    Object.assign(new Transaction(), {
-      id: demoId(`${label}:tx:opening`),
-      accountId,
-      postedAt: new Date(now - (account.transactions + 5) * DAY_MS),
-      description: 'Opening balance',
-      amountMinor: (account.balanceMinor - total).toString(),
-    }),
-  );
+  rows.push({
+    id: demoId(`${label}:tx:opening`),
+    accountId,
+    postedAt: new Date(now - (account.transactions + 5) * DAY_MS),
+    description: 'Opening balance',
+    amountMinor: (account.balanceMinor - total).toString(),
+  });
   return rows;
 }
 
+const NO_CUSTOMERS = sql<{ empty: boolean }, []>(
+  'banking_seed_empty',
+  `SELECT NOT EXISTS (SELECT 1 FROM customers) AS empty`,
+);
+
+const INSERT_CUSTOMER = sql<never, [id: string, customerNumber: string, fullName: string]>(
+  'banking_seed_customer',
+  `INSERT INTO customers (id, customer_number, full_name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+);
+
+const INSERT_ACCOUNT = sql<
+  never,
+  [id: string, customerId: string, type: string, last4: string, currency: string, balance: string, at: Date]
+>(
+  'banking_seed_account',
+  `INSERT INTO accounts (id, customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+);
+
+const INSERT_TRANSACTIONS = sql<
+  never,
+  [ids: string[], accountIds: string[], postedAt: Date[], descriptions: string[], amounts: string[]]
+>(
+  'banking_seed_transactions',
+  `INSERT INTO transactions (id, account_id, posted_at, description, amount_minor)
+   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::varchar[], $5::bigint[])
+   ON CONFLICT DO NOTHING`,
+);
+
+/** The banking tables are reached only through SQL statements, here too. */
 export class BankingDemoSeeder implements DemoSeeder {
   readonly name = 'banking';
 
   async isEmpty(manager: EntityManager): Promise<boolean> {
-    return (await manager.getRepository(Customer).count()) === 0;
+    const [row] = await transactionOfManager(manager).run(NO_CUSTOMERS, []);
+    return row?.empty === true;
   }
 
   async seed(manager: EntityManager): Promise<void> {
+    const tx = transactionOfManager(manager);
     const now = Date.now();
     for (const demo of DEMO_CUSTOMERS) {
       const customerId = demoId(`customer:${demo.number}`);
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(Customer)
-        .values({ id: customerId, customerNumber: demo.number, fullName: demo.name })
-        .orIgnore()
-        .execute();
+      await tx.run(INSERT_CUSTOMER, [customerId, demo.number, demo.name]);
       for (const account of demo.accounts) {
         const label = `account:${demo.number}:${account.type}`;
         const accountId = demoId(label);
-        await manager
-          .createQueryBuilder()
-          .insert()
-          .into(Account)
-          .values({
-            id: accountId,
-            customerId,
-            accountType: account.type,
-            accountNumberLast4: account.last4,
-            currency: account.currency,
-            balanceMinor: account.balanceMinor.toString(),
-            balanceUpdatedAt: new Date(now),
-          })
-          .orIgnore()
-          .execute();
-        await manager
-          .createQueryBuilder()
-          .insert()
-          .into(Transaction)
-          .values(buildTransactions(accountId, account, label, now))
-          .orIgnore()
-          .execute();
+        const balance = account.balanceMinor.toString();
+        await tx.run(INSERT_ACCOUNT, [
+          accountId,
+          customerId,
+          account.type,
+          account.last4,
+          account.currency,
+          balance,
+          new Date(now),
+        ]);
+        const rows = buildTransactions(accountId, account, label, now);
+        await tx.run(INSERT_TRANSACTIONS, [
+          rows.map((row) => row.id),
+          rows.map((row) => row.accountId),
+          rows.map((row) => row.postedAt),
+          rows.map((row) => row.description),
+          rows.map((row) => row.amountMinor),
+        ]);
       }
     }
   }

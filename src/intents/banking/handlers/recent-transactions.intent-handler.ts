@@ -8,7 +8,7 @@ import {
   customerNumberFrom,
   unknownCustomer,
 } from '../banking-parameters';
-import type { Account } from '../entities/account.entity';
+import type { AccountView } from '../accounts.repository';
 import { formatMoney, safeLocale } from '../money';
 
 export const DEFAULT_TRANSACTION_COUNT = 5;
@@ -75,7 +75,7 @@ export class RecentTransactionsHandler implements FulfillmentHandler {
     customerNumber: string,
     accountType: string | undefined,
     signal: AbortSignal,
-  ): Promise<Account | Account[] | null> {
+  ): Promise<AccountView | AccountView[] | null> {
     if (accountType) {
       const account = await this.accounts.findAccount(customerNumber, accountType, signal);
       if (account) return account;

@@ -1,0 +1,64 @@
+import type { ClientBase, QueryResultRow } from 'pg';
+import type { EntityManager } from 'typeorm';
+
+/**
+ * One SQL statement of the service, with the types of its parameters and rows. Every statement is prepared
+ * once per connection under its name (names are unique; the medium tests check each against the migrated
+ * schema and keep a snapshot of the text). Rows name their columns like the entity's properties
+ * (`balance_minor AS "balanceMinor"`), so their types come from the entity: `Pick<Account, 'balanceMinor'>`.
+ */
+export interface SqlStatement<
+  Row extends QueryResultRow = QueryResultRow,
+  Params extends readonly unknown[] = readonly unknown[],
+> {
+  readonly name: string;
+  readonly text: string;
+  /** Never set: carries the row and parameter types. */
+  readonly types?: { readonly row: Row; readonly params: Params };
+}
+
+/** Declares a statement: `sql<Pick<Account, 'id'>, [customerNumber: string]>('accounts_find', '…')`. */
+export function sql<
+  Row extends QueryResultRow = Record<string, never>,
+  Params extends readonly unknown[] = readonly unknown[],
+>(name: string, text: string): SqlStatement<Row, Params> {
+  return { name, text };
+}
+
+/** One connection inside a transaction. */
+export interface SqlTransaction {
+  run<Row extends QueryResultRow, Params extends readonly unknown[]>(
+    statement: SqlStatement<Row, Params>,
+    params: Readonly<Params>,
+  ): Promise<Row[]>;
+  /** For a library that issues its own SQL inside our transaction (pg-boss's `db` option). */
+  executeSql(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** Runs a statement on a connection of one's own (a command-line tool's client, a transaction's). */
+export async function runOn<Row extends QueryResultRow, Params extends readonly unknown[]>(
+  client: Pick<ClientBase, 'query'>,
+  statement: SqlStatement<Row, Params>,
+  params: Readonly<Params>,
+): Promise<Row[]> {
+  return (await client.query<Row>({ name: statement.name, text: statement.text, values: [...params] })).rows;
+}
+
+/** A transaction on a connection of one's own. */
+export function transactionOn(client: Pick<ClientBase, 'query'>): SqlTransaction {
+  return {
+    run: (statement, params) => runOn(client, statement, params),
+    executeSql: (text, values) => client.query(text, values),
+  };
+}
+
+/**
+ * The statements of a transaction TypeORM opened (an `EntityManager` in `dataSource.transaction`), through its
+ * public `query`: for work that spans both styles on one connection, such as seeding every domain at once.
+ */
+export function transactionOfManager(manager: Pick<EntityManager, 'query'>): SqlTransaction {
+  return {
+    run: (statement, params) => manager.query(statement.text, [...params]),
+    executeSql: async (text, values) => ({ rows: (await manager.query(text, values)) as unknown[] }),
+  };
+}
