@@ -59,6 +59,6 @@ export function transactionOn(client: Pick<ClientBase, 'query'>): SqlTransaction
 export function transactionOfManager(manager: Pick<EntityManager, 'query'>): SqlTransaction {
   return {
     run: (statement, params) => manager.query(statement.text, [...params]),
-    executeSql: async (text, values) => ({ rows: (await manager.query(text, values)) as unknown[] }),
+    executeSql: async (text, values) => ({ rows: await manager.query<unknown[]>(text, values) }),
   };
 }
