@@ -2,6 +2,7 @@ import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { AsyncModule } from './async/async.module';
 import { AuthModule } from './auth/auth.module';
 import { CallerRegistry } from './auth/callers/caller-registry';
+import { Clock, SystemClock } from './common/clock';
 import { AppConfig, ConfigModule } from './config';
 import { FulfillmentOptions } from './fulfillment';
 import { GrpcModule } from './grpc/grpc.module';
@@ -24,6 +25,7 @@ export class AppModule {
         ConfigModule.forRoot(config, [
           { provide: CallerRegistry, useValue: callers },
           { provide: FulfillmentOptions, useValue: config.fulfillment },
+          { provide: Clock, useValue: new SystemClock() },
         ]),
         ObservabilityModule,
         AuthModule,

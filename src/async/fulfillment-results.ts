@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Clock } from '../common/clock';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
 import { sql, type SqlTransaction } from '../database/sql';
@@ -63,6 +63,7 @@ export class FulfillmentResults extends DeferredResults {
     private readonly pool: DatabasePool,
     private readonly config: AppConfig,
     private readonly callbacks: CallbackDeliveries,
+    private readonly clock: Clock,
   ) {
     super();
   }
@@ -132,9 +133,9 @@ export class FulfillmentResults extends DeferredResults {
     for (;;) {
       const found = await this.find(id, callerId);
       if (!found || found.status === 'completed' || found.status === 'failed') return found;
-      const left = until - Date.now();
+      const left = until - this.clock.now();
       if (left <= 0 || signal?.aborted) return found;
-      await sleep(Math.min(wait, left));
+      await this.clock.sleep(Math.min(wait, left));
       wait = Math.min(wait * 2, 200);
     }
   }

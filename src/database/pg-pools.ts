@@ -10,6 +10,13 @@ import * as pg from 'pg';
 export class PgPools {
   private primaryPool?: pg.Pool;
 
+  /** Pools made without TypeORM (a command-line tool, the medium tests). */
+  static of(primary: pg.Pool): PgPools {
+    const pools = new PgPools();
+    pools.primaryPool = primary;
+    return pools;
+  }
+
   /** The pg module for TypeORM's `driver` option. */
   driver(): typeof pg {
     const register = (pool: pg.Pool): void => {

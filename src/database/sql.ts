@@ -17,12 +17,21 @@ export interface SqlStatement<
   readonly types?: { readonly row: Row; readonly params: Params };
 }
 
+const declared: SqlStatement[] = [];
+
 /** Declares a statement: `sql<Pick<Account, 'id'>, [customerNumber: string]>('accounts_find', '…')`. */
 export function sql<
   Row extends QueryResultRow = Record<string, never>,
   Params extends readonly unknown[] = readonly unknown[],
 >(name: string, text: string): SqlStatement<Row, Params> {
-  return { name, text };
+  const statement = { name, text };
+  declared.push(statement);
+  return statement;
+}
+
+/** Every statement declared by the modules loaded so far (the medium tests check them all). */
+export function declaredStatements(): readonly SqlStatement[] {
+  return declared;
 }
 
 /** One connection inside a transaction. */

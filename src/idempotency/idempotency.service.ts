@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Clock } from '../common/clock';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config';
 import { canonicalHash } from './canonical-hash';
@@ -42,6 +42,7 @@ export class IdempotencyService {
   constructor(
     private readonly store: IdempotencyStore,
     private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   async execute<R extends StoredResponse>(
@@ -53,7 +54,7 @@ export class IdempotencyService {
     const owner = randomUUID();
     // The lease outlasts the turn's own budget, so only a dead owner's claim is ever taken over.
     const leaseMs = budgetMs * 2 + 2000;
-    const waitUntil = Date.now() + budgetMs;
+    const waitUntil = this.clock.now() + budgetMs;
     let wait = FIRST_WAIT_MS;
 
     for (;;) {
@@ -71,7 +72,7 @@ export class IdempotencyService {
       // Gone (released or purged) or abandoned by a dead owner: claim it again at once.
       if (!existing || existing.leaseExpired) continue;
 
-      const left = waitUntil - Date.now();
+      const left = waitUntil - this.clock.now();
       if (left <= 0) {
         throw new AppError(
           'IDEMPOTENCY_IN_PROGRESS',
@@ -80,7 +81,7 @@ export class IdempotencyService {
           { 'Retry-After': '1' },
         );
       }
-      await sleep(Math.min(wait, left));
+      await this.clock.sleep(Math.min(wait, left));
       wait = Math.min(wait * 2, LONGEST_WAIT_MS);
     }
   }

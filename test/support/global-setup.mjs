@@ -30,6 +30,8 @@ function withDatabase(url, database) {
 }
 
 export default async function globalSetup() {
+  // One setup for every project of the run (medium and e2e share the template, the server and Redis).
+  if (globalThis.__WF_TEMPLATE__) return;
   const redis = await startTestRedis();
   globalThis.__WF_REDIS__ = redis;
   if (redis.url) process.env.WF_TEST_REDIS_URL = redis.url;

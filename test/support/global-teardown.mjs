@@ -2,6 +2,9 @@ import { rm } from 'node:fs/promises';
 import pg from 'pg';
 
 export default async function globalTeardown() {
+  // Once, after the last project of the run.
+  if (globalThis.__WF_TORN_DOWN__) return;
+  globalThis.__WF_TORN_DOWN__ = true;
   await globalThis.__WF_REDIS__?.stop();
   const template = globalThis.__WF_TEMPLATE__;
   if (template) {

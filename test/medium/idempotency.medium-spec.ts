@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../../src/common/errors/app-error';
+import { loadConfig } from '../../src/config';
+import { canonicalHash } from '../../src/idempotency/canonical-hash';
+import { IdempotencyService } from '../../src/idempotency/idempotency.service';
+import { ClaimRequest, IdempotencyStore } from '../../src/idempotency/idempotency.store';
+import { TestClock } from '../support/test-clock';
+import { mediumDatabase, MediumDatabase } from './support/medium-database';
+
+const KEY = (): string => randomUUID().replaceAll('-', '').padEnd(64, '0');
+
+describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
+  let db: MediumDatabase;
+  let store: IdempotencyStore;
+
+  beforeAll(async () => {
+    db = await mediumDatabase();
+    store = new IdempotencyStore(db.pool);
+  });
+  afterAll(() => db.close());
+
+  const claim = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
+    callerId: 'bot',
+    key: KEY(),
+    platform: 'generic',
+    requestHash: 'a'.repeat(64),
+    owner: randomUUID(),
+    leaseMs: 60_000,
+    ttlMs: 3_600_000,
+    ...overrides,
+  });
+
+  describe('IdempotencyStore', () => {
+    it('lets one attempt claim a key; another attempt sees it in flight', async () => {
+      const first = claim();
+      expect(await store.claim(first)).toBe(true);
+      expect(await store.claim({ ...first, owner: randomUUID() })).toBe(false);
+      expect(await store.read(first.callerId, first.key)).toEqual({
+        state: 'in-flight',
+        requestHash: first.requestHash,
+        leaseExpired: false,
+      });
+    });
+
+    it('keeps the completed response, and only the owner may complete or release', async () => {
+      const first = claim();
+      await store.claim(first);
+      expect(await store.complete(first.callerId, first.key, 'someone-else', 200, '{}')).toBe(false);
+      await store.release(first.callerId, first.key, 'someone-else');
+      expect(await store.complete(first.callerId, first.key, first.owner, 200, '{"text":"done"}')).toBe(true);
+      expect(await store.read(first.callerId, first.key)).toEqual({
+        state: 'completed',
+        requestHash: first.requestHash,
+        status: 200,
+        body: '{"text":"done"}',
+      });
+      // Completed is final: a new claim of the same key does not take it over.
+      expect(await store.claim({ ...first, owner: randomUUID() })).toBe(false);
+    });
+
+    it('is scoped per caller', async () => {
+      const mine = claim();
+      await store.claim(mine);
+      expect(await store.claim({ ...mine, callerId: 'other-bot', owner: randomUUID() })).toBe(true);
+    });
+
+    it('lets a new attempt take over a record whose owner let its lease lapse, with the same body only', async () => {
+      const dead = claim({ leaseMs: 0 });
+      await store.claim(dead);
+      expect(await store.read(dead.callerId, dead.key)).toMatchObject({ state: 'in-flight', leaseExpired: true });
+      expect(await store.claim({ ...dead, owner: randomUUID(), requestHash: 'b'.repeat(64) })).toBe(false);
+      const successor = { ...dead, owner: randomUUID(), leaseMs: 60_000 };
+      expect(await store.claim(successor)).toBe(true);
+      // The dead owner can no longer complete what it started.
+      expect(await store.complete(dead.callerId, dead.key, dead.owner, 200, '{}')).toBe(false);
+      expect(await store.complete(dead.callerId, dead.key, successor.owner, 200, '{}')).toBe(true);
+    });
+
+    it('releases a key so a retry claims it again, and purges expired records in batches', async () => {
+      const released = claim();
+      await store.claim(released);
+      await store.release(released.callerId, released.key, released.owner);
+      expect(await store.read(released.callerId, released.key)).toBeUndefined();
+      expect(await store.claim({ ...released, owner: randomUUID() })).toBe(true);
+
+      for (let i = 0; i < 3; i += 1) await store.claim(claim({ ttlMs: 0 }));
+      expect(await store.purgeExpired(2)).toBe(2);
+      expect(await store.purgeExpired(2)).toBeGreaterThanOrEqual(1);
+      expect(await store.purgeExpired(2)).toBe(0);
+    });
+  });
+
+  describe('IdempotencyService (with a test clock: no waiting)', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://unused/x' }, '/srv');
+    const scope = (key = KEY()) => ({ callerId: 'bot', platform: 'generic', key, body: { amount: 5 } });
+
+    it('runs a turn once: a duplicate after completion gets the stored response, replayed', async () => {
+      const service = new IdempotencyService(store, config, new TestClock());
+      const turn = scope();
+      let runs = 0;
+      const run = () => Promise.resolve({ status: 200, json: `{"run":${++runs}}`, keep: true });
+      expect(await service.execute(turn, 1000, run)).toEqual({ status: 200, json: '{"run":1}', replayed: false });
+      expect(await service.execute(turn, 1000, run)).toEqual({ status: 200, json: '{"run":1}', replayed: true });
+      expect(runs).toBe(1);
+    });
+
+    it('refuses the same key with another body (422)', async () => {
+      const service = new IdempotencyService(store, config, new TestClock());
+      const turn = scope();
+      await service.execute(turn, 1000, () => Promise.resolve({ status: 200, json: '{}', keep: true }));
+      const error = await service
+        .execute({ ...turn, body: { amount: 6 } }, 1000, () => Promise.resolve({ status: 200, json: '{}', keep: true }))
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).code).toBe('IDEMPOTENCY_KEY_REUSED');
+    });
+
+    it('waits for a turn in flight elsewhere only within its budget, then answers 409 with Retry-After', async () => {
+      const clock = new TestClock();
+      const service = new IdempotencyService(store, config, clock);
+      const turn = scope();
+      await store.claim({ ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) });
+      const started = clock.now();
+      const error = await service
+        .execute(turn, 800, () => Promise.resolve({ status: 200, json: '{}', keep: true }))
+        .catch((caught: unknown) => caught);
+      expect((error as AppError).code).toBe('IDEMPOTENCY_IN_PROGRESS');
+      expect((error as AppError).headers).toEqual({ 'Retry-After': '1' });
+      expect(clock.now() - started).toBe(800);
+      // It backed off: 10, 20, 40, then at most 100 ms between looks.
+      expect(clock.sleeps.slice(0, 4)).toEqual([10, 20, 40, 80]);
+      expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(100);
+    });
+
+    it('releases the key when the handler throws, so the retry runs again', async () => {
+      const service = new IdempotencyService(store, config, new TestClock());
+      const turn = scope();
+      await expect(service.execute(turn, 1000, () => Promise.reject(new Error('core banking down')))).rejects.toThrow(
+        'core banking down',
+      );
+      expect(
+        await service.execute(turn, 1000, () => Promise.resolve({ status: 200, json: '{"ok":true}', keep: true })),
+      ).toMatchObject({
+        json: '{"ok":true}',
+        replayed: false,
+      });
+    });
+  });
+});
