@@ -3,10 +3,11 @@ import { AsyncModule } from './async/async.module';
 import { AuthModule } from './auth/auth.module';
 import { CallerRegistry } from './auth/callers/caller-registry';
 import { Clock, SystemClock } from './common/clock';
-import { AppConfig, ConfigModule } from './config';
+import { AppConfig, ConfigModule, loadSections } from './config';
 import { FulfillmentOptions } from './fulfillment';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
+import { INTENT_OPTIONS } from './intents/intent-options';
 import { IntentsModule } from './intents/intents.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PlatformsModule } from './platforms/platforms.module';
@@ -26,6 +27,7 @@ export class AppModule {
           { provide: CallerRegistry, useValue: callers },
           { provide: FulfillmentOptions, useValue: config.fulfillment },
           { provide: Clock, useValue: new SystemClock() },
+          ...loadSections(config, INTENT_OPTIONS),
         ]),
         ObservabilityModule,
         AuthModule,

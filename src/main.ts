@@ -4,10 +4,11 @@ import { Logger } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { createHttpApp } from './app.factory';
 import { ListenError } from './common/errors/listen-error';
-import { AppConfig, ConfigError, loadConfig } from './config';
+import { AppConfig, ConfigError, loadConfig, loadSections } from './config';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
 import { IntentRegistrationError } from './fulfillment';
+import { INTENT_OPTIONS } from './intents/intent-options';
 import { connectGrpc } from './grpc/connect-grpc';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { assertPortsFree } from './lifecycle/listeners';
@@ -35,9 +36,12 @@ function describeStartupError(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The configuration and the intent domains' settings, all checked before anything starts. */
 function readConfig(): AppConfig {
   try {
-    return loadConfig(process.env);
+    const config = loadConfig(process.env);
+    loadSections(config, INTENT_OPTIONS);
+    return config;
   } catch (error: unknown) {
     if (error instanceof ConfigError) fail(error.message);
     throw error;

@@ -125,9 +125,18 @@ function filesUnder(dir: string, suffix: string): string[] {
   });
 }
 
-/** Setting names declared in src/config/environment.ts (optional ones have no default, so read the source). */
+/**
+ * Setting names declared in src/config/environment.ts and by the intent domains' options (src/intents/**\/*.options.ts);
+ * optional ones have no default, so read the source.
+ */
 function environmentVariables(): string[] {
-  return [...read('src/config/environment.ts').matchAll(/^ {2}([A-Z][A-Z0-9_]*)[?!]?(?::|\s=)/gm)].map((m) => m[1]);
+  const sources = [
+    'src/config/environment.ts',
+    ...filesUnder(join(ROOT, 'src', 'intents'), '.options.ts').map((file) => relative(ROOT, file)),
+  ];
+  return sources.flatMap((source) =>
+    [...read(source).matchAll(/^ {2}([A-Z][A-Z0-9_]*)[?!]?(?::|\s=)/gm)].map((m) => m[1]),
+  );
 }
 
 const dockerfile = parseDockerfile(read('Dockerfile'));

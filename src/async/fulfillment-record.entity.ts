@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { SESSION_ID_MAX_LENGTH } from '../common/limits';
 import type { FulfillmentResult } from '../fulfillment';
 
 /** `async`: the handler runs as a job from the start; `deferred`: a turn outlived its deadline. */
@@ -18,7 +19,7 @@ export class FulfillmentRecord {
   @Column({ type: 'varchar', length: 20 })
   platform!: string;
 
-  @Column({ name: 'session_id', type: 'varchar', length: 500 })
+  @Column({ name: 'session_id', type: 'varchar', length: SESSION_ID_MAX_LENGTH })
   sessionId!: string;
 
   @Column({ type: 'varchar', length: 200 })

@@ -90,16 +90,7 @@ export class FulfillmentResults extends DeferredResults {
     transaction?: SqlTransaction,
   ): Promise<void> {
     const ttl = String(this.config.async.resultTtlMs);
-    const values = [
-      id,
-      turn.caller.id,
-      turn.platform,
-      turn.sessionId.slice(0, 500),
-      turn.intent,
-      mode,
-      status,
-      ttl,
-    ] as const;
+    const values = [id, turn.caller.id, turn.platform, turn.sessionId, turn.intent, mode, status, ttl] as const;
     await (transaction ? transaction.run(INSERT, values) : this.pool.run(INSERT, values));
   }
 

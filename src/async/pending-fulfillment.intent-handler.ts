@@ -38,7 +38,7 @@ export class PendingFulfillmentHandler implements FulfillmentHandler {
     if (!id) return nothing;
     const until = request.deadline.getTime() - RENDER_MARGIN_MS;
     const found = await this.results.waitFor(id, request.caller.id, until, request.signal);
-    if (!found || found.sessionId !== request.sessionId.slice(0, 500)) return nothing;
+    if (!found || found.sessionId !== request.sessionId) return nothing;
     if ((found.status === 'completed' || found.status === 'failed') && found.result) {
       return {
         ...found.result,

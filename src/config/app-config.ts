@@ -46,59 +46,6 @@ export interface FulfillmentConfig {
   rasaActions: Readonly<Record<string, string>>;
 }
 
-/** Points per fact a bot learns about a sales lead, and the queues by minimum score. */
-export interface LeadScoringRules {
-  readonly companySizeAtLeast: { readonly value: number; readonly points: number };
-  readonly budgetAtLeast: { readonly value: number; readonly points: number };
-  readonly timelineAtMostMonths: { readonly value: number; readonly points: number };
-  readonly decisionMakerPoints: number;
-  readonly queues: readonly { readonly minScore: number; readonly queue: string }[];
-}
-
-export const DEFAULT_LEAD_SCORING: LeadScoringRules = {
-  companySizeAtLeast: { value: 100, points: 20 },
-  budgetAtLeast: { value: 50_000, points: 40 },
-  timelineAtMostMonths: { value: 3, points: 30 },
-  decisionMakerPoints: 10,
-  queues: [
-    { minScore: 70, queue: 'enterprise-sales' },
-    { minScore: 40, queue: 'inside-sales' },
-    { minScore: 0, queue: 'nurture' },
-  ],
-};
-
-const isThreshold = (v: unknown): boolean =>
-  typeof v === 'object' &&
-  v !== null &&
-  Number.isFinite((v as { value?: unknown }).value) &&
-  Number.isInteger((v as { points?: unknown }).points);
-
-/** Merges LEAD_SCORING (JSON) over the defaults; throws with a readable message when it is malformed. */
-export function parseLeadScoring(json: string | undefined): LeadScoringRules {
-  if (json === undefined) return DEFAULT_LEAD_SCORING;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    throw new Error('must be JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('must be a JSON object');
-  const rules = { ...DEFAULT_LEAD_SCORING, ...(parsed as Partial<LeadScoringRules>) };
-  const thresholdsOk = [rules.companySizeAtLeast, rules.budgetAtLeast, rules.timelineAtMostMonths].every(isThreshold);
-  const queues: unknown = rules.queues;
-  const queuesOk =
-    Array.isArray(queues) &&
-    queues.length > 0 &&
-    queues.every((entry: unknown) => {
-      const q = entry as { minScore?: unknown; queue?: unknown } | null;
-      return Number.isInteger(q?.minScore) && typeof q?.queue === 'string' && q.queue !== '';
-    });
-  if (!thresholdsOk || !Number.isInteger(rules.decisionMakerPoints) || !queuesOk) {
-    throw new Error('thresholds need {value, points}, decisionMakerPoints an integer, queues [{minScore, queue}]');
-  }
-  return rules;
-}
-
 export interface AppConfigValues {
   nodeEnv: Environment['NODE_ENV'];
   logLevel: Environment['LOG_LEVEL'];
@@ -110,9 +57,8 @@ export interface AppConfigValues {
   throttle: { limit: number; ttlSeconds: number };
   audit: { retentionDays: number };
   redisUrl?: string;
-  crm: { scoring: LeadScoringRules };
-  carrier: { url?: string; timeoutMs: number; retries: number };
-  statements: { archiveUrl?: string; timeoutMs: number };
+  /** The environment as read, for the variables the intent domains declare themselves (`ConfigSection`). */
+  environment: Readonly<Record<string, string | undefined>>;
   idempotency: IdempotencyConfig;
   async: AsyncConfig;
   degraded: DegradedConfig;
@@ -188,9 +134,7 @@ export class AppConfig implements AppConfigValues {
   readonly throttle!: { limit: number; ttlSeconds: number };
   readonly audit!: { retentionDays: number };
   readonly redisUrl?: string;
-  readonly crm!: { scoring: LeadScoringRules };
-  readonly carrier!: { url?: string; timeoutMs: number; retries: number };
-  readonly statements!: { archiveUrl?: string; timeoutMs: number };
+  readonly environment!: Readonly<Record<string, string | undefined>>;
   readonly idempotency!: IdempotencyConfig;
   readonly async!: AsyncConfig;
   readonly degraded!: DegradedConfig;
@@ -215,7 +159,11 @@ export class AppConfig implements AppConfigValues {
     return new AppConfig({ ...this, database: { ...this.database, url } });
   }
 
-  static fromEnvironment(env: Environment, resolvePath: (path: string) => string): AppConfig {
+  static fromEnvironment(
+    env: Environment,
+    resolvePath: (path: string) => string,
+    environment: Readonly<Record<string, string | undefined>> = {},
+  ): AppConfig {
     const embedded = !env.DATABASE_URL;
     const tls =
       env.TLS_CERT_FILE && env.TLS_KEY_FILE
@@ -281,9 +229,7 @@ export class AppConfig implements AppConfigValues {
       throttle: { limit: env.THROTTLE_LIMIT, ttlSeconds: env.THROTTLE_TTL_SECONDS },
       audit: { retentionDays: env.AUDIT_RETENTION_DAYS },
       redisUrl: env.REDIS_URL,
-      crm: { scoring: parseLeadScoring(env.LEAD_SCORING) },
-      carrier: { url: env.CARRIER_API_URL, timeoutMs: env.CARRIER_TIMEOUT_MS, retries: env.CARRIER_RETRIES },
-      statements: { archiveUrl: env.STATEMENT_ARCHIVE_URL, timeoutMs: env.STATEMENT_ARCHIVE_TIMEOUT_MS },
+      environment,
       idempotency: { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000 },
       async: {
         acceptedText: env.ASYNC_ACCEPTED_TEXT,

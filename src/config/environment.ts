@@ -1,27 +1,16 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
-const toInt = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
-
-const toBool = ({ value }: { value: unknown }): unknown => {
-  if (typeof value !== 'string') return value;
-  const normalised = value.trim().toLowerCase();
-  if (['true', '1', 'yes'].includes(normalised)) return true;
-  if (['false', '0', 'no'].includes(normalised)) return false;
-  return value;
-};
-
-const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && value.trim() === '' ? undefined : value;
+import { emptyToUndefined, toBool, toInt } from './variable-transforms';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
 export const TLS_CLIENT_AUTH_MODES = ['require', 'optional', 'off'] as const;
 
 /**
- * The process environment as the service accepts it. Every variable the service reads is declared here,
- * validated once at start-up, and read nowhere else.
+ * The process environment as the service accepts it: every variable of the service itself, validated once at
+ * start-up. The built-in intent domains declare their own variables beside their code (a `ConfigSection`), and
+ * those are validated in the same pass, before anything starts.
  */
 export class Environment {
   @IsIn(NODE_ENVS)
@@ -192,43 +181,6 @@ export class Environment {
   @Transform(toBool)
   @IsBoolean()
   OPENAPI_ENABLED?: boolean;
-
-  /** Base URL of the carrier's estimate API; unset in development starts a local demo carrier. */
-  @IsOptional()
-  @Transform(emptyToUndefined)
-  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
-  CARRIER_API_URL?: string;
-
-  @Transform(toInt)
-  @IsInt()
-  @Min(50)
-  @Max(30_000)
-  CARRIER_TIMEOUT_MS = 1500;
-
-  /** Retries of a failed carrier call (estimates are idempotent reads). */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(5)
-  CARRIER_RETRIES = 2;
-
-  /** Base URL of the document archive that files statements (RequestStatement); unset: local references. */
-  @IsOptional()
-  @Transform(emptyToUndefined)
-  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
-  STATEMENT_ARCHIVE_URL?: string;
-
-  @Transform(toInt)
-  @IsInt()
-  @Min(100)
-  @Max(60_000)
-  STATEMENT_ARCHIVE_TIMEOUT_MS = 10_000;
-
-  /** JSON overriding parts of the lead scoring rules (see README), e.g. `{"budgetAtLeast":{"value":100000,"points":50}}`. */
-  @IsOptional()
-  @Transform(emptyToUndefined)
-  @IsString()
-  LEAD_SCORING?: string;
 
   @IsString()
   @MinLength(1)

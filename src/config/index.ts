@@ -9,9 +9,10 @@ export type {
   DatabaseConfig,
   FulfillmentConfig,
   HttpConfig,
-  LeadScoringRules,
   TlsConfig,
 } from './app-config';
-export { DEFAULT_LEAD_SCORING } from './app-config';
 export { ConfigError, loadConfig } from './load-config';
 export { ConfigModule } from './config.module';
+export { loadSections, VariableProblem } from './config-section';
+export type { ConfigSection } from './config-section';
+export { emptyToUndefined, toBool, toInt } from './variable-transforms';

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 
 import { resolve } from 'node:path';
+import { getMetadataStorage } from 'class-validator';
 import { AppConfig } from './app-config';
+import { Environment } from './environment';
 import { ConfigError, loadConfig } from './load-config';
 
 const CWD = '/srv/webhook';
@@ -24,6 +26,26 @@ function variablesOf(error: ConfigError): string[] {
 }
 
 describe('loadConfig', () => {
+  it('reads every variable the Environment declares, optional ones without a default included', () => {
+    const validated = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(Environment, '', true, false)
+        .map((metadata) => metadata.propertyName),
+    );
+    expect([...validated].filter((name) => !Object.keys(new Environment()).includes(name))).toEqual([]);
+    const config = loadConfig(
+      {
+        PENDING_FOLLOWUP_EVENT: 'PENDING',
+        SHUTDOWN_DELAY_MS: '1234',
+        TRACE_PARAMETER_ALLOWLIST: 'account_type',
+      },
+      CWD,
+    );
+    expect(config.fulfillment.pendingFollowupEvent).toBe('PENDING');
+    expect(config.shutdown.delayMs).toBe(1234);
+    expect(config.observability.parameterAllowlist).toEqual(['account_type']);
+  });
+
   describe('with an empty environment', () => {
     const config = loadConfig({}, CWD);
 

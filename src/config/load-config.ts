@@ -1,7 +1,7 @@
-import { plainToInstance } from 'class-transformer';
+import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isAbsolute, resolve } from 'node:path';
-import { AppConfig, parseLeadScoring } from './app-config';
+import { AppConfig } from './app-config';
 import { Environment, SECRET_VARIABLES } from './environment';
 
 export class ConfigError extends Error {
@@ -11,24 +11,6 @@ export class ConfigError extends Error {
   }
 }
 
-// Optional variables without a default do not show up in `new Environment()`.
-const OPTIONAL_VARIABLES = [
-  'DATABASE_URL',
-  'REDIS_URL',
-  'HOST',
-  'CALLERS_FILE',
-  'SEED_DEMO_DATA',
-  'TLS_CERT_FILE',
-  'TLS_KEY_FILE',
-  'TLS_CA_FILE',
-  'TLS_CRL_FILE',
-  'TLS_CLIENT_AUTH',
-  'RASA_ACTIONS',
-  'LEAD_SCORING',
-  'CARRIER_API_URL',
-  'OPENAPI_ENABLED',
-];
-
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function describe(error: ValidationError): string {
@@ -36,6 +18,24 @@ function describe(error: ValidationError): string {
   const reasons = Object.values(error.constraints ?? {}).join('; ');
   const shown = SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(error.value)})`;
   return `${variable}: ${reasons}${shown}`;
+}
+
+/**
+ * Reads the variables a class declares (class-validator decorators, defaults as field initialisers) from the
+ * environment, transformed and validated; one problem line per bad variable.
+ */
+export function validateVariables<T extends object>(
+  variables: ClassConstructor<T>,
+  source: Readonly<Record<string, string | undefined>>,
+): { values: T; problems: string[] } {
+  // Every declared variable is an own property of an instance (class fields are defined, even without a default).
+  const plain: Record<string, string> = {};
+  for (const key of Object.keys(new variables())) {
+    const value = source[key];
+    if (value !== undefined) plain[key] = value;
+  }
+  const values = plainToInstance(variables, plain, { exposeDefaultValues: true });
+  return { values, problems: validateSync(values, { forbidUnknownValues: true }).map(describe) };
 }
 
 function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
@@ -52,13 +52,6 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
   if ((env.TLS_CA_FILE || env.TLS_CRL_FILE || env.TLS_CLIENT_AUTH) && !ownTls) {
     const name = env.TLS_CA_FILE ? 'TLS_CA_FILE' : env.TLS_CRL_FILE ? 'TLS_CRL_FILE' : 'TLS_CLIENT_AUTH';
     if (!problems.some((p) => p.startsWith('TLS_'))) problems.push(`${name}: needs TLS_CERT_FILE and TLS_KEY_FILE`);
-  }
-  if (env.LEAD_SCORING !== undefined) {
-    try {
-      parseLeadScoring(env.LEAD_SCORING);
-    } catch (error: unknown) {
-      problems.push(`LEAD_SCORING: ${error instanceof Error ? error.message : String(error)}`);
-    }
   }
   if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_BY_PROXY')) return problems;
   const secure = ownTls || env.TLS_TERMINATED_BY_PROXY;
@@ -81,16 +74,8 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
 
 /** Reads and validates the environment once; throws a ConfigError listing every problem. */
 export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
-  const known = Object.keys(new Environment());
-  const plain: Record<string, string> = {};
-  for (const key of [...known, ...OPTIONAL_VARIABLES]) {
-    const value = source[key];
-    if (value !== undefined) plain[key] = value;
-  }
-  const env = plainToInstance(Environment, plain, { exposeDefaultValues: true });
-  const errors = validateSync(env, { forbidUnknownValues: true });
-  const invalid = new Set(errors.map((error) => error.property));
-  const problems = [...errors.map(describe), ...crossChecks(env, invalid)];
+  const { values: env, problems: invalid } = validateVariables(Environment, source);
+  const problems = [...invalid, ...crossChecks(env, new Set(invalid.map((line) => line.slice(0, line.indexOf(':')))))];
   if (problems.length > 0) throw new ConfigError(problems);
-  return AppConfig.fromEnvironment(env, (path) => (isAbsolute(path) ? path : resolve(cwd, path)));
+  return AppConfig.fromEnvironment(env, (path) => (isAbsolute(path) ? path : resolve(cwd, path)), { ...source });
 }

@@ -1,7 +1,7 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Caller, RateLimit } from '../common/caller';
+import { acceptedRequestId } from '../common/limits';
 import type { Platform } from '../common/platform';
 
 /** What the gRPC guards attach to a call, like `RequestContext` for an HTTP request. */
@@ -15,14 +15,10 @@ export interface GrpcCallState {
 
 export type GrpcUnaryCall<Request = unknown, Response = unknown> = ServerUnaryCall<Request, Response> & GrpcCallState;
 
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** The caller's `x-request-id` when it is safe to echo (the rule HTTP applies), else a new UUID. */
 export function requestIdOf(metadata: Metadata): string {
   const offered = metadata.get('x-request-id');
-  return offered.length === 1 && typeof offered[0] === 'string' && SAFE_REQUEST_ID.test(offered[0])
-    ? offered[0]
-    : randomUUID();
+  return acceptedRequestId(offered.length === 1 ? offered[0] : undefined);
 }
 
 /** A text metadata entry as an HTTP header would arrive: one value as a string, several as a list. */

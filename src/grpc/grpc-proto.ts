@@ -1,7 +1,7 @@
 import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
 import { join } from 'node:path';
 
-/** The .proto files, copied next to the compiled code by `nest build` (nest-cli.json `assets`). */
+/** The .proto files, copied next to the compiled code by the build (scripts/build.mjs). */
 export const PROTO_DIR = join(__dirname, 'proto');
 export const FULFILLMENT_PROTO = 'fulfillment/v1/fulfillment.proto';
 export const HEALTH_PROTO = 'grpc/health/v1/health.proto';

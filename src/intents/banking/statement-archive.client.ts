@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../../config';
+import { StatementArchiveOptions } from './statement-archive.options';
 import { OutboundHttpClient } from '../../outbound';
 
 export interface ArchiveRequest {
@@ -24,11 +24,11 @@ export interface ArchiveRequest {
 export class StatementArchiveClient {
   constructor(
     private readonly http: OutboundHttpClient,
-    private readonly config: AppConfig,
+    private readonly options: StatementArchiveOptions,
   ) {}
 
   async file(request: ArchiveRequest, signal?: AbortSignal): Promise<string> {
-    const base = this.config.statements.archiveUrl;
+    const base = this.options.url;
     if (!base) return `ST-${request.idempotencyKey.slice(0, 10).toUpperCase()}`;
     const response = await this.http.request({
       method: 'POST',
@@ -44,7 +44,7 @@ export class StatementArchiveClient {
         openingMinor: request.openingMinor.toString(),
         closingMinor: request.closingMinor.toString(),
       }),
-      timeoutMs: this.config.statements.timeoutMs,
+      timeoutMs: this.options.timeoutMs,
       // Safe to repeat: the archive deduplicates on Idempotency-Key.
       idempotent: true,
       retries: 2,

@@ -15,8 +15,8 @@ describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', 
     url: string | undefined,
     { timeoutMs = 1_000, retries = 0, isProduction = true } = {},
   ): Promise<CarrierClient> {
-    const config = { carrier: { url, timeoutMs, retries }, isProduction } as unknown as AppConfig;
-    const carrier = new CarrierClient(config, http);
+    const config = { isProduction } as unknown as AppConfig;
+    const carrier = new CarrierClient({ url, timeoutMs, retries }, config, http);
     await carrier.onModuleInit();
     carriers.push(carrier);
     return carrier;

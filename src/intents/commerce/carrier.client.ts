@@ -7,6 +7,7 @@ import {
   handleWhen,
 } from 'cockatiel';
 import { AppConfig } from '../../config';
+import { CarrierOptions } from './carrier.options';
 import {
   CircuitOpenError,
   OutboundHttpClient,
@@ -74,6 +75,7 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
   private demo?: { close(): Promise<void> };
 
   constructor(
+    private readonly options: CarrierOptions,
     private readonly config: AppConfig,
     private readonly http: OutboundHttpClient,
   ) {
@@ -91,7 +93,7 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.baseUrl = this.config.carrier.url;
+    this.baseUrl = this.options.url;
     if (!this.baseUrl && !this.config.isProduction) {
       const demo = await startDemoCarrier();
       this.demo = demo;
@@ -109,7 +111,7 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
     if (!baseUrl) return { ok: false, reason: 'not-configured' };
     const url = new URL('/v1/estimates', baseUrl);
     url.search = new URLSearchParams({ from, to, weight: String(weightGrams) }).toString();
-    const { timeoutMs, retries } = this.config.carrier;
+    const { timeoutMs, retries } = this.options;
     try {
       const estimate = await this.breaker.execute(async () =>
         parseEstimate(

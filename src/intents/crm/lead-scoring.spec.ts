@@ -1,5 +1,4 @@
-import { DEFAULT_LEAD_SCORING } from '../../config';
-import { scoreLead } from './lead-scoring';
+import { DEFAULT_LEAD_SCORING, scoreLead } from './lead-scoring';
 
 describe('scoreLead', () => {
   it('adds the points of each rule met and picks the queue by score', () => {

@@ -11,13 +11,15 @@ import {
   IsString,
   Matches,
   Max,
+  MaxLength,
   Min,
+  Validate,
   ValidateNested,
   ValidationArguments,
   ValidatorConstraint,
   ValidatorConstraintInterface,
-  Validate,
 } from 'class-validator';
+import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 
 const ID = '[^/\\s]+';
 const AGENT_SOURCE = `^(?<agent>projects/(?<project>${ID})/locations/(?<location>${ID})/agents/(?<agentId>${ID}))`;
@@ -145,6 +147,7 @@ export class DialogflowCxPageInfo {
 
 export class DialogflowCxSessionInfo {
   @IsString()
+  @MaxLength(SESSION_ID_MAX_LENGTH)
   @Matches(DIALOGFLOW_CX_SESSION_PATTERN, { message: SESSION_MESSAGE })
   session!: string;
 

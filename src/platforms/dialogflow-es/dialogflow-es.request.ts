@@ -15,6 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 
 const SESSION_PATTERN_SOURCE =
   '^projects/(?<project>[^/\\s]+)' +
@@ -203,6 +204,7 @@ export class DialogflowEsWebhookRequest {
   responseId!: string;
 
   @IsString()
+  @MaxLength(SESSION_ID_MAX_LENGTH)
   @Matches(DIALOGFLOW_ES_SESSION_PATTERN, { message: SESSION_MESSAGE })
   session!: string;
 

@@ -13,6 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import type { ConfirmationState, FulfillmentStage } from '../../fulfillment';
 
 export const GENERIC_STAGES: readonly FulfillmentStage[] = ['dialog', 'fulfillment'];
@@ -60,10 +61,10 @@ export class GenericWebhookRequest {
   @MaxLength(GENERIC_MAX_REQUEST_ID_LENGTH)
   requestId?: string;
 
-  @ApiProperty({ description: 'Identifies the conversation.', example: 'session-42', maxLength: 512 })
+  @ApiProperty({ description: 'Identifies the conversation.', example: 'session-42', maxLength: SESSION_ID_MAX_LENGTH })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(512)
+  @MaxLength(SESSION_ID_MAX_LENGTH)
   sessionId!: string;
 
   @ApiProperty({ description: 'The intent to fulfil.', example: 'GetAccountBalance', maxLength: 512 })

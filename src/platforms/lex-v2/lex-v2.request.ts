@@ -11,11 +11,13 @@ import {
   IsString,
   Matches,
   Max,
+  MaxLength,
   Min,
   ValidateBy,
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
+import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 
 export const LEX_V2_INVOCATION_SOURCES = ['DialogCodeHook', 'FulfillmentCodeHook'] as const;
 export type LexV2InvocationSource = (typeof LEX_V2_INVOCATION_SOURCES)[number];
@@ -308,6 +310,7 @@ export class LexV2Event {
   responseContentType?: string;
 
   @IsString()
+  @MaxLength(SESSION_ID_MAX_LENGTH)
   @IsNotEmpty()
   sessionId!: string;
 

@@ -8,9 +8,11 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  MaxLength,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 
 /** `latest_message.intent`: what the NLU pipeline classified (informational: the action name picks our intent). */
 export class RasaIntent {
@@ -68,6 +70,7 @@ export class RasaActiveLoop {
 export class RasaTracker {
   @IsOptional()
   @IsString()
+  @MaxLength(SESSION_ID_MAX_LENGTH)
   @IsNotEmpty()
   sender_id?: string;
 
@@ -128,6 +131,7 @@ export class RasaActionCall {
 
   @ValidateIf((call: RasaActionCall) => call.sender_id !== undefined || call.tracker?.sender_id === undefined)
   @IsString()
+  @MaxLength(SESSION_ID_MAX_LENGTH)
   @IsNotEmpty()
   sender_id?: string;
 

@@ -1,6 +1,6 @@
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../../config';
+import { CrmOptions } from '../crm.options';
 import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
 import { Lead } from '../lead.entity';
 import { LeadFacts, scoreLead } from '../lead-scoring';
@@ -34,7 +34,7 @@ function yesNo(value: unknown): boolean | undefined {
 export class QualifyLeadHandler implements FulfillmentHandler {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly options: CrmOptions,
   ) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
@@ -55,7 +55,7 @@ export class QualifyLeadHandler implements FulfillmentHandler {
       timelineMonths: positiveInteger(params.timeline_months),
       decisionMaker: yesNo(params.decision_maker),
     };
-    const { score, queue } = scoreLead(facts, this.config.crm.scoring);
+    const { score, queue } = scoreLead(facts, this.options.scoring);
     const given = unwrap(params.name, 'name');
     const name = typeof given === 'string' && given.trim() ? given.trim().slice(0, 200) : null;
     await this.dataSource
