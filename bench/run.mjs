@@ -18,6 +18,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGET_RATIO = 0.4;
+/** BENCH_ONLY=<regex>: only the rows whose name matches (e.g. to compare two builds on a few rows). */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
 const BEARER_TOKEN = 'bench-bearer-token-0123456789';
 const HMAC_SECRET = randomBytes(32).toString('base64');
 /** The same GetAccountBalance request in each platform's own format (the e2e fixtures). */
@@ -399,7 +401,8 @@ async function main() {
       },
     ];
     targets.splice(1, 0, tracedTarget(targets[0], sink, bearer));
-    for (const target of targets) {
+    if (ONLY) for (const target of targets) target.runs = target.runs.filter((run) => ONLY.test(run.name));
+    for (const target of targets.filter((candidate) => candidate.runs.length > 0)) {
       const port = await freePort();
       const grpcPort = await freePort();
       const server = await startServer(target.script, target.script, {

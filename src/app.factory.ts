@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { loadCallerRegistry } from './auth/auth.module';
 import { httpsServerOptions, readTlsMaterial } from './auth/tls/tls-options';
+import { stampArrivals } from './common/http/arrival';
 import { chain } from './common/http/chain.middleware';
 import { HttpErrorFilter } from './common/http/http-error.filter';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware';
@@ -12,7 +13,9 @@ import { requestIdMiddleware } from './common/http/request-id.middleware';
 import type { AppConfig } from './config';
 import { setupOpenApi } from './docs/openapi';
 import { Readiness } from './health/readiness';
+import { EventLoopLoad } from './observability/event-loop-load';
 import { createNestLogger } from './observability/logging';
+import { refuseWhenOverloaded } from './observability/overload.middleware';
 
 /** Builds the HTTP application with everything main.ts and the e2e tests share; does not listen. */
 export async function createHttpApp(
@@ -37,19 +40,23 @@ export async function createHttpApp(
   app.disable('x-powered-by');
   app.set('etag', false);
   const readiness = app.get(Readiness);
+  const load = app.get(EventLoopLoad);
+  // A turn's budget starts when its request arrives, before the body is read or the caller authenticated.
+  stampArrivals(server, () => load.delayMs);
   app.use(
     chain(
       requestIdMiddleware,
       (_request, response, next) => {
-        // While shutting down, each response (also of a request that arrived before) ends its keep-alive
+        // From SIGTERM on, each response (also of a request that arrived before) ends its keep-alive
         // connection, so clients reconnect elsewhere instead of racing the close.
         const writeHead = response.writeHead.bind(response);
         response.writeHead = ((...args: Parameters<typeof writeHead>) => {
-          if (readiness.closingConnections) response.setHeader('Connection', 'close');
+          if (readiness.draining) response.setHeader('Connection', 'close');
           return writeHead(...args);
         }) as typeof writeHead;
         next();
       },
+      refuseWhenOverloaded(load),
       jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth),
     ),
   );

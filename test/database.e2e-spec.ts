@@ -33,6 +33,7 @@ describe('database commands (real PostgreSQL)', () => {
       buildDataSourceOptions({
         url: database.url,
         poolSize: 2,
+        poolLaneShare: 1,
         statementTimeoutMs: 5000,
         migrationsRun: false,
         seedDemoData: false,

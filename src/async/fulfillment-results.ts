@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
+import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
 import { sql, type SqlTransaction } from '../database/sql';
@@ -68,17 +69,40 @@ export class FulfillmentResults extends DeferredResults {
     super();
   }
 
-  async defer(
+  defer(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, work: Promise<FulfillmentResult>): string {
+    const id = randomUUID();
+    runInBackground(() => this.follow(id, request, work));
+    return id;
+  }
+
+  /** Records the late work, then its result when it settles (outside the turn: its deadline is spent). */
+  private follow(
+    id: string,
     request: Omit<FulfillmentRequest, 'signal' | 'deadline'>,
     work: Promise<FulfillmentResult>,
-  ): Promise<string> {
-    const id = randomUUID();
-    await this.insert(id, request, 'deferred', 'running');
-    work.then(
-      (result) => this.finishQuietly(id, 'completed', result),
-      () => this.finishQuietly(id, 'failed', { text: this.config.fulfillment.errorText, failed: true }),
+  ): void {
+    const recorded = this.insert(id, request, 'deferred', 'running').then(
+      () => true,
+      (error: unknown) => {
+        this.logger.warn(
+          `Could not record the late work ${id} yet (it is recorded when it finishes): ${String(error)}`,
+        );
+        return false;
+      },
     );
-    return id;
+    const settle = async (status: 'completed' | 'failed', result: FulfillmentResult): Promise<void> => {
+      const inserted = await recorded;
+      try {
+        if (inserted) await this.finish(id, status, result);
+        else await this.recordFinished(id, request, status, result);
+      } catch (error: unknown) {
+        this.logger.error(`Could not store the late result ${id}: ${String(error)}`);
+      }
+    };
+    work.then(
+      (result) => settle('completed', result),
+      () => settle('failed', { text: this.config.fulfillment.errorText, failed: true }),
+    );
   }
 
   /** Records an async turn inside the caller's transaction (with its job). */
@@ -107,6 +131,20 @@ export class FulfillmentResults extends DeferredResults {
     });
   }
 
+  /** A late result whose first record could not be written: written now, finished, with its callback. */
+  private async recordFinished(
+    id: string,
+    turn: TurnIdentity,
+    status: 'completed' | 'failed',
+    result: FulfillmentResult,
+  ): Promise<void> {
+    await this.pool.transaction(async (tx) => {
+      await this.insert(id, turn, 'deferred', 'running', tx);
+      const [finished] = await tx.run(FINISH, [id, status, JSON.stringify(result)]);
+      if (finished) await this.callbacks.enqueue(finished, tx);
+    });
+  }
+
   async find(id: string, callerId: string): Promise<StoredFulfillment | undefined> {
     if (!UUID.test(id)) return undefined;
     const [found] = await this.pool.run(SELECT, [id, callerId]);
@@ -128,14 +166,6 @@ export class FulfillmentResults extends DeferredResults {
       if (left <= 0 || signal?.aborted) return found;
       await this.clock.sleep(Math.min(wait, left));
       wait = Math.min(wait * 2, 200);
-    }
-  }
-
-  private async finishQuietly(id: string, status: 'completed' | 'failed', result: FulfillmentResult): Promise<void> {
-    try {
-      await this.finish(id, status, result);
-    } catch (error: unknown) {
-      this.logger.error(`Could not store the late result ${id}: ${String(error)}`);
     }
   }
 }

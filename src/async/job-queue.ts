@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME } from '../database/data-source-options';
+import { DatabasePool } from '../database/database-pool';
 import type { SqlTransaction } from '../database/sql';
 import { traceJob, withTraceContext } from '../observability/job-tracing';
 import { Metrics } from '../observability/metrics';
@@ -11,6 +12,8 @@ import { Metrics } from '../observability/metrics';
 const QUEUE_SIZE_TIMEOUT_MS = 2_000;
 
 export const JOB_SCHEMA = 'pgboss';
+/** pg-boss's own statements (maintenance included) run without a statement timeout: give them long. */
+const JOB_QUERY_READ_TIMEOUT_MS = 60_000;
 
 export interface QueueDefinition {
   readonly name: string;
@@ -46,6 +49,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   constructor(
     private readonly config: AppConfig,
+    private readonly database: DatabasePool,
     @Optional() metrics?: Metrics,
   ) {
     metrics?.gauge('job_queue_depth', 'Jobs waiting (queued or to be retried) per queue', async (observe) => {
@@ -73,6 +77,9 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     const { maintenanceIntervalSeconds } = this.config.async;
     const boss = new PgBoss({
       ...jobQueueOptions(url, 4),
+      // pg-boss hands its options to pg's Pool: its connections get the same guard as ours (a lost
+      // connection fails its queries instead of crashing the process; an unanswered query ends it).
+      ...({ Client: this.database.clientClass(JOB_QUERY_READ_TIMEOUT_MS) } as object),
       maintenanceIntervalSeconds,
       monitorStateIntervalSeconds: Math.max(maintenanceIntervalSeconds, 10),
     });

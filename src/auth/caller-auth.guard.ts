@@ -1,7 +1,10 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { Deadline } from '../common/deadline';
+import { arrivalOf } from '../common/http/arrival';
 import type { RequestContext } from '../common/http/request-context';
-import { CallerAuthenticator } from './caller-authenticator';
+import { AppConfig } from '../config';
+import { authenticateWithin, CallerAuthenticator } from './caller-authenticator';
 import { connectionSecurity } from './tls/peer-identity';
 import { WebhookPlatform } from '../common/platform';
 
@@ -17,6 +20,7 @@ export class CallerAuthGuard implements CanActivate {
   constructor(
     private readonly authenticator: CallerAuthenticator,
     private readonly reflector: Reflector,
+    private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -30,8 +34,9 @@ export class CallerAuthGuard implements CanActivate {
       remoteAddress: request.socket.remoteAddress,
       requestId: request.requestId,
     };
-    const authenticated = await this.authenticator.authenticate(source);
     const platform = this.reflector.getAllAndOverride(WebhookPlatform, [context.getHandler(), context.getClass()]);
+    const deadline = Deadline.after(this.config.fulfillment.deadlinesMs[platform ?? 'generic'], arrivalOf(request));
+    const authenticated = await authenticateWithin(this.authenticator, source, deadline);
     if (platform) this.authenticator.authorize(authenticated, platform, source);
     const { caller } = authenticated;
     request.caller = { id: caller.id, platforms: caller.platforms };

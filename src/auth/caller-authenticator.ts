@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AuditLog } from '../audit/audit-log';
+import type { Deadline } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
+import { runInWorkScope } from '../common/work-scope';
 import { isLoopbackAddress } from '../common/net/loopback';
 import { AppConfig } from '../config';
 import { AuthAttempt, AuthFailureReason, AuthStrategy, ConnectionSecurity } from './auth-attempt';
@@ -39,6 +41,20 @@ export interface AuthenticatedCaller {
   readonly caller: RegisteredCaller;
   readonly method: AuthMethod;
 }
+
+/**
+ * Authenticates as part of a turn: a database step of the check (the replay window) waits for a pool
+ * connection only until the turn's deadline, in a pool share of its own.
+ */
+export function authenticateWithin(
+  authenticator: CallerAuthenticator,
+  source: CredentialSource,
+  deadline: Deadline,
+): Promise<AuthenticatedCaller> {
+  return runInWorkScope({ lane: AUTHENTICATION_LANE, deadline }, () => authenticator.authenticate(source));
+}
+
+const AUTHENTICATION_LANE = 'authentication';
 
 type AuditedEvent = 'authn_login_fail' | 'authn_token_reuse' | 'authz_fail' | 'input_validation_fail';
 

@@ -10,6 +10,8 @@ export interface HttpConfig {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Event loop delay above which new turns are refused (0: never). */
+  overloadDelayMs: number;
   /** `/openapi.json` and `/docs` are served. */
   openApi: boolean;
 }
@@ -28,6 +30,8 @@ export interface DatabaseConfig {
   /** Unset means: start the embedded PostgreSQL. */
   url?: string;
   poolSize: number;
+  /** Fraction (0.1-1) of the pool one intent's turns may hold at once. */
+  poolLaneShare: number;
   statementTimeoutMs: number;
   migrationsRun: boolean;
   seedDemoData: boolean;
@@ -189,12 +193,14 @@ export class AppConfig implements AppConfigValues {
         headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
         requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
         keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+        overloadDelayMs: env.OVERLOAD_DELAY_MS,
         openApi: env.OPENAPI_ENABLED ?? env.NODE_ENV !== 'production',
       },
       tls,
       database: {
         url: env.DATABASE_URL,
         poolSize: env.DB_POOL_SIZE,
+        poolLaneShare: env.DB_POOL_INTENT_SHARE_PERCENT / 100,
         statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
         migrationsRun: env.DB_MIGRATIONS_RUN,
         // Development seeds an empty database (embedded or not), so the README's examples work on either.

@@ -83,6 +83,16 @@ export class Environment {
   @Max(600_000)
   HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
+  /**
+   * Event loop delay (ms) above which new turns are refused at once with 503 OVERLOADED and Retry-After, so
+   * the turns already accepted keep their platform deadlines. 0 never refuses.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(5_000)
+  OVERLOAD_DELAY_MS = 200;
+
   @IsOptional()
   @Transform(emptyToUndefined)
   @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// or postgresql:// URL' })
@@ -98,6 +108,16 @@ export class Environment {
   @Min(1)
   @Max(200)
   DB_POOL_SIZE = 10;
+
+  /**
+   * Share of the pool (percent) that the turns of one intent may hold at once; the rest stays free for the
+   * other intents, so one slow or hot intent cannot take every connection. 100 turns the limit off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(100)
+  DB_POOL_INTENT_SHARE_PERCENT = 50;
 
   @Transform(toInt)
   @IsInt()

@@ -66,6 +66,7 @@ describe('loadConfig', () => {
         headersTimeoutMs: 10000,
         requestTimeoutMs: 30000,
         keepAliveTimeoutMs: 5000,
+        overloadDelayMs: 200,
         openApi: true,
         bodyLimitBytes: 1024 * 1024,
       });

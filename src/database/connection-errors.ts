@@ -15,12 +15,14 @@ const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 const MESSAGES = [
   'Connection terminated',
   'connection terminated',
-  'timeout exceeded when trying to connect',
   'Client has encountered a connection error',
   'Connection ended unexpectedly',
 ];
 
-/** True when an error means PostgreSQL cannot be reached (as opposed to a bad query or a constraint). */
+/**
+ * True when an error means PostgreSQL cannot be reached (as opposed to a bad query or a constraint). Waiting
+ * too long for a free pool connection is not one: the pool is busy, the server may be fine.
+ */
 export function isConnectionError(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current && depth < 4; depth += 1) {
     const { code, message, driverError, cause } = current as {

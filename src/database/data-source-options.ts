@@ -3,6 +3,8 @@ import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config';
 
 export const APPLICATION_NAME = 'webhook-fulfillment';
+/** pg's limit on opening a connection; also the longest background work waits for a pool connection. */
+export const CONNECT_TIMEOUT_MS = 5000;
 
 /**
  * The one TypeORM options object, shared by the Nest application and the migration commands.
@@ -25,7 +27,7 @@ export function buildDataSourceOptions(database: DatabaseConfig & { url: string 
       max: database.poolSize,
       statement_timeout: database.statementTimeoutMs,
       idle_in_transaction_session_timeout: database.statementTimeoutMs * 4,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     },
   };
 }

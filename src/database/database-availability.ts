@@ -1,16 +1,14 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config';
 import { isConnectionError } from './connection-errors';
-import { DatabasePool } from './database-pool';
-import { sql } from './sql';
-
-const PROBE_TIMEOUT_MS = 2000;
-const PING = sql<{ one: 1 }, []>('database_ping', 'SELECT 1 AS one');
+import { DatabaseProbe } from './database-probe';
 
 /**
- * Whether PostgreSQL can be reached, as last seen. A request that fails with a connection error marks it
- * unreachable; from then on turns get the degraded reply at once (no waiting on dead connections) and a
- * probe runs `SELECT 1` every DB_PROBE_INTERVAL_MS until the server answers again.
+ * Whether PostgreSQL can be reached, as last seen. Only connection failures count: a full pool or a slow
+ * statement is back-pressure, not an outage. A turn that fails with a connection error makes the probe
+ * check at once on its own connection (one terminated backend is not an outage); when the probe fails too,
+ * turns get the degraded reply at once (no waiting on dead connections) and the probe runs every
+ * DB_PROBE_INTERVAL_MS until the server answers again.
  */
 @Injectable()
 export class DatabaseAvailability implements OnModuleDestroy {
@@ -21,7 +19,7 @@ export class DatabaseAvailability implements OnModuleDestroy {
   private stopped = false;
 
   constructor(
-    private readonly pool: DatabasePool,
+    private readonly probe: DatabaseProbe,
     private readonly config: AppConfig,
   ) {}
 
@@ -29,17 +27,20 @@ export class DatabaseAvailability implements OnModuleDestroy {
     return this.available;
   }
 
-  /** Marks the database unreachable when `error` is a connection error; returns whether it was one. */
+  /**
+   * Whether `error` is a connection error (the turn that got it should be answered degraded); if so, the
+   * probe decides at once whether the database is down for everyone.
+   */
   report(error: unknown): boolean {
     if (!isConnectionError(error)) return false;
-    this.markDown(error);
+    if (this.available) void this.check();
     return true;
   }
 
-  /** One real round trip, bounded in time; updates the state either way. */
+  /** One real round trip on the probe's own connection, bounded in time; updates the state either way. */
   async check(): Promise<boolean> {
     try {
-      await this.ping();
+      await this.probe.ping();
       this.markUp();
       return true;
     } catch (error: unknown) {
@@ -51,21 +52,6 @@ export class DatabaseAvailability implements OnModuleDestroy {
   onModuleDestroy(): void {
     this.stopped = true;
     clearTimeout(this.probeTimer);
-  }
-
-  private async ping(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(Object.assign(new Error('probe timed out'), { code: 'ETIMEDOUT' })),
-        PROBE_TIMEOUT_MS,
-      );
-    });
-    try {
-      await Promise.race([this.pool.run(PING, []), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private markDown(error: unknown): void {

@@ -1,6 +1,8 @@
 import { Injectable, Optional } from '@nestjs/common';
-import type { QueryResultRow } from 'pg';
+import type { PoolClient, QueryResultRow } from 'pg';
 import { Metrics } from '../observability/metrics';
+import { isConnectionError } from './connection-errors';
+import type { GuardedClientClass } from './guarded-client';
 import { PgPools } from './pg-pools';
 import { runOn, type SqlStatement, type SqlTransaction, transactionOn } from './sql';
 
@@ -47,38 +49,55 @@ export class DatabasePool {
       }
     };
     signal.addEventListener('abort', cancel, { once: true });
+    let failure: unknown;
     try {
       return await runOn(client, statement, params);
     } catch (error: unknown) {
+      failure = error;
       // 57014 query_canceled: report why, not PostgreSQL's "canceling statement due to user request".
       if (signal.aborted && (error as { code?: unknown }).code === '57014') throw signal.reason;
       throw error;
     } finally {
       signal.removeEventListener('abort', cancel);
-      client.release();
+      releaseAfter(client, failure);
     }
+  }
+
+  /**
+   * The guarded pg client class (no crash on a lost connection, no endless wait on a dead path) for a pool
+   * of another library (pg-boss) that lets us pick its `Client`.
+   */
+  clientClass(readTimeoutMs: number): GuardedClientClass {
+    return this.pools.clientClass(readTimeoutMs);
   }
 
   /** The pool's connections by state, and the callers waiting for one (the db_pool_connections gauge). */
   connectionCounts(): { inUse: number; idle: number; waiting: number } | undefined {
     if (!this.pools.started) return undefined;
     const pool = this.pools.primary;
-    return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: this.pools.waiting };
   }
 
   /** Runs `work` in one transaction on one connection (committed when it resolves, rolled back if it throws). */
   async transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
     const client = await this.pools.primary.connect();
+    let failure: unknown;
     try {
       await client.query('BEGIN');
       const result = await work(transactionOn(client));
       await client.query('COMMIT');
       return result;
     } catch (error: unknown) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      failure = error;
+      if (!isConnectionError(error)) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      releaseAfter(client, failure);
     }
   }
+}
+
+/** A client whose connection failed goes back with the error, so the pool destroys it instead of reusing it. */
+function releaseAfter(client: PoolClient, failure: unknown): void {
+  client.release(isConnectionError(failure) ? (failure as Error) : undefined);
 }

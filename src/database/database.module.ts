@@ -4,6 +4,7 @@ import { AppConfig } from '../config';
 import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseAvailability } from './database-availability';
 import { DatabasePool } from './database-pool';
+import { DatabaseProbe } from './database-probe';
 import { PgPools, PgPoolsModule } from './pg-pools';
 
 /** TypeORM (migrations, entities), the pg pool for hot reads, and whether PostgreSQL is reachable. */
@@ -26,7 +27,7 @@ import { PgPools, PgPoolsModule } from './pg-pools';
     }),
     PgPoolsModule,
   ],
-  providers: [DatabasePool, DatabaseAvailability],
+  providers: [DatabasePool, DatabaseProbe, DatabaseAvailability],
   exports: [DatabasePool, DatabaseAvailability],
 })
 export class DatabaseModule {}

@@ -1,14 +1,59 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Logger, Module, Optional } from '@nestjs/common';
 import * as pg from 'pg';
+import { BACKGROUND_LANE, currentWorkScope } from '../common/work-scope';
+import { AppConfig } from '../config';
+import { Metrics } from '../observability/metrics';
+import { CONNECT_TIMEOUT_MS } from './data-source-options';
+import { guardedClientClass, type GuardedClientClass } from './guarded-client';
+import { PoolGate } from './pool-gate';
+
+/** How long past `statement_timeout` a query may go unanswered before its connection is given up. */
+const READ_TIMEOUT_MARGIN_MS = 2000;
+const POOL_WAIT_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const ERROR_LOG_INTERVAL_MS = 5000;
+
+type ConnectCallback = (
+  error: Error | undefined,
+  client: pg.PoolClient | undefined,
+  done: (error?: Error) => void,
+) => void;
 
 /**
  * The PostgreSQL connection pools of the process. TypeORM creates the pool (its documented `driver` option
  * takes the pg module to use): the one it gets has a Pool class that hands each new pool over here, so our
  * own statements share TypeORM's connections, limits and timeouts without reaching into its internals.
+ *
+ * That Pool class is also where every connection is guarded: its clients survive a lost connection (see
+ * `guardedClientClass`), and every checkout, TypeORM's included, passes a `PoolGate` that shares the
+ * connections fairly between intents and waits no longer than the turn that asks may wait.
  */
 @Injectable()
 export class PgPools {
+  private readonly logger = new Logger('PostgreSQL');
   private primaryPool?: pg.Pool;
+  private gate?: PoolGate;
+  private lastErrorLog = 0;
+  private recordWait?: (seconds: number, lane: string) => void;
+  private countError?: () => void;
+
+  constructor(
+    @Optional() private readonly config?: AppConfig,
+    @Optional() metrics?: Metrics,
+  ) {
+    if (metrics) {
+      const waits = metrics.histogram(
+        'db_pool_wait_seconds',
+        'Time a database checkout waited for a pool connection, by lane (intent, or background)',
+        POOL_WAIT_BUCKETS_SECONDS,
+      );
+      this.recordWait = (seconds, lane) => waits(seconds, { lane });
+      const errors = metrics.counter(
+        'db_connection_errors_total',
+        'PostgreSQL connections lost (terminated, reset, or unanswered past the read timeout)',
+      );
+      this.countError = () => errors();
+    }
+  }
 
   /** Pools made without TypeORM (a command-line tool, the medium tests). */
   static of(primary: pg.Pool): PgPools {
@@ -19,16 +64,64 @@ export class PgPools {
 
   /** The pg module for TypeORM's `driver` option. */
   driver(): typeof pg {
+    const config = this.config;
+    if (!config) throw new Error('PgPools.driver() needs the configuration');
+    const { poolSize, poolLaneShare, statementTimeoutMs } = config.database;
+    const gate = new PoolGate({ size: poolSize, laneShare: poolLaneShare, maxWaitMs: CONNECT_TIMEOUT_MS });
+    const Client = this.clientClass(statementTimeoutMs + READ_TIMEOUT_MARGIN_MS);
     const register = (pool: pg.Pool): void => {
       this.primaryPool = pool;
+      this.gate = gate;
     };
-    class RegisteredPool extends pg.Pool {
+    const observeWait = (seconds: number, lane: string): void => this.recordWait?.(seconds, lane);
+
+    class GuardedPool extends pg.Pool {
+      private readonly slots = new Map<pg.PoolClient, () => void>();
+
       constructor(options?: pg.PoolConfig) {
-        super(options);
+        super({ ...options, Client, keepAlive: true });
+        this.on('release', (_error: Error, client: pg.PoolClient) => {
+          const free = this.slots.get(client);
+          this.slots.delete(client);
+          free?.();
+        });
         register(this);
       }
+
+      override connect(): Promise<pg.PoolClient>;
+      override connect(callback: ConnectCallback): void;
+      override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
+        const checkout = this.checkout();
+        if (!callback) return checkout;
+        checkout.then(
+          (client) => callback(undefined, client, (error?: Error) => client.release(error)),
+          (error: Error) => callback(error, undefined, () => undefined),
+        );
+      }
+
+      private async checkout(): Promise<pg.PoolClient> {
+        const scope = currentWorkScope();
+        const lane = scope?.lane ?? BACKGROUND_LANE;
+        const started = performance.now();
+        const free = await gate.enter(lane, scope?.deadline);
+        let client: pg.PoolClient;
+        try {
+          client = await super.connect();
+        } catch (error: unknown) {
+          free();
+          throw error;
+        }
+        observeWait((performance.now() - started) / 1000, lane);
+        this.slots.set(client, free);
+        return client;
+      }
     }
-    return { ...pg, Pool: RegisteredPool };
+    return { ...pg, Pool: GuardedPool, Client: Client as unknown as typeof pg.Client };
+  }
+
+  /** The guarded client class with this process's error accounting (also for pg-boss's pool). */
+  clientClass(readTimeoutMs: number): GuardedClientClass {
+    return guardedClientClass({ readTimeoutMs, onError: (error) => this.connectionLost(error) });
   }
 
   get primary(): pg.Pool {
@@ -38,6 +131,20 @@ export class PgPools {
 
   get started(): boolean {
     return this.primaryPool !== undefined;
+  }
+
+  /** Checkouts waiting at the gate (the pool's own queue stays empty behind it). */
+  get waiting(): number {
+    return this.gate?.waiting ?? this.primaryPool?.waitingCount ?? 0;
+  }
+
+  /** Logged at most every few seconds: a failover ends every connection at once. */
+  private connectionLost(error: Error): void {
+    this.countError?.();
+    const now = Date.now();
+    if (now - this.lastErrorLog < ERROR_LOG_INTERVAL_MS) return;
+    this.lastErrorLog = now;
+    this.logger.warn(`A PostgreSQL connection was lost and is dropped from the pool: ${error.message}`);
   }
 }
 

@@ -57,7 +57,10 @@ export const WEBHOOK_ERRORS: readonly { status: number; description: string }[] 
   { status: 500, description: 'Internal error; quote the requestId.' },
   {
     status: 503,
-    description: 'UNAVAILABLE: PostgreSQL is unreachable and DEGRADED_MODE=503; retry after Retry-After.',
+    description:
+      'UNAVAILABLE: PostgreSQL is unreachable (or no connection was free within the turn deadline) and ' +
+      'DEGRADED_MODE=503; OVERLOADED: the replica is too busy to answer within the deadline and refused the ' +
+      'turn before doing anything. Retry after Retry-After.',
   },
 ];
 

@@ -19,7 +19,6 @@ import { CallerGuards } from '../throttling/caller-guards.decorator';
 import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
 import { renderResponse } from '../platforms/generic/generic.adapter';
 import { GenericController } from '../platforms/generic/generic.controller';
-import { WebhookReplyInterceptor } from '../platforms/webhook-route.decorator';
 import { WebhookRunner } from '../platforms/webhook-runner';
 import { WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { buildOpenApiDocument } from './openapi';
@@ -64,7 +63,6 @@ describe('buildOpenApiDocument', () => {
         PublicController,
       ],
       providers: [
-        WebhookReplyInterceptor,
         { provide: WebhookRunner, useValue: {} },
         { provide: AppConfig, useValue: {} },
         { provide: FulfillmentResults, useValue: {} },

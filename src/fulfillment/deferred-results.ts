@@ -9,9 +9,9 @@ export const PENDING_FULFILLMENT_PARAMETER = 'pendingFulfillmentId';
  * Provided by the async module; without it the late result is only logged.
  */
 export abstract class DeferredResults {
-  /** Records the running work and returns its id; the store follows `work` to completion by itself. */
-  abstract defer(
-    request: Omit<FulfillmentRequest, 'signal' | 'deadline'>,
-    work: Promise<FulfillmentResult>,
-  ): Promise<string>;
+  /**
+   * Returns the id under which the running work's result will be found, at once: the record is written in
+   * the background (a reply never waits on a database write), and the store follows `work` to completion.
+   */
+  abstract defer(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, work: Promise<FulfillmentResult>): string;
 }

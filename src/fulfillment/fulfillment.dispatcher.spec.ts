@@ -16,6 +16,8 @@ import {
   IntentHandler,
   PENDING_FULFILLMENT_PARAMETER,
 } from '.';
+import { Deadline } from '../common/deadline';
+import { currentWorkScope, type WorkScope } from '../common/work-scope';
 
 const OPTIONS = { fallbackText: 'f', errorText: 'e', interimText: 'i' };
 const BUDGET_MS = 50;
@@ -67,6 +69,17 @@ class RejectHandler implements FulfillmentHandler {
   }
 }
 
+/** Records the work scope it runs in. */
+@IntentHandler('ScopeProbe')
+class ScopeProbeHandler implements FulfillmentHandler {
+  scope?: WorkScope;
+
+  handle(): Promise<FulfillmentResult> {
+    this.scope = currentWorkScope();
+    return Promise.resolve({ text: 'probed' });
+  }
+}
+
 /** Answers only when the test settles `next`; records what it saw. */
 @IntentHandler('Slow')
 class SlowHandler implements FulfillmentHandler {
@@ -91,7 +104,9 @@ class CooperativeHandler implements FulfillmentHandler {
   }
 }
 
-@Module({ providers: [EchoHandler, ThrowSyncHandler, RejectHandler, SlowHandler, CooperativeHandler] })
+@Module({
+  providers: [EchoHandler, ThrowSyncHandler, RejectHandler, SlowHandler, CooperativeHandler, ScopeProbeHandler],
+})
 class TestHandlersModule {}
 
 function input(intent: string): DispatchInput {
@@ -137,6 +152,27 @@ describe('FulfillmentDispatcher', () => {
     jest.restoreAllMocks();
   });
 
+  describe('a deadline fixed before the dispatch (a turn counts from its arrival)', () => {
+    it('gives the handler only what is left, and answers with the interim reply when that runs out', async () => {
+      // 200 ms budget of which 170 ms are already spent (reading, authentication, waiting for a connection).
+      const deadline = Deadline.after(200, performance.now() - 170);
+      const started = performance.now();
+      const dispatched = await dispatcher.dispatch(input('Slow'), deadline);
+      expect(dispatched.outcome).toBe('timed-out');
+      expect(performance.now() - started).toBeLessThan(150);
+      expect(moduleRef.get(SlowHandler).request?.deadline.getTime()).toBeLessThanOrEqual(Date.now());
+    });
+
+    it("runs the handler in its intent's work scope, whose deadline lets late work still reach the database", async () => {
+      const probe = moduleRef.get(ScopeProbeHandler);
+      const deadline = Deadline.after(1000);
+      await dispatcher.dispatch(input('ScopeProbe'), deadline);
+      expect(probe.scope?.lane).toBe('ScopeProbe');
+      // Past the turn's own deadline: the handler's waits may outlast the reply (late work is kept).
+      expect(probe.scope?.deadline?.at).toBeGreaterThan(deadline.at);
+    });
+  });
+
   describe('a handler that answers in time', () => {
     it('passes the result through as fulfilled, naming the handler class', async () => {
       const dispatched = await dispatcher.dispatch(input('Echo'), 1000);
@@ -166,8 +202,8 @@ describe('FulfillmentDispatcher', () => {
       expect(request).toEqual(expect.objectContaining(input('Echo')));
       expect(request.raw).toEqual({ original: true });
       expect(request.deadline).toBeInstanceOf(Date);
-      expect(request.deadline.getTime()).toBeGreaterThanOrEqual(before + budgetMs);
-      expect(request.deadline.getTime()).toBeLessThanOrEqual(after + budgetMs);
+      expect(request.deadline.getTime()).toBeGreaterThanOrEqual(before + budgetMs - 1); // the deadline is kept on the monotonic clock
+      expect(request.deadline.getTime()).toBeLessThanOrEqual(after + budgetMs + 1);
       expect(request.deadline.getTime()).toBeGreaterThan(calledAt);
       expect(request.signal).toBeInstanceOf(AbortSignal);
       expect(abortedDuringHandle).toBe(false);
@@ -318,9 +354,10 @@ class FakeDeferredResults extends DeferredResults {
   readonly calls: { request: Omit<FulfillmentRequest, 'signal' | 'deadline'>; work: Promise<FulfillmentResult> }[] = [];
   failure?: Error;
 
-  defer(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, work: Promise<FulfillmentResult>): Promise<string> {
+  defer(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, work: Promise<FulfillmentResult>): string {
     this.calls.push({ request, work });
-    return this.failure ? Promise.reject(this.failure) : Promise.resolve(`pending-${this.calls.length}`);
+    if (this.failure) throw this.failure;
+    return `pending-${this.calls.length}`;
   }
 }
 

@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Span } from '@opentelemetry/api';
+import { Deadline } from '../common/deadline';
+import { runInWorkScope } from '../common/work-scope';
 import { recordFailure, tracer, UNKNOWN_INTENT } from '../observability/telemetry';
 import { DeferredResults, PENDING_FULFILLMENT_PARAMETER } from './deferred-results';
 import type { FulfillmentRequest } from './fulfillment-request';
@@ -60,14 +62,23 @@ export class FulfillmentDispatcher {
     private readonly options: FulfillmentOptions,
   ) {}
 
-  async dispatch(input: DispatchInput, budgetMs: number, options: DispatchOptions = {}): Promise<DispatchResult> {
+  /**
+   * `deadline`: when the reply is due (a turn's, fixed at its arrival), or a budget from now (a background
+   * job's). The handler gets what is left of it.
+   */
+  async dispatch(
+    input: DispatchInput,
+    deadline: Deadline | number,
+    options: DispatchOptions = {},
+  ): Promise<DispatchResult> {
+    const due = typeof deadline === 'number' ? Deadline.after(deadline) : deadline;
     const registered =
       options.registered === undefined ? this.registry.find(input.intent) : (options.registered ?? undefined);
     const intent = registered?.intent ?? UNKNOWN_INTENT;
     // The turn's span (or the job's) carries the platform, intent, stage and caller; this one adds the outcome.
     return tracer.startActiveSpan(`dispatch ${intent}`, async (span) => {
       try {
-        const dispatched = await this.run(input, registered, budgetMs, options);
+        const dispatched = await this.run(input, registered, due, options);
         span.setAttribute('fulfillment.outcome', dispatched.outcome);
         if (dispatched.handler) span.setAttribute('fulfillment.handler', dispatched.handler);
         if (dispatched.outcome === 'failed') recordFailure(span, dispatched.error);
@@ -81,7 +92,7 @@ export class FulfillmentDispatcher {
   private async run(
     input: DispatchInput,
     registered: RegisteredHandler | undefined,
-    budgetMs: number,
+    deadline: Deadline,
     options: DispatchOptions,
   ): Promise<DispatchResult> {
     if (!registered) {
@@ -99,22 +110,25 @@ export class FulfillmentDispatcher {
     const request: FulfillmentRequest = {
       ...fields,
       idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf({ ...fields, turnKey }),
-      deadline: new Date(Date.now() + budgetMs),
+      deadline: deadline.toDate(),
       signal: controller.signal,
     };
+    const lateMs = this.options.lateWorkTimeoutMs ?? DEFAULT_LATE_WORK_TIMEOUT_MS;
+    // The handler's own waits (a pool connection) may outlast the reply: late work is kept for a later turn.
+    const scope = { lane: registered.intent, deadline: deadline.extendedBy(lateMs) };
     const work = tracer.startActiveSpan(`handle ${registered.className}`, (span) =>
-      traced(span, registered, () => registered.handler.handle(request)),
+      traced(span, registered, () => runInWorkScope(scope, () => registered.handler.handle(request))),
     );
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), budgetMs);
+      timer = setTimeout(() => resolve(TIMED_OUT), deadline.remainingMs);
     });
 
     try {
       const settled = await Promise.race([work, timeout]);
       if (settled === TIMED_OUT) {
-        const { result, kept } = await this.interimReply(registered, request, work, budgetMs, options.keepLateWork);
-        this.abortWhenUnused(controller, work, budgetMs, kept);
+        const { result, kept } = this.interimReply(registered, request, work, deadline, options.keepLateWork);
+        this.abortWhenUnused(controller, work, deadline, kept, lateMs);
         return { outcome: 'timed-out', result, handler: registered.className };
       }
       return { outcome: 'fulfilled', result: settled, handler: registered.className };
@@ -134,23 +148,26 @@ export class FulfillmentDispatcher {
     }
   }
 
-  /** Hands the running work to the deferred-result store and tells the platform where to find it. */
-  private async interimReply(
+  /**
+   * Hands the running work to the deferred-result store and tells the platform where to find it. The reply
+   * does not wait for the store's write: the budget is spent already.
+   */
+  private interimReply(
     registered: RegisteredHandler,
     request: FulfillmentRequest,
     work: Promise<FulfillmentResult>,
-    budgetMs: number,
+    deadline: Deadline,
     store: DeferredResults | undefined,
-  ): Promise<{ result: FulfillmentResult; kept: boolean }> {
+  ): { result: FulfillmentResult; kept: boolean } {
     work.catch((error: unknown) => this.logLateFailure(registered.className, request.requestId, error));
     let pendingId: string | undefined;
     try {
-      if (store) pendingId = await store.defer(withoutSignal(request), work);
+      if (store) pendingId = store.defer(withoutSignal(request), work);
     } catch (error: unknown) {
       this.logger.error(`Could not keep the late result of request ${request.requestId}: ${describe(error)}`);
     }
     this.logger.warn(
-      `${registered.className} did not answer intent "${request.intent}" within ${budgetMs} ms ` +
+      `${registered.className} did not answer intent "${request.intent}" within ${deadline.budgetMs} ms ` +
         `(request ${request.requestId}); sent the interim reply${pendingId ? `, result kept as ${pendingId}` : ''}`,
     );
     if (!pendingId) return { result: { text: this.options.interimText }, kept: false };
@@ -165,13 +182,18 @@ export class FulfillmentDispatcher {
    * The signal means "nobody will use the result": at the deadline when the late result is not kept, else
    * after `lateWorkTimeoutMs` more (then the kept result is recorded as failed by whoever awaits `work`).
    */
-  private abortWhenUnused(controller: AbortController, work: Promise<unknown>, budgetMs: number, kept: boolean): void {
+  private abortWhenUnused(
+    controller: AbortController,
+    work: Promise<unknown>,
+    deadline: Deadline,
+    kept: boolean,
+    lateMs: number,
+  ): void {
     if (!kept) {
-      controller.abort(new DeadlineExceededError(budgetMs));
+      controller.abort(new DeadlineExceededError(deadline.budgetMs));
       return;
     }
-    const lateMs = this.options.lateWorkTimeoutMs ?? DEFAULT_LATE_WORK_TIMEOUT_MS;
-    const timer = setTimeout(() => controller.abort(new DeadlineExceededError(budgetMs + lateMs)), lateMs);
+    const timer = setTimeout(() => controller.abort(new DeadlineExceededError(deadline.budgetMs + lateMs)), lateMs);
     timer.unref();
     const stop = (): void => clearTimeout(timer);
     work.then(stop, stop);

@@ -25,6 +25,7 @@ function turnContext(metadata: Metadata, call: GrpcUnaryCall): GrpcTurnContext {
     platform,
     requestId,
     deadline: call.getDeadline(),
+    arrivedAt: call.arrivedAt ?? performance.now(),
     idempotencyKey: metadataValue(metadata, 'idempotency-key'),
   };
 }

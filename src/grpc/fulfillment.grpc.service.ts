@@ -23,6 +23,8 @@ export interface GrpcTurnContext {
   readonly platform: Platform;
   readonly requestId: string;
   readonly deadline: Deadline;
+  /** `performance.now()` when the call reached the service. */
+  readonly arrivedAt: number;
   /** The `idempotency-key` metadata, read like the HTTP header of the same name. */
   readonly idempotencyKey?: string | string[];
 }
@@ -50,7 +52,7 @@ export class FulfillmentGrpcService {
   ) {}
 
   async fulfill(request: FulfillRequestMessage, context: GrpcTurnContext): Promise<FulfillResponseMessage> {
-    const budgetMs = callBudgetMs(context.deadline, this.config.fulfillment.deadlinesMs.generic);
+    const budgetMs = this.budgetMs(context, 'generic');
     try {
       const body = toGenericBody(request, this.config.http.jsonMaxDepth);
       const reply = await this.run('generic', body, context, budgetMs);
@@ -66,14 +68,25 @@ export class FulfillmentGrpcService {
     request: HandleWebhookRequestMessage,
     context: GrpcTurnContext,
   ): Promise<HandleWebhookResponseMessage> {
-    const budgetMs = callBudgetMs(context.deadline, this.config.fulfillment.deadlinesMs[context.platform]);
+    const budgetMs = this.budgetMs(context, context.platform);
     const body = this.parse(request.json ?? Buffer.alloc(0));
     const reply = await this.run(context.platform, body, context, budgetMs);
     return { json: Buffer.from(reply.json, 'utf8'), status: reply.status, replayed: reply.replayed };
   }
 
+  /** The platform's budget from the call's arrival, or less when the caller's own deadline comes sooner. */
+  private budgetMs(context: GrpcTurnContext, platform: Platform): number {
+    const arrivedAtWallClock = Date.now() - (performance.now() - context.arrivedAt);
+    return callBudgetMs(context.deadline, this.config.fulfillment.deadlinesMs[platform], arrivedAtWallClock);
+  }
+
   private run(platform: Platform, body: unknown, context: GrpcTurnContext, budgetMs: number): Promise<TurnReply> {
-    const call = { caller: context.caller, requestId: context.requestId, idempotencyKey: context.idempotencyKey };
+    const call = {
+      caller: context.caller,
+      requestId: context.requestId,
+      idempotencyKey: context.idempotencyKey,
+      arrivedAt: context.arrivedAt,
+    };
     return this.runner.run(platform, body, call, budgetMs);
   }
 

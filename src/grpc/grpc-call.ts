@@ -11,6 +11,8 @@ export interface GrpcCallState {
   callerRateLimit?: RateLimit;
   /** The platform the call is for: `generic` for Fulfill, the request's `platform` for HandleWebhook. */
   platform?: Platform;
+  /** `performance.now()` when the call reached the service: its turn's budget starts here. */
+  arrivedAt?: number;
 }
 
 export type GrpcUnaryCall<Request = unknown, Response = unknown> = ServerUnaryCall<Request, Response> & GrpcCallState;

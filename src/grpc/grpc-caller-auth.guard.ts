@@ -1,12 +1,15 @@
 import { Metadata } from '@grpc/grpc-js';
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { CallerAuthenticator, CredentialSource } from '../auth/caller-authenticator';
+import { authenticateWithin, CallerAuthenticator, CredentialSource } from '../auth/caller-authenticator';
+import { Deadline } from '../common/deadline';
+import { AppConfig } from '../config';
 import { AppError } from '../common/errors/app-error';
 import { GrpcAuth } from './grpc-auth.decorator';
 import { GrpcUnaryCall, metadataHeaders, remoteAddressOf, requestIdOf } from './grpc-call';
 import { GrpcConnections } from './grpc-connections';
-import { PLATFORMS, Platform } from '../common/platform';
+import { EventLoopLoad } from '../observability/event-loop-load';
+import { isPlatform, PLATFORMS, Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -28,6 +31,8 @@ export class GrpcCallerAuthGuard implements CanActivate {
     private readonly authenticator: CallerAuthenticator,
     private readonly connections: GrpcConnections,
     private readonly reflector: Reflector,
+    private readonly load: EventLoopLoad,
+    private readonly config: AppConfig,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -35,10 +40,17 @@ export class GrpcCallerAuthGuard implements CanActivate {
     const request = rpc.getData<Record<string, unknown>>();
     const metadata = rpc.getContext<Metadata>();
     const call = context.getArgByIndex<GrpcUnaryCall>(2);
+    // The call's budget starts here, the first code that sees it (less the time it waited behind a busy loop).
+    call.arrivedAt = performance.now() - this.load.delayMs;
     call.requestId = requestIdOf(metadata);
     const echo = new Metadata();
     echo.set('x-request-id', call.requestId);
     call.sendMetadata(echo);
+    if (this.load.refuseNow()) {
+      throw new AppError('OVERLOADED', 'The service is too busy to answer in time; retry shortly.', [], {
+        'Retry-After': '1',
+      });
+    }
 
     const options = this.reflector.get(GrpcAuth, context.getHandler());
     if (!options) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no @GrpcAuth()`);
@@ -50,7 +62,14 @@ export class GrpcCallerAuthGuard implements CanActivate {
       remoteAddress: remoteAddressOf(call),
       requestId: call.requestId,
     };
-    const authenticated = await this.authenticator.authenticate(source);
+    const named = typeof options.platform === 'string' ? options.platform : request[options.platform.field];
+    const budgetMs = this.config.fulfillment.deadlinesMs[isPlatform(named) ? named : 'generic'];
+    // Credentials first: an unauthenticated call learns nothing about what else is wrong with it.
+    const authenticated = await authenticateWithin(
+      this.authenticator,
+      source,
+      Deadline.after(budgetMs, call.arrivedAt),
+    );
     const platform =
       typeof options.platform === 'string'
         ? options.platform

@@ -18,6 +18,8 @@ export const GRPC_STATUS_BY_CODE: Readonly<Record<ErrorCode, Status>> = {
   // The request id is taken by another request: no retry helps until the client sends a new id (HTTP 422).
   IDEMPOTENCY_KEY_REUSED: Status.FAILED_PRECONDITION,
   UNAVAILABLE: Status.UNAVAILABLE,
+  // Refused before any work so accepted calls keep their deadlines: retry (elsewhere) shortly.
+  OVERLOADED: Status.UNAVAILABLE,
   DEADLINE_EXCEEDED: Status.DEADLINE_EXCEEDED,
   INTERNAL: Status.INTERNAL,
 };

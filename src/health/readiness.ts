@@ -3,13 +3,12 @@ import { DatabaseAvailability } from '../database/database-availability';
 
 /**
  * The service's own view of whether it should get traffic: false from the moment SIGTERM arrives, so the
- * load balancer stops sending before connections are refused; `closingConnections` then makes every
- * response end its keep-alive connection.
+ * load balancer stops sending before connections are refused; from then on every response also ends its
+ * keep-alive connection (`Connection: close`), so even a client that ignores readiness moves on cleanly.
  */
 @Injectable()
 export class Readiness {
   private drainingSince?: number;
-  private closing = false;
 
   constructor(private readonly database: DatabaseAvailability) {}
 
@@ -22,16 +21,7 @@ export class Readiness {
     return this.drainingSince !== undefined;
   }
 
-  get closingConnections(): boolean {
-    return this.closing;
-  }
-
   startDraining(): void {
     this.drainingSince ??= Date.now();
-  }
-
-  closeConnections(): void {
-    this.startDraining();
-    this.closing = true;
   }
 }

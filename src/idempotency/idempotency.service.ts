@@ -1,10 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
+import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
+import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
 import { canonicalHash } from './canonical-hash';
-import { IdempotencyStore } from './idempotency.store';
+import { ClaimRequest, IdempotencyStore } from './idempotency.store';
 
 export interface IdempotencyScope {
   readonly callerId: string;
@@ -15,8 +17,15 @@ export interface IdempotencyScope {
   readonly body: unknown;
 }
 
-/** A response as sent (its `json` is what is stored); `keep: false`: the attempt had no effect, a retry runs again. */
-export type TurnResponse<R extends StoredResponse = StoredResponse> = R & { readonly keep: boolean };
+/**
+ * A response as sent (its `json` is what is stored). `keep: false`: the attempt had no effect, a retry runs
+ * again. `later`: the response is sent now, but what retries get is still being made (work accepted after
+ * the deadline): it is stored when it settles, or the key released when it settles to nothing.
+ */
+export type TurnResponse<R extends StoredResponse = StoredResponse> = R & {
+  readonly keep: boolean;
+  readonly later?: Promise<StoredResponse | undefined>;
+};
 
 export interface StoredResponse {
   readonly status: number;
@@ -25,15 +34,19 @@ export interface StoredResponse {
 
 /** This delivery's own response, or the one stored by an earlier (or concurrent) delivery of the same turn. */
 export type IdempotentResponse<R extends StoredResponse = StoredResponse> =
-  (Omit<R, 'keep'> & { readonly replayed: false }) | (StoredResponse & { readonly replayed: true });
+  (Omit<R, 'keep' | 'later'> & { readonly replayed: false }) | (StoredResponse & { readonly replayed: true });
 
 const FIRST_WAIT_MS = 10;
 const LONGEST_WAIT_MS = 100;
+/** A lease outlasts its turn's budget, so only a dead owner's claim is ever taken over. */
+const LEASE_MARGIN_MS = 2000;
 
 /**
  * Runs a state-changing turn once across retries and replicas. The first delivery claims the key in
  * PostgreSQL and runs; a duplicate waits (polling, so it works across replicas) for the stored response up
  * to its own deadline, then gets 409 so the platform retries; the same key with another body gets 422.
+ * Every step spends the turn's own deadline: a duplicate that takes over a dead owner's claim runs with
+ * what is left of its budget, and a step the deadline cuts short ends in `DeadlineReachedError`.
  */
 @Injectable()
 export class IdempotencyService {
@@ -47,71 +60,119 @@ export class IdempotencyService {
 
   async execute<R extends StoredResponse>(
     scope: IdempotencyScope,
-    budgetMs: number,
+    deadline: Deadline,
     run: () => Promise<TurnResponse<R>>,
   ): Promise<IdempotentResponse<R>> {
     const requestHash = canonicalHash(scope.body);
     const owner = randomUUID();
-    // The lease outlasts the turn's own budget, so only a dead owner's claim is ever taken over.
-    const leaseMs = budgetMs * 2 + 2000;
-    const waitUntil = this.clock.now() + budgetMs;
+    const leaseMs = deadline.budgetMs * 2 + LEASE_MARGIN_MS;
+    const waitUntil = this.clock.now() + deadline.remainingMs;
+    const within = <T>(step: string, work: Promise<T>): Promise<T> =>
+      deadline.race(work, () => new DeadlineReachedError(step));
     let wait = FIRST_WAIT_MS;
-
+    let inFlightElsewhere = false;
     for (;;) {
-      const claim = { ...scope, requestHash, owner, leaseMs, ttlMs: this.config.idempotency.ttlMs };
-      if (await this.store.claim(claim)) return this.runOwned(scope, owner, run);
+      try {
+        const claim = { ...scope, requestHash, owner, leaseMs, ttlMs: this.config.idempotency.ttlMs };
+        if (await this.claim(scope, owner, claim, within)) break;
 
-      const existing = await this.store.read(scope.callerId, scope.key);
-      if (existing && existing.requestHash !== requestHash) {
-        throw new AppError(
-          'IDEMPOTENCY_KEY_REUSED',
-          'This request id was already used for a different request; send a new id for a new request.',
-        );
+        const existing = await within('reading the turn', this.store.read(scope.callerId, scope.key));
+        if (existing && existing.requestHash !== requestHash) {
+          throw new AppError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'This request id was already used for a different request; send a new id for a new request.',
+          );
+        }
+        if (existing?.state === 'completed') return { status: existing.status, json: existing.body, replayed: true };
+        // Gone (released or purged) or abandoned by a dead owner: claim it again at once.
+        if (!existing || existing.leaseExpired) continue;
+        inFlightElsewhere = true;
+      } catch (error: unknown) {
+        // Out of time while another delivery runs the turn: that is the answer, not a slow database.
+        if (error instanceof DeadlineReachedError && inFlightElsewhere) throw inProgress();
+        throw error;
       }
-      if (existing?.state === 'completed') return { status: existing.status, json: existing.body, replayed: true };
-      // Gone (released or purged) or abandoned by a dead owner: claim it again at once.
-      if (!existing || existing.leaseExpired) continue;
 
       const left = waitUntil - this.clock.now();
-      if (left <= 0) {
-        throw new AppError(
-          'IDEMPOTENCY_IN_PROGRESS',
-          'The same request is still being processed; retry shortly to get its result.',
-          [],
-          { 'Retry-After': '1' },
-        );
-      }
+      if (left <= 0) throw inProgress();
       await this.clock.sleep(Math.min(wait, left));
       wait = Math.min(wait * 2, LONGEST_WAIT_MS);
+    }
+    return this.runOwned(scope, owner, deadline, run);
+  }
+
+  /** Claims the key within the deadline; a claim the deadline cut short is released if it lands later. */
+  private async claim(
+    scope: IdempotencyScope,
+    owner: string,
+    claim: ClaimRequest,
+    within: <T>(step: string, work: Promise<T>) => Promise<T>,
+  ): Promise<boolean> {
+    const claiming = this.store.claim(claim);
+    try {
+      return await within('claiming the turn', claiming);
+    } catch (error: unknown) {
+      if (error instanceof DeadlineReachedError) {
+        void runInBackground(() =>
+          claiming.then(
+            (won) => (won ? this.release(scope, owner) : undefined),
+            () => undefined,
+          ),
+        );
+      }
+      throw error;
     }
   }
 
   private async runOwned<R extends StoredResponse>(
     scope: IdempotencyScope,
     owner: string,
+    deadline: Deadline,
     run: () => Promise<TurnResponse<R>>,
   ): Promise<IdempotentResponse<R>> {
     let response: TurnResponse<R>;
     try {
       response = await run();
     } catch (error: unknown) {
-      await this.release(scope, owner);
+      await this.releaseWithin(scope, owner, deadline);
       throw error;
     }
-    if (!response.keep) {
-      await this.release(scope, owner);
-    } else {
-      try {
-        const stored = await this.store.complete(scope.callerId, scope.key, owner, response.status, response.json);
-        if (!stored) this.logger.warn(`Turn ${scope.key.slice(0, 12)}… finished after its claim was taken over`);
-      } catch (error: unknown) {
-        // The reply still goes out; the claim lapses with its lease and a retry then re-runs the handler,
-        // whose own idempotent write keeps the effect single.
-        this.logger.error(`Could not store the response of turn ${scope.key.slice(0, 12)}…: ${String(error)}`);
-      }
-    }
-    const { keep, ...sent } = response;
+    const { keep, later, ...sent } = response;
+    // Storing the response waits only while the deadline allows; past it the reply goes and the write goes on.
+    const storing = runInBackground(() =>
+      this.settle(scope, owner, later ?? (keep ? Promise.resolve(sent) : undefined)),
+    );
+    await deadline.race(storing, () => new DeadlineReachedError('storing the response')).catch(() => undefined);
     return { ...sent, replayed: false };
+  }
+
+  /** Stores what retries of the turn get, or releases the key when there is nothing (no effect). */
+  private async settle(
+    scope: IdempotencyScope,
+    owner: string,
+    stored: Promise<StoredResponse | undefined> | undefined,
+  ): Promise<void> {
+    const response = await stored?.catch((error: unknown) => {
+      this.logger.error(`Turn ${scope.key.slice(0, 12)}… failed after its reply: ${String(error)}`);
+      return undefined;
+    });
+    if (!response) {
+      await this.release(scope, owner);
+      return;
+    }
+    try {
+      const done = await this.store.complete(scope.callerId, scope.key, owner, response.status, response.json);
+      if (!done) this.logger.warn(`Turn ${scope.key.slice(0, 12)}… finished after its claim was taken over`);
+    } catch (error: unknown) {
+      // The reply still goes out; the claim lapses with its lease and a retry then re-runs the handler,
+      // whose own idempotent write keeps the effect single.
+      this.logger.error(`Could not store the response of turn ${scope.key.slice(0, 12)}…: ${String(error)}`);
+    }
+  }
+
+  private async releaseWithin(scope: IdempotencyScope, owner: string, deadline: Deadline): Promise<void> {
+    const releasing = runInBackground(() => this.release(scope, owner));
+    await deadline.race(releasing, () => new DeadlineReachedError('releasing the turn')).catch(() => undefined);
   }
 
   private async release(scope: IdempotencyScope, owner: string): Promise<void> {
@@ -121,4 +182,13 @@ export class IdempotencyService {
       this.logger.warn(`Could not release turn ${scope.key.slice(0, 12)}…: ${String(error)}`);
     }
   }
+}
+
+function inProgress(): AppError {
+  return new AppError(
+    'IDEMPOTENCY_IN_PROGRESS',
+    'The same request is still being processed; retry shortly to get its result.',
+    [],
+    { 'Retry-After': '1' },
+  );
 }

@@ -10,7 +10,7 @@ import { DEFAULT_SERVICE_NAME } from './telemetry';
 import type { Platform } from '../common/platform';
 
 /** Turn outcomes counted as errors (the turn pipeline names the outcomes). */
-const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['failed', 'timed-out', 'degraded', 'error']);
+const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['failed', 'timed-out', 'degraded', 'busy', 'error']);
 const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class MetricsServerError extends ListenError {
@@ -131,6 +131,26 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
     this.meter.createObservableGauge(name, { description }).addCallback(async (result) => {
       await collect((value, attributes) => result.observe(value, attributes));
     });
+  }
+
+  /** A histogram registered by the resource it measures; returns the function that records one value. */
+  histogram(
+    name: string,
+    description: string,
+    bucketsSeconds: number[],
+  ): (seconds: number, attributes?: Attributes) => void {
+    const histogram = this.meter.createHistogram(name, {
+      description,
+      unit: 's',
+      advice: { explicitBucketBoundaries: bucketsSeconds },
+    });
+    return (seconds, attributes) => histogram.record(seconds, attributes);
+  }
+
+  /** A counter registered by the resource it counts; returns the function that adds to it. */
+  counter(name: string, description: string): (attributes?: Attributes) => void {
+    const counter = this.meter.createCounter(name, { description });
+    return (attributes) => counter.add(1, attributes);
   }
 
   callbackDelivery(outcome: 'delivered' | 'retry' | 'dead' | 'disabled'): void {

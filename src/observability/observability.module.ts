@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import { AppConfig } from '../config';
+import { EventLoopLoad } from './event-loop-load';
 import { requestLogging, rootLogger } from './logging';
 import { Metrics } from './metrics';
 
@@ -20,7 +21,7 @@ const FLUSH_TIMEOUT_MS = 2_000;
  * tracing.ts) and Nest's logger is pino's from the start (app.factory.ts, main.ts).
  */
 @Global()
-@Module({ providers: [Metrics], exports: [Metrics] })
+@Module({ providers: [Metrics, EventLoopLoad], exports: [Metrics, EventLoopLoad] })
 export class ObservabilityModule implements NestModule, OnApplicationShutdown {
   private readonly logger = new Logger('Tracing');
 

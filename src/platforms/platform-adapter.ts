@@ -13,6 +13,8 @@ export interface WebhookCall {
   readonly requestId: string;
   /** The `Idempotency-Key` header (or gRPC metadata) as received, when the platform reads one. */
   readonly idempotencyKey?: string | string[];
+  /** `performance.now()` when the call arrived (before its body was read): the turn's budget starts here. */
+  readonly arrivedAt: number;
 }
 
 /** A turn as the adapter understood it: the dispatcher's input, and what rendering its reply needs. */

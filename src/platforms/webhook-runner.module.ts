@@ -4,7 +4,6 @@ import { FulfillmentModule } from '../fulfillment/fulfillment.module';
 import { ThrottlingModule } from '../throttling/throttling.module';
 import { TurnModule } from '../turn/turn.module';
 import { PlatformAdapters } from './platform-adapters';
-import { WebhookReplyInterceptor } from './webhook-route.decorator';
 import { WebhookRunner } from './webhook-runner';
 
 /**
@@ -13,7 +12,7 @@ import { WebhookRunner } from './webhook-runner';
  */
 @Module({
   imports: [DiscoveryModule, TurnModule, FulfillmentModule, ThrottlingModule],
-  providers: [PlatformAdapters, WebhookRunner, WebhookReplyInterceptor],
-  exports: [PlatformAdapters, WebhookRunner, WebhookReplyInterceptor, FulfillmentModule, ThrottlingModule],
+  providers: [PlatformAdapters, WebhookRunner],
+  exports: [PlatformAdapters, WebhookRunner, FulfillmentModule, ThrottlingModule],
 })
 export class WebhookRunnerModule {}

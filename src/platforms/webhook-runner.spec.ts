@@ -24,7 +24,7 @@ import cxFixture from '../../test/fixtures/dialogflow-cx/get-account-balance.jso
 import type { Caller } from '../common/caller';
 
 const CALLER: Caller = { id: 'bot', platforms: ['dialogflow-es', 'dialogflow-cx', 'rasa', 'generic'] };
-const CALL: WebhookCall = { caller: CALLER, requestId: 'req-1' };
+const CALL: WebhookCall = { caller: CALLER, requestId: 'req-1', arrivedAt: performance.now() };
 
 function setup(
   result: FulfillmentResult = { text: 'hi' },
@@ -33,7 +33,7 @@ function setup(
   const dispatched: { input: DispatchInput; budget: number }[] = [];
   const pipeline = {
     run: (turn: Turn) => {
-      dispatched.push({ input: turn.input, budget: turn.budgetMs });
+      dispatched.push({ input: turn.input, budget: turn.deadline.budgetMs });
       return Promise.resolve({ ...turn.render(result, options.outcome ?? 'fulfilled'), replayed: false });
     },
   } as unknown as TurnPipeline;

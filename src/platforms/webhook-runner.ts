@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Deadline } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
 import type { Platform } from '../common/platform';
 import { validateBody } from '../common/validation/validate-body';
@@ -25,13 +26,17 @@ export class WebhookRunner {
     private readonly config: AppConfig,
   ) {}
 
-  /** `budgetMs`: the handler's time; a transport whose caller set a shorter deadline (gRPC) passes its own. */
+  /**
+   * `budgetMs`: the turn's time from the call's arrival (the platform's configured budget); a transport whose
+   * caller set a shorter deadline (gRPC) passes its own.
+   */
   async run(
     platform: Platform,
     body: unknown,
     call: WebhookCall,
     budgetMs = this.config.fulfillment.deadlinesMs[platform],
   ): Promise<TurnReply> {
+    const deadline = Deadline.after(budgetMs, call.arrivedAt);
     const adapter = this.adapters.get(platform);
     const early = adapter.preflight?.(body, call);
     if (early) return { ...early, replayed: false };
@@ -46,7 +51,7 @@ export class WebhookRunner {
     const turn = adapter.toTurn(request, call);
     const render = (result: FulfillmentResult, outcome: DispatchOutcome): RenderedReply =>
       this.render(adapter, turn, result, outcome, call);
-    return this.pipeline.run({ input: turn.input, body, budgetMs, render });
+    return this.pipeline.run({ input: turn.input, body, deadline, render });
   }
 
   private render(

@@ -7,10 +7,13 @@ import { closeRedis } from '../common/redis/close-redis';
 import { AppConfig } from '../config';
 import { FixedWindowStorage } from './fixed-window.storage';
 
+/** A stalled Redis must not hold requests: the counter is skipped after this long. */
+const COMMAND_TIMEOUT_MS = 250;
+
 /**
  * The counters behind throttling: Redis when REDIS_URL is set (one budget for every replica), otherwise
- * in memory. If Redis is unreachable the request is let through and the outage logged, rather than
- * refusing all traffic because the rate-limit store is down.
+ * in memory. Fails open: if Redis is unreachable or stalled the request is let through and the outage
+ * logged, rather than refusing all traffic because the rate-limit store is down.
  */
 @Injectable()
 export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
@@ -21,7 +24,11 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
 
   constructor(config: AppConfig) {
     if (config.redisUrl) {
-      this.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+      this.redis = new Redis(config.redisUrl, {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        commandTimeout: COMMAND_TIMEOUT_MS,
+      });
       this.redis.on('error', (error: Error) => this.warn(error));
       this.inner = new ThrottlerStorageRedisService(this.redis);
     } else {

@@ -1,9 +1,12 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import type { Attributes } from '@opentelemetry/api';
 import { AsyncFulfillments } from '../async/async-fulfillments';
+import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
+import { runInBackground, runInWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
+import { PoolWaitTimeoutError } from '../database/pool-gate';
 import {
   DeferredResults,
   DispatchInput,
@@ -14,7 +17,7 @@ import {
   IntentHandlerRegistry,
   RegisteredHandler,
 } from '../fulfillment';
-import { IdempotencyService } from '../idempotency/idempotency.service';
+import { IdempotencyService, type TurnResponse } from '../idempotency/idempotency.service';
 import { Metrics } from '../observability/metrics';
 import type { TurnOutcome } from './turn-outcome';
 import { parameterAttributes } from '../observability/redaction';
@@ -28,7 +31,8 @@ export interface Turn {
   readonly input: DispatchInput;
   /** The parsed request body, whose hash every retry of the turn must repeat. */
   readonly body: unknown;
-  readonly budgetMs: number;
+  /** When the reply is due: the platform's budget from the moment the request arrived. */
+  readonly deadline: Deadline;
   readonly render: RenderTurn;
 }
 
@@ -42,7 +46,9 @@ interface TurnNote {
 /**
  * What happens between a platform adapter and the handler: a lost database answers at once (degraded
  * reply or 503), async handlers are acknowledged and queued, state-changing turns run once however often
- * they are delivered, and everything else goes straight to the dispatcher.
+ * they are delivered, and everything else goes straight to the dispatcher. Every step spends the turn's
+ * deadline (fixed when the request arrived): a database the turn cannot reach in time (the pool is busy)
+ * gets the busy reply, never a late one, and is not taken for a database that is down.
  */
 @Injectable()
 export class TurnPipeline {
@@ -68,7 +74,9 @@ export class TurnPipeline {
       if (span.isRecording()) span.setAttributes(this.turnAttributes(turn.input, intent));
       const note: TurnNote = { outcome: 'error' };
       try {
-        const reply = await this.execute(turn, registered, note);
+        // Database connections are shared out by intent and waited for only until the turn's deadline.
+        const scope = { lane: intent, deadline: turn.deadline };
+        const reply = await runInWorkScope(scope, () => this.execute(turn, registered, note));
         if (reply.replayed) note.outcome = 'replayed';
         return reply;
       } catch (error: unknown) {
@@ -96,14 +104,10 @@ export class TurnPipeline {
     try {
       return await this.idempotency.execute(
         { callerId: input.caller.id, platform: input.platform, key: input.idempotencyKey, body: turn.body },
-        turn.budgetMs,
+        turn.deadline,
         async () => {
-          if (queued) {
-            const accepted = await this.asyncFulfillments.accept(input);
-            note.outcome = 'queued';
-            return { ...turn.render(accepted, 'fulfilled'), keep: true };
-          }
-          const dispatched = await this.dispatcher.dispatch(input, turn.budgetMs, {
+          if (queued) return this.accept(turn, input, note);
+          const dispatched = await this.dispatcher.dispatch(input, turn.deadline, {
             registered,
             keepLateWork: this.deferred,
           });
@@ -116,13 +120,34 @@ export class TurnPipeline {
         },
       );
     } catch (error: unknown) {
+      if (error instanceof DeadlineReachedError || error instanceof PoolWaitTimeoutError) return this.busy(turn, note);
       if (this.database.report(error)) return this.degraded(turn, note);
       throw error;
     }
   }
 
+  /**
+   * Queues an async turn. The reply never waits past the deadline: when the queueing is slower, the turn is
+   * answered "still working" and retries get the acknowledgement once the queueing has finished.
+   */
+  private async accept(turn: Turn, input: DispatchInput, note: TurnNote): Promise<TurnResponse<RenderedReply>> {
+    note.outcome = 'queued';
+    const accepting = runInBackground(() =>
+      this.asyncFulfillments.accept(input).then((accepted) => turn.render(accepted, 'fulfilled')),
+    );
+    try {
+      const accepted = await turn.deadline.race(accepting, () => new DeadlineReachedError('queueing the turn'));
+      return { ...accepted, keep: true };
+    } catch (error: unknown) {
+      if (!(error instanceof DeadlineReachedError)) throw error;
+      note.outcome = 'timed-out';
+      const later = accepting.catch(() => undefined);
+      return { ...turn.render({ text: this.config.fulfillment.interimText }, 'timed-out'), keep: true, later };
+    }
+  }
+
   private async dispatchOnly(turn: Turn, registered: RegisteredHandler | null, note: TurnNote): Promise<TurnReply> {
-    const dispatched = await this.dispatcher.dispatch(turn.input, turn.budgetMs, {
+    const dispatched = await this.dispatcher.dispatch(turn.input, turn.deadline, {
       registered,
       keepLateWork: this.deferred,
     });
@@ -131,15 +156,26 @@ export class TurnPipeline {
     return { ...turn.render(dispatched.result, dispatched.outcome), replayed: false };
   }
 
+  /**
+   * The turn could not get to the database within its deadline (the pool is busy, a step was slow): nothing
+   * ran, so a retry runs the turn. Answered like an outage, without declaring one.
+   */
+  private busy(turn: Turn, note: TurnNote): TurnReply {
+    return { ...this.unavailable(turn, note, 'busy', 'no database connection within its deadline'), replayed: false };
+  }
+
   private degraded(turn: Turn, note: TurnNote): TurnReply {
     return { ...this.degradedReply(turn, note), replayed: false };
   }
 
   private degradedReply(turn: Turn, note: TurnNote): RenderedReply {
-    note.outcome = 'degraded';
-    this.logger.warn(
-      `Turn ${turn.input.requestId} (${turn.input.intent}) answered degraded: PostgreSQL is unreachable`,
-    );
+    return this.unavailable(turn, note, 'degraded', 'PostgreSQL is unreachable');
+  }
+
+  /** The degraded reply (DEGRADED_TEXT), or 503 with Retry-After when DEGRADED_MODE=503. */
+  private unavailable(turn: Turn, note: TurnNote, outcome: 'degraded' | 'busy', why: string): RenderedReply {
+    note.outcome = outcome;
+    this.logger.warn(`Turn ${turn.input.requestId} (${turn.input.intent}) answered ${outcome}: ${why}`);
     if (this.config.degraded.mode === '503') {
       throw new AppError('UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.', [], {
         'Retry-After': DEGRADED_RETRY_AFTER_SECONDS,

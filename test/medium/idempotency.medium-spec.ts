@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Deadline, DeadlineReachedError } from '../../src/common/deadline';
 import { AppError } from '../../src/common/errors/app-error';
 import { loadConfig } from '../../src/config';
 import { canonicalHash } from '../../src/idempotency/canonical-hash';
@@ -99,17 +100,27 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       const turn = scope();
       let runs = 0;
       const run = () => Promise.resolve({ status: 200, json: `{"run":${++runs}}`, keep: true });
-      expect(await service.execute(turn, 1000, run)).toEqual({ status: 200, json: '{"run":1}', replayed: false });
-      expect(await service.execute(turn, 1000, run)).toEqual({ status: 200, json: '{"run":1}', replayed: true });
+      expect(await service.execute(turn, Deadline.after(1000), run)).toEqual({
+        status: 200,
+        json: '{"run":1}',
+        replayed: false,
+      });
+      expect(await service.execute(turn, Deadline.after(1000), run)).toEqual({
+        status: 200,
+        json: '{"run":1}',
+        replayed: true,
+      });
       expect(runs).toBe(1);
     });
 
     it('refuses the same key with another body (422)', async () => {
       const service = new IdempotencyService(store, config, new TestClock());
       const turn = scope();
-      await service.execute(turn, 1000, () => Promise.resolve({ status: 200, json: '{}', keep: true }));
+      await service.execute(turn, Deadline.after(1000), () => Promise.resolve({ status: 200, json: '{}', keep: true }));
       const error = await service
-        .execute({ ...turn, body: { amount: 6 } }, 1000, () => Promise.resolve({ status: 200, json: '{}', keep: true }))
+        .execute({ ...turn, body: { amount: 6 } }, Deadline.after(1000), () =>
+          Promise.resolve({ status: 200, json: '{}', keep: true }),
+        )
         .catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(AppError);
       expect((error as AppError).code).toBe('IDEMPOTENCY_KEY_REUSED');
@@ -122,24 +133,103 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       await store.claim({ ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) });
       const started = clock.now();
       const error = await service
-        .execute(turn, 800, () => Promise.resolve({ status: 200, json: '{}', keep: true }))
+        .execute(turn, Deadline.after(800), () => Promise.resolve({ status: 200, json: '{}', keep: true }))
         .catch((caught: unknown) => caught);
       expect((error as AppError).code).toBe('IDEMPOTENCY_IN_PROGRESS');
       expect((error as AppError).headers).toEqual({ 'Retry-After': '1' });
-      expect(clock.now() - started).toBe(800);
+      // The deadline's own clock started a moment before the test clock was read: within a few ms of 800.
+      expect(clock.now() - started).toBeGreaterThan(790);
+      expect(clock.now() - started).toBeLessThanOrEqual(800);
       // It backed off: 10, 20, 40, then at most 100 ms between looks.
       expect(clock.sleeps.slice(0, 4)).toEqual([10, 20, 40, 80]);
       expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(100);
     });
 
+    it('answers a duplicate that arrives with its budget spent with 409 at once, without a fresh wait', async () => {
+      const clock = new TestClock();
+      const service = new IdempotencyService(store, config, clock);
+      const turn = scope();
+      await store.claim({ ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) });
+      // 1000 ms budget of which 990 ms were spent before the turn reached the store (reading, a pool wait…).
+      const spent = Deadline.after(1000, performance.now() - 990);
+      const started = clock.now();
+      const error = await service
+        .execute(turn, spent, () => Promise.resolve({ status: 200, json: '{}', keep: true }))
+        .catch((caught: unknown) => caught);
+      expect((error as AppError).code).toBe('IDEMPOTENCY_IN_PROGRESS');
+      expect(clock.now() - started).toBeLessThanOrEqual(10);
+    });
+
+    it('takes over a claim whose owner died and runs it with what is left of its own deadline', async () => {
+      const service = new IdempotencyService(store, config, new TestClock());
+      const turn = scope();
+      // A dead owner's claim: its lease ran out already.
+      await store.claim({ ...claim(), key: turn.key, requestHash: canonicalHash(turn.body), leaseMs: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const deadline = Deadline.after(1000, performance.now() - 600);
+      let leftWhenRun = Infinity;
+      const reply = await service.execute(turn, deadline, () => {
+        leftWhenRun = deadline.remainingMs;
+        return Promise.resolve({ status: 200, json: '{"took":"over"}', keep: true });
+      });
+      expect(reply).toEqual({ status: 200, json: '{"took":"over"}', replayed: false });
+      expect(leftWhenRun).toBeLessThanOrEqual(400);
+    });
+
+    it('ends a claim the deadline cuts short in DeadlineReachedError, and frees the key when the claim lands late', async () => {
+      const service = new IdempotencyService(slowStore(store, 150), config, new TestClock());
+      const turn = scope();
+      const error = await service
+        .execute(turn, Deadline.after(30), () => Promise.resolve({ status: 200, json: '{}', keep: true }))
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(DeadlineReachedError);
+      // The late claim is released once it lands: a retry runs the turn.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await store.read('bot', turn.key)).toBeUndefined();
+    });
+
+    it('sends a reply at once and stores what retries get when it is ready (work accepted after the deadline)', async () => {
+      const service = new IdempotencyService(store, config, new TestClock());
+      const turn = scope();
+      let accept!: (response: { status: number; json: string }) => void;
+      const later = new Promise<{ status: number; json: string }>((resolve) => (accept = resolve));
+      const now = await service.execute(turn, Deadline.after(1000), () =>
+        Promise.resolve({ status: 200, json: '{"still":"working"}', keep: true, later }),
+      );
+      expect(now).toEqual({ status: 200, json: '{"still":"working"}', replayed: false });
+      accept({ status: 200, json: '{"accepted":true}' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await service.execute(turn, Deadline.after(1000), () => Promise.reject(new Error('ran twice')))).toEqual({
+        status: 200,
+        json: '{"accepted":true}',
+        replayed: true,
+      });
+    });
+
+    it('frees the key when late work settles to nothing, so a retry runs again', async () => {
+      const service = new IdempotencyService(store, config, new TestClock());
+      const turn = scope();
+      await service.execute(turn, Deadline.after(1000), () =>
+        Promise.resolve({ status: 200, json: '{"still":"working"}', keep: true, later: Promise.resolve(undefined) }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(
+        await service.execute(turn, Deadline.after(1000), () =>
+          Promise.resolve({ status: 200, json: '{"ran":"again"}', keep: true }),
+        ),
+      ).toEqual({ status: 200, json: '{"ran":"again"}', replayed: false });
+    });
+
     it('releases the key when the handler throws, so the retry runs again', async () => {
       const service = new IdempotencyService(store, config, new TestClock());
       const turn = scope();
-      await expect(service.execute(turn, 1000, () => Promise.reject(new Error('core banking down')))).rejects.toThrow(
-        'core banking down',
-      );
+      await expect(
+        service.execute(turn, Deadline.after(1000), () => Promise.reject(new Error('core banking down'))),
+      ).rejects.toThrow('core banking down');
       expect(
-        await service.execute(turn, 1000, () => Promise.resolve({ status: 200, json: '{"ok":true}', keep: true })),
+        await service.execute(turn, Deadline.after(1000), () =>
+          Promise.resolve({ status: 200, json: '{"ok":true}', keep: true }),
+        ),
       ).toMatchObject({
         json: '{"ok":true}',
         replayed: false,
@@ -147,3 +237,13 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
     });
   });
 });
+
+/** The store with every claim answered `delayMs` late (a slow or busy database). */
+function slowStore(store: IdempotencyStore, delayMs: number): IdempotencyStore {
+  return Object.assign(Object.create(store) as IdempotencyStore, {
+    claim: async (request: ClaimRequest) => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return store.claim(request);
+    },
+  });
+}

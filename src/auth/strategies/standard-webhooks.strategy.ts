@@ -1,10 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { AppError } from '../../common/errors/app-error';
 import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
 import { DEFAULT_TOLERANCE_SECONDS, HmacFailureReason, verifyStandardWebhook } from '../hmac/standard-webhooks';
 import { ReplayStore } from '../replay/replay-store';
 
 const REPLAY_MARGIN_SECONDS = 60;
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
 
 export function signatureFailure(reason: HmacFailureReason): StrategyOutcome {
   switch (reason) {
@@ -27,6 +29,8 @@ function header(attempt: AuthAttempt, name: string): string | undefined {
 @Injectable()
 export class StandardWebhooksStrategy implements AuthStrategy {
   readonly method = 'standardWebhooks' as const;
+  private readonly logger = new Logger('ReplayWindow');
+  private lastOutageLog = 0;
 
   constructor(
     private readonly callers: CallerRegistry,
@@ -56,7 +60,7 @@ export class StandardWebhooksStrategy implements AuthStrategy {
         // clock differences between replicas and the database: a replay is refused for as long as the
         // signature would still be accepted.
         const window = result.timestamp + DEFAULT_TOLERANCE_SECONDS + REPLAY_MARGIN_SECONDS - attempt.nowSeconds;
-        const fresh = await this.replays.remember(caller.id, result.webhookId, Math.max(window, 1));
+        const fresh = await this.remember(caller.id, result.webhookId, Math.max(window, 1));
         return fresh
           ? { ok: true, caller }
           : { ok: false, reason: 'replay', detail: result.webhookId, callerId: caller.id };
@@ -66,5 +70,21 @@ export class StandardWebhooksStrategy implements AuthStrategy {
       worst = signatureFailure(result.reason);
     }
     return worst;
+  }
+
+  /**
+   * Fails closed: a signed message whose id cannot be checked against the replay window (its store is
+   * unreachable or too busy) is refused with 503 and Retry-After, never let through; the sender retries.
+   */
+  private async remember(callerId: string, messageId: string, windowSeconds: number): Promise<boolean> {
+    try {
+      return await this.replays.remember(callerId, messageId, windowSeconds);
+    } catch (error: unknown) {
+      if (Date.now() - this.lastOutageLog >= OUTAGE_LOG_INTERVAL_MS) {
+        this.lastOutageLog = Date.now();
+        this.logger.error(`Replay window unavailable, refusing signed requests with 503: ${String(error)}`);
+      }
+      throw new AppError('UNAVAILABLE', 'The replay check is unavailable; retry shortly.', [], { 'Retry-After': '1' });
+    }
   }
 }

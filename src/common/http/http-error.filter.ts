@@ -1,9 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
-import { PlatformErrorReply } from '../errors/platform-error-reply';
 import type { RequestContext } from './request-context';
-import { sendJson } from './send-json';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   MALFORMED_JSON: HttpStatus.BAD_REQUEST,
@@ -18,6 +16,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   IDEMPOTENCY_IN_PROGRESS: HttpStatus.CONFLICT,
   IDEMPOTENCY_KEY_REUSED: HttpStatus.UNPROCESSABLE_ENTITY,
   UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  OVERLOADED: HttpStatus.SERVICE_UNAVAILABLE,
   DEADLINE_EXCEEDED: HttpStatus.GATEWAY_TIMEOUT,
   INTERNAL: HttpStatus.INTERNAL_SERVER_ERROR,
 };
@@ -57,14 +56,10 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.status(503).json(exception.getResponse());
       return;
     }
-    if (exception instanceof PlatformErrorReply && !response.headersSent) {
-      sendJson(response, exception.status, exception.json);
-      return;
-    }
     const body = this.toBody(exception);
     body.requestId = request.requestId;
 
-    if (body.statusCode >= 500 && body.error !== 'UNAVAILABLE') {
+    if (body.statusCode >= 500 && body.error !== 'UNAVAILABLE' && body.error !== 'OVERLOADED') {
       const stack = exception instanceof Error ? exception.stack : String(exception);
       this.logger.error(`${request.method} ${request.path} failed (request ${request.requestId})`, stack);
     }

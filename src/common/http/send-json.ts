@@ -11,9 +11,3 @@ export function sendJson(response: Response, status: number, json: string): void
   });
   response.end(json);
 }
-
-/** Sends a webhook reply; a reply stored by an earlier delivery of the same turn is marked as replayed. */
-export function sendReply(response: Response, reply: { status: number; json: string; replayed?: boolean }): void {
-  if (reply.replayed) response.setHeader('Idempotent-Replayed', 'true');
-  sendJson(response, reply.status, reply.json);
-}

@@ -1,7 +1,13 @@
+import type { Response } from 'express';
 import { Body } from '@nestjs/common';
-import type { TurnReply } from '../../turn/turn-reply';
 import type { WebhookCall } from '../platform-adapter';
-import { CurrentWebhookCall, WebhookPost, WebhookRoute } from '../webhook-route.decorator';
+import {
+  CurrentWebhookCall,
+  sendTurnReply,
+  WebhookPost,
+  WebhookResponse,
+  WebhookRoute,
+} from '../webhook-route.decorator';
 import { WebhookRunner } from '../webhook-runner';
 
 @WebhookRoute('dialogflow-es')
@@ -10,7 +16,11 @@ export class DialogflowEsController {
 
   /** Answers with a serialised, size-checked Dialogflow ES `WebhookResponse`. */
   @WebhookPost()
-  fulfill(@Body() body: unknown, @CurrentWebhookCall() call: WebhookCall): Promise<TurnReply> {
-    return this.runner.run('dialogflow-es', body, call);
+  async fulfill(
+    @Body() body: unknown,
+    @CurrentWebhookCall() call: WebhookCall,
+    @WebhookResponse() response: Response,
+  ): Promise<void> {
+    sendTurnReply(response, await this.runner.run('dialogflow-es', body, call));
   }
 }

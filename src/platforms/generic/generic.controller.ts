@@ -1,8 +1,14 @@
+import type { Response } from 'express';
 import { Body } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { TurnReply } from '../../turn/turn-reply';
 import type { WebhookCall } from '../platform-adapter';
-import { CurrentWebhookCall, WebhookPost, WebhookRoute } from '../webhook-route.decorator';
+import {
+  CurrentWebhookCall,
+  sendTurnReply,
+  WebhookPost,
+  WebhookResponse,
+  WebhookRoute,
+} from '../webhook-route.decorator';
 import { WebhookRunner } from '../webhook-runner';
 import { GenericWebhookRequest } from './generic.request';
 import { GENERIC_MAX_RESPONSE_BYTES, GENERIC_MESSAGE_SCHEMAS, GenericWebhookResponseSchema } from './generic.response';
@@ -30,7 +36,11 @@ export class GenericController {
   })
   @ApiBody({ type: GenericWebhookRequest })
   @ApiOkResponse({ type: GenericWebhookResponseSchema, description: 'The fulfillment result.' })
-  fulfill(@Body() body: unknown, @CurrentWebhookCall() call: WebhookCall): Promise<TurnReply> {
-    return this.runner.run('generic', body, call);
+  async fulfill(
+    @Body() body: unknown,
+    @CurrentWebhookCall() call: WebhookCall,
+    @WebhookResponse() response: Response,
+  ): Promise<void> {
+    sendTurnReply(response, await this.runner.run('generic', body, call));
   }
 }

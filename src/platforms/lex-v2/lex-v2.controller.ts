@@ -1,7 +1,13 @@
+import type { Response } from 'express';
 import { Body } from '@nestjs/common';
-import type { TurnReply } from '../../turn/turn-reply';
 import type { WebhookCall } from '../platform-adapter';
-import { CurrentWebhookCall, WebhookPost, WebhookRoute } from '../webhook-route.decorator';
+import {
+  CurrentWebhookCall,
+  sendTurnReply,
+  WebhookPost,
+  WebhookResponse,
+  WebhookRoute,
+} from '../webhook-route.decorator';
 import { WebhookRunner } from '../webhook-runner';
 
 /**
@@ -30,7 +36,11 @@ export class LexV2Controller {
 
   /** Answers with a serialised, size-checked Lex V2 Lambda response. */
   @WebhookPost()
-  fulfill(@Body() body: unknown, @CurrentWebhookCall() call: WebhookCall): Promise<TurnReply> {
-    return this.runner.run('lex-v2', body, call);
+  async fulfill(
+    @Body() body: unknown,
+    @CurrentWebhookCall() call: WebhookCall,
+    @WebhookResponse() response: Response,
+  ): Promise<void> {
+    sendTurnReply(response, await this.runner.run('lex-v2', body, call));
   }
 }

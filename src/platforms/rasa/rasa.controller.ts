@@ -1,7 +1,14 @@
+import type { Response } from 'express';
 import { Body, Get } from '@nestjs/common';
 import type { TurnReply } from '../../turn/turn-reply';
 import type { WebhookCall } from '../platform-adapter';
-import { CurrentWebhookCall, WebhookPost, WebhookRoute } from '../webhook-route.decorator';
+import {
+  CurrentWebhookCall,
+  sendTurnReply,
+  WebhookPost,
+  WebhookResponse,
+  WebhookRoute,
+} from '../webhook-route.decorator';
 import { WebhookRunner } from '../webhook-runner';
 import { RasaAdapter } from './rasa.adapter';
 
@@ -35,18 +42,22 @@ export class RasaController {
 
   /** Runs one custom action: `{events, responses}`, or the SDK's 404/400 error body. */
   @WebhookPost()
-  fulfill(@Body() body: unknown, @CurrentWebhookCall() call: WebhookCall): Promise<TurnReply> {
-    return this.runner.run('rasa', body, call);
+  async fulfill(
+    @Body() body: unknown,
+    @CurrentWebhookCall() call: WebhookCall,
+    @WebhookResponse() response: Response,
+  ): Promise<void> {
+    sendTurnReply(response, await this.runner.run('rasa', body, call));
   }
 
   @Get('health')
-  health(): TurnReply {
-    return HEALTHY;
+  health(@WebhookResponse() response: Response): void {
+    sendTurnReply(response, HEALTHY);
   }
 
   /** `[{"name": "action_get_account_balance"}, …]` */
   @Get('actions')
-  actions(): TurnReply {
-    return { status: 200, json: this.adapter.actionList(), replayed: false };
+  actions(@WebhookResponse() response: Response): void {
+    sendTurnReply(response, { status: 200, json: this.adapter.actionList(), replayed: false });
   }
 }

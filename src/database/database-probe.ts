@@ -1,0 +1,85 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../config';
+import { APPLICATION_NAME } from './data-source-options';
+import type { GuardedClient } from './guarded-client';
+import { PgPools } from './pg-pools';
+
+export const PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * One round trip to PostgreSQL on a connection of its own, outside the pool: whether the server answers is
+ * then never confused with whether the pool has a free connection (a pool full of slow turns is busy, not
+ * down). The connection is opened when first needed and replaced after any failure.
+ */
+@Injectable()
+export class DatabaseProbe implements OnModuleDestroy {
+  private client?: GuardedClient;
+  private inFlight?: Promise<void>;
+  private closed = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly pools: PgPools,
+  ) {}
+
+  /** Resolves when `SELECT 1` was answered within the probe timeout; rejects with the reason otherwise. */
+  ping(): Promise<void> {
+    // Concurrent probes (readiness, the recovery timer) share one round trip.
+    this.inFlight ??= this.roundTrip().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    await this.drop();
+  }
+
+  private async roundTrip(): Promise<void> {
+    if (this.closed) throw new Error('the database probe is closed');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(Object.assign(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })),
+        PROBE_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([this.query(), timeout]);
+    } catch (error: unknown) {
+      await this.drop();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async query(): Promise<void> {
+    if (!this.client) {
+      const Client = this.pools.clientClass(PROBE_TIMEOUT_MS);
+      const client = new Client({
+        connectionString: this.config.database.url,
+        application_name: `${APPLICATION_NAME}-probe`,
+        connectionTimeoutMillis: PROBE_TIMEOUT_MS,
+        keepAlive: true,
+      });
+      this.client = client;
+      await client.connect();
+    }
+    await this.client?.query('SELECT 1');
+  }
+
+  private async drop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    // end() waits for the server's goodbye, which a dead path never sends: then the socket is destroyed.
+    const ended = await Promise.race([
+      client.end().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 200)),
+    ]);
+    if (!ended) client.destroy();
+  }
+}
