@@ -8,7 +8,7 @@
 
 // GENERATED from DESIGN.md by scripts/design-rules.mjs: do not edit by hand.
 const MODULES = {
-  async: ['auth', 'common', 'config', 'database', 'fulfillment', 'observability', 'outbound', 'throttling'],
+  async: ['auth', 'common', 'config', 'database', 'fulfillment', 'observability', 'outbound'],
   audit: ['common', 'config', 'database', 'observability'],
   auth: ['audit', 'common', 'config', 'database', 'observability', 'outbound'],
   cache: ['common', 'config', 'observability'],

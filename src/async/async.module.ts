@@ -3,7 +3,6 @@ import { DeferredResults } from '../fulfillment';
 import { AsyncFulfillments } from './async-fulfillments';
 import { CallbackDeliveries } from './callback-deliveries';
 import { FulfillmentResults } from './fulfillment-results';
-import { FulfillmentsController } from './fulfillments.controller';
 import { JobQueue } from './job-queue';
 import { PendingFulfillmentHandler } from './pending-fulfillment.intent-handler';
 import { Retention } from './retention';
@@ -11,12 +10,10 @@ import { DiscoveryModule } from '@nestjs/core';
 import { DatabaseModule } from '../database/database.module';
 import { FulfillmentModule } from '../fulfillment/fulfillment.module';
 import { OutboundModule } from '../outbound/outbound.module';
-import { ThrottlingModule } from '../throttling/throttling.module';
 
-/** pg-boss jobs, late and async results, signed callbacks, polling, retention. */
+/** pg-boss jobs, late and async results, signed callbacks, retention; the results polling reads. */
 @Module({
-  imports: [DiscoveryModule, DatabaseModule, FulfillmentModule, OutboundModule, ThrottlingModule],
-  controllers: [FulfillmentsController],
+  imports: [DiscoveryModule, DatabaseModule, FulfillmentModule, OutboundModule],
   providers: [
     JobQueue,
     FulfillmentResults,

@@ -6,8 +6,6 @@ import { Test } from '@nestjs/testing';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Response } from 'express';
-import { FulfillmentResults } from '../async/fulfillment-results';
-import { FulfillmentsController } from '../async/fulfillments.controller';
 import { JobQueue } from '../async/job-queue';
 import { CallerAuthGuard } from '../auth/caller-auth.guard';
 import { WebhookPlatform } from '../common/platform';
@@ -17,6 +15,8 @@ import { HealthController } from '../health/health.controller';
 import { Readiness } from '../health/readiness';
 import { CallerGuards } from '../throttling/caller-guards.decorator';
 import { CallerThrottlerGuard } from '../throttling/caller-throttler.guard';
+import { FulfillmentsController } from '../platforms/fulfillments.controller';
+import { FulfillmentLookup } from '../turn/fulfillment-lookup';
 import { renderResponse } from '../platforms/generic/generic.adapter';
 import { GenericController } from '../platforms/generic/generic.controller';
 import { WebhookRunner } from '../platforms/webhook-runner';
@@ -65,7 +65,7 @@ describe('buildOpenApiDocument', () => {
       providers: [
         { provide: WebhookRunner, useValue: {} },
         { provide: AppConfig, useValue: {} },
-        { provide: FulfillmentResults, useValue: {} },
+        { provide: FulfillmentLookup, useValue: {} },
         { provide: HealthCheckService, useValue: {} },
         { provide: HealthIndicatorService, useValue: {} },
         { provide: Readiness, useValue: {} },

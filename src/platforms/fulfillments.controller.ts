@@ -12,7 +12,7 @@ import { CurrentCaller } from '../auth/current-caller.decorator';
 import { AppError } from '../common/errors/app-error';
 import { sendJson } from '../common/http/send-json';
 import { CallerGuards } from '../throttling/caller-guards.decorator';
-import { FulfillmentResults } from './fulfillment-results';
+import { FulfillmentLookup } from '../turn/fulfillment-lookup';
 import type { Caller } from '../common/caller';
 
 class FulfillmentStatusSchema {
@@ -36,7 +36,7 @@ class FulfillmentStatusSchema {
 @Controller('v1/fulfillments')
 @CallerGuards()
 export class FulfillmentsController {
-  constructor(private readonly results: FulfillmentResults) {}
+  constructor(private readonly results: FulfillmentLookup) {}
 
   @Get(':id')
   @ApiTags('Fulfillments')

@@ -1,0 +1,18 @@
+import { Injectable } from '@nestjs/common';
+import { FulfillmentResults } from '../async/fulfillment-results';
+import type { StoredFulfillment } from '../async/fulfillment-record.entity';
+
+export type { StoredFulfillment };
+
+/**
+ * The other half of a hand-off: what became of the work a turn deferred or handed to the queue, as the caller
+ * that started it may see it (anyone else, or an unknown id, finds nothing).
+ */
+@Injectable()
+export class FulfillmentLookup {
+  constructor(private readonly results: FulfillmentResults) {}
+
+  find(id: string, callerId: string): Promise<StoredFulfillment | undefined> {
+    return this.results.find(id, callerId);
+  }
+}
