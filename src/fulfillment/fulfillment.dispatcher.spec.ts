@@ -295,7 +295,12 @@ describe('FulfillmentDispatcher', () => {
       const slow = moduleRef.get(SlowHandler);
       const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
 
-      expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'SlowHandler' });
+      expect(dispatched).toEqual({
+        outcome: 'timed-out',
+        result: { text: 'i' },
+        handler: 'SlowHandler',
+        late: expect.any(Promise),
+      });
       expect(slow.request?.signal.aborted).toBe(true);
       expect(slow.request?.signal.reason).toBeInstanceOf(DeadlineExceededError);
       expect((slow.request?.signal.reason as Error).message).toBe(`deadline of ${BUDGET_MS} ms exceeded`);
@@ -323,7 +328,12 @@ describe('FulfillmentDispatcher', () => {
 
     it('does not log a handler that gives up because of the abort', async () => {
       const dispatched = await dispatcher.dispatch(input('Cooperative'), BUDGET_MS);
-      expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'CooperativeHandler' });
+      expect(dispatched).toEqual({
+        outcome: 'timed-out',
+        result: { text: 'i' },
+        handler: 'CooperativeHandler',
+        late: expect.any(Promise),
+      });
       await settle();
       expect(errorLog).not.toHaveBeenCalled();
     });
@@ -399,9 +409,12 @@ describe('FulfillmentDispatcher keeping late work (work that outlives its budget
       outcome: 'timed-out',
       result: { text: 'i', sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: 'pending-1' } },
       handler: 'SlowHandler',
+      late: expect.any(Promise),
     });
     expect(deferred.calls).toHaveLength(1);
     const [{ request, work }] = deferred.calls;
+    // The caller gets the same running work, e.g. to store the real outcome of a state-changing turn.
+    expect(dispatched.late).toBe(work);
     // The request as the handler got it, minus what only makes sense while the caller waits.
     expect(request).toEqual({ ...input('Slow'), idempotencyKey: idempotencyKeyOf(input('Slow')) });
     expect(request).not.toHaveProperty('signal');
@@ -428,7 +441,12 @@ describe('FulfillmentDispatcher keeping late work (work that outlives its budget
   it('without a store to keep late work, keeps nothing and answers with the interim text only', async () => {
     await compile(OPTIONS);
     const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS);
-    expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'SlowHandler' });
+    expect(dispatched).toEqual({
+      outcome: 'timed-out',
+      result: { text: 'i' },
+      handler: 'SlowHandler',
+      late: expect.any(Promise),
+    });
     expect(deferred.calls).toEqual([]);
   });
 
@@ -470,7 +488,12 @@ describe('FulfillmentDispatcher keeping late work (work that outlives its budget
     await compile(OPTIONS);
     deferred.failure = new Error('database is gone');
     const dispatched = await dispatcher.dispatch(input('Slow'), BUDGET_MS, { keepLateWork: deferred });
-    expect(dispatched).toEqual({ outcome: 'timed-out', result: { text: 'i' }, handler: 'SlowHandler' });
+    expect(dispatched).toEqual({
+      outcome: 'timed-out',
+      result: { text: 'i' },
+      handler: 'SlowHandler',
+      late: expect.any(Promise),
+    });
     expect(errorLog).toHaveBeenCalledWith(
       'Could not keep the late result of request request-1: Error: database is gone',
     );

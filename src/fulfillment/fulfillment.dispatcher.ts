@@ -18,6 +18,8 @@ export interface DispatchResult {
   readonly handler?: string;
   /** What the handler threw, for a `failed` outcome (e.g. to tell a lost database from a bug). */
   readonly error?: unknown;
+  /** For a `timed-out` outcome: the handler's work, still running, whose result came too late to send. */
+  readonly late?: Promise<FulfillmentResult>;
 }
 
 /** What an adapter produces; the idempotency key is derived from the turn when not given. */
@@ -129,7 +131,7 @@ export class FulfillmentDispatcher {
       if (settled === TIMED_OUT) {
         const { result, kept } = this.interimReply(registered, request, work, deadline, options.keepLateWork);
         this.abortWhenUnused(controller, work, deadline, kept, lateMs);
-        return { outcome: 'timed-out', result, handler: registered.className };
+        return { outcome: 'timed-out', result, handler: registered.className, late: work };
       }
       return { outcome: 'fulfilled', result: settled, handler: registered.className };
     } catch (error: unknown) {

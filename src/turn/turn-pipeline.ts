@@ -116,7 +116,18 @@ export class TurnPipeline {
             return { ...this.degradedReply(turn, note), keep: false };
           }
           // A handler that threw is assumed to have rolled back: the key is released so a retry runs again.
-          return { ...turn.render(dispatched.result, dispatched.outcome), keep: dispatched.outcome !== 'failed' };
+          const reply = {
+            ...turn.render(dispatched.result, dispatched.outcome),
+            keep: dispatched.outcome !== 'failed',
+          };
+          if (!dispatched.late) return reply;
+          // Too slow: "still working" now; a retry of the turn gets the real outcome once the work finishes
+          // (or runs again, if the work failed).
+          const later = dispatched.late.then(
+            (result) => turn.render(result, 'fulfilled'),
+            () => undefined,
+          );
+          return { ...reply, later };
         },
       );
     } catch (error: unknown) {

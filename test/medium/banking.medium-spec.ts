@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import { AccountsRepository } from '../../src/intents/banking/accounts.repository';
 import { TransfersRepository } from '../../src/intents/banking/transfers.repository';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
@@ -67,10 +69,13 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
 
   it('runs opposite transfers at once without a deadlock, and the money adds up', async () => {
     const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
+    // Four repositories stand for four replicas: each queues one customer's transfers itself, so only the row
+    // locks keep the replicas apart.
+    const replicas = Array.from({ length: 4 }, () => new TransfersRepository(db.pool));
     const runs = Array.from({ length: 20 }, (_, i) =>
       i % 2 === 0
-        ? transfers.transfer('12345', 'checking', 'savings', 100n, 'Transfer', key())
-        : transfers.transfer('12345', 'savings', 'checking', 300n, 'Transfer', key()),
+        ? replicas[i % 4].transfer('12345', 'checking', 'savings', 100n, 'Transfer', key())
+        : replicas[i % 4].transfer('12345', 'savings', 'checking', 300n, 'Transfer', key()),
     );
     expect((await Promise.all(runs)).map((outcome) => outcome.kind)).toEqual(Array(20).fill('done'));
     // 10 × -100 + 10 × +300 on checking, the reverse on savings.
@@ -80,5 +85,65 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
         JOIN customers c ON c.id = a.customer_id WHERE c.customer_number = '12345'`,
     );
     expect(sum).toBe(String(324782 + 1250000));
+  });
+
+  /** A separate session holding customer 12345's account rows locked, as a long transaction elsewhere would. */
+  async function lockCustomerRows(): Promise<Client> {
+    const blocker = new Client({ connectionString: db.database.url });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query(
+      `SELECT a.id FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE c.customer_number = '12345' FOR UPDATE`,
+    );
+    return blocker;
+  }
+
+  const lockWaiters = async (): Promise<number> =>
+    (
+      await db.query<{ waiters: number }>(
+        `SELECT count(*)::int AS waiters FROM pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+      )
+    )[0].waiters;
+
+  it('holds one connection for a customer whose rows are locked elsewhere, and serves other customers', async () => {
+    const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
+    const blocker = await lockCustomerRows();
+    try {
+      const waiting = Array.from({ length: 8 }, () =>
+        transfers.transfer('12345', 'checking', 'savings', 1n, 'Transfer', key()),
+      );
+      // Another customer's transfer is not stuck behind the locked one (its rows are read and it is answered).
+      expect(await transfers.transfer('67890', 'checking', 'savings', 1n, 'Transfer', key())).toEqual({
+        kind: 'unknown-account',
+        accountType: 'savings',
+      });
+      // Eight transfers wait, one of them in PostgreSQL (without the queue, six would: the whole pool).
+      while ((await lockWaiters()) === 0) await sleep(20);
+      await sleep(200);
+      expect(await lockWaiters()).toBe(1);
+      await blocker.query('COMMIT');
+      expect((await Promise.all(waiting)).map((outcome) => outcome.kind)).toEqual(Array(8).fill('done'));
+      expect(await balances()).toEqual({ checking: '324774', savings: '1250008' });
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it('gives up a transfer still waiting behind the customer’s others when its signal aborts, and moves nothing', async () => {
+    const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
+    const blocker = await lockCustomerRows();
+    try {
+      const first = transfers.transfer('12345', 'checking', 'savings', 1n, 'Transfer', key());
+      const controller = new AbortController();
+      const abandoned = transfers.transfer('12345', 'checking', 'savings', 5n, 'Transfer', key(), controller.signal);
+      controller.abort(new Error('the turn gave up'));
+      await expect(abandoned).rejects.toThrow('the turn gave up');
+      await blocker.query('COMMIT');
+      await expect(first).resolves.toMatchObject({ kind: 'done' });
+      expect(await balances()).toEqual({ checking: '324781', savings: '1250001' });
+    } finally {
+      await blocker.end();
+    }
   });
 });

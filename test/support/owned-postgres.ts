@@ -56,6 +56,15 @@ export class OwnedPostgres {
     return this.cluster.stop(timeoutMs);
   }
 
+  /**
+   * SIGKILL to the postmaster, the way a crashed host loses it: no shutdown, sessions cut. Its backends notice
+   * and exit by themselves; the next `start()` runs crash recovery.
+   */
+  async kill(): Promise<void> {
+    this.cluster.signal('SIGKILL');
+    await this.cluster.waitForExit();
+  }
+
   /** Stops the server if it runs and removes its data. */
   async destroy(): Promise<void> {
     await this.stop();

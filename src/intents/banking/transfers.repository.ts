@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabasePool } from '../../database/database-pool';
+import { OneAtATime } from '../../common/one-at-a-time';
 import { sql } from '../../database/sql';
 import type { Account } from './entities/account.entity';
 
@@ -57,9 +58,32 @@ const APPLY = sql<
  */
 @Injectable()
 export class TransfersRepository {
+  /**
+   * Transfers of one customer lock the same rows, so they would only queue in PostgreSQL, each holding a pooled
+   * connection; they queue here instead, and one busy customer holds at most one connection of this replica.
+   */
+  private readonly perCustomer = new OneAtATime();
+
   constructor(private readonly pool: DatabasePool) {}
 
+  /** `signal` gives up while still waiting behind the customer's other transfers (never once started). */
   transfer(
+    customerNumber: string,
+    fromType: string,
+    toType: string,
+    amountMinor: bigint,
+    description: string,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<TransferOutcome> {
+    return this.perCustomer.run(
+      customerNumber,
+      () => this.transferNow(customerNumber, fromType, toType, amountMinor, description, idempotencyKey),
+      signal,
+    );
+  }
+
+  private transferNow(
     customerNumber: string,
     fromType: string,
     toType: string,

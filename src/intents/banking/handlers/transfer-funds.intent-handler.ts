@@ -67,6 +67,7 @@ export class TransferFundsHandler implements FulfillmentHandler {
       amountMinor,
       'Transfer',
       request.idempotencyKey,
+      request.signal,
     );
     switch (outcome.kind) {
       case 'done':

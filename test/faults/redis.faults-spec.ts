@@ -1,0 +1,193 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { decodeStandardWebhookSecret, signStandardWebhook } from '../../src/auth/hmac/standard-webhooks';
+import { FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
+import { recordFigures } from './support/figures';
+import { runFault } from './support/fault-run';
+import { within } from './support/turn-load';
+
+const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+const LIMITED_TOKEN = `limited-${randomBytes(8).toString('hex')}`;
+const LIMIT = 5;
+/** The load's caller: `local-dev`, as in development, but from the callers file. */
+const LOAD_TOKEN = `load-${randomBytes(12).toString('hex')}`;
+
+interface Reply {
+  readonly status: number;
+  readonly ms: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: { outcome?: string; error?: string; message?: string };
+}
+
+/**
+ * Redis down under load, on two replicas sharing it. The rule: what protects against forgery fails closed,
+ * what only shares a budget fails open. Signed callers' replay window lives in Redis, so their requests are
+ * refused (503, Retry-After) rather than accepted unchecked; rate limits are let through; bearer callers are
+ * served as usual. Nothing crashes, nothing is lost, and both come back by themselves when Redis does.
+ */
+describe('Redis faults under load (two replicas, a Redis the test owns)', () => {
+  let cluster: FaultCluster;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'wf-redis-faults-'));
+    const callersFile = join(workDir, 'callers.yaml');
+    // JSON is YAML.
+    writeFileSync(
+      callersFile,
+      JSON.stringify({
+        callers: [
+          { id: 'local-dev', platforms: ['generic'], auth: { bearer: { tokens: [LOAD_TOKEN] } } },
+          { id: 'signed-bot', platforms: ['generic'], auth: { standardWebhooks: { secrets: [SECRET] } } },
+          {
+            id: 'limited-bot',
+            platforms: ['generic'],
+            auth: { bearer: { tokens: [LIMITED_TOKEN] } },
+            rateLimit: { requests: LIMIT, perSeconds: 600 },
+          },
+        ],
+      }),
+    );
+    cluster = await FaultCluster.start({ redis: true, env: { CALLERS_FILE: callersFile } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  async function post(replica: number, headers: Record<string, string>, body: string): Promise<Reply> {
+    const started = performance.now();
+    const response = await request(`http://127.0.0.1:${cluster.replicas[replica].port}/v1/webhooks/generic`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    const text = await response.body.text();
+    return {
+      status: response.statusCode,
+      ms: performance.now() - started,
+      headers: response.headers,
+      body: JSON.parse(text) as Reply['body'],
+    };
+  }
+
+  function lookup(): string {
+    const requestId = randomUUID();
+    return JSON.stringify({
+      requestId,
+      sessionId: requestId,
+      intent: 'GetAccountBalance',
+      parameters: { user_id: '12345' },
+    });
+  }
+
+  function signed(replica: number, webhookId = `msg_${randomUUID()}`, body = lookup()): Promise<Reply> {
+    const signature = signStandardWebhook({
+      webhookId,
+      timestampSeconds: Math.floor(Date.now() / 1000),
+      rawBody: Buffer.from(body),
+      secret: decodeStandardWebhookSecret(SECRET),
+    });
+    return post(
+      replica,
+      {
+        'webhook-id': webhookId,
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': signature,
+      },
+      body,
+    );
+  }
+
+  const limited = (replica: number): Promise<Reply> =>
+    post(replica, { authorization: `Bearer ${LIMITED_TOKEN}` }, lookup());
+
+  /** The limited caller's budget, shared by both replicas through Redis, is used up and then refused. */
+  async function expectThrottledAcrossReplicas(): Promise<void> {
+    const statuses: number[] = [];
+    for (let index = 0; index <= LIMIT; index += 1) statuses.push((await limited(index % 2)).status);
+    expect(statuses).toEqual([...Array<number>(LIMIT).fill(200), 429]);
+  }
+
+  it('Redis killed for 4 s, then started again: replay checks fail closed, rate limits fail open, all in time', async () => {
+    // Before: a signed request is accepted once, its replay refused, on either replica.
+    const webhookId = `msg_${randomUUID()}`;
+    const body = lookup();
+    expect((await signed(0, webhookId, body)).status).toBe(200);
+    const replay = await signed(1, webhookId, body);
+    expect(replay.status).toBe(401);
+    await expectThrottledAcrossReplicas();
+
+    const duringSigned: Reply[] = [];
+    const duringLimited: Reply[] = [];
+    const run = await runFault(
+      cluster,
+      {
+        name: 'Redis killed (SIGKILL), started again empty',
+        holdMs: 4000,
+        inject: async (c) => {
+          await c.redis!.kill();
+          await sleep(300);
+          for (let round = 0; round < 8; round += 1) {
+            duringSigned.push(await signed(round % 2));
+            duringLimited.push(await limited(round % 2));
+            await sleep(100);
+          }
+        },
+        heal: (c) => c.redis!.resume(),
+      },
+      { token: LOAD_TOKEN },
+    );
+    recordFigures(run.figures);
+
+    expect(run.alive).toBe(true);
+    expect(run.reconciliation).toEqual({
+      lost: [],
+      doubled: [],
+      confirmedButMissing: [],
+      balanceMismatches: [],
+      ledgerMismatches: [],
+      transfers: expect.any(Number),
+    });
+    expect(run.unsettled).toBe(0);
+    // Bearer traffic did not need Redis: served normally and in time all along, readiness untouched.
+    const during = within(run.attempts, run.faultWindow.from, run.faultWindow.to);
+    expect(during.filter((attempt) => attempt.outcome !== 'fulfilled')).toEqual([]);
+    expect(run.attempts.filter((attempt) => attempt.ms > PLATFORM_DEADLINE_MS)).toEqual([]);
+    expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
+
+    // Signed callers: refused while their replay window is out of reach, with a clear, retryable answer.
+    for (const reply of duringSigned) {
+      expect({ status: reply.status, code: reply.body.error, retryAfter: reply.headers['retry-after'] }).toEqual({
+        status: 503,
+        code: 'UNAVAILABLE',
+        retryAfter: '1',
+      });
+      expect(reply.ms).toBeLessThan(PLATFORM_DEADLINE_MS);
+    }
+    // The limited caller had used up its budget before the outage: let through while the counters are away.
+    expect(duringLimited.map((reply) => reply.status)).toEqual(Array(duringLimited.length).fill(200));
+    expect(Math.max(...duringLimited.map((reply) => reply.ms))).toBeLessThan(PLATFORM_DEADLINE_MS);
+
+    // After: both come back by themselves (the new Redis is empty, so budgets start again).
+    const until = Date.now() + 15_000;
+    let back = await signed(0);
+    while (back.status !== 200 && Date.now() < until) {
+      await sleep(200);
+      back = await signed(0);
+    }
+    expect(back.status).toBe(200);
+    const againId = `msg_${randomUUID()}`;
+    const againBody = lookup();
+    expect((await signed(1, againId, againBody)).status).toBe(200);
+    expect((await signed(0, againId, againBody)).status).toBe(401);
+    await expectThrottledAcrossReplicas();
+  }, 120_000);
+});

@@ -1,0 +1,119 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * What the network path between the service and PostgreSQL does:
+ * - `pass`: forwards both ways;
+ * - `reset`: resets every open connection (RST) and each new one at once;
+ * - `black-hole`: accepts connections but forwards nothing either way, and the connections open when it
+ *   began never carry anything again (like a failed-over primary's old address): only connections made
+ *   after `heal()` work;
+ * - `slow`: forwards both ways with `delayMs` added to every chunk.
+ */
+export type PathMode = 'pass' | 'reset' | 'black-hole' | 'slow';
+
+interface Link {
+  readonly client: Socket;
+  readonly server: Socket;
+  /** A link swallowed by a black hole stays dead. */
+  dead: boolean;
+}
+
+/** A TCP proxy on 127.0.0.1 in front of PostgreSQL whose path the test breaks and heals. */
+export class FaultProxy {
+  private readonly links = new Set<Link>();
+  private mode: PathMode = 'pass';
+  private delayMs = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    private readonly upstreamPort: number,
+  ) {
+    server.on('connection', (client) => this.accept(client));
+  }
+
+  static async start(upstreamPort: number): Promise<FaultProxy> {
+    const server = createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    const address = server.address();
+    if (!address || typeof address === 'string') throw new Error('the proxy has no port');
+    const proxy = new FaultProxy(server, address.port, upstreamPort);
+    return proxy;
+  }
+
+  get connections(): number {
+    return this.links.size;
+  }
+
+  /** Resets every open connection now, and every new one until `heal()`. */
+  reset(): void {
+    this.mode = 'reset';
+    for (const link of this.links) this.cut(link);
+  }
+
+  /** Swallows everything from now on; the connections open now stay dead even after `heal()`. */
+  blackHole(): void {
+    this.mode = 'black-hole';
+    for (const link of this.links) this.swallow(link);
+  }
+
+  /** Adds `delayMs` to every chunk in both directions. */
+  slow(delayMs: number): void {
+    this.mode = 'slow';
+    this.delayMs = delayMs;
+  }
+
+  heal(): void {
+    this.mode = 'pass';
+    this.delayMs = 0;
+  }
+
+  async close(): Promise<void> {
+    for (const link of this.links) this.cut(link);
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(client: Socket): void {
+    if (this.mode === 'reset') {
+      client.resetAndDestroy();
+      return;
+    }
+    const server = createConnection({ host: '127.0.0.1', port: this.upstreamPort, noDelay: true });
+    const link: Link = { client, server, dead: false };
+    this.links.add(link);
+    const forget = (): void => {
+      this.links.delete(link);
+      client.destroy();
+      server.destroy();
+    };
+    client.on('error', forget).on('close', forget);
+    server.on('error', forget).on('close', forget);
+    this.forward(link, client, server);
+    this.forward(link, server, client);
+    if (this.mode === 'black-hole') this.swallow(link);
+  }
+
+  private forward(link: Link, from: Socket, to: Socket): void {
+    from.on('data', (chunk: Buffer) => {
+      if (link.dead || this.mode === 'black-hole') return;
+      if (this.mode === 'slow') {
+        setTimeout(() => link.dead || to.write(chunk), this.delayMs);
+        return;
+      }
+      to.write(chunk);
+    });
+  }
+
+  private swallow(link: Link): void {
+    link.dead = true;
+  }
+
+  private cut(link: Link): void {
+    this.links.delete(link);
+    if (!link.client.destroyed) link.client.resetAndDestroy();
+    if (!link.server.destroyed) link.server.destroy();
+  }
+}
