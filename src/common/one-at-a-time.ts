@@ -38,7 +38,7 @@ export class OneAtATime {
 function untilAborted(turn: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return turn;
   return new Promise<void>((resolve, reject) => {
-    const abort = (): void => reject(signal.reason);
+    const abort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', abort, { once: true });
     void turn.then(() => {
       signal.removeEventListener('abort', abort);
