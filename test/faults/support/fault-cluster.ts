@@ -83,7 +83,12 @@ export class FaultCluster {
       replicas.push({ name: `replica-${index}`, port, metricsPort, own, service: startService({ ...env, ...own }) });
     }
     const cluster = new FaultCluster(postgres, databaseUrl, proxy, redis, replicas, env);
-    await Promise.all(replicas.map((replica) => cluster.serving(replica)));
+    try {
+      await Promise.all(replicas.map((replica) => cluster.serving(replica)));
+    } catch (error: unknown) {
+      await cluster.stop();
+      throw error;
+    }
     return cluster;
   }
 

@@ -1,0 +1,160 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request as httpRequest } from 'node:http';
+import { FaultCluster } from './support/fault-cluster';
+
+const SHUTDOWN_DELAY_MS = 1000;
+const ROUNDS = 5;
+const CLIENTS = 4;
+/** How long before the first refusal a new connection may still have been reset in the accept queue. */
+const ACCEPT_QUEUE_MARGIN_MS = 20;
+
+interface Sent {
+  readonly at: number;
+  /** Sent on a connection an earlier request had used (keep-alive), not a new one. */
+  readonly reused: boolean;
+  readonly status?: number;
+  readonly connection?: string;
+  readonly fulfilled?: boolean;
+  readonly error?: string;
+}
+
+/**
+ * SIGTERM with clients that ignore readiness: each keeps sending turns on its own keep-alive connection
+ * (undici Client: one connection, reconnecting when the server closes it) until the service stops listening.
+ * Over several shutdowns no request is reset or cut short: each one gets a whole reply, or, once the listener
+ * has closed, is refused before anything was sent (ECONNREFUSED, safe to send elsewhere). From SIGTERM every
+ * response says `Connection: close`, so no client sends on a connection the server is about to close.
+ */
+describe('SIGTERM with keep-alive clients that ignore readiness (a real process, several shutdowns)', () => {
+  let cluster: FaultCluster;
+
+  beforeAll(async () => {
+    cluster = await FaultCluster.start({
+      replicas: 1,
+      env: { SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS), SHUTDOWN_GRACE_MS: '10000' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  /** One keep-alive connection at a time (node:http Agent, maxSockets 1), sending turns back to back. */
+  async function pinnedClient(port: number, name: string, stop: () => boolean): Promise<Sent[]> {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sent: Sent[] = [];
+    try {
+      for (let n = 0; !stop(); n += 1) {
+        const entry = await turn(agent, port, `${name}-${n}`);
+        sent.push(entry);
+        if (entry.error === 'ECONNREFUSED') break;
+      }
+      return sent;
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  function turn(agent: Agent, port: number, requestId: string): Promise<Sent> {
+    const at = performance.now();
+    const body = JSON.stringify({
+      requestId,
+      sessionId: requestId,
+      intent: 'GetAccountBalance',
+      parameters: { user_id: '12345', account_type: 'checking' },
+    });
+    return new Promise((resolve) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/webhooks/generic',
+          method: 'POST',
+          agent,
+          headers: { authorization: 'Bearer local-dev-token', 'content-type': 'application/json' },
+          timeout: 5000,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.once('error', (error: NodeJS.ErrnoException) =>
+            resolve({ at, reused: req.reusedSocket, error: error.code ?? error.message }),
+          );
+          res.once('end', () => {
+            let outcome: string | undefined;
+            try {
+              outcome = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { outcome?: string }).outcome;
+            } catch {
+              outcome = undefined;
+            }
+            resolve({
+              at,
+              reused: req.reusedSocket,
+              status: res.statusCode,
+              connection: res.headers.connection,
+              fulfilled: outcome === 'fulfilled',
+            });
+          });
+        },
+      );
+      req.once('timeout', () => req.destroy(new Error('timeout')));
+      req.once('error', (error: NodeJS.ErrnoException) =>
+        resolve({ at, reused: req.reusedSocket, error: error.code ?? error.message }),
+      );
+      req.end(body);
+    });
+  }
+
+  it(`no request reset in ${ROUNDS} shutdowns; every response from SIGTERM on says Connection: close`, async () => {
+    const replica = cluster.replicas[0];
+    const summary: string[] = [];
+    let resets = 0;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      if (round > 0) await cluster.restart(replica);
+      let stopped = false;
+      const clients = Array.from({ length: CLIENTS }, (_, index) =>
+        pinnedClient(replica.port, `pinned-${round}-${index}`, () => stopped),
+      );
+      await sleep(400);
+      const killedAt = performance.now();
+      replica.service.child.kill('SIGTERM');
+      const exit = await replica.service.exited;
+      stopped = true;
+      const sent = (await Promise.all(clients)).flat();
+
+      const before = sent.filter((entry) => entry.at < killedAt);
+      // The signal reaches the process's handler within a few ms of kill().
+      const after = sent.filter((entry) => entry.at >= killedAt + 50 && entry.status !== undefined);
+      summary.push(
+        `round ${round}: ${before.length} sent before SIGTERM, ${after.length} answered after it (Connection: close)`,
+      );
+      expect(exit).toMatchObject({ code: 0 });
+      // No request sent on a keep-alive connection failed: the server never closed one under a client.
+      expect(sent.filter((entry) => entry.error !== undefined && entry.reused)).toEqual([]);
+      // A new connection fails only when the listener has closed: refused, or (TCP, Linux) reset when it was
+      // still in the kernel's accept queue at that instant; either way the service never saw the request.
+      const listenerClosedAt =
+        Math.min(...sent.filter((entry) => entry.error === 'ECONNREFUSED').map((entry) => entry.at)) - killedAt;
+      expect(listenerClosedAt).toBeGreaterThanOrEqual(SHUTDOWN_DELAY_MS - 50);
+      const failedEarly = sent.filter(
+        (entry) => entry.error !== undefined && entry.at - killedAt < listenerClosedAt - ACCEPT_QUEUE_MARGIN_MS,
+      );
+      expect(failedEarly).toEqual([]);
+      expect(
+        sent.filter(
+          (entry) => entry.error !== undefined && entry.error !== 'ECONNREFUSED' && entry.error !== 'ECONNRESET',
+        ),
+      ).toEqual([]);
+      // Every request that reached the service got a whole, normal reply.
+      expect(sent.filter((entry) => entry.status !== undefined && !(entry.status === 200 && entry.fulfilled))).toEqual(
+        [],
+      );
+      resets += sent.filter((entry) => entry.error === 'ECONNRESET').length;
+      expect(after.length).toBeGreaterThan(CLIENTS); // the clients kept sending through the delay
+      expect(after.filter((entry) => entry.connection !== 'close')).toEqual([]);
+    }
+    process.stdout.write(
+      `${summary.join('\n')}\nnew connections reset in the accept queue at listener close: ${resets}\n`,
+    );
+  }, 120_000);
+});
