@@ -10,6 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { measureOverload, OVERLOAD_RUN } from './overload.mjs';
 import { README_BODY } from './request.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
@@ -331,6 +332,7 @@ async function main() {
   const sink = await startOtlpSink();
   const bearer = { kind: 'bearer', token: BEARER_TOKEN };
   const results = [];
+  let overload;
   try {
     const targets = [
       {
@@ -434,6 +436,17 @@ async function main() {
         await server.stop();
       }
     }
+    if (!ONLY || ONLY.test(OVERLOAD_RUN)) {
+      overload = await measureOverload({
+        root,
+        env: targets[0].env,
+        token: BEARER_TOKEN,
+        startServer,
+        load,
+        pinned,
+        freePort,
+      });
+    }
   } finally {
     await db.stop();
     await issuer.close();
@@ -441,6 +454,10 @@ async function main() {
     await sink.close();
   }
 
+  if (results.length === 0 && overload) {
+    console.log(JSON.stringify(overload, null, 2));
+    return;
+  }
   const [service, hmac, jwt] = results;
   const [fixed, select, expressSelect] = results.slice(-3);
   const ratios = {
@@ -472,6 +489,7 @@ async function main() {
     results,
     ratios,
     ...(tracing && { tracing }),
+    ...(overload && { overload }),
     target: `service >= ${TARGET_RATIO} x node:http + SELECT`,
     meetsTarget: ratios.vsPgSelect >= TARGET_RATIO,
   };
@@ -498,6 +516,14 @@ async function main() {
       (tracing
         ? `\ntracing on ÷ off: ${tracing.requestsPerSecondOnVsOff} req/s, +${tracing.cpuMicrosPerRequestAdded} CPU µs/req, ` +
           `${tracing.spansExportedPerRequest} spans exported per request`
+        : '') +
+      (overload
+        ? `\n${overload.name}: ${overload.rate} req/s offered (saturation ${overload.saturatingRps} req/s), ` +
+          `${overload.withinDeadlinePercent} % of replies within the ${overload.platformDeadlineMs} ms platform deadline ` +
+          `(p50 ${overload.p50Ms} ms, p99 ${overload.p99Ms} ms, max ${overload.maxMs} ms); ` +
+          `statuses ${JSON.stringify(overload.byStatus)}, outcomes ${JSON.stringify(overload.byOutcome)}, ` +
+          `errors ${JSON.stringify(overload.errors)}; first ${overload.warmup.seconds} s (cold connections, reported apart): ` +
+          `${overload.warmup.withinDeadlinePercent} % within, max ${overload.warmup.maxMs} ms`
         : ''),
   );
 

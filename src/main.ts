@@ -14,6 +14,14 @@ import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { assertPortsFree } from './lifecycle/listeners';
 import { createNestLogger } from './observability/logging';
 
+/**
+ * Connections the kernel may hold for the service before it accepts them. Node's default (511) overflows
+ * when a platform opens hundreds of connections at once under load; a dropped SYN is retried only after a
+ * second or more, past a platform's deadline. A burst here waits milliseconds, or is refused at once when
+ * overloaded.
+ */
+const LISTEN_BACKLOG = 4096;
+
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
@@ -62,7 +70,9 @@ async function main(): Promise<void> {
     await assertPortsFree(config);
     database = await resolveDatabase(config, (message) => logger.log(message));
     app = await createHttpApp(config.withDatabaseUrl(database.url));
-    await app.listen(config.http.port, config.http.host).catch((error: unknown) => {
+    // Nest hands extra arguments to net.Server#listen: the accept backlog (the kernel caps it at somaxconn).
+    const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
+    await listen(config.http.port, config.http.host, LISTEN_BACKLOG).catch((error: unknown) => {
       throw new ListenError(
         config.tls ? 'HTTPS server' : 'HTTP server',
         config.http.host,

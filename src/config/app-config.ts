@@ -12,6 +12,7 @@ export interface HttpConfig {
   keepAliveTimeoutMs: number;
   /** Event loop delay above which new turns are refused (0: never). */
   overloadDelayMs: number;
+  overloadInFlight: number;
   /** `/openapi.json` and `/docs` are served. */
   openApi: boolean;
 }
@@ -194,6 +195,7 @@ export class AppConfig implements AppConfigValues {
         requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
         keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
         overloadDelayMs: env.OVERLOAD_DELAY_MS,
+        overloadInFlight: env.OVERLOAD_IN_FLIGHT,
         openApi: env.OPENAPI_ENABLED ?? env.NODE_ENV !== 'production',
       },
       tls,

@@ -93,6 +93,17 @@ export class Environment {
   @Max(5_000)
   OVERLOAD_DELAY_MS = 200;
 
+  /**
+   * Requests in hand above which a replica whose event loop is saturated (busy 95 % of the last 100 ms) refuses
+   * new turns with 503 OVERLOADED: under an open-loop flood the queue builds up in the kernel, unseen by the
+   * event loop delay. 0 never refuses for this reason.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  OVERLOAD_IN_FLIGHT = 128;
+
   @IsOptional()
   @Transform(emptyToUndefined)
   @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// or postgresql:// URL' })

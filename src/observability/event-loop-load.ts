@@ -1,37 +1,75 @@
 import { Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { AppConfig } from '../config';
 import { Metrics } from './metrics';
 
 const SAMPLE_RESOLUTION_MS = 10;
-const WINDOW_MS = 250;
+const WINDOW_MS = 100;
 const LOG_INTERVAL_MS = 10_000;
+/** Busy this share of a window, the loop has no spare time: work it cannot start waits (in the kernel). */
+export const SATURATED_UTILIZATION = 0.95;
+
+export interface LoadSample {
+  /** The loop's delay over the last window (90th percentile, ms). */
+  readonly delayMs: number;
+  /** The share of the last window the loop was busy (0–1). */
+  readonly utilization: number;
+  /** Requests read and not yet answered. */
+  readonly inFlight: number;
+}
+
+export interface OverloadLimits {
+  /** OVERLOAD_DELAY_MS; 0 off. */
+  readonly delayMs: number;
+  /** OVERLOAD_IN_FLIGHT; 0 off. */
+  readonly inFlight: number;
+}
 
 /**
- * How far behind the event loop runs, over the last quarter second: about the time a request that has just
- * come in already waited, unseen, before the service could read it. Above OVERLOAD_DELAY_MS the replica is
- * overloaded: new turns are refused at once (503 OVERLOADED, Retry-After) so that the turns it accepted
- * still answer within their platform's deadline, instead of every turn answering late.
+ * Whether a replica should refuse new turns now. Two signs of work waiting unseen: the event loop running
+ * late (work piles up inside the process), or a loop with no spare time while more requests are in hand than
+ * it keeps up with (under an open-loop flood the loop's turns stay short and the queue builds in the kernel's
+ * socket buffers, where the delay does not show it). A saturated loop with few requests in hand is a closed
+ * loop at full speed, not an overload: it answers everything in time.
+ */
+export function overloaded(sample: LoadSample, limits: OverloadLimits): boolean {
+  if (limits.delayMs > 0 && sample.delayMs > limits.delayMs) return true;
+  return limits.inFlight > 0 && sample.utilization >= SATURATED_UTILIZATION && sample.inFlight > limits.inFlight;
+}
+
+/**
+ * The replica's load, over the last tenth of a second, and the decision to refuse new turns (503 OVERLOADED,
+ * Retry-After) so that the turns it accepted still answer within their platform's deadline, instead of every
+ * turn answering late.
  */
 @Injectable()
 export class EventLoopLoad implements OnApplicationShutdown {
   private readonly logger = new Logger('Overload');
   private readonly histogram: IntervalHistogram;
   private readonly timer: NodeJS.Timeout;
-  private readonly limitMs: number;
+  private readonly limits: OverloadLimits;
   private recentDelayMs = 0;
+  private recentUtilization = 0;
+  private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
+  private inFlight = 0;
   private refusedSinceLog = 0;
   private lastLog = 0;
   private readonly countRefusal?: () => void;
 
   constructor(config: AppConfig, @Optional() metrics?: Metrics) {
-    this.limitMs = config.http.overloadDelayMs;
+    this.limits = { delayMs: config.http.overloadDelayMs, inFlight: config.http.overloadInFlight };
     this.histogram = monitorEventLoopDelay({ resolution: SAMPLE_RESOLUTION_MS });
     this.histogram.enable();
     this.timer = setInterval(() => this.sample(), WINDOW_MS);
     this.timer.unref();
-    metrics?.gauge('event_loop_delay_seconds', 'Event loop delay over the last 250 ms (90th percentile)', (observe) =>
+    metrics?.gauge('event_loop_delay_seconds', 'Event loop delay over the last 100 ms (90th percentile)', (observe) =>
       observe(this.recentDelayMs / 1000),
+    );
+    metrics?.gauge('event_loop_utilization_ratio', 'Share of the last 100 ms the event loop was busy', (observe) =>
+      observe(this.recentUtilization),
+    );
+    metrics?.gauge('http_requests_in_flight', 'HTTP requests read and not yet answered', (observe) =>
+      observe(this.inFlight),
     );
     const refusals = metrics?.counter('overload_refusals_total', 'Turns refused (503 OVERLOADED) by a busy replica');
     this.countRefusal = refusals && (() => refusals());
@@ -42,16 +80,26 @@ export class EventLoopLoad implements OnApplicationShutdown {
     return this.recentDelayMs;
   }
 
+  /** A request was read; `finished` when its response has ended (or its connection closed). */
+  started(): void {
+    this.inFlight += 1;
+  }
+
+  finished(): void {
+    this.inFlight -= 1;
+  }
+
   /** True while new turns should be refused; counts and (now and then) logs each refusal it causes. */
   refuseNow(): boolean {
-    if (this.limitMs === 0 || this.recentDelayMs <= this.limitMs) return false;
+    const sample = { delayMs: this.recentDelayMs, utilization: this.recentUtilization, inFlight: this.inFlight };
+    if (!overloaded(sample, this.limits)) return false;
     this.countRefusal?.();
     this.refusedSinceLog += 1;
     const now = Date.now();
     if (now - this.lastLog >= LOG_INTERVAL_MS) {
       this.logger.warn(
-        `Overloaded (event loop ${Math.round(this.recentDelayMs)} ms behind, limit ${this.limitMs} ms): ` +
-          `refused ${this.refusedSinceLog} turn(s) with 503 since the last report`,
+        `Overloaded (event loop ${Math.round(sample.delayMs)} ms behind, ${Math.round(sample.utilization * 100)} % ` +
+          `busy, ${sample.inFlight} requests in hand): refused ${this.refusedSinceLog} turn(s) with 503 since the last report`,
       );
       this.lastLog = now;
       this.refusedSinceLog = 0;
@@ -68,5 +116,8 @@ export class EventLoopLoad implements OnApplicationShutdown {
     // The histogram holds the delays beyond the sampling resolution, in nanoseconds.
     this.recentDelayMs = this.histogram.count > 0 ? this.histogram.percentile(90) / 1e6 : 0;
     this.histogram.reset();
+    const now = performance.eventLoopUtilization();
+    this.recentUtilization = performance.eventLoopUtilization(now, this.lastUtilization).utilization;
+    this.lastUtilization = now;
   }
 }

@@ -9,11 +9,18 @@ const RETRY_AFTER_SECONDS = '1';
 
 /**
  * Refuses work while the replica is overloaded, before its body is read or its caller authenticated, at the
- * cost of a few microseconds: 503 with Retry-After and the usual error body.
+ * cost of a few microseconds: 503 with Retry-After and the usual error body. Counts the requests it lets in
+ * until their response ends (the replica's requests in hand).
  */
 export function refuseWhenOverloaded(load: EventLoopLoad): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
-    if (!request.path.startsWith(REFUSABLE) || !load.refuseNow()) {
+    if (!request.path.startsWith(REFUSABLE)) {
+      next();
+      return;
+    }
+    if (!load.refuseNow()) {
+      load.started();
+      response.once('close', () => load.finished());
       next();
       return;
     }

@@ -1,0 +1,32 @@
+import { overloaded, SATURATED_UTILIZATION } from './event-loop-load';
+
+describe('overloaded', () => {
+  const limits = { delayMs: 200, inFlight: 128 };
+  const calm = { delayMs: 5, utilization: 0.3, inFlight: 10 };
+
+  it('is false for a calm replica', () => {
+    expect(overloaded(calm, limits)).toBe(false);
+  });
+
+  it('is true when the event loop runs later than the limit', () => {
+    expect(overloaded({ ...calm, delayMs: 201 }, limits)).toBe(true);
+    expect(overloaded({ ...calm, delayMs: 200 }, limits)).toBe(false);
+  });
+
+  it('is true for a saturated loop with more requests in hand than the limit (a flood queued in the kernel)', () => {
+    expect(overloaded({ delayMs: 20, utilization: SATURATED_UTILIZATION, inFlight: 129 }, limits)).toBe(true);
+  });
+
+  it('is false for a saturated loop with few requests in hand (a closed loop at full speed answers in time)', () => {
+    expect(overloaded({ delayMs: 20, utilization: 1, inFlight: 50 }, limits)).toBe(false);
+  });
+
+  it('is false for many requests in hand on a loop with time to spare (slow handlers waiting on I/O)', () => {
+    expect(overloaded({ delayMs: 20, utilization: 0.6, inFlight: 5000 }, limits)).toBe(false);
+  });
+
+  it('never refuses for a signal whose limit is 0', () => {
+    expect(overloaded({ delayMs: 5000, utilization: 1, inFlight: 10_000 }, { delayMs: 0, inFlight: 0 })).toBe(false);
+    expect(overloaded({ delayMs: 5000, utilization: 0.1, inFlight: 1 }, { delayMs: 0, inFlight: 128 })).toBe(false);
+  });
+});
