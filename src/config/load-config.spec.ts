@@ -67,6 +67,7 @@ describe('loadConfig', () => {
         requestTimeoutMs: 30000,
         keepAliveTimeoutMs: 5000,
         overloadDelayMs: 200,
+        overloadInFlight: 128,
         openApi: true,
         bodyLimitBytes: 1024 * 1024,
       });
