@@ -13,7 +13,7 @@ const work = mkdtempSync(join(tmpdir(), 'wf-bench-faults-'));
 const figuresFile = join(work, 'figures.jsonl');
 const jest = spawnSync(
   process.execPath,
-  [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '-c', 'jest.faults.config.js', '--runInBand'],
+  [join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '-c', 'jest.faults.config.js', '--runInBand', '--forceExit'],
   { cwd: root, stdio: 'inherit', env: { ...process.env, FAULT_FIGURES_FILE: figuresFile } },
 );
 const figures = existsSync(figuresFile)
