@@ -1,9 +1,10 @@
 import { Client } from 'pg';
 import { request } from 'undici';
-import { CUSTOMERS, FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
+import { CUSTOMERS, FaultCluster } from './support/fault-cluster';
 import { recordFigures } from './support/figures';
 import { type FaultRun, runFault } from './support/fault-run';
 import { type Attempt, type TurnLoad, within } from './support/turn-load';
+import { expectAlive, expectInTime, expectNothingLostOrDoubled } from './support/verdicts';
 
 /**
  * A busy database is not a down database. One customer's rows locked by a long transaction elsewhere, or
@@ -53,22 +54,8 @@ describe('a busy database under load (two replicas): hot rows and a saturated po
   }
 
   function expectSound(run: FaultRun): void {
-    const context = `${JSON.stringify(run.figures)}\n${cluster.output()}`;
-    expect({ alive: run.alive, context: run.alive ? '' : context }).toEqual({ alive: true, context: '' });
-    expect(run.reconciliation).toEqual({
-      lost: [],
-      doubled: [],
-      confirmedButMissing: [],
-      balanceMismatches: [],
-      ledgerMismatches: [],
-      transfers: expect.any(Number),
-    });
-    expect(run.unsettled).toBe(0);
-  }
-
-  function expectInTime(attempts: readonly Attempt[]): void {
-    const late = attempts.filter((attempt) => attempt.ms > PLATFORM_DEADLINE_MS);
-    expect(late.map(({ ms, status, outcome, kind }) => ({ ms: Math.round(ms), status, outcome, kind }))).toEqual([]);
+    expectAlive(run, cluster);
+    expectNothingLostOrDoubled(run);
   }
 
   function expectAlwaysReady(run: FaultRun): void {

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
+import { FaultCluster } from './support/fault-cluster';
 import { recordFigures } from './support/figures';
 import { type FaultRun, type FaultScenario, runFault } from './support/fault-run';
 import { within } from './support/turn-load';
+import { expectAlive, expectInTime, expectNothingLostOrDoubled } from './support/verdicts';
 
 /**
  * PostgreSQL's bad days, under load, on two replicas sharing one database: each fault is injected while
@@ -22,25 +23,9 @@ describe('PostgreSQL faults under load (two replicas, a PostgreSQL and a network
   });
 
   function expectSound(run: FaultRun): void {
-    const context = `${run.figures.fault}\n${JSON.stringify(run.figures)}\n${cluster.output()}`;
-    expect({ alive: run.alive, context: run.alive ? '' : context }).toEqual({ alive: true, context: '' });
-    expect(run.reconciliation).toEqual({
-      lost: [],
-      doubled: [],
-      confirmedButMissing: [],
-      balanceMismatches: [],
-      ledgerMismatches: [],
-      transfers: expect.any(Number),
-    });
-    expect(run.unsettled).toBe(0);
+    expectAlive(run, cluster);
+    expectNothingLostOrDoubled(run);
     expect(run.figures.recoveryMs).toBeLessThan(30_000);
-  }
-
-  function expectInTime(attempts: FaultRun['attempts']): void {
-    const late = attempts.filter((attempt) => attempt.ms > PLATFORM_DEADLINE_MS);
-    expect(late.map(({ ms, status, outcome, replica }) => ({ ms: Math.round(ms), status, outcome, replica }))).toEqual(
-      [],
-    );
   }
 
   /** The replicas were unready (503) at some point during the fault, and ready at the end. */

@@ -76,45 +76,32 @@ export class TransfersRepository {
     idempotencyKey: string,
     signal?: AbortSignal,
   ): Promise<TransferOutcome> {
-    return this.perCustomer.run(
-      customerNumber,
-      () => this.transferNow(customerNumber, fromType, toType, amountMinor, description, idempotencyKey),
-      signal,
-    );
-  }
+    const transferNow = (): Promise<TransferOutcome> =>
+      this.pool.transaction(async (tx) => {
+        const locked = await tx.run(LOCK, [customerNumber, [fromType, toType]]);
+        const from = locked.find((row) => row.accountType === fromType);
+        const to = locked.find((row) => row.accountType === toType);
+        if (!from) return { kind: 'unknown-account', accountType: fromType };
+        if (!to) return { kind: 'unknown-account', accountType: toType };
+        if ((await tx.run(DONE, [idempotencyKey])).length > 0) return { kind: 'already-done', from, to };
+        if (from.currency !== to.currency) return { kind: 'currency-mismatch' };
+        if (BigInt(from.balanceMinor) < amountMinor) return { kind: 'insufficient-funds', from };
 
-  private transferNow(
-    customerNumber: string,
-    fromType: string,
-    toType: string,
-    amountMinor: bigint,
-    description: string,
-    idempotencyKey: string,
-  ): Promise<TransferOutcome> {
-    return this.pool.transaction(async (tx) => {
-      const locked = await tx.run(LOCK, [customerNumber, [fromType, toType]]);
-      const from = locked.find((row) => row.accountType === fromType);
-      const to = locked.find((row) => row.accountType === toType);
-      if (!from) return { kind: 'unknown-account', accountType: fromType };
-      if (!to) return { kind: 'unknown-account', accountType: toType };
-      if ((await tx.run(DONE, [idempotencyKey])).length > 0) return { kind: 'already-done', from, to };
-      if (from.currency !== to.currency) return { kind: 'currency-mismatch' };
-      if (BigInt(from.balanceMinor) < amountMinor) return { kind: 'insufficient-funds', from };
-
-      const [applied] = await tx.run(APPLY, [
-        idempotencyKey,
-        from.id,
-        to.id,
-        amountMinor.toString(),
-        new Date(),
-        `${description} to ${to.accountType}`,
-        `${description} from ${from.accountType}`,
-      ]);
-      return {
-        kind: 'done',
-        from: { ...from, balanceMinor: applied.fromBalance },
-        to: { ...to, balanceMinor: applied.toBalance },
-      };
-    });
+        const [applied] = await tx.run(APPLY, [
+          idempotencyKey,
+          from.id,
+          to.id,
+          amountMinor.toString(),
+          new Date(),
+          `${description} to ${to.accountType}`,
+          `${description} from ${from.accountType}`,
+        ]);
+        return {
+          kind: 'done',
+          from: { ...from, balanceMinor: applied.fromBalance },
+          to: { ...to, balanceMinor: applied.toBalance },
+        };
+      });
+    return this.perCustomer.run(customerNumber, transferNow, signal);
   }
 }
