@@ -1,6 +1,7 @@
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { AppError, ErrorDetail } from '../errors/app-error';
+import { passesValidation } from './validity-plan';
 
 const MAX_DETAILS = 20;
 
@@ -28,13 +29,15 @@ export function flattenValidationErrors(errors: readonly ValidationError[], pref
 /**
  * Validates a parsed JSON body against a DTO class. Unknown properties are kept and ignored: platforms add
  * fields without notice, and rejecting them would break a live bot. Synchronous: our DTOs have no async
- * validators, and the hot path should not pay for promises it does not need.
+ * validators, and the hot path should not pay for promises it does not need. A valid body is recognised by
+ * the precompiled plan; class-validator itself runs only to word the errors of an invalid one.
  */
 export function validateBody<T extends object>(dto: ClassConstructor<T>, body: unknown, what: string): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new AppError('VALIDATION_FAILED', `${what} must be a JSON object.`);
   }
   const instance = plainToInstance(dto, body);
+  if (passesValidation(instance)) return instance;
   const errors = validateSync(instance, {
     whitelist: false,
     forbidNonWhitelisted: false,

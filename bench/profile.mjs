@@ -1,0 +1,180 @@
+// npm run bench:profile: where a turn's CPU goes, stage by stage (the cost table in the README's benchmark
+// section). The service runs the README request (static bearer token, 50 connections, tracing off) twice:
+// once plain, for the CPU µs per request, and once under the V8 sampling profiler (started after warm-up by
+// bench/profiler-hook.cjs), whose samples are shared out over the stages. Each sample goes to the deepest
+// frame of the stack that belongs to a stage, so time spent in node:http or in a library on a stage's
+// behalf counts for that stage. Stage µs = share of the busy samples × the plain run's CPU µs per request.
+// PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { README_BODY } from './request.mjs';
+import { freePort } from '../scripts/free-port.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
+const TOKEN = 'bench-bearer-token-0123456789';
+const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
+
+/** Stages in the order a request meets them; a frame belongs to the first stage whose pattern its file matches. */
+export const STAGES = [
+  ['body read', /common\/http\/json-body|\/raw-body\//],
+  ['auth', /\/src\/auth\/|\/dist\/auth\/|node_modules\/jose\//],
+  ['throttle', /\/(src|dist)\/throttling\/|@nestjs\/throttler/],
+  ['validation', /class-validator|class-transformer|\/(src|dist)\/common\/validation\/|\.request\.(js|ts)$/],
+  ['handler', /\/(src|dist)\/intents\//],
+  ['database', /node_modules\/(pg|pg-pool|pg-protocol|pg-types|postgres-[a-z]+)\/|\/(src|dist)\/database\//],
+  ['render', /\/(src|dist)\/platforms\//],
+  ['pipeline', /\/(src|dist)\/(turn|fulfillment|idempotency|async)\/|\/(src|dist)\/common\/(work-scope|deadline)/],
+  ['logging', /node_modules\/(pino|@pinojs|sonic-boom|nestjs-pino|pino-std-serializers)\/|observability\/logging/],
+  ['metrics', /@opentelemetry\/sdk-metrics|observability\/(metrics|event-loop-load|overload)/],
+  ['tracing', /@opentelemetry\/(sdk-trace|instrumentation|context-async|core|resources)|observability\/(tracing|span)/],
+  [
+    'framework (Nest, express, node:http)',
+    /@nestjs\/(core|common|platform-express)|node_modules\/(express|router|finalhandler|path-to-regexp|parseurl)\/|\/(src|dist)\/(common|app)/,
+  ],
+];
+
+function startService(env, hook) {
+  const args = [...(hook ? ['-r', join(root, 'bench', 'profiler-hook.cjs')] : []), join(root, 'dist', 'main.js')];
+  const [command, argv] = pinning ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the service did not start:\n${output}`)), 120_000);
+    const onData = (chunk) => {
+      output += chunk;
+      if (!/Listening/.test(output)) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData).resume();
+      child.stderr.off('data', onData).resume();
+      resolve(child);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the service exited (${code}):\n${output}`)));
+  });
+}
+
+function load(url, seconds) {
+  const options = JSON.stringify({ url, seconds, connections: 50, body: README_BODY, auth: { kind: 'bearer', token: TOKEN } });
+  const args = [join(root, 'bench', 'load.mjs'), options];
+  const [command, argv] = pinning ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+}
+
+const stop = (child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
+
+/** One run: warm-up, then the measured load; with `profileFile`, the profiler runs during the measured part. */
+async function run(env, profileFile) {
+  const port = await freePort();
+  const child = await startService(
+    { ...env, PORT: String(port), METRICS_PORT: String(await freePort()), PROFILE_OUT: profileFile ?? '' },
+    Boolean(profileFile),
+  );
+  const url = `http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`;
+  try {
+    await load(url, WARMUP_S);
+    if (profileFile) child.kill('SIGUSR2');
+    const before = cpuMicros(child.pid);
+    const result = await load(url, SECONDS);
+    const cpu = (cpuMicros(child.pid) - before) / result.requests.total;
+    if (profileFile) {
+      child.kill('SIGUSR2');
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    }
+    return { requests: result.requests.total, requestsPerSecond: Math.round(result.requests.average), cpu };
+  } finally {
+    await stop(child);
+  }
+}
+
+/** Busy sample time per stage, in µs; idle time is left out. */
+export function stageTimes(profile) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const stageOf = new Map();
+  const classify = (id) => {
+    if (stageOf.has(id)) return stageOf.get(id);
+    const { url, functionName } = byId.get(id).callFrame;
+    let stage;
+    if (functionName === '(garbage collector)') stage = 'garbage collection';
+    else if (functionName === '(idle)') stage = 'idle';
+    else stage = STAGES.find(([, pattern]) => pattern.test(url))?.[0];
+    if (stage === undefined) stage = parent.has(id) ? classify(parent.get(id)) : 'node:http, sockets, event loop';
+    stageOf.set(id, stage);
+    return stage;
+  };
+  const times = new Map();
+  profile.samples.forEach((id, index) => {
+    const stage = classify(id);
+    times.set(stage, (times.get(stage) ?? 0) + (profile.timeDeltas[index] ?? 0));
+  });
+  times.delete('idle');
+  return times;
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'wf-profile-'));
+  const callers = join(dir, 'callers.yaml');
+  await writeFile(
+    callers,
+    `callers:\n  - id: bench-bearer\n    platforms: [dialogflow-es]\n    auth: { bearer: { tokens: [${TOKEN}] } }\n`,
+  );
+  const env = {
+    SEED_DEMO_DATA: 'true',
+    LOG_LEVEL: 'info',
+    CALLERS_FILE: callers,
+    THROTTLE_LIMIT: '1000000',
+    OTEL_SDK_DISABLED: 'true',
+    NO_COLOR: '1',
+  };
+  const profileFile = process.env.PROFILE_OUT ?? join(dir, 'service.cpuprofile');
+  try {
+    const plain = await run(env);
+    const profiled = await run(env, profileFile);
+    const times = stageTimes(JSON.parse(readFileSync(profileFile, 'utf8')));
+    const busy = [...times.values()].reduce((sum, time) => sum + time, 0);
+    const order = [...STAGES.map(([name]) => name), 'node:http, sockets, event loop', 'garbage collection'];
+    const rows = order
+      .filter((stage) => times.has(stage))
+      .map((stage) => {
+        const share = times.get(stage) / busy;
+        return { stage, share: +(share * 100).toFixed(1), cpuMicrosPerRequest: Math.round(share * plain.cpu) };
+      });
+    const width = Math.max(...rows.map((row) => row.stage.length));
+    console.log(`\n${'stage'.padEnd(width)}  CPU µs/req  share`);
+    for (const row of rows) {
+      console.log(`${row.stage.padEnd(width)}  ${String(row.cpuMicrosPerRequest).padStart(10)}  ${row.share.toFixed(1).padStart(4)} %`);
+    }
+    console.log(
+      `${'total'.padEnd(width)}  ${String(Math.round(plain.cpu)).padStart(10)}  (${plain.requestsPerSecond} req/s unprofiled; ` +
+        `${Math.round(profiled.cpu)} µs/req and ${profiled.requestsPerSecond} req/s under the profiler)`,
+    );
+    if (process.env.PROFILE_OUT) console.log(`profile written to ${profileFile}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
