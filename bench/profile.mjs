@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { README_BODY } from './request.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
@@ -40,7 +40,10 @@ export const STAGES = [
 ];
 
 function startService(env, hook) {
-  const args = [...(hook ? ['-r', join(root, 'bench', 'profiler-hook.cjs')] : []), join(root, 'dist', 'main.js')];
+  const args = [
+    ...(hook ? ['--import', pathToFileURL(join(root, 'bench', 'profiler-hook.mjs')).href] : []),
+    join(root, 'dist', 'main.js'),
+  ];
   const [command, argv] = pinning ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
   const child = spawn(command, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -61,7 +64,13 @@ function startService(env, hook) {
 }
 
 function load(url, seconds) {
-  const options = JSON.stringify({ url, seconds, connections: 50, body: README_BODY, auth: { kind: 'bearer', token: TOKEN } });
+  const options = JSON.stringify({
+    url,
+    seconds,
+    connections: 50,
+    body: README_BODY,
+    auth: { kind: 'bearer', token: TOKEN },
+  });
   const args = [join(root, 'bench', 'load.mjs'), options];
   const [command, argv] = pinning ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
   return new Promise((resolve, reject) => {
@@ -160,7 +169,9 @@ async function main() {
     const width = Math.max(...rows.map((row) => row.stage.length));
     console.log(`\n${'stage'.padEnd(width)}  CPU µs/req  share`);
     for (const row of rows) {
-      console.log(`${row.stage.padEnd(width)}  ${String(row.cpuMicrosPerRequest).padStart(10)}  ${row.share.toFixed(1).padStart(4)} %`);
+      console.log(
+        `${row.stage.padEnd(width)}  ${String(row.cpuMicrosPerRequest).padStart(10)}  ${row.share.toFixed(1).padStart(4)} %`,
+      );
     }
     console.log(
       `${'total'.padEnd(width)}  ${String(Math.round(plain.cpu)).padStart(10)}  (${plain.requestsPerSecond} req/s unprofiled; ` +

@@ -78,7 +78,7 @@ function replaced(document: Json, path: ReadonlyArray<string | number>, replacem
 }
 
 function classValidatorVerdict(dto: ClassConstructor<object>, body: unknown): boolean {
-  const errors = validateSync(plainToInstance(dto, body) as object, {
+  const errors = validateSync(plainToInstance<object, unknown>(dto, body), {
     whitelist: false,
     forbidNonWhitelisted: false,
     forbidUnknownValues: false,
@@ -105,7 +105,7 @@ describe('passesValidation', () => {
           const body = replaced(document, path, replacement);
           if (typeof body !== 'object' || body === null || Array.isArray(body)) continue;
           const expected = classValidatorVerdict(dto, body);
-          const actual = passesValidation(plainToInstance(dto, body) as object);
+          const actual = passesValidation(plainToInstance<object, unknown>(dto, body));
           if (actual !== expected) {
             throw new Error(
               `${file} with ${path.join('.')} = ${JSON.stringify(replacement)?.slice(0, 40)}: ` +

@@ -1,7 +1,7 @@
-// Preloaded by bench/profile.mjs (node -r): the first SIGUSR2 starts V8's sampling profiler, the second stops
-// it and writes the profile to PROFILE_OUT, so start-up and warm-up stay out of the profile.
-const { Session } = require('node:inspector');
-const { writeFileSync } = require('node:fs');
+// Preloaded by bench/profile.mjs (node --import): the first SIGUSR2 starts V8's sampling profiler, the second
+// stops it and writes the profile to PROFILE_OUT, so start-up and warm-up stay out of the profile.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 
 const session = new Session();
 session.connect();
