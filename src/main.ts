@@ -12,7 +12,7 @@ import { INTENT_OPTIONS } from './intents/intent-options';
 import { connectGrpc } from './grpc/connect-grpc';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { assertPortsFree } from './lifecycle/listeners';
-import { createNestLogger } from './observability/logging';
+import { createNestLogger, rootLogger } from './observability/logging';
 
 /**
  * Connections the kernel may hold for the service before it accepts them. Node's default (511) overflows
@@ -99,12 +99,15 @@ async function main(): Promise<void> {
   logger.log(
     `Listening on ${scheme}://${config.http.host}:${config.http.port} - ${tls}; ${grpc}; ready in ${Math.round(performance.now() - startedAt)} ms`,
   );
+  // Lines are written in batches (logging.ts); the start-up lines go out now, for whoever waits on them.
+  rootLogger(config.logLevel).flush();
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal} received: closing`);
+    rootLogger(config.logLevel).flush();
     const { graceMs } = config.shutdown;
     const force = setTimeout(() => {
       logger.error(`Shutdown took longer than ${graceMs} ms; exiting`);

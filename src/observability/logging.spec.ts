@@ -87,6 +87,20 @@ describe('logging', () => {
   });
 
   describe('requestLogging', () => {
+    const ACCESS_LINE_FIELDS = [
+      'caller_id',
+      'duration_ms',
+      'hostname',
+      'level',
+      'method',
+      'msg',
+      'path',
+      'pid',
+      'request_id',
+      'status',
+      'time',
+    ];
+
     function exchange(url: string, requestId = 'req-1') {
       const req = Object.assign(new EventEmitter(), {
         method: 'POST',
@@ -134,6 +148,8 @@ describe('logging', () => {
         duration_ms: expect.any(Number),
       });
       expect(JSON.stringify(line)).not.toMatch(/s3cret|token=/);
+      // The access line skips the redaction pass because it has only these fields: a new one needs a look.
+      expect(Object.keys(line).sort()).toEqual(ACCESS_LINE_FIELDS);
     });
 
     it('logs 4xx and abandoned requests at warn, 5xx at error, probes not at all', () => {

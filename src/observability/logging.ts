@@ -56,11 +56,15 @@ export function createRootLogger(level: LogLevel, destination?: DestinationStrea
       mixin: contextFields,
       redact: { paths: [...LOG_REDACT_PATHS], censor: '[REDACTED]' },
     },
-    // Asynchronous: lines written while a write is in flight go out together (a write per line cost ~30 µs
-    // of CPU under load); pino flushes what is left synchronously when the process exits.
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    // Asynchronous and buffered: lines go out together once LOG_BUFFER_BYTES have gathered, or every
+    // LOG_FLUSH_MS (a write per line cost ~20 µs of CPU under load); pino flushes what is left synchronously
+    // when the process exits, and main.ts flushes the start-up lines at once.
+    destination ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }),
   );
 }
+
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 200;
 
 const roots = new Map<LogLevel, Logger>();
 
@@ -87,11 +91,14 @@ export function createNestLogger(level: LogLevel): LoggerService {
  * not at all. Written without pino-http's child logger per request (measured: ~200 µs of CPU a request).
  */
 export function requestLogging(logger: Logger): (req: Request, res: Response, next: NextFunction) => void {
+  // The access line is built from fixed fields none of which is a secret (logAccess), so it skips the
+  // redaction pass: matching the redaction paths cost ~11 µs a line, the rest of the line ~2 µs.
+  const access = logger.child({}, { redact: [] });
   return (req, res, next) => {
     const request = req as RequestContext;
     if (!isProbe(request.originalUrl)) {
       const started = performance.now();
-      res.once('close', () => logAccess(logger, request, res, performance.now() - started));
+      res.once('close', () => logAccess(access, request, res, performance.now() - started));
     }
     context.with(context.active().setValue(REQUEST, request), next);
   };
