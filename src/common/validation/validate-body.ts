@@ -1,6 +1,7 @@
-import { ClassConstructor, plainToInstance } from 'class-transformer';
+import type { ClassConstructor } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { AppError, ErrorDetail } from '../errors/app-error';
+import { toInstance } from './to-instance';
 import { passesValidation } from './validity-plan';
 
 const MAX_DETAILS = 20;
@@ -36,7 +37,7 @@ export function validateBody<T extends object>(dto: ClassConstructor<T>, body: u
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new AppError('VALIDATION_FAILED', `${what} must be a JSON object.`);
   }
-  const instance = plainToInstance(dto, body);
+  const instance = toInstance(dto, body);
   if (passesValidation(instance)) return instance;
   const errors = validateSync(instance, {
     whitelist: false,
