@@ -6,7 +6,7 @@ import type { RequestContext } from '../common/http/request-context';
 import { AppConfig } from '../config';
 import { authenticateWithin, CallerAuthenticator } from './caller-authenticator';
 import { connectionSecurity } from './tls/peer-identity';
-import { WebhookPlatform } from '../common/platform';
+import { WebhookPlatform, type Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -17,6 +17,8 @@ const EMPTY = Buffer.alloc(0);
  */
 @Injectable()
 export class CallerAuthGuard implements CanActivate {
+  private readonly platforms = new WeakMap<object, Platform | undefined>();
+
   constructor(
     private readonly authenticator: CallerAuthenticator,
     private readonly reflector: Reflector,
@@ -34,7 +36,7 @@ export class CallerAuthGuard implements CanActivate {
       remoteAddress: request.socket.remoteAddress,
       requestId: request.requestId,
     };
-    const platform = this.reflector.getAllAndOverride(WebhookPlatform, [context.getHandler(), context.getClass()]);
+    const platform = this.platformOf(context);
     const deadline = Deadline.after(this.config.fulfillment.deadlinesMs[platform ?? 'generic'], arrivalOf(request));
     const authenticated = await authenticateWithin(this.authenticator, source, deadline);
     if (platform) this.authenticator.authorize(authenticated, platform, source);
@@ -42,5 +44,14 @@ export class CallerAuthGuard implements CanActivate {
     request.caller = { id: caller.id, platforms: caller.platforms };
     request.callerRateLimit = caller.rateLimit;
     return true;
+  }
+
+  /** The route's platform (undefined for a route of none), read from its metadata once per route. */
+  private platformOf(context: ExecutionContext): Platform | undefined {
+    const handler = context.getHandler();
+    if (!this.platforms.has(handler)) {
+      this.platforms.set(handler, this.reflector.getAllAndOverride(WebhookPlatform, [handler, context.getClass()]));
+    }
+    return this.platforms.get(handler);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Span } from '@opentelemetry/api';
 import { Deadline } from '../common/deadline';
 import { runInWorkScope } from '../common/work-scope';
-import { recordFailure, tracer, UNKNOWN_INTENT } from '../observability/telemetry';
+import { recordFailure, tracer } from '../observability/telemetry';
 import { DeferredResults, PENDING_FULFILLMENT_PARAMETER } from './deferred-results';
 import type { FulfillmentRequest } from './fulfillment-request';
 import type { FulfillmentResult } from './fulfillment-result';
@@ -76,19 +76,8 @@ export class FulfillmentDispatcher {
     const due = typeof deadline === 'number' ? Deadline.after(deadline) : deadline;
     const registered =
       options.registered === undefined ? this.registry.find(input.intent) : (options.registered ?? undefined);
-    const intent = registered?.intent ?? UNKNOWN_INTENT;
-    // The turn's span (or the job's) carries the platform, intent, stage and caller; this one adds the outcome.
-    return tracer.startActiveSpan(`dispatch ${intent}`, async (span) => {
-      try {
-        const dispatched = await this.run(input, registered, due, options);
-        span.setAttribute('fulfillment.outcome', dispatched.outcome);
-        if (dispatched.handler) span.setAttribute('fulfillment.handler', dispatched.handler);
-        if (dispatched.outcome === 'failed') recordFailure(span, dispatched.error);
-        return dispatched;
-      } finally {
-        span.end();
-      }
-    });
+    // No span of its own: the turn's span (or the job's) carries the outcome, the handler's span the work.
+    return this.run(input, registered, due, options);
   }
 
   private async run(
@@ -109,9 +98,13 @@ export class FulfillmentDispatcher {
 
     const controller = new AbortController();
     const { turnKey, ...fields } = input;
+    let idempotencyKey = input.idempotencyKey;
     const request: FulfillmentRequest = {
       ...fields,
-      idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf({ ...fields, turnKey }),
+      // Derived on first read: only the handlers that change state read it, and it costs a SHA-256.
+      get idempotencyKey(): string {
+        return (idempotencyKey ??= idempotencyKeyOf({ ...fields, turnKey }));
+      },
       deadline: deadline.toDate(),
       signal: controller.signal,
     };

@@ -14,7 +14,9 @@ const RETRY_AFTER_SECONDS = '1';
  */
 export function refuseWhenOverloaded(load: EventLoopLoad): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
-    if (!request.path.startsWith(REFUSABLE)) {
+    // The raw URL is the path for every request line but the absolute form (a proxy's), which express parses.
+    const url = request.url;
+    if (!(url.startsWith('/') ? url : request.path).startsWith(REFUSABLE)) {
       next();
       return;
     }

@@ -1,6 +1,6 @@
 /**
  * OpenTelemetry tracing, configured only by the standard OTEL_* variables. Importing this module starts it:
- * main.ts imports it before anything else, so that http, express, Nest, pg, grpc-js and undici are patched
+ * main.ts imports it before anything else, so that http, express, pg, grpc-js and undici are patched
  * before they are loaded. Nothing else in src/ imports it (a test starts it itself, with its own exporter).
  *
  * It is the one module besides the configuration that reads process.env: it runs before the configuration
@@ -11,7 +11,6 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK, resources } from '@opentelemetry/sdk-node';
@@ -97,10 +96,12 @@ function createInstrumentations(): Instrumentation[] {
       ignoreIncomingRequestHook: (request) => isProbe(request.url),
       requireParentforOutgoingSpans: true,
     }),
-    // Only what sets `http.route` on the server span; a span per middleware and route layer costs more than
-    // it tells (Nest's own spans show the controller and handler).
-    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER] }),
-    new NestInstrumentation(),
+    // Only what sets `http.route` on the server span: a span per middleware, router and route layer, and
+    // Nest's spans for the controller and its handler, cost more than they tell (the turn's span names the
+    // platform, intent and outcome, the handler's the work). The tree is server → turn → handler → pg/HTTP.
+    new ExpressInstrumentation({
+      ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER, ExpressLayerType.ROUTER],
+    }),
     // Queries only inside a trace (pg-boss polling and timers would start a trace each); no connect spans;
     // never parameter values (enhancedDatabaseReporting stays off; literals are removed by redactSpan).
     new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true, enhancedDatabaseReporting: false }),

@@ -97,9 +97,10 @@ export class TurnPipeline {
     if (!registered) return this.dispatchOnly(turn, null, note);
     if (!this.database.isAvailable) return this.degraded(turn, note);
 
+    const queued = registered.mode === 'async' && turn.input.stage === 'fulfillment';
+    // A read-only turn is not recorded, so it needs no key here (the dispatcher derives one if it is read).
+    if (!queued && !registered.changesState) return this.dispatchOnly(turn, registered, note);
     const input = { ...turn.input, idempotencyKey: turn.input.idempotencyKey ?? idempotencyKeyOf(turn.input) };
-    const queued = registered.mode === 'async' && input.stage === 'fulfillment';
-    if (!queued && !registered.changesState) return this.dispatchOnly({ ...turn, input }, registered, note);
 
     try {
       return await this.idempotency.execute(
