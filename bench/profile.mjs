@@ -4,9 +4,11 @@
 // bench/profiler-hook.cjs), whose samples are shared out over the stages. Each sample goes to the deepest
 // frame of the stack that belongs to a stage, so time spent in node:http or in a library on a stage's
 // behalf counts for that stage. Stage µs = share of the busy samples × the plain run's CPU µs per request.
-// PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools).
+// PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools); PROFILE_TRACING=1 runs with every
+// span exported (OTLP http/protobuf to a sink on 127.0.0.1 that answers 200), as bench/run.mjs's traced row.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,22 +22,35 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
 const TOKEN = 'bench-bearer-token-0123456789';
 const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 
-/** Stages in the order a request meets them; a frame belongs to the first stage whose pattern its file matches. */
+/** Our own compiled code (dist/ or src/ outside node_modules) under `path`. */
+const own = (path) => new RegExp(`^(?!.*node_modules).*/(dist|src)/${path}`);
+const lib = (names) => new RegExp(`node_modules/(${names})/`);
+
+/** Stages in the order a request meets them; a frame belongs to the first stage one of whose patterns matches. */
 export const STAGES = [
-  ['body read', /common\/http\/json-body|\/raw-body\//],
-  ['auth', /\/src\/auth\/|\/dist\/auth\/|node_modules\/jose\//],
-  ['throttle', /\/(src|dist)\/throttling\/|@nestjs\/throttler/],
-  ['validation', /class-validator|class-transformer|\/(src|dist)\/common\/validation\/|\.request\.(js|ts)$/],
-  ['handler', /\/(src|dist)\/intents\//],
-  ['database', /node_modules\/(pg|pg-pool|pg-protocol|pg-types|postgres-[a-z]+)\/|\/(src|dist)\/database\//],
-  ['render', /\/(src|dist)\/platforms\//],
-  ['pipeline', /\/(src|dist)\/(turn|fulfillment|idempotency|async)\/|\/(src|dist)\/common\/(work-scope|deadline)/],
-  ['logging', /node_modules\/(pino|@pinojs|sonic-boom|nestjs-pino|pino-std-serializers)\/|observability\/logging/],
-  ['metrics', /@opentelemetry\/sdk-metrics|observability\/(metrics|event-loop-load|overload)/],
-  ['tracing', /@opentelemetry\/(sdk-trace|instrumentation|context-async|core|resources)|observability\/(tracing|span)/],
+  ['body read', [own('common/http/json-body'), lib('raw-body')]],
+  ['auth', [own('auth/'), lib('jose')]],
+  ['throttle', [own('throttling/'), lib('@nestjs/throttler')]],
+  ['validation', [own('common/validation/'), lib('class-validator|class-transformer'), /\.request\.(js|ts)$/]],
+  ['handler', [own('intents/')]],
+  ['database', [own('database/'), lib('pg|pg-pool|pg-protocol|pg-types|postgres-[a-z]+|pg-cursor')]],
+  ['render', [own('platforms/')]],
+  ['pipeline', [own('(turn|fulfillment|idempotency|async)/'), own('common/(work-scope|deadline)')]],
+  ['logging', [own('observability/logging'), lib('pino|@pinojs|sonic-boom|nestjs-pino|pino-std-serializers')]],
+  ['metrics', [own('observability/(metrics|event-loop-load|overload)'), lib('@opentelemetry/sdk-metrics')]],
+  [
+    'tracing',
+    [
+      own('observability/(tracing|span|telemetry|job-tracing)'),
+      lib('@opentelemetry/[a-z-]+|@grpc/proto-loader|protobufjs'),
+    ],
+  ],
   [
     'framework (Nest, express, node:http)',
-    /@nestjs\/(core|common|platform-express)|node_modules\/(express|router|finalhandler|path-to-regexp|parseurl)\/|\/(src|dist)\/(common|app)/,
+    [
+      lib('@nestjs/core|@nestjs/common|@nestjs/platform-express|express|router|finalhandler|path-to-regexp|parseurl'),
+      own('(common|app|main)'),
+    ],
   ],
 ];
 
@@ -124,7 +139,7 @@ export function stageTimes(profile) {
     let stage;
     if (functionName === '(garbage collector)') stage = 'garbage collection';
     else if (functionName === '(idle)') stage = 'idle';
-    else stage = STAGES.find(([, pattern]) => pattern.test(url))?.[0];
+    else stage = STAGES.find(([, patterns]) => patterns.some((pattern) => pattern.test(url)))?.[0];
     if (stage === undefined) stage = parent.has(id) ? classify(parent.get(id)) : 'node:http, sockets, event loop';
     stageOf.set(id, stage);
     return stage;
@@ -136,6 +151,16 @@ export function stageTimes(profile) {
   });
   times.delete('idle');
   return times;
+}
+
+/** An OTLP/HTTP endpoint that reads each export and answers 200, standing in for a collector. */
+async function startSink() {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.once('end', () => response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((done) => server.close(done)) };
 }
 
 async function main() {
@@ -153,6 +178,18 @@ async function main() {
     OTEL_SDK_DISABLED: 'true',
     NO_COLOR: '1',
   };
+  const sink = process.env.PROFILE_TRACING === '1' ? await startSink() : undefined;
+  if (sink) {
+    Object.assign(env, {
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      OTEL_BSP_MAX_QUEUE_SIZE: '65536',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048',
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+    });
+  }
   const profileFile = process.env.PROFILE_OUT ?? join(dir, 'service.cpuprofile');
   try {
     const plain = await run(env);
@@ -179,6 +216,7 @@ async function main() {
     );
     if (process.env.PROFILE_OUT) console.log(`profile written to ${profileFile}`);
   } finally {
+    await sink?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

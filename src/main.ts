@@ -1,3 +1,4 @@
+import './lifecycle/compile-cache';
 import './observability/tracing';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
