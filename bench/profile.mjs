@@ -32,19 +32,14 @@ export const STAGES = [
   ['auth', [own('auth/'), lib('jose')]],
   ['throttle', [own('throttling/'), lib('@nestjs/throttler')]],
   ['validation', [own('common/validation/'), lib('class-validator|class-transformer'), /\.request\.(js|ts)$/]],
+  ['gRPC transport', [own('grpc/'), lib('@grpc/grpc-js|@grpc/proto-loader|protobufjs|@nestjs/microservices')]],
   ['handler', [own('intents/')]],
   ['database', [own('database/'), lib('pg|pg-pool|pg-protocol|pg-types|postgres-[a-z]+|pg-cursor')]],
   ['render', [own('platforms/')]],
   ['pipeline', [own('(turn|fulfillment|idempotency|async)/'), own('common/(work-scope|deadline)')]],
   ['logging', [own('observability/logging'), lib('pino|@pinojs|sonic-boom|nestjs-pino|pino-std-serializers')]],
   ['metrics', [own('observability/(metrics|event-loop-load|overload)'), lib('@opentelemetry/sdk-metrics')]],
-  [
-    'tracing',
-    [
-      own('observability/(tracing|span|telemetry|job-tracing)'),
-      lib('@opentelemetry/[a-z-]+|@grpc/proto-loader|protobufjs'),
-    ],
-  ],
+  ['tracing', [own('observability/(tracing|span|telemetry|job-tracing)'), lib('@opentelemetry/[a-z-]+')]],
   [
     'framework (Nest, express, node:http)',
     [
@@ -78,15 +73,39 @@ function startService(env, hook) {
   });
 }
 
+/**
+ * PROFILE_TURN=transfer: bench/run.mjs's TransferFunds row (a new generic turn each request) instead;
+ * PROFILE_TURN=grpc: its gRPC Fulfill row (bench/grpc-load.mjs); PROFILE_TURN=generic: its generic JSON row.
+ */
+const TRANSFER = process.env.PROFILE_TURN === 'transfer';
+const GENERIC = process.env.PROFILE_TURN === 'generic';
+const GRPC = process.env.PROFILE_TURN === 'grpc';
+const BODY = TRANSFER
+  ? JSON.stringify({
+      requestId: '__TURN_ID__',
+      sessionId: 'bench-transfer',
+      intent: 'TransferFunds',
+      stage: 'fulfillment',
+      confirmation: 'confirmed',
+      parameters: { user_id: '__CUSTOMER__', from_account: 'checking', to_account: 'savings', amount: 0.01 },
+    })
+  : GENERIC
+    ? JSON.stringify(JSON.parse(readFileSync(join(root, 'test/fixtures/generic/get-account-balance.json'), 'utf8')))
+    : README_BODY;
+
 function load(url, seconds) {
-  const options = JSON.stringify({
-    url,
-    seconds,
-    connections: 50,
-    body: README_BODY,
-    auth: { kind: 'bearer', token: TOKEN },
-  });
-  const args = [join(root, 'bench', 'load.mjs'), options];
+  const options = JSON.stringify(
+    GRPC
+      ? { target: url, seconds, connections: 50, token: TOKEN, expected: '$3,247.82' }
+      : {
+          url,
+          seconds,
+          connections: 50,
+          body: BODY,
+          auth: { kind: 'bearer', token: TOKEN },
+        },
+  );
+  const args = [join(root, 'bench', GRPC ? 'grpc-load.mjs' : 'load.mjs'), options];
   const [command, argv] = pinning ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -106,11 +125,20 @@ const stop = (child) => new Promise((resolve) => (child.once('exit', resolve), c
 /** One run: warm-up, then the measured load; with `profileFile`, the profiler runs during the measured part. */
 async function run(env, profileFile) {
   const port = await freePort();
+  const grpcPort = await freePort();
   const child = await startService(
-    { ...env, PORT: String(port), METRICS_PORT: String(await freePort()), PROFILE_OUT: profileFile ?? '' },
+    {
+      ...env,
+      PORT: String(port),
+      GRPC_PORT: String(grpcPort),
+      METRICS_PORT: String(await freePort()),
+      PROFILE_OUT: profileFile ?? '',
+    },
     Boolean(profileFile),
   );
-  const url = `http://127.0.0.1:${port}/v1/webhooks/dialogflow-es`;
+  const url = GRPC
+    ? `127.0.0.1:${grpcPort}`
+    : `http://127.0.0.1:${port}/v1/webhooks/${TRANSFER || GENERIC ? 'generic' : 'dialogflow-es'}`;
   try {
     await load(url, WARMUP_S);
     if (profileFile) child.kill('SIGUSR2');
@@ -168,7 +196,7 @@ async function main() {
   const callers = join(dir, 'callers.yaml');
   await writeFile(
     callers,
-    `callers:\n  - id: bench-bearer\n    platforms: [dialogflow-es]\n    auth: { bearer: { tokens: [${TOKEN}] } }\n`,
+    `callers:\n  - id: bench-bearer\n    platforms: [dialogflow-es, generic]\n    auth: { bearer: { tokens: [${TOKEN}] } }\n`,
   );
   const env = {
     SEED_DEMO_DATA: 'true',
