@@ -14,7 +14,7 @@ import type { AppConfig } from './config';
 import { setupOpenApi } from './docs/openapi';
 import { Readiness } from './health/readiness';
 import { EventLoopLoad } from './observability/event-loop-load';
-import { createNestLogger } from './observability/logging';
+import { createNestLogger, requestLogging, rootLogger } from './observability/logging';
 import { refuseWhenOverloaded } from './observability/overload.middleware';
 
 /** Builds the HTTP application with everything main.ts and the e2e tests share; does not listen. */
@@ -58,6 +58,9 @@ export async function createHttpApp(
       },
       refuseWhenOverloaded(load),
       jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth),
+      // Request id and caller on every line logged while handling the request, one access line when it ends.
+      // After the body is read: what runs from the body's 'end' event on runs in the request's log context.
+      requestLogging(rootLogger(config.logLevel)),
     ),
   );
   app.useGlobalFilters(new HttpErrorFilter());
