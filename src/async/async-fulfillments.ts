@@ -11,6 +11,7 @@ import {
 } from '../fulfillment';
 import { FulfillmentResults } from './fulfillment-results';
 import { JobQueue } from './job-queue';
+import { recordJobOutcome } from '../observability/job-tracing';
 
 export const FULFILLMENT_QUEUE = 'async-fulfillment';
 
@@ -70,7 +71,8 @@ export class AsyncFulfillments implements OnModuleInit {
     await this.results.markRunning(job.fulfillmentId);
     // The job's own budget, a little under its expiry so a finished run is never also retried.
     const budgetMs = Math.max(500, this.config.async.jobTimeoutMs - 1000);
-    const { outcome, result } = await this.dispatcher.dispatch(job.input, budgetMs);
+    const { outcome, result, handler, error } = await this.dispatcher.dispatch(job.input, budgetMs);
+    recordJobOutcome(job.input.intent, outcome, handler, error);
     if (outcome === 'failed' || outcome === 'timed-out') {
       const what = `async handler for "${job.input.intent}" ${outcome === 'failed' ? 'failed' : 'timed out'}`;
       if (!lastAttempt) throw new Error(`${what}; the job will be retried`);

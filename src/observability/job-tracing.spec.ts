@@ -2,7 +2,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { TRACE_CONTEXT_KEY, traceJob, withTraceContext } from './job-tracing';
+import { recordJobOutcome, TRACE_CONTEXT_KEY, traceJob, withTraceContext } from './job-tracing';
 import { tracer } from './telemetry';
 
 describe('job tracing', () => {
@@ -62,5 +62,26 @@ describe('job tracing', () => {
     expect(job.parentSpanContext).toBeUndefined();
     expect(job.status).toEqual({ code: SpanStatusCode.ERROR, message: 'RangeError' });
     expect(JSON.stringify(job.attributes)).not.toContain('12345');
+  });
+
+  it("puts a fulfillment job's intent, outcome and handler on its span, a failed run as an error", async () => {
+    const run = (outcome: string, error?: unknown) =>
+      traceJob('fulfillment', { id: `job-${outcome}`, retryCount: 0, data: {} }, () => {
+        recordJobOutcome('RequestStatement', outcome, 'StatementHandler', error);
+        return Promise.resolve();
+      });
+    await run('fulfilled');
+    await run('failed', new TypeError('archive down'));
+    await run('timed-out');
+    const [fulfilled, failed, timedOut] = exporter.getFinishedSpans();
+    expect(fulfilled.attributes).toMatchObject({
+      'fulfillment.intent': 'RequestStatement',
+      'fulfillment.outcome': 'fulfilled',
+      'fulfillment.handler': 'StatementHandler',
+    });
+    expect(fulfilled.status.code).not.toBe(SpanStatusCode.ERROR);
+    expect(failed.status).toEqual({ code: SpanStatusCode.ERROR, message: 'TypeError' });
+    expect(timedOut.attributes['fulfillment.outcome']).toBe('timed-out');
+    expect(timedOut.status.code).toBe(SpanStatusCode.ERROR);
   });
 });

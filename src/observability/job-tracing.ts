@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { recordFailure, tracer } from './telemetry';
 
 /** Where a job's data carries the W3C trace context (traceparent) of the code that queued it. */
@@ -38,4 +38,21 @@ export function traceJob(queue: string, job: TracedJob, run: () => Promise<void>
       span.end();
     }
   });
+}
+
+/**
+ * Puts a fulfillment job's intent, outcome and handler on the running job's span; a failed or timed-out run
+ * marks it as an error (a turn's span carries the same from the turn pipeline).
+ */
+export function recordJobOutcome(intent: string, outcome: string, handler?: string, error?: unknown): void {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return;
+  span.setAttributes({
+    'fulfillment.intent': intent,
+    'fulfillment.outcome': outcome,
+    ...(handler !== undefined && { 'fulfillment.handler': handler }),
+  });
+  if (outcome === 'failed' || outcome === 'timed-out') {
+    recordFailure(span, error ?? new Error(`the handler ${outcome === 'failed' ? 'failed' : 'timed out'}`));
+  }
 }

@@ -14,9 +14,9 @@ const RETRY_AFTER_SECONDS = '1';
  */
 export function refuseWhenOverloaded(load: EventLoopLoad): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
-    // The raw URL is the path for every request line but the absolute form (a proxy's), which express parses.
-    const url = request.url;
-    if (!(url.startsWith('/') ? url : request.path).startsWith(REFUSABLE)) {
+    // The raw URL answers for nearly every request; express's parsed path for the rest (an absolute form, or a
+    // backslash that express's parser turns into a slash), so no spelling of a /v1/ route escapes the check.
+    if (!request.url.startsWith(REFUSABLE) && !request.path.startsWith(REFUSABLE)) {
       next();
       return;
     }
