@@ -107,10 +107,7 @@ export function parseJsonBody(raw: Buffer, maxDepth: number): unknown {
   // Keys that could reach an object's prototype when merged are dropped; the reviver costs time, so it only
   // runs when such a key may appear at all: spelled out, or hidden behind a \u escape ("\u0063onstructor").
   const suspicious =
-    text.includes('__proto__') ||
-    text.includes('constructor') ||
-    text.includes('prototype') ||
-    text.includes('\\u');
+    text.includes('__proto__') || text.includes('constructor') || text.includes('prototype') || text.includes('\\u');
   return suspicious
     ? JSON.parse(text, (key, value: unknown) => (POLLUTING_KEYS.has(key) ? undefined : value))
     : JSON.parse(text);
