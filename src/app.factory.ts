@@ -16,6 +16,7 @@ import { Readiness } from './health/readiness';
 import { EventLoopLoad } from './observability/event-loop-load';
 import { createNestLogger, requestLogging, rootLogger } from './observability/logging';
 import { refuseWhenOverloaded } from './observability/overload.middleware';
+import { traceServerRequests } from './observability/server-spans';
 
 /** Builds the HTTP application with everything main.ts and the e2e tests share; does not listen. */
 export async function createHttpApp(
@@ -43,6 +44,8 @@ export async function createHttpApp(
   const load = app.get(EventLoopLoad);
   // A turn's budget starts when its request arrives, before the body is read or the caller authenticated.
   stampArrivals(server, () => load.delayMs);
+  // While tracing runs, each request (and everything above) in its HTTP server span.
+  traceServerRequests(server, config.tls ? 'https' : 'http');
   app.use(
     chain(
       requestIdMiddleware,

@@ -6,6 +6,7 @@ import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import type { RequestContext } from '../common/http/request-context';
 import type { AppConfig } from '../config';
 import { LOG_REDACT_PATHS, pathOf } from './redaction';
+import { inRequestContext } from '../common/http/in-request-context';
 import { isProbe } from './telemetry';
 
 type LogLevel = AppConfig['logLevel'];
@@ -98,7 +99,11 @@ export function requestLogging(logger: Logger): (req: Request, res: Response, ne
     const request = req as RequestContext;
     if (!isProbe(request.originalUrl)) {
       const started = performance.now();
-      res.once('close', () => logAccess(access, request, res, performance.now() - started));
+      // In the request's trace context, so the access line carries its trace and span ids.
+      res.once(
+        'close',
+        inRequestContext(() => logAccess(access, request, res, performance.now() - started)),
+      );
     }
     context.with(context.active().setValue(REQUEST, request), next);
   };

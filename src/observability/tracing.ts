@@ -1,6 +1,6 @@
 /**
  * OpenTelemetry tracing, configured only by the standard OTEL_* variables. Importing this module starts it:
- * main.ts imports it before anything else, so that http, express, pg, grpc-js and undici are patched
+ * main.ts imports it before anything else, so that http, pg, grpc-js and undici are patched
  * before they are loaded. Nothing else in src/ imports it (a test starts it itself, with its own exporter).
  *
  * It is the one module besides the configuration that reads process.env: it runs before the configuration
@@ -8,7 +8,6 @@
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -16,8 +15,9 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { NodeSDK, resources } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { setServerSpans } from './server-spans';
 import { FanOutSpanProcessor, RedactingSpanProcessor } from './span-processors';
-import { DEFAULT_SERVICE_NAME, isProbe } from './telemetry';
+import { DEFAULT_SERVICE_NAME } from './telemetry';
 import { exportProcessors } from './trace-exporters';
 
 export interface Tracing {
@@ -67,6 +67,7 @@ function start(env: Environment): Tracing {
     logRecordProcessors: [],
   });
   sdk.start();
+  setServerSpans(true);
   // Created after the instrumentations are in place: the gRPC exporter loads @grpc/grpc-js.
   for (const processor of exportProcessors(env)) exporters.add(processor);
 
@@ -79,6 +80,7 @@ function start(env: Environment): Tracing {
       stopped ??= sdk.shutdown().finally(() => {
         for (const instrumentation of instrumentations) instrumentation.disable();
         // Back to the API's no-op state, so that tracing can be started again in the same process.
+        setServerSpans(false);
         trace.disable();
         context.disable();
         propagation.disable();
@@ -91,17 +93,10 @@ function start(env: Environment): Tracing {
 
 function createInstrumentations(): Instrumentation[] {
   return [
-    // Incoming W3C trace context (traceparent) is taken as the parent by the propagator the SDK installs.
-    new HttpInstrumentation({
-      ignoreIncomingRequestHook: (request) => isProbe(request.url),
-      requireParentforOutgoingSpans: true,
-    }),
-    // Only what sets `http.route` on the server span: a span per middleware, router and route layer, and
-    // Nest's spans for the controller and its handler, cost more than they tell (the turn's span names the
-    // platform, intent and outcome, the handler's the work). The tree is server → turn → handler → pg/HTTP.
-    new ExpressInstrumentation({
-      ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER, ExpressLayerType.ROUTER],
-    }),
+    // Outgoing calls through node:http only (JWKS fetches), inside a trace. Incoming requests get their server
+    // span from server-spans.ts: the instrumentation's own cost ~70 µs a request, sampled or not, and a span
+    // per express layer or Nest controller told nothing the turn's span does not.
+    new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true }),
     // Queries only inside a trace (pg-boss polling and timers would start a trace each); no connect spans;
     // never parameter values (enhancedDatabaseReporting stays off; literals are removed by redactSpan).
     new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true, enhancedDatabaseReporting: false }),

@@ -1,6 +1,7 @@
 import type { NextFunction, RequestHandler, Response } from 'express';
 import { gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import { AppError } from '../errors/app-error';
+import { inRequestContext } from './in-request-context';
 import type { RequestContext } from './request-context';
 
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;|$)/i;
@@ -159,33 +160,40 @@ export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHa
       chunks.push(chunk);
     };
     request.on('data', onData);
-    request.once('error', () => finish(new AppError('MALFORMED_JSON', 'The request body could not be read.')));
-    request.once('end', () => {
-      if (settled) return;
-      if (received > limitBytes) {
-        finish(tooLarge(limitBytes));
-        return;
-      }
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
-      try {
-        request.body = parseJsonBody(decode(raw, contentEncoding(request) ?? 'identity', limitBytes), maxDepth);
-        // Signatures are checked over the bytes as they arrived on the wire.
-        request.rawBody = raw;
-      } catch (error: unknown) {
-        if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+    request.once(
+      'error',
+      inRequestContext(() => finish(new AppError('MALFORMED_JSON', 'The request body could not be read.'))),
+    );
+    // The rest of the request continues from here, in its trace context.
+    request.once(
+      'end',
+      inRequestContext(() => {
+        if (settled) return;
+        if (received > limitBytes) {
           finish(tooLarge(limitBytes));
           return;
         }
-        const message =
-          error instanceof DepthError
-            ? `The request body is nested deeper than ${error.maxDepth} levels.`
-            : error instanceof DecompressionError
-              ? 'The compressed request body could not be decoded.'
-              : 'The request body is not valid JSON.';
-        finish(new AppError('MALFORMED_JSON', message));
-        return;
-      }
-      finish();
-    });
+        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+        try {
+          request.body = parseJsonBody(decode(raw, contentEncoding(request) ?? 'identity', limitBytes), maxDepth);
+          // Signatures are checked over the bytes as they arrived on the wire.
+          request.rawBody = raw;
+        } catch (error: unknown) {
+          if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+            finish(tooLarge(limitBytes));
+            return;
+          }
+          const message =
+            error instanceof DepthError
+              ? `The request body is nested deeper than ${error.maxDepth} levels.`
+              : error instanceof DecompressionError
+                ? 'The compressed request body could not be decoded.'
+                : 'The request body is not valid JSON.';
+          finish(new AppError('MALFORMED_JSON', message));
+          return;
+        }
+        finish();
+      }),
+    );
   };
 }

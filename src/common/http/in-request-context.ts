@@ -1,0 +1,10 @@
+import { context } from '@opentelemetry/api';
+
+/**
+ * `listener` bound to the current trace context (as it is while tracing is off): for what a request's
+ * middleware listens for on the request's or response's own events, which Node emits outside the request's
+ * context (observability/server-spans.ts makes the request's server span).
+ */
+export function inRequestContext<A extends unknown[]>(listener: (...args: A) => void): (...args: A) => void {
+  return context.bind(context.active(), listener);
+}

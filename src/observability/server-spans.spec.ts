@@ -1,0 +1,110 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { setServerSpans, traceServerRequests } from './server-spans';
+
+const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
+const CALLER_SPAN = 'b7ad6b7169203331';
+
+describe('traceServerRequests', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  let server: Server;
+  let port: number;
+  let activeInHandler: string | undefined;
+
+  beforeAll(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(provider);
+    setServerSpans(true);
+    server = createServer((request: IncomingMessage & { route?: { path: string } }, response) => {
+      activeInHandler = trace.getActiveSpan()?.spanContext().spanId;
+      if (request.url?.startsWith('/slow')) return; // never answers: the client gives up
+      request.route = { path: '/v1/items/:id' };
+      response.writeHead(request.url?.includes('fail') ? 503 : 200).end('{}');
+    });
+    traceServerRequests(server, 'http');
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    setServerSpans(false);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await provider.shutdown();
+    trace.disable();
+    propagation.disable();
+    context.disable();
+  });
+  beforeEach(() => exporter.reset());
+
+  function call(path: string, headers: Record<string, string> = {}, abortAfterMs?: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const client = httpRequest({ port, host: '127.0.0.1', path, method: 'POST', headers }, (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+      });
+      client.once('error', (error) => (abortAfterMs === undefined ? reject(error) : resolve(0)));
+      if (abortAfterMs !== undefined) setTimeout(() => client.destroy(), abortAfterMs);
+      client.end();
+    });
+  }
+
+  const spans = async (count: number) => {
+    for (let attempt = 0; attempt < 50 && exporter.getFinishedSpans().length < count; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return exporter.getFinishedSpans();
+  };
+
+  it("makes a server span under the caller's traceparent, named by the route, with the handler inside it", async () => {
+    await call('/v1/items/7?token=secret', {
+      traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01`,
+      'user-agent': 'bot/1.0',
+    });
+    const [span] = await spans(1);
+    expect(span.kind).toBe(SpanKind.SERVER);
+    expect(span.name).toBe('POST /v1/items/:id');
+    expect(span.spanContext().traceId).toBe(CALLER_TRACE);
+    expect(span.parentSpanContext?.spanId).toBe(CALLER_SPAN);
+    expect(activeInHandler).toBe(span.spanContext().spanId);
+    expect(span.attributes).toMatchObject({
+      'http.request.method': 'POST',
+      'http.route': '/v1/items/:id',
+      'http.response.status_code': 200,
+      'url.path': '/v1/items/7',
+      'url.query': 'token=secret', // values are removed by the redacting processor, before any exporter
+      'server.address': '127.0.0.1',
+      'server.port': port,
+      'user_agent.original': 'bot/1.0',
+    });
+    expect(span.status.code).not.toBe(SpanStatusCode.ERROR);
+  });
+
+  it('marks a 5xx as an error and a request the client abandoned as aborted; probes get no span', async () => {
+    expect(await call('/v1/items/fail')).toBe(503);
+    await call('/slow', {}, 100);
+    await call('/health/ready');
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a probe's span, if one were made, has ended
+    const finished = await spans(2);
+    expect(
+      finished.map((span) => [span.attributes['url.path'], span.status.code, span.attributes['error.type']]),
+    ).toEqual([
+      ['/v1/items/fail', SpanStatusCode.ERROR, undefined],
+      ['/slow', SpanStatusCode.UNSET, 'aborted'],
+    ]);
+  });
+
+  it('leaves a server alone while tracing is off', () => {
+    setServerSpans(false);
+    const untouched = createServer(() => undefined);
+    const [listener] = untouched.listeners('request');
+    traceServerRequests(untouched, 'http');
+    expect(untouched.listeners('request')).toEqual([listener]);
+    setServerSpans(true);
+  });
+});
