@@ -1,26 +1,22 @@
 // npm run bench:profile: where a turn's CPU goes, stage by stage (the cost table in the README's benchmark
 // section). The service runs the README request (static bearer token, 50 connections, tracing off) twice:
 // once plain, for the CPU µs per request, and once under the V8 sampling profiler (started after warm-up by
-// bench/profiler-hook.cjs), whose samples are shared out over the stages. Each sample goes to the deepest
+// bench/profiler-hook.mjs), whose samples are shared out over the stages. Each sample goes to the deepest
 // frame of the stack that belongs to a stage, so time spent in node:http or in a library on a stage's
 // behalf counts for that stage. Stage µs = share of the busy samples × the plain run's CPU µs per request.
 // PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools); PROFILE_TRACING=1 runs with every
 // span exported (OTLP http/protobuf to a sink on 127.0.0.1 that answers 200), as bench/run.mjs's traced row.
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { README_BODY } from './request.mjs';
+import { BEARER_TOKEN, cpuMicros, exportEverySpan, load, root, startOtlpSink, startServer } from './harness.mjs';
+import { README_BODY, transferBody } from './request.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
-const TOKEN = 'bench-bearer-token-0123456789';
-const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
 
 /** Our own compiled code (dist/ or src/ outside node_modules) under `path`. */
 const own = (path) => new RegExp(`^(?!.*node_modules).*/(dist|src)/${path}`);
@@ -49,30 +45,6 @@ export const STAGES = [
   ],
 ];
 
-function startService(env, hook) {
-  const args = [
-    ...(hook ? ['--import', pathToFileURL(join(root, 'bench', 'profiler-hook.mjs')).href] : []),
-    join(root, 'dist', 'main.js'),
-  ];
-  const [command, argv] = pinning ? ['taskset', ['-c', '0', process.execPath, ...args]] : [process.execPath, args];
-  const child = spawn(command, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the service did not start:\n${output}`)), 120_000);
-    const onData = (chunk) => {
-      output += chunk;
-      if (!/Listening/.test(output)) return;
-      clearTimeout(timer);
-      child.stdout.off('data', onData).resume();
-      child.stderr.off('data', onData).resume();
-      resolve(child);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the service exited (${code}):\n${output}`)));
-  });
-}
-
 /**
  * PROFILE_TURN=transfer: bench/run.mjs's TransferFunds row (a new generic turn each request) instead;
  * PROFILE_TURN=grpc: its gRPC Fulfill row (bench/grpc-load.mjs); PROFILE_TURN=generic: its generic JSON row.
@@ -81,52 +53,18 @@ const TRANSFER = process.env.PROFILE_TURN === 'transfer';
 const GENERIC = process.env.PROFILE_TURN === 'generic';
 const GRPC = process.env.PROFILE_TURN === 'grpc';
 const BODY = TRANSFER
-  ? JSON.stringify({
-      requestId: '__TURN_ID__',
-      sessionId: 'bench-transfer',
-      intent: 'TransferFunds',
-      stage: 'fulfillment',
-      confirmation: 'confirmed',
-      parameters: { user_id: '__CUSTOMER__', from_account: 'checking', to_account: 'savings', amount: 0.01 },
-    })
+  ? transferBody('__TURN_ID__')
   : GENERIC
     ? JSON.stringify(JSON.parse(readFileSync(join(root, 'test/fixtures/generic/get-account-balance.json'), 'utf8')))
     : README_BODY;
-
-function load(url, seconds) {
-  const options = JSON.stringify(
-    GRPC
-      ? { target: url, seconds, connections: 50, token: TOKEN, expected: '$3,247.82' }
-      : {
-          url,
-          seconds,
-          connections: 50,
-          body: BODY,
-          auth: { kind: 'bearer', token: TOKEN },
-        },
-  );
-  const args = [join(root, 'bench', GRPC ? 'grpc-load.mjs' : 'load.mjs'), options];
-  const [command, argv] = pinning ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`))));
-  });
-}
-
-function cpuMicros(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-}
-
-const stop = (child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')));
 
 /** One run: warm-up, then the measured load; with `profileFile`, the profiler runs during the measured part. */
 async function run(env, profileFile) {
   const port = await freePort();
   const grpcPort = await freePort();
-  const child = await startService(
+  const server = await startServer(
+    'the service',
+    'dist/main.js',
     {
       ...env,
       PORT: String(port),
@@ -134,24 +72,25 @@ async function run(env, profileFile) {
       METRICS_PORT: String(await freePort()),
       PROFILE_OUT: profileFile ?? '',
     },
-    Boolean(profileFile),
+    profileFile ? ['--import', pathToFileURL(join(root, 'bench', 'profiler-hook.mjs')).href] : [],
   );
-  const url = GRPC
-    ? `127.0.0.1:${grpcPort}`
+  const target = GRPC
+    ? { grpc: `127.0.0.1:${grpcPort}`, expected: '$3,247.82' }
     : `http://127.0.0.1:${port}/v1/webhooks/${TRANSFER || GENERIC ? 'generic' : 'dialogflow-es'}`;
+  const auth = { kind: 'bearer', token: BEARER_TOKEN };
   try {
-    await load(url, WARMUP_S);
-    if (profileFile) child.kill('SIGUSR2');
-    const before = cpuMicros(child.pid);
-    const result = await load(url, SECONDS);
-    const cpu = (cpuMicros(child.pid) - before) / result.requests.total;
+    await load(target, WARMUP_S, auth, BODY);
+    if (profileFile) process.kill(server.pid, 'SIGUSR2');
+    const before = cpuMicros(server.pid);
+    const result = await load(target, SECONDS, auth, BODY);
+    const cpu = (cpuMicros(server.pid) - before) / result.requests.total;
     if (profileFile) {
-      child.kill('SIGUSR2');
+      process.kill(server.pid, 'SIGUSR2');
       await new Promise((resolve) => setTimeout(resolve, 1_500));
     }
     return { requests: result.requests.total, requestsPerSecond: Math.round(result.requests.average), cpu };
   } finally {
-    await stop(child);
+    await server.stop();
   }
 }
 
@@ -181,22 +120,12 @@ export function stageTimes(profile) {
   return times;
 }
 
-/** An OTLP/HTTP endpoint that reads each export and answers 200, standing in for a collector. */
-async function startSink() {
-  const server = createServer((request, response) => {
-    request.resume();
-    request.once('end', () => response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((done) => server.close(done)) };
-}
-
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'wf-profile-'));
   const callers = join(dir, 'callers.yaml');
   await writeFile(
     callers,
-    `callers:\n  - id: bench-bearer\n    platforms: [dialogflow-es, generic]\n    auth: { bearer: { tokens: [${TOKEN}] } }\n`,
+    `callers:\n  - id: bench-bearer\n    platforms: [dialogflow-es, generic]\n    auth: { bearer: { tokens: [${BEARER_TOKEN}] } }\n`,
   );
   const env = {
     SEED_DEMO_DATA: 'true',
@@ -204,20 +133,9 @@ async function main() {
     CALLERS_FILE: callers,
     THROTTLE_LIMIT: '1000000',
     OTEL_SDK_DISABLED: 'true',
-    NO_COLOR: '1',
   };
-  const sink = process.env.PROFILE_TRACING === '1' ? await startSink() : undefined;
-  if (sink) {
-    Object.assign(env, {
-      OTEL_SDK_DISABLED: 'false',
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      OTEL_BSP_MAX_QUEUE_SIZE: '65536',
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048',
-      OTEL_BSP_SCHEDULE_DELAY: '500',
-    });
-  }
+  const sink = process.env.PROFILE_TRACING === '1' ? await startOtlpSink() : undefined;
+  if (sink) Object.assign(env, exportEverySpan(sink.url));
   const profileFile = process.env.PROFILE_OUT ?? join(dir, 'service.cpuprofile');
   try {
     const plain = await run(env);

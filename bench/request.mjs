@@ -9,3 +9,14 @@ export const README_BODY = JSON.stringify(
 export const BALANCE_SQL =
   'SELECT a.id, a.customer_id, a.account_type, a.account_number_last4, a.currency, a.balance_minor, a.balance_updated_at ' +
   'FROM accounts a INNER JOIN customers c ON c.id = a.customer_id WHERE c.customer_number = $1 AND a.account_type = $2';
+
+/** A confirmed TransferFunds turn of one cent (generic format); `__TURN_ID__` is replaced per request by load.mjs. */
+export const transferBody = (turnId, customer = '__CUSTOMER__') =>
+  JSON.stringify({
+    requestId: turnId,
+    sessionId: 'bench-transfer',
+    intent: 'TransferFunds',
+    stage: 'fulfillment',
+    confirmation: 'confirmed',
+    parameters: { user_id: customer, from_account: 'checking', to_account: 'savings', amount: 0.01 },
+  });

@@ -1,27 +1,34 @@
 // npm run bench: the full Dialogflow ES path (with static-token, HMAC and JWT callers) against bare node:http
 // baselines, in one run.
 // Servers are pinned to core 0 and the load generator (autocannon, its own process) to core 1 where taskset exists.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import { measureOverload, OVERLOAD_RUN } from './overload.mjs';
-import { README_BODY } from './request.mjs';
+import {
+  BEARER_TOKEN,
+  CONNECTIONS,
+  cpuMicros,
+  exportEverySpan,
+  load,
+  pinned,
+  pinning,
+  root,
+  startOtlpSink,
+  startServer,
+} from './harness.mjs';
+import { README_BODY, transferBody } from './request.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGET_RATIO = 0.4;
 /** BENCH_ONLY=<regex>: only the rows whose name matches (e.g. to compare two builds on a few rows). */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
-const BEARER_TOKEN = 'bench-bearer-token-0123456789';
 const HMAC_SECRET = randomBytes(32).toString('base64');
 /** The same GetAccountBalance request in each platform's own format (the e2e fixtures). */
 const PLATFORM_RUNS = [
@@ -67,79 +74,6 @@ async function createTransferCustomers(url) {
   }
 }
 
-/** A confirmed TransferFunds turn of one cent (generic format); `__TURN_ID__` is replaced per request by load.mjs. */
-const transferBody = (turnId, customer = '__CUSTOMER__') =>
-  JSON.stringify({
-    requestId: turnId,
-    sessionId: 'bench-transfer',
-    intent: 'TransferFunds',
-    stage: 'fulfillment',
-    confirmation: 'confirmed',
-    parameters: { user_id: customer, from_account: 'checking', to_account: 'savings', amount: 0.01 },
-  });
-const pinning = availableParallelism() >= 2 && existsSync('/usr/bin/taskset');
-
-function pinned(core, args) {
-  return pinning ? ['taskset', ['-c', String(core), ...args]] : [args[0], args.slice(1)];
-}
-
-function startServer(name, script, env) {
-  const [command, args] = pinned(0, [process.execPath, script]);
-  const child = spawn(command, args, {
-    cwd: root,
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 120_000);
-    const onData = (chunk) => {
-      output += chunk;
-      if (/Listening/.test(output)) {
-        clearTimeout(timer);
-        // From here on the output (one access log line per request) is drained, not kept.
-        child.stdout.off('data', onData);
-        child.stderr.off('data', onData);
-        child.stdout.resume();
-        child.stderr.resume();
-        resolve({
-          pid: child.pid,
-          stop: () =>
-            new Promise((done) => {
-              if (child.exitCode !== null) return done();
-              child.once('exit', done);
-              child.kill('SIGTERM');
-            }),
-        });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before listening:\n${output}`)));
-  });
-}
-
-/** `url` is an HTTP URL, or `{ grpc: 'host:port', expected }` for the gRPC Fulfill load (grpc-load.mjs). */
-function load(url, seconds, auth, body = README_BODY) {
-  const grpc = typeof url === 'object';
-  const script = join(root, 'bench', grpc ? 'grpc-load.mjs' : 'load.mjs');
-  const options = JSON.stringify(
-    grpc
-      ? { target: url.grpc, expected: url.expected, seconds, connections: CONNECTIONS, token: auth.token }
-      : { url, seconds, connections: CONNECTIONS, body, auth },
-  );
-  const [command, args] = pinned(1, [process.execPath, script, options]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(Object.assign(new Error(`load generator exited ${code}`), { exitCode: code }));
-      resolve(JSON.parse(out));
-    });
-  });
-}
-
 async function check(url, expected, body = README_BODY) {
   const response = await fetch(url, {
     method: 'POST',
@@ -149,16 +83,6 @@ async function check(url, expected, body = README_BODY) {
   const text = await response.text();
   if (response.status !== 200 || !text.includes(expected)) {
     throw new Error(`${url} answered ${response.status} ${text.slice(0, 300)}: expected it to contain ${expected}`);
-  }
-}
-
-/** User + system CPU time of a process in microseconds (Linux /proc; taskset execs, so the pid is the server's). */
-function cpuMicros(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-  } catch {
-    return NaN;
   }
 }
 
@@ -265,23 +189,11 @@ const TRANSFER_RUN = 'service, TransferFunds, new turn each request';
 const TRANSFER_BASELINE_RUN =
   'baseline: node:http + pg, TransferFunds in one transaction (claim, lock both, move, insert, store reply)';
 
-/**
- * The first service run again with tracing on and every span exported: OTLP http/protobuf (the default
- * protocol) to a sink on 127.0.0.1, with a queue large enough that the batch processor drops nothing.
- */
+/** The first service run again with tracing on and every span exported to a sink on 127.0.0.1. */
 function tracedTarget(service, sink, bearer) {
   return {
     ...service,
-    env: {
-      ...service.env,
-      OTEL_SDK_DISABLED: 'false',
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-      OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-      OTEL_BSP_MAX_QUEUE_SIZE: '65536',
-      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048',
-      OTEL_BSP_SCHEDULE_DELAY: '500',
-    },
+    env: { ...service.env, ...exportEverySpan(sink.url) },
     sink,
     runs: [{ name: TRACED_RUN, auth: bearer }],
   };
@@ -294,69 +206,6 @@ function sampledTarget(service, sink, bearer) {
     ...traced,
     env: { ...traced.env, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
     runs: [{ name: SAMPLED_RUN, auth: bearer }],
-  };
-}
-
-/** Spans in an OTLP ExportTraceServiceRequest: resource_spans(1) → scope_spans(2) → spans(2), read off the wire. */
-function countSpans(buffer) {
-  const varint = (at) => {
-    let value = 0;
-    let shift = 0;
-    for (;;) {
-      const byte = buffer[at++];
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return [value, at];
-      shift += 7;
-    }
-  };
-  const fields = (start, end, wanted) => {
-    const found = [];
-    for (let at = start; at < end;) {
-      const [tag, next] = varint(at);
-      const type = tag & 7;
-      if (type === 2) {
-        const [length, from] = varint(next);
-        if (tag >>> 3 === wanted) found.push([from, from + length]);
-        at = from + length;
-      } else if (type === 0) at = varint(next)[1];
-      else if (type === 1) at = next + 8;
-      else if (type === 5) at = next + 4;
-      else throw new Error(`unexpected protobuf wire type ${type}`);
-    }
-    return found;
-  };
-  let spans = 0;
-  for (const [rs, rsEnd] of fields(0, buffer.length, 1)) {
-    for (const [ss, ssEnd] of fields(rs, rsEnd, 2)) spans += fields(ss, ssEnd, 2).length;
-  }
-  return spans;
-}
-
-/** An OTLP/HTTP receiver that counts spans and bytes and answers 200, standing in for a collector. */
-async function startOtlpSink() {
-  let spans = 0;
-  let bytes = 0;
-  const server = createHttpServer((req, res) => {
-    const chunks = [];
-    req.on('data', (chunk) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      bytes += body.length;
-      spans += countSpans(body);
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
-      res.end();
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    spans: () => spans,
-    bytes: () => bytes,
-    reset: () => {
-      spans = 0;
-      bytes = 0;
-    },
-    close: () => new Promise((done) => server.close(done)),
   };
 }
 

@@ -47,6 +47,9 @@ export function contextFields(): Record<string, string> {
   return fields;
 }
 
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 200;
+
 /** A JSON-lines logger: ISO time, level names, request and trace ids, secrets censored by path. */
 export function createRootLogger(level: LogLevel, destination?: DestinationStream): Logger {
   return pino(
@@ -63,9 +66,6 @@ export function createRootLogger(level: LogLevel, destination?: DestinationStrea
     destination ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }),
   );
 }
-
-const LOG_BUFFER_BYTES = 4096;
-const LOG_FLUSH_MS = 200;
 
 const roots = new Map<LogLevel, Logger>();
 

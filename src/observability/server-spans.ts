@@ -72,14 +72,16 @@ function requestAttributes(request: IncomingMessage, scheme: string): Attributes
   const question = url.indexOf('?');
   const host = request.headers.host ?? '';
   const colon = host.lastIndexOf(':');
+  // `host:port`, but not the colons inside a bracketed IPv6 address without a port.
+  const port = colon > 0 && !host.endsWith(']') ? Number(host.slice(colon + 1)) : undefined;
   return {
     'http.request.method': request.method ?? 'GET',
     'url.scheme': scheme,
     'url.path': question === -1 ? url : url.slice(0, question),
     // Values are removed by the redacting span processor before any exporter sees them.
     ...(question !== -1 && { 'url.query': url.slice(question + 1) }),
-    'server.address': colon > 0 && !host.endsWith(']') ? host.slice(0, colon) : host,
-    ...(colon > 0 && !host.endsWith(']') && { 'server.port': Number(host.slice(colon + 1)) }),
+    'server.address': port === undefined ? host : host.slice(0, colon),
+    ...(port !== undefined && { 'server.port': port }),
     'network.protocol.version': request.httpVersion,
     'network.peer.address': request.socket.remoteAddress ?? '',
     'network.peer.port': request.socket.remotePort ?? 0,

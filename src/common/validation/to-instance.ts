@@ -24,9 +24,7 @@ export function toInstance<T extends object>(dto: ClassConstructor<T>, body: obj
 type Constructor = new () => object;
 
 /** Per class: the class each typed property converts to; null when class-transformer must do it. */
-interface ClassPlan {
-  readonly typed: ReadonlyMap<string, Constructor>;
-}
+type ClassPlan = ReadonlyMap<string, Constructor>;
 
 const plans = new Map<Constructor, ClassPlan | null>();
 const PRIMITIVE_TARGETS = new Set<unknown>([String, Number, Boolean, Date, Buffer, Map, Set, Promise]);
@@ -62,7 +60,7 @@ function buildPlan(target: Constructor): ClassPlan | null {
   for (const type of typed.values()) {
     if (type !== target && type !== Object && planFor(type) === null) return null;
   }
-  return { typed };
+  return typed;
 }
 
 /** class-transformer's PLAIN_TO_CLASS of one JSON value towards `target` (undefined: untyped). */
@@ -70,7 +68,7 @@ function convert(value: unknown, target: Constructor | undefined): unknown {
   if (Array.isArray(value)) return value.map((item: unknown) => convert(item, target));
   if (typeof value !== 'object' || value === null) return value;
   const instance: Record<string, unknown> = target ? (new target() as Record<string, unknown>) : {};
-  const typed = target && target !== Object ? plans.get(target)?.typed : undefined;
+  const typed = target && target !== Object ? plans.get(target) : undefined;
   const prototype = (instance.constructor as { prototype?: object } | undefined)?.prototype;
   for (const key of Object.keys(value)) {
     if (key === '__proto__' || key === 'constructor') continue;

@@ -11,7 +11,10 @@ import type { ConstraintMetadata } from 'class-validator/types/metadata/Constrai
  * two verdicts agree on every fixture and on thousands of mutations of them.
  */
 export function passesValidation(object: object): boolean {
-  return objectPasses(object);
+  for (const property of planFor(object.constructor)) {
+    if (!propertyPasses(object, (object as Record<string, unknown>)[property.property], property)) return false;
+  }
+  return true;
 }
 
 interface ConstraintCheck {
@@ -27,7 +30,8 @@ interface PropertyPlan {
   /** IS_DEFINED checks, which class-validator runs before (and apart from) the others. */
   readonly defined: readonly ConstraintCheck[];
   readonly custom: readonly ConstraintCheck[];
-  readonly nested: readonly ValidationMetadata[];
+  /** Whether the property has a @ValidateNested rule (several rules validate alike). */
+  readonly nested: boolean;
 }
 
 const plans = new WeakMap<object, readonly PropertyPlan[]>();
@@ -64,42 +68,26 @@ function buildPlan(target: new () => object): readonly PropertyPlan[] {
     storage.getTargetValidationMetadatas(target, undefined as unknown as string, false, false, undefined),
   );
   return Object.keys(grouped).map((property) => {
-    const metadatas = grouped[property];
-    const others = metadatas.filter(
-      (m) => m.type !== ValidationTypes.IS_DEFINED && m.type !== ValidationTypes.WHITELIST,
-    );
+    const of = (type: string) => grouped[property].filter((m) => m.type === type);
     return {
       property,
-      conditions: others.filter((m) => m.type === ValidationTypes.CONDITIONAL_VALIDATION),
-      defined: metadatas.filter((m) => m.type === ValidationTypes.IS_DEFINED).map((m) => check(m, target.name)),
-      custom: others.filter((m) => m.type === ValidationTypes.CUSTOM_VALIDATION).map((m) => check(m, target.name)),
-      nested: others.filter((m) => m.type === ValidationTypes.NESTED_VALIDATION),
+      conditions: of(ValidationTypes.CONDITIONAL_VALIDATION),
+      defined: of(ValidationTypes.IS_DEFINED).map((m) => check(m, target.name)),
+      custom: of(ValidationTypes.CUSTOM_VALIDATION).map((m) => check(m, target.name)),
+      nested: of(ValidationTypes.NESTED_VALIDATION).length > 0,
     };
   });
 }
 
-function objectPasses(object: object): boolean {
-  for (const property of planFor(object.constructor)) {
-    const value: unknown = (object as Record<string, unknown>)[property.property];
-    if (!propertyPasses(object, value, property.conditions, property.defined, property.custom, property.nested)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-function propertyPasses(
-  object: object,
-  value: unknown,
-  conditions: readonly ValidationMetadata[],
-  defined: readonly ConstraintCheck[],
-  custom: readonly ConstraintCheck[],
-  nested: readonly ValidationMetadata[],
-): boolean {
-  for (const condition of conditions) {
+function propertyPasses(object: object, value: unknown, plan: PropertyPlan): boolean {
+  for (const condition of plan.conditions) {
     if (!(condition.constraints[0] as (object: object, value: unknown) => boolean)(object, value)) return true;
   }
-  return constraintsPass(object, value, defined) && constraintsPass(object, value, custom) && nestedPass(value, nested);
+  return (
+    constraintsPass(object, value, plan.defined) &&
+    constraintsPass(object, value, plan.custom) &&
+    (!plan.nested || nestedPass(value))
+  );
 }
 
 function constraintsPass(object: object, value: unknown, checks: readonly ConstraintCheck[]): boolean {
@@ -126,19 +114,14 @@ function verdict(result: unknown): boolean {
   return result instanceof Promise || Boolean(result);
 }
 
-function nestedPass(value: unknown, nested: readonly ValidationMetadata[]): boolean {
+function nestedPass(value: unknown): boolean {
   if (value === undefined) return true;
-  for (let index = 0; index < nested.length; index++) {
-    if (Array.isArray(value) || value instanceof Set || value instanceof Map) {
-      // class-validator validates each element with the same nested rule (and no conditions or constraints).
-      for (const item of value instanceof Map ? value.values() : (value as Iterable<unknown>)) {
-        if (!nestedPass(item, nested)) return false;
-      }
-    } else if (value instanceof Object) {
-      if (!objectPasses(value)) return false;
-    } else {
-      return false;
+  if (Array.isArray(value) || value instanceof Set || value instanceof Map) {
+    // class-validator validates each element with the same nested rule (and no conditions or constraints).
+    for (const item of value instanceof Map ? value.values() : (value as Iterable<unknown>)) {
+      if (!nestedPass(item)) return false;
     }
+    return true;
   }
-  return true;
+  return value instanceof Object && passesValidation(value);
 }
