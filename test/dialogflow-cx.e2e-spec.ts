@@ -327,7 +327,7 @@ describe('Dialogflow CX webhook (real HTTP, real PostgreSQL)', () => {
       const response = await post({
         detectIntentResponseId: '',
         sessionInfo: { session: 'projects/p/agent/sessions/s' },
-        intentInfo: { confidence: 'high' },
+        intentInfo: { displayName: 5, confidence: 'high' },
         pageInfo: { formInfo: { parameterInfo: [{ state: 'DONE' }] } },
       }).expect(400);
       expect(response.body.error).toBe('VALIDATION_FAILED');
@@ -336,7 +336,7 @@ describe('Dialogflow CX webhook (real HTTP, real PostgreSQL)', () => {
         new Set([
           'detectIntentResponseId',
           'sessionInfo.session',
-          'intentInfo.confidence',
+          'intentInfo.displayName',
           'pageInfo.formInfo.parameterInfo.0.displayName',
           'pageInfo.formInfo.parameterInfo.0.state',
         ]),

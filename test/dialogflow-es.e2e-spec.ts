@@ -117,6 +117,32 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
     expect(response.body.fulfillmentText).toContain('$3,247.82');
   });
 
+  it('fulfils a request from an agent with knowledge connectors (alternative results without an intent)', async () => {
+    const body = {
+      ...README_REQUEST,
+      queryResult: { ...README_REQUEST.queryResult, intentDetectionConfidence: 0.62 },
+      alternativeQueryResults: [
+        {
+          queryText: README_REQUEST.queryResult.queryText,
+          knowledgeAnswers: {
+            answers: [
+              {
+                source: 'projects/p/knowledgeBases/kb/documents/faq',
+                faqQuestion: 'How do I check my balance?',
+                answer: 'Open the app and tap Accounts.',
+                matchConfidenceLevel: 'HIGH',
+                matchConfidence: 0.87,
+              },
+            ],
+          },
+          languageCode: 'en',
+        },
+      ],
+    };
+    const response = await post(body).expect(200);
+    expect(response.body.fulfillmentText).toContain('$3,247.82');
+  });
+
   it('passes input contexts by short name and renders every rich message type', async () => {
     const session = 'projects/p/agent/sessions/abc';
     const response = await post(
@@ -333,14 +359,14 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
       const response = await post({
         responseId: '',
         session: 'projects/p/agent/sessions/s',
-        queryResult: { intent: {}, intentDetectionConfidence: 'high', parameters: 'x' },
+        queryResult: { intent: {}, languageCode: 5, parameters: 'x' },
       }).expect(400);
       const fields = (response.body.details as { field: string }[]).map((d) => d.field);
       expect(fields).toEqual(
         expect.arrayContaining([
           'responseId',
           'queryResult.intent.displayName',
-          'queryResult.intentDetectionConfidence',
+          'queryResult.languageCode',
           'queryResult.parameters',
         ]),
       );

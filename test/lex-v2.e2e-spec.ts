@@ -304,6 +304,70 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
     });
   });
 
+  describe('native Lex shapes', () => {
+    const address = (city: ReturnType<typeof slot> | null) => ({
+      shape: 'Composite',
+      value: { originalValue: 'Main St 1 Springfield' },
+      subSlots: { street: slot('Main St 1'), city },
+    });
+    const addressEvent = (city: ReturnType<typeof slot> | null) => {
+      const event = lexEvent('TestAddress', {}, { source: 'DialogCodeHook' }) as Json & { sessionState: Json };
+      (event.sessionState.intent as Json).slots = { address: address(city) };
+      return event;
+    };
+
+    it('accepts interpretations whose nluConfidence is an object, as in older events', async () => {
+      const event = lexEvent('GetAccountBalance', { user_id: slot('12345'), account_type: slot('checking') });
+      event.interpretations = [
+        { intent: { name: 'GetAccountBalance', slots: {} }, nluConfidence: { score: 0.93 } },
+        { intent: { name: 'FallbackIntent', slots: {} } },
+      ];
+      const response = await post(event).expect(200);
+      expect(response.body.messages[0].content).toMatch(/checking account balance is/);
+    });
+
+    it('reads composite sub-slots as slot.subSlot parameters', async () => {
+      const response = await post(addressEvent(slot('Springfield'))).expect(200);
+      expect(response.body.messages[0].content).toBe('Shipping to Main St 1, Springfield.');
+    });
+
+    it("asks for a missing sub-slot with Lex's own subSlotToElicit", async () => {
+      const response = await post(addressEvent(null)).expect(200);
+      expect(response.body.sessionState.dialogAction).toEqual({
+        type: 'ElicitSlot',
+        slotToElicit: 'address',
+        subSlotToElicit: { name: 'city' },
+      });
+      expect(response.body.sessionState.intent.slots).toEqual({ address: address(null) });
+      expect(response.body.messages).toEqual([{ contentType: 'PlainText', content: 'Which city?' }]);
+    });
+
+    it('splits a reply over 1000 characters into several messages instead of apologising', async () => {
+      const response = await post(lexEvent('TestLongReply', {})).expect(200);
+      const contents = (response.body.messages as { contentType: string; content: string }[]).map((m) => m.content);
+      expect(contents.length).toBe(3);
+      expect(contents.every((content) => content.length <= 1000 && content.endsWith('.'))).toBe(true);
+      expect(contents.join(' ')).toMatch(
+        /^Statement line 1 lists .* Statement line 40 lists one of your recent payments\.$/,
+      );
+      expect(response.body.sessionState.intent.state).toBe('Fulfilled');
+    });
+
+    it('passes runtimeHints and proposedNextState to the handler', async () => {
+      const event = lexEvent('TestPlatformDetails', {}) as Json & { sessionState: Json };
+      const runtimeHints = {
+        slotHints: { TestPlatformDetails: { city: { runtimeHintValues: [{ phrase: 'Springfield' }] } } },
+      };
+      const proposedNextState = { dialogAction: { type: 'ElicitSlot', slotToElicit: 'city' }, intent: { name: 'x' } };
+      event.sessionState.runtimeHints = runtimeHints;
+      event.proposedNextState = proposedNextState;
+      const response = await post(event).expect(200);
+      const payload = (response.body.messages as { contentType: string; content: string }[]).at(-1)!;
+      expect(payload.contentType).toBe('CustomPayload');
+      expect(JSON.parse(payload.content)).toEqual({ details: { runtimeHints, proposedNextState } });
+    });
+  });
+
   describe('errors', () => {
     it('400 naming every invalid field', async () => {
       const response = await post({

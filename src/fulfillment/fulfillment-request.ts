@@ -50,6 +50,12 @@ export interface FulfillmentRequest {
    * queries (`DatabasePool.query`) and outbound calls so abandoned work stops.
    */
   readonly signal: AbortSignal;
+  /**
+   * Platform inputs with no platform-neutral equivalent that a handler may act on, under the platform's own
+   * names: Lex V2's `runtimeHints` and `proposedNextState` (what Lex would do next had the function not
+   * answered). Absent when the platform sent none.
+   */
+  readonly platformDetails?: Readonly<Record<string, unknown>>;
   /** The platform's original payload, for handlers that need a platform-specific field. */
   readonly raw: unknown;
 }

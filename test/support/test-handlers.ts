@@ -88,7 +88,41 @@ export class ConversationHandler implements FulfillmentHandler {
   }
 }
 
+/** Reads a Lex composite slot's sub-slots as `address.street` / `address.city` and asks for a missing one. */
+@IntentHandler('TestAddress', { stages: ['dialog', 'fulfillment'] })
+export class AddressHandler implements FulfillmentHandler {
+  handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const city = request.parameters['address.city'];
+    if (typeof city !== 'string')
+      return Promise.resolve({ text: 'Which city?', elicit: { parameter: 'address.city' } });
+    return Promise.resolve({ text: `Shipping to ${String(request.parameters['address.street'])}, ${city}.` });
+  }
+}
+
+/** A long answer (about 2,600 characters in 40 sentences), for platforms that cap message length. */
+@IntentHandler('TestLongReply')
+export class LongReplyHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    const sentences = Array.from(
+      { length: 40 },
+      (_, n) => `Statement line ${n + 1} lists one of your recent payments.`,
+    );
+    return Promise.resolve({ text: sentences.join(' ') });
+  }
+}
+
+/** Echoes the platform details it was given (Lex runtime hints and proposed next state) as a payload. */
+@IntentHandler('TestPlatformDetails')
+export class PlatformDetailsHandler implements FulfillmentHandler {
+  handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    return Promise.resolve({ text: 'details', payload: { details: request.platformDetails ?? null } });
+  }
+}
+
 export const testHandlers = [
+  AddressHandler,
+  LongReplyHandler,
+  PlatformDetailsHandler,
   ConversationHandler,
   ExplodingHandler,
   SlowHandler,

@@ -87,7 +87,7 @@ export function toDispatchInput(body: DialogflowCxWebhookRequest, caller: Caller
     sessionParameters: body.sessionInfo.parameters ?? {},
     stage,
     confirmation: 'none',
-    queryText: body.text ?? body.transcript,
+    queryText: body.text ?? body.transcript ?? body.dtmfDigits,
     languageCode: body.languageCode || 'en',
     caller,
     raw: body,

@@ -5,14 +5,11 @@ import {
   IsDefined,
   IsIn,
   IsNotEmpty,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
   Validate,
   ValidateNested,
   ValidationArguments,
@@ -80,22 +77,12 @@ class IntentParametersConstraint implements ValidatorConstraintInterface {
 export class DialogflowCxIntentInfo {
   @IsOptional()
   @IsString()
-  lastMatchedIntent?: string;
-
-  @IsOptional()
-  @IsString()
   displayName?: string;
 
   @IsOptional()
   @IsObject()
   @Validate(IntentParametersConstraint)
   parameters?: Record<string, DialogflowCxIntentParameterValue>;
-
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
-  confidence?: number;
 }
 
 export class DialogflowCxParameterInfo {
@@ -115,10 +102,6 @@ export class DialogflowCxParameterInfo {
   /** Any JSON value. */
   @IsOptional()
   value?: unknown;
-
-  @IsOptional()
-  @IsBoolean()
-  justCollected?: boolean;
 }
 
 export class DialogflowCxFormInfo {
@@ -133,10 +116,6 @@ export class DialogflowCxPageInfo {
   @IsOptional()
   @IsString()
   currentPage?: string;
-
-  @IsOptional()
-  @IsString()
-  displayName?: string;
 
   @IsOptional()
   @IsObject()
@@ -156,22 +135,12 @@ export class DialogflowCxSessionInfo {
   parameters?: Record<string, unknown>;
 }
 
-export class DialogflowCxSentimentAnalysisResult {
-  @IsOptional()
-  @IsNumber()
-  @Min(-1)
-  @Max(1)
-  score?: number;
-
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  magnitude?: number;
-}
-
 /**
- * Body of a Dialogflow CX (v3 / v3beta1) webhook call, as documented for `WebhookRequest`.
- * Unknown fields are tolerated: Google says undocumented fields may appear and must be ignored.
+ * Body of a Dialogflow CX (v3 / v3beta1) webhook call, as documented for `WebhookRequest`. Validated: what the
+ * service acts on (the response id, language, tag, matched intent and its parameters, the page's form, the
+ * session, the user's text, transcript or DTMF digits). Tolerated, in any shape: everything else (the intent's
+ * confidence, `triggerIntent`, `triggerEvent`, `messages`, `payload`, `sentimentAnalysisResult`, `languageInfo`,
+ * the page's display name, `justCollected`, and fields Google adds later).
  */
 export class DialogflowCxWebhookRequest {
   @IsString()
@@ -206,14 +175,10 @@ export class DialogflowCxWebhookRequest {
   @Type(() => DialogflowCxSessionInfo)
   sessionInfo!: DialogflowCxSessionInfo;
 
-  // The user's input: at most one of these is set.
+  // The user's input, of which at most one is set (events and intent triggers are not read).
   @IsOptional()
   @IsString()
   text?: string;
-
-  @IsOptional()
-  @IsString()
-  triggerIntent?: string;
 
   @IsOptional()
   @IsString()
@@ -221,31 +186,7 @@ export class DialogflowCxWebhookRequest {
 
   @IsOptional()
   @IsString()
-  triggerEvent?: string;
-
-  @IsOptional()
-  @IsString()
   dtmfDigits?: string;
-
-  /** The agent's response messages so far in this turn. */
-  @IsOptional()
-  @IsArray()
-  @IsObject({ each: true })
-  messages?: Record<string, unknown>[];
-
-  @IsOptional()
-  @IsObject()
-  payload?: Record<string, unknown>;
-
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => DialogflowCxSentimentAnalysisResult)
-  sentimentAnalysisResult?: DialogflowCxSentimentAnalysisResult;
-
-  @IsOptional()
-  @IsObject()
-  languageInfo?: Record<string, unknown>;
 }
 
 /** The intent to dispatch to: the fulfillment tag when set, else the last matched intent's display name. */

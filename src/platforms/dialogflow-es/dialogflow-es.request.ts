@@ -1,16 +1,13 @@
 import { Type } from 'class-transformer';
 import {
   IsArray,
-  IsBoolean,
   IsDefined,
   IsInt,
   IsNotEmpty,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
   Min,
   ValidateNested,
@@ -73,33 +70,21 @@ export class DialogflowEsContext {
 }
 
 /**
- * The matched intent. Dialogflow fills only some Intent fields in a webhook request (name, displayName,
- * isFallback, endInteraction, liveAgentHandoff); the rest of the Intent resource (training phrases,
- * messages, …) never arrives here and is ignored like any unknown field.
+ * The matched intent. Only `displayName` routes the turn; Dialogflow's other Intent fields (name, isFallback,
+ * endInteraction, liveAgentHandoff, …) are not read, so they are not checked either.
  */
 export class DialogflowEsIntent {
-  @IsOptional()
-  @IsString()
-  name?: string;
-
   @IsString()
   @IsNotEmpty()
   @MaxLength(512)
   displayName!: string;
-
-  @IsOptional()
-  @IsBoolean()
-  isFallback?: boolean;
-
-  @IsOptional()
-  @IsBoolean()
-  liveAgentHandoff?: boolean;
-
-  @IsOptional()
-  @IsBoolean()
-  endInteraction?: boolean;
 }
 
+/**
+ * The fields of `queryResult` the service acts on. Dialogflow sends more (action, fulfillmentMessages,
+ * intentDetectionConfidence, diagnosticInfo, sentimentAnalysisResult, knowledgeAnswers, …): they are passed to
+ * handlers untouched in `raw` and never refuse a call, whatever their shape.
+ */
 export class DialogflowEsQueryResult {
   @IsOptional()
   @IsString()
@@ -110,43 +95,8 @@ export class DialogflowEsQueryResult {
   languageCode?: string;
 
   @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
-  speechRecognitionConfidence?: number;
-
-  @IsOptional()
-  @IsString()
-  action?: string;
-
-  @IsOptional()
   @IsObject()
   parameters?: Record<string, unknown>;
-
-  @IsOptional()
-  @IsBoolean()
-  allRequiredParamsPresent?: boolean;
-
-  @IsOptional()
-  @IsBoolean()
-  cancelsSlotFilling?: boolean;
-
-  @IsOptional()
-  @IsString()
-  fulfillmentText?: string;
-
-  @IsOptional()
-  @IsArray()
-  @IsObject({ each: true })
-  fulfillmentMessages?: Record<string, unknown>[];
-
-  @IsOptional()
-  @IsString()
-  webhookSource?: string;
-
-  @IsOptional()
-  @IsObject()
-  webhookPayload?: Record<string, unknown>;
 
   @IsOptional()
   @IsArray()
@@ -159,44 +109,13 @@ export class DialogflowEsQueryResult {
   @ValidateNested()
   @Type(() => DialogflowEsIntent)
   intent!: DialogflowEsIntent;
-
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
-  intentDetectionConfidence?: number;
-
-  @IsOptional()
-  @IsObject()
-  diagnosticInfo?: Record<string, unknown>;
-
-  @IsOptional()
-  @IsObject()
-  sentimentAnalysisResult?: Record<string, unknown>;
-
-  // v2beta1 only.
-  @IsOptional()
-  @IsObject()
-  knowledgeAnswers?: Record<string, unknown>;
-}
-
-export class DialogflowEsOriginalDetectIntentRequest {
-  @IsOptional()
-  @IsString()
-  source?: string;
-
-  @IsOptional()
-  @IsString()
-  version?: string;
-
-  @IsOptional()
-  @IsObject()
-  payload?: Record<string, unknown>;
 }
 
 /**
- * Body of a Dialogflow ES (v2 / v2beta1) fulfillment webhook call.
- * Unknown fields are tolerated so that new Google fields never break fulfillment.
+ * Body of a Dialogflow ES (v2 / v2beta1) fulfillment webhook call. Validated: what the service acts on
+ * (responseId, session, the query's text, language, parameters, contexts and intent name). Tolerated, in any
+ * shape: everything else, e.g. `originalDetectIntentRequest` (telephony, Messenger payloads) and v2beta1's
+ * `alternativeQueryResults`, whose knowledge-connector entries carry no intent.
  */
 export class DialogflowEsWebhookRequest {
   @IsString()
@@ -213,17 +132,4 @@ export class DialogflowEsWebhookRequest {
   @ValidateNested()
   @Type(() => DialogflowEsQueryResult)
   queryResult!: DialogflowEsQueryResult;
-
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => DialogflowEsOriginalDetectIntentRequest)
-  originalDetectIntentRequest?: DialogflowEsOriginalDetectIntentRequest;
-
-  // v2beta1 only.
-  @IsOptional()
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => DialogflowEsQueryResult)
-  alternativeQueryResults?: DialogflowEsQueryResult[];
 }

@@ -89,7 +89,7 @@ describe('toDispatchInput', () => {
     expect(toDispatchInput(body, CALLER).confirmation).toBe(expected);
   });
 
-  it('maps list slots to arrays, composite slots to objects, and leaves out unresolved slots', () => {
+  it('maps list slots to arrays, composite sub-slots to slot.subSlot parameters, and leaves out unresolved slots', () => {
     const body = event({
       intent: {
         name: 'X',
@@ -107,8 +107,46 @@ describe('toDispatchInput', () => {
     });
     expect(toDispatchInput(body, CALLER).parameters).toEqual({
       toppings: ['ham', 'cheese'],
-      address: { city: 'Berlin' },
+      'address.city': 'Berlin',
     });
+  });
+
+  it('maps nested composite and list sub-slots, and a shape-less slot by its fields', () => {
+    const body = event({
+      intent: {
+        name: 'X',
+        slots: {
+          trip: {
+            shape: 'Composite',
+            subSlots: {
+              origin: { shape: 'Composite', subSlots: { city: slot('Oslo') } },
+              stops: { shape: 'List', values: [slot('Bergen'), slot('Trondheim')] },
+            },
+          },
+          legacy: { subSlots: { a: slot('1') } },
+          listed: { values: [slot('x')] },
+        },
+      },
+    });
+    expect(toDispatchInput(body, CALLER).parameters).toEqual({
+      'trip.origin.city': 'Oslo',
+      'trip.stops': ['Bergen', 'Trondheim'],
+      'legacy.a': '1',
+      listed: ['x'],
+    });
+  });
+
+  it('passes runtimeHints and proposedNextState to handlers, and nothing when Lex sends neither', () => {
+    const runtimeHints = {
+      slotHints: { GetAccountBalance: { account_type: { runtimeHintValues: [{ phrase: 'ISA' }] } } },
+    };
+    const proposedNextState = {
+      dialogAction: { type: 'ElicitSlot', slotToElicit: 'account_type' },
+      intent: { name: 'GetAccountBalance', slots: {} },
+    };
+    const body = event({ runtimeHints }, { proposedNextState });
+    expect(toDispatchInput(body, CALLER).platformDetails).toEqual({ runtimeHints, proposedNextState });
+    expect(toDispatchInput(event(), CALLER)).not.toHaveProperty('platformDetails');
   });
 
   it('derives a stable request id from the session and the event when Lex sends none', () => {
@@ -134,6 +172,109 @@ describe('renderResponse', () => {
     stage: 'dialog' | 'fulfillment' = 'fulfillment',
     body = event(),
   ) => renderResponse({ text: 'ok', ...result }, body, stage);
+
+  describe('composite slots', () => {
+    const address = { shape: 'Composite', subSlots: { street: slot('Main St 1'), city: slot('Springfield') } };
+    const withAddress = () =>
+      event(
+        { intent: { name: 'UpdateAddress', slots: { address, note: null }, state: 'InProgress' } },
+        {
+          invocationSource: 'DialogCodeHook',
+        },
+      );
+
+    it("asks for a sub-slot with Lex's subSlotToElicit", () => {
+      const response = render({ text: 'Which city?', elicit: { parameter: 'address.city' } }, 'dialog', withAddress());
+      expect(response.sessionState.dialogAction).toEqual({
+        type: 'ElicitSlot',
+        slotToElicit: 'address',
+        subSlotToElicit: { name: 'city' },
+      });
+      expect(response.sessionState.intent.slots).toEqual({ address, note: null });
+      expect(checkResponse(response).problems).toEqual([]);
+    });
+
+    it('finds a bare sub-slot name in the one composite slot that has it', () => {
+      const response = render({ text: 'Which city?', elicit: { parameter: 'city' } }, 'dialog', withAddress());
+      expect(response.sessionState.dialogAction).toEqual({
+        type: 'ElicitSlot',
+        slotToElicit: 'address',
+        subSlotToElicit: { name: 'city' },
+      });
+    });
+
+    it('clears only the invalid sub-slot, leaving the request untouched', () => {
+      const body = withAddress();
+      const response = render(
+        { text: 'That city is unknown.', elicit: { parameter: 'address.city', invalid: true } },
+        'dialog',
+        body,
+      );
+      expect(response.sessionState.intent.slots).toEqual({
+        address: { shape: 'Composite', subSlots: { street: slot('Main St 1'), city: null } },
+        note: null,
+      });
+      expect(body.sessionState.intent.slots?.address?.subSlots?.city).toEqual(slot('Springfield'));
+    });
+
+    it('nests subSlotToElicit for a sub-slot of a sub-slot', () => {
+      const response = render({ text: '?', elicit: { parameter: 'trip.origin.city' } }, 'dialog');
+      expect(response.sessionState.dialogAction).toEqual({
+        type: 'ElicitSlot',
+        slotToElicit: 'trip',
+        subSlotToElicit: { name: 'origin', subSlotToElicit: { name: 'city' } },
+      });
+    });
+
+    it('asks for a plain slot as before', () => {
+      const response = render({ text: 'Which account?', elicit: { parameter: 'account_type' } }, 'dialog');
+      expect(response.sessionState.dialogAction).toEqual({ type: 'ElicitSlot', slotToElicit: 'account_type' });
+    });
+  });
+
+  describe('long replies', () => {
+    const sentence = (n: number) => `Sentence number ${n} says something useful about your account. `;
+    const long = Array.from({ length: 40 }, (_, n) => sentence(n))
+      .join('')
+      .trim();
+
+    it('splits a reply over 1000 characters into messages of at most 1000, at sentence ends, losing nothing', () => {
+      const response = render({ text: long });
+      const contents = (response.messages ?? []).map((message) => message.content ?? '');
+      expect(contents.length).toBeGreaterThan(1);
+      for (const content of contents) {
+        expect(content.length).toBeLessThanOrEqual(1000);
+        expect(content).toMatch(/\.$/);
+      }
+      expect(contents.join(' ')).toBe(long);
+      expect(checkResponse(response).problems).toEqual([]);
+    });
+
+    it('splits a reply without spaces at the limit', () => {
+      const contents = (render({ text: 'x'.repeat(2500) }).messages ?? []).map((message) => message.content);
+      expect(contents.map((content) => content?.length)).toEqual([1000, 1000, 500]);
+    });
+
+    it('splits SSML between top-level elements and wraps every piece in <speak>', () => {
+      const paragraphs = Array.from({ length: 30 }, (_, n) => `<p>${sentence(n)}<break time="300ms"/></p>`).join(' ');
+      const response = render({ text: `<speak>${paragraphs}</speak>` });
+      const messages = response.messages ?? [];
+      expect(messages.length).toBeGreaterThan(1);
+      for (const message of messages) {
+        expect(message.contentType).toBe('SSML');
+        expect(message.content).toMatch(/^<speak><p>[\s\S]*<\/p><\/speak>$/);
+        expect(message.content!.length).toBeLessThanOrEqual(1000);
+      }
+      expect(checkResponse(response).problems).toEqual([]);
+    });
+
+    it('keeps joined plain-text runs within 1000 characters when there are more than 10 messages', () => {
+      const messages = Array.from({ length: 14 }, (_, n) => ({ type: 'text' as const, text: sentence(n).repeat(4) }));
+      const response = render({ messages });
+      expect(response.messages!.length).toBeLessThanOrEqual(LEX_V2_LIMITS.messages);
+      expect(checkResponse(response).problems).toEqual([]);
+    });
+  });
 
   it('closes a fulfilled intent and echoes the slots', () => {
     expect(render({ text: 'Your balance is $5.' })).toEqual({
@@ -269,9 +410,8 @@ describe('checkResponse', () => {
   });
 
   it('rejects message content over 1000 characters and an empty one', () => {
-    expect(checkResponse(render({ text: 'x'.repeat(1001) })).problems).toEqual([
-      'message 1 content is outside 1-1000 characters',
-    ]);
+    const long: LexV2Response = { ...render({}), messages: [{ contentType: 'PlainText', content: 'x'.repeat(1001) }] };
+    expect(checkResponse(long).problems).toEqual(['message 1 content is outside 1-1000 characters']);
     expect(checkResponse(render({ text: 'x'.repeat(1000) })).problems).toEqual([]);
     expect(checkResponse(render({ messages: [{ type: 'text', text: '' }] })).problems).toEqual([
       'message 1 content is outside 1-1000 characters',

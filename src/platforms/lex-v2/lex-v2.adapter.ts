@@ -22,9 +22,11 @@ import {
   LexV2Message,
   LexV2Response,
   LexV2ResponseContext,
+  type LexV2ElicitSubSlot,
   LexV2ResponseIntent,
 } from './lex-v2.response';
 import type { Caller } from '../../common/caller';
+import { splitMessage } from './lex-v2.message-split';
 
 /** Lex has no hand-off of its own: the hand-off is left in this session attribute for the channel to act on. */
 export const HANDOFF_ATTRIBUTE = 'handoff';
@@ -42,25 +44,45 @@ export function lexContextName(name: string): string {
 
 const CONFIRMATION: Record<string, ConfirmationState> = { Confirmed: 'confirmed', Denied: 'denied', None: 'none' };
 
-/** A slot's interpreted value: a string, a list for List slots, an object for Composite slots. */
-function slotValue(slot: LexV2Slot): unknown {
-  if (slot.shape === 'List' || (slot.shape === undefined && Array.isArray(slot.values))) {
-    return (slot.values ?? []).map(slotValue).filter((value) => value !== undefined);
-  }
-  if (slot.shape === 'Composite' || (slot.shape === undefined && slot.subSlots)) {
-    return slotParameters(slot.subSlots ?? {});
-  }
-  return slot.value?.interpretedValue ?? undefined;
+/** Joins a composite slot's name and a sub-slot's into one parameter name (Lex slot names have no dots). */
+export const SUB_SLOT_SEPARATOR = '.';
+
+function isList(slot: LexV2Slot): boolean {
+  return slot.shape === 'List' || (slot.shape === undefined && Array.isArray(slot.values));
 }
 
-function slotParameters(slots: Readonly<Record<string, LexV2Slot | null>>): Record<string, unknown> {
+function isComposite(slot: LexV2Slot): boolean {
+  return slot.shape === 'Composite' || (slot.shape === undefined && slot.subSlots !== undefined);
+}
+
+/**
+ * The slots as parameters: a scalar slot by its name (the interpreted value), a List slot as an array of its
+ * values, and each sub-slot of a Composite slot as `slot.subSlot` (recursively), so a handler asks for and reads
+ * a sub-slot like any other parameter. A composite slot's own value, when Lex sends one, stays under its name.
+ */
+export function slotParameters(
+  slots: Readonly<Record<string, LexV2Slot | null>>,
+  prefix = '',
+): Record<string, unknown> {
   const parameters: Record<string, unknown> = {};
   for (const [name, slot] of Object.entries(slots)) {
     if (slot === null) continue;
-    const value = slotValue(slot);
-    if (value !== undefined) parameters[name] = value;
+    const key = prefix + name;
+    if (isComposite(slot)) Object.assign(parameters, slotParameters(slot.subSlots ?? {}, key + SUB_SLOT_SEPARATOR));
+    const value = isList(slot)
+      ? (slot.values ?? []).map((item) => item.value?.interpretedValue).filter((item) => typeof item === 'string')
+      : (slot.value?.interpretedValue ?? undefined);
+    if (value !== undefined) parameters[key] = value;
   }
   return parameters;
+}
+
+/** Lex's native inputs a handler may act on: the slot hints and what Lex would do next. */
+function platformDetails(event: LexV2Event): Record<string, unknown> | undefined {
+  const details: Record<string, unknown> = {};
+  if (event.sessionState.runtimeHints) details.runtimeHints = event.sessionState.runtimeHints;
+  if (event.proposedNextState) details.proposedNextState = event.proposedNextState;
+  return Object.keys(details).length > 0 ? details : undefined;
 }
 
 /** A stable id for the turn when Lex does not send `originatingRequestId`: the session plus a hash of the event. */
@@ -79,6 +101,7 @@ export function toDispatchInput(body: LexV2Event, caller: Caller): DispatchInput
   }));
   const stage: FulfillmentStage = body.invocationSource === 'DialogCodeHook' ? 'dialog' : 'fulfillment';
   const requestId = state.originatingRequestId || eventRequestId(body);
+  const details = platformDetails(body);
   return {
     platform: 'lex-v2',
     requestId,
@@ -94,8 +117,38 @@ export function toDispatchInput(body: LexV2Event, caller: Caller): DispatchInput
     queryText: body.inputTranscript,
     languageCode: body.bot.localeId.replace('_', '-'),
     caller,
+    ...(details && { platformDetails: details }),
     raw: body,
   };
+}
+
+/**
+ * The slot path Lex should ask for: `slot.subSlot` names a composite slot's sub-slot; a bare name that is not a
+ * slot of the intent but a sub-slot of exactly one of its composite slots (a handler written for every platform
+ * asks for `City`, not `Address.City`) is found there.
+ */
+export function elicitPath(parameter: string, slots: LexV2Slots): string[] {
+  if (parameter.includes(SUB_SLOT_SEPARATOR)) return parameter.split(SUB_SLOT_SEPARATOR);
+  if (Object.hasOwn(slots, parameter)) return [parameter];
+  const owners = Object.entries(slots).filter(
+    ([, slot]) => slot !== null && isComposite(slot) && Object.hasOwn(slot.subSlots ?? {}, parameter),
+  );
+  return owners.length === 1 ? [owners[0][0], parameter] : [parameter];
+}
+
+function subSlotToElicit([name, ...rest]: string[]): LexV2ElicitSubSlot | undefined {
+  if (name === undefined) return undefined;
+  const next = subSlotToElicit(rest);
+  return { name, ...(next && { subSlotToElicit: next }) };
+}
+
+/** A copy of the slots with the slot (or sub-slot) at `path` cleared, so Lex asks for it afresh. */
+function clearSlot(slots: LexV2Slots, [name, ...rest]: string[]): LexV2Slots {
+  if (name === undefined) return slots;
+  if (rest.length === 0) return { ...slots, [name]: null };
+  const slot = slots[name];
+  if (!slot?.subSlots) return slots;
+  return { ...slots, [name]: { ...slot, subSlots: clearSlot(slot.subSlots, rest) } };
 }
 
 /** Lex attributes are strings: strings stay as they are, anything else is sent as JSON. */
@@ -151,14 +204,16 @@ function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2Resp
   return [...contexts.values()];
 }
 
-function textMessage(text: string): LexV2Message {
-  return { contentType: text.trimStart().startsWith('<speak>') ? 'SSML' : 'PlainText', content: text };
+/** A text reply as Lex messages: SSML or plain text, split into pieces Lex accepts (1000 characters each). */
+function textMessages(text: string): LexV2Message[] {
+  const contentType = text.trimStart().startsWith('<speak>') ? 'SSML' : 'PlainText';
+  return splitMessage(text, LEX_V2_LIMITS.contentChars).map((content) => ({ contentType, content }));
 }
 
-function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Message {
+function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Message | LexV2Message[] {
   switch (message.type) {
     case 'text':
-      return textMessage(message.text);
+      return textMessages(message.text);
     case 'quick-replies':
       return {
         contentType: 'ImageResponseCard',
@@ -196,14 +251,22 @@ function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Messag
   }
 }
 
-/** Joins runs of plain-text messages so that a long answer stays within Lex's message count. */
+/**
+ * Joins runs of plain-text messages, as long as each stays within Lex's 1000 characters, so that an answer of
+ * many short messages stays within Lex's message count.
+ */
 function compact(messages: LexV2Message[]): LexV2Message[] {
   if (messages.length <= LEX_V2_LIMITS.messages) return messages;
   const joined: LexV2Message[] = [];
   for (const message of messages) {
     const last = joined.at(-1);
-    if (last?.contentType === 'PlainText' && message.contentType === 'PlainText') {
-      last.content = `${last.content ?? ''}\n${message.content ?? ''}`;
+    const content = `${last?.content ?? ''}\n${message.content ?? ''}`;
+    if (
+      last?.contentType === 'PlainText' &&
+      message.contentType === 'PlainText' &&
+      content.length <= LEX_V2_LIMITS.contentChars
+    ) {
+      last.content = content;
     } else {
       joined.push({ ...message });
     }
@@ -215,7 +278,7 @@ function renderMessages(result: FulfillmentResult): LexV2Message[] {
   const source: readonly RichMessage[] = result.messages ?? (result.text ? [{ type: 'text', text: result.text }] : []);
   // A card title is required; a quick-reply set without one is titled with the main reply.
   const title = result.text.slice(0, LEX_V2_LIMITS.cardFieldChars) || 'Please choose';
-  const messages = source.map((message) => renderMessage(message, title));
+  const messages = source.flatMap((message) => renderMessage(message, title));
   // Lex has no response-level payload: it goes out as one more custom payload message.
   if (result.payload) messages.push({ contentType: 'CustomPayload', content: JSON.stringify(result.payload) });
   return compact(messages);
@@ -235,7 +298,7 @@ function renderMessages(result: FulfillmentResult): LexV2Message[] {
  */
 export function renderResponse(result: FulfillmentResult, event: LexV2Event, stage: FulfillmentStage): LexV2Response {
   const input = event.sessionState.intent;
-  const slots: LexV2Slots = { ...input.slots };
+  let slots: LexV2Slots = { ...input.slots };
   const intent = (state: LexV2ResponseIntent['state']): LexV2ResponseIntent => ({
     name: input.name,
     slots,
@@ -254,8 +317,10 @@ export function renderResponse(result: FulfillmentResult, event: LexV2Event, sta
     responseIntent = intent(input.state ?? 'InProgress');
     withMessages = false;
   } else if (result.elicit) {
-    if (result.elicit.invalid) slots[result.elicit.parameter] = null;
-    dialogAction = { type: 'ElicitSlot', slotToElicit: result.elicit.parameter };
+    const [slot = result.elicit.parameter, ...subSlots] = elicitPath(result.elicit.parameter, slots);
+    if (result.elicit.invalid) slots = clearSlot(slots, [slot, ...subSlots]);
+    const subSlot = subSlotToElicit(subSlots);
+    dialogAction = { type: 'ElicitSlot', slotToElicit: slot, ...(subSlot && { subSlotToElicit: subSlot }) };
     responseIntent = intent('InProgress');
   } else if (result.confirm) {
     dialogAction = { type: 'ConfirmIntent' };

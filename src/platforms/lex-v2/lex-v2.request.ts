@@ -5,12 +5,10 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
   Min,
   ValidateBy,
@@ -68,15 +66,10 @@ function slotProblem(slot: unknown, path: string): string | undefined {
   }
   if (slot.value !== undefined) {
     if (!isPlainObject(slot.value)) return `${path}.value must be an object`;
-    for (const key of ['originalValue', 'interpretedValue'] as const) {
-      const field = slot.value[key];
-      if (field !== undefined && field !== null && typeof field !== 'string') {
-        return `${path}.value.${key} must be a string`;
-      }
-    }
-    const resolved = slot.value.resolvedValues;
-    if (resolved !== undefined && (!Array.isArray(resolved) || resolved.some((v) => typeof v !== 'string'))) {
-      return `${path}.value.resolvedValues must be an array of strings`;
+    // Only the interpreted value is read; `originalValue` and `resolvedValues` go back to Lex as they came.
+    const interpreted = slot.value.interpretedValue;
+    if (interpreted !== undefined && interpreted !== null && typeof interpreted !== 'string') {
+      return `${path}.value.interpretedValue must be a string`;
     }
   }
   if (slot.values !== undefined) {
@@ -134,30 +127,11 @@ export function IsStringRecord(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
+/** The bot: only its locale is read (the turn's language); its id, name, alias and version are not. */
 export class LexV2Bot {
-  @IsString()
-  @IsNotEmpty()
-  id!: string;
-
-  @IsString()
-  @IsNotEmpty()
-  name!: string;
-
-  @IsOptional()
-  @IsString()
-  aliasId?: string;
-
-  @IsOptional()
-  @IsString()
-  aliasName?: string;
-
   @IsString()
   @Matches(LEX_V2_LOCALE_PATTERN, { message: 'localeId must be a Lex locale id such as en_US' })
   localeId!: string;
-
-  @IsOptional()
-  @IsString()
-  version?: string;
 }
 
 export class LexV2Intent {
@@ -176,57 +150,6 @@ export class LexV2Intent {
   @IsOptional()
   @IsIn(LEX_V2_CONFIRMATION_STATES)
   confirmationState?: LexV2ConfirmationState;
-}
-
-export class LexV2Interpretation {
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => LexV2Intent)
-  intent!: LexV2Intent;
-
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
-  nluConfidence?: number;
-
-  @IsOptional()
-  @IsObject()
-  sentimentResponse?: Record<string, unknown>;
-
-  @IsOptional()
-  @IsString()
-  interpretationSource?: string;
-}
-
-export class LexV2DialogAction {
-  @IsIn(LEX_V2_DIALOG_ACTION_TYPES)
-  type!: LexV2DialogActionType;
-
-  @IsOptional()
-  @IsString()
-  slotToElicit?: string;
-
-  @IsOptional()
-  @IsString()
-  slotElicitationStyle?: string;
-}
-
-export class LexV2ProposedNextState {
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => LexV2DialogAction)
-  dialogAction?: LexV2DialogAction;
-
-  @IsOptional()
-  @IsObject()
-  intent?: Record<string, unknown>;
-
-  @IsOptional()
-  @IsObject()
-  prompt?: Record<string, unknown>;
 }
 
 export class LexV2TimeToLive {
@@ -268,15 +191,10 @@ export class LexV2SessionState {
   @IsStringRecord()
   sessionAttributes?: Record<string, string>;
 
+  /** Passed to handlers as it is (`platformDetails.runtimeHints`). */
   @IsOptional()
   @IsObject()
   runtimeHints?: Record<string, unknown>;
-
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => LexV2DialogAction)
-  dialogAction?: LexV2DialogAction;
 
   @IsDefined()
   @IsObject()
@@ -290,24 +208,16 @@ export class LexV2SessionState {
 }
 
 /**
- * The documented Amazon Lex V2 Lambda input event. Lex may add fields without changing `messageVersion`
- * ("your code shouldn't throw an error if new fields are present"), so unknown fields are ignored.
+ * The documented Amazon Lex V2 Lambda input event. Validated: what the service acts on (the session id, the
+ * code hook, the locale, the transcript, the session state's intent, slots, contexts and attributes, the
+ * request attributes it echoes, and the objects it passes to handlers). Tolerated, in any shape: the rest, e.g.
+ * `messageVersion`, `inputMode`, `interpretations` (whose `nluConfidence` is a number in the current guide and
+ * `{ "score": … }` in older events), `transcriptions`, `sessionState.dialogAction`: the Lex guide says a
+ * function must not break when fields are added or changed.
  */
 export class LexV2Event {
-  @IsString()
-  @IsNotEmpty()
-  messageVersion!: string;
-
   @IsIn(LEX_V2_INVOCATION_SOURCES)
   invocationSource!: LexV2InvocationSource;
-
-  @IsOptional()
-  @IsIn(['DTMF', 'Speech', 'Text'])
-  inputMode?: string;
-
-  @IsOptional()
-  @IsString()
-  responseContentType?: string;
 
   @IsString()
   @MaxLength(SESSION_ID_MAX_LENGTH)
@@ -318,27 +228,16 @@ export class LexV2Event {
   @IsString()
   inputTranscript?: string;
 
-  @IsOptional()
-  @IsString()
-  invocationLabel?: string;
-
   @IsDefined()
   @IsObject()
   @ValidateNested()
   @Type(() => LexV2Bot)
   bot!: LexV2Bot;
 
-  @IsOptional()
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => LexV2Interpretation)
-  interpretations?: LexV2Interpretation[];
-
+  /** Lex's next step had the function not answered; passed to handlers (`platformDetails.proposedNextState`). */
   @IsOptional()
   @IsObject()
-  @ValidateNested()
-  @Type(() => LexV2ProposedNextState)
-  proposedNextState?: LexV2ProposedNextState;
+  proposedNextState?: Record<string, unknown>;
 
   @IsOptional()
   @IsStringRecord()
@@ -349,9 +248,4 @@ export class LexV2Event {
   @ValidateNested()
   @Type(() => LexV2SessionState)
   sessionState!: LexV2SessionState;
-
-  @IsOptional()
-  @IsArray()
-  @IsObject({ each: true })
-  transcriptions?: Record<string, unknown>[];
 }

@@ -34,11 +34,17 @@ export interface LexV2ResponseIntent {
   confirmationState?: LexV2ConfirmationState;
 }
 
+/** The sub-slot of a composite slot to ask for (`dialogAction.subSlotToElicit`), nested for deeper sub-slots. */
+export interface LexV2ElicitSubSlot {
+  name: string;
+  subSlotToElicit?: LexV2ElicitSubSlot;
+}
+
 export interface LexV2Response {
   sessionState: {
     sessionAttributes: Record<string, string>;
     activeContexts?: LexV2ResponseContext[];
-    dialogAction: { type: LexV2DialogActionType; slotToElicit?: string };
+    dialogAction: { type: LexV2DialogActionType; slotToElicit?: string; subSlotToElicit?: LexV2ElicitSubSlot };
     intent: LexV2ResponseIntent;
   };
   messages?: LexV2Message[];
