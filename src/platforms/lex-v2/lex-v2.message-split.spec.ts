@@ -1,0 +1,32 @@
+import { splitMessage } from './lex-v2.message-split';
+
+describe('splitMessage', () => {
+  it('leaves a text within the limit as it is', () => {
+    expect(splitMessage('Short answer.', 20)).toEqual(['Short answer.']);
+  });
+
+  it('prefers a sentence end in the second half of the window, then a space', () => {
+    expect(splitMessage('One two. Three four five six seven.', 20)).toEqual(['One two. Three four', 'five six seven.']);
+    expect(splitMessage('Alpha beta gamma. Delta epsilon.', 20)).toEqual(['Alpha beta gamma.', 'Delta epsilon.']);
+  });
+
+  it('never cuts between the halves of a surrogate pair', () => {
+    const text = 'a'.repeat(9) + '😀' + 'b'.repeat(5);
+    const pieces = splitMessage(text, 10);
+    expect(pieces.join('')).toBe(text);
+    expect(pieces.every((piece) => piece.length <= 10 && !/[\ud800-\udbff]$/.test(piece))).toBe(true);
+  });
+
+  it('keeps SSML elements whole and wraps every piece in <speak>', () => {
+    const ssml = '<speak><p>First part here.</p> <p>Second <emphasis>part</emphasis> here.</p></speak>';
+    expect(splitMessage(ssml, 50)).toEqual([
+      '<speak><p>First part here.</p></speak>',
+      '<speak><p>Second <emphasis>part</emphasis> here.</p></speak>',
+    ]);
+  });
+
+  it('leaves SSML whole when no piece boundary is outside its elements', () => {
+    const ssml = `<speak><p>${'word '.repeat(30).trim()}</p></speak>`;
+    expect(splitMessage(ssml, 60)).toEqual([ssml]);
+  });
+});
