@@ -5,8 +5,19 @@ import {
   FulfillmentResult,
   IntentHandler,
   PENDING_FULFILLMENT_PARAMETER,
+  translator,
 } from '../fulfillment';
+import type { Catalogue } from '../fulfillment';
 import { FulfillmentResults } from './fulfillment-results';
+
+export const PENDING_FULFILLMENT_MESSAGES = {
+  nothingInProgress: {
+    en: "I don't have anything in progress for you right now.",
+    de: 'Im Moment bearbeite ich nichts für Sie.',
+    es: 'Ahora mismo no tengo nada en curso para usted.',
+    fr: 'Je n’ai rien en cours pour vous pour le moment.',
+  },
+} as const satisfies Catalogue;
 
 /** Leaves room to render and send before the platform's own deadline. */
 const RENDER_MARGIN_MS = 150;
@@ -32,7 +43,7 @@ export class PendingFulfillmentHandler implements FulfillmentHandler {
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
     const id = pendingIdOf(request);
     const nothing: FulfillmentResult = {
-      text: "I don't have anything in progress for you right now.",
+      text: translator(PENDING_FULFILLMENT_MESSAGES, request.languageCode)('nothingInProgress'),
       sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: null },
     };
     if (!id) return nothing;

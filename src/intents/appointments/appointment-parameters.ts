@@ -1,4 +1,6 @@
+import { formatList, localized, replyLocale, translator } from '../../fulfillment';
 import type { FulfillmentResult } from '../../fulfillment';
+import { APPOINTMENT_MESSAGES, SPECIALTIES } from './appointments.messages';
 import type { AppointmentSlot } from './entities/appointment-slot.entity';
 import type { Provider } from './entities/provider.entity';
 
@@ -42,7 +44,7 @@ export function textParameter(value: unknown): string | undefined {
 }
 
 export function describeSlot(slot: AppointmentSlot, languageCode: string): string {
-  return new Intl.DateTimeFormat(languageCode.split(/[-_]/)[0] || 'en', {
+  return new Intl.DateTimeFormat(replyLocale(languageCode), {
     weekday: 'short',
     month: 'short',
     day: 'numeric',
@@ -57,9 +59,16 @@ export function slotTime(slot: AppointmentSlot): string {
   return slot.startsAt.toISOString().slice(11, 16);
 }
 
-export function askForProvider(providers: readonly Provider[]): FulfillmentResult {
-  const names = providers.map((p) => `${p.displayName} (${p.specialty})`);
-  const text = `Which doctor would you like to see? ${new Intl.ListFormat('en', { type: 'disjunction' }).format(names)}?`;
+/** A specialty in the reply language; one without translations is shown as stored. */
+export function describeSpecialty(specialty: string, languageCode: string): string {
+  return Object.hasOwn(SPECIALTIES, specialty) ? localized(SPECIALTIES[specialty], languageCode) : specialty;
+}
+
+export function askForProvider(providers: readonly Provider[], languageCode: string): FulfillmentResult {
+  const names = providers.map((p) => `${p.displayName} (${describeSpecialty(p.specialty, languageCode)})`);
+  const text = translator(APPOINTMENT_MESSAGES, languageCode)('askProvider', {
+    providers: formatList(names, languageCode, 'disjunction'),
+  });
   return {
     text,
     elicit: { parameter: 'provider' },
@@ -79,7 +88,7 @@ export interface SlotWording {
 
 /** "on Tue, Dec 1": one UTC day in the caller's language. */
 export function describeDay(date: string, languageCode: string): string {
-  return new Intl.DateTimeFormat(languageCode.split(/[-_]/)[0] || 'en', {
+  return new Intl.DateTimeFormat(replyLocale(languageCode), {
     weekday: 'short',
     month: 'short',
     day: 'numeric',

@@ -1,5 +1,7 @@
-import type { FulfillmentResult } from '../../fulfillment';
+import { formatList, translator } from '../../fulfillment';
+import type { FulfillmentResult, TemplateValues } from '../../fulfillment';
 import type { AccountView } from './accounts.repository';
+import { BANKING_MESSAGES, type BankingMessage } from './banking.messages';
 
 export const BANKING_SOURCE = 'banking-api';
 const CUSTOMER_NUMBER = /^[A-Za-z0-9-]{1,64}$/;
@@ -23,28 +25,42 @@ export function accountTypeFrom(parameters: Readonly<Record<string, unknown>>): 
   return ACCOUNT_TYPE.test(normalised) ? normalised : undefined;
 }
 
-export function listAccountTypes(accounts: readonly AccountView[]): string {
-  return new Intl.ListFormat('en', { type: 'disjunction' }).format(accounts.map((a) => a.accountType));
+/** "checking or savings", joined in the reply language; account types stay as stored. */
+export function listAccountTypes(accounts: readonly AccountView[], languageCode: string): string {
+  return formatList(
+    accounts.map((a) => a.accountType),
+    languageCode,
+    'disjunction',
+  );
 }
 
-export function askForCustomerNumber(): FulfillmentResult {
+export function askForCustomerNumber(languageCode: string): FulfillmentResult {
   return {
-    text: 'I need your customer number to look that up. What is it?',
+    text: translator(BANKING_MESSAGES, languageCode)('askCustomerNumber'),
     elicit: { parameter: 'user_id' },
     source: BANKING_SOURCE,
   };
 }
 
-export function unknownCustomer(): FulfillmentResult {
-  return {
-    text: "I couldn't find any accounts for that customer number. Please check it and try again.",
-    source: BANKING_SOURCE,
-  };
+export function unknownCustomer(languageCode: string): FulfillmentResult {
+  return { text: translator(BANKING_MESSAGES, languageCode)('unknownCustomer'), source: BANKING_SOURCE };
 }
 
-/** Asks which account to use, offering the customer's own account types as quick replies. */
-export function askWhichAccount(accounts: readonly AccountView[], question: string, userId: string): FulfillmentResult {
-  const text = `${question}: ${listAccountTypes(accounts)}?`;
+/**
+ * Asks which account to use, offering the customer's own account types as quick replies. `question` is a
+ * banking message with an `{accounts}` placeholder for the list.
+ */
+export function askWhichAccount(
+  accounts: readonly AccountView[],
+  question: BankingMessage,
+  userId: string,
+  languageCode: string,
+  values: TemplateValues = {},
+): FulfillmentResult {
+  const text = translator(BANKING_MESSAGES, languageCode)(question, {
+    ...values,
+    accounts: listAccountTypes(accounts, languageCode),
+  });
   return {
     text,
     messages: [

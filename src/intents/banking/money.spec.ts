@@ -1,4 +1,4 @@
-import { formatMoney, minorToDecimal, parseAmountMinor, safeLocale } from './money';
+import { formatMoney, minorToDecimal, parseAmountMinor } from './money';
 
 describe('money', () => {
   it('converts minor units exactly, including negatives and tiny amounts', () => {
@@ -21,9 +21,11 @@ describe('money', () => {
     expect(formatMoney('90071992547409931', 'USD', 'en').formatted).toBe('$900,719,925,474,099.31');
   });
 
-  it('falls back to English for malformed language tags', () => {
-    expect(safeLocale('not a locale!')).toBe('en');
+  it('falls back to English for malformed language tags and languages the reply is not written in', () => {
+    expect(formatMoney('100', 'USD', 'not a locale!').formatted).toBe('$1.00');
     expect(formatMoney('100', 'USD', '???').formatted).toBe('$1.00');
+    expect(formatMoney('184315', 'EUR', 'it-IT').formatted).toBe('€1,843.15');
+    expect(formatMoney('184315', 'EUR', 'de-CH').formatted).toBe("EUR\u00a01'843.15");
   });
 });
 

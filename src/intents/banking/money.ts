@@ -1,3 +1,5 @@
+import { replyLocale } from '../../fulfillment';
+
 interface CurrencyFormatter {
   readonly format: Intl.NumberFormat;
   readonly fractionDigits: number;
@@ -6,20 +8,11 @@ interface CurrencyFormatter {
 const formatters = new Map<string, CurrencyFormatter>();
 const MAX_CACHED = 200;
 
-/** Returns a supported locale for Intl, falling back to English for unknown or malformed tags. */
-export function safeLocale(languageCode: string): string {
-  try {
-    return Intl.getCanonicalLocales(languageCode)[0] ?? 'en';
-  } catch {
-    return 'en';
-  }
-}
-
 function currencyFormatter(languageCode: string, currency: string): CurrencyFormatter {
   const key = `${languageCode}|${currency}`;
   let formatter = formatters.get(key);
   if (!formatter) {
-    const format = new Intl.NumberFormat(safeLocale(languageCode), { style: 'currency', currency });
+    const format = new Intl.NumberFormat(replyLocale(languageCode), { style: 'currency', currency });
     formatter = { format, fractionDigits: format.resolvedOptions().maximumFractionDigits ?? 2 };
     if (formatters.size >= MAX_CACHED) formatters.clear();
     formatters.set(key, formatter);
@@ -44,7 +37,7 @@ export interface Money {
   readonly formatted: string;
 }
 
-/** Formats minor units of a currency for a language without ever going through a float. */
+/** Formats minor units of a currency for the reply language without ever going through a float. */
 export function formatMoney(minor: bigint | string, currency: string, languageCode: string): Money {
   const formatter = currencyFormatter(languageCode, currency);
   const decimal = minorToDecimal(minor, formatter.fractionDigits);

@@ -4,6 +4,7 @@ import {
   FulfillmentRequest,
   FulfillmentResult,
   IntentHandler,
+  translator,
 } from '../../../fulfillment';
 import {
   APPOINTMENTS_SOURCE,
@@ -15,6 +16,7 @@ import {
   textParameter,
   timeFrom,
 } from '../appointment-parameters';
+import { APPOINTMENT_MESSAGES } from '../appointments.messages';
 import { AppointmentsRepository } from '../appointments.repository';
 
 const DAY_MS = 86_400_000;
@@ -30,14 +32,15 @@ export class BookAppointmentHandler implements FulfillmentHandler {
   constructor(private readonly appointments: AppointmentsRepository) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const { languageCode } = request;
+    const t = translator(APPOINTMENT_MESSAGES, languageCode);
     const params = { ...request.sessionParameters, ...request.parameters };
     const name = textParameter(params.provider);
     const provider = name ? await this.appointments.findProvider(name) : null;
-    if (!provider) return askForProvider(await this.appointments.providers());
+    if (!provider) return askForProvider(await this.appointments.providers(), languageCode);
 
     const date = dateFrom(params.date);
-    if (!date)
-      return { text: `Which day would you like to see ${provider.displayName}?`, elicit: { parameter: 'date' } };
+    if (!date) return { text: t('askDate', { provider: provider.displayName }), elicit: { parameter: 'date' } };
     const dayStart = new Date(`${date}T00:00:00Z`);
     const time = timeFrom(params.time);
     const found = time ? await this.appointments.findSlot(provider.id, new Date(`${date}T${time}:00Z`)) : null;
@@ -46,28 +49,30 @@ export class BookAppointmentHandler implements FulfillmentHandler {
       const earliest = new Date(Math.max(dayStart.getTime(), Date.now()));
       const free = await this.appointments.freeSlots(provider.id, earliest, new Date(dayStart.getTime() + DAY_MS), 6);
       const wording = {
-        lead: time
-          ? `${provider.displayName} has no appointment at ${time} that day. Free times are:`
-          : 'Which time suits you? Free times are:',
-        none: `${provider.displayName} has no free times on ${describeDay(date, request.languageCode)}. Which other day would suit you?`,
+        lead: time ? t('noSlotAtTime', { provider: provider.displayName, time }) : t('askTime'),
+        none: t('noFreeTimesOnDay', { provider: provider.displayName, day: describeDay(date, languageCode) }),
       };
       // No free time that day: ask for another day rather than for a time that cannot be booked.
       return free.length
-        ? offerSlots(wording, free, request.languageCode, 'time', Boolean(time))
-        : offerSlots(wording, free, request.languageCode, 'date', true);
+        ? offerSlots(wording, free, languageCode, 'time', Boolean(time))
+        : offerSlots(wording, free, languageCode, 'date', true);
     }
     const patient = textParameter(params.patient_id);
-    if (!patient) return { text: 'What is your patient number?', elicit: { parameter: 'patient_id' } };
+    if (!patient) return { text: t('askPatientNumber'), elicit: { parameter: 'patient_id' } };
 
-    const when = describeSlot(slot, request.languageCode);
+    const when = describeSlot(slot, languageCode);
     const confirmation = confirmationOf(request);
     if (confirmation === 'none') {
-      return { text: `Book ${provider.displayName} on ${when} (UTC)?`, confirm: true, source: APPOINTMENTS_SOURCE };
+      return {
+        text: t('confirmBooking', { provider: provider.displayName, when }),
+        confirm: true,
+        source: APPOINTMENTS_SOURCE,
+      };
     }
     if (confirmation === 'denied') {
       // The answer is used up: a later booking must be confirmed again (Rasa keeps slots until told otherwise).
       return {
-        text: "OK, I haven't booked anything.",
+        text: t('bookingDeclined'),
         failed: true,
         sessionParameters: { confirmation: null },
         source: APPOINTMENTS_SOURCE,
@@ -84,13 +89,13 @@ export class BookAppointmentHandler implements FulfillmentHandler {
         ALTERNATIVES,
       );
       const wording = {
-        lead: 'Sorry, that slot was just taken. The next free times are:',
-        none: `Sorry, that slot was just taken, and ${provider.displayName} has no other free times in the next two weeks.`,
+        lead: t('slotTaken'),
+        none: t('slotTakenNoneLeft', { provider: provider.displayName }),
       };
-      return offerSlots(wording, next, request.languageCode, 'time', true);
+      return offerSlots(wording, next, languageCode, 'time', true);
     }
     return {
-      text: `You're booked with ${provider.displayName} on ${when} (UTC). Your reference is ${outcome.appointment.reference}.`,
+      text: t('booked', { provider: provider.displayName, when, reference: outcome.appointment.reference }),
       sessionParameters: { last_appointment: outcome.appointment.reference, confirmation: null },
       endConversation: false,
       source: APPOINTMENTS_SOURCE,

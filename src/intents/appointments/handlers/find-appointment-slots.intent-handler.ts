@@ -1,5 +1,12 @@
-import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
+import {
+  FulfillmentHandler,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+  translator,
+} from '../../../fulfillment';
 import { askForProvider, dateFrom, describeDay, offerSlots, textParameter } from '../appointment-parameters';
+import { APPOINTMENT_MESSAGES } from '../appointments.messages';
 import { AppointmentsRepository } from '../appointments.repository';
 
 const DAY_MS = 86_400_000;
@@ -12,9 +19,11 @@ export class FindAppointmentSlotsHandler implements FulfillmentHandler {
   constructor(private readonly appointments: AppointmentsRepository) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const { languageCode } = request;
+    const t = translator(APPOINTMENT_MESSAGES, languageCode);
     const name = textParameter(request.parameters.provider);
     const provider = name ? await this.appointments.findProvider(name) : null;
-    if (!provider) return askForProvider(await this.appointments.providers());
+    if (!provider) return askForProvider(await this.appointments.providers(), languageCode);
 
     const date = dateFrom(request.parameters.date);
     const until = dateFrom(request.parameters.date_to);
@@ -25,16 +34,19 @@ export class FindAppointmentSlotsHandler implements FulfillmentHandler {
     const earliest = new Date(Math.max(from.getTime(), Date.now()));
     const slots = await this.appointments.freeSlots(provider.id, earliest, to, MAX_SLOTS);
     const period = until
-      ? `between ${describeDay(date ?? from.toISOString().slice(0, 10), request.languageCode)} and ${describeDay(until, request.languageCode)}`
+      ? t('periodBetween', {
+          from: describeDay(date ?? from.toISOString().slice(0, 10), languageCode),
+          to: describeDay(until, languageCode),
+        })
       : date
-        ? `on ${describeDay(date, request.languageCode)}`
-        : `in the next ${DEFAULT_RANGE_DAYS} days`;
+        ? t('periodOn', { day: describeDay(date, languageCode) })
+        : t('periodNextDays', { days: DEFAULT_RANGE_DAYS });
     const wording = {
-      lead: `${provider.displayName} has these free times (UTC):`,
-      none: `${provider.displayName} has no free times ${period}. Would you like to try another day?`,
+      lead: t('freeTimes', { provider: provider.displayName }),
+      none: t('noFreeTimesInPeriod', { provider: provider.displayName, period }),
     };
     return {
-      ...offerSlots(wording, slots, request.languageCode),
+      ...offerSlots(wording, slots, languageCode),
       sessionParameters: { provider: provider.slug },
     };
   }

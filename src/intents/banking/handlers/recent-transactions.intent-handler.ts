@@ -1,4 +1,11 @@
-import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
+import {
+  FulfillmentHandler,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+  replyLocale,
+  translator,
+} from '../../../fulfillment';
 import { AccountsRepository } from '../accounts.repository';
 import {
   accountTypeFrom,
@@ -9,7 +16,8 @@ import {
   unknownCustomer,
 } from '../banking-parameters';
 import type { AccountView } from '../accounts.repository';
-import { formatMoney, safeLocale } from '../money';
+import { BANKING_MESSAGES } from '../banking.messages';
+import { formatMoney } from '../money';
 
 export const DEFAULT_TRANSACTION_COUNT = 5;
 export const MAX_TRANSACTION_COUNT = 20;
@@ -27,38 +35,39 @@ export class RecentTransactionsHandler implements FulfillmentHandler {
   constructor(private readonly accounts: AccountsRepository) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const { languageCode } = request;
+    const t = translator(BANKING_MESSAGES, languageCode);
     const customerNumber = customerNumberFrom(request.parameters);
-    if (!customerNumber) return askForCustomerNumber();
+    if (!customerNumber) return askForCustomerNumber(languageCode);
     const account = await this.resolveAccount(customerNumber, accountTypeFrom(request.parameters), request.signal);
     if (!account || Array.isArray(account)) {
-      if (!account || account.length === 0) return unknownCustomer();
-      return askWhichAccount(account, 'Which account would you like to see transactions for', customerNumber);
+      if (!account || account.length === 0) return unknownCustomer(languageCode);
+      return askWhichAccount(account, 'transactionsWhichAccount', customerNumber, languageCode);
     }
 
     const transactions = await this.accounts.recentTransactions(account.id, countFrom(request.parameters));
     if (transactions.length === 0) {
-      return { text: `There are no transactions on your ${account.accountType} account yet.`, source: BANKING_SOURCE };
+      return { text: t('noTransactions', { type: account.accountType }), source: BANKING_SOURCE };
     }
-    const dates = new Intl.DateTimeFormat(safeLocale(request.languageCode), {
+    const dates = new Intl.DateTimeFormat(replyLocale(languageCode), {
       month: 'short',
       day: 'numeric',
       timeZone: 'UTC',
     });
-    const lines = transactions.map(
-      (t) =>
-        `${dates.format(t.postedAt)}: ${t.description}, ` +
-        formatMoney(t.amountMinor, account.currency, request.languageCode).formatted,
+    const lines = transactions.map((transaction) =>
+      t('transactionLine', {
+        date: dates.format(transaction.postedAt),
+        description: transaction.description,
+        amount: formatMoney(transaction.amountMinor, account.currency, languageCode).formatted,
+      }),
     );
     const heading =
       transactions.length === 1
-        ? `Here is the last transaction on your ${account.accountType} account`
-        : `Here are the last ${transactions.length} transactions on your ${account.accountType} account`;
+        ? t('lastTransactionOne', { type: account.accountType })
+        : t('lastTransactionsOther', { type: account.accountType, count: transactions.length });
     return {
-      text: `${heading}: ${lines.join('; ')}.`,
-      messages: [
-        { type: 'text', text: `${heading}:` },
-        ...lines.map((line) => ({ type: 'text' as const, text: line })),
-      ],
+      text: `${heading} ${lines.join('; ')}.`,
+      messages: [{ type: 'text', text: heading }, ...lines.map((line) => ({ type: 'text' as const, text: line }))],
       contexts: [
         {
           name: 'account-info',

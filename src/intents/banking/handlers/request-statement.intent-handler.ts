@@ -1,7 +1,8 @@
 import type { FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
-import { FulfillmentHandler, IntentHandler } from '../../../fulfillment';
+import { FulfillmentHandler, IntentHandler, pluralOf, translator } from '../../../fulfillment';
 import { AccountsRepository } from '../accounts.repository';
 import { accountTypeFrom, askForCustomerNumber, BANKING_SOURCE, customerNumberFrom } from '../banking-parameters';
+import { BANKING_MESSAGES } from '../banking.messages';
 import { formatMoney } from '../money';
 import { StatementArchiveClient } from '../statement-archive.client';
 import { StatementsRepository } from '../statements.repository';
@@ -30,12 +31,14 @@ export class RequestStatementHandler implements FulfillmentHandler {
   ) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const { languageCode } = request;
+    const t = translator(BANKING_MESSAGES, languageCode);
     const customerNumber = customerNumberFrom(request.parameters);
-    if (!customerNumber) return askForCustomerNumber();
+    if (!customerNumber) return askForCustomerNumber(languageCode);
     const accountType = accountTypeFrom(request.parameters) ?? 'checking';
     const account = await this.accounts.findAccount(customerNumber, accountType, request.signal);
     if (!account) {
-      return { text: `You don't have a ${accountType} account, so I can't make a statement for it.`, failed: true };
+      return { text: t('statementNoSuchAccount', { type: accountType }), failed: true };
     }
     const days = daysFrom(request.parameters.days);
 
@@ -61,12 +64,20 @@ export class RequestStatementHandler implements FulfillmentHandler {
         return this.statements.save(request.idempotencyKey, account.id, { from, to }, figures, reference);
       })());
 
-    const money = (minor: bigint) => formatMoney(minor, account.currency, request.languageCode).formatted;
+    const money = (minor: bigint) => formatMoney(minor, account.currency, languageCode).formatted;
+    const count = statement.transactionCount;
+    const transactions =
+      pluralOf(count, languageCode) === 'one' ? 'statementTransactionsOne' : 'statementTransactionsOther';
+    const period = pluralOf(days, languageCode) === 'one' ? 'statementPeriodOne' : 'statementPeriodOther';
     return {
-      text:
-        `Your ${accountType} statement for the last ${days} days is ready: ${statement.transactionCount} ` +
-        `transaction${statement.transactionCount === 1 ? '' : 's'}, from ${money(statement.openingMinor)} to ` +
-        `${money(statement.closingMinor)}. Reference ${statement.archiveReference}.`,
+      text: t('statementReady', {
+        type: accountType,
+        period: t(period, { days }),
+        transactions: t(transactions, { count }),
+        opening: money(statement.openingMinor),
+        closing: money(statement.closingMinor),
+        reference: statement.archiveReference,
+      }),
       payload: { statementReference: statement.archiveReference },
       source: BANKING_SOURCE,
     };

@@ -1,7 +1,8 @@
 import type { FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
-import { confirmationOf, FulfillmentHandler, IntentHandler } from '../../../fulfillment';
+import { confirmationOf, FulfillmentHandler, IntentHandler, translator } from '../../../fulfillment';
 import { AccountsRepository } from '../accounts.repository';
 import { accountTypeFrom, askForCustomerNumber, BANKING_SOURCE, customerNumberFrom } from '../banking-parameters';
+import { BANKING_MESSAGES } from '../banking.messages';
 import { formatMoney, parseAmountMinor } from '../money';
 import { TransfersRepository } from '../transfers.repository';
 
@@ -23,27 +24,29 @@ export class TransferFundsHandler implements FulfillmentHandler {
   ) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const { languageCode } = request;
+    const t = translator(BANKING_MESSAGES, languageCode);
     const customerNumber = customerNumberFrom(request.parameters);
-    if (!customerNumber) return askForCustomerNumber();
+    if (!customerNumber) return askForCustomerNumber(languageCode);
     const fromType = accountTypeFrom({ account_type: request.parameters.from_account });
     const toType = accountTypeFrom({ account_type: request.parameters.to_account });
-    if (!fromType) return ask('from_account', 'Which account should the money come from?');
-    if (!toType) return ask('to_account', 'Which account should the money go to?');
-    if (fromType === toType) return ask('to_account', 'The money has to go to another account. Which one?', true);
+    if (!fromType) return ask('from_account', t('askFromAccount'));
+    if (!toType) return ask('to_account', t('askToAccount'));
+    if (fromType === toType) return ask('to_account', t('sameAccount'), true);
 
     const from = await this.accounts.findAccount(customerNumber, fromType, request.signal);
-    if (!from) return ask('from_account', `You don't have a ${fromType} account. Which account should I use?`, true);
+    if (!from) return ask('from_account', t('transferNoSuchAccount', { type: fromType }), true);
     const amountGiven = request.parameters.amount;
     const amountMinor = parseAmountMinor(amountGiven, from.currency);
     if (amountMinor === undefined) {
-      return ask('amount', 'How much would you like to transfer?', amountGiven !== undefined && amountGiven !== '');
+      return ask('amount', t('askAmount'), amountGiven !== undefined && amountGiven !== '');
     }
-    const amount = formatMoney(amountMinor, from.currency, request.languageCode).formatted;
+    const amount = formatMoney(amountMinor, from.currency, languageCode).formatted;
 
     const confirmation = confirmationOf(request);
     if (confirmation === 'none') {
       return {
-        text: `Transfer ${amount} from your ${fromType} account to your ${toType} account?`,
+        text: t('confirmTransfer', { amount, from: fromType, to: toType }),
         confirm: true,
         source: BANKING_SOURCE,
       };
@@ -51,7 +54,7 @@ export class TransferFundsHandler implements FulfillmentHandler {
     if (confirmation === 'denied') {
       // The answer is used up: the next transfer must be confirmed again (Rasa keeps slots until told otherwise).
       return {
-        text: "OK, I won't make that transfer.",
+        text: t('transferDeclined'),
         failed: true,
         sessionParameters: { confirmation: null },
         source: BANKING_SOURCE,
@@ -72,26 +75,26 @@ export class TransferFundsHandler implements FulfillmentHandler {
     switch (outcome.kind) {
       case 'done':
       case 'already-done': {
-        const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, request.languageCode).formatted;
+        const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, languageCode).formatted;
         return {
-          text: `Done: I moved ${amount} from your ${fromType} account to your ${toType} account. Your ${fromType} balance is now ${balance}.`,
+          text: t('transferDone', { amount, from: fromType, to: toType, balance }),
           sessionParameters: { confirmation: null },
           source: BANKING_SOURCE,
         };
       }
       case 'insufficient-funds': {
-        const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, request.languageCode).formatted;
+        const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, languageCode).formatted;
         return {
-          text: `Your ${fromType} account has ${balance}, which is not enough to transfer ${amount}.`,
+          text: t('insufficientFunds', { type: fromType, balance, amount }),
           failed: true,
           source: BANKING_SOURCE,
         };
       }
       case 'unknown-account':
-        return ask('to_account', `You don't have a ${outcome.accountType} account. Which account should I use?`, true);
+        return ask('to_account', t('transferNoSuchAccount', { type: outcome.accountType }), true);
       case 'currency-mismatch':
         return {
-          text: 'Those accounts hold different currencies, so I cannot transfer between them here.',
+          text: t('currencyMismatch'),
           failed: true,
           source: BANKING_SOURCE,
         };

@@ -1,6 +1,13 @@
-import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
+import {
+  FulfillmentHandler,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+  translator,
+} from '../../../fulfillment';
 import { CommerceRepository } from '../commerce.repository';
 import { COMMERCE_SOURCE, productReference } from '../commerce-parameters';
+import { COMMERCE_MESSAGES } from '../commerce.messages';
 
 /** "Do you have the X200 headphones in stock?" — parameter `sku` or `product`. */
 @IntentHandler('CheckInventory')
@@ -8,20 +15,22 @@ export class CheckInventoryHandler implements FulfillmentHandler {
   constructor(private readonly commerce: CommerceRepository) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const t = translator(COMMERCE_MESSAGES, request.languageCode);
     const reference = productReference(request.parameters);
-    if (!reference) return { text: 'Which product are you looking for?', elicit: { parameter: 'product' } };
+    if (!reference) return { text: t('askProduct'), elicit: { parameter: 'product' } };
     const product = await this.commerce.findProduct(reference);
-    if (!product) return { text: `I couldn't find a product called "${reference}".`, source: COMMERCE_SOURCE };
+    if (!product) return { text: t('productNotFound', { reference }), source: COMMERCE_SOURCE };
     const stock = await this.commerce.stock(product.id);
     const total = stock.reduce((sum, s) => sum + s.quantity, 0);
-    if (total === 0)
-      return { text: `${product.name} (${product.sku}) is out of stock everywhere.`, source: COMMERCE_SOURCE };
+    if (total === 0) {
+      return { text: t('outOfStockEverywhere', { product: product.name, sku: product.sku }), source: COMMERCE_SOURCE };
+    }
     const where = stock
       .filter((s) => s.quantity > 0)
-      .map((s) => `${s.quantity} in ${s.warehouse.name}`)
+      .map((s) => t('stockAt', { quantity: s.quantity, warehouse: s.warehouse.name }))
       .join(', ');
     return {
-      text: `${product.name} (${product.sku}): ${total} in stock — ${where}.`,
+      text: t('inStock', { product: product.name, sku: product.sku, total, where }),
       sessionParameters: { sku: product.sku },
       source: COMMERCE_SOURCE,
     };

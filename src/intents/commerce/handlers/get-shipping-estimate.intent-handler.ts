@@ -1,7 +1,15 @@
-import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
+import {
+  FulfillmentHandler,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+  pluralOf,
+  translator,
+} from '../../../fulfillment';
 import { CarrierClient } from '../carrier.client';
 import { CommerceRepository } from '../commerce.repository';
 import { COMMERCE_SOURCE, postcode, productReference } from '../commerce-parameters';
+import { COMMERCE_MESSAGES } from '../commerce.messages';
 
 /**
  * "How long would the X200 take to reach 10115?" — parameters `sku`/`product` and `postcode`. Asks the
@@ -15,26 +23,30 @@ export class GetShippingEstimateHandler implements FulfillmentHandler {
   ) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const { languageCode } = request;
+    const t = translator(COMMERCE_MESSAGES, languageCode);
     const reference = productReference({ ...request.sessionParameters, ...request.parameters });
-    if (!reference) return { text: 'Which product should I check shipping for?', elicit: { parameter: 'product' } };
+    if (!reference) return { text: t('askShippingProduct'), elicit: { parameter: 'product' } };
     const destination = postcode(request.parameters.postcode);
-    if (!destination) return { text: 'What is the delivery postcode?', elicit: { parameter: 'postcode' } };
+    if (!destination) return { text: t('askPostcode'), elicit: { parameter: 'postcode' } };
     const product = await this.commerce.findProduct(reference);
-    if (!product) return { text: `I couldn't find a product called "${reference}".`, source: COMMERCE_SOURCE };
+    if (!product) return { text: t('productNotFound', { reference }), source: COMMERCE_SOURCE };
     const warehouse = await this.commerce.shipsFrom(product.id);
-    if (!warehouse)
-      return { text: `${product.name} is out of stock, so I can't estimate shipping yet.`, source: COMMERCE_SOURCE };
+    if (!warehouse) return { text: t('cannotEstimateOutOfStock', { product: product.name }), source: COMMERCE_SOURCE };
 
     const outcome = await this.carrier.estimate(warehouse.postcode, destination, product.weightGrams, request.signal);
     if (!outcome.ok) {
-      return {
-        text: "I can't reach our shipping partner right now. Please ask me again in a few minutes.",
-        source: COMMERCE_SOURCE,
-      };
+      return { text: t('carrierUnreachable'), source: COMMERCE_SOURCE };
     }
     const { carrier, service, days } = outcome.estimate;
     return {
-      text: `${product.name} ships from ${warehouse.name} with ${carrier} ${service} and should arrive in ${days} business day${days === 1 ? '' : 's'}.`,
+      text: t(pluralOf(days, languageCode) === 'one' ? 'estimateOne' : 'estimateOther', {
+        product: product.name,
+        warehouse: warehouse.name,
+        carrier,
+        service,
+        days,
+      }),
       source: COMMERCE_SOURCE,
     };
   }

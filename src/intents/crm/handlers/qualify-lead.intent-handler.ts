@@ -1,7 +1,14 @@
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CrmOptions } from '../crm.options';
-import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../../../fulfillment';
+import {
+  FulfillmentHandler,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandler,
+  translator,
+} from '../../../fulfillment';
+import { CRM_MESSAGES } from '../crm.messages';
 import { Lead } from '../lead.entity';
 import { LeadFacts, scoreLead } from '../lead-scoring';
 
@@ -38,16 +45,17 @@ export class QualifyLeadHandler implements FulfillmentHandler {
   ) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    const t = translator(CRM_MESSAGES, request.languageCode);
     const params = request.parameters;
     const email = typeof params.email === 'string' ? params.email.trim().toLowerCase() : '';
     if (!EMAIL.test(email)) {
       return {
-        text: 'What email address can our team reach you at?',
+        text: t('askEmail'),
         elicit: { parameter: 'email', invalid: email !== '' },
       };
     }
     const company = typeof params.company === 'string' ? params.company.trim().slice(0, 200) : '';
-    if (!company) return { text: 'Which company are you with?', elicit: { parameter: 'company' } };
+    if (!company) return { text: t('askCompany'), elicit: { parameter: 'company' } };
 
     const facts: LeadFacts = {
       companySize: positiveInteger(params.company_size),
@@ -92,12 +100,12 @@ export class QualifyLeadHandler implements FulfillmentHandler {
       .execute();
     const next =
       queue === 'enterprise-sales'
-        ? 'An account executive will call you within one business day.'
+        ? t('nextEnterpriseSales')
         : queue === 'inside-sales'
-          ? 'Someone from our sales team will email you this week.'
-          : "We'll send you some material to get started.";
+          ? t('nextInsideSales')
+          : t('nextNurture');
     return {
-      text: `Thanks${name ? `, ${name}` : ''}! ${next}`,
+      text: `${name ? t('thanksNamed', { name }) : t('thanks')} ${next}`,
       sessionParameters: { lead_queue: queue, lead_score: score },
       source: CRM_SOURCE,
     };
