@@ -48,8 +48,8 @@ const SHORT_DATE = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric
 
 /**
  * A fixture with its `__PLACEHOLDER__`s replaced, as a fresh copy in a conversation of its own. Rasa's turn id is
- * `sender_id:<number of tracker events>` and a conversation's events only grow, so two tests starting from the
- * same fixture are two conversations (two senders), not two different bodies for one turn.
+ * made of the sender, the user message the call answers and the action (see `rasaTurnIdOf`), so two tests starting
+ * from the same fixture are two conversations (two senders), not two different bodies for one turn.
  */
 function fill<T>(fixture: T, values: object = {}): T {
   let json = JSON.stringify(fixture);

@@ -212,13 +212,11 @@ describe('Rasa action server (real HTTP, real PostgreSQL)', () => {
     const feature = (name: string, slots: Json = {}) =>
       rasaCall('action_test_conversation', { feature: name, ...slots }, {}, ['feature', 'visits', 'date']);
 
-    it('keeps session values in slots across turns', async () => {
+    it('keeps session values in slots across turns; a value the domain declares no slot for is not set', async () => {
       const first = await post(feature('session')).expect(200);
       expect(first.body).toEqual({
-        events: [
-          { event: 'slot', name: 'visits', value: 1 },
-          { event: 'slot', name: 'obsolete', value: null },
-        ],
+        // `obsolete` is not a slot of this bot: Rasa would drop it with a warning.
+        events: [{ event: 'slot', name: 'visits', value: 1 }],
         responses: [{ text: 'visit 1' }],
       });
       const second = await post(applyEvents(feature('session'), first.body.events, { text: 'again' })).expect(200);

@@ -20,6 +20,8 @@ export interface AuthAttempt {
   readonly connection: ConnectionSecurity;
   /** The request came from a loopback address. */
   readonly local: boolean;
+  /** Every value of the route's token query parameter, on a route that takes one (`QueryTokenParameter`). */
+  readonly queryTokens?: readonly string[];
   readonly nowSeconds: number;
 }
 

@@ -15,6 +15,7 @@ import { BasicStrategy } from './strategies/basic.strategy';
 import { BearerStrategy } from './strategies/bearer.strategy';
 import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
 import { MtlsStrategy } from './strategies/mtls.strategy';
+import { QueryTokenStrategy } from './strategies/query-token.strategy';
 import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
 import { TokenStrategies } from './strategies/token.strategies';
 import { TlsReloader } from './tls/tls-reloader';
@@ -31,7 +32,14 @@ export function loadCallerRegistry(config: AppConfig): CallerRegistry {
     : new CallerRegistry(localDevCallers());
 }
 
-const strategies = [StandardWebhooksStrategy, HeaderSignatureStrategy, BearerStrategy, BasicStrategy, MtlsStrategy];
+const strategies = [
+  StandardWebhooksStrategy,
+  HeaderSignatureStrategy,
+  BearerStrategy,
+  BasicStrategy,
+  QueryTokenStrategy,
+  MtlsStrategy,
+];
 
 /** The window of seen signature ids: in Redis when REDIS_URL is set (shared by every replica), else PostgreSQL. */
 const replayStore: Provider = {

@@ -5,6 +5,7 @@ import { arrivalOf } from '../common/http/arrival';
 import type { RequestContext } from '../common/http/request-context';
 import { AppConfig } from '../config';
 import { authenticateWithin, CallerAuthenticator } from './caller-authenticator';
+import { QueryTokenParameter, queryValues } from './query-token';
 import { connectionSecurity } from './tls/peer-identity';
 import { WebhookPlatform, type Platform } from '../common/platform';
 
@@ -18,6 +19,7 @@ const EMPTY = Buffer.alloc(0);
 @Injectable()
 export class CallerAuthGuard implements CanActivate {
   private readonly platforms = new WeakMap<object, Platform | undefined>();
+  private readonly queryTokenParameters = new WeakMap<object, string | undefined>();
 
   constructor(
     private readonly authenticator: CallerAuthenticator,
@@ -27,6 +29,7 @@ export class CallerAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<RequestContext>();
+    const tokenParameter = this.queryTokenParameterOf(context);
     const source = {
       headers: request.headers,
       rawHeaders: request.rawHeaders,
@@ -35,6 +38,7 @@ export class CallerAuthGuard implements CanActivate {
       connection: connectionSecurity(request.socket),
       remoteAddress: request.socket.remoteAddress,
       requestId: request.requestId,
+      ...(tokenParameter !== undefined && { queryTokens: queryValues(request.originalUrl, tokenParameter) }),
     };
     const platform = this.platformOf(context);
     const deadline = Deadline.after(this.config.fulfillment.deadlinesMs[platform ?? 'generic'], arrivalOf(request));
@@ -44,6 +48,18 @@ export class CallerAuthGuard implements CanActivate {
     request.caller = { id: caller.id, platforms: caller.platforms };
     request.callerRateLimit = caller.rateLimit;
     return true;
+  }
+
+  /** The query parameter the route takes a token in (`QueryTokenParameter`), if any; read once per route. */
+  private queryTokenParameterOf(context: ExecutionContext): string | undefined {
+    const handler = context.getHandler();
+    if (!this.queryTokenParameters.has(handler)) {
+      this.queryTokenParameters.set(
+        handler,
+        this.reflector.getAllAndOverride(QueryTokenParameter, [handler, context.getClass()]),
+      );
+    }
+    return this.queryTokenParameters.get(handler);
   }
 
   /** The route's platform (undefined for a route of none), read from its metadata once per route. */

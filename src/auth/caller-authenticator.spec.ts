@@ -14,6 +14,7 @@ import { BasicStrategy } from './strategies/basic.strategy';
 import { BearerStrategy } from './strategies/bearer.strategy';
 import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
 import { MtlsStrategy } from './strategies/mtls.strategy';
+import { QueryTokenStrategy } from './strategies/query-token.strategy';
 import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
 import type { TokenStrategies } from './strategies/token.strategies';
 
@@ -42,6 +43,7 @@ function setup(env: Record<string, string> = {}, registry = new CallerRegistry(C
     new HeaderSignatureStrategy(registry),
     new BearerStrategy(registry, tokens),
     new BasicStrategy(registry, config),
+    new QueryTokenStrategy(registry),
     new MtlsStrategy(registry),
     registry,
     audit,
@@ -151,6 +153,43 @@ describe('CallerAuthenticator', () => {
         detail: 'lex-v2',
       }),
     ]);
+  });
+
+  describe('a static token in the query (routes that take one, e.g. Rasa’s ?token=)', () => {
+    it('authenticates the caller whose bearer token it is', async () => {
+      const { authenticator } = setup();
+      const result = await authenticator.authenticate(source({}, { queryTokens: [TOKEN] }));
+      expect(result).toMatchObject({ caller: { id: 'bot' }, method: 'bearer' });
+    });
+
+    it('refuses a wrong token or one sent twice, auditing the reason without the token', async () => {
+      const { authenticator, records } = setup();
+      for (const queryTokens of [['wrong-token-value'], [TOKEN, TOKEN], ['']]) {
+        const error = await refusal(authenticator.authenticate(source({}, { queryTokens })));
+        expect(error.code).toBe('UNAUTHENTICATED');
+      }
+      expect(records.map((record) => [record.event, record.reason])).toEqual([
+        ['authn_login_fail', 'unknown-token'],
+        ['authn_login_fail', 'unknown-token'],
+        ['authn_login_fail', 'unknown-token'],
+      ]);
+      expect(JSON.stringify(records)).not.toContain(TOKEN);
+      expect(JSON.stringify(records)).not.toContain('wrong-token-value');
+    });
+
+    it('comes after the Authorization header', async () => {
+      const { authenticator } = setup();
+      const result = await authenticator.authenticate(
+        source({ authorization: `Bearer ${TOKEN}` }, { queryTokens: ['wrong-token-value'] }),
+      );
+      expect(result.caller.id).toBe('bot');
+    });
+
+    it('is no credential where the route takes none (no queryTokens)', async () => {
+      const { authenticator, records } = setup();
+      expect((await refusal(authenticator.authenticate(source({})))).code).toBe('UNAUTHENTICATED');
+      expect(records[0]).toMatchObject({ reason: 'no-credentials' });
+    });
   });
 
   describe('the local development caller (no callers file)', () => {

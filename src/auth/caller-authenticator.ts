@@ -14,6 +14,7 @@ import { BasicStrategy } from './strategies/basic.strategy';
 import { BearerStrategy } from './strategies/bearer.strategy';
 import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
 import { MtlsStrategy } from './strategies/mtls.strategy';
+import { QueryTokenStrategy } from './strategies/query-token.strategy';
 import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
 import { certificateFailureReason } from './tls/peer-identity';
 import type { Platform } from '../common/platform';
@@ -35,6 +36,8 @@ export interface CredentialSource {
   readonly connection: ConnectionSecurity;
   readonly remoteAddress?: string;
   readonly requestId?: string;
+  /** Every value of the route's token query parameter, on an HTTP route that takes one (`QueryTokenParameter`). */
+  readonly queryTokens?: readonly string[];
 }
 
 export interface AuthenticatedCaller {
@@ -61,9 +64,10 @@ type AuditedEvent = 'authn_login_fail' | 'authn_token_reuse' | 'authz_fail' | 'i
 /**
  * Proves who is calling, for every transport. It refuses bad client certificates, then asks the first
  * strategy whose credential the call carries, in this fixed order: Standard Webhooks signature, header
- * signature, bearer token (static, JWT, introspection), basic, client certificate alone. A caller bound to
- * a certificate must also present it. Failures are audited with their reason and all end in the same
- * `UNAUTHENTICATED` error; a caller on a platform it may not call gets `FORBIDDEN`.
+ * signature, bearer token (static, JWT, introspection), basic, a static token in the query (on the routes that
+ * take one), client certificate alone. A caller bound to a certificate must also present it. Failures are
+ * audited with their reason and all end in the same `UNAUTHENTICATED` error; a caller on a platform it may not
+ * call gets `FORBIDDEN`.
  */
 @Injectable()
 export class CallerAuthenticator {
@@ -74,12 +78,13 @@ export class CallerAuthenticator {
     headerSignature: HeaderSignatureStrategy,
     bearer: BearerStrategy,
     basic: BasicStrategy,
+    queryToken: QueryTokenStrategy,
     mtls: MtlsStrategy,
     private readonly callers: CallerRegistry,
     private readonly audit: AuditLog,
     private readonly config: AppConfig,
   ) {
-    this.strategies = [standardWebhooks, headerSignature, bearer, basic, mtls];
+    this.strategies = [standardWebhooks, headerSignature, bearer, basic, queryToken, mtls];
   }
 
   async authenticate(source: CredentialSource): Promise<AuthenticatedCaller> {
@@ -108,6 +113,7 @@ export class CallerAuthenticator {
       connection,
       local: isLoopbackAddress(source.remoteAddress),
       nowSeconds: Math.floor(Date.now() / 1000),
+      queryTokens: source.queryTokens,
     };
     const signed = source.signedBody !== undefined;
     const strategy = this.strategies.find(

@@ -1,4 +1,5 @@
 import type { Environment } from './environment';
+import { parseNameMap } from './name-map';
 import type { Platform } from '../common/platform';
 
 export interface HttpConfig {
@@ -51,6 +52,14 @@ export interface FulfillmentConfig {
   rasaActions: Readonly<Record<string, string>>;
 }
 
+/** The Rasa action server's settings besides the action map (`FulfillmentConfig.rasaActions`). */
+export interface RasaConfig {
+  /** `GET …/rasa/health` and `GET …/rasa/actions` answer without credentials, as the Rasa SDK's do. */
+  openEndpoints: boolean;
+  /** Handler parameter name → Rasa slot, for values whose own name the domain does not declare. */
+  slotMap: Readonly<Record<string, string>>;
+}
+
 export interface AppConfigValues {
   nodeEnv: Environment['NODE_ENV'];
   logLevel: Environment['LOG_LEVEL'];
@@ -58,6 +67,7 @@ export interface AppConfigValues {
   tls?: TlsConfig;
   database: DatabaseConfig;
   fulfillment: FulfillmentConfig;
+  rasa: RasaConfig;
   callers: { file?: string; reloadIntervalMs: number };
   throttle: { limit: number; ttlSeconds: number };
   audit: { retentionDays: number };
@@ -135,6 +145,7 @@ export class AppConfig implements AppConfigValues {
   readonly tls?: TlsConfig;
   readonly database!: DatabaseConfig;
   readonly fulfillment!: FulfillmentConfig;
+  readonly rasa!: RasaConfig;
   readonly callers!: { file?: string; reloadIntervalMs: number };
   readonly throttle!: { limit: number; ttlSeconds: number };
   readonly audit!: { retentionDays: number };
@@ -223,13 +234,9 @@ export class AppConfig implements AppConfigValues {
           rasa: env.RASA_DEADLINE_MS,
           generic: env.GENERIC_DEADLINE_MS,
         },
-        rasaActions: Object.fromEntries(
-          (env.RASA_ACTIONS ?? '')
-            .split(',')
-            .filter(Boolean)
-            .map((pair) => pair.split('=') as [string, string]),
-        ),
+        rasaActions: parseNameMap(env.RASA_ACTIONS),
       },
+      rasa: { openEndpoints: env.RASA_OPEN_ENDPOINTS, slotMap: parseNameMap(env.RASA_SLOT_MAP) },
       callers: {
         file: env.CALLERS_FILE ? resolvePath(env.CALLERS_FILE) : undefined,
         reloadIntervalMs: env.CALLERS_RELOAD_INTERVAL_MS,

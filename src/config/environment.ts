@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
+import { IsNameMap } from './name-map';
 import { emptyToUndefined, toBool, toInt } from './variable-transforms';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
@@ -206,6 +207,20 @@ export class Environment {
     message: 'must be a comma-separated list of action_name=IntentName',
   })
   RASA_ACTIONS?: string;
+
+  /**
+   * Handler parameter names set as Rasa slots of another name, for values whose own name the domain does not
+   * declare, e.g. `visits=visit_count,date=appointment_date`.
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsNameMap(/^[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]+$/, 'handlerParameter=rasa_slot, each parameter once')
+  RASA_SLOT_MAP?: string;
+
+  /** Serve the Rasa SDK's `GET …/rasa/health` and `GET …/rasa/actions` without credentials, as the SDK does. */
+  @Transform(toBool)
+  @IsBoolean()
+  RASA_OPEN_ENDPOINTS = false;
 
   /** Serve `/openapi.json` and `/docs` (unauthenticated); defaults to on, except with NODE_ENV=production. */
   @IsOptional()

@@ -9,6 +9,7 @@ export type {
   DatabaseConfig,
   FulfillmentConfig,
   HttpConfig,
+  RasaConfig,
   TlsConfig,
 } from './app-config';
 export { ConfigError, loadConfig } from './load-config';

@@ -197,6 +197,26 @@ describe('loadConfig', () => {
     expect(variablesOf(configError({ RASA_ACTIONS: 'action_balance' }))).toEqual(['RASA_ACTIONS']);
   });
 
+  it('reads the Rasa slot map and refuses a malformed one or a parameter mapped twice', () => {
+    expect(loadConfig({ RASA_SLOT_MAP: 'visits=visit_count,date=appointment_date' }, CWD).rasa.slotMap).toEqual({
+      visits: 'visit_count',
+      date: 'appointment_date',
+    });
+    expect(loadConfig({}, CWD).rasa.slotMap).toEqual({});
+    expect(configError({ RASA_SLOT_MAP: 'visits:visit_count' }).problems).toEqual([
+      'RASA_SLOT_MAP: must be a comma-separated list of handlerParameter=rasa_slot, each parameter once (got "visits:visit_count")',
+    ]);
+    expect(configError({ RASA_SLOT_MAP: 'visits=a,date=b,visits=c' }).problems).toEqual([
+      'RASA_SLOT_MAP: maps "visits" more than once (got "visits=a,date=b,visits=c")',
+    ]);
+  });
+
+  it('keeps the Rasa SDK routes behind credentials unless RASA_OPEN_ENDPOINTS=true', () => {
+    expect(loadConfig({}, CWD).rasa.openEndpoints).toBe(false);
+    expect(loadConfig({ RASA_OPEN_ENDPOINTS: 'true' }, CWD).rasa.openEndpoints).toBe(true);
+    expect(variablesOf(configError({ RASA_OPEN_ENDPOINTS: 'sometimes' }))).toEqual(['RASA_OPEN_ENDPOINTS']);
+  });
+
   describe('DATABASE_URL', () => {
     const url = 'postgres://app:s3cret@db.internal:5432/app';
 

@@ -77,7 +77,7 @@ describe('traceServerRequests', () => {
       'http.route': '/v1/items/:id',
       'http.response.status_code': 200,
       'url.path': '/v1/items/7',
-      'url.query': 'token=secret', // values are removed by the redacting processor, before any exporter
+      'url.query': 'token=REDACTED', // names only: a query value can be a credential
       'server.address': '127.0.0.1',
       'server.port': port,
       'user_agent.original': 'bot/1.0',

@@ -8,6 +8,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import { redactQuery } from './redaction';
 import { isProbe, tracer } from './telemetry';
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
@@ -78,8 +79,9 @@ function requestAttributes(request: IncomingMessage, scheme: string): Attributes
     'http.request.method': request.method ?? 'GET',
     'url.scheme': scheme,
     'url.path': question === -1 ? url : url.slice(0, question),
-    // Values are removed by the redacting span processor before any exporter sees them.
-    ...(question !== -1 && { 'url.query': url.slice(question + 1) }),
+    // Without values from the start (a query can carry a credential, e.g. Rasa's `?token=`): the sampler and
+    // every span processor see the span before the redacting processor would.
+    ...(question !== -1 && { 'url.query': redactQuery(url.slice(question + 1)) }),
     'server.address': port === undefined ? host : host.slice(0, colon),
     ...(port !== undefined && { 'server.port': port }),
     'network.protocol.version': request.httpVersion,

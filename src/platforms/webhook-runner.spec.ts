@@ -50,6 +50,7 @@ function setup(
       rasaActions: options.rasaActions ?? {},
       pendingFollowupEvent: options.followup,
     },
+    rasa: { openEndpoints: false, slotMap: {} },
   } as unknown as AppConfig;
   const rasa = new RasaAdapter(registry, config);
   const byPlatform: Partial<Record<Platform, PlatformAdapter>> = {

@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 
+import { Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import type { FulfillmentResult } from '../../fulfillment';
-import { renderResponse, slotStateOf, toDispatchInput } from './rasa.adapter';
+import { loadConfig } from '../../config';
+import type { FulfillmentResult, IntentHandlerRegistry } from '../../fulfillment';
+import { RasaAdapter, renderResponse, toDispatchInput } from './rasa.adapter';
 import { RasaActionCall } from './rasa.request';
+import { RasaSlotNames } from './rasa.slots';
 import type { Caller } from '../../common/caller';
 
 const CALLER: Caller = { id: 'rasa-prod', platforms: ['rasa'] };
@@ -37,6 +40,7 @@ describe('toDispatchInput', () => {
     expect(toDispatchInput(body, 'GetAccountBalance', CALLER)).toEqual({
       platform: 'rasa',
       requestId: 'user-1:3',
+      turnKey: expect.any(String),
       sessionId: 'user-1',
       intent: 'GetAccountBalance',
       parameters: { user_id: '12345', account_type: 'savings' },
@@ -83,6 +87,8 @@ describe('toDispatchInput', () => {
     [{ language: '' }, 'en'],
     [{ language: 7 }, 'en'],
     [null, 'en'],
+    ['de', 'en'],
+    [['de'], 'en'],
   ])('takes the language from metadata %j', (metadata, expected) => {
     const input = toDispatchInput(call({ latest_message: { metadata } }), 'X', CALLER);
     expect(input.languageCode).toBe(expected);
@@ -104,17 +110,9 @@ describe('toDispatchInput', () => {
   });
 });
 
-describe('slotStateOf', () => {
-  it('reads the declared slots from the domain and the current values from the tracker', () => {
-    const state = slotStateOf(call());
-    expect([...state.declared]).toEqual(['user_id', 'account_type', 'requested_slot']);
-    expect(state.current).toEqual({ user_id: '12345', account_type: null });
-    expect([...slotStateOf(call({}, { domain: undefined })).declared]).toEqual([]);
-  });
-});
-
 describe('renderResponse', () => {
-  const render = (result: Partial<FulfillmentResult>) => renderResponse({ text: 'ok', ...result }, SLOTS);
+  const render = (result: Partial<FulfillmentResult>) =>
+    renderResponse({ text: 'ok', ...result }, SLOTS, new RasaSlotNames({})).response;
 
   it('renders the text as one response and no events', () => {
     expect(render({ text: 'Your balance is $5.' })).toEqual({
@@ -189,10 +187,23 @@ describe('renderResponse', () => {
   });
 
   it('sets session parameters as slots, null resetting one', () => {
-    expect(render({ sessionParameters: { visits: 2, obsolete: null } }).events).toEqual([
+    expect(render({ sessionParameters: { visits: 2, user_id: null } }).events).toEqual([
       { event: 'slot', name: 'visits', value: 2 },
-      { event: 'slot', name: 'obsolete', value: null },
+      { event: 'slot', name: 'user_id', value: null },
     ]);
+  });
+
+  it('names the values it did not set because no declared slot takes them', () => {
+    const rendered = renderResponse(
+      { text: 'ok', sessionParameters: { visits: 2, obsolete: null, cart: 'x' } },
+      SLOTS,
+      new RasaSlotNames({ cart: 'account_type' }),
+    );
+    expect(rendered.response.events).toEqual([
+      { event: 'slot', name: 'visits', value: 2 },
+      { event: 'slot', name: 'account_type', value: 'x' },
+    ]);
+    expect(rendered.dropped).toEqual(['obsolete']);
   });
 
   it('sets declared, changed context parameters as slots; session parameters win', () => {
@@ -211,6 +222,8 @@ describe('renderResponse', () => {
   });
 
   it('elicits a parameter with requested_slot and the prompt, resetting an invalid value', () => {
+    const render = (result: Partial<FulfillmentResult>) =>
+      renderResponse({ text: 'ok', ...result }, { current: {} }, new RasaSlotNames({})).response;
     expect(render({ text: 'Which date?', elicit: { parameter: 'date', invalid: true } })).toEqual({
       events: [
         { event: 'slot', name: 'date', value: null },
@@ -225,9 +238,9 @@ describe('renderResponse', () => {
 
   it('renders a followup event as FollowupAction, after the slots', () => {
     expect(
-      render({ followupEvent: { name: 'action_next', parameters: { a: 1 } }, sessionParameters: { v: 1 } }).events,
+      render({ followupEvent: { name: 'action_next', parameters: { a: 1 } }, sessionParameters: { visits: 1 } }).events,
     ).toEqual([
-      { event: 'slot', name: 'v', value: 1 },
+      { event: 'slot', name: 'visits', value: 1 },
       { event: 'followup', name: 'action_next' },
     ]);
   });
@@ -243,11 +256,13 @@ describe('renderResponse', () => {
     });
   });
 
-  it('answers a delegated turn with no events and no responses', () => {
-    expect(render({ text: '', delegate: true, sessionParameters: { visits: 1 } })).toEqual({
-      events: [],
-      responses: [],
-    });
+  it('answers a delegated turn with no events and no responses, and drops nothing it did not try to set', () => {
+    const rendered = renderResponse(
+      { text: '', delegate: true, sessionParameters: { visits: 1, obsolete: 2 } },
+      SLOTS,
+      new RasaSlotNames({}),
+    );
+    expect(rendered).toEqual({ response: { events: [], responses: [] }, dropped: [] });
   });
 
   it('copies payloads instead of sharing them with the result', () => {
@@ -255,5 +270,37 @@ describe('renderResponse', () => {
     const response = render({ messages: [{ type: 'payload', payload }] });
     expect(response.responses[0]?.custom).toEqual(payload);
     expect(response.responses[0]?.custom).not.toBe(payload);
+  });
+});
+
+describe('RasaAdapter.render', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('logs one warning naming the values no declared slot takes, never their values', () => {
+    const warnings: string[] = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    const adapter = new RasaAdapter({} as IntentHandlerRegistry, loadConfig({ RASA_SLOT_MAP: 'cart=visits' }, '/srv'));
+    const turn = adapter.toTurn(call(), { caller: CALLER, requestId: 'req-1', arrivedAt: 0 });
+    const response = adapter.render(
+      { text: 'ok', sessionParameters: { account_type: 'savings', cart: 2, secretCode: 'hunter2', pin: 1234 } },
+      'fulfilled',
+      turn,
+    );
+    expect(response.events).toEqual([{ event: 'slot', name: 'account_type', value: 'savings' }]);
+    // `visits` is not declared by this domain, so the mapped `cart` has no slot either.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/secretCode, pin\b/);
+    expect(warnings[0]).toContain('cart');
+    expect(warnings[0]).toContain('RASA_SLOT_MAP');
+    expect(warnings[0]).not.toContain('hunter2');
+    expect(warnings[0]).not.toContain('1234');
+  });
+
+  it('logs nothing when every value has a slot', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const adapter = new RasaAdapter({} as IntentHandlerRegistry, loadConfig({}, '/srv'));
+    const turn = adapter.toTurn(call(), { caller: CALLER, requestId: 'req-1', arrivedAt: 0 });
+    adapter.render({ text: 'ok', sessionParameters: { user_id: '1' } }, 'fulfilled', turn);
+    expect(warn).not.toHaveBeenCalled();
   });
 });

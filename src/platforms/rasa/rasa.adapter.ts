@@ -19,10 +19,10 @@ import {
 import { RasaActionMap } from './rasa.actions';
 import { RasaActionCall } from './rasa.request';
 import type { RasaActionResponse, RasaErrorBody, RasaEvent, RasaResponseMessage } from './rasa.response';
+import { RasaSlotNames, type RasaSlotState, slotEventsOf, slotStateOf } from './rasa.slots';
+import { rasaTurnIdOf } from './rasa.turn-id';
 import type { Caller } from '../../common/caller';
 
-/** The slot Rasa forms use to know which slot they are asking for. */
-export const REQUESTED_SLOT = 'requested_slot';
 const LANGUAGE_KEYS = ['language', 'languageCode', 'language_code'] as const;
 
 /** The conversation id: the top-level `sender_id`, else the tracker's (validation guarantees one). */
@@ -30,9 +30,10 @@ export function senderIdOf(call: RasaActionCall): string {
   return call.sender_id ?? call.tracker.sender_id ?? '';
 }
 
-function languageOf(metadata: Readonly<Record<string, unknown>> | null | undefined): string {
+function languageOf(metadata: unknown): string {
+  if (typeof metadata !== 'object' || metadata === null) return 'en';
   for (const key of LANGUAGE_KEYS) {
-    const value = metadata?.[key];
+    const value = (metadata as Readonly<Record<string, unknown>>)[key];
     if (typeof value === 'string' && value.trim() !== '') return value.trim();
   }
   return 'en';
@@ -47,9 +48,8 @@ function languageOf(metadata: Readonly<Record<string, unknown>> | null | undefin
  * - `sessionParameters`: all the slots, as sent (a `null` slot is one the domain declares but is unset).
  * - `contexts`: none; Rasa keeps all conversation state in slots.
  * - `stage`: `dialog` while a loop (form) is active, else `fulfillment`.
- * - `requestId`: Rasa has no id per action call, so it is `<sender_id>:<number of tracker events>`. The event
- *   count grows with every turn, so the id is unique within a conversation as long as Rasa sends the whole
- *   tracker (its default); it is an identifier for logs, not a secret.
+ * - `requestId` and `turnKey`: Rasa has no id per action call; both are made from the user message the call
+ *   answers (its `message_id` and `timestamp`), the events since and the action (see `rasaTurnIdOf`).
  * - `languageCode`: `language`, `languageCode` or `language_code` in the latest message's metadata, else `en`.
  */
 export function toDispatchInput(call: RasaActionCall, intent: string, caller: Caller): DispatchInput {
@@ -68,15 +68,16 @@ export function toDispatchInput(call: RasaActionCall, intent: string, caller: Ca
   }
   Object.assign(parameters, entities);
   const senderId = senderIdOf(call);
+  const stage = tracker.active_loop?.name ? 'dialog' : 'fulfillment';
   return {
     platform: 'rasa',
-    requestId: `${senderId}:${tracker.events?.length ?? 0}`,
+    ...rasaTurnIdOf(call, senderId, stage),
     sessionId: senderId,
     intent,
     parameters,
     contexts: [],
     sessionParameters: { ...slots },
-    stage: tracker.active_loop?.name ? 'dialog' : 'fulfillment',
+    stage,
     confirmation: 'none',
     queryText: message.text ?? undefined,
     languageCode: languageOf(message.metadata),
@@ -144,44 +145,6 @@ function responsesOf(result: FulfillmentResult): RasaResponseMessage[] {
   return responses;
 }
 
-/** What the request tells about slots: those the domain declares and their current values. */
-export interface RasaSlotState {
-  readonly declared: ReadonlySet<string>;
-  readonly current: Readonly<Record<string, unknown>>;
-}
-
-export function slotStateOf(call: RasaActionCall): RasaSlotState {
-  return { declared: new Set(Object.keys(call.domain?.slots ?? {})), current: call.tracker.slots ?? {} };
-}
-
-/**
- * Slot values to set. Context parameters become slots, but only those the request's domain declares (Rasa
- * logs an error for any other) and only when the value changes; a context's lifespan has no Rasa
- * equivalent, so a context with lifespan 0 sets nothing. Session parameters always become slots (`null`
- * resets one) and win over context values.
- */
-function slotValues(result: FulfillmentResult, slots: RasaSlotState): Map<string, unknown> {
-  const values = new Map<string, unknown>();
-  for (const context of result.contexts ?? []) {
-    if (context.lifespan <= 0) continue;
-    for (const [name, value] of Object.entries(context.parameters ?? {})) {
-      if (!slots.declared.has(name) || name === REQUESTED_SLOT) continue;
-      if (Object.hasOwn(slots.current, name) && slots.current[name] === value) values.delete(name);
-      else values.set(name, value);
-    }
-  }
-  const set = (name: string, value: unknown) => {
-    values.delete(name);
-    values.set(name, value);
-  };
-  for (const [name, value] of Object.entries(result.sessionParameters ?? {})) set(name, value);
-  if (result.elicit) {
-    if (result.elicit.invalid) set(result.elicit.parameter, null);
-    set(REQUESTED_SLOT, result.elicit.parameter);
-  }
-  return values;
-}
-
 /**
  * Renders a result as the action server's `{events, responses}`.
  *
@@ -190,25 +153,26 @@ function slotValues(result: FulfillmentResult, slots: RasaSlotState): Map<string
  * (the accessibility text is dropped); card → `{custom: {card}}`; payload message and result payload →
  * `{custom: payload}`; a confirmation adds Yes/No buttons.
  *
- * Events: slots from session parameters and context parameters (see `slotValues`); an elicitation sets
- * `requested_slot` to the parameter (and resets the parameter when the given value was invalid, as a form
- * validation does) with `text` as the prompt; a followup event becomes `FollowupAction(name)` (its parameters
- * have no Rasa equivalent and are dropped).
+ * Events: `SlotSet` for session parameters, context parameters and an elicitation (see `slotEventsOf`:
+ * `requested_slot` names the elicited slot, whose value is reset when it was invalid, as a form validation does,
+ * with `text` as the prompt); a followup event becomes `FollowupAction(name)` (its parameters have no Rasa
+ * equivalent and are dropped). `dropped` names the values no declared slot takes.
  *
  * Degraded features: a hand-off adds a custom response `{custom: {handoff: {reason}}}` for the channel to act
  * on; an end of conversation sends just the text (ending or restarting a session is Rasa's own business, by
  * its rules or `action_restart`); a delegated turn answers no events and no responses, so Rasa goes on with
  * its own dialogue management (a delegated result's session parameters are not set).
  */
-export function renderResponse(result: FulfillmentResult, slots: RasaSlotState): RasaActionResponse {
-  if (result.delegate) return { events: [], responses: [] };
-  const events: RasaEvent[] = [...slotValues(result, slots)].map(([name, value]) => ({
-    event: 'slot',
-    name,
-    value: value ?? null,
-  }));
+export function renderResponse(
+  result: FulfillmentResult,
+  slots: RasaSlotState,
+  names: RasaSlotNames,
+): { response: RasaActionResponse; dropped: readonly string[] } {
+  if (result.delegate) return { response: { events: [], responses: [] }, dropped: [] };
+  const { events: slotEvents, dropped } = slotEventsOf(result, slots, names);
+  const events: RasaEvent[] = [...slotEvents];
   if (result.followupEvent) events.push({ event: 'followup', name: result.followupEvent.name });
-  return { events, responses: responsesOf(result) };
+  return { response: { events, responses: responsesOf(result) }, dropped };
 }
 
 const WHAT = 'Rasa action call';
@@ -238,12 +202,14 @@ export class RasaAdapter implements PlatformAdapter<RasaActionCall, RasaSlotStat
   readonly requestName = WHAT;
   private readonly logger = new Logger(RasaAdapter.name);
   private readonly actions: RasaActionMap;
+  private readonly slotNames: RasaSlotNames;
 
   constructor(
     private readonly registry: IntentHandlerRegistry,
     config: AppConfig,
   ) {
     this.actions = new RasaActionMap(config.fulfillment.rasaActions);
+    this.slotNames = new RasaSlotNames(config.rasa.slotMap);
   }
 
   preflight(body: unknown, call: WebhookCall): RenderedReply | undefined {
@@ -271,7 +237,14 @@ export class RasaAdapter implements PlatformAdapter<RasaActionCall, RasaSlotStat
   }
 
   render(result: FulfillmentResult, _outcome: DispatchOutcome, turn: AdaptedTurn<RasaSlotState>): RasaActionResponse {
-    return renderResponse(result, turn.state);
+    const { response, dropped } = renderResponse(result, turn.state, this.slotNames);
+    if (dropped.length > 0) {
+      this.logger.warn(
+        `Not set as Rasa slots (turn ${turn.input.requestId}), the domain declares no slot for: ${dropped.join(', ')}; ` +
+          'declare them or map them to declared slots with RASA_SLOT_MAP',
+      );
+    }
+    return response;
   }
 
   /** Rasa sets no size limit of its own; a response must still serialise. */

@@ -70,7 +70,6 @@ describe('RasaActionCall', () => {
     ['a string tracker', { tracker: 'x' }, {}, ['tracker']],
     ['array slots', {}, { slots: [] }, ['tracker.slots']],
     ['string events', {}, { events: 'x' }, ['tracker.events']],
-    ['events of strings', {}, { events: ['x'] }, ['tracker.events']],
     ['a numeric active loop name', {}, { active_loop: { name: 3 } }, ['tracker.active_loop.name']],
     ['a numeric message text', {}, { latest_message: { text: 3 } }, ['tracker.latest_message.text']],
     [
@@ -79,15 +78,35 @@ describe('RasaActionCall', () => {
       { latest_message: { entities: [{ value: 'x' }] } },
       ['tracker.latest_message.entities.0.entity'],
     ],
-    [
-      'a string confidence',
-      {},
-      { latest_message: { intent: { name: 'a', confidence: 'high' } } },
-      ['tracker.latest_message.intent.confidence'],
-    ],
+    ['a numeric message id', {}, { latest_message: { message_id: 7 } }, ['tracker.latest_message.message_id']],
+    ['a string latest event time', {}, { latest_event_time: 'now' }, ['tracker.latest_event_time']],
     ['string domain slots', { domain: { slots: 'x' } }, {}, ['domain.slots']],
-    ['a numeric version', { version: 3 }, {}, ['version']],
+    ['a string domain', { domain: 'x' }, {}, ['domain']],
   ])('rejects %s', (_label, overrides, tracker, expected) => {
     expect(fields(call(overrides, tracker))).toEqual(expected);
+  });
+
+  // Fields the service does not act on never cause a 400, whatever their shape.
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    ['a numeric version', { version: 3 }, {}],
+    ['an object version', { version: { major: 3 } }, {}],
+    ['a string intent', {}, { latest_message: { intent: 'check_balance' } }],
+    ['an intent without a name', {}, { latest_message: { intent: { confidence: 0.4 } } }],
+    ['a numeric intent name', {}, { latest_message: { intent: { name: 7 } } }],
+    ['a string confidence', {}, { latest_message: { intent: { name: 'a', confidence: 'high' } } }],
+    ['an array intent', {}, { latest_message: { intent: ['a'] } }],
+    ['string metadata', {}, { latest_message: { metadata: 'web' } }],
+    ['array metadata', {}, { latest_message: { metadata: [1] } }],
+    ['a numeric latest action name', {}, { latest_action_name: 3 }],
+    ['an object latest input channel', {}, { latest_input_channel: { name: 'rest' } }],
+    ['a string paused', {}, { paused: 'no' }],
+    ['a numeric followup action', {}, { followup_action: 1 }],
+    ['events of strings and numbers', {}, { events: ['x', 3, null] }],
+    ['an event of an unknown kind', {}, { events: [{ event: 'flow_started', flow_id: 'x' }] }],
+    ['a user event with a numeric message id', {}, { events: [{ event: 'user', message_id: 5, timestamp: 'x' }] }],
+    ['an unknown active loop field', {}, { active_loop: { name: 'form', validate: 'x', rejected: 1 } }],
+    ['a domain without slots', { domain: { intents: 'x' } }, {}],
+  ])('tolerates %s', (_label, overrides, tracker) => {
+    expect(fields(call(overrides, tracker))).toEqual([]);
   });
 });

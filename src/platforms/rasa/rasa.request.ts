@@ -1,7 +1,6 @@
 import { Type } from 'class-transformer';
 import {
   IsArray,
-  IsBoolean,
   IsDefined,
   IsNotEmpty,
   IsNumber,
@@ -14,17 +13,6 @@ import {
 } from 'class-validator';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 
-/** `latest_message.intent`: what the NLU pipeline classified (informational: the action name picks our intent). */
-export class RasaIntent {
-  @IsOptional()
-  @IsString()
-  name?: string | null;
-
-  @IsOptional()
-  @IsNumber()
-  confidence?: number | null;
-}
-
 /** One extracted entity; `start`, `end`, `extractor`, `role`, `group`, … are ignored. */
 export class RasaEntity {
   @IsString()
@@ -35,17 +23,19 @@ export class RasaEntity {
   value?: unknown;
 }
 
-/** The user's last message as Rasa parsed it; `{}` before the first message. */
+/**
+ * The user's last message as Rasa parsed it; `{}` before the first message. `intent` (what the NLU classified) is
+ * not read, since the action name picks our intent, so it may have any shape.
+ */
 export class RasaLatestMessage {
   @IsOptional()
   @IsString()
   text?: string | null;
 
+  /** Part of the turn's id (see `rasaTurnIdOf`). */
   @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => RasaIntent)
-  intent?: RasaIntent | null;
+  @IsString()
+  message_id?: string | null;
 
   @IsOptional()
   @IsArray()
@@ -53,10 +43,11 @@ export class RasaLatestMessage {
   @Type(() => RasaEntity)
   entities?: RasaEntity[] | null;
 
-  /** Channel metadata; we read the language from it (`language`, `languageCode` or `language_code`). */
-  @IsOptional()
-  @IsObject()
-  metadata?: Record<string, unknown> | null;
+  /**
+   * Channel metadata, in whatever shape the channel sends; the language is read from it when it is an object with
+   * a non-empty string `language`, `languageCode` or `language_code`, else it is `en`.
+   */
+  metadata?: unknown;
 }
 
 /** The running loop (form); `{}` or `{name: null}` when none runs. */
@@ -66,7 +57,10 @@ export class RasaActiveLoop {
   name?: string | null;
 }
 
-/** The conversation tracker, as Rasa serialises it for the action server. */
+/**
+ * The conversation tracker, as Rasa serialises it for the action server. Only the fields below are read;
+ * `latest_action_name`, `latest_input_channel`, `paused`, `followup_action` and the rest may have any shape.
+ */
 export class RasaTracker {
   @IsOptional()
   @IsString()
@@ -84,32 +78,24 @@ export class RasaTracker {
   @Type(() => RasaLatestMessage)
   latest_message?: RasaLatestMessage | null;
 
-  @IsOptional()
-  @IsString()
-  latest_action_name?: string | null;
-
+  /**
+   * Read only for the turn's id (their count, the last `user` event's `message_id` and `timestamp`, the last
+   * event's `timestamp`); an event of another shape, or of a kind we do not know, is tolerated.
+   */
   @IsOptional()
   @IsArray()
-  @IsObject({ each: true })
-  events?: Record<string, unknown>[] | null;
+  events?: unknown[] | null;
+
+  /** Part of the turn's id. */
+  @IsOptional()
+  @IsNumber()
+  latest_event_time?: number | null;
 
   @IsOptional()
   @IsObject()
   @ValidateNested()
   @Type(() => RasaActiveLoop)
   active_loop?: RasaActiveLoop | null;
-
-  @IsOptional()
-  @IsString()
-  latest_input_channel?: string | null;
-
-  @IsOptional()
-  @IsBoolean()
-  paused?: boolean | null;
-
-  @IsOptional()
-  @IsString()
-  followup_action?: string | null;
 }
 
 /** The parts of the domain we read: the slot names (to set only slots the assistant declares). */
@@ -121,8 +107,9 @@ export class RasaDomain {
 
 /**
  * Body of a Rasa action server call (`POST /webhook`), as sent by Rasa's `RemoteAction`.
- * Unknown fields are ignored at every level, so new Rasa versions never break fulfilment. The sender id is
- * required, either at the top level (Rasa 2.x and later) or in the tracker.
+ * What is read is validated; everything else (unknown fields, `version`, …) is ignored at every level, whatever
+ * its shape, so new Rasa versions never break fulfilment. The sender id is required, either at the top level
+ * (Rasa 2.x and later) or in the tracker.
  */
 export class RasaActionCall {
   @IsString()
@@ -146,8 +133,4 @@ export class RasaActionCall {
   @ValidateNested()
   @Type(() => RasaDomain)
   domain?: RasaDomain | null;
-
-  @IsOptional()
-  @IsString()
-  version?: string | null;
 }

@@ -21,7 +21,8 @@ export const rasaSimulation: PlatformSimulation = {
         latest_action_name: 'action_listen',
         events: [{ event: 'user', text: turn.text, timestamp: Date.now() / 1000 }],
       },
-      domain: { slots: Object.fromEntries(Object.keys(slots).map((name) => [name, { type: 'any' }])) },
+      // No domain: the simulated bot has a slot for every value a handler keeps, and without a domain every
+      // session value is set (a domain would have to name them before the handler first sets them).
       version: '3.6.0',
     };
   },

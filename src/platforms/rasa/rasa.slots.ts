@@ -1,0 +1,94 @@
+import type { FulfillmentResult } from '../../fulfillment';
+import type { RasaActionCall } from './rasa.request';
+import type { RasaSlotSetEvent } from './rasa.response';
+
+/** The slot Rasa forms use to know which slot they are asking for. */
+export const REQUESTED_SLOT = 'requested_slot';
+
+/** What the request tells about slots: those the domain declares (undefined: no domain sent) and their values. */
+export interface RasaSlotState {
+  readonly declared?: ReadonlySet<string>;
+  readonly current: Readonly<Record<string, unknown>>;
+}
+
+export function slotStateOf(call: RasaActionCall): RasaSlotState {
+  const slots = call.domain?.slots;
+  return {
+    ...(slots && { declared: new Set(Object.keys(slots)) }),
+    current: call.tracker.slots ?? {},
+  };
+}
+
+/**
+ * Which Rasa slot a handler's value goes to. With a domain: the value's own name when the domain declares it,
+ * else the slot `RASA_SLOT_MAP` maps the name to if the domain declares that one, else none (Rasa would drop
+ * it). Without a domain nothing can be checked: the mapped name, else the value's own.
+ */
+export class RasaSlotNames {
+  constructor(private readonly map: Readonly<Record<string, string>>) {}
+
+  slotFor(name: string, declared: ReadonlySet<string> | undefined): string | undefined {
+    const mapped = Object.hasOwn(this.map, name) ? this.map[name] : undefined;
+    if (declared === undefined) return mapped ?? name;
+    if (declared.has(name)) return name;
+    return mapped !== undefined && declared.has(mapped) ? mapped : undefined;
+  }
+}
+
+/** The `SlotSet` events of a result, and the names of the values that have no slot to go to. */
+export interface RasaSlotEvents {
+  readonly events: RasaSlotSetEvent[];
+  readonly dropped: string[];
+}
+
+/**
+ * The slots a result sets (see `RasaSlotNames` for which slot a name goes to):
+ *
+ * - context parameters, only with a domain and only when the value changes; a context's lifespan has no Rasa
+ *   equivalent, so a context with lifespan 0 sets nothing. Names without a slot are skipped silently: contexts
+ *   carry more than slots.
+ * - session parameters (`null` resets a slot), winning over context values;
+ * - an elicitation: `requested_slot` names the elicited slot, and an invalid value is reset.
+ *
+ * Session parameters and elicited parameters without a slot, and `requested_slot` when the domain does not
+ * declare it (a bot without forms), are dropped and listed in `dropped`.
+ */
+export function slotEventsOf(result: FulfillmentResult, state: RasaSlotState, names: RasaSlotNames): RasaSlotEvents {
+  const { declared, current } = state;
+  const values = new Map<string, unknown>();
+  const dropped = new Set<string>();
+  if (declared) {
+    for (const context of result.contexts ?? []) {
+      if (context.lifespan <= 0) continue;
+      for (const [name, value] of Object.entries(context.parameters ?? {})) {
+        const slot = name === REQUESTED_SLOT ? undefined : names.slotFor(name, declared);
+        if (slot === undefined) continue;
+        if (Object.hasOwn(current, slot) && current[slot] === value) values.delete(slot);
+        else values.set(slot, value);
+      }
+    }
+  }
+  const set = (slot: string, value: unknown) => {
+    values.delete(slot);
+    values.set(slot, value);
+  };
+  for (const [name, value] of Object.entries(result.sessionParameters ?? {})) {
+    const slot = names.slotFor(name, declared);
+    if (slot === undefined) dropped.add(name);
+    else set(slot, value);
+  }
+  if (result.elicit) {
+    const slot = names.slotFor(result.elicit.parameter, declared);
+    if (slot === undefined) {
+      dropped.add(result.elicit.parameter);
+    } else {
+      if (result.elicit.invalid) set(slot, null);
+      if (declared === undefined || declared.has(REQUESTED_SLOT)) set(REQUESTED_SLOT, slot);
+      else dropped.add(REQUESTED_SLOT);
+    }
+  }
+  return {
+    events: [...values].map(([name, value]) => ({ event: 'slot', name, value: value ?? null })),
+    dropped: [...dropped],
+  };
+}
