@@ -481,14 +481,14 @@ describe('localisation: every handler answers every prompt in every supported la
   });
 
   describe('over HTTP (generic webhook)', () => {
-    const post = (languageCode: string, parameters: Json) =>
+    const post = (languageCode: string, parameters: Json, intent = 'GetAccountBalance') =>
       request(t.baseUrl)
         .post('/v1/webhooks/generic')
         .set(LOCAL_DEV_AUTH)
         .send({
           requestId: randomUUID(),
           sessionId: `l10n-http-${randomUUID()}`,
-          intent: 'GetAccountBalance',
+          intent,
           parameters,
           sessionParameters: {},
           contexts: [],
@@ -531,6 +531,19 @@ describe('localisation: every handler answers every prompt in every supported la
       );
       expect((await post('it-IT', { user_id: '67890', account_type: 'checking' })).body.text).toBe(
         'Your checking account balance is €1,843.15. Would you like to see recent transactions?',
+      );
+    });
+
+    it("answers the service's own default replies in the user's language too (fallback for an unknown intent)", async () => {
+      expect((await post('de-DE', {}, 'NoSuchIntent')).body).toMatchObject({
+        outcome: 'fallback',
+        text: 'Dabei kann ich leider noch nicht helfen. Können Sie es anders formulieren?',
+      });
+      expect((await post('es', {}, 'NoSuchIntent')).body.text).toBe(
+        'Lo siento, todavía no puedo ayudarle con eso. ¿Puede preguntarlo de otra manera?',
+      );
+      expect((await post('it-IT', {}, 'NoSuchIntent')).body.text).toBe(
+        "Sorry, I can't help with that yet. Could you try asking another way?",
       );
     });
   });

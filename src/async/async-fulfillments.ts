@@ -8,6 +8,7 @@ import {
   FulfillmentResult,
   idempotencyKeyOf,
   PENDING_FULFILLMENT_PARAMETER,
+  operatorText,
 } from '../fulfillment';
 import { FulfillmentResults } from './fulfillment-results';
 import { JobQueue } from './job-queue';
@@ -62,7 +63,7 @@ export class AsyncFulfillments implements OnModuleInit {
       await this.queue.send(FULFILLMENT_QUEUE, job, {}, client);
     });
     return {
-      text: this.config.async.acceptedText,
+      text: operatorText(this.config.async.acceptedText, input.languageCode),
       sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: id },
     };
   }
@@ -77,7 +78,8 @@ export class AsyncFulfillments implements OnModuleInit {
       const what = `async handler for "${job.input.intent}" ${outcome === 'failed' ? 'failed' : 'timed out'}`;
       if (!lastAttempt) throw new Error(`${what}; the job will be retried`);
       this.logger.error(`Async fulfillment ${job.fulfillmentId}: ${what} on its last attempt`);
-      await this.results.finish(job.fulfillmentId, 'failed', { text: this.config.fulfillment.errorText, failed: true });
+      const text = operatorText(this.config.fulfillment.errorText, job.input.languageCode);
+      await this.results.finish(job.fulfillmentId, 'failed', { text, failed: true });
       return;
     }
     await this.results.finish(job.fulfillmentId, 'completed', result);

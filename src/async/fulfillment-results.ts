@@ -5,7 +5,7 @@ import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
 import { sql, type SqlTransaction } from '../database/sql';
-import { DeferredResults, FulfillmentRequest, FulfillmentResult } from '../fulfillment';
+import { DeferredResults, FulfillmentRequest, FulfillmentResult, operatorText } from '../fulfillment';
 import { CallbackDeliveries } from './callback-deliveries';
 import type { FulfillmentMode, FulfillmentStatus, StoredFulfillment } from './fulfillment-record.entity';
 
@@ -101,7 +101,8 @@ export class FulfillmentResults extends DeferredResults {
     };
     work.then(
       (result) => settle('completed', result),
-      () => settle('failed', { text: this.config.fulfillment.errorText, failed: true }),
+      () =>
+        settle('failed', { text: operatorText(this.config.fulfillment.errorText, request.languageCode), failed: true }),
     );
   }
 

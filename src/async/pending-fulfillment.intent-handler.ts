@@ -6,6 +6,7 @@ import {
   IntentHandler,
   PENDING_FULFILLMENT_PARAMETER,
   translator,
+  operatorText,
 } from '../fulfillment';
 import type { Catalogue } from '../fulfillment';
 import { FulfillmentResults } from './fulfillment-results';
@@ -56,6 +57,9 @@ export class PendingFulfillmentHandler implements FulfillmentHandler {
         sessionParameters: { ...found.result.sessionParameters, [PENDING_FULFILLMENT_PARAMETER]: null },
       };
     }
-    return { text: this.config.fulfillment.interimText, sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: id } };
+    return {
+      text: operatorText(this.config.fulfillment.interimText, request.languageCode),
+      sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: id },
+    };
   }
 }

@@ -8,6 +8,7 @@ import type { FulfillmentRequest } from './fulfillment-request';
 import type { FulfillmentResult } from './fulfillment-result';
 import { FulfillmentOptions } from './fulfillment.options';
 import { idempotencyKeyOf } from './idempotency-key';
+import { operatorText } from './operator-texts';
 import { IntentHandlerRegistry, RegisteredHandler } from './intent-handler.registry';
 
 export type DispatchOutcome = 'fulfilled' | 'fallback' | 'failed' | 'timed-out' | 'delegated';
@@ -88,7 +89,7 @@ export class FulfillmentDispatcher {
   ): Promise<DispatchResult> {
     if (!registered) {
       this.logger.warn(`No handler for intent "${input.intent}" (request ${input.requestId}); sent the fallback reply`);
-      return { outcome: 'fallback', result: { text: this.options.fallbackText } };
+      return { outcome: 'fallback', result: { text: operatorText(this.options.fallbackText, input.languageCode) } };
     }
 
     if (!registered.stages.includes(input.stage)) {
@@ -134,7 +135,7 @@ export class FulfillmentDispatcher {
       );
       return {
         outcome: 'failed',
-        result: { text: this.options.errorText, failed: true },
+        result: { text: operatorText(this.options.errorText, input.languageCode), failed: true },
         handler: registered.className,
         error,
       };
@@ -165,9 +166,10 @@ export class FulfillmentDispatcher {
       `${registered.className} did not answer intent "${request.intent}" within ${deadline.budgetMs} ms ` +
         `(request ${request.requestId}); sent the interim reply${pendingId ? `, result kept as ${pendingId}` : ''}`,
     );
-    if (!pendingId) return { result: { text: this.options.interimText }, kept: false };
+    const text = operatorText(this.options.interimText, request.languageCode);
+    if (!pendingId) return { result: { text }, kept: false };
     const result: FulfillmentResult = {
-      text: this.options.interimText,
+      text,
       sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId },
     };
     return { result, kept: true };

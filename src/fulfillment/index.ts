@@ -14,3 +14,4 @@ export * from './deferred-results';
 export * from './idempotency-key';
 export type { HandlerMode } from './intent-handler.decorator';
 export type { RegisteredHandler } from './intent-handler.registry';
+export * from './operator-texts';

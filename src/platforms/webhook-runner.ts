@@ -4,7 +4,7 @@ import { AppError } from '../common/errors/app-error';
 import type { Platform } from '../common/platform';
 import { validateBody } from '../common/validation/validate-body';
 import { AppConfig } from '../config';
-import type { DispatchOutcome, FulfillmentResult } from '../fulfillment';
+import { type DispatchOutcome, type FulfillmentResult, operatorText } from '../fulfillment';
 import { TurnPipeline } from '../turn/turn-pipeline';
 import type { RenderedReply, TurnReply } from '../turn/turn-reply';
 import type { AdaptedTurn, PlatformAdapter, WebhookCall } from './platform-adapter';
@@ -68,7 +68,8 @@ export class WebhookRunner {
       `Response for intent "${turn.input.intent}" rejected before sending ` +
         `(request ${call.requestId}, ${adapter.platform} turn ${turn.input.requestId}): ${problems.join('; ')}`,
     );
-    const fallback = adapter.render({ text: this.config.fulfillment.errorText, failed: true }, 'failed', turn);
+    const text = operatorText(this.config.fulfillment.errorText, turn.input.languageCode);
+    const fallback = adapter.render({ text, failed: true }, 'failed', turn);
     return { status: 200, json: adapter.check(fallback).json, body: fallback };
   }
 }

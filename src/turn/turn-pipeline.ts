@@ -16,6 +16,7 @@ import {
   idempotencyKeyOf,
   IntentHandlerRegistry,
   RegisteredHandler,
+  operatorText,
 } from '../fulfillment';
 import { IdempotencyService, type TurnResponse } from '../idempotency/idempotency.service';
 import { Metrics } from '../observability/metrics';
@@ -154,7 +155,14 @@ export class TurnPipeline {
       if (!(error instanceof DeadlineReachedError)) throw error;
       note.outcome = 'timed-out';
       const later = accepting.catch(() => undefined);
-      return { ...turn.render({ text: this.config.fulfillment.interimText }, 'timed-out'), keep: true, later };
+      return {
+        ...turn.render(
+          { text: operatorText(this.config.fulfillment.interimText, turn.input.languageCode) },
+          'timed-out',
+        ),
+        keep: true,
+        later,
+      };
     }
   }
 
@@ -193,7 +201,10 @@ export class TurnPipeline {
         'Retry-After': DEGRADED_RETRY_AFTER_SECONDS,
       });
     }
-    return turn.render({ text: this.config.degraded.text, failed: true }, 'failed');
+    return turn.render(
+      { text: operatorText(this.config.degraded.text, turn.input.languageCode), failed: true },
+      'failed',
+    );
   }
 
   /** Parameter names only, and the values of allow-listed ones (TRACE_PARAMETER_ALLOWLIST). */
