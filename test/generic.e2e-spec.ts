@@ -363,6 +363,7 @@ describe('Generic webhook (real HTTP, real PostgreSQL)', () => {
           'bearer',
           'header-signature',
           'mutualTLS',
+          'query-token',
           'webhook-id',
           'webhook-signature',
           'webhook-timestamp',

@@ -5,7 +5,8 @@ import { arrivalOf } from '../common/http/arrival';
 import type { RequestContext } from '../common/http/request-context';
 import { AppConfig } from '../config';
 import { authenticateWithin, CallerAuthenticator } from './caller-authenticator';
-import { QueryTokenParameter, queryValues } from './query-token';
+import { queryValues } from './query-token';
+import { QueryTokenParameter } from '../common/caller';
 import { connectionSecurity } from './tls/peer-identity';
 import { WebhookPlatform, type Platform } from '../common/platform';
 

@@ -20,6 +20,9 @@ import { FulfillmentLookup } from '../turn/fulfillment-lookup';
 import { renderResponse } from '../platforms/generic/generic.adapter';
 import { GenericController } from '../platforms/generic/generic.controller';
 import { WebhookRunner } from '../platforms/webhook-runner';
+import { RasaAdapter } from '../platforms/rasa/rasa.adapter';
+import { RasaSdkRouteGuard } from '../platforms/rasa/rasa-sdk-route.guard';
+import { RasaSdkController } from '../platforms/rasa/rasa-sdk.controller';
 import { WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { buildOpenApiDocument } from './openapi';
 
@@ -46,42 +49,78 @@ class PublicController {
   ping(): void {}
 }
 
+/** The document of the test controllers, with the Rasa SDK routes open or not (RASA_OPEN_ENDPOINTS). */
+async function documentOf(rasaOpenEndpoints: boolean): Promise<{ app: INestApplication; document: OpenAPIObject }> {
+  // The document only reads controller metadata: what the controllers depend on (the turn pipeline, PostgreSQL,
+  // the job queue) is stubbed, so no database is needed.
+  const module = await Test.createTestingModule({
+    imports: [DiscoveryModule],
+    controllers: [
+      GenericController,
+      FulfillmentsController,
+      HealthController,
+      UndecoratedWebhookController,
+      PublicController,
+      RasaSdkController,
+    ],
+    providers: [
+      { provide: WebhookRunner, useValue: {} },
+      { provide: AppConfig, useValue: { rasa: { openEndpoints: rasaOpenEndpoints } } },
+      { provide: RasaAdapter, useValue: {} },
+      { provide: FulfillmentLookup, useValue: {} },
+      { provide: HealthCheckService, useValue: {} },
+      { provide: HealthIndicatorService, useValue: {} },
+      { provide: Readiness, useValue: {} },
+      { provide: DatabaseAvailability, useValue: {} },
+      { provide: JobQueue, useValue: {} },
+    ],
+  })
+    .overrideGuard(CallerAuthGuard)
+    .useValue({ canActivate: () => true })
+    .overrideGuard(CallerThrottlerGuard)
+    .useValue({ canActivate: () => true })
+    .overrideGuard(RasaSdkRouteGuard)
+    .useValue({ canActivate: () => true })
+    .compile();
+  const app = module.createNestApplication({ logger: false });
+  return { app, document: buildOpenApiDocument(app) };
+}
+
 describe('buildOpenApiDocument', () => {
   let app: INestApplication;
   let document: OpenAPIObject;
 
   beforeAll(async () => {
-    // The document only reads controller metadata: what the controllers depend on (the turn pipeline, PostgreSQL,
-    // the job queue) is stubbed, so no database is needed.
-    const module = await Test.createTestingModule({
-      imports: [DiscoveryModule],
-      controllers: [
-        GenericController,
-        FulfillmentsController,
-        HealthController,
-        UndecoratedWebhookController,
-        PublicController,
-      ],
-      providers: [
-        { provide: WebhookRunner, useValue: {} },
-        { provide: AppConfig, useValue: {} },
-        { provide: FulfillmentLookup, useValue: {} },
-        { provide: HealthCheckService, useValue: {} },
-        { provide: HealthIndicatorService, useValue: {} },
-        { provide: Readiness, useValue: {} },
-        { provide: DatabaseAvailability, useValue: {} },
-        { provide: JobQueue, useValue: {} },
-      ],
-    })
-      .overrideGuard(CallerAuthGuard)
-      .useValue({ canActivate: () => true })
-      .overrideGuard(CallerThrottlerGuard)
-      .useValue({ canActivate: () => true })
-      .compile();
-    app = module.createNestApplication({ logger: false });
-    document = buildOpenApiDocument(app);
+    ({ app, document } = await documentOf(false));
   });
   afterAll(() => app?.close());
+
+  it("lists Rasa's ?token= as one more credential on the Rasa routes only", () => {
+    expect(document.components?.securitySchemes?.['query-token']).toMatchObject({
+      type: 'apiKey',
+      in: 'query',
+      name: 'token',
+    });
+    for (const path of ['/v1/webhooks/rasa/health', '/v1/webhooks/rasa/actions']) {
+      const operation = document.paths[path].get!;
+      expect(operation.security).toEqual([...WEBHOOK_SECURITY, { 'query-token': [] }]);
+      expect(operation.responses).toHaveProperty('401');
+    }
+    expect(document.paths['/v1/webhooks/generic'].post!.security).not.toContainEqual({ 'query-token': [] });
+  });
+
+  it('documents the Rasa SDK routes as open, without 401 or 403, when RASA_OPEN_ENDPOINTS opens them', async () => {
+    const open = await documentOf(true);
+    try {
+      const operation = open.document.paths['/v1/webhooks/rasa/health'].get!;
+      expect(operation.security).toEqual([]);
+      expect(operation.responses).not.toHaveProperty('401');
+      expect(operation.responses).not.toHaveProperty('403');
+      expect(open.document.paths['/v1/webhooks/generic'].post!.security).toHaveLength(WEBHOOK_SECURITY.length);
+    } finally {
+      await open.app.close();
+    }
+  });
 
   it('is OpenAPI 3.1 with every security scheme', () => {
     expect(document.openapi).toBe('3.1.0');
@@ -101,6 +140,8 @@ describe('buildOpenApiDocument', () => {
       '/public/ping',
       '/v1/fulfillments/{id}',
       '/v1/webhooks/generic',
+      '/v1/webhooks/rasa/actions',
+      '/v1/webhooks/rasa/health',
       '/v1/webhooks/some-platform',
       '/v1/webhooks/some-platform/health',
     ]);

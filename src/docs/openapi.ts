@@ -10,8 +10,10 @@ import {
   type OperationObject,
   type SecuritySchemeObject,
 } from '@nestjs/swagger';
-import { CallerRequired } from '../common/caller';
+import { CallerRequired, QueryTokenParameter } from '../common/caller';
 import { WebhookPlatform } from '../common/platform';
+import { AppConfig } from '../config';
+import { RasaSdkController } from '../platforms/rasa/rasa-sdk.controller';
 import { BODY_ONLY_STATUSES, SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { ErrorResponseSchema } from './error-response.schema';
 
@@ -24,7 +26,8 @@ const DESCRIPTION = `Webhook fulfillment for Dialogflow ES/CX, Amazon Lex V2, Ra
 Every webhook route needs one of the credentials listed under security: a bearer token (static, JWT or introspected),
 HTTP basic, a Standard Webhooks signature (webhook-id, webhook-timestamp and webhook-signature headers over the raw
 body), a header signature (HMAC of the raw body in a header configured per caller, e.g. X-Signature), or a client
-certificate (mutual TLS). Errors are always JSON: {statusCode, error, message, details?, requestId}; the requestId is
+certificate (mutual TLS); the Rasa routes also take the bearer token as the query parameter token, as Rasa's
+action_endpoint sends it. Errors are always JSON: {statusCode, error, message, details?, requestId}; the requestId is
 also sent as the X-Request-Id header.`;
 
 const PRESENTED_HEADER = (name: string, description: string): SecuritySchemeObject => ({
@@ -101,6 +104,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 
 interface RouteInfo {
   guarded: boolean;
+  /** Open to anyone by configuration although guarded (the Rasa SDK routes with RASA_OPEN_ENDPOINTS=true). */
+  openedByConfig: boolean;
+  /** The query parameter that also carries a caller's token (`QueryTokenParameter`), if any. */
+  queryToken?: string;
   platform?: string;
   controller: string;
   injectsResponse: boolean;
@@ -108,8 +115,24 @@ interface RouteInfo {
   httpCode?: number;
 }
 
+/** Adds (once) the scheme of a caller's static bearer token sent as the query parameter `name`; returns its name. */
+function addQueryTokenScheme(document: OpenAPIObject, name: string): string {
+  const scheme = `query-${name}`;
+  const schemes = ((document.components ??= {}).securitySchemes ??= {});
+  schemes[scheme] ??= {
+    type: 'apiKey',
+    in: 'query',
+    name,
+    description:
+      `A caller's static bearer token as \`?${name}=\` (Rasa's action_endpoint token), on the routes that list it. ` +
+      'Prefer the Authorization header where the client can send one: proxies may log URLs.',
+  };
+  return scheme;
+}
+
 function routesByOperationId(app: INestApplication): Map<string, RouteInfo> {
   const reflector = new Reflector();
+  const rasaEndpointsOpen = app.get(AppConfig, { strict: false }).rasa.openEndpoints;
   const routes = new Map<string, RouteInfo>();
   for (const wrapper of app.get(DiscoveryService).getControllers()) {
     const controller = wrapper.metatype as Type | undefined;
@@ -121,6 +144,8 @@ function routesByOperationId(app: INestApplication): Map<string, RouteInfo> {
         (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodKey) as Record<string, unknown> | undefined) ?? {};
       routes.set(operationId(controller.name, methodKey), {
         guarded: reflector.getAllAndOverride(CallerRequired, [handler as () => void, controller]) === true,
+        openedByConfig: controller === RasaSdkController && rasaEndpointsOpen,
+        queryToken: reflector.getAllAndOverride(QueryTokenParameter, [handler as () => void, controller]),
         platform: reflector.getAllAndOverride(WebhookPlatform, [handler as () => void, controller]),
         controller: controller.name.replace(/Controller$/, ''),
         injectsResponse: Object.keys(args).some((key) => key.startsWith(`${RouteParamtypes.RESPONSE}:`)),
@@ -142,7 +167,12 @@ function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): 
       if (!operation || !route) continue;
       if (!operation.tags?.length) operation.tags = [route.platform ?? route.controller];
       if (!route.guarded) continue;
-      operation.security ??= WEBHOOK_SECURITY.map((requirement) => ({ ...requirement }));
+      if (route.openedByConfig) {
+        operation.security = [];
+      } else {
+        operation.security ??= WEBHOOK_SECURITY.map((requirement) => ({ ...requirement }));
+        if (route.queryToken) operation.security.push({ [addQueryTokenScheme(document, route.queryToken)]: [] });
+      }
       // `@Body() body: unknown` (validated by hand) gives swagger no type: still say a JSON object is expected.
       if (route.readsBody && !operation.requestBody) {
         operation.requestBody = {
@@ -167,6 +197,7 @@ function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): 
       }
       for (const { status, description } of WEBHOOK_ERRORS) {
         if (!route.readsBody && BODY_ONLY_STATUSES.has(status)) continue;
+        if (route.openedByConfig && (status === 401 || status === 403)) continue;
         responses[String(status)] ??= { description, content: { 'application/json': { schema: errorSchema } } };
       }
     }

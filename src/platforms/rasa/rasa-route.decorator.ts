@@ -1,6 +1,5 @@
 import { applyDecorators, Controller, UseGuards } from '@nestjs/common';
-import { QueryTokenParameter } from '../../auth/query-token';
-import { CallerRequired } from '../../common/caller';
+import { CallerRequired, QueryTokenParameter } from '../../common/caller';
 import { WebhookPlatform } from '../../common/platform';
 import { CallerThrottlerGuard } from '../../throttling/caller-throttler.guard';
 import { WebhookRoute } from '../webhook-route.decorator';
