@@ -59,6 +59,7 @@ const MUST_FAIL = [
   { set: ['tls.certManager.enabled=true'], expect: 'issuerRef.name is required' },
   { set: ['metrics.enabled=false', 'metrics.serviceMonitor.enabled=true'], expect: 'needs metrics.enabled=true' },
   { set: ['securityContext.readOnlyRootFilesystem=false'], expect: 'readOnlyRootFilesystem' },
+  { set: ['networkPolicy.ingress.ingressCidrs={bank.example}'], expect: 'ingressCidrs' },
 ];
 
 const problems = [];
@@ -328,7 +329,7 @@ function checkProbes(where, container) {
   }
 }
 
-function checkRelations(set, docs) {
+function checkRelations(set, docs, values = {}) {
   const byKind = (kind) => docs.filter((d) => d.kind === kind);
   const configMaps = new Map(byKind('ConfigMap').map((c) => [c.metadata.name, c]));
   const deployments = byKind('Deployment');
@@ -383,6 +384,18 @@ function checkRelations(set, docs) {
     }
     for (const policy of byKind('NetworkPolicy')) {
       const allowed = new Set(policy.spec.ingress.flatMap((rule) => (rule.ports ?? []).map((p) => p.port)));
+      // networkPolicy.ingress.ingressCidrs: each an ipBlock peer of the rule for the service ports.
+      const serviceRule = policy.spec.ingress.find((rule) =>
+        (rule.ports ?? []).some((p) => p.port === container.ports[0].containerPort),
+      );
+      const blocks = (serviceRule?.from ?? []).filter((peer) => peer.ipBlock).map((peer) => peer.ipBlock.cidr);
+      const wanted = values.networkPolicy?.ingress?.ingressCidrs ?? [];
+      if (JSON.stringify(blocks) !== JSON.stringify(wanted)) {
+        problem(
+          `${set} NetworkPolicy/${policy.metadata.name}`,
+          `ipBlock peers ${blocks} are not ingressCidrs ${wanted}`,
+        );
+      }
       for (const port of container.ports) {
         if (!allowed.has(port.containerPort)) {
           problem(`${set} NetworkPolicy/${policy.metadata.name}`, `no ingress rule for port ${port.name}`);
@@ -494,7 +507,8 @@ async function checkSet(helm, set, typed) {
     }
     typed.push({ where, path: model.path, kind: doc.kind, doc });
   }
-  checkRelations(set.name, docs);
+  const valuesFile = set.args[set.args.indexOf('--values') + 1];
+  checkRelations(set.name, docs, valuesFile ? (yaml.load(readFileSync(valuesFile, 'utf8')) ?? {}) : {});
   log(`${set.name}: ${docs.length} manifests (${kinds.join(', ')})`);
 }
 

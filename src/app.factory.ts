@@ -17,6 +17,8 @@ import { EventLoopLoad } from './observability/event-loop-load';
 import { createNestLogger, requestLogging, rootLogger } from './observability/logging';
 import { refuseWhenOverloaded } from './observability/overload.middleware';
 import { traceServerRequests } from './observability/server-spans';
+import { preAuthLimit } from './throttling/pre-auth-limit.middleware';
+import { PreAuthLimiter } from './throttling/pre-auth-limiter';
 
 /** Builds the HTTP application with everything main.ts and the e2e tests share; does not listen. */
 export async function createHttpApp(
@@ -60,6 +62,8 @@ export async function createHttpApp(
         next();
       },
       refuseWhenOverloaded(load),
+      // Per client address, before the body is read or any credential looked at (PREAUTH_LIMIT).
+      preAuthLimit(app.get(PreAuthLimiter)),
       jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth),
       // Request id and caller on every line logged while handling the request, one access line when it ends.
       // After the body is read: what runs from the body's 'end' event on runs in the request's log context.

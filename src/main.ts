@@ -74,6 +74,8 @@ async function main(): Promise<void> {
     // Nest hands extra arguments to net.Server#listen: the accept backlog (the kernel caps it at somaxconn).
     const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
     await listen(config.http.port, config.http.host, LISTEN_BACKLOG).catch((error: unknown) => {
+      // Listeners started with the application (the probe port) name themselves.
+      if (error instanceof ListenError) throw error;
       throw new ListenError(
         config.tls ? 'HTTPS server' : 'HTTP server',
         config.http.host,

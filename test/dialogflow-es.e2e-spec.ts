@@ -494,10 +494,10 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
       expect(JSON.parse(chunked.body).error).toBe('PAYLOAD_TOO_LARGE');
     });
 
-    it('404 JSON for an unknown route, 404 for GET on the webhook', async () => {
+    it('404 JSON for an unknown route, 405 with Allow: POST for GET on the webhook', async () => {
       await request(t.baseUrl).get('/nope').expect(404).expect('Content-Type', /json/);
-      const response = await request(t.baseUrl).get(PATH).set(LOCAL_DEV_AUTH).expect(404);
-      expect(response.body.error).toBe('NOT_FOUND');
+      const response = await request(t.baseUrl).get(PATH).set(LOCAL_DEV_AUTH).expect(405).expect('Allow', 'POST');
+      expect(response.body.error).toBe('METHOD_NOT_ALLOWED');
     });
 
     it('echoes a safe X-Request-Id and replaces an unsafe one', async () => {

@@ -397,6 +397,20 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     expect(platform.details).toMatch(/platform: must be one of dialogflow-es/);
   });
 
+  it('refuses an ambiguous relayed payload as over HTTP: a repeated key, a prototype key, bytes that are not UTF-8', async () => {
+    const relay = (json: Buffer) => failure(unary(withCertificate, 'HandleWebhook', { platform: 'generic', json }));
+    const repeated = await relay(
+      Buffer.from('{"sessionId":"s","intent":"x","parameters":{"amount":1,"\\u0061mount":900}}'),
+    );
+    expect(repeated.code).toBe(status.INVALID_ARGUMENT);
+    expect(repeated.details).toMatch(/parameters\.amount/);
+    const prototype = await relay(Buffer.from('{"sessionId":"s","intent":"x","\\u005f_proto__":{"admin":true}}'));
+    expect(prototype.code).toBe(status.INVALID_ARGUMENT);
+    expect(prototype.details).toMatch(/__proto__/);
+    const notUtf8 = await relay(Buffer.from([0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x3a, 0x31, 0x7d]));
+    expect(notUtf8).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'The request body is not valid UTF-8.' });
+  });
+
   it('throttles per caller with RESOURCE_EXHAUSTED and a retry-after trailer', async () => {
     await unary(withoutCertificate, 'Fulfill', balanceRequest(), bearer(LIMITED_TOKEN));
     await unary(withoutCertificate, 'Fulfill', balanceRequest(), bearer(LIMITED_TOKEN));
@@ -431,7 +445,7 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     expect(error.code).toBe(status.DEADLINE_EXCEEDED);
   });
 
-  it('accepts a Standard Webhooks signature over the relayed bytes, once', async () => {
+  it('accepts a Standard Webhooks signature over the relayed bytes, and binds its webhook-id to them', async () => {
     const json = readFileSync(ES_FIXTURE);
     const id = `msg_${randomBytes(8).toString('hex')}`;
     const timestamp = String(Math.floor(Date.now() / 1000));
@@ -445,10 +459,29 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
       signed(),
     );
     expect(response.status).toBe(200);
-    const replay = await failure(
-      unary(withoutCertificate, 'HandleWebhook', { platform: 'dialogflow-es', json }, signed()),
+    // A redelivery of the same bytes goes through; other bytes signed under the same id are refused.
+    const again = await unary<WebhookResponse>(
+      withoutCertificate,
+      'HandleWebhook',
+      { platform: 'dialogflow-es', json },
+      signed(),
     );
-    expect(replay.code).toBe(status.UNAUTHENTICATED);
+    expect(again.status).toBe(200);
+    const other = Buffer.from(json.toString('utf8').replace('"12345"', '"12346"'));
+    expect(other.equals(json)).toBe(false);
+    const otherSignature = createHmac('sha256', SIGNING_KEY)
+      .update(`${id}.${timestamp}.`)
+      .update(other)
+      .digest('base64');
+    const reused = await failure(
+      unary(
+        withoutCertificate,
+        'HandleWebhook',
+        { platform: 'dialogflow-es', json: other },
+        metadata({ 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${otherSignature}` }),
+      ),
+    );
+    expect(reused.code).toBe(status.FAILED_PRECONDITION);
     // Fulfill has no signed bytes: a signature there is no credential.
     const fulfill = await failure(unary(withoutCertificate, 'Fulfill', balanceRequest(), signed()));
     expect(fulfill.code).toBe(status.UNAUTHENTICATED);

@@ -35,13 +35,16 @@ describe('hardening (real HTTP, real PostgreSQL)', () => {
     await raw(JSON.stringify(shallowWithBrackets)).expect(200);
   });
 
-  it('drops __proto__, constructor and prototype keys instead of letting them reach an object', async () => {
+  it('refuses __proto__, constructor and prototype keys instead of letting them reach an object', async () => {
     const body = JSON.stringify(README_REQUEST).replace(
       '"parameters":{',
       '"parameters":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},',
     );
-    const response = await raw(body).expect(200);
-    expect(response.body.fulfillmentText).toContain('$3,247.82');
+    const response = await raw(body).expect(400);
+    expect(response.body).toMatchObject({
+      error: 'MALFORMED_JSON',
+      details: [{ field: 'queryResult.parameters.__proto__' }],
+    });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

@@ -37,6 +37,7 @@ export type AuthFailureReason =
   | 'timestamp-out-of-window'
   | 'replay'
   | 'bad-password'
+  | 'too-many-failures'
   | 'basic-without-tls'
   | 'certificate-required'
   | 'certificate-untrusted'

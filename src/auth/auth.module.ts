@@ -11,6 +11,7 @@ import { CallersFileWatcher } from './callers/callers-file.watcher';
 import { PostgresReplayStore } from './replay/postgres-replay.store';
 import { RedisReplayStore } from './replay/redis-replay.store';
 import { ReplayStore } from './replay/replay-store';
+import { BasicBackoff } from './strategies/basic-backoff';
 import { BasicStrategy } from './strategies/basic.strategy';
 import { BearerStrategy } from './strategies/bearer.strategy';
 import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
@@ -59,6 +60,7 @@ const replayStore: Provider = {
   providers: [
     { provide: OidcDiscovery, useFactory: () => new OidcDiscovery() },
     replayStore,
+    BasicBackoff,
     ...strategies,
     TokenStrategies,
     CallersFileWatcher,

@@ -8,6 +8,7 @@ import { authenticateWithin, CallerAuthenticator } from './caller-authenticator'
 import { queryValues } from './query-token';
 import { QueryTokenParameter } from '../common/caller';
 import { connectionSecurity } from './tls/peer-identity';
+import { normaliseAddress } from '../common/net/client-address';
 import { WebhookPlatform, type Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
@@ -37,13 +38,15 @@ export class CallerAuthGuard implements CanActivate {
       // A request without a body is signed over zero bytes (e.g. GET /actions).
       signedBody: request.rawBody ?? EMPTY,
       connection: connectionSecurity(request.socket),
-      remoteAddress: request.socket.remoteAddress,
+      // Settled before authentication by the pre-auth limit (TRUSTED_PROXIES); the socket peer without it.
+      remoteAddress: request.clientAddress ?? normaliseAddress(request.socket.remoteAddress),
       requestId: request.requestId,
       ...(tokenParameter !== undefined && { queryTokens: queryValues(request.originalUrl, tokenParameter) }),
     };
     const platform = this.platformOf(context);
     const deadline = Deadline.after(this.config.fulfillment.deadlinesMs[platform ?? 'generic'], arrivalOf(request));
     const authenticated = await authenticateWithin(this.authenticator, source, deadline);
+    this.authenticator.checkSource(authenticated, source);
     if (platform) this.authenticator.authorize(authenticated, platform, source);
     const { caller } = authenticated;
     request.caller = { id: caller.id, platforms: caller.platforms };

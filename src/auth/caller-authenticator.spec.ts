@@ -2,6 +2,8 @@ import 'reflect-metadata';
 
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AuditLog, AuditRecord } from '../audit/audit-log';
+import { SystemClock } from '../common/clock';
+import { IpRanges } from '../common/net/client-address';
 import { AppError } from '../common/errors/app-error';
 import { loadConfig } from '../config';
 import type { ConnectionSecurity } from './auth-attempt';
@@ -10,6 +12,7 @@ import type { RegisteredCaller } from './callers/caller';
 import { CallerRegistry, LOCAL_DEV_TOKEN, localDevCallers } from './callers/caller-registry';
 import { digestToken } from './callers/callers-file';
 import type { ReplayStore } from './replay/replay-store';
+import { BasicBackoff } from './strategies/basic-backoff';
 import { BasicStrategy } from './strategies/basic.strategy';
 import { BearerStrategy } from './strategies/bearer.strategy';
 import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
@@ -42,7 +45,7 @@ function setup(env: Record<string, string> = {}, registry = new CallerRegistry(C
     new StandardWebhooksStrategy(registry, replays),
     new HeaderSignatureStrategy(registry),
     new BearerStrategy(registry, tokens),
-    new BasicStrategy(registry, config),
+    new BasicStrategy(registry, config, new BasicBackoff(config, new SystemClock())),
     new QueryTokenStrategy(registry),
     new MtlsStrategy(registry),
     registry,
@@ -153,6 +156,37 @@ describe('CallerAuthenticator', () => {
         detail: 'lex-v2',
       }),
     ]);
+  });
+
+  it('refuses (403, audited) a caller with sourceRanges calling from outside them', async () => {
+    const ranged: RegisteredCaller = {
+      ...CALLERS[0],
+      sourceRanges: IpRanges.parse(['203.0.113.0/24', '2001:db8::/32']).ranges,
+    };
+    const { authenticator, records } = setup({}, new CallerRegistry([ranged], '/etc/callers.yaml'));
+    const from = async (remoteAddress: string) => {
+      const request = source({ authorization: `Bearer ${TOKEN}` }, { remoteAddress });
+      const authenticated = await authenticator.authenticate(request);
+      return () => authenticator.checkSource(authenticated, request);
+    };
+    expect(await from('203.0.113.9')).not.toThrow();
+    expect(await from('::ffff:203.0.113.9')).not.toThrow();
+    expect(await from('2001:db8:5::1')).not.toThrow();
+    expect(await from('198.51.100.1')).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    expect(records).toEqual([
+      expect.objectContaining({
+        event: 'authz_fail',
+        callerId: 'bot',
+        reason: 'source-not-allowed',
+        detail: '198.51.100.1',
+      }),
+    ]);
+  });
+
+  it('lets a caller without sourceRanges call from anywhere', () => {
+    const { authenticator } = setup();
+    const request = source({ authorization: `Bearer ${TOKEN}` }, { remoteAddress: '198.51.100.1' });
+    expect(() => authenticator.checkSource({ caller: CALLERS[0], method: 'bearer' }, request)).not.toThrow();
   });
 
   describe('a static token in the query (routes that take one, e.g. Rasa’s ?token=)', () => {

@@ -137,6 +137,14 @@ export class CallerAuthenticator {
     return { caller, method: strategy.method };
   }
 
+  /** Refuses (and audits) a caller whose `sourceRanges` do not hold the client address (`source.remoteAddress`). */
+  checkSource(authenticated: AuthenticatedCaller, source: CredentialSource): void {
+    const { caller, method } = authenticated;
+    if (!caller.sourceRanges || caller.sourceRanges.contains(source.remoteAddress)) return;
+    this.record(source, 'authz_fail', method, 'source-not-allowed', source.remoteAddress, caller.id);
+    throw new AppError('FORBIDDEN', 'This caller may not call from this address.');
+  }
+
   /** Refuses (and audits) a caller on a platform it may not call. */
   authorize(authenticated: AuthenticatedCaller, platform: Platform, source: CredentialSource): void {
     const { caller, method } = authenticated;

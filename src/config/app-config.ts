@@ -16,6 +16,8 @@ export interface HttpConfig {
   overloadInFlight: number;
   /** `/openapi.json` and `/docs` are served. */
   openApi: boolean;
+  /** PROBE_PORT: plain-HTTP listener for /health/live and /health/ready only; unset: none. */
+  probePort?: number;
 }
 
 /** The service's own TLS; absent when it serves plain HTTP (local development or behind a proxy). */
@@ -26,6 +28,8 @@ export interface TlsConfig {
   crlFile?: string;
   clientAuth: 'require' | 'optional' | 'off';
   reloadIntervalMs: number;
+  /** TLS_HANDSHAKE_TIMEOUT_MS, on the HTTPS and the gRPC listener. */
+  handshakeTimeoutMs: number;
 }
 
 export interface DatabaseConfig {
@@ -70,6 +74,7 @@ export interface AppConfigValues {
   rasa: RasaConfig;
   callers: { file?: string; reloadIntervalMs: number };
   throttle: { limit: number; ttlSeconds: number };
+  network: NetworkConfig;
   audit: { retentionDays: number };
   redisUrl?: string;
   /** The environment as read, for the variables the intent domains declare themselves (`ConfigSection`). */
@@ -80,6 +85,15 @@ export interface AppConfigValues {
   shutdown: ShutdownConfig;
   grpc: { enabled: boolean; port: number };
   observability: ObservabilityConfig;
+}
+
+export interface NetworkConfig {
+  /** CIDR ranges of the proxies whose forwarding headers are believed (TRUSTED_PROXIES). */
+  trustedProxies: readonly string[];
+  /** Requests per client address per window before authentication; 0 is off. */
+  preAuth: { limit: number; ttlSeconds: number };
+  /** Failed basic-auth attempts per username per window before the username is refused; 0 is off. */
+  basicBackoff: { maxFailures: number; windowSeconds: number };
 }
 
 export interface ObservabilityConfig {
@@ -148,6 +162,7 @@ export class AppConfig implements AppConfigValues {
   readonly rasa!: RasaConfig;
   readonly callers!: { file?: string; reloadIntervalMs: number };
   readonly throttle!: { limit: number; ttlSeconds: number };
+  readonly network!: NetworkConfig;
   readonly audit!: { retentionDays: number };
   readonly redisUrl?: string;
   readonly environment!: Readonly<Record<string, string | undefined>>;
@@ -190,6 +205,7 @@ export class AppConfig implements AppConfigValues {
             crlFile: env.TLS_CRL_FILE ? resolvePath(env.TLS_CRL_FILE) : undefined,
             clientAuth: env.TLS_CLIENT_AUTH ?? (env.TLS_CA_FILE ? 'optional' : 'off'),
             reloadIntervalMs: env.TLS_RELOAD_INTERVAL_MS,
+            handshakeTimeoutMs: env.TLS_HANDSHAKE_TIMEOUT_MS,
           }
         : undefined;
     const secure = tls !== undefined || env.TLS_TERMINATED_BY_PROXY;
@@ -208,6 +224,7 @@ export class AppConfig implements AppConfigValues {
         overloadDelayMs: env.OVERLOAD_DELAY_MS,
         overloadInFlight: env.OVERLOAD_IN_FLIGHT,
         openApi: env.OPENAPI_ENABLED ?? env.NODE_ENV !== 'production',
+        probePort: env.PROBE_PORT,
       },
       tls,
       database: {
@@ -242,6 +259,17 @@ export class AppConfig implements AppConfigValues {
         reloadIntervalMs: env.CALLERS_RELOAD_INTERVAL_MS,
       },
       throttle: { limit: env.THROTTLE_LIMIT, ttlSeconds: env.THROTTLE_TTL_SECONDS },
+      network: {
+        trustedProxies: (env.TRUSTED_PROXIES ?? '')
+          .split(',')
+          .map((range) => range.trim())
+          .filter(Boolean),
+        preAuth: { limit: env.PREAUTH_LIMIT, ttlSeconds: env.PREAUTH_TTL_SECONDS },
+        basicBackoff: {
+          maxFailures: env.BASIC_AUTH_MAX_FAILURES,
+          windowSeconds: env.BASIC_AUTH_FAILURE_WINDOW_SECONDS,
+        },
+      },
       audit: { retentionDays: env.AUDIT_RETENTION_DAYS },
       redisUrl: env.REDIS_URL,
       environment,

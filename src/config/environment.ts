@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
+import { IsCidrList } from './cidr-list';
 import { IsNameMap } from './name-map';
 import { emptyToUndefined, toBool, toInt } from './variable-transforms';
 
@@ -65,6 +66,13 @@ export class Environment {
   @Min(100)
   @Max(3_600_000)
   TLS_RELOAD_INTERVAL_MS = 10_000;
+
+  /** Time a client has to finish the TLS handshake (HTTPS and gRPC) before its connection is closed. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10_000)
+  TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
   @Transform(toInt)
   @IsInt()
@@ -270,6 +278,38 @@ export class Environment {
   @Max(86_400)
   THROTTLE_TTL_SECONDS = 60;
 
+  /** Proxies (comma-separated IPv4/IPv6 CIDRs) whose Forwarded / X-Forwarded-For is believed; empty: none. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsCidrList()
+  TRUSTED_PROXIES?: string;
+
+  /** Requests per client address per PREAUTH_TTL_SECONDS, counted before authentication; 0 turns it off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  PREAUTH_LIMIT = 20_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  PREAUTH_TTL_SECONDS = 60;
+
+  /** Failed basic-auth attempts per username within BASIC_AUTH_FAILURE_WINDOW_SECONDS before it is refused; 0: off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  BASIC_AUTH_MAX_FAILURES = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  BASIC_AUTH_FAILURE_WINDOW_SECONDS = 300;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -412,6 +452,17 @@ export class Environment {
   @Min(0)
   @Max(65535)
   METRICS_PORT = 9464;
+
+  /**
+   * Plain-HTTP port serving only /health/live and /health/ready (for the kubelet, which cannot present a client
+   * certificate when TLS_CLIENT_AUTH=require); unset: no probe listener, the probes answer on PORT only.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PROBE_PORT?: number;
 
   /** Parameter names whose values may appear in spans and logs (all others are redacted), e.g. `account_type`. */
   @IsOptional()

@@ -3,7 +3,7 @@ import type { ErrorCode, ErrorDetail } from '../common/errors/app-error';
 import type { ErrorBody } from '../common/http/http-error.filter';
 
 /** Every error code HttpErrorFilter can answer with. */
-export const ERROR_CODES: readonly (ErrorCode | 'HTTP_ERROR')[] = [
+export const ERROR_CODES: readonly (ErrorCode | 'METHOD_NOT_ALLOWED' | 'HTTP_ERROR')[] = [
   'MALFORMED_JSON',
   'MALFORMED_REQUEST',
   'RATE_LIMITED',
@@ -13,6 +13,7 @@ export const ERROR_CODES: readonly (ErrorCode | 'HTTP_ERROR')[] = [
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
   'INTERNAL',
   'HTTP_ERROR',
 ];
@@ -31,7 +32,7 @@ export class ErrorResponseSchema implements ErrorBody {
   statusCode!: number;
 
   @ApiProperty({ enum: [...ERROR_CODES], example: 'VALIDATION_FAILED' })
-  error!: ErrorCode | 'HTTP_ERROR';
+  error!: ErrorCode | 'METHOD_NOT_ALLOWED' | 'HTTP_ERROR';
 
   @ApiProperty({ example: 'Generic webhook request is invalid: sessionId.' })
   message!: string;

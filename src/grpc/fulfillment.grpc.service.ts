@@ -1,7 +1,7 @@
 import type { Deadline } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '../common/errors/app-error';
-import { DepthError, parseJsonBody } from '../common/http/json-body.middleware';
+import { DepthError, JsonBodyError, parseJsonBody } from '../common/http/json-body.middleware';
 import { AppConfig } from '../config';
 import type { GenericWebhookResponse } from '../platforms/generic/generic.response';
 import { WebhookRunner } from '../platforms/webhook-runner';
@@ -99,6 +99,8 @@ export class FulfillmentGrpcService {
     try {
       return parseJsonBody(raw, jsonMaxDepth);
     } catch (error: unknown) {
+      // Not UTF-8, a repeated key, a prototype key: said as over HTTP, with the key path.
+      if (error instanceof JsonBodyError) throw new AppError('MALFORMED_JSON', error.message, error.details);
       throw new AppError(
         'MALFORMED_JSON',
         error instanceof DepthError

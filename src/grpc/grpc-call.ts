@@ -7,6 +7,8 @@ import type { Platform } from '../common/platform';
 /** What the gRPC guards attach to a call, like `RequestContext` for an HTTP request. */
 export interface GrpcCallState {
   requestId?: string;
+  /** The client's address (the peer, or from a trusted proxy's forwarding metadata; see TRUSTED_PROXIES). */
+  clientAddress?: string;
   caller?: Caller;
   callerRateLimit?: RateLimit;
   /** The platform the call is for: `generic` for Fulfill, the request's `platform` for HandleWebhook. */

@@ -6,9 +6,10 @@ import { Deadline } from '../common/deadline';
 import { AppConfig } from '../config';
 import { AppError } from '../common/errors/app-error';
 import { GrpcAuth } from './grpc-auth.decorator';
-import { GrpcUnaryCall, metadataHeaders, remoteAddressOf, requestIdOf } from './grpc-call';
+import { GrpcUnaryCall, metadataHeaders, metadataValue, remoteAddressOf, requestIdOf } from './grpc-call';
 import { GrpcConnections } from './grpc-connections';
 import { EventLoopLoad } from '../observability/event-loop-load';
+import { PreAuthLimiter } from '../throttling/pre-auth-limiter';
 import { isPlatform, PLATFORMS, Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
@@ -33,6 +34,7 @@ export class GrpcCallerAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly load: EventLoopLoad,
     private readonly config: AppConfig,
+    private readonly preAuth: PreAuthLimiter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -51,6 +53,14 @@ export class GrpcCallerAuthGuard implements CanActivate {
         'Retry-After': '1',
       });
     }
+    // Before any credential is looked at. gRPC clients send no forwarding metadata of their own; a trusted
+    // proxy in front (Envoy, a mesh) adds x-forwarded-for / forwarded like it does for HTTP, and only then is it read.
+    const client = this.preAuth.clientAddress(remoteAddressOf(call), {
+      forwarded: [metadataValue(metadata, 'forwarded') ?? []].flat(),
+      xForwardedFor: [metadataValue(metadata, 'x-forwarded-for') ?? []].flat(),
+    });
+    call.clientAddress = client.address;
+    await this.preAuth.admit({ ...client, requestId: call.requestId });
 
     const options = this.reflector.get(GrpcAuth, context.getHandler());
     if (!options) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no @GrpcAuth()`);
@@ -59,7 +69,7 @@ export class GrpcCallerAuthGuard implements CanActivate {
       ...metadataHeaders(metadata),
       ...(options.signedField !== undefined && { signedBody: Buffer.isBuffer(signed) ? signed : EMPTY }),
       connection: this.connections.security(call),
-      remoteAddress: remoteAddressOf(call),
+      remoteAddress: call.clientAddress,
       requestId: call.requestId,
     };
     const named = typeof options.platform === 'string' ? options.platform : request[options.platform.field];
@@ -70,6 +80,7 @@ export class GrpcCallerAuthGuard implements CanActivate {
       source,
       Deadline.after(budgetMs, call.arrivedAt),
     );
+    this.authenticator.checkSource(authenticated, source);
     const platform =
       typeof options.platform === 'string'
         ? options.platform

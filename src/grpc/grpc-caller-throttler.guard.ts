@@ -16,7 +16,7 @@ export class GrpcCallerThrottlerGuard implements CanActivate {
       rateLimit: call.callerRateLimit,
       // Like HTTP, where each route (so each platform) has its own budget.
       operation: `grpc:${call.getPath()}:${call.platform}`,
-      remoteAddress: remoteAddressOf(call),
+      remoteAddress: call.clientAddress ?? remoteAddressOf(call),
       requestId: call.requestId,
     });
     return true;

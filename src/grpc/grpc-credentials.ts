@@ -32,7 +32,12 @@ export class ReloadableServerCredentials extends ServerCredentials {
       throw new ConfigError([`TLS_CA_FILE: is required when TLS_CLIENT_AUTH=${tls.clientAuth}`]);
     }
     super(
-      { requestCert: tls.clientAuth !== 'off', rejectUnauthorized: tls.clientAuth === 'require' && verifyInHandshake },
+      {
+        requestCert: tls.clientAuth !== 'off',
+        rejectUnauthorized: tls.clientAuth === 'require' && verifyInHandshake,
+        // grpc-js hands these to http2.createSecureServer as they are; Node's default handshake timeout is 120 s.
+        handshakeTimeout: tls.handshakeTimeoutMs,
+      },
       contextOptions(material),
     );
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
+import { ProbeServer } from './probe-server';
 import { Readiness } from './readiness';
 import { AsyncModule } from '../async/async.module';
 import { DatabaseModule } from '../database/database.module';
@@ -8,7 +9,7 @@ import { DatabaseModule } from '../database/database.module';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), DatabaseModule, AsyncModule],
   controllers: [HealthController],
-  providers: [Readiness],
+  providers: [Readiness, ProbeServer],
   exports: [Readiness],
 })
 export class HealthModule {}

@@ -34,6 +34,9 @@ export function plannedListeners(config: AppConfig): PlannedListener[] {
       alternative: 'METRICS_ENABLED=false',
     });
   }
+  if (config.http.probePort !== undefined) {
+    listeners.push({ listener: 'probe server', host, port: config.http.probePort, setting: 'PROBE_PORT' });
+  }
   return listeners.filter((planned) => planned.port !== 0);
 }
 

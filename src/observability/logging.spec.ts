@@ -89,6 +89,7 @@ describe('logging', () => {
   describe('requestLogging', () => {
     const ACCESS_LINE_FIELDS = [
       'caller_id',
+      'client_address',
       'duration_ms',
       'hostname',
       'level',
@@ -108,6 +109,7 @@ describe('logging', () => {
         originalUrl: url,
         headers: { authorization: 'Bearer s3cret' },
         requestId,
+        clientAddress: '192.0.2.10',
       });
       const res = Object.assign(new EventEmitter(), { statusCode: 200, writableFinished: true });
       return { req, res, request: req as unknown as Request, response: res as unknown as Response };
@@ -145,6 +147,7 @@ describe('logging', () => {
         path: '/v1/webhooks/generic',
         status: 200,
         caller_id: 'bot-1',
+        client_address: '192.0.2.10',
         duration_ms: expect.any(Number),
       });
       expect(JSON.stringify(line)).not.toMatch(/s3cret|token=/);

@@ -13,6 +13,8 @@ export interface WebhookCall {
   readonly requestId: string;
   /** The `Idempotency-Key` header (or gRPC metadata) as received, when the platform reads one. */
   readonly idempotencyKey?: string | string[];
+  /** The Standard Webhooks `webhook-id` the caller's signature covered (HTTP only): the sender's idempotency key. */
+  readonly webhookId?: string;
   /** `performance.now()` when the call arrived (before its body was read): the turn's budget starts here. */
   readonly arrivedAt: number;
 }

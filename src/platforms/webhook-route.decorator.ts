@@ -54,6 +54,9 @@ export const CurrentWebhookCall = createParamDecorator((_data: unknown, context:
     caller: request.caller,
     requestId: request.requestId,
     idempotencyKey: request.headers['idempotency-key'],
+    // Over HTTP a request carrying webhook-* headers is authenticated by its Standard Webhooks signature or not
+    // at all (the strategy order), so the id is the one the signature covered.
+    webhookId: typeof request.headers['webhook-id'] === 'string' ? request.headers['webhook-id'] : undefined,
     arrivedAt: arrivalOf(request),
   };
 });

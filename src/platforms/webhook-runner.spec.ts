@@ -57,7 +57,7 @@ function setup(
     rasa,
     'dialogflow-es': new DialogflowEsAdapter(config),
     'dialogflow-cx': new DialogflowCxAdapter(),
-    generic: new GenericAdapter(),
+    generic: new GenericAdapter(registry),
   };
   const adapters = { get: (platform: Platform) => byPlatform[platform] } as unknown as PlatformAdapters;
   return { runner: new WebhookRunner(adapters, pipeline, config), dispatched, rasa };

@@ -43,7 +43,7 @@ export class CallerThrottlerGuard extends ThrottlerGuard {
       callerId: request.caller?.id,
       reason: 'rate-limit',
       detail: `${detail.limit} per ${Math.round(detail.ttl / 1000)} s`,
-      remoteAddress: request.socket.remoteAddress,
+      remoteAddress: request.clientAddress ?? request.socket.remoteAddress,
       requestId: request.requestId,
     });
     return Promise.reject(new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.'));

@@ -4,6 +4,7 @@ import type { RequestContext } from '../common/http/request-context';
 import { AppConfig } from '../config';
 import { CallerRateLimiter } from './caller-rate-limiter';
 import { CallerThrottlerGuard } from './caller-throttler.guard';
+import { PreAuthLimiter } from './pre-auth-limiter';
 import { RateLimitStore, RateLimitStoreModule } from './rate-limit.store';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
@@ -33,7 +34,7 @@ function callerTtl(config: AppConfig) {
       }),
     }),
   ],
-  providers: [CallerThrottlerGuard, CallerRateLimiter],
-  exports: [CallerThrottlerGuard, CallerRateLimiter, ThrottlerModule, AuthModule],
+  providers: [CallerThrottlerGuard, CallerRateLimiter, PreAuthLimiter],
+  exports: [CallerThrottlerGuard, CallerRateLimiter, PreAuthLimiter, ThrottlerModule, AuthModule],
 })
 export class ThrottlingModule {}

@@ -79,15 +79,47 @@ describe('async stores on PostgreSQL (no Nest)', () => {
   });
 
   describe('PostgresReplayStore', () => {
-    it('accepts a message id once within its window, and again once the window has passed', async () => {
+    it('binds a message id to its body digest within its window, and frees it once the window has passed', async () => {
       const store = new PostgresReplayStore(db.pool);
       const id = `msg_${randomUUID()}`;
-      expect(await store.remember('bot', id, 300)).toBe(true);
-      expect(await store.remember('bot', id, 300)).toBe(false);
-      expect(await store.remember('other-bot', id, 300)).toBe(true);
+      const body = 'a'.repeat(64);
+      const other = 'b'.repeat(64);
+      expect(await store.remember('bot', id, body, 300)).toBe('accepted');
+      expect(await store.remember('bot', id, body, 300)).toBe('accepted');
+      expect(await store.remember('bot', id, other, 300)).toBe('conflict');
+      expect(await store.remember('other-bot', id, other, 300)).toBe('accepted');
       const brief = `msg_${randomUUID()}`;
-      expect(await store.remember('bot', brief, 0)).toBe(true);
-      expect(await store.remember('bot', brief, 300)).toBe(true);
+      expect(await store.remember('bot', brief, body, 0)).toBe('accepted');
+      expect(await store.remember('bot', brief, other, 300)).toBe('accepted');
+    });
+
+    it('keeps the later expiry on a redelivery, and leaves the entry alone on a conflict', async () => {
+      const store = new PostgresReplayStore(db.pool);
+      const id = `msg_${randomUUID()}`;
+      const expiry = async (): Promise<number> => {
+        const [row] = await db.query<{ left: number }>(
+          `SELECT extract(epoch FROM expires_at - now())::float8 AS left FROM replay_guard WHERE message_id = $1`,
+          [id],
+        );
+        return row.left;
+      };
+      await store.remember('bot', id, 'a'.repeat(64), 100);
+      await store.remember('bot', id, 'a'.repeat(64), 500);
+      expect(await expiry()).toBeGreaterThan(400);
+      await store.remember('bot', id, 'a'.repeat(64), 50);
+      expect(await expiry()).toBeGreaterThan(400);
+      expect(await store.remember('bot', id, 'b'.repeat(64), 900)).toBe('conflict');
+      expect(await expiry()).toBeLessThan(600);
+    });
+
+    it('treats an entry without a digest (written before digests were kept) as a conflict', async () => {
+      const store = new PostgresReplayStore(db.pool);
+      const id = `msg_${randomUUID()}`;
+      await db.query(
+        `INSERT INTO replay_guard (caller_id, message_id, expires_at) VALUES ('bot', $1, now() + interval '5 minutes')`,
+        [id],
+      );
+      expect(await store.remember('bot', id, 'a'.repeat(64), 300)).toBe('conflict');
     });
   });
 

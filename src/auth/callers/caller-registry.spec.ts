@@ -191,6 +191,33 @@ auth:
     });
   });
 
+  describe('sourceRanges', () => {
+    const ranged = (ranges: string) =>
+      fileWith(
+        `id: ranged\nplatforms: [generic]\nsourceRanges: ${ranges}\nauth:\n  bearer:\n    tokens: [${PROD_TOKEN}]`,
+      );
+
+    it('reads IPv4 and IPv6 CIDR ranges into an allowlist', () => {
+      const [caller] = parseCallers(ranged('[203.0.113.0/24, "2001:db8::/32", 192.0.2.7]'), SOURCE);
+      expect(caller.sourceRanges?.contains('203.0.113.200')).toBe(true);
+      expect(caller.sourceRanges?.contains('2001:db8:ffff::1')).toBe(true);
+      expect(caller.sourceRanges?.contains('192.0.2.7')).toBe(true);
+      expect(caller.sourceRanges?.contains('192.0.2.8')).toBe(false);
+      expect(parseCallers(VALID_FILE, SOURCE)[0].sourceRanges).toBeUndefined();
+    });
+
+    it('stops start-up on a bad range, naming the caller and the entry', () => {
+      expect(problemsOf(ranged('[10.0.0.0/8, 10.0.0.0/33, "bank.example"]'))).toEqual([
+        `CALLERS_FILE ${SOURCE}: callers[0].sourceRanges: caller "ranged": not IPv4/IPv6 CIDR ranges: "10.0.0.0/33", "bank.example"`,
+      ]);
+    });
+
+    it('refuses an empty list or a non-list', () => {
+      expect(problemsOf(ranged('[]'))[0]).toContain('callers[0].sourceRanges: must list one or more IPv4/IPv6 CIDR');
+      expect(problemsOf(ranged('10.0.0.0/8'))[0]).toContain('callers[0].sourceRanges: must list one or more');
+    });
+  });
+
   it('reports several mistakes at once, across callers', () => {
     const yaml = `
 callers:

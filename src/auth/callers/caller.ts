@@ -1,4 +1,5 @@
 import type { Caller, RateLimit } from '../../common/caller';
+import type { IpRanges } from '../../common/net/client-address';
 
 /** Authentication methods a caller may use; each has one strategy behind the guard. */
 export const AUTH_METHODS = [
@@ -33,6 +34,10 @@ export interface JwtAuth {
   readonly algorithms: readonly string[];
   /** Allowed `sub` values; empty means any subject of this issuer and audience. */
   readonly subjects: readonly string[];
+  /** Only RFC 9068 access tokens (`typ: at+jwt`) are accepted. */
+  readonly requireAccessTokenType: boolean;
+  /** Limit on `exp` ahead of now and on `exp - iat`; absent means the default (24 h). */
+  readonly maxLifetimeSeconds?: number;
 }
 
 export interface IntrospectionAuth {
@@ -49,6 +54,16 @@ export interface GoogleIdTokenAuth {
   readonly emails: readonly string[];
   readonly jwksUri: string;
   readonly issuers: readonly string[];
+  readonly maxLifetimeSeconds?: number;
+}
+
+/** Ask the API server (TokenReview) whether a service-account token is still valid. */
+export interface KubernetesTokenReview {
+  readonly url: string;
+  /** Our own service-account token, sent as the reviewer's credential. */
+  readonly tokenFile: string;
+  /** CA bundle of the API server's certificate. */
+  readonly caFile: string;
 }
 
 export interface KubernetesAuth {
@@ -58,6 +73,9 @@ export interface KubernetesAuth {
   readonly serviceAccounts: readonly string[];
   /** When absent, found by OIDC discovery on the issuer. */
   readonly jwksUri?: string;
+  readonly maxLifetimeSeconds?: number;
+  /** When set, every token is also confirmed by a TokenReview (so tokens of deleted pods are refused). */
+  readonly tokenReview?: KubernetesTokenReview;
 }
 
 export interface SignatureAuth {
@@ -108,4 +126,6 @@ export interface RegisteredCaller extends Caller {
   readonly callback?: CallbackTarget;
   /** Accepted only from loopback addresses (the built-in local development caller). */
   readonly loopbackOnly?: boolean;
+  /** Accepted only from client addresses in these ranges (`sourceRanges` in the callers file). */
+  readonly sourceRanges?: IpRanges;
 }

@@ -2,10 +2,23 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { load as parseYaml } from 'js-yaml';
 import { ConfigError } from '../../config';
-import { decodeStandardWebhookSecret } from '../hmac/standard-webhooks';
-import { AUTH_METHODS, AuthMethod, CallbackTarget, CallerAuth, CertificateBinding, RegisteredCaller } from './caller';
+import {
+  decodeStandardWebhookSecret,
+  STANDARD_WEBHOOK_SECRET_MAX_BYTES,
+  STANDARD_WEBHOOK_SECRET_MIN_BYTES,
+} from '../hmac/standard-webhooks';
+import {
+  AUTH_METHODS,
+  AuthMethod,
+  CallbackTarget,
+  CallerAuth,
+  CertificateBinding,
+  KubernetesTokenReview,
+  RegisteredCaller,
+} from './caller';
 import type { RateLimit } from '../../common/caller';
 import { PLATFORMS, Platform } from '../../common/platform';
+import { IpRanges } from '../../common/net/client-address';
 
 export class CallersFileError extends ConfigError {}
 
@@ -18,6 +31,11 @@ const FORBIDDEN_SIGNATURE_HEADERS = new Set(['authorization', 'content-type', 'c
 const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
 const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
 const GOOGLE_JWKS_URI = 'https://www.googleapis.com/oauth2/v3/certs';
+/** Bounds of `maxLifetimeSeconds` (1 minute to 30 days). */
+const MIN_TOKEN_LIFETIME = 60;
+const MAX_TOKEN_LIFETIME = 30 * 24 * 60 * 60;
+const KUBERNETES_API = 'https://kubernetes.default.svc';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export function digestToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
@@ -139,7 +157,46 @@ class FieldReader {
   }
 }
 
-function readAuth(auth: FieldReader, problems: string[], where: string): CallerAuth | undefined {
+/**
+ * Decodes `whsec_` secrets, refusing any whose key is not 24 to 64 bytes (the Standard Webhooks range): one
+ * problem per bad secret, naming the caller and never echoing the secret.
+ */
+function standardWebhookKeys(
+  encoded: readonly string[],
+  problems: string[],
+  where: string,
+  caller: string | undefined,
+): Buffer[] {
+  const keys: Buffer[] = [];
+  const who = caller ? `caller "${caller}": ` : '';
+  encoded.forEach((secret, index) => {
+    let key: Buffer;
+    try {
+      key = decodeStandardWebhookSecret(secret);
+    } catch (error: unknown) {
+      const reason = error instanceof Error ? error.message : String(error);
+      problems.push(`${where}.secrets[${index}]: ${who}not a usable whsec_ secret (${reason})`);
+      return;
+    }
+    if (key.length < STANDARD_WEBHOOK_SECRET_MIN_BYTES || key.length > STANDARD_WEBHOOK_SECRET_MAX_BYTES) {
+      problems.push(
+        `${where}.secrets[${index}]: ${who}the whsec_ secret decodes to ${key.length} bytes; Standard Webhooks ` +
+          `secrets must be ${STANDARD_WEBHOOK_SECRET_MIN_BYTES} to ${STANDARD_WEBHOOK_SECRET_MAX_BYTES} bytes ` +
+          '(e.g. whsec_ + base64 of 32 random bytes)',
+      );
+      return;
+    }
+    keys.push(key);
+  });
+  return keys;
+}
+
+function readAuth(
+  auth: FieldReader,
+  problems: string[],
+  where: string,
+  caller: string | undefined,
+): CallerAuth | undefined {
   auth.unknownKeys(AUTH_METHODS);
   const result: { -readonly [K in AuthMethod]?: CallerAuth[K] } = {};
   const bearer = auth.object_('bearer');
@@ -153,6 +210,8 @@ function readAuth(auth: FieldReader, problems: string[], where: string): CallerA
       jwksUri: jwt.url('jwksUri') ?? '',
       algorithms: jwt.has('algorithms') ? jwt.strings('algorithms') : DEFAULT_ALGORITHMS,
       subjects: jwt.strings('subjects', { optional: true, min: 0 }),
+      requireAccessTokenType: jwt.boolean('requireAccessTokenType', false),
+      maxLifetimeSeconds: maxLifetime(jwt),
     };
     if (result.jwt.algorithms.some((alg) => alg === 'none' || alg.startsWith('HS'))) {
       problems.push(
@@ -177,6 +236,7 @@ function readAuth(auth: FieldReader, problems: string[], where: string): CallerA
       emails: google.strings('emails'),
       jwksUri: google.url('jwksUri', { optional: true }) ?? GOOGLE_JWKS_URI,
       issuers: google.has('issuers') ? google.strings('issuers') : GOOGLE_ISSUERS,
+      maxLifetimeSeconds: maxLifetime(google),
     };
   }
   const kubernetes = auth.object_('kubernetes');
@@ -189,21 +249,18 @@ function readAuth(auth: FieldReader, problems: string[], where: string): CallerA
         hint: 'must list one or more system:serviceaccount:<namespace>:<name>',
       }),
       jwksUri: kubernetes.url('jwksUri', { optional: true }),
+      maxLifetimeSeconds: maxLifetime(kubernetes),
+      tokenReview: readTokenReview(kubernetes.object_('tokenReview'), problems, `${where}.auth.kubernetes`),
     };
   }
   const standard = auth.object_('standardWebhooks');
   if (standard) {
-    const secrets: Buffer[] = [];
-    standard.strings('secrets').forEach((secret, index) => {
-      try {
-        const key = decodeStandardWebhookSecret(secret);
-        if (key.length < MIN_SECRET_LENGTH) throw new TypeError(`shorter than ${MIN_SECRET_LENGTH} bytes`);
-        secrets.push(key);
-      } catch (error: unknown) {
-        const reason = error instanceof Error ? error.message : String(error);
-        problems.push(`${where}.auth.standardWebhooks.secrets[${index}]: not a usable whsec_ secret (${reason})`);
-      }
-    });
+    const secrets = standardWebhookKeys(
+      standard.strings('secrets'),
+      problems,
+      `${where}.auth.standardWebhooks`,
+      caller,
+    );
     result.standardWebhooks = { secrets };
   }
   const header = auth.object_('headerSignature');
@@ -240,6 +297,29 @@ function readAuth(auth: FieldReader, problems: string[], where: string): CallerA
   return result;
 }
 
+function maxLifetime(reader: FieldReader): number | undefined {
+  return reader.has('maxLifetimeSeconds')
+    ? reader.integer('maxLifetimeSeconds', MIN_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME)
+    : undefined;
+}
+
+/** `tokenReview: {}` uses the in-cluster API server and this pod's own service-account token and CA. */
+function readTokenReview(
+  reader: FieldReader | undefined,
+  problems: string[],
+  where: string,
+): KubernetesTokenReview | undefined {
+  if (!reader) return undefined;
+  reader.unknownKeys(['url', 'tokenFile', 'caFile']);
+  const url = reader.url('url', { optional: true }) ?? KUBERNETES_API;
+  if (!url.startsWith('https://')) problems.push(`${where}.tokenReview.url: must be https`);
+  return {
+    url,
+    tokenFile: reader.string('tokenFile', { optional: true }) ?? `${SERVICE_ACCOUNT_DIR}/token`,
+    caFile: reader.string('caFile', { optional: true }) ?? `${SERVICE_ACCOUNT_DIR}/ca.crt`,
+  };
+}
+
 function readCertificate(
   reader: FieldReader | undefined,
   problems: string[],
@@ -266,7 +346,27 @@ function readRateLimit(reader: FieldReader | undefined): RateLimit | undefined {
   return limit && ttlSeconds ? { limit, ttlSeconds } : undefined;
 }
 
-function readCallback(reader: FieldReader | undefined, problems: string[], where: string): CallbackTarget | undefined {
+/** `sourceRanges`: IPv4/IPv6 CIDR ranges the caller may call from; a bad entry names the caller and the entry. */
+function readSourceRanges(reader: FieldReader, problems: string[], where: string, caller: string | undefined) {
+  if (!reader.has('sourceRanges')) return undefined;
+  const list = reader.strings('sourceRanges', { hint: 'must list one or more IPv4/IPv6 CIDR ranges, e.g. 10.0.0.0/8' });
+  const { ranges, invalid } = IpRanges.parse(list);
+  if (invalid.length > 0) {
+    problems.push(
+      `${where}.sourceRanges: caller "${caller ?? '?'}": not IPv4/IPv6 CIDR ranges: ${invalid
+        .map((entry) => JSON.stringify(entry))
+        .join(', ')}`,
+    );
+  }
+  return list.length > 0 && invalid.length === 0 ? ranges : undefined;
+}
+
+function readCallback(
+  reader: FieldReader | undefined,
+  problems: string[],
+  where: string,
+  caller: string | undefined,
+): CallbackTarget | undefined {
   if (!reader) return undefined;
   reader.unknownKeys(['url', 'secrets', 'allowPrivateNetwork']);
   const url = reader.url('url');
@@ -274,17 +374,7 @@ function readCallback(reader: FieldReader | undefined, problems: string[], where
   if (url && !allowPrivateNetwork && new URL(url).protocol !== 'https:') {
     problems.push(`${where}.callback.url: must be https (http only together with allowPrivateNetwork: true)`);
   }
-  const secrets: Buffer[] = [];
-  reader.strings('secrets').forEach((secret, index) => {
-    try {
-      const key = decodeStandardWebhookSecret(secret);
-      if (key.length < MIN_SECRET_LENGTH) throw new TypeError(`shorter than ${MIN_SECRET_LENGTH} bytes`);
-      secrets.push(key);
-    } catch (error: unknown) {
-      const reason = error instanceof Error ? error.message : String(error);
-      problems.push(`${where}.callback.secrets[${index}]: not a usable whsec_ secret (${reason})`);
-    }
-  });
+  const secrets = standardWebhookKeys(reader.strings('secrets'), problems, `${where}.callback`, caller);
   return url && secrets.length > 0 ? { url, secrets, allowPrivateNetwork } : undefined;
 }
 
@@ -298,6 +388,7 @@ function readCallback(reader: FieldReader | undefined, problems: string[], where
  *     rateLimit: { requests: 600, perSeconds: 60 }
  *     certificate: { uriSAN: spiffe://bank.example/ns/bots/sa/dialogflow }
  *     callback: { url: https://bot.bank.example/results, secrets: [whsec_…] }
+ *     sourceRanges: [203.0.113.0/24, 2001:db8:1::/48]
  *     auth:
  *       bearer: { tokens: [current-token, previous-token] }
  * ```
@@ -327,7 +418,7 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
     }
     const before = problems.length;
     const reader = new FieldReader(problems, entry as Json, where);
-    reader.unknownKeys(['id', 'platforms', 'auth', 'certificate', 'rateLimit', 'callback']);
+    reader.unknownKeys(['id', 'platforms', 'auth', 'certificate', 'rateLimit', 'callback', 'sourceRanges']);
     const id = reader.string('id', { pattern: ID, hint: 'must be 1-64 letters, digits, ".", "_" or "-"' });
     if (id && ids.has(id.toLowerCase())) problems.push(`${where}.id: "${id}" is used twice`);
     if (id) ids.add(id.toLowerCase());
@@ -337,13 +428,14 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
     }) as Platform[];
     const authReader = reader.object_('auth');
     if (!authReader && !reader.has('auth')) problems.push(`${where}.auth: is required`);
-    const auth = authReader ? readAuth(authReader, problems, where) : undefined;
+    const auth = authReader ? readAuth(authReader, problems, where, id) : undefined;
     const certificate = readCertificate(reader.object_('certificate'), problems, where);
     if (auth?.mtls && !certificate) {
       problems.push(`${where}.auth.mtls: needs a "certificate" naming the identity the client certificate must have`);
     }
     const rateLimit = readRateLimit(reader.object_('rateLimit'));
-    const callback = readCallback(reader.object_('callback'), problems, where);
+    const callback = readCallback(reader.object_('callback'), problems, where, id);
+    const sourceRanges = readSourceRanges(reader, problems, where, id);
 
     for (const digest of auth?.bearer?.tokenDigests ?? []) {
       const key = digest.toString('hex');
@@ -362,6 +454,7 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
         ...(certificate && { certificate }),
         ...(rateLimit && { rateLimit }),
         ...(callback && { callback }),
+        ...(sourceRanges && { sourceRanges }),
       });
     }
   });

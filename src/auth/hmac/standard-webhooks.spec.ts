@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   decodeStandardWebhookSecret,
+  isWebhookId,
   signStandardWebhook,
   type StandardWebhookHeaders,
   verifyStandardWebhook,
@@ -189,16 +190,26 @@ describe('verifyStandardWebhook', () => {
   });
 
   it.each([
-    ['too long', 'm'.repeat(257)],
+    ['too long', 'm'.repeat(256)],
     ['containing a space', 'msg 1'],
+    ['containing a full stop (it would make the signed content ambiguous)', 'msg.1'],
     ['containing a control character', 'msg\u00001'],
     ['containing non-ASCII', 'msg_é'],
+    ['containing a quote', 'msg"1'],
   ])('reports missing-headers for an unusable id (%s)', (_label, id) => {
+    expect(isWebhookId(id)).toBe(false);
     expect(verify({ id })).toEqual({ ok: false, reason: 'missing-headers' });
   });
 
-  it('accepts an id of exactly 256 visible ASCII characters', () => {
-    const id = 'm'.repeat(256);
+  it.each(['msg_p5jXN8AQM9LWM0D4loKWxJek', '8e03978e-40d5-43e8-bc93-6894a57f9324', "a!#$%&'*+-^_`|~z"])(
+    'takes %j as a message id',
+    (id) => {
+      expect(isWebhookId(id)).toBe(true);
+    },
+  );
+
+  it('accepts an id of exactly 255 token characters', () => {
+    const id = 'm'.repeat(255);
     const signature = signStandardWebhook({ webhookId: id, timestampSeconds: NOW, rawBody: BODY, secret: SECRET });
     expect(verify({ id, signature })).toMatchObject({ ok: true, webhookId: id });
   });

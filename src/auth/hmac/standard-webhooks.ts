@@ -2,10 +2,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Why a signed request was refused:
- * - `missing-headers`: a required header is absent or empty, or `webhook-id` is unusable
- *   (longer than 256 characters, or containing anything but visible ASCII). An unusable id is
- *   grouped here rather than under `malformed-signature` because the id is an input to the
- *   signature, not part of the signature header, and idempotency code downstream relies on it.
+ * - `missing-headers`: a required header is absent or empty, or `webhook-id` is not a message id
+ *   (`isWebhookId`). The strategy answers an unusable id with 400 before it gets here; verifying
+ *   still refuses one so that no caller of this function can sign or accept an ambiguous id.
  * - `malformed-timestamp`: the timestamp is not a plain integer count of seconds (digits only).
  * - `timestamp-too-old` / `timestamp-in-future`: more than the tolerance away from now.
  * - `malformed-signature`: the signature header holds no entry this scheme can check
@@ -32,11 +31,24 @@ export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 const SECRET_PREFIX = 'whsec_';
 const SIGNATURE_VERSION = 'v1';
-const MAX_ID_LENGTH = 256;
-const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+/** Longest `webhook-id` accepted (Svix-style `msg_…` ids and UUIDs are far shorter). */
+export const WEBHOOK_ID_MAX_LENGTH = 255;
+/**
+ * HTTP token characters (RFC 9110 `tchar`) without `.`: the id is signed as `{id}.{timestamp}.{body}`, and
+ * the specification asks that it never contain a full stop, so one signature cannot be re-split into another.
+ */
+const WEBHOOK_ID = new RegExp(`^[A-Za-z0-9!#$%&'*+\\-^_\`|~]{1,${WEBHOOK_ID_MAX_LENGTH}}$`);
+/** Secret sizes the specification allows (192 to 512 bits), after base64 decoding. */
+export const STANDARD_WEBHOOK_SECRET_MIN_BYTES = 24;
+export const STANDARD_WEBHOOK_SECRET_MAX_BYTES = 64;
 // At most 15 digits keeps the value a safe integer (and rules out signs, decimals, exponents, spaces).
 const INTEGER_SECONDS = /^[0-9]{1,15}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Whether `value` may be a `webhook-id`: 1 to 255 token characters, no `.`. */
+export function isWebhookId(value: string): boolean {
+  return WEBHOOK_ID.test(value);
+}
 
 /**
  * Strict standard base64 (RFC 4648 §4, padded). Node's own decoder silently skips invalid
@@ -120,7 +132,7 @@ export function verifyStandardWebhook(input: {
   const { headers, rawBody, secrets, nowSeconds, toleranceSeconds = DEFAULT_TOLERANCE_SECONDS } = input;
   const { id, timestamp: timestampHeader, signature } = headers;
   if (!id || !timestampHeader || !signature) return { ok: false, reason: 'missing-headers' };
-  if (id.length > MAX_ID_LENGTH || !VISIBLE_ASCII.test(id)) return { ok: false, reason: 'missing-headers' };
+  if (!isWebhookId(id)) return { ok: false, reason: 'missing-headers' };
 
   const time = checkTimestamp(timestampHeader, nowSeconds, toleranceSeconds);
   if (!time.ok) return time;

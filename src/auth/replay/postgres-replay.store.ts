@@ -1,16 +1,28 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DatabasePool } from '../../database/database-pool';
 import { sql } from '../../database/sql';
-import { ReplayStore } from './replay-store';
+import { ReplayStore, type ReplayVerdict } from './replay-store';
 
-/** Returns a row when the id is new in the window (or its earlier sighting expired). */
-const REMEMBER = sql<{ remembered: 1 }, [callerId: string, messageId: string, windowSeconds: number]>(
+/**
+ * One upsert: a new id (or one whose entry expired) is stored with its digest; a known id with the same digest
+ * keeps the later expiry; a known id with another digest is left alone. The row says whether the digest matches
+ * (an entry from before digests were kept has none, and counts as a conflict, as every repeat did then).
+ */
+const REMEMBER = sql<
+  { accepted: boolean },
+  [callerId: string, messageId: string, bodyDigest: string, windowSeconds: number]
+>(
   'replay_remember',
-  `INSERT INTO replay_guard (caller_id, message_id, expires_at)
-   VALUES ($1, $2, now() + make_interval(secs => $3))
-   ON CONFLICT (caller_id, message_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
-     WHERE replay_guard.expires_at < now()
-   RETURNING 1 AS remembered`,
+  `INSERT INTO replay_guard (caller_id, message_id, body_digest, expires_at)
+   VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+   ON CONFLICT (caller_id, message_id) DO UPDATE SET
+     body_digest = CASE WHEN replay_guard.expires_at < now() THEN EXCLUDED.body_digest
+       ELSE replay_guard.body_digest END,
+     expires_at = CASE WHEN replay_guard.expires_at < now() THEN EXCLUDED.expires_at
+       WHEN replay_guard.body_digest = EXCLUDED.body_digest
+         THEN greatest(replay_guard.expires_at, EXCLUDED.expires_at)
+       ELSE replay_guard.expires_at END
+   RETURNING body_digest IS NOT DISTINCT FROM $3 AS accepted`,
 );
 
 const PURGE = sql<never, []>('replay_purge', 'DELETE FROM replay_guard WHERE expires_at < now()');
@@ -27,9 +39,14 @@ export class PostgresReplayStore extends ReplayStore implements OnModuleInit, On
     super();
   }
 
-  async remember(callerId: string, messageId: string, windowSeconds: number): Promise<boolean> {
-    const rows = await this.pool.run(REMEMBER, [callerId, messageId, windowSeconds]);
-    return rows.length === 1;
+  async remember(
+    callerId: string,
+    messageId: string,
+    bodyDigest: string,
+    windowSeconds: number,
+  ): Promise<ReplayVerdict> {
+    const [row] = await this.pool.run(REMEMBER, [callerId, messageId, bodyDigest, windowSeconds]);
+    return row?.accepted ? 'accepted' : 'conflict';
   }
 
   onModuleInit(): void {

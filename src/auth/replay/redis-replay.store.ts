@@ -2,11 +2,25 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import { closeRedis } from '../../common/redis/close-redis';
 import { AppConfig } from '../../config';
-import { ReplayStore } from './replay-store';
+import { ReplayStore, type ReplayVerdict } from './replay-store';
 
 export const REDIS_COMMAND_TIMEOUT_MS = 500;
 
-/** Replay window in Redis (`SET NX EX`), shared by every replica when REDIS_URL is set. */
+/**
+ * One atomic step: store the digest if the id is new; if it is known with the same digest, extend its expiry to
+ * the later of the two windows; answer 0 (accepted) or 1 (conflict: known with another digest).
+ */
+const REMEMBER_SCRIPT = `
+local seen = redis.call('GET', KEYS[1])
+if not seen then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 0
+end
+if seen ~= ARGV[1] then return 1 end
+if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
+/** Replay window in Redis (id → body digest, with an expiry), shared by every replica when REDIS_URL is set. */
 @Injectable()
 export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
   private readonly redis: Redis;
@@ -24,9 +38,15 @@ export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
     this.redis.on('error', () => undefined);
   }
 
-  async remember(callerId: string, messageId: string, windowSeconds: number): Promise<boolean> {
+  async remember(
+    callerId: string,
+    messageId: string,
+    bodyDigest: string,
+    windowSeconds: number,
+  ): Promise<ReplayVerdict> {
     const key = `webhook-fulfillment:replay:${callerId}:${messageId}`;
-    return (await this.redis.set(key, '1', 'EX', windowSeconds, 'NX')) === 'OK';
+    const conflict = await this.redis.eval(REMEMBER_SCRIPT, 1, key, bodyDigest, Math.ceil(windowSeconds));
+    return conflict === 1 ? 'conflict' : 'accepted';
   }
 
   async onModuleDestroy(): Promise<void> {

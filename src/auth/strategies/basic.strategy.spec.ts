@@ -2,8 +2,26 @@ import 'reflect-metadata';
 import { loadConfig } from '../../config';
 import type { AuthAttempt } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
-import { hashPassword } from '../passwords';
+import { hashPassword, verifyPassword } from '../passwords';
+import { BasicBackoff } from './basic-backoff';
 import { BasicStrategy } from './basic.strategy';
+import { Clock } from '../../common/clock';
+
+// The real check, observed: a refusal by the backoff must not hash at all.
+jest.mock('../passwords', () => {
+  const actual = jest.requireActual<typeof import('../passwords')>('../passwords');
+  return { ...actual, verifyPassword: jest.fn(actual.verifyPassword) };
+});
+
+class TestClock extends Clock {
+  ms = 1_000_000;
+  now(): number {
+    return this.ms;
+  }
+  sleep(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
 describe('BasicStrategy', () => {
   const password = 'correct horse battery staple';
@@ -31,7 +49,9 @@ describe('BasicStrategy', () => {
       nowSeconds: 0,
     }) as AuthAttempt;
 
-  const strategy = (env: Record<string, string>) => new BasicStrategy(registry, loadConfig(env, '/srv'));
+  const withConfig = (config: ReturnType<typeof loadConfig>, clock: Clock = new TestClock()) =>
+    new BasicStrategy(registry, config, new BasicBackoff(config, clock));
+  const strategy = (env: Record<string, string>, clock?: Clock) => withConfig(loadConfig(env, '/srv'), clock);
 
   it('accepts the right password over TLS', async () => {
     const outcome = await strategy({}).authenticate(attempt({ encrypted: true }, false));
@@ -49,8 +69,7 @@ describe('BasicStrategy', () => {
   });
 
   it('refuses plain HTTP from loopback in production without a proxy statement', async () => {
-    const production = new BasicStrategy(
-      registry,
+    const production = withConfig(
       loadConfig(
         {
           NODE_ENV: 'production',
@@ -70,5 +89,54 @@ describe('BasicStrategy', () => {
     const unknown = await strategy({}).authenticate(attempt({ encrypted: true }, false, `ghost:${password}`));
     expect(wrong).toMatchObject({ ok: false, reason: 'bad-password' });
     expect(unknown).toMatchObject({ ok: false, reason: 'bad-password' });
+  });
+
+  describe('backoff after failures (BASIC_AUTH_MAX_FAILURES per BASIC_AUTH_FAILURE_WINDOW_SECONDS)', () => {
+    const env = { BASIC_AUTH_MAX_FAILURES: '3', BASIC_AUTH_FAILURE_WINDOW_SECONDS: '60' };
+
+    it('refuses a username past its failures without checking the password, until the window ends', async () => {
+      const clock = new TestClock();
+      const basic = strategy(env, clock);
+      for (let i = 0; i < 3; i++) {
+        expect(await basic.authenticate(attempt({ encrypted: true }, false, 'legacy:nope'))).toMatchObject({
+          reason: 'bad-password',
+        });
+      }
+      const verify = jest.mocked(verifyPassword);
+      verify.mockClear();
+      // Even the right password is refused now, and no hash is computed for it.
+      expect(await basic.authenticate(attempt({ encrypted: true }, false))).toEqual({
+        ok: false,
+        reason: 'too-many-failures',
+        detail: 'legacy',
+      });
+      expect(verify).not.toHaveBeenCalled();
+      clock.ms += 59_999;
+      expect((await basic.authenticate(attempt({ encrypted: true }, false))).ok).toBe(false);
+      clock.ms += 1;
+      expect(await basic.authenticate(attempt({ encrypted: true }, false))).toMatchObject({ ok: true });
+      expect(verify).toHaveBeenCalled();
+    });
+
+    it('backs off an unknown username exactly like a known one (no hint which exist)', async () => {
+      const basic = strategy(env);
+      for (let i = 0; i < 3; i++) await basic.authenticate(attempt({ encrypted: true }, false, 'ghost:nope'));
+      const verify = jest.mocked(verifyPassword);
+      verify.mockClear();
+      expect(await basic.authenticate(attempt({ encrypted: true }, false, 'ghost:nope'))).toEqual({
+        ok: false,
+        reason: 'too-many-failures',
+        detail: 'ghost',
+      });
+      expect(verify).not.toHaveBeenCalled();
+      // Another username is unaffected.
+      expect((await basic.authenticate(attempt({ encrypted: true }, false))).ok).toBe(true);
+    });
+
+    it('is off with BASIC_AUTH_MAX_FAILURES=0', async () => {
+      const basic = strategy({ BASIC_AUTH_MAX_FAILURES: '0' });
+      for (let i = 0; i < 12; i++) await basic.authenticate(attempt({ encrypted: true }, false, 'legacy:nope'));
+      expect((await basic.authenticate(attempt({ encrypted: true }, false))).ok).toBe(true);
+    });
   });
 });

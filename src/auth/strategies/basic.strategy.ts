@@ -3,12 +3,14 @@ import { AppConfig } from '../../config';
 import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
 import { verifyPassword } from '../passwords';
+import { BasicBackoff } from './basic-backoff';
 
 const BASIC = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i;
 
 /**
  * HTTP Basic against scrypt hashes; refused on plain HTTP unless TLS ends at a trusted proxy, or in local
- * development from loopback.
+ * development from loopback. A username with too many recent failures is refused without its password being
+ * hashed (BasicBackoff), known or not.
  */
 @Injectable()
 export class BasicStrategy implements AuthStrategy {
@@ -17,6 +19,7 @@ export class BasicStrategy implements AuthStrategy {
   constructor(
     private readonly callers: CallerRegistry,
     private readonly config: AppConfig,
+    private readonly backoff: BasicBackoff,
   ) {}
 
   applies(attempt: AuthAttempt): boolean {
@@ -34,12 +37,15 @@ export class BasicStrategy implements AuthStrategy {
     if (separator < 1) return failure('unknown-token', 'malformed basic credentials');
     const username = decoded.slice(0, separator);
     const password = decoded.slice(separator + 1);
+    if (await this.backoff.blocked(username)) return failure('too-many-failures', username);
     const entry = this.callers.withMethod(this.method).find(({ settings }) => settings.username === username);
     // Hash even for an unknown user so the response time does not reveal which usernames exist.
     const hashes = entry?.settings.passwordHashes ?? [UNKNOWN_USER_HASH];
     let matched = false;
     for (const hash of hashes) matched = (await verifyPassword(password, hash)) || matched;
-    return entry && matched ? { ok: true, caller: entry.caller } : failure('bad-password', username);
+    if (entry && matched) return { ok: true, caller: entry.caller };
+    await this.backoff.recordFailure(username);
+    return failure('bad-password', username);
   }
 }
 

@@ -1,9 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { AppError } from '../../common/errors/app-error';
 import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
-import { DEFAULT_TOLERANCE_SECONDS, HmacFailureReason, verifyStandardWebhook } from '../hmac/standard-webhooks';
-import { ReplayStore } from '../replay/replay-store';
+import {
+  DEFAULT_TOLERANCE_SECONDS,
+  HmacFailureReason,
+  isWebhookId,
+  verifyStandardWebhook,
+  WEBHOOK_ID_MAX_LENGTH,
+} from '../hmac/standard-webhooks';
+import { ReplayStore, type ReplayVerdict } from '../replay/replay-store';
 
 const REPLAY_MARGIN_SECONDS = 60;
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
@@ -20,12 +27,27 @@ export function signatureFailure(reason: HmacFailureReason): StrategyOutcome {
   }
 }
 
+function invalidWebhookId(): AppError {
+  return new AppError('MALFORMED_REQUEST', 'The webhook-id header is not a valid message id.', [
+    {
+      field: 'webhook-id',
+      problem: `must be 1 to ${WEBHOOK_ID_MAX_LENGTH} characters: letters, digits and !#$%&'*+-^_\`|~ (no "." or spaces)`,
+    },
+  ]);
+}
+
 function header(attempt: AuthAttempt, name: string): string | undefined {
   const value = attempt.headers[name];
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Standard Webhooks: HMAC-SHA256 over `id.timestamp.body`, ±300 s, each `webhook-id` accepted once. */
+/**
+ * Standard Webhooks: HMAC-SHA256 over `id.timestamp.body`, ±300 s. A `webhook-id` that is not a message id is a
+ * malformed request (400). Each id is remembered with a digest of its body for as long as its signature is
+ * accepted: a sender's retry (same id and body, new timestamp) and a repeat of the same request go through, and
+ * the turn's idempotency store answers them with the first delivery's response; the same id with another body
+ * is refused with 422, like an idempotency key reused for another request.
+ */
 @Injectable()
 export class StandardWebhooksStrategy implements AuthStrategy {
   readonly method = 'standardWebhooks' as const;
@@ -47,6 +69,8 @@ export class StandardWebhooksStrategy implements AuthStrategy {
       timestamp: header(attempt, 'webhook-timestamp'),
       signature: header(attempt, 'webhook-signature'),
     };
+    // Absent is a missing credential (401); present but unusable is a syntax error, the same for every caller.
+    if (headers.id !== undefined && !isWebhookId(headers.id)) throw invalidWebhookId();
     let worst: StrategyOutcome = failure('bad-signature');
     for (const { caller, settings } of this.callers.withMethod(this.method)) {
       const result = verifyStandardWebhook({
@@ -57,13 +81,20 @@ export class StandardWebhooksStrategy implements AuthStrategy {
       });
       if (result.ok) {
         // Remember the id until the message itself is stale (its timestamp + tolerance), plus a margin for
-        // clock differences between replicas and the database: a replay is refused for as long as the
-        // signature would still be accepted.
+        // clock differences between replicas and the database: the id stays bound to this body for as long as
+        // the signature would still be accepted.
         const window = result.timestamp + DEFAULT_TOLERANCE_SECONDS + REPLAY_MARGIN_SECONDS - attempt.nowSeconds;
-        const fresh = await this.remember(caller.id, result.webhookId, Math.max(window, 1));
-        return fresh
-          ? { ok: true, caller }
-          : { ok: false, reason: 'replay', detail: result.webhookId, callerId: caller.id };
+        const digest = createHash('sha256').update(attempt.rawBody).digest('hex');
+        const verdict = await this.remember(caller.id, result.webhookId, digest, Math.max(window, 1));
+        if (verdict === 'conflict') {
+          this.logger.warn(`Caller ${caller.id} reused webhook-id ${result.webhookId} for another body: refused`);
+          throw new AppError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'This webhook-id was already used for a different message; send a new id for a new message.',
+            [{ field: 'webhook-id', problem: 'already used for a different body within the signature window' }],
+          );
+        }
+        return { ok: true, caller };
       }
       // A timestamp or format problem is the same for every caller: report it rather than a mismatch.
       if (result.reason !== 'signature-mismatch') return signatureFailure(result.reason);
@@ -76,9 +107,14 @@ export class StandardWebhooksStrategy implements AuthStrategy {
    * Fails closed: a signed message whose id cannot be checked against the replay window (its store is
    * unreachable or too busy) is refused with 503 and Retry-After, never let through; the sender retries.
    */
-  private async remember(callerId: string, messageId: string, windowSeconds: number): Promise<boolean> {
+  private async remember(
+    callerId: string,
+    messageId: string,
+    bodyDigest: string,
+    windowSeconds: number,
+  ): Promise<ReplayVerdict> {
     try {
-      return await this.replays.remember(callerId, messageId, windowSeconds);
+      return await this.replays.remember(callerId, messageId, bodyDigest, windowSeconds);
     } catch (error: unknown) {
       if (Date.now() - this.lastOutageLog >= OUTAGE_LOG_INTERVAL_MS) {
         this.lastOutageLog = Date.now();

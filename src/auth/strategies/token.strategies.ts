@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { failure, StrategyOutcome } from '../auth-attempt';
-import type { RegisteredCaller } from '../callers/caller';
+import type { KubernetesTokenReview, RegisteredCaller } from '../callers/caller';
 import { CallerRegistry } from '../callers/caller-registry';
 import { checkGoogleIdentity, checkKubernetesIdentity } from '../tokens/identity-tokens';
 import { TokenIntrospector } from '../tokens/introspection';
 import { JwtVerifier } from '../tokens/jwt-verifier';
 import { OidcDiscovery } from '../tokens/oidc-discovery';
+import { TokenReviewer } from '../tokens/token-review';
 
 const MAX_CLOCK_SKEW_SECONDS = 60;
 
@@ -15,6 +16,8 @@ interface JwtCandidate {
   makeVerifier(): JwtVerifier | Promise<JwtVerifier>;
   /** Checks the verified claims against the caller's allowlist. */
   allows(claims: Record<string, unknown>): boolean;
+  /** A last check with the issuer (Kubernetes TokenReview); a failure outcome refuses the token. */
+  confirm?(token: string, claims: Record<string, unknown>): Promise<StrategyOutcome | undefined>;
 }
 
 /** The issuer a JWT claims, read without verification and only to pick which verifier to run. */
@@ -33,6 +36,7 @@ function claimedIssuer(token: string): string | undefined {
 export class TokenStrategies {
   private readonly verifiers = new Map<string, Promise<JwtVerifier>>();
   private readonly introspectors = new Map<string, TokenIntrospector>();
+  private readonly reviewers = new Map<string, TokenReviewer>();
 
   constructor(
     private readonly callers: CallerRegistry,
@@ -60,8 +64,19 @@ export class TokenStrategies {
         );
         continue;
       }
-      if (candidate.allows(result.claims)) return { ok: true, caller: candidate.caller };
-      outcome = failure('identity-not-allowed', typeof result.claims.sub === 'string' ? result.claims.sub : undefined);
+      if (!candidate.allows(result.claims)) {
+        outcome = failure(
+          'identity-not-allowed',
+          typeof result.claims.sub === 'string' ? result.claims.sub : undefined,
+        );
+        continue;
+      }
+      const refused = await candidate.confirm?.(token, result.claims);
+      if (refused) {
+        outcome = refused;
+        continue;
+      }
+      return { ok: true, caller: candidate.caller };
     }
     return outcome;
   }
@@ -103,7 +118,15 @@ export class TokenStrategies {
       if (settings.issuer !== issuer) continue;
       found.push({
         caller,
-        verifierKey: JSON.stringify(['jwt', settings.issuer, settings.audience, settings.jwksUri, settings.algorithms]),
+        verifierKey: JSON.stringify([
+          'jwt',
+          settings.issuer,
+          settings.audience,
+          settings.jwksUri,
+          settings.algorithms,
+          settings.requireAccessTokenType,
+          settings.maxLifetimeSeconds,
+        ]),
         makeVerifier: () =>
           new JwtVerifier({
             issuer: settings.issuer,
@@ -111,6 +134,8 @@ export class TokenStrategies {
             jwksUri: settings.jwksUri,
             algorithms: [...settings.algorithms],
             clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
+            expectedKind: settings.requireAccessTokenType ? 'rfc9068-access' : 'access',
+            maxLifetimeSeconds: settings.maxLifetimeSeconds,
           }),
         allows: (claims) =>
           settings.subjects.length === 0 || (typeof claims.sub === 'string' && settings.subjects.includes(claims.sub)),
@@ -120,7 +145,13 @@ export class TokenStrategies {
       if (!settings.issuers.includes(issuer)) continue;
       found.push({
         caller,
-        verifierKey: JSON.stringify(['google', settings.issuers, settings.audience, settings.jwksUri]),
+        verifierKey: JSON.stringify([
+          'google',
+          settings.issuers,
+          settings.audience,
+          settings.jwksUri,
+          settings.maxLifetimeSeconds,
+        ]),
         makeVerifier: () =>
           new JwtVerifier({
             issuer: [...settings.issuers],
@@ -128,15 +159,24 @@ export class TokenStrategies {
             jwksUri: settings.jwksUri,
             algorithms: ['RS256'],
             clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
+            expectedKind: 'identity',
+            maxLifetimeSeconds: settings.maxLifetimeSeconds,
           }),
         allows: (claims) => checkGoogleIdentity(claims, settings.emails).ok,
       });
     }
     for (const { caller, settings } of this.callers.withMethod('kubernetes')) {
       if (settings.issuer !== issuer) continue;
+      const { tokenReview } = settings;
       found.push({
         caller,
-        verifierKey: JSON.stringify(['kubernetes', settings.issuer, settings.audience, settings.jwksUri]),
+        verifierKey: JSON.stringify([
+          'kubernetes',
+          settings.issuer,
+          settings.audience,
+          settings.jwksUri,
+          settings.maxLifetimeSeconds,
+        ]),
         makeVerifier: async () =>
           new JwtVerifier({
             issuer: settings.issuer,
@@ -144,11 +184,37 @@ export class TokenStrategies {
             jwksUri: settings.jwksUri ?? (await this.discovery.jwksUri(settings.issuer)),
             algorithms: ['RS256', 'ES256'],
             clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
+            expectedKind: 'identity',
+            maxLifetimeSeconds: settings.maxLifetimeSeconds,
           }),
         allows: (claims) => checkKubernetesIdentity(claims, settings.serviceAccounts).ok,
+        ...(tokenReview && {
+          confirm: (token, claims) => this.review(tokenReview, token, settings.audience, claims),
+        }),
       });
     }
     return found;
+  }
+
+  /** TokenReview of a token that already passed local verification and the service-account allowlist. */
+  private async review(
+    settings: KubernetesTokenReview,
+    token: string,
+    audience: string,
+    claims: Record<string, unknown>,
+  ): Promise<StrategyOutcome | undefined> {
+    const key = JSON.stringify([settings.url, settings.tokenFile, settings.caFile]);
+    let reviewer = this.reviewers.get(key);
+    if (!reviewer) {
+      reviewer = new TokenReviewer(settings);
+      this.reviewers.set(key, reviewer);
+    }
+    const subject = String(claims.sub);
+    const result = await reviewer.review(token, audience, subject, Number(claims.exp));
+    if (result.ok) return undefined;
+    return result.reason === 'review-unavailable'
+      ? failure('verifier-unavailable', 'token-review-unavailable')
+      : failure('token-rejected', `token-review-${result.reason}`);
   }
 
   private verifier(candidate: JwtCandidate): Promise<JwtVerifier> {

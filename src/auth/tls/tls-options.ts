@@ -1,11 +1,21 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError, type TlsConfig } from '../../config';
 
 export interface TlsMaterial {
   readonly options: SecureContextOptions;
   /** Fingerprints of the files, to notice changes (the trust part separately from the server's own pair). */
+  readonly ownDigest: string;
+  readonly trustDigest: string;
+}
+
+/** The files as read, not yet checked: enough to tell whether they changed. */
+export interface TlsFiles {
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly ca?: Buffer;
+  readonly crl?: Buffer;
   readonly ownDigest: string;
   readonly trustDigest: string;
 }
@@ -27,29 +37,97 @@ function digest(...parts: (Buffer | undefined)[]): string {
   return hash.digest('hex');
 }
 
+/**
+ * The complete PEM blocks of one label in a file, or why the file is refused: it holds none (empty, or not
+ * PEM), or a BEGIN/END line outside a complete block (cut off mid-block, or corrupt). Text between blocks
+ * (labels, comments) is allowed, as OpenSSL allows it.
+ */
+export function pemBlocks(text: string, label: 'CERTIFICATE' | 'X509 CRL'): string[] | string {
+  const pattern = new RegExp(`-----BEGIN ${label}-----[^-]*-----END ${label}-----`, 'g');
+  const blocks = text.match(pattern) ?? [];
+  if (blocks.length === 0) return `holds no PEM ${label} block (empty or not PEM)`;
+  if (/-----(BEGIN|END) /.test(text.replace(pattern, ''))) {
+    return `holds an incomplete PEM block (truncated or corrupt)`;
+  }
+  return blocks;
+}
+
+function caCertificates(path: string, ca: Buffer): string[] {
+  const blocks = pemBlocks(ca.toString('latin1'), 'CERTIFICATE');
+  if (typeof blocks === 'string') throw new ConfigError([`TLS_CA_FILE: ${path} ${blocks}`]);
+  blocks.forEach((block, index) => {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new ConfigError([`TLS_CA_FILE: ${path}: certificate ${index + 1} of ${blocks.length} cannot be parsed`]);
+    }
+  });
+  return blocks;
+}
+
+/**
+ * Every CRL of the file (root and intermediates, concatenated): node:tls reads only the first CRL of each
+ * string it is given, so they are handed over one by one.
+ */
+function revocationLists(path: string, crl: Buffer): string[] {
+  const blocks = pemBlocks(crl.toString('latin1'), 'X509 CRL');
+  if (typeof blocks === 'string') throw new ConfigError([`TLS_CRL_FILE: ${path} ${blocks}`]);
+  blocks.forEach((block, index) => {
+    try {
+      createSecureContext({ crl: block });
+    } catch {
+      throw new ConfigError([`TLS_CRL_FILE: ${path}: CRL ${index + 1} of ${blocks.length} cannot be parsed`]);
+    }
+  });
+  return blocks;
+}
+
 /** Reads certificate, key, CA bundle and CRL; a missing or unreadable file is a configuration error. */
-export function readTlsMaterial(tls: TlsConfig): TlsMaterial {
+export function readTlsFiles(tls: TlsConfig): TlsFiles {
   const cert = read(tls.certFile, 'TLS_CERT_FILE');
   const key = read(tls.keyFile, 'TLS_KEY_FILE');
   const ca = read(tls.caFile, 'TLS_CA_FILE');
   const crl = read(tls.crlFile, 'TLS_CRL_FILE');
+  return { cert, key, ca, crl, ownDigest: digest(cert, key), trustDigest: digest(ca, crl) };
+}
+
+/** Checks the CA bundle and CRL files (a ConfigError naming the file otherwise) and builds the context options. */
+export function tlsMaterial(tls: TlsConfig, files: TlsFiles): TlsMaterial {
+  const ca = files.ca && caCertificates(tls.caFile ?? '', files.ca);
+  const crl = files.crl && revocationLists(tls.crlFile ?? '', files.crl);
   return {
-    options: { cert, key, ...(ca && { ca }), ...(crl && { crl }), minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' },
-    ownDigest: digest(cert, key),
-    trustDigest: digest(ca, crl),
+    options: {
+      cert: files.cert,
+      key: files.key,
+      ...(ca && { ca }),
+      ...(crl && { crl }),
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.3',
+    },
+    ownDigest: files.ownDigest,
+    trustDigest: files.trustDigest,
   };
 }
 
+export function readTlsMaterial(tls: TlsConfig): TlsMaterial {
+  return tlsMaterial(tls, readTlsFiles(tls));
+}
+
 /**
- * Server options: TLS 1.2+ (1.3 preferred by negotiation), client certificates requested when client
- * authentication is on. Unverified certificates are not refused in the handshake: the guard refuses them
- * with a JSON 401 and an audit row naming the reason (expired, unknown CA, revoked) instead of a reset.
+ * Server options: TLS 1.2+ (1.3 preferred by negotiation), a bounded handshake (TLS_HANDSHAKE_TIMEOUT_MS; Node's
+ * own default is 120 s), client certificates requested when client authentication is on.
+ *
+ * With `require`, a connection without a valid client certificate gets no further than the handshake, whatever
+ * the route: none presented fails the handshake itself (certificate_required alert); one that does not verify is
+ * closed by node:tls before any request is read. TlsReloader audits both with the reason. With `optional`,
+ * unverified certificates pass the handshake and the guard refuses them with a JSON 401 naming the reason.
  */
 export function httpsServerOptions(tls: TlsConfig, material: TlsMaterial): TlsOptions {
   return {
     ...material.options,
     requestCert: tls.clientAuth !== 'off',
-    rejectUnauthorized: false,
+    rejectUnauthorized: tls.clientAuth === 'require',
+    handshakeTimeout: tls.handshakeTimeoutMs,
     honorCipherOrder: true,
   };
 }

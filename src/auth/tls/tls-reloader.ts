@@ -7,7 +7,7 @@ import { createSecureContext, type TLSSocket } from 'node:tls';
 import { AuditLog } from '../../audit/audit-log';
 import { TlsRefusals } from './tls-refusals';
 import { AppConfig } from '../../config';
-import { readTlsMaterial, TlsMaterial } from './tls-options';
+import { readTlsFiles, readTlsMaterial, TlsMaterial, tlsMaterial } from './tls-options';
 
 /** Told about every change TlsReloader applied: the new files (already checked) and whether trust changed. */
 export type TlsReloadListener = (material: TlsMaterial, trustChanged: boolean) => void;
@@ -52,7 +52,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
       this.onRequest(request, response),
     );
     this.server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) =>
-      this.refusals.record(socket, 'tls-handshake-failed', error.code ?? error.message, 'https'),
+      this.refusals.handshakeFailed(socket, error, 'https'),
     );
     this.timer = setInterval(() => this.reload(), tls.reloadIntervalMs);
     this.timer.unref();
@@ -68,17 +68,22 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     return () => this.listeners.delete(listener);
   }
 
-  /** Re-reads the files and applies them when they changed; returns whether anything was applied. */
+  /**
+   * Re-reads the files and applies them when they changed; returns whether anything was applied. Files that
+   * are not usable (a key that does not match its certificate, a corrupt, truncated or empty CA bundle or CRL)
+   * are refused and audited once; the last good set stays in force.
+   */
   reload(): boolean {
     const tls = this.config.tls;
     if (!tls || !this.server || !this.material) return false;
     let next: TlsMaterial;
     let fingerprint: string | undefined;
     try {
-      next = readTlsMaterial(tls);
-      if (next.ownDigest === this.material.ownDigest && next.trustDigest === this.material.trustDigest) return false;
-      fingerprint = `${next.ownDigest}:${next.trustDigest}`;
+      const files = readTlsFiles(tls);
+      if (files.ownDigest === this.material.ownDigest && files.trustDigest === this.material.trustDigest) return false;
+      fingerprint = `${files.ownDigest}:${files.trustDigest}`;
       if (fingerprint === this.rejected) return false;
+      next = tlsMaterial(tls, files); // throws on a CA bundle or CRL that is empty, truncated or corrupt
       createSecureContext(next.options); // throws on a key that does not match its certificate, a bad PEM, …
     } catch (error: unknown) {
       if (fingerprint === undefined) return false; // a file mid-rewrite or missing: try again at the next poll

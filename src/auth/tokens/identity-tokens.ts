@@ -17,6 +17,8 @@ export type IdentityCheck =
 /** JWKS tuning shared by both helpers; mostly for tests. */
 export interface JwksTuning {
   readonly clockToleranceSeconds?: number;
+  /** Limit on `exp` ahead of now and on `exp - iat`; default 24 h. */
+  readonly maxLifetimeSeconds?: number;
   readonly cooldownDurationMs?: number;
   readonly cacheMaxAgeMs?: number;
   readonly jwksTimeoutMs?: number;
@@ -37,6 +39,7 @@ export function createGoogleIdTokenVerifier(options: GoogleIdTokenVerifierOption
     issuer: GOOGLE_ISSUERS,
     jwksUri: options.jwksUri ?? GOOGLE_JWKS_URI,
     algorithms: ['RS256'],
+    expectedKind: 'identity',
     clockToleranceSeconds: options.clockToleranceSeconds ?? DEFAULT_IDENTITY_CLOCK_TOLERANCE_SECONDS,
   });
 }
@@ -80,6 +83,7 @@ export function createKubernetesTokenVerifier(options: KubernetesTokenVerifierOp
     issuer,
     jwksUri: () => discovery.jwksUri(issuer),
     algorithms: options.algorithms ?? ['RS256', 'ES256'],
+    expectedKind: 'identity',
     clockToleranceSeconds: options.clockToleranceSeconds ?? DEFAULT_IDENTITY_CLOCK_TOLERANCE_SECONDS,
   });
 }

@@ -339,3 +339,107 @@ describe('JwtVerifier', () => {
     });
   });
 });
+
+describe('JwtVerifier token claims (issue 18)', () => {
+  const typ = (value: string | undefined) => ({ typ: value });
+
+  describe('iat', () => {
+    it('refuses an iat in the future beyond the clock tolerance', async () => {
+      const token = await signJwt(rsa, claims({ iat: nowSeconds() + 120 }));
+      expect(await verifier().verify(token)).toEqual({ ok: false, reason: 'issued-in-future' });
+    });
+
+    it('accepts an iat in the future within the clock tolerance', async () => {
+      expect(await verifier().verify(await signJwt(rsa, claims({ iat: nowSeconds() + 30 })))).toMatchObject({
+        ok: true,
+      });
+    });
+  });
+
+  describe('maximum lifetime', () => {
+    it('refuses an exp more than 24 h ahead by default', async () => {
+      const token = await signJwt(rsa, claims({ iat: undefined, exp: nowSeconds() + 25 * 3600 }));
+      expect(await verifier().verify(token)).toEqual({ ok: false, reason: 'lifetime-too-long' });
+    });
+
+    it('applies a configured maximum to exp - now (plus tolerance) and to exp - iat', async () => {
+      const v = verifier({ maxLifetimeSeconds: 3600 });
+      const now = nowSeconds();
+      expect(await v.verify(await signJwt(rsa, claims({ iat: now, exp: now + 3600 })))).toMatchObject({ ok: true });
+      expect(await v.verify(await signJwt(rsa, claims({ iat: undefined, exp: now + 3700 })))).toEqual({
+        ok: false,
+        reason: 'lifetime-too-long',
+      });
+      // Still valid for 5 minutes, but issued with a 2 h lifetime.
+      expect(await v.verify(await signJwt(rsa, claims({ iat: now - 6900, exp: now + 300 })))).toEqual({
+        ok: false,
+        reason: 'lifetime-too-long',
+      });
+    });
+
+    it('refuses an out-of-range maximum', () => {
+      expect(() => verifier({ maxLifetimeSeconds: 0 })).toThrow(/maxLifetimeSeconds/);
+      expect(() => verifier({ maxLifetimeSeconds: 31 * 24 * 3600 })).toThrow(/maxLifetimeSeconds/);
+    });
+  });
+
+  describe('token type', () => {
+    it.each([[undefined], ['JWT'], ['at+jwt'], ['application/at+jwt']])(
+      'an access-token verifier accepts typ %s',
+      async (value) => {
+        expect(await verifier().verify(await signJwt(rsa, claims(), typ(value)))).toMatchObject({ ok: true });
+      },
+    );
+
+    it.each([['nonce'], ['at_hash'], ['c_hash'], ['s_hash']])(
+      'an access-token verifier refuses an OpenID Connect ID token (with %s)',
+      async (claim) => {
+        const token = await signJwt(rsa, claims({ [claim]: 'x' }));
+        expect(await verifier().verify(token)).toEqual({ ok: false, reason: 'wrong-token-type' });
+      },
+    );
+
+    it('an access-token verifier refuses another explicit type', async () => {
+      for (const value of ['logout+jwt', 'secevent+jwt', 'dpop+jwt']) {
+        expect(await verifier().verify(await signJwt(rsa, claims(), typ(value)))).toEqual({
+          ok: false,
+          reason: 'wrong-token-type',
+        });
+      }
+    });
+
+    it('an RFC 9068 verifier accepts only at+jwt, in either spelling and any case', async () => {
+      const v = verifier({ expectedKind: 'rfc9068-access' });
+      for (const value of ['at+jwt', 'application/at+jwt', 'AT+JWT']) {
+        expect(await v.verify(await signJwt(rsa, claims(), typ(value)))).toMatchObject({ ok: true });
+      }
+      for (const value of [undefined, 'JWT', 'jwt+at']) {
+        expect(await v.verify(await signJwt(rsa, claims(), typ(value)))).toEqual({
+          ok: false,
+          reason: 'wrong-token-type',
+        });
+      }
+    });
+
+    it('an RFC 9068 verifier requires iat and sub', async () => {
+      const v = verifier({ expectedKind: 'rfc9068-access' });
+      for (const missing of ['iat', 'sub']) {
+        const token = await signJwt(rsa, claims({ [missing]: undefined }), typ('at+jwt'));
+        expect(await v.verify(token)).toEqual({ ok: false, reason: 'missing-claim' });
+      }
+    });
+
+    it('an identity-token verifier refuses an access token and accepts JWT or no typ', async () => {
+      const v = verifier({ expectedKind: 'identity' });
+      for (const value of ['at+jwt', 'application/at+jwt', 'logout+jwt']) {
+        expect(await v.verify(await signJwt(rsa, claims(), typ(value)))).toEqual({
+          ok: false,
+          reason: 'wrong-token-type',
+        });
+      }
+      for (const value of [undefined, 'JWT']) {
+        expect(await v.verify(await signJwt(rsa, claims({ nonce: 'n' }), typ(value)))).toMatchObject({ ok: true });
+      }
+    });
+  });
+});

@@ -1,6 +1,15 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
+import { allowedMethods } from './allowed-methods';
 import type { RequestContext } from './request-context';
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -33,7 +42,7 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
 
 export interface ErrorBody {
   statusCode: number;
-  error: ErrorCode | 'HTTP_ERROR';
+  error: ErrorCode | 'METHOD_NOT_ALLOWED' | 'HTTP_ERROR';
   message: string;
   details?: readonly ErrorDetail[];
   requestId?: string;
@@ -56,7 +65,12 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.status(503).json(exception.getResponse());
       return;
     }
-    const body = this.toBody(exception);
+    // No route took the request: when routes have its path with other methods, 405 and what they allow.
+    const allowed = exception instanceof NotFoundException ? allowedMethods(request) : [];
+    const methodNotAllowed = allowed.length > 0 && !allowed.includes(request.method) && !allowed.includes('*');
+    const body: ErrorBody = methodNotAllowed
+      ? { statusCode: 405, error: 'METHOD_NOT_ALLOWED', message: messageFor(405) }
+      : this.toBody(exception);
     body.requestId = request.requestId;
 
     if (body.statusCode >= 500 && body.error !== 'UNAVAILABLE' && body.error !== 'OVERLOADED') {
@@ -70,8 +84,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof AppError) {
       for (const [name, value] of Object.entries(exception.headers)) response.setHeader(name, value);
     }
+    if (methodNotAllowed) response.setHeader('Allow', allowed.join(', '));
     if (body.statusCode === 401) {
-      response.setHeader('WWW-Authenticate', 'Bearer realm="webhook-fulfillment"');
+      response.setHeader('WWW-Authenticate', bearerChallenge(request.headers.authorization));
     }
     response.status(body.statusCode).json(body);
   }
@@ -97,6 +112,12 @@ export class HttpErrorFilter implements ExceptionFilter {
   private internal(): ErrorBody {
     return { statusCode: 500, error: 'INTERNAL', message: 'Internal error. Quote the request id when reporting it.' };
   }
+}
+
+/** RFC 6750 §3: `error="invalid_token"` when a refused request sent a bearer token, no error code when it sent none. */
+function bearerChallenge(authorization: string | undefined): string {
+  const challenge = 'Bearer realm="webhook-fulfillment"';
+  return /^Bearer\s/i.test(authorization ?? '') ? `${challenge}, error="invalid_token"` : challenge;
 }
 
 function messageFor(status: number): string {

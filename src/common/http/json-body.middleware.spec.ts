@@ -1,17 +1,86 @@
-import { DepthError, jsonDepth, parseJsonBody } from './json-body.middleware';
+import { DepthError, firstKeyProblem, JsonBodyError, jsonDepth, parseJsonBody } from './json-body.middleware';
 
 const parse = (text: string): unknown => parseJsonBody(Buffer.from(text, 'utf8'), 64);
 
+/** The error parseJsonBody throws for `input`, to inspect its message and details. */
+function refusal(input: string | Buffer): JsonBodyError {
+  try {
+    parseJsonBody(typeof input === 'string' ? Buffer.from(input, 'utf8') : input, 64);
+  } catch (error: unknown) {
+    if (error instanceof JsonBodyError) return error;
+    throw error;
+  }
+  throw new Error('parsed without a refusal');
+}
+
 describe('parseJsonBody', () => {
-  it('drops keys that could reach a prototype, however they are spelled', () => {
-    const parsed = parse(
-      '{"a":{"__proto__":{"x":1},"\\u0063onstructor":{"name":"Function"},"proto\\u0074ype":1,"kept":"\\u0041"}}',
-    ) as { a: Record<string, unknown> };
-    expect(Object.keys(parsed.a)).toEqual(['kept']);
-    expect(parsed.a.kept).toBe('A');
-    expect(Object.getPrototypeOf(parsed.a)).toBe(Object.prototype);
-    // Escaped alone, without a plain spelling elsewhere in the body to give it away.
-    expect(parse('{"p":{"\\u0063onstructor":{"name":"Function"},"kept":1}}')).toEqual({ p: { kept: 1 } });
+  it('refuses keys that could reach a prototype at any depth, however they are spelled', () => {
+    const spellings = [
+      '"__proto__"',
+      '"\\u005f_proto__"',
+      '"\\u005F\\u005Fproto\\u005f\\u005f"',
+      '"constructor"',
+      '"construc\\u0074or"',
+      '"\\u0063onstructor"',
+      '"prototype"',
+      '"proto\\u0074ype"',
+      '"\\u0070\\u0072\\u006f\\u0074\\u006f\\u0074\\u0079\\u0070\\u0065"',
+    ];
+    for (const key of spellings) {
+      expect(refusal(`{${key}:{"x":1}}`).details).toEqual([
+        { field: JSON.parse(key), problem: 'is a key that is not allowed' },
+      ]);
+      const deep = refusal(`{"a":[{"kept":1},{"b":{${key}:1}}]}`);
+      expect(deep.details[0].field).toBe(`a.1.b.${JSON.parse(key) as string}`);
+      expect(deep.message).toContain(`a.1.b.${JSON.parse(key) as string}`);
+    }
+    expect(Object.getPrototypeOf(parse('{"a":{"kept":"\\u0041"}}'))).toBe(Object.prototype);
+    // The words as values, or inside longer keys, are ordinary text.
+    expect(parse('{"note":"__proto__ constructor prototype","constructors":1,"my_prototype":2}')).toEqual({
+      note: '__proto__ constructor prototype',
+      constructors: 1,
+      my_prototype: 2,
+    });
+  });
+
+  it('refuses a key repeated in one object at any depth, also when equal only after unescaping', () => {
+    expect(refusal('{"amount":1,"amount":2}').details).toEqual([{ field: 'amount', problem: 'is a duplicate key' }]);
+    expect(refusal('{"amount":1,"\\u0061mount":1000000}').details[0].field).toBe('amount');
+    const deep = refusal('{"queryResult":{"parameters":{"to":"a","amount":5,"x":[1],"\\u0061mount":500}}}');
+    expect(deep.details[0].field).toBe('queryResult.parameters.amount');
+    expect(deep.message).toBe('The request body repeats the key queryResult.parameters.amount.');
+    expect(refusal('[{"a":1},{"b":[{"c":1,"c" : 2}]}]').details[0].field).toBe('1.b.0.c');
+    expect(refusal('{"":1,"":2}').details[0].field).toBe('');
+    // The same key in sibling or nested objects is not a repetition.
+    expect(parse('{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}],"c":"\\"a\\":1,"}')).toEqual({
+      a: { a: { a: 1 } },
+      b: [{ a: 1 }, { a: 2 }],
+      c: '"a":1,',
+    });
+  });
+
+  it('names at most 200 characters of a long key path', () => {
+    const key = 'k'.repeat(500);
+    expect(refusal(`{"${key}":1,"${key}":2}`).details[0].field).toHaveLength(201);
+  });
+
+  it('refuses bytes that are not UTF-8: overlong forms, encoded surrogates, cut sequences, stray bytes', () => {
+    const wrap = (bytes: number[]) => Buffer.concat([Buffer.from('{"t":"'), Buffer.from(bytes), Buffer.from('"}')]);
+    for (const bytes of [
+      [0xc0, 0xaf], // overlong "/"
+      [0xe0, 0x80, 0xaf], // overlong "/" in three bytes
+      [0xed, 0xa0, 0x80], // U+D800, a lone surrogate
+      [0xed, 0xbf, 0xbf], // U+DFFF
+      [0xe2, 0x82], // "€" cut short
+      [0xf0, 0x9f, 0x98], // an emoji cut short
+      [0xff],
+      [0x80],
+      [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+    ]) {
+      expect(refusal(wrap(bytes)).message).toBe('The request body is not valid UTF-8.');
+    }
+    expect(parseJsonBody(wrap([0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80]), 64)).toEqual({ t: '€😀' });
+    expect(parseJsonBody(Buffer.from('\ufeff{"bom":true}', 'utf8'), 64)).toEqual({ bom: true });
   });
 
   it('accepts objects and arrays only, and refuses nesting past the limit', () => {
@@ -20,5 +89,11 @@ describe('parseJsonBody', () => {
     expect(parse('[1,{"b":[2]}]')).toEqual([1, { b: [2] }]);
     expect(jsonDepth('[[["]]]]]"]]]', 10)).toBe(3);
     expect(() => parseJsonBody(Buffer.from('[[[[1]]]]'), 3)).toThrow(DepthError);
+  });
+});
+
+describe('firstKeyProblem', () => {
+  it('finds nothing in JSON whose keys are unique, with colons, commas and escapes inside strings', () => {
+    expect(firstKeyProblem('{"a:b":"c,d","e\\"f":{"a:b":[",",{"x":"\\\\"}]},"g":[]}')).toBeUndefined();
   });
 });

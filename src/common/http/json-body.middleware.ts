@@ -1,6 +1,7 @@
 import type { NextFunction, RequestHandler, Response } from 'express';
+import { isUtf8 } from 'node:buffer';
 import { gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import { AppError } from '../errors/app-error';
+import { AppError, type ErrorDetail } from '../errors/app-error';
 import { inRequestContext } from './in-request-context';
 import type { RequestContext } from './request-context';
 
@@ -70,11 +71,31 @@ function tooLarge(limitBytes: number): AppError {
 }
 
 const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Longest key path named in an error: keys are the caller's text, so only so much of it is echoed. */
+const MAX_PATH_LENGTH = 200;
 
-/** Deepest nesting of objects and arrays, counted outside strings, stopping once past `limit`. */
-export function jsonDepth(text: string, limit: number): number {
+/** A body refused for what JSON.parse accepts: bytes that are not UTF-8, a repeated key, a prototype key. */
+export class JsonBodyError extends Error {
+  constructor(
+    message: string,
+    readonly details: readonly ErrorDetail[] = [],
+  ) {
+    super(message);
+  }
+}
+
+interface JsonShape {
+  /** Deepest nesting of objects and arrays (stops counting once past the limit). */
+  depth: number;
+  /** Object members (`"key": value`): one per colon outside strings. */
+  members: number;
+}
+
+/** One pass over the text, outside strings: nesting depth and the number of object members. */
+function shapeOf(text: string, limit: number): JsonShape {
   let depth = 0;
   let deepest = 0;
+  let members = 0;
   let inString = false;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
@@ -84,34 +105,124 @@ export function jsonDepth(text: string, limit: number): number {
       else if (code === 0x22) inString = false;
     } else if (code === 0x22) {
       inString = true;
+    } else if (code === 0x3a) {
+      members++;
     } else if (code === 0x7b || code === 0x5b) {
-      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+      if (++depth > deepest && (deepest = depth) > limit) return { depth: deepest, members };
     } else if (code === 0x7d || code === 0x5d) {
       depth--;
     }
   }
-  return deepest;
+  return { depth: deepest, members };
+}
+
+/** Deepest nesting of objects and arrays, counted outside strings, stopping once past `limit`. */
+export function jsonDepth(text: string, limit: number): number {
+  return shapeOf(text, limit).depth;
 }
 
 /**
- * Parses JSON body bytes the one way every transport does: objects and arrays only, at most `maxDepth` levels,
- * prototype-polluting keys dropped. Empty input is `undefined`; a problem throws (SyntaxError or a depth error).
+ * Own keys of every object in a parsed value, or -1 as soon as one could reach a prototype. JSON.parse keeps
+ * the last of repeated keys, so fewer keys here than members in the text means a key was repeated.
+ */
+function countKeys(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const inner = countKeys(item);
+      if (inner < 0) return -1;
+      count += inner;
+    }
+    return count;
+  }
+  for (const key in value) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return -1;
+    const inner = countKeys((value as Record<string, unknown>)[key]);
+    if (inner < 0) return -1;
+    count += inner + 1;
+  }
+  return count;
+}
+
+interface Frame {
+  /** Keys seen so far, for an object; undefined for an array. */
+  readonly keys?: Set<string>;
+  /** The member or element being read. */
+  step: string | number;
+}
+
+function pathOf(stack: readonly Frame[], key: string): string {
+  const path = [...stack.slice(0, -1).map((frame) => String(frame.step)), key].join('.');
+  return path.length > MAX_PATH_LENGTH ? `${path.slice(0, MAX_PATH_LENGTH)}…` : path;
+}
+
+/**
+ * The first repeated or prototype key of valid JSON text with its path (`queryResult.parameters.amount`), keys
+ * compared as JSON.parse reads them (`"\u0061mount"` is `amount`). Slow, so only run once a problem is known.
+ */
+export function firstKeyProblem(text: string): ErrorDetail | undefined {
+  const stack: Frame[] = [];
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (char === '"') {
+      let end = index + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const top = stack.at(-1);
+      let next = end + 1;
+      while (/\s/.test(text[next] ?? '')) next++;
+      if (top?.keys && text[next] === ':') {
+        const key = JSON.parse(text.slice(index, end + 1)) as string;
+        if (POLLUTING_KEYS.has(key)) return { field: pathOf(stack, key), problem: 'is a key that is not allowed' };
+        if (top.keys.has(key)) return { field: pathOf(stack, key), problem: 'is a duplicate key' };
+        top.keys.add(key);
+        top.step = key;
+      }
+      index = end;
+    } else if (char === '{') {
+      stack.push({ keys: new Set(), step: '' });
+    } else if (char === '[') {
+      stack.push({ step: 0 });
+    } else if (char === '}' || char === ']') {
+      stack.pop();
+    } else if (char === ',') {
+      const top = stack.at(-1);
+      if (top && !top.keys) (top.step as number)++;
+    }
+  }
+  return undefined;
+}
+
+function keyError(detail: ErrorDetail): JsonBodyError {
+  const what = detail.problem === 'is a duplicate key' ? 'repeats the key' : 'has a key that is not allowed:';
+  return new JsonBodyError(`The request body ${what} ${detail.field}.`, [detail]);
+}
+
+/**
+ * Parses JSON body bytes the one way every transport does: UTF-8 only, objects and arrays only, at most
+ * `maxDepth` levels, no key twice in one object and no `__proto__`, `constructor` or `prototype` key at any
+ * depth however it is spelled. Empty input is `undefined`; a problem throws (SyntaxError, DepthError or
+ * JsonBodyError).
  */
 export function parseJsonBody(raw: Buffer, maxDepth: number): unknown {
+  // Overlong forms, UTF-16 surrogates encoded as UTF-8 and cut sequences would become U+FFFD silently.
+  if (!isUtf8(raw)) throw new JsonBodyError('The request body is not valid UTF-8.');
   let text = raw.toString('utf8');
   if (text.charCodeAt(0) === UTF8_BOM) text = text.slice(1);
   const first = /\S/.exec(text)?.[0];
   if (first === undefined) return undefined;
   // Like a strict JSON API: only objects and arrays at the top level.
   if (first !== '{' && first !== '[') throw new SyntaxError('top-level value is not an object or array');
-  if (jsonDepth(text, maxDepth) > maxDepth) throw new DepthError(maxDepth);
-  // Keys that could reach an object's prototype when merged are dropped; the reviver costs time, so it only
-  // runs when such a key may appear at all: spelled out, or hidden behind a \u escape ("\u0063onstructor").
-  const suspicious =
-    text.includes('__proto__') || text.includes('constructor') || text.includes('prototype') || text.includes('\\u');
-  return suspicious
-    ? JSON.parse(text, (key, value: unknown) => (POLLUTING_KEYS.has(key) ? undefined : value))
-    : JSON.parse(text);
+  const shape = shapeOf(text, maxDepth);
+  if (shape.depth > maxDepth) throw new DepthError(maxDepth);
+  const value: unknown = JSON.parse(text);
+  // JSON.parse lets the last of repeated keys win, and unescapes keys ("\u005f_proto__" is __proto__), so the
+  // parsed keys are checked: counted against the members in the text, and none reaching a prototype.
+  if (countKeys(value) !== shape.members) {
+    const problem = firstKeyProblem(text);
+    if (problem) throw keyError(problem);
+  }
+  return value;
 }
 
 export class DepthError extends Error {
@@ -119,11 +230,10 @@ export class DepthError extends Error {
     super(`nested deeper than ${maxDepth}`);
   }
 }
-
 /**
  * Reads JSON request bodies: JSON content types only (415 otherwise, also for other charsets and encodings
- * other than gzip/deflate), at most `limitBytes` (413, checked against Content-Length before reading), at most `maxDepth` levels
- * deep, parse failures as 400 without echoing the body. Keeps the raw bytes for signature checks.
+ * other than gzip/deflate), at most `limitBytes` (413, checked against Content-Length before reading and as a
+ * chunked body arrives), at most `maxDepth` levels deep, parse failures as 400 without echoing the body. Keeps the raw bytes for signature checks.
  */
 export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHandler {
   return (req, res: Response, next: NextFunction) => {
@@ -149,15 +259,18 @@ export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHa
       request.off('data', onData);
       next(error);
     };
+    // A body without Content-Length (chunked) is refused as soon as it grows past the limit: the rest is not
+    // read, and the connection is closed once the 413 is sent (an unread body cannot be skipped to the next request).
+    const refuseTooLarge = inRequestContext(() => {
+      chunks.length = 0;
+      request.pause();
+      res.setHeader('Connection', 'close');
+      finish(tooLarge(limitBytes));
+    });
     const onData = (chunk: Buffer): void => {
       received += chunk.length;
-      if (received > limitBytes) {
-        // Keep reading but stop buffering: answering before the body is read off makes the socket close with
-        // unread data, and the client sees a reset instead of our 413.
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
+      if (received > limitBytes) refuseTooLarge();
+      else chunks.push(chunk);
     };
     request.on('data', onData);
     request.once(
@@ -169,10 +282,6 @@ export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHa
       'end',
       inRequestContext(() => {
         if (settled) return;
-        if (received > limitBytes) {
-          finish(tooLarge(limitBytes));
-          return;
-        }
         const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
         try {
           request.body = parseJsonBody(decode(raw, contentEncoding(request) ?? 'identity', limitBytes), maxDepth);
@@ -181,6 +290,10 @@ export function jsonBodyMiddleware(limitBytes: number, maxDepth = 64): RequestHa
         } catch (error: unknown) {
           if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
             finish(tooLarge(limitBytes));
+            return;
+          }
+          if (error instanceof JsonBodyError) {
+            finish(new AppError('MALFORMED_JSON', error.message, error.details));
             return;
           }
           const message =

@@ -4,6 +4,8 @@ import type { Caller, RateLimit } from '../caller';
 /** What our middleware and guards attach to an incoming HTTP request. */
 export interface RequestContext extends Request {
   requestId: string;
+  /** The client's address (socket peer, or from a trusted proxy's forwarding header; see TRUSTED_PROXIES). */
+  clientAddress?: string;
   /** The body bytes exactly as received (signature checks need them, never a re-serialised object). */
   rawBody?: Buffer;
   caller?: Caller;

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsBoolean,
   IsDefined,
@@ -17,6 +18,19 @@ import {
   ValidatorConstraintInterface,
 } from 'class-validator';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
+import {
+  ID_MAX_LENGTH,
+  LANGUAGE_TAG_MAX_LENGTH,
+  LIST_MAX_ITEMS,
+  NAME_MAX_LENGTH,
+  RESOURCE_NAME_MAX_LENGTH,
+} from '../../common/validation/bounds';
+
+/**
+ * CX takes at most 256 characters of text per query (TextInput.text, v3 reference); four times that leaves room
+ * for voice transcripts and a raised limit.
+ */
+export const DIALOGFLOW_CX_TEXT_MAX_LENGTH = 1024;
 
 const ID = '[^/\\s]+';
 const AGENT_SOURCE = `^(?<agent>projects/(?<project>${ID})/locations/(?<location>${ID})/agents/(?<agentId>${ID}))`;
@@ -44,6 +58,7 @@ export class DialogflowCxFulfillmentInfo {
   /** The tag of the fulfillment that called the webhook; may be empty when the agent sets none. */
   @IsOptional()
   @IsString()
+  @MaxLength(NAME_MAX_LENGTH)
   tag?: string;
 }
 
@@ -77,6 +92,7 @@ class IntentParametersConstraint implements ValidatorConstraintInterface {
 export class DialogflowCxIntentInfo {
   @IsOptional()
   @IsString()
+  @MaxLength(NAME_MAX_LENGTH)
   displayName?: string;
 
   @IsOptional()
@@ -88,6 +104,7 @@ export class DialogflowCxIntentInfo {
 export class DialogflowCxParameterInfo {
   @IsString()
   @IsNotEmpty()
+  @MaxLength(NAME_MAX_LENGTH)
   displayName!: string;
 
   @IsOptional()
@@ -107,6 +124,7 @@ export class DialogflowCxParameterInfo {
 export class DialogflowCxFormInfo {
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(LIST_MAX_ITEMS)
   @ValidateNested({ each: true })
   @Type(() => DialogflowCxParameterInfo)
   parameterInfo?: DialogflowCxParameterInfo[];
@@ -115,6 +133,7 @@ export class DialogflowCxFormInfo {
 export class DialogflowCxPageInfo {
   @IsOptional()
   @IsString()
+  @MaxLength(RESOURCE_NAME_MAX_LENGTH)
   currentPage?: string;
 
   @IsOptional()
@@ -145,10 +164,12 @@ export class DialogflowCxSessionInfo {
 export class DialogflowCxWebhookRequest {
   @IsString()
   @IsNotEmpty()
+  @MaxLength(ID_MAX_LENGTH)
   detectIntentResponseId!: string;
 
   @IsOptional()
   @IsString()
+  @MaxLength(LANGUAGE_TAG_MAX_LENGTH)
   languageCode?: string;
 
   @IsOptional()
@@ -178,14 +199,17 @@ export class DialogflowCxWebhookRequest {
   // The user's input, of which at most one is set (events and intent triggers are not read).
   @IsOptional()
   @IsString()
+  @MaxLength(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
   text?: string;
 
   @IsOptional()
   @IsString()
+  @MaxLength(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
   transcript?: string;
 
   @IsOptional()
   @IsString()
+  @MaxLength(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
   dtmfDigits?: string;
 }
 

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsDefined,
   IsInt,
@@ -13,6 +14,19 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
+import {
+  ID_MAX_LENGTH,
+  LANGUAGE_TAG_MAX_LENGTH,
+  LIST_MAX_ITEMS,
+  NAME_MAX_LENGTH,
+  RESOURCE_NAME_MAX_LENGTH,
+} from '../../common/validation/bounds';
+
+/**
+ * Dialogflow takes at most 256 characters of text per query (TextInput.text, ES v2 and CX v3 references);
+ * four times that leaves room for transcripts and a raised limit.
+ */
+export const DIALOGFLOW_TEXT_MAX_LENGTH = 1024;
 
 const SESSION_PATTERN_SOURCE =
   '^projects/(?<project>[^/\\s]+)' +
@@ -56,6 +70,7 @@ const CONTEXT_NAME_MESSAGE =
 
 export class DialogflowEsContext {
   @IsString()
+  @MaxLength(RESOURCE_NAME_MAX_LENGTH)
   @Matches(DIALOGFLOW_ES_CONTEXT_PATTERN, { message: CONTEXT_NAME_MESSAGE })
   name!: string;
 
@@ -76,7 +91,7 @@ export class DialogflowEsContext {
 export class DialogflowEsIntent {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(512)
+  @MaxLength(NAME_MAX_LENGTH)
   displayName!: string;
 }
 
@@ -88,10 +103,12 @@ export class DialogflowEsIntent {
 export class DialogflowEsQueryResult {
   @IsOptional()
   @IsString()
+  @MaxLength(DIALOGFLOW_TEXT_MAX_LENGTH)
   queryText?: string;
 
   @IsOptional()
   @IsString()
+  @MaxLength(LANGUAGE_TAG_MAX_LENGTH)
   languageCode?: string;
 
   @IsOptional()
@@ -100,6 +117,7 @@ export class DialogflowEsQueryResult {
 
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(LIST_MAX_ITEMS)
   @ValidateNested({ each: true })
   @Type(() => DialogflowEsContext)
   outputContexts?: DialogflowEsContext[];
@@ -120,6 +138,7 @@ export class DialogflowEsQueryResult {
 export class DialogflowEsWebhookRequest {
   @IsString()
   @IsNotEmpty()
+  @MaxLength(ID_MAX_LENGTH)
   responseId!: string;
 
   @IsString()

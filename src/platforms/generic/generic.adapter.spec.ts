@@ -20,20 +20,46 @@ describe('resolveRequestId', () => {
     expect(resolveRequestId(request({ requestId: 'body' }), 'header')).toBe('body');
   });
 
-  it('falls back to the Idempotency-Key header', () => {
+  it('falls back to the Idempotency-Key header, quoted or bare', () => {
     expect(resolveRequestId(request(), 'key-1')).toBe('key-1');
-    expect(resolveRequestId(request({ requestId: null }), 'key with inner spaces')).toBe('key with inner spaces');
+    expect(resolveRequestId(request({ requestId: null }), '"key with inner spaces"')).toBe('key with inner spaces');
+  });
+
+  it('falls back to the signed webhook-id after the header', () => {
+    expect(resolveRequestId(request(), undefined, { webhookId: 'msg_1' })).toBe('msg_1');
+    expect(resolveRequestId(request(), '"key-1"', { webhookId: 'msg_1' })).toBe('key-1');
   });
 
   it('generates a UUID when neither is given', () => {
     expect(resolveRequestId(request(), undefined)).toMatch(UUID);
   });
 
+  it('refuses a state-changing turn without any key, naming the header', () => {
+    let thrown: unknown;
+    try {
+      resolveRequestId(request({ intent: 'TransferFunds' }), undefined, { changesState: true });
+    } catch (error: unknown) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(AppError);
+    expect((thrown as AppError).code).toBe('VALIDATION_FAILED');
+    expect((thrown as AppError).details).toEqual([
+      { field: 'Idempotency-Key', problem: expect.stringContaining('TransferFunds') },
+    ]);
+  });
+
+  it('lets a state-changing turn through with a body requestId, a header or a webhook-id', () => {
+    const changesState = true;
+    expect(resolveRequestId(request({ requestId: 'r' }), undefined, { changesState })).toBe('r');
+    expect(resolveRequestId(request(), '"k"', { changesState })).toBe('k');
+    expect(resolveRequestId(request(), undefined, { changesState, webhookId: 'msg_1' })).toBe('msg_1');
+  });
+
   it.each([
     ['empty', ''],
     ['too long', 'k'.repeat(256)],
     ['non-ASCII', 'clé'],
-    ['leading space', ' key'],
+    ['quoted with a leading space', '" key"'],
     ['a control character', 'a\u0001b'],
   ])('rejects a %s header, naming it', (_label, key) => {
     expect(() => resolveRequestId(request(), key)).toThrow(AppError);
@@ -43,6 +69,10 @@ describe('resolveRequestId', () => {
       expect((error as AppError).code).toBe('VALIDATION_FAILED');
       expect((error as AppError).details.map((d) => d.field)).toEqual(['Idempotency-Key']);
     }
+  });
+
+  it('rejects an unusable header even when the body has a requestId', () => {
+    expect(() => resolveRequestId(request({ requestId: 'body' }), '"unterminated')).toThrow(AppError);
   });
 
   it('rejects a header sent as a list', () => {

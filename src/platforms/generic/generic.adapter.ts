@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../common/errors/app-error';
-import type { DispatchInput, DispatchOutcome, FulfillmentResult, RichMessage } from '../../fulfillment';
+import {
+  type DispatchInput,
+  type DispatchOutcome,
+  type FulfillmentResult,
+  IntentHandlerRegistry,
+  type RichMessage,
+} from '../../fulfillment';
 import {
   type AdaptedTurn,
   type CheckedResponse,
@@ -9,33 +15,35 @@ import {
   type WebhookCall,
   WebhookAdapter,
 } from '../platform-adapter';
-import { GENERIC_MAX_REQUEST_ID_LENGTH, GenericWebhookRequest } from './generic.request';
+import { GenericWebhookRequest } from './generic.request';
+import { parseIdempotencyKey } from './idempotency-key.header';
 import { GENERIC_MAX_RESPONSE_BYTES, GenericWebhookResponse } from './generic.response';
 import type { Caller } from '../../common/caller';
 
-/** Printable ASCII, no leading/trailing space: what we accept as an `Idempotency-Key`. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
-
 /**
- * The id of the turn: the body's `requestId`, else the `Idempotency-Key` header, else a new UUID.
- * A header that is present but unusable is rejected rather than silently replaced.
+ * The id of the turn: the body's `requestId`, else the `Idempotency-Key` header, else the verified Standard
+ * Webhooks `webhook-id` (the sender's own idempotency key, repeated on every retry), else a new UUID. A header
+ * that is present but unusable is rejected rather than silently replaced, even when the body has an id. A turn of
+ * a state-changing handler must have a key of its own (`changesState`): without one a retry would run it again.
  */
-export function resolveRequestId(body: GenericWebhookRequest, idempotencyKey: string | string[] | undefined): string {
+export function resolveRequestId(
+  body: GenericWebhookRequest,
+  idempotencyKey: string | readonly string[] | undefined,
+  options: { webhookId?: string; changesState?: boolean } = {},
+): string {
+  const key = parseIdempotencyKey(idempotencyKey);
   if (body.requestId !== undefined && body.requestId !== null) return body.requestId;
-  if (idempotencyKey === undefined) return randomUUID();
-  if (
-    typeof idempotencyKey !== 'string' ||
-    idempotencyKey.length > GENERIC_MAX_REQUEST_ID_LENGTH ||
-    !IDEMPOTENCY_KEY.test(idempotencyKey)
-  ) {
+  const id = key ?? options.webhookId;
+  if (id !== undefined) return id;
+  if (options.changesState) {
     throw new AppError('VALIDATION_FAILED', 'Generic webhook request is invalid: Idempotency-Key.', [
       {
         field: 'Idempotency-Key',
-        problem: `must be 1 to ${GENERIC_MAX_REQUEST_ID_LENGTH} printable ASCII characters, sent once`,
+        problem: `is required for intent "${body.intent}", which changes state (or send requestId in the body)`,
       },
     ]);
   }
-  return idempotencyKey;
+  return randomUUID();
 }
 
 /** Maps a validated generic request to the platform-neutral model. */
@@ -144,9 +152,15 @@ export class GenericAdapter implements PlatformAdapter<GenericWebhookRequest, st
   readonly requestType = GenericWebhookRequest;
   readonly requestName = 'Generic webhook request';
 
-  /** The state kept for rendering is the turn's request id (the body's, the Idempotency-Key, or a new one). */
+  constructor(private readonly registry: IntentHandlerRegistry) {}
+
+  /** The state kept for rendering is the turn's request id (the body's, a key, or a new one). */
   toTurn(request: GenericWebhookRequest, call: WebhookCall): AdaptedTurn<string> {
-    const requestId = resolveRequestId(request, call.idempotencyKey);
+    const registered = this.registry.find(request.intent);
+    const requestId = resolveRequestId(request, call.idempotencyKey, {
+      webhookId: call.webhookId,
+      changesState: registered?.changesState === true,
+    });
     return { input: toDispatchInput(request, call.caller, requestId), state: requestId };
   }
 

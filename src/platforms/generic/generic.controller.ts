@@ -32,7 +32,11 @@ export class GenericController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Used as `requestId` when the body has none (1 to 255 printable ASCII characters).',
+    description:
+      'Used as `requestId` when the body has none: a quoted string (RFC 9651 sf-string) of 1 to 255 printable ' +
+      'ASCII characters, e.g. `"8e03978e-40d5-43e8-bc93-6894a57f9324"`; the bare form `8e03978e-…` is accepted ' +
+      'too. Sent at most once. Required (or a body `requestId`, or a signed `webhook-id`) for intents that ' +
+      'change state.',
   })
   @ApiBody({ type: GenericWebhookRequest })
   @ApiOkResponse({ type: GenericWebhookResponseSchema, description: 'The fulfillment result.' })

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsIn,
   IsInt,
@@ -14,6 +15,12 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
+import {
+  FREE_TEXT_MAX_LENGTH,
+  LANGUAGE_TAG_MAX_LENGTH,
+  LIST_MAX_ITEMS,
+  NAME_MAX_LENGTH,
+} from '../../common/validation/bounds';
 import type { ConfirmationState, FulfillmentStage } from '../../fulfillment';
 
 export const GENERIC_STAGES: readonly FulfillmentStage[] = ['dialog', 'fulfillment'];
@@ -67,10 +74,10 @@ export class GenericWebhookRequest {
   @MaxLength(SESSION_ID_MAX_LENGTH)
   sessionId!: string;
 
-  @ApiProperty({ description: 'The intent to fulfil.', example: 'GetAccountBalance', maxLength: 512 })
+  @ApiProperty({ description: 'The intent to fulfil.', example: 'GetAccountBalance', maxLength: NAME_MAX_LENGTH })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(512)
+  @MaxLength(NAME_MAX_LENGTH)
   intent!: string;
 
   @ApiPropertyOptional({
@@ -92,15 +99,26 @@ export class GenericWebhookRequest {
   @IsObject()
   sessionParameters?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'BCP-47 language tag of the user turn.', default: 'en', example: 'en-US' })
+  @ApiPropertyOptional({
+    description: 'BCP-47 language tag of the user turn.',
+    default: 'en',
+    example: 'en-US',
+    maxLength: LANGUAGE_TAG_MAX_LENGTH,
+  })
   @IsOptional()
   @IsString()
+  @MaxLength(LANGUAGE_TAG_MAX_LENGTH)
   @Matches(LANGUAGE_TAG, { message: '$property must be a language tag such as en or de-DE' })
   languageCode?: string;
 
-  @ApiPropertyOptional({ description: 'What the user said or typed.', example: 'What is my balance?' })
+  @ApiPropertyOptional({
+    description: 'What the user said or typed.',
+    example: 'What is my balance?',
+    maxLength: FREE_TEXT_MAX_LENGTH,
+  })
   @IsOptional()
   @IsString()
+  @MaxLength(FREE_TEXT_MAX_LENGTH)
   text?: string;
 
   @ApiPropertyOptional({
@@ -121,9 +139,14 @@ export class GenericWebhookRequest {
   @IsIn(GENERIC_CONFIRMATION_STATES)
   confirmation?: ConfirmationState;
 
-  @ApiPropertyOptional({ type: [GenericContext], description: 'Active conversation contexts.' })
+  @ApiPropertyOptional({
+    type: [GenericContext],
+    description: 'Active conversation contexts.',
+    maxItems: LIST_MAX_ITEMS,
+  })
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(LIST_MAX_ITEMS)
   @ValidateNested({ each: true })
   @Type(() => GenericContext)
   contexts?: GenericContext[];

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsDefined,
   IsIn,
@@ -16,6 +17,13 @@ import {
   ValidationOptions,
 } from 'class-validator';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
+import { ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../../common/validation/bounds';
+
+/** Lex keeps at most 20 active contexts, each named in 1 to 100 characters (Lex V2 API: SessionState, ActiveContext). */
+export const LEX_V2_MAX_ACTIVE_CONTEXTS = 20;
+export const LEX_V2_CONTEXT_NAME_MAX_LENGTH = 100;
+/** Lex takes at most 1,024 characters of text input (RecognizeText); four times that leaves room for transcripts. */
+export const LEX_V2_TRANSCRIPT_MAX_LENGTH = 4096;
 
 export const LEX_V2_INVOCATION_SOURCES = ['DialogCodeHook', 'FulfillmentCodeHook'] as const;
 export type LexV2InvocationSource = (typeof LEX_V2_INVOCATION_SOURCES)[number];
@@ -137,6 +145,7 @@ export class LexV2Bot {
 export class LexV2Intent {
   @IsString()
   @IsNotEmpty()
+  @MaxLength(NAME_MAX_LENGTH)
   name!: string;
 
   @IsOptional()
@@ -167,6 +176,7 @@ export class LexV2TimeToLive {
 export class LexV2ActiveContext {
   @IsString()
   @IsNotEmpty()
+  @MaxLength(LEX_V2_CONTEXT_NAME_MAX_LENGTH)
   name!: string;
 
   @IsOptional()
@@ -183,6 +193,7 @@ export class LexV2ActiveContext {
 export class LexV2SessionState {
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(LEX_V2_MAX_ACTIVE_CONTEXTS)
   @ValidateNested({ each: true })
   @Type(() => LexV2ActiveContext)
   activeContexts?: LexV2ActiveContext[];
@@ -204,6 +215,7 @@ export class LexV2SessionState {
 
   @IsOptional()
   @IsString()
+  @MaxLength(ID_MAX_LENGTH)
   originatingRequestId?: string;
 }
 
@@ -226,6 +238,7 @@ export class LexV2Event {
 
   @IsOptional()
   @IsString()
+  @MaxLength(LEX_V2_TRANSCRIPT_MAX_LENGTH)
   inputTranscript?: string;
 
   @IsDefined()

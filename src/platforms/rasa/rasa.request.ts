@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   IsArray,
   IsDefined,
   IsNotEmpty,
@@ -12,11 +13,19 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
+import { FREE_TEXT_MAX_LENGTH, ID_MAX_LENGTH, LIST_MAX_ITEMS, NAME_MAX_LENGTH } from '../../common/validation/bounds';
+
+/**
+ * Rasa sends the whole tracker, whose events grow with the conversation (Rasa documents no cap); a turn is a few
+ * events, so this allows thousands of turns, more than BODY_LIMIT_BYTES usually holds.
+ */
+export const RASA_MAX_EVENTS = 10_000;
 
 /** One extracted entity; `start`, `end`, `extractor`, `role`, `group`, … are ignored. */
 export class RasaEntity {
   @IsString()
   @IsNotEmpty()
+  @MaxLength(NAME_MAX_LENGTH)
   entity!: string;
 
   /** Any JSON value (duckling gives objects, the regex extractor strings). */
@@ -30,15 +39,18 @@ export class RasaEntity {
 export class RasaLatestMessage {
   @IsOptional()
   @IsString()
+  @MaxLength(FREE_TEXT_MAX_LENGTH)
   text?: string | null;
 
   /** Part of the turn's id (see `rasaTurnIdOf`). */
   @IsOptional()
   @IsString()
+  @MaxLength(ID_MAX_LENGTH)
   message_id?: string | null;
 
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(LIST_MAX_ITEMS)
   @ValidateNested({ each: true })
   @Type(() => RasaEntity)
   entities?: RasaEntity[] | null;
@@ -54,6 +66,7 @@ export class RasaLatestMessage {
 export class RasaActiveLoop {
   @IsOptional()
   @IsString()
+  @MaxLength(NAME_MAX_LENGTH)
   name?: string | null;
 }
 
@@ -84,6 +97,7 @@ export class RasaTracker {
    */
   @IsOptional()
   @IsArray()
+  @ArrayMaxSize(RASA_MAX_EVENTS)
   events?: unknown[] | null;
 
   /** Part of the turn's id. */
@@ -114,6 +128,7 @@ export class RasaDomain {
 export class RasaActionCall {
   @IsString()
   @IsNotEmpty()
+  @MaxLength(NAME_MAX_LENGTH)
   next_action!: string;
 
   @ValidateIf((call: RasaActionCall) => call.sender_id !== undefined || call.tracker?.sender_id === undefined)

@@ -1,0 +1,150 @@
+import type { FlattenedJWSInput } from 'jose';
+import { JwksCache, type JwksCacheOptions } from './jwks-cache';
+import { LocalServer, makeKey, type TestKey } from './testing/local-server';
+
+const MINUTE = 60_000;
+const NO_TOKEN = {} as FlattenedJWSInput;
+
+let server: LocalServer;
+let key: TestKey;
+let rotated: TestKey;
+let published: TestKey[];
+let headers: Record<string, string>;
+let status: number;
+let clock: number;
+
+beforeAll(async () => {
+  server = await LocalServer.start();
+  [key, rotated] = await Promise.all([makeKey('k-1'), makeKey('k-2')]);
+});
+
+afterAll(() => server.close());
+
+beforeEach(() => {
+  server.reset();
+  published = [key];
+  headers = {};
+  status = 200;
+  clock = 1_000_000;
+  server.route('GET', '/jwks', () =>
+    status === 200 ? { json: { keys: published.map((k) => k.publicJwk) }, headers } : { status, text: 'down' },
+  );
+});
+
+function cache(overrides: Partial<JwksCacheOptions> = {}): JwksCache {
+  return new JwksCache({
+    uri: server.url('/jwks'),
+    cooldownDurationMs: 30_000,
+    defaultMaxAgeMs: 10 * MINUTE,
+    minMaxAgeMs: MINUTE,
+    maxMaxAgeMs: 24 * 60 * MINUTE,
+    timeoutMs: 2_000,
+    now: () => clock,
+    ...overrides,
+  });
+}
+
+const lookUp = async (c: JwksCache, kid: string) => c.getKey({ alg: 'RS256', kid }, NO_TOKEN);
+const fetches = () => server.count('/jwks');
+
+/** Looks `kid-1` up at each offset (ms after the first fetch); returns the fetch count after each. */
+async function countsAt(c: JwksCache, offsets: number[]): Promise<number[]> {
+  const start = clock;
+  const counts: number[] = [];
+  for (const offset of offsets) {
+    clock = start + offset;
+    await lookUp(c, 'k-1');
+    counts.push(fetches());
+  }
+  return counts;
+}
+
+describe('JwksCache', () => {
+  describe('cache lifetime from the JWKS response', () => {
+    it('keeps the set for Cache-Control max-age, then refetches', async () => {
+      headers = { 'cache-control': 'public, max-age=120' };
+      expect(await countsAt(cache(), [0, 119_000, 121_000, 200_000])).toEqual([1, 1, 2, 2]);
+    });
+
+    it('subtracts the Age header', async () => {
+      headers = { 'cache-control': 'max-age=300', age: '200' };
+      expect(await countsAt(cache(), [0, 99_000, 101_000])).toEqual([1, 1, 2]);
+    });
+
+    it('raises a tiny max-age, no-cache or no-store to the minimum', async () => {
+      for (const value of ['max-age=1', 'no-cache', 'no-store', 'max-age=0']) {
+        server.reset();
+        server.route('GET', '/jwks', () => ({ json: { keys: [key.publicJwk] }, headers: { 'cache-control': value } }));
+        expect(await countsAt(cache(), [0, 59_000, 61_000])).toEqual([1, 1, 2]);
+      }
+    });
+
+    it('caps a huge max-age at the maximum', async () => {
+      headers = { 'cache-control': 'max-age=31536000' };
+      expect(await countsAt(cache(), [0, 23 * 60 * MINUTE, 24 * 60 * MINUTE + 1])).toEqual([1, 1, 2]);
+    });
+
+    it('uses the default when the response says nothing', async () => {
+      expect(await countsAt(cache(), [0, 9 * MINUTE, 10 * MINUTE + 1])).toEqual([1, 1, 2]);
+    });
+  });
+
+  describe('unknown kid', () => {
+    it('refetches at most once per cooldown however many unknown kids arrive', async () => {
+      const c = cache();
+      await lookUp(c, 'k-1');
+      expect(fetches()).toBe(1);
+      const start = clock;
+      // 29 s of traffic with random unknown kids: no refetch (the first fetch began the cooldown).
+      for (let second = 0; second < 29; second++) {
+        clock = start + second * 1000;
+        const kids = Array.from({ length: 10 }, () => `random-${Math.random().toString(36).slice(2)}`);
+        const results = await Promise.allSettled(kids.map((kid) => lookUp(c, kid)));
+        expect(results.every((r) => r.status === 'rejected')).toBe(true);
+      }
+      expect(fetches()).toBe(1);
+      // Past the cooldown a burst triggers exactly one refetch, then the next cooldown begins.
+      clock = start + 31_000;
+      await Promise.allSettled(Array.from({ length: 20 }, (_, i) => lookUp(c, `burst-${i}`)));
+      expect(fetches()).toBe(2);
+      clock = start + 45_000;
+      await Promise.allSettled(Array.from({ length: 20 }, (_, i) => lookUp(c, `later-${i}`)));
+      expect(fetches()).toBe(2);
+    });
+
+    it('finds a rotated key by refetching after the cooldown', async () => {
+      const c = cache();
+      await lookUp(c, 'k-1');
+      published = [key, rotated];
+      await expect(lookUp(c, 'k-2')).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+      clock += 30_000;
+      await expect(lookUp(c, 'k-2')).resolves.toBeDefined();
+      expect(fetches()).toBe(2);
+    });
+  });
+
+  describe('JWKS outage', () => {
+    it('keeps expired keys while a refresh fails, retrying once per cooldown', async () => {
+      const c = cache();
+      await lookUp(c, 'k-1');
+      status = 503;
+      expect(await countsAt(c, [10 * MINUTE + 1, 10 * MINUTE + 10_000, 10 * MINUTE + 31_000])).toEqual([2, 2, 3]);
+    });
+
+    it('stops using keys older than the maximum cache age', async () => {
+      const c = cache();
+      await lookUp(c, 'k-1');
+      status = 503;
+      clock += 24 * 60 * MINUTE + 1;
+      await expect(lookUp(c, 'k-1')).rejects.toMatchObject({ name: 'JwksUnavailableError' });
+    });
+
+    it('without any keys yet, retries on the next call', async () => {
+      status = 503;
+      const c = cache();
+      await expect(lookUp(c, 'k-1')).rejects.toMatchObject({ name: 'JwksUnavailableError' });
+      status = 200;
+      await expect(lookUp(c, 'k-1')).resolves.toBeDefined();
+    });
+  });
+});

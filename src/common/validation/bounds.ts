@@ -1,0 +1,24 @@
+/**
+ * Upper bounds for the request fields the service reads, so no handler, log line or stored record meets a
+ * string or list far larger than any platform sends. Where a platform documents a limit the bound leaves
+ * room above it (platforms raise limits without notice); where none is documented it is a generous cap.
+ * The whole body is capped apart from these by BODY_LIMIT_BYTES.
+ */
+
+/** Ids a platform or caller generates (response, message, request ids): UUID-sized in practice. */
+export const ID_MAX_LENGTH = 512;
+
+/** Names from a bot's definition: intents, actions, fulfillment tags, form parameters, entities. */
+export const NAME_MAX_LENGTH = 512;
+
+/** Resource names with their project path (Dialogflow contexts and pages): a session name plus a suffix. */
+export const RESOURCE_NAME_MAX_LENGTH = 1024;
+
+/** BCP 47 language tags: RFC 5646 section 4.4.1 asks for at least 35 characters to be supported. */
+export const LANGUAGE_TAG_MAX_LENGTH = 35;
+
+/** What the user said or typed, where the platform documents no limit (Rasa, the generic format). */
+export const FREE_TEXT_MAX_LENGTH = 16_384;
+
+/** Lists of contexts, form parameters or entities in one turn, where the platform documents no limit. */
+export const LIST_MAX_ITEMS = 100;

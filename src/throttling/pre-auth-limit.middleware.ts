@@ -1,0 +1,57 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import { AppError } from '../common/errors/app-error';
+import type { RequestContext } from '../common/http/request-context';
+import { sendJson } from '../common/http/send-json';
+import type { ForwardingHeaders } from '../common/net/client-address';
+import type { PreAuthLimiter } from './pre-auth-limiter';
+
+/** Turns, polls and admin calls; never the health probes (the kubelet calls them from the node's address). */
+const LIMITED = '/v1/';
+
+/** Every value of a header as received (Node joins repeated `Forwarded`/`X-Forwarded-For` lines with ", "). */
+function headerValues(headers: IncomingHttpHeaders, name: string): string[] {
+  const value = headers[name];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+export function forwardingHeaders(headers: IncomingHttpHeaders): ForwardingHeaders {
+  return { forwarded: headerValues(headers, 'forwarded'), xForwardedFor: headerValues(headers, 'x-forwarded-for') };
+}
+
+/**
+ * Settles each request's client address (`request.clientAddress`, which the caller guard, the audit rows, the
+ * rate limits and the access log use), then applies the pre-authentication limit before the body is read or
+ * any credential looked at: 429 with Retry-After and the usual error body past it.
+ */
+export function preAuthLimit(limiter: PreAuthLimiter): RequestHandler {
+  return (req: Request, response: Response, next: NextFunction) => {
+    const request = req as RequestContext;
+    const client = limiter.clientAddress(request.socket.remoteAddress, forwardingHeaders(request.headers));
+    request.clientAddress = client.address;
+    if (!request.url.startsWith(LIMITED) && !request.path.startsWith(LIMITED)) {
+      next();
+      return;
+    }
+    limiter.admit({ ...client, requestId: request.requestId }).then(
+      () => next(),
+      (error: unknown) => {
+        if (!(error instanceof AppError)) {
+          next(error);
+          return;
+        }
+        for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
+        sendJson(
+          response,
+          429,
+          JSON.stringify({
+            statusCode: 429,
+            error: error.code,
+            message: error.message,
+            requestId: request.requestId,
+          }),
+        );
+      },
+    );
+  };
+}

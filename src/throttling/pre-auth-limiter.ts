@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
+import { AuditLog } from '../audit/audit-log';
+import { AppError } from '../common/errors/app-error';
+import {
+  addressLimitKey,
+  type ClientAddress,
+  type ForwardingHeaders,
+  IpRanges,
+  resolveClientAddress,
+} from '../common/net/client-address';
+import { AppConfig } from '../config';
+
+const THROTTLER_NAME = 'preauth';
+/** Refusal audit rows remembered per address (one row per address per blocked window, per replica). */
+const MAX_AUDITED = 10_000;
+
+export interface ClientCall extends ClientAddress {
+  readonly requestId?: string;
+}
+
+/**
+ * The gate every call passes before its credentials are looked at: it settles the client's address (see
+ * `resolveClientAddress` and TRUSTED_PROXIES) and counts the call against that address's budget
+ * (PREAUTH_LIMIT per PREAUTH_TTL_SECONDS, in Redis when REDIS_URL is set). Past the budget the call is refused
+ * without reading its credentials, so a flood of bad tokens costs a counter, not a hash, a JWKS fetch or a query.
+ */
+@Injectable()
+export class PreAuthLimiter {
+  private readonly trusted: IpRanges;
+  private readonly audited = new Map<string, number>();
+
+  constructor(
+    @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
+    private readonly audit: AuditLog,
+    private readonly config: AppConfig,
+  ) {
+    this.trusted = IpRanges.parse(config.network.trustedProxies).ranges;
+  }
+
+  /** The client's address from the socket peer and (from a trusted proxy only) the forwarding headers. */
+  clientAddress(peer: string | undefined, headers: ForwardingHeaders): ClientAddress {
+    return resolveClientAddress(peer, headers, this.trusted);
+  }
+
+  /**
+   * Counts one call; throws `RATE_LIMITED` (with `Retry-After`) past the address's budget. A call let through
+   * whose forwarding headers were ignored is audited once; a refused one is audited once per address and window.
+   */
+  async admit(call: ClientCall): Promise<void> {
+    const { limit, ttlSeconds } = this.config.network.preAuth;
+    if (limit > 0 && call.address) {
+      const ttlMs = ttlSeconds * 1000;
+      const key = `preauth:ip:${addressLimitKey(call.address)}`;
+      const record = await this.storage.increment(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
+      if (record.isBlocked) {
+        const retryAfter = Math.max(1, record.timeToBlockExpire);
+        this.auditRefusal(call, key, retryAfter, `${limit} per ${ttlSeconds} s`);
+        throw new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.', [], {
+          'Retry-After': String(retryAfter),
+        });
+      }
+    }
+    if (call.ignoredForwarding) {
+      this.audit.record({
+        event: 'input_validation_fail',
+        outcome: 'failure',
+        reason: 'untrusted-forwarding',
+        detail: `${call.ignoredForwarding} from a peer outside TRUSTED_PROXIES was ignored`,
+        remoteAddress: call.address,
+        requestId: call.requestId,
+      });
+    }
+  }
+
+  private auditRefusal(call: ClientCall, key: string, retryAfterSeconds: number, detail: string): void {
+    const now = Date.now();
+    if ((this.audited.get(key) ?? 0) > now) return;
+    if (this.audited.size >= MAX_AUDITED) this.audited.clear();
+    this.audited.set(key, now + retryAfterSeconds * 1000);
+    this.audit.record({
+      event: 'excess_rate_limit_exceeded',
+      outcome: 'failure',
+      reason: 'preauth-rate-limit',
+      detail,
+      remoteAddress: call.address,
+      requestId: call.requestId,
+    });
+  }
+}
