@@ -24,6 +24,7 @@ import { auditRows, waitForAuditRow } from './support/audit-events';
 import { startTestApp, TestApp } from './support/test-app';
 import { SlowHandler, TestHandlersModule } from './support/test-handlers';
 import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
+import { H2_FLAG, H2_FRAME, rawH2cRequest } from './support/raw-h2c';
 
 const GENERIC_TOKEN = 'grpc-generic-token-0123456789abcdef';
 const ES_ONLY_TOKEN = 'grpc-es-only-token-0123456789abcdef';
@@ -669,6 +670,35 @@ describe('gRPC without TLS (local development)', () => {
   });
 
   afterAll(() => t?.close());
+
+  it('refuses a call carrying authorization twice (which node:http2 would reduce to the first), and audits it', async () => {
+    // grpc-js will not send this; a raw HTTP/2 client does. An empty FulfillRequest is enough: the guard runs first.
+    const call = (requestId: string, tokens: readonly string[]) =>
+      rawH2cRequest(
+        port,
+        [
+          [':method', 'POST'],
+          [':scheme', 'http'],
+          [':path', '/fulfillment.v1.FulfillmentService/Fulfill'],
+          [':authority', `127.0.0.1:${port}`],
+          ['content-type', 'application/grpc'],
+          ['te', 'trailers'],
+          ['x-request-id', requestId],
+          ...tokens.map((token) => ['authorization', `Bearer ${token}`] as const),
+        ],
+        Buffer.from([0, 0, 0, 0, 0]),
+      );
+    const twice = await call('grpc-raw-two-tokens', ['local-dev-token', 'local-dev-token']);
+    // Refused before any answer: a trailers-only HEADERS frame ends the stream, no DATA.
+    expect(twice).toEqual([{ type: H2_FRAME.HEADERS, flags: H2_FLAG.END_HEADERS | H2_FLAG.END_STREAM }]);
+    const row = await waitForAuditRow(t.database.url, (r) => r.request_id === 'grpc-raw-two-tokens');
+    expect(row).toMatchObject({ event: 'input_validation_fail', reason: 'duplicate-header' });
+
+    // The same raw call with one token is authenticated (and refused later, for its empty request).
+    await call('grpc-raw-one-token', ['local-dev-token']);
+    const rows = await auditRows(t.database.url);
+    expect(rows.filter((r) => r.request_id === 'grpc-raw-one-token')).toEqual([]);
+  });
 
   it('serves the local development token over plaintext on loopback', async () => {
     const client = open(proto.fulfillment.v1.FulfillmentService, port, credentials.createInsecure());

@@ -1,5 +1,5 @@
 import { ServerCredentials } from '@grpc/grpc-js';
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import type { CustomStrategy } from '@nestjs/microservices';
 import { readTlsMaterial } from '../auth/tls/tls-options';
 import { TlsReloader } from '../auth/tls/tls-reloader';
@@ -9,6 +9,9 @@ import { GrpcConnections } from './grpc-connections';
 import { GrpcEndpoint } from './grpc-endpoint';
 import { loadGrpcDefinitions, loadReflectionDefinitions } from './grpc-proto';
 import { FulfillmentGrpcTransport } from './grpc.transport';
+import { keepRepeatedHeaders } from './repeated-headers';
+
+const logger = new Logger('Grpc');
 
 /** Room for the protobuf framing around a HandleWebhook body of BODY_LIMIT_BYTES. */
 const MESSAGE_OVERHEAD_BYTES = 16 * 1024;
@@ -42,6 +45,9 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
     onBound: (server, address, port) => {
       endpoint.started(address, port, transport);
       connections.observe(server);
+      if (!keepRepeatedHeaders(server)) {
+        logger.warn('Cannot see repeated gRPC headers with this grpc-js version: a repeated credential is read once');
+      }
       const reloadable = credentials instanceof ReloadableServerCredentials ? credentials : undefined;
       if (reloadable) {
         stopFollowing = reloader.onReload((material, trustChanged) => {
