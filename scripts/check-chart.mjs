@@ -8,7 +8,8 @@
 //      TypeScript interfaces, so a misspelt field is an error; the JSON schemas allow unknown fields);
 //      cert-manager and Prometheus Operator resources (CRDs) get a minimal check only (apiVersion, kind,
 //      metadata.name, spec) plus the relations below;
-//   4. checks what ties the manifests together (selectors, port names, mounts, hook, security settings);
+//   4. checks what ties the manifests together (selectors, port names, mounts, hook, security settings, the
+//      TokenReview binding, projected token and API-server egress of kubernetesTokenReview);
 //   5. renders values that must be refused and expects helm to refuse them;
 //   6. runs yamllint on the chart's own YAML when yamllint is installed.
 // Exits 1 with one line per problem. HELM=/path/to/helm skips the download.
@@ -60,6 +61,7 @@ const MUST_FAIL = [
   { set: ['metrics.enabled=false', 'metrics.serviceMonitor.enabled=true'], expect: 'needs metrics.enabled=true' },
   { set: ['securityContext.readOnlyRootFilesystem=false'], expect: 'readOnlyRootFilesystem' },
   { set: ['networkPolicy.ingress.ingressCidrs={bank.example}'], expect: 'ingressCidrs' },
+  { set: ['kubernetesTokenReview.expirationSeconds=60'], expect: 'expirationSeconds' },
 ];
 
 const problems = [];
@@ -442,6 +444,59 @@ function checkRelations(set, docs, values = {}) {
   }
 }
 
+/** Where the TokenReview client reads its token and CA by default (src/auth/tokens/token-review.ts). */
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * kubernetesTokenReview.enabled: a ClusterRoleBinding of the pods' ServiceAccount to system:auth-delegator, a
+ * projected volume (service-account token + kube-root-ca.crt) mounted read-only where the TokenReview client reads,
+ * and, with a NetworkPolicy, egress to the API server on 443 and 6443. Off: none of them.
+ */
+function checkTokenReview(set, docs, values) {
+  const enabled = values.kubernetesTokenReview?.enabled === true;
+  const bindings = docs.filter((d) => d.kind === 'ClusterRoleBinding');
+  const [deployment] = docs.filter((d) => d.kind === 'Deployment');
+  if (!deployment) return;
+  const where = `${set} Deployment/${deployment.metadata.name}`;
+  const spec = deployment.spec.template.spec;
+  const volume = (spec.volumes ?? []).find((v) => v.projected?.sources?.some((s) => s.serviceAccountToken));
+  const mount = spec.containers[0].volumeMounts?.find((m) => m.mountPath === SERVICE_ACCOUNT_DIR);
+  if (!enabled) {
+    if (bindings.length > 0) problem(set, 'ClusterRoleBinding rendered without kubernetesTokenReview.enabled');
+    if (volume || mount) problem(where, 'service-account token mounted without kubernetesTokenReview.enabled');
+    return;
+  }
+  const delegator = bindings.find(
+    (b) => b.roleRef?.kind === 'ClusterRole' && b.roleRef?.name === 'system:auth-delegator',
+  );
+  const subject = delegator?.subjects?.find((s) => s.kind === 'ServiceAccount');
+  if (!delegator) problem(set, 'no ClusterRoleBinding to system:auth-delegator');
+  else if (subject?.name !== spec.serviceAccountName || subject?.namespace !== NAMESPACE) {
+    problem(`${set} ClusterRoleBinding/${delegator.metadata.name}`, "does not bind the pods' ServiceAccount");
+  }
+  if (!volume) {
+    problem(where, 'no projected serviceAccountToken volume');
+  } else {
+    const sources = volume.projected.sources;
+    if (sources.find((s) => s.serviceAccountToken).serviceAccountToken.path !== 'token') {
+      problem(where, 'the projected token is not at path "token"');
+    }
+    const ca = sources.find((s) => s.configMap?.name === 'kube-root-ca.crt');
+    if (!ca?.configMap.items?.some((i) => i.key === 'ca.crt' && i.path === 'ca.crt')) {
+      problem(where, 'the projected volume has no ca.crt from the kube-root-ca.crt ConfigMap');
+    }
+    if (mount?.name !== volume.name || mount.readOnly !== true) {
+      problem(where, `the projected token is not mounted read-only at ${SERVICE_ACCOUNT_DIR}`);
+    }
+  }
+  for (const policy of docs.filter((d) => d.kind === 'NetworkPolicy')) {
+    const ports = new Set((policy.spec.egress ?? []).flatMap((rule) => (rule.ports ?? []).map((p) => p.port)));
+    for (const port of [443, 6443]) {
+      if (!ports.has(port)) problem(`${set} NetworkPolicy/${policy.metadata.name}`, `no egress to port ${port}`);
+    }
+  }
+}
+
 // ---- rendering ----
 
 function valueSets() {
@@ -508,7 +563,9 @@ async function checkSet(helm, set, typed) {
     typed.push({ where, path: model.path, kind: doc.kind, doc });
   }
   const valuesFile = set.args[set.args.indexOf('--values') + 1];
-  checkRelations(set.name, docs, valuesFile ? (yaml.load(readFileSync(valuesFile, 'utf8')) ?? {}) : {});
+  const values = valuesFile ? (yaml.load(readFileSync(valuesFile, 'utf8')) ?? {}) : {};
+  checkRelations(set.name, docs, values);
+  checkTokenReview(set.name, docs, values);
   log(`${set.name}: ${docs.length} manifests (${kinds.join(', ')})`);
 }
 

@@ -38,4 +38,12 @@ export class AuditEvent {
 
   @Column({ type: 'varchar', length: 256, nullable: true })
   detail!: string | null;
+
+  /** The route refused (method and path, never the query string), when the event is about an HTTP/gRPC call. */
+  @Column({ type: 'varchar', length: 256, nullable: true })
+  route!: string | null;
+
+  /** On a summary row (reason `audit-suppressed`): how many rows of this event the source's budget dropped. */
+  @Column({ type: 'integer', nullable: true })
+  dropped!: number | null;
 }

@@ -8,17 +8,25 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { addressLimitKey, normaliseAddress } from '../common/net/client-address';
 import { AppConfig } from '../config';
 import { Metrics } from '../observability/metrics';
 import { AuditEvent } from './audit-event.entity';
+import { SourceBudget } from './source-budget';
 
-/** Event names from the OWASP Logging Vocabulary (plus sys_config_reload*, which it has no name for). */
+/**
+ * Event names from the OWASP Logging Vocabulary, plus sys_config_reload* and malicious_ssrf, which it has no
+ * name for (the latter in its `malicious_*` family). `sequence_fail` is an idempotency conflict: a duplicate
+ * delivery while the first still runs, or a turn id / webhook-id reused for another body.
+ */
 export type AuditEventName =
   | 'authn_login_fail'
   | 'authn_token_reuse'
   | 'authz_fail'
   | 'excess_rate_limit_exceeded'
   | 'input_validation_fail'
+  | 'malicious_ssrf'
+  | 'sequence_fail'
   | 'sys_config_reload'
   | 'sys_config_reload_fail';
 
@@ -34,7 +42,12 @@ export interface AuditRecord {
   readonly requestId?: string;
   readonly traceId?: string;
   readonly detail?: string;
+  /** The refused route: method and path (no query string), or the gRPC method path. */
+  readonly route?: string;
 }
+
+/** The reason of the row that reports what a source's budget dropped in one window. */
+export const SUPPRESSED_REASON = 'audit-suppressed';
 
 const FLUSH_INTERVAL_MS = 500;
 const FLUSH_BATCH = 200;
@@ -60,17 +73,39 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   private timer?: NodeJS.Timeout;
   private purgeTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly budget: SourceBudget;
+  private readonly countDropped?: (attributes: { event: string }) => void;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     @Optional() private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    this.budget = new SourceBudget(config.audit.maxPerSource, config.audit.windowSeconds * 1000);
+    this.countDropped = metrics?.counter(
+      'audit_events_dropped_total',
+      'Audit rows not written because their source was over AUDIT_MAX_PER_SOURCE, by event',
+    );
+  }
 
-  /** Every auth failure and rate-limit refusal (HTTP and gRPC) passes here, so they are also counted here. */
+  /**
+   * Every auth failure and rate-limit refusal (HTTP and gRPC) passes here, so they are also counted here. Never
+   * throws and never waits: the row is queued and written in a batch. A source (client address; IPv6 by /64)
+   * past AUDIT_MAX_PER_SOURCE rows per AUDIT_WINDOW_SECONDS has further rows counted, not written or logged
+   * (`audit_events_dropped_total{event}`, and one `audit-suppressed` row per event when its window closes).
+   */
   record(record: AuditRecord): void {
     if (AUTH_FAILURES.has(record.event)) this.metrics?.authFailure(record.method ?? 'none', record.reason ?? 'unknown');
     else if (record.event === 'excess_rate_limit_exceeded') this.metrics?.throttledRequest();
+    // Configuration reloads are the service's own events, never a client's: no budget applies.
+    if (!record.event.startsWith('sys_') && !this.budget.admit(sourceKey(record.remoteAddress), record.event)) {
+      this.countDropped?.({ event: record.event });
+      return;
+    }
+    this.enqueue(record);
+  }
+
+  private enqueue(record: AuditRecord, dropped?: number): void {
     const row = Object.assign(new AuditEvent(), {
       occurredAt: new Date(),
       event: record.event,
@@ -82,10 +117,13 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
       requestId: clean(record.requestId, 128),
       traceId: clean(record.traceId, 32),
       detail: clean(record.detail, 256),
+      route: clean(record.route, 256),
+      dropped: dropped ?? null,
     });
     this.logger.warn(
       `${row.event} caller=${row.callerId} method=${row.method ?? '-'} reason=${row.reason ?? '-'} ` +
-        `remote=${row.remoteAddress ?? '-'} request=${row.requestId ?? '-'}`,
+        `remote=${row.remoteAddress ?? '-'} request=${row.requestId ?? '-'}` +
+        (dropped === undefined ? '' : ` dropped=${dropped}`),
     );
     if (this.queue.length >= MAX_QUEUE) {
       this.logger.error('Audit queue is full; dropping the oldest event (the database is not keeping up)');
@@ -97,6 +135,7 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
 
   /** Writes everything queued so far; resolves when it is in the database. */
   flush(): Promise<void> {
+    this.reportDropped();
     this.flushing = this.flushing.then(() => this.writeQueued());
     return this.flushing;
   }
@@ -119,6 +158,23 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   /** Events recorded while the last requests drained; best effort, the connection may already be gone. */
   async onApplicationShutdown(): Promise<void> {
     if (this.queue.length > 0) await this.flush();
+  }
+
+  /** One summary row per source and event for each closed window that dropped rows. */
+  private reportDropped(): void {
+    const { maxPerSource, windowSeconds } = this.config.audit;
+    for (const { source, event, dropped } of this.budget.sweep()) {
+      this.enqueue(
+        {
+          event: event as AuditEventName,
+          outcome: 'failure',
+          reason: SUPPRESSED_REASON,
+          remoteAddress: source,
+          detail: `${dropped} more ${event} rows from this source not written (over ${maxPerSource} per ${windowSeconds} s)`,
+        },
+        dropped,
+      );
+    }
   }
 
   async purge(): Promise<number> {
@@ -149,4 +205,10 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
       }
     }
   }
+}
+
+/** The budget's key: the client address (an IPv6 client by its /64), or `none` for events without one. */
+function sourceKey(remoteAddress: string | undefined): string {
+  const address = normaliseAddress(remoteAddress);
+  return address ? addressLimitKey(address) : 'none';
 }

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { AuditLog } from '../audit/audit-log';
 import type { Deadline } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
+import { markAudited } from '../common/http/http-error.filter';
 import { runInWorkScope } from '../common/work-scope';
 import { isLoopbackAddress } from '../common/net/loopback';
 import { AppConfig } from '../config';
@@ -10,12 +11,13 @@ import { AuthAttempt, AuthFailureReason, AuthStrategy, ConnectionSecurity } from
 import type { AuthMethod, RegisteredCaller } from './callers/caller';
 import { CallerRegistry, certificateMatches } from './callers/caller-registry';
 import { rejectDuplicateCredentialHeaders } from './duplicate-headers';
+import { authorizationSyntaxError, MalformedCredentialHeader } from './malformed-credential';
 import { BasicStrategy } from './strategies/basic.strategy';
 import { BearerStrategy } from './strategies/bearer.strategy';
 import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
 import { MtlsStrategy } from './strategies/mtls.strategy';
 import { QueryTokenStrategy } from './strategies/query-token.strategy';
-import { StandardWebhooksStrategy } from './strategies/standard-webhooks.strategy';
+import { StandardWebhooksStrategy, WebhookIdReusedError } from './strategies/standard-webhooks.strategy';
 import { certificateFailureReason } from './tls/peer-identity';
 import type { Platform } from '../common/platform';
 
@@ -59,15 +61,16 @@ export function authenticateWithin(
 
 const AUTHENTICATION_LANE = 'authentication';
 
-type AuditedEvent = 'authn_login_fail' | 'authn_token_reuse' | 'authz_fail' | 'input_validation_fail';
+type AuditedEvent = 'authn_login_fail' | 'authn_token_reuse' | 'authz_fail' | 'input_validation_fail' | 'sequence_fail';
 
 /**
  * Proves who is calling, for every transport. It refuses bad client certificates, then asks the first
  * strategy whose credential the call carries, in this fixed order: Standard Webhooks signature, header
  * signature, bearer token (static, JWT, introspection), basic, a static token in the query (on the routes that
  * take one), client certificate alone. A caller bound to a certificate must also present it. Failures are
- * audited with their reason and all end in the same `UNAUTHENTICATED` error; a caller on a platform it may not
- * call gets `FORBIDDEN`.
+ * audited with their reason and all end in the same `UNAUTHENTICATED` error, except a credential header with bad
+ * syntax (`MalformedCredentialHeader`), which is a `MALFORMED_REQUEST` naming the header; a caller on a platform
+ * it may not call gets `FORBIDDEN`.
  */
 @Injectable()
 export class CallerAuthenticator {
@@ -91,7 +94,7 @@ export class CallerAuthenticator {
     const duplicate = rejectDuplicateCredentialHeaders(source.rawHeaders, this.callers.signatureHeaders());
     if (duplicate) {
       this.record(source, 'input_validation_fail', undefined, 'duplicate-header', duplicate);
-      throw new AppError('MALFORMED_REQUEST', `The request has more than one ${duplicate} header.`);
+      throw markAudited(new AppError('MALFORMED_REQUEST', `The request has more than one ${duplicate} header.`));
     }
 
     const { connection } = source;
@@ -115,12 +118,18 @@ export class CallerAuthenticator {
       nowSeconds: Math.floor(Date.now() / 1000),
       queryTokens: source.queryTokens,
     };
+    const authorization = source.headers.authorization;
+    const badAuthorization = authorization === undefined ? undefined : authorizationSyntaxError(authorization);
+    if (badAuthorization) this.malformed(source, badAuthorization);
     const signed = source.signedBody !== undefined;
     const strategy = this.strategies.find(
       (candidate) => (signed || !SIGNATURE_METHODS.has(candidate.method)) && candidate.applies(attempt),
     );
     if (!strategy) this.fail(source, undefined, 'no-credentials');
-    const outcome = await strategy.authenticate(attempt);
+    const outcome = await strategy.authenticate(attempt).catch((error: unknown) => {
+      if (error instanceof MalformedCredentialHeader) this.malformed(source, error, strategy.method);
+      throw this.auditRefusal(source, strategy.method, error);
+    });
     if (!outcome.ok) this.fail(source, strategy.method, outcome.reason, outcome.detail, outcome.callerId);
 
     const caller = outcome.caller;
@@ -151,6 +160,32 @@ export class CallerAuthenticator {
     if (caller.platforms.includes(platform)) return;
     this.record(source, 'authz_fail', method, 'platform-not-allowed', platform, caller.id);
     throw new AppError('FORBIDDEN', 'This caller may not call this endpoint.');
+  }
+
+  /** A credential header with bad syntax: audited like a refused credential, answered 400 naming the header. */
+  private malformed(source: CredentialSource, error: MalformedCredentialHeader, method = error.method): never {
+    this.record(source, 'authn_login_fail', method, error.reason, error.detail);
+    throw markAudited(
+      new AppError('MALFORMED_REQUEST', `The ${error.header} header is malformed.`, [
+        { field: error.header, problem: error.problem },
+      ]),
+    );
+  }
+
+  /**
+   * A strategy throws (rather than returning a failure) for a request it refuses as such: a malformed
+   * `webhook-id` (400) or a seen one with another body (422). Audited here, once, with the caller when known.
+   */
+  private auditRefusal(source: CredentialSource, method: string, error: unknown): unknown {
+    if (error instanceof WebhookIdReusedError) {
+      this.record(source, 'sequence_fail', method, 'webhook-id-reused', undefined, error.callerId);
+      return markAudited(error);
+    }
+    if (method === 'standardWebhooks' && error instanceof AppError && error.code === 'MALFORMED_REQUEST') {
+      this.record(source, 'input_validation_fail', method, 'malformed-webhook-id', error.details[0]?.field);
+      return markAudited(error);
+    }
+    return error;
   }
 
   private fail(

@@ -75,7 +75,7 @@ export interface AppConfigValues {
   callers: { file?: string; reloadIntervalMs: number };
   throttle: { limit: number; ttlSeconds: number };
   network: NetworkConfig;
-  audit: { retentionDays: number };
+  audit: { retentionDays: number; maxPerSource: number; windowSeconds: number };
   redisUrl?: string;
   /** The environment as read, for the variables the intent domains declare themselves (`ConfigSection`). */
   environment: Readonly<Record<string, string | undefined>>;
@@ -163,7 +163,7 @@ export class AppConfig implements AppConfigValues {
   readonly callers!: { file?: string; reloadIntervalMs: number };
   readonly throttle!: { limit: number; ttlSeconds: number };
   readonly network!: NetworkConfig;
-  readonly audit!: { retentionDays: number };
+  readonly audit!: { retentionDays: number; maxPerSource: number; windowSeconds: number };
   readonly redisUrl?: string;
   readonly environment!: Readonly<Record<string, string | undefined>>;
   readonly idempotency!: IdempotencyConfig;
@@ -270,7 +270,11 @@ export class AppConfig implements AppConfigValues {
           windowSeconds: env.BASIC_AUTH_FAILURE_WINDOW_SECONDS,
         },
       },
-      audit: { retentionDays: env.AUDIT_RETENTION_DAYS },
+      audit: {
+        retentionDays: env.AUDIT_RETENTION_DAYS,
+        maxPerSource: env.AUDIT_MAX_PER_SOURCE,
+        windowSeconds: env.AUDIT_WINDOW_SECONDS,
+      },
       redisUrl: env.REDIS_URL,
       environment,
       idempotency: { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000 },

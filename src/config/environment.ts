@@ -316,6 +316,19 @@ export class Environment {
   @Max(3650)
   AUDIT_RETENTION_DAYS = 365;
 
+  /** Audit rows written per client address per AUDIT_WINDOW_SECONDS; the rest are counted, not written. 0: no cap. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  AUDIT_MAX_PER_SOURCE = 100;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  AUDIT_WINDOW_SECONDS = 60;
+
   @Transform(toInt)
   @IsInt()
   @Min(4)

@@ -15,6 +15,11 @@ export interface GrpcCallState {
   platform?: Platform;
   /** `performance.now()` when the call reached the service: its turn's budget starts here. */
   arrivedAt?: number;
+  /**
+   * The initial (header) metadata the guards build (`x-request-id`, then the rate-limit entries); the last guard,
+   * GrpcCallerThrottlerGuard, sends it. A call refused before has these in its trailers instead.
+   */
+  responseMetadata?: Metadata;
 }
 
 export type GrpcUnaryCall<Request = unknown, Response = unknown> = ServerUnaryCall<Request, Response> & GrpcCallState;

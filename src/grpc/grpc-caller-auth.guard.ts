@@ -24,7 +24,8 @@ function platformOf(value: unknown, field: string): Platform {
 /**
  * The gRPC side of `CallerAuthenticator` (CallerAuthGuard's counterpart): credentials from the call metadata
  * (`authorization`, signature entries) and the TLS connection, the platform from the method or the request.
- * Every call gets a request id first (the client's `x-request-id` when safe), sent back in the headers.
+ * Every call gets a request id first (the client's `x-request-id` when safe), sent back in the headers (by the
+ * throttler guard, after this one) or in the trailers of a refusal.
  */
 @Injectable()
 export class GrpcCallerAuthGuard implements CanActivate {
@@ -45,9 +46,9 @@ export class GrpcCallerAuthGuard implements CanActivate {
     // The call's budget starts here, the first code that sees it (less the time it waited behind a busy loop).
     call.arrivedAt = performance.now() - this.load.delayMs;
     call.requestId = requestIdOf(metadata);
-    const echo = new Metadata();
-    echo.set('x-request-id', call.requestId);
-    call.sendMetadata(echo);
+    // Sent with the rate-limit entries by GrpcCallerThrottlerGuard (initial metadata goes out once).
+    call.responseMetadata = new Metadata();
+    call.responseMetadata.set('x-request-id', call.requestId);
     if (this.load.refuseNow()) {
       throw new AppError('OVERLOADED', 'The service is too busy to answer in time; retry shortly.', [], {
         'Retry-After': '1',

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, Logger, RpcExceptionFilter } from '@nestjs/common';
 import { Observable, throwError } from 'rxjs';
 import { AppError } from '../common/errors/app-error';
+import { type Refusal, refusalFor, refusals } from '../common/http/http-error.filter';
 import type { GrpcCallState } from './grpc-call';
 import { GrpcErrorStatus, toGrpcStatus } from './grpc-status';
 
@@ -8,6 +9,15 @@ import { GrpcErrorStatus, toGrpcStatus } from './grpc-status';
  * The one place gRPC errors are shaped (HttpErrorFilter's counterpart): a status code from the error code,
  * our message with the offending fields, the request id in the trailers; internals are logged, never sent.
  */
+/** The HTTP status an error code would have, for the codes whose refusals are audited. */
+const HTTP_STATUS_OF: Partial<Record<AppError['code'], number>> = {
+  MALFORMED_JSON: 400,
+  MALFORMED_REQUEST: 400,
+  VALIDATION_FAILED: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+};
+
 @Catch()
 export class GrpcErrorFilter implements RpcExceptionFilter<unknown> {
   private readonly logger = new Logger('GrpcError');
@@ -20,6 +30,21 @@ export class GrpcErrorFilter implements RpcExceptionFilter<unknown> {
       this.logger.error(`${call?.getPath?.() ?? 'gRPC call'} failed (request ${requestId ?? '-'})`, stack);
     }
     const status: GrpcErrorStatus = toGrpcStatus(exception, requestId);
+    if (exception instanceof AppError && refusals.hasSubscribers) this.publishRefusal(exception, call);
     return throwError(() => status);
+  }
+
+  /** The refusals HTTP audits (as its 400/413/415 and idempotency conflicts), with the gRPC method as the route. */
+  private publishRefusal(exception: AppError, call: (GrpcCallState & { getPath?: () => string }) | undefined): void {
+    const refusal = refusalFor(exception, HTTP_STATUS_OF[exception.code] ?? 0, exception.code);
+    if (!refusal) return;
+    refusals.publish({
+      ...refusal,
+      route: call?.getPath?.(),
+      callerId: call?.caller?.id,
+      remoteAddress: call?.clientAddress,
+      requestId: call?.requestId,
+      detail: exception.details.map((detail) => detail.field).join(', ') || undefined,
+    } satisfies Refusal);
   }
 }

@@ -1,7 +1,20 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, isIPv4, isIPv6, type LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
+import { type Refusal, refusals } from '../common/http/http-error.filter';
 import { ForbiddenAddressError, ForbiddenUrlError } from './outbound.errors';
+
+/** Publishes a block for the audit trail (host and address only: a URL's path or query may carry a secret). */
+function blocked<E extends ForbiddenAddressError | ForbiddenUrlError>(error: E): E {
+  if (refusals.hasSubscribers) {
+    refusals.publish({
+      event: 'malicious_ssrf',
+      reason: error instanceof ForbiddenAddressError ? 'forbidden-address' : 'forbidden-url',
+      detail: error.message,
+    } satisfies Refusal);
+  }
+  return error;
+}
 
 const forbiddenV4 = new BlockList();
 for (const [network, prefix] of [
@@ -104,7 +117,7 @@ export function createGuardedLookup(allowPrivateNetwork: boolean, resolve: HostR
         }
         const forbidden = allowPrivateNetwork ? undefined : addresses.find((a) => isForbiddenAddress(a.address));
         if (forbidden) {
-          callback(new ForbiddenAddressError(hostname, forbidden.address), '', 0);
+          callback(blocked(new ForbiddenAddressError(hostname, forbidden.address)), '', 0);
         } else if (options.all) {
           callback(null, [...addresses]);
         } else {
@@ -126,10 +139,11 @@ export function assertUrlAllowed(url: string | URL, allowPrivateNetwork: boolean
   const parsed = typeof url === 'string' ? new URL(url) : url;
   const allowedSchemes = allowPrivateNetwork ? ['https:', 'http:'] : ['https:'];
   if (!allowedSchemes.includes(parsed.protocol)) {
-    throw new ForbiddenUrlError(parsed.hostname, `scheme ${parsed.protocol} is not allowed, use https:`);
+    throw blocked(new ForbiddenUrlError(parsed.hostname, `scheme ${parsed.protocol} is not allowed, use https:`));
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!allowPrivateNetwork && isIP(host) && isForbiddenAddress(host)) throw new ForbiddenAddressError(host, host);
+  if (!allowPrivateNetwork && isIP(host) && isForbiddenAddress(host))
+    throw blocked(new ForbiddenAddressError(host, host));
   return parsed;
 }
 
@@ -156,7 +170,7 @@ export function createGuardedAgent(options: GuardedAgentOptions): Agent {
     connect: (connectOptions, callback) => {
       const host = connectOptions.hostname.replace(/^\[(.*)\]$/, '$1');
       if (!allowPrivateNetwork && isIP(host) && isForbiddenAddress(host)) {
-        callback(new ForbiddenAddressError(host, host), null);
+        callback(blocked(new ForbiddenAddressError(host, host)), null);
         return;
       }
       connector(connectOptions, callback);

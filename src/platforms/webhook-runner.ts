@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Deadline } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
+import { type Refusal, refusalFor, refusals } from '../common/http/http-error.filter';
 import type { Platform } from '../common/platform';
 import { validateBody } from '../common/validation/validate-body';
 import { AppConfig } from '../config';
@@ -45,13 +46,28 @@ export class WebhookRunner {
       request = validateBody(adapter.requestType, body, adapter.requestName);
     } catch (error: unknown) {
       const own = error instanceof AppError ? adapter.rejected?.(error, body, call) : undefined;
-      if (own) return { ...own, replayed: false };
+      if (own) {
+        this.auditOwnRefusal(error as AppError, own.status, call);
+        return { ...own, replayed: false };
+      }
       throw error;
     }
     const turn = adapter.toTurn(request, call);
     const render = (result: FulfillmentResult, outcome: DispatchOutcome): RenderedReply =>
       this.render(adapter, turn, result, outcome, call);
     return this.pipeline.run({ input: turn.input, body, deadline, render });
+  }
+
+  /** A refusal answered in the platform's own format (Rasa's) never reaches the error filters: audited here. */
+  private auditOwnRefusal(error: AppError, status: number, call: WebhookCall): void {
+    const refusal = refusals.hasSubscribers ? refusalFor(error, status, error.code) : undefined;
+    if (!refusal) return;
+    refusals.publish({
+      ...refusal,
+      callerId: call.caller.id,
+      requestId: call.requestId,
+      detail: error.details.map((detail) => detail.field).join(', '),
+    } satisfies Refusal);
   }
 
   private render(

@@ -1,25 +1,31 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
 import { AuditLog } from '../audit/audit-log';
-import type { RateLimit } from '../common/caller';
+import { type CallerRateLimit, routeRateLimit } from '../auth/callers/caller';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config';
+import { rateLimitHeaders, type RateLimitState } from './rate-limit-headers';
 
-/** The throttler name CallerThrottlerGuard counts under (see ThrottlingModule). */
-const THROTTLER_NAME = 'default';
+/** The storage name every caller budget counts under (Redis keys `{<key>:caller}:hits`). */
+const THROTTLER_NAME = 'caller';
+/** The policy name of a caller's one budget in `RateLimit-Policy` / `RateLimit`. */
+export const CALLER_POLICY = 'default';
 
 export interface RateLimitedCall {
-  readonly callerId: string;
-  readonly rateLimit?: RateLimit;
-  /** The counted operation, e.g. `grpc:Fulfill`: each has its own budget, like each HTTP route. */
-  readonly operation: string;
+  /** Absent only on routes opened to anyone (Rasa SDK's `RASA_OPEN_ENDPOINTS`): those share a budget per route. */
+  readonly callerId?: string;
+  readonly rateLimit?: CallerRateLimit;
+  /** The route as the callers file names it (RATE_LIMITED_ROUTES): `POST /v1/webhooks/generic`, `pkg.Service/Method`. */
+  readonly route: string;
   readonly remoteAddress?: string;
   readonly requestId?: string;
 }
 
 /**
- * Per-caller throttling for transports without an HTTP request (gRPC): the same counters (Redis or memory,
- * through the throttler storage), the same limits and the same audit event as CallerThrottlerGuard.
+ * Per-caller throttling for both transports: one counter per caller, whatever the route or gRPC method (so a
+ * caller cannot multiply its budget by spreading calls over platforms or transports), except the routes its
+ * `rateLimit.routes` gives their own. Counters live in the throttler storage (Redis when REDIS_URL is set, so
+ * replicas share them).
  */
 @Injectable()
 export class CallerRateLimiter {
@@ -29,24 +35,41 @@ export class CallerRateLimiter {
     private readonly config: AppConfig,
   ) {}
 
-  /** Counts one call; throws `RATE_LIMITED` (with `Retry-After`) past the caller's limit. */
-  async consume(call: RateLimitedCall): Promise<void> {
-    const limit = call.rateLimit?.limit ?? this.config.throttle.limit;
-    const ttlMs = (call.rateLimit?.ttlSeconds ?? this.config.throttle.ttlSeconds) * 1000;
-    const key = `${call.operation}:caller:${call.callerId}`;
+  /**
+   * Counts one call and returns the state for the `RateLimit-Policy` / `RateLimit` fields; past the budget throws
+   * `RATE_LIMITED` carrying those fields and `Retry-After`.
+   */
+  async consume(call: RateLimitedCall): Promise<RateLimitState> {
+    const budget = routeRateLimit(call.rateLimit, call.route);
+    const limit = budget.rateLimit?.limit ?? this.config.throttle.limit;
+    const windowSeconds = budget.rateLimit?.ttlSeconds ?? this.config.throttle.ttlSeconds;
+    const ttlMs = windowSeconds * 1000;
+    const owner = call.callerId === undefined ? `open:${call.route}` : `caller:${call.callerId}`;
+    const key = budget.own ? `${owner}:route:${call.route}` : owner;
     const record = await this.storage.increment(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
-    if (!record.isBlocked) return;
+    const state: RateLimitState = {
+      policy: budget.own ? call.route : CALLER_POLICY,
+      limit,
+      windowSeconds,
+      // The store answers 0 hits only when it is unreachable and the call was let through (fail open).
+      ...(record.totalHits > 0 && {
+        remaining: record.isBlocked ? 0 : Math.max(0, limit - record.totalHits),
+        resetSeconds: record.isBlocked ? record.timeToBlockExpire : record.timeToExpire,
+      }),
+    };
+    if (!record.isBlocked) return state;
     this.audit.record({
       event: 'excess_rate_limit_exceeded',
       outcome: 'failure',
       callerId: call.callerId,
       reason: 'rate-limit',
-      detail: `${limit} per ${Math.round(ttlMs / 1000)} s`,
+      detail: `${limit} per ${windowSeconds} s${budget.own ? ` on ${call.route}` : ''}`,
       remoteAddress: call.remoteAddress,
       requestId: call.requestId,
     });
     throw new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.', [], {
-      'Retry-After': String(record.timeToBlockExpire),
+      'Retry-After': String(Math.max(1, record.timeToBlockExpire)),
+      ...rateLimitHeaders(state),
     });
   }
 }

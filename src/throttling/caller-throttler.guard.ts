@@ -1,51 +1,37 @@
-import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import {
-  getOptionsToken,
-  getStorageToken,
-  ThrottlerGuard,
-  type ThrottlerLimitDetail,
-  type ThrottlerModuleOptions,
-  type ThrottlerStorage,
-} from '@nestjs/throttler';
-import { AuditLog } from '../audit/audit-log';
-import { AppError } from '../common/errors/app-error';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import type { Response } from 'express';
 import type { RequestContext } from '../common/http/request-context';
+import { CallerRateLimiter } from './caller-rate-limiter';
+import { rateLimitHeaders } from './rate-limit-headers';
+
+/** `METHOD /path` as routed (`GET /v1/fulfillments/:id`), the name the callers file's `rateLimit.routes` uses. */
+export function httpRouteOf(request: RequestContext): string {
+  const route = (request.route as { path?: unknown } | undefined)?.path;
+  return `${request.method} ${typeof route === 'string' ? route : request.path}`;
+}
 
 /**
- * Throttles per caller (never per IP: many callers share a platform's egress addresses), with the
- * caller's own limit from the callers file when it has one. Runs after the auth guard.
+ * Throttles per caller (never per IP: many callers share a platform's egress addresses): the caller's one budget,
+ * shared with every other route and gRPC method (CallerRateLimiter), and says where the caller stands in
+ * `RateLimit-Policy` / `RateLimit` (on a 429 too, with `Retry-After`). Runs after the auth guard.
  */
 @Injectable()
-export class CallerThrottlerGuard extends ThrottlerGuard {
-  constructor(
-    @Inject(getOptionsToken()) options: ThrottlerModuleOptions,
-    @Inject(getStorageToken()) storage: ThrottlerStorage,
-    reflector: Reflector,
-    private readonly audit: AuditLog,
-  ) {
-    super(options, storage, reflector);
-  }
+export class CallerThrottlerGuard implements CanActivate {
+  constructor(private readonly limiter: CallerRateLimiter) {}
 
-  protected override getTracker(req: Record<string, unknown>): Promise<string> {
-    const caller = (req as unknown as RequestContext).caller;
-    return Promise.resolve(caller ? `caller:${caller.id}` : 'caller:unknown');
-  }
-
-  protected override async throwThrottlingException(
-    context: ExecutionContext,
-    detail: ThrottlerLimitDetail,
-  ): Promise<void> {
-    const request = context.switchToHttp().getRequest<RequestContext>();
-    this.audit.record({
-      event: 'excess_rate_limit_exceeded',
-      outcome: 'failure',
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<RequestContext>();
+    const state = await this.limiter.consume({
       callerId: request.caller?.id,
-      reason: 'rate-limit',
-      detail: `${detail.limit} per ${Math.round(detail.ttl / 1000)} s`,
+      // The auth guard copies the registered caller's rateLimit, route overrides included.
+      rateLimit: request.callerRateLimit,
+      route: httpRouteOf(request),
       remoteAddress: request.clientAddress ?? request.socket.remoteAddress,
       requestId: request.requestId,
     });
-    return Promise.reject(new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.'));
+    const response = http.getResponse<Response>();
+    for (const [name, value] of Object.entries(rateLimitHeaders(state))) response.setHeader(name, value);
+    return true;
   }
 }

@@ -10,8 +10,11 @@ import {
   resolveClientAddress,
 } from '../common/net/client-address';
 import { AppConfig } from '../config';
+import { rateLimitHeaders } from './rate-limit-headers';
 
 const THROTTLER_NAME = 'preauth';
+/** The per-address budget's policy name in the `RateLimit-Policy` / `RateLimit` fields of its 429. */
+const PREAUTH_POLICY = 'preauth';
 /** Refusal audit rows remembered per address (one row per address per blocked window, per replica). */
 const MAX_AUDITED = 10_000;
 
@@ -58,6 +61,13 @@ export class PreAuthLimiter {
         this.auditRefusal(call, key, retryAfter, `${limit} per ${ttlSeconds} s`);
         throw new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.', [], {
           'Retry-After': String(retryAfter),
+          ...rateLimitHeaders({
+            policy: PREAUTH_POLICY,
+            limit,
+            windowSeconds: ttlSeconds,
+            remaining: 0,
+            resetSeconds: retryAfter,
+          }),
         });
       }
     }

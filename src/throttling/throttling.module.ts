@@ -1,7 +1,5 @@
-import { ExecutionContext, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import type { RequestContext } from '../common/http/request-context';
-import { AppConfig } from '../config';
 import { CallerRateLimiter } from './caller-rate-limiter';
 import { CallerThrottlerGuard } from './caller-throttler.guard';
 import { PreAuthLimiter } from './pre-auth-limiter';
@@ -9,29 +7,15 @@ import { RateLimitStore, RateLimitStoreModule } from './rate-limit.store';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 
-function callerLimit(config: AppConfig) {
-  return (context: ExecutionContext): number =>
-    context.switchToHttp().getRequest<RequestContext>().callerRateLimit?.limit ?? config.throttle.limit;
-}
-
-function callerTtl(config: AppConfig) {
-  return (context: ExecutionContext): number =>
-    (context.switchToHttp().getRequest<RequestContext>().callerRateLimit?.ttlSeconds ?? config.throttle.ttlSeconds) *
-    1000;
-}
-
 @Module({
   imports: [
     AuthModule,
     AuditModule,
+    // Only for its storage token: the counters (RateLimitStore) CallerRateLimiter and PreAuthLimiter count in.
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStoreModule],
-      inject: [AppConfig, RateLimitStore],
-      useFactory: (config: AppConfig, storage: RateLimitStore) => ({
-        // Named `default` so the throttler sends the standard `Retry-After` (other names get a suffix).
-        throttlers: [{ name: 'default', limit: callerLimit(config), ttl: callerTtl(config) }],
-        storage,
-      }),
+      inject: [RateLimitStore],
+      useFactory: (storage: RateLimitStore) => ({ throttlers: [], storage }),
     }),
   ],
   providers: [CallerThrottlerGuard, CallerRateLimiter, PreAuthLimiter],

@@ -118,11 +118,44 @@ export interface CallbackTarget {
   readonly allowPrivateNetwork: boolean;
 }
 
+/**
+ * The operations a caller's `rateLimit.routes` may give a budget of their own: HTTP routes as `METHOD /path`
+ * (the path as routed, parameters as `:name`) and gRPC methods as `package.Service/Method`. Every other call of
+ * the caller, on any route and either transport, draws from the caller's one budget.
+ */
+export const RATE_LIMITED_ROUTES = [
+  'POST /v1/webhooks/dialogflow-es',
+  'POST /v1/webhooks/dialogflow-cx',
+  'POST /v1/webhooks/lex-v2',
+  'POST /v1/webhooks/rasa',
+  'POST /v1/webhooks/generic',
+  'GET /v1/webhooks/rasa/health',
+  'GET /v1/webhooks/rasa/actions',
+  'GET /v1/fulfillments/:id',
+  'fulfillment.v1.FulfillmentService/Fulfill',
+  'fulfillment.v1.FulfillmentService/HandleWebhook',
+] as const;
+export type RateLimitedRoute = (typeof RATE_LIMITED_ROUTES)[number];
+
+/** A caller's budget from the callers file, with the routes that have their own counter and budget. */
+export interface CallerRateLimit extends RateLimit {
+  readonly routes?: ReadonlyMap<string, RateLimit>;
+}
+
+/** The budget a call of `route` draws from: its route's own when the caller's `rateLimit.routes` names it. */
+export function routeRateLimit(
+  rateLimit: CallerRateLimit | undefined,
+  route: string,
+): { readonly own: true; readonly rateLimit: RateLimit } | { readonly own: false; readonly rateLimit?: RateLimit } {
+  const own = rateLimit?.routes?.get(route);
+  return own ? { own: true, rateLimit: own } : { own: false, rateLimit };
+}
+
 /** A caller as configured in the callers file. */
 export interface RegisteredCaller extends Caller {
   readonly auth: CallerAuth;
   readonly certificate?: CertificateBinding;
-  readonly rateLimit?: RateLimit;
+  readonly rateLimit?: CallerRateLimit;
   readonly callback?: CallbackTarget;
   /** Accepted only from loopback addresses (the built-in local development caller). */
   readonly loopbackOnly?: boolean;

@@ -60,3 +60,59 @@ describe('callers file: token options (issue 18)', () => {
     ]);
   });
 });
+
+describe('callers file: rateLimit.routes (issue 18)', () => {
+  const caller = (rateLimit: string) =>
+    `callers:\n  - id: bank-bot\n    platforms: [generic]\n    auth: { bearer: { tokens: [t0123456789abcdef] } }\n    rateLimit: ${rateLimit}\n`;
+
+  function problems(rateLimit: string): string[] {
+    try {
+      parseCallers(caller(rateLimit), SOURCE);
+    } catch (error: unknown) {
+      expect(error).toBeInstanceOf(CallersFileError);
+      return (error as CallersFileError).problems;
+    }
+    throw new Error('expected a CallersFileError');
+  }
+
+  it('reads per-route budgets for HTTP routes and gRPC methods beside the caller budget', () => {
+    const [parsed] = parseCallers(
+      caller(
+        "{ requests: 600, perSeconds: 60, routes: { 'POST /v1/webhooks/generic': { requests: 10, perSeconds: 30 }, " +
+          "'fulfillment.v1.FulfillmentService/Fulfill': { requests: 5, perSeconds: 60 } } }",
+      ),
+      SOURCE,
+    );
+    expect(parsed.rateLimit).toMatchObject({ limit: 600, ttlSeconds: 60 });
+    expect([...(parsed.rateLimit?.routes ?? [])]).toEqual([
+      ['POST /v1/webhooks/generic', { limit: 10, ttlSeconds: 30 }],
+      ['fulfillment.v1.FulfillmentService/Fulfill', { limit: 5, ttlSeconds: 60 }],
+    ]);
+  });
+
+  it('refuses an unknown route, naming the caller and the routes that exist', () => {
+    const [problem, ...rest] = problems(
+      "{ requests: 600, perSeconds: 60, routes: { 'POST /v1/webhooks/generc': { requests: 10, perSeconds: 30 } } }",
+    );
+    expect(rest).toEqual([]);
+    expect(problem).toContain(
+      `CALLERS_FILE ${SOURCE}: callers[0].rateLimit.routes: caller "bank-bot": "POST /v1/webhooks/generc"`,
+    );
+    expect(problem).toContain('"POST /v1/webhooks/generic"');
+    expect(problem).toContain('"fulfillment.v1.FulfillmentService/HandleWebhook"');
+  });
+
+  it('refuses a route budget without requests/perSeconds, unknown route settings, and routes without a caller budget', () => {
+    expect(
+      problems("{ requests: 6, perSeconds: 60, routes: { 'GET /v1/fulfillments/:id': { requests: 0, burst: 1 } } }"),
+    ).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].rateLimit.routes.GET /v1/fulfillments/:id.burst: is not a known setting`,
+      `CALLERS_FILE ${SOURCE}: callers[0].rateLimit.routes.GET /v1/fulfillments/:id.requests: must be an integer from 1 to 1000000`,
+      `CALLERS_FILE ${SOURCE}: callers[0].rateLimit.routes.GET /v1/fulfillments/:id.perSeconds: must be an integer from 1 to 86400`,
+    ]);
+    expect(problems("{ routes: { 'POST /v1/webhooks/generic': { requests: 1, perSeconds: 1 } } }")).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].rateLimit.requests: must be an integer from 1 to 1000000`,
+      `CALLERS_FILE ${SOURCE}: callers[0].rateLimit.perSeconds: must be an integer from 1 to 86400`,
+    ]);
+  });
+});

@@ -12,8 +12,10 @@ import {
   AuthMethod,
   CallbackTarget,
   CallerAuth,
+  CallerRateLimit,
   CertificateBinding,
   KubernetesTokenReview,
+  RATE_LIMITED_ROUTES,
   RegisteredCaller,
 } from './caller';
 import type { RateLimit } from '../../common/caller';
@@ -338,12 +340,42 @@ function readCertificate(
   return binding;
 }
 
-function readRateLimit(reader: FieldReader | undefined): RateLimit | undefined {
-  if (!reader) return undefined;
-  reader.unknownKeys(['requests', 'perSeconds']);
+function readBudget(reader: FieldReader): RateLimit | undefined {
   const limit = reader.integer('requests', 1, 1_000_000);
   const ttlSeconds = reader.integer('perSeconds', 1, 86_400);
   return limit && ttlSeconds ? { limit, ttlSeconds } : undefined;
+}
+
+/**
+ * `rateLimit: { requests, perSeconds, routes? }`: the caller's one budget for every route and gRPC method, and
+ * `routes` (keys from RATE_LIMITED_ROUTES) that have a budget and counter of their own instead.
+ */
+function readRateLimit(
+  reader: FieldReader | undefined,
+  problems: string[],
+  where: string,
+  caller: string | undefined,
+): CallerRateLimit | undefined {
+  if (!reader) return undefined;
+  reader.unknownKeys(['requests', 'perSeconds', 'routes']);
+  const budget = readBudget(reader);
+  const routesReader = reader.object_('routes');
+  const routes = new Map<string, RateLimit>();
+  for (const route of routesReader?.keys() ?? []) {
+    if (!(RATE_LIMITED_ROUTES as readonly string[]).includes(route)) {
+      problems.push(
+        `${where}.rateLimit.routes: caller "${caller ?? '?'}": ${JSON.stringify(route)} is not a route with a rate ` +
+          `limit; use one of ${RATE_LIMITED_ROUTES.map((known) => JSON.stringify(known)).join(', ')}`,
+      );
+      continue;
+    }
+    const routeReader = routesReader?.object_(route);
+    if (!routeReader) continue;
+    routeReader.unknownKeys(['requests', 'perSeconds']);
+    const own = readBudget(routeReader);
+    if (own) routes.set(route, own);
+  }
+  return budget ? { ...budget, ...(routes.size > 0 && { routes }) } : undefined;
 }
 
 /** `sourceRanges`: IPv4/IPv6 CIDR ranges the caller may call from; a bad entry names the caller and the entry. */
@@ -385,7 +417,10 @@ function readCallback(
  * callers:
  *   - id: dialogflow-prod
  *     platforms: [dialogflow-es]
- *     rateLimit: { requests: 600, perSeconds: 60 }
+ *     rateLimit:
+ *       requests: 600
+ *       perSeconds: 60
+ *       routes: { 'POST /v1/webhooks/generic': { requests: 10, perSeconds: 60 } }
  *     certificate: { uriSAN: spiffe://bank.example/ns/bots/sa/dialogflow }
  *     callback: { url: https://bot.bank.example/results, secrets: [whsec_…] }
  *     sourceRanges: [203.0.113.0/24, 2001:db8:1::/48]
@@ -433,7 +468,7 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
     if (auth?.mtls && !certificate) {
       problems.push(`${where}.auth.mtls: needs a "certificate" naming the identity the client certificate must have`);
     }
-    const rateLimit = readRateLimit(reader.object_('rateLimit'));
+    const rateLimit = readRateLimit(reader.object_('rateLimit'), problems, where, id);
     const callback = readCallback(reader.object_('callback'), problems, where, id);
     const sourceRanges = readSourceRanges(reader, problems, where, id);
 

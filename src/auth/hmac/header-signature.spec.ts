@@ -235,6 +235,18 @@ describe('verifyHeaderSignature', () => {
       expect(verify(TIMESTAMPED, { timestampValue: '' })).toEqual({ ok: false, reason: 'missing-headers' });
     });
 
+    it('reports a syntax error before the window: malformed signature with a stale timestamp', () => {
+      const stale = signedAt(NOW - 301);
+      expect(verify(TIMESTAMPED, { ...stale, headerValue: 'v1=zz' })).toEqual({
+        ok: false,
+        reason: 'malformed-signature',
+      });
+      expect(verify(TIMESTAMPED, { ...stale, timestampValue: 'soon' })).toEqual({
+        ok: false,
+        reason: 'malformed-timestamp',
+      });
+    });
+
     it.each(['soon', '1700000000.0', '-1700000000', '1.7e9'])(
       'reports malformed-timestamp for %j',
       (timestampValue) => {

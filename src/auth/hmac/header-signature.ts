@@ -73,16 +73,21 @@ export function verifyHeaderSignature(input: {
   const timestamped = scheme.timestampHeader !== undefined;
   if (!headerValue || (timestamped && !timestampValue)) return { ok: false, reason: 'missing-headers' };
 
+  // Syntax first (both headers), then the window, then the digest: a malformed header is reported as such even
+  // when the other one is also wrong, so that the caller can tell a bad request from bad credentials.
   let timestamp: string | undefined;
+  let outOfWindow: HmacFailureReason | undefined;
   if (timestamped) {
     const time = checkTimestamp(timestampValue ?? '', nowSeconds, toleranceSeconds);
-    if (!time.ok) return time;
-    timestamp = String(time.timestamp);
+    if (!time.ok && time.reason === 'malformed-timestamp') return time;
+    if (time.ok) timestamp = String(time.timestamp);
+    else outOfWindow = time.reason;
   }
 
   if (!headerValue.startsWith(scheme.prefix)) return { ok: false, reason: 'malformed-signature' };
   const candidate = decodeDigest(headerValue.slice(scheme.prefix.length), scheme.encoding);
   if (!candidate) return { ok: false, reason: 'malformed-signature' };
+  if (outOfWindow) return { ok: false, reason: outOfWindow };
 
   for (const secret of secrets) {
     const expected = digest(scheme, secret, timestamp, rawBody);

@@ -4,12 +4,15 @@ import { AppError } from '../../common/errors/app-error';
 import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
 import {
+  checkTimestamp,
+  decodeBase64Strict,
   DEFAULT_TOLERANCE_SECONDS,
   HmacFailureReason,
   isWebhookId,
   verifyStandardWebhook,
   WEBHOOK_ID_MAX_LENGTH,
 } from '../hmac/standard-webhooks';
+import { MalformedCredentialHeader } from '../malformed-credential';
 import { ReplayStore, type ReplayVerdict } from '../replay/replay-store';
 
 const REPLAY_MARGIN_SECONDS = 60;
@@ -34,6 +37,48 @@ function invalidWebhookId(): AppError {
       problem: `must be 1 to ${WEBHOOK_ID_MAX_LENGTH} characters: letters, digits and !#$%&'*+-^_\`|~ (no "." or spaces)`,
     },
   ]);
+}
+
+/** 422: the id was already used with another body; names the signer so the refusal is audited against it. */
+export class WebhookIdReusedError extends AppError {
+  constructor(readonly callerId: string) {
+    super(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This webhook-id was already used for a different message; send a new id for a new message.',
+      [{ field: 'webhook-id', problem: 'already used for a different body within the signature window' }],
+    );
+  }
+}
+
+/** `v1,<base64>` entries (any version, e.g. `v1a`), separated by spaces. */
+function isSignatureList(value: string): boolean {
+  const entries = value.split(' ').filter((entry) => entry !== '');
+  return (
+    entries.length > 0 &&
+    entries.every((entry) => {
+      const comma = entry.indexOf(',');
+      return comma > 0 && /^[A-Za-z0-9]+$/.test(entry.slice(0, comma)) && !!decodeBase64Strict(entry.slice(comma + 1));
+    })
+  );
+}
+
+/** A timestamp or signature header that no caller could read: 400, audited as today's malformed-signature. */
+function syntaxError(headers: { timestamp?: string; signature?: string }): MalformedCredentialHeader | undefined {
+  const malformed = (name: string, problem: string, detail: HmacFailureReason) =>
+    new MalformedCredentialHeader(name, problem, 'malformed-signature', detail);
+  // Only the syntax is checked here (any window would do); the window itself is a credential check, 401.
+  const time = headers.timestamp ? checkTimestamp(headers.timestamp, 0, 0) : undefined;
+  if (time?.ok === false && time.reason === 'malformed-timestamp') {
+    return malformed('webhook-timestamp', 'must be an integer number of seconds since the Unix epoch', time.reason);
+  }
+  if (headers.signature && !isSignatureList(headers.signature)) {
+    return malformed(
+      'webhook-signature',
+      'must be a space-separated list of <version>,<base64> entries, e.g. v1,<base64>',
+      'malformed-signature',
+    );
+  }
+  return undefined;
 }
 
 function header(attempt: AuthAttempt, name: string): string | undefined {
@@ -71,6 +116,8 @@ export class StandardWebhooksStrategy implements AuthStrategy {
     };
     // Absent is a missing credential (401); present but unusable is a syntax error, the same for every caller.
     if (headers.id !== undefined && !isWebhookId(headers.id)) throw invalidWebhookId();
+    const malformed = syntaxError(headers);
+    if (malformed) throw malformed;
     let worst: StrategyOutcome = failure('bad-signature');
     for (const { caller, settings } of this.callers.withMethod(this.method)) {
       const result = verifyStandardWebhook({
@@ -88,11 +135,7 @@ export class StandardWebhooksStrategy implements AuthStrategy {
         const verdict = await this.remember(caller.id, result.webhookId, digest, Math.max(window, 1));
         if (verdict === 'conflict') {
           this.logger.warn(`Caller ${caller.id} reused webhook-id ${result.webhookId} for another body: refused`);
-          throw new AppError(
-            'IDEMPOTENCY_KEY_REUSED',
-            'This webhook-id was already used for a different message; send a new id for a new message.',
-            [{ field: 'webhook-id', problem: 'already used for a different body within the signature window' }],
-          );
+          throw new WebhookIdReusedError(caller.id);
         }
         return { ok: true, caller };
       }

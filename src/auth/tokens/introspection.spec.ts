@@ -125,6 +125,55 @@ describe('TokenIntrospector', () => {
     expect(calls()).toBe(2);
   });
 
+  it('caches an inactive result for 30 s by default', async () => {
+    const client = introspector();
+    expect(await client.introspect('revoked')).toEqual({ ok: false, reason: 'inactive' });
+    now += 29_000;
+    expect(await client.introspect('revoked')).toEqual({ ok: false, reason: 'inactive' });
+    expect(calls()).toBe(1);
+    now += 1_000;
+    await client.introspect('revoked');
+    expect(calls()).toBe(2);
+  });
+
+  it('refuses new tokens over the outbound budget without a call, and refills it over time', async () => {
+    const client = introspector({ maxBurst: 3, maxCallsPerSecond: 2 });
+    await client.introspect('opaque-good');
+    for (const token of ['random-1', 'random-2']) await client.introspect(token);
+    expect(calls()).toBe(3);
+    expect(await client.introspect('random-3')).toEqual({ ok: false, reason: 'introspection-throttled' });
+    expect(await client.introspect('opaque-no-exp')).toEqual({ ok: false, reason: 'introspection-throttled' });
+    expect(calls()).toBe(3);
+    // A token already in the cache is answered whatever the budget.
+    expect(await client.introspect('opaque-good')).toMatchObject({ ok: true });
+    now += 500; // one lookup refilled
+    expect(await client.introspect('opaque-no-exp')).toMatchObject({ ok: true });
+    expect(await client.introspect('random-3')).toEqual({ ok: false, reason: 'introspection-throttled' });
+    expect(calls()).toBe(4);
+    now += 60_000; // never more than the burst
+    for (let i = 0; i < 3; i++) expect(await client.introspect(`later-${i}`)).toMatchObject({ reason: 'inactive' });
+    expect(await client.introspect('later-3')).toEqual({ ok: false, reason: 'introspection-throttled' });
+    expect(calls()).toBe(7);
+  });
+
+  it('caps the lookups in flight at once', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const plain = reply;
+    reply = async (request) => {
+      await gate;
+      return plain(request);
+    };
+    const client = introspector({ maxConcurrent: 2 });
+    const held = [client.introspect('slow-1'), client.introspect('slow-2')];
+    const sameToken = client.introspect('slow-1');
+    expect(await client.introspect('slow-3')).toEqual({ ok: false, reason: 'introspection-throttled' });
+    release();
+    expect(await Promise.all([...held, sameToken])).toEqual(Array(3).fill({ ok: false, reason: 'inactive' }));
+    expect(calls()).toBe(2);
+    expect(await client.introspect('slow-3')).toEqual({ ok: false, reason: 'inactive' });
+  });
+
   it('keys the cache by the SHA-256 of the token, never the token', async () => {
     const client = introspector();
     await client.introspect('opaque-good');
@@ -233,5 +282,8 @@ describe('TokenIntrospector', () => {
     expect(() => introspector({ clientId: '' })).toThrow(/clientId/);
     expect(() => introspector({ cacheSeconds: -1 })).toThrow(/cacheSeconds/);
     expect(() => introspector({ timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => introspector({ maxCallsPerSecond: 0 })).toThrow(/maxCallsPerSecond/);
+    expect(() => introspector({ maxBurst: 1.5 })).toThrow(/maxBurst/);
+    expect(() => introspector({ maxConcurrent: 0 })).toThrow(/maxConcurrent/);
   });
 });

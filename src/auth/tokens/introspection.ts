@@ -15,9 +15,15 @@ export interface IntrospectionClaims {
   readonly scopes: readonly string[];
 }
 
+/**
+ * `introspection-throttled`: the token was not looked up because this endpoint's outbound budget
+ * (`maxCallsPerSecond`, `maxBurst`, `maxConcurrent`) was spent; never cached.
+ */
+export type IntrospectionFailureReason = TokenFailureReason | 'introspection-throttled';
+
 export type IntrospectionResult =
   | { readonly ok: true; readonly claims: IntrospectionClaims }
-  | { readonly ok: false; readonly reason: TokenFailureReason };
+  | { readonly ok: false; readonly reason: IntrospectionFailureReason };
 
 export interface TokenIntrospectorOptions {
   /** The authorization server's introspection endpoint. */
@@ -33,10 +39,16 @@ export interface TokenIntrospectorOptions {
   readonly expectedAudience?: string;
   /** When set, `iss` must equal it. */
   readonly expectedIssuer?: string;
-  /** How long an inactive (or otherwise refused) result is reused; default 5. */
+  /** How long an inactive (or otherwise refused) result is reused; default 30. */
   readonly negativeCacheSeconds?: number;
   /** Cache size bound; the oldest entries are dropped first. Default 10 000. */
   readonly maxCacheEntries?: number;
+  /** Outbound budget (token bucket): lookups per second on average; default 10. */
+  readonly maxCallsPerSecond?: number;
+  /** Outbound budget: lookups allowed at once after a quiet period; default 20. */
+  readonly maxBurst?: number;
+  /** Outbound budget: lookups in flight at one time; default 8. */
+  readonly maxConcurrent?: number;
   readonly fetchImpl?: FetchLike;
   /** Milliseconds clock; for tests. */
   readonly now?: () => number;
@@ -49,13 +61,22 @@ interface CacheEntry {
 
 /** The server could not give us an answer; never cached. */
 const UNAVAILABLE: IntrospectionResult = { ok: false, reason: 'introspection-unavailable' };
+/** The outbound budget is spent; never cached. */
+const THROTTLED: IntrospectionResult = { ok: false, reason: 'introspection-throttled' };
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
 /**
- * RFC 7662 token introspection client. Results are cached briefly under the SHA-256 of the token
- * (the token itself is never stored), concurrent lookups of one token share one request, and
+ * RFC 7662 token introspection client. Results are cached under the SHA-256 of the token (the token
+ * itself is never stored): active ones for `cacheSeconds` but never past their `exp`, refused ones for
+ * `negativeCacheSeconds`, in one bounded map. Concurrent lookups of one token share one request, and
  * transport failures, timeouts and non-200 answers are reported as `introspection-unavailable`
  * without being cached. `introspect` never throws.
+ *
+ * The negative cache cannot stop a flood of distinct random tokens (each is a new key), so every
+ * lookup that would go out also spends from an outbound budget of this endpoint: a token bucket
+ * (`maxCallsPerSecond`, `maxBurst`) and a cap on lookups in flight (`maxConcurrent`). A lookup over
+ * budget is refused as `introspection-throttled` without a call. Cached tokens never spend, so callers
+ * whose tokens are already known keep working during a flood; only tokens seen for the first time wait.
  */
 export class TokenIntrospector {
   private readonly endpoint: string;
@@ -70,6 +91,11 @@ export class TokenIntrospector {
   private readonly now: () => number;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inFlight = new Map<string, Promise<IntrospectionResult>>();
+  private readonly refillPerMs: number;
+  private readonly maxBurst: number;
+  private readonly maxConcurrent: number;
+  private budget: number;
+  private budgetAt: number;
 
   constructor(options: TokenIntrospectorOptions) {
     this.endpoint = parseHttpUrl(options.endpoint, 'TokenIntrospector: endpoint').href;
@@ -79,7 +105,7 @@ export class TokenIntrospector {
       'utf8',
     ).toString('base64')}`;
     this.cacheMs = seconds(options.cacheSeconds, 'cacheSeconds') * 1000;
-    this.negativeCacheMs = seconds(options.negativeCacheSeconds ?? 5, 'negativeCacheSeconds') * 1000;
+    this.negativeCacheMs = seconds(options.negativeCacheSeconds ?? 30, 'negativeCacheSeconds') * 1000;
     if (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0) {
       throw new Error('TokenIntrospector: timeoutMs must be a positive integer');
     }
@@ -92,6 +118,11 @@ export class TokenIntrospector {
     this.expectedIssuer = options.expectedIssuer;
     this.fetchImpl = options.fetchImpl ?? fetch;
     this.now = options.now ?? Date.now;
+    this.refillPerMs = positive(options.maxCallsPerSecond ?? 10, 'maxCallsPerSecond') / 1000;
+    this.maxBurst = positiveInteger(options.maxBurst ?? 20, 'maxBurst');
+    this.maxConcurrent = positiveInteger(options.maxConcurrent ?? 8, 'maxConcurrent');
+    this.budget = this.maxBurst;
+    this.budgetAt = this.now();
   }
 
   async introspect(token: string): Promise<IntrospectionResult> {
@@ -106,10 +137,22 @@ export class TokenIntrospector {
     }
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
+      if (!this.spend()) return THROTTLED;
       pending = this.lookUp(token, key).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
+  }
+
+  /** Takes one lookup from the outbound budget; false when it is spent or too many are in flight. */
+  private spend(): boolean {
+    if (this.inFlight.size >= this.maxConcurrent) return false;
+    const now = this.now();
+    this.budget = Math.min(this.maxBurst, this.budget + Math.max(0, now - this.budgetAt) * this.refillPerMs);
+    this.budgetAt = now;
+    if (this.budget < 1) return false;
+    this.budget -= 1;
+    return true;
   }
 
   private async lookUp(token: string, key: string): Promise<IntrospectionResult> {
@@ -205,6 +248,16 @@ function formEncode(value: string): string {
 
 function seconds(value: number, name: string): number {
   if (!Number.isFinite(value) || value < 0) throw new Error(`TokenIntrospector: ${name} must be a non-negative number`);
+  return value;
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`TokenIntrospector: ${name} must be a positive number`);
+  return value;
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`TokenIntrospector: ${name} must be a positive integer`);
   return value;
 }
 

@@ -8,6 +8,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import type { Response } from 'express';
+import { channel } from 'node:diagnostics_channel';
 import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
 import { allowedMethods } from './allowed-methods';
 import type { RequestContext } from './request-context';
@@ -39,6 +40,47 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
 };
+
+/**
+ * A refusal for the audit trail, published on `refusals` (the audit module subscribes; publishing costs nothing
+ * while nobody does). Never a body, a header value or a token: only what identifies the call and why.
+ */
+export interface Refusal {
+  readonly event: 'input_validation_fail' | 'sequence_fail' | 'malicious_ssrf';
+  readonly reason: string;
+  readonly route?: string;
+  readonly callerId?: string;
+  readonly remoteAddress?: string;
+  readonly requestId?: string;
+  readonly detail?: string;
+  /** The express application that answered, so that only its own audit log records it; absent outside HTTP. */
+  readonly app?: unknown;
+}
+
+export const refusals = channel('webhook-fulfillment.refusals');
+
+/** Errors whose thrower already audited them (the authenticator): the filters do not audit them again. */
+const audited = new WeakSet<object>();
+
+export function markAudited<E extends object>(error: E): E {
+  audited.add(error);
+  return error;
+}
+
+/**
+ * The refusal to audit for an error answered to a client, if any: 400, 405, 413, 415 and the idempotency
+ * conflicts. Rate limits (429) and authentication/authorization failures are audited where they are decided.
+ */
+export function refusalFor(exception: unknown, statusCode: number, error: string): Refusal | undefined {
+  if (typeof exception === 'object' && exception !== null && audited.has(exception)) return undefined;
+  if (error === 'IDEMPOTENCY_IN_PROGRESS' || error === 'IDEMPOTENCY_KEY_REUSED') {
+    return { event: 'sequence_fail', reason: error.toLowerCase() };
+  }
+  if (statusCode === 400 || statusCode === 405 || statusCode === 413 || statusCode === 415) {
+    return { event: 'input_validation_fail', reason: error.toLowerCase() };
+  }
+  return undefined;
+}
 
 export interface ErrorBody {
   statusCode: number;
@@ -89,6 +131,18 @@ export class HttpErrorFilter implements ExceptionFilter {
       response.setHeader('WWW-Authenticate', bearerChallenge(request.headers.authorization));
     }
     response.status(body.statusCode).json(body);
+    const refusal = refusals.hasSubscribers ? refusalFor(exception, body.statusCode, body.error) : undefined;
+    if (refusal) {
+      refusals.publish({
+        ...refusal,
+        route: `${request.method} ${request.path}`,
+        callerId: request.caller?.id,
+        remoteAddress: request.clientAddress ?? request.socket.remoteAddress,
+        requestId: request.requestId,
+        detail: body.details?.map((detail) => detail.field).join(', '),
+        app: request.app,
+      } satisfies Refusal);
+    }
   }
 
   private toBody(exception: unknown): ErrorBody {

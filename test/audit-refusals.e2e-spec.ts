@@ -1,0 +1,253 @@
+import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { assertUrlAllowed } from '../src/outbound';
+import { auditRows, type AuditRow, waitForAuditRow } from './support/audit-events';
+import { sendRaw } from './support/raw-http';
+import { freePort } from './support/service-process';
+import { startTestApp, type TestApp } from './support/test-app';
+import { queryTestDatabase } from './support/test-database';
+
+const ROUTE = '/v1/webhooks/generic';
+const SECRET = 'Bearer s3cret-token-never-audited';
+
+/** One POST from a chosen local address (127.0.0.0/8 is all loopback), on a shared keep-alive agent. */
+function post(
+  baseUrl: string,
+  body: string,
+  options: { agent?: Agent; localAddress?: string; headers?: Record<string, string> } = {},
+): Promise<number> {
+  const url = new URL(ROUTE, baseUrl);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent: options.agent ?? false,
+        localAddress: options.localAddress,
+        headers: { 'content-type': 'application/json', ...options.headers },
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.once('error', reject);
+    request.end(body);
+  });
+}
+
+const byRequest = (requestId: string) => (row: AuditRow) => row.request_id === requestId;
+
+describe('refusals in the audit trail (issue 18 part 9)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { PREAUTH_LIMIT: '0', BODY_LIMIT_BYTES: '1024' } });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('400 malformed JSON: input_validation_fail with request id, client address, route and reason; no body or token', async () => {
+    const response = await sendRaw(app.baseUrl, `${ROUTE}?token=query-secret`, {
+      headers: { 'content-type': 'application/json', 'x-request-id': 'audit-400-json', authorization: SECRET },
+      body: '{"secret-body": ',
+    });
+    expect(response.status).toBe(400);
+    const row = await waitForAuditRow(app.database.url, byRequest('audit-400-json'));
+    expect(row).toMatchObject({
+      event: 'input_validation_fail',
+      outcome: 'failure',
+      reason: 'malformed_json',
+      remote_address: '127.0.0.1',
+      route: `POST ${ROUTE}`,
+      caller_id: 'unknown',
+    });
+    expect(JSON.stringify(row)).not.toMatch(/s3cret|secret-body|query-secret/);
+  });
+
+  it("a body Rasa's adapter answers in its own error format is audited too", async () => {
+    const response = await sendRaw(app.baseUrl, '/v1/webhooks/rasa', {
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': 'audit-400-rasa',
+        authorization: 'Bearer local-dev-token',
+      },
+      body: JSON.stringify({ next_action: 'action_get_account_balance', tracker: { sender_id: 5 } }),
+    });
+    expect(response.status).toBe(400);
+    const row = await waitForAuditRow(app.database.url, byRequest('audit-400-rasa'));
+    expect(row).toMatchObject({ event: 'input_validation_fail', reason: 'validation_failed', caller_id: 'local-dev' });
+  });
+
+  it('405, 413 and 415 are audited as input_validation_fail with their reason', async () => {
+    const cases = [
+      { id: 'audit-405', method: 'GET', headers: {}, body: undefined, status: 405, reason: 'method_not_allowed' },
+      {
+        id: 'audit-413',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"a":"${'x'.repeat(4096)}"}`,
+        status: 413,
+        reason: 'payload_too_large',
+      },
+      {
+        id: 'audit-415',
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'hello',
+        status: 415,
+        reason: 'unsupported_media_type',
+      },
+    ];
+    for (const sent of cases) {
+      const response = await sendRaw(app.baseUrl, ROUTE, {
+        method: sent.method,
+        headers: { ...sent.headers, 'x-request-id': sent.id },
+        body: sent.body,
+      });
+      expect(response.status).toBe(sent.status);
+      const row = await waitForAuditRow(app.database.url, byRequest(sent.id));
+      expect(row).toMatchObject({ event: 'input_validation_fail', reason: sent.reason, remote_address: '127.0.0.1' });
+      expect(row.route).toBe(`${sent.method} ${ROUTE}`);
+    }
+  });
+
+  it('431 (headers too large, refused by Node before any app code): a JSON answer and an audit row', async () => {
+    const { port } = new URL(app.baseUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.once('error', reject);
+      socket.once('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.write(`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(answer).toContain('"statusCode":431');
+    const row = await waitForAuditRow(app.database.url, (candidate) => candidate.reason === 'headers_too_large');
+    expect(row).toMatchObject({
+      event: 'input_validation_fail',
+      remote_address: '127.0.0.1',
+      detail: 'HPE_HEADER_OVERFLOW',
+    });
+  });
+
+  it('a malformed webhook-id (400) is audited once, by the authenticator, with its reason', async () => {
+    const response = await sendRaw(app.baseUrl, ROUTE, {
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': 'audit-webhook-id',
+        'webhook-id': 'not a message id',
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': 'v1,AAAA',
+      },
+      body: '{}',
+    });
+    expect(response.status).toBe(400);
+    const row = await waitForAuditRow(app.database.url, byRequest('audit-webhook-id'));
+    expect(row).toMatchObject({
+      event: 'input_validation_fail',
+      reason: 'malformed-webhook-id',
+      method: 'standardWebhooks',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect((await auditRows(app.database.url)).filter(byRequest('audit-webhook-id'))).toHaveLength(1);
+  });
+
+  it('an SSRF block is audited as malicious_ssrf with the host, never the path or query', async () => {
+    expect(() => assertUrlAllowed('https://10.1.2.3/hook?token=ssrf-secret', false)).toThrow();
+    const row = await waitForAuditRow(app.database.url, (candidate) => candidate.event === 'malicious_ssrf');
+    expect(row).toMatchObject({ reason: 'forbidden-address', outcome: 'failure' });
+    expect(row.detail).toContain('10.1.2.3');
+    expect(JSON.stringify(row)).not.toMatch(/ssrf-secret|\/hook/);
+  });
+});
+
+describe('audit budget per source (AUDIT_MAX_PER_SOURCE per AUDIT_WINDOW_SECONDS)', () => {
+  const MAX = 20;
+  const WINDOW_SECONDS = 5;
+  let app: TestApp;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    app = await startTestApp({
+      env: {
+        PREAUTH_LIMIT: '0',
+        AUDIT_MAX_PER_SOURCE: String(MAX),
+        AUDIT_WINDOW_SECONDS: String(WINDOW_SECONDS),
+        METRICS_ENABLED: 'true',
+        METRICS_PORT: String(metricsPort),
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('a flood of 1,000 malformed requests from one source writes at most the budget; the rest are counted', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const started = Date.now();
+    const statuses: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < 1000) {
+          next++;
+          statuses.push(await post(app.baseUrl, '{"broken": ', { agent }));
+        }
+      }),
+    );
+    const elapsedMs = Date.now() - started;
+    agent.destroy();
+    expect(statuses).toHaveLength(1000);
+    expect(statuses.every((status) => status === 400)).toBe(true);
+
+    // Another source is still audited while the first is over its budget.
+    expect(await post(app.baseUrl, '{"broken": ', { localAddress: '127.0.0.2' })).toBe(400);
+    await waitForAuditRow(app.database.url, (row) => row.remote_address === '127.0.0.2');
+
+    const metric = await (await fetch(metricsUrl)).text();
+    const droppedMetric = Number(
+      /audit_events_dropped_total\{event="input_validation_fail"\} (\d+)/.exec(metric)?.[1] ?? 'NaN',
+    );
+
+    // Once the window closes, a summary row per event carries the dropped count.
+    await waitForAuditRow(
+      app.database.url,
+      (row) => row.reason === 'audit-suppressed' && row.remote_address === '127.0.0.1',
+      (WINDOW_SECONDS + 3) * 1000,
+    );
+    const rows = (await auditRows(app.database.url)).filter((row) => row.remote_address === '127.0.0.1');
+    const written = rows.filter((row) => row.reason !== 'audit-suppressed');
+    const summaries = rows.filter((row) => row.reason === 'audit-suppressed');
+    const windows = Math.floor(elapsedMs / (WINDOW_SECONDS * 1000)) + 1;
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.length).toBeLessThanOrEqual(MAX * windows);
+    expect(droppedMetric).toBe(1000 - written.length);
+    const droppedInRows = summaries.reduce((sum, row) => sum + Number(row.dropped), 0);
+    expect(droppedInRows).toBe(1000 - written.length);
+    expect(summaries.every((row) => row.event === 'input_validation_fail')).toBe(true);
+  }, 60_000);
+
+  it('an audit table that cannot be written does not change or delay the refusal', async () => {
+    await queryTestDatabase(app.database.url, 'ALTER TABLE audit_events RENAME TO audit_events_away');
+    try {
+      const started = Date.now();
+      expect(await post(app.baseUrl, '{"broken": ', { localAddress: '127.0.0.3' })).toBe(400);
+      expect(Date.now() - started).toBeLessThan(1000);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(await post(app.baseUrl, '{"broken": ', { localAddress: '127.0.0.3' })).toBe(400);
+    } finally {
+      await queryTestDatabase(app.database.url, 'ALTER TABLE audit_events_away RENAME TO audit_events');
+    }
+    // The queued rows are kept and written once the table is back.
+    await waitForAuditRow(app.database.url, (row) => row.remote_address === '127.0.0.3', 5000);
+  });
+});
