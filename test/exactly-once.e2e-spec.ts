@@ -23,11 +23,18 @@ import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/t
 const PATH = '/v1/webhooks/generic';
 const HEADERS = { ...LOCAL_DEV_AUTH, 'content-type': 'application/json' };
 
-/** Slower than the generic deadline below: the caller gets the interim reply, the result comes later. */
+/**
+ * The turn budget of these replicas. 50 concurrent duplicates on a loaded 2-core CI machine must all be answered
+ * within it (as platforms allow 5-10 s), while the slow lookup below must outlive it.
+ */
+const DEADLINE_MS = 1500;
+const SLOW_LOOKUP_MS = 2500;
+
+/** Slower than the generic deadline: the caller gets the interim reply, the result comes later. */
 @IntentHandler('TestSlowLookup')
 class SlowLookupHandler implements FulfillmentHandler {
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await new Promise((resolve) => setTimeout(resolve, SLOW_LOOKUP_MS));
     return { text: `Found it for ${request.sessionId}.`, payload: { found: true } };
   }
 }
@@ -92,8 +99,8 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
   beforeAll(async () => {
     database = await createTestDatabase();
     [a, b] = await Promise.all([
-      startApp(database, { GENERIC_DEADLINE_MS: '400' }),
-      startApp(database, { GENERIC_DEADLINE_MS: '400' }),
+      startApp(database, { GENERIC_DEADLINE_MS: String(DEADLINE_MS) }),
+      startApp(database, { GENERIC_DEADLINE_MS: String(DEADLINE_MS) }),
     ]);
   });
   afterAll(async () => {
@@ -196,7 +203,7 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
     const started = Date.now();
     const reply = await post(urlOf(a), { requestId: randomUUID(), sessionId, intent: 'TestSlowLookup' });
     const elapsed = Date.now() - started;
-    expect(elapsed).toBeLessThan(700);
+    expect(elapsed).toBeLessThan(SLOW_LOOKUP_MS);
     const interim = JSON.parse(reply.text) as { outcome: string; sessionParameters: { pendingFulfillmentId: string } };
     expect(interim.outcome).toBe('timed-out');
     const id = interim.sessionParameters.pendingFulfillmentId;
