@@ -136,8 +136,11 @@ describe('SIGTERM with keep-alive clients that ignore readiness (a real process,
       const listenerClosedAt =
         Math.min(...sent.filter((entry) => entry.error === 'ECONNREFUSED').map((entry) => entry.at)) - killedAt;
       expect(listenerClosedAt).toBeGreaterThanOrEqual(SHUTDOWN_DELAY_MS - 50);
+      // The clients see the close only when they next connect, which can be well after it: the kernel resets what
+      // was in the accept queue at the close itself. So the close is taken no later than the designed delay.
+      const closedBy = Math.min(listenerClosedAt, SHUTDOWN_DELAY_MS);
       const failedEarly = sent.filter(
-        (entry) => entry.error !== undefined && entry.at - killedAt < listenerClosedAt - ACCEPT_QUEUE_MARGIN_MS,
+        (entry) => entry.error !== undefined && entry.at - killedAt < closedBy - ACCEPT_QUEUE_MARGIN_MS,
       );
       expect(failedEarly).toEqual([]);
       expect(
