@@ -9,8 +9,11 @@ import { AppConfig } from '../config';
 
 const PLAIN: ConnectionSecurity = { encrypted: false, clientCertificateVerified: false };
 
-/** grpc-js (1.14) keeps its node:http2 servers in a private map and offers no public hook for the handshake. */
-function tlsListeners(server: Server): EventEmitter[] | undefined {
+/**
+ * The node:http2 servers of a bound grpc-js server: grpc-js (1.14) keeps them in a private map and offers no
+ * public hook for the handshake or the raw headers. Undefined when this grpc-js version keeps them elsewhere.
+ */
+export function grpcHttp2Servers(server: Server): EventEmitter[] | undefined {
   const internal = (server as unknown as { http2Servers?: unknown }).http2Servers;
   return internal instanceof Map ? [...(internal as Map<EventEmitter, unknown>).keys()] : undefined;
 }
@@ -38,7 +41,7 @@ export class GrpcConnections {
 
   /** Whether handshakes of this (not yet bound) server can be watched; if not, node:tls must refuse itself. */
   canObserve(server: Server): boolean {
-    const listeners = tlsListeners(server);
+    const listeners = grpcHttp2Servers(server);
     if (listeners) return true;
     this.logger.warn(
       'Cannot watch gRPC TLS handshakes with this grpc-js version: refused client certificates are not audited ' +
@@ -50,7 +53,7 @@ export class GrpcConnections {
   /** Starts watching the TLS listeners of a bound grpc-js server. */
   observe(server: Server): void {
     if (!this.config.tls) return;
-    const listeners = tlsListeners(server) ?? [];
+    const listeners = grpcHttp2Servers(server) ?? [];
     this.observing = listeners.length > 0;
     for (const listener of listeners) {
       listener.on('secureConnection', (socket: TLSSocket) => this.track(socket));

@@ -1,12 +1,6 @@
 import type { Server } from '@grpc/grpc-js';
-import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http2';
-
-/** grpc-js (1.14) keeps its node:http2 servers in a private map. */
-function http2Servers(server: Server): EventEmitter[] {
-  const internal = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  return internal instanceof Map ? [...(internal as Map<EventEmitter, unknown>).keys()] : [];
-}
+import { grpcHttp2Servers } from './grpc-connections';
 
 /**
  * Gives a repeated header back all its values. node:http2 keeps only the first of a header it deems single
@@ -32,7 +26,7 @@ export function restoreRepeatedHeaders(headers: IncomingHttpHeaders, rawHeaders:
 
 /** Runs `restoreRepeatedHeaders` on every call of a bound grpc-js server, ahead of grpc-js's own handler. */
 export function keepRepeatedHeaders(server: Server): boolean {
-  const servers = http2Servers(server);
+  const servers = grpcHttp2Servers(server) ?? [];
   for (const http2Server of servers) {
     http2Server.prependListener(
       'stream',
