@@ -1,7 +1,11 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
+import { toStruct } from '../src/grpc/struct';
 import { assertUrlAllowed } from '../src/outbound';
 import { auditRows, type AuditRow, waitForAuditRow } from './support/audit-events';
+import { grpcFailure, grpcMetadata, openGrpcClient, unary } from './support/grpc-client';
 import { sendRaw } from './support/raw-http';
 import { freePort } from './support/service-process';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -38,13 +42,22 @@ function post(
   });
 }
 
+/** A state-changing generic turn: a reused key with another body is refused, not run again. */
+const transfer = (sessionId: string, amount: number) => ({
+  sessionId,
+  intent: 'TransferFunds',
+  stage: 'fulfillment',
+  confirmation: 'confirmed',
+  parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount },
+});
+
 const byRequest = (requestId: string) => (row: AuditRow) => row.request_id === requestId;
 
 describe('refusals in the audit trail (issue 18 part 9)', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    app = await startTestApp({ env: { PREAUTH_LIMIT: '0', BODY_LIMIT_BYTES: '1024' } });
+    app = await startTestApp({ env: { PREAUTH_LIMIT: '0', BODY_LIMIT_BYTES: '1024', GRPC_ENABLED: 'true' } });
   });
 
   afterAll(async () => {
@@ -156,6 +169,79 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect((await auditRows(app.database.url)).filter(byRequest('audit-webhook-id'))).toHaveLength(1);
+  });
+
+  it('an Idempotency-Key reused with another body (422) is audited as sequence_fail with the caller and route', async () => {
+    const key = `audit-reuse-${randomUUID()}`;
+    const send = (amount: number, requestId: string) =>
+      sendRaw(app.baseUrl, ROUTE, {
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'Bearer local-dev-token',
+          'idempotency-key': key,
+          'x-request-id': requestId,
+        },
+        body: JSON.stringify(transfer('audit-reuse', amount)),
+      });
+    expect((await send(1, 'audit-reuse-first')).status).toBe(200);
+    const reused = await send(2, 'audit-reuse-second');
+    expect(reused.status).toBe(422);
+    expect(reused.json()).toMatchObject({ error: 'IDEMPOTENCY_KEY_REUSED' });
+    const row = await waitForAuditRow(app.database.url, byRequest('audit-reuse-second'));
+    expect(row).toMatchObject({
+      event: 'sequence_fail',
+      reason: 'idempotency_key_reused',
+      caller_id: 'local-dev',
+      route: `POST ${ROUTE}`,
+      remote_address: '127.0.0.1',
+    });
+    expect((await auditRows(app.database.url)).filter(byRequest('audit-reuse-first'))).toHaveLength(0);
+  });
+
+  it('gRPC refusals are audited like HTTP ones, with the method as the route', async () => {
+    const client = openGrpcClient(app.grpcPort ?? 0);
+    const call = (requestId: string, request: object) =>
+      grpcFailure(
+        unary(
+          client,
+          'Fulfill',
+          request,
+          grpcMetadata({ authorization: 'Bearer local-dev-token', 'x-request-id': requestId }),
+        ),
+      );
+    const grpcTransfer = (amount: number) => {
+      const { parameters, ...rest } = transfer('audit-grpc', amount);
+      return {
+        ...rest,
+        requestId: 'audit-grpc-turn',
+        stage: 'STAGE_FULFILLMENT',
+        confirmation: 'CONFIRMATION_CONFIRMED',
+        parameters: toStruct(parameters),
+      };
+    };
+    try {
+      expect(
+        (await call('audit-grpc-invalid', { sessionId: 'audit-grpc', intent: 'GetAccountBalance', stage: 7 })).code,
+      ).toBe(status.INVALID_ARGUMENT);
+      await unary(client, 'Fulfill', grpcTransfer(1), grpcMetadata({ authorization: 'Bearer local-dev-token' }));
+      expect((await call('audit-grpc-reused', grpcTransfer(2))).code).toBe(status.FAILED_PRECONDITION);
+    } finally {
+      client.close();
+    }
+    const method = '/fulfillment.v1.FulfillmentService/Fulfill';
+    expect(await waitForAuditRow(app.database.url, byRequest('audit-grpc-invalid'))).toMatchObject({
+      event: 'input_validation_fail',
+      reason: 'validation_failed',
+      route: method,
+      caller_id: 'local-dev',
+      remote_address: '127.0.0.1',
+    });
+    expect(await waitForAuditRow(app.database.url, byRequest('audit-grpc-reused'))).toMatchObject({
+      event: 'sequence_fail',
+      reason: 'idempotency_key_reused',
+      route: method,
+      caller_id: 'local-dev',
+    });
   });
 
   it('an SSRF block is audited as malicious_ssrf with the host, never the path or query', async () => {

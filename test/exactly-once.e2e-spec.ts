@@ -15,6 +15,7 @@ import {
 } from '../src/fulfillment';
 import { canonicalHash } from '../src/idempotency/canonical-hash';
 import { loadConfig } from '../src/config';
+import { waitForAuditRow } from './support/audit-events';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { untilDefined } from './support/eventually';
 import { freePort, ServiceProcess, startService } from './support/service-process';
@@ -168,9 +169,10 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
     );
     const before = await checking(database.url);
     const started = Date.now();
+    const requestId = `eo-409-${randomUUID()}`;
     const conflict = await fetch(`${urlOf(a)}${PATH}`, {
       method: 'POST',
-      headers: HEADERS,
+      headers: { ...HEADERS, 'x-request-id': requestId },
       body: JSON.stringify(body),
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(350);
@@ -178,6 +180,15 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
     expect(conflict.headers.get('retry-after')).toBe('1');
     expect(await conflict.json()).toMatchObject({ error: 'IDEMPOTENCY_IN_PROGRESS' });
     expect(await checking(database.url)).toBe(before);
+    // An idempotency conflict is a refusal like any other: audited with the OWASP vocabulary.
+    const audited = await waitForAuditRow(database.url, (row) => row.request_id === requestId);
+    expect(audited).toMatchObject({
+      event: 'sequence_fail',
+      outcome: 'failure',
+      reason: 'idempotency_in_progress',
+      route: `POST ${PATH}`,
+      caller_id: 'local-dev',
+    });
 
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const retried = await post(urlOf(b), body);

@@ -1,29 +1,26 @@
-import {
-  type ChannelCredentials,
-  Client,
-  type ClientReadableStream,
-  credentials,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { createHmac, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { FileDescriptorProto, type IFileDescriptorProto } from 'protobufjs/ext/descriptor';
 import { GrpcEndpoint } from '../src/grpc/grpc-endpoint';
-import { FULFILLMENT_PROTO, HEALTH_PROTO, PROTO_LOADER_OPTIONS } from '../src/grpc/grpc-proto';
 import { fromStruct, type ProtoStruct, toStruct } from '../src/grpc/struct';
 import { Readiness } from '../src/health/readiness';
 import { auditRows, waitForAuditRow } from './support/audit-events';
 import { startTestApp, TestApp } from './support/test-app';
 import { SlowHandler, TestHandlersModule } from './support/test-handlers';
 import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
+import {
+  grpcFailure as failure,
+  grpcMetadata as metadata,
+  grpcServices as proto,
+  openGrpcClient,
+  type ServiceClient,
+  unary,
+} from './support/grpc-client';
 import { H2_FLAG, H2_FRAME, rawH2cRequest } from './support/raw-h2c';
 
 const GENERIC_TOKEN = 'grpc-generic-token-0123456789abcdef';
@@ -32,36 +29,6 @@ const LIMITED_TOKEN = 'grpc-limited-token-0123456789abcdef';
 const SIGNING_KEY = randomBytes(32);
 const ES_FIXTURE = join(__dirname, 'fixtures', 'dialogflow-es', 'intents', 'GetAccountBalance.json');
 const BALANCE = { user_id: '12345', account_type: 'checking' };
-
-type Unary = (
-  request: object,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: (error: ServiceError | null, response: unknown) => void,
-) => void;
-type ServiceClient = Client & Record<string, Unary & ((request: object) => ClientReadableStream<unknown>)>;
-type ServiceClientConstructor = new (
-  address: string,
-  credentials: ChannelCredentials,
-  options?: Record<string, unknown>,
-) => ServiceClient;
-
-interface Proto {
-  fulfillment: { v1: { FulfillmentService: ServiceClientConstructor } };
-  grpc: {
-    health: { v1: { Health: ServiceClientConstructor } };
-    reflection: { v1: { ServerReflection: ServiceClientConstructor } };
-  };
-}
-
-const REFLECTION_PROTO = join(
-  dirname(require.resolve('@grpc/reflection/package.json')),
-  'build/proto/grpc/reflection/v1/reflection.proto',
-);
-const proto = loadPackageDefinition({
-  ...loadSync([FULFILLMENT_PROTO, HEALTH_PROTO], PROTO_LOADER_OPTIONS),
-  ...loadSync(REFLECTION_PROTO, { ...PROTO_LOADER_OPTIONS, includeDirs: [] }),
-}) as unknown as Proto;
 
 interface FulfillResponse {
   requestId: string;
@@ -82,58 +49,14 @@ interface WebhookResponse {
   replayed?: boolean;
 }
 
-/**
- * A client on its own connection (no subchannel shared between tests with the same credentials), checking the
- * server certificate for `localhost` as the development certificate names it.
- */
-function open<T extends ServiceClientConstructor>(
-  Service: T,
-  port: number,
-  channel: ChannelCredentials,
-): ServiceClient {
-  return new Service(`127.0.0.1:${port}`, channel, {
-    'grpc.use_local_subchannel_pool': 1,
-    'grpc.ssl_target_name_override': 'localhost',
-  });
-}
-
 function tls(set: string, client?: string, ca = set): ChannelCredentials {
   return client
     ? credentials.createSsl(pem(ca, 'ca.crt'), pem(set, `${client}.key`), pem(set, `${client}.crt`))
     : credentials.createSsl(pem(ca, 'ca.crt'));
 }
 
-function metadata(entries: Record<string, string> = {}): Metadata {
-  const result = new Metadata();
-  for (const [name, value] of Object.entries(entries)) result.set(name, value);
-  return result;
-}
-
 function bearer(token: string, extra: Record<string, string> = {}): Metadata {
   return metadata({ authorization: `Bearer ${token}`, ...extra });
-}
-
-function unary<T>(
-  client: ServiceClient,
-  method: string,
-  request: object,
-  meta: Metadata = new Metadata(),
-  deadlineMs = 10_000,
-): Promise<T> {
-  return new Promise((resolve, reject) =>
-    client[method](request, meta, { deadline: new Date(Date.now() + deadlineMs) }, (error, response) =>
-      error ? reject(error) : resolve(response as T),
-    ),
-  );
-}
-
-async function failure(promise: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await promise;
-  } catch (error: unknown) {
-    return error as ServiceError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const balanceRequest = (extra: Record<string, unknown> = {}) => ({
@@ -197,8 +120,8 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     });
     port = t.grpcPort ?? 0;
     httpsPort = (t.app.getHttpServer().address() as AddressInfo).port;
-    withCertificate = open(proto.fulfillment.v1.FulfillmentService, port, tls(certs, 'client'));
-    withoutCertificate = open(proto.fulfillment.v1.FulfillmentService, port, tls(certs));
+    withCertificate = openGrpcClient(port, tls(certs, 'client'));
+    withoutCertificate = openGrpcClient(port, tls(certs));
   }, 60_000);
 
   afterAll(async () => {
@@ -307,7 +230,7 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
   });
 
   it('refuses a certificate from an unknown CA with UNAUTHENTICATED and audits why', async () => {
-    const client = open(proto.fulfillment.v1.FulfillmentService, port, tls(certs, 'client-unknown'));
+    const client = openGrpcClient(port, tls(certs, 'client-unknown'));
     try {
       const error = await failure(
         unary(client, 'Fulfill', balanceRequest(), bearer(GENERIC_TOKEN, { 'x-request-id': 'grpc-untrusted' })),
@@ -323,7 +246,7 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
   });
 
   it('refuses a revoked certificate (CRL)', async () => {
-    const client = open(proto.fulfillment.v1.FulfillmentService, port, tls(certs, 'client-revoked'));
+    const client = openGrpcClient(port, tls(certs, 'client-revoked'));
     try {
       const error = await failure(unary(client, 'Fulfill', balanceRequest(), metadata({ 'x-request-id': 'grpc-rev' })));
       expect(error.code).toBe(status.UNAUTHENTICATED);
@@ -489,7 +412,7 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
   });
 
   it('answers grpc.health.v1 Check for the server and the service, NOT_FOUND for another name', async () => {
-    const health = open(proto.grpc.health.v1.Health, port, tls(certs));
+    const health = openGrpcClient(port, tls(certs), proto.grpc.health.v1.Health);
     try {
       await expect(unary(health, 'Check', {})).resolves.toEqual({ status: 'SERVING' });
       await expect(unary(health, 'Check', { service: 'fulfillment.v1.FulfillmentService' })).resolves.toEqual({
@@ -510,7 +433,7 @@ describe('gRPC with TLS_CLIENT_AUTH=require and certificate reload', () => {
   let t: TestApp;
   let port: number;
 
-  const fulfillment = (channel: ChannelCredentials) => open(proto.fulfillment.v1.FulfillmentService, port, channel);
+  const fulfillment = (channel: ChannelCredentials) => openGrpcClient(port, channel);
 
   beforeAll(async () => {
     generateCertificates(setA);
@@ -701,7 +624,7 @@ describe('gRPC without TLS (local development)', () => {
   });
 
   it('serves the local development token over plaintext on loopback', async () => {
-    const client = open(proto.fulfillment.v1.FulfillmentService, port, credentials.createInsecure());
+    const client = openGrpcClient(port, credentials.createInsecure());
     try {
       const response = await unary<FulfillResponse>(client, 'Fulfill', balanceRequest(), bearer('local-dev-token'));
       expect(response.text).toContain('$3,247.82');
@@ -711,7 +634,7 @@ describe('gRPC without TLS (local development)', () => {
   });
 
   it('describes the services by server reflection, imports included (what grpcurl and buf curl need)', async () => {
-    const client = open(proto.grpc.reflection.v1.ServerReflection, port, credentials.createInsecure());
+    const client = openGrpcClient(port, credentials.createInsecure(), proto.grpc.reflection.v1.ServerReflection);
     const stream = (
       client as unknown as { ServerReflectionInfo(): NodeJS.ReadWriteStream & { write(message: object): boolean } }
     ).ServerReflectionInfo();
@@ -745,7 +668,7 @@ describe('gRPC without TLS (local development)', () => {
   });
 
   it('streams health changes with Watch: NOT_SERVING once draining starts', async () => {
-    const client = open(proto.grpc.health.v1.Health, port, credentials.createInsecure());
+    const client = openGrpcClient(port, credentials.createInsecure(), proto.grpc.health.v1.Health);
     const stream = client.Watch({ service: '' });
     const seen: string[] = [];
     try {
@@ -768,8 +691,8 @@ describe('gRPC without TLS (local development)', () => {
   });
 
   it('closes gracefully on shutdown: open Watch streams end, new calls are refused', async () => {
-    const health = open(proto.grpc.health.v1.Health, port, credentials.createInsecure());
-    const fulfillment = open(proto.fulfillment.v1.FulfillmentService, port, credentials.createInsecure());
+    const health = openGrpcClient(port, credentials.createInsecure(), proto.grpc.health.v1.Health);
+    const fulfillment = openGrpcClient(port, credentials.createInsecure());
     try {
       const stream = health.Watch({ service: '' });
       const ended = new Promise<void>((resolve) => {

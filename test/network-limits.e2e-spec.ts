@@ -1,22 +1,13 @@
-import {
-  type ChannelCredentials,
-  Client,
-  credentials,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { type ServiceError, status } from '@grpc/grpc-js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { hashPassword } from '../src/auth/passwords';
-import { FULFILLMENT_PROTO, PROTO_LOADER_OPTIONS } from '../src/grpc/grpc-proto';
 import { toStruct } from '../src/grpc/struct';
 import { auditRows, waitForAuditRow } from './support/audit-events';
+import { grpcMetadata, openGrpcClient, type ServiceClient, unary } from './support/grpc-client';
 import { README_REQUEST } from './support/dialogflow-es.fixtures';
 import { testRedisUrl } from './support/redis';
 import { startTestApp, TestApp } from './support/test-app';
@@ -33,29 +24,15 @@ const USERNAME = `legacy-${RUN}`;
 /** A fresh client address (198.18.0.0/15, the benchmarking range) for each scenario's own budget. */
 const freshAddress = () => `198.18.${randomInt(0, 256)}.${randomInt(1, 255)}`;
 
-type Unary = (
-  request: object,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: (error: ServiceError | null, response: unknown) => void,
-) => void;
-type FulfillmentClient = Client & { Fulfill: Unary };
-const proto = loadPackageDefinition(loadSync([FULFILLMENT_PROTO], PROTO_LOADER_OPTIONS)) as unknown as {
-  fulfillment: {
-    v1: { FulfillmentService: new (address: string, channel: ChannelCredentials) => FulfillmentClient };
-  };
-};
-
-function fulfil(client: FulfillmentClient, meta: Record<string, string>): Promise<ServiceError | null> {
-  const metadata = new Metadata();
-  for (const [name, value] of Object.entries(meta)) metadata.set(name, value);
+function fulfil(client: ServiceClient, meta: Record<string, string>): Promise<ServiceError | null> {
   const body = {
     sessionId: `net-${RUN}`,
     intent: 'GetAccountBalance',
     parameters: toStruct({ user_id: '12345', account_type: 'checking' }),
   };
-  return new Promise((resolve) =>
-    client.Fulfill(body, metadata, { deadline: new Date(Date.now() + 10_000) }, (error) => resolve(error)),
+  return unary(client, 'Fulfill', body, grpcMetadata(meta)).then(
+    () => null,
+    (error: ServiceError) => error,
   );
 }
 
@@ -87,7 +64,7 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
   let a: TestApp;
   let b: TestApp;
   let untrusting: TestApp;
-  let grpcA: FulfillmentClient;
+  let grpcA: ServiceClient;
 
   beforeAll(async () => {
     const file = await callersFile(root);
@@ -104,7 +81,7 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
     a = await startTestApp({ env: { ...env, GRPC_ENABLED: 'true' }, imports: [TestHandlersModule] });
     b = await startTestApp({ env, imports: [TestHandlersModule] });
     untrusting = await startTestApp({ env: { CALLERS_FILE: file, TLS_TERMINATED_BY_PROXY: 'true' } });
-    grpcA = new proto.fulfillment.v1.FulfillmentService(`127.0.0.1:${a.grpcPort}`, credentials.createInsecure());
+    grpcA = openGrpcClient(a.grpcPort ?? 0);
   }, 90_000);
 
   afterAll(async () => {

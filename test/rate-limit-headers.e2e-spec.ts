@@ -1,14 +1,4 @@
-import {
-  type ChannelCredentials,
-  type Client,
-  type ClientUnaryCall,
-  credentials,
-  loadPackageDefinition,
-  Metadata,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { credentials, type Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -16,8 +6,8 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FULFILLMENT_PROTO, PROTO_LOADER_OPTIONS } from '../src/grpc/grpc-proto';
 import { waitForAuditRow } from './support/audit-events';
+import { grpcMetadata, openGrpcClient, type ServiceClient } from './support/grpc-client';
 import { testRedisUrl } from './support/redis';
 import { startTestApp, type TestApp } from './support/test-app';
 import { TestHandlersModule } from './support/test-handlers';
@@ -34,22 +24,6 @@ const TOKENS = {
   [PLAIN]: `rl-plain-token-${RUN}-0123456789abcdef`,
 };
 const ES_BODY = readFileSync(join(__dirname, 'fixtures', 'dialogflow-es', 'intents', 'GetAccountBalance.json'));
-
-type Unary = (
-  request: object,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: (error: ServiceError | null, response: unknown) => void,
-) => ClientUnaryCall;
-type FulfillmentClient = Client & { Fulfill: Unary; HandleWebhook: Unary };
-type FulfillmentClientConstructor = new (
-  address: string,
-  channel: ChannelCredentials,
-  options: object,
-) => FulfillmentClient;
-const proto = loadPackageDefinition(loadSync(FULFILLMENT_PROTO, PROTO_LOADER_OPTIONS)) as unknown as {
-  fulfillment: { v1: { FulfillmentService: FulfillmentClientConstructor } };
-};
 
 interface Answer {
   status: number;
@@ -109,7 +83,7 @@ describe('RateLimit header fields and one budget per caller (HTTPS and gRPC, two
   const certs = join(root, 'certs');
   let a: TestApp;
   let b: TestApp;
-  let grpcClient: FulfillmentClient;
+  let grpcClient: ServiceClient;
 
   beforeAll(async () => {
     generateCertificates(certs);
@@ -129,11 +103,7 @@ describe('RateLimit header fields and one budget per caller (HTTPS and gRPC, two
       startTestApp({ env: { ...env, GRPC_ENABLED: 'true' }, imports: [TestHandlersModule] }),
       startTestApp({ env, imports: [TestHandlersModule] }),
     ]);
-    grpcClient = new proto.fulfillment.v1.FulfillmentService(
-      `127.0.0.1:${a.grpcPort ?? 0}`,
-      credentials.createSsl(pem(certs, 'ca.crt')),
-      { 'grpc.use_local_subchannel_pool': 1, 'grpc.ssl_target_name_override': 'localhost' },
-    );
+    grpcClient = openGrpcClient(a.grpcPort ?? 0, credentials.createSsl(pem(certs, 'ca.crt')));
   }, 90_000);
 
   afterAll(async () => {
@@ -203,9 +173,7 @@ describe('RateLimit header fields and one budget per caller (HTTPS and gRPC, two
       method === 'Fulfill'
         ? { sessionId: `g-${randomUUID()}`, intent: 'GetAccountBalance' }
         : { platform: 'dialogflow-es', json: ES_BODY };
-    const metadata = new Metadata();
-    metadata.set('authorization', `Bearer ${TOKENS[caller]}`);
-    metadata.set('x-request-id', requestId);
+    const metadata = grpcMetadata({ authorization: `Bearer ${TOKENS[caller]}`, 'x-request-id': requestId });
     return new Promise<GrpcAnswer>((resolve) => {
       let headers: Metadata | undefined;
       const call = grpcClient[method](request, metadata, { deadline: new Date(Date.now() + 10_000) }, (error) =>

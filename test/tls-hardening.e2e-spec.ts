@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProbeServer } from '../src/health/probe-server';
@@ -72,6 +73,25 @@ function httpsGet(port: number, path: string, ca: Buffer, client?: { cert: Buffe
   });
 }
 
+/**
+ * Opens a TLS connection without a client certificate, sends nothing, and resolves with the error the server's
+ * answer raised: a refusal inside the handshake arrives as a TLS alert, a connection cut afterwards does not.
+ */
+function handshakeOutcome(port: number, ca: Buffer, alpn: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca, ALPNProtocols: [alpn] });
+    const guard = setTimeout(() => socket.destroy(), 5000);
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(guard);
+      resolve(error.code ?? error.message);
+    });
+    socket.on('close', () => {
+      clearTimeout(guard);
+      resolve('closed without a TLS alert');
+    });
+  });
+}
+
 describe('TLS hardening (real TLS sockets, certificates made by the test)', () => {
   const root = mkdtempSync(join(tmpdir(), 'wf-tls-hardening-'));
   const dev = join(root, 'dev');
@@ -137,6 +157,7 @@ describe('TLS hardening (real TLS sockets, certificates made by the test)', () =
           TLS_CRL_FILE: join(dev, 'ca.crl.pem'),
           TLS_CLIENT_AUTH: 'require',
           PROBE_PORT: '0',
+          GRPC_ENABLED: 'true',
         },
       });
       port = (t.app.getHttpServer().address() as AddressInfo).port;
@@ -150,6 +171,20 @@ describe('TLS hardening (real TLS sockets, certificates made by the test)', () =
         await expect(httpsGet(port, path, ca())).rejects.toThrow();
       },
     );
+
+    it.each([
+      ['HTTPS', 'http/1.1'],
+      ['gRPC', 'h2'],
+    ])('refuses a connection without a client certificate inside the handshake on the %s port', async (name, alpn) => {
+      const grpcPort = t.grpcPort ?? 0;
+      expect(await handshakeOutcome(name === 'gRPC' ? grpcPort : port, ca(), alpn)).toBe(
+        'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      );
+      await waitForAuditRow(
+        t.database.url,
+        (r) => r.reason === 'certificate-required' && (name === 'gRPC') === (r.detail ?? '').startsWith('grpc'),
+      );
+    });
 
     it.each([
       ['none', undefined, 'certificate-required'],

@@ -35,9 +35,9 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
   const transport = new FulfillmentGrpcTransport({
     host: config.http.host,
     port: config.grpc.port,
-    credentials: (server) =>
+    credentials: () =>
       (credentials = tls
-        ? new ReloadableServerCredentials(tls, readTlsMaterial(tls), !connections.canObserve(server))
+        ? new ReloadableServerCredentials(tls, readTlsMaterial(tls))
         : ServerCredentials.createInsecure()),
     packageDefinition: loadGrpcDefinitions(),
     reflectionDefinition: loadReflectionDefinitions(),

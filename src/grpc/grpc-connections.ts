@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import type { ConnectionSecurity } from '../auth/auth-attempt';
-import { certificateFailureReason, connectionSecurity, peerIdentity } from '../auth/tls/peer-identity';
+import { connectionSecurity, peerIdentity } from '../auth/tls/peer-identity';
 import { TlsRefusals } from '../auth/tls/tls-refusals';
 import { AppConfig } from '../config';
 
@@ -22,11 +22,10 @@ export function grpcHttp2Servers(server: Server): EventEmitter[] | undefined {
  * What the TLS handshake proved about each gRPC connection, in the terms the HTTP guard uses.
  *
  * grpc-js only reports a *verified* peer certificate per call (`getAuthContext`): a certificate presented
- * but not verified (TLS_CLIENT_AUTH=optional) would look like none, and node:tls closes a refused one
- * (`require`) without an event. So we watch the port's TLS listeners: each connection is recorded when its
- * handshake ends, keyed by the peer address grpc-js reports for its calls; with `require`, one without a
- * verified certificate is audited with the reason (expired, unknown CA, revoked, none) and closed before any
- * call is read; failed handshakes are audited like HTTPS ones.
+ * but not verified (TLS_CLIENT_AUTH=optional) would look like none, and a refused handshake (`require`) is not
+ * reported at all. So we watch the port's TLS listeners: each connection is recorded when its
+ * handshake ends, keyed by the peer address grpc-js reports for its calls; a refused handshake (with `require`,
+ * a missing, expired, unknown-CA or revoked certificate) is audited with its reason, as on HTTPS.
  */
 @Injectable()
 export class GrpcConnections {
@@ -39,26 +38,21 @@ export class GrpcConnections {
     private readonly refusals: TlsRefusals,
   ) {}
 
-  /** Whether handshakes of this (not yet bound) server can be watched; if not, node:tls must refuse itself. */
-  canObserve(server: Server): boolean {
-    const listeners = grpcHttp2Servers(server);
-    if (listeners) return true;
-    this.logger.warn(
-      'Cannot watch gRPC TLS handshakes with this grpc-js version: refused client certificates are not audited ' +
-        'and an unverified one counts as none (TLS_CLIENT_AUTH=optional)',
-    );
-    return false;
-  }
-
   /** Starts watching the TLS listeners of a bound grpc-js server. */
   observe(server: Server): void {
     if (!this.config.tls) return;
-    const listeners = grpcHttp2Servers(server) ?? [];
-    this.observing = listeners.length > 0;
-    for (const listener of listeners) {
+    const listeners = grpcHttp2Servers(server);
+    if (!listeners) {
+      this.logger.warn(
+        'Cannot watch gRPC TLS handshakes with this grpc-js version: refused client certificates are not audited ' +
+          'and an unverified one counts as none (TLS_CLIENT_AUTH=optional)',
+      );
+    }
+    this.observing = (listeners?.length ?? 0) > 0;
+    for (const listener of listeners ?? []) {
       listener.on('secureConnection', (socket: TLSSocket) => this.track(socket));
       listener.on('tlsClientError', (error: NodeJS.ErrnoException, socket: TLSSocket) =>
-        this.refused(socket, 'tls-handshake-failed', error.code ?? error.message),
+        this.refusals.handshakeFailed(socket, error, 'grpc'),
       );
     }
   }
@@ -76,20 +70,10 @@ export class GrpcConnections {
 
   private track(socket: TLSSocket): void {
     const security = connectionSecurity(socket);
-    if (this.config.tls?.clientAuth === 'require' && !security.clientCertificateVerified) {
-      const code = security.clientCertificateError;
-      this.refused(socket, security.peer ? certificateFailureReason(code) : 'certificate-required', code);
-      socket.destroy();
-      return;
-    }
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     this.byPeer.set(key, security);
     socket.once('close', () => {
       if (this.byPeer.get(key) === security) this.byPeer.delete(key);
     });
-  }
-
-  private refused(socket: TLSSocket, reason: string, detail?: string): void {
-    this.refusals.record(socket, reason, detail, 'grpc');
   }
 }

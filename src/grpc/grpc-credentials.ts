@@ -22,19 +22,18 @@ function contextOptions(material: TlsMaterial): SecureContextOptions {
  * and has no hook to close connections verified under the old trust store.
  *
  * Client certificates are requested whenever TLS_CLIENT_AUTH is not `off` and checked against our CA bundle
- * only. With `require`, a connection without a valid one is closed right after the handshake: by
- * GrpcConnections, which audits why (as HTTPS does), or by node:tls itself when `verifyInHandshake` is set
- * because the handshakes cannot be watched.
+ * only. With `require`, node:tls refuses a connection without a valid one inside the handshake (a TLS alert,
+ * as on HTTPS); GrpcConnections audits why.
  */
 export class ReloadableServerCredentials extends ServerCredentials {
-  constructor(tls: TlsConfig, material: TlsMaterial, verifyInHandshake: boolean) {
+  constructor(tls: TlsConfig, material: TlsMaterial) {
     if (tls.clientAuth !== 'off' && !material.options.ca) {
       throw new ConfigError([`TLS_CA_FILE: is required when TLS_CLIENT_AUTH=${tls.clientAuth}`]);
     }
     super(
       {
         requestCert: tls.clientAuth !== 'off',
-        rejectUnauthorized: tls.clientAuth === 'require' && verifyInHandshake,
+        rejectUnauthorized: tls.clientAuth === 'require',
         // grpc-js hands these to http2.createSecureServer as they are; Node's default handshake timeout is 120 s.
         handshakeTimeout: tls.handshakeTimeoutMs,
       },

@@ -5,10 +5,6 @@ import { type Refusal, refusalFor, refusals } from '../common/http/http-error.fi
 import type { GrpcCallState } from './grpc-call';
 import { GrpcErrorStatus, toGrpcStatus } from './grpc-status';
 
-/**
- * The one place gRPC errors are shaped (HttpErrorFilter's counterpart): a status code from the error code,
- * our message with the offending fields, the request id in the trailers; internals are logged, never sent.
- */
 /** The HTTP status an error code would have, for the codes whose refusals are audited. */
 const HTTP_STATUS_OF: Partial<Record<AppError['code'], number>> = {
   MALFORMED_JSON: 400,
@@ -18,6 +14,10 @@ const HTTP_STATUS_OF: Partial<Record<AppError['code'], number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
 };
 
+/**
+ * The one place gRPC errors are shaped (HttpErrorFilter's counterpart): a status code from the error code,
+ * our message with the offending fields, the request id in the trailers; internals are logged, never sent.
+ */
 @Catch()
 export class GrpcErrorFilter implements RpcExceptionFilter<unknown> {
   private readonly logger = new Logger('GrpcError');
