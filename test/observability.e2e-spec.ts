@@ -8,12 +8,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { toStruct } from '../src/grpc/struct';
 import { esRequest, LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
+import { grpcMetadata, openGrpcClient, unary } from './support/grpc-client';
 import { freePort, startService } from './support/service-process';
 import { startTestApp, TestApp } from './support/test-app';
 import { createTestDatabase } from './support/test-database';
 
 const PATH = '/v1/webhooks/dialogflow-es';
+const grpcAuth = { authorization: LOCAL_DEV_AUTH.Authorization };
 
 /** A caller's W3C trace context: the service must continue this trace. */
 function traceparent(): { header: string; traceId: string; parentId: string } {
@@ -54,6 +57,8 @@ describe('observability', () => {
         METRICS_ENABLED: 'true',
         METRICS_PORT: String(metricsPort),
         TRACE_PARAMETER_ALLOWLIST: 'account_type,from_account',
+        TRUSTED_PROXIES: '127.0.0.1/32',
+        GRPC_ENABLED: 'true',
       },
     });
   });
@@ -167,6 +172,45 @@ describe('observability', () => {
       const server = spans.find((span) => span.kind === SpanKind.SERVER);
       expect(server?.attributes['url.query']).toBe('token=REDACTED&x=REDACTED');
       expect(visible(spans)).not.toContain('qs-secret-value');
+    });
+
+    it('names the client behind a trusted proxy as client.address, the proxy as network.peer.address', async () => {
+      // Loopback clients (127.0.0.0/8): the local-dev caller is only accepted from this host.
+      const viaHttp = traceparent();
+      await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .set('traceparent', viaHttp.header)
+        .set('x-forwarded-for', '198.51.100.20, 127.0.0.9')
+        .send(README_REQUEST)
+        .expect(200);
+      const httpServer = (
+        await spansOfTrace(viaHttp.traceId, (found) => found.some((span) => span.kind === SpanKind.SERVER))
+      ).find((span) => span.kind === SpanKind.SERVER);
+      expect(httpServer?.attributes['client.address']).toBe('127.0.0.9');
+      expect(httpServer?.attributes['network.peer.address']).toMatch(/127\.0\.0\.1$/);
+
+      const client = openGrpcClient(t.grpcPort ?? 0);
+      try {
+        await unary(
+          client,
+          'Fulfill',
+          { sessionId: 'traced', intent: 'GetAccountBalance', parameters: toStruct({ account_type: 'checking' }) },
+          grpcMetadata({ ...grpcAuth, 'x-request-id': 'traced-grpc', 'x-forwarded-for': '127.0.0.8' }),
+        );
+      } finally {
+        client.close();
+      }
+      // The test's grpc-js client is instrumented too and starts its own trace: find the server span by kind.
+      const isGrpcServer = (span: ReadableSpan) =>
+        span.kind === SpanKind.SERVER && span.attributes['rpc.system'] === 'grpc';
+      let grpcServer: ReadableSpan | undefined;
+      for (let attempt = 0; attempt < 50 && !grpcServer; attempt += 1) {
+        grpcServer = (await finishedSpans()).filter(isGrpcServer).at(-1);
+        if (!grpcServer) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(grpcServer?.name).toBe('grpc.fulfillment.v1.FulfillmentService/Fulfill');
+      expect(grpcServer?.attributes['client.address']).toBe('127.0.0.8');
     });
 
     it('starts a new trace when the caller sends none', async () => {

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { Metadata } from '@grpc/grpc-js';
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -61,6 +62,7 @@ export class GrpcCallerAuthGuard implements CanActivate {
       xForwardedFor: [metadataValue(metadata, 'x-forwarded-for') ?? []].flat(),
     });
     call.clientAddress = client.address;
+    if (client.address !== undefined) trace.getActiveSpan()?.setAttribute('client.address', client.address);
     await this.preAuth.admit({ ...client, requestId: call.requestId });
 
     const options = this.reflector.get(GrpcAuth, context.getHandler());

@@ -54,6 +54,9 @@ export function traceServerRequests(server: Server, scheme: 'http' | 'https'): v
           span.setAttribute('http.route', route);
           span.updateName(`${method} ${route}`);
         }
+        // The address the service settled on (behind TRUSTED_PROXIES, the forwarded client's), as audits use it.
+        const client = (request as IncomingMessage & { clientAddress?: string }).clientAddress;
+        if (client !== undefined) span.setAttribute('client.address', client);
         if (response.headersSent) {
           span.setAttribute('http.response.status_code', response.statusCode);
           if (response.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
