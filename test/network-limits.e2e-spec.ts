@@ -79,7 +79,7 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
       REDIS_URL: testRedisUrl(),
     };
     a = await startTestApp({ env: { ...env, GRPC_ENABLED: 'true' }, imports: [TestHandlersModule] });
-    b = await startTestApp({ env, imports: [TestHandlersModule] });
+    b = await startTestApp({ env: { ...env, BASIC_AUTH_MAX_CONCURRENT_CHECKS: '1' }, imports: [TestHandlersModule] });
     untrusting = await startTestApp({ env: { CALLERS_FILE: file, TLS_TERMINATED_BY_PROXY: 'true' } });
     grpcA = openGrpcClient(a.grpcPort ?? 0);
   }, 90_000);
@@ -183,6 +183,26 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
       expect(refused.body).toMatchObject({ error: 'UNAUTHENTICATED', message: 'Missing or invalid credentials.' });
       await post(b, freshAddress(), basic(PASSWORD)).expect(401);
       await waitForAuditRow(a.database.url, (r) => r.reason === 'too-many-failures' && r.detail === USERNAME);
+    });
+  });
+
+  describe('password checks under a flood of random usernames', () => {
+    it('hashes at most BASIC_AUTH_MAX_CONCURRENT_CHECKS at once; the burst past the queue gets 503 at once, others are served', async () => {
+      const randomUser = () => `Basic ${Buffer.from(`${randomBytes(6).toString('hex')}:guess`).toString('base64')}`;
+      // Each from its own address: the pre-auth limit and the username backoff do not stop this flood.
+      const flood = Array.from({ length: 40 }, () => post(b, freshAddress(), randomUser()));
+      const bystander = post(b, freshAddress(), `Bearer ${TOKEN}`);
+      const answers = await Promise.all(flood);
+      expect((await bystander).status).toBe(200);
+      const busy = answers.filter((answer) => answer.status === 503);
+      expect(answers.every((answer) => answer.status === 401 || answer.status === 503)).toBe(true);
+      // One running and eight waiting at most, when all 40 arrive together; some always get through.
+      expect(busy.length).toBeGreaterThan(0);
+      expect(answers.length - busy.length).toBeGreaterThanOrEqual(9);
+      for (const answer of busy) {
+        expect(answer.headers['retry-after']).toBe('1');
+        expect(answer.body).toMatchObject({ statusCode: 503, error: 'OVERLOADED' });
+      }
     });
   });
 

@@ -12,6 +12,7 @@ import { PostgresReplayStore } from './replay/postgres-replay.store';
 import { RedisReplayStore } from './replay/redis-replay.store';
 import { ReplayStore } from './replay/replay-store';
 import { BasicBackoff } from './strategies/basic-backoff';
+import { PasswordCheckBudget } from './strategies/password-check-budget';
 import { BasicStrategy } from './strategies/basic.strategy';
 import { BearerStrategy } from './strategies/bearer.strategy';
 import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
@@ -61,6 +62,7 @@ const replayStore: Provider = {
     { provide: OidcDiscovery, useFactory: () => new OidcDiscovery() },
     replayStore,
     BasicBackoff,
+    PasswordCheckBudget,
     ...strategies,
     TokenStrategies,
     CallersFileWatcher,

@@ -13,6 +13,7 @@ import { CallerRegistry, LOCAL_DEV_TOKEN, localDevCallers } from './callers/call
 import { digestToken } from './callers/callers-file';
 import type { ReplayStore } from './replay/replay-store';
 import { BasicBackoff } from './strategies/basic-backoff';
+import { PasswordCheckBudget } from './strategies/password-check-budget';
 import { BasicStrategy } from './strategies/basic.strategy';
 import { BearerStrategy } from './strategies/bearer.strategy';
 import { HeaderSignatureStrategy } from './strategies/header-signature.strategy';
@@ -45,7 +46,7 @@ function setup(env: Record<string, string> = {}, registry = new CallerRegistry(C
     new StandardWebhooksStrategy(registry, replays),
     new HeaderSignatureStrategy(registry),
     new BearerStrategy(registry, tokens),
-    new BasicStrategy(registry, config, new BasicBackoff(config, new SystemClock())),
+    new BasicStrategy(registry, config, new BasicBackoff(config, new SystemClock()), new PasswordCheckBudget(config)),
     new QueryTokenStrategy(registry),
     new MtlsStrategy(registry),
     registry,

@@ -93,7 +93,7 @@ export interface NetworkConfig {
   /** Requests per client address per window before authentication; 0 is off. */
   preAuth: { limit: number; ttlSeconds: number };
   /** Failed basic-auth attempts per username per window before the username is refused; 0 is off. */
-  basicBackoff: { maxFailures: number; windowSeconds: number };
+  basicBackoff: { maxFailures: number; windowSeconds: number; maxConcurrentChecks: number };
 }
 
 export interface ObservabilityConfig {
@@ -268,6 +268,7 @@ export class AppConfig implements AppConfigValues {
         basicBackoff: {
           maxFailures: env.BASIC_AUTH_MAX_FAILURES,
           windowSeconds: env.BASIC_AUTH_FAILURE_WINDOW_SECONDS,
+          maxConcurrentChecks: env.BASIC_AUTH_MAX_CONCURRENT_CHECKS,
         },
       },
       audit: {

@@ -310,6 +310,13 @@ export class Environment {
   @Max(86_400)
   BASIC_AUTH_FAILURE_WINDOW_SECONDS = 300;
 
+  /** Basic-auth password checks (scrypt) running at once; a burst beyond a short queue is answered 503. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  BASIC_AUTH_MAX_CONCURRENT_CHECKS = 2;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)

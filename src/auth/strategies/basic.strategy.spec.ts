@@ -4,6 +4,7 @@ import type { AuthAttempt } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
 import { hashPassword, verifyPassword } from '../passwords';
 import { BasicBackoff } from './basic-backoff';
+import { PasswordCheckBudget } from './password-check-budget';
 import { BasicStrategy } from './basic.strategy';
 import { Clock } from '../../common/clock';
 
@@ -50,7 +51,7 @@ describe('BasicStrategy', () => {
     }) as AuthAttempt;
 
   const withConfig = (config: ReturnType<typeof loadConfig>, clock: Clock = new TestClock()) =>
-    new BasicStrategy(registry, config, new BasicBackoff(config, clock));
+    new BasicStrategy(registry, config, new BasicBackoff(config, clock), new PasswordCheckBudget(config));
   const strategy = (env: Record<string, string>, clock?: Clock) => withConfig(loadConfig(env, '/srv'), clock);
 
   it('accepts the right password over TLS', async () => {

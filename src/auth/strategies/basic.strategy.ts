@@ -4,13 +4,14 @@ import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-att
 import { CallerRegistry } from '../callers/caller-registry';
 import { verifyPassword } from '../passwords';
 import { BasicBackoff } from './basic-backoff';
+import { PasswordCheckBudget } from './password-check-budget';
 
 const BASIC = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i;
 
 /**
  * HTTP Basic against scrypt hashes; refused on plain HTTP unless TLS ends at a trusted proxy, or in local
  * development from loopback. A username with too many recent failures is refused without its password being
- * hashed (BasicBackoff), known or not.
+ * hashed (BasicBackoff), known or not; the hashing itself is bounded process-wide (PasswordCheckBudget).
  */
 @Injectable()
 export class BasicStrategy implements AuthStrategy {
@@ -20,6 +21,7 @@ export class BasicStrategy implements AuthStrategy {
     private readonly callers: CallerRegistry,
     private readonly config: AppConfig,
     private readonly backoff: BasicBackoff,
+    private readonly budget: PasswordCheckBudget,
   ) {}
 
   applies(attempt: AuthAttempt): boolean {
@@ -41,8 +43,11 @@ export class BasicStrategy implements AuthStrategy {
     const entry = this.callers.withMethod(this.method).find(({ settings }) => settings.username === username);
     // Hash even for an unknown user so the response time does not reveal which usernames exist.
     const hashes = entry?.settings.passwordHashes ?? [UNKNOWN_USER_HASH];
-    let matched = false;
-    for (const hash of hashes) matched = (await verifyPassword(password, hash)) || matched;
+    const matched = await this.budget.run(async () => {
+      let any = false;
+      for (const hash of hashes) any = (await verifyPassword(password, hash)) || any;
+      return any;
+    });
     if (entry && matched) return { ok: true, caller: entry.caller };
     await this.backoff.recordFailure(username);
     return failure('bad-password', username);
