@@ -46,6 +46,7 @@ export async function createHttpApp(
   const load = app.get(EventLoopLoad);
   // A turn's budget starts when its request arrives, before the body is read or the caller authenticated.
   stampArrivals(server, () => load.delayMs);
+  server.once('listening', () => load.restartWindow());
   // While tracing runs, each request (and everything above) in its HTTP server span.
   traceServerRequests(server, config.tls ? 'https' : 'http');
   app.use(

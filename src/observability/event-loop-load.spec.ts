@@ -1,4 +1,26 @@
-import { overloaded, SATURATED_UTILIZATION } from './event-loop-load';
+import { loadConfig } from '../config';
+import { EventLoopLoad, overloaded, SATURATED_UTILIZATION } from './event-loop-load';
+
+describe('EventLoopLoad', () => {
+  it('does not count start-up work once the server listens: restartWindow() forgets a blocked loop', async () => {
+    const load = new EventLoopLoad(loadConfig({ OVERLOAD_DELAY_MS: '50' }, '/srv'));
+    try {
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      await sleep(150);
+      const until = Date.now() + 300;
+      while (Date.now() < until); // a synchronous start-up step, as module loading is
+      // The window holding the block ends within the next 100 ms.
+      for (let waited = 0; waited < 300 && load.delayMs <= 50; waited += 5) await sleep(5);
+      expect(load.delayMs).toBeGreaterThan(50);
+      expect(load.refuseNow()).toBe(true);
+      load.restartWindow();
+      expect(load.delayMs).toBe(0);
+      expect(load.refuseNow()).toBe(false);
+    } finally {
+      load.onApplicationShutdown();
+    }
+  });
+});
 
 describe('overloaded', () => {
   const limits = { delayMs: 200, inFlight: 128 };

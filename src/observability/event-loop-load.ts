@@ -107,6 +107,17 @@ export class EventLoopLoad implements OnApplicationShutdown {
     return true;
   }
 
+  /**
+   * Forgets what the loop did so far: called when the server starts listening, so that start-up's synchronous
+   * work (module loading, compiling) does not read as load and refuse the first requests with 503.
+   */
+  restartWindow(): void {
+    this.histogram.reset();
+    this.recentDelayMs = 0;
+    this.recentUtilization = 0;
+    this.lastUtilization = performance.eventLoopUtilization();
+  }
+
   onApplicationShutdown(): void {
     clearInterval(this.timer);
     this.histogram.disable();
