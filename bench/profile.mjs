@@ -132,6 +132,7 @@ async function main() {
     LOG_LEVEL: 'info',
     CALLERS_FILE: callers,
     THROTTLE_LIMIT: '1000000',
+    PREAUTH_LIMIT: '10000000',
     OTEL_SDK_DISABLED: 'true',
   };
   const sink = process.env.PROFILE_TRACING === '1' ? await startOtlpSink() : undefined;

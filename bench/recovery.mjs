@@ -81,6 +81,7 @@ async function measure(probeIntervalMs) {
     PORT: String(servicePort),
     LOG_LEVEL: 'info',
     THROTTLE_LIMIT: '1000000',
+    PREAUTH_LIMIT: '10000000',
     DB_PROBE_INTERVAL_MS: String(probeIntervalMs),
   });
   const base = `http://127.0.0.1:${servicePort}`;

@@ -1,6 +1,7 @@
 // npm run bench: the full Dialogflow ES path (with static-token, HMAC and JWT callers) against bare node:http
 // baselines, in one run.
 // Servers are pinned to core 0 and the load generator (autocannon, its own process) to core 1 where taskset exists.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -231,8 +232,39 @@ async function writeCallers(issuer) {
   return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * On DATABASE_URL's server, a database made for this run (migrated and seeded, dropped at the end): every run
+ * starts from the same state, whatever earlier runs (their transfers, idempotency records, bloat) or someone's
+ * manual calls left in a shared database.
+ */
+async function freshDatabaseOn(serverUrl) {
+  const name = `bench_${RUN_ID}`;
+  const admin = async (sql) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const seeded = spawnSync(process.execPath, ['dist/cli/database.cli.js', 'seed'], {
+    env: { ...process.env, DATABASE_URL: url.href },
+    encoding: 'utf8',
+  });
+  if (seeded.status !== 0) throw new Error(`could not seed ${name}: ${seeded.stderr || seeded.stdout}`);
+  return {
+    url: url.href,
+    kind: `DATABASE_URL's server, database ${name} made for this run`,
+    stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
 async function database() {
-  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, kind: 'DATABASE_URL', stop: async () => {} };
+  if (process.env.DATABASE_URL) return freshDatabaseOn(process.env.DATABASE_URL);
   const { startEmbeddedPostgres } = await import('../dist/database/embedded/embedded-postgres.server.js');
   const running = await startEmbeddedPostgres({
     dataDir: join(root, '.data', 'bench-postgres'),
@@ -263,6 +295,7 @@ async function main() {
           LOG_LEVEL: 'info',
           CALLERS_FILE: callers.file,
           THROTTLE_LIMIT: '1000000',
+          PREAUTH_LIMIT: '10000000',
           GRPC_ENABLED: 'true',
           // Tracing off here; the run below with tracing on is compared with this one.
           OTEL_SDK_DISABLED: 'true',

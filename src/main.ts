@@ -3,14 +3,12 @@ import './observability/tracing';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
-import { createHttpApp } from './app.factory';
 import { ListenError } from './common/errors/listen-error';
 import { AppConfig, ConfigError, loadConfig, loadSections } from './config';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
-import { IntentRegistrationError } from './fulfillment';
+import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { INTENT_OPTIONS } from './intents/intent-options';
-import { connectGrpc } from './grpc/connect-grpc';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { assertPortsFree } from './lifecycle/listeners';
 import { createNestLogger, rootLogger } from './observability/logging';
@@ -22,6 +20,21 @@ import { createNestLogger, rootLogger } from './observability/logging';
  * overloaded.
  */
 const LISTEN_BACKLOG = 4096;
+
+type AppFactory = typeof import('./app.factory.js');
+type GrpcStarter = typeof import('./grpc/connect-grpc.js');
+
+/**
+ * Nest, TypeORM, gRPC and every module of the application: most of start-up on Node 20 (no compile cache there).
+ * Required (not imported at the top) so that they load while the embedded PostgreSQL boots in its own process.
+ */
+function loadApplication(): [AppFactory, GrpcStarter] {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on demand, after the database server started */
+  return [require('./app.factory') as AppFactory, require('./grpc/connect-grpc') as GrpcStarter];
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+const noop = (): undefined => undefined;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -67,9 +80,16 @@ async function main(): Promise<void> {
   let database: Awaited<ReturnType<typeof resolveDatabase>> | undefined;
   let app: INestApplication;
   let grpcPort: number | undefined;
+  let starting: ReturnType<typeof resolveDatabase> | undefined;
   try {
     await assertPortsFree(config);
-    database = await resolveDatabase(config, (message) => logger.log(message));
+    let spawned = (): void => undefined;
+    const postgresSpawned = new Promise<void>((resolve) => (spawned = resolve));
+    starting = resolveDatabase(config, (message) => logger.log(message), spawned);
+    // Loading is synchronous work: start it once the server process exists (or the database is settled).
+    await Promise.race([postgresSpawned, starting.then(noop, noop)]);
+    const [{ createHttpApp }, { connectGrpc }] = loadApplication();
+    database = await starting;
     app = await createHttpApp(config.withDatabaseUrl(database.url));
     // Nest hands extra arguments to net.Server#listen: the accept backlog (the kernel caps it at somaxconn).
     const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
@@ -86,7 +106,7 @@ async function main(): Promise<void> {
     });
     grpcPort = await connectGrpc(app, config);
   } catch (error: unknown) {
-    await database?.stop();
+    await (database ?? (await starting?.catch(noop)))?.stop();
     const known = describeStartupError(error);
     if (known) fail(`Start-up failed: ${known}`);
     throw error;

@@ -15,6 +15,8 @@ export interface EmbeddedPostgresOptions {
   database: string;
   /** Our own notes about where things went (not PostgreSQL's log, which is kept for error messages). */
   log?: (line: string) => void;
+  /** Called once the server process is spawned, while it starts (see PostgresClusterOptions.onSpawn). */
+  onSpawn?: () => void;
 }
 
 export interface RunningDatabase {
@@ -38,7 +40,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const { bin } = await postgresBinaries(asOtherUser);
   const dataDir = await placeDataFolder(resolve(options.dataDir), user, options.log);
   const passwordFile = join(dirname(dataDir), `${basename(dataDir)}.password`);
-  const cluster = new PostgresCluster({ bin, dataDir, port: options.port, user, log: options.log });
+  const cluster = new PostgresCluster({
+    bin,
+    dataDir,
+    port: options.port,
+    user,
+    log: options.log,
+    onSpawn: options.onSpawn,
+  });
 
   let password: string;
   if (cluster.isInitialised) {

@@ -16,6 +16,8 @@ export interface PostgresClusterOptions {
   readonly settings?: Readonly<Record<string, string>>;
   /** Our own notes (a leftover server stopped); PostgreSQL's log is kept only for error messages. */
   readonly log?: (line: string) => void;
+  /** Called once the server process exists, before it is ready: work that needs no database can run meanwhile. */
+  readonly onSpawn?: () => void;
 }
 
 export type ClusterAuth =
@@ -103,6 +105,7 @@ export class PostgresCluster {
       { ...this.ids(), env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.child = child;
+    this.options.onSpawn?.();
     this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     process.once('exit', this.killOnExit);
     child.stderr?.setEncoding('utf8');
