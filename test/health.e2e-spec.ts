@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCertificates, pem } from './support/tls-fixtures';
+import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 
 interface Health {
@@ -63,20 +62,9 @@ describe('readiness limits', () => {
         },
       });
       const { port } = t.app.getHttpServer().address() as AddressInfo;
-      const body = await new Promise<{ status: number; json: Health }>((resolve, reject) => {
-        const request = httpsRequest(
-          { host: '127.0.0.1', port, path: '/health/ready', ca: pem(dir, 'ca.crt'), servername: 'localhost' },
-          (response) => {
-            let text = '';
-            response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) as Health }));
-          },
-        );
-        request.on('error', reject);
-        request.end();
-      });
-      expect(body.status).toBe(503);
-      expect(body.json.error?.certificate).toMatchObject({
+      const answer = await httpsPost({ port, method: 'GET', path: '/health/ready', ca: pem(dir, 'ca.crt') });
+      expect(answer.status).toBe(503);
+      expect((answer.json as unknown as Health).error?.certificate).toMatchObject({
         status: 'down',
         message: 'the certificate expires within 365 days',
       });

@@ -1,8 +1,6 @@
 import { credentials, type Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +9,7 @@ import { grpcMetadata, openGrpcClient, type ServiceClient } from './support/grpc
 import { testRedisUrl } from './support/redis';
 import { startTestApp, type TestApp } from './support/test-app';
 import { TestHandlersModule } from './support/test-handlers';
-import { generateCertificates, pem } from './support/tls-fixtures';
+import { generateCertificates, httpsPost, type HttpsResponse, pem } from './support/tls-fixtures';
 
 // Rate-limit counters live in the shared test Redis: ids unique to this run keep runs apart.
 const RUN = randomBytes(4).toString('hex');
@@ -24,12 +22,6 @@ const TOKENS = {
   [PLAIN]: `rl-plain-token-${RUN}-0123456789abcdef`,
 };
 const ES_BODY = readFileSync(join(__dirname, 'fixtures', 'dialogflow-es', 'intents', 'GetAccountBalance.json'));
-
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  json: Record<string, unknown>;
-}
 
 interface GrpcAnswer {
   error: ServiceError | null;
@@ -119,39 +111,15 @@ describe('RateLimit header fields and one budget per caller (HTTPS and gRPC, two
     path: string,
     body?: string | Buffer,
     requestId: string = randomUUID(),
-  ): Promise<Answer> {
+  ): Promise<HttpsResponse> {
     const { port } = app.app.getHttpServer().address() as AddressInfo;
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          host: '127.0.0.1',
-          servername: 'localhost',
-          port,
-          path,
-          method,
-          ca: pem(certs, 'ca.crt'),
-          agent: false,
-          headers: {
-            Authorization: `Bearer ${TOKENS[caller]}`,
-            'X-Request-Id': requestId,
-            ...(body !== undefined && { 'Content-Type': 'application/json' }),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-            }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
+    return httpsPost({
+      port,
+      method,
+      path,
+      body,
+      ca: pem(certs, 'ca.crt'),
+      headers: { Authorization: `Bearer ${TOKENS[caller]}`, 'X-Request-Id': requestId },
     });
   }
 

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -59,18 +58,13 @@ function plainGet(port: number, path: string, method = 'GET'): Promise<{ status:
   });
 }
 
-function httpsGet(port: number, path: string, ca: Buffer, client?: { cert: Buffer; key: Buffer }): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(
-      { host: '127.0.0.1', servername: 'localhost', port, path, ca, agent: false, ...client },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+async function httpsGet(
+  port: number,
+  path: string,
+  ca: Buffer,
+  client?: { cert: Buffer; key: Buffer },
+): Promise<number> {
+  return (await httpsPost({ port, method: 'GET', path, ca, ...client })).status;
 }
 
 /**

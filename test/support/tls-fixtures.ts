@@ -25,8 +25,10 @@ export interface HttpsCall {
   /** 127.0.0.1 unless set; the certificate is checked for `localhost` either way. */
   host?: string;
   port: number;
+  /** POST unless set; a GET sends no body and no Content-Type. */
+  method?: 'GET' | 'POST';
   path?: string;
-  body?: string;
+  body?: string | Buffer;
   headers?: Record<string, string>;
   ca: Buffer;
   cert?: Buffer;
@@ -36,8 +38,9 @@ export interface HttpsCall {
   minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
 }
 
-/** One HTTPS POST with a real TLS handshake (optionally with a client certificate). */
+/** One HTTPS request with a real TLS handshake (optionally with a client certificate); a POST unless told. */
 export function httpsPost(call: HttpsCall): Promise<HttpsResponse> {
+  const method = call.method ?? 'POST';
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -45,8 +48,8 @@ export function httpsPost(call: HttpsCall): Promise<HttpsResponse> {
         servername: 'localhost',
         port: call.port,
         path: call.path ?? '/v1/webhooks/dialogflow-es',
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...call.headers },
+        method,
+        headers: { ...(method === 'POST' && { 'Content-Type': 'application/json' }), ...call.headers },
         ca: call.ca,
         cert: call.cert,
         key: call.key,
@@ -70,6 +73,6 @@ export function httpsPost(call: HttpsCall): Promise<HttpsResponse> {
       },
     );
     req.on('error', reject);
-    req.end(call.body ?? '');
+    req.end(method === 'POST' ? (call.body ?? '') : undefined);
   });
 }
