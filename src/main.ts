@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     });
     grpcPort = await connectGrpc(app, config);
   } catch (error: unknown) {
-    await (database ?? (await starting?.catch(noop)))?.stop();
+    // The database that started, whether or not the failure came before `database` was set.
+    await (await starting?.catch(noop))?.stop();
     const known = describeStartupError(error);
     if (known) fail(`Start-up failed: ${known}`);
     throw error;

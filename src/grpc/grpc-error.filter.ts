@@ -1,18 +1,9 @@
 import { ArgumentsHost, Catch, Logger, RpcExceptionFilter } from '@nestjs/common';
 import { Observable, throwError } from 'rxjs';
 import { AppError } from '../common/errors/app-error';
-import { type Refusal, refusalFor, refusals } from '../common/http/http-error.filter';
+import { type Refusal, refusalFor, refusals, STATUS_BY_CODE } from '../common/http/http-error.filter';
 import type { GrpcCallState } from './grpc-call';
 import { GrpcErrorStatus, toGrpcStatus } from './grpc-status';
-
-/** The HTTP status an error code would have, for the codes whose refusals are audited. */
-const HTTP_STATUS_OF: Partial<Record<AppError['code'], number>> = {
-  MALFORMED_JSON: 400,
-  MALFORMED_REQUEST: 400,
-  VALIDATION_FAILED: 400,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-};
 
 /**
  * The one place gRPC errors are shaped (HttpErrorFilter's counterpart): a status code from the error code,
@@ -36,7 +27,7 @@ export class GrpcErrorFilter implements RpcExceptionFilter<unknown> {
 
   /** The refusals HTTP audits (as its 400/413/415 and idempotency conflicts), with the gRPC method as the route. */
   private publishRefusal(exception: AppError, call: (GrpcCallState & { getPath?: () => string }) | undefined): void {
-    const refusal = refusalFor(exception, HTTP_STATUS_OF[exception.code] ?? 0, exception.code);
+    const refusal = refusalFor(exception, STATUS_BY_CODE[exception.code], exception.code);
     if (!refusal) return;
     refusals.publish({
       ...refusal,

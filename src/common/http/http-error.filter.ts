@@ -13,7 +13,8 @@ import { AppError, ErrorCode, ErrorDetail } from '../errors/app-error';
 import { allowedMethods } from './allowed-methods';
 import type { RequestContext } from './request-context';
 
-const STATUS_BY_CODE: Record<ErrorCode, number> = {
+/** The HTTP status of each error code (gRPC's filter reads it too, to audit the same refusals). */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   MALFORMED_JSON: HttpStatus.BAD_REQUEST,
   MALFORMED_REQUEST: HttpStatus.BAD_REQUEST,
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
