@@ -1,4 +1,5 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { startNoAnswerTimer } from '../common/no-answer-timer';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME } from './data-source-options';
 import type { GuardedClient } from './guarded-client';
@@ -36,11 +37,10 @@ export class DatabaseProbe implements OnModuleDestroy {
 
   private async roundTrip(): Promise<void> {
     if (this.closed) throw new Error('the database probe is closed');
-    let timer: NodeJS.Timeout | undefined;
+    let stopTimer = (): void => undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(Object.assign(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })),
-        PROBE_TIMEOUT_MS,
+      stopTimer = startNoAnswerTimer(PROBE_TIMEOUT_MS, () =>
+        reject(Object.assign(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })),
       );
     });
     try {
@@ -49,7 +49,7 @@ export class DatabaseProbe implements OnModuleDestroy {
       await this.drop();
       throw error;
     } finally {
-      clearTimeout(timer);
+      stopTimer();
     }
   }
 

@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import * as pg from 'pg';
+import { startNoAnswerTimer } from '../common/no-answer-timer';
 
 export interface ClientGuard {
   /**
@@ -79,9 +80,7 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
     private watch(): () => void {
       const socket = this.socket;
       if (!socket) return () => undefined;
-      const timer = setTimeout(() => socket.destroy(new NoAnswerError(guard.readTimeoutMs)), guard.readTimeoutMs);
-      timer.unref();
-      return () => clearTimeout(timer);
+      return startNoAnswerTimer(guard.readTimeoutMs, () => socket.destroy(new NoAnswerError(guard.readTimeoutMs)));
     }
   }
   return Guarded;

@@ -1,0 +1,61 @@
+import { createServer, connect } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { startNoAnswerTimer } from './no-answer-timer';
+
+/** Holds the event loop like a long GC pause or heavy synchronous work would. */
+function holdEventLoop(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    /* busy */
+  }
+}
+
+describe('startNoAnswerTimer', () => {
+  let server: Server;
+  let client: Socket;
+  let peer: Socket;
+
+  beforeEach(async () => {
+    server = createServer();
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    peer = await accepted;
+  });
+
+  afterEach(async () => {
+    client.destroy();
+    peer.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('reports silence when nothing answers in time', async () => {
+    const silent = new Promise<'silent'>((resolve) => startNoAnswerTimer(20, () => resolve('silent')));
+    await expect(silent).resolves.toBe('silent');
+  });
+
+  it('does not report an answer that arrived while the event loop was held past the time as silence', async () => {
+    let silence = false;
+    const stop = startNoAnswerTimer(30, () => (silence = true));
+    const answered = new Promise<void>((resolve) =>
+      client.once('data', () => {
+        stop();
+        resolve();
+      }),
+    );
+    peer.write('answer'); // in the client's receive buffer at once, read on the loop's next poll
+    holdEventLoop(100); // past the timer: the loop runs timers first, then reads the socket
+    await answered;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(silence).toBe(false);
+  });
+
+  it('never fires once stopped', async () => {
+    let silence = false;
+    const stop = startNoAnswerTimer(10, () => (silence = true));
+    stop();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(silence).toBe(false);
+  });
+});
