@@ -14,7 +14,9 @@ import type { AppConfig } from './config';
 import { setupOpenApi } from './docs/openapi';
 import { Readiness } from './health/readiness';
 import { EventLoopLoad } from './observability/event-loop-load';
-import { createNestLogger, requestLogging, rootLogger } from './observability/logging';
+import { accessLogger, httpAccessLog, logRefusedRequest } from './observability/access-log';
+import { answerClientErrors } from './common/http/client-errors';
+import { createNestLogger, requestLogContext, rootLogger } from './observability/logging';
 import { refuseWhenOverloaded } from './observability/overload.middleware';
 import { traceServerRequests } from './observability/server-spans';
 import { preAuthLimit } from './throttling/pre-auth-limit.middleware';
@@ -49,9 +51,14 @@ export async function createHttpApp(
   server.once('listening', () => load.restartWindow());
   // While tracing runs, each request (and everything above) in its HTTP server span.
   traceServerRequests(server, config.tls ? 'https' : 'http');
+  const access = accessLogger(rootLogger(config.logLevel));
+  // Requests Node's parser refuses never reach express: answered as JSON, audited, and given an access line.
+  answerClientErrors(server, app.getHttpAdapter().getInstance(), (refused) => logRefusedRequest(access, refused));
   app.use(
     chain(
       requestIdMiddleware,
+      // First, so that whatever answers (the guards below, the body reader, a controller) gets its access line.
+      httpAccessLog(access, { probePercent: config.observability.accessLogProbePercent }),
       (_request, response, next) => {
         // From SIGTERM on, each response (also of a request that arrived before) ends its keep-alive
         // connection, so clients reconnect elsewhere instead of racing the close.
@@ -66,9 +73,9 @@ export async function createHttpApp(
       // Per client address, before the body is read or any credential looked at (PREAUTH_LIMIT).
       preAuthLimit(app.get(PreAuthLimiter)),
       jsonBodyMiddleware(config.http.bodyLimitBytes, config.http.jsonMaxDepth),
-      // Request id and caller on every line logged while handling the request, one access line when it ends.
-      // After the body is read: what runs from the body's 'end' event on runs in the request's log context.
-      requestLogging(rootLogger(config.logLevel)),
+      // Request id and caller on every line logged while handling the request. After the body is read: what
+      // runs from the body's 'end' event on runs in the request's log context.
+      requestLogContext,
     ),
   );
   app.useGlobalFilters(new HttpErrorFilter());

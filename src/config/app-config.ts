@@ -103,6 +103,8 @@ export interface ObservabilityConfig {
   parameterAllowlist: readonly string[];
   heapLimitBytes: number;
   certificateMinDays: number;
+  /** Percent of probes and scrapes that get an access line (ACCESS_LOG_PROBES_PERCENT). */
+  accessLogProbePercent: number;
 }
 
 export interface IdempotencyConfig {
@@ -301,6 +303,7 @@ export class AppConfig implements AppConfigValues {
         parameterAllowlist: (env.TRACE_PARAMETER_ALLOWLIST ?? '').split(',').filter(Boolean),
         heapLimitBytes: env.HEALTH_HEAP_LIMIT_MB * 1024 * 1024,
         certificateMinDays: env.HEALTH_CERT_MIN_DAYS,
+        accessLogProbePercent: env.ACCESS_LOG_PROBES_PERCENT,
       },
     });
   }

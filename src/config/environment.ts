@@ -497,6 +497,13 @@ export class Environment {
   @Max(65_536)
   HEALTH_HEAP_LIMIT_MB = 1536;
 
+  /** Percent of health probes and scrapes (HTTP and gRPC) that get an access line; every other request gets one. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  ACCESS_LOG_PROBES_PERCENT = 0;
+
   /** Readiness fails when the server certificate expires within this many days. */
   @Transform(toInt)
   @IsInt()

@@ -9,6 +9,9 @@ import { GrpcConnections } from './grpc-connections';
 import { GrpcEndpoint } from './grpc-endpoint';
 import { loadGrpcDefinitions, loadReflectionDefinitions } from './grpc-proto';
 import { FulfillmentGrpcTransport } from './grpc.transport';
+import { grpcAccessLog, measureReceivedMessages } from './grpc-access-log';
+import { accessLogger } from '../observability/access-log';
+import { rootLogger } from '../observability/logging';
 import { keepRepeatedHeaders } from './repeated-headers';
 
 const logger = new Logger('Grpc');
@@ -42,7 +45,13 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
     packageDefinition: loadGrpcDefinitions(),
     reflectionDefinition: loadReflectionDefinitions(),
     maxReceiveMessageLength: config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES,
+    interceptors: [
+      grpcAccessLog(accessLogger(rootLogger(config.logLevel)), {
+        probePercent: config.observability.accessLogProbePercent,
+      }),
+    ],
     onBound: (server, address, port) => {
+      measureReceivedMessages(server);
       endpoint.started(address, port, transport);
       connections.observe(server);
       if (!keepRepeatedHeaders(server)) {

@@ -9,6 +9,7 @@ import { AppError } from '../common/errors/app-error';
 import { GrpcAuth } from './grpc-auth.decorator';
 import { GrpcUnaryCall, metadataHeaders, metadataValue, remoteAddressOf, requestIdOf } from './grpc-call';
 import { GrpcConnections } from './grpc-connections';
+import { shareCallState } from './grpc-access-log';
 import { EventLoopLoad } from '../observability/event-loop-load';
 import { PreAuthLimiter } from '../throttling/pre-auth-limiter';
 import { isPlatform, PLATFORMS, Platform } from '../common/platform';
@@ -46,7 +47,9 @@ export class GrpcCallerAuthGuard implements CanActivate {
     const call = context.getArgByIndex<GrpcUnaryCall>(2);
     // The call's budget starts here, the first code that sees it (less the time it waited behind a busy loop).
     call.arrivedAt = performance.now() - this.load.delayMs;
+    // The access log's interceptor decided the id when the call arrived and put it in the metadata.
     call.requestId = requestIdOf(metadata);
+    shareCallState(metadata, call);
     // Sent with the rate-limit entries by GrpcCallerThrottlerGuard (initial metadata goes out once).
     call.responseMetadata = new Metadata();
     call.responseMetadata.set('x-request-id', call.requestId);

@@ -1,4 +1,4 @@
-import { Server, type ServerCredentials } from '@grpc/grpc-js';
+import { Server, type ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { ServerGrpc } from '@nestjs/microservices';
@@ -16,6 +16,8 @@ export interface GrpcTransportOptions {
   /** What server reflection describes (the same services; see `loadReflectionDefinitions`). */
   readonly reflectionDefinition: PackageDefinition;
   readonly maxReceiveMessageLength: number;
+  /** Run around every call, in order (the access log). */
+  readonly interceptors: ServerInterceptor[];
   /** Called once the port is bound, before any service is added. */
   readonly onBound: (server: Server, address: string, port: number) => void;
   readonly onClose?: () => void;
@@ -45,7 +47,10 @@ export class FulfillmentGrpcTransport extends ServerGrpc {
   }
 
   override async createClient(): Promise<Server> {
-    const server = new Server({ 'grpc.max_receive_message_length': this.transport.maxReceiveMessageLength });
+    const server = new Server({
+      'grpc.max_receive_message_length': this.transport.maxReceiveMessageLength,
+      interceptors: this.transport.interceptors,
+    });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.url, this.transport.credentials(server), (error, bound) =>
         error

@@ -5,9 +5,7 @@ import { Logger as PinoNestLogger, PinoLogger, type Params } from 'nestjs-pino';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import type { RequestContext } from '../common/http/request-context';
 import type { AppConfig } from '../config';
-import { LOG_REDACT_PATHS, pathOf } from './redaction';
-import { inRequestContext } from '../common/http/in-request-context';
-import { isProbe } from './telemetry';
+import { LOG_REDACT_PATHS } from './redaction';
 
 type LogLevel = AppConfig['logLevel'];
 
@@ -86,46 +84,10 @@ export function createNestLogger(level: LogLevel): LoggerService {
 }
 
 /**
- * Puts the request into the log context and writes one access line when its response ends: request id
- * (also sent back as X-Request-Id), method, path without the query, status, duration, caller, client address
- * (see TRUSTED_PROXIES) - never headers or bodies. 2xx/3xx at info, 4xx and requests the client abandoned at
- * warn, 5xx at error; probes not at all. Written without pino-http's child logger per request (measured: ~200 µs of CPU a request).
+ * Puts the request into the log context: every line logged while handling it carries its request id and,
+ * once authenticated, its caller. After the body is read, so what runs from the body's 'end' event on runs in
+ * the context. (The access line is `httpAccessLog`'s.)
  */
-export function requestLogging(logger: Logger): (req: Request, res: Response, next: NextFunction) => void {
-  // The access line is built from fixed fields none of which is a secret (logAccess), so it skips the
-  // redaction pass: matching the redaction paths cost ~11 µs a line, the rest of the line ~2 µs.
-  const access = logger.child({}, { redact: [] });
-  return (req, res, next) => {
-    const request = req as RequestContext;
-    if (!isProbe(request.originalUrl)) {
-      const started = performance.now();
-      // In the request's trace context, so the access line carries its trace and span ids.
-      res.once(
-        'close',
-        inRequestContext(() => logAccess(access, request, res, performance.now() - started)),
-      );
-    }
-    context.with(context.active().setValue(REQUEST, request), next);
-  };
-}
-
-function logAccess(logger: Logger, request: RequestContext, res: Response, elapsedMs: number): void {
-  const finished = res.writableFinished;
-  const status = res.statusCode;
-  const level = !finished || (status >= 400 && status < 500) ? 'warn' : status >= 500 ? 'error' : 'info';
-  if (!logger.isLevelEnabled(level)) return;
-  const path = pathOf(request.originalUrl);
-  logger[level](
-    {
-      request_id: request.requestId,
-      method: request.method,
-      path,
-      status: finished ? status : undefined,
-      duration_ms: Math.round(elapsedMs * 10) / 10,
-      caller_id: request.caller?.id,
-      client_address: request.clientAddress,
-      aborted: finished ? undefined : true,
-    },
-    finished ? `${request.method} ${path} ${status}` : `${request.method} ${path} abandoned by the client`,
-  );
+export function requestLogContext(req: Request, _res: Response, next: NextFunction): void {
+  context.with(context.active().setValue(REQUEST, req), next);
 }

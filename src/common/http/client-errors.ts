@@ -1,0 +1,81 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { normaliseAddress } from '../net/client-address';
+import { type Refusal, refusals } from './http-error.filter';
+
+/** What Node answers a request it cannot parse (its own default), as JSON like every other refusal. */
+const PARSE_REFUSALS: Readonly<Record<string, { status: number; text: string; reason: string; message: string }>> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    text: 'Request Header Fields Too Large',
+    reason: 'headers_too_large',
+    message: 'The request headers are too large.',
+  },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    status: 413,
+    text: 'Payload Too Large',
+    reason: 'chunk_extensions_too_large',
+    message: 'The request has too many chunk extensions.',
+  },
+};
+
+/** A request Node's HTTP parser refused (or timed out) before any application code saw it. */
+export interface ClientErrorAnswer {
+  /** The status written, when one could be (nothing is written once a response was under way). */
+  readonly status?: number;
+  /** The error's code (`HPE_HEADER_OVERFLOW`, `ERR_HTTP_REQUEST_TIMEOUT`, …). */
+  readonly code?: string;
+  /** The connection's peer: Node parsed no headers, so behind a proxy this is the proxy. */
+  readonly peer?: string;
+}
+
+function rawJsonResponse(status: number, text: string, message: string): string {
+  const body = JSON.stringify({ statusCode: status, error: 'HTTP_ERROR', message });
+  return (
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/**
+ * Answers what Node's HTTP parser refuses (431 headers too large, 400 malformed, 408 request timeout) as JSON,
+ * then tells `onAnswered` (the access log) and publishes parse refusals on `refusals` for the audit trail.
+ * Node's own handling (lib/_http_server.js) once a listener exists is ours to do: answer when nothing was
+ * written yet, then destroy the socket. A reset is not a refusal of what the client sent, and gets no answer.
+ */
+export function answerClientErrors(
+  server: Server,
+  app: unknown,
+  onAnswered: (answer: ClientErrorAnswer) => void,
+): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const refusal = error.code ? PARSE_REFUSALS[error.code] : undefined;
+    // Read before destroy(), which clears it.
+    const peer = normaliseAddress(socket.remoteAddress) ?? socket.remoteAddress;
+    // Node's condition: no response in flight on this connection, or none of it written yet.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    let status: number | undefined;
+    if (socket.writable && !inFlight?.headersSent) {
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        status = 408;
+        socket.write('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+      } else if (refusal) {
+        status = refusal.status;
+        socket.write(rawJsonResponse(refusal.status, refusal.text, refusal.message));
+      } else if (error.code !== 'ECONNRESET') {
+        status = 400;
+        socket.write(rawJsonResponse(400, 'Bad Request', 'The request is not valid HTTP.'));
+      }
+    }
+    socket.destroy(error);
+    if (status !== undefined) onAnswered({ status, code: error.code, peer });
+    if (error.code?.startsWith('HPE_') !== true || !refusals.hasSubscribers) return;
+    refusals.publish({
+      event: 'input_validation_fail',
+      reason: refusal?.reason ?? 'malformed_http',
+      remoteAddress: peer,
+      detail: error.code,
+      app,
+    } satisfies Refusal);
+  });
+}

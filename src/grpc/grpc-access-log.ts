@@ -1,0 +1,129 @@
+import {
+  Metadata,
+  type Server,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  ServerInterceptingCall,
+  status as GrpcStatus,
+} from '@grpc/grpc-js';
+import type { Level, Logger } from 'pino';
+import { sampleProbe, writeAccessLine } from '../observability/access-log';
+import { type GrpcCallState, remoteAddressOf, requestIdOf } from './grpc-call';
+
+/** Health checks: answered every few seconds, worth an access line only when sampled. */
+const PROBE_METHODS: ReadonlySet<string> = new Set(['/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/Watch']);
+
+/** What the client did wrong or was refused (HTTP's 4xx), logged at warn; the rest of the failures at error. */
+const CLIENT_SIDE: ReadonlySet<GrpcStatus> = new Set([
+  GrpcStatus.CANCELLED,
+  GrpcStatus.INVALID_ARGUMENT,
+  GrpcStatus.NOT_FOUND,
+  GrpcStatus.ALREADY_EXISTS,
+  GrpcStatus.PERMISSION_DENIED,
+  GrpcStatus.RESOURCE_EXHAUSTED,
+  GrpcStatus.FAILED_PRECONDITION,
+  GrpcStatus.ABORTED,
+  GrpcStatus.OUT_OF_RANGE,
+  GrpcStatus.UNAUTHENTICATED,
+]);
+
+/** The guards' state of a call, found from its metadata (the one object the interceptor and the handler share). */
+const callStates = new WeakMap<Metadata, GrpcCallState>();
+
+/** Lets the access line read what the guards learn about the call (caller, client address). */
+export function shareCallState(metadata: Metadata, state: GrpcCallState): void {
+  callStates.set(metadata, state);
+}
+
+/** Each received message's size on the wire (after decompression), by the message grpc-js deserialised. */
+const receivedSizes = new WeakMap<object, number>();
+
+/**
+ * Has every method registered on `server` from now on note the size of each message it deserialises, for the
+ * access line (a server interceptor sees messages only deserialised). Call before services are added.
+ */
+export function measureReceivedMessages(server: Server): void {
+  const register = server.register.bind(server);
+  server.register = (name, handler, serialize, deserialize, type) =>
+    register(
+      name,
+      handler,
+      serialize,
+      (bytes: Buffer) => {
+        const message: unknown = deserialize(bytes);
+        if (typeof message === 'object' && message !== null) receivedSizes.set(message, bytes.length);
+        return message as never;
+      },
+      type,
+    );
+}
+
+function levelOf(code: GrpcStatus): Level {
+  return code === GrpcStatus.OK ? 'info' : CLIENT_SIDE.has(code) ? 'warn' : 'error';
+}
+
+export interface GrpcAccessLogOptions {
+  /** Percent of health checks that get a line; 0 is none. */
+  readonly probePercent: number;
+}
+
+/**
+ * One access line per gRPC call when its status is sent (or the client cancels), whatever answered it: a
+ * guard's refusal, a handler, reflection, health. The request id is decided here, when the call arrives (the
+ * client's `x-request-id` when safe, else a new one), and put into the call's metadata so the guards and the
+ * handler use the same one. Bytes are the messages' sizes (received ones as `measureReceivedMessages` saw them).
+ */
+export function grpcAccessLog(logger: Logger, options: GrpcAccessLogOptions): ServerInterceptor {
+  return (method, call: ServerInterceptingCallInterface) => {
+    if (PROBE_METHODS.has(method.path) && !sampleProbe(options.probePercent)) return new ServerInterceptingCall(call);
+    const started = performance.now();
+    let metadata: Metadata | undefined;
+    let requestId: string | undefined;
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let logged = false;
+    const log = (code: GrpcStatus | undefined): void => {
+      if (logged) return;
+      logged = true;
+      const state = metadata ? callStates.get(metadata) : undefined;
+      writeAccessLine(logger, {
+        requestId,
+        method: 'GRPC',
+        path: method.path,
+        status: code,
+        grpcStatus: code === undefined ? undefined : GrpcStatus[code],
+        level: code === undefined ? 'warn' : levelOf(code),
+        durationMs: performance.now() - started,
+        bytesIn,
+        bytesOut,
+        callerId: state?.caller?.id,
+        clientAddress: state?.clientAddress ?? remoteAddressOf(call),
+        aborted: code === undefined ? true : undefined,
+      });
+    };
+    return new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (received, nextMetadata) => {
+            metadata = received;
+            requestId = requestIdOf(received);
+            received.set('x-request-id', requestId);
+            nextMetadata(received);
+          },
+          onReceiveMessage: (message: unknown, nextMessage) => {
+            bytesIn += (typeof message === 'object' && message !== null && receivedSizes.get(message)) || 0;
+            nextMessage(message);
+          },
+          onCancel: () => log(undefined),
+        }),
+      sendMessage: (message, nextMessage) => {
+        bytesOut += method.responseSerialize(message).length;
+        nextMessage(message);
+      },
+      sendStatus: (status, nextStatus) => {
+        log(status.code);
+        nextStatus(status);
+      },
+    });
+  };
+}

@@ -1,0 +1,213 @@
+import { status } from '@grpc/grpc-js';
+import { connect } from 'node:net';
+import { toStruct } from '../src/grpc/struct';
+import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { eventually } from './support/eventually';
+import { grpcMetadata, grpcServices, openGrpcClient, unary } from './support/grpc-client';
+import { sendRaw } from './support/raw-http';
+import { freePort, ServiceProcess, startService } from './support/service-process';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+
+/**
+ * The access log as an SRE reads it: the real process's stdout, one JSON line per HTTP request and gRPC call,
+ * whatever answered it - the body reader's refusals, Node's parser, the docs, a guard, a handler.
+ */
+
+const ES = '/v1/webhooks/dialogflow-es';
+const FULFILL = '/fulfillment.v1.FulfillmentService/Fulfill';
+
+type Line = Record<string, unknown>;
+
+describe('access log (a real process, its stdout)', () => {
+  let database: TestDatabase;
+  let service: ServiceProcess;
+  let baseUrl: string;
+  let grpcPort: number;
+
+  const lines = (): Line[] =>
+    service
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Line);
+  /** The one access line with this request id, once written (lines are flushed every 200 ms). */
+  const accessLine = (requestId: string): Promise<Line> =>
+    eventually(
+      () => {
+        const found = lines().filter((line) => line.request_id === requestId && 'duration_ms' in line);
+        expect(found).toHaveLength(1);
+        return found[0];
+      },
+      10_000,
+      50,
+    );
+  const post = (path: string, requestId: string, body: string, headers: Record<string, string> = {}) =>
+    sendRaw(baseUrl, path, {
+      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json', 'X-Request-Id': requestId, ...headers },
+      body,
+    });
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const port = await freePort();
+    grpcPort = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    service = startService({
+      NODE_ENV: 'development',
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      GRPC_ENABLED: 'true',
+      GRPC_PORT: String(grpcPort),
+      LOG_LEVEL: 'info',
+      BODY_LIMIT_BYTES: '2048',
+      ACCESS_LOG_PROBES_PERCENT: '100',
+      // Low enough for the last test to reach within a few requests.
+      PREAUTH_LIMIT: '40',
+      // Tracing on without an exporter: spans exist, so lines carry trace ids.
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_EXPORTER: 'none',
+    });
+    await service.waitFor(/"msg":"Listening/);
+  }, 90_000);
+
+  afterAll(async () => {
+    service?.child.kill('SIGKILL');
+    await service?.exited;
+    await database?.drop();
+  });
+
+  it('a turn: method, path, route, status, duration, bytes, caller, client address, request and trace ids', async () => {
+    const body = JSON.stringify(esRequest('GetAccountBalance', { user_id: '12345', account_type: 'checking' }));
+    const answer = await post(ES, 'access-ok', body);
+    expect(answer.status).toBe(200);
+    const line = await accessLine('access-ok');
+    expect(line).toMatchObject({
+      level: 'info',
+      msg: `POST ${ES} 200`,
+      method: 'POST',
+      path: ES,
+      route: ES,
+      status: 200,
+      bytes_in: Buffer.byteLength(body),
+      bytes_out: Buffer.byteLength(answer.text),
+      caller_id: 'local-dev',
+      client_address: '127.0.0.1',
+      trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    expect(line.duration_ms).toEqual(expect.any(Number));
+  });
+
+  it.each([
+    ['malformed JSON', 'access-400', '{"nope', {}, 400],
+    ['a body over BODY_LIMIT_BYTES', 'access-413', JSON.stringify({ pad: 'x'.repeat(4096) }), {}, 413],
+    ['a body that is not JSON', 'access-415', 'text', { 'Content-Type': 'text/plain' }, 415],
+    ['an unknown token', 'access-401', '{}', { Authorization: 'Bearer not-a-known-token' }, 401],
+  ])(
+    'refused before a controller ran (%s): a warn line with its status',
+    async (_name, requestId, body, headers, code) => {
+      const answer = await post(ES, requestId, body, headers);
+      expect(answer.status).toBe(code);
+      expect(await accessLine(requestId)).toMatchObject({ level: 'warn', status: code, path: ES, method: 'POST' });
+    },
+  );
+
+  it('the docs, the OpenAPI document, unknown paths and sampled probes get lines too', async () => {
+    for (const [name, path, code] of [
+      ['openapi', '/openapi.json', 200],
+      ['docs', '/docs', 200],
+      ['unknown', '/nowhere', 404],
+      ['probe', '/health/live', 200],
+    ] as const) {
+      const answer = await sendRaw(baseUrl, path, { method: 'GET', headers: { 'X-Request-Id': `access-${name}` } });
+      expect(answer.status).toBe(code);
+      expect(await accessLine(`access-${name}`)).toMatchObject({ method: 'GET', path, status: code });
+    }
+  });
+
+  it("a request Node's parser refuses (headers too large): a line with the peer and the parser's reason", async () => {
+    const before = lines().filter((line) => line.parse_error === 'HPE_HEADER_OVERFLOW').length;
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(new URL(baseUrl).port), '127.0.0.1', () =>
+        socket.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      );
+      socket.on('data', () => undefined);
+      socket.once('close', () => resolve());
+      socket.once('error', reject);
+    });
+    const refused = await eventually(
+      () => {
+        const found = lines().filter((line) => line.parse_error === 'HPE_HEADER_OVERFLOW');
+        expect(found).toHaveLength(before + 1);
+        return found[before];
+      },
+      10_000,
+      50,
+    );
+    expect(refused).toMatchObject({ level: 'warn', status: 431, client_address: '127.0.0.1' });
+  });
+
+  it('gRPC calls: answered, refused by a guard, and a sampled health check', async () => {
+    const client = openGrpcClient(grpcPort);
+    const health = openGrpcClient(grpcPort, undefined, grpcServices.grpc.health.v1.Health);
+    try {
+      const request = {
+        sessionId: 'access-grpc',
+        intent: 'GetAccountBalance',
+        requestId: 'access-grpc-turn',
+        parameters: toStruct({ user_id: '12345', account_type: 'checking' }),
+      };
+      await unary(
+        client,
+        'Fulfill',
+        request,
+        grpcMetadata({ ...lower(LOCAL_DEV_AUTH), 'x-request-id': 'access-grpc-ok' }),
+      );
+      await expect(
+        unary(client, 'Fulfill', request, grpcMetadata({ 'x-request-id': 'access-grpc-401' })),
+      ).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+      await unary(health, 'Check', { service: '' }, grpcMetadata({ 'x-request-id': 'access-grpc-health' }));
+    } finally {
+      client.close();
+      health.close();
+    }
+    expect(await accessLine('access-grpc-ok')).toMatchObject({
+      level: 'info',
+      msg: `GRPC ${FULFILL} OK`,
+      method: 'GRPC',
+      path: FULFILL,
+      status: 0,
+      grpc_status: 'OK',
+      caller_id: 'local-dev',
+      client_address: '127.0.0.1',
+      bytes_in: expect.any(Number),
+      bytes_out: expect.any(Number),
+      trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    const ok = await accessLine('access-grpc-ok');
+    expect(ok.bytes_in).toBeGreaterThan(20);
+    expect(ok.bytes_out).toBeGreaterThan(20);
+    expect(await accessLine('access-grpc-401')).toMatchObject({
+      level: 'warn',
+      grpc_status: 'UNAUTHENTICATED',
+      status: status.UNAUTHENTICATED,
+    });
+    expect(await accessLine('access-grpc-health')).toMatchObject({ path: '/grpc.health.v1.Health/Check', status: 0 });
+  });
+
+  // Last: it spends what is left of this client address's pre-authentication allowance.
+  it('refused by the pre-authentication limit, before the body is read: a warn line with 429', async () => {
+    let refusedId: string | undefined;
+    for (let attempt = 0; attempt < 60 && !refusedId; attempt += 1) {
+      const requestId = `access-429-${attempt}`;
+      if ((await post(ES, requestId, '{}', { Authorization: 'Bearer not-a-known-token' })).status === 429) {
+        refusedId = requestId;
+      }
+    }
+    expect(refusedId).toBeDefined();
+    expect(await accessLine(refusedId!)).toMatchObject({ level: 'warn', status: 429, path: ES });
+  });
+});
+
+function lower(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
