@@ -273,6 +273,37 @@ describe('observability', () => {
       expect(after).not.toContain('NoSuchIntent');
     });
 
+    it('has the process and Node.js runtime, each platform deadline and the trace exporters failures', async () => {
+      await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(README_REQUEST).expect(200);
+      // Garbage enough for a few minor collections to have been seen.
+      for (let round = 0; round < 40; round += 1) new Array<number>(250_000).fill(round);
+      const text = await scrape();
+      for (const pattern of [
+        /^# TYPE process_cpu_seconds_total counter$/m,
+        /^process_cpu_seconds_total [\d.e+-]+$/m,
+        /^process_resident_memory_bytes \d+$/m,
+        /^process_open_fds \d+$/m,
+        /^process_max_fds \d+$/m,
+        /^process_start_time_seconds \d+$/m,
+        /^nodejs_heap_space_used_bytes\{space="old_space"\} \d+$/m,
+        /^nodejs_heap_space_size_bytes\{space="new_space"\} \d+$/m,
+        /^nodejs_external_memory_bytes \d+$/m,
+        /^# TYPE nodejs_gc_duration_seconds histogram$/m,
+        /^nodejs_gc_duration_seconds_count\{kind="(minor|major|incremental|weakcb)"\} \d+$/m,
+        /^event_loop_delay_seconds [\d.e+-]+$/m,
+        /^event_loop_utilization_ratio [\d.e+-]+$/m,
+        /^fulfillment_deadline_seconds\{platform="dialogflow-es"\} 4\.5$/m,
+        /^fulfillment_deadline_seconds\{platform="lex-v2"\} 3\.5$/m,
+        /^# TYPE trace_export_failures_total counter$/m,
+      ]) {
+        expect(text).toMatch(pattern);
+      }
+      const rss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
+      expect(rss).toBeGreaterThan(20 * 1024 * 1024);
+      const started = Number(/^process_start_time_seconds (\d+)$/m.exec(text)?.[1]);
+      expect(Math.abs(started - (Date.now() / 1000 - process.uptime()))).toBeLessThan(5);
+    });
+
     it('is not served by the webhook listener', async () => {
       await request(t.baseUrl).get('/metrics').expect(404);
     });

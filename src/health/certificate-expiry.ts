@@ -30,3 +30,12 @@ export function checkCertificateExpiry(certFile: string, minDays: number, now = 
   }
   return { ok: true, expiresAt, daysLeft };
 }
+
+/** The serving certificate's notAfter (epoch milliseconds), or undefined when it cannot be read or parsed. */
+export function certificateNotAfter(certFile: string): number | undefined {
+  try {
+    return new Date(new X509Certificate(readFileSync(certFile)).validTo).getTime();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
+import { CertificateExpiryMetric } from './certificate-expiry.metric';
 import { ProbeServer } from './probe-server';
 import { Readiness } from './readiness';
 import { AsyncModule } from '../async/async.module';
@@ -9,7 +10,7 @@ import { DatabaseModule } from '../database/database.module';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), DatabaseModule, AsyncModule],
   controllers: [HealthController],
-  providers: [Readiness, ProbeServer],
+  providers: [Readiness, ProbeServer, CertificateExpiryMetric],
   exports: [Readiness],
 })
 export class HealthModule {}

@@ -7,6 +7,7 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { AppConfig } from '../config';
 import { ListenError } from '../common/errors/listen-error';
 import { DEFAULT_SERVICE_NAME } from './telemetry';
+import { traceExportFailures } from './trace-export-health';
 import type { Platform } from '../common/platform';
 
 /** Turn outcomes counted as errors (the turn pipeline names the outcomes). */
@@ -82,6 +83,21 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
     this.callbacks = meter.createCounter('callback_deliveries_total', {
       description: 'Callback delivery attempts by outcome (delivered, retry, dead, disabled)',
     });
+    this.cumulative(
+      'trace_export_failures_total',
+      'Span batches the trace exporters failed to deliver (the spans are lost)',
+      (observe) => observe(traceExportFailures()),
+    );
+    // Constant per platform, so that alerts and dashboards compare latency with the deadline actually configured.
+    const deadlines = Object.entries(config.fulfillment.deadlinesMs);
+    this.gauge('fulfillment_deadline_seconds', "Each platform's turn deadline (its *_DEADLINE_MS)", (observe) => {
+      for (const [platform, ms] of deadlines) observe(ms / 1000, { platform });
+    });
+  }
+
+  /** Whether anything is measured (METRICS_ENABLED): collectors with a cost of their own check first. */
+  get enabled(): boolean {
+    return this.exporter !== undefined;
   }
 
   async onModuleInit(): Promise<void> {
@@ -130,6 +146,20 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
   ): void {
     this.meter.createObservableGauge(name, { description }).addCallback(async (result) => {
       await collect((value, attributes) => result.observe(value, attributes));
+    });
+  }
+
+  /**
+   * A counter the measured resource keeps itself (CPU seconds, …), read when Prometheus scrapes: `collect`
+   * reports each running total with its attributes.
+   */
+  cumulative(
+    name: string,
+    description: string,
+    collect: (observe: (value: number, attributes?: Attributes) => void) => void,
+  ): void {
+    this.meter.createObservableCounter(name, { description }).addCallback((result) => {
+      collect((value, attributes) => result.observe(value, attributes));
     });
   }
 

@@ -2,6 +2,7 @@ import { Global, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import { EventLoopLoad } from './event-loop-load';
 import { Metrics } from './metrics';
+import { RuntimeMetrics } from './runtime-metrics';
 
 const FLUSH_TIMEOUT_MS = 2_000;
 
@@ -11,7 +12,7 @@ const FLUSH_TIMEOUT_MS = 2_000;
  * HTTP application's middleware (app.factory.ts, main.ts).
  */
 @Global()
-@Module({ providers: [Metrics, EventLoopLoad], exports: [Metrics, EventLoopLoad] })
+@Module({ providers: [Metrics, EventLoopLoad, RuntimeMetrics], exports: [Metrics, EventLoopLoad] })
 export class ObservabilityModule implements OnApplicationShutdown {
   private readonly logger = new Logger('Tracing');
 

@@ -1,4 +1,17 @@
-import { otlpProtocol, traceExporterNames } from './trace-exporters';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import { traceExportFailures } from './trace-export-health';
+import {
+  EXPORT_FAILURE_LOG_INTERVAL_MS,
+  otlpProtocol,
+  traceExporterNames,
+  WatchedSpanExporter,
+} from './trace-exporters';
 
 describe('traceExporterNames', () => {
   const warnings: string[] = [];
@@ -36,5 +49,53 @@ describe('otlpProtocol', () => {
     const warnings: string[] = [];
     expect(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' }, (m) => warnings.push(m))).toBe('http/protobuf');
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('WatchedSpanExporter', () => {
+  /** An exporter whose collector refuses every batch (the real OTLP path is in test/trace-export.e2e-spec.ts). */
+  const refused: SpanExporter = {
+    export: (_spans, done) => done({ code: ExportResultCode.FAILED, error: new Error('Bad Request') }),
+    shutdown: () => Promise.resolve(),
+  };
+
+  async function exportOne(exporter: SpanExporter): Promise<ExportResult> {
+    const provider = new BasicTracerProvider({ spanProcessors: [] });
+    const span = provider.getTracer('test').startSpan('turn') as unknown as ReadableSpan & { end(): void };
+    span.end();
+    return new Promise((resolve) => exporter.export([span], resolve));
+  }
+
+  it('counts every failed batch and logs the first, then at most one line a minute with the count', async () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const exporter = new WatchedSpanExporter(
+      refused,
+      (line) => lines.push(line),
+      () => clock,
+    );
+    const before = traceExportFailures();
+    expect((await exportOne(exporter)).code).toBe(ExportResultCode.FAILED);
+    clock += 1000;
+    await exportOne(exporter);
+    await exportOne(exporter);
+    expect(traceExportFailures() - before).toBe(3);
+    expect(lines).toEqual([
+      'Could not export a batch of spans (last: 1 spans, Bad Request); the spans are lost. ' +
+        'Check OTEL_EXPORTER_OTLP_ENDPOINT and that the collector is reachable',
+    ]);
+    clock += EXPORT_FAILURE_LOG_INTERVAL_MS;
+    await exportOne(exporter);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^Could not export 3 batches of spans/);
+  });
+
+  it('passes successes through without a word', async () => {
+    const lines: string[] = [];
+    const before = traceExportFailures();
+    const exporter = new WatchedSpanExporter(new InMemorySpanExporter(), (line) => lines.push(line));
+    expect((await exportOne(exporter)).code).toBe(ExportResultCode.SUCCESS);
+    expect(lines).toEqual([]);
+    expect(traceExportFailures()).toBe(before);
   });
 });

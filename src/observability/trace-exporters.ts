@@ -1,10 +1,13 @@
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
+  type ReadableSpan,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { countTraceExportFailure } from './trace-export-health';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -55,7 +58,7 @@ export function exportProcessors(env: Environment): SpanProcessor[] {
     name === 'console'
       ? new SimpleSpanProcessor(new ConsoleSpanExporter())
       : // Batched: OTEL_BSP_* tune it; the OTLP exporter reads its endpoint, headers, timeout and compression.
-        new BatchSpanProcessor(otlpExporter(otlpProtocol(env))),
+        new BatchSpanProcessor(new WatchedSpanExporter(otlpExporter(otlpProtocol(env)))),
   );
 }
 
@@ -74,6 +77,54 @@ function otlpExporter(protocol: OtlpProtocol): SpanExporter {
   ) as OtlpModule;
   /* eslint-enable @typescript-eslint/no-require-imports */
   return new module.OTLPTraceExporter();
+}
+
+/** At most one line about failed exports per this many milliseconds; the failures between are summed up in it. */
+export const EXPORT_FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * An exporter whose failures are seen: each batch it fails to deliver (a collector that refuses, is down or
+ * unreachable, e.g. behind a NetworkPolicy) is counted (`trace_export_failures_total`) and logged, at most once
+ * a minute with the number of batches failed since the last line. The spans of a failed batch are lost.
+ */
+export class WatchedSpanExporter implements SpanExporter {
+  private lastLoggedAt = -Infinity;
+  private unreported = 0;
+
+  constructor(
+    private readonly exporter: SpanExporter,
+    private readonly warn: (message: string) => void = warnLine,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this.exporter.export(spans, (result) => {
+      if (result.code !== ExportResultCode.SUCCESS) this.failed(spans.length, result.error);
+      resultCallback(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.exporter.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.exporter.forceFlush?.() ?? Promise.resolve();
+  }
+
+  private failed(spans: number, error: Error | undefined): void {
+    countTraceExportFailure();
+    this.unreported += 1;
+    const now = this.now();
+    if (now - this.lastLoggedAt < EXPORT_FAILURE_LOG_INTERVAL_MS) return;
+    const batches = this.unreported === 1 ? 'a batch' : `${this.unreported} batches`;
+    this.warn(
+      `Could not export ${batches} of spans (last: ${spans} spans, ${error?.message ?? 'no reason given'}); ` +
+        'the spans are lost. Check OTEL_EXPORTER_OTLP_ENDPOINT and that the collector is reachable',
+    );
+    this.lastLoggedAt = now;
+    this.unreported = 0;
+  }
 }
 
 /** Before the logger exists; one JSON line like the rest of the output. */
