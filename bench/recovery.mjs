@@ -1,7 +1,8 @@
 // npm run bench:recovery — how long the service takes to answer normally again after PostgreSQL returns.
 // Owns an embedded PostgreSQL, runs the built service on it, then several times: stops PostgreSQL, checks that
 // turns get the degraded reply, starts PostgreSQL again and times (from the moment it accepts connections) the
-// first normal reply (polling turns only) and then /health/ready. DB_PROBE_INTERVAL_MS is the setting that
+// first normal reply (polling turns only) and then /health/ready (DEGRADED_MODE=503, the mode in which readiness
+// goes down). DB_PROBE_INTERVAL_MS is the setting that
 // matters: until the probe sees the database again, turns keep getting the fast degraded reply.
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -83,6 +84,9 @@ async function measure(probeIntervalMs) {
     THROTTLE_LIMIT: '1000000',
     PREAUTH_LIMIT: '10000000',
     DB_PROBE_INTERVAL_MS: String(probeIntervalMs),
+    // Readiness leaves rotation without PostgreSQL only in this mode (with `reply` it stays ready throughout);
+    // the degraded answer is then the 503, which takes the same path as the polite reply.
+    DEGRADED_MODE: '503',
   });
   const base = `http://127.0.0.1:${servicePort}`;
   const rounds = [];

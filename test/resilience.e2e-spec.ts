@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { grpcServices, openGrpcClient, unary } from './support/grpc-client';
 import { eventually } from './support/eventually';
 import { OwnedPostgres } from './support/owned-postgres';
 import { cleanEnv, freePort, ServiceProcess, startService } from './support/service-process';
@@ -129,6 +130,16 @@ async function serving(service: ServiceProcess, port: number): Promise<void> {
   await Promise.race([live, exited]);
 }
 
+/** grpc.health.v1 Check of the whole server, as a gRPC load balancer asks it. */
+async function grpcHealth(port: number): Promise<string> {
+  const client = openGrpcClient(port, undefined, grpcServices.grpc.health.v1.Health);
+  try {
+    return (await unary<{ status: string }>(client, 'Check', { service: '' })).status;
+  } finally {
+    client.close();
+  }
+}
+
 async function stopService(service: ServiceProcess | undefined): Promise<void> {
   if (!service || service.child.exitCode !== null || service.child.signalCode !== null) return;
   service.child.kill('SIGKILL');
@@ -147,6 +158,7 @@ describe('resilience (real processes, real PostgreSQL)', () => {
     /** DEGRADED_MODE=reply (the default): 200 with the degraded text. */
     let replyService: ServiceProcess;
     let replyPort: number;
+    let grpcPorts: Record<'reply' | '503', number>;
     /** DEGRADED_MODE=503: 503 with Retry-After. */
     let unavailableService: ServiceProcess;
     let unavailablePort: number;
@@ -210,10 +222,13 @@ describe('resilience (real processes, real PostgreSQL)', () => {
       start = await balances();
 
       [replyPort, unavailablePort] = [await freePort(), await freePort()];
+      grpcPorts = { reply: await freePort(), '503': await freePort() };
       const env = (port: number, mode: 'reply' | '503') => ({
         NODE_ENV: 'development',
         DATABASE_URL: databaseUrl,
         PORT: String(port),
+        GRPC_ENABLED: 'true',
+        GRPC_PORT: String(grpcPorts[mode]),
         LOG_LEVEL: 'warn',
         DB_PROBE_INTERVAL_MS: '200',
         DEGRADED_MODE: mode,
@@ -266,16 +281,35 @@ describe('resilience (real processes, real PostgreSQL)', () => {
       }
     });
 
-    it('is not ready (503, database down) but stays live during the outage', async () => {
-      for (const port of [replyPort, unavailablePort]) {
-        expect((await send(port, '/health/live')).status).toBe(200);
-        const ready = await send(port, '/health/ready');
-        expect(ready.ms).toBeLessThan(DEGRADED_BOUND_MS);
-        expect({ status: ready.status, body: json(ready) }).toMatchObject({
-          status: 503,
-          body: { status: 'error', error: { database: { status: 'down', message: 'PostgreSQL is unreachable' } } },
-        });
-      }
+    it('stays ready during the outage with DEGRADED_MODE=reply (the polite reply must reach the bot), saying why', async () => {
+      expect((await send(replyPort, '/health/live')).status).toBe(200);
+      const ready = await send(replyPort, '/health/ready');
+      expect(ready.ms).toBeLessThan(DEGRADED_BOUND_MS);
+      expect({ status: ready.status, body: json(ready) }).toMatchObject({
+        status: 200,
+        body: {
+          status: 'ok',
+          info: {
+            database: {
+              status: 'up',
+              reachable: false,
+              message: 'PostgreSQL is unreachable: turns get the degraded reply',
+            },
+          },
+        },
+      });
+      expect(await grpcHealth(grpcPorts.reply)).toBe('SERVING');
+    });
+
+    it('is not ready (503, database down) but stays live during the outage with DEGRADED_MODE=503', async () => {
+      expect((await send(unavailablePort, '/health/live')).status).toBe(200);
+      const ready = await send(unavailablePort, '/health/ready');
+      expect(ready.ms).toBeLessThan(DEGRADED_BOUND_MS);
+      expect({ status: ready.status, body: json(ready) }).toMatchObject({
+        status: 503,
+        body: { status: 'error', error: { database: { status: 'down', message: 'PostgreSQL is unreachable' } } },
+      });
+      expect(await grpcHealth(grpcPorts['503'])).toBe('NOT_SERVING');
     });
 
     it('is ready again within 10 s of PostgreSQL coming back, and turns succeed again', async () => {

@@ -10,7 +10,9 @@ import { Readiness } from './readiness';
 /**
  * Kubernetes probes, unauthenticated and cheap. Liveness only says the process answers (a lost database
  * must not get pods restarted); readiness says whether to send traffic: not while shutting down, not
- * without PostgreSQL or the job queue, not with a serving certificate about to expire
+ * without PostgreSQL when DEGRADED_MODE=503 (with the default `reply`, a replica without PostgreSQL stays
+ * ready, since the degraded reply is what the bot should get), not without the job queue, not with a serving
+ * certificate about to expire
  * (HEALTH_CERT_MIN_DAYS), not with the heap above HEALTH_HEAP_LIMIT_MB.
  */
 @ApiExcludeController()
@@ -43,7 +45,12 @@ export class HealthController {
       },
       async () => {
         const session = this.indicators.check('database');
-        return (await this.database.check()) ? session.up() : session.down({ message: 'PostgreSQL is unreachable' });
+        if (await this.database.check()) return session.up();
+        // With the polite reply, a replica without PostgreSQL still answers every turn usefully: keeping it in
+        // the Service is what gets that reply to the bot (out of it, the platform gets connection errors).
+        return this.readiness.answersWithoutDatabase
+          ? session.up({ reachable: false, message: 'PostgreSQL is unreachable: turns get the degraded reply' })
+          : session.down({ message: 'PostgreSQL is unreachable' });
       },
       () => {
         const session = this.indicators.check('jobQueue');

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
 
 /**
@@ -10,11 +11,22 @@ import { DatabaseAvailability } from '../database/database-availability';
 export class Readiness {
   private drainingSince?: number;
 
-  constructor(private readonly database: DatabaseAvailability) {}
+  constructor(
+    private readonly database: DatabaseAvailability,
+    private readonly config: AppConfig,
+  ) {}
 
-  /** Traffic is welcome: not shutting down, and PostgreSQL reachable as last seen (gRPC health's SERVING). */
+  /**
+   * Traffic is welcome (gRPC health's SERVING): not shutting down, and PostgreSQL reachable as last seen or
+   * turns answered without it (`answersWithoutDatabase`).
+   */
   get serving(): boolean {
-    return !this.draining && this.database.isAvailable;
+    return !this.draining && (this.database.isAvailable || this.answersWithoutDatabase);
+  }
+
+  /** DEGRADED_MODE=reply: without PostgreSQL each turn still gets the platform-shaped "temporarily unavailable". */
+  get answersWithoutDatabase(): boolean {
+    return this.config.degraded.mode === 'reply';
   }
 
   get draining(): boolean {
