@@ -21,6 +21,9 @@ import { renderResponse } from '../platforms/generic/generic.adapter';
 import { GenericController } from '../platforms/generic/generic.controller';
 import { WebhookRunner } from '../platforms/webhook-runner';
 import { RasaAdapter } from '../platforms/rasa/rasa.adapter';
+import { RasaActionCall } from '../platforms/rasa/rasa.request';
+import { GenericWebhookRequest } from '../platforms/generic/generic.request';
+import { PlatformAdapters } from '../platforms/platform-adapters';
 import { RasaSdkRouteGuard } from '../platforms/rasa/rasa-sdk-route.guard';
 import { RasaSdkController } from '../platforms/rasa/rasa-sdk.controller';
 import { WEBHOOK_SECURITY } from './api-webhook.decorators';
@@ -73,6 +76,15 @@ async function documentOf(rasaOpenEndpoints: boolean): Promise<{ app: INestAppli
       { provide: Readiness, useValue: {} },
       { provide: DatabaseAvailability, useValue: {} },
       { provide: JobQueue, useValue: {} },
+      {
+        provide: PlatformAdapters,
+        useValue: {
+          get: (platform: string) =>
+            platform === 'rasa'
+              ? { requestType: RasaActionCall, requestName: 'Rasa action call' }
+              : { requestType: GenericWebhookRequest, requestName: 'generic webhook request' },
+        },
+      },
     ],
   })
     .overrideGuard(CallerAuthGuard)

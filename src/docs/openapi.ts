@@ -11,11 +11,14 @@ import {
   type SecuritySchemeObject,
 } from '@nestjs/swagger';
 import { CallerRequired, QueryTokenParameter } from '../common/caller';
-import { WebhookPlatform } from '../common/platform';
+import { isPlatform, WebhookPlatform } from '../common/platform';
 import { AppConfig } from '../config';
+import { PlatformAdapters } from '../platforms/platform-adapters';
 import { RasaSdkController } from '../platforms/rasa/rasa-sdk.controller';
 import { BODY_ONLY_STATUSES, SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { ErrorResponseSchema } from './error-response.schema';
+import { ERROR_EXAMPLES, requestExample } from './examples';
+import { requestSchemas } from './request-schemas';
 
 /** Where the document and the UI are served (no authentication; they describe, they do not expose data). */
 export const OPENAPI_JSON_PATH = '/openapi.json';
@@ -99,7 +102,34 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   document.components.securitySchemes = schemes;
 
   describeGuardedRoutes(app, document);
+  withoutNullable(document);
   return document;
+}
+
+/**
+ * OpenAPI 3.1 schemas are JSON Schema 2020-12, which has no `nullable` (3.0 only; @nestjs/swagger still writes
+ * it): a nullable schema becomes a type list with "null", or a choice with null.
+ */
+function withoutNullable(node: unknown): void {
+  if (Array.isArray(node)) {
+    node.forEach(withoutNullable);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const schema = node as Record<string, unknown>;
+  if (schema.nullable === true) {
+    delete schema.nullable;
+    if (typeof schema.type === 'string') {
+      schema.type = [schema.type, 'null'];
+    } else if (schema.$ref !== undefined) {
+      const ref = schema.$ref;
+      delete schema.$ref;
+      schema.oneOf = [{ $ref: ref }, { type: 'null' }];
+    }
+  } else if (schema.nullable === false) {
+    delete schema.nullable;
+  }
+  Object.values(schema).forEach(withoutNullable);
 }
 
 interface RouteInfo {
@@ -157,9 +187,48 @@ function routesByOperationId(app: INestApplication): Map<string, RouteInfo> {
   return routes;
 }
 
+/**
+ * Each platform route's request body: the schema generated from its adapter's DTO (what validation checks) and
+ * an example the platform itself would send, which the development set-up answers with 200.
+ */
+function platformRequestBodies(app: INestApplication, document: OpenAPIObject, platforms: Iterable<string>) {
+  const adapters = app.get(PlatformAdapters, { strict: false });
+  const bodies = new Map<string, NonNullable<OperationObject['requestBody']>>();
+  const types = new Map<string, { name: string }>();
+  for (const platform of new Set(platforms)) {
+    if (!isPlatform(platform)) continue;
+    const adapter = adapters.get(platform);
+    types.set(platform, adapter.requestType);
+    bodies.set(platform, {
+      required: true,
+      description: `A ${adapter.requestName}. Fields the service does not act on are accepted and ignored.`,
+      content: {
+        'application/json': {
+          schema: { $ref: `#/components/schemas/${adapter.requestType.name}` },
+          example: requestExample(platform),
+        },
+      },
+    });
+  }
+  const schemas = requestSchemas([...types.values()] as never[]);
+  Object.assign(((document.components ??= {}).schemas ??= {}), schemas);
+  return bodies;
+}
+
+/** The error body schema with the real answers of a status as examples. */
+function errorContent(status: number, errorSchema: { $ref: string }) {
+  const examples = ERROR_EXAMPLES[status];
+  return { 'application/json': { schema: errorSchema, ...(examples && { examples }) } };
+}
+
 function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): void {
   const routes = routesByOperationId(app);
   const errorSchema = { $ref: getSchemaPath(ErrorResponseSchema) };
+  const bodies = platformRequestBodies(
+    app,
+    document,
+    [...routes.values()].filter((route) => route.readsBody && route.platform).map((route) => route.platform!),
+  );
   for (const path of Object.values(document.paths)) {
     for (const method of METHODS) {
       const operation: OperationObject | undefined = path[method];
@@ -173,6 +242,8 @@ function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): 
         operation.security ??= WEBHOOK_SECURITY.map((requirement) => ({ ...requirement }));
         if (route.queryToken) operation.security.push({ [addQueryTokenScheme(document, route.queryToken)]: [] });
       }
+      const platformBody = route.readsBody && route.platform ? bodies.get(route.platform) : undefined;
+      if (platformBody) operation.requestBody = platformBody;
       // `@Body() body: unknown` (validated by hand) gives swagger no type: still say a JSON object is expected.
       if (route.readsBody && !operation.requestBody) {
         operation.requestBody = {
@@ -198,7 +269,12 @@ function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): 
       for (const { status, description } of WEBHOOK_ERRORS) {
         if (!route.readsBody && BODY_ONLY_STATUSES.has(status)) continue;
         if (route.openedByConfig && (status === 401 || status === 403)) continue;
-        responses[String(status)] ??= { description, content: { 'application/json': { schema: errorSchema } } };
+        responses[String(status)] ??= { description };
+      }
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) >= 400 && response && !('$ref' in response)) {
+          response.content = errorContent(Number(status), errorSchema);
+        }
       }
     }
   }

@@ -22,7 +22,7 @@ class FulfillmentStatusSchema {
   @ApiProperty() sessionId!: string;
   @ApiProperty() intent!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiPropertyOptional({ format: 'date-time', nullable: true }) completedAt!: string | null;
+  @ApiPropertyOptional({ type: 'string', format: 'date-time', nullable: true }) completedAt!: string | null;
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,

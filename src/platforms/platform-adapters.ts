@@ -18,6 +18,19 @@ export class PlatformAdapters implements OnModuleInit {
   constructor(private readonly discovery: DiscoveryService) {}
 
   onModuleInit(): void {
+    this.discover();
+  }
+
+  get(platform: Platform): PlatformAdapter {
+    // Before the application's init (the OpenAPI document is built then), the adapters exist but are not listed yet.
+    if (this.byPlatform.size === 0) this.discover();
+    const adapter = this.byPlatform.get(platform);
+    if (!adapter) throw new PlatformAdapterError(`No adapter for platform ${platform}`);
+    return adapter;
+  }
+
+  private discover(): void {
+    if (this.byPlatform.size > 0) return;
     for (const wrapper of this.discovery.getProviders({ metadataKey: WebhookAdapter.KEY })) {
       const platform = this.discovery.getMetadataByDecorator(WebhookAdapter, wrapper);
       const adapter = wrapper.instance as PlatformAdapter | undefined;
@@ -38,11 +51,5 @@ export class PlatformAdapters implements OnModuleInit {
     }
     const missing = PLATFORMS.filter((platform) => !this.byPlatform.has(platform));
     if (missing.length > 0) throw new PlatformAdapterError(`No adapter for platform(s) ${missing.join(', ')}`);
-  }
-
-  get(platform: Platform): PlatformAdapter {
-    const adapter = this.byPlatform.get(platform);
-    if (!adapter) throw new PlatformAdapterError(`No adapter for platform ${platform}`);
-    return adapter;
   }
 }
