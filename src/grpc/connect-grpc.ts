@@ -9,7 +9,7 @@ import { GrpcConnections } from './grpc-connections';
 import { GrpcEndpoint } from './grpc-endpoint';
 import { loadGrpcDefinitions, loadReflectionDefinitions } from './grpc-proto';
 import { FulfillmentGrpcTransport } from './grpc.transport';
-import { grpcAccessLog, measureReceivedMessages } from './grpc-access-log';
+import { grpcAccessLog, watchGrpcServer } from './grpc-access-log';
 import { accessLogger } from '../observability/access-log';
 import { rootLogger } from '../observability/logging';
 import { keepRepeatedHeaders } from './repeated-headers';
@@ -34,6 +34,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
   const tls = config.tls;
   let credentials: ServerCredentials | undefined;
   let stopFollowing: (() => void) | undefined;
+  const access = accessLogger(rootLogger(config.logLevel));
 
   const transport = new FulfillmentGrpcTransport({
     host: config.http.host,
@@ -45,13 +46,11 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
     packageDefinition: loadGrpcDefinitions(),
     reflectionDefinition: loadReflectionDefinitions(),
     maxReceiveMessageLength: config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES,
-    interceptors: [
-      grpcAccessLog(accessLogger(rootLogger(config.logLevel)), {
-        probePercent: config.observability.accessLogProbePercent,
-      }),
-    ],
+    interceptors: [grpcAccessLog(access, { probePercent: config.observability.accessLogProbePercent })],
     onBound: (server, address, port) => {
-      measureReceivedMessages(server);
+      if (!watchGrpcServer(server, access)) {
+        logger.warn('Cannot see calls to unknown gRPC methods with this grpc-js version: they get no access line');
+      }
       endpoint.started(address, port, transport);
       connections.observe(server);
       if (!keepRepeatedHeaders(server)) {

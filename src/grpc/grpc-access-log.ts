@@ -8,7 +8,11 @@ import {
 } from '@grpc/grpc-js';
 import type { Level, Logger } from 'pino';
 import { sampleProbe, writeAccessLine } from '../observability/access-log';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { acceptedRequestId } from '../common/limits';
+import { normaliseAddress } from '../common/net/client-address';
 import { type GrpcCallState, remoteAddressOf, requestIdOf } from './grpc-call';
+import { grpcHttp2Servers } from './grpc-connections';
 
 /** Health checks: answered every few seconds, worth an access line only when sampled. */
 const PROBE_METHODS: ReadonlySet<string> = new Set(['/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/Watch']);
@@ -39,13 +43,18 @@ export function shareCallState(metadata: Metadata, state: GrpcCallState): void {
 const receivedSizes = new WeakMap<object, number>();
 
 /**
- * Has every method registered on `server` from now on note the size of each message it deserialises, for the
- * access line (a server interceptor sees messages only deserialised). Call before services are added.
+ * What the access log needs from the server itself, beyond its interceptor: each method registered from now on
+ * notes the size of every message it deserialises (an interceptor sees messages only deserialised), and a call
+ * to a method nobody registered - which grpc-js answers UNIMPLEMENTED before any interceptor runs - gets its
+ * line from the HTTP/2 stream. Call once the port is bound and before services are added. Returns false when
+ * this grpc-js version hides its HTTP/2 servers (then such calls go unlogged).
  */
-export function measureReceivedMessages(server: Server): void {
+export function watchGrpcServer(server: Server, logger: Logger): boolean {
+  const methods = new Set<string>();
   const register = server.register.bind(server);
-  server.register = (name, handler, serialize, deserialize, type) =>
-    register(
+  server.register = (name, handler, serialize, deserialize, type) => {
+    methods.add(name);
+    return register(
       name,
       handler,
       serialize,
@@ -56,6 +65,31 @@ export function measureReceivedMessages(server: Server): void {
       },
       type,
     );
+  };
+  const http2Servers = grpcHttp2Servers(server);
+  for (const http2Server of http2Servers ?? []) {
+    http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const path = headers[':path'];
+      if (typeof path !== 'string' || methods.has(path)) return;
+      const started = performance.now();
+      const offered = headers['x-request-id'];
+      const requestId = acceptedRequestId(typeof offered === 'string' ? offered : undefined);
+      const peer = normaliseAddress(stream.session?.socket?.remoteAddress);
+      stream.once('close', () =>
+        writeAccessLine(logger, {
+          requestId,
+          method: 'GRPC',
+          path,
+          status: GrpcStatus.UNIMPLEMENTED,
+          grpcStatus: GrpcStatus[GrpcStatus.UNIMPLEMENTED],
+          level: 'warn',
+          durationMs: performance.now() - started,
+          clientAddress: peer,
+        }),
+      );
+    });
+  }
+  return http2Servers !== undefined;
 }
 
 function levelOf(code: GrpcStatus): Level {

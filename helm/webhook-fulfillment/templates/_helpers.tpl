@@ -125,6 +125,17 @@ Checks across values that the schema cannot express; each failure names the valu
 {{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.enabled) }}
 {{- fail "metrics.serviceMonitor.enabled needs metrics.enabled=true" }}
 {{- end }}
+{{- if and $v.metrics.prometheusRule.enabled (not $v.metrics.enabled) }}
+{{- fail "metrics.prometheusRule.enabled needs metrics.enabled=true (its alerts read the service's metrics)" }}
+{{- end }}
+{{- if and $v.metrics.dashboard.enabled (not $v.metrics.enabled) }}
+{{- fail "metrics.dashboard.enabled needs metrics.enabled=true (the dashboard shows the service's metrics)" }}
+{{- end }}
+{{- with $v.metrics.prometheusRule.alerts.certificateExpiry }}
+{{- if and .enabled (ge (float64 .criticalDays) (float64 .warningDays)) }}
+{{- fail "metrics.prometheusRule.alerts.certificateExpiry.criticalDays must be below warningDays" }}
+{{- end }}
+{{- end }}
 {{- if and (ne $v.tls.clientAuth "off") (not $v.tls.enabled) }}
 {{- fail (printf "tls.clientAuth=%s needs tls.enabled=true (client certificates are checked by the pod's own TLS)" $v.tls.clientAuth) }}
 {{- end }}
