@@ -25,6 +25,10 @@ const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 
 module.exports = {
   testTimeout: 30000,
+  // Workers are recycled once their heap outgrows this after a test file: each e2e file boots whole applications in
+  // the worker, and what one leaves behind (module registries, SDK state) added up to 1.6 GB in a long-lived worker,
+  // past the readiness check's own heap limit (HEALTH_HEAP_LIMIT_MB) of the apps running in it.
+  workerIdleMemoryLimit: '768MB',
   projects: [
     {
       displayName: 'unit',

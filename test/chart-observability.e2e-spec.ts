@@ -272,6 +272,8 @@ describe('the chart’s dashboard and alert rules against the metrics the servic
         CALLERS_FILE: callersFile,
         ASYNC_POLL_INTERVAL_MS: '500',
         SHUTDOWN_GRACE_MS: '2000',
+        // The service's default (test apps turn it off): overload_refusals_total is provoked below.
+        OVERLOAD_DELAY_MS: '200',
       },
     });
     port = Number(new URL(t.baseUrl).port);

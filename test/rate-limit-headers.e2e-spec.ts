@@ -88,8 +88,6 @@ describe('RateLimit header fields and one budget per caller (HTTPS and gRPC, two
       TLS_KEY_FILE: join(certs, 'server.key'),
       TLS_CA_FILE: join(certs, 'ca.crt'),
       TLS_CLIENT_AUTH: 'optional',
-      // Both replicas share this process's event loop: its busy boot must not trip the overload shield (503).
-      OVERLOAD_DELAY_MS: '0',
     };
     [a, b] = await Promise.all([
       startTestApp({ env: { ...env, GRPC_ENABLED: 'true' }, imports: [TestHandlersModule] }),

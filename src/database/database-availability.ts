@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config';
 import { isConnectionError } from './connection-errors';
 import { DatabaseProbe } from './database-probe';
@@ -11,7 +11,7 @@ import { DatabaseProbe } from './database-probe';
  * DB_PROBE_INTERVAL_MS until the server answers again.
  */
 @Injectable()
-export class DatabaseAvailability implements OnModuleDestroy {
+export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(DatabaseAvailability.name);
   private available = true;
   private probeTimer?: NodeJS.Timeout;
@@ -22,6 +22,15 @@ export class DatabaseAvailability implements OnModuleDestroy {
     private readonly probe: DatabaseProbe,
     private readonly config: AppConfig,
   ) {}
+
+  /**
+   * Opens the probe's connection while the process starts, so that the first readiness check costs one round
+   * trip like every later one, not a connection set-up within the probe's timeout on a busy node. Not awaited:
+   * start-up does not wait for it (a readiness check meanwhile shares the same round trip).
+   */
+  onApplicationBootstrap(): void {
+    void this.check();
+  }
 
   get isAvailable(): boolean {
     return this.available;
@@ -44,7 +53,8 @@ export class DatabaseAvailability implements OnModuleDestroy {
       this.markUp();
       return true;
     } catch (error: unknown) {
-      this.markDown(error);
+      // Closing down: the probe's connection was closed under it, which says nothing about the server.
+      if (!this.stopped) this.markDown(error);
       return false;
     }
   }

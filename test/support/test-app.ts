@@ -32,6 +32,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     GRPC_ENABLED: 'false',
     GRPC_PORT: '0',
     METRICS_ENABLED: 'false',
+    // The app shares the test runner's event loop: jest's own work (loading the next test file, other apps in the
+    // same worker) would read as the replica being overloaded and get turns refused with 503 OVERLOADED. Tests
+    // of the overload guard set it themselves.
+    OVERLOAD_DELAY_MS: '0',
     ...options.env,
     DATABASE_URL: database.url,
     PORT: '0',
