@@ -45,12 +45,17 @@ export class HealthController {
       },
       async () => {
         const session = this.indicators.check('database');
-        if (await this.database.check()) return session.up();
-        // With the polite reply, a replica without PostgreSQL still answers every turn usefully: keeping it in
-        // the Service is what gets that reply to the bot (out of it, the platform gets connection errors).
-        return this.readiness.answersWithoutDatabase
-          ? session.up({ reachable: false, message: 'PostgreSQL is unreachable: turns get the degraded reply' })
-          : session.down({ message: 'PostgreSQL is unreachable' });
+        if (this.readiness.answersWithoutDatabase) {
+          // With the polite reply, a replica without PostgreSQL still answers every turn usefully: keeping it in
+          // the Service is what gets that reply to the bot (out of it, the platform gets connection errors). Ready
+          // either way, so the answer is the state as last probed, at once (a black-holed database would hold it
+          // for the probe's timeout), and a probe refreshes it for the next one.
+          void this.database.check();
+          return this.database.isAvailable
+            ? session.up()
+            : session.up({ reachable: false, message: 'PostgreSQL is unreachable: turns get the degraded reply' });
+        }
+        return (await this.database.check()) ? session.up() : session.down({ message: 'PostgreSQL is unreachable' });
       },
       () => {
         const session = this.indicators.check('jobQueue');

@@ -28,16 +28,17 @@ describe('PostgreSQL faults under load (two replicas, a PostgreSQL and a network
     expect(run.figures.recoveryMs).toBeLessThan(30_000);
   }
 
-  /** The replicas were unready (503) at some point during the fault, and ready at the end. */
-  function expectUnreadyThenReady(run: FaultRun): void {
-    const during = run.readiness.filter(
-      (sample) => sample.at >= run.faultWindow.from && sample.at <= run.faultWindow.to,
-    );
+  /**
+   * The replicas run with DEGRADED_MODE=reply: they stayed ready (200, answered within the harness's 1 s) through
+   * the fault, so the polite reply kept reaching the bots, and answered turns with it meanwhile.
+   */
+  function expectReadyThroughout(run: FaultRun): void {
     for (const replica of cluster.replicas.keys()) {
-      expect(during.some((sample) => sample.replica === replica && sample.status === 503)).toBe(true);
-      const last = run.readiness.filter((sample) => sample.replica === replica).at(-1);
-      expect(last?.status).toBe(200);
+      const statuses = run.readiness.filter((sample) => sample.replica === replica).map((sample) => sample.status);
+      expect(statuses.length).toBeGreaterThan(0);
+      expect(statuses.filter((status) => status !== 200)).toEqual([]);
     }
+    expect(run.figures.degradedReplies).toBeGreaterThan(0);
   }
 
   const scenarios: (FaultScenario & { check(run: FaultRun): void })[] = [
@@ -51,7 +52,7 @@ describe('PostgreSQL faults under load (two replicas, a PostgreSQL and a network
       heal: (c) => c.startPostgres(),
       check(run) {
         expectInTime(run.attempts);
-        expectUnreadyThenReady(run);
+        expectReadyThroughout(run);
       },
     },
     {
@@ -75,7 +76,7 @@ describe('PostgreSQL faults under load (two replicas, a PostgreSQL and a network
       heal: (c) => c.startPostgres(),
       check(run) {
         expectInTime(run.attempts);
-        expectUnreadyThenReady(run);
+        expectReadyThroughout(run);
       },
     },
     {
@@ -85,7 +86,7 @@ describe('PostgreSQL faults under load (two replicas, a PostgreSQL and a network
       heal: (c) => Promise.resolve(c.proxy.heal()),
       check(run) {
         expectInTime(run.attempts);
-        expectUnreadyThenReady(run);
+        expectReadyThroughout(run);
       },
     },
     {
@@ -95,7 +96,7 @@ describe('PostgreSQL faults under load (two replicas, a PostgreSQL and a network
       heal: (c) => Promise.resolve(c.proxy.heal()),
       check(run) {
         expectInTime(run.attempts);
-        expectUnreadyThenReady(run);
+        expectReadyThroughout(run);
       },
     },
     {
