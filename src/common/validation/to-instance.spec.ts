@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
 import { IsString } from 'class-validator';
-import { describeMutation, mutations, PLATFORMS } from './testing/fixture-mutations';
+import { describeMutation, mutations, PLATFORMS } from '../../platforms/testing/request-fixtures';
 import { toInstance } from './to-instance';
 
 /** Equal values with the same classes at the same places and the same own keys (undefined-valued ones too). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { DialogflowEsWebhookRequest } from '../../platforms/dialogflow-es/dialogflow-es.request';
-import { describeMutation, FIXTURES, mutations, PLATFORMS } from './testing/fixture-mutations';
+import { describeMutation, FIXTURES, mutations, PLATFORMS } from '../../platforms/testing/request-fixtures';
 import { passesValidation } from './validity-plan';
 
 function classValidatorVerdict(dto: ClassConstructor<object>, body: unknown): boolean {

@@ -1,16 +1,16 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClassConstructor } from 'class-transformer';
-import { DialogflowCxWebhookRequest } from '../../../platforms/dialogflow-cx/dialogflow-cx.request';
-import { DialogflowEsWebhookRequest } from '../../../platforms/dialogflow-es/dialogflow-es.request';
-import { GenericWebhookRequest } from '../../../platforms/generic/generic.request';
-import { LexV2Event } from '../../../platforms/lex-v2/lex-v2.request';
-import { RasaActionCall } from '../../../platforms/rasa/rasa.request';
+import { DialogflowCxWebhookRequest } from '../dialogflow-cx/dialogflow-cx.request';
+import { DialogflowEsWebhookRequest } from '../dialogflow-es/dialogflow-es.request';
+import { GenericWebhookRequest } from '../generic/generic.request';
+import { LexV2Event } from '../lex-v2/lex-v2.request';
+import { RasaActionCall } from '../rasa/rasa.request';
 
 // Each platform's request fixtures, and mutations of them, for the specs that hold a fast path of the
 // request DTOs (validity-plan, to-instance) against class-validator and class-transformer themselves.
 
-export const FIXTURES = join(__dirname, '..', '..', '..', '..', 'test', 'fixtures');
+export const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures');
 
 export function jsonFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
