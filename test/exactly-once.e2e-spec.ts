@@ -163,7 +163,7 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
     await queryTestDatabase(
       database.url,
       `INSERT INTO idempotency_records (caller_id, key, platform, request_hash, state, owner, lease_expires_at, expires_at)
-       VALUES ('local-dev', $1, 'generic', $2, 'in-flight', 'silent-replica', now() + interval '1500 ms',
+       VALUES ('local-dev', $1, 'generic', $2, 'in-flight', 'silent-replica', now() + interval '4000 ms',
                now() + interval '1 day')`,
       [key, canonicalHash(body)],
     );
@@ -190,7 +190,8 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
       caller_id: 'local-dev',
     });
 
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The lease leaves the duplicate's wait (and a slow, busy machine) a wide margin; then it runs out.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 4000 - Date.now())));
     const retried = await post(urlOf(b), body);
     expect(JSON.parse(retried.text)).toMatchObject({ outcome: 'fulfilled', text: expect.stringMatching(/^Done/) });
     expect(await checking(database.url)).toBe(before - 300n);
