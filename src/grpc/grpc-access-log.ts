@@ -39,12 +39,17 @@ export function shareCallState(metadata: Metadata, state: GrpcCallState): void {
   callStates.set(metadata, state);
 }
 
-/** Each received message's size on the wire (after decompression), by the message grpc-js deserialised. */
-const receivedSizes = new WeakMap<object, number>();
+/** Each message's size on the wire (uncompressed), by the message grpc-js deserialised or serialised. */
+const messageSizes = new WeakMap<object, number>();
+
+function sizeOf(message: unknown): number {
+  return (typeof message === 'object' && message !== null && messageSizes.get(message)) || 0;
+}
 
 /**
  * What the access log needs from the server itself, beyond its interceptor: each method registered from now on
- * notes the size of every message it deserialises (an interceptor sees messages only deserialised), and a call
+ * notes the size of every message it deserialises and serialises (an interceptor sees only the objects, and
+ * serialising a response twice to measure it would cost more than the rest of the line), and a call
  * to a method nobody registered - which grpc-js answers UNIMPLEMENTED before any interceptor runs - gets its
  * line from the HTTP/2 stream. Call once the port is bound and before services are added. Returns false when
  * this grpc-js version hides its HTTP/2 servers (then such calls go unlogged).
@@ -57,10 +62,14 @@ export function watchGrpcServer(server: Server, logger: Logger): boolean {
     return register(
       name,
       handler,
-      serialize,
+      (message) => {
+        const bytes = serialize(message);
+        if (typeof message === 'object' && message !== null) messageSizes.set(message, bytes.length);
+        return bytes;
+      },
       (bytes: Buffer) => {
         const message: unknown = deserialize(bytes);
-        if (typeof message === 'object' && message !== null) receivedSizes.set(message, bytes.length);
+        if (typeof message === 'object' && message !== null) messageSizes.set(message, bytes.length);
         return message as never;
       },
       type,
@@ -114,7 +123,8 @@ export function grpcAccessLog(logger: Logger, options: GrpcAccessLogOptions): Se
     let metadata: Metadata | undefined;
     let requestId: string | undefined;
     let bytesIn = 0;
-    let bytesOut = 0;
+    /** Sent, but perhaps not serialised yet when the status goes out: measured when the line is written. */
+    const sent: unknown[] = [];
     let logged = false;
     const log = (code: GrpcStatus | undefined): void => {
       if (logged) return;
@@ -129,7 +139,7 @@ export function grpcAccessLog(logger: Logger, options: GrpcAccessLogOptions): Se
         level: code === undefined ? 'warn' : levelOf(code),
         durationMs: performance.now() - started,
         bytesIn,
-        bytesOut,
+        bytesOut: sent.reduce<number>((total, message) => total + sizeOf(message), 0),
         callerId: state?.caller?.id,
         clientAddress: state?.clientAddress ?? remoteAddressOf(call),
         aborted: code === undefined ? true : undefined,
@@ -145,13 +155,13 @@ export function grpcAccessLog(logger: Logger, options: GrpcAccessLogOptions): Se
             nextMetadata(received);
           },
           onReceiveMessage: (message: unknown, nextMessage) => {
-            bytesIn += (typeof message === 'object' && message !== null && receivedSizes.get(message)) || 0;
+            bytesIn += sizeOf(message);
             nextMessage(message);
           },
           onCancel: () => log(undefined),
         }),
-      sendMessage: (message, nextMessage) => {
-        bytesOut += method.responseSerialize(message).length;
+      sendMessage: (message: unknown, nextMessage) => {
+        sent.push(message);
         nextMessage(message);
       },
       sendStatus: (status, nextStatus) => {
