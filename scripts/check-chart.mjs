@@ -614,22 +614,36 @@ function checkCollectorEgress(set, docs, values) {
 }
 
 /**
+ * The one manifest an optional feature renders: none while `setting` is off, exactly one while it is on (returned);
+ * anything else is a problem, and undefined is returned.
+ */
+function renderedWhenEnabled(set, found, enabled, what, setting) {
+  if (!enabled) {
+    if (found.length > 0) problem(set, `${what} rendered with ${setting}=false`);
+    return undefined;
+  }
+  if (found.length !== 1) {
+    problem(set, `expected one ${what}, got ${found.length}`);
+    return undefined;
+  }
+  return found[0];
+}
+
+/**
  * migrations.*: the hook Job's pod annotations and labels, extra env, envFrom, volumes and mounts, resources and
  * security contexts (the Deployment's when empty), and one Secret only: the database URL of migrations.database
  * (else the service's), never the callers Secret.
  */
 function checkMigrationJob(set, docs, values) {
   const m = values.migrations;
-  const jobs = docs.filter((d) => d.kind === 'Job');
-  if (!m.enabled) {
-    if (jobs.length > 0) problem(set, 'migration Job rendered with migrations.enabled=false');
-    return;
-  }
-  if (jobs.length !== 1) {
-    problem(set, `expected one migration Job, got ${jobs.length}`);
-    return;
-  }
-  const [job] = jobs;
+  const job = renderedWhenEnabled(
+    set,
+    docs.filter((d) => d.kind === 'Job'),
+    m.enabled,
+    'migration Job',
+    'migrations.enabled',
+  );
+  if (!job) return;
   const where = `${set} Job/${job.metadata.name}`;
   const template = job.spec.template;
   const spec = template.spec;
@@ -815,15 +829,8 @@ function checkDashboardConfigMap(set, docs, values) {
   const maps = docs.filter(
     (doc) => doc.kind === 'ConfigMap' && doc.metadata.labels?.['app.kubernetes.io/component'] === 'dashboard',
   );
-  if (!d.enabled) {
-    if (maps.length > 0) problem(set, 'dashboard ConfigMap rendered with metrics.dashboard.enabled=false');
-    return;
-  }
-  if (maps.length !== 1) {
-    problem(set, `expected one dashboard ConfigMap, got ${maps.length}`);
-    return;
-  }
-  const [map] = maps;
+  const map = renderedWhenEnabled(set, maps, d.enabled, 'dashboard ConfigMap', 'metrics.dashboard.enabled');
+  if (!map) return;
   const where = `${set} ConfigMap/${map.metadata.name}`;
   if (map.metadata.labels[d.label] !== d.labelValue) problem(where, `no label ${d.label}: "${d.labelValue}"`);
   if (!isSubset(d.labels, map.metadata.labels)) problem(where, 'lacks metrics.dashboard.labels');
@@ -865,15 +872,8 @@ const KUBE_STATE_ALERTS = new Set(['WebhookFulfillmentPodNotReady', 'WebhookFulf
 function checkPrometheusRule(set, docs, values) {
   const r = values.metrics.prometheusRule;
   const rules = docs.filter((d) => d.kind === 'PrometheusRule');
-  if (!r.enabled) {
-    if (rules.length > 0) problem(set, 'PrometheusRule rendered with metrics.prometheusRule.enabled=false');
-    return undefined;
-  }
-  if (rules.length !== 1) {
-    problem(set, `expected one PrometheusRule, got ${rules.length}`);
-    return undefined;
-  }
-  const [rule] = rules;
+  const rule = renderedWhenEnabled(set, rules, r.enabled, 'PrometheusRule', 'metrics.prometheusRule.enabled');
+  if (!rule) return undefined;
   const where = `${set} PrometheusRule/${rule.metadata.name}`;
   if (!isSubset(r.labels, rule.metadata.labels)) problem(where, 'lacks metrics.prometheusRule.labels');
   const alerts = (rule.spec.groups ?? []).flatMap((g) => g.rules ?? []);

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CallbackReceiver, eventually, startCallbackReceiver } from './support/callback-receiver';
-import { esRequest, README_REQUEST } from './support/dialogflow-es.fixtures';
+import { declinedTransfer, esRequest, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { freePort } from './support/service-process';
 import { startTestApp, type TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
@@ -282,13 +282,7 @@ describe('the chart’s dashboard and alert rules against the metrics the servic
     expect((await post(ES, README_REQUEST)).status).toBe(200);
     expect((await post(ES, esRequest('NoSuchIntentHere'))).status).toBe(200);
     expect((await post(ES, esRequest('TestExplode'))).status).toBe(200);
-    const declined = esRequest('TransferFunds', {
-      user_id: '12345',
-      from_account: 'checking',
-      to_account: 'savings',
-      amount: 1,
-      confirmation: 'no',
-    });
+    const declined = declinedTransfer();
     for (let delivery = 0; delivery < 2; delivery += 1) expect((await post(ES, declined)).status).toBe(200);
     // An auth failure, and a caller over its rate limit.
     expect((await post(ES, README_REQUEST, `unknown-${randomBytes(16).toString('hex')}`)).status).toBe(401);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { toStruct } from '../src/grpc/struct';
-import { esRequest, LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
+import { declinedTransfer, esRequest, LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { grpcMetadata, openGrpcClient, unary } from './support/grpc-client';
 import { freePort, startService } from './support/service-process';
 import { startTestApp, TestApp } from './support/test-app';
@@ -237,13 +237,7 @@ describe('observability', () => {
       const fallback = 'fulfillment_requests_total{platform="dialogflow-es",intent="unknown",outcome="fallback"}';
       const authFailed = 'auth_failures_total{method="bearer",reason="unknown-token"}';
       const replays = 'idempotent_replays_total{platform="dialogflow-es",intent="TransferFunds"}';
-      const declined = esRequest('TransferFunds', {
-        user_id: '12345',
-        from_account: 'checking',
-        to_account: 'savings',
-        amount: 1,
-        confirmation: 'no',
-      });
+      const declined = declinedTransfer();
       const before = await scrape();
 
       await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(README_REQUEST).expect(200);

@@ -194,11 +194,11 @@ function routesByOperationId(app: INestApplication): Map<string, RouteInfo> {
 function platformRequestBodies(app: INestApplication, document: OpenAPIObject, platforms: Iterable<string>) {
   const adapters = app.get(PlatformAdapters, { strict: false });
   const bodies = new Map<string, NonNullable<OperationObject['requestBody']>>();
-  const types = new Map<string, { name: string }>();
+  const requestTypes: { name: string }[] = [];
   for (const platform of new Set(platforms)) {
     if (!isPlatform(platform)) continue;
     const adapter = adapters.get(platform);
-    types.set(platform, adapter.requestType);
+    requestTypes.push(adapter.requestType);
     bodies.set(platform, {
       required: true,
       description: `A ${adapter.requestName}. Fields the service does not act on are accepted and ignored.`,
@@ -210,8 +210,7 @@ function platformRequestBodies(app: INestApplication, document: OpenAPIObject, p
       },
     });
   }
-  const schemas = requestSchemas([...types.values()] as never[]);
-  Object.assign(((document.components ??= {}).schemas ??= {}), schemas);
+  Object.assign(((document.components ??= {}).schemas ??= {}), requestSchemas(requestTypes));
   return bodies;
 }
 

@@ -16,9 +16,8 @@ const SCHEMA_PREFIX = '#/components/schemas/';
  * Returns the roots' schemas and every class they reach, by class name; a reference to a class with no
  * constraints of its own (a custom decorator's value type) becomes "any object".
  */
-export function requestSchemas(
-  roots: readonly (abstract new (...args: never[]) => object)[],
-): Record<string, SchemaObject> {
+/** `roots` are DTO classes (only their names are read: class-validator's storage is keyed by them). */
+export function requestSchemas(roots: readonly { readonly name: string }[]): Record<string, SchemaObject> {
   const all = validationMetadatasToSchemas({
     refPointerPrefix: SCHEMA_PREFIX,
     classTransformerMetadataStorage: defaultMetadataStorage,

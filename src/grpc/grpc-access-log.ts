@@ -114,7 +114,7 @@ export interface GrpcAccessLogOptions {
  * One access line per gRPC call when its status is sent (or the client cancels), whatever answered it: a
  * guard's refusal, a handler, reflection, health. The request id is decided here, when the call arrives (the
  * client's `x-request-id` when safe, else a new one), and put into the call's metadata so the guards and the
- * handler use the same one. Bytes are the messages' sizes (received ones as `measureReceivedMessages` saw them).
+ * handler use the same one. Bytes are the messages' sizes as `watchGrpcServer` noted them.
  */
 export function grpcAccessLog(logger: Logger, options: GrpcAccessLogOptions): ServerInterceptor {
   return (method, call: ServerInterceptingCallInterface) => {

@@ -7,21 +7,26 @@ export type CertificateCheck =
 
 const DAY_MS = 86_400_000;
 
-/** Reads the serving certificate (the first in the chain file) and checks it is valid for `minDays` more. */
-export function checkCertificateExpiry(certFile: string, minDays: number, now = Date.now()): CertificateCheck {
+/** The serving certificate's notAfter (epoch milliseconds; the first in the chain file), or why it is unknown. */
+function readNotAfter(certFile: string): { readonly notAfter: number } | { readonly reason: string } {
   let text: Buffer;
   try {
     text = readFileSync(certFile);
   } catch (error: unknown) {
-    return { ok: false, reason: `cannot read the certificate (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+    return { reason: `cannot read the certificate (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
   }
-  let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(text);
+    return { notAfter: new Date(new X509Certificate(text).validTo).getTime() };
   } catch {
-    return { ok: false, reason: 'the certificate cannot be parsed' };
+    return { reason: 'the certificate cannot be parsed' };
   }
-  const expires = new Date(certificate.validTo).getTime();
+}
+
+/** Reads the serving certificate and checks it is valid for `minDays` more. */
+export function checkCertificateExpiry(certFile: string, minDays: number, now = Date.now()): CertificateCheck {
+  const read = readNotAfter(certFile);
+  if ('reason' in read) return { ok: false, reason: read.reason };
+  const expires = read.notAfter;
   const daysLeft = Math.floor((expires - now) / DAY_MS);
   const expiresAt = new Date(expires).toISOString();
   if (expires <= now) return { ok: false, reason: 'the certificate has expired', expiresAt, daysLeft };
@@ -33,9 +38,6 @@ export function checkCertificateExpiry(certFile: string, minDays: number, now = 
 
 /** The serving certificate's notAfter (epoch milliseconds), or undefined when it cannot be read or parsed. */
 export function certificateNotAfter(certFile: string): number | undefined {
-  try {
-    return new Date(new X509Certificate(readFileSync(certFile)).validTo).getTime();
-  } catch {
-    return undefined;
-  }
+  const read = readNotAfter(certFile);
+  return 'notAfter' in read ? read.notAfter : undefined;
 }

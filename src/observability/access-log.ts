@@ -96,16 +96,27 @@ export function httpAccessLog(
       // In the request's trace context, so the access line carries its trace and span ids.
       res.once(
         'close',
-        inRequestContext(() => writeAccessLine(logger, httpAccessLine(request, res, performance.now() - started))),
+        inRequestContext(() => {
+          const level = httpLevel(res);
+          // The line is only put together when its level is logged.
+          if (logger.isLevelEnabled(level)) {
+            writeAccessLine(logger, httpAccessLine(request, res, level, performance.now() - started));
+          }
+        }),
       );
     }
     next();
   };
 }
 
-function httpAccessLine(request: RequestContext, res: Response, durationMs: number): AccessLine {
-  const finished = res.writableFinished;
+/** 2xx/3xx info, 4xx and abandoned warn, 5xx error. */
+function httpLevel(res: Response): Level {
   const status = res.statusCode;
+  return !res.writableFinished || (status >= 400 && status < 500) ? 'warn' : status >= 500 ? 'error' : 'info';
+}
+
+function httpAccessLine(request: RequestContext, res: Response, level: Level, durationMs: number): AccessLine {
+  const finished = res.writableFinished;
   const declaredIn = Number(request.headers['content-length']);
   const declaredOut = Number(res.getHeader('content-length'));
   return {
@@ -113,8 +124,8 @@ function httpAccessLine(request: RequestContext, res: Response, durationMs: numb
     method: request.method,
     path: pathOf(request.originalUrl),
     route: (request.route as { path?: unknown } | undefined)?.path as string | undefined,
-    status: finished ? status : undefined,
-    level: !finished || (status >= 400 && status < 500) ? 'warn' : status >= 500 ? 'error' : 'info',
+    status: finished ? res.statusCode : undefined,
+    level,
     durationMs,
     bytesIn: request.rawBody?.length ?? (Number.isFinite(declaredIn) ? declaredIn : undefined),
     bytesOut: Number.isFinite(declaredOut) ? declaredOut : undefined,

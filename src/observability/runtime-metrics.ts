@@ -58,9 +58,10 @@ export class RuntimeMetrics implements OnModuleDestroy {
       const open = openFileDescriptors();
       if (open !== undefined) observe(open);
     });
+    // Read once: the limit is the process's own, set before it starts.
+    const maxFds = maxFileDescriptors();
     metrics.gauge('process_max_fds', 'Limit on open file descriptors', (observe) => {
-      const max = maxFileDescriptors();
-      if (max !== undefined) observe(max);
+      if (maxFds !== undefined) observe(maxFds);
     });
     metrics.gauge('process_start_time_seconds', 'Start time of the process, in Unix seconds', (observe) =>
       observe(startedAtSeconds),

@@ -23,12 +23,13 @@ export class PlatformAdapters implements OnModuleInit {
 
   get(platform: Platform): PlatformAdapter {
     // Before the application's init (the OpenAPI document is built then), the adapters exist but are not listed yet.
-    if (this.byPlatform.size === 0) this.discover();
+    this.discover();
     const adapter = this.byPlatform.get(platform);
     if (!adapter) throw new PlatformAdapterError(`No adapter for platform ${platform}`);
     return adapter;
   }
 
+  /** Lists the adapters once; later calls find them listed. */
   private discover(): void {
     if (this.byPlatform.size > 0) return;
     for (const wrapper of this.discovery.getProviders({ metadataKey: WebhookAdapter.KEY })) {

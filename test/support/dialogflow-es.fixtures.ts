@@ -17,3 +17,17 @@ export function esRequest(
     ...overrides,
   };
 }
+
+/**
+ * A transfer the customer declines (confirmation "no"): a state-changing turn that moves no money, so sending it
+ * twice shows an idempotent replay without touching a balance.
+ */
+export function declinedTransfer(): Record<string, unknown> {
+  return esRequest('TransferFunds', {
+    user_id: '12345',
+    from_account: 'checking',
+    to_account: 'savings',
+    amount: 1,
+    confirmation: 'no',
+  });
+}
