@@ -1,9 +1,13 @@
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { AsyncModule } from './async/async.module';
 import { AuthModule } from './auth/auth.module';
+import { CacheModule } from './cache/cache.module';
+import { ReadThroughCache } from './cache/read-through-cache';
 import { CallerRegistry } from './auth/callers/caller-registry';
 import { Clock, SystemClock } from './common/clock';
 import { AppConfig, ConfigModule, loadSections } from './config';
+import { DatabaseModule } from './database/database.module';
+import { PgNotifications } from './database/pg-notifications';
 import { FulfillmentOptions } from './fulfillment';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
@@ -11,6 +15,9 @@ import { INTENT_OPTIONS } from './intents/intent-options';
 import { IntentsModule } from './intents/intents.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PlatformsModule } from './platforms/platforms.module';
+
+const CACHE_FALLBACK_WIRING = Symbol('cache fallback wiring');
+const CACHE_INVALIDATION_CHANNEL = 'wf_cache_invalidations';
 
 @Module({})
 export class AppModule {
@@ -36,7 +43,18 @@ export class AppModule {
         PlatformsModule,
         GrpcModule,
         IntentsModule,
+        CacheModule,
+        DatabaseModule,
         ...extra,
+      ],
+      providers: [
+        {
+          // Without Redis (or when it fails a write) the cache tells the other replicas through PostgreSQL.
+          provide: CACHE_FALLBACK_WIRING,
+          inject: [ReadThroughCache, PgNotifications],
+          useFactory: (cache: ReadThroughCache, notifications: PgNotifications) =>
+            cache.useFallbackChannel(notifications.channel(CACHE_INVALIDATION_CHANNEL)),
+        },
       ],
     };
   }

@@ -44,6 +44,15 @@ export interface DatabaseConfig {
   embedded: { dataDir: string; port: number };
 }
 
+export interface CacheConfig {
+  enabled: boolean;
+  localMaxEntries: number;
+  localTtlMs: number;
+  maxTtlMs: number;
+  /** CACHE_NAMESPACE; unset means one derived from the database URL. */
+  namespace?: string;
+}
+
 export interface FulfillmentConfig {
   fallbackText: string;
   errorText: string;
@@ -77,6 +86,7 @@ export interface AppConfigValues {
   network: NetworkConfig;
   audit: { retentionDays: number; maxPerSource: number; windowSeconds: number };
   redisUrl?: string;
+  cache: CacheConfig;
   /** The environment as read, for the variables the intent domains declare themselves (`ConfigSection`). */
   environment: Readonly<Record<string, string | undefined>>;
   idempotency: IdempotencyConfig;
@@ -167,6 +177,7 @@ export class AppConfig implements AppConfigValues {
   readonly network!: NetworkConfig;
   readonly audit!: { retentionDays: number; maxPerSource: number; windowSeconds: number };
   readonly redisUrl?: string;
+  readonly cache!: CacheConfig;
   readonly environment!: Readonly<Record<string, string | undefined>>;
   readonly idempotency!: IdempotencyConfig;
   readonly async!: AsyncConfig;
@@ -279,6 +290,13 @@ export class AppConfig implements AppConfigValues {
         windowSeconds: env.AUDIT_WINDOW_SECONDS,
       },
       redisUrl: env.REDIS_URL,
+      cache: {
+        enabled: env.CACHE_ENABLED,
+        localMaxEntries: env.CACHE_LOCAL_MAX_ENTRIES,
+        localTtlMs: Math.min(env.CACHE_LOCAL_TTL_MS, env.CACHE_MAX_TTL_MS),
+        maxTtlMs: env.CACHE_MAX_TTL_MS,
+        namespace: env.CACHE_NAMESPACE,
+      },
       environment,
       idempotency: { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3_600_000 },
       async: {

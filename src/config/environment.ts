@@ -433,6 +433,45 @@ export class Environment {
   @MaxLength(1000)
   DEGRADED_TEXT = "Sorry, I can't reach our systems right now. Please try again in a few minutes.";
 
+  /** The read-through cache of hot reads (balances, orders, products, slots); `false` reads PostgreSQL every time. */
+  @Transform(toBool)
+  @IsBoolean()
+  CACHE_ENABLED = true;
+
+  /** Entries the in-process tier keeps (least recently used go first), all caches together. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10_000_000)
+  CACHE_LOCAL_MAX_ENTRIES = 10_000;
+
+  /**
+   * How long an entry stays in the in-process tier. Other replicas' writes reach it through Redis (or PostgreSQL)
+   * notifications; when neither can tell it, this is how stale it can be.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  CACHE_LOCAL_TTL_MS = 5_000;
+
+  /**
+   * Prefix of the cache's Redis keys and channel. Unset: derived from DATABASE_URL's host, port, database and user,
+   * so replicas of one deployment share entries and two deployments on one Redis never do. Set it when replicas
+   * reach one database by different URLs.
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
+  CACHE_NAMESPACE?: string;
+
+  /** The longest any entry lives in any tier, whatever its cache asks for. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  CACHE_MAX_TTL_MS = 300_000;
+
   /** How often PostgreSQL is checked while it is marked unreachable (and for readiness). */
   @Transform(toInt)
   @IsInt()

@@ -1,6 +1,7 @@
 export { AppConfig } from './app-config';
 export type {
   AsyncConfig,
+  CacheConfig,
   DegradedConfig,
   IdempotencyConfig,
   ObservabilityConfig,

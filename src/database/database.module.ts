@@ -5,9 +5,13 @@ import { buildDataSourceOptions } from './data-source-options';
 import { DatabaseAvailability } from './database-availability';
 import { DatabasePool } from './database-pool';
 import { DatabaseProbe } from './database-probe';
+import { PgNotifications } from './pg-notifications';
 import { PgPools, PgPoolsModule } from './pg-pools';
 
-/** TypeORM (migrations, entities), the pg pool for hot reads, and whether PostgreSQL is reachable. */
+/**
+ * TypeORM (migrations, entities), the pg pool for hot reads, whether PostgreSQL is reachable, and LISTEN/NOTIFY
+ * between replicas.
+ */
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -27,7 +31,7 @@ import { PgPools, PgPoolsModule } from './pg-pools';
     }),
     PgPoolsModule,
   ],
-  providers: [DatabasePool, DatabaseProbe, DatabaseAvailability],
-  exports: [DatabasePool, DatabaseAvailability],
+  providers: [DatabasePool, DatabaseProbe, DatabaseAvailability, PgNotifications],
+  exports: [DatabasePool, DatabaseAvailability, PgNotifications],
 })
 export class DatabaseModule {}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { ReadThroughCache } from '../../src/cache/read-through-cache';
 import { AccountsRepository } from '../../src/intents/banking/accounts.repository';
 import { TransfersRepository } from '../../src/intents/banking/transfers.repository';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
@@ -11,10 +12,14 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
   let accounts: AccountsRepository;
   let transfers: TransfersRepository;
 
+  const inProcessCache = () =>
+    ReadThroughCache.of({ enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 });
+
   beforeEach(async () => {
     db = await mediumDatabase();
-    accounts = new AccountsRepository(db.pool);
-    transfers = new TransfersRepository(db.pool);
+    const cache = inProcessCache();
+    accounts = new AccountsRepository(db.pool, cache);
+    transfers = new TransfersRepository(db.pool, cache);
   });
   afterEach(() => db.close());
 
@@ -54,6 +59,20 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     expect(await db.query('SELECT 1 FROM transfers WHERE idempotency_key = $1', [key])).toHaveLength(1);
   });
 
+  it('a committed transfer invalidates the balances the cache holds for that customer, and only when it moved money', async () => {
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    // Another process's cache that no invalidation reaches keeps what it read: the cache really answers.
+    const elsewhere = new AccountsRepository(db.pool, inProcessCache());
+    expect(await balances()).toEqual({ checking: '324782', savings: '1250000' });
+    expect((await elsewhere.findAccount('12345', 'checking'))?.balanceMinor).toBe('324782');
+    await transfers.transfer('12345', 'checking', 'savings', 99_999_999n, 'Transfer', key); // insufficient funds
+    await transfers.transfer('12345', 'checking', 'savings', 2_500n, 'Transfer', key);
+    expect(await balances()).toEqual({ checking: '322282', savings: '1252500' });
+    expect((await accounts.findAccount('12345', 'checking'))?.balanceMinor).toBe('322282');
+    expect((await elsewhere.findAccount('12345', 'checking'))?.balanceMinor).toBe('324782');
+    expect(Object.isFrozen(await accounts.findAccount('12345', 'checking'))).toBe(true);
+  });
+
   it('refuses what cannot be done without writing anything', async () => {
     const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
     expect(await transfers.transfer('12345', 'checking', 'savings', 99_999_999n, 'Transfer', key())).toMatchObject({
@@ -71,7 +90,7 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
     // Four repositories stand for four replicas: each queues one customer's transfers itself, so only the row
     // locks keep the replicas apart.
-    const replicas = Array.from({ length: 4 }, () => new TransfersRepository(db.pool));
+    const replicas = Array.from({ length: 4 }, () => new TransfersRepository(db.pool, inProcessCache()));
     const runs = Array.from({ length: 20 }, (_, i) =>
       i % 2 === 0
         ? replicas[i % 4].transfer('12345', 'checking', 'savings', 100n, 'Transfer', key())

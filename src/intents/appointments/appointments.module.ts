@@ -3,10 +3,11 @@ import { AppointmentsRepository } from './appointments.repository';
 import { BookAppointmentHandler } from './handlers/book-appointment.intent-handler';
 import { CancelAppointmentHandler } from './handlers/cancel-appointment.intent-handler';
 import { FindAppointmentSlotsHandler } from './handlers/find-appointment-slots.intent-handler';
+import { CacheModule } from '../../cache/cache.module';
 import { DatabaseModule } from '../../database/database.module';
 
 const repositories = [AppointmentsRepository];
 const handlers = [FindAppointmentSlotsHandler, BookAppointmentHandler, CancelAppointmentHandler];
 
-@Module({ imports: [DatabaseModule], providers: [...repositories, ...handlers] })
+@Module({ imports: [DatabaseModule, CacheModule], providers: [...repositories, ...handlers] })
 export class AppointmentsModule {}

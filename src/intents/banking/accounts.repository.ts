@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ReadThroughCache } from '../../cache/read-through-cache';
 import { DatabasePool } from '../../database/database-pool';
 import { sql } from '../../database/sql';
 import type { Account } from './entities/account.entity';
@@ -40,19 +41,38 @@ const RECENT_TRANSACTIONS = sql<TransactionView, [accountId: string, limit: numb
     ORDER BY posted_at DESC, id ASC LIMIT $2`,
 );
 
-/** Read access to a customer's accounts and their history. */
+/** Balances change only by transfers, which invalidate the customer; postings from elsewhere show within this. */
+const BALANCE_TTL_MS = 30_000;
+
+/** The customer whose accounts a write changed (`TransfersRepository` invalidates it after commit). */
+export const customerScope = (customerNumber: string) => ({ kind: 'customer', id: customerNumber });
+
+/** Read access to a customer's accounts and their history; accounts and balances are cached per customer. */
 @Injectable()
 export class AccountsRepository {
-  constructor(private readonly pool: DatabasePool) {}
+  private readonly accounts;
+  private readonly accountLists;
 
-  /** The customer's account of a type (unique per customer); the signal cancels the read in PostgreSQL. */
-  async findAccount(customerNumber: string, accountType: string, signal?: AbortSignal): Promise<AccountView | null> {
-    const [account] = await this.pool.run(FIND_ACCOUNT, [customerNumber, accountType], signal);
-    return account ?? null;
+  constructor(
+    private readonly pool: DatabasePool,
+    cache: ReadThroughCache,
+  ) {
+    this.accounts = cache.define<AccountView | null>('balances', { scope: 'customer', ttlMs: BALANCE_TTL_MS });
+    this.accountLists = cache.define<AccountView[]>('account_lists', { scope: 'customer', ttlMs: BALANCE_TTL_MS });
   }
 
-  listAccounts(customerNumber: string): Promise<AccountView[]> {
-    return this.pool.run(LIST_ACCOUNTS, [customerNumber]);
+  /** The customer's account of a type (unique per customer); the signal cancels the read in PostgreSQL. */
+  findAccount(customerNumber: string, accountType: string, signal?: AbortSignal): Promise<AccountView | null> {
+    return this.accounts.read(
+      customerNumber,
+      [accountType],
+      async (abort) => (await this.pool.run(FIND_ACCOUNT, [customerNumber, accountType], abort))[0] ?? null,
+      signal,
+    );
+  }
+
+  listAccounts(customerNumber: string): Promise<readonly AccountView[]> {
+    return this.accountLists.read(customerNumber, [], () => this.pool.run(LIST_ACCOUNTS, [customerNumber]));
   }
 
   recentTransactions(accountId: string, limit: number): Promise<TransactionView[]> {

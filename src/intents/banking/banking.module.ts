@@ -7,11 +7,12 @@ import { TransferFundsHandler } from './handlers/transfer-funds.intent-handler';
 import { StatementArchiveClient } from './statement-archive.client';
 import { StatementsRepository } from './statements.repository';
 import { TransfersRepository } from './transfers.repository';
+import { CacheModule } from '../../cache/cache.module';
 import { DatabaseModule } from '../../database/database.module';
 import { OutboundModule } from '../../outbound';
 
 const repositories = [AccountsRepository, TransfersRepository, StatementsRepository, StatementArchiveClient];
 const handlers = [AccountBalanceHandler, RecentTransactionsHandler, TransferFundsHandler, RequestStatementHandler];
 
-@Module({ imports: [DatabaseModule, OutboundModule], providers: [...repositories, ...handlers] })
+@Module({ imports: [DatabaseModule, CacheModule, OutboundModule], providers: [...repositories, ...handlers] })
 export class BankingModule {}

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { ReadThroughCache } from '../../cache/read-through-cache';
 import { DatabasePool } from '../../database/database-pool';
 import { OneAtATime } from '../../common/one-at-a-time';
 import { sql } from '../../database/sql';
+import { customerScope } from './accounts.repository';
 import type { Account } from './entities/account.entity';
 
 /** The fields of an account a transfer reads and reports. */
@@ -64,7 +66,10 @@ export class TransfersRepository {
    */
   private readonly perCustomer = new OneAtATime();
 
-  constructor(private readonly pool: DatabasePool) {}
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly cache: ReadThroughCache,
+  ) {}
 
   /** `signal` gives up while still waiting behind the customer's other transfers (never once started). */
   transfer(
@@ -102,6 +107,25 @@ export class TransfersRepository {
           to: { ...to, balanceMinor: applied.toBalance },
         };
       });
-    return this.perCustomer.run(customerNumber, transferNow, signal);
+    return this.perCustomer.run(customerNumber, () => this.invalidatingAfter(customerNumber, transferNow), signal);
+  }
+
+  /**
+   * The customer's cached balances go once the transfer is committed; also when the transaction failed in a way
+   * that leaves its outcome unknown (a connection lost during COMMIT), since the money may have moved.
+   */
+  private async invalidatingAfter(
+    customerNumber: string,
+    transferNow: () => Promise<TransferOutcome>,
+  ): Promise<TransferOutcome> {
+    let outcome: TransferOutcome;
+    try {
+      outcome = await transferNow();
+    } catch (error: unknown) {
+      await this.cache.invalidate(customerScope(customerNumber));
+      throw error;
+    }
+    if (outcome.kind === 'done') await this.cache.invalidate(customerScope(customerNumber));
+    return outcome;
   }
 }

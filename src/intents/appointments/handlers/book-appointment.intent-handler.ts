@@ -80,7 +80,7 @@ export class BookAppointmentHandler implements FulfillmentHandler {
     }
     if (request.stage === 'dialog') return { text: '', delegate: true };
 
-    const outcome = await this.appointments.book(slot.id, patient);
+    const outcome = await this.appointments.book(slot, patient);
     if (outcome.kind === 'taken') {
       const next = await this.appointments.freeSlots(
         provider.id,

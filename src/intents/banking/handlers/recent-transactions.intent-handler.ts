@@ -40,7 +40,7 @@ export class RecentTransactionsHandler implements FulfillmentHandler {
     const customerNumber = customerNumberFrom(request.parameters);
     if (!customerNumber) return askForCustomerNumber(languageCode);
     const account = await this.resolveAccount(customerNumber, accountTypeFrom(request.parameters), request.signal);
-    if (!account || Array.isArray(account)) {
+    if (!account || isAccountList(account)) {
       if (!account || account.length === 0) return unknownCustomer(languageCode);
       return askWhichAccount(account, 'transactionsWhichAccount', customerNumber, languageCode);
     }
@@ -84,7 +84,7 @@ export class RecentTransactionsHandler implements FulfillmentHandler {
     customerNumber: string,
     accountType: string | undefined,
     signal: AbortSignal,
-  ): Promise<AccountView | AccountView[] | null> {
+  ): Promise<AccountView | readonly AccountView[] | null> {
     if (accountType) {
       const account = await this.accounts.findAccount(customerNumber, accountType, signal);
       if (account) return account;
@@ -92,4 +92,9 @@ export class RecentTransactionsHandler implements FulfillmentHandler {
     const owned = await this.accounts.listAccounts(customerNumber);
     return owned.length === 1 && !accountType ? owned[0] : owned;
   }
+}
+
+/** `Array.isArray` does not narrow a read-only array (TypeScript #17002). */
+function isAccountList(value: AccountView | readonly AccountView[]): value is readonly AccountView[] {
+  return Array.isArray(value);
 }

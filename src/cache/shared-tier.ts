@@ -1,0 +1,130 @@
+import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import { closeRedis } from '../common/redis/close-redis';
+
+/** A stalled Redis must not hold a turn: the read goes to PostgreSQL after this long. */
+const COMMAND_TIMEOUT_MS = 200;
+
+/**
+ * Bumps each scope's generation and tells every replica, in one round trip. A generation lives longer than any
+ * entry (ARGV[1]), so a generation that expired and restarted at 0 can never match an entry stored before.
+ */
+const INVALIDATE_SCRIPT = `
+for i, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return #KEYS`;
+
+/** What the shared tier holds for a key: the scope's generation now, and the entry when it was stored under it. */
+export interface SharedRead {
+  readonly generation: string;
+  readonly json?: string;
+}
+
+interface StoredEntry {
+  readonly g: string;
+  readonly v: unknown;
+}
+
+/**
+ * The Redis tier, shared by every replica. An entry carries the generation its scope had when the load began;
+ * invalidation increments the generation, so an entry loaded before a write (even one stored after the write,
+ * by a slow load) never matches again. Reads and the generation come back in one MGET.
+ */
+export class SharedTier {
+  private readonly logger = new Logger('Cache');
+  private readonly client: Redis;
+  private readonly subscriber: Redis;
+  private warnedAt = 0;
+  private subscribedOnce = false;
+  private readonly valuePrefix: string;
+  private readonly generationPrefix: string;
+  private readonly channel: string;
+
+  constructor(
+    url: string,
+    namespace: string,
+    private readonly maxTtlMs: number,
+    onMessage: (message: string) => void,
+    /** The subscription came back after a gap: notifications may have been missed. */
+    onResubscribed: () => void,
+  ) {
+    this.valuePrefix = `wf:cache:${namespace}:v:`;
+    this.generationPrefix = `wf:cache:${namespace}:g:`;
+    this.channel = `wf:cache:${namespace}:invalidations`;
+    const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS };
+    this.client = new Redis(url, options);
+    this.client.on('error', (error: Error) => this.warn(error));
+    this.subscriber = new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.subscriber.on('error', (error: Error) => this.warn(error));
+    this.subscriber.on('message', (_channel: string, message: string) => onMessage(message));
+    // ioredis subscribes again by itself after a reconnect; 'ready' marks each (re)subscription.
+    this.subscriber.on('ready', () => {
+      if (this.subscribedOnce) onResubscribed();
+      this.subscribedOnce = true;
+    });
+    this.subscriber.subscribe(this.channel).catch((error: unknown) => this.warn(error));
+  }
+
+  /** Reads and writes go to Redis only while both connections are up (a missed notification is never trusted). */
+  get available(): boolean {
+    return this.client.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
+  async read(key: string, scope: string): Promise<SharedRead> {
+    const [generation, json] = await this.client.mget(this.generationPrefix + scope, this.valuePrefix + key);
+    return { generation: generation ?? '0', json: json ?? undefined };
+  }
+
+  /** The value when the stored entry belongs to the scope's current generation. */
+  static decode(read: SharedRead): { value: unknown } | undefined {
+    if (read.json === undefined) return undefined;
+    const entry = JSON.parse(read.json, reviveDates) as StoredEntry;
+    return entry.g === read.generation ? { value: entry.v } : undefined;
+  }
+
+  /** Stores without waiting; a value that cannot be written as JSON stays in the local tier only. */
+  write(key: string, generation: string, value: unknown, ttlMs: number): void {
+    let json: string;
+    try {
+      json = JSON.stringify({ g: generation, v: value }, tagDates);
+    } catch (error: unknown) {
+      return this.warn(error);
+    }
+    this.client.set(this.valuePrefix + key, json, 'PX', ttlMs).catch((error: unknown) => this.warn(error));
+  }
+
+  /** Bumps the scopes' generations and publishes `message` to every replica; rejects when Redis did not answer. */
+  async invalidate(scopes: readonly string[], message: string): Promise<void> {
+    const keys = scopes.map((scope) => this.generationPrefix + scope);
+    await this.client.eval(INVALIDATE_SCRIPT, keys.length, ...keys, 2 * this.maxTtlMs, this.channel, message);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([closeRedis(this.client), closeRedis(this.subscriber)]);
+  }
+
+  warn(error: unknown): void {
+    if (Date.now() - this.warnedAt < 10_000) return;
+    this.warnedAt = Date.now();
+    this.logger.warn(`Cache: Redis unavailable, reading PostgreSQL: ${String(error)}`);
+  }
+}
+
+const DATE_TAG = '$date';
+
+/** JSON for values with dates (entities' timestamps): `{"$date": "…"}` comes back as a Date. */
+function tagDates(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const original = this[key];
+  return original instanceof Date ? { [DATE_TAG]: original.toISOString() } : value;
+}
+
+function reviveDates(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && DATE_TAG in value) {
+    const iso = (value as Record<string, unknown>)[DATE_TAG];
+    if (typeof iso === 'string' && Object.keys(value).length === 1) return new Date(iso);
+  }
+  return value;
+}

@@ -1,0 +1,112 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import * as pg from 'pg';
+import { AppConfig } from '../config';
+import { PgPools } from './pg-pools';
+
+const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
+/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
+export const MAX_NOTIFY_PAYLOAD_BYTES = 7900;
+
+/** One LISTEN/NOTIFY channel: what `PgNotifications.channel` hands out. */
+export interface NotificationChannel {
+  publish(message: string): Promise<void>;
+  subscribe(onMessage: (message: string) => void, onResubscribed: () => void): void;
+}
+
+interface Listener {
+  readonly onMessage: (message: string) => void;
+  readonly onResubscribed: () => void;
+}
+
+/**
+ * PostgreSQL LISTEN/NOTIFY for messages between replicas when there is no Redis (the cache's invalidations). One
+ * connection of its own (a listening session cannot go back to the pool; it also needs session pooling if a
+ * PgBouncer sits in front), reconnected with backoff; after a reconnection every listener is told that messages
+ * may have been missed. Notifications are sent through the pool.
+ */
+@Injectable()
+export class PgNotifications implements OnApplicationShutdown {
+  private readonly logger = new Logger('PostgreSQL');
+  private readonly listeners = new Map<string, Listener[]>();
+  private client?: pg.Client;
+  private connecting = false;
+  private connectedOnce = false;
+  private failures = 0;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly pools: PgPools,
+  ) {}
+
+  channel(name: string): NotificationChannel {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`invalid channel name "${name}"`);
+    return {
+      publish: async (message) => {
+        if (Buffer.byteLength(message) > MAX_NOTIFY_PAYLOAD_BYTES) throw new Error('notification too long');
+        await this.pools.primary.query('SELECT pg_notify($1, $2)', [name, message]);
+      },
+      subscribe: (onMessage, onResubscribed) => {
+        const listeners = this.listeners.get(name) ?? [];
+        listeners.push({ onMessage, onResubscribed });
+        this.listeners.set(name, listeners);
+        if (this.client) this.client.query(`LISTEN ${name}`).catch(() => this.client?.end().catch(() => undefined));
+        else this.connect();
+      },
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private connect(): void {
+    if (this.connecting || this.closed) return;
+    this.connecting = true;
+    const client = new pg.Client({ connectionString: this.config.database.url, keepAlive: true });
+    const lost = (): void => {
+      if (this.client === client) this.client = undefined;
+      client.removeAllListeners('notification');
+      this.scheduleReconnect();
+    };
+    client.on('error', (error: Error) => {
+      this.logger.warn(`The notification connection was lost: ${error.message}`);
+      client.end().catch(() => undefined);
+    });
+    client.on('end', lost);
+    client.on('notification', (notification: pg.Notification) => {
+      for (const listener of this.listeners.get(notification.channel) ?? []) {
+        listener.onMessage(notification.payload ?? '');
+      }
+    });
+    client
+      .connect()
+      .then(async () => {
+        for (const name of this.listeners.keys()) await client.query(`LISTEN ${name}`);
+        this.client = client;
+        this.connecting = false;
+        this.failures = 0;
+        if (this.connectedOnce) this.listeners.forEach((listeners) => listeners.forEach((l) => l.onResubscribed()));
+        this.connectedOnce = true;
+      })
+      .catch(() => {
+        this.connecting = false;
+        client.removeListener('end', lost);
+        client.end().catch(() => undefined);
+        this.scheduleReconnect();
+      });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.timer) return;
+    const delay = RECONNECT_DELAYS_MS[Math.min(this.failures++, RECONNECT_DELAYS_MS.length - 1)];
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.connect();
+    }, delay);
+    this.timer.unref();
+  }
+}

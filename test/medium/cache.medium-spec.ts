@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import { Pool } from 'pg';
+import Redis from 'ioredis';
+import { ReadThroughCache } from '../../src/cache/read-through-cache';
+import { AppConfig } from '../../src/config';
+import { PgNotifications } from '../../src/database/pg-notifications';
+import { PgPools } from '../../src/database/pg-pools';
+import { eventually } from '../support/eventually';
+import { testRedisUrl } from '../support/redis';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+
+const settings = { enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 };
+
+/** Two replicas' caches on the test's Redis, in a namespace of their own. */
+function replicas(): [ReadThroughCache, ReadThroughCache, string] {
+  const namespace = `test-${randomUUID()}`;
+  const of = () => ReadThroughCache.of({ ...settings, namespace }, testRedisUrl());
+  return [of(), of(), namespace];
+}
+
+/** The cache stores in Redis without waiting: this waits until the namespace holds `count` entries. */
+async function storedInRedis(namespace: string, count: number): Promise<void> {
+  const redis = new Redis(testRedisUrl());
+  try {
+    await eventually(async () => expect(await redis.keys(`wf:cache:${namespace}:v:*`)).toHaveLength(count));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const ready = (cache: ReadThroughCache) =>
+  eventually(() => expect((cache as unknown as { shared: { available: boolean } }).shared.available).toBe(true));
+
+describe('ReadThroughCache with Redis (two replicas)', () => {
+  const open: ReadThroughCache[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((cache) => cache.onApplicationShutdown()));
+  });
+
+  it("shares a load through Redis, and a write on one replica reaches the other's in-process tier", async () => {
+    const [a, b, namespace] = replicas();
+    open.push(a, b);
+    await Promise.all([ready(a), ready(b)]);
+    const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    let row = 'balance 100';
+    let loads = 0;
+    const load = () => {
+      loads++;
+      return Promise.resolve(row);
+    };
+    expect(await balancesA.read('C-1', ['checking'], load)).toBe('balance 100');
+    await storedInRedis(namespace, 1);
+    expect(await balancesB.read('C-1', ['checking'], load)).toBe('balance 100');
+    expect(loads).toBe(1); // B found A's entry in Redis
+
+    for (let write = 1; write <= 20; write++) {
+      row = `balance ${100 + write}`;
+      await a.invalidate({ kind: 'customer', id: 'C-1' });
+      // B's in-process entry goes when the notification arrives (here in the same process, so no order between
+      // A's reply and B's message is promised; across processes the e2e test reads B right after A answers).
+      // B's Redis entry is of an old generation already.
+      await eventually(async () => expect(await balancesB.read('C-1', ['checking'], load)).toBe(row), 2000);
+    }
+  });
+
+  it('an entry loaded before a write and stored after it is never served (Redis generations)', async () => {
+    const [a, b, namespace] = replicas();
+    open.push(a, b);
+    await Promise.all([ready(a), ready(b)]);
+    const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    let release!: () => void;
+    const slow = balancesA.read(
+      'C-1',
+      [],
+      () => new Promise<string>((resolve) => (release = () => resolve('before the write'))),
+    );
+    await eventually(() => expect(release).toBeDefined());
+    await b.invalidate({ kind: 'customer', id: 'C-1' });
+    release();
+    expect(await slow).toBe('before the write');
+    await storedInRedis(namespace, 1);
+    expect(await balancesB.read('C-1', [], () => Promise.resolve('after the write'))).toBe('after the write');
+    await eventually(async () =>
+      expect(await balancesA.read('C-1', [], () => Promise.resolve('after the write'))).toBe('after the write'),
+    );
+  });
+
+  it('loads once per replica for concurrent misses, and keys never cross customers', async () => {
+    const [a, b] = replicas();
+    open.push(a, b);
+    await Promise.all([ready(a), ready(b)]);
+    const ordersA = a.define<string>('orders', { scope: 'customer', ttlMs: 30_000 });
+    const ordersB = b.define<string>('orders', { scope: 'customer', ttlMs: 30_000 });
+    let loads = 0;
+    const slowLoad = (value: string) => async () => {
+      loads++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return value;
+    };
+    const reads = [
+      ...Array.from({ length: 20 }, () => ordersA.read('C-1', ['A-1'], slowLoad('C-1 A-1'))),
+      ...Array.from({ length: 20 }, () => ordersB.read('C-1', ['A-1'], slowLoad('C-1 A-1'))),
+    ];
+    expect(new Set(await Promise.all(reads))).toEqual(new Set(['C-1 A-1']));
+    expect(loads).toBeLessThanOrEqual(2);
+    expect(await ordersB.read('C-1:A-1', [], () => Promise.resolve('other customer'))).toBe('other customer');
+    expect(await ordersA.read('C-2', ['A-1'], () => Promise.resolve('C-2 A-1'))).toBe('C-2 A-1');
+    expect(await ordersB.read('C-1', ['A-1'], () => Promise.resolve('wrong'))).toBe('C-1 A-1');
+  });
+
+  it('without Redis (refused connections) every read goes to the loader or the in-process tier, and a write still invalidates', async () => {
+    const closed: Server = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const cache = ReadThroughCache.of({ ...settings, namespace: 'down' }, `redis://127.0.0.1:${port}`);
+    open.push(cache);
+    const balances = cache.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    expect(await balances.read('C-1', [], () => Promise.resolve('first'))).toBe('first');
+    expect(await balances.read('C-1', [], () => Promise.resolve('unused'))).toBe('first');
+    await cache.invalidate({ kind: 'customer', id: 'C-1' });
+    expect(await balances.read('C-1', [], () => Promise.resolve('second'))).toBe('second');
+  });
+});
+
+describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no Redis)', () => {
+  let database: TestDatabase;
+  let pool: Pool;
+  const notifiers: PgNotifications[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = new Pool({ connectionString: database.url, max: 4 });
+  });
+  afterAll(async () => {
+    await Promise.all(notifiers.map((n) => n.onApplicationShutdown()));
+    await pool.end();
+    await database.drop();
+  });
+
+  function replica(): ReadThroughCache {
+    const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, { database: { url: database.url } });
+    const notifications = new PgNotifications(config, PgPools.of(pool));
+    notifiers.push(notifications);
+    const cache = ReadThroughCache.of(settings);
+    cache.useFallbackChannel(notifications.channel('wf_cache_test'));
+    return cache;
+  }
+
+  it("drops another replica's entries when a write commits, and drops everything after the channel was cut", async () => {
+    const [a, b] = [replica(), replica()];
+    const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    const listening = async () =>
+      (
+        await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'LISTEN wf_cache_test'`,
+        )
+      ).rows[0].n;
+    await eventually(async () => expect(await listening()).toBe('2'));
+    expect(await balancesB.read('C-1', [], () => Promise.resolve('old'))).toBe('old');
+    await a.invalidate({ kind: 'customer', id: 'C-1' });
+    await eventually(async () => expect(await balancesB.read('C-1', [], () => Promise.resolve('new'))).toBe('new'));
+
+    // A cut listening connection may have missed notifications: after it is back, nothing old is served.
+    expect(await balancesB.read('C-2', [], () => Promise.resolve('cached before the cut'))).toBe(
+      'cached before the cut',
+    );
+    await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN wf_cache_test'`);
+    await eventually(async () => expect(await listening()).toBe('2'), 10_000);
+    await eventually(async () =>
+      expect(await balancesB.read('C-2', [], () => Promise.resolve('read again'))).toBe('read again'),
+    );
+  });
+});
+
+describe('Redis keys of the cache', () => {
+  it('live in the namespace, and generations outlive the entries (2 × CACHE_MAX_TTL_MS)', async () => {
+    const namespace = `test-${randomUUID()}`;
+    const cache = ReadThroughCache.of({ ...settings, namespace }, testRedisUrl());
+    await ready(cache);
+    const balances = cache.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    await balances.read('C-1', [], () => Promise.resolve('value'));
+    await cache.invalidate({ kind: 'customer', id: 'C-1' });
+    const redis = new Redis(testRedisUrl());
+    try {
+      const keys = await eventually(async () => {
+        const found = await redis.keys(`wf:cache:${namespace}:*`);
+        expect(found).toHaveLength(2);
+        return found;
+      });
+      const generation = keys.find((key) => key.includes(':g:')) as string;
+      const value = keys.find((key) => key.includes(':v:')) as string;
+      expect(await redis.pttl(generation)).toBeGreaterThan(60_000);
+      expect(await redis.pttl(value)).toBeLessThanOrEqual(30_000);
+    } finally {
+      redis.disconnect();
+      await cache.onApplicationShutdown();
+    }
+  });
+});
