@@ -61,21 +61,21 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
     });
 
     it('reads the balance from the database, not from code', async () => {
+      // A customer written straight into the database, whom no other test of this file reads (so nothing of theirs
+      // is cached; a change to a cached balance made behind the service's back shows after the cache's TTL).
+      const customer = '24680';
       await queryTestDatabase(
         t.database.url,
-        `UPDATE accounts SET balance_minor = 100000001 WHERE account_type = 'checking'
-           AND customer_id = (SELECT id FROM customers WHERE customer_number = '12345')`,
+        `WITH c AS (INSERT INTO customers (id, customer_number, full_name)
+                    VALUES (gen_random_uuid(), $1, 'Outside Change') RETURNING id)
+         INSERT INTO accounts (id, customer_id, account_type, account_number_last4, currency, balance_minor,
+                               balance_updated_at)
+         SELECT gen_random_uuid(), c.id, 'checking', '2468', 'USD', 100000001, now() FROM c`,
+        [customer],
       );
-      try {
-        const response = await post(README_REQUEST).expect(200);
-        expect(response.body.fulfillmentText).toContain('$1,000,000.01');
-      } finally {
-        await queryTestDatabase(
-          t.database.url,
-          `UPDATE accounts SET balance_minor = 324782 WHERE account_type = 'checking'
-             AND customer_id = (SELECT id FROM customers WHERE customer_number = '12345')`,
-        );
-      }
+      const response = await post(esRequest('GetAccountBalance', { user_id: customer, account_type: 'checking' }));
+      expect(response.status).toBe(200);
+      expect(response.body.fulfillmentText).toContain('$1,000,000.01');
     });
   });
 

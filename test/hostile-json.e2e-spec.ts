@@ -87,6 +87,31 @@ describe('hostile JSON bodies (real HTTP, real PostgreSQL)', () => {
       const response = await post(withBytes([0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80]));
       expect(response.status).toBe(200);
     });
+
+    it('refuses an escaped lone surrogate, which would collide with U+FFFD once encoded (two ids, one key)', async () => {
+      for (const id of ['turn-1\\ud800', 'turn-1\\udfff']) {
+        const response = await post(
+          `{"requestId":"${id}","sessionId":"s-1","intent":"GetAccountBalance","parameters":{"user_id":"12345"}}`,
+          '/v1/webhooks/generic',
+        );
+        expect(response.status).toBe(400);
+        expect(response.json()).toMatchObject({ error: 'MALFORMED_JSON' });
+      }
+    });
+
+    it('refuses a generic requestId that is blank or holds control characters', async () => {
+      for (const id of [' ', 'turn\\u0000', 'turn\\r\\nX-Injected: 1']) {
+        const response = await post(
+          `{"requestId":"${id}","sessionId":"s-1","intent":"GetAccountBalance","parameters":{"user_id":"12345"}}`,
+          '/v1/webhooks/generic',
+        );
+        expect(response.status).toBe(400);
+        expect(response.json()).toMatchObject({
+          error: 'VALIDATION_FAILED',
+          details: [{ field: 'requestId', problem: 'must be visible text without control characters' }],
+        });
+      }
+    });
   });
 
   describe('prototype keys', () => {

@@ -106,14 +106,17 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
       expect(row.reason).toBe('unknown-token');
     });
 
-    it('reads RFC 7239 Forwarded (quoted IPv6 with a port) before X-Forwarded-For', async () => {
-      await request(a.baseUrl)
-        .post(PATH)
-        .set('Authorization', `Bearer ${RANGED_TOKEN}`)
-        .set('Forwarded', 'for="[2001:db8:aa::7]:4711";proto=https')
-        .set('X-Forwarded-For', '203.0.113.1')
-        .send(README_REQUEST)
-        .expect(200);
+    it('reads only the header the proxies maintain (X-Forwarded-For by default): a Forwarded the client wrote cannot choose the address', async () => {
+      const ranged = (forwarded: string, xForwardedFor: string) =>
+        request(a.baseUrl)
+          .post(PATH)
+          .set('Authorization', `Bearer ${RANGED_TOKEN}`)
+          .set('Forwarded', forwarded)
+          .set('X-Forwarded-For', xForwardedFor)
+          .send(README_REQUEST);
+      // A proxy that appends to X-Forwarded-For passes the client's own Forwarded on untouched.
+      await ranged('for="[2001:db8:aa::7]:4711";proto=https', '203.0.113.1').expect(403);
+      await ranged('for=203.0.113.1', '2001:db8:aa::7').expect(200);
     });
 
     it('ignores forwarding headers from a peer outside TRUSTED_PROXIES, audited once per request', async () => {
@@ -148,6 +151,13 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
       // The same on the other replica, even with good credentials; another address is unaffected.
       await post(b, client, `Bearer ${TOKEN}`).expect(429);
       await post(b, freshAddress(), `Bearer ${TOKEN}`).expect(200);
+      // Express routes ignore case: /V1/… reaches the same webhook, so it is counted too.
+      await request(b.baseUrl)
+        .post(PATH.replace('/v1/', '/V1/'))
+        .set('Authorization', `Bearer ${TOKEN}`)
+        .set('X-Forwarded-For', client)
+        .send(README_REQUEST)
+        .expect(429);
 
       await waitForAuditRow(
         a.database.url,
@@ -215,7 +225,10 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
         error: 'FORBIDDEN',
         message: 'This caller may not call from this address.',
       });
-      const row = await waitForAuditRow(a.database.url, (r) => r.reason === 'source-not-allowed');
+      const row = await waitForAuditRow(
+        a.database.url,
+        (r) => r.reason === 'source-not-allowed' && r.remote_address === outside,
+      );
       expect(row).toMatchObject({ event: 'authz_fail', caller_id: 'net-ranged', remote_address: outside });
       // The socket address counts when no trusted proxy speaks for the client.
       await post(untrusting, '198.51.100.20', `Bearer ${RANGED_TOKEN}`).expect(403);

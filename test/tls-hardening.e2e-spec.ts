@@ -225,6 +225,41 @@ describe('TLS hardening (real TLS sockets, certificates made by the test)', () =
     }
   });
 
+  /** The PEM with the last byte of its DER (inside the signature) changed: still parses, no longer verifies. */
+  const damagedSignature = (text: string, label: 'X509 CRL' | 'CERTIFICATE') => {
+    const der = Buffer.from(text.replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    der[der.length - 1] ^= 0x01;
+    const body = der.toString('base64').replace(/(.{64})/g, '$1\n');
+    return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+  };
+
+  /** A CRL signed by the development PKI's second CA, which the service does not trust. */
+  const otherCaCrl = () => {
+    const dir = join(root, 'other-ca-crl');
+    mkdirSync(join(dir, 'db'), { recursive: true });
+    writeFileSync(join(dir, 'db', 'index.txt'), '');
+    writeFileSync(join(dir, 'db', 'crlnumber'), '1000\n');
+    writeFileSync(
+      join(dir, 'ca.cnf'),
+      [
+        '[ca]',
+        'default_ca = own',
+        '[own]',
+        `database = ${join(dir, 'db', 'index.txt')}`,
+        `crlnumber = ${join(dir, 'db', 'crlnumber')}`,
+        `certificate = ${join(dev, 'other-ca.crt')}`,
+        `private_key = ${join(dev, 'other-ca.key')}`,
+        'default_md = sha256',
+        'default_crl_days = 30',
+        '',
+      ].join('\n'),
+    );
+    execFileSync('openssl', ['ca', '-batch', '-config', join(dir, 'ca.cnf'), '-gencrl', '-out', join(dir, 'crl.pem')], {
+      stdio: 'ignore',
+    });
+    return readFileSync(join(dir, 'crl.pem'), 'utf8');
+  };
+
   describe('a reload with a corrupt, truncated or empty CA bundle or CRL', () => {
     const live = join(root, 'live');
     let t: TestApp;
@@ -270,6 +305,10 @@ describe('TLS hardening (real TLS sockets, certificates made by the test)', () =
       ['ca.crl.pem', 'garbage', () => 'not a CRL at all', 'TLS_CRL_FILE'],
       ['ca.crl.pem', 'truncated', () => goodCrl().slice(0, Math.floor(goodCrl().length / 2)), 'TLS_CRL_FILE'],
       ['ca.crl.pem', 'empty', () => '', 'TLS_CRL_FILE'],
+      // Parseable, so node:tls would apply them: only their signatures tell.
+      ['ca.crl.pem', 'damaged in its signature', () => damagedSignature(goodCrl(), 'X509 CRL'), 'TLS_CRL_FILE'],
+      ['ca.crl.pem', 'another CA’s CRL', () => otherCaCrl(), 'TLS_CRL_FILE'],
+      ['ca.crt', 'damaged in its signature', () => damagedSignature(goodCa(), 'CERTIFICATE'), 'TLS_CA_FILE'],
     ])(
       'refuses %s when it is %s, keeps the last good set and audits the refusal',
       async (file, _how, content, variable) => {

@@ -100,6 +100,8 @@ export interface AppConfigValues {
 export interface NetworkConfig {
   /** CIDR ranges of the proxies whose forwarding headers are believed (TRUSTED_PROXIES). */
   trustedProxies: readonly string[];
+  /** The one forwarding header the trusted proxies maintain (FORWARDED_HEADER). */
+  forwardedHeader: 'x-forwarded-for' | 'forwarded';
   /** Requests per client address per window before authentication; 0 is off. */
   preAuth: { limit: number; ttlSeconds: number };
   /** Failed basic-auth attempts per username per window before the username is refused; 0 is off. */
@@ -277,6 +279,7 @@ export class AppConfig implements AppConfigValues {
           .split(',')
           .map((range) => range.trim())
           .filter(Boolean),
+        forwardedHeader: env.FORWARDED_HEADER,
         preAuth: { limit: env.PREAUTH_LIMIT, ttlSeconds: env.PREAUTH_TTL_SECONDS },
         basicBackoff: {
           maxFailures: env.BASIC_AUTH_MAX_FAILURES,

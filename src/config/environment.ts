@@ -284,6 +284,13 @@ export class Environment {
   @IsCidrList()
   TRUSTED_PROXIES?: string;
 
+  /**
+   * The forwarding header the trusted proxies maintain; the other is never read (a proxy that appends to one
+   * passes the other on as the client wrote it).
+   */
+  @IsIn(['x-forwarded-for', 'forwarded'])
+  FORWARDED_HEADER: 'x-forwarded-for' | 'forwarded' = 'x-forwarded-for';
+
   /** Requests per client address per PREAUTH_TTL_SECONDS, counted before authentication; 0 turns it off. */
   @Transform(toInt)
   @IsInt()

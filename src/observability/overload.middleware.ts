@@ -1,10 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isApiRequest } from '../common/http/api-path';
 import type { RequestContext } from '../common/http/request-context';
 import { sendJson } from '../common/http/send-json';
 import type { EventLoopLoad } from './event-loop-load';
 
-/** Turns, polls and admin calls; never the health probes, which must answer most of all under load. */
-const REFUSABLE = '/v1/';
 const RETRY_AFTER_SECONDS = '1';
 
 /**
@@ -14,9 +13,8 @@ const RETRY_AFTER_SECONDS = '1';
  */
 export function refuseWhenOverloaded(load: EventLoopLoad): RequestHandler {
   return (request: Request, response: Response, next: NextFunction) => {
-    // The raw URL answers for nearly every request; express's parsed path for the rest (an absolute form, or a
-    // backslash that express's parser turns into a slash), so no spelling of a /v1/ route escapes the check.
-    if (!request.url.startsWith(REFUSABLE) && !request.path.startsWith(REFUSABLE)) {
+    // Turns, polls and admin calls; never the health probes, which must answer most of all under load.
+    if (!isApiRequest(request)) {
       next();
       return;
     }

@@ -1,13 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppError } from '../common/errors/app-error';
+import { isApiRequest } from '../common/http/api-path';
 import type { RequestContext } from '../common/http/request-context';
 import { sendJson } from '../common/http/send-json';
 import type { ForwardingHeaders } from '../common/net/client-address';
 import type { PreAuthLimiter } from './pre-auth-limiter';
-
-/** Turns, polls and admin calls; never the health probes (the kubelet calls them from the node's address). */
-const LIMITED = '/v1/';
 
 /** Every value of a header as received (Node joins repeated `Forwarded`/`X-Forwarded-For` lines with ", "). */
 function headerValues(headers: IncomingHttpHeaders, name: string): string[] {
@@ -29,7 +27,8 @@ export function preAuthLimit(limiter: PreAuthLimiter): RequestHandler {
     const request = req as RequestContext;
     const client = limiter.clientAddress(request.socket.remoteAddress, forwardingHeaders(request.headers));
     request.clientAddress = client.address;
-    if (!request.url.startsWith(LIMITED) && !request.path.startsWith(LIMITED)) {
+    // Turns, polls and admin calls; never the health probes (the kubelet calls them from the node's address).
+    if (!isApiRequest(request)) {
       next();
       return;
     }

@@ -43,7 +43,7 @@ export class PreAuthLimiter {
 
   /** The client's address from the socket peer and (from a trusted proxy only) the forwarding headers. */
   clientAddress(peer: string | undefined, headers: ForwardingHeaders): ClientAddress {
-    return resolveClientAddress(peer, headers, this.trusted);
+    return resolveClientAddress(peer, headers, this.trusted, this.config.network.forwardedHeader);
   }
 
   /**

@@ -9,10 +9,16 @@ import { AppConfig } from '../../config';
 const COMMAND_TIMEOUT_MS = 250;
 const MAX_LOCAL_KEYS = 100_000;
 const KEY_PREFIX = 'wf:basic-failures:';
-// INCR, and start the window with the first failure only: later failures never extend it.
-const RECORD_FAILURE = `local n = redis.call('INCR', KEYS[1])
+// Counts the attempt as a failure before its password is checked, unless the username is used up (then 0).
+// The window starts with the first failure only: later failures never extend it.
+const RESERVE = `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`;
+if n > tonumber(ARGV[2]) then redis.call('DECR', KEYS[1]) return 0 end
+return 1`;
+// Takes back a reserved failure whose password was right (never below zero, nor after the window ended).
+const RELEASE = `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0`;
 
 /**
  * Failed basic-auth attempts per username, in fixed windows (BASIC_AUTH_MAX_FAILURES per
@@ -46,33 +52,41 @@ export class BasicBackoff implements OnApplicationShutdown {
     return this.config.network.basicBackoff.maxFailures > 0;
   }
 
-  /** Whether this username has used up its failures for the current window. */
-  async blocked(username: string): Promise<boolean> {
-    if (!this.enabled) return false;
+  /**
+   * Reserves one of the username's failures before its password is checked: false when none is left in the
+   * window. The attempt counts as a failure until `release`d, so concurrent wrong guesses cannot all pass a check
+   * made before any of them was counted.
+   */
+  async reserve(username: string): Promise<boolean> {
+    if (!this.enabled) return true;
     const key = keyOf(username);
-    const { maxFailures } = this.config.network.basicBackoff;
+    const { maxFailures, windowSeconds } = this.config.network.basicBackoff;
     if (this.redis) {
       try {
-        return Number((await this.redis.get(key)) ?? 0) >= maxFailures;
+        return (await this.redis.eval(RESERVE, 1, key, windowSeconds * 1000, maxFailures)) === 1;
       } catch (error: unknown) {
         this.warn(error);
       }
     }
-    return this.localFailures(key) >= maxFailures;
+    const entry = this.localEntry(key, windowSeconds * 1000);
+    if (entry.failures >= maxFailures) return false;
+    entry.failures += 1;
+    return true;
   }
 
-  async recordFailure(username: string): Promise<void> {
+  /** The password was right: the reserved failure is taken back (without waiting for Redis). */
+  release(username: string): void {
     if (!this.enabled) return;
     const key = keyOf(username);
-    const windowMs = this.config.network.basicBackoff.windowSeconds * 1000;
-    if (this.redis) {
-      try {
-        await this.redis.eval(RECORD_FAILURE, 1, key, windowMs);
-        return;
-      } catch (error: unknown) {
-        this.warn(error);
-      }
+    if (this.redis?.status === 'ready') {
+      this.redis.eval(RELEASE, 1, key).catch((error: unknown) => this.warn(error));
+      return;
     }
+    const entry = this.local.get(key);
+    if (entry && entry.failures > 0) entry.failures -= 1;
+  }
+
+  private localEntry(key: string, windowMs: number): { failures: number; expiresAt: number } {
     const now = this.clock.now();
     let entry = this.local.get(key);
     if (!entry || now >= entry.expiresAt) {
@@ -80,16 +94,11 @@ export class BasicBackoff implements OnApplicationShutdown {
       entry = { failures: 0, expiresAt: now + windowMs };
       this.local.set(key, entry);
     }
-    entry.failures += 1;
+    return entry;
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (this.redis) await closeRedis(this.redis);
-  }
-
-  private localFailures(key: string): number {
-    const entry = this.local.get(key);
-    return entry && this.clock.now() < entry.expiresAt ? entry.failures : 0;
   }
 
   private sweep(now: number): void {

@@ -119,6 +119,23 @@ describe('BasicStrategy', () => {
       expect(verify).toHaveBeenCalled();
     });
 
+    it('lets no more wrong guesses through than the limit when they arrive together', async () => {
+      const basic = strategy(env);
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, () => basic.authenticate(attempt({ encrypted: true }, false, 'legacy:nope'))),
+      );
+      const reasons = outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.reason));
+      expect(reasons.filter((reason) => reason === 'bad-password')).toHaveLength(3);
+      expect(reasons.filter((reason) => reason === 'too-many-failures')).toHaveLength(9);
+    });
+
+    it('does not count a right password against the username', async () => {
+      const basic = strategy(env);
+      for (let i = 0; i < 5; i++) expect((await basic.authenticate(attempt({ encrypted: true }, false))).ok).toBe(true);
+      for (let i = 0; i < 2; i++) await basic.authenticate(attempt({ encrypted: true }, false, 'legacy:nope'));
+      expect((await basic.authenticate(attempt({ encrypted: true }, false))).ok).toBe(true);
+    });
+
     it('backs off an unknown username exactly like a known one (no hint which exist)', async () => {
       const basic = strategy(env);
       for (let i = 0; i < 3; i++) await basic.authenticate(attempt({ encrypted: true }, false, 'ghost:nope'));

@@ -39,17 +39,25 @@ export class BasicStrategy implements AuthStrategy {
     if (separator < 1) return failure('unknown-token', 'malformed basic credentials');
     const username = decoded.slice(0, separator);
     const password = decoded.slice(separator + 1);
-    if (await this.backoff.blocked(username)) return failure('too-many-failures', username);
+    if (!(await this.backoff.reserve(username))) return failure('too-many-failures', username);
     const entry = this.callers.withMethod(this.method).find(({ settings }) => settings.username === username);
     // Hash even for an unknown user so the response time does not reveal which usernames exist.
     const hashes = entry?.settings.passwordHashes ?? [UNKNOWN_USER_HASH];
-    const matched = await this.budget.run(async () => {
-      let any = false;
-      for (const hash of hashes) any = (await verifyPassword(password, hash)) || any;
-      return any;
-    });
-    if (entry && matched) return { ok: true, caller: entry.caller };
-    await this.backoff.recordFailure(username);
+    const matched = await this.budget
+      .run(async () => {
+        let any = false;
+        for (const hash of hashes) any = (await verifyPassword(password, hash)) || any;
+        return any;
+      })
+      .catch((error: unknown) => {
+        // Not checked (the hashing budget is full): the attempt is no failure of the user's.
+        this.backoff.release(username);
+        throw error;
+      });
+    if (entry && matched) {
+      this.backoff.release(username);
+      return { ok: true, caller: entry.caller };
+    }
     return failure('bad-password', username);
   }
 }

@@ -77,6 +77,33 @@ describe('TLS options', () => {
       expect(readTlsMaterial(tls({ crlFile: both })).options.crl).toEqual([crl.trim(), crl.trim()]);
     });
 
+    /** The PEM with the last byte of its DER (inside the signature) changed: still parses, no longer verifies. */
+    const damaged = (file: string, label: string) => {
+      const der = Buffer.from(
+        readFileSync(join(dir, file), 'utf8')
+          .replace(/-----[A-Z0-9 ]+-----/g, '')
+          .replace(/\s+/g, ''),
+        'base64',
+      );
+      der[der.length - 1] ^= 0x01;
+      return `-----BEGIN ${label}-----\n${der.toString('base64')}\n-----END ${label}-----\n`;
+    };
+
+    it.each([
+      ['a CRL whose signature was damaged', 'crlFile', () => damaged('ca.crl.pem', 'X509 CRL'), /is not signed by/],
+      ['a CA whose signature was damaged', 'caFile', () => damaged('ca.crt', 'CERTIFICATE'), /does not verify/],
+      [
+        'a CA bundle that does not hold the CRL’s issuer',
+        'caFile',
+        () => readFileSync(join(dir, 'other-ca.crt'), 'utf8'),
+        /TLS_CRL_FILE.*is not signed by/,
+      ],
+    ] as const)('refuses %s, which node:tls would apply as it is', (_what, field, content, message) => {
+      const path = join(dir, 'damaged.pem');
+      writeFileSync(path, content());
+      expect(() => readTlsMaterial(tls({ [field]: path }))).toThrow(message);
+    });
+
     it.each([
       ['TLS_CA_FILE', 'caFile', 'not a certificate'],
       ['TLS_CA_FILE', 'caFile', ''],

@@ -1,7 +1,8 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError, type TlsConfig } from '../../config';
+import { crlSignatureProblem } from './crl-signature';
 
 export interface TlsMaterial {
   readonly options: SecureContextOptions;
@@ -52,24 +53,37 @@ export function pemBlocks(text: string, label: 'CERTIFICATE' | 'X509 CRL'): stri
   return blocks;
 }
 
-function caCertificates(path: string, ca: Buffer): string[] {
+/**
+ * Every certificate of the CA bundle, each parsed with a usable public key, and each whose issuer is in the bundle
+ * (a root: itself) verified against it: a damaged byte in a CA would otherwise be applied, and every client
+ * certificate it issued refused.
+ */
+function caCertificates(path: string, ca: Buffer): { blocks: string[]; keys: KeyObject[] } {
   const blocks = pemBlocks(ca.toString('latin1'), 'CERTIFICATE');
   if (typeof blocks === 'string') throw new ConfigError([`TLS_CA_FILE: ${path} ${blocks}`]);
-  blocks.forEach((block, index) => {
+  const problem = (index: number, what: string) =>
+    new ConfigError([`TLS_CA_FILE: ${path}: certificate ${index + 1} of ${blocks.length} ${what}`]);
+  const certificates = blocks.map((block, index) => {
     try {
-      new X509Certificate(block);
+      const certificate = new X509Certificate(block);
+      void certificate.publicKey;
+      return certificate;
     } catch {
-      throw new ConfigError([`TLS_CA_FILE: ${path}: certificate ${index + 1} of ${blocks.length} cannot be parsed`]);
+      throw problem(index, 'cannot be parsed');
     }
   });
-  return blocks;
+  certificates.forEach((certificate, index) => {
+    const issuer = certificates.find((candidate) => certificate.checkIssued(candidate));
+    if (issuer && !certificate.verify(issuer.publicKey)) throw problem(index, 'has a signature that does not verify');
+  });
+  return { blocks, keys: certificates.map((certificate) => certificate.publicKey) };
 }
 
 /**
  * Every CRL of the file (root and intermediates, concatenated): node:tls reads only the first CRL of each
- * string it is given, so they are handed over one by one.
+ * string it is given, so they are handed over one by one. Each must be signed by a CA of the bundle.
  */
-function revocationLists(path: string, crl: Buffer): string[] {
+function revocationLists(path: string, crl: Buffer, issuers: readonly KeyObject[]): string[] {
   const blocks = pemBlocks(crl.toString('latin1'), 'X509 CRL');
   if (typeof blocks === 'string') throw new ConfigError([`TLS_CRL_FILE: ${path} ${blocks}`]);
   blocks.forEach((block, index) => {
@@ -78,6 +92,8 @@ function revocationLists(path: string, crl: Buffer): string[] {
     } catch {
       throw new ConfigError([`TLS_CRL_FILE: ${path}: CRL ${index + 1} of ${blocks.length} cannot be parsed`]);
     }
+    const problem = crlSignatureProblem(block, issuers);
+    if (problem) throw new ConfigError([`TLS_CRL_FILE: ${path}: CRL ${index + 1} of ${blocks.length} ${problem}`]);
   });
   return blocks;
 }
@@ -93,8 +109,9 @@ export function readTlsFiles(tls: TlsConfig): TlsFiles {
 
 /** Checks the CA bundle and CRL files (a ConfigError naming the file otherwise) and builds the context options. */
 export function tlsMaterial(tls: TlsConfig, files: TlsFiles): TlsMaterial {
-  const ca = files.ca && caCertificates(tls.caFile ?? '', files.ca);
-  const crl = files.crl && revocationLists(tls.crlFile ?? '', files.crl);
+  const authorities = files.ca && caCertificates(tls.caFile ?? '', files.ca);
+  const ca = authorities && authorities.blocks;
+  const crl = files.crl && revocationLists(tls.crlFile ?? '', files.crl, authorities ? authorities.keys : []);
   return {
     options: {
       cert: files.cert,

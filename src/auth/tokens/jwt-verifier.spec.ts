@@ -1,4 +1,4 @@
-import type { JWTPayload } from 'jose';
+import type { JWTHeaderParameters, JWTPayload } from 'jose';
 import { loadJose } from './jose';
 import { JwtVerifier, type JwtVerifierOptions } from './jwt-verifier';
 import {
@@ -405,6 +405,18 @@ describe('JwtVerifier token claims (issue 18)', () => {
           ok: false,
           reason: 'wrong-token-type',
         });
+      }
+    });
+
+    it('refuses a signed header whose typ is not a string, for every kind (no exception reaches the caller)', async () => {
+      for (const expectedKind of ['access', 'rfc9068-access', 'identity'] as const) {
+        for (const value of [123, ['JWT'], null, { t: 'JWT' }]) {
+          const header = { typ: value } as unknown as Partial<JWTHeaderParameters>;
+          expect(await verifier({ expectedKind }).verify(await signJwt(rsa, claims(), header))).toEqual({
+            ok: false,
+            reason: 'wrong-token-type',
+          });
+        }
       }
     });
 

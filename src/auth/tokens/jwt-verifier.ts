@@ -202,6 +202,8 @@ export class JwtVerifier {
   }
 
   private checkKind(header: JWTHeaderParameters, payload: JWTPayload): TokenFailureReason | undefined {
+    // A signed header may still carry any JSON value: a `typ` that is not a string names no type at all.
+    if (header.typ !== undefined && typeof header.typ !== 'string') return 'wrong-token-type';
     const typ = header.typ === undefined ? undefined : normalizeTyp(header.typ);
     switch (this.expectedKind) {
       case 'rfc9068-access':

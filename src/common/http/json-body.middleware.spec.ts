@@ -83,6 +83,20 @@ describe('parseJsonBody', () => {
     expect(parseJsonBody(Buffer.from('\ufeff{"bom":true}', 'utf8'), 64)).toEqual({ bom: true });
   });
 
+  it('refuses an escaped lone surrogate in any string or key, and keeps escaped pairs and escaped backslashes', () => {
+    for (const text of [
+      '{"requestId":"abc\\ud800"}',
+      '{"requestId":"abc\\uDFFF"}',
+      '{"a":["x",{"b":"\\udc00y"}]}',
+      '{"\\ud83d":1}',
+      '{"t":"\\ude00\\ud83d"}', // the pair in the wrong order
+    ]) {
+      expect(refusal(text).message).toMatch(/unpaired UTF-16 surrogate/);
+    }
+    expect(parse('{"t":"\\ud83d\\ude00"}')).toEqual({ t: '😀' });
+    expect(parse('{"t":"\\\\ud800"}')).toEqual({ t: '\\ud800' });
+  });
+
   it('accepts objects and arrays only, and refuses nesting past the limit', () => {
     expect(parse('  ')).toBeUndefined();
     expect(() => parse('"text"')).toThrow(SyntaxError);

@@ -222,7 +222,22 @@ export function parseJsonBody(raw: Buffer, maxDepth: number): unknown {
     const problem = firstKeyProblem(text);
     if (problem) throw keyError(problem);
   }
+  // UTF-8 cannot carry a lone surrogate, but a \uD800 escape can: such a string is no Unicode text, and
+  // identifiers built from it would collide once encoded (every lone surrogate becomes U+FFFD).
+  if (ESCAPED_SURROGATE.test(text) && !wellFormed(value)) {
+    throw new JsonBodyError('The request body has a string with an unpaired UTF-16 surrogate (\\uD800-\\uDFFF).');
+  }
   return value;
+}
+
+const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
+
+/** Every string and key of a parsed value is well-formed Unicode (no unpaired surrogate). */
+function wellFormed(value: unknown): boolean {
+  if (typeof value === 'string') return (value as string & { isWellFormed(): boolean }).isWellFormed();
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) return value.every(wellFormed);
+  return Object.entries(value).every(([key, child]) => wellFormed(key) && wellFormed(child));
 }
 
 export class DepthError extends Error {

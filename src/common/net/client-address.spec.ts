@@ -132,9 +132,23 @@ describe('resolveClientAddress', () => {
     expect(resolveClientAddress('::ffff:10.0.0.2', headers, proxies)).toEqual({ address: '198.51.100.4' });
   });
 
-  it('prefers Forwarded over X-Forwarded-For', () => {
+  it('reads only the header the proxies maintain (FORWARDED_HEADER), never the one a client could pass through', () => {
     const headers = { forwarded: ['for="[2001:db8::9]:1234", for=10.2.2.2'], xForwardedFor: ['7.7.7.7'] };
-    expect(resolveClientAddress('10.0.0.2', headers, proxies)).toEqual({ address: '2001:db8::9' });
+    expect(resolveClientAddress('10.0.0.2', headers, proxies)).toEqual({ address: '7.7.7.7' });
+    expect(resolveClientAddress('10.0.0.2', headers, proxies, 'x-forwarded-for')).toEqual({ address: '7.7.7.7' });
+    expect(resolveClientAddress('10.0.0.2', headers, proxies, 'forwarded')).toEqual({ address: '2001:db8::9' });
+    // The configured header absent: the peer itself is the client, whatever the other header says.
+    expect(resolveClientAddress('10.0.0.2', { forwarded: ['for=1.1.1.1'], xForwardedFor: [] }, proxies)).toEqual({
+      address: '10.0.0.2',
+    });
+  });
+
+  it('reports both headers when an untrusted peer sent both', () => {
+    const headers = { forwarded: ['for=1.1.1.1'], xForwardedFor: ['2.2.2.2'] };
+    expect(resolveClientAddress('203.0.113.9', headers, proxies)).toEqual({
+      address: '203.0.113.9',
+      ignoredForwarding: 'forwarded, x-forwarded-for',
+    });
   });
 
   it('lets the nearest trusted proxy stand for a client it reports as unknown or obfuscated', () => {
@@ -143,6 +157,7 @@ describe('resolveClientAddress', () => {
         '10.0.0.2',
         { forwarded: ['for=1.1.1.1, for=unknown, for=10.3.3.3'], xForwardedFor: [] },
         proxies,
+        'forwarded',
       ),
     ).toEqual({ address: '10.3.3.3' });
     expect(resolveClientAddress('10.0.0.2', { forwarded: [], xForwardedFor: ['1.1.1.1, garbage'] }, proxies)).toEqual({

@@ -123,10 +123,14 @@ export interface ClientAddress {
   readonly ignoredForwarding?: string;
 }
 
+/** The one forwarding header the proxies in front maintain (FORWARDED_HEADER). */
+export type ForwardingHeaderName = 'x-forwarded-for' | 'forwarded';
+
 /**
- * Chooses the client's address. The socket peer, unless the peer is a trusted proxy: then the forwarding
- * header (`Forwarded` when present, else `X-Forwarded-For`) is read from the right, skipping trusted proxies,
- * and the first hop that is not one is the client. Everything left of it was written by the client and is not
+ * Chooses the client's address. The socket peer, unless the peer is a trusted proxy: then the forwarding header
+ * the proxies maintain (`header`, FORWARDED_HEADER; only that one, since a proxy that appends to one header
+ * passes the other through as the client wrote it) is read from the right, skipping trusted proxies, and the
+ * first hop that is not one is the client. Everything left of it was written by the client and is not
  * believed. When that hop is not an address (`unknown`, obfuscated, garbage) the nearest trusted proxy that
  * reported it stands for the client; when every hop is trusted, the left-most one is the client.
  */
@@ -134,12 +138,16 @@ export function resolveClientAddress(
   peer: string | undefined,
   headers: ForwardingHeaders,
   trusted: IpRanges,
+  header: ForwardingHeaderName = 'x-forwarded-for',
 ): ClientAddress {
   const socket = normaliseAddress(peer) ?? peer;
-  const sent = headers.forwarded.length > 0 ? 'forwarded' : headers.xForwardedFor.length > 0 ? 'x-forwarded-for' : '';
+  const sent = [
+    ...(headers.forwarded.length > 0 ? ['forwarded'] : []),
+    ...(headers.xForwardedFor.length > 0 ? ['x-forwarded-for'] : []),
+  ].join(', ');
   if (!sent) return { address: socket };
   if (!trusted.contains(socket)) return { address: socket, ignoredForwarding: sent };
-  const hops = sent === 'forwarded' ? forwardedFor(headers.forwarded) : xForwardedFor(headers.xForwardedFor);
+  const hops = header === 'forwarded' ? forwardedFor(headers.forwarded) : xForwardedFor(headers.xForwardedFor);
   let client = socket;
   for (let index = hops.length - 1; index >= 0; index--) {
     const hop = hops[index];

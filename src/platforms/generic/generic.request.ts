@@ -66,6 +66,10 @@ export class GenericWebhookRequest {
   @IsString()
   @IsNotEmpty()
   @MaxLength(GENERIC_MAX_REQUEST_ID_LENGTH)
+  // An idempotency key like the header's: visible text, no control characters, not blank.
+  @Matches(/^(?!\s*$)\P{Cc}+$/u, {
+    message: 'requestId must be visible text without control characters',
+  })
   requestId?: string;
 
   @ApiProperty({ description: 'Identifies the conversation.', example: 'session-42', maxLength: SESSION_ID_MAX_LENGTH })
