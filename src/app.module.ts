@@ -7,6 +7,7 @@ import { CallerRegistry } from './auth/callers/caller-registry';
 import { Clock, SystemClock } from './common/clock';
 import { AppConfig, ConfigModule, loadSections } from './config';
 import { DatabaseModule } from './database/database.module';
+import { DatabasePool } from './database/database-pool';
 import { PgNotifications } from './database/pg-notifications';
 import { FulfillmentOptions } from './fulfillment';
 import { GrpcModule } from './grpc/grpc.module';
@@ -50,10 +51,13 @@ export class AppModule {
       providers: [
         {
           // Without Redis (or when it fails a write) the cache tells the other replicas through PostgreSQL.
+          // Another replica's write also tells the database where it stands in the WAL (read-your-writes).
           provide: CACHE_FALLBACK_WIRING,
-          inject: [ReadThroughCache, PgNotifications],
-          useFactory: (cache: ReadThroughCache, notifications: PgNotifications) =>
-            cache.useFallbackChannel(notifications.channel(CACHE_INVALIDATION_CHANNEL)),
+          inject: [ReadThroughCache, PgNotifications, DatabasePool],
+          useFactory: (cache: ReadThroughCache, notifications: PgNotifications, pool: DatabasePool) => {
+            cache.useFallbackChannel(notifications.channel(CACHE_INVALIDATION_CHANNEL));
+            cache.onRemoteWrite((scopes, position) => pool.noteRemoteWrite(scopes, position));
+          },
         },
       ],
     };

@@ -30,15 +30,7 @@ describe('database commands (real PostgreSQL)', () => {
 
   it('the entities and the migrations describe the same schema', async () => {
     const dataSource = new DataSource(
-      buildDataSourceOptions({
-        url: database.url,
-        poolSize: 2,
-        poolLaneShare: 1,
-        statementTimeoutMs: 5000,
-        migrationsRun: false,
-        seedDemoData: false,
-        embedded: { dataDir: '', port: 0 },
-      }),
+      buildDataSourceOptions({ url: database.url, poolSize: 2, statementTimeoutMs: 5000 }),
     );
     await dataSource.initialize();
     try {

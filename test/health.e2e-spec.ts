@@ -29,11 +29,19 @@ describe('health endpoints (terminus JSON, real PostgreSQL)', () => {
     expect(Object.keys(live.body.info!)).toEqual(['process']);
   });
 
-  it('readiness checks shutdown, database, job queue, memory and certificate', async () => {
+  it('readiness checks shutdown, database, job queue, memory and certificate, and reports read replicas', async () => {
     const ready = await health(t.baseUrl, '/health/ready');
     // The whole answer, so a failure says which check was down and why.
     expect(ready).toMatchObject({ status: 200, body: { status: 'ok' } });
-    expect(Object.keys(ready.body.info!).sort()).toEqual(['certificate', 'database', 'jobQueue', 'memory', 'shutdown']);
+    expect(Object.keys(ready.body.info!).sort()).toEqual([
+      'certificate',
+      'database',
+      'jobQueue',
+      'memory',
+      'readReplicas',
+      'shutdown',
+    ]);
+    expect(ready.body.info!.readReplicas).toEqual({ status: 'up', configured: 0 });
   });
 });
 

@@ -34,9 +34,9 @@ describe('ReadThroughCache (in process)', () => {
     const load = () => Promise.resolve(`balance ${++loads}`);
     expect(await balances.read('C-1', ['checking'], load)).toBe('balance 1');
     expect(await balances.read('C-1', ['checking'], load)).toBe('balance 1');
-    await cache.invalidate({ kind: 'customer', id: 'C-2' });
+    await cache.invalidate([{ kind: 'customer', id: 'C-2' }]);
     expect(await balances.read('C-1', ['checking'], load)).toBe('balance 1');
-    await cache.invalidate({ kind: 'customer', id: 'C-1' });
+    await cache.invalidate([{ kind: 'customer', id: 'C-1' }]);
     expect(await balances.read('C-1', ['checking'], load)).toBe('balance 2');
   });
 
@@ -82,7 +82,7 @@ describe('ReadThroughCache (in process)', () => {
     const balances = cache.define<string>('balances', { scope: 'customer', ttlMs: 10_000 });
     const slow = deferred<string>();
     const before = balances.read('C-1', [], () => slow.promise);
-    await cache.invalidate({ kind: 'customer', id: 'C-1' });
+    await cache.invalidate([{ kind: 'customer', id: 'C-1' }]);
     // A read after the write must not join the load that began before it.
     expect(await balances.read('C-1', [], () => Promise.resolve('after the write'))).toBe('after the write');
     slow.resolve('before the write');
@@ -148,8 +148,21 @@ describe('ReadThroughCache (in process)', () => {
     const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 10_000 });
     a.define<string>('balances', { scope: 'customer', ttlMs: 10_000 });
     expect(await balancesB.read('C-1', [], () => Promise.resolve('old'))).toBe('old');
-    await a.invalidate({ kind: 'customer', id: 'C-1' });
+    await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
     expect(await balancesB.read('C-1', [], () => Promise.resolve('new'))).toBe('new');
+  });
+
+  it("passes a write's WAL position to the other replica before dropping its entries (read-your-writes)", async () => {
+    const [channelA, channelB] = linkedChannels();
+    const a = ReadThroughCache.of(settings);
+    const b = ReadThroughCache.of(settings);
+    a.useFallbackChannel(channelA);
+    b.useFallbackChannel(channelB);
+    const told: [readonly string[], string][] = [];
+    b.onRemoteWrite((scopes, position) => told.push([scopes, position]));
+    await a.invalidate([{ kind: 'customer', id: 'C-1' }], '0/3000060');
+    await a.invalidate([{ kind: 'customer', id: 'C-2' }]);
+    expect(told).toEqual([[['["customer","C-1"]'], '0/3000060']]);
   });
 
   it('reads through to the loader every time when switched off', async () => {

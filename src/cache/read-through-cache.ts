@@ -43,6 +43,8 @@ interface InvalidationMessage {
   readonly s: readonly string[];
   /** When the write was committed (ms since the epoch), for the propagation-delay histogram. */
   readonly t: number;
+  /** Where the write stands in the primary's WAL, when read replicas are in use (read-your-writes). */
+  readonly p?: string;
 }
 
 const PROPAGATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -89,6 +91,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
   private readonly counts = new Map<string, Counts>();
   private readonly flights = new Map<string, { promise: Promise<unknown>; signal?: AbortSignal }>();
   private readonly recordPropagation?: (seconds: number) => void;
+  private remoteWrites?: (scopeKeys: readonly string[], position: string) => void;
 
   constructor(config: AppConfig, @Optional() metrics?: Metrics) {
     this.settings = config.cache;
@@ -146,6 +149,15 @@ export class ReadThroughCache implements OnApplicationShutdown {
     return region;
   }
 
+  /**
+   * Told of every write another service replica made, with its WAL position (`invalidate`'s `writtenAt`), before
+   * the scope's entries are dropped here: the database routes the reload to the primary, or to a read replica that
+   * has replayed the write. Wired by the composition root.
+   */
+  onRemoteWrite(listener: (scopeKeys: readonly string[], position: string) => void): void {
+    this.remoteWrites = listener;
+  }
+
   /** The composition root hands the PostgreSQL notification channel over here. */
   useFallbackChannel(channel: InvalidationChannel): void {
     if (!this.settings.enabled) return;
@@ -195,14 +207,20 @@ export class ReadThroughCache implements OnApplicationShutdown {
 
   /**
    * Invalidates the scopes a committed write changed, here and in every replica. Call it after the commit, never
-   * before (a read between the two would cache the old row again), and await it before answering.
+   * before (a read between the two would cache the old row again), and await it before answering. `writtenAt`:
+   * the write's WAL position, passed on to the other replicas (see `onRemoteWrite`).
    */
-  async invalidate(...scopes: readonly CacheScope[]): Promise<void> {
+  async invalidate(scopes: readonly CacheScope[], writtenAt?: string): Promise<void> {
     if (!this.settings.enabled || scopes.length === 0) return;
     const keys = scopes.map(scopeKey);
     for (const key of keys) this.local.invalidate(key);
     this.countInvalidations(scopes, 'invalidatedLocal');
-    const message = JSON.stringify({ o: this.origin, s: keys, t: Date.now() } satisfies InvalidationMessage);
+    const message = JSON.stringify({
+      o: this.origin,
+      s: keys,
+      t: Date.now(),
+      ...(writtenAt !== undefined && { p: writtenAt }),
+    } satisfies InvalidationMessage);
     if (this.shared) {
       try {
         await this.shared.invalidate(keys, message);
@@ -270,6 +288,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
     }
     if (message.o === this.origin || !Array.isArray(message.s)) return;
     const keys = message.s.filter((key): key is string => typeof key === 'string');
+    if (typeof message.p === 'string') this.remoteWrites?.(keys, message.p);
     for (const key of keys) this.local.invalidate(key);
     this.countInvalidations(keys.map(kindOfScopeKey), 'invalidatedRemote');
     if (typeof message.t === 'number') this.recordPropagation?.(Math.max(0, Date.now() - message.t) / 1000);

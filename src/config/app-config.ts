@@ -42,6 +42,8 @@ export interface DatabaseConfig {
   migrationsRun: boolean;
   seedDemoData: boolean;
   embedded: { dataDir: string; port: number };
+  /** Read replicas (DATABASE_REPLICA_URLS), and when one is too far behind to read from. */
+  replicas: { urls: readonly string[]; maxLagMs: number; checkIntervalMs: number };
 }
 
 export interface CacheConfig {
@@ -251,6 +253,14 @@ export class AppConfig implements AppConfigValues {
         // Development seeds an empty database (embedded or not), so the README's examples work on either.
         seedDemoData: env.SEED_DEMO_DATA ?? (embedded || env.NODE_ENV === 'development'),
         embedded: { dataDir: resolvePath(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },
+        replicas: {
+          urls: (env.DATABASE_REPLICA_URLS ?? '')
+            .split(',')
+            .map((url) => url.trim())
+            .filter(Boolean),
+          maxLagMs: env.REPLICA_MAX_LAG_MS,
+          checkIntervalMs: env.REPLICA_CHECK_INTERVAL_MS,
+        },
       },
       fulfillment: {
         fallbackText: env.FALLBACK_TEXT,

@@ -123,6 +123,31 @@ export class Environment {
   @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
+  /**
+   * Read replicas (comma-separated postgres:// URLs): reads that tolerate lag go to a healthy one, with
+   * read-your-writes after a write. Empty: every read goes to DATABASE_URL.
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^postgres(ql)?:\/\/[^\s,]+(,\s*postgres(ql)?:\/\/[^\s,]+)*$/, {
+    message: 'must be a comma-separated list of postgres:// or postgresql:// URLs',
+  })
+  DATABASE_REPLICA_URLS?: string;
+
+  /** A replica whose replay is further behind the primary than this gets no reads until it catches up. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  REPLICA_MAX_LAG_MS = 1000;
+
+  /** How often each replica's replay position (and reachability) is checked. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(20)
+  @Max(60_000)
+  REPLICA_CHECK_INTERVAL_MS = 200;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -566,4 +591,8 @@ export class Environment {
 }
 
 /** Variables whose values must never be echoed back in an error message. */
-export const SECRET_VARIABLES: ReadonlySet<keyof Environment> = new Set(['DATABASE_URL', 'REDIS_URL']);
+export const SECRET_VARIABLES: ReadonlySet<keyof Environment> = new Set([
+  'DATABASE_URL',
+  'DATABASE_REPLICA_URLS',
+  'REDIS_URL',
+]);

@@ -10,7 +10,9 @@ export const CONNECT_TIMEOUT_MS = 5000;
  * The one TypeORM options object, shared by the Nest application and the migration commands.
  * Entities and migrations are found by file name so that new modules only add files.
  */
-export function buildDataSourceOptions(database: DatabaseConfig & { url: string }): DataSourceOptions {
+export function buildDataSourceOptions(
+  database: Pick<DatabaseConfig, 'poolSize' | 'statementTimeoutMs'> & { url: string },
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: database.url,

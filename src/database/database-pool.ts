@@ -1,20 +1,31 @@
 import { Injectable, Optional } from '@nestjs/common';
-import type { PoolClient, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { Metrics } from '../observability/metrics';
 import { isConnectionError } from './connection-errors';
 import type { GuardedClientClass } from './guarded-client';
 import { PgPools } from './pg-pools';
+import { ReadReplicas } from './replicas/read-replicas';
+import { WriteMarks } from './replicas/write-marks';
 import { runOn, type SqlStatement, type SqlTransaction, transactionOn } from './sql';
+
+/** A read that may be answered by a replica: the scope whose own writes it must see (read-your-writes). */
+export interface LagTolerantRead {
+  readonly scope: string;
+}
 
 /**
  * Runs the service's SQL statements (`sql()`) on the pg pool that TypeORM manages (same connections, limits
- * and timeouts). Statements are named so PostgreSQL parses and plans them once per connection.
+ * and timeouts). Statements are named so PostgreSQL parses and plans them once per connection. Reads declared
+ * lag-tolerant go to a read replica when one is healthy and has replayed the scope's last write.
  */
 @Injectable()
 export class DatabasePool {
+  private readonly marks = new WriteMarks();
+
   constructor(
     private readonly pools: PgPools,
     @Optional() metrics?: Metrics,
+    @Optional() private readonly replicas?: ReadReplicas,
   ) {
     metrics?.gauge(
       'db_pool_connections',
@@ -37,8 +48,52 @@ export class DatabasePool {
     statement: SqlStatement<Row, Params>,
     params: Readonly<Params>,
     signal?: AbortSignal,
+    lagTolerant?: LagTolerantRead,
   ): Promise<Row[]> {
-    const pool = this.pools.primary;
+    if (lagTolerant && this.replicas?.configured) {
+      const replica = this.replicas.choose(this.marks.of(lagTolerant.scope));
+      if (replica) {
+        try {
+          return await this.runOnPool(replica.pool, statement, params, signal);
+        } catch (error: unknown) {
+          if (signal?.aborted) throw error;
+          // A read is safe to repeat: the primary answers while the replica is skipped.
+          this.replicas.failed(replica.name, error);
+        }
+      }
+    }
+    return this.runOnPool(this.pools.primary, statement, params, signal);
+  }
+
+  /**
+   * Notes that a write to these scopes has committed: reads for them go to the primary until a replica has
+   * replayed it. Returns the primary's WAL position, for the other service replicas (undefined without read
+   * replicas, at no cost).
+   */
+  async noteWrite(scopes: readonly string[]): Promise<string | undefined> {
+    if (!this.replicas?.configured) return undefined;
+    try {
+      const position = await this.replicas.primaryPosition();
+      for (const scope of scopes) this.marks.note(scope, position);
+      return position;
+    } catch {
+      for (const scope of scopes) this.marks.noteUnknown(scope);
+      return undefined;
+    }
+  }
+
+  /** A write another service replica made (its position came with the cache's invalidation). */
+  noteRemoteWrite(scopes: readonly string[], position: string): void {
+    if (!this.replicas?.configured) return;
+    for (const scope of scopes) this.marks.note(scope, position);
+  }
+
+  private async runOnPool<Row extends QueryResultRow, Params extends readonly unknown[]>(
+    pool: Pool,
+    statement: SqlStatement<Row, Params>,
+    params: Readonly<Params>,
+    signal?: AbortSignal,
+  ): Promise<Row[]> {
     if (!signal) return runOn(pool, statement, params);
     signal.throwIfAborted();
     const client = await pool.connect();

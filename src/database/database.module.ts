@@ -7,6 +7,7 @@ import { DatabasePool } from './database-pool';
 import { DatabaseProbe } from './database-probe';
 import { PgNotifications } from './pg-notifications';
 import { PgPools, PgPoolsModule } from './pg-pools';
+import { ReadReplicas } from './replicas/read-replicas';
 
 /**
  * TypeORM (migrations, entities), the pg pool for hot reads, whether PostgreSQL is reachable, and LISTEN/NOTIFY
@@ -31,7 +32,7 @@ import { PgPools, PgPoolsModule } from './pg-pools';
     }),
     PgPoolsModule,
   ],
-  providers: [DatabasePool, DatabaseProbe, DatabaseAvailability, PgNotifications],
-  exports: [DatabasePool, DatabaseAvailability, PgNotifications],
+  providers: [DatabasePool, DatabaseProbe, DatabaseAvailability, PgNotifications, ReadReplicas],
+  exports: [DatabasePool, DatabaseAvailability, PgNotifications, ReadReplicas],
 })
 export class DatabaseModule {}

@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { JobQueue } from '../async/job-queue';
 import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
+import { ReadReplicas } from '../database/replicas/read-replicas';
 import { checkCertificateExpiry } from './certificate-expiry';
 import { Readiness } from './readiness';
 
@@ -13,7 +14,8 @@ import { Readiness } from './readiness';
  * without PostgreSQL when DEGRADED_MODE=503 (with the default `reply`, a replica without PostgreSQL stays
  * ready, since the degraded reply is what the bot should get), not without the job queue, not with a serving
  * certificate about to expire
- * (HEALTH_CERT_MIN_DAYS), not with the heap above HEALTH_HEAP_LIMIT_MB.
+ * (HEALTH_CERT_MIN_DAYS), not with the heap above HEALTH_HEAP_LIMIT_MB. Read replicas are reported (up, lag) but
+ * never make a replica unready: the primary answers their reads meanwhile.
  */
 @ApiExcludeController()
 @Controller('health')
@@ -25,6 +27,7 @@ export class HealthController {
     private readonly database: DatabaseAvailability,
     private readonly jobs: JobQueue,
     private readonly config: AppConfig,
+    private readonly replicas: ReadReplicas,
   ) {}
 
   @Get('live')
@@ -80,6 +83,18 @@ export class HealthController {
               message: checked.reason,
               ...(checked.expiresAt && { expiresAt: checked.expiresAt, daysLeft: checked.daysLeft }),
             });
+      },
+      () => {
+        const session = this.indicators.check('readReplicas');
+        if (!this.replicas.configured) return session.up({ configured: 0 });
+        const { maxLagMs } = this.config.database.replicas;
+        const states = this.replicas.states().map(({ name, up, lagMs, error }) => ({
+          name,
+          readable: up && lagMs !== undefined && lagMs <= maxLagMs,
+          lagMs,
+          ...(error && { error }),
+        }));
+        return session.up({ maxLagMs, replicas: states });
       },
     ]);
   }

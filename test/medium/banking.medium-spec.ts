@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { ReadThroughCache } from '../../src/cache/read-through-cache';
+import { CommittedWrites } from '../../src/intents/committed-writes';
 import { AccountsRepository } from '../../src/intents/banking/accounts.repository';
 import { TransfersRepository } from '../../src/intents/banking/transfers.repository';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
@@ -19,7 +20,7 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     db = await mediumDatabase();
     const cache = inProcessCache();
     accounts = new AccountsRepository(db.pool, cache);
-    transfers = new TransfersRepository(db.pool, cache);
+    transfers = new TransfersRepository(db.pool, new CommittedWrites(db.pool, cache));
   });
   afterEach(() => db.close());
 
@@ -90,7 +91,10 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
     // Four repositories stand for four replicas: each queues one customer's transfers itself, so only the row
     // locks keep the replicas apart.
-    const replicas = Array.from({ length: 4 }, () => new TransfersRepository(db.pool, inProcessCache()));
+    const replicas = Array.from(
+      { length: 4 },
+      () => new TransfersRepository(db.pool, new CommittedWrites(db.pool, inProcessCache())),
+    );
     const runs = Array.from({ length: 20 }, (_, i) =>
       i % 2 === 0
         ? replicas[i % 4].transfer('12345', 'checking', 'savings', 100n, 'Transfer', key())

@@ -57,7 +57,7 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
 
     for (let write = 1; write <= 20; write++) {
       row = `balance ${100 + write}`;
-      await a.invalidate({ kind: 'customer', id: 'C-1' });
+      await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
       // B's in-process entry goes when the notification arrives (here in the same process, so no order between
       // A's reply and B's message is promised; across processes the e2e test reads B right after A answers).
       // B's Redis entry is of an old generation already.
@@ -78,7 +78,7 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
       () => new Promise<string>((resolve) => (release = () => resolve('before the write'))),
     );
     await eventually(() => expect(release).toBeDefined());
-    await b.invalidate({ kind: 'customer', id: 'C-1' });
+    await b.invalidate([{ kind: 'customer', id: 'C-1' }]);
     release();
     expect(await slow).toBe('before the write');
     await storedInRedis(namespace, 1);
@@ -121,7 +121,7 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
     const balances = cache.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     expect(await balances.read('C-1', [], () => Promise.resolve('first'))).toBe('first');
     expect(await balances.read('C-1', [], () => Promise.resolve('unused'))).toBe('first');
-    await cache.invalidate({ kind: 'customer', id: 'C-1' });
+    await cache.invalidate([{ kind: 'customer', id: 'C-1' }]);
     expect(await balances.read('C-1', [], () => Promise.resolve('second'))).toBe('second');
   });
 });
@@ -162,7 +162,7 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
       ).rows[0].n;
     await eventually(async () => expect(await listening()).toBe('2'));
     expect(await balancesB.read('C-1', [], () => Promise.resolve('old'))).toBe('old');
-    await a.invalidate({ kind: 'customer', id: 'C-1' });
+    await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
     await eventually(async () => expect(await balancesB.read('C-1', [], () => Promise.resolve('new'))).toBe('new'));
 
     // A cut listening connection may have missed notifications: after it is back, nothing old is served.
@@ -184,7 +184,7 @@ describe('Redis keys of the cache', () => {
     await ready(cache);
     const balances = cache.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     await balances.read('C-1', [], () => Promise.resolve('value'));
-    await cache.invalidate({ kind: 'customer', id: 'C-1' });
+    await cache.invalidate([{ kind: 'customer', id: 'C-1' }]);
     const redis = new Redis(testRedisUrl());
     try {
       const keys = await eventually(async () => {

@@ -23,7 +23,8 @@ export interface PostgresClusterOptions {
 export type ClusterAuth =
   { readonly method: 'trust' } | { readonly method: 'scram-sha-256'; readonly password: string };
 
-const READY = 'database system is ready to accept connections';
+/** A primary says "ready to accept connections"; a hot standby "ready to accept read-only connections". */
+const READY = /database system is ready to accept (read-only )?connections/;
 
 /**
  * One PostgreSQL cluster run from a folder of binaries: initdb, start, stop. The postmaster is our child
@@ -118,7 +119,7 @@ export class PostgresCluster {
       });
       child.stderr?.on('data', (chunk: string) => {
         for (const line of chunk.split('\n').filter(Boolean)) this.remember(line);
-        if (!ready && chunk.includes(READY)) {
+        if (!ready && READY.test(chunk)) {
           ready = true;
           clearTimeout(timer);
           resolve();

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CommittedWrites } from '../committed-writes';
 import { AppointmentsRepository } from './appointments.repository';
 import { BookAppointmentHandler } from './handlers/book-appointment.intent-handler';
 import { CancelAppointmentHandler } from './handlers/cancel-appointment.intent-handler';
@@ -6,7 +7,7 @@ import { FindAppointmentSlotsHandler } from './handlers/find-appointment-slots.i
 import { CacheModule } from '../../cache/cache.module';
 import { DatabaseModule } from '../../database/database.module';
 
-const repositories = [AppointmentsRepository];
+const repositories = [CommittedWrites, AppointmentsRepository];
 const handlers = [FindAppointmentSlotsHandler, BookAppointmentHandler, CancelAppointmentHandler];
 
 @Module({ imports: [DatabaseModule, CacheModule], providers: [...repositories, ...handlers] })

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomInt } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ReadThroughCache } from '../../cache/read-through-cache';
+import { CommittedWrites } from '../committed-writes';
 import { Appointment } from './entities/appointment.entity';
 import { AppointmentSlot } from './entities/appointment-slot.entity';
 import { Provider } from './entities/provider.entity';
@@ -40,6 +41,7 @@ export class AppointmentsRepository {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cache: ReadThroughCache,
+    private readonly writes: CommittedWrites,
   ) {
     this.providerList = cache.define<Provider[]>('providers', { scope: 'directory', ttlMs: DIRECTORY_TTL_MS });
     this.providerLookups = cache.define<Provider | null>('provider_lookups', {
@@ -130,11 +132,11 @@ export class AppointmentsRepository {
         .execute()
         .catch(async (error: unknown) => {
           // A lost connection leaves the insert's outcome unknown: the slot may be booked now.
-          await this.cache.invalidate(providerScope(slot.providerId));
+          await this.writes.committed(providerScope(slot.providerId));
           throw error;
         });
       if ((result.raw as unknown[]).length === 1) {
-        await this.cache.invalidate(providerScope(slot.providerId));
+        await this.writes.committed(providerScope(slot.providerId));
         return { kind: 'booked', appointment };
       }
       const taken = await this.dataSource.getRepository(Appointment).exists({ where: { slotId, status: 'booked' } });
@@ -155,7 +157,7 @@ export class AppointmentsRepository {
       await manager.update(Appointment, { id: appointment.id }, { status: 'cancelled', cancelledAt: new Date() });
       return appointment as Appointment & { slot: AppointmentSlot };
     });
-    if (cancelled) await this.cache.invalidate(providerScope(cancelled.slot.providerId));
+    if (cancelled) await this.writes.committed(providerScope(cancelled.slot.providerId));
     return cancelled;
   }
 }

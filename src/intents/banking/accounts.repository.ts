@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ReadThroughCache } from '../../cache/read-through-cache';
 import { DatabasePool } from '../../database/database-pool';
+import { lagTolerant } from '../committed-writes';
 import { sql } from '../../database/sql';
 import type { Account } from './entities/account.entity';
 import type { Transaction } from './entities/transaction.entity';
@@ -66,13 +67,23 @@ export class AccountsRepository {
     return this.accounts.read(
       customerNumber,
       [accountType],
-      async (abort) => (await this.pool.run(FIND_ACCOUNT, [customerNumber, accountType], abort))[0] ?? null,
+      async (abort) =>
+        (
+          await this.pool.run(
+            FIND_ACCOUNT,
+            [customerNumber, accountType],
+            abort,
+            lagTolerant(customerScope(customerNumber)),
+          )
+        )[0] ?? null,
       signal,
     );
   }
 
   listAccounts(customerNumber: string): Promise<readonly AccountView[]> {
-    return this.accountLists.read(customerNumber, [], () => this.pool.run(LIST_ACCOUNTS, [customerNumber]));
+    return this.accountLists.read(customerNumber, [], () =>
+      this.pool.run(LIST_ACCOUNTS, [customerNumber], undefined, lagTolerant(customerScope(customerNumber))),
+    );
   }
 
   recentTransactions(accountId: string, limit: number): Promise<TransactionView[]> {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CommittedWrites } from '../committed-writes';
 import { AccountsRepository } from './accounts.repository';
 import { AccountBalanceHandler } from './handlers/account-balance.intent-handler';
 import { RecentTransactionsHandler } from './handlers/recent-transactions.intent-handler';
@@ -11,7 +12,13 @@ import { CacheModule } from '../../cache/cache.module';
 import { DatabaseModule } from '../../database/database.module';
 import { OutboundModule } from '../../outbound';
 
-const repositories = [AccountsRepository, TransfersRepository, StatementsRepository, StatementArchiveClient];
+const repositories = [
+  CommittedWrites,
+  AccountsRepository,
+  TransfersRepository,
+  StatementsRepository,
+  StatementArchiveClient,
+];
 const handlers = [AccountBalanceHandler, RecentTransactionsHandler, TransferFundsHandler, RequestStatementHandler];
 
 @Module({ imports: [DatabaseModule, CacheModule, OutboundModule], providers: [...repositories, ...handlers] })

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ReadThroughCache } from '../../cache/read-through-cache';
 import { DatabasePool } from '../../database/database-pool';
 import { OneAtATime } from '../../common/one-at-a-time';
 import { sql } from '../../database/sql';
+import { CommittedWrites } from '../committed-writes';
 import { customerScope } from './accounts.repository';
 import type { Account } from './entities/account.entity';
 
@@ -68,7 +68,7 @@ export class TransfersRepository {
 
   constructor(
     private readonly pool: DatabasePool,
-    private readonly cache: ReadThroughCache,
+    private readonly writes: CommittedWrites,
   ) {}
 
   /** `signal` gives up while still waiting behind the customer's other transfers (never once started). */
@@ -122,10 +122,10 @@ export class TransfersRepository {
     try {
       outcome = await transferNow();
     } catch (error: unknown) {
-      await this.cache.invalidate(customerScope(customerNumber));
+      await this.writes.committed(customerScope(customerNumber));
       throw error;
     }
-    if (outcome.kind === 'done') await this.cache.invalidate(customerScope(customerNumber));
+    if (outcome.kind === 'done') await this.writes.committed(customerScope(customerNumber));
     return outcome;
   }
 }

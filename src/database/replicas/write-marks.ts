@@ -1,0 +1,34 @@
+import { LRUCache } from 'lru-cache';
+import { hasReached } from './wal-position';
+
+/** Long enough for any replica that is still read from to have replayed the write (REPLICA_MAX_LAG_MS is less). */
+const MARK_TTL_MS = 3_600_000;
+const MAX_MARKS = 100_000;
+/** Past every real position: no replica reaches it. */
+const UNREACHABLE = 'FFFFFFFF/FFFFFFFF';
+/** A write whose position could not be read sends its scope's reads to the primary for this long. */
+const UNKNOWN_MARK_TTL_MS = 60_000;
+
+/**
+ * Where each scope (a customer, a provider) was last written: the primary's WAL position after the write committed,
+ * here or on another service replica (told through the cache's invalidation). A read for the scope may go to a
+ * database replica only once that replica has replayed past it (read-your-writes without a fixed sleep).
+ */
+export class WriteMarks {
+  private readonly marks = new LRUCache<string, string>({ max: MAX_MARKS, ttl: MARK_TTL_MS });
+
+  note(scope: string, position: string): void {
+    const known = this.marks.get(scope);
+    if (known === undefined || !hasReached(known, position)) this.marks.set(scope, position);
+  }
+
+  /** A write committed but its position could not be read: the scope reads from the primary for a while. */
+  noteUnknown(scope: string): void {
+    this.marks.set(scope, UNREACHABLE, { ttl: UNKNOWN_MARK_TTL_MS });
+  }
+
+  /** The last write's position for the scope, if one is remembered. */
+  of(scope: string): string | undefined {
+    return this.marks.get(scope);
+  }
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { eventually } from './support/eventually';
+import { freePort, ServiceProcess, startService } from './support/service-process';
+import { StreamingPair } from './support/streaming-replica';
+
+const PATH = '/v1/webhooks/generic';
+
+type Reply = { contexts?: { parameters: { balance?: number } }[]; text: string };
+
+/**
+ * The service on a primary with a real streaming replica (pg_basebackup), as a real process: which reads go where,
+ * read-your-writes while the replica is held back, and a replica that stops and comes back.
+ */
+describe('read replicas (a real streaming replica of a real primary)', () => {
+  let pair: StreamingPair;
+  let service: ServiceProcess;
+  let baseUrl: string;
+  let metricsUrl: string;
+  let replicaName: string;
+
+  beforeAll(async () => {
+    pair = await StreamingPair.start(await freePort(), await freePort());
+    replicaName = `127.0.0.1:${pair.replica.port}/postgres`;
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    baseUrl = `http://127.0.0.1:${port}`;
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    service = startService({
+      NODE_ENV: 'development',
+      DATABASE_URL: pair.url('primary'),
+      DATABASE_REPLICA_URLS: pair.url('replica'),
+      REPLICA_MAX_LAG_MS: '20000',
+      REPLICA_CHECK_INTERVAL_MS: '100',
+      SEED_DEMO_DATA: 'true',
+      // The cache would answer the reads this test routes: off, so every turn reads the database.
+      CACHE_ENABLED: 'false',
+      METRICS_ENABLED: 'true',
+      METRICS_PORT: String(metricsPort),
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    });
+    await service.waitFor(/"msg":"Listening/, 90_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    service?.child.kill('SIGTERM');
+    await service?.exited;
+    await pair?.close();
+  }, 60_000);
+
+  const post = async (body: Record<string, unknown>): Promise<Reply> => {
+    const response = await fetch(`${baseUrl}${PATH}`, {
+      method: 'POST',
+      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as Reply;
+  };
+  const balance = async (customer: string) =>
+    (
+      await post({
+        requestId: randomUUID(),
+        sessionId: `s-${randomUUID()}`,
+        intent: 'GetAccountBalance',
+        parameters: { user_id: customer, account_type: 'checking' },
+      })
+    ).contexts?.[0]?.parameters.balance;
+  const transfer = () =>
+    post({
+      requestId: randomUUID(),
+      sessionId: `s-${randomUUID()}`,
+      intent: 'TransferFunds',
+      stage: 'fulfillment',
+      confirmation: 'confirmed',
+      parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
+    });
+  const checking = async (which: 'primary' | 'replica') => {
+    const [row] = await pair.query<{ balance_minor: string }>(
+      which,
+      `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
+        WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
+    );
+    return Number(row.balance_minor) / 100;
+  };
+  const reads = async (labels: RegExp): Promise<number> =>
+    (await (await fetch(metricsUrl)).text())
+      .split('\n')
+      .filter((line) => line.startsWith('db_replica_reads_total{') && labels.test(line))
+      .reduce((sum, line) => sum + Number(line.split(' ').pop()), 0);
+  const toReplica = () => reads(new RegExp(`target="${replicaName.replace(/[.]/g, '\\.')}"`));
+  const readiness = async () => {
+    const response = await fetch(`${baseUrl}/health/ready`);
+    const body = (await response.json()) as {
+      details: { readReplicas: { replicas: { name: string; readable: boolean; lagMs?: number }[] } };
+    };
+    return { status: response.status, replica: body.details.readReplicas.replicas[0] };
+  };
+
+  it('sends reads that tolerate lag to the replica once it is known to be healthy', async () => {
+    await eventually(async () => expect((await readiness()).replica).toMatchObject({ readable: true }), 30_000);
+    const before = await toReplica();
+    expect(await balance('67890')).toBeGreaterThan(0);
+    expect(await toReplica()).toBe(before + 1);
+  });
+
+  it('reads its own write right after it, while the replica is held back, and other customers still read the replica', async () => {
+    await pair.delayReplay(3000);
+    try {
+      const behindWrite = () => reads(/reason="behind_write"/);
+      await transfer();
+      // Counted after the transfer, whose own first read (before it wrote) may have gone to the replica.
+      const [onReplica, heldBack] = [await toReplica(), await behindWrite()];
+      const written = await checking('primary');
+      // The replica has not applied the transfer yet: reading it would show the old balance.
+      expect(await checking('replica')).toBeCloseTo(written + 1, 2);
+      expect(await balance('12345')).toBeCloseTo(written, 2);
+      expect(await behindWrite()).toBe(heldBack + 1);
+      expect(await toReplica()).toBe(onReplica);
+      expect(await balance('67890')).toBeGreaterThan(0);
+      expect(await toReplica()).toBe(onReplica + 1);
+      // Once the replica has replayed the write, the customer's reads go back to it: no fixed sleep decides that.
+      await eventually(async () => expect(await checking('replica')).toBeCloseTo(written, 2), 15_000);
+      await eventually(async () => {
+        const count = await toReplica();
+        expect(await balance('12345')).toBeCloseTo(written, 2);
+        expect(await toReplica()).toBe(count + 1);
+      }, 5_000);
+    } finally {
+      await pair.delayReplay(0);
+    }
+  });
+
+  it('skips a stopped replica (readiness stays ready and says so) and uses it again when it is back', async () => {
+    await pair.replica.stop();
+    await eventually(async () =>
+      expect(await readiness()).toMatchObject({ status: 200, replica: { readable: false } }),
+    );
+    const onReplica = await toReplica();
+    for (let i = 0; i < 5; i++) expect(await balance('67890')).toBeGreaterThan(0);
+    expect(await toReplica()).toBe(onReplica);
+
+    await pair.replica.start();
+    await eventually(async () => expect((await readiness()).replica).toMatchObject({ readable: true }), 30_000);
+    expect(await balance('67890')).toBeGreaterThan(0);
+    expect(await toReplica()).toBe(onReplica + 1);
+  });
+});

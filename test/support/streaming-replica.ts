@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { postgresOsUser } from '../../src/database/embedded/os-user';
+import { PostgresCluster } from '../../src/database/embedded/postgres-cluster';
+
+/** Debian's PostgreSQL server and tools (`pg_basebackup` is not among the embedded binaries); .ci/run installs them. */
+function debianPostgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const version of versions) {
+    const bin = join(root, version, 'bin');
+    if (['postgres', 'initdb', 'pg_basebackup'].every((tool) => existsSync(join(bin, tool)))) return bin;
+  }
+  throw new Error('no PostgreSQL server with pg_basebackup under /usr/lib/postgresql (apt-get install postgresql)');
+}
+
+/**
+ * A primary and a real streaming replica of it (pg_basebackup -R), each its own postmaster that the test can
+ * stop, start and slow down (recovery_min_apply_delay), with trust authentication on loopback.
+ */
+export class StreamingPair {
+  private constructor(
+    private readonly parent: string,
+    readonly primary: PostgresCluster,
+    readonly replica: PostgresCluster,
+  ) {}
+
+  static async start(primaryPort: number, replicaPort: number): Promise<StreamingPair> {
+    const bin = debianPostgresBin();
+    const user = postgresOsUser();
+    const parent = await mkdtemp(join(tmpdir(), 'wf-replica-'));
+    await chmod(parent, 0o755);
+    const primary = new PostgresCluster({ bin, dataDir: join(parent, 'primary'), port: primaryPort, user });
+    await primary.initialise({ method: 'trust' });
+    await primary.start();
+    const replicaDir = join(parent, 'replica');
+    await mkdir(replicaDir, { mode: 0o700 });
+    if (user.uid !== undefined && user.gid !== undefined) await chown(replicaDir, user.uid, user.gid);
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        join(bin, 'pg_basebackup'),
+        ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', replicaDir, '-R', '-X', 'stream'],
+        { ...(user.uid !== undefined && { uid: user.uid, gid: user.gid }), stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let said = '';
+      child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pg_basebackup failed: ${said}`))));
+    });
+    const replica = new PostgresCluster({ bin, dataDir: replicaDir, port: replicaPort, user });
+    await replica.start();
+    return new StreamingPair(parent, primary, replica);
+  }
+
+  url(which: 'primary' | 'replica', database = 'postgres'): string {
+    return `postgres://postgres@127.0.0.1:${this[which].port}/${database}`;
+  }
+
+  async query<T extends Record<string, unknown>>(which: 'primary' | 'replica', sql: string, params: unknown[] = []) {
+    const client = new Client({ connectionString: this.url(which) });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** The replica applies each commit this long after it was made (0 turns the delay off). */
+  async delayReplay(ms: number): Promise<void> {
+    await this.query('replica', `ALTER SYSTEM SET recovery_min_apply_delay = '${Math.round(ms)}ms'`);
+    await this.query('replica', 'SELECT pg_reload_conf()');
+  }
+
+  async close(): Promise<void> {
+    await this.replica.stop().catch(() => undefined);
+    await this.primary.stop().catch(() => undefined);
+    await rm(this.parent, { recursive: true, force: true });
+  }
+}
