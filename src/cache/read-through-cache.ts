@@ -250,7 +250,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
     signal?: AbortSignal,
   ): Promise<unknown> {
     const { ttlMs } = region.definition;
-    let generation: string | undefined;
+    let stamp: { generation: string; epoch: string } | undefined;
     if (this.shared?.available) {
       try {
         const read = await this.shared.read(key, scope);
@@ -260,7 +260,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
           this.local.set(key, region.name, scope, epoch, deepFreeze(stored.value), ttlMs);
           return stored.value;
         }
-        generation = read.generation;
+        stamp = read;
       } catch (error: unknown) {
         this.shared.warn(error);
       }
@@ -275,7 +275,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
       throw error;
     }
     this.local.set(key, region.name, scope, epoch, value, ttlMs);
-    if (generation !== undefined) this.shared?.write(key, generation, value, ttlMs);
+    if (stamp) this.shared?.write(key, stamp, value, ttlMs);
     return value;
   }
 

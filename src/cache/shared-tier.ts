@@ -17,14 +17,16 @@ end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return #KEYS`;
 
-/** What the shared tier holds for a key: the scope's generation now, and the entry when it was stored under it. */
+/** What the shared tier holds for a key: the scope's generation and the tier's epoch now, and the entry. */
 export interface SharedRead {
   readonly generation: string;
+  readonly epoch: string;
   readonly json?: string;
 }
 
 interface StoredEntry {
   readonly g: string;
+  readonly e: string;
   readonly v: unknown;
 }
 
@@ -39,8 +41,11 @@ export class SharedTier {
   private readonly subscriber: Redis;
   private warnedAt = 0;
   private subscribedOnce = false;
+  /** Set while the epoch of a reconnection is not yet in Redis: entries from before must not be read. */
+  private epochPending = false;
   private readonly valuePrefix: string;
   private readonly generationPrefix: string;
+  private readonly epochKey: string;
   private readonly channel: string;
 
   constructor(
@@ -53,6 +58,7 @@ export class SharedTier {
   ) {
     this.valuePrefix = `wf:cache:${namespace}:v:`;
     this.generationPrefix = `wf:cache:${namespace}:g:`;
+    this.epochKey = `wf:cache:${namespace}:epoch`;
     this.channel = `wf:cache:${namespace}:invalidations`;
     const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS };
     this.client = new Redis(url, options);
@@ -60,9 +66,14 @@ export class SharedTier {
     this.subscriber = new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
     this.subscriber.on('error', (error: Error) => this.warn(error));
     this.subscriber.on('message', (_channel: string, message: string) => onMessage(message));
-    // ioredis subscribes again by itself after a reconnect; 'ready' marks each (re)subscription.
+    // ioredis subscribes again by itself after a reconnect; 'ready' marks each (re)subscription. A write made
+    // meanwhile could not bump its scope's generation here, so every entry stored before is given up: the
+    // epoch moves on (retried until Redis takes it).
     this.subscriber.on('ready', () => {
-      if (this.subscribedOnce) onResubscribed();
+      if (this.subscribedOnce) {
+        onResubscribed();
+        this.newEpoch();
+      }
       this.subscribedOnce = true;
     });
     this.subscriber.subscribe(this.channel).catch((error: unknown) => this.warn(error));
@@ -70,26 +81,30 @@ export class SharedTier {
 
   /** Reads and writes go to Redis only while both connections are up (a missed notification is never trusted). */
   get available(): boolean {
-    return this.client.status === 'ready' && this.subscriber.status === 'ready';
+    return this.client.status === 'ready' && this.subscriber.status === 'ready' && !this.epochPending;
   }
 
   async read(key: string, scope: string): Promise<SharedRead> {
-    const [generation, json] = await this.client.mget(this.generationPrefix + scope, this.valuePrefix + key);
-    return { generation: generation ?? '0', json: json ?? undefined };
+    const [generation, epoch, json] = await this.client.mget(
+      this.generationPrefix + scope,
+      this.epochKey,
+      this.valuePrefix + key,
+    );
+    return { generation: generation ?? '0', epoch: epoch ?? '0', json: json ?? undefined };
   }
 
-  /** The value when the stored entry belongs to the scope's current generation. */
+  /** The value when the stored entry belongs to the scope's current generation and the tier's current epoch. */
   static decode(read: SharedRead): { value: unknown } | undefined {
     if (read.json === undefined) return undefined;
     const entry = JSON.parse(read.json, reviveDates) as StoredEntry;
-    return entry.g === read.generation ? { value: entry.v } : undefined;
+    return entry.g === read.generation && entry.e === read.epoch ? { value: entry.v } : undefined;
   }
 
   /** Stores without waiting; a value that cannot be written as JSON stays in the local tier only. */
-  write(key: string, generation: string, value: unknown, ttlMs: number): void {
+  write(key: string, read: Pick<SharedRead, 'generation' | 'epoch'>, value: unknown, ttlMs: number): void {
     let json: string;
     try {
-      json = JSON.stringify({ g: generation, v: value }, tagDates);
+      json = JSON.stringify({ g: read.generation, e: read.epoch, v: value }, tagDates);
     } catch (error: unknown) {
       return this.warn(error);
     }
@@ -100,6 +115,17 @@ export class SharedTier {
   async invalidate(scopes: readonly string[], message: string): Promise<void> {
     const keys = scopes.map((scope) => this.generationPrefix + scope);
     await this.client.eval(INVALIDATE_SCRIPT, keys.length, ...keys, 2 * this.maxTtlMs, this.channel, message);
+  }
+
+  private newEpoch(): void {
+    this.epochPending = true;
+    this.client.incr(this.epochKey).then(
+      () => (this.epochPending = false),
+      (error: unknown) => {
+        this.warn(error);
+        if (this.subscriber.status === 'ready') setTimeout(() => this.newEpoch(), 250).unref();
+      },
+    );
   }
 
   async close(): Promise<void> {

@@ -185,4 +185,76 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
     expect((await signed(0, againId, lookup())).status).toBe(422);
     await expectThrottledAcrossReplicas();
   }, 120_000);
+
+  it('cached balances stay exact across the replicas while Redis is killed and started again under load', async () => {
+    const turn = (intent: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+      const requestId = randomUUID();
+      return JSON.stringify({ requestId, sessionId: requestId, intent, parameters, ...extra });
+    };
+    const transferOn = (replica: number) =>
+      post(
+        replica,
+        { authorization: `Bearer ${LOAD_TOKEN}` },
+        turn(
+          'TransferFunds',
+          { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
+          { stage: 'fulfillment', confirmation: 'confirmed' },
+        ),
+      );
+    const balanceOn = async (replica: number) => {
+      const reply = await post(
+        replica,
+        { authorization: `Bearer ${LOAD_TOKEN}` },
+        turn('GetAccountBalance', { user_id: '12345', account_type: 'checking' }),
+      );
+      expect(reply.status).toBe(200);
+      return (reply.body as { contexts?: { parameters: { balance?: number } }[] }).contexts?.[0]?.parameters.balance;
+    };
+    const inDatabase = async () => {
+      const [row] = await cluster.query<{ balance_minor: string }>(
+        `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
+          WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
+      );
+      return Number(row.balance_minor) / 100;
+    };
+    /** A transfer on one replica, then the balance on both, each compared with the database's. */
+    const mismatches: string[] = [];
+    const round = async (index: number, phase: string) => {
+      const writer = index % 2;
+      expect((await transferOn(writer)).status).toBe(200);
+      const expected = await inDatabase();
+      for (const reader of [1 - writer, writer]) {
+        const seen = await balanceOn(reader);
+        if (seen !== expected)
+          mismatches.push(`${phase} round ${index}: replica ${reader} read ${seen}, database ${expected}`);
+      }
+    };
+
+    // Both replicas hold the balance in both tiers before the outage.
+    await balanceOn(0);
+    await balanceOn(1);
+    for (let index = 0; index < 6; index += 1) await round(index, 'before');
+    const run = await runFault(
+      cluster,
+      {
+        name: 'Redis killed (SIGKILL) under load, cached balances read across replicas',
+        holdMs: 3000,
+        inject: async (c) => {
+          await c.redis!.kill();
+          await sleep(200);
+          for (let index = 0; index < 10; index += 1) await round(index, 'during');
+        },
+        heal: (c) => c.redis!.resume(),
+      },
+      { token: LOAD_TOKEN },
+    );
+    recordFigures(run.figures);
+    // After Redis is back (empty): the replicas subscribe again, and the cache is shared again.
+    await sleep(1500);
+    for (let index = 0; index < 10; index += 1) await round(index, 'after');
+
+    expect(run.alive).toBe(true);
+    expectNothingLostOrDoubled(run);
+    expect(mismatches).toEqual([]);
+  }, 120_000);
 });

@@ -111,6 +111,27 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
     expect(await ordersB.read('C-1', ['A-1'], () => Promise.resolve('wrong'))).toBe('C-1 A-1');
   });
 
+  it('gives up every Redis entry stored before its subscription was cut (writes meanwhile may not have bumped a generation)', async () => {
+    const [a, b, namespace] = replicas();
+    open.push(a, b);
+    await Promise.all([ready(a), ready(b)]);
+    const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    expect(await balancesA.read('C-1', [], () => Promise.resolve('before the cut'))).toBe('before the cut');
+    await storedInRedis(namespace, 1);
+    const admin = new Redis(testRedisUrl());
+    try {
+      // Every subscriber connection of this Redis is cut; both caches subscribe again by themselves.
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      await eventually(async () => expect(Number(await admin.get(`wf:cache:${namespace}:epoch`))).toBeGreaterThan(0));
+    } finally {
+      admin.disconnect();
+    }
+    await Promise.all([ready(a), ready(b)]);
+    expect(await balancesB.read('C-1', [], () => Promise.resolve('read again'))).toBe('read again');
+    expect(await balancesA.read('C-1', [], () => Promise.resolve('read again'))).toBe('read again');
+  });
+
   it('without Redis (refused connections) every read goes to the loader or the in-process tier, and a write still invalidates', async () => {
     const closed: Server = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
