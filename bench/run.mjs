@@ -23,6 +23,8 @@ import {
   startServer,
 } from './harness.mjs';
 import { README_BODY, transferBody } from './request.mjs';
+import { measureInvalidation, replicaReadShare, startReplicatedDatabase } from './replicas.mjs';
+import { startTestRedis } from '../test/support/redis-server.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
@@ -187,6 +189,9 @@ async function startIssuer() {
 const TRACED_RUN = 'service, static bearer token, tracing on (OTLP http/protobuf to a local sink)';
 const SAMPLED_RUN = 'service, static bearer token, tracing on, parent-based 10 % sampler';
 const TRANSFER_RUN = 'service, TransferFunds, new turn each request';
+const CACHED_RUN = 'service, static bearer token, read-through cache on (balance from the in-process tier)';
+const REPLICA_RUN = 'service, static bearer token, balance read routed to a streaming replica (cache off)';
+const INVALIDATION_RUN = 'cache invalidation across two service replicas (Redis pub/sub)';
 const TRANSFER_BASELINE_RUN =
   'baseline: node:http + pg, TransferFunds in one transaction (claim, lock both, move, insert, store reply)';
 
@@ -274,6 +279,44 @@ async function database() {
   return { url: running.url, kind: 'embedded', stop: running.stop };
 }
 
+/** Two service replicas sharing Redis (REDIS_URL, or a redis-server started for this): see measureInvalidation. */
+async function invalidationAcrossReplicas(serviceEnv, databaseUrl) {
+  const redis = await startTestRedis();
+  if (!redis.url) {
+    console.error(`${INVALIDATION_RUN}: skipped, ${redis.unavailable}`);
+    return undefined;
+  }
+  const servers = [];
+  try {
+    const replicas = [];
+    for (const name of ['A', 'B']) {
+      const [port, metricsPort] = [await freePort(), await freePort()];
+      const env = {
+        ...serviceEnv,
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: redis.url,
+        CACHE_ENABLED: 'true',
+        GRPC_ENABLED: 'false',
+        METRICS_ENABLED: 'true',
+        METRICS_PORT: String(metricsPort),
+        PORT: String(port),
+      };
+      servers.push(await startServer(`replica ${name}`, 'dist/main.js', env));
+      replicas.push({ url: `http://127.0.0.1:${port}`, metrics: `http://127.0.0.1:${metricsPort}/metrics` });
+    }
+    return await measureInvalidation({
+      urlA: replicas[0].url,
+      urlB: replicas[1].url,
+      metricsB: replicas[1].metrics,
+      databaseUrl,
+      token: BEARER_TOKEN,
+    });
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    await redis.stop();
+  }
+}
+
 async function main() {
   const db = await database();
   const issuer = await startIssuer();
@@ -284,6 +327,9 @@ async function main() {
   let overload;
   let serviceRssMb;
   let startup;
+  let replicated;
+  let replicaShare;
+  let invalidation;
   try {
     const targets = [
       {
@@ -299,6 +345,8 @@ async function main() {
           GRPC_ENABLED: 'true',
           // Tracing off here; the run below with tracing on is compared with this one.
           OTEL_SDK_DISABLED: 'true',
+          // Every turn reads PostgreSQL, like the references: the cached row below is measured on its own.
+          CACHE_ENABLED: 'false',
           METRICS_PORT: String(await freePort()),
         },
         expected: '$3,247.82',
@@ -354,7 +402,31 @@ async function main() {
         runs: [{ name: 'reference: bare express 5 + pg pool SELECT', auth: bearer }],
       },
     ];
-    targets.splice(1, 0, tracedTarget(targets[0], sink, bearer), sampledTarget(targets[0], sink, bearer));
+    targets.splice(1, 0, tracedTarget(targets[0], sink, bearer), sampledTarget(targets[0], sink, bearer), {
+      ...targets[0],
+      env: { ...targets[0].env, CACHE_ENABLED: 'true', METRICS_PORT: String(await freePort()) },
+      runs: [{ name: CACHED_RUN, auth: bearer }],
+    });
+    if (!ONLY || ONLY.test(REPLICA_RUN)) {
+      replicated = await startReplicatedDatabase(freePort);
+      if (!replicated) console.error(`${REPLICA_RUN}: skipped, Debian's PostgreSQL (pg_basebackup) is not installed`);
+    }
+    if (replicated) {
+      const metricsPort = await freePort();
+      targets.push({
+        ...targets[0],
+        env: {
+          ...targets[0].env,
+          DATABASE_URL: replicated.primaryUrl,
+          DATABASE_REPLICA_URLS: replicated.replicaUrl,
+          METRICS_PORT: String(metricsPort),
+        },
+        runs: [{ name: REPLICA_RUN, auth: bearer }],
+        afterRuns: async () => {
+          replicaShare = await replicaReadShare(`http://127.0.0.1:${metricsPort}/metrics`);
+        },
+      });
+    }
     targets.push({
       script: 'bench/baselines/transfer-pg.mjs',
       env: { DATABASE_URL: db.url },
@@ -409,10 +481,13 @@ async function main() {
           );
         }
         if (target === targets[0]) serviceRssMb = residentMb(server.pid);
+        await target.afterRuns?.();
       } finally {
         await server.stop();
       }
     }
+    // Last of the rows on this database: its transfers change the README customer's balance.
+    if (!ONLY || ONLY.test(INVALIDATION_RUN)) invalidation = await invalidationAcrossReplicas(targets[0].env, db.url);
     if (!ONLY || ONLY.test(STARTUP_RUN)) startup = await measureStartup();
     if (!ONLY || ONLY.test(OVERLOAD_RUN)) {
       overload = await measureOverload({
@@ -426,6 +501,7 @@ async function main() {
       });
     }
   } finally {
+    await replicated?.stop();
     await db.stop();
     await issuer.close();
     await callers.remove();
@@ -494,6 +570,16 @@ async function main() {
     serviceRssMbAfterRuns: target(serviceRssMb ?? null, '<= 250', (v) => v <= 250),
     startupMs: target(startup?.medianMs ?? null, '<= 1500', (v) => v <= 1500),
   };
+  // Issue 16's figures.
+  const cached = results.find((r) => r.name === CACHED_RUN);
+  const replicaRow = results.find((r) => r.name === REPLICA_RUN);
+  const cacheGoals = {
+    cachedVsUncachedBalanceTurn: target(ratio(cached, service), '>= 1.3', (v) => v >= 1.3),
+    replicaRoutedVsPrimary: target(ratio(replicaRow, service), 'reported', () => true),
+    replicaShareOfReads: target(replicaShare ?? null, 'reported (1: every read on the replica)', () => true),
+    invalidationStaleFirstReads: target(invalidation?.staleFirstReads ?? null, '0', (v) => v === 0),
+    invalidationPropagationP99Seconds: target(invalidation?.propagationP99UpToSeconds ?? null, 'reported', () => true),
+  };
   const report = {
     date: new Date().toISOString(),
     node: process.version,
@@ -509,6 +595,8 @@ async function main() {
     ...(startup && { startup }),
     serviceRssMb: serviceRssMb ?? null,
     goals,
+    cacheGoals,
+    ...(invalidation && { invalidation }),
     target: `service >= ${TARGET_RATIO} x node:http + SELECT`,
     meetsTarget: ratios.vsPgSelect >= TARGET_RATIO,
   };
@@ -551,6 +639,13 @@ async function main() {
     const verdict = goal.met === null ? 'n/a' : goal.met ? 'met' : 'NOT met';
     console.log(`  ${name}: ${JSON.stringify(goal.value)} (goal ${goal.goal}): ${verdict}`);
   }
+
+  console.log('\nissue 16 figures (null: not measured in this run)');
+  for (const [name, goal] of Object.entries(cacheGoals)) {
+    const verdict = goal.met === null ? 'n/a' : goal.met ? 'met' : 'NOT met';
+    console.log(`  ${name}: ${JSON.stringify(goal.value)} (goal ${goal.goal}): ${verdict}`);
+  }
+  if (invalidation) console.log(`  ${INVALIDATION_RUN}: ${JSON.stringify(invalidation)}`);
 
   const dir = join(root, 'bench', 'results');
   await mkdir(dir, { recursive: true });
