@@ -335,6 +335,45 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     expect(notUtf8).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'The request body is not valid UTF-8.' });
   });
 
+  it('refuses a typed Fulfill whose Struct repeats a key on the wire (decoding keeps the last) or has a prototype key', async () => {
+    // Written by hand: protobufjs never writes a map key twice, an attacker's encoder may.
+    const varint = (value: number): number[] =>
+      value > 127 ? [(value & 0x7f) | 0x80, ...varint(value >>> 7)] : [value];
+    const field = (number: number, bytes: number[]) => [...varint(number * 8 + 2), ...varint(bytes.length), ...bytes];
+    const text = (value: string) => [...Buffer.from(value)];
+    const entry = (key: string, value: string) =>
+      field(1, [...field(1, text(key)), ...field(2, field(3, text(value)))]);
+    const request = (...entries: number[][]) =>
+      Buffer.from([
+        ...field(2, text('grpc-session')),
+        ...field(3, text('TransferFunds')),
+        ...field(4, [...entry('user_id', '12345'), ...entries.flat()]),
+      ]);
+    const raw = (bytes: Buffer) =>
+      failure(
+        new Promise((resolve, reject) =>
+          withCertificate.makeUnaryRequest(
+            '/fulfillment.v1.FulfillmentService/Fulfill',
+            (message: Buffer) => message,
+            (reply: Buffer) => reply,
+            bytes,
+            new Metadata(),
+            (error, reply) => (error ? reject(error) : resolve(reply)),
+          ),
+        ),
+      );
+    const repeated = await raw(request(entry('amount', '1.00'), entry('amount', '9.00')));
+    expect(repeated).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'The request repeats the key parameters.amount.',
+    });
+    const prototype = await raw(request(entry('constructor', 'x')));
+    expect(prototype).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'The request has a key that is not allowed: parameters.constructor.',
+    });
+  });
+
   it('throttles per caller with RESOURCE_EXHAUSTED and a retry-after trailer', async () => {
     await unary(withoutCertificate, 'Fulfill', balanceRequest(), bearer(LIMITED_TOKEN));
     await unary(withoutCertificate, 'Fulfill', balanceRequest(), bearer(LIMITED_TOKEN));

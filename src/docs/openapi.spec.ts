@@ -1,3 +1,4 @@
+import { ReadReplicas } from '../database/replicas/read-replicas';
 import 'reflect-metadata';
 
 import { Body, Controller, Get, HttpCode, Post, Res, type INestApplication } from '@nestjs/common';
@@ -76,6 +77,7 @@ async function documentOf(rasaOpenEndpoints: boolean): Promise<{ app: INestAppli
       { provide: Readiness, useValue: {} },
       { provide: DatabaseAvailability, useValue: {} },
       { provide: JobQueue, useValue: {} },
+      { provide: ReadReplicas, useValue: {} },
       {
         provide: PlatformAdapters,
         useValue: {

@@ -1,3 +1,4 @@
+import { duplicateKeyOf } from './struct-wire';
 import { AppError, ErrorDetail } from '../common/errors/app-error';
 import type { DispatchOutcome, RichMessage } from '../fulfillment';
 import type { GenericWebhookResponse } from '../platforms/generic/generic.response';
@@ -96,6 +97,12 @@ function enumValue(value: string | number | undefined, known: Readonly<Record<st
  * turn hashes the same for idempotency whichever way it arrives. Structs obey the JSON body's depth limit.
  */
 export function toGenericBody(request: FulfillRequestMessage, maxDepth: number): Record<string, unknown> {
+  const repeated = duplicateKeyOf(request);
+  if (repeated !== undefined) {
+    throw new AppError('MALFORMED_JSON', `The request repeats the key ${repeated}.`, [
+      { field: repeated, problem: 'is a duplicate key' },
+    ]);
+  }
   // The body is level 1, as in a JSON request; its structs start at level 2 and contexts' at level 4.
   const entries: [string, unknown][] = [
     ['requestId', given(request.requestId)],

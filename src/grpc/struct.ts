@@ -16,8 +16,14 @@ export interface ProtoStruct {
   fields?: Record<string, ProtoValue>;
 }
 
-/** Keys the JSON body parser drops too: merging them into an object could reach its prototype. */
+/** Keys the JSON body parser refuses too: merging them into an object could reach its prototype. */
 const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+class PollutingKey extends Error {
+  constructor(readonly key: string) {
+    super(key);
+  }
+}
 
 /** A JSON value (as `JSON.parse` makes them) as a `google.protobuf.Value`. */
 export function toValue(value: unknown): ProtoValue {
@@ -67,14 +73,15 @@ function objectOf(struct: ProtoStruct, depth: number, maxDepth: number): Record<
   if (depth > maxDepth) throw new TooDeep();
   const object: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(struct.fields ?? {})) {
-    if (!POLLUTING_KEYS.has(key)) object[key] = valueOf(value, depth, maxDepth);
+    if (POLLUTING_KEYS.has(key)) throw new PollutingKey(key);
+    object[key] = valueOf(value, depth, maxDepth);
   }
   return object;
 }
 
 /**
  * A `google.protobuf.Struct` as the plain object a JSON body would have given, under the same rules: at most
- * `maxDepth` levels of objects and arrays (the struct itself is the first), prototype-polluting keys dropped.
+ * `maxDepth` levels of objects and arrays (the struct itself is the first), prototype-polluting keys refused.
  * An unset struct is `undefined`.
  */
 export function fromStruct(
@@ -86,6 +93,11 @@ export function fromStruct(
   try {
     return objectOf(struct, 1, maxDepth);
   } catch (error: unknown) {
+    if (error instanceof PollutingKey) {
+      throw new AppError('MALFORMED_JSON', `The request has a key that is not allowed: ${field}.${error.key}.`, [
+        { field: `${field}.${error.key}`, problem: 'is a key that is not allowed' },
+      ]);
+    }
     if (!(error instanceof TooDeep)) throw error;
     throw new AppError('VALIDATION_FAILED', `The request is invalid: ${field}.`, [
       { field, problem: `is nested deeper than ${maxDepth} levels` },

@@ -25,6 +25,7 @@ import {
   NAME_MAX_LENGTH,
   RESOURCE_NAME_MAX_LENGTH,
 } from '../../common/validation/bounds';
+import { IsBoundedObject } from '../../common/validation/bounded-object';
 
 /**
  * CX takes at most 256 characters of text per query (TextInput.text, v3 reference); four times that leaves room
@@ -96,7 +97,7 @@ export class DialogflowCxIntentInfo {
   displayName?: string;
 
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   @Validate(IntentParametersConstraint)
   parameters?: Record<string, DialogflowCxIntentParameterValue>;
 }
@@ -150,7 +151,7 @@ export class DialogflowCxSessionInfo {
   session!: string;
 
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   parameters?: Record<string, unknown>;
 }
 

@@ -21,6 +21,7 @@ import {
   NAME_MAX_LENGTH,
   RESOURCE_NAME_MAX_LENGTH,
 } from '../../common/validation/bounds';
+import { IsBoundedObject } from '../../common/validation/bounded-object';
 
 /**
  * Dialogflow takes at most 256 characters of text per query (TextInput.text, ES v2 and CX v3 references);
@@ -80,7 +81,7 @@ export class DialogflowEsContext {
   lifespanCount?: number;
 
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   parameters?: Record<string, unknown>;
 }
 
@@ -112,7 +113,7 @@ export class DialogflowEsQueryResult {
   languageCode?: string;
 
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   parameters?: Record<string, unknown>;
 
   @IsOptional()

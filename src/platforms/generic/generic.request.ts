@@ -6,7 +6,6 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
-  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -22,6 +21,7 @@ import {
   NAME_MAX_LENGTH,
 } from '../../common/validation/bounds';
 import type { ConfirmationState, FulfillmentStage } from '../../fulfillment';
+import { IsBoundedObject } from '../../common/validation/bounded-object';
 
 export const GENERIC_STAGES: readonly FulfillmentStage[] = ['dialog', 'fulfillment'];
 export const GENERIC_CONFIRMATION_STATES: readonly ConfirmationState[] = ['confirmed', 'denied', 'none'];
@@ -47,7 +47,7 @@ export class GenericContext {
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Values carried by the context.' })
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   parameters?: Record<string, unknown>;
 }
 
@@ -91,7 +91,7 @@ export class GenericWebhookRequest {
     example: { user_id: '12345', account_type: 'checking' },
   })
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   parameters?: Record<string, unknown>;
 
   @ApiPropertyOptional({
@@ -100,7 +100,7 @@ export class GenericWebhookRequest {
     description: 'Values kept for the whole session, as your bot stores them.',
   })
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   sessionParameters?: Record<string, unknown>;
 
   @ApiPropertyOptional({

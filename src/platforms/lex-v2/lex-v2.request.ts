@@ -18,6 +18,7 @@ import {
 } from 'class-validator';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import { ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../../common/validation/bounds';
+import { boundedObjectProblem, IsBoundedObject } from '../../common/validation/bounded-object';
 
 /** Lex keeps at most 20 active contexts, each named in 1 to 100 characters (Lex V2 API: SessionState, ActiveContext). */
 export const LEX_V2_MAX_ACTIVE_CONTEXTS = 20;
@@ -127,8 +128,16 @@ export function IsStringRecord(options?: ValidationOptions): PropertyDecorator {
     {
       name: 'isStringRecord',
       validator: {
-        validate: (value: unknown) => isPlainObject(value) && Object.values(value).every((v) => typeof v === 'string'),
-        defaultMessage: (args) => `${args?.property ?? 'value'} must be an object of string values`,
+        validate: (value: unknown) =>
+          isPlainObject(value) &&
+          Object.values(value).every((v) => typeof v === 'string') &&
+          boundedObjectProblem(value) === undefined,
+        defaultMessage: (args) =>
+          `${args?.property ?? 'value'} ${
+            isPlainObject(args?.value) && Object.values(args.value as object).every((v) => typeof v === 'string')
+              ? (boundedObjectProblem(args?.value) ?? 'is invalid')
+              : 'must be an object of string values'
+          }`,
       },
     },
     options,
@@ -204,7 +213,7 @@ export class LexV2SessionState {
 
   /** Passed to handlers as it is (`platformDetails.runtimeHints`). */
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   runtimeHints?: Record<string, unknown>;
 
   @IsDefined()

@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import { FREE_TEXT_MAX_LENGTH, ID_MAX_LENGTH, LIST_MAX_ITEMS, NAME_MAX_LENGTH } from '../../common/validation/bounds';
+import { IsBoundedObject } from '../../common/validation/bounded-object';
 
 /**
  * Rasa sends the whole tracker, whose events grow with the conversation (Rasa documents no cap); a turn is a few
@@ -82,7 +83,7 @@ export class RasaTracker {
   sender_id?: string;
 
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   slots?: Record<string, unknown> | null;
 
   @IsOptional()
@@ -115,7 +116,7 @@ export class RasaTracker {
 /** The parts of the domain we read: the slot names (to set only slots the assistant declares). */
 export class RasaDomain {
   @IsOptional()
-  @IsObject()
+  @IsBoundedObject()
   slots?: Record<string, unknown> | null;
 }
 

@@ -1,0 +1,60 @@
+import { duplicateStructKey, FULFILL_REQUEST_SHAPE } from './struct-wire';
+
+// Protobuf wire encoding by hand, so the test can write what protobufjs would never write: a repeated map key.
+const varint = (value: number): number[] => {
+  const bytes: number[] = [];
+  while (value > 127) {
+    bytes.push((value & 0x7f) | 0x80);
+    value >>>= 7;
+  }
+  return [...bytes, value];
+};
+const field = (number: number, bytes: number[]): number[] => [
+  ...varint(number * 8 + 2),
+  ...varint(bytes.length),
+  ...bytes,
+];
+const text = (value: string): number[] => [...Buffer.from(value)];
+const stringValue = (value: string) => field(3, text(value));
+const entry = (key: string, value: number[]) => field(1, [...field(1, text(key)), ...field(2, value)]);
+const struct = (...entries: number[][]) => entries.flat();
+
+describe('duplicateStructKey (FulfillRequest on the wire)', () => {
+  it('finds nothing in a request whose Structs repeat no key', () => {
+    const bytes = [
+      ...field(3, text('TransferFunds')),
+      ...field(4, struct(entry('amount', stringValue('1.00')), entry('user_id', stringValue('12345')))),
+      ...field(5, [...field(1, text('ctx')), ...field(3, struct(entry('amount', stringValue('2'))))]),
+    ];
+    expect(duplicateStructKey(Uint8Array.from(bytes), FULFILL_REQUEST_SHAPE)).toBeUndefined();
+  });
+
+  it('finds a key repeated in parameters, also across two occurrences of the field (which protobuf merges)', () => {
+    const twice = field(4, struct(entry('amount', stringValue('1.00')), entry('amount', stringValue('9.00'))));
+    expect(duplicateStructKey(Uint8Array.from(twice), FULFILL_REQUEST_SHAPE)).toBe('parameters.amount');
+    const merged = [...field(4, entry('amount', stringValue('1'))), ...field(4, entry('amount', stringValue('9')))];
+    expect(duplicateStructKey(Uint8Array.from(merged), FULFILL_REQUEST_SHAPE)).toBe('parameters.amount');
+  });
+
+  it('finds one nested in a struct value, a list item, session_parameters and a context', () => {
+    const nested = field(6, entry('a', field(5, struct(entry('b', stringValue('1')), entry('b', stringValue('2'))))));
+    expect(duplicateStructKey(Uint8Array.from(nested), FULFILL_REQUEST_SHAPE)).toBe('session_parameters.a.b');
+    const inList = field(
+      4,
+      entry(
+        'list',
+        field(6, [...field(1, stringValue('x')), ...field(1, field(5, struct(entry('k', []), entry('k', []))))]),
+      ),
+    );
+    expect(duplicateStructKey(Uint8Array.from(inList), FULFILL_REQUEST_SHAPE)).toBe('parameters.list.1.k');
+    const context = [
+      ...field(5, field(3, entry('x', []))),
+      ...field(5, field(3, struct(entry('y', []), entry('y', [])))),
+    ];
+    expect(duplicateStructKey(Uint8Array.from(context), FULFILL_REQUEST_SHAPE)).toBe('contexts.1.parameters.y');
+  });
+
+  it('throws on bytes that are not a message (the decoder refuses them itself)', () => {
+    expect(() => duplicateStructKey(Uint8Array.from([0x22, 0x10, 0x01]), FULFILL_REQUEST_SHAPE)).toThrow();
+  });
+});
