@@ -365,12 +365,12 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     const repeated = await raw(request(entry('amount', '1.00'), entry('amount', '9.00')));
     expect(repeated).toMatchObject({
       code: status.INVALID_ARGUMENT,
-      details: 'The request repeats the key parameters.amount.',
+      details: expect.stringContaining('The request repeats the key parameters.amount.'),
     });
     const prototype = await raw(request(entry('constructor', 'x')));
     expect(prototype).toMatchObject({
       code: status.INVALID_ARGUMENT,
-      details: 'The request has a key that is not allowed: parameters.constructor.',
+      details: expect.stringContaining('The request has a key that is not allowed: parameters.constructor.'),
     });
   });
 

@@ -171,5 +171,28 @@ describe('hostile JSON bodies (real HTTP, real PostgreSQL)', () => {
         }
       }
     });
+
+    it('bounds parameter maps: their keys, key length, text length and size, on every platform that has them', async () => {
+      const many = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`p${i}`, i]));
+      const esWith = (parameters: Record<string, unknown>) => {
+        const es = fixture('dialogflow-es/intents/GetAccountBalance.json') as { queryResult: Record<string, unknown> };
+        return { ...es, queryResult: { ...es.queryResult, parameters } };
+      };
+      const generic = fixture('generic/get-account-balance.json') as Record<string, unknown>;
+      const cases: [string, unknown, string][] = [
+        [ES_PATH, esWith({ ['k'.repeat(600)]: 1 }), 'queryResult.parameters'],
+        [ES_PATH, esWith(many), 'queryResult.parameters'],
+        [ES_PATH, esWith({ note: 'x'.repeat(900_000) }), 'queryResult.parameters'],
+        ['/v1/webhooks/generic', { ...generic, sessionParameters: many }, 'sessionParameters'],
+        ['/v1/webhooks/generic', { ...generic, contexts: [{ name: 'c', parameters: many }] }, 'contexts.0.parameters'],
+      ];
+      for (const [path, body, field] of cases) {
+        const response = await post(JSON.stringify(body), path);
+        expect([path, field, response.status]).toEqual([path, field, 400]);
+        const refusal = response.json<{ error: string; details: { field: string }[] }>();
+        expect(refusal.error).toBe('VALIDATION_FAILED');
+        expect(refusal.details.map((detail) => detail.field)).toContain(field);
+      }
+    });
   });
 });
