@@ -178,7 +178,7 @@ describe('hostile JSON bodies (real HTTP, real PostgreSQL)', () => {
         const es = fixture('dialogflow-es/intents/GetAccountBalance.json') as { queryResult: Record<string, unknown> };
         return { ...es, queryResult: { ...es.queryResult, parameters } };
       };
-      const generic = fixture('generic/get-account-balance.json') as Record<string, unknown>;
+      const generic = fixture('generic/get-account-balance.json');
       const cases: [string, unknown, string][] = [
         [ES_PATH, esWith({ ['k'.repeat(600)]: 1 }), 'queryResult.parameters'],
         [ES_PATH, esWith(many), 'queryResult.parameters'],

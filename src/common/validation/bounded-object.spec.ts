@@ -23,7 +23,7 @@ describe('boundedObjectProblem (parameter, slot and attribute maps)', () => {
     ['a list too long', { a: Array(MAP_MAX_LIST_ITEMS + 1).fill(0) }, 'no list longer'],
     [
       'too many values in all',
-      { a: Array.from({ length: 20 }, () => Array(MAP_MAX_LIST_ITEMS).fill(0)) },
+      { a: Array.from({ length: 20 }, (): number[] => Array<number>(MAP_MAX_LIST_ITEMS).fill(0)) },
       `at most ${MAP_MAX_ENTRIES} values`,
     ],
   ])('refuses %s', (_what, value, message) => {
