@@ -166,9 +166,44 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
       event: 'input_validation_fail',
       reason: 'malformed-webhook-id',
       method: 'standardWebhooks',
+      route: `POST ${ROUTE}`,
     });
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect((await auditRows(app.database.url)).filter(byRequest('audit-webhook-id'))).toHaveLength(1);
+  });
+
+  it('authentication failures carry the route too, over HTTP (no query string) and gRPC', async () => {
+    const response = await sendRaw(app.baseUrl, `${ROUTE}?secret=not-in-the-row`, {
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer wrong-token-0123456789abcdef',
+        'x-request-id': 'audit-401',
+      },
+      body: '{}',
+    });
+    expect(response.status).toBe(401);
+    expect(await waitForAuditRow(app.database.url, byRequest('audit-401'))).toMatchObject({
+      event: 'authn_login_fail',
+      route: `POST ${ROUTE}`,
+    });
+    const client = openGrpcClient(app.grpcPort ?? 0);
+    try {
+      const refused = await grpcFailure(
+        unary(
+          client,
+          'Fulfill',
+          { sessionId: 's', intent: 'GetAccountBalance' },
+          grpcMetadata({ authorization: 'Bearer wrong-token-0123456789abcdef', 'x-request-id': 'audit-401-grpc' }),
+        ),
+      );
+      expect(refused.code).toBe(status.UNAUTHENTICATED);
+    } finally {
+      client.close();
+    }
+    expect(await waitForAuditRow(app.database.url, byRequest('audit-401-grpc'))).toMatchObject({
+      event: 'authn_login_fail',
+      route: '/fulfillment.v1.FulfillmentService/Fulfill',
+    });
   });
 
   it('an Idempotency-Key reused with another body (422) is audited as sequence_fail with the caller and route', async () => {

@@ -179,6 +179,19 @@ describe.each([
       expect(retry.headers['idempotent-replayed']).toBe('true');
     });
 
+    it('binds no id to a call refused after its signature was checked (a platform the caller may not call): the corrected call goes through', async () => {
+      const id = nextId();
+      const wrong = JSON.stringify({ queryResult: { intent: { displayName: 'TestSwDeposit' } } });
+      const refused = await sendRaw(t.baseUrl, '/v1/webhooks/dialogflow-es', {
+        headers: { 'content-type': 'application/json', ...signedHeaders(id, wrong) },
+        body: wrong,
+      });
+      expect(refused.status).toBe(403);
+      const body = deposit(7);
+      expect((await send(t, body, signedHeaders(id, body))).status).toBe(200);
+      expect(handler.runs.filter((run) => run === id)).toHaveLength(1);
+    });
+
     it('does not let a retry signed with a wrong secret through (401)', async () => {
       const id = nextId();
       const body = deposit();

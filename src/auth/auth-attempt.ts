@@ -48,7 +48,16 @@ export type AuthFailureReason =
   | 'verifier-unavailable';
 
 export type StrategyOutcome =
-  | { readonly ok: true; readonly caller: RegisteredCaller; readonly detail?: string }
+  | {
+      readonly ok: true;
+      readonly caller: RegisteredCaller;
+      readonly detail?: string;
+      /**
+       * What the credential still binds once the call is admitted (a Standard Webhooks id to its body): run after
+       * every check of the caller, so a refused call leaves nothing behind.
+       */
+      readonly onAdmitted?: () => Promise<void>;
+    }
   | {
       readonly ok: false;
       readonly reason: AuthFailureReason;

@@ -41,13 +41,12 @@ export class CallerAuthGuard implements CanActivate {
       // Settled before authentication by the pre-auth limit (TRUSTED_PROXIES); the socket peer without it.
       remoteAddress: request.clientAddress ?? normaliseAddress(request.socket.remoteAddress),
       requestId: request.requestId,
+      route: `${request.method} ${request.path}`,
       ...(tokenParameter !== undefined && { queryTokens: queryValues(request.originalUrl, tokenParameter) }),
     };
     const platform = this.platformOf(context);
     const deadline = Deadline.after(this.config.fulfillment.deadlinesMs[platform ?? 'generic'], arrivalOf(request));
-    const authenticated = await authenticateWithin(this.authenticator, source, deadline);
-    this.authenticator.checkSource(authenticated, source);
-    if (platform) this.authenticator.authorize(authenticated, platform, source);
+    const authenticated = await authenticateWithin(this.authenticator, source, deadline, { platform: () => platform });
     const { caller } = authenticated;
     request.caller = { id: caller.id, platforms: caller.platforms };
     request.callerRateLimit = caller.rateLimit;

@@ -38,6 +38,8 @@ export interface CredentialSource {
   readonly connection: ConnectionSecurity;
   readonly remoteAddress?: string;
   readonly requestId?: string;
+  /** What was called, for the audit: `POST /v1/webhooks/generic` (no query string), or the gRPC method path. */
+  readonly route?: string;
   /** Every value of the route's token query parameter, on an HTTP route that takes one (`QueryTokenParameter`). */
   readonly queryTokens?: readonly string[];
 }
@@ -55,8 +57,9 @@ export function authenticateWithin(
   authenticator: CallerAuthenticator,
   source: CredentialSource,
   deadline: Deadline,
+  admission?: { readonly platform?: () => Platform | undefined },
 ): Promise<AuthenticatedCaller> {
-  return runInWorkScope({ lane: AUTHENTICATION_LANE, deadline }, () => authenticator.authenticate(source));
+  return runInWorkScope({ lane: AUTHENTICATION_LANE, deadline }, () => authenticator.authenticate(source, admission));
 }
 
 const AUTHENTICATION_LANE = 'authentication';
@@ -90,7 +93,15 @@ export class CallerAuthenticator {
     this.strategies = [standardWebhooks, headerSignature, bearer, basic, queryToken, mtls];
   }
 
-  async authenticate(source: CredentialSource): Promise<AuthenticatedCaller> {
+  /**
+   * Who is calling, and whether they may: the credential, then (with `admission`) the caller's source ranges and
+   * platform, and only then what the credential binds (a Standard Webhooks id), so a refused call binds nothing.
+   * `admission.platform` is read after the credential, so an unauthenticated call learns nothing else.
+   */
+  async authenticate(
+    source: CredentialSource,
+    admission?: { readonly platform?: () => Platform | undefined },
+  ): Promise<AuthenticatedCaller> {
     const duplicate = rejectDuplicateCredentialHeaders(source.rawHeaders, this.callers.signatureHeaders());
     if (duplicate) {
       this.record(source, 'input_validation_fail', undefined, 'duplicate-header', duplicate);
@@ -143,7 +154,16 @@ export class CallerAuthenticator {
         certificateMatches(caller.certificate, connection.peer);
       if (!bound) this.fail(source, strategy.method, 'certificate-mismatch', caller.id, caller.id);
     }
-    return { caller, method: strategy.method };
+    const authenticated = { caller, method: strategy.method };
+    if (admission) {
+      this.checkSource(authenticated, source);
+      const platform = admission.platform?.();
+      if (platform) this.authorize(authenticated, platform, source);
+    }
+    await outcome.onAdmitted?.().catch((error: unknown) => {
+      throw this.auditRefusal(source, strategy.method, error);
+    });
+    return authenticated;
   }
 
   /** Refuses (and audits) a caller whose `sourceRanges` do not hold the client address (`source.remoteAddress`). */
@@ -223,6 +243,7 @@ export class CallerAuthenticator {
       detail,
       remoteAddress: source.remoteAddress,
       requestId: source.requestId,
+      route: source.route,
     });
   }
 }

@@ -66,7 +66,7 @@ export class GrpcCallerAuthGuard implements CanActivate {
     });
     call.clientAddress = client.address;
     if (client.address !== undefined) trace.getActiveSpan()?.setAttribute('client.address', client.address);
-    await this.preAuth.admit({ ...client, requestId: call.requestId });
+    await this.preAuth.admit({ ...client, requestId: call.requestId, route: call.getPath() });
 
     const options = this.reflector.get(GrpcAuth, context.getHandler());
     if (!options) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no @GrpcAuth()`);
@@ -77,25 +77,28 @@ export class GrpcCallerAuthGuard implements CanActivate {
       connection: this.connections.security(call),
       remoteAddress: call.clientAddress,
       requestId: call.requestId,
+      route: call.getPath(),
     };
     const named = typeof options.platform === 'string' ? options.platform : request[options.platform.field];
     const budgetMs = this.config.fulfillment.deadlinesMs[isPlatform(named) ? named : 'generic'];
     // Credentials first: an unauthenticated call learns nothing about what else is wrong with it.
+    const platformOption = options.platform;
+    const platform = (): Platform =>
+      typeof platformOption === 'string'
+        ? platformOption
+        : platformOf(request[platformOption.field], platformOption.field);
     const authenticated = await authenticateWithin(
       this.authenticator,
       source,
       Deadline.after(budgetMs, call.arrivedAt),
+      {
+        platform,
+      },
     );
-    this.authenticator.checkSource(authenticated, source);
-    const platform =
-      typeof options.platform === 'string'
-        ? options.platform
-        : platformOf(request[options.platform.field], options.platform.field);
-    this.authenticator.authorize(authenticated, platform, source);
     const { caller } = authenticated;
     call.caller = { id: caller.id, platforms: caller.platforms };
     call.callerRateLimit = caller.rateLimit;
-    call.platform = platform;
+    call.platform = platform();
     return true;
   }
 }

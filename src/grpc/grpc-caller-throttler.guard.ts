@@ -24,6 +24,7 @@ export class GrpcCallerThrottlerGuard implements CanActivate {
       rateLimit: call.callerRateLimit,
       // `/fulfillment.v1.FulfillmentService/Fulfill` → the callers file's `fulfillment.v1.FulfillmentService/Fulfill`.
       route: call.getPath().replace(/^\//, ''),
+      calledRoute: call.getPath(),
       remoteAddress: call.clientAddress ?? remoteAddressOf(call),
       requestId: call.requestId,
     });

@@ -74,7 +74,11 @@ function objectOf(struct: ProtoStruct, depth: number, maxDepth: number): Record<
   const object: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(struct.fields ?? {})) {
     if (POLLUTING_KEYS.has(key)) throw new PollutingKey(key);
-    object[key] = valueOf(value, depth, maxDepth);
+    try {
+      object[key] = valueOf(value, depth, maxDepth);
+    } catch (error: unknown) {
+      throw error instanceof PollutingKey ? new PollutingKey(`${key}.${error.key}`) : error;
+    }
   }
   return object;
 }

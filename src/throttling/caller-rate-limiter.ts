@@ -17,6 +17,8 @@ export interface RateLimitedCall {
   readonly rateLimit?: CallerRateLimit;
   /** The route as the callers file names it (RATE_LIMITED_ROUTES): `POST /v1/webhooks/generic`, `pkg.Service/Method`. */
   readonly route: string;
+  /** What was called, for the audit row: `POST /v1/webhooks/generic` (no query string), or the gRPC method path. */
+  readonly calledRoute?: string;
   readonly remoteAddress?: string;
   readonly requestId?: string;
 }
@@ -66,6 +68,7 @@ export class CallerRateLimiter {
       detail: `${limit} per ${windowSeconds} s${budget.own ? ` on ${call.route}` : ''}`,
       remoteAddress: call.remoteAddress,
       requestId: call.requestId,
+      route: call.calledRoute ?? call.route,
     });
     throw new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.', [], {
       'Retry-After': String(Math.max(1, record.timeToBlockExpire)),

@@ -27,6 +27,7 @@ export class CallerThrottlerGuard implements CanActivate {
       // The auth guard copies the registered caller's rateLimit, route overrides included.
       rateLimit: request.callerRateLimit,
       route: httpRouteOf(request),
+      calledRoute: `${request.method} ${request.path}`,
       remoteAddress: request.clientAddress ?? request.socket.remoteAddress,
       requestId: request.requestId,
     });

@@ -32,7 +32,7 @@ export function preAuthLimit(limiter: PreAuthLimiter): RequestHandler {
       next();
       return;
     }
-    limiter.admit({ ...client, requestId: request.requestId }).then(
+    limiter.admit({ ...client, requestId: request.requestId, route: `${request.method} ${request.path}` }).then(
       () => next(),
       (error: unknown) => {
         if (!(error instanceof AppError)) {

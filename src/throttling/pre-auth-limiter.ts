@@ -20,6 +20,8 @@ const MAX_AUDITED = 10_000;
 
 export interface ClientCall extends ClientAddress {
   readonly requestId?: string;
+  /** What was called, for the audit: `POST /v1/…` (no query string), or the gRPC method path. */
+  readonly route?: string;
 }
 
 /**
@@ -79,6 +81,7 @@ export class PreAuthLimiter {
         detail: `${call.ignoredForwarding} from a peer outside TRUSTED_PROXIES was ignored`,
         remoteAddress: call.address,
         requestId: call.requestId,
+        route: call.route,
       });
     }
   }
@@ -95,6 +98,7 @@ export class PreAuthLimiter {
       detail,
       remoteAddress: call.address,
       requestId: call.requestId,
+      route: call.route,
     });
   }
 }

@@ -108,7 +108,12 @@ export class StandardWebhooksStrategy implements AuthStrategy {
     return ['webhook-signature', 'webhook-id', 'webhook-timestamp'].some((name) => attempt.headers[name] !== undefined);
   }
 
-  async authenticate(attempt: AuthAttempt): Promise<StrategyOutcome> {
+  authenticate(attempt: AuthAttempt): Promise<StrategyOutcome> {
+    // A syntax error in the headers rejects (as it would from an async method), for the authenticator to audit.
+    return new Promise((resolve) => resolve(this.verify(attempt)));
+  }
+
+  private verify(attempt: AuthAttempt): StrategyOutcome {
     const headers = {
       id: header(attempt, 'webhook-id'),
       timestamp: header(attempt, 'webhook-timestamp'),
@@ -132,12 +137,16 @@ export class StandardWebhooksStrategy implements AuthStrategy {
         // the signature would still be accepted.
         const window = result.timestamp + DEFAULT_TOLERANCE_SECONDS + REPLAY_MARGIN_SECONDS - attempt.nowSeconds;
         const digest = createHash('sha256').update(attempt.rawBody).digest('hex');
-        const verdict = await this.remember(caller.id, result.webhookId, digest, Math.max(window, 1));
-        if (verdict === 'conflict') {
-          this.logger.warn(`Caller ${caller.id} reused webhook-id ${result.webhookId} for another body: refused`);
-          throw new WebhookIdReusedError(caller.id);
-        }
-        return { ok: true, caller };
+        // Bound only once the caller is admitted (source ranges, platform, certificate binding): a refused call
+        // must not spend its id, or the sender's corrected retry would be refused as a reuse.
+        const onAdmitted = async (): Promise<void> => {
+          const verdict = await this.remember(caller.id, result.webhookId, digest, Math.max(window, 1));
+          if (verdict === 'conflict') {
+            this.logger.warn(`Caller ${caller.id} reused webhook-id ${result.webhookId} for another body: refused`);
+            throw new WebhookIdReusedError(caller.id);
+          }
+        };
+        return { ok: true, caller, onAdmitted };
       }
       // A timestamp or format problem is the same for every caller: report it rather than a mismatch.
       if (result.reason !== 'signature-mismatch') return signatureFailure(result.reason);
