@@ -168,4 +168,26 @@ describe('HTTP semantics (real HTTP, real PostgreSQL)', () => {
       expect(response.headers.allow).toBeUndefined();
     });
   });
+
+  describe('an ambiguous Content-Type', () => {
+    const body = JSON.stringify({ queryResult: { intent: { displayName: 'GetAccountBalance' } } });
+
+    it('refuses two Content-Type headers with 400 (Node would keep the first), and a repeated charset with 415', async () => {
+      const twice = await sendRaw(t.baseUrl, ES_PATH, {
+        headers: { ...LOCAL_DEV_AUTH, 'Content-Type': ['application/json', 'text/plain'] },
+        body,
+      });
+      expect(twice.status).toBe(400);
+      expect(twice.json()).toMatchObject({
+        error: 'MALFORMED_REQUEST',
+        message: 'The request has more than one Content-Type header.',
+      });
+      const charsets = await sendRaw(t.baseUrl, ES_PATH, {
+        headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json; charset=utf-8; charset=latin1' },
+        body,
+      });
+      expect(charsets.status).toBe(415);
+      expect(charsets.json()).toMatchObject({ error: 'UNSUPPORTED_MEDIA_TYPE' });
+    });
+  });
 });

@@ -63,8 +63,16 @@ describe("Rasa's token query parameter (action_endpoint.token)", () => {
     await request(t.baseUrl).get(`${PATH}/actions?token=${TOKEN}`).expect(200);
   });
 
-  it('refuses a wrong, empty or repeated token with our usual 401 JSON', async () => {
-    for (const query of [`token=${WRONG_TOKEN}`, 'token=', `token=${TOKEN}&token=${TOKEN}`]) {
+  it('refuses a repeated token with 400, like a repeated credential header, and never echoes it', async () => {
+    const response = await request(t.baseUrl).post(`${PATH}?token=${TOKEN}&token=${WRONG_TOKEN}`).send(balanceCall);
+    expect(response.status).toBe(400);
+    expect(response.text).toContain('more than one token query parameter');
+    expect(response.text).not.toContain(TOKEN);
+    expect(response.text).not.toContain(WRONG_TOKEN);
+  });
+
+  it('refuses a wrong or empty token with our usual 401 JSON', async () => {
+    for (const query of [`token=${WRONG_TOKEN}`, 'token=']) {
       const response = await request(t.baseUrl).post(`${PATH}?${query}`).send(balanceCall).expect(401);
       expect(response.headers['content-type']).toMatch(/application\/json/);
       expect(response.body).toMatchObject({

@@ -197,15 +197,19 @@ describe('CallerAuthenticator', () => {
       expect(result).toMatchObject({ caller: { id: 'bot' }, method: 'bearer' });
     });
 
-    it('refuses a wrong token or one sent twice, auditing the reason without the token', async () => {
+    it('refuses a wrong token (401) or one sent twice (400, like a repeated header), auditing without the token', async () => {
       const { authenticator, records } = setup();
-      for (const queryTokens of [['wrong-token-value'], [TOKEN, TOKEN], ['']]) {
+      for (const [queryTokens, code] of [
+        [['wrong-token-value'], 'UNAUTHENTICATED'],
+        [[TOKEN, TOKEN], 'MALFORMED_REQUEST'],
+        [[''], 'UNAUTHENTICATED'],
+      ] as const) {
         const error = await refusal(authenticator.authenticate(source({}, { queryTokens })));
-        expect(error.code).toBe('UNAUTHENTICATED');
+        expect(error.code).toBe(code);
       }
       expect(records.map((record) => [record.event, record.reason])).toEqual([
         ['authn_login_fail', 'unknown-token'],
-        ['authn_login_fail', 'unknown-token'],
+        ['input_validation_fail', 'duplicate-header'],
         ['authn_login_fail', 'unknown-token'],
       ]);
       expect(JSON.stringify(records)).not.toContain(TOKEN);

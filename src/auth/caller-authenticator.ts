@@ -107,6 +107,11 @@ export class CallerAuthenticator {
       this.record(source, 'input_validation_fail', undefined, 'duplicate-header', duplicate);
       throw markAudited(new AppError('MALFORMED_REQUEST', `The request has more than one ${duplicate} header.`));
     }
+    // The same rule for a credential in the query: two tokens are two claims, not a choice.
+    if ((source.queryTokens?.length ?? 0) > 1) {
+      this.record(source, 'input_validation_fail', 'bearer', 'duplicate-header', 'query token');
+      throw markAudited(new AppError('MALFORMED_REQUEST', 'The request has more than one token query parameter.'));
+    }
 
     const { connection } = source;
     if (connection.peer && !connection.clientCertificateVerified) {

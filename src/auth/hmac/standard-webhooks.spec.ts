@@ -214,12 +214,20 @@ describe('verifyStandardWebhook', () => {
     expect(verify({ id, signature })).toMatchObject({ ok: true, webhookId: id });
   });
 
-  it.each(['soon', '1614265330.5', '-1614265330', '+1614265330', '1e9', ' 1614265330', '0x60371e72', '1'.repeat(16)])(
-    'reports malformed-timestamp for %j',
-    (timestamp) => {
-      expect(verify({ timestamp })).toEqual({ ok: false, reason: 'malformed-timestamp' });
-    },
-  );
+  it.each([
+    'soon',
+    '1614265330.5',
+    '-1614265330',
+    '+1614265330',
+    '1e9',
+    ' 1614265330',
+    '0x60371e72',
+    '1'.repeat(16),
+    // A leading zero: the same number as the signed "1614265330", but another string.
+    '01614265330',
+  ])('reports malformed-timestamp for %j', (timestamp) => {
+    expect(verify({ timestamp })).toEqual({ ok: false, reason: 'malformed-timestamp' });
+  });
 
   it.each([
     ['garbage base64', 'v1,dawfeoifkpqwoekfpqoekf*!'],

@@ -5,7 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * - `missing-headers`: a required header is absent or empty, or `webhook-id` is not a message id
  *   (`isWebhookId`). The strategy answers an unusable id with 400 before it gets here; verifying
  *   still refuses one so that no caller of this function can sign or accept an ambiguous id.
- * - `malformed-timestamp`: the timestamp is not a plain integer count of seconds (digits only).
+ * - `malformed-timestamp`: the timestamp is not a plain integer count of seconds (digits only, no leading zero).
  * - `timestamp-too-old` / `timestamp-in-future`: more than the tolerance away from now.
  * - `malformed-signature`: the signature header holds no entry this scheme can check
  *   (wrong prefix, bad hex/base64, or, for Standard Webhooks, no well-formed `v1,` entry).
@@ -42,7 +42,8 @@ const WEBHOOK_ID = new RegExp(`^[A-Za-z0-9!#$%&'*+\\-^_\`|~]{1,${WEBHOOK_ID_MAX_
 export const STANDARD_WEBHOOK_SECRET_MIN_BYTES = 24;
 export const STANDARD_WEBHOOK_SECRET_MAX_BYTES = 64;
 // At most 15 digits keeps the value a safe integer (and rules out signs, decimals, exponents, spaces).
-const INTEGER_SECONDS = /^[0-9]{1,15}$/;
+// No leading zero: `0123` and `123` would be one number signed as two different strings.
+const INTEGER_SECONDS = /^(?:0|[1-9][0-9]{0,14})$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** Whether `value` may be a `webhook-id`: 1 to 255 token characters, no `.`. */

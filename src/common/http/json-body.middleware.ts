@@ -17,9 +17,16 @@ function hasBody(req: RequestContext): boolean {
 
 /** Why a body cannot be accepted before reading it, or undefined when it may be read. */
 function rejectBeforeReading(req: RequestContext, limitBytes: number): AppError | undefined {
+  // Node keeps the first of repeated Content-Type lines: two say two different things about one body.
+  if (countHeader(req.rawHeaders, 'content-type') > 1) {
+    return new AppError('MALFORMED_REQUEST', 'The request has more than one Content-Type header.');
+  }
   const contentType = req.headers['content-type'];
   if (!contentType || !JSON_MEDIA_TYPE.test(contentType)) {
     return new AppError('UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON (Content-Type: application/json).');
+  }
+  if ((contentType.match(/;\s*charset\s*=/gi) ?? []).length > 1) {
+    return new AppError('UNSUPPORTED_MEDIA_TYPE', 'The Content-Type header names its charset more than once.');
   }
   const charset = CHARSET.exec(contentType)?.[1]?.toLowerCase();
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
@@ -30,6 +37,12 @@ function rejectBeforeReading(req: RequestContext, limitBytes: number): AppError 
   }
   if (Number(req.headers['content-length'] ?? 0) > limitBytes) return tooLarge(limitBytes);
   return undefined;
+}
+
+function countHeader(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) if (rawHeaders[index].toLowerCase() === name) count++;
+  return count;
 }
 
 type ContentEncoding = 'identity' | 'gzip' | 'deflate';

@@ -107,6 +107,11 @@ describe('xForwardedFor', () => {
       undefined,
     ]);
   });
+
+  it('never takes an address with an IPv6 zone from a forwarding header (it names the sender’s own interface)', () => {
+    expect(xForwardedFor(['2001:db8:aa::1%eth0, fe80::1%25x'])).toEqual([undefined, undefined]);
+    expect(forwardedFor(['for="[2001:db8:aa::1%eth0]:80"'])).toEqual([undefined]);
+  });
 });
 
 describe('resolveClientAddress', () => {

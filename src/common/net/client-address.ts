@@ -102,7 +102,8 @@ function unquote(value: string): string | undefined {
 
 /** `1.2.3.4`, `1.2.3.4:80`, `[2001:db8::1]`, `[2001:db8::1]:80`, a bare IPv6 address (X-Forwarded-For style). */
 function nodeAddress(node: string | undefined): string | undefined {
-  if (!node) return undefined;
+  // A zone (`fe80::1%eth0`) names an interface of the sender's host: never an address to trust or match.
+  if (!node || node.includes('%')) return undefined;
   const bracketed = /^\[([^\]]+)\](?::[A-Za-z0-9._-]+)?$/.exec(node);
   if (bracketed) return isIP(bracketed[1]) === 6 ? normaliseAddress(bracketed[1]) : undefined;
   if (isIP(node) === 6) return normaliseAddress(node);
