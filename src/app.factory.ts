@@ -1,3 +1,4 @@
+import { requireHostHeader } from './common/http/require-host.middleware';
 import type { ModuleMetadata } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { NestFactory } from '@nestjs/core';
@@ -42,6 +43,8 @@ export async function createHttpApp(
   server.headersTimeout = config.http.headersTimeoutMs;
   server.requestTimeout = config.http.requestTimeoutMs;
   server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  // Answered by requireHostHeader below, as JSON and audited, rather than by Node with a bare 400.
+  (server as { requireHostHeader?: boolean }).requireHostHeader = false;
   app.disable('x-powered-by');
   app.set('etag', false);
   const readiness = app.get(Readiness);
@@ -59,6 +62,7 @@ export async function createHttpApp(
       requestIdMiddleware,
       // First, so that whatever answers (the guards below, the body reader, a controller) gets its access line.
       httpAccessLog(access, { probePercent: config.observability.accessLogProbePercent }),
+      requireHostHeader,
       (_request, response, next) => {
         // From SIGTERM on, each response (also of a request that arrived before) ends its keep-alive
         // connection, so clients reconnect elsewhere instead of racing the close.

@@ -149,6 +149,25 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
     });
   });
 
+  it('an HTTP/1.1 request without Host: a JSON 400 (Node would answer a bare one) and an audit row', async () => {
+    const { port } = new URL(app.baseUrl);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.once('error', reject);
+      socket.once('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.write(`POST ${ROUTE} HTTP/1.1\r\nX-Request-Id: audit-no-host\r\nConnection: close\r\n\r\n`);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('"error":"MALFORMED_REQUEST"');
+    expect(answer).toContain('An HTTP/1.1 request must have a Host header.');
+    expect(await waitForAuditRow(app.database.url, byRequest('audit-no-host'))).toMatchObject({
+      event: 'input_validation_fail',
+      route: `POST ${ROUTE}`,
+    });
+  });
+
   it('a malformed webhook-id (400) is audited once, by the authenticator, with its reason', async () => {
     const response = await sendRaw(app.baseUrl, ROUTE, {
       headers: {
