@@ -168,6 +168,29 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
     });
   });
 
+  it('a gRPC message over the size limit (refused by grpc-js itself) is audited like a 413', async () => {
+    const client = openGrpcClient(app.grpcPort ?? 0);
+    try {
+      const refused = await grpcFailure(
+        unary(
+          client,
+          'Fulfill',
+          { sessionId: 's', intent: 'GetAccountBalance', text: 'x'.repeat(200_000) },
+          grpcMetadata({ authorization: 'Bearer local-dev-token', 'x-request-id': 'audit-grpc-large' }),
+        ),
+      );
+      expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
+    } finally {
+      client.close();
+    }
+    expect(await waitForAuditRow(app.database.url, byRequest('audit-grpc-large'))).toMatchObject({
+      event: 'input_validation_fail',
+      reason: 'payload_too_large',
+      route: '/fulfillment.v1.FulfillmentService/Fulfill',
+      remote_address: '127.0.0.1',
+    });
+  });
+
   it('a malformed webhook-id (400) is audited once, by the authenticator, with its reason', async () => {
     const response = await sendRaw(app.baseUrl, ROUTE, {
       headers: {

@@ -1,3 +1,4 @@
+import { auditTransportRefusals } from './grpc-transport-refusals';
 import { FULFILL_REQUEST_SHAPE, guardStructKeys } from './struct-wire';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { type INestApplication, Logger } from '@nestjs/common';
@@ -55,6 +56,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
       }
       endpoint.started(address, port, transport);
       connections.observe(server);
+      auditTransportRefusals(server);
       if (!keepRepeatedHeaders(server)) {
         logger.warn('Cannot see repeated gRPC headers with this grpc-js version: a repeated credential is read once');
       }
