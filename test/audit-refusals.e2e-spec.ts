@@ -64,6 +64,27 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
     await app?.close();
   });
 
+  /** What the server answers to `text` written on a fresh connection, read until it closes. */
+  const exchange = (text: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(app.baseUrl).port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.once('error', reject);
+      socket.once('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.write(text);
+    });
+
+  /** The error a typed gRPC Fulfill call fails with, on a client of its own. */
+  const fulfilRefusal = async (request: object, metadata: Record<string, string>) => {
+    const client = openGrpcClient(app.grpcPort ?? 0);
+    try {
+      return await grpcFailure(unary(client, 'Fulfill', request, grpcMetadata(metadata)));
+    } finally {
+      client.close();
+    }
+  };
+
   it('400 malformed JSON: input_validation_fail with request id, client address, route and reason; no body or token', async () => {
     const response = await sendRaw(app.baseUrl, `${ROUTE}?token=query-secret`, {
       headers: { 'content-type': 'application/json', 'x-request-id': 'audit-400-json', authorization: SECRET },
@@ -130,15 +151,7 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
   });
 
   it('431 (headers too large, refused by Node before any app code): a JSON answer and an audit row', async () => {
-    const { port } = new URL(app.baseUrl);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1');
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.once('error', reject);
-      socket.once('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-      socket.write(`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
-    });
+    const answer = await exchange(`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 431 /);
     expect(answer).toContain('"statusCode":431');
     const row = await waitForAuditRow(app.database.url, (candidate) => candidate.reason === 'headers_too_large');
@@ -150,15 +163,7 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
   });
 
   it('an HTTP/1.1 request without Host: a JSON 400 (Node would answer a bare one) and an audit row', async () => {
-    const { port } = new URL(app.baseUrl);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1');
-      const chunks: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.once('error', reject);
-      socket.once('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-      socket.write(`POST ${ROUTE} HTTP/1.1\r\nX-Request-Id: audit-no-host\r\nConnection: close\r\n\r\n`);
-    });
+    const answer = await exchange(`POST ${ROUTE} HTTP/1.1\r\nX-Request-Id: audit-no-host\r\nConnection: close\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer).toContain('"error":"MALFORMED_REQUEST"');
     expect(answer).toContain('An HTTP/1.1 request must have a Host header.');
@@ -169,20 +174,14 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
   });
 
   it('a gRPC message over the size limit (refused by grpc-js itself) is audited like a 413', async () => {
-    const client = openGrpcClient(app.grpcPort ?? 0);
-    try {
-      const refused = await grpcFailure(
-        unary(
-          client,
-          'Fulfill',
+    expect(
+      (
+        await fulfilRefusal(
           { sessionId: 's', intent: 'GetAccountBalance', text: 'x'.repeat(200_000) },
-          grpcMetadata({ authorization: 'Bearer local-dev-token', 'x-request-id': 'audit-grpc-large' }),
-        ),
-      );
-      expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
-    } finally {
-      client.close();
-    }
+          { authorization: 'Bearer local-dev-token', 'x-request-id': 'audit-grpc-large' },
+        )
+      ).code,
+    ).toBe(status.RESOURCE_EXHAUSTED);
     expect(await waitForAuditRow(app.database.url, byRequest('audit-grpc-large'))).toMatchObject({
       event: 'input_validation_fail',
       reason: 'payload_too_large',
@@ -228,20 +227,14 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
       event: 'authn_login_fail',
       route: `POST ${ROUTE}`,
     });
-    const client = openGrpcClient(app.grpcPort ?? 0);
-    try {
-      const refused = await grpcFailure(
-        unary(
-          client,
-          'Fulfill',
+    expect(
+      (
+        await fulfilRefusal(
           { sessionId: 's', intent: 'GetAccountBalance' },
-          grpcMetadata({ authorization: 'Bearer wrong-token-0123456789abcdef', 'x-request-id': 'audit-401-grpc' }),
-        ),
-      );
-      expect(refused.code).toBe(status.UNAUTHENTICATED);
-    } finally {
-      client.close();
-    }
+          { authorization: 'Bearer wrong-token-0123456789abcdef', 'x-request-id': 'audit-401-grpc' },
+        )
+      ).code,
+    ).toBe(status.UNAUTHENTICATED);
     expect(await waitForAuditRow(app.database.url, byRequest('audit-401-grpc'))).toMatchObject({
       event: 'authn_login_fail',
       route: '/fulfillment.v1.FulfillmentService/Fulfill',

@@ -11,7 +11,7 @@ const TOO_LARGE = /^Received message larger than max/;
 
 /**
  * A message over the size limit is refused by grpc-js itself (RESOURCE_EXHAUSTED), in its own call object, where
- * no server interceptor sees the status: it is found in the trailers on the HTTP/2 stream instead, and audited
+ * no server interceptor sees the status: it is found in the HTTP/2 stream's trailers-only response, and audited
  * like HTTP's 413 (`input_validation_fail`, `payload_too_large`, the method as the route). Returns false when this
  * grpc-js version hides its HTTP/2 servers.
  */
@@ -32,11 +32,7 @@ export function auditTransportRefusals(server: Server): boolean {
           requestId: acceptedRequestId(typeof offered === 'string' ? offered : undefined),
         });
       };
-      const sendTrailers = stream.sendTrailers.bind(stream);
-      stream.sendTrailers = (trailers) => {
-        audit(trailers);
-        sendTrailers(trailers);
-      };
+      // The refusal comes before any response headers: grpc-js sends it trailers-only, through respond().
       const respond = stream.respond.bind(stream);
       stream.respond = (responseHeaders, options) => {
         if (responseHeaders) audit(responseHeaders);

@@ -87,14 +87,13 @@ export class HealthController {
       () => {
         const session = this.indicators.check('readReplicas');
         if (!this.replicas.configured) return session.up({ configured: 0 });
-        const { maxLagMs } = this.config.database.replicas;
-        const states = this.replicas.states().map(({ name, up, lagMs, error }) => ({
+        const states = this.replicas.states().map(({ name, readable, lagMs, error }) => ({
           name,
-          readable: up && lagMs !== undefined && lagMs <= maxLagMs,
+          readable,
           lagMs,
           ...(error && { error }),
         }));
-        return session.up({ maxLagMs, replicas: states });
+        return session.up({ maxLagMs: this.config.database.replicas.maxLagMs, replicas: states });
       },
     ]);
   }

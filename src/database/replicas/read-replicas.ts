@@ -14,6 +14,8 @@ export interface ReplicaState {
   /** host:port/database, never credentials. */
   readonly name: string;
   readonly up: boolean;
+  /** Up, replaying, and within REPLICA_MAX_LAG_MS: it may be given reads. */
+  readonly readable: boolean;
   /** How far its replay is behind the primary, in ms (as of the last check); undefined while unknown. */
   readonly lagMs?: number;
   readonly replayed?: string;
@@ -95,11 +97,10 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
    * write. Undefined sends the read to the primary.
    */
   choose(writtenAt?: string): { pool: pg.Pool; name: string } | undefined {
-    const { maxLagMs } = this.config.database.replicas;
     let behindWrite = false;
     for (let tried = 0; tried < this.replicas.length; tried++) {
       const replica = this.replicas[(this.next + tried) % this.replicas.length];
-      if (!replica.up || replica.replayed === undefined || (replica.lagMs ?? Infinity) > maxLagMs) continue;
+      if (!this.readable(replica) || replica.replayed === undefined) continue;
       if (writtenAt !== undefined && !hasReached(replica.replayed, writtenAt)) {
         behindWrite = true;
         continue;
@@ -122,7 +123,18 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
   }
 
   states(): ReplicaState[] {
-    return this.replicas.map(({ name, up, lagMs, replayed, error }) => ({ name, up, lagMs, replayed, error }));
+    return this.replicas.map((replica) => {
+      const { name, up, lagMs, replayed, error } = replica;
+      return { name, up, readable: this.readable(replica), lagMs, replayed, error };
+    });
+  }
+
+  private readable(replica: Replica): boolean {
+    return (
+      replica.up &&
+      replica.replayed !== undefined &&
+      (replica.lagMs ?? Infinity) <= this.config.database.replicas.maxLagMs
+    );
   }
 
   /** The primary's WAL position now: a committed write is at or before it. */
