@@ -45,6 +45,8 @@ describe('commerce (real HTTP, real PostgreSQL, a real local carrier API)', () =
         'M1 Travel Mouse (M1) is out of stock everywhere.',
       );
       expect((await send(t, 'CheckInventory', {})).body.fulfillmentText).toBe('Which product are you looking for?');
+      // A wildcard the user typed is a character to look for, not "any product".
+      expect((await send(t, 'CheckInventory', { product: 'x2_0' })).body.fulfillmentText).toMatch(/^I couldn't find/);
     });
 
     it("shows an order's status only to the customer it belongs to", async () => {

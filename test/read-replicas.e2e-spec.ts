@@ -131,6 +131,83 @@ describe('read replicas (a real streaming replica of a real primary)', () => {
     }
   });
 
+  const turn = (intent: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    post({ requestId: randomUUID(), sessionId: `s-${randomUUID()}`, intent, parameters, ...extra });
+  /** The earliest slot of a provider nobody has booked, as the primary has it. */
+  const firstFreeSlot = async (slug: string) => {
+    const [row] = await pair.query<{ starts_at: Date }>(
+      'primary',
+      `SELECT s.starts_at FROM appointment_slots s JOIN providers p ON p.id = s.provider_id
+        WHERE p.slug = '${slug}' AND s.starts_at > now()
+          AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.status = 'booked')
+        ORDER BY s.starts_at LIMIT 1`,
+    );
+    const iso = row.starts_at.toISOString();
+    return { startsAt: row.starts_at, date: iso.slice(0, 10), time: iso.slice(11, 16) };
+  };
+  const bookedOn = async (which: 'primary' | 'replica', startsAt: Date) =>
+    (
+      await pair.query<{ n: string }>(
+        which,
+        `SELECT count(*) AS n FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id
+          WHERE s.starts_at = '${startsAt.toISOString()}' AND a.status = 'booked'`,
+      )
+    )[0].n;
+
+  it('sends catalogue, order-status and free-slot reads to the replica too', async () => {
+    await eventually(async () => expect((await readiness()).replica).toMatchObject({ readable: true }), 30_000);
+    let before = await toReplica();
+    expect((await turn('CheckInventory', { sku: 'x200' })).text).toBe(
+      'X200 Wireless Headphones (X200): 42 in stock — 12 in Berlin warehouse, 30 in New Jersey warehouse.',
+    );
+    // The product by SKU, its stock levels, the warehouses.
+    expect(await toReplica()).toBe(before + 3);
+
+    before = await toReplica();
+    expect((await turn('GetOrderStatus', { user_id: '12345', order_id: 'ord-10042' })).text).toBe(
+      'Order ORD-10042 has shipped. Tracking number: DP123456789.',
+    );
+    expect(await toReplica()).toBe(before + 1);
+
+    const slot = await firstFreeSlot('dr-lee');
+    before = await toReplica();
+    expect((await turn('FindAppointmentSlots', { provider: 'dr-lee', date: slot.date })).text).toContain(slot.time);
+    // The provider by slug, then the day's free slots.
+    expect(await toReplica()).toBe(before + 2);
+  });
+
+  it("reads a provider's free slots from the primary right after a booking, until the replica has replayed it", async () => {
+    const slot = await firstFreeSlot('dr-patel');
+    await pair.delayReplay(3000);
+    try {
+      const behindWrite = () => reads(/reason="behind_write"/);
+      const booked = await turn(
+        'BookAppointment',
+        { provider: 'dr-patel', date: slot.date, time: slot.time, patient_id: 'P-7001' },
+        { stage: 'fulfillment', confirmation: 'confirmed' },
+      );
+      expect(booked.text).toMatch(/^You're booked/);
+      expect(await bookedOn('primary', slot.startsAt)).toBe('1');
+      // The replica has not applied the booking: its free slots would still offer the time.
+      expect(await bookedOn('replica', slot.startsAt)).toBe('0');
+
+      const [onReplica, heldBack] = [await toReplica(), await behindWrite()];
+      const free = await turn('FindAppointmentSlots', { provider: 'dr-patel', date: slot.date });
+      expect(free.text).toMatch(/^Dr\. Ravi Patel has these free times/);
+      expect(free.text).not.toContain(slot.time);
+      // The provider's lookup (no write of its own) still went to the replica; the free slots to the primary.
+      expect(await behindWrite()).toBe(heldBack + 1);
+      expect(await toReplica()).toBe(onReplica + 1);
+
+      // Another provider's slots are not held back by this booking.
+      const other = await firstFreeSlot('dr-lee');
+      await turn('FindAppointmentSlots', { provider: 'dr-lee', date: other.date });
+      expect(await toReplica()).toBe(onReplica + 3);
+    } finally {
+      await pair.delayReplay(0);
+    }
+  });
+
   it('skips a stopped replica (readiness stays ready and says so) and uses it again when it is back', async () => {
     await pair.replica.stop();
     await eventually(async () =>

@@ -71,3 +71,8 @@ export function transactionOfManager(manager: Pick<EntityManager, 'query'>): Sql
     executeSql: async (text, values) => ({ rows: await manager.query<unknown[]>(text, values) }),
   };
 }
+
+/** A `LIKE`/`ILIKE` pattern matching values that contain `text` as typed: its own `%`, `_` and `\` match themselves. */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[%_\\]/g, '\\$&')}%`;
+}

@@ -25,3 +25,9 @@ export class CommittedWrites {
 export function lagTolerant(scope: CacheScope): { scope: string } {
   return { scope: scopeKey(scope) };
 }
+
+/**
+ * A customer (the bot's user id): their accounts and balances, which transfers change and invalidate after
+ * commit, and their orders.
+ */
+export const customerScope = (customerNumber: string): CacheScope => ({ kind: 'customer', id: customerNumber });

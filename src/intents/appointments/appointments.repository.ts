@@ -1,12 +1,75 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomInt } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { ReadThroughCache } from '../../cache/read-through-cache';
-import { CommittedWrites } from '../committed-writes';
-import { Appointment } from './entities/appointment.entity';
-import { AppointmentSlot } from './entities/appointment-slot.entity';
-import { Provider } from './entities/provider.entity';
+import { DatabasePool } from '../../database/database-pool';
+import { containsPattern, sql } from '../../database/sql';
+import { CommittedWrites, lagTolerant } from '../committed-writes';
+import type { Appointment } from './entities/appointment.entity';
+import type { AppointmentSlot } from './entities/appointment-slot.entity';
+import type { Provider } from './entities/provider.entity';
+
+/** A slot as the handlers read it (without its provider). */
+export type SlotView = Pick<AppointmentSlot, 'id' | 'providerId' | 'startsAt' | 'endsAt'>;
+
+/** A booking as the handlers read it. */
+export type BookedAppointment = Pick<Appointment, 'id' | 'reference' | 'createdAt'>;
+
+const PROVIDER_COLUMNS = `id, slug, display_name AS "displayName", specialty`;
+const SLOT_COLUMNS = `s.id, s.provider_id AS "providerId", s.starts_at AS "startsAt", s.ends_at AS "endsAt"`;
+
+const PROVIDERS = sql<Provider, []>(
+  'appointments_providers',
+  `SELECT ${PROVIDER_COLUMNS} FROM providers ORDER BY display_name ASC, id ASC`,
+);
+
+const PROVIDER_BY_SLUG = sql<Provider, [slug: string]>(
+  'appointments_provider_by_slug',
+  `SELECT ${PROVIDER_COLUMNS} FROM providers WHERE slug = $1`,
+);
+
+const PROVIDER_BY_NAME = sql<Provider, [pattern: string]>(
+  'appointments_provider_by_name',
+  `SELECT ${PROVIDER_COLUMNS} FROM providers WHERE display_name ILIKE $1 ORDER BY display_name ASC, id ASC LIMIT 1`,
+);
+
+/** Slots in [from, to) without a booked appointment, earliest first; at most `limit` (all when null). */
+const FREE_SLOTS = sql<SlotView, [providerId: string, from: Date, to: Date, limit: number | null]>(
+  'appointments_free_slots',
+  `SELECT ${SLOT_COLUMNS}
+     FROM appointment_slots s
+     LEFT JOIN appointments booked ON booked.slot_id = s.id AND booked.status = 'booked'
+    WHERE s.provider_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3 AND booked.id IS NULL
+    ORDER BY s.starts_at ASC
+    LIMIT $4`,
+);
+
+const SLOT_AT = sql<SlotView, [providerId: string, startsAt: Date]>(
+  'appointments_slot_at',
+  `SELECT ${SLOT_COLUMNS} FROM appointment_slots s WHERE s.provider_id = $1 AND s.starts_at = $2`,
+);
+
+/** A clash with the booked-slot index or the reference's unique index inserts nothing (no error to log). */
+const BOOK = sql<Pick<Appointment, 'id' | 'createdAt'>, [slotId: string, patientRef: string, reference: string]>(
+  'appointments_book',
+  `INSERT INTO appointments (slot_id, patient_ref, status, reference)
+   VALUES ($1, $2, 'booked', $3)
+   ON CONFLICT DO NOTHING
+   RETURNING id, created_at AS "createdAt"`,
+);
+
+const SLOT_BOOKED = sql<{ booked: boolean }, [slotId: string]>(
+  'appointments_slot_booked',
+  `SELECT EXISTS (SELECT 1 FROM appointments WHERE slot_id = $1 AND status = 'booked') AS booked`,
+);
+
+/** One statement: the row lock it takes makes a concurrent cancellation of the same booking find nothing. */
+const CANCEL = sql<SlotView, [reference: string, patientRef: string]>(
+  'appointments_cancel',
+  `UPDATE appointments a SET status = 'cancelled', cancelled_at = now()
+     FROM appointment_slots s
+    WHERE s.id = a.slot_id AND a.reference = $1 AND a.patient_ref = $2 AND a.status = 'booked'
+   RETURNING ${SLOT_COLUMNS}`,
+);
 
 const REFERENCE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const DAY_MS = 86_400_000;
@@ -17,11 +80,12 @@ const FREE_SLOTS_TTL_MS = 60_000;
 /** Ranges longer than this are read in one query rather than day by day from the cache. */
 const MAX_CACHED_RANGE_DAYS = 31;
 const DIRECTORY = 'providers';
+const directoryScope = { kind: 'directory', id: DIRECTORY };
 
 const providerScope = (providerId: string) => ({ kind: 'provider', id: providerId });
 
 export type BookingOutcome =
-  { readonly kind: 'booked'; readonly appointment: Appointment } | { readonly kind: 'taken' };
+  { readonly kind: 'booked'; readonly appointment: BookedAppointment } | { readonly kind: 'taken' };
 
 function newReference(): string {
   return Array.from({ length: 6 }, () => REFERENCE_ALPHABET[randomInt(REFERENCE_ALPHABET.length)]).join('');
@@ -29,8 +93,9 @@ function newReference(): string {
 
 /**
  * Providers, their free slots, and bookings (one booked appointment per slot, enforced by the database). The
- * provider directory and each provider's free slots per day are cached; a booking or a cancellation invalidates
- * the provider's slots once committed.
+ * provider directory and each provider's free slots per day are cached, and read from a read replica when one
+ * has replayed the provider's last booking; a booking or a cancellation invalidates the provider's slots once
+ * committed.
  */
 @Injectable()
 export class AppointmentsRepository {
@@ -39,7 +104,7 @@ export class AppointmentsRepository {
   private readonly daysFreeSlots;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly pool: DatabasePool,
     private readonly cache: ReadThroughCache,
     private readonly writes: CommittedWrites,
   ) {
@@ -48,12 +113,12 @@ export class AppointmentsRepository {
       scope: 'directory',
       ttlMs: DIRECTORY_TTL_MS,
     });
-    this.daysFreeSlots = cache.define<AppointmentSlot[]>('free_slots', { scope: 'provider', ttlMs: FREE_SLOTS_TTL_MS });
+    this.daysFreeSlots = cache.define<SlotView[]>('free_slots', { scope: 'provider', ttlMs: FREE_SLOTS_TTL_MS });
   }
 
   providers(): Promise<readonly Provider[]> {
     return this.providerList.read(DIRECTORY, [], () =>
-      this.dataSource.getRepository(Provider).find({ order: { displayName: 'ASC' } }),
+      this.pool.run(PROVIDERS, [], undefined, lagTolerant(directoryScope)),
     );
   }
 
@@ -63,26 +128,23 @@ export class AppointmentsRepository {
   }
 
   private async lookUpProvider(reference: string): Promise<Provider | null> {
-    const repository = this.dataSource.getRepository(Provider);
-    const bySlug = await repository.findOne({ where: { slug: reference.toLowerCase() } });
+    const routing = lagTolerant(directoryScope);
+    const [bySlug] = await this.pool.run(PROVIDER_BY_SLUG, [reference.toLowerCase()], undefined, routing);
     if (bySlug) return bySlug;
-    return repository
-      .createQueryBuilder('provider')
-      .where('provider.displayName ILIKE :name', { name: `%${reference.replace(/[%_\\]/g, '')}%` })
-      .orderBy('provider.displayName', 'ASC')
-      .getOne();
+    const [byName] = await this.pool.run(PROVIDER_BY_NAME, [containsPattern(reference)], undefined, routing);
+    return byName ?? null;
   }
 
   /** Slots in [from, to) without a booked appointment, earliest first: from each day's cached free slots. */
-  async freeSlots(providerId: string, from: Date, to: Date, limit: number): Promise<readonly AppointmentSlot[]> {
+  async freeSlots(providerId: string, from: Date, to: Date, limit: number): Promise<readonly SlotView[]> {
     const firstDay = Math.floor(from.getTime() / DAY_MS) * DAY_MS;
     if (!this.cache.enabled || to.getTime() - firstDay > MAX_CACHED_RANGE_DAYS * DAY_MS) {
       return this.queryFreeSlots(providerId, from, to, limit);
     }
-    const found: AppointmentSlot[] = [];
+    const found: SlotView[] = [];
     for (let day = firstDay; day < to.getTime() && found.length < limit; day += DAY_MS) {
       const slots = await this.daysFreeSlots.read(providerId, [new Date(day).toISOString().slice(0, 10)], () =>
-        this.queryFreeSlots(providerId, new Date(day), new Date(day + DAY_MS)),
+        this.queryFreeSlots(providerId, new Date(day), new Date(day + DAY_MS), null),
       );
       for (const slot of slots) {
         const at = slot.startsAt.getTime();
@@ -92,72 +154,47 @@ export class AppointmentsRepository {
     return found;
   }
 
-  private queryFreeSlots(providerId: string, from: Date, to: Date, limit?: number): Promise<AppointmentSlot[]> {
-    const query = this.dataSource
-      .getRepository(AppointmentSlot)
-      .createQueryBuilder('slot')
-      .leftJoin(Appointment, 'booked', `booked.slot_id = slot.id AND booked.status = 'booked'`)
-      .where('slot.providerId = :providerId', { providerId })
-      .andWhere('slot.startsAt >= :from AND slot.startsAt < :to', { from, to })
-      .andWhere('booked.id IS NULL')
-      .orderBy('slot.startsAt', 'ASC');
-    return (limit === undefined ? query : query.take(limit)).getMany();
+  private queryFreeSlots(providerId: string, from: Date, to: Date, limit: number | null): Promise<SlotView[]> {
+    return this.pool.run(FREE_SLOTS, [providerId, from, to, limit], undefined, lagTolerant(providerScope(providerId)));
   }
 
-  findSlot(providerId: string, startsAt: Date): Promise<AppointmentSlot | null> {
-    return this.dataSource.getRepository(AppointmentSlot).findOne({ where: { providerId, startsAt } });
+  async findSlot(providerId: string, startsAt: Date): Promise<SlotView | null> {
+    const [slot] = await this.pool.run(
+      SLOT_AT,
+      [providerId, startsAt],
+      undefined,
+      lagTolerant(providerScope(providerId)),
+    );
+    return slot ?? null;
   }
 
   /**
    * Books a slot. When another booking got there first, the partial unique index turns this insert into a
-   * no-op (ON CONFLICT DO NOTHING: no error to log); a clash on the random reference alone is retried.
+   * no-op; a clash on the random reference alone is retried.
    */
-  async book(slot: Pick<AppointmentSlot, 'id' | 'providerId'>, patientRef: string): Promise<BookingOutcome> {
-    const slotId = slot.id;
+  async book(slot: Pick<SlotView, 'id' | 'providerId'>, patientRef: string): Promise<BookingOutcome> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const appointment = Object.assign(new Appointment(), {
-        slotId,
-        patientRef,
-        status: 'booked',
-        reference: newReference(),
-        cancelledAt: null,
-      });
-      const result = await this.dataSource
-        .createQueryBuilder()
-        .insert()
-        .into(Appointment)
-        .values(appointment)
-        .orIgnore()
-        .returning(['id', 'createdAt'])
-        .execute()
-        .catch(async (error: unknown) => {
-          // A lost connection leaves the insert's outcome unknown: the slot may be booked now.
-          await this.writes.committed(providerScope(slot.providerId));
-          throw error;
-        });
-      if ((result.raw as unknown[]).length === 1) {
+      const reference = newReference();
+      const inserted = await this.pool.run(BOOK, [slot.id, patientRef, reference]).catch(async (error: unknown) => {
+        // A lost connection leaves the insert's outcome unknown: the slot may be booked now.
         await this.writes.committed(providerScope(slot.providerId));
-        return { kind: 'booked', appointment };
+        throw error;
+      });
+      if (inserted.length === 1) {
+        await this.writes.committed(providerScope(slot.providerId));
+        return { kind: 'booked', appointment: { ...inserted[0], reference } };
       }
-      const taken = await this.dataSource.getRepository(Appointment).exists({ where: { slotId, status: 'booked' } });
-      if (taken) return { kind: 'taken' };
+      const [taken] = await this.pool.run(SLOT_BOOKED, [slot.id]);
+      if (taken?.booked) return { kind: 'taken' };
     }
     throw new Error('could not allocate a unique appointment reference');
   }
 
-  /** Cancels a booked appointment of this patient; null when there is none with that reference. */
-  async cancel(reference: string, patientRef: string): Promise<(Appointment & { slot: AppointmentSlot }) | null> {
-    const cancelled = await this.dataSource.transaction(async (manager) => {
-      const appointment = await manager.getRepository(Appointment).findOne({
-        where: { reference: reference.toUpperCase(), patientRef, status: 'booked' },
-        relations: { slot: { provider: true } },
-        lock: { mode: 'pessimistic_write', tables: ['appointments'] },
-      });
-      if (!appointment?.slot) return null;
-      await manager.update(Appointment, { id: appointment.id }, { status: 'cancelled', cancelledAt: new Date() });
-      return appointment as Appointment & { slot: AppointmentSlot };
-    });
-    if (cancelled) await this.writes.committed(providerScope(cancelled.slot.providerId));
-    return cancelled;
+  /** Cancels a booked appointment of this patient: the slot it held, or null when there is none. */
+  async cancel(reference: string, patientRef: string): Promise<{ readonly slot: SlotView } | null> {
+    const [slot] = await this.pool.run(CANCEL, [reference.toUpperCase(), patientRef]);
+    if (!slot) return null;
+    await this.writes.committed(providerScope(slot.providerId));
+    return { slot };
   }
 }

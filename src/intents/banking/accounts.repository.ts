@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ReadThroughCache } from '../../cache/read-through-cache';
 import { DatabasePool } from '../../database/database-pool';
-import { lagTolerant } from '../committed-writes';
+import { customerScope, lagTolerant } from '../committed-writes';
 import { sql } from '../../database/sql';
 import type { Account } from './entities/account.entity';
 import type { Transaction } from './entities/transaction.entity';
@@ -44,9 +44,6 @@ const RECENT_TRANSACTIONS = sql<TransactionView, [accountId: string, limit: numb
 
 /** Balances change only by transfers, which invalidate the customer; postings from elsewhere show within this. */
 const BALANCE_TTL_MS = 30_000;
-
-/** The customer whose accounts a write changed (`TransfersRepository` invalidates it after commit). */
-export const customerScope = (customerNumber: string) => ({ kind: 'customer', id: customerNumber });
 
 /** Read access to a customer's accounts and their history; accounts and balances are cached per customer. */
 @Injectable()

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DatabasePool } from '../../database/database-pool';
 import { OneAtATime } from '../../common/one-at-a-time';
 import { sql } from '../../database/sql';
-import { CommittedWrites } from '../committed-writes';
-import { customerScope } from './accounts.repository';
+import { CommittedWrites, customerScope } from '../committed-writes';
 import type { Account } from './entities/account.entity';
 
 /** The fields of an account a transfer reads and reports. */
