@@ -2,6 +2,7 @@ import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { AsyncModule } from './async/async.module';
 import { AuthModule } from './auth/auth.module';
 import { CacheModule } from './cache/cache.module';
+import { ConsoleModule } from './console/console.module';
 import { ReadThroughCache } from './cache/read-through-cache';
 import { CallerRegistry } from './auth/callers/caller-registry';
 import { Clock, SystemClock } from './common/clock';
@@ -12,7 +13,7 @@ import { PgNotifications } from './database/pg-notifications';
 import { FulfillmentOptions } from './fulfillment';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
-import { INTENT_OPTIONS } from './intents/intent-options';
+import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { IntentsModule } from './intents/intents.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PlatformsModule } from './platforms/platforms.module';
@@ -35,7 +36,7 @@ export class AppModule {
           { provide: CallerRegistry, useValue: callers },
           { provide: FulfillmentOptions, useValue: config.fulfillment },
           { provide: Clock, useValue: new SystemClock() },
-          ...loadSections(config, INTENT_OPTIONS),
+          ...loadSections(config, CONFIG_SECTIONS),
         ]),
         ObservabilityModule,
         AuthModule,
@@ -45,6 +46,7 @@ export class AppModule {
         GrpcModule,
         IntentsModule,
         CacheModule,
+        ConsoleModule,
         DatabaseModule,
         ...extra,
       ],

@@ -8,7 +8,7 @@ import { AppConfig, ConfigError, loadConfig, loadSections } from './config';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
 import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
-import { INTENT_OPTIONS } from './intents/intent-options';
+import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { assertPortsFree } from './lifecycle/listeners';
 import { createNestLogger, rootLogger } from './observability/logging';
@@ -62,7 +62,7 @@ function describeStartupError(error: unknown): string | undefined {
 function readConfig(): AppConfig {
   try {
     const config = loadConfig(process.env);
-    loadSections(config, INTENT_OPTIONS);
+    loadSections(config, CONFIG_SECTIONS);
     return config;
   } catch (error: unknown) {
     if (error instanceof ConfigError) fail(error.message);

@@ -3,6 +3,7 @@ import { trace } from '@opentelemetry/api';
 import { EventLoopLoad } from './event-loop-load';
 import { Metrics } from './metrics';
 import { RuntimeMetrics } from './runtime-metrics';
+import { TurnJournal } from './turn-journal';
 
 const FLUSH_TIMEOUT_MS = 2_000;
 
@@ -12,7 +13,10 @@ const FLUSH_TIMEOUT_MS = 2_000;
  * HTTP application's middleware (app.factory.ts, main.ts).
  */
 @Global()
-@Module({ providers: [Metrics, EventLoopLoad, RuntimeMetrics], exports: [Metrics, EventLoopLoad] })
+@Module({
+  providers: [Metrics, EventLoopLoad, RuntimeMetrics, TurnJournal],
+  exports: [Metrics, EventLoopLoad, TurnJournal],
+})
 export class ObservabilityModule implements OnApplicationShutdown {
   private readonly logger = new Logger('Tracing');
 

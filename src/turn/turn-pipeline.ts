@@ -1,5 +1,5 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import type { Attributes } from '@opentelemetry/api';
+import { type Attributes, TraceFlags } from '@opentelemetry/api';
 import { AsyncFulfillments } from '../async/async-fulfillments';
 import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
@@ -20,6 +20,7 @@ import {
 } from '../fulfillment';
 import { IdempotencyService, type TurnResponse } from '../idempotency/idempotency.service';
 import { Metrics } from '../observability/metrics';
+import { TurnJournal } from '../observability/turn-journal';
 import type { TurnOutcome } from './turn-outcome';
 import { parameterAttributes } from '../observability/redaction';
 import { recordFailure, tracer, UNKNOWN_INTENT } from '../observability/telemetry';
@@ -64,6 +65,7 @@ export class TurnPipeline {
     private readonly database: DatabaseAvailability,
     private readonly config: AppConfig,
     @Optional() private readonly metrics?: Metrics,
+    @Optional() private readonly journal?: TurnJournal,
   ) {}
 
   /** Runs the turn in its own span (platform, intent, caller, outcome, replay) and counts it. */
@@ -89,7 +91,23 @@ export class TurnPipeline {
           'fulfillment.idempotent_replay': note.outcome === 'replayed',
         });
         span.end();
-        this.metrics?.turnFinished(turn.input.platform, intent, note.outcome, (performance.now() - started) / 1000);
+        const durationMs = performance.now() - started;
+        this.metrics?.turnFinished(turn.input.platform, intent, note.outcome, durationMs / 1000);
+        if (this.journal?.listened) {
+          // A trace id only when the trace was sampled: a link to a trace the backend never received helps no one.
+          const context = span.spanContext();
+          this.journal.record({
+            at: Date.now(),
+            requestId: turn.input.requestId,
+            traceId: context.traceFlags & TraceFlags.SAMPLED ? context.traceId : undefined,
+            platform: turn.input.platform,
+            intent,
+            callerId: turn.input.caller.id,
+            outcome: note.outcome,
+            durationMs,
+            budgetMs: turn.deadline.budgetMs,
+          });
+        }
       }
     });
   }

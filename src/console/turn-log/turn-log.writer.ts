@@ -1,0 +1,147 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { type ExpiringRows, PurgesExpiredRows } from '../../common/retention';
+import { DatabasePool } from '../../database/database-pool';
+import { sql } from '../../database/sql';
+import { Metrics } from '../../observability/metrics';
+import { type FinishedTurn, TurnJournal } from '../../observability/turn-journal';
+import { ConsoleOptions } from '../console.options';
+
+/** Where a committed batch of turns is announced (`<first id>-<last id>`), for the console's live tail. */
+export const TURN_LOG_CHANNEL = 'wf_turn_log';
+
+const INSERT_BATCH = sql<
+  never,
+  [
+    at: Date[],
+    requestIds: string[],
+    traceIds: (string | null)[],
+    platforms: string[],
+    intents: string[],
+    callerIds: string[],
+    outcomes: string[],
+    durationsMs: number[],
+    budgetsMs: number[],
+  ]
+>(
+  'turn_log_insert',
+  `WITH inserted AS (
+     INSERT INTO turn_log (at, request_id, trace_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
+     SELECT * FROM unnest($1::timestamptz[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[],
+                          $6::varchar[], $7::varchar[], $8::real[], $9::integer[])
+     RETURNING id)
+   SELECT pg_notify('${TURN_LOG_CHANNEL}', min(id) || '-' || max(id)) FROM inserted`,
+);
+
+const PURGE = sql<{ purged: 1 }, [limit: number, hours: number]>(
+  'turn_log_purge',
+  `DELETE FROM turn_log WHERE id IN (
+     SELECT id FROM turn_log WHERE at < now() - make_interval(hours => $2) LIMIT $1)
+   RETURNING 1 AS purged`,
+);
+
+/** Rows per INSERT: big enough that a busy replica writes a few statements a second, small enough to stay quick. */
+const BATCH_SIZE = 1000;
+const WARN_EVERY_MS = 30_000;
+
+/**
+ * Keeps every finished turn for the operator console: the turn pipeline's announcement is pushed onto a buffer
+ * (nothing else on the request path), and a timer writes the buffer in one INSERT per batch. While PostgreSQL
+ * cannot take them, turns wait in the buffer up to TURN_LOG_MAX_BUFFERED; beyond that new ones are dropped and
+ * counted (`turn_log_dropped_total`): the log is for looking, never worth slowing or failing a turn.
+ */
+@PurgesExpiredRows('turn_log')
+@Injectable()
+export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationShutdown, ExpiringRows {
+  private readonly logger = new Logger('TurnLog');
+  private buffer: FinishedTurn[] = [];
+  private writing?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private stopListening?: () => void;
+  private dropped = 0;
+  private warnedAt = 0;
+
+  constructor(
+    private readonly journal: TurnJournal,
+    private readonly pool: DatabasePool,
+    private readonly options: ConsoleOptions,
+    @Optional() metrics?: Metrics,
+  ) {
+    metrics?.cumulative('turn_log_dropped_total', 'Turns not kept in the turn log (its buffer was full)', (observe) =>
+      observe(this.dropped),
+    );
+    metrics?.gauge('turn_log_buffered', 'Turns waiting to be written to the turn log', (observe) =>
+      observe(this.buffer.length),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.options.turnLog.enabled) return;
+    this.stopListening = this.journal.listen((turn) => this.take(turn));
+    this.timer = setInterval(() => void this.flush(), this.options.turnLog.flushMs);
+    this.timer.unref();
+  }
+
+  /** The last turns go in before the pool closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopListening?.();
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** Writes what is buffered now (and waits for a write already under way). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.buffer.length === 0) return;
+    this.writing = this.writeBuffered().finally(() => (this.writing = undefined));
+    await this.writing;
+  }
+
+  async purgeExpired(limit: number): Promise<number> {
+    return (await this.pool.run(PURGE, [limit, this.options.turnLog.retentionHours])).length;
+  }
+
+  private take(turn: FinishedTurn): void {
+    if (this.buffer.length >= this.options.turnLog.maxBuffered) {
+      this.dropped++;
+      return;
+    }
+    this.buffer.push(turn);
+  }
+
+  private async writeBuffered(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, BATCH_SIZE);
+      try {
+        await this.pool.run(INSERT_BATCH, columnsOf(batch));
+      } catch (error: unknown) {
+        this.warn(error);
+        return;
+      }
+      this.buffer = this.buffer.slice(batch.length);
+    }
+  }
+
+  private warn(error: unknown): void {
+    const now = Date.now();
+    if (now - this.warnedAt < WARN_EVERY_MS) return;
+    this.warnedAt = now;
+    this.logger.warn(
+      `Could not write ${this.buffer.length} turns to the turn log (kept, up to TURN_LOG_MAX_BUFFERED): ${String(error)}`,
+    );
+  }
+}
+
+/** The batch as one array per column, each value cut to its column's size (one odd row never fails a batch). */
+function columnsOf(batch: readonly FinishedTurn[]): NonNullable<typeof INSERT_BATCH.types>['params'] {
+  return [
+    batch.map((turn) => new Date(turn.at)),
+    batch.map((turn) => turn.requestId.slice(0, 256)),
+    batch.map((turn) => turn.traceId ?? null),
+    batch.map((turn) => turn.platform),
+    batch.map((turn) => turn.intent.slice(0, 200)),
+    batch.map((turn) => turn.callerId.slice(0, 128)),
+    batch.map((turn) => turn.outcome.slice(0, 16)),
+    batch.map((turn) => turn.durationMs),
+    batch.map((turn) => Math.round(turn.budgetMs)),
+  ];
+}
