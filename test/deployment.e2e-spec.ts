@@ -132,7 +132,8 @@ function filesUnder(dir: string, suffix: string): string[] {
 function environmentVariables(): string[] {
   const sources = [
     'src/config/environment.ts',
-    ...filesUnder(join(ROOT, 'src', 'intents'), '.options.ts').map((file) => relative(ROOT, file)),
+    // Every module's own settings (ConfigSection variables) live in its *.options.ts.
+    ...filesUnder(join(ROOT, 'src'), '.options.ts').map((file) => relative(ROOT, file)),
   ];
   return sources.flatMap((source) =>
     [...read(source).matchAll(/^ {2}([A-Z][A-Z0-9_]*)[?!]?(?::|\s=)/gm)].map((m) => m[1]),
