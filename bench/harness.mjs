@@ -26,7 +26,8 @@ export function startServer(name, script, env, nodeArgs = []) {
   const [command, args] = pinned(0, [process.execPath, ...nodeArgs, script]);
   const child = spawn(command, args, {
     cwd: root,
-    env: { ...process.env, NO_COLOR: '1', ...env },
+    // Several services run at once here: the console's fixed default port is left to none of them.
+    env: { ...process.env, NO_COLOR: '1', ADMIN_ENABLED: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

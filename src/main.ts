@@ -23,14 +23,19 @@ const LISTEN_BACKLOG = 4096;
 
 type AppFactory = typeof import('./app.factory.js');
 type GrpcStarter = typeof import('./grpc/connect-grpc.js');
+type AdminStarter = typeof import('./console/admin/admin-app.js');
 
 /**
  * Nest, TypeORM, gRPC and every module of the application: most of start-up on Node 20 (no compile cache there).
  * Required (not imported at the top) so that they load while the embedded PostgreSQL boots in its own process.
  */
-function loadApplication(): [AppFactory, GrpcStarter] {
+function loadApplication(): [AppFactory, GrpcStarter, AdminStarter] {
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded on demand, after the database server started */
-  return [require('./app.factory') as AppFactory, require('./grpc/connect-grpc') as GrpcStarter];
+  return [
+    require('./app.factory') as AppFactory,
+    require('./grpc/connect-grpc') as GrpcStarter,
+    require('./console/admin/admin-app') as AdminStarter,
+  ];
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
   let database: Awaited<ReturnType<typeof resolveDatabase>> | undefined;
   let app: INestApplication;
   let grpcPort: number | undefined;
+  let admin: Awaited<ReturnType<AdminStarter['startAdminListener']>> | undefined;
   let starting: ReturnType<typeof resolveDatabase> | undefined;
   try {
     await assertPortsFree(config);
@@ -88,7 +94,7 @@ async function main(): Promise<void> {
     starting = resolveDatabase(config, (message) => logger.log(message), spawned);
     // Loading is synchronous work: start it once the server process exists (or the database is settled).
     await Promise.race([postgresSpawned, starting.then(noop, noop)]);
-    const [{ createHttpApp }, { connectGrpc }] = loadApplication();
+    const [{ createHttpApp }, { connectGrpc }, { startAdminListener }] = loadApplication();
     database = await starting;
     app = await createHttpApp(config.withDatabaseUrl(database.url));
     // Nest hands extra arguments to net.Server#listen: the accept backlog (the kernel caps it at somaxconn).
@@ -105,6 +111,7 @@ async function main(): Promise<void> {
       );
     });
     grpcPort = await connectGrpc(app, config);
+    if (config.admin.enabled) admin = await startAdminListener(app, config);
   } catch (error: unknown) {
     // The database that started, whether or not the failure came before `database` was set.
     await (await starting?.catch(noop))?.stop();
@@ -120,8 +127,9 @@ async function main(): Promise<void> {
       ? 'TLS ends at the upstream proxy'
       : 'TLS is off (local development)';
   const grpc = grpcPort === undefined ? 'gRPC off' : `gRPC on ${config.http.host}:${grpcPort}`;
+  const consoleAt = admin ? `operator console on http://${config.admin.host}:${admin.port}` : 'operator console off';
   logger.log(
-    `Listening on ${scheme}://${config.http.host}:${config.http.port} - ${tls}; ${grpc}; ready in ${Math.round(performance.now() - startedAt)} ms`,
+    `Listening on ${scheme}://${config.http.host}:${config.http.port} - ${tls}; ${grpc}; ${consoleAt}; ready in ${Math.round(performance.now() - startedAt)} ms`,
   );
   // Lines are written in batches (logging.ts); the start-up lines go out now, for whoever waits on them.
   rootLogger(config.logLevel).flush();
@@ -138,7 +146,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }, graceMs);
     force.unref();
-    shutDownGracefully(app, config.shutdown, logger)
+    Promise.resolve(admin?.close())
+      .catch(() => undefined)
+      .then(() => shutDownGracefully(app, config.shutdown, logger))
       .then(() => database?.stop())
       .then(() => {
         logger.log('Stopped cleanly');

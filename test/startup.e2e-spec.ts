@@ -152,9 +152,10 @@ describe('start-up', () => {
 
   it('keeps the environment of the child processes clean', () => {
     // Nothing inherited from the test process: PATH and HOME, plus fixed defaults that keep fixed-port
-    // listeners (gRPC, metrics) and tracing off unless a test turns them on.
+    // listeners (gRPC, metrics, the console) and tracing off unless a test turns them on.
     expect(Object.keys(cleanEnv({ A: '1' })).sort()).toEqual([
       'A',
+      'ADMIN_ENABLED',
       'GRPC_ENABLED',
       'HOME',
       'METRICS_ENABLED',

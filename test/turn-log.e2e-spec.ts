@@ -4,7 +4,7 @@ import { eventually } from './support/eventually';
 import { queryTestDatabase } from './support/test-database';
 import { startTestApp, TestApp } from './support/test-app';
 
-interface Row {
+type Row = {
   request_id: string;
   platform: string;
   intent: string;
@@ -12,7 +12,7 @@ interface Row {
   outcome: string;
   duration_ms: number;
   budget_ms: number;
-}
+};
 
 /** The turn log the operator console lists: every turn of the real app, written off the request path. */
 describe('turn log (real HTTP, real PostgreSQL)', () => {

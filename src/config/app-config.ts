@@ -96,6 +96,7 @@ export interface AppConfigValues {
   degraded: DegradedConfig;
   shutdown: ShutdownConfig;
   grpc: { enabled: boolean; port: number };
+  admin: { enabled: boolean; port: number; host: string };
   observability: ObservabilityConfig;
 }
 
@@ -188,6 +189,8 @@ export class AppConfig implements AppConfigValues {
   readonly degraded!: DegradedConfig;
   readonly shutdown!: ShutdownConfig;
   readonly grpc!: { enabled: boolean; port: number };
+  /** The operator console's listener (ADMIN_*). */
+  readonly admin!: { enabled: boolean; port: number; host: string };
   readonly observability!: ObservabilityConfig;
 
   constructor(values: AppConfigValues) {
@@ -328,6 +331,11 @@ export class AppConfig implements AppConfigValues {
         graceMs: env.SHUTDOWN_GRACE_MS,
       },
       grpc: { enabled: env.GRPC_ENABLED, port: env.GRPC_PORT },
+      admin: {
+        enabled: env.ADMIN_ENABLED ?? env.NODE_ENV !== 'production',
+        port: env.ADMIN_PORT,
+        host: env.ADMIN_HOST,
+      },
       observability: {
         metricsEnabled: env.METRICS_ENABLED,
         metricsPort: env.METRICS_PORT,

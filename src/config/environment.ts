@@ -545,6 +545,27 @@ export class Environment {
   METRICS_PORT = 9464;
 
   /**
+   * Serve the operator console and its admin API on ADMIN_PORT (never on PORT); defaults to on, except with
+   * NODE_ENV=production.
+   */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  ADMIN_ENABLED?: boolean;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  ADMIN_PORT = 9465;
+
+  /** The address the admin listener binds: loopback unless the console is reached through an internal ingress. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  ADMIN_HOST = '127.0.0.1';
+
+  /**
    * Plain-HTTP port serving only /health/live and /health/ready (for the kubelet, which cannot present a client
    * certificate when TLS_CLIENT_AUTH=require); unset: no probe listener, the probes answer on PORT only.
    */

@@ -349,6 +349,18 @@ describe('loadConfig', () => {
       expect(config.tls).toBeUndefined();
     });
 
+    it('keeps the operator console off unless asked, and refuses it while it has no sign-in there', () => {
+      const production = {
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://app@db/app',
+        TLS_TERMINATED_BY_PROXY: 'true',
+        CALLERS_FILE: 'callers.yaml',
+      };
+      expect(loadConfig(production, CWD).admin.enabled).toBe(false);
+      expect(variablesOf(configError({ ...production, ADMIN_ENABLED: 'true' }))).toEqual(['ADMIN_ENABLED']);
+      expect(loadConfig({ ADMIN_PORT: '9999' }, CWD).admin).toEqual({ enabled: true, port: 9999, host: '127.0.0.1' });
+    });
+
     it('names only what is missing', () => {
       const error = configError({
         NODE_ENV: 'production',

@@ -10,15 +10,19 @@ async function occupy(): Promise<{ server: Server; port: number }> {
 }
 
 describe('listeners', () => {
-  it('plans HTTP, gRPC and metrics on the configured host, leaving out disabled ones and port 0', () => {
-    const config = loadConfig({ PORT: '8081', GRPC_PORT: '50052', METRICS_PORT: '0' }, '/srv');
+  it('plans HTTP, gRPC, metrics and the console on their hosts, leaving out disabled ones and port 0', () => {
+    const config = loadConfig(
+      { PORT: '8081', GRPC_PORT: '50052', METRICS_PORT: '0', ADMIN_PORT: '9466', ADMIN_HOST: '::1' },
+      '/srv',
+    );
     expect(
       plannedListeners(config).map(({ listener, host, port, setting }) => [listener, host, port, setting]),
     ).toEqual([
       ['HTTP server', '127.0.0.1', 8081, 'PORT'],
       ['gRPC server', '127.0.0.1', 50052, 'GRPC_PORT'],
+      ['admin server', '::1', 9466, 'ADMIN_PORT'],
     ]);
-    const quiet = loadConfig({ GRPC_ENABLED: 'false', METRICS_ENABLED: 'false' }, '/srv');
+    const quiet = loadConfig({ GRPC_ENABLED: 'false', METRICS_ENABLED: 'false', ADMIN_ENABLED: 'false' }, '/srv');
     expect(plannedListeners(quiet).map((planned) => planned.listener)).toEqual(['HTTP server']);
   });
 

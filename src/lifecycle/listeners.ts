@@ -34,6 +34,15 @@ export function plannedListeners(config: AppConfig): PlannedListener[] {
       alternative: 'METRICS_ENABLED=false',
     });
   }
+  if (config.admin.enabled) {
+    listeners.push({
+      listener: 'admin server',
+      host: config.admin.host,
+      port: config.admin.port,
+      setting: 'ADMIN_PORT',
+      alternative: 'ADMIN_ENABLED=false',
+    });
+  }
   if (config.http.probePort !== undefined) {
     listeners.push({ listener: 'probe server', host, port: config.http.probePort, setting: 'PROBE_PORT' });
   }

@@ -132,6 +132,7 @@ async function startUntilAnswered(person: Person, app: string, command: string):
     PORT: await freePort(),
     GRPC_PORT: await freePort(),
     METRICS_PORT: await freePort(),
+    ADMIN_PORT: await freePort(),
     EMBEDDED_PG_PORT: await freePort(),
   };
   const env = Object.fromEntries(Object.entries(ports).map(([key, value]) => [key, String(value)]));

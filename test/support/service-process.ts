@@ -25,6 +25,7 @@ export function cleanEnv(env: Record<string, string>): Record<string, string> {
     // Fixed default ports would collide between test files running at once; tests that need them opt in.
     GRPC_ENABLED: 'false',
     METRICS_ENABLED: 'false',
+    ADMIN_ENABLED: 'false',
     OTEL_SDK_DISABLED: 'true',
     ...env,
   };

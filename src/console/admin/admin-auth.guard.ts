@@ -1,0 +1,40 @@
+import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppError } from '../../common/errors/app-error';
+import { type AdminRequest, type AdminRole, hasRole } from './admin-principal';
+import { AdminSessions } from './admin-sessions';
+
+const ROLE = 'console:role';
+
+/** The role a route needs (`viewer` when not said). */
+export const RequiresRole = (role: AdminRole) => SetMetadata(ROLE, role);
+
+/**
+ * Every admin route: who is asking (a console session, or the local operator in development), whether their role
+ * allows the route, and, for anything that changes state, the CSRF token of their session.
+ */
+@Injectable()
+export class AdminAuthGuard implements CanActivate {
+  constructor(
+    private readonly sessions: AdminSessions,
+    private readonly reflector: Reflector,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<AdminRequest>();
+    const principal = this.sessions.principalOf(request);
+    if (!principal) throw new AppError('UNAUTHENTICATED', 'Log in to the console first.');
+    request.principal = principal;
+    const role = this.reflector.getAllAndOverride<AdminRole | undefined>(ROLE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!hasRole(principal, role ?? 'viewer')) {
+      throw new AppError('FORBIDDEN', `This needs the ${role} role; you have ${principal.roles.join(', ') || 'none'}.`);
+    }
+    if (!SAFE_METHODS.has(request.method)) this.sessions.checkCsrf(request, principal);
+    return true;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -1,0 +1,54 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AppError } from '../../common/errors/app-error';
+import { flattenValidationErrors } from '../../common/validation/validate-body';
+import { AppConfig } from '../../config';
+import { DatabasePool } from '../../database/database-pool';
+import { PgNotifications } from '../../database/pg-notifications';
+import { TurnLogQueries } from '../turn-log/turn-log.queries';
+import { TurnTail } from '../turn-log/turn-tail';
+import { AdminAuthGuard } from './admin-auth.guard';
+import { AdminSessions } from './admin-sessions';
+import { SessionController } from './session.controller';
+import { TurnsController } from './turns.controller';
+
+/** The running service, whose instances the admin application shares (one pool, one configuration). */
+export interface ServiceInstances {
+  get(token: abstract new (...args: never[]) => unknown, options: { strict: false }): unknown;
+}
+
+/** Instances of the service the console uses as they are, not copies: the same pool and LISTEN connection. */
+const SHARED = [AppConfig, DatabasePool, PgNotifications] as const;
+
+const controllers = [SessionController, TurnsController];
+const queries = [TurnLogQueries, TurnTail];
+
+/**
+ * The admin application's module: the console's API on its own listener, never on the webhook port. Every route
+ * is behind `AdminAuthGuard`; query strings are validated and anything unknown in them refused.
+ */
+@Module({})
+export class AdminModule {
+  static forRoot(service: ServiceInstances): DynamicModule {
+    return {
+      module: AdminModule,
+      controllers,
+      providers: [
+        ...SHARED.map((token) => ({ provide: token, useValue: service.get(token, { strict: false }) })),
+        ...queries,
+        AdminSessions,
+        { provide: APP_GUARD, useClass: AdminAuthGuard },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            transform: true,
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            exceptionFactory: (errors) =>
+              new AppError('VALIDATION_FAILED', 'The request is not valid.', flattenValidationErrors(errors)),
+          }),
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,86 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { PgNotifications } from '../../database/pg-notifications';
+import { TURN_LOG_CHANNEL } from './turn-log.writer';
+import { TurnLogQueries, type TurnRow } from './turn-log.queries';
+
+export type TurnSubscriber = (turns: readonly TurnRow[]) => void;
+
+/** Ids already handed out: batches of two replicas can interleave, so one id range may hold another's turns. */
+const REMEMBERED_IDS = 20_000;
+const CATCH_UP_LIMIT = 1000;
+
+/**
+ * The live tail of the turn log, across every service replica: each committed batch is announced on
+ * `wf_turn_log` (LISTEN/NOTIFY), read once here and handed to every subscriber (the console's SSE streams).
+ * After a gap in the notifications (a lost listening connection) it catches up from the last id it saw.
+ */
+@Injectable()
+export class TurnTail implements OnModuleDestroy {
+  private readonly logger = new Logger('TurnTail');
+  private readonly subscribers = new Set<TurnSubscriber>();
+  private readonly seen = new Set<string>();
+  private listening = false;
+  private lastId = '0';
+  private reading = Promise.resolve();
+
+  constructor(
+    private readonly notifications: PgNotifications,
+    private readonly queries: TurnLogQueries,
+  ) {}
+
+  /** Adds a subscriber; the returned function removes it. */
+  subscribe(subscriber: TurnSubscriber): () => void {
+    this.subscribers.add(subscriber);
+    this.listen();
+    return () => this.subscribers.delete(subscriber);
+  }
+
+  onModuleDestroy(): void {
+    this.subscribers.clear();
+  }
+
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    void this.queries.latestId().then(
+      (id) => (this.lastId = id),
+      () => undefined,
+    );
+    this.notifications.channel(TURN_LOG_CHANNEL).subscribe(
+      (message) => {
+        const match = /^(\d+)-(\d+)$/.exec(message);
+        if (match) this.read(() => this.queries.range(match[1], match[2]));
+      },
+      () => this.read(() => this.queries.after(this.lastId, CATCH_UP_LIMIT)),
+    );
+  }
+
+  /** One read at a time, in the order the notifications came. */
+  private read(load: () => Promise<TurnRow[]>): void {
+    this.reading = this.reading.then(async () => {
+      try {
+        this.deliver(await load());
+      } catch (error: unknown) {
+        this.logger.warn(`Could not read new turns for the live tail: ${String(error)}`);
+      }
+    });
+  }
+
+  private deliver(rows: readonly TurnRow[]): void {
+    const fresh = rows.filter((row) => !this.seen.has(row.id));
+    if (fresh.length === 0) return;
+    for (const row of fresh) {
+      this.seen.add(row.id);
+      if (BigInt(row.id) > BigInt(this.lastId)) this.lastId = row.id;
+    }
+    if (this.seen.size > REMEMBERED_IDS) {
+      const excess = this.seen.size - REMEMBERED_IDS;
+      let dropped = 0;
+      for (const id of this.seen) {
+        if (dropped++ >= excess) break;
+        this.seen.delete(id);
+      }
+    }
+    for (const subscriber of this.subscribers) subscriber(fresh);
+  }
+}

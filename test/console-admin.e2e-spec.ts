@@ -1,0 +1,192 @@
+import { request as httpRequest } from 'node:http';
+import request from 'supertest';
+import { type AdminListener, startAdminListener } from '../src/console/admin/admin-app';
+import { AppConfig } from '../src/config';
+import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { eventually } from './support/eventually';
+import { startTestApp, TestApp } from './support/test-app';
+
+interface TurnView {
+  id: string;
+  requestId: string;
+  platform: string;
+  intent: string;
+  callerId: string;
+  outcome: string;
+  durationMs: number;
+}
+
+/** Reads a Server-Sent Events stream until `until` says it has seen enough; resolves with the events. */
+function readEvents(
+  url: string,
+  until: (events: { event: string; id?: string; data: string }[]) => boolean,
+): { done: Promise<{ event: string; id?: string; data: string }[]>; opened: Promise<void> } {
+  const events: { event: string; id?: string; data: string }[] = [];
+  let opened!: () => void;
+  const openedPromise = new Promise<void>((resolve) => (opened = resolve));
+  const done = new Promise<typeof events>((resolve, reject) => {
+    const req = httpRequest(url, { headers: { Accept: 'text/event-stream' } }, (response) => {
+      if (response.statusCode !== 200) reject(new Error(`status ${response.statusCode}`));
+      opened();
+      let buffer = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = Object.fromEntries(
+            block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+          );
+          events.push({ event: fields.event ?? 'message', id: fields.id, data: fields.data ?? '' });
+        }
+        if (until(events)) {
+          req.destroy();
+          resolve(events);
+        }
+      });
+    });
+    req.on('error', (error) => (until(events) ? resolve(events) : reject(error)));
+    req.end();
+  });
+  return { done, opened: openedPromise };
+}
+
+describe('operator console: the admin listener (real HTTP, real PostgreSQL)', () => {
+  let t: TestApp;
+  let admin: AdminListener;
+  let adminUrl: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TURN_LOG_FLUSH_MS: '100', ADMIN_PORT: '0' } });
+    admin = await startAdminListener(t.app, t.app.get(AppConfig));
+    adminUrl = `http://127.0.0.1:${admin.port}`;
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await t?.close();
+  });
+
+  const balance = (user = '12345') =>
+    request(t.baseUrl)
+      .post('/v1/webhooks/dialogflow-es')
+      .set(LOCAL_DEV_AUTH)
+      .send(esRequest('GetAccountBalance', { user_id: user, account_type: 'checking' }))
+      .expect(200);
+
+  it('serves the local operator on loopback in development, with a CSRF token, behind a strict CSP', async () => {
+    const response = await request(adminUrl).get('/api/session').expect(200);
+    expect(response.body).toMatchObject({ subject: 'local-operator', roles: ['operator'], via: 'local' });
+    expect(response.body.csrfToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(response.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['cache-control']).toBe('no-store');
+  });
+
+  it('refuses a loopback request under another host name (DNS rebinding) with a JSON 401', async () => {
+    const response = await request(adminUrl).get('/api/session').set('Host', 'attacker.example').expect(401);
+    expect(response.body).toMatchObject({ statusCode: 401, error: 'UNAUTHENTICATED' });
+  });
+
+  it('keeps the admin API off the webhook port and the webhooks off the admin port', async () => {
+    await request(t.baseUrl).get('/api/turns').expect(404);
+    await request(adminUrl).post('/v1/webhooks/dialogflow-es').set(LOCAL_DEV_AUTH).send({}).expect(404);
+  });
+
+  it('lists recent turns newest first, filtered, with a cursor for the next page', async () => {
+    for (let i = 0; i < 3; i++) await balance();
+    await request(t.baseUrl)
+      .post('/v1/webhooks/generic')
+      .set(LOCAL_DEV_AUTH)
+      .send({ requestId: 'console-list-1', sessionId: 's', intent: 'NoSuchIntent' })
+      .expect(200);
+    await eventually(async () => {
+      const all = (await request(adminUrl).get('/api/turns').expect(200)).body as { turns: TurnView[] };
+      expect(all.turns.length).toBeGreaterThanOrEqual(4);
+      expect(all.turns[0].requestId).toBe('console-list-1');
+    });
+    const balances = (await request(adminUrl).get('/api/turns?intent=GetAccountBalance&limit=2').expect(200)).body as {
+      turns: TurnView[];
+      next: string;
+    };
+    expect(balances.turns).toHaveLength(2);
+    expect(
+      balances.turns.every((turn) => turn.intent === 'GetAccountBalance' && turn.platform === 'dialogflow-es'),
+    ).toBe(true);
+    expect(balances.next).toBe(balances.turns[1].id);
+    const page2 = (
+      await request(adminUrl).get(`/api/turns?intent=GetAccountBalance&limit=2&before=${balances.next}`).expect(200)
+    ).body as { turns: TurnView[] };
+    expect(BigInt(page2.turns[0].id)).toBeLessThan(BigInt(balances.next));
+    const fallbacks = (await request(adminUrl).get('/api/turns?outcome=fallback&platform=generic').expect(200))
+      .body as { turns: TurnView[] };
+    expect(fallbacks.turns.map((turn) => turn.requestId)).toContain('console-list-1');
+  });
+
+  it('refuses a bad or unknown filter with a JSON 400 that names it', async () => {
+    const tooMany = await request(adminUrl).get('/api/turns?limit=100000').expect(400);
+    expect(tooMany.body.error).toBe('VALIDATION_FAILED');
+    expect(tooMany.body.details).toEqual([expect.objectContaining({ field: 'limit' })]);
+    const unknown = await request(adminUrl).get('/api/turns?sort=asc').expect(400);
+    expect(unknown.body.details).toEqual([expect.objectContaining({ field: 'sort' })]);
+    await request(adminUrl).get('/api/turns?platform=teams').expect(400);
+    await request(adminUrl).get('/api/turns?before=1;DROP TABLE turn_log').expect(400);
+  });
+
+  it('tails new turns live over Server-Sent Events, only those that pass its filters', async () => {
+    const stream = readEvents(`${adminUrl}/api/turns/stream?platform=generic`, (events) =>
+      events.some((event) => event.event === 'turn' && event.data.includes('console-live-2')),
+    );
+    await stream.opened;
+    for (const requestId of ['console-live-1', 'console-live-2']) {
+      await request(t.baseUrl)
+        .post('/v1/webhooks/generic')
+        .set(LOCAL_DEV_AUTH)
+        .send({ requestId, sessionId: 's', intent: 'NoSuchIntent' })
+        .expect(200);
+      if (requestId === 'console-live-1') await balance();
+    }
+    const turns = (await stream.done)
+      .filter((event) => event.event === 'turn')
+      .map((event) => ({ eventId: event.id, ...(JSON.parse(event.data) as TurnView) }));
+    expect(turns.map((turn) => turn.requestId)).toEqual(['console-live-1', 'console-live-2']);
+    // Each event's id is its turn's, for Last-Event-ID.
+    expect(turns.every((turn) => turn.platform === 'generic' && turn.eventId === turn.id)).toBe(true);
+  });
+
+  it('resumes a tail from Last-Event-ID with the turns it missed', async () => {
+    const before = (await request(adminUrl).get('/api/turns?limit=1').expect(200)).body as { turns: TurnView[] };
+    const lastSeen = before.turns[0].id;
+    await request(t.baseUrl)
+      .post('/v1/webhooks/generic')
+      .set(LOCAL_DEV_AUTH)
+      .send({ requestId: 'console-missed-1', sessionId: 's', intent: 'NoSuchIntent' })
+      .expect(200);
+    await eventually(async () => {
+      const latest = (await request(adminUrl).get('/api/turns?limit=1').expect(200)).body as { turns: TurnView[] };
+      expect(latest.turns[0].requestId).toBe('console-missed-1');
+    });
+    const events: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(
+        `${adminUrl}/api/turns/stream`,
+        { headers: { Accept: 'text/event-stream', 'Last-Event-ID': lastSeen } },
+        (response) => {
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            events.push(chunk);
+            if (events.join('').includes('console-missed-1')) {
+              req.destroy();
+              resolve();
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(events.join('')).toContain('event: turn');
+  });
+});
