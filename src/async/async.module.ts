@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DeferredResults } from '../fulfillment';
 import { AsyncFulfillments } from './async-fulfillments';
 import { CallbackDeliveries } from './callback-deliveries';
+import { DeliveryAdministration } from './delivery-admin';
 import { FulfillmentResults } from './fulfillment-results';
 import { JobQueue } from './job-queue';
 import { PendingFulfillmentHandler } from './pending-fulfillment.intent-handler';
@@ -19,10 +20,19 @@ import { OutboundModule } from '../outbound/outbound.module';
     FulfillmentResults,
     { provide: DeferredResults, useExisting: FulfillmentResults },
     CallbackDeliveries,
+    DeliveryAdministration,
     AsyncFulfillments,
     PendingFulfillmentHandler,
     Retention,
   ],
-  exports: [JobQueue, FulfillmentResults, DeferredResults, CallbackDeliveries, AsyncFulfillments, Retention],
+  exports: [
+    JobQueue,
+    FulfillmentResults,
+    DeferredResults,
+    CallbackDeliveries,
+    DeliveryAdministration,
+    AsyncFulfillments,
+    Retention,
+  ],
 })
 export class AsyncModule {}

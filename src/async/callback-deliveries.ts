@@ -22,7 +22,7 @@ import { JobQueue } from './job-queue';
 
 export const DELIVERY_QUEUE = 'callback-delivery';
 
-interface DeliveryJob {
+export interface DeliveryJob {
   readonly deliveryId: string;
 }
 
@@ -49,9 +49,10 @@ const IS_DISABLED = sql<{ disabled: 1 }, [callerId: string, url: string]>(
   `SELECT 1 AS disabled FROM disabled_callbacks WHERE caller_id = $1 AND url = $2`,
 );
 
-const DISABLE_URL = sql<never, [callerId: string, url: string]>(
+/** Stops deliveries to a caller's URL (a receiver that answered 410 Gone, or an operator); a row when it is new. */
+export const DISABLE_URL = sql<{ disabled: 1 }, [callerId: string, url: string]>(
   'deliveries_disable_url',
-  `INSERT INTO disabled_callbacks (caller_id, url) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+  `INSERT INTO disabled_callbacks (caller_id, url) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS disabled`,
 );
 
 const RETRY_LATER = sql<

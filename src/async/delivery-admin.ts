@@ -1,6 +1,9 @@
-import type { ClientBase } from 'pg';
-import { runOn, sql } from '../database/sql';
+import { Injectable } from '@nestjs/common';
+import { DatabasePool } from '../database/database-pool';
+import { sql, type SqlTransaction } from '../database/sql';
+import { DELIVERY_QUEUE, DISABLE_URL, type DeliveryJob } from './callback-deliveries';
 import type { CallbackDelivery, DeliveryStatus } from './callback-delivery.entity';
+import { JobQueue } from './job-queue';
 
 /** What an operator sees of a delivery (`npm run deliveries -- list`). */
 export type DeliverySummary = Pick<
@@ -11,10 +14,11 @@ export type DeliverySummary = Pick<
 const SUMMARY_COLUMNS = `id, caller_id AS "callerId", status, attempts, last_status AS "lastStatus",
   last_error AS "lastError", url, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
-const LIST = sql<DeliverySummary, [status: DeliveryStatus | null, limit: number]>(
+const LIST = sql<DeliverySummary, [status: DeliveryStatus | null, callerId: string | null, limit: number]>(
   'deliveries_list',
   `SELECT ${SUMMARY_COLUMNS}
-     FROM callback_deliveries WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC LIMIT $2`,
+     FROM callback_deliveries WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR caller_id = $2)
+    ORDER BY created_at DESC LIMIT $3`,
 );
 
 const REOPEN = sql<DeliverySummary, [id: string]>(
@@ -29,16 +33,55 @@ const ENABLE_URL = sql<never, [callerId: string, url: string]>(
   `DELETE FROM disabled_callbacks WHERE caller_id = $1 AND url = $2`,
 );
 
-export function listDeliveries(client: ClientBase, status: DeliveryStatus | undefined, limit: number) {
-  return runOn(client, LIST, [status ?? null, limit]);
+/** A statement runner: a transaction, or a command-line tool's connection (`transactionOn`). */
+type Runner = Pick<SqlTransaction, 'run'>;
+
+export function listDeliveries(
+  runner: Runner,
+  filter: { status?: DeliveryStatus; callerId?: string; limit: number },
+): Promise<DeliverySummary[]> {
+  return runner.run(LIST, [filter.status ?? null, filter.callerId ?? null, filter.limit]);
 }
 
 /**
  * Puts a dead or disabled delivery back to its first attempt and re-enables its URL, inside the caller's
  * transaction (which also queues the delivery job); undefined when there is no such delivery.
  */
-export async function reopenDelivery(client: ClientBase, id: string): Promise<DeliverySummary | undefined> {
-  const [row] = await runOn(client, REOPEN, [id]);
-  if (row) await runOn(client, ENABLE_URL, [row.callerId, row.url]);
+export async function reopenDelivery(runner: Runner, id: string): Promise<DeliverySummary | undefined> {
+  const [row] = await runner.run(REOPEN, [id]);
+  if (row) await runner.run(ENABLE_URL, [row.callerId, row.url]);
   return row;
+}
+
+/** What the operator console does with deliveries: list them, replay dead ones, stop sending to a URL. */
+@Injectable()
+export class DeliveryAdministration {
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly queue: JobQueue,
+  ) {}
+
+  list(filter: { status?: DeliveryStatus; callerId?: string; limit: number }): Promise<DeliverySummary[]> {
+    return listDeliveries({ run: (statement, params) => this.pool.run(statement, params) }, filter);
+  }
+
+  /**
+   * Puts a dead or disabled delivery back to its first attempt and queues it, in one transaction: it is either
+   * replayed or left as it was. Undefined when there is no dead or disabled delivery with that id.
+   */
+  replay(id: string): Promise<DeliverySummary | undefined> {
+    return this.pool.transaction(async (tx) => {
+      const row = await reopenDelivery(tx, id);
+      if (row) await this.queue.send(DELIVERY_QUEUE, { deliveryId: id } satisfies DeliveryJob, {}, tx);
+      return row;
+    });
+  }
+
+  /**
+   * Stops deliveries to a caller's URL: pending ones settle as `disabled` at their next attempt. True when it was
+   * not disabled before. A replay of one of its deliveries enables it again.
+   */
+  async disableUrl(callerId: string, url: string): Promise<boolean> {
+    return (await this.pool.run(DISABLE_URL, [callerId, url])).length === 1;
+  }
 }

@@ -21,6 +21,8 @@ import { SourceBudget } from './source-budget';
  */
 export type AuditEventName =
   | 'authn_login_fail'
+  | 'authn_login_success'
+  | 'authz_admin'
   | 'authn_token_reuse'
   | 'authz_fail'
   | 'excess_rate_limit_exceeded'
@@ -31,6 +33,8 @@ export type AuditEventName =
   | 'sys_config_reload_fail';
 
 const AUTH_FAILURES: ReadonlySet<AuditEventName> = new Set(['authn_login_fail', 'authn_token_reuse', 'authz_fail']);
+/** What people do in the operator console (`authz_admin`: an action; logins): always written. */
+const UNBUDGETED: ReadonlySet<AuditEventName> = new Set(['authz_admin', 'authn_login_success']);
 
 export interface AuditRecord {
   readonly event: AuditEventName;
@@ -97,8 +101,12 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   record(record: AuditRecord): void {
     if (AUTH_FAILURES.has(record.event)) this.metrics?.authFailure(record.method ?? 'none', record.reason ?? 'unknown');
     else if (record.event === 'excess_rate_limit_exceeded') this.metrics?.throttledRequest();
-    // Configuration reloads are the service's own events, never a client's: no budget applies.
-    if (!record.event.startsWith('sys_') && !this.budget.admit(sourceKey(record.remoteAddress), record.event)) {
+    // Configuration reloads are the service's own events, and console actions an operator's: no budget applies.
+    if (
+      !UNBUDGETED.has(record.event) &&
+      !record.event.startsWith('sys_') &&
+      !this.budget.admit(sourceKey(record.remoteAddress), record.event)
+    ) {
       this.countDropped?.({ event: record.event });
       return;
     }

@@ -6,6 +6,7 @@ import type { DeliveryStatus } from '../async/callback-delivery.entity';
 import { DeliverySummary, listDeliveries, reopenDelivery } from '../async/delivery-admin';
 import { jobQueueOptions } from '../async/job-queue';
 import { ConfigError, loadConfig } from '../config';
+import { transactionOn } from '../database/sql';
 
 const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disabled] [--limit N]
        npm run deliveries -- replay <delivery id>`;
@@ -50,7 +51,7 @@ async function run(args: string[]): Promise<number> {
         process.stderr.write('--limit must be an integer from 1 to 10000\n');
         return 2;
       }
-      const rows = await listDeliveries(client, status as DeliveryStatus | undefined, limit);
+      const rows = await listDeliveries(transactionOn(client), { status: status as DeliveryStatus | undefined, limit });
       printRows(rows);
       return 0;
     }
@@ -65,7 +66,7 @@ async function run(args: string[]): Promise<number> {
     await boss.start();
     try {
       await client.query('BEGIN');
-      const row = await reopenDelivery(client, id);
+      const row = await reopenDelivery(transactionOn(client), id);
       if (!row) {
         await client.query('ROLLBACK');
         process.stderr.write(`No dead or disabled delivery ${id}\n`);

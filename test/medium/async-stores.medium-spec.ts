@@ -8,6 +8,7 @@ import { PostgresReplayStore } from '../../src/auth/replay/postgres-replay.store
 import { loadConfig } from '../../src/config';
 import type { OutboundHttpClient } from '../../src/outbound';
 import { Client } from 'pg';
+import { transactionOn } from '../../src/database/sql';
 import { TestClock } from '../support/test-clock';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
 
@@ -135,8 +136,9 @@ describe('async stores on PostgreSQL (no Nest)', () => {
       await db.query(`INSERT INTO disabled_callbacks (caller_id, url) VALUES ('bot', 'https://bot.example/results')`);
       const client = new Client({ connectionString: db.database.url });
       await client.connect();
+      const tx = transactionOn(client);
       try {
-        expect(await listDeliveries(client, 'dead', 10)).toEqual([
+        expect(await listDeliveries(tx, { status: 'dead', limit: 10 })).toEqual([
           expect.objectContaining({
             id: 'msg_dead',
             callerId: 'bot',
@@ -145,13 +147,14 @@ describe('async stores on PostgreSQL (no Nest)', () => {
             status: 'dead',
           }),
         ]);
-        expect(await listDeliveries(client, 'pending', 10)).toEqual([]);
-        expect(await reopenDelivery(client, 'msg_dead')).toMatchObject({
+        expect(await listDeliveries(tx, { status: 'pending', limit: 10 })).toEqual([]);
+        expect(await listDeliveries(tx, { callerId: 'someone-else', limit: 10 })).toEqual([]);
+        expect(await reopenDelivery(tx, 'msg_dead')).toMatchObject({
           status: 'pending',
           attempts: 0,
           lastError: null,
         });
-        expect(await reopenDelivery(client, 'msg_dead')).toBeUndefined();
+        expect(await reopenDelivery(tx, 'msg_dead')).toBeUndefined();
       } finally {
         await client.end();
       }

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AppError } from '../../common/errors/app-error';
 import { type AdminRequest, type AdminRole, hasRole } from './admin-principal';
 import { AdminSessions } from './admin-sessions';
+import { ConsoleAudit } from './console-audit';
 
 const ROLE = 'console:role';
 
@@ -18,6 +19,7 @@ export class AdminAuthGuard implements CanActivate {
   constructor(
     private readonly sessions: AdminSessions,
     private readonly reflector: Reflector,
+    private readonly audit: ConsoleAudit,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -30,9 +32,17 @@ export class AdminAuthGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!hasRole(principal, role ?? 'viewer')) {
+      this.audit.refused(request, principal, 'console_role');
       throw new AppError('FORBIDDEN', `This needs the ${role} role; you have ${principal.roles.join(', ') || 'none'}.`);
     }
-    if (!SAFE_METHODS.has(request.method)) this.sessions.checkCsrf(request, principal);
+    if (!SAFE_METHODS.has(request.method)) {
+      try {
+        this.sessions.checkCsrf(request, principal);
+      } catch (error: unknown) {
+        this.audit.refused(request, principal, 'console_csrf');
+        throw error;
+      }
+    }
     return true;
   }
 }

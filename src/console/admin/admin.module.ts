@@ -1,5 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { DeliveryAdministration } from '../../async/delivery-admin';
+import { AuditLog } from '../../audit/audit-log';
 import { AppError } from '../../common/errors/app-error';
 import { flattenValidationErrors } from '../../common/validation/validate-body';
 import { AppConfig } from '../../config';
@@ -9,6 +11,8 @@ import { TurnLogQueries } from '../turn-log/turn-log.queries';
 import { TurnTail } from '../turn-log/turn-tail';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { AdminSessions } from './admin-sessions';
+import { ConsoleAudit } from './console-audit';
+import { DeliveriesController } from './deliveries.controller';
 import { SessionController } from './session.controller';
 import { TurnsController } from './turns.controller';
 
@@ -18,9 +22,9 @@ export interface ServiceInstances {
 }
 
 /** Instances of the service the console uses as they are, not copies: the same pool and LISTEN connection. */
-const SHARED = [AppConfig, DatabasePool, PgNotifications] as const;
+const SHARED = [AppConfig, DatabasePool, PgNotifications, AuditLog, DeliveryAdministration] as const;
 
-const controllers = [SessionController, TurnsController];
+const controllers = [SessionController, TurnsController, DeliveriesController];
 const queries = [TurnLogQueries, TurnTail];
 
 /**
@@ -37,6 +41,7 @@ export class AdminModule {
         ...SHARED.map((token) => ({ provide: token, useValue: service.get(token, { strict: false }) })),
         ...queries,
         AdminSessions,
+        ConsoleAudit,
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         {
           provide: APP_PIPE,

@@ -1,0 +1,57 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { DeliveryAdministration, type DeliverySummary } from '../../async/delivery-admin';
+import type { AdminRequest } from './admin-principal';
+import { RequiresRole } from './admin-auth.guard';
+import { ConsoleAudit } from './console-audit';
+import { DeliveriesQuery, DisableCallbackUrl, ReplayDeliveries } from './deliveries.dto';
+
+/** Callback deliveries: the failing and dead ones with their attempts and last error; replay; stop a URL. */
+@Controller('api/deliveries')
+export class DeliveriesController {
+  constructor(
+    private readonly deliveries: DeliveryAdministration,
+    private readonly audit: ConsoleAudit,
+  ) {}
+
+  @Get()
+  async list(@Query() query: DeliveriesQuery): Promise<{ deliveries: DeliverySummary[] }> {
+    return {
+      deliveries: await this.deliveries.list({
+        status: query.status,
+        callerId: query.caller,
+        limit: query.limit ?? 100,
+      }),
+    };
+  }
+
+  /** Each id in its own transaction: one that is not dead (any more) does not stop the others. */
+  @Post('replay')
+  @HttpCode(200)
+  @RequiresRole('operator')
+  async replay(
+    @Body() body: ReplayDeliveries,
+    @Req() request: AdminRequest,
+  ): Promise<{ replayed: DeliverySummary[]; notReplayable: string[] }> {
+    const replayed: DeliverySummary[] = [];
+    const notReplayable: string[] = [];
+    for (const id of new Set(body.ids)) {
+      const row = await this.deliveries.replay(id);
+      if (!row) {
+        notReplayable.push(id);
+        continue;
+      }
+      replayed.push(row);
+      this.audit.acted(request, request.principal!, 'delivery_replay', `${id} to ${row.url}`);
+    }
+    return { replayed, notReplayable };
+  }
+
+  @Post('disable-url')
+  @HttpCode(200)
+  @RequiresRole('operator')
+  async disableUrl(@Body() body: DisableCallbackUrl, @Req() request: AdminRequest): Promise<{ disabled: boolean }> {
+    const disabled = await this.deliveries.disableUrl(body.callerId, body.url);
+    this.audit.acted(request, request.principal!, 'callback_url_disable', `${body.callerId} ${body.url}`);
+    return { disabled };
+  }
+}

@@ -1,0 +1,56 @@
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { toInt } from '../../config';
+
+const DELIVERY_ID = /^msg_[0-9a-f]{32}$/;
+
+export class DeliveriesQuery {
+  @IsOptional()
+  @IsIn(['pending', 'delivered', 'dead', 'disabled'])
+  status?: 'pending' | 'delivered' | 'dead' | 'disabled';
+
+  @IsOptional()
+  @MaxLength(64)
+  caller?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+/** Dead (or disabled) deliveries to send again, from their first attempt. */
+export class ReplayDeliveries {
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @Matches(DELIVERY_ID, { each: true, message: 'each id must look like msg_ followed by 32 hex digits' })
+  ids!: string[];
+}
+
+/** A caller's callback URL to send nothing more to. */
+export class DisableCallbackUrl {
+  @IsString()
+  @MaxLength(64)
+  callerId!: string;
+
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @MaxLength(2048)
+  url!: string;
+}
