@@ -189,4 +189,47 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
     });
     expect(events.join('')).toContain('event: turn');
   });
+
+  it('searches the audit trail by event and source, and exports it as CSV (an audited action)', async () => {
+    for (let i = 0; i < 3; i++) {
+      await request(t.baseUrl)
+        .post('/v1/webhooks/dialogflow-es')
+        .set('Authorization', 'Bearer not-a-token')
+        .send(esRequest('GetAccountBalance'))
+        .expect(401);
+    }
+    const failures = await eventually(async () => {
+      const body = (await request(adminUrl).get('/api/audit?event=authn_login_fail&source=127.0.0.1').expect(200))
+        .body as { events: { id: string; event: string; remoteAddress: string; route: string }[] };
+      expect(body.events.length).toBeGreaterThanOrEqual(3);
+      return body.events;
+    });
+    expect(failures.every((row) => row.event === 'authn_login_fail' && row.remoteAddress === '127.0.0.1')).toBe(true);
+    expect(failures[0].route).toBe('POST /v1/webhooks/dialogflow-es');
+    expect((await request(adminUrl).get('/api/audit?event=authn_login_fail&source=10.9.9.9').expect(200)).body).toEqual(
+      { events: [] },
+    );
+
+    const csv = await request(adminUrl).get('/api/audit/export?event=authn_login_fail').expect(200);
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(csv.headers['content-disposition']).toBe('attachment; filename="audit.csv"');
+    const lines = csv.text.trimEnd().split('\r\n');
+    expect(lines[0]).toBe(
+      'id,occurredAt,event,outcome,callerId,method,reason,remoteAddress,route,requestId,traceId,detail,dropped',
+    );
+    expect(lines.slice(1).map((line) => line.split(',')[0])).toEqual(failures.map((row) => row.id));
+    await eventually(async () => {
+      const exports = (await request(adminUrl).get('/api/audit?event=authz_admin').expect(200)).body as {
+        events: { reason: string; detail: string; callerId: string }[];
+      };
+      expect(exports.events).toEqual([
+        expect.objectContaining({
+          reason: 'audit_export',
+          detail: 'event=authn_login_fail',
+          callerId: 'console:local-operator',
+        }),
+      ]);
+    });
+    await request(adminUrl).get('/api/audit?event=DROP%20TABLE').expect(400);
+  });
 });

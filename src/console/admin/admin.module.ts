@@ -2,6 +2,7 @@ import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { DeliveryAdministration } from '../../async/delivery-admin';
 import { AuditLog } from '../../audit/audit-log';
+import { AuditSearch } from '../../audit/audit-search';
 import { AppError } from '../../common/errors/app-error';
 import { flattenValidationErrors } from '../../common/validation/validate-body';
 import { AppConfig } from '../../config';
@@ -11,6 +12,7 @@ import { TurnLogQueries } from '../turn-log/turn-log.queries';
 import { TurnTail } from '../turn-log/turn-tail';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { AdminSessions } from './admin-sessions';
+import { AuditController } from './audit.controller';
 import { ConsoleAudit } from './console-audit';
 import { DeliveriesController } from './deliveries.controller';
 import { SessionController } from './session.controller';
@@ -22,9 +24,9 @@ export interface ServiceInstances {
 }
 
 /** Instances of the service the console uses as they are, not copies: the same pool and LISTEN connection. */
-const SHARED = [AppConfig, DatabasePool, PgNotifications, AuditLog, DeliveryAdministration] as const;
+const SHARED = [AppConfig, DatabasePool, PgNotifications, AuditLog, AuditSearch, DeliveryAdministration] as const;
 
-const controllers = [SessionController, TurnsController, DeliveriesController];
+const controllers = [SessionController, TurnsController, DeliveriesController, AuditController];
 const queries = [TurnLogQueries, TurnTail];
 
 /**
