@@ -1,5 +1,5 @@
 import { requireHostHeader } from './common/http/require-host.middleware';
-import type { ModuleMetadata } from '@nestjs/common';
+import { HttpException, type INestApplication, type ModuleMetadata } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -13,7 +13,9 @@ import { jsonBodyMiddleware } from './common/http/json-body.middleware';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import type { AppConfig } from './config';
 import { setupOpenApi } from './docs/openapi';
+import { HealthController } from './health/health.controller';
 import { Readiness } from './health/readiness';
+import type { ServiceReadiness } from './console/admin/health.controller';
 import { EventLoopLoad } from './observability/event-loop-load';
 import { accessLogger, httpAccessLog, logRefusedRequest } from './observability/access-log';
 import { answerClientErrors } from './common/http/client-errors';
@@ -85,4 +87,22 @@ export async function createHttpApp(
   app.useGlobalFilters(new HttpErrorFilter());
   if (config.http.openApi) setupOpenApi(app);
   return app;
+}
+
+/** The service's readiness probe, for the operator console's health page (which may not import the health module). */
+export function serviceReadiness(app: INestApplication): ServiceReadiness {
+  const health = app.get(HealthController);
+  return {
+    report: async () => {
+      try {
+        const result = await health.ready();
+        return { status: 'ok', details: result.details };
+      } catch (error: unknown) {
+        // terminus answers a failed check with a 503 whose body holds the same details.
+        if (!(error instanceof HttpException)) throw error;
+        const body = error.getResponse() as { details?: Record<string, unknown> };
+        return { status: 'error', details: body.details ?? {} };
+      }
+    },
+  };
 }

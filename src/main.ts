@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     starting = resolveDatabase(config, (message) => logger.log(message), spawned);
     // Loading is synchronous work: start it once the server process exists (or the database is settled).
     await Promise.race([postgresSpawned, starting.then(noop, noop)]);
-    const [{ createHttpApp }, { connectGrpc }, { startAdminListener }] = loadApplication();
+    const [{ createHttpApp, serviceReadiness }, { connectGrpc }, { startAdminListener }] = loadApplication();
     database = await starting;
     app = await createHttpApp(config.withDatabaseUrl(database.url));
     // Nest hands extra arguments to net.Server#listen: the accept backlog (the kernel caps it at somaxconn).
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       );
     });
     grpcPort = await connectGrpc(app, config);
-    if (config.admin.enabled) admin = await startAdminListener(app, config);
+    if (config.admin.enabled) admin = await startAdminListener(app, config, serviceReadiness(app));
   } catch (error: unknown) {
     // The database that started, whether or not the failure came before `database` was set.
     await (await starting?.catch(noop))?.stop();

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { type AdminListener, startAdminListener } from '../src/console/admin/admin-app';
+import { serviceReadiness } from '../src/app.factory';
 import { AppConfig } from '../src/config';
 import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { eventually } from './support/eventually';
@@ -60,7 +61,7 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
 
   beforeAll(async () => {
     t = await startTestApp({ env: { TURN_LOG_FLUSH_MS: '100', ADMIN_PORT: '0' } });
-    admin = await startAdminListener(t.app, t.app.get(AppConfig));
+    admin = await startAdminListener(t.app, t.app.get(AppConfig), serviceReadiness(t.app));
     adminUrl = `http://127.0.0.1:${admin.port}`;
   });
   afterAll(async () => {
@@ -231,5 +232,42 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
       ]);
     });
     await request(adminUrl).get('/api/audit?event=DROP%20TABLE').expect(400);
+  });
+
+  it("shows per-intent latency against the budget, and an intent's series for the charts", async () => {
+    await balance();
+    const summary = await eventually(async () => {
+      const body = (await request(adminUrl).get('/api/intents?window=1h').expect(200)).body as {
+        window: string;
+        intents: { intent: string; platform: string; turns: number; p99Ms: number; budgetMs: number }[];
+      };
+      const row = body.intents.find((entry) => entry.intent === 'GetAccountBalance');
+      expect(row).toBeDefined();
+      return row!;
+    });
+    expect(summary).toMatchObject({ platform: 'dialogflow-es', budgetMs: 4500 });
+    expect(summary.turns).toBeGreaterThan(0);
+    expect(summary.p99Ms).toBeGreaterThan(0);
+    const series = (await request(adminUrl).get('/api/intents/series?intent=GetAccountBalance&window=24h').expect(200))
+      .body as { buckets: { turns: number }[] };
+    expect(series.buckets.reduce((sum, bucket) => sum + bucket.turns, 0)).toBe(summary.turns);
+    await request(adminUrl).get('/api/intents?window=7d').expect(400);
+    await request(adminUrl).get('/api/intents/series').expect(400);
+  });
+
+  it("shows this replica's health: readiness checks, pool, job queues, replicas", async () => {
+    const health = (await request(adminUrl).get('/api/health').expect(200)).body as {
+      readiness: { status: string; details: Record<string, { status: string }> };
+      pool: { inUse: number; idle: number; waiting: number };
+      queues: { queue: string; size: number }[];
+      replicas: unknown[];
+    };
+    expect(health.readiness.status).toBe('ok');
+    expect(Object.keys(health.readiness.details)).toEqual(
+      expect.arrayContaining(['shutdown', 'database', 'jobQueue', 'memory', 'certificate']),
+    );
+    expect(health.pool.idle + health.pool.inUse).toBeGreaterThan(0);
+    expect(health.queues.map((entry) => entry.queue)).toEqual(expect.arrayContaining(['callback-delivery']));
+    expect(health.replicas).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { decodeStandardWebhookSecret, verifyStandardWebhook } from '../src/auth/hmac/standard-webhooks';
 import { type AdminListener, startAdminListener } from '../src/console/admin/admin-app';
+import { serviceReadiness } from '../src/app.factory';
 import { AppConfig } from '../src/config';
 import { type CallbackReceiver, eventually, startCallbackReceiver } from './support/callback-receiver';
 import { startTestApp, TestApp } from './support/test-app';
@@ -48,7 +49,7 @@ describe('operator console: dead deliveries and replay (real receiver, real Post
         ADMIN_PORT: '0',
       },
     });
-    admin = await startAdminListener(t.app, t.app.get(AppConfig));
+    admin = await startAdminListener(t.app, t.app.get(AppConfig), serviceReadiness(t.app));
     adminUrl = `http://127.0.0.1:${admin.port}`;
   });
   afterAll(async () => {

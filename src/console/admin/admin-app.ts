@@ -8,6 +8,7 @@ import type { AppConfig } from '../../config';
 import { accessLogger, httpAccessLog } from '../../observability/access-log';
 import { createNestLogger, rootLogger } from '../../observability/logging';
 import { AdminModule } from './admin.module';
+import type { ServiceReadiness } from './health.controller';
 import { consoleSecurityHeaders } from './security-headers';
 
 /** The admin listener, once it listens. */
@@ -19,10 +20,15 @@ export interface AdminListener {
 /**
  * The operator console and its API as an application of their own, on ADMIN_PORT: nothing of it is routed on
  * the webhook port, and nothing of the webhook routes here. It shares the service's instances (pool, LISTEN
- * connection, configuration) rather than opening its own.
+ * connection, configuration) rather than opening its own; `readiness` is the service's own probe (the composition
+ * root wires it, since the console may not import the health module).
  */
-export async function startAdminListener(service: INestApplication, config: AppConfig): Promise<AdminListener> {
-  const admin = await NestFactory.create<NestExpressApplication>(AdminModule.forRoot(service), {
+export async function startAdminListener(
+  service: INestApplication,
+  config: AppConfig,
+  readiness: ServiceReadiness,
+): Promise<AdminListener> {
+  const admin = await NestFactory.create<NestExpressApplication>(AdminModule.forRoot(service, readiness), {
     logger: createNestLogger(config.logLevel),
     abortOnError: false,
     bodyParser: false,

@@ -1,6 +1,7 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { DeliveryAdministration } from '../../async/delivery-admin';
+import { JobQueue } from '../../async/job-queue';
 import { AuditLog } from '../../audit/audit-log';
 import { AuditSearch } from '../../audit/audit-search';
 import { AppError } from '../../common/errors/app-error';
@@ -8,6 +9,8 @@ import { flattenValidationErrors } from '../../common/validation/validate-body';
 import { AppConfig } from '../../config';
 import { DatabasePool } from '../../database/database-pool';
 import { PgNotifications } from '../../database/pg-notifications';
+import { ReadReplicas } from '../../database/replicas/read-replicas';
+import { IntentStats } from '../turn-log/intent-stats';
 import { TurnLogQueries } from '../turn-log/turn-log.queries';
 import { TurnTail } from '../turn-log/turn-tail';
 import { AdminAuthGuard } from './admin-auth.guard';
@@ -15,6 +18,8 @@ import { AdminSessions } from './admin-sessions';
 import { AuditController } from './audit.controller';
 import { ConsoleAudit } from './console-audit';
 import { DeliveriesController } from './deliveries.controller';
+import { ConsoleHealthController, ServiceReadiness } from './health.controller';
+import { IntentsController } from './intents.controller';
 import { SessionController } from './session.controller';
 import { TurnsController } from './turns.controller';
 
@@ -24,10 +29,26 @@ export interface ServiceInstances {
 }
 
 /** Instances of the service the console uses as they are, not copies: the same pool and LISTEN connection. */
-const SHARED = [AppConfig, DatabasePool, PgNotifications, AuditLog, AuditSearch, DeliveryAdministration] as const;
+const SHARED = [
+  AppConfig,
+  DatabasePool,
+  PgNotifications,
+  ReadReplicas,
+  JobQueue,
+  AuditLog,
+  AuditSearch,
+  DeliveryAdministration,
+] as const;
 
-const controllers = [SessionController, TurnsController, DeliveriesController, AuditController];
-const queries = [TurnLogQueries, TurnTail];
+const controllers = [
+  SessionController,
+  TurnsController,
+  DeliveriesController,
+  AuditController,
+  IntentsController,
+  ConsoleHealthController,
+];
+const queries = [TurnLogQueries, TurnTail, IntentStats];
 
 /**
  * The admin application's module: the console's API on its own listener, never on the webhook port. Every route
@@ -35,11 +56,12 @@ const queries = [TurnLogQueries, TurnTail];
  */
 @Module({})
 export class AdminModule {
-  static forRoot(service: ServiceInstances): DynamicModule {
+  static forRoot(service: ServiceInstances, readiness: ServiceReadiness): DynamicModule {
     return {
       module: AdminModule,
       controllers,
       providers: [
+        { provide: ServiceReadiness, useValue: readiness },
         ...SHARED.map((token) => ({ provide: token, useValue: service.get(token, { strict: false }) })),
         ...queries,
         AdminSessions,

@@ -1,0 +1,42 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { IsIn, IsOptional, MaxLength, MinLength } from 'class-validator';
+import {
+  type IntentBucket,
+  IntentStats,
+  type IntentSummary,
+  STATS_WINDOWS,
+  type StatsWindow,
+} from '../turn-log/intent-stats';
+
+const WINDOWS = Object.keys(STATS_WINDOWS);
+
+export class IntentsQuery {
+  @IsOptional()
+  @IsIn(WINDOWS)
+  window?: StatsWindow;
+}
+
+export class IntentSeriesQuery extends IntentsQuery {
+  @MinLength(1)
+  @MaxLength(200)
+  intent!: string;
+}
+
+/** Which intent got slow: p50/p95/p99 against the platform's budget, error and deadline-miss ratios, volume. */
+@Controller('api/intents')
+export class IntentsController {
+  constructor(private readonly stats: IntentStats) {}
+
+  @Get()
+  async summary(@Query() query: IntentsQuery): Promise<{ window: StatsWindow; intents: IntentSummary[] }> {
+    const window = query.window ?? '1h';
+    return { window, intents: await this.stats.summary(window) };
+  }
+
+  /** One intent over the window in buckets (a minute over an hour, 15 minutes over a day), for its charts. */
+  @Get('series')
+  async series(@Query() query: IntentSeriesQuery): Promise<{ window: StatsWindow; buckets: IntentBucket[] }> {
+    const window = query.window ?? '1h';
+    return { window, buckets: await this.stats.series(query.intent, window) };
+  }
+}
