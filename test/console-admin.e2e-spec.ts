@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { type AdminListener, startAdminListener } from '../src/console/admin/admin-app';
 import { serviceReadiness } from '../src/app.factory';
+import { JobQueue } from '../src/async/job-queue';
 import { AppConfig } from '../src/config';
 import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { eventually } from './support/eventually';
@@ -269,5 +270,16 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
     expect(health.pool.idle + health.pool.inUse).toBeGreaterThan(0);
     expect(health.queues.map((entry) => entry.queue)).toEqual(expect.arrayContaining(['callback-delivery']));
     expect(health.replicas).toEqual([]);
+  });
+
+  it("neither starts nor stops the service's own parts: a second console opened and closed leaves the job queue running", async () => {
+    const queue = t.app.get(JobQueue);
+    const second = await startAdminListener(t.app, t.app.get(AppConfig), serviceReadiness(t.app));
+    await second.close();
+    expect(queue.isRunning).toBe(true);
+    const health = (await request(adminUrl).get('/api/health').expect(200)).body as {
+      readiness: { status: string; details: { jobQueue: { status: string } } };
+    };
+    expect(health.readiness).toMatchObject({ status: 'ok', details: { jobQueue: { status: 'up' } } });
   });
 });

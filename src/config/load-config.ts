@@ -74,11 +74,6 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
       );
     }
     if (!env.CALLERS_FILE && serving) problems.push('CALLERS_FILE: is required when NODE_ENV=production');
-    if (env.ADMIN_ENABLED && serving) {
-      problems.push(
-        'ADMIN_ENABLED: production has no local operator, and sign-in to the console through OpenID Connect is not available yet; leave the console off',
-      );
-    }
   }
   if (serving && !secure && !invalid.has('HOST') && env.HOST && !LOOPBACK_HOSTS.has(env.HOST)) {
     problems.push(`HOST: without TLS the service only binds to a loopback address (got ${JSON.stringify(env.HOST)})`);

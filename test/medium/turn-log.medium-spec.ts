@@ -3,8 +3,11 @@ import { TurnLogWriter } from '../../src/console/turn-log/turn-log.writer';
 import { type FinishedTurn, TurnJournal } from '../../src/observability/turn-journal';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
 
-const options = (maxBuffered = 1000): ConsoleOptions => ({
-  turnLog: { enabled: true, retentionHours: 24, flushMs: 60_000, maxBuffered },
+const options = (maxBuffered = 1000, enabled = true): ConsoleOptions => ({
+  turnLog: { enabled, retentionHours: 24, flushMs: 60_000, maxBuffered },
+  sessionSecret: Buffer.alloc(32),
+  sessionTtlMs: 3_600_000,
+  secureCookies: false,
 });
 
 const turn = (n: number, overrides: Partial<FinishedTurn> = {}): FinishedTurn => ({
@@ -103,7 +106,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   });
 
   it('stops listening when disabled', () => {
-    writer = new TurnLogWriter(journal, db.pool, { turnLog: { ...options().turnLog, enabled: false } });
+    writer = new TurnLogWriter(journal, db.pool, options(1000, false));
     writer.onApplicationBootstrap();
     expect(journal.listened).toBe(false);
   });

@@ -6,9 +6,13 @@ import { AdminSessions } from './admin-sessions';
 import { ConsoleAudit } from './console-audit';
 
 const ROLE = 'console:role';
+const PUBLIC = 'console:public';
 
 /** The role a route needs (`viewer` when not said). */
 export const RequiresRole = (role: AdminRole) => SetMetadata(ROLE, role);
+
+/** A route anyone may reach: the sign-in's own steps. */
+export const PublicRoute = () => SetMetadata(PUBLIC, true);
 
 /**
  * Every admin route: who is asking (a console session, or the local operator in development), whether their role
@@ -24,6 +28,7 @@ export class AdminAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AdminRequest>();
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const principal = this.sessions.principalOf(request);
     if (!principal) throw new AppError('UNAUTHENTICATED', 'Log in to the console first.');
     request.principal = principal;

@@ -1,5 +1,6 @@
 import { AppError } from '../../common/errors/app-error';
 import { loadConfig } from '../../config';
+import type { ConsoleOptions } from '../console.options';
 import type { AdminPrincipal, AdminRequest } from './admin-principal';
 import { hasRole } from './admin-principal';
 import { AdminSessions } from './admin-sessions';
@@ -25,8 +26,15 @@ function refusal(run: () => void): string | undefined {
   }
 }
 
+const options: ConsoleOptions = {
+  turnLog: { enabled: true, retentionHours: 1, flushMs: 500, maxBuffered: 100 },
+  sessionSecret: Buffer.alloc(32, 1),
+  sessionTtlMs: 3_600_000,
+  secureCookies: true,
+};
+
 describe('AdminSessions', () => {
-  const sessions = new AdminSessions(loadConfig({ NODE_ENV: 'development' }));
+  const sessions = new AdminSessions(loadConfig({ NODE_ENV: 'development' }), options);
   const token = sessions.csrfToken(LOCAL_OPERATOR);
 
   it("accepts an action that carries its session's token from the console's own origin", () => {
@@ -52,8 +60,31 @@ describe('AdminSessions', () => {
     expect(sessions.principalOf(requestWith({}))).toBe(LOCAL_OPERATOR);
     const production = new AdminSessions(
       loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y' }, process.cwd(), { serving: false }),
+      options,
     );
     expect(production.principalOf(requestWith({}))).toBeUndefined();
+  });
+});
+
+describe('console sessions', () => {
+  const sessions = new AdminSessions(
+    loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y' }, '/', { serving: false }),
+    options,
+  );
+
+  it('knows a signed-in person from their session cookie, and no one from a forged or foreign one', () => {
+    const setCookie = sessions.sessionCookie(viewer);
+    expect(setCookie).toMatch(/^wf_console=[^;]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax; Secure$/);
+    const cookie = setCookie.split(';')[0];
+    expect(sessions.principalOf(requestWith({ cookie }, '10.0.0.9'))).toEqual({ ...viewer, name: 'V' });
+    const other = new AdminSessions(sessions['config'], { ...options, sessionSecret: Buffer.alloc(32, 2) });
+    expect(other.principalOf(requestWith({ cookie }, '10.0.0.9'))).toBeUndefined();
+    expect(sessions.principalOf(requestWith({ cookie: `${cookie}x` }, '10.0.0.9'))).toBeUndefined();
+  });
+
+  it("binds the CSRF token to the session: another session's token is refused", () => {
+    const request = requestWith({ 'x-csrf-token': sessions.csrfToken(LOCAL_OPERATOR) });
+    expect(refusal(() => sessions.checkCsrf(request, viewer))).toBe('FORBIDDEN');
   });
 });
 

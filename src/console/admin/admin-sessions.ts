@@ -1,33 +1,101 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config';
-import type { AdminPrincipal, AdminRequest } from './admin-principal';
+import { ConsoleOptions } from '../console.options';
+import { ADMIN_ROLES, type AdminPrincipal, type AdminRequest, type AdminRole } from './admin-principal';
 import { isLocalOperatorRequest, LOCAL_OPERATOR } from './local-operator';
+import { cookieValue, seal, setCookie, unseal } from './sealed-cookie';
 
 export const CSRF_HEADER = 'x-csrf-token';
+export const SESSION_COOKIE = 'wf_console';
+export const LOGIN_COOKIE = 'wf_console_login';
+const SESSION_PURPOSE = 'console-session';
+
+interface SessionClaims {
+  readonly sid: string;
+  readonly sub: string;
+  readonly name: string;
+  readonly roles: AdminRole[];
+}
 
 /**
- * Who a console request comes from, and the CSRF token of their session. A state-changing request must carry
- * the token in a header (a page of another origin cannot read it, nor send that header without a CORS preflight
- * we never answer), and a browser's Origin or Sec-Fetch-Site must say it came from the console itself.
+ * Who a console request comes from (a signed-in person's session cookie, or the local operator in development),
+ * and the CSRF token of their session. A state-changing request must carry the token in a header (a page of
+ * another origin cannot read it, nor send that header without a CORS preflight we never answer), and a browser's
+ * Origin or Sec-Fetch-Site must say it came from the console itself.
  */
 @Injectable()
 export class AdminSessions {
-  /** Signs CSRF tokens; per process until sessions are shared between replicas. */
-  private readonly secret = randomBytes(32);
-
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly options: ConsoleOptions,
+  ) {}
 
   principalOf(request: AdminRequest): AdminPrincipal | undefined {
-    if (!this.config.isProduction && isLocalOperatorRequest(request.socket.remoteAddress, request.headers.host)) {
-      return LOCAL_OPERATOR;
+    const session = unseal<SessionClaims>(
+      SESSION_PURPOSE,
+      cookieValue(request.headers.cookie, SESSION_COOKIE),
+      this.options.sessionSecret,
+    );
+    if (session && Array.isArray(session.roles)) {
+      return {
+        subject: session.sub,
+        name: session.name,
+        roles: session.roles.filter((role) => (ADMIN_ROLES as readonly string[]).includes(role)),
+        via: 'oidc',
+        sessionId: session.sid,
+      };
     }
-    return undefined;
+    return this.localOperatorAllowed && isLocalOperatorRequest(request.socket.remoteAddress, request.headers.host)
+      ? LOCAL_OPERATOR
+      : undefined;
+  }
+
+  /** Only while developing without an identity provider: with one, everyone signs in. */
+  private get localOperatorAllowed(): boolean {
+    return !this.config.isProduction && this.options.oidc === undefined;
+  }
+
+  /** The Set-Cookie header that starts a signed-in person's session. */
+  sessionCookie(principal: AdminPrincipal): string {
+    const claims: SessionClaims = {
+      sid: principal.sessionId,
+      sub: principal.subject,
+      name: principal.name,
+      roles: [...principal.roles],
+    };
+    const value = seal(SESSION_PURPOSE, claims, Date.now() + this.options.sessionTtlMs, this.options.sessionSecret);
+    // Lax, not Strict: the browser comes back from the identity provider in a cross-site redirect chain.
+    return setCookie(SESSION_COOKIE, value, {
+      maxAgeSeconds: Math.floor(this.options.sessionTtlMs / 1000),
+      path: '/',
+      sameSite: 'Lax',
+      secure: this.options.secureCookies,
+    });
+  }
+
+  /** Set-Cookie headers that end a session (and a sign-in under way). */
+  clearingCookies(): string[] {
+    const gone = { maxAgeSeconds: 0, sameSite: 'Lax' as const, secure: this.options.secureCookies };
+    return [
+      setCookie(SESSION_COOKIE, '', { ...gone, path: '/' }),
+      setCookie(LOGIN_COOKIE, '', { ...gone, path: '/callback' }),
+    ];
+  }
+
+  /** The Set-Cookie header that keeps a sign-in's state until the identity provider sends the browser back. */
+  loginCookie(sealedState: string): string {
+    return setCookie(LOGIN_COOKIE, sealedState, {
+      maxAgeSeconds: 600,
+      path: '/callback',
+      sameSite: 'Lax',
+      secure: this.options.secureCookies,
+    });
   }
 
   csrfToken(principal: AdminPrincipal): string {
-    return createHmac('sha256', this.secret).update(`csrf:${principal.sessionId}`).digest('base64url');
+    return createHmac('sha256', this.options.sessionSecret).update(`csrf:${principal.sessionId}`).digest('base64url');
   }
 
   checkCsrf(request: AdminRequest, principal: AdminPrincipal): void {

@@ -10,6 +10,7 @@ import { AppConfig } from '../../config';
 import { DatabasePool } from '../../database/database-pool';
 import { PgNotifications } from '../../database/pg-notifications';
 import { ReadReplicas } from '../../database/replicas/read-replicas';
+import { ConsoleOptions } from '../console.options';
 import { IntentStats } from '../turn-log/intent-stats';
 import { TurnLogQueries } from '../turn-log/turn-log.queries';
 import { TurnTail } from '../turn-log/turn-tail';
@@ -20,6 +21,8 @@ import { ConsoleAudit } from './console-audit';
 import { DeliveriesController } from './deliveries.controller';
 import { ConsoleHealthController, ServiceReadiness } from './health.controller';
 import { IntentsController } from './intents.controller';
+import { LoginController } from './login.controller';
+import { OidcLogin } from './oidc-login';
 import { SessionController } from './session.controller';
 import { TurnsController } from './turns.controller';
 
@@ -28,9 +31,33 @@ export interface ServiceInstances {
   get(token: abstract new (...args: never[]) => unknown, options: { strict: false }): unknown;
 }
 
+/**
+ * The service's own instance behind a view without lifecycle hooks: Nest calls the hooks of every provider of an
+ * application, value providers too, and the admin application must not start or stop (again) what the service
+ * runs (its job queue, its replica checks, the audit log's timers). Methods run on the instance itself.
+ */
+function shared<T extends object>(instance: T): T {
+  return new Proxy(instance, {
+    get(target, property) {
+      if (typeof property === 'string' && LIFECYCLE_HOOKS.has(property)) return undefined;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+const LIFECYCLE_HOOKS = new Set([
+  'onModuleInit',
+  'onApplicationBootstrap',
+  'onModuleDestroy',
+  'beforeApplicationShutdown',
+  'onApplicationShutdown',
+]);
+
 /** Instances of the service the console uses as they are, not copies: the same pool and LISTEN connection. */
 const SHARED = [
   AppConfig,
+  ConsoleOptions,
   DatabasePool,
   PgNotifications,
   ReadReplicas,
@@ -47,6 +74,7 @@ const controllers = [
   AuditController,
   IntentsController,
   ConsoleHealthController,
+  LoginController,
 ];
 const queries = [TurnLogQueries, TurnTail, IntentStats];
 
@@ -62,10 +90,14 @@ export class AdminModule {
       controllers,
       providers: [
         { provide: ServiceReadiness, useValue: readiness },
-        ...SHARED.map((token) => ({ provide: token, useValue: service.get(token, { strict: false }) })),
+        ...SHARED.map((token) => ({
+          provide: token,
+          useValue: shared(service.get(token, { strict: false }) as object),
+        })),
         ...queries,
         AdminSessions,
         ConsoleAudit,
+        OidcLogin,
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         {
           provide: APP_PIPE,

@@ -19,6 +19,20 @@ export class ConsoleAudit {
     });
   }
 
+  signedIn(request: AdminRequest, principal: AdminPrincipal): void {
+    this.audit.record({
+      event: 'authn_login_success',
+      outcome: 'success',
+      reason: 'console_login',
+      detail: `${principal.name} as ${principal.roles.join(', ')}`,
+      ...this.who(request, principal),
+    });
+  }
+
+  signInFailed(request: AdminRequest, reason: string): void {
+    this.audit.record({ event: 'authn_login_fail', outcome: 'failure', reason, ...this.who(request, undefined) });
+  }
+
   /** An action the person's role or session did not allow. */
   refused(request: AdminRequest, principal: AdminPrincipal | undefined, reason: string): void {
     this.audit.record({ event: 'authz_fail', outcome: 'failure', reason, ...this.who(request, principal) });

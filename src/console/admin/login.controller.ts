@@ -1,0 +1,59 @@
+import { Controller, Get, HttpCode, Post, Query, Redirect, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { AppError } from '../../common/errors/app-error';
+import type { AdminRequest } from './admin-principal';
+import { PublicRoute } from './admin-auth.guard';
+import { AdminSessions, LOGIN_COOKIE } from './admin-sessions';
+import { ConsoleAudit } from './console-audit';
+import { LoginFailed, OidcLogin } from './oidc-login';
+import { cookieValue } from './sealed-cookie';
+
+/** Signing in through the identity provider, and out. */
+@Controller()
+export class LoginController {
+  constructor(
+    private readonly login: OidcLogin,
+    private readonly sessions: AdminSessions,
+    private readonly audit: ConsoleAudit,
+  ) {}
+
+  /** Sends the browser to the identity provider. */
+  @Get('login')
+  @PublicRoute()
+  @Redirect()
+  async begin(@Res({ passthrough: true }) response: Response): Promise<{ url: string; statusCode: number }> {
+    const { location, state } = await this.login.begin();
+    response.setHeader('Set-Cookie', this.sessions.loginCookie(state));
+    return { url: location, statusCode: 302 };
+  }
+
+  /** Where the identity provider sends the browser back: the session starts here. */
+  @Get('callback')
+  @PublicRoute()
+  @Redirect()
+  async callback(
+    @Query() query: Record<string, unknown>,
+    @Req() request: AdminRequest,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<{ url: string; statusCode: number }> {
+    try {
+      const principal = await this.login.complete(query, cookieValue(request.headers.cookie, LOGIN_COOKIE));
+      response.setHeader('Set-Cookie', [this.sessions.sessionCookie(principal), this.sessions.clearingCookies()[1]]);
+      this.audit.signedIn(request, principal);
+      return { url: '/', statusCode: 302 };
+    } catch (error: unknown) {
+      if (!(error instanceof LoginFailed)) throw error;
+      this.audit.signInFailed(request, error.reason);
+      response.setHeader('Set-Cookie', this.sessions.clearingCookies()[1]);
+      throw new AppError('UNAUTHENTICATED', error.message);
+    }
+  }
+
+  /** Ends the session (an action: it needs the session's CSRF token). */
+  @Post('logout')
+  @HttpCode(204)
+  logout(@Req() request: AdminRequest, @Res({ passthrough: true }) response: Response): void {
+    response.setHeader('Set-Cookie', this.sessions.clearingCookies());
+    this.audit.acted(request, request.principal!, 'logout', request.principal!.via);
+  }
+}

@@ -1,0 +1,208 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { loadJose } from '../../auth/tokens/jose';
+import { AppError } from '../../common/errors/app-error';
+import { type ConsoleOidc, ConsoleOptions } from '../console.options';
+import type { AdminPrincipal, AdminRole } from './admin-principal';
+import { seal, unseal } from './sealed-cookie';
+
+const LOGIN_PURPOSE = 'console-login';
+const LOGIN_TTL_MS = 10 * 60_000;
+const PROVIDER_TIMEOUT_MS = 5_000;
+
+interface ProviderMetadata {
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
+  readonly jwksUri: string;
+}
+
+interface LoginState {
+  readonly state: string;
+  readonly nonce: string;
+  readonly verifier: string;
+}
+
+/** Why a sign-in did not complete: said to the person, audited with its reason. */
+export class LoginFailed extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'LoginFailed';
+  }
+}
+
+/**
+ * Sign-in to the console through the bank's identity provider: OpenID Connect authorization code flow with PKCE
+ * (S256), state and nonce kept in a sealed, short-lived cookie; the code is exchanged with the client secret
+ * (client_secret_basic) and the ID token verified against the provider's keys (issuer, audience, expiry, nonce).
+ * Roles come from one claim of the ID token.
+ */
+@Injectable()
+export class OidcLogin {
+  private metadata?: Promise<ProviderMetadata>;
+  private keys?: ReturnType<Awaited<ReturnType<typeof loadJose>>['createRemoteJWKSet']>;
+
+  constructor(private readonly options: ConsoleOptions) {}
+
+  get configured(): boolean {
+    return this.options.oidc !== undefined;
+  }
+
+  /** Where to send the browser, and the sealed state cookie's value. */
+  async begin(): Promise<{ location: string; state: string }> {
+    const oidc = this.oidc();
+    const provider = await this.provider(oidc);
+    const login: LoginState = {
+      state: randomBytes(24).toString('base64url'),
+      nonce: randomBytes(24).toString('base64url'),
+      verifier: randomBytes(48).toString('base64url'),
+    };
+    const location = new URL(provider.authorizationEndpoint);
+    location.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: oidc.clientId,
+      redirect_uri: oidc.redirectUri,
+      scope: oidc.scopes,
+      state: login.state,
+      nonce: login.nonce,
+      code_challenge: createHash('sha256').update(login.verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    return {
+      location: location.toString(),
+      state: seal(LOGIN_PURPOSE, login, Date.now() + LOGIN_TTL_MS, this.options.sessionSecret),
+    };
+  }
+
+  /** The person signed in, from the provider's answer and the state cookie; throws `LoginFailed`. */
+  async complete(query: Record<string, unknown>, stateCookie: string | undefined): Promise<AdminPrincipal> {
+    const oidc = this.oidc();
+    const login = unseal<LoginState>(LOGIN_PURPOSE, stateCookie, this.options.sessionSecret);
+    if (!login) throw new LoginFailed('login_state', 'The sign-in took too long or was not started here; start again.');
+    if (typeof query.error === 'string') {
+      throw new LoginFailed(
+        'provider_refused',
+        `The identity provider refused the sign-in (${query.error.slice(0, 64)}).`,
+      );
+    }
+    if (query.state !== login.state)
+      throw new LoginFailed('state_mismatch', 'The sign-in answer does not match; start again.');
+    if (typeof query.code !== 'string' || query.code.length === 0 || query.code.length > 2048) {
+      throw new LoginFailed('no_code', 'The identity provider sent no authorization code.');
+    }
+    const provider = await this.provider(oidc);
+    const idToken = await this.exchange(oidc, provider, query.code, login.verifier);
+    const jose = await loadJose();
+    this.keys ??= jose.createRemoteJWKSet(new URL(provider.jwksUri), { timeoutDuration: PROVIDER_TIMEOUT_MS });
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jose.jwtVerify(idToken, this.keys, {
+        issuer: oidc.issuer,
+        audience: oidc.clientId,
+        clockTolerance: 30,
+      }));
+    } catch (error: unknown) {
+      throw new LoginFailed(
+        'id_token_invalid',
+        `The identity provider's ID token did not verify: ${(error as Error).message}`,
+      );
+    }
+    if (claims.nonce !== login.nonce)
+      throw new LoginFailed('nonce_mismatch', 'The ID token was not issued for this sign-in.');
+    const roles = rolesOf(claims[oidc.rolesClaim], oidc);
+    if (roles.length === 0) {
+      throw new LoginFailed(
+        'no_role',
+        `Your account has no console role (${oidc.viewerRole} or ${oidc.operatorRole}).`,
+      );
+    }
+    const subject = typeof claims.sub === 'string' ? claims.sub : '';
+    if (!subject) throw new LoginFailed('id_token_invalid', 'The ID token names nobody (no sub).');
+    const name = [claims.name, claims.preferred_username, claims.email].find((value) => typeof value === 'string');
+    return { subject, name: name ?? subject, roles, via: 'oidc', sessionId: randomUUID() };
+  }
+
+  private oidc(): ConsoleOidc {
+    if (!this.options.oidc) throw new AppError('NOT_FOUND', 'Sign-in is not configured (ADMIN_OIDC_ISSUER).');
+    return this.options.oidc;
+  }
+
+  /** The provider's discovery document, read once (again after a failure). */
+  private provider(oidc: ConsoleOidc): Promise<ProviderMetadata> {
+    this.metadata ??= discover(oidc.issuer).catch((error: unknown) => {
+      this.metadata = undefined;
+      throw error;
+    });
+    return this.metadata;
+  }
+
+  private async exchange(oidc: ConsoleOidc, provider: ProviderMetadata, code: string, verifier: string) {
+    const credentials = `${encodeURIComponent(oidc.clientId)}:${encodeURIComponent(oidc.clientSecret)}`;
+    let response: Response;
+    try {
+      response = await fetch(provider.tokenEndpoint, {
+        method: 'POST',
+        headers: {
+          Authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Accept: 'application/json',
+        },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: oidc.redirectUri,
+          code_verifier: verifier,
+        }).toString(),
+        redirect: 'error',
+        signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
+      });
+    } catch (error: unknown) {
+      throw new LoginFailed(
+        'provider_unreachable',
+        `The identity provider could not be reached: ${(error as Error).message}`,
+      );
+    }
+    const body = (await response.json().catch(() => undefined)) as { id_token?: unknown; error?: unknown } | undefined;
+    if (!response.ok || typeof body?.id_token !== 'string') {
+      const why = typeof body?.error === 'string' ? body.error.slice(0, 64) : `HTTP ${response.status}`;
+      throw new LoginFailed('code_exchange', `The identity provider did not exchange the code (${why}).`);
+    }
+    return body.id_token;
+  }
+}
+
+function rolesOf(claim: unknown, oidc: ConsoleOidc): AdminRole[] {
+  const values = typeof claim === 'string' ? claim.split(/[\s,]+/) : Array.isArray(claim) ? claim : [];
+  const roles: AdminRole[] = [];
+  if (values.includes(oidc.operatorRole)) roles.push('operator');
+  if (values.includes(oidc.viewerRole)) roles.push('viewer');
+  return roles;
+}
+
+async function discover(issuer: string): Promise<ProviderMetadata> {
+  const location = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  let document: Record<string, unknown>;
+  try {
+    const response = await fetch(location, {
+      headers: { Accept: 'application/json' },
+      redirect: 'error',
+      signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    document = (await response.json()) as Record<string, unknown>;
+  } catch (error: unknown) {
+    throw new AppError('UNAVAILABLE', `The identity provider could not be reached (${(error as Error).message}).`);
+  }
+  const { issuer: named, authorization_endpoint, token_endpoint, jwks_uri } = document;
+  if (named !== issuer) throw new AppError('UNAVAILABLE', 'The identity provider names another issuer.');
+  if (
+    typeof authorization_endpoint !== 'string' ||
+    typeof token_endpoint !== 'string' ||
+    typeof jwks_uri !== 'string'
+  ) {
+    throw new AppError('UNAVAILABLE', "The identity provider's discovery document lacks an endpoint.");
+  }
+  return { authorizationEndpoint: authorization_endpoint, tokenEndpoint: token_endpoint, jwksUri: jwks_uri };
+}
