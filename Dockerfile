@@ -74,8 +74,8 @@ COPY --from=prod-deps --chown=0:0 /app/node_modules ./node_modules
 COPY --from=build --chown=0:0 /app/dist ./dist
 
 USER 10001:10001
-# HTTP(S) (PORT), gRPC (GRPC_PORT), Prometheus metrics (METRICS_PORT).
-EXPOSE 8080 50051 9464
+# HTTP(S) (PORT), gRPC (GRPC_PORT), Prometheus metrics (METRICS_PORT), the operator console (ADMIN_PORT, when on).
+EXPOSE 8080 50051 9464 9465
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # The migration job of the chart replaces only the CMD: ["node", "dist/cli/database.cli.js", "migrate"].

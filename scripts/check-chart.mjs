@@ -102,6 +102,17 @@ const MUST_FAIL = [
     expect: 'metrics.dashboard.enabled needs metrics.enabled=true',
   },
   { set: ['metrics.dashboard.label=not a label'], expect: '/metrics/dashboard/label' },
+  { set: ['console.enabled=true'], expect: 'console.enabled needs config.ADMIN_OIDC_ISSUER' },
+  {
+    set: [
+      'console.enabled=true',
+      'config.ADMIN_OIDC_ISSUER=https://login.example',
+      'config.ADMIN_OIDC_CLIENT_ID=c',
+      'config.ADMIN_PUBLIC_URL=https://console.example',
+    ],
+    expect: 'console.enabled needs console.existingSecret',
+  },
+  { set: ['config.ADMIN_ENABLED=true'], expect: 'ADMIN_ENABLED' },
   { set: ['metrics.prometheusRule.alerts.errorBudgetBurn.objective=1'], expect: 'errorBudgetBurn/objective' },
   { set: ['metrics.prometheusRule.alerts.latencyNearDeadline.for=ten minutes'], expect: 'latencyNearDeadline/for' },
   { set: ['metrics.prometheusRule.alerts.certificateExpiry.criticalDays=30'], expect: 'criticalDays' },

@@ -263,14 +263,15 @@ describe('Dockerfile', () => {
     expect(values.tmpSizeLimit).toBeTruthy();
   });
 
-  it('exposes the default HTTP, gRPC and metrics ports, which the chart uses too', () => {
+  it('exposes the default HTTP, gRPC, metrics and console ports, which the chart uses too', () => {
     const exposed = inStage(runtime, 'EXPOSE').flatMap((i) => i.args.split(/\s+/).map(Number));
     const defaults = new Environment();
-    expect(exposed).toEqual([defaults.PORT, defaults.GRPC_PORT, defaults.METRICS_PORT]);
+    expect(exposed).toEqual([defaults.PORT, defaults.GRPC_PORT, defaults.METRICS_PORT, defaults.ADMIN_PORT]);
     expect(values.containerPorts).toEqual({
       http: defaults.PORT,
       grpc: defaults.GRPC_PORT,
       metrics: defaults.METRICS_PORT,
+      admin: defaults.ADMIN_PORT,
     });
   });
 

@@ -136,6 +136,16 @@ Checks across values that the schema cannot express; each failure names the valu
 {{- fail "metrics.prometheusRule.alerts.certificateExpiry.criticalDays must be below warningDays" }}
 {{- end }}
 {{- end }}
+{{- if $v.console.enabled }}
+{{- range list "ADMIN_OIDC_ISSUER" "ADMIN_OIDC_CLIENT_ID" "ADMIN_PUBLIC_URL" }}
+{{- if not (hasKey $v.config .) }}
+{{- fail (printf "console.enabled needs config.%s: the console signs people in through OpenID Connect in production" .) }}
+{{- end }}
+{{- end }}
+{{- if not $v.console.existingSecret }}
+{{- fail "console.enabled needs console.existingSecret (ADMIN_OIDC_CLIENT_SECRET and ADMIN_SESSION_SECRET)" }}
+{{- end }}
+{{- end }}
 {{- if and (ne $v.tls.clientAuth "off") (not $v.tls.enabled) }}
 {{- fail (printf "tls.clientAuth=%s needs tls.enabled=true (client certificates are checked by the pod's own TLS)" $v.tls.clientAuth) }}
 {{- end }}
