@@ -1,9 +1,9 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/service-process';
 
 /**
  * What a newcomer does first, on a fresh clone: the README's two commands. Once as a new non-root user in its
@@ -43,17 +43,6 @@ function readmeCurl(port: number): string {
   )?.[1];
   if (!example) throw new Error('README has no curl example');
   return example.replace('127.0.0.1:8080', `127.0.0.1:${port}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 function shell(argv: string[], cwd: string, env: NodeJS.ProcessEnv, detached = false): ChildProcess {

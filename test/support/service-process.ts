@@ -4,16 +4,28 @@ import { join } from 'node:path';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports below the kernel's ephemeral range (32768–60999 on Linux by default). */
+const FIXED_PORTS = { from: 20_000, count: 12_000 };
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port free now for a service to bind later. Below the ephemeral range: a port from there (`listen(0)`) can be
+ * taken, before the service binds it, by any outgoing connection's local end (a pool's, a client's), which a
+ * listener bound last after start-up (the console's) met in CI.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = FIXED_PORTS.from + Math.floor(Math.random() * FIXED_PORTS.count);
+    if (await canBind(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 /** The environment a child service starts from: PATH and HOME only, nothing else inherited. */
