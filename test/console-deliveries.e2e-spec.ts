@@ -67,8 +67,8 @@ describe('operator console: dead deliveries and replay (real receiver, real Post
       [reason],
     );
 
-  /** A RequestStatement turn (async), whose callback the receiver refuses until it dies. */
-  async function deadDelivery(): Promise<string> {
+  /** A RequestStatement turn: async, so its result goes to the caller's callback URL. */
+  async function requestStatement(): Promise<void> {
     await request(t.baseUrl)
       .post('/v1/webhooks/generic')
       .set('Authorization', `Bearer ${TOKEN}`)
@@ -79,6 +79,11 @@ describe('operator console: dead deliveries and replay (real receiver, real Post
         parameters: { user_id: '12345', account_type: 'checking' },
       })
       .expect(200);
+  }
+
+  /** A RequestStatement turn whose callback the receiver refuses until it dies. */
+  async function deadDelivery(): Promise<string> {
+    await requestStatement();
     return eventually(async () => {
       const { deliveries } = (await request(adminUrl).get('/api/deliveries?status=dead').expect(200)).body as {
         deliveries: { id: string; lastStatus: number; lastError: string | null; attempts: number }[];
@@ -165,16 +170,7 @@ describe('operator console: dead deliveries and replay (real receiver, real Post
       .send({ callerId: 'statement-bot', url: receiver.url })
       .expect(200, { disabled: true });
     const before = receiver.received.length;
-    await request(t.baseUrl)
-      .post('/v1/webhooks/generic')
-      .set('Authorization', `Bearer ${TOKEN}`)
-      .send({
-        requestId: `r-${randomUUID()}`,
-        sessionId: 's',
-        intent: 'RequestStatement',
-        parameters: { user_id: '12345', account_type: 'checking' },
-      })
-      .expect(200);
+    await requestStatement();
     await eventually(async () => {
       const { deliveries } = (await request(adminUrl).get('/api/deliveries?status=disabled').expect(200)).body as {
         deliveries: unknown[];

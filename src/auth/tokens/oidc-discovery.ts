@@ -12,15 +12,16 @@ export interface DiscoveryRequestOptions {
 }
 
 /**
- * Reads `${issuer}/.well-known/openid-configuration` and returns its `jwks_uri`. The document's
- * `issuer` must equal the configured one exactly (OpenID Connect Discovery 1.0, section 4.3).
- * Redirects are refused. Throws {@link OidcDiscoveryError}.
+ * Reads `${issuer}/.well-known/openid-configuration`: a JSON object whose `issuer` equals the configured one exactly
+ * (OpenID Connect Discovery 1.0, section 4.3), with `jwks_uri` and every other endpoint named in `endpoints` as
+ * http(s) URLs. Redirects are refused. Throws {@link OidcDiscoveryError}.
  */
-export async function discoverJwksUri(
+export async function discoverEndpoints<Name extends string>(
   issuer: string,
+  endpoints: readonly Name[],
   fetchImpl: FetchLike = fetch,
   options: DiscoveryRequestOptions = {},
-): Promise<string> {
+): Promise<Record<Name | 'jwks_uri', string>> {
   const location = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   parseHttpUrl(location, 'OIDC issuer');
   const fail = (message: string, cause?: unknown): OidcDiscoveryError =>
@@ -48,14 +49,27 @@ export async function discoverJwksUri(
   if (document.issuer !== issuer) {
     throw fail(`the discovery document names issuer ${JSON.stringify(document.issuer)}`);
   }
-  const jwksUri = document.jwks_uri;
-  if (typeof jwksUri !== 'string' || jwksUri.length === 0) throw fail('the discovery document has no jwks_uri');
-  try {
-    parseHttpUrl(jwksUri, 'jwks_uri');
-  } catch (error) {
-    throw fail(describeError(error), error);
+  const found: Partial<Record<string, string>> = {};
+  for (const name of ['jwks_uri', ...endpoints]) {
+    const value = document[name];
+    if (typeof value !== 'string' || value.length === 0) throw fail(`the discovery document has no ${name}`);
+    try {
+      parseHttpUrl(value, name);
+    } catch (error) {
+      throw fail(describeError(error), error);
+    }
+    found[name] = value;
   }
-  return jwksUri;
+  return found as Record<Name | 'jwks_uri', string>;
+}
+
+/** The issuer's `jwks_uri`, from its discovery document (see {@link discoverEndpoints}). */
+export async function discoverJwksUri(
+  issuer: string,
+  fetchImpl: FetchLike = fetch,
+  options: DiscoveryRequestOptions = {},
+): Promise<string> {
+  return (await discoverEndpoints(issuer, [], fetchImpl, options)).jwks_uri;
 }
 
 export interface OidcDiscoveryOptions extends DiscoveryRequestOptions {

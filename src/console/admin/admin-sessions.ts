@@ -77,11 +77,16 @@ export class AdminSessions {
 
   /** Set-Cookie headers that end a session (and a sign-in under way). */
   clearingCookies(): string[] {
-    const gone = { maxAgeSeconds: 0, sameSite: 'Lax' as const, secure: this.options.secureCookies };
-    return [
-      setCookie(SESSION_COOKIE, '', { ...gone, path: '/' }),
-      setCookie(LOGIN_COOKIE, '', { ...gone, path: '/callback' }),
-    ];
+    return [this.expired(SESSION_COOKIE, '/'), this.clearingLoginCookie()];
+  }
+
+  /** The Set-Cookie header that ends a sign-in's state cookie (it is used once). */
+  clearingLoginCookie(): string {
+    return this.expired(LOGIN_COOKIE, '/callback');
+  }
+
+  private expired(name: string, path: string): string {
+    return setCookie(name, '', { maxAgeSeconds: 0, path, sameSite: 'Lax', secure: this.options.secureCookies });
   }
 
   /** The Set-Cookie header that keeps a sign-in's state until the identity provider sends the browser back. */

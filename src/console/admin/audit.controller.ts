@@ -1,6 +1,6 @@
 import { Controller, Get, Query, Req, StreamableFile } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsDateString, IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Readable } from 'node:stream';
 import type { AuditEvent } from '../../audit/audit-event.entity';
 import { type AuditFilter, AuditSearch } from '../../audit/audit-search';
@@ -8,11 +8,12 @@ import { toInt } from '../../config';
 import type { AdminRequest } from './admin-principal';
 import { ConsoleAudit } from './console-audit';
 import { csvLine } from './csv';
+import { TimeRangeQuery } from './time-range.query';
 
 const PAGE = 1000;
 const MAX_EXPORT_ROWS = 100_000;
 
-export class AuditQuery {
+export class AuditQuery extends TimeRangeQuery {
   /** An OWASP logging vocabulary name, e.g. `authn_login_fail`. */
   @IsOptional()
   @Matches(/^[a-z_]{1,64}$/, { message: 'event must be an event name such as authn_login_fail' })
@@ -26,18 +27,6 @@ export class AuditQuery {
   @IsOptional()
   @MaxLength(64)
   source?: string;
-
-  @IsOptional()
-  @IsDateString({ strict: true })
-  from?: string;
-
-  @IsOptional()
-  @IsDateString({ strict: true })
-  to?: string;
-
-  @IsOptional()
-  @Matches(/^\d{1,18}$/, { message: 'before must be a row id' })
-  before?: string;
 
   /** Rows per page (at most 500), or in an export (at most 100000). */
   @IsOptional()

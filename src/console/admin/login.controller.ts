@@ -38,13 +38,13 @@ export class LoginController {
   ): Promise<{ url: string; statusCode: number }> {
     try {
       const principal = await this.login.complete(query, cookieValue(request.headers.cookie, LOGIN_COOKIE));
-      response.setHeader('Set-Cookie', [this.sessions.sessionCookie(principal), this.sessions.clearingCookies()[1]]);
+      response.setHeader('Set-Cookie', [this.sessions.sessionCookie(principal), this.sessions.clearingLoginCookie()]);
       this.audit.signedIn(request, principal);
       return { url: '/', statusCode: 302 };
     } catch (error: unknown) {
       if (!(error instanceof LoginFailed)) throw error;
       this.audit.signInFailed(request, error.reason);
-      response.setHeader('Set-Cookie', this.sessions.clearingCookies()[1]);
+      response.setHeader('Set-Cookie', this.sessions.clearingLoginCookie());
       throw new AppError('UNAUTHENTICATED', error.message);
     }
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { loadJose } from '../../auth/tokens/jose';
+import { discoverEndpoints } from '../../auth/tokens/oidc-discovery';
 import { AppError } from '../../common/errors/app-error';
 import { type ConsoleOidc, ConsoleOptions } from '../console.options';
 import type { AdminPrincipal, AdminRole } from './admin-principal';
@@ -182,27 +183,16 @@ function rolesOf(claim: unknown, oidc: ConsoleOidc): AdminRole[] {
 }
 
 async function discover(issuer: string): Promise<ProviderMetadata> {
-  const location = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-  let document: Record<string, unknown>;
   try {
-    const response = await fetch(location, {
-      headers: { Accept: 'application/json' },
-      redirect: 'error',
-      signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
+    const found = await discoverEndpoints(issuer, ['authorization_endpoint', 'token_endpoint'], fetch, {
+      timeoutMs: PROVIDER_TIMEOUT_MS,
     });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    document = (await response.json()) as Record<string, unknown>;
+    return {
+      authorizationEndpoint: found.authorization_endpoint,
+      tokenEndpoint: found.token_endpoint,
+      jwksUri: found.jwks_uri,
+    };
   } catch (error: unknown) {
-    throw new AppError('UNAVAILABLE', `The identity provider could not be reached (${(error as Error).message}).`);
+    throw new AppError('UNAVAILABLE', `The identity provider could not be used (${(error as Error).message}).`);
   }
-  const { issuer: named, authorization_endpoint, token_endpoint, jwks_uri } = document;
-  if (named !== issuer) throw new AppError('UNAVAILABLE', 'The identity provider names another issuer.');
-  if (
-    typeof authorization_endpoint !== 'string' ||
-    typeof token_endpoint !== 'string' ||
-    typeof jwks_uri !== 'string'
-  ) {
-    throw new AppError('UNAVAILABLE', "The identity provider's discovery document lacks an endpoint.");
-  }
-  return { authorizationEndpoint: authorization_endpoint, tokenEndpoint: token_endpoint, jwksUri: jwks_uri };
 }

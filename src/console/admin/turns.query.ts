@@ -1,7 +1,8 @@
 import { Transform } from 'class-transformer';
-import { IsDateString, IsIn, IsInt, IsNumberString, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { PLATFORMS } from '../../common/platform';
 import { toInt } from '../../config';
+import { TimeRangeQuery } from './time-range.query';
 
 const OUTCOMES = [
   'fulfilled',
@@ -17,7 +18,7 @@ const OUTCOMES = [
 ] as const;
 
 /** The turns table's filters, from the query string; anything else in it is refused. */
-export class TurnsQuery {
+export class TurnsQuery extends TimeRangeQuery {
   @IsOptional()
   @IsIn(PLATFORMS)
   platform?: string;
@@ -41,20 +42,6 @@ export class TurnsQuery {
   @Min(0)
   @Max(3_600_000)
   minMs?: number;
-
-  @IsOptional()
-  @IsDateString({ strict: true })
-  from?: string;
-
-  @IsOptional()
-  @IsDateString({ strict: true })
-  to?: string;
-
-  /** The next page: turns older than this id. */
-  @IsOptional()
-  @IsNumberString({ no_symbols: true })
-  @Matches(/^\d{1,18}$/)
-  before?: string;
 
   @IsOptional()
   @Transform(toInt)
