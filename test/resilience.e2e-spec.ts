@@ -315,8 +315,21 @@ describe('resilience (real processes, real PostgreSQL)', () => {
     it('is ready again within 10 s of PostgreSQL coming back, and turns succeed again', async () => {
       await pg.start();
       const restartedAt = Date.now();
+      // The reply-mode service was ready all along: wait until its probe has seen the database back, as the
+      // 503-mode service's readiness says for its own.
       for (const port of [replyPort, unavailablePort]) {
-        await eventually(async () => expect((await send(port, '/health/ready')).status).toBe(200), 10_000, 100);
+        await eventually(
+          async () => {
+            const ready = await send(port, '/health/ready');
+            expect({ status: ready.status, body: json(ready) }).toMatchObject({
+              status: 200,
+              body: { info: { database: { status: 'up' } } },
+            });
+            expect(json(ready)).not.toHaveProperty('info.database.reachable');
+          },
+          10_000,
+          100,
+        );
       }
       expect(Date.now() - restartedAt).toBeLessThan(10_000);
       for (const port of [replyPort, unavailablePort, replyPort]) {
