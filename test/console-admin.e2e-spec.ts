@@ -247,8 +247,9 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
     const { summary, seriesTurns } = await eventually(async () => {
       const before = await summaryRow();
       expect(before).toBeDefined();
-      const series = (await request(adminUrl).get('/api/intents/series?intent=GetAccountBalance&window=24h').expect(200))
-        .body as { buckets: { turns: number }[] };
+      const series = (
+        await request(adminUrl).get('/api/intents/series?intent=GetAccountBalance&window=24h').expect(200)
+      ).body as { buckets: { turns: number }[] };
       const after = await summaryRow();
       expect(after?.turns).toBe(before!.turns);
       return { summary: before!, seriesTurns: series.buckets.reduce((sum, bucket) => sum + bucket.turns, 0) };

@@ -78,6 +78,25 @@ describe('operator console: sign-in with OpenID Connect (a real provider, real H
       .send({ ids: [`msg_${'1'.repeat(32)}`] })
       .expect(403);
     expect(refused.body.message).toBe('This needs the operator role; you have viewer.');
+    await request(consoleUrl)
+      .post('/api/captures')
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', csrfToken)
+      .send({ platform: 'generic', minutes: 5 })
+      .expect(403);
+    await request(consoleUrl)
+      .delete('/api/captures/1')
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', csrfToken)
+      .expect(403);
+    await request(consoleUrl)
+      .post('/api/turns/1/send-again')
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', csrfToken)
+      .expect(403);
+    expect((await request(consoleUrl).get('/api/captures').set('Cookie', cookie).expect(200)).body).toEqual({
+      rules: [],
+    });
     await eventually(async () =>
       expect(await auditRows('authz_fail')).toEqual(
         expect.arrayContaining([expect.objectContaining({ caller_id: 'console:vic', reason: 'console_role' })]),

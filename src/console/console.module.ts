@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module';
+import { CaptureRules } from './capture/capture-rules';
 import { TurnLogWriter } from './turn-log/turn-log.writer';
 
 /**
- * The operator console's part of the service itself: the turn log it lists (written off the request path). The
+ * The operator console's part of the service itself: the turn log it lists (written off the request path) and
+ * the capture rules that decide which turns keep their bodies. The
  * console's pages and admin API run on the admin listener (see `admin-app.ts`).
  */
 @Module({
   imports: [DatabaseModule],
-  providers: [TurnLogWriter],
-  exports: [TurnLogWriter],
+  providers: [TurnLogWriter, CaptureRules],
+  exports: [TurnLogWriter, CaptureRules],
 })
 export class ConsoleModule {}

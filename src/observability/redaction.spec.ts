@@ -1,4 +1,4 @@
-import { parameterAttributes, pathOf, redactQuery, redactUrl, sanitizeSql } from './redaction';
+import { parameterAttributes, pathOf, REDACTED, redactJson, redactQuery, redactUrl, sanitizeSql } from './redaction';
 
 describe('redactQuery', () => {
   it('keeps the names and removes every value', () => {
@@ -67,5 +67,63 @@ describe('parameterAttributes', () => {
 
   it('ignores inherited names', () => {
     expect(parameterAttributes({}, ['constructor', 'toString'])).toEqual({ 'fulfillment.parameter_names': [] });
+  });
+});
+
+describe('redactJson', () => {
+  const esBody = {
+    responseId: 'r-1',
+    session: 'projects/bank/agent/environments/live/users/u-7/sessions/s-42',
+    queryResult: {
+      queryText: 'what is my balance, my PIN is 1234',
+      parameters: { account_type: 'checking', user_id: '12345', pin: 1234, tags: ['a', 'b'], vip: true },
+      intent: { name: 'projects/bank/agent/intents/9f', displayName: 'GetAccountBalance' },
+      languageCode: 'en',
+      outputContexts: [
+        { name: 'projects/bank/agent/sessions/s-42/contexts/awaiting', lifespanCount: 5, parameters: null },
+      ],
+    },
+  };
+
+  it('keeps every key and hides every value not on the allow-list, however deep', () => {
+    expect(redactJson(esBody, ['account_type'])).toEqual({
+      responseId: REDACTED,
+      session: `projects/${REDACTED}/agent/environments/live/users/${REDACTED}/sessions/${REDACTED}`,
+      queryResult: {
+        queryText: REDACTED,
+        parameters: {
+          account_type: 'checking',
+          user_id: REDACTED,
+          pin: REDACTED,
+          tags: [REDACTED, REDACTED],
+          vip: REDACTED,
+        },
+        intent: { name: `projects/${REDACTED}/agent/intents/9f`, displayName: 'GetAccountBalance' },
+        languageCode: 'en',
+        outputContexts: [
+          {
+            name: `projects/${REDACTED}/agent/sessions/${REDACTED}/contexts/awaiting`,
+            lifespanCount: REDACTED,
+            parameters: null,
+          },
+        ],
+      },
+    });
+  });
+
+  it('shows nothing but protocol fields with an empty allow-list, and never changes its input', () => {
+    const before = JSON.stringify(esBody);
+    const redacted = JSON.stringify(redactJson(esBody, []));
+    expect(redacted).not.toContain('12345');
+    expect(redacted).not.toContain('1234');
+    expect(redacted).not.toContain('checking');
+    expect(redacted).not.toContain('s-42');
+    expect(redacted).not.toContain('u-7');
+    expect(JSON.stringify(esBody)).toBe(before);
+  });
+
+  it('redacts a body that is a bare value', () => {
+    expect(redactJson('secret', [])).toBe(REDACTED);
+    expect(redactJson(null, [])).toBeNull();
   });
 });

@@ -129,3 +129,63 @@ export const LOG_REDACT_PATHS: readonly string[] = [
   'queryText',
   '*.queryText',
 ];
+
+/**
+ * Protocol fields whose values name what was asked or where the dialogue stands, never who asked or what they
+ * said (the intent, the stage, the language, a state out of a fixed list): shown in captured bodies without being
+ * listed, so that a captured request still has the shape its platform requires.
+ */
+const PROTOCOL_FIELDS = new Set([
+  'confirmation',
+  'confirmationState',
+  'dialogActionType',
+  'displayName',
+  'fulfillmentState',
+  'inputMode',
+  'intent',
+  'intentName',
+  'invocationSource',
+  'languageCode',
+  'localeId',
+  'messageVersion',
+  'next_action',
+  'shape',
+  'stage',
+  'state',
+  'tag',
+]);
+
+/** `projects/bank/agent/sessions/s-42/contexts/awaiting` → `projects/REDACTED/agent/sessions/REDACTED/contexts/awaiting`. */
+const RESOURCE_NAME = /^projects(?:\/[^/\s]+)+$/;
+/** The segments after these name a project, a session or an end user; the rest name parts of the agent. */
+const IDENTIFYING_COLLECTIONS = new Set(['projects', 'sessions', 'users']);
+
+function redactResourceName(name: string): string {
+  const segments = name.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    if (IDENTIFYING_COLLECTIONS.has(segments[i - 1])) segments[i] = REDACTED;
+  }
+  return segments.join('/');
+}
+
+/**
+ * A JSON body as the console may keep it: every key stays (it tells the body's shape), and a value shows only
+ * under an allow-listed name (TRACE_PARAMETER_ALLOWLIST, the rule spans follow) or a protocol field above; a
+ * Dialogflow resource name keeps its shape with the project and session ids removed; every other string, number
+ * or boolean becomes `REDACTED`, however deep.
+ */
+export function redactJson(value: unknown, allowlist: readonly string[]): unknown {
+  const allowed = new Set([...PROTOCOL_FIELDS, ...allowlist]);
+  const walk = (node: unknown, shown: boolean): unknown => {
+    if (node === null || node === undefined) return null;
+    if (Array.isArray(node)) return node.map((item) => walk(item, shown));
+    if (typeof node === 'object') {
+      const copy: Record<string, unknown> = {};
+      for (const [key, child] of Object.entries(node)) copy[key] = walk(child, allowed.has(key));
+      return copy;
+    }
+    if (shown) return node;
+    return typeof node === 'string' && RESOURCE_NAME.test(node) ? redactResourceName(node) : REDACTED;
+  };
+  return walk(value, false);
+}

@@ -14,9 +14,15 @@ export interface FinishedTurn {
   readonly outcome: string;
   readonly durationMs: number;
   readonly budgetMs: number;
+  /** The parsed request body, as received (a reference: a listener that keeps it redacts it first). */
+  readonly request?: unknown;
+  /** The reply sent, when the turn produced one. */
+  readonly reply?: { readonly status: number; readonly json: string };
 }
 
 export type TurnListener = (turn: FinishedTurn) => void;
+/** Whether a listener wants the bodies of a turn of this platform and caller (a capture is on for them). */
+export type BodiesWanted = (platform: Platform, callerId: string) => boolean;
 
 /**
  * Where finished turns are announced, for whoever keeps them (the operator console's turn log). Announcing is
@@ -25,17 +31,28 @@ export type TurnListener = (turn: FinishedTurn) => void;
 @Injectable()
 export class TurnJournal {
   private listeners: readonly TurnListener[] = [];
+  private bodiesWanted: readonly BodiesWanted[] = [];
 
   get listened(): boolean {
     return this.listeners.length > 0;
   }
 
-  /** Adds a listener; the returned function removes it. */
-  listen(listener: TurnListener): () => void {
+  /**
+   * Adds a listener; the returned function removes it. A turn's bodies are passed only when `wantsBodies` says
+   * so (no reference to a body is held for turns nobody captures).
+   */
+  listen(listener: TurnListener, wantsBodies?: BodiesWanted): () => void {
     this.listeners = [...this.listeners, listener];
+    if (wantsBodies) this.bodiesWanted = [...this.bodiesWanted, wantsBodies];
     return () => {
       this.listeners = this.listeners.filter((candidate) => candidate !== listener);
+      this.bodiesWanted = this.bodiesWanted.filter((candidate) => candidate !== wantsBodies);
     };
+  }
+
+  wantsBodies(platform: Platform, callerId: string): boolean {
+    for (const wanted of this.bodiesWanted) if (wanted(platform, callerId)) return true;
+    return false;
   }
 
   record(turn: FinishedTurn): void {

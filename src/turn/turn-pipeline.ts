@@ -76,10 +76,11 @@ export class TurnPipeline {
     return tracer.startActiveSpan(`turn ${intent}`, async (span) => {
       if (span.isRecording()) span.setAttributes(this.turnAttributes(turn.input, intent));
       const note: TurnNote = { outcome: 'error' };
+      let reply: TurnReply | undefined;
       try {
         // Database connections are shared out by intent and waited for only until the turn's deadline.
         const scope = { lane: intent, deadline: turn.deadline };
-        const reply = await runInWorkScope(scope, () => this.execute(turn, registered, note));
+        reply = await runInWorkScope(scope, () => this.execute(turn, registered, note));
         if (reply.replayed) note.outcome = 'replayed';
         return reply;
       } catch (error: unknown) {
@@ -106,6 +107,7 @@ export class TurnPipeline {
             outcome: note.outcome,
             durationMs,
             budgetMs: turn.deadline.budgetMs,
+            ...(this.journal.wantsBodies(turn.input.platform, turn.input.caller.id) && { request: turn.body, reply }),
           });
         }
       }

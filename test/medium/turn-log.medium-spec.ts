@@ -1,6 +1,12 @@
+import { CaptureRules } from '../../src/console/capture/capture-rules';
 import { ConsoleOptions } from '../../src/console/console.options';
+import type { AppConfig } from '../../src/config';
+import { PgNotifications } from '../../src/database/pg-notifications';
+import { PgPools } from '../../src/database/pg-pools';
 import { TurnLogWriter } from '../../src/console/turn-log/turn-log.writer';
 import { type FinishedTurn, TurnJournal } from '../../src/observability/turn-journal';
+import { REDACTED } from '../../src/observability/redaction';
+import { eventually } from '../support/eventually';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
 
 const options = (maxBuffered = 1000, enabled = true): ConsoleOptions => ({
@@ -26,18 +32,33 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   let db: MediumDatabase;
   let journal: TurnJournal;
   let writer: TurnLogWriter;
+  let config: AppConfig;
+  const notifications: PgNotifications[] = [];
 
   beforeEach(async () => {
     db = await mediumDatabase();
     journal = new TurnJournal();
+    config = {
+      database: { url: db.database.url },
+      observability: { parameterAllowlist: ['account_type'] },
+    } as unknown as AppConfig;
   });
   afterEach(async () => {
     await writer?.beforeApplicationShutdown();
+    for (const listener of notifications.splice(0)) await listener.onApplicationShutdown();
     await db.close();
   });
 
-  const start = (maxBuffered?: number) => {
-    writer = new TurnLogWriter(journal, db.pool, options(maxBuffered));
+  /** The capture rules as one replica holds them, listening on its own connection. */
+  const replicaRules = (enabled = true) => {
+    const listener = new PgNotifications(config, new PgPools());
+    notifications.push(listener);
+    const rules = new CaptureRules(db.pool, listener, options(1000, enabled));
+    rules.onApplicationBootstrap();
+    return rules;
+  };
+  const start = (maxBuffered?: number, captures = replicaRules()) => {
+    writer = new TurnLogWriter(journal, db.pool, options(maxBuffered), captures, config);
     writer.onApplicationBootstrap();
   };
   const rows = () =>
@@ -106,8 +127,103 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   });
 
   it('stops listening when disabled', () => {
-    writer = new TurnLogWriter(journal, db.pool, options(1000, false));
+    writer = new TurnLogWriter(journal, db.pool, options(1000, false), replicaRules(false), config);
     writer.onApplicationBootstrap();
     expect(journal.listened).toBe(false);
+  });
+
+  describe('request capture', () => {
+    const esBody = {
+      responseId: 'r-1',
+      queryResult: {
+        queryText: 'my card number is 4111111111111111',
+        parameters: { account_type: 'checking', user_id: '12345' },
+        intent: { displayName: 'GetAccountBalance' },
+      },
+    };
+    const reply = { status: 200, json: JSON.stringify({ fulfillmentText: 'Your balance is $1,234.56' }) };
+    const captured = () =>
+      db.query<{ request_id: string; path: string; request: unknown; response_status: number; response: unknown }>(
+        `SELECT l.request_id, c.path, c.request, c.response_status, c.response
+           FROM turn_captures c JOIN turn_log l ON l.id = c.turn_id ORDER BY l.id`,
+      );
+
+    it('keeps the bodies of the turns a rule in force matches, redacted, with their turns in the same batch', async () => {
+      const rules = replicaRules();
+      start(1000, rules);
+      expect(journal.wantsBodies('dialogflow-es', 'bot')).toBe(false);
+      await rules.create({ platform: 'dialogflow-es', minutes: 5, createdBy: 'alice' });
+      expect(journal.wantsBodies('dialogflow-es', 'bot')).toBe(true);
+      expect(journal.wantsBodies('generic', 'bot')).toBe(false);
+
+      journal.record(turn(1, { request: esBody, reply }));
+      journal.record(turn(2));
+      journal.record(turn(3, { platform: 'generic', request: { text: 'secret' } }));
+      await writer.flush();
+
+      expect(await rows()).toHaveLength(3);
+      expect(await captured()).toEqual([
+        {
+          request_id: 'req-1',
+          path: '/v1/webhooks/dialogflow-es',
+          request: {
+            responseId: REDACTED,
+            queryResult: {
+              queryText: REDACTED,
+              parameters: { account_type: 'checking', user_id: REDACTED },
+              intent: { displayName: 'GetAccountBalance' },
+            },
+          },
+          response_status: 200,
+          response: { fulfillmentText: REDACTED },
+        },
+        {
+          request_id: 'req-3',
+          path: '/v1/webhooks/generic',
+          request: { text: REDACTED },
+          response_status: null,
+          response: null,
+        },
+      ]);
+    });
+
+    it("tells every replica about a rule another replica made or ended (LISTEN/NOTIFY), and honours a rule's end", async () => {
+      const here = replicaRules();
+      const there = replicaRules();
+      const rule = await here.create({ callerId: 'bot', minutes: 1, createdBy: 'alice' });
+      await eventually(() => expect(there.matches('rasa', 'bot', Date.now())).toBe(true));
+      expect(there.matches('rasa', 'other-bot', Date.now())).toBe(false);
+      expect(there.matches('rasa', 'bot', Date.now() + 61_000)).toBe(false);
+
+      expect(await here.end(rule.id)).toMatchObject({ id: rule.id, callerId: 'bot' });
+      expect(await here.end(rule.id)).toBeUndefined();
+      await eventually(() => expect(there.matches('rasa', 'bot', Date.now())).toBe(false));
+      expect(await there.inForce()).toEqual([]);
+    });
+
+    it('keeps a body still too big once redacted (its keys alone) as a note instead', async () => {
+      const rules = replicaRules();
+      start(1000, rules);
+      await rules.create({ platform: 'generic', minutes: 5, createdBy: 'alice' });
+      journal.record(
+        turn(1, {
+          platform: 'generic',
+          request: Object.fromEntries(Array.from({ length: 5000 }, (_, n) => [`field_${n}`, n])),
+        }),
+      );
+      await writer.flush();
+      expect((await captured())[0].request).toEqual({ truncated: true, bytes: expect.any(Number) });
+    });
+
+    it('purges captured bodies with their turns', async () => {
+      const rules = replicaRules();
+      start(1000, rules);
+      await rules.create({ platform: 'generic', minutes: 5, createdBy: 'alice' });
+      journal.record(turn(1, { platform: 'generic', at: Date.now() - 25 * 3_600_000, request: { a: 1 } }));
+      await writer.flush();
+      expect(await captured()).toHaveLength(1);
+      expect(await writer.purgeExpired(10)).toBe(1);
+      expect(await captured()).toEqual([]);
+    });
   });
 });

@@ -10,6 +10,7 @@ import { AppConfig } from '../../config';
 import { DatabasePool } from '../../database/database-pool';
 import { PgNotifications } from '../../database/pg-notifications';
 import { ReadReplicas } from '../../database/replicas/read-replicas';
+import { CaptureRules } from '../capture/capture-rules';
 import { ConsoleOptions } from '../console.options';
 import { IntentStats } from '../turn-log/intent-stats';
 import { TurnLogQueries } from '../turn-log/turn-log.queries';
@@ -17,10 +18,12 @@ import { TurnTail } from '../turn-log/turn-tail';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { AdminSessions } from './admin-sessions';
 import { AuditController } from './audit.controller';
+import { CapturesController } from './captures.controller';
 import { ConsoleAudit } from './console-audit';
 import { DeliveriesController } from './deliveries.controller';
 import { ConsoleHealthController, ServiceReadiness } from './health.controller';
 import { IntentsController } from './intents.controller';
+import { LocalInstance } from './local-instance';
 import { LoginController } from './login.controller';
 import { OidcLogin } from './oidc-login';
 import { SessionController } from './session.controller';
@@ -29,6 +32,8 @@ import { TurnsController } from './turns.controller';
 /** The running service, whose instances the admin application shares (one pool, one configuration). */
 export interface ServiceInstances {
   get(token: abstract new (...args: never[]) => unknown, options: { strict: false }): unknown;
+  /** The webhook listener (a developer may send a captured request to it again). */
+  getHttpServer(): unknown;
 }
 
 /**
@@ -65,11 +70,13 @@ const SHARED = [
   AuditLog,
   AuditSearch,
   DeliveryAdministration,
+  CaptureRules,
 ] as const;
 
 const controllers = [
   SessionController,
   TurnsController,
+  CapturesController,
   DeliveriesController,
   AuditController,
   IntentsController,
@@ -90,6 +97,11 @@ export class AdminModule {
       controllers,
       providers: [
         { provide: ServiceReadiness, useValue: readiness },
+        {
+          provide: LocalInstance,
+          useFactory: (config: AppConfig) => new LocalInstance(() => service.getHttpServer(), config),
+          inject: [AppConfig],
+        },
         ...SHARED.map((token) => ({
           provide: token,
           useValue: shared(service.get(token, { strict: false }) as object),

@@ -1,8 +1,15 @@
-import { Controller, Get, Headers, MessageEvent, Query, Sse } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, MessageEvent, Param, Post, Query, Req, Sse } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import type { TurnFilter, TurnRow } from '../turn-log/turn-log.queries';
+import type { TurnFilter, TurnRow, CapturedBodies } from '../turn-log/turn-log.queries';
 import { TurnLogQueries } from '../turn-log/turn-log.queries';
 import { TurnTail } from '../turn-log/turn-tail';
+import { AppError } from '../../common/errors/app-error';
+import { curlCommand } from '../capture/curl-command';
+import type { AdminRequest } from './admin-principal';
+import { RequiresRole } from './admin-auth.guard';
+import { NumericIdParam } from './captures.dto';
+import { ConsoleAudit } from './console-audit';
+import { LocalInstance, type SentAgain } from './local-instance';
 import { TurnsQuery } from './turns.query';
 
 const DEFAULT_LIMIT = 100;
@@ -40,6 +47,8 @@ export class TurnsController {
   constructor(
     private readonly queries: TurnLogQueries,
     private readonly tail: TurnTail,
+    private readonly local: LocalInstance,
+    private readonly audit: ConsoleAudit,
   ) {}
 
   @Get()
@@ -73,5 +82,45 @@ export class TurnsController {
         unsubscribe();
       };
     });
+  }
+
+  /**
+   * One turn, with its captured bodies when a capture was on for it, a curl command that sends the request again
+   * and whether this console can send it to its own instance. Reading captured bodies is audited.
+   */
+  @Get(':id')
+  async one(
+    @Param() { id }: NumericIdParam,
+    @Req() request: AdminRequest,
+  ): Promise<{ turn: TurnRow; capture: (CapturedBodies & { curl: string; canSendAgain: boolean }) | null }> {
+    const found = await this.queries.one(id);
+    if (!found) throw new AppError('NOT_FOUND', `No turn ${id} in the turn log (it may have been purged).`);
+    if (!found.capture) return { turn: found.turn, capture: null };
+    this.audit.acted(request, request.principal!, 'capture_view', `turn ${id} (${found.turn.requestId})`);
+    const baseUrl = this.local.baseUrl;
+    const local = baseUrl ? { baseUrl, token: this.local.token } : undefined;
+    return {
+      turn: found.turn,
+      capture: {
+        ...found.capture,
+        curl: curlCommand(found.capture.path, found.capture.request, local),
+        canSendAgain: local !== undefined,
+      },
+    };
+  }
+
+  /** Development only: the captured (redacted) request, sent to this instance's own webhook route. */
+  @Post(':id/send-again')
+  @HttpCode(200)
+  @RequiresRole('operator')
+  async sendAgain(@Param() { id }: NumericIdParam, @Req() request: AdminRequest): Promise<SentAgain> {
+    const baseUrl = this.local.baseUrl;
+    if (!baseUrl) {
+      throw new AppError('NOT_FOUND', 'Sending again is offered only by a development instance on plain HTTP.');
+    }
+    const found = await this.queries.one(id);
+    if (!found?.capture) throw new AppError('NOT_FOUND', `Turn ${id} has no captured request.`);
+    this.audit.acted(request, request.principal!, 'capture_send_again', `turn ${id} to ${baseUrl}`);
+    return this.local.send(baseUrl, found.capture.path, found.capture.request);
   }
 }

@@ -3,11 +3,19 @@ import { DatabasePool } from '../../database/database-pool';
 import { sql } from '../../database/sql';
 import type { TurnLogEntry } from './turn-log-entry.entity';
 
-/** A turn as the console lists it (`id` as a string: a bigint). */
+/** A turn as the console lists it (`id` as a string: a bigint); `captured` when its bodies were kept. */
 export type TurnRow = Pick<
   TurnLogEntry,
   'id' | 'at' | 'requestId' | 'traceId' | 'platform' | 'intent' | 'callerId' | 'outcome' | 'durationMs' | 'budgetMs'
->;
+> & { readonly captured: boolean };
+
+/** A turn's captured bodies (already redacted when they were written). */
+export interface CapturedBodies {
+  readonly path: string;
+  readonly request: unknown;
+  readonly responseStatus: number | null;
+  readonly response: unknown;
+}
 
 /** What the turns table filters by; every field optional. */
 export interface TurnFilter {
@@ -24,7 +32,8 @@ export interface TurnFilter {
 }
 
 const COLUMNS = `id::text AS id, at, request_id AS "requestId", trace_id AS "traceId", platform, intent,
-  caller_id AS "callerId", outcome, duration_ms AS "durationMs", budget_ms AS "budgetMs"`;
+  caller_id AS "callerId", outcome, duration_ms AS "durationMs", budget_ms AS "budgetMs",
+  EXISTS (SELECT 1 FROM turn_captures WHERE turn_id = turn_log.id) AS captured`;
 
 const SEARCH = sql<
   TurnRow,
@@ -64,6 +73,16 @@ const AFTER = sql<TurnRow, [afterId: string, limit: number]>(
   `SELECT ${COLUMNS} FROM turn_log WHERE id > $1::bigint ORDER BY id LIMIT $2`,
 );
 
+const ONE = sql<TurnRow & { capture: CapturedBodies | null }, [id: string]>(
+  'console_turn_with_capture',
+  `SELECT ${COLUMNS},
+          CASE WHEN c.turn_id IS NULL THEN NULL ELSE jsonb_build_object(
+            'path', c.path, 'request', c.request, 'responseStatus', c.response_status, 'response', c.response) END
+            AS capture
+     FROM turn_log LEFT JOIN turn_captures c ON c.turn_id = turn_log.id
+    WHERE turn_log.id = $1::bigint`,
+);
+
 const LATEST_ID = sql<{ id: string | null }, []>('console_turns_latest_id', `SELECT max(id)::text AS id FROM turn_log`);
 
 /** Reads of the turn log for the console (always on the primary: the live tail must not lag). */
@@ -93,6 +112,14 @@ export class TurnLogQueries {
   /** Turns written after `afterId`, oldest first (a live tail catching up after a gap). */
   after(afterId: string, limit: number): Promise<TurnRow[]> {
     return this.pool.run(AFTER, [afterId, limit]);
+  }
+
+  /** One turn with its captured bodies, if any were kept. */
+  async one(id: string): Promise<{ turn: TurnRow; capture: CapturedBodies | null } | undefined> {
+    const [row] = await this.pool.run(ONE, [id]);
+    if (!row) return undefined;
+    const { capture, ...turn } = row;
+    return { turn, capture };
   }
 
   async latestId(): Promise<string> {

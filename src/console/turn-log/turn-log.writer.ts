@@ -1,9 +1,12 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { type ExpiringRows, PurgesExpiredRows } from '../../common/retention';
+import { AppConfig } from '../../config';
 import { DatabasePool } from '../../database/database-pool';
 import { sql } from '../../database/sql';
 import { Metrics } from '../../observability/metrics';
+import { REDACTED, redactJson } from '../../observability/redaction';
 import { type FinishedTurn, TurnJournal } from '../../observability/turn-journal';
+import { CaptureRules } from '../capture/capture-rules';
 import { ConsoleOptions } from '../console.options';
 
 /** Where a committed batch of turns is announced (`<first id>-<last id>`), for the console's live tail. */
@@ -21,14 +24,26 @@ const INSERT_BATCH = sql<
     outcomes: string[],
     durationsMs: number[],
     budgetsMs: number[],
+    capturedRequests: (string | null)[],
+    capturedStatuses: (number | null)[],
+    capturedResponses: (string | null)[],
   ]
 >(
   'turn_log_insert',
-  `WITH inserted AS (
-     INSERT INTO turn_log (at, request_id, trace_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
-     SELECT * FROM unnest($1::timestamptz[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[],
-                          $6::varchar[], $7::varchar[], $8::real[], $9::integer[])
-     RETURNING id)
+  // Ids are drawn first so that a captured turn's bodies go in with it, in the same statement.
+  `WITH batch AS (
+     SELECT nextval(pg_get_serial_sequence('turn_log', 'id')) AS id, b.*
+       FROM unnest($1::timestamptz[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
+                   $7::varchar[], $8::real[], $9::integer[], $10::jsonb[], $11::integer[], $12::jsonb[])
+            AS b(at, request_id, trace_id, platform, intent, caller_id, outcome, duration_ms, budget_ms,
+                   request, response_status, response)),
+   inserted AS (
+     INSERT INTO turn_log (id, at, request_id, trace_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
+     SELECT id, at, request_id, trace_id, platform, intent, caller_id, outcome, duration_ms, budget_ms FROM batch
+     RETURNING id),
+   captured AS (
+     INSERT INTO turn_captures (turn_id, path, request, response_status, response)
+     SELECT id, '/v1/webhooks/' || platform, request, response_status, response FROM batch WHERE request IS NOT NULL)
    SELECT pg_notify('${TURN_LOG_CHANNEL}', min(id) || '-' || max(id)) FROM inserted`,
 );
 
@@ -64,6 +79,8 @@ export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationS
     private readonly journal: TurnJournal,
     private readonly pool: DatabasePool,
     private readonly options: ConsoleOptions,
+    private readonly captures: CaptureRules,
+    private readonly config: AppConfig,
     @Optional() metrics?: Metrics,
   ) {
     metrics?.cumulative('turn_log_dropped_total', 'Turns not kept in the turn log (its buffer was full)', (observe) =>
@@ -76,7 +93,10 @@ export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationS
 
   onApplicationBootstrap(): void {
     if (!this.options.turnLog.enabled) return;
-    this.stopListening = this.journal.listen((turn) => this.take(turn));
+    this.stopListening = this.journal.listen(
+      (turn) => this.take(turn),
+      (platform, callerId) => this.captures.matches(platform, callerId, Date.now()),
+    );
     this.timer = setInterval(() => void this.flush(), this.options.turnLog.flushMs);
     this.timer.unref();
   }
@@ -112,13 +132,17 @@ export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationS
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, BATCH_SIZE);
       try {
-        await this.pool.run(INSERT_BATCH, columnsOf(batch));
+        await this.pool.run(INSERT_BATCH, this.columnsOf(batch));
       } catch (error: unknown) {
         this.warn(error);
         return;
       }
       this.buffer = this.buffer.slice(batch.length);
     }
+  }
+
+  private columnsOf(batch: readonly FinishedTurn[]): NonNullable<typeof INSERT_BATCH.types>['params'] {
+    return columnsOf(batch, this.config.observability.parameterAllowlist);
   }
 
   private warn(error: unknown): void {
@@ -132,7 +156,11 @@ export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationS
 }
 
 /** The batch as one array per column, each value cut to its column's size (one odd row never fails a batch). */
-function columnsOf(batch: readonly FinishedTurn[]): NonNullable<typeof INSERT_BATCH.types>['params'] {
+function columnsOf(
+  batch: readonly FinishedTurn[],
+  allowlist: readonly string[],
+): NonNullable<typeof INSERT_BATCH.types>['params'] {
+  const captures = batch.map((turn) => (turn.request === undefined ? undefined : capturedBodies(turn, allowlist)));
   return [
     batch.map((turn) => new Date(turn.at)),
     batch.map((turn) => turn.requestId.slice(0, 256)),
@@ -143,5 +171,33 @@ function columnsOf(batch: readonly FinishedTurn[]): NonNullable<typeof INSERT_BA
     batch.map((turn) => turn.outcome.slice(0, 16)),
     batch.map((turn) => turn.durationMs),
     batch.map((turn) => Math.round(turn.budgetMs)),
+    captures.map((capture) => capture?.request ?? null),
+    captures.map((capture) => capture?.status ?? null),
+    captures.map((capture) => capture?.response ?? null),
   ];
+}
+
+/** A body bigger than this is kept as a note saying so: the inspector is for reading, not for archives. */
+const MAX_CAPTURED_BYTES = 64 * 1024;
+
+/** The turn's bodies redacted, as JSON text for the jsonb columns (redacted here, off the request path). */
+function capturedBodies(
+  turn: FinishedTurn,
+  allowlist: readonly string[],
+): { request: string; status: number | null; response: string | null } {
+  const keep = (body: unknown): string => {
+    const json = JSON.stringify(redactJson(body, allowlist)) ?? 'null';
+    return Buffer.byteLength(json) <= MAX_CAPTURED_BYTES
+      ? json
+      : JSON.stringify({ truncated: true, bytes: json.length });
+  };
+  let response: string | null = null;
+  if (turn.reply) {
+    try {
+      response = keep(JSON.parse(turn.reply.json));
+    } catch {
+      response = JSON.stringify(REDACTED);
+    }
+  }
+  return { request: keep(turn.request), status: turn.reply?.status ?? null, response };
 }
