@@ -136,7 +136,7 @@ describe('operator console: sign-in with OpenID Connect (a real provider, real H
     await request(consoleUrl).get('/api/session').set('Cookie', `${name}=${raised}.${mac}`).expect(401);
   });
 
-  it('signs out (an action, with the CSRF token), clearing the cookie', async () => {
+  it('signs out (an action, with the CSRF token), clearing the cookie and refusing any copy of it from then on', async () => {
     const signedIn = await signIn(consoleUrl, 'ada');
     const cookie = signedIn.consoleCookie();
     const { csrfToken } = (await request(consoleUrl).get('/api/session').set('Cookie', cookie).expect(200)).body as {
@@ -151,5 +151,13 @@ describe('operator console: sign-in with OpenID Connect (a real provider, real H
     expect(out.headers['set-cookie']).toEqual(
       expect.arrayContaining([expect.stringMatching(/^wf_console=; Path=\/; Max-Age=0/)]),
     );
+    // The cookie is still sealed and unexpired: a copy kept elsewhere must not outlive the sign-out.
+    const copied = await request(consoleUrl).get('/api/turns').set('Cookie', cookie).expect(401);
+    expect(copied.body).toMatchObject({
+      error: 'UNAUTHENTICATED',
+      message: 'This session was signed out; sign in again.',
+    });
+    const another = await signIn(consoleUrl, 'ada');
+    await request(consoleUrl).get('/api/turns').set('Cookie', another.consoleCookie()).expect(200);
   });
 });

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AppError } from '../../common/errors/app-error';
 import { type AdminRequest, type AdminRole, hasRole } from './admin-principal';
 import { AdminSessions } from './admin-sessions';
+import { SessionRevocations } from '../sessions/session-revocations';
 import { ConsoleAudit } from './console-audit';
 
 const ROLE = 'console:role';
@@ -24,13 +25,17 @@ export class AdminAuthGuard implements CanActivate {
     private readonly sessions: AdminSessions,
     private readonly reflector: Reflector,
     private readonly audit: ConsoleAudit,
+    private readonly revocations: SessionRevocations,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AdminRequest>();
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const principal = this.sessions.principalOf(request);
     if (!principal) throw new AppError('UNAUTHENTICATED', 'Log in to the console first.');
+    if (principal.via === 'oidc' && (await this.revocations.isRevoked(principal.sessionId))) {
+      throw new AppError('UNAUTHENTICATED', 'This session was signed out; sign in again.');
+    }
     request.principal = principal;
     const role = this.reflector.getAllAndOverride<AdminRole | undefined>(ROLE, [
       context.getHandler(),

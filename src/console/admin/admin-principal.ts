@@ -12,6 +12,8 @@ export interface AdminPrincipal {
   readonly via: 'oidc' | 'local';
   /** What the CSRF token is bound to: the session's id. */
   readonly sessionId: string;
+  /** When a signed-in person's session cookie expires (ms); none for the local operator. */
+  readonly expiresAt?: number;
 }
 
 export type AdminRequest = Request & { principal?: AdminPrincipal };

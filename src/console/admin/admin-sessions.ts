@@ -33,7 +33,7 @@ export class AdminSessions {
   ) {}
 
   principalOf(request: AdminRequest): AdminPrincipal | undefined {
-    const session = unseal<SessionClaims>(
+    const session = unseal<SessionClaims & { exp: number }>(
       SESSION_PURPOSE,
       cookieValue(request.headers.cookie, SESSION_COOKIE),
       this.options.sessionSecret,
@@ -45,6 +45,7 @@ export class AdminSessions {
         roles: session.roles.filter((role) => (ADMIN_ROLES as readonly string[]).includes(role)),
         via: 'oidc',
         sessionId: session.sid,
+        expiresAt: session.exp,
       };
     }
     return this.localOperatorAllowed && isLocalOperatorRequest(request.socket.remoteAddress, request.headers.host)

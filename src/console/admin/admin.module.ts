@@ -12,6 +12,7 @@ import { PgNotifications } from '../../database/pg-notifications';
 import { ReadReplicas } from '../../database/replicas/read-replicas';
 import { CaptureRules } from '../capture/capture-rules';
 import { ConsoleOptions } from '../console.options';
+import { SessionRevocations } from '../sessions/session-revocations';
 import { IntentStats } from '../turn-log/intent-stats';
 import { TurnLogQueries } from '../turn-log/turn-log.queries';
 import { TurnTail } from '../turn-log/turn-tail';
@@ -71,6 +72,7 @@ const SHARED = [
   AuditSearch,
   DeliveryAdministration,
   CaptureRules,
+  SessionRevocations,
 ] as const;
 
 const controllers = [

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Post, Query, Redirect, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError } from '../../common/errors/app-error';
+import { SessionRevocations } from '../sessions/session-revocations';
 import type { AdminRequest } from './admin-principal';
 import { PublicRoute } from './admin-auth.guard';
 import { AdminSessions, LOGIN_COOKIE } from './admin-sessions';
@@ -15,6 +16,7 @@ export class LoginController {
     private readonly login: OidcLogin,
     private readonly sessions: AdminSessions,
     private readonly audit: ConsoleAudit,
+    private readonly revocations: SessionRevocations,
   ) {}
 
   /** Sends the browser to the identity provider. */
@@ -52,8 +54,13 @@ export class LoginController {
   /** Ends the session (an action: it needs the session's CSRF token). */
   @Post('logout')
   @HttpCode(204)
-  logout(@Req() request: AdminRequest, @Res({ passthrough: true }) response: Response): void {
+  async logout(@Req() request: AdminRequest, @Res({ passthrough: true }) response: Response): Promise<void> {
+    const principal = request.principal!;
+    // The cookie is cleared in this browser; a copy of it (another tab's, a stolen one) is refused from now on.
+    if (principal.via === 'oidc' && principal.expiresAt !== undefined) {
+      await this.revocations.revoke(principal.sessionId, new Date(principal.expiresAt));
+    }
     response.setHeader('Set-Cookie', this.sessions.clearingCookies());
-    this.audit.acted(request, request.principal!, 'logout', request.principal!.via);
+    this.audit.acted(request, principal, 'logout', principal.via);
   }
 }
