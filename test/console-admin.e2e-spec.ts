@@ -288,4 +288,73 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
     };
     expect(health.readiness).toMatchObject({ status: 'ok', details: { jobQueue: { status: 'up' } } });
   });
+
+  it('documents every admin route in an OpenAPI 3.1 document: parameters from the validation, who may call, errors', async () => {
+    const document = (await request(adminUrl).get('/api/openapi.json').set('Host', 'anyone.example').expect(200))
+      .body as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            summary?: string;
+            description?: string;
+            security?: Record<string, string[]>[];
+            parameters?: { name: string; in: string; required: boolean; schema: { enum?: string[] } }[];
+            requestBody?: { content: Record<string, { schema: { $ref: string } }> };
+            responses: Record<string, unknown>;
+          }
+        >
+      >;
+      components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+    };
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/api/audit',
+      '/api/audit/export',
+      '/api/captures',
+      '/api/captures/{id}',
+      '/api/deliveries',
+      '/api/deliveries/disable-url',
+      '/api/deliveries/replay',
+      '/api/health',
+      '/api/intents',
+      '/api/intents/series',
+      '/api/session',
+      '/api/turns',
+      '/api/turns/stream',
+      '/api/turns/{id}',
+      '/api/turns/{id}/send-again',
+      '/callback',
+      '/login',
+      '/logout',
+    ]);
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        expect({ path, method, summary: operation.summary }).toEqual({ path, method, summary: expect.any(String) });
+      }
+    }
+    const turns = document.paths['/api/turns'].get;
+    expect(turns.security).toEqual([{ session: [] }]);
+    expect(turns.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'platform', in: 'query', required: false }),
+        expect.objectContaining({ name: 'minMs', in: 'query' }),
+        expect.objectContaining({ name: 'from', in: 'query' }),
+      ]),
+    );
+    expect(turns.parameters!.find((parameter) => parameter.name === 'platform')!.schema.enum).toContain('lex-v2');
+    expect(Object.keys(turns.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403']));
+
+    const replay = document.paths['/api/deliveries/replay'].post;
+    expect(replay.security).toEqual([{ session: [], csrf: [] }]);
+    expect(replay.description).toContain('operator role');
+    const bodyRef = replay.requestBody!.content['application/json'].schema.$ref;
+    expect(document.components.schemas[bodyRef.split('/').pop()!].required).toContain('ids');
+    expect(document.paths['/api/captures/{id}'].delete.parameters).toEqual([
+      expect.objectContaining({ name: 'id', in: 'path', required: true }),
+    ]);
+    expect(document.paths['/login'].get.security).toEqual([]);
+  });
 });

@@ -15,7 +15,7 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { SecurityRequirementObject } from '@nestjs/swagger';
-import { ErrorResponseSchema } from './error-response.schema';
+import { ErrorResponseSchema } from '../common/http/error-response.schema';
 
 /** Names of the security schemes in the document (components.securitySchemes). */
 export const SECURITY_SCHEME = {

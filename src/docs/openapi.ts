@@ -16,9 +16,9 @@ import { AppConfig } from '../config';
 import { PlatformAdapters } from '../platforms/platform-adapters';
 import { RasaSdkController } from '../platforms/rasa/rasa-sdk.controller';
 import { BODY_ONLY_STATUSES, SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
-import { ErrorResponseSchema } from './error-response.schema';
+import { ErrorResponseSchema } from '../common/http/error-response.schema';
 import { ERROR_EXAMPLES, requestExample } from './examples';
-import { requestSchemas } from './request-schemas';
+import { requestSchemas } from '../common/validation/request-schemas';
 
 /** Where the document and the UI are served (no authentication; they describe, they do not expose data). */
 export const OPENAPI_JSON_PATH = '/openapi.json';

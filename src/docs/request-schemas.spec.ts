@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Environment } from '../config/environment';
 import { GenericWebhookRequest } from '../platforms/generic/generic.request';
 import { LexV2Event } from '../platforms/lex-v2/lex-v2.request';
-import { requestSchemas } from './request-schemas';
+import { requestSchemas } from '../common/validation/request-schemas';
 
 describe('requestSchemas', () => {
   it('describes what validation checks, with the nested classes the roots reach and nothing else', () => {

@@ -15,6 +15,17 @@ export const RequiresRole = (role: AdminRole) => SetMetadata(ROLE, role);
 /** A route anyone may reach: the sign-in's own steps. */
 export const PublicRoute = () => SetMetadata(PUBLIC, true);
 
+/** What a route asks of its user, as the guard reads it: nothing (public), or a role. */
+export function routeAccess(
+  reflector: Reflector,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- what ExecutionContext hands out
+  handler: Function,
+  controller: abstract new (...args: never[]) => unknown,
+): 'public' | AdminRole {
+  if (reflector.getAllAndOverride<boolean>(PUBLIC, [handler, controller])) return 'public';
+  return reflector.getAllAndOverride<AdminRole | undefined>(ROLE, [handler, controller]) ?? 'viewer';
+}
+
 /**
  * Every admin route: who is asking (a console session, or the local operator in development), whether their role
  * allows the route, and, for anything that changes state, the CSRF token of their session.
@@ -30,20 +41,20 @@ export class AdminAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AdminRequest>();
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const access = routeAccess(this.reflector, context.getHandler(), context.getClass());
+    if (access === 'public') return true;
     const principal = this.sessions.principalOf(request);
     if (!principal) throw new AppError('UNAUTHENTICATED', 'Log in to the console first.');
     if (principal.via === 'oidc' && (await this.revocations.isRevoked(principal.sessionId))) {
       throw new AppError('UNAUTHENTICATED', 'This session was signed out; sign in again.');
     }
     request.principal = principal;
-    const role = this.reflector.getAllAndOverride<AdminRole | undefined>(ROLE, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (!hasRole(principal, role ?? 'viewer')) {
+    if (!hasRole(principal, access)) {
       this.audit.refused(request, principal, 'console_role');
-      throw new AppError('FORBIDDEN', `This needs the ${role} role; you have ${principal.roles.join(', ') || 'none'}.`);
+      throw new AppError(
+        'FORBIDDEN',
+        `This needs the ${access} role; you have ${principal.roles.join(', ') || 'none'}.`,
+      );
     }
     if (!SAFE_METHODS.has(request.method)) {
       try {

@@ -76,7 +76,11 @@ describe('console sessions', () => {
     const setCookie = sessions.sessionCookie(viewer);
     expect(setCookie).toMatch(/^wf_console=[^;]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax; Secure$/);
     const cookie = setCookie.split(';')[0];
-    expect(sessions.principalOf(requestWith({ cookie }, '10.0.0.9'))).toEqual({ ...viewer, name: 'V' });
+    expect(sessions.principalOf(requestWith({ cookie }, '10.0.0.9'))).toEqual({
+      ...viewer,
+      name: 'V',
+      expiresAt: expect.any(Number),
+    });
     const other = new AdminSessions(sessions['config'], { ...options, sessionSecret: Buffer.alloc(32, 2) });
     expect(other.principalOf(requestWith({ cookie }, '10.0.0.9'))).toBeUndefined();
     expect(sessions.principalOf(requestWith({ cookie: `${cookie}x` }, '10.0.0.9'))).toBeUndefined();

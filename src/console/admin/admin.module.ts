@@ -17,6 +17,7 @@ import { IntentStats } from '../turn-log/intent-stats';
 import { TurnLogQueries } from '../turn-log/turn-log.queries';
 import { TurnTail } from '../turn-log/turn-tail';
 import { AdminAuthGuard } from './admin-auth.guard';
+import { AdminOpenApiController, AdminOpenApiDocument } from './admin-openapi.controller';
 import { AdminSessions } from './admin-sessions';
 import { AuditController } from './audit.controller';
 import { CapturesController } from './captures.controller';
@@ -75,7 +76,8 @@ const SHARED = [
   SessionRevocations,
 ] as const;
 
-const controllers = [
+/** Every controller of the admin application (the API document is read off them). */
+export const ADMIN_CONTROLLERS = [
   SessionController,
   TurnsController,
   CapturesController,
@@ -84,6 +86,7 @@ const controllers = [
   IntentsController,
   ConsoleHealthController,
   LoginController,
+  AdminOpenApiController,
 ];
 const queries = [TurnLogQueries, TurnTail, IntentStats];
 
@@ -96,7 +99,7 @@ export class AdminModule {
   static forRoot(service: ServiceInstances, readiness: ServiceReadiness): DynamicModule {
     return {
       module: AdminModule,
-      controllers,
+      controllers: ADMIN_CONTROLLERS,
       providers: [
         { provide: ServiceReadiness, useValue: readiness },
         {
@@ -110,6 +113,7 @@ export class AdminModule {
         })),
         ...queries,
         AdminSessions,
+        AdminOpenApiDocument,
         ConsoleAudit,
         OidcLogin,
         { provide: APP_GUARD, useClass: AdminAuthGuard },

@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Query, Req, StreamableFile } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
@@ -73,6 +74,7 @@ export class AuditController {
     private readonly audit: ConsoleAudit,
   ) {}
 
+  @ApiOperation({ summary: 'Search the audit trail by event, caller, source and time (newest first, paged)' })
   @Get()
   async list(@Query() query: AuditQuery): Promise<{ events: AuditEvent[]; next?: string }> {
     const limit = Math.min(query.limit ?? 100, 500);
@@ -81,6 +83,7 @@ export class AuditController {
   }
 
   /** Every row that matches (up to `limit`, 10000 by default), newest first, read a page at a time. */
+  @ApiOperation({ summary: 'Export the audit events a search finds as CSV (an audited action)' })
   @Get('export')
   export(@Query() query: AuditQuery, @Req() request: AdminRequest): StreamableFile {
     const wanted = query.limit ?? 10_000;

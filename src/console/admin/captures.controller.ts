@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { AppError } from '../../common/errors/app-error';
 import { CaptureRules, type CaptureRuleView } from '../capture/capture-rules';
@@ -14,11 +15,13 @@ export class CapturesController {
     private readonly audit: ConsoleAudit,
   ) {}
 
+  @ApiOperation({ summary: 'The capture rules in force' })
   @Get()
   async list(): Promise<{ rules: CaptureRuleView[] }> {
     return { rules: await this.rules.inForce() };
   }
 
+  @ApiOperation({ summary: "Start capturing the (redacted) bodies of a platform's or a caller's turns for a while" })
   @Post()
   @HttpCode(201)
   @RequiresRole('operator')
@@ -34,6 +37,7 @@ export class CapturesController {
     return rule;
   }
 
+  @ApiOperation({ summary: 'End a capture rule now' })
   @Delete(':id')
   @HttpCode(204)
   @RequiresRole('operator')

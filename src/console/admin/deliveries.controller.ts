@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { DeliveryAdministration, type DeliverySummary } from '../../async/delivery-admin';
 import type { AdminRequest } from './admin-principal';
@@ -13,6 +14,7 @@ export class DeliveriesController {
     private readonly audit: ConsoleAudit,
   ) {}
 
+  @ApiOperation({ summary: 'Callback deliveries with their attempts and last error, by status and caller' })
   @Get()
   async list(@Query() query: DeliveriesQuery): Promise<{ deliveries: DeliverySummary[] }> {
     return {
@@ -25,6 +27,7 @@ export class DeliveriesController {
   }
 
   /** Each id in its own transaction: one that is not dead (any more) does not stop the others. */
+  @ApiOperation({ summary: 'Send dead or disabled deliveries again, from their first attempt' })
   @Post('replay')
   @HttpCode(200)
   @RequiresRole('operator')
@@ -46,6 +49,7 @@ export class DeliveriesController {
     return { replayed, notReplayable };
   }
 
+  @ApiOperation({ summary: "Stop delivering to one of a caller's callback URLs" })
   @Post('disable-url')
   @HttpCode(200)
   @RequiresRole('operator')

@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JobQueue } from '../../async/job-queue';
@@ -36,6 +37,7 @@ export class ConsoleHealthController {
     private readonly replicas: ReadReplicas,
   ) {}
 
+  @ApiOperation({ summary: "This replica's readiness checks, certificates, pool use, job queues and read replicas" })
   @Get()
   async health(): Promise<HealthView> {
     const timeout = new AbortController();

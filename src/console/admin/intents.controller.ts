@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Query } from '@nestjs/common';
 import { IsIn, IsOptional, MaxLength, MinLength } from 'class-validator';
 import {
@@ -27,6 +28,10 @@ export class IntentSeriesQuery extends IntentsQuery {
 export class IntentsController {
   constructor(private readonly stats: IntentStats) {}
 
+  @ApiOperation({
+    summary:
+      "Each intent's p50/p95/p99 latency against its platform's budget, error and deadline-miss ratios, throughput",
+  })
   @Get()
   async summary(@Query() query: IntentsQuery): Promise<{ window: StatsWindow; intents: IntentSummary[] }> {
     const window = query.window ?? '1h';
@@ -34,6 +39,7 @@ export class IntentsController {
   }
 
   /** One intent over the window in buckets (a minute over an hour, 15 minutes over a day), for its charts. */
+  @ApiOperation({ summary: "One intent's figures per bucket (a minute over 1h, 15 minutes over 24h), for the charts" })
   @Get('series')
   async series(@Query() query: IntentSeriesQuery): Promise<{ window: StatsWindow; buckets: IntentBucket[] }> {
     const window = query.window ?? '1h';

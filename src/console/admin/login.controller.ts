@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, HttpCode, Post, Query, Redirect, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError } from '../../common/errors/app-error';
@@ -20,6 +21,7 @@ export class LoginController {
   ) {}
 
   /** Sends the browser to the identity provider. */
+  @ApiOperation({ summary: 'Start signing in with the identity provider (a redirect)' })
   @Get('login')
   @PublicRoute()
   @Redirect()
@@ -30,6 +32,7 @@ export class LoginController {
   }
 
   /** Where the identity provider sends the browser back: the session starts here. */
+  @ApiOperation({ summary: "The identity provider's redirect back: sets the session cookie" })
   @Get('callback')
   @PublicRoute()
   @Redirect()
@@ -52,6 +55,7 @@ export class LoginController {
   }
 
   /** Ends the session (an action: it needs the session's CSRF token). */
+  @ApiOperation({ summary: 'Sign out: ends the session on every replica' })
   @Post('logout')
   @HttpCode(204)
   async logout(@Req() request: AdminRequest, @Res({ passthrough: true }) response: Response): Promise<void> {

@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Req } from '@nestjs/common';
 import type { AdminRequest, AdminRole } from './admin-principal';
 import { AdminSessions, CSRF_HEADER } from './admin-sessions';
@@ -17,6 +18,7 @@ export interface SessionView {
 export class SessionController {
   constructor(private readonly sessions: AdminSessions) {}
 
+  @ApiOperation({ summary: 'Who is signed in, their roles, and the CSRF token their actions carry' })
   @Get()
   current(@Req() request: AdminRequest): SessionView {
     const principal = request.principal!;

@@ -1,3 +1,4 @@
+import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Headers, HttpCode, MessageEvent, Param, Post, Query, Req, Sse } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { TurnFilter, TurnRow, CapturedBodies } from '../turn-log/turn-log.queries';
@@ -51,6 +52,7 @@ export class TurnsController {
     private readonly audit: ConsoleAudit,
   ) {}
 
+  @ApiOperation({ summary: 'Recent turns, newest first, filtered, with a cursor for the next page' })
   @Get()
   async list(@Query() query: TurnsQuery): Promise<{ turns: TurnRow[]; next?: string }> {
     const filter = filterOf(query);
@@ -63,6 +65,7 @@ export class TurnsController {
    * reconnecting browser (Last-Event-ID) first gets what it missed. A `ping` every 15 s keeps proxies from
    * closing a quiet stream.
    */
+  @ApiOperation({ summary: 'New turns as they finish (Server-Sent Events, event "turn"; resumes from Last-Event-ID)' })
   @Sse('stream')
   stream(@Query() query: TurnsQuery, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
     const filter = filterOf(query);
@@ -88,6 +91,9 @@ export class TurnsController {
    * One turn, with its captured bodies when a capture was on for it, a curl command that sends the request again
    * and whether this console can send it to its own instance. Reading captured bodies is audited.
    */
+  @ApiOperation({
+    summary: 'One turn, with its captured bodies and a curl command when a capture was on (reading them is audited)',
+  })
   @Get(':id')
   async one(
     @Param() { id }: NumericIdParam,
@@ -110,6 +116,7 @@ export class TurnsController {
   }
 
   /** Development only: the captured (redacted) request, sent to this instance's own webhook route. */
+  @ApiOperation({ summary: "Send a turn's captured request to this instance again (development on plain HTTP only)" })
   @Post(':id/send-again')
   @HttpCode(200)
   @RequiresRole('operator')

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { ErrorCode, ErrorDetail } from '../common/errors/app-error';
-import type { ErrorBody } from '../common/http/http-error.filter';
+import type { ErrorCode, ErrorDetail } from '../errors/app-error';
+import type { ErrorBody } from './http-error.filter';
 
 /** Every error code HttpErrorFilter can answer with. */
 export const ERROR_CODES: readonly (ErrorCode | 'METHOD_NOT_ALLOWED' | 'HTTP_ERROR')[] = [
