@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import request from 'supertest';
 import { type AdminListener, startAdminListener } from '../src/console/admin/admin-app';
 import { serviceReadiness } from '../src/app.factory';
@@ -310,6 +312,16 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
       components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
     };
     expect(document.openapi).toBe('3.1.0');
+    // Valid against the official OpenAPI 3.1 schema, every $ref resolved (the validator is an ES module: a child).
+    const validator = join(__dirname, '..', 'scripts', 'validate-openapi.mjs');
+    const validated = await new Promise<string>((resolve, reject) => {
+      const child = execFile(process.execPath, [validator, '-'], (error, stdout) =>
+        error && !stdout ? reject(error) : resolve(stdout),
+      );
+      child.stdin!.end(JSON.stringify(document));
+    });
+    expect(JSON.parse(validated)).toEqual({ valid: true, version: '3.1', errors: [] });
+    expect(JSON.stringify(document)).not.toContain('"nullable"');
     expect(Object.keys(document.paths).sort()).toEqual([
       '/api/audit',
       '/api/audit/export',
