@@ -16,17 +16,19 @@
 # Node.js 24 LTS (Node 20 reached end of life in April 2026).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# ---- build: every dependency, compile TypeScript to dist/ ----
+# ---- build: every dependency, compile TypeScript to dist/ and the console's pages to dist/console-ui/ ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No install scripts: the build needs none (scripts/build.mjs runs tsc). The ones that exist are telemetry,
-# version checks, native-binary checks and embedded PostgreSQL's symlink set-up (package.json's allowScripts
-# denies most).
+# No install scripts: the build needs none (scripts/build.mjs runs tsc and Vite, whose native parts are platform
+# packages). The ones that exist are telemetry, version checks, native-binary checks and embedded PostgreSQL's
+# symlink set-up (package.json's allowScripts denies most).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
+# The operator console's pages (Preact, uPlot): only their built files reach the image, in dist/console-ui/.
+COPY console-ui ./console-ui
 RUN npm run build
 
 # ---- prod-deps: production node_modules only ----

@@ -316,7 +316,7 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
     const validator = join(__dirname, '..', 'scripts', 'validate-openapi.mjs');
     const validated = await new Promise<string>((resolve, reject) => {
       const child = execFile(process.execPath, [validator, '-'], (error, stdout) =>
-        error && !stdout ? reject(error) : resolve(stdout),
+        error && !stdout ? reject(new Error(error.message)) : resolve(stdout),
       );
       child.stdin!.end(JSON.stringify(document));
     });

@@ -1,15 +1,61 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { ListenError } from '../../common/errors/listen-error';
 import { HttpErrorFilter } from '../../common/http/http-error.filter';
 import { requestIdMiddleware } from '../../common/http/request-id.middleware';
 import type { AppConfig } from '../../config';
 import { accessLogger, httpAccessLog } from '../../observability/access-log';
 import { createNestLogger, rootLogger } from '../../observability/logging';
-import { AdminModule } from './admin.module';
+import { ADMIN_CONTROLLERS, AdminModule } from './admin.module';
+import { buildAdminOpenApiDocument } from './admin-openapi';
+import { AdminOpenApiDocument } from './admin-openapi.controller';
 import type { ServiceReadiness } from './health.controller';
 import { consoleSecurityHeaders } from './security-headers';
+
+/**
+ * Where the console's built pages are (scripts/build.mjs builds console-ui/ into dist/console-ui/): beside the
+ * compiled service, or, when the service runs from its sources (the tests), in the project's dist/.
+ */
+const PAGE_FOLDERS = [
+  join(__dirname, '..', '..', 'console-ui'),
+  join(__dirname, '..', '..', '..', 'dist', 'console-ui'),
+];
+
+/** The API and the sign-in steps: Nest's routes, never a file. */
+const NOT_PAGES = /^\/(?:api(?:\/|$)|login$|callback$|logout$)/;
+
+/**
+ * The console's pages: static files that hold no data, so they need no session (the API they call does).
+ * Hashed assets never change under their name; index.html and the rest are revalidated on every load, so a new
+ * build shows at once. Without a build (a test run from the sources), `/` says so and the API works as ever.
+ */
+function consolePages(): RequestHandler {
+  let folder: string | undefined;
+  let serve: RequestHandler | undefined;
+  return (request: Request, response: Response, next: NextFunction) => {
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || NOT_PAGES.test(request.path)) return next();
+    // Looked for until found: a service started before its first build of the pages serves them once built.
+    folder ??= PAGE_FOLDERS.find((candidate) => existsSync(join(candidate, 'index.html')));
+    if (!folder) {
+      if (request.path !== '/') return next();
+      response.status(404).type('text/plain').send('The console pages are not built: npm run build builds them.\n');
+      return;
+    }
+    const assets = `${folder}${sep}assets${sep}`;
+    serve ??= express.static(folder, {
+      index: 'index.html',
+      redirect: false,
+      dotfiles: 'ignore',
+      setHeaders: (res: Response, path: string) =>
+        res.setHeader('Cache-Control', path.startsWith(assets) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+    });
+    return serve(request, response, next);
+  };
+}
 
 /** The admin listener, once it listens. */
 export interface AdminListener {
@@ -37,8 +83,10 @@ export async function startAdminListener(
   admin.set('etag', false);
   admin.use(requestIdMiddleware, httpAccessLog(accessLogger(rootLogger(config.logLevel)), { probePercent: 0 }));
   admin.use(consoleSecurityHeaders);
+  admin.use(consolePages());
   admin.useBodyParser('json', { limit: '64kb' });
   admin.useGlobalFilters(new HttpErrorFilter());
+  admin.get(AdminOpenApiDocument).document = buildAdminOpenApiDocument(admin, ADMIN_CONTROLLERS);
   const { host, port } = config.admin;
   await admin.listen(port, host).catch(async (error: unknown) => {
     await admin.close().catch(() => undefined);
