@@ -30,11 +30,22 @@ describe('operator console: request capture and the inspector (real HTTP, real P
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { TURN_LOG_FLUSH_MS: '100', ADMIN_PORT: '0', TRACE_PARAMETER_ALLOWLIST: 'account_type' },
+      env: {
+        TURN_LOG_FLUSH_MS: '100',
+        ADMIN_PORT: '0',
+        TRACE_PARAMETER_ALLOWLIST: 'account_type',
+        ADMIN_TRACE_URL: 'http://jaeger.test:16686/trace/{traceId}',
+      },
     });
     admin = await startAdminListener(t.app, t.app.get(AppConfig), serviceReadiness(t.app));
     adminUrl = `http://127.0.0.1:${admin.port}`;
-    csrf = ((await request(adminUrl).get('/api/session').expect(200)).body as { csrfToken: string }).csrfToken;
+    const session = (await request(adminUrl).get('/api/session').expect(200)).body as {
+      csrfToken: string;
+      traceUrl: string;
+    };
+    csrf = session.csrfToken;
+    // What the pages link each trace id to.
+    expect(session.traceUrl).toBe('http://jaeger.test:16686/trace/{traceId}');
   });
   afterAll(async () => {
     await admin?.close();

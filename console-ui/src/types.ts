@@ -9,6 +9,8 @@ export interface Session {
   readonly via: 'oidc' | 'local';
   readonly csrfToken: string;
   readonly csrfHeader: string;
+  /** A trace's page, `{traceId}` standing for its id (ADMIN_TRACE_URL). */
+  readonly traceUrl?: string;
 }
 
 export const PLATFORMS = ['dialogflow-es', 'dialogflow-cx', 'lex-v2', 'rasa', 'generic'] as const;

@@ -58,4 +58,12 @@ describe('console options', () => {
     expect(options({ ...OIDC, ADMIN_PORT: '9999' }).oidc?.redirectUri).toBe('http://127.0.0.1:9999/callback');
     expect(options({}).oidc).toBeUndefined();
   });
+
+  it('takes a trace URL only as an http(s) URL with {traceId} in it', () => {
+    const template = 'https://grafana.bank.example/explore?traceId={traceId}';
+    expect(options({ ADMIN_TRACE_URL: template }).traceUrl).toBe(template);
+    expect(options({}).traceUrl).toBeUndefined();
+    expect(problems({ ADMIN_TRACE_URL: 'https://jaeger.bank.example/trace/' })).toEqual(['ADMIN_TRACE_URL']);
+    expect(problems({ ADMIN_TRACE_URL: 'javascript:alert({traceId})' })).toEqual(['ADMIN_TRACE_URL']);
+  });
 });

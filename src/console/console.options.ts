@@ -35,6 +35,8 @@ export abstract class ConsoleOptions {
   abstract readonly sessionTtlMs: number;
   /** Cookies only over HTTPS: the console's public URL is https. */
   abstract readonly secureCookies: boolean;
+  /** A trace's page in the tracing back end, `{traceId}` standing for its id (ADMIN_TRACE_URL); none: no links. */
+  abstract readonly traceUrl?: string;
 }
 
 class ConsoleVariables {
@@ -104,6 +106,12 @@ class ConsoleVariables {
   @Matches(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, { message: 'must be an http(s) URL' })
   ADMIN_PUBLIC_URL?: string;
 
+  /** A trace's page in the tracing back end (Jaeger, Tempo in Grafana…), with `{traceId}` where its id goes. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^https?:\/\/[^\s]*\{traceId\}[^\s]*$/, { message: 'must be an http(s) URL containing {traceId}' })
+  ADMIN_TRACE_URL?: string;
+
   /** Signs console sessions; at least 32 characters, the same on every replica. */
   @IsOptional()
   @Transform(emptyToUndefined)
@@ -156,6 +164,7 @@ export const CONSOLE_OPTIONS: ConfigSection<ConsoleOptions, ConsoleVariables> = 
         : randomBytes(32),
       sessionTtlMs: variables.ADMIN_SESSION_HOURS * 3_600_000,
       secureCookies: publicUrl.startsWith('https://'),
+      traceUrl: variables.ADMIN_TRACE_URL,
     };
   },
 };

@@ -8,6 +8,7 @@ import { href, navigate } from '../router';
 import { useIsOperator } from '../session';
 import { rememberedTurn } from '../turn-cache';
 import { type Capture, type CaptureRule, PLATFORMS, type TurnDetail, type TurnRow } from '../types';
+import { TraceId } from '../trace-id';
 import {
   Badge,
   CopyText,
@@ -63,7 +64,7 @@ function TurnFacts({ turn }: { turn: TurnRow }) {
       </div>
       <div>
         <dt>Trace id</dt>
-        <dd>{turn.traceId ? <CopyText text={turn.traceId} label="trace id" /> : <span class="muted">none</span>}</dd>
+        <dd>{turn.traceId ? <TraceId traceId={turn.traceId} /> : <span class="muted">none</span>}</dd>
       </div>
     </dl>
   );

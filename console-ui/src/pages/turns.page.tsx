@@ -7,7 +7,8 @@ import { formatMs, formatTime } from '../format';
 import { href, navigate } from '../router';
 import { mergeTurns, rememberTurns } from '../turn-cache';
 import { OUTCOMES, PLATFORMS, type TurnPage, type TurnRow } from '../types';
-import { Badge, CopyText, ErrorAlert, Loading, Notice, PageHeader, Time, TableWrap } from '../ui';
+import { Badge, ErrorAlert, Loading, Notice, PageHeader, Time, TableWrap } from '../ui';
+import { TraceId } from '../trace-id';
 
 const FILTERS = ['platform', 'intent', 'caller', 'outcome', 'minMs', 'from', 'to'] as const;
 /** What the live tail filters by (it has no time range). */
@@ -80,7 +81,7 @@ function TurnsTable({ turns, fresh }: { turns: readonly TurnRow[]; fresh: Readon
               </td>
               <DurationCell turn={turn} />
               <td class="num muted">{formatMs(turn.budgetMs)}</td>
-              <td>{turn.traceId ? <CopyText text={turn.traceId} label="trace id" /> : <span class="muted">–</span>}</td>
+              <td>{turn.traceId ? <TraceId traceId={turn.traceId} /> : <span class="muted">–</span>}</td>
             </tr>
           ))}
         </tbody>
