@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, OneToOne, PrimaryColumn } from 'typeorm';
-import { TurnLogEntry } from '../turn-log/turn-log-entry.entity';
+import { TurnLogEntry } from './turn-log-entry.entity';
 
 /**
  * A turn's request and reply bodies, kept only while a capture rule matched the turn, redacted before they are
