@@ -3,6 +3,7 @@ import { ConsoleOptions } from '../../src/console/console.options';
 import type { AppConfig } from '../../src/config';
 import { PgNotifications } from '../../src/database/pg-notifications';
 import { PgPools } from '../../src/database/pg-pools';
+import { TurnLogQueries } from '../../src/console/turn-log/turn-log.queries';
 import { TurnLogWriter } from '../../src/console/turn-log/turn-log.writer';
 import { type FinishedTurn, TurnJournal } from '../../src/observability/turn-journal';
 import { REDACTED } from '../../src/observability/redaction';
@@ -130,6 +131,27 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     writer = new TurnLogWriter(journal, db.pool, options(1000, false), replicaRules(false), config);
     writer.onApplicationBootstrap();
     expect(journal.listened).toBe(false);
+  });
+
+  it('lists turns newest first by id as a number (9 before 10 only when 9 is newer), and pages and tails alike', async () => {
+    start();
+    for (let n = 0; n < 12; n++) journal.record(turn(n));
+    await writer.flush();
+    const queries = new TurnLogQueries(db.pool);
+    const ids = (await queries.search({ limit: 5 })).map((row) => Number(row.id));
+    const all = (await db.query<{ id: string }>('SELECT id FROM turn_log ORDER BY id DESC')).map((row) =>
+      Number(row.id),
+    );
+    expect(ids).toEqual(all.slice(0, 5));
+    const next = await queries.search({ limit: 5, beforeId: String(ids[4]) });
+    expect(next.map((row) => Number(row.id))).toEqual(all.slice(5, 10));
+    const oldestFirst = [...all].reverse();
+    expect((await queries.after(String(oldestFirst[0]), 100)).map((row) => Number(row.id))).toEqual(
+      oldestFirst.slice(1),
+    );
+    expect((await queries.range(String(oldestFirst[0]), String(oldestFirst[11]))).map((row) => Number(row.id))).toEqual(
+      oldestFirst,
+    );
   });
 
   describe('request capture', () => {

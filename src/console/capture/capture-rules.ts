@@ -25,7 +25,7 @@ const COLUMNS = `id::text AS id, platform, caller_id AS "callerId", expires_at A
 
 const IN_FORCE = sql<CaptureRuleView, []>(
   'capture_rules_in_force',
-  `SELECT ${COLUMNS} FROM capture_rules WHERE expires_at > now() ORDER BY id DESC LIMIT 200`,
+  `SELECT ${COLUMNS} FROM capture_rules WHERE expires_at > now() ORDER BY capture_rules.id DESC LIMIT 200`,
 );
 
 const CREATE = sql<CaptureRuleView, [platform: string | null, callerId: string | null, minutes: number, by: string]>(

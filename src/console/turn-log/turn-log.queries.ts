@@ -59,18 +59,18 @@ const SEARCH = sql<
       AND ($6::timestamptz IS NULL OR at >= $6)
       AND ($7::timestamptz IS NULL OR at < $7)
       AND ($8::bigint IS NULL OR id < $8)
-    ORDER BY id DESC
+    ORDER BY turn_log.id DESC
     LIMIT $9`,
 );
 
 const RANGE = sql<TurnRow, [first: string, last: string]>(
   'console_turns_range',
-  `SELECT ${COLUMNS} FROM turn_log WHERE id BETWEEN $1::bigint AND $2::bigint ORDER BY id`,
+  `SELECT ${COLUMNS} FROM turn_log WHERE id BETWEEN $1::bigint AND $2::bigint ORDER BY turn_log.id`,
 );
 
 const AFTER = sql<TurnRow, [afterId: string, limit: number]>(
   'console_turns_after',
-  `SELECT ${COLUMNS} FROM turn_log WHERE id > $1::bigint ORDER BY id LIMIT $2`,
+  `SELECT ${COLUMNS} FROM turn_log WHERE id > $1::bigint ORDER BY turn_log.id LIMIT $2`,
 );
 
 const ONE = sql<TurnRow & { capture: CapturedBodies | null }, [id: string]>(
