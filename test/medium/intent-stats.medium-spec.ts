@@ -16,6 +16,12 @@ describe('intent statistics from the turn log (PostgreSQL, no Nest)', () => {
               CASE WHEN n = 100 THEN 4600 ELSE n END, 4500
          FROM generate_series(1, 100) AS n`,
     );
+    // GetAccountBalance on Rasa too: 5 turns of 2000 ms (its own budget, 7000 ms) in the last 10 minutes.
+    await db.query(
+      `INSERT INTO turn_log (at, request_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
+       SELECT now() - make_interval(secs => n * 5), 'r-' || n, 'rasa', 'GetAccountBalance', 'bot', 'fulfilled', 2000, 7000
+         FROM generate_series(1, 5) AS n`,
+    );
     // TransferFunds: 10 turns two hours ago (outside the hour, inside the day), one timed out.
     await db.query(
       `INSERT INTO turn_log (at, request_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
@@ -28,7 +34,9 @@ describe('intent statistics from the turn log (PostgreSQL, no Nest)', () => {
 
   it('gives percentiles, error and deadline-miss ratios and volume per intent over the last hour', async () => {
     const [balance, ...others] = await stats.summary('1h');
-    expect(others).toEqual([]);
+    expect(others.map((row) => [row.platform, row.intent, row.turns, row.budgetMs])).toEqual([
+      ['rasa', 'GetAccountBalance', 5, 7000],
+    ]);
     expect(balance).toMatchObject({
       platform: 'dialogflow-es',
       intent: 'GetAccountBalance',
@@ -48,12 +56,13 @@ describe('intent statistics from the turn log (PostgreSQL, no Nest)', () => {
     expect(day.map((row) => [row.intent, row.turns])).toEqual([
       ['GetAccountBalance', 100],
       ['TransferFunds', 10],
+      ['GetAccountBalance', 5],
     ]);
     expect(day[1]).toMatchObject({ errorRatio: 0.1, deadlineMissRatio: 0.1, budgetMs: 3500 });
   });
 
   it("puts an intent's turns into minute buckets over an hour, oldest first", async () => {
-    const buckets = await stats.series('GetAccountBalance', '1h');
+    const buckets = await stats.series('GetAccountBalance', '1h', 'dialogflow-es');
     expect(buckets.reduce((sum, bucket) => sum + bucket.turns, 0)).toBe(100);
     expect(buckets.reduce((sum, bucket) => sum + bucket.errors, 0)).toBe(2);
     expect(buckets.reduce((sum, bucket) => sum + bucket.deadlineMisses, 0)).toBe(1);
@@ -62,5 +71,12 @@ describe('intent statistics from the turn log (PostgreSQL, no Nest)', () => {
     }
     expect(buckets.every((bucket) => bucket.at.getTime() % 60_000 === 0)).toBe(true);
     expect(await stats.series('NoSuchIntent', '1h')).toEqual([]);
+  });
+
+  it("keeps each platform's turns of an intent apart when asked, and adds them up when not", async () => {
+    const sum = (buckets: { turns: number }[]) => buckets.reduce((total, bucket) => total + bucket.turns, 0);
+    expect(sum(await stats.series('GetAccountBalance', '1h', 'rasa'))).toBe(5);
+    expect(Math.max(...(await stats.series('GetAccountBalance', '1h', 'rasa')).map((b) => b.p50Ms))).toBe(2000);
+    expect(sum(await stats.series('GetAccountBalance', '1h'))).toBe(105);
   });
 });

@@ -30,7 +30,7 @@ function Ratio({ value }: { value: number }) {
   return <td class={`num${value > RATIO_WARNING ? ' over' : ''}`}>{formatRatio(value)}</td>;
 }
 
-function WindowChoice({ window, intent }: { window: StatsWindow; intent?: string }) {
+function WindowChoice({ window, intent, platform }: { window: StatsWindow; intent?: string; platform?: string }) {
   return (
     <fieldset class="segmented">
       <legend>Window</legend>
@@ -41,7 +41,7 @@ function WindowChoice({ window, intent }: { window: StatsWindow; intent?: string
             name="window"
             value={choice.value}
             checked={window === choice.value}
-            onChange={() => navigate(href('/intents', { window: choice.value, intent }))}
+            onChange={() => navigate(href('/intents', { window: choice.value, intent, platform }))}
           />
           <span>{choice.label}</span>
         </label>
@@ -57,7 +57,7 @@ function SummaryTable({
 }: {
   intents: IntentSummary[];
   window: StatsWindow;
-  selected?: string;
+  selected?: { intent: string; platform: string };
 }) {
   return (
     <TableWrap label="Intents by volume">
@@ -94,27 +94,30 @@ function SummaryTable({
           </tr>
         </thead>
         <tbody>
-          {intents.map((row) => (
-            <tr key={`${row.platform} ${row.intent}`} class={row.intent === selected ? 'selected' : undefined}>
-              <th scope="row">
-                <a
-                  href={href('/intents', { window, intent: row.intent })}
-                  aria-current={row.intent === selected ? 'true' : undefined}
-                >
-                  {row.intent}
-                </a>
-              </th>
-              <td>{row.platform}</td>
-              <td class="num">{formatCount(row.turns)}</td>
-              <td class="num">{formatCount(row.turnsPerMinute)}</td>
-              <Latency value={row.p50Ms} budget={row.budgetMs} />
-              <Latency value={row.p95Ms} budget={row.budgetMs} />
-              <Latency value={row.p99Ms} budget={row.budgetMs} />
-              <td class="num muted">{formatMs(row.budgetMs)}</td>
-              <Ratio value={row.errorRatio} />
-              <Ratio value={row.deadlineMissRatio} />
-            </tr>
-          ))}
+          {intents.map((row) => {
+            const isSelected = row.intent === selected?.intent && row.platform === selected.platform;
+            return (
+              <tr key={`${row.platform} ${row.intent}`} class={isSelected ? 'selected' : undefined}>
+                <th scope="row">
+                  <a
+                    href={href('/intents', { window, intent: row.intent, platform: row.platform })}
+                    aria-current={isSelected ? 'true' : undefined}
+                  >
+                    {row.intent}
+                  </a>
+                </th>
+                <td>{row.platform}</td>
+                <td class="num">{formatCount(row.turns)}</td>
+                <td class="num">{formatCount(row.turnsPerMinute)}</td>
+                <Latency value={row.p50Ms} budget={row.budgetMs} />
+                <Latency value={row.p95Ms} budget={row.budgetMs} />
+                <Latency value={row.p99Ms} budget={row.budgetMs} />
+                <td class="num muted">{formatMs(row.budgetMs)}</td>
+                <Ratio value={row.errorRatio} />
+                <Ratio value={row.deadlineMissRatio} />
+              </tr>
+            );
+          })}
         </tbody>
       </table>
     </TableWrap>
@@ -140,9 +143,19 @@ function positive(ms: number | undefined): number | null {
   return ms !== undefined && ms > 0 ? ms : null;
 }
 
-function IntentCharts({ intent, window, budget }: { intent: string; window: StatsWindow; budget?: number }) {
+function IntentCharts({
+  intent,
+  platform,
+  window,
+  budget,
+}: {
+  intent: string;
+  platform: string;
+  window: StatsWindow;
+  budget?: number;
+}) {
   const choice = WINDOWS.find((entry) => entry.value === window) ?? WINDOWS[0];
-  const key = query({ intent, window });
+  const key = query({ intent, platform, window });
   const series = useLoad(key, () => api.get<{ buckets: IntentBucket[] }>(`/api/intents/series${key}`));
   const charts = useMemo(() => {
     if (!series.data) return undefined;
@@ -167,7 +180,10 @@ function IntentCharts({ intent, window, budget }: { intent: string; window: Stat
   return (
     <section aria-labelledby="charts-heading" class="charts">
       <h2 id="charts-heading">
-        {intent} <span class="muted">· {choice.label.toLowerCase()}</span>
+        {intent}{' '}
+        <span class="muted">
+          · {platform} · {choice.label.toLowerCase()}
+        </span>
       </h2>
       {series.error !== undefined && (
         <ErrorAlert error={series.error} title={`Could not load the series of ${intent}.`} />
@@ -260,21 +276,34 @@ function IntentCharts({ intent, window, budget }: { intent: string; window: Stat
 export function IntentsPage({ params }: { params: URLSearchParams }) {
   const window: StatsWindow = params.get('window') === '24h' ? '24h' : '1h';
   const intent = params.get('intent') ?? undefined;
+  const platform = params.get('platform') ?? undefined;
   const summary = useLoad(window, () => api.get<{ intents: IntentSummary[] }>(`/api/intents${query({ window })}`));
   const intents = summary.data?.intents ?? [];
-  const shown = intent ?? intents[0]?.intent;
-  const budget = Math.max(0, ...intents.filter((row) => row.intent === shown).map((row) => row.budgetMs));
+  // The intent on the platform the address names, else its busiest platform, else the busiest row.
+  const shownRow =
+    intents.find((row) => row.intent === intent && row.platform === platform) ??
+    intents.find((row) => row.intent === intent) ??
+    (intent === undefined ? intents[0] : undefined);
+  const shown = shownRow ? { intent: shownRow.intent, platform: shownRow.platform } : undefined;
   return (
     <>
       <PageHeader title="Intents">
-        <WindowChoice window={window} intent={intent} />
+        <WindowChoice window={window} intent={intent} platform={platform} />
       </PageHeader>
       <p class="lead">Latency percentiles against each platform's budget, error and deadline-miss ratios, volume.</p>
       {summary.error !== undefined && <ErrorAlert error={summary.error} title="Could not load the intents." />}
       {summary.loading && !summary.data && <Loading what="Loading the intents" />}
       {summary.data && intents.length === 0 && <Notice>No turns in this window.</Notice>}
       {intents.length > 0 && <SummaryTable intents={intents} window={window} selected={shown} />}
-      {shown && <IntentCharts key={`${shown} ${window}`} intent={shown} window={window} budget={budget || undefined} />}
+      {shownRow && (
+        <IntentCharts
+          key={`${shownRow.intent} ${shownRow.platform} ${window}`}
+          intent={shownRow.intent}
+          platform={shownRow.platform}
+          window={window}
+          budget={shownRow.budgetMs || undefined}
+        />
+      )}
     </>
   );
 }

@@ -1,6 +1,7 @@
 import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Query } from '@nestjs/common';
 import { IsIn, IsOptional, MaxLength, MinLength } from 'class-validator';
+import { PLATFORMS } from '../../common/platform';
 import {
   type IntentBucket,
   IntentStats,
@@ -21,6 +22,11 @@ export class IntentSeriesQuery extends IntentsQuery {
   @MinLength(1)
   @MaxLength(200)
   intent!: string;
+
+  /** Only this platform's turns of the intent (each platform has its own budget). */
+  @IsOptional()
+  @IsIn(PLATFORMS)
+  platform?: string;
 }
 
 /** Which intent got slow: p50/p95/p99 against the platform's budget, error and deadline-miss ratios, volume. */
@@ -43,6 +49,6 @@ export class IntentsController {
   @Get('series')
   async series(@Query() query: IntentSeriesQuery): Promise<{ window: StatsWindow; buckets: IntentBucket[] }> {
     const window = query.window ?? '1h';
-    return { window, buckets: await this.stats.series(query.intent, window) };
+    return { window, buckets: await this.stats.series(query.intent, window, query.platform) };
   }
 }

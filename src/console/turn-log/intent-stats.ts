@@ -50,7 +50,10 @@ const SUMMARY = sql<IntentSummary, [windowSeconds: number]>(
     LIMIT 200`,
 );
 
-const SERIES = sql<IntentBucket, [intent: string, windowSeconds: number, bucketSeconds: number]>(
+const SERIES = sql<
+  IntentBucket,
+  [intent: string, windowSeconds: number, bucketSeconds: number, platform: string | null]
+>(
   'console_intent_series',
   `SELECT to_timestamp(floor(extract(epoch FROM at) / $3) * $3) AS at, count(*)::int AS turns,
           percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS "p50Ms",
@@ -60,6 +63,7 @@ const SERIES = sql<IntentBucket, [intent: string, windowSeconds: number, bucketS
           count(*) FILTER (WHERE ${MISSED})::int AS "deadlineMisses"
      FROM turn_log
     WHERE intent = $1 AND at >= now() - make_interval(secs => $2::float8)
+      AND ($4::varchar IS NULL OR platform = $4)
     GROUP BY 1
     ORDER BY 1`,
 );
@@ -79,8 +83,9 @@ export class IntentStats {
     return this.pool.run(SUMMARY, [STATS_WINDOWS[window].seconds]);
   }
 
-  series(intent: string, window: StatsWindow): Promise<IntentBucket[]> {
+  /** One intent's buckets, on one platform or all of them. */
+  series(intent: string, window: StatsWindow, platform?: string): Promise<IntentBucket[]> {
     const { seconds, bucketSeconds } = STATS_WINDOWS[window];
-    return this.pool.run(SERIES, [intent, seconds, bucketSeconds]);
+    return this.pool.run(SERIES, [intent, seconds, bucketSeconds, platform ?? null]);
   }
 }
