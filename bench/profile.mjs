@@ -30,6 +30,9 @@ export const STAGES = [
   ['validation', [own('common/validation/'), lib('class-validator|class-transformer'), /\.request\.(js|ts)$/]],
   ['gRPC transport', [own('grpc/'), lib('@grpc/grpc-js|@grpc/proto-loader|protobufjs|@nestjs/microservices')]],
   ['handler', [own('intents/')]],
+  // The operator console's turn log: the journal's hand-over and the writer's batches (its INSERT's pg work counts
+  // for the database below, shared by every turn of a batch).
+  ['turn log', [own('(console/|observability/turn-journal)')]],
   ['database', [own('database/'), lib('pg|pg-pool|pg-protocol|pg-types|postgres-[a-z]+|pg-cursor')]],
   ['render', [own('platforms/')]],
   ['pipeline', [own('(turn|fulfillment|idempotency|async)/'), own('common/(work-scope|deadline)')]],
