@@ -42,6 +42,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     config = {
       database: { url: db.database.url },
       observability: { parameterAllowlist: ['account_type'] },
+      audit: { retentionDays: 30 },
     } as unknown as AppConfig;
   });
   afterEach(async () => {
@@ -54,7 +55,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   const replicaRules = (enabled = true) => {
     const listener = new PgNotifications(config, new PgPools());
     notifications.push(listener);
-    const rules = new CaptureRules(db.pool, listener, options(1000, enabled));
+    const rules = new CaptureRules(db.pool, listener, options(1000, enabled), config);
     rules.onApplicationBootstrap();
     return rules;
   };
@@ -235,6 +236,21 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
       );
       await writer.flush();
       expect((await captured())[0].request).toEqual({ truncated: true, bytes: expect.any(Number) });
+    });
+
+    it('keeps ended rules as a record for as long as the audit trail keeps its events (AUDIT_RETENTION_DAYS)', async () => {
+      const rules = replicaRules();
+      const recent = await rules.create({ platform: 'generic', minutes: 5, createdBy: 'alice' });
+      await rules.end(recent.id);
+      await db.query(
+        `INSERT INTO capture_rules (platform, expires_at, created_by, created_at)
+         VALUES ('rasa', now() - interval '31 days', 'bob', now() - interval '31 days')`,
+      );
+      expect(await rules.purgeExpired(10)).toBe(1);
+      expect(await rules.purgeExpired(10)).toBe(0);
+      expect((await db.query<{ id: string }>('SELECT id::text AS id FROM capture_rules')).map((row) => row.id)).toEqual(
+        [recent.id],
+      );
     });
 
     it('purges captured bodies with their turns', async () => {

@@ -1,4 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { type ExpiringRows, PurgesExpiredRows } from '../../common/retention';
+import { AppConfig } from '../../config';
 import { DatabasePool } from '../../database/database-pool';
 import { PgNotifications } from '../../database/pg-notifications';
 import { sql } from '../../database/sql';
@@ -37,6 +39,13 @@ const CREATE = sql<CaptureRuleView, [platform: string | null, callerId: string |
    SELECT created.*, pg_notify('${CAPTURE_RULES_CHANNEL}', created.id) IS NULL AS notified FROM created`,
 );
 
+const PURGE = sql<{ purged: 1 }, [limit: number, days: number]>(
+  'capture_rules_purge',
+  `DELETE FROM capture_rules WHERE id IN (
+     SELECT id FROM capture_rules WHERE expires_at < now() - make_interval(days => $2) LIMIT $1)
+   RETURNING 1 AS purged`,
+);
+
 const END = sql<CaptureRuleView, [id: string]>(
   'capture_rules_end',
   `WITH ended AS (
@@ -48,10 +57,12 @@ const END = sql<CaptureRuleView, [id: string]>(
 /**
  * Which turns get their bodies captured: the rules in force, held in memory by every replica (the turn log asks
  * for each turn), reloaded when any replica changes them (LISTEN/NOTIFY) and every minute. Ended and expired
- * rules stay in the table as a record of what was captured when.
+ * rules stay in the table as a record of what was captured when, as long as the audit trail keeps its events
+ * (AUDIT_RETENTION_DAYS).
  */
+@PurgesExpiredRows('capture_rules')
 @Injectable()
-export class CaptureRules implements OnApplicationBootstrap, OnModuleDestroy {
+export class CaptureRules implements OnApplicationBootstrap, OnModuleDestroy, ExpiringRows {
   private readonly logger = new Logger('CaptureRules');
   private rules: readonly CaptureRuleView[] = [];
   private timer?: NodeJS.Timeout;
@@ -60,6 +71,7 @@ export class CaptureRules implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly pool: DatabasePool,
     private readonly notifications: PgNotifications,
     private readonly options: ConsoleOptions,
+    private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -116,6 +128,10 @@ export class CaptureRules implements OnApplicationBootstrap, OnModuleDestroy {
     const [ended] = await this.pool.run(END, [id]);
     await this.reload();
     return ended ? viewOf(ended) : undefined;
+  }
+
+  async purgeExpired(limit: number): Promise<number> {
+    return (await this.pool.run(PURGE, [limit, this.config.audit.retentionDays])).length;
   }
 
   private async reload(): Promise<void> {
