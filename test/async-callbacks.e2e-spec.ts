@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CallersFileError, loadCallersFile } from '../src/auth/callers/callers-file';
-import { decodeStandardWebhookSecret, verifyStandardWebhook } from '../src/auth/hmac/standard-webhooks';
 import {
   type CallbackReceiver,
   type ConnectionCounter,
@@ -13,6 +12,7 @@ import {
   type ReceivedCallback,
   startCallbackReceiver,
   startConnectionCounter,
+  verifyCallback,
 } from './support/callback-receiver';
 import { type RawResponse, sendRaw } from './support/raw-http';
 import { startTestApp, TestApp } from './support/test-app';
@@ -218,19 +218,6 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
 
   const webhookIds = (requests: readonly ReceivedCallback[]) => requests.map((r) => r.headers['webhook-id']);
 
-  function verify(request: ReceivedCallback, secret: string) {
-    return verifyStandardWebhook({
-      headers: {
-        id: request.headers['webhook-id'] as string | undefined,
-        timestamp: request.headers['webhook-timestamp'] as string | undefined,
-        signature: request.headers['webhook-signature'] as string | undefined,
-      },
-      rawBody: request.body,
-      secrets: [decodeStandardWebhookSecret(secret)],
-      nowSeconds: Math.floor(Date.now() / 1000),
-    });
-  }
-
   /** Runs the operators' deliveries CLI against the test app's database, with a minimal environment. */
   function deliveriesCli(...args: string[]): Promise<DeliveriesCliResult> {
     return new Promise((resolve, reject) => {
@@ -405,12 +392,12 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       });
 
       const delivered = attempts[ATTEMPTS - 1];
-      expect(verify(delivered, flaky.secret)).toEqual({
+      expect(verifyCallback(delivered, flaky.secret)).toEqual({
         ok: true,
         webhookId: row.id,
         timestamp: Number(delivered.headers['webhook-timestamp']),
       });
-      expect(verify(delivered, whsec())).toEqual({ ok: false, reason: 'signature-mismatch' });
+      expect(verifyCallback(delivered, whsec())).toEqual({ ok: false, reason: 'signature-mismatch' });
 
       const reference = `ST-${turnKey(flaky.id, turn.requestId).slice(0, 10).toUpperCase()}`;
       const payload = JSON.parse(delivered.body.toString('utf8')) as Json;
@@ -466,7 +453,7 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       const last = receiver.received[ATTEMPTS];
       expect(last.headers['webhook-id']).toBe(dead.id);
       expect(last.body.toString('utf8')).toBe(dead.payload);
-      expect(verify(last, failing.secret)).toMatchObject({ ok: true, webhookId: dead.id });
+      expect(verifyCallback(last, failing.secret)).toMatchObject({ ok: true, webhookId: dead.id });
 
       // Only dead or disabled deliveries can be replayed.
       const again = await deliveriesCli('replay', dead.id);

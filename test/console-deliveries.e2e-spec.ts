@@ -4,11 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { decodeStandardWebhookSecret, verifyStandardWebhook } from '../src/auth/hmac/standard-webhooks';
 import { type AdminListener, startAdminListener } from '../src/console/admin/admin-app';
 import { serviceReadiness } from '../src/app.factory';
 import { AppConfig } from '../src/config';
-import { type CallbackReceiver, eventually, startCallbackReceiver } from './support/callback-receiver';
+import { type CallbackReceiver, eventually, startCallbackReceiver, verifyCallback } from './support/callback-receiver';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
 
@@ -124,18 +123,7 @@ describe('operator console: dead deliveries and replay (real receiver, real Post
       expect(callback).toBeDefined();
       return callback!;
     }, 15_000);
-    expect(
-      verifyStandardWebhook({
-        headers: {
-          id: delivered.headers['webhook-id'] as string,
-          timestamp: delivered.headers['webhook-timestamp'] as string,
-          signature: delivered.headers['webhook-signature'] as string,
-        },
-        rawBody: delivered.body,
-        secrets: [decodeStandardWebhookSecret(SECRET)],
-        nowSeconds: Math.floor(Date.now() / 1000),
-      }),
-    ).toMatchObject({ ok: true });
+    expect(verifyCallback(delivered, SECRET)).toMatchObject({ ok: true });
     await eventually(async () => {
       const [row] = await queryTestDatabase<{ status: string }>(
         t.database.url,

@@ -1,3 +1,4 @@
+import { Pool } from 'pg';
 import { CaptureRules } from '../../src/console/capture/capture-rules';
 import { ConsoleOptions } from '../../src/console/console.options';
 import type { AppConfig } from '../../src/config';
@@ -35,6 +36,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   let writer: TurnLogWriter;
   let config: AppConfig;
   const notifications: PgNotifications[] = [];
+  const publishers: Pool[] = [];
 
   beforeEach(async () => {
     db = await mediumDatabase();
@@ -48,12 +50,15 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   afterEach(async () => {
     await writer?.beforeApplicationShutdown();
     for (const listener of notifications.splice(0)) await listener.onApplicationShutdown();
+    for (const publisher of publishers.splice(0)) await publisher.end();
     await db.close();
   });
 
   /** The capture rules as one replica holds them, listening on its own connection. */
   const replicaRules = (enabled = true) => {
-    const listener = new PgNotifications(config, new PgPools());
+    const publisher = new Pool({ connectionString: db.database.url, max: 1 });
+    publishers.push(publisher);
+    const listener = new PgNotifications(config, PgPools.of(publisher));
     notifications.push(listener);
     const rules = new CaptureRules(db.pool, listener, options(1000, enabled), config);
     rules.onApplicationBootstrap();

@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { decodeStandardWebhookSecret, verifyStandardWebhook } from '../../src/auth/hmac/standard-webhooks';
 
 /** One request a callback receiver got, as it arrived. */
 export interface ReceivedCallback {
@@ -131,6 +132,20 @@ export async function startConnectionCounter(): Promise<ConnectionCounter> {
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     },
   };
+}
+
+/** The Standard Webhooks check a subscriber runs on a callback it received, with the caller's `whsec_` secret. */
+export function verifyCallback(request: ReceivedCallback, secret: string): ReturnType<typeof verifyStandardWebhook> {
+  return verifyStandardWebhook({
+    headers: {
+      id: request.headers['webhook-id'] as string | undefined,
+      timestamp: request.headers['webhook-timestamp'] as string | undefined,
+      signature: request.headers['webhook-signature'] as string | undefined,
+    },
+    rawBody: request.body,
+    secrets: [decodeStandardWebhookSecret(secret)],
+    nowSeconds: Math.floor(Date.now() / 1000),
+  });
 }
 
 export { eventually } from './eventually';

@@ -32,11 +32,9 @@ const IN_FORCE = sql<CaptureRuleView, []>(
 
 const CREATE = sql<CaptureRuleView, [platform: string | null, callerId: string | null, minutes: number, by: string]>(
   'capture_rules_create',
-  `WITH created AS (
-     INSERT INTO capture_rules (platform, caller_id, expires_at, created_by)
-     VALUES ($1, $2, now() + make_interval(mins => $3), $4)
-     RETURNING ${COLUMNS})
-   SELECT created.*, pg_notify('${CAPTURE_RULES_CHANNEL}', created.id) IS NULL AS notified FROM created`,
+  `INSERT INTO capture_rules (platform, caller_id, expires_at, created_by)
+   VALUES ($1, $2, now() + make_interval(mins => $3), $4)
+   RETURNING ${COLUMNS}`,
 );
 
 const PURGE = sql<{ purged: 1 }, [limit: number, days: number]>(
@@ -48,10 +46,8 @@ const PURGE = sql<{ purged: 1 }, [limit: number, days: number]>(
 
 const END = sql<CaptureRuleView, [id: string]>(
   'capture_rules_end',
-  `WITH ended AS (
-     UPDATE capture_rules SET expires_at = now() WHERE id = $1::bigint AND expires_at > now()
-     RETURNING ${COLUMNS})
-   SELECT ended.*, pg_notify('${CAPTURE_RULES_CHANNEL}', ended.id) IS NULL AS notified FROM ended`,
+  `UPDATE capture_rules SET expires_at = now() WHERE id = $1::bigint AND expires_at > now()
+   RETURNING ${COLUMNS}`,
 );
 
 /**
@@ -119,19 +115,25 @@ export class CaptureRules implements OnApplicationBootstrap, OnModuleDestroy, Ex
       rule.minutes,
       rule.createdBy,
     ]);
-    await this.reload();
-    return viewOf(created);
+    await this.changed(created.id);
+    return created;
   }
 
   /** Ends a rule now; undefined when there is no such rule in force. */
   async end(id: string): Promise<CaptureRuleView | undefined> {
     const [ended] = await this.pool.run(END, [id]);
-    await this.reload();
-    return ended ? viewOf(ended) : undefined;
+    if (ended) await this.changed(ended.id);
+    return ended;
   }
 
   async purgeExpired(limit: number): Promise<number> {
     return (await this.pool.run(PURGE, [limit, this.config.audit.retentionDays])).length;
+  }
+
+  /** This replica reloads at once; the others when the notification reaches them. */
+  private async changed(id: string): Promise<void> {
+    await this.notifications.channel(CAPTURE_RULES_CHANNEL).publish(id);
+    await this.reload();
   }
 
   private async reload(): Promise<void> {
@@ -142,9 +144,4 @@ export class CaptureRules implements OnApplicationBootstrap, OnModuleDestroy, Ex
       this.logger.warn(`Could not read the capture rules: ${String(error)}`);
     }
   }
-}
-
-function viewOf(row: CaptureRuleView & { notified?: boolean }): CaptureRuleView {
-  const { notified: _notified, ...view } = row;
-  return view;
 }
