@@ -49,17 +49,23 @@ export const STAGES = [
 ];
 
 /**
- * PROFILE_TURN=transfer: bench/run.mjs's TransferFunds row (a new generic turn each request) instead;
- * PROFILE_TURN=grpc: its gRPC Fulfill row (bench/grpc-load.mjs); PROFILE_TURN=generic: its generic JSON row.
+ * PROFILE_TURN picks the row: `es` (the README request, the default), `transfer` (bench/run.mjs's TransferFunds
+ * row, a new generic turn each request), `grpc` (its gRPC Fulfill row), or a platform row (`generic`, `cx`, `lex`,
+ * `rasa`: the same GetAccountBalance request in that platform's format, as bench/run.mjs sends it).
  */
-const TRANSFER = process.env.PROFILE_TURN === 'transfer';
-const GENERIC = process.env.PROFILE_TURN === 'generic';
-const GRPC = process.env.PROFILE_TURN === 'grpc';
-const BODY = TRANSFER
-  ? transferBody('__TURN_ID__')
-  : GENERIC
-    ? JSON.stringify(JSON.parse(readFileSync(join(root, 'test/fixtures/generic/get-account-balance.json'), 'utf8')))
-    : README_BODY;
+const fixture = (file) => JSON.stringify(JSON.parse(readFileSync(join(root, 'test/fixtures', file), 'utf8')));
+const TURNS = {
+  es: { path: 'dialogflow-es', body: () => README_BODY },
+  transfer: { path: 'generic', body: () => transferBody('__TURN_ID__') },
+  grpc: { grpc: true, body: () => README_BODY },
+  generic: { path: 'generic', body: () => fixture('generic/get-account-balance.json') },
+  cx: { path: 'dialogflow-cx', body: () => fixture('dialogflow-cx/get-account-balance.json') },
+  lex: { path: 'lex-v2', body: () => fixture('lex-v2/get-account-balance-fulfillment.json') },
+  rasa: { path: 'rasa', body: () => fixture('rasa/action_get_account_balance.json') },
+};
+const TURN = TURNS[process.env.PROFILE_TURN ?? 'es'];
+if (!TURN) throw new Error(`PROFILE_TURN must be one of ${Object.keys(TURNS).join(', ')}`);
+const BODY = TURN.body();
 
 /** One run: warm-up, then the measured load; with `profileFile`, the profiler runs during the measured part. */
 async function run(env, profileFile) {
@@ -77,15 +83,18 @@ async function run(env, profileFile) {
     },
     profileFile ? ['--import', pathToFileURL(join(root, 'bench', 'profiler-hook.mjs')).href] : [],
   );
-  const target = GRPC
+  const target = TURN.grpc
     ? { grpc: `127.0.0.1:${grpcPort}`, expected: '$3,247.82' }
-    : `http://127.0.0.1:${port}/v1/webhooks/${TRANSFER || GENERIC ? 'generic' : 'dialogflow-es'}`;
+    : `http://127.0.0.1:${port}/v1/webhooks/${TURN.path}`;
   const auth = { kind: 'bearer', token: BEARER_TOKEN };
   try {
     await load(target, WARMUP_S, auth, BODY);
     if (profileFile) process.kill(server.pid, 'SIGUSR2');
     const before = cpuMicros(server.pid);
     const result = await load(target, SECONDS, auth, BODY);
+    // A profile of refusals would describe another request.
+    const failed = result.errors + (result.timeouts ?? 0) + result.non2xx;
+    if (failed > 0) throw new Error(`${failed} of ${result.requests.total} requests failed or were refused`);
     const cpu = (cpuMicros(server.pid) - before) / result.requests.total;
     if (profileFile) {
       process.kill(server.pid, 'SIGUSR2');
@@ -128,7 +137,7 @@ async function main() {
   const callers = join(dir, 'callers.yaml');
   await writeFile(
     callers,
-    `callers:\n  - id: bench-bearer\n    platforms: [dialogflow-es, generic]\n    auth: { bearer: { tokens: [${BEARER_TOKEN}] } }\n`,
+    `callers:\n  - id: bench-bearer\n    platforms: [dialogflow-es, dialogflow-cx, lex-v2, rasa, generic]\n    auth: { bearer: { tokens: [${BEARER_TOKEN}] } }\n`,
   );
   const env = {
     SEED_DEMO_DATA: 'true',
@@ -137,6 +146,8 @@ async function main() {
     THROTTLE_LIMIT: '1000000',
     PREAUTH_LIMIT: '10000000',
     OTEL_SDK_DISABLED: 'true',
+    // As bench/run.mjs's service rows: every turn reads PostgreSQL (PROFILE_CACHE=1: the read-through cache on).
+    CACHE_ENABLED: process.env.PROFILE_CACHE === '1' ? 'true' : 'false',
   };
   const sink = process.env.PROFILE_TRACING === '1' ? await startOtlpSink() : undefined;
   if (sink) Object.assign(env, exportEverySpan(sink.url));
