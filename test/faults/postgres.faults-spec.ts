@@ -25,6 +25,7 @@ describe('PostgreSQL faults under load (two replicas, a PostgreSQL and a network
   function expectSound(run: FaultRun): void {
     expectAlive(run, cluster);
     expectNothingLostOrDoubled(run);
+    expect(run.notRecovered).toEqual([]);
     expect(run.figures.recoveryMs).toBeLessThan(30_000);
   }
 

@@ -68,7 +68,11 @@ export class FaultCluster {
       DB_STATEMENT_TIMEOUT_MS: '1500',
       DB_PROBE_INTERVAL_MS: '250',
       DEGRADED_TEXT,
-      THROTTLE_LIMIT: '100000',
+      // Budgets the load never reaches (it is not what these tests are about): while PostgreSQL is away the polite
+      // reply takes a millisecond, so closed-loop callers send thousands of turns a second, which would spend a
+      // per-minute budget (429) and read as a replica that never recovers.
+      THROTTLE_LIMIT: '1000000',
+      PREAUTH_LIMIT: '10000000',
       ...(redis && { REDIS_URL: redis.url }),
       ...options.env,
     };
@@ -162,8 +166,16 @@ export class FaultCluster {
     }
   }
 
+  /** Each replica's last lines other than access lines (a flood of those would hide them), then its last access lines. */
   output(): string {
-    return this.replicas.map(({ name, service }) => `--- ${name}\n${service.output().slice(-4000)}`).join('\n');
+    return this.replicas
+      .map(({ name, service }) => {
+        const lines = service.output().split('\n');
+        const access = (line: string) => /"msg":"[A-Z]+ \//.test(line);
+        const other = lines.filter((line) => line.trim() !== '' && !access(line)).slice(-30);
+        return `--- ${name}\n${other.join('\n')}\n--- ${name}, last access lines\n${lines.filter(access).slice(-5).join('\n')}`;
+      })
+      .join('\n');
   }
 
   async stop(): Promise<void> {

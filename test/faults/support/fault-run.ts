@@ -8,6 +8,8 @@ const PROBE_INTERVAL_MS = 100;
 const WARM_UP_MS = 1500;
 const AFTER_RECOVERY_MS = 1500;
 const RECOVERY_LIMIT_MS = 30_000;
+/** A run still going after this long is reported (phase, times, the replicas' output) before jest's timeout. */
+const REPORT_AFTER_MS = 100_000;
 
 export interface FaultScenario {
   readonly name: string;
@@ -45,6 +47,8 @@ export interface FaultRun {
   readonly reconciliation: Reconciliation;
   readonly unsettled: number;
   readonly alive: boolean;
+  /** Replicas that had not recovered when the limit ran out, each with its last answer ([] when all did). */
+  readonly notRecovered: readonly string[];
 }
 
 /**
@@ -64,6 +68,16 @@ export async function runFault(
     customers: options.customers,
     token: options.token,
   });
+  // Which phase a run is in and when each began: a run that outlives the test's timeout says where it stood.
+  const phases: string[] = [];
+  const phase = (name: string): void => void phases.push(`${name} at ${Math.round(load.now())} ms`);
+  const watchdog = setTimeout(() => {
+    console.error(
+      `${scenario.name}: still running after ${REPORT_AFTER_MS} ms; phases: ${phases.join(', ')}\n${cluster.output()}`,
+    );
+  }, REPORT_AFTER_MS);
+  watchdog.unref();
+  phase('balances before');
   const before = await balancesOf(cluster);
   const readiness: ReadinessSample[] = [];
   let probing = true;
@@ -76,18 +90,25 @@ export async function runFault(
     }
   })();
   try {
+    phase('load');
     load.start();
     await sleep(WARM_UP_MS);
     const from = load.now();
+    phase('inject');
     await scenario.inject(cluster, load);
     await sleep(scenario.holdMs);
+    phase('heal');
     await scenario.heal(cluster, load);
     const to = load.now();
-    const recoveryMs = await recovered(ports, load);
+    phase('recovery');
+    const { recoveryMs, notRecovered } = await recovered(ports, load);
     await sleep(AFTER_RECOVERY_MS);
+    phase('stop load');
     await load.stop();
+    phase('settle');
     const unsettled = await load.settle();
     const attempts = [...load.attempts];
+    phase('reconcile');
     const reconciliation = await reconcile(cluster, before, [...load.transfers.values()], attempts);
     const during = within(attempts, from, to);
     const seconds = Math.max(0.001, (to - from) / 1000);
@@ -108,8 +129,10 @@ export async function runFault(
       reconciliation,
       unsettled: unsettled.length,
       alive: cluster.alive(),
+      notRecovered,
     };
   } finally {
+    clearTimeout(watchdog);
     probing = false;
     await prober;
     await load.close();
@@ -130,14 +153,26 @@ async function ready(port: number): Promise<number> {
   }
 }
 
-/** ms until every replica is ready and has answered a balance turn normally; the limit if it never does. */
-async function recovered(ports: readonly number[], load: TurnLoad): Promise<number> {
+/**
+ * ms until every replica is ready and has answered a balance turn normally (the limit if one never does), and
+ * the last answer of each replica that had not.
+ */
+async function recovered(
+  ports: readonly number[],
+  load: TurnLoad,
+): Promise<{ recoveryMs: number; notRecovered: string[] }> {
   const healed = load.now();
   const until = healed + RECOVERY_LIMIT_MS;
   const done = new Set<number>();
+  const last = new Map<number, string>();
   while (done.size < ports.length && load.now() < until) {
     for (const [replica, port] of ports.entries()) {
-      if (done.has(replica) || (await ready(port)) !== 200) continue;
+      if (done.has(replica)) continue;
+      const readiness = await ready(port);
+      if (readiness !== 200) {
+        last.set(replica, `readiness ${readiness}`);
+        continue;
+      }
       const requestId = `recovery-${replica}-${Math.round(load.now())}`;
       const attempt = await load.send(
         'balance',
@@ -146,10 +181,14 @@ async function recovered(ports: readonly number[], load: TurnLoad): Promise<numb
         replica,
       );
       if (attempt.outcome === 'fulfilled') done.add(replica);
+      else last.set(replica, `a balance turn answered ${attempt.status} ${attempt.outcome ?? attempt.error ?? ''}`);
     }
     if (done.size < ports.length) await sleep(50);
   }
-  return done.size === ports.length ? load.now() - healed : RECOVERY_LIMIT_MS;
+  const notRecovered = ports.flatMap((_, replica) =>
+    done.has(replica) ? [] : [`replica-${replica}: ${last.get(replica) ?? 'never asked'}`],
+  );
+  return { recoveryMs: notRecovered.length === 0 ? load.now() - healed : RECOVERY_LIMIT_MS, notRecovered };
 }
 
 function round(value: number): number {

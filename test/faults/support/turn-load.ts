@@ -8,6 +8,8 @@ const PATH = '/v1/webhooks/generic';
 const LOAD_TOKEN = 'local-dev-token';
 /** Longer than any deadline: a request still unanswered then counts as unanswered, not as slow. */
 const CLIENT_TIMEOUT_MS = 10_000;
+/** How long a load worker waits after a refusal (the service's Retry-After is 1 s; settling retries every 250 ms). */
+const REFUSED_PAUSE_MS = 250;
 
 export interface TransferTurn {
   readonly requestId: string;
@@ -207,9 +209,10 @@ export class TurnLoad {
         continue;
       }
       const requestId = this.nextRequestId();
+      let attempt: Attempt;
       if (Math.random() < this.options.transferShare) {
         const customers = this.options.customers ?? CUSTOMERS;
-        await this.sendTransfer(
+        attempt = await this.sendTransfer(
           {
             requestId,
             customer: customers[this.sequence % customers.length],
@@ -218,8 +221,11 @@ export class TurnLoad {
           replica,
         );
       } else {
-        await this.send('balance', requestId, balanceBody(requestId), replica);
+        attempt = await this.send('balance', requestId, balanceBody(requestId), replica);
       }
+      // A refusal that asks to come back later (503 OVERLOADED, 429, with Retry-After) is honoured, as platforms
+      // and load balancers do: a caller answering it at once would turn every refusal into a flood of new turns.
+      if (attempt.status === 503 || attempt.status === 429) await sleep(REFUSED_PAUSE_MS);
     }
   }
 }
