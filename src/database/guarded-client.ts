@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import * as pg from 'pg';
 import { startNoAnswerTimer } from '../common/no-answer-timer';
+import { tracedQuery } from './query-span';
 
 export interface ClientGuard {
   /**
@@ -23,8 +24,6 @@ export class NoAnswerError extends Error {
     this.name = 'NoAnswerError';
   }
 }
-
-type QueryCallback = (error: Error | null, result: unknown) => void;
 
 /** A pg client that can also be ended without the server's goodbye (a dead path never sends it). */
 export interface GuardedClient extends pg.Client {
@@ -54,23 +53,14 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
       this.on('error', (error: Error) => guard.onError(error));
     }
 
-    // pg's overloads (promise, callback, submittable) are kept as they are; only the answer is watched.
+    // pg's overloads (promise, callback, submittable) are kept as they are; the answer is watched and traced.
     override query(...args: unknown[]): never {
-      const stop = this.watch();
-      const last = args.length - 1;
-      const callback = args[last];
-      if (typeof callback === 'function') {
-        args[last] = (error: Error | null, result: unknown): void => {
-          stop();
-          (callback as QueryCallback)(error, result);
-        };
-        return (super.query as (...values: unknown[]) => never)(...args);
-      }
-      const result = (super.query as (...values: unknown[]) => unknown)(...args);
-      if (result instanceof Promise) return result.finally(stop) as never;
-      // A submittable (cursor, stream) reports through its own events; it is not watched.
-      stop();
-      return result as never;
+      return tracedQuery(
+        this,
+        args,
+        (values) => (super.query as (...v: unknown[]) => unknown)(...values),
+        this.watch(),
+      ) as never;
     }
 
     destroy(): void {

@@ -49,7 +49,7 @@ const MAX_CACHED_STATEMENTS = 512;
 /**
  * Query text for a span: string and number literals become `?`. Our statements pass every value as a
  * parameter, so this only matters for a literal someone writes into SQL later; parameters themselves are
- * never recorded (the pg instrumentation's `enhancedDatabaseReporting` stays off). Statements are few and
+ * never recorded (database/query-span.ts keeps only the text). Statements are few and
  * repeat, so the result is cached.
  */
 export function sanitizeSql(text: string): string {

@@ -11,7 +11,7 @@ type MutableSpan = Pick<Span, 'attributes' | 'status' | 'setAttribute' | 'setSta
 /**
  * The one place the no-PII policy is applied to every span, ours and the instrumentations': query-string
  * values are removed from URLs, literals from SQL, and a database error's message (which can quote a value)
- * is replaced by a generic one; the sanitised exception event the pg instrumentation adds stays.
+ * is replaced by a generic one.
  */
 export function redactSpan(span: MutableSpan): void {
   const attributes = span.attributes;

@@ -4,6 +4,7 @@ import { AppConfig } from '../../config';
 import { Metrics } from '../../observability/metrics';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from '../data-source-options';
 import { PgPools } from '../pg-pools';
+import { TracedClient } from '../query-span';
 import { hasReached, walPosition } from './wal-position';
 
 /** How many primary positions are kept to date a replica's replay position (one per check). */
@@ -62,6 +63,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     const { urls } = config.database.replicas;
     this.replicas = urls.map((url) => {
       const pool = new pg.Pool({
+        Client: TracedClient,
         connectionString: url,
         max: config.database.poolSize,
         application_name: APPLICATION_NAME,
