@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BEARER_TOKEN, cpuMicros, exportEverySpan, load, root, startOtlpSink, startServer } from './harness.mjs';
-import { README_BODY, transferBody } from './request.mjs';
+import { PLATFORM_RUNS, platformBody, README_BODY, transferBody } from './request.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
 const SECONDS = Number(process.env.BENCH_DURATION ?? 10);
@@ -53,15 +53,11 @@ export const STAGES = [
  * row, a new generic turn each request), `grpc` (its gRPC Fulfill row), or a platform row (`generic`, `cx`, `lex`,
  * `rasa`: the same GetAccountBalance request in that platform's format, as bench/run.mjs sends it).
  */
-const fixture = (file) => JSON.stringify(JSON.parse(readFileSync(join(root, 'test/fixtures', file), 'utf8')));
 const TURNS = {
-  es: { path: 'dialogflow-es', body: () => README_BODY },
-  transfer: { path: 'generic', body: () => transferBody('__TURN_ID__') },
+  es: { path: '/v1/webhooks/dialogflow-es', body: () => README_BODY },
+  transfer: { path: '/v1/webhooks/generic', body: () => transferBody('__TURN_ID__') },
   grpc: { grpc: true, body: () => README_BODY },
-  generic: { path: 'generic', body: () => fixture('generic/get-account-balance.json') },
-  cx: { path: 'dialogflow-cx', body: () => fixture('dialogflow-cx/get-account-balance.json') },
-  lex: { path: 'lex-v2', body: () => fixture('lex-v2/get-account-balance-fulfillment.json') },
-  rasa: { path: 'rasa', body: () => fixture('rasa/action_get_account_balance.json') },
+  ...Object.fromEntries(PLATFORM_RUNS.map((run) => [run.key, { path: run.path, body: () => platformBody(run) }])),
 };
 const TURN = TURNS[process.env.PROFILE_TURN ?? 'es'];
 if (!TURN) throw new Error(`PROFILE_TURN must be one of ${Object.keys(TURNS).join(', ')}`);
@@ -85,7 +81,7 @@ async function run(env, profileFile) {
   );
   const target = TURN.grpc
     ? { grpc: `127.0.0.1:${grpcPort}`, expected: '$3,247.82' }
-    : `http://127.0.0.1:${port}/v1/webhooks/${TURN.path}`;
+    : `http://127.0.0.1:${port}${TURN.path}`;
   const auth = { kind: 'bearer', token: BEARER_TOKEN };
   try {
     await load(target, WARMUP_S, auth, BODY);

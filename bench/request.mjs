@@ -20,3 +20,38 @@ export const transferBody = (turnId, customer = '__CUSTOMER__') =>
     confirmation: 'confirmed',
     parameters: { user_id: customer, from_account: 'checking', to_account: 'savings', amount: 0.01 },
   });
+
+/**
+ * The same GetAccountBalance request in each platform's own format (the e2e fixtures): bench/run.mjs's platform rows,
+ * and bench:profile's PROFILE_TURN=<key>.
+ */
+export const PLATFORM_RUNS = [
+  {
+    key: 'cx',
+    name: 'service, Dialogflow CX',
+    path: '/v1/webhooks/dialogflow-cx',
+    fixture: 'dialogflow-cx/get-account-balance.json',
+  },
+  {
+    key: 'lex',
+    name: 'service, Amazon Lex V2',
+    path: '/v1/webhooks/lex-v2',
+    fixture: 'lex-v2/get-account-balance-fulfillment.json',
+  },
+  {
+    key: 'rasa',
+    name: 'service, Rasa action server',
+    path: '/v1/webhooks/rasa',
+    fixture: 'rasa/action_get_account_balance.json',
+  },
+  {
+    key: 'generic',
+    name: 'service, generic JSON',
+    path: '/v1/webhooks/generic',
+    fixture: 'generic/get-account-balance.json',
+  },
+];
+
+/** A platform row's request body, as sent (the fixture without its formatting). */
+export const platformBody = ({ fixture }) =>
+  JSON.stringify(JSON.parse(readFileSync(new URL(`../test/fixtures/${fixture}`, import.meta.url), 'utf8')));

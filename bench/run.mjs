@@ -22,7 +22,7 @@ import {
   startOtlpSink,
   startServer,
 } from './harness.mjs';
-import { README_BODY, transferBody } from './request.mjs';
+import { PLATFORM_RUNS, platformBody, README_BODY, transferBody } from './request.mjs';
 import { measureInvalidation, replicaReadShare, startReplicatedDatabase } from './replicas.mjs';
 import { startTestRedis } from '../test/support/redis-server.mjs';
 import { freePort } from '../scripts/free-port.mjs';
@@ -33,21 +33,6 @@ const TARGET_RATIO = 0.4;
 /** BENCH_ONLY=<regex>: only the rows whose name matches (e.g. to compare two builds on a few rows). */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
 const HMAC_SECRET = randomBytes(32).toString('base64');
-/** The same GetAccountBalance request in each platform's own format (the e2e fixtures). */
-const PLATFORM_RUNS = [
-  {
-    name: 'service, Dialogflow CX',
-    path: '/v1/webhooks/dialogflow-cx',
-    fixture: 'dialogflow-cx/get-account-balance.json',
-  },
-  {
-    name: 'service, Amazon Lex V2',
-    path: '/v1/webhooks/lex-v2',
-    fixture: 'lex-v2/get-account-balance-fulfillment.json',
-  },
-  { name: 'service, Rasa action server', path: '/v1/webhooks/rasa', fixture: 'rasa/action_get_account_balance.json' },
-  { name: 'service, generic JSON', path: '/v1/webhooks/generic', fixture: 'generic/get-account-balance.json' },
-];
 /**
  * Customers of their own, so the transfers never change the balance the other runs read; several of them,
  * because transfers of one customer are serialised by the row locks (as they must be) and a bank's load is
@@ -358,12 +343,7 @@ async function main() {
             auth: { kind: 'standard-webhooks', secret: HMAC_SECRET },
           },
           { name: 'service, OAuth2 JWT (ES256, JWKS cached)', auth: { kind: 'bearer', token: issuer.token } },
-          ...PLATFORM_RUNS.map(({ name, path, fixture }) => ({
-            name,
-            path,
-            body: JSON.stringify(JSON.parse(readFileSync(join(root, 'test', 'fixtures', fixture), 'utf8'))),
-            auth: bearer,
-          })),
+          ...PLATFORM_RUNS.map((run) => ({ name: run.name, path: run.path, body: platformBody(run), auth: bearer })),
           {
             name: 'service, TransferFunds, new turn each request, 32 customers (claim + locked transfer + stored reply)',
             path: '/v1/webhooks/generic',

@@ -43,12 +43,6 @@ export function startQuerySpan(first: unknown, target: QueryTarget, parent: Cont
   );
 }
 
-function endQuerySpan(span: Span | undefined, error: unknown): void {
-  if (!span) return;
-  if (error) recordFailure(span, error);
-  span.end();
-}
-
 type QueryCallback = (error: Error | null, result: unknown) => void;
 const nothing = (): void => undefined;
 
@@ -65,12 +59,17 @@ export function tracedQuery(
 ): unknown {
   const caller = context.active();
   const span = startQuerySpan(args[0], target, caller);
+  const answered = (error: unknown): void => {
+    settled();
+    if (!span) return;
+    if (error) recordFailure(span, error);
+    span.end();
+  };
   const last = args.length - 1;
   const callback = args[last];
   if (typeof callback === 'function') {
     args[last] = (error: Error | null, result: unknown): void => {
-      settled();
-      endQuerySpan(span, error);
+      answered(error);
       context.with(caller, () => (callback as QueryCallback)(error, result));
     };
     return run(args);
@@ -79,20 +78,17 @@ export function tracedQuery(
   if (result instanceof Promise) {
     return result.then(
       (value: unknown) => {
-        settled();
-        endQuerySpan(span, undefined);
+        answered(undefined);
         return value;
       },
       (error: unknown) => {
-        settled();
-        endQuerySpan(span, error);
+        answered(error);
         throw error;
       },
     );
   }
   // A submittable (cursor, stream) reports through its own events: answered as far as we can tell.
-  settled();
-  endQuerySpan(span, undefined);
+  answered(undefined);
   return result;
 }
 
