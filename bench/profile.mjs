@@ -90,7 +90,10 @@ async function run(env, profileFile) {
     const result = await load(target, SECONDS, auth, BODY);
     // A profile of refusals would describe another request.
     const failed = result.errors + (result.timeouts ?? 0) + result.non2xx;
-    if (failed > 0) throw new Error(`${failed} of ${result.requests.total} requests failed or were refused`);
+    if (failed > 0) {
+      const statuses = JSON.stringify(result.statusCodeStats ?? {});
+      throw new Error(`${failed} of ${result.requests.total} requests failed or were refused (statuses ${statuses})`);
+    }
     const cpu = (cpuMicros(server.pid) - before) / result.requests.total;
     if (profileFile) {
       process.kill(server.pid, 'SIGUSR2');

@@ -104,6 +104,14 @@ async function measure(name, url, pid, auth, body, sink, first = false) {
   };
 }
 
+/** The Helm chart's default heap limit (`heap.maxOldSpaceMiB` in values.yaml), in MiB. */
+function chartHeapMiB() {
+  const values = readFileSync(join(root, 'helm', 'webhook-fulfillment', 'values.yaml'), 'utf8');
+  const mib = /^\s*maxOldSpaceMiB:\s*(\d+)/m.exec(values)?.[1];
+  if (!mib) throw new Error('heap.maxOldSpaceMiB not found in helm/webhook-fulfillment/values.yaml');
+  return Number(mib);
+}
+
 /** Resident memory of a process in MB (Linux /proc). */
 function residentMb(pid) {
   try {
@@ -178,6 +186,8 @@ const TURN_LOG_OFF_RUN = 'service, static bearer token, turn log off (TURN_LOG_E
 const CACHED_RUN = 'service, static bearer token, read-through cache on (balance from the in-process tier)';
 const REPLICA_RUN = 'service, static bearer token, balance read routed to a streaming replica (cache off)';
 const INVALIDATION_RUN = 'cache invalidation across two service replicas (Redis pub/sub)';
+const CHART_HEAP_RUN = "service, static bearer token, the Helm chart's heap limit (--max-old-space-size)";
+const GRPC_BASELINE_RUN = 'baseline: bare grpc-js + pg pool SELECT (Fulfill, plaintext HTTP/2)';
 const TRANSFER_BASELINE_RUN =
   'baseline: node:http + pg, TransferFunds in one transaction (claim, lock both, move, insert, store reply)';
 
@@ -312,6 +322,7 @@ async function main() {
   const results = [];
   let overload;
   let serviceRssMb;
+  let chartHeapRssMb;
   let startup;
   let replicated;
   let replicaShare;
@@ -377,6 +388,14 @@ async function main() {
         runs: [{ name: 'baseline: node:http + pg pool SELECT', auth: bearer }],
       },
       {
+        // The same SELECT behind a bare grpc-js server (it listens on GRPC_PORT only): what grpc-js itself costs.
+        script: 'bench/baselines/grpc-select.mjs',
+        env: { DATABASE_URL: db.url },
+        expected: 'balance 324782',
+        grpcOnly: true,
+        runs: [{ name: GRPC_BASELINE_RUN, grpc: true, auth: bearer }],
+      },
+      {
         script: 'bench/baselines/express-select.mjs',
         env: { DATABASE_URL: db.url },
         expected: 'balance 324782',
@@ -392,6 +411,14 @@ async function main() {
         ...targets[0],
         env: { ...targets[0].env, CACHE_ENABLED: 'true', METRICS_PORT: String(await freePort()) },
         runs: [{ name: CACHED_RUN, auth: bearer }],
+      },
+      // The same service under the Helm chart's heap limit (NODE_OPTIONS=--max-old-space-size from values.yaml):
+      // the first service's RSS is what V8 lets the heap grow to under this machine's default limit (4 GB).
+      {
+        ...targets[0],
+        nodeArgs: [`--max-old-space-size=${chartHeapMiB()}`],
+        env: { ...targets[0].env, METRICS_PORT: String(await freePort()) },
+        runs: [{ name: CHART_HEAP_RUN, auth: bearer }],
       },
       // The first run keeps the operator console's turn log (on by default); this one shows what that costs.
       {
@@ -438,15 +465,20 @@ async function main() {
     for (const target of targets.filter((candidate) => candidate.runs.length > 0)) {
       const port = await freePort();
       const grpcPort = await freePort();
-      const server = await startServer(target.script, target.script, {
-        ...target.env,
-        PORT: String(port),
-        GRPC_PORT: String(grpcPort),
-      });
+      const server = await startServer(
+        target.script,
+        target.script,
+        {
+          ...target.env,
+          PORT: String(port),
+          GRPC_PORT: String(grpcPort),
+        },
+        target.nodeArgs,
+      );
       const base = `http://127.0.0.1:${port}`;
       const url = `${base}/v1/webhooks/dialogflow-es`;
       try {
-        if (target.expected) await check(url, target.expected);
+        if (target.expected && !target.grpcOnly) await check(url, target.expected);
         if (target.script === 'dist/main.js') await createTransferCustomers(db.url);
         for (const run of target.runs) {
           if (run.grpc) {
@@ -474,6 +506,7 @@ async function main() {
           );
         }
         if (target === targets[0]) serviceRssMb = residentMb(server.pid);
+        if (target.runs[0]?.name === CHART_HEAP_RUN) chartHeapRssMb = residentMb(server.pid);
         await target.afterRuns?.();
       } finally {
         await server.stop();
@@ -513,6 +546,7 @@ async function main() {
   const fixed = byName('baseline: node:http fixed JSON');
   const select = byName('baseline: node:http + pg pool SELECT');
   const expressSelect = byName('reference: bare express 5');
+  const grpcBaseline = results.find((r) => r.name === GRPC_BASELINE_RUN);
   const ratio = (a, b) => (a && b ? +(a.requestsPerSecond / b.requestsPerSecond).toFixed(3) : null);
   const ratios = {
     hmacVsBearer: ratio(hmac, service),
@@ -520,6 +554,8 @@ async function main() {
     vsFixedJson: ratio(service, fixed),
     vsPgSelect: ratio(service, select),
     vsExpressSelect: ratio(service, expressSelect),
+    // What the transport itself allows the gRPC row (issue 14's target 3): grpc-js against express, same SELECT.
+    grpcJsVsExpress: ratio(grpcBaseline, expressSelect),
   };
   const traced = results.find((r) => r.name === TRACED_RUN);
   const tracing = traced && {
@@ -563,6 +599,20 @@ async function main() {
     serviceRssMbAfterRuns: target(serviceRssMb ?? null, '<= 250', (v) => v <= 250),
     startupMs: target(startup?.medianMs ?? null, '<= 1500', (v) => v <= 1500),
   };
+  // What the targets above are measured against: the transport's own cost, the tail's shape, the chart's heap.
+  const chartHeap = results.find((r) => r.name === CHART_HEAP_RUN);
+  const tail = (row) => (row?.p50Ms ? +(row.p99Ms / row.p50Ms).toFixed(2) : null);
+  const context = {
+    grpcJsVsExpress: ratios.grpcJsVsExpress,
+    p99OverP50Service: tail(service),
+    p99OverP50Express: tail(expressSelect),
+    transferCpuMinusReadmeTurnCpu:
+      transfer?.cpuMicrosPerRequest != null && service?.cpuMicrosPerRequest != null
+        ? transfer.cpuMicrosPerRequest - service.cpuMicrosPerRequest
+        : null,
+    chartHeapVsDefault: ratio(chartHeap, service),
+    serviceRssMbUnderChartHeapLimit: chartHeapRssMb ?? null,
+  };
   // Issue 16's figures.
   const cached = results.find((r) => r.name === CACHED_RUN);
   const replicaRow = results.find((r) => r.name === REPLICA_RUN);
@@ -593,6 +643,7 @@ async function main() {
     ...(startup && { startup }),
     serviceRssMb: serviceRssMb ?? null,
     goals,
+    context,
     cacheGoals,
     consoleGoals,
     ...(invalidation && { invalidation }),
@@ -619,6 +670,7 @@ async function main() {
     `\n${CONNECTIONS} connections, ${DURATION_S} s each after ${WARMUP_S} s warm-up; ${report.pinned}; database: ${db.kind}` +
       `\ntarget ${report.target}: ${report.meetsTarget ? 'met' : 'NOT met'} (${ratios.vsPgSelect})` +
       `\nHMAC ÷ bearer: ${ratios.hmacVsBearer}; JWT ÷ bearer: ${ratios.jwtVsBearer}` +
+      `\nbare grpc-js ÷ bare express (the same SELECT): ${ratios.grpcJsVsExpress}` +
       (tracing
         ? `\ntracing on ÷ off: ${tracing.requestsPerSecondOnVsOff} req/s, +${tracing.cpuMicrosPerRequestAdded} CPU µs/req, ` +
           `${tracing.spansExportedPerRequest} spans exported per request`
@@ -638,6 +690,9 @@ async function main() {
     const verdict = goal.met === null ? 'n/a' : goal.met ? 'met' : 'NOT met';
     console.log(`  ${name}: ${JSON.stringify(goal.value)} (goal ${goal.goal}): ${verdict}`);
   }
+
+  console.log('issue 14 context (reported; null: not measured in this run)');
+  for (const [name, value] of Object.entries(context)) console.log(`  ${name}: ${JSON.stringify(value)}`);
 
   console.log('\nissue 16 figures (null: not measured in this run)');
   for (const [name, goal] of Object.entries(cacheGoals)) {
