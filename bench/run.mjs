@@ -372,9 +372,9 @@ async function startTarget(target, { freshMetricsPort = false } = {}) {
 
 /**
  * The ratios of issue 14's targets again, each from PAIRED_ROUNDS rounds that measure its two rows one right
- * after the other (PAIRED_SECONDS each, after a short warm-up), with both servers running: this VM's speed drifts
- * by up to 40 % over a run, which moves rows measured minutes apart; two rows measured seconds apart see the same
- * machine. Each ratio is the median of its rounds' ratios.
+ * after the other, in turn first and second (PAIRED_SECONDS each, after a short warm-up), with both servers
+ * running: this VM's speed drifts by up to 40 % over a run, which moves rows measured minutes apart; two rows
+ * measured seconds apart see the same machine. Each ratio is the median of its rounds' ratios.
  */
 async function measurePairs(targets) {
   const byName = new Map(targets.flatMap((target) => target.runs.map((run) => [run.name, { target, run }])));
@@ -411,8 +411,11 @@ async function measurePairs(targets) {
       const rounds = [];
       for (let round = 0; round < PAIRED_ROUNDS; round += 1) {
         const durations = { seconds: PAIRED_SECONDS, warmup: 1 };
-        const rowA = await serverA.measure(first.run, durations);
-        const rowB = await serverB.measure(second.run, durations);
+        // A, B, then B, A: a drift within the pair's rounds favours neither row.
+        const measureA = () => serverA.measure(first.run, durations);
+        const measureB = () => serverB.measure(second.run, durations);
+        const [rowA, rowB] =
+          round % 2 === 0 ? [await measureA(), await measureB()] : [await measureB(), await measureA()].reverse();
         if (!rowA || !rowB) break;
         rounds.push({ ratio: rowA.requestsPerSecond / rowB.requestsPerSecond, p99: rowA.p99Ms / rowB.p99Ms });
       }
