@@ -7,6 +7,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { warnBeforeLogging as warnLine } from './otel-environment';
 import { countTraceExportFailure } from './trace-export-health';
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -125,11 +126,4 @@ export class WatchedSpanExporter implements SpanExporter {
     this.lastLoggedAt = now;
     this.unreported = 0;
   }
-}
-
-/** Before the logger exists; one JSON line like the rest of the output. */
-function warnLine(message: string): void {
-  process.stderr.write(
-    `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), context: 'Tracing', msg: message })}\n`,
-  );
 }

@@ -6,14 +6,17 @@
  * It is the one module besides the configuration that reads process.env: it runs before the configuration
  * is loaded, and the SDK reads the same variables itself.
  */
-import { context, propagation, trace } from '@opentelemetry/api';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { context, diag, DiagConsoleLogger, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { diagLogLevelFromString } from '@opentelemetry/core';
+import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { NodeSDK, resources } from '@opentelemetry/sdk-node';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { defaultResource, detectResources, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { propagatorFromEnv, resourceDetectorsFromEnv } from './otel-environment';
 import { setServerSpans } from './server-spans';
 import { FanOutSpanProcessor, RedactingSpanProcessor } from './span-processors';
 import { DEFAULT_SERVICE_NAME } from './telemetry';
@@ -50,22 +53,30 @@ export function startTracing(options: TracingOptions = {}, env: Environment = pr
   return running;
 }
 
+/**
+ * What the Node SDK's start does for traces, from the pieces it is made of: the SDK's own package loads every
+ * metric, log and trace exporter it could be asked for, about a tenth of a second of every start.
+ */
 function start(env: Environment): Tracing {
+  const logLevel = env.OTEL_LOG_LEVEL?.trim();
+  if (logLevel) diag.setLogger(new DiagConsoleLogger(), { logLevel: diagLogLevelFromString(logLevel) });
   const instrumentations = createInstrumentations();
+  const unregisterInstrumentations = registerInstrumentations({ instrumentations });
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  const propagator = propagatorFromEnv(env);
+  if (propagator) propagation.setGlobalPropagator(propagator);
   const exporters = new FanOutSpanProcessor();
-  const sdk = new NodeSDK({
-    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (read by the SDK's resource detection) override this.
-    resource: resources
-      .defaultResource()
-      .merge(resources.resourceFromAttributes({ [ATTR_SERVICE_NAME]: DEFAULT_SERVICE_NAME })),
-    instrumentations,
+  const provider = new BasicTracerProvider({
+    // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (read by the environment detector) override the name.
+    resource: defaultResource()
+      .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: DEFAULT_SERVICE_NAME }))
+      .merge(detectResources({ detectors: resourceDetectorsFromEnv(env) })),
+    // The sampler (OTEL_TRACES_SAMPLER, _ARG) and the span limits (OTEL_SPAN_*) are read by the provider itself.
     // Redaction first: it runs before any exporter sees a span.
     spanProcessors: [new RedactingSpanProcessor(), exporters],
-    // Traces only: metrics are served on METRICS_PORT by the app, logs are JSON lines on stdout.
-    metricReaders: [],
-    logRecordProcessors: [],
   });
-  sdk.start();
+  trace.setGlobalTracerProvider(provider);
   setServerSpans(true);
   // Created after the instrumentations are in place: the gRPC exporter loads @grpc/grpc-js.
   for (const processor of exportProcessors(env)) exporters.add(processor);
@@ -76,12 +87,13 @@ function start(env: Environment): Tracing {
     addSpanProcessor: (processor) => exporters.add(processor),
     forceFlush: () => exporters.forceFlush(),
     shutdown: () => {
-      stopped ??= sdk.shutdown().finally(() => {
-        for (const instrumentation of instrumentations) instrumentation.disable();
+      stopped ??= provider.shutdown().finally(() => {
+        unregisterInstrumentations();
         // Back to the API's no-op state, so that tracing can be started again in the same process.
         setServerSpans(false);
         trace.disable();
         context.disable();
+        contextManager.disable();
         propagation.disable();
         running = undefined;
       });

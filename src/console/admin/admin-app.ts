@@ -86,7 +86,7 @@ export async function startAdminListener(
   admin.use(consolePages());
   admin.useBodyParser('json', { limit: '64kb' });
   admin.useGlobalFilters(new HttpErrorFilter());
-  admin.get(AdminOpenApiDocument).document = buildAdminOpenApiDocument(admin, ADMIN_CONTROLLERS);
+  admin.get(AdminOpenApiDocument).buildWith(() => buildAdminOpenApiDocument(admin, ADMIN_CONTROLLERS));
   const { host, port } = config.admin;
   await admin.listen(port, host).catch(async (error: unknown) => {
     await admin.close().catch(() => undefined);
