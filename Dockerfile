@@ -20,12 +20,12 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No install scripts: the build needs none (scripts/build.mjs runs tsc and Vite, whose native parts are platform
+# No install scripts: the build needs none (scripts/build.mjs runs tsc, esbuild and Vite, whose native parts are platform
 # packages). The ones that exist are telemetry, version checks, native-binary checks and embedded PostgreSQL's
 # symlink set-up (package.json's allowScripts denies most).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.mjs ./scripts/build.mjs
+COPY scripts/build.mjs scripts/bundle.mjs ./scripts/
 COPY src ./src
 # The operator console's pages (Preact, uPlot): only their built files reach the image, in dist/console-ui/.
 COPY console-ui ./console-ui

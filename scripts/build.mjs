@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleService } from './bundle.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -21,7 +22,14 @@ const ASSETS = /\.proto$/;
 
 /** The service: TypeScript from src/ into dist/. */
 const SERVICE = {
-  inputs: ['src', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'scripts/build.mjs'],
+  inputs: [
+    'src',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'package-lock.json',
+    'scripts/build.mjs',
+    'scripts/bundle.mjs',
+  ],
   stamp: join(dist, '.build-stamp'),
 };
 
@@ -92,13 +100,19 @@ function tsc(project, extra) {
 }
 
 async function buildService(digest) {
-  await withStaging('service', (staging) => {
+  await withStaging('service', async (staging) => {
     const status = tsc(join(root, 'tsconfig.build.json'), ['--outDir', staging]);
     if (status !== 0) throw new BuildFailed('TypeScript reported errors (above); dist/ is unchanged');
     for (const asset of filesUnder(join(root, 'src')).filter((file) => ASSETS.test(file))) {
       const target = join(staging, relative(join(root, 'src'), asset));
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, readFileSync(asset));
+    }
+    try {
+      await bundleService(staging);
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      throw new BuildFailed('the service could not be bundled (above); dist/ is unchanged');
     }
     mkdirSync(dist, { recursive: true });
     // The pages and their stamp are the other build's.

@@ -15,6 +15,8 @@ import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { IntentsModule } from './intents/intents.module';
+// Every entity, for the data source (the database module registers the entity classes loaded modules declared).
+import './lifecycle/entities';
 import { ObservabilityModule } from './observability/observability.module';
 import { PlatformsModule } from './platforms/platforms.module';
 

@@ -1,17 +1,36 @@
 import { join } from 'node:path';
-import type { DataSourceOptions } from 'typeorm';
+import { getMetadataArgsStorage, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config';
+import { MIGRATIONS } from './migrations';
 
 export const APPLICATION_NAME = 'webhook-fulfillment';
 /** pg's limit on opening a connection; also the longest background work waits for a pool connection. */
 export const CONNECT_TIMEOUT_MS = 5000;
 
+type EntityClass = abstract new (...args: never[]) => unknown;
+
+/** Every entity file of the source tree: what the migration commands compare the schema with. */
+export const ENTITY_FILES = join(__dirname, '..', '**', '*.entity.{ts,js}');
+
 /**
- * The one TypeORM options object, shared by the Nest application and the migration commands.
- * Entities and migrations are found by file name so that new modules only add files.
+ * The entity classes the loaded modules declared (`@Entity()`): the application's, once its modules are loaded,
+ * since each module imports its own. The application does not find them by file name: it runs from one bundled
+ * file (scripts/build.mjs), where a class loaded again from its own file would be a second, unknown copy.
+ */
+export function declaredEntities(): EntityClass[] {
+  return [...new Set(getMetadataArgsStorage().tables.map((table) => table.target))].filter(
+    (target): target is EntityClass => typeof target === 'function',
+  );
+}
+
+/**
+ * The one TypeORM options object, shared by the Nest application and the migration commands. `entities`: the
+ * entity files by default (the commands, and tests that open a data source of their own); the application passes
+ * `declaredEntities()`.
  */
 export function buildDataSourceOptions(
   database: Pick<DatabaseConfig, 'poolSize' | 'statementTimeoutMs'> & { url: string },
+  entities: NonNullable<DataSourceOptions['entities']> = [ENTITY_FILES],
 ): DataSourceOptions {
   return {
     type: 'postgres',
@@ -19,8 +38,8 @@ export function buildDataSourceOptions(
     applicationName: APPLICATION_NAME,
     // gen_random_uuid() is built into PostgreSQL 13+, so no extension (and no superuser) is needed.
     uuidExtension: 'pgcrypto',
-    entities: [join(__dirname, '..', '**', '*.entity.{ts,js}')],
-    migrations: [join(__dirname, 'migrations', '*.{ts,js}')],
+    entities,
+    migrations: [...MIGRATIONS],
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,

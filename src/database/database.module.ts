@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config';
-import { buildDataSourceOptions } from './data-source-options';
+import { buildDataSourceOptions, declaredEntities } from './data-source-options';
 import { DatabaseAvailability } from './database-availability';
 import { DatabasePool } from './database-pool';
 import { DatabaseProbe } from './database-probe';
@@ -22,7 +22,7 @@ import { ReadReplicas } from './replicas/read-replicas';
         const { url } = config.database;
         if (!url) throw new Error('DatabaseModule needs a database URL; main.ts resolves it before start-up');
         return {
-          ...buildDataSourceOptions({ ...config.database, url }),
+          ...buildDataSourceOptions({ ...config.database, url }, declaredEntities()),
           driver: pools.driver(),
           migrationsRun: config.database.migrationsRun,
           retryAttempts: 3,
