@@ -8,6 +8,7 @@
 // span exported (OTLP http/protobuf to a sink on 127.0.0.1 that answers 200), as bench/run.mjs's traced row.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -105,15 +106,33 @@ async function run(env, profileFile) {
   }
 }
 
-/** Busy sample time per stage, in µs; idle time is left out. */
-export function stageTimes(profile) {
+/**
+ * dist/main.js is one bundle (scripts/bundle.mjs): a frame in it is told apart by the file its function came from,
+ * which the bundle's source map names (our TypeScript sources, or the package file under node_modules).
+ */
+export function originalUrls(bundle = join(root, 'dist', 'main.js')) {
+  const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')));
+  const bundleUrl = pathToFileURL(bundle).href;
+  const cache = new Map();
+  return ({ url, lineNumber, columnNumber }) => {
+    if (url !== bundleUrl && url !== bundle) return url;
+    const key = `${lineNumber}:${columnNumber}`;
+    if (!cache.has(key)) cache.set(key, map.findEntry(lineNumber, columnNumber)?.originalSource ?? url);
+    return cache.get(key);
+  };
+}
+
+/** Busy sample time per stage, in µs; idle time is left out. `urlOf` gives a frame's source file. */
+export function stageTimes(profile, urlOf = (callFrame) => callFrame.url) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const stageOf = new Map();
   const classify = (id) => {
     if (stageOf.has(id)) return stageOf.get(id);
-    const { url, functionName } = byId.get(id).callFrame;
+    const { callFrame } = byId.get(id);
+    const { functionName } = callFrame;
+    const url = urlOf(callFrame);
     let stage;
     if (functionName === '(garbage collector)') stage = 'garbage collection';
     else if (functionName === '(idle)') stage = 'idle';
@@ -154,7 +173,7 @@ async function main() {
   try {
     const plain = await run(env);
     const profiled = await run(env, profileFile);
-    const times = stageTimes(JSON.parse(readFileSync(profileFile, 'utf8')));
+    const times = stageTimes(JSON.parse(readFileSync(profileFile, 'utf8')), originalUrls());
     const busy = [...times.values()].reduce((sum, time) => sum + time, 0);
     const order = [...STAGES.map(([name]) => name), 'node:http, sockets, event loop', 'garbage collection'];
     const rows = order

@@ -7,6 +7,18 @@ const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 /** Ports below the kernel's ephemeral range (32768–60999 on Linux by default). */
 const FIXED_PORTS = { from: 20_000, count: 12_000 };
 
+/**
+ * Each jest worker picks from its own slice of them: a test file may hold a port free between its service's
+ * restarts (a PostgreSQL outage, a drain), and a file in another worker must not take it in between.
+ */
+const WORKER_SLICE = 1_000;
+const workerPorts = (() => {
+  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
+  const slices = FIXED_PORTS.count / WORKER_SLICE;
+  const index = Number.isInteger(worker) && worker > 0 ? (worker - 1) % slices : 0;
+  return { from: FIXED_PORTS.from + index * WORKER_SLICE, count: WORKER_SLICE };
+})();
+
 function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -22,7 +34,7 @@ function canBind(port: number): Promise<boolean> {
  */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const port = FIXED_PORTS.from + Math.floor(Math.random() * FIXED_PORTS.count);
+    const port = workerPorts.from + Math.floor(Math.random() * workerPorts.count);
     if (await canBind(port)) return port;
   }
   throw new Error('no free port below the ephemeral range');
