@@ -35,7 +35,9 @@ function ownPathsPlugin(staging) {
     setup(build) {
       build.onLoad({ filter: /\.(c|m)?js$/ }, (args) => {
         const contents = readFileSync(args.path, 'utf8');
-        if (!contents.includes('__dirname') && !contents.includes('__filename')) return undefined;
+        const loaded = { contents, loader: 'js', resolveDir: dirname(args.path) };
+        // Returned as read either way, so esbuild does not read the file a second time.
+        if (!contents.includes('__dirname') && !contents.includes('__filename')) return loaded;
         const posix = (path) => path.split(sep).join('/');
         const folder = JSON.stringify(posix(relative(staging, dirname(args.path))));
         const file = JSON.stringify(posix(relative(staging, args.path)));
@@ -43,7 +45,7 @@ function ownPathsPlugin(staging) {
           `var __dirname = require("node:path").join(${BUNDLE_DIR}, ${folder}), ` +
           `__filename = require("node:path").join(${BUNDLE_DIR}, ${file});`;
         // On the first line, so that the module's own line numbers stay as they were.
-        return { contents: `${prologue}${contents}`, loader: 'js', resolveDir: dirname(args.path) };
+        return { ...loaded, contents: `${prologue}${contents}` };
       });
     },
   };

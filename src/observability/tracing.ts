@@ -62,8 +62,7 @@ function start(env: Environment): Tracing {
   if (logLevel) diag.setLogger(new DiagConsoleLogger(), { logLevel: diagLogLevelFromString(logLevel) });
   const instrumentations = createInstrumentations();
   const unregisterInstrumentations = registerInstrumentations({ instrumentations });
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const propagator = propagatorFromEnv(env);
   if (propagator) propagation.setGlobalPropagator(propagator);
   const exporters = new FanOutSpanProcessor();
@@ -92,8 +91,8 @@ function start(env: Environment): Tracing {
         // Back to the API's no-op state, so that tracing can be started again in the same process.
         setServerSpans(false);
         trace.disable();
+        // Disables the context manager too.
         context.disable();
-        contextManager.disable();
         propagation.disable();
         running = undefined;
       });
