@@ -85,8 +85,8 @@ export async function bundleService(staging) {
     format: 'cjs',
     // The oldest Node the service supports, whichever Node builds it.
     target: 'node20',
-    // Nest names providers, modules and log contexts after their classes.
-    keepNames: true,
+    // Not keepNames: it wrapped every function and closure in a helper that set its name each time one was made
+    // (about 2 % of a turn's CPU even when the helper left names alone). Class names are put back below.
     // node_modules may be a link (a test's copy of the project links the suite's); paths stay as they are seen.
     preserveSymlinks: true,
     banner: { js: `const ${BUNDLE_DIR} = __dirname;` },
@@ -105,22 +105,38 @@ export async function bundleService(staging) {
     else
       writeFileSync(
         entry,
-        cheapNames(output.text).replace(/sourceMappingURL=main\.bundle\.js\.map\s*$/, 'sourceMappingURL=main.js.map\n'),
+        restoreClassNames(output.text).replace(
+          /sourceMappingURL=main\.bundle\.js\.map\s*$/,
+          'sourceMappingURL=main.js.map\n',
+        ),
       );
   }
 }
 
 /**
- * `keepNames` wraps every named function and closure in esbuild's `__name` helper, which redefined the function's
- * `name` each time the closure was made: on a request's path, about 10 % more CPU a turn in an A/B run. The name
- * only needs setting where the bundle renamed a class (`_AppConfig` for AppConfig); elsewhere it already is the
- * one written, and the helper now leaves it.
+ * Nest names providers, modules and log contexts after their classes. tsc writes a decorated class as
+ * `let AppConfig = class AppConfig {…}`; where such a class refers to itself, esbuild renames the inner name
+ * (`var AppConfig = class _AppConfig {…}` in a wrapped module, `class AppConfig2` at the top level, and
+ * `var Headers2 = class _Headers` where two modules' names met). Each is named back, first thing in its body, as
+ * esbuild's keepNames would. (A top-level declaration esbuild renamed where two packages' names met, e.g. js-yaml's
+ * `class Schema2`, keeps the new name: nothing reads those.)
  */
-function cheapNames(text) {
-  const helper = 'var __name = (target, value) => __defProp(target, "name", { value, configurable: true });';
-  if (!text.includes(helper)) throw new Error(`esbuild's __name helper is not "${helper}": see scripts/bundle.mjs`);
+export function restoreClassNames(text) {
   return text.replace(
-    helper,
-    'var __name = (target, value) => target.name === value ? target : __defProp(target, "name", { value, configurable: true });',
+    /\b(?:var|let|const) ([\w$]+) = class ([\w$]+)((?: extends [^{};]*)?) \{/g,
+    (declaration, variable, inner) => {
+      const name = writtenName(variable, inner);
+      if (name === undefined) return declaration;
+      return `${declaration} static { Object.defineProperty(this, "name", { value: ${JSON.stringify(name)}, configurable: true }); }`;
+    },
   );
+}
+
+/** The class's name in the source, when `inner` is esbuild's renaming of it; undefined when it is not renamed. */
+function writtenName(variable, inner) {
+  if (inner === variable) return undefined;
+  const withoutNumber = variable.replace(/\d+$/, '');
+  if (inner.startsWith('_') && (inner.slice(1) === variable || inner.slice(1) === withoutNumber)) return inner.slice(1);
+  if (inner.startsWith(variable) && /^\d+$/.test(inner.slice(variable.length))) return variable;
+  return undefined;
 }

@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { freePort, ServiceProcess, startService } from './support/service-process';
@@ -61,6 +62,29 @@ describe('the build (scripts/build.mjs on a copy of the project)', () => {
     expect(existsSync(join(dist, 'main.js'))).toBe(true);
     expect(existsSync(join(dist, 'grpc', 'proto', 'fulfillment', 'v1', 'fulfillment.proto'))).toBe(true);
     expect(readFileSync(join(dist, '.build-stamp'), 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+
+  it('bundles without losing a class its name (esbuild renames a class that refers to itself)', async () => {
+    const staging = mkdtempSync(join(copy, '.staging-names-'));
+    // As tsc writes a decorated class that refers to itself; esbuild renames the inner name (`class Widget2`), in the
+    // entry point and in a module it wraps.
+    const decorated = (name: string): string =>
+      `"use strict";\nlet ${name} = class ${name} { static make() { return new ${name}(); } };\nexports.${name} = ${name};\n`;
+    writeFileSync(join(staging, 'main.js'), `${decorated('Widget')}exports.Gadget = require('./gadget').Gadget;\n`);
+    writeFileSync(join(staging, 'gadget.js'), decorated('Gadget'));
+    const bundler = JSON.stringify(pathToFileURL(join(copy, 'scripts', 'bundle.mjs')).href);
+    await run(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import { bundleService } from ${bundler}; await bundleService(${JSON.stringify(staging)});`,
+    ]);
+    expect(readFileSync(join(staging, 'main.js'), 'utf8')).toMatch(/= class Gadget2 .*= class Widget2 /s);
+    const { stdout } = await run(process.execPath, [
+      '-e',
+      `const { Widget, Gadget } = require(${JSON.stringify(join(staging, 'main.js'))});
+       console.log(Widget.name, Widget.make().constructor.name, Gadget.name, Gadget.make().constructor.name);`,
+    ]);
+    expect(stdout.trim()).toBe('Widget Widget Gadget Gadget');
   });
 
   it('does nothing when no input changed', async () => {
