@@ -153,6 +153,43 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     }
   });
 
+  it('moves money once when two replicas run the same turn at once, the second waiting for the first one’s lock', async () => {
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    // Two repositories stand for two replicas (each queues only its own transfers), e.g. a replica that took over
+    // a turn whose first owner was slow. Both start while the rows are locked elsewhere, so both statements begin
+    // (and take their snapshots) before either has written: the second finds the key only in the unique index.
+    const replicas = Array.from(
+      { length: 2 },
+      () => new TransfersRepository(db.pool, new CommittedWrites(db.pool, inProcessCache())),
+    );
+    const blocker = await lockCustomerRows();
+    try {
+      const runs = replicas.map((replica) => replica.transfer('12345', 'checking', 'savings', 700n, 'Transfer', key));
+      while ((await lockWaiters()) < 2) await sleep(20);
+      await blocker.query('COMMIT');
+      const outcomes = await Promise.all(runs);
+      expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['already-done', 'done']);
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject({ from: { balanceMinor: '324082' }, to: { balanceMinor: '1250700' } });
+      }
+    } finally {
+      await blocker.end();
+    }
+    expect(await balances()).toEqual({ checking: '324082', savings: '1250700' });
+    expect(await db.query('SELECT 1 FROM transfers WHERE idempotency_key = $1', [key])).toHaveLength(1);
+    expect(await db.query('SELECT 1 FROM transactions WHERE amount_minor IN (700, -700)')).toHaveLength(2);
+  });
+
+  it('answers a turn already done as done, even when the balance could no longer cover it', async () => {
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    expect((await transfers.transfer('12345', 'checking', 'savings', 300_000n, 'Transfer', key)).kind).toBe('done');
+    expect(await transfers.transfer('12345', 'checking', 'savings', 300_000n, 'Transfer', key)).toMatchObject({
+      kind: 'already-done',
+      from: { balanceMinor: '24782' },
+    });
+    expect(await balances()).toEqual({ checking: '24782', savings: '1550000' });
+  });
+
   it('gives up a transfer still waiting behind the customer’s others when its signal aborts, and moves nothing', async () => {
     const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
     const blocker = await lockCustomerRows();

@@ -16,46 +16,82 @@ export type TransferOutcome =
   | { readonly kind: 'unknown-account'; readonly accountType: string }
   | { readonly kind: 'currency-mismatch' };
 
-// Both rows locked in a fixed order (by id), so transfers in opposite directions cannot deadlock.
-const LOCK = sql<TransferAccount, [customerNumber: string, accountTypes: string[]]>(
-  'transfer_lock',
-  `SELECT a.id, a.account_type AS "accountType", a.currency, a.balance_minor AS "balanceMinor"
-     FROM accounts a JOIN customers c ON c.id = a.customer_id
-    WHERE c.customer_number = $1 AND a.account_type = ANY($2::text[])
-    ORDER BY a.id FOR UPDATE OF a`,
-);
+type TransferRow = {
+  fromId: string | null;
+  fromCurrency: string | null;
+  fromBalance: string | null;
+  toId: string | null;
+  toCurrency: string | null;
+  toBalance: string | null;
+  /** The turn's key was already used by a transfer committed before this statement began. */
+  alreadyDone: boolean;
+  /** Set when this statement moved the money. */
+  transferId: string | null;
+  debitedBalance: string | null;
+  creditedBalance: string | null;
+};
 
-const DONE = sql<{ done: 1 }, [idempotencyKey: string]>(
-  'transfer_done',
-  `SELECT 1 AS done FROM transfers WHERE idempotency_key = $1`,
-);
-
-// The transfer record, both balances and both history rows in one statement (one round trip under the lock).
-const APPLY = sql<
-  { fromBalance: string; toBalance: string; transferId: string },
-  [key: string, fromId: string, toId: string, amountMinor: string, at: Date, debitText: string, creditText: string]
+/**
+ * The whole transfer in one statement, so in one implicit transaction and one round trip: both rows locked in a
+ * fixed order (by id, so transfers in opposite directions cannot deadlock), which returns their latest balances
+ * once the lock is granted; the turn's key checked; the money moved only when the key is new, the currencies
+ * match and the balance covers the amount. The updates see the rows as locked (PostgreSQL re-reads a row
+ * another transaction changed meanwhile). A run of the same key that committed while this one waited for the
+ * lock is not in this statement's snapshot: the insert's ON CONFLICT finds it in the unique index instead, and
+ * nothing moves.
+ */
+const TRANSFER = sql<
+  TransferRow,
+  [
+    customerNumber: string,
+    fromType: string,
+    toType: string,
+    key: string,
+    amountMinor: string,
+    at: Date,
+    debitText: string,
+    creditText: string,
+  ]
 >(
   'transfer_apply',
-  `WITH transfer AS (
+  `WITH locked AS MATERIALIZED (
+          SELECT a.id, a.account_type, a.currency, a.balance_minor
+            FROM accounts a JOIN customers c ON c.id = a.customer_id
+           WHERE c.customer_number = $1 AND a.account_type IN ($2, $3)
+           ORDER BY a.id FOR UPDATE OF a),
+        source AS (SELECT * FROM locked WHERE account_type = $2),
+        target AS (SELECT * FROM locked WHERE account_type = $3),
+        earlier AS (SELECT EXISTS (SELECT 1 FROM transfers WHERE idempotency_key = $4) AS done),
+        allowed AS (
+          SELECT source.id AS from_id, target.id AS to_id FROM source, target, earlier
+           WHERE NOT earlier.done AND source.currency = target.currency AND source.balance_minor >= $5::bigint),
+        transfer AS (
           INSERT INTO transfers (idempotency_key, from_account_id, to_account_id, amount_minor)
-          VALUES ($1, $2, $3, $4::bigint) RETURNING id),
+          SELECT $4, from_id, to_id, $5::bigint FROM allowed
+          ON CONFLICT (idempotency_key) DO NOTHING
+          RETURNING id, from_account_id, to_account_id),
         debit AS (
-          UPDATE accounts SET balance_minor = balance_minor - $4::bigint, balance_updated_at = $5
-           WHERE id = $2 RETURNING balance_minor),
+          UPDATE accounts SET balance_minor = balance_minor - $5::bigint, balance_updated_at = $6
+           WHERE id = (SELECT from_account_id FROM transfer) RETURNING balance_minor),
         credit AS (
-          UPDATE accounts SET balance_minor = balance_minor + $4::bigint, balance_updated_at = $5
-           WHERE id = $3 RETURNING balance_minor),
+          UPDATE accounts SET balance_minor = balance_minor + $5::bigint, balance_updated_at = $6
+           WHERE id = (SELECT to_account_id FROM transfer) RETURNING balance_minor),
         history AS (
           INSERT INTO transactions (account_id, posted_at, description, amount_minor)
-          VALUES ($2, $5, $6, -($4::bigint)), ($3, $5, $7, $4::bigint))
-   SELECT (SELECT balance_minor FROM debit) AS "fromBalance", (SELECT balance_minor FROM credit) AS "toBalance",
-          (SELECT id FROM transfer) AS "transferId"`,
+          SELECT from_account_id, $6, $7, -($5::bigint) FROM transfer
+          UNION ALL
+          SELECT to_account_id, $6, $8, $5::bigint FROM transfer)
+   SELECT source.id AS "fromId", source.currency AS "fromCurrency", source.balance_minor AS "fromBalance",
+          target.id AS "toId", target.currency AS "toCurrency", target.balance_minor AS "toBalance",
+          earlier.done AS "alreadyDone", (SELECT id FROM transfer) AS "transferId",
+          (SELECT balance_minor FROM debit) AS "debitedBalance", (SELECT balance_minor FROM credit) AS "creditedBalance"
+     FROM earlier LEFT JOIN source ON true LEFT JOIN target ON true`,
 );
 
 /**
- * Moves money between two accounts of one customer in one transaction: both rows locked, the turn's key
- * checked, the balance checked, then every write in one statement. A second run of the same turn (a retry,
- * a job re-run after a crash) finds its key and moves nothing.
+ * Moves money between two accounts of one customer in one statement (TRANSFER): both rows locked, the turn's
+ * key and the balance checked, every write made. A second run of the same turn (a retry, a job re-run after a
+ * crash, a replica that took over the turn) finds its key and moves nothing.
  */
 @Injectable()
 export class TransfersRepository {
@@ -80,32 +116,19 @@ export class TransfersRepository {
     idempotencyKey: string,
     signal?: AbortSignal,
   ): Promise<TransferOutcome> {
-    const transferNow = (): Promise<TransferOutcome> =>
-      this.pool.transaction(async (tx) => {
-        const locked = await tx.run(LOCK, [customerNumber, [fromType, toType]]);
-        const from = locked.find((row) => row.accountType === fromType);
-        const to = locked.find((row) => row.accountType === toType);
-        if (!from) return { kind: 'unknown-account', accountType: fromType };
-        if (!to) return { kind: 'unknown-account', accountType: toType };
-        if ((await tx.run(DONE, [idempotencyKey])).length > 0) return { kind: 'already-done', from, to };
-        if (from.currency !== to.currency) return { kind: 'currency-mismatch' };
-        if (BigInt(from.balanceMinor) < amountMinor) return { kind: 'insufficient-funds', from };
-
-        const [applied] = await tx.run(APPLY, [
-          idempotencyKey,
-          from.id,
-          to.id,
-          amountMinor.toString(),
-          new Date(),
-          `${description} to ${to.accountType}`,
-          `${description} from ${from.accountType}`,
-        ]);
-        return {
-          kind: 'done',
-          from: { ...from, balanceMinor: applied.fromBalance },
-          to: { ...to, balanceMinor: applied.toBalance },
-        };
-      });
+    const transferNow = async (): Promise<TransferOutcome> => {
+      const [row] = await this.pool.run(TRANSFER, [
+        customerNumber,
+        fromType,
+        toType,
+        idempotencyKey,
+        amountMinor.toString(),
+        new Date(),
+        `${description} to ${toType}`,
+        `${description} from ${fromType}`,
+      ]);
+      return outcomeOf(row, fromType, toType, amountMinor);
+    };
     return this.perCustomer.run(customerNumber, () => this.invalidatingAfter(customerNumber, transferNow), signal);
   }
 
@@ -127,4 +150,25 @@ export class TransfersRepository {
     if (outcome.kind === 'done') await this.writes.committed(customerScope(customerNumber));
     return outcome;
   }
+}
+
+function outcomeOf(row: TransferRow, fromType: string, toType: string, amountMinor: bigint): TransferOutcome {
+  const account = (id: string | null, accountType: string, currency: string | null, balance: string | null) =>
+    id === null ? undefined : { id, accountType, currency: currency ?? '', balanceMinor: balance ?? '0' };
+  const from = account(row.fromId, fromType, row.fromCurrency, row.fromBalance);
+  const to = account(row.toId, toType, row.toCurrency, row.toBalance);
+  if (!from) return { kind: 'unknown-account', accountType: fromType };
+  if (!to) return { kind: 'unknown-account', accountType: toType };
+  if (row.transferId !== null) {
+    return {
+      kind: 'done',
+      from: { ...from, balanceMinor: row.debitedBalance ?? from.balanceMinor },
+      to: { ...to, balanceMinor: row.creditedBalance ?? to.balanceMinor },
+    };
+  }
+  if (row.alreadyDone) return { kind: 'already-done', from, to };
+  if (from.currency !== to.currency) return { kind: 'currency-mismatch' };
+  if (BigInt(from.balanceMinor) < amountMinor) return { kind: 'insufficient-funds', from };
+  // Allowed, yet nothing moved: a run of the same key committed while this one waited for the lock.
+  return { kind: 'already-done', from, to };
 }
