@@ -8,6 +8,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import pg from 'pg';
 import { measureOverload, OVERLOAD_RUN } from './overload.mjs';
 import {
@@ -116,12 +117,18 @@ async function measure(
   };
 }
 
-/** The Helm chart's default heap limit (`heap.maxOldSpaceMiB` in values.yaml), in MiB. */
-function chartHeapMiB() {
-  const values = readFileSync(join(root, 'helm', 'webhook-fulfillment', 'values.yaml'), 'utf8');
-  const mib = /^\s*maxOldSpaceMiB:\s*(\d+)/m.exec(values)?.[1];
-  if (!mib) throw new Error('heap.maxOldSpaceMiB not found in helm/webhook-fulfillment/values.yaml');
-  return Number(mib);
+/**
+ * The V8 options the Helm chart starts the service with by default (its NODE_OPTIONS, from `heap.maxOldSpaceMiB`
+ * and `heap.maxSemiSpaceMiB` in values.yaml).
+ */
+function chartNodeArgs() {
+  const values = yaml.load(readFileSync(join(root, 'helm', 'webhook-fulfillment', 'values.yaml'), 'utf8'));
+  const { maxOldSpaceMiB, maxSemiSpaceMiB } = values.heap ?? {};
+  if (!Number.isInteger(maxOldSpaceMiB)) throw new Error('heap.maxOldSpaceMiB not found in the chart values.yaml');
+  return [
+    `--max-old-space-size=${maxOldSpaceMiB}`,
+    ...(maxSemiSpaceMiB === null || maxSemiSpaceMiB === undefined ? [] : [`--max-semi-space-size=${maxSemiSpaceMiB}`]),
+  ];
 }
 
 /** Resident memory of a process in MB (Linux /proc). */
@@ -198,7 +205,7 @@ const TURN_LOG_OFF_RUN = 'service, static bearer token, turn log off (TURN_LOG_E
 const CACHED_RUN = 'service, static bearer token, read-through cache on (balance from the in-process tier)';
 const REPLICA_RUN = 'service, static bearer token, balance read routed to a streaming replica (cache off)';
 const INVALIDATION_RUN = 'cache invalidation across two service replicas (Redis pub/sub)';
-const CHART_HEAP_RUN = "service, static bearer token, the Helm chart's heap limit (--max-old-space-size)";
+const CHART_HEAP_RUN = "service, static bearer token, the Helm chart's heap limits (its NODE_OPTIONS)";
 const GRPC_BASELINE_RUN = 'baseline: bare grpc-js + pg pool SELECT (Fulfill, plaintext HTTP/2)';
 const TRANSFER_BASELINE_RUN =
   'baseline: node:http + pg, TransferFunds in one transaction (claim, lock both, move, insert, store reply)';
@@ -544,11 +551,11 @@ async function main() {
         env: { ...targets[0].env, CACHE_ENABLED: 'true', METRICS_PORT: String(await freePort()) },
         runs: [{ name: CACHED_RUN, auth: bearer }],
       },
-      // The same service under the Helm chart's heap limit (NODE_OPTIONS=--max-old-space-size from values.yaml):
+      // The same service as the Helm chart starts it (NODE_OPTIONS from heap.* in values.yaml, the heap's limits):
       // the first service's RSS is what V8 lets the heap grow to under this machine's default limit (4 GB).
       {
         ...targets[0],
-        nodeArgs: [`--max-old-space-size=${chartHeapMiB()}`],
+        nodeArgs: chartNodeArgs(),
         env: { ...targets[0].env, METRICS_PORT: String(await freePort()) },
         runs: [{ name: CHART_HEAP_RUN, auth: bearer }],
       },

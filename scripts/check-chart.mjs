@@ -645,6 +645,34 @@ function renderedWhenEnabled(set, found, enabled, what, setting) {
  * security contexts (the Deployment's when empty), and one Secret only: the database URL of migrations.database
  * (else the service's), never the callers Secret.
  */
+/**
+ * NODE_OPTIONS carries the heap.* values to the service's ConfigMap and the migration Job, and Node starts with it
+ * (Node refuses an option it does not allow in NODE_OPTIONS, and a bad value, before running anything).
+ */
+function checkNodeOptions(set, docs, values) {
+  const { maxOldSpaceMiB, maxSemiSpaceMiB } = values.heap;
+  const wanted = [
+    `--max-old-space-size=${maxOldSpaceMiB}`,
+    ...(maxSemiSpaceMiB === null || maxSemiSpaceMiB === undefined ? [] : [`--max-semi-space-size=${maxSemiSpaceMiB}`]),
+  ].join(' ');
+  const found = [];
+  for (const doc of docs) {
+    if (doc.kind === 'ConfigMap' && doc.data?.NODE_OPTIONS !== undefined) found.push([doc, doc.data.NODE_OPTIONS]);
+    for (const container of podTemplate(doc)?.spec?.containers ?? []) {
+      const entry = (container.env ?? []).find((variable) => variable.name === 'NODE_OPTIONS');
+      if (entry) found.push([doc, entry.value]);
+    }
+  }
+  if (found.length === 0) problem(set, 'no NODE_OPTIONS rendered');
+  for (const [doc, options] of found) {
+    const where = `${set} ${doc.kind}/${doc.metadata.name}`;
+    if (options !== wanted)
+      problem(where, `NODE_OPTIONS is ${JSON.stringify(options)}, expected ${JSON.stringify(wanted)}`);
+    const started = spawnSync(process.execPath, ['-e', ''], { env: { ...process.env, NODE_OPTIONS: options } });
+    if (started.status !== 0) problem(where, `node refuses NODE_OPTIONS=${options}: ${String(started.stderr).trim()}`);
+  }
+}
+
 function checkMigrationJob(set, docs, values) {
   const m = values.migrations;
   const job = renderedWhenEnabled(
@@ -1097,6 +1125,7 @@ async function checkSet(helm, set, typed) {
   checkTokenReview(set.name, docs, values);
   checkCollectorEgress(set.name, docs, effective);
   checkMigrationJob(set.name, docs, effective);
+  checkNodeOptions(set.name, docs, effective);
   checkDashboardConfigMap(set.name, docs, effective);
   const groups = checkPrometheusRule(set.name, docs, effective);
   log(`${set.name}: ${docs.length} manifests (${kinds.join(', ')})`);

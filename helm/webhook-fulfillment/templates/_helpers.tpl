@@ -106,6 +106,13 @@ app.kubernetes.io/component: server
 {{- end }}
 
 {{/* Mount paths inside the container. */}}
+{{/* NODE_OPTIONS: the V8 heap's limits (heap.*), for the service and the migration Job alike. */}}
+{{- define "wf.nodeOptions" -}}
+{{- $heap := .Values.heap -}}
+{{- printf "--max-old-space-size=%d" (int64 $heap.maxOldSpaceMiB) -}}
+{{- if not (kindIs "invalid" $heap.maxSemiSpaceMiB) }} {{ printf "--max-semi-space-size=%d" (int64 $heap.maxSemiSpaceMiB) }}{{- end -}}
+{{- end }}
+
 {{- define "wf.callersDir" -}}/etc/webhook-fulfillment/callers{{- end }}
 {{- define "wf.tlsDir" -}}/etc/webhook-fulfillment/tls{{- end }}
 {{- define "wf.clientCaDir" -}}/etc/webhook-fulfillment/client-ca{{- end }}
