@@ -133,8 +133,8 @@ export class TransfersRepository {
   }
 
   /**
-   * The customer's cached balances go once the transfer is committed; also when the transaction failed in a way
-   * that leaves its outcome unknown (a connection lost during COMMIT), since the money may have moved.
+   * The customer's cached balances go once the transfer is committed; also when the statement failed in a way
+   * that leaves its outcome unknown (the connection lost while it ran), since the money may have moved.
    */
   private async invalidatingAfter(
     customerNumber: string,
