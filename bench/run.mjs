@@ -26,6 +26,7 @@ import {
 import { PLATFORM_RUNS, platformBody, README_BODY, transferBody } from './request.mjs';
 import { measureInvalidation, replicaReadShare, startReplicatedDatabase } from './replicas.mjs';
 import { startTestRedis } from '../test/support/redis-server.mjs';
+import { chartHeapOptions } from '../scripts/chart-heap.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
@@ -123,12 +124,10 @@ async function measure(
  */
 function chartNodeArgs() {
   const values = yaml.load(readFileSync(join(root, 'helm', 'webhook-fulfillment', 'values.yaml'), 'utf8'));
-  const { maxOldSpaceMiB, maxSemiSpaceMiB } = values.heap ?? {};
-  if (!Number.isInteger(maxOldSpaceMiB)) throw new Error('heap.maxOldSpaceMiB not found in the chart values.yaml');
-  return [
-    `--max-old-space-size=${maxOldSpaceMiB}`,
-    ...(maxSemiSpaceMiB === null || maxSemiSpaceMiB === undefined ? [] : [`--max-semi-space-size=${maxSemiSpaceMiB}`]),
-  ];
+  if (!Number.isInteger(values.heap?.maxOldSpaceMiB)) {
+    throw new Error('heap.maxOldSpaceMiB not found in the chart values.yaml');
+  }
+  return chartHeapOptions(values.heap);
 }
 
 /** Resident memory of a process in MB (Linux /proc). */

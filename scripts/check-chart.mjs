@@ -42,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
 import yaml from 'js-yaml';
 import ts from 'typescript';
+import { chartHeapOptions } from './chart-heap.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHART = join(ROOT, 'helm', 'webhook-fulfillment');
@@ -650,11 +651,7 @@ function renderedWhenEnabled(set, found, enabled, what, setting) {
  * (Node refuses an option it does not allow in NODE_OPTIONS, and a bad value, before running anything).
  */
 function checkNodeOptions(set, docs, values) {
-  const { maxOldSpaceMiB, maxSemiSpaceMiB } = values.heap;
-  const wanted = [
-    `--max-old-space-size=${maxOldSpaceMiB}`,
-    ...(maxSemiSpaceMiB === null || maxSemiSpaceMiB === undefined ? [] : [`--max-semi-space-size=${maxSemiSpaceMiB}`]),
-  ].join(' ');
+  const wanted = chartHeapOptions(values.heap).join(' ');
   const found = [];
   for (const doc of docs) {
     if (doc.kind === 'ConfigMap' && doc.data?.NODE_OPTIONS !== undefined) found.push([doc, doc.data.NODE_OPTIONS]);
