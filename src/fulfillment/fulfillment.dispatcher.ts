@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Span } from '@opentelemetry/api';
 import { Deadline } from '../common/deadline';
 import { runInWorkScope } from '../common/work-scope';
-import { recordFailure, tracer } from '../observability/telemetry';
+import { inChildSpan, recordFailure } from '../observability/telemetry';
 import { DeferredResults, PENDING_FULFILLMENT_PARAMETER } from './deferred-results';
 import type { FulfillmentRequest } from './fulfillment-request';
 import type { FulfillmentResult } from './fulfillment-result';
@@ -112,7 +112,7 @@ export class FulfillmentDispatcher {
     const lateMs = this.options.lateWorkTimeoutMs ?? DEFAULT_LATE_WORK_TIMEOUT_MS;
     // The handler's own waits (a pool connection) may outlast the reply: late work is kept for a later turn.
     const scope = { lane: registered.intent, deadline: deadline.extendedBy(lateMs) };
-    const work = tracer.startActiveSpan(`handle ${registered.className}`, (span) =>
+    const work = inChildSpan(`handle ${registered.className}`, (span) =>
       traced(span, registered, () => runInWorkScope(scope, () => registered.handler.handle(request))),
     );
     let timer: NodeJS.Timeout | undefined;

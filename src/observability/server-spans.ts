@@ -42,11 +42,10 @@ export function traceServerRequests(server: Server, scheme: 'http' | 'https'): v
     }
     const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const method = request.method ?? 'GET';
-    const span = tracer.startSpan(
-      method,
-      { kind: SpanKind.SERVER, attributes: requestAttributes(request, scheme) },
-      parent,
-    );
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+    // Set once sampled, not handed to the sampler: none of the samplers OTEL_TRACES_SAMPLER can name reads them,
+    // and an unsampled request (nine in ten under a 10 % ratio) is spared building and checking a dozen of them.
+    if (span.isRecording()) span.setAttributes(requestAttributes(request, scheme));
     const end = (): void => {
       if (span.isRecording()) {
         const route = (request as IncomingMessage & { route?: { path?: unknown } }).route?.path;
@@ -82,8 +81,8 @@ function requestAttributes(request: IncomingMessage, scheme: string): Attributes
     'http.request.method': request.method ?? 'GET',
     'url.scheme': scheme,
     'url.path': question === -1 ? url : url.slice(0, question),
-    // Without values from the start (a query can carry a credential, e.g. Rasa's `?token=`): the sampler and
-    // every span processor see the span before the redacting processor would.
+    // Without values from the start (a query can carry a credential, e.g. Rasa's `?token=`): every span
+    // processor sees the span before the redacting processor would.
     ...(question !== -1 && { 'url.query': redactQuery(url.slice(question + 1)) }),
     'server.address': port === undefined ? host : host.slice(0, colon),
     ...(port !== undefined && { 'server.port': port }),

@@ -7,6 +7,22 @@ export const DEFAULT_SERVICE_NAME = 'webhook-fulfillment';
 /** Our own spans (turns, dispatch, handlers, jobs); non-recording until tracing.ts has started the SDK. */
 export const tracer = trace.getTracer(DEFAULT_SERVICE_NAME);
 
+/**
+ * Runs `work` in a new active span, except inside a local span that is not recorded: under every sampler the
+ * environment can name (parent-based, a trace-id ratio, always off), a child of such a span in the same trace is
+ * not recorded either. There `work` runs in the current context with a non-recording span for it, sparing each of
+ * an unsampled turn's spans its id, its sampling decision and its change of context. A remote parent (a job's
+ * stored trace context) is not skipped: `always_on` records children of an unsampled remote parent.
+ */
+export function inChildSpan<T>(name: string, work: (span: Span) => T): T {
+  const active = trace.getActiveSpan();
+  if (active !== undefined && !active.isRecording()) {
+    const parent = active.spanContext();
+    if (!parent.isRemote) return work(trace.wrapSpanContext(parent));
+  }
+  return tracer.startActiveSpan(name, work);
+}
+
 /** The intent label and attribute for anything that is not a registered intent (never raw user input). */
 export const UNKNOWN_INTENT = 'unknown';
 

@@ -23,7 +23,7 @@ import { Metrics } from '../observability/metrics';
 import { TurnJournal } from '../observability/turn-journal';
 import type { TurnOutcome } from './turn-outcome';
 import { parameterAttributes } from '../observability/redaction';
-import { recordFailure, tracer, UNKNOWN_INTENT } from '../observability/telemetry';
+import { inChildSpan, recordFailure, UNKNOWN_INTENT } from '../observability/telemetry';
 import type { RenderedReply, TurnReply } from './turn-reply';
 
 /** Renders a result in the platform's format, already checked against its limits. */
@@ -73,7 +73,7 @@ export class TurnPipeline {
     const started = performance.now();
     const registered = this.registry.find(turn.input.intent);
     const intent = registered?.intent ?? UNKNOWN_INTENT;
-    return tracer.startActiveSpan(`turn ${intent}`, async (span) => {
+    return inChildSpan(`turn ${intent}`, async (span) => {
       if (span.isRecording()) span.setAttributes(this.turnAttributes(turn.input, intent));
       const note: TurnNote = { outcome: 'error' };
       let reply: TurnReply | undefined;
@@ -87,10 +87,12 @@ export class TurnPipeline {
         recordFailure(span, error);
         throw error;
       } finally {
-        span.setAttributes({
-          'fulfillment.outcome': note.outcome,
-          'fulfillment.idempotent_replay': note.outcome === 'replayed',
-        });
+        if (span.isRecording()) {
+          span.setAttributes({
+            'fulfillment.outcome': note.outcome,
+            'fulfillment.idempotent_replay': note.outcome === 'replayed',
+          });
+        }
         span.end();
         const durationMs = performance.now() - started;
         this.metrics?.turnFinished(turn.input.platform, intent, note.outcome, durationMs / 1000);

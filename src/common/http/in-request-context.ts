@@ -6,5 +6,8 @@ import { context } from '@opentelemetry/api';
  * context (observability/server-spans.ts makes the request's server span).
  */
 export function inRequestContext<A extends unknown[]>(listener: (...args: A) => void): (...args: A) => void {
-  return context.bind(context.active(), listener);
+  // Not context.bind: its wrapper also copies the listener's length onto itself, a property definition for each
+  // of the several listeners a request binds.
+  const active = context.active();
+  return (...args: A) => context.with(active, listener, undefined, ...args);
 }
