@@ -642,11 +642,6 @@ function renderedWhenEnabled(set, found, enabled, what, setting) {
 }
 
 /**
- * migrations.*: the hook Job's pod annotations and labels, extra env, envFrom, volumes and mounts, resources and
- * security contexts (the Deployment's when empty), and one Secret only: the database URL of migrations.database
- * (else the service's), never the callers Secret.
- */
-/**
  * NODE_OPTIONS carries the heap.* values to the service's ConfigMap and the migration Job, and Node starts with it
  * (Node refuses an option it does not allow in NODE_OPTIONS, and a bad value, before running anything).
  */
@@ -670,6 +665,11 @@ function checkNodeOptions(set, docs, values) {
   }
 }
 
+/**
+ * migrations.*: the hook Job's pod annotations and labels, extra env, envFrom, volumes and mounts, resources and
+ * security contexts (the Deployment's when empty), and one Secret only: the database URL of migrations.database
+ * (else the service's), never the callers Secret.
+ */
 function checkMigrationJob(set, docs, values) {
   const m = values.migrations;
   const job = renderedWhenEnabled(

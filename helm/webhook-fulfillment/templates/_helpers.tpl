@@ -105,7 +105,6 @@ app.kubernetes.io/component: server
 {{- end }}
 {{- end }}
 
-{{/* Mount paths inside the container. */}}
 {{/* NODE_OPTIONS: the V8 heap's limits (heap.*), for the service and the migration Job alike. */}}
 {{- define "wf.nodeOptions" -}}
 {{- $heap := .Values.heap -}}
@@ -113,6 +112,7 @@ app.kubernetes.io/component: server
 {{- if not (kindIs "invalid" $heap.maxSemiSpaceMiB) }} {{ printf "--max-semi-space-size=%d" (int64 $heap.maxSemiSpaceMiB) }}{{- end -}}
 {{- end }}
 
+{{/* Mount paths inside the container. */}}
 {{- define "wf.callersDir" -}}/etc/webhook-fulfillment/callers{{- end }}
 {{- define "wf.tlsDir" -}}/etc/webhook-fulfillment/tls{{- end }}
 {{- define "wf.clientCaDir" -}}/etc/webhook-fulfillment/client-ca{{- end }}
