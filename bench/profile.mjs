@@ -107,10 +107,10 @@ async function run(env, profileFile) {
 }
 
 /**
- * dist/main.js is one bundle (scripts/bundle.mjs): a frame in it is told apart by the file its function came from,
- * which the bundle's source map names (our TypeScript sources, or the package file under node_modules).
+ * dist/main.bundle.js is one bundle (scripts/bundle.mjs): a frame in it is told apart by the file its function came
+ * from, which the bundle's source map names (our TypeScript sources, or the package file under node_modules).
  */
-export function originalUrls(bundle = join(root, 'dist', 'main.js')) {
+export function originalUrls(bundle = join(root, 'dist', 'main.bundle.js')) {
   const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')));
   const bundleUrl = pathToFileURL(bundle).href;
   const cache = new Map();

@@ -119,6 +119,8 @@ async function buildService(digest) {
     const pages = relative(dist, PAGES.out) + sep;
     moveInto(staging, dist, {
       keep: (file) => file === '.build-stamp' || file === relative(dist, PAGES.stamp) || file.startsWith(pages),
+      // The launcher after the bundle it runs.
+      last: (file) => file === 'main.js',
     });
     writeFileSync(SERVICE.stamp, `${digest}\n`);
   });

@@ -1,4 +1,3 @@
-import './lifecycle/compile-cache';
 import './observability/tracing';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
@@ -26,7 +25,7 @@ type GrpcStarter = typeof import('./grpc/connect-grpc.js');
 type AdminStarter = typeof import('./console/admin/admin-app.js');
 
 /**
- * Nest, TypeORM, gRPC and every module of the application: most of start-up on Node 20 (no compile cache there).
+ * Nest, TypeORM, gRPC and every module of the application: most of start-up.
  * Required (not imported at the top) so that they load while the embedded PostgreSQL boots in its own process.
  */
 function loadApplication(): [AppFactory, GrpcStarter, AdminStarter] {

@@ -316,13 +316,13 @@ describe('what the build produces for the image', () => {
 
   it('loads only packages a production install has, and embedded PostgreSQL only lazily', () => {
     const lock = JSON.parse(read('package-lock.json'));
-    // dist/main.js bundles the packages it loads (scripts/bundle.mjs); a `require` left in it is a package kept
+    // dist/main.bundle.js bundles the packages it loads (scripts/bundle.mjs); a `require` left in it is a package kept
     // outside (a production one), or an optional peer that no install has (the bundled library that asks for it
     // copes without, e.g. a TypeORM driver for another database). A package installed for development only must
     // never be asked for: the image does not have it.
     const inProduction = (name: string, where: string): boolean => {
       const entry = lock.packages[`node_modules/${name}`];
-      if (entry === undefined) return where === 'main.js';
+      if (entry === undefined) return where === 'main.bundle.js';
       return !entry.dev && !entry.devOptional;
     };
     const missing: string[] = [];

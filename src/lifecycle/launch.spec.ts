@@ -1,0 +1,102 @@
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { codeCacheFile, codeCacheFolder, runWithCodeCache } from './launch';
+
+/** A bundle that reports what `require` would have given a CommonJS module: its paths, a sibling, the module. */
+const BUNDLE = `
+  const sibling = require('./sibling.js');
+  module.exports = { filename: __filename, dirname: __dirname, sibling, self: module.filename, thisIsExports: this === exports };
+`;
+
+describe('launch: the service bundle with V8 code kept between starts', () => {
+  let dir: string;
+  let cache: string;
+  let bundle: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wf-launch-'));
+    cache = join(dir, 'cache');
+    bundle = join(dir, 'main.bundle.js');
+    writeFileSync(bundle, BUNDLE);
+    writeFileSync(join(dir, 'sibling.js'), 'module.exports = "beside the bundle";');
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = (folder: string | undefined): Record<string, unknown> =>
+    runWithCodeCache(bundle, folder, {}) as Record<string, unknown>;
+  const cacheFiles = (): string[] => readdirSync(cache).sort();
+
+  it('runs the bundle as require would: its own __filename and __dirname, requires beside it, exports as this', () => {
+    expect(run(codeCacheFolder({ NODE_COMPILE_CACHE: cache }))).toEqual({
+      filename: bundle,
+      dirname: dir,
+      sibling: 'beside the bundle',
+      self: bundle,
+      thisIsExports: true,
+    });
+  });
+
+  it('writes the code cache on the first start and reads it, unchanged, on the next', () => {
+    const folder = codeCacheFolder({ NODE_COMPILE_CACHE: cache });
+    run(folder);
+    const file = codeCacheFile(cache, bundle, {});
+    expect(cacheFiles()).toEqual([file.slice(cache.length + 1)]);
+    const written = statSync(file);
+    expect(written.size).toBeGreaterThan(0);
+    expect(written.mode & 0o077).toBe(0);
+
+    expect(run(folder).sibling).toBe('beside the bundle');
+    // Accepted by V8, so not written again.
+    expect(statSync(file).mtimeMs).toBe(written.mtimeMs);
+  });
+
+  it('replaces a cache V8 rejects (corrupt) and still runs the bundle', () => {
+    const folder = codeCacheFolder({ NODE_COMPILE_CACHE: cache });
+    const file = codeCacheFile(cache, bundle, {});
+    writeFileSync(file, Buffer.from('not V8 code at all'));
+    expect(run(folder).sibling).toBe('beside the bundle');
+    expect(statSync(file).size).toBeGreaterThan('not V8 code at all'.length);
+  });
+
+  it('keys the cache on the build: a rebuilt bundle gets a new file and the old one goes', () => {
+    const folder = codeCacheFolder({ NODE_COMPILE_CACHE: cache });
+    run(folder);
+    const before = codeCacheFile(cache, bundle, {});
+    writeFileSync(bundle, `${BUNDLE}\nmodule.exports.rebuilt = true;`);
+    utimesSync(bundle, new Date(), new Date(Date.now() + 5_000));
+    expect(run(folder).rebuilt).toBe(true);
+    const after = codeCacheFile(cache, bundle, {});
+    expect(after).not.toBe(before);
+    expect(cacheFiles()).toEqual([after.slice(cache.length + 1)]);
+  });
+
+  it('keys the cache on the Node options, so two configurations do not overwrite each other', () => {
+    expect(codeCacheFile(cache, bundle, { NODE_OPTIONS: '--max-old-space-size=384' })).not.toBe(
+      codeCacheFile(cache, bundle, {}),
+    );
+  });
+
+  it('uses no folder that others could write to (V8 runs what a cache file holds)', () => {
+    mkdirSync(cache, { mode: 0o700 });
+    expect(codeCacheFolder({ NODE_COMPILE_CACHE: cache })).toBe(cache);
+    chmodSync(cache, 0o777);
+    expect(codeCacheFolder({ NODE_COMPILE_CACHE: cache })).toBeUndefined();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    expect(codeCacheFolder({ NODE_COMPILE_CACHE: file })).toBeUndefined();
+  });
+
+  it('makes a folder of its own, readable by this user only, when none is named', () => {
+    const folder = codeCacheFolder({});
+    expect(folder).toBeDefined();
+    expect(statSync(folder!).mode & 0o077).toBe(0);
+  });
+
+  it('runs the bundle without a cache when no folder can be had', () => {
+    expect(run(undefined).sibling).toBe('beside the bundle');
+  });
+});
