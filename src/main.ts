@@ -2,6 +2,7 @@ import './observability/tracing';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
+import { constants as osConstants } from 'node:os';
 import { ListenError } from './common/errors/listen-error';
 import { AppConfig, ConfigError, loadConfig, loadSections } from './config';
 import { resolveDatabase } from './database/database-server';
@@ -86,6 +87,19 @@ async function main(): Promise<void> {
   let grpcPort: number | undefined;
   let admin: Awaited<ReturnType<AdminStarter['startAdminListener']>> | undefined;
   let starting: ReturnType<typeof resolveDatabase> | undefined;
+  // A stop signal before the service is up ends the start. Left to Node's default, it ended the process at once,
+  // leaving the embedded PostgreSQL it had started running (and the next start waiting for it to stop).
+  let aborting = false;
+  const abortStart = (signal: NodeJS.Signals): void => {
+    aborting = true;
+    logger.log(`${signal} received during start-up: stopping`);
+    rootLogger(config.logLevel).flush();
+    void Promise.resolve(starting?.then((started) => started.stop()))
+      .catch(noop)
+      .finally(() => process.exit(128 + osConstants.signals[signal]));
+  };
+  process.once('SIGTERM', abortStart);
+  process.once('SIGINT', abortStart);
   try {
     await assertPortsFree(config);
     let spawned = (): void => undefined;
@@ -112,6 +126,8 @@ async function main(): Promise<void> {
     grpcPort = await connectGrpc(app, config);
     if (config.admin.enabled) admin = await startAdminListener(app, config, serviceReadiness(app));
   } catch (error: unknown) {
+    // Start-up failing because a stop signal is stopping the database: the signal's handler ends the process.
+    if (aborting) return;
     // The database that started, whether or not the failure came before `database` was set.
     await (await starting?.catch(noop))?.stop();
     const known = describeStartupError(error);
@@ -119,19 +135,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const scheme = config.tls ? 'https' : 'http';
-  const tls = config.tls
-    ? `TLS 1.2+, client certificates ${config.tls.clientAuth === 'off' ? 'not requested' : config.tls.clientAuth}`
-    : config.http.tlsTerminatedByProxy
-      ? 'TLS ends at the upstream proxy'
-      : 'TLS is off (local development)';
-  const grpc = grpcPort === undefined ? 'gRPC off' : `gRPC on ${config.http.host}:${grpcPort}`;
-  const consoleAt = admin ? `operator console on http://${config.admin.host}:${admin.port}` : 'operator console off';
-  logger.log(
-    `Listening on ${scheme}://${config.http.host}:${config.http.port} - ${tls}; ${grpc}; ${consoleAt}; ready in ${Math.round(performance.now() - startedAt)} ms`,
-  );
-  // Lines are written in batches (logging.ts); the start-up lines go out now, for whoever waits on them.
-  rootLogger(config.logLevel).flush();
+  if (aborting) return;
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
@@ -158,8 +162,25 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
+  // In place before "Listening" is written: whoever waits for that line may signal the moment it sees it.
+  process.off('SIGTERM', abortStart);
+  process.off('SIGINT', abortStart);
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+
+  const scheme = config.tls ? 'https' : 'http';
+  const tls = config.tls
+    ? `TLS 1.2+, client certificates ${config.tls.clientAuth === 'off' ? 'not requested' : config.tls.clientAuth}`
+    : config.http.tlsTerminatedByProxy
+      ? 'TLS ends at the upstream proxy'
+      : 'TLS is off (local development)';
+  const grpc = grpcPort === undefined ? 'gRPC off' : `gRPC on ${config.http.host}:${grpcPort}`;
+  const consoleAt = admin ? `operator console on http://${config.admin.host}:${admin.port}` : 'operator console off';
+  logger.log(
+    `Listening on ${scheme}://${config.http.host}:${config.http.port} - ${tls}; ${grpc}; ${consoleAt}; ready in ${Math.round(performance.now() - startedAt)} ms`,
+  );
+  // Lines are written in batches (logging.ts); the start-up lines go out now, for whoever waits on them.
+  rootLogger(config.logLevel).flush();
 }
 
 main().catch((error: unknown) => {

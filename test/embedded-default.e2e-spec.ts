@@ -82,4 +82,23 @@ describe('npm start on the embedded default (real process, embedded PostgreSQL)'
     // PostgreSQL removes its pid file only after a clean shutdown.
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
   });
+
+  it('stops its PostgreSQL too when SIGTERM comes during start-up, before it listens', async () => {
+    const starting = startService({
+      PORT: String(await freePort()),
+      EMBEDDED_PG_DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(await freePort()),
+    });
+    try {
+      await starting.waitFor(/starting embedded PostgreSQL/, 60_000);
+      starting.child.kill('SIGTERM');
+      const { code, signal } = await starting.exited;
+      expect({ code, signal }).toEqual({ code: 143, signal: null });
+      expect(starting.output()).toMatch(/SIGTERM received during start-up: stopping/);
+      expect(starting.output()).not.toMatch(/Listening on/);
+      expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+    } finally {
+      if (starting.child.exitCode === null) starting.child.kill('SIGKILL');
+    }
+  }, 60_000);
 });
