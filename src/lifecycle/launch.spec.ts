@@ -74,10 +74,14 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
     expect(cacheFiles()).toEqual([after.slice(cache.length + 1)]);
   });
 
-  it('keys the cache on the Node options, so two configurations do not overwrite each other', () => {
-    expect(codeCacheFile(cache, bundle, { NODE_OPTIONS: '--max-old-space-size=384' })).not.toBe(
-      codeCacheFile(cache, bundle, {}),
-    );
+  it('keeps one file per configuration of Node options, so two configurations do not overwrite each other', () => {
+    const folder = codeCacheFolder({ NODE_COMPILE_CACHE: cache });
+    const chart = { NODE_OPTIONS: '--max-old-space-size=384' };
+    runWithCodeCache(bundle, folder, chart);
+    run(folder);
+    const files = [codeCacheFile(cache, bundle, chart), codeCacheFile(cache, bundle, {})];
+    expect(files[0]).not.toBe(files[1]);
+    expect(cacheFiles()).toEqual(files.map((file) => file.slice(cache.length + 1)).sort());
   });
 
   it('uses no folder that others could write to (V8 runs what a cache file holds)', () => {

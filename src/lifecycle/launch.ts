@@ -54,17 +54,17 @@ export function codeCacheFolder(env: Environment): string | undefined {
 }
 
 /**
- * The cache file of this build of the bundle on this Node with these flags: a rebuilt bundle (a new mtime) or other
- * V8 flags get another file (V8 would reject the old one; one per key keeps two configurations from overwriting
- * each other's on every start). Files of the same bundle path are prefixed alike, so older builds' can be removed.
+ * The cache file of this build of the bundle under these Node options: `<where>-<build>.v8cache`, where is the
+ * bundle's path and the options (V8 rejects code compiled under other flags, and one file per configuration keeps
+ * two from overwriting each other's on every start), build its size and mtime and the Node version (a rebuilt
+ * bundle gets a new file, and the older one is removed when it is written).
  */
 export function codeCacheFile(folder: string, bundle: string, env: Environment): string {
   const { size, mtimeMs } = statSync(bundle);
-  const digest = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const build = digest(
-    [process.version, process.arch, size, mtimeMs, process.execArgv.join(' '), env.NODE_OPTIONS ?? ''].join('\0'),
-  );
-  return join(folder, `${digest(bundle)}-${build}.v8cache`);
+  const digest = (...parts: unknown[]): string =>
+    createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
+  const where = digest(bundle, process.execArgv.join(' '), env.NODE_OPTIONS ?? '');
+  return join(folder, `${where}-${digest(process.version, process.arch, size, mtimeMs)}.v8cache`);
 }
 
 /**
@@ -100,7 +100,7 @@ function readIfPresent(file: string): Buffer | undefined {
   }
 }
 
-/** Written whole or not at all (a rename), and the files of this bundle's older builds removed; never fails a start. */
+/** Written whole or not at all (a rename), and older builds' files of the same bundle and options removed; never fails. */
 function writeCodeCache(file: string, script: Script): void {
   try {
     const partial = `${file}.${process.pid}.partial`;
