@@ -1,7 +1,19 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { codeCacheFile, codeCacheFolder, runWithCodeCache } from './launch';
+import { Module } from 'node:module';
+import { codeCacheFile, codeCacheFolder, launch, runWithCodeCache } from './launch';
 
 /** A bundle that reports what `require` would have given a CommonJS module: its paths, a sibling, the module. */
 const BUNDLE = `
@@ -98,6 +110,30 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
     const folder = codeCacheFolder({});
     expect(folder).toBeDefined();
     expect(statSync(folder!).mode & 0o077).toBe(0);
+  });
+
+  describe('launch', () => {
+    // launch returns nothing: this bundle leaves a file behind to say it ran.
+    const marked = (): string => {
+      const launched = join(dir, 'launched.bundle.js');
+      writeFileSync(launched, `require('node:fs').writeFileSync(__dirname + '/ran', __filename);`);
+      return launched;
+    };
+    const nodeKeepsCompiledCode = typeof (Module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+
+    (nodeKeepsCompiledCode ? it.skip : it)('keeps the code cache itself where Node has none (Node 20)', () => {
+      const launched = marked();
+      launch(launched, { NODE_COMPILE_CACHE: cache });
+      expect(readFileSync(join(dir, 'ran'), 'utf8')).toBe(launched);
+      expect(cacheFiles()).toEqual([codeCacheFile(cache, launched, {}).slice(cache.length + 1)]);
+    });
+
+    it('keeps no code cache with NODE_DISABLE_COMPILE_CACHE set, and runs the bundle all the same', () => {
+      const launched = marked();
+      launch(launched, { NODE_DISABLE_COMPILE_CACHE: '1', NODE_COMPILE_CACHE: cache });
+      expect(readFileSync(join(dir, 'ran'), 'utf8')).toBe(launched);
+      expect(existsSync(cache)).toBe(false);
+    });
   });
 
   it('runs the bundle without a cache when no folder can be had', () => {

@@ -26,7 +26,9 @@ type ModuleWrapper = (
 export function launch(bundle: string, env: Environment = process.env): void {
   const enableCompileCache = (Module as { enableCompileCache?: () => unknown }).enableCompileCache;
   const disabled = env.NODE_DISABLE_COMPILE_CACHE !== undefined && env.NODE_DISABLE_COMPILE_CACHE !== '';
-  if (enableCompileCache || disabled || process.sourceMapsEnabled) {
+  // A vm.Script's import() needs Node's own loader handed to it (Node 20.12+); before that the bundle loads plainly.
+  const vmCanImport = (vmConstants as typeof vmConstants | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined;
+  if (enableCompileCache || disabled || process.sourceMapsEnabled || !vmCanImport) {
     if (!disabled) enableCompileCache?.();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is the application itself
     require(bundle);
