@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module } from 'node:module';
-import { codeCacheFile, codeCacheFolder, launch, runWithCodeCache } from './launch';
+import { CODE_CACHE_FILES_KEPT, codeCacheFile, codeCacheFolder, launch, runWithCodeCache } from './launch';
 
 /** A bundle that reports what `require` would have given a CommonJS module: its paths, a sibling, the module. */
 const BUNDLE = `
@@ -94,6 +94,22 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
     const files = [codeCacheFile(cache, bundle, chart), codeCacheFile(cache, bundle, {})];
     expect(files[0]).not.toBe(files[1]);
     expect(cacheFiles()).toEqual(files.map((file) => file.slice(cache.length + 1)).sort());
+  });
+
+  it('keeps the most recently written files only, so copies of the project do not fill the temp folder', () => {
+    const folder = codeCacheFolder({ NODE_COMPILE_CACHE: cache });
+    const others = Array.from({ length: CODE_CACHE_FILES_KEPT + 2 }, (_, index) => `other${index}-build.v8cache`);
+    others.forEach((name, index) => {
+      writeFileSync(join(cache, name), 'x');
+      const writtenAt = new Date(Date.now() - (index + 1) * 60_000);
+      utimesSync(join(cache, name), writtenAt, writtenAt);
+    });
+    run(folder);
+    const kept = [
+      codeCacheFile(cache, bundle, {}).slice(cache.length + 1),
+      ...others.slice(0, CODE_CACHE_FILES_KEPT - 1),
+    ];
+    expect(cacheFiles()).toEqual(kept.sort());
   });
 
   it('uses no folder that others could write to (V8 runs what a cache file holds)', () => {

@@ -102,19 +102,33 @@ function readIfPresent(file: string): Buffer | undefined {
   }
 }
 
-/** Written whole or not at all (a rename), and older builds' files of the same bundle and options removed; never fails. */
+/**
+ * Files kept in the folder at most (about 4 MB each): every checkout or test copy of the project is a bundle path of
+ * its own, and a developer's temp folder would otherwise collect one per copy.
+ */
+export const CODE_CACHE_FILES_KEPT = 8;
+
+/**
+ * Written whole or not at all (a rename); then older builds' files of the same bundle and options go, and the least
+ * recently written beyond CODE_CACHE_FILES_KEPT. Never fails a start.
+ */
 function writeCodeCache(file: string, script: Script): void {
   try {
     const partial = `${file}.${process.pid}.partial`;
     writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
     renameSync(partial, file);
     const folder = dirname(file);
-    const prefix = basename(file).split('-')[0];
-    for (const name of readdirSync(folder)) {
-      if (name.startsWith(`${prefix}-`) && name !== basename(file) && !name.endsWith('.partial')) {
-        rmSync(join(folder, name), { force: true });
-      }
-    }
+    const where = basename(file).split('-')[0];
+    const others = readdirSync(folder).filter((name) => name.endsWith('.v8cache') && name !== basename(file));
+    const byAge = others
+      .filter((name) => !name.startsWith(`${where}-`))
+      .map((name) => ({ name, writtenAt: statSync(join(folder, name)).mtimeMs }))
+      .sort((a, b) => b.writtenAt - a.writtenAt);
+    const removed = [
+      ...others.filter((name) => name.startsWith(`${where}-`)),
+      ...byAge.slice(CODE_CACHE_FILES_KEPT - 1).map(({ name }) => name),
+    ];
+    for (const name of removed) rmSync(join(folder, name), { force: true });
   } catch {
     // A read-only or full temp folder: the next start compiles the bundle again.
   }
