@@ -90,6 +90,10 @@ export async function bundleService(staging) {
     format: 'cjs',
     // The oldest Node the service supports, whichever Node builds it.
     target: 'node20',
+    // import() becomes require(): on Node 20 a script compiled from V8's code cache (the launcher's) has lost its
+    // dynamic-import callback ("A dynamic import callback was not specified"), which broke the OTLP exporter's
+    // import('http'). What the service imports this way is Node's own modules and CommonJS packages.
+    supported: { 'dynamic-import': false },
     // Not keepNames: it wrapped every function and closure in a helper that set its name each time one was made
     // (about 2 % of a turn's CPU even when the helper left names alone). Class names are put back below.
     // node_modules may be a link (a test's copy of the project links the suite's); paths stay as they are seen.

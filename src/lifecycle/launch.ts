@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, st
 import { createRequire, Module } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { constants as vmConstants, Script } from 'node:vm';
+import { Script } from 'node:vm';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -26,9 +26,7 @@ type ModuleWrapper = (
 export function launch(bundle: string, env: Environment = process.env): void {
   const enableCompileCache = (Module as { enableCompileCache?: () => unknown }).enableCompileCache;
   const disabled = env.NODE_DISABLE_COMPILE_CACHE !== undefined && env.NODE_DISABLE_COMPILE_CACHE !== '';
-  // A vm.Script's import() needs Node's own loader handed to it (Node 20.12+); before that the bundle loads plainly.
-  const vmCanImport = (vmConstants as typeof vmConstants | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER !== undefined;
-  if (enableCompileCache || disabled || process.sourceMapsEnabled || !vmCanImport) {
+  if (enableCompileCache || disabled || process.sourceMapsEnabled) {
     if (!disabled) enableCompileCache?.();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is the application itself
     require(bundle);
@@ -77,11 +75,9 @@ export function runWithCodeCache(bundle: string, folder: string | undefined, env
   const source = readFileSync(bundle, 'utf8');
   const file = folder === undefined ? undefined : codeCacheFile(folder, bundle, env);
   const cachedData = file === undefined ? undefined : readIfPresent(file);
-  const script = new Script(Module.wrap(source), {
-    filename: bundle,
-    cachedData,
-    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  // No importModuleDynamically: Node 20 loses it for code compiled from the cache, so the bundle has no import()
+  // (scripts/bundle.mjs turns each into a require).
+  const script = new Script(Module.wrap(source), { filename: bundle, cachedData });
   const wrapper = script.runInThisContext() as ModuleWrapper;
   const module = new Module(bundle, require.main);
   module.filename = bundle;
