@@ -24,9 +24,14 @@ describe('inRequestContext', () => {
     expect(context.active().getValue(REQUEST)).toBeUndefined();
   });
 
-  it('calls the listener as it is while tracing is off (no context manager)', () => {
+  it('leaves the listener as it is while tracing is off (no context manager: nothing to carry)', () => {
     const listener = jest.fn();
-    inRequestContext(listener)('x', 2);
-    expect(listener).toHaveBeenCalledWith('x', 2);
+    expect(inRequestContext(listener)).toBe(listener);
+  });
+
+  it('leaves the listener as it is where the context is the root one (a probe has no server span)', () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const listener = jest.fn();
+    expect(inRequestContext(listener)).toBe(listener);
   });
 });
