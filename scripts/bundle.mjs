@@ -73,68 +73,68 @@ function externalsPlugin() {
   };
 }
 
+/** esbuild's output for Node: CommonJS for the oldest Node the service supports, whichever Node builds it. */
+const NODE_OUTPUT = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'silent' };
+
+/** `build(options)`, or an error naming `what` and each of esbuild's messages. */
+async function buildOrThrow(build, options, what) {
+  const result = await build({ ...NODE_OUTPUT, ...options }).catch((error) => ({
+    errors: error.errors ?? [{ text: String(error) }],
+  }));
+  if (result.errors.length > 0) {
+    const messages = result.errors.map((error) => `${error.location?.file ?? ''} ${error.text}`).join('\n');
+    throw new Error(`esbuild could not bundle ${what}:\n${messages}`);
+  }
+  return result;
+}
+
 /**
  * Writes the bundle of `staging/main.js` to `staging/main.bundle.js`, with its source map (to the TypeScript sources)
  * beside it, and replaces `staging/main.js` with the launcher that runs it.
  */
 export async function bundleService(staging) {
   const { build } = await import('esbuild');
-  const entry = join(staging, 'main.js');
   const bundle = join(staging, 'main.bundle.js');
-  const result = await build({
-    entryPoints: [entry],
-    outfile: bundle,
-    write: false,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    // The oldest Node the service supports, whichever Node builds it.
-    target: 'node20',
-    // import() becomes require(): on Node 20 a script compiled from V8's code cache (the launcher's) has lost its
-    // dynamic-import callback ("A dynamic import callback was not specified"), which broke the OTLP exporter's
-    // import('http'). What the service imports this way is Node's own modules and CommonJS packages.
-    supported: { 'dynamic-import': false },
-    // Not keepNames: it wrapped every function and closure in a helper that set its name each time one was made
-    // (about 2 % of a turn's CPU even when the helper left names alone). Class names are put back below.
-    // node_modules may be a link (a test's copy of the project links the suite's); paths stay as they are seen.
-    preserveSymlinks: true,
-    banner: { js: `const ${BUNDLE_DIR} = __dirname;` },
-    sourcemap: 'linked',
-    sourcesContent: false,
-    legalComments: 'eof',
-    logLevel: 'silent',
-    plugins: [externalsPlugin(), ownPathsPlugin(staging)],
-  }).catch((error) => ({ errors: error.errors ?? [{ text: String(error) }] }));
-  if (result.errors.length > 0) {
-    const messages = result.errors.map((error) => `${error.location?.file ?? ''} ${error.text}`).join('\n');
-    throw new Error(`esbuild could not bundle dist/main.js:\n${messages}`);
-  }
+  const result = await buildOrThrow(
+    build,
+    {
+      entryPoints: [join(staging, 'main.js')],
+      outfile: bundle,
+      write: false,
+      // import() becomes require(): on Node 20 a script compiled from V8's code cache (the launcher's) has lost its
+      // dynamic-import callback ("A dynamic import callback was not specified"), which broke the OTLP exporter's
+      // import('http'). What the service imports this way is Node's own modules and CommonJS packages.
+      supported: { 'dynamic-import': false },
+      // Not keepNames: it wrapped every function and closure in a helper that set its name each time one was made
+      // (about 2 % of a turn's CPU even when the helper left names alone). Class names are put back below.
+      // node_modules may be a link (a test's copy of the project links the suite's); paths stay as they are seen.
+      preserveSymlinks: true,
+      banner: { js: `const ${BUNDLE_DIR} = __dirname;` },
+      sourcemap: 'linked',
+      sourcesContent: false,
+      legalComments: 'eof',
+      plugins: [externalsPlugin(), ownPathsPlugin(staging)],
+    },
+    'dist/main.js',
+  );
   for (const output of result.outputFiles) {
     if (output.path.endsWith('.map')) writeFileSync(output.path, output.contents);
     else writeFileSync(bundle, restoreClassNames(output.text));
   }
-  await writeLauncher(build, staging);
-}
-
-/** `staging/main.js`: src/lifecycle/launch.ts (as tsc wrote it) and the call that runs the bundle beside it. */
-async function writeLauncher(build, staging) {
-  const result = await build({
-    stdin: {
-      contents: `require('./lifecycle/launch.js').launch(require('node:path').join(__dirname, 'main.bundle.js'));`,
-      resolveDir: staging,
-      sourcefile: 'main.js',
+  // The launcher: src/lifecycle/launch.ts (as tsc wrote it) and the call that runs the bundle beside it.
+  await buildOrThrow(
+    build,
+    {
+      stdin: {
+        contents: `require('./lifecycle/launch.js').launch(require('node:path').join(__dirname, 'main.bundle.js'));`,
+        resolveDir: staging,
+        sourcefile: 'main.js',
+      },
+      outfile: join(staging, 'main.js'),
+      allowOverwrite: true,
     },
-    outfile: join(staging, 'main.js'),
-    allowOverwrite: true,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    logLevel: 'silent',
-  }).catch((error) => ({ errors: error.errors ?? [{ text: String(error) }] }));
-  if (result.errors.length > 0) {
-    throw new Error(`esbuild could not bundle the launcher:\n${result.errors.map((error) => error.text).join('\n')}`);
-  }
+    'the launcher',
+  );
 }
 
 /**

@@ -25,7 +25,7 @@ type ModuleWrapper = (
  */
 export function launch(bundle: string, env: Environment = process.env): void {
   const enableCompileCache = (Module as { enableCompileCache?: () => unknown }).enableCompileCache;
-  const disabled = env.NODE_DISABLE_COMPILE_CACHE !== undefined && env.NODE_DISABLE_COMPILE_CACHE !== '';
+  const disabled = Boolean(env.NODE_DISABLE_COMPILE_CACHE);
   if (enableCompileCache || disabled || process.sourceMapsEnabled) {
     if (!disabled) enableCompileCache?.();
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is the application itself
@@ -114,17 +114,17 @@ function writeCodeCache(file: string, script: Script): void {
     writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
     renameSync(partial, file);
     const folder = dirname(file);
-    const where = basename(file).split('-')[0];
-    const others = readdirSync(folder).filter((name) => name.endsWith('.v8cache') && name !== basename(file));
-    const byAge = others
-      .filter((name) => !name.startsWith(`${where}-`))
+    const own = basename(file);
+    const sameConfiguration = `${own.split('-')[0]}-`;
+    const byAge = readdirSync(folder)
+      .filter((name) => name.endsWith('.v8cache') && name !== own)
       .map((name) => ({ name, writtenAt: statSync(join(folder, name)).mtimeMs }))
       .sort((a, b) => b.writtenAt - a.writtenAt);
-    const removed = [
-      ...others.filter((name) => name.startsWith(`${where}-`)),
-      ...byAge.slice(CODE_CACHE_FILES_KEPT - 1).map(({ name }) => name),
-    ];
-    for (const name of removed) rmSync(join(folder, name), { force: true });
+    let kept = 1;
+    for (const { name } of byAge) {
+      if (!name.startsWith(sameConfiguration) && kept < CODE_CACHE_FILES_KEPT) kept += 1;
+      else rmSync(join(folder, name), { force: true });
+    }
   } catch {
     // A read-only or full temp folder: the next start compiles the bundle again.
   }
