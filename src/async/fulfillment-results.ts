@@ -59,6 +59,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 @Injectable()
 export class FulfillmentResults extends DeferredResults {
   private readonly logger = new Logger(FulfillmentResults.name);
+  /**
+   * Late work whose record is still being written (or could not be). Its id is in the reply already, and a
+   * poll or a Dialogflow follow-up event can come back before the INSERT commits; here it is seen running
+   * instead of unknown (which would make the follow-up turn tell the user nothing is in progress).
+   */
+  private readonly unrecorded = new Map<string, StoredFulfillment>();
 
   constructor(
     private readonly pool: DatabasePool,
@@ -81,8 +87,23 @@ export class FulfillmentResults extends DeferredResults {
     request: Omit<FulfillmentRequest, 'signal' | 'deadline'>,
     work: Promise<FulfillmentResult>,
   ): void {
+    this.unrecorded.set(id, {
+      id,
+      callerId: request.caller.id,
+      platform: request.platform,
+      sessionId: request.sessionId,
+      intent: request.intent,
+      mode: 'deferred',
+      status: 'running',
+      result: null,
+      createdAt: new Date(this.clock.now()),
+      completedAt: null,
+    });
     const recorded = this.insert(id, request, 'deferred', 'running').then(
-      () => true,
+      () => {
+        this.unrecorded.delete(id);
+        return true;
+      },
       (error: unknown) => {
         this.logger.warn(
           `Could not record the late work ${id} yet (it is recorded when it finishes): ${String(error)}`,
@@ -97,6 +118,8 @@ export class FulfillmentResults extends DeferredResults {
         else await this.recordFinished(id, request, status, result);
       } catch (error: unknown) {
         this.logger.error(`Could not store the late result ${id}: ${String(error)}`);
+      } finally {
+        this.unrecorded.delete(id);
       }
     };
     work.then(
@@ -148,8 +171,12 @@ export class FulfillmentResults extends DeferredResults {
 
   async find(id: string, callerId: string): Promise<StoredFulfillment | undefined> {
     if (!UUID.test(id)) return undefined;
+    // Looked up before the query too: the record may commit (and leave the map) while the query runs.
+    const writing = this.unrecorded.get(id);
     const [found] = await this.pool.run(SELECT, [id, callerId]);
-    return found;
+    if (found) return found;
+    const unrecorded = writing ?? this.unrecorded.get(id);
+    return unrecorded?.callerId === callerId ? unrecorded : undefined;
   }
 
   /** Polls until the fulfillment has finished or `until` passes; undefined when it does not exist. */

@@ -9,12 +9,25 @@ import { loadConfig } from '../../src/config';
 import type { OutboundHttpClient } from '../../src/outbound';
 import { Client } from 'pg';
 import { transactionOn } from '../../src/database/sql';
+import { untilDefined } from '../support/eventually';
 import { TestClock } from '../support/test-clock';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
 
 const config = loadConfig({ DATABASE_URL: 'postgres://unused/x' }, '/srv');
 const CALLER = { id: 'bot', platforms: ['generic' as const] };
 const TURN = { caller: CALLER, platform: 'generic' as const, sessionId: 'session-1', intent: 'ExportStatements' };
+const LATE_TURN = {
+  ...TURN,
+  requestId: 'turn-1',
+  idempotencyKey: 'bot:turn-1',
+  parameters: {},
+  contexts: [],
+  sessionParameters: {},
+  stage: 'fulfillment' as const,
+  confirmation: 'none' as const,
+  languageCode: 'en',
+  raw: {},
+};
 
 describe('async stores on PostgreSQL (no Nest)', () => {
   let db: MediumDatabase;
@@ -76,6 +89,29 @@ describe('async stores on PostgreSQL (no Nest)', () => {
       await results.insert(finished, TURN, 'deferred', 'running');
       await results.finish(finished, 'completed', { text: 'ready' });
       expect(await results.waitFor(finished, CALLER.id, clock.now() + 1000)).toMatchObject({ status: 'completed' });
+    });
+    it('shows late work as running while its record is still being written, then its stored result', async () => {
+      // A SHARE lock lets reads through and holds every INSERT: the record cannot commit until it is released.
+      const blocker = new Client({ connectionString: db.database.url });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE fulfillments IN SHARE MODE');
+        let finishWork!: (result: { text: string }) => void;
+        const work = new Promise<{ text: string }>((resolve) => (finishWork = resolve));
+        const id = results.defer(LATE_TURN, work);
+        expect(await results.find(id, CALLER.id)).toMatchObject({ id, status: 'running', sessionId: 'session-1' });
+        expect(await results.find(id, 'someone-else')).toBeUndefined();
+        finishWork({ text: 'late but here' });
+        await blocker.query('COMMIT');
+        const stored = await untilDefined(async () => {
+          const found = await results.find(id, CALLER.id);
+          return found?.status === 'completed' ? found : undefined;
+        });
+        expect(stored).toMatchObject({ result: { text: 'late but here' }, mode: 'deferred', sessionId: 'session-1' });
+      } finally {
+        await blocker.end();
+      }
     });
   });
 
