@@ -112,6 +112,18 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
     expect(cacheFiles()).toEqual(kept.sort());
   });
 
+  it('removes partial files a crashed start left behind, and leaves one being written now', () => {
+    const folder = codeCacheFolder({ NODE_COMPILE_CACHE: cache });
+    const abandoned = 'abc-def.v8cache.4242.partial';
+    const inProgress = 'abc-def.v8cache.4343.partial';
+    writeFileSync(join(cache, abandoned), 'half a cache');
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    utimesSync(join(cache, abandoned), longAgo, longAgo);
+    writeFileSync(join(cache, inProgress), 'being written');
+    run(folder);
+    expect(cacheFiles()).toEqual([codeCacheFile(cache, bundle, {}).slice(cache.length + 1), inProgress].sort());
+  });
+
   it('uses no folder that others could write to (V8 runs what a cache file holds)', () => {
     mkdirSync(cache, { mode: 0o700 });
     expect(codeCacheFolder({ NODE_COMPILE_CACHE: cache })).toBe(cache);

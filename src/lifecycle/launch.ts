@@ -105,27 +105,36 @@ function readIfPresent(file: string): Buffer | undefined {
 export const CODE_CACHE_FILES_KEPT = 8;
 
 /**
- * Written whole or not at all (a rename); then older builds' files of the same bundle and options go, and the least
- * recently written beyond CODE_CACHE_FILES_KEPT. Never fails a start.
+ * A `.partial` file older than this was left by a start that died while writing (a younger one may be another
+ * process's write in progress).
+ */
+const ABANDONED_PARTIAL_MS = 60_000;
+
+/**
+ * Written whole or not at all (a rename); then older builds' files of the same bundle and options go, the least
+ * recently written beyond CODE_CACHE_FILES_KEPT, and partial files abandoned by a crash. Never fails a start.
  */
 function writeCodeCache(file: string, script: Script): void {
+  const partial = `${file}.${process.pid}.partial`;
   try {
-    const partial = `${file}.${process.pid}.partial`;
     writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
     renameSync(partial, file);
     const folder = dirname(file);
     const own = basename(file);
     const sameConfiguration = `${own.split('-')[0]}-`;
-    const byAge = readdirSync(folder)
-      .filter((name) => name.endsWith('.v8cache') && name !== own)
+    const others = readdirSync(folder)
+      .filter((name) => name !== own && (name.endsWith('.v8cache') || name.endsWith('.partial')))
       .map((name) => ({ name, writtenAt: statSync(join(folder, name)).mtimeMs }))
       .sort((a, b) => b.writtenAt - a.writtenAt);
     let kept = 1;
-    for (const { name } of byAge) {
-      if (!name.startsWith(sameConfiguration) && kept < CODE_CACHE_FILES_KEPT) kept += 1;
+    for (const { name, writtenAt } of others) {
+      if (name.endsWith('.partial')) {
+        if (Date.now() - writtenAt > ABANDONED_PARTIAL_MS) rmSync(join(folder, name), { force: true });
+      } else if (!name.startsWith(sameConfiguration) && kept < CODE_CACHE_FILES_KEPT) kept += 1;
       else rmSync(join(folder, name), { force: true });
     }
   } catch {
     // A read-only or full temp folder: the next start compiles the bundle again.
+    rmSync(partial, { force: true });
   }
 }
