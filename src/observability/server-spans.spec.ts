@@ -4,7 +4,8 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { setServerSpans, traceServerRequests } from './server-spans';
+import { traceServerRequests } from './server-spans';
+import { setTracingRunning } from './telemetry';
 
 const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const CALLER_SPAN = 'b7ad6b7169203331';
@@ -20,7 +21,7 @@ describe('traceServerRequests', () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     trace.setGlobalTracerProvider(provider);
-    setServerSpans(true);
+    setTracingRunning(true);
     server = createServer((request: IncomingMessage & { route?: { path: string } }, response) => {
       activeInHandler = trace.getActiveSpan()?.spanContext().spanId;
       if (request.url?.startsWith('/slow')) return; // never answers: the client gives up
@@ -32,7 +33,7 @@ describe('traceServerRequests', () => {
     port = (server.address() as AddressInfo).port;
   });
   afterAll(async () => {
-    setServerSpans(false);
+    setTracingRunning(false);
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
     await provider.shutdown();
@@ -100,11 +101,11 @@ describe('traceServerRequests', () => {
   });
 
   it('leaves a server alone while tracing is off', () => {
-    setServerSpans(false);
+    setTracingRunning(false);
     const untouched = createServer(() => undefined);
     const [listener] = untouched.listeners('request');
     traceServerRequests(untouched, 'http');
     expect(untouched.listeners('request')).toEqual([listener]);
-    setServerSpans(true);
+    setTracingRunning(true);
   });
 });

@@ -9,16 +9,9 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { redactQuery } from './redaction';
-import { isProbe, tracer } from './telemetry';
+import { isProbe, tracer, tracingRunning } from './telemetry';
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
-
-let tracing = false;
-
-/** Called by tracing.ts when the SDK starts and stops: the HTTP server spans are made only while it runs. */
-export function setServerSpans(enabled: boolean): void {
-  tracing = enabled;
-}
 
 /**
  * The HTTP server span of every request but the probes, made here rather than by the HTTP instrumentation,
@@ -29,7 +22,7 @@ export function setServerSpans(enabled: boolean): void {
  * (common/http/in-request-context.ts). Named `<METHOD> <route>` once the route is known.
  */
 export function traceServerRequests(server: Server, scheme: 'http' | 'https'): void {
-  if (!tracing) return;
+  if (!tracingRunning()) return;
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   const handle: RequestListener = (request, response) => {

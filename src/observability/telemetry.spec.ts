@@ -11,7 +11,7 @@ import {
   SimpleSpanProcessor,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-base';
-import { inChildSpan, tracer } from './telemetry';
+import { inChildSpan, setTracingRunning, tracer } from './telemetry';
 
 describe('inChildSpan', () => {
   const exporter = new InMemorySpanExporter();
@@ -31,9 +31,11 @@ describe('inChildSpan', () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     trace.setGlobalTracerProvider(provider);
+    setTracingRunning(true);
   });
   afterEach(() => exporter.reset());
   afterAll(async () => {
+    setTracingRunning(false);
     await provider.shutdown();
     trace.disable();
     propagation.disable();
@@ -78,6 +80,25 @@ describe('inChildSpan', () => {
     expect(seen.recording).toBe(false);
     expect(seen.active).toBe(parent);
     expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+
+  it('while tracing is off, runs the work with a span that records nothing, in the current context', () => {
+    startWith(new AlwaysOnSampler());
+    setTracingRunning(false);
+    try {
+      const seen = inChildSpan('turn', (span: Span) => {
+        span.setAttribute('ignored', true);
+        span.end();
+        return { context: span.spanContext(), recording: span.isRecording(), active: trace.getActiveSpan() };
+      });
+      expect(seen.recording).toBe(false);
+      expect(seen.context.traceFlags & TraceFlags.SAMPLED).toBe(0);
+      // Under a running SDK with this sampler the work would be in a recorded span, active inside it.
+      expect(seen.active).toBeUndefined();
+      expect(exporter.getFinishedSpans()).toHaveLength(0);
+    } finally {
+      setTracingRunning(true);
+    }
   });
 
   it("records the child of an unsampled remote parent when the sampler records it (always_on, a job's stored context)", () => {

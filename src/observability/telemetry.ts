@@ -1,4 +1,4 @@
-import { type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import { pathOf } from './redaction';
 
 /** `service.name` unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise; also the tracer's name. */
@@ -7,14 +7,30 @@ export const DEFAULT_SERVICE_NAME = 'webhook-fulfillment';
 /** Our own spans (turns, dispatch, handlers, jobs); non-recording until tracing.ts has started the SDK. */
 export const tracer = trace.getTracer(DEFAULT_SERVICE_NAME);
 
+let running = false;
+
+/** Called by tracing.ts when the SDK starts and stops: spans (ours and the HTTP server's) are made only while it runs. */
+export function setTracingRunning(enabled: boolean): void {
+  running = enabled;
+}
+
+export function tracingRunning(): boolean {
+  return running;
+}
+
+/** What `work` gets while tracing is off: a span that records nothing and has no trace id to log. */
+const UNTRACED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /**
- * Runs `work` in a new active span, except inside a local span that is not recorded: under every sampler the
+ * Runs `work` in a new active span, except while tracing is off (then the API's no-op tracer would only make a
+ * non-recording span and switch to a context holding it, for each turn and handler) and inside a local span that is not recorded: under every sampler the
  * environment can name (parent-based, a trace-id ratio, always off), a child of such a span in the same trace is
  * not recorded either. There `work` runs in the current context with a non-recording span for it, sparing each of
  * an unsampled turn's spans its id, its sampling decision and its change of context. A remote parent (a job's
  * stored trace context) is not skipped: `always_on` records children of an unsampled remote parent.
  */
 export function inChildSpan<T>(name: string, work: (span: Span) => T): T {
+  if (!running) return work(UNTRACED);
   const active = trace.getActiveSpan();
   if (active !== undefined && !active.isRecording()) {
     const parent = active.spanContext();

@@ -17,9 +17,8 @@ import { defaultResource, detectResources, resourceFromAttributes } from '@opent
 import { BasicTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { propagatorFromEnv, resourceDetectorsFromEnv } from './otel-environment';
-import { setServerSpans } from './server-spans';
 import { FanOutSpanProcessor, RedactingSpanProcessor } from './span-processors';
-import { DEFAULT_SERVICE_NAME } from './telemetry';
+import { DEFAULT_SERVICE_NAME, setTracingRunning } from './telemetry';
 import { exportProcessors } from './trace-exporters';
 
 export interface Tracing {
@@ -76,7 +75,7 @@ function start(env: Environment): Tracing {
     spanProcessors: [new RedactingSpanProcessor(), exporters],
   });
   trace.setGlobalTracerProvider(provider);
-  setServerSpans(true);
+  setTracingRunning(true);
   // Created after the instrumentations are in place: the gRPC exporter loads @grpc/grpc-js.
   for (const processor of exportProcessors(env)) exporters.add(processor);
 
@@ -89,7 +88,7 @@ function start(env: Environment): Tracing {
       stopped ??= provider.shutdown().finally(() => {
         unregisterInstrumentations();
         // Back to the API's no-op state, so that tracing can be started again in the same process.
-        setServerSpans(false);
+        setTracingRunning(false);
         trace.disable();
         // Disables the context manager too.
         context.disable();
