@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { setTracingRunning } from '../observability/telemetry';
 import { startQuerySpan, tracedQuery } from './query-span';
 
 describe('query spans', () => {
@@ -11,8 +12,10 @@ describe('query spans', () => {
   beforeAll(() => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     trace.setGlobalTracerProvider(provider);
+    setTracingRunning(true);
   });
   afterAll(async () => {
+    setTracingRunning(false);
     await provider.shutdown();
     trace.disable();
     context.disable();
@@ -84,5 +87,24 @@ describe('query spans', () => {
     expect(seen.caller).toBeDefined();
     expect(seen.inCallback).toBe(seen.caller);
     expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(['SELECT bank']);
+  });
+
+  it('while tracing is off, hands pg the callback its answer calls as it is', () => {
+    setTracingRunning(false);
+    try {
+      const callback = jest.fn();
+      const settled = jest.fn();
+      tracedQuery(
+        target,
+        ['SELECT 1', [], callback],
+        (args) => (args.at(-1) as (e: null, r: string) => void)(null, 'done'),
+        settled,
+      );
+      expect(callback).toHaveBeenCalledWith(null, 'done');
+      expect(settled).toHaveBeenCalledTimes(1);
+      expect(exporter.getFinishedSpans()).toHaveLength(0);
+    } finally {
+      setTracingRunning(true);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { context, type Context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import * as pg from 'pg';
-import { recordFailure, tracer } from '../observability/telemetry';
+import { recordFailure, tracer, tracingRunning } from '../observability/telemetry';
 
 /** Where a client is connected (pg's Client fields). */
 export interface QueryTarget {
@@ -70,7 +70,9 @@ export function tracedQuery(
   if (typeof callback === 'function') {
     args[last] = (error: Error | null, result: unknown): void => {
       answered(error);
-      context.with(caller, () => (callback as QueryCallback)(error, result));
+      // Without tracing there is no context to restore (and the API's no-op switch costs a closure and a spread).
+      if (tracingRunning()) context.with(caller, () => (callback as QueryCallback)(error, result));
+      else (callback as QueryCallback)(error, result);
     };
     return run(args);
   }

@@ -3,6 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import type { Request, Response } from 'express';
 import { capturedLog } from './testing/captured-log';
 import { contextFields, createRootLogger, requestLogContext } from './logging';
+import { setTracingRunning } from './telemetry';
 
 const SPAN = {
   traceId: '0af7651916cd43dd8448eb211c80319c',
@@ -12,8 +13,15 @@ const SPAN = {
 
 describe('logging', () => {
   const manager = new AsyncLocalStorageContextManager();
-  beforeAll(() => context.setGlobalContextManager(manager.enable()));
-  afterAll(() => context.disable());
+  // As tracing.ts leaves things when the SDK runs: the context manager in place and the flag set.
+  beforeAll(() => {
+    context.setGlobalContextManager(manager.enable());
+    setTracingRunning(true);
+  });
+  afterAll(() => {
+    setTracingRunning(false);
+    context.disable();
+  });
 
   it('writes JSON lines with level names, ISO time and the active span ids', () => {
     const out = capturedLog();
@@ -82,5 +90,22 @@ describe('logging', () => {
     expect(before).not.toHaveProperty('caller_id');
     expect(after).toMatchObject({ msg: 'after auth', request_id: 'req-1', caller_id: 'bot-1' });
     expect(outside).not.toHaveProperty('request_id');
+  });
+
+  it('while tracing is off, runs the request on without a context (its id is on the access line only)', () => {
+    setTracingRunning(false);
+    try {
+      const out = capturedLog();
+      const logger = createRootLogger('info', out.stream);
+      let ran = false;
+      requestLogContext({ requestId: 'req-2' } as unknown as Request, {} as Response, () => {
+        ran = true;
+        logger.info('inside');
+      });
+      expect(ran).toBe(true);
+      expect(out.lines()[0]).not.toHaveProperty('request_id');
+    } finally {
+      setTracingRunning(true);
+    }
   });
 });

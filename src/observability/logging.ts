@@ -1,11 +1,12 @@
 import type { LoggerService } from '@nestjs/common';
-import { context, createContextKey, isSpanContextValid, trace } from '@opentelemetry/api';
+import { context, createContextKey, INVALID_TRACEID, trace } from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger as PinoNestLogger, PinoLogger, type Params } from 'nestjs-pino';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import type { RequestContext } from '../common/http/request-context';
 import type { AppConfig } from '../config';
 import { LOG_REDACT_PATHS } from './redaction';
+import { tracingRunning } from './telemetry';
 
 type LogLevel = AppConfig['logLevel'];
 
@@ -38,7 +39,8 @@ export function contextFields(): Record<string, string> {
     if (request.caller) fields.caller_id = request.caller.id;
   }
   const ids = trace.getSpan(active)?.spanContext();
-  if (ids && isSpanContextValid(ids)) {
+  // The SDK makes valid ids and the propagator accepts only valid ones; an invalid context is the all-zero one.
+  if (ids && ids.traceId !== INVALID_TRACEID) {
     fields.trace_id = ids.traceId;
     fields.span_id = ids.spanId;
   }
@@ -89,5 +91,7 @@ export function createNestLogger(level: LogLevel): LoggerService {
  * the context. (The access line is `httpAccessLog`'s.)
  */
 export function requestLogContext(req: Request, _res: Response, next: NextFunction): void {
-  context.with(context.active().setValue(REQUEST, req), next);
+  // Without tracing there is no context to carry it (the API's no-op manager would drop it after a copy).
+  if (tracingRunning()) context.with(context.active().setValue(REQUEST, req), next);
+  else next();
 }
