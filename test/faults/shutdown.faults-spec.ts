@@ -5,10 +5,15 @@ import { FaultCluster } from './support/fault-cluster';
 const SHUTDOWN_DELAY_MS = 1000;
 const ROUNDS = 5;
 const CLIENTS = 4;
-/** How long before the first refusal a new connection may still have been reset in the accept queue. */
-const ACCEPT_QUEUE_MARGIN_MS = 20;
+/**
+ * How long before the listener closed a new connection may have been made and still be reset in the kernel's
+ * accept queue: as long as the event loop was too busy to accept it, which on a loaded 2-core CI machine has
+ * exceeded 20 ms. Whether such a request reached the service is checked directly, against its turn log.
+ */
+const ACCEPT_QUEUE_MARGIN_MS = 250;
 
 interface Sent {
+  readonly requestId: string;
   readonly at: number;
   /** Sent on a connection an earlier request had used (keep-alive), not a new one. */
   readonly reused: boolean;
@@ -78,7 +83,7 @@ describe('SIGTERM with keep-alive clients that ignore readiness (a real process,
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.once('error', (error: NodeJS.ErrnoException) =>
-            resolve({ at, reused: req.reusedSocket, error: error.code ?? error.message }),
+            resolve({ requestId, at, reused: req.reusedSocket, error: error.code ?? error.message }),
           );
           res.once('end', () => {
             let outcome: string | undefined;
@@ -88,6 +93,7 @@ describe('SIGTERM with keep-alive clients that ignore readiness (a real process,
               outcome = undefined;
             }
             resolve({
+              requestId,
               at,
               reused: req.reusedSocket,
               status: res.statusCode,
@@ -99,7 +105,7 @@ describe('SIGTERM with keep-alive clients that ignore readiness (a real process,
       );
       req.once('timeout', () => req.destroy(new Error('timeout')));
       req.once('error', (error: NodeJS.ErrnoException) =>
-        resolve({ at, reused: req.reusedSocket, error: error.code ?? error.message }),
+        resolve({ requestId, at, reused: req.reusedSocket, error: error.code ?? error.message }),
       );
       req.end(body);
     });
@@ -152,6 +158,17 @@ describe('SIGTERM with keep-alive clients that ignore readiness (a real process,
       expect(sent.filter((entry) => entry.status !== undefined && !(entry.status === 200 && entry.fulfilled))).toEqual(
         [],
       );
+      // Reconciled with what the service recorded (its turn log, flushed as it closed): every answered request is
+      // there, and no reset one (a reset connection was still in the accept queue: the service never saw it).
+      const logged = new Set(
+        (
+          await cluster.query<{ request_id: string }>('SELECT request_id FROM turn_log WHERE request_id LIKE $1', [
+            `pinned-${round}-%`,
+          ])
+        ).map((row) => row.request_id),
+      );
+      expect(sent.filter((entry) => entry.status !== undefined && !logged.has(entry.requestId))).toEqual([]);
+      expect(sent.filter((entry) => entry.error !== undefined && logged.has(entry.requestId))).toEqual([]);
       resets += sent.filter((entry) => entry.error === 'ECONNRESET').length;
       expect(after.length).toBeGreaterThan(CLIENTS); // the clients kept sending through the delay
       expect(after.filter((entry) => entry.connection !== 'close')).toEqual([]);
