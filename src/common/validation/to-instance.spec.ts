@@ -33,7 +33,38 @@ class Leaf {
   }
 }
 
+function fieldFunction(): string {
+  return 'field holding a function';
+}
+
+class BaseLeaf {
+  inherited(): string {
+    return 'inherited';
+  }
+}
+
+/** Members class-transformer tells apart: an accessor with a setter is copied onto, a getter alone is not. */
+class Accessors extends BaseLeaf {
+  private stored = '';
+  readonly callback = fieldFunction;
+
+  get readOnly(): string {
+    return 'computed';
+  }
+
+  get writable(): string {
+    return this.stored;
+  }
+
+  set writable(value: string) {
+    this.stored = value;
+  }
+}
+
 class Branch {
+  @Type(() => Accessors)
+  accessors?: Accessors;
+
   @Type(() => Leaf)
   leaves?: Leaf[];
 
@@ -65,6 +96,7 @@ describe('toInstance', () => {
       leaf: { name: 'b', describe: 'shadowing a method', toString: 'shadowing Object.prototype' },
       branch: { branch: { leaf: { name: 'deep' } }, extra: { toString: 'x', valueOf: 1, kept: [1, { a: 2 }] } },
       extra: { hasOwnProperty: 1, list: [{ b: 1 }] },
+      accessors: { readOnly: 'x', writable: 'set', callback: 'y', inherited: 'z', plain: 1 },
     };
     const ours = toInstance(Branch, body);
     expect(sameShape(ours, plainToInstance(Branch, body))).toBeUndefined();
@@ -74,5 +106,10 @@ describe('toInstance', () => {
     // Copies, not the parsed body's own objects.
     expect(ours.extra).not.toBe(body.extra);
     expect(ours.extra).toEqual({ list: [{ b: 1 }] }); // hasOwnProperty would shadow Object.prototype's
+    expect(ours.accessors).toBeInstanceOf(Accessors);
+    expect(ours.accessors?.writable).toBe('set');
+    expect(ours.accessors?.readOnly).toBe('computed');
+    expect(ours.accessors?.callback()).toBe('field holding a function');
+    expect(ours.accessors?.inherited()).toBe('inherited');
   });
 });

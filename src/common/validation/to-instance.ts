@@ -63,21 +63,64 @@ function buildPlan(target: Constructor): ClassPlan | null {
   return typed;
 }
 
+/**
+ * The keys class-transformer leaves out of a plain object it copies: those naming a member of Object.prototype (a
+ * descriptor without a setter on the copy's prototype, or an inherited function), and `__proto__`.
+ */
+const OBJECT_MEMBERS = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * class-transformer's copy of an untyped JSON value (most of a Rasa tracker or a Lex session state): decided by one
+ * set lookup per key instead of a descriptor lookup and an inherited property read on a fresh `{}`.
+ */
+function copyUntyped(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyUntyped);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (!OBJECT_MEMBERS.has(key)) copy[key] = copyUntyped((value as Record<string, unknown>)[key]);
+  }
+  return copy;
+}
+
 /** class-transformer's PLAIN_TO_CLASS of one JSON value towards `target` (undefined: untyped). */
 function convert(value: unknown, target: Constructor | undefined): unknown {
+  if (target === undefined || target === Object) return copyUntyped(value);
   if (Array.isArray(value)) return value.map((item: unknown) => convert(item, target));
   if (typeof value !== 'object' || value === null) return value;
-  const instance: Record<string, unknown> = target ? (new target() as Record<string, unknown>) : {};
-  const typed = target && target !== Object ? plans.get(target) : undefined;
-  const prototype = (instance.constructor as { prototype?: object } | undefined)?.prototype;
+  const instance = new target() as Record<string, unknown>;
+  const typed = plans.get(target);
+  const skipped = skippedKeys(target);
   for (const key of Object.keys(value)) {
-    if (key === '__proto__' || key === 'constructor') continue;
-    // A key naming a method or a getter of the target's prototype (toString, valueOf, …) is not copied.
-    if (prototype) {
-      const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
-      if ((descriptor && !descriptor.set) || instance[key] instanceof Function) continue;
-    }
-    instance[key] = convert((value as Record<string, unknown>)[key], typed?.get(key));
+    if (!skipped.has(key)) instance[key] = convert((value as Record<string, unknown>)[key], typed?.get(key));
   }
   return instance;
+}
+
+const skippedByClass = new Map<Constructor, ReadonlySet<string>>();
+
+/**
+ * The keys class-transformer does not copy onto an instance of `target`: `__proto__` and `constructor`, a key with a
+ * descriptor without a setter on the class's prototype (a method or a getter), and one whose value on a fresh
+ * instance is a function (an inherited method such as toString, or a field holding one). Only names on the
+ * prototype chain or own fields of an instance can be either, so the set is found once per class.
+ */
+function skippedKeys(target: Constructor): ReadonlySet<string> {
+  let skipped = skippedByClass.get(target);
+  if (skipped === undefined) {
+    const sample = new target() as Record<string, unknown>;
+    const prototype = target.prototype as object;
+    const names = new Set(Object.keys(sample));
+    for (let level: object | null = prototype; level !== null; level = Object.getPrototypeOf(level) as object | null) {
+      for (const name of Object.getOwnPropertyNames(level)) names.add(name);
+    }
+    const found = new Set(['__proto__', 'constructor']);
+    for (const name of names) {
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+      if ((descriptor && !descriptor.set) || sample[name] instanceof Function) found.add(name);
+    }
+    skippedByClass.set(target, found);
+    skipped = found;
+  }
+  return skipped;
 }
