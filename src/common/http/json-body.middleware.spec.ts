@@ -104,6 +104,44 @@ describe('parseJsonBody', () => {
     expect(jsonDepth('[[["]]]]]"]]]', 10)).toBe(3);
     expect(() => parseJsonBody(Buffer.from('[[[[1]]]]'), 3)).toThrow(DepthError);
   });
+
+  it('counts brackets and members outside strings only, however a string escapes its quotes and backslashes', () => {
+    // An escaped quote does not end a string; a quote after an escaped backslash does.
+    expect(jsonDepth('{"a\\"[[":1}', 10)).toBe(1);
+    expect(jsonDepth('{"a\\\\":[[1]]}', 10)).toBe(3);
+    expect(jsonDepth('["\\\\\\"]]]"]', 10)).toBe(1);
+    expect(jsonDepth('["unterminated [[[[', 2)).toBe(1);
+    // Members are counted the same way: a repeated key behind escapes is still found, a colon in a string is no member.
+    expect(refusal('{"k\\\\":1,"k\\\\":2}').message).toMatch(/repeats the key/);
+    expect(parse('{"a\\\\":":","b":"\\\\:"}')).toEqual({ 'a\\': ':', b: '\\:' });
+  });
+
+  it('finds the depth a character-by-character reading finds, on random texts of quotes, escapes and brackets', () => {
+    const byCharacter = (text: string, limit: number): number => {
+      let depth = 0;
+      let deepest = 0;
+      let inString = false;
+      for (let index = 0; index < text.length; index++) {
+        const char = text[index];
+        if (inString) {
+          if (char === '\\') index++;
+          else if (char === '"') inString = false;
+        } else if (char === '"') inString = true;
+        else if (char === '{' || char === '[') {
+          if (++depth > deepest && (deepest = depth) > limit) return deepest;
+        } else if (char === '}' || char === ']') depth--;
+      }
+      return deepest;
+    };
+    // Backslashes three times over: runs of them before a quote are what the scan must count right.
+    const alphabet = ['"', '\\', '\\', '\\', '{', '}', '[', ']', ':', 'a', ','];
+    let seed = 7;
+    const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (let round = 0; round < 20_000; round++) {
+      const text = Array.from({ length: random(24) }, () => alphabet[random(alphabet.length)]).join('');
+      expect([text, jsonDepth(text, 4)]).toEqual([text, byCharacter(text, 4)]);
+    }
+  });
 });
 
 describe('firstKeyProblem', () => {
