@@ -179,18 +179,26 @@ export class FulfillmentResults extends DeferredResults {
     return unrecorded?.callerId === callerId ? unrecorded : undefined;
   }
 
-  /** Polls until the fulfillment has finished or `until` passes; undefined when it does not exist. */
+  /**
+   * Polls until the fulfillment has finished or `until` passes; undefined when it does not exist. One not found is
+   * looked for again for `unrecordedGraceMs` (up to `until`): late work's record is written after its reply, and on
+   * another replica, or while PostgreSQL is slow (when turns outlive their deadlines), a follow-up turn can come
+   * back before it commits.
+   */
   async waitFor(
     id: string,
     callerId: string,
     until: number,
     signal?: AbortSignal,
+    unrecordedGraceMs = 0,
   ): Promise<StoredFulfillment | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const unrecordedUntil = Math.min(until, this.clock.now() + unrecordedGraceMs);
     let wait = 25;
     for (;;) {
       const found = await this.find(id, callerId);
-      if (!found || found.status === 'completed' || found.status === 'failed') return found;
-      const left = until - this.clock.now();
+      if (found?.status === 'completed' || found?.status === 'failed') return found;
+      const left = (found ? until : unrecordedUntil) - this.clock.now();
       if (left <= 0 || signal?.aborted) return found;
       await this.clock.sleep(Math.min(wait, left));
       wait = Math.min(wait * 2, 200);

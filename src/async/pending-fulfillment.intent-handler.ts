@@ -23,6 +23,9 @@ export const PENDING_FULFILLMENT_MESSAGES = {
 /** Leaves room to render and send before the platform's own deadline. */
 const RENDER_MARGIN_MS = 150;
 
+/** How long an id not found yet is looked for again, in case its record is still being written (FulfillmentResults.waitFor). */
+export const UNRECORDED_GRACE_MS = 1000;
+
 function pendingIdOf(request: FulfillmentRequest): string | undefined {
   const value =
     request.parameters[PENDING_FULFILLMENT_PARAMETER] ?? request.sessionParameters[PENDING_FULFILLMENT_PARAMETER];
@@ -49,7 +52,7 @@ export class PendingFulfillmentHandler implements FulfillmentHandler {
     };
     if (!id) return nothing;
     const until = request.deadline.getTime() - RENDER_MARGIN_MS;
-    const found = await this.results.waitFor(id, request.caller.id, until, request.signal);
+    const found = await this.results.waitFor(id, request.caller.id, until, request.signal, UNRECORDED_GRACE_MS);
     if (!found || found.sessionId !== request.sessionId) return nothing;
     if ((found.status === 'completed' || found.status === 'failed') && found.result) {
       return {

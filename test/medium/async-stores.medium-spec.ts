@@ -113,6 +113,35 @@ describe('async stores on PostgreSQL (no Nest)', () => {
         await blocker.end();
       }
     });
+    it('looks for a fulfillment not found yet again for a grace period, then gives up before its deadline', async () => {
+      const id = randomUUID();
+      /** Writes the record while the waiter sleeps for the second time, as another replica would. */
+      class RecordingLaterClock extends TestClock {
+        override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+          await super.sleep(ms, signal);
+          if (this.sleeps.length === 2) await results.insert(id, TURN, 'deferred', 'running');
+        }
+      }
+      const later = new RecordingLaterClock();
+      const waiting = new FulfillmentResults(
+        db.pool,
+        config,
+        new CallbackDeliveries(db.pool, {} as JobQueue, new CallerRegistry([]), {} as OutboundHttpClient, config),
+        later,
+      );
+      const until = later.now() + 5000;
+      expect(await waiting.waitFor(id, CALLER.id, until, undefined, 1000)).toMatchObject({ id, status: 'running' });
+      // Found on the third look, then waited on for its result until the deadline.
+      expect(later.now()).toBe(until);
+
+      const start = clock.now();
+      expect(await results.waitFor(randomUUID(), CALLER.id, start + 5000, undefined, 1000)).toBeUndefined();
+      expect(clock.now() - start).toBe(1000);
+      // Without a grace, or for an id that cannot be one, at once.
+      expect(await results.waitFor(randomUUID(), CALLER.id, clock.now() + 5000)).toBeUndefined();
+      expect(await results.waitFor('not-a-uuid', CALLER.id, clock.now() + 5000, undefined, 1000)).toBeUndefined();
+      expect(clock.now() - start).toBe(1000);
+    });
   });
 
   describe('PostgresReplayStore', () => {
