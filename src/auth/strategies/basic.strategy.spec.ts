@@ -5,7 +5,7 @@ import { CallerRegistry } from '../callers/caller-registry';
 import { hashPassword, verifyPassword } from '../passwords';
 import { BasicBackoff } from './basic-backoff';
 import { PasswordCheckBudget } from './password-check-budget';
-import { BasicStrategy } from './basic.strategy';
+import { BasicStrategy, unknownUsername } from './basic.strategy';
 import { Clock } from '../../common/clock';
 
 // The real check, observed: a refusal by the backoff must not hash at all.
@@ -92,6 +92,16 @@ describe('BasicStrategy', () => {
     expect(unknown).toMatchObject({ ok: false, reason: 'bad-password' });
   });
 
+  it('names a configured username in the audit detail, and an unknown one only by its digest', async () => {
+    const wrong = await strategy({}).authenticate(attempt({ encrypted: true }, false, 'legacy:nope'));
+    const typedPassword = await strategy({}).authenticate(attempt({ encrypted: true }, false, 'hunter2-secret:x'));
+    expect(wrong).toMatchObject({ detail: 'legacy' });
+    expect(typedPassword).toMatchObject({ detail: unknownUsername('hunter2-secret') });
+    expect(JSON.stringify(typedPassword)).not.toContain('hunter2');
+    expect(unknownUsername('hunter2-secret')).toMatch(/^unknown username sha256:[0-9a-f]{16}$/);
+    expect(unknownUsername('hunter2-secret')).not.toBe(unknownUsername('hunter3-secret'));
+  });
+
   describe('backoff after failures (BASIC_AUTH_MAX_FAILURES per BASIC_AUTH_FAILURE_WINDOW_SECONDS)', () => {
     const env = { BASIC_AUTH_MAX_FAILURES: '3', BASIC_AUTH_FAILURE_WINDOW_SECONDS: '60' };
 
@@ -141,10 +151,11 @@ describe('BasicStrategy', () => {
       for (let i = 0; i < 3; i++) await basic.authenticate(attempt({ encrypted: true }, false, 'ghost:nope'));
       const verify = jest.mocked(verifyPassword);
       verify.mockClear();
+      // The same refusal; only the operators' audit detail names the username differently (never the caller's reply).
       expect(await basic.authenticate(attempt({ encrypted: true }, false, 'ghost:nope'))).toEqual({
         ok: false,
         reason: 'too-many-failures',
-        detail: 'ghost',
+        detail: unknownUsername('ghost'),
       });
       expect(verify).not.toHaveBeenCalled();
       // Another username is unaffected.

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { AppConfig } from '../../config';
 import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
@@ -39,8 +40,9 @@ export class BasicStrategy implements AuthStrategy {
     if (separator < 1) return failure('unknown-token', 'malformed basic credentials');
     const username = decoded.slice(0, separator);
     const password = decoded.slice(separator + 1);
-    if (!(await this.backoff.reserve(username))) return failure('too-many-failures', username);
     const entry = this.callers.withMethod(this.method).find(({ settings }) => settings.username === username);
+    const audited = entry ? username : unknownUsername(username);
+    if (!(await this.backoff.reserve(username))) return failure('too-many-failures', audited);
     // Hash even for an unknown user so the response time does not reveal which usernames exist.
     const hashes = entry?.settings.passwordHashes ?? [UNKNOWN_USER_HASH];
     const matched = await this.budget
@@ -58,8 +60,17 @@ export class BasicStrategy implements AuthStrategy {
       this.backoff.release(username);
       return { ok: true, caller: entry.caller };
     }
-    return failure('bad-password', username);
+    return failure('bad-password', audited);
   }
+}
+
+/**
+ * How the audit names a username no caller has: by a digest, not as typed. What is typed there is sometimes a
+ * password or a personal name, and the audit is kept for months; the digest still tells a spray of one name from
+ * many. A configured username is named as it is.
+ */
+export function unknownUsername(username: string): string {
+  return `unknown username sha256:${createHash('sha256').update(username, 'utf8').digest('hex').slice(0, 16)}`;
 }
 
 // scrypt hash of a random value nobody knows; only used to spend the same time on unknown usernames.
