@@ -23,7 +23,7 @@ export const PENDING_FULFILLMENT_MESSAGES = {
 /** Leaves room to render and send before the platform's own deadline. */
 const RENDER_MARGIN_MS = 150;
 
-/** How long an id not found yet is looked for again, in case its record is still being written (FulfillmentResults.waitFor). */
+/** How long an id not found yet is looked for again: its record may be on its way (FulfillmentResults.waitFor). */
 export const UNRECORDED_GRACE_MS = 1000;
 
 function pendingIdOf(request: FulfillmentRequest): string | undefined {

@@ -9,7 +9,7 @@ export const tracer = trace.getTracer(DEFAULT_SERVICE_NAME);
 
 let running = false;
 
-/** Called by tracing.ts when the SDK starts and stops: spans (ours and the HTTP server's) are made only while it runs. */
+/** Called by tracing.ts as the SDK starts and stops: spans (ours, the HTTP server's) are made only while it runs. */
 export function setTracingRunning(enabled: boolean): void {
   running = enabled;
 }
@@ -23,11 +23,12 @@ const UNTRACED = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /**
  * Runs `work` in a new active span, except while tracing is off (then the API's no-op tracer would only make a
- * non-recording span and switch to a context holding it, for each turn and handler) and inside a local span that is not recorded: under every sampler the
- * environment can name (parent-based, a trace-id ratio, always off), a child of such a span in the same trace is
- * not recorded either. There `work` runs in the current context with a non-recording span for it, sparing each of
- * an unsampled turn's spans its id, its sampling decision and its change of context. A remote parent (a job's
- * stored trace context) is not skipped: `always_on` records children of an unsampled remote parent.
+ * non-recording span and switch to a context holding it, for each turn and handler) and inside a local span that
+ * is not recorded: under every sampler the environment can name (parent-based, a trace-id ratio, always off), a
+ * child of such a span in the same trace is not recorded either. There `work` runs in the current context with a
+ * non-recording span for it, sparing each of an unsampled turn's spans its id, its sampling decision and its change
+ * of context. A remote parent (a job's stored trace context) is not skipped: `always_on` records children of an
+ * unsampled remote parent.
  */
 export function inChildSpan<T>(name: string, work: (span: Span) => T): T {
   if (!running) return work(UNTRACED);

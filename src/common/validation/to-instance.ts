@@ -64,12 +64,6 @@ function buildPlan(target: Constructor): ClassPlan | null {
 }
 
 /**
- * The keys class-transformer leaves out of a plain object it copies: those naming a member of Object.prototype (a
- * descriptor without a setter on the copy's prototype, or an inherited function), and `__proto__`.
- */
-const OBJECT_MEMBERS = new Set(Object.getOwnPropertyNames(Object.prototype));
-
-/**
  * class-transformer's copy of an untyped JSON value (most of a Rasa tracker or a Lex session state): decided by one
  * set lookup per key instead of a descriptor lookup and an inherited property read on a fresh `{}`.
  */
@@ -78,7 +72,7 @@ function copyUntyped(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyUntyped);
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
-    if (!OBJECT_MEMBERS.has(key)) copy[key] = copyUntyped((value as Record<string, unknown>)[key]);
+    if (!PLAIN_OBJECT_SKIPPED.has(key)) copy[key] = copyUntyped((value as Record<string, unknown>)[key]);
   }
   return copy;
 }
@@ -106,21 +100,22 @@ const skippedByClass = new Map<Constructor, ReadonlySet<string>>();
  * prototype chain or own fields of an instance can be either, so the set is found once per class.
  */
 function skippedKeys(target: Constructor): ReadonlySet<string> {
-  let skipped = skippedByClass.get(target);
-  if (skipped === undefined) {
-    const sample = new target() as Record<string, unknown>;
-    const prototype = target.prototype as object;
-    const names = new Set(Object.keys(sample));
-    for (let level: object | null = prototype; level !== null; level = Object.getPrototypeOf(level) as object | null) {
-      for (const name of Object.getOwnPropertyNames(level)) names.add(name);
-    }
-    const found = new Set(['__proto__', 'constructor']);
-    for (const name of names) {
-      const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
-      if ((descriptor && !descriptor.set) || sample[name] instanceof Function) found.add(name);
-    }
-    skippedByClass.set(target, found);
-    skipped = found;
+  const cached = skippedByClass.get(target);
+  if (cached) return cached;
+  const sample = new target() as Record<string, unknown>;
+  const prototype = target.prototype as object;
+  const names = new Set(Object.keys(sample));
+  for (let level: object | null = prototype; level !== null; level = Object.getPrototypeOf(level) as object | null) {
+    for (const name of Object.getOwnPropertyNames(level)) names.add(name);
   }
+  const skipped = new Set(['__proto__', 'constructor']);
+  for (const name of names) {
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+    if ((descriptor && !descriptor.set) || sample[name] instanceof Function) skipped.add(name);
+  }
+  skippedByClass.set(target, skipped);
   return skipped;
 }
+
+/** What a plain object's copy leaves out: the members of Object.prototype, by the same rule as for a class. */
+const PLAIN_OBJECT_SKIPPED = skippedKeys(Object);
