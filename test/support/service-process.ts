@@ -19,6 +19,10 @@ const workerPorts = (() => {
   return { from: FIXED_PORTS.from + index * WORKER_SLICE, count: WORKER_SLICE };
 })();
 
+/** The ports this test process handed out last, none of them handed out again (a file's few, with room to spare). */
+const handedOut = new Set<number>();
+const RECENT_PORTS = 100;
+
 function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -35,7 +39,15 @@ function canBind(port: number): Promise<boolean> {
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = workerPorts.from + Math.floor(Math.random() * workerPorts.count);
-    if (await canBind(port)) return port;
+    // Free now is not enough: a port handed out earlier may not be bound yet (CI gave one service's embedded
+    // PostgreSQL and its HTTP server the same port).
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      // A Set iterates in insertion order: the first is the oldest.
+      if (handedOut.size > RECENT_PORTS) handedOut.delete(handedOut.values().next().value as number);
+      return port;
+    }
   }
   throw new Error('no free port below the ephemeral range');
 }
