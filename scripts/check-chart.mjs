@@ -895,6 +895,7 @@ const ALERTS = {
   certificateExpiry: ['WebhookFulfillmentCertificateExpiry', 'WebhookFulfillmentCertificateExpiry'],
   poolSaturation: ['WebhookFulfillmentDatabasePoolSaturated', 'WebhookFulfillmentDatabasePoolSlowCheckouts'],
   podsNotReady: ['WebhookFulfillmentPodNotReady', 'WebhookFulfillmentNoReadyPods'],
+  logLinesDropped: ['WebhookFulfillmentLogLinesDropped'],
   targetDown: ['WebhookFulfillmentMetricsDown'],
 };
 /** The alerts that read kube-state-metrics instead of the service's own series. */
@@ -962,6 +963,7 @@ function checkPrometheusRule(set, docs, values) {
   lasts('WebhookFulfillmentDatabasePoolSlowCheckouts', a.poolSaturation.for);
   lasts('WebhookFulfillmentPodNotReady', a.podsNotReady.for);
   lasts('WebhookFulfillmentNoReadyPods', a.podsNotReady.noneReadyFor);
+  shows('WebhookFulfillmentLogLinesDropped', `[${a.logLinesDropped.window}]`);
   lasts('WebhookFulfillmentMetricsDown', a.targetDown.for);
   return rule.spec.groups;
 }

@@ -11,7 +11,7 @@ import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { assertPortsFree } from './lifecycle/listeners';
-import { createNestLogger, rootLogger } from './observability/logging';
+import { createNestLogger, flushLogs, rootLogger } from './observability/logging';
 
 /**
  * Connections the kernel may hold for the service before it accepts them. Node's default (511) overflows
@@ -39,11 +39,29 @@ function loadApplication(): [AppFactory, GrpcStarter, AdminStarter] {
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
+/**
+ * The longest an exit waits for its last log lines. A reader of the output that stopped reading would hold it
+ * forever (logging.ts); the lines are given up instead, and the process still ends.
+ */
+const EXIT_LOG_FLUSH_MS = 1000;
+
 const noop = (): undefined => undefined;
 
+/** Ends the process once what is logged is written (or given up after EXIT_LOG_FLUSH_MS). */
+function exitAfterLogs(code: number): void {
+  void flushLogs(EXIT_LOG_FLUSH_MS).finally(() => process.exit(code));
+}
+
+/** A configuration error, before anything is logged. */
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
+}
+
+/** Start-up failed after logging began. */
+function failStart(message: string): void {
+  process.stderr.write(`Start-up failed: ${message}\n`);
+  exitAfterLogs(1);
 }
 
 /** Errors whose message tells the operator what to fix; anything else is unexpected and logged in full. */
@@ -96,7 +114,7 @@ async function main(): Promise<void> {
     rootLogger(config.logLevel).flush();
     void Promise.resolve(starting?.then((started) => started.stop()))
       .catch(noop)
-      .finally(() => process.exit(128 + osConstants.signals[signal]));
+      .finally(() => exitAfterLogs(128 + osConstants.signals[signal]));
   };
   process.once('SIGTERM', abortStart);
   process.once('SIGINT', abortStart);
@@ -131,7 +149,7 @@ async function main(): Promise<void> {
     // The database that started, whether or not the failure came before `database` was set.
     await (await starting?.catch(noop))?.stop();
     const known = describeStartupError(error);
-    if (known) fail(`Start-up failed: ${known}`);
+    if (known) return failStart(known);
     throw error;
   }
 
@@ -146,7 +164,7 @@ async function main(): Promise<void> {
     const { graceMs } = config.shutdown;
     const force = setTimeout(() => {
       logger.error(`Shutdown took longer than ${graceMs} ms; exiting`);
-      process.exit(1);
+      exitAfterLogs(1);
     }, graceMs);
     force.unref();
     Promise.resolve(admin?.close())
@@ -154,12 +172,13 @@ async function main(): Promise<void> {
       .then(() => shutDownGracefully(app, config.shutdown, logger))
       .then(() => database?.stop())
       .then(() => {
+        clearTimeout(force);
         logger.log('Stopped cleanly');
-        process.exit(0);
+        exitAfterLogs(0);
       })
       .catch((error: unknown) => {
         logger.error(`Shutdown failed: ${String(error)}`);
-        process.exit(1);
+        exitAfterLogs(1);
       });
   };
   // In place before "Listening" is written: whoever waits for that line may signal the moment it sees it.
@@ -183,7 +202,4 @@ async function main(): Promise<void> {
   rootLogger(config.logLevel).flush();
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`Start-up failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+main().catch((error: unknown) => failStart(error instanceof Error ? (error.stack ?? error.message) : String(error)));

@@ -292,6 +292,8 @@ describe('observability', () => {
         /^fulfillment_deadline_seconds\{platform="dialogflow-es"\} 4\.5$/m,
         /^fulfillment_deadline_seconds\{platform="lex-v2"\} 3\.5$/m,
         /^# TYPE trace_export_failures_total counter$/m,
+        /^# TYPE log_lines_dropped_total counter$/m,
+        /^log_lines_dropped_total 0$/m,
       ]) {
         expect(text).toMatch(pattern);
       }

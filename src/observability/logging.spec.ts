@@ -1,8 +1,20 @@
 import { context, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import type { Request, Response } from 'express';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { capturedLog } from './testing/captured-log';
-import { contextFields, createRootLogger, requestLogContext } from './logging';
+import {
+  contextFields,
+  createRootLogger,
+  droppedLogLines,
+  flushLogDestination,
+  logDestination,
+  requestLogContext,
+} from './logging';
 import { setTracingRunning } from './telemetry';
 
 const SPAN = {
@@ -107,5 +119,101 @@ describe('logging', () => {
     } finally {
       setTracingRunning(true);
     }
+  });
+});
+
+describe('the log destination when its reader misbehaves (a real pipe)', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'log-destination-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A named pipe; the caller opens its ends. */
+  function fifo(): string {
+    const path = join(dir, 'out');
+    execFileSync('mkfifo', [path]);
+    return path;
+  }
+
+  /** Writes to a pipe until it takes no more. */
+  function fill(fd: number): void {
+    const chunk = Buffer.alloc(4096, 'x');
+    try {
+      for (;;) writeSync(fd, chunk);
+    } catch (error: unknown) {
+      expect((error as NodeJS.ErrnoException).code).toBe('EAGAIN');
+    }
+  }
+
+  /** Reads what the pipe holds until the destination has written everything it kept and closed the pipe. */
+  async function drainAndClose(destination: ReturnType<typeof logDestination>, fd: number): Promise<void> {
+    const chunk = Buffer.alloc(65_536);
+    const closed = new Promise((resolve) => destination.once('close', resolve));
+    destination.end();
+    for (let round = 0; round < 200 && !destination.destroyed; round += 1) {
+      try {
+        while (readSync(fd, chunk) > 0);
+      } catch {
+        // EAGAIN: empty for now.
+      }
+      await sleep(20);
+    }
+    await closed;
+  }
+
+  it('keeps at most its backlog limit waiting for a reader that stopped, drops and counts the rest, and gives up at exit', async () => {
+    // Both ends in one descriptor, never read, and filled: every write is refused (EAGAIN).
+    const fd = openSync(fifo(), constants.O_RDWR | constants.O_NONBLOCK);
+    fill(fd);
+    const limit = 32 * 1024;
+    const destination = logDestination(fd, limit);
+    const logger = createRootLogger('info', destination);
+    const before = droppedLogLines();
+    const message = 'x'.repeat(100);
+    const lineLength = JSON.stringify({ level: 'info', time: new Date().toISOString() }).length; // lower bound
+    const count = 2_000;
+    // Written in one go: nothing the kernel takes is handed back before the loop ends, so the backlog fills.
+    for (let n = 0; n < count; n += 1) logger.info(message);
+    const dropped = droppedLogLines() - before;
+    expect(dropped).toBeGreaterThan(count - limit / (lineLength + message.length));
+    expect(dropped).toBeLessThan(count);
+
+    // The pipe stays full: the exit's flush gives the rest up instead of retrying without end.
+    expect(await flushLogDestination(destination, 300)).toBe(false);
+    // Checked before it is called: the library's own would retry here until the worker is killed.
+    expect(destination.flushSync).not.toBe(Object.getPrototypeOf(destination).flushSync);
+    destination.flushSync();
+
+    await drainAndClose(destination, fd);
+  });
+
+  it('once the reader is gone, a flush settles at once and the exit has nothing to wait for', async () => {
+    const path = fifo();
+    const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    closeSync(reader);
+    const destination = logDestination(fd);
+    const logger = createRootLogger('info', destination);
+    // Buffered (under 4 KB): the first write is the flush's, and it meets the closed pipe (EPIPE).
+    logger.info('the last line');
+    expect(await flushLogDestination(destination, 10_000)).toBe(true);
+    // pino stops writing to a pipe nobody reads; left as it was, this retried EPIPE forever.
+    destination.flushSync();
+    // pino has made end() and destroy() do nothing, and the periodic flush still names the descriptor: it is left
+    // open (closed with the worker) rather than closed under a timer that may write to its next owner.
+  });
+
+  it('writes out what it holds when the reader keeps up', async () => {
+    const path = join(dir, 'file.log');
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT);
+    const destination = logDestination(fd);
+    const logger = createRootLogger('info', destination);
+    for (let n = 0; n < 10; n += 1) logger.info(`line ${n}`);
+    expect(readFileSync(path, 'utf8')).toBe('');
+    expect(await flushLogDestination(destination, 10_000)).toBe(true);
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    expect(lines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(
+      Array.from({ length: 10 }, (_, n) => `line ${n}`),
+    );
+    destination.end();
   });
 });

@@ -49,9 +49,41 @@ export function contextFields(): Record<string, string> {
 
 const LOG_BUFFER_BYTES = 4096;
 const LOG_FLUSH_MS = 200;
+/**
+ * The most that may wait in memory for whoever reads the output. A reader that stops reading (a stalled log
+ * agent) would otherwise grow the heap by every line logged; beyond this, lines are dropped and counted.
+ */
+const LOG_BACKLOG_LIMIT_BYTES = 8 * 1024 * 1024;
+
+type LogDestination = ReturnType<typeof pino.destination>;
+
+let droppedLines = 0;
+
+/** Lines dropped since the process started because the output's reader had fallen that far behind. */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
+
+/**
+ * Where the process's lines go (standard output): asynchronous and buffered. Lines go out together once
+ * LOG_BUFFER_BYTES have gathered, or every LOG_FLUSH_MS (a write per line cost ~20 µs of CPU under load);
+ * main.ts flushes the start-up lines at once and what is left before it exits (flushLogs).
+ */
+export function logDestination(fd = 1, backlogLimitBytes = LOG_BACKLOG_LIMIT_BYTES): LogDestination {
+  const destination = pino.destination({
+    dest: fd,
+    sync: false,
+    minLength: LOG_BUFFER_BYTES,
+    maxLength: backlogLimitBytes,
+    periodicFlush: LOG_FLUSH_MS,
+  });
+  // pino writes one line at a time.
+  destination.on('drop', () => (droppedLines += 1));
+  return destination;
+}
 
 /** A JSON-lines logger: ISO time, level names, request and trace ids, secrets censored by path. */
-export function createRootLogger(level: LogLevel, destination?: DestinationStream): Logger {
+export function createRootLogger(level: LogLevel, destination: DestinationStream = logDestination()): Logger {
   return pino(
     {
       level: PINO_LEVELS[level],
@@ -60,23 +92,51 @@ export function createRootLogger(level: LogLevel, destination?: DestinationStrea
       mixin: contextFields,
       redact: { paths: [...LOG_REDACT_PATHS], censor: '[REDACTED]' },
     },
-    // Asynchronous and buffered: lines go out together once LOG_BUFFER_BYTES have gathered, or every
-    // LOG_FLUSH_MS (a write per line cost ~20 µs of CPU under load); pino flushes what is left synchronously
-    // when the process exits, and main.ts flushes the start-up lines at once.
-    destination ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }),
+    destination,
   );
 }
 
-const roots = new Map<LogLevel, Logger>();
+const roots = new Map<LogLevel, { logger: Logger; destination: LogDestination }>();
 
 /** The process's logger for a level: main.ts, Nest's logger and the access log write through one. */
 export function rootLogger(level: LogLevel): Logger {
-  let logger = roots.get(level);
-  if (!logger) {
-    logger = createRootLogger(level);
-    roots.set(level, logger);
+  let root = roots.get(level);
+  if (!root) {
+    const destination = logDestination();
+    root = { logger: createRootLogger(level, destination), destination };
+    roots.set(level, root);
   }
-  return logger;
+  return root.logger;
+}
+
+/**
+ * Writes out what a destination still holds. Resolves true once written, or once it cannot be (its reader is
+ * gone: pino then stops writing to it), and false after timeoutMs, giving the rest up: pino's own flush when
+ * the process exits retries a full pipe without end, so a reader that stopped reading held the exit forever.
+ */
+export function flushLogDestination(destination: LogDestination, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      // As pino does once the reader is gone: the exit's synchronous flush has nothing to wait for.
+      destination.flushSync = () => undefined;
+      resolve(false);
+    }, timeoutMs);
+    const written = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    try {
+      destination.flush(written);
+    } catch {
+      // Already closed: nothing is left to write.
+      written();
+    }
+  });
+}
+
+/** Before the process exits: the process's loggers' lines written, or given up after timeoutMs. */
+export async function flushLogs(timeoutMs: number): Promise<void> {
+  await Promise.all([...roots.values()].map(({ destination }) => flushLogDestination(destination, timeoutMs)));
 }
 
 /** Nest's logger (`Logger` from @nestjs/common everywhere) writing JSON lines through pino (nestjs-pino). */

@@ -2,6 +2,7 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { droppedLogLines } from './logging';
 import { Metrics } from './metrics';
 
 /** GC pauses: minor ones take well under a millisecond, a major one on a large heap can take a second. */
@@ -36,9 +37,9 @@ export function maxFileDescriptors(): number | undefined {
 
 /**
  * The process and Node.js runtime in Prometheus's usual names: CPU seconds, resident memory, open and allowed
- * file descriptors, start time, V8 heap by space, external memory and GC pauses by kind. (Event-loop delay and
- * utilisation come from EventLoopLoad, the pool's waiting callers from the database pool.) Everything but GC is
- * read when Prometheus scrapes; GC pauses are recorded as V8 reports them.
+ * file descriptors, start time, V8 heap by space, external memory, GC pauses by kind; and log lines dropped.
+ * (Event-loop delay and utilisation come from EventLoopLoad, the pool's waiting callers from the database pool.)
+ * Everything but GC is read when Prometheus scrapes; GC pauses are recorded as V8 reports them.
  */
 @Injectable()
 export class RuntimeMetrics implements OnModuleDestroy {
@@ -74,6 +75,11 @@ export class RuntimeMetrics implements OnModuleDestroy {
     });
     metrics.gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript (buffers, …)', (observe) =>
       observe(process.memoryUsage().external),
+    );
+    metrics.cumulative(
+      'log_lines_dropped_total',
+      'Log lines dropped because the output was not being read (8 MiB of lines already waiting)',
+      (observe) => observe(droppedLogLines()),
     );
     const gcPause = metrics.histogram(
       'nodejs_gc_duration_seconds',

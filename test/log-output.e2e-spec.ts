@@ -1,0 +1,82 @@
+/**
+ * The service's output read by something that stops reading it (a stalled log agent, a paused pipe): the
+ * service goes on answering, and a SIGTERM still ends it. Before, the exit's flush of the lines still waiting
+ * retried the full pipe forever, so the process never ended, SHUTDOWN_GRACE_MS's forced exit included.
+ * A real process whose standard output is a pipe this test stops reading.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
+import { sendRaw } from './support/raw-http';
+import { freePort, type ServiceProcess, startService } from './support/service-process';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+const ES = '/v1/webhooks/dialogflow-es';
+/** Access lines of ~600 bytes each: several times what the kernel holds for a reader (a few hundred KB). */
+const REQUESTS = 1_500;
+const CONCURRENCY = 10;
+/** Far longer than a stop takes (under a second, plus at most a second given to the last lines). */
+const STOP_BOUND_MS = 30_000;
+
+describe('a reader of the output that stops reading', () => {
+  let database: TestDatabase;
+  let service: ServiceProcess;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    service = startService({
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_GRACE_MS: '5000',
+      THROTTLE_LIMIT: '100000',
+    });
+    await service.waitFor(/"msg":"Listening/);
+  }, 90_000);
+
+  afterAll(async () => {
+    if (service && service.child.exitCode === null && service.child.signalCode === null) {
+      service.child.kill('SIGKILL');
+    }
+    await service?.exited;
+    await database?.drop();
+  });
+
+  it('answers while its lines wait, and a SIGTERM still ends it, with exit code 0', async () => {
+    service.child.stdout?.pause();
+    const body = JSON.stringify(README_REQUEST);
+    const statuses = new Map<number, number>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < REQUESTS) {
+          next += 1;
+          // A new connection each (agent: false): none is left open for the stop to wait on.
+          const answer = await sendRaw(baseUrl, ES, {
+            headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+            body,
+          });
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+        }
+      }),
+    );
+    expect(Object.fromEntries(statuses)).toEqual({ 200: REQUESTS });
+
+    service.child.kill('SIGTERM');
+    const stopped = await Promise.race([service.exited, sleep(STOP_BOUND_MS).then(() => 'still running')]);
+    expect(stopped).toEqual({ code: 0, signal: null });
+
+    // What reached the pipe before the end is whole JSON lines, but for the last, which may have been cut where
+    // the rest was given up.
+    service.child.stdout?.resume();
+    await new Promise((resolve) => service.child.stdout?.once('close', resolve));
+    const lines = service.output().split('\n');
+    lines.pop();
+    expect(lines.length).toBeGreaterThan(100);
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    expect(lines.filter((line) => line.includes(`"path":"${ES}"`)).length).toBeGreaterThan(50);
+  }, 120_000);
+});
