@@ -10,8 +10,9 @@ import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.err
 import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
+import { exitAfterLogs, exitOnUncaughtErrors } from './lifecycle/exit';
 import { assertPortsFree } from './lifecycle/listeners';
-import { createNestLogger, flushLogs, rootLogger } from './observability/logging';
+import { createNestLogger, rootLogger } from './observability/logging';
 
 /**
  * Connections the kernel may hold for the service before it accepts them. Node's default (511) overflows
@@ -39,18 +40,7 @@ function loadApplication(): [AppFactory, GrpcStarter, AdminStarter] {
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
-/**
- * The longest an exit waits for its last log lines. A reader of the output that stopped reading would hold it
- * forever (logging.ts); the lines are given up instead, and the process still ends.
- */
-const EXIT_LOG_FLUSH_MS = 1000;
-
 const noop = (): undefined => undefined;
-
-/** Ends the process once what is logged is written (or given up after EXIT_LOG_FLUSH_MS). */
-function exitAfterLogs(code: number): void {
-  void flushLogs(EXIT_LOG_FLUSH_MS).finally(() => process.exit(code));
-}
 
 /** A configuration error, before anything is logged. */
 function fail(message: string): never {
@@ -99,6 +89,7 @@ async function main(): Promise<void> {
   const config = readConfig();
   // JSON lines from the first message on (the database may start before Nest does).
   Logger.overrideLogger(createNestLogger(config.logLevel));
+  exitOnUncaughtErrors(rootLogger(config.logLevel));
 
   let database: Awaited<ReturnType<typeof resolveDatabase>> | undefined;
   let app: INestApplication;

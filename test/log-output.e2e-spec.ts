@@ -32,7 +32,9 @@ describe('a reader of the output that stops reading', () => {
       LOG_LEVEL: 'info',
       SHUTDOWN_DELAY_MS: '0',
       SHUTDOWN_GRACE_MS: '5000',
+      // Every request is answered: neither the rate limit nor, on a starved CI machine, the overload guard refuses one.
       THROTTLE_LIMIT: '100000',
+      OVERLOAD_DELAY_MS: '0',
     });
     await service.waitFor(/"msg":"Listening/);
   }, 90_000);
@@ -66,7 +68,10 @@ describe('a reader of the output that stops reading', () => {
     expect(Object.fromEntries(statuses)).toEqual({ 200: REQUESTS });
 
     service.child.kill('SIGTERM');
-    const stopped = await Promise.race([service.exited, sleep(STOP_BOUND_MS).then(() => 'still running')]);
+    const stopped = await Promise.race([
+      service.exited,
+      sleep(STOP_BOUND_MS, undefined, { ref: false }).then(() => 'still running'),
+    ]);
     expect(stopped).toEqual({ code: 0, signal: null });
 
     // What reached the pipe before the end is whole JSON lines, but for the last, which may have been cut where
