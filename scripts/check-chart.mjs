@@ -415,12 +415,13 @@ function checkRelations(set, docs, values = {}, effective = DEFAULTS) {
     const [container] = deployment.spec.template.spec.containers;
     checkProbes(where, container);
     const config = configMaps.get(container.envFrom?.[0]?.configMapRef?.name)?.data ?? {};
-    const shutdownMs = Number(config.SHUTDOWN_DELAY_MS) + Number(config.SHUTDOWN_GRACE_MS);
+    // SHUTDOWN_GRACE_MS, then at most 1 s for the last log lines (src/lifecycle/exit.ts); the delay as margin.
+    const shutdownMs = Number(config.SHUTDOWN_DELAY_MS) + Number(config.SHUTDOWN_GRACE_MS) + 1000;
     const grace = deployment.spec.template.spec.terminationGracePeriodSeconds;
     if (!(grace * 1000 > shutdownMs)) {
       problem(
         where,
-        `terminationGracePeriodSeconds ${grace} s does not exceed SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS = ${shutdownMs} ms`,
+        `terminationGracePeriodSeconds ${grace} s does not exceed SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS + 1000 = ${shutdownMs} ms`,
       );
     }
     if (container.lifecycle?.preStop) problem(where, 'preStop hook present: the service delays its own shutdown');

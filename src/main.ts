@@ -168,6 +168,7 @@ async function main(): Promise<void> {
         exitAfterLogs(0);
       })
       .catch((error: unknown) => {
+        clearTimeout(force);
         logger.error(`Shutdown failed: ${String(error)}`);
         exitAfterLogs(1);
       });

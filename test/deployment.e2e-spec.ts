@@ -387,7 +387,7 @@ describe('Helm chart', () => {
     expect(read('src/config/app-config.ts')).toMatch(
       /SHUTDOWN_DELAY_MS \?\? \(env\.NODE_ENV === 'production' \? 5000 : 0\)/,
     );
-    expect(values.shutdown.terminationGracePeriodSeconds).toBeNull(); // computed: (delay + grace) / 1000 + 5
+    expect(values.shutdown.terminationGracePeriodSeconds).toBeNull(); // computed: (delay + grace + 1000) / 1000 + 5
     expect(templates('deployment.yaml')).not.toMatch(/^\s*(lifecycle|preStop):/m);
   });
 

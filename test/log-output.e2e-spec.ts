@@ -4,6 +4,8 @@
  * retried the full pipe forever, so the process never ended, SHUTDOWN_GRACE_MS's forced exit included.
  * A real process whose standard output is a pipe this test stops reading.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
@@ -11,6 +13,7 @@ import { freePort, type ServiceProcess, startService } from './support/service-p
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const ES = '/v1/webhooks/dialogflow-es';
+const DIST = join(__dirname, '..', 'dist');
 /** Access lines of ~600 bytes each: several times what the kernel holds for a reader (a few hundred KB). */
 const REQUESTS = 1_500;
 const CONCURRENCY = 10;
@@ -84,4 +87,31 @@ describe('a reader of the output that stops reading', () => {
     for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
     expect(lines.filter((line) => line.includes(`"path":"${ES}"`)).length).toBeGreaterThan(50);
   }, 120_000);
+
+  it('a pipe nobody reads from the first line on: the exit still comes, with the lines given up', async () => {
+    // The service's own logging and exit, without the rest of it: here nothing else has opened standard output
+    // (loading the application does), so the pipe is as the process got it, blocking.
+    const script = `
+      const { rootLogger } = require(${JSON.stringify(join(DIST, 'observability', 'logging.js'))});
+      const { exitAfterLogs } = require(${JSON.stringify(join(DIST, 'lifecycle', 'exit.js'))});
+      const logger = rootLogger('info');
+      for (let n = 0; n < 4000; n += 1) logger.info('x'.repeat(400));
+      setTimeout(() => exitAfterLogs(0), 200);
+    `;
+    // Standard output is never read (left paused).
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      const stopped = await Promise.race([
+        exited,
+        sleep(STOP_BOUND_MS, undefined, { ref: false }).then(() => 'still running'),
+      ]);
+      expect({ stopped, stderr }).toEqual({ stopped: { code: 0, signal: null }, stderr: '' });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      child.stdout.destroy();
+    }
+  }, 60_000);
 });

@@ -7,17 +7,25 @@ import { flushLogs } from '../observability/logging';
  */
 const EXIT_LOG_FLUSH_MS = 1000;
 
-/** Ends the process once what is logged is written (or given up after EXIT_LOG_FLUSH_MS). */
+let exitCode: number | undefined;
+
+/**
+ * Ends the process once what is logged is written (or given up after EXIT_LOG_FLUSH_MS). Asked again meanwhile
+ * (an error during a clean exit's last writes), the exit under way ends with the highest code asked for.
+ */
 export function exitAfterLogs(code: number): void {
-  void flushLogs(EXIT_LOG_FLUSH_MS).finally(() => process.exit(code));
+  const underWay = exitCode !== undefined;
+  exitCode = Math.max(exitCode ?? 0, code);
+  if (underWay) return;
+  void flushLogs(EXIT_LOG_FLUSH_MS).finally(() => process.exit(exitCode));
 }
 
 /**
  * An error nothing caught (a throw in a stray callback, a rejected promise nobody awaited) leaves the process in a
  * state nobody planned, so it ends, exit code 1, as Node's default would; but the error is a JSON line (level
  * fatal, with its stack and where it came from) among the others instead of bare text on stderr, and the exit
- * writes out the lines before it, bounded like every other exit. Errors while handling a request never get here:
- * Nest and the gRPC transport answer them.
+ * writes out the lines before it, bounded like every other exit. An error thrown while handling a request does not
+ * get here: Nest and the gRPC transport answer it.
  */
 export function exitOnUncaughtErrors(logger: Logger): void {
   let exiting = false;

@@ -70,6 +70,10 @@ export function droppedLogLines(): number {
  * main.ts flushes the start-up lines at once and what is left before it exits (flushLogs).
  */
 export function logDestination(fd = 1, backlogLimitBytes = LOG_BACKLOG_LIMIT_BYTES): LogDestination {
+  // Node's own handle on standard output makes a pipe non-blocking (a pipe is how containers read it): a write
+  // to a reader that stopped reading then comes back (EAGAIN, retried later) instead of blocking a thread-pool
+  // thread for good, which the exit would wait on. Other modules happen to do this later; here it is on purpose.
+  if (fd === 1) void process.stdout.fd;
   const destination = pino.destination({
     dest: fd,
     sync: false,
@@ -110,27 +114,40 @@ export function rootLogger(level: LogLevel): Logger {
 }
 
 /**
- * Writes out what a destination still holds. Resolves true once written, or once it cannot be (its reader is
- * gone: pino then stops writing to it), and false after timeoutMs, giving the rest up: pino's own flush when
- * the process exits retries a full pipe without end, so a reader that stopped reading held the exit forever.
+ * Writes out everything a destination holds, before the process exits. Resolves true once it is all written,
+ * false when it cannot be: a write failed (the reader is gone), or timeoutMs passed (the reader stopped reading).
+ * Either way, the library's own flush at exit is then switched off: it retries a full pipe or a failed write
+ * without end, so a reader that stopped reading held the exit forever. What could not be written is given up.
  */
 export function flushLogDestination(destination: LogDestination, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      // As pino does once the reader is gone: the exit's synchronous flush has nothing to wait for.
-      destination.flushSync = () => undefined;
-      resolve(false);
-    }, timeoutMs);
-    const written = (): void => {
-      clearTimeout(timer);
-      resolve(true);
+    let settled = false;
+    let writtenThisRound = 0;
+    const onWrite = (bytes: number): void => {
+      writtenThisRound += bytes;
     };
-    try {
-      destination.flush(written);
-    } catch {
-      // Already closed: nothing is left to write.
-      written();
-    }
+    const settle = (allWritten: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      destination.off('write', onWrite);
+      destination.flushSync = () => undefined;
+      resolve(allWritten);
+    };
+    const timer = setTimeout(() => settle(false), timeoutMs);
+    destination.on('write', onWrite);
+    // A flush calls back once at most LOG_BUFFER_BYTES are left, and lines logged meanwhile wait too: flush again
+    // until a round finds nothing left to write.
+    const round = (): void => {
+      writtenThisRound = 0;
+      destination.flush((error) => {
+        // fsync after the writes fails on pipes and terminals (EINVAL): the lines are written all the same.
+        if (error && (error as NodeJS.ErrnoException).syscall !== 'fsync') settle(false);
+        else if (writtenThisRound === 0) settle(true);
+        else round();
+      });
+    };
+    round();
   });
 }
 

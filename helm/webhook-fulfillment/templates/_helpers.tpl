@@ -88,7 +88,9 @@ app.kubernetes.io/component: server
 
 {{/* Longer than SHUTDOWN_DELAY_MS + SHUTDOWN_GRACE_MS, so the service's own deadline comes before SIGKILL. */}}
 {{- define "wf.terminationGracePeriodSeconds" -}}
-{{- $needed := div (add .Values.shutdown.delayMs .Values.shutdown.graceMs 999) 1000 }}
+{{- /* The service's longest stop: graceMs, then at most 1000 ms for its last log lines (delayMs is part of graceMs,
+       counted again as margin). */}}
+{{- $needed := div (add .Values.shutdown.delayMs .Values.shutdown.graceMs 1000 999) 1000 }}
 {{- if kindIs "invalid" .Values.shutdown.terminationGracePeriodSeconds }}
 {{- add $needed 5 }}
 {{- else }}
@@ -167,9 +169,9 @@ Checks across values that the schema cannot express; each failure names the valu
 {{- fail "tls.certManager.issuerRef.name is required when tls.certManager.enabled=true" }}
 {{- end }}
 {{- end }}
-{{- $needed := div (add $v.shutdown.delayMs $v.shutdown.graceMs) 1000 }}
+{{- $needed := div (add $v.shutdown.delayMs $v.shutdown.graceMs 1000) 1000 }}
 {{- if le (int64 (include "wf.terminationGracePeriodSeconds" .)) $needed }}
-{{- fail (printf "shutdown.terminationGracePeriodSeconds (%s) must exceed (shutdown.delayMs + shutdown.graceMs) / 1000 = %d s, or the kubelet kills the process before it has finished shutting down" (include "wf.terminationGracePeriodSeconds" .) $needed) }}
+{{- fail (printf "shutdown.terminationGracePeriodSeconds (%s) must exceed (shutdown.delayMs + shutdown.graceMs + 1000) / 1000 = %d s (the last second: the exit writing its last log lines), or the kubelet kills the process before it has finished shutting down" (include "wf.terminationGracePeriodSeconds" .) $needed) }}
 {{- end }}
 {{- if ge (int64 $v.heap.readinessLimitMiB) (int64 $v.heap.maxOldSpaceMiB) }}
 {{- fail "heap.readinessLimitMiB must be below heap.maxOldSpaceMiB, or readiness never fails before the heap is exhausted" }}
