@@ -12,6 +12,7 @@ import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { exitAfterLogs, exitOnUncaughtErrors } from './lifecycle/exit';
 import { assertPortsFree } from './lifecycle/listeners';
+import { logProcessWarnings } from './lifecycle/process-warnings';
 import { createNestLogger, rootLogger } from './observability/logging';
 
 /**
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
   // JSON lines from the first message on (the database may start before Nest does).
   Logger.overrideLogger(createNestLogger(config.logLevel));
   exitOnUncaughtErrors(rootLogger(config.logLevel));
+  logProcessWarnings(rootLogger(config.logLevel));
 
   let database: Awaited<ReturnType<typeof resolveDatabase>> | undefined;
   let app: INestApplication;
