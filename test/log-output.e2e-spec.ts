@@ -6,10 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
-import { freePort, type ServiceProcess, startService } from './support/service-process';
+import { exitWithin, freePort, killIfRunning, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const ES = '/v1/webhooks/dialogflow-es';
@@ -43,9 +42,7 @@ describe('a reader of the output that stops reading', () => {
   }, 90_000);
 
   afterAll(async () => {
-    if (service && service.child.exitCode === null && service.child.signalCode === null) {
-      service.child.kill('SIGKILL');
-    }
+    if (service) killIfRunning(service.child);
     await service?.exited;
     await database?.drop();
   });
@@ -71,10 +68,7 @@ describe('a reader of the output that stops reading', () => {
     expect(Object.fromEntries(statuses)).toEqual({ 200: REQUESTS });
 
     service.child.kill('SIGTERM');
-    const stopped = await Promise.race([
-      service.exited,
-      sleep(STOP_BOUND_MS, undefined, { ref: false }).then(() => 'still running'),
-    ]);
+    const stopped = await exitWithin(service.exited, STOP_BOUND_MS);
     expect(stopped).toEqual({ code: 0, signal: null });
 
     // What reached the pipe before the end is whole JSON lines, but for the last, which may have been cut where
@@ -104,13 +98,10 @@ describe('a reader of the output that stops reading', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     try {
-      const stopped = await Promise.race([
-        exited,
-        sleep(STOP_BOUND_MS, undefined, { ref: false }).then(() => 'still running'),
-      ]);
+      const stopped = await exitWithin(exited, STOP_BOUND_MS);
       expect({ stopped, stderr }).toEqual({ stopped: { code: 0, signal: null }, stderr: '' });
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      killIfRunning(child);
       child.stdout.destroy();
     }
   }, 60_000);

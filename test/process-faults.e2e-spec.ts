@@ -6,10 +6,9 @@
  * be asked to produce.
  */
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
-import { freePort, type ServiceProcess, startService } from './support/service-process';
+import { exitWithin, freePort, killIfRunning, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const PRELOAD = join(__dirname, 'support', 'process-faults-preload.js');
@@ -61,7 +60,7 @@ describe('faults of the process outside any request', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
 
   async function stop(service: ServiceProcess): Promise<void> {
-    if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+    killIfRunning(service.child);
     await service.exited;
   }
 
@@ -79,10 +78,7 @@ describe('faults of the process outside any request', () => {
       const { service } = await serviceWith(plant);
       try {
         service.child.kill('SIGUSR2');
-        const exited = await Promise.race([
-          service.exited,
-          sleep(EXIT_BOUND_MS, undefined, { ref: false }).then(() => 'still running'),
-        ]);
+        const exited = await exitWithin(service.exited, EXIT_BOUND_MS);
         expect(exited).toEqual({ code: 1, signal: null });
         const fatal = jsonLines(service).filter((line) => line.level === 'fatal');
         expect(fatal).toEqual([

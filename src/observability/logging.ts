@@ -87,7 +87,7 @@ export function logDestination(fd = 1, backlogLimitBytes = LOG_BACKLOG_LIMIT_BYT
 }
 
 /** A JSON-lines logger: ISO time, level names, request and trace ids, secrets censored by path. */
-export function createRootLogger(level: LogLevel, destination: DestinationStream = logDestination()): Logger {
+export function createRootLogger(level: LogLevel, destination: DestinationStream): Logger {
   return pino(
     {
       level: PINO_LEVELS[level],

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -50,6 +51,16 @@ export async function freePort(): Promise<number> {
     }
   }
   throw new Error('no free port below the ephemeral range');
+}
+
+/** Ends a child process at once (SIGKILL) unless it has ended already. */
+export function killIfRunning(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** A process's exit if it comes within `ms`, else 'still running'; the wait holds nothing open once it is over. */
+export function exitWithin<T>(exited: Promise<T>, ms: number): Promise<T | 'still running'> {
+  return Promise.race([exited, sleep(ms, undefined, { ref: false }).then(() => 'still running' as const)]);
 }
 
 /** The environment a child service starts from: PATH and HOME only, nothing else inherited. */
