@@ -1,11 +1,14 @@
 /**
- * The service's output read by something that stops reading it (a stalled log agent, a paused pipe): the
- * service goes on answering, and a SIGTERM still ends it. Before, the exit's flush of the lines still waiting
- * retried the full pipe forever, so the process never ended, SHUTDOWN_GRACE_MS's forced exit included.
- * A real process whose standard output is a pipe this test stops reading.
+ * The service's output read by something that stops reading it (a stalled log agent, a paused pipe), or written
+ * to a full disk: the service goes on answering, and a SIGTERM, or an error nothing caught, still ends it. Before,
+ * the library's synchronous flush of the lines still waiting retried the full pipe or the failed write forever, so
+ * the process never ended, SHUTDOWN_GRACE_MS's forced exit included; and a failed write other than a closed pipe
+ * was thrown. Real processes whose standard output is a pipe this test stops reading, or /dev/full.
  */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
 import { exitWithin, freePort, killIfRunning, type ServiceProcess, startService } from './support/service-process';
@@ -13,11 +16,44 @@ import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const ES = '/v1/webhooks/dialogflow-es';
 const DIST = join(__dirname, '..', 'dist');
+const PRELOAD = join(__dirname, 'support', 'process-faults-preload.js');
 /** Access lines of ~600 bytes each: several times what the kernel holds for a reader (a few hundred KB). */
 const REQUESTS = 1_500;
 const CONCURRENCY = 10;
 /** Far longer than a stop takes (under a second, plus at most a second given to the last lines). */
 const STOP_BOUND_MS = 30_000;
+
+/** Answers to `count` README turns sent `CONCURRENCY` at a time, counted by status. */
+async function readmeTurns(baseUrl: string, count: number): Promise<Record<number, number>> {
+  const body = JSON.stringify(README_REQUEST);
+  const statuses: Record<number, number> = {};
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) {
+        next += 1;
+        // A new connection each (agent: false): none is left open for the stop to wait on.
+        const answer = await sendRaw(baseUrl, ES, {
+          headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+          body,
+        });
+        statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+      }
+    }),
+  );
+  return statuses;
+}
+
+/** The environment of a service answering every request: no rate limit, no overload guard (a starved CI machine). */
+const serviceEnv = (databaseUrl: string, port: number): Record<string, string> => ({
+  DATABASE_URL: databaseUrl,
+  PORT: String(port),
+  LOG_LEVEL: 'info',
+  SHUTDOWN_DELAY_MS: '0',
+  SHUTDOWN_GRACE_MS: '5000',
+  THROTTLE_LIMIT: '100000',
+  OVERLOAD_DELAY_MS: '0',
+});
 
 describe('a reader of the output that stops reading', () => {
   let database: TestDatabase;
@@ -28,16 +64,7 @@ describe('a reader of the output that stops reading', () => {
     database = await createTestDatabase();
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    service = startService({
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      LOG_LEVEL: 'info',
-      SHUTDOWN_DELAY_MS: '0',
-      SHUTDOWN_GRACE_MS: '5000',
-      // Every request is answered: neither the rate limit nor, on a starved CI machine, the overload guard refuses one.
-      THROTTLE_LIMIT: '100000',
-      OVERLOAD_DELAY_MS: '0',
-    });
+    service = startService(serviceEnv(database.url, port));
     await service.waitFor(/"msg":"Listening/);
   }, 90_000);
 
@@ -49,23 +76,7 @@ describe('a reader of the output that stops reading', () => {
 
   it('answers while its lines wait, and a SIGTERM still ends it, with exit code 0', async () => {
     service.child.stdout?.pause();
-    const body = JSON.stringify(README_REQUEST);
-    const statuses = new Map<number, number>();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < REQUESTS) {
-          next += 1;
-          // A new connection each (agent: false): none is left open for the stop to wait on.
-          const answer = await sendRaw(baseUrl, ES, {
-            headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-            body,
-          });
-          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        }
-      }),
-    );
-    expect(Object.fromEntries(statuses)).toEqual({ 200: REQUESTS });
+    expect(await readmeTurns(baseUrl, REQUESTS)).toEqual({ 200: REQUESTS });
 
     service.child.kill('SIGTERM');
     const stopped = await exitWithin(service.exited, STOP_BOUND_MS);
@@ -105,4 +116,69 @@ describe('a reader of the output that stops reading', () => {
       child.stdout.destroy();
     }
   }, 60_000);
+});
+
+describe('an output that cannot be written', () => {
+  let database: TestDatabase;
+  let service: ServiceProcess | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  }, 90_000);
+
+  afterEach(async () => {
+    if (service) killIfRunning(service.child);
+    await service?.exited;
+    service = undefined;
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  /** Until GET /health/live answers 200; fails if the process ends first. */
+  async function untilLive(baseUrl: string, running: ServiceProcess): Promise<void> {
+    for (let attempt = 0; attempt < 600; attempt += 1) {
+      if (running.child.exitCode !== null || running.child.signalCode !== null) {
+        throw new Error(`the service ended before it was live:\n${running.output()}`);
+      }
+      const live = await sendRaw(baseUrl, '/health/live', { method: 'GET' }).catch(() => undefined);
+      if (live?.status === 200) return;
+      await sleep(100);
+    }
+    throw new Error(`the service was not live after a minute:\n${running.output()}`);
+  }
+
+  it('a full disk under the output (/dev/full): the service starts, answers, and stops with exit code 0', async () => {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const full = openSync('/dev/full', 'w');
+    try {
+      service = startService(serviceEnv(database.url, port), undefined, full);
+    } finally {
+      closeSync(full);
+    }
+    // Before, its first write's ENOSPC was thrown, and the fatal line about it retried the write forever: the
+    // process never listened and ignored SIGTERM.
+    await untilLive(baseUrl, service);
+    expect(await readmeTurns(baseUrl, 300)).toEqual({ 200: 300 });
+    service.child.kill('SIGTERM');
+    expect(await exitWithin(service.exited, STOP_BOUND_MS)).toEqual({ code: 0, signal: null });
+    // Standard error, all that is left to read: nothing (no error text, no stack).
+    expect(service.output()).toBe('');
+  }, 120_000);
+
+  it('an error nothing caught while nobody reads the output: the process still ends, with exit code 1', async () => {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    // The preload throws from a callback on SIGUSR2 (test/support/process-faults-preload.js).
+    service = startService({ ...serviceEnv(database.url, port), NODE_OPTIONS: `--require ${PRELOAD}`, PLANT: 'throw' });
+    await service.waitFor(/"msg":"Listening/);
+    service.child.stdout?.pause();
+    expect(await readmeTurns(baseUrl, 1_000)).toEqual({ 200: 1_000 });
+    // Before, the fatal line made pino flush synchronously, retrying the full pipe forever.
+    service.child.kill('SIGUSR2');
+    expect(await exitWithin(service.exited, STOP_BOUND_MS)).toEqual({ code: 1, signal: null });
+    service.child.stdout?.destroy();
+  }, 120_000);
 });

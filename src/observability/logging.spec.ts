@@ -6,6 +6,7 @@ import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rm
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
 import { capturedLog } from './testing/captured-log';
 import {
   contextFields,
@@ -161,6 +162,14 @@ describe('the log destination before an exit (real pipes and files)', () => {
     expect(closed).toBe(true);
   }
 
+  /** The library's own synchronous flush, as every destination it makes has it. */
+  function libraryFlushSync(): unknown {
+    const plain = pino.destination({ dest: '/dev/null', sync: true });
+    const flushSync = plain.flushSync;
+    plain.destroy();
+    return flushSync;
+  }
+
   function jsonLines(path: string): string[] {
     return readFileSync(path, 'utf8')
       .trim()
@@ -185,12 +194,11 @@ describe('the log destination before an exit (real pipes and files)', () => {
     expect(dropped).toBeGreaterThan(count - limit / (lineLength + message.length));
     expect(dropped).toBeLessThan(count);
 
-    // The pipe stays full: the flush gives the rest up, and the library's exit flush is switched off (checked
-    // before it is called: the library's own would retry here until the worker is killed).
-    const libraryFlushSync = destination.flushSync;
+    // The pipe stays full: the flush gives the rest up, and a fatal line (which makes pino flush synchronously)
+    // returns. Checked before it is called: the library's own flush would retry here until the worker is killed.
     expect(await flushLogDestination(destination, 300)).toBe(false);
-    expect(destination.flushSync).not.toBe(libraryFlushSync);
-    destination.flushSync();
+    expect(destination.flushSync).not.toBe(libraryFlushSync());
+    logger.fatal('the last line');
 
     await drainAndClose(destination, fd);
   });
@@ -204,13 +212,39 @@ describe('the log destination before an exit (real pipes and files)', () => {
     const logger = createRootLogger('info', destination);
     // Buffered (under 4 KB): the first write is the flush's, and it meets the closed pipe (EPIPE).
     logger.info('the last line');
-    const libraryFlushSync = destination.flushSync;
     expect(await flushLogDestination(destination, 10_000)).toBe(false);
     // Left as it was, the library's exit flush retried EPIPE forever.
-    expect(destination.flushSync).not.toBe(libraryFlushSync);
+    expect(destination.flushSync).not.toBe(libraryFlushSync());
     destination.flushSync();
+    // The lines logged from now on go nowhere, and are counted (pino discarded them uncounted).
+    const before = droppedLogLines();
+    for (let n = 0; n < 5; n += 1) logger.info(`after the reader left ${n}`);
+    expect(droppedLogLines() - before).toBe(5);
     // pino has made end() and destroy() do nothing on this stream; the class's own destroy still closes it.
     (Object.getPrototypeOf(destination) as { destroy(this: unknown): void }).destroy.call(destination);
+  });
+
+  it('a full disk (/dev/full): lines wait within the limit and the rest are dropped and counted; nothing stops', async () => {
+    // Every write fails with ENOSPC. Left to pino, the first failure was thrown from the write's callback (here:
+    // an uncaught error failing this test), and a fatal line then retried the write forever.
+    const fd = openSync('/dev/full', constants.O_WRONLY);
+    const limit = 32 * 1024;
+    const destination = logDestination(fd, limit);
+    const logger = createRootLogger('info', destination);
+    const before = droppedLogLines();
+    const count = 1_000;
+    for (let n = 0; n < count; n += 1) logger.info('x'.repeat(100));
+    // The writes under way fail, the periodic flush retries (every 200 ms) and fails again.
+    await sleep(500);
+    for (let n = 0; n < 100; n += 1) logger.info('x'.repeat(100));
+    await sleep(300);
+    const dropped = droppedLogLines() - before;
+    expect(dropped).toBeGreaterThan(count + 100 - limit / 100);
+    expect(dropped).toBeLessThan(count + 100);
+    expect(await flushLogDestination(destination, 10_000)).toBe(false);
+    expect(destination.flushSync).not.toBe(libraryFlushSync());
+    logger.fatal('the last line');
+    destination.destroy();
   });
 
   it('writes out everything it holds, also what was logged while a write was under way', async () => {

@@ -83,7 +83,29 @@ export function logDestination(fd = 1, backlogLimitBytes = LOG_BACKLOG_LIMIT_BYT
   });
   // pino writes one line at a time.
   destination.on('drop', () => (droppedLines += 1));
+  // The library's synchronous flush, which pino calls after every fatal line and at process exit, retries a full
+  // pipe, a full disk or any failed write forever, on the main thread, where not even a signal gets through. Every
+  // exit of this process writes out what is held through flushLogs instead: asynchronously, and bounded.
+  destination.flushSync = () => undefined;
+  destination.on('error', (error: NodeJS.ErrnoException) => keepServingAfterWriteError(destination, error));
   return destination;
+}
+
+/**
+ * A failed write of the output must not stop the service: its answers and its audit trail (in PostgreSQL) do not
+ * depend on it. Left to pino, any error but EPIPE was thrown from the write's callback, ending the process; on a
+ * full disk it then hung in the exit's flush. Other errors (ENOSPC, EIO) are retried with the next lines, which
+ * wait meanwhile within the backlog limit and are dropped and counted beyond it, so logging resumes once space is
+ * freed. After EPIPE the reader is gone for good: pino replaces `write` with a no-op, and each line it would have
+ * written is counted as dropped instead. (For one error pino calls this twice, the second time from its own
+ * re-emit; both calls do the same.)
+ */
+function keepServingAfterWriteError(destination: LogDestination, error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') return;
+  destination.write = () => {
+    droppedLines += 1;
+    return true;
+  };
 }
 
 /** A JSON-lines logger: ISO time, level names, request and trace ids, secrets censored by path. */
@@ -115,9 +137,8 @@ export function rootLogger(level: LogLevel): Logger {
 
 /**
  * Writes out everything a destination holds, before the process exits. Resolves true once it is all written,
- * false when it cannot be: a write failed (the reader is gone), or timeoutMs passed (the reader stopped reading).
- * Either way, the library's own flush at exit is then switched off: it retries a full pipe or a failed write
- * without end, so a reader that stopped reading held the exit forever. What could not be written is given up.
+ * false when it cannot be: a write failed (the reader is gone, the disk is full), or timeoutMs passed (the reader
+ * stopped reading). What could not be written is given up.
  */
 export function flushLogDestination(destination: LogDestination, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -131,7 +152,6 @@ export function flushLogDestination(destination: LogDestination, timeoutMs: numb
       settled = true;
       clearTimeout(timer);
       destination.off('write', onWrite);
-      destination.flushSync = () => undefined;
       resolve(allWritten);
     };
     const timer = setTimeout(() => settle(false), timeoutMs);

@@ -78,7 +78,7 @@ export class RuntimeMetrics implements OnModuleDestroy {
     );
     metrics.cumulative(
       'log_lines_dropped_total',
-      'Log lines dropped because the output was not being read (8 MiB of lines already waiting)',
+      'Log lines dropped: the output not read or not writable while 8 MiB of lines waited, or its reader gone',
       (observe) => observe(droppedLogLines()),
     );
     const gcPause = metrics.histogram(

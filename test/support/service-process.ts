@@ -86,9 +86,12 @@ export interface ServiceProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the built service (`node dist/main.js`, or another build's entry point) as a real process. */
-export function startService(env: Record<string, string>, main = MAIN): ServiceProcess {
-  const child = spawn(process.execPath, [main], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the built service (`node dist/main.js`, or another build's entry point) as a real process. Its standard
+ * output is a pipe read here unless `stdout` gives another file descriptor (then only stderr is in `output()`).
+ */
+export function startService(env: Record<string, string>, main = MAIN, stdout?: number): ServiceProcess {
+  const child = spawn(process.execPath, [main], { env: cleanEnv(env), stdio: ['ignore', stdout ?? 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
