@@ -5,8 +5,9 @@
  * the process never ended, SHUTDOWN_GRACE_MS's forced exit included; and a failed write other than a closed pipe
  * was thrown. Real processes whose standard output is a pipe this test stops reading, or /dev/full.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
@@ -167,6 +168,57 @@ describe('an output that cannot be written', () => {
     // Standard error, all that is left to read: nothing (no error text, no stack).
     expect(service.output()).toBe('');
   }, 120_000);
+
+  it('writes that fail for a while (a file size limit): the lines wait, and every one is written once they succeed', async () => {
+    // The service's own logging and exit in a process whose file size limit (RLIMIT_FSIZE, soft) stops its output
+    // file at 64 KB: writes beyond fail with EFBIG, as on a full disk, until the limit is raised from outside.
+    const dir = mkdtempSync(join(tmpdir(), 'log-output-'));
+    const path = join(dir, 'out.log');
+    const limit = 64 * 1024;
+    const script = `
+      const { rootLogger, droppedLogLines } = require(${JSON.stringify(join(DIST, 'observability', 'logging.js'))});
+      const { exitAfterLogs } = require(${JSON.stringify(join(DIST, 'lifecycle', 'exit.js'))});
+      const logger = rootLogger('info');
+      const log = (from, to) => { for (let n = from; n < to; n += 1) logger.info('line ' + n + ' ' + 'x'.repeat(100)); };
+      log(0, 2000);
+      process.stderr.write('logged\\n');
+      process.on('SIGUSR2', () => {
+        log(2000, 2100);
+        process.stderr.write('dropped ' + droppedLogLines() + '\\n');
+        exitAfterLogs(0);
+      });
+      setInterval(() => undefined, 1000);
+    `;
+    const out = openSync(path, 'w');
+    // prlimit sets the limit and runs node in its place (same process).
+    const child = spawn('prlimit', [`--fsize=${limit}:`, process.execPath, '-e', script], {
+      stdio: ['ignore', out, 'pipe'],
+    });
+    closeSync(out);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      for (let wait = 0; wait < 300 && !stderr.includes('logged'); wait += 1) await sleep(100);
+      expect(stderr).toBe('logged\n');
+      // Writes are tried and fail (a batch at once, then every 200 ms); before, the first failure was thrown.
+      await sleep(1_000);
+      expect(statSync(path).size).toBe(limit);
+      expect(child.exitCode).toBeNull();
+
+      execFileSync('prlimit', ['--pid', String(child.pid), '--fsize=unlimited:']);
+      child.kill('SIGUSR2');
+      expect(await exitWithin(exited, STOP_BOUND_MS)).toEqual({ code: 0, signal: null });
+      expect(stderr).toBe('logged\ndropped 0\n');
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      expect(lines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(
+        Array.from({ length: 2100 }, (_, n) => `line ${n} ${'x'.repeat(100)}`),
+      );
+    } finally {
+      killIfRunning(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('an error nothing caught while nobody reads the output: the process still ends, with exit code 1', async () => {
     const port = await freePort();
