@@ -43,6 +43,14 @@ function loadApplication(): [AppFactory, GrpcStarter, AdminStarter] {
 
 const noop = (): undefined => undefined;
 
+/**
+ * The signals that stop the service gracefully: SIGTERM (Kubernetes, systemd, docker stop), SIGINT (Ctrl-C) and
+ * SIGHUP (the terminal that ran `npm start` closed). Node's default for SIGHUP ended the process at once: requests
+ * cut off, no line logged, the embedded PostgreSQL left running. (Node resets an ignored SIGHUP at start, so
+ * `nohup` never kept the process alive.)
+ */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
 /** A configuration error, before anything is logged. */
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -109,8 +117,7 @@ async function main(): Promise<void> {
       .catch(noop)
       .finally(() => exitAfterLogs(128 + osConstants.signals[signal]));
   };
-  process.once('SIGTERM', abortStart);
-  process.once('SIGINT', abortStart);
+  for (const signal of STOP_SIGNALS) process.once(signal, abortStart);
   try {
     await assertPortsFree(config);
     let spawned = (): void => undefined;
@@ -176,10 +183,10 @@ async function main(): Promise<void> {
       });
   };
   // In place before "Listening" is written: whoever waits for that line may signal the moment it sees it.
-  process.off('SIGTERM', abortStart);
-  process.off('SIGINT', abortStart);
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  for (const signal of STOP_SIGNALS) {
+    process.off(signal, abortStart);
+    process.on(signal, shutdown);
+  }
 
   const scheme = config.tls ? 'https' : 'http';
   const tls = config.tls

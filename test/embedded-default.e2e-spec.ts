@@ -83,22 +83,49 @@ describe('npm start on the embedded default (real process, embedded PostgreSQL)'
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
   });
 
-  it('stops its PostgreSQL too when SIGTERM comes during start-up, before it listens', async () => {
-    const starting = startService({
+  it('stops its PostgreSQL too on a hang-up (SIGHUP: the terminal that ran it closed)', async () => {
+    // Before, Node's default ended the process at once, without a line, and left PostgreSQL running.
+    const again = startService({
       PORT: String(await freePort()),
       EMBEDDED_PG_DATA_DIR: dataDir,
       EMBEDDED_PG_PORT: String(await freePort()),
     });
     try {
-      await starting.waitFor(/starting embedded PostgreSQL/, 60_000);
-      starting.child.kill('SIGTERM');
-      const { code, signal } = await starting.exited;
-      expect({ code, signal }).toEqual({ code: 143, signal: null });
-      expect(starting.output()).toMatch(/SIGTERM received during start-up: stopping/);
-      expect(starting.output()).not.toMatch(/Listening on/);
+      await again.waitFor(/Listening on/, 60_000);
+      again.child.kill('SIGHUP');
+      const { code, signal } = await again.exited;
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(again.output()).toMatch(/SIGHUP received: closing/);
+      expect(again.output()).toMatch(/Stopped cleanly/);
       expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
     } finally {
-      if (starting.child.exitCode === null) starting.child.kill('SIGKILL');
+      if (again.child.exitCode === null) again.child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const)(
+    'stops its PostgreSQL too when %s comes during start-up, before it listens',
+    async (name, exitCode) => {
+      const starting = startService({
+        PORT: String(await freePort()),
+        EMBEDDED_PG_DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+      });
+      try {
+        await starting.waitFor(/starting embedded PostgreSQL/, 60_000);
+        starting.child.kill(name);
+        const { code, signal } = await starting.exited;
+        expect({ code, signal }).toEqual({ code: exitCode, signal: null });
+        expect(starting.output()).toMatch(new RegExp(`${name} received during start-up: stopping`));
+        expect(starting.output()).not.toMatch(/Listening on/);
+        expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+      } finally {
+        if (starting.child.exitCode === null) starting.child.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
 });
