@@ -196,7 +196,7 @@ describe('an output that cannot be written', () => {
     });
     closeSync(out);
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     try {
       for (let wait = 0; wait < 300 && !stderr.includes('logged'); wait += 1) await sleep(100);

@@ -19,24 +19,49 @@ const MESSAGES = [
   'Connection ended unexpectedly',
 ];
 
+/** 25006 read_only_sql_transaction: a write (or SELECT … FOR UPDATE) on a server that takes none. */
+const READ_ONLY_SQLSTATE = '25006';
+
+type ErrorLink = { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+
+/** Whether `error` or an error it wraps (TypeORM's driverError, a cause), a few levels deep, passes `test`. */
+function somewhereIn(error: unknown, test: (link: ErrorLink) => boolean): boolean {
+  for (let current: unknown = error, depth = 0; current && depth < 4; depth += 1) {
+    const link = current as ErrorLink;
+    if (test(link)) return true;
+    current = link.driverError ?? link.cause;
+  }
+  return false;
+}
+
 /**
  * True when an error means PostgreSQL cannot be reached (as opposed to a bad query or a constraint). Waiting
  * too long for a free pool connection is not one: the pool is busy, the server may be fine.
  */
 export function isConnectionError(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current && depth < 4; depth += 1) {
-    const { code, message, driverError, cause } = current as {
-      code?: unknown;
-      message?: unknown;
-      driverError?: unknown;
-      cause?: unknown;
-    };
+  return somewhereIn(error, ({ code, message }) => {
     if (typeof code === 'string') {
       if (SOCKET_CODES.has(code) || SQLSTATES.has(code)) return true;
       if (/^[0-9A-Z]{5}$/.test(code) && SQLSTATE_CLASSES.includes(code.slice(0, 2))) return true;
     }
-    if (typeof message === 'string' && MESSAGES.some((text) => message.includes(text))) return true;
-    current = driverError ?? cause;
-  }
-  return false;
+    return typeof message === 'string' && MESSAGES.some((text) => message.includes(text));
+  });
+}
+
+/**
+ * True when the server refused a write because it takes none: a hot standby (what a connection may still reach
+ * after a failover moved the primary elsewhere), or a primary set read-only (`default_transaction_read_only`, as
+ * some managed services do when storage runs out). Reads on it still work.
+ */
+export function isReadOnlyError(error: unknown): boolean {
+  return somewhereIn(error, ({ code }) => code === READ_ONLY_SQLSTATE);
+}
+
+/**
+ * True when the connection that met `error` is of no more use: its server is gone, or takes no writes. It is
+ * destroyed instead of going back to the pool, so the next connection is a new one, which reaches whatever
+ * server the address names now (after a failover, the new primary) and takes the server's current settings.
+ */
+export function isUnusableConnection(error: unknown): boolean {
+  return isConnectionError(error) || isReadOnlyError(error);
 }

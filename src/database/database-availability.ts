@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config';
-import { isConnectionError } from './connection-errors';
+import { isConnectionError, isReadOnlyError } from './connection-errors';
 import { DatabaseProbe } from './database-probe';
 
 /**
@@ -37,13 +37,15 @@ export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDes
   }
 
   /**
-   * Whether `error` is a connection error (the turn that got it should be answered degraded); if so, the
-   * probe decides at once whether the database is down for everyone.
+   * Why the turn that got `error` should be answered degraded, if it should: a connection error (then the probe
+   * decides at once whether the database is down for everyone), or a write refused by a server that takes none
+   * (which says nothing about reads: the database stays available). Undefined for any other error.
    */
-  report(error: unknown): boolean {
-    if (!isConnectionError(error)) return false;
+  report(error: unknown): string | undefined {
+    if (isReadOnlyError(error)) return 'PostgreSQL takes no writes (a standby, or set read-only)';
+    if (!isConnectionError(error)) return undefined;
     if (this.available) void this.check();
-    return true;
+    return 'PostgreSQL is unreachable';
   }
 
   /** One real round trip on the probe's own connection, bounded in time; updates the state either way. */

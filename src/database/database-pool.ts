@@ -1,7 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { Metrics } from '../observability/metrics';
-import { isConnectionError } from './connection-errors';
+import { isUnusableConnection } from './connection-errors';
 import type { GuardedClientClass } from './guarded-client';
 import { PgPools } from './pg-pools';
 import { ReadReplicas } from './replicas/read-replicas';
@@ -144,7 +144,7 @@ export class DatabasePool {
       return result;
     } catch (error: unknown) {
       failure = error;
-      if (!isConnectionError(error)) await client.query('ROLLBACK').catch(() => undefined);
+      if (!isUnusableConnection(error)) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       releaseAfter(client, failure);
@@ -152,7 +152,10 @@ export class DatabasePool {
   }
 }
 
-/** A client whose connection failed goes back with the error, so the pool destroys it instead of reusing it. */
+/**
+ * A client whose connection failed, or whose server takes no writes, goes back with the error, so the pool
+ * destroys it instead of reusing it. (pool.query does so after any error.)
+ */
 function releaseAfter(client: PoolClient, failure: unknown): void {
-  client.release(isConnectionError(failure) ? (failure as Error) : undefined);
+  client.release(isUnusableConnection(failure) ? (failure as Error) : undefined);
 }

@@ -118,7 +118,7 @@ export class TurnPipeline {
 
   private async execute(turn: Turn, registered: RegisteredHandler | undefined, note: TurnNote): Promise<TurnReply> {
     if (!registered) return this.dispatchOnly(turn, null, note);
-    if (!this.database.isAvailable) return this.degraded(turn, note);
+    if (!this.database.isAvailable) return this.degraded(turn, note, 'PostgreSQL is unreachable');
 
     const queued = registered.mode === 'async' && turn.input.stage === 'fulfillment';
     // A read-only turn is not recorded, so it needs no key here (the dispatcher derives one if it is read).
@@ -136,9 +136,8 @@ export class TurnPipeline {
             keepLateWork: this.deferred,
           });
           note.outcome = dispatched.outcome;
-          if (dispatched.outcome === 'failed' && this.database.report(dispatched.error)) {
-            return { ...this.degradedReply(turn, note), keep: false };
-          }
+          const unavailable = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
+          if (unavailable) return { ...this.degradedReply(turn, note, unavailable), keep: false };
           // A handler that threw is assumed to have rolled back: the key is released so a retry runs again.
           const reply = {
             ...turn.render(dispatched.result, dispatched.outcome),
@@ -156,7 +155,8 @@ export class TurnPipeline {
       );
     } catch (error: unknown) {
       if (error instanceof DeadlineReachedError || error instanceof PoolWaitTimeoutError) return this.busy(turn, note);
-      if (this.database.report(error)) return this.degraded(turn, note);
+      const unavailable = this.database.report(error);
+      if (unavailable) return this.degraded(turn, note, unavailable);
       throw error;
     }
   }
@@ -194,7 +194,8 @@ export class TurnPipeline {
       keepLateWork: this.deferred,
     });
     note.outcome = dispatched.outcome;
-    if (dispatched.outcome === 'failed' && this.database.report(dispatched.error)) return this.degraded(turn, note);
+    const unavailable = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
+    if (unavailable) return this.degraded(turn, note, unavailable);
     return { ...turn.render(dispatched.result, dispatched.outcome), replayed: false };
   }
 
@@ -206,12 +207,12 @@ export class TurnPipeline {
     return { ...this.unavailable(turn, note, 'busy', 'no database connection within its deadline'), replayed: false };
   }
 
-  private degraded(turn: Turn, note: TurnNote): TurnReply {
-    return { ...this.degradedReply(turn, note), replayed: false };
+  private degraded(turn: Turn, note: TurnNote, why: string): TurnReply {
+    return { ...this.degradedReply(turn, note, why), replayed: false };
   }
 
-  private degradedReply(turn: Turn, note: TurnNote): RenderedReply {
-    return this.unavailable(turn, note, 'degraded', 'PostgreSQL is unreachable');
+  private degradedReply(turn: Turn, note: TurnNote, why: string): RenderedReply {
+    return this.unavailable(turn, note, 'degraded', why);
   }
 
   /** The degraded reply (DEGRADED_TEXT), or 503 with Retry-After when DEGRADED_MODE=503. */

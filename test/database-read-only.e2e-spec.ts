@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { eventually } from './support/eventually';
+import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { sendRaw } from './support/raw-http';
+import { freePort, killIfRunning, type ServiceProcess, startService } from './support/service-process';
+import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
+
+/**
+ * PostgreSQL that answers but takes no writes: what a connection can still reach after a failover moved the
+ * primary elsewhere (the old primary, now a standby), or a primary set read-only (`default_transaction_read_only`,
+ * as some managed services do when storage runs out). Turns that write get the degraded reply, not a 500; reads
+ * are answered; nothing is half-written; and once the server takes writes again, the service does too, without a
+ * restart: the connections that met the refusal were replaced, not reused. A real service process; the database's
+ * default is switched with ALTER DATABASE, and its sessions are ended so that new ones take it.
+ */
+
+const PATH = '/v1/webhooks/generic';
+const DEGRADED_TEXT = 'Our systems are out of reach for a moment (read-only test).';
+const CUSTOMER = '12345';
+/** The local development caller that LOCAL_DEV_AUTH authenticates. */
+const LOCAL_DEV_CALLER = 'local-dev';
+/** Re-sending a turn after the server takes writes again: each refusal replaces one connection of the pool (10). */
+const RECOVERY_ATTEMPTS = 15;
+
+const keyOf = (requestId: string): string =>
+  createHash('sha256').update(`${LOCAL_DEV_CALLER}\ngeneric\n${requestId}`, 'utf8').digest('hex');
+
+describe('PostgreSQL that takes no writes (a standby after a failover, a primary set read-only)', () => {
+  let database: TestDatabase;
+  let service: ServiceProcess;
+  let baseUrl: string;
+  let afterFirst: { checking: bigint; savings: bigint };
+  const refused: string[] = [];
+
+  const turn = (body: Record<string, unknown>) =>
+    sendRaw(baseUrl, PATH, {
+      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ sessionId: `read-only-${String(body.requestId)}`, stage: 'fulfillment', ...body }),
+    });
+  const transfer = (requestId: string) =>
+    turn({
+      requestId,
+      intent: 'TransferFunds',
+      confirmation: 'confirmed',
+      parameters: { user_id: CUSTOMER, from_account: 'checking', to_account: 'savings', amount: 1 },
+    });
+  const balanceTurn = (requestId: string) =>
+    turn({ requestId, intent: 'GetAccountBalance', parameters: { user_id: CUSTOMER, account_type: 'checking' } });
+
+  async function balances(): Promise<{ checking: bigint; savings: bigint }> {
+    const rows = await queryTestDatabase<{ account_type: string; balance_minor: string }>(
+      database.url,
+      `SELECT a.account_type, a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
+        WHERE c.customer_number = $1`,
+      [CUSTOMER],
+    );
+    const of = (type: string): bigint => BigInt(rows.find((row) => row.account_type === type)?.balance_minor ?? -1);
+    return { checking: of('checking'), savings: of('savings') };
+  }
+
+  async function transferRows(requestIds: string[]): Promise<number[]> {
+    const rows = await queryTestDatabase<{ idempotency_key: string; n: string }>(
+      database.url,
+      'SELECT idempotency_key, count(*) AS n FROM transfers WHERE idempotency_key = ANY($1) GROUP BY idempotency_key',
+      [requestIds.map(keyOf)],
+    );
+    return requestIds.map((id) => Number(rows.find((row) => row.idempotency_key === keyOf(id))?.n ?? 0));
+  }
+
+  /** The database's default for new sessions; with `endSessions`, the service's sessions are ended to take it. */
+  async function setReadOnly(on: boolean, endSessions: boolean): Promise<void> {
+    const server = process.env.DATABASE_URL as string;
+    await queryTestDatabase(
+      server,
+      `ALTER DATABASE ${database.name} ${on ? 'SET default_transaction_read_only = on' : 'RESET default_transaction_read_only'}`,
+    );
+    if (endSessions) {
+      await queryTestDatabase(
+        server,
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [database.name],
+      );
+    }
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    service = startService({
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      DB_PROBE_INTERVAL_MS: '200',
+      DEGRADED_TEXT,
+    });
+    await service.waitFor(/"msg":"Listening/);
+  }, 90_000);
+
+  afterAll(async () => {
+    if (service) killIfRunning(service.child);
+    await service?.exited;
+    await database?.drop();
+  });
+
+  it('moves the money while the server takes writes', async () => {
+    const answer = await transfer('read-only-first');
+    expect(answer.status).toBe(200);
+    expect(answer.json()).toMatchObject({
+      outcome: 'fulfilled',
+      text: expect.stringMatching(/^Done: I moved \$1\.00/),
+    });
+    afterFirst = await balances();
+  });
+
+  it('read-only: a transfer gets the degraded reply (not a 500), a read is answered, nothing is written', async () => {
+    await setReadOnly(true, true);
+    // The sessions ended under the service: it reconnects, and reads go on.
+    await eventually(async () => {
+      const read = await balanceTurn(`read-only-read-${Date.now()}`);
+      expect(read.json()).toMatchObject({
+        outcome: 'fulfilled',
+        text: expect.stringContaining('balance is $3,246.82'),
+      });
+    }, 20_000);
+
+    for (let n = 1; n <= 3; n += 1) {
+      const requestId = `read-only-refused-${n}`;
+      const answer = await transfer(requestId);
+      // Before: 500 INTERNAL, its stack trace logged.
+      expect({ status: answer.status, body: answer.json() }).toMatchObject({
+        status: 200,
+        body: { requestId, outcome: 'failed', text: DEGRADED_TEXT, failed: true },
+      });
+      refused.push(requestId);
+    }
+    expect(await balances()).toEqual(afterFirst);
+    expect(await transferRows(refused)).toEqual([0, 0, 0]);
+    expect(service.output()).toMatch(/answered degraded: PostgreSQL takes no writes \(a standby, or set read-only\)/);
+    expect(service.output()).not.toMatch(/"status":500/);
+  }, 60_000);
+
+  it('takes writes again without a restart: each refused turn, re-sent, moves the money once', async () => {
+    // The service's sessions are left as they are: those that met the refusal were replaced already, and any
+    // other is replaced at its first refused write.
+    await setReadOnly(false, false);
+    for (const requestId of refused) {
+      let outcome: unknown;
+      for (let attempt = 0; attempt < RECOVERY_ATTEMPTS && outcome !== 'fulfilled'; attempt += 1) {
+        outcome = (await transfer(requestId)).json().outcome;
+      }
+      expect({ requestId, outcome }).toEqual({ requestId, outcome: 'fulfilled' });
+    }
+    expect(await transferRows(refused)).toEqual([1, 1, 1]);
+    const now = await balances();
+    expect(now.checking).toBe(afterFirst.checking - 300n);
+    expect(now.savings).toBe(afterFirst.savings + 300n);
+  }, 60_000);
+});

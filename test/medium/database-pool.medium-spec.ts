@@ -1,0 +1,68 @@
+import { Pool } from 'pg';
+import { DatabasePool } from '../../src/database/database-pool';
+import { PgPools } from '../../src/database/pg-pools';
+import type { SqlStatement } from '../../src/database/sql';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+
+/** A write the server refuses while the session is read-only (SQLSTATE 25006). */
+const WRITE: SqlStatement<{ n: number }> = {
+  name: 'test_read_only_write',
+  text: 'CREATE TEMPORARY TABLE IF NOT EXISTS read_only_probe (n int)',
+};
+const BACKEND: SqlStatement<{ pid: number }> = { name: 'test_backend_pid', text: 'SELECT pg_backend_pid() AS pid' };
+
+/**
+ * A connection whose server refused a write because it takes none (a standby after a failover, a primary set
+ * read-only) is destroyed, not reused: the next one is new, and reaches whatever server the address names now with
+ * its current settings. Here the refusal is arranged on the one connection of a one-connection pool
+ * (`SET SESSION default_transaction_read_only`), so a reused connection would refuse again.
+ */
+describe('DatabasePool after a write refused by a read-only server (real PostgreSQL)', () => {
+  let database: TestDatabase;
+  let pg: Pool;
+  let pool: DatabasePool;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.drop());
+
+  beforeEach(() => {
+    pg = new Pool({ connectionString: database.url, max: 1 });
+    pg.on('error', () => undefined);
+    pool = new DatabasePool(PgPools.of(pg));
+  });
+  afterEach(() => pg.end());
+
+  /** The pool's one connection made read-only; its backend's pid. */
+  async function readOnlyConnection(): Promise<number> {
+    await pg.query('SET SESSION default_transaction_read_only = on');
+    const [{ pid }] = await pool.run(BACKEND, []);
+    return pid;
+  }
+
+  it('in a transaction: the refusal rejects, and the next transaction runs on a new connection', async () => {
+    const refusedOn = await readOnlyConnection();
+    await expect(pool.transaction((tx) => tx.run(WRITE, []))).rejects.toMatchObject({ code: '25006' });
+    await expect(pool.transaction((tx) => tx.run(WRITE, []))).resolves.toEqual([]);
+    const [{ pid }] = await pool.run(BACKEND, []);
+    expect(pid).not.toBe(refusedOn);
+  });
+
+  it("with a handler's abort signal: the same", async () => {
+    const refusedOn = await readOnlyConnection();
+    const signal = new AbortController().signal;
+    await expect(pool.run(WRITE, [], signal)).rejects.toMatchObject({ code: '25006' });
+    await expect(pool.run(WRITE, [], signal)).resolves.toEqual([]);
+    const [{ pid }] = await pool.run(BACKEND, [], signal);
+    expect(pid).not.toBe(refusedOn);
+  });
+
+  it('a bad statement leaves the connection in use (only a lost or read-only server replaces it)', async () => {
+    const [{ pid: before }] = await pool.run(BACKEND, []);
+    const bad: SqlStatement = { name: 'test_bad_statement', text: 'SELECT * FROM no_such_table' };
+    await expect(pool.transaction((tx) => tx.run(bad, []))).rejects.toMatchObject({ code: '42P01' });
+    const [{ pid: after }] = await pool.run(BACKEND, []);
+    expect(after).toBe(before);
+  });
+});
