@@ -5,6 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { constants as osConstants } from 'node:os';
 import { ListenError } from './common/errors/listen-error';
 import { AppConfig, ConfigError, loadConfig, loadSections } from './config';
+import { isReadOnlyError } from './database/connection-errors';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
 import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
@@ -73,6 +74,12 @@ function describeStartupError(error: unknown): string | undefined {
   ) {
     return error.message;
   }
+  if (isReadOnlyError(error)) {
+    return (
+      'PostgreSQL takes no writes (25006: a standby, or default_transaction_read_only is on), and starting needs ' +
+      'some (migrations, the job queue); point DATABASE_URL at the primary'
+    );
+  }
   // Socket errors (ECONNREFUSED, ENOTFOUND, …) and PostgreSQL errors (28P01, 3D000, …) carry a code and a
   // message without secrets; they need no stack trace to be understood.
   const code = (error as { code?: unknown } | undefined)?.code;
@@ -128,6 +135,9 @@ async function main(): Promise<void> {
     const [{ createHttpApp, serviceReadiness }, { connectGrpc }, { startAdminListener }] = loadApplication();
     database = await starting;
     app = await createHttpApp(config.withDatabaseUrl(database.url));
+    // The modules' start-up hooks (the job queue, the metrics and probe listeners) run here, not inside listen():
+    // a failure of theirs is theirs, not the HTTP port's.
+    await app.init();
     // Nest hands extra arguments to net.Server#listen: the accept backlog (the kernel caps it at somaxconn).
     const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
     await listen(config.http.port, config.http.host, LISTEN_BACKLOG).catch((error: unknown) => {

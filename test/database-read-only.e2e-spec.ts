@@ -156,4 +156,27 @@ describe('PostgreSQL that takes no writes (a standby after a failover, a primary
     expect(now.checking).toBe(afterFirst.checking - 300n);
     expect(now.savings).toBe(afterFirst.savings + 300n);
   }, 60_000);
+
+  it('a start on a server that takes no writes fails in one line that says so (not "cannot listen")', async () => {
+    await setReadOnly(true, false);
+    const starting = startService({ DATABASE_URL: database.url, PORT: String(await freePort()), LOG_LEVEL: 'info' });
+    try {
+      const { code } = await starting.exited;
+      expect(code).toBe(1);
+      const output = starting.output();
+      // Before: "the HTTP server cannot listen on …:PORT (25006); set PORT to a free port", after TypeORM's text
+      // about installing pgcrypto and a failed statement with its parameters, both on stderr.
+      expect(output).toContain(
+        'Start-up failed: PostgreSQL takes no writes (25006: a standby, or default_transaction_read_only is on), ' +
+          'and starting needs some (migrations, the job queue); point DATABASE_URL at the primary\n',
+      );
+      const lines = output.trim().split('\n');
+      const notJson = lines.filter((line) => !line.startsWith('{'));
+      expect(notJson).toEqual([expect.stringMatching(/^Start-up failed: PostgreSQL takes no writes/)]);
+      expect(output).not.toMatch(/cannot listen|pgcrypto|PARAMETERS/);
+    } finally {
+      killIfRunning(starting.child);
+      await setReadOnly(false, false);
+    }
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { getMetadataArgsStorage, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config';
 import { MIGRATIONS } from './migrations';
+import { TypeOrmLogger } from './typeorm-logger';
 
 export const APPLICATION_NAME = 'webhook-fulfillment';
 /** pg's limit on opening a connection; also the longest background work waits for a pool connection. */
@@ -36,14 +37,17 @@ export function buildDataSourceOptions(
     type: 'postgres',
     url: database.url,
     applicationName: APPLICATION_NAME,
-    // gen_random_uuid() is built into PostgreSQL 13+, so no extension (and no superuser) is needed.
+    // gen_random_uuid() is built into PostgreSQL 13+, so no extension (and no superuser) is needed, and TypeORM is
+    // not to try CREATE EXTENSION on every start: on a server that takes no writes (a standby) or for a role that
+    // may not create one, that failed and printed a misleading "install it manually" on stderr.
     uuidExtension: 'pgcrypto',
+    installExtensions: false,
     entities,
     migrations: [...MIGRATIONS],
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: ['error', 'warn', 'migration'],
+    logger: new TypeOrmLogger(),
     extra: {
       max: database.poolSize,
       statement_timeout: database.statementTimeoutMs,
