@@ -1,4 +1,4 @@
-import { isConnectionError, isReadOnlyError, isUnusableConnection } from './connection-errors';
+import { isConnectionError, isReadOnlyError, isUnusableConnection, raisedWhileConnecting } from './connection-errors';
 
 const pgError = (code: string, message = 'x'): Error => Object.assign(new Error(message), { code });
 
@@ -17,6 +17,17 @@ describe('connection errors', () => {
     const wrapped = Object.assign(new Error('query failed'), { driverError: pgError('57P03') });
     expect(isConnectionError(wrapped)).toBe(true);
     expect(isReadOnlyError(new Error('outer', { cause: pgError('25006') }))).toBe(true);
+  });
+
+  it('any error raised while opening a connection (a login refused, the database gone) is a connection error', () => {
+    for (const code of ['28000', '28P01', '3D000', '55000', '42501']) {
+      expect(isConnectionError(pgError(code))).toBe(false);
+      expect(isConnectionError(raisedWhileConnecting(pgError(code)))).toBe(true);
+    }
+    // Marked, not changed: its message and enumerable fields (what a log line shows) are as they were.
+    const refused = raisedWhileConnecting(pgError('28000', 'role "x" is not permitted to log in'));
+    expect(Object.keys(refused)).toEqual(['code']);
+    expect(isConnectionError(Object.assign(new Error('wrapped'), { driverError: refused }))).toBe(true);
   });
 
   it('a write refused by a server that takes none (25006) is read-only, not a lost server', () => {

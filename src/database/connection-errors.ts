@@ -34,12 +34,27 @@ function somewhereIn(error: unknown, test: (link: ErrorLink) => boolean): boolea
   return false;
 }
 
+const OPENING_A_CONNECTION = Symbol('raised while opening a connection');
+
+/**
+ * Marks an error raised while opening a connection (pg-pools.ts). Whatever its code, the server could not be
+ * reached by this service: a login refused (28000, 28P01: credentials revoked or rotated under it), the database
+ * gone (3D000) or closed to connections (55000), the CONNECT privilege revoked (42501). The same codes from a
+ * statement mean something else (42501 on a table is a grant missing), so it is where they come from that counts.
+ */
+export function raisedWhileConnecting<T>(error: T): T {
+  if (error && typeof error === 'object') Object.defineProperty(error, OPENING_A_CONNECTION, { value: true });
+  return error;
+}
+
 /**
  * True when an error means PostgreSQL cannot be reached (as opposed to a bad query or a constraint). Waiting
  * too long for a free pool connection is not one: the pool is busy, the server may be fine.
  */
 export function isConnectionError(error: unknown): boolean {
-  return somewhereIn(error, ({ code, message }) => {
+  return somewhereIn(error, (link) => {
+    if ((link as Record<symbol, unknown>)[OPENING_A_CONNECTION] === true) return true;
+    const { code, message } = link;
     if (typeof code === 'string') {
       if (SOCKET_CODES.has(code) || SQLSTATES.has(code)) return true;
       if (/^[0-9A-Z]{5}$/.test(code) && SQLSTATE_CLASSES.includes(code.slice(0, 2))) return true;

@@ -3,6 +3,9 @@ import { AppConfig } from '../config';
 import { isConnectionError, isReadOnlyError } from './connection-errors';
 import { DatabaseProbe } from './database-probe';
 
+/** Distinct reasons logged in one outage, at most (a reason carrying a changing detail must not log every probe). */
+const MAX_REASONS_LOGGED = 5;
+
 /**
  * Whether PostgreSQL can be reached, as last seen. Only connection failures count: a full pool or a slow
  * statement is back-pressure, not an outage. A turn that fails with a connection error makes the probe
@@ -17,6 +20,8 @@ export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDes
   private probeTimer?: NodeJS.Timeout;
   private downSince?: number;
   private stopped = false;
+  /** The reasons logged during this outage: each once. */
+  private readonly reasonsSeen = new Set<string>();
 
   constructor(
     private readonly probe: DatabaseProbe,
@@ -67,18 +72,24 @@ export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDes
   }
 
   private markDown(error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
     if (this.available) {
       this.available = false;
       this.downSince = Date.now();
-      const reason = error instanceof Error ? error.message : String(error);
       this.logger.error(`PostgreSQL is unreachable (${reason}): answering turns with the degraded reply`);
+    } else if (!this.reasonsSeen.has(reason) && this.reasonsSeen.size < MAX_REASONS_LOGGED) {
+      // The first error of an outage may be its symptom (a connection ended under us); what the probe meets when it
+      // connects again names the cause (credentials revoked, the database gone, the server refusing connections).
+      this.logger.warn(`PostgreSQL is still unreachable, now: ${reason}`);
     }
+    this.reasonsSeen.add(reason);
     this.scheduleProbe();
   }
 
   private markUp(): void {
     if (this.available) return;
     this.available = true;
+    this.reasonsSeen.clear();
     this.logger.log(`PostgreSQL is reachable again after ${Date.now() - (this.downSince ?? Date.now())} ms`);
     this.downSince = undefined;
   }

@@ -3,6 +3,7 @@ import * as pg from 'pg';
 import { BACKGROUND_LANE, currentWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
 import { Metrics } from '../observability/metrics';
+import { raisedWhileConnecting } from './connection-errors';
 import { CONNECT_TIMEOUT_MS } from './data-source-options';
 import { guardedClientClass, type GuardedClientClass } from './guarded-client';
 import { PoolGate } from './pool-gate';
@@ -109,7 +110,7 @@ export class PgPools {
           client = await super.connect();
         } catch (error: unknown) {
           free();
-          throw error;
+          throw raisedWhileConnecting(error);
         }
         observeWait((performance.now() - started) / 1000, lane);
         this.slots.set(client, free);
