@@ -1,6 +1,6 @@
 import { dump as toYaml } from 'js-yaml';
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import {
   startConnectionCounter,
   verifyCallback,
 } from './support/callback-receiver';
+import { genericTurnKey } from './support/generic-turns';
 import { type RawResponse, sendRaw } from './support/raw-http';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
@@ -60,11 +61,6 @@ interface TestCaller {
 
 function caller(id: string): TestCaller {
   return { id, token: token(id), secret: whsec() };
-}
-
-/** The caller-scoped key the service derives for a generic turn (and keys the statement on). */
-function turnKey(callerId: string, requestId: string): string {
-  return createHash('sha256').update(`${callerId}\ngeneric\n${requestId}`, 'utf8').digest('hex');
 }
 
 interface DeliveriesCliResult {
@@ -263,7 +259,7 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
     });
 
     it('GET /v1/fulfillments/{id} by the same caller eventually shows the completed statement', async () => {
-      const key = turnKey(poller.id, turn.requestId);
+      const key = genericTurnKey(turn.requestId, poller.id);
       const reference = `ST-${key.slice(0, 10).toUpperCase()}`;
       const body = await eventually(async () => {
         const response = await getFulfillment(poller, fulfillmentId);
@@ -338,7 +334,7 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
         Number((await queryTestDatabase<{ n: string }>(t.database.url, sql, params))[0].n);
       expect(
         await count('SELECT count(*) AS n FROM statements WHERE idempotency_key = $1', [
-          turnKey(poller.id, turn.requestId),
+          genericTurnKey(turn.requestId, poller.id),
         ]),
       ).toBe(1);
       expect(
@@ -399,7 +395,7 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       });
       expect(verifyCallback(delivered, whsec())).toEqual({ ok: false, reason: 'signature-mismatch' });
 
-      const reference = `ST-${turnKey(flaky.id, turn.requestId).slice(0, 10).toUpperCase()}`;
+      const reference = `ST-${genericTurnKey(turn.requestId, flaky.id).slice(0, 10).toUpperCase()}`;
       const payload = JSON.parse(delivered.body.toString('utf8')) as Json;
       expect(payload).toEqual({
         type: 'fulfillment.completed',

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { eventually } from './support/eventually';
+import { transferTurnBody } from './support/generic-turns';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
-import { freePort, killIfRunning, type ServiceProcess, startService } from './support/service-process';
+import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
 
 /**
@@ -27,14 +28,7 @@ describe('PostgreSQL refusing the login of a running service', () => {
   const transfer = (requestId: string) =>
     sendRaw(baseUrl, PATH, {
       headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        requestId,
-        sessionId: `login-${requestId}`,
-        intent: 'TransferFunds',
-        stage: 'fulfillment',
-        confirmation: 'confirmed',
-        parameters: { user_id: CUSTOMER, from_account: 'checking', to_account: 'savings', amount: 1 },
-      }),
+      body: JSON.stringify(transferTurnBody(requestId, CUSTOMER, 100n)),
     });
 
   async function checking(): Promise<bigint> {
@@ -68,8 +62,7 @@ describe('PostgreSQL refusing the login of a running service', () => {
   }, 90_000);
 
   afterAll(async () => {
-    if (service) killIfRunning(service.child);
-    await service?.exited;
+    await killService(service);
     await database?.drop();
     await queryTestDatabase(server(), `DROP ROLE IF EXISTS ${role}`);
   });

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { eventually } from './support/eventually';
+import { genericTurnKey, transferTurnBody } from './support/generic-turns';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
-import { freePort, killIfRunning, type ServiceProcess, startService } from './support/service-process';
+import { freePort, killIfRunning, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
 
 /**
@@ -17,13 +17,8 @@ import { createTestDatabase, queryTestDatabase, type TestDatabase } from './supp
 const PATH = '/v1/webhooks/generic';
 const DEGRADED_TEXT = 'Our systems are out of reach for a moment (read-only test).';
 const CUSTOMER = '12345';
-/** The local development caller that LOCAL_DEV_AUTH authenticates. */
-const LOCAL_DEV_CALLER = 'local-dev';
 /** Re-sending a turn after the server takes writes again: each refusal replaces one connection of the pool (10). */
 const RECOVERY_ATTEMPTS = 15;
-
-const keyOf = (requestId: string): string =>
-  createHash('sha256').update(`${LOCAL_DEV_CALLER}\ngeneric\n${requestId}`, 'utf8').digest('hex');
 
 describe('PostgreSQL that takes no writes (a standby after a failover, a primary set read-only)', () => {
   let database: TestDatabase;
@@ -37,13 +32,7 @@ describe('PostgreSQL that takes no writes (a standby after a failover, a primary
       headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
       body: JSON.stringify({ sessionId: `read-only-${String(body.requestId)}`, stage: 'fulfillment', ...body }),
     });
-  const transfer = (requestId: string) =>
-    turn({
-      requestId,
-      intent: 'TransferFunds',
-      confirmation: 'confirmed',
-      parameters: { user_id: CUSTOMER, from_account: 'checking', to_account: 'savings', amount: 1 },
-    });
+  const transfer = (requestId: string) => turn(transferTurnBody(requestId, CUSTOMER, 100n));
   const balanceTurn = (requestId: string) =>
     turn({ requestId, intent: 'GetAccountBalance', parameters: { user_id: CUSTOMER, account_type: 'checking' } });
 
@@ -62,9 +51,9 @@ describe('PostgreSQL that takes no writes (a standby after a failover, a primary
     const rows = await queryTestDatabase<{ idempotency_key: string; n: string }>(
       database.url,
       'SELECT idempotency_key, count(*) AS n FROM transfers WHERE idempotency_key = ANY($1) GROUP BY idempotency_key',
-      [requestIds.map(keyOf)],
+      [requestIds.map((id) => genericTurnKey(id))],
     );
-    return requestIds.map((id) => Number(rows.find((row) => row.idempotency_key === keyOf(id))?.n ?? 0));
+    return requestIds.map((id) => Number(rows.find((row) => row.idempotency_key === genericTurnKey(id))?.n ?? 0));
   }
 
   /** The database's default for new sessions; with `endSessions`, the service's sessions are ended to take it. */
@@ -98,8 +87,7 @@ describe('PostgreSQL that takes no writes (a standby after a failover, a primary
   }, 90_000);
 
   afterAll(async () => {
-    if (service) killIfRunning(service.child);
-    await service?.exited;
+    await killService(service);
     await database?.drop();
   });
 

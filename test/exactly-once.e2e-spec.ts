@@ -18,6 +18,7 @@ import { loadConfig } from '../src/config';
 import { waitForAuditRow } from './support/audit-events';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { untilDefined } from './support/eventually';
+import { transferTurnBody } from './support/generic-turns';
 import { freePort, ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
 
@@ -72,15 +73,9 @@ async function post(baseUrl: string, body: unknown): Promise<{ status: number; t
   };
 }
 
-function transfer(requestId: string, amount = 25): Record<string, unknown> {
-  return {
-    requestId,
-    sessionId: `session-${requestId}`,
-    intent: 'TransferFunds',
-    stage: 'fulfillment',
-    confirmation: 'confirmed',
-    parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount },
-  };
+/** A TransferFunds turn of `dollars` from customer 12345's checking to savings. */
+function transfer(requestId: string, dollars: number): Record<string, unknown> {
+  return transferTurnBody(requestId, '12345', BigInt(dollars * 100));
 }
 
 async function checking(url: string): Promise<bigint> {

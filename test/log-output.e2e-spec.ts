@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
-import { exitWithin, freePort, killIfRunning, type ServiceProcess, startService } from './support/service-process';
+import {
+  exitWithin,
+  freePort,
+  killIfRunning,
+  killService,
+  type ServiceProcess,
+  startService,
+} from './support/service-process';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const ES = '/v1/webhooks/dialogflow-es';
@@ -70,8 +77,7 @@ describe('a reader of the output that stops reading', () => {
   }, 90_000);
 
   afterAll(async () => {
-    if (service) killIfRunning(service.child);
-    await service?.exited;
+    await killService(service);
     await database?.drop();
   });
 
@@ -128,8 +134,7 @@ describe('an output that cannot be written', () => {
   }, 90_000);
 
   afterEach(async () => {
-    if (service) killIfRunning(service.child);
-    await service?.exited;
+    await killService(service);
     service = undefined;
   });
 

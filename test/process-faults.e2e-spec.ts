@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { LOCAL_DEV_AUTH, README_REQUEST } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
-import { exitWithin, freePort, killIfRunning, type ServiceProcess, startService } from './support/service-process';
+import { exitWithin, freePort, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const PRELOAD = join(__dirname, 'support', 'process-faults-preload.js');
@@ -59,11 +59,6 @@ describe('faults of the process outside any request', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-  async function stop(service: ServiceProcess): Promise<void> {
-    killIfRunning(service.child);
-    await service.exited;
-  }
-
   it.each([
     ['a callback that throws', 'throw', 'uncaughtException', 'Uncaught exception: a callback that threw; exiting'],
     [
@@ -93,7 +88,7 @@ describe('faults of the process outside any request', () => {
           }),
         ]);
       } finally {
-        await stop(service);
+        await killService(service);
       }
     },
     90_000,
@@ -119,7 +114,7 @@ describe('faults of the process outside any request', () => {
         }),
       ]);
     } finally {
-      await stop(service);
+      await killService(service);
     }
   }, 90_000);
 });

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { Agent, IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,8 +6,9 @@ import { promisify } from 'node:util';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { grpcServices, openGrpcClient, unary } from './support/grpc-client';
 import { eventually } from './support/eventually';
+import { genericTurnKey, transferTurnBody } from './support/generic-turns';
 import { OwnedPostgres } from './support/owned-postgres';
-import { cleanEnv, freePort, ServiceProcess, startService } from './support/service-process';
+import { cleanEnv, freePort, killService, ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
 
 /**
@@ -20,8 +20,6 @@ import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/t
 const PATH = '/v1/webhooks/generic';
 /** Set through DEGRADED_TEXT, so the reply is known to come from the degraded path and its configuration. */
 const DEGRADED_TEXT = 'Our systems are out of reach for a moment (resilience test).';
-/** The local development caller (no CALLERS_FILE, NODE_ENV=development) that LOCAL_DEV_AUTH authenticates. */
-const LOCAL_DEV_CALLER = 'local-dev';
 const CUSTOMER = '12345';
 const AMOUNT_MINOR = 100n; // $1.00 per transfer
 /** A correctness bound on the degraded path (it must not wait on the dead database), not a benchmark. */
@@ -140,17 +138,6 @@ async function grpcHealth(port: number): Promise<string> {
   }
 }
 
-async function stopService(service: ServiceProcess | undefined): Promise<void> {
-  if (!service || service.child.exitCode !== null || service.child.signalCode !== null) return;
-  service.child.kill('SIGKILL');
-  await service.exited;
-}
-
-/** The caller-scoped idempotency key of a generic turn, as src/fulfillment/idempotency-key.ts derives it. */
-function keyOf(requestId: string): string {
-  return createHash('sha256').update(`${LOCAL_DEV_CALLER}\ngeneric\n${requestId}`, 'utf8').digest('hex');
-}
-
 describe('resilience (real processes, real PostgreSQL)', () => {
   describe('PostgreSQL outage and recovery (a PostgreSQL the test owns)', () => {
     let pg: OwnedPostgres;
@@ -170,14 +157,7 @@ describe('resilience (real processes, real PostgreSQL)', () => {
     const degraded: { requestId: string; port: number }[] = [];
     let turnCount = 0;
 
-    const transferTurn = (requestId: string) => ({
-      requestId,
-      sessionId: `resilience-${requestId}`,
-      intent: 'TransferFunds',
-      stage: 'fulfillment',
-      confirmation: 'confirmed',
-      parameters: { user_id: CUSTOMER, from_account: 'checking', to_account: 'savings', amount: 1 },
-    });
+    const transferTurn = (requestId: string) => transferTurnBody(requestId, CUSTOMER, AMOUNT_MINOR);
     const nextRequestId = (): string => `resilience-${process.pid}-${++turnCount}`;
 
     async function balances(): Promise<{ checking: bigint; savings: bigint }> {
@@ -196,10 +176,10 @@ describe('resilience (real processes, real PostgreSQL)', () => {
       const rows = await queryTestDatabase<{ idempotency_key: string; n: string }>(
         databaseUrl,
         'SELECT idempotency_key, count(*) AS n FROM transfers WHERE idempotency_key = ANY($1) GROUP BY idempotency_key',
-        [requestIds.map(keyOf)],
+        [requestIds.map((id) => genericTurnKey(id))],
       );
       const counts = new Map(rows.map((row) => [row.idempotency_key, Number(row.n)]));
-      return Object.fromEntries(requestIds.map((id) => [id, counts.get(keyOf(id)) ?? 0]));
+      return Object.fromEntries(requestIds.map((id) => [id, counts.get(genericTurnKey(id)) ?? 0]));
     }
 
     async function transferSucceeds(port: number, requestId: string): Promise<Reply> {
@@ -240,7 +220,7 @@ describe('resilience (real processes, real PostgreSQL)', () => {
     }, 90_000);
 
     afterAll(async () => {
-      await Promise.all([stopService(replyService), stopService(unavailableService)]);
+      await Promise.all([killService(replyService), killService(unavailableService)]);
       await pg?.destroy();
     });
 
@@ -523,7 +503,7 @@ describe('resilience (real processes, real PostgreSQL)', () => {
     }, 90_000);
 
     afterAll(async () => {
-      await stopService(service);
+      await killService(service);
       await database?.drop();
     });
 

@@ -3,6 +3,9 @@ import { AppConfig } from '../config';
 import { isConnectionError, isReadOnlyError } from './connection-errors';
 import { DatabaseProbe } from './database-probe';
 
+/** Why turns are answered degraded while the probe says PostgreSQL is down. */
+export const UNREACHABLE = 'PostgreSQL is unreachable';
+
 /** Distinct reasons logged in one outage, at most (a reason carrying a changing detail must not log every probe). */
 const MAX_REASONS_LOGGED = 5;
 
@@ -50,7 +53,7 @@ export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDes
     if (isReadOnlyError(error)) return 'PostgreSQL takes no writes (a standby, or set read-only)';
     if (!isConnectionError(error)) return undefined;
     if (this.available) void this.check();
-    return 'PostgreSQL is unreachable';
+    return UNREACHABLE;
   }
 
   /** One real round trip on the probe's own connection, bounded in time; updates the state either way. */

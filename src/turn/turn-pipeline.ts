@@ -5,7 +5,7 @@ import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
 import { runInBackground, runInWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
-import { DatabaseAvailability } from '../database/database-availability';
+import { DatabaseAvailability, UNREACHABLE } from '../database/database-availability';
 import { PoolWaitTimeoutError } from '../database/pool-gate';
 import {
   DeferredResults,
@@ -118,7 +118,7 @@ export class TurnPipeline {
 
   private async execute(turn: Turn, registered: RegisteredHandler | undefined, note: TurnNote): Promise<TurnReply> {
     if (!registered) return this.dispatchOnly(turn, null, note);
-    if (!this.database.isAvailable) return this.degraded(turn, note, 'PostgreSQL is unreachable');
+    if (!this.database.isAvailable) return this.degraded(turn, note, UNREACHABLE);
 
     const queued = registered.mode === 'async' && turn.input.stage === 'fulfillment';
     // A read-only turn is not recorded, so it needs no key here (the dispatcher derives one if it is read).

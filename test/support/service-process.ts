@@ -58,6 +58,13 @@ export function killIfRunning(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
+/** Ends a service at once (SIGKILL) unless it has ended already, and waits for its exit. */
+export async function killService(service: ServiceProcess | undefined): Promise<void> {
+  if (!service) return;
+  killIfRunning(service.child);
+  await service.exited;
+}
+
 /** A process's exit if it comes within `ms`, else 'still running'; the wait holds nothing open once it is over. */
 export function exitWithin<T>(exited: Promise<T>, ms: number): Promise<T | 'still running'> {
   return Promise.race([exited, sleep(ms, undefined, { ref: false }).then(() => 'still running' as const)]);

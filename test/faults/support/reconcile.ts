@@ -1,6 +1,7 @@
 import type { FaultCluster } from './fault-cluster';
 import { CUSTOMERS, OPENING_BALANCE_MINOR } from './fault-cluster';
-import { type Attempt, confirmed, keyOf, type TransferTurn } from './turn-load';
+import { genericTurnKey } from '../../support/generic-turns';
+import { type Attempt, confirmed, type TransferTurn } from './turn-load';
 
 export interface Reconciliation {
   /** Transfers sent and never carried out (their turn has no row in `transfers`). */
@@ -38,23 +39,25 @@ export async function reconcile(
   turns: readonly TransferTurn[],
   attempts: readonly Attempt[],
 ): Promise<Reconciliation> {
-  const keys = turns.map((turn) => keyOf(turn.requestId));
+  const keys = turns.map((turn) => genericTurnKey(turn.requestId));
   const rows = await cluster.query<{ idempotency_key: string; n: string; amount: string }>(
     `SELECT idempotency_key, count(*) AS n, sum(amount_minor) AS amount FROM transfers
       WHERE idempotency_key = ANY($1) GROUP BY idempotency_key`,
     [keys],
   );
   const byKey = new Map(rows.map((row) => [row.idempotency_key, row]));
-  const lost = turns.filter((turn) => !byKey.has(keyOf(turn.requestId))).map((turn) => turn.requestId);
-  const doubled = turns.filter((turn) => Number(byKey.get(keyOf(turn.requestId))?.n ?? 0) > 1).map((t) => t.requestId);
+  const lost = turns.filter((turn) => !byKey.has(genericTurnKey(turn.requestId))).map((turn) => turn.requestId);
+  const doubled = turns
+    .filter((turn) => Number(byKey.get(genericTurnKey(turn.requestId))?.n ?? 0) > 1)
+    .map((t) => t.requestId);
   const confirmedIds = new Set(attempts.filter(confirmed).map((attempt) => attempt.requestId));
   const confirmedButMissing = [...confirmedIds].filter(
-    (id) => turns.some((t) => t.requestId === id) && !byKey.has(keyOf(id)),
+    (id) => turns.some((t) => t.requestId === id) && !byKey.has(genericTurnKey(id)),
   );
 
   const moved = new Map<string, bigint>();
   for (const turn of turns) {
-    const row = byKey.get(keyOf(turn.requestId));
+    const row = byKey.get(genericTurnKey(turn.requestId));
     if (row) moved.set(turn.customer, (moved.get(turn.customer) ?? 0n) + BigInt(row.amount));
   }
   const accounts = await cluster.query<{ customer: string; type: string; balance: string; ledger: string }>(

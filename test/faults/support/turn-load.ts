@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
+import { transferTurnBody } from '../../support/generic-turns';
 import { CUSTOMERS, DEGRADED_TEXT, PLATFORM_DEADLINE_MS } from './fault-cluster';
 
 const PATH = '/v1/webhooks/generic';
@@ -34,25 +35,8 @@ export interface Attempt {
   readonly error?: string;
 }
 
-/** The caller-scoped idempotency key of a generic turn (src/fulfillment/idempotency-key.ts). */
-export function keyOf(requestId: string): string {
-  return createHash('sha256').update(`local-dev\ngeneric\n${requestId}`, 'utf8').digest('hex');
-}
-
 export function transferBody(turn: TransferTurn): Record<string, unknown> {
-  return {
-    requestId: turn.requestId,
-    sessionId: `session-${turn.requestId}`,
-    intent: 'TransferFunds',
-    stage: 'fulfillment',
-    confirmation: 'confirmed',
-    parameters: {
-      user_id: turn.customer,
-      from_account: 'checking',
-      to_account: 'savings',
-      amount: Number(turn.amountMinor) / 100,
-    },
-  };
+  return transferTurnBody(turn.requestId, turn.customer, turn.amountMinor);
 }
 
 function balanceBody(requestId: string): Record<string, unknown> {
