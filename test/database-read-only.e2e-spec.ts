@@ -124,7 +124,8 @@ describe('PostgreSQL that takes no writes (a standby after a failover, a primary
     }
     expect(await balances()).toEqual(afterFirst);
     expect(await transferRows(refused)).toEqual([0, 0, 0]);
-    expect(service.output()).toMatch(/answered degraded: PostgreSQL takes no writes \(a standby, or set read-only\)/);
+    // The access line is written after the reply went out.
+    await service.waitFor(/answered degraded: PostgreSQL takes no writes \(a standby, or set read-only\)/, 10_000);
     expect(service.output()).not.toMatch(/"status":500/);
   }, 60_000);
 
