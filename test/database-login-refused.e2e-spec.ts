@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { eventually } from './support/eventually';
-import { transferTurnBody } from './support/generic-turns';
+import { accountBalances, transferTurnBody } from './support/generic-turns';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
 import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
@@ -31,15 +31,7 @@ describe('PostgreSQL refusing the login of a running service', () => {
       body: JSON.stringify(transferTurnBody(requestId, CUSTOMER, 100n)),
     });
 
-  async function checking(): Promise<bigint> {
-    const [row] = await queryTestDatabase<{ balance_minor: string }>(
-      database.url,
-      `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
-        WHERE c.customer_number = $1 AND a.account_type = 'checking'`,
-      [CUSTOMER],
-    );
-    return BigInt(row.balance_minor);
-  }
+  const checking = async (): Promise<bigint> => (await accountBalances(database.url, CUSTOMER)).checking;
 
   beforeAll(async () => {
     database = await createTestDatabase();

@@ -1,5 +1,5 @@
 import { eventually } from './support/eventually';
-import { genericTurnKey, transferTurnBody } from './support/generic-turns';
+import { accountBalances, transferCounts, transferTurnBody } from './support/generic-turns';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { sendRaw } from './support/raw-http';
 import { freePort, killIfRunning, killService, type ServiceProcess, startService } from './support/service-process';
@@ -36,25 +36,8 @@ describe('PostgreSQL that takes no writes (a standby after a failover, a primary
   const balanceTurn = (requestId: string) =>
     turn({ requestId, intent: 'GetAccountBalance', parameters: { user_id: CUSTOMER, account_type: 'checking' } });
 
-  async function balances(): Promise<{ checking: bigint; savings: bigint }> {
-    const rows = await queryTestDatabase<{ account_type: string; balance_minor: string }>(
-      database.url,
-      `SELECT a.account_type, a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
-        WHERE c.customer_number = $1`,
-      [CUSTOMER],
-    );
-    const of = (type: string): bigint => BigInt(rows.find((row) => row.account_type === type)?.balance_minor ?? -1);
-    return { checking: of('checking'), savings: of('savings') };
-  }
-
-  async function transferRows(requestIds: string[]): Promise<number[]> {
-    const rows = await queryTestDatabase<{ idempotency_key: string; n: string }>(
-      database.url,
-      'SELECT idempotency_key, count(*) AS n FROM transfers WHERE idempotency_key = ANY($1) GROUP BY idempotency_key',
-      [requestIds.map((id) => genericTurnKey(id))],
-    );
-    return requestIds.map((id) => Number(rows.find((row) => row.idempotency_key === genericTurnKey(id))?.n ?? 0));
-  }
+  const balances = () => accountBalances(database.url, CUSTOMER);
+  const transferRows = (requestIds: string[]) => transferCounts(database.url, requestIds);
 
   /** The database's default for new sessions; with `endSessions`, the service's sessions are ended to take it. */
   async function setReadOnly(on: boolean, endSessions: boolean): Promise<void> {

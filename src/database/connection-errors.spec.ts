@@ -1,4 +1,10 @@
-import { isConnectionError, isReadOnlyError, isUnusableConnection, raisedWhileConnecting } from './connection-errors';
+import {
+  isConnectionError,
+  isReadOnlyError,
+  isUnusableConnection,
+  raisedWhileConnecting,
+  serverRefusal,
+} from './connection-errors';
 
 const pgError = (code: string, message = 'x'): Error => Object.assign(new Error(message), { code });
 
@@ -42,5 +48,28 @@ describe('connection errors', () => {
     expect(isUnusableConnection(pgError('ECONNRESET'))).toBe(true);
     expect(isUnusableConnection(pgError('23505'))).toBe(false);
     expect(isUnusableConnection(pgError('40001'))).toBe(false);
+  });
+
+  it('a refusal for a passing reason gets the degraded or busy reply, naming the server code and message', () => {
+    expect(serverRefusal(pgError('53100', 'could not extend file "base/1/2": No space left on device'))).toEqual({
+      outcome: 'degraded',
+      why: 'PostgreSQL is out of disk space: 53100 could not extend file "base/1/2": No space left on device',
+    });
+    expect(serverRefusal(pgError('53200'))?.outcome).toBe('degraded');
+    expect(serverRefusal(pgError('58030'))?.outcome).toBe('degraded');
+    expect(serverRefusal(pgError('25006'))?.why).toMatch(
+      /^PostgreSQL takes no writes \(a standby, or set read-only\): 25006/,
+    );
+    for (const code of ['57014', '55P03', '40001', '40P01']) expect(serverRefusal(pgError(code))?.outcome).toBe('busy');
+    const wrapped = Object.assign(new Error('query failed'), { driverError: pgError('40P01', 'deadlock detected') });
+    expect(serverRefusal(wrapped)?.why).toBe('a concurrent transaction deadlocked with it: 40P01 deadlock detected');
+  });
+
+  it("what is the turn's own fault, or a lost server, is no refusal", () => {
+    // A constraint, a bad statement, a limit the statement itself hit (53400 temp_file_limit), an internal error.
+    for (const code of ['23505', '42P01', '22P02', '53400', '54000', 'XX000', 'ECONNRESET', '57P01']) {
+      expect(serverRefusal(pgError(code))).toBeUndefined();
+    }
+    expect(serverRefusal(undefined)).toBeUndefined();
   });
 });

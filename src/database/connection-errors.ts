@@ -73,6 +73,44 @@ export function isReadOnlyError(error: unknown): boolean {
 }
 
 /**
+ * Why a turn gets the degraded or busy reply instead of its answer: `degraded` when the database cannot serve
+ * it now (unreachable, or it cannot write: a standby, a full disk, no memory, failing storage), `busy` when the
+ * turn lost to other work (no pool connection in time, a lock held past `statement_timeout` or `lock_timeout`,
+ * a concurrent transaction that conflicted with it). Either way nothing of the turn was kept, so a retry runs it.
+ */
+export interface Unavailable {
+  outcome: 'degraded' | 'busy';
+  why: string;
+}
+
+/** Refusals by a reachable server for a passing reason, never for anything in the turn itself. */
+const REFUSALS: ReadonlyMap<string, Unavailable> = new Map<string, Unavailable>([
+  [READ_ONLY_SQLSTATE, { outcome: 'degraded', why: 'PostgreSQL takes no writes (a standby, or set read-only)' }],
+  ['53000', { outcome: 'degraded', why: 'PostgreSQL is short of resources' }],
+  ['53100', { outcome: 'degraded', why: 'PostgreSQL is out of disk space' }],
+  ['53200', { outcome: 'degraded', why: 'PostgreSQL is out of memory' }],
+  ['58030', { outcome: 'degraded', why: 'PostgreSQL cannot read or write its files' }],
+  ['57014', { outcome: 'busy', why: 'PostgreSQL cancelled a statement (statement_timeout, or an operator)' }],
+  ['55P03', { outcome: 'busy', why: 'a lock held elsewhere was not released in time' }],
+  ['40001', { outcome: 'busy', why: 'a concurrent transaction conflicted with it' }],
+  ['40P01', { outcome: 'busy', why: 'a concurrent transaction deadlocked with it' }],
+]);
+
+/**
+ * The refusal `error` (or an error it wraps) is, with the server's code and message appended; undefined for any
+ * other error. A statement cancelled by the turn's own deadline never gets here: the pool reports the deadline.
+ */
+export function serverRefusal(error: unknown): Unavailable | undefined {
+  let found: Unavailable | undefined;
+  somewhereIn(error, ({ code, message }) => {
+    const refusal = typeof code === 'string' ? REFUSALS.get(code) : undefined;
+    if (refusal) found = { outcome: refusal.outcome, why: `${refusal.why}: ${code as string} ${String(message)}` };
+    return found !== undefined;
+  });
+  return found;
+}
+
+/**
  * True when the connection that met `error` is of no more use: its server is gone, or takes no writes. It is
  * destroyed instead of going back to the pool, so the next connection is a new one, which reaches whatever
  * server the address names now (after a failover, the new primary) and takes the server's current settings.

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config';
-import { isConnectionError, isReadOnlyError } from './connection-errors';
+import { isConnectionError, type Unavailable, serverRefusal } from './connection-errors';
 import { DatabaseProbe } from './database-probe';
 
 /** Why turns are answered degraded while the probe says PostgreSQL is down. */
@@ -45,15 +45,17 @@ export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDes
   }
 
   /**
-   * Why the turn that got `error` should be answered degraded, if it should: a connection error (then the probe
-   * decides at once whether the database is down for everyone), or a write refused by a server that takes none
-   * (which says nothing about reads: the database stays available). Undefined for any other error.
+   * How the turn that got `error` should be answered, if the error is the database's and not the turn's: a
+   * connection error (then the probe decides at once whether the database is down for everyone), or a statement
+   * refused by a reachable server for a passing reason (which says nothing about the others: the database stays
+   * available). Undefined for any other error.
    */
-  report(error: unknown): string | undefined {
-    if (isReadOnlyError(error)) return 'PostgreSQL takes no writes (a standby, or set read-only)';
+  report(error: unknown): Unavailable | undefined {
+    const refusal = serverRefusal(error);
+    if (refusal) return refusal;
     if (!isConnectionError(error)) return undefined;
     if (this.available) void this.check();
-    return UNREACHABLE;
+    return { outcome: 'degraded', why: UNREACHABLE };
   }
 
   /** One real round trip on the probe's own connection, bounded in time; updates the state either way. */

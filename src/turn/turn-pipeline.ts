@@ -5,6 +5,7 @@ import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
 import { runInBackground, runInWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
+import type { Unavailable } from '../database/connection-errors';
 import { DatabaseAvailability, UNREACHABLE } from '../database/database-availability';
 import { PoolWaitTimeoutError } from '../database/pool-gate';
 import {
@@ -118,7 +119,7 @@ export class TurnPipeline {
 
   private async execute(turn: Turn, registered: RegisteredHandler | undefined, note: TurnNote): Promise<TurnReply> {
     if (!registered) return this.dispatchOnly(turn, null, note);
-    if (!this.database.isAvailable) return this.degraded(turn, note, UNREACHABLE);
+    if (!this.database.isAvailable) return this.refused(turn, note, { outcome: 'degraded', why: UNREACHABLE });
 
     const queued = registered.mode === 'async' && turn.input.stage === 'fulfillment';
     // A read-only turn is not recorded, so it needs no key here (the dispatcher derives one if it is read).
@@ -136,8 +137,8 @@ export class TurnPipeline {
             keepLateWork: this.deferred,
           });
           note.outcome = dispatched.outcome;
-          const unavailable = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
-          if (unavailable) return { ...this.degradedReply(turn, note, unavailable), keep: false };
+          const refusal = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
+          if (refusal) return { ...this.unavailable(turn, note, refusal), keep: false };
           // A handler that threw is assumed to have rolled back: the key is released so a retry runs again.
           const reply = {
             ...turn.render(dispatched.result, dispatched.outcome),
@@ -155,8 +156,8 @@ export class TurnPipeline {
       );
     } catch (error: unknown) {
       if (error instanceof DeadlineReachedError || error instanceof PoolWaitTimeoutError) return this.busy(turn, note);
-      const unavailable = this.database.report(error);
-      if (unavailable) return this.degraded(turn, note, unavailable);
+      const refusal = this.database.report(error);
+      if (refusal) return this.refused(turn, note, refusal);
       throw error;
     }
   }
@@ -194,8 +195,8 @@ export class TurnPipeline {
       keepLateWork: this.deferred,
     });
     note.outcome = dispatched.outcome;
-    const unavailable = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
-    if (unavailable) return this.degraded(turn, note, unavailable);
+    const refusal = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
+    if (refusal) return this.refused(turn, note, refusal);
     return { ...turn.render(dispatched.result, dispatched.outcome), replayed: false };
   }
 
@@ -204,19 +205,15 @@ export class TurnPipeline {
    * ran, so a retry runs the turn. Answered like an outage, without declaring one.
    */
   private busy(turn: Turn, note: TurnNote): TurnReply {
-    return { ...this.unavailable(turn, note, 'busy', 'no database connection within its deadline'), replayed: false };
+    return this.refused(turn, note, { outcome: 'busy', why: 'no database connection within its deadline' });
   }
 
-  private degraded(turn: Turn, note: TurnNote, why: string): TurnReply {
-    return { ...this.degradedReply(turn, note, why), replayed: false };
-  }
-
-  private degradedReply(turn: Turn, note: TurnNote, why: string): RenderedReply {
-    return this.unavailable(turn, note, 'degraded', why);
+  private refused(turn: Turn, note: TurnNote, refusal: Unavailable): TurnReply {
+    return { ...this.unavailable(turn, note, refusal), replayed: false };
   }
 
   /** The degraded reply (DEGRADED_TEXT), or 503 with Retry-After when DEGRADED_MODE=503. */
-  private unavailable(turn: Turn, note: TurnNote, outcome: 'degraded' | 'busy', why: string): RenderedReply {
+  private unavailable(turn: Turn, note: TurnNote, { outcome, why }: Unavailable): RenderedReply {
     note.outcome = outcome;
     this.logger.warn(`Turn ${turn.input.requestId} (${turn.input.intent}) answered ${outcome}: ${why}`);
     if (this.config.degraded.mode === '503') {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { queryTestDatabase } from './test-database';
 
 /** The local development caller (no CALLERS_FILE) that LOCAL_DEV_AUTH authenticates. */
 export const LOCAL_DEV_CALLER = 'local-dev';
@@ -26,4 +27,29 @@ export function transferTurnBody(requestId: string, customer: string, amountMino
       amount: Number(amountMinor) / 100,
     },
   };
+}
+
+/** A demo customer's checking and savings balances in minor units, read straight from the database. */
+export async function accountBalances(
+  databaseUrl: string,
+  customer: string,
+): Promise<{ checking: bigint; savings: bigint }> {
+  const rows = await queryTestDatabase<{ account_type: string; balance_minor: string }>(
+    databaseUrl,
+    `SELECT a.account_type, a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
+      WHERE c.customer_number = $1`,
+    [customer],
+  );
+  const of = (type: string): bigint => BigInt(rows.find((row) => row.account_type === type)?.balance_minor ?? -1);
+  return { checking: of('checking'), savings: of('savings') };
+}
+
+/** How many transfers each generic turn (by request id, local development caller) wrote: 0 or 1, never more. */
+export async function transferCounts(databaseUrl: string, requestIds: string[]): Promise<number[]> {
+  const rows = await queryTestDatabase<{ idempotency_key: string; n: string }>(
+    databaseUrl,
+    'SELECT idempotency_key, count(*) AS n FROM transfers WHERE idempotency_key = ANY($1) GROUP BY idempotency_key',
+    [requestIds.map((id) => genericTurnKey(id))],
+  );
+  return requestIds.map((id) => Number(rows.find((row) => row.idempotency_key === genericTurnKey(id))?.n ?? 0));
 }
