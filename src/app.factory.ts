@@ -12,6 +12,8 @@ import { HttpErrorFilter } from './common/http/http-error.filter';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
 import type { AppConfig } from './config';
+import { DatabaseAvailability } from './database/database-availability';
+import { databaseErrorTranslator } from './database/unavailable-answer';
 import { setupOpenApi } from './docs/openapi';
 import { HealthController } from './health/health.controller';
 import { Readiness } from './health/readiness';
@@ -84,7 +86,7 @@ export async function createHttpApp(
       requestLogContext,
     ),
   );
-  app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalFilters(new HttpErrorFilter(databaseErrorTranslator(app.get(DatabaseAvailability))));
   if (config.http.openApi) setupOpenApi(app);
   return app;
 }

@@ -109,7 +109,7 @@ export const ERROR_EXAMPLES: Readonly<Record<number, Readonly<Record<string, { s
   },
   503: {
     unavailable: {
-      summary: 'PostgreSQL unreachable, DEGRADED_MODE=503',
+      summary: 'PostgreSQL cannot serve the request now (a webhook turn: with DEGRADED_MODE=503)',
       value: error(503, 'UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.'),
     },
     overloaded: {

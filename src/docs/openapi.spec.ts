@@ -169,7 +169,7 @@ describe('buildOpenApiDocument', () => {
     expect(operation.security).toEqual([...WEBHOOK_SECURITY]);
     expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path', required: true }));
     expect(operation.requestBody).toBeUndefined();
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '404', '429', '500']);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '404', '429', '500', '503']);
     expect(operation.responses['200']).toMatchObject({
       content: { 'application/json': { schema: { $ref: expect.stringContaining('FulfillmentStatusSchema') } } },
     });

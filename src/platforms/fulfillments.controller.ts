@@ -5,6 +5,7 @@ import {
   ApiOperation,
   ApiProperty,
   ApiPropertyOptional,
+  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -48,6 +49,11 @@ export class FulfillmentsController {
   })
   @ApiOkResponse({ type: FulfillmentStatusSchema, description: 'The fulfillment and, once finished, its result.' })
   @ApiNotFoundResponse({ description: 'No such fulfillment for this caller (or it expired).' })
+  @ApiServiceUnavailableResponse({
+    description:
+      'UNAVAILABLE: PostgreSQL could not serve the lookup now (unreachable, a table locked past the statement ' +
+      'timeout); OVERLOADED: the replica is too busy. Retry after Retry-After.',
+  })
   async find(@Param('id') id: string, @CurrentCaller() caller: Caller, @Res() response: Response): Promise<void> {
     const found = await this.results.find(id, caller.id);
     if (!found) throw new AppError('NOT_FOUND', 'No fulfillment with this id for this caller.');

@@ -2,11 +2,11 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import { type Attributes, TraceFlags } from '@opentelemetry/api';
 import { AsyncFulfillments } from '../async/async-fulfillments';
 import { Deadline, DeadlineReachedError } from '../common/deadline';
-import { AppError } from '../common/errors/app-error';
 import { runInBackground, runInWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
 import type { Unavailable } from '../database/connection-errors';
 import { DatabaseAvailability, UNREACHABLE } from '../database/database-availability';
+import { unavailableAnswer } from '../database/unavailable-answer';
 import { PoolWaitTimeoutError } from '../database/pool-gate';
 import {
   DeferredResults,
@@ -38,8 +38,6 @@ export interface Turn {
   readonly deadline: Deadline;
   readonly render: RenderTurn;
 }
-
-const DEGRADED_RETRY_AFTER_SECONDS = '5';
 
 /** How the turn ended, for its span and metrics; set as it goes, so also known when it ends in an error. */
 interface TurnNote {
@@ -217,9 +215,7 @@ export class TurnPipeline {
     note.outcome = outcome;
     this.logger.warn(`Turn ${turn.input.requestId} (${turn.input.intent}) answered ${outcome}: ${why}`);
     if (this.config.degraded.mode === '503') {
-      throw new AppError('UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.', [], {
-        'Retry-After': DEGRADED_RETRY_AFTER_SECONDS,
-      });
+      throw unavailableAnswer();
     }
     return turn.render(
       { text: operatorText(this.config.degraded.text, turn.input.languageCode), failed: true },

@@ -92,6 +92,12 @@ export interface ErrorBody {
 }
 
 /**
+ * The answer a layer above `common` gives an error only it can recognize (the database's outage is the
+ * database module's to know), with why, for the log; undefined for any other error.
+ */
+export type ErrorTranslator = (exception: unknown) => { answer: AppError; why: string } | undefined;
+
+/**
  * The one place HTTP errors are shaped: always JSON `{statusCode, error, message, details?, requestId}`,
  * never HTML, a stack trace or an internal message.
  */
@@ -99,10 +105,20 @@ export interface ErrorBody {
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  constructor(private readonly translate: ErrorTranslator = () => undefined) {}
+
+  catch(thrown: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<RequestContext>();
     const response = http.getResponse<Response>();
+    const translated =
+      thrown instanceof HttpException || thrown instanceof AppError ? undefined : this.translate(thrown);
+    const exception = translated?.answer ?? thrown;
+    if (translated) {
+      this.logger.warn(
+        `${request.method} ${request.path} answered ${translated.answer.code} (request ${request.requestId}): ${translated.why}`,
+      );
+    }
     if (exception instanceof HttpException && exception.getStatus() === 503 && request.path.startsWith('/health/')) {
       // @nestjs/terminus reports an unhealthy check this way: its body (which indicator is down) is the answer.
       response.status(503).json(exception.getResponse());

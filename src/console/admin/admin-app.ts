@@ -8,6 +8,8 @@ import { ListenError } from '../../common/errors/listen-error';
 import { HttpErrorFilter } from '../../common/http/http-error.filter';
 import { requestIdMiddleware } from '../../common/http/request-id.middleware';
 import type { AppConfig } from '../../config';
+import { DatabaseAvailability } from '../../database/database-availability';
+import { databaseErrorTranslator } from '../../database/unavailable-answer';
 import { accessLogger, httpAccessLog } from '../../observability/access-log';
 import { createNestLogger, rootLogger } from '../../observability/logging';
 import { ADMIN_CONTROLLERS, AdminModule } from './admin.module';
@@ -85,7 +87,7 @@ export async function startAdminListener(
   admin.use(consoleSecurityHeaders);
   admin.use(consolePages());
   admin.useBodyParser('json', { limit: '64kb' });
-  admin.useGlobalFilters(new HttpErrorFilter());
+  admin.useGlobalFilters(new HttpErrorFilter(databaseErrorTranslator(service.get(DatabaseAvailability))));
   admin.get(AdminOpenApiDocument).buildWith(() => buildAdminOpenApiDocument(admin, ADMIN_CONTROLLERS));
   const { host, port } = config.admin;
   await admin.listen(port, host).catch(async (error: unknown) => {
