@@ -229,8 +229,8 @@ export class ReadThroughCache implements OnApplicationShutdown {
         this.shared.warn(error);
       }
     }
-    // No Redis, or it did not take the write: tell the replicas through PostgreSQL; each one that reaches Redis
-    // bumps the generations there itself, so no replica reads the old entry from Redis after it is back.
+    // No Redis, or it did not take the write: tell the replicas through PostgreSQL. Each one with Redis then gives
+    // up every entry there until it has moved the epoch on (as this one does), so none reads the old entry.
     await this.fallback?.publish(message).catch((error: unknown) => {
       this.logger.error(`Cache: could not notify the other replicas of a write: ${String(error)}`);
     });
@@ -292,14 +292,16 @@ export class ReadThroughCache implements OnApplicationShutdown {
     for (const key of keys) this.local.invalidate(key);
     this.countInvalidations(keys.map(kindOfScopeKey), 'invalidatedRemote');
     if (typeof message.t === 'number') this.recordPropagation?.(Math.max(0, Date.now() - message.t) / 1000);
-    // The writer could not reach Redis: bump the generations there for it, with the same message.
-    if (via === 'postgres' && this.shared?.available) {
-      this.shared.invalidate(keys, text).catch((error: unknown) => this.shared?.warn(error));
-    }
+    // The writer could not bump the scopes' generations in Redis, so their entries there still look current: Redis
+    // is given up here at once (no read of it may begin before), until its epoch has moved on.
+    if (via === 'postgres') this.shared?.distrust();
   }
 
   private resync(source: string): void {
     this.local.clear();
+    // A write whose invalidation Redis refused reached the replicas only through PostgreSQL: if this one missed it,
+    // the scope's entries in Redis are still current.
+    if (source === 'PostgreSQL') this.shared?.distrust();
     this.logger.log(`Cache: ${source} notifications are back; in-process entries dropped (some may have been missed)`);
   }
 

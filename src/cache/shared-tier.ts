@@ -41,8 +41,11 @@ export class SharedTier {
   private readonly subscriber: Redis;
   private warnedAt = 0;
   private subscribedOnce = false;
-  /** Set while the epoch of a reconnection is not yet in Redis: entries from before must not be read. */
+  /** Set while a new epoch is not yet in Redis (see `distrust`): entries from before must not be read. */
   private epochPending = false;
+  /** Counts the calls to `distrust`: an epoch bump answered after a later call must run again. */
+  private distrusts = 0;
+  private bumping = false;
   private readonly valuePrefix: string;
   private readonly generationPrefix: string;
   private readonly epochKey: string;
@@ -67,14 +70,12 @@ export class SharedTier {
     this.subscriber.on('error', (error: Error) => this.warn(error));
     this.subscriber.on('message', (_channel: string, message: string) => onMessage(message));
     // ioredis subscribes again by itself after a reconnect; 'ready' marks each (re)subscription. A write made
-    // meanwhile could not bump its scope's generation here, so every entry stored before is given up: the
-    // epoch moves on (retried until Redis takes it).
+    // meanwhile could not bump its scope's generation here, so every entry stored before is given up. So it is at
+    // the first: a write whose invalidation Redis refused before this replica started left its entries current.
     this.subscriber.on('ready', () => {
-      if (this.subscribedOnce) {
-        onResubscribed();
-        this.newEpoch();
-      }
+      if (this.subscribedOnce) onResubscribed();
       this.subscribedOnce = true;
+      this.distrust();
     });
     this.subscriber.subscribe(this.channel).catch((error: unknown) => this.warn(error));
   }
@@ -84,12 +85,18 @@ export class SharedTier {
     return this.client.status === 'ready' && this.subscriber.status === 'ready' && !this.epochPending;
   }
 
+  /**
+   * Rejects when Redis was distrusted while the read was on its way: an invalidation sent before it on the same
+   * connection failed, so what it read may be stale.
+   */
   async read(key: string, scope: string): Promise<SharedRead> {
+    const asOf = this.distrusts;
     const [generation, epoch, json] = await this.client.mget(
       this.generationPrefix + scope,
       this.epochKey,
       this.valuePrefix + key,
     );
+    if (asOf !== this.distrusts) throw new Error('its entries were given up while the read was on its way');
     return { generation: generation ?? '0', epoch: epoch ?? '0', json: json ?? undefined };
   }
 
@@ -111,19 +118,45 @@ export class SharedTier {
     this.client.set(this.valuePrefix + key, json, 'PX', ttlMs).catch((error: unknown) => this.warn(error));
   }
 
-  /** Bumps the scopes' generations and publishes `message` to every replica; rejects when Redis did not answer. */
+  /**
+   * Bumps the scopes' generations and publishes `message` to every replica; rejects when Redis did not answer or
+   * refused (a demoted primary takes reads but no writes; a full one refuses writes). The entries of those scopes
+   * would then stay current in Redis, so the whole tier is distrusted until its epoch moves on.
+   */
   async invalidate(scopes: readonly string[], message: string): Promise<void> {
     const keys = scopes.map((scope) => this.generationPrefix + scope);
-    await this.client.eval(INVALIDATE_SCRIPT, keys.length, ...keys, 2 * this.maxTtlMs, this.channel, message);
+    try {
+      await this.client.eval(INVALIDATE_SCRIPT, keys.length, ...keys, 2 * this.maxTtlMs, this.channel, message);
+    } catch (error: unknown) {
+      this.distrust();
+      throw error;
+    }
   }
 
-  private newEpoch(): void {
+  /**
+   * Gives up every entry Redis holds: reads skip Redis until the epoch has moved on there, retried until Redis
+   * takes it. For whenever a write may not have bumped its scopes' generations in Redis.
+   */
+  distrust(): void {
     this.epochPending = true;
+    this.distrusts += 1;
+    if (!this.bumping) this.bumpEpoch();
+  }
+
+  private bumpEpoch(): void {
+    this.bumping = true;
+    const asOf = this.distrusts;
     this.client.incr(this.epochKey).then(
-      () => (this.epochPending = false),
+      () => {
+        if (asOf !== this.distrusts) return this.bumpEpoch();
+        this.bumping = false;
+        this.epochPending = false;
+      },
       (error: unknown) => {
         this.warn(error);
-        if (this.subscriber.status === 'ready') setTimeout(() => this.newEpoch(), 250).unref();
+        // While the subscription is down, its return ('ready') distrusts again, which starts a new round.
+        if (this.subscriber.status === 'ready') setTimeout(() => this.bumpEpoch(), 250).unref();
+        else this.bumping = false;
       },
     );
   }

@@ -7,7 +7,8 @@ import { AppConfig } from '../../src/config';
 import { PgNotifications } from '../../src/database/pg-notifications';
 import { PgPools } from '../../src/database/pg-pools';
 import { eventually } from '../support/eventually';
-import { testRedisUrl } from '../support/redis';
+import { type PrivateRedis, startPrivateRedis, testRedisUrl } from '../support/redis';
+import { freePort } from '../support/service-process';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
 const settings = { enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 };
@@ -210,16 +211,127 @@ describe('Redis keys of the cache', () => {
     try {
       const keys = await eventually(async () => {
         const found = await redis.keys(`wf:cache:${namespace}:*`);
-        expect(found).toHaveLength(2);
+        // The scope's generation, the entry, and the namespace's epoch (moved on by every replica as it starts).
+        expect(found).toHaveLength(3);
         return found;
       });
       const generation = keys.find((key) => key.includes(':g:')) as string;
       const value = keys.find((key) => key.includes(':v:')) as string;
       expect(await redis.pttl(generation)).toBeGreaterThan(60_000);
       expect(await redis.pttl(value)).toBeLessThanOrEqual(30_000);
+      expect(keys).toContain(`wf:cache:${namespace}:epoch`);
     } finally {
       redis.disconnect();
       await cache.onApplicationShutdown();
+    }
+  });
+});
+
+describe('ReadThroughCache on a Redis that serves reads but refuses writes (a demoted primary after a failover, a full one)', () => {
+  let redis: PrivateRedis;
+  let database: TestDatabase;
+  let pool: Pool;
+  const notifiers: PgNotifications[] = [];
+  const open: ReadThroughCache[] = [];
+
+  beforeAll(async () => {
+    // A redis-server of its own: this one is made a replica and back.
+    redis = await startPrivateRedis();
+    database = await createTestDatabase();
+    pool = new Pool({ connectionString: database.url, max: 4 });
+  });
+  afterAll(async () => {
+    await Promise.all(open.map((cache) => cache.onApplicationShutdown()));
+    await Promise.all(notifiers.map((n) => n.onApplicationShutdown()));
+    await pool.end();
+    await database.drop();
+    await redis?.stop();
+  });
+
+  /** A replica's cache on the private Redis, with PostgreSQL as the channel for writes Redis did not take. */
+  function replica(namespace: string): ReadThroughCache {
+    const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, { database: { url: database.url } });
+    const notifications = new PgNotifications(config, PgPools.of(pool));
+    notifiers.push(notifications);
+    const cache = ReadThroughCache.of({ ...settings, namespace }, redis.url);
+    cache.useFallbackChannel(notifications.channel('wf_cache_demoted'));
+    open.push(cache);
+    return cache;
+  }
+
+  it('never serves an entry whose invalidation Redis refused (READONLY, OOM), on the writer or another replica, and shares again once Redis takes writes', async () => {
+    const namespace = `test-${randomUUID()}`;
+    const [a, b] = [replica(namespace), replica(namespace)];
+    await Promise.all([ready(a), ready(b)]);
+    const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    await eventually(async () => {
+      const { rows } = await pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'LISTEN wf_cache_demoted'`,
+      );
+      expect(rows[0].n).toBe('2');
+    });
+    let row = 'balance 100';
+    let loads = 0;
+    const load = () => {
+      loads++;
+      return Promise.resolve(row);
+    };
+    expect(await balancesA.read('C-1', [], load)).toBe('balance 100');
+    await eventually(async () => {
+      const admin = new Redis(redis.url);
+      try {
+        expect(await admin.keys(`wf:cache:${namespace}:v:*`)).toHaveLength(1);
+      } finally {
+        admin.disconnect();
+      }
+    });
+    expect(await balancesB.read('C-1', [], load)).toBe('balance 100');
+    expect(loads).toBe(1);
+
+    const admin = new Redis(redis.url);
+    try {
+      // Demoted: a replica of a primary that is gone; it keeps serving its data to readers and refuses writes.
+      await admin.replicaof('127.0.0.1', String(await freePort()));
+      await expect(admin.set('probe', '1')).rejects.toThrow(/READONLY/);
+
+      row = 'balance 90';
+      await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
+      expect(await balancesA.read('C-1', [], load)).toBe('balance 90');
+      await eventually(async () => expect(await balancesB.read('C-1', [], load)).toBe('balance 90'), 5000);
+      // A replica that starts now never heard of the write; the entry in Redis still looks current to it.
+      const c = replica(namespace);
+      const balancesC = c.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+      await eventually(async () => {
+        const { rows } = await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'LISTEN wf_cache_demoted'`,
+        );
+        expect(rows[0].n).toBe('3');
+      });
+      expect(await balancesC.read('C-1', [], load)).toBe('balance 90');
+
+      // Promoted again: entries from before are given up, then Redis is shared again.
+      await admin.replicaof('NO', 'ONE');
+      await Promise.all([ready(a), ready(b)]);
+      row = 'balance 80';
+      await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
+      expect(await balancesA.read('C-1', [], load)).toBe('balance 80');
+      await eventually(async () => expect(await admin.keys(`wf:cache:${namespace}:v:*`)).toHaveLength(1));
+      const before = loads;
+      await eventually(async () => expect(await balancesB.read('C-1', [], load)).toBe('balance 80'), 5000);
+      expect(loads).toBe(before);
+
+      // Full, with nothing it may evict: Redis refuses writes (OOM) and still answers reads.
+      await admin.config('SET', 'maxmemory', '1');
+      await expect(admin.set('probe', '1')).rejects.toThrow(/OOM/);
+      row = 'balance 70';
+      await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
+      expect(await balancesA.read('C-1', [], load)).toBe('balance 70');
+      await eventually(async () => expect(await balancesB.read('C-1', [], load)).toBe('balance 70'), 5000);
+    } finally {
+      await admin.replicaof('NO', 'ONE').catch(() => undefined);
+      await admin.config('SET', 'maxmemory', '0').catch(() => undefined);
+      admin.disconnect();
     }
   });
 });
