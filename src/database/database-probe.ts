@@ -10,7 +10,7 @@ export const PROBE_TIMEOUT_MS = 2000;
 /**
  * One round trip to PostgreSQL on a connection of its own, outside the pool: whether the server answers is
  * then never confused with whether the pool has a free connection (a pool full of slow turns is busy, not
- * down). The connection is opened when first needed and replaced after any failure.
+ * down). The connection is opened when first needed, and replaced after any failure and once it has ended.
  */
 @Injectable()
 export class DatabaseProbe implements OnModuleDestroy {
@@ -63,6 +63,11 @@ export class DatabaseProbe implements OnModuleDestroy {
         keepAlive: true,
       });
       this.client = client;
+      // Ended while idle (idle_session_timeout, an administrator ending idle sessions, a proxy's idle timeout):
+      // the next probe opens a new connection instead of reporting the old one's end as an outage.
+      client.once('end', () => {
+        if (this.client === client) this.client = undefined;
+      });
       await client.connect();
     }
     await this.client?.query('SELECT 1');

@@ -85,6 +85,9 @@ export class PgNotifications implements OnApplicationShutdown {
     client
       .connect()
       .then(async () => {
+        // A listening session is idle by design: a server-wide idle_session_timeout (PostgreSQL 14+) would end it
+        // every time, and each reconnection drops the cache. Older servers do not know the setting.
+        await client.query('SET idle_session_timeout = 0').catch(() => undefined);
         for (const name of this.listeners.keys()) await client.query(`LISTEN ${name}`);
         this.client = client;
         this.connecting = false;
