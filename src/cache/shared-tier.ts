@@ -145,6 +145,11 @@ export class SharedTier {
 
   private bumpEpoch(): void {
     this.bumping = true;
+    if (this.client.status !== 'ready') {
+      // Still connecting (as at start-up) or reconnecting: bumped once it can be, not refused meanwhile.
+      this.client.once('ready', () => this.bumpEpoch());
+      return;
+    }
     const asOf = this.distrusts;
     this.client.incr(this.epochKey).then(
       () => {
