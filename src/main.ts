@@ -5,6 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { constants as osConstants } from 'node:os';
 import { ListenError } from './common/errors/listen-error';
 import { AppConfig, ConfigError, loadConfig, loadSections } from './config';
+import { connectErrorHint } from './database/connect-error-hint';
 import { isReadOnlyError } from './database/connection-errors';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
@@ -80,6 +81,8 @@ function describeStartupError(error: unknown): string | undefined {
       'some (migrations, the job queue); point DATABASE_URL at the primary'
     );
   }
+  const hint = connectErrorHint(error);
+  if (hint) return hint;
   // Socket errors (ECONNREFUSED, ENOTFOUND, …) and PostgreSQL errors (28P01, 3D000, …) carry a code and a
   // message without secrets; they need no stack trace to be understood.
   const code = (error as { code?: unknown } | undefined)?.code;

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import * as pg from 'pg';
 import { AppConfig } from '../config';
+import { APPLICATION_NAME } from './data-source-options';
 import { PgPools } from './pg-pools';
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
@@ -66,7 +67,11 @@ export class PgNotifications implements OnApplicationShutdown {
   private connect(): void {
     if (this.connecting || this.closed) return;
     this.connecting = true;
-    const client = new pg.Client({ connectionString: this.config.database.url, keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.config.database.url,
+      application_name: `${APPLICATION_NAME}-notifications`,
+      keepAlive: true,
+    });
     const lost = (): void => {
       if (this.client === client) this.client = undefined;
       client.removeAllListeners('notification');
