@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { closeRedis } from '../common/redis/close-redis';
+import { redisErrorText } from '../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold a turn: the read goes to PostgreSQL after this long. */
 const COMMAND_TIMEOUT_MS = 200;
@@ -173,7 +174,7 @@ export class SharedTier {
   warn(error: unknown): void {
     if (Date.now() - this.warnedAt < 10_000) return;
     this.warnedAt = Date.now();
-    this.logger.warn(`Cache: Redis unavailable, reading PostgreSQL: ${String(error)}`);
+    this.logger.warn(`Cache: Redis unavailable, reading PostgreSQL: ${redisErrorText(error)}`);
   }
 }
 

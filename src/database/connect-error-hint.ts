@@ -1,12 +1,5 @@
-/** Node's codes for a server certificate it would not trust. */
-const UNTRUSTED_CERTIFICATE = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'CERT_SIGNATURE_FAILURE',
-]);
+import { isUntrustedCertificate } from '../common/net/tls-errors';
+
 const CERTIFICATE_DATES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 
 /**
@@ -19,7 +12,7 @@ export function connectErrorHint(error: unknown): string | undefined {
   const { code, syscall, path } = error as { code?: unknown; syscall?: unknown; path?: unknown };
   if (typeof code !== 'string') return undefined;
   const what = `(${code}: ${error.message})`;
-  if (UNTRUSTED_CERTIFICATE.has(code)) {
+  if (isUntrustedCertificate(error)) {
     return `PostgreSQL's TLS certificate is not trusted ${what}: set sslrootcert in DATABASE_URL to the CA that signed it`;
   }
   if (CERTIFICATE_DATES.has(code)) return `PostgreSQL's TLS certificate is not valid now ${what}`;

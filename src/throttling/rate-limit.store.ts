@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 import { closeRedis } from '../common/redis/close-redis';
 import { AppConfig } from '../config';
 import { FixedWindowStorage } from './fixed-window.storage';
+import { redisErrorText } from '../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold requests: the counter is skipped after this long. */
 const COMMAND_TIMEOUT_MS = 250;
@@ -59,7 +60,7 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
   private warn(error: unknown): void {
     if (Date.now() - this.warnedAt < 10_000) return;
     this.warnedAt = Date.now();
-    this.logger.error(`Rate-limit store unavailable, not throttling: ${String(error)}`);
+    this.logger.error(`Rate-limit store unavailable, not throttling: ${redisErrorText(error)}`);
   }
 }
 

@@ -285,7 +285,7 @@ describe('ReadThroughCache on a Redis that serves reads but refuses writes (a de
     };
     expect(await balancesA.read('C-1', [], load)).toBe('balance 100');
     await eventually(async () => {
-      const admin = new Redis(redis.url);
+      const admin = redis.client();
       try {
         expect(await admin.keys(`wf:cache:${namespace}:v:*`)).toHaveLength(1);
       } finally {
@@ -295,7 +295,7 @@ describe('ReadThroughCache on a Redis that serves reads but refuses writes (a de
     expect(await balancesB.read('C-1', [], load)).toBe('balance 100');
     expect(loads).toBe(1);
 
-    const admin = new Redis(redis.url);
+    const admin = redis.client();
     try {
       // Demoted: a replica of a primary that is gone; it keeps serving its data to readers and refuses writes.
       await admin.replicaof('127.0.0.1', String(await freePort()));

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { eventually } from './eventually';
 import { freePort } from './service-process';
@@ -16,28 +18,37 @@ export function testRedisUrl(): string {
 /** A redis-server of the test's own, for tests that change how the server behaves (its role, its limits). */
 export interface PrivateRedis {
   readonly url: string;
+  /** A client of the test's own, over TLS when the server serves it. */
+  client(): Redis;
   stop(): Promise<void>;
 }
 
 /**
  * Starts one on a free port, like the global setup's (nothing on disk). Fails, never skips, without redis-server.
+ * With `tlsCerts` (a folder of the development certificates) it serves TLS only (`rediss://`), with server.crt.
  */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: { tlsCerts?: string } = {}): Promise<PrivateRedis> {
   const port = await freePort();
+  const { tlsCerts } = options;
+  const listen = tlsCerts
+    ? ['--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const certificates = tlsCerts
+    ? ['--tls-cert-file', join(tlsCerts, 'server.crt'), '--tls-key-file', join(tlsCerts, 'server.key')]
+    : [];
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
+    [...listen, ...certificates, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('error', (error) => {
     throw new Error(`redis-server could not start (${error.message}): install it (apt-get install redis-server)`);
   });
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `${tlsCerts ? 'rediss' : 'redis'}://127.0.0.1:${port}`;
+  const tls = tlsCerts ? { tls: { ca: readFileSync(join(tlsCerts, 'ca.crt')) } } : {};
   await eventually(async () => {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...tls });
     try {
       await client.connect();
       expect(await client.ping()).toBe('PONG');
@@ -47,6 +58,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   }, 10_000);
   return {
     url,
+    client: () => new Redis(url, tls),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

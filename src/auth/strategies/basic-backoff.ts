@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { Clock } from '../../common/clock';
 import { closeRedis } from '../../common/redis/close-redis';
 import { AppConfig } from '../../config';
+import { redisErrorText } from '../../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold a login: the in-process counters answer after this long. */
 const COMMAND_TIMEOUT_MS = 250;
@@ -113,7 +114,9 @@ export class BasicBackoff implements OnApplicationShutdown {
   private warn(error: unknown): void {
     if (this.clock.now() - this.warnedAt < 10_000) return;
     this.warnedAt = this.clock.now();
-    this.logger.error(`Basic-auth failure counters unavailable in Redis, counting in process: ${String(error)}`);
+    this.logger.error(
+      `Basic-auth failure counters unavailable in Redis, counting in process: ${redisErrorText(error)}`,
+    );
   }
 }
 
