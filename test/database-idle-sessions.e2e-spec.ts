@@ -1,5 +1,4 @@
-import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
-import { transferTurnBody } from './support/generic-turns';
+import { sendGenericTurn, transferTurnBody } from './support/generic-turns';
 import { sendRaw } from './support/raw-http';
 import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
@@ -50,10 +49,7 @@ describe('PostgreSQL ending idle sessions (idle_session_timeout)', () => {
       const ready = await sendRaw(baseUrl, '/health/ready', { method: 'GET' });
       expect({ spell, status: ready.status }).toEqual({ spell, status: 200 });
       await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
-      const turn = await sendRaw(baseUrl, '/v1/webhooks/generic', {
-        headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-        body: JSON.stringify(transferTurnBody(`idle-sessions-${spell}`, '12345', 1n)),
-      });
+      const turn = await sendGenericTurn(baseUrl, transferTurnBody(`idle-sessions-${spell}`, '12345', 1n));
       expect({ spell, status: turn.status, outcome: turn.json().outcome }).toEqual({
         spell,
         status: 200,

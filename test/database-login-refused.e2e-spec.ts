@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { eventually } from './support/eventually';
-import { accountBalances, transferTurnBody } from './support/generic-turns';
-import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
-import { sendRaw } from './support/raw-http';
+import { accountBalances, sendGenericTurn, transferTurnBody } from './support/generic-turns';
 import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -13,7 +11,6 @@ import { createTestDatabase, queryTestDatabase, type TestDatabase } from './supp
  * again the service recovers by itself. A real service process on a role of its own.
  */
 
-const PATH = '/v1/webhooks/generic';
 const DEGRADED_TEXT = 'Our systems are out of reach for a moment (login test).';
 const CUSTOMER = '12345';
 
@@ -25,11 +22,7 @@ describe('PostgreSQL refusing the login of a running service', () => {
   let baseUrl: string;
   const degraded: string[] = [];
 
-  const transfer = (requestId: string) =>
-    sendRaw(baseUrl, PATH, {
-      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-      body: JSON.stringify(transferTurnBody(requestId, CUSTOMER, 100n)),
-    });
+  const transfer = (requestId: string) => sendGenericTurn(baseUrl, transferTurnBody(requestId, CUSTOMER, 100n));
 
   const checking = async (): Promise<bigint> => (await accountBalances(database.url, CUSTOMER)).checking;
 

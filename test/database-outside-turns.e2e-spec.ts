@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { sendGenericTurn } from './support/generic-turns';
 import { eventually } from './support/eventually';
 import { type RawResponse, sendRaw } from './support/raw-http';
 import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
@@ -81,14 +82,11 @@ describe('PostgreSQL unable to serve a request outside a turn (polling, the cons
       DB_PROBE_INTERVAL_MS: '200',
     });
     await service.waitFor(/"msg":"Listening/);
-    const accepted = await sendRaw(baseUrl, '/v1/webhooks/generic', {
-      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        requestId: 'outside-turns-statement',
-        sessionId: 'outside-turns',
-        intent: 'RequestStatement',
-        parameters: { user_id: '12345', account_type: 'checking' },
-      }),
+    const accepted = await sendGenericTurn(baseUrl, {
+      requestId: 'outside-turns-statement',
+      sessionId: 'outside-turns',
+      intent: 'RequestStatement',
+      parameters: { user_id: '12345', account_type: 'checking' },
     });
     fulfillmentId = accepted.json<{ sessionParameters: { pendingFulfillmentId: string } }>().sessionParameters
       .pendingFulfillmentId;

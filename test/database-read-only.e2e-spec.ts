@@ -1,7 +1,5 @@
 import { eventually } from './support/eventually';
-import { accountBalances, transferCounts, transferTurnBody } from './support/generic-turns';
-import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
-import { sendRaw } from './support/raw-http';
+import { accountBalances, sendGenericTurn, transferCounts, transferTurnBody } from './support/generic-turns';
 import { freePort, killIfRunning, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -14,7 +12,6 @@ import { createTestDatabase, queryTestDatabase, type TestDatabase } from './supp
  * default is switched with ALTER DATABASE, and its sessions are ended so that new ones take it.
  */
 
-const PATH = '/v1/webhooks/generic';
 const DEGRADED_TEXT = 'Our systems are out of reach for a moment (read-only test).';
 const CUSTOMER = '12345';
 /** Re-sending a turn after the server takes writes again: each refusal replaces one connection of the pool (10). */
@@ -28,10 +25,7 @@ describe('PostgreSQL that takes no writes (a standby after a failover, a primary
   const refused: string[] = [];
 
   const turn = (body: Record<string, unknown>) =>
-    sendRaw(baseUrl, PATH, {
-      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ sessionId: `read-only-${String(body.requestId)}`, stage: 'fulfillment', ...body }),
-    });
+    sendGenericTurn(baseUrl, { sessionId: `read-only-${String(body.requestId)}`, stage: 'fulfillment', ...body });
   const transfer = (requestId: string) => turn(transferTurnBody(requestId, CUSTOMER, 100n));
   const balanceTurn = (requestId: string) =>
     turn({ requestId, intent: 'GetAccountBalance', parameters: { user_id: CUSTOMER, account_type: 'checking' } });

@@ -1,7 +1,5 @@
 import { Client } from 'pg';
-import { accountBalances, transferCounts, transferTurnBody } from './support/generic-turns';
-import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
-import { sendRaw } from './support/raw-http';
+import { accountBalances, sendGenericTurn, transferCounts, transferTurnBody } from './support/generic-turns';
 import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -15,7 +13,6 @@ import { createTestDatabase, queryTestDatabase, type TestDatabase } from './supp
  * disk cannot be made without root, so a trigger makes the server raise the very error it raises then.
  */
 
-const PATH = '/v1/webhooks/generic';
 const DEGRADED_TEXT = 'Our systems are out of reach for a moment (refusals test).';
 const CUSTOMER = '12345';
 const STATEMENT_TIMEOUT_MS = 400;
@@ -27,11 +24,7 @@ describe('PostgreSQL refusing a statement for a passing reason (a lock held too 
   let held: Client | undefined;
   const refused: string[] = [];
 
-  const transfer = (requestId: string) =>
-    sendRaw(baseUrl, PATH, {
-      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-      body: JSON.stringify(transferTurnBody(requestId, CUSTOMER, 100n)),
-    });
+  const transfer = (requestId: string) => sendGenericTurn(baseUrl, transferTurnBody(requestId, CUSTOMER, 100n));
   const balances = () => accountBalances(database.url, CUSTOMER);
 
   /** Runs `statements` in a transaction left open on the test's own session, holding their locks until `release`. */
@@ -117,23 +110,21 @@ describe('PostgreSQL refusing a statement for a passing reason (a lock held too 
     );
   }, 30_000);
 
-  it('out of disk space when the turn key is claimed: the degraded reply, not a 500', async () => {
-    await fillTheDiskFor('idempotency_records');
-    try {
-      await expectRefused('refusals-disk-claim', 'degraded', /PostgreSQL is out of disk space: 53100 could not extend/);
-    } finally {
-      await freeTheDiskFor('idempotency_records');
-    }
-  }, 30_000);
-
-  it('out of disk space when the transfer is written: the degraded reply, not the failure text', async () => {
-    await fillTheDiskFor('transfers');
-    try {
-      await expectRefused('refusals-disk-write', 'degraded', /PostgreSQL is out of disk space: 53100 could not extend/);
-    } finally {
-      await freeTheDiskFor('transfers');
-    }
-  }, 30_000);
+  it.each([
+    ['the turn key is claimed', 'not a 500', 'idempotency_records', 'refusals-disk-claim'],
+    ['the transfer is written', 'not the failure text', 'transfers', 'refusals-disk-write'],
+  ])(
+    'out of disk space when %s: the degraded reply, %s',
+    async (_when, _before, table, requestId) => {
+      await fillTheDiskFor(table);
+      try {
+        await expectRefused(requestId, 'degraded', /PostgreSQL is out of disk space: 53100 could not extend/);
+      } finally {
+        await freeTheDiskFor(table);
+      }
+    },
+    30_000,
+  );
 
   it('nothing of a refused turn was kept: each, re-sent once the cause is gone, moves the money exactly once', async () => {
     expect(refused).toHaveLength(4);

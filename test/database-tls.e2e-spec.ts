@@ -2,10 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
-import { transferTurnBody } from './support/generic-turns';
+import { sendGenericTurn, transferTurnBody } from './support/generic-turns';
 import { OwnedPostgres } from './support/owned-postgres';
-import { sendRaw } from './support/raw-http';
 import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
 import { generateCertificates } from './support/tls-fixtures';
 
@@ -47,10 +45,7 @@ describe('PostgreSQL over TLS (verify-full, a client certificate)', () => {
     const started = await start(server.tlsUrl('fulfillment'));
     service = started.service;
     await service.waitFor(/"msg":"Listening/, 60_000);
-    const answer = await sendRaw(started.baseUrl, '/v1/webhooks/generic', {
-      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-      body: JSON.stringify(transferTurnBody('tls-transfer', '12345', 100n)),
-    });
+    const answer = await sendGenericTurn(started.baseUrl, transferTurnBody('tls-transfer', '12345', 100n));
     expect(answer.json()).toMatchObject({
       outcome: 'fulfilled',
       text: expect.stringMatching(/^Done: I moved \$1\.00/),

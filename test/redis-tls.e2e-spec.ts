@@ -1,9 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { sendGenericTurn } from './support/generic-turns';
 import { type PrivateRedis, startPrivateRedis } from './support/redis';
-import { sendRaw } from './support/raw-http';
 import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 import { generateCertificates } from './support/tls-fixtures';
@@ -43,14 +42,11 @@ describe('Redis over TLS (rediss://, a private CA)', () => {
   }
 
   const balance = (baseUrl: string, requestId: string) =>
-    sendRaw(baseUrl, '/v1/webhooks/generic', {
-      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        requestId,
-        sessionId: 'redis-tls',
-        intent: 'GetAccountBalance',
-        parameters: { user_id: '12345', account_type: 'checking' },
-      }),
+    sendGenericTurn(baseUrl, {
+      requestId,
+      sessionId: 'redis-tls',
+      intent: 'GetAccountBalance',
+      parameters: { user_id: '12345', account_type: 'checking' },
     });
 
   it('keeps the shared cache and the rate-limit counters in Redis over TLS', async () => {

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { grpcServices, openGrpcClient, unary } from './support/grpc-client';
 import { eventually } from './support/eventually';
-import { genericTurnKey, transferTurnBody } from './support/generic-turns';
+import { accountBalances, genericTurnKey, transferTurnBody } from './support/generic-turns';
 import { OwnedPostgres } from './support/owned-postgres';
 import { cleanEnv, freePort, killService, ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
@@ -160,16 +160,7 @@ describe('resilience (real processes, real PostgreSQL)', () => {
     const transferTurn = (requestId: string) => transferTurnBody(requestId, CUSTOMER, AMOUNT_MINOR);
     const nextRequestId = (): string => `resilience-${process.pid}-${++turnCount}`;
 
-    async function balances(): Promise<{ checking: bigint; savings: bigint }> {
-      const rows = await queryTestDatabase<{ account_type: string; balance_minor: string }>(
-        databaseUrl,
-        `SELECT a.account_type, a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
-          WHERE c.customer_number = $1`,
-        [CUSTOMER],
-      );
-      const of = (type: string): bigint => BigInt(rows.find((row) => row.account_type === type)?.balance_minor ?? -1);
-      return { checking: of('checking'), savings: of('savings') };
-    }
+    const balances = () => accountBalances(databaseUrl, CUSTOMER);
 
     /** Rows in `transfers` per idempotency key of the given turns. */
     async function transferRows(requestIds: string[]): Promise<Record<string, number>> {

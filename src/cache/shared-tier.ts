@@ -42,10 +42,10 @@ export class SharedTier {
   private readonly subscriber: Redis;
   private warnedAt = 0;
   private subscribedOnce = false;
-  /** Set while a new epoch is not yet in Redis (see `distrust`): entries from before must not be read. */
-  private epochPending = false;
-  /** Counts the calls to `distrust`: an epoch bump answered after a later call must run again. */
+  /** Counts the calls to `distrust`. */
   private distrusts = 0;
+  /** `distrusts` when the epoch last moved on in Redis: entries from before a later call must not be read. */
+  private trustedAsOf = 0;
   private bumping = false;
   private readonly valuePrefix: string;
   private readonly generationPrefix: string;
@@ -83,7 +83,7 @@ export class SharedTier {
 
   /** Reads and writes go to Redis only while both connections are up (a missed notification is never trusted). */
   get available(): boolean {
-    return this.client.status === 'ready' && this.subscriber.status === 'ready' && !this.epochPending;
+    return this.client.status === 'ready' && this.subscriber.status === 'ready' && this.trustedAsOf === this.distrusts;
   }
 
   /**
@@ -139,7 +139,6 @@ export class SharedTier {
    * takes it. For whenever a write may not have bumped its scopes' generations in Redis.
    */
   distrust(): void {
-    this.epochPending = true;
     this.distrusts += 1;
     if (!this.bumping) this.bumpEpoch();
   }
@@ -154,9 +153,9 @@ export class SharedTier {
     const asOf = this.distrusts;
     this.client.incr(this.epochKey).then(
       () => {
+        this.trustedAsOf = asOf;
         if (asOf !== this.distrusts) return this.bumpEpoch();
         this.bumping = false;
-        this.epochPending = false;
       },
       (error: unknown) => {
         this.warn(error);

@@ -24,14 +24,20 @@ const READ_ONLY_SQLSTATE = '25006';
 
 type ErrorLink = { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
 
-/** Whether `error` or an error it wraps (TypeORM's driverError, a cause), a few levels deep, passes `test`. */
-function somewhereIn(error: unknown, test: (link: ErrorLink) => boolean): boolean {
+/** The first of `error` and the errors it wraps (TypeORM's driverError, a cause), a few levels deep, that `pick` maps. */
+function firstIn<T>(error: unknown, pick: (link: ErrorLink) => T | undefined): T | undefined {
   for (let current: unknown = error, depth = 0; current && depth < 4; depth += 1) {
     const link = current as ErrorLink;
-    if (test(link)) return true;
+    const picked = pick(link);
+    if (picked !== undefined) return picked;
     current = link.driverError ?? link.cause;
   }
-  return false;
+  return undefined;
+}
+
+/** Whether `error` or an error it wraps passes `test`. */
+function somewhereIn(error: unknown, test: (link: ErrorLink) => boolean): boolean {
+  return firstIn(error, (link) => (test(link) ? true : undefined)) ?? false;
 }
 
 const OPENING_A_CONNECTION = Symbol('raised while opening a connection');
@@ -101,13 +107,10 @@ const REFUSALS: ReadonlyMap<string, Unavailable> = new Map<string, Unavailable>(
  * other error. A statement cancelled by the turn's own deadline never gets here: the pool reports the deadline.
  */
 export function serverRefusal(error: unknown): Unavailable | undefined {
-  let found: Unavailable | undefined;
-  somewhereIn(error, ({ code, message }) => {
+  return firstIn(error, ({ code, message }) => {
     const refusal = typeof code === 'string' ? REFUSALS.get(code) : undefined;
-    if (refusal) found = { outcome: refusal.outcome, why: `${refusal.why}: ${code as string} ${String(message)}` };
-    return found !== undefined;
+    return refusal && { outcome: refusal.outcome, why: `${refusal.why}: ${code as string} ${String(message)}` };
   });
-  return found;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { LOCAL_DEV_AUTH } from './dialogflow-es.fixtures';
+import { type RawResponse, sendRaw } from './raw-http';
 import { queryTestDatabase } from './test-database';
 
 /** The local development caller (no CALLERS_FILE) that LOCAL_DEV_AUTH authenticates. */
@@ -10,6 +12,14 @@ export const LOCAL_DEV_CALLER = 'local-dev';
  */
 export function genericTurnKey(requestId: string, callerId = LOCAL_DEV_CALLER): string {
   return createHash('sha256').update(`${callerId}\ngeneric\n${requestId}`, 'utf8').digest('hex');
+}
+
+/** POSTs one turn to the generic webhook as the local development caller, over a fresh connection. */
+export function sendGenericTurn(baseUrl: string, body: Record<string, unknown>): Promise<RawResponse> {
+  return sendRaw(baseUrl, '/v1/webhooks/generic', {
+    headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 /** A confirmed TransferFunds turn in the generic format: `amountMinor` cents from checking to savings. */
