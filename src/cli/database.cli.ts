@@ -7,6 +7,7 @@ import { jobQueueOptions } from '../async/job-queue';
 import { ConfigError, loadConfig } from '../config';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { resolveDatabase } from '../database/database-server';
+import { migrateSchema, revertLastMigration } from '../database/schema-migrations';
 import { seedDemoData } from '../intents/demo-data';
 
 const USAGE = 'usage: database.cli <migrate | revert | show | seed | generate <MigrationName>>';
@@ -46,18 +47,19 @@ async function run(command: string | undefined, argument: string | undefined): P
     }
     const dataSource = new DataSource(buildDataSourceOptions({ ...config.database, url: database.url }));
     await dataSource.initialize();
+    const say = (message: string): void => void process.stdout.write(`${message}\n`);
     try {
       if (command === 'migrate') {
-        const applied = await dataSource.runMigrations({ transaction: 'each' });
+        const applied = await migrateSchema(dataSource, say);
         process.stdout.write(`Applied ${applied.length} migration(s)${applied.map((m) => `\n  ${m.name}`).join('')}\n`);
         await installJobQueue(database.url);
       } else if (command === 'revert') {
-        await dataSource.undoLastMigration({ transaction: 'each' });
+        await revertLastMigration(dataSource, say);
       } else if (command === 'show') {
         const pending = await dataSource.showMigrations();
         process.stdout.write(pending ? 'There are pending migrations.\n' : 'The schema is up to date.\n');
       } else {
-        await dataSource.runMigrations({ transaction: 'each' });
+        await migrateSchema(dataSource, say);
         const seeded = await seedDemoData(dataSource, false);
         process.stdout.write(`Seeded demo data: ${seeded.join(', ')}\n`);
       }
