@@ -10,7 +10,8 @@ import { AppConfig, ConfigModule, loadSections } from './config';
 import { DatabaseModule } from './database/database.module';
 import { DatabasePool } from './database/database-pool';
 import { PgNotifications } from './database/pg-notifications';
-import { FulfillmentOptions } from './fulfillment';
+import { passingDatabaseFailure } from './database/connection-errors';
+import { FulfillmentOptions, PassingFailures } from './fulfillment';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
@@ -37,6 +38,7 @@ export class AppModule {
         ConfigModule.forRoot(config, [
           { provide: CallerRegistry, useValue: callers },
           { provide: FulfillmentOptions, useValue: config.fulfillment },
+          { provide: PassingFailures, useValue: { causeOf: passingDatabaseFailure } satisfies PassingFailures },
           { provide: Clock, useValue: new SystemClock() },
           ...loadSections(config, CONFIG_SECTIONS),
         ]),

@@ -1,4 +1,5 @@
 import {
+  passingDatabaseFailure,
   isConnectionError,
   isReadOnlyError,
   isUnusableConnection,
@@ -71,5 +72,18 @@ describe('connection errors', () => {
       expect(serverRefusal(pgError(code))).toBeUndefined();
     }
     expect(serverRefusal(undefined)).toBeUndefined();
+  });
+
+  it('a passing failure, for log lines: a refusal with its code, a lost server, nothing of the statement itself', () => {
+    expect(passingDatabaseFailure(pgError('53100', 'could not extend file'))).toBe(
+      'PostgreSQL is out of disk space: 53100 could not extend file',
+    );
+    expect(passingDatabaseFailure(pgError('57P01'))).toBe('PostgreSQL is unreachable');
+    expect(passingDatabaseFailure(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(
+      'PostgreSQL is unreachable',
+    );
+    for (const code of ['23505', '42P01', '53400', 'XX000'])
+      expect(passingDatabaseFailure(pgError(code))).toBeUndefined();
+    expect(passingDatabaseFailure(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBeUndefined();
   });
 });

@@ -78,6 +78,9 @@ export function isReadOnlyError(error: unknown): boolean {
   return somewhereIn(error, ({ code }) => code === READ_ONLY_SQLSTATE);
 }
 
+/** Why turns are answered degraded while the probe says PostgreSQL is down. */
+export const UNREACHABLE = 'PostgreSQL is unreachable';
+
 /**
  * Why a turn gets the degraded or busy reply instead of its answer: `degraded` when the database cannot serve
  * it now (unreachable, or it cannot write: a standby, a full disk, no memory, failing storage), `busy` when the
@@ -111,6 +114,14 @@ export function serverRefusal(error: unknown): Unavailable | undefined {
     const refusal = typeof code === 'string' ? REFUSALS.get(code) : undefined;
     return refusal && { outcome: refusal.outcome, why: `${refusal.why}: ${code as string} ${String(message)}` };
   });
+}
+
+/**
+ * Why `error` will pass (a refusal for a passing reason, or the server out of reach), undefined for an error of the
+ * statement's own. The same judgement as `DatabaseAvailability.report`, without its probe: for log lines.
+ */
+export function passingDatabaseFailure(error: unknown): string | undefined {
+  return serverRefusal(error)?.why ?? (isConnectionError(error) ? UNREACHABLE : undefined);
 }
 
 /**

@@ -1,10 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config';
-import { isConnectionError, type Unavailable, serverRefusal } from './connection-errors';
+import { isConnectionError, type Unavailable, serverRefusal, UNREACHABLE } from './connection-errors';
 import { DatabaseProbe } from './database-probe';
-
-/** Why turns are answered degraded while the probe says PostgreSQL is down. */
-export const UNREACHABLE = 'PostgreSQL is unreachable';
 
 /** Distinct reasons logged in one outage, at most (a reason carrying a changing detail must not log every probe). */
 const MAX_REASONS_LOGGED = 5;

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { Logger, Module } from '@nestjs/common';
+import { Global, Logger, Module } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import {
   DeadlineExceededError,
@@ -14,6 +14,7 @@ import {
   FulfillmentResult,
   idempotencyKeyOf,
   IntentHandler,
+  PassingFailures,
   PENDING_FULFILLMENT_PARAMETER,
 } from '.';
 import { Deadline } from '../common/deadline';
@@ -287,6 +288,50 @@ describe('FulfillmentDispatcher', () => {
         error: 'just a string',
       });
       expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('just a string'), undefined);
+    });
+
+    describe('with a failure that will pass (as the composition root tells a database refusal)', () => {
+      class Outage extends Error {}
+
+      @Global()
+      @Module({
+        providers: [
+          {
+            provide: PassingFailures,
+            useValue: {
+              causeOf: (error: unknown) => (error instanceof Outage ? 'the database is out of reach' : undefined),
+            } satisfies PassingFailures,
+          },
+        ],
+        exports: [PassingFailures],
+      })
+      class PassingFailuresModule {}
+
+      let withPassing: TestingModule;
+      beforeEach(async () => {
+        withPassing = await Test.createTestingModule({
+          imports: [PassingFailuresModule, FulfillmentModule.forRoot(OPTIONS), TestHandlersModule],
+        }).compile();
+        await withPassing.init();
+      });
+      afterEach(() => withPassing.close());
+
+      it('logs it as a warning naming its cause, without a stack; the reply is the same', async () => {
+        withPassing.get(RejectHandler).reason = new Outage('connect ECONNREFUSED 10.0.0.5:5432');
+        const dispatched = await withPassing.get(FulfillmentDispatcher).dispatch(input('Reject'), 1000);
+        expect(dispatched).toMatchObject({ outcome: 'failed', result: { text: 'e', failed: true } });
+        expect(errorLog).not.toHaveBeenCalled();
+        expect(warnLog).toHaveBeenCalledTimes(1);
+        expect(warnLog.mock.calls[0]).toEqual([
+          'RejectHandler failed on intent "Reject" (request request-1): the database is out of reach',
+        ]);
+      });
+
+      it('still logs any other failure as an error with its stack', async () => {
+        await withPassing.get(FulfillmentDispatcher).dispatch(input('ThrowSync'), 1000);
+        expect(warnLog).not.toHaveBeenCalled();
+        expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('sync failure'), expect.any(String));
+      });
     });
   });
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import type { Span } from '@opentelemetry/api';
 import { Deadline } from '../common/deadline';
 import { runInWorkScope } from '../common/work-scope';
@@ -10,6 +10,7 @@ import { FulfillmentOptions } from './fulfillment.options';
 import { idempotencyKeyOf } from './idempotency-key';
 import { operatorText } from './operator-texts';
 import { IntentHandlerRegistry, RegisteredHandler } from './intent-handler.registry';
+import { PassingFailures } from './passing-failures';
 
 export type DispatchOutcome = 'fulfilled' | 'fallback' | 'failed' | 'timed-out' | 'delegated';
 
@@ -63,6 +64,7 @@ export class FulfillmentDispatcher {
   constructor(
     private readonly registry: IntentHandlerRegistry,
     private readonly options: FulfillmentOptions,
+    @Optional() private readonly passing?: PassingFailures,
   ) {}
 
   /**
@@ -129,10 +131,10 @@ export class FulfillmentDispatcher {
       }
       return { outcome: 'fulfilled', result: settled, handler: registered.className };
     } catch (error: unknown) {
-      this.logger.error(
-        `${registered.className} failed on intent "${input.intent}" (request ${input.requestId}): ${describe(error)}`,
-        error instanceof Error ? error.stack : undefined,
-      );
+      const cause = this.passing?.causeOf(error);
+      const what = `${registered.className} failed on intent "${input.intent}" (request ${input.requestId})`;
+      if (cause) this.logger.warn(`${what}: ${cause}`);
+      else this.logger.error(`${what}: ${describe(error)}`, error instanceof Error ? error.stack : undefined);
       return {
         outcome: 'failed',
         result: { text: operatorText(this.options.errorText, input.languageCode), failed: true },

@@ -8,6 +8,7 @@ export { FulfillmentModule } from './fulfillment.module';
 export { FulfillmentOptions } from './fulfillment.options';
 export { IntentHandler } from './intent-handler.decorator';
 export { IntentHandlerRegistry } from './intent-handler.registry';
+export { PassingFailures } from './passing-failures';
 export * from './localized';
 export * from './confirmation';
 export * from './deferred-results';

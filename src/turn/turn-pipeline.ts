@@ -5,7 +5,8 @@ import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { runInBackground, runInWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
 import type { Unavailable } from '../database/connection-errors';
-import { DatabaseAvailability, UNREACHABLE } from '../database/database-availability';
+import { UNREACHABLE } from '../database/connection-errors';
+import { DatabaseAvailability } from '../database/database-availability';
 import { unavailableAnswer } from '../database/unavailable-answer';
 import { PoolWaitTimeoutError } from '../database/pool-gate';
 import {
