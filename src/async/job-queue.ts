@@ -7,6 +7,7 @@ import { DatabasePool } from '../database/database-pool';
 import type { SqlTransaction } from '../database/sql';
 import { traceJob, withTraceContext } from '../observability/job-tracing';
 import { Metrics } from '../observability/metrics';
+import { QueueWorker } from './queue-worker';
 
 /** A scrape must not hang on a slow database: the queue depth is left out of that scrape instead. */
 const QUEUE_SIZE_TIMEOUT_MS = 2_000;
@@ -45,6 +46,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   private readonly registrations: Registration[] = [];
   private readonly schedules: { name: string; cron: string }[] = [];
   private boss?: PgBoss;
+  private workers: QueueWorker<never>[] = [];
   private started = false;
 
   constructor(
@@ -96,17 +98,23 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   private async startWorkers(boss: PgBoss): Promise<void> {
-    for (const { queue, handler } of this.registrations) {
-      await this.ensureQueue(boss, queue);
-      await boss.work<never>(
-        queue.name,
-        { pollingIntervalSeconds: this.config.async.pollIntervalMs / 1000, batchSize: 1, includeMetadata: true },
-        async ([job]) => {
-          if (job) await traceJob(queue.name, job, () => handler(job));
-        },
-      );
-    }
+    for (const { queue } of this.registrations) await this.ensureQueue(boss, queue);
     for (const { name, cron } of this.schedules) await boss.schedule(name, cron);
+    // Our own workers rather than boss.work(): see QueueWorker.
+    this.workers = this.registrations.map(
+      ({ queue, handler }) =>
+        new QueueWorker<never>(
+          boss,
+          {
+            queue: queue.name,
+            expireInSeconds: queue.expireInSeconds,
+            pollIntervalMs: this.config.async.pollIntervalMs,
+          },
+          (job) => traceJob(queue.name, job, () => handler(job)),
+          this.logger,
+        ),
+    );
+    for (const worker of this.workers) worker.start();
   }
 
   /**
@@ -182,8 +190,11 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.started = false;
     // Running jobs get time to finish; whatever is still running then is failed back to the queue (retried).
     const timeout = Math.max(1000, Math.floor(this.config.shutdown.graceMs / 2));
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((worker) => worker.stop(timeout)));
     try {
-      await boss.stop({ graceful: true, timeout, close: true });
+      await boss.stop({ graceful: true, timeout: 1000, close: true });
     } catch (error: unknown) {
       this.logger.warn(`Job queue did not stop cleanly: ${String(error)}`);
     }
