@@ -15,6 +15,8 @@ const QUEUE_SIZE_TIMEOUT_MS = 2_000;
 export const JOB_SCHEMA = 'pgboss';
 /** pg-boss's own statements (maintenance included) run without a statement timeout: give them long. */
 const JOB_QUERY_READ_TIMEOUT_MS = 60_000;
+/** How often each replica offers the periodic jobs (see `every`). */
+const PERIODIC_OFFER_MS = 60_000;
 
 export interface QueueDefinition {
   readonly name: string;
@@ -44,7 +46,8 @@ export function jobQueueOptions(url: string, max: number): PgBoss.ConstructorOpt
 export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(JobQueue.name);
   private readonly registrations: Registration[] = [];
-  private readonly schedules: { name: string; cron: string }[] = [];
+  private readonly periodic: { name: string; periodSeconds: number }[] = [];
+  private periodicTimer?: NodeJS.Timeout;
   private boss?: PgBoss;
   private workers: QueueWorker<never>[] = [];
   private started = false;
@@ -64,9 +67,13 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.registrations.push({ queue, handler: handler });
   }
 
-  /** Runs the queue's job on a cron schedule, once across all replicas. */
-  schedule(name: string, cron: string): void {
-    this.schedules.push({ name, cron });
+  /**
+   * Queues a job on `name` once every `periodSeconds`, once across all replicas: each replica offers one every
+   * minute and pg-boss keeps the first of each period (a singleton key). Not pg-boss's cron: its scheduler runs
+   * on a `boss.work()` worker, whose unawaited end (see QueueWorker) could end the process.
+   */
+  every(name: string, periodSeconds: number): void {
+    this.periodic.push({ name, periodSeconds });
   }
 
   get isRunning(): boolean {
@@ -84,6 +91,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
       ...({ Client: this.database.clientClass(JOB_QUERY_READ_TIMEOUT_MS) } as object),
       maintenanceIntervalSeconds,
       monitorStateIntervalSeconds: Math.max(maintenanceIntervalSeconds, 10),
+      schedule: false,
     });
     boss.on('error', (error: Error) => this.logger.warn(`Job queue: ${error.message}`));
     await boss.start();
@@ -99,7 +107,8 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   private async startWorkers(boss: PgBoss): Promise<void> {
     for (const { queue } of this.registrations) await this.ensureQueue(boss, queue);
-    for (const { name, cron } of this.schedules) await boss.schedule(name, cron);
+    // Releases before this one scheduled these with pg-boss's cron.
+    for (const { name } of this.periodic) await boss.unschedule(name);
     // Our own workers rather than boss.work(): see QueueWorker.
     this.workers = this.registrations.map(
       ({ queue, handler }) =>
@@ -115,6 +124,21 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
         ),
     );
     for (const worker of this.workers) worker.start();
+    if (this.periodic.length > 0) {
+      const offer = (): void => void this.offerPeriodicJobs(boss);
+      offer();
+      this.periodicTimer = setInterval(offer, PERIODIC_OFFER_MS).unref();
+    }
+  }
+
+  private async offerPeriodicJobs(boss: PgBoss): Promise<void> {
+    for (const { name, periodSeconds } of this.periodic) {
+      try {
+        await boss.send(name, {}, { singletonKey: name, singletonSeconds: periodSeconds });
+      } catch (error: unknown) {
+        this.logger.warn(`Could not queue the periodic ${name} job (tried again in a minute): ${String(error)}`);
+      }
+    }
   }
 
   /**
@@ -190,6 +214,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.started = false;
     // Running jobs get time to finish; whatever is still running then is failed back to the queue (retried).
     const timeout = Math.max(1000, Math.floor(this.config.shutdown.graceMs / 2));
+    clearInterval(this.periodicTimer);
     const workers = this.workers;
     this.workers = [];
     await Promise.all(workers.map((worker) => worker.stop(timeout)));

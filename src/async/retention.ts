@@ -59,7 +59,7 @@ export class Retention implements OnModuleInit {
     this.queue.work({ name: RETENTION_QUEUE, expireInSeconds: 600, retryLimit: 0, retryDelaySeconds: 0 }, () =>
       this.purge().then(() => undefined),
     );
-    this.queue.schedule(RETENTION_QUEUE, '*/10 * * * *');
+    this.queue.every(RETENTION_QUEUE, 600);
   }
 
   /** Marks unfinished work past every limit as failed; returns the ids. */
