@@ -64,6 +64,22 @@ describe('start-up', () => {
       );
     });
 
+    it('at the default log level: a warning per attempt and the one line, no error lines and no stack', async () => {
+      const service = startService({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' });
+      expect((await service.exited).code).toBe(1);
+      const output = service.output();
+      expect(
+        output.match(
+          /"level":"warn".*Cannot reach PostgreSQL \(ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:1\); trying again in 1000 ms \(attempt \d of 3\)/g,
+        ),
+      ).toHaveLength(2);
+      expect(output).toContain(
+        'Start-up failed: database unavailable (ECONNREFUSED): connect ECONNREFUSED 127.0.0.1:1',
+      );
+      // Before, TypeORM logged each attempt at error with a stack, and Nest's bootstrap the failure once more.
+      expect(output).not.toMatch(/"level":"(error|fatal)"|"stack"|\n\s+at /);
+    });
+
     it('names a metrics port that is taken and exits 1, without a stack trace', async () => {
       const blocker = createServer();
       await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

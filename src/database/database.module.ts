@@ -1,7 +1,9 @@
 import { Logger, Module } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config';
+import { isConnectionError } from './connection-errors';
 import { buildDataSourceOptions, declaredEntities } from './data-source-options';
 import { DatabaseAvailability } from './database-availability';
 import { DatabasePool } from './database-pool';
@@ -11,13 +13,37 @@ import { PgPools, PgPoolsModule } from './pg-pools';
 import { ReadReplicas } from './replicas/read-replicas';
 import { migrateSchema } from './schema-migrations';
 
+/** Attempts to reach PostgreSQL at start (a database that starts alongside the service may take a moment). */
+const CONNECT_ATTEMPTS = 3;
+const CONNECT_RETRY_MS = 1000;
+
+/**
+ * The data source, connected; a server out of reach is tried again, with a warning line per attempt. Not TypeORM's
+ * retries: they logged every attempt at error with a stack and retried whatever failed, a bad migration too.
+ */
+async function connectedDataSource(options: DataSourceOptions): Promise<DataSource> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await new DataSource(options).initialize();
+    } catch (error: unknown) {
+      if (attempt >= CONNECT_ATTEMPTS || !isConnectionError(error)) throw error;
+      const code = (error as { code?: unknown }).code;
+      new Logger('PostgreSQL').warn(
+        `Cannot reach PostgreSQL (${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}); ` +
+          `trying again in ${CONNECT_RETRY_MS} ms (attempt ${attempt} of ${CONNECT_ATTEMPTS})`,
+      );
+      await sleep(CONNECT_RETRY_MS);
+    }
+  }
+}
+
 /**
  * TypeORM's data source, its pending migrations applied (when `migrationsRun`) under the migration lock rather
  * than by TypeORM itself, which takes no lock: replicas starting together would each run them.
  */
 async function migratedDataSource(options?: DataSourceOptions): Promise<DataSource> {
   if (!options) throw new Error('DatabaseModule builds its data source from options');
-  const dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+  const dataSource = await connectedDataSource({ ...options, migrationsRun: false });
   if (!options.migrationsRun) return dataSource;
   const logger = new Logger('Migrations');
   try {
@@ -48,8 +74,8 @@ async function migratedDataSource(options?: DataSourceOptions): Promise<DataSour
           ...buildDataSourceOptions({ ...config.database, url }, declaredEntities()),
           driver: pools.driver(),
           migrationsRun: config.database.migrationsRun,
-          retryAttempts: 3,
-          retryDelay: 1000,
+          // Retried in connectedDataSource instead.
+          toRetry: () => false,
         };
       },
       dataSourceFactory: migratedDataSource,

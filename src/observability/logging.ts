@@ -179,7 +179,22 @@ export async function flushLogs(timeoutMs: number): Promise<void> {
 /** Nest's logger (`Logger` from @nestjs/common everywhere) writing JSON lines through pino (nestjs-pino). */
 export function createNestLogger(level: LogLevel): LoggerService {
   const params: Params = { pinoHttp: { logger: rootLogger(level) } };
-  return new PinoNestLogger(new PinoLogger(params), params);
+  return new ServiceNestLogger(new PinoLogger(params), params);
+}
+
+/** The context Nest's bootstrap logs a failed start under, with the error's stack. */
+const BOOTSTRAP_EXCEPTION_CONTEXT = 'ExceptionHandler';
+
+/**
+ * Nest's logger, but a failed start is not logged twice: main.ts says why in one line (`Start-up failed: …`), and
+ * an error it does not know ends the process with a fatal line carrying the stack, so the copy Nest's bootstrap
+ * logs first is at debug.
+ */
+class ServiceNestLogger extends PinoNestLogger {
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    if (optionalParams.at(-1) === BOOTSTRAP_EXCEPTION_CONTEXT) super.debug(message, ...optionalParams);
+    else super.error(message, ...optionalParams);
+  }
 }
 
 /**
