@@ -70,7 +70,7 @@ describe('start-up', () => {
       const output = service.output();
       expect(
         output.match(
-          /"level":"warn".*Cannot reach PostgreSQL \(ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:1\); trying again in 1000 ms \(attempt \d of 3\)/g,
+          /"level":"warn".*Cannot use PostgreSQL yet \(ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:1\); trying again in 1000 ms \(attempt \d of 3\)/g,
         ),
       ).toHaveLength(2);
       expect(output).toContain(

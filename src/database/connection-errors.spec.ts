@@ -13,6 +13,8 @@ describe('connection errors', () => {
   it('knows a lost server from a bad statement', () => {
     expect(isConnectionError(pgError('ECONNREFUSED'))).toBe(true);
     expect(isConnectionError(pgError('57P01'))).toBe(true);
+    // A session the server ended for being idle (idle_session_timeout): the connection is gone, the server is not.
+    expect(isConnectionError(pgError('57P05'))).toBe(true);
     expect(isConnectionError(pgError('08006'))).toBe(true);
     expect(isConnectionError(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isConnectionError(pgError('23505'))).toBe(false);

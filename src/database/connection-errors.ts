@@ -1,5 +1,6 @@
 // Socket-level failures and the PostgreSQL codes that mean "the server is gone or refusing connections"
-// (class 08 connection exceptions, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections).
+// (class 08 connection exceptions, 57P01-57P03 shutdown / cannot connect now, 57P05 a session ended for being idle,
+// 53300 too many connections).
 const SOCKET_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -11,7 +12,7 @@ const SOCKET_CODES = new Set([
   'EAI_AGAIN',
 ]);
 const SQLSTATE_CLASSES = ['08'];
-const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
 const MESSAGES = [
   'Connection terminated',
   'connection terminated',

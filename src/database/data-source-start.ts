@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { isConnectionError } from './connection-errors';
+import { migrateSchema } from './schema-migrations';
+
+/** Attempts at start (a database that starts alongside the service may take a moment). */
+const START_ATTEMPTS = 3;
+const START_RETRY_MS = 1000;
+
+/**
+ * The application's data source, connected, its pending migrations applied (when `migrationsRun`) under the
+ * migration lock rather than by TypeORM, which takes none: replicas starting together each ran them.
+ *
+ * A start that loses PostgreSQL (out of reach, or a connection the server ended, e.g. `idle_session_timeout`
+ * between two steps) is tried again, with one warning per attempt. Not TypeORM's retries: they logged every
+ * attempt at error with a stack, and retried whatever failed, a bad migration too.
+ */
+export async function startDataSource(options?: DataSourceOptions): Promise<DataSource> {
+  if (!options) throw new Error('the data source is built from options');
+  for (let attempt = 1; ; attempt += 1) {
+    let dataSource: DataSource | undefined;
+    try {
+      dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+      if (options.migrationsRun) await migrate(dataSource);
+      return dataSource;
+    } catch (error: unknown) {
+      await dataSource?.destroy().catch(() => undefined);
+      if (attempt >= START_ATTEMPTS || !isConnectionError(error)) throw error;
+      const code = (error as { code?: unknown }).code;
+      new Logger('PostgreSQL').warn(
+        `Cannot use PostgreSQL yet (${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}); ` +
+          `trying again in ${START_RETRY_MS} ms (attempt ${attempt} of ${START_ATTEMPTS})`,
+      );
+      await sleep(START_RETRY_MS);
+    }
+  }
+}
+
+async function migrate(dataSource: DataSource): Promise<void> {
+  const logger = new Logger('Migrations');
+  const applied = await migrateSchema(dataSource, (message) => logger.log(message));
+  if (applied.length > 0) {
+    logger.log(`Applied ${applied.length} migration(s): ${applied.map((migration) => migration.name).join(', ')}`);
+  }
+}
