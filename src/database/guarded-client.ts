@@ -2,6 +2,7 @@ import { Socket } from 'node:net';
 import * as pg from 'pg';
 import { startNoAnswerTimer } from '../common/no-answer-timer';
 import { tracedQuery } from './query-span';
+import { SessionSettingsClient } from './session-settings';
 
 export interface ClientGuard {
   /**
@@ -40,7 +41,7 @@ export type GuardedClientClass = new (config?: string | pg.ClientConfig) => Guar
  * that gets no answer at all can be ended.
  */
 export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
-  class Guarded extends pg.Client implements GuardedClient {
+  class Guarded extends SessionSettingsClient implements GuardedClient {
     private readonly socket?: Socket;
 
     constructor(config?: string | pg.ClientConfig) {

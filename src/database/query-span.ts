@@ -1,5 +1,5 @@
 import { context, type Context, type Span, SpanKind, trace } from '@opentelemetry/api';
-import * as pg from 'pg';
+import { SessionSettingsClient } from './session-settings';
 import { recordFailure, tracer, tracingRunning } from '../observability/telemetry';
 
 /** Where a client is connected (pg's Client fields). */
@@ -95,7 +95,7 @@ export function tracedQuery(
 }
 
 /** pg's Client with a span per query (the read replicas' pools; the primary's clients are guarded-client.ts's). */
-export class TracedClient extends pg.Client {
+export class TracedClient extends SessionSettingsClient {
   override query(...args: unknown[]): never {
     return tracedQuery(this, args, (values) => (super.query as (...v: unknown[]) => unknown)(...values)) as never;
   }

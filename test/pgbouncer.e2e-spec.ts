@@ -1,0 +1,83 @@
+import { Client } from 'pg';
+import { accountBalances, sendGenericTurn, transferTurnBody } from './support/generic-turns';
+import { describeWithPgBouncer, type OwnedPgBouncer, startPgBouncer } from './support/pgbouncer';
+import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
+
+const DEGRADED_TEXT = 'Our systems are out of reach for a moment (PgBouncer test).';
+const CUSTOMER = '12345';
+
+/**
+ * The service behind a PgBouncer in session pooling, with PgBouncer's default settings. pg sent
+ * `statement_timeout` as a startup parameter, which PgBouncer refuses ("unsupported startup parameter"), so the
+ * service could not start; one told to ignore it dropped the timeout silently. The settings now go by `SET` on
+ * each new connection: the service starts, answers, moves money once, and a statement stuck behind a lock is
+ * still cancelled by PostgreSQL in time.
+ */
+describeWithPgBouncer()('behind PgBouncer (session pooling, real processes)', () => {
+  let database: TestDatabase;
+  let bouncer: OwnedPgBouncer;
+  let service: ServiceProcess;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    bouncer = await startPgBouncer(database.url, 'session');
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    service = startService({
+      DATABASE_URL: bouncer.url,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      DB_STATEMENT_TIMEOUT_MS: '400',
+      DEGRADED_TEXT,
+    });
+    await service.waitFor(/"msg":"Listening/);
+  }, 90_000);
+
+  afterAll(async () => {
+    await killService(service);
+    await bouncer?.stop();
+    await database?.drop();
+  });
+
+  it('answers turns and moves money once, a retry answered from the stored reply', async () => {
+    const before = await accountBalances(database.url, CUSTOMER);
+    const balance = await sendGenericTurn(baseUrl, {
+      requestId: 'pgbouncer-balance',
+      sessionId: 'pgbouncer',
+      intent: 'GetAccountBalance',
+      parameters: { user_id: CUSTOMER, account_type: 'checking' },
+    });
+    expect(balance.json()).toMatchObject({ outcome: 'fulfilled', text: expect.stringContaining('checking account') });
+
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const transfer = await sendGenericTurn(baseUrl, transferTurnBody('pgbouncer-transfer', CUSTOMER, 250n));
+      expect(transfer.json()).toMatchObject({ outcome: 'fulfilled' });
+    }
+    expect(await accountBalances(database.url, CUSTOMER)).toEqual({
+      checking: before.checking - 250n,
+      savings: before.savings + 250n,
+    });
+  });
+
+  it("applies DB_STATEMENT_TIMEOUT_MS: a transfer stuck behind another session's lock gets the busy reply", async () => {
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        `SELECT a.id FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE c.customer_number = $1 FOR UPDATE`,
+        [CUSTOMER],
+      );
+      const stuck = await sendGenericTurn(baseUrl, transferTurnBody('pgbouncer-stuck', CUSTOMER, 100n));
+      expect(stuck.json()).toMatchObject({ outcome: 'failed', text: DEGRADED_TEXT });
+      await service.waitFor(
+        /answered busy: PostgreSQL cancelled a statement .*57014 canceling statement due to statement timeout/,
+      );
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+  });
+});
