@@ -44,13 +44,37 @@ export interface SqlTransaction {
   executeSql(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
+/**
+ * What PostgreSQL answers when a connection's prepared statements are not the ones this client prepared on it:
+ * 42P05 duplicate_prepared_statement, 26000 invalid_sql_statement_name.
+ */
+const NOT_OUR_SESSION = new Set(['42P05', '26000']);
+
+/**
+ * A pooler that hands one server connection to several clients between transactions (PgBouncer's
+ * `pool_mode = transaction`): the statements this service prepares by name meet other clients' or miss their
+ * own. Said in the error, so that the log names the cause rather than only PostgreSQL's words.
+ */
+function explainForeignSession(error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (!(error instanceof Error) || typeof code !== 'string' || !NOT_OUR_SESSION.has(code)) return error;
+  error.message +=
+    ' (the connection was shared with other clients between transactions: a pooler in transaction mode, such as ' +
+    'PgBouncer with pool_mode = transaction, is in front of PostgreSQL; the service needs session pooling)';
+  return error;
+}
+
 /** Runs a statement on a connection of one's own (a command-line tool's client, a transaction's). */
 export async function runOn<Row extends QueryResultRow, Params extends readonly unknown[]>(
   client: Pick<ClientBase, 'query'>,
   statement: SqlStatement<Row, Params>,
   params: Readonly<Params>,
 ): Promise<Row[]> {
-  return (await client.query<Row>({ name: statement.name, text: statement.text, values: [...params] })).rows;
+  try {
+    return (await client.query<Row>({ name: statement.name, text: statement.text, values: [...params] })).rows;
+  } catch (error: unknown) {
+    throw explainForeignSession(error);
+  }
 }
 
 /** A transaction on a connection of one's own. */
