@@ -9,6 +9,7 @@ import { connectErrorHint } from './database/connect-error-hint';
 import { isReadOnlyError } from './database/connection-errors';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
+import { PendingMigrationsError } from './database/schema-migrations';
 import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
@@ -71,7 +72,8 @@ function describeStartupError(error: unknown): string | undefined {
     error instanceof ConfigError ||
     error instanceof IntentRegistrationError ||
     error instanceof ListenError ||
-    error instanceof EmbeddedPostgresError
+    error instanceof EmbeddedPostgresError ||
+    error instanceof PendingMigrationsError
   ) {
     return error.message;
   }

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { MIGRATIONS } from '../src/database/migrations';
 import { MIGRATION_LOCK } from '../src/database/schema-migrations';
@@ -33,7 +34,7 @@ const schemaExists = async (database: TestDatabase) =>
     )
   )[0].exists;
 
-describe('migrations, one process at a time (real processes, real PostgreSQL)', () => {
+describe('migrations at start, one process at a time (real processes, real PostgreSQL)', () => {
   let database: TestDatabase;
   let services: ServiceProcess[] = [];
   let holder: Client | undefined;
@@ -81,6 +82,38 @@ describe('migrations, one process at a time (real processes, real PostgreSQL)', 
     await service.waitFor(LISTENING);
     expect(service.output()).toMatch(/Migration lock taken after \d+ ms; migrating/);
     expect(await appliedMigrations(database)).toEqual(MIGRATIONS.map((migration) => migration.name));
+  });
+
+  it('a start without migrations refuses a database that lacks some, and names them; one that has them starts', async () => {
+    const cli = (command: string) =>
+      promisify(execFile)(process.execPath, [CLI, command], { env: cleanEnv({ DATABASE_URL: database.url }) });
+    await cli('migrate');
+    await cli('revert');
+    await cli('revert');
+    const [secondNewest, newest] = MIGRATIONS.slice(-2).map((migration) => migration.name);
+
+    const refused = startService({
+      PORT: String(await freePort()),
+      DATABASE_URL: database.url,
+      DB_MIGRATIONS_RUN: 'false',
+    });
+    services = [refused];
+    expect((await refused.exited).code).toBe(1);
+    // Before, it started and then failed wherever it met a missing table, at warn level.
+    expect(refused.output()).toContain(
+      `Start-up failed: the database lacks 2 migration(s) this release needs (${secondNewest}, ${newest}): run ` +
+        "`node dist/cli/database.cli.js migrate` (the chart's migration Job), or start with DB_MIGRATIONS_RUN=true",
+    );
+    expect(refused.output()).not.toMatch(/"level":"(error|fatal)"|"stack"/);
+
+    await cli('migrate');
+    const started = startService({
+      PORT: String(await freePort()),
+      DATABASE_URL: database.url,
+      DB_MIGRATIONS_RUN: 'false',
+    });
+    services = [started];
+    await started.waitFor(LISTENING);
   });
 
   it('the migrate command waits for the lock too', async () => {

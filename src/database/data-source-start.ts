@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { isConnectionError } from './connection-errors';
-import { migrateSchema } from './schema-migrations';
+import { migrateSchema, PendingMigrationsError, pendingMigrations } from './schema-migrations';
 
 /** Attempts at start (a database that starts alongside the service may take a moment). */
 const START_ATTEMPTS = 3;
@@ -10,7 +10,8 @@ const START_RETRY_MS = 1000;
 
 /**
  * The application's data source, connected, its pending migrations applied (when `migrationsRun`) under the
- * migration lock rather than by TypeORM, which takes none: replicas starting together each ran them.
+ * migration lock rather than by TypeORM, which takes none: replicas starting together each ran them. Without
+ * `migrationsRun`, a database that lacks any of them is refused.
  *
  * A start that loses PostgreSQL (out of reach, or a connection the server ended, e.g. `idle_session_timeout`
  * between two steps) is tried again, with one warning per attempt. Not TypeORM's retries: they logged every
@@ -23,6 +24,7 @@ export async function startDataSource(options?: DataSourceOptions): Promise<Data
     try {
       dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
       if (options.migrationsRun) await migrate(dataSource);
+      else await requireMigrated(dataSource);
       return dataSource;
     } catch (error: unknown) {
       await dataSource?.destroy().catch(() => undefined);
@@ -35,6 +37,16 @@ export async function startDataSource(options?: DataSourceOptions): Promise<Data
       await sleep(START_RETRY_MS);
     }
   }
+}
+
+/**
+ * Without migrations at start (the chart's Job applies them), a database that lacks some this release needs is
+ * refused: before, the service started and then failed wherever it met a missing table or column, at warn level.
+ * Kubernetes then keeps the previous release's pods serving.
+ */
+async function requireMigrated(dataSource: DataSource): Promise<void> {
+  const pending = await pendingMigrations(dataSource);
+  if (pending.length > 0) throw new PendingMigrationsError(pending);
 }
 
 async function migrate(dataSource: DataSource): Promise<void> {

@@ -82,3 +82,32 @@ export function revertLastMigration(dataSource: DataSource, onWait: (message: st
     onWait,
   );
 }
+
+/** A start without migrations (`DB_MIGRATIONS_RUN=false`) on a database that lacks some this release needs. */
+export class PendingMigrationsError extends Error {
+  constructor(readonly pending: readonly string[]) {
+    super(
+      `the database lacks ${pending.length} migration(s) this release needs (${pending.join(', ')}): run ` +
+        "`node dist/cli/database.cli.js migrate` (the chart's migration Job), or start with DB_MIGRATIONS_RUN=true",
+    );
+    this.name = 'PendingMigrationsError';
+  }
+}
+
+/**
+ * The migrations this release knows that the database has not applied, oldest first. Read without DDL (TypeORM's
+ * own check creates its table when missing, which a start without migrations must not do). Migrations the
+ * database has and this release does not know (a newer release's, after a rollback) are no concern of it.
+ */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  const table = dataSource.options.migrationsTableName ?? 'migrations';
+  const [{ present }] = await dataSource.query<[{ present: boolean }]>(
+    'SELECT to_regclass($1) IS NOT NULL AS present',
+    [table],
+  );
+  const rows = present ? await dataSource.query<{ name: string }[]>(`SELECT name FROM "${table}"`) : [];
+  const applied = new Set(rows.map((row) => row.name));
+  return dataSource.migrations
+    .map((migration) => migration.name ?? migration.constructor.name)
+    .filter((name) => !applied.has(name));
+}
