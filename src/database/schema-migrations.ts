@@ -57,30 +57,31 @@ async function acquire(runner: QueryRunner, onWait: (message: string) => void): 
   }
 }
 
-/** Applies the pending migrations, each in its own transaction, one process at a time. */
-export function migrateSchema(dataSource: DataSource, onWait: (message: string) => void): Promise<Migration[]> {
+/** Runs `work` with TypeORM's migration executor on the locked connection, each migration in its own transaction. */
+function underLock<T>(
+  dataSource: DataSource,
+  work: (executor: MigrationExecutor) => Promise<T>,
+  onWait: (message: string) => void,
+): Promise<T> {
   return withMigrationLock(
     dataSource,
     (runner) => {
       const executor = new MigrationExecutor(dataSource, runner);
       executor.transaction = 'each';
-      return executor.executePendingMigrations();
+      return work(executor);
     },
     onWait,
   );
 }
 
+/** Applies the pending migrations, one process at a time. */
+export function migrateSchema(dataSource: DataSource, onWait: (message: string) => void): Promise<Migration[]> {
+  return underLock(dataSource, (executor) => executor.executePendingMigrations(), onWait);
+}
+
 /** Undoes the newest applied migration, one process at a time. */
 export function revertLastMigration(dataSource: DataSource, onWait: (message: string) => void): Promise<void> {
-  return withMigrationLock(
-    dataSource,
-    (runner) => {
-      const executor = new MigrationExecutor(dataSource, runner);
-      executor.transaction = 'each';
-      return executor.undoLastMigration();
-    },
-    onWait,
-  );
+  return underLock(dataSource, (executor) => executor.undoLastMigration(), onWait);
 }
 
 /** A start without migrations (`DB_MIGRATIONS_RUN=false`) on a database that lacks some this release needs. */

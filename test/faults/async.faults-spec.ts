@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { type CallbackReceiver, startCallbackReceiver } from '../support/callback-receiver';
+import { writeCallbackCaller } from './support/callback-caller';
 import { DEGRADED_TEXT, FaultCluster } from './support/fault-cluster';
 
 const TOKEN = `async-${randomBytes(12).toString('hex')}`;
@@ -63,20 +64,7 @@ describe('async fulfillments through a PostgreSQL restart and a replica killed m
     receiver = await startCallbackReceiver();
     archive = await startArchive();
     workDir = mkdtempSync(join(tmpdir(), 'wf-async-faults-'));
-    const callersFile = join(workDir, 'callers.yaml');
-    writeFileSync(
-      callersFile,
-      JSON.stringify({
-        callers: [
-          {
-            id: 'statements-bot',
-            platforms: ['generic'],
-            auth: { bearer: { tokens: [TOKEN] } },
-            callback: { url: receiver.url, secrets: [SECRET], allowPrivateNetwork: true },
-          },
-        ],
-      }),
-    );
+    const callersFile = writeCallbackCaller(workDir, TOKEN, SECRET, receiver.url);
     cluster = await FaultCluster.start({
       env: {
         CALLERS_FILE: callersFile,

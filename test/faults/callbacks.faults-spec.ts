@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { decodeStandardWebhookSecret, verifyStandardWebhook } from '../../src/auth/hmac/standard-webhooks';
+import { writeCallbackCaller } from './support/callback-caller';
 import { FaultCluster } from './support/fault-cluster';
 
 const TOKEN = `statements-${randomBytes(12).toString('hex')}`;
@@ -88,20 +89,7 @@ describe('a crash in the middle of a callback attempt (one replica, a receiver t
   beforeAll(async () => {
     receiver = await Receiver.start();
     workDir = mkdtempSync(join(tmpdir(), 'wf-callback-faults-'));
-    const callersFile = join(workDir, 'callers.yaml');
-    writeFileSync(
-      callersFile,
-      JSON.stringify({
-        callers: [
-          {
-            id: 'statements-bot',
-            platforms: ['generic'],
-            auth: { bearer: { tokens: [TOKEN] } },
-            callback: { url: receiver.url, secrets: [SECRET], allowPrivateNetwork: true },
-          },
-        ],
-      }),
-    );
+    const callersFile = writeCallbackCaller(workDir, TOKEN, SECRET, receiver.url);
     cluster = await FaultCluster.start({
       replicas: 1,
       env: {
