@@ -70,6 +70,28 @@ export class StreamingPair {
     }
   }
 
+  /**
+   * Every commit on the primary waits until the replica has it (`synchronous_standby_names = '*'`), as a bank's
+   * cluster runs: a failover then loses no commit a client was told of. Set on the primary only, after the base
+   * backup, so the replica, once promoted, does not wait for a standby of its own.
+   */
+  async replicateSynchronously(): Promise<void> {
+    await this.query('primary', "ALTER SYSTEM SET synchronous_standby_names = '*'");
+    await this.query('primary', 'SELECT pg_reload_conf()');
+    for (let attempt = 0; ; attempt += 1) {
+      const rows = await this.query<{ sync_state: string }>('primary', 'SELECT sync_state FROM pg_stat_replication');
+      if (rows.some((row) => row.sync_state === 'sync')) return;
+      if (attempt >= 100) throw new Error(`the replica did not become synchronous: ${JSON.stringify(rows)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Promotes the replica to a primary (`pg_promote`); resolves once it takes writes. */
+  async promote(): Promise<void> {
+    const [row] = await this.query<{ promoted: boolean }>('replica', 'SELECT pg_promote(true, 60) AS promoted');
+    if (!row?.promoted) throw new Error('the replica was not promoted within 60 s');
+  }
+
   /** The replica applies each commit this long after it was made (0 turns the delay off). */
   async delayReplay(ms: number): Promise<void> {
     await this.query('replica', `ALTER SYSTEM SET recovery_min_apply_delay = '${Math.round(ms)}ms'`);

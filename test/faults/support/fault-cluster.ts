@@ -25,34 +25,46 @@ export interface Replica {
   service: ServiceProcess;
 }
 
-export interface ClusterOptions {
+/** The PostgreSQL a fault cluster runs on: one server (`OwnedPostgres`), or a primary with a standby to fail over to. */
+export interface FaultPostgres {
+  /** Where the server that takes writes listens now (the proxy forwards there). */
+  readonly port: number;
+  url(database: string): string;
+  createDatabase(name: string): Promise<string>;
+  destroy(): Promise<void>;
+}
+
+export interface ClusterOptions<P extends FaultPostgres = OwnedPostgres> {
   readonly replicas?: number;
   readonly redis?: boolean;
   /** Each replica serves /metrics on a port of its own. */
   readonly metrics?: boolean;
   /** Extra settings for every replica. */
   readonly env?: Record<string, string>;
+  /** Starts the PostgreSQL (on the port given); one `OwnedPostgres` when left out. */
+  readonly postgres?: (port: number) => Promise<P>;
 }
 
 /**
  * Everything a fault test breaks, owned by the test: a PostgreSQL cluster (initdb from the embedded
- * binaries, on its own port), a TCP fault proxy in front of it, optionally a redis-server, and replicas of
+ * binaries, on its own port; or a primary with a standby, see `FailoverPostgres`), a TCP fault proxy in front of it, optionally a redis-server, and replicas of
  * the built service (`node dist/main.js`) on the proxy, all real processes on 127.0.0.1.
  */
-export class FaultCluster {
+export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
   private constructor(
-    readonly postgres: OwnedPostgres,
-    /** Straight to PostgreSQL (admin, reconciliation): never through the proxy. */
-    readonly databaseUrl: string,
+    readonly postgres: P,
     readonly proxy: FaultProxy,
     readonly redis: OwnedRedis | undefined,
     readonly replicas: Replica[],
     private readonly env: Record<string, string>,
   ) {}
 
-  static async start(options: ClusterOptions = {}): Promise<FaultCluster> {
-    const postgres = await OwnedPostgres.create(await freePort());
-    await postgres.start();
+  static async start<P extends FaultPostgres = OwnedPostgres>(
+    options: ClusterOptions<P> = {},
+  ): Promise<FaultCluster<P>> {
+    const postgres = await (options.postgres ?? (startOwnedPostgres as unknown as (port: number) => Promise<P>))(
+      await freePort(),
+    );
     const databaseUrl = await postgres.createDatabase('faults');
     const cli = join(__dirname, '..', '..', '..', 'dist', 'cli', 'database.cli.js');
     await promisify(execFile)(process.execPath, [cli, 'seed'], { env: cleanEnv({ DATABASE_URL: databaseUrl }) });
@@ -86,7 +98,7 @@ export class FaultCluster {
       };
       replicas.push({ name: `replica-${index}`, port, metricsPort, own, service: startService({ ...env, ...own }) });
     }
-    const cluster = new FaultCluster(postgres, databaseUrl, proxy, redis, replicas, env);
+    const cluster = new FaultCluster(postgres, proxy, redis, replicas, env);
     try {
       await Promise.all(replicas.map((replica) => cluster.serving(replica)));
     } catch (error: unknown) {
@@ -94,6 +106,11 @@ export class FaultCluster {
       throw error;
     }
     return cluster;
+  }
+
+  /** Straight to the PostgreSQL that takes writes (admin, reconciliation): never through the proxy. */
+  get databaseUrl(): string {
+    return this.postgres.url('faults');
   }
 
   /** Resolves once the replica answers /health/live; fails at once if its process exits first. */
@@ -139,7 +156,7 @@ export class FaultCluster {
    * Starts PostgreSQL again after a stop or a kill. After a kill the old backends may hold the shared memory
    * for a moment (they exit when they notice the postmaster is gone): start-up is tried again until they have.
    */
-  async startPostgres(): Promise<void> {
+  async startPostgres(this: FaultCluster<OwnedPostgres>): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.postgres.start();
@@ -184,6 +201,12 @@ export class FaultCluster {
     await this.redis?.kill();
     await this.postgres.destroy();
   }
+}
+
+async function startOwnedPostgres(port: number): Promise<OwnedPostgres> {
+  const postgres = await OwnedPostgres.create(port);
+  await postgres.start();
+  return postgres;
 }
 
 async function stop(service: ServiceProcess): Promise<void> {

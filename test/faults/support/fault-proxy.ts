@@ -27,7 +27,7 @@ export class FaultProxy {
   private constructor(
     private readonly server: Server,
     readonly port: number,
-    private readonly upstreamPort: number,
+    private upstreamPort: number,
   ) {
     server.on('connection', (client) => this.accept(client));
   }
@@ -64,6 +64,11 @@ export class FaultProxy {
   slow(delayMs: number): void {
     this.mode = 'slow';
     this.delayMs = delayMs;
+  }
+
+  /** New connections go to `upstreamPort` from now on (a failed-over Service's new endpoint); open ones stay as they are. */
+  retarget(upstreamPort: number): void {
+    this.upstreamPort = upstreamPort;
   }
 
   heal(): void {

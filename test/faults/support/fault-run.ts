@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import type { FaultCluster } from './fault-cluster';
+import type { OwnedPostgres } from '../../support/owned-postgres';
+import type { FaultCluster, FaultPostgres } from './fault-cluster';
 import { balancesOf, reconcile, type Reconciliation } from './reconcile';
 import { type Attempt, deadlineMisses, TurnLoad, within } from './turn-load';
 
@@ -11,13 +12,13 @@ const RECOVERY_LIMIT_MS = 30_000;
 /** A run still going after this long is reported (phase, times, the replicas' output) before jest's timeout. */
 const REPORT_AFTER_MS = 100_000;
 
-export interface FaultScenario {
+export interface FaultScenario<P extends FaultPostgres = OwnedPostgres> {
   readonly name: string;
   /** Breaks something; the load runs meanwhile. */
-  inject(cluster: FaultCluster, load: TurnLoad): Promise<void>;
+  inject(cluster: FaultCluster<P>, load: TurnLoad): Promise<void>;
   /** How long the fault lasts before `heal`. */
   readonly holdMs: number;
-  heal(cluster: FaultCluster, load: TurnLoad): Promise<void>;
+  heal(cluster: FaultCluster<P>, load: TurnLoad): Promise<void>;
 }
 
 export interface ReadinessSample {
@@ -56,9 +57,9 @@ export interface FaultRun {
  * (retrying what was not confirmed, as the platform would) and reconcile the money. Readiness is probed on
  * every replica all along.
  */
-export async function runFault(
-  cluster: FaultCluster,
-  scenario: FaultScenario,
+export async function runFault<P extends FaultPostgres>(
+  cluster: FaultCluster<P>,
+  scenario: FaultScenario<P>,
   options: { concurrency?: number; transferShare?: number; customers?: readonly string[]; token?: string } = {},
 ): Promise<FaultRun> {
   const ports = cluster.replicas.map((replica) => replica.port);

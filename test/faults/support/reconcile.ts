@@ -1,4 +1,4 @@
-import type { FaultCluster } from './fault-cluster';
+import type { FaultCluster, FaultPostgres } from './fault-cluster';
 import { CUSTOMERS, OPENING_BALANCE_MINOR } from './fault-cluster';
 import { genericTurnKey } from '../../support/generic-turns';
 import { type Attempt, confirmed, type TransferTurn } from './turn-load';
@@ -20,7 +20,7 @@ export interface Reconciliation {
 /** Balances of the test customers' accounts, by `customer type`. */
 export type Balances = ReadonlyMap<string, bigint>;
 
-export async function balancesOf(cluster: FaultCluster): Promise<Balances> {
+export async function balancesOf(cluster: FaultCluster<FaultPostgres>): Promise<Balances> {
   const rows = await cluster.query<{ customer: string; type: string; balance: string }>(
     `SELECT c.customer_number AS customer, a.account_type AS type, a.balance_minor AS balance
        FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE c.customer_number = ANY($1)`,
@@ -34,7 +34,7 @@ export async function balancesOf(cluster: FaultCluster): Promise<Balances> {
  * each account's balance is its balance `before` plus its transfers, and its whole ledger adds up to it.
  */
 export async function reconcile(
-  cluster: FaultCluster,
+  cluster: FaultCluster<FaultPostgres>,
   before: Balances,
   turns: readonly TransferTurn[],
   attempts: readonly Attempt[],

@@ -1,10 +1,10 @@
-import type { FaultCluster } from './fault-cluster';
+import type { FaultCluster, FaultPostgres } from './fault-cluster';
 import { PLATFORM_DEADLINE_MS } from './fault-cluster';
 import type { FaultRun } from './fault-run';
 import type { Attempt } from './turn-load';
 
 /** Every replica process survived the fault; when one did not, the failure shows the replicas' output. */
-export function expectAlive(run: FaultRun, cluster: FaultCluster): void {
+export function expectAlive(run: FaultRun, cluster: FaultCluster<FaultPostgres>): void {
   const context = `${run.figures.fault}\n${JSON.stringify(run.figures)}\n${cluster.output()}`;
   expect({ alive: run.alive, context: run.alive ? '' : context }).toEqual({ alive: true, context: '' });
 }

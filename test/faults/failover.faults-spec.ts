@@ -1,0 +1,105 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { LOCAL_DEV_AUTH } from '../support/dialogflow-es.fixtures';
+import { transferTurnBody } from '../support/generic-turns';
+import { FailoverPostgres } from './support/failover-postgres';
+import { FaultCluster } from './support/fault-cluster';
+import { runFault } from './support/fault-run';
+import { recordFigures } from './support/figures';
+import { expectAlive, expectInTime, expectNothingLostOrDoubled } from './support/verdicts';
+
+/**
+ * A failover, as a bank's PostgreSQL has one: a primary with a synchronous standby, and a network path (the
+ * Kubernetes Service's address) that the replicas reach the primary by. Under transfers and balance lookups the
+ * primary's host is lost (its open connections never answer again, its postmaster is killed), the standby is
+ * promoted, and the address moves to it. Nothing is restarted, no setting changes: the replicas must find the
+ * new primary by themselves, lose no transfer the bot was told of, carry none out twice, and go on serving
+ * everything that runs on a connection of its own (the cache's notifications between replicas).
+ */
+describe('PostgreSQL failover under load (synchronous standby promoted, the address moved to it)', () => {
+  let cluster: FaultCluster<FailoverPostgres>;
+  let promotionMs = 0;
+
+  beforeAll(async () => {
+    cluster = await FaultCluster.start({
+      postgres: (port) => FailoverPostgres.start(port),
+      // Long enough that only a notification between replicas can refresh another replica's cached balance.
+      env: { CACHE_LOCAL_TTL_MS: '60000' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('the replicas stay alive and in time, recover by themselves, and the money reconciles on the new primary', async () => {
+    const run = await runFault(cluster, {
+      name: 'failover: the primary lost, its standby promoted, the address moved',
+      holdMs: 0,
+      inject: async (c) => {
+        c.proxy.blackHole();
+        promotionMs = await c.postgres.failOver();
+      },
+      heal: (c) => {
+        c.proxy.retarget(c.postgres.port);
+        c.proxy.heal();
+        return Promise.resolve();
+      },
+    });
+    recordFigures(run.figures);
+    expectAlive(run, cluster);
+    expectInTime(run.attempts);
+    expectNothingLostOrDoubled(run);
+    expect(run.notRecovered).toEqual([]);
+    expect(run.figures.recoveryMs).toBeLessThan(30_000);
+    expect(run.figures.degradedReplies).toBeGreaterThan(0);
+    expect(run.reconciliation.transfers).toBeGreaterThan(0);
+    // Readiness answered throughout (DEGRADED_MODE=reply: the polite reply keeps reaching the bots).
+    expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
+    expect(promotionMs).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('after it, every replica holds its connections on the new primary, notifications included', async () => {
+    const sessions = await cluster.query<{ application_name: string; n: string }>(
+      `SELECT application_name, count(*) AS n FROM pg_stat_activity
+        WHERE datname = 'faults' AND application_name LIKE 'webhook-fulfillment%' GROUP BY application_name`,
+    );
+    const names = Object.fromEntries(sessions.map((row) => [row.application_name, Number(row.n)]));
+    expect(names['webhook-fulfillment-notifications']).toBe(cluster.replicas.length);
+  });
+
+  it('after it, a transfer on one replica reaches the balance another replica had cached', async () => {
+    const [writer, reader] = cluster.replicas;
+    const balanceText = async (): Promise<string> =>
+      (
+        await turn(reader.port, {
+          requestId: `failover-balance-${Date.now()}-${Math.random()}`,
+          sessionId: 'failover-balance',
+          intent: 'GetAccountBalance',
+          parameters: { user_id: 'FAULT-0', account_type: 'checking' },
+        })
+      ).text;
+    const cached = await balanceText();
+    expect(await balanceText()).toBe(cached);
+    const done = await turn(writer.port, transferTurnBody(`failover-transfer-${Date.now()}`, 'FAULT-0', 123n));
+    const balance = /balance is now (.+)\.$/.exec(done.text)?.[1];
+    expect({ done: done.text, balance }).toEqual({ done: expect.stringMatching(/^Done/), balance: expect.any(String) });
+    let seen = cached;
+    for (let attempt = 0; attempt < 50 && !seen.includes(balance ?? '?'); attempt += 1) {
+      await sleep(100);
+      seen = await balanceText();
+    }
+    expect(seen).toContain(balance);
+  });
+});
+
+async function turn(port: number, body: Record<string, unknown>): Promise<{ text: string }> {
+  const response = await request(`http://127.0.0.1:${port}/v1/webhooks/generic`, {
+    method: 'POST',
+    headers: { ...LOCAL_DEV_AUTH, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const reply = (await response.body.json()) as { text?: string };
+  expect({ status: response.statusCode, text: typeof reply.text }).toEqual({ status: 200, text: 'string' });
+  return { text: reply.text ?? '' };
+}
