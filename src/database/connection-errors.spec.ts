@@ -6,6 +6,7 @@ import {
   raisedWhileConnecting,
   serverRefusal,
 } from './connection-errors';
+import { UnconfirmedCommitError } from './unconfirmed-commit';
 
 const pgError = (code: string, message = 'x'): Error => Object.assign(new Error(message), { code });
 
@@ -63,6 +64,15 @@ describe('connection errors', () => {
     expect(serverRefusal(pgError('25006'))?.why).toMatch(
       /^PostgreSQL takes no writes \(a standby, or set read-only\): 25006/,
     );
+    expect(
+      serverRefusal(new UnconfirmedCommitError({ message: 'canceling wait for synchronous replication' })),
+    ).toEqual({
+      outcome: 'degraded',
+      why:
+        'PostgreSQL could not confirm a commit on its synchronous standby (the wait was cancelled): ' +
+        'COMMIT_NOT_REPLICATED canceling wait for synchronous replication',
+    });
+    expect(isUnusableConnection(new UnconfirmedCommitError({}))).toBe(false);
     for (const code of ['57014', '55P03', '40001', '40P01']) expect(serverRefusal(pgError(code))?.outcome).toBe('busy');
     const wrapped = Object.assign(new Error('query failed'), { driverError: pgError('40P01', 'deadlock detected') });
     expect(serverRefusal(wrapped)?.why).toBe('a concurrent transaction deadlocked with it: 40P01 deadlock detected');

@@ -86,7 +86,9 @@ export const UNREACHABLE = 'PostgreSQL is unreachable';
  * Why a turn gets the degraded or busy reply instead of its answer: `degraded` when the database cannot serve
  * it now (unreachable, or it cannot write: a standby, a full disk, no memory, failing storage), `busy` when the
  * turn lost to other work (no pool connection in time, a lock held past `statement_timeout` or `lock_timeout`,
- * a concurrent transaction that conflicted with it). Either way nothing of the turn was kept, so a retry runs it.
+ * a concurrent transaction that conflicted with it). Either way nothing of the turn was kept, so a retry runs it;
+ * or, for a commit its synchronous standby did not confirm (`UnconfirmedCommitError`), nothing of it was confirmed:
+ * what it wrote is on the primary only, and the turn's unique keys make the retry carry it out once.
  */
 export interface Unavailable {
   outcome: 'degraded' | 'busy';
@@ -100,6 +102,13 @@ const REFUSALS: ReadonlyMap<string, Unavailable> = new Map<string, Unavailable>(
   ['53100', { outcome: 'degraded', why: 'PostgreSQL is out of disk space' }],
   ['53200', { outcome: 'degraded', why: 'PostgreSQL is out of memory' }],
   ['58030', { outcome: 'degraded', why: 'PostgreSQL cannot read or write its files' }],
+  [
+    'COMMIT_NOT_REPLICATED',
+    {
+      outcome: 'degraded',
+      why: 'PostgreSQL could not confirm a commit on its synchronous standby (the wait was cancelled)',
+    },
+  ],
   ['57014', { outcome: 'busy', why: 'PostgreSQL cancelled a statement (statement_timeout, or an operator)' }],
   ['55P03', { outcome: 'busy', why: 'a lock held elsewhere was not released in time' }],
   ['40001', { outcome: 'busy', why: 'a concurrent transaction conflicted with it' }],

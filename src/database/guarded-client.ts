@@ -3,6 +3,7 @@ import * as pg from 'pg';
 import { startNoAnswerTimer } from '../common/no-answer-timer';
 import { tracedQuery } from './query-span';
 import { SessionSettingsClient } from './session-settings';
+import { isUnconfirmedCommit, type Notice, UnconfirmedCommitError } from './unconfirmed-commit';
 
 export interface ClientGuard {
   /**
@@ -43,6 +44,8 @@ export type GuardedClientClass = new (config?: string | pg.ClientConfig) => Guar
 export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
   class Guarded extends SessionSettingsClient implements GuardedClient {
     private readonly socket?: Socket;
+    /** A notice that the statement being answered committed without its synchronous standbys' confirmation. */
+    private unconfirmed?: UnconfirmedCommitError;
 
     constructor(config?: string | pg.ClientConfig) {
       const options: pg.ClientConfig = typeof config === 'string' ? { connectionString: config } : { ...config };
@@ -52,16 +55,51 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
       super(options);
       this.socket = socket;
       this.on('error', (error: Error) => guard.onError(error));
+      this.on('notice', (notice: Notice) => {
+        if (isUnconfirmedCommit(notice)) this.unconfirmed = new UnconfirmedCommitError(notice);
+      });
     }
 
     // pg's overloads (promise, callback, submittable) are kept as they are; the answer is watched and traced.
     override query(...args: unknown[]): never {
-      return tracedQuery(
-        this,
-        args,
-        (values) => (super.query as (...v: unknown[]) => unknown)(...values),
-        this.watch(),
-      ) as never;
+      return tracedQuery(this, args, (values) => this.confirmed(values), this.watch()) as never;
+    }
+
+    /**
+     * pg's query, failing a statement that came with a notice of an unconfirmed commit. pg answers one statement
+     * at a time, in order, and a notice comes before the end of the statement it belongs to: the next statement
+     * to be answered after the notice is that one.
+     */
+    private confirmed(args: unknown[]): unknown {
+      const run = (values: unknown[]): unknown => (super.query as (...v: unknown[]) => unknown).apply(this, values);
+      const last = args.length - 1;
+      const callback = args[last];
+      if (typeof callback === 'function') {
+        args[last] = (error: Error | null, result: unknown): void => {
+          const unconfirmed = this.takeUnconfirmed();
+          (callback as (error: Error | null, result: unknown) => void)(error ?? unconfirmed ?? null, result);
+        };
+        return run(args);
+      }
+      const result = run(args);
+      if (!(result instanceof Promise)) return result;
+      return result.then(
+        (value: unknown) => {
+          const unconfirmed = this.takeUnconfirmed();
+          if (unconfirmed) throw unconfirmed;
+          return value;
+        },
+        (error: unknown) => {
+          this.takeUnconfirmed();
+          throw error;
+        },
+      );
+    }
+
+    private takeUnconfirmed(): UnconfirmedCommitError | undefined {
+      const unconfirmed = this.unconfirmed;
+      this.unconfirmed = undefined;
+      return unconfirmed;
     }
 
     destroy(): void {

@@ -154,7 +154,9 @@ export class TurnPipeline {
         },
       );
     } catch (error: unknown) {
-      if (error instanceof DeadlineReachedError || error instanceof PoolWaitTimeoutError) return this.busy(turn, note);
+      if (error instanceof DeadlineReachedError || error instanceof PoolWaitTimeoutError) {
+        return this.busy(turn, note, error);
+      }
       const refusal = this.database.report(error);
       if (refusal) return this.refused(turn, note, refusal);
       throw error;
@@ -201,10 +203,11 @@ export class TurnPipeline {
 
   /**
    * The turn could not get to the database within its deadline (the pool is busy, a step was slow): nothing
-   * ran, so a retry runs the turn. Answered like an outage, without declaring one.
+   * ran, so a retry runs the turn. Answered like an outage, without declaring one; the log names the step
+   * (`claiming the turn: the turn's deadline was reached`) or the pool's lane that kept it waiting.
    */
-  private busy(turn: Turn, note: TurnNote): TurnReply {
-    return this.refused(turn, note, { outcome: 'busy', why: 'no database connection within its deadline' });
+  private busy(turn: Turn, note: TurnNote, cause: DeadlineReachedError | PoolWaitTimeoutError): TurnReply {
+    return this.refused(turn, note, { outcome: 'busy', why: cause.message });
   }
 
   private refused(turn: Turn, note: TurnNote, refusal: Unavailable): TurnReply {

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { LOCAL_DEV_AUTH } from '../support/dialogflow-es.fixtures';
-import { transferTurnBody } from '../support/generic-turns';
+import { eventually } from '../support/eventually';
+import { genericTurnKey, transferTurnBody } from '../support/generic-turns';
 import { FailoverPostgres } from './support/failover-postgres';
-import { FaultCluster } from './support/fault-cluster';
+import { DEGRADED_TEXT, FaultCluster } from './support/fault-cluster';
 import { runFault } from './support/fault-run';
 import { recordFigures } from './support/figures';
 import { expectAlive, expectInTime, expectNothingLostOrDoubled } from './support/verdicts';
@@ -14,7 +15,9 @@ import { expectAlive, expectInTime, expectNothingLostOrDoubled } from './support
  * primary's host is lost (its open connections never answer again, its postmaster is killed), the standby is
  * promoted, and the address moves to it. Nothing is restarted, no setting changes: the replicas must find the
  * new primary by themselves, lose no transfer the bot was told of, carry none out twice, and go on serving
- * everything that runs on a connection of its own (the cache's notifications between replicas).
+ * everything that runs on a connection of its own (the cache's notifications between replicas). First, the
+ * standby's bad day: while it is away every commit waits for it, and a commit released from that wait without it
+ * must never be told to the bot as done.
  */
 describe('PostgreSQL failover under load (synchronous standby promoted, the address moved to it)', () => {
   let cluster: FaultCluster<FailoverPostgres>;
@@ -31,6 +34,62 @@ describe('PostgreSQL failover under load (synchronous standby promoted, the addr
   afterAll(async () => {
     await cluster?.stop();
   });
+
+  it('while the standby is away, no turn is told done before the standby has its commit', async () => {
+    const [replica] = cluster.replicas;
+    const stamp = Date.now();
+    const waiting = { requestId: `unreplicated-waiting-${stamp}`, amountMinor: 125n };
+    const released = { requestId: `unreplicated-released-${stamp}`, amountMinor: 250n };
+    const bodyOf = (t: typeof waiting) => transferTurnBody(t.requestId, 'FAULT-1', t.amountMinor);
+    await cluster.postgres.stopStandby();
+    try {
+      // Every commit now waits for the standby: the turn is answered busy at its deadline, naming the step.
+      expect((await turn(replica.port, bodyOf(waiting))).text).toBe(DEGRADED_TEXT);
+      await eventually(() =>
+        expect(replica.service.output()).toMatch(/answered busy: claiming the turn: the turn's deadline was reached/),
+      );
+      // An operator releases the waiting sessions, as runbooks say to: PostgreSQL then answers each commit
+      // "committed locally, but might not have been replicated", with a warning instead of an error.
+      let releasing = true;
+      const releaser = (async () => {
+        while (releasing) {
+          await cluster.query(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'`);
+          await sleep(50);
+        }
+      })();
+      try {
+        expect((await turn(replica.port, bodyOf(released))).text).toBe(DEGRADED_TEXT);
+        await eventually(() =>
+          expect(replica.service.output()).toMatch(
+            /answered degraded: PostgreSQL could not confirm a commit on its synchronous standby/,
+          ),
+        );
+        // Reads are answered meanwhile.
+        expect((await turn(replica.port, balanceBody('FAULT-1'))).text).toMatch(/^Your checking account balance is /);
+      } finally {
+        releasing = false;
+        await releaser;
+      }
+    } finally {
+      await cluster.postgres.startStandby();
+    }
+    // The bot sends each turn again until it gets an answer: once a claim an unconfirmed commit left has
+    // expired, the retry carries the transfer out, once.
+    for (const sent of [waiting, released]) {
+      let reply = { status: 0, text: '' };
+      for (let attempt = 0; attempt < 40 && reply.status !== 200; attempt += 1) {
+        if (attempt > 0) await sleep(500);
+        reply = await send(replica.port, bodyOf(sent));
+        expect([200, 409]).toContain(reply.status);
+      }
+      expect(reply.text).toMatch(/^Done: I moved \$/);
+    }
+    const moved = await cluster.query<{ idempotency_key: string; n: string }>(
+      `SELECT idempotency_key, count(*) AS n FROM transfers WHERE idempotency_key = ANY($1) GROUP BY 1 ORDER BY 1`,
+      [[waiting, released].map((t) => genericTurnKey(t.requestId))],
+    );
+    expect(moved.map((row) => row.n)).toEqual(['1', '1']);
+  }, 120_000);
 
   it('the replicas stay alive and in time, recover by themselves, and the money reconciles on the new primary', async () => {
     const run = await runFault(cluster, {
@@ -70,15 +129,7 @@ describe('PostgreSQL failover under load (synchronous standby promoted, the addr
 
   it('after it, a transfer on one replica reaches the balance another replica had cached', async () => {
     const [writer, reader] = cluster.replicas;
-    const balanceText = async (): Promise<string> =>
-      (
-        await turn(reader.port, {
-          requestId: `failover-balance-${Date.now()}-${Math.random()}`,
-          sessionId: 'failover-balance',
-          intent: 'GetAccountBalance',
-          parameters: { user_id: 'FAULT-0', account_type: 'checking' },
-        })
-      ).text;
+    const balanceText = async (): Promise<string> => (await turn(reader.port, balanceBody('FAULT-0'))).text;
     const cached = await balanceText();
     expect(await balanceText()).toBe(cached);
     const done = await turn(writer.port, transferTurnBody(`failover-transfer-${Date.now()}`, 'FAULT-0', 123n));
@@ -93,13 +144,28 @@ describe('PostgreSQL failover under load (synchronous standby promoted, the addr
   });
 });
 
-async function turn(port: number, body: Record<string, unknown>): Promise<{ text: string }> {
+function balanceBody(customer: string): Record<string, unknown> {
+  return {
+    requestId: `failover-balance-${Date.now()}-${Math.random()}`,
+    sessionId: 'failover-balance',
+    intent: 'GetAccountBalance',
+    parameters: { user_id: customer, account_type: 'checking' },
+  };
+}
+
+async function send(port: number, body: Record<string, unknown>): Promise<{ status: number; text: string }> {
   const response = await request(`http://127.0.0.1:${port}/v1/webhooks/generic`, {
     method: 'POST',
     headers: { ...LOCAL_DEV_AUTH, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  const reply = (await response.body.json()) as { text?: string };
-  expect({ status: response.statusCode, text: typeof reply.text }).toEqual({ status: 200, text: 'string' });
-  return { text: reply.text ?? '' };
+  const reply = (await response.body.json()) as { text?: unknown };
+  return { status: response.statusCode, text: typeof reply.text === 'string' ? reply.text : '' };
+}
+
+/** A turn answered 200 with a text. */
+async function turn(port: number, body: Record<string, unknown>): Promise<{ text: string }> {
+  const { status, text } = await send(port, body);
+  expect({ status, text: text !== '' }).toEqual({ status: 200, text: true });
+  return { text };
 }

@@ -54,6 +54,17 @@ export class FailoverPostgres implements FaultPostgres {
     return Date.now() - started;
   }
 
+  /** Stops the standby (fast shutdown): every commit on the primary then waits for it. */
+  stopStandby(): Promise<void> {
+    return this.pair.replica.stop();
+  }
+
+  /** Starts the standby again; resolves once the primary's commits wait for it again (it has caught up). */
+  async startStandby(): Promise<void> {
+    await this.pair.replica.start();
+    await this.pair.replicateSynchronously();
+  }
+
   async destroy(): Promise<void> {
     await this.pair.close();
   }
