@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { closeRedis } from '../common/redis/close-redis';
+import { redisClient } from '../common/redis/redis-client';
 import { redisErrorText } from '../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold a turn: the read goes to PostgreSQL after this long. */
@@ -65,9 +66,9 @@ export class SharedTier {
     this.epochKey = `wf:cache:${namespace}:epoch`;
     this.channel = `wf:cache:${namespace}:invalidations`;
     const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS };
-    this.client = new Redis(url, options);
+    this.client = redisClient(url, options);
     this.client.on('error', (error: Error) => this.warn(error));
-    this.subscriber = new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.subscriber = redisClient(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
     this.subscriber.on('error', (error: Error) => this.warn(error));
     this.subscriber.on('message', (_channel: string, message: string) => onMessage(message));
     // ioredis subscribes again by itself after a reconnect; 'ready' marks each (re)subscription. A write made

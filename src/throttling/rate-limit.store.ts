@@ -2,8 +2,9 @@ import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/commo
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { closeRedis } from '../common/redis/close-redis';
+import { redisClient } from '../common/redis/redis-client';
 import { AppConfig } from '../config';
 import { FixedWindowStorage } from './fixed-window.storage';
 import { redisErrorText } from '../common/redis/redis-error-text';
@@ -25,7 +26,7 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
 
   constructor(config: AppConfig) {
     if (config.redisUrl) {
-      this.redis = new Redis(config.redisUrl, {
+      this.redis = redisClient(config.redisUrl, {
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
         commandTimeout: COMMAND_TIMEOUT_MS,

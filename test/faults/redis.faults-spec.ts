@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { decodeStandardWebhookSecret, signStandardWebhook } from '../../src/auth/hmac/standard-webhooks';
 import { FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
+import { OwnedRedis } from './support/owned-redis';
 import { recordFigures } from './support/figures';
 import { runFault } from './support/fault-run';
 import { within } from './support/turn-load';
@@ -13,6 +14,8 @@ import { expectNothingLostOrDoubled } from './support/verdicts';
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const LIMITED_TOKEN = `limited-${randomBytes(8).toString('hex')}`;
+/** A caller of the same limit whose budget is first spent in the failover test. */
+const FAILOVER_LIMITED_TOKEN = `limited-failover-${randomBytes(8).toString('hex')}`;
 const LIMIT = 5;
 /** The load's caller: `local-dev`, as in development, but from the callers file. */
 const LOAD_TOKEN = `load-${randomBytes(12).toString('hex')}`;
@@ -48,6 +51,12 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
             id: 'limited-bot',
             platforms: ['generic'],
             auth: { bearer: { tokens: [LIMITED_TOKEN] } },
+            rateLimit: { requests: LIMIT, perSeconds: 600 },
+          },
+          {
+            id: 'limited-failover-bot',
+            platforms: ['generic'],
+            auth: { bearer: { tokens: [FAILOVER_LIMITED_TOKEN] } },
             rateLimit: { requests: LIMIT, perSeconds: 600 },
           },
         ],
@@ -107,15 +116,57 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
     );
   }
 
-  const limited = (replica: number): Promise<Reply> =>
-    post(replica, { authorization: `Bearer ${LIMITED_TOKEN}` }, lookup());
+  const limited = (replica: number, token = LIMITED_TOKEN): Promise<Reply> =>
+    post(replica, { authorization: `Bearer ${token}` }, lookup());
 
-  /** The limited caller's budget, shared by both replicas through Redis, is used up and then refused. */
-  async function expectThrottledAcrossReplicas(): Promise<void> {
+  /** A limited caller's budget, shared by both replicas through Redis, is used up and then refused. */
+  async function expectThrottledAcrossReplicas(token = LIMITED_TOKEN): Promise<void> {
     const statuses: number[] = [];
-    for (let index = 0; index <= LIMIT; index += 1) statuses.push((await limited(index % 2)).status);
+    for (let index = 0; index <= LIMIT; index += 1) statuses.push((await limited(index % 2, token)).status);
     expect(statuses).toEqual([...Array<number>(LIMIT).fill(200), 429]);
   }
+
+  const turn = (intent: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    const requestId = randomUUID();
+    return JSON.stringify({ requestId, sessionId: requestId, intent, parameters, ...extra });
+  };
+  const transferOn = (replica: number) =>
+    post(
+      replica,
+      { authorization: `Bearer ${LOAD_TOKEN}` },
+      turn(
+        'TransferFunds',
+        { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
+        { stage: 'fulfillment', confirmation: 'confirmed' },
+      ),
+    );
+  const balanceOn = async (replica: number) => {
+    const reply = await post(
+      replica,
+      { authorization: `Bearer ${LOAD_TOKEN}` },
+      turn('GetAccountBalance', { user_id: '12345', account_type: 'checking' }),
+    );
+    expect(reply.status).toBe(200);
+    return (reply.body as { contexts?: { parameters: { balance?: number } }[] }).contexts?.[0]?.parameters.balance;
+  };
+  const inDatabase = async () => {
+    const [row] = await cluster.query<{ balance_minor: string }>(
+      `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
+        WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
+    );
+    return Number(row.balance_minor) / 100;
+  };
+  /** A transfer on one replica, then the balance on both, each compared with the database's (`mismatches`). */
+  const cachedBalanceRound = async (index: number, phase: string, mismatches: string[]) => {
+    const writer = index % 2;
+    expect((await transferOn(writer)).status).toBe(200);
+    const expected = await inDatabase();
+    for (const reader of [1 - writer, writer]) {
+      const seen = await balanceOn(reader);
+      if (seen !== expected)
+        mismatches.push(`${phase} round ${index}: replica ${reader} read ${seen}, database ${expected}`);
+    }
+  };
 
   it('Redis killed for 4 s, then started again: replay checks fail closed, rate limits fail open, all in time', async () => {
     // Before: the replay window is shared by both replicas: a retry of the same message is answered on the
@@ -187,48 +238,8 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
   }, 120_000);
 
   it('cached balances stay exact across the replicas while Redis is killed and started again under load', async () => {
-    const turn = (intent: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
-      const requestId = randomUUID();
-      return JSON.stringify({ requestId, sessionId: requestId, intent, parameters, ...extra });
-    };
-    const transferOn = (replica: number) =>
-      post(
-        replica,
-        { authorization: `Bearer ${LOAD_TOKEN}` },
-        turn(
-          'TransferFunds',
-          { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
-          { stage: 'fulfillment', confirmation: 'confirmed' },
-        ),
-      );
-    const balanceOn = async (replica: number) => {
-      const reply = await post(
-        replica,
-        { authorization: `Bearer ${LOAD_TOKEN}` },
-        turn('GetAccountBalance', { user_id: '12345', account_type: 'checking' }),
-      );
-      expect(reply.status).toBe(200);
-      return (reply.body as { contexts?: { parameters: { balance?: number } }[] }).contexts?.[0]?.parameters.balance;
-    };
-    const inDatabase = async () => {
-      const [row] = await cluster.query<{ balance_minor: string }>(
-        `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
-          WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
-      );
-      return Number(row.balance_minor) / 100;
-    };
-    /** A transfer on one replica, then the balance on both, each compared with the database's. */
     const mismatches: string[] = [];
-    const round = async (index: number, phase: string) => {
-      const writer = index % 2;
-      expect((await transferOn(writer)).status).toBe(200);
-      const expected = await inDatabase();
-      for (const reader of [1 - writer, writer]) {
-        const seen = await balanceOn(reader);
-        if (seen !== expected)
-          mismatches.push(`${phase} round ${index}: replica ${reader} read ${seen}, database ${expected}`);
-      }
-    };
+    const round = (index: number, phase: string) => cachedBalanceRound(index, phase, mismatches);
 
     // Both replicas hold the balance in both tiers before the outage.
     await balanceOn(0);
@@ -256,5 +267,63 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
     expect(run.alive).toBe(true);
     expectNothingLostOrDoubled(run);
     expect(mismatches).toEqual([]);
+  }, 120_000);
+
+  it('a Redis failover (replica promoted, the old primary now its replica, the endpoint moved): back by themselves', async () => {
+    const redis = cluster.redis!;
+    const standby = await OwnedRedis.start();
+    const mismatches: string[] = [];
+    try {
+      await standby.follow(redis);
+      await balanceOn(0);
+      await balanceOn(1);
+      for (let index = 0; index < 4; index += 1) await cachedBalanceRound(index, 'before', mismatches);
+      const run = await runFault(
+        cluster,
+        {
+          name: 'Redis failover: the replica promoted, the old primary its replica, the endpoint moved',
+          holdMs: 0,
+          // As a managed Redis does it: the connections opened before still reach the old primary, which now
+          // answers every write READONLY; only new connections reach the new primary.
+          inject: async (c) => {
+            await standby.promote();
+            await redis.follow(standby);
+            c.redisPath!.retarget(standby.port);
+          },
+          heal: () => Promise.resolve(),
+        },
+        { token: LOAD_TOKEN },
+      );
+      recordFigures(run.figures);
+      expect(run.alive).toBe(true);
+      expectNothingLostOrDoubled(run);
+      expect(run.attempts.filter((attempt) => attempt.ms > PLATFORM_DEADLINE_MS)).toEqual([]);
+      expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
+
+      // Signed callers: each replica accepts them again once it has left the old primary, after at most a 503
+      // with Retry-After (the request that met READONLY), never accepting one unchecked.
+      for (const replica of [0, 1]) {
+        const statuses: number[] = [];
+        for (let attempt = 0; attempt < 10 && statuses.at(-1) !== 200; attempt += 1) {
+          if (attempt > 0) await sleep(1000);
+          statuses.push((await signed(replica)).status);
+        }
+        expect(statuses.filter((status) => status !== 503)).toEqual([200]);
+      }
+      // The replay window is one again, on the new primary.
+      const webhookId = `msg_${randomUUID()}`;
+      const body = lookup();
+      expect((await signed(0, webhookId, body)).status).toBe(200);
+      expect((await signed(1, webhookId, body)).status).toBe(200);
+      expect((await signed(1, webhookId, lookup())).status).toBe(422);
+      // So is the rate limit, and the shared cache is exact.
+      await expectThrottledAcrossReplicas(FAILOVER_LIMITED_TOKEN);
+      for (let index = 0; index < 6; index += 1) await cachedBalanceRound(index, 'after', mismatches);
+      expect(mismatches).toEqual([]);
+    } finally {
+      await redis.promote();
+      cluster.redisPath!.retarget(redis.port);
+      await standby.destroy();
+    }
   }, 120_000);
 });

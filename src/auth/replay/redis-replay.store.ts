@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { closeRedis } from '../../common/redis/close-redis';
+import { redisClient } from '../../common/redis/redis-client';
 import { AppConfig } from '../../config';
 import { ReplayStore, type ReplayVerdict } from './replay-store';
 
@@ -29,7 +30,7 @@ export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
     super();
     // While Redis is unreachable a command fails at once (no offline queue) or after a short timeout (a
     // stalled server), so a turn never spends its deadline waiting; ioredis reconnects by itself.
-    this.redis = new Redis(config.redisUrl as string, {
+    this.redis = redisClient(config.redisUrl as string, {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,

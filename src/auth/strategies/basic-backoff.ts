@@ -1,8 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { Clock } from '../../common/clock';
 import { closeRedis } from '../../common/redis/close-redis';
+import { redisClient } from '../../common/redis/redis-client';
 import { AppConfig } from '../../config';
 import { redisErrorText } from '../../common/redis/redis-error-text';
 
@@ -40,7 +41,7 @@ export class BasicBackoff implements OnApplicationShutdown {
     private readonly clock: Clock,
   ) {
     if (config.redisUrl && this.enabled) {
-      this.redis = new Redis(config.redisUrl, {
+      this.redis = redisClient(config.redisUrl, {
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
         commandTimeout: COMMAND_TIMEOUT_MS,

@@ -46,15 +46,18 @@ export interface ClusterOptions<P extends FaultPostgres = OwnedPostgres> {
 }
 
 /**
- * Everything a fault test breaks, owned by the test: a PostgreSQL cluster (initdb from the embedded
- * binaries, on its own port; or a primary with a standby, see `FailoverPostgres`), a TCP fault proxy in front of it, optionally a redis-server, and replicas of
- * the built service (`node dist/main.js`) on the proxy, all real processes on 127.0.0.1.
+ * Everything a fault test breaks, owned by the test: a PostgreSQL cluster (initdb from the embedded binaries, on
+ * its own port; or a primary with a standby, see `FailoverPostgres`), a TCP fault proxy in front of it, optionally
+ * a redis-server behind a proxy of its own, and replicas of the built service (`node dist/main.js`) on the
+ * proxies, all real processes on 127.0.0.1.
  */
 export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
   private constructor(
     readonly postgres: P,
     readonly proxy: FaultProxy,
     readonly redis: OwnedRedis | undefined,
+    /** The network path to Redis (REDIS_URL names it): what a managed Redis's primary endpoint is. */
+    readonly redisPath: FaultProxy | undefined,
     readonly replicas: Replica[],
     private readonly env: Record<string, string>,
   ) {}
@@ -71,6 +74,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
     await createCustomers(databaseUrl);
     const proxy = await FaultProxy.start(postgres.port);
     const redis = options.redis ? await OwnedRedis.start() : undefined;
+    const redisPath = redis && (await FaultProxy.start(redis.port));
     const env: Record<string, string> = {
       NODE_ENV: 'development',
       DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/faults`,
@@ -85,7 +89,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
       // per-minute budget (429) and read as a replica that never recovers.
       THROTTLE_LIMIT: '1000000',
       PREAUTH_LIMIT: '10000000',
-      ...(redis && { REDIS_URL: redis.url }),
+      ...(redisPath && { REDIS_URL: `redis://127.0.0.1:${redisPath.port}` }),
       ...options.env,
     };
     const replicas: Replica[] = [];
@@ -98,7 +102,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
       };
       replicas.push({ name: `replica-${index}`, port, metricsPort, own, service: startService({ ...env, ...own }) });
     }
-    const cluster = new FaultCluster(postgres, proxy, redis, replicas, env);
+    const cluster = new FaultCluster(postgres, proxy, redis, redisPath, replicas, env);
     try {
       await Promise.all(replicas.map((replica) => cluster.serving(replica)));
     } catch (error: unknown) {
@@ -198,7 +202,8 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
   async stop(): Promise<void> {
     await Promise.all(this.replicas.map(({ service }) => stop(service)));
     await this.proxy.close();
-    await this.redis?.kill();
+    await this.redisPath?.close();
+    await this.redis?.destroy();
     await this.postgres.destroy();
   }
 }
