@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { closeRedis } from '../common/redis/close-redis';
-import { redisClient } from '../common/redis/redis-client';
+import { keepAlive, redisClient } from '../common/redis/redis-client';
 import { redisErrorText } from '../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold a turn: the read goes to PostgreSQL after this long. */
@@ -43,6 +43,7 @@ export class SharedTier {
   private readonly subscriber: Redis;
   private warnedAt = 0;
   private subscribedOnce = false;
+  private readonly stopHeartbeat: () => void;
   /** Counts the calls to `distrust`. */
   private distrusts = 0;
   /** `distrusts` when the epoch last moved on in Redis: entries from before a later call must not be read. */
@@ -80,6 +81,7 @@ export class SharedTier {
       this.distrust();
     });
     this.subscriber.subscribe(this.channel).catch((error: unknown) => this.warn(error));
+    this.stopHeartbeat = keepAlive(this.subscriber);
   }
 
   /** Reads and writes go to Redis only while both connections are up (a missed notification is never trusted). */
@@ -168,6 +170,7 @@ export class SharedTier {
   }
 
   async close(): Promise<void> {
+    this.stopHeartbeat();
     await Promise.all([closeRedis(this.client), closeRedis(this.subscriber)]);
   }
 

@@ -1,10 +1,17 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import * as pg from 'pg';
 import { AppConfig } from '../config';
-import { APPLICATION_NAME } from './data-source-options';
-import { PgPools } from './pg-pools';
+import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from './data-source-options';
+import { type GuardedClient, type GuardedClientClass, guardedClientClass } from './guarded-client';
+import { PgPools, READ_TIMEOUT_MARGIN_MS } from './pg-pools';
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
+/**
+ * How often the listening connection is asked a `SELECT 1`. A listener only ever reads: without a question of its
+ * own it would never learn that its path went dead (a failed-over primary's host gone, a black-holed route), and
+ * TCP keepalive takes hours to. One unanswered within the pools' read timeout ends the connection.
+ */
+export const HEARTBEAT_INTERVAL_MS = 5000;
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
 export const MAX_NOTIFY_PAYLOAD_BYTES = 7900;
 
@@ -29,7 +36,10 @@ interface Listener {
 export class PgNotifications implements OnApplicationShutdown {
   private readonly logger = new Logger('PostgreSQL');
   private readonly listeners = new Map<string, Listener[]>();
-  private client?: pg.Client;
+  private readonly Client: GuardedClientClass;
+  private client?: GuardedClient;
+  private heartbeat?: NodeJS.Timeout;
+  private beating = false;
   private connecting = false;
   private connectedOnce = false;
   private failures = 0;
@@ -39,7 +49,12 @@ export class PgNotifications implements OnApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     private readonly pools: PgPools,
-  ) {}
+  ) {
+    this.Client = guardedClientClass({
+      readTimeoutMs: config.database.statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
+      onError: (error) => this.logger.warn(`The notification connection was lost: ${error.message}`),
+    });
+  }
 
   channel(name: string): NotificationChannel {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`invalid channel name "${name}"`);
@@ -61,26 +76,26 @@ export class PgNotifications implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
     await this.client?.end().catch(() => undefined);
   }
 
   private connect(): void {
     if (this.connecting || this.closed) return;
     this.connecting = true;
-    const client = new pg.Client({
+    const client = new this.Client({
       connectionString: this.config.database.url,
       application_name: `${APPLICATION_NAME}-notifications`,
       keepAlive: true,
+      // A connection attempt that is never answered (a black-holed address) must not keep it from trying again.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
     const lost = (): void => {
       if (this.client === client) this.client = undefined;
       client.removeAllListeners('notification');
       this.scheduleReconnect();
     };
-    client.on('error', (error: Error) => {
-      this.logger.warn(`The notification connection was lost: ${error.message}`);
-      client.end().catch(() => undefined);
-    });
+    client.on('error', () => client.destroy());
     client.on('end', lost);
     client.on('notification', (notification: pg.Notification) => {
       for (const listener of this.listeners.get(notification.channel) ?? []) {
@@ -97,6 +112,7 @@ export class PgNotifications implements OnApplicationShutdown {
         this.client = client;
         this.connecting = false;
         this.failures = 0;
+        this.startHeartbeat();
         if (this.connectedOnce) this.listeners.forEach((listeners) => listeners.forEach((l) => l.onResubscribed()));
         this.connectedOnce = true;
       })
@@ -106,6 +122,21 @@ export class PgNotifications implements OnApplicationShutdown {
         client.end().catch(() => undefined);
         this.scheduleReconnect();
       });
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      const client = this.client;
+      if (!client || this.beating) return;
+      this.beating = true;
+      // No answer in time: the guarded client ends the connection itself ('error', then 'end': a reconnection).
+      client
+        .query('SELECT 1')
+        .catch(() => undefined)
+        .finally(() => (this.beating = false));
+    }, HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
   }
 
   private scheduleReconnect(): void {

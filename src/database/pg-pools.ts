@@ -9,7 +9,7 @@ import { guardedClientClass, type GuardedClientClass } from './guarded-client';
 import { PoolGate } from './pool-gate';
 
 /** How long past `statement_timeout` a query may go unanswered before its connection is given up. */
-const READ_TIMEOUT_MARGIN_MS = 2000;
+export const READ_TIMEOUT_MARGIN_MS = 2000;
 const POOL_WAIT_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const ERROR_LOG_INTERVAL_MS = 5000;
 

@@ -111,7 +111,11 @@ describe('PostgreSQL failover under load (synchronous standby promoted, the addr
     expectNothingLostOrDoubled(run);
     expect(run.notRecovered).toEqual([]);
     expect(run.figures.recoveryMs).toBeLessThan(30_000);
-    expect(run.figures.degradedReplies).toBeGreaterThan(0);
+    // The fault reached the turns: some that were in hand during it (sent before it, most of them, when every
+    // connection went silent at once) got the degraded reply.
+    const { from, to } = run.faultWindow;
+    const overlapping = run.attempts.filter((attempt) => attempt.sentAt < to && attempt.sentAt + attempt.ms >= from);
+    expect(overlapping.filter((attempt) => attempt.outcome === 'degraded').length).toBeGreaterThan(0);
     expect(run.reconciliation.transfers).toBeGreaterThan(0);
     // Readiness answered throughout (DEGRADED_MODE=reply: the polite reply keeps reaching the bots).
     expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
@@ -119,13 +123,15 @@ describe('PostgreSQL failover under load (synchronous standby promoted, the addr
   }, 120_000);
 
   it('after it, every replica holds its connections on the new primary, notifications included', async () => {
-    const sessions = await cluster.query<{ application_name: string; n: string }>(
-      `SELECT application_name, count(*) AS n FROM pg_stat_activity
-        WHERE datname = 'faults' AND application_name LIKE 'webhook-fulfillment%' GROUP BY application_name`,
-    );
-    const names = Object.fromEntries(sessions.map((row) => [row.application_name, Number(row.n)]));
-    expect(names['webhook-fulfillment-notifications']).toBe(cluster.replicas.length);
-  });
+    // The listening connection only reads: its heartbeat finds its old path dead and it connects again.
+    await eventually(async () => {
+      const sessions = await cluster.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity
+          WHERE datname = 'faults' AND application_name = 'webhook-fulfillment-notifications'`,
+      );
+      expect(sessions).toEqual([{ n: String(cluster.replicas.length) }]);
+    }, 20_000);
+  }, 30_000);
 
   it('after it, a transfer on one replica reaches the balance another replica had cached', async () => {
     const [writer, reader] = cluster.replicas;

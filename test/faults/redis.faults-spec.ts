@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { decodeStandardWebhookSecret, signStandardWebhook } from '../../src/auth/hmac/standard-webhooks';
 import { FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
+import type { FaultProxy } from './support/fault-proxy';
 import { OwnedRedis } from './support/owned-redis';
 import { recordFigures } from './support/figures';
 import { runFault } from './support/fault-run';
@@ -14,8 +15,9 @@ import { expectNothingLostOrDoubled } from './support/verdicts';
 
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const LIMITED_TOKEN = `limited-${randomBytes(8).toString('hex')}`;
-/** A caller of the same limit whose budget is first spent in the failover test. */
+/** Callers of the same limit whose budgets are first spent in the failover tests, one each. */
 const FAILOVER_LIMITED_TOKEN = `limited-failover-${randomBytes(8).toString('hex')}`;
+const HOST_LOST_LIMITED_TOKEN = `limited-host-lost-${randomBytes(8).toString('hex')}`;
 const LIMIT = 5;
 /** The load's caller: `local-dev`, as in development, but from the callers file. */
 const LOAD_TOKEN = `load-${randomBytes(12).toString('hex')}`;
@@ -53,12 +55,12 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
             auth: { bearer: { tokens: [LIMITED_TOKEN] } },
             rateLimit: { requests: LIMIT, perSeconds: 600 },
           },
-          {
-            id: 'limited-failover-bot',
+          ...[FAILOVER_LIMITED_TOKEN, HOST_LOST_LIMITED_TOKEN].map((token, index) => ({
+            id: `limited-failover-bot-${index}`,
             platforms: ['generic'],
-            auth: { bearer: { tokens: [FAILOVER_LIMITED_TOKEN] } },
+            auth: { bearer: { tokens: [token] } },
             rateLimit: { requests: LIMIT, perSeconds: 600 },
-          },
+          })),
         ],
       }),
     );
@@ -269,61 +271,95 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
     expect(mismatches).toEqual([]);
   }, 120_000);
 
-  it('a Redis failover (replica promoted, the old primary now its replica, the endpoint moved): back by themselves', async () => {
-    const redis = cluster.redis!;
-    const standby = await OwnedRedis.start();
-    const mismatches: string[] = [];
-    try {
-      await standby.follow(redis);
-      await balanceOn(0);
-      await balanceOn(1);
-      for (let index = 0; index < 4; index += 1) await cachedBalanceRound(index, 'before', mismatches);
-      const run = await runFault(
-        cluster,
-        {
-          name: 'Redis failover: the replica promoted, the old primary its replica, the endpoint moved',
-          holdMs: 0,
-          // As a managed Redis does it: the connections opened before still reach the old primary, which now
-          // answers every write READONLY; only new connections reach the new primary.
-          inject: async (c) => {
-            await standby.promote();
-            await redis.follow(standby);
-            c.redisPath!.retarget(standby.port);
-          },
-          heal: () => Promise.resolve(),
-        },
-        { token: LOAD_TOKEN },
-      );
-      recordFigures(run.figures);
-      expect(run.alive).toBe(true);
-      expectNothingLostOrDoubled(run);
-      expect(run.attempts.filter((attempt) => attempt.ms > PLATFORM_DEADLINE_MS)).toEqual([]);
-      expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
+  interface RedisFailover {
+    readonly name: string;
+    /** A limited caller whose budget nothing else spends. */
+    readonly limitedToken: string;
+    inject(redis: OwnedRedis, standby: OwnedRedis, path: FaultProxy): Promise<void>;
+    /** Makes the cluster's Redis its primary again, for whatever runs next. */
+    restore(redis: OwnedRedis): Promise<void>;
+  }
 
-      // Signed callers: each replica accepts them again once it has left the old primary, after at most a 503
-      // with Retry-After (the request that met READONLY), never accepting one unchecked.
-      for (const replica of [0, 1]) {
-        const statuses: number[] = [];
-        for (let attempt = 0; attempt < 10 && statuses.at(-1) !== 200; attempt += 1) {
-          if (attempt > 0) await sleep(1000);
-          statuses.push((await signed(replica)).status);
+  const failovers: RedisFailover[] = [
+    {
+      // As a managed Redis does it: the connections opened before still reach the old primary, which now answers
+      // every write READONLY; only new connections reach the new primary.
+      name: 'Redis failover: the replica promoted, the old primary its replica, the endpoint moved',
+      limitedToken: FAILOVER_LIMITED_TOKEN,
+      inject: async (redis, standby, path) => {
+        await standby.promote();
+        await redis.follow(standby);
+        path.retarget(standby.port);
+      },
+      restore: (redis) => redis.promote(),
+    },
+    {
+      // The primary's host lost: its connections neither answer nor end (no RST, no FIN reaches the service).
+      name: "Redis failover after the primary's host is lost: its connections silent, the replica promoted, the endpoint moved",
+      limitedToken: HOST_LOST_LIMITED_TOKEN,
+      inject: async (redis, standby, path) => {
+        path.blackHole();
+        await redis.kill();
+        await standby.promote();
+        path.retarget(standby.port);
+        path.heal();
+      },
+      restore: (redis) => redis.resume(),
+    },
+  ];
+
+  for (const failover of failovers) {
+    it(`${failover.name}: the replay window, rate limits and shared cache come back by themselves`, async () => {
+      const redis = cluster.redis!;
+      const path = cluster.redisPath!;
+      const standby = await OwnedRedis.start();
+      const mismatches: string[] = [];
+      try {
+        await standby.follow(redis);
+        await balanceOn(0);
+        await balanceOn(1);
+        for (let index = 0; index < 4; index += 1) await cachedBalanceRound(index, 'before', mismatches);
+        const run = await runFault(
+          cluster,
+          {
+            name: failover.name,
+            holdMs: 0,
+            inject: () => failover.inject(redis, standby, path),
+            heal: () => Promise.resolve(),
+          },
+          { token: LOAD_TOKEN },
+        );
+        recordFigures(run.figures);
+        expect(run.alive).toBe(true);
+        expectNothingLostOrDoubled(run);
+        expect(run.attempts.filter((attempt) => attempt.ms > PLATFORM_DEADLINE_MS)).toEqual([]);
+        expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
+
+        // Signed callers: each replica accepts them again once it has left the old primary, after at most a few
+        // 503s with Retry-After meanwhile, never accepting one unchecked.
+        for (const replica of [0, 1]) {
+          const statuses: number[] = [];
+          for (let attempt = 0; attempt < 10 && statuses.at(-1) !== 200; attempt += 1) {
+            if (attempt > 0) await sleep(1000);
+            statuses.push((await signed(replica)).status);
+          }
+          expect(statuses.filter((status) => status !== 503)).toEqual([200]);
         }
-        expect(statuses.filter((status) => status !== 503)).toEqual([200]);
+        // The replay window is one again, on the new primary.
+        const webhookId = `msg_${randomUUID()}`;
+        const body = lookup();
+        expect((await signed(0, webhookId, body)).status).toBe(200);
+        expect((await signed(1, webhookId, body)).status).toBe(200);
+        expect((await signed(1, webhookId, lookup())).status).toBe(422);
+        // So is the rate limit, and the shared cache is exact.
+        await expectThrottledAcrossReplicas(failover.limitedToken);
+        for (let index = 0; index < 6; index += 1) await cachedBalanceRound(index, 'after', mismatches);
+        expect(mismatches).toEqual([]);
+      } finally {
+        await failover.restore(redis);
+        path.retarget(redis.port);
+        await standby.destroy();
       }
-      // The replay window is one again, on the new primary.
-      const webhookId = `msg_${randomUUID()}`;
-      const body = lookup();
-      expect((await signed(0, webhookId, body)).status).toBe(200);
-      expect((await signed(1, webhookId, body)).status).toBe(200);
-      expect((await signed(1, webhookId, lookup())).status).toBe(422);
-      // So is the rate limit, and the shared cache is exact.
-      await expectThrottledAcrossReplicas(FAILOVER_LIMITED_TOKEN);
-      for (let index = 0; index < 6; index += 1) await cachedBalanceRound(index, 'after', mismatches);
-      expect(mismatches).toEqual([]);
-    } finally {
-      await redis.promote();
-      cluster.redisPath!.retarget(redis.port);
-      await standby.destroy();
-    }
-  }, 120_000);
+    }, 120_000);
+  }
 });

@@ -11,6 +11,9 @@ import { type PrivateRedis, startPrivateRedis, testRedisUrl } from '../support/r
 import { freePort } from '../support/service-process';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
+/** The replicas' listening connections (their notification connections), as pg_stat_activity shows them. */
+const LISTENER = "application_name = 'webhook-fulfillment-notifications'";
+
 const settings = { enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 };
 
 /** Two replicas' caches on the test's Redis, in a namespace of their own. */
@@ -167,7 +170,9 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
   });
 
   function replica(): ReadThroughCache {
-    const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, { database: { url: database.url } });
+    const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
+      database: { url: database.url, statementTimeoutMs: 3000 },
+    });
     const notifications = new PgNotifications(config, PgPools.of(pool));
     notifiers.push(notifications);
     const cache = ReadThroughCache.of(settings);
@@ -182,7 +187,7 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     const listening = async () =>
       (
         await pool.query<{ n: string }>(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'LISTEN wf_cache_test'`,
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND ${LISTENER}`,
         )
       ).rows[0].n;
     await eventually(async () => expect(await listening()).toBe('2'));
@@ -194,7 +199,9 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     expect(await balancesB.read('C-2', [], () => Promise.resolve('cached before the cut'))).toBe(
       'cached before the cut',
     );
-    await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN wf_cache_test'`);
+    await pool.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND ${LISTENER}`,
+    );
     await eventually(async () => expect(await listening()).toBe('2'), 10_000);
     await eventually(async () =>
       expect(await balancesB.read('C-2', [], () => Promise.resolve('read again'))).toBe('read again'),
@@ -256,7 +263,9 @@ describe('ReadThroughCache on a Redis that serves reads but refuses writes (a de
 
   /** A replica's cache on the private Redis, with PostgreSQL as the channel for writes Redis did not take. */
   function replica(namespace: string): ReadThroughCache {
-    const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, { database: { url: database.url } });
+    const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
+      database: { url: database.url, statementTimeoutMs: 3000 },
+    });
     const notifications = new PgNotifications(config, PgPools.of(pool));
     notifiers.push(notifications);
     const cache = ReadThroughCache.of({ ...settings, namespace }, redis.url);

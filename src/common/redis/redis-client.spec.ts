@@ -1,4 +1,11 @@
-import { isReadOnlyReply, redisClient } from './redis-client';
+import type Redis from 'ioredis';
+import {
+  isReadOnlyReply,
+  keepAlive,
+  REDIS_HEARTBEAT_INTERVAL_MS,
+  REDIS_SOCKET_TIMEOUT_MS,
+  redisClient,
+} from './redis-client';
 
 describe('redisClient', () => {
   it('leaves a server that answers a write READONLY (a primary demoted by a failover), and only then', () => {
@@ -17,9 +24,34 @@ describe('redisClient', () => {
   it('keeps the options it is given and reconnects on that reply', () => {
     const client = redisClient('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false });
     try {
-      expect(client.options).toMatchObject({ port: 1, enableOfflineQueue: false, reconnectOnError: isReadOnlyReply });
+      expect(client.options).toMatchObject({
+        port: 1,
+        enableOfflineQueue: false,
+        reconnectOnError: isReadOnlyReply,
+        // A connection with commands waiting that reads nothing this long is made again (a dead path).
+        socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
+      });
     } finally {
       client.disconnect();
+    }
+  });
+
+  it('keeps a listening connection asking, while it is connected, until stopped', () => {
+    jest.useFakeTimers();
+    try {
+      const redis = { status: 'ready', ping: jest.fn(() => Promise.resolve('PONG')) };
+      const stop = keepAlive(redis as unknown as Redis);
+      jest.advanceTimersByTime(REDIS_HEARTBEAT_INTERVAL_MS * 2);
+      expect(redis.ping).toHaveBeenCalledTimes(2);
+      redis.status = 'reconnecting';
+      jest.advanceTimersByTime(REDIS_HEARTBEAT_INTERVAL_MS);
+      expect(redis.ping).toHaveBeenCalledTimes(2);
+      redis.status = 'ready';
+      stop();
+      jest.advanceTimersByTime(REDIS_HEARTBEAT_INTERVAL_MS * 3);
+      expect(redis.ping).toHaveBeenCalledTimes(2);
+    } finally {
+      jest.useRealTimers();
     }
   });
 });

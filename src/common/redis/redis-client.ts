@@ -1,5 +1,15 @@
 import Redis, { type RedisOptions } from 'ioredis';
 
+/**
+ * A connection with commands waiting that has read nothing for this long is taken for dead and made again (ioredis's
+ * `socketTimeout`): a path that went dead without a word (a failed-over node's host gone) otherwise keeps it for as
+ * long as TCP retransmits, about a quarter of an hour, every command meanwhile timing out. Well above the commands'
+ * own timeouts, so a Redis that is only slow is not reconnected to.
+ */
+export const REDIS_SOCKET_TIMEOUT_MS = 2000;
+/** How often a connection that sends nothing of its own (a subscriber) is asked a PING, so a dead one is noticed. */
+export const REDIS_HEARTBEAT_INTERVAL_MS = 5000;
+
 /** `READONLY You can't write against a read only replica.`, also as a script's error when one of its writes met it. */
 const READ_ONLY_REPLY = /\bREADONLY\b/;
 
@@ -9,12 +19,25 @@ export function isReadOnlyReply(error: Error): boolean {
 }
 
 /**
- * A connection to REDIS_URL that leaves a server taking no writes. A managed Redis fails over by moving its
- * primary endpoint to the promoted replica, while the connections opened before still reach the old primary, now a
- * replica of the new one: every write there is answered READONLY, for as long as the connection lasts (ioredis
- * reconnects only when a connection ends). A READONLY reply here fails its command as any Redis error does (the
- * caller's fallback applies) and ends the connection, so the next one is made to whatever the address names now.
+ * A connection to REDIS_URL that leaves a dead path (REDIS_SOCKET_TIMEOUT_MS) and a server that takes no writes. A
+ * managed Redis fails over by moving its primary endpoint to the promoted replica, while the connections opened
+ * before still reach the old primary, now a replica of the new one: every write there is answered READONLY, for as
+ * long as the connection lasts (ioredis reconnects only when a connection ends). A READONLY reply here fails its
+ * command as any Redis error does (the caller's fallback applies) and ends the connection, so the next one is made
+ * to whatever the address names now.
  */
 export function redisClient(url: string, options: RedisOptions): Redis {
-  return new Redis(url, { ...options, reconnectOnError: isReadOnlyReply });
+  return new Redis(url, { socketTimeout: REDIS_SOCKET_TIMEOUT_MS, ...options, reconnectOnError: isReadOnlyReply });
+}
+
+/**
+ * PINGs `redis` every REDIS_HEARTBEAT_INTERVAL_MS while it is connected, for a connection that only listens: with
+ * the socket timeout, one whose path went dead is then made again. Returns what stops it.
+ */
+export function keepAlive(redis: Redis): () => void {
+  const timer = setInterval(() => {
+    if (redis.status === 'ready') redis.ping().catch(() => undefined);
+  }, REDIS_HEARTBEAT_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -5,8 +5,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * - `pass`: forwards both ways;
  * - `reset`: resets every open connection (RST) and each new one at once;
  * - `black-hole`: accepts connections but forwards nothing either way, and the connections open when it
- *   began never carry anything again (like a failed-over primary's old address): only connections made
- *   after `heal()` work;
+ *   began never carry anything again, nor end, whatever the server does (like a failed-over primary's old
+ *   address, its host gone): only connections made after `heal()` work;
  * - `slow`: forwards both ways with `delayMs` added to every chunk.
  */
 export type PathMode = 'pass' | 'reset' | 'black-hole' | 'slow';
@@ -95,7 +95,10 @@ export class FaultProxy {
       server.destroy();
     };
     client.on('error', forget).on('close', forget);
-    server.on('error', forget).on('close', forget);
+    // The far end of a swallowed link going away (the old primary stopped, its host gone) is not heard of either:
+    // the client's side stays open, as a connection across a black hole does, until the client gives it up.
+    const upstreamGone = (): void => (link.dead ? void server.destroy() : forget());
+    server.on('error', upstreamGone).on('close', upstreamGone);
     this.forward(link, client, server);
     this.forward(link, server, client);
     if (this.mode === 'black-hole') this.swallow(link);

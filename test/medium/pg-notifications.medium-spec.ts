@@ -1,0 +1,65 @@
+import { Pool } from 'pg';
+import { AppConfig } from '../../src/config';
+import { HEARTBEAT_INTERVAL_MS, PgNotifications } from '../../src/database/pg-notifications';
+import { PgPools } from '../../src/database/pg-pools';
+import { FaultProxy } from '../faults/support/fault-proxy';
+import { eventually } from '../support/eventually';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+
+/**
+ * The listening connection on a path that goes dead without a word (a failed-over primary's host gone): it only
+ * reads, so nothing it does would notice. Its heartbeat does, and it connects again.
+ */
+describe('PgNotifications on a path that goes dead silently (real PostgreSQL behind a proxy)', () => {
+  let database: TestDatabase;
+  let proxy: FaultProxy;
+  let pool: Pool;
+  let notifications: PgNotifications;
+  const received: string[] = [];
+  let resubscribed = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const direct = new URL(database.url);
+    proxy = await FaultProxy.start(Number(direct.port || 5432));
+    const throughProxy = new URL(database.url);
+    throughProxy.hostname = '127.0.0.1';
+    throughProxy.port = String(proxy.port);
+    pool = new Pool({ connectionString: database.url, max: 2 });
+    pool.on('error', () => undefined);
+    const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
+      database: { url: throughProxy.toString(), statementTimeoutMs: 500 },
+    });
+    notifications = new PgNotifications(config, PgPools.of(pool));
+    const channel = notifications.channel('wf_heartbeat_test');
+    channel.subscribe(
+      (message) => received.push(message),
+      () => (resubscribed += 1),
+    );
+    await eventually(async () => {
+      await channel.publish('first');
+      expect(received).toContain('first');
+    });
+  });
+
+  afterAll(async () => {
+    await notifications?.onApplicationShutdown();
+    await pool?.end();
+    await proxy?.close();
+    await database?.drop();
+  });
+
+  it('notices within a heartbeat and the read timeout, connects again and hears what is sent afterwards', async () => {
+    const channel = notifications.channel('wf_heartbeat_test');
+    // Everything open on the path now is swallowed for good; new connections pass again at once.
+    proxy.blackHole();
+    proxy.heal();
+    await channel.publish('into the black hole');
+    await eventually(() => expect(resubscribed).toBe(1), HEARTBEAT_INTERVAL_MS + 2500 + 5000, 100);
+    await eventually(async () => {
+      await channel.publish('after');
+      expect(received).toContain('after');
+    });
+    expect(received).not.toContain('into the black hole');
+  }, 30_000);
+});
