@@ -105,6 +105,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
         this.settings.maxTtlMs,
         (message) => this.received(message, 'redis'),
         () => this.resync('Redis'),
+        config.redisSentinels,
       );
     }
     if (metrics) this.registerMetrics(metrics);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { closeRedis } from '../common/redis/close-redis';
-import { keepAlive, redisClient } from '../common/redis/redis-client';
+import { keepAlive, redisClient, type RedisSentinels } from '../common/redis/redis-client';
 import { redisErrorText } from '../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold a turn: the read goes to PostgreSQL after this long. */
@@ -61,15 +61,16 @@ export class SharedTier {
     onMessage: (message: string) => void,
     /** The subscription came back after a gap: notifications may have been missed. */
     onResubscribed: () => void,
+    sentinels?: RedisSentinels,
   ) {
     this.valuePrefix = `wf:cache:${namespace}:v:`;
     this.generationPrefix = `wf:cache:${namespace}:g:`;
     this.epochKey = `wf:cache:${namespace}:epoch`;
     this.channel = `wf:cache:${namespace}:invalidations`;
     const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS };
-    this.client = redisClient(url, options);
+    this.client = redisClient(url, options, sentinels);
     this.client.on('error', (error: Error) => this.warn(error));
-    this.subscriber = redisClient(url, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.subscriber = redisClient(url, { maxRetriesPerRequest: null, enableOfflineQueue: true }, sentinels);
     this.subscriber.on('error', (error: Error) => this.warn(error));
     this.subscriber.on('message', (_channel: string, message: string) => onMessage(message));
     // ioredis subscribes again by itself after a reconnect; 'ready' marks each (re)subscription. A write made

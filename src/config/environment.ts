@@ -124,6 +124,27 @@ export class Environment {
   REDIS_URL?: string;
 
   /**
+   * Redis Sentinels (comma-separated host:port) that name the primary of REDIS_SENTINEL_NAME: every connection asks
+   * them where it is, so it follows their failovers. REDIS_URL then gives the credentials and database number.
+   */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @Matches(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, {
+    message: 'must be a comma-separated list of host:port (e.g. sentinel-0:26379,sentinel-1:26379)',
+  })
+  REDIS_SENTINELS?: string;
+
+  /** The Sentinels' name of the Redis primary and its replicas (`sentinel monitor <name> …`). */
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be the name the Sentinels monitor the primary under' })
+  REDIS_SENTINEL_NAME = 'mymaster';
+
+  /** The Sentinels' own password (`requirepass` in sentinel.conf), when they have one. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
+
+  /**
    * Read replicas (comma-separated postgres:// URLs): reads that tolerate lag go to a healthy one, with
    * read-your-writes after a write. Empty: every read goes to DATABASE_URL.
    */
@@ -616,4 +637,5 @@ export const SECRET_VARIABLES: ReadonlySet<keyof Environment> = new Set([
   'DATABASE_URL',
   'DATABASE_REPLICA_URLS',
   'REDIS_URL',
+  'REDIS_SENTINEL_PASSWORD',
 ]);

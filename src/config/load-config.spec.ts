@@ -502,4 +502,44 @@ describe('loadConfig', () => {
     expect(copy.database.seedDemoData).toBe(true);
     expect(config.database.url).toBeUndefined();
   });
+
+  describe('Redis Sentinels', () => {
+    it('are read as host:port pairs, with the group name and their own password', () => {
+      const config = loadConfig(
+        {
+          REDIS_URL: 'redis://:secret@primary/2',
+          REDIS_SENTINELS: 'sentinel-0.redis:26379,10.0.0.7:26380',
+          REDIS_SENTINEL_NAME: 'cache-primary',
+          REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+        },
+        CWD,
+      );
+      expect(config.redisSentinels).toEqual({
+        addresses: [
+          { host: 'sentinel-0.redis', port: 26379 },
+          { host: '10.0.0.7', port: 26380 },
+        ],
+        name: 'cache-primary',
+        password: 'sentinel-secret',
+      });
+      expect(loadConfig({ REDIS_URL: 'redis://r/0', REDIS_SENTINELS: 's:26379' }, CWD).redisSentinels?.name).toBe(
+        'mymaster',
+      );
+      expect(loadConfig({ REDIS_URL: 'redis://r/0' }, CWD).redisSentinels).toBeUndefined();
+    });
+
+    it('are refused when malformed, without REDIS_URL, or with rediss:// (not supported through Sentinels)', () => {
+      expect(configError({ REDIS_URL: 'redis://r/0', REDIS_SENTINELS: 'sentinel-0' }).problems).toEqual([
+        expect.stringMatching(/^REDIS_SENTINELS: must be a comma-separated list of host:port/),
+      ]);
+      expect(configError({ REDIS_SENTINELS: 's:26379' }).problems).toEqual([
+        expect.stringMatching(/^REDIS_URL: is required with REDIS_SENTINELS/),
+      ]);
+      expect(configError({ REDIS_URL: 'rediss://r/0', REDIS_SENTINELS: 's:26379' }).problems).toEqual([
+        expect.stringMatching(/^REDIS_SENTINELS: Redis over TLS \(rediss:\/\/\) through Sentinels is not supported/),
+      ]);
+      const error = configError({ REDIS_URL: 'redis://r/0', REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 'no spaces' });
+      expect(variablesOf(error)).toEqual(['REDIS_SENTINEL_NAME']);
+    });
+  });
 });

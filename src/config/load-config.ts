@@ -62,6 +62,17 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
     const name = env.TLS_CA_FILE ? 'TLS_CA_FILE' : env.TLS_CRL_FILE ? 'TLS_CRL_FILE' : 'TLS_CLIENT_AUTH';
     if (!problems.some((p) => p.startsWith('TLS_'))) problems.push(`${name}: needs TLS_CERT_FILE and TLS_KEY_FILE`);
   }
+  if (env.REDIS_SENTINELS && !invalid.has('REDIS_SENTINELS')) {
+    if (!env.REDIS_URL && !invalid.has('REDIS_URL')) {
+      problems.push(
+        'REDIS_URL: is required with REDIS_SENTINELS, for the credentials and database number (its host is not used), e.g. redis://:password@primary/0',
+      );
+    } else if (env.REDIS_URL?.startsWith('rediss:')) {
+      problems.push(
+        'REDIS_SENTINELS: Redis over TLS (rediss://) through Sentinels is not supported; name the primary in REDIS_URL (a TLS endpoint that follows failovers) or leave TLS out',
+      );
+    }
+  }
   if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_BY_PROXY')) return problems;
   const secure = ownTls || env.TLS_TERMINATED_BY_PROXY;
   if (env.NODE_ENV === 'production') {

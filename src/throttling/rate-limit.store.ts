@@ -26,11 +26,15 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
 
   constructor(config: AppConfig) {
     if (config.redisUrl) {
-      this.redis = redisClient(config.redisUrl, {
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: false,
-        commandTimeout: COMMAND_TIMEOUT_MS,
-      });
+      this.redis = redisClient(
+        config.redisUrl,
+        {
+          maxRetriesPerRequest: 1,
+          enableOfflineQueue: false,
+          commandTimeout: COMMAND_TIMEOUT_MS,
+        },
+        config.redisSentinels,
+      );
       this.redis.on('error', (error: Error) => this.warn(error));
       this.inner = new ThrottlerStorageRedisService(this.redis);
     } else {

@@ -8,6 +8,7 @@ import { decodeStandardWebhookSecret, signStandardWebhook } from '../../src/auth
 import { FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
 import type { FaultProxy } from './support/fault-proxy';
 import { OwnedRedis } from './support/owned-redis';
+import { SENTINEL_GROUP, SentinelRedis } from './support/redis-sentinel';
 import { recordFigures } from './support/figures';
 import { runFault } from './support/fault-run';
 import { within } from './support/turn-load';
@@ -29,6 +30,135 @@ interface Reply {
   readonly body: { outcome?: string; error?: string; message?: string };
 }
 
+/** The cluster of the describe block running now. */
+let cluster: FaultCluster;
+
+/** The callers of these tests: the load's, a Standard Webhooks signer, and limited callers. */
+function writeCallersFile(dir: string): string {
+  const callersFile = join(dir, 'callers.yaml');
+  // JSON is YAML.
+  writeFileSync(
+    callersFile,
+    JSON.stringify({
+      callers: [
+        { id: 'local-dev', platforms: ['generic'], auth: { bearer: { tokens: [LOAD_TOKEN] } } },
+        { id: 'signed-bot', platforms: ['generic'], auth: { standardWebhooks: { secrets: [SECRET] } } },
+        {
+          id: 'limited-bot',
+          platforms: ['generic'],
+          auth: { bearer: { tokens: [LIMITED_TOKEN] } },
+          rateLimit: { requests: LIMIT, perSeconds: 600 },
+        },
+        ...[FAILOVER_LIMITED_TOKEN, HOST_LOST_LIMITED_TOKEN].map((token, index) => ({
+          id: `limited-failover-bot-${index}`,
+          platforms: ['generic'],
+          auth: { bearer: { tokens: [token] } },
+          rateLimit: { requests: LIMIT, perSeconds: 600 },
+        })),
+      ],
+    }),
+  );
+  return callersFile;
+}
+
+async function post(replica: number, headers: Record<string, string>, body: string): Promise<Reply> {
+  const started = performance.now();
+  const response = await request(`http://127.0.0.1:${cluster.replicas[replica].port}/v1/webhooks/generic`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  const text = await response.body.text();
+  return {
+    status: response.statusCode,
+    ms: performance.now() - started,
+    headers: response.headers,
+    body: JSON.parse(text) as Reply['body'],
+  };
+}
+
+function lookup(): string {
+  const requestId = randomUUID();
+  return JSON.stringify({
+    requestId,
+    sessionId: requestId,
+    intent: 'GetAccountBalance',
+    parameters: { user_id: '12345' },
+  });
+}
+
+function signed(replica: number, webhookId = `msg_${randomUUID()}`, body = lookup()): Promise<Reply> {
+  const signature = signStandardWebhook({
+    webhookId,
+    timestampSeconds: Math.floor(Date.now() / 1000),
+    rawBody: Buffer.from(body),
+    secret: decodeStandardWebhookSecret(SECRET),
+  });
+  return post(
+    replica,
+    {
+      'webhook-id': webhookId,
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': signature,
+    },
+    body,
+  );
+}
+
+const limited = (replica: number, token = LIMITED_TOKEN): Promise<Reply> =>
+  post(replica, { authorization: `Bearer ${token}` }, lookup());
+
+/** A limited caller's budget, shared by both replicas through Redis, is used up and then refused. */
+async function expectThrottledAcrossReplicas(token = LIMITED_TOKEN): Promise<void> {
+  const statuses: number[] = [];
+  for (let index = 0; index <= LIMIT; index += 1) statuses.push((await limited(index % 2, token)).status);
+  expect(statuses).toEqual([...Array<number>(LIMIT).fill(200), 429]);
+}
+
+const turn = (intent: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+  const requestId = randomUUID();
+  return JSON.stringify({ requestId, sessionId: requestId, intent, parameters, ...extra });
+};
+const transferOn = (replica: number) =>
+  post(
+    replica,
+    { authorization: `Bearer ${LOAD_TOKEN}` },
+    turn(
+      'TransferFunds',
+      { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
+      { stage: 'fulfillment', confirmation: 'confirmed' },
+    ),
+  );
+const balanceOn = async (replica: number) => {
+  const reply = await post(
+    replica,
+    { authorization: `Bearer ${LOAD_TOKEN}` },
+    turn('GetAccountBalance', { user_id: '12345', account_type: 'checking' }),
+  );
+  expect(reply.status).toBe(200);
+  return (reply.body as { contexts?: { parameters: { balance?: number } }[] }).contexts?.[0]?.parameters.balance;
+};
+const inDatabase = async () => {
+  const [row] = await cluster.query<{ balance_minor: string }>(
+    `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
+      WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
+  );
+  return Number(row.balance_minor) / 100;
+};
+/** A transfer on one replica, then the balance on both, each compared with the database's (`mismatches`). */
+const cachedBalanceRound = async (index: number, phase: string, mismatches: string[]) => {
+  const writer = index % 2;
+  expect((await transferOn(writer)).status).toBe(200);
+  const expected = await inDatabase();
+  for (const reader of [1 - writer, writer]) {
+    const seen = await balanceOn(reader);
+    if (seen !== expected)
+      mismatches.push(`${phase} round ${index}: replica ${reader} read ${seen}, database ${expected}`);
+  }
+};
+
 /**
  * Redis down under load, on two replicas sharing it. The rule: what protects against forgery fails closed,
  * what only shares a budget fails open. Signed callers' replay window lives in Redis, so their requests are
@@ -36,34 +166,11 @@ interface Reply {
  * served as usual. Nothing crashes, nothing is lost, and both come back by themselves when Redis does.
  */
 describe('Redis faults under load (two replicas, a Redis the test owns)', () => {
-  let cluster: FaultCluster;
   let workDir: string;
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'wf-redis-faults-'));
-    const callersFile = join(workDir, 'callers.yaml');
-    // JSON is YAML.
-    writeFileSync(
-      callersFile,
-      JSON.stringify({
-        callers: [
-          { id: 'local-dev', platforms: ['generic'], auth: { bearer: { tokens: [LOAD_TOKEN] } } },
-          { id: 'signed-bot', platforms: ['generic'], auth: { standardWebhooks: { secrets: [SECRET] } } },
-          {
-            id: 'limited-bot',
-            platforms: ['generic'],
-            auth: { bearer: { tokens: [LIMITED_TOKEN] } },
-            rateLimit: { requests: LIMIT, perSeconds: 600 },
-          },
-          ...[FAILOVER_LIMITED_TOKEN, HOST_LOST_LIMITED_TOKEN].map((token, index) => ({
-            id: `limited-failover-bot-${index}`,
-            platforms: ['generic'],
-            auth: { bearer: { tokens: [token] } },
-            rateLimit: { requests: LIMIT, perSeconds: 600 },
-          })),
-        ],
-      }),
-    );
+    const callersFile = writeCallersFile(workDir);
     cluster = await FaultCluster.start({ redis: true, env: { CALLERS_FILE: callersFile } });
   }, 120_000);
 
@@ -71,104 +178,6 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
     await cluster?.stop();
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
-
-  async function post(replica: number, headers: Record<string, string>, body: string): Promise<Reply> {
-    const started = performance.now();
-    const response = await request(`http://127.0.0.1:${cluster.replicas[replica].port}/v1/webhooks/generic`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-    });
-    const text = await response.body.text();
-    return {
-      status: response.statusCode,
-      ms: performance.now() - started,
-      headers: response.headers,
-      body: JSON.parse(text) as Reply['body'],
-    };
-  }
-
-  function lookup(): string {
-    const requestId = randomUUID();
-    return JSON.stringify({
-      requestId,
-      sessionId: requestId,
-      intent: 'GetAccountBalance',
-      parameters: { user_id: '12345' },
-    });
-  }
-
-  function signed(replica: number, webhookId = `msg_${randomUUID()}`, body = lookup()): Promise<Reply> {
-    const signature = signStandardWebhook({
-      webhookId,
-      timestampSeconds: Math.floor(Date.now() / 1000),
-      rawBody: Buffer.from(body),
-      secret: decodeStandardWebhookSecret(SECRET),
-    });
-    return post(
-      replica,
-      {
-        'webhook-id': webhookId,
-        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-        'webhook-signature': signature,
-      },
-      body,
-    );
-  }
-
-  const limited = (replica: number, token = LIMITED_TOKEN): Promise<Reply> =>
-    post(replica, { authorization: `Bearer ${token}` }, lookup());
-
-  /** A limited caller's budget, shared by both replicas through Redis, is used up and then refused. */
-  async function expectThrottledAcrossReplicas(token = LIMITED_TOKEN): Promise<void> {
-    const statuses: number[] = [];
-    for (let index = 0; index <= LIMIT; index += 1) statuses.push((await limited(index % 2, token)).status);
-    expect(statuses).toEqual([...Array<number>(LIMIT).fill(200), 429]);
-  }
-
-  const turn = (intent: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
-    const requestId = randomUUID();
-    return JSON.stringify({ requestId, sessionId: requestId, intent, parameters, ...extra });
-  };
-  const transferOn = (replica: number) =>
-    post(
-      replica,
-      { authorization: `Bearer ${LOAD_TOKEN}` },
-      turn(
-        'TransferFunds',
-        { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
-        { stage: 'fulfillment', confirmation: 'confirmed' },
-      ),
-    );
-  const balanceOn = async (replica: number) => {
-    const reply = await post(
-      replica,
-      { authorization: `Bearer ${LOAD_TOKEN}` },
-      turn('GetAccountBalance', { user_id: '12345', account_type: 'checking' }),
-    );
-    expect(reply.status).toBe(200);
-    return (reply.body as { contexts?: { parameters: { balance?: number } }[] }).contexts?.[0]?.parameters.balance;
-  };
-  const inDatabase = async () => {
-    const [row] = await cluster.query<{ balance_minor: string }>(
-      `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
-        WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
-    );
-    return Number(row.balance_minor) / 100;
-  };
-  /** A transfer on one replica, then the balance on both, each compared with the database's (`mismatches`). */
-  const cachedBalanceRound = async (index: number, phase: string, mismatches: string[]) => {
-    const writer = index % 2;
-    expect((await transferOn(writer)).status).toBe(200);
-    const expected = await inDatabase();
-    for (const reader of [1 - writer, writer]) {
-      const seen = await balanceOn(reader);
-      if (seen !== expected)
-        mismatches.push(`${phase} round ${index}: replica ${reader} read ${seen}, database ${expected}`);
-    }
-  };
 
   it('Redis killed for 4 s, then started again: replay checks fail closed, rate limits fail open, all in time', async () => {
     // Before: the replay window is shared by both replicas: a retry of the same message is answered on the
@@ -313,48 +322,9 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
       const redis = cluster.redis!;
       const path = cluster.redisPath!;
       const standby = await OwnedRedis.start();
-      const mismatches: string[] = [];
       try {
         await standby.follow(redis);
-        await balanceOn(0);
-        await balanceOn(1);
-        for (let index = 0; index < 4; index += 1) await cachedBalanceRound(index, 'before', mismatches);
-        const run = await runFault(
-          cluster,
-          {
-            name: failover.name,
-            holdMs: 0,
-            inject: () => failover.inject(redis, standby, path),
-            heal: () => Promise.resolve(),
-          },
-          { token: LOAD_TOKEN },
-        );
-        recordFigures(run.figures);
-        expect(run.alive).toBe(true);
-        expectNothingLostOrDoubled(run);
-        expect(run.attempts.filter((attempt) => attempt.ms > PLATFORM_DEADLINE_MS)).toEqual([]);
-        expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
-
-        // Signed callers: each replica accepts them again once it has left the old primary, after at most a few
-        // 503s with Retry-After meanwhile, never accepting one unchecked.
-        for (const replica of [0, 1]) {
-          const statuses: number[] = [];
-          for (let attempt = 0; attempt < 10 && statuses.at(-1) !== 200; attempt += 1) {
-            if (attempt > 0) await sleep(1000);
-            statuses.push((await signed(replica)).status);
-          }
-          expect(statuses.filter((status) => status !== 503)).toEqual([200]);
-        }
-        // The replay window is one again, on the new primary.
-        const webhookId = `msg_${randomUUID()}`;
-        const body = lookup();
-        expect((await signed(0, webhookId, body)).status).toBe(200);
-        expect((await signed(1, webhookId, body)).status).toBe(200);
-        expect((await signed(1, webhookId, lookup())).status).toBe(422);
-        // So is the rate limit, and the shared cache is exact.
-        await expectThrottledAcrossReplicas(failover.limitedToken);
-        for (let index = 0; index < 6; index += 1) await cachedBalanceRound(index, 'after', mismatches);
-        expect(mismatches).toEqual([]);
+        await failOverUnderLoad(failover.name, failover.limitedToken, () => failover.inject(redis, standby, path));
       } finally {
         await failover.restore(redis);
         path.retarget(redis.port);
@@ -363,3 +333,83 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
     }, 120_000);
   }
 });
+
+/**
+ * Redis run by Sentinels (REDIS_SENTINELS): the service asks the Sentinel where the primary is. The primary is
+ * killed under load; the Sentinel promotes the replica, and the replicas find it by themselves.
+ */
+describe('Redis run by a Sentinel, failed over under load (two replicas)', () => {
+  let redis: SentinelRedis;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'wf-redis-sentinel-'));
+    redis = await SentinelRedis.start();
+    cluster = await FaultCluster.start({
+      env: {
+        CALLERS_FILE: writeCallersFile(workDir),
+        // With Sentinels, REDIS_URL gives the database number (and credentials); its host is not used.
+        REDIS_URL: 'redis://sentinel-managed/0',
+        REDIS_SENTINELS: redis.sentinels,
+        REDIS_SENTINEL_NAME: SENTINEL_GROUP,
+      },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await redis?.destroy();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('the primary killed, the Sentinel promotes its replica: signed callers, rate limits and cache follow', async () => {
+    expect(await redis.primaryPort()).toBe(redis.primary.port);
+    await failOverUnderLoad('Redis primary killed, its replica promoted by the Sentinel', LIMITED_TOKEN, async () => {
+      await redis.primary.kill();
+      await redis.promoted(redis.replica.port);
+    });
+    // What the replicas wrote since is on the promoted server.
+    expect(String(await redis.replica.command('INFO', 'replication'))).toMatch(/role:master/);
+    expect(await redis.replica.command('KEYS', 'webhook-fulfillment:replay:*')).not.toEqual([]);
+  }, 120_000);
+});
+
+/**
+ * Both replicas read cached balances, then `inject` fails Redis over under load. Afterwards: nothing lost, all in
+ * time, ready throughout; each replica accepts signed callers again (after at most a few 503s, never one accepted
+ * unchecked), the replay window and the rate limit (`limitedToken`'s budget, unspent before) are shared again, on
+ * the new primary, and cached balances are exact across the replicas.
+ */
+async function failOverUnderLoad(name: string, limitedToken: string, inject: () => Promise<void>): Promise<void> {
+  const mismatches: string[] = [];
+  await balanceOn(0);
+  await balanceOn(1);
+  for (let index = 0; index < 4; index += 1) await cachedBalanceRound(index, 'before', mismatches);
+  const run = await runFault(
+    cluster,
+    { name, holdMs: 0, inject, heal: () => Promise.resolve() },
+    { token: LOAD_TOKEN },
+  );
+  recordFigures(run.figures);
+  expect(run.alive).toBe(true);
+  expectNothingLostOrDoubled(run);
+  expect(run.attempts.filter((attempt) => attempt.ms > PLATFORM_DEADLINE_MS)).toEqual([]);
+  expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
+
+  for (const replica of [0, 1]) {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 10 && statuses.at(-1) !== 200; attempt += 1) {
+      if (attempt > 0) await sleep(1000);
+      statuses.push((await signed(replica)).status);
+    }
+    expect(statuses.filter((status) => status !== 503)).toEqual([200]);
+  }
+  const webhookId = `msg_${randomUUID()}`;
+  const body = lookup();
+  expect((await signed(0, webhookId, body)).status).toBe(200);
+  expect((await signed(1, webhookId, body)).status).toBe(200);
+  expect((await signed(1, webhookId, lookup())).status).toBe(422);
+  await expectThrottledAcrossReplicas(limitedToken);
+  for (let index = 0; index < 6; index += 1) await cachedBalanceRound(index, 'after', mismatches);
+  expect(mismatches).toEqual([]);
+}

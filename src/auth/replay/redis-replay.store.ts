@@ -30,11 +30,11 @@ export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
     super();
     // While Redis is unreachable a command fails at once (no offline queue) or after a short timeout (a
     // stalled server), so a turn never spends its deadline waiting; ioredis reconnects by itself.
-    this.redis = redisClient(config.redisUrl as string, {
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
-    });
+    this.redis = redisClient(
+      config.redisUrl as string,
+      { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: REDIS_COMMAND_TIMEOUT_MS },
+      config.redisSentinels,
+    );
     // Errors surface on the commands that fail; without a listener ioredis would log every reconnect attempt.
     this.redis.on('error', () => undefined);
   }

@@ -41,11 +41,11 @@ export class BasicBackoff implements OnApplicationShutdown {
     private readonly clock: Clock,
   ) {
     if (config.redisUrl && this.enabled) {
-      this.redis = redisClient(config.redisUrl, {
-        maxRetriesPerRequest: 1,
-        enableOfflineQueue: false,
-        commandTimeout: COMMAND_TIMEOUT_MS,
-      });
+      this.redis = redisClient(
+        config.redisUrl,
+        { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS },
+        config.redisSentinels,
+      );
       this.redis.on('error', (error: Error) => this.warn(error));
     }
   }

@@ -19,15 +19,35 @@ export function isReadOnlyReply(error: Error): boolean {
 }
 
 /**
- * A connection to REDIS_URL that leaves a dead path (REDIS_SOCKET_TIMEOUT_MS) and a server that takes no writes. A
+ * Redis Sentinels that say where the primary of the group `name` is (REDIS_SENTINELS, REDIS_SENTINEL_NAME): a
+ * connection asks them each time it connects, so it follows their failovers; REDIS_URL then gives only the
+ * credentials and database number.
+ */
+export interface RedisSentinels {
+  readonly addresses: readonly { readonly host: string; readonly port: number }[];
+  readonly name: string;
+  readonly password?: string;
+}
+
+/**
+ * A connection to REDIS_URL (or to the primary its Sentinels name) that leaves a dead path (REDIS_SOCKET_TIMEOUT_MS) and a server that takes no writes. A
  * managed Redis fails over by moving its primary endpoint to the promoted replica, while the connections opened
  * before still reach the old primary, now a replica of the new one: every write there is answered READONLY, for as
  * long as the connection lasts (ioredis reconnects only when a connection ends). A READONLY reply here fails its
  * command as any Redis error does (the caller's fallback applies) and ends the connection, so the next one is made
  * to whatever the address names now.
  */
-export function redisClient(url: string, options: RedisOptions): Redis {
-  return new Redis(url, { socketTimeout: REDIS_SOCKET_TIMEOUT_MS, ...options, reconnectOnError: isReadOnlyReply });
+export function redisClient(url: string, options: RedisOptions, sentinels?: RedisSentinels): Redis {
+  return new Redis(url, {
+    socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
+    ...options,
+    ...(sentinels && {
+      sentinels: sentinels.addresses.map(({ host, port }) => ({ host, port })),
+      name: sentinels.name,
+      ...(sentinels.password !== undefined && { sentinelPassword: sentinels.password }),
+    }),
+    reconnectOnError: isReadOnlyReply,
+  });
 }
 
 /**

@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { freePort } from '../../support/service-process';
 
-function ping(port: number): Promise<boolean> {
+/** Whether a Redis server (or Sentinel) on `port` answers PING. */
+export function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.setTimeout(300, () => (socket.destroy(), resolve(false)));
