@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { eventually } from './support/eventually';
 import { freePort, ServiceProcess, startService } from './support/service-process';
-import { StreamingPair } from './support/streaming-replica';
+import { describeWithStreamingReplication, StreamingPair } from './support/streaming-replica';
 
 const PATH = '/v1/webhooks/generic';
 
@@ -12,7 +12,7 @@ type Reply = { contexts?: { parameters: { balance?: number } }[]; text: string }
  * The service on a primary with a real streaming replica (pg_basebackup), as a real process: which reads go where,
  * read-your-writes while the replica is held back, and a replica that stops and comes back.
  */
-describe('read replicas (a real streaming replica of a real primary)', () => {
+describeWithStreamingReplication()('read replicas (a real streaming replica of a real primary)', () => {
   let pair: StreamingPair;
   let service: ServiceProcess;
   let baseUrl: string;

@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { LOCAL_DEV_AUTH } from '../support/dialogflow-es.fixtures';
 import { eventually } from '../support/eventually';
 import { genericTurnKey, transferTurnBody } from '../support/generic-turns';
+import { describeWithStreamingReplication } from '../support/streaming-replica';
 import { FailoverPostgres } from './support/failover-postgres';
 import { DEGRADED_TEXT, FaultCluster } from './support/fault-cluster';
 import { runFault } from './support/fault-run';
@@ -19,136 +20,142 @@ import { expectAlive, expectInTime, expectNothingLostOrDoubled } from './support
  * standby's bad day: while it is away every commit waits for it, and a commit released from that wait without it
  * must never be told to the bot as done.
  */
-describe('PostgreSQL failover under load (synchronous standby promoted, the address moved to it)', () => {
-  let cluster: FaultCluster<FailoverPostgres>;
-  let promotionMs = 0;
+describeWithStreamingReplication()(
+  'PostgreSQL failover under load (synchronous standby promoted, the address moved to it)',
+  () => {
+    let cluster: FaultCluster<FailoverPostgres>;
+    let promotionMs = 0;
 
-  beforeAll(async () => {
-    cluster = await FaultCluster.start({
-      postgres: (port) => FailoverPostgres.start(port),
-      // Long enough that only a notification between replicas can refresh another replica's cached balance.
-      env: { CACHE_LOCAL_TTL_MS: '60000' },
+    beforeAll(async () => {
+      cluster = await FaultCluster.start({
+        postgres: (port) => FailoverPostgres.start(port),
+        // Long enough that only a notification between replicas can refresh another replica's cached balance.
+        env: { CACHE_LOCAL_TTL_MS: '60000' },
+      });
+    }, 120_000);
+
+    afterAll(async () => {
+      await cluster?.stop();
     });
-  }, 120_000);
 
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-
-  it('while the standby is away, no turn is told done before the standby has its commit', async () => {
-    const [replica] = cluster.replicas;
-    const stamp = Date.now();
-    const waiting = { requestId: `unreplicated-waiting-${stamp}`, amountMinor: 125n };
-    const released = { requestId: `unreplicated-released-${stamp}`, amountMinor: 250n };
-    const bodyOf = (t: typeof waiting) => transferTurnBody(t.requestId, 'FAULT-1', t.amountMinor);
-    await cluster.postgres.stopStandby();
-    try {
-      // Every commit now waits for the standby: the turn is answered busy at its deadline, naming the step.
-      expect((await turn(replica.port, bodyOf(waiting))).text).toBe(DEGRADED_TEXT);
-      await eventually(() =>
-        expect(replica.service.output()).toMatch(/answered busy: claiming the turn: the turn's deadline was reached/),
-      );
-      // An operator releases the waiting sessions, as runbooks say to: PostgreSQL then answers each commit
-      // "committed locally, but might not have been replicated", with a warning instead of an error.
-      let releasing = true;
-      const releaser = (async () => {
-        while (releasing) {
-          await cluster.query(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'`);
-          await sleep(50);
-        }
-      })();
+    it('while the standby is away, no turn is told done before the standby has its commit', async () => {
+      const [replica] = cluster.replicas;
+      const stamp = Date.now();
+      const waiting = { requestId: `unreplicated-waiting-${stamp}`, amountMinor: 125n };
+      const released = { requestId: `unreplicated-released-${stamp}`, amountMinor: 250n };
+      const bodyOf = (t: typeof waiting) => transferTurnBody(t.requestId, 'FAULT-1', t.amountMinor);
+      await cluster.postgres.stopStandby();
       try {
-        expect((await turn(replica.port, bodyOf(released))).text).toBe(DEGRADED_TEXT);
+        // Every commit now waits for the standby: the turn is answered busy at its deadline, naming the step.
+        expect((await turn(replica.port, bodyOf(waiting))).text).toBe(DEGRADED_TEXT);
         await eventually(() =>
-          expect(replica.service.output()).toMatch(
-            /answered degraded: PostgreSQL could not confirm a commit on its synchronous standby/,
-          ),
+          expect(replica.service.output()).toMatch(/answered busy: claiming the turn: the turn's deadline was reached/),
         );
-        // Reads are answered meanwhile.
-        expect((await turn(replica.port, balanceBody('FAULT-1'))).text).toMatch(/^Your checking account balance is /);
+        // An operator releases the waiting sessions, as runbooks say to: PostgreSQL then answers each commit
+        // "committed locally, but might not have been replicated", with a warning instead of an error.
+        let releasing = true;
+        const releaser = (async () => {
+          while (releasing) {
+            await cluster.query(`SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'`);
+            await sleep(50);
+          }
+        })();
+        try {
+          expect((await turn(replica.port, bodyOf(released))).text).toBe(DEGRADED_TEXT);
+          await eventually(() =>
+            expect(replica.service.output()).toMatch(
+              /answered degraded: PostgreSQL could not confirm a commit on its synchronous standby/,
+            ),
+          );
+          // Reads are answered meanwhile.
+          expect((await turn(replica.port, balanceBody('FAULT-1'))).text).toMatch(/^Your checking account balance is /);
+        } finally {
+          releasing = false;
+          await releaser;
+        }
       } finally {
-        releasing = false;
-        await releaser;
+        await cluster.postgres.startStandby();
       }
-    } finally {
-      await cluster.postgres.startStandby();
-    }
-    // The bot sends each turn again until it gets an answer: once a claim an unconfirmed commit left has
-    // expired, the retry carries the transfer out, once.
-    for (const sent of [waiting, released]) {
-      let reply = { status: 0, text: '' };
-      for (let attempt = 0; attempt < 40 && reply.status !== 200; attempt += 1) {
-        if (attempt > 0) await sleep(500);
-        reply = await send(replica.port, bodyOf(sent));
-        expect([200, 409]).toContain(reply.status);
+      // The bot sends each turn again until it gets an answer: once a claim an unconfirmed commit left has
+      // expired, the retry carries the transfer out, once.
+      for (const sent of [waiting, released]) {
+        let reply = { status: 0, text: '' };
+        for (let attempt = 0; attempt < 40 && reply.status !== 200; attempt += 1) {
+          if (attempt > 0) await sleep(500);
+          reply = await send(replica.port, bodyOf(sent));
+          expect([200, 409]).toContain(reply.status);
+        }
+        expect(reply.text).toMatch(/^Done: I moved \$/);
       }
-      expect(reply.text).toMatch(/^Done: I moved \$/);
-    }
-    const moved = await cluster.query<{ idempotency_key: string; n: string }>(
-      `SELECT idempotency_key, count(*) AS n FROM transfers WHERE idempotency_key = ANY($1) GROUP BY 1 ORDER BY 1`,
-      [[waiting, released].map((t) => genericTurnKey(t.requestId))],
-    );
-    expect(moved.map((row) => row.n)).toEqual(['1', '1']);
-  }, 120_000);
-
-  it('the replicas stay alive and in time, recover by themselves, and the money reconciles on the new primary', async () => {
-    const run = await runFault(cluster, {
-      name: 'failover: the primary lost, its standby promoted, the address moved',
-      holdMs: 0,
-      inject: async (c) => {
-        c.proxy.blackHole();
-        promotionMs = await c.postgres.failOver();
-      },
-      heal: (c) => {
-        c.proxy.retarget(c.postgres.port);
-        c.proxy.heal();
-        return Promise.resolve();
-      },
-    });
-    recordFigures(run.figures);
-    expectAlive(run, cluster);
-    expectInTime(run.attempts);
-    expectNothingLostOrDoubled(run);
-    expect(run.notRecovered).toEqual([]);
-    expect(run.figures.recoveryMs).toBeLessThan(30_000);
-    // The fault reached the turns: some that were in hand during it (sent before it, most of them, when every
-    // connection went silent at once) got the degraded reply.
-    const { from, to } = run.faultWindow;
-    const overlapping = run.attempts.filter((attempt) => attempt.sentAt < to && attempt.sentAt + attempt.ms >= from);
-    expect(overlapping.filter((attempt) => attempt.outcome === 'degraded').length).toBeGreaterThan(0);
-    expect(run.reconciliation.transfers).toBeGreaterThan(0);
-    // Readiness answered throughout (DEGRADED_MODE=reply: the polite reply keeps reaching the bots).
-    expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
-    expect(promotionMs).toBeGreaterThan(0);
-  }, 120_000);
-
-  it('after it, every replica holds its connections on the new primary, notifications included', async () => {
-    // The listening connection only reads: its heartbeat finds its old path dead and it connects again.
-    await eventually(async () => {
-      const sessions = await cluster.query<{ n: string }>(
-        `SELECT count(*) AS n FROM pg_stat_activity
-          WHERE datname = 'faults' AND application_name = 'webhook-fulfillment-notifications'`,
+      const moved = await cluster.query<{ idempotency_key: string; n: string }>(
+        `SELECT idempotency_key, count(*) AS n FROM transfers WHERE idempotency_key = ANY($1) GROUP BY 1 ORDER BY 1`,
+        [[waiting, released].map((t) => genericTurnKey(t.requestId))],
       );
-      expect(sessions).toEqual([{ n: String(cluster.replicas.length) }]);
-    }, 20_000);
-  }, 30_000);
+      expect(moved.map((row) => row.n)).toEqual(['1', '1']);
+    }, 120_000);
 
-  it('after it, a transfer on one replica reaches the balance another replica had cached', async () => {
-    const [writer, reader] = cluster.replicas;
-    const balanceText = async (): Promise<string> => (await turn(reader.port, balanceBody('FAULT-0'))).text;
-    const cached = await balanceText();
-    expect(await balanceText()).toBe(cached);
-    const done = await turn(writer.port, transferTurnBody(`failover-transfer-${Date.now()}`, 'FAULT-0', 123n));
-    const balance = /balance is now (.+)\.$/.exec(done.text)?.[1];
-    expect({ done: done.text, balance }).toEqual({ done: expect.stringMatching(/^Done/), balance: expect.any(String) });
-    let seen = cached;
-    for (let attempt = 0; attempt < 50 && !seen.includes(balance ?? '?'); attempt += 1) {
-      await sleep(100);
-      seen = await balanceText();
-    }
-    expect(seen).toContain(balance);
-  });
-});
+    it('the replicas stay alive and in time, recover by themselves, and the money reconciles on the new primary', async () => {
+      const run = await runFault(cluster, {
+        name: 'failover: the primary lost, its standby promoted, the address moved',
+        holdMs: 0,
+        inject: async (c) => {
+          c.proxy.blackHole();
+          promotionMs = await c.postgres.failOver();
+        },
+        heal: (c) => {
+          c.proxy.retarget(c.postgres.port);
+          c.proxy.heal();
+          return Promise.resolve();
+        },
+      });
+      recordFigures(run.figures);
+      expectAlive(run, cluster);
+      expectInTime(run.attempts);
+      expectNothingLostOrDoubled(run);
+      expect(run.notRecovered).toEqual([]);
+      expect(run.figures.recoveryMs).toBeLessThan(30_000);
+      // The fault reached the turns: some that were in hand during it (sent before it, most of them, when every
+      // connection went silent at once) got the degraded reply.
+      const { from, to } = run.faultWindow;
+      const overlapping = run.attempts.filter((attempt) => attempt.sentAt < to && attempt.sentAt + attempt.ms >= from);
+      expect(overlapping.filter((attempt) => attempt.outcome === 'degraded').length).toBeGreaterThan(0);
+      expect(run.reconciliation.transfers).toBeGreaterThan(0);
+      // Readiness answered throughout (DEGRADED_MODE=reply: the polite reply keeps reaching the bots).
+      expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
+      expect(promotionMs).toBeGreaterThan(0);
+    }, 120_000);
+
+    it('after it, every replica holds its connections on the new primary, notifications included', async () => {
+      // The listening connection only reads: its heartbeat finds its old path dead and it connects again.
+      await eventually(async () => {
+        const sessions = await cluster.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity
+          WHERE datname = 'faults' AND application_name = 'webhook-fulfillment-notifications'`,
+        );
+        expect(sessions).toEqual([{ n: String(cluster.replicas.length) }]);
+      }, 20_000);
+    }, 30_000);
+
+    it('after it, a transfer on one replica reaches the balance another replica had cached', async () => {
+      const [writer, reader] = cluster.replicas;
+      const balanceText = async (): Promise<string> => (await turn(reader.port, balanceBody('FAULT-0'))).text;
+      const cached = await balanceText();
+      expect(await balanceText()).toBe(cached);
+      const done = await turn(writer.port, transferTurnBody(`failover-transfer-${Date.now()}`, 'FAULT-0', 123n));
+      const balance = /balance is now (.+)\.$/.exec(done.text)?.[1];
+      expect({ done: done.text, balance }).toEqual({
+        done: expect.stringMatching(/^Done/),
+        balance: expect.any(String),
+      });
+      let seen = cached;
+      for (let attempt = 0; attempt < 50 && !seen.includes(balance ?? '?'); attempt += 1) {
+        await sleep(100);
+        seen = await balanceText();
+      }
+      expect(seen).toContain(balance);
+    });
+  },
+);
 
 function balanceBody(customer: string): Record<string, unknown> {
   return {

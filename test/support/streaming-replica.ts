@@ -7,15 +7,34 @@ import { Client } from 'pg';
 import { postgresOsUser } from '../../src/database/embedded/os-user';
 import { PostgresCluster } from '../../src/database/embedded/postgres-cluster';
 
+const NO_SERVER_TOOLS =
+  'no PostgreSQL server with pg_basebackup under /usr/lib/postgresql (apt-get install postgresql)';
+
 /** Debian's PostgreSQL server and tools (`pg_basebackup` is not among the embedded binaries); .ci/run installs them. */
-function debianPostgresBin(): string {
+function findDebianPostgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const version of versions) {
-    const bin = join(root, version, 'bin');
-    if (['postgres', 'initdb', 'pg_basebackup'].every((tool) => existsSync(join(bin, tool)))) return bin;
-  }
-  throw new Error('no PostgreSQL server with pg_basebackup under /usr/lib/postgresql (apt-get install postgresql)');
+  return versions
+    .map((version) => join(root, version, 'bin'))
+    .find((bin) => ['postgres', 'initdb', 'pg_basebackup'].every((tool) => existsSync(join(bin, tool))));
+}
+
+function debianPostgresBin(): string {
+  const bin = findDebianPostgresBin();
+  if (!bin) throw new Error(NO_SERVER_TOOLS);
+  return bin;
+}
+
+/**
+ * `describe` when a primary and a streaming replica can be made here (Debian's PostgreSQL server tools). Without
+ * them: on CI (CI set) the file fails, saying how to install them; elsewhere it is skipped with a warning, so a
+ * newcomer without them still gets a green `npm test`.
+ */
+export function describeWithStreamingReplication(): jest.Describe {
+  if (findDebianPostgresBin()) return describe;
+  if (process.env.CI) throw new Error(`${NO_SERVER_TOOLS}. The replication tests need them on CI.`);
+  console.warn(`${NO_SERVER_TOOLS}. Skipping the replication tests.`);
+  return describe.skip;
 }
 
 /**
