@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { eventually } from '../support/eventually';
 import { decodeStandardWebhookSecret, signStandardWebhook } from '../../src/auth/hmac/standard-webhooks';
 import { FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
 import type { FaultProxy } from './support/fault-proxy';
@@ -160,6 +161,20 @@ const cachedBalanceRound = async (index: number, phase: string, mismatches: stri
 };
 
 /**
+ * Resolves once every replica listens for the cache's invalidations on `redis`. Exactness across replicas right
+ * after a write holds for a replica that hears them; one whose listening connection is still coming back (after a
+ * restart or a failover) may serve its own entry until it has, within CACHE_LOCAL_TTL_MS (see the README).
+ */
+async function listening(redis: OwnedRedis): Promise<void> {
+  await eventually(async () => {
+    const [channel] = (await redis.command('PUBSUB', 'CHANNELS', 'wf:cache:*:invalidations')) as string[];
+    expect(channel).toBeDefined();
+    const [, count] = (await redis.command('PUBSUB', 'NUMSUB', channel)) as [string, number];
+    expect(Number(count)).toBe(cluster.replicas.length);
+  }, 15_000);
+}
+
+/**
  * Redis down under load, on two replicas sharing it. The rule: what protects against forgery fails closed,
  * what only shares a budget fails open. Signed callers' replay window lives in Redis, so their requests are
  * refused (503, Retry-After) rather than accepted unchecked; rate limits are let through; bearer callers are
@@ -253,6 +268,7 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
     const round = (index: number, phase: string) => cachedBalanceRound(index, phase, mismatches);
 
     // Both replicas hold the balance in both tiers before the outage.
+    await listening(cluster.redis!);
     await balanceOn(0);
     await balanceOn(1);
     for (let index = 0; index < 6; index += 1) await round(index, 'before');
@@ -272,19 +288,47 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
     );
     recordFigures(run.figures);
     // After Redis is back (empty): the replicas subscribe again, and the cache is shared again.
-    await sleep(1500);
+    await listening(cluster.redis!);
     for (let index = 0; index < 10; index += 1) await round(index, 'after');
 
     expect(run.alive).toBe(true);
     expectNothingLostOrDoubled(run);
     expect(mismatches).toEqual([]);
   }, 120_000);
+});
+
+/**
+ * Redis failing over behind the address the service uses (REDIS_URL names a proxy the test owns, as a managed Redis's
+ * primary endpoint): the endpoint moves to the promoted replica, with the old primary living on as its replica, or
+ * its host lost.
+ */
+describe('Redis failovers behind its endpoint, under load (two replicas)', () => {
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'wf-redis-failover-'));
+    cluster = await FaultCluster.start({
+      redis: true,
+      redisEndpoint: true,
+      env: { CALLERS_FILE: writeCallersFile(workDir) },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
 
   interface RedisFailover {
     readonly name: string;
     /** A limited caller whose budget nothing else spends. */
     readonly limitedToken: string;
     inject(redis: OwnedRedis, standby: OwnedRedis, path: FaultProxy): Promise<void>;
+    /**
+     * The cache's listening connections never write, so nothing tells them to leave a primary that lives on as a
+     * replica; they go on hearing the invalidations there (a replica passes PUBLISH on).
+     */
+    readonly subscribersStayOnOldPrimary: boolean;
     /** Makes the cluster's Redis its primary again, for whatever runs next. */
     restore(redis: OwnedRedis): Promise<void>;
   }
@@ -295,6 +339,7 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
       // every write READONLY; only new connections reach the new primary.
       name: 'Redis failover: the replica promoted, the old primary its replica, the endpoint moved',
       limitedToken: FAILOVER_LIMITED_TOKEN,
+      subscribersStayOnOldPrimary: true,
       inject: async (redis, standby, path) => {
         await standby.promote();
         await redis.follow(standby);
@@ -306,6 +351,7 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
       // The primary's host lost: its connections neither answer nor end (no RST, no FIN reaches the service).
       name: "Redis failover after the primary's host is lost: its connections silent, the replica promoted, the endpoint moved",
       limitedToken: HOST_LOST_LIMITED_TOKEN,
+      subscribersStayOnOldPrimary: false,
       inject: async (redis, standby, path) => {
         path.blackHole();
         await redis.kill();
@@ -324,7 +370,10 @@ describe('Redis faults under load (two replicas, a Redis the test owns)', () => 
       const standby = await OwnedRedis.start();
       try {
         await standby.follow(redis);
-        await failOverUnderLoad(failover.name, failover.limitedToken, () => failover.inject(redis, standby, path));
+        const listensOn = { before: redis, after: failover.subscribersStayOnOldPrimary ? redis : standby };
+        await failOverUnderLoad(failover.name, failover.limitedToken, listensOn, () =>
+          failover.inject(redis, standby, path),
+        );
       } finally {
         await failover.restore(redis);
         path.retarget(redis.port);
@@ -364,10 +413,16 @@ describe('Redis run by a Sentinel, failed over under load (two replicas)', () =>
 
   it('the primary killed, the Sentinel promotes its replica: signed callers, rate limits and cache follow', async () => {
     expect(await redis.primaryPort()).toBe(redis.primary.port);
-    await failOverUnderLoad('Redis primary killed, its replica promoted by the Sentinel', LIMITED_TOKEN, async () => {
-      await redis.primary.kill();
-      await redis.promoted(redis.replica.port);
-    });
+    const primaries = { before: redis.primary, after: redis.replica };
+    await failOverUnderLoad(
+      'Redis primary killed, its replica promoted by the Sentinel',
+      LIMITED_TOKEN,
+      primaries,
+      async () => {
+        await redis.primary.kill();
+        await redis.promoted(redis.replica.port);
+      },
+    );
     // What the replicas wrote since is on the promoted server.
     expect(String(await redis.replica.command('INFO', 'replication'))).toMatch(/role:master/);
     expect(await redis.replica.command('KEYS', 'webhook-fulfillment:replay:*')).not.toEqual([]);
@@ -380,8 +435,15 @@ describe('Redis run by a Sentinel, failed over under load (two replicas)', () =>
  * unchecked), the replay window and the rate limit (`limitedToken`'s budget, unspent before) are shared again, on
  * the new primary, and cached balances are exact across the replicas.
  */
-async function failOverUnderLoad(name: string, limitedToken: string, inject: () => Promise<void>): Promise<void> {
+async function failOverUnderLoad(
+  name: string,
+  limitedToken: string,
+  /** Where the replicas' cache subscribers are before and after the failover. */
+  listensOn: { readonly before: OwnedRedis; readonly after: OwnedRedis },
+  inject: () => Promise<void>,
+): Promise<void> {
   const mismatches: string[] = [];
+  await listening(listensOn.before);
   await balanceOn(0);
   await balanceOn(1);
   for (let index = 0; index < 4; index += 1) await cachedBalanceRound(index, 'before', mismatches);
@@ -410,6 +472,7 @@ async function failOverUnderLoad(name: string, limitedToken: string, inject: () 
   expect((await signed(1, webhookId, body)).status).toBe(200);
   expect((await signed(1, webhookId, lookup())).status).toBe(422);
   await expectThrottledAcrossReplicas(limitedToken);
+  await listening(listensOn.after);
   for (let index = 0; index < 6; index += 1) await cachedBalanceRound(index, 'after', mismatches);
   expect(mismatches).toEqual([]);
 }

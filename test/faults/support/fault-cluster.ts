@@ -37,6 +37,8 @@ export interface FaultPostgres {
 export interface ClusterOptions<P extends FaultPostgres = OwnedPostgres> {
   readonly replicas?: number;
   readonly redis?: boolean;
+  /** Redis behind a proxy of its own, which REDIS_URL names (a managed Redis's endpoint that a failover moves). */
+  readonly redisEndpoint?: boolean;
   /** Each replica serves /metrics on a port of its own. */
   readonly metrics?: boolean;
   /** Extra settings for every replica. */
@@ -48,7 +50,7 @@ export interface ClusterOptions<P extends FaultPostgres = OwnedPostgres> {
 /**
  * Everything a fault test breaks, owned by the test: a PostgreSQL cluster (initdb from the embedded binaries, on
  * its own port; or a primary with a standby, see `FailoverPostgres`), a TCP fault proxy in front of it, optionally
- * a redis-server behind a proxy of its own, and replicas of the built service (`node dist/main.js`) on the
+ * a redis-server (behind a proxy of its own with `redisEndpoint`), and replicas of the built service (`node dist/main.js`) on the
  * proxies, all real processes on 127.0.0.1.
  */
 export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
@@ -56,7 +58,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
     readonly postgres: P,
     readonly proxy: FaultProxy,
     readonly redis: OwnedRedis | undefined,
-    /** The network path to Redis (REDIS_URL names it): what a managed Redis's primary endpoint is. */
+    /** With `redisEndpoint`: the network path to Redis that REDIS_URL names. */
     readonly redisPath: FaultProxy | undefined,
     readonly replicas: Replica[],
     private readonly env: Record<string, string>,
@@ -74,7 +76,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
     await createCustomers(databaseUrl);
     const proxy = await FaultProxy.start(postgres.port);
     const redis = options.redis ? await OwnedRedis.start() : undefined;
-    const redisPath = redis && (await FaultProxy.start(redis.port));
+    const redisPath = redis && options.redisEndpoint ? await FaultProxy.start(redis.port) : undefined;
     const env: Record<string, string> = {
       NODE_ENV: 'development',
       DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/faults`,
@@ -89,7 +91,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
       // per-minute budget (429) and read as a replica that never recovers.
       THROTTLE_LIMIT: '1000000',
       PREAUTH_LIMIT: '10000000',
-      ...(redisPath && { REDIS_URL: `redis://127.0.0.1:${redisPath.port}` }),
+      ...(redis && { REDIS_URL: redisPath ? `redis://127.0.0.1:${redisPath.port}` : redis.url }),
       ...options.env,
     };
     const replicas: Replica[] = [];

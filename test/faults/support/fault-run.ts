@@ -6,8 +6,8 @@ import { balancesOf, reconcile, type Reconciliation } from './reconcile';
 import { type Attempt, deadlineMisses, TurnLoad, within } from './turn-load';
 
 const PROBE_INTERVAL_MS = 100;
-const WARM_UP_MS = 1500;
-const AFTER_RECOVERY_MS = 1500;
+const WARM_UP_MS = 1000;
+const AFTER_RECOVERY_MS = 1000;
 const RECOVERY_LIMIT_MS = 30_000;
 /** A run still going after this long is reported (phase, times, the replicas' output) before jest's timeout. */
 const REPORT_AFTER_MS = 100_000;
