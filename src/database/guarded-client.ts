@@ -42,6 +42,9 @@ export type GuardedClientClass = new (config?: string | pg.ClientConfig) => Guar
  * that gets no answer at all can be ended.
  */
 export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
+  // A timeout that is not a positive number (a configuration missing its statement timeout) would end every query.
+  if (!(guard.readTimeoutMs > 0))
+    throw new Error(`readTimeoutMs must be a positive number (got ${guard.readTimeoutMs})`);
   class Guarded extends SessionSettingsClient implements GuardedClient {
     private readonly socket?: Socket;
     /** A notice that the statement being answered committed without its synchronous standbys' confirmation. */

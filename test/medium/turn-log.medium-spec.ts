@@ -42,7 +42,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     db = await mediumDatabase();
     journal = new TurnJournal();
     config = {
-      database: { url: db.database.url },
+      database: { url: db.database.url, statementTimeoutMs: 3000 },
       observability: { parameterAllowlist: ['account_type'] },
       audit: { retentionDays: 30 },
     } as unknown as AppConfig;
