@@ -9,9 +9,14 @@ import { guardedClientClass, type GuardedClientClass } from './guarded-client';
 import { PoolGate } from './pool-gate';
 
 /** How long past `statement_timeout` a query may go unanswered before its connection is given up. */
-export const READ_TIMEOUT_MARGIN_MS = 2000;
+const READ_TIMEOUT_MARGIN_MS = 2000;
 const POOL_WAIT_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const ERROR_LOG_INTERVAL_MS = 5000;
+
+/** How long a query may go unanswered before its connection is given up (a lost path sends nothing). */
+export function readTimeoutMs(database: { readonly statementTimeoutMs: number }): number {
+  return database.statementTimeoutMs + READ_TIMEOUT_MARGIN_MS;
+}
 
 type ConnectCallback = (
   error: Error | undefined,
@@ -67,9 +72,9 @@ export class PgPools {
   driver(): typeof pg {
     const config = this.config;
     if (!config) throw new Error('PgPools.driver() needs the configuration');
-    const { poolSize, poolLaneShare, statementTimeoutMs } = config.database;
+    const { poolSize, poolLaneShare } = config.database;
     const gate = new PoolGate({ size: poolSize, laneShare: poolLaneShare, maxWaitMs: CONNECT_TIMEOUT_MS });
-    const Client = this.clientClass(statementTimeoutMs + READ_TIMEOUT_MARGIN_MS);
+    const Client = this.clientClass(readTimeoutMs(config.database));
     const register = (pool: pg.Pool): void => {
       this.primaryPool = pool;
       this.gate = gate;

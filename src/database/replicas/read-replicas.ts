@@ -3,7 +3,7 @@ import * as pg from 'pg';
 import { AppConfig } from '../../config';
 import { Metrics } from '../../observability/metrics';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from '../data-source-options';
-import { PgPools } from '../pg-pools';
+import { PgPools, readTimeoutMs } from '../pg-pools';
 import { TracedClient } from '../query-span';
 import { hasReached, walPosition } from './wal-position';
 
@@ -68,7 +68,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
         max: config.database.poolSize,
         application_name: APPLICATION_NAME,
         statement_timeout: config.database.statementTimeoutMs,
-        query_timeout: config.database.statementTimeoutMs + 2000,
+        query_timeout: readTimeoutMs(config.database),
         connectionTimeoutMillis: Math.min(CONNECT_TIMEOUT_MS, 2000),
         keepAlive: true,
       });
