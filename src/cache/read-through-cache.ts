@@ -13,8 +13,8 @@ import { SharedTier } from './shared-tier';
  */
 export interface InvalidationChannel {
   publish(message: string): Promise<void>;
-  /** `onResubscribed`: the channel came back after a gap, so notifications may have been missed. */
-  subscribe(onMessage: (message: string) => void, onResubscribed: () => void): void;
+  /** `onListening`: the subscription took effect, at first or after a gap; earlier messages may have been missed. */
+  subscribe(onMessage: (message: string) => void, onListening: (afterGap: boolean) => void): void;
 }
 
 export interface CacheDefinition {
@@ -104,7 +104,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
         this.settings.namespace ?? namespaceOf(config.database?.url),
         this.settings.maxTtlMs,
         (message) => this.received(message, 'redis'),
-        () => this.resync('Redis'),
+        (afterGap) => this.resync('Redis', afterGap),
         config.redisSentinels,
       );
     }
@@ -165,7 +165,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
     this.fallback = channel;
     channel.subscribe(
       (message) => this.received(message, 'postgres'),
-      () => this.resync('PostgreSQL'),
+      (afterGap) => this.resync('PostgreSQL', afterGap),
     );
   }
 
@@ -298,12 +298,20 @@ export class ReadThroughCache implements OnApplicationShutdown {
     if (via === 'postgres') this.shared?.distrust();
   }
 
-  private resync(source: string): void {
+  /**
+   * The notifications of `source` reach this replica (again): whatever was cached before may have missed one,
+   * also at the very first subscription (a read between start and LISTEN/SUBSCRIBE).
+   */
+  private resync(source: string, afterGap: boolean): void {
     this.local.clear();
     // A write whose invalidation Redis refused reached the replicas only through PostgreSQL: if this one missed it,
     // the scope's entries in Redis are still current.
     if (source === 'PostgreSQL') this.shared?.distrust();
-    this.logger.log(`Cache: ${source} notifications are back; in-process entries dropped (some may have been missed)`);
+    if (afterGap) {
+      this.logger.log(
+        `Cache: ${source} notifications are back; in-process entries dropped (some may have been missed)`,
+      );
+    }
   }
 
   private countInvalidations(scopes: readonly Pick<CacheScope, 'kind'>[], field: keyof Counts): void {

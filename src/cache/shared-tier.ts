@@ -59,8 +59,8 @@ export class SharedTier {
     namespace: string,
     private readonly maxTtlMs: number,
     onMessage: (message: string) => void,
-    /** The subscription came back after a gap: notifications may have been missed. */
-    onResubscribed: () => void,
+    /** The subscription took effect, at first or after a gap (`afterGap`): notifications may have been missed. */
+    onListening: (afterGap: boolean) => void,
     sentinels?: RedisSentinels,
   ) {
     this.valuePrefix = `wf:cache:${namespace}:v:`;
@@ -73,15 +73,19 @@ export class SharedTier {
     this.subscriber = redisClient(url, { maxRetriesPerRequest: null, enableOfflineQueue: true }, sentinels);
     this.subscriber.on('error', (error: Error) => this.warn(error));
     this.subscriber.on('message', (_channel: string, message: string) => onMessage(message));
-    // ioredis subscribes again by itself after a reconnect; 'ready' marks each (re)subscription. A write made
-    // meanwhile could not bump its scope's generation here, so every entry stored before is given up. So it is at
-    // the first: a write whose invalidation Redis refused before this replica started left its entries current.
+    // 'ready' marks each connection and reconnection. A write made meanwhile could not bump its scope's generation
+    // here, so every entry stored before is given up. So it is at the first: a write whose invalidation Redis
+    // refused before this replica started left its entries current. 'ready' comes before the subscription is
+    // sent (ioredis's own after a reconnect included): the listener is told once Redis has confirmed it.
     this.subscriber.on('ready', () => {
-      if (this.subscribedOnce) onResubscribed();
+      const afterGap = this.subscribedOnce;
       this.subscribedOnce = true;
       this.distrust();
+      this.subscriber.subscribe(this.channel).then(
+        () => onListening(afterGap),
+        (error: unknown) => this.warn(error),
+      );
     });
-    this.subscriber.subscribe(this.channel).catch((error: unknown) => this.warn(error));
     this.stopHeartbeat = keepAlive(this.subscriber);
   }
 

@@ -3,7 +3,7 @@ import * as pg from 'pg';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from './data-source-options';
 import { type GuardedClient, type GuardedClientClass, guardedClientClass } from './guarded-client';
-import { PgPools, READ_TIMEOUT_MARGIN_MS } from './pg-pools';
+import { PgPools, readTimeoutMs } from './pg-pools';
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
 /**
@@ -18,12 +18,16 @@ export const MAX_NOTIFY_PAYLOAD_BYTES = 7900;
 /** One LISTEN/NOTIFY channel: what `PgNotifications.channel` hands out. */
 export interface NotificationChannel {
   publish(message: string): Promise<void>;
-  subscribe(onMessage: (message: string) => void, onResubscribed: () => void): void;
+  /**
+   * `onListening` is called each time the subscription takes effect: at first (`afterGap` false) and after every
+   * reconnection (true). Messages sent before it may have been missed.
+   */
+  subscribe(onMessage: (message: string) => void, onListening: (afterGap: boolean) => void): void;
 }
 
 interface Listener {
   readonly onMessage: (message: string) => void;
-  readonly onResubscribed: () => void;
+  readonly onListening: (afterGap: boolean) => void;
 }
 
 /**
@@ -51,7 +55,7 @@ export class PgNotifications implements OnApplicationShutdown {
     private readonly pools: PgPools,
   ) {
     this.Client = guardedClientClass({
-      readTimeoutMs: config.database.statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
+      readTimeoutMs: readTimeoutMs(config.database),
       onError: (error) => this.logger.warn(`The notification connection was lost: ${error.message}`),
     });
   }
@@ -63,12 +67,16 @@ export class PgNotifications implements OnApplicationShutdown {
         if (Buffer.byteLength(message) > MAX_NOTIFY_PAYLOAD_BYTES) throw new Error('notification too long');
         await this.pools.primary.query('SELECT pg_notify($1, $2)', [name, message]);
       },
-      subscribe: (onMessage, onResubscribed) => {
+      subscribe: (onMessage, onListening) => {
         const listeners = this.listeners.get(name) ?? [];
-        listeners.push({ onMessage, onResubscribed });
+        listeners.push({ onMessage, onListening });
         this.listeners.set(name, listeners);
-        if (this.client) this.client.query(`LISTEN ${name}`).catch(() => this.client?.end().catch(() => undefined));
-        else this.connect();
+        const client = this.client;
+        if (!client) return this.connect();
+        client.query(`LISTEN ${name}`).then(
+          () => onListening(false),
+          () => client.end().catch(() => undefined),
+        );
       },
     };
   }
@@ -113,8 +121,9 @@ export class PgNotifications implements OnApplicationShutdown {
         this.connecting = false;
         this.failures = 0;
         this.startHeartbeat();
-        if (this.connectedOnce) this.listeners.forEach((listeners) => listeners.forEach((l) => l.onResubscribed()));
+        const afterGap = this.connectedOnce;
         this.connectedOnce = true;
+        this.listeners.forEach((listeners) => listeners.forEach((listener) => listener.onListening(afterGap)));
       })
       .catch(() => {
         this.connecting = false;

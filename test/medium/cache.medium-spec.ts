@@ -69,6 +69,21 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
     }
   });
 
+  it('drops what it cached in process before its subscription took effect (a write then would have gone unheard)', async () => {
+    const [early] = replicas();
+    open.push(early);
+    const balances = early.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    // Read before Redis is even connected: no invalidation could have reached this replica yet.
+    expect(await balances.read('C-9', [], () => Promise.resolve('read before subscribing'))).toBe(
+      'read before subscribing',
+    );
+    await eventually(async () =>
+      expect(await balances.read('C-9', [], () => Promise.resolve('read once subscribed'))).toBe(
+        'read once subscribed',
+      ),
+    );
+  });
+
   it('an entry loaded before a write and stored after it is never served (Redis generations)', async () => {
     const [a, b, namespace] = replicas();
     open.push(a, b);
@@ -179,6 +194,19 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     cache.useFallbackChannel(notifications.channel('wf_cache_test'));
     return cache;
   }
+
+  it('drops what it cached before its LISTEN took effect (a write then would have gone unheard)', async () => {
+    const early = replica();
+    const balances = early.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    // Read before the listening connection is even open: no notification could have reached this replica yet.
+    expect(await balances.read('C-9', [], () => Promise.resolve('read before listening'))).toBe(
+      'read before listening',
+    );
+    await eventually(async () =>
+      expect(await balances.read('C-9', [], () => Promise.resolve('read once listening'))).toBe('read once listening'),
+    );
+    await notifiers.pop()?.onApplicationShutdown();
+  });
 
   it("drops another replica's entries when a write commits, and drops everything after the channel was cut", async () => {
     const [a, b] = [replica(), replica()];

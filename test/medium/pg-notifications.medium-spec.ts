@@ -16,7 +16,8 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
   let pool: Pool;
   let notifications: PgNotifications;
   const received: string[] = [];
-  let resubscribed = 0;
+  /** `afterGap` of every time the subscription took effect. */
+  const listening: boolean[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -34,7 +35,7 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
     const channel = notifications.channel('wf_heartbeat_test');
     channel.subscribe(
       (message) => received.push(message),
-      () => (resubscribed += 1),
+      (afterGap) => listening.push(afterGap),
     );
     await eventually(async () => {
       await channel.publish('first');
@@ -55,7 +56,7 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
     proxy.blackHole();
     proxy.heal();
     await channel.publish('into the black hole');
-    await eventually(() => expect(resubscribed).toBe(1), HEARTBEAT_INTERVAL_MS + 2500 + 5000, 100);
+    await eventually(() => expect(listening).toEqual([false, true]), HEARTBEAT_INTERVAL_MS + 2500 + 5000, 100);
     await eventually(async () => {
       await channel.publish('after');
       expect(received).toContain('after');
