@@ -1,13 +1,17 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { CaptureRules } from '../../src/console/capture/capture-rules';
 import { ConsoleOptions } from '../../src/console/console.options';
 import type { AppConfig } from '../../src/config';
+import { DatabasePool } from '../../src/database/database-pool';
 import { PgNotifications } from '../../src/database/pg-notifications';
 import { PgPools } from '../../src/database/pg-pools';
 import { TurnLogQueries } from '../../src/console/turn-log/turn-log.queries';
 import { TurnLogWriter } from '../../src/console/turn-log/turn-log.writer';
+import { TurnTail } from '../../src/console/turn-log/turn-tail';
 import { type FinishedTurn, TurnJournal } from '../../src/observability/turn-journal';
 import { REDACTED } from '../../src/observability/redaction';
+import { FaultProxy } from '../faults/support/fault-proxy';
 import { eventually } from '../support/eventually';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
 
@@ -158,6 +162,69 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     expect((await queries.range(String(oldestFirst[0]), String(oldestFirst[11]))).map((row) => Number(row.id))).toEqual(
       oldestFirst,
     );
+  });
+
+  describe('the live tail (TurnTail)', () => {
+    const proxies: FaultProxy[] = [];
+    afterEach(async () => {
+      for (const proxy of proxies.splice(0)) await proxy.close();
+    });
+
+    /** `url` through a proxy that adds `delayMs` to every chunk. */
+    const slowed = async (url: string, delayMs: number): Promise<string> => {
+      const proxy = await FaultProxy.start(Number(new URL(url).port || 5432));
+      proxies.push(proxy);
+      proxy.slow(delayMs);
+      const through = new URL(url);
+      through.hostname = '127.0.0.1';
+      through.port = String(proxy.port);
+      return through.toString();
+    };
+
+    /** A tail whose listening connection and whose reads each take the path given; what it hands out. */
+    const tail = (listenerUrl: string, readsUrl: string) => {
+      const publisher = new Pool({ connectionString: db.database.url, max: 1 });
+      const reads = new Pool({ connectionString: readsUrl, max: 2 });
+      reads.on('error', () => undefined); // its idle connections are reset when the test's proxy closes
+      publishers.push(publisher, reads);
+      const listener = new PgNotifications(
+        { ...config, database: { ...config.database, url: listenerUrl } } as AppConfig,
+        PgPools.of(publisher),
+      );
+      notifications.push(listener);
+      const seen: string[] = [];
+      new TurnTail(listener, new TurnLogQueries(new DatabasePool(PgPools.of(reads)))).subscribe((rows) =>
+        seen.push(...rows.map((row) => row.requestId)),
+      );
+      return seen;
+    };
+
+    const write = async (requestId: string, n: number) => {
+      journal.record(turn(n, { requestId }));
+      await writer.flush();
+    };
+
+    it('hands out the turns committed while its LISTEN was on its way (a slow listening connection)', async () => {
+      start();
+      await write('before-the-tail', 1);
+      const seen = tail(await slowed(db.database.url, 150), db.database.url);
+      await sleep(300); // where the tail starts is read at once; its LISTEN takes about a second
+      await write('while-listening-starts', 2);
+      await eventually(() => expect(seen).toEqual(['while-listening-starts']));
+      await write('after', 3);
+      await eventually(() => expect(seen).toEqual(['while-listening-starts', 'after']));
+    });
+
+    it('never hands out turns from before it started, also when its LISTEN takes effect before it knows where that was', async () => {
+      start();
+      await write('before-the-tail', 1);
+      const seen = tail(db.database.url, await slowed(db.database.url, 150));
+      // Its LISTEN takes effect at once (PostgreSQL may then hand it the queued notification of the turn above);
+      // where it started takes a second to read.
+      await sleep(2000);
+      await write('after', 2);
+      await eventually(() => expect(seen).toEqual(['after']));
+    });
   });
 
   describe('request capture', () => {

@@ -20,7 +20,13 @@ export class TurnTail implements OnModuleDestroy {
   private readonly subscribers = new Set<TurnSubscriber>();
   private readonly seen = new Set<string>();
   private listening = false;
-  private lastId = '0';
+  /**
+   * The newest turn when the tail started: it and older turns are never handed out (nor a batch of another replica
+   * that took lower ids and committed just after: the tail starts a moment later). Unknown if unreadable.
+   */
+  private startId?: bigint;
+  /** The newest turn id handed out, or `startId`; the catch-up after a gap starts there. */
+  private lastId?: string;
   private reading = Promise.resolve();
 
   constructor(
@@ -42,16 +48,21 @@ export class TurnTail implements OnModuleDestroy {
   private listen(): void {
     if (this.listening) return;
     this.listening = true;
-    void this.queries.latestId().then(
-      (id) => (this.lastId = id),
-      () => undefined,
+    // The tail starts here. Every read waits for it: PostgreSQL may hand a new listener notifications committed
+    // before its LISTEN, and what commits between this and the LISTEN is caught up once it takes effect.
+    this.reading = this.queries.latestId().then(
+      (id) => {
+        this.startId = BigInt(id);
+        this.lastId = id;
+      },
+      (error: unknown) => this.logger.warn(`Could not read where the live tail starts: ${String(error)}`),
     );
     this.notifications.channel(TURN_LOG_CHANNEL).subscribe(
       (message) => {
         const match = /^(\d+)-(\d+)$/.exec(message);
         if (match) this.read(() => this.queries.range(match[1], match[2]));
       },
-      () => this.read(() => this.queries.after(this.lastId, CATCH_UP_LIMIT)),
+      () => this.read(async () => (this.lastId === undefined ? [] : this.queries.after(this.lastId, CATCH_UP_LIMIT))),
     );
   }
 
@@ -67,11 +78,12 @@ export class TurnTail implements OnModuleDestroy {
   }
 
   private deliver(rows: readonly TurnRow[]): void {
-    const fresh = rows.filter((row) => !this.seen.has(row.id));
+    const start = this.startId;
+    const fresh = rows.filter((row) => !this.seen.has(row.id) && (start === undefined || BigInt(row.id) > start));
     if (fresh.length === 0) return;
     for (const row of fresh) {
       this.seen.add(row.id);
-      if (BigInt(row.id) > BigInt(this.lastId)) this.lastId = row.id;
+      if (this.lastId === undefined || BigInt(row.id) > BigInt(this.lastId)) this.lastId = row.id;
     }
     if (this.seen.size > REMEMBERED_IDS) {
       const excess = this.seen.size - REMEMBERED_IDS;
