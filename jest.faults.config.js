@@ -1,6 +1,6 @@
 // The fault tests (test/faults): each owns its PostgreSQL, network path, Redis and service replicas, and
-// breaks them under load. Run after the other tests, one file at a time (npm test), so their timings are
-// not shared with the rest of the suite.
+// breaks them under load. Run one file at a time, beside the other jest projects (npm test, scripts/test.mjs):
+// they spend most of their time waiting for what they broke to come back.
 const { projects } = require('./jest.config');
 
 const e2e = projects.find((project) => project.displayName === 'e2e');

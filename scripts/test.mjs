@@ -1,7 +1,11 @@
-// npm test: every jest project (unit, medium, e2e), then the fault tests (test/faults), which own their
-// PostgreSQL, Redis and replicas and run one file at a time. `npm test -- <paths or jest options>` runs only
-// the jest projects with those arguments (the faults run with `npm run test:faults`).
-import { spawnSync } from 'node:child_process';
+// npm test: every jest project (unit, medium, e2e) and, at the same time, the fault tests (test/faults), which
+// own their PostgreSQL, Redis and replicas and run one file at a time. The fault tests spend most of their time
+// waiting for what they broke to come back, so they run beside the rest instead of after it; their output is
+// kept in a file and printed once the rest has finished. `npm test -- <paths or jest options>` runs only the
+// jest projects with those arguments (the faults run with `npm run test:faults`).
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,11 +13,33 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const jest = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
 const args = process.argv.slice(2);
 
-function run(jestArgs) {
-  const result = spawnSync(process.execPath, [jest, ...jestArgs], { cwd: root, stdio: 'inherit' });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+/** Runs jest with `jestArgs`; resolves to its exit status. `stdio` as for spawn. */
+function run(jestArgs, stdio = 'inherit') {
+  const child = spawn(process.execPath, [jest, ...jestArgs], { cwd: root, stdio });
+  return new Promise((resolve) => {
+    child.once('error', (error) => {
+      console.error(`could not start jest: ${error.message}`);
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
 }
 
-run(args);
+if (args.length > 0) process.exit(await run(args));
+
+// A file, not a pipe: the fault suite writes as fast as it likes, however long the rest takes.
+const outputDir = mkdtempSync(join(tmpdir(), 'wf-fault-tests-'));
+const outputFile = join(outputDir, 'output.log');
+const output = openSync(outputFile, 'w');
 // An open handle once kept the fault suite's jest from exiting after its last test: --forceExit.
-if (args.length === 0) run(['-c', 'jest.faults.config.js', '--runInBand', '--forceExit']);
+const faults = run(['-c', 'jest.faults.config.js', '--runInBand', '--forceExit'], ['ignore', output, output]);
+console.log('The fault tests (test/faults) run beside the others; their output follows when both have finished.');
+const status = await run([]);
+const faultStatus = await faults;
+closeSync(output);
+console.log('\n---- the fault tests (test/faults) ----');
+process.stdout.write(readFileSync(outputFile));
+rmSync(outputDir, { recursive: true, force: true });
+if (status !== 0) console.error('npm test: the unit, medium or end-to-end tests failed (above the fault tests)');
+if (faultStatus !== 0) console.error('npm test: the fault tests failed');
+process.exit(status || faultStatus);
