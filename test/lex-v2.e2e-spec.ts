@@ -4,6 +4,7 @@ import balanceFulfillment from './fixtures/lex-v2/get-account-balance-fulfillmen
 import unknownFields from './fixtures/lex-v2/get-account-balance-unknown-fields.json';
 import transactionsFulfillment from './fixtures/lex-v2/get-recent-transactions-fulfillment.json';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { lexV2ResponseErrors } from './support/platform-response-schemas';
 import { startTestApp, TestApp } from './support/test-app';
 import { TestHandlersModule } from './support/test-handlers';
 
@@ -296,6 +297,24 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
       expect(response.text.length).toBeLessThan(2048);
     });
 
+    it('replaces a response that the slots sent back would take over Lex limits with a Failed intent that fits', async () => {
+      // Two slot values Lex never sends, each within the service's bound for a text: echoed, over 25 KB.
+      const event = lexEvent('GetAccountBalance', {
+        user_id: slot('12345'),
+        account_type: slot('checking'),
+        note: slot('n'.repeat(15_000)),
+        remark: slot('r'.repeat(15_000)),
+      });
+      const response = await post(event).expect(200);
+      expect(response.body.sessionState.intent).toEqual({
+        name: 'GetAccountBalance',
+        state: 'Failed',
+        confirmationState: 'None',
+      });
+      expect(response.body.messages).toEqual([{ contentType: 'PlainText', content: POLITE_ERROR }]);
+      expect(lexV2ResponseErrors(response.body)).toEqual([]);
+    });
+
     it('delegates a dialog code hook for an intent without a handler, and falls back at fulfillment', async () => {
       const dialog = await post(lexEvent('NoSuchIntent', {}, { source: 'DialogCodeHook' })).expect(200);
       expect(dialog.body.sessionState.dialogAction).toEqual({ type: 'Delegate' });
@@ -307,7 +326,7 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
   describe('native Lex shapes', () => {
     const address = (city: ReturnType<typeof slot> | null) => ({
       shape: 'Composite',
-      value: { originalValue: 'Main St 1 Springfield' },
+      value: { originalValue: 'Main St 1 Springfield', interpretedValue: 'Main St 1 Springfield', resolvedValues: [] },
       subSlots: { street: slot('Main St 1'), city },
     });
     const addressEvent = (city: ReturnType<typeof slot> | null) => {

@@ -393,6 +393,40 @@ describe('renderResponse', () => {
     expect(lexContextName('a.b c--d')).toBe('a_b_c_d');
   });
 
+  it('sends back no expired context, and the others within the time and turns Lex allows', () => {
+    const body = event({
+      activeContexts: [
+        { name: 'noTurnsLeft', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 0 } },
+        { name: 'noTimeLeft', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 0, turnsToLive: 3 } },
+        { name: 'almostOver', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 3, turnsToLive: 1 } },
+        { name: 'tooLong', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 1e12, turnsToLive: 99 } },
+      ],
+    });
+    expect(render({}, 'fulfillment', body).sessionState.activeContexts).toEqual([
+      { name: 'almostOver', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 5, turnsToLive: 1 } },
+      {
+        name: 'tooLong',
+        contextAttributes: {},
+        timeToLive: { timeToLiveInSeconds: LEX_V2_LIMITS.contextSeconds, turnsToLive: LEX_V2_LIMITS.contextTurns },
+      },
+    ]);
+  });
+
+  it('sends the slots back, except for a turn that failed: its Failed intent ends whatever they held', () => {
+    const slots = { user_id: { ...slot('12345'), futureSlotField: 'x' }, account_type: null };
+    const body = event({ intent: { name: 'GetAccountBalance', slots, state: 'ReadyForFulfillment' } });
+    expect(render({}, 'fulfillment', body).sessionState.intent.slots).toEqual({
+      user_id: slot('12345'),
+      account_type: null,
+    });
+    const failed = renderResponse({ text: 'Sorry.', failed: true }, body, 'fulfillment', { echoSlots: false });
+    expect(failed.sessionState.intent).toEqual({
+      name: 'GetAccountBalance',
+      state: 'Failed',
+      confirmationState: 'None',
+    });
+  });
+
   it('echoes request attributes', () => {
     expect(render({}, 'fulfillment', event({}, { requestAttributes: { a: 'b' } })).requestAttributes).toEqual({
       a: 'b',

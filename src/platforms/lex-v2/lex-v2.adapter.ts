@@ -16,7 +16,7 @@ import {
   type WebhookCall,
   WebhookAdapter,
 } from '../platform-adapter';
-import { LexV2Event, type LexV2Slot, type LexV2Slots } from './lex-v2.request';
+import { LEX_V2_CONTEXT_NAME, LexV2Event, type LexV2Slot, type LexV2Slots } from './lex-v2.request';
 import {
   LEX_V2_LIMITS,
   LexV2Message,
@@ -27,11 +27,11 @@ import {
 } from './lex-v2.response';
 import type { Caller } from '../../common/caller';
 import { splitMessage } from './lex-v2.message-split';
+import { echoedSlots } from './lex-v2.echoed-slots';
 
 /** Lex has no hand-off of its own: the hand-off is left in this session attribute for the channel to act on. */
 export const HANDOFF_ATTRIBUTE = 'handoff';
 /** Lex context names: letters, single underscores between them, up to 100 characters. */
-const CONTEXT_NAME = /^(?:[A-Za-z]_?)+$/;
 const DEFAULT_CONTEXT_SECONDS = 600;
 
 /**
@@ -173,18 +173,21 @@ function sessionAttributes(result: FulfillmentResult, input: Readonly<Record<str
 function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2ResponseContext[] | undefined {
   const contexts = new Map<string, LexV2ResponseContext>();
   for (const context of event.sessionState.activeContexts ?? []) {
+    const { timeToLiveInSeconds = DEFAULT_CONTEXT_SECONDS, turnsToLive = 1 } = context.timeToLive ?? {};
+    // Expired: no longer active, and Lex refuses a context with no time or turns to live.
+    if (timeToLiveInSeconds <= 0 || turnsToLive <= 0) continue;
     contexts.set(context.name, {
       name: context.name,
       contextAttributes: { ...context.contextAttributes },
       timeToLive: {
-        timeToLiveInSeconds: context.timeToLive?.timeToLiveInSeconds ?? DEFAULT_CONTEXT_SECONDS,
-        turnsToLive: context.timeToLive?.turnsToLive ?? 1,
+        timeToLiveInSeconds: clamp(timeToLiveInSeconds, LEX_V2_LIMITS.contextMinSeconds, LEX_V2_LIMITS.contextSeconds),
+        turnsToLive: clamp(turnsToLive, 1, LEX_V2_LIMITS.contextTurns),
       },
     });
   }
   for (const update of result.contexts ?? []) {
     const name = lexContextName(update.name);
-    if (!CONTEXT_NAME.test(name) || name.length > 100) continue;
+    if (!LEX_V2_CONTEXT_NAME.test(name) || name.length > 100) continue;
     if (update.lifespan <= 0) {
       contexts.delete(name);
       continue;
@@ -196,12 +199,16 @@ function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2Resp
       ),
       timeToLive: {
         timeToLiveInSeconds: DEFAULT_CONTEXT_SECONDS,
-        turnsToLive: Math.min(Math.max(Math.floor(update.lifespan), 1), LEX_V2_LIMITS.contextTurns),
+        turnsToLive: clamp(Math.floor(update.lifespan), 1, LEX_V2_LIMITS.contextTurns),
       },
     });
   }
   if (contexts.size === 0 && event.sessionState.activeContexts === undefined) return undefined;
   return [...contexts.values()];
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(Math.max(value, min), max);
 }
 
 /** A text reply as Lex messages: SSML or plain text, split into pieces Lex accepts (1000 characters each). */
@@ -295,13 +302,20 @@ function renderMessages(result: FulfillmentResult): LexV2Message[] {
  * - otherwise, at fulfillment → Close, intent Fulfilled; at a dialog code hook → Delegate with the messages
  *   (Lex plays them and carries on; messages are optional with Delegate, and without them Lex uses its own).
  * Session attributes are strings in Lex: non-strings are sent as JSON and `null` removes one.
+ * The intent's slots go back as Lex sent them (see `echoedSlots`), except with `echoSlots: false` (a turn that
+ * failed): a Failed intent ends, and its reply must reach Lex whatever the request's slots held.
  */
-export function renderResponse(result: FulfillmentResult, event: LexV2Event, stage: FulfillmentStage): LexV2Response {
+export function renderResponse(
+  result: FulfillmentResult,
+  event: LexV2Event,
+  stage: FulfillmentStage,
+  { echoSlots = true }: { echoSlots?: boolean } = {},
+): LexV2Response {
   const input = event.sessionState.intent;
-  let slots: LexV2Slots = { ...input.slots };
+  let slots: LexV2Slots = echoSlots ? echoedSlots(input.slots ?? {}) : {};
   const intent = (state: LexV2ResponseIntent['state']): LexV2ResponseIntent => ({
     name: input.name,
-    slots,
+    ...(echoSlots && { slots }),
     state,
     confirmationState: input.confirmationState ?? 'None',
   });
@@ -404,7 +418,7 @@ export function checkResponse(response: LexV2Response): { problems: string[]; js
   }
   messages.forEach((message, index) => problems.push(...messageProblems(message, index)));
   for (const context of response.sessionState.activeContexts ?? []) {
-    if (!CONTEXT_NAME.test(context.name) || context.name.length > 100) {
+    if (!LEX_V2_CONTEXT_NAME.test(context.name) || context.name.length > 100) {
       problems.push(`active context "${context.name}" has an invalid name`);
     }
   }
@@ -449,7 +463,7 @@ export class LexV2Adapter implements PlatformAdapter<LexV2Event, LexV2Event, Lex
     // No handler for the intent at a dialog code hook means nothing to validate: let Lex carry on.
     const answer: FulfillmentResult =
       outcome === 'fallback' && turn.input.stage === 'dialog' ? { text: '', delegate: true } : result;
-    return renderResponse(answer, turn.state, turn.input.stage);
+    return renderResponse(answer, turn.state, turn.input.stage, { echoSlots: outcome !== 'failed' });
   }
 
   check(response: LexV2Response): CheckedResponse {

@@ -62,6 +62,19 @@ describe('LexV2Event', () => {
       (b) => ((b.sessionState as Record<string, unknown>).activeContexts = [{}]),
       'sessionState.activeContexts.0.name',
     ],
+    [
+      'a context name Lex would not give (it allows letters, each followed by at most one underscore)',
+      (b) => ((b.sessionState as Record<string, unknown>).activeContexts = [{ name: 'order-status' }]),
+      'sessionState.activeContexts.0.name',
+    ],
+    [
+      'a slot value longer than any text the service takes',
+      (b) =>
+        ((b.sessionState as { intent: Record<string, unknown> }).intent.slots = {
+          a: { value: { interpretedValue: 'a', originalValue: 'x'.repeat(70_000) } },
+        }),
+      'sessionState.intent.slots',
+    ],
   ])('rejects %s', (_label, mutate, field) => {
     const body = seed();
     mutate(body);

@@ -23,6 +23,8 @@ import { boundedObjectProblem, IsBoundedObject } from '../../common/validation/b
 /** Lex keeps at most 20 active contexts, each named in 1 to 100 characters (Lex V2 API: SessionState, ActiveContext). */
 export const LEX_V2_MAX_ACTIVE_CONTEXTS = 20;
 export const LEX_V2_CONTEXT_NAME_MAX_LENGTH = 100;
+/** Letters, each followed by at most one underscore (Lex V2 API: ActiveContext.name). */
+export const LEX_V2_CONTEXT_NAME = /^(?:[A-Za-z]_?)+$/;
 /** Lex takes at most 1,024 characters of text input (RecognizeText); four times that leaves room for transcripts. */
 export const LEX_V2_TRANSCRIPT_MAX_LENGTH = 4096;
 
@@ -159,6 +161,7 @@ export class LexV2Intent {
 
   @IsOptional()
   @IsLexSlots()
+  @IsBoundedObject()
   slots?: LexV2Slots;
 
   @IsOptional()
@@ -186,6 +189,7 @@ export class LexV2ActiveContext {
   @IsString()
   @IsNotEmpty()
   @MaxLength(LEX_V2_CONTEXT_NAME_MAX_LENGTH)
+  @Matches(LEX_V2_CONTEXT_NAME, { message: 'name must hold only letters, each followed by at most one underscore' })
   name!: string;
 
   @IsOptional()

@@ -54,7 +54,8 @@ export interface LexV2Response {
 /**
  * Lex limits (Amazon Lex developer guide, "Quotas": a Lambda function's output may be at most 25 KB, of which
  * 12 KB session attributes; the V2 API reference: message content 1–1000 characters, at most 10 messages, cards
- * with a 1–250 character title/subtitle/imageUrl and at most 5 buttons of 1–50 characters text and value).
+ * with a 1–250 character title/subtitle/imageUrl and at most 5 buttons of 1–50 characters text and value; an
+ * active context lives 5–86400 seconds and 1–20 turns).
  */
 export const LEX_V2_LIMITS = {
   responseBytes: 25 * 1024,
@@ -65,5 +66,6 @@ export const LEX_V2_LIMITS = {
   buttons: 5,
   buttonChars: 50,
   contextTurns: 20,
+  contextMinSeconds: 5,
   contextSeconds: 86_400,
 } as const;
