@@ -1,5 +1,6 @@
 // npm run bench:faults — the fault tests (test/faults) as figures: for each fault injected under load on two
-// replicas, turns per second while it lasted, deadline misses (target 0), and the time to full recovery.
+// replicas, turns per second while it lasted, deadline misses (target 0) and the slowest answer, and the time to
+// full recovery.
 // Runs the fault suite once (the tests' own verdicts still apply) and writes bench/results/faults.json.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -24,13 +25,23 @@ const figures = existsSync(figuresFile)
   : [];
 rmSync(work, { recursive: true, force: true });
 
-const header = ['fault', 'replies/s', 'fulfilled/s', 'degraded', 'deadline misses', 'unanswered', 'recovery ms'];
+const header = [
+  'fault',
+  'replies/s',
+  'fulfilled/s',
+  'degraded',
+  'deadline misses',
+  'slowest ms',
+  'unanswered',
+  'recovery ms',
+];
 const rows = figures.map((f) => [
   f.fault,
   String(f.repliesPerSecond),
   String(f.fulfilledPerSecond),
   String(f.degradedReplies),
   String(f.deadlineMisses),
+  String(f.slowestMs),
   String(f.unanswered),
   String(f.recoveryMs),
 ]);

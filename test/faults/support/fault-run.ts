@@ -35,6 +35,8 @@ export interface FaultFigures {
   readonly fulfilledPerSecond: number;
   readonly degradedReplies: number;
   readonly deadlineMisses: number;
+  /** The slowest answer of the run (ms), against the platform deadline the misses count. */
+  readonly slowestMs: number;
   readonly unanswered: number;
   /** From the heal until every replica is ready and answers a turn normally again. */
   readonly recoveryMs: number;
@@ -119,6 +121,7 @@ export async function runFault<P extends FaultPostgres>(
       fulfilledPerSecond: round(during.filter((a) => a.outcome === 'fulfilled').length / seconds),
       degradedReplies: during.filter((a) => a.outcome === 'degraded' || a.status === 503).length,
       deadlineMisses: deadlineMisses(attempts).length,
+      slowestMs: Math.round(Math.max(0, ...attempts.filter((a) => a.status > 0).map((a) => a.ms))),
       unanswered: attempts.filter((a) => a.status === 0).length,
       recoveryMs: Math.round(recoveryMs),
     };
