@@ -122,6 +122,28 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     expect(await rows()).toHaveLength(2);
   });
 
+  it('stores a NUL in a turn as U+FFFD instead of failing the batch (PostgreSQL text and jsonb hold none)', async () => {
+    start();
+    const request = { parameters: { account_type: 'check\u0000ing' } };
+    journal.record(turn(1, { intent: 'Get\u0000Balance', requestId: 'req\u00001', callerId: 'b\u0000t', request }));
+    journal.record(turn(2));
+    await writer.flush();
+    expect(
+      await db.query<{ request_id: string; intent: string; caller_id: string; request: unknown }>(
+        `SELECT request_id, intent, caller_id, c.request
+           FROM turn_log t LEFT JOIN turn_captures c ON c.turn_id = t.id ORDER BY t.id`,
+      ),
+    ).toEqual([
+      {
+        request_id: 'req\uFFFD1',
+        intent: 'Get\uFFFDBalance',
+        caller_id: 'b\uFFFDt',
+        request: { parameters: { account_type: 'check\uFFFDing' } },
+      },
+      { request_id: 'req-2', intent: 'GetAccountBalance', caller_id: 'bot', request: null },
+    ]);
+  });
+
   it('purges turns older than the retention, in bounded batches', async () => {
     start();
     await db.query(

@@ -155,7 +155,19 @@ export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationS
   }
 }
 
-/** The batch as one array per column, each value cut to its column's size (one odd row never fails a batch). */
+/**
+ * Text as PostgreSQL can store it: a NUL (U+0000) becomes U+FFFD. The webhook reader refuses NUL, but a turn
+ * comes from other transports too, and one row PostgreSQL refuses would fail every batch it joined.
+ */
+function storable(text: string, maxLength: number): string {
+  const cut = text.slice(0, maxLength);
+  return cut.includes('\0') ? cut.replaceAll('\0', '\uFFFD') : cut;
+}
+
+/**
+ * The batch as one array per column, each value cut to its column's size and storable (one odd row never fails
+ * a batch).
+ */
 function columnsOf(
   batch: readonly FinishedTurn[],
   allowlist: readonly string[],
@@ -163,11 +175,11 @@ function columnsOf(
   const captures = batch.map((turn) => (turn.request === undefined ? undefined : capturedBodies(turn, allowlist)));
   return [
     batch.map((turn) => new Date(turn.at)),
-    batch.map((turn) => turn.requestId.slice(0, 256)),
+    batch.map((turn) => storable(turn.requestId, 256)),
     batch.map((turn) => turn.traceId ?? null),
     batch.map((turn) => turn.platform),
-    batch.map((turn) => turn.intent.slice(0, 200)),
-    batch.map((turn) => turn.callerId.slice(0, 128)),
+    batch.map((turn) => storable(turn.intent, 200)),
+    batch.map((turn) => storable(turn.callerId, 128)),
     batch.map((turn) => turn.outcome.slice(0, 16)),
     batch.map((turn) => turn.durationMs),
     batch.map((turn) => Math.round(turn.budgetMs)),
@@ -186,7 +198,8 @@ function capturedBodies(
   allowlist: readonly string[],
 ): { request: string; status: number | null; response: string | null } {
   const keep = (body: unknown): string => {
-    const json = JSON.stringify(redactJson(body, allowlist)) ?? 'null';
+    // jsonb holds no \u0000 either.
+    const json = (JSON.stringify(redactJson(body, allowlist)) ?? 'null').replaceAll('\\u0000', '\\ufffd');
     return Buffer.byteLength(json) <= MAX_CAPTURED_BYTES
       ? json
       : JSON.stringify({ truncated: true, bytes: json.length });
