@@ -455,7 +455,10 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
         .set('Content-Type', 'application/json')
         .send('"just a string"')
         .expect(400);
-      expect(scalar.body.error).toBe('MALFORMED_JSON');
+      expect(scalar.body).toMatchObject({
+        error: 'MALFORMED_JSON',
+        message: 'The request body must be a JSON object, not a bare JSON string.',
+      });
       const empty = await request(t.baseUrl)
         .post(PATH)
         .set(LOCAL_DEV_AUTH)

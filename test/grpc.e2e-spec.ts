@@ -309,6 +309,13 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
       unary(withCertificate, 'HandleWebhook', { platform: 'dialogflow-es', json: Buffer.from('{nope') }),
     );
     expect(notJson).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'The request body is not valid JSON.' });
+    const bare = await failure(
+      unary(withCertificate, 'HandleWebhook', { platform: 'dialogflow-es', json: Buffer.from('null') }),
+    );
+    expect(bare).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'The request body must be a JSON object, not a bare JSON null.',
+    });
     const invalid = await failure(
       unary(withCertificate, 'HandleWebhook', { platform: 'dialogflow-es', json: Buffer.from('{"session":1}') }),
     );

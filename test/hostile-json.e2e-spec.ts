@@ -100,7 +100,7 @@ describe('hostile JSON bodies (real HTTP, real PostgreSQL)', () => {
     });
 
     it('refuses a generic requestId that is blank or holds control characters', async () => {
-      for (const id of [' ', 'turn\\u0000', 'turn\\r\\nX-Injected: 1']) {
+      for (const id of [' ', 'turn\\r\\nX-Injected: 1']) {
         const response = await post(
           `{"requestId":"${id}","sessionId":"s-1","intent":"GetAccountBalance","parameters":{"user_id":"12345"}}`,
           '/v1/webhooks/generic',
@@ -109,6 +109,35 @@ describe('hostile JSON bodies (real HTTP, real PostgreSQL)', () => {
         expect(response.json()).toMatchObject({
           error: 'VALIDATION_FAILED',
           details: [{ field: 'requestId', problem: 'must be visible text without control characters' }],
+        });
+      }
+    });
+  });
+
+  describe('NUL characters', () => {
+    it('refuses U+0000 in any string or key of every platform with 400 naming where (PostgreSQL text cannot hold it)', async () => {
+      const es = JSON.parse(README_TEXT) as { queryResult: { intent: { displayName: string } } };
+      es.queryResult.intent.displayName = 'GetAccount\u0000Balance';
+      const lex = fixture('lex-v2/get-account-balance-fulfillment.json') as { sessionId: string };
+      lex.sessionId = 'session\u0000';
+      const rasa = fixture('rasa/action_get_account_balance.json') as { tracker: { slots: Record<string, unknown> } };
+      rasa.tracker.slots['note\u0000'] = 'x';
+      const cases: [string, unknown, string][] = [
+        [ES_PATH, es, 'queryResult.intent.displayName'],
+        ['/v1/webhooks/lex-v2', lex, 'sessionId'],
+        ['/v1/webhooks/rasa', rasa, 'tracker.slots.note\u0000'],
+        [
+          '/v1/webhooks/generic',
+          { ...fixture('generic/get-account-balance.json'), requestId: 'turn\u0000' },
+          'requestId',
+        ],
+      ];
+      for (const [path, body, field] of cases) {
+        const response = await post(JSON.stringify(body), path);
+        expect([path, response.status]).toEqual([path, 400]);
+        expect(response.json()).toMatchObject({
+          error: 'MALFORMED_JSON',
+          details: [{ field, problem: 'holds a NUL character (\\u0000)' }],
         });
       }
     });

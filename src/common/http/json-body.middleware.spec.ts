@@ -14,6 +14,28 @@ function refusal(input: string | Buffer): JsonBodyError {
 }
 
 describe('parseJsonBody', () => {
+  it('refuses a NUL character in any string or key, naming where, and takes the text \\u0000 spelled out', () => {
+    expect(refusal('{"a":{"b":["ok","x\\u0000y"]}}')).toMatchObject({
+      message: 'The request body has a NUL character (\\u0000) in a.b.1.',
+      details: [{ field: 'a.b.1', problem: 'holds a NUL character (\\u0000)' }],
+    });
+    expect(refusal('{"k\\u0000":1}').details).toEqual([
+      { field: 'k\u0000', problem: 'holds a NUL character (\\u0000)' },
+    ]);
+    expect(refusal('["\\u0000"]').details[0].field).toBe('0');
+    expect(parse('{"path":"C:\\\\u0000"}')).toEqual({ path: 'C:\\u0000' });
+  });
+
+  it('refuses a bare JSON value at the top level saying what it is, and text that is no JSON as such', () => {
+    expect(refusal('null').message).toBe('The request body must be a JSON object, not a bare JSON null.');
+    expect(refusal(' "just a string"').message).toBe('The request body must be a JSON object, not a bare JSON string.');
+    expect(refusal('-1.5e3').message).toBe('The request body must be a JSON object, not a bare JSON number.');
+    expect(refusal('false').message).toBe('The request body must be a JSON object, not a bare JSON boolean.');
+    for (const text of ['nul', 'just words', '"unterminated', '1 2']) {
+      expect(() => parse(text)).toThrow(SyntaxError);
+    }
+  });
+
   it('refuses keys that could reach a prototype at any depth, however they are spelled', () => {
     const spellings = [
       '"__proto__"',
@@ -99,7 +121,7 @@ describe('parseJsonBody', () => {
 
   it('accepts objects and arrays only, and refuses nesting past the limit', () => {
     expect(parse('  ')).toBeUndefined();
-    expect(() => parse('"text"')).toThrow(SyntaxError);
+    expect(() => parse('"text"')).toThrow(JsonBodyError);
     expect(parse('[1,{"b":[2]}]')).toEqual([1, { b: [2] }]);
     expect(jsonDepth('[[["]]]]]"]]]', 10)).toBe(3);
     expect(() => parseJsonBody(Buffer.from('[[[[1]]]]'), 3)).toThrow(DepthError);

@@ -234,8 +234,12 @@ export function parseJsonBody(raw: Buffer, maxDepth: number): unknown {
   if (text.charCodeAt(0) === UTF8_BOM) text = text.slice(1);
   const first = /\S/.exec(text)?.[0];
   if (first === undefined) return undefined;
-  // Like a strict JSON API: only objects and arrays at the top level.
-  if (first !== '{' && first !== '[') throw new SyntaxError('top-level value is not an object or array');
+  // Like a strict JSON API: only objects and arrays at the top level. A bare value is valid JSON, so it is told
+  // apart from text that is no JSON at all (parsed only on this refusal's path).
+  if (first !== '{' && first !== '[') {
+    if (!parsesAsJson(text)) throw new SyntaxError('the body is not JSON');
+    throw new JsonBodyError(`The request body must be a JSON object, not a bare JSON ${bareKind(first)}.`);
+  }
   const shape = shapeOf(text, maxDepth);
   if (shape.depth > maxDepth) throw new DepthError(maxDepth);
   const value: unknown = JSON.parse(text);
@@ -250,10 +254,51 @@ export function parseJsonBody(raw: Buffer, maxDepth: number): unknown {
   if (ESCAPED_SURROGATE.test(text) && !wellFormed(value)) {
     throw new JsonBodyError('The request body has a string with an unpaired UTF-16 surrogate (\\uD800-\\uDFFF).');
   }
+  // No text PostgreSQL stores may hold U+0000: one such turn would fail every turn log batch it joined.
+  const nul = text.includes('\\u0000') ? nulPath(value, '') : undefined;
+  if (nul !== undefined) {
+    const field = nul || '(the body)';
+    throw new JsonBodyError(`The request body has a NUL character (\\u0000) in ${field}.`, [
+      { field, problem: 'holds a NUL character (\\u0000)' },
+    ]);
+  }
   return value;
 }
 
+/** The path of the first key or string holding U+0000, or undefined when none does. */
+function nulPath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((item, index) => [String(index), item])
+    : Object.entries(value);
+  for (const [key, child] of entries) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes('\0')) return at;
+    const found = nulPath(child, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F]/;
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a bare top-level JSON value is, from its first character. */
+function bareKind(first: string): string {
+  if (first === '"') return 'string';
+  if (first === 'n') return 'null';
+  if (first === 't' || first === 'f') return 'boolean';
+  return 'number';
+}
 
 /** Every string and key of a parsed value is well-formed Unicode (no unpaired surrogate). */
 function wellFormed(value: unknown): boolean {

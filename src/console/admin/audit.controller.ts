@@ -1,7 +1,7 @@
 import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Query, Req, StreamableFile } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { Readable } from 'node:stream';
 import type { AuditEvent } from '../../audit/audit-event.entity';
 import { type AuditFilter, AuditSearch } from '../../audit/audit-search';
@@ -9,6 +9,7 @@ import { toInt } from '../../config';
 import type { AdminRequest } from './admin-principal';
 import { ConsoleAudit } from './console-audit';
 import { csvLine } from './csv';
+import { IsFilterText } from './filter-text';
 import { TimeRangeQuery } from './time-range.query';
 
 const PAGE = 1000;
@@ -21,12 +22,12 @@ export class AuditQuery extends TimeRangeQuery {
   event?: string;
 
   @IsOptional()
-  @MaxLength(64)
+  @IsFilterText(64)
   caller?: string;
 
   /** The client address the events came from. */
   @IsOptional()
-  @MaxLength(64)
+  @IsFilterText(64)
   source?: string;
 
   /** Rows per page (at most 500), or in an export (at most 100000). */

@@ -14,6 +14,7 @@ import {
   Min,
 } from 'class-validator';
 import { toInt } from '../../config';
+import { IsFilterText } from './filter-text';
 
 const DELIVERY_ID = /^msg_[0-9a-f]{32}$/;
 
@@ -23,7 +24,7 @@ export class DeliveriesQuery {
   status?: 'pending' | 'delivered' | 'dead' | 'disabled';
 
   @IsOptional()
-  @MaxLength(64)
+  @IsFilterText(64)
   caller?: string;
 
   @IsOptional()
@@ -46,8 +47,7 @@ export class ReplayDeliveries {
 
 /** A caller's callback URL to send nothing more to. */
 export class DisableCallbackUrl {
-  @IsString()
-  @MaxLength(64)
+  @IsFilterText(64)
   callerId!: string;
 
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })

@@ -1,7 +1,8 @@
 import { ApiOperation } from '@nestjs/swagger';
 import { Controller, Get, Query } from '@nestjs/common';
-import { IsIn, IsOptional, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsOptional, MinLength } from 'class-validator';
 import { PLATFORMS } from '../../common/platform';
+import { IsFilterText } from './filter-text';
 import {
   type IntentBucket,
   IntentStats,
@@ -20,7 +21,7 @@ export class IntentsQuery {
 
 export class IntentSeriesQuery extends IntentsQuery {
   @MinLength(1)
-  @MaxLength(200)
+  @IsFilterText(200)
   intent!: string;
 
   /** Only this platform's turns of the intent (each platform has its own budget). */

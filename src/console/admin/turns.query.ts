@@ -1,7 +1,8 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { PLATFORMS } from '../../common/platform';
 import { toInt } from '../../config';
+import { IsFilterText } from './filter-text';
 import { TimeRangeQuery } from './time-range.query';
 
 const OUTCOMES = [
@@ -24,11 +25,11 @@ export class TurnsQuery extends TimeRangeQuery {
   platform?: string;
 
   @IsOptional()
-  @MaxLength(200)
+  @IsFilterText(200)
   intent?: string;
 
   @IsOptional()
-  @MaxLength(128)
+  @IsFilterText(128)
   caller?: string;
 
   @IsOptional()
