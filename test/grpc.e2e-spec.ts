@@ -299,6 +299,11 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
       'FulfillRequest is invalid: session_id, language_code. session_id: is required; ' +
         'language_code: must be a language tag such as en or de-DE',
     );
+    const nul = await failure(unary(withCertificate, 'Fulfill', balanceRequest({ sessionId: 'grpc\u0000session' })));
+    expect(nul).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'FulfillRequest is invalid: session_id. session_id: must be text without control characters',
+    });
     const stage = await failure(unary(withCertificate, 'Fulfill', balanceRequest({ stage: 7 })));
     expect(stage.code).toBe(status.INVALID_ARGUMENT);
     expect(stage.details).toMatch(/^FulfillRequest is invalid: stage\. stage: must be one of/);

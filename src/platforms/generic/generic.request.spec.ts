@@ -46,6 +46,8 @@ describe('GenericWebhookRequest', () => {
     ['long requestId', { requestId: 'r'.repeat(256) }, ['requestId']],
     ['numeric sessionId', { sessionId: 1 }, ['sessionId']],
     ['empty intent', { intent: '' }, ['intent']],
+    ['a sessionId with a NUL', { sessionId: 's\u0000' }, ['sessionId']],
+    ['an intent with a line break', { intent: 'Get\nBalance' }, ['intent']],
     ['array parameters', { parameters: [] }, ['parameters']],
     ['string sessionParameters', { sessionParameters: 'x' }, ['sessionParameters']],
     ['bad languageCode', { languageCode: 'english please' }, ['languageCode']],

@@ -23,6 +23,9 @@ import {
 import type { ConfirmationState, FulfillmentStage } from '../../fulfillment';
 import { IsBoundedObject } from '../../common/validation/bounded-object';
 
+/** Ids and names are text: a control character in one (a NUL PostgreSQL cannot store, a line break) is refused. */
+const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
+
 export const GENERIC_STAGES: readonly FulfillmentStage[] = ['dialog', 'fulfillment'];
 export const GENERIC_CONFIRMATION_STATES: readonly ConfirmationState[] = ['confirmed', 'denied', 'none'];
 
@@ -76,12 +79,14 @@ export class GenericWebhookRequest {
   @IsString()
   @IsNotEmpty()
   @MaxLength(SESSION_ID_MAX_LENGTH)
+  @Matches(NO_CONTROL_CHARACTERS, { message: 'sessionId must be text without control characters' })
   sessionId!: string;
 
   @ApiProperty({ description: 'The intent to fulfil.', example: 'GetAccountBalance', maxLength: NAME_MAX_LENGTH })
   @IsString()
   @IsNotEmpty()
   @MaxLength(NAME_MAX_LENGTH)
+  @Matches(NO_CONTROL_CHARACTERS, { message: 'intent must be text without control characters' })
   intent!: string;
 
   @ApiPropertyOptional({
