@@ -7,6 +7,7 @@
 import { startAdminListener, type AdminListener } from '../src/console/admin/admin-app';
 import { serviceReadiness } from '../src/app.factory';
 import { AppConfig } from '../src/config';
+import { isServiceErrorBody, LEAKS } from './support/answer-checks';
 import { sendRaw, type RawResponse } from './support/raw-http';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -56,22 +57,19 @@ const HOSTILE_BODIES = [
   '{"unterminated":',
 ];
 
-/** What a user must never see: a stack frame, a path on our disk, a JavaScript error's name. */
-const LEAKS = /\bat \S+ \(|node_modules|\/src\/|\/dist\/|TypeError|ReferenceError|RangeError|Cannot read prop/;
-
 function problemOf(what: string, response: RawResponse): string | undefined {
   if (response.status >= 500) return `${what}: ${response.status} ${response.text.slice(0, 200)}`;
   if (LEAKS.test(response.text)) return `${what}: gives away internals: ${response.text.slice(0, 200)}`;
   if (response.status < 400) return undefined;
-  let body: { statusCode?: unknown; error?: unknown; message?: unknown };
+  let body: unknown;
   try {
     body = response.json();
   } catch {
     return `${what}: ${response.status} with a body that is not JSON: ${response.text.slice(0, 200)}`;
   }
-  const clear =
-    body.statusCode === response.status && typeof body.error === 'string' && typeof body.message === 'string';
-  return clear ? undefined : `${what}: ${response.status} without the error body: ${response.text.slice(0, 200)}`;
+  return isServiceErrorBody(response.status, body)
+    ? undefined
+    : `${what}: ${response.status} without the error body: ${response.text.slice(0, 200)}`;
 }
 
 describe('operator console API: hostile parameters and bodies (real HTTP, real PostgreSQL)', () => {

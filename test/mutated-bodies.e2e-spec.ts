@@ -9,6 +9,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isServiceErrorBody, LEAKS } from './support/answer-checks';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import {
   dialogflowCxResponseErrors,
@@ -230,8 +231,6 @@ function withTurnIds(body: Json, platform: Platform, tag: string): Json {
 
 // ---- what an answer may be ----
 
-/** What a user must never see in an answer: a stack frame, a path on our disk, a JavaScript error's name. */
-const LEAKS = /\bat \S+ \(|node_modules|\/src\/|\/dist\/|TypeError|ReferenceError|RangeError|Cannot read prop/;
 const REFUSALS = new Set([400, 409, 413, 422]);
 
 function problemsOf(platform: Platform, status: number, text: string): string[] {
@@ -243,14 +242,15 @@ function problemsOf(platform: Platform, status: number, text: string): string[] 
     return [`status ${status} with a body that is not JSON: ${text.slice(0, 200)}`];
   }
   if (status === 200) return platform.replyErrors(json, text);
-  const error = json as { statusCode?: unknown; error?: unknown; message?: unknown; action_name?: unknown } | null;
   if (platform.refusal === 'rasa-sdk' && (status === 400 || status === 404)) {
+    const error = json as { error?: unknown; action_name?: unknown } | null;
     const clear = typeof error?.error === 'string' && ['string', 'undefined'].includes(typeof error.action_name);
     return clear ? [] : [`status ${status} without the Rasa SDK's error body: ${text.slice(0, 300)}`];
   }
   if (!REFUSALS.has(status)) return [`status ${status}: ${text.slice(0, 300)}`];
-  const clear = error?.statusCode === status && typeof error.error === 'string' && typeof error.message === 'string';
-  return clear ? [] : [`status ${status} without the service's error body: ${text.slice(0, 300)}`];
+  return isServiceErrorBody(status, json)
+    ? []
+    : [`status ${status} without the service's error body: ${text.slice(0, 300)}`];
 }
 
 describe(`every platform's requests, mutated at random (seed ${SEED}, real HTTP, real PostgreSQL)`, () => {

@@ -66,15 +66,15 @@ export interface AdminListener {
   close(): Promise<void>;
 }
 
+/** The console's requests are small: a capture rule, a list of deliveries to replay. */
+const ADMIN_BODY_LIMIT_BYTES = 64 * 1024;
+
 /**
  * The operator console and its API as an application of their own, on ADMIN_PORT: nothing of it is routed on
  * the webhook port, and nothing of the webhook routes here. It shares the service's instances (pool, LISTEN
  * connection, configuration) rather than opening its own; `readiness` is the service's own probe (the composition
  * root wires it, since the console may not import the health module).
  */
-/** The console's requests are small: a capture rule, a list of deliveries to replay. */
-const ADMIN_BODY_LIMIT_BYTES = 64 * 1024;
-
 export async function startAdminListener(
   service: INestApplication,
   config: AppConfig,

@@ -16,7 +16,7 @@ import {
   type WebhookCall,
   WebhookAdapter,
 } from '../platform-adapter';
-import { LEX_V2_CONTEXT_NAME, LexV2Event, type LexV2Slot, type LexV2Slots } from './lex-v2.request';
+import { isLexContextName, LexV2Event, type LexV2Slot, type LexV2Slots } from './lex-v2.request';
 import {
   LEX_V2_LIMITS,
   LexV2Message,
@@ -31,7 +31,6 @@ import { echoedSlots } from './lex-v2.echoed-slots';
 
 /** Lex has no hand-off of its own: the hand-off is left in this session attribute for the channel to act on. */
 export const HANDOFF_ATTRIBUTE = 'handoff';
-/** Lex context names: letters, single underscores between them, up to 100 characters. */
 const DEFAULT_CONTEXT_SECONDS = 600;
 
 /**
@@ -187,7 +186,7 @@ function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2Resp
   }
   for (const update of result.contexts ?? []) {
     const name = lexContextName(update.name);
-    if (!LEX_V2_CONTEXT_NAME.test(name) || name.length > 100) continue;
+    if (!isLexContextName(name)) continue;
     if (update.lifespan <= 0) {
       contexts.delete(name);
       continue;
@@ -418,7 +417,7 @@ export function checkResponse(response: LexV2Response): { problems: string[]; js
   }
   messages.forEach((message, index) => problems.push(...messageProblems(message, index)));
   for (const context of response.sessionState.activeContexts ?? []) {
-    if (!LEX_V2_CONTEXT_NAME.test(context.name) || context.name.length > 100) {
+    if (!isLexContextName(context.name)) {
       problems.push(`active context "${context.name}" has an invalid name`);
     }
   }

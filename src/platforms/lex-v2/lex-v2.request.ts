@@ -25,6 +25,11 @@ export const LEX_V2_MAX_ACTIVE_CONTEXTS = 20;
 export const LEX_V2_CONTEXT_NAME_MAX_LENGTH = 100;
 /** Letters, each followed by at most one underscore (Lex V2 API: ActiveContext.name). */
 export const LEX_V2_CONTEXT_NAME = /^(?:[A-Za-z]_?)+$/;
+
+/** A context name Lex takes: its letters-and-underscores form, at most 100 characters. */
+export function isLexContextName(name: string): boolean {
+  return name.length <= LEX_V2_CONTEXT_NAME_MAX_LENGTH && LEX_V2_CONTEXT_NAME.test(name);
+}
 /** Lex takes at most 1,024 characters of text input (RecognizeText); four times that leaves room for transcripts. */
 export const LEX_V2_TRANSCRIPT_MAX_LENGTH = 4096;
 
