@@ -7,20 +7,45 @@ describe('EventLoopLoad', () => {
     try {
       const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       await sleep(150);
-      // Synchronous start-up steps, as module loading is: the loop is blocked nearly all the time, so every window
-      // in between holds a long delay (one long block alone can share its window with calm samples on a busy machine).
-      let blocked = 0;
-      while (load.delayMs <= 50 && blocked < 40) {
+      // Synchronous start-up steps, as module loading is: the loop is blocked nearly all the time, so window after
+      // window holds a long delay. Each gap lets the delay monitor's 10 ms timer run: blocks chained by a 0 ms timer or
+      // setImmediate never let it, and it then records nothing.
+      let refusing = false;
+      for (let blocked = 0; !refusing && blocked < 40; blocked += 1) {
         const until = Date.now() + 120;
         while (Date.now() < until);
-        blocked += 1;
-        await new Promise((resolve) => setImmediate(resolve));
+        await sleep(15);
+        refusing = load.refuseNow();
       }
       expect(load.delayMs).toBeGreaterThan(50);
-      expect(load.refuseNow()).toBe(true);
+      expect(refusing).toBe(true);
       load.restartWindow();
       expect(load.delayMs).toBe(0);
       expect(load.refuseNow()).toBe(false);
+    } finally {
+      load.onApplicationShutdown();
+    }
+  });
+});
+
+describe('EventLoopLoad after one pause', () => {
+  it('does not refuse: one late window is a pause (a collection, a throttled CPU), not work piling up', async () => {
+    // A limit far above what a busy test machine's own pauses reach, so only the pause below can cross it.
+    const load = new EventLoopLoad(loadConfig({ OVERLOAD_DELAY_MS: '1000' }, '/srv'));
+    try {
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      await sleep(150);
+      const until = Date.now() + 1_500;
+      while (Date.now() < until);
+      let latestSeen = 0;
+      let refused = false;
+      for (const deadline = Date.now() + 400; Date.now() < deadline;) {
+        await sleep(5);
+        latestSeen = Math.max(latestSeen, load.delayMs);
+        refused ||= load.refuseNow();
+      }
+      expect(latestSeen).toBeGreaterThan(1000);
+      expect(refused).toBe(false);
     } finally {
       load.onApplicationShutdown();
     }

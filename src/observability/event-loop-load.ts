@@ -10,7 +10,11 @@ const LOG_INTERVAL_MS = 10_000;
 export const SATURATED_UTILIZATION = 0.95;
 
 export interface LoadSample {
-  /** The loop's delay over the last window (90th percentile, ms). */
+  /**
+   * How late the loop has kept running (ms): the lesser of the last two windows' 90th-percentile delays. One pause
+   * (a long collection, a CPU throttled for a moment) puts one late window behind requests that are then answered at
+   * once; work arriving faster than it is done keeps the loop late window after window.
+   */
   readonly delayMs: number;
   /** The share of the last window the loop was busy (0–1). */
   readonly utilization: number;
@@ -49,6 +53,7 @@ export class EventLoopLoad implements OnApplicationShutdown {
   private readonly timer: NodeJS.Timeout;
   private readonly limits: OverloadLimits;
   private recentDelayMs = 0;
+  private previousDelayMs = 0;
   private recentUtilization = 0;
   private lastUtilization: EventLoopUtilization = performance.eventLoopUtilization();
   private inFlight = 0;
@@ -75,7 +80,7 @@ export class EventLoopLoad implements OnApplicationShutdown {
     this.countRefusal = refusals && (() => refusals());
   }
 
-  /** The loop's delay in the last window (90th percentile, milliseconds). */
+  /** The loop's delay in the last window (90th percentile, milliseconds): how late a request just read was read. */
   get delayMs(): number {
     return this.recentDelayMs;
   }
@@ -91,7 +96,8 @@ export class EventLoopLoad implements OnApplicationShutdown {
 
   /** True while new turns should be refused; counts and (now and then) logs each refusal it causes. */
   refuseNow(): boolean {
-    const sample = { delayMs: this.recentDelayMs, utilization: this.recentUtilization, inFlight: this.inFlight };
+    const sustainedDelayMs = Math.min(this.recentDelayMs, this.previousDelayMs);
+    const sample = { delayMs: sustainedDelayMs, utilization: this.recentUtilization, inFlight: this.inFlight };
     if (!overloaded(sample, this.limits)) return false;
     this.countRefusal?.();
     this.refusedSinceLog += 1;
@@ -114,6 +120,7 @@ export class EventLoopLoad implements OnApplicationShutdown {
   restartWindow(): void {
     this.histogram.reset();
     this.recentDelayMs = 0;
+    this.previousDelayMs = 0;
     this.recentUtilization = 0;
     this.lastUtilization = performance.eventLoopUtilization();
   }
@@ -125,6 +132,7 @@ export class EventLoopLoad implements OnApplicationShutdown {
 
   private sample(): void {
     // The histogram holds the delays beyond the sampling resolution, in nanoseconds.
+    this.previousDelayMs = this.recentDelayMs;
     this.recentDelayMs = this.histogram.count > 0 ? this.histogram.percentile(90) / 1e6 : 0;
     this.histogram.reset();
     const now = performance.eventLoopUtilization();
