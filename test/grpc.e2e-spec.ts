@@ -304,6 +304,33 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
       code: status.INVALID_ARGUMENT,
       details: 'FulfillRequest is invalid: session_id. session_id: must be text without control characters',
     });
+    // PostgreSQL cannot store a NUL; a JSON body holding one is refused as well.
+    const nulParameter = await failure(
+      unary(
+        withCertificate,
+        'Fulfill',
+        balanceRequest({ parameters: toStruct({ ...BALANCE, memo: ['ok', 'x\u0000'] }) }),
+      ),
+    );
+    expect(nulParameter).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details:
+        'The request has a NUL character (\\u0000) in parameters.memo.1. ' +
+        'parameters.memo.1: holds a NUL character (\\u0000)',
+    });
+    const nulContext = await failure(
+      unary(
+        withCertificate,
+        'Fulfill',
+        balanceRequest({ contexts: [{ name: 'ctx', lifespan: 2, parameters: toStruct({ 'note\u0000': 1 }) }] }),
+      ),
+    );
+    expect(nulContext).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details:
+        'The request has a NUL character (\\u0000) in contexts.0.parameters.note\u0000. ' +
+        'contexts.0.parameters.note\u0000: holds a NUL character (\\u0000)',
+    });
     const stage = await failure(unary(withCertificate, 'Fulfill', balanceRequest({ stage: 7 })));
     expect(stage.code).toBe(status.INVALID_ARGUMENT);
     expect(stage.details).toMatch(/^FulfillRequest is invalid: stage\. stage: must be one of/);

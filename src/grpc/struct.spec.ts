@@ -1,5 +1,5 @@
 import { AppError } from '../common/errors/app-error';
-import { fromStruct, toStruct, toValue } from './struct';
+import { fromStruct, type ProtoStruct, toStruct, toValue } from './struct';
 
 describe('google.protobuf.Struct conversion', () => {
   const json = {
@@ -30,6 +30,27 @@ describe('google.protobuf.Struct conversion', () => {
     expect(fromStruct(null, 'p', 64)).toBeUndefined();
     expect(fromStruct({}, 'p', 64)).toEqual({});
     expect(fromStruct({ fields: { a: {} } }, 'p', 64)).toEqual({ a: null });
+  });
+
+  it('refuses a NUL character in any string or key, naming where, as the JSON body parser does', () => {
+    const refusal = (struct: ProtoStruct) => {
+      try {
+        fromStruct(struct, 'parameters', 64);
+      } catch (error: unknown) {
+        return error instanceof AppError ? { message: error.message, details: error.details } : error;
+      }
+      return 'accepted';
+    };
+    const inList = toStruct({ ok: 'fine', memo: { lines: ['one', 'tw\u0000o'] } });
+    expect(refusal(inList)).toEqual({
+      message: 'The request has a NUL character (\\u0000) in parameters.memo.lines.1.',
+      details: [{ field: 'parameters.memo.lines.1', problem: 'holds a NUL character (\\u0000)' }],
+    });
+    expect(refusal(toStruct({ 'k\u0000': 1 }))).toMatchObject({
+      details: [{ field: 'parameters.k\u0000', problem: 'holds a NUL character (\\u0000)' }],
+    });
+    // The six characters of the escape, spelled out, are ordinary text.
+    expect(fromStruct(toStruct({ path: 'C:\\u0000' }), 'parameters', 64)).toEqual({ path: 'C:\\u0000' });
   });
 
   it('refuses keys that could reach a prototype at any depth, naming them, as the JSON body parser does', () => {

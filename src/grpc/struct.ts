@@ -19,11 +19,22 @@ export interface ProtoStruct {
 /** Keys the JSON body parser refuses too: merging them into an object could reach its prototype. */
 const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-class PollutingKey extends Error {
-  constructor(readonly key: string) {
-    super(key);
+/** Where in a struct a refused key or string is (keys and list indices, outermost first), and why it is refused. */
+class StructRefusal extends Error {
+  readonly path: (string | number)[] = [];
+
+  constructor(readonly reason: 'polluting-key' | 'nul') {
+    super(reason);
+  }
+
+  within(step: string | number): StructRefusal {
+    this.path.unshift(step);
+    return this;
   }
 }
+
+/** PostgreSQL text and jsonb cannot hold U+0000; the JSON body reader refuses it too. */
+const hasNul = (text: string): boolean => text.includes('\u0000');
 
 /** A JSON value (as `JSON.parse` makes them) as a `google.protobuf.Value`. */
 export function toValue(value: unknown): ProtoValue {
@@ -61,9 +72,18 @@ function valueOf(value: ProtoValue | undefined, depth: number, maxDepth: number)
   if (value.structValue !== undefined) return objectOf(value.structValue, depth + 1, maxDepth);
   if (value.listValue !== undefined) {
     if (depth + 1 > maxDepth) throw new TooDeep();
-    return (value.listValue.values ?? []).map((item) => valueOf(item, depth + 1, maxDepth));
+    return (value.listValue.values ?? []).map((item, index) => {
+      try {
+        return valueOf(item, depth + 1, maxDepth);
+      } catch (error: unknown) {
+        throw error instanceof StructRefusal ? error.within(index) : error;
+      }
+    });
   }
-  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.stringValue !== undefined) {
+    if (hasNul(value.stringValue)) throw new StructRefusal('nul');
+    return value.stringValue;
+  }
   if (value.numberValue !== undefined) return value.numberValue;
   if (value.boolValue !== undefined) return value.boolValue;
   return null;
@@ -73,11 +93,12 @@ function objectOf(struct: ProtoStruct, depth: number, maxDepth: number): Record<
   if (depth > maxDepth) throw new TooDeep();
   const object: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(struct.fields ?? {})) {
-    if (POLLUTING_KEYS.has(key)) throw new PollutingKey(key);
+    if (POLLUTING_KEYS.has(key)) throw new StructRefusal('polluting-key').within(key);
+    if (hasNul(key)) throw new StructRefusal('nul').within(key);
     try {
       object[key] = valueOf(value, depth, maxDepth);
     } catch (error: unknown) {
-      throw error instanceof PollutingKey ? new PollutingKey(`${key}.${error.key}`) : error;
+      throw error instanceof StructRefusal ? error.within(key) : error;
     }
   }
   return object;
@@ -85,7 +106,8 @@ function objectOf(struct: ProtoStruct, depth: number, maxDepth: number): Record<
 
 /**
  * A `google.protobuf.Struct` as the plain object a JSON body would have given, under the same rules: at most
- * `maxDepth` levels of objects and arrays (the struct itself is the first), prototype-polluting keys refused.
+ * `maxDepth` levels of objects and arrays (the struct itself is the first), prototype-polluting keys and NUL
+ * characters refused.
  * An unset struct is `undefined`.
  */
 export function fromStruct(
@@ -97,14 +119,21 @@ export function fromStruct(
   try {
     return objectOf(struct, 1, maxDepth);
   } catch (error: unknown) {
-    if (error instanceof PollutingKey) {
-      throw new AppError('MALFORMED_JSON', `The request has a key that is not allowed: ${field}.${error.key}.`, [
-        { field: `${field}.${error.key}`, problem: 'is a key that is not allowed' },
-      ]);
-    }
+    if (error instanceof StructRefusal) throw refusalError(field, error);
     if (!(error instanceof TooDeep)) throw error;
     throw new AppError('VALIDATION_FAILED', `The request is invalid: ${field}.`, [
       { field, problem: `is nested deeper than ${maxDepth} levels` },
     ]);
   }
+}
+
+function refusalError(field: string, refusal: StructRefusal): AppError {
+  const where = [field, ...refusal.path].join('.');
+  return refusal.reason === 'nul'
+    ? new AppError('MALFORMED_JSON', `The request has a NUL character (\\u0000) in ${where}.`, [
+        { field: where, problem: 'holds a NUL character (\\u0000)' },
+      ])
+    : new AppError('MALFORMED_JSON', `The request has a key that is not allowed: ${where}.`, [
+        { field: where, problem: 'is a key that is not allowed' },
+      ]);
 }
