@@ -247,6 +247,46 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
       await write('after', 2);
       await eventually(() => expect(seen).toEqual(['after']));
     });
+    it('hands out, after a gap, a batch with lower ids that committed just after a higher one it had seen', async () => {
+      start();
+      await write('before-the-tail', 1);
+      const listenerPath = await FaultProxy.start(Number(new URL(db.database.url).port || 5432));
+      proxies.push(listenerPath);
+      const through = new URL(db.database.url);
+      through.hostname = '127.0.0.1';
+      through.port = String(listenerPath.port);
+      const seen = tail(through.toString(), db.database.url);
+      await sleep(1000);
+      await write('first', 2);
+      await eventually(() => expect(seen).toEqual(['first']));
+      // Another replica's batch: its ids are drawn when its INSERT starts, its announcement goes out when it commits.
+      const otherReplica = new Pool({ connectionString: db.database.url, max: 1 });
+      publishers.push(otherReplica);
+      const slowBatch = await otherReplica.connect();
+      try {
+        await slowBatch.query('BEGIN');
+        const [{ id }] = (
+          await slowBatch.query<{ id: string }>(
+            `INSERT INTO turn_log (at, request_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
+             VALUES (now(), 'committed-late', 'dialogflow-es', 'GetAccountBalance', 'bot', 'fulfilled', 1, 5000)
+             RETURNING id::text AS id`,
+          )
+        ).rows;
+        await slowBatch.query("SELECT pg_notify('wf_turn_log', $1)", [`${id}-${id}`]);
+        await write('higher-ids', 3);
+        await eventually(() => expect(seen).toEqual(['first', 'higher-ids']));
+        // The listening connection breaks, and the slow batch commits while it is gone: its announcement is lost.
+        listenerPath.reset();
+        await sleep(200);
+        await slowBatch.query('COMMIT');
+      } finally {
+        slowBatch.release();
+      }
+      listenerPath.heal();
+      await eventually(() => expect(seen).toEqual(['first', 'higher-ids', 'committed-late']), 10_000);
+      await write('after', 4);
+      await eventually(() => expect(seen).toEqual(['first', 'higher-ids', 'committed-late', 'after']));
+    });
   });
 
   describe('request capture', () => {

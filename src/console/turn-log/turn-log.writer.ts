@@ -55,7 +55,7 @@ const PURGE = sql<{ purged: 1 }, [limit: number, hours: number]>(
 );
 
 /** Rows per INSERT: big enough that a busy replica writes a few statements a second, small enough to stay quick. */
-const BATCH_SIZE = 1000;
+export const TURN_LOG_BATCH_SIZE = 1000;
 const WARN_EVERY_MS = 30_000;
 
 /**
@@ -130,7 +130,7 @@ export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationS
 
   private async writeBuffered(): Promise<void> {
     while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, BATCH_SIZE);
+      const batch = this.buffer.slice(0, TURN_LOG_BATCH_SIZE);
       try {
         await this.pool.run(INSERT_BATCH, this.columnsOf(batch));
       } catch (error: unknown) {

@@ -1,13 +1,23 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { PgNotifications } from '../../database/pg-notifications';
-import { TURN_LOG_CHANNEL } from './turn-log.writer';
+import { TURN_LOG_BATCH_SIZE, TURN_LOG_CHANNEL } from './turn-log.writer';
 import { TurnLogQueries, type TurnRow } from './turn-log.queries';
 
 export type TurnSubscriber = (turns: readonly TurnRow[]) => void;
 
-/** Ids already handed out: batches of two replicas can interleave, so one id range may hold another's turns. */
-const REMEMBERED_IDS = 20_000;
 const CATCH_UP_LIMIT = 1000;
+/**
+ * How far below the newest id handed out a catch-up reads again. A replica draws its batch's ids when its INSERT
+ * starts and announces them when it commits, so a batch with lower ids can commit just after one with higher ids;
+ * when a gap in the notifications begins between the two, a read above the newest id alone misses it. Room for
+ * ten replicas' full batches in flight at once.
+ */
+const CATCH_UP_OVERLAP = 10 * TURN_LOG_BATCH_SIZE;
+/**
+ * Ids already handed out: batches of two replicas can interleave, so one id range may hold another's turns, and
+ * a catch-up reads the overlap again. More than a catch-up reads.
+ */
+const REMEMBERED_IDS = 2 * (CATCH_UP_OVERLAP + CATCH_UP_LIMIT);
 
 /**
  * The live tail of the turn log, across every service replica: each committed batch is announced on
@@ -62,8 +72,16 @@ export class TurnTail implements OnModuleDestroy {
         const match = /^(\d+)-(\d+)$/.exec(message);
         if (match) this.read(() => this.queries.range(match[1], match[2]));
       },
-      () => this.read(async () => (this.lastId === undefined ? [] : this.queries.after(this.lastId, CATCH_UP_LIMIT))),
+      () => this.read(() => this.catchUp()),
     );
+  }
+
+  /** What committed since the newest turn handed out, and late batches below it (`CATCH_UP_OVERLAP`). */
+  private async catchUp(): Promise<TurnRow[]> {
+    if (this.lastId === undefined) return [];
+    const floor = BigInt(this.lastId) - BigInt(CATCH_UP_OVERLAP);
+    const from = this.startId !== undefined && this.startId > floor ? this.startId : floor;
+    return this.queries.after(String(from < 0n ? 0n : from), CATCH_UP_OVERLAP + CATCH_UP_LIMIT);
   }
 
   /** One read at a time, in the order the notifications came. */
