@@ -82,11 +82,16 @@ function asUser(name: string): Person {
   };
 }
 
-function asRoot(): Person {
+/**
+ * Root, with `nodeBin` (a folder holding another `node`, e.g. the official Node 22 build) first on its PATH when
+ * given: `.ci/run` gives one (WF_NEWCOMER_ROOT_NODE_BIN), so that a supported Node line npm test does not run on
+ * there still gets a first contact.
+ */
+function asRoot(nodeBin?: string): Person {
   const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
     HOME: homedir(),
     USER: 'root',
-    PATH: BASE_PATH,
+    PATH: nodeBin ? `${nodeBin}:${BASE_PATH}` : BASE_PATH,
     LANG: 'C.UTF-8',
     ...extra,
   });
@@ -177,6 +182,8 @@ async function startUntilAnswered(person: Person, app: string, command: string):
 
 interface Figures {
   who: string;
+  /** `node --version` as this person runs it. */
+  node?: string;
   /** `npm install && npm start` until the README curl answers. */
   installAndFirstAnswerMs?: number;
   /** Of that, from `npm start` on (build, initdb, migrations, demo data, listen). */
@@ -213,6 +220,7 @@ async function firstContact(person: Person, app: string): Promise<void> {
   const { install, test } = twoCommands();
   const figure: Figures = { who: person.label };
   figures.push(figure);
+  figure.node = (await person.run('node --version', person.home)).trim();
   await person.run(`git -c advice.detachedHead=false clone --quiet ${bundle} ${app}`, person.home);
 
   const first = await startUntilAnswered(person, app, install);
@@ -257,7 +265,13 @@ describe('the README two commands on a fresh clone', () => {
     chmodSync(folder, 0o700);
     const app = join(folder, 'app');
     try {
-      await firstContact(asRoot(), app);
+      const nodeBin = process.env.WF_NEWCOMER_ROOT_NODE_BIN;
+      const person = asRoot(nodeBin);
+      if (nodeBin) {
+        const wanted = execFileSync(join(nodeBin, 'node'), ['--version'], { encoding: 'utf8' }).trim();
+        expect((await person.run('node --version', folder)).trim()).toBe(wanted);
+      }
+      await firstContact(person, app);
     } finally {
       // The embedded PostgreSQL kept this clone's data outside the private folder (see embedded-postgres.server).
       const key = createHash('sha256')
