@@ -666,6 +666,19 @@ function checkNodeOptions(set, docs, values) {
   }
 }
 
+/** redis.cluster reaches the service as REDIS_CLUSTER=true (with a Redis secret), and nothing sets it otherwise. */
+function checkRedisCluster(set, docs, values) {
+  const wanted = Boolean(values.redis.existingSecret && values.redis.cluster);
+  for (const doc of docs.filter((d) => d.kind === 'Deployment')) {
+    const [container] = podTemplate(doc).spec.containers;
+    const entry = (container.env ?? []).find((variable) => variable.name === 'REDIS_CLUSTER');
+    if (wanted && entry?.value !== 'true')
+      problem(`${set} Deployment`, 'redis.cluster is set but REDIS_CLUSTER is not "true"');
+    if (!wanted && entry)
+      problem(`${set} Deployment`, `REDIS_CLUSTER is ${JSON.stringify(entry.value)} without redis.cluster`);
+  }
+}
+
 /**
  * migrations.*: the hook Job's pod annotations and labels, extra env, envFrom, volumes and mounts, resources and
  * security contexts (the Deployment's when empty), and one Secret only: the database URL of migrations.database
@@ -1126,6 +1139,7 @@ async function checkSet(helm, set, typed) {
   checkCollectorEgress(set.name, docs, effective);
   checkMigrationJob(set.name, docs, effective);
   checkNodeOptions(set.name, docs, effective);
+  checkRedisCluster(set.name, docs, effective);
   checkDashboardConfigMap(set.name, docs, effective);
   const groups = checkPrometheusRule(set.name, docs, effective);
   log(`${set.name}: ${docs.length} manifests (${kinds.join(', ')})`);

@@ -8,6 +8,7 @@ import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandle
 import { countRows } from './support/audit-events';
 import { type RawResponse, sendRaw } from './support/raw-http';
 import { testRedisUrl } from './support/redis';
+import { type RedisClusterForTests, startRedisCluster } from './support/redis-cluster';
 import { startService } from './support/service-process';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -65,15 +66,25 @@ writeFileSync(
 
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
+let cluster: RedisClusterForTests | undefined;
+afterAll(() => cluster?.stop());
+
 describe.each([
-  ['PostgreSQL', (): Record<string, string> => ({})],
-  ['Redis', (): Record<string, string> => ({ REDIS_URL: testRedisUrl() })],
+  ['PostgreSQL', (): Promise<Record<string, string>> => Promise.resolve({})],
+  ['Redis', (): Promise<Record<string, string>> => Promise.resolve({ REDIS_URL: testRedisUrl() })],
+  [
+    'a Redis Cluster',
+    async (): Promise<Record<string, string>> => {
+      cluster = await startRedisCluster();
+      return { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true' };
+    },
+  ],
 ])('Standard Webhooks senders as they really behave (replay window in %s; real HTTP)', (_store, env) => {
   let t: TestApp;
   let handler: DepositHandler;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { CALLERS_FILE: callersFile, ...env() }, imports: [DepositModule] });
+    t = await startTestApp({ env: { CALLERS_FILE: callersFile, ...(await env()) }, imports: [DepositModule] });
     handler = t.app.get(DepositHandler);
   });
   afterAll(() => t.close());

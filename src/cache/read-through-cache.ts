@@ -105,7 +105,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
         this.settings.maxTtlMs,
         (message) => this.received(message, 'redis'),
         (afterGap) => this.resync('Redis', afterGap),
-        config.redisSentinels,
+        config.redisTopology,
       );
     }
     if (metrics) this.registerMetrics(metrics);

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { closeRedis } from '../common/redis/close-redis';
-import { keepAlive, redisClient, type RedisSentinels } from '../common/redis/redis-client';
+import { keepAlive, redisClient, type RedisConnection, type RedisTopology } from '../common/redis/redis-client';
 import { redisErrorText } from '../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold a turn: the read goes to PostgreSQL after this long. */
@@ -39,8 +38,8 @@ interface StoredEntry {
  */
 export class SharedTier {
   private readonly logger = new Logger('Cache');
-  private readonly client: Redis;
-  private readonly subscriber: Redis;
+  private readonly client: RedisConnection;
+  private readonly subscriber: RedisConnection;
   private warnedAt = 0;
   private subscribedOnce = false;
   private readonly stopHeartbeat: () => void;
@@ -61,16 +60,19 @@ export class SharedTier {
     onMessage: (message: string) => void,
     /** The subscription took effect, at first or after a gap (`afterGap`): notifications may have been missed. */
     onListening: (afterGap: boolean) => void,
-    sentinels?: RedisSentinels,
+    topology?: RedisTopology,
   ) {
-    this.valuePrefix = `wf:cache:${namespace}:v:`;
-    this.generationPrefix = `wf:cache:${namespace}:g:`;
-    this.epochKey = `wf:cache:${namespace}:epoch`;
+    // A read's MGET and an invalidation's script name several keys: a cluster must hold them on one node, so there
+    // the namespace is a hash tag. Elsewhere the names stay as they were (replicas of an older release share them).
+    const base = topology?.cluster ? `{wf:cache:${namespace}}` : `wf:cache:${namespace}`;
+    this.valuePrefix = `${base}:v:`;
+    this.generationPrefix = `${base}:g:`;
+    this.epochKey = `${base}:epoch`;
     this.channel = `wf:cache:${namespace}:invalidations`;
     const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS };
-    this.client = redisClient(url, options, sentinels);
+    this.client = redisClient(url, options, topology);
     this.client.on('error', (error: Error) => this.warn(error));
-    this.subscriber = redisClient(url, { maxRetriesPerRequest: null, enableOfflineQueue: true }, sentinels);
+    this.subscriber = redisClient(url, { maxRetriesPerRequest: null, enableOfflineQueue: true }, topology);
     this.subscriber.on('error', (error: Error) => this.warn(error));
     this.subscriber.on('message', (_channel: string, message: string) => onMessage(message));
     // 'ready' marks each connection and reconnection. A write made meanwhile could not bump its scope's generation

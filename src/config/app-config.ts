@@ -1,7 +1,7 @@
 import type { Environment } from './environment';
 import { parseNameMap } from './name-map';
 import type { Platform } from '../common/platform';
-import type { RedisSentinels } from '../common/redis/redis-client';
+import type { RedisTopology } from '../common/redis/redis-client';
 
 export interface HttpConfig {
   port: number;
@@ -89,7 +89,7 @@ export interface AppConfigValues {
   network: NetworkConfig;
   audit: { retentionDays: number; maxPerSource: number; windowSeconds: number };
   redisUrl?: string;
-  redisSentinels?: RedisSentinels;
+  redisTopology: RedisTopology;
   cache: CacheConfig;
   /** The environment as read, for the variables the intent domains declare themselves (`ConfigSection`). */
   environment: Readonly<Record<string, string | undefined>>;
@@ -184,8 +184,8 @@ export class AppConfig implements AppConfigValues {
   readonly network!: NetworkConfig;
   readonly audit!: { retentionDays: number; maxPerSource: number; windowSeconds: number };
   readonly redisUrl?: string;
-  /** Where REDIS_URL's primary is found when Sentinels manage it (REDIS_SENTINELS). */
-  readonly redisSentinels?: RedisSentinels;
+  /** How REDIS_URL is reached: as it is, through Sentinels (REDIS_SENTINELS), or as a cluster (REDIS_CLUSTER). */
+  readonly redisTopology!: RedisTopology;
   readonly cache!: CacheConfig;
   readonly environment!: Readonly<Record<string, string | undefined>>;
   readonly idempotency!: IdempotencyConfig;
@@ -310,16 +310,19 @@ export class AppConfig implements AppConfigValues {
         windowSeconds: env.AUDIT_WINDOW_SECONDS,
       },
       redisUrl: env.REDIS_URL,
-      redisSentinels: env.REDIS_SENTINELS
-        ? {
-            addresses: env.REDIS_SENTINELS.split(',').map((address) => {
-              const at = address.lastIndexOf(':');
-              return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
-            }),
-            name: env.REDIS_SENTINEL_NAME,
-            password: env.REDIS_SENTINEL_PASSWORD,
-          }
-        : undefined,
+      redisTopology: {
+        sentinels: env.REDIS_SENTINELS
+          ? {
+              addresses: env.REDIS_SENTINELS.split(',').map((address) => {
+                const at = address.lastIndexOf(':');
+                return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+              }),
+              name: env.REDIS_SENTINEL_NAME,
+              password: env.REDIS_SENTINEL_PASSWORD,
+            }
+          : undefined,
+        cluster: env.REDIS_CLUSTER,
+      },
       cache: {
         enabled: env.CACHE_ENABLED,
         localMaxEntries: env.CACHE_LOCAL_MAX_ENTRIES,

@@ -134,6 +134,14 @@ export class Environment {
   })
   REDIS_SENTINELS?: string;
 
+  /**
+   * REDIS_URL names one node of a Redis Cluster (or its configuration endpoint): the other nodes, and which holds
+   * which keys, are learned from it. Not with REDIS_SENTINELS; a cluster has database 0 only.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  REDIS_CLUSTER = false;
+
   /** The Sentinels' name of the Redis primary and its replicas (`sentinel monitor <name> …`). */
   @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be the name the Sentinels monitor the primary under' })
   REDIS_SENTINEL_NAME = 'mymaster';

@@ -514,7 +514,7 @@ describe('loadConfig', () => {
         },
         CWD,
       );
-      expect(config.redisSentinels).toEqual({
+      expect(config.redisTopology.sentinels).toEqual({
         addresses: [
           { host: 'sentinel-0.redis', port: 26379 },
           { host: '10.0.0.7', port: 26380 },
@@ -522,10 +522,10 @@ describe('loadConfig', () => {
         name: 'cache-primary',
         password: 'sentinel-secret',
       });
-      expect(loadConfig({ REDIS_URL: 'redis://r/0', REDIS_SENTINELS: 's:26379' }, CWD).redisSentinels?.name).toBe(
-        'mymaster',
-      );
-      expect(loadConfig({ REDIS_URL: 'redis://r/0' }, CWD).redisSentinels).toBeUndefined();
+      expect(
+        loadConfig({ REDIS_URL: 'redis://r/0', REDIS_SENTINELS: 's:26379' }, CWD).redisTopology.sentinels?.name,
+      ).toBe('mymaster');
+      expect(loadConfig({ REDIS_URL: 'redis://r/0' }, CWD).redisTopology.sentinels).toBeUndefined();
     });
 
     it('are refused when malformed, without REDIS_URL, or with rediss:// (not supported through Sentinels)', () => {
@@ -540,6 +540,29 @@ describe('loadConfig', () => {
       ]);
       const error = configError({ REDIS_URL: 'redis://r/0', REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 'no spaces' });
       expect(variablesOf(error)).toEqual(['REDIS_SENTINEL_NAME']);
+    });
+  });
+
+  describe('Redis Cluster', () => {
+    it('is off unless REDIS_CLUSTER=true, which takes REDIS_URL as one node of the cluster', () => {
+      expect(loadConfig({ REDIS_URL: 'redis://r:6379' }, CWD).redisTopology.cluster).toBe(false);
+      const config = loadConfig({ REDIS_URL: 'rediss://:secret@cluster.example:6379/0', REDIS_CLUSTER: 'true' }, CWD);
+      expect(config.redisTopology).toEqual({ cluster: true, sentinels: undefined });
+    });
+
+    it('is refused without REDIS_URL, with Sentinels, or with a database other than 0 (a cluster has no other)', () => {
+      expect(configError({ REDIS_CLUSTER: 'true' }).problems).toEqual([
+        expect.stringMatching(/^REDIS_URL: is required with REDIS_CLUSTER: one node of the cluster/),
+      ]);
+      expect(
+        configError({ REDIS_URL: 'redis://r/0', REDIS_CLUSTER: 'true', REDIS_SENTINELS: 's:26379' }).problems,
+      ).toEqual([
+        'REDIS_CLUSTER: a Redis Cluster is not reached through Sentinels; set REDIS_CLUSTER or REDIS_SENTINELS',
+      ]);
+      expect(configError({ REDIS_URL: 'redis://r:6379/2', REDIS_CLUSTER: 'true' }).problems).toEqual([
+        'REDIS_URL: a Redis Cluster has database 0 only (got /2)',
+      ]);
+      expect(variablesOf(configError({ REDIS_URL: 'redis://r', REDIS_CLUSTER: 'maybe' }))).toEqual(['REDIS_CLUSTER']);
     });
   });
 });

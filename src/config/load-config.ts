@@ -73,6 +73,7 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
       );
     }
   }
+  if (env.REDIS_CLUSTER && !invalid.has('REDIS_CLUSTER')) problems.push(...redisClusterProblems(env, invalid));
   if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_BY_PROXY')) return problems;
   const secure = ownTls || env.TLS_TERMINATED_BY_PROXY;
   if (env.NODE_ENV === 'production') {
@@ -103,4 +104,25 @@ export function loadConfig(
   const problems = [...invalid, ...crossChecks(env, invalidNames, serving)];
   if (problems.length > 0) throw new ConfigError(problems);
   return AppConfig.fromEnvironment(env, (path) => (isAbsolute(path) ? path : resolve(cwd, path)), { ...source });
+}
+
+function redisClusterProblems(env: Environment, invalid: ReadonlySet<string>): string[] {
+  if (env.REDIS_SENTINELS) {
+    return ['REDIS_CLUSTER: a Redis Cluster is not reached through Sentinels; set REDIS_CLUSTER or REDIS_SENTINELS'];
+  }
+  if (invalid.has('REDIS_URL')) return [];
+  if (!env.REDIS_URL) {
+    return [
+      'REDIS_URL: is required with REDIS_CLUSTER: one node of the cluster, e.g. redis://:password@cluster-endpoint:6379',
+    ];
+  }
+  let database: string;
+  try {
+    database = new URL(env.REDIS_URL).pathname.replace(/^\//, '');
+  } catch {
+    return ['REDIS_URL: must be a redis:// or rediss:// URL'];
+  }
+  return database === '' || database === '0'
+    ? []
+    : [`REDIS_URL: a Redis Cluster has database 0 only (got /${database})`];
 }

@@ -1,10 +1,10 @@
 import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
+import { Cluster } from 'ioredis';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import type Redis from 'ioredis';
 import { closeRedis } from '../common/redis/close-redis';
-import { redisClient } from '../common/redis/redis-client';
+import { redisClient, type RedisConnection } from '../common/redis/redis-client';
 import { AppConfig } from '../config';
 import { FixedWindowStorage } from './fixed-window.storage';
 import { redisErrorText } from '../common/redis/redis-error-text';
@@ -20,7 +20,7 @@ const COMMAND_TIMEOUT_MS = 250;
 @Injectable()
 export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
   private readonly logger = new Logger('Throttling');
-  private readonly redis?: Redis;
+  private readonly redis?: RedisConnection;
   private readonly inner: ThrottlerStorage;
   private warnedAt = 0;
 
@@ -33,10 +33,13 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
           enableOfflineQueue: false,
           commandTimeout: COMMAND_TIMEOUT_MS,
         },
-        config.redisSentinels,
+        config.redisTopology,
       );
       this.redis.on('error', (error: Error) => this.warn(error));
-      this.inner = new ThrottlerStorageRedisService(this.redis);
+      // Its keys carry hash tags, so a cluster keeps each counter's keys together; its overloads take one kind each.
+      const redis = this.redis;
+      this.inner =
+        redis instanceof Cluster ? new ThrottlerStorageRedisService(redis) : new ThrottlerStorageRedisService(redis);
     } else {
       this.inner = new FixedWindowStorage();
     }

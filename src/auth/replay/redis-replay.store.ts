@@ -1,7 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { closeRedis } from '../../common/redis/close-redis';
-import { redisClient } from '../../common/redis/redis-client';
+import { redisClient, type RedisConnection } from '../../common/redis/redis-client';
 import { AppConfig } from '../../config';
 import { ReplayStore, type ReplayVerdict } from './replay-store';
 
@@ -24,7 +23,7 @@ return 0`;
 /** Replay window in Redis (id → body digest, with an expiry), shared by every replica when REDIS_URL is set. */
 @Injectable()
 export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
 
   constructor(config: AppConfig) {
     super();
@@ -33,7 +32,7 @@ export class RedisReplayStore extends ReplayStore implements OnModuleDestroy {
     this.redis = redisClient(
       config.redisUrl as string,
       { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: REDIS_COMMAND_TIMEOUT_MS },
-      config.redisSentinels,
+      config.redisTopology,
     );
     // Errors surface on the commands that fail; without a listener ioredis would log every reconnect attempt.
     this.redis.on('error', () => undefined);

@@ -1,9 +1,8 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
 import { Clock } from '../../common/clock';
 import { closeRedis } from '../../common/redis/close-redis';
-import { redisClient } from '../../common/redis/redis-client';
+import { redisClient, type RedisConnection } from '../../common/redis/redis-client';
 import { AppConfig } from '../../config';
 import { redisErrorText } from '../../common/redis/redis-error-text';
 
@@ -32,7 +31,7 @@ return 0`;
 @Injectable()
 export class BasicBackoff implements OnApplicationShutdown {
   private readonly logger = new Logger('BasicBackoff');
-  private readonly redis?: Redis;
+  private readonly redis?: RedisConnection;
   private readonly local = new Map<string, { failures: number; expiresAt: number }>();
   private warnedAt = 0;
 
@@ -44,7 +43,7 @@ export class BasicBackoff implements OnApplicationShutdown {
       this.redis = redisClient(
         config.redisUrl,
         { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS },
-        config.redisSentinels,
+        config.redisTopology,
       );
       this.redis.on('error', (error: Error) => this.warn(error));
     }

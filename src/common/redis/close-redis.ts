@@ -1,7 +1,7 @@
-import type Redis from 'ioredis';
+import type { RedisConnection } from './redis-client';
 
 /** Closes a client politely when connected, at once otherwise (quit() would wait for a server that is down). */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisConnection): Promise<void> {
   if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
   else redis.disconnect();
 }

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type Redis from 'ioredis';
 import {
   isReadOnlyReply,
@@ -29,6 +30,30 @@ describe('redisClient', () => {
         enableOfflineQueue: false,
         reconnectOnError: isReadOnlyReply,
         // A connection with commands waiting that reads nothing this long is made again (a dead path).
+        socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
+      });
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it("makes a cluster client seeded with the URL's node, its credentials and TLS for every node", () => {
+    const client = redisClient(
+      'rediss://bot:p%40ss@cluster.example:7000/0',
+      { lazyConnect: true, enableOfflineQueue: false, commandTimeout: 200 },
+      { cluster: true },
+    );
+    try {
+      expect(client).toBeInstanceOf(Cluster);
+      const cluster = client as Cluster;
+      // The seed is private to ioredis; it is what the cluster is first asked about.
+      expect(cluster['startupNodes']).toEqual([{ host: 'cluster.example', port: 7000 }]);
+      expect(cluster.options).toMatchObject({ enableOfflineQueue: false, lazyConnect: true });
+      expect(cluster.options.redisOptions).toMatchObject({
+        username: 'bot',
+        password: 'p@ss',
+        tls: {},
+        commandTimeout: 200,
         socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
       });
     } finally {

@@ -1,4 +1,4 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 
 /**
  * A connection with commands waiting that has read nothing for this long is taken for dead and made again (ioredis's
@@ -29,15 +29,30 @@ export interface RedisSentinels {
   readonly password?: string;
 }
 
+/** A connection to Redis: one server (REDIS_URL, or the primary its Sentinels name), or a Redis Cluster. */
+export type RedisConnection = Redis | Cluster;
+
+/** How REDIS_URL is reached: as it is, through Sentinels that name its primary, or as one node of a Redis Cluster. */
+export interface RedisTopology {
+  readonly sentinels?: RedisSentinels;
+  /**
+   * REDIS_CLUSTER: REDIS_URL names one node of a Redis Cluster (or its configuration endpoint); the others, and
+   * which holds which keys, are learned from it and followed through failovers and resharding.
+   */
+  readonly cluster?: boolean;
+}
+
 /**
  * A connection to REDIS_URL (or to the primary its Sentinels name) that leaves a dead path (REDIS_SOCKET_TIMEOUT_MS) and a server that takes no writes. A
  * managed Redis fails over by moving its primary endpoint to the promoted replica, while the connections opened
  * before still reach the old primary, now a replica of the new one: every write there is answered READONLY, for as
  * long as the connection lasts (ioredis reconnects only when a connection ends). A READONLY reply here fails its
  * command as any Redis error does (the caller's fallback applies) and ends the connection, so the next one is made
- * to whatever the address names now.
+ * to whatever the address names now. In a cluster, the client follows the cluster's own redirections instead.
  */
-export function redisClient(url: string, options: RedisOptions, sentinels?: RedisSentinels): Redis {
+export function redisClient(url: string, options: RedisOptions, topology: RedisTopology = {}): RedisConnection {
+  if (topology.cluster) return clusterClient(url, options);
+  const { sentinels } = topology;
   return new Redis(url, {
     socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
     ...options,
@@ -51,10 +66,33 @@ export function redisClient(url: string, options: RedisOptions, sentinels?: Redi
 }
 
 /**
+ * A Redis Cluster client seeded with REDIS_URL's node, its credentials and TLS applying to every node. The
+ * caller's queueing choice holds for the cluster as a whole: without an offline queue a command fails at once
+ * while the cluster is unreachable. Nodes are reached at the addresses the cluster announces; over TLS their
+ * certificates are checked against those names (`dnsLookup` keeps them as given, as managed clusters need).
+ */
+function clusterClient(url: string, options: RedisOptions): Cluster {
+  const seed = new URL(url);
+  const tls = seed.protocol === 'rediss:';
+  return new Cluster([{ host: seed.hostname.replace(/^\[|\]$/g, ''), port: Number(seed.port || 6379) }], {
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    lazyConnect: options.lazyConnect ?? false,
+    dnsLookup: (address, lookedUp) => lookedUp(null, address),
+    redisOptions: {
+      socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
+      ...options,
+      ...(seed.username && { username: decodeURIComponent(seed.username) }),
+      ...(seed.password && { password: decodeURIComponent(seed.password) }),
+      ...(tls && { tls: {} }),
+    },
+  });
+}
+
+/**
  * PINGs `redis` every REDIS_HEARTBEAT_INTERVAL_MS while it is connected, for a connection that only listens: with
  * the socket timeout, one whose path went dead is then made again. Returns what stops it.
  */
-export function keepAlive(redis: Redis): () => void {
+export function keepAlive(redis: RedisConnection): () => void {
   const timer = setInterval(() => {
     if (redis.status === 'ready') redis.ping().catch(() => undefined);
   }, REDIS_HEARTBEAT_INTERVAL_MS);
