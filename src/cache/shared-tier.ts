@@ -8,15 +8,21 @@ const COMMAND_TIMEOUT_MS = 200;
 
 /**
  * Bumps each scope's generation and tells every replica, in one round trip. A generation lives longer than any
- * entry (ARGV[1]), so a generation that expired and restarted at 0 can never match an entry stored before.
+ * entry (ARGV[1]), so a generation that expired and restarted at 0 can never match an entry stored before. In a
+ * cluster the message is a sharded one (SPUBLISH, Redis 7), on a channel of the generations' own slot: the node that
+ * ran the script hands it to the listening connections before it answers, as a lone server does, where a plain
+ * PUBLISH would reach the listeners on other nodes over the cluster bus, possibly after the writer's turn has been
+ * answered and another replica asked.
  */
-const INVALIDATE_SCRIPT = `
+const invalidateScript = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
 for i, key in ipairs(KEYS) do
   redis.call('INCR', key)
   redis.call('PEXPIRE', key, ARGV[1])
 end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('${publish}', ARGV[2], ARGV[3])
 return #KEYS`;
+const INVALIDATE_SCRIPT = invalidateScript('PUBLISH');
+const INVALIDATE_SHARDED_SCRIPT = invalidateScript('SPUBLISH');
 
 /** What the shared tier holds for a key: the scope's generation and the tier's epoch now, and the entry. */
 export interface SharedRead {
@@ -52,6 +58,7 @@ export class SharedTier {
   private readonly generationPrefix: string;
   private readonly epochKey: string;
   private readonly channel: string;
+  private readonly sharded: boolean;
 
   constructor(
     url: string,
@@ -64,17 +71,24 @@ export class SharedTier {
   ) {
     // A read's MGET and an invalidation's script name several keys: a cluster must hold them on one node, so there
     // the namespace is a hash tag. Elsewhere the names stay as they were (replicas of an older release share them).
-    const base = topology?.cluster ? `{wf:cache:${namespace}}` : `wf:cache:${namespace}`;
+    this.sharded = topology?.cluster === true;
+    const base = this.sharded ? `{wf:cache:${namespace}}` : `wf:cache:${namespace}`;
     this.valuePrefix = `${base}:v:`;
     this.generationPrefix = `${base}:g:`;
     this.epochKey = `${base}:epoch`;
-    this.channel = `wf:cache:${namespace}:invalidations`;
+    this.channel = `${base}:invalidations`;
     const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS };
     this.client = redisClient(url, options, topology);
     this.client.on('error', (error: Error) => this.warn(error));
-    this.subscriber = redisClient(url, { maxRetriesPerRequest: null, enableOfflineQueue: true }, topology);
+    this.subscriber = redisClient(
+      url,
+      { maxRetriesPerRequest: null, enableOfflineQueue: true, shardedSubscribers: this.sharded },
+      topology,
+    );
     this.subscriber.on('error', (error: Error) => this.warn(error));
-    this.subscriber.on('message', (_channel: string, message: string) => onMessage(message));
+    this.subscriber.on(this.sharded ? 'smessage' : 'message', (_channel: string, message: string) =>
+      onMessage(message),
+    );
     // 'ready' marks each connection and reconnection. A write made meanwhile could not bump its scope's generation
     // here, so every entry stored before is given up. So it is at the first: a write whose invalidation Redis
     // refused before this replica started left its entries current. 'ready' comes before the subscription is
@@ -83,12 +97,20 @@ export class SharedTier {
       const afterGap = this.subscribedOnce;
       this.subscribedOnce = true;
       this.distrust();
-      this.subscriber.subscribe(this.channel).then(
+      (this.sharded ? this.subscriber.ssubscribe(this.channel) : this.subscriber.subscribe(this.channel)).then(
         () => onListening(afterGap),
         (error: unknown) => this.warn(error),
       );
     });
     this.stopHeartbeat = keepAlive(this.subscriber);
+    // A cluster whose node left (a failed master, its replica promoted) moves the listening connection of that
+    // node's slots to the new one: notifications sent between the two are missed, as after a reconnection.
+    if (this.sharded) {
+      this.subscriber.on('-node', () => {
+        this.distrust();
+        onListening(true);
+      });
+    }
   }
 
   /** Reads and writes go to Redis only while both connections are up (a missed notification is never trusted). */
@@ -137,7 +159,8 @@ export class SharedTier {
   async invalidate(scopes: readonly string[], message: string): Promise<void> {
     const keys = scopes.map((scope) => this.generationPrefix + scope);
     try {
-      await this.client.eval(INVALIDATE_SCRIPT, keys.length, ...keys, 2 * this.maxTtlMs, this.channel, message);
+      const script = this.sharded ? INVALIDATE_SHARDED_SCRIPT : INVALIDATE_SCRIPT;
+      await this.client.eval(script, keys.length, ...keys, 2 * this.maxTtlMs, this.channel, message);
     } catch (error: unknown) {
       this.distrust();
       throw error;

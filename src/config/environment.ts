@@ -136,7 +136,8 @@ export class Environment {
 
   /**
    * REDIS_URL names one node of a Redis Cluster (or its configuration endpoint): the other nodes, and which holds
-   * which keys, are learned from it. Not with REDIS_SENTINELS; a cluster has database 0 only.
+   * which keys, are learned from it. Redis 7 or later (sharded Pub/Sub). Not with REDIS_SENTINELS; a cluster has
+   * database 0 only.
    */
   @Transform(toBool)
   @IsBoolean()

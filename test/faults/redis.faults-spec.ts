@@ -10,6 +10,7 @@ import { FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
 import type { FaultProxy } from './support/fault-proxy';
 import { OwnedRedis } from './support/owned-redis';
 import { SENTINEL_GROUP, SentinelRedis } from './support/redis-sentinel';
+import { type RedisClusterForTests, startRedisCluster } from '../support/redis-cluster';
 import { recordFigures } from './support/figures';
 import { runFault } from './support/fault-run';
 import { within } from './support/turn-load';
@@ -370,7 +371,8 @@ describe('Redis failovers behind its endpoint, under load (two replicas)', () =>
       const standby = await OwnedRedis.start();
       try {
         await standby.follow(redis);
-        const listensOn = { before: redis, after: failover.subscribersStayOnOldPrimary ? redis : standby };
+        const after = failover.subscribersStayOnOldPrimary ? redis : standby;
+        const listensOn = { before: () => listening(redis), after: () => listening(after) };
         await failOverUnderLoad(failover.name, failover.limitedToken, listensOn, () =>
           failover.inject(redis, standby, path),
         );
@@ -413,7 +415,7 @@ describe('Redis run by a Sentinel, failed over under load (two replicas)', () =>
 
   it('the primary killed, the Sentinel promotes its replica: signed callers, rate limits and cache follow', async () => {
     expect(await redis.primaryPort()).toBe(redis.primary.port);
-    const primaries = { before: redis.primary, after: redis.replica };
+    const primaries = { before: () => listening(redis.primary), after: () => listening(redis.replica) };
     await failOverUnderLoad(
       'Redis primary killed, its replica promoted by the Sentinel',
       LIMITED_TOKEN,
@@ -430,6 +432,68 @@ describe('Redis run by a Sentinel, failed over under load (two replicas)', () =>
 });
 
 /**
+ * A Redis Cluster (REDIS_CLUSTER): three masters, each with a replica. The master holding the cache's keys is killed
+ * under load; the cluster promotes its replica, and the replicas follow the new slot map by themselves.
+ */
+describe('a Redis Cluster, one master killed under load and its replica promoted (two replicas)', () => {
+  let redis: RedisClusterForTests;
+  let workDir: string;
+
+  /** Every replica's cache subscriber listens (sharded Pub/Sub) on the node that holds the cache's slot. */
+  const clusterListening = async (): Promise<void> => {
+    await eventually(async () => {
+      let count = 0;
+      for (const port of redis.ports) {
+        const channels = await redis.command(port, 'PUBSUB', 'SHARDCHANNELS', '{wf:cache:*').catch(() => '');
+        for (const channel of channels.split('\n').filter(Boolean)) {
+          const [, subscribers] = (await redis.command(port, 'PUBSUB', 'SHARDNUMSUB', channel)).split('\n');
+          count += Number(subscribers);
+        }
+      }
+      expect(count).toBe(cluster.replicas.length);
+    }, 15_000);
+  };
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'wf-redis-cluster-faults-'));
+    redis = await startRedisCluster({ replicas: 1, nodeTimeoutMs: 1000 });
+    cluster = await FaultCluster.start({
+      env: { CALLERS_FILE: writeCallersFile(workDir), REDIS_URL: redis.url, REDIS_CLUSTER: 'true' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await redis?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('the master of the cache keys killed: signed callers, rate limits and cache follow its promoted replica', async () => {
+    await balanceOn(0);
+    const masters = redis.ports.slice(0, 3);
+    const holders = await Promise.all(
+      masters.map(async (port) => ((await redis.command(port, 'KEYS', '{wf:cache:*')).trim() ? port : undefined)),
+    );
+    const victim = holders.find((port) => port !== undefined);
+    expect(victim).toBeDefined();
+    await failOverUnderLoad(
+      'Redis Cluster: the master of the cache keys killed, its replica promoted',
+      FAILOVER_LIMITED_TOKEN,
+      { before: clusterListening, after: clusterListening },
+      async () => {
+        await redis.kill(victim as number);
+        // Failed by the others after cluster-node-timeout, and its slots served by its promoted replica.
+        const survivor = masters.find((port) => port !== victim) as number;
+        await eventually(async () => {
+          expect(await redis.command(survivor, 'CLUSTER', 'NODES')).toMatch(new RegExp(`:${victim}@\\d+ master,fail`));
+          expect(await redis.command(survivor, 'CLUSTER', 'INFO')).toMatch(/cluster_state:ok/);
+        }, 20_000);
+      },
+    );
+  }, 120_000);
+});
+
+/**
  * Both replicas read cached balances, then `inject` fails Redis over under load. Afterwards: nothing lost, all in
  * time, ready throughout; each replica accepts signed callers again (after at most a few 503s, never one accepted
  * unchecked), the replay window and the rate limit (`limitedToken`'s budget, unspent before) are shared again, on
@@ -438,12 +502,12 @@ describe('Redis run by a Sentinel, failed over under load (two replicas)', () =>
 async function failOverUnderLoad(
   name: string,
   limitedToken: string,
-  /** Where the replicas' cache subscribers are before and after the failover. */
-  listensOn: { readonly before: OwnedRedis; readonly after: OwnedRedis },
+  /** Resolve once every replica's cache subscriber listens, before and after the failover. */
+  listensOn: { readonly before: () => Promise<void>; readonly after: () => Promise<void> },
   inject: () => Promise<void>,
 ): Promise<void> {
   const mismatches: string[] = [];
-  await listening(listensOn.before);
+  await listensOn.before();
   await balanceOn(0);
   await balanceOn(1);
   for (let index = 0; index < 4; index += 1) await cachedBalanceRound(index, 'before', mismatches);
@@ -472,7 +536,7 @@ async function failOverUnderLoad(
   expect((await signed(1, webhookId, body)).status).toBe(200);
   expect((await signed(1, webhookId, lookup())).status).toBe(422);
   await expectThrottledAcrossReplicas(limitedToken);
-  await listening(listensOn.after);
+  await listensOn.after();
   for (let index = 0; index < 6; index += 1) await cachedBalanceRound(index, 'after', mismatches);
   expect(mismatches).toEqual([]);
 }

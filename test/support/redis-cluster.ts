@@ -7,12 +7,26 @@ import { freePort } from './service-process';
 
 const run = promisify(execFile);
 
-/** A real Redis Cluster of the test's own: three masters on 127.0.0.1, the slots shared out among them. */
+/** A real Redis Cluster of the test's own: three masters on 127.0.0.1 (each with a replica if asked for). */
 export interface RedisClusterForTests {
   /** The first node's URL: what REDIS_URL names with REDIS_CLUSTER=true. */
   readonly url: string;
+  /** Every node's port, the masters' first. */
   readonly ports: readonly number[];
+  /** A command to one node through redis-cli (`--raw`): its output. */
+  command(port: number, ...args: string[]): Promise<string>;
+  /** SIGKILL to one node: gone as a crashed host is, its replica (if any) promoted once the others notice. */
+  kill(port: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface RedisClusterOptions {
+  /** A folder of the development certificates: every node and the cluster bus then speak TLS only (`rediss://`). */
+  readonly tlsCerts?: string;
+  /** Replicas per master (0 or 1): with one, a master's failure promotes its replica. */
+  readonly replicas?: 0 | 1;
+  /** cluster-node-timeout: how long a node is unreachable before the others fail it over. */
+  readonly nodeTimeoutMs?: number;
 }
 
 /** redis-server's and redis-cli's TLS arguments for the development certificates in `certs` (server.crt, ca.crt). */
@@ -38,7 +52,13 @@ function tlsArguments(certs: string | undefined, role: 'server' | 'cli'): string
   ];
 }
 
-async function startNode(dir: string, port: number, busPort: number, certs?: string): Promise<ChildProcess> {
+async function startNode(
+  dir: string,
+  port: number,
+  busPort: number,
+  certs: string | undefined,
+  nodeTimeoutMs: number,
+): Promise<ChildProcess> {
   const listen = certs ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
   const child = spawn(
     'redis-server',
@@ -51,6 +71,8 @@ async function startNode(dir: string, port: number, busPort: number, certs?: str
       '127.0.0.1',
       '--cluster-enabled',
       'yes',
+      '--cluster-node-timeout',
+      String(nodeTimeoutMs),
       '--cluster-config-file',
       join(dir, `nodes-${port}.conf`),
       '--dir',
@@ -87,12 +109,11 @@ async function startNode(dir: string, port: number, busPort: number, certs?: str
 }
 
 /**
- * Starts three cluster-enabled redis-servers, joins them (`redis-cli --cluster create`) and waits for state ok.
- * With `tlsCerts` (a folder of the development certificates) every node and the cluster bus speak TLS only
- * (`rediss://`), with server.crt, which names 127.0.0.1: the address the nodes announce.
+ * Starts three cluster-enabled redis-servers (six with a replica each), joins them (`redis-cli --cluster create`)
+ * and waits for state ok. Over TLS the nodes use server.crt, which names 127.0.0.1: the address they announce.
  */
-export async function startRedisCluster(options: { tlsCerts?: string } = {}): Promise<RedisClusterForTests> {
-  const { tlsCerts } = options;
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisClusterForTests> {
+  const { tlsCerts, replicas = 0, nodeTimeoutMs = 15_000 } = options;
   const cli = tlsArguments(tlsCerts, 'cli');
   const dir = mkdtempSync(join(tmpdir(), 'wf-redis-cluster-'));
   const nodes: ChildProcess[] = [];
@@ -111,13 +132,21 @@ export async function startRedisCluster(options: { tlsCerts?: string } = {}): Pr
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let index = 0; index < 3; index += 1) {
+    for (let index = 0; index < 3 * (1 + replicas); index += 1) {
       const port = await freePort();
-      nodes.push(await startNode(dir, port, await freePort(), tlsCerts));
+      nodes.push(await startNode(dir, port, await freePort(), tlsCerts, nodeTimeoutMs));
       ports.push(port);
     }
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
-    await run('redis-cli', [...cli, '--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
+    await run('redis-cli', [
+      ...cli,
+      '--cluster',
+      'create',
+      ...addresses,
+      '--cluster-replicas',
+      String(replicas),
+      '--cluster-yes',
+    ]);
     for (const deadline = Date.now() + 20_000; ;) {
       const states = await Promise.all(
         ports.map(async (port) => (await run('redis-cli', [...cli, '-p', String(port), 'cluster', 'info'])).stdout),
@@ -133,6 +162,14 @@ export async function startRedisCluster(options: { tlsCerts?: string } = {}): Pr
   return {
     url: `${tlsCerts ? 'rediss' : 'redis'}://127.0.0.1:${ports[0]}`,
     ports,
+    command: async (port, ...args) => (await run('redis-cli', [...cli, '--raw', '-p', String(port), ...args])).stdout,
+    kill: async (port) => {
+      const node = nodes[ports.indexOf(port)];
+      if (!node || node.exitCode !== null || node.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => node.once('exit', () => resolve()));
+      node.kill('SIGKILL');
+      await exited;
+    },
     stop,
   };
 }
