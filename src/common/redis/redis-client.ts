@@ -90,6 +90,8 @@ function clusterClient(url: string, options: RedisOptions, shardedSubscribers: b
     enableOfflineQueue: options.enableOfflineQueue ?? true,
     lazyConnect: options.lazyConnect ?? false,
     shardedSubscribers,
+    // Asking a node for the slot map may take as long as any command on a busy host (ioredis waits 1 s).
+    slotsRefreshTimeout: REDIS_SOCKET_TIMEOUT_MS,
     dnsLookup: (address, lookedUp) => lookedUp(null, address),
     redisOptions: {
       socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
