@@ -178,6 +178,32 @@ describe('access log (a real process, its stdout)', () => {
         ),
       );
       expect(unknown.code).toBe(status.UNIMPLEMENTED);
+      // A FulfillRequest nested deeper than protobuf decoding takes (a raw client: grpc-js will not encode it).
+      const undecodable = await new Promise<{ code?: number; details?: string }>((resolve) =>
+        client.makeUnaryRequest(
+          '/fulfillment.v1.FulfillmentService/Fulfill',
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          tooDeepFulfillRequest(),
+          grpcMetadata({ ...lower(LOCAL_DEV_AUTH), 'x-request-id': 'access-grpc-undecodable' }),
+          (error) => resolve(error ?? {}),
+        ),
+      );
+      expect(undecodable).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'The request is not a FulfillRequest that can be decoded: maximum nesting depth exceeded.',
+      });
+      const anonymous = await new Promise<{ code?: number }>((resolve) =>
+        client.makeUnaryRequest(
+          '/fulfillment.v1.FulfillmentService/Fulfill',
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          tooDeepFulfillRequest(),
+          grpcMetadata({ 'x-request-id': 'access-grpc-undecodable-anonymous' }),
+          (error) => resolve(error ?? {}),
+        ),
+      );
+      expect(anonymous.code).toBe(status.UNAUTHENTICATED);
     } finally {
       client.close();
       health.close();
@@ -204,6 +230,13 @@ describe('access log (a real process, its stdout)', () => {
       status: status.UNAUTHENTICATED,
     });
     expect(await accessLine('access-grpc-health')).toMatchObject({ path: '/grpc.health.v1.Health/Check', status: 0 });
+    // Authenticated, then refused: not INTERNAL from grpc-js before any guard, logged as a client that went away.
+    expect(await accessLine('access-grpc-undecodable')).toMatchObject({
+      level: 'warn',
+      grpc_status: 'INVALID_ARGUMENT',
+      caller_id: 'local-dev',
+      bytes_in: expect.any(Number),
+    });
     expect(await accessLine('access-grpc-unknown')).toMatchObject({
       level: 'warn',
       path: '/fulfillment.v1.FulfillmentService/NoSuchMethod',
@@ -228,4 +261,26 @@ describe('access log (a real process, its stdout)', () => {
 
 function lower(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/** A FulfillRequest whose parameters nest lists 150 deep: more than protobuf decoding takes (about 100 messages). */
+function tooDeepFulfillRequest(): Buffer {
+  const varint = (value: number): Buffer => {
+    const bytes: number[] = [];
+    for (let rest = value; ; rest = Math.floor(rest / 128)) {
+      if (rest < 128) {
+        bytes.push(rest);
+        return Buffer.from(bytes);
+      }
+      bytes.push((rest % 128) | 128);
+    }
+  };
+  const field = (number: number, bytes: Buffer | string): Buffer => {
+    const body = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    return Buffer.concat([varint(number * 8 + 2), varint(body.length), body]);
+  };
+  let value = field(3, 'x');
+  for (let level = 0; level < 150; level += 1) value = field(6, field(1, value));
+  const parameters = field(1, Buffer.concat([field(1, 'a'), field(2, value)]));
+  return Buffer.concat([field(2, 'access-grpc'), field(3, 'GetAccountBalance'), field(4, parameters)]);
 }

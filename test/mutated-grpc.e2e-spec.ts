@@ -132,8 +132,7 @@ describe(`the generic format's requests, mutated at random, as typed gRPC Fulfil
           (error: ServiceError): Answer => ({ error }),
         );
         // Nested deeper than protobufjs encodes (about 100 messages; a list in a list is two): the client cannot send
-        // it. Sent anyway, raw, the server's decoder refuses it the same way (grpc-js: INTERNAL, as gRPC's status
-        // code table has it for "error parsing request proto"); it never reaches the service's code.
+        // it. Sent raw, it is INVALID_ARGUMENT once authenticated (test/access-log).
         if (answer.error?.details?.startsWith('Request message serialization failure')) {
           codes.set('unsendable', (codes.get('unsendable') ?? 0) + 1);
           continue;

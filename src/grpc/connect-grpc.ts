@@ -1,5 +1,5 @@
 import { auditTransportRefusals } from './grpc-transport-refusals';
-import { FULFILL_REQUEST_SHAPE, guardStructKeys } from './struct-wire';
+import { FULFILL_REQUEST_SHAPE, guardRequestDecoding } from './struct-wire';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { type INestApplication, Logger } from '@nestjs/common';
 import type { CustomStrategy } from '@nestjs/microservices';
@@ -50,7 +50,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
     maxReceiveMessageLength: config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES,
     interceptors: [grpcAccessLog(access, { probePercent: config.observability.accessLogProbePercent })],
     onBound: (server, address, port) => {
-      guardStructKeys(server, '/fulfillment.v1.FulfillmentService/Fulfill', FULFILL_REQUEST_SHAPE);
+      guardRequestDecoding(server, '/fulfillment.v1.FulfillmentService/Fulfill', FULFILL_REQUEST_SHAPE);
       if (!watchGrpcServer(server, access)) {
         logger.warn('Cannot see calls to unknown gRPC methods with this grpc-js version: they get no access line');
       }

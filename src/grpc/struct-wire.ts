@@ -16,6 +16,7 @@ export const FULFILL_REQUEST_SHAPE: StructShape = {
 };
 
 const DUPLICATE_KEY = Symbol('duplicate Struct key');
+const UNDECODABLE = Symbol('undecodable request');
 
 class Reader {
   position = 0;
@@ -144,17 +145,25 @@ export function duplicateStructKey(bytes: Uint8Array, shape: StructShape, path =
   return undefined;
 }
 
-/** The repeated Struct key the wire held, noted on the decoded request by `guardStructKeys`. */
+/** The repeated Struct key the wire held, noted on the decoded request by `guardRequestDecoding`. */
 export function duplicateKeyOf(request: object): string | undefined {
   return (request as { [DUPLICATE_KEY]?: string })[DUPLICATE_KEY];
 }
 
+/** Why the request's bytes did not decode (noted by `guardRequestDecoding`), or undefined when they did. */
+export function undecodableReasonOf(request: object): string | undefined {
+  return (request as { [UNDECODABLE]?: string })[UNDECODABLE];
+}
+
 /**
- * Makes the server note, on each decoded request of `method`, a Struct key its bytes repeated: decoding keeps only
- * the last, so the mapping refuses the request (INVALID_ARGUMENT) like a JSON body with a repeated key. Bytes the
- * scan cannot read are left to the decoder, which refuses them itself. Call before services are added.
+ * Makes the server note, on each request of `method`, what decoding hides. A Struct key its bytes repeated:
+ * decoding keeps only the last, so the mapping refuses the request (INVALID_ARGUMENT) like a JSON body with a
+ * repeated key. Bytes that do not decode at all (nested deeper than protobufjs reads, about 100 messages): grpc-js
+ * would answer INTERNAL before any guard ran, unauthenticated, unaudited, its access line saying the client had
+ * gone; the call goes on as an empty request marked undecodable, so it is authenticated first and then refused
+ * like a JSON body that is not JSON. Call before services are added.
  */
-export function guardStructKeys(server: Server, method: string, shape: StructShape): void {
+export function guardRequestDecoding(server: Server, method: string, shape: StructShape): void {
   const register = server.register.bind(server);
   server.register = (name, handler, serialize, deserialize, type) =>
     register(
@@ -164,7 +173,14 @@ export function guardStructKeys(server: Server, method: string, shape: StructSha
       name !== method
         ? deserialize
         : (bytes: Buffer) => {
-            const message: unknown = deserialize(bytes);
+            let message: unknown;
+            try {
+              message = deserialize(bytes);
+            } catch (error: unknown) {
+              const undecodable = {};
+              Object.defineProperty(undecodable, UNDECODABLE, { value: decodeErrorText(error), enumerable: false });
+              return undecodable as never;
+            }
             let repeated: string | undefined;
             try {
               repeated = duplicateStructKey(bytes, shape);
@@ -178,4 +194,10 @@ export function guardStructKeys(server: Server, method: string, shape: StructSha
           },
       type,
     );
+}
+
+/** protobufjs's reason, which names no internals ("maximum nesting depth exceeded", "index out of range: …"). */
+function decodeErrorText(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return /^[\w :+,.>=<-]{1,120}$/.test(text) ? text : 'the bytes are not a protobuf message of this type';
 }
