@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { accountBalances, transferTurnBody } from './support/generic-turns';
 import { startRedisCluster, type RedisClusterForTests } from './support/redis-cluster';
 import { generateCertificates, pem } from './support/tls-fixtures';
 import { freePort, type ServiceProcess, startService } from './support/service-process';
-import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
+import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const PATH = '/v1/webhooks/generic';
 const RUN = randomBytes(4).toString('hex');
@@ -25,15 +26,6 @@ const balanceTurn = () => ({
   sessionId: `session-${randomUUID()}`,
   intent: 'GetAccountBalance',
   parameters: { user_id: '12345', account_type: 'checking' },
-});
-
-const transferTurn = (amount: number) => ({
-  requestId: randomUUID(),
-  sessionId: `session-${randomUUID()}`,
-  intent: 'TransferFunds',
-  stage: 'fulfillment',
-  confirmation: 'confirmed',
-  parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount },
 });
 
 async function send(replica: Replica, body: object, token = TOKEN): Promise<Response> {
@@ -122,14 +114,9 @@ describe('Redis Cluster (REDIS_CLUSTER=true, three masters, two service processe
     expect(await balanceOn(b)).toBe(3247.82);
     for (let round = 1; round <= 10; round++) {
       const [writer, reader] = round % 2 === 0 ? [b, a] : [a, b];
-      const transfer = await send(writer, transferTurn(1));
+      const transfer = await send(writer, transferTurnBody(randomUUID(), '12345', 100n));
       expect(transfer.status).toBe(200);
-      const [row] = await queryTestDatabase<{ balance_minor: string }>(
-        database.url,
-        `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
-          WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
-      );
-      const expected = Number(row.balance_minor) / 100;
+      const expected = Number((await accountBalances(database.url, '12345')).checking) / 100;
       expect(expected).toBeCloseTo(3247.82 - round, 2);
       expect(await balanceOn(reader)).toBeCloseTo(expected, 2);
     }

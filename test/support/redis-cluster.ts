@@ -1,8 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startRedisServer } from './redis';
 import { freePort } from './service-process';
 
 const run = promisify(execFile);
@@ -52,7 +53,7 @@ function tlsArguments(certs: string | undefined, role: 'server' | 'cli'): string
   ];
 }
 
-async function startNode(
+function startNode(
   dir: string,
   port: number,
   busPort: number,
@@ -60,8 +61,7 @@ async function startNode(
   nodeTimeoutMs: number,
 ): Promise<ChildProcess> {
   const listen = certs ? ['--port', '0', '--tls-port', String(port)] : ['--port', String(port)];
-  const child = spawn(
-    'redis-server',
+  return startRedisServer(
     [
       ...listen,
       ...tlsArguments(certs, 'server'),
@@ -82,30 +82,8 @@ async function startNode(
       '--appendonly',
       'no',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    port,
   );
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start on ${port}: ${log}`)), 10_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server could not start: ${error.message} (install it: apt-get install redis-server)`));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited (${String(code)}): ${log}`));
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      log = (log + chunk.toString()).slice(-2000);
-      if (!/Ready to accept connections/.test(log)) return;
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  child.removeAllListeners('exit');
-  child.stdout?.resume();
-  child.stderr?.resume();
-  return child;
 }
 
 /**
