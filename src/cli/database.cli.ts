@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { jobQueueOptions } from '../async/job-queue';
 import { ConfigError, loadConfig } from '../config';
 import { buildDataSourceOptions } from '../database/data-source-options';
-import { resolveDatabase } from '../database/database-server';
+import { resolveDatabase, suitableServerUrl } from '../database/database-server';
 import { migrateSchema, revertLastMigration } from '../database/schema-migrations';
 import { seedDemoData } from '../intents/demo-data';
 
@@ -34,6 +34,7 @@ async function run(command: string | undefined, argument: string | undefined): P
   const config = loadConfig(process.env, undefined, { serving: false });
   const database = await resolveDatabase(config, (message) => process.stdout.write(`${message}\n`));
   try {
+    const url = await suitableServerUrl(config.database, database.url);
     if (command === 'generate') {
       // TypeORM's own generator compares the entities with the live schema; it reads dist/database/data-source.js.
       const cli = require.resolve('typeorm/cli.js');
@@ -41,18 +42,18 @@ async function run(command: string | undefined, argument: string | undefined): P
       const result = spawnSync(
         process.execPath,
         [cli, 'migration:generate', '-d', join(__dirname, '..', 'database', 'data-source.js'), '-p', target],
-        { stdio: 'inherit', env: { ...process.env, DATABASE_URL: database.url } },
+        { stdio: 'inherit', env: { ...process.env, DATABASE_URL: url } },
       );
       return result.status ?? 1;
     }
-    const dataSource = new DataSource(buildDataSourceOptions({ ...config.database, url: database.url }));
+    const dataSource = new DataSource(buildDataSourceOptions({ ...config.database, url }));
     await dataSource.initialize();
     const say = (message: string): void => void process.stdout.write(`${message}\n`);
     try {
       if (command === 'migrate') {
         const applied = await migrateSchema(dataSource, say);
         process.stdout.write(`Applied ${applied.length} migration(s)${applied.map((m) => `\n  ${m.name}`).join('')}\n`);
-        await installJobQueue(database.url);
+        await installJobQueue(url);
       } else if (command === 'revert') {
         await revertLastMigration(dataSource, say);
       } else if (command === 'show') {

@@ -6,6 +6,7 @@ import type { DeliveryStatus } from '../async/callback-delivery.entity';
 import { DeliverySummary, listDeliveries, reopenDelivery } from '../async/delivery-admin';
 import { jobQueueOptions } from '../async/job-queue';
 import { ConfigError, loadConfig } from '../config';
+import { suitableServerUrl } from '../database/database-server';
 import { transactionOn } from '../database/sql';
 
 const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disabled] [--limit N]
@@ -35,11 +36,12 @@ async function run(args: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig(process.env);
-  const url = config.database.url;
-  if (!url) {
+  const configured = config.database.url;
+  if (!configured) {
     process.stderr.write('DATABASE_URL must be set (the service database)\n');
     return 2;
   }
+  const url = await suitableServerUrl(config.database, configured);
   const client = new Client({ connectionString: url });
   await client.connect();
   try {

@@ -1,3 +1,4 @@
+import { type DatabaseServers, parseDatabaseUrl } from './database-url';
 import type { Environment } from './environment';
 import { parseNameMap } from './name-map';
 import type { Platform } from '../common/platform';
@@ -34,8 +35,13 @@ export interface TlsConfig {
 }
 
 export interface DatabaseConfig {
-  /** Unset means: start the embedded PostgreSQL. */
+  /** Unset means: start the embedded PostgreSQL. With several servers listed: the first. */
   url?: string;
+  /**
+   * The servers DATABASE_URL lists when it lists several or sets `target_session_attrs`: each new connection goes
+   * to the one found suitable, searched in order when none is known.
+   */
+  servers?: DatabaseServers;
   poolSize: number;
   /** Fraction (0.1-1) of the pool one intent's turns may hold at once. */
   poolLaneShare: number;
@@ -220,6 +226,7 @@ export class AppConfig implements AppConfigValues {
     environment: Readonly<Record<string, string | undefined>> = {},
   ): AppConfig {
     const embedded = !env.DATABASE_URL;
+    const databaseUrl = env.DATABASE_URL ? parseDatabaseUrl(env.DATABASE_URL) : undefined;
     const tls =
       env.TLS_CERT_FILE && env.TLS_KEY_FILE
         ? {
@@ -252,7 +259,8 @@ export class AppConfig implements AppConfigValues {
       },
       tls,
       database: {
-        url: env.DATABASE_URL,
+        url: databaseUrl?.url,
+        servers: databaseUrl?.servers,
         poolSize: env.DB_POOL_SIZE,
         poolLaneShare: env.DB_POOL_INTENT_SHARE_PERCENT / 100,
         statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,

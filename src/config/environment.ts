@@ -113,6 +113,10 @@ export class Environment {
   @Max(1_000_000)
   OVERLOAD_IN_FLIGHT = 128;
 
+  /**
+   * The primary. It may list several servers as libpq does (`postgres://user@db-0:5432,db-1:5432/app`) with
+   * `target_session_attrs=read-write` or `primary`: connections then go to the one that takes writes.
+   */
   @IsOptional()
   @Transform(emptyToUndefined)
   @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// or postgresql:// URL' })

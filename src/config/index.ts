@@ -14,6 +14,8 @@ export type {
   TlsConfig,
 } from './app-config';
 export { ConfigError, loadConfig } from './load-config';
+export { serverName, serverUrl } from './database-url';
+export type { DatabaseServers, PostgresServer, ServerTarget } from './database-url';
 export { ConfigModule } from './config.module';
 export { loadSections, VariableProblem } from './config-section';
 export type { ConfigSection } from './config-section';

@@ -251,6 +251,37 @@ describe('loadConfig', () => {
       expect(loadConfig({ DATABASE_URL: other }, CWD).database.url).toBe(other);
     });
 
+    it('reads several servers and target_session_attrs, keeping one server in url for pg and TypeORM', () => {
+      const config = loadConfig(
+        {
+          DATABASE_URL: 'postgres://app:s3cret@db-0:5432,db-1:6432/app?sslmode=require&target_session_attrs=read-write',
+        },
+        CWD,
+      );
+      expect(config.database.url).toBe('postgres://app:s3cret@db-0:5432/app?sslmode=require');
+      expect(config.database.servers).toEqual({
+        list: [
+          { host: 'db-0', port: 5432 },
+          { host: 'db-1', port: 6432 },
+        ],
+        target: 'read-write',
+        around: { before: 'postgres://app:s3cret@', after: '/app?sslmode=require' },
+      });
+      expect(loadConfig({ DATABASE_URL: url }, CWD).database.servers).toBeUndefined();
+    });
+
+    it('refuses a target_session_attrs that would send the writes to a standby, and a malformed list', () => {
+      expect(() =>
+        loadConfig({ DATABASE_URL: 'postgres://app@db-0,db-1/app?target_session_attrs=standby' }, CWD),
+      ).toThrow(/DATABASE_URL: target_session_attrs=standby cannot be used: the service writes/);
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://app@db-0,,db-1/app' }, CWD)).toThrow(
+        /DATABASE_URL: lists an empty server/,
+      );
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://app@db-0,db-1:99999/app' }, CWD)).toThrow(
+        /DATABASE_URL: the port of "db-1:99999" is not a port number/,
+      );
+    });
+
     it('treats an empty DATABASE_URL as unset', () => {
       const config = loadConfig({ DATABASE_URL: '' }, CWD);
       expect(config.database.url).toBeUndefined();

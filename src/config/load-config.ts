@@ -2,6 +2,7 @@ import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isAbsolute, resolve } from 'node:path';
 import { AppConfig } from './app-config';
+import { DatabaseUrlError, parseDatabaseUrl } from './database-url';
 import { Environment, SECRET_VARIABLES } from './environment';
 
 export class ConfigError extends Error {
@@ -74,6 +75,14 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
     }
   }
   if (env.REDIS_CLUSTER && !invalid.has('REDIS_CLUSTER')) problems.push(...redisClusterProblems(env, invalid));
+  if (env.DATABASE_URL && !invalid.has('DATABASE_URL')) {
+    try {
+      parseDatabaseUrl(env.DATABASE_URL);
+    } catch (error: unknown) {
+      if (!(error instanceof DatabaseUrlError)) throw error;
+      problems.push(`DATABASE_URL: ${error.message}`);
+    }
+  }
   if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_BY_PROXY')) return problems;
   const secure = ownTls || env.TLS_TERMINATED_BY_PROXY;
   if (env.NODE_ENV === 'production') {

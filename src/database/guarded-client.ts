@@ -1,8 +1,11 @@
 import { Socket } from 'node:net';
 import * as pg from 'pg';
 import { startNoAnswerTimer } from '../common/no-answer-timer';
+import type { PostgresServer } from '../config';
+import { isReadOnlyError } from './connection-errors';
 import { tracedQuery } from './query-span';
-import { SessionSettingsClient } from './session-settings';
+import { pointedAt, type ServerSelector } from './server-selector';
+import { type ConnectCallback, SessionSettingsClient, withoutSessionSettings } from './session-settings';
 import { isUnconfirmedCommit, type Notice, UnconfirmedCommitError } from './unconfirmed-commit';
 
 export interface ClientGuard {
@@ -15,6 +18,8 @@ export interface ClientGuard {
   readonly readTimeoutMs: number;
   /** Every error the client emits (a lost connection); the client is unusable afterwards. */
   readonly onError: (error: Error) => void;
+  /** Which server to connect to, when DATABASE_URL lists several or asks for a kind of server. */
+  readonly servers?: ServerSelector;
 }
 
 /** A query answered by neither a result nor an error in time: the network path or the server is gone. */
@@ -47,20 +52,65 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
     throw new Error(`readTimeoutMs must be a positive number (got ${guard.readTimeoutMs})`);
   class Guarded extends SessionSettingsClient implements GuardedClient {
     private readonly socket?: Socket;
+    /** The settings a server search connects with (this client's, on another connection). */
+    private readonly searchOptions: pg.ClientConfig;
+    /** The server this client connected to, when a selector chose it. */
+    private server?: PostgresServer;
     /** A notice that the statement being answered committed without its synchronous standbys' confirmation. */
     private unconfirmed?: UnconfirmedCommitError;
 
     constructor(config?: string | pg.ClientConfig) {
       const options: pg.ClientConfig = typeof config === 'string' ? { connectionString: config } : { ...config };
+      const searchOptions = withoutSessionSettings(options);
       let socket: Socket | undefined;
       // pg calls the stream factory while constructing its connection, so the socket is known after super().
       options.stream ??= () => (socket = new Socket());
       super(options);
       this.socket = socket;
-      this.on('error', (error: Error) => guard.onError(error));
+      this.searchOptions = searchOptions;
+      this.on('error', (error: Error) => {
+        // The server may be gone (a failover): the next connection makes sure of the one it goes to.
+        this.forgetServer();
+        guard.onError(error);
+      });
       this.on('notice', (notice: Notice) => {
         if (isUnconfirmedCommit(notice)) this.unconfirmed = new UnconfirmedCommitError(notice);
       });
+    }
+
+    override connect(): Promise<pg.Client>;
+    override connect(callback: ConnectCallback): void;
+    override connect(callback?: ConnectCallback): Promise<pg.Client> | void {
+      const connected = this.connectToServer();
+      if (!callback) return connected;
+      connected.then(() => callback(), callback);
+    }
+
+    /** Connects to the server the selector names (when there is one), and makes sure it still suits. */
+    private async connectToServer(): Promise<pg.Client> {
+      const selector = guard.servers;
+      if (!selector) return super.connect();
+      const server = await selector.choose(this.searchOptions);
+      pointedAt(this, server);
+      this.server = server;
+      try {
+        await super.connect();
+      } catch (error: unknown) {
+        selector.forget(server);
+        throw error;
+      }
+      try {
+        await selector.check(this, server);
+      } catch (error: unknown) {
+        selector.forget(server);
+        this.end().catch(() => undefined);
+        throw error;
+      }
+      return this;
+    }
+
+    private forgetServer(): void {
+      if (this.server) guard.servers?.forget(this.server);
     }
 
     // pg's overloads (promise, callback, submittable) are kept as they are; the answer is watched and traced.
@@ -80,6 +130,7 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
       if (typeof callback === 'function') {
         args[last] = (error: Error | null, result: unknown): void => {
           const unconfirmed = this.takeUnconfirmed();
+          if (isReadOnlyError(error)) this.forgetServer();
           (callback as (error: Error | null, result: unknown) => void)(error ?? unconfirmed ?? null, result);
         };
         return run(args);
@@ -94,6 +145,7 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
         },
         (error: unknown) => {
           this.takeUnconfirmed();
+          if (isReadOnlyError(error)) this.forgetServer();
           throw error;
         },
       );

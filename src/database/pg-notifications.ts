@@ -57,6 +57,7 @@ export class PgNotifications implements OnApplicationShutdown {
     this.Client = guardedClientClass({
       readTimeoutMs: readTimeoutMs(config.database),
       onError: (error) => this.logger.warn(`The notification connection was lost: ${error.message}`),
+      servers: pools.servers,
     });
   }
 

@@ -1,12 +1,13 @@
 import { Injectable, Logger, Module, Optional } from '@nestjs/common';
 import * as pg from 'pg';
 import { BACKGROUND_LANE, currentWorkScope } from '../common/work-scope';
-import { AppConfig } from '../config';
+import { AppConfig, serverName } from '../config';
 import { Metrics } from '../observability/metrics';
 import { raisedWhileConnecting } from './connection-errors';
 import { CONNECT_TIMEOUT_MS } from './data-source-options';
 import { guardedClientClass, type GuardedClientClass } from './guarded-client';
 import { PoolGate } from './pool-gate';
+import { type ServerChoice, ServerSelector } from './server-selector';
 
 /** How long past `statement_timeout` a query may go unanswered before its connection is given up. */
 const READ_TIMEOUT_MARGIN_MS = 2000;
@@ -41,11 +42,16 @@ export class PgPools {
   private lastErrorLog = 0;
   private recordWait?: (seconds: number, lane: string) => void;
   private countError?: () => void;
+  /** Set when DATABASE_URL lists several servers or asks for a kind of server; shared by every connection. */
+  readonly servers?: ServerSelector;
+  private chosen?: string;
 
   constructor(
     @Optional() private readonly config?: AppConfig,
     @Optional() metrics?: Metrics,
   ) {
+    const listed = config?.database.servers;
+    if (listed) this.servers = new ServerSelector(listed, (choice) => this.serverChosen(choice));
     if (metrics) {
       const waits = metrics.histogram(
         'db_pool_wait_seconds',
@@ -127,7 +133,7 @@ export class PgPools {
 
   /** The guarded client class with this process's error accounting (also for pg-boss's pool). */
   clientClass(readTimeoutMs: number): GuardedClientClass {
-    return guardedClientClass({ readTimeoutMs, onError: (error) => this.connectionLost(error) });
+    return guardedClientClass({ readTimeoutMs, onError: (error) => this.connectionLost(error), servers: this.servers });
   }
 
   get primary(): pg.Pool {
@@ -142,6 +148,20 @@ export class PgPools {
   /** Checkouts waiting at the gate (the pool's own queue stays empty behind it). */
   get waiting(): number {
     return this.gate?.waiting ?? this.primaryPool?.waitingCount ?? 0;
+  }
+
+  /** Logged when connections start going to another server than before (and once at start). */
+  private serverChosen({ server, passedOver }: ServerChoice): void {
+    const name = serverName(server);
+    if (name === this.chosen) return;
+    const first = this.chosen === undefined;
+    this.chosen = name;
+    const listed = this.servers?.servers;
+    const why = listed ? ` (target_session_attrs=${listed.target}, of ${listed.list.length} listed)` : '';
+    const passed = passedOver.length > 0 ? `; passed over: ${passedOver.join('; ')}` : '';
+    const message = `${first ? 'Connections go' : 'Connections now go'} to ${name}${why}${passed}`;
+    if (first) this.logger.log(message);
+    else this.logger.warn(message);
   }
 
   /** Logged at most every few seconds: a failover ends every connection at once. */

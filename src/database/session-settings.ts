@@ -3,7 +3,14 @@ import * as pg from 'pg';
 /** The session settings the service gives its connections (as pg's client options name them). */
 const SETTINGS = ['statement_timeout', 'idle_in_transaction_session_timeout'] as const;
 
-type ConnectCallback = (error?: Error) => void;
+export type ConnectCallback = (error?: Error) => void;
+
+/** `options` without the settings this class sends with `SET`: for a connection of another class (a server search). */
+export function withoutSessionSettings(options: pg.ClientConfig): pg.ClientConfig {
+  const rest: Record<string, unknown> = { ...options };
+  for (const name of SETTINGS) delete rest[name];
+  return rest;
+}
 
 /**
  * A pg client that applies `statement_timeout` and `idle_in_transaction_session_timeout` with one `SET` once

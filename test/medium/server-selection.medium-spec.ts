@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { type DatabaseServers, type PostgresServer } from '../../src/config';
+import { guardedClientClass } from '../../src/database/guarded-client';
+import {
+  NoSuitableServerError,
+  type ServerChoice,
+  ServerSelector,
+  UnsuitableServerError,
+} from '../../src/database/server-selector';
+import { FaultProxy } from '../faults/support/fault-proxy';
+import { freePort } from '../support/service-process';
+
+/** The server the test run uses (globalSetup sets it). */
+const URL_OF_RUN = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+
+async function admin(sql: string): Promise<void> {
+  const client = new Client({ connectionString: URL_OF_RUN.toString() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** DATABASE_URL's servers: each a path of its own (a proxy) to the run's PostgreSQL, or a port nobody listens on. */
+function listed(ports: number[], target: DatabaseServers['target'], user = URL_OF_RUN.username): DatabaseServers {
+  return {
+    list: ports.map((port) => ({ host: '127.0.0.1', port })),
+    target,
+    around: { before: `postgres://${user}@`, after: URL_OF_RUN.pathname },
+  };
+}
+
+/**
+ * DATABASE_URL listing several servers (libpq's syntax), on the run's real PostgreSQL: each listed server is a TCP
+ * path of its own to it, so the test can see which path a connection took, and close one as a lost host.
+ */
+describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', () => {
+  const role = `wf_medium_ro_${randomBytes(4).toString('hex')}`;
+  let first: FaultProxy;
+  let second: FaultProxy;
+  let nobody: number;
+
+  beforeAll(async () => {
+    const upstream = Number(URL_OF_RUN.port || 5432);
+    [first, second] = await Promise.all([FaultProxy.start(upstream), FaultProxy.start(upstream)]);
+    nobody = await freePort();
+    // A role whose sessions take no writes: a server "that takes no writes" as this role sees it.
+    await admin(`CREATE ROLE ${role} LOGIN`);
+  });
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await admin(`DROP ROLE IF EXISTS ${role}`);
+  });
+
+  const optionsFor = (servers: DatabaseServers, server: PostgresServer = servers.list[0]) => ({
+    connectionString: `${servers.around.before}127.0.0.1:${server.port}${servers.around.after}`,
+    connectionTimeoutMillis: 2000,
+  });
+
+  it('goes to the first server that answers, saying which were passed over, and stays with it', async () => {
+    const servers = listed([nobody, first.port, second.port], 'read-write');
+    const choices: ServerChoice[] = [];
+    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+    expect(await selector.choose(optionsFor(servers))).toEqual({ host: '127.0.0.1', port: first.port });
+    expect(await selector.choose(optionsFor(servers))).toEqual({ host: '127.0.0.1', port: first.port });
+    expect(choices).toHaveLength(1);
+    expect(choices[0]?.passedOver).toEqual([expect.stringMatching(new RegExp(`^127.0.0.1:${nobody}: .*ECONNREFUSED`))]);
+  });
+
+  it('answers concurrent connections with one search', async () => {
+    const servers = listed([first.port, second.port], 'primary');
+    const choices: ServerChoice[] = [];
+    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+    const chosen = await Promise.all(Array.from({ length: 5 }, () => selector.choose(optionsFor(servers))));
+    expect(new Set(chosen.map((server) => server.port))).toEqual(new Set([first.port]));
+    expect(choices).toHaveLength(1);
+  });
+
+  it('a pool of guarded clients moves to the next server when its own is lost, and back only when that one fails', async () => {
+    const servers = listed([first.port, second.port], 'read-write');
+    const choices: ServerChoice[] = [];
+    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+    const lost: Error[] = [];
+    const Guarded = guardedClientClass({
+      readTimeoutMs: 3000,
+      onError: (error) => lost.push(error),
+      servers: selector,
+    });
+    // The pool is told the first server only, as TypeORM is: the selector points each client where it should go.
+    const pool = new Pool({ ...optionsFor(servers), Client: Guarded, max: 2 });
+    pool.on('error', () => undefined);
+    const proxyPorts = async (): Promise<number[]> => {
+      const rows = await Promise.all([pool.query('SELECT 1'), pool.query('SELECT 1')]);
+      expect(rows).toHaveLength(2);
+      return [first.connections, second.connections];
+    };
+    try {
+      const before = await proxyPorts();
+      expect(before[0]).toBeGreaterThan(0);
+      expect(before[1]).toBe(0);
+      // The first server's host is lost: its connections are reset and new ones refused.
+      first.reset();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(lost.length).toBeGreaterThan(0);
+      const after = await proxyPorts();
+      expect(after[1]).toBeGreaterThan(0);
+      expect(choices.map((choice) => choice.server.port)).toEqual([first.port, second.port]);
+      expect(choices[1]?.passedOver).toEqual([expect.stringMatching(new RegExp(`^127.0.0.1:${first.port}: `))]);
+      // The first is back: connections stay where they are while their server serves.
+      first.heal();
+      await pool.query('SELECT 1');
+      expect(choices).toHaveLength(2);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('a server that takes no writes is passed over; with none left, the error names each and why', async () => {
+    await admin(`ALTER ROLE ${role} SET default_transaction_read_only = on`);
+    try {
+      const servers = listed([nobody, first.port], 'read-write', role);
+      const selector = new ServerSelector(servers);
+      const search = selector.choose(optionsFor(servers));
+      await expect(search).rejects.toBeInstanceOf(NoSuitableServerError);
+      await expect(search).rejects.toMatchObject({
+        code: '08006',
+        message: expect.stringMatching(
+          new RegExp(
+            `^no server in DATABASE_URL takes writes \\(target_session_attrs=read-write\\): ` +
+              `127.0.0.1:${nobody}: .*ECONNREFUSED.*; 127.0.0.1:${first.port} takes no writes`,
+          ),
+        ),
+      });
+      // Without a target, any server that answers will do.
+      const any = listed([nobody, first.port], 'any', role);
+      expect(await new ServerSelector(any).choose(optionsFor(any))).toEqual({ host: '127.0.0.1', port: first.port });
+    } finally {
+      await admin(`ALTER ROLE ${role} RESET default_transaction_read_only`);
+    }
+  });
+
+  it('a server chosen a moment ago that no longer suits fails the connection, and the next one searches again', async () => {
+    const servers = listed([first.port, second.port], 'read-write', role);
+    const choices: ServerChoice[] = [];
+    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+    const Guarded = guardedClientClass({ readTimeoutMs: 3000, onError: () => undefined, servers: selector });
+    const connected = new Guarded(optionsFor(servers));
+    await connected.connect();
+    await connected.end();
+    // The server becomes read-only for this role after it was chosen (a primary demoted, as a standby is).
+    await admin(`ALTER ROLE ${role} SET default_transaction_read_only = on`);
+    try {
+      const refused = new Guarded(optionsFor(servers));
+      await expect(refused.connect()).rejects.toBeInstanceOf(UnsuitableServerError);
+      const next = new Guarded(optionsFor(servers));
+      await expect(next.connect()).rejects.toBeInstanceOf(NoSuitableServerError);
+    } finally {
+      await admin(`ALTER ROLE ${role} RESET default_transaction_read_only`);
+    }
+    const again = new Guarded(optionsFor(servers));
+    await again.connect();
+    await again.end();
+    expect(choices.map((choice) => choice.server.port)).toEqual([first.port, first.port]);
+  });
+
+  it('a write refused for want of writes makes the next connection search again', async () => {
+    const servers = listed([first.port, second.port], 'read-write', role);
+    const choices: ServerChoice[] = [];
+    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+    const Guarded = guardedClientClass({ readTimeoutMs: 3000, onError: () => undefined, servers: selector });
+    const client = new Guarded(optionsFor(servers));
+    await client.connect();
+    try {
+      await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY');
+      await expect(client.query('CREATE TABLE wf_write_attempt (id int)')).rejects.toMatchObject({ code: '25006' });
+    } finally {
+      await client.end();
+    }
+    const next = new Guarded(optionsFor(servers));
+    await next.connect();
+    await next.end();
+    expect(choices).toHaveLength(2);
+  });
+});
