@@ -39,9 +39,10 @@ function rawQuery(client: pg.Client, text: string): Promise<pg.QueryResult> {
 /**
  * Which of DATABASE_URL's servers new connections go to, when it lists several (a Patroni or CloudNativePG
  * cluster's members, with no address that follows the primary) or asks for a kind of server
- * (`target_session_attrs`). Like libpq, the servers are tried in order and the first that answers and suits is
- * used; unlike libpq, the one found is kept for every later connection of the process until a connection to it
- * fails or finds it unsuitable, so a turn does not pay the search.
+ * (`target_session_attrs`). Every listed server is asked, and the first to answer that suits is used (for
+ * `read-write` and `primary` there is one). Unlike libpq, which searches for each connection, the one found is kept
+ * for every later connection of the process until a connection to it fails, is lost or finds it unsuitable, so a
+ * turn does not pay the search.
  */
 export class ServerSelector {
   private current?: PostgresServer;
@@ -73,29 +74,48 @@ export class ServerSelector {
     if (why) throw new UnsuitableServerError(server, why);
   }
 
-  private async search(options: pg.ClientConfig): Promise<PostgresServer> {
-    const passedOver: string[] = [];
+  /**
+   * Asks every listed server at once and takes the first to answer that suits. One after another, as libpq does,
+   * a lost host listed before the new primary (its address silent, not refusing) would cost every search its
+   * whole connect timeout.
+   */
+  private search(options: pg.ClientConfig): Promise<PostgresServer> {
     const { stream: _ownStream, ...own } = options;
-    for (const server of this.servers.list) {
-      const client = pointedAt(new pg.Client(own), server);
-      // A connection lost before end() is only this search's concern.
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        const why = await this.unsuitability(client);
-        if (!why) {
-          this.current = server;
-          this.onChosen({ server, passedOver });
-          return server;
-        }
-        passedOver.push(`${serverName(server)} ${why}`);
-      } catch (error: unknown) {
-        passedOver.push(`${serverName(server)}: ${reasonOf(error)}`);
-      } finally {
-        void client.end().catch(() => undefined);
-      }
+    const { list } = this.servers;
+    const reasons: string[] = [];
+    return new Promise((resolve, reject) => {
+      let answered = 0;
+      let chosen = false;
+      list.forEach((server) => {
+        void this.probe(own, server).then((why) => {
+          answered += 1;
+          if (why !== undefined) reasons.push(`${serverName(server)}${why}`);
+          else if (!chosen) {
+            chosen = true;
+            this.current = server;
+            this.onChosen({ server, passedOver: [...reasons] });
+            resolve(server);
+          }
+          if (answered === list.length && !chosen) reject(new NoSuitableServerError(this.servers, reasons));
+        });
+      });
+    });
+  }
+
+  /** Undefined when `server` answers and suits; else why not (never throws). */
+  private async probe(options: pg.ClientConfig, server: PostgresServer): Promise<string | undefined> {
+    const client = pointedAt(new pg.Client(options), server);
+    // A connection lost before end() is only this probe's concern.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const why = await this.unsuitability(client);
+      return why === undefined ? undefined : ` ${why}`;
+    } catch (error: unknown) {
+      return `: ${reasonOf(error)}`;
+    } finally {
+      void client.end().catch(() => undefined);
     }
-    throw new NoSuitableServerError(this.servers, passedOver);
   }
 
   /** Why the server `client` is connected to does not suit, or undefined when it does. */

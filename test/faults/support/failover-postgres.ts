@@ -31,6 +31,11 @@ export class FailoverPostgres implements FaultPostgres {
     return this.pair[this.current].port;
   }
 
+  /** Where the standby listens (the new primary after `failOver()`). */
+  get standbyPort(): number {
+    return this.pair.replica.port;
+  }
+
   url(database: string): string {
     return this.pair.url(this.current, database);
   }

@@ -45,6 +45,11 @@ export interface ClusterOptions<P extends FaultPostgres = OwnedPostgres> {
   readonly env?: Record<string, string>;
   /** Starts the PostgreSQL (on the port given); one `OwnedPostgres` when left out. */
   readonly postgres?: (port: number) => Promise<P>;
+  /**
+   * DATABASE_URL lists these servers too (each behind a proxy of its own, in `otherPaths`), after the primary's
+   * path, with `target_session_attrs=read-write`: a cluster's members with no address that follows the primary.
+   */
+  readonly otherServers?: (postgres: P) => readonly number[];
 }
 
 /**
@@ -62,6 +67,8 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
     readonly redisPath: FaultProxy | undefined,
     readonly replicas: Replica[],
     private readonly env: Record<string, string>,
+    /** With `otherServers`: the path to each of them, in their order. */
+    readonly otherPaths: readonly FaultProxy[],
   ) {}
 
   static async start<P extends FaultPostgres = OwnedPostgres>(
@@ -75,11 +82,15 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
     await promisify(execFile)(process.execPath, [cli, 'seed'], { env: cleanEnv({ DATABASE_URL: databaseUrl }) });
     await createCustomers(databaseUrl);
     const proxy = await FaultProxy.start(postgres.port);
+    const otherPaths = await Promise.all(
+      (options.otherServers?.(postgres) ?? []).map((port) => FaultProxy.start(port)),
+    );
+    const servers = [proxy, ...otherPaths].map((path) => `127.0.0.1:${path.port}`).join(',');
     const redis = options.redis ? await OwnedRedis.start() : undefined;
     const redisPath = redis && options.redisEndpoint ? await FaultProxy.start(redis.port) : undefined;
     const env: Record<string, string> = {
       NODE_ENV: 'development',
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/faults`,
+      DATABASE_URL: `postgres://postgres@${servers}/faults${otherPaths.length > 0 ? '?target_session_attrs=read-write' : ''}`,
       SEED_DEMO_DATA: 'false',
       LOG_LEVEL: 'warn',
       GENERIC_DEADLINE_MS: String(BUDGET_MS),
@@ -104,7 +115,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
       };
       replicas.push({ name: `replica-${index}`, port, metricsPort, own, service: startService({ ...env, ...own }) });
     }
-    const cluster = new FaultCluster(postgres, proxy, redis, redisPath, replicas, env);
+    const cluster = new FaultCluster(postgres, proxy, redis, redisPath, replicas, env, otherPaths);
     try {
       await Promise.all(replicas.map((replica) => cluster.serving(replica)));
     } catch (error: unknown) {
@@ -204,6 +215,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
   async stop(): Promise<void> {
     await Promise.all(this.replicas.map(({ service }) => stop(service)));
     await this.proxy.close();
+    await Promise.all(this.otherPaths.map((path) => path.close()));
     await this.redisPath?.close();
     await this.redis?.destroy();
     await this.postgres.destroy();
