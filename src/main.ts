@@ -80,7 +80,8 @@ function describeStartupError(error: unknown): string | undefined {
   if (isReadOnlyError(error)) {
     return (
       'PostgreSQL takes no writes (25006: a standby, or default_transaction_read_only is on), and starting needs ' +
-      'some (migrations, the job queue); point DATABASE_URL at the primary'
+      'some (migrations, the job queue); point DATABASE_URL at the primary (or list the servers with ' +
+      'target_session_attrs=read-write)'
     );
   }
   const hint = connectErrorHint(error);

@@ -134,7 +134,8 @@ describe('PostgreSQL that takes no writes (a standby after a failover, a primary
       // about installing pgcrypto and a failed statement with its parameters, both on stderr.
       expect(output).toContain(
         'Start-up failed: PostgreSQL takes no writes (25006: a standby, or default_transaction_read_only is on), ' +
-          'and starting needs some (migrations, the job queue); point DATABASE_URL at the primary\n',
+          'and starting needs some (migrations, the job queue); point DATABASE_URL at the primary (or list the ' +
+          'servers with target_session_attrs=read-write)\n',
       );
       const lines = output.trim().split('\n');
       const notJson = lines.filter((line) => !line.startsWith('{'));

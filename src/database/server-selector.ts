@@ -9,7 +9,8 @@ export class NoSuitableServerError extends Error {
   readonly code = CONNECTION_FAILURE;
 
   constructor(servers: DatabaseServers, reasons: readonly string[]) {
-    const wanted = servers.target === 'any' ? 'answers' : servers.target === 'primary' ? 'is a primary' : 'takes writes';
+    const wanted =
+      servers.target === 'any' ? 'answers' : servers.target === 'primary' ? 'is a primary' : 'takes writes';
     super(`no server in DATABASE_URL ${wanted} (target_session_attrs=${servers.target}): ${reasons.join('; ')}`);
     this.name = 'NoSuitableServerError';
   }
