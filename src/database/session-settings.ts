@@ -27,10 +27,9 @@ export class SessionSettingsClient extends pg.Client {
     const options: pg.ClientConfig = typeof config === 'string' ? { connectionString: config } : { ...config };
     const settings = SETTINGS.flatMap((name) => {
       const value = options[name];
-      delete options[name];
       return typeof value === 'number' ? [`SET ${name} = ${Math.trunc(value)}`] : [];
     });
-    super(options);
+    super(withoutSessionSettings(options));
     this.settings = settings.join('; ');
   }
 

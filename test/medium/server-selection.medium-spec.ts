@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { type DatabaseServers, type PostgresServer } from '../../src/config';
-import { guardedClientClass } from '../../src/database/guarded-client';
+import { type GuardedClientClass, guardedClientClass } from '../../src/database/guarded-client';
 import {
   NoSuitableServerError,
   type ServerChoice,
@@ -31,6 +31,17 @@ function listed(ports: number[], target: DatabaseServers['target'], user = URL_O
     target,
     around: { before: `postgres://${user}@`, after: URL_OF_RUN.pathname },
   };
+}
+
+/** A selector for `servers` that records each choice, and the guarded client class that connects through it. */
+function selecting(
+  servers: DatabaseServers,
+  onError: (error: Error) => void = () => undefined,
+): { choices: ServerChoice[]; selector: ServerSelector; Guarded: GuardedClientClass } {
+  const choices: ServerChoice[] = [];
+  const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+  const Guarded = guardedClientClass({ readTimeoutMs: 3000, onError, servers: selector });
+  return { choices, selector, Guarded };
 }
 
 /**
@@ -64,8 +75,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
 
   it('goes to the server that answers and suits, and stays with it', async () => {
     const servers = listed([nobody, first.port, second.port], 'read-write');
-    const choices: ServerChoice[] = [];
-    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+    const { choices, selector } = selecting(servers);
     const chosen = await selector.choose(optionsFor(servers));
     expect([first.port, second.port]).toContain(chosen.port);
     expect(await selector.choose(optionsFor(servers))).toBe(chosen);
@@ -77,8 +87,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
     silent.blackHole();
     try {
       const servers = listed([silent.port, first.port], 'read-write');
-      const choices: ServerChoice[] = [];
-      const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+      const { choices, selector } = selecting(servers);
       // Asked one after another, the silent server would hold the search for its whole connect timeout and be
       // named as passed over; asked together, the one that answers is taken while the silent one still waits.
       expect(await selector.choose({ ...optionsFor(servers), connectionTimeoutMillis: 10_000 })).toEqual({
@@ -93,8 +102,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
 
   it('answers concurrent connections with one search', async () => {
     const servers = listed([first.port, second.port], 'primary');
-    const choices: ServerChoice[] = [];
-    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
+    const { choices, selector } = selecting(servers);
     const chosen = await Promise.all(Array.from({ length: 5 }, () => selector.choose(optionsFor(servers))));
     // Both paths suit (they reach one server): whichever answered first, every connection got the same one.
     expect(new Set(chosen.map((server) => server.port)).size).toBe(1);
@@ -103,14 +111,8 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
 
   it('a pool of guarded clients moves to the next server when its own is lost, and back only when that one fails', async () => {
     const servers = listed([first.port, second.port], 'read-write');
-    const choices: ServerChoice[] = [];
-    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
     const lost: Error[] = [];
-    const Guarded = guardedClientClass({
-      readTimeoutMs: 3000,
-      onError: (error) => lost.push(error),
-      servers: selector,
-    });
+    const { choices, Guarded } = selecting(servers, (error) => lost.push(error));
     // The pool is told the first server only, as TypeORM is: the selector points each client where it should go.
     const pool = new Pool({ ...optionsFor(servers), Client: Guarded, max: 2 });
     pool.on('error', () => undefined);
@@ -170,9 +172,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
 
   it('a server chosen a moment ago that no longer suits fails the connection, and the next one searches again', async () => {
     const servers = listed([first.port, second.port], 'read-write', role);
-    const choices: ServerChoice[] = [];
-    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
-    const Guarded = guardedClientClass({ readTimeoutMs: 3000, onError: () => undefined, servers: selector });
+    const { choices, Guarded } = selecting(servers);
     const connected = new Guarded(optionsFor(servers));
     await connected.connect();
     await connected.end();
@@ -195,9 +195,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
 
   it('a write refused for want of writes makes the next connection search again', async () => {
     const servers = listed([first.port, second.port], 'read-write', role);
-    const choices: ServerChoice[] = [];
-    const selector = new ServerSelector(servers, (choice) => choices.push(choice));
-    const Guarded = guardedClientClass({ readTimeoutMs: 3000, onError: () => undefined, servers: selector });
+    const { choices, Guarded } = selecting(servers);
     const client = new Guarded(optionsFor(servers));
     await client.connect();
     try {
