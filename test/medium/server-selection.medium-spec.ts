@@ -24,12 +24,18 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-/** DATABASE_URL's servers: each a path of its own (a proxy) to the run's PostgreSQL, or a port nobody listens on. */
-function listed(ports: number[], target: DatabaseServers['target'], user = URL_OF_RUN.username): DatabaseServers {
+/** The run's user and password as a URL's userinfo (the embedded server asks for a password; CI's trusts). */
+const RUN_CREDENTIALS = URL_OF_RUN.password ? `${URL_OF_RUN.username}:${URL_OF_RUN.password}` : URL_OF_RUN.username;
+
+/**
+ * DATABASE_URL's servers: each a path of its own (a proxy) to the run's PostgreSQL, or a port nobody listens on.
+ * `credentials` is the userinfo, `user` or `user:password`, percent-encoded as in a URL.
+ */
+function listed(ports: number[], target: DatabaseServers['target'], credentials = RUN_CREDENTIALS): DatabaseServers {
   return {
     list: ports.map((port) => ({ host: '127.0.0.1', port })),
     target,
-    around: { before: `postgres://${user}@`, after: URL_OF_RUN.pathname },
+    around: { before: `postgres://${credentials}@`, after: URL_OF_RUN.pathname },
   };
 }
 
@@ -50,6 +56,9 @@ function selecting(
  */
 describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', () => {
   const role = `wf_medium_ro_${randomBytes(4).toString('hex')}`;
+  // A password too: a server that asks for one (scram-sha-256, as the embedded one does) refuses a role without.
+  const rolePassword = randomBytes(12).toString('hex');
+  const asRole = `${role}:${rolePassword}`;
   let first: FaultProxy;
   let second: FaultProxy;
   let nobody: number;
@@ -59,7 +68,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
     [first, second] = await Promise.all([FaultProxy.start(upstream), FaultProxy.start(upstream)]);
     nobody = await freePort();
     // A role whose sessions take no writes: a server "that takes no writes" as this role sees it.
-    await admin(`CREATE ROLE ${role} LOGIN`);
+    await admin(`CREATE ROLE ${role} LOGIN PASSWORD '${rolePassword}'`);
   });
 
   afterAll(async () => {
@@ -149,7 +158,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
   it('a server that takes no writes is passed over; with none left, the error names each and why', async () => {
     await admin(`ALTER ROLE ${role} SET default_transaction_read_only = on`);
     try {
-      const servers = listed([nobody, first.port], 'read-write', role);
+      const servers = listed([nobody, first.port], 'read-write', asRole);
       const selector = new ServerSelector(servers);
       const search = selector.choose(optionsFor(servers));
       await expect(search).rejects.toBeInstanceOf(NoSuitableServerError);
@@ -163,7 +172,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
         ),
       });
       // Without a target, any server that answers will do.
-      const any = listed([nobody, first.port], 'any', role);
+      const any = listed([nobody, first.port], 'any', asRole);
       expect(await new ServerSelector(any).choose(optionsFor(any))).toEqual({ host: '127.0.0.1', port: first.port });
     } finally {
       await admin(`ALTER ROLE ${role} RESET default_transaction_read_only`);
@@ -171,7 +180,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
   });
 
   it('a server chosen a moment ago that no longer suits fails the connection, and the next one searches again', async () => {
-    const servers = listed([first.port, second.port], 'read-write', role);
+    const servers = listed([first.port, second.port], 'read-write', asRole);
     const { choices, Guarded } = selecting(servers);
     const connected = new Guarded(optionsFor(servers));
     await connected.connect();
@@ -194,7 +203,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
   });
 
   it('a write refused for want of writes makes the next connection search again', async () => {
-    const servers = listed([first.port, second.port], 'read-write', role);
+    const servers = listed([first.port, second.port], 'read-write', asRole);
     const { choices, Guarded } = selecting(servers);
     const client = new Guarded(optionsFor(servers));
     await client.connect();
