@@ -2,6 +2,7 @@ import {
   passingDatabaseFailure,
   isConnectionError,
   isReadOnlyError,
+  isSilentPath,
   isUnusableConnection,
   raisedWhileConnecting,
   serverRefusal,
@@ -21,6 +22,19 @@ describe('connection errors', () => {
     expect(isConnectionError(pgError('23505'))).toBe(false);
     expect(isConnectionError(pgError('42P01'))).toBe(false);
     expect(isConnectionError(undefined)).toBe(false);
+  });
+
+  it('knows a silent path (every connection on it dead) from a server that answers to refuse', () => {
+    for (const code of ['ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']) {
+      expect(isSilentPath(pgError(code))).toBe(true);
+    }
+    // pg's connect timeout has no code.
+    expect(isSilentPath(new Error('timeout expired'))).toBe(true);
+    expect(isSilentPath(Object.assign(new Error('query failed'), { driverError: pgError('ETIMEDOUT') }))).toBe(true);
+    // The server answered: a login refused, too many connections, shutting down, one session terminated.
+    for (const code of ['28P01', '53300', '57P01', '57P03', '08006']) expect(isSilentPath(pgError(code))).toBe(false);
+    expect(isSilentPath(new Error('Connection terminated unexpectedly'))).toBe(false);
+    expect(isSilentPath(undefined)).toBe(false);
   });
 
   it('finds the driver error under what wraps it (TypeORM, a cause)', () => {

@@ -70,6 +70,22 @@ export function isConnectionError(error: unknown): boolean {
   });
 }
 
+/** Socket failures that mean nobody answers at the server's address: no route, nobody listening, or silence. */
+const SILENT_PATH_CODES = new Set(['ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * True when `error` says the path to the server is silent, so every connection on it is as dead as the one that
+ * met it: no answer in time (a lost host, a failed-over primary, a black-holed address), no route, or nobody
+ * listening. Not a server that answers to refuse (a login, too many connections, shutting down): its other
+ * connections are fine, or end by themselves. pg's connect timeout ('timeout expired') carries no code.
+ */
+export function isSilentPath(error: unknown): boolean {
+  return somewhereIn(
+    error,
+    ({ code, message }) => (typeof code === 'string' && SILENT_PATH_CODES.has(code)) || message === 'timeout expired',
+  );
+}
+
 /**
  * True when the server refused a write because it takes none: a hot standby (what a connection may still reach
  * after a failover moved the primary elsewhere), or a primary set read-only (`default_transaction_read_only`, as

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { startNoAnswerTimer } from '../common/no-answer-timer';
 import { AppConfig } from '../config';
+import { isSilentPath } from './connection-errors';
 import { APPLICATION_NAME } from './data-source-options';
 import type { GuardedClient } from './guarded-client';
 import { PgPools } from './pg-pools';
@@ -11,10 +12,15 @@ export const PROBE_TIMEOUT_MS = 2000;
  * One round trip to PostgreSQL on a connection of its own, outside the pool: whether the server answers is
  * then never confused with whether the pool has a free connection (a pool full of slow turns is busy, not
  * down). The connection is opened when first needed, and replaced after any failure and once it has ended.
+ *
+ * When the path to the server is silent (no answer in time, no route, nobody listening), the pool's connections to
+ * it are given up too (`PgPools.serverSilent`): they share the path.
  */
 @Injectable()
 export class DatabaseProbe implements OnModuleDestroy {
   private client?: GuardedClient;
+  /** Whether the probe's connection has answered (a silent path then is news, not the same outage again). */
+  private answered = false;
   private inFlight?: Promise<void>;
   private closed = false;
 
@@ -37,6 +43,7 @@ export class DatabaseProbe implements OnModuleDestroy {
 
   private async roundTrip(): Promise<void> {
     if (this.closed) throw new Error('the database probe is closed');
+    const since = this.pools.open.now();
     let stopTimer = (): void => undefined;
     const timeout = new Promise<never>((_, reject) => {
       stopTimer = startNoAnswerTimer(PROBE_TIMEOUT_MS, () =>
@@ -46,6 +53,12 @@ export class DatabaseProbe implements OnModuleDestroy {
     try {
       await Promise.race([this.query(), timeout]);
     } catch (error: unknown) {
+      const client = this.client;
+      if (client && !this.closed && isSilentPath(error)) {
+        const why = error instanceof Error ? error.message : String(error);
+        this.pools.serverSilent({ host: client.host, port: client.port }, why, { news: this.answered, since });
+      }
+      this.answered = false;
       await this.drop();
       throw error;
     } finally {
@@ -71,6 +84,7 @@ export class DatabaseProbe implements OnModuleDestroy {
       await client.connect();
     }
     await this.client?.query('SELECT 1');
+    this.answered = true;
   }
 
   private async drop(): Promise<void> {

@@ -1,8 +1,9 @@
 import { Socket } from 'node:net';
 import * as pg from 'pg';
 import { startNoAnswerTimer } from '../common/no-answer-timer';
-import type { PostgresServer } from '../config';
+import { type PostgresServer, serverName } from '../config';
 import { isReadOnlyError } from './connection-errors';
+import type { OpenConnections } from './open-connections';
 import { tracedQuery } from './query-span';
 import { pointedAt, type ServerSelector } from './server-selector';
 import { type ConnectCallback, SessionSettingsClient, withoutSessionSettings } from './session-settings';
@@ -20,6 +21,8 @@ export interface ClientGuard {
   readonly onError: (error: Error) => void;
   /** Which server to connect to, when DATABASE_URL lists several or asks for a kind of server. */
   readonly servers?: ServerSelector;
+  /** Where each connection is registered by server while open, so that all to one server can be given up. */
+  readonly open?: OpenConnections;
 }
 
 /** A query answered by neither a result nor an error in time: the network path or the server is gone. */
@@ -35,6 +38,8 @@ export class NoAnswerError extends Error {
 /** A pg client that can also be ended without the server's goodbye (a dead path never sends it). */
 export interface GuardedClient extends pg.Client {
   destroy(): void;
+  /** Ends the connection now with `error`: what it is answering (or opening) fails with it. */
+  abandon(error: Error): void;
 }
 
 export type GuardedClientClass = new (config?: string | pg.ClientConfig) => GuardedClient;
@@ -89,10 +94,14 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
     /** Connects to the server the selector names (when there is one), and makes sure it still suits. */
     private async connectToServer(): Promise<pg.Client> {
       const selector = guard.servers;
-      if (!selector) return super.connect();
+      if (!selector) {
+        this.register();
+        return super.connect();
+      }
       const server = await selector.choose(this.searchOptions);
       pointedAt(this, server);
       this.server = server;
+      this.register();
       try {
         await super.connect();
       } catch (error: unknown) {
@@ -107,6 +116,20 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
         throw error;
       }
       return this;
+    }
+
+    /** Registered by server until pg's 'end' (which follows every close), so that a verdict on it reaches this. */
+    private register(): void {
+      const open = guard.open;
+      if (!open) return;
+      const server = serverName({ host: this.host, port: this.port });
+      open.add(server, this);
+      this.once('end', () => open.delete(server, this));
+    }
+
+    /** Ends the connection now with `error`: what it is answering (or opening) fails with it. */
+    abandon(error: Error): void {
+      this.socket?.destroy(error);
     }
 
     private forgetServer(): void {

@@ -58,6 +58,7 @@ export class PgNotifications implements OnApplicationShutdown {
       readTimeoutMs: readTimeoutMs(config.database),
       onError: (error) => this.logger.warn(`The notification connection was lost: ${error.message}`),
       servers: pools.servers,
+      open: pools.open,
     });
   }
 

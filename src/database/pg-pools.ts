@@ -1,11 +1,12 @@
 import { Injectable, Logger, Module, Optional } from '@nestjs/common';
 import * as pg from 'pg';
 import { BACKGROUND_LANE, currentWorkScope } from '../common/work-scope';
-import { AppConfig, serverName } from '../config';
+import { AppConfig, type PostgresServer, serverName } from '../config';
 import { Metrics } from '../observability/metrics';
 import { raisedWhileConnecting } from './connection-errors';
 import { CONNECT_TIMEOUT_MS } from './data-source-options';
 import { guardedClientClass, type GuardedClientClass } from './guarded-client';
+import { OpenConnections } from './open-connections';
 import { PoolGate } from './pool-gate';
 import { type ServerChoice, ServerSelector } from './server-selector';
 
@@ -44,6 +45,8 @@ export class PgPools {
   private countError?: () => void;
   /** Set when DATABASE_URL lists several servers or asks for a kind of server; shared by every connection. */
   readonly servers?: ServerSelector;
+  /** Every open connection of the process by server: those to a server found silent are given up together. */
+  readonly open = new OpenConnections();
   private chosen?: string;
 
   constructor(
@@ -61,7 +64,7 @@ export class PgPools {
       this.recordWait = (seconds, lane) => waits(seconds, { lane });
       const errors = metrics.counter(
         'db_connection_errors_total',
-        'PostgreSQL connections lost (terminated, reset, or unanswered past the read timeout)',
+        'PostgreSQL connections lost (terminated, reset, unanswered past the read timeout, or given up with a silent server)',
       );
       this.countError = () => errors();
     }
@@ -133,7 +136,26 @@ export class PgPools {
 
   /** The guarded client class with this process's error accounting (also for pg-boss's pool). */
   clientClass(readTimeoutMs: number): GuardedClientClass {
-    return guardedClientClass({ readTimeoutMs, onError: (error) => this.connectionLost(error), servers: this.servers });
+    return guardedClientClass({
+      readTimeoutMs,
+      onError: (error) => this.connectionLost(error),
+      servers: this.servers,
+      open: this.open,
+    });
+  }
+
+  /**
+   * The probe found the path to `server` silent (`why`): every connection to it opened by `since` (when the probe's
+   * round trip began; all by default) is given up at once (its statement, if it has one, fails as a lost
+   * connection's does) instead of holding a turn, and the pool, for the read timeout;
+   * with several servers listed the next connection searches again. Logged when it is `news` (the probe's own
+   * connection had been answered), not at every retry of an outage.
+   */
+  serverSilent(server: PostgresServer, why: string, { news, since }: { news: boolean; since?: number }): void {
+    const name = serverName(server);
+    const givenUp = this.open.giveUp(name, `the probe found ${name} silent (${why})`, since);
+    this.servers?.forget(server);
+    if (news) this.logger.warn(`The probe found ${name} silent (${why}): ${givenUp} connection(s) to it given up`);
   }
 
   get primary(): pg.Pool {

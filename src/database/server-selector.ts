@@ -63,7 +63,7 @@ export class ServerSelector {
 
   /** A connection to `server` failed, was lost or found it unsuitable: the next connection searches again. */
   forget(server: PostgresServer): void {
-    if (this.current === server) this.current = undefined;
+    if (this.current?.host === server.host && this.current.port === server.port) this.current = undefined;
   }
 
   /**

@@ -129,6 +129,13 @@ describeWithStreamingReplication()(
       // Readiness answered throughout (DEGRADED_MODE=reply: the polite reply keeps reaching the bots).
       expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
       expect(promotionMs).toBeGreaterThan(0);
+      // The probe found the old primary's path silent and every connection on it was given up at once, instead of
+      // each holding a turn (or the pool) for the read timeout.
+      for (const replica of cluster.replicas) {
+        expect(replica.service.output()).toMatch(
+          new RegExp(`"level":"warn".*"The probe found 127\\.0\\.0\\.1:${cluster.proxy.port} silent \\(.*given up"`),
+        );
+      }
     }, 120_000);
 
     it('after it, every replica holds its connections on the new primary, notifications included', async () => {

@@ -57,6 +57,11 @@ describeWithStreamingReplication()(
       // Readiness answered throughout (DEGRADED_MODE=reply: the polite reply keeps reaching the bots).
       expect(run.readiness.filter((sample) => sample.status !== 200)).toEqual([]);
       for (const replica of cluster.replicas) {
+        // The probe found the lost host's path silent: its connections were given up at once (not each after the
+        // read timeout), and the next connection searched the list.
+        expect(replica.service.output()).toMatch(
+          new RegExp(`"level":"warn".*"The probe found 127\\.0\\.0\\.1:${cluster.proxy.port} silent \\(`),
+        );
         expect(replica.service.output()).toMatch(
           new RegExp(`"level":"warn".*"Connections now go to 127\\.0\\.0\\.1:${standbyPath?.port} \\(`),
         );

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Pool } from 'pg';
 import { AppConfig } from '../../src/config';
 import { HEARTBEAT_INTERVAL_MS, PgNotifications } from '../../src/database/pg-notifications';
@@ -15,6 +16,7 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
   let proxy: FaultProxy;
   let pool: Pool;
   let notifications: PgNotifications;
+  let pools: PgPools;
   const received: string[] = [];
   /** `afterGap` of every time the subscription took effect. */
   const listening: boolean[] = [];
@@ -31,7 +33,8 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
     const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
       database: { url: throughProxy.toString(), statementTimeoutMs: 500 },
     });
-    notifications = new PgNotifications(config, PgPools.of(pool));
+    pools = PgPools.of(pool);
+    notifications = new PgNotifications(config, pools);
     const channel = notifications.channel('wf_heartbeat_test');
     channel.subscribe(
       (message) => received.push(message),
@@ -63,4 +66,25 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
     });
     expect(received).not.toContain('into the black hole');
   }, 30_000);
+
+  it('is given up with the other connections when the probe finds its server silent, and connects again', async () => {
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
+    try {
+      const channel = notifications.channel('wf_heartbeat_test');
+      proxy.blackHole();
+      proxy.heal();
+      pools.serverSilent({ host: '127.0.0.1', port: proxy.port }, 'no answer within 2000 ms', { news: false });
+      // Given up at once, not found dead by its next heartbeat and the read timeout.
+      await eventually(() => expect(listening).toEqual([false, true, true]));
+      expect(warnings).toHaveBeenCalledWith(
+        expect.stringMatching(/^The notification connection was lost: the connection to 127\.0\.0\.1:\d+ was given up/),
+      );
+      await eventually(async () => {
+        await channel.publish('after the verdict');
+        expect(received).toContain('after the verdict');
+      });
+    } finally {
+      warnings.mockRestore();
+    }
+  });
 });

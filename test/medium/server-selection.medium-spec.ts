@@ -10,9 +10,7 @@ import {
 } from '../../src/database/server-selector';
 import { FaultProxy } from '../faults/support/fault-proxy';
 import { freePort } from '../support/service-process';
-
-/** The server the test run uses (globalSetup sets it). */
-const URL_OF_RUN = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+import { RUN_CREDENTIALS, RUN_PORT, URL_OF_RUN } from './support/run-server';
 
 async function admin(sql: string): Promise<void> {
   const client = new Client({ connectionString: URL_OF_RUN.toString() });
@@ -23,9 +21,6 @@ async function admin(sql: string): Promise<void> {
     await client.end();
   }
 }
-
-/** The run's user and password as a URL's userinfo (the embedded server asks for a password; CI's trusts). */
-const RUN_CREDENTIALS = URL_OF_RUN.password ? `${URL_OF_RUN.username}:${URL_OF_RUN.password}` : URL_OF_RUN.username;
 
 /**
  * DATABASE_URL's servers: each a path of its own (a proxy) to the run's PostgreSQL, or a port nobody listens on.
@@ -64,8 +59,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
   let nobody: number;
 
   beforeAll(async () => {
-    const upstream = Number(URL_OF_RUN.port || 5432);
-    [first, second] = await Promise.all([FaultProxy.start(upstream), FaultProxy.start(upstream)]);
+    [first, second] = await Promise.all([FaultProxy.start(RUN_PORT), FaultProxy.start(RUN_PORT)]);
     nobody = await freePort();
     // A role whose sessions take no writes: a server "that takes no writes" as this role sees it.
     await admin(`CREATE ROLE ${role} LOGIN PASSWORD '${rolePassword}'`);
@@ -92,7 +86,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
   });
 
   it('does not wait for a listed server whose address went silent (a lost host) before taking one that answers', async () => {
-    const silent = await FaultProxy.start(Number(URL_OF_RUN.port || 5432));
+    const silent = await FaultProxy.start(RUN_PORT);
     silent.blackHole();
     try {
       const servers = listed([silent.port, first.port], 'read-write');
