@@ -19,7 +19,7 @@ export const PROBE_TIMEOUT_MS = 2000;
 @Injectable()
 export class DatabaseProbe implements OnModuleDestroy {
   private client?: GuardedClient;
-  /** Whether the probe's connection has answered (a silent path then is news, not the same outage again). */
+  /** Whether the probe's current connection has answered (a silent path then is news, not an outage going on). */
   private answered = false;
   private inFlight?: Promise<void>;
   private closed = false;
@@ -54,7 +54,7 @@ export class DatabaseProbe implements OnModuleDestroy {
       await Promise.race([this.query(), timeout]);
     } catch (error: unknown) {
       const client = this.client;
-      if (client && !this.closed && isSilentPath(error)) {
+      if (client && !this.closed && this.pathWentSilent(client, error)) {
         const why = error instanceof Error ? error.message : String(error);
         this.pools.serverSilent({ host: client.host, port: client.port }, why, { news: this.answered, since });
       }
@@ -66,8 +66,19 @@ export class DatabaseProbe implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Whether `error` says the path to the probe's server is silent: its connection, which had answered, got no
+   * answer (or lost its route), or nothing at the address takes a connection at all. Not a server that took the
+   * connection and was slow to set it up (an overloaded server, a pooler waiting for a server of its own): the
+   * connections it already has may be serving.
+   */
+  private pathWentSilent(client: GuardedClient, error: unknown): boolean {
+    return isSilentPath(error) && (this.answered || !client.reachedServer);
+  }
+
   private async query(): Promise<void> {
     if (!this.client) {
+      this.answered = false;
       const Client = this.pools.clientClass(PROBE_TIMEOUT_MS);
       const client = new Client({
         connectionString: this.config.database.url,

@@ -40,6 +40,8 @@ export interface GuardedClient extends pg.Client {
   destroy(): void;
   /** Ends the connection now with `error`: what it is answering (or opening) fails with it. */
   abandon(error: Error): void;
+  /** Whether its TCP connection was ever established (something at the address took it). */
+  readonly reachedServer: boolean;
 }
 
 export type GuardedClientClass = new (config?: string | pg.ClientConfig) => GuardedClient;
@@ -61,6 +63,7 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
     private readonly searchOptions: pg.ClientConfig;
     /** The server this client connected to, when a selector chose it. */
     private server?: PostgresServer;
+    reachedServer = false;
     /** A notice that the statement being answered committed without its synchronous standbys' confirmation. */
     private unconfirmed?: UnconfirmedCommitError;
 
@@ -72,6 +75,7 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
       options.stream ??= () => (socket = new Socket());
       super(options);
       this.socket = socket;
+      socket?.once('connect', () => (this.reachedServer = true));
       this.searchOptions = searchOptions;
       this.on('error', (error: Error) => {
         // The server may be gone (a failover): the next connection makes sure of the one it goes to.

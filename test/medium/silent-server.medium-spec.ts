@@ -111,6 +111,39 @@ describe('connections on a path the probe found silent (real PostgreSQL behind a
     await expect(probe.ping()).resolves.toBeUndefined();
   });
 
+  it('nothing listening at the address any more: the connections still open to it are given up', async () => {
+    const path = await proxy();
+    const { pool, probe } = service(runUrlAt(path.port));
+    await fillPool(pool);
+    // The host is gone: its open connections silent, new ones refused. The probe has no connection yet: its first
+    // is refused, and nothing took it.
+    path.blackHole();
+    path.stopListening();
+    await expect(probe.ping()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    // The pool's idle connections were given up: a query opens a new one and is refused at once, instead of
+    // waiting out the read timeout on an old one (NoAnswerError).
+    await expect(pool.query('SELECT 1')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(pool.totalCount).toBe(0);
+  });
+
+  it('a server slow to take a new connection is not found silent: the connections it already has go on', async () => {
+    const path = await proxy();
+    const { pool, probe } = service(runUrlAt(path.port));
+    await fillPool(pool);
+    const pids = async (): Promise<number[]> => {
+      const results = await Promise.all(
+        Array.from({ length: POOL_SIZE }, () => pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')),
+      );
+      return results.map((result) => result.rows[0].pid).sort();
+    };
+    const before = await pids();
+    // Something takes the probe's new connection and never sets it up (an overloaded server, a pooler waiting for a
+    // server of its own); the open connections are served as before.
+    path.stallNew();
+    await expect(probe.ping()).rejects.toMatchObject({ message: expect.stringMatching(/timeout expired|no answer/) });
+    expect(await pids()).toEqual(before);
+  });
+
   it('a statement in flight on the silent path fails at once, as on a lost connection; new connections work', async () => {
     const path = await proxy();
     const { pools } = service(runUrlAt(path.port));

@@ -23,6 +23,8 @@ export class FaultProxy {
   private readonly links = new Set<Link>();
   private mode: PathMode = 'pass';
   private delayMs = 0;
+  /** New connections are accepted and never carried (a server too busy to take one); open ones pass. */
+  private stallingNew = false;
 
   private constructor(
     private readonly server: Server,
@@ -60,6 +62,19 @@ export class FaultProxy {
     for (const link of this.links) this.swallow(link);
   }
 
+  /**
+   * Accepts new connections but never carries them (an overloaded server, or a pooler waiting for its own
+   * server, slow to take a connection); the open ones go on as they are. Until `heal()`.
+   */
+  stallNew(): void {
+    this.stallingNew = true;
+  }
+
+  /** Refuses new connections from now on (nothing listens at the address); the open ones go on as they are. */
+  stopListening(): void {
+    this.server.close();
+  }
+
   /** Adds `delayMs` to every chunk in both directions. */
   slow(delayMs: number): void {
     this.mode = 'slow';
@@ -73,6 +88,7 @@ export class FaultProxy {
 
   heal(): void {
     this.mode = 'pass';
+    this.stallingNew = false;
     this.delayMs = 0;
   }
 
@@ -101,7 +117,7 @@ export class FaultProxy {
     server.on('error', upstreamGone).on('close', upstreamGone);
     this.forward(link, client, server);
     this.forward(link, server, client);
-    if (this.mode === 'black-hole') this.swallow(link);
+    if (this.mode === 'black-hole' || this.stallingNew) this.swallow(link);
   }
 
   private forward(link: Link, from: Socket, to: Socket): void {
