@@ -51,6 +51,34 @@ describe('startNoAnswerTimer', () => {
     expect(silence).toBe(false);
   });
 
+  it('says the answer is late first, then that there is none', async () => {
+    const calls: string[] = [];
+    const silent = new Promise<void>((resolve) =>
+      startNoAnswerTimer(
+        40,
+        () => {
+          calls.push('no answer');
+          resolve();
+        },
+        { afterMs: 10, onLate: () => calls.push('late') },
+      ),
+    );
+    await silent;
+    expect(calls).toEqual(['late', 'no answer']);
+  });
+
+  it('says nothing about an answer that came before it was late', async () => {
+    const calls: string[] = [];
+    const stop = startNoAnswerTimer(40, () => calls.push('no answer'), {
+      afterMs: 20,
+      onLate: () => calls.push('late'),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    stop();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(calls).toEqual([]);
+  });
+
   it('never fires once stopped', async () => {
     let silence = false;
     const stop = startNoAnswerTimer(10, () => (silence = true));

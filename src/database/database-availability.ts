@@ -2,9 +2,12 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { AppConfig } from '../config';
 import { isConnectionError, type Unavailable, serverRefusal, UNREACHABLE } from './connection-errors';
 import { DatabaseProbe } from './database-probe';
+import { PgPools } from './pg-pools';
 
 /** Distinct reasons logged in one outage, at most (a reason carrying a changing detail must not log every probe). */
 const MAX_REASONS_LOGGED = 5;
+/** Late statements (a lock wait, a slow report, a path gone silent) make the probe check at most this often. */
+const LATE_CHECK_INTERVAL_MS = 1000;
 
 /**
  * Whether PostgreSQL can be reached, as last seen. Only connection failures count: a full pool or a slow
@@ -12,6 +15,10 @@ const MAX_REASONS_LOGGED = 5;
  * check at once on its own connection (one terminated backend is not an outage); when the probe fails too,
  * turns get the degraded reply at once (no waiting on dead connections) and the probe runs every
  * DB_PROBE_INTERVAL_MS until the server answers again.
+ *
+ * A statement unanswered for a while (`LATE_ANSWER_MS`) makes the probe check too, at most once a second: a path
+ * that went silent fails no statement until the read timeout, and the probe's verdict gives up every connection
+ * on it (`PgPools.serverSilent`) seconds before that.
  */
 @Injectable()
 export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDestroy {
@@ -22,11 +29,15 @@ export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDes
   private stopped = false;
   /** The reasons logged during this outage: each once. */
   private readonly reasonsSeen = new Set<string>();
+  private lastLateCheck = 0;
 
   constructor(
     private readonly probe: DatabaseProbe,
     private readonly config: AppConfig,
-  ) {}
+    pools: PgPools,
+  ) {
+    pools.onStatementLate(() => this.statementLate());
+  }
 
   /**
    * Opens the probe's connection while the process starts, so that the first readiness check costs one round
@@ -66,6 +77,15 @@ export class DatabaseAvailability implements OnApplicationBootstrap, OnModuleDes
       if (!this.stopped) this.markDown(error);
       return false;
     }
+  }
+
+  /** A statement has gone unanswered for a while: while PostgreSQL is taken for reachable, the probe checks. */
+  private statementLate(): void {
+    if (!this.available || this.stopped) return;
+    const now = Date.now();
+    if (now - this.lastLateCheck < LATE_CHECK_INTERVAL_MS) return;
+    this.lastLateCheck = now;
+    void this.check();
   }
 
   onModuleDestroy(): void {

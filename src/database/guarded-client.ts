@@ -23,7 +23,15 @@ export interface ClientGuard {
   readonly servers?: ServerSelector;
   /** Where each connection is registered by server while open, so that all to one server can be given up. */
   readonly open?: OpenConnections;
+  /**
+   * Called when a statement has gone `LATE_ANSWER_MS` without an answer: long before the read timeout, the
+   * probe can then find out whether the path went silent for every connection.
+   */
+  readonly onLate?: () => void;
 }
+
+/** How long a statement goes unanswered before `ClientGuard.onLate` is told. */
+export const LATE_ANSWER_MS = 1000;
 
 /** A query answered by neither a result nor an error in time: the network path or the server is gone. */
 export class NoAnswerError extends Error {
@@ -57,6 +65,7 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
   // A timeout that is not a positive number (a configuration missing its statement timeout) would end every query.
   if (!(guard.readTimeoutMs > 0))
     throw new Error(`readTimeoutMs must be a positive number (got ${guard.readTimeoutMs})`);
+  const late = guard.onLate && { afterMs: LATE_ANSWER_MS, onLate: guard.onLate };
   class Guarded extends SessionSettingsClient implements GuardedClient {
     private readonly socket?: Socket;
     /** The settings a server search connects with (this client's, on another connection). */
@@ -191,7 +200,11 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
     private watch(): () => void {
       const socket = this.socket;
       if (!socket) return () => undefined;
-      return startNoAnswerTimer(guard.readTimeoutMs, () => socket.destroy(new NoAnswerError(guard.readTimeoutMs)));
+      return startNoAnswerTimer(
+        guard.readTimeoutMs,
+        () => socket.destroy(new NoAnswerError(guard.readTimeoutMs)),
+        late,
+      );
     }
   }
   return Guarded;

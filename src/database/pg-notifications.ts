@@ -59,6 +59,7 @@ export class PgNotifications implements OnApplicationShutdown {
       onError: (error) => this.logger.warn(`The notification connection was lost: ${error.message}`),
       servers: pools.servers,
       open: pools.open,
+      onLate: pools.statementLate,
     });
   }
 

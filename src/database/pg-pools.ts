@@ -48,6 +48,7 @@ export class PgPools {
   /** Every open connection of the process by server: those to a server found silent are given up together. */
   readonly open = new OpenConnections();
   private chosen?: string;
+  private lateListener?: () => void;
 
   constructor(
     @Optional() private readonly config?: AppConfig,
@@ -141,8 +142,17 @@ export class PgPools {
       onError: (error) => this.connectionLost(error),
       servers: this.servers,
       open: this.open,
+      onLate: this.statementLate,
     });
   }
+
+  /** `listener` is called whenever a statement has gone unanswered for a while (`LATE_ANSWER_MS`). */
+  onStatementLate(listener: () => void): void {
+    this.lateListener = listener;
+  }
+
+  /** A statement on one of the process's connections has gone unanswered for a while. */
+  readonly statementLate = (): void => this.lateListener?.();
 
   /**
    * The probe found the path to `server` silent (`why`): every connection to it opened by `since` (when the probe's

@@ -1,6 +1,7 @@
 import type { Pool, PoolConfig } from 'pg';
 import { type AppConfig, loadConfig } from '../../src/config';
 import { isConnectionError } from '../../src/database/connection-errors';
+import { DatabaseAvailability } from '../../src/database/database-availability';
 import { DatabaseProbe } from '../../src/database/database-probe';
 import { ConnectionGivenUpError } from '../../src/database/open-connections';
 import { PgPools } from '../../src/database/pg-pools';
@@ -142,6 +143,32 @@ describe('connections on a path the probe found silent (real PostgreSQL behind a
     path.stallNew();
     await expect(probe.ping()).rejects.toMatchObject({ message: expect.stringMatching(/timeout expired|no answer/) });
     expect(await pids()).toEqual(before);
+  });
+
+  it('a statement left unanswered makes the probe look, and be given up long before the read timeout', async () => {
+    const path = await proxy();
+    // A read timeout of 7 s (statement timeout 5 s + 2 s), and no readiness checks to run the probe.
+    const config = loadConfig({ DATABASE_URL: runUrlAt(path.port), DB_STATEMENT_TIMEOUT_MS: '5000' }, '/srv');
+    const pools = new PgPools(config);
+    const pool = new (pools.driver().Pool)({ connectionString: config.database.url, max: POOL_SIZE });
+    pool.on('error', () => undefined);
+    const probe = new DatabaseProbe(config, pools);
+    const availability = new DatabaseAvailability(probe, config, pools);
+    opened.push({ pool, probe });
+    try {
+      await probe.ping();
+      await fillPool(pool);
+      path.blackHole();
+      path.heal();
+      // Late after 1 s: the probe's round trip gets no answer within 2 s, and every connection on the path is given
+      // up. Left to the read timeout, the statement would fail with NoAnswerError after 7 s.
+      const failed = await pool.query('SELECT 1').catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(ConnectionGivenUpError);
+      // Taken for unreachable once the probe has dropped its own connection.
+      await eventually(() => expect(availability.isAvailable).toBe(false));
+    } finally {
+      availability.onModuleDestroy();
+    }
   });
 
   it('a statement in flight on the silent path fails at once, as on a lost connection; new connections work', async () => {
