@@ -49,6 +49,8 @@ export class PgPools {
   readonly open = new OpenConnections();
   private chosen?: string;
   private lateListener?: () => void;
+  /** A statement on one of the process's connections has gone unanswered for a while (`LATE_ANSWER_MS`). */
+  readonly statementLate = (): void => this.lateListener?.();
 
   constructor(
     @Optional() private readonly config?: AppConfig,
@@ -151,15 +153,12 @@ export class PgPools {
     this.lateListener = listener;
   }
 
-  /** A statement on one of the process's connections has gone unanswered for a while. */
-  readonly statementLate = (): void => this.lateListener?.();
-
   /**
    * The probe found the path to `server` silent (`why`): every connection to it opened by `since` (when the probe's
-   * round trip began; all by default) is given up at once (its statement, if it has one, fails as a lost
-   * connection's does) instead of holding a turn, and the pool, for the read timeout;
-   * with several servers listed the next connection searches again. Logged when it is `news` (the probe's own
-   * connection had been answered), not at every retry of an outage.
+   * round trip began; all by default) is given up at once, instead of holding a turn, and the pool, for the read
+   * timeout. A statement in flight on one fails as on a lost connection. With several servers listed, the next
+   * connection searches again. Logged when it is `news` (the probe's own connection had been answered), not at
+   * every retry of an outage.
    */
   serverSilent(server: PostgresServer, why: string, { news, since }: { news: boolean; since?: number }): void {
     const name = serverName(server);
