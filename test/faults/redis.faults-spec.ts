@@ -487,6 +487,8 @@ describe('a Redis Cluster, one master killed under load and its replica promoted
         await eventually(async () => {
           expect(await redis.command(survivor, 'CLUSTER', 'NODES')).toMatch(new RegExp(`:${victim}@\\d+ master,fail`));
           expect(await redis.command(survivor, 'CLUSTER', 'INFO')).toMatch(/cluster_state:ok/);
+          // Its slots served by another node: the promotion happened (the state is ok without full coverage too).
+          expect(await redis.command(survivor, 'CLUSTER', 'SLOTS')).not.toMatch(new RegExp(`^${victim}$`, 'm'));
         }, 20_000);
       },
     );

@@ -133,6 +133,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       if (Date.now() > deadline) throw new Error(`the Redis Cluster did not come up:\n${states.join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // A replica that has not synced with its master cannot be promoted: a master killed before then leaves its slots
+    // served by nobody. Every replica's link must be up before the cluster is handed out.
+    for (const deadline = Date.now() + 20_000; ;) {
+      const roles = await Promise.all(
+        ports.map(async (port) => (await run('redis-cli', [...cli, '-p', String(port), 'info', 'replication'])).stdout),
+      );
+      const synced = roles.filter((info) => /role:slave/.test(info) && /master_link_status:up/.test(info)).length;
+      if (synced === 3 * replicas) break;
+      if (Date.now() > deadline) throw new Error(`the Redis Cluster's replicas did not sync:\n${roles.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } catch (error: unknown) {
     await stop();
     throw error;
