@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import * as pg from 'pg';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from './data-source-options';
-import { type GuardedClient, type GuardedClientClass, guardedClientClass } from './guarded-client';
+import { type GuardedClient, type GuardedClientClass } from './guarded-client';
 import { PgPools, readTimeoutMs } from './pg-pools';
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
@@ -54,13 +54,9 @@ export class PgNotifications implements OnApplicationShutdown {
     private readonly config: AppConfig,
     private readonly pools: PgPools,
   ) {
-    this.Client = guardedClientClass({
-      readTimeoutMs: readTimeoutMs(config.database),
-      onError: (error) => this.logger.warn(`The notification connection was lost: ${error.message}`),
-      servers: pools.servers,
-      open: pools.open,
-      onLate: pools.statementLate,
-    });
+    this.Client = pools.clientClass(readTimeoutMs(config.database), (error) =>
+      this.logger.warn(`The notification connection was lost: ${error.message}`),
+    );
   }
 
   channel(name: string): NotificationChannel {

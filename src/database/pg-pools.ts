@@ -48,9 +48,8 @@ export class PgPools {
   /** Every open connection of the process by server: those to a server found silent are given up together. */
   readonly open = new OpenConnections();
   private chosen?: string;
+  /** Told whenever a statement on one of the process's connections has gone unanswered for a while. */
   private lateListener?: () => void;
-  /** A statement on one of the process's connections has gone unanswered for a while (`LATE_ANSWER_MS`). */
-  readonly statementLate = (): void => this.lateListener?.();
 
   constructor(
     @Optional() private readonly config?: AppConfig,
@@ -137,14 +136,21 @@ export class PgPools {
     return { ...pg, Pool: GuardedPool, Client: Client as unknown as typeof pg.Client };
   }
 
-  /** The guarded client class with this process's error accounting (also for pg-boss's pool). */
-  clientClass(readTimeoutMs: number): GuardedClientClass {
+  /**
+   * The guarded client class of this process's connections (the pool, pg-boss's pool, the probe, the notification
+   * connection): each goes to the chosen server, is registered while open and reports late statements. `onError`
+   * replaces the pool's accounting of lost connections for a connection that reports its own.
+   */
+  clientClass(
+    readTimeoutMs: number,
+    onError: (error: Error) => void = (error) => this.connectionLost(error),
+  ): GuardedClientClass {
     return guardedClientClass({
       readTimeoutMs,
-      onError: (error) => this.connectionLost(error),
+      onError,
       servers: this.servers,
       open: this.open,
-      onLate: this.statementLate,
+      onLate: () => this.lateListener?.(),
     });
   }
 
