@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import Redis from 'ioredis';
 import { ReadThroughCache } from '../../src/cache/read-through-cache';
 import { AppConfig } from '../../src/config';
@@ -10,6 +10,7 @@ import { eventually } from '../support/eventually';
 import { type PrivateRedis, startPrivateRedis, testRedisUrl } from '../support/redis';
 import { freePort } from '../support/service-process';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { testPool } from './support/test-pool';
 
 /** The replicas' listening connections (their notification connections), as pg_stat_activity shows them. */
 const LISTENER = "application_name = 'webhook-fulfillment-notifications'";
@@ -173,10 +174,7 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url, max: 4 });
-    // An idle connection the server ends is dropped and replaced by the pool, as the service's pools do; without a
-    // listener pg-pool would throw its error at whatever test runs then.
-    pool.on('error', () => undefined);
+    pool = testPool({ connectionString: database.url, max: 4 });
   });
   afterAll(async () => {
     await Promise.all(notifiers.map((n) => n.onApplicationShutdown()));
@@ -276,10 +274,7 @@ describe('ReadThroughCache on a Redis that serves reads but refuses writes (a de
     // A redis-server of its own: this one is made a replica and back.
     redis = await startPrivateRedis();
     database = await createTestDatabase();
-    pool = new Pool({ connectionString: database.url, max: 4 });
-    // An idle connection the server ends is dropped and replaced by the pool, as the service's pools do; without a
-    // listener pg-pool would throw its error at whatever test runs then.
-    pool.on('error', () => undefined);
+    pool = testPool({ connectionString: database.url, max: 4 });
   });
   afterAll(async () => {
     await Promise.all(open.map((cache) => cache.onApplicationShutdown()));

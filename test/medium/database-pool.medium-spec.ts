@@ -1,8 +1,9 @@
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { DatabasePool } from '../../src/database/database-pool';
 import { PgPools } from '../../src/database/pg-pools';
 import type { SqlStatement } from '../../src/database/sql';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { testPool } from './support/test-pool';
 
 /** A write the server refuses while the session is read-only (SQLSTATE 25006). */
 const WRITE: SqlStatement<{ n: number }> = {
@@ -28,8 +29,7 @@ describe('DatabasePool after a write refused by a read-only server (real Postgre
   afterAll(() => database.drop());
 
   beforeEach(() => {
-    pg = new Pool({ connectionString: database.url, max: 1 });
-    pg.on('error', () => undefined);
+    pg = testPool({ connectionString: database.url, max: 1 });
     pool = new DatabasePool(PgPools.of(pg));
   });
   afterEach(() => pg.end());

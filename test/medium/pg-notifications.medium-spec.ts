@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { AppConfig } from '../../src/config';
 import { HEARTBEAT_INTERVAL_MS, PgNotifications } from '../../src/database/pg-notifications';
 import { PgPools } from '../../src/database/pg-pools';
 import { FaultProxy } from '../faults/support/fault-proxy';
 import { eventually } from '../support/eventually';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { testPool } from './support/test-pool';
 
 /**
  * The listening connection on a path that goes dead without a word (a failed-over primary's host gone): it only
@@ -28,8 +29,7 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
     const throughProxy = new URL(database.url);
     throughProxy.hostname = '127.0.0.1';
     throughProxy.port = String(proxy.port);
-    pool = new Pool({ connectionString: database.url, max: 2 });
-    pool.on('error', () => undefined);
+    pool = testPool({ connectionString: database.url, max: 2 });
     const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
       database: { url: throughProxy.toString(), statementTimeoutMs: 500 },
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Client, Pool } from 'pg';
+import { Client } from 'pg';
 import { type DatabaseServers, type PostgresServer } from '../../src/config';
 import { type GuardedClientClass, guardedClientClass } from '../../src/database/guarded-client';
 import {
@@ -11,6 +11,7 @@ import {
 import { FaultProxy } from '../faults/support/fault-proxy';
 import { freePort } from '../support/service-process';
 import { RUN_CREDENTIALS, RUN_PORT, URL_OF_RUN } from './support/run-server';
+import { testPool } from './support/test-pool';
 
 async function admin(sql: string): Promise<void> {
   const client = new Client({ connectionString: URL_OF_RUN.toString() });
@@ -117,8 +118,7 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
     const lost: Error[] = [];
     const { choices, Guarded } = selecting(servers, (error) => lost.push(error));
     // The pool is told the first server only, as TypeORM is: the selector points each client where it should go.
-    const pool = new Pool({ ...optionsFor(servers), Client: Guarded, max: 2 });
-    pool.on('error', () => undefined);
+    const pool = testPool({ ...optionsFor(servers), Client: Guarded, max: 2 });
     const proxyPorts = async (): Promise<number[]> => {
       const rows = await Promise.all([pool.query('SELECT 1'), pool.query('SELECT 1')]);
       expect(rows).toHaveLength(2);

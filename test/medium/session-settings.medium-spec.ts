@@ -1,5 +1,5 @@
-import { Pool } from 'pg';
 import { SessionSettingsClient } from '../../src/database/session-settings';
+import { testPool } from './support/test-pool';
 
 /** The server the test run uses (globalSetup sets it). */
 const URL = process.env.DATABASE_URL;
@@ -30,7 +30,7 @@ describe('SessionSettingsClient (real PostgreSQL)', () => {
   });
 
   it('does the same for every connection of a pool (pg-pool connects with a callback)', async () => {
-    const pool = new Pool({ ...config, Client: SessionSettingsClient, max: 2 });
+    const pool = testPool({ ...config, Client: SessionSettingsClient, max: 2 });
     try {
       const [first, second] = await Promise.all([pool.connect(), pool.connect()]);
       for (const client of [first, second]) {

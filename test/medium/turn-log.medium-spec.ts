@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { CaptureRules } from '../../src/console/capture/capture-rules';
 import { ConsoleOptions } from '../../src/console/console.options';
 import type { AppConfig } from '../../src/config';
@@ -14,6 +14,7 @@ import { REDACTED } from '../../src/observability/redaction';
 import { FaultProxy } from '../faults/support/fault-proxy';
 import { eventually } from '../support/eventually';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
+import { testPool } from './support/test-pool';
 
 const options = (maxBuffered = 1000, enabled = true): ConsoleOptions => ({
   turnLog: { enabled, retentionHours: 24, flushMs: 60_000, maxBuffered },
@@ -60,7 +61,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
 
   /** The capture rules as one replica holds them, listening on its own connection. */
   const replicaRules = (enabled = true) => {
-    const publisher = new Pool({ connectionString: db.database.url, max: 1 });
+    const publisher = testPool({ connectionString: db.database.url, max: 1 });
     publishers.push(publisher);
     const listener = new PgNotifications(config, PgPools.of(publisher));
     notifications.push(listener);
@@ -205,9 +206,8 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
 
     /** A tail whose listening connection and whose reads each take the path given; what it hands out. */
     const tail = (listenerUrl: string, readsUrl: string) => {
-      const publisher = new Pool({ connectionString: db.database.url, max: 1 });
-      const reads = new Pool({ connectionString: readsUrl, max: 2 });
-      reads.on('error', () => undefined); // its idle connections are reset when the test's proxy closes
+      const publisher = testPool({ connectionString: db.database.url, max: 1 });
+      const reads = testPool({ connectionString: readsUrl, max: 2 }); // reset when the test's proxy closes
       publishers.push(publisher, reads);
       const listener = new PgNotifications(
         { ...config, database: { ...config.database, url: listenerUrl } } as AppConfig,
@@ -260,7 +260,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
       await write('first', 2);
       await eventually(() => expect(seen).toEqual(['first']));
       // Another replica's batch: its ids are drawn when its INSERT starts, its announcement goes out when it commits.
-      const otherReplica = new Pool({ connectionString: db.database.url, max: 1 });
+      const otherReplica = testPool({ connectionString: db.database.url, max: 1 });
       publishers.push(otherReplica);
       const slowBatch = await otherReplica.connect();
       try {

@@ -1,6 +1,6 @@
-import { Pool } from 'pg';
 import { DatabasePool } from '../../../src/database/database-pool';
 import { PgPools } from '../../../src/database/pg-pools';
+import { testPool } from './test-pool';
 import { createTestDatabase, queryTestDatabase, TestDatabase } from '../../support/test-database';
 
 export interface MediumDatabase {
@@ -15,8 +15,7 @@ export interface MediumDatabase {
 /** A fresh copy of the migrated, seeded template database, and the service's `DatabasePool` on it; no Nest. */
 export async function mediumDatabase(): Promise<MediumDatabase> {
   const database = await createTestDatabase();
-  const pg = new Pool({ connectionString: database.url, max: 6 });
-  pg.on('error', () => undefined);
+  const pg = testPool({ connectionString: database.url, max: 6 });
   return {
     database,
     pool: new DatabasePool(PgPools.of(pg)),
