@@ -1,6 +1,14 @@
 import { Logger } from '@nestjs/common';
+import type { Cluster } from 'ioredis';
+import { type ChannelListener, ServerChannelListener } from '../common/redis/channel-listener';
 import { closeRedis } from '../common/redis/close-redis';
-import { keepAlive, redisClient, type RedisConnection, type RedisTopology } from '../common/redis/redis-client';
+import { ClusterSlotListener } from '../common/redis/cluster-slot-listener';
+import {
+  clusterNodeOptions,
+  redisClient,
+  type RedisConnection,
+  type RedisTopology,
+} from '../common/redis/redis-client';
 import { redisErrorText } from '../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold a turn: the read goes to PostgreSQL after this long. */
@@ -45,10 +53,8 @@ interface StoredEntry {
 export class SharedTier {
   private readonly logger = new Logger('Cache');
   private readonly client: RedisConnection;
-  private readonly subscriber: RedisConnection;
+  private readonly listener: ChannelListener;
   private warnedAt = 0;
-  private subscribedOnce = false;
-  private readonly stopHeartbeat: () => void;
   /** Counts the calls to `distrust`. */
   private distrusts = 0;
   /** `distrusts` when the epoch last moved on in Redis: entries from before a later call must not be read. */
@@ -80,42 +86,23 @@ export class SharedTier {
     const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS };
     this.client = redisClient(url, options, topology);
     this.client.on('error', (error: Error) => this.warn(error));
-    this.subscriber = redisClient(
-      url,
-      { maxRetriesPerRequest: null, enableOfflineQueue: true, shardedSubscribers: this.sharded },
-      topology,
-    );
-    this.subscriber.on('error', (error: Error) => this.warn(error));
-    this.subscriber.on(this.sharded ? 'smessage' : 'message', (_channel: string, message: string) =>
-      onMessage(message),
-    );
-    // 'ready' marks each connection and reconnection. A write made meanwhile could not bump its scope's generation
-    // here, so every entry stored before is given up. So it is at the first: a write whose invalidation Redis
-    // refused before this replica started left its entries current. 'ready' comes before the subscription is
-    // sent (ioredis's own after a reconnect included): the listener is told once Redis has confirmed it.
-    this.subscriber.on('ready', () => {
-      const afterGap = this.subscribedOnce;
-      this.subscribedOnce = true;
-      this.distrust();
-      (this.sharded ? this.subscriber.ssubscribe(this.channel) : this.subscriber.subscribe(this.channel)).then(
-        () => onListening(afterGap),
-        (error: unknown) => this.warn(error),
-      );
-    });
-    this.stopHeartbeat = keepAlive(this.subscriber);
-    // A cluster whose node left (a failed master, its replica promoted) moves the listening connection of that
-    // node's slots to the new one: notifications sent between the two are missed, as after a reconnection.
-    if (this.sharded) {
-      this.subscriber.on('-node', () => {
-        this.distrust();
-        onListening(true);
-      });
-    }
+    // In a cluster, a sharded channel's listener connects to the node that serves the channel's slot.
+    this.listener = this.sharded
+      ? new ClusterSlotListener(this.client as Cluster, this.channel, clusterNodeOptions(url))
+      : new ServerChannelListener(url, this.channel, topology);
+    this.listener.on('error', (error) => this.warn(error));
+    this.listener.on('message', onMessage);
+    // Each connection, the first and every one after a loss (or a failover that moved the channel's slot): a write
+    // made meanwhile could not bump its scope's generation here, so every entry stored before is given up. So it is
+    // at the first: a write whose invalidation Redis refused before this replica started left its entries current.
+    // The listener is told once Redis has confirmed the subscription.
+    this.listener.on('connected', () => this.distrust());
+    this.listener.on('subscribed', onListening);
   }
 
   /** Reads and writes go to Redis only while both connections are up (a missed notification is never trusted). */
   get available(): boolean {
-    return this.client.status === 'ready' && this.subscriber.status === 'ready' && this.trustedAsOf === this.distrusts;
+    return this.client.status === 'ready' && this.listener.connected && this.trustedAsOf === this.distrusts;
   }
 
   /**
@@ -192,16 +179,15 @@ export class SharedTier {
       },
       (error: unknown) => {
         this.warn(error);
-        // While the subscription is down, its return ('ready') distrusts again, which starts a new round.
-        if (this.subscriber.status === 'ready') setTimeout(() => this.bumpEpoch(), 250).unref();
+        // While the subscription is down, its return ('connected') distrusts again, which starts a new round.
+        if (this.listener.connected) setTimeout(() => this.bumpEpoch(), 250).unref();
         else this.bumping = false;
       },
     );
   }
 
   async close(): Promise<void> {
-    this.stopHeartbeat();
-    await Promise.all([closeRedis(this.client), closeRedis(this.subscriber)]);
+    await Promise.all([closeRedis(this.client), this.listener.close()]);
   }
 
   warn(error: unknown): void {

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { eventually } from '../support/eventually';
 import { decodeStandardWebhookSecret, signStandardWebhook } from '../../src/auth/hmac/standard-webhooks';
-import { FaultCluster, PLATFORM_DEADLINE_MS } from './support/fault-cluster';
+import { FaultCluster, PLATFORM_DEADLINE_MS, type Replica } from './support/fault-cluster';
 import type { FaultProxy } from './support/fault-proxy';
 import { OwnedRedis } from './support/owned-redis';
 import { SENTINEL_GROUP, SentinelRedis } from './support/redis-sentinel';
@@ -436,52 +436,19 @@ describe('Redis run by a Sentinel, failed over under load (two replicas)', () =>
  * under load; the cluster promotes its replica, and the replicas follow the new slot map by themselves.
  */
 describe('a Redis Cluster, one master killed under load and its replica promoted (two replicas)', () => {
-  let redis: RedisClusterForTests;
-  let workDir: string;
-
-  /** Every replica's cache subscriber listens (sharded Pub/Sub) on the node that holds the cache's slot. */
-  const clusterListening = async (): Promise<void> => {
-    await eventually(async () => {
-      let count = 0;
-      for (const port of redis.ports) {
-        const channels = await redis.command(port, 'PUBSUB', 'SHARDCHANNELS', '{wf:cache:*').catch(() => '');
-        for (const channel of channels.split('\n').filter(Boolean)) {
-          const [, subscribers] = (await redis.command(port, 'PUBSUB', 'SHARDNUMSUB', channel)).split('\n');
-          count += Number(subscribers);
-        }
-      }
-      expect(count).toBe(cluster.replicas.length);
-    }, 15_000);
-  };
-
-  beforeAll(async () => {
-    workDir = mkdtempSync(join(tmpdir(), 'wf-redis-cluster-faults-'));
-    redis = await startRedisCluster({ replicas: 1, nodeTimeoutMs: 1000 });
-    cluster = await FaultCluster.start({
-      env: { CALLERS_FILE: writeCallersFile(workDir), REDIS_URL: redis.url, REDIS_CLUSTER: 'true' },
-    });
-  }, 120_000);
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await redis?.stop();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+  const redisCluster = onRedisCluster(1);
+  const clusterListening = () => everyReplicaListensOn(redisCluster());
 
   it('the master of the cache keys killed: signed callers, rate limits and cache follow its promoted replica', async () => {
-    await balanceOn(0);
+    const redis = redisCluster();
     const masters = redis.ports.slice(0, 3);
-    const holders = await Promise.all(
-      masters.map(async (port) => ((await redis.command(port, 'KEYS', '{wf:cache:*')).trim() ? port : undefined)),
-    );
-    const victim = holders.find((port) => port !== undefined);
-    expect(victim).toBeDefined();
+    const victim = await masterOfTheCacheKeys(redis);
     await failOverUnderLoad(
       'Redis Cluster: the master of the cache keys killed, its replica promoted',
       FAILOVER_LIMITED_TOKEN,
       { before: clusterListening, after: clusterListening },
       async () => {
-        await redis.kill(victim as number);
+        await redis.kill(victim);
         // Failed by the others after cluster-node-timeout, and its slots served by its promoted replica.
         const survivor = masters.find((port) => port !== victim) as number;
         await eventually(async () => {
@@ -494,6 +461,125 @@ describe('a Redis Cluster, one master killed under load and its replica promoted
     );
   }, 120_000);
 });
+
+/**
+ * A Redis Cluster of three masters and no replicas: the master holding the cache's keys is down for 5 s under load,
+ * then started again. The cluster refuses every command meanwhile (its slots are not all served); the service answers
+ * from PostgreSQL, waits between its attempts to listen again, and follows the master back.
+ */
+describe('a Redis Cluster without replicas, the master of the cache keys down under load and started again', () => {
+  const redisCluster = onRedisCluster(0);
+  const clusterListening = () => everyReplicaListensOn(redisCluster());
+
+  it('turns stay in time, the replicas do not storm the cluster for its slot map, and all of it comes back', async () => {
+    const redis = redisCluster();
+    const victim = await masterOfTheCacheKeys(redis);
+    const survivors = redis.ports.filter((port) => port !== victim);
+    let slotMapsAsked = 0;
+    let cpuMsBefore = 0;
+    let cpuMsDown = 0;
+    await failOverUnderLoad(
+      'Redis Cluster without replicas: the master of the cache keys down for 5 s, started again',
+      FAILOVER_LIMITED_TOKEN,
+      { before: clusterListening, after: clusterListening },
+      async () => {
+        const cpuAtStart = cpuMsOf(cluster.replicas);
+        await sleep(5000);
+        const [asked, cpu] = [await slotMapRequests(redis, survivors), cpuMsOf(cluster.replicas)];
+        cpuMsBefore = cpu - cpuAtStart;
+        await redis.kill(victim);
+        await sleep(5000);
+        slotMapsAsked = (await slotMapRequests(redis, survivors)) - asked;
+        cpuMsDown = cpuMsOf(cluster.replicas) - cpu;
+        await redis.restart(victim);
+        await eventually(async () => {
+          for (const port of redis.ports)
+            expect(await redis.command(port, 'CLUSTER', 'INFO')).toMatch(/cluster_state:ok/);
+        }, 20_000);
+      },
+    );
+    // CPU of both replicas under the same load, 5 s before and 5 s while the master was down.
+    console.log(
+      JSON.stringify({ fault: 'Redis Cluster master without replica', slotMapsAsked, cpuMsBefore, cpuMsDown }),
+    );
+    // While the cluster is down, each cluster client of a replica (cache, replay window, rate limits, basic-auth
+    // back-off) asks for the slot map at most once per 100 ms (ioredis's retryDelayOnClusterDown): 400 in 5 s for two
+    // replicas. ioredis's own sharded subscribers asked again at once after each failed connection to the dead
+    // master, some 70 times a second per replica, a whole core each: 862 in one run, 8.7 s of CPU in 5 s.
+    expect(slotMapsAsked).toBeLessThan(500);
+  }, 120_000);
+});
+
+/**
+ * A Redis Cluster of the test's own (three masters, `replicas` each) and the fault cluster's replicas on it, for the
+ * describe block this is called in.
+ */
+function onRedisCluster(replicas: 0 | 1): () => RedisClusterForTests {
+  let redis: RedisClusterForTests;
+  let workDir: string;
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'wf-redis-cluster-faults-'));
+    redis = await startRedisCluster({ replicas, nodeTimeoutMs: 1000 });
+    cluster = await FaultCluster.start({
+      env: { CALLERS_FILE: writeCallersFile(workDir), REDIS_URL: redis.url, REDIS_CLUSTER: 'true' },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    await redis?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+  return () => redis;
+}
+
+/** Every replica's cache listener listens (sharded Pub/Sub) on the node that holds the cache's slot. */
+async function everyReplicaListensOn(redis: RedisClusterForTests): Promise<void> {
+  await eventually(async () => {
+    let count = 0;
+    for (const port of redis.ports) {
+      const channels = await redis.command(port, 'PUBSUB', 'SHARDCHANNELS', '{wf:cache:*').catch(() => '');
+      for (const channel of channels.split('\n').filter(Boolean)) {
+        const [, subscribers] = (await redis.command(port, 'PUBSUB', 'SHARDNUMSUB', channel)).split('\n');
+        count += Number(subscribers);
+      }
+    }
+    expect(count).toBe(cluster.replicas.length);
+  }, 15_000);
+}
+
+/** The master that holds the cache's keys, once a balance has been read (and cached). */
+async function masterOfTheCacheKeys(redis: RedisClusterForTests): Promise<number> {
+  await balanceOn(0);
+  const masters = redis.ports.slice(0, 3);
+  const holders = await Promise.all(
+    masters.map(async (port) => ((await redis.command(port, 'KEYS', '{wf:cache:*')).trim() ? port : undefined)),
+  );
+  const victim = holders.find((port) => port !== undefined);
+  expect(victim).toBeDefined();
+  return victim as number;
+}
+
+/** How many times `ports` have been asked for the slot map (CLUSTER SLOTS, as ioredis asks), all told. */
+async function slotMapRequests(redis: RedisClusterForTests, ports: readonly number[]): Promise<number> {
+  let total = 0;
+  for (const port of ports) {
+    const stats = await redis.command(port, 'INFO', 'commandstats');
+    total += Number(/cmdstat_cluster\|slots:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+  }
+  return total;
+}
+
+/** The CPU time (user and system) the replicas' processes have used, in milliseconds (Linux /proc). */
+function cpuMsOf(replicas: readonly Replica[]): number {
+  let ticks = 0;
+  for (const replica of replicas) {
+    const stat = readFileSync(`/proc/${replica.service.child.pid}/stat`, 'utf8');
+    // Fields after the command name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
 
 /**
  * Both replicas read cached balances, then `inject` fails Redis over under load. Afterwards: nothing lost, all in

@@ -18,6 +18,8 @@ export interface RedisClusterForTests {
   command(port: number, ...args: string[]): Promise<string>;
   /** SIGKILL to one node: gone as a crashed host is, its replica (if any) promoted once the others notice. */
   kill(port: number): Promise<void>;
+  /** Starts a killed node again on its port, with its cluster configuration: it rejoins with the slots it had. */
+  restart(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const dir = mkdtempSync(join(tmpdir(), 'wf-redis-cluster-'));
   const nodes: ChildProcess[] = [];
   const ports: number[] = [];
+  const busPorts: number[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(
       nodes.map(
@@ -111,9 +114,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   };
   try {
     for (let index = 0; index < 3 * (1 + replicas); index += 1) {
-      const port = await freePort();
-      nodes.push(await startNode(dir, port, await freePort(), tlsCerts, nodeTimeoutMs));
+      const [port, busPort] = [await freePort(), await freePort()];
+      nodes.push(await startNode(dir, port, busPort, tlsCerts, nodeTimeoutMs));
       ports.push(port);
+      busPorts.push(busPort);
     }
     const addresses = ports.map((port) => `127.0.0.1:${port}`);
     await run('redis-cli', [
@@ -158,6 +162,12 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const exited = new Promise<void>((resolve) => node.once('exit', () => resolve()));
       node.kill('SIGKILL');
       await exited;
+    },
+    restart: async (port) => {
+      const index = ports.indexOf(port);
+      const node = nodes[index];
+      if (!node || (node.exitCode === null && node.signalCode === null)) throw new Error(`node ${port} is running`);
+      nodes[index] = await startNode(dir, port, busPorts[index], tlsCerts, nodeTimeoutMs);
     },
     stop,
   };

@@ -32,14 +32,6 @@ export interface RedisSentinels {
 /** A connection to Redis: one server (REDIS_URL, or the primary its Sentinels name), or a Redis Cluster. */
 export type RedisConnection = Redis | Cluster;
 
-export interface RedisConnectionOptions extends RedisOptions {
-  /**
-   * In a cluster, a listening connection per master for sharded Pub/Sub (SSUBSCRIBE, Redis 7), each following its
-   * node's slots through failovers; ignored for a lone server.
-   */
-  readonly shardedSubscribers?: boolean;
-}
-
 /** How REDIS_URL is reached: as it is, through Sentinels that name its primary, or as one node of a Redis Cluster. */
 export interface RedisTopology {
   readonly sentinels?: RedisSentinels;
@@ -58,12 +50,8 @@ export interface RedisTopology {
  * command as any Redis error does (the caller's fallback applies) and ends the connection, so the next one is made
  * to whatever the address names now. In a cluster, the client follows the cluster's own redirections instead.
  */
-export function redisClient(
-  url: string,
-  { shardedSubscribers = false, ...options }: RedisConnectionOptions,
-  topology: RedisTopology = {},
-): RedisConnection {
-  if (topology.cluster) return clusterClient(url, options, shardedSubscribers);
+export function redisClient(url: string, options: RedisOptions, topology: RedisTopology = {}): RedisConnection {
+  if (topology.cluster) return clusterClient(url, options);
   const { sentinels } = topology;
   return new Redis(url, {
     socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
@@ -83,24 +71,28 @@ export function redisClient(
  * while the cluster is unreachable. Nodes are reached at the addresses the cluster announces; over TLS their
  * certificates are checked against those names (`dnsLookup` keeps them as given, as managed clusters need).
  */
-function clusterClient(url: string, options: RedisOptions, shardedSubscribers: boolean): Cluster {
+function clusterClient(url: string, options: RedisOptions): Cluster {
   const seed = new URL(url);
-  const tls = seed.protocol === 'rediss:';
   return new Cluster([{ host: seed.hostname.replace(/^\[|\]$/g, ''), port: Number(seed.port || 6379) }], {
     enableOfflineQueue: options.enableOfflineQueue ?? true,
     lazyConnect: options.lazyConnect ?? false,
-    shardedSubscribers,
     // Asking a node for the slot map may take as long as any command on a busy host (ioredis waits 1 s).
     slotsRefreshTimeout: REDIS_SOCKET_TIMEOUT_MS,
     dnsLookup: (address, lookedUp) => lookedUp(null, address),
-    redisOptions: {
-      socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
-      ...options,
-      ...(seed.username && { username: decodeURIComponent(seed.username) }),
-      ...(seed.password && { password: decodeURIComponent(seed.password) }),
-      ...(tls && { tls: {} }),
-    },
+    redisOptions: clusterNodeOptions(url, options),
   });
+}
+
+/** The options of a connection to one node of the cluster REDIS_URL names: its credentials and TLS, and `options`. */
+export function clusterNodeOptions(url: string, options: RedisOptions = {}): RedisOptions {
+  const seed = new URL(url);
+  return {
+    socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
+    ...options,
+    ...(seed.username && { username: decodeURIComponent(seed.username) }),
+    ...(seed.password && { password: decodeURIComponent(seed.password) }),
+    ...(seed.protocol === 'rediss:' && { tls: {} }),
+  };
 }
 
 /**
