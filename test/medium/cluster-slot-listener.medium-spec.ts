@@ -101,6 +101,41 @@ describe('ClusterSlotListener (sharded Pub/Sub on the master serving the channel
   describe('three masters, each with a replica', () => {
     const redisCluster = ownCluster(1);
 
+    it('leaves a replica that an out-of-date slot map named, for the master the map names once asked again', async () => {
+      const redis = redisCluster();
+      const master = await ownerOf(redis, redis.ports[0]);
+      const masterId = (await redis.command(master, 'CLUSTER', 'MYID')).trim();
+      const replica = Number(/:(\d+)@/.exec(await redis.command(master, 'CLUSTER', 'REPLICAS', masterId))?.[1]);
+      const slot = Number(await redis.command(master, 'CLUSTER', 'KEYSLOT', CHANNEL));
+      // The cluster client as the listener sees it, with a slot map from before a failover: the slot's master is
+      // the node that is a replica now. Asked again, it names the master.
+      const slots: string[][] = [];
+      slots[slot] = [`127.0.0.1:${replica}`];
+      let refreshes = 0;
+      const stale = {
+        status: 'ready',
+        slots,
+        cluster: () => Promise.resolve(slot),
+        refreshSlotsCache: (done: () => void) => {
+          refreshes += 1;
+          slots[slot] = [`127.0.0.1:${master}`];
+          done();
+        },
+      };
+      const listener = new ClusterSlotListener(stale as unknown as Cluster, CHANNEL, clusterNodeOptions(redis.url));
+      const subscribed: boolean[] = [];
+      listener.on('subscribed', (afterGap) => subscribed.push(afterGap));
+      listener.on('error', () => undefined);
+      try {
+        await eventually(() => expect(subscribed).toEqual([false]));
+        expect(refreshes).toBe(1);
+        expect(await redis.command(master, 'PUBSUB', 'SHARDNUMSUB', CHANNEL)).toMatch(/\n1\s*$/);
+        expect(await redis.command(replica, 'PUBSUB', 'SHARDNUMSUB', CHANNEL)).toMatch(/\n0\s*$/);
+      } finally {
+        await listener.close();
+      }
+    });
+
     it('moves to the new master when a manual failover makes the old one a replica (Redis unsubscribes it there)', async () => {
       const redis = redisCluster();
       await withListener(redis, async ({ cluster, heard }) => {
