@@ -9,6 +9,7 @@ import { connectErrorHint } from './database/connect-error-hint';
 import { isReadOnlyError } from './database/connection-errors';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
+import { SharedSessionsError } from './database/own-sessions';
 import { PendingMigrationsError } from './database/schema-migrations';
 import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
@@ -73,7 +74,8 @@ function describeStartupError(error: unknown): string | undefined {
     error instanceof IntentRegistrationError ||
     error instanceof ListenError ||
     error instanceof EmbeddedPostgresError ||
-    error instanceof PendingMigrationsError
+    error instanceof PendingMigrationsError ||
+    error instanceof SharedSessionsError
   ) {
     return error.message;
   }

@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { accountBalances, sendGenericTurn, transferTurnBody } from './support/generic-turns';
 import { describeWithPgBouncer, type OwnedPgBouncer, startPgBouncer } from './support/pgbouncer';
-import { freePort, killService, type ServiceProcess, startService } from './support/service-process';
+import { cleanEnv, freePort, killService, type ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
+const CLI = join(__dirname, '..', 'dist', 'cli', 'database.cli.js');
 const DEGRADED_TEXT = 'Our systems are out of reach for a moment (PgBouncer test).';
 const CUSTOMER = '12345';
 
@@ -80,4 +84,65 @@ describeWithPgBouncer()('behind PgBouncer (session pooling, real processes)', ()
       await holder.end();
     }
   });
+});
+
+/**
+ * A PgBouncer in transaction pooling hands the service's connections whichever server session is free. Before, the
+ * service started, then failed turns with `prepared statement "…" already exists`, and the migration lock (a
+ * session's) guarded nothing. Now the start, and the migration command, refuse it before writing anything.
+ */
+describeWithPgBouncer()('behind PgBouncer in transaction pooling (real processes)', () => {
+  let database: TestDatabase;
+  let bouncer: OwnedPgBouncer;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    bouncer = await startPgBouncer(database.url, 'transaction');
+  }, 60_000);
+
+  afterAll(async () => {
+    await bouncer?.stop();
+    await database?.drop();
+  });
+
+  const REFUSAL =
+    /PostgreSQL sessions are shared between the service's connections \(backend \d+ answered (two of them at once|one of them, then backend \d+ did)\): a pooler in transaction mode, such as PgBouncer with pool_mode = transaction, is in front of PostgreSQL\. .*point DATABASE_URL at PostgreSQL, or at a pooler in session mode/;
+
+  it('the service refuses to start, in one line that names the pooler', async () => {
+    const starting = startService({ DATABASE_URL: bouncer.url, PORT: String(await freePort()), LOG_LEVEL: 'info' });
+    try {
+      const { code } = await starting.exited;
+      expect(code).toBe(1);
+      const notJson = starting
+        .output()
+        .trim()
+        .split('\n')
+        .filter((line) => !line.startsWith('{'));
+      expect(notJson).toEqual([expect.stringMatching(/^Start-up failed: /)]);
+      expect(notJson[0]).toMatch(REFUSAL);
+    } finally {
+      await killService(starting);
+    }
+  }, 60_000);
+
+  it('the migration command refuses it too (its lock is a session lock)', async () => {
+    const migrating = promisify(execFile)(process.execPath, [CLI, 'migrate'], {
+      env: cleanEnv({ DATABASE_URL: bouncer.url }),
+    });
+    await expect(migrating).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(REFUSAL) });
+  }, 60_000);
+
+  it('PostgreSQL itself, and PgBouncer in session pooling, pass the same check', async () => {
+    const session = await startPgBouncer(database.url, 'session');
+    try {
+      for (const url of [database.url, session.url]) {
+        const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'show'], {
+          env: cleanEnv({ DATABASE_URL: url }),
+        });
+        expect(stdout).toContain('The schema is up to date.');
+      }
+    } finally {
+      await session.stop();
+    }
+  }, 60_000);
 });

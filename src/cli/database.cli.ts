@@ -7,6 +7,7 @@ import { jobQueueOptions } from '../async/job-queue';
 import { ConfigError, loadConfig } from '../config';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { resolveDatabase, suitableServerUrl } from '../database/database-server';
+import { requireOwnSessions } from '../database/own-sessions';
 import { migrateSchema, revertLastMigration } from '../database/schema-migrations';
 import { seedDemoData } from '../intents/demo-data';
 
@@ -50,6 +51,8 @@ async function run(command: string | undefined, argument: string | undefined): P
     await dataSource.initialize();
     const say = (message: string): void => void process.stdout.write(`${message}\n`);
     try {
+      // The migration lock is a session's: behind a pooler in transaction mode it would guard nothing.
+      await requireOwnSessions(dataSource);
       if (command === 'migrate') {
         const applied = await migrateSchema(dataSource, say);
         process.stdout.write(`Applied ${applied.length} migration(s)${applied.map((m) => `\n  ${m.name}`).join('')}\n`);

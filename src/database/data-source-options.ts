@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { getMetadataArgsStorage, type DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config';
 import { MIGRATIONS } from './migrations';
+import { SessionSettingsClient } from './session-settings';
 import { TypeOrmLogger } from './typeorm-logger';
 
 export const APPLICATION_NAME = 'webhook-fulfillment';
@@ -49,6 +50,9 @@ export function buildDataSourceOptions(
     synchronize: false,
     logger: new TypeOrmLogger(),
     extra: {
+      // The timeouts by SET once connected, not as startup parameters, which PgBouncer refuses: the migration
+      // commands run behind one too. (The application's own pool class gives its guarded client instead.)
+      Client: SessionSettingsClient,
       max: database.poolSize,
       statement_timeout: database.statementTimeoutMs,
       idle_in_transaction_session_timeout: database.statementTimeoutMs * 4,

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { isConnectionError } from './connection-errors';
+import { requireOwnSessions } from './own-sessions';
 import { migrateSchema, PendingMigrationsError, pendingMigrations } from './schema-migrations';
 
 /** Attempts at start (a database that starts alongside the service may take a moment). */
@@ -11,7 +12,8 @@ const START_RETRY_MS = 1000;
 /**
  * The application's data source, connected, its pending migrations applied (when `migrationsRun`) under the
  * migration lock rather than by TypeORM, which takes none: replicas starting together each ran them. Without
- * `migrationsRun`, a database that lacks any of them is refused.
+ * `migrationsRun`, a database that lacks any of them is refused. So is a pooler that shares sessions between
+ * connections, before anything is written.
  *
  * A start that loses PostgreSQL (out of reach, or a connection the server ended, e.g. `idle_session_timeout`
  * between two steps) is tried again, with one warning per attempt. Not TypeORM's retries: they logged every
@@ -23,6 +25,7 @@ export async function startDataSource(options?: DataSourceOptions): Promise<Data
     let dataSource: DataSource | undefined;
     try {
       dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+      await requireOwnSessions(dataSource);
       if (options.migrationsRun) await migrate(dataSource);
       else await requireMigrated(dataSource);
       return dataSource;
