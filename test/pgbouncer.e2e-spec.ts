@@ -132,14 +132,20 @@ describeWithPgBouncer()('behind PgBouncer in transaction pooling (real processes
     await expect(migrating).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(REFUSAL) });
   }, 60_000);
 
-  it('PostgreSQL itself, and PgBouncer in session pooling, pass the same check', async () => {
+  it('PostgreSQL itself, and PgBouncer in session pooling, pass the same check, with a pool of one too', async () => {
     const session = await startPgBouncer(database.url, 'session');
     try {
       for (const url of [database.url, session.url]) {
         const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'show'], {
-          env: cleanEnv({ DATABASE_URL: url }),
+          env: cleanEnv({ DATABASE_URL: url, DB_POOL_SIZE: '1' }),
         });
         expect(stdout).toContain('The schema is up to date.');
+        const service = startService({ DATABASE_URL: url, PORT: String(await freePort()), DB_POOL_SIZE: '1' });
+        try {
+          await service.waitFor(/"msg":"Listening/);
+        } finally {
+          await killService(service);
+        }
       }
     } finally {
       await session.stop();

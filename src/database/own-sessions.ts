@@ -1,4 +1,6 @@
+import * as pg from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /**
  * The connections reach PostgreSQL through a pooler that hands one server session to several clients between
@@ -19,8 +21,10 @@ export class SharedSessionsError extends Error {
   }
 }
 
+const BACKEND = 'SELECT pg_backend_pid() AS pid';
+
 async function backendOf(runner: QueryRunner): Promise<number> {
-  const [{ pid }] = (await runner.query('SELECT pg_backend_pid() AS pid')) as [{ pid: number }];
+  const [{ pid }] = (await runner.query(BACKEND)) as [{ pid: number }];
   return pid;
 }
 
@@ -30,16 +34,23 @@ async function backendOf(runner: QueryRunner): Promise<number> {
  * open. A pooler in transaction mode gives a connection whichever backend is free for each statement: the second
  * connection gets the backend the first has just let go of (PgBouncer reuses the last one freed), or the first
  * connection gets another. Either is proof; a pooler that happened to answer otherwise is not caught here, and its
- * errors say what it is when it shows (`prepared statement "…" already exists`, see sql.ts).
+ * errors say what it is when it shows (`prepared statement "…" already exists`, see sql.ts). The second connection
+ * is made as the pool makes its own, outside it: a pool of one (DB_POOL_SIZE=1) could not lend two.
  */
 export async function requireOwnSessions(dataSource: DataSource): Promise<void> {
-  const [one, two] = [dataSource.createQueryRunner(), dataSource.createQueryRunner()];
+  const pool = (dataSource.driver as PostgresDriver).master as pg.Pool;
+  const Client = (pool.options as { Client?: typeof pg.Client }).Client ?? pg.Client;
+  const runner = dataSource.createQueryRunner();
+  const second = new Client(pool.options);
+  second.on('error', () => undefined);
   try {
-    const first = await backendOf(one);
-    const other = await backendOf(two);
-    const firstAgain = await backendOf(one);
+    const first = await backendOf(runner);
+    await second.connect();
+    const [{ pid: other }] = (await second.query<{ pid: number }>(BACKEND)).rows;
+    const firstAgain = await backendOf(runner);
     if (other === first || firstAgain !== first) throw new SharedSessionsError({ first, other, firstAgain });
   } finally {
-    await Promise.all([one.release(), two.release()]);
+    await runner.release();
+    await second.end().catch(() => undefined);
   }
 }
