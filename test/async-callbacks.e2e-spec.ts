@@ -353,6 +353,44 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
         ),
       ).toBe(1);
     });
+
+    it('a turn sent again after its acknowledgement was never stored runs again, and finds its fulfillment queued', async () => {
+      // The replica that queued the turn died before storing the acknowledgement (or PostgreSQL went away just
+      // then): the turn's claim lapses and the bot's next delivery runs it again. Before, that queued a second
+      // fulfillment and job, the statement ran twice and a caller with a callback URL got two callbacks.
+      const lost = newTurn();
+      const acknowledged = await send(poller, lost);
+      const fulfillmentId = acknowledged.json<{ sessionParameters: { pendingFulfillmentId: string } }>()
+        .sessionParameters.pendingFulfillmentId;
+      const key = genericTurnKey(lost.requestId, poller.id);
+      await queryTestDatabase(t.database.url, 'DELETE FROM idempotency_records WHERE caller_id = $1 AND key = $2', [
+        poller.id,
+        key,
+      ]);
+
+      const again = await send(poller, lost);
+      expect(again.status).toBe(200);
+      expect(again.headers['idempotent-replayed']).toBeUndefined();
+      expect(again.json()).toMatchObject({ sessionParameters: { pendingFulfillmentId: fulfillmentId } });
+      const rows = await queryTestDatabase<{ id: string; key: string }>(
+        t.database.url,
+        'SELECT id, idempotency_key AS key FROM fulfillments WHERE caller_id = $1 AND session_id = $2',
+        [poller.id, lost.sessionId],
+      );
+      expect(rows).toEqual([{ id: fulfillmentId, key }]);
+      const [{ jobs }] = await queryTestDatabase<{ jobs: string }>(
+        t.database.url,
+        `SELECT count(*) AS jobs FROM (
+           SELECT id FROM pgboss.job WHERE name = 'async-fulfillment' AND data->>'fulfillmentId' = $1
+           UNION ALL
+           SELECT id FROM pgboss.archive WHERE name = 'async-fulfillment' AND data->>'fulfillmentId' = $1) all_jobs`,
+        [fulfillmentId],
+      );
+      expect(Number(jobs)).toBe(1);
+      await eventually(async () => {
+        expect((await getFulfillment(poller, fulfillmentId)).json<Json>().status).toBe('completed');
+      }, SETTLE_MS);
+    });
   });
 
   describe('delivery', () => {

@@ -51,20 +51,24 @@ export class AsyncFulfillments implements OnModuleInit {
     );
   }
 
-  /** Stores the turn and its job in one transaction; returns the reply that acknowledges it. */
+  /**
+   * Stores the turn and its job in one transaction; returns the reply that acknowledges it. A turn queued before
+   * under its idempotency key is acknowledged with that fulfillment, and not queued again.
+   */
   async accept(input: DispatchInput): Promise<FulfillmentResult> {
     const id = randomUUID();
     const job: FulfillmentJob = {
       fulfillmentId: id,
       input: { ...input, idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf(input) },
     };
-    await this.pool.transaction(async (client) => {
-      await this.results.insert(id, input, 'async', 'queued', client);
-      await this.queue.send(FULFILLMENT_QUEUE, job, {}, client);
+    const queued = await this.pool.transaction(async (client) => {
+      const fulfillmentId = await this.results.queueTurn(id, input, job.input.idempotencyKey, client);
+      if (fulfillmentId === id) await this.queue.send(FULFILLMENT_QUEUE, job, {}, client);
+      return fulfillmentId;
     });
     return {
       text: operatorText(this.config.async.acceptedText, input.languageCode),
-      sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: id },
+      sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: queued },
     };
   }
 

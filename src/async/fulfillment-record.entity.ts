@@ -9,6 +9,7 @@ export type FulfillmentStatus = 'queued' | 'running' | 'completed' | 'failed';
 /** Work finished after the turn was answered: its result, for polling, a later turn and the callback. */
 @Entity({ name: 'fulfillments' })
 @Index('IDX_fulfillments_expires_at', ['expiresAt'])
+@Index('UQ_fulfillments_caller_key', ['callerId', 'idempotencyKey'], { unique: true })
 export class FulfillmentRecord {
   @PrimaryColumn({ primaryKeyConstraintName: 'PK_fulfillments', type: 'uuid' })
   id!: string;
@@ -42,7 +43,11 @@ export class FulfillmentRecord {
 
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
+
+  /** An async turn's idempotency key: the turn queued again finds this fulfillment (null for late work). */
+  @Column({ name: 'idempotency_key', type: 'char', length: 64, nullable: true })
+  idempotencyKey!: string | null;
 }
 
 /** A fulfillment as the service reads it back (its expiry is the retention job's business). */
-export type StoredFulfillment = Readonly<Omit<FulfillmentRecord, 'expiresAt'>>;
+export type StoredFulfillment = Readonly<Omit<FulfillmentRecord, 'expiresAt' | 'idempotencyKey'>>;

@@ -32,6 +32,22 @@ const INSERT = sql<
    VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8::double precision / 1000))`,
 );
 
+const QUEUE_TURN = sql<
+  { id: string },
+  [id: string, callerId: string, platform: string, sessionId: string, intent: string, ttlMs: string, key: string]
+>(
+  'fulfillments_queue_turn',
+  `INSERT INTO fulfillments (id, caller_id, platform, session_id, intent, mode, status, expires_at, idempotency_key)
+   VALUES ($1, $2, $3, $4, $5, 'async', 'queued', now() + make_interval(secs => $6::double precision / 1000), $7)
+   ON CONFLICT (caller_id, idempotency_key) DO NOTHING
+   RETURNING id`,
+);
+
+const QUEUED_FOR_KEY = sql<{ id: string }, [callerId: string, key: string]>(
+  'fulfillments_queued_for_key',
+  'SELECT id FROM fulfillments WHERE caller_id = $1 AND idempotency_key = $2',
+);
+
 const MARK_RUNNING = sql<never, [id: string]>(
   'fulfillments_running',
   `UPDATE fulfillments SET status = 'running' WHERE id = $1 AND status = 'queued'`,
@@ -129,7 +145,27 @@ export class FulfillmentResults extends DeferredResults {
     );
   }
 
-  /** Records an async turn inside the caller's transaction (with its job). */
+  /**
+   * Records an async turn as `id`, queued, inside the caller's transaction (which queues its job when this returns
+   * `id`). A turn queued before under the same idempotency key keeps its fulfillment: its id is returned, and
+   * nothing is written. That is a turn sent again after its first acknowledgement was never stored (the replica
+   * that queued it died first, or PostgreSQL went away just then): its claim lapsed and the turn ran again.
+   */
+  async queueTurn(
+    id: string,
+    turn: TurnIdentity,
+    idempotencyKey: string,
+    transaction: SqlTransaction,
+  ): Promise<string> {
+    const ttl = String(this.config.async.resultTtlMs);
+    const values = [id, turn.caller.id, turn.platform, turn.sessionId, turn.intent, ttl, idempotencyKey] as const;
+    const [queued] = await transaction.run(QUEUE_TURN, values);
+    if (queued) return queued.id;
+    const [earlier] = await transaction.run(QUEUED_FOR_KEY, [turn.caller.id, idempotencyKey]);
+    return earlier.id;
+  }
+
+  /** Records work finished after its turn (or, in tests, any fulfillment), in the caller's transaction if given. */
   async insert(
     id: string,
     turn: TurnIdentity,

@@ -11,6 +11,7 @@ import { AuditRouteAndDropped1796210000000 } from './migrations/1796210000000-Au
 import { TurnLog1796210289367 } from './migrations/1796210289367-TurnLog';
 import { RequestCapture1796221494239 } from './migrations/1796221494239-RequestCapture';
 import { ConsoleRevokedSessions1796222233379 } from './migrations/1796222233379-ConsoleRevokedSessions';
+import { AsyncTurnKey1796300000000 } from './migrations/1796300000000-AsyncTurnKey';
 
 /**
  * Every migration, oldest first. Listed rather than found by file name: the service runs from one bundled file
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly (new () => MigrationInterface)[] = [
   TurnLog1796210289367,
   RequestCapture1796221494239,
   ConsoleRevokedSessions1796222233379,
+  AsyncTurnKey1796300000000,
 ];
