@@ -92,19 +92,17 @@ function lookup(): string {
 }
 
 function signed(replica: number, webhookId = `msg_${randomUUID()}`, body = lookup()): Promise<Reply> {
+  // One reading of the clock for the signature and its header: two could fall on either side of a second (a 401).
+  const timestampSeconds = Math.floor(Date.now() / 1000);
   const signature = signStandardWebhook({
     webhookId,
-    timestampSeconds: Math.floor(Date.now() / 1000),
+    timestampSeconds,
     rawBody: Buffer.from(body),
     secret: decodeStandardWebhookSecret(SECRET),
   });
   return post(
     replica,
-    {
-      'webhook-id': webhookId,
-      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
-      'webhook-signature': signature,
-    },
+    { 'webhook-id': webhookId, 'webhook-timestamp': String(timestampSeconds), 'webhook-signature': signature },
     body,
   );
 }
