@@ -43,9 +43,14 @@ const QUEUE_TURN = sql<
    RETURNING id`,
 );
 
-const QUEUED_FOR_KEY = sql<{ id: string }, [callerId: string, key: string]>(
+const QUEUED_FOR_KEY = sql<{ id: string; expired: boolean }, [callerId: string, key: string]>(
   'fulfillments_queued_for_key',
-  'SELECT id FROM fulfillments WHERE caller_id = $1 AND idempotency_key = $2',
+  'SELECT id, expires_at < now() AS expired FROM fulfillments WHERE caller_id = $1 AND idempotency_key = $2',
+);
+
+const RELEASE_KEY = sql<never, [id: string]>(
+  'fulfillments_release_key',
+  'UPDATE fulfillments SET idempotency_key = NULL WHERE id = $1',
 );
 
 const MARK_RUNNING = sql<never, [id: string]>(
@@ -150,6 +155,8 @@ export class FulfillmentResults extends DeferredResults {
    * `id`). A turn queued before under the same idempotency key keeps its fulfillment: its id is returned, and
    * nothing is written. That is a turn sent again after its first acknowledgement was never stored (the replica
    * that queued it died first, or PostgreSQL went away just then): its claim lapsed and the turn ran again.
+   * One that has expired (no longer shown, not yet purged) gives its key up to a new one: its id would be
+   * acknowledged and then never found.
    */
   async queueTurn(
     id: string,
@@ -159,10 +166,16 @@ export class FulfillmentResults extends DeferredResults {
   ): Promise<string> {
     const ttl = String(this.config.async.resultTtlMs);
     const values = [id, turn.caller.id, turn.platform, turn.sessionId, turn.intent, ttl, idempotencyKey] as const;
-    const [queued] = await transaction.run(QUEUE_TURN, values);
-    if (queued) return queued.id;
-    const [earlier] = await transaction.run(QUEUED_FOR_KEY, [turn.caller.id, idempotencyKey]);
-    return earlier.id;
+    // Three tries: the holder can be purged, or give its key up, between the statements (then the next insert
+    // meets no one), and a concurrent turn of the same key can take it in between only once.
+    for (let attempt = 1; ; attempt++) {
+      const [queued] = await transaction.run(QUEUE_TURN, values);
+      if (queued) return queued.id;
+      const [earlier] = await transaction.run(QUEUED_FOR_KEY, [turn.caller.id, idempotencyKey]);
+      if (earlier && !earlier.expired) return earlier.id;
+      if (attempt === 3) throw new Error(`Could not queue the turn under its key ${idempotencyKey}`);
+      if (earlier) await transaction.run(RELEASE_KEY, [earlier.id]);
+    }
   }
 
   /** Records work finished after its turn (or, in tests, any fulfillment), in the caller's transaction if given. */

@@ -144,6 +144,43 @@ describe('async stores on PostgreSQL (no Nest)', () => {
     });
   });
 
+  describe('FulfillmentResults.queueTurn', () => {
+    const queue = (key: string): Promise<string> =>
+      db.pool.transaction((tx) => results.queueTurn(randomUUID(), TURN, key, tx));
+    const keyOf = (n: number): string => String(n).padStart(64, 'k');
+
+    it('queues a turn once per key: the same key again finds the fulfillment already queued', async () => {
+      const first = await queue(keyOf(1));
+      expect(await queue(keyOf(1))).toBe(first);
+      expect(await queue(keyOf(2))).not.toBe(first);
+      expect(await db.query('SELECT id FROM fulfillments WHERE idempotency_key = $1', [keyOf(1)])).toEqual([
+        { id: first },
+      ]);
+    });
+
+    it('gives the key of an expired fulfillment (not yet purged) to a new one, whose id can be found', async () => {
+      const expired = await queue(keyOf(3));
+      await db.query(`UPDATE fulfillments SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired]);
+      expect(await results.find(expired, CALLER.id)).toBeUndefined();
+
+      const fresh = await queue(keyOf(3));
+      expect(fresh).not.toBe(expired);
+      expect(await results.find(fresh, CALLER.id)).toMatchObject({ id: fresh, status: 'queued', mode: 'async' });
+      const rows = await db.query<{ id: string; key: string | null }>(
+        'SELECT id, idempotency_key AS key FROM fulfillments WHERE id = ANY($1) ORDER BY created_at',
+        [[expired, fresh]],
+      );
+      expect(rows).toEqual(
+        expect.arrayContaining([
+          { id: expired, key: null },
+          { id: fresh, key: keyOf(3) },
+        ]),
+      );
+      // And the new one keeps it.
+      expect(await queue(keyOf(3))).toBe(fresh);
+    });
+  });
+
   describe('PostgresReplayStore', () => {
     it('binds a message id to its body digest within its window, and frees it once the window has passed', async () => {
       const store = new PostgresReplayStore(db.pool);
