@@ -10,7 +10,7 @@ import { isReadOnlyError } from './database/connection-errors';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
 import { SharedSessionsError } from './database/own-sessions';
-import { PendingMigrationsError } from './database/schema-migrations';
+import { MigrationLocksError, PendingMigrationsError } from './database/schema-migrations';
 import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
@@ -75,6 +75,7 @@ function describeStartupError(error: unknown): string | undefined {
     error instanceof ListenError ||
     error instanceof EmbeddedPostgresError ||
     error instanceof PendingMigrationsError ||
+    error instanceof MigrationLocksError ||
     error instanceof SharedSessionsError
   ) {
     return error.message;

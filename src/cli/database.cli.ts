@@ -54,16 +54,16 @@ async function run(command: string | undefined, argument: string | undefined): P
       // The migration lock is a session's: behind a pooler in transaction mode it would guard nothing.
       await requireOwnSessions(dataSource);
       if (command === 'migrate') {
-        const applied = await migrateSchema(dataSource, say);
+        const applied = await migrateSchema(dataSource, config.database.migrationLimits, say);
         process.stdout.write(`Applied ${applied.length} migration(s)${applied.map((m) => `\n  ${m.name}`).join('')}\n`);
         await installJobQueue(url);
       } else if (command === 'revert') {
-        await revertLastMigration(dataSource, say);
+        await revertLastMigration(dataSource, config.database.migrationLimits, say);
       } else if (command === 'show') {
         const pending = await dataSource.showMigrations();
         process.stdout.write(pending ? 'There are pending migrations.\n' : 'The schema is up to date.\n');
       } else {
-        await migrateSchema(dataSource, say);
+        await migrateSchema(dataSource, config.database.migrationLimits, say);
         const seeded = await seedDemoData(dataSource, false);
         process.stdout.write(`Seeded demo data: ${seeded.join(', ')}\n`);
       }

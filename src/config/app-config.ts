@@ -47,10 +47,19 @@ export interface DatabaseConfig {
   poolLaneShare: number;
   statementTimeoutMs: number;
   migrationsRun: boolean;
+  /** What a migration's statements may take, and wait for a table lock in one attempt. */
+  migrationLimits: MigrationLimits;
   seedDemoData: boolean;
   embedded: { dataDir: string; port: number };
   /** Read replicas (DATABASE_REPLICA_URLS), and when one is too far behind to read from. */
   replicas: { urls: readonly string[]; maxLagMs: number; checkIntervalMs: number };
+}
+
+export interface MigrationLimits {
+  /** `statement_timeout` of each statement, and the longest the migrations wait for their locks in all. */
+  statementTimeoutMs: number;
+  /** `lock_timeout` of each statement: how long turns that need its table can be held up behind it. */
+  lockTimeoutMs: number;
 }
 
 export interface CacheConfig {
@@ -265,6 +274,10 @@ export class AppConfig implements AppConfigValues {
         poolLaneShare: env.DB_POOL_INTENT_SHARE_PERCENT / 100,
         statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
         migrationsRun: env.DB_MIGRATIONS_RUN,
+        migrationLimits: {
+          statementTimeoutMs: env.DB_MIGRATION_STATEMENT_TIMEOUT_MS,
+          lockTimeoutMs: env.DB_MIGRATION_LOCK_TIMEOUT_MS,
+        },
         // Development seeds an empty database (embedded or not), so the README's examples work on either.
         seedDemoData: env.SEED_DEMO_DATA ?? (embedded || env.NODE_ENV === 'development'),
         embedded: { dataDir: resolvePath(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },

@@ -208,6 +208,27 @@ export class Environment {
   @IsBoolean()
   DB_MIGRATIONS_RUN = true;
 
+  /**
+   * `statement_timeout` of a migration's statements (an index built on a large table takes longer than a turn's
+   * statements may), and the longest a migration waits for the table locks it needs, all attempts together.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  DB_MIGRATION_STATEMENT_TIMEOUT_MS = 600_000;
+
+  /**
+   * `lock_timeout` of a migration's statements: the longest one waits for a table lock in a single attempt. Turns
+   * that need the table queue behind the waiting migration, so this is how long they can be held up; the migration
+   * is tried again after a pause.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  DB_MIGRATION_LOCK_TIMEOUT_MS = 2000;
+
   /** Seed demo data into an empty database at start-up; defaults to on in development and for the embedded database. */
   @IsOptional()
   @Transform(toBool)

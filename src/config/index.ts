@@ -10,6 +10,7 @@ export type {
   DatabaseConfig,
   FulfillmentConfig,
   HttpConfig,
+  MigrationLimits,
   RasaConfig,
   TlsConfig,
 } from './app-config';

@@ -1,9 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { MigrationLimits } from '../config';
 import { isConnectionError } from './connection-errors';
 import { requireOwnSessions } from './own-sessions';
 import { migrateSchema, PendingMigrationsError, pendingMigrations } from './schema-migrations';
+
+/** TypeORM's options, and what a migration at start may take (`migrationsRun`). */
+export type StartOptions = DataSourceOptions & { readonly migrationLimits: MigrationLimits };
 
 /** Attempts at start (a database that starts alongside the service may take a moment). */
 const START_ATTEMPTS = 3;
@@ -19,14 +23,14 @@ const START_RETRY_MS = 1000;
  * between two steps) is tried again, with one warning per attempt. Not TypeORM's retries: they logged every
  * attempt at error with a stack, and retried whatever failed, a bad migration too.
  */
-export async function startDataSource(options?: DataSourceOptions): Promise<DataSource> {
+export async function startDataSource(options?: StartOptions): Promise<DataSource> {
   if (!options) throw new Error('the data source is built from options');
   for (let attempt = 1; ; attempt += 1) {
     let dataSource: DataSource | undefined;
     try {
       dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
       await requireOwnSessions(dataSource);
-      if (options.migrationsRun) await migrate(dataSource);
+      if (options.migrationsRun) await migrate(dataSource, options.migrationLimits);
       else await requireMigrated(dataSource);
       return dataSource;
     } catch (error: unknown) {
@@ -52,9 +56,9 @@ async function requireMigrated(dataSource: DataSource): Promise<void> {
   if (pending.length > 0) throw new PendingMigrationsError(pending);
 }
 
-async function migrate(dataSource: DataSource): Promise<void> {
+async function migrate(dataSource: DataSource, limits: MigrationLimits): Promise<void> {
   const logger = new Logger('Migrations');
-  const applied = await migrateSchema(dataSource, (message) => logger.log(message));
+  const applied = await migrateSchema(dataSource, limits, (message) => logger.log(message));
   if (applied.length > 0) {
     logger.log(`Applied ${applied.length} migration(s): ${applied.map((migration) => migration.name).join(', ')}`);
   }

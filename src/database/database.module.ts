@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { AppConfig } from '../config';
 import { buildDataSourceOptions, declaredEntities } from './data-source-options';
 import { DatabaseAvailability } from './database-availability';
@@ -8,7 +8,7 @@ import { DatabaseProbe } from './database-probe';
 import { PgNotifications } from './pg-notifications';
 import { PgPools, PgPoolsModule } from './pg-pools';
 import { ReadReplicas } from './replicas/read-replicas';
-import { startDataSource } from './data-source-start';
+import { startDataSource, type StartOptions } from './data-source-start';
 
 /**
  * TypeORM (migrations, entities), the pg pool for hot reads, whether PostgreSQL is reachable, and LISTEN/NOTIFY
@@ -22,15 +22,17 @@ import { startDataSource } from './data-source-start';
       useFactory: (config: AppConfig, pools: PgPools) => {
         const { url } = config.database;
         if (!url) throw new Error('DatabaseModule needs a database URL; main.ts resolves it before start-up');
-        return {
+        const options: TypeOrmModuleOptions & Pick<StartOptions, 'migrationLimits'> = {
           ...buildDataSourceOptions({ ...config.database, url }, declaredEntities()),
           driver: pools.driver(),
           migrationsRun: config.database.migrationsRun,
+          migrationLimits: config.database.migrationLimits,
           // Retried in startDataSource instead.
           toRetry: () => false,
         };
+        return options;
       },
-      dataSourceFactory: startDataSource,
+      dataSourceFactory: (options) => startDataSource(options as StartOptions | undefined),
     }),
     PgPoolsModule,
   ],

@@ -30,6 +30,14 @@ export interface ClientGuard {
   readonly onLate?: () => void;
 }
 
+/** How long past `statement_timeout` a query may go unanswered before its connection is given up. */
+const READ_TIMEOUT_MARGIN_MS = 2000;
+
+/** How long a query may go unanswered before its connection is given up (a lost path sends nothing). */
+export function readTimeoutMs(database: { readonly statementTimeoutMs: number }): number {
+  return database.statementTimeoutMs + READ_TIMEOUT_MARGIN_MS;
+}
+
 /** How long a statement goes unanswered before `ClientGuard.onLate` is told. */
 export const LATE_ANSWER_MS = 1000;
 
@@ -50,6 +58,11 @@ export interface GuardedClient extends pg.Client {
   abandon(error: Error): void;
   /** Whether its TCP connection was ever established (something at the address took it). */
   readonly reachedServer: boolean;
+  /**
+   * Waits up to `ms` for each answer instead of the guard's read timeout, until called again without: for a
+   * migration, whose statements run under a longer `statement_timeout` than a turn's.
+   */
+  waitForAnswersUpTo(ms?: number): void;
 }
 
 export type GuardedClientClass = new (config?: string | pg.ClientConfig) => GuardedClient;
@@ -75,6 +88,7 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
     reachedServer = false;
     /** A notice that the statement being answered committed without its synchronous standbys' confirmation. */
     private unconfirmed?: UnconfirmedCommitError;
+    private readTimeoutMs = guard.readTimeoutMs;
 
     constructor(config?: string | pg.ClientConfig) {
       const options: pg.ClientConfig = typeof config === 'string' ? { connectionString: config } : { ...config };
@@ -197,14 +211,16 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
       this.socket?.destroy();
     }
 
+    waitForAnswersUpTo(ms?: number): void {
+      if (ms !== undefined && !(ms > 0)) throw new Error(`ms must be a positive number (got ${ms})`);
+      this.readTimeoutMs = ms ?? guard.readTimeoutMs;
+    }
+
     private watch(): () => void {
       const socket = this.socket;
       if (!socket) return () => undefined;
-      return startNoAnswerTimer(
-        guard.readTimeoutMs,
-        () => socket.destroy(new NoAnswerError(guard.readTimeoutMs)),
-        late,
-      );
+      const readTimeoutMs = this.readTimeoutMs;
+      return startNoAnswerTimer(readTimeoutMs, () => socket.destroy(new NoAnswerError(readTimeoutMs)), late);
     }
   }
   return Guarded;

@@ -3,7 +3,8 @@ import * as pg from 'pg';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from './data-source-options';
 import { type GuardedClient, type GuardedClientClass } from './guarded-client';
-import { PgPools, readTimeoutMs } from './pg-pools';
+import { readTimeoutMs } from './guarded-client';
+import { PgPools } from './pg-pools';
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
 /**

@@ -5,20 +5,13 @@ import { AppConfig, type PostgresServer, serverName } from '../config';
 import { Metrics } from '../observability/metrics';
 import { raisedWhileConnecting } from './connection-errors';
 import { CONNECT_TIMEOUT_MS } from './data-source-options';
-import { guardedClientClass, type GuardedClientClass } from './guarded-client';
+import { guardedClientClass, type GuardedClientClass, readTimeoutMs } from './guarded-client';
 import { OpenConnections } from './open-connections';
 import { PoolGate } from './pool-gate';
 import { type ServerChoice, ServerSelector } from './server-selector';
 
-/** How long past `statement_timeout` a query may go unanswered before its connection is given up. */
-const READ_TIMEOUT_MARGIN_MS = 2000;
 const POOL_WAIT_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const ERROR_LOG_INTERVAL_MS = 5000;
-
-/** How long a query may go unanswered before its connection is given up (a lost path sends nothing). */
-export function readTimeoutMs(database: { readonly statementTimeoutMs: number }): number {
-  return database.statementTimeoutMs + READ_TIMEOUT_MARGIN_MS;
-}
 
 type ConnectCallback = (
   error: Error | undefined,

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MigrationExecutor, type DataSource, type Migration, type QueryRunner } from 'typeorm';
+import type { MigrationLimits } from '../config';
+import { type GuardedClient, readTimeoutMs } from './guarded-client';
 
 /** Advisory lock key held while the schema changes ("wfmg" in ASCII), by the service and the commands alike. */
 export const MIGRATION_LOCK = 0x77666d67;
@@ -57,31 +59,119 @@ async function acquire(runner: QueryRunner, onWait: (message: string) => void): 
   }
 }
 
-/** Runs `work` with TypeORM's migration executor on the locked connection, each migration in its own transaction. */
+/** A statement that gave up waiting for a lock (`lock_timeout`). */
+const LOCK_NOT_AVAILABLE = '55P03';
+const LOCK_RETRY_FIRST_MS = 1000;
+const LOCK_RETRY_MAX_MS = 15_000;
+
+/** The sessions whose transactions have been open longest: what a migration waiting for a table lock waits for. */
+const OLDEST_TRANSACTIONS = `SELECT pid, coalesce(nullif(application_name, ''), usename::text, '?') AS who,
+    round(extract(epoch FROM now() - xact_start))::int AS seconds
+  FROM pg_stat_activity
+  WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
+  ORDER BY xact_start LIMIT 3`;
+
+/**
+ * Runs `work` with TypeORM's migration executor on the locked connection, each migration in its own transaction,
+ * with the migration limits on that connection's session (a turn's `statement_timeout` is too short for an index
+ * on a large table) and the guard's wait for answers to match. A migration that cannot lock its table within
+ * `lockTimeoutMs` (a long transaction holds it) is rolled back and tried again after a pause, so turns never queue
+ * behind it for longer than that, until `statementTimeoutMs` has passed in all.
+ */
 function underLock<T>(
   dataSource: DataSource,
+  limits: MigrationLimits,
   work: (executor: MigrationExecutor) => Promise<T>,
   onWait: (message: string) => void,
 ): Promise<T> {
   return withMigrationLock(
     dataSource,
-    (runner) => {
-      const executor = new MigrationExecutor(dataSource, runner);
-      executor.transaction = 'each';
-      return work(executor);
-    },
+    (runner) =>
+      withMigrationSettings(runner, limits, async () => {
+        const started = performance.now();
+        for (let pause = LOCK_RETRY_FIRST_MS; ; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
+          const executor = new MigrationExecutor(dataSource, runner);
+          executor.transaction = 'each';
+          try {
+            return await work(executor);
+          } catch (error: unknown) {
+            if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
+            const waited = performance.now() - started;
+            if (waited + pause > limits.statementTimeoutMs) {
+              throw new MigrationLocksError(limits.statementTimeoutMs, await oldestTransactions(runner));
+            }
+            onWait(
+              `A migration could not lock its table within ${limits.lockTimeoutMs} ms ` +
+                `(DB_MIGRATION_LOCK_TIMEOUT_MS; oldest open transactions: ${await oldestTransactions(runner)}); ` +
+                `trying again in ${pause} ms`,
+            );
+            await sleep(pause);
+          }
+        }
+      }),
     onWait,
   );
 }
 
+async function withMigrationSettings<T>(runner: QueryRunner, limits: MigrationLimits, work: () => Promise<T>) {
+  const client = (await runner.connect()) as Partial<GuardedClient>;
+  const [saved] = (await runner.query(
+    `SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock`,
+  )) as [{ statement: string; lock: string }];
+  const apply = (statement: string, lock: string): Promise<unknown> =>
+    runner.query(`SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)`, [
+      statement,
+      lock,
+    ]);
+  await apply(String(limits.statementTimeoutMs), String(limits.lockTimeoutMs));
+  client.waitForAnswersUpTo?.(readTimeoutMs(limits));
+  try {
+    return await work();
+  } finally {
+    client.waitForAnswersUpTo?.();
+    // Back to the pool with its own timeouts; a connection that cannot be told is lost, and the pool drops it.
+    await apply(saved.statement, saved.lock).catch(() => undefined);
+  }
+}
+
+async function oldestTransactions(runner: QueryRunner): Promise<string> {
+  try {
+    const rows = (await runner.query(OLDEST_TRANSACTIONS)) as { pid: number; who: string; seconds: number }[];
+    if (rows.length === 0) return 'none now';
+    return rows.map((row) => `backend ${row.pid} (${row.who}) for ${row.seconds} s`).join(', ');
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Applies the pending migrations, one process at a time. */
-export function migrateSchema(dataSource: DataSource, onWait: (message: string) => void): Promise<Migration[]> {
-  return underLock(dataSource, (executor) => executor.executePendingMigrations(), onWait);
+export function migrateSchema(
+  dataSource: DataSource,
+  limits: MigrationLimits,
+  onWait: (message: string) => void,
+): Promise<Migration[]> {
+  return underLock(dataSource, limits, (executor) => executor.executePendingMigrations(), onWait);
 }
 
 /** Undoes the newest applied migration, one process at a time. */
-export function revertLastMigration(dataSource: DataSource, onWait: (message: string) => void): Promise<void> {
-  return underLock(dataSource, (executor) => executor.undoLastMigration(), onWait);
+export function revertLastMigration(
+  dataSource: DataSource,
+  limits: MigrationLimits,
+  onWait: (message: string) => void,
+): Promise<void> {
+  return underLock(dataSource, limits, (executor) => executor.undoLastMigration(), onWait);
+}
+
+/** Migrations that could not lock their tables within `DB_MIGRATION_STATEMENT_TIMEOUT_MS`, all attempts together. */
+export class MigrationLocksError extends Error {
+  constructor(budgetMs: number, transactions: string) {
+    super(
+      `a migration could not lock its table within ${budgetMs} ms (DB_MIGRATION_STATEMENT_TIMEOUT_MS, every attempt ` +
+        `together), and is not applied. Oldest open transactions: ${transactions}. End the one that holds the ` +
+        'table, or migrate again once it is done',
+    );
+    this.name = 'MigrationLocksError';
+  }
 }
 
 /** A start without migrations (`DB_MIGRATIONS_RUN=false`) on a database that lacks some this release needs. */

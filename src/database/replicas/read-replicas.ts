@@ -3,7 +3,8 @@ import * as pg from 'pg';
 import { AppConfig } from '../../config';
 import { Metrics } from '../../observability/metrics';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from '../data-source-options';
-import { PgPools, readTimeoutMs } from '../pg-pools';
+import { readTimeoutMs } from '../guarded-client';
+import { PgPools } from '../pg-pools';
 import { TracedClient } from '../query-span';
 import { hasReached, walPosition } from './wal-position';
 

@@ -1,0 +1,75 @@
+import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { loadConfig } from '../../src/config';
+import { buildDataSourceOptions } from '../../src/database/data-source-options';
+import { PgPools } from '../../src/database/pg-pools';
+import { migrateSchema, revertLastMigration } from '../../src/database/schema-migrations';
+import { createEmptyTestDatabase, type TestDatabase } from '../support/test-database';
+
+/** A migration longer than the turns' statement_timeout (100 ms) and their read timeout (2.1 s) both. */
+class SlowMigration1700000000000 implements MigrationInterface {
+  name = 'SlowMigration1700000000000';
+
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query('CREATE TABLE slow_rows (id int PRIMARY KEY)');
+    await runner.query('SELECT pg_sleep(2.5)');
+  }
+
+  async down(runner: QueryRunner): Promise<void> {
+    await runner.query('SELECT pg_sleep(2.5)');
+    await runner.query('DROP TABLE slow_rows');
+  }
+}
+
+const LIMITS = { statementTimeoutMs: 30_000, lockTimeoutMs: 500 };
+
+describe('migrations run under their own limits, on the service pool (real PostgreSQL)', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  const said: string[] = [];
+
+  beforeAll(async () => {
+    database = await createEmptyTestDatabase();
+    const config = loadConfig(
+      { DATABASE_URL: database.url, DB_STATEMENT_TIMEOUT_MS: '100', DB_POOL_SIZE: '1', NODE_ENV: 'test' },
+      '/srv',
+    );
+    // The service's own pool and guarded client (one connection: the migrating one is the one turns use after).
+    dataSource = new DataSource({
+      ...buildDataSourceOptions({ ...config.database, url: database.url }),
+      migrations: [SlowMigration1700000000000],
+      driver: new PgPools(config).driver(),
+    });
+    await dataSource.initialize();
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  const settings = async (): Promise<{ statement: string; lock: string }> =>
+    (
+      await dataSource.query<{ statement: string; lock: string }[]>(
+        `SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock`,
+      )
+    )[0];
+
+  it('applies and reverts a migration longer than the statement and read timeouts of turns', async () => {
+    // Before, the migration ran under the turns' 100 ms statement_timeout, and the client gave up at 2.1 s.
+    expect((await migrateSchema(dataSource, LIMITS, (message) => said.push(message))).map((m) => m.name)).toEqual([
+      'SlowMigration1700000000000',
+    ]);
+    await revertLastMigration(dataSource, LIMITS, (message) => said.push(message));
+    const [{ present }] = await dataSource.query<{ present: boolean }[]>(
+      "SELECT to_regclass('slow_rows') IS NOT NULL AS present",
+    );
+    expect(present).toBe(false);
+    expect(said).toEqual([]);
+  });
+
+  it('gives the connection back with the turns limits', async () => {
+    await migrateSchema(dataSource, LIMITS, () => undefined);
+    expect(await settings()).toEqual({ statement: '100ms', lock: '0' });
+    await expect(dataSource.query('SELECT pg_sleep(0.5)')).rejects.toThrow(/statement timeout/);
+  });
+});
