@@ -14,6 +14,7 @@ import {
   startConnectionCounter,
   verifyCallback,
 } from './support/callback-receiver';
+import { Client } from 'pg';
 import { genericTurnKey } from './support/generic-turns';
 import { type RawResponse, sendRaw } from './support/raw-http';
 import { startTestApp, TestApp } from './support/test-app';
@@ -216,10 +217,14 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
 
   /** Runs the operators' deliveries CLI against the test app's database, with a minimal environment. */
   function deliveriesCli(...args: string[]): Promise<DeliveriesCliResult> {
+    return deliveriesCliWith({}, ...args);
+  }
+
+  function deliveriesCliWith(env: Record<string, string>, ...args: string[]): Promise<DeliveriesCliResult> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli', 'deliveries.cli.js'), ...args], {
         cwd: join(__dirname, '..'),
-        env: { DATABASE_URL: t.database.url, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() },
+        env: { DATABASE_URL: t.database.url, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -503,6 +508,41 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       markSettled(receiver);
       expect(row).toMatchObject({ attempts: 1, last_status: 400, last_error: 'the receiver answered HTTP 400' });
       expect(receiver.received).toHaveLength(1);
+
+      // An operator replays it while a long transaction holds its row: the command gives up at the service's
+      // statement_timeout, in one line, and changes nothing. Before, it waited for as long as the lock was held.
+      const holder = new Client({ connectionString: t.database.url });
+      holder.on('error', () => undefined);
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM callback_deliveries WHERE id = $1 FOR UPDATE', [row.id]);
+        const timedOut = await deliveriesCliWith({ DB_STATEMENT_TIMEOUT_MS: '300' }, 'replay', row.id);
+        expect(timedOut).toEqual({
+          code: 1,
+          stdout: '',
+          stderr: 'deliveries failed: canceling statement due to statement timeout\n',
+        });
+
+        // The same, its connection ended by an administrator while it waits: one line, no stack trace.
+        const waiting = deliveriesCliWith({ DB_STATEMENT_TIMEOUT_MS: '60000' }, 'replay', row.id);
+        await eventually(async () => {
+          // Not on the holder's session: pg_stat_activity stays as it was when a transaction first read it.
+          const rows = await queryTestDatabase<{ ended: boolean }>(
+            t.database.url,
+            `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%callback_deliveries%'`,
+          );
+          expect(rows).toEqual([{ ended: true }]);
+        }, 10_000);
+        const ended = await waiting;
+        expect(ended).toMatchObject({ code: 1, stdout: '' });
+        expect(ended.stderr).toMatch(/^deliveries failed: terminating connection due to administrator command\n$/);
+        await holder.query('ROLLBACK');
+      } finally {
+        await holder.end();
+      }
+      expect((await settledDelivery(fulfillmentId, 'dead')).attempts).toBe(1);
     });
 
     it('410 Gone disables the callback URL: a later fulfillment of the same caller is not sent', async () => {

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { Client } from 'pg';
 import PgBoss from 'pg-boss';
 import { DELIVERY_QUEUE } from '../async/callback-deliveries';
 import type { DeliveryStatus } from '../async/callback-delivery.entity';
@@ -7,6 +6,7 @@ import { DeliverySummary, listDeliveries, reopenDelivery } from '../async/delive
 import { jobQueueOptions } from '../async/job-queue';
 import { ConfigError, loadConfig } from '../config';
 import { suitableServerUrl } from '../database/database-server';
+import { SessionSettingsClient } from '../database/session-settings';
 import { transactionOn } from '../database/sql';
 
 const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disabled] [--limit N]
@@ -42,7 +42,14 @@ async function run(args: string[]): Promise<number> {
     return 2;
   }
   const url = await suitableServerUrl(config.database, configured);
-  const client = new Client({ connectionString: url });
+  // The service's statement_timeout: a delivery row locked by a long transaction fails the command, not hangs it.
+  const client = new SessionSettingsClient({
+    connectionString: url,
+    statement_timeout: config.database.statementTimeoutMs,
+    idle_in_transaction_session_timeout: config.database.statementTimeoutMs * 4,
+  });
+  // A connection lost between statements is emitted here; the next statement then fails with it.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     if (command === 'list') {
@@ -93,6 +100,7 @@ async function run(args: string[]): Promise<number> {
 run(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((error: unknown) => {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : `deliveries failed: ${String(error)}`}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${error instanceof ConfigError ? message : `deliveries failed: ${message}`}\n`);
     process.exit(1);
   });
