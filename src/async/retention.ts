@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { type ExpiringRows, PurgesExpiredRows } from '../common/retention';
+import { type ExpiringRows, PurgesExpiredRows, purgeInBatches } from '../common/retention';
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
 import { sql } from '../database/sql';
@@ -16,17 +16,19 @@ const ABANDONED = sql<{ id: string }, [asyncSeconds: number, lateSeconds: number
      (mode = 'deferred' AND created_at < now() - make_interval(secs => $2::double precision)))`,
 );
 
-const PURGE_RESULTS = sql<{ purged: 1 }, []>(
+const PURGE_RESULTS = sql<{ purged: 1 }, [limit: number]>(
   'retention_fulfillments',
-  `DELETE FROM fulfillments WHERE expires_at < now() RETURNING 1 AS purged`,
-);
-
-const PURGE_DELIVERIES = sql<{ purged: 1 }, []>(
-  'retention_deliveries',
-  `DELETE FROM callback_deliveries WHERE status = 'delivered' AND delivered_at < now() - interval '7 days'
+  `DELETE FROM fulfillments WHERE id IN (SELECT id FROM fulfillments WHERE expires_at < now() LIMIT $1)
    RETURNING 1 AS purged`,
 );
-const BATCH = 5000;
+
+const PURGE_DELIVERIES = sql<{ purged: 1 }, [limit: number]>(
+  'retention_deliveries',
+  `DELETE FROM callback_deliveries WHERE id IN (
+     SELECT id FROM callback_deliveries
+     WHERE status = 'delivered' AND delivered_at < now() - interval '7 days' LIMIT $1)
+   RETURNING 1 AS purged`,
+);
 
 /** Extra time before unfinished work is declared lost, beyond its own limits. */
 const ABANDON_MARGIN_SECONDS = 600;
@@ -78,12 +80,9 @@ export class Retention implements OnModuleInit {
   async purge(): Promise<Record<string, number>> {
     await this.failAbandoned();
     const counts: Record<string, number> = {};
-    for (const { name, rows } of this.stores) {
-      counts[name] = 0;
-      for (let purged = BATCH; purged === BATCH; counts[name] += purged) purged = await rows.purgeExpired(BATCH);
-    }
-    const fulfillments = (await this.pool.run(PURGE_RESULTS, [])).length;
-    const deliveries = (await this.pool.run(PURGE_DELIVERIES, [])).length;
+    for (const { name, rows } of this.stores) counts[name] = await purgeInBatches((limit) => rows.purgeExpired(limit));
+    const fulfillments = await purgeInBatches(async (limit) => (await this.pool.run(PURGE_RESULTS, [limit])).length);
+    const deliveries = await purgeInBatches(async (limit) => (await this.pool.run(PURGE_DELIVERIES, [limit])).length);
     Object.assign(counts, { fulfillments, deliveries });
     const purged = Object.entries(counts).filter(([, count]) => count > 0);
     if (purged.length > 0) this.logger.log(`Purged ${purged.map(([name, count]) => `${count} ${name}`).join(', ')}`);

@@ -9,6 +9,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { addressLimitKey, normaliseAddress } from '../common/net/client-address';
+import { purgeInBatches } from '../common/retention';
 import { AppConfig } from '../config';
 import { Metrics } from '../observability/metrics';
 import { AuditEvent } from './audit-event.entity';
@@ -57,6 +58,12 @@ const FLUSH_INTERVAL_MS = 500;
 const FLUSH_BATCH = 200;
 const MAX_QUEUE = 10_000;
 const PURGE_INTERVAL_MS = 6 * 60 * 60 * 1000;
+/** One batch of rows past retention; counted in a SELECT, whose result TypeORM hands back as rows. */
+const PURGE = `WITH purged AS (
+    DELETE FROM audit_events WHERE id IN (
+      SELECT id FROM audit_events WHERE occurred_at < now() - make_interval(days => $1) LIMIT $2)
+    RETURNING 1)
+  SELECT count(*)::int AS purged FROM purged`;
 
 /** Control characters (CR/LF included) are replaced so a field can never forge a log line or row. */
 export function clean(value: string | undefined, maxLength: number): string | null {
@@ -185,15 +192,14 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
     }
   }
 
+  /** Deletes the rows older than `AUDIT_RETENTION_DAYS`, in batches; returns how many. */
   async purge(): Promise<number> {
+    const days = this.config.audit.retentionDays;
     try {
-      const result = await this.dataSource
-        .getRepository(AuditEvent)
-        .createQueryBuilder()
-        .delete()
-        .where('occurred_at < now() - make_interval(days => :days)', { days: this.config.audit.retentionDays })
-        .execute();
-      return result.affected ?? 0;
+      return await purgeInBatches(async (limit) => {
+        const [{ purged }] = await this.dataSource.query<[{ purged: number }]>(PURGE, [days, limit]);
+        return purged;
+      });
     } catch (error: unknown) {
       this.logger.warn(`Could not apply audit retention: ${String(error)}`);
       return 0;

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { purgeInBatches } from '../../common/retention';
 import { DatabasePool } from '../../database/database-pool';
 import { sql } from '../../database/sql';
 import { ReplayStore, type ReplayVerdict } from './replay-store';
@@ -25,7 +26,11 @@ const REMEMBER = sql<
    RETURNING body_digest IS NOT DISTINCT FROM $3 AS accepted`,
 );
 
-const PURGE = sql<never, []>('replay_purge', 'DELETE FROM replay_guard WHERE expires_at < now()');
+const PURGE = sql<{ purged: 1 }, [limit: number]>(
+  'replay_purge',
+  `DELETE FROM replay_guard WHERE ctid IN (SELECT ctid FROM replay_guard WHERE expires_at < now() LIMIT $1)
+   RETURNING 1 AS purged`,
+);
 
 const PURGE_INTERVAL_MS = 60_000;
 
@@ -58,11 +63,13 @@ export class PostgresReplayStore extends ReplayStore implements OnModuleInit, On
     clearInterval(this.purgeTimer);
   }
 
-  private async purge(): Promise<void> {
+  /** Deletes the entries whose window has passed, in batches; returns how many. */
+  async purge(): Promise<number> {
     try {
-      await this.pool.run(PURGE, []);
+      return await purgeInBatches(async (limit) => (await this.pool.run(PURGE, [limit])).length);
     } catch (error: unknown) {
       this.logger.warn(`Could not purge expired replay entries: ${String(error)}`);
+      return 0;
     }
   }
 }
