@@ -7,7 +7,7 @@ import { DatabasePool } from '../../src/database/database-pool';
 import { PgNotifications } from '../../src/database/pg-notifications';
 import { PgPools } from '../../src/database/pg-pools';
 import { TurnLogQueries } from '../../src/console/turn-log/turn-log.queries';
-import { TurnLogWriter } from '../../src/console/turn-log/turn-log.writer';
+import { TURN_LOG_LOCK, TurnLogWriter } from '../../src/console/turn-log/turn-log.writer';
 import { TurnTail } from '../../src/console/turn-log/turn-tail';
 import { type FinishedTurn, TurnJournal } from '../../src/observability/turn-journal';
 import { REDACTED } from '../../src/observability/redaction';
@@ -88,6 +88,48 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
       { request_id: 'req-1', trace_id: null, outcome: 'fulfilled', duration_ms: 12.5, budget_ms: 5000 },
       { request_id: 'req-2', trace_id: 'a'.repeat(32), outcome: 'replayed', duration_ms: 12.5, budget_ms: 5000 },
     ]);
+  });
+
+  it("draws a batch's ids only after another replica's batch in flight has committed: ids in commit order", async () => {
+    start();
+    // Another replica's batch, part-way: it holds the turn log's lock and has drawn its id, not yet committed.
+    const otherReplica = testPool({ connectionString: db.database.url, max: 1 });
+    publishers.push(otherReplica);
+    const inFlight = await otherReplica.connect();
+    let flushed: Promise<void> | undefined;
+    try {
+      await inFlight.query('BEGIN');
+      await inFlight.query('SELECT pg_advisory_xact_lock($1)', [TURN_LOG_LOCK]);
+      const [{ id: otherId }] = (
+        await inFlight.query<{ id: string }>(
+          `INSERT INTO turn_log (at, request_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
+           VALUES (now(), 'other-replica', 'dialogflow-es', 'GetAccountBalance', 'bot', 'fulfilled', 1, 5000)
+           RETURNING id::text AS id`,
+        )
+      ).rows;
+      journal.record(turn(1));
+      flushed = writer.flush();
+      // This replica's batch waits for the lock. Before, it drew a higher id and committed first: a console that
+      // had seen it and resumed after it would never get the other replica's turn.
+      await eventually(async () => {
+        const waiting = await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`,
+          [TURN_LOG_LOCK],
+        );
+        expect(Number(waiting[0].n)).toBe(1);
+      });
+      expect(await rows()).toEqual([]);
+      await inFlight.query('COMMIT');
+      await flushed;
+      const ids = await db.query<{ id: string; request_id: string }>(
+        'SELECT id::text AS id, request_id FROM turn_log ORDER BY id',
+      );
+      expect(ids.map((row) => row.request_id)).toEqual(['other-replica', 'req-1']);
+      expect(BigInt(ids[1].id)).toBeGreaterThan(BigInt(otherId));
+    } finally {
+      inFlight.release();
+      await flushed;
+    }
   });
 
   it('keeps turns PostgreSQL refused and writes them, once each, when it takes them again', async () => {

@@ -62,8 +62,9 @@ export class TurnsController {
 
   /**
    * Server-Sent Events: each new turn that passes the filters as a `turn` event whose id is the turn's, so a
-   * reconnecting browser (Last-Event-ID) first gets what it missed. A `ping` every 15 s keeps proxies from
-   * closing a quiet stream.
+   * reconnecting browser (Last-Event-ID) first gets what it missed, then the live turns, each once and in order
+   * (the live tail's turns are held while the missed ones are read: both can hold a turn committed meanwhile).
+   * A `ping` every 15 s keeps proxies from closing a quiet stream.
    */
   @ApiOperation({ summary: 'New turns as they finish (Server-Sent Events, event "turn"; resumes from Last-Event-ID)' })
   @Sse('stream')
@@ -75,9 +76,18 @@ export class TurnsController {
           if (matches(filter, turn)) subscriber.next({ type: 'turn', id: turn.id, data: turn });
         }
       };
-      const unsubscribe = this.tail.subscribe(send);
-      if (lastEventId && /^\d{1,18}$/.test(lastEventId)) {
-        this.queries.after(lastEventId, RESUME_LIMIT).then(send, () => undefined);
+      const resumeAfter = lastEventId && /^\d{1,18}$/.test(lastEventId) ? lastEventId : undefined;
+      let held: TurnRow[] | undefined = resumeAfter ? [] : undefined;
+      const unsubscribe = this.tail.subscribe((turns) => (held ? held.push(...turns) : send(turns)));
+      if (resumeAfter) {
+        const resume = (missed: readonly TurnRow[]): void => {
+          const sent = new Set(missed.map((turn) => turn.id));
+          const live = (held ?? []).filter((turn) => !sent.has(turn.id));
+          held = undefined;
+          send(missed);
+          send(live);
+        };
+        this.queries.after(resumeAfter, RESUME_LIMIT).then(resume, () => resume([]));
       }
       const heartbeat = setInterval(() => subscriber.next({ type: 'ping', data: '' }), HEARTBEAT_MS);
       return () => {

@@ -12,6 +12,9 @@ import { ConsoleOptions } from '../console.options';
 /** Where a committed batch of turns is announced (`<first id>-<last id>`), for the console's live tail. */
 export const TURN_LOG_CHANNEL = 'wf_turn_log';
 
+/** Advisory lock key a batch holds from drawing its ids to its commit ("wftl" in ASCII). */
+export const TURN_LOG_LOCK = 0x7766746c;
+
 const INSERT_BATCH = sql<
   never,
   [
@@ -30,10 +33,13 @@ const INSERT_BATCH = sql<
   ]
 >(
   'turn_log_insert',
-  // Ids are drawn first so that a captured turn's bodies go in with it, in the same statement.
-  `WITH batch AS (
+  // Ids are drawn first so that a captured turn's bodies go in with it, in the same statement; and only once the
+  // statement holds the turn log's lock (until it commits), so every replica's batches commit in the order of their
+  // ids: a turn seen by id is never followed by a turn of a lower id (a console resuming after the last id it saw).
+  `WITH writer AS MATERIALIZED (SELECT pg_advisory_xact_lock(${TURN_LOG_LOCK})),
+   batch AS (
      SELECT nextval(pg_get_serial_sequence('turn_log', 'id')) AS id, b.*
-       FROM unnest($1::timestamptz[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
+       FROM writer, unnest($1::timestamptz[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
                    $7::varchar[], $8::real[], $9::integer[], $10::jsonb[], $11::integer[], $12::jsonb[])
             AS b(at, request_id, trace_id, platform, intent, caller_id, outcome, duration_ms, budget_ms,
                    request, response_status, response)),

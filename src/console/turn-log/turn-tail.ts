@@ -7,10 +7,11 @@ export type TurnSubscriber = (turns: readonly TurnRow[]) => void;
 
 const CATCH_UP_LIMIT = 1000;
 /**
- * How far below the newest id handed out a catch-up reads again. A replica draws its batch's ids when its INSERT
- * starts and announces them when it commits, so a batch with lower ids can commit just after one with higher ids;
- * when a gap in the notifications begins between the two, a read above the newest id alone misses it. Room for
- * ten replicas' full batches in flight at once.
+ * How far below the newest id handed out a catch-up reads again. Batches draw their ids under the turn log's lock
+ * (`TURN_LOG_LOCK`), so they commit in the order of their ids; but a replica of a release before that lock, still
+ * serving during a rolling upgrade, draws its batch's ids when its INSERT starts and announces them when it
+ * commits, so its batch can commit just after one with higher ids. When a gap in the notifications begins between
+ * the two, a read above the newest id alone would miss it. Room for ten replicas' full batches in flight at once.
  */
 const CATCH_UP_OVERLAP = 10 * TURN_LOG_BATCH_SIZE;
 /**

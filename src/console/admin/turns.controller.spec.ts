@@ -1,0 +1,96 @@
+import type { MessageEvent } from '@nestjs/common';
+import type { TurnLogQueries, TurnRow } from '../turn-log/turn-log.queries';
+import type { TurnSubscriber, TurnTail } from '../turn-log/turn-tail';
+import type { ConsoleAudit } from './console-audit';
+import type { LocalInstance } from './local-instance';
+import { TurnsController } from './turns.controller';
+
+const row = (id: number): TurnRow =>
+  ({
+    id: String(id),
+    at: new Date(0),
+    requestId: `req-${id}`,
+    platform: 'generic',
+    intent: 'GetAccountBalance',
+    callerId: 'bot',
+    outcome: 'fulfilled',
+    durationMs: 1,
+    budgetMs: 5000,
+  }) as unknown as TurnRow;
+
+/** The live tail as a test drives it, and the turn log read that resumes a stream, answered when the test says. */
+function harness() {
+  const subscribers = new Set<TurnSubscriber>();
+  const tail = {
+    subscribe: (subscriber: TurnSubscriber) => {
+      subscribers.add(subscriber);
+      return () => subscribers.delete(subscriber);
+    },
+  } as unknown as TurnTail;
+  let answer!: (rows: TurnRow[]) => void;
+  let fail!: (error: Error) => void;
+  const afterCalls: string[] = [];
+  const queries = {
+    after: (afterId: string) => {
+      afterCalls.push(afterId);
+      return new Promise<TurnRow[]>((resolve, reject) => {
+        answer = resolve;
+        fail = reject;
+      });
+    },
+  } as unknown as TurnLogQueries;
+  const controller = new TurnsController(queries, tail, {} as LocalInstance, {} as ConsoleAudit);
+  const live = (...ids: number[]) => subscribers.forEach((subscriber) => subscriber(ids.map(row)));
+  return {
+    controller,
+    live,
+    afterCalls,
+    answer: (...ids: number[]) => answer(ids.map(row)),
+    fail: () => fail(new Error('gone')),
+  };
+}
+
+function eventIds(events: MessageEvent[]): string[] {
+  return events.filter((event) => event.type === 'turn').map((event) => String(event.id));
+}
+
+describe('TurnsController stream', () => {
+  it('sends the missed turns first, then the live ones that came meanwhile, each once', async () => {
+    const { controller, live, afterCalls, answer } = harness();
+    const events: MessageEvent[] = [];
+    const subscription = controller.stream({}, '10').subscribe((event) => events.push(event));
+    // Committed while the missed turns are read: the read and the tail both hold turn 12.
+    live(12, 13);
+    expect(events).toEqual([]);
+    answer(11, 12);
+    await Promise.resolve();
+    live(14);
+    expect(afterCalls).toEqual(['10']);
+    expect(eventIds(events)).toEqual(['11', '12', '13', '14']);
+    subscription.unsubscribe();
+  });
+
+  it('sends the live turns it held when the missed ones cannot be read', async () => {
+    const { controller, live, fail } = harness();
+    const events: MessageEvent[] = [];
+    const subscription = controller.stream({}, '10').subscribe((event) => events.push(event));
+    live(12);
+    fail();
+    await new Promise((resolve) => setImmediate(resolve));
+    live(13);
+    expect(eventIds(events)).toEqual(['12', '13']);
+    subscription.unsubscribe();
+  });
+
+  it('passes live turns straight through without a Last-Event-ID, or with one that is no turn id', () => {
+    for (const lastEventId of [undefined, 'abc']) {
+      const { controller, live, afterCalls } = harness();
+      const events: MessageEvent[] = [];
+      const subscription = controller.stream({}, lastEventId).subscribe((event) => events.push(event));
+      live(5);
+      expect(eventIds(events)).toEqual(['5']);
+      expect(afterCalls).toEqual([]);
+      subscription.unsubscribe();
+    }
+  });
+});
