@@ -477,6 +477,9 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
 
       const listed = await deliveriesCli('list', 'dead');
       expect(listed).toMatchObject({ code: 0, stderr: '' });
+      // Run as the image runs it (NODE_ENV=production) with nothing but DATABASE_URL: it serves nothing, so it asks
+      // for no TLS or callers file. Before, it refused to start without them.
+      expect(await deliveriesCliWith({ NODE_ENV: 'production' }, 'list', 'dead')).toEqual(listed);
       const line = listed.stdout.split('\n').find((text) => text.startsWith(dead.id));
       expect(line).toMatch(new RegExp(`^${dead.id}\\s+dead\\s+caller=${failing.id} attempts=${ATTEMPTS} last=500 `));
       expect(listed.stdout).toContain(receiver.url);

@@ -35,7 +35,8 @@ async function run(args: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const config = loadConfig(process.env);
+  // Serves nothing: an operator's one-off pod from the image (NODE_ENV=production) needs DATABASE_URL only.
+  const config = loadConfig(process.env, undefined, { serving: false });
   const configured = config.database.url;
   if (!configured) {
     process.stderr.write('DATABASE_URL must be set (the service database)\n');
