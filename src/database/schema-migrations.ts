@@ -113,7 +113,11 @@ function underLock<T>(
   );
 }
 
-async function withMigrationSettings<T>(runner: QueryRunner, limits: MigrationLimits, work: () => Promise<T>) {
+async function withMigrationSettings<T>(
+  runner: QueryRunner,
+  limits: MigrationLimits,
+  work: () => Promise<T>,
+): Promise<T> {
   const client = (await runner.connect()) as Partial<GuardedClient>;
   const [saved] = (await runner.query(
     `SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock`,
