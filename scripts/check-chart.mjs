@@ -88,6 +88,9 @@ const MUST_FAIL = [
   { set: ['networkPolicy.egress.otlpCollector.cidrs={collector.example}'], expect: 'cidrs' },
   { set: ['networkPolicy.egress.otlpCollector.host=collector'], expect: "'host' not allowed" },
   { set: ['migrations.extraThing=1'], expect: 'extraThing' },
+  // Below what the service accepts for DB_MIGRATION_STATEMENT_TIMEOUT_MS and DB_MIGRATION_LOCK_TIMEOUT_MS.
+  { set: ['migrations.statementTimeoutMs=500'], expect: '/migrations/statementTimeoutMs' },
+  { set: ['migrations.lockTimeoutMs=50'], expect: '/migrations/lockTimeoutMs' },
   {
     set: ['migrations.securityContext.readOnlyRootFilesystem=false'],
     expect: '/migrations/securityContext/readOnlyRootFilesystem',
@@ -750,6 +753,15 @@ function checkMigrationJob(set, docs, values) {
   if ((container.envFrom ?? []).some((e) => e.secretRef) && !m.extraEnvFrom.some((e) => e.secretRef)) {
     problem(where, 'envFrom a Secret that migrations.extraEnvFrom does not name');
   }
+  // The migrations' own limits: DDL on a filled table may take migrations.statementTimeoutMs, and waits for a table
+  // lock (with the pods' writes queued behind it) no longer than migrations.lockTimeoutMs at a time.
+  const valueOf = (name) => own.find((e) => e.name === name)?.value;
+  expect(
+    'DB_MIGRATION_STATEMENT_TIMEOUT_MS',
+    valueOf('DB_MIGRATION_STATEMENT_TIMEOUT_MS'),
+    String(m.statementTimeoutMs),
+  );
+  expect('DB_MIGRATION_LOCK_TIMEOUT_MS', valueOf('DB_MIGRATION_LOCK_TIMEOUT_MS'), String(m.lockTimeoutMs));
   // The database CLI serves nothing: it needs no callers file and no TLS (nor their Secrets).
   for (const name of ['CALLERS_FILE', 'TLS_CERT_FILE', 'TLS_KEY_FILE']) {
     if (own.some((e) => e.name === name)) problem(where, `sets ${name}, which the migration CLI does not read`);
