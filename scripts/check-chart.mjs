@@ -91,6 +91,7 @@ const MUST_FAIL = [
   // Below what the service accepts for DB_MIGRATION_STATEMENT_TIMEOUT_MS and DB_MIGRATION_LOCK_TIMEOUT_MS.
   { set: ['migrations.statementTimeoutMs=500'], expect: '/migrations/statementTimeoutMs' },
   { set: ['migrations.lockTimeoutMs=50'], expect: '/migrations/lockTimeoutMs' },
+  { set: ['migrations.activeDeadlineSeconds=600'], expect: 'migrations.activeDeadlineSeconds must be longer' },
   {
     set: ['migrations.securityContext.readOnlyRootFilesystem=false'],
     expect: '/migrations/securityContext/readOnlyRootFilesystem',

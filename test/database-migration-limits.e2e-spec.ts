@@ -163,6 +163,36 @@ describe('migrations on a live database: their own time limits, never holding up
     expect(Number(live)).toBe(5);
   });
 
+  it('a concurrent index build waits for an older snapshot as long as it lasts, not DB_MIGRATION_LOCK_TIMEOUT_MS', async () => {
+    await migratedUpToTurnKey(database);
+    await fillFulfillments(database, 1000);
+    // A long report on another table: the build must wait for its snapshot, and its wait holds up no write.
+    const report = await session();
+    await report.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await report.query('SELECT count(*) FROM accounts');
+
+    const migrate = command(['migrate'], { DATABASE_URL: database.url, DB_MIGRATION_LOCK_TIMEOUT_MS: '200' });
+    commands.push(migrate);
+    await eventually(async () => {
+      const waiting = await queryTestDatabase<{ n: string }>(
+        database.url,
+        `SELECT count(*) AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'CREATE UNIQUE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'`,
+      );
+      expect(Number(waiting[0].n)).toBe(1);
+    }, 30_000);
+    // Longer than the lock timeout, while the build still waits. Before, it gave up after 200 ms, after both scans,
+    // and the migration was started over (and over, while any transaction lasted longer than that).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(migrate.output()).not.toContain('could not lock its table');
+    expect(await turnKeyIndex(database)).toBe('invalid');
+
+    await report.query('COMMIT');
+    expect(await migrate.exited).toBe(0);
+    expect(migrate.output()).not.toContain('could not lock its table');
+    expect(await turnKeyIndex(database)).toBe('valid');
+  });
+
   it('a start whose migration runs out of DB_MIGRATION_STATEMENT_TIMEOUT_MS waiting for locks fails in one line, naming the transaction', async () => {
     await migratedUpToTurnKey(database);
     const reader = await session();

@@ -59,10 +59,10 @@ export interface GuardedClient extends pg.Client {
   /** Whether its TCP connection was ever established (something at the address took it). */
   readonly reachedServer: boolean;
   /**
-   * Waits up to `ms` for each answer instead of the guard's read timeout, until called again without: for a
-   * migration, whose statements run under a longer `statement_timeout` than a turn's.
+   * Waits up to `ms` for each answer from now on, instead of the guard's read timeout: for the connection that runs
+   * the migrations, whose statements have a longer `statement_timeout` than a turn's (it is closed afterwards).
    */
-  waitForAnswersUpTo(ms?: number): void;
+  waitForAnswersUpTo(ms: number): void;
 }
 
 export type GuardedClientClass = new (config?: string | pg.ClientConfig) => GuardedClient;
@@ -211,9 +211,9 @@ export function guardedClientClass(guard: ClientGuard): GuardedClientClass {
       this.socket?.destroy();
     }
 
-    waitForAnswersUpTo(ms?: number): void {
-      if (ms !== undefined && !(ms > 0)) throw new Error(`ms must be a positive number (got ${ms})`);
-      this.readTimeoutMs = ms ?? guard.readTimeoutMs;
+    waitForAnswersUpTo(ms: number): void {
+      if (!(ms > 0)) throw new Error(`ms must be a positive number (got ${ms})`);
+      this.readTimeoutMs = ms;
     }
 
     private watch(): () => void {

@@ -20,7 +20,7 @@ const HOLDER = `SELECT pid FROM pg_locks
  * that connection, whatever becomes of the process; polling for it keeps every statement short, within
  * `statement_timeout`.
  */
-export async function withMigrationLock<T>(
+async function withMigrationLock<T>(
   dataSource: DataSource,
   work: (runner: QueryRunner) => Promise<T>,
   onWait: (message: string) => void,
@@ -32,11 +32,22 @@ export async function withMigrationLock<T>(
     try {
       return await work(runner);
     } finally {
-      // An unlock fails only on a lost connection, whose session (and lock) PostgreSQL has ended; the pool drops
-      // a connection that is no longer queryable.
+      // An unlock fails only on a lost connection, whose session (and lock) PostgreSQL has ended.
       await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     }
   } finally {
+    // Closed, not returned to the pool: the session carries the migration limits (and whatever a migration left
+    // in it), which no turn's statement is to run under. The pool opens a new connection when it needs one.
+    await releaseClosing(runner);
+  }
+}
+
+/** Hands the connection back to its pool with an error, which closes it (pg-pool's `release(error)`). */
+async function releaseClosing(runner: QueryRunner): Promise<void> {
+  const postgres = runner as QueryRunner & { releasePostgresConnection?: (error: Error) => Promise<void> };
+  if (postgres.releasePostgresConnection) {
+    await postgres.releasePostgresConnection(new Error('the migration connection is not reused'));
+  } else {
     await runner.release();
   }
 }
@@ -76,7 +87,7 @@ const OLDEST_TRANSACTIONS = `SELECT pid, coalesce(nullif(application_name, ''), 
  * with the migration limits on that connection's session (a turn's `statement_timeout` is too short for an index
  * on a large table) and the guard's wait for answers to match. A migration that cannot lock its table within
  * `lockTimeoutMs` (a long transaction holds it) is rolled back and tried again after a pause, so turns never queue
- * behind it for longer than that, until `statementTimeoutMs` has passed in all.
+ * behind it for longer than that, until its waits for locks add up to `statementTimeoutMs`.
  */
 function underLock<T>(
   dataSource: DataSource,
@@ -88,7 +99,8 @@ function underLock<T>(
     dataSource,
     (runner) =>
       withMigrationSettings(runner, limits, async () => {
-        const started = performance.now();
+        // Time spent waiting for locks: each attempt that gave up waited lockTimeoutMs, then paused.
+        let waited = 0;
         for (let pause = LOCK_RETRY_FIRST_MS; ; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
           const executor = new MigrationExecutor(dataSource, runner);
           executor.transaction = 'each';
@@ -96,10 +108,11 @@ function underLock<T>(
             return await work(executor);
           } catch (error: unknown) {
             if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
-            const waited = performance.now() - started;
+            waited += limits.lockTimeoutMs;
             if (waited + pause > limits.statementTimeoutMs) {
               throw new MigrationLocksError(limits.statementTimeoutMs, await oldestTransactions(runner));
             }
+            waited += pause;
             onWait(
               `A migration could not lock its table within ${limits.lockTimeoutMs} ms ` +
                 `(DB_MIGRATION_LOCK_TIMEOUT_MS; oldest open transactions: ${await oldestTransactions(runner)}); ` +
@@ -113,29 +126,22 @@ function underLock<T>(
   );
 }
 
+/**
+ * Gives the locked connection's session the migration limits, and its client the matching wait for answers. Never
+ * undone: the connection is closed afterwards (`withMigrationLock`).
+ */
 async function withMigrationSettings<T>(
   runner: QueryRunner,
   limits: MigrationLimits,
   work: () => Promise<T>,
 ): Promise<T> {
   const client = (await runner.connect()) as Partial<GuardedClient>;
-  const [saved] = (await runner.query(
-    `SELECT current_setting('statement_timeout') AS statement, current_setting('lock_timeout') AS lock`,
-  )) as [{ statement: string; lock: string }];
-  const apply = (statement: string, lock: string): Promise<unknown> =>
-    runner.query(`SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)`, [
-      statement,
-      lock,
-    ]);
-  await apply(String(limits.statementTimeoutMs), String(limits.lockTimeoutMs));
+  await runner.query(`SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)`, [
+    String(limits.statementTimeoutMs),
+    String(limits.lockTimeoutMs),
+  ]);
   client.waitForAnswersUpTo?.(readTimeoutMs(limits));
-  try {
-    return await work();
-  } finally {
-    client.waitForAnswersUpTo?.();
-    // Back to the pool with its own timeouts; a connection that cannot be told is lost, and the pool drops it.
-    await apply(saved.statement, saved.lock).catch(() => undefined);
-  }
+  return work();
 }
 
 async function oldestTransactions(runner: QueryRunner): Promise<string> {

@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
 import { PgPools } from '../../src/database/pg-pools';
 import { migrateSchema, revertLastMigration } from '../../src/database/schema-migrations';
+import { eventually } from '../support/eventually';
 import { createEmptyTestDatabase, type TestDatabase } from '../support/test-database';
 
 /** A migration longer than the turns' statement_timeout (100 ms) and their read timeout (2.1 s) both. */
@@ -67,8 +68,22 @@ describe('migrations run under their own limits, on the service pool (real Postg
     expect(said).toEqual([]);
   });
 
-  it('gives the connection back with the turns limits', async () => {
+  it('closes the connection that migrated: the next one has the turns limits', async () => {
+    const backend = async (): Promise<number> =>
+      (await dataSource.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid'))[0].pid;
+    // A pool of one: the migrations take the connection the turns had.
+    const before = await backend();
     await migrateSchema(dataSource, LIMITS, () => undefined);
+    const after = await backend();
+    expect(after).not.toBe(before);
+    // Its backend ends once PostgreSQL has read the goodbye, a moment after the pool let it go.
+    await eventually(async () => {
+      const [{ open }] = await dataSource.query<{ open: boolean }[]>(
+        'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1) AS open',
+        [before],
+      );
+      expect(open).toBe(false);
+    });
     expect(await settings()).toEqual({ statement: '100ms', lock: '0' });
     await expect(dataSource.query('SELECT pg_sleep(0.5)')).rejects.toThrow(/statement timeout/);
   });

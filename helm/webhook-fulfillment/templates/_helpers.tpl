@@ -131,6 +131,9 @@ Checks across values that the schema cannot express; each failure names the valu
 {{- if and $v.probes.grpc.enabled (not $v.grpc.enabled) }}
 {{- fail "probes.grpc.enabled needs grpc.enabled=true" }}
 {{- end }}
+{{- if and $v.migrations.enabled (le (mul (int64 $v.migrations.activeDeadlineSeconds) 1000) (int64 $v.migrations.statementTimeoutMs)) }}
+{{- fail "migrations.activeDeadlineSeconds must be longer than migrations.statementTimeoutMs: Kubernetes would end the Job before a statement (or the waits for a table lock) ran out and said why" }}
+{{- end }}
 {{- if and $v.metrics.serviceMonitor.enabled (not $v.metrics.enabled) }}
 {{- fail "metrics.serviceMonitor.enabled needs metrics.enabled=true" }}
 {{- end }}

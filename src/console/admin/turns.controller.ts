@@ -78,14 +78,21 @@ export class TurnsController {
       };
       const resumeAfter = lastEventId && /^\d{1,18}$/.test(lastEventId) ? lastEventId : undefined;
       let held: TurnRow[] | undefined = resumeAfter ? [] : undefined;
-      const unsubscribe = this.tail.subscribe((turns) => (held ? held.push(...turns) : send(turns)));
+      // The missed turns sent, by id: the tail reads each announced batch a moment after it commits, so one that
+      // committed before the read of the missed turns can still come from the tail after them.
+      let resent = new Set<string>();
+      const live = (turns: readonly TurnRow[]): void => {
+        if (held) held.push(...turns);
+        else send(resent.size > 0 ? turns.filter((turn) => !resent.has(turn.id)) : turns);
+      };
+      const unsubscribe = this.tail.subscribe(live);
       if (resumeAfter) {
         const resume = (missed: readonly TurnRow[]): void => {
-          const sent = new Set(missed.map((turn) => turn.id));
-          const live = (held ?? []).filter((turn) => !sent.has(turn.id));
+          const waiting = held ?? [];
           held = undefined;
+          resent = new Set(missed.map((turn) => turn.id));
           send(missed);
-          send(live);
+          live(waiting);
         };
         this.queries.after(resumeAfter, RESUME_LIMIT).then(resume, () => resume([]));
       }
