@@ -25,7 +25,8 @@ function command(args: string[], env: Record<string, string>): Command {
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   return {
     output: () => output,
-    exited: new Promise((resolve) => child.once('exit', resolve)),
+    // 'close', not 'exit': its output is read to the end by then.
+    exited: new Promise((resolve) => child.once('close', resolve)),
     kill: () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     },

@@ -122,7 +122,8 @@ describe('migrations at start, one process at a time (real processes, real Postg
     let output = '';
     command.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     command.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => command.once('exit', resolve));
+    // 'close', not 'exit': its output is read to the end by then.
+    const exited = new Promise<number | null>((resolve) => command.once('close', resolve));
     try {
       await eventually(() => expect(output).toContain('to finish migrating the schema'), 30_000);
       expect(await schemaExists(database)).toBe(false);

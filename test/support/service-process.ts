@@ -85,6 +85,20 @@ export function cleanEnv(env: Record<string, string>): Record<string, string> {
   };
 }
 
+const PIPES_END_WAIT_MS = 2000;
+
+/** Resolves once the child's piped output and error streams have ended (been read to the end). */
+function pipesEnded(child: ChildProcess): Promise<unknown> {
+  const ended = (stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }) =>
+    stream.readableEnded || stream.destroyed
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          stream.once('end', resolve);
+          stream.once('close', resolve);
+        });
+  return Promise.all([child.stdout, child.stderr].filter((stream) => stream !== null).map(ended));
+}
+
 export interface ServiceProcess {
   child: ChildProcess;
   output(): string;
@@ -108,7 +122,13 @@ export function startService(env: Record<string, string>, main = MAIN, stdout?: 
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      // 'exit' can come before the last lines are read from the pipes ("Stopped cleanly" missing from a clean
+      // exit's output): wait for them to end, at most a moment (a process the service started may hold them open).
+      void Promise.race([pipesEnded(child), sleep(PIPES_END_WAIT_MS, undefined, { ref: false })]).then(() =>
+        resolve({ code, signal }),
+      );
+    }),
   );
   return {
     child,
