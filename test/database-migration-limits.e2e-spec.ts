@@ -90,6 +90,15 @@ describe('migrations on a live database: their own time limits, never holding up
     return client;
   }
 
+  /** A long transaction that has read fulfillments: a migration's ALTER TABLE needs it to end. */
+  async function longReadOfFulfillments(): Promise<{ reader: Client; readerPid: number }> {
+    const reader = await session();
+    await reader.query('BEGIN');
+    await reader.query('SELECT count(*) FROM fulfillments');
+    const readerPid = (await reader.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    return { reader, readerPid };
+  }
+
   beforeEach(async () => (database = await createEmptyTestDatabase()));
   afterEach(async () => {
     for (const cli of commands.splice(0)) cli.kill();
@@ -121,11 +130,7 @@ describe('migrations on a live database: their own time limits, never holding up
   it('a migration waiting for a table lock lets turns through, names the transaction it waits for, and applies once it ends', async () => {
     await migratedUpToTurnKey(database);
     await fillFulfillments(database, 1000);
-    // A long transaction that has read the table: the migration's ALTER TABLE needs it to end.
-    const reader = await session();
-    await reader.query('BEGIN');
-    await reader.query('SELECT count(*) FROM fulfillments');
-    const readerPid = (await reader.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const { reader, readerPid } = await longReadOfFulfillments();
 
     const migrate = command(['migrate'], { DATABASE_URL: database.url, DB_MIGRATION_LOCK_TIMEOUT_MS: '200' });
     commands.push(migrate);
@@ -196,10 +201,7 @@ describe('migrations on a live database: their own time limits, never holding up
 
   it('a start whose migration runs out of DB_MIGRATION_STATEMENT_TIMEOUT_MS waiting for locks fails in one line, naming the transaction', async () => {
     await migratedUpToTurnKey(database);
-    const reader = await session();
-    await reader.query('BEGIN');
-    await reader.query('SELECT count(*) FROM fulfillments');
-    const readerPid = (await reader.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const { readerPid } = await longReadOfFulfillments();
 
     const service = startService({
       PORT: String(await freePort()),

@@ -42,14 +42,13 @@ async function withMigrationLock<T>(
   }
 }
 
-/** Hands the connection back to its pool with an error, which closes it (pg-pool's `release(error)`). */
+/**
+ * Hands the connection back to its pool with an error, which closes it (pg-pool's `release(error)`); TypeORM's
+ * PostgreSQL runner has the method, though its type declares it private.
+ */
 async function releaseClosing(runner: QueryRunner): Promise<void> {
-  const postgres = runner as QueryRunner & { releasePostgresConnection?: (error: Error) => Promise<void> };
-  if (postgres.releasePostgresConnection) {
-    await postgres.releasePostgresConnection(new Error('the migration connection is not reused'));
-  } else {
-    await runner.release();
-  }
+  const postgres = runner as unknown as { releasePostgresConnection(error: Error): Promise<void> };
+  await postgres.releasePostgresConnection(new Error('the migration connection is not reused'));
 }
 
 async function acquire(runner: QueryRunner, onWait: (message: string) => void): Promise<number> {
