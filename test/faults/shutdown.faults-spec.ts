@@ -11,6 +11,31 @@ const CLIENTS = 4;
  * exceeded 20 ms. Whether such a request reached the service is checked directly, against its turn log.
  */
 const ACCEPT_QUEUE_MARGIN_MS = 250;
+/**
+ * The service's log times are whole milliseconds of the wall clock; the clients' send times are this process's
+ * performance clock, turned into the same wall clock. A request sent this much after the logged instant was sent
+ * after the service's SIGTERM handler ran.
+ */
+const CLOCK_MARGIN_MS = 5;
+
+/**
+ * When the service's SIGTERM handler ran, on this process's performance clock: the time of its `SIGTERM received`
+ * line, logged first thing in the handler (readiness turns to draining in the same turn of the event loop).
+ */
+function signalHandledAt(output: string): number {
+  const line = output
+    .split('\n')
+    .map((text) => {
+      try {
+        return JSON.parse(text) as { time?: string; msg?: string };
+      } catch {
+        return {};
+      }
+    })
+    .find((entry) => entry.msg === 'SIGTERM received: closing');
+  if (line?.time === undefined) throw new Error(`the service logged no "SIGTERM received" line:\n${output}`);
+  return Date.parse(line.time) - performance.timeOrigin;
+}
 
 interface Sent {
   readonly requestId: string;
@@ -36,7 +61,8 @@ describe('SIGTERM with keep-alive clients that ignore readiness (a real process,
   beforeAll(async () => {
     cluster = await FaultCluster.start({
       replicas: 1,
-      env: { SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS), SHUTDOWN_GRACE_MS: '10000' },
+      // Info, as in production: the SIGTERM handler's first line tells when it ran.
+      env: { SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS), SHUTDOWN_GRACE_MS: '10000', LOG_LEVEL: 'info' },
     });
   }, 120_000);
 
@@ -129,10 +155,13 @@ describe('SIGTERM with keep-alive clients that ignore readiness (a real process,
       const sent = (await Promise.all(clients)).flat();
 
       const before = sent.filter((entry) => entry.at < killedAt);
-      // The signal reaches the process's handler within a few ms of kill().
-      const after = sent.filter((entry) => entry.at >= killedAt + 50 && entry.status !== undefined);
+      // The signal reaches the handler within a few ms of kill(), unless the service's event loop or the machine
+      // is busy at that instant: a CI run saw a request sent over 50 ms after kill() answered before it.
+      const handledAt = signalHandledAt(replica.service.output());
+      const after = sent.filter((entry) => entry.at >= handledAt + CLOCK_MARGIN_MS && entry.status !== undefined);
       summary.push(
-        `round ${round}: ${before.length} sent before SIGTERM, ${after.length} answered after it (Connection: close)`,
+        `round ${round}: ${before.length} sent before SIGTERM, handled ${Math.round(handledAt - killedAt)} ms ` +
+          `after kill(), ${after.length} answered after that (Connection: close)`,
       );
       expect(exit).toMatchObject({ code: 0 });
       // No request sent on a keep-alive connection failed: the server never closed one under a client.
