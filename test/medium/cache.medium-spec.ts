@@ -17,11 +17,13 @@ const LISTENER = "application_name = 'webhook-fulfillment-notifications'";
 
 const settings = { enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 };
 
-/** Two replicas' caches on the test's Redis, in a namespace of their own. */
-function replicas(): [ReadThroughCache, ReadThroughCache, string] {
+/** Caches of `count` replicas (two unless told) on the test's Redis, in a namespace of their own. */
+function replicas(count = 2): [ReadThroughCache[], string] {
   const namespace = `test-${randomUUID()}`;
-  const of = () => ReadThroughCache.of({ ...settings, namespace }, testRedisUrl());
-  return [of(), of(), namespace];
+  return [
+    Array.from({ length: count }, () => ReadThroughCache.of({ ...settings, namespace }, testRedisUrl())),
+    namespace,
+  ];
 }
 
 /** The cache stores in Redis without waiting: this waits until the namespace holds `count` entries. */
@@ -44,7 +46,7 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
   });
 
   it("shares a load through Redis, and a write on one replica reaches the other's in-process tier", async () => {
-    const [a, b, namespace] = replicas();
+    const [[a, b], namespace] = replicas();
     open.push(a, b);
     await Promise.all([ready(a), ready(b)]);
     const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
@@ -71,7 +73,7 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
   });
 
   it('drops what it cached in process before its subscription took effect (a write then would have gone unheard)', async () => {
-    const [early] = replicas();
+    const [[early]] = replicas(1);
     open.push(early);
     const balances = early.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     // Read before Redis is even connected: no invalidation could have reached this replica yet.
@@ -86,7 +88,7 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
   });
 
   it('an entry loaded before a write and stored after it is never served (Redis generations)', async () => {
-    const [a, b, namespace] = replicas();
+    const [[a, b], namespace] = replicas();
     open.push(a, b);
     await Promise.all([ready(a), ready(b)]);
     const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
@@ -109,7 +111,7 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
   });
 
   it('loads once per replica for concurrent misses, and keys never cross customers', async () => {
-    const [a, b] = replicas();
+    const [[a, b]] = replicas();
     open.push(a, b);
     await Promise.all([ready(a), ready(b)]);
     const ordersA = a.define<string>('orders', { scope: 'customer', ttlMs: 30_000 });
@@ -132,7 +134,7 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
   });
 
   it('gives up every Redis entry stored before its subscription was cut (writes meanwhile may not have bumped a generation)', async () => {
-    const [a, b, namespace] = replicas();
+    const [[a, b], namespace] = replicas();
     open.push(a, b);
     await Promise.all([ready(a), ready(b)]);
     const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });

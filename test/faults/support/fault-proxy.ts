@@ -137,7 +137,12 @@ export class FaultProxy {
 
   private cut(link: Link): void {
     this.links.delete(link);
-    if (!link.client.destroyed) link.client.resetAndDestroy();
+    if (!link.client.destroyed) {
+      // A socket already closing its side (the client hung up first) cannot be reset: libuv refuses (EINVAL) and
+      // Node then never closes the handle, which kept a test process from exiting. It is closed plainly instead.
+      if (link.client.writableEnded) link.client.destroy();
+      else link.client.resetAndDestroy();
+    }
     if (!link.server.destroyed) link.server.destroy();
   }
 }
