@@ -17,15 +17,6 @@ const LISTENER = "application_name = 'webhook-fulfillment-notifications'";
 
 const settings = { enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 };
 
-/** Caches of `count` replicas (two unless told) on the test's Redis, in a namespace of their own. */
-function replicas(count = 2): [ReadThroughCache[], string] {
-  const namespace = `test-${randomUUID()}`;
-  return [
-    Array.from({ length: count }, () => ReadThroughCache.of({ ...settings, namespace }, testRedisUrl())),
-    namespace,
-  ];
-}
-
 /** The cache stores in Redis without waiting: this waits until the namespace holds `count` entries. */
 async function storedInRedis(namespace: string, count: number): Promise<void> {
   const redis = new Redis(testRedisUrl());
@@ -45,9 +36,16 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
     await Promise.all(open.splice(0).map((cache) => cache.onApplicationShutdown()));
   });
 
+  /** Caches of `count` replicas (two unless told) on the test's Redis, in a namespace of their own; closed after the test. */
+  function replicas(count = 2): [ReadThroughCache[], string] {
+    const namespace = `test-${randomUUID()}`;
+    const caches = Array.from({ length: count }, () => ReadThroughCache.of({ ...settings, namespace }, testRedisUrl()));
+    open.push(...caches);
+    return [caches, namespace];
+  }
+
   it("shares a load through Redis, and a write on one replica reaches the other's in-process tier", async () => {
     const [[a, b], namespace] = replicas();
-    open.push(a, b);
     await Promise.all([ready(a), ready(b)]);
     const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
@@ -74,7 +72,6 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
 
   it('drops what it cached in process before its subscription took effect (a write then would have gone unheard)', async () => {
     const [[early]] = replicas(1);
-    open.push(early);
     const balances = early.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     // Read before Redis is even connected: no invalidation could have reached this replica yet.
     expect(await balances.read('C-9', [], () => Promise.resolve('read before subscribing'))).toBe(
@@ -89,7 +86,6 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
 
   it('an entry loaded before a write and stored after it is never served (Redis generations)', async () => {
     const [[a, b], namespace] = replicas();
-    open.push(a, b);
     await Promise.all([ready(a), ready(b)]);
     const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
@@ -112,7 +108,6 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
 
   it('loads once per replica for concurrent misses, and keys never cross customers', async () => {
     const [[a, b]] = replicas();
-    open.push(a, b);
     await Promise.all([ready(a), ready(b)]);
     const ordersA = a.define<string>('orders', { scope: 'customer', ttlMs: 30_000 });
     const ordersB = b.define<string>('orders', { scope: 'customer', ttlMs: 30_000 });
@@ -135,7 +130,6 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
 
   it('gives up every Redis entry stored before its subscription was cut (writes meanwhile may not have bumped a generation)', async () => {
     const [[a, b], namespace] = replicas();
-    open.push(a, b);
     await Promise.all([ready(a), ready(b)]);
     const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
