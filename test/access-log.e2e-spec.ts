@@ -15,6 +15,7 @@ import { createTestDatabase, TestDatabase } from './support/test-database';
 
 const ES = '/v1/webhooks/dialogflow-es';
 const FULFILL = '/fulfillment.v1.FulfillmentService/Fulfill';
+const HANDLE_WEBHOOK = '/fulfillment.v1.FulfillmentService/HandleWebhook';
 
 type Line = Record<string, unknown>;
 
@@ -243,6 +244,77 @@ describe('access log (a real process, its stdout)', () => {
       grpc_status: 'UNIMPLEMENTED',
       client_address: '127.0.0.1',
     });
+  });
+
+  it('gRPC calls whose bytes do not decode: authenticated, then INVALID_ARGUMENT saying why, with a warn line', async () => {
+    const client = openGrpcClient(grpcPort);
+    const call = (path: string, bytes: Buffer, metadata: Record<string, string>) =>
+      new Promise<{ code?: number; details?: string }>((resolve) =>
+        client.makeUnaryRequest(
+          path,
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          bytes,
+          grpcMetadata(metadata),
+          (error) => resolve(error ?? {}),
+        ),
+      );
+    // Field 2 says 5 bytes follow, where 1 does (a truncated string field decodes: protobufjs shortens the string).
+    const truncated = Buffer.from([0x12, 0x05, 0x7b]);
+    try {
+      expect(
+        await call(HANDLE_WEBHOOK, truncated, {
+          ...lower(LOCAL_DEV_AUTH),
+          'x-request-id': 'access-grpc-webhook-bytes',
+        }),
+      ).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'The request is not a HandleWebhookRequest that can be decoded: index out of range: 2 + 5 > 3.',
+      });
+      // No credentials: the caller learns nothing about its bytes.
+      expect(
+        await call(HANDLE_WEBHOOK, truncated, { 'x-request-id': 'access-grpc-webhook-bytes-anonymous' }),
+      ).toMatchObject({ code: status.UNAUTHENTICATED });
+      // The health service takes no credentials; its bytes are refused the same way.
+      expect(
+        await call('/grpc.health.v1.Health/Check', truncated, { 'x-request-id': 'access-grpc-health-bytes' }),
+      ).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'The request is not a HealthCheckRequest that can be decoded: index out of range: 2 + 5 > 3.',
+      });
+      const watch = client.makeServerStreamRequest(
+        '/grpc.health.v1.Health/Watch',
+        (value: Buffer) => value,
+        (value: Buffer) => value,
+        truncated,
+        grpcMetadata({ 'x-request-id': 'access-grpc-watch-bytes' }),
+      );
+      watch.on('data', () => undefined);
+      expect(await new Promise((resolve) => watch.once('error', resolve))).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'The request is not a HealthCheckRequest that can be decoded: index out of range: 2 + 5 > 3.',
+      });
+    } finally {
+      client.close();
+    }
+    expect(await accessLine('access-grpc-webhook-bytes')).toMatchObject({
+      level: 'warn',
+      path: HANDLE_WEBHOOK,
+      grpc_status: 'INVALID_ARGUMENT',
+      caller_id: 'local-dev',
+      bytes_in: expect.any(Number),
+    });
+    expect(await accessLine('access-grpc-webhook-bytes-anonymous')).toMatchObject({
+      level: 'warn',
+      grpc_status: 'UNAUTHENTICATED',
+    });
+    expect(await accessLine('access-grpc-health-bytes')).toMatchObject({
+      level: 'warn',
+      path: '/grpc.health.v1.Health/Check',
+      grpc_status: 'INVALID_ARGUMENT',
+    });
+    // Refused as the client's fault: no error line with a stack for any of them.
+    expect(lines().filter((line) => line.level === 'error' || line.level === 50)).toEqual([]);
   });
 
   // Last: it spends what is left of this client address's pre-authentication allowance.

@@ -1,5 +1,6 @@
 import { auditTransportRefusals } from './grpc-transport-refusals';
-import { FULFILL_REQUEST_SHAPE, guardRequestDecoding } from './struct-wire';
+import { guardRequestDecoding, type RequestDecoding } from './request-decoding';
+import { FULFILL_REQUEST_SHAPE } from './struct-wire';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { type INestApplication, Logger } from '@nestjs/common';
 import type { CustomStrategy } from '@nestjs/microservices';
@@ -17,6 +18,14 @@ import { rootLogger } from '../observability/logging';
 import { keepRepeatedHeaders } from './repeated-headers';
 
 const logger = new Logger('Grpc');
+
+/** Our methods' requests, refused as the client's fault when their bytes do not decode (server reflection's are not). */
+const GUARDED_REQUESTS: Readonly<Record<string, RequestDecoding>> = {
+  '/fulfillment.v1.FulfillmentService/Fulfill': { type: 'FulfillRequest', structs: FULFILL_REQUEST_SHAPE },
+  '/fulfillment.v1.FulfillmentService/HandleWebhook': { type: 'HandleWebhookRequest' },
+  '/grpc.health.v1.Health/Check': { type: 'HealthCheckRequest' },
+  '/grpc.health.v1.Health/Watch': { type: 'HealthCheckRequest' },
+};
 
 /** Room for the protobuf framing around a HandleWebhook body of BODY_LIMIT_BYTES. */
 const MESSAGE_OVERHEAD_BYTES = 16 * 1024;
@@ -50,7 +59,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
     maxReceiveMessageLength: config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES,
     interceptors: [grpcAccessLog(access, { probePercent: config.observability.accessLogProbePercent })],
     onBound: (server, address, port) => {
-      guardRequestDecoding(server, '/fulfillment.v1.FulfillmentService/Fulfill', FULFILL_REQUEST_SHAPE);
+      guardRequestDecoding(server, GUARDED_REQUESTS);
       if (!watchGrpcServer(server, access)) {
         logger.warn('Cannot see calls to unknown gRPC methods with this grpc-js version: they get no access line');
       }

@@ -1,4 +1,4 @@
-import { duplicateKeyOf, undecodableReasonOf } from './struct-wire';
+import { duplicateKeyOf } from './request-decoding';
 import { AppError, ErrorDetail } from '../common/errors/app-error';
 import type { DispatchOutcome, RichMessage } from '../fulfillment';
 import type { GenericWebhookResponse } from '../platforms/generic/generic.response';
@@ -97,10 +97,6 @@ function enumValue(value: string | number | undefined, known: Readonly<Record<st
  * turn hashes the same for idempotency whichever way it arrives. Structs obey the JSON body's depth limit.
  */
 export function toGenericBody(request: FulfillRequestMessage, maxDepth: number): Record<string, unknown> {
-  const undecodable = undecodableReasonOf(request);
-  if (undecodable !== undefined) {
-    throw new AppError('MALFORMED_JSON', `The request is not a FulfillRequest that can be decoded: ${undecodable}.`);
-  }
   const repeated = duplicateKeyOf(request);
   if (repeated !== undefined) {
     throw new AppError('MALFORMED_JSON', `The request repeats the key ${repeated}.`, [

@@ -9,6 +9,7 @@ import { AppError } from '../common/errors/app-error';
 import { GrpcAuth } from './grpc-auth.decorator';
 import { GrpcUnaryCall, metadataHeaders, metadataValue, remoteAddressOf, requestIdOf } from './grpc-call';
 import { GrpcConnections } from './grpc-connections';
+import { isUndecodable, refuseUndecodable } from './request-decoding';
 import { shareCallState } from './grpc-access-log';
 import { EventLoopLoad } from '../observability/event-loop-load';
 import { PreAuthLimiter } from '../throttling/pre-auth-limiter';
@@ -91,13 +92,13 @@ export class GrpcCallerAuthGuard implements CanActivate {
       this.authenticator,
       source,
       Deadline.after(budgetMs, call.arrivedAt),
-      {
-        platform,
-      },
+      // Bytes that did not decode name no platform: they are refused below, to a caller who proved who it is.
+      { platform: () => (isUndecodable(request) ? undefined : platform()) },
     );
     const { caller } = authenticated;
     call.caller = { id: caller.id, platforms: caller.platforms };
     call.callerRateLimit = caller.rateLimit;
+    refuseUndecodable(request);
     call.platform = platform();
     return true;
   }

@@ -4,6 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { map, Observable } from 'rxjs';
 import { GrpcErrorFilter } from './grpc-error.filter';
 import { GrpcHealth } from './grpc-health';
+import { refuseUndecodable } from './request-decoding';
 
 interface HealthCheckRequest {
   service?: string;
@@ -25,11 +26,13 @@ export class HealthGrpcController {
 
   @GrpcMethod('Health', 'Check')
   check(request: HealthCheckRequest): HealthCheckResponse {
+    refuseUndecodable(request);
     return { status: this.health.check(request.service ?? '') };
   }
 
   @GrpcMethod('Health', 'Watch')
   watch(request: HealthCheckRequest): Observable<HealthCheckResponse> {
+    refuseUndecodable(request);
     return this.health.watch(request.service ?? '').pipe(map((status) => ({ status })));
   }
 }

@@ -1,5 +1,3 @@
-import type { Server } from '@grpc/grpc-js';
-
 /**
  * Which fields of a message are `google.protobuf.Struct`s, and which are messages holding some: the shapes the
  * scan below descends into.
@@ -14,9 +12,6 @@ export const FULFILL_REQUEST_SHAPE: StructShape = {
   structs: { 4: 'parameters', 6: 'session_parameters' },
   messages: { 5: { name: 'contexts', shape: { structs: { 3: 'parameters' }, messages: {} } } },
 };
-
-const DUPLICATE_KEY = Symbol('duplicate Struct key');
-const UNDECODABLE = Symbol('undecodable request');
 
 class Reader {
   position = 0;
@@ -143,61 +138,4 @@ export function duplicateStructKey(bytes: Uint8Array, shape: StructShape, path =
     }
   }
   return undefined;
-}
-
-/** The repeated Struct key the wire held, noted on the decoded request by `guardRequestDecoding`. */
-export function duplicateKeyOf(request: object): string | undefined {
-  return (request as { [DUPLICATE_KEY]?: string })[DUPLICATE_KEY];
-}
-
-/** Why the request's bytes did not decode (noted by `guardRequestDecoding`), or undefined when they did. */
-export function undecodableReasonOf(request: object): string | undefined {
-  return (request as { [UNDECODABLE]?: string })[UNDECODABLE];
-}
-
-/**
- * Makes the server note, on each request of `method`, what decoding hides. A Struct key its bytes repeated:
- * decoding keeps only the last, so the mapping refuses the request (INVALID_ARGUMENT) like a JSON body with a
- * repeated key. Bytes that do not decode at all (nested deeper than protobufjs reads, about 100 messages): grpc-js
- * would answer INTERNAL before any guard ran, unauthenticated, unaudited, its access line saying the client had
- * gone; the call goes on as an empty request marked undecodable, so it is authenticated first and then refused
- * like a JSON body that is not JSON. Call before services are added.
- */
-export function guardRequestDecoding(server: Server, method: string, shape: StructShape): void {
-  const register = server.register.bind(server);
-  server.register = (name, handler, serialize, deserialize, type) =>
-    register(
-      name,
-      handler,
-      serialize,
-      name !== method
-        ? deserialize
-        : (bytes: Buffer) => {
-            let message: unknown;
-            try {
-              message = deserialize(bytes);
-            } catch (error: unknown) {
-              const undecodable = {};
-              Object.defineProperty(undecodable, UNDECODABLE, { value: decodeErrorText(error), enumerable: false });
-              return undecodable as never;
-            }
-            let repeated: string | undefined;
-            try {
-              repeated = duplicateStructKey(bytes, shape);
-            } catch {
-              repeated = undefined;
-            }
-            if (repeated !== undefined && typeof message === 'object' && message !== null) {
-              Object.defineProperty(message, DUPLICATE_KEY, { value: repeated, enumerable: false });
-            }
-            return message as never;
-          },
-      type,
-    );
-}
-
-/** protobufjs's reason, which names no internals ("maximum nesting depth exceeded", "index out of range: …"). */
-function decodeErrorText(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return /^[\w :+,.>=<-]{1,120}$/.test(text) ? text : 'the bytes are not a protobuf message of this type';
 }
