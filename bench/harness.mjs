@@ -59,6 +59,19 @@ export function startServer(name, script, env, nodeArgs = []) {
   });
 }
 
+/** Sends one request as the bench's bearer caller and throws unless the answer is a 200 containing `expected`. */
+export async function checkAnswer(url, expected, body = README_BODY) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${BEARER_TOKEN}`, 'Content-Type': 'application/json' },
+    body,
+  });
+  const text = await response.text();
+  if (response.status !== 200 || !text.includes(expected)) {
+    throw new Error(`${url} answered ${response.status} ${text.slice(0, 300)}: expected it to contain ${expected}`);
+  }
+}
+
 /** `url` is an HTTP URL, or `{ grpc: 'host:port', expected }` for the gRPC Fulfill load (grpc-load.mjs). */
 export function load(url, seconds, auth, body = README_BODY) {
   const grpc = typeof url === 'object';

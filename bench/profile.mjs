@@ -6,13 +6,25 @@
 // behalf counts for that stage. Stage µs = share of the busy samples × the plain run's CPU µs per request.
 // PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools); PROFILE_TRACING=1 runs with every
 // span exported (OTLP http/protobuf to a sink on 127.0.0.1 that answers 200), as bench/run.mjs's traced row.
+// The database is bench/run.mjs's too (bench/database.mjs): DATABASE_URL's server, or an embedded PostgreSQL the
+// bench starts, off the service's core.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BEARER_TOKEN, cpuMicros, exportEverySpan, load, root, startOtlpSink, startServer } from './harness.mjs';
+import { createTransferCustomers, startBenchDatabase } from './database.mjs';
+import {
+  BEARER_TOKEN,
+  checkAnswer,
+  cpuMicros,
+  exportEverySpan,
+  load,
+  root,
+  startOtlpSink,
+  startServer,
+} from './harness.mjs';
 import { PLATFORM_RUNS, platformBody, README_BODY, transferBody } from './request.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 
@@ -54,11 +66,21 @@ export const STAGES = [
  * row, a new generic turn each request), `grpc` (its gRPC Fulfill row), or a platform row (`generic`, `cx`, `lex`,
  * `rasa`: the same GetAccountBalance request in that platform's format, as bench/run.mjs sends it).
  */
+const BALANCE = '$3,247.82';
 const TURNS = {
-  es: { path: '/v1/webhooks/dialogflow-es', body: () => README_BODY },
-  transfer: { path: '/v1/webhooks/generic', body: () => transferBody('__TURN_ID__') },
-  grpc: { grpc: true, body: () => README_BODY },
-  ...Object.fromEntries(PLATFORM_RUNS.map((run) => [run.key, { path: run.path, body: () => platformBody(run) }])),
+  es: { path: '/v1/webhooks/dialogflow-es', body: () => README_BODY, expected: BALANCE },
+  transfer: {
+    path: '/v1/webhooks/generic',
+    body: () => transferBody('__TURN_ID__'),
+    // Its customers (BENCH-TX-…) are not demo data: without them every turn would answer "no accounts found".
+    prepare: createTransferCustomers,
+    check: () => transferBody(`profile-check-${Date.now().toString(36)}`, 'BENCH-TX-0'),
+    expected: 'Done',
+  },
+  grpc: { grpc: true, body: () => README_BODY, expected: BALANCE },
+  ...Object.fromEntries(
+    PLATFORM_RUNS.map((run) => [run.key, { path: run.path, body: () => platformBody(run), expected: BALANCE }]),
+  ),
 };
 const TURN = TURNS[process.env.PROFILE_TURN ?? 'es'];
 if (!TURN) throw new Error(`PROFILE_TURN must be one of ${Object.keys(TURNS).join(', ')}`);
@@ -81,10 +103,13 @@ async function run(env, profileFile) {
     profileFile ? ['--import', pathToFileURL(join(root, 'bench', 'profiler-hook.mjs')).href] : [],
   );
   const target = TURN.grpc
-    ? { grpc: `127.0.0.1:${grpcPort}`, expected: '$3,247.82' }
+    ? { grpc: `127.0.0.1:${grpcPort}`, expected: TURN.expected }
     : `http://127.0.0.1:${port}${TURN.path}`;
   const auth = { kind: 'bearer', token: BEARER_TOKEN };
   try {
+    await TURN.prepare?.(env.DATABASE_URL);
+    // A profile of another answer (a refusal, "no accounts found") would describe another request.
+    if (!TURN.grpc) await checkAnswer(target, TURN.expected, TURN.check?.() ?? BODY);
     await load(target, WARMUP_S, auth, BODY);
     if (profileFile) process.kill(server.pid, 'SIGUSR2');
     const before = cpuMicros(server.pid);
@@ -157,7 +182,9 @@ async function main() {
     callers,
     `callers:\n  - id: bench-bearer\n    platforms: [dialogflow-es, dialogflow-cx, lex-v2, rasa, generic]\n    auth: { bearer: { tokens: [${BEARER_TOKEN}] } }\n`,
   );
+  const db = await startBenchDatabase(Date.now().toString(36));
   const env = {
+    DATABASE_URL: db.url,
     SEED_DEMO_DATA: 'true',
     LOG_LEVEL: 'info',
     CALLERS_FILE: callers,
@@ -196,6 +223,7 @@ async function main() {
     if (process.env.PROFILE_OUT) console.log(`profile written to ${profileFile}`);
   } finally {
     await sink?.close();
+    await db.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,6 @@
 // npm run bench: the full Dialogflow ES path (with static-token, HMAC and JWT callers) against bare node:http
 // baselines, in one run.
 // Servers are pinned to core 0 and the load generator (autocannon, its own process) to core 1 where taskset exists.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -9,10 +8,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import pg from 'pg';
 import { measureOverload, OVERLOAD_RUN } from './overload.mjs';
 import {
   BEARER_TOKEN,
+  checkAnswer,
   CONNECTIONS,
   cpuMicros,
   exportEverySpan,
@@ -23,7 +22,8 @@ import {
   startOtlpSink,
   startServer,
 } from './harness.mjs';
-import { PLATFORM_RUNS, platformBody, README_BODY, transferBody } from './request.mjs';
+import { createTransferCustomers, startBenchDatabase } from './database.mjs';
+import { PLATFORM_RUNS, platformBody, transferBody } from './request.mjs';
 import { measureInvalidation, replicaReadShare, startReplicatedDatabase } from './replicas.mjs';
 import { startTestRedis } from '../test/support/redis-server.mjs';
 import { chartHeapOptions } from '../scripts/chart-heap.mjs';
@@ -38,46 +38,8 @@ const TARGET_RATIO = 0.4;
 /** BENCH_ONLY=<regex>: only the rows whose name matches (e.g. to compare two builds on a few rows). */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
 const HMAC_SECRET = randomBytes(32).toString('base64');
-/**
- * Customers of their own, so the transfers never change the balance the other runs read; several of them,
- * because transfers of one customer are serialised by the row locks (as they must be) and a bank's load is
- * many customers at once. load.mjs spreads the turns over them (`__CUSTOMER__`).
- */
-const TRANSFER_CUSTOMERS = 32;
 /** Turn ids are new in every run: the embedded database (and its idempotency records) outlives a run. */
 const RUN_ID = Date.now().toString(36);
-
-async function createTransferCustomers(url) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (let index = 0; index < TRANSFER_CUSTOMERS; index += 1) {
-      await client.query(
-        `WITH customer AS (
-           INSERT INTO customers (customer_number, full_name) VALUES ($1, 'Bench Transfers')
-           ON CONFLICT (customer_number) DO UPDATE SET full_name = EXCLUDED.full_name RETURNING id)
-         INSERT INTO accounts (customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
-         SELECT id, type, '0000', 'USD', 1000000000000, now() FROM customer, unnest(ARRAY['checking', 'savings']) AS type
-         ON CONFLICT (customer_id, account_type) DO NOTHING`,
-        [`BENCH-TX-${index}`],
-      );
-    }
-  } finally {
-    await client.end();
-  }
-}
-
-async function check(url, expected, body = README_BODY) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${BEARER_TOKEN}`, 'Content-Type': 'application/json' },
-    body,
-  });
-  const text = await response.text();
-  if (response.status !== 200 || !text.includes(expected)) {
-    throw new Error(`${url} answered ${response.status} ${text.slice(0, 300)}: expected it to contain ${expected}`);
-  }
-}
 
 /**
  * A fresh process compiles its hot paths during its first seconds of load (V8's tiers) and finishes start-up
@@ -251,48 +213,6 @@ async function writeCallers(issuer) {
   return { file, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/**
- * On DATABASE_URL's server, a database made for this run (migrated and seeded, dropped at the end): every run
- * starts from the same state, whatever earlier runs (their transfers, idempotency records, bloat) or someone's
- * manual calls left in a shared database.
- */
-async function freshDatabaseOn(serverUrl) {
-  const name = `bench_${RUN_ID}`;
-  const admin = async (sql) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const seeded = spawnSync(process.execPath, ['dist/cli/database.cli.js', 'seed'], {
-    env: { ...process.env, DATABASE_URL: url.href },
-    encoding: 'utf8',
-  });
-  if (seeded.status !== 0) throw new Error(`could not seed ${name}: ${seeded.stderr || seeded.stdout}`);
-  return {
-    url: url.href,
-    kind: `DATABASE_URL's server, database ${name} made for this run`,
-    stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  };
-}
-
-async function database() {
-  if (process.env.DATABASE_URL) return freshDatabaseOn(process.env.DATABASE_URL);
-  const { startEmbeddedPostgres } = await import('../dist/database/embedded/embedded-postgres.server.js');
-  const running = await startEmbeddedPostgres({
-    dataDir: join(root, '.data', 'bench-postgres'),
-    port: await freePort(),
-    database: 'bench',
-  });
-  return { url: running.url, kind: 'embedded', stop: running.stop };
-}
-
 /** Two service replicas sharing Redis (REDIS_URL, or a redis-server started for this): see measureInvalidation. */
 async function invalidationAcrossReplicas(serviceEnv, databaseUrl) {
   const redis = await startTestRedis();
@@ -353,7 +273,7 @@ async function startTarget(target, { freshMetricsPort = false } = {}) {
   const base = `http://127.0.0.1:${port}`;
   const url = `${base}/v1/webhooks/dialogflow-es`;
   try {
-    if (target.expected && !target.grpcOnly) await check(url, target.expected);
+    if (target.expected && !target.grpcOnly) await checkAnswer(url, target.expected);
   } catch (error) {
     await server.stop();
     throw error;
@@ -370,7 +290,7 @@ async function startTarget(target, { freshMetricsPort = false } = {}) {
       );
     }
     const runUrl = run.path ? `${base}${run.path}` : url;
-    if (run.body) await check(runUrl, run.expected ?? target.expected, run.check ?? run.body);
+    if (run.body) await checkAnswer(runUrl, run.expected ?? target.expected, run.check ?? run.body);
     return measure(run.name, runUrl, server.pid, run.auth, run.body, target.sink, first, durations);
   };
   return { pid: server.pid, stop: () => server.stop(), measure: measureRun };
@@ -451,7 +371,7 @@ async function measurePairs(targets) {
 }
 
 async function main() {
-  const db = await database();
+  const db = await startBenchDatabase(RUN_ID);
   const issuer = await startIssuer();
   const callers = await writeCallers(issuer);
   const sink = await startOtlpSink();
