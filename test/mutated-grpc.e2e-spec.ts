@@ -3,18 +3,22 @@
  * real app: the Structs (parameters, session parameters, a context's parameters) carry whatever the mutation made,
  * and a text field given another type carries that value's JSON text. Each answer is a `FulfillResponse` with its
  * outcome and text, or a clear refusal (INVALID_ARGUMENT, FAILED_PRECONDITION) whose details give nothing away;
- * never INTERNAL or UNKNOWN. WF_MUTATION_SEED=<n> replays or varies a run, as for mutated-bodies.
+ * never INTERNAL or UNKNOWN. The same goes for encoded requests whose bytes are then changed (`Fulfill`, and
+ * `HandleWebhook` with each platform's first fixture), whether they still decode or not.
+ * WF_MUTATION_SEED=<n> replays or varies a run, as for mutated-bodies.
  */
 import { type Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { toStruct, toValue } from '../src/grpc/struct';
 import { LEAKS } from './support/answer-checks';
-import { grpcMetadata, openGrpcClient, type ServiceClient, unary } from './support/grpc-client';
+import { grpcMetadata, grpcServices, openGrpcClient, type ServiceClient, unary } from './support/grpc-client';
 import { fixturesOf, type Json, mutate, randomSource } from './support/mutations';
+import { PLATFORMS } from '../src/common/platform';
 import { startTestApp, type TestApp } from './support/test-app';
 import { TestHandlersModule } from './support/test-handlers';
 
 const SEED = Number(process.env.WF_MUTATION_SEED ?? 20261204);
 const MUTANTS_PER_FIXTURE = 12;
+const WIRE_MUTANTS_PER_REQUEST = 10;
 /** What a refusal of a typed call may be: the request is wrong, or its turn id was used for another request. */
 const REFUSALS = new Set<number>([status.INVALID_ARGUMENT, status.FAILED_PRECONDITION]);
 
@@ -93,6 +97,41 @@ function problemsOf(answer: Answer): string[] {
   return error.details ? [] : [`${status[error.code]} without details`];
 }
 
+/**
+ * Encoded bytes changed as a raw client or a broken proxy could: a byte set to another value, bytes cut off, put in,
+ * left out, or repeated. What comes out may still decode (as another request) or not at all.
+ */
+function mutateWire(bytes: Buffer, random: () => number): { bytes: Buffer; step: string } {
+  const at = Math.floor(random() * (bytes.length + 1));
+  const length = 1 + Math.floor(random() * 8);
+  const noise = Buffer.from(Array.from({ length }, () => Math.floor(random() * 256)));
+  switch (Math.floor(random() * 5)) {
+    case 0: {
+      const index = Math.min(at, bytes.length - 1);
+      const changed = Buffer.from(bytes);
+      changed[index] = noise[0];
+      return { bytes: changed, step: `byte ${index} set to ${noise[0]}` };
+    }
+    case 1:
+      return { bytes: bytes.subarray(0, at), step: `cut at ${at}` };
+    case 2:
+      return {
+        bytes: Buffer.concat([bytes.subarray(0, at), noise, bytes.subarray(at)]),
+        step: `${length} put in at ${at}`,
+      };
+    case 3:
+      return {
+        bytes: Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + length)]),
+        step: `${length} left out at ${at}`,
+      };
+    default:
+      return {
+        bytes: Buffer.concat([bytes.subarray(0, at + length), bytes.subarray(at)]),
+        step: `${length} repeated at ${at}`,
+      };
+  }
+}
+
 describe(`the generic format's requests, mutated at random, as typed gRPC Fulfill calls (seed ${SEED})`, () => {
   let t: TestApp;
   let client: ServiceClient;
@@ -146,6 +185,60 @@ describe(`the generic format's requests, mutated at random, as typed gRPC Fulfil
     }
     expect(failures).toEqual([]);
     // The mutations reach both sides: some calls are still answered, some are refused.
+    expect(codes.get('OK')).toBeGreaterThan(0);
+    expect(codes.get('INVALID_ARGUMENT')).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('answers bytes mutated on the wire (Fulfill, and HandleWebhook for each platform) as clearly, never INTERNAL', async () => {
+    const random = randomSource(SEED + 1);
+    const { service } = grpcServices.fulfillment.v1.FulfillmentService as unknown as {
+      service: Record<'Fulfill' | 'HandleWebhook', { requestSerialize: (value: object) => Buffer }>;
+    };
+    const requests = [
+      ...fixturesOf('generic').map(({ name, body }) => ({
+        name,
+        path: '/fulfillment.v1.FulfillmentService/Fulfill',
+        bytes: service.Fulfill.requestSerialize(fulfillRequest(body)),
+      })),
+      ...PLATFORMS.map((platform) => {
+        const [{ name, body }] = fixturesOf(platform);
+        const json = Buffer.from(JSON.stringify(body));
+        return {
+          name,
+          path: '/fulfillment.v1.FulfillmentService/HandleWebhook',
+          bytes: service.HandleWebhook.requestSerialize({ platform, json }),
+        };
+      }),
+    ];
+    const failures: string[] = [];
+    const codes = new Map<string, number>();
+    for (const request of requests) {
+      for (let mutant = 0; mutant < WIRE_MUTANTS_PER_REQUEST; mutant += 1) {
+        const { bytes, step } = mutateWire(request.bytes, random);
+        const error = await new Promise<ServiceError | null>((resolve) =>
+          client.makeUnaryRequest(
+            request.path,
+            (value: Buffer) => value,
+            (value: Buffer) => value,
+            bytes,
+            credentials,
+            (failure) => resolve(failure),
+          ),
+        );
+        const code = error ? (status[error.code] ?? String(error.code)) : 'OK';
+        codes.set(code, (codes.get(code) ?? 0) + 1);
+        if (!error) continue;
+        const problem = LEAKS.test(error.details ?? '')
+          ? `the details give away internals: ${error.details}`
+          : !REFUSALS.has(error.code)
+            ? `${code}: ${error.details}`
+            : error.details
+              ? undefined
+              : `${code} without details`;
+        if (problem) failures.push(`${request.name} as ${request.path} #${mutant} [${step}]: ${problem}`);
+      }
+    }
+    expect(failures).toEqual([]);
     expect(codes.get('OK')).toBeGreaterThan(0);
     expect(codes.get('INVALID_ARGUMENT')).toBeGreaterThan(0);
   }, 120_000);
