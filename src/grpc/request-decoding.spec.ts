@@ -93,6 +93,18 @@ describe('guardRequestDecoding (a real grpc-js server)', () => {
     expect(duplicateKeyOf(request)).toBe('parameters.amount');
   });
 
+  it('marks undecodable a request the decoder read but the Struct scan cannot (a Struct sent as a varint)', async () => {
+    const server = await serve({ [FULFILL]: { type: 'FulfillRequest', structs: FULFILL_REQUEST_SHAPE } });
+    close = server.close;
+    const keys = Buffer.concat([entry('amount', '1'), entry('amount', '9')]);
+    // protobufjs decodes this as parameters {amount: 9}; the scan would have skipped the varint.
+    await server.send(FULFILL, Buffer.concat([Buffer.from([0x20, keys.length]), keys]));
+    const [request] = server.received;
+    expect(() => refuseUndecodable(request)).toThrow(
+      'The request is not a FulfillRequest that can be decoded: parameters with wire type 0.',
+    );
+  });
+
   it('leaves methods it was not given to grpc-js, which answers INTERNAL', async () => {
     const server = await serve({ [FULFILL]: { type: 'FulfillRequest', structs: FULFILL_REQUEST_SHAPE } });
     close = server.close;

@@ -37,22 +37,20 @@ export function guardRequestDecoding(server: Server, methods: Readonly<Record<st
 function guarded<T>(deserialize: (bytes: Buffer) => T, decoding: RequestDecoding): (bytes: Buffer) => T {
   return (bytes) => {
     let message: T;
+    let repeated: string | undefined;
     try {
       message = deserialize(bytes);
+      // Bytes the decoder read but the scan cannot (see duplicateStructKey) are refused like undecodable ones.
+      if (decoding.structs !== undefined) repeated = duplicateStructKey(bytes, decoding.structs);
     } catch (error: unknown) {
       const undecodable = {};
       const reason = `The request is not a ${decoding.type} that can be decoded: ${decodeErrorText(error)}.`;
       Object.defineProperty(undecodable, UNDECODABLE, { value: reason, enumerable: false });
       return undecodable as T;
     }
-    if (decoding.structs === undefined || typeof message !== 'object' || message === null) return message;
-    let repeated: string | undefined;
-    try {
-      repeated = duplicateStructKey(bytes, decoding.structs);
-    } catch {
-      repeated = undefined;
+    if (repeated !== undefined && typeof message === 'object' && message !== null) {
+      Object.defineProperty(message, DUPLICATE_KEY, { value: repeated, enumerable: false });
     }
-    if (repeated !== undefined) Object.defineProperty(message, DUPLICATE_KEY, { value: repeated, enumerable: false });
     return message;
   };
 }

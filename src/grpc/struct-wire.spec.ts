@@ -57,4 +57,27 @@ describe('duplicateStructKey (FulfillRequest on the wire)', () => {
   it('throws on bytes that are not a message (the decoder refuses them itself)', () => {
     expect(() => duplicateStructKey(Uint8Array.from([0x22, 0x10, 0x01]), FULFILL_REQUEST_SHAPE)).toThrow();
   });
+
+  it('skips a group of a field it does not know, as protobufjs does, and finds what follows', () => {
+    // Field 100 as a group (start 0xa3 0x06 … end 0xa4 0x06), holding a varint and a nested group.
+    const group = [0xa3, 0x06, 0x08, 0x01, 0xab, 0x06, 0xac, 0x06, 0xa4, 0x06];
+    const twice = field(4, struct(entry('amount', stringValue('1')), entry('amount', stringValue('9'))));
+    expect(duplicateStructKey(Uint8Array.from([...group, ...twice]), FULFILL_REQUEST_SHAPE)).toBe('parameters.amount');
+    expect(() => duplicateStructKey(Uint8Array.from([0xa3, 0x06, 0x08, 0x01]), FULFILL_REQUEST_SHAPE)).toThrow(
+      'truncated group',
+    );
+  });
+
+  it('throws on a field it reads sent with another wire type, which protobufjs decodes as if length-delimited', () => {
+    const keys = struct(entry('amount', stringValue('1')), entry('amount', stringValue('9')));
+    // parameters (4) as a varint that protobufjs reads as the length of what follows.
+    expect(() => duplicateStructKey(Uint8Array.from([0x20, keys.length, ...keys]), FULFILL_REQUEST_SHAPE)).toThrow(
+      'parameters with wire type 0',
+    );
+    // A Struct entry (1) the same way.
+    const entries = entry('amount', stringValue('1')).slice(2);
+    expect(() =>
+      duplicateStructKey(Uint8Array.from(field(4, [0x08, entries.length, ...entries])), FULFILL_REQUEST_SHAPE),
+    ).toThrow('a Struct entry with wire type 0');
+  });
 });

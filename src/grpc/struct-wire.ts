@@ -33,31 +33,77 @@ class Reader {
     }
   }
 
-  /** The next field's number and, for a length-delimited one, its bytes; other wire types are skipped. */
-  field(): { number: number; bytes?: Uint8Array } {
+  /**
+   * The next field's number and wire type and, for a length-delimited one, its bytes; the values of other wire
+   * types are skipped, groups (3) with everything up to their end (4) as protobufjs skips them.
+   */
+  field(): Field {
     const tag = this.varint();
     const number = Math.floor(tag / 8);
-    switch (tag & 7) {
+    const wireType = tag & 7;
+    switch (wireType) {
       case 0:
         this.varint();
-        return { number };
+        return { number, wireType };
       case 1:
-        this.position += 8;
-        return { number };
+        this.skip(8);
+        return { number, wireType };
       case 5:
-        this.position += 4;
-        return { number };
+        this.skip(4);
+        return { number, wireType };
       case 2: {
         const length = this.varint();
         const start = this.position;
-        this.position += length;
-        if (this.position > this.bytes.length) throw new Error('truncated field');
-        return { number, bytes: this.bytes.subarray(start, this.position) };
+        this.skip(length);
+        return { number, wireType, bytes: this.bytes.subarray(start, this.position) };
       }
+      case 3:
+        this.skipGroup(number);
+        return { number, wireType };
       default:
-        throw new Error('unsupported wire type');
+        throw new Error(`wire type ${wireType} out of place`);
     }
   }
+
+  private skip(length: number): void {
+    this.position += length;
+    if (this.position > this.bytes.length) throw new Error('truncated field');
+  }
+
+  private skipGroup(number: number): void {
+    for (;;) {
+      if (this.done) throw new Error('truncated group');
+      const tag = this.varint();
+      if ((tag & 7) === 4) {
+        if (Math.floor(tag / 8) !== number) throw new Error('mismatched end of group');
+        return;
+      }
+      this.position -= varintLength(tag);
+      this.field();
+    }
+  }
+}
+
+interface Field {
+  readonly number: number;
+  readonly wireType: number;
+  readonly bytes?: Uint8Array;
+}
+
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 128; rest = Math.floor(rest / 128)) length += 1;
+  return length;
+}
+
+/**
+ * The bytes of a field the scan reads. protobufjs decodes a field it knows by its number whatever its wire type
+ * says (a map entry or a Struct sent as a varint is read as a length and what follows), so a scan that skipped such
+ * a field would not see what the decoder saw: it is refused instead (no encoder writes one).
+ */
+function lengthDelimited(field: Field, what: string): Uint8Array {
+  if (field.bytes === undefined) throw new Error(`${what} with wire type ${field.wireType}`);
+  return field.bytes;
 }
 
 const text = new TextDecoder();
@@ -71,14 +117,14 @@ function structDuplicate(bytes: Uint8Array, path: string, keys: Set<string>): st
   const reader = new Reader(bytes);
   while (!reader.done) {
     const entry = reader.field();
-    if (entry.number !== 1 || !entry.bytes) continue;
-    const fields = new Reader(entry.bytes);
+    if (entry.number !== 1) continue;
+    const fields = new Reader(lengthDelimited(entry, 'a Struct entry'));
     let key = '';
     const values: Uint8Array[] = [];
     while (!fields.done) {
       const field = fields.field();
-      if (field.number === 1 && field.bytes) key = text.decode(field.bytes);
-      else if (field.number === 2 && field.bytes) values.push(field.bytes);
+      if (field.number === 1) key = text.decode(lengthDelimited(field, 'a Struct key'));
+      else if (field.number === 2) values.push(lengthDelimited(field, 'a Struct value'));
     }
     if (keys.has(key)) return `${path}.${key}`;
     keys.add(key);
@@ -95,16 +141,15 @@ function valueDuplicate(occurrences: readonly Uint8Array[], path: string): strin
     const reader = new Reader(bytes);
     while (!reader.done) {
       const field = reader.field();
-      if (!field.bytes) continue;
       if (field.number === 5) {
-        const found = structDuplicate(field.bytes, path, keys);
+        const found = structDuplicate(lengthDelimited(field, 'a struct value'), path, keys);
         if (found) return found;
       } else if (field.number === 6) {
-        const list = new Reader(field.bytes);
+        const list = new Reader(lengthDelimited(field, 'a list value'));
         for (let index = 0; !list.done;) {
           const item = list.field();
-          if (item.number !== 1 || !item.bytes) continue;
-          const found = valueDuplicate([item.bytes], `${path}.${index++}`);
+          if (item.number !== 1) continue;
+          const found = valueDuplicate([lengthDelimited(item, 'a list item')], `${path}.${index++}`);
           if (found) return found;
         }
       }
@@ -113,19 +158,21 @@ function valueDuplicate(occurrences: readonly Uint8Array[], path: string): strin
   return undefined;
 }
 
-/** The path of the first key repeated in a Struct of the message (as encoded), or undefined. */
+/**
+ * The path of the first key repeated in a Struct of the message (as encoded), or undefined. Throws when the bytes
+ * are not what the decoder read (truncated, or a field it reads sent with another wire type): refuse those.
+ */
 export function duplicateStructKey(bytes: Uint8Array, shape: StructShape, path = ''): string | undefined {
   const reader = new Reader(bytes);
   const keysByField = new Map<number, Set<string>>();
   const messageIndex = new Map<number, number>();
   while (!reader.done) {
     const field = reader.field();
-    if (!field.bytes) continue;
     const struct = shape.structs[field.number];
     if (struct !== undefined) {
       const keys = keysByField.get(field.number) ?? new Set<string>();
       keysByField.set(field.number, keys);
-      const found = structDuplicate(field.bytes, `${path}${struct}`, keys);
+      const found = structDuplicate(lengthDelimited(field, `${path}${struct}`), `${path}${struct}`, keys);
       if (found) return found;
       continue;
     }
@@ -133,7 +180,8 @@ export function duplicateStructKey(bytes: Uint8Array, shape: StructShape, path =
     if (message) {
       const index = messageIndex.get(field.number) ?? 0;
       messageIndex.set(field.number, index + 1);
-      const found = duplicateStructKey(field.bytes, message.shape, `${path}${message.name}.${index}.`);
+      const bytes = lengthDelimited(field, `${path}${message.name}`);
+      const found = duplicateStructKey(bytes, message.shape, `${path}${message.name}.${index}.`);
       if (found) return found;
     }
   }
