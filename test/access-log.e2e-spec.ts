@@ -4,6 +4,7 @@ import { toStruct } from '../src/grpc/struct';
 import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { eventually } from './support/eventually';
 import { grpcMetadata, grpcServices, openGrpcClient, unary } from './support/grpc-client';
+import { rawH2cRequest } from './support/raw-h2c';
 import { sendRaw } from './support/raw-http';
 import { freePort, ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, TestDatabase } from './support/test-database';
@@ -315,6 +316,35 @@ describe('access log (a real process, its stdout)', () => {
     });
     // Refused as the client's fault: no error line with a stack for any of them.
     expect(lines().filter((line) => line.level === 'error' || line.level === 50)).toEqual([]);
+  });
+
+  it('gRPC headers metadata cannot hold (a tab in a credential): refused as such, and no value reaches the output', async () => {
+    const call = (requestId: string, authorizations: readonly string[]) =>
+      rawH2cRequest(
+        grpcPort,
+        [
+          [':method', 'POST'],
+          [':scheme', 'http'],
+          [':path', FULFILL],
+          [':authority', `127.0.0.1:${grpcPort}`],
+          ['content-type', 'application/grpc'],
+          ['te', 'trailers'],
+          ['x-request-id', requestId],
+          ...authorizations.map((value) => ['authorization', value] as const),
+        ],
+        Buffer.from([0, 0, 0, 0, 0]),
+      );
+    // grpc-js kept the first of the two and logged both raw on stderr: the call was authenticated by the first.
+    await call('access-grpc-unreadable-repeat', [LOCAL_DEV_AUTH.Authorization, 'Bearer leaked-\tsecret-one']);
+    await call('access-grpc-unreadable-one', ['Bearer leaked-\tsecret-two']);
+    // Refused before anyone was authenticated: no caller on either line.
+    const repeated = await accessLine('access-grpc-unreadable-repeat');
+    expect(repeated).toMatchObject({ level: 'warn', grpc_status: 'INVALID_ARGUMENT' });
+    expect(repeated.caller_id).toBeUndefined();
+    const one = await accessLine('access-grpc-unreadable-one');
+    expect(one).toMatchObject({ level: 'warn' });
+    expect(one.caller_id).toBeUndefined();
+    expect(service.output()).not.toContain('leaked-');
   });
 
   // Last: it spends what is left of this client address's pre-authentication allowance.

@@ -15,7 +15,8 @@ import { FulfillmentGrpcTransport } from './grpc.transport';
 import { grpcAccessLog, watchGrpcServer } from './grpc-access-log';
 import { accessLogger } from '../observability/access-log';
 import { rootLogger } from '../observability/logging';
-import { keepRepeatedHeaders } from './repeated-headers';
+import { adaptIncomingHeaders } from './repeated-headers';
+import { logGrpcJsMessages } from './grpc-js-log';
 
 const logger = new Logger('Grpc');
 
@@ -39,6 +40,7 @@ const MESSAGE_OVERHEAD_BYTES = 16 * 1024;
  */
 export async function connectGrpc(app: INestApplication, config: AppConfig): Promise<number | undefined> {
   if (!config.grpc.enabled) return undefined;
+  logGrpcJsMessages();
   const endpoint = app.get(GrpcEndpoint);
   const connections = app.get(GrpcConnections);
   const reloader = app.get(TlsReloader);
@@ -66,8 +68,11 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
       endpoint.started(address, port, transport);
       connections.observe(server);
       auditTransportRefusals(server);
-      if (!keepRepeatedHeaders(server)) {
-        logger.warn('Cannot see repeated gRPC headers with this grpc-js version: a repeated credential is read once');
+      if (!adaptIncomingHeaders(server)) {
+        logger.warn(
+          'Cannot adapt gRPC headers with this grpc-js version: a repeated credential is read once, and a timeout ' +
+            'of 25 days or more is taken as already past',
+        );
       }
       const reloadable = credentials instanceof ReloadableServerCredentials ? credentials : undefined;
       if (reloadable) {

@@ -1,5 +1,5 @@
 import { AppError } from '../common/errors/app-error';
-import { callBudgetMs, DEADLINE_MARGIN_MS } from './grpc-deadline';
+import { callBudgetMs, holdableTimeout, LONGEST_TIMEOUT, DEADLINE_MARGIN_MS } from './grpc-deadline';
 
 describe('callBudgetMs', () => {
   const now = 1_000_000;
@@ -27,5 +27,20 @@ describe('callBudgetMs', () => {
     } catch (error) {
       expect((error as AppError).code).toBe('DEADLINE_EXCEEDED');
     }
+  });
+});
+
+describe('holdableTimeout', () => {
+  it('leaves a timeout grpc-js can hold as it is, and a malformed one for grpc-js to refuse', () => {
+    expect(holdableTimeout('2500m')).toBe('2500m');
+    expect(holdableTimeout('2147483S')).toBe('2147483S');
+    expect(holdableTimeout('10s')).toBe('10s');
+  });
+
+  it('makes one of 2^31 ms or more (which grpc-js wraps round into the past) about 28 hours', () => {
+    expect(holdableTimeout('2592000S')).toBe(LONGEST_TIMEOUT);
+    expect(holdableTimeout('2147484S')).toBe(LONGEST_TIMEOUT);
+    expect(holdableTimeout('99999999H')).toBe(LONGEST_TIMEOUT);
+    expect(Number(LONGEST_TIMEOUT.slice(0, -1))).toBeLessThan(2 ** 31);
   });
 });

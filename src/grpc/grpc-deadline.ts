@@ -17,3 +17,21 @@ export function callBudgetMs(deadline: Deadline, configuredMs: number, now: numb
   }
   return Math.min(configuredMs, left);
 }
+
+/** A `grpc-timeout` as grpc-js reads it: up to 8 digits and a unit. */
+const TIMEOUT = /^(\d{1,8})\s*([HMSmun])$/;
+const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
+/** The longest timeout grpc-js's timer holds (a 32-bit millisecond count); any turn's budget is far shorter. */
+export const LONGEST_TIMEOUT = '99999999m';
+
+/**
+ * A `grpc-timeout` that grpc-js can hold. It turns the header into milliseconds with a 32-bit integer, so a timeout
+ * of 2^31 ms (about 25 days) or more wraps round: 30 days (what a client's 30-day deadline sends, `2592000S`) became
+ * a deadline in the past and an immediate DEADLINE_EXCEEDED. Such a timeout is the same as none for a turn: it
+ * becomes LONGEST_TIMEOUT (about 28 hours). A malformed one is left for grpc-js to refuse.
+ */
+export function holdableTimeout(value: string): string {
+  const match = TIMEOUT.exec(value.trim());
+  if (!match) return value;
+  return Number(match[1]) * UNIT_MS[match[2]] >= 2 ** 31 ? LONGEST_TIMEOUT : value;
+}

@@ -1,4 +1,4 @@
-import { restoreRepeatedHeaders } from './repeated-headers';
+import { makeMetadataSafe, restoreRepeatedHeaders, UNREADABLE_VALUE } from './repeated-headers';
 
 describe('restoreRepeatedHeaders', () => {
   it('gives a header node:http2 reduced to its first value every value, in order', () => {
@@ -11,5 +11,29 @@ describe('restoreRepeatedHeaders', () => {
     const headers: Record<string, string | string[] | undefined> = { 'x-a': '1, 2', 'x-b': '3', ':path': '/p' };
     restoreRepeatedHeaders(headers, [':path', '/p', 'x-a', '1', 'x-a', '2', 'x-b', '3']);
     expect(headers).toEqual({ 'x-a': ['1', '2'], 'x-b': '3', ':path': '/p' });
+  });
+});
+
+describe('makeMetadataSafe', () => {
+  it('replaces text values grpc-js cannot hold, keeping every occurrence of a repeated header', () => {
+    const headers: Record<string, string | string[] | undefined> = {
+      authorization: ['Bearer good', 'Bearer bad\tsecret'],
+      'x-request-id': 'caf\u00e9',
+      'x-fine': 'plain text ~',
+      ':path': '/p\t',
+    };
+    makeMetadataSafe(headers);
+    expect(headers).toEqual({
+      authorization: ['Bearer good', UNREADABLE_VALUE],
+      'x-request-id': UNREADABLE_VALUE,
+      'x-fine': 'plain text ~',
+      ':path': '/p\t',
+    });
+  });
+
+  it('leaves binary (-bin) values to grpc-js, which decodes them, and drops names that cannot be metadata keys', () => {
+    const headers: Record<string, string | string[] | undefined> = { 'trace-bin': 'AAE=', 'x/y': 'v', 'x-ok': 'v' };
+    makeMetadataSafe(headers);
+    expect(headers).toEqual({ 'trace-bin': 'AAE=', 'x-ok': 'v' });
   });
 });

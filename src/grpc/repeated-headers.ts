@@ -1,6 +1,7 @@
 import type { Server } from '@grpc/grpc-js';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { grpcHttp2Servers } from './grpc-connections';
+import { holdableTimeout } from './grpc-deadline';
 
 /**
  * Gives a repeated header back all its values. node:http2 keeps only the first of a header it deems single
@@ -24,14 +25,52 @@ export function restoreRepeatedHeaders(headers: IncomingHttpHeaders, rawHeaders:
   }
 }
 
-/** Runs `restoreRepeatedHeaders` on every call of a bound grpc-js server, ahead of grpc-js's own handler. */
-export function keepRepeatedHeaders(server: Server): boolean {
+/** What grpc-js takes as a metadata key, and as the value of a key that does not end in `-bin`. */
+const METADATA_KEY = /^[0-9a-z_.-]+$/;
+const METADATA_TEXT = /^[ -~]*$/;
+
+/** Stands for a header value gRPC metadata cannot hold: never a credential, and it says nothing of what was sent. */
+export const UNREADABLE_VALUE = 'unreadable';
+
+/**
+ * Makes every header one grpc-js can turn into metadata. grpc-js drops a header whose name or (text) value it
+ * cannot hold, and logs the header's values raw: a credential with a tab or a byte over 0x7e would reach stderr,
+ * unredacted. Of a repeated header it keeps the values before the first it cannot hold, so a repeated credential
+ * could pass as one. Such a name is left out; such a value is replaced by UNREADABLE_VALUE, so the header still
+ * counts (twice is still twice) and a credential in it is refused as malformed.
+ */
+export function makeMetadataSafe(headers: IncomingHttpHeaders): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(':') || value === undefined) continue;
+    if (!METADATA_KEY.test(name)) {
+      delete headers[name];
+      continue;
+    }
+    if (name.endsWith('-bin')) continue;
+    if (Array.isArray(value)) {
+      if (value.some((text) => !METADATA_TEXT.test(text))) {
+        headers[name] = value.map((text) => (METADATA_TEXT.test(text) ? text : UNREADABLE_VALUE));
+      }
+    } else if (!METADATA_TEXT.test(value)) {
+      headers[name] = UNREADABLE_VALUE;
+    }
+  }
+}
+
+/**
+ * Adapts every call's headers on a bound grpc-js server, ahead of grpc-js's own handler: `restoreRepeatedHeaders`,
+ * `makeMetadataSafe`, and a `grpc-timeout` grpc-js can hold (`holdableTimeout`).
+ */
+export function adaptIncomingHeaders(server: Server): boolean {
   const servers = grpcHttp2Servers(server) ?? [];
   for (const http2Server of servers) {
     http2Server.prependListener(
       'stream',
       (_stream: unknown, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[] | undefined) => {
         if (rawHeaders) restoreRepeatedHeaders(headers, rawHeaders);
+        makeMetadataSafe(headers);
+        const timeout = headers['grpc-timeout'];
+        if (typeof timeout === 'string') headers['grpc-timeout'] = holdableTimeout(timeout);
       },
     );
   }
