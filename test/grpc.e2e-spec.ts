@@ -22,6 +22,8 @@ import {
   unary,
 } from './support/grpc-client';
 import { H2_FLAG, H2_FRAME, rawH2cRequest } from './support/raw-h2c';
+import { connect as connectHttp2, type Settings as Http2Settings } from 'node:http2';
+import { MAX_CONCURRENT_STREAMS } from '../src/grpc/grpc.transport';
 
 const GENERIC_TOKEN = 'grpc-generic-token-0123456789abcdef';
 const ES_ONLY_TOKEN = 'grpc-es-only-token-0123456789abcdef';
@@ -442,6 +444,18 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     }
   });
 
+  it('answers a call with a deadline 30 days away (grpc-js took its timeout as already past)', async () => {
+    // grpc-js turns grpc-timeout into a 32-bit millisecond count: 2592000S wrapped round to a negative timeout.
+    const response = await unary<FulfillResponse>(
+      withCertificate,
+      'Fulfill',
+      balanceRequest(),
+      new Metadata(),
+      30 * 86_400_000,
+    );
+    expect(response.text).toContain('$3,247.82');
+  });
+
   it('answers DEADLINE_EXCEEDED when the deadline leaves no time', async () => {
     const error = await failure(unary(withCertificate, 'Fulfill', balanceRequest(), new Metadata(), 50));
     expect(error.code).toBe(status.DEADLINE_EXCEEDED);
@@ -742,6 +756,16 @@ describe('gRPC without TLS (local development)', () => {
     } finally {
       stream.end();
       client.close();
+    }
+  });
+
+  it('tells clients how many calls one connection may have in flight (unlimited by default in Node)', async () => {
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    try {
+      const settings = await new Promise<Http2Settings>((resolve) => session.once('remoteSettings', resolve));
+      expect(settings.maxConcurrentStreams).toBe(MAX_CONCURRENT_STREAMS);
+    } finally {
+      session.close();
     }
   });
 

@@ -1,5 +1,17 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { BehaviorSubject, distinctUntilChanged, filter, map, Observable, takeUntil, timer } from 'rxjs';
+import {
+  BehaviorSubject,
+  concat,
+  distinctUntilChanged,
+  filter,
+  map,
+  NEVER,
+  Observable,
+  of,
+  shareReplay,
+  takeUntil,
+  timer,
+} from 'rxjs';
 import { AppError } from '../common/errors/app-error';
 import { Readiness } from '../health/readiness';
 import { FULFILLMENT_SERVICE } from './grpc-proto';
@@ -19,6 +31,15 @@ const SERVICES = new Set(['', FULFILLMENT_SERVICE]);
 @Injectable()
 export class GrpcHealth implements OnModuleDestroy {
   private readonly ended = new BehaviorSubject(false);
+  /**
+   * One look every WATCH_INTERVAL_MS for all Watch streams, while any is open: a stream costs nothing between
+   * changes, however many a client opens.
+   */
+  private readonly status: Observable<ServingStatus> = timer(0, WATCH_INTERVAL_MS).pipe(
+    map(() => this.current()),
+    distinctUntilChanged(),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
 
   constructor(private readonly readiness: Readiness) {}
 
@@ -30,11 +51,8 @@ export class GrpcHealth implements OnModuleDestroy {
 
   /** The status at once, then each change, until the client cancels or the server shuts down. */
   watch(service: string): Observable<ServingStatus> {
-    return timer(0, WATCH_INTERVAL_MS).pipe(
-      map(() => (SERVICES.has(service) ? this.current() : 'SERVICE_UNKNOWN')),
-      distinctUntilChanged(),
-      takeUntil(this.ended.pipe(filter(Boolean))),
-    );
+    const statuses = SERVICES.has(service) ? this.status : concat(of<ServingStatus>('SERVICE_UNKNOWN'), NEVER);
+    return statuses.pipe(takeUntil(this.ended.pipe(filter(Boolean))));
   }
 
   /** Ends every Watch (and any started later), so a graceful gRPC shutdown does not wait for endless streams. */

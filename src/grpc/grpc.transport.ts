@@ -28,6 +28,9 @@ export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Calls in flight on one HTTP/2 connection; a bot platform or a proxy in front needs far fewer. */
+export const MAX_CONCURRENT_STREAMS = 1000;
+
 /**
  * Nest's gRPC transport with what its stock server lacks: our own (reloadable) credentials, the bound port
  * reported (so port 0 works), the TLS listeners handed over for observation, and server reflection for every
@@ -49,6 +52,8 @@ export class FulfillmentGrpcTransport extends ServerGrpc {
   override async createClient(): Promise<Server> {
     const server = new Server({
       'grpc.max_receive_message_length': this.transport.maxReceiveMessageLength,
+      // Node's default is unlimited: one connection could hold tens of thousands of health Watch streams.
+      'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
       interceptors: this.transport.interceptors,
     });
     const port = await new Promise<number>((resolve, reject) =>
