@@ -81,8 +81,10 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
   const gone = caller('gone-receiver');
   const throttled = caller('throttled-receiver');
   const redirecting = caller('redirecting-receiver');
+  const farOff = caller('far-off-receiver');
+  const unrecorded = caller('unrecorded-receiver');
   const privateTarget = caller('private-target');
-  const withReceivers = [flaky, failing, rejecting, gone, throttled, redirecting];
+  const withReceivers = [flaky, failing, rejecting, gone, throttled, redirecting, farOff, unrecorded];
 
   let t: TestApp;
   /** Where the redirecting receiver points: it must never be called. */
@@ -588,6 +590,99 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       expect(receiver.received).toHaveLength(2);
       expect(retry.headers['webhook-id']).toBe(throttledAttempt.headers['webhook-id']);
       expect(retry.at - throttledAttempt.at).toBeGreaterThanOrEqual(900);
+    });
+
+    it('a Retry-After past any date puts the next attempt off a day, no more, and the attempt is recorded', async () => {
+      const receiver = farOff.receiver as CallbackReceiver;
+      receiver.respondWith(() => ({ status: 503, headers: { 'Retry-After': '9999999999999' } }));
+      const { fulfillmentId } = await requestStatement(farOff);
+
+      // Before, the next attempt's time was an invalid date: recording it failed, pg-boss ran the job again (a
+      // second POST outside the schedule), and after six such runs the delivery stayed pending for good.
+      const [row] = await eventually(async () => {
+        const rows = await queryTestDatabase<{ id: string; attempts: number; last_status: number; later: number }>(
+          t.database.url,
+          `SELECT id, attempts, last_status, extract(epoch FROM next_attempt_at - now()) AS later
+             FROM callback_deliveries WHERE fulfillment_id = $1 AND status = 'pending'`,
+          [fulfillmentId],
+        );
+        expect(rows).toMatchObject([{ attempts: 1, last_status: 503 }]);
+        return rows;
+      });
+      expect(Number(row.later)).toBeGreaterThan(86_400 - 120);
+      expect(Number(row.later)).toBeLessThanOrEqual(86_400);
+      const jobs = await queryTestDatabase<{ state: string; later: number }>(
+        t.database.url,
+        `SELECT state, extract(epoch FROM start_after - now()) AS later FROM pgboss.job
+          WHERE name = 'callback-delivery' AND data->>'deliveryId' = $1 ORDER BY created_on`,
+        [row.id],
+      );
+      expect(jobs.map((job) => job.state)).toEqual(['completed', 'created']);
+      expect(Number(jobs[1].later)).toBeGreaterThan(86_400 - 120);
+      expect(receiver.received).toHaveLength(1);
+    });
+
+    it('a delivery whose attempts keep failing inside the service is dead, not pending for ever, and replays', async () => {
+      const receiver = unrecorded.receiver as CallbackReceiver;
+      receiver.respondWith(() => 204);
+      // PostgreSQL refuses to record this caller's deliveries as delivered: each attempt POSTs, then fails.
+      await queryTestDatabase(
+        t.database.url,
+        `CREATE FUNCTION refuse_delivered() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.caller_id = '${unrecorded.id}' AND NEW.status = 'delivered' THEN
+             RAISE EXCEPTION 'the test refuses this write';
+           END IF;
+           RETURN NEW;
+         END $$`,
+      );
+      await queryTestDatabase(
+        t.database.url,
+        'CREATE TRIGGER refuse_delivered BEFORE UPDATE ON callback_deliveries FOR EACH ROW EXECUTE FUNCTION refuse_delivered()',
+      );
+      let fulfillmentId = '';
+      try {
+        ({ fulfillmentId } = await requestStatement(unrecorded));
+        const [{ id: deliveryId }] = await eventually(async () => {
+          const rows = await deliveriesOf(fulfillmentId);
+          expect(rows).toHaveLength(1);
+          return rows;
+        });
+        const job = () =>
+          queryTestDatabase<{ id: string; state: string; retry_limit: number }>(
+            t.database.url,
+            `SELECT id, state, retry_limit FROM pgboss.job WHERE name = 'callback-delivery' AND data->>'deliveryId' = $1`,
+            [deliveryId],
+          );
+        const [failedOnce] = await eventually(async () => {
+          const rows = await job();
+          expect(rows).toMatchObject([{ state: 'retry' }]);
+          return rows;
+        });
+        expect(failedOnce.retry_limit).toBe(5);
+        // Five more failed runs, with pg-boss's backoff, would take minutes: this run is made the last one now.
+        await queryTestDatabase(
+          t.database.url,
+          'UPDATE pgboss.job SET retry_count = retry_limit, start_after = now() WHERE id = $1',
+          [failedOnce.id],
+        );
+
+        const dead = await settledDelivery(fulfillmentId, 'dead');
+        markSettled(receiver);
+        expect(dead.last_error).toMatch(
+          /^the service could not finish an attempt \(6 tries; the last: .*the test refuses this write/,
+        );
+        expect(webhookIds(receiver.received)).toEqual([deliveryId, deliveryId]);
+      } finally {
+        await queryTestDatabase(t.database.url, 'DROP TRIGGER refuse_delivered ON callback_deliveries');
+        await queryTestDatabase(t.database.url, 'DROP FUNCTION refuse_delivered()');
+      }
+
+      const [dead] = await deliveriesOf(fulfillmentId);
+      expect(await deliveriesCli('replay', dead.id)).toMatchObject({ code: 0 });
+      expect(await settledDelivery(fulfillmentId, 'delivered')).toMatchObject({ attempts: 1, last_status: 204 });
+      markSettled(receiver);
+      expect(receiver.received).toHaveLength(3);
     });
 
     it('a 3xx answer is not followed and counts as a failure that is retried', async () => {

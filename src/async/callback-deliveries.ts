@@ -21,6 +21,9 @@ import type { StoredFulfillment } from './fulfillment-record.entity';
 import { JobQueue } from './job-queue';
 
 export const DELIVERY_QUEUE = 'callback-delivery';
+/** Delivery jobs whose every run failed inside the service (pg-boss's dead letters for DELIVERY_QUEUE). */
+export const FAILED_DELIVERY_QUEUE = 'callback-delivery-failed';
+const DELIVERY_JOB_RETRIES = 5;
 
 export interface DeliveryJob {
   readonly deliveryId: string;
@@ -113,11 +116,16 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.queue.work<DeliveryJob>(
+      { name: FAILED_DELIVERY_QUEUE, expireInSeconds: 60, retryLimit: DELIVERY_JOB_RETRIES, retryDelaySeconds: 5 },
+      (job) => this.giveUp(job.data.deliveryId, job.output),
+    );
+    this.queue.work<DeliveryJob>(
       {
         name: DELIVERY_QUEUE,
         expireInSeconds: Math.ceil(this.config.async.callbackTimeoutMs / 1000) + 30,
-        retryLimit: 5,
+        retryLimit: DELIVERY_JOB_RETRIES,
         retryDelaySeconds: 5,
+        deadLetter: FAILED_DELIVERY_QUEUE,
       },
       (job) => this.attempt(job.data.deliveryId),
     );
@@ -194,6 +202,19 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     this.metrics?.callbackDelivery('retry');
   }
 
+  /**
+   * A delivery whose attempt failed inside the service every time its job ran (the database refusing its writes,
+   * its replica dying mid-attempt) would stay pending with no job left to attempt it: it is dead instead, with
+   * the reason, where operators look for deliveries to replay.
+   */
+  async giveUp(deliveryId: string, output?: unknown): Promise<void> {
+    const [delivery] = await this.pool.run(GET, [deliveryId]);
+    if (!delivery || delivery.status !== 'pending') return;
+    const runs = DELIVERY_JOB_RETRIES + 1;
+    const reason = `the service could not finish an attempt (${runs} tries; the last: ${failureOf(output)})`;
+    return this.settle(delivery, 'dead', null, reason);
+  }
+
   private async send(delivery: DeliveryRow, target: CallbackTarget) {
     const url = assertUrlAllowed(delivery.url, target.allowPrivateNetwork);
     const body = Buffer.from(delivery.payload, 'utf8');
@@ -249,6 +270,13 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       );
     }
   }
+}
+
+/** The message of a failed job's output: ours (`{message}`), or pg-boss's for an expired run (`{value: {message}}`). */
+function failureOf(output: unknown): string {
+  const value = output as { message?: unknown; value?: { message?: unknown } } | null | undefined;
+  const message = value?.message ?? value?.value?.message;
+  return typeof message === 'string' ? message : 'unknown';
 }
 
 /** An SSRF refusal will not change on retry: the delivery is dead at once. */

@@ -16,9 +16,12 @@ export function verdictFor(status: number, retryAfterMs?: number): AttemptVerdic
   return retryAfterMs === undefined ? { kind: 'retry' } : { kind: 'retry', retryAfterMs };
 }
 
+/** The longest `Retry-After` a receiver gets: a day (the default retry horizon), not a year or an invalid date. */
+export const RETRY_AFTER_LIMIT_MS = 24 * 3_600_000;
+
 /**
  * The delay before retry number `retry` (1-based): the schedule's step with ±20 % jitter, at least the
- * receiver's `Retry-After`; undefined when the schedule is used up.
+ * receiver's `Retry-After` up to RETRY_AFTER_LIMIT_MS; undefined when the schedule is used up.
  */
 export function retryDelay(
   schedule: readonly number[],
@@ -29,5 +32,6 @@ export function retryDelay(
   const step = schedule[retry - 1];
   if (step === undefined) return undefined;
   const jittered = Math.round(step * (0.8 + 0.4 * random()));
-  return retryAfterMs === undefined ? jittered : Math.max(jittered, retryAfterMs);
+  if (retryAfterMs === undefined) return jittered;
+  return Math.max(jittered, Math.min(retryAfterMs, RETRY_AFTER_LIMIT_MS));
 }

@@ -24,6 +24,8 @@ export interface QueueDefinition {
   readonly expireInSeconds: number;
   readonly retryLimit: number;
   readonly retryDelaySeconds: number;
+  /** A queue (registered too) that gets a copy of each job whose runs all failed, for its own handler to settle. */
+  readonly deadLetter?: string;
 }
 
 type JobHandler<T> = (job: PgBoss.JobWithMetadata<T>) => Promise<void>;
@@ -106,7 +108,10 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   private async startWorkers(boss: PgBoss): Promise<void> {
-    for (const { queue } of this.registrations) await this.ensureQueue(boss, queue);
+    // A dead-letter queue must exist before a queue that names it.
+    const queues = this.registrations.map(({ queue }) => queue);
+    for (const queue of queues.filter(({ deadLetter }) => !deadLetter)) await this.ensureQueue(boss, queue);
+    for (const queue of queues.filter(({ deadLetter }) => deadLetter)) await this.ensureQueue(boss, queue);
     // Releases before this one scheduled these with pg-boss's cron.
     for (const { name } of this.periodic) await boss.unschedule(name);
     // Our own workers rather than boss.work(): see QueueWorker.
@@ -152,6 +157,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
       retryLimit: queue.retryLimit,
       retryDelay: queue.retryDelaySeconds,
       retryBackoff: true,
+      ...(queue.deadLetter && { deadLetter: queue.deadLetter }),
     };
     for (let attempt = 1; ; attempt += 1) {
       try {
