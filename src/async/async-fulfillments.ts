@@ -73,7 +73,14 @@ export class AsyncFulfillments implements OnModuleInit {
   }
 
   private async run(job: FulfillmentJob, lastAttempt: boolean): Promise<void> {
-    await this.results.markRunning(job.fulfillmentId);
+    // A result once recorded is final: a job that outlived its fulfillment (recorded as failed while it waited in
+    // a backlog) must not have the handler's effect behind a result that says it failed.
+    if (!(await this.results.markRunning(job.fulfillmentId))) {
+      this.logger.warn(
+        `Async fulfillment ${job.fulfillmentId} (${job.input.intent}) was settled before its job ran: not run`,
+      );
+      return;
+    }
     // The job's own budget, a little under its expiry so a finished run is never also retried.
     const budgetMs = Math.max(500, this.config.async.jobTimeoutMs - 1000);
     const { outcome, result, handler, error } = await this.dispatcher.dispatch(job.input, budgetMs);

@@ -53,9 +53,9 @@ const RELEASE_KEY = sql<never, [id: string]>(
   'UPDATE fulfillments SET idempotency_key = NULL WHERE id = $1',
 );
 
-const MARK_RUNNING = sql<never, [id: string]>(
+const MARK_RUNNING = sql<{ id: string }, [id: string]>(
   'fulfillments_running',
-  `UPDATE fulfillments SET status = 'running' WHERE id = $1 AND status = 'queued'`,
+  `UPDATE fulfillments SET status = 'running' WHERE id = $1 AND status IN ('queued', 'running') RETURNING id`,
 );
 
 const FINISH = sql<StoredFulfillment, [id: string, status: 'completed' | 'failed', result: string]>(
@@ -191,8 +191,12 @@ export class FulfillmentResults extends DeferredResults {
     await (transaction ? transaction.run(INSERT, values) : this.pool.run(INSERT, values));
   }
 
-  async markRunning(id: string): Promise<void> {
-    await this.pool.run(MARK_RUNNING, [id]);
+  /**
+   * Marks an async fulfillment running; false when it is no longer open (already recorded as completed, or as
+   * failed by the retention job while its job waited) or gone: its job must then not run the handler.
+   */
+  async markRunning(id: string): Promise<boolean> {
+    return (await this.pool.run(MARK_RUNNING, [id])).length > 0;
   }
 
   /** Stores the final result once (a repeated finish is ignored) and queues its callback. */
