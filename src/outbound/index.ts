@@ -7,6 +7,7 @@ export {
   ForbiddenUrlError,
   OutboundError,
   OutboundNetworkError,
+  OutboundResponseTooLargeError,
   OutboundTimeoutError,
 } from './outbound.errors';
 export type { OutboundErrorCode } from './outbound.errors';

@@ -4,7 +4,12 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { context, propagation, trace, TraceFlags } from '@opentelemetry/api';
 import { OutboundHttpClient, OutboundResponse } from './outbound-http.client';
-import { CircuitOpenError, OutboundNetworkError, OutboundTimeoutError } from './outbound.errors';
+import {
+  CircuitOpenError,
+  OutboundNetworkError,
+  OutboundResponseTooLargeError,
+  OutboundTimeoutError,
+} from './outbound.errors';
 import { LocalServer, startLocalServer } from './testing/local-server';
 
 const HALF_OPEN_AFTER_MS = 200;
@@ -235,6 +240,38 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
         expect((await client.request({ method: 'GET', url: server.url })).status).toBe(404);
       }
       expect(server.requests).toHaveLength(7);
+    });
+  });
+
+  describe('the size of an answer', () => {
+    it('fails a body over maxResponseBytes, declared or streamed without end, and reads no further', async () => {
+      const declared = await serve((res) => res.writeHead(200, { 'content-length': '2000' }).end('x'.repeat(2000)));
+      await expect(client.request({ method: 'GET', url: declared.url, maxResponseBytes: 1000 })).rejects.toMatchObject({
+        code: 'OUTBOUND_RESPONSE_TOO_LARGE',
+        message: `GET ${declared.url} answered HTTP 200 with a body over 1000 bytes`,
+      });
+      let written = 0;
+      const endless = await serve((res) => {
+        res.writeHead(200);
+        const more = () => {
+          while (!res.destroyed && written < 64 * 1024 * 1024 && res.write(Buffer.alloc(64 * 1024))) {
+            written += 64 * 1024;
+          }
+          if (!res.destroyed && written < 64 * 1024 * 1024) res.once('drain', more);
+        };
+        more();
+      });
+      await expect(client.request({ method: 'GET', url: endless.url })).rejects.toBeInstanceOf(
+        OutboundResponseTooLargeError,
+      );
+      // 4 MiB by default: the client stopped reading long before the server's 64 MiB.
+      expect(written).toBeLessThan(32 * 1024 * 1024);
+    });
+
+    it('reads a body of exactly maxResponseBytes', async () => {
+      const server = await serve((res) => res.end('y'.repeat(1000)));
+      const response = await client.request({ method: 'GET', url: server.url, maxResponseBytes: 1000 });
+      expect(response.body).toHaveLength(1000);
     });
   });
 

@@ -13,7 +13,13 @@ import {
   retry,
 } from 'cockatiel';
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
-import { CircuitOpenError, ForbiddenAddressError, OutboundNetworkError, OutboundTimeoutError } from './outbound.errors';
+import {
+  CircuitOpenError,
+  ForbiddenAddressError,
+  OutboundNetworkError,
+  OutboundResponseTooLargeError,
+  OutboundTimeoutError,
+} from './outbound.errors';
 import { parseRetryAfter } from './retry-after';
 
 export type OutboundHeaders = Dispatcher.ResponseData['headers'];
@@ -37,6 +43,8 @@ export interface OutboundRequest {
   readonly breaker?: string;
   /** Used instead of the shared keep-alive agent, e.g. an SSRF-guarded agent from `createGuardedAgent`. */
   readonly dispatcher?: Dispatcher;
+  /** The longest body read; a longer one fails the call (`OutboundResponseTooLargeError`). Default 4 MiB. */
+  readonly maxResponseBytes?: number;
 }
 
 /** A fully read response; 3xx responses are returned as they are, never followed. */
@@ -78,10 +86,38 @@ export interface OutboundHttpOptions {
 export const OutboundHttpOptions = Symbol('OutboundHttpOptions');
 
 const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 /** Bounds memory when callers use many origins (callbacks): the oldest breaker is forgotten first. */
 const MAX_BREAKERS = 1_000;
+
+/**
+ * The whole body, up to the call's `maxResponseBytes`: an API (or a callback receiver) that answers without end
+ * would otherwise fill the process's memory within the timeout.
+ */
+async function readBody(response: Dispatcher.ResponseData, call: Call): Promise<Buffer> {
+  const tooLarge = () =>
+    new OutboundResponseTooLargeError(call.method, call.url.origin, response.statusCode, call.maxResponseBytes);
+  // Destroyed unread, undici's body emits an abort error: nobody is left to want it.
+  const abandon = () => response.body.on('error', () => undefined).destroy();
+  const declared = Number(response.headers['content-length']);
+  if (declared > call.maxResponseBytes) {
+    abandon();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > call.maxResponseBytes) {
+      abandon();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, length);
+}
 
 interface Call {
   readonly method: string;
@@ -91,6 +127,7 @@ interface Call {
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   readonly dispatcher: Dispatcher;
+  readonly maxResponseBytes: number;
 }
 
 /** Failures that say something about the downstream API's health: these are retried and trip the breaker. */
@@ -142,6 +179,7 @@ export class OutboundHttpClient implements OnModuleDestroy {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       signal: options.signal,
       dispatcher: options.dispatcher ?? this.agent,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     };
     const idempotent = options.idempotent ?? IDEMPOTENT_METHODS.has(method);
     const retryPolicy = retry(
@@ -179,9 +217,10 @@ export class OutboundHttpClient implements OnModuleDestroy {
         signal,
         dispatcher: call.dispatcher,
       });
-      const body = Buffer.from(await response.body.arrayBuffer());
+      const body = await readBody(response, call);
       return new OutboundResponse(response.statusCode, response.headers, body);
     } catch (error: unknown) {
+      if (error instanceof OutboundResponseTooLargeError) throw error;
       if (call.signal?.aborted) throw abortReason(call.signal);
       if (timer.signal.aborted) throw new OutboundTimeoutError(call.method, call.url.origin, call.timeoutMs);
       const forbidden = findForbiddenAddress(error);

@@ -4,7 +4,8 @@ export type OutboundErrorCode =
   | 'OUTBOUND_CIRCUIT_OPEN'
   | 'OUTBOUND_FORBIDDEN_ADDRESS'
   | 'OUTBOUND_FORBIDDEN_URL'
-  | 'OUTBOUND_NETWORK';
+  | 'OUTBOUND_NETWORK'
+  | 'OUTBOUND_RESPONSE_TOO_LARGE';
 
 /**
  * A downstream call failed. Messages name the method, the origin and what went wrong — never the path's
@@ -79,6 +80,21 @@ export class OutboundNetworkError extends OutboundError {
   ) {
     super(`${method} ${origin} failed: ${describeCause(cause)}`, { cause });
     this.name = 'OutboundNetworkError';
+  }
+}
+
+/** The answer's body was longer than the call allows (`maxResponseBytes`): it is not read any further. */
+export class OutboundResponseTooLargeError extends OutboundError {
+  readonly code = 'OUTBOUND_RESPONSE_TOO_LARGE';
+
+  constructor(
+    readonly method: string,
+    readonly origin: string,
+    readonly status: number,
+    readonly maxBytes: number,
+  ) {
+    super(`${method} ${origin} answered HTTP ${status} with a body over ${maxBytes} bytes`);
+    this.name = 'OutboundResponseTooLargeError';
   }
 }
 
