@@ -1,3 +1,4 @@
+import { get as httpGet, type IncomingMessage } from 'node:http';
 import request from 'supertest';
 import { serviceReadiness } from '../src/app.factory';
 import { type AdminListener, startAdminListener } from '../src/console/admin/admin-app';
@@ -143,6 +144,13 @@ describe('operator console: sign-in with OpenID Connect (a real provider, real H
       csrfToken: string;
     };
     await request(consoleUrl).post('/logout').set('Cookie', cookie).expect(403);
+    // A live tail opened before signing out ends with the session (it went on sending turns for good).
+    const tail = await new Promise<IncomingMessage>((resolve, reject) =>
+      httpGet(`${consoleUrl}/api/turns/stream`, { headers: { Cookie: cookie } }, resolve).once('error', reject),
+    );
+    expect(tail.statusCode).toBe(200);
+    tail.resume();
+    const tailEnded = new Promise<void>((resolve) => tail.once('end', () => resolve()));
     const out = await request(consoleUrl)
       .post('/logout')
       .set('Cookie', cookie)
@@ -151,6 +159,7 @@ describe('operator console: sign-in with OpenID Connect (a real provider, real H
     expect(out.headers['set-cookie']).toEqual(
       expect.arrayContaining([expect.stringMatching(/^wf_console=; Path=\/; Max-Age=0/)]),
     );
+    await tailEnded;
     // The cookie is still sealed and unexpired: a copy kept elsewhere must not outlive the sign-out.
     const copied = await request(consoleUrl).get('/api/turns').set('Cookie', cookie).expect(401);
     expect(copied.body).toMatchObject({

@@ -45,6 +45,7 @@ describe('console options', () => {
       redirectUri: 'https://console.bank.example/callback',
     });
     expect(ready.secureCookies).toBe(true);
+    expect(ready.publicOrigin).toBe('https://console.bank.example');
     expect(problems({ ...PRODUCTION, ADMIN_ENABLED: 'false' })).toEqual([]);
   });
 

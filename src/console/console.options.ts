@@ -35,6 +35,11 @@ export abstract class ConsoleOptions {
   abstract readonly sessionTtlMs: number;
   /** Cookies only over HTTPS: the console's public URL is https. */
   abstract readonly secureCookies: boolean;
+  /**
+   * The console's origin as browsers see it (ADMIN_PUBLIC_URL's): behind an ingress that ends TLS, the listener
+   * itself only sees http, so a browser's `Origin: https://…` is checked against this.
+   */
+  abstract readonly publicOrigin: string;
   /** A trace's page in the tracing back end, `{traceId}` standing for its id (ADMIN_TRACE_URL); none: no links. */
   abstract readonly traceUrl?: string;
 }
@@ -164,6 +169,7 @@ export const CONSOLE_OPTIONS: ConfigSection<ConsoleOptions, ConsoleVariables> = 
         : randomBytes(32),
       sessionTtlMs: variables.ADMIN_SESSION_HOURS * 3_600_000,
       secureCookies: publicUrl.startsWith('https://'),
+      publicOrigin: new URL(publicUrl).origin,
       traceUrl: variables.ADMIN_TRACE_URL,
     };
   },

@@ -21,6 +21,7 @@ const options = (maxBuffered = 1000, enabled = true): ConsoleOptions => ({
   sessionSecret: Buffer.alloc(32),
   sessionTtlMs: 3_600_000,
   secureCookies: false,
+  publicOrigin: 'http://127.0.0.1:9465',
 });
 
 const turn = (n: number, overrides: Partial<FinishedTurn> = {}): FinishedTurn => ({

@@ -31,6 +31,7 @@ const options: ConsoleOptions = {
   sessionSecret: Buffer.alloc(32, 1),
   sessionTtlMs: 3_600_000,
   secureCookies: true,
+  publicOrigin: 'https://console.bank.example',
 };
 
 describe('AdminSessions', () => {
@@ -46,11 +47,22 @@ describe('AdminSessions', () => {
     expect(refusal(() => sessions.checkCsrf(request, LOCAL_OPERATOR))).toBeUndefined();
   });
 
+  it('accepts one from its public origin, which the listener behind an ingress that ends TLS sees as http', () => {
+    const request = requestWith({
+      'x-csrf-token': token,
+      host: 'console.bank.example',
+      origin: 'https://console.bank.example',
+      'sec-fetch-site': 'same-origin',
+    });
+    expect(refusal(() => sessions.checkCsrf(request, LOCAL_OPERATOR))).toBeUndefined();
+  });
+
   it.each([
     ['no token', {}],
     ['a wrong token', { 'x-csrf-token': token.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) }],
     ["another session's token", { 'x-csrf-token': sessions.csrfToken(viewer) }],
     ['another origin', { 'x-csrf-token': token, origin: 'http://attacker.example' }],
+    ['the public host over http', { 'x-csrf-token': token, origin: 'http://console.bank.example' }],
     ['a cross-site fetch', { 'x-csrf-token': token, 'sec-fetch-site': 'cross-site' }],
   ])('refuses an action with %s (403)', (_what, headers: Record<string, string>) => {
     expect(refusal(() => sessions.checkCsrf(requestWith(headers), LOCAL_OPERATOR))).toBe('FORBIDDEN');

@@ -109,8 +109,10 @@ export class AdminSessions {
     if (site !== undefined && site !== 'same-origin') {
       throw new AppError('FORBIDDEN', 'Console actions are accepted only from the console itself.');
     }
+    // The console's own origin: its public URL, or the address it was reached at (a port-forward, development).
     const origin = request.headers.origin;
-    if (origin !== undefined && origin !== `${request.protocol}://${request.headers.host}`) {
+    const own = origin === this.options.publicOrigin || origin === `${request.protocol}://${request.headers.host}`;
+    if (origin !== undefined && !own) {
       throw new AppError('FORBIDDEN', 'Console actions are accepted only from the console itself.');
     }
     const sent = request.headers[CSRF_HEADER];

@@ -3,6 +3,9 @@ import type { TurnLogQueries, TurnRow } from '../turn-log/turn-log.queries';
 import type { TurnSubscriber, TurnTail } from '../turn-log/turn-tail';
 import type { ConsoleAudit } from './console-audit';
 import type { LocalInstance } from './local-instance';
+import type { DatabasePool } from '../../database/database-pool';
+import { SessionRevocations } from '../sessions/session-revocations';
+import type { AdminPrincipal, AdminRequest } from './admin-principal';
 import { TurnsController } from './turns.controller';
 
 const row = (id: number): TurnRow =>
@@ -39,16 +42,33 @@ function harness() {
       });
     },
   } as unknown as TurnLogQueries;
-  const controller = new TurnsController(queries, tail, {} as LocalInstance, {} as ConsoleAudit);
+  // Revocations kept by a pool that records the revoked ids (what the table would hold).
+  const revoked = new Set<string>();
+  const pool = {
+    run: (statement: { name: string }, [sessionId]: [string]) => {
+      if (statement.name === 'console_session_revoke') revoked.add(sessionId);
+      return Promise.resolve(statement.name === 'console_session_is_revoked' && revoked.has(sessionId) ? [{}] : []);
+    },
+  } as unknown as DatabasePool;
+  const revocations = new SessionRevocations(pool);
+  const controller = new TurnsController(queries, tail, {} as LocalInstance, {} as ConsoleAudit, revocations);
   const live = (...ids: number[]) => subscribers.forEach((subscriber) => subscriber(ids.map(row)));
   return {
     controller,
     live,
     afterCalls,
+    revocations,
+    subscribers,
     answer: (...ids: number[]) => answer(ids.map(row)),
     fail: () => fail(new Error('gone')),
   };
 }
+
+const LOCAL = {} as AdminRequest;
+const signedIn = (expiresAt: number): AdminRequest =>
+  ({
+    principal: { subject: 's', name: 'S', roles: ['viewer'], via: 'oidc', sessionId: 'session-1', expiresAt },
+  }) as { principal: AdminPrincipal } as AdminRequest;
 
 function eventIds(events: MessageEvent[]): string[] {
   return events.filter((event) => event.type === 'turn').map((event) => String(event.id));
@@ -58,7 +78,7 @@ describe('TurnsController stream', () => {
   it('sends the missed turns first, then the live ones that came meanwhile, each once', async () => {
     const { controller, live, afterCalls, answer } = harness();
     const events: MessageEvent[] = [];
-    const subscription = controller.stream({}, '10').subscribe((event) => events.push(event));
+    const subscription = controller.stream({}, LOCAL, '10').subscribe((event) => events.push(event));
     // Committed while the missed turns are read: the read and the tail both hold turn 12.
     live(12, 13);
     expect(events).toEqual([]);
@@ -75,7 +95,7 @@ describe('TurnsController stream', () => {
   it('sends the live turns it held when the missed ones cannot be read', async () => {
     const { controller, live, fail } = harness();
     const events: MessageEvent[] = [];
-    const subscription = controller.stream({}, '10').subscribe((event) => events.push(event));
+    const subscription = controller.stream({}, LOCAL, '10').subscribe((event) => events.push(event));
     live(12);
     fail();
     await new Promise((resolve) => setImmediate(resolve));
@@ -88,11 +108,37 @@ describe('TurnsController stream', () => {
     for (const lastEventId of [undefined, 'abc']) {
       const { controller, live, afterCalls } = harness();
       const events: MessageEvent[] = [];
-      const subscription = controller.stream({}, lastEventId).subscribe((event) => events.push(event));
+      const subscription = controller.stream({}, LOCAL, lastEventId).subscribe((event) => events.push(event));
       live(5);
       expect(eventIds(events)).toEqual(['5']);
       expect(afterCalls).toEqual([]);
       subscription.unsubscribe();
     }
+  });
+
+  it('ends when its session is signed out on this replica, and sends no turn after', async () => {
+    const { controller, live, revocations, subscribers } = harness();
+    const events: MessageEvent[] = [];
+    let ended = false;
+    controller
+      .stream({}, signedIn(Date.now() + 3_600_000))
+      .subscribe({ next: (event) => events.push(event), complete: () => (ended = true) });
+    live(1);
+    await revocations.revoke('another-session', new Date());
+    expect(ended).toBe(false);
+    await revocations.revoke('session-1', new Date());
+    expect(ended).toBe(true);
+    live(2);
+    expect(eventIds(events)).toEqual(['1']);
+    expect(subscribers.size).toBe(0);
+  });
+
+  it('ends when its session expires', async () => {
+    const { controller } = harness();
+    let ended = false;
+    controller.stream({}, signedIn(Date.now() + 50)).subscribe({ complete: () => (ended = true) });
+    expect(ended).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(ended).toBe(true);
   });
 });

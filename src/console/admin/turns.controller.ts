@@ -10,6 +10,7 @@ import type { AdminRequest } from './admin-principal';
 import { RequiresRole } from './admin-auth.guard';
 import { NumericIdParam } from './captures.dto';
 import { ConsoleAudit } from './console-audit';
+import { SessionRevocations } from '../sessions/session-revocations';
 import { LocalInstance, type SentAgain } from './local-instance';
 import { TurnsQuery } from './turns.query';
 
@@ -50,6 +51,7 @@ export class TurnsController {
     private readonly tail: TurnTail,
     private readonly local: LocalInstance,
     private readonly audit: ConsoleAudit,
+    private readonly revocations: SessionRevocations,
   ) {}
 
   @ApiOperation({ summary: 'Recent turns, newest first, filtered, with a cursor for the next page' })
@@ -68,8 +70,13 @@ export class TurnsController {
    */
   @ApiOperation({ summary: 'New turns as they finish (Server-Sent Events, event "turn"; resumes from Last-Event-ID)' })
   @Sse('stream')
-  stream(@Query() query: TurnsQuery, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+  stream(
+    @Query() query: TurnsQuery,
+    @Req() request: AdminRequest,
+    @Headers('last-event-id') lastEventId?: string,
+  ): Observable<MessageEvent> {
     const filter = filterOf(query);
+    const principal = request.principal;
     return new Observable<MessageEvent>((subscriber) => {
       const send = (turns: readonly TurnRow[]): void => {
         for (const turn of turns) {
@@ -96,9 +103,25 @@ export class TurnsController {
         };
         this.queries.after(resumeAfter, RESUME_LIMIT).then(resume, () => resume([]));
       }
-      const heartbeat = setInterval(() => subscriber.next({ type: 'ping', data: '' }), HEARTBEAT_MS);
+      // The stream lasts no longer than the session: it ends when the session expires, is signed out here, or is
+      // found signed out (on another replica) at a heartbeat.
+      const end = () => subscriber.complete();
+      const expiry =
+        principal?.expiresAt === undefined ? undefined : setTimeout(end, Math.max(0, principal.expiresAt - Date.now()));
+      const stopListening = this.revocations.onRevoked((sessionId) => {
+        if (sessionId === principal?.sessionId) end();
+      });
+      const heartbeat = setInterval(() => {
+        if (principal?.via !== 'oidc') return subscriber.next({ type: 'ping', data: '' });
+        this.revocations.isRevoked(principal.sessionId).then(
+          (revoked) => (revoked ? end() : subscriber.next({ type: 'ping', data: '' })),
+          () => subscriber.next({ type: 'ping', data: '' }),
+        );
+      }, HEARTBEAT_MS);
       return () => {
         clearInterval(heartbeat);
+        clearTimeout(expiry);
+        stopListening();
         unsubscribe();
       };
     });

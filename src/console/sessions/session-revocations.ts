@@ -28,10 +28,19 @@ const PURGE = sql<{ purged: 1 }, [limit: number]>(
 @PurgesExpiredRows('console_revoked_sessions')
 @Injectable()
 export class SessionRevocations implements ExpiringRows {
+  private readonly listeners = new Set<(sessionId: string) => void>();
+
   constructor(private readonly pool: DatabasePool) {}
 
   async revoke(sessionId: string, cookieExpiresAt: Date): Promise<void> {
     await this.pool.run(REVOKE, [sessionId, cookieExpiresAt]);
+    for (const listener of this.listeners) listener(sessionId);
+  }
+
+  /** Calls `listener` with each session this replica revokes (other replicas' are found by `isRevoked`). */
+  onRevoked(listener: (sessionId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {
