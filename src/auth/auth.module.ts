@@ -6,7 +6,7 @@ import { DatabasePool } from '../database/database-pool';
 import { CallerAuthGuard } from './caller-auth.guard';
 import { CallerAuthenticator } from './caller-authenticator';
 import { CallerRegistry, localDevCallers } from './callers/caller-registry';
-import { loadCallersFile } from './callers/callers-file';
+import { readCallersFile } from './callers/callers-file';
 import { CallersFileWatcher } from './callers/callers-file.watcher';
 import { PostgresReplayStore } from './replay/postgres-replay.store';
 import { RedisReplayStore } from './replay/redis-replay.store';
@@ -29,9 +29,9 @@ import { OidcDiscovery } from './tokens/oidc-discovery';
  * one-line-per-problem report as a bad environment variable.
  */
 export function loadCallerRegistry(config: AppConfig): CallerRegistry {
-  return config.callersFile
-    ? new CallerRegistry(loadCallersFile(config.callersFile), config.callersFile)
-    : new CallerRegistry(localDevCallers());
+  if (!config.callersFile) return new CallerRegistry(localDevCallers());
+  const { callers, digest } = readCallersFile(config.callersFile);
+  return new CallerRegistry(callers, config.callersFile, digest);
 }
 
 const strategies = [

@@ -45,15 +45,20 @@ export class CallerRegistry {
   private byMethod = new Map<AuthMethod, MethodEntry<AuthMethod>[]>();
   private signatureHeaderNames: ReadonlySet<string> = new Set();
 
-  /** `source` is the callers file, or undefined for the built-in local development caller. */
+  /**
+   * `source` is the callers file, or undefined for the built-in local development caller; `sourceDigest` the digest of
+   * the file's text the callers came from (`readCallersFile`), which a reload compares the file with.
+   */
   constructor(
     callers: readonly RegisteredCaller[],
     readonly source?: string,
+    public sourceDigest?: string,
   ) {
     this.replace(callers);
   }
 
-  replace(callers: readonly RegisteredCaller[]): void {
+  replace(callers: readonly RegisteredCaller[], sourceDigest?: string): void {
+    if (sourceDigest !== undefined) this.sourceDigest = sourceDigest;
     const byMethod = new Map<AuthMethod, MethodEntry<AuthMethod>[]>();
     const headers = new Set<string>();
     for (const caller of callers) {

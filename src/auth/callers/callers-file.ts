@@ -498,6 +498,11 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
 }
 
 export function loadCallersFile(path: string): RegisteredCaller[] {
+  return readCallersFile(path).callers;
+}
+
+/** The callers of the file and the digest of the very text they came from (what the reload compares with). */
+export function readCallersFile(path: string): { callers: RegisteredCaller[]; digest: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -505,5 +510,9 @@ export function loadCallersFile(path: string): RegisteredCaller[] {
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new CallersFileError([`CALLERS_FILE: cannot read ${path} (${code})`]);
   }
-  return parseCallers(text, path);
+  return { callers: parseCallers(text, path), digest: callersFileDigest(text) };
+}
+
+export function callersFileDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -1,10 +1,9 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AuditLog } from '../../audit/audit-log';
 import { AppConfig } from '../../config';
 import { CallerRegistry } from './caller-registry';
-import { CallersFileError, parseCallers } from './callers-file';
+import { CallersFileError, callersFileDigest, parseCallers } from './callers-file';
 
 /**
  * Reloads the callers file when its content changes (Kubernetes swaps mounted secrets by symlink, so the
@@ -23,7 +22,7 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
     private readonly audit: AuditLog,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     const file = this.registry.source;
     if (!file) {
       this.logger.warn(
@@ -32,7 +31,9 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.logger.log(`Loaded ${this.registry.size} caller(s) from ${file}`);
-    this.lastDigest = await this.digest(file).catch(() => undefined);
+    // The digest of the text the callers came from, not of the file now: a change made since is applied at the
+    // first check (before, one made while the service started was never applied, revoked credentials included).
+    this.lastDigest = this.registry.sourceDigest;
     this.timer = setInterval(() => void this.check(), this.config.callers.reloadIntervalMs);
     this.timer.unref();
   }
@@ -48,11 +49,11 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
     this.checking = true;
     try {
       const text = await readFile(file, 'utf8');
-      const digest = createHash('sha256').update(text).digest('hex');
+      const digest = callersFileDigest(text);
       if (digest === this.lastDigest) return false;
       this.lastDigest = digest;
       const callers = parseCallers(text, file);
-      this.registry.replace(callers);
+      this.registry.replace(callers, digest);
       this.logger.log(`Reloaded ${callers.length} caller(s) from ${file}`);
       this.audit.record({ event: 'sys_config_reload', outcome: 'success', reason: 'callers-file', detail: file });
       return true;
@@ -69,11 +70,5 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
     } finally {
       this.checking = false;
     }
-  }
-
-  private async digest(file: string): Promise<string> {
-    return createHash('sha256')
-      .update(await readFile(file, 'utf8'))
-      .digest('hex');
   }
 }

@@ -86,7 +86,8 @@ export class TokenStrategies {
     if (candidates.length === 0) return failure('unknown-token');
     let outcome: StrategyOutcome = failure('unknown-token');
     for (const { caller, settings } of candidates) {
-      const key = `${settings.endpoint}|${settings.clientId}|${settings.clientSecrets[0]}`;
+      // One introspector per client and audience: it checks every answer against the audience it was made with.
+      const key = JSON.stringify([settings.endpoint, settings.clientId, settings.clientSecrets[0], settings.audience]);
       let introspector = this.introspectors.get(key);
       if (!introspector) {
         introspector = new TokenIntrospector({
