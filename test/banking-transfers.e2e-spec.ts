@@ -89,6 +89,32 @@ describe('TransferFunds (real HTTP, real PostgreSQL)', () => {
     expect(await balances()).toEqual(before);
   });
 
+  it('refuses a request id reused for another transfer once its idempotency record expired, moving nothing', async () => {
+    const generic = (amount: number, from: string, to: string) =>
+      request(t.baseUrl)
+        .post('/v1/webhooks/generic')
+        .set(LOCAL_DEV_AUTH)
+        .send({
+          requestId: 'transfer-reused-id',
+          sessionId: 'transfer-reused-session',
+          intent: 'TransferFunds',
+          stage: 'fulfillment',
+          confirmation: 'confirmed',
+          parameters: { user_id: '12345', from_account: from, to_account: to, amount },
+        })
+        .expect(200);
+    expect((await generic(1, 'checking', 'savings')).body.text).toMatch(/^Done: I moved \$1\.00 /);
+    const before = await balances();
+    // The record that refuses another body under the same id (422) is gone, as after IDEMPOTENCY_TTL_HOURS.
+    await queryTestDatabase(t.database.url, `UPDATE idempotency_records SET expires_at = now() - interval '1 second'`);
+    const reused = await generic(500, 'savings', 'checking');
+    // Before: "Done: I moved $500.00 from your savings account…", and nothing had moved.
+    expect(reused.body).toMatchObject({
+      text: 'That request was already used for a different transfer, so I did not make this one. Please ask me again.',
+    });
+    expect(await balances()).toEqual(before);
+  });
+
   it('re-asks for an invalid amount and for the same account twice', async () => {
     expect(
       (await transfer({ from_account: 'checking', to_account: 'savings', amount: '12.345' })).body.fulfillmentText,

@@ -180,6 +180,46 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     expect(await db.query('SELECT 1 FROM transactions WHERE amount_minor IN (700, -700)')).toHaveLength(2);
   });
 
+  it('answers the second of two replicas running the same turn "already done", not "insufficient funds"', async () => {
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    // As above, but the first run's debit leaves less than the amount: the second locks that balance, and did not
+    // see the first run's key in its snapshot.
+    const replicas = Array.from(
+      { length: 2 },
+      () => new TransfersRepository(db.pool, new CommittedWrites(db.pool, inProcessCache())),
+    );
+    const blocker = await lockCustomerRows();
+    try {
+      const runs = replicas.map((replica) =>
+        replica.transfer('12345', 'checking', 'savings', 200_000n, 'Transfer', key),
+      );
+      while ((await lockWaiters()) < 2) await sleep(20);
+      await blocker.query('COMMIT');
+      const outcomes = await Promise.all(runs);
+      expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['already-done', 'done']);
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject({ from: { balanceMinor: '124782' }, to: { balanceMinor: '1450000' } });
+      }
+    } finally {
+      await blocker.end();
+    }
+    expect(await balances()).toEqual({ checking: '124782', savings: '1450000' });
+  });
+
+  it('refuses a turn key already used by a transfer of other accounts or another amount, and moves nothing', async () => {
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    expect((await transfers.transfer('12345', 'checking', 'savings', 100n, 'Transfer', key)).kind).toBe('done');
+    // The same request id with another body, once its idempotency record has expired.
+    expect(await transfers.transfer('12345', 'savings', 'checking', 500n, 'Transfer', key)).toEqual({
+      kind: 'key-reused',
+    });
+    expect(await transfers.transfer('12345', 'checking', 'savings', 900n, 'Transfer', key)).toEqual({
+      kind: 'key-reused',
+    });
+    expect((await transfers.transfer('12345', 'checking', 'savings', 100n, 'Transfer', key)).kind).toBe('already-done');
+    expect(await balances()).toEqual({ checking: '324682', savings: '1250100' });
+  });
+
   it('answers a turn already done as done, even when the balance could no longer cover it', async () => {
     const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
     expect((await transfers.transfer('12345', 'checking', 'savings', 300_000n, 'Transfer', key)).kind).toBe('done');

@@ -169,6 +169,12 @@ export const BANKING_MESSAGES = {
     es: 'Su cuenta {type} tiene {balance}, que no es suficiente para transferir {amount}.',
     fr: 'Votre compte {type} présente un solde de {balance}, ce qui ne suffit pas pour virer {amount}.',
   },
+  transferKeyReused: {
+    en: 'That request was already used for a different transfer, so I did not make this one. Please ask me again.',
+    de: 'Diese Anfrage wurde bereits für eine andere Überweisung verwendet, daher habe ich diese nicht ausgeführt. Bitte fragen Sie mich erneut.',
+    es: 'Esa solicitud ya se usó para otra transferencia, así que no he hecho esta. Por favor, pídamelo de nuevo.',
+    fr: 'Cette demande a déjà servi à un autre virement, je n’ai donc pas effectué celui-ci. Veuillez me le redemander.',
+  },
   currencyMismatch: {
     en: 'Those accounts hold different currencies, so I cannot transfer between them here.',
     de: 'Diese Konten werden in unterschiedlichen Währungen geführt, daher kann ich hier nicht zwischen ihnen überweisen.',

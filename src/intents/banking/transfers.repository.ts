@@ -13,6 +13,11 @@ export type TransferOutcome =
   /** This turn's transfer was already made (a retry or a re-run): nothing moved this time. */
   | { readonly kind: 'already-done'; readonly from: TransferAccount; readonly to: TransferAccount }
   | { readonly kind: 'insufficient-funds'; readonly from: TransferAccount }
+  /**
+   * The turn's key was used by a transfer of other accounts or another amount: a request id reused for another
+   * request after its idempotency record expired. Nothing moved.
+   */
+  | { readonly kind: 'key-reused' }
   | { readonly kind: 'unknown-account'; readonly accountType: string }
   | { readonly kind: 'currency-mismatch' };
 
@@ -88,6 +93,13 @@ const TRANSFER = sql<
      FROM earlier LEFT JOIN source ON true LEFT JOIN target ON true`,
 );
 
+/** The committed transfer with the turn's key, as a statement that starts now sees it. */
+const BY_KEY = sql<{ fromId: string; toId: string; amountMinor: string }, [key: string]>(
+  'transfer_by_key',
+  `SELECT from_account_id AS "fromId", to_account_id AS "toId", amount_minor AS "amountMinor"
+     FROM transfers WHERE idempotency_key = $1`,
+);
+
 /**
  * Moves money between two accounts of one customer in one statement (TRANSFER): both rows locked, the turn's
  * key and the balance checked, every write made. A second run of the same turn (a retry, a job re-run after a
@@ -127,7 +139,18 @@ export class TransfersRepository {
         `${description} to ${toType}`,
         `${description} from ${fromType}`,
       ]);
-      return outcomeOf(row, fromType, toType, amountMinor);
+      const outcome = outcomeOf(row, fromType, toType, amountMinor);
+      if (outcome.kind !== 'insufficient-funds' && outcome.kind !== 'already-done') return outcome;
+      // A run of the same key that committed while this one waited for the lock is not in its snapshot, but its
+      // debit is in the balance it locked: "insufficient funds" may be that debit. A new statement sees the key.
+      const [earlier] = await this.pool.run(BY_KEY, [idempotencyKey]);
+      if (!earlier) return outcome;
+      const same =
+        earlier.fromId === row.fromId && earlier.toId === row.toId && earlier.amountMinor === amountMinor.toString();
+      if (!same) return { kind: 'key-reused' };
+      return outcome.kind === 'already-done'
+        ? outcome
+        : outcomeOf({ ...row, alreadyDone: true }, fromType, toType, amountMinor);
     };
     return this.perCustomer.run(customerNumber, () => this.invalidatingAfter(customerNumber, transferNow), signal);
   }

@@ -98,6 +98,13 @@ export class TransferFundsHandler implements FulfillmentHandler {
           failed: true,
           source: BANKING_SOURCE,
         };
+      case 'key-reused':
+        return {
+          text: t('transferKeyReused'),
+          failed: true,
+          sessionParameters: { confirmation: null },
+          source: BANKING_SOURCE,
+        };
     }
   }
 }
