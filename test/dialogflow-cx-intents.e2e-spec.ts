@@ -16,8 +16,10 @@ const CHIPS = (...options: string[]) => ({
   payload: { richContent: [[{ type: 'chips', options: options.map((text) => ({ text })) }]] },
 });
 const TEXT = (text: string) => ({ text: { text: [text] } });
-const ELICIT = (parameter: string, state = 'EMPTY') => ({
-  formInfo: { parameterInfo: [{ displayName: parameter, required: true, state }] },
+/** What asking for a parameter again looks like to CX: INVALID (the one state it takes), the value cleared. */
+const ELICIT = (parameter: string) => ({
+  pageInfo: { formInfo: { parameterInfo: [{ displayName: parameter, required: true, state: 'INVALID' }] } },
+  sessionInfo: { parameters: { [parameter]: null } },
 });
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -288,7 +290,7 @@ describe('Dialogflow CX: every built-in intent (real HTTP, real PostgreSQL)', ()
       cleared.sessionInfo.parameters.user_id = null;
       expect(await post(cleared)).toEqual({
         ...reply([TEXT('What is your customer number?')]),
-        pageInfo: ELICIT('user_id'),
+        ...ELICIT('user_id'),
       });
     });
 

@@ -177,6 +177,8 @@ describe('Dialogflow CX webhook (real HTTP, real PostgreSQL)', () => {
       expect((await feature('elicit')).body).toEqual({
         fulfillmentResponse: { messages: [textOf('Which date?')], mergeBehavior: 'APPEND' },
         pageInfo: { formInfo: { parameterInfo: [{ displayName: 'date', required: true, state: 'INVALID' }] } },
+        // Cleared, so that CX collects it again (Google's form-validation sample does the same).
+        sessionInfo: { parameters: { date: null } },
       });
     });
 
@@ -301,8 +303,9 @@ describe('Dialogflow CX webhook (real HTTP, real PostgreSQL)', () => {
           mergeBehavior: 'APPEND',
         },
         pageInfo: {
-          formInfo: { parameterInfo: [{ displayName: 'account_type', required: true, state: 'EMPTY' }] },
+          formInfo: { parameterInfo: [{ displayName: 'account_type', required: true, state: 'INVALID' }] },
         },
+        sessionInfo: { parameters: { account_type: null } },
       });
 
       const second = await post(

@@ -264,16 +264,27 @@ describe('renderResponse', () => {
     expect(render({})).not.toHaveProperty('sessionInfo');
   });
 
-  it.each([
-    [true, 'INVALID'],
-    [false, 'EMPTY'],
-    [undefined, 'EMPTY'],
-  ])('elicits a parameter (invalid: %s) as state %s, with the text as the re-prompt', (invalid, state) => {
-    const response = render({ text: 'Which date?', elicit: { parameter: 'date', invalid } });
-    expect(response.pageInfo).toEqual({
-      formInfo: { parameterInfo: [{ displayName: 'date', required: true, state }] },
-    });
-    expect(response.fulfillmentResponse?.messages).toEqual([{ text: { text: ['Which date?'] } }]);
+  it.each([true, false, undefined])(
+    'elicits a parameter (invalid: %s) as INVALID with its value cleared, the text as the re-prompt',
+    (invalid) => {
+      // INVALID is the only state CX takes from a webhook, and a value left in the session would stand.
+      const response = render({ text: 'Which date?', elicit: { parameter: 'date', invalid } });
+      expect(response.pageInfo).toEqual({
+        formInfo: { parameterInfo: [{ displayName: 'date', required: true, state: 'INVALID' }] },
+      });
+      expect(response.sessionInfo).toEqual({ parameters: { date: null } });
+      expect(response.fulfillmentResponse?.messages).toEqual([{ text: { text: ['Which date?'] } }]);
+    },
+  );
+
+  it("keeps the handler's own session parameters beside the cleared one, and its value for it if it sets one", () => {
+    expect(
+      render({ text: 'Which date?', elicit: { parameter: 'date' }, sessionParameters: { tries: 2 } }).sessionInfo,
+    ).toEqual({ parameters: { tries: 2, date: null } });
+    expect(
+      render({ text: 'Which date?', elicit: { parameter: 'date' }, sessionParameters: { date: 'tomorrow' } })
+        .sessionInfo,
+    ).toEqual({ parameters: { date: 'tomorrow' } });
   });
 
   it('renders a payload, copied', () => {
@@ -381,6 +392,7 @@ describe('checkResponse', () => {
   it('refuses an elicit with an empty parameter name', () => {
     expect(checkResponse(render({ elicit: { parameter: '' } })).problems).toEqual([
       'form parameter has an empty displayName',
+      'session parameter has an empty name',
     ]);
   });
 

@@ -186,8 +186,8 @@ function qualifyFlow(flow: string, turn: DialogflowCxTurn): string {
 /**
  * Renders a result as a Dialogflow CX `WebhookResponse`. Messages are appended to the fulfillment's own
  * (`mergeBehavior` APPEND); session parameters are sent as the change to make (`null` removes one, as CX
- * does); an elicit marks the form parameter INVALID or EMPTY so CX collects it again, with `text` as the
- * prompt; a transition becomes `targetPage` / `targetFlow` (both are rendered if both are given, so that
+ * does); an elicit marks the form parameter INVALID and clears its session value so CX collects it again, with
+ * `text` as the prompt; a transition becomes `targetPage` / `targetFlow` (both are rendered if both are given, so that
  * `checkResponse` refuses the response). A delegated turn answers with an empty fulfillment response, so
  * the agent's own messages and form handling go on. Contexts and followup events have no CX equivalent and
  * are ignored.
@@ -196,16 +196,16 @@ export function renderResponse(result: FulfillmentResult, turn: DialogflowCxTurn
   const response: DialogflowCxWebhookResponse = {
     fulfillmentResponse: result.delegate ? {} : { messages: messagesOf(result), mergeBehavior: 'APPEND' },
   };
-  if (result.elicit) {
-    response.pageInfo = {
-      formInfo: {
-        parameterInfo: [
-          { displayName: result.elicit.parameter, required: true, state: result.elicit.invalid ? 'INVALID' : 'EMPTY' },
-        ],
-      },
-    };
-  }
   if (result.sessionParameters) response.sessionInfo = { parameters: { ...result.sessionParameters } };
+  if (result.elicit) {
+    // INVALID is the one state a webhook can set (CX ignores others, EMPTY included), and the parameter's value
+    // is cleared, as Google's form-validation sample does, so that CX collects it again rather than keep it.
+    const { parameter } = result.elicit;
+    response.pageInfo = { formInfo: { parameterInfo: [{ displayName: parameter, required: true, state: 'INVALID' }] } };
+    const parameters = { ...response.sessionInfo?.parameters };
+    if (!Object.hasOwn(parameters, parameter)) parameters[parameter] = null;
+    response.sessionInfo = { parameters };
+  }
   if (result.payload) response.payload = { ...result.payload };
   if (result.transition?.page !== undefined) response.targetPage = qualifyPage(result.transition.page, turn);
   if (result.transition?.flow !== undefined) response.targetFlow = qualifyFlow(result.transition.flow, turn);

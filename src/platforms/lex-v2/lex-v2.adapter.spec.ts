@@ -314,6 +314,28 @@ describe('renderResponse', () => {
     expect(invalid.sessionState.intent.slots?.user_id).toBeNull();
   });
 
+  it('clears a confirmation the user gave when a slot is asked for again (the next turn would act on it)', () => {
+    const confirmed = event({
+      intent: {
+        name: 'BookAppointment',
+        slots: { time: slot('10:00') },
+        state: 'InProgress',
+        confirmationState: 'Confirmed',
+      },
+    });
+    const response = renderResponse(
+      { text: 'That time was just taken. Which time?', elicit: { parameter: 'time', invalid: true } },
+      confirmed,
+      'fulfillment',
+    );
+    expect(response.sessionState.dialogAction).toEqual({ type: 'ElicitSlot', slotToElicit: 'time' });
+    expect(response.sessionState.intent).toMatchObject({
+      state: 'InProgress',
+      confirmationState: 'None',
+      slots: { time: null },
+    });
+  });
+
   it('asks for confirmation', () => {
     const response = render({ text: 'Sure?', confirm: true });
     expect(response.sessionState.dialogAction).toEqual({ type: 'ConfirmIntent' });

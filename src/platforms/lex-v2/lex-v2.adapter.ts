@@ -294,7 +294,7 @@ function renderMessages(result: FulfillmentResult): LexV2Message[] {
  * Renders a result as the Lex V2 Lambda response:
  * - `failed` → Close, intent Failed;
  * - `delegate` → Delegate without messages (Lex goes on with its own prompts);
- * - `elicit` → ElicitSlot (intent InProgress), the slot cleared when the value given was invalid;
+ * - `elicit` → ElicitSlot (intent InProgress, confirmation None), the slot cleared when the value given was invalid;
  * - `confirm` → ConfirmIntent (Lex requires messages with it, so the text is the question);
  * - `handoff` / `endConversation` → Close, intent Fulfilled; Lex has no hand-off, so it is left as the JSON
  *   session attribute `handoff` for the channel (e.g. an Amazon Connect flow) to route on;
@@ -334,7 +334,9 @@ export function renderResponse(
     if (result.elicit.invalid) slots = clearSlot(slots, [slot, ...subSlots]);
     const subSlot = subSlotToElicit(subSlots);
     dialogAction = { type: 'ElicitSlot', slotToElicit: slot, ...(subSlot && { subSlotToElicit: subSlot }) };
-    responseIntent = intent('InProgress');
+    // A slot asked for again has a new value coming: a confirmation given for the old one no longer holds (Lex
+    // would carry "Confirmed" over, and the next turn act without asking).
+    responseIntent = { ...intent('InProgress'), confirmationState: 'None' };
   } else if (result.confirm) {
     dialogAction = { type: 'ConfirmIntent' };
     responseIntent = { ...intent('InProgress'), confirmationState: 'None' };
