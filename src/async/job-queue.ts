@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME } from '../database/data-source-options';
+import { isConnectionError } from '../database/connection-errors';
 import { DatabasePool } from '../database/database-pool';
 import type { SqlTransaction } from '../database/sql';
 import { traceJob, withTraceContext } from '../observability/job-tracing';
@@ -15,6 +16,9 @@ const QUEUE_SIZE_TIMEOUT_MS = 2_000;
 export const JOB_SCHEMA = 'pgboss';
 /** pg-boss's own statements (maintenance included) run without a statement timeout: give them long. */
 const JOB_QUERY_READ_TIMEOUT_MS = 60_000;
+/** Attempts at start, as the data source makes (`startDataSource`). */
+const START_ATTEMPTS = 3;
+const START_RETRY_MS = 1000;
 /** How often each replica offers the periodic jobs (see `every`). */
 const PERIODIC_OFFER_MS = 60_000;
 
@@ -82,7 +86,26 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     return this.started;
   }
 
+  /**
+   * Starts pg-boss and the workers. A start that loses PostgreSQL (a session the server ended between two steps,
+   * e.g. `idle_session_timeout`, or the server out of reach for a moment) is tried again, like the data source's.
+   */
   async onApplicationBootstrap(): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.start();
+      } catch (error: unknown) {
+        if (attempt >= START_ATTEMPTS || !isConnectionError(error)) throw error;
+        this.logger.warn(
+          `Cannot start the job queue yet (${String(error)}); trying again in ${START_RETRY_MS} ms ` +
+            `(attempt ${attempt} of ${START_ATTEMPTS})`,
+        );
+        await sleep(START_RETRY_MS);
+      }
+    }
+  }
+
+  private async start(): Promise<void> {
     const url = this.config.database.url;
     if (!url) throw new Error('JobQueue needs a database URL');
     const { maintenanceIntervalSeconds } = this.config.async;
@@ -96,8 +119,8 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
       schedule: false,
     });
     boss.on('error', (error: Error) => this.logger.warn(`Job queue: ${error.message}`));
-    await boss.start();
     try {
+      await boss.start();
       await this.startWorkers(boss);
     } catch (error: unknown) {
       await boss.stop({ graceful: false, close: true }).catch(() => undefined);
