@@ -53,7 +53,12 @@ interface Scenario {
   readonly confirmation?: ConfirmationState;
   /** The handler to run instead of the registered one (a carrier that is down). */
   readonly handler?: () => FulfillmentHandler;
+  /** The turn's key, when the branch needs one used before (else a new one each run). */
+  readonly idempotencyKey?: string;
 }
+
+/** The key of a transfer made before the sweep: a turn reusing it for another transfer is refused. */
+const REUSED_TRANSFER_KEY = 'a'.repeat(64);
 
 /** Every text a user sees or hears: the reply, text messages, quick-reply titles and labels, card texts. */
 function textsOf(result: FulfillmentResult): string[] {
@@ -167,6 +172,13 @@ describe('localisation: every handler answers every prompt in every supported la
       `INSERT INTO orders (order_number, customer_number, status, placed_at, ship_to_postcode, tracking_number)
        VALUES ('ORD-L10N', '12345', 'cancelled', now(), '10117', NULL)`,
     );
+    await sql(
+      `INSERT INTO transfers (idempotency_key, from_account_id, to_account_id, amount_minor)
+       SELECT $1, s.id, c.id, 700 FROM accounts s, accounts c, customers k
+        WHERE k.customer_number = '12345' AND s.customer_id = k.id AND c.customer_id = k.id
+          AND s.account_type = 'savings' AND c.account_type = 'checking'`,
+      [REUSED_TRANSFER_KEY],
+    );
   });
   afterAll(() => t?.close());
 
@@ -247,6 +259,13 @@ describe('localisation: every handler answers every prompt in every supported la
       branch: 'done',
       parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
       confirmation: 'confirmed',
+    },
+    {
+      intent: 'TransferFunds',
+      branch: 'request id reused for another transfer',
+      parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
+      confirmation: 'confirmed',
+      idempotencyKey: REUSED_TRANSFER_KEY,
     },
     {
       intent: 'TransferFunds',
@@ -402,7 +421,7 @@ describe('localisation: every handler answers every prompt in every supported la
     const turn: FulfillmentRequest = {
       platform: 'generic',
       requestId: randomUUID(),
-      idempotencyKey: randomUUID(),
+      idempotencyKey: scenario.idempotencyKey ?? randomUUID(),
       sessionId: `l10n-${randomUUID()}`,
       intent: scenario.intent,
       parameters,
