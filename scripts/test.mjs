@@ -23,9 +23,18 @@ const args = process.argv.slice(2);
  */
 const MAIN_RUN_NICENESS = 10;
 
-/** Runs jest with `jestArgs`; resolves to its exit status. `stdio` as for spawn; `niceness` lowers its priority. */
-function run(jestArgs, stdio = 'inherit', niceness = 0) {
-  const child = spawn(process.execPath, [jest, ...jestArgs], { cwd: root, stdio });
+/**
+ * The fault tests' slice of the test ports (test/support/service-process.ts): the other run's workers take the
+ * first slices, one each.
+ */
+const FAULT_TESTS_PORT_SLICE = '11';
+
+/**
+ * Runs jest with `jestArgs`; resolves to its exit status. `stdio` as for spawn; `niceness` lowers its priority;
+ * `env` is added to this process's.
+ */
+function run(jestArgs, stdio = 'inherit', niceness = 0, env = {}) {
+  const child = spawn(process.execPath, [jest, ...jestArgs], { cwd: root, stdio, env: { ...process.env, ...env } });
   if (niceness > 0 && child.pid !== undefined) {
     try {
       // Inherited by every process it starts (workers, services, PostgreSQL, the browser).
@@ -51,7 +60,9 @@ const outputFile = join(outputDir, 'output.log');
 const output = openSync(outputFile, 'w');
 // Without --forceExit the fault suite's jest at times never exits after its last test: Node spins at 100 % CPU in
 // its exit-time handle clean-up (Environment::CleanupHandles, seen with gdb), with no JavaScript left to run.
-const faults = run(['-c', 'jest.faults.config.js', '--runInBand', '--forceExit'], ['ignore', output, output]);
+const faults = run(['-c', 'jest.faults.config.js', '--runInBand', '--forceExit'], ['ignore', output, output], 0, {
+  TEST_PORT_SLICE: FAULT_TESTS_PORT_SLICE,
+});
 console.log('The fault tests (test/faults) run beside the others; their output follows when both have finished.');
 const status = await run([], 'inherit', MAIN_RUN_NICENESS);
 const faultStatus = await faults;

@@ -11,12 +11,21 @@ const FIXED_PORTS = { from: 20_000, count: 12_000 };
 /**
  * Each jest worker picks from its own slice of them: a test file may hold a port free between its service's
  * restarts (a PostgreSQL outage, a drain), and a file in another worker must not take it in between.
+ * TEST_PORT_SLICE picks the slice for a whole jest run instead: `npm test` runs the fault tests beside the other
+ * run, and both have a worker 1 (a replica of the fault tests once failed to listen on a port worker 1 of the other
+ * run had just handed out).
  */
 const WORKER_SLICE = 1_000;
 const workerPorts = (() => {
-  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
   const slices = FIXED_PORTS.count / WORKER_SLICE;
-  const index = Number.isInteger(worker) && worker > 0 ? (worker - 1) % slices : 0;
+  const chosen = Number(process.env.TEST_PORT_SLICE);
+  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
+  const index =
+    process.env.TEST_PORT_SLICE !== undefined && Number.isInteger(chosen) && chosen >= 0
+      ? chosen % slices
+      : Number.isInteger(worker) && worker > 0
+        ? (worker - 1) % slices
+        : 0;
   return { from: FIXED_PORTS.from + index * WORKER_SLICE, count: WORKER_SLICE };
 })();
 
