@@ -19,6 +19,8 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>;
   imports?: ModuleMetadata['imports'];
+  /** Runs once the application is built and before it starts (its modules' start-up hooks) and listens. */
+  beforeStart?: () => void;
 }
 
 /** Boots the real application on a free port against its own fresh PostgreSQL database. */
@@ -43,6 +45,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const app = await createHttpApp(config, options.imports);
   let grpcPort: number | undefined;
   try {
+    options.beforeStart?.();
     await app.listen(0, '127.0.0.1');
     grpcPort = await connectGrpc(app, config);
   } catch (error) {

@@ -47,6 +47,10 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     if (!tls) return;
     this.server = this.adapterHost.httpAdapter.getHttpServer() as HttpsServer;
     this.material = readTlsMaterial(tls);
+    // The server was built from the files as they were a moment ago: it takes them as they are now, the ones
+    // the reloads compare with (before, a CRL or certificate changed while the service started was never applied).
+    // Nothing is connected yet.
+    this.server.setSecureContext(this.material.options);
     this.server.on('secureConnection', (socket: TLSSocket) => this.track(socket));
     this.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) =>
       this.onRequest(request, response),
