@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { toStruct } from '../src/grpc/struct';
 import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { eventually } from './support/eventually';
-import { grpcMetadata, grpcServices, openGrpcClient, unary } from './support/grpc-client';
+import { grpcMetadata, grpcServices, openGrpcClient, rawUnary, unary } from './support/grpc-client';
 import { rawH2cRequest } from './support/raw-h2c';
 import { sendRaw } from './support/raw-http';
 import { freePort, ServiceProcess, startService } from './support/service-process';
@@ -169,43 +169,31 @@ describe('access log (a real process, its stdout)', () => {
       ).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
       await unary(health, 'Check', { service: '' }, grpcMetadata({ 'x-request-id': 'access-grpc-health' }));
       // A method no service has: grpc-js answers UNIMPLEMENTED before any interceptor runs.
-      const unknown = await new Promise<{ code?: number }>((resolve) =>
-        client.makeUnaryRequest(
-          '/fulfillment.v1.FulfillmentService/NoSuchMethod',
-          (value: Buffer) => value,
-          (value: Buffer) => value,
-          Buffer.alloc(0),
-          grpcMetadata({ 'x-request-id': 'access-grpc-unknown' }),
-          (error) => resolve(error ?? {}),
-        ),
+      const unknown = await rawUnary(
+        client,
+        '/fulfillment.v1.FulfillmentService/NoSuchMethod',
+        Buffer.alloc(0),
+        grpcMetadata({ 'x-request-id': 'access-grpc-unknown' }),
       );
-      expect(unknown.code).toBe(status.UNIMPLEMENTED);
+      expect(unknown?.code).toBe(status.UNIMPLEMENTED);
       // A FulfillRequest nested deeper than protobuf decoding takes (a raw client: grpc-js will not encode it).
-      const undecodable = await new Promise<{ code?: number; details?: string }>((resolve) =>
-        client.makeUnaryRequest(
-          '/fulfillment.v1.FulfillmentService/Fulfill',
-          (value: Buffer) => value,
-          (value: Buffer) => value,
-          tooDeepFulfillRequest(),
-          grpcMetadata({ ...lower(LOCAL_DEV_AUTH), 'x-request-id': 'access-grpc-undecodable' }),
-          (error) => resolve(error ?? {}),
-        ),
+      const undecodable = await rawUnary(
+        client,
+        FULFILL,
+        tooDeepFulfillRequest(),
+        grpcMetadata({ ...lower(LOCAL_DEV_AUTH), 'x-request-id': 'access-grpc-undecodable' }),
       );
       expect(undecodable).toMatchObject({
         code: status.INVALID_ARGUMENT,
         details: 'The request is not a FulfillRequest that can be decoded: maximum nesting depth exceeded.',
       });
-      const anonymous = await new Promise<{ code?: number }>((resolve) =>
-        client.makeUnaryRequest(
-          '/fulfillment.v1.FulfillmentService/Fulfill',
-          (value: Buffer) => value,
-          (value: Buffer) => value,
-          tooDeepFulfillRequest(),
-          grpcMetadata({ 'x-request-id': 'access-grpc-undecodable-anonymous' }),
-          (error) => resolve(error ?? {}),
-        ),
+      const anonymous = await rawUnary(
+        client,
+        FULFILL,
+        tooDeepFulfillRequest(),
+        grpcMetadata({ 'x-request-id': 'access-grpc-undecodable-anonymous' }),
       );
-      expect(anonymous.code).toBe(status.UNAUTHENTICATED);
+      expect(anonymous?.code).toBe(status.UNAUTHENTICATED);
     } finally {
       client.close();
       health.close();
@@ -250,16 +238,7 @@ describe('access log (a real process, its stdout)', () => {
   it('gRPC calls whose bytes do not decode: authenticated, then INVALID_ARGUMENT saying why, with a warn line', async () => {
     const client = openGrpcClient(grpcPort);
     const call = (path: string, bytes: Buffer, metadata: Record<string, string>) =>
-      new Promise<{ code?: number; details?: string }>((resolve) =>
-        client.makeUnaryRequest(
-          path,
-          (value: Buffer) => value,
-          (value: Buffer) => value,
-          bytes,
-          grpcMetadata(metadata),
-          (error) => resolve(error ?? {}),
-        ),
-      );
+      rawUnary(client, path, bytes, grpcMetadata(metadata));
     // Field 2 says 5 bytes follow, where 1 does (a truncated string field decodes: protobufjs shortens the string).
     const truncated = Buffer.from([0x12, 0x05, 0x7b]);
     try {

@@ -10,7 +10,7 @@
 import { type Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { toStruct, toValue } from '../src/grpc/struct';
 import { LEAKS } from './support/answer-checks';
-import { grpcMetadata, grpcServices, openGrpcClient, type ServiceClient, unary } from './support/grpc-client';
+import { grpcMetadata, grpcServices, openGrpcClient, rawUnary, type ServiceClient, unary } from './support/grpc-client';
 import { fixturesOf, type Json, mutate, randomSource } from './support/mutations';
 import { PLATFORMS } from '../src/common/platform';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -215,16 +215,7 @@ describe(`the generic format's requests, mutated at random, as typed gRPC Fulfil
     for (const request of requests) {
       for (let mutant = 0; mutant < WIRE_MUTANTS_PER_REQUEST; mutant += 1) {
         const { bytes, step } = mutateWire(request.bytes, random);
-        const error = await new Promise<ServiceError | null>((resolve) =>
-          client.makeUnaryRequest(
-            request.path,
-            (value: Buffer) => value,
-            (value: Buffer) => value,
-            bytes,
-            credentials,
-            (failure) => resolve(failure),
-          ),
-        );
+        const error = await rawUnary(client, request.path, bytes, credentials);
         const code = error ? (status[error.code] ?? String(error.code)) : 'OK';
         codes.set(code, (codes.get(code) ?? 0) + 1);
         if (!error) continue;

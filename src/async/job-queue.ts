@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME } from '../database/data-source-options';
-import { isConnectionError } from '../database/connection-errors';
 import { DatabasePool } from '../database/database-pool';
 import type { SqlTransaction } from '../database/sql';
+import { retryLostConnection, START_ATTEMPTS } from '../database/start-retries';
 import { traceJob, withTraceContext } from '../observability/job-tracing';
 import { Metrics } from '../observability/metrics';
 import { QueueWorker } from './queue-worker';
@@ -16,8 +16,7 @@ const QUEUE_SIZE_TIMEOUT_MS = 2_000;
 export const JOB_SCHEMA = 'pgboss';
 /** pg-boss's own statements (maintenance included) run without a statement timeout: give them long. */
 const JOB_QUERY_READ_TIMEOUT_MS = 60_000;
-/** Attempts at start, as the data source makes (`startDataSource`). */
-const START_ATTEMPTS = 3;
+/** The pause between attempts at start, as the data source's (`startDataSource`). */
 const START_RETRY_MS = 1000;
 /** How often each replica offers the periodic jobs (see `every`). */
 const PERIODIC_OFFER_MS = 60_000;
@@ -91,18 +90,14 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
    * e.g. `idle_session_timeout`, or the server out of reach for a moment) is tried again, like the data source's.
    */
   async onApplicationBootstrap(): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.start();
-      } catch (error: unknown) {
-        if (attempt >= START_ATTEMPTS || !isConnectionError(error)) throw error;
+    await retryLostConnection(() => this.start(), {
+      retryMs: START_RETRY_MS,
+      onRetry: (error, attempt) =>
         this.logger.warn(
           `Cannot start the job queue yet (${String(error)}); trying again in ${START_RETRY_MS} ms ` +
             `(attempt ${attempt} of ${START_ATTEMPTS})`,
-        );
-        await sleep(START_RETRY_MS);
-      }
-    }
+        ),
+    });
   }
 
   private async start(): Promise<void> {

@@ -1,16 +1,13 @@
 import { Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { MigrationLimits } from '../config';
-import { isConnectionError } from './connection-errors';
+import { retryLostConnection, START_ATTEMPTS } from './start-retries';
 import { requireOwnSessions } from './own-sessions';
 import { migrateSchema, PendingMigrationsError, pendingMigrations } from './schema-migrations';
 
 /** TypeORM's options, and what a migration at start may take (`migrationsRun`). */
 export type StartOptions = DataSourceOptions & { readonly migrationLimits: MigrationLimits };
 
-/** Attempts at start (a database that starts alongside the service may take a moment). */
-const START_ATTEMPTS = 3;
 const START_RETRY_MS = 1000;
 
 /**
@@ -25,25 +22,31 @@ const START_RETRY_MS = 1000;
  */
 export async function startDataSource(options?: StartOptions): Promise<DataSource> {
   if (!options) throw new Error('the data source is built from options');
-  for (let attempt = 1; ; attempt += 1) {
-    let dataSource: DataSource | undefined;
-    try {
-      dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
-      await requireOwnSessions(dataSource);
-      if (options.migrationsRun) await migrate(dataSource, options.migrationLimits);
-      else await requireMigrated(dataSource);
-      return dataSource;
-    } catch (error: unknown) {
-      await dataSource?.destroy().catch(() => undefined);
-      if (attempt >= START_ATTEMPTS || !isConnectionError(error)) throw error;
-      const code = (error as { code?: unknown }).code;
-      new Logger('PostgreSQL').warn(
-        `Cannot use PostgreSQL yet (${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}); ` +
-          `trying again in ${START_RETRY_MS} ms (attempt ${attempt} of ${START_ATTEMPTS})`,
-      );
-      await sleep(START_RETRY_MS);
-    }
-  }
+  return retryLostConnection(
+    async () => {
+      let dataSource: DataSource | undefined;
+      try {
+        dataSource = await new DataSource({ ...options, migrationsRun: false }).initialize();
+        await requireOwnSessions(dataSource);
+        if (options.migrationsRun) await migrate(dataSource, options.migrationLimits);
+        else await requireMigrated(dataSource);
+        return dataSource;
+      } catch (error: unknown) {
+        await dataSource?.destroy().catch(() => undefined);
+        throw error;
+      }
+    },
+    {
+      retryMs: START_RETRY_MS,
+      onRetry: (error, attempt) => {
+        const code = (error as { code?: unknown }).code;
+        new Logger('PostgreSQL').warn(
+          `Cannot use PostgreSQL yet (${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}); ` +
+            `trying again in ${START_RETRY_MS} ms (attempt ${attempt} of ${START_ATTEMPTS})`,
+        );
+      },
+    },
+  );
 }
 
 /**

@@ -153,37 +153,12 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     }
   });
 
-  it('moves money once when two replicas run the same turn at once, the second waiting for the first one’s lock', async () => {
-    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
-    // Two repositories stand for two replicas (each queues only its own transfers), e.g. a replica that took over
-    // a turn whose first owner was slow. Both start while the rows are locked elsewhere, so both statements begin
-    // (and take their snapshots) before either has written: the second finds the key only in the unique index.
-    const replicas = Array.from(
-      { length: 2 },
-      () => new TransfersRepository(db.pool, new CommittedWrites(db.pool, inProcessCache())),
-    );
-    const blocker = await lockCustomerRows();
-    try {
-      const runs = replicas.map((replica) => replica.transfer('12345', 'checking', 'savings', 700n, 'Transfer', key));
-      while ((await lockWaiters()) < 2) await sleep(20);
-      await blocker.query('COMMIT');
-      const outcomes = await Promise.all(runs);
-      expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['already-done', 'done']);
-      for (const outcome of outcomes) {
-        expect(outcome).toMatchObject({ from: { balanceMinor: '324082' }, to: { balanceMinor: '1250700' } });
-      }
-    } finally {
-      await blocker.end();
-    }
-    expect(await balances()).toEqual({ checking: '324082', savings: '1250700' });
-    expect(await db.query('SELECT 1 FROM transfers WHERE idempotency_key = $1', [key])).toHaveLength(1);
-    expect(await db.query('SELECT 1 FROM transactions WHERE amount_minor IN (700, -700)')).toHaveLength(2);
-  });
-
-  it('answers the second of two replicas running the same turn "already done", not "insufficient funds"', async () => {
-    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
-    // As above, but the first run's debit leaves less than the amount: the second locks that balance, and did not
-    // see the first run's key in its snapshot.
+  /**
+   * Two repositories stand for two replicas (each queues only its own transfers), e.g. a replica that took over a
+   * turn whose first owner was slow. Both start while the rows are locked elsewhere, so both statements begin (and
+   * take their snapshots) before either has written: the second finds the key only in the unique index.
+   */
+  async function sameTurnOnTwoReplicas(amountMinor: bigint, key: string) {
     const replicas = Array.from(
       { length: 2 },
       () => new TransfersRepository(db.pool, new CommittedWrites(db.pool, inProcessCache())),
@@ -191,17 +166,35 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     const blocker = await lockCustomerRows();
     try {
       const runs = replicas.map((replica) =>
-        replica.transfer('12345', 'checking', 'savings', 200_000n, 'Transfer', key),
+        replica.transfer('12345', 'checking', 'savings', amountMinor, 'Transfer', key),
       );
       while ((await lockWaiters()) < 2) await sleep(20);
       await blocker.query('COMMIT');
-      const outcomes = await Promise.all(runs);
-      expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['already-done', 'done']);
-      for (const outcome of outcomes) {
-        expect(outcome).toMatchObject({ from: { balanceMinor: '124782' }, to: { balanceMinor: '1450000' } });
-      }
+      return await Promise.all(runs);
     } finally {
       await blocker.end();
+    }
+  }
+
+  it('moves money once when two replicas run the same turn at once, the second waiting for the first one’s lock', async () => {
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    const outcomes = await sameTurnOnTwoReplicas(700n, key);
+    expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['already-done', 'done']);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ from: { balanceMinor: '324082' }, to: { balanceMinor: '1250700' } });
+    }
+    expect(await balances()).toEqual({ checking: '324082', savings: '1250700' });
+    expect(await db.query('SELECT 1 FROM transfers WHERE idempotency_key = $1', [key])).toHaveLength(1);
+    expect(await db.query('SELECT 1 FROM transactions WHERE amount_minor IN (700, -700)')).toHaveLength(2);
+  });
+
+  it('answers the second of two replicas running the same turn "already done", not "insufficient funds"', async () => {
+    // As above, but the first run's debit leaves less than the amount: the second locks that balance, and did not
+    // see the first run's key in its snapshot.
+    const outcomes = await sameTurnOnTwoReplicas(200_000n, randomUUID().replaceAll('-', '').padEnd(64, '0'));
+    expect(outcomes.map((outcome) => outcome.kind).sort()).toEqual(['already-done', 'done']);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ from: { balanceMinor: '124782' }, to: { balanceMinor: '1450000' } });
     }
     expect(await balances()).toEqual({ checking: '124782', savings: '1450000' });
   });

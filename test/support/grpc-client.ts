@@ -77,6 +77,28 @@ export function unary<T>(
   );
 }
 
+/**
+ * Sends `bytes` to `path` as they are, unencoded: what a raw client or a broken proxy can send. Resolves with the
+ * call's error, or null when it was answered.
+ */
+export function rawUnary(
+  client: Client,
+  path: string,
+  bytes: Buffer,
+  meta: Metadata = new Metadata(),
+): Promise<ServiceError | null> {
+  return new Promise((resolve) =>
+    client.makeUnaryRequest(
+      path,
+      (value: Buffer) => value,
+      (value: Buffer) => value,
+      bytes,
+      meta,
+      (error) => resolve(error),
+    ),
+  );
+}
+
 /** The error a call must fail with. */
 export async function grpcFailure(promise: Promise<unknown>): Promise<ServiceError> {
   try {

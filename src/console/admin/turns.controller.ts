@@ -106,17 +106,15 @@ export class TurnsController {
       // The stream lasts no longer than the session: it ends when the session expires, is signed out here, or is
       // found signed out (on another replica) at a heartbeat.
       const end = () => subscriber.complete();
+      const ping = () => subscriber.next({ type: 'ping', data: '' });
       const expiry =
         principal?.expiresAt === undefined ? undefined : setTimeout(end, Math.max(0, principal.expiresAt - Date.now()));
       const stopListening = this.revocations.onRevoked((sessionId) => {
         if (sessionId === principal?.sessionId) end();
       });
       const heartbeat = setInterval(() => {
-        if (principal?.via !== 'oidc') return subscriber.next({ type: 'ping', data: '' });
-        this.revocations.isRevoked(principal.sessionId).then(
-          (revoked) => (revoked ? end() : subscriber.next({ type: 'ping', data: '' })),
-          () => subscriber.next({ type: 'ping', data: '' }),
-        );
+        if (principal?.via !== 'oidc') return ping();
+        this.revocations.isRevoked(principal.sessionId).then((revoked) => (revoked ? end() : ping()), ping);
       }, HEARTBEAT_MS);
       return () => {
         clearInterval(heartbeat);
