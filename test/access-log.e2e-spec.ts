@@ -274,8 +274,32 @@ describe('access log (a real process, its stdout)', () => {
         code: status.INVALID_ARGUMENT,
         details: 'The request is not a HealthCheckRequest that can be decoded: index out of range: 2 + 5 > 3.',
       });
+      // Server reflection's stream (its handler is not ours) is refused before the handler, on either version.
+      for (const version of ['v1', 'v1alpha']) {
+        const reflection = client.makeBidiStreamRequest(
+          `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`,
+          (value: Buffer) => value,
+          (value: Buffer) => value,
+          grpcMetadata({ 'x-request-id': `access-grpc-reflection-bytes-${version}` }),
+        );
+        const replies: Buffer[] = [];
+        reflection.on('data', (reply: Buffer) => replies.push(reply));
+        reflection.write(truncated);
+        expect(await new Promise((resolve) => reflection.once('error', resolve))).toMatchObject({
+          code: status.INVALID_ARGUMENT,
+          details: expect.stringMatching(/^The request is not a ServerReflectionRequest that can be decoded: /),
+        });
+        expect(replies).toEqual([]);
+      }
     } finally {
       client.close();
+    }
+    for (const version of ['v1', 'v1alpha']) {
+      expect(await accessLine(`access-grpc-reflection-bytes-${version}`)).toMatchObject({
+        level: 'warn',
+        path: `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`,
+        grpc_status: 'INVALID_ARGUMENT',
+      });
     }
     expect(await accessLine('access-grpc-webhook-bytes')).toMatchObject({
       level: 'warn',

@@ -1,5 +1,5 @@
 import { auditTransportRefusals } from './grpc-transport-refusals';
-import { guardRequestDecoding, type RequestDecoding } from './request-decoding';
+import { guardRequestDecoding, refuseUndecodableMessages, type RequestDecoding } from './request-decoding';
 import { FULFILL_REQUEST_SHAPE } from './struct-wire';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { type INestApplication, Logger } from '@nestjs/common';
@@ -20,12 +20,19 @@ import { logGrpcJsMessages } from './grpc-js-log';
 
 const logger = new Logger('Grpc');
 
-/** Our methods' requests, refused as the client's fault when their bytes do not decode (server reflection's are not). */
+/** Server reflection's streams: their handler is not ours, so an undecodable message is refused before it. */
+const REFLECTION_METHODS: ReadonlySet<string> = new Set([
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+]);
+
+/** Every method's requests, refused as the client's fault when their bytes do not decode. */
 const GUARDED_REQUESTS: Readonly<Record<string, RequestDecoding>> = {
   '/fulfillment.v1.FulfillmentService/Fulfill': { type: 'FulfillRequest', structs: FULFILL_REQUEST_SHAPE },
   '/fulfillment.v1.FulfillmentService/HandleWebhook': { type: 'HandleWebhookRequest' },
   '/grpc.health.v1.Health/Check': { type: 'HealthCheckRequest' },
   '/grpc.health.v1.Health/Watch': { type: 'HealthCheckRequest' },
+  ...Object.fromEntries([...REFLECTION_METHODS].map((path) => [path, { type: 'ServerReflectionRequest' }])),
 };
 
 /** Room for the protobuf framing around a HandleWebhook body of BODY_LIMIT_BYTES. */
@@ -59,7 +66,10 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
     packageDefinition: loadGrpcDefinitions(),
     reflectionDefinition: loadReflectionDefinitions(),
     maxReceiveMessageLength: config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES,
-    interceptors: [grpcAccessLog(access, { probePercent: config.observability.accessLogProbePercent })],
+    interceptors: [
+      grpcAccessLog(access, { probePercent: config.observability.accessLogProbePercent }),
+      refuseUndecodableMessages(REFLECTION_METHODS),
+    ],
     onBound: (server, address, port) => {
       guardRequestDecoding(server, GUARDED_REQUESTS);
       if (!watchGrpcServer(server, access)) {

@@ -1,8 +1,22 @@
-import { credentials, Client, Metadata, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import {
+  credentials,
+  Client,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServerInterceptor,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { AppError } from '../common/errors/app-error';
 import { FULFILLMENT_PROTO, HEALTH_PROTO, PROTO_LOADER_OPTIONS } from './grpc-proto';
-import { duplicateKeyOf, guardRequestDecoding, isUndecodable, refuseUndecodable } from './request-decoding';
+import {
+  duplicateKeyOf,
+  guardRequestDecoding,
+  isUndecodable,
+  refuseUndecodable,
+  refuseUndecodableMessages,
+} from './request-decoding';
 import { FULFILL_REQUEST_SHAPE } from './struct-wire';
 
 const definitions = loadSync([FULFILLMENT_PROTO, HEALTH_PROTO], PROTO_LOADER_OPTIONS);
@@ -17,8 +31,8 @@ const entry = (key: string, value: string) =>
   field(1, Buffer.concat([field(1, text(key)), field(2, field(3, text(value)))]));
 
 /** A real grpc-js server on loopback whose handlers hand over the request they were given. */
-async function serve(guarded: Parameters<typeof guardRequestDecoding>[1]) {
-  const server = new Server();
+async function serve(guarded: Parameters<typeof guardRequestDecoding>[1], interceptors: ServerInterceptor[] = []) {
+  const server = new Server({ interceptors });
   guardRequestDecoding(server, guarded);
   const received: unknown[] = [];
   const service = definitions['fulfillment.v1.FulfillmentService'] as ServiceDefinition;
@@ -110,5 +124,23 @@ describe('guardRequestDecoding (a real grpc-js server)', () => {
     close = server.close;
     expect(await server.send(HANDLE_WEBHOOK, Buffer.from([0x12, 0x05, 0x7b]))).toMatchObject({ code: 13 });
     expect(server.received).toEqual([]);
+  });
+
+  it('refuses, before the handler, bytes that do not decode on the paths given to refuseUndecodableMessages', async () => {
+    const server = await serve(
+      { [HANDLE_WEBHOOK]: { type: 'HandleWebhookRequest' }, [FULFILL]: { type: 'FulfillRequest' } },
+      [refuseUndecodableMessages(new Set([HANDLE_WEBHOOK]))],
+    );
+    close = server.close;
+    expect(await server.send(HANDLE_WEBHOOK, Buffer.from([0x12, 0x05, 0x7b]))).toMatchObject({
+      code: 3,
+      details: 'The request is not a HandleWebhookRequest that can be decoded: index out of range: 2 + 5 > 3.',
+    });
+    expect(server.received).toEqual([]);
+    // Other paths, and bytes that decode, reach their handler.
+    await server.send(HANDLE_WEBHOOK, field(1, text('rasa')));
+    await server.send(FULFILL, Buffer.from([0x0f])); // wire type 7
+    expect(server.received).toHaveLength(2);
+    expect(isUndecodable(server.received[1])).toBe(true);
   });
 });

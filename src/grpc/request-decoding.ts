@@ -1,4 +1,10 @@
-import type { Server } from '@grpc/grpc-js';
+import {
+  ServerInterceptingCall,
+  status as GrpcStatus,
+  type Server,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
 import { AppError } from '../common/errors/app-error';
 import { duplicateStructKey, type StructShape } from './struct-wire';
 
@@ -70,6 +76,29 @@ function undecodableReason(request: unknown): string | undefined {
 /** Whether the request's bytes did not decode (it is then empty). */
 export function isUndecodable(request: unknown): boolean {
   return undecodableReason(request) !== undefined;
+}
+
+/**
+ * Ends with INVALID_ARGUMENT and the reason, before the handler sees it, a call on one of the paths given whose
+ * message did not decode: for methods whose handler is not ours (server reflection's stream), which would read the
+ * empty message as a request (where grpc-js alone would answer INTERNAL). Put it after the access log among the
+ * server's interceptors, so the access line shows the status.
+ */
+export function refuseUndecodableMessages(paths: ReadonlySet<string>): ServerInterceptor {
+  return (method, call: ServerInterceptingCallInterface) => {
+    if (!paths.has(method.path)) return new ServerInterceptingCall(call);
+    const intercepted: ServerInterceptingCall = new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMessage: (message: unknown, nextMessage) => {
+            const reason = undecodableReason(message);
+            if (reason === undefined) nextMessage(message);
+            else intercepted.sendStatus({ code: GrpcStatus.INVALID_ARGUMENT, details: reason });
+          },
+        }),
+    });
+    return intercepted;
+  };
 }
 
 /** Refuses (MALFORMED_JSON: INVALID_ARGUMENT) a request whose bytes did not decode. */
