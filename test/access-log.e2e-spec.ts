@@ -321,6 +321,25 @@ describe('access log (a real process, its stdout)', () => {
     expect(lines().filter((line) => line.level === 'error' || line.level === 50)).toEqual([]);
   });
 
+  it('gRPC statuses grpc-js sends by itself (a message over the size limit): the line has the status', async () => {
+    const client = openGrpcClient(grpcPort);
+    try {
+      // Over BODY_LIMIT_BYTES plus the framing allowance: grpc-js refuses it before any interceptor sees a message.
+      const oversize = await rawUnary(
+        client,
+        HANDLE_WEBHOOK,
+        Buffer.alloc(64 * 1024),
+        grpcMetadata({ ...lower(LOCAL_DEV_AUTH), 'x-request-id': 'access-grpc-oversize' }),
+      );
+      expect(oversize?.code).toBe(status.RESOURCE_EXHAUSTED);
+    } finally {
+      client.close();
+    }
+    const line = await accessLine('access-grpc-oversize');
+    expect(line).toMatchObject({ level: 'warn', path: HANDLE_WEBHOOK, grpc_status: 'RESOURCE_EXHAUSTED' });
+    expect(line).not.toHaveProperty('aborted');
+  });
+
   it('gRPC headers metadata cannot hold (a tab in a credential): refused as such, and no value reaches the output', async () => {
     const call = (requestId: string, authorizations: readonly string[]) =>
       rawH2cRequest(

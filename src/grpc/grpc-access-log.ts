@@ -111,6 +111,18 @@ export interface GrpcAccessLogOptions {
 }
 
 /**
+ * The status grpc-js sent on the call's HTTP/2 stream by itself, past the interceptors (a deadline, a message over
+ * the size limit, a `grpc-timeout` it cannot read), or undefined when none went out (the client went away). Read
+ * from the headers or trailers Node records as sent, on the stream grpc-js's innermost call keeps.
+ */
+function statusSentBeneath(call: ServerInterceptingCallInterface): GrpcStatus | undefined {
+  const stream = (call as { stream?: Partial<Pick<ServerHttp2Stream, 'sentHeaders' | 'sentTrailers'>> }).stream;
+  const sent = stream?.sentTrailers?.['grpc-status'] ?? stream?.sentHeaders?.['grpc-status'];
+  const code = Number(sent);
+  return sent !== undefined && Number.isInteger(code) && GrpcStatus[code] !== undefined ? code : undefined;
+}
+
+/**
  * One access line per gRPC call when its status is sent (or the client cancels), whatever answered it: a
  * guard's refusal, a handler, reflection, health. The request id is decided here, when the call arrives (the
  * client's `x-request-id` when safe, else a new one), and put into the call's metadata so the guards and the
@@ -158,7 +170,7 @@ export function grpcAccessLog(logger: Logger, options: GrpcAccessLogOptions): Se
             bytesIn += sizeOf(message);
             nextMessage(message);
           },
-          onCancel: () => log(undefined),
+          onCancel: () => log(statusSentBeneath(call)),
         }),
       sendMessage: (message: unknown, nextMessage) => {
         sent.push(message);
