@@ -4,6 +4,8 @@ import { finishedSpans, stopTracing } from './support/in-memory-tracing';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,11 +47,31 @@ function metricValue(text: string, series: string): number {
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
+/** A carrier API that keeps each request's raw headers (a header sent twice shows twice). */
+async function recordingCarrier() {
+  const rawHeaders: string[][] = [];
+  const server = createServer((req, res) => {
+    rawHeaders.push(req.rawHeaders);
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ carrier: 'DemoPost', service: 'express', days: 1 }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** Each request's values of a header, by lower-case name. */
+    values: (name: string) =>
+      rawHeaders.map((raw) => raw.filter((_, index) => index % 2 === 1 && raw[index - 1].toLowerCase() === name)),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('observability', () => {
   let t: TestApp;
   let metricsUrl: string;
+  let carrier: Awaited<ReturnType<typeof recordingCarrier>>;
 
   beforeAll(async () => {
+    carrier = await recordingCarrier();
     const metricsPort = await freePort();
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     t = await startTestApp({
@@ -59,11 +81,13 @@ describe('observability', () => {
         TRACE_PARAMETER_ALLOWLIST: 'account_type,from_account',
         TRUSTED_PROXIES: '127.0.0.1/32',
         GRPC_ENABLED: 'true',
+        CARRIER_API_URL: carrier.url,
       },
     });
   });
   afterAll(async () => {
     await t?.close();
+    await carrier?.close();
     await stopTracing();
   });
 
@@ -123,6 +147,28 @@ describe('observability', () => {
       expect(seen).not.toContain('local-dev-token');
       expect(seen).not.toContain('What is my account balance');
       expect(turn.attributes).not.toHaveProperty('fulfillment.parameter.user_id');
+    });
+
+    it("carries the trace to an outbound call in one traceparent, the client span's, and no caller baggage", async () => {
+      const caller = traceparent();
+      const response = await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .set('traceparent', caller.header)
+        .set('baggage', 'customer=12345,session=secret-value')
+        .send(esRequest('GetShippingEstimate', { sku: 'K7', postcode: '07030' }))
+        .expect(200);
+      expect(response.body.fulfillmentText).toContain('DemoPost express');
+
+      const [sent] = carrier.values('traceparent').slice(-1);
+      expect(sent).toHaveLength(1);
+      const spans = await spansOfTrace(caller.traceId, (found) =>
+        found.some((span) => span.kind === SpanKind.CLIENT && span.name === 'GET'),
+      );
+      const client = spans.find((span) => span.kind === SpanKind.CLIENT && span.name === 'GET');
+      expect(sent[0]).toBe(`00-${caller.traceId}-${client?.spanContext().spanId}-01`);
+      // A caller's baggage is not handed on to the services the turn calls.
+      expect(carrier.values('baggage').slice(-1)).toEqual([[]]);
     });
 
     it('keeps amounts and customer numbers of a state-changing turn out of its spans; marks a replay', async () => {

@@ -4,9 +4,10 @@ import { propagatorFromEnv, resourceDetectorsFromEnv } from './otel-environment'
 describe('propagatorFromEnv (OTEL_PROPAGATORS)', () => {
   const fields = (env: Record<string, string>, warn = jest.fn()) => propagatorFromEnv(env, warn)?.fields();
 
-  it('is W3C trace context and baggage when unset or blank, as the spec says', () => {
-    expect(fields({})).toEqual(['traceparent', 'tracestate', 'baggage']);
-    expect(fields({ OTEL_PROPAGATORS: ' ' })).toEqual(['traceparent', 'tracestate', 'baggage']);
+  it("is W3C trace context alone when unset or blank (a caller's baggage is not handed on); baggage when named", () => {
+    expect(fields({})).toEqual(['traceparent', 'tracestate']);
+    expect(fields({ OTEL_PROPAGATORS: ' ' })).toEqual(['traceparent', 'tracestate']);
+    expect(fields({ OTEL_PROPAGATORS: 'tracecontext,baggage' })).toEqual(['traceparent', 'tracestate', 'baggage']);
   });
 
   it('builds the named ones, each once, including B3 (one header or several) and Jaeger', () => {

@@ -53,13 +53,15 @@ const PROPAGATORS: Record<string, () => TextMapPropagator> = {
 
 /**
  * OTEL_PROPAGATORS (tracecontext, baggage, b3, b3multi, jaeger, none): the propagator to register, or null for
- * none (`none`, or no name that is known). Unset: W3C trace context and baggage.
+ * none (`none`, or no name that is known). Unset: W3C trace context only, where the specification also names
+ * baggage: a caller's baggage is its own data, and would otherwise be kept in job rows and handed on to every
+ * service a turn calls (token introspection, a carrier, callback receivers). Named, it is propagated.
  */
 export function propagatorFromEnv(
   env: Environment,
   warn: (message: string) => void = warnBeforeLogging,
 ): TextMapPropagator | null {
-  const names = [...new Set(listFrom(env.OTEL_PROPAGATORS) ?? ['tracecontext', 'baggage'])];
+  const names = [...new Set(listFrom(env.OTEL_PROPAGATORS) ?? ['tracecontext'])];
   if (names.includes('none')) return null;
   const propagators: TextMapPropagator[] = [];
   for (const name of names) {

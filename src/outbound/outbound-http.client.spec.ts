@@ -325,12 +325,13 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
         context.disable();
       });
 
-      it('sends the active span context on every attempt without touching the caller’s headers', async () => {
-        const server = await serve((res, index) => (index === 0 ? res.writeHead(503).end() : res.end()));
+      // The undici instrumentation adds the header, with its client span as parent (test/observability.e2e):
+      // a second one from the client would make the value a list no receiver reads.
+      it('adds none itself, and leaves the caller’s headers as they were', async () => {
+        const server = await serve();
         const headers = { accept: 'text/plain' };
-        await inSpan(() => client.request({ method: 'GET', url: server.url, headers, retries: 1 }));
-        const expected = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-        expect(server.requests.map((r) => r.headers.traceparent)).toEqual([expected, expected]);
+        await inSpan(() => client.request({ method: 'GET', url: server.url, headers }));
+        expect(server.requests[0].headers.traceparent).toBeUndefined();
         expect(headers).toEqual({ accept: 'text/plain' });
       });
     });

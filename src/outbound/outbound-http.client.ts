@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
-import { context, propagation } from '@opentelemetry/api';
 import {
   BrokenCircuitError,
   circuitBreaker,
@@ -137,7 +136,8 @@ const isTransportFailure = (error: Error) =>
 /**
  * The one way this service calls other HTTP APIs: a shared keep-alive agent, a timeout per attempt, retries
  * with exponential backoff and jitter for idempotent calls only, a circuit breaker per downstream, no
- * redirects, and W3C trace context on every attempt.
+ * redirects, and W3C trace context on every attempt (added by the undici instrumentation, each attempt its own
+ * client span).
  */
 @Injectable()
 export class OutboundHttpClient implements OnModuleDestroy {
@@ -207,12 +207,10 @@ export class OutboundHttpClient implements OnModuleDestroy {
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(), call.timeoutMs);
     const signal = call.signal ? AbortSignal.any([call.signal, timer.signal]) : timer.signal;
-    const headers: Record<string, string> = { ...call.headers };
-    propagation.inject(context.active(), headers);
     try {
       const response = await undiciRequest(call.url, {
         method: call.method,
-        headers,
+        headers: call.headers,
         body: call.body,
         signal,
         dispatcher: call.dispatcher,
