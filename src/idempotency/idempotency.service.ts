@@ -38,8 +38,13 @@ export type IdempotentResponse<R extends StoredResponse = StoredResponse> =
 
 const FIRST_WAIT_MS = 10;
 const LONGEST_WAIT_MS = 100;
-/** A lease outlasts its turn's budget, so only a dead owner's claim is ever taken over. */
+/**
+ * A lease outlasts its turn's budget, and is renewed while work accepted after the deadline goes on, so only a dead
+ * owner's claim is ever taken over.
+ */
 const LEASE_MARGIN_MS = 2000;
+/** Renewals per lease: two may fail (a slow or restarting database) before the lease runs out. */
+const RENEWALS_PER_LEASE = 3;
 
 /**
  * Runs a state-changing turn once across retries and replicas. The first delivery claims the key in
@@ -98,7 +103,7 @@ export class IdempotencyService {
       await this.clock.sleep(Math.min(wait, left));
       wait = Math.min(wait * 2, LONGEST_WAIT_MS);
     }
-    return this.runOwned(scope, owner, deadline, run);
+    return this.runOwned(scope, owner, leaseMs, deadline, run);
   }
 
   /** Claims the key within the deadline; a claim the deadline cut short is released if it lands later. */
@@ -127,6 +132,7 @@ export class IdempotencyService {
   private async runOwned<R extends StoredResponse>(
     scope: IdempotencyScope,
     owner: string,
+    leaseMs: number,
     deadline: Deadline,
     run: () => Promise<TurnResponse<R>>,
   ): Promise<IdempotentResponse<R>> {
@@ -139,9 +145,15 @@ export class IdempotencyService {
     }
     const { keep, later, ...sent } = response;
     // Storing the response waits only while the deadline allows; past it the reply goes and the write goes on.
-    const storing = runInBackground(() =>
-      this.settle(scope, owner, later ?? (keep ? Promise.resolve(sent) : undefined)),
-    );
+    const storing = runInBackground(async () => {
+      // Work going on past the reply (up to LATE_WORK_TIMEOUT_MS) may outlast the lease: a retry must wait for it.
+      const renewing = later && this.keepLease(scope, owner, leaseMs);
+      try {
+        await this.settle(scope, owner, later ?? (keep ? Promise.resolve(sent) : undefined));
+      } finally {
+        renewing?.stop();
+      }
+    });
     await deadline.race(storing, () => new DeadlineReachedError('storing the response')).catch(() => undefined);
     return { ...sent, replayed: false };
   }
@@ -168,6 +180,20 @@ export class IdempotencyService {
       // whose own idempotent write keeps the effect single.
       this.logger.error(`Could not store the response of turn ${scope.key.slice(0, 12)}…: ${String(error)}`);
     }
+  }
+
+  /** Renews the claim's lease every third of it until stopped, or until the claim is no longer this owner's. */
+  private keepLease(scope: IdempotencyScope, owner: string, leaseMs: number): { stop(): void } {
+    const timer = setInterval(() => {
+      this.store.renew(scope.callerId, scope.key, owner, leaseMs).then(
+        (held) => {
+          if (!held) clearInterval(timer);
+        },
+        (error: unknown) => this.logger.warn(`Could not renew turn ${scope.key.slice(0, 12)}…: ${String(error)}`),
+      );
+    }, leaseMs / RENEWALS_PER_LEASE);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
   }
 
   private async releaseWithin(scope: IdempotencyScope, owner: string, deadline: Deadline): Promise<void> {

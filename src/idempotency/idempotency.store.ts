@@ -57,6 +57,13 @@ const COMPLETE = sql<{ completed: 1 }, [callerId: string, key: string, owner: st
    RETURNING 1 AS completed`,
 );
 
+const RENEW = sql<{ renewed: 1 }, [callerId: string, key: string, owner: string, leaseMs: number]>(
+  'idempotency_renew',
+  `UPDATE idempotency_records SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+   WHERE caller_id = $1 AND key = $2 AND owner = $3 AND state = 'in-flight'
+   RETURNING 1 AS renewed`,
+);
+
 const RELEASE = sql<never, [callerId: string, key: string, owner: string]>(
   'idempotency_release',
   `DELETE FROM idempotency_records WHERE caller_id = $1 AND key = $2 AND owner = $3 AND state = 'in-flight'`,
@@ -106,6 +113,12 @@ export class IdempotencyStore implements ExpiringRows {
   /** Stores the response sent; false when this attempt no longer owns the key (its lease was taken over). */
   async complete(callerId: string, key: string, owner: string, status: number, body: string): Promise<boolean> {
     const rows = await this.pool.run(COMPLETE, [callerId, key, owner, status, body]);
+    return rows.length === 1;
+  }
+
+  /** Extends this owner's lease from now; false when the claim is no longer its own (completed, taken over). */
+  async renew(callerId: string, key: string, owner: string, leaseMs: number): Promise<boolean> {
+    const rows = await this.pool.run(RENEW, [callerId, key, owner, leaseMs]);
     return rows.length === 1;
   }
 

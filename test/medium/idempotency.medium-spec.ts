@@ -207,6 +207,30 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       });
     });
 
+    it('renews the lease while late work outlasts it: a retry meanwhile waits (409), then gets what it made', async () => {
+      const service = new IdempotencyService(store, config, new TestClock());
+      const turn = scope();
+      let accept!: (response: { status: number; json: string }) => void;
+      const later = new Promise<{ status: number; json: string }>((resolve) => (accept = resolve));
+      // A 100 ms budget: a lease of 2.2 s, renewed every 733 ms while the late work goes on.
+      await service.execute(turn, Deadline.after(100), () =>
+        Promise.resolve({ status: 200, json: '{"still":"working"}', keep: true, later }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await store.read('bot', turn.key)).toMatchObject({ state: 'in-flight', leaseExpired: false });
+      const retried = await service
+        .execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))
+        .catch((caught: unknown) => caught);
+      expect((retried as AppError).code).toBe('IDEMPOTENCY_IN_PROGRESS');
+      accept({ status: 200, json: '{"booked":true}' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await service.execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))).toEqual({
+        status: 200,
+        json: '{"booked":true}',
+        replayed: true,
+      });
+    });
+
     it('frees the key when late work settles to nothing, so a retry runs again', async () => {
       const service = new IdempotencyService(store, config, new TestClock());
       const turn = scope();
