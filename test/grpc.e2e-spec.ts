@@ -13,6 +13,7 @@ import { auditRows, waitForAuditRow } from './support/audit-events';
 import { startTestApp, TestApp } from './support/test-app';
 import { SlowHandler, TestHandlersModule } from './support/test-handlers';
 import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
+import { transferTurnBody } from './support/generic-turns';
 import {
   grpcFailure as failure,
   grpcMetadata as metadata,
@@ -89,7 +90,7 @@ function callersFile(root: string): string {
       `    auth: { bearer: { tokens: [${LIMITED_TOKEN}] } }`,
       '    rateLimit: { requests: 2, perSeconds: 60 }',
       '  - id: es-signer',
-      '    platforms: [dialogflow-es]',
+      '    platforms: [dialogflow-es, generic]',
       `    auth: { standardWebhooks: { secrets: [whsec_${SIGNING_KEY.toString('base64')}] } }`,
       '',
     ].join('\n'),
@@ -501,6 +502,27 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     // Fulfill has no signed bytes: a signature there is no credential.
     const fulfill = await failure(unary(withoutCertificate, 'Fulfill', balanceRequest(), signed()));
     expect(fulfill.code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it('keys a signed generic turn without an id by its webhook-id, as over HTTP: its redelivery is a replay', async () => {
+    const id = `msg_${randomBytes(8).toString('hex')}`;
+    const { requestId: _none, ...body } = transferTurnBody('unused', '12345', 1n);
+    const json = Buffer.from(JSON.stringify(body));
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = createHmac('sha256', SIGNING_KEY).update(`${id}.${timestamp}.`).update(json).digest('base64');
+    const send = () =>
+      unary<WebhookResponse>(
+        withoutCertificate,
+        'HandleWebhook',
+        { platform: 'generic', json },
+        metadata({ 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` }),
+      );
+    const first = await send();
+    expect(first).toMatchObject({ status: 200, replayed: false });
+    expect(JSON.parse(first.json.toString('utf8'))).toMatchObject({ requestId: id });
+    const again = await send();
+    expect(again).toMatchObject({ status: 200, replayed: true });
+    expect(again.json.equals(first.json)).toBe(true);
   });
 
   it('answers grpc.health.v1 Check for the server and the service, NOT_FOUND for another name', async () => {

@@ -27,7 +27,12 @@ function turnContext(metadata: Metadata, call: GrpcUnaryCall): GrpcTurnContext {
     deadline: call.getDeadline(),
     arrivedAt: call.arrivedAt ?? performance.now(),
     idempotencyKey: metadataValue(metadata, 'idempotency-key'),
+    webhookId: singleValue(metadataValue(metadata, 'webhook-id')),
   };
+}
+
+function singleValue(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** `fulfillment.v1.FulfillmentService`, behind the same authentication and throttling as the webhooks. */

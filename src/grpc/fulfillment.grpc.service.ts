@@ -27,6 +27,11 @@ export interface GrpcTurnContext {
   readonly arrivedAt: number;
   /** The `idempotency-key` metadata, read like the HTTP header of the same name. */
   readonly idempotencyKey?: string | string[];
+  /**
+   * The `webhook-id` metadata: a call carrying webhook-* metadata is authenticated by its Standard Webhooks
+   * signature or not at all (the strategy order), so this is the id the signature covered.
+   */
+  readonly webhookId?: string;
 }
 
 export interface HandleWebhookRequestMessage {
@@ -85,6 +90,7 @@ export class FulfillmentGrpcService {
       caller: context.caller,
       requestId: context.requestId,
       idempotencyKey: context.idempotencyKey,
+      webhookId: context.webhookId,
       arrivedAt: context.arrivedAt,
     };
     return this.runner.run(platform, body, call, budgetMs);
