@@ -288,6 +288,18 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
         expect(await balances()).toEqual(before);
       });
 
+      it('answers each labelled dialog step that calls the code hook in one request; a step retried is replayed', async () => {
+        // Conditional branching: two dialog steps of one utterance each call the dialog code hook, with their labels.
+        const first = turn(transferFunds, 'DialogCodeHook', 'None');
+        const step = (invocationLabel: string) => ({ ...first, invocationLabel });
+        const one = await post(step('AfterSlots'));
+        expect(one.body.sessionState.dialogAction).toEqual({ type: 'ConfirmIntent' });
+        const other = await post(step('BeforeConfirmation'));
+        expect(other.body.sessionState.dialogAction).toEqual({ type: 'ConfirmIntent' });
+        const again = await post(step('BeforeConfirmation'));
+        expect(again.body).toEqual(other.body);
+      });
+
       it('elicits a missing amount with ElicitSlot', async () => {
         const event = utterance(transferFunds);
         (event.sessionState.intent.slots as Json).amount = null;

@@ -74,6 +74,14 @@ describe('toDispatchInput', () => {
     expect(toDispatchInput(hook('s-1', 'DialogCodeHook'), CALLER).turnKey).toBe('s-1\nreq-9\ndialog');
     expect(toDispatchInput(hook('s-1', 'FulfillmentCodeHook'), CALLER).turnKey).toBe('s-1\nreq-9\nfulfillment');
     expect(toDispatchInput(hook('s-2', 'FulfillmentCodeHook'), CALLER).turnKey).toBe('s-2\nreq-9\nfulfillment');
+    // Two labelled dialog steps calling the code hook for the same request are two turns too.
+    const labelled = (invocationLabel: string) =>
+      event(
+        { originatingRequestId: 'req-9' },
+        { sessionId: 's-1', invocationSource: 'DialogCodeHook', invocationLabel },
+      );
+    expect(toDispatchInput(labelled('AfterAmount'), CALLER).turnKey).toBe('s-1\nreq-9\ndialog\nAfterAmount');
+    expect(toDispatchInput(labelled('BeforeConfirm'), CALLER).turnKey).toBe('s-1\nreq-9\ndialog\nBeforeConfirm');
   });
 
   it('maps a dialog code hook to the dialog stage', () => {

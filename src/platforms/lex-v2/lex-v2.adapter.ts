@@ -104,8 +104,9 @@ export function toDispatchInput(body: LexV2Event, caller: Caller): DispatchInput
   return {
     platform: 'lex-v2',
     requestId,
-    // Lex calls a dialog and a fulfillment code hook for one request, and request ids are per session.
-    turnKey: `${body.sessionId}\n${requestId}\n${stage}`,
+    // Lex calls a dialog and a fulfillment code hook for one request, and request ids are per session; dialog
+    // steps with a label of their own (conditional branching) can each call the dialog code hook in one request.
+    turnKey: `${body.sessionId}\n${requestId}\n${stage}${body.invocationLabel ? `\n${body.invocationLabel}` : ''}`,
     sessionId: body.sessionId,
     intent: state.intent.name,
     parameters: slotParameters(state.intent.slots ?? {}),

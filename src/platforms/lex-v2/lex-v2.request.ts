@@ -265,6 +265,12 @@ export class LexV2Event {
   @Type(() => LexV2Bot)
   bot!: LexV2Bot;
 
+  /** The dialog step whose code hook this is, as the bot names it (Lex may call several in one request). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(NAME_MAX_LENGTH)
+  invocationLabel?: string;
+
   /** Lex's next step had the function not answered; passed to handlers (`platformDetails.proposedNextState`). */
   @IsOptional()
   @IsObject()
