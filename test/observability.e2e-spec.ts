@@ -1,7 +1,7 @@
 // First: starts tracing with an in-memory exporter before the application exists.
 import { finishedSpans, stopTracing } from './support/in-memory-tracing';
 
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -15,6 +15,7 @@ import { declinedTransfer, esRequest, LOCAL_DEV_AUTH, README_REQUEST } from './s
 import { grpcMetadata, openGrpcClient, unary } from './support/grpc-client';
 import { freePort, startService } from './support/service-process';
 import { startTestApp, TestApp } from './support/test-app';
+import { TestHandlersModule } from './support/test-handlers';
 import { createTestDatabase } from './support/test-database';
 
 const PATH = '/v1/webhooks/dialogflow-es';
@@ -83,6 +84,7 @@ describe('observability', () => {
         GRPC_ENABLED: 'true',
         CARRIER_API_URL: carrier.url,
       },
+      imports: [TestHandlersModule],
     });
   });
   afterAll(async () => {
@@ -169,6 +171,20 @@ describe('observability', () => {
       expect(sent[0]).toBe(`00-${caller.traceId}-${client?.spanContext().spanId}-01`);
       // A caller's baggage is not handed on to the services the turn calls.
       expect(carrier.values('baggage').slice(-1)).toEqual([[]]);
+    });
+
+    it('marks the turn span an error when the turn was answered but failed, with the outcome as error.type', async () => {
+      const caller = traceparent();
+      await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .set('traceparent', caller.header)
+        .send(esRequest('TestExplode', {}))
+        .expect(200);
+      const spans = await spansOfTrace(caller.traceId, (found) => found.some((span) => span.kind === SpanKind.SERVER));
+      const turn = spans.find((span) => span.name === 'turn TestExplode');
+      expect(turn?.attributes).toMatchObject({ 'fulfillment.outcome': 'failed', 'error.type': 'failed' });
+      expect(turn?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'failed' });
     });
 
     it('keeps amounts and customer numbers of a state-changing turn out of its spans; marks a replay', async () => {

@@ -12,6 +12,11 @@ import type { Platform } from '../common/platform';
 
 /** Turn outcomes counted as errors (the turn pipeline names the outcomes). */
 const ERROR_OUTCOMES: ReadonlySet<string> = new Set(['failed', 'timed-out', 'degraded', 'busy', 'error']);
+
+/** Whether a turn's outcome counts as an error (`fulfillment_errors_total`, and the turn span's status). */
+export function isErrorOutcome(outcome: string): boolean {
+  return ERROR_OUTCOMES.has(outcome);
+}
 // Fine between 2.5 s and 5 s, where the platforms' deadlines are (3.5–4.5 s by default): p99 against a deadline is read there.
 const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 3, 3.5, 4, 4.5, 5, 10];
 
@@ -122,7 +127,7 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
     const attributes: Attributes = { platform, intent, outcome };
     this.requests.add(1, attributes);
     this.duration.record(seconds, attributes);
-    if (ERROR_OUTCOMES.has(outcome)) this.errors.add(1, attributes);
+    if (isErrorOutcome(outcome)) this.errors.add(1, attributes);
     if (outcome === 'replayed') this.replays.add(1, { platform, intent });
   }
 

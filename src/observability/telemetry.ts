@@ -55,7 +55,11 @@ export function isProbe(url: string | undefined): boolean {
  * they stay in the logs (which have their own redaction) and out of traces.
  */
 export function recordFailure(span: Span, error: unknown): void {
-  const type = error instanceof Error ? error.name : typeof error;
+  markFailed(span, error instanceof Error ? error.name : typeof error);
+}
+
+/** Marks a span failed by the name of what went wrong (an error's class, a turn's outcome): `error.type`. */
+export function markFailed(span: Span, type: string): void {
   span.setAttribute('error.type', type);
   span.setStatus({ code: SpanStatusCode.ERROR, message: type });
 }

@@ -21,11 +21,11 @@ import {
   operatorText,
 } from '../fulfillment';
 import { IdempotencyService, type TurnResponse } from '../idempotency/idempotency.service';
-import { Metrics } from '../observability/metrics';
+import { isErrorOutcome, Metrics } from '../observability/metrics';
 import { TurnJournal } from '../observability/turn-journal';
 import type { TurnOutcome } from './turn-outcome';
 import { parameterAttributes } from '../observability/redaction';
-import { inChildSpan, recordFailure, UNKNOWN_INTENT } from '../observability/telemetry';
+import { inChildSpan, markFailed, recordFailure, UNKNOWN_INTENT } from '../observability/telemetry';
 import type { RenderedReply, TurnReply } from './turn-reply';
 
 /** Renders a result in the platform's format, already checked against its limits. */
@@ -82,6 +82,8 @@ export class TurnPipeline {
         const scope = { lane: intent, deadline: turn.deadline };
         reply = await runInWorkScope(scope, () => this.execute(turn, registered, note));
         if (reply.replayed) note.outcome = 'replayed';
+        // Answered, but not as asked (timed out, busy, degraded, failed): an error in the trace as in the metrics.
+        if (isErrorOutcome(note.outcome)) markFailed(span, note.outcome);
         return reply;
       } catch (error: unknown) {
         recordFailure(span, error);
