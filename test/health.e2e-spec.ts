@@ -4,6 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
+import { grpcServices, openGrpcClient, unary } from './support/grpc-client';
+
+/** grpc.health.v1 Check for the whole server, over plaintext gRPC on loopback. */
+async function grpcHealth(port: number): Promise<unknown> {
+  const client = openGrpcClient(port, undefined, grpcServices.grpc.health.v1.Health);
+  try {
+    return await unary(client, 'Check', { service: '' });
+  } finally {
+    client.close();
+  }
+}
 
 interface Health {
   status: string;
@@ -49,12 +60,36 @@ describe('readiness limits', () => {
   let t: TestApp;
   afterEach(() => t?.close());
 
-  it('is not ready when the heap is above HEALTH_HEAP_LIMIT_MB, and stays live', async () => {
-    t = await startTestApp({ env: { HEALTH_HEAP_LIMIT_MB: '64' } });
+  it('is not ready when the heap is above HEALTH_HEAP_LIMIT_MB, over HTTP and gRPC health alike, and stays live', async () => {
+    t = await startTestApp({ env: { HEALTH_HEAP_LIMIT_MB: '64', GRPC_ENABLED: 'true' } });
     const ready = await health(t.baseUrl, '/health/ready');
     expect(ready.status).toBe(503);
     expect(ready.body.error?.memory).toMatchObject({ status: 'down', message: 'heap above HEALTH_HEAP_LIMIT_MB' });
     expect((await health(t.baseUrl, '/health/live')).status).toBe(200);
+    expect(await grpcHealth(t.grpcPort!)).toEqual({ status: 'NOT_SERVING' });
+  });
+
+  it('stays ready with a certificate that has not expired, its days left reported (HEALTH_CERT_MIN_DAYS 0)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wf-health-'));
+    try {
+      generateCertificates(dir);
+      t = await startTestApp({
+        env: {
+          TLS_CERT_FILE: join(dir, 'server.crt'),
+          TLS_KEY_FILE: join(dir, 'server.key'),
+          TLS_CA_FILE: join(dir, 'ca.crt'),
+        },
+      });
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const answer = await httpsPost({ port, method: 'GET', path: '/health/ready', ca: pem(dir, 'ca.crt') });
+      expect(answer.status).toBe(200);
+      expect((answer.json as unknown as Health).info?.certificate).toMatchObject({
+        status: 'up',
+        daysLeft: expect.any(Number),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is not ready when the serving certificate expires within HEALTH_CERT_MIN_DAYS', async () => {

@@ -651,12 +651,16 @@ export class Environment {
   @Max(100)
   ACCESS_LOG_PROBES_PERCENT = 0;
 
-  /** Readiness fails when the server certificate expires within this many days. */
+  /**
+   * Readiness fails when the server certificate has expired or expires within this many days. 0: only once it has
+   * expired, since every replica serves the same certificate and all would leave the Service at once while it still
+   * works (the expiry metric and the chart's alerts warn ahead).
+   */
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(365)
-  HEALTH_CERT_MIN_DAYS = 7;
+  HEALTH_CERT_MIN_DAYS = 0;
 
   /** Longest the whole shutdown may take (in-flight requests and running jobs); then the process exits 1. */
   @Transform(toInt)

@@ -18,15 +18,15 @@ import { FULFILLMENT_SERVICE } from './grpc-proto';
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
-/** How often Watch looks at readiness and the database (both are in-memory flags). */
+/** How often Watch looks at readiness (in-memory flags, the heap, and a certificate look kept 10 s). */
 const WATCH_INTERVAL_MS = 250;
 
 /** `""` is the server as a whole (what Kubernetes gRPC probes ask); the other names are our services. */
 const SERVICES = new Set(['', FULFILLMENT_SERVICE]);
 
 /**
- * `grpc.health.v1.Health` answers: SERVING while the service takes traffic, NOT_SERVING once SIGTERM started
- * draining or while PostgreSQL is unreachable (the rules of HTTP /health/ready).
+ * `grpc.health.v1.Health` answers: SERVING while the service takes traffic, NOT_SERVING while any rule of HTTP
+ * /health/ready fails (`Readiness`: draining, PostgreSQL, the job queue, the heap, the certificate).
  */
 @Injectable()
 export class GrpcHealth implements OnModuleDestroy {

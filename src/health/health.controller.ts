@@ -1,21 +1,17 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { JobQueue } from '../async/job-queue';
 import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
 import { ReadReplicas } from '../database/replicas/read-replicas';
-import { checkCertificateExpiry } from './certificate-expiry';
 import { Readiness } from './readiness';
 
 /**
  * Kubernetes probes, unauthenticated and cheap. Liveness only says the process answers (a lost database
- * must not get pods restarted); readiness says whether to send traffic: not while shutting down, not
- * without PostgreSQL when DEGRADED_MODE=503 (with the default `reply`, a replica without PostgreSQL stays
- * ready, since the degraded reply is what the bot should get), not without the job queue, not with a serving
- * certificate about to expire
- * (HEALTH_CERT_MIN_DAYS), not with the heap above HEALTH_HEAP_LIMIT_MB. Read replicas are reported (up, lag) but
- * never make a replica unready: the primary answers their reads meanwhile.
+ * must not get pods restarted); readiness shows each of Readiness's rules (gRPC health answers the same): with
+ * DEGRADED_MODE=reply (the default) a replica without PostgreSQL stays ready, since the degraded reply is what the
+ * bot should get. Read replicas are reported (up, lag) but never make a replica unready: the primary answers
+ * their reads meanwhile.
  */
 @ApiExcludeController()
 @Controller('health')
@@ -25,7 +21,6 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly readiness: Readiness,
     private readonly database: DatabaseAvailability,
-    private readonly jobs: JobQueue,
     private readonly config: AppConfig,
     private readonly replicas: ReadReplicas,
   ) {}
@@ -62,21 +57,17 @@ export class HealthController {
       },
       () => {
         const session = this.indicators.check('jobQueue');
-        return this.jobs.isRunning ? session.up() : session.down({ message: 'the job queue is not running' });
+        return this.readiness.jobQueueRunning ? session.up() : session.down({ message: 'the job queue is not running' });
       },
       () => {
         const session = this.indicators.check('memory');
-        const heapUsedMiB = Math.round(process.memoryUsage().heapUsed / 1048576);
-        const limitMiB = Math.round(this.config.observability.heapLimitBytes / 1048576);
-        return heapUsedMiB * 1048576 <= this.config.observability.heapLimitBytes
-          ? session.up({ heapUsedMiB, limitMiB })
-          : session.down({ message: 'heap above HEALTH_HEAP_LIMIT_MB', heapUsedMiB, limitMiB });
+        const { ok, ...heap } = this.readiness.heap();
+        return ok ? session.up(heap) : session.down({ message: 'heap above HEALTH_HEAP_LIMIT_MB', ...heap });
       },
       () => {
         const session = this.indicators.check('certificate');
-        const tls = this.config.tls;
-        if (!tls) return session.up({ message: 'no TLS of its own' });
-        const checked = checkCertificateExpiry(tls.certFile, this.config.observability.certificateMinDays);
+        const checked = this.readiness.certificate();
+        if (!checked) return session.up({ message: 'no TLS of its own' });
         return checked.ok
           ? session.up({ expiresAt: checked.expiresAt, daysLeft: checked.daysLeft })
           : session.down({

@@ -1,27 +1,46 @@
 import { Injectable } from '@nestjs/common';
+import { JobQueue } from '../async/job-queue';
 import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
+import { type CertificateCheck, checkCertificateExpiry } from './certificate-expiry';
+
+export interface HeapCheck {
+  readonly ok: boolean;
+  readonly heapUsedMiB: number;
+  readonly limitMiB: number;
+}
+
+/** How long a look at the certificate file holds: gRPC health Watch asks four times a second. */
+const CERTIFICATE_LOOK_MS = 10_000;
 
 /**
- * The service's own view of whether it should get traffic: false from the moment SIGTERM arrives, so the
- * load balancer stops sending before connections are refused; from then on every response also ends its
- * keep-alive connection (`Connection: close`), so even a client that ignores readiness moves on cleanly.
+ * The service's own view of whether it should get traffic, one set of rules for HTTP `/health/ready` and gRPC
+ * health: not from the moment SIGTERM arrives (so the load balancer stops sending before connections are refused;
+ * from then on every response also ends its keep-alive connection, `Connection: close`), not without PostgreSQL
+ * unless turns are answered without it, not without the job queue, not with the heap above HEALTH_HEAP_LIMIT_MB,
+ * not with a serving certificate that has expired or expires within HEALTH_CERT_MIN_DAYS (default 0: every replica
+ * serves the same certificate, so all would leave the Service together while it still works).
  */
 @Injectable()
 export class Readiness {
   private drainingSince?: number;
+  private certificateLook?: { readonly at: number; readonly check: CertificateCheck };
 
   constructor(
     private readonly database: DatabaseAvailability,
     private readonly config: AppConfig,
+    private readonly jobs: JobQueue,
   ) {}
 
-  /**
-   * Traffic is welcome (gRPC health's SERVING): not shutting down, and PostgreSQL reachable as last seen or
-   * turns answered without it (`answersWithoutDatabase`).
-   */
+  /** Traffic is welcome (gRPC health's SERVING): every rule holds, PostgreSQL as last seen. */
   get serving(): boolean {
-    return !this.draining && (this.database.isAvailable || this.answersWithoutDatabase);
+    return (
+      !this.draining &&
+      (this.database.isAvailable || this.answersWithoutDatabase) &&
+      this.jobs.isRunning &&
+      this.heap().ok &&
+      (this.certificate()?.ok ?? true)
+    );
   }
 
   /** DEGRADED_MODE=reply: without PostgreSQL each turn still gets the platform-shaped "temporarily unavailable". */
@@ -33,7 +52,34 @@ export class Readiness {
     return this.drainingSince !== undefined;
   }
 
+  get jobQueueRunning(): boolean {
+    return this.jobs.isRunning;
+  }
+
   startDraining(): void {
     this.drainingSince ??= Date.now();
+  }
+
+  heap(): HeapCheck {
+    const limitBytes = this.config.observability.heapLimitBytes;
+    const usedBytes = process.memoryUsage().heapUsed;
+    return {
+      ok: usedBytes <= limitBytes,
+      heapUsedMiB: Math.round(usedBytes / 1048576),
+      limitMiB: Math.round(limitBytes / 1048576),
+    };
+  }
+
+  /** The serving certificate's check (read again at most every 10 s), or undefined without TLS of its own. */
+  certificate(now = Date.now()): CertificateCheck | undefined {
+    const tls = this.config.tls;
+    if (!tls) return undefined;
+    const look = this.certificateLook;
+    if (look && now - look.at < CERTIFICATE_LOOK_MS && (!look.check.ok || now < Date.parse(look.check.expiresAt))) {
+      return look.check;
+    }
+    const check = checkCertificateExpiry(tls.certFile, this.config.observability.certificateMinDays, now);
+    this.certificateLook = { at: now, check };
+    return check;
   }
 }
