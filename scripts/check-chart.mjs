@@ -79,6 +79,9 @@ const MUST_FAIL = [
   { set: ['config.DATABASE_URL=postgres://x'], expect: 'DATABASE_URL' },
   { set: ['unknownValue=1'], expect: 'unknownValue' },
   { set: ['shutdown.terminationGracePeriodSeconds=30'], expect: 'must exceed' },
+  { set: ['shutdown.delayMs=30000'], expect: 'must leave at least 2000 ms of shutdown.graceMs' },
+  { set: ['tls.crl.existingSecret=wf-crl'], expect: 'needs tls.clientAuth optional or require' },
+  { set: ['tls.certManager.privateKey.algorithm=RSA'], expect: 'does not fit algorithm RSA' },
   { set: ['tls.enabled=false', 'tls.clientAuth=require'], expect: 'needs tls.enabled=true' },
   { set: ['tls.certManager.enabled=true'], expect: 'issuerRef.name is required' },
   { set: ['metrics.enabled=false', 'metrics.serviceMonitor.enabled=true'], expect: 'needs metrics.enabled=true' },
@@ -440,6 +443,15 @@ function checkRelations(set, docs, values = {}, effective = DEFAULTS) {
       if (!isSubset(selector, podLabels)) problem(`${set} ${selecting}`, 'selector does not select the pods');
     }
     const portNames = new Set(container.ports.map((p) => p.name));
+    // Every listener but the kubelet's probe port is reachable through the Service (the console by its ingress).
+    for (const port of container.ports) {
+      const served = services.some((s) => s.spec.ports.some((p) => p.targetPort === port.name));
+      if (port.name !== 'probes' && !served) problem(where, `container port ${port.name} has no Service port`);
+    }
+    // The console listens where the webhooks do: all addresses, or "::" with config.HOST for IPv6.
+    if (config.ADMIN_HOST !== (effective.config?.HOST ?? '0.0.0.0')) {
+      problem(where, `ADMIN_HOST ${config.ADMIN_HOST} is not config.HOST (${effective.config?.HOST ?? 'unset'})`);
+    }
     for (const service of services) {
       for (const port of service.spec.ports) {
         if (typeof port.targetPort === 'string' && !portNames.has(port.targetPort)) {

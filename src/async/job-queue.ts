@@ -230,14 +230,18 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     await this.stop();
   }
 
-  /** Stops taking jobs; running ones get half the grace period, then go back to the queue. Idempotent. */
+  /**
+   * Stops taking jobs; running ones get half of what the grace period leaves after the delay, then go back to the
+   * queue. Idempotent.
+   */
   async stop(): Promise<void> {
     if (!this.boss) return;
     const boss = this.boss;
     this.boss = undefined;
     this.started = false;
     // Running jobs get time to finish; whatever is still running then is failed back to the queue (retried).
-    const timeout = Math.max(1000, Math.floor(this.config.shutdown.graceMs / 2));
+    const { graceMs, delayMs } = this.config.shutdown;
+    const timeout = Math.max(1000, Math.floor((graceMs - delayMs) / 2));
     clearInterval(this.periodicTimer);
     const workers = this.workers;
     this.workers = [];

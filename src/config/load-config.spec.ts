@@ -172,6 +172,19 @@ describe('loadConfig', () => {
       expect(loadConfig({ ...production, SHUTDOWN_DELAY_MS: '0' }, CWD).shutdown.delayMs).toBe(0);
     });
 
+    it('refuses a SHUTDOWN_DELAY_MS that leaves under 2 s of SHUTDOWN_GRACE_MS to drain (the grace counts from SIGTERM)', () => {
+      expect(configError({ SHUTDOWN_DELAY_MS: '24000' }).message).toContain(
+        'SHUTDOWN_DELAY_MS: 24000 leaves less than 2000 ms of SHUTDOWN_GRACE_MS (25000) to drain',
+      );
+      expect(variablesOf(configError({ SHUTDOWN_DELAY_MS: '30000', SHUTDOWN_GRACE_MS: '25000' }))).toEqual([
+        'SHUTDOWN_DELAY_MS',
+      ]);
+      expect(loadConfig({ SHUTDOWN_DELAY_MS: '23000' }, CWD).shutdown).toMatchObject({
+        delayMs: 23000,
+        graceMs: 25000,
+      });
+    });
+
     it('refuses malformed values, naming each variable', () => {
       expect(
         variablesOf(
@@ -440,6 +453,15 @@ describe('loadConfig', () => {
     it('needs a CA bundle to require client certificates', () => {
       const error = configError({ TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', TLS_CLIENT_AUTH: 'require' });
       expect(variablesOf(error)).toEqual(['TLS_CA_FILE']);
+    });
+
+    it('refuses a CRL where no client certificate is asked for (it would be checked against no CA)', () => {
+      const tls = { TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: 'k.pem', TLS_CRL_FILE: 'crl.pem' };
+      expect(variablesOf(configError(tls))).toEqual(['TLS_CRL_FILE']);
+      expect(variablesOf(configError({ ...tls, TLS_CA_FILE: 'ca.pem', TLS_CLIENT_AUTH: 'off' }))).toEqual([
+        'TLS_CRL_FILE',
+      ]);
+      expect(loadConfig({ ...tls, TLS_CA_FILE: 'ca.pem' }, CWD).tls).toMatchObject({ clientAuth: 'optional' });
     });
 
     it('defaults client authentication to optional with a CA and binds all interfaces', () => {

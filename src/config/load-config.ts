@@ -48,6 +48,9 @@ export interface LoadConfigOptions {
   readonly serving?: boolean;
 }
 
+/** The least of SHUTDOWN_GRACE_MS left after SHUTDOWN_DELAY_MS: the listener, gRPC and the job queue stop in it. */
+const MIN_DRAIN_MS = 2000;
+
 function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: boolean): string[] {
   const problems: string[] = [];
   const ownTls = Boolean(env.TLS_CERT_FILE && env.TLS_KEY_FILE);
@@ -62,6 +65,21 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
   if ((env.TLS_CA_FILE || env.TLS_CRL_FILE || env.TLS_CLIENT_AUTH) && !ownTls) {
     const name = env.TLS_CA_FILE ? 'TLS_CA_FILE' : env.TLS_CRL_FILE ? 'TLS_CRL_FILE' : 'TLS_CLIENT_AUTH';
     if (!problems.some((p) => p.startsWith('TLS_'))) problems.push(`${name}: needs TLS_CERT_FILE and TLS_KEY_FILE`);
+  }
+  // The mode as app-config settles it: optional with a CA, else off.
+  const clientAuth = env.TLS_CLIENT_AUTH ?? (env.TLS_CA_FILE ? 'optional' : 'off');
+  if (env.TLS_CRL_FILE && ownTls && clientAuth === 'off' && !invalid.has('TLS_CLIENT_AUTH')) {
+    problems.push(
+      'TLS_CRL_FILE: revokes client certificates, so it needs TLS_CA_FILE (the CA that signs it) and TLS_CLIENT_AUTH optional or require',
+    );
+  }
+  if (!invalid.has('SHUTDOWN_DELAY_MS') && !invalid.has('SHUTDOWN_GRACE_MS') && !invalid.has('NODE_ENV')) {
+    const delayMs = env.SHUTDOWN_DELAY_MS ?? (env.NODE_ENV === 'production' ? 5000 : 0);
+    if (delayMs + MIN_DRAIN_MS > env.SHUTDOWN_GRACE_MS) {
+      problems.push(
+        `SHUTDOWN_DELAY_MS: ${delayMs} leaves less than ${MIN_DRAIN_MS} ms of SHUTDOWN_GRACE_MS (${env.SHUTDOWN_GRACE_MS}) to drain; the grace period counts from SIGTERM and includes the delay`,
+      );
+    }
   }
   if (env.REDIS_SENTINELS && !invalid.has('REDIS_SENTINELS')) {
     if (!env.REDIS_URL && !invalid.has('REDIS_URL')) {

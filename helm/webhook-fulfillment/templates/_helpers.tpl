@@ -164,6 +164,18 @@ Checks across values that the schema cannot express; each failure names the valu
 {{- if and $v.tls.crl.existingSecret (not $v.tls.enabled) }}
 {{- fail "tls.crl.existingSecret needs tls.enabled=true" }}
 {{- end }}
+{{- if and $v.tls.crl.existingSecret (eq $v.tls.clientAuth "off") }}
+{{- fail "tls.crl.existingSecret needs tls.clientAuth optional or require: a CRL revokes client certificates, and with clientAuth off the service has no CA to check it against (it would refuse to start)" }}
+{{- end }}
+{{- with $v.tls.certManager.privateKey }}
+{{- $sizes := ternary (list 2048 3072 4096) (list 256 384 521) (eq .algorithm "RSA") }}
+{{- if not (has (int .size) $sizes) }}
+{{- fail (printf "tls.certManager.privateKey.size %v does not fit algorithm %s (%s: one of %v)" .size .algorithm .algorithm $sizes) }}
+{{- end }}
+{{- end }}
+{{- if gt (add $v.shutdown.delayMs 2000) (int64 $v.shutdown.graceMs) }}
+{{- fail (printf "shutdown.delayMs (%v) must leave at least 2000 ms of shutdown.graceMs (%v) to drain: the grace period counts from SIGTERM and includes the delay (the service refuses to start otherwise)" $v.shutdown.delayMs $v.shutdown.graceMs) }}
+{{- end }}
 {{- if $v.tls.certManager.enabled }}
 {{- if not $v.tls.enabled }}
 {{- fail "tls.certManager.enabled needs tls.enabled=true" }}
