@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Logger as TypeOrmLoggerContract } from 'typeorm';
+import { loggableMessage } from '../common/errors/loggable-error';
 
 /** A statement on one line, cut to a length that says which it was. */
 function statementOf(query: string): string {
@@ -22,7 +23,7 @@ export class TypeOrmLogger implements TypeOrmLoggerContract {
 
   logQueryError(error: string | Error, query: string): void {
     const code = (error as { code?: unknown }).code;
-    const message = error instanceof Error ? error.message : error;
+    const message = error instanceof Error ? loggableMessage(error) : error;
     this.logger.debug(
       `Statement failed${typeof code === 'string' ? ` (${code})` : ''}: ${message} - ${statementOf(query)}`,
     );

@@ -17,6 +17,7 @@ import {
   PassingFailures,
   PENDING_FULFILLMENT_PARAMETER,
 } from '.';
+import { DatabaseError } from 'pg';
 import { Deadline } from '../common/deadline';
 import { currentWorkScope, type WorkScope } from '../common/work-scope';
 
@@ -276,6 +277,16 @@ describe('FulfillmentDispatcher', () => {
       });
       expect(dispatched.error).toBe(reason);
       expect(errorLog).toHaveBeenCalledWith(expect.stringContaining('Error: async failure'), expect.any(String));
+    });
+
+    it("logs a PostgreSQL data exception without the customer's value it repeats, in the line and the stack", async () => {
+      const failure = new DatabaseError('invalid input syntax for type bigint: "DE89370400440532013000"', 0, 'error');
+      failure.code = '22P02';
+      moduleRef.get(RejectHandler).reason = failure;
+      await dispatcher.dispatch(input('Reject'), 1000);
+      const [line, stack] = errorLog.mock.calls[0] as [string, string];
+      expect(line).toContain('invalid input syntax for type bigint: "…"');
+      expect(`${line}\n${stack}`).not.toContain('DE8937');
     });
 
     it('answers a rejection with a non-Error value with the error text', async () => {

@@ -11,6 +11,7 @@ import { idempotencyKeyOf } from './idempotency-key';
 import { operatorText } from './operator-texts';
 import { IntentHandlerRegistry, RegisteredHandler } from './intent-handler.registry';
 import { PassingFailures } from './passing-failures';
+import { loggableErrorText, loggableStack } from '../common/errors/loggable-error';
 
 export type DispatchOutcome = 'fulfilled' | 'fallback' | 'failed' | 'timed-out' | 'delegated';
 
@@ -134,7 +135,7 @@ export class FulfillmentDispatcher {
       const cause = this.passing?.causeOf(error);
       const what = `${registered.className} failed on intent "${input.intent}" (request ${input.requestId})`;
       if (cause) this.logger.warn(`${what}: ${cause}`);
-      else this.logger.error(`${what}: ${describe(error)}`, error instanceof Error ? error.stack : undefined);
+      else this.logger.error(`${what}: ${loggableErrorText(error)}`, loggableStack(error));
       return {
         outcome: 'failed',
         result: { text: operatorText(this.options.errorText, input.languageCode), failed: true },
@@ -162,7 +163,7 @@ export class FulfillmentDispatcher {
     try {
       if (store) pendingId = store.defer(withoutSignal(request), work);
     } catch (error: unknown) {
-      this.logger.error(`Could not keep the late result of request ${request.requestId}: ${describe(error)}`);
+      this.logger.error(`Could not keep the late result of request ${request.requestId}: ${loggableErrorText(error)}`);
     }
     this.logger.warn(
       `${registered.className} did not answer intent "${request.intent}" within ${deadline.budgetMs} ms ` +
@@ -200,7 +201,7 @@ export class FulfillmentDispatcher {
 
   private logLateFailure(className: string, requestId: string, error: unknown): void {
     if (error instanceof DeadlineExceededError || (error instanceof Error && error.name === 'AbortError')) return;
-    this.logger.error(`${className} failed after its deadline (request ${requestId}): ${describe(error)}`);
+    this.logger.error(`${className} failed after its deadline (request ${requestId}): ${loggableErrorText(error)}`);
   }
 }
 
@@ -229,6 +230,3 @@ function withoutSignal(request: FulfillmentRequest): Omit<FulfillmentRequest, 's
   return rest;
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}

@@ -52,7 +52,7 @@ export function isProbe(url: string | undefined): boolean {
 
 /**
  * Marks a span failed by the error's type only: messages can quote what a user said or a row's values, so
- * they stay in the logs (which have their own redaction) and out of traces.
+ * they stay out of traces (logs mask the values PostgreSQL repeats: common/errors/loggable-error.ts).
  */
 export function recordFailure(span: Span, error: unknown): void {
   markFailed(span, error instanceof Error ? error.name : typeof error);

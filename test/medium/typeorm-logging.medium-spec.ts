@@ -66,6 +66,21 @@ describe("TypeORM's messages (real PostgreSQL, the service's data source options
     expect(stderrWrite).not.toHaveBeenCalled();
   });
 
+  it('a value PostgreSQL repeats in its error (a data exception) is masked in that line', async () => {
+    await open();
+    await expect(dataSource.query('SELECT $1::bigint', [SECRET])).rejects.toMatchObject({
+      driverError: expect.objectContaining({ code: '22P02' }),
+    });
+    expect(lines.filter((line) => line.message.startsWith('Statement'))).toEqual([
+      {
+        level: 'debug',
+        context: 'TypeORM',
+        message: 'Statement failed (22P02): invalid input syntax for type bigint: "…" - SELECT $1::bigint',
+      },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(SECRET);
+  });
+
   it('opens a data source on a server that takes no writes without trying to install an extension', async () => {
     await queryTestDatabase(
       process.env.DATABASE_URL as string,
