@@ -443,3 +443,41 @@ describe('observability', () => {
     });
   });
 });
+
+describe('throttled_requests_total', () => {
+  let t: TestApp;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    t = await startTestApp({
+      env: {
+        METRICS_ENABLED: 'true',
+        METRICS_PORT: String(metricsPort),
+        TRUSTED_PROXIES: '127.0.0.1/32',
+        PREAUTH_LIMIT: '2',
+        THROTTLE_LIMIT: '2',
+      },
+    });
+  });
+  afterAll(() => t?.close());
+
+  const counted = async (limiter: string): Promise<number> =>
+    metricValue(await (await fetch(metricsUrl)).text(), `throttled_requests_total{limiter="${limiter}"}`);
+  const send = (from: string) =>
+    request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).set('X-Forwarded-For', from).send(README_REQUEST);
+
+  it('counts every refusal by its limiter, though the audit keeps one per address and window', async () => {
+    // One address: two let through, five refused before authentication (loopback: the local development caller).
+    const statuses = [];
+    for (let i = 0; i < 7; i += 1) statuses.push((await send('127.0.0.7')).status);
+    expect(statuses).toEqual([200, 200, 429, 429, 429, 429, 429]);
+    // A new address each time: the caller's own budget of two refuses the rest.
+    const callerStatuses = [];
+    for (let i = 0; i < 4; i += 1) callerStatuses.push((await send(`127.0.1.${i + 1}`)).status);
+    expect(callerStatuses).toEqual([429, 429, 429, 429]);
+    expect(await counted('preauth')).toBe(5);
+    expect(await counted('caller')).toBe(4);
+  });
+});

@@ -100,14 +100,14 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   }
 
   /**
-   * Every auth failure and rate-limit refusal (HTTP and gRPC) passes here, so they are also counted here. Never
+   * Every auth failure (HTTP and gRPC) passes here, so they are also counted here (rate-limit refusals are counted
+   * by the limiters, which audit only one per address and window). Never
    * throws and never waits: the row is queued and written in a batch. A source (client address; IPv6 by /64)
    * past AUDIT_MAX_PER_SOURCE rows per AUDIT_WINDOW_SECONDS has further rows counted, not written or logged
    * (`audit_events_dropped_total{event}`, and one `audit-suppressed` row per event when its window closes).
    */
   record(record: AuditRecord): void {
     if (AUTH_FAILURES.has(record.event)) this.metrics?.authFailure(record.method ?? 'none', record.reason ?? 'unknown');
-    else if (record.event === 'excess_rate_limit_exceeded') this.metrics?.throttledRequest();
     // Configuration reloads are the service's own events, and console actions an operator's: no budget applies.
     if (
       !UNBUDGETED.has(record.event) &&

@@ -84,7 +84,8 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
       description: 'Refused authentication or authorization, by auth method and reason',
     });
     this.throttled = meter.createCounter('throttled_requests_total', {
-      description: 'Requests refused with 429 by the per-caller rate limit',
+      description:
+        'Requests refused with 429 by a rate limit: limiter "caller" (a caller\'s budget) or "preauth" (an address before authentication)',
     });
     this.callbacks = meter.createCounter('callback_deliveries_total', {
       description: 'Callback delivery attempts by outcome (delivered, retry, dead, disabled)',
@@ -136,9 +137,9 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
     this.authFailures.add(1, { method, reason });
   }
 
-  /** A request refused by a rate limit. */
-  throttledRequest(): void {
-    this.throttled.add(1);
+  /** A request refused by a rate limit: every one (the audit log keeps one row per address and window). */
+  throttledRequest(limiter: 'caller' | 'preauth'): void {
+    this.throttled.add(1, { limiter });
   }
 
   /**

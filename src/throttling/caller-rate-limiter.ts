@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
 import { AuditLog } from '../audit/audit-log';
 import { type CallerRateLimit, routeRateLimit } from '../auth/callers/caller';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config';
+import { Metrics } from '../observability/metrics';
 import { rateLimitHeaders, type RateLimitState } from './rate-limit-headers';
 
 /** The storage name every caller budget counts under (Redis keys `{<key>:caller}:hits`). */
@@ -35,6 +36,7 @@ export class CallerRateLimiter {
     @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
     private readonly audit: AuditLog,
     private readonly config: AppConfig,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   /**
@@ -60,6 +62,7 @@ export class CallerRateLimiter {
       }),
     };
     if (!record.isBlocked) return state;
+    this.metrics?.throttledRequest('caller');
     this.audit.record({
       event: 'excess_rate_limit_exceeded',
       outcome: 'failure',

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
 import { AuditLog } from '../audit/audit-log';
 import { AppError } from '../common/errors/app-error';
@@ -10,6 +10,7 @@ import {
   resolveClientAddress,
 } from '../common/net/client-address';
 import { AppConfig } from '../config';
+import { Metrics } from '../observability/metrics';
 import { rateLimitHeaders } from './rate-limit-headers';
 
 const THROTTLER_NAME = 'preauth';
@@ -39,6 +40,7 @@ export class PreAuthLimiter {
     @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
     private readonly audit: AuditLog,
     private readonly config: AppConfig,
+    @Optional() private readonly metrics?: Metrics,
   ) {
     this.trusted = IpRanges.parse(config.network.trustedProxies).ranges;
   }
@@ -60,6 +62,7 @@ export class PreAuthLimiter {
       const record = await this.storage.increment(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
       if (record.isBlocked) {
         const retryAfter = Math.max(1, record.timeToBlockExpire);
+        this.metrics?.throttledRequest('preauth');
         this.auditRefusal(call, key, retryAfter, `${limit} per ${ttlSeconds} s`);
         throw new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.', [], {
           'Retry-After': String(retryAfter),
