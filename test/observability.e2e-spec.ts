@@ -4,7 +4,7 @@ import { finishedSpans, stopTracing } from './support/in-memory-tracing';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -330,6 +330,32 @@ describe('observability', () => {
       // Label values come from code (registered intents), never from the request.
       expect(after).not.toContain('MadeUpIntent42');
       expect(after).not.toContain('NoSuchIntent');
+    });
+
+    it("times a turn from its request's arrival: a body that comes 400 ms after the headers is in its duration", async () => {
+      const sum =
+        'fulfillment_request_duration_seconds_sum{platform="dialogflow-es",intent="GetAccountBalance",outcome="fulfilled"}';
+      const before = metricValue(await scrape(), sum);
+      const body = JSON.stringify(README_REQUEST);
+      const { port } = new URL(t.baseUrl);
+      const status = await new Promise<number>((resolve, reject) => {
+        const sent = httpRequest({
+          host: '127.0.0.1',
+          port,
+          path: PATH,
+          method: 'POST',
+          headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        });
+        sent.on('response', (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        sent.on('error', reject);
+        sent.flushHeaders();
+        setTimeout(() => sent.end(body), 400);
+      });
+      expect(status).toBe(200);
+      expect(metricValue(await scrape(), sum) - before).toBeGreaterThanOrEqual(0.4);
     });
 
     it('has the process and Node.js runtime, each platform deadline and the trace exporters failures', async () => {

@@ -37,4 +37,11 @@ describe('Deadline', () => {
     expect(deadline.extendedBy(1000).remainingMs).toBeGreaterThan(1000);
     expect(Math.abs(deadline.toDate().getTime() - (Date.now() + 100))).toBeLessThan(50);
   });
+
+  it('tells the time since it started, which moving it later keeps', () => {
+    const deadline = Deadline.after(100, performance.now() - 250);
+    expect(deadline.elapsedMs).toBeGreaterThanOrEqual(250);
+    expect(deadline.elapsedMs).toBeLessThan(300);
+    expect(deadline.extendedBy(1000).elapsedMs).toBeGreaterThanOrEqual(250);
+  });
 });

@@ -22,6 +22,11 @@ export class Deadline {
     return Math.max(0, this.at - performance.now());
   }
 
+  /** Milliseconds since the deadline started (for a turn: since its request arrived). */
+  get elapsedMs(): number {
+    return performance.now() - (this.at - this.budgetMs);
+  }
+
   get expired(): boolean {
     return performance.now() >= this.at;
   }

@@ -70,7 +70,6 @@ export class TurnPipeline {
 
   /** Runs the turn in its own span (platform, intent, caller, outcome, replay) and counts it. */
   async run(turn: Turn): Promise<TurnReply> {
-    const started = performance.now();
     const registered = this.registry.find(turn.input.intent);
     const intent = registered?.intent ?? UNKNOWN_INTENT;
     return inChildSpan(`turn ${intent}`, async (span) => {
@@ -96,7 +95,8 @@ export class TurnPipeline {
           });
         }
         span.end();
-        const durationMs = performance.now() - started;
+        // From the request's arrival, as the platform waits: its body, authentication and rate limit included.
+        const durationMs = turn.deadline.elapsedMs;
         this.metrics?.turnFinished(turn.input.platform, intent, note.outcome, durationMs / 1000);
         if (this.journal?.listened) {
           // A trace id only when the trace was sampled: a link to a trace the backend never received helps no one.
