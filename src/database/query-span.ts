@@ -59,7 +59,10 @@ export function tracedQuery(
 ): unknown {
   const caller = context.active();
   const span = startQuerySpan(args[0], target, caller);
+  let done = false;
   const answered = (error: unknown): void => {
+    if (done) return;
+    done = true;
     settled();
     if (!span) return;
     if (error) recordFailure(span, error);
@@ -74,9 +77,9 @@ export function tracedQuery(
       if (tracingRunning()) context.with(caller, () => (callback as QueryCallback)(error, result));
       else (callback as QueryCallback)(error, result);
     };
-    return run(args);
+    return runAnswering(run, args, answered);
   }
-  const result = run(args);
+  const result = runAnswering(run, args, answered);
   if (result instanceof Promise) {
     return result.then(
       (value: unknown) => {
@@ -92,6 +95,19 @@ export function tracedQuery(
   // A submittable (cursor, stream) reports through its own events: answered as far as we can tell.
   answered(undefined);
   return result;
+}
+
+/**
+ * pg throws at once for a query it will not send (none given, a bad callback): that is its answer, or the no-answer
+ * watch would later drop a healthy connection.
+ */
+function runAnswering(run: (args: unknown[]) => unknown, args: unknown[], answered: (error: unknown) => void): unknown {
+  try {
+    return run(args);
+  } catch (error: unknown) {
+    answered(error);
+    throw error;
+  }
 }
 
 /** pg's Client with a span per query (the read replicas' pools; the primary's clients are guarded-client.ts's). */

@@ -38,4 +38,13 @@ describe('a guarded client told to wait longer for answers (real PostgreSQL)', (
       expect(() => client.waitForAnswersUpTo(ms)).toThrow(/must be a positive number/);
     }
   });
+
+  it('keeps a connection whose query pg refused before sending it (a thrown TypeError is no silent server)', async () => {
+    const client = await connected();
+    const before = lost.length;
+    expect(() => client.query(null as never)).toThrow(TypeError);
+    await new Promise((resolve) => setTimeout(resolve, READ_TIMEOUT_MS * 2));
+    expect(lost.slice(before)).toEqual([]);
+    expect((await client.query('SELECT 1')).rowCount).toBe(1);
+  });
 });
