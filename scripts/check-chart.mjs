@@ -395,8 +395,12 @@ function checkProbes(where, container) {
   }
 }
 
+/** The migration Job's own NetworkPolicy (a hook): it selects the Job's pods, not the server's. */
+const isMigrationPolicy = (doc) =>
+  doc.kind === 'NetworkPolicy' && doc.metadata.labels?.['app.kubernetes.io/component'] === 'migrations';
+
 function checkRelations(set, docs, values = {}, effective = DEFAULTS) {
-  const byKind = (kind) => docs.filter((d) => d.kind === kind);
+  const byKind = (kind) => docs.filter((d) => d.kind === kind && !isMigrationPolicy(d));
   const configMaps = new Map(byKind('ConfigMap').map((c) => [c.metadata.name, c]));
   const deployments = byKind('Deployment');
   const services = byKind('Service');
@@ -469,6 +473,15 @@ function checkRelations(set, docs, values = {}, effective = DEFAULTS) {
       if (deployment.spec.replicas !== undefined) problem(where, 'sets replicas although an HPA scales it');
     }
     for (const policy of byKind('NetworkPolicy')) {
+      // DNS egress: UDP on exactly the dnsPorts given (53, or 5353 where the DNS Service maps it, as on OpenShift).
+      const udp = policy.spec.egress.flatMap((rule) => (rule.ports ?? []).filter((p) => p.protocol === 'UDP'));
+      const dnsPorts = effective.networkPolicy?.egress?.dnsPorts ?? [53];
+      if (JSON.stringify(udp.map((p) => p.port)) !== JSON.stringify(dnsPorts)) {
+        problem(
+          `${set} NetworkPolicy/${policy.metadata.name}`,
+          `DNS egress on ${udp.map((p) => p.port)}, not ${dnsPorts}`,
+        );
+      }
       const allowed = new Set(policy.spec.ingress.flatMap((rule) => (rule.ports ?? []).map((p) => p.port)));
       // networkPolicy.ingress.ingressCidrs: each an ipBlock peer of the rule for the service ports.
       const serviceRule = policy.spec.ingress.find((rule) =>
@@ -573,7 +586,7 @@ function checkTokenReview(set, docs, values) {
       problem(where, `the projected token is not mounted read-only at ${SERVICE_ACCOUNT_DIR}`);
     }
   }
-  for (const policy of docs.filter((d) => d.kind === 'NetworkPolicy')) {
+  for (const policy of docs.filter((d) => d.kind === 'NetworkPolicy' && !isMigrationPolicy(d))) {
     const ports = new Set((policy.spec.egress ?? []).flatMap((rule) => (rule.ports ?? []).map((p) => p.port)));
     for (const port of [443, 6443]) {
       if (!ports.has(port)) problem(`${set} NetworkPolicy/${policy.metadata.name}`, `no egress to port ${port}`);
@@ -611,7 +624,7 @@ function fullnameOf(values) {
 function checkCollectorEgress(set, docs, values) {
   const collector = values.networkPolicy.egress.otlpCollector;
   const extra = values.networkPolicy.egress.extra ?? [];
-  for (const policy of docs.filter((d) => d.kind === 'NetworkPolicy')) {
+  for (const policy of docs.filter((d) => d.kind === 'NetworkPolicy' && !isMigrationPolicy(d))) {
     const where = `${set} NetworkPolicy/${policy.metadata.name}`;
     const egress = (policy.spec.egress ?? []).filter((rule) => !extra.some((e) => isDeepStrictEqual(e, rule)));
     const onCollectorPorts = egress.filter((rule) => (rule.ports ?? []).some((p) => collector.ports.includes(p.port)));
@@ -779,6 +792,41 @@ function checkMigrationJob(set, docs, values) {
   for (const name of ['CALLERS_FILE', 'TLS_CERT_FILE', 'TLS_KEY_FILE']) {
     if (own.some((e) => e.name === name)) problem(where, `sets ${name}, which the migration CLI does not read`);
   }
+  checkMigrationPolicy(set, docs, values, job);
+}
+
+/**
+ * With networkPolicy.enabled, the Job has its own policy, a hook created before it: its pods reach DNS (dnsPorts)
+ * and PostgreSQL and nothing else, and nothing reaches them (a namespace that denies by default blocked the Job).
+ */
+function checkMigrationPolicy(set, docs, values, job) {
+  const policy = renderedWhenEnabled(
+    set,
+    docs.filter(isMigrationPolicy),
+    values.networkPolicy.enabled,
+    'migration NetworkPolicy',
+    'networkPolicy.enabled',
+  );
+  if (!policy) return;
+  const where = `${set} NetworkPolicy/${policy.metadata.name}`;
+  const hooks = policy.metadata.annotations?.['helm.sh/hook'] ?? '';
+  if (hooks !== job.metadata.annotations['helm.sh/hook']) problem(where, `hooks ${hooks} are not the Job's`);
+  if (
+    !(
+      Number(policy.metadata.annotations['helm.sh/hook-weight']) <
+      Number(job.metadata.annotations['helm.sh/hook-weight'])
+    )
+  )
+    problem(where, 'is not created before the Job (its hook weight is not lower)');
+  if (!isSubset(policy.spec.podSelector.matchLabels, job.spec.template.metadata.labels))
+    problem(where, "does not select the Job's pods");
+  if ((policy.spec.ingress ?? []).length > 0) problem(where, 'admits ingress');
+  const egress = (policy.spec.egress ?? []).flatMap((rule) => (rule.ports ?? []).map((p) => `${p.protocol}/${p.port}`));
+  const wanted = [
+    ...values.networkPolicy.egress.dnsPorts.flatMap((port) => [`UDP/${port}`, `TCP/${port}`]),
+    `TCP/${values.networkPolicy.egress.postgresql.port}`,
+  ];
+  if (!isDeepStrictEqual(egress, wanted)) problem(where, `egress ${egress} is not DNS and PostgreSQL (${wanted})`);
 }
 
 /** The dashboard's queries: panel targets (rows included) and the variables' label_values() selectors. */
