@@ -245,6 +245,8 @@ const CASES: readonly PlatformCase[] = [
     },
     read: [
       'invocationSource',
+      // Part of the turn's key: labelled dialog steps that call the code hook in one request are turns of their own.
+      'invocationLabel',
       'sessionId',
       'inputTranscript',
       'bot.localeId',
