@@ -56,6 +56,8 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   private boss?: PgBoss;
   private workers: QueueWorker<never>[] = [];
   private started = false;
+  /** Between stop() and the workers having stopped: pg-boss still takes jobs from those finishing. */
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -235,9 +237,11 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
    * queue. Idempotent.
    */
   async stop(): Promise<void> {
-    if (!this.boss) return;
+    if (!this.boss || this.stopping) return;
     const boss = this.boss;
-    this.boss = undefined;
+    // Not running any more (readiness, no new workers), but jobs still finishing may queue what they lead to (a
+    // callback for the result they store): pg-boss stays open for them until the workers have stopped.
+    this.stopping = true;
     this.started = false;
     // Running jobs get time to finish; whatever is still running then is failed back to the queue (retried).
     const { graceMs, delayMs } = this.config.shutdown;
@@ -246,6 +250,8 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     const workers = this.workers;
     this.workers = [];
     await Promise.all(workers.map((worker) => worker.stop(timeout)));
+    this.boss = undefined;
+    this.stopping = false;
     try {
       await boss.stop({ graceful: true, timeout: 1000, close: true });
     } catch (error: unknown) {
