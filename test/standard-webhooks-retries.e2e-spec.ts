@@ -147,6 +147,28 @@ describe.each([
       expect(handler.runs.filter((run) => run === id)).toHaveLength(1);
     });
 
+    it('refuses a captured request sent again under an Idempotency-Key of its own: the handler runs once', async () => {
+      const id = nextId();
+      const body = deposit();
+      const headers = signedHeaders(id, body);
+      const first = await send(t, body, headers);
+      expect(first.status).toBe(200);
+      // Same bytes, same signature, and an unsigned header naming a new turn: it would have run the deposit again.
+      for (const key of ['"replayed-1"', '"replayed-2"']) {
+        const replayed = await send(t, body, { ...headers, 'idempotency-key': key });
+        expect(replayed.status).toBe(400);
+        expect(replayed.json()).toMatchObject({
+          error: 'VALIDATION_FAILED',
+          details: [{ field: 'Idempotency-Key', problem: expect.stringContaining('not covered by the signature') }],
+        });
+      }
+      // The sender's own key, the same as its webhook-id, is its retry.
+      const retry = await send(t, body, { ...headers, 'idempotency-key': `"${id}"` });
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      expect(handler.runs.filter((run) => run === id)).toHaveLength(1);
+      expect(handler.runs).not.toContain('replayed-1');
+    });
+
     it('answers an identical repeat (same id, timestamp and body) with the first response', async () => {
       const id = nextId();
       const body = deposit();

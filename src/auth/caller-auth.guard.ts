@@ -4,7 +4,7 @@ import { Deadline } from '../common/deadline';
 import { arrivalOf } from '../common/http/arrival';
 import type { RequestContext } from '../common/http/request-context';
 import { AppConfig } from '../config';
-import { authenticateWithin, CallerAuthenticator } from './caller-authenticator';
+import { authenticateWithin, CallerAuthenticator, signedTheBody } from './caller-authenticator';
 import { queryValues } from './query-token';
 import { QueryTokenParameter } from '../common/caller';
 import { connectionSecurity } from './tls/peer-identity';
@@ -50,6 +50,7 @@ export class CallerAuthGuard implements CanActivate {
     const { caller } = authenticated;
     request.caller = { id: caller.id, platforms: caller.platforms };
     request.callerRateLimit = caller.rateLimit;
+    request.bodySigned = signedTheBody(authenticated);
     return true;
   }
 

@@ -49,6 +49,14 @@ export interface AuthenticatedCaller {
   readonly method: AuthMethod;
 }
 
+/** Credentials that are a signature over the body: only the body and the signed headers are the sender's word. */
+const BODY_SIGNATURES: ReadonlySet<AuthMethod> = new Set(['standardWebhooks', 'headerSignature']);
+
+/** Whether the caller proved itself with a signature over the body (Standard Webhooks, a signature header). */
+export function signedTheBody(authenticated: AuthenticatedCaller): boolean {
+  return BODY_SIGNATURES.has(authenticated.method);
+}
+
 /**
  * Authenticates as part of a turn: a database step of the check (the replay window) waits for a pool
  * connection only until the turn's deadline, in a pool share of its own.

@@ -28,6 +28,7 @@ function turnContext(metadata: Metadata, call: GrpcUnaryCall): GrpcTurnContext {
     arrivedAt: call.arrivedAt ?? performance.now(),
     idempotencyKey: metadataValue(metadata, 'idempotency-key'),
     webhookId: singleValue(metadataValue(metadata, 'webhook-id')),
+    bodySigned: call.bodySigned === true,
   };
 }
 

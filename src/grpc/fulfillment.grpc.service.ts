@@ -32,6 +32,8 @@ export interface GrpcTurnContext {
    * signature or not at all (the strategy order), so this is the id the signature covered.
    */
   readonly webhookId?: string;
+  /** The caller signed the relayed bytes: the `idempotency-key` metadata is not covered. */
+  readonly bodySigned?: boolean;
 }
 
 export interface HandleWebhookRequestMessage {
@@ -91,6 +93,7 @@ export class FulfillmentGrpcService {
       requestId: context.requestId,
       idempotencyKey: context.idempotencyKey,
       webhookId: context.webhookId,
+      bodySigned: context.bodySigned,
       arrivedAt: context.arrivedAt,
     };
     return this.runner.run(platform, body, call, budgetMs);

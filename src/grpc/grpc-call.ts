@@ -11,6 +11,8 @@ export interface GrpcCallState {
   clientAddress?: string;
   caller?: Caller;
   callerRateLimit?: RateLimit;
+  /** The credential was a signature over the relayed bytes: metadata it does not cover is not the sender's word. */
+  bodySigned?: boolean;
   /** The platform the call is for: `generic` for Fulfill, the request's `platform` for HandleWebhook. */
   platform?: Platform;
   /** `performance.now()` when the call reached the service: its turn's budget starts here. */

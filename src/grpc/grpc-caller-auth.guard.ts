@@ -2,7 +2,7 @@ import { trace } from '@opentelemetry/api';
 import { Metadata } from '@grpc/grpc-js';
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { authenticateWithin, CallerAuthenticator, CredentialSource } from '../auth/caller-authenticator';
+import { authenticateWithin, CallerAuthenticator, CredentialSource, signedTheBody } from '../auth/caller-authenticator';
 import { Deadline } from '../common/deadline';
 import { AppConfig } from '../config';
 import { AppError } from '../common/errors/app-error';
@@ -98,6 +98,7 @@ export class GrpcCallerAuthGuard implements CanActivate {
     const { caller } = authenticated;
     call.caller = { id: caller.id, platforms: caller.platforms };
     call.callerRateLimit = caller.rateLimit;
+    call.bodySigned = signedTheBody(authenticated);
     refuseUndecodable(request);
     call.platform = platform();
     return true;

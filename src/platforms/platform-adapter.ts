@@ -13,8 +13,10 @@ export interface WebhookCall {
   readonly requestId: string;
   /** The `Idempotency-Key` header (or gRPC metadata) as received, when the platform reads one. */
   readonly idempotencyKey?: string | string[];
-  /** The Standard Webhooks `webhook-id` the caller's signature covered (HTTP only): the sender's idempotency key. */
+  /** The Standard Webhooks `webhook-id` the caller's signature covered: the sender's idempotency key. */
   readonly webhookId?: string;
+  /** The caller signed the body (Standard Webhooks, a signature header): `idempotencyKey` is not covered. */
+  readonly bodySigned?: boolean;
   /** `performance.now()` when the call arrived (before its body was read): the turn's budget starts here. */
   readonly arrivedAt: number;
 }

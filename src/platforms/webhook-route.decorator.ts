@@ -57,6 +57,7 @@ export const CurrentWebhookCall = createParamDecorator((_data: unknown, context:
     // Over HTTP a request carrying webhook-* headers is authenticated by its Standard Webhooks signature or not
     // at all (the strategy order), so the id is the one the signature covered.
     webhookId: typeof request.headers['webhook-id'] === 'string' ? request.headers['webhook-id'] : undefined,
+    bodySigned: request.bodySigned === true,
     arrivedAt: arrivalOf(request),
   };
 });

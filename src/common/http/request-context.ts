@@ -11,4 +11,6 @@ export interface RequestContext extends Request {
   caller?: Caller;
   /** The caller's own rate limit from the callers file, when it has one. */
   callerRateLimit?: RateLimit;
+  /** The credential was a signature over the body: headers it does not cover are not the sender's word. */
+  bodySigned?: boolean;
 }

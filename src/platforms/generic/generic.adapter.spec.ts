@@ -71,6 +71,28 @@ describe('resolveRequestId', () => {
     }
   });
 
+  it('refuses, for a signed request of a state-changing intent, a header key the signature does not cover', () => {
+    const signed = { changesState: true, bodySigned: true };
+    // A signature header (no message id): the header alone cannot name the turn.
+    expect(() => resolveRequestId(request({ requestId: null }), '"k-1"', signed)).toThrow(
+      expect.objectContaining({
+        code: 'VALIDATION_FAILED',
+        details: [expect.objectContaining({ field: 'Idempotency-Key' })],
+      }),
+    );
+    // Standard Webhooks: the webhook-id is signed; a header naming another turn is refused, the same one is not.
+    expect(() => resolveRequestId(request({ requestId: null }), '"k-2"', { ...signed, webhookId: 'msg_1' })).toThrow(
+      AppError,
+    );
+    expect(resolveRequestId(request({ requestId: null }), '"msg_1"', { ...signed, webhookId: 'msg_1' })).toBe('msg_1');
+    expect(resolveRequestId(request({ requestId: null }), undefined, { ...signed, webhookId: 'msg_1' })).toBe('msg_1');
+    // The body is signed: its requestId names the turn whatever the header says.
+    expect(resolveRequestId(request({ requestId: 'r' }), '"k-3"', signed)).toBe('r');
+    // Read-only intents, and requests not signed over the body, keep the header.
+    expect(resolveRequestId(request({ requestId: null }), '"k-4"', { bodySigned: true })).toBe('k-4');
+    expect(resolveRequestId(request({ requestId: null }), '"k-5"', { changesState: true })).toBe('k-5');
+  });
+
   it('rejects an unusable header even when the body has a requestId', () => {
     expect(() => resolveRequestId(request({ requestId: 'body' }), '"unterminated')).toThrow(AppError);
   });

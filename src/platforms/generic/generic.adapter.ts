@@ -25,14 +25,28 @@ import type { Caller } from '../../common/caller';
  * Webhooks `webhook-id` (the sender's own idempotency key, repeated on every retry), else a new UUID. A header
  * that is present but unusable is rejected rather than silently replaced, even when the body has an id. A turn of
  * a state-changing handler must have a key of its own (`changesState`): without one a retry would run it again.
+ * When the caller signed the body (`bodySigned`), that key must be one the signature covers: the body's, or a
+ * header equal to the `webhook-id`.
  */
 export function resolveRequestId(
   body: GenericWebhookRequest,
   idempotencyKey: string | readonly string[] | undefined,
-  options: { webhookId?: string; changesState?: boolean } = {},
+  options: { webhookId?: string; changesState?: boolean; bodySigned?: boolean } = {},
 ): string {
   const key = parseIdempotencyKey(idempotencyKey);
   if (body.requestId !== undefined && body.requestId !== null) return body.requestId;
+  // A signed request's turn must be named by what the signature covers: anyone who saw the request could send
+  // it again with a key of their own, and a state-changing handler would run again.
+  if (options.bodySigned && options.changesState && key !== undefined && key !== options.webhookId) {
+    throw new AppError('VALIDATION_FAILED', 'Generic webhook request is invalid: Idempotency-Key.', [
+      {
+        field: 'Idempotency-Key',
+        problem:
+          `is not covered by the signature: a signed request for intent "${body.intent}", which changes state, ` +
+          'names its turn in the body (requestId) or by its webhook-id',
+      },
+    ]);
+  }
   const id = key ?? options.webhookId;
   if (id !== undefined) return id;
   if (options.changesState) {
@@ -160,6 +174,7 @@ export class GenericAdapter implements PlatformAdapter<GenericWebhookRequest, st
     const requestId = resolveRequestId(request, call.idempotencyKey, {
       webhookId: call.webhookId,
       changesState: registered?.changesState === true,
+      bodySigned: call.bodySigned === true,
     });
     return { input: toDispatchInput(request, call.caller, requestId), state: requestId };
   }
