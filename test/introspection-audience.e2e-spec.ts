@@ -76,3 +76,63 @@ describe('token introspection: each caller its own audience (real HTTP)', () => 
     expect(response.json()).toMatchObject({ error: 'UNAUTHENTICATED' });
   });
 });
+
+/**
+ * Two organisations' callers, each with its own authorisation server. An opaque token names no issuer, so the
+ * endpoints are asked in turn; a caller bound to a client certificate is asked only on a connection presenting it,
+ * so bank B's token never reaches bank A's server (before, it went there first).
+ */
+describe("token introspection: a certificate-bound caller's server never sees another's token (real HTTP)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wf-introspection-bound-'));
+  const servers: Record<'a' | 'b', { server?: LocalServer; seen: string[] }> = { a: { seen: [] }, b: { seen: [] } };
+  let t: TestApp;
+  const tokenB = `opaque-${randomBytes(18).toString('hex')}`;
+
+  beforeAll(async () => {
+    for (const [name, entry] of Object.entries(servers)) {
+      const server = await LocalServer.start();
+      server.route('POST', INTROSPECT, (request) => {
+        const token = new URLSearchParams(request.body).get('token') ?? '';
+        entry.seen.push(token);
+        return {
+          json: name === 'b' && token === tokenB ? { active: true, exp: nowSeconds() + 600 } : { active: false },
+        };
+      });
+      entry.server = server;
+    }
+    const introspection = (name: 'a' | 'b') =>
+      `{ introspection: { endpoint: "${servers[name].server!.url(INTROSPECT)}", clientId: bank-${name}, clientSecrets: [${CLIENT_SECRET}] } }`;
+    const file = join(dir, 'callers.yaml');
+    writeFileSync(
+      file,
+      [
+        'callers:',
+        '  - id: bank-a',
+        '    platforms: [dialogflow-es]',
+        '    certificate: { uriSAN: spiffe://bank-a.example/bot }',
+        `    auth: ${introspection('a')}`,
+        '  - id: bank-b',
+        '    platforms: [dialogflow-es]',
+        `    auth: ${introspection('b')}`,
+        '',
+      ].join('\n'),
+    );
+    t = await startTestApp({ env: { CALLERS_FILE: file } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await Promise.all(Object.values(servers).map(async (entry) => entry.server?.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("sends bank B's token to bank B's server only, on a connection without bank A's certificate", async () => {
+    const response = await sendRaw(t.baseUrl, '/v1/webhooks/dialogflow-es', {
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${tokenB}` },
+      body: JSON.stringify(README_REQUEST),
+    });
+    expect(response.status).toBe(200);
+    expect(servers.b.seen).toEqual([tokenB]);
+    expect(servers.a.seen).toEqual([]);
+  });
+});

@@ -102,6 +102,17 @@ export class CallerRegistry {
   }
 
   /** Callers that accept a method, with that method's settings. */
+  /**
+   * The introspection endpoints (origins) of callers not bound to a client certificate: an opaque token is sent to
+   * each in turn until one knows it, so more than one means a token can reach another caller's server.
+   */
+  unboundIntrospectionOrigins(): string[] {
+    const origins = this.withMethod('introspection')
+      .filter(({ caller }) => !caller.certificate)
+      .map(({ settings }) => new URL(settings.endpoint).origin);
+    return [...new Set(origins)];
+  }
+
   withMethod<M extends AuthMethod>(method: M): readonly MethodEntry<M>[] {
     return (this.byMethod.get(method) ?? []) as unknown as readonly MethodEntry<M>[];
   }

@@ -31,11 +31,22 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.logger.log(`Loaded ${this.registry.size} caller(s) from ${file}`);
+    this.warnOfSharedTokens();
     // The digest of the text the callers came from, not of the file now: a change made since is applied at the
     // first check (before, one made while the service started was never applied, revoked credentials included).
     this.lastDigest = this.registry.sourceDigest;
     this.timer = setInterval(() => void this.check(), this.config.callers.reloadIntervalMs);
     this.timer.unref();
+  }
+
+  private warnOfSharedTokens(): void {
+    const origins = this.registry.unboundIntrospectionOrigins();
+    if (origins.length < 2) return;
+    this.logger.warn(
+      `Opaque tokens are sent to each of ${origins.length} introspection endpoints in turn (${origins.join(', ')}) ` +
+        "until one knows them, so a caller's token can reach another's authorisation server: bind these callers to " +
+        'their client certificates (certificate:), and each token goes to its own caller only',
+    );
   }
 
   onModuleDestroy(): void {
@@ -55,6 +66,7 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
       const callers = parseCallers(text, file);
       this.registry.replace(callers, digest);
       this.logger.log(`Reloaded ${callers.length} caller(s) from ${file}`);
+      this.warnOfSharedTokens();
       this.audit.record({ event: 'sys_config_reload', outcome: 'success', reason: 'callers-file', detail: file });
       return true;
     } catch (error: unknown) {

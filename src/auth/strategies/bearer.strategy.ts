@@ -28,6 +28,6 @@ export class BearerStrategy implements AuthStrategy {
     if (!token) return failure('unknown-token', 'malformed bearer header');
     const caller = this.callers.findByBearerToken(token);
     if (caller) return { ok: true, caller };
-    return JWT_SHAPE.test(token) ? this.tokens.verifyJwt(token) : this.tokens.introspect(token);
+    return JWT_SHAPE.test(token) ? this.tokens.verifyJwt(token) : this.tokens.introspect(token, attempt.connection);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { failure, StrategyOutcome } from '../auth-attempt';
-import type { KubernetesTokenReview, RegisteredCaller } from '../callers/caller';
-import { CallerRegistry } from '../callers/caller-registry';
+import { type ConnectionSecurity, failure, StrategyOutcome } from '../auth-attempt';
+import type { CertificateBinding, KubernetesTokenReview, RegisteredCaller } from '../callers/caller';
+import { CallerRegistry, certificateMatches } from '../callers/caller-registry';
 import { checkGoogleIdentity, checkKubernetesIdentity } from '../tokens/identity-tokens';
 import { TokenIntrospector } from '../tokens/introspection';
 import { JwtVerifier } from '../tokens/jwt-verifier';
@@ -29,6 +29,15 @@ function claimedIssuer(token: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether the connection presented a verified client certificate that satisfies the binding. */
+function presents(connection: ConnectionSecurity | undefined, binding: CertificateBinding): boolean {
+  return (
+    connection?.clientCertificateVerified === true &&
+    connection.peer !== undefined &&
+    certificateMatches(binding, connection.peer)
+  );
 }
 
 /** Verifies bearer JWTs and opaque tokens for the callers that accept them; verifiers are cached per setting. */
@@ -81,8 +90,15 @@ export class TokenStrategies {
     return outcome;
   }
 
-  async introspect(token: string): Promise<StrategyOutcome> {
-    const candidates = this.callers.withMethod('introspection');
+  /**
+   * Asks the introspection endpoints of the callers that accept opaque tokens, in the file's order, until one
+   * knows the token. A caller bound to a client certificate the connection did not present is skipped: it would be
+   * refused anyway, and its authorization server would have been sent another caller's token.
+   */
+  async introspect(token: string, connection?: ConnectionSecurity): Promise<StrategyOutcome> {
+    const candidates = this.callers
+      .withMethod('introspection')
+      .filter(({ caller }) => !caller.certificate || presents(connection, caller.certificate));
     if (candidates.length === 0) return failure('unknown-token');
     let outcome: StrategyOutcome = failure('unknown-token');
     for (const { caller, settings } of candidates) {
