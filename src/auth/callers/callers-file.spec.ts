@@ -115,4 +115,28 @@ describe('callers file: rateLimit.routes (issue 18)', () => {
       `CALLERS_FILE ${SOURCE}: callers[0].rateLimit.perSeconds: must be an integer from 1 to 86400`,
     ]);
   });
+
+  it('refuses plain http where keys come from or tokens go, except to a loopback address (a sidecar)', () => {
+    const clear = 'must be https (http only to a loopback address: keys and tokens would cross the network in clear)';
+    expect(
+      problemsOf('{ jwt: { issuer: https://idp.example, audience: w, jwksUri: http://idp.example/jwks } }'),
+    ).toEqual([`CALLERS_FILE ${SOURCE}: callers[0].auth.jwt.jwksUri: ${clear}`]);
+    expect(
+      problemsOf(
+        '{ introspection: { endpoint: http://as.example/introspect, clientId: c, clientSecrets: [a-long-secret-value-0123456789] } }',
+      ),
+    ).toEqual([`CALLERS_FILE ${SOURCE}: callers[0].auth.introspection.endpoint: ${clear}`]);
+    expect(
+      problemsOf(
+        '{ kubernetes: { issuer: http://k8s.example, audience: w, serviceAccounts: [system:serviceaccount:a:b] } }',
+      ),
+    ).toEqual([`CALLERS_FILE ${SOURCE}: callers[0].auth.kubernetes.issuer: ${clear}`]);
+    expect(problemsOf('{ googleIdToken: { audience: x, emails: [a@b.c], jwksUri: http://keys.example } }')).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].auth.googleIdToken.jwksUri: ${clear}`,
+    ]);
+    for (const host of ['127.0.0.1:8080', 'localhost', '[::1]:9000']) {
+      const auth = parse(`{ jwt: { issuer: https://idp.example, audience: w, jwksUri: "http://${host}/jwks" } }`);
+      expect(auth?.jwt?.jwksUri).toBe(`http://${host}/jwks`);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { load as parseYaml } from 'js-yaml';
+import { secureEnough } from '../tokens/http';
 import { ConfigError } from '../../config';
 import {
   decodeStandardWebhookSecret,
@@ -71,16 +72,24 @@ class FieldReader {
     return value;
   }
 
-  url(key: string, options: { optional?: boolean } = {}): string | undefined {
+  url(key: string, options: { optional?: boolean; secure?: boolean } = {}): string | undefined {
     const value = this.string(key, options);
     if (value === undefined) return undefined;
+    let parsed: URL;
     try {
-      const parsed = new URL(value);
+      parsed = new URL(value);
       if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new TypeError('scheme');
-      return value;
     } catch {
       return this.problem(key, 'must be an http(s) URL');
     }
+    // Where keys come from or tokens go: see secureEnough.
+    if (options.secure && !secureEnough(parsed)) {
+      return this.problem(
+        key,
+        'must be https (http only to a loopback address: keys and tokens would cross the network in clear)',
+      );
+    }
+    return value;
   }
 
   strings(key: string, options: { optional?: boolean; min?: number; pattern?: RegExp; hint?: string } = {}): string[] {
@@ -209,7 +218,7 @@ function readAuth(
     result.jwt = {
       issuer: jwt.string('issuer') ?? '',
       audience: jwt.string('audience') ?? '',
-      jwksUri: jwt.url('jwksUri') ?? '',
+      jwksUri: jwt.url('jwksUri', { secure: true }) ?? '',
       algorithms: jwt.has('algorithms') ? jwt.strings('algorithms') : DEFAULT_ALGORITHMS,
       subjects: jwt.strings('subjects', { optional: true, min: 0 }),
       requireAccessTokenType: jwt.boolean('requireAccessTokenType', false),
@@ -224,7 +233,7 @@ function readAuth(
   const introspection = auth.object_('introspection');
   if (introspection) {
     result.introspection = {
-      endpoint: introspection.url('endpoint') ?? '',
+      endpoint: introspection.url('endpoint', { secure: true }) ?? '',
       clientId: introspection.string('clientId') ?? '',
       clientSecrets: introspection.secrets('clientSecrets'),
       audience: introspection.string('audience', { optional: true }),
@@ -236,7 +245,7 @@ function readAuth(
     result.googleIdToken = {
       audience: google.string('audience') ?? '',
       emails: google.strings('emails'),
-      jwksUri: google.url('jwksUri', { optional: true }) ?? GOOGLE_JWKS_URI,
+      jwksUri: google.url('jwksUri', { optional: true, secure: true }) ?? GOOGLE_JWKS_URI,
       issuers: google.has('issuers') ? google.strings('issuers') : GOOGLE_ISSUERS,
       maxLifetimeSeconds: maxLifetime(google),
     };
@@ -244,13 +253,13 @@ function readAuth(
   const kubernetes = auth.object_('kubernetes');
   if (kubernetes) {
     result.kubernetes = {
-      issuer: kubernetes.url('issuer') ?? '',
+      issuer: kubernetes.url('issuer', { secure: true }) ?? '',
       audience: kubernetes.string('audience') ?? '',
       serviceAccounts: kubernetes.strings('serviceAccounts', {
         pattern: SERVICE_ACCOUNT,
         hint: 'must list one or more system:serviceaccount:<namespace>:<name>',
       }),
-      jwksUri: kubernetes.url('jwksUri', { optional: true }),
+      jwksUri: kubernetes.url('jwksUri', { optional: true, secure: true }),
       maxLifetimeSeconds: maxLifetime(kubernetes),
       tokenReview: readTokenReview(kubernetes.object_('tokenReview'), problems, `${where}.auth.kubernetes`),
     };

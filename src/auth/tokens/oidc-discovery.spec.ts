@@ -50,6 +50,11 @@ describe('discoverJwksUri', () => {
   it.each<[string, (issuer: string) => Reply, RegExp]>([
     ['no jwks_uri', (issuer) => ({ json: { issuer } }), /no jwks_uri/],
     ['a non-http jwks_uri', (issuer) => ({ json: { issuer, jwks_uri: 'file:///keys' } }), /http/],
+    [
+      'a plain-http jwks_uri off the machine',
+      (issuer) => ({ json: { issuer, jwks_uri: 'http://keys.example/jwks' } }),
+      /must be https \(http only to a loopback address\)/,
+    ],
     ['no issuer', () => ({ json: { jwks_uri: server.url('/keys') } }), /names issuer undefined/],
     ['a JSON array', () => ({ json: [] }), /not a JSON object/],
     ['not JSON', () => ({ text: 'hello' }), /failed/],
