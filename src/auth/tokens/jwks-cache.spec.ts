@@ -139,12 +139,29 @@ describe('JwksCache', () => {
       await expect(lookUp(c, 'k-1')).rejects.toMatchObject({ name: 'JwksUnavailableError' });
     });
 
-    it('without any keys yet, retries on the next call', async () => {
+    it('without any keys yet, retries at most once a second, however many tokens arrive', async () => {
       status = 503;
       const c = cache();
       await expect(lookUp(c, 'k-1')).rejects.toMatchObject({ name: 'JwksUnavailableError' });
       status = 200;
+      for (let i = 0; i < 20; i += 1) {
+        await expect(lookUp(c, 'k-1')).rejects.toMatchObject({ name: 'JwksUnavailableError' });
+      }
+      expect(fetches()).toBe(1);
+      clock += 1000;
       await expect(lookUp(c, 'k-1')).resolves.toBeDefined();
+      expect(fetches()).toBe(2);
+    });
+
+    it('with keys too old to use, retries at most once a second too', async () => {
+      const c = cache();
+      await lookUp(c, 'k-1');
+      status = 503;
+      clock += 24 * 60 * MINUTE + 1;
+      for (let i = 0; i < 20; i += 1) {
+        await expect(lookUp(c, 'k-1')).rejects.toMatchObject({ name: 'JwksUnavailableError' });
+      }
+      expect(fetches()).toBe(2);
     });
   });
 });

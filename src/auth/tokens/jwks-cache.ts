@@ -25,12 +25,15 @@ export interface JwksCacheOptions {
   readonly now?: () => number;
 }
 
+/** Without usable keys, the set is fetched again at most this often, however many tokens arrive. */
+const RETRY_WITHOUT_KEYS_MS = 1000;
+
 /**
  * A remote JWKS kept for as long as its response's `Cache-Control: max-age` (minus `Age`) says, bounded by
  * `[minMaxAgeMs, maxMaxAgeMs]`. An unknown `kid` triggers a refetch at most once per `cooldownDurationMs`;
  * concurrent callers share one request. When a refresh of an expired set fails, the old keys stay in use
  * (retried once per cooldown) for at most `maxMaxAgeMs` after they were fetched, so a JWKS outage does not
- * refuse every token at once.
+ * refuse every token at once. Without usable keys (none yet, or too old) a fetch is tried at most once a second.
  */
 export class JwksCache {
   private readonly url: string;
@@ -67,11 +70,18 @@ export class JwksCache {
 
   private async current(): Promise<LocalKeySet> {
     if (this.pending) await this.pending.catch(() => undefined);
+    const sinceAttempt = this.now() - this.lastAttemptAt;
     if (this.local === undefined) {
+      // Tokens come from anyone: while the set cannot be had, they are refused at once rather than each one
+      // fetching again (a flood of unsigned tokens was a flood of requests to the issuer's endpoint).
+      if (sinceAttempt < RETRY_WITHOUT_KEYS_MS) throw new JwksUnavailableError('no JWKS (the last fetch failed)');
       await this.reload();
     } else if (this.now() >= this.fetchedAt + this.lifetimeMs) {
-      const coolingDown = this.now() - this.lastAttemptAt < this.options.cooldownDurationMs;
+      const coolingDown = sinceAttempt < this.options.cooldownDurationMs;
       const staleUsable = this.now() < this.fetchedAt + this.options.maxMaxAgeMs;
+      if (!staleUsable && sinceAttempt < RETRY_WITHOUT_KEYS_MS) {
+        throw new JwksUnavailableError('the JWKS is too old to use (the last refresh failed)');
+      }
       if (!coolingDown || !staleUsable) {
         await this.reload().catch((error: unknown) => {
           if (!staleUsable) throw error;
