@@ -196,11 +196,11 @@ describe('Dialogflow CX webhook (real HTTP, real PostgreSQL)', () => {
       ]);
     });
 
-    it('ends the conversation as a success', async () => {
-      expect((await feature('end')).body.fulfillmentResponse.messages).toEqual([
-        textOf('Goodbye.'),
-        { conversationSuccess: {} },
-      ]);
+    it("ends the conversation on the flow's END_SESSION page, as a success", async () => {
+      const ended = (await feature('end')).body;
+      expect(ended.fulfillmentResponse.messages).toEqual([textOf('Goodbye.'), { conversationSuccess: {} }]);
+      // conversationSuccess is for CX's analytics only: the session ends where the flow goes to END_SESSION.
+      expect(ended.targetPage).toBe(`${FLOW}/pages/END_SESSION`);
     });
 
     it('answers a delegated turn with an empty fulfillment response, keeping session parameters', async () => {

@@ -250,11 +250,15 @@ describe('renderResponse', () => {
     });
   });
 
-  it('marks the end of the conversation as a success', () => {
-    expect(render({ text: 'Goodbye.', endConversation: true }).fulfillmentResponse?.messages).toEqual([
+  it("ends the conversation on the flow's END_SESSION page, marked a success", () => {
+    const ended = render({ text: 'Goodbye.', endConversation: true });
+    expect(ended.fulfillmentResponse?.messages).toEqual([
       { text: { text: ['Goodbye.'] } },
       { conversationSuccess: {} },
     ]);
+    expect(ended.targetPage).toBe(`${FLOW}/pages/END_SESSION`);
+    // A transition the handler asked for wins.
+    expect(render({ endConversation: true, transition: { page: 'Survey' } }).targetPage).toBe(`${FLOW}/pages/Survey`);
   });
 
   it('sends session parameter changes only, keeping null so CX removes the parameter', () => {

@@ -188,7 +188,8 @@ function qualifyFlow(flow: string, turn: DialogflowCxTurn): string {
  * (`mergeBehavior` APPEND); session parameters are sent as the change to make (`null` removes one, as CX
  * does); an elicit marks the form parameter INVALID and clears its session value so CX collects it again, with
  * `text` as the prompt; a transition becomes `targetPage` / `targetFlow` (both are rendered if both are given, so that
- * `checkResponse` refuses the response). A delegated turn answers with an empty fulfillment response, so
+ * `checkResponse` refuses the response); the end of the conversation is `conversationSuccess` and, without another
+ * transition, the flow's END_SESSION page. A delegated turn answers with an empty fulfillment response, so
  * the agent's own messages and form handling go on. Contexts and followup events have no CX equivalent and
  * are ignored.
  */
@@ -209,6 +210,12 @@ export function renderResponse(result: FulfillmentResult, turn: DialogflowCxTurn
   if (result.payload) response.payload = { ...result.payload };
   if (result.transition?.page !== undefined) response.targetPage = qualifyPage(result.transition.page, turn);
   if (result.transition?.flow !== undefined) response.targetFlow = qualifyFlow(result.transition.flow, turn);
+  // conversationSuccess only marks the conversation successful in CX's analytics; the session ends on the
+  // END_SESSION page (named in the current page's flow; unknown without a current page, then it is left out).
+  if (result.endConversation && !result.delegate && result.transition === undefined) {
+    const end = qualifyPage('END_SESSION', turn);
+    if (end !== 'END_SESSION') response.targetPage = end;
+  }
   return response;
 }
 
