@@ -172,6 +172,20 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
       expect(await balances()).toEqual({ checking: checkingAfter, savings: before.savings + 25000n });
     });
 
+    it('while ES still fills slots (webhook call for slot filling): a dialog-stage handler asks, the rest leave ES to', async () => {
+      const before = await balances();
+      const filling = fixture('TransferFunds');
+      (filling.queryResult as Record<string, unknown>).allRequiredParamsPresent = false;
+      filling.queryResult.parameters = { ...filling.queryResult.parameters, amount: '' };
+      // TransferFunds acts in the dialog stage too (as on Lex and CX): it asks for the amount, and moves nothing.
+      expect(await post(filling)).toMatchObject({ fulfillmentText: 'How much would you like to transfer?' });
+      expect(await balances()).toEqual(before);
+      // A fulfillment-only handler answers nothing yet: ES goes on with the intent's own prompt.
+      const balance = fixture('GetAccountBalance');
+      (balance.queryResult as Record<string, unknown>).allRequiredParamsPresent = false;
+      expect(await post(balance)).toEqual({});
+    });
+
     it('TransferFunds: "no" moves nothing and clears the confirmation', async () => {
       const before = await balances();
       const body = await post(nextTurn(fixture('TransferFunds'), 'no', { confirmation: 'no' }));

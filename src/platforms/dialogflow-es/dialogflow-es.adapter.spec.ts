@@ -49,6 +49,13 @@ describe('toDispatchInput', () => {
     });
   });
 
+  it('is the dialog stage while ES still collects required parameters (allRequiredParamsPresent: false only)', () => {
+    expect(toDispatchInput(request({ allRequiredParamsPresent: false }), CALLER).stage).toBe('dialog');
+    for (const value of [true, undefined, 'false', 0, null]) {
+      expect(toDispatchInput(request({ allRequiredParamsPresent: value }), CALLER).stage).toBe('fulfillment');
+    }
+  });
+
   it('keeps the original body as raw', () => {
     const body = request();
     expect(toDispatchInput(body, CALLER).raw).toBe(body);

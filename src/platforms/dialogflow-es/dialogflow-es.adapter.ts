@@ -16,7 +16,11 @@ import {
   type WebhookCall,
   WebhookAdapter,
 } from '../platform-adapter';
-import { DIALOGFLOW_ES_CONTEXT_PATTERN, DialogflowEsWebhookRequest } from './dialogflow-es.request';
+import {
+  DIALOGFLOW_ES_CONTEXT_PATTERN,
+  type DialogflowEsQueryResult,
+  DialogflowEsWebhookRequest,
+} from './dialogflow-es.request';
 import {
   DIALOGFLOW_ES_MAX_RESPONSE_BYTES,
   DialogflowEsMessage,
@@ -59,7 +63,7 @@ export function toDispatchInput(body: DialogflowEsWebhookRequest, caller: Caller
     parameters: filledParameters(query.parameters ?? {}),
     contexts,
     sessionParameters: contexts.find((context) => context.name === SESSION_CONTEXT)?.parameters ?? {},
-    stage: 'fulfillment',
+    stage: collectingSlots(query) ? 'dialog' : 'fulfillment',
     confirmation: 'none',
     queryText: query.queryText,
     languageCode: query.languageCode || 'en',
@@ -112,6 +116,15 @@ function sessionContext(result: FulfillmentResult, input: Readonly<Record<string
     else parameters[key] = value;
   }
   return [{ name: SESSION_CONTEXT, lifespan: SESSION_CONTEXT_LIFESPAN, parameters }];
+}
+
+/**
+ * Whether ES is still collecting the intent's required parameters (slot filling with "Enable webhook call for slot
+ * filling"): it then says `allRequiredParamsPresent: false`. Read as sent, never refused: any other value, or none,
+ * is a fulfillment call.
+ */
+function collectingSlots(query: DialogflowEsQueryResult): boolean {
+  return (query as { allRequiredParamsPresent?: unknown }).allRequiredParamsPresent === false;
 }
 
 /**
