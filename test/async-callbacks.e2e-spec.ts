@@ -83,8 +83,9 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
   const redirecting = caller('redirecting-receiver');
   const farOff = caller('far-off-receiver');
   const unrecorded = caller('unrecorded-receiver');
+  const verbose = caller('verbose-receiver');
   const privateTarget = caller('private-target');
-  const withReceivers = [flaky, failing, rejecting, gone, throttled, redirecting, farOff, unrecorded];
+  const withReceivers = [flaky, failing, rejecting, gone, throttled, redirecting, farOff, unrecorded, verbose];
 
   let t: TestApp;
   /** Where the redirecting receiver points: it must never be called. */
@@ -401,6 +402,16 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
   });
 
   describe('delivery', () => {
+    it('takes a 200 with a 5 MiB page for delivered: the status decides, the body is read only so far', async () => {
+      const receiver = verbose.receiver as CallbackReceiver;
+      receiver.respondWith(() => ({ status: 200, body: `<html>${'x'.repeat(5 * 1024 * 1024)}</html>` }));
+      const { fulfillmentId } = await requestStatement(verbose);
+      const row = await settledDelivery(fulfillmentId, 'delivered');
+      markSettled(receiver);
+      expect(row).toMatchObject({ attempts: 1, last_status: 200, last_error: null });
+      expect(receiver.received).toHaveLength(1);
+    });
+
     it('retries a receiver that fails 3 times with the same webhook-id, then delivers once, signed', async () => {
       const receiver = flaky.receiver as CallbackReceiver;
       receiver.respondWith((_request, index) => (index < 3 ? { status: 500, body: 'try later' } : 204));

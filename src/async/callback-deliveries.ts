@@ -14,6 +14,7 @@ import {
   ForbiddenAddressError,
   ForbiddenUrlError,
   OutboundHttpClient,
+  OutboundResponseTooLargeError,
 } from '../outbound';
 import { retryDelay, verdictFor } from './callback-outcome';
 import type { CallbackDelivery, DeliveryStatus } from './callback-delivery.entity';
@@ -27,6 +28,12 @@ const DELIVERY_JOB_RETRIES = 5;
 
 export interface DeliveryJob {
   readonly deliveryId: string;
+  /**
+   * The attempts the delivery had made when this job was queued: a job that finds another number is a stale copy
+   * (pg-boss ran again a job whose end it could not record, say in a failover) and does nothing, so an attempt is
+   * neither sent twice nor before its Retry-After. Jobs queued before the field existed have none and are run.
+   */
+  readonly attempt?: number;
 }
 
 /** A delivery as an attempt reads it. */
@@ -58,23 +65,32 @@ export const DISABLE_URL = sql<{ disabled: 1 }, [callerId: string, url: string]>
   `INSERT INTO disabled_callbacks (caller_id, url) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS disabled`,
 );
 
+// Both only from the attempt count the attempt started with: a stale copy of a job changes nothing.
 const RETRY_LATER = sql<
-  never,
-  [id: string, attempts: number, lastStatus: number | null, lastError: string, nextAt: Date]
+  { updated: 1 },
+  [id: string, attempts: number, lastStatus: number | null, lastError: string, nextAt: Date, before: number]
 >(
   'deliveries_retry_later',
   `UPDATE callback_deliveries SET attempts = $2, last_status = $3, last_error = $4, next_attempt_at = $5,
-     updated_at = now() WHERE id = $1 AND status = 'pending'`,
+     updated_at = now() WHERE id = $1 AND status = 'pending' AND attempts = $6
+   RETURNING 1 AS updated`,
 );
 
 const SETTLE = sql<
   never,
-  [id: string, status: DeliveryStatus, attempts: number, lastStatus: number | null, lastError: string | null]
+  [
+    id: string,
+    status: DeliveryStatus,
+    attempts: number,
+    lastStatus: number | null,
+    lastError: string | null,
+    before: number,
+  ]
 >(
   'deliveries_settle',
   `UPDATE callback_deliveries SET status = $2::varchar, attempts = $3, last_status = $4, last_error = $5,
      next_attempt_at = NULL, updated_at = now(), delivered_at = CASE WHEN $2::varchar = 'delivered' THEN now() END
-   WHERE id = $1 AND status = 'pending'`,
+   WHERE id = $1 AND status = 'pending' AND attempts = $6`,
 );
 
 /** The callback body: Standard Webhooks' `{type, timestamp, data}` envelope around the finished work. */
@@ -94,6 +110,8 @@ export function callbackPayload(fulfillment: StoredFulfillment): string {
 }
 
 const ERROR_LIMIT = 500;
+/** A receiver's answer is its status; its body is read no further than this (a 200 with a 5 MiB page is delivered). */
+const CALLBACK_RESPONSE_BYTES = 64 * 1024;
 
 /**
  * Sends finished work to the caller's callback URL, signed the Standard Webhooks way, with the same
@@ -127,7 +145,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
         retryDelaySeconds: 5,
         deadLetter: FAILED_DELIVERY_QUEUE,
       },
-      (job) => this.attempt(job.data.deliveryId),
+      (job) => this.attempt(job.data.deliveryId, job.data.attempt),
     );
   }
 
@@ -142,16 +160,20 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     const id = `msg_${randomUUID().replaceAll('-', '')}`;
     const write = async (tx: SqlTransaction): Promise<void> => {
       await tx.run(INSERT, [id, fulfillment.id, fulfillment.callerId, target.url, callbackPayload(fulfillment)]);
-      await this.queue.send(DELIVERY_QUEUE, { deliveryId: id } satisfies DeliveryJob, {}, tx);
+      await this.queue.send(DELIVERY_QUEUE, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {}, tx);
     };
     await (transaction ? write(transaction) : this.pool.transaction(write));
     return id;
   }
 
-  /** One attempt; the job itself always completes, the next attempt is a new job scheduled for later. */
-  async attempt(deliveryId: string): Promise<void> {
+  /**
+   * One attempt; the job itself always completes, the next attempt is a new job scheduled for later. `expected`:
+   * the attempts made before this one, as the job was queued (see DeliveryJob.attempt).
+   */
+  async attempt(deliveryId: string, expected?: number): Promise<void> {
     const [delivery] = await this.pool.run(GET, [deliveryId]);
     if (!delivery || delivery.status !== 'pending') return;
+    if (expected !== undefined && delivery.attempts !== expected) return;
 
     const [disabled] = await this.pool.run(IS_DISABLED, [delivery.callerId, delivery.url]);
     if (disabled) return this.settle(delivery, 'disabled', null, 'the receiver answered 410 Gone earlier');
@@ -170,31 +192,36 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       status = response.status;
       retryAfterMs = response.retryAfterMs();
     } catch (failure: unknown) {
-      error = describe(failure);
+      // The receiver answered; only its body (which no one reads) was longer than we take: its status is the answer.
+      if (failure instanceof OutboundResponseTooLargeError) status = failure.status;
+      else error = describe(failure);
       if (isForbidden(failure)) {
-        return this.settle({ ...delivery, attempts }, 'dead', null, error);
+        return this.settle({ ...delivery, attempts }, 'dead', null, error, delivery.attempts);
       }
     }
 
     const verdict = status === null ? { kind: 'retry' as const } : verdictFor(status, retryAfterMs);
     const updated = { ...delivery, attempts };
-    if (verdict.kind === 'delivered') return this.settle(updated, 'delivered', status, null);
+    if (verdict.kind === 'delivered') return this.settle(updated, 'delivered', status, null, delivery.attempts);
     if (verdict.kind === 'disable') {
       await this.pool.run(DISABLE_URL, [delivery.callerId, delivery.url]);
       this.logger.warn(`Callback URL of caller ${delivery.callerId} answered 410 Gone: disabled`);
-      return this.settle(updated, 'disabled', status, 'the receiver answered 410 Gone');
+      return this.settle(updated, 'disabled', status, 'the receiver answered 410 Gone', delivery.attempts);
     }
     const reason = error ?? `the receiver answered HTTP ${status}`;
-    if (verdict.kind === 'dead') return this.settle(updated, 'dead', status, reason);
+    if (verdict.kind === 'dead') return this.settle(updated, 'dead', status, reason, delivery.attempts);
 
     const delay = retryDelay(this.config.async.callbackRetryDelaysMs, attempts, verdict.retryAfterMs);
-    if (delay === undefined) return this.settle(updated, 'dead', status, `${reason}; no attempts left`);
+    if (delay === undefined) {
+      return this.settle(updated, 'dead', status, `${reason}; no attempts left`, delivery.attempts);
+    }
     const nextAt = new Date(Date.now() + delay);
     await this.pool.transaction(async (tx) => {
-      await tx.run(RETRY_LATER, [delivery.id, attempts, status, reason.slice(0, ERROR_LIMIT), nextAt]);
+      const args = [delivery.id, attempts, status, reason.slice(0, ERROR_LIMIT), nextAt, delivery.attempts] as const;
+      if ((await tx.run(RETRY_LATER, [...args])).length === 0) return;
       await this.queue.send(
         DELIVERY_QUEUE,
-        { deliveryId: delivery.id } satisfies DeliveryJob,
+        { deliveryId: delivery.id, attempt: attempts } satisfies DeliveryJob,
         { startAfter: nextAt },
         tx,
       );
@@ -236,6 +263,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       timeoutMs: this.config.async.callbackTimeoutMs,
       // Retries are this service's schedule, not the client's: one attempt per job.
       retries: 0,
+      maxResponseBytes: CALLBACK_RESPONSE_BYTES,
       breaker: `callback:${url.origin}`,
       dispatcher: this.agentFor(target.allowPrivateNetwork),
     });
@@ -250,11 +278,13 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     return agent;
   }
 
+  /** Settles from `before` attempts (the count the attempt read) to `delivery.attempts`. */
   private async settle(
     delivery: Pick<DeliveryRow, 'id' | 'attempts' | 'callerId'>,
     status: Exclude<DeliveryStatus, 'pending'>,
     httpStatus: number | null,
     error: string | null,
+    before = delivery.attempts,
   ): Promise<void> {
     await this.pool.run(SETTLE, [
       delivery.id,
@@ -262,6 +292,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       delivery.attempts,
       httpStatus,
       error?.slice(0, ERROR_LIMIT) ?? null,
+      before,
     ]);
     this.metrics?.callbackDelivery(status);
     if (status === 'dead') {

@@ -72,7 +72,7 @@ export class DeliveryAdministration {
   replay(id: string): Promise<DeliverySummary | undefined> {
     return this.pool.transaction(async (tx) => {
       const row = await reopenDelivery(tx, id);
-      if (row) await this.queue.send(DELIVERY_QUEUE, { deliveryId: id } satisfies DeliveryJob, {}, tx);
+      if (row) await this.queue.send(DELIVERY_QUEUE, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {}, tx);
       return row;
     });
   }

@@ -26,7 +26,8 @@ const PURGE_DELIVERIES = sql<{ purged: 1 }, [limit: number]>(
   'retention_deliveries',
   `DELETE FROM callback_deliveries WHERE id IN (
      SELECT id FROM callback_deliveries
-     WHERE status = 'delivered' AND delivered_at < now() - interval '7 days' LIMIT $1)
+     WHERE (status = 'delivered' AND delivered_at < now() - interval '7 days')
+        OR (status IN ('dead', 'disabled') AND updated_at < now() - interval '7 days') LIMIT $1)
    RETURNING 1 AS purged`,
 );
 
@@ -37,7 +38,8 @@ const ABANDON_MARGIN_SECONDS = 600;
  * Every ten minutes, on one replica at a time (a pg-boss schedule): records work that can no longer finish
  * as failed (an async job whose last attempt died with its replica, late work of a replica that died), so
  * pollers and callbacks learn of it; then purges the expired rows of every `@PurgesExpiredRows` store (idempotency
- * records), expired results and settled deliveries older than a week.
+ * records), expired results and deliveries settled (delivered, dead, or disabled) more than a week ago: each holds a
+ * copy of its result, and a dead one is replayed within that week or not at all.
  */
 @Injectable()
 export class Retention implements OnModuleInit {

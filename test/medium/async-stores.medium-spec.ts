@@ -226,6 +226,40 @@ describe('async stores on PostgreSQL (no Nest)', () => {
     });
   });
 
+  describe('CallbackDeliveries.attempt', () => {
+    it('does nothing for a stale copy of a job (another attempt count), and goes on for the current one', async () => {
+      const fulfillmentId = randomUUID();
+      await results.insert(fulfillmentId, TURN, 'async', 'queued');
+      await db.query(
+        `INSERT INTO callback_deliveries (id, fulfillment_id, caller_id, url, payload, status, attempts, updated_at)
+         VALUES ('msg_stale', $1, 'bot', 'https://bot.example/results', '{}', 'pending', 2, now() - interval '1 hour')`,
+        [fulfillmentId],
+      );
+      const row = async () =>
+        (
+          await db.query<{ status: string; attempts: number; stale: boolean }>(
+            `SELECT status, attempts, updated_at < now() - interval '30 minutes' AS stale
+             FROM callback_deliveries WHERE id = 'msg_stale'`,
+          )
+        )[0];
+      // No HTTP client and no callers: reaching either would throw or settle the delivery.
+      const deliveries = new CallbackDeliveries(
+        db.pool,
+        {} as JobQueue,
+        new CallerRegistry([]),
+        {} as OutboundHttpClient,
+        config,
+      );
+      // A job queued after the first attempt, run again after the second (pg-boss could not record its end).
+      await deliveries.attempt('msg_stale', 1);
+      expect(await row()).toEqual({ status: 'pending', attempts: 2, stale: true });
+      // The current job goes on (here: the caller is gone, so the delivery is dead, from 2 attempts).
+      await deliveries.attempt('msg_stale', 2);
+      expect(await row()).toEqual({ status: 'dead', attempts: 2, stale: false });
+      await db.query(`DELETE FROM callback_deliveries WHERE id = 'msg_stale'`);
+    });
+  });
+
   describe('delivery administration', () => {
     it('lists deliveries by status and reopens a dead one, re-enabling its URL', async () => {
       const fulfillmentId = randomUUID();

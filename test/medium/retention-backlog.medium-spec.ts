@@ -101,6 +101,29 @@ describe('purging a backlog of expired rows (real PostgreSQL)', () => {
     expect(await statements('callback_deliveries')).toEqual(BATCHES);
   });
 
+  it('deletes dead and disabled deliveries a week after they settled, as delivered ones (each holds its result)', async () => {
+    await query('DELETE FROM callback_deliveries');
+    await query(
+      `INSERT INTO callback_deliveries (id, fulfillment_id, caller_id, url, payload, status, updated_at)
+       VALUES ('msg_dead_old', gen_random_uuid(), 'bot', 'https://bot.example/r', '{}', 'dead', now() - interval '8 days'),
+              ('msg_disabled_old', gen_random_uuid(), 'bot', 'https://bot.example/r', '{}', 'disabled', now() - interval '8 days'),
+              ('msg_dead_new', gen_random_uuid(), 'bot', 'https://bot.example/r', '{}', 'dead', now() - interval '1 day'),
+              ('msg_pending_old', gen_random_uuid(), 'bot', 'https://bot.example/r', '{}', 'pending', now() - interval '8 days')`,
+    );
+    const callbacks = new CallbackDeliveries(
+      pool,
+      {} as JobQueue,
+      new CallerRegistry([]),
+      {} as OutboundHttpClient,
+      config,
+    );
+    const results = new FulfillmentResults(pool, config, callbacks, new TestClock());
+    const retention = new Retention({} as JobQueue, {} as DiscoveryService, pool, results, config);
+    expect((await retention.purge()).deliveries).toBe(2);
+    const left = await query<{ id: string }>('SELECT id FROM callback_deliveries ORDER BY id');
+    expect(left.map((row) => row.id)).toEqual(['msg_dead_new', 'msg_pending_old']);
+  });
+
   it('the replay window and the audit trail purge theirs in batches too', async () => {
     await query(
       `INSERT INTO replay_guard (caller_id, message_id, body_digest, expires_at)
