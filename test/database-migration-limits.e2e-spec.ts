@@ -197,7 +197,7 @@ describe('migrations on a live database: their own time limits, never holding up
     expect(await migrate.exited).toBe(0);
     expect(migrate.output()).not.toContain('could not lock its table');
     expect(await turnKeyIndex(database)).toBe('valid');
-  });
+  }, 60_000); // its wait for the build to queue may take 30 s on a busy machine: the test's own limit is above it
 
   it('a start whose migration runs out of DB_MIGRATION_STATEMENT_TIMEOUT_MS waiting for locks fails in one line, naming the transaction', async () => {
     await migratedUpToTurnKey(database);
