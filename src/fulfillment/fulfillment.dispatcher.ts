@@ -229,4 +229,3 @@ function withoutSignal(request: FulfillmentRequest): Omit<FulfillmentRequest, 's
   const { signal, deadline, ...rest } = request;
   return rest;
 }
-

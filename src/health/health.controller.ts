@@ -57,7 +57,9 @@ export class HealthController {
       },
       () => {
         const session = this.indicators.check('jobQueue');
-        return this.readiness.jobQueueRunning ? session.up() : session.down({ message: 'the job queue is not running' });
+        return this.readiness.jobQueueRunning
+          ? session.up()
+          : session.down({ message: 'the job queue is not running' });
       },
       () => {
         const session = this.indicators.check('memory');
