@@ -1,5 +1,5 @@
 import { AppError } from '../common/errors/app-error';
-import { callBudgetMs, holdableTimeout, LONGEST_TIMEOUT, DEADLINE_MARGIN_MS } from './grpc-deadline';
+import { callBudgetMs, deadlineMarginMs, holdableTimeout, LONGEST_TIMEOUT } from './grpc-deadline';
 
 describe('callBudgetMs', () => {
   const now = 1_000_000;
@@ -8,18 +8,24 @@ describe('callBudgetMs', () => {
     expect(callBudgetMs(Infinity, 4500, now)).toBe(4500);
   });
 
+  it('keeps back a tenth of the time left, between 100 and 500 ms', () => {
+    expect([50, 1000, 1500, 3000, 5000, 60_000].map(deadlineMarginMs)).toEqual([100, 100, 150, 300, 500, 500]);
+  });
+
   it('is the configured budget when the deadline is further away', () => {
     expect(callBudgetMs(new Date(now + 10_000), 4500, now)).toBe(4500);
-    expect(callBudgetMs(now + 4500 + DEADLINE_MARGIN_MS, 4500, now)).toBe(4500);
+    expect(callBudgetMs(now + 5000, 4500, now)).toBe(4500);
   });
 
   it('is the time to the deadline minus the margin when that is shorter', () => {
-    expect(callBudgetMs(new Date(now + 1000), 4500, now)).toBe(1000 - DEADLINE_MARGIN_MS);
-    expect(callBudgetMs(now + DEADLINE_MARGIN_MS + 1, 4500, now)).toBe(1);
+    expect(callBudgetMs(new Date(now + 1000), 4500, now)).toBe(900);
+    expect(callBudgetMs(new Date(now + 1500), 4500, now)).toBe(1350);
+    expect(callBudgetMs(now + 4000, 4500, now)).toBe(3600);
+    expect(callBudgetMs(now + 101, 4500, now)).toBe(1);
   });
 
   it('refuses with DEADLINE_EXCEEDED when no time is left', () => {
-    for (const deadline of [now + DEADLINE_MARGIN_MS, now, now - 5000]) {
+    for (const deadline of [now + 100, now, now - 5000]) {
       expect(() => callBudgetMs(deadline, 4500, now)).toThrow(AppError);
     }
     try {
