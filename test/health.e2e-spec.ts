@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,13 +70,35 @@ describe('readiness limits', () => {
     expect(await grpcHealth(t.grpcPort!)).toEqual({ status: 'NOT_SERVING' });
   });
 
-  it('stays ready with a certificate that has not expired, its days left reported (HEALTH_CERT_MIN_DAYS 0)', async () => {
+  it('stays ready with a certificate 3 days from expiry, its days left reported (HEALTH_CERT_MIN_DAYS 0)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wf-health-'));
     try {
       generateCertificates(dir);
+      // The server's key, certified by the development CA for 3 days: every replica would serve it, and a margin
+      // of 7 days (the old default) took them all out of the Service at once.
+      const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+      openssl(['req', '-new', '-key', 'server.key', '-subj', '/CN=localhost', '-out', 'short.csr']);
+      writeFileSync(join(dir, 'short.ext'), 'subjectAltName = DNS:localhost, IP:127.0.0.1\n');
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        'short.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '3',
+        '-extfile',
+        'short.ext',
+        '-out',
+        'short.crt',
+      ]);
       t = await startTestApp({
         env: {
-          TLS_CERT_FILE: join(dir, 'server.crt'),
+          TLS_CERT_FILE: join(dir, 'short.crt'),
           TLS_KEY_FILE: join(dir, 'server.key'),
           TLS_CA_FILE: join(dir, 'ca.crt'),
         },
@@ -83,10 +106,7 @@ describe('readiness limits', () => {
       const { port } = t.app.getHttpServer().address() as AddressInfo;
       const answer = await httpsPost({ port, method: 'GET', path: '/health/ready', ca: pem(dir, 'ca.crt') });
       expect(answer.status).toBe(200);
-      expect((answer.json as unknown as Health).info?.certificate).toMatchObject({
-        status: 'up',
-        daysLeft: expect.any(Number),
-      });
+      expect((answer.json as unknown as Health).info?.certificate).toMatchObject({ status: 'up', daysLeft: 2 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
