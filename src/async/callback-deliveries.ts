@@ -5,6 +5,7 @@ import { CallerRegistry } from '../auth/callers/caller-registry';
 import type { CallbackTarget } from '../auth/callers/caller';
 import { signStandardWebhook } from '../auth/hmac/standard-webhooks';
 import { AppConfig } from '../config';
+import { loggableErrorText } from '../common/errors/loggable-error';
 import { DatabasePool } from '../database/database-pool';
 import { sql, type SqlTransaction } from '../database/sql';
 import { Metrics } from '../observability/metrics';
@@ -194,7 +195,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     } catch (failure: unknown) {
       // The receiver answered; only its body (which no one reads) was longer than we take: its status is the answer.
       if (failure instanceof OutboundResponseTooLargeError) status = failure.status;
-      else error = describe(failure);
+      else error = loggableErrorText(failure);
       if (isForbidden(failure)) {
         return this.settle({ ...delivery, attempts }, 'dead', null, error, delivery.attempts);
       }
@@ -217,8 +218,10 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     }
     const nextAt = new Date(Date.now() + delay);
     await this.pool.transaction(async (tx) => {
-      const args = [delivery.id, attempts, status, reason.slice(0, ERROR_LIMIT), nextAt, delivery.attempts] as const;
-      if ((await tx.run(RETRY_LATER, [...args])).length === 0) return;
+      const error = reason.slice(0, ERROR_LIMIT);
+      if ((await tx.run(RETRY_LATER, [delivery.id, attempts, status, error, nextAt, delivery.attempts])).length === 0) {
+        return;
+      }
       await this.queue.send(
         DELIVERY_QUEUE,
         { deliveryId: delivery.id, attempt: attempts } satisfies DeliveryJob,
@@ -317,8 +320,4 @@ function isForbidden(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return false;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

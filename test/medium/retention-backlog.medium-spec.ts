@@ -68,6 +68,19 @@ describe('purging a backlog of expired rows (real PostgreSQL)', () => {
     );
   const BATCHES = [5000, 5000, BACKLOG - 10_000];
 
+  /** The retention job on the test database, without Nest (no queue, callers or outbound calls needed to purge). */
+  const retentionJob = (): Retention => {
+    const callbacks = new CallbackDeliveries(
+      pool,
+      {} as JobQueue,
+      new CallerRegistry([]),
+      {} as OutboundHttpClient,
+      config,
+    );
+    const results = new FulfillmentResults(pool, config, callbacks, new TestClock());
+    return new Retention({} as JobQueue, {} as DiscoveryService, pool, results, config);
+  };
+
   it('the retention job deletes expired fulfillments and old deliveries in batches, and keeps the rest', async () => {
     await query(
       `INSERT INTO fulfillments (id, caller_id, platform, session_id, intent, mode, status, expires_at)
@@ -84,15 +97,7 @@ describe('purging a backlog of expired rows (real PostgreSQL)', () => {
       [BACKLOG + 10],
     );
 
-    const callbacks = new CallbackDeliveries(
-      pool,
-      {} as JobQueue,
-      new CallerRegistry([]),
-      {} as OutboundHttpClient,
-      config,
-    );
-    const results = new FulfillmentResults(pool, config, callbacks, new TestClock());
-    const retention = new Retention({} as JobQueue, {} as DiscoveryService, pool, results, config);
+    const retention = retentionJob();
     expect(await retention.purge()).toEqual({ fulfillments: BACKLOG, deliveries: BACKLOG });
     expect(await count('fulfillments')).toBe(10);
     expect(await count('callback_deliveries')).toBe(10);
@@ -110,15 +115,7 @@ describe('purging a backlog of expired rows (real PostgreSQL)', () => {
               ('msg_dead_new', gen_random_uuid(), 'bot', 'https://bot.example/r', '{}', 'dead', now() - interval '1 day'),
               ('msg_pending_old', gen_random_uuid(), 'bot', 'https://bot.example/r', '{}', 'pending', now() - interval '8 days')`,
     );
-    const callbacks = new CallbackDeliveries(
-      pool,
-      {} as JobQueue,
-      new CallerRegistry([]),
-      {} as OutboundHttpClient,
-      config,
-    );
-    const results = new FulfillmentResults(pool, config, callbacks, new TestClock());
-    const retention = new Retention({} as JobQueue, {} as DiscoveryService, pool, results, config);
+    const retention = retentionJob();
     expect((await retention.purge()).deliveries).toBe(2);
     const left = await query<{ id: string }>('SELECT id FROM callback_deliveries ORDER BY id');
     expect(left.map((row) => row.id)).toEqual(['msg_dead_new', 'msg_pending_old']);

@@ -5,22 +5,18 @@
  * other classes name only identifiers (constraints, columns, relations), which a reader needs, and are left whole.
  */
 export function loggableErrorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${maskedMessage(error)}` : String(error);
+  return error instanceof Error ? `${error.name}: ${loggableMessage(error)}` : String(error);
 }
 
 /** The error's stack with its message masked the same way (the stack's first line repeats the message). */
 export function loggableStack(error: unknown): string | undefined {
   if (!(error instanceof Error) || error.stack === undefined) return undefined;
-  const masked = maskedMessage(error);
+  const masked = loggableMessage(error);
   return masked === error.message ? error.stack : error.stack.replace(error.message, masked);
 }
 
 /** The error's message alone, masked the same way. */
 export function loggableMessage(error: Error): string {
-  return maskedMessage(error);
-}
-
-function maskedMessage(error: Error): string {
   const code = (error as { code?: unknown }).code;
   const dataException = typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
   return dataException ? error.message.replace(/"(?:[^"]|"")*"/g, '"…"') : error.message;
