@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { type CallbackReceiver, startCallbackReceiver } from '../support/callback-receiver';
 import { writeCallbackCaller } from './support/callback-caller';
-import { DEGRADED_TEXT, FaultCluster } from './support/fault-cluster';
+import { DEGRADED_TEXT, FaultCluster, INTERIM_TEXT } from './support/fault-cluster';
 
 const TOKEN = `async-${randomBytes(12).toString('hex')}`;
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
@@ -44,7 +44,10 @@ async function startArchive(): Promise<{ server: Server; url: string; filings: M
 interface Turn {
   readonly requestId: string;
   fulfillmentId?: string;
-  /** Replies other than the acknowledgement (the degraded reply, 409 in progress, none): the bot sent it again. */
+  /**
+   * Replies other than the acknowledgement (the degraded reply, "still working", 409 in progress, none): the bot
+   * sent it again.
+   */
   resent: number;
 }
 
@@ -111,9 +114,14 @@ describe('async fulfillments through a PostgreSQL restart and a replica killed m
       return undefined;
     }
     const id = status === 200 ? reply.sessionParameters?.pendingFulfillmentId : undefined;
-    // Not acknowledged, and to be sent again: the degraded reply while PostgreSQL is away, or 409 while a first
-    // delivery that a killed replica had taken is still leased to it (a retry after the lease takes it over).
-    const resend = reply.text === DEGRADED_TEXT || (status === 409 && reply.error === 'IDEMPOTENCY_IN_PROGRESS');
+    // Not acknowledged, and to be sent again: the degraded reply while PostgreSQL is away; "still working" when
+    // queueing the job outlived the deadline (PostgreSQL came back mid-turn: a retry gets the acknowledgement once
+    // the queueing has finished, or queues it again if it failed); 409 while a first delivery is still leased (to
+    // the queueing still under way, or to a killed replica until the lease expires).
+    const resend =
+      reply.text === DEGRADED_TEXT ||
+      reply.text === INTERIM_TEXT ||
+      (status === 409 && reply.error === 'IDEMPOTENCY_IN_PROGRESS');
     if (!id && !resend) throw new Error(`unexpected reply ${status} ${JSON.stringify(reply)}`);
     return id;
   }
