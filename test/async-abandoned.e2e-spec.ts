@@ -9,11 +9,13 @@ import { startTestApp, type TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
 
 /**
- * An async turn whose job waited in a backlog past the retention job's limit is recorded as failed; when its job
- * runs at last, the handler must not run: its effect (a statement filed with the archive) would sit behind a
- * result, a poll and a callback that all say it failed.
+ * The retention job records as failed an async turn that can no longer finish, and no other. A turn whose job
+ * waited in a backlog past its limit is given up by the queue (the job's retention) and then recorded as failed: its
+ * handler never runs, for its effect (a statement filed with the archive) would sit behind a result, a poll and a
+ * callback that all say it failed. A turn whose job is running, however long since it was acknowledged, is left
+ * to finish: before, it was recorded as failed under its running handler, whose statement was filed all the same.
  */
-describe('async work recorded as failed before its job ran (real app, real pg-boss, a real archive server)', () => {
+describe('abandoned async work: only what can no longer run is recorded as failed (real app, real pg-boss, a real archive server)', () => {
   let t: TestApp;
   let archive: Server;
   const filed: string[] = [];
@@ -40,6 +42,7 @@ describe('async work recorded as failed before its job ran (real app, real pg-bo
       env: {
         STATEMENT_ARCHIVE_URL: `http://127.0.0.1:${(archive.address() as AddressInfo).port}`,
         ASYNC_POLL_INTERVAL_MS: '500',
+        ASYNC_MAINTENANCE_INTERVAL_SECONDS: '1',
       },
     });
   });
@@ -70,36 +73,55 @@ describe('async work recorded as failed before its job ran (real app, real pg-bo
     (
       await queryTestDatabase<{ status: string }>(t.database.url, 'SELECT status FROM fulfillments WHERE id = $1', [id])
     )[0];
-  const jobStates = async (id: string) =>
+  /** The job's state, `archived` when pg-boss has moved it to its archive. */
+  const jobState = async (id: string) =>
     (
       await queryTestDatabase<{ state: string }>(
         t.database.url,
-        `SELECT state FROM pgboss.job WHERE name = 'async-fulfillment' AND data->>'fulfillmentId' = $1`,
+        `SELECT state::text FROM pgboss.job WHERE name = 'async-fulfillment' AND id = $1
+         UNION ALL SELECT 'archived ' || state FROM pgboss.archive WHERE name = 'async-fulfillment' AND id = $1`,
         [id],
       )
     ).map((row) => row.state);
 
-  it('does not run the handler of a fulfillment recorded as failed while its job waited', async () => {
-    const first = await requestStatement();
+  it('fails a turn whose job the queue gave up on, never runs it, and lets a late-started job finish', async () => {
+    const started = await requestStatement();
     await eventually(() => expect(filed).toHaveLength(1));
     const waiting = await requestStatement();
-    expect(await jobStates(waiting)).toEqual(['created']);
-
-    // As if it had waited past every limit of an async job (ASYNC_JOB_TIMEOUT_MS × attempts + 10 minutes).
-    await queryTestDatabase(
+    expect(await jobState(started)).toEqual(['active']);
+    expect(await jobState(waiting)).toEqual(['created']);
+    // The queue keeps a job that has not started for as long as an async turn may take (attempts and a wait).
+    const [{ seconds }] = await queryTestDatabase<{ seconds: number }>(
       t.database.url,
-      `UPDATE fulfillments SET created_at = now() - interval '1 day' WHERE id = $1`,
+      `SELECT extract(epoch FROM keep_until - created_on)::int AS seconds FROM pgboss.job WHERE id = $1`,
       [waiting],
     );
-    expect(await t.app.get(Retention).failAbandoned()).toEqual([waiting]);
+    expect(seconds).toBe(60 * 4 + 600); // ASYNC_JOB_TIMEOUT_MS × (ASYNC_JOB_RETRIES + 1) + 10 minutes
+
+    // Both acknowledged a day ago, as if they had waited in a backlog: the one started late is running, the other
+    // may still start. Neither is abandoned.
+    await queryTestDatabase(
+      t.database.url,
+      `UPDATE fulfillments SET created_at = now() - interval '1 day' WHERE id = ANY($1)`,
+      [[started, waiting]],
+    );
+    const retention = t.app.get(Retention);
+    expect(await retention.failAbandoned()).toEqual([]);
+
+    // The waiting job's retention runs out: pg-boss's maintenance archives it unstarted, and it is abandoned.
+    await queryTestDatabase(
+      t.database.url,
+      `UPDATE pgboss.job SET keep_until = now() - interval '1 second' WHERE name = 'async-fulfillment' AND id = $1`,
+      [waiting],
+    );
+    await eventually(async () => expect(await jobState(waiting)).toEqual(['archived created']), 15_000);
+    expect(await retention.failAbandoned()).toEqual([waiting]);
+    expect(await fulfillment(waiting)).toEqual({ status: 'failed' });
 
     holdFirst?.();
-    await eventually(async () => {
-      expect(await fulfillment(first)).toEqual({ status: 'completed' });
-      expect(await jobStates(waiting)).toEqual(['completed']);
-    }, 15_000);
+    await eventually(async () => expect(await fulfillment(started)).toEqual({ status: 'completed' }), 15_000);
+    // The late-started turn completed with its statement; the abandoned one's handler never ran.
     expect(await fulfillment(waiting)).toEqual({ status: 'failed' });
-    // Only the first turn's statement was filed and recorded.
     expect(filed).toHaveLength(1);
     const statements = await queryTestDatabase<{ count: string }>(t.database.url, 'SELECT count(*) FROM statements');
     expect(statements).toEqual([{ count: '1' }]);

@@ -16,6 +16,17 @@ import { recordJobOutcome } from '../observability/job-tracing';
 
 export const FULFILLMENT_QUEUE = 'async-fulfillment';
 
+/** Extra time an async turn's job may wait for a worker, beyond the time its attempts may take. */
+const QUEUE_WAIT_MARGIN_SECONDS = 600;
+
+/**
+ * How long an async turn may take from its acknowledgement, waiting and every attempt included: its job not started
+ * by then is given up by the queue (its retention), and its fulfillment recorded as failed by the retention job.
+ */
+export function asyncGiveUpSeconds({ jobTimeoutMs, jobRetries }: AppConfig['async']): number {
+  return Math.ceil((jobTimeoutMs / 1000) * (jobRetries + 1)) + QUEUE_WAIT_MARGIN_SECONDS;
+}
+
 interface FulfillmentJob {
   readonly fulfillmentId: string;
   readonly input: DispatchInput & { readonly idempotencyKey: string };
@@ -63,13 +74,25 @@ export class AsyncFulfillments implements OnModuleInit {
     };
     const queued = await this.pool.transaction(async (client) => {
       const fulfillmentId = await this.results.queueTurn(id, input, job.input.idempotencyKey, client);
-      if (fulfillmentId === id) await this.queue.send(FULFILLMENT_QUEUE, job, {}, client);
+      if (fulfillmentId === id) {
+        // The job is the fulfillment's namesake, for the retention job to ask the queue what became of it.
+        const retentionSeconds = asyncGiveUpSeconds(this.config.async);
+        await this.queue.send(FULFILLMENT_QUEUE, job, { id, retentionSeconds }, client);
+      }
       return fulfillmentId;
     });
     return {
       text: operatorText(this.config.async.acceptedText, input.languageCode),
       sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: queued },
     };
+  }
+
+  /**
+   * Whether the job of async fulfillment `id` may still run its handler (waiting, to be retried or running). A
+   * fulfillment queued before jobs were named after it has no job under its id: unknown, so false.
+   */
+  async jobMayStillRun(id: string): Promise<boolean> {
+    return (await this.queue.jobFate(FULFILLMENT_QUEUE, id)) === 'pending';
   }
 
   private async run(job: FulfillmentJob, lastAttempt: boolean): Promise<void> {

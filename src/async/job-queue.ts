@@ -31,6 +31,15 @@ export interface QueueDefinition {
   readonly deadLetter?: string;
 }
 
+/**
+ * What became of a job: `pending` (waiting, to be retried, or running: it may still run its handler), `ended`
+ * (completed, failed or cancelled, or given up by the queue before it could start: it never runs again), or
+ * `unknown` (no job under that id: never queued under it, or purged long after it ended).
+ */
+export type JobFate = 'pending' | 'ended' | 'unknown';
+
+const PENDING_STATES: ReadonlySet<string> = new Set(['created', 'retry', 'active']);
+
 type JobHandler<T> = (job: PgBoss.JobWithMetadata<T>) => Promise<void>;
 
 interface Registration {
@@ -205,6 +214,16 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     const id = await boss.send(queue, withTraceContext(data), { ...options, ...(transaction && { db: transaction }) });
     if (!id) throw new Error(`queue ${queue} refused the job`);
     return id;
+  }
+
+  /** What became of job `id` of `queue` (see `JobFate`). */
+  async jobFate(queue: string, id: string): Promise<JobFate> {
+    const boss = this.running();
+    const job = await boss.getJobById(queue, id);
+    if (job) return PENDING_STATES.has(job.state) ? 'pending' : 'ended';
+    // pg-boss moves a job it is done with to its archive: ended (it archives a job that never started once the
+    // job's retention has passed), whatever state it was archived in.
+    return (await boss.getJobById(queue, id, { includeArchive: true })) ? 'ended' : 'unknown';
   }
 
   /** Jobs waiting in each registered queue (created or waiting for a retry); empty while not running. */

@@ -4,14 +4,16 @@ import { type ExpiringRows, PurgesExpiredRows, purgeInBatches } from '../common/
 import { AppConfig } from '../config';
 import { DatabasePool } from '../database/database-pool';
 import { sql } from '../database/sql';
+import { AsyncFulfillments, asyncGiveUpSeconds } from './async-fulfillments';
+import type { FulfillmentMode } from './fulfillment-record.entity';
 import { FulfillmentResults } from './fulfillment-results';
 import { JobQueue } from './job-queue';
 
 export const RETENTION_QUEUE = 'retention';
 
-const ABANDONED = sql<{ id: string }, [asyncSeconds: number, lateSeconds: number]>(
+const ABANDONED = sql<{ id: string; mode: FulfillmentMode }, [asyncSeconds: number, lateSeconds: number]>(
   'retention_abandoned',
-  `SELECT id FROM fulfillments WHERE status IN ('queued', 'running') AND (
+  `SELECT id, mode FROM fulfillments WHERE status IN ('queued', 'running') AND (
      (mode = 'async' AND created_at < now() - make_interval(secs => $1::double precision)) OR
      (mode = 'deferred' AND created_at < now() - make_interval(secs => $2::double precision)))`,
 );
@@ -31,7 +33,7 @@ const PURGE_DELIVERIES = sql<{ purged: 1 }, [limit: number]>(
    RETURNING 1 AS purged`,
 );
 
-/** Extra time before unfinished work is declared lost, beyond its own limits. */
+/** Extra time before unfinished late work is declared lost, beyond its own limit. */
 const ABANDON_MARGIN_SECONDS = 600;
 
 /**
@@ -52,6 +54,7 @@ export class Retention implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly pool: DatabasePool,
     private readonly results: FulfillmentResults,
+    private readonly asyncFulfillments: AsyncFulfillments,
     private readonly config: AppConfig,
   ) {}
 
@@ -66,16 +69,24 @@ export class Retention implements OnModuleInit {
     this.queue.every(RETENTION_QUEUE, 600);
   }
 
-  /** Marks unfinished work past every limit as failed; returns the ids. */
+  /**
+   * Marks unfinished work past every limit as failed; returns the ids. An async turn is failed only once its job
+   * can no longer run: one still running (it started late, after a wait in a backlog) would otherwise have its
+   * effect behind a result that says it failed.
+   */
   async failAbandoned(): Promise<string[]> {
-    const { jobTimeoutMs, jobRetries } = this.config.async;
-    const asyncSeconds = (jobTimeoutMs / 1000) * (jobRetries + 1) + ABANDON_MARGIN_SECONDS;
+    const asyncSeconds = asyncGiveUpSeconds(this.config.async);
     const lateSeconds = this.config.fulfillment.lateWorkTimeoutMs / 1000 + ABANDON_MARGIN_SECONDS;
-    const rows = await this.pool.run(ABANDONED, [asyncSeconds, lateSeconds]);
+    const candidates = await this.pool.run(ABANDONED, [asyncSeconds, lateSeconds]);
     const failed = { text: this.config.fulfillment.errorText, failed: true };
-    for (const { id } of rows) await this.results.finish(id, 'failed', failed);
-    if (rows.length > 0) this.logger.warn(`Recorded ${rows.length} abandoned fulfillment(s) as failed`);
-    return rows.map((row) => row.id);
+    const abandoned: string[] = [];
+    for (const { id, mode } of candidates) {
+      if (mode === 'async' && (await this.asyncFulfillments.jobMayStillRun(id))) continue;
+      await this.results.finish(id, 'failed', failed);
+      abandoned.push(id);
+    }
+    if (abandoned.length > 0) this.logger.warn(`Recorded ${abandoned.length} abandoned fulfillment(s) as failed`);
+    return abandoned;
   }
 
   /** Returns how many rows each store lost, by name (`idempotency`, `fulfillments`, `deliveries`, …). */

@@ -1,6 +1,7 @@
 import type { DiscoveryService } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { AuditLog } from '../../src/audit/audit-log';
+import type { AsyncFulfillments } from '../../src/async/async-fulfillments';
 import { CallbackDeliveries } from '../../src/async/callback-deliveries';
 import { FulfillmentResults } from '../../src/async/fulfillment-results';
 import type { JobQueue } from '../../src/async/job-queue';
@@ -78,7 +79,7 @@ describe('purging a backlog of expired rows (real PostgreSQL)', () => {
       config,
     );
     const results = new FulfillmentResults(pool, config, callbacks, new TestClock());
-    return new Retention({} as JobQueue, {} as DiscoveryService, pool, results, config);
+    return new Retention({} as JobQueue, {} as DiscoveryService, pool, results, {} as AsyncFulfillments, config);
   };
 
   it('the retention job deletes expired fulfillments and old deliveries in batches, and keeps the rest', async () => {
