@@ -13,15 +13,15 @@ import {
 import { ErrorResponseSchema } from '../../common/http/error-response.schema';
 import { requestSchemas } from '../../common/validation/request-schemas';
 import { routeAccess } from './admin-auth.guard';
-import { CSRF_HEADER, SESSION_COOKIE } from './admin-sessions';
+import { AdminSessions, CSRF_HEADER, SESSION_COOKIE } from './admin-sessions';
 
 /** Where the admin listener serves the document (no authentication: it describes, it holds no data). */
 export const ADMIN_OPENAPI_PATH = '/api/openapi.json';
 
 const DESCRIPTION = `The operator console's JSON API, served on the admin listener (ADMIN_PORT) only.
 
-Every route but sign-in needs a console session: the HttpOnly cookie ${SESSION_COOKIE} that /login and /callback set
-after OpenID Connect sign-in (in development without an identity provider, requests from loopback are the local
+Every route but sign-in needs a console session: the HttpOnly cookie __Host-${SESSION_COOKIE} (${SESSION_COOKIE} when the
+console is served over plain http) that /login and /callback set after OpenID Connect sign-in (in development without an identity provider, requests from loopback are the local
 operator). Every action (POST, DELETE) also needs the session's CSRF token, from GET /api/session, in the
 ${CSRF_HEADER} header, and is audited. Routes marked "operator" need the operator role; the rest need viewer or
 operator. Errors are always JSON: {statusCode, error, message, details?, requestId}.`;
@@ -73,12 +73,13 @@ function parametersOf(where: 'query' | 'path', schema: SchemaObject): ParameterO
  * path and body parameters from the DTO classes its validation uses, who may call it, and its error answers.
  */
 export function buildAdminOpenApiDocument(admin: INestApplication, controllers: readonly Type[]): OpenAPIObject {
+  const cookie = admin.get(AdminSessions).sessionCookieName;
   const config = new DocumentBuilder()
     .setOpenAPIVersion('3.1.0')
     .setTitle('Webhook fulfillment: operator console API')
     .setDescription(DESCRIPTION)
     .setVersion('v1')
-    .addCookieAuth(SESSION_COOKIE, { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE }, 'session')
+    .addCookieAuth(cookie, { type: 'apiKey', in: 'cookie', name: cookie }, 'session')
     .addApiKey({ type: 'apiKey', in: 'header', name: CSRF_HEADER }, 'csrf')
     .build();
   const document = SwaggerModule.createDocument(admin, config, {

@@ -86,7 +86,7 @@ describe('console sessions', () => {
 
   it('knows a signed-in person from their session cookie, and no one from a forged or foreign one', () => {
     const setCookie = sessions.sessionCookie(viewer);
-    expect(setCookie).toMatch(/^wf_console=[^;]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax; Secure$/);
+    expect(setCookie).toMatch(/^__Host-wf_console=[^;]+; Path=\/; Max-Age=3600; HttpOnly; SameSite=Lax; Secure$/);
     const cookie = setCookie.split(';')[0];
     expect(sessions.principalOf(requestWith({ cookie }, '10.0.0.9'))).toEqual({
       ...viewer,
@@ -96,6 +96,31 @@ describe('console sessions', () => {
     const other = new AdminSessions(sessions['config'], { ...options, sessionSecret: Buffer.alloc(32, 2) });
     expect(other.principalOf(requestWith({ cookie }, '10.0.0.9'))).toBeUndefined();
     expect(sessions.principalOf(requestWith({ cookie: `${cookie}x` }, '10.0.0.9'))).toBeUndefined();
+  });
+
+  it('over https, takes the session and the sign-in state only from prefixed cookies a sibling host cannot set', () => {
+    const value = sessions.sessionCookie(viewer).split(';')[0].split('=')[1];
+    // A page on another host under the same domain can set `wf_console` (Domain=bank.example), never `__Host-…`.
+    expect(sessions.principalOf(requestWith({ cookie: `wf_console=${value}` }, '10.0.0.9'))).toBeUndefined();
+    expect(sessions.principalOf(requestWith({ cookie: `__Host-wf_console=${value}` }, '10.0.0.9'))).toMatchObject({
+      subject: 'v',
+    });
+    expect(sessions.loginCookie('state')).toBe(
+      '__Host-wf_console_login=state; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure',
+    );
+    expect(sessions.loginState(requestWith({ cookie: 'wf_console_login=planted' }))).toBeUndefined();
+    expect(sessions.loginState(requestWith({ cookie: '__Host-wf_console_login=state' }))).toBe('state');
+    expect(sessions.clearingCookies()).toEqual([
+      '__Host-wf_console=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure',
+      '__Host-wf_console_login=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure',
+    ]);
+  });
+
+  it('over plain http (development), the cookies are unprefixed: browsers refuse the prefixes without Secure', () => {
+    const plain = new AdminSessions(sessions['config'], { ...options, secureCookies: false });
+    expect(plain.sessionCookieName).toBe('wf_console');
+    expect(plain.loginCookie('state')).toBe('wf_console_login=state; Path=/; Max-Age=600; HttpOnly; SameSite=Lax');
+    expect(plain.loginState(requestWith({ cookie: 'wf_console_login=state' }))).toBe('state');
   });
 
   it("binds the CSRF token to the session: another session's token is refused", () => {

@@ -10,6 +10,13 @@ import { cookieValue, seal, setCookie, unseal } from './sealed-cookie';
 export const CSRF_HEADER = 'x-csrf-token';
 export const SESSION_COOKIE = 'wf_console';
 export const LOGIN_COOKIE = 'wf_console_login';
+/**
+ * Over https both cookies carry the `__Host-` prefix: browsers keep such a cookie only when it is Secure, has Path=/
+ * and no Domain, so a page on a sibling host (another app under the bank's domain) can plant neither a session
+ * nor a sign-in state for the console to take as this browser's.
+ */
+const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+const SECURE_LOGIN_COOKIE = `__Host-${LOGIN_COOKIE}`;
 const SESSION_PURPOSE = 'console-session';
 
 interface SessionClaims {
@@ -35,7 +42,7 @@ export class AdminSessions {
   principalOf(request: AdminRequest): AdminPrincipal | undefined {
     const session = unseal<SessionClaims & { exp: number }>(
       SESSION_PURPOSE,
-      cookieValue(request.headers.cookie, SESSION_COOKIE),
+      cookieValue(request.headers.cookie, this.sessionCookieName),
       this.options.sessionSecret,
     );
     if (session && Array.isArray(session.roles)) {
@@ -53,6 +60,20 @@ export class AdminSessions {
       : undefined;
   }
 
+  /** The session cookie's name: `__Host-wf_console` over https, `wf_console` over plain http (development). */
+  get sessionCookieName(): string {
+    return this.options.secureCookies ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+  }
+
+  private get loginCookieName(): string {
+    return this.options.secureCookies ? SECURE_LOGIN_COOKIE : LOGIN_COOKIE;
+  }
+
+  /** The sealed state of the sign-in under way in this browser (its login cookie). */
+  loginState(request: AdminRequest): string | undefined {
+    return cookieValue(request.headers.cookie, this.loginCookieName);
+  }
+
   /** Only while developing without an identity provider: with one, everyone signs in. */
   private get localOperatorAllowed(): boolean {
     return !this.config.isProduction && this.options.oidc === undefined;
@@ -68,7 +89,7 @@ export class AdminSessions {
     };
     const value = seal(SESSION_PURPOSE, claims, Date.now() + this.options.sessionTtlMs, this.options.sessionSecret);
     // Lax, not Strict: the browser comes back from the identity provider in a cross-site redirect chain.
-    return setCookie(SESSION_COOKIE, value, {
+    return setCookie(this.sessionCookieName, value, {
       maxAgeSeconds: Math.floor(this.options.sessionTtlMs / 1000),
       path: '/',
       sameSite: 'Lax',
@@ -78,12 +99,12 @@ export class AdminSessions {
 
   /** Set-Cookie headers that end a session (and a sign-in under way). */
   clearingCookies(): string[] {
-    return [this.expired(SESSION_COOKIE, '/'), this.clearingLoginCookie()];
+    return [this.expired(this.sessionCookieName, '/'), this.clearingLoginCookie()];
   }
 
   /** The Set-Cookie header that ends a sign-in's state cookie (it is used once). */
   clearingLoginCookie(): string {
-    return this.expired(LOGIN_COOKIE, '/callback');
+    return this.expired(this.loginCookieName, '/');
   }
 
   private expired(name: string, path: string): string {
@@ -92,9 +113,9 @@ export class AdminSessions {
 
   /** The Set-Cookie header that keeps a sign-in's state until the identity provider sends the browser back. */
   loginCookie(sealedState: string): string {
-    return setCookie(LOGIN_COOKIE, sealedState, {
+    return setCookie(this.loginCookieName, sealedState, {
       maxAgeSeconds: 600,
-      path: '/callback',
+      path: '/',
       sameSite: 'Lax',
       secure: this.options.secureCookies,
     });

@@ -5,10 +5,9 @@ import { AppError } from '../../common/errors/app-error';
 import { SessionRevocations } from '../sessions/session-revocations';
 import type { AdminRequest } from './admin-principal';
 import { PublicRoute } from './admin-auth.guard';
-import { AdminSessions, LOGIN_COOKIE } from './admin-sessions';
+import { AdminSessions } from './admin-sessions';
 import { ConsoleAudit } from './console-audit';
 import { LoginFailed, OidcLogin } from './oidc-login';
-import { cookieValue } from './sealed-cookie';
 
 /** Signing in through the identity provider, and out. */
 @Controller()
@@ -42,7 +41,7 @@ export class LoginController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<{ url: string; statusCode: number }> {
     try {
-      const principal = await this.login.complete(query, cookieValue(request.headers.cookie, LOGIN_COOKIE));
+      const principal = await this.login.complete(query, this.sessions.loginState(request));
       response.setHeader('Set-Cookie', [this.sessions.sessionCookie(principal), this.sessions.clearingLoginCookie()]);
       this.audit.signedIn(request, principal);
       return { url: '/', statusCode: 302 };
