@@ -375,6 +375,26 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     expect(prototype.details).toMatch(/__proto__/);
     const notUtf8 = await relay(Buffer.from([0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x3a, 0x31, 0x7d]));
     expect(notUtf8).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'The request body is not valid UTF-8.' });
+    // A repeated key that is a lone surrogate, and one whose path is cut inside an emoji's surrogate pair: the status
+    // message names them well-formed (grpc-js percent-encodes it with encodeURI, which throws on a lone surrogate,
+    // and that throw ended the process).
+    const lone = await relay(Buffer.from('{"sessionId":"s","intent":"x","\\ud800":1,"\\ud800":2}'));
+    expect(lone).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('\ufffd: is a duplicate key'),
+    });
+    const cut = await relay(
+      Buffer.from(`{"sessionId":"s","intent":"x","${'x'.repeat(199)}😀":1,"${'x'.repeat(199)}😀":2}`),
+    );
+    expect(cut.code).toBe(status.INVALID_ARGUMENT);
+    expect(cut.details).toContain(`${'x'.repeat(199)}…: is a duplicate key`);
+    // The server lived through both.
+    const served = await unary<FulfillResponse>(
+      withCertificate,
+      'Fulfill',
+      balanceRequest({ requestId: 'grpc-after' }),
+    );
+    expect(served.outcome).toBe('OUTCOME_FULFILLED');
   });
 
   it('refuses a typed Fulfill whose Struct repeats a key on the wire (decoding keeps the last) or has a prototype key', async () => {

@@ -51,6 +51,8 @@ export function toGrpcStatus(error: unknown, requestId?: string): GrpcErrorStatu
     return { code: Status.INTERNAL, details: INTERNAL_MESSAGE, message: INTERNAL_MESSAGE, metadata };
   }
   for (const [name, value] of Object.entries(error.headers)) metadata.set(name.toLowerCase(), value);
-  const message = statusMessage(error);
+  // A message naming a field from the caller's JSON may hold an unpaired surrogate (a key escaped as "\uD800"):
+  // grpc-js percent-encodes the status message with encodeURI, which throws on one, outside any handler of ours.
+  const message = (statusMessage(error) as string & { toWellFormed(): string }).toWellFormed();
   return { code: GRPC_STATUS_BY_CODE[error.code], details: message, message, metadata };
 }

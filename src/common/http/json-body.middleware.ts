@@ -177,7 +177,10 @@ interface Frame {
 
 function pathOf(stack: readonly Frame[], key: string): string {
   const path = [...stack.slice(0, -1).map((frame) => String(frame.step)), key].join('.');
-  return path.length > MAX_PATH_LENGTH ? `${path.slice(0, MAX_PATH_LENGTH)}…` : path;
+  if (path.length <= MAX_PATH_LENGTH) return path;
+  // Not inside a surrogate pair: half an emoji is no text (and no transport's status message can carry it).
+  const cut = /[\uD800-\uDBFF]/.test(path[MAX_PATH_LENGTH - 1]) ? MAX_PATH_LENGTH - 1 : MAX_PATH_LENGTH;
+  return `${path.slice(0, cut)}…`;
 }
 
 /**
