@@ -32,6 +32,21 @@ describe('google.protobuf.Struct conversion', () => {
     expect(fromStruct({ fields: { a: {} } }, 'p', 64)).toEqual({ a: null });
   });
 
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
+    'refuses the double %s, which no JSON body can carry, naming where',
+    (number) => {
+      const struct: ProtoStruct = {
+        fields: { transfer: { structValue: { fields: { amount: { numberValue: number } } } } },
+      };
+      expect(() => fromStruct(struct, 'parameters', 64)).toThrow(
+        expect.objectContaining({
+          code: 'VALIDATION_FAILED',
+          details: [{ field: 'parameters.transfer.amount', problem: expect.stringMatching(/^is not a finite number/) }],
+        }),
+      );
+    },
+  );
+
   it('refuses a NUL character in any string or key, naming where, as the JSON body parser does', () => {
     const refusal = (struct: ProtoStruct) => {
       try {

@@ -23,7 +23,7 @@ const POLLUTING_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 class StructRefusal extends Error {
   readonly path: (string | number)[] = [];
 
-  constructor(readonly reason: 'polluting-key' | 'nul') {
+  constructor(readonly reason: 'polluting-key' | 'nul' | 'not-finite') {
     super(reason);
   }
 
@@ -84,7 +84,12 @@ function valueOf(value: ProtoValue | undefined, depth: number, maxDepth: number)
     if (hasNul(value.stringValue)) throw new StructRefusal('nul');
     return value.stringValue;
   }
-  if (value.numberValue !== undefined) return value.numberValue;
+  if (value.numberValue !== undefined) {
+    // A double on the wire may be NaN or ±Infinity, which no JSON body can carry: `amount > limit` is false for
+    // NaN, and the turn's stored body would read it as null.
+    if (!Number.isFinite(value.numberValue)) throw new StructRefusal('not-finite');
+    return value.numberValue;
+  }
   if (value.boolValue !== undefined) return value.boolValue;
   return null;
 }
@@ -129,11 +134,18 @@ export function fromStruct(
 
 function refusalError(field: string, refusal: StructRefusal): AppError {
   const where = [field, ...refusal.path].join('.');
-  return refusal.reason === 'nul'
-    ? new AppError('MALFORMED_JSON', `The request has a NUL character (\\u0000) in ${where}.`, [
+  switch (refusal.reason) {
+    case 'nul':
+      return new AppError('MALFORMED_JSON', `The request has a NUL character (\\u0000) in ${where}.`, [
         { field: where, problem: 'holds a NUL character (\\u0000)' },
-      ])
-    : new AppError('MALFORMED_JSON', `The request has a key that is not allowed: ${where}.`, [
+      ]);
+    case 'not-finite':
+      return new AppError('VALIDATION_FAILED', `The request is invalid: ${where}.`, [
+        { field: where, problem: 'is not a finite number (NaN and Infinity have no JSON form)' },
+      ]);
+    case 'polluting-key':
+      return new AppError('MALFORMED_JSON', `The request has a key that is not allowed: ${where}.`, [
         { field: where, problem: 'is a key that is not allowed' },
       ]);
+  }
 }
