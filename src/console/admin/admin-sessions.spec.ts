@@ -123,6 +123,12 @@ describe('console sessions', () => {
     expect(plain.loginState(requestWith({ cookie: 'wf_console_login=state' }))).toBe('state');
   });
 
+  it('refuses a token with a byte above 0x7f as any wrong token (403), though it has the right number of characters', () => {
+    const token = sessions.csrfToken(viewer);
+    const request = requestWith({ 'x-csrf-token': `${token.slice(0, -1)}\u00e9` });
+    expect(refusal(() => sessions.checkCsrf(request, viewer))).toBe('FORBIDDEN');
+  });
+
   it("binds the CSRF token to the session: another session's token is refused", () => {
     const request = requestWith({ 'x-csrf-token': sessions.csrfToken(LOCAL_OPERATOR) });
     expect(refusal(() => sessions.checkCsrf(request, viewer))).toBe('FORBIDDEN');

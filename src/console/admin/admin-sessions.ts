@@ -138,7 +138,9 @@ export class AdminSessions {
     }
     const sent = request.headers[CSRF_HEADER];
     const expected = Buffer.from(this.csrfToken(principal));
-    if (typeof sent !== 'string' || sent.length !== expected.length || !timingSafeEqual(Buffer.from(sent), expected)) {
+    // Compared as bytes: a header with a byte above 0x7f reads as one latin1 character but encodes as two.
+    const given = typeof sent === 'string' ? Buffer.from(sent) : undefined;
+    if (!given || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new AppError('FORBIDDEN', `A console action needs its session's CSRF token in ${CSRF_HEADER}.`);
     }
   }
