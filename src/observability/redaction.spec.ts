@@ -122,6 +122,39 @@ describe('redactJson', () => {
     expect(JSON.stringify(esBody)).toBe(before);
   });
 
+  it('shows protocol fields only in their places: under parameters, slots or attributes a key named state is data', () => {
+    const lex = {
+      invocationSource: 'FulfillmentCodeHook',
+      sessionState: {
+        intent: {
+          name: 'BookAppointment',
+          state: 'ReadyForFulfillment',
+          slots: { state: { shape: 'Scalar', value: { interpretedValue: 'NY' } } },
+        },
+        sessionAttributes: { state: 'NY', confirmation: 'AB12-99' },
+        activeContexts: [{ name: 'booking', contextAttributes: { displayName: 'Jane Roe' } }],
+      },
+      transcriptions: [{ resolvedSlots: { tag: 'HIV clinic' } }],
+    };
+    const redacted = redactJson(lex, []) as typeof lex;
+    expect(redacted.invocationSource).toBe('FulfillmentCodeHook');
+    expect(redacted.sessionState.intent.state).toBe('ReadyForFulfillment');
+    expect(redacted.sessionState.sessionAttributes).toEqual({ state: REDACTED, confirmation: REDACTED });
+    expect(redacted.sessionState.intent.slots.state).toEqual({
+      shape: REDACTED,
+      value: { interpretedValue: REDACTED },
+    });
+    expect(redacted.sessionState.activeContexts[0].contextAttributes).toEqual({ displayName: REDACTED });
+    expect(redacted.transcriptions[0].resolvedSlots).toEqual({ tag: REDACTED });
+    const es = {
+      queryResult: { parameters: { state: 'NY' } },
+      originalDetectIntentRequest: { payload: { user: { displayName: 'Jane Roe' } } },
+    };
+    expect(JSON.stringify(redactJson(es, []))).not.toMatch(/NY|Jane/);
+    // What the allow-list names is shown wherever it is.
+    expect(redactJson(es, ['state'])).toMatchObject({ queryResult: { parameters: { state: 'NY' } } });
+  });
+
   it('redacts a body that is a bare value', () => {
     expect(redactJson('secret', [])).toBe(REDACTED);
     expect(redactJson(null, [])).toBeNull();

@@ -155,6 +155,24 @@ const PROTOCOL_FIELDS = new Set([
   'tag',
 ]);
 
+/**
+ * Maps whose keys the bot's designer or its users chose (parameters, slots, attributes, custom payloads): below
+ * them a key named `state` or `displayName` is anyone's data, so protocol fields are not shown there, only what the
+ * allow-list names.
+ */
+const FREE_FORM_MAPS = new Set([
+  'contextAttributes',
+  'entities',
+  'parameters',
+  'payload',
+  'requestAttributes',
+  'resolvedSlots',
+  'sessionAttributes',
+  'sessionParameters',
+  'slots',
+  'subSlots',
+]);
+
 /** `projects/bank/agent/sessions/s-42/contexts/awaiting` → `projects/REDACTED/agent/sessions/REDACTED/contexts/awaiting`. */
 const RESOURCE_NAME = /^projects(?:\/[^/\s]+)+$/;
 /** The segments after these name a project, a session or an end user; the rest name parts of the agent. */
@@ -170,22 +188,26 @@ function redactResourceName(name: string): string {
 
 /**
  * A JSON body as the console may keep it: every key stays (it tells the body's shape), and a value shows only
- * under an allow-listed name (TRACE_PARAMETER_ALLOWLIST, the rule spans follow) or a protocol field above; a
+ * under an allow-listed name (TRACE_PARAMETER_ALLOWLIST, the rule spans follow) or a protocol field above (outside
+ * the free-form maps); a
  * Dialogflow resource name keeps its shape with the project and session ids removed; every other string, number
  * or boolean becomes `REDACTED`, however deep.
  */
 export function redactJson(value: unknown, allowlist: readonly string[]): unknown {
-  const allowed = new Set([...PROTOCOL_FIELDS, ...allowlist]);
-  const walk = (node: unknown, shown: boolean): unknown => {
+  const listed = new Set(allowlist);
+  const walk = (node: unknown, shown: boolean, freeForm: boolean): unknown => {
     if (node === null || node === undefined) return null;
-    if (Array.isArray(node)) return node.map((item) => walk(item, shown));
+    if (Array.isArray(node)) return node.map((item) => walk(item, shown, freeForm));
     if (typeof node === 'object') {
       const copy: Record<string, unknown> = {};
-      for (const [key, child] of Object.entries(node)) copy[key] = walk(child, allowed.has(key));
+      for (const [key, child] of Object.entries(node)) {
+        const show = listed.has(key) || (!freeForm && PROTOCOL_FIELDS.has(key));
+        copy[key] = walk(child, show, freeForm || FREE_FORM_MAPS.has(key));
+      }
       return copy;
     }
     if (shown) return node;
     return typeof node === 'string' && RESOURCE_NAME.test(node) ? redactResourceName(node) : REDACTED;
   };
-  return walk(value, false);
+  return walk(value, false, false);
 }
