@@ -6,6 +6,7 @@ import {
   checkResponse,
   eventRequestId,
   HANDOFF_ATTRIBUTE,
+  LexV2Adapter,
   lexContextName,
   renderResponse,
   toDispatchInput,
@@ -171,6 +172,26 @@ describe('toDispatchInput', () => {
   ])('maps locale %s to %s', (localeId, languageCode) => {
     const body = event({}, { bot: { id: 'B', name: 'Bot', localeId } });
     expect(toDispatchInput(body, CALLER).languageCode).toBe(languageCode);
+  });
+});
+
+describe('an intent without a handler', () => {
+  const adapter = new LexV2Adapter();
+  const fallback = { text: "Sorry, I can't help with that yet." };
+  const rendered = (invocationSource: string) => {
+    const turn = adapter.toTurn(event({}, { invocationSource }), { caller: CALLER, requestId: 'r', arrivedAt: 0 });
+    return adapter.render(fallback, 'fallback', turn).sessionState;
+  };
+
+  it('closes Failed at fulfillment: the intent was not fulfilled, so the bot takes its failure branch', () => {
+    expect(rendered('FulfillmentCodeHook')).toMatchObject({
+      dialogAction: { type: 'Close' },
+      intent: { name: 'GetAccountBalance', state: 'Failed' },
+    });
+  });
+
+  it('delegates at a dialog code hook: nothing to validate, Lex carries on', () => {
+    expect(rendered('DialogCodeHook')).toMatchObject({ dialogAction: { type: 'Delegate' } });
   });
 });
 

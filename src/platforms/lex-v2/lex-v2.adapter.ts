@@ -462,9 +462,15 @@ export class LexV2Adapter implements PlatformAdapter<LexV2Event, LexV2Event, Lex
   }
 
   render(result: FulfillmentResult, outcome: DispatchOutcome, turn: AdaptedTurn<LexV2Event>): LexV2Response {
-    // No handler for the intent at a dialog code hook means nothing to validate: let Lex carry on.
+    // No handler for the intent at a dialog code hook means nothing to validate: let Lex carry on. At fulfillment
+    // it means the intent was not fulfilled: Failed, so the bot takes its failure branch (and its analytics count
+    // no success).
     const answer: FulfillmentResult =
-      outcome === 'fallback' && turn.input.stage === 'dialog' ? { text: '', delegate: true } : result;
+      outcome !== 'fallback'
+        ? result
+        : turn.input.stage === 'dialog'
+          ? { text: '', delegate: true }
+          : { ...result, failed: true };
     return renderResponse(answer, turn.state, turn.input.stage, { echoSlots: outcome !== 'failed' });
   }
 
