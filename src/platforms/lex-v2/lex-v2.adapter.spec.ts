@@ -504,13 +504,44 @@ describe('checkResponse', () => {
   });
 
   it('rejects card fields and buttons Lex would reject', () => {
-    const response = render({
-      messages: [{ type: 'card', title: 't'.repeat(251), buttons: [{ text: 'b'.repeat(51) }] }],
-    });
+    const response = render({ messages: [{ type: 'card', title: 't', buttons: [{ text: 'b' }] }] });
+    response.messages![0].imageResponseCard = {
+      title: 't'.repeat(251),
+      buttons: [{ text: 'b'.repeat(51), value: 'b'.repeat(51) }],
+    };
     expect(checkResponse(response).problems).toEqual([
       'message 1 has a card title outside 1-250 characters',
       'message 1 button 1 text is outside 1-50 characters',
       'message 1 button 1 value is outside 1-50 characters',
+    ]);
+  });
+
+  it('fits long card text and buttons into what Lex takes, so one long button does not cost the whole reply', () => {
+    const url = 'https://portal.example-health.org/appointments/new?src=bot';
+    const response = render({
+      messages: [
+        {
+          type: 'card',
+          title: 't'.repeat(300),
+          subtitle: `${'s'.repeat(248)}😀 and more`,
+          imageUrl: `https://img.example/${'i'.repeat(250)}.png`,
+          buttons: [{ text: 'Book online', postback: url }, { text: 'b'.repeat(60) }],
+        },
+        { type: 'quick-replies', replies: ['r'.repeat(51), 'Yes'] },
+      ],
+    });
+    expect(checkResponse(response).problems).toEqual([]);
+    const [card, replies] = response.messages!.map((message) => message.imageResponseCard!);
+    expect(card.title).toBe(`${'t'.repeat(249)}…`);
+    expect(card.subtitle).toBe(`${'s'.repeat(248)}…`);
+    expect(card.imageUrl).toBeUndefined();
+    expect(card.buttons).toEqual([
+      { text: 'Book online', value: 'Book online' },
+      { text: `${'b'.repeat(49)}…`, value: `${'b'.repeat(49)}…` },
+    ]);
+    expect(replies.buttons).toEqual([
+      { text: `${'r'.repeat(49)}…`, value: `${'r'.repeat(49)}…` },
+      { text: 'Yes', value: 'Yes' },
     ]);
   });
 

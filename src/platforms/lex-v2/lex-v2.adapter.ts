@@ -217,7 +217,25 @@ function textMessages(text: string): LexV2Message[] {
   return splitMessage(text, LEX_V2_LIMITS.contentChars).map((content) => ({ contentType, content }));
 }
 
+/** `text` within `max` characters: cut (never inside a surrogate pair) and ended with "…" when longer. */
+function fit(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = /[\uD800-\uDBFF]/.test(text[max - 2]) ? max - 2 : max - 1;
+  return `${text.slice(0, cut)}…`;
+}
+
+/**
+ * A card button as Lex takes it: a label over 50 characters is shortened; a value over 50 (a URL, a long
+ * postback) cannot be shortened without changing what it says, so the button sends its label instead. One
+ * over-long button would otherwise make Lex refuse the whole reply.
+ */
+function lexButton(text: string, value: string): { text: string; value: string } {
+  const label = fit(text, LEX_V2_LIMITS.buttonChars);
+  return { text: label, value: value.length <= LEX_V2_LIMITS.buttonChars ? value : label };
+}
+
 function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Message | LexV2Message[] {
+  const cardText = (text: string) => fit(text, LEX_V2_LIMITS.cardFieldChars);
   switch (message.type) {
     case 'text':
       return textMessages(message.text);
@@ -225,21 +243,23 @@ function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Messag
       return {
         contentType: 'ImageResponseCard',
         imageResponseCard: {
-          title: message.title || fallbackTitle,
-          buttons: message.replies.slice(0, LEX_V2_LIMITS.buttons).map((reply) => ({ text: reply, value: reply })),
+          title: cardText(message.title || fallbackTitle),
+          buttons: message.replies.slice(0, LEX_V2_LIMITS.buttons).map((reply) => lexButton(reply, reply)),
         },
       };
     case 'card':
       return {
         contentType: 'ImageResponseCard',
         imageResponseCard: {
-          title: message.title,
-          ...(message.subtitle && { subtitle: message.subtitle }),
-          ...(message.imageUrl && { imageUrl: message.imageUrl }),
+          title: cardText(message.title),
+          ...(message.subtitle && { subtitle: cardText(message.subtitle) }),
+          // An image address cut short is no address: a card without its image rather than no reply.
+          ...(message.imageUrl &&
+            message.imageUrl.length <= LEX_V2_LIMITS.cardFieldChars && { imageUrl: message.imageUrl }),
           ...(message.buttons && {
             buttons: message.buttons
               .slice(0, LEX_V2_LIMITS.buttons)
-              .map((button) => ({ text: button.text, value: button.postback ?? button.text })),
+              .map((button) => lexButton(button.text, button.postback ?? button.text)),
           }),
         },
       };
