@@ -6,7 +6,7 @@ import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from '../data-source-options';
 import { readTimeoutMs } from '../guarded-client';
 import { PgPools } from '../pg-pools';
 import { TracedClient } from '../query-span';
-import { hasReached, walPosition } from './wal-position';
+import { hasReached, type PrimarySample, replayLagMs, walPosition } from './wal-position';
 
 /** How many primary positions are kept to date a replica's replay position (one per check). */
 const PRIMARY_SAMPLES = 600;
@@ -51,7 +51,7 @@ export function replicaName(url: string): string {
 export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('ReadReplicas');
   private readonly replicas: Replica[];
-  private readonly primarySamples: { at: number; position: bigint }[] = [];
+  private readonly primarySamples: PrimarySample[] = [];
   private timer?: NodeJS.Timeout;
   private next = 0;
   private primaryReads = { noReplica: 0, behindWrite: 0, replicaFailed: 0 };
@@ -155,7 +155,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
       this.primarySamples.push({ at: Date.now(), position: walPosition(position) });
       if (this.primarySamples.length > PRIMARY_SAMPLES) this.primarySamples.shift();
     } catch {
-      // Without the primary's position the lags are not updated; the replicas keep their last state.
+      // No new sample: a replica caught up with the last one reads as lagging by that sample's age (see lagOf).
     }
     await Promise.all(this.replicas.map((replica) => this.checkReplica(replica)));
   }
@@ -184,13 +184,13 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** How long ago the primary first stood at a position past `replayed` (0 when the replica has all of it). */
+  /**
+   * How long ago the primary first stood at a position past `replayed`: 0 when the replica has all of the newest
+   * sample, as long as that sample is recent (a few checks old at most).
+   */
   private lagOf(replayed: bigint): number | undefined {
-    const samples = this.primarySamples;
-    if (samples.length === 0) return undefined;
-    if (replayed >= samples[samples.length - 1].position) return 0;
-    const firstAhead = samples.find((sample) => sample.position > replayed);
-    return firstAhead ? Date.now() - firstAhead.at : Date.now() - samples[0].at;
+    const { maxLagMs, checkIntervalMs } = this.config.database.replicas;
+    return replayLagMs(this.primarySamples, replayed, Date.now(), Math.max(maxLagMs, 3 * checkIntervalMs));
   }
 
   private markDown(replica: Replica, error: unknown): void {

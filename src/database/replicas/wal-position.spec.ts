@@ -1,4 +1,4 @@
-import { hasReached, walPosition } from './wal-position';
+import { hasReached, replayLagMs, walPosition } from './wal-position';
 
 describe('WAL positions', () => {
   it('compare as numbers, not as text', () => {
@@ -12,5 +12,28 @@ describe('WAL positions', () => {
 
   it('refuses text that is not a position', () => {
     for (const text of ['', '0', '0/', 'x/1', '1/2/3', '123456789/0']) expect(() => walPosition(text)).toThrow();
+  });
+});
+
+describe('replay lag', () => {
+  const samples = [
+    { at: 1000, position: 100n },
+    { at: 1200, position: 150n },
+    { at: 1400, position: 150n },
+  ];
+
+  it('is how long ago the primary first stood past the replayed position', () => {
+    expect(replayLagMs(samples, 120n, 1500, 1000)).toBe(300);
+    expect(replayLagMs(samples, 90n, 1500, 1000)).toBe(500);
+    expect(replayLagMs([], 90n, 1500, 1000)).toBeUndefined();
+  });
+
+  it('is 0 for a replica caught up with a fresh sample (an idle primary never makes a replica look late)', () => {
+    expect(replayLagMs(samples, 150n, 1600, 1000)).toBe(0);
+  });
+
+  it("grows with the newest sample's age once no fresh sample comes: the primary may have written since", () => {
+    // The primary's position has not been read for 30 s (a failover, a saturated pool): before, 0 for good.
+    expect(replayLagMs(samples, 150n, 31_400, 1000)).toBe(30_000);
   });
 });
