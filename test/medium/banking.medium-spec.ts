@@ -74,6 +74,19 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     expect(Object.isFrozen(await accounts.findAccount('12345', 'checking'))).toBe(true);
   });
 
+  it('a retry that finds its transfer already done invalidates too: the run that moved the money may have died first', async () => {
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    expect(await balances()).toEqual({ checking: '324782', savings: '1250000' }); // now cached here
+    // The first run, on a replica that died after the commit and before its invalidation reached anyone.
+    const died = new TransfersRepository(db.pool, new CommittedWrites(db.pool, inProcessCache()));
+    expect((await died.transfer('12345', 'checking', 'savings', 2_500n, 'Transfer', key)).kind).toBe('done');
+    expect(await balances()).toEqual({ checking: '324782', savings: '1250000' }); // the cache still answers
+    expect((await transfers.transfer('12345', 'checking', 'savings', 2_500n, 'Transfer', key)).kind).toBe(
+      'already-done',
+    );
+    expect(await balances()).toEqual({ checking: '322282', savings: '1252500' });
+  });
+
   it('refuses what cannot be done without writing anything', async () => {
     const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
     expect(await transfers.transfer('12345', 'checking', 'savings', 99_999_999n, 'Transfer', key())).toMatchObject({

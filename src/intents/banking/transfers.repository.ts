@@ -156,7 +156,7 @@ export class TransfersRepository {
   }
 
   /**
-   * The customer's cached balances go once the transfer is committed; also when the statement failed in a way
+   * The customer's cached balances go once the transfer is committed (or found done before); also when the statement failed in a way
    * that leaves its outcome unknown (the connection lost while it ran), since the money may have moved.
    */
   private async invalidatingAfter(
@@ -170,7 +170,10 @@ export class TransfersRepository {
       await this.writes.committed(customerScope(customerNumber));
       throw error;
     }
-    if (outcome.kind === 'done') await this.writes.committed(customerScope(customerNumber));
+    // Already done: the run that moved the money may have died between its commit and its invalidation.
+    if (outcome.kind === 'done' || outcome.kind === 'already-done') {
+      await this.writes.committed(customerScope(customerNumber));
+    }
     return outcome;
   }
 }
