@@ -224,7 +224,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
     } satisfies InvalidationMessage);
     if (this.shared) {
       try {
-        await this.shared.invalidate(keys, message);
+        await this.shared.invalidate(keys, message, writtenAt);
         return;
       } catch (error: unknown) {
         this.shared.warn(error);
@@ -261,7 +261,15 @@ export class ReadThroughCache implements OnApplicationShutdown {
           this.local.set(key, region.name, scope, epoch, deepFreeze(stored.value), ttlMs);
           return stored.value;
         }
-        stamp = read;
+        // The scope's last write, which this replica may not have heard of yet (its message still on its way, while
+        // its generation is already here): the load must see it, or the entry stored under the new generation would
+        // hold what a lagging read replica had before the write.
+        const current =
+          read.generation === undefined
+            ? await this.shared.generation(scope)
+            : { generation: read.generation, writtenAt: read.writtenAt };
+        if (current.writtenAt !== undefined) this.remoteWrites?.([scope], current.writtenAt);
+        stamp = { generation: current.generation, epoch: read.epoch };
       } catch (error: unknown) {
         this.shared.warn(error);
       }

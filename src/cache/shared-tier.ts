@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomInt } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { type ChannelListener, ServerChannelListener } from '../common/redis/channel-listener';
 import { closeRedis } from '../common/redis/close-redis';
@@ -10,33 +11,75 @@ import {
   type RedisTopology,
 } from '../common/redis/redis-client';
 import { redisErrorText } from '../common/redis/redis-error-text';
+import { UNKNOWN_POSITION, UNKNOWN_POSITION_TTL_MS } from '../common/write-position';
 
 /** A stalled Redis must not hold a turn: the read goes to PostgreSQL after this long. */
 const COMMAND_TIMEOUT_MS = 200;
 
 /**
  * Bumps each scope's generation and tells every replica, in one round trip. A generation lives longer than any
- * entry (ARGV[1]), so a generation that expired and restarted at 0 can never match an entry stored before. In a
- * cluster the message is a sharded one (SPUBLISH, Redis 7), on a channel of the generations' own slot: the node that
- * ran the script hands it to the listening connections before it answers, as a lone server does, where a plain
- * PUBLISH would reach the listeners on other nodes over the cluster bus, possibly after the writer's turn has been
- * answered and another replica asked.
+ * entry (ARGV[1]), and one that is missing (expired, or evicted under memory pressure: it has a TTL, so the
+ * volatile-* policies may take it) starts again at a random number (ARGV[5]), never where an entry stored before
+ * could match it. With a write position (ARGV[4]) the scope's position key keeps the furthest one, for a replica that
+ * sees the new generation before the message (see `read`); `unknown` (the writer could not read its position)
+ * sends the scope's reads to the primary for a minute and is not replaced meanwhile. In a cluster the message is a
+ * sharded one (SPUBLISH, Redis 7), on a channel of the generations' own slot: the node that ran the script hands
+ * it to the listening connections before it answers, as a lone server does, where a plain PUBLISH would reach the
+ * listeners on other nodes over the cluster bus, possibly after the writer's turn has been answered and another
+ * replica asked. KEYS: the generations, then the positions, scope by scope.
  */
 const invalidateScript = (publish: 'PUBLISH' | 'SPUBLISH'): string => `
-for i, key in ipairs(KEYS) do
+local function lsn(text)
+  local high, low = string.match(text or '', '^(%x+)/(%x+)$')
+  if not high then return nil end
+  return tonumber(high, 16) * 4294967296 + tonumber(low, 16)
+end
+local scopes = #KEYS / 2
+for i = 1, scopes do
+  local key = KEYS[i]
+  if redis.call('EXISTS', key) == 0 then redis.call('SET', key, ARGV[5]) end
   redis.call('INCR', key)
   redis.call('PEXPIRE', key, ARGV[1])
+  local position = KEYS[scopes + i]
+  if ARGV[4] == '${UNKNOWN_POSITION}' then
+    redis.call('SET', position, ARGV[4], 'PX', ${UNKNOWN_POSITION_TTL_MS})
+  elseif ARGV[4] ~= '' then
+    local known = redis.call('GET', position)
+    if known ~= '${UNKNOWN_POSITION}' then
+      local was, now = lsn(known), lsn(ARGV[4])
+      if not was or (now and now > was) then redis.call('SET', position, ARGV[4], 'PX', ARGV[1]) end
+    end
+  end
 end
 redis.call('${publish}', ARGV[2], ARGV[3])
-return #KEYS`;
+return scopes`;
 const INVALIDATE_SCRIPT = invalidateScript('PUBLISH');
 const INVALIDATE_SHARDED_SCRIPT = invalidateScript('SPUBLISH');
 
-/** What the shared tier holds for a key: the scope's generation and the tier's epoch now, and the entry. */
+/**
+ * A scope's generation, created at a random number when it has none (see the invalidation script), and its last
+ * write position (a write may have created the generation since the caller's read).
+ */
+const GENERATION_SCRIPT = `
+local generation = redis.call('GET', KEYS[1])
+if not generation then
+  generation = ARGV[1]
+  redis.call('SET', KEYS[1], generation, 'PX', ARGV[2])
+end
+return { generation, redis.call('GET', KEYS[2]) }`;
+
+/** Where a generation starts: far from any number a missing one had reached. */
+const randomGeneration = (): string => String(randomInt(1, 2 ** 47));
+
+/**
+ * What the shared tier holds for a key: the scope's generation (none when it has none yet, or lost it) and the
+ * tier's epoch now, the entry, and the scope's last write position.
+ */
 export interface SharedRead {
-  readonly generation: string;
+  readonly generation?: string;
   readonly epoch: string;
   readonly json?: string;
+  readonly writtenAt?: string;
 }
 
 interface StoredEntry {
@@ -62,6 +105,7 @@ export class SharedTier {
   private bumping = false;
   private readonly valuePrefix: string;
   private readonly generationPrefix: string;
+  private readonly positionPrefix: string;
   private readonly epochKey: string;
   private readonly channel: string;
   private readonly sharded: boolean;
@@ -81,6 +125,7 @@ export class SharedTier {
     const base = this.sharded ? `{wf:cache:${namespace}}` : `wf:cache:${namespace}`;
     this.valuePrefix = `${base}:v:`;
     this.generationPrefix = `${base}:g:`;
+    this.positionPrefix = `${base}:p:`;
     this.epochKey = `${base}:epoch`;
     this.channel = `${base}:invalidations`;
     const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: COMMAND_TIMEOUT_MS };
@@ -111,24 +156,54 @@ export class SharedTier {
    */
   async read(key: string, scope: string): Promise<SharedRead> {
     const asOf = this.distrusts;
-    const [generation, epoch, json] = await this.client.mget(
+    const [generation, epoch, json, writtenAt] = await this.client.mget(
       this.generationPrefix + scope,
       this.epochKey,
       this.valuePrefix + key,
+      this.positionPrefix + scope,
     );
     if (asOf !== this.distrusts) throw new Error('its entries were given up while the read was on its way');
-    return { generation: generation ?? '0', epoch: epoch ?? '0', json: json ?? undefined };
+    return {
+      generation: generation ?? undefined,
+      epoch: epoch ?? '0',
+      json: json ?? undefined,
+      writtenAt: writtenAt ?? undefined,
+    };
   }
 
-  /** The value when the stored entry belongs to the scope's current generation and the tier's current epoch. */
+  /**
+   * The scope's generation, created when it has none (an entry stored under it is current until a write), and its
+   * last write position.
+   */
+  async generation(scope: string): Promise<{ generation: string; writtenAt?: string }> {
+    const [generation, writtenAt] = (await this.client.eval(
+      GENERATION_SCRIPT,
+      2,
+      this.generationPrefix + scope,
+      this.positionPrefix + scope,
+      randomGeneration(),
+      2 * this.maxTtlMs,
+    )) as [string, string | null];
+    return { generation: String(generation), writtenAt: writtenAt ?? undefined };
+  }
+
+  /**
+   * The value when the stored entry belongs to the scope's current generation and the tier's current epoch. Never
+   * without a generation: one lost to eviction must not make entries from before its writes current again.
+   */
   static decode(read: SharedRead): { value: unknown } | undefined {
-    if (read.json === undefined) return undefined;
+    if (read.json === undefined || read.generation === undefined) return undefined;
     const entry = JSON.parse(read.json, reviveDates) as StoredEntry;
     return entry.g === read.generation && entry.e === read.epoch ? { value: entry.v } : undefined;
   }
 
   /** Stores without waiting; a value that cannot be written as JSON stays in the local tier only. */
-  write(key: string, read: Pick<SharedRead, 'generation' | 'epoch'>, value: unknown, ttlMs: number): void {
+  write(
+    key: string,
+    read: { readonly generation: string; readonly epoch: string },
+    value: unknown,
+    ttlMs: number,
+  ): void {
     let json: string;
     try {
       json = JSON.stringify({ g: read.generation, e: read.epoch, v: value }, tagDates);
@@ -143,11 +218,24 @@ export class SharedTier {
    * refused (a demoted primary takes reads but no writes; a full one refuses writes). The entries of those scopes
    * would then stay current in Redis, so the whole tier is distrusted until its epoch moves on.
    */
-  async invalidate(scopes: readonly string[], message: string): Promise<void> {
-    const keys = scopes.map((scope) => this.generationPrefix + scope);
+  async invalidate(scopes: readonly string[], message: string, writtenAt?: string): Promise<void> {
+    const keys = [
+      ...scopes.map((scope) => this.generationPrefix + scope),
+      ...scopes.map((scope) => this.positionPrefix + scope),
+    ];
     try {
       const script = this.sharded ? INVALIDATE_SHARDED_SCRIPT : INVALIDATE_SCRIPT;
-      await this.client.eval(script, keys.length, ...keys, 2 * this.maxTtlMs, this.channel, message);
+      const ttlMs = 2 * this.maxTtlMs;
+      await this.client.eval(
+        script,
+        keys.length,
+        ...keys,
+        ttlMs,
+        this.channel,
+        message,
+        writtenAt ?? '',
+        randomGeneration(),
+      );
     } catch (error: unknown) {
       this.distrust();
       throw error;

@@ -1,5 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { UNKNOWN_POSITION } from '../common/write-position';
 import { Metrics } from '../observability/metrics';
 import { isUnusableConnection } from './connection-errors';
 import type { GuardedClientClass } from './guarded-client';
@@ -68,7 +69,7 @@ export class DatabasePool {
   /**
    * Notes that a write to these scopes has committed: reads for them go to the primary until a replica has
    * replayed it. Returns the primary's WAL position, for the other service replicas (undefined without read
-   * replicas, at no cost).
+   * replicas, at no cost), `unknown` when it could not be read.
    */
   async noteWrite(scopes: readonly string[]): Promise<string | undefined> {
     if (!this.replicas?.configured) return undefined;
@@ -77,15 +78,19 @@ export class DatabasePool {
       for (const scope of scopes) this.marks.note(scope, position);
       return position;
     } catch {
+      // The other service replicas must not read the scopes from a lagging replica either: they are told so.
       for (const scope of scopes) this.marks.noteUnknown(scope);
-      return undefined;
+      return UNKNOWN_POSITION;
     }
   }
 
-  /** A write another service replica made (its position came with the cache's invalidation). */
+  /**
+   * A write another service replica made: its position came with the cache's invalidation, or with the scope's
+   * generation in Redis (a WAL position, or `unknown`).
+   */
   noteRemoteWrite(scopes: readonly string[], position: string): void {
     if (!this.replicas?.configured) return;
-    for (const scope of scopes) this.marks.note(scope, position);
+    for (const scope of scopes) this.marks.noteReported(scope, position);
   }
 
   private async runOnPool<Row extends QueryResultRow, Params extends readonly unknown[]>(

@@ -259,6 +259,77 @@ describe('Redis keys of the cache', () => {
   });
 });
 
+describe('Redis generations and write positions under eviction and races', () => {
+  const open: ReadThroughCache[] = [];
+  let redis: Redis;
+  beforeAll(() => {
+    redis = new Redis(testRedisUrl());
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((cache) => cache.onApplicationShutdown()));
+  });
+  afterAll(() => redis.disconnect());
+
+  function replica(namespace: string): ReadThroughCache {
+    const cache = ReadThroughCache.of({ ...settings, namespace }, testRedisUrl());
+    open.push(cache);
+    return cache;
+  }
+  const customer = { kind: 'customer', id: 'C-1' } as const;
+  const generationKey = (namespace: string) => `wf:cache:${namespace}:g:["customer","C-1"]`;
+  const positionKey = (namespace: string) => `wf:cache:${namespace}:p:["customer","C-1"]`;
+
+  it('never serves an entry again after its generation was evicted (a missing generation is no generation 0)', async () => {
+    const namespace = `test-${randomUUID()}`;
+    const [a, b] = [replica(namespace), replica(namespace)];
+    await Promise.all([ready(a), ready(b)]);
+    const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    expect(await balancesA.read('C-1', [], () => Promise.resolve('before any write'))).toBe('before any write');
+    await storedInRedis(namespace, 1);
+    // Under memory pressure Redis evicts the generation (it has a TTL, so volatile-lru may take it), the entry stays.
+    await redis.del(generationKey(namespace));
+    expect(await balancesB.read('C-1', [], () => Promise.resolve('read again'))).toBe('read again');
+
+    // The same after a write: the generation a write starts is random, never 1 again for an entry stamped 1.
+    await a.invalidate([customer]);
+    await redis.del(generationKey(namespace));
+    await a.invalidate([customer]);
+    const generation = Number(await redis.get(generationKey(namespace)));
+    expect(generation).toBeGreaterThan(2);
+  });
+
+  it('keeps the furthest write position next to the generation, for a replica that has not heard of the write', async () => {
+    const namespace = `test-${randomUUID()}`;
+    const writer = replica(namespace);
+    await ready(writer);
+    await writer.invalidate([customer], '0/3000000');
+    await writer.invalidate([customer], '0/2000000'); // an earlier write whose invalidation came late
+    expect(await redis.get(positionKey(namespace))).toBe('0/3000000');
+    expect(await redis.pttl(positionKey(namespace))).toBeGreaterThan(60_000);
+
+    // A replica that started after the write (so no message told it) learns the position from its first read.
+    const later = replica(namespace);
+    const told: [readonly string[], string][] = [];
+    later.onRemoteWrite((scopes, position) => told.push([scopes, position]));
+    await ready(later);
+    const balances = later.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
+    await balances.read('C-1', [], () => Promise.resolve('value'));
+    expect(told).toEqual([[['["customer","C-1"]'], '0/3000000']]);
+  });
+
+  it('an unknown write position sends reads to the primary for a minute, and a known one does not replace it', async () => {
+    const namespace = `test-${randomUUID()}`;
+    const writer = replica(namespace);
+    await ready(writer);
+    await writer.invalidate([customer], '0/3000000');
+    await writer.invalidate([customer], 'unknown');
+    await writer.invalidate([customer], '0/4000000');
+    expect(await redis.get(positionKey(namespace))).toBe('unknown');
+    expect(await redis.pttl(positionKey(namespace))).toBeLessThanOrEqual(60_000);
+  });
+});
+
 describe('ReadThroughCache on a Redis that serves reads but refuses writes (a demoted primary after a failover, a full one)', () => {
   let redis: PrivateRedis;
   let database: TestDatabase;

@@ -1,13 +1,12 @@
 import { LRUCache } from 'lru-cache';
-import { hasReached } from './wal-position';
+import { UNKNOWN_POSITION, UNKNOWN_POSITION_TTL_MS } from '../../common/write-position';
+import { hasReached, walPosition } from './wal-position';
 
 /** Long enough for any replica that is still read from to have replayed the write (REPLICA_MAX_LAG_MS is less). */
 const MARK_TTL_MS = 3_600_000;
 const MAX_MARKS = 100_000;
 /** Past every real position: no replica reaches it. */
 const UNREACHABLE = 'FFFFFFFF/FFFFFFFF';
-/** A write whose position could not be read sends its scope's reads to the primary for this long. */
-const UNKNOWN_MARK_TTL_MS = 60_000;
 
 /**
  * Where each scope (a customer, a provider) was last written: the primary's WAL position after the write committed,
@@ -24,11 +23,29 @@ export class WriteMarks {
 
   /** A write committed but its position could not be read: the scope reads from the primary for a while. */
   noteUnknown(scope: string): void {
-    this.marks.set(scope, UNREACHABLE, { ttl: UNKNOWN_MARK_TTL_MS });
+    this.marks.set(scope, UNREACHABLE, { ttl: UNKNOWN_POSITION_TTL_MS });
+  }
+
+  /**
+   * A position another service replica passed on (with an invalidation, or kept in Redis): a WAL position, or
+   * `unknown`; anything else is ignored.
+   */
+  noteReported(scope: string, position: string): void {
+    if (position === UNKNOWN_POSITION) return this.noteUnknown(scope);
+    if (isWalPosition(position)) this.note(scope, position);
   }
 
   /** The last write's position for the scope, if one is remembered. */
   of(scope: string): string | undefined {
     return this.marks.get(scope);
+  }
+}
+
+function isWalPosition(text: string): boolean {
+  try {
+    walPosition(text);
+    return true;
+  } catch {
+    return false;
   }
 }
