@@ -544,8 +544,9 @@ export class Environment {
 
   /**
    * Prefix of the cache's Redis keys and channel. Unset: derived from DATABASE_URL's host, port, database and user,
-   * so replicas of one deployment share entries and two deployments on one Redis never do. Set it when replicas
-   * reach one database by different URLs.
+   * so replicas of one deployment share entries. Set it when replicas reach one database by different URLs. It does
+   * not make one Redis safe for two deployments (whose URLs may read alike, and whose rate limits and replay windows
+   * are keyed by caller id): each needs a Redis, or a database number, of its own.
    */
   @IsOptional()
   @Transform(emptyToUndefined)
