@@ -186,5 +186,17 @@ describe('operator console: dead deliveries and replay (real receiver, real Post
       .set('X-CSRF-Token', token)
       .send({ callerId: 'statement-bot', url: 'javascript:alert(1)' })
       .expect(400);
+    // A URL the callers file accepts is one an operator can disable: an underscore in a host name (a Kubernetes
+    // Service name in some clusters' DNS) was refused by the validator's own URL rules.
+    await request(adminUrl)
+      .post('/api/deliveries/disable-url')
+      .set('X-CSRF-Token', token)
+      .send({ callerId: 'statement-bot', url: 'http://bot_receiver:8080/results' })
+      .expect(200, { disabled: true });
+    await request(adminUrl)
+      .post('/api/deliveries/disable-url')
+      .set('X-CSRF-Token', token)
+      .send({ callerId: 'statement-bot', url: `https://bot.example/${'x'.repeat(2048)}` })
+      .expect(400);
   });
 });

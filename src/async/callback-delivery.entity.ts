@@ -1,3 +1,4 @@
+import { CALLBACK_URL_MAX_LENGTH } from '../common/limits';
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** `dead`: every attempt failed or the receiver refused it for good; replayable by an operator. */
@@ -17,7 +18,7 @@ export class CallbackDelivery {
   @Column({ name: 'caller_id', type: 'varchar', length: 64 })
   callerId!: string;
 
-  @Column({ type: 'varchar', length: 2048 })
+  @Column({ type: 'varchar', length: CALLBACK_URL_MAX_LENGTH })
   url!: string;
 
   @Column({ type: 'text' })
@@ -54,7 +55,11 @@ export class DisabledCallback {
   @PrimaryColumn({ primaryKeyConstraintName: 'PK_disabled_callbacks', name: 'caller_id', type: 'varchar', length: 64 })
   callerId!: string;
 
-  @PrimaryColumn({ primaryKeyConstraintName: 'PK_disabled_callbacks', type: 'varchar', length: 2048 })
+  @PrimaryColumn({
+    primaryKeyConstraintName: 'PK_disabled_callbacks',
+    type: 'varchar',
+    length: CALLBACK_URL_MAX_LENGTH,
+  })
   url!: string;
 
   @Column({ name: 'disabled_at', type: 'timestamptz', default: () => 'now()' })

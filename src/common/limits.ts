@@ -6,6 +6,9 @@ import { randomUUID } from 'node:crypto';
  */
 export const SESSION_ID_MAX_LENGTH = 512;
 
+/** The longest callback URL a caller may have: the column its deliveries and disabled URLs are kept in. */
+export const CALLBACK_URL_MAX_LENGTH = 2048;
+
 /** A request id a caller may give (`X-Request-Id`, `x-request-id` metadata): safe to echo and to log. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -21,6 +21,7 @@ import {
 } from './caller';
 import type { RateLimit } from '../../common/caller';
 import { PLATFORMS, Platform } from '../../common/platform';
+import { CALLBACK_URL_MAX_LENGTH } from '../../common/limits';
 import { IpRanges } from '../../common/net/client-address';
 
 export class CallersFileError extends ConfigError {}
@@ -414,6 +415,9 @@ function readCallback(
   const allowPrivateNetwork = reader.boolean('allowPrivateNetwork', false);
   if (url && !allowPrivateNetwork && new URL(url).protocol !== 'https:') {
     problems.push(`${where}.callback.url: must be https (http only together with allowPrivateNetwork: true)`);
+  }
+  if (url && url.length > CALLBACK_URL_MAX_LENGTH) {
+    problems.push(`${where}.callback.url: must be at most ${CALLBACK_URL_MAX_LENGTH} characters`);
   }
   const secrets = standardWebhookKeys(reader.strings('secrets'), problems, `${where}.callback`, caller);
   return url && secrets.length > 0 ? { url, secrets, allowPrivateNetwork } : undefined;

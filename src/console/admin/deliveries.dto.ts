@@ -7,14 +7,13 @@ import {
   IsInt,
   IsOptional,
   IsString,
-  IsUrl,
   Matches,
   Max,
-  MaxLength,
   Min,
 } from 'class-validator';
+import { CALLBACK_URL_MAX_LENGTH } from '../../common/limits';
 import { toInt } from '../../config';
-import { IsFilterText } from './filter-text';
+import { IsFilterText, IsHttpUrl } from './filter-text';
 
 const DELIVERY_ID = /^msg_[0-9a-f]{32}$/;
 
@@ -50,7 +49,7 @@ export class DisableCallbackUrl {
   @IsFilterText(64)
   callerId!: string;
 
-  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
-  @MaxLength(2048)
+  /** As the callers file has it: any http(s) URL that parses (an underscore in a host name included). */
+  @IsHttpUrl(CALLBACK_URL_MAX_LENGTH)
   url!: string;
 }

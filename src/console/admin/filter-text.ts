@@ -21,3 +21,28 @@ export function IsFilterText(maxLength: number, options?: ValidationOptions): Pr
     options,
   );
 }
+
+/** An http(s) URL as `new URL` reads it (the rule the callers file follows), of at most `maxLength` characters. */
+export function IsHttpUrl(maxLength: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isHttpUrl',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && value.length <= maxLength && !CONTROL.test(value) && isHttpUrl(value),
+        defaultMessage: (args) =>
+          `${args?.property ?? 'value'} must be an http(s) URL of at most ${maxLength} characters`,
+      },
+    },
+    options,
+  );
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
