@@ -241,6 +241,11 @@ describeWithChromium()('operator console in a real browser (Chromium, a real Ope
     }, 30_000);
     afterAll(() => context?.close());
 
+    it('shows "Page not found" for an address whose percent-encoding is cut short, not a blank console', async () => {
+      await openPage(page, '/turns/%E0%A4', 'Page not found');
+      await openPage(page, '/turns', 'Turns');
+    });
+
     it('shows a new turn in the recent turns as it finishes, with Live on, without reloading', async () => {
       await openPage(page, '/turns', 'Turns');
       await page

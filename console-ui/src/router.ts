@@ -28,10 +28,21 @@ export function parseHash(hash: string): Route {
   const mark = text.indexOf('?');
   const path = mark >= 0 ? text.slice(0, mark) : text;
   const params = new URLSearchParams(mark >= 0 ? text.slice(mark + 1) : '');
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const given = path.split('/').filter(Boolean);
+  const parts = given.map(decoded).filter((part): part is string => part !== undefined);
+  // A part that is no percent-encoding (`#/turns/%E0%A4`, from a link cut short): no page, not a blank console.
+  if (parts.length !== given.length) return { page: 'not-found', params, path };
   if (parts.length === 2 && parts[0] === 'turns') return { page: 'turn', id: parts[1], params, path };
   const page = parts.length <= 1 ? PAGES[parts[0] ?? ''] : undefined;
   return { page: page ?? 'not-found', params, path: path || '/' };
+}
+
+function decoded(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A link to a page, with its non-empty params. */
