@@ -63,7 +63,8 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
   let adminUrl: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { TURN_LOG_FLUSH_MS: '100', ADMIN_PORT: '0' } });
+    // Loopback is a trusted proxy here, as the ingress in front of the admin port is in a cluster.
+    t = await startTestApp({ env: { TURN_LOG_FLUSH_MS: '100', ADMIN_PORT: '0', TRUSTED_PROXIES: '127.0.0.1/32' } });
     admin = await startAdminListener(t.app, t.app.get(AppConfig), serviceReadiness(t.app));
     adminUrl = `http://127.0.0.1:${admin.port}`;
   });
@@ -289,6 +290,23 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
       readiness: { status: string; details: { jobQueue: { status: string } } };
     };
     expect(health.readiness).toMatchObject({ status: 'ok', details: { jobQueue: { status: 'up' } } });
+  });
+
+  it("audits a console action under the client's address the trusted proxy forwarded, not the proxy's", async () => {
+    // An action without its CSRF token: refused, and audited.
+    await request(adminUrl)
+      .post('/api/deliveries/replay')
+      .set('X-Forwarded-For', '203.0.113.7')
+      .set('Origin', adminUrl)
+      .send({ ids: ['msg_unknown'] })
+      .expect(403);
+    await eventually(async () => {
+      const { events } = (await request(adminUrl).get('/api/audit?event=authz_fail&source=203.0.113.7').expect(200))
+        .body as { events: { remoteAddress: string; callerId: string }[] };
+      expect(events).toEqual([
+        expect.objectContaining({ remoteAddress: '203.0.113.7', callerId: 'console:local-operator' }),
+      ]);
+    });
   });
 
   it('documents every admin route in an OpenAPI 3.1 document: parameters from the validation, who may call, errors', async () => {

@@ -1,21 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { IncomingHttpHeaders } from 'node:http';
 import { AppError } from '../common/errors/app-error';
 import { isApiRequest } from '../common/http/api-path';
 import type { RequestContext } from '../common/http/request-context';
 import { sendJson } from '../common/http/send-json';
-import type { ForwardingHeaders } from '../common/net/client-address';
+import { forwardingHeaders } from '../common/net/client-address';
 import type { PreAuthLimiter } from './pre-auth-limiter';
 
-/** Every value of a header as received (Node joins repeated `Forwarded`/`X-Forwarded-For` lines with ", "). */
-function headerValues(headers: IncomingHttpHeaders, name: string): string[] {
-  const value = headers[name];
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
-
-export function forwardingHeaders(headers: IncomingHttpHeaders): ForwardingHeaders {
-  return { forwarded: headerValues(headers, 'forwarded'), xForwardedFor: headerValues(headers, 'x-forwarded-for') };
-}
 
 /**
  * Settles each request's client address (`request.clientAddress`, which the caller guard, the audit rows, the

@@ -1,4 +1,5 @@
 import { BlockList, isIP, SocketAddress } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * An address as one canonical string, or undefined when it is not an IP address: brackets and an IPv6 zone
@@ -115,6 +116,17 @@ export interface ForwardingHeaders {
   /** Every `Forwarded` value (or one comma-joined value, as Node joins repeated headers). */
   readonly forwarded: readonly string[];
   readonly xForwardedFor: readonly string[];
+}
+
+/** Every value of a header as received (Node joins repeated `Forwarded`/`X-Forwarded-For` lines with ", "). */
+function headerValues(headers: IncomingHttpHeaders, name: string): string[] {
+  const value = headers[name];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** The forwarding headers of an HTTP request. */
+export function forwardingHeaders(headers: IncomingHttpHeaders): ForwardingHeaders {
+  return { forwarded: headerValues(headers, 'forwarded'), xForwardedFor: headerValues(headers, 'x-forwarded-for') };
 }
 
 export interface ClientAddress {

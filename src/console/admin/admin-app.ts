@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { ListenError } from '../../common/errors/listen-error';
 import { HttpErrorFilter } from '../../common/http/http-error.filter';
+import { clientAddressMiddleware } from '../../common/http/client-address.middleware';
 import { jsonBodyMiddleware } from '../../common/http/json-body.middleware';
 import { requestIdMiddleware } from '../../common/http/request-id.middleware';
 import type { AppConfig } from '../../config';
@@ -87,6 +88,8 @@ export async function startAdminListener(
   });
   admin.disable('x-powered-by');
   admin.set('etag', false);
+  // Behind the ingress every peer is the proxy: audit rows and log lines name the client it forwarded for.
+  admin.use(clientAddressMiddleware(config.network.trustedProxies, config.network.forwardedHeader));
   admin.use(requestIdMiddleware, httpAccessLog(accessLogger(rootLogger(config.logLevel)), { probePercent: 0 }));
   admin.use(consoleSecurityHeaders);
   admin.use(consolePages());

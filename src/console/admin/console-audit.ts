@@ -42,7 +42,7 @@ export class ConsoleAudit {
     return {
       callerId: principal ? `console:${principal.subject}` : 'console:unknown',
       method: 'console',
-      remoteAddress: request.socket.remoteAddress,
+      remoteAddress: (request as RequestContext).clientAddress ?? request.socket.remoteAddress,
       requestId: (request as RequestContext).requestId,
       route: `${request.method} ${request.path}`,
     };
