@@ -128,6 +128,24 @@ describe('operator console: sign-in with OpenID Connect (a real provider, real H
     );
   });
 
+  it('exchanges a code once per sign-in: a kept state cookie replayed against /callback is refused before the provider is asked', async () => {
+    const started = await request(consoleUrl).get('/login').expect(302);
+    const loginCookie = started.headers['set-cookie'][0].split(';')[0];
+    const state = new URL(started.headers.location).searchParams.get('state') as string;
+    const first = await request(consoleUrl)
+      .get(`/callback?code=made-up&state=${encodeURIComponent(state)}`)
+      .set('Cookie', loginCookie);
+    expect(first.status).toBe(401);
+    const again = await request(consoleUrl)
+      .get(`/callback?code=made-up-too&state=${encodeURIComponent(state)}`)
+      .set('Cookie', loginCookie)
+      .expect(401);
+    expect(again.body.message).toBe('This sign-in was already completed or tried; start again.');
+    await eventually(async () =>
+      expect((await auditRows('authn_login_fail')).map((row) => row.reason)).toContain('state_reused'),
+    );
+  });
+
   it('refuses a session cookie someone changed (say, to give themselves a role)', async () => {
     const signedIn = await signIn(consoleUrl, 'vic');
     const [name, value] = signedIn.consoleCookie().split('=');

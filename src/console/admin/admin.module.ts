@@ -27,6 +27,7 @@ import { ConsoleHealthController, ServiceReadiness } from './health.controller';
 import { IntentsController } from './intents.controller';
 import { LocalInstance } from './local-instance';
 import { LoginController } from './login.controller';
+import { SignInLimit } from './sign-in-limit';
 import { OidcLogin } from './oidc-login';
 import { SessionController } from './session.controller';
 import { TurnsController } from './turns.controller';
@@ -116,6 +117,7 @@ export class AdminModule {
         AdminOpenApiDocument,
         ConsoleAudit,
         OidcLogin,
+        SignInLimit,
         { provide: APP_GUARD, useClass: AdminAuthGuard },
         {
           provide: APP_PIPE,

@@ -8,6 +8,7 @@ import { PublicRoute } from './admin-auth.guard';
 import { AdminSessions } from './admin-sessions';
 import { ConsoleAudit } from './console-audit';
 import { LoginFailed, OidcLogin } from './oidc-login';
+import { SignInLimit } from './sign-in-limit';
 
 /** Signing in through the identity provider, and out. */
 @Controller()
@@ -17,6 +18,7 @@ export class LoginController {
     private readonly sessions: AdminSessions,
     private readonly audit: ConsoleAudit,
     private readonly revocations: SessionRevocations,
+    private readonly limit: SignInLimit,
   ) {}
 
   /** Sends the browser to the identity provider. */
@@ -24,7 +26,11 @@ export class LoginController {
   @Get('login')
   @PublicRoute()
   @Redirect()
-  async begin(@Res({ passthrough: true }) response: Response): Promise<{ url: string; statusCode: number }> {
+  async begin(
+    @Req() request: AdminRequest,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<{ url: string; statusCode: number }> {
+    this.limit.admit(request);
     const { location, state } = await this.login.begin();
     response.setHeader('Set-Cookie', this.sessions.loginCookie(state));
     return { url: location, statusCode: 302 };
@@ -40,6 +46,7 @@ export class LoginController {
     @Req() request: AdminRequest,
     @Res({ passthrough: true }) response: Response,
   ): Promise<{ url: string; statusCode: number }> {
+    this.limit.admit(request);
     try {
       const principal = await this.login.complete(query, this.sessions.loginState(request));
       response.setHeader('Set-Cookie', [this.sessions.sessionCookie(principal), this.sessions.clearingLoginCookie()]);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { loadJose } from '../../auth/tokens/jose';
 import { discoverEndpoints } from '../../auth/tokens/oidc-discovery';
@@ -43,6 +44,8 @@ export class LoginFailed extends Error {
 @Injectable()
 export class OidcLogin {
   private metadata?: Promise<ProviderMetadata>;
+  /** The states of sign-ins that reached their code exchange on this replica, for as long as their cookie lives. */
+  private readonly usedStates = new LRUCache<string, true>({ max: 100_000, ttl: LOGIN_TTL_MS });
   private keys?: ReturnType<Awaited<ReturnType<typeof loadJose>>['createRemoteJWKSet']>;
 
   constructor(private readonly options: ConsoleOptions) {}
@@ -90,6 +93,12 @@ export class OidcLogin {
     }
     if (query.state !== login.state)
       throw new LoginFailed('state_mismatch', 'The sign-in answer does not match; start again.');
+    // One code exchange per sign-in: a kept state cookie replayed against /callback would have the console post
+    // its client secret to the provider's token endpoint at will (and a provider's lockout would stop everyone).
+    if (this.usedStates.has(login.state)) {
+      throw new LoginFailed('state_reused', 'This sign-in was already completed or tried; start again.');
+    }
+    this.usedStates.set(login.state, true);
     if (typeof query.code !== 'string' || query.code.length === 0 || query.code.length > 2048) {
       throw new LoginFailed('no_code', 'The identity provider sent no authorization code.');
     }
