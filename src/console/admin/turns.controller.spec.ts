@@ -92,6 +92,24 @@ describe('TurnsController stream', () => {
     subscription.unsubscribe();
   });
 
+  it('applies the time filters and the cursor to live turns as the search does: a stream "until" a past time sends none', () => {
+    const { controller, subscribers } = harness();
+    const at = (id: number, iso: string): TurnRow => ({ ...row(id), at: new Date(iso) });
+    const received = (query: Record<string, string>): string[] => {
+      const events: MessageEvent[] = [];
+      const subscription = controller.stream(query, LOCAL).subscribe((event) => events.push(event));
+      subscribers.forEach((subscriber) =>
+        subscriber([at(7, '2026-12-05T10:00:00Z'), at(8, '2026-12-05T12:00:00Z'), at(9, '2026-12-05T14:00:00Z')]),
+      );
+      subscription.unsubscribe();
+      return eventIds(events);
+    };
+    expect(received({ to: '2020-01-01T00:00:00Z' })).toEqual([]);
+    expect(received({ from: '2026-12-05T11:00:00Z' })).toEqual(['8', '9']);
+    expect(received({ from: '2026-12-05T11:00:00Z', to: '2026-12-05T14:00:00Z' })).toEqual(['8']);
+    expect(received({ before: '9' })).toEqual(['7', '8']);
+  });
+
   it('sends the live turns it held when the missed ones cannot be read', async () => {
     const { controller, live, fail } = harness();
     const events: MessageEvent[] = [];

@@ -39,7 +39,10 @@ function matches(filter: TurnFilter, turn: TurnRow): boolean {
     (filter.intent === undefined || turn.intent === filter.intent) &&
     (filter.callerId === undefined || turn.callerId === filter.callerId) &&
     (filter.outcome === undefined || turn.outcome === filter.outcome) &&
-    (filter.minDurationMs === undefined || turn.durationMs >= filter.minDurationMs)
+    (filter.minDurationMs === undefined || turn.durationMs >= filter.minDurationMs) &&
+    (filter.from === undefined || turn.at.getTime() >= filter.from.getTime()) &&
+    (filter.to === undefined || turn.at.getTime() < filter.to.getTime()) &&
+    (filter.beforeId === undefined || BigInt(turn.id) < BigInt(filter.beforeId))
   );
 }
 
