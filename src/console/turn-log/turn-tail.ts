@@ -71,10 +71,20 @@ export class TurnTail implements OnModuleDestroy {
     this.notifications.channel(TURN_LOG_CHANNEL).subscribe(
       (message) => {
         const match = /^(\d+)-(\d+)$/.exec(message);
-        if (match) this.read(() => this.queries.range(match[1], match[2]));
+        if (match) this.read(() => this.batch(match[1], match[2]));
       },
       () => this.read(() => this.catchUp()),
     );
+  }
+
+  /**
+   * An announced batch, read only while someone watches: with nobody subscribed (the last Live tab closed) the
+   * tail still listens, but reads nothing, and a catch-up starts after the batches it let pass.
+   */
+  private async batch(first: string, last: string): Promise<TurnRow[]> {
+    if (this.subscribers.size > 0) return this.queries.range(first, last);
+    if (this.lastId === undefined || BigInt(last) > BigInt(this.lastId)) this.lastId = last;
+    return [];
   }
 
   /** What committed since the newest turn handed out, and late batches below it (`CATCH_UP_OVERLAP`). */
