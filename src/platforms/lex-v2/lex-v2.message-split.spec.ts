@@ -19,14 +19,27 @@ describe('splitMessage', () => {
 
   it('keeps SSML elements whole and wraps every piece in <speak>', () => {
     const ssml = '<speak><p>First part here.</p> <p>Second <emphasis>part</emphasis> here.</p></speak>';
-    expect(splitMessage(ssml, 50)).toEqual([
+    expect(splitMessage(ssml, 65)).toEqual([
       '<speak><p>First part here.</p></speak>',
       '<speak><p>Second <emphasis>part</emphasis> here.</p></speak>',
     ]);
   });
 
-  it('leaves SSML whole when no piece boundary is outside its elements', () => {
-    const ssml = `<speak><p>${'word '.repeat(30).trim()}</p></speak>`;
+  it('splits inside a paragraph or a prosody that holds the whole reply, closing it and opening it again', () => {
+    const words = Array.from({ length: 60 }, (_, i) => `word${i}`);
+    const ssml = `<speak><prosody rate="90%"><p>${words.join(' ')}</p></prosody></speak>`;
+    const pieces = splitMessage(ssml, 100);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const piece of pieces) {
+      expect(piece.length).toBeLessThanOrEqual(100);
+      expect(piece).toMatch(/^<speak><prosody rate="90%"><p>[^<]+<\/p><\/prosody><\/speak>$/);
+    }
+    const spoken = pieces.map((piece) => piece.replace(/<[^>]+>/g, '')).join(' ');
+    expect(spoken).toBe(words.join(' '));
+  });
+
+  it('leaves SSML whole when its only break points are inside an element read as one (say-as)', () => {
+    const ssml = `<speak><say-as interpret-as="characters">${'A B '.repeat(20).trim()}</say-as></speak>`;
     expect(splitMessage(ssml, 60)).toEqual([ssml]);
   });
 });

@@ -36,40 +36,98 @@ function splitAt(text: string, max: number, breakable: (index: number) => boolea
   return pieces;
 }
 
-/** Positions of an SSML body that are outside every tag and every element (a break there keeps both halves whole). */
-function topLevelPositions(ssml: string): boolean[] {
-  const open: boolean[] = new Array<boolean>(ssml.length).fill(false);
-  let depth = 0;
-  let inTag = false;
+/**
+ * Elements that only group speech (a paragraph, a sentence, a rate, an effect): a piece may end inside one, which
+ * it then closes, and the next piece opens it again. Not `say-as`, `sub`, `phoneme` and the like, whose content is
+ * read as one unit.
+ */
+const CONTAINERS = new Set(['p', 's', 'prosody', 'emphasis', 'lang', 'amazon:domain', 'amazon:effect']);
+
+interface OpenElement {
+  readonly name: string;
+  /** The opening tag as written, attributes included. */
+  readonly tag: string;
+}
+
+/**
+ * For each position of an SSML body: whether it is outside every tag and element (`topLevel`), or outside every tag
+ * and inside container elements only (`nested`); and the elements open there.
+ */
+function scanSsml(ssml: string): { topLevel: boolean[]; nested: boolean[]; openAt: (index: number) => OpenElement[] } {
+  const topLevel = new Array<boolean>(ssml.length).fill(false);
+  const nested = new Array<boolean>(ssml.length).fill(false);
+  const stacks: OpenElement[][] = new Array<OpenElement[]>(ssml.length);
+  let stack: OpenElement[] = [];
   for (let index = 0; index < ssml.length; index++) {
-    const char = ssml[index];
-    if (char === '<') {
-      inTag = true;
-      const closing = ssml[index + 1] === '/';
+    if (ssml[index] === '<') {
       const end = ssml.indexOf('>', index);
-      const selfClosing = end > 0 && ssml[end - 1] === '/';
-      if (closing) depth = Math.max(0, depth - 1);
-      else if (!selfClosing) depth++;
+      if (end < 0) break;
+      const tag = ssml.slice(index, end + 1);
+      const name = /^<\/?\s*([^\s/>]+)/.exec(tag)?.[1] ?? '';
+      if (tag.startsWith('</')) {
+        const at = stack.map((open) => open.name).lastIndexOf(name);
+        if (at >= 0) stack = stack.slice(0, at);
+      } else if (!tag.endsWith('/>')) {
+        stack = [...stack, { name, tag }];
+      }
+      for (let inside = index; inside <= end; inside++) stacks[inside] = stack;
+      index = end;
+      continue;
     }
-    open[index] = !inTag && depth === 0;
-    if (char === '>') inTag = false;
+    stacks[index] = stack;
+    topLevel[index] = stack.length === 0;
+    nested[index] = stack.every((open) => CONTAINERS.has(open.name));
   }
-  return open;
+  return { topLevel, nested, openAt: (index) => stacks[index] ?? [] };
+}
+
+/**
+ * Splits an SSML body into pieces of at most `max` characters, preferring breaks between top-level elements and
+ * text; failing one, a break inside container elements, which the piece closes and the next reopens. A body with
+ * neither stays whole.
+ */
+function splitSsml(body: string, max: number): string[] {
+  const pieces: string[] = [];
+  let rest = body.trim();
+  while (rest.length > max) {
+    const { topLevel, nested, openAt } = scanSsml(rest);
+    let cut = cutWithin(rest, max, (index) => topLevel[index] === true, false);
+    let closing = '';
+    let reopening = '';
+    for (let budget = max; cut < 0 && budget > 0;) {
+      const at = cutWithin(rest, budget, (index) => nested[index] === true, false);
+      if (at < 0) break;
+      const open = openAt(at);
+      const close = [...open]
+        .reverse()
+        .map((element) => `</${element.name}>`)
+        .join('');
+      if (rest.slice(0, at).trimEnd().length + close.length <= max) {
+        [cut, closing, reopening] = [at, close, open.map((element) => element.tag).join('')];
+      } else {
+        budget = Math.min(budget - 1, max - close.length);
+      }
+    }
+    if (cut < 0) break;
+    const next = reopening + rest.slice(cut).trimStart();
+    if (next.length >= rest.length) break;
+    pieces.push(rest.slice(0, cut).trimEnd() + closing);
+    rest = next;
+  }
+  pieces.push(rest);
+  return pieces;
 }
 
 /**
  * Splits a reply into pieces of at most `max` characters at sentence or word boundaries, so a long answer
- * reaches the user whole instead of being refused. SSML (`<speak>…</speak>`) is split only between top-level
- * elements and text, each piece wrapped in its own `<speak>`; an SSML reply with no such point stays whole.
+ * reaches the user whole instead of being refused. SSML (`<speak>…</speak>`) is split between top-level elements
+ * and text where it can, else inside paragraphs, sentences, prosody and the like (closed at the end of a piece and
+ * opened again in the next), each piece wrapped in its own `<speak>`; an SSML reply with no such point stays whole.
  */
 export function splitMessage(text: string, max: number): string[] {
   if (text.length <= max) return [text];
   const ssml = SPEAK.exec(text);
   if (!ssml) return splitAt(text, max, () => true, true);
-  const body = ssml[1];
   const wrapper = '<speak></speak>'.length;
-  const topLevel = topLevelPositions(body);
-  return splitAt(body, max - wrapper, (index) => topLevel[index] === true, false).map(
-    (piece) => `<speak>${piece}</speak>`,
-  );
+  return splitSsml(ssml[1], max - wrapper).map((piece) => `<speak>${piece}</speak>`);
 }
