@@ -62,6 +62,14 @@ const SLOT_BOOKED = sql<{ booked: boolean }, [slotId: string]>(
   `SELECT EXISTS (SELECT 1 FROM appointments WHERE slot_id = $1 AND status = 'booked') AS booked`,
 );
 
+/** The provider whose slot an appointment of this patient holds (or held). */
+const PROVIDER_OF = sql<{ providerId: string }, [reference: string, patientRef: string]>(
+  'appointments_provider_of',
+  `SELECT s.provider_id AS "providerId"
+     FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id
+    WHERE a.reference = $1 AND a.patient_ref = $2`,
+);
+
 /** One statement: the row lock it takes makes a concurrent cancellation of the same booking find nothing. */
 const CANCEL = sql<SlotView, [reference: string, patientRef: string]>(
   'appointments_cancel',
@@ -192,7 +200,14 @@ export class AppointmentsRepository {
 
   /** Cancels a booked appointment of this patient: the slot it held, or null when there is none. */
   async cancel(reference: string, patientRef: string): Promise<{ readonly slot: SlotView } | null> {
-    const [slot] = await this.pool.run(CANCEL, [reference.toUpperCase(), patientRef]);
+    const code = reference.toUpperCase();
+    const [slot] = await this.pool.run(CANCEL, [code, patientRef]).catch(async (error: unknown) => {
+      // A lost connection leaves the cancellation's outcome unknown: the slot may be free again. Its provider is
+      // looked up to invalidate (when that fails too, the free slots' TTL bounds how long the slot stays hidden).
+      const [owner] = await this.pool.run(PROVIDER_OF, [code, patientRef]).catch(() => []);
+      if (owner) await this.writes.committed(providerScope(owner.providerId));
+      throw error;
+    });
     if (!slot) return null;
     await this.writes.committed(providerScope(slot.providerId));
     return { slot };

@@ -1,0 +1,61 @@
+import type { QueryResultRow } from 'pg';
+import { ReadThroughCache } from '../../src/cache/read-through-cache';
+import { DatabasePool } from '../../src/database/database-pool';
+import { PgPools } from '../../src/database/pg-pools';
+import type { SqlStatement } from '../../src/database/sql';
+import { AppointmentsRepository } from '../../src/intents/appointments/appointments.repository';
+import { CommittedWrites } from '../../src/intents/committed-writes';
+import { testPool } from './support/test-pool';
+import { mediumDatabase, type MediumDatabase } from './support/medium-database';
+
+/** The service's pool, except that the statement named `losing` commits and then loses its connection's answer. */
+class AnswerLosingPool extends DatabasePool {
+  losing?: string;
+
+  override async run<Row extends QueryResultRow, Params extends readonly unknown[]>(
+    statement: SqlStatement<Row, Params>,
+    params: Readonly<Params>,
+    signal?: AbortSignal,
+    lagTolerant?: { scope: string },
+  ): Promise<Row[]> {
+    const rows = await super.run(statement, params, signal, lagTolerant);
+    if (statement.name === this.losing) throw new Error('Connection terminated unexpectedly');
+    return rows;
+  }
+}
+
+describe('appointments repository on PostgreSQL (no Nest)', () => {
+  let db: MediumDatabase;
+  let pg: ReturnType<typeof testPool>;
+  beforeEach(async () => {
+    db = await mediumDatabase();
+    pg = testPool({ connectionString: db.database.url, max: 4 });
+  });
+  afterEach(async () => {
+    await pg.end();
+    await db.close();
+  });
+
+  it('a cancellation whose answer was lost still frees the slot in the cache (it may have committed)', async () => {
+    const pool = new AnswerLosingPool(PgPools.of(pg));
+    const cache = ReadThroughCache.of({ enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 });
+    const appointments = new AppointmentsRepository(pool, cache, new CommittedWrites(pool, cache));
+    const [{ providerId }] = await db.query<{ providerId: string }>(
+      `SELECT provider_id AS "providerId" FROM appointment_slots
+        WHERE starts_at BETWEEN now() + interval '1 hour' AND now() + interval '7 days' ORDER BY starts_at LIMIT 1`,
+    );
+    const from = new Date();
+    const to = new Date(Date.now() + 14 * 86_400_000); // within the days the cache keeps
+    const [slot] = await appointments.freeSlots(providerId, from, to, 50);
+    const booked = await appointments.book(slot, 'patient-1');
+    expect(booked.kind).toBe('booked');
+    const reference = (booked as { appointment: { reference: string } }).appointment.reference;
+    expect((await appointments.freeSlots(providerId, from, to, 50)).map((free) => free.id)).not.toContain(slot.id);
+
+    pool.losing = 'appointments_cancel';
+    await expect(appointments.cancel(reference, 'patient-1')).rejects.toThrow('Connection terminated unexpectedly');
+    pool.losing = undefined;
+    // Committed, though the answer was lost: the slot is free in the database, and the cache shows it.
+    expect((await appointments.freeSlots(providerId, from, to, 50)).map((free) => free.id)).toContain(slot.id);
+  });
+});
