@@ -6,7 +6,6 @@ import { sendJson } from '../common/http/send-json';
 import { forwardingHeaders } from '../common/net/client-address';
 import type { PreAuthLimiter } from './pre-auth-limiter';
 
-
 /**
  * Settles each request's client address (`request.clientAddress`, which the caller guard, the audit rows, the
  * rate limits and the access log use), then applies the pre-authentication limit before the body is read or
