@@ -224,6 +224,19 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         expect(await balances()).toEqual(before);
       });
 
+      it('resets the confirmation slot when a confirmed transfer cannot be made, so the next one is confirmed again', async () => {
+        const before = await balances();
+        const tooMuch = answered(fill(transferFunds), true) as typeof transferFunds & RasaCall;
+        (tooMuch.tracker.slots as Json).amount = 99_999_999;
+        for (const entity of tooMuch.tracker.latest_message.entities)
+          if (entity.entity === 'amount') entity.value = 99_999_999;
+        const refused = await post(tooMuch);
+        expect(refused.body.responses[0].text).toMatch(/^Your checking account has .*, which is not enough to transfer /);
+        // Before, the slot kept its "yes": "OK, move $3,000" then moved the money with no question asked.
+        expect(refused.body.events).toEqual([{ event: 'slot', name: 'confirmation', value: null }]);
+        expect(await balances()).toEqual(before);
+      });
+
       it('asks for a missing amount, setting requested_slot', async () => {
         const call = fill(transferFunds) as typeof transferFunds & RasaCall;
         (call.tracker.slots as Json).amount = null;

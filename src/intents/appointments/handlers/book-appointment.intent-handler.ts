@@ -5,6 +5,7 @@ import {
   FulfillmentResult,
   IntentHandler,
   translator,
+  usingUpConfirmation,
 } from '../../../fulfillment';
 import {
   APPOINTMENTS_SOURCE,
@@ -32,6 +33,12 @@ export class BookAppointmentHandler implements FulfillmentHandler {
   constructor(private readonly appointments: AppointmentsRepository) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    // Every reply but the prompt uses a given answer up: after "insufficient funds" or "that slot was just taken",
+    // the next booking is confirmed again, not carried out on the old "yes".
+    return usingUpConfirmation(request, await this.decide(request));
+  }
+
+  private async decide(request: FulfillmentRequest): Promise<FulfillmentResult> {
     const { languageCode } = request;
     const t = translator(APPOINTMENT_MESSAGES, languageCode);
     const params = { ...request.sessionParameters, ...request.parameters };

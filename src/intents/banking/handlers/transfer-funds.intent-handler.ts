@@ -1,5 +1,11 @@
 import type { FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
-import { confirmationOf, FulfillmentHandler, IntentHandler, translator } from '../../../fulfillment';
+import {
+  confirmationOf,
+  FulfillmentHandler,
+  IntentHandler,
+  translator,
+  usingUpConfirmation,
+} from '../../../fulfillment';
 import { AccountsRepository } from '../accounts.repository';
 import { accountTypeFrom, askForCustomerNumber, BANKING_SOURCE, customerNumberFrom } from '../banking-parameters';
 import { BANKING_MESSAGES } from '../banking.messages';
@@ -24,6 +30,12 @@ export class TransferFundsHandler implements FulfillmentHandler {
   ) {}
 
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    // Every reply but the prompt uses a given answer up: after "insufficient funds" or "that slot was just taken",
+    // the next transfer is confirmed again, not carried out on the old "yes".
+    return usingUpConfirmation(request, await this.decide(request));
+  }
+
+  private async decide(request: FulfillmentRequest): Promise<FulfillmentResult> {
     const { languageCode } = request;
     const t = translator(BANKING_MESSAGES, languageCode);
     const customerNumber = customerNumberFrom(request.parameters);
