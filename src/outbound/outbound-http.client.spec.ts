@@ -75,6 +75,25 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
       expect(Date.now() - started).toBeLessThan(2_000);
     });
 
+    it('also covers connecting: an attempt whose TLS handshake never ends is cut off at timeoutMs', async () => {
+      // Accepts and never answers: undici waits for its own 10 s connect timeout and ignored the abort meanwhile.
+      const sockets: import('node:net').Socket[] = [];
+      const stalled = createServer((socket) => sockets.push(socket));
+      await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+      const { port } = stalled.address() as AddressInfo;
+      try {
+        const started = Date.now();
+        await expect(
+          client.request({ method: 'GET', url: `https://127.0.0.1:${port}/`, timeoutMs: 200, retries: 1 }),
+        ).rejects.toBeInstanceOf(OutboundTimeoutError);
+        expect(Date.now() - started).toBeLessThan(2_000);
+        expect(sockets).toHaveLength(2);
+      } finally {
+        sockets.forEach((socket) => socket.destroy());
+        await new Promise((resolve) => stalled.close(resolve));
+      }
+    });
+
     it('also covers reading the body', async () => {
       const server = await serve((res) => res.writeHead(200).write('partial')); // never ends
       await expect(client.request({ method: 'GET', url: server.url, timeoutMs: 100 })).rejects.toBeInstanceOf(

@@ -208,13 +208,18 @@ export class OutboundHttpClient implements OnModuleDestroy {
     const timeout = setTimeout(() => timer.abort(), call.timeoutMs);
     const signal = call.signal ? AbortSignal.any([call.signal, timer.signal]) : timer.signal;
     try {
-      const response = await undiciRequest(call.url, {
-        method: call.method,
-        headers: call.headers,
-        body: call.body,
+      // Raced with the signal: undici acts on an abort only once the request has a connection, so an attempt still
+      // resolving, connecting or handshaking would outlive its timeout until undici's own 10 s connect timeout.
+      const response = await untilAborted(
+        undiciRequest(call.url, {
+          method: call.method,
+          headers: call.headers,
+          body: call.body,
+          signal,
+          dispatcher: call.dispatcher,
+        }),
         signal,
-        dispatcher: call.dispatcher,
-      });
+      );
       const body = await readBody(response, call);
       return new OutboundResponse(response.statusCode, response.headers, body);
     } catch (error: unknown) {
