@@ -20,4 +20,4 @@ export type { DatabaseServers, PostgresServer, ServerTarget } from './database-u
 export { ConfigModule } from './config.module';
 export { loadSections, VariableProblem } from './config-section';
 export type { ConfigSection } from './config-section';
-export { emptyToUndefined, toBool, toInt } from './variable-transforms';
+export { emptyToUndefined, IsSecureServiceUrl, toBool, toInt } from './variable-transforms';

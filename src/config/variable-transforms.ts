@@ -1,4 +1,6 @@
-/** class-transformer transforms for environment variables (all arrive as strings). */
+/** class-transformer transforms for environment variables (all arrive as strings), and their shared checks. */
+import { ValidateBy } from 'class-validator';
+import { secureEnough } from '../common/net/secure-url';
 
 export const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -13,3 +15,26 @@ export const toBool = ({ value }: { value: unknown }): unknown => {
 
 export const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * A base URL the service sends customer data to: an http(s) URL that is https, or plain http to a loopback address
+ * only (a sidecar, a local test server), as for every URL that carries secrets.
+ */
+export function IsSecureServiceUrl(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isSecureServiceUrl',
+    validator: {
+      validate: (value: unknown) => {
+        if (typeof value !== 'string' || /\s/.test(value)) return false;
+        try {
+          const url = new URL(value);
+          return (url.protocol === 'https:' || url.protocol === 'http:') && secureEnough(url);
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () =>
+        'must be an https URL (plain http only to a loopback address: customer data would cross the network in clear)',
+    },
+  });
+}

@@ -14,3 +14,4 @@ export type { OutboundErrorCode } from './outbound.errors';
 export { parseRetryAfter } from './retry-after';
 export { assertUrlAllowed, createGuardedAgent, createGuardedLookup, isForbiddenAddress } from './ssrf';
 export type { GuardedAgentOptions, HostResolver } from './ssrf';
+export { underBase } from './under-base';

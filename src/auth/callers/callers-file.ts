@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { load as parseYaml } from 'js-yaml';
-import { secureEnough } from '../tokens/http';
+import { secureEnough } from '../../common/net/secure-url';
 import { ConfigError } from '../../config';
 import {
   decodeStandardWebhookSecret,

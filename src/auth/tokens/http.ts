@@ -1,3 +1,5 @@
+import { secureEnough } from '../../common/net/secure-url';
+
 /** The part of `fetch` these clients use; pass a wrapper to add headers, a CA-aware dispatcher, etc. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -12,22 +14,12 @@ export function parseHttpUrl(value: string, what: string): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new Error(`${what} must be an http(s) URL, got ${JSON.stringify(value)}`);
   }
+  // Keys, discovery documents and introspection answers decide who is authenticated; the requests carry secrets.
   if (!secureEnough(url)) {
     throw new Error(`${what} must be https (http only to a loopback address), got ${JSON.stringify(value)}`);
   }
   return url;
 }
-
-/**
- * Keys, discovery documents, introspection and TokenReview answers decide who is authenticated, and the
- * introspection and TokenReview requests carry a secret and the caller's token: over plain http anyone on the path
- * could read those or answer with keys of their own. Only a loopback address (a sidecar on the pod) is exempt.
- */
-export function secureEnough(url: URL): boolean {
-  return url.protocol === 'https:' || LOOPBACK_HOSTS.has(url.hostname) || /^127(\.\d{1,3}){3}$/.test(url.hostname);
-}
-
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '[::1]']);
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { StatementArchiveOptions } from './statement-archive.options';
-import { OutboundHttpClient } from '../../outbound';
+import { OutboundHttpClient, underBase } from '../../outbound';
 
 export interface ArchiveRequest {
   readonly idempotencyKey: string;
@@ -32,7 +32,7 @@ export class StatementArchiveClient {
     if (!base) return `ST-${request.idempotencyKey.slice(0, 10).toUpperCase()}`;
     const response = await this.http.request({
       method: 'POST',
-      url: new URL('/v1/statements', base),
+      url: underBase(base, 'v1/statements'),
       headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
       body: JSON.stringify({
         customerNumber: request.customerNumber,

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { type ConfigSection, emptyToUndefined, toInt } from '../../config';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { type ConfigSection, emptyToUndefined, IsSecureServiceUrl, toInt } from '../../config';
 
 /** The document archive that files statements (RequestStatement). */
 export abstract class StatementArchiveOptions {
@@ -13,7 +13,7 @@ class StatementArchiveVariables {
   /** Base URL of the document archive that files statements; unset: local references. */
   @IsOptional()
   @Transform(emptyToUndefined)
-  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  @IsSecureServiceUrl()
   STATEMENT_ARCHIVE_URL?: string;
 
   @Transform(toInt)

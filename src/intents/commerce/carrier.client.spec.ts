@@ -64,6 +64,24 @@ describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', 
     expect(server.requests).toHaveLength(2);
   });
 
+  it("does not wait out a Retry-After that ends past the turn's deadline: one call, then unavailable", async () => {
+    const server = await fakeCarrier((res) => res.writeHead(503, { 'retry-after': '4' }).end());
+    const carrier = await carrierFor(server.url, { retries: 2 });
+    const deadline = new Date(Date.now() + 1_000);
+    await expect(carrier.estimate('10117', '07030', 900, undefined, deadline)).resolves.toEqual({
+      ok: false,
+      reason: 'unavailable',
+    });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('keeps the path of CARRIER_API_URL (a gateway prefix)', async () => {
+    const server = await fakeCarrier((res) => res.end(JSON.stringify(ESTIMATE)));
+    const carrier = await carrierFor(`${server.url}/carrier/`);
+    await expect(carrier.estimate('10117', '07030', 900)).resolves.toMatchObject({ ok: true });
+    expect(server.requests[0].url).toBe('/carrier/v1/estimates?from=10117&to=07030&weight=900');
+  });
+
   it('reports unavailable when the carrier cannot be reached', async () => {
     const server = await fakeCarrier((res) => res.end());
     const url = server.url;

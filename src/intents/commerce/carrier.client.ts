@@ -14,6 +14,7 @@ import {
   OutboundNetworkError,
   type OutboundResponse,
   OutboundTimeoutError,
+  underBase,
 } from '../../outbound';
 import { startDemoCarrier } from './demo-carrier.server';
 
@@ -106,10 +107,16 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
     await this.demo?.close();
   }
 
-  async estimate(from: string, to: string, weightGrams: number, signal?: AbortSignal): Promise<EstimateOutcome> {
+  async estimate(
+    from: string,
+    to: string,
+    weightGrams: number,
+    signal?: AbortSignal,
+    deadline?: Date,
+  ): Promise<EstimateOutcome> {
     const baseUrl = this.baseUrl;
     if (!baseUrl) return { ok: false, reason: 'not-configured' };
-    const url = new URL('/v1/estimates', baseUrl);
+    const url = underBase(baseUrl, 'v1/estimates');
     url.search = new URLSearchParams({ from, to, weight: String(weightGrams) }).toString();
     const { timeoutMs, retries } = this.options;
     try {
@@ -123,6 +130,8 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
             retries,
             idempotent: true,
             signal,
+            // A Retry-After that ends past the turn's deadline is not waited for.
+            deadline,
             breaker: 'carrier',
           }),
         ),

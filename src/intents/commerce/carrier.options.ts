@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { type ConfigSection, emptyToUndefined, toInt } from '../../config';
+import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { type ConfigSection, emptyToUndefined, IsSecureServiceUrl, toInt } from '../../config';
 
 /** The carrier estimate API (GetShippingEstimate). */
 export abstract class CarrierOptions {
@@ -14,7 +14,7 @@ class CarrierVariables {
   /** Base URL of the carrier's estimate API; unset in development starts a local demo carrier. */
   @IsOptional()
   @Transform(emptyToUndefined)
-  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  @IsSecureServiceUrl()
   CARRIER_API_URL?: string;
 
   @Transform(toInt)

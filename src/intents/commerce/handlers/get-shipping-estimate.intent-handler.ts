@@ -34,7 +34,13 @@ export class GetShippingEstimateHandler implements FulfillmentHandler {
     const warehouse = await this.commerce.shipsFrom(product.id);
     if (!warehouse) return { text: t('cannotEstimateOutOfStock', { product: product.name }), source: COMMERCE_SOURCE };
 
-    const outcome = await this.carrier.estimate(warehouse.postcode, destination, product.weightGrams, request.signal);
+    const outcome = await this.carrier.estimate(
+      warehouse.postcode,
+      destination,
+      product.weightGrams,
+      request.signal,
+      request.deadline,
+    );
     if (!outcome.ok) {
       return { text: t('carrierUnreachable'), source: COMMERCE_SOURCE };
     }
