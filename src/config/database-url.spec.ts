@@ -54,8 +54,8 @@ describe('parseDatabaseUrl', () => {
       ['postgres://u@h1/d?target_session_attrs=prefer-standby', /prefer-standby cannot be used/],
       ['postgres://u@h1/d?target_session_attrs=writable', /must be one of any, read-write, primary \(got "writable"\)/],
       ['postgres://u@h1,/d', /an empty server/],
-      ['postgres://u@h1,h2:x/d', /cannot read the server "h2:x"/],
-      ['postgres://u@h1,h2:0/d', /the port of "h2:0" is not a port number/],
+      ['postgres://u@h1,h2:x/d', /cannot read server 2 of the list/],
+      ['postgres://u@h1,h2:0/d', /the port of server 2 of the list is not a port number/],
       ['postgres://u@h1,[::1/d', /cannot read the server "\[::1"/],
       ['mysql://u@h1,h2/d', /must be a postgres:\/\/ or postgresql:\/\/ URL/],
     ];

@@ -54,7 +54,7 @@ export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
   const { kept, target } = takeTarget(tail);
   const before = scheme + authority.slice(0, hostsAt);
   if (!hostList.includes(',') && target === 'any') return { url: before + hostList + kept };
-  const list = hostList.split(',').map(parseServer);
+  const list = hostList.split(',').map((text, index) => parseServer(text, index));
   const servers = { list, target, around: { before, after: kept } };
   return { url: serverUrl(servers, list[0]), servers };
 }
@@ -70,17 +70,22 @@ export function serverName({ host, port }: PostgresServer): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-function parseServer(text: string): PostgresServer {
+/**
+ * One server of the list. Its text is never echoed: the URL is a secret, and a password holding an unencoded `/`,
+ * `?` or `#` ends the host list early, so what reads as a server may be the start of the password.
+ */
+function parseServer(text: string, index: number): PostgresServer {
+  const which = `server ${index + 1} of the list`;
   const match = BRACKETED.exec(text) ?? PLAIN.exec(text);
   if (!match) {
     throw new DatabaseUrlError(
       text === ''
         ? 'lists an empty server (two commas in a row, or one at an end)'
-        : `cannot read the server "${text}" (host:port, an IPv6 address in brackets)`,
+        : `cannot read ${which} (host:port, an IPv6 address in brackets; a password must percent-encode / ? # @)`,
     );
   }
   const port = match[2] ? Number(match[2]) : DEFAULT_POSTGRES_PORT;
-  if (!(port >= 1 && port <= 65_535)) throw new DatabaseUrlError(`the port of "${text}" is not a port number`);
+  if (!(port >= 1 && port <= 65_535)) throw new DatabaseUrlError(`the port of ${which} is not a port number`);
   return { host: decoded(match[1]), port };
 }
 

@@ -291,8 +291,19 @@ describe('loadConfig', () => {
         /DATABASE_URL: lists an empty server/,
       );
       expect(() => loadConfig({ DATABASE_URL: 'postgres://app@db-0,db-1:99999/app' }, CWD)).toThrow(
-        /DATABASE_URL: the port of "db-1:99999" is not a port number/,
+        /DATABASE_URL: the port of server 2 of the list is not a port number/,
       );
+    });
+
+    it('never echoes a password whose unencoded "/" ended the host list early', () => {
+      let message = '';
+      try {
+        loadConfig({ DATABASE_URL: 'postgres://app:s3cr/et@db-0,db-1/app?target_session_attrs=read-write' }, CWD);
+      } catch (error: unknown) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/DATABASE_URL: cannot read server 1 of the list/);
+      expect(message).not.toMatch(/s3cr|app:/);
     });
 
     it('treats an empty DATABASE_URL as unset', () => {

@@ -14,10 +14,21 @@ export class ConfigError extends Error {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/**
+ * Variables of any section (the console's, a handler's) named as holding a secret: never echoed either. A rule by
+ * name, so a section need not remember to list its own.
+ */
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|CREDENTIAL|PRIVATE_KEY|API_KEY/;
+
+/** Whether a variable's value may be shown in an error message. */
+export function mayEcho(variable: string): boolean {
+  return !SECRET_VARIABLES.has(variable as keyof Environment) && !SECRET_NAME.test(variable);
+}
+
 function describe(error: ValidationError): string {
-  const variable = error.property as keyof Environment;
+  const variable = error.property;
   const reasons = Object.values(error.constraints ?? {}).join('; ');
-  const shown = SECRET_VARIABLES.has(variable) ? '' : ` (got ${JSON.stringify(error.value)})`;
+  const shown = mayEcho(variable) ? ` (got ${JSON.stringify(error.value)})` : '';
   return `${variable}: ${reasons}${shown}`;
 }
 

@@ -55,6 +55,15 @@ describe('console options', () => {
     expect(problems({ ...OIDC, ADMIN_SESSION_SECRET: 'short' })).toEqual(['ADMIN_SESSION_SECRET']);
   });
 
+  it('never echoes a refused session secret (a section of its own, named as a secret)', () => {
+    expect(() => options({ ...OIDC, ADMIN_SESSION_SECRET: 'the-real-but-short-secret' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('the-real-but-short-secret') }),
+    );
+    expect(() => options({ ...OIDC, ADMIN_SESSION_SECRET: 'the-real-but-short-secret' })).toThrow(
+      /ADMIN_SESSION_SECRET: /,
+    );
+  });
+
   it('defaults the redirect URI to the admin listener in development', () => {
     expect(options({ ...OIDC, ADMIN_PORT: '9999' }).oidc?.redirectUri).toBe('http://127.0.0.1:9999/callback');
     expect(options({}).oidc).toBeUndefined();
