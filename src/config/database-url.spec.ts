@@ -56,7 +56,7 @@ describe('parseDatabaseUrl', () => {
       ['postgres://u@h1,/d', /an empty server/],
       ['postgres://u@h1,h2:x/d', /cannot read server 2 of the list/],
       ['postgres://u@h1,h2:0/d', /the port of server 2 of the list is not a port number/],
-      ['postgres://u@h1,[::1/d', /cannot read the server "\[::1"/],
+      ['postgres://u@h1,[::1/d', /cannot read server 2 of the list/],
       ['mysql://u@h1,h2/d', /must be a postgres:\/\/ or postgresql:\/\/ URL/],
     ];
     for (const [url, message] of refusals) {
