@@ -126,6 +126,9 @@ async function main(): Promise<void> {
   // leaving the embedded PostgreSQL it had started running (and the next start waiting for it to stop).
   let aborting = false;
   const abortStart = (signal: NodeJS.Signals): void => {
+    // A repeat (kill twice, Ctrl-C that npm also forwards) waits for the first: left to Node's default, it ended the
+    // process at once with the embedded PostgreSQL still running.
+    if (aborting) return;
     aborting = true;
     logger.log(`${signal} received during start-up: stopping`);
     rootLogger(config.logLevel).flush();
@@ -133,9 +136,11 @@ async function main(): Promise<void> {
       .catch(noop)
       .finally(() => exitAfterLogs(128 + osConstants.signals[signal]));
   };
-  for (const signal of STOP_SIGNALS) process.once(signal, abortStart);
+  for (const signal of STOP_SIGNALS) process.on(signal, abortStart);
   try {
     await assertPortsFree(config);
+    // Stopped while the ports were checked: no database is started (initdb would run on, unwatched).
+    if (aborting) return;
     let spawned = (): void => undefined;
     const postgresSpawned = new Promise<void>((resolve) => (spawned = resolve));
     starting = resolveDatabase(config, (message) => logger.log(message), spawned);
