@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,36 @@ describe('embedded PostgreSQL (real binaries, real processes)', () => {
       expect(await selectOne(running.url)).toBe(1);
     } finally {
       await running.stop();
+    }
+  });
+
+  it("never signals a process that only took a stale postmaster.pid's id (a psql, another cluster's backend)", async () => {
+    const dataDir = join(top, 'stale', 'pg');
+    const port = await freePort();
+    await (await startEmbeddedPostgres({ dataDir, port, database: 'app' })).stop();
+    // "postgres" in its command line, and a shell for a parent: before, it was taken for our leftover and signalled.
+    const lookalike = spawn('bash', ['-c', '(exec -a postgres-lookalike sleep 30) & wait'], { stdio: 'ignore' });
+    try {
+      let pid = 0;
+      for (let tries = 0; tries < 100 && !pid; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        pid = Number(
+          execFileSync('pgrep', ['-f', '-P', String(lookalike.pid), 'postgres-lookalike'], {
+            encoding: 'utf8',
+          }).trim() || 0,
+        );
+      }
+      expect(pid).toBeGreaterThan(0);
+      writeFileSync(join(dataDir, 'postmaster.pid'), `${pid}\n${dataDir}\n`);
+      const notes: string[] = [];
+      await startEmbeddedPostgres({ dataDir, port, database: 'app', log: (line) => notes.push(line) })
+        .then((running) => running.stop())
+        .catch(() => undefined); // PostgreSQL refuses a lock file whose process lives: its own message says so
+      expect(notes.filter((note) => /left running by an earlier run/.test(note))).toEqual([]);
+      expect(() => process.kill(pid, 0)).not.toThrow(); // still alive
+    } finally {
+      lookalike.kill('SIGKILL');
+      spawn('pkill', ['-f', 'postgres-lookalike']);
     }
   });
 

@@ -166,7 +166,9 @@ export class PostgresCluster {
     if (!existsSync(pidFile)) return;
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
     const leftover = describeProcess(pid);
-    if (!leftover || !/postgres/.test(leftover.command)) return; // a stale file: PostgreSQL itself ignores it
+    // Only the postmaster of this very folder: the id of a stale file may now be anyone's (a psql, another
+    // cluster's backend, which SIGQUIT would crash). Anything else is a stale file, which PostgreSQL ignores.
+    if (!leftover || !leftover.command.includes(` -D ${this.options.dataDir} `)) return;
     const parent = describeProcess(leftover.parentPid);
     if (parent && leftover.parentPid > 1 && /\bnode\b|main\.js/.test(parent.command)) {
       throw new EmbeddedPostgresError(
