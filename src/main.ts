@@ -10,7 +10,11 @@ import { isReadOnlyError } from './database/connection-errors';
 import { resolveDatabase } from './database/database-server';
 import { EmbeddedPostgresError } from './database/embedded/embedded-postgres.errors';
 import { SharedSessionsError } from './database/own-sessions';
-import { MigrationLocksError, PendingMigrationsError } from './database/schema-migrations';
+import {
+  MigrationLockHolderStuckError,
+  MigrationLocksError,
+  PendingMigrationsError,
+} from './database/schema-migrations';
 import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
@@ -76,6 +80,7 @@ function describeStartupError(error: unknown): string | undefined {
     error instanceof EmbeddedPostgresError ||
     error instanceof PendingMigrationsError ||
     error instanceof MigrationLocksError ||
+    error instanceof MigrationLockHolderStuckError ||
     error instanceof SharedSessionsError
   ) {
     return error.message;

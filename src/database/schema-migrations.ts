@@ -7,9 +7,40 @@ import { type GuardedClient, readTimeoutMs } from './guarded-client';
 export const MIGRATION_LOCK = 0x77666d67;
 const RETRY_MS = 250;
 
-/** Who holds the lock now: PostgreSQL's backend pid, readable by any role (pg_locks, unlike pg_stat_activity). */
-const HOLDER = `SELECT pid FROM pg_locks
-  WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1 AND objsubid = 1 LIMIT 1`;
+/**
+ * Who holds the lock now: PostgreSQL's backend pid, readable by any role (pg_locks); and, where this role may see
+ * it (pg_stat_activity: the same role, or pg_read_all_stats), whether that session is busy and since when not.
+ */
+const HOLDER = `SELECT l.pid, a.state, floor(extract(epoch FROM now() - a.state_change))::int AS "idleSeconds"
+  FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1 LIMIT 1`;
+
+/**
+ * A holder doing nothing for this long is taken for gone: a migrating process is busy, or idle for the pause
+ * between attempts at a table lock (15 s at most). A process that died without closing its connection (a node
+ * lost, a frozen VM) keeps its session, and the lock, until TCP gives up on it: about two hours by default.
+ */
+export const STUCK_HOLDER_MS = 120_000;
+/** How often a wait for the lock says it is still waiting. */
+const WAIT_NOTE_MS = 30_000;
+
+/** The lock's holder has done nothing for too long: probably gone, its session left open. */
+export class MigrationLockHolderStuckError extends Error {
+  constructor(pid: number, idleSeconds: number) {
+    super(
+      `the migration lock is held by PostgreSQL backend ${pid}, which has done nothing for ${idleSeconds} s (its ` +
+        `process may be gone, its connection not closed): if no migration is running, end that session ` +
+        `(SELECT pg_terminate_backend(${pid})) and start again`,
+    );
+    this.name = 'MigrationLockHolderStuckError';
+  }
+}
+
+interface LockHolder {
+  readonly pid: number;
+  readonly state: string | null;
+  readonly idleSeconds: number | null;
+}
 
 /**
  * Runs `work` on one connection that holds the migration lock, waiting for it as long as another process holds
@@ -27,7 +58,7 @@ async function withMigrationLock<T>(
 ): Promise<T> {
   const runner = dataSource.createQueryRunner();
   try {
-    const waitedMs = await acquire(runner, onWait);
+    const waitedMs = await acquireMigrationLock(runner, onWait);
     if (waitedMs > 0) onWait(`Migration lock taken after ${Math.round(waitedMs)} ms; migrating`);
     try {
       return await work(runner);
@@ -51,19 +82,32 @@ async function releaseClosing(runner: QueryRunner): Promise<void> {
   await postgres.releasePostgresConnection(new Error('the migration connection is not reused'));
 }
 
-async function acquire(runner: QueryRunner, onWait: (message: string) => void): Promise<number> {
+/**
+ * Takes the migration lock, waiting while another process holds it; gives up (`MigrationLockHolderStuckError`)
+ * when the holder has done nothing for `stuckAfterMs`. Returns how long it waited.
+ */
+export async function acquireMigrationLock(
+  runner: QueryRunner,
+  onWait: (message: string) => void,
+  stuckAfterMs = STUCK_HOLDER_MS,
+): Promise<number> {
   const started = performance.now();
-  for (let told = false; ;) {
+  for (let toldAt: number | undefined; ;) {
     const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK])) as [
       { locked: boolean },
     ];
-    if (locked) return told ? performance.now() - started : 0;
-    if (!told) {
-      const [holder] = (await runner.query(HOLDER, [MIGRATION_LOCK])) as { pid: number }[];
+    if (locked) return toldAt === undefined ? 0 : performance.now() - started;
+    const [holder] = (await runner.query(HOLDER, [MIGRATION_LOCK])) as LockHolder[];
+    const idle = holder?.state !== null && holder?.state !== 'active' ? holder?.idleSeconds : null;
+    if (holder && idle !== null && idle !== undefined && idle * 1000 >= stuckAfterMs) {
+      throw new MigrationLockHolderStuckError(holder.pid, idle);
+    }
+    if (toldAt === undefined || performance.now() - toldAt >= WAIT_NOTE_MS) {
+      const waited = toldAt === undefined ? '' : ` (waiting ${Math.round((performance.now() - started) / 1000)} s)`;
       onWait(
-        `Waiting for another process${holder ? ` (PostgreSQL backend ${holder.pid})` : ''} to finish migrating the schema`,
+        `Waiting for another process${holder ? ` (PostgreSQL backend ${holder.pid})` : ''} to finish migrating the schema${waited}`,
       );
-      told = true;
+      toldAt = performance.now();
     }
     await sleep(RETRY_MS);
   }

@@ -1,8 +1,14 @@
+import { Client } from 'pg';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { loadConfig } from '../../src/config';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
 import { PgPools } from '../../src/database/pg-pools';
-import { migrateSchema, revertLastMigration } from '../../src/database/schema-migrations';
+import {
+  acquireMigrationLock,
+  MIGRATION_LOCK,
+  migrateSchema,
+  revertLastMigration,
+} from '../../src/database/schema-migrations';
 import { eventually } from '../support/eventually';
 import { createEmptyTestDatabase, type TestDatabase } from '../support/test-database';
 
@@ -86,5 +92,61 @@ describe('migrations run under their own limits, on the service pool (real Postg
     });
     expect(await settings()).toEqual({ statement: '100ms', lock: '0' });
     await expect(dataSource.query('SELECT pg_sleep(0.5)')).rejects.toThrow(/statement timeout/);
+  });
+});
+
+describe('waiting for the migration lock (real PostgreSQL)', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    database = await createEmptyTestDatabase();
+    dataSource = await new DataSource({ type: 'postgres', url: database.url }).initialize();
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  it('gives up, naming the backend, when the holder does nothing (its process gone, its session left open)', async () => {
+    // A session that took the lock and then went quiet, as one whose process died without closing it does.
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
+      const runner = dataSource.createQueryRunner();
+      const said: string[] = [];
+      try {
+        await expect(acquireMigrationLock(runner, (message) => said.push(message), 1_000)).rejects.toThrow(
+          new RegExp(`held by PostgreSQL backend ${pid}, which has done nothing for \\d+ s`),
+        );
+        expect(said).toEqual([
+          `Waiting for another process (PostgreSQL backend ${pid}) to finish migrating the schema`,
+        ]);
+      } finally {
+        await runner.release();
+      }
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('waits for a holder that is working, and takes the lock once it is released', async () => {
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    const runner = dataSource.createQueryRunner();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      // Busy the whole time: a long statement, as a migration building an index is.
+      const working = holder.query('SELECT pg_sleep(2), pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      const waited = await acquireMigrationLock(runner, () => undefined, 1_000);
+      await working;
+      expect(waited).toBeGreaterThan(0);
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    } finally {
+      await runner.release();
+      await holder.end();
+    }
   });
 });
