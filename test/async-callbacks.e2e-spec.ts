@@ -158,14 +158,14 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
     readonly body: string;
   }
 
-  function newTurn(): Turn {
+  function newTurn(accountType: unknown = 'checking'): Turn {
     const requestId = `async-${randomUUID()}`;
     const sessionId = `session-${randomBytes(6).toString('hex')}`;
     const body = JSON.stringify({
       requestId,
       sessionId,
       intent: 'RequestStatement',
-      parameters: { user_id: '12345', account_type: 'checking' },
+      parameters: { user_id: '12345', account_type: accountType },
     });
     return { requestId, sessionId, body };
   }
@@ -308,6 +308,22 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       });
       // A caller without a callback URL gets no delivery.
       expect(await deliveriesOf(fulfillmentId)).toEqual([]);
+    });
+
+    it('files nothing for an account it cannot read (before: a checking statement, filed for good)', async () => {
+      const before = await queryTestDatabase<{ n: string }>(t.database.url, 'SELECT count(*) AS n FROM statements');
+      const unclear = await requestStatement(poller, newTurn('savings account 2'));
+      const body = await eventually(async () => {
+        const response = await getFulfillment(poller, unclear.fulfillmentId);
+        const json = response.json<Json>();
+        expect(json.status).toBe('completed');
+        return json;
+      }, SETTLE_MS);
+      expect(body.result).toMatchObject({
+        text: expect.stringMatching(/^I couldn't tell which account you meant/),
+        failed: true,
+      });
+      expect(await queryTestDatabase(t.database.url, 'SELECT count(*) AS n FROM statements')).toEqual(before);
     });
 
     it('another caller, a malformed id and an unknown id all get a 404 JSON error', async () => {

@@ -343,6 +343,22 @@ describe('generic: every built-in intent, from documented-style requests (real H
         ),
       ).toEqual([{ score: 100, queue: 'enterprise-sales', caller_id: 'local-dev' }]);
     });
+
+    it('QualifyLead: a budget past what the table holds is kept as its largest, and an address over 254 characters is asked again', async () => {
+      const huge = await post(
+        turn(qualifyLead, {
+          parameters: { ...qualifyLead.parameters, email: 'big.budget@initech.example', budget: 5_000_000_000 },
+        }),
+      );
+      // Before: "integer out of range" failed the turn with the apology.
+      expect(huge.body.outcome).toBe('fulfilled');
+      expect(
+        await queryTestDatabase(t.database.url, `SELECT budget FROM leads WHERE email = 'big.budget@initech.example'`),
+      ).toEqual([{ budget: 2_147_483_647 }]);
+      const long = `${'a'.repeat(60)}@${'b'.repeat(180)}.${'c'.repeat(20)}`;
+      const refused = await post(turn(qualifyLead, { parameters: { ...qualifyLead.parameters, email: long } }));
+      expect(refused.body).toMatchObject({ outcome: 'fulfilled', elicit: { parameter: 'email', invalid: true } });
+    });
   });
 
   describe('commerce', () => {
@@ -381,6 +397,14 @@ describe('generic: every built-in intent, from documented-style requests (real H
           'X200 Wireless Headphones ships from New Jersey warehouse with DemoPost ground and should arrive in 5 business days.',
         ),
       );
+      // The product named now wins over the one the session remembers from an earlier question.
+      const named = await post(
+        turn(getShippingEstimate, {
+          parameters: { product: 'K7', postcode: '80331' },
+          sessionParameters: { sku: 'X200' },
+        }),
+      );
+      expect(named.body.text).toMatch(/^K7 Mechanical Keyboard ships from /);
     });
   });
 });

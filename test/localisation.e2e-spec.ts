@@ -220,6 +220,11 @@ describe('localisation: every handler answers every prompt in every supported la
     },
     {
       intent: 'RequestStatement',
+      branch: 'unclear account',
+      parameters: { user_id: '12345', account_type: 'savings account 2' },
+    },
+    {
+      intent: 'RequestStatement',
       branch: 'ready, 30 days',
       parameters: { user_id: '12345', account_type: 'checking' },
     },

@@ -84,6 +84,12 @@ export const BANKING_MESSAGES = {
     es: 'No tiene ninguna cuenta {type}, así que no puedo preparar un extracto de ella.',
     fr: 'Vous n’avez pas de compte {type}, je ne peux donc pas établir de relevé pour ce compte.',
   },
+  statementUnclearAccount: {
+    en: "I couldn't tell which account you meant, so I made no statement. Please ask again, naming checking or savings.",
+    de: 'Ich konnte nicht erkennen, welches Konto Sie meinen, und habe keinen Kontoauszug erstellt. Bitte fragen Sie noch einmal und nennen Sie Giro- oder Sparkonto.',
+    es: 'No he podido saber a qué cuenta se refería, así que no he preparado ningún extracto. Vuelva a pedirlo indicando corriente o de ahorro.',
+    fr: 'Je n’ai pas compris de quel compte il s’agit, je n’ai donc établi aucun relevé. Redemandez-le en précisant compte courant ou épargne.',
+  },
   statementReady: {
     en: 'Your {type} statement for {period} is ready: {transactions}, from {opening} to {closing}. Reference {reference}.',
     de: 'Ihr Kontoauszug für das Konto „{type}“ über {period} ist fertig: {transactions}, Saldo von {opening} auf {closing}. Referenz {reference}.',

@@ -35,7 +35,12 @@ export class RequestStatementHandler implements FulfillmentHandler {
     const t = translator(BANKING_MESSAGES, languageCode);
     const customerNumber = customerNumberFrom(request.parameters);
     if (!customerNumber) return askForCustomerNumber(languageCode);
-    const accountType = accountTypeFrom(request.parameters) ?? 'checking';
+    // Checking when none is named; one named but unreadable ("savings account 2", a list) files nothing: a statement
+    // of another account, filed with the archive for good, is no answer to it (and an async turn cannot ask back).
+    const named = request.parameters.account_type;
+    const accountType =
+      accountTypeFrom(request.parameters) ?? (named === undefined || named === '' ? 'checking' : undefined);
+    if (!accountType) return { text: t('statementUnclearAccount'), failed: true };
     const account = await this.accounts.findAccount(customerNumber, accountType, request.signal);
     if (!account) {
       return { text: t('statementNoSuchAccount', { type: accountType }), failed: true };

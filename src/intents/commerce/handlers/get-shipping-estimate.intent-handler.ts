@@ -25,7 +25,9 @@ export class GetShippingEstimateHandler implements FulfillmentHandler {
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
     const { languageCode } = request;
     const t = translator(COMMERCE_MESSAGES, languageCode);
-    const reference = productReference({ ...request.sessionParameters, ...request.parameters });
+    // What the user named in this turn wins over the product the session remembers (a `sku` kept from an earlier
+    // CheckInventory outranked the `product` just said, merged into one set of parameters).
+    const reference = productReference(request.parameters) ?? productReference(request.sessionParameters);
     if (!reference) return { text: t('askShippingProduct'), elicit: { parameter: 'product' } };
     const destination = postcode(request.parameters.postcode);
     if (!destination) return { text: t('askPostcode'), elicit: { parameter: 'postcode' } };

@@ -20,10 +20,20 @@ function unwrap(value: unknown, key: 'name' | 'amount'): unknown {
   return typeof value === 'object' && value !== null && key in value ? (value as Record<string, unknown>)[key] : value;
 }
 
+/** The largest value the leads table's integer columns hold. */
+const MAX_STORED_INTEGER = 2_147_483_647;
+/** The longest address the leads table (and SMTP) takes. */
+const MAX_EMAIL_LENGTH = 254;
+
+/**
+ * A count or an amount: at most the largest the table holds ("a budget of 5,000,000,000" is kept as the most it can
+ * store, which ranks it as the largest budget, rather than failing the turn with "integer out of range").
+ */
 function positiveInteger(value: unknown): number | undefined {
   const raw = unwrap(value, 'amount');
   const number = typeof raw === 'string' ? Number(raw.replace(/[,_\s]/g, '')) : raw;
-  return typeof number === 'number' && Number.isFinite(number) && number >= 0 ? Math.round(number) : undefined;
+  if (typeof number !== 'number' || !Number.isFinite(number) || number < 0) return undefined;
+  return Math.min(Math.round(number), MAX_STORED_INTEGER);
 }
 
 function yesNo(value: unknown): boolean | undefined {
@@ -48,7 +58,7 @@ export class QualifyLeadHandler implements FulfillmentHandler {
     const t = translator(CRM_MESSAGES, request.languageCode);
     const params = request.parameters;
     const email = typeof params.email === 'string' ? params.email.trim().toLowerCase() : '';
-    if (!EMAIL.test(email)) {
+    if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) {
       return {
         text: t('askEmail'),
         elicit: { parameter: 'email', invalid: email !== '' },
