@@ -186,6 +186,17 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
       expect(await post(balance)).toEqual({});
     });
 
+    it("TransferFunds: an amount in another currency than the account's is asked for again, not moved as dollars", async () => {
+      const before = await balances();
+      const euros = fixture('TransferFunds');
+      euros.queryResult.parameters = { ...euros.queryResult.parameters, amount: { amount: 100, currency: 'EUR' } };
+      const body = await post(nextTurn(euros, 'yes', { confirmation: 'yes' }));
+      expect(body.fulfillmentText).toBe(
+        'Your checking account is in USD. How much would you like to transfer, in USD?',
+      );
+      expect(await balances()).toEqual(before);
+    });
+
     it('TransferFunds: "no" moves nothing and clears the confirmation', async () => {
       const before = await balances();
       const body = await post(nextTurn(fixture('TransferFunds'), 'no', { confirmation: 'no' }));

@@ -250,6 +250,16 @@ describe('localisation: every handler answers every prompt in every supported la
     },
     {
       intent: 'TransferFunds',
+      branch: 'amount in another currency',
+      parameters: {
+        user_id: '12345',
+        from_account: 'checking',
+        to_account: 'savings',
+        amount: { amount: 100, currency: 'EUR' },
+      },
+    },
+    {
+      intent: 'TransferFunds',
       branch: 'confirm',
       parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
     },

@@ -151,6 +151,12 @@ export const BANKING_MESSAGES = {
     es: '¿Cuánto quiere transferir?',
     fr: 'Quel montant voulez-vous virer ?',
   },
+  askAmountInAccountCurrency: {
+    en: 'Your {type} account is in {currency}. How much would you like to transfer, in {currency}?',
+    de: 'Ihr Konto „{type}“ wird in {currency} geführt. Wie viel möchten Sie überweisen, in {currency}?',
+    es: 'Su cuenta {type} está en {currency}. ¿Cuánto quiere transferir, en {currency}?',
+    fr: 'Votre compte {type} est en {currency}. Quel montant voulez-vous virer, en {currency} ?',
+  },
   confirmTransfer: {
     en: 'Transfer {amount} from your {from} account to your {to} account?',
     de: '{amount} von Ihrem Konto „{from}“ auf Ihr Konto „{to}“ überweisen?',

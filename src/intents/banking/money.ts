@@ -61,3 +61,13 @@ export function parseAmountMinor(value: unknown, currency: string): bigint | und
   const minor = BigInt(match[1]) * 10n ** BigInt(digits) + BigInt(fraction.padEnd(digits, '0') || '0');
   return minor > 0n ? minor : undefined;
 }
+
+/**
+ * The currency an amount names (Dialogflow's `@sys.unit-currency` gives `{amount, currency}`), upper-cased; undefined
+ * for a plain number or text.
+ */
+export function amountCurrency(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !('currency' in value)) return undefined;
+  const { currency } = value;
+  return typeof currency === 'string' && currency.trim() !== '' ? currency.trim().toUpperCase() : undefined;
+}

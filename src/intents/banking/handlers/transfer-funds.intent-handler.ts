@@ -9,7 +9,7 @@ import {
 import { AccountsRepository } from '../accounts.repository';
 import { accountTypeFrom, askForCustomerNumber, BANKING_SOURCE, customerNumberFrom } from '../banking-parameters';
 import { BANKING_MESSAGES } from '../banking.messages';
-import { formatMoney, parseAmountMinor } from '../money';
+import { amountCurrency, formatMoney, parseAmountMinor } from '../money';
 import { TransfersRepository } from '../transfers.repository';
 
 function ask(parameter: string, text: string, invalid = false): FulfillmentResult {
@@ -49,6 +49,11 @@ export class TransferFundsHandler implements FulfillmentHandler {
     const from = await this.accounts.findAccount(customerNumber, fromType, request.signal);
     if (!from) return ask('from_account', t('transferNoSuchAccount', { type: fromType }), true);
     const amountGiven = request.parameters.amount;
+    // "100 euros" from a dollar account: the number alone would move $100, which the user never said.
+    const currencyNamed = amountCurrency(amountGiven);
+    if (currencyNamed !== undefined && currencyNamed !== from.currency.toUpperCase()) {
+      return ask('amount', t('askAmountInAccountCurrency', { type: fromType, currency: from.currency }), true);
+    }
     const amountMinor = parseAmountMinor(amountGiven, from.currency);
     if (amountMinor === undefined) {
       return ask('amount', t('askAmount'), amountGiven !== undefined && amountGiven !== '');
