@@ -231,7 +231,9 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         for (const entity of tooMuch.tracker.latest_message.entities)
           if (entity.entity === 'amount') entity.value = 99_999_999;
         const refused = await post(tooMuch);
-        expect(refused.body.responses[0].text).toMatch(/^Your checking account has .*, which is not enough to transfer /);
+        expect(refused.body.responses[0].text).toMatch(
+          /^Your checking account has .*, which is not enough to transfer /,
+        );
         // Before, the slot kept its "yes": "OK, move $3,000" then moved the money with no question asked.
         expect(refused.body.events).toEqual([{ event: 'slot', name: 'confirmation', value: null }]);
         expect(await balances()).toEqual(before);
