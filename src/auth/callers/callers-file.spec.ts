@@ -147,11 +147,18 @@ describe('callers file: callback URLs', () => {
     `callers:\n  - id: a\n    platforms: [generic]\n    auth: { bearer: { tokens: [a-long-token-value-0123456789] } }\n` +
     `    callback: { url: "${url}", secrets: [${SECRET}] }\n`;
 
-  it('refuses one longer than the column its deliveries are kept in (2048), which failed every delivery', () => {
+  it('refuses one longer than the column its deliveries are kept in (2048), or with credentials the HTTP client would drop', () => {
     const url = `https://bot.example/${'x'.repeat(2048)}`;
     expect(() => parseCallers(withCallback(url), SOURCE)).toThrow(
       expect.objectContaining({
         problems: [`CALLERS_FILE ${SOURCE}: callers[0].callback.url: must be at most 2048 characters`],
+      }),
+    );
+    expect(() => parseCallers(withCallback('https://bot:pa55@bot.example/results'), SOURCE)).toThrow(
+      expect.objectContaining({
+        problems: [
+          `CALLERS_FILE ${SOURCE}: callers[0].callback.url: must not hold credentials (user:password@); callbacks are signed`,
+        ],
       }),
     );
     expect(parseCallers(withCallback('https://bot.example/results'), SOURCE)[0].callback?.url).toBe(

@@ -419,6 +419,13 @@ function readCallback(
   if (url && url.length > CALLBACK_URL_MAX_LENGTH) {
     problems.push(`${where}.callback.url: must be at most ${CALLBACK_URL_MAX_LENGTH} characters`);
   }
+  if (url) {
+    const { username, password } = new URL(url);
+    // The HTTP client drops user:password@ without a word: the receiver would get unauthenticated callbacks.
+    if (username || password) {
+      problems.push(`${where}.callback.url: must not hold credentials (user:password@); callbacks are signed`);
+    }
+  }
   const secrets = standardWebhookKeys(reader.strings('secrets'), problems, `${where}.callback`, caller);
   return url && secrets.length > 0 ? { url, secrets, allowPrivateNetwork } : undefined;
 }
