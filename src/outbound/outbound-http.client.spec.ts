@@ -239,6 +239,18 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
       expect(server.requests).toHaveLength(7);
     });
 
+    it('opens again when the caller gives up during the trial call (it closed: the trial "failed successfully")', async () => {
+      // Five 500s open the circuit; the trial call after it gets no answer, and the turn's deadline ends it.
+      const server = await serve((res, index) => (index < 5 ? res.writeHead(500).end() : undefined));
+      for (let i = 0; i < 5; i++) await client.request({ method: 'GET', url: server.url });
+      await sleep(HALF_OPEN_AFTER_MS + 50);
+      const deadline = AbortSignal.timeout(100);
+      await expect(client.request({ method: 'GET', url: server.url, signal: deadline })).rejects.toThrow();
+      const after = await client.request({ method: 'GET', url: server.url }).catch((e: unknown) => e);
+      expect(after).toBeInstanceOf(CircuitOpenError);
+      expect(server.requests).toHaveLength(6);
+    });
+
     it('counts network errors; calls sharing a breaker key share the circuit', async () => {
       const port = await closedPort();
       for (let i = 0; i < 5; i++) {

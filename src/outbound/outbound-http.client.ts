@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/c
 import {
   BrokenCircuitError,
   circuitBreaker,
+  CircuitState,
   type CircuitBreakerPolicy,
   ConsecutiveBreaker,
   ExponentialBackoff,
@@ -134,6 +135,17 @@ const isTransportFailure = (error: Error) =>
   error instanceof OutboundTimeoutError || error instanceof OutboundNetworkError;
 
 /**
+ * The caller gave up during a circuit's trial call (half-open). cockatiel closes the circuit on an error its
+ * policy does not handle ("task failed successfully"), so a trial cut short by the turn's deadline closed a
+ * circuit whose downstream never answered. Counted as the trial's failure; the caller gets its own reason.
+ */
+class TrialAbandoned extends Error {
+  constructor(readonly reason: unknown) {
+    super('the caller gave up during the trial call');
+  }
+}
+
+/**
  * The one way this service calls other HTTP APIs: a shared keep-alive agent, a timeout per attempt, retries
  * with exponential backoff and jitter for idempotent calls only, a circuit breaker per downstream, no
  * redirects, and W3C trace context on every attempt (added by the undici instrumentation, each attempt its own
@@ -189,14 +201,21 @@ export class OutboundHttpClient implements OnModuleDestroy {
       { maxAttempts: idempotent ? (options.retries ?? 0) : 0, backoff: retryBackoff },
     );
     const key = options.breaker ?? url.origin;
-    const pending = this.breakerFor(key).execute(
-      () => retryPolicy.execute(() => this.attempt(call), options.signal),
-      options.signal,
-    );
+    const breaker = this.breakerFor(key);
+    const pending = breaker.execute(async () => {
+      // Runs as the trial while the circuit is not closed (cockatiel calls it before it marks the state half-open).
+      const trial = breaker.state !== CircuitState.Closed;
+      try {
+        return await retryPolicy.execute(() => this.attempt(call), options.signal);
+      } catch (error: unknown) {
+        throw trial && options.signal?.aborted ? new TrialAbandoned(error) : error;
+      }
+    }, options.signal);
     try {
       return await untilAborted(pending, options.signal);
     } catch (error: unknown) {
       if (error instanceof BrokenCircuitError) throw new CircuitOpenError(key);
+      if (error instanceof TrialAbandoned) throw error.reason;
       throw error;
     }
   }
@@ -253,7 +272,9 @@ export class OutboundHttpClient implements OnModuleDestroy {
       if (!oldest.done) this.breakers.delete(oldest.value);
     }
     const breaker = circuitBreaker(
-      handleWhen(isTransportFailure).orWhenResult((r) => r instanceof OutboundResponse && r.status >= 500),
+      handleWhen((error) => isTransportFailure(error) || error instanceof TrialAbandoned).orWhenResult(
+        (r) => r instanceof OutboundResponse && r.status >= 500,
+      ),
       { halfOpenAfter: this.halfOpenAfterMs, breaker: new ConsecutiveBreaker(this.breakAfterFailures) },
     );
     breaker.onBreak(() => this.logger.warn(`Circuit "${key}" opened: calls fail fast for ${this.halfOpenAfterMs} ms`));
