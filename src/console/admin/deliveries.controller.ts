@@ -1,7 +1,8 @@
 import { ApiOperation } from '@nestjs/swagger';
 import { Body, Controller, Get, HttpCode, Post, Query, Req } from '@nestjs/common';
 import { DeliveryAdministration, type DeliverySummary } from '../../async/delivery-admin';
-import type { AdminRequest } from './admin-principal';
+import { type AdminRequest, hasRole } from './admin-principal';
+import { maskedUrl } from './masked-url';
 import { RequiresRole } from './admin-auth.guard';
 import { ConsoleAudit } from './console-audit';
 import { DeliveriesQuery, DisableCallbackUrl, ReplayDeliveries } from './deliveries.dto';
@@ -14,16 +15,22 @@ export class DeliveriesController {
     private readonly audit: ConsoleAudit,
   ) {}
 
-  @ApiOperation({ summary: 'Callback deliveries with their attempts and last error, by status and caller' })
+  @ApiOperation({
+    summary: 'Callback deliveries with their attempts and last error, by status and caller (URLs in full to operators)',
+  })
   @Get()
-  async list(@Query() query: DeliveriesQuery): Promise<{ deliveries: DeliverySummary[] }> {
-    return {
-      deliveries: await this.deliveries.list({
-        status: query.status,
-        callerId: query.caller,
-        limit: query.limit ?? 100,
-      }),
-    };
+  async list(
+    @Query() query: DeliveriesQuery,
+    @Req() request: AdminRequest,
+  ): Promise<{ deliveries: DeliverySummary[] }> {
+    const deliveries = await this.deliveries.list({
+      status: query.status,
+      callerId: query.caller,
+      limit: query.limit ?? 100,
+    });
+    // A receiver's URL may hold its secret (a Slack-style path, a token in the query): viewers see where, not it.
+    if (hasRole(request.principal!, 'operator')) return { deliveries };
+    return { deliveries: deliveries.map((delivery) => ({ ...delivery, url: maskedUrl(delivery.url) })) };
   }
 
   /** Each id in its own transaction: one that is not dead (any more) does not stop the others. */
@@ -44,7 +51,7 @@ export class DeliveriesController {
         continue;
       }
       replayed.push(row);
-      this.audit.acted(request, request.principal!, 'delivery_replay', `${id} to ${row.url}`);
+      this.audit.acted(request, request.principal!, 'delivery_replay', `${id} to ${maskedUrl(row.url)}`);
     }
     return { replayed, notReplayable };
   }
@@ -55,7 +62,7 @@ export class DeliveriesController {
   @RequiresRole('operator')
   async disableUrl(@Body() body: DisableCallbackUrl, @Req() request: AdminRequest): Promise<{ disabled: boolean }> {
     const disabled = await this.deliveries.disableUrl(body.callerId, body.url);
-    this.audit.acted(request, request.principal!, 'callback_url_disable', `${body.callerId} ${body.url}`);
+    this.audit.acted(request, request.principal!, 'callback_url_disable', `${body.callerId} ${maskedUrl(body.url)}`);
     return { disabled };
   }
 }
