@@ -12,6 +12,7 @@ import { TurnLog1796210289367 } from './migrations/1796210289367-TurnLog';
 import { RequestCapture1796221494239 } from './migrations/1796221494239-RequestCapture';
 import { ConsoleRevokedSessions1796222233379 } from './migrations/1796222233379-ConsoleRevokedSessions';
 import { AsyncTurnKey1796300000000 } from './migrations/1796300000000-AsyncTurnKey';
+import { BookingKey1796400000000 } from './migrations/1796400000000-BookingKey';
 
 /**
  * Every migration, oldest first. Listed rather than found by file name: the service runs from one bundled file
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly (new () => MigrationInterface)[] = [
   RequestCapture1796221494239,
   ConsoleRevokedSessions1796222233379,
   AsyncTurnKey1796300000000,
+  BookingKey1796400000000,
 ];

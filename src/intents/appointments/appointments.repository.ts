@@ -48,13 +48,25 @@ const SLOT_AT = sql<SlotView, [providerId: string, startsAt: Date]>(
   `SELECT ${SLOT_COLUMNS} FROM appointment_slots s WHERE s.provider_id = $1 AND s.starts_at = $2`,
 );
 
-/** A clash with the booked-slot index or the reference's unique index inserts nothing (no error to log). */
-const BOOK = sql<Pick<Appointment, 'id' | 'createdAt'>, [slotId: string, patientRef: string, reference: string]>(
+/**
+ * A clash with the booked-slot index, the reference's or the turn key's unique index inserts nothing (no error to
+ * log).
+ */
+const BOOK = sql<
+  Pick<Appointment, 'id' | 'createdAt'>,
+  [slotId: string, patientRef: string, reference: string, idempotencyKey: string]
+>(
   'appointments_book',
-  `INSERT INTO appointments (slot_id, patient_ref, status, reference)
-   VALUES ($1, $2, 'booked', $3)
+  `INSERT INTO appointments (slot_id, patient_ref, status, reference, idempotency_key)
+   VALUES ($1, $2, 'booked', $3, $4)
    ON CONFLICT DO NOTHING
    RETURNING id, created_at AS "createdAt"`,
+);
+
+/** The appointment a booking turn made, if an earlier run of it did. */
+const BOOKED_BY_KEY = sql<Pick<Appointment, 'id' | 'createdAt' | 'reference' | 'slotId'>, [idempotencyKey: string]>(
+  'appointments_booked_by_key',
+  `SELECT id, created_at AS "createdAt", reference, slot_id AS "slotId" FROM appointments WHERE idempotency_key = $1`,
 );
 
 const SLOT_BOOKED = sql<{ booked: boolean }, [slotId: string]>(
@@ -180,10 +192,15 @@ export class AppointmentsRepository {
    * Books a slot. When another booking got there first, the partial unique index turns this insert into a
    * no-op; a clash on the random reference alone is retried.
    */
-  async book(slot: Pick<SlotView, 'id' | 'providerId'>, patientRef: string): Promise<BookingOutcome> {
+  async book(
+    slot: Pick<SlotView, 'id' | 'providerId'>,
+    patientRef: string,
+    idempotencyKey: string,
+  ): Promise<BookingOutcome> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const reference = newReference();
-      const inserted = await this.pool.run(BOOK, [slot.id, patientRef, reference]).catch(async (error: unknown) => {
+      const values = [slot.id, patientRef, reference, idempotencyKey] as const;
+      const inserted = await this.pool.run(BOOK, values).catch(async (error: unknown) => {
         // A lost connection leaves the insert's outcome unknown: the slot may be booked now.
         await this.writes.committed(providerScope(slot.providerId));
         throw error;
@@ -191,6 +208,14 @@ export class AppointmentsRepository {
       if (inserted.length === 1) {
         await this.writes.committed(providerScope(slot.providerId));
         return { kind: 'booked', appointment: { ...inserted[0], reference } };
+      }
+      // This turn booked before (a run whose reply was lost): its appointment, not "taken" by itself. Its slot's
+      // cached free times go too: that run may have died before invalidating them.
+      const [earlier] = await this.pool.run(BOOKED_BY_KEY, [idempotencyKey]);
+      if (earlier) {
+        await this.writes.committed(providerScope(slot.providerId));
+        const { id, createdAt, reference: booked } = earlier;
+        return { kind: 'booked', appointment: { id, createdAt, reference: booked } };
       }
       const [taken] = await this.pool.run(SLOT_BOOKED, [slot.id]);
       if (taken?.booked) return { kind: 'taken' };

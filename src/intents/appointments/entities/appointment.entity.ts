@@ -10,6 +10,7 @@ export type AppointmentStatus = 'booked' | 'cancelled';
 @Entity({ name: 'appointments' })
 @Index('UQ_appointments_booked_slot', ['slotId'], { unique: true, where: `"status" = 'booked'` })
 @Index('IDX_appointments_patient', ['patientRef'])
+@Index('UQ_appointments_idempotency_key', ['idempotencyKey'], { unique: true })
 export class Appointment {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -36,4 +37,8 @@ export class Appointment {
 
   @Column({ name: 'cancelled_at', type: 'timestamptz', nullable: true })
   cancelledAt!: Date | null;
+
+  /** The booking turn's idempotency key: the turn run again finds this appointment (null before the key). */
+  @Column({ name: 'idempotency_key', type: 'char', length: 64, nullable: true })
+  idempotencyKey!: string | null;
 }

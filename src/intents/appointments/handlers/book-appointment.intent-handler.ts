@@ -87,7 +87,7 @@ export class BookAppointmentHandler implements FulfillmentHandler {
     }
     if (request.stage === 'dialog') return { text: '', delegate: true };
 
-    const outcome = await this.appointments.book(slot, patient);
+    const outcome = await this.appointments.book(slot, patient, request.idempotencyKey);
     if (outcome.kind === 'taken') {
       const next = await this.appointments.freeSlots(
         provider.id,
