@@ -92,6 +92,43 @@ describe('BasicStrategy', () => {
     expect(unknown).toMatchObject({ ok: false, reason: 'bad-password' });
   });
 
+  it('hashes as often for every attempt as for the caller with the most hashes: no user told apart by time', async () => {
+    const rotating = new CallerRegistry(
+      [
+        {
+          id: 'legacy-bot',
+          platforms: ['dialogflow-es'],
+          auth: { basic: { username: 'legacy', passwordHashes: [await hashPassword(password)] } },
+        },
+        {
+          id: 'rotating-bot',
+          platforms: ['dialogflow-es'],
+          auth: {
+            basic: { username: 'rotating', passwordHashes: [await hashPassword('old'), await hashPassword('new')] },
+          },
+        },
+      ],
+      '/etc/callers.yaml',
+    );
+    const config = loadConfig({}, '/srv');
+    const basic = new BasicStrategy(
+      rotating,
+      config,
+      new BasicBackoff(config, new TestClock()),
+      new PasswordCheckBudget(config),
+    );
+    const hashed = async (credentials: string): Promise<number> => {
+      jest.mocked(verifyPassword).mockClear();
+      await basic.authenticate(attempt({ encrypted: true }, false, credentials));
+      return jest.mocked(verifyPassword).mock.calls.length;
+    };
+    expect(await hashed('rotating:nope')).toBe(2);
+    expect(await hashed('legacy:nope')).toBe(2);
+    expect(await hashed('ghost:nope')).toBe(2);
+    expect((await basic.authenticate(attempt({ encrypted: true }, false, 'rotating:new'))).ok).toBe(true);
+    expect((await basic.authenticate(attempt({ encrypted: true }, false, `legacy:${password}`))).ok).toBe(true);
+  });
+
   it('names a configured username in the audit detail, and an unknown one only by its digest', async () => {
     const wrong = await strategy({}).authenticate(attempt({ encrypted: true }, false, 'legacy:nope'));
     const typedPassword = await strategy({}).authenticate(attempt({ encrypted: true }, false, 'hunter2-secret:x'));

@@ -40,11 +40,15 @@ export class BasicStrategy implements AuthStrategy {
     if (separator < 1) return failure('unknown-token', 'malformed basic credentials');
     const username = decoded.slice(0, separator);
     const password = decoded.slice(separator + 1);
-    const entry = this.callers.withMethod(this.method).find(({ settings }) => settings.username === username);
+    const basicCallers = this.callers.withMethod(this.method);
+    const entry = basicCallers.find(({ settings }) => settings.username === username);
     const audited = entry ? username : unknownUsername(username);
     if (!(await this.backoff.reserve(username))) return failure('too-many-failures', audited);
-    // Hash even for an unknown user so the response time does not reveal which usernames exist.
-    const hashes = entry?.settings.passwordHashes ?? [UNKNOWN_USER_HASH];
+    // As many hashes for every attempt as the caller with the most has (two while a password rotates), known user
+    // or not, so the response time tells neither which usernames exist nor which is mid-rotation.
+    const rounds = Math.max(1, ...basicCallers.map(({ settings }) => settings.passwordHashes.length));
+    const own = entry?.settings.passwordHashes ?? [];
+    const hashes = [...own, ...Array<string>(Math.max(0, rounds - own.length)).fill(UNKNOWN_USER_HASH)];
     const matched = await this.budget
       .run(async () => {
         let any = false;
