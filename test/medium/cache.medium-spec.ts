@@ -415,9 +415,11 @@ describe('ReadThroughCache on a Redis that serves reads but refuses writes (a de
       });
       expect(await balancesC.read('C-1', [], load)).toBe('balance 90');
 
-      // Promoted again: entries from before are given up, then Redis is shared again.
+      // Promoted again: entries from before are given up, then Redis is shared again. Every replica's epoch bump
+      // lands first (c's, retried since it started on the read-only Redis, would otherwise move the epoch on after
+      // a's entry was stored, and b would miss it: a local CI run met that).
       await admin.replicaof('NO', 'ONE');
-      await Promise.all([ready(a), ready(b)]);
+      await Promise.all([ready(a), ready(b), ready(c)]);
       row = 'balance 80';
       await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
       expect(await balancesA.read('C-1', [], load)).toBe('balance 80');
