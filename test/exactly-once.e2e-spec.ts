@@ -244,15 +244,22 @@ describe('async job taken over after its replica is killed (real processes)', ()
   let database: TestDatabase;
   let archive: Server;
   let archiveUrl: string;
-  const archiveCalls: { key: string | undefined; response: ServerResponse }[] = [];
+  const archiveCalls: { key: string | undefined; body: string; response: ServerResponse }[] = [];
   let first: ServiceProcess | undefined;
   let second: ServiceProcess | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     archive = createServer((request: IncomingMessage, response: ServerResponse) => {
-      request.resume();
-      request.on('end', () => archiveCalls.push({ key: request.headers['idempotency-key'] as string, response }));
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () =>
+        archiveCalls.push({
+          key: request.headers['idempotency-key'] as string,
+          body: Buffer.concat(chunks).toString('utf8'),
+          response,
+        }),
+      );
     });
     archive.listen(0, '127.0.0.1');
     await once(archive, 'listening');
@@ -322,7 +329,9 @@ describe('async job taken over after its replica is killed (real processes)', ()
       return json.status === 'completed' ? json : undefined;
     });
     expect(done.result.text).toMatch(/Reference ARCH-77\.$/);
+    // The same document, under the same key: the period and figures the first run recorded before it filed.
     expect(archiveCalls[0].key).toBe(archiveCalls[1].key);
+    expect(JSON.parse(archiveCalls[1].body)).toEqual(JSON.parse(archiveCalls[0].body));
     expect(await queryTestDatabase(database.url, `SELECT archive_reference FROM statements`)).toEqual([
       { archive_reference: 'ARCH-77' },
     ]);

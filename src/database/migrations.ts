@@ -13,6 +13,7 @@ import { RequestCapture1796221494239 } from './migrations/1796221494239-RequestC
 import { ConsoleRevokedSessions1796222233379 } from './migrations/1796222233379-ConsoleRevokedSessions';
 import { AsyncTurnKey1796300000000 } from './migrations/1796300000000-AsyncTurnKey';
 import { BookingKey1796400000000 } from './migrations/1796400000000-BookingKey';
+import { StatementBeforeFiling1796500000000 } from './migrations/1796500000000-StatementBeforeFiling';
 
 /**
  * Every migration, oldest first. Listed rather than found by file name: the service runs from one bundled file
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly (new () => MigrationInterface)[] = [
   ConsoleRevokedSessions1796222233379,
   AsyncTurnKey1796300000000,
   BookingKey1796400000000,
+  StatementBeforeFiling1796500000000,
 ];

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { ReadThroughCache } from '../../src/cache/read-through-cache';
 import { CommittedWrites } from '../../src/intents/committed-writes';
 import { AccountsRepository } from '../../src/intents/banking/accounts.repository';
+import { StatementsRepository } from '../../src/intents/banking/statements.repository';
 import { TransfersRepository } from '../../src/intents/banking/transfers.repository';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
 
@@ -48,6 +49,29 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     expect(history.map((row) => row.postedAt.getTime())).toEqual(
       [...history.map((row) => row.postedAt.getTime())].sort((a, b) => b - a),
     );
+  });
+
+  it('records a statement once per turn key before it is filed, and keeps the first reference it is filed under', async () => {
+    const statements = new StatementsRepository(db.pool);
+    const checking = (await accounts.findAccount('12345', 'checking'))!;
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    const period = { from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-12-01T00:00:00Z') };
+    const figures = { transactionCount: 4, openingMinor: 100n, closingMinor: 324_782n };
+    const recorded = await statements.record(key, checking.id, period, figures);
+    expect(recorded).toMatchObject({ periodStart: period.from, periodEnd: period.to, archiveReference: null });
+
+    // A run again (after a crash between recording and filing) finds what the first recorded, not its own period.
+    const later = { from: new Date('2026-11-02T00:00:00Z'), to: new Date('2026-12-02T00:00:00Z') };
+    const again = await statements.record(key, checking.id, later, { ...figures, transactionCount: 5 });
+    expect(again).toEqual(recorded);
+    expect(await statements.findByKey(key)).toEqual(recorded);
+
+    expect((await statements.filed(recorded, 'AR-1')).archiveReference).toBe('AR-1');
+    // A concurrent run that filed too does not replace the reference stored first.
+    expect((await statements.filed(recorded, 'AR-2')).archiveReference).toBe('AR-1');
+    expect(await db.query('SELECT archive_reference FROM statements WHERE idempotency_key = $1', [key])).toEqual([
+      { archive_reference: 'AR-1' },
+    ]);
   });
 
   it('moves money once per turn key, whatever the number of runs', async () => {

@@ -11,16 +11,23 @@ export interface StatementFigures {
 
 export interface StoredStatement {
   readonly id: string;
+  readonly periodStart: Date;
+  readonly periodEnd: Date;
   readonly transactionCount: number;
   readonly openingMinor: bigint;
   readonly closingMinor: bigint;
-  readonly archiveReference: string;
+  /** Null while the statement is recorded but not yet filed with the archive. */
+  readonly archiveReference: string | null;
 }
 
-type StatementRow = Pick<Statement, 'id' | 'transactionCount' | 'openingMinor' | 'closingMinor' | 'archiveReference'>;
+type StatementRow = Pick<
+  Statement,
+  'id' | 'periodStart' | 'periodEnd' | 'transactionCount' | 'openingMinor' | 'closingMinor' | 'archiveReference'
+>;
 
-const STATEMENT_COLUMNS = `id, transaction_count AS "transactionCount", opening_minor AS "openingMinor",
-  closing_minor AS "closingMinor", archive_reference AS "archiveReference"`;
+const STATEMENT_COLUMNS = `id, period_start AS "periodStart", period_end AS "periodEnd",
+  transaction_count AS "transactionCount", opening_minor AS "openingMinor", closing_minor AS "closingMinor",
+  archive_reference AS "archiveReference"`;
 
 const FIGURES = sql<{ count: string; total: string | null }, [accountId: string, from: Date]>(
   'statement_figures',
@@ -32,24 +39,26 @@ const BY_KEY = sql<StatementRow, [idempotencyKey: string]>(
   `SELECT ${STATEMENT_COLUMNS} FROM statements WHERE idempotency_key = $1`,
 );
 
-const INSERT = sql<
+const BY_ID = sql<StatementRow, [id: string]>(
+  'statement_by_id',
+  `SELECT ${STATEMENT_COLUMNS} FROM statements WHERE id = $1`,
+);
+
+const RECORD = sql<
   StatementRow,
-  [
-    key: string,
-    accountId: string,
-    start: Date,
-    end: Date,
-    count: number,
-    opening: string,
-    closing: string,
-    reference: string,
-  ]
+  [key: string, accountId: string, start: Date, end: Date, count: number, opening: string, closing: string]
 >(
-  'statement_insert',
+  'statement_record',
   `INSERT INTO statements (idempotency_key, account_id, period_start, period_end, transaction_count, opening_minor,
-     closing_minor, archive_reference)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     closing_minor)
+   VALUES ($1, $2, $3, $4, $5, $6, $7)
    ON CONFLICT (idempotency_key) DO NOTHING
+   RETURNING ${STATEMENT_COLUMNS}`,
+);
+
+const FILED = sql<StatementRow, [id: string, reference: string]>(
+  'statement_filed',
+  `UPDATE statements SET archive_reference = $2 WHERE id = $1 AND archive_reference IS NULL
    RETURNING ${STATEMENT_COLUMNS}`,
 );
 
@@ -75,29 +84,43 @@ export class StatementsRepository {
     };
   }
 
-  async findByKey(idempotencyKey: string): Promise<StoredStatement | undefined> {
-    const [row] = await this.pool.run(BY_KEY, [idempotencyKey]);
+  async findByKey(idempotencyKey: string, signal?: AbortSignal): Promise<StoredStatement | undefined> {
+    const [row] = await this.pool.run(BY_KEY, [idempotencyKey], signal);
     return row ? toStored(row) : undefined;
   }
 
-  /** Inserts once per key; a second insert of the same key returns the first statement. */
-  async save(
+  /**
+   * Records a statement's period and figures, once per key, before it is filed; a second record of the same key
+   * returns the first, so a re-run files what the first run meant to.
+   */
+  async record(
     idempotencyKey: string,
     accountId: string,
     period: { from: Date; to: Date },
     figures: StatementFigures,
-    archiveReference: string,
+    signal?: AbortSignal,
   ): Promise<StoredStatement> {
-    const [row] = await this.pool.run(INSERT, [
-      idempotencyKey,
-      accountId,
-      period.from,
-      period.to,
-      figures.transactionCount,
-      figures.openingMinor.toString(),
-      figures.closingMinor.toString(),
-      archiveReference,
-    ]);
-    return row ? toStored(row) : ((await this.findByKey(idempotencyKey)) as StoredStatement);
+    const [row] = await this.pool.run(
+      RECORD,
+      [
+        idempotencyKey,
+        accountId,
+        period.from,
+        period.to,
+        figures.transactionCount,
+        figures.openingMinor.toString(),
+        figures.closingMinor.toString(),
+      ],
+      signal,
+    );
+    return row ? toStored(row) : ((await this.findByKey(idempotencyKey, signal)) as StoredStatement);
+  }
+
+  /** The archive's reference for a recorded statement; a reference recorded before (a concurrent run) stays. */
+  async filed(statement: StoredStatement, archiveReference: string, signal?: AbortSignal): Promise<StoredStatement> {
+    const [row] = await this.pool.run(FILED, [statement.id, archiveReference], signal);
+    if (row) return toStored(row);
+    const [current] = await this.pool.run(BY_ID, [statement.id], signal);
+    return toStored(current);
   }
 }

@@ -28,9 +28,9 @@ export class Statement {
   @Column({ name: 'closing_minor', type: 'bigint' })
   closingMinor!: string;
 
-  /** The document archive's reference for the rendered statement. */
-  @Column({ name: 'archive_reference', type: 'varchar', length: 200 })
-  archiveReference!: string;
+  /** The document archive's reference for the rendered statement; null until the archive has answered. */
+  @Column({ name: 'archive_reference', type: 'varchar', length: 200, nullable: true })
+  archiveReference!: string | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;

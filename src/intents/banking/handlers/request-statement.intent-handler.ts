@@ -1,11 +1,11 @@
 import type { FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
 import { FulfillmentHandler, IntentHandler, pluralOf, translator } from '../../../fulfillment';
-import { AccountsRepository } from '../accounts.repository';
+import { AccountsRepository, type AccountView } from '../accounts.repository';
 import { accountTypeFrom, askForCustomerNumber, BANKING_SOURCE, customerNumberFrom } from '../banking-parameters';
 import { BANKING_MESSAGES } from '../banking.messages';
 import { formatMoney } from '../money';
 import { StatementArchiveClient } from '../statement-archive.client';
-import { StatementsRepository } from '../statements.repository';
+import { StatementsRepository, type StoredStatement } from '../statements.repository';
 
 const DEFAULT_DAYS = 30;
 const MAX_DAYS = 366;
@@ -47,27 +47,13 @@ export class RequestStatementHandler implements FulfillmentHandler {
     }
     const days = daysFrom(request.parameters.days);
 
-    const existing = await this.statements.findByKey(request.idempotencyKey);
-    const statement =
-      existing ??
-      (await (async () => {
-        const to = new Date();
-        const from = new Date(to.getTime() - days * DAY_MS);
-        const figures = await this.statements.figures(account.id, BigInt(account.balanceMinor), from, request.signal);
-        const reference = await this.archive.file(
-          {
-            idempotencyKey: request.idempotencyKey,
-            customerNumber,
-            accountType,
-            currency: account.currency,
-            periodStart: from,
-            periodEnd: to,
-            ...figures,
-          },
-          request.signal,
-        );
-        return this.statements.save(request.idempotencyKey, account.id, { from, to }, figures, reference);
-      })());
+    // Recorded before it is filed, and filed as recorded: a run again after a crash (the archive filed it, the
+    // reference was not stored) sends the archive the same period and figures under the same Idempotency-Key.
+    const recorded =
+      (await this.statements.findByKey(request.idempotencyKey, request.signal)) ??
+      (await this.record(request, account, days));
+    const reference = recorded.archiveReference ?? (await this.file(request, recorded, customerNumber, account));
+    const statement = { ...recorded, archiveReference: reference };
 
     const money = (minor: bigint) => formatMoney(minor, account.currency, languageCode).formatted;
     const count = statement.transactionCount;
@@ -86,5 +72,36 @@ export class RequestStatementHandler implements FulfillmentHandler {
       payload: { statementReference: statement.archiveReference },
       source: BANKING_SOURCE,
     };
+  }
+
+  private async record(request: FulfillmentRequest, account: AccountView, days: number): Promise<StoredStatement> {
+    const to = new Date();
+    const from = new Date(to.getTime() - days * DAY_MS);
+    const figures = await this.statements.figures(account.id, BigInt(account.balanceMinor), from, request.signal);
+    return this.statements.record(request.idempotencyKey, account.id, { from, to }, figures, request.signal);
+  }
+
+  /** Files a recorded statement with the archive; the reference stored first (by a concurrent run) wins. */
+  private async file(
+    request: FulfillmentRequest,
+    statement: StoredStatement,
+    customerNumber: string,
+    account: AccountView,
+  ): Promise<string> {
+    const reference = await this.archive.file(
+      {
+        idempotencyKey: request.idempotencyKey,
+        customerNumber,
+        accountType: account.accountType,
+        currency: account.currency,
+        periodStart: statement.periodStart,
+        periodEnd: statement.periodEnd,
+        transactionCount: statement.transactionCount,
+        openingMinor: statement.openingMinor,
+        closingMinor: statement.closingMinor,
+      },
+      request.signal,
+    );
+    return (await this.statements.filed(statement, reference, request.signal)).archiveReference ?? reference;
   }
 }
