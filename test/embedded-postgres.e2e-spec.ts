@@ -150,6 +150,23 @@ describe('embedded PostgreSQL (real binaries, real processes)', () => {
     }
   });
 
+  it('keeps the password before it makes the cluster: when it cannot, no cluster is left that nobody can log in to', async () => {
+    const dataDir = join(top, 'unwritable', 'pg');
+    const port = await freePort();
+    const passwordFile = join(top, 'unwritable', 'pg.password');
+    mkdirSync(passwordFile, { recursive: true });
+    await expect(startEmbeddedPostgres({ dataDir, port, database: 'app' })).rejects.toMatchObject({ code: 'EISDIR' });
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(false);
+
+    rmSync(passwordFile, { recursive: true });
+    const running = await startEmbeddedPostgres({ dataDir, port, database: 'app' });
+    try {
+      expect(await selectOne(running.url)).toBe(1);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('says how to recover when the password file of an existing cluster is gone', async () => {
     const dataDir = join(top, 'lost', 'pg');
     const port = await freePort();

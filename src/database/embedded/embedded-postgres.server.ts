@@ -58,9 +58,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     password = (await readFile(passwordFile, 'utf8')).trim();
   } else {
+    // Kept before the cluster is made: a run stopped between the two must not leave a cluster nobody can log in to.
     password = randomBytes(18).toString('base64url');
-    await cluster.initialise({ method: 'scram-sha-256', password });
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    await cluster.initialise({ method: 'scram-sha-256', password });
   }
   await cluster.start();
 
