@@ -1,12 +1,11 @@
 import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { Cluster } from 'ioredis';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { closeRedis } from '../common/redis/close-redis';
 import { redisClient, type RedisConnection } from '../common/redis/redis-client';
 import { AppConfig } from '../config';
 import { FixedWindowStorage } from './fixed-window.storage';
+import { RedisWindowStorage } from './redis-window.storage';
 import { redisErrorText } from '../common/redis/redis-error-text';
 
 /** A stalled Redis must not hold requests: the counter is skipped after this long. */
@@ -36,10 +35,7 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
         config.redisTopology,
       );
       this.redis.on('error', (error: Error) => this.warn(error));
-      // Its keys carry hash tags, so a cluster keeps each counter's keys together; its overloads take one kind each.
-      const redis = this.redis;
-      this.inner =
-        redis instanceof Cluster ? new ThrottlerStorageRedisService(redis) : new ThrottlerStorageRedisService(redis);
+      this.inner = new RedisWindowStorage(this.redis);
     } else {
       this.inner = new FixedWindowStorage();
     }
