@@ -580,5 +580,17 @@ describe('localisation: every handler answers every prompt in every supported la
         "Sorry, I can't help with that yet. Could you try asking another way?",
       );
     });
+
+    it('answers in English for a language tag named like an Object property (it used to find a function, not a text)', async () => {
+      for (const languageCode of ['toString', 'valueOf', 'toString-DE']) {
+        expect((await post(languageCode, {}, 'NoSuchIntent')).body).toMatchObject({
+          outcome: 'fallback',
+          text: "Sorry, I can't help with that yet. Could you try asking another way?",
+        });
+        expect((await post(languageCode, { user_id: '12345' })).body.text).toBe(
+          'Which account would you like the balance for: checking or savings?',
+        );
+      }
+    });
   });
 });

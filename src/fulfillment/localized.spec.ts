@@ -22,6 +22,12 @@ describe('localized', () => {
     expect(localized(templates, '')).toBe('Hello {name}');
   });
 
+  it('finds only the texts it has: a language named like an Object property gets English', () => {
+    for (const tag of ['toString', 'constructor', 'valueOf-DE', '__proto__', 'hasOwnProperty']) {
+      expect(localized(templates, tag)).toBe('Hello {name}');
+    }
+  });
+
   it('fills placeholders and leaves unknown ones', () => {
     expect(fill('Hello {name}, {other}', { name: 'Ada' })).toBe('Hello Ada, {other}');
   });

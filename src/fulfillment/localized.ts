@@ -22,9 +22,9 @@ function baseLanguage(languageCode: string): string {
 
 /** Picks the template for a language: exact tag, then its base language, then English. */
 export function localized(templates: LocalizedText, languageCode: string): string {
-  const exact = templates[languageCode];
-  if (exact !== undefined) return exact;
-  return templates[baseLanguage(languageCode)] ?? templates.en;
+  // Own keys only: a language named `toString` or `constructor` must not find Object's functions.
+  const own = (tag: string): string | undefined => (Object.hasOwn(templates, tag) ? templates[tag] : undefined);
+  return own(languageCode) ?? own(baseLanguage(languageCode)) ?? templates.en;
 }
 
 /** Fills `{name}` placeholders; unknown names stay as they are. */

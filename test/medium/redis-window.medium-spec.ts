@@ -43,7 +43,7 @@ describe('RedisWindowStorage (real Redis)', () => {
       const both = async () => {
         const [inRedis, inMemory] = await Promise.all([
           hit(),
-          memory.increment(key, WINDOW_MS, LIMIT, WINDOW_MS, 'default'),
+          memory.increment(key, WINDOW_MS, LIMIT, WINDOW_MS),
         ]);
         expect(inRedis.isBlocked).toBe(inMemory.isBlocked);
         return inRedis;

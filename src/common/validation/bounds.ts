@@ -17,6 +17,9 @@ export const RESOURCE_NAME_MAX_LENGTH = 1024;
 /** BCP 47 language tags: RFC 5646 section 4.4.1 asks for at least 35 characters to be supported. */
 export const LANGUAGE_TAG_MAX_LENGTH = 35;
 
+/** A BCP-47-like language tag: `en`, `de-DE`, `pt_BR`, `zh-Hant-TW`. */
+export const LANGUAGE_TAG = /^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$/;
+
 /** What the user said or typed, where the platform documents no limit (Rasa, the generic format). */
 export const FREE_TEXT_MAX_LENGTH = 16_384;
 

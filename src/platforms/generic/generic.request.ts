@@ -16,6 +16,7 @@ import {
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import {
   FREE_TEXT_MAX_LENGTH,
+  LANGUAGE_TAG,
   LANGUAGE_TAG_MAX_LENGTH,
   LIST_MAX_ITEMS,
   NAME_MAX_LENGTH,
@@ -28,9 +29,6 @@ const NO_CONTROL_CHARACTERS = /^\P{Cc}*$/u;
 
 export const GENERIC_STAGES: readonly FulfillmentStage[] = ['dialog', 'fulfillment'];
 export const GENERIC_CONFIRMATION_STATES: readonly ConfirmationState[] = ['confirmed', 'denied', 'none'];
-
-/** A BCP-47-like language tag: `en`, `de-DE`, `pt_BR`, `zh-Hant-TW`. */
-export const LANGUAGE_TAG = /^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$/;
 
 /** Longest request id we accept, in the body or in the `Idempotency-Key` header. */
 export const GENERIC_MAX_REQUEST_ID_LENGTH = 255;

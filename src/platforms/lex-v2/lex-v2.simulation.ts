@@ -18,7 +18,7 @@ const DEFAULT_REGION: Record<string, string> = { en: 'US', es: 'US', pt: 'BR', z
 export function lexLocale(languageCode: string): string {
   const [language, region] = languageCode.split(/[-_]/);
   const lower = (language || 'en').toLowerCase();
-  return `${lower}_${(region ?? DEFAULT_REGION[lower] ?? lower).toUpperCase()}`;
+  return `${lower}_${(region ?? (Object.hasOwn(DEFAULT_REGION, lower) ? DEFAULT_REGION[lower] : lower)).toUpperCase()}`;
 }
 
 export const lexV2Simulation: PlatformSimulation = {

@@ -89,6 +89,12 @@ describe('toDispatchInput', () => {
     [null, 'en'],
     ['de', 'en'],
     [['de'], 'en'],
+    // Not language tags: a channel's own metadata, set by whoever writes to the web chat.
+    [{ language: 'constructor' }, 'en'],
+    [{ language: 'de DE' }, 'en'],
+    [{ language: 'x'.repeat(36) }, 'en'],
+    [{ language: 'de\n' }, 'de'],
+    [{ language: '../etc', languageCode: 'fr' }, 'fr'],
   ])('takes the language from metadata %j', (metadata, expected) => {
     const input = toDispatchInput(call({ latest_message: { metadata } }), 'X', CALLER);
     expect(input.languageCode).toBe(expected);

@@ -22,6 +22,7 @@ import type { RasaActionResponse, RasaErrorBody, RasaEvent, RasaResponseMessage 
 import { RasaSlotNames, type RasaSlotState, slotEventsOf, slotStateOf } from './rasa.slots';
 import { rasaTurnIdOf } from './rasa.turn-id';
 import type { Caller } from '../../common/caller';
+import { LANGUAGE_TAG, LANGUAGE_TAG_MAX_LENGTH } from '../../common/validation/bounds';
 
 const LANGUAGE_KEYS = ['language', 'languageCode', 'language_code'] as const;
 
@@ -34,7 +35,10 @@ function languageOf(metadata: unknown): string {
   if (typeof metadata !== 'object' || metadata === null) return 'en';
   for (const key of LANGUAGE_KEYS) {
     const value = (metadata as Readonly<Record<string, unknown>>)[key];
-    if (typeof value === 'string' && value.trim() !== '') return value.trim();
+    const tag = typeof value === 'string' ? value.trim() : '';
+    // Only a language tag: the value comes from the channel (a web chat's own metadata), and goes into logs,
+    // stored jobs and formatter caches.
+    if (tag.length <= LANGUAGE_TAG_MAX_LENGTH && LANGUAGE_TAG.test(tag)) return tag;
   }
   return 'en';
 }
