@@ -76,7 +76,7 @@ const EXPECTED: Record<string, string | { notFallback: true }> = {
   'lex-v2/dotnet-fixture-list-slot-nlu-object-no-handler.json': { notFallback: true },
   'rasa/tracker-slots-domain-message-id.json': 'Your checking account balance is €1,843.15.',
   'rasa/tracker-without-domain-digest.json': 'Here are the last 2 transactions on your savings account',
-  // While a form (active_loop) runs, the service lets Rasa's form go on and answers with no events or responses.
+  // An action a rule runs while a form (active_loop) is active is answered as at any other time.
   'rasa/active-loop-form.json': { notFallback: true },
   'rasa/no-slots-capped-history.json': 'I need your customer number',
 };

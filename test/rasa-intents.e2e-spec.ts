@@ -88,7 +88,8 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // The transfer form's validation action runs TransferFunds at the dialog stage.
+    t = await startTestApp({ env: { RASA_ACTIONS: 'validate_transfer_form=TransferFunds' } });
   });
   afterAll(() => t.close());
 
@@ -157,6 +158,13 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
           },
         ],
       });
+    });
+
+    it('answers an action a rule runs while a form is active (the user asked mid-form), as at any other time', async () => {
+      const call = fill(getAccountBalance) as typeof getAccountBalance & RasaCall;
+      call.tracker.active_loop = { name: 'transfer_form', validate: true, rejected: false };
+      const response = await post(call);
+      expect(response.body.responses[0]).toEqual({ text: 'Your savings account balance is $12,500.00.' });
     });
 
     it('action_get_recent_transactions: the last 2 savings transactions from the database', async () => {
@@ -252,9 +260,10 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         });
       });
 
-      it('inside an active form, a confirmed transfer is left to Rasa (no events, no responses) and writes nothing', async () => {
+      it("as the form's validation step, a confirmed transfer is left to Rasa (no events, no responses) and writes nothing", async () => {
         const before = await balances();
         const call = answered(fill(transferFunds), true) as typeof transferFunds & RasaCall;
+        call.next_action = 'validate_transfer_form';
         call.tracker.active_loop = { name: 'transfer_form', validate: true, rejected: false };
         const response = await post(call);
         expect(response.body).toEqual({ events: [], responses: [] });

@@ -74,10 +74,17 @@ describe('toDispatchInput', () => {
     expect(input.parameters).toEqual({ account_type: 'savings', number: 3 });
   });
 
-  it('is in the dialog stage while a form runs', () => {
-    expect(toDispatchInput(call({ active_loop: { name: 'account_form' } }), 'X', CALLER).stage).toBe('dialog');
-    expect(toDispatchInput(call({ active_loop: { name: null } }), 'X', CALLER).stage).toBe('fulfillment');
-    expect(toDispatchInput(call({ active_loop: undefined }), 'X', CALLER).stage).toBe('fulfillment');
+  it('is in the dialog stage for the active form’s own validation step', () => {
+    const form = { active_loop: { name: 'account_form' } };
+    const step = (tracker: Record<string, unknown>, action: string) =>
+      toDispatchInput(call(tracker, { next_action: action }), 'X', CALLER).stage;
+    expect(step(form, 'validate_account_form')).toBe('dialog');
+    expect(step(form, 'account_form')).toBe('dialog');
+    // Another action while the form runs (a rule answering the user's question mid-form) acts now.
+    expect(step(form, 'action_get_account_balance')).toBe('fulfillment');
+    expect(step(form, 'validate_other_form')).toBe('fulfillment');
+    expect(step({ active_loop: { name: null } }, 'validate_account_form')).toBe('fulfillment');
+    expect(step({ active_loop: undefined }, 'action_get_account_balance')).toBe('fulfillment');
   });
 
   it.each([

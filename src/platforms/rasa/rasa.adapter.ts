@@ -44,6 +44,16 @@ function languageOf(metadata: unknown): string {
 }
 
 /**
+ * Whether the call is the active form's own step: its validation action (`validate_<form>`, which Rasa runs while
+ * the form fills its slots) or the loop itself. Any other action called while a form is active (a rule answering
+ * the user's question mid-form) is a request to act now.
+ */
+function isFormStep(call: RasaActionCall): boolean {
+  const form = call.tracker.active_loop?.name;
+  return !!form && (call.next_action === `validate_${form}` || call.next_action === form);
+}
+
+/**
  * Maps a validated Rasa action call to the platform-neutral model.
  *
  * - `parameters`: the tracker's slots that have a value, overlaid with the latest message's entities
@@ -51,7 +61,7 @@ function languageOf(metadata: unknown): string {
  *   `next(tracker.get_latest_entity_values(name))`). Entities win over slots: they are this turn's words.
  * - `sessionParameters`: all the slots, as sent (a `null` slot is one the domain declares but is unset).
  * - `contexts`: none; Rasa keeps all conversation state in slots.
- * - `stage`: `dialog` while a loop (form) is active, else `fulfillment`.
+ * - `stage`: `dialog` for the active form's own step (`validate_<form>`), else `fulfillment`.
  * - `requestId` and `turnKey`: Rasa has no id per action call; both are made from the user message the call
  *   answers (its `message_id` and `timestamp`), the events since and the action (see `rasaTurnIdOf`).
  * - `languageCode`: `language`, `languageCode` or `language_code` in the latest message's metadata, else `en`.
@@ -72,7 +82,7 @@ export function toDispatchInput(call: RasaActionCall, intent: string, caller: Ca
   }
   Object.assign(parameters, entities);
   const senderId = senderIdOf(call);
-  const stage = tracker.active_loop?.name ? 'dialog' : 'fulfillment';
+  const stage = isFormStep(call) ? 'dialog' : 'fulfillment';
   return {
     platform: 'rasa',
     ...rasaTurnIdOf(call, senderId, stage),
