@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { createHttpApp } from '../src/app.factory';
 import { Retention } from '../src/async/retention';
 import {
@@ -203,6 +204,36 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
     expect(
       await queryTestDatabase(database.url, `SELECT 1 FROM idempotency_records WHERE key = repeat('e', 64)`),
     ).toEqual([]);
+  });
+
+  it('an async turn whose queueing outlives the deadline: the interim reply names the fulfillment, which completes', async () => {
+    // Queueing waits on the fulfillments table, locked (as by a long migration or a vacuum) past the deadline.
+    const lock = new Client({ connectionString: database.url });
+    await lock.connect();
+    let id: string;
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE fulfillments IN SHARE ROW EXCLUSIVE MODE');
+      const reply = await post(urlOf(a), {
+        requestId: randomUUID(),
+        sessionId: `queue-${randomUUID()}`,
+        intent: 'RequestStatement',
+        parameters: { user_id: '12345' },
+      });
+      const interim = JSON.parse(reply.text) as { outcome: string; sessionParameters?: Record<string, string> };
+      expect(interim.outcome).toBe('timed-out');
+      id = interim.sessionParameters?.pendingFulfillmentId ?? '';
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      await lock.end();
+    }
+    const done = await untilDefined(async () => {
+      const polled = await fetch(`${urlOf(b)}/v1/fulfillments/${id}`, { headers: LOCAL_DEV_AUTH });
+      const json = (await polled.json()) as { status?: string; intent?: string };
+      return json.status === 'completed' ? json : undefined;
+    });
+    expect(done).toMatchObject({ intent: 'RequestStatement' });
   });
 
   it('a handler slower than the deadline: interim reply in time, the result kept and fetched later', async () => {

@@ -63,11 +63,10 @@ export class AsyncFulfillments implements OnModuleInit {
   }
 
   /**
-   * Stores the turn and its job in one transaction; returns the reply that acknowledges it. A turn queued before
-   * under its idempotency key is acknowledged with that fulfillment, and not queued again.
+   * Stores the turn and its job in one transaction, as fulfillment `id`; returns the reply that acknowledges it. A
+   * turn queued before under its idempotency key is acknowledged with that fulfillment, and not queued again.
    */
-  async accept(input: DispatchInput): Promise<FulfillmentResult> {
-    const id = randomUUID();
+  async accept(input: DispatchInput, id: string = randomUUID()): Promise<FulfillmentResult> {
     const job: FulfillmentJob = {
       fulfillmentId: id,
       input: { ...input, idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf(input) },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { type Attributes, TraceFlags } from '@opentelemetry/api';
 import { AsyncFulfillments } from '../async/async-fulfillments';
@@ -19,6 +20,7 @@ import {
   IntentHandlerRegistry,
   RegisteredHandler,
   operatorText,
+  PENDING_FULFILLMENT_PARAMETER,
 } from '../fulfillment';
 import { IdempotencyService, type TurnResponse } from '../idempotency/idempotency.service';
 import { isErrorOutcome, Metrics } from '../observability/metrics';
@@ -167,12 +169,14 @@ export class TurnPipeline {
 
   /**
    * Queues an async turn. The reply never waits past the deadline: when the queueing is slower, the turn is
-   * answered "still working" and retries get the acknowledgement once the queueing has finished.
+   * answered "still working", with the id the fulfillment is being queued under (to poll, or for the platform to
+   * ask after it), and retries get the acknowledgement once the queueing has finished.
    */
   private async accept(turn: Turn, input: DispatchInput, note: TurnNote): Promise<TurnResponse<RenderedReply>> {
     note.outcome = 'queued';
+    const fulfillmentId = randomUUID();
     const accepting = runInBackground(() =>
-      this.asyncFulfillments.accept(input).then((accepted) => turn.render(accepted, 'fulfilled')),
+      this.asyncFulfillments.accept(input, fulfillmentId).then((accepted) => turn.render(accepted, 'fulfilled')),
     );
     try {
       const accepted = await turn.deadline.race(accepting, () => new DeadlineReachedError('queueing the turn'));
@@ -183,7 +187,10 @@ export class TurnPipeline {
       const later = accepting.catch(() => undefined);
       return {
         ...turn.render(
-          { text: operatorText(this.config.fulfillment.interimText, turn.input.languageCode) },
+          {
+            text: operatorText(this.config.fulfillment.interimText, turn.input.languageCode),
+            sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: fulfillmentId },
+          },
           'timed-out',
         ),
         keep: true,
