@@ -550,4 +550,58 @@ describe('resilience (real processes, real PostgreSQL)', () => {
       });
     });
   });
+
+  describe('SIGTERM while an async turn is still arriving', () => {
+    let database: TestDatabase;
+    let service: ServiceProcess;
+    let port: number;
+
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      port = await freePort();
+      service = startService({
+        NODE_ENV: 'development',
+        DATABASE_URL: database.url,
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_DELAY_MS: '300',
+        SHUTDOWN_GRACE_MS: '10000',
+      });
+      await serving(service, port);
+    }, 90_000);
+
+    afterAll(async () => {
+      await killService(service);
+      await database?.drop();
+    });
+
+    it('queues the turn and acknowledges it: the job queue stops taking jobs, but stays open for turns being answered', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const turn = {
+        requestId: `statement-${Date.now()}`,
+        sessionId: 'resilience-async-drain',
+        intent: 'RequestStatement',
+        parameters: { user_id: CUSTOMER },
+      };
+      const arriving = startSlowRequest(port, turn, agent);
+      await arriving.headersSent;
+      if (!service.child.kill('SIGTERM')) throw new Error('could not signal the service');
+      // The listener has closed (and the job queue's workers have stopped) before the turn's body is complete.
+      await eventually(() => expect(send(port, '/health/live', { timeoutMs: 500 })).rejects.toThrow(), 5000, 50);
+      const reply = await arriving.finish();
+      agent.destroy();
+      expect(reply.status).toBe(200);
+      const id = json<{ sessionParameters?: { pendingFulfillmentId?: string } }>(reply).sessionParameters
+        ?.pendingFulfillmentId;
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await service.exited).toMatchObject({ code: 0 });
+      // Queued for another replica: the fulfillment and its job are there, not yet run.
+      expect(await queryTestDatabase(database.url, 'SELECT status FROM fulfillments WHERE id = $1', [id])).toEqual([
+        { status: 'queued' },
+      ]);
+      expect(await queryTestDatabase(database.url, 'SELECT state FROM pgboss.job WHERE id = $1', [id])).toEqual([
+        { state: 'created' },
+      ]);
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Clock } from '../common/clock';
 import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
@@ -86,6 +87,8 @@ export class FulfillmentResults extends DeferredResults {
    * instead of unknown (which would make the follow-up turn tell the user nothing is in progress).
    */
   private readonly unrecorded = new Map<string, StoredFulfillment>();
+  /** Late work not yet stored (its result, its callback queued): shutdown waits for it (see `lateWorkStored`). */
+  private readonly storing = new Set<Promise<void>>();
 
   constructor(
     private readonly pool: DatabasePool,
@@ -143,11 +146,24 @@ export class FulfillmentResults extends DeferredResults {
         this.unrecorded.delete(id);
       }
     };
-    work.then(
+    const stored = work.then(
       (result) => settle('completed', result),
       () =>
         settle('failed', { text: operatorText(this.config.fulfillment.errorText, request.languageCode), failed: true }),
     );
+    this.storing.add(stored);
+    void stored.finally(() => this.storing.delete(stored));
+  }
+
+  /**
+   * Resolves once all late work has stored its result (and queued its callback), or after `timeoutMs`, with the
+   * number still running then. On shutdown, before the job queue and the pools close under it.
+   */
+  async lateWorkStored(timeoutMs: number): Promise<number> {
+    if (this.storing.size > 0 && timeoutMs > 0) {
+      await Promise.race([Promise.allSettled([...this.storing]), sleep(timeoutMs, undefined, { ref: false })]);
+    }
+    return this.storing.size;
   }
 
   /**

@@ -67,6 +67,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   private started = false;
   /** Between stop() and the workers having stopped: pg-boss still takes jobs from those finishing. */
   private stopping = false;
+  private workersStopped?: Promise<void>;
 
   constructor(
     private readonly config: AppConfig,
@@ -253,24 +254,30 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   /**
    * Stops taking jobs; running ones get half of what the grace period leaves after the delay, then go back to the
-   * queue. Idempotent.
+   * queue. Jobs can still be sent (a turn still being answered queues its job, late work its callback) until
+   * `stop`. Idempotent.
    */
-  async stop(): Promise<void> {
-    if (!this.boss || this.stopping) return;
-    const boss = this.boss;
-    // Not running any more (readiness, no new workers), but jobs still finishing may queue what they lead to (a
-    // callback for the result they store): pg-boss stays open for them until the workers have stopped.
-    this.stopping = true;
+  async stopWorkers(): Promise<void> {
+    if (!this.boss) return;
     this.started = false;
-    // Running jobs get time to finish; whatever is still running then is failed back to the queue (retried).
+    clearInterval(this.periodicTimer);
     const { graceMs, delayMs } = this.config.shutdown;
     const timeout = Math.max(1000, Math.floor((graceMs - delayMs) / 2));
-    clearInterval(this.periodicTimer);
     const workers = this.workers;
     this.workers = [];
-    await Promise.all(workers.map((worker) => worker.stop(timeout)));
+    this.workersStopped ??= Promise.all(workers.map((worker) => worker.stop(timeout))).then(() => undefined);
+    await this.workersStopped;
+  }
+
+  /** Stops the workers (see `stopWorkers`), then closes the queue: nothing can be sent after. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.boss || this.stopping) return;
+    this.stopping = true;
+    await this.stopWorkers();
+    const boss = this.boss;
     this.boss = undefined;
     this.stopping = false;
+    this.workersStopped = undefined;
     try {
       await boss.stop({ graceful: true, timeout: 1000, close: true });
     } catch (error: unknown) {

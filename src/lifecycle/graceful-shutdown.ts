@@ -2,12 +2,15 @@ import type { INestApplication, LoggerService } from '@nestjs/common';
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FulfillmentResults } from '../async/fulfillment-results';
 import { JobQueue } from '../async/job-queue';
 import type { ShutdownConfig } from '../config';
 import { GrpcEndpoint } from '../grpc/grpc-endpoint';
 import { Readiness } from '../health/readiness';
 
 const KEEP_ALIVE_MARGIN_MS = 1000;
+/** Left of the grace period for the application to close (audit flush, pools) after late work is waited for. */
+const CLOSE_MARGIN_MS = 2000;
 
 /**
  * The SIGTERM sequence. At once: readiness turns false, and every response from now on says
@@ -16,14 +19,17 @@ const KEEP_ALIVE_MARGIN_MS = 1000;
  * sending) the listener stops taking new connections; connections still open are never cut: a busy one
  * ends after its response, an idle one when its keep-alive timeout runs out (the timeout announced in
  * every response, so clients stop reusing it first). In parallel the job queue lets running jobs finish (or
- * fails them back to the queue); then the application closes (audit flush, pools). The gRPC port stops with
- * the HTTP listener: no new calls, running ones finish. Resolves when everything is closed.
+ * fails them back to the queue) and takes no more, while still queueing what turns being answered send. Then late
+ * work (turns answered "still working") stores its results, within the grace period; the queue closes, then the
+ * application (audit flush, pools). The gRPC port stops with the HTTP listener: no new calls, running ones finish.
+ * Resolves when everything is closed.
  */
 export async function shutDownGracefully(
   app: INestApplication,
   config: ShutdownConfig,
   logger: LoggerService,
 ): Promise<void> {
+  const closeBy = Date.now() + config.graceMs - CLOSE_MARGIN_MS;
   const readiness = app.get(Readiness);
   readiness.startDraining();
   if (config.delayMs > 0) {
@@ -37,7 +43,13 @@ export async function shutDownGracefully(
   // Node ends idle connections at their keep-alive timeout; this only covers a socket it somehow missed.
   const backstop = setTimeout(() => server.closeIdleConnections(), server.keepAliveTimeout + KEEP_ALIVE_MARGIN_MS);
   backstop.unref();
-  await Promise.all([httpClosed, app.get(GrpcEndpoint).close(), app.get(JobQueue).stop()]);
+  const jobs = app.get(JobQueue);
+  // The queue takes no more jobs, but stays open: a turn still being answered may queue its job.
+  await Promise.all([httpClosed, app.get(GrpcEndpoint).close(), jobs.stopWorkers()]);
   clearTimeout(backstop);
+  // Late work the turns left (answered "still working") stores its result and queues its callback, while it can.
+  const unstored = await app.get(FulfillmentResults).lateWorkStored(closeBy - Date.now());
+  if (unstored > 0) logger.warn(`Closing with ${unstored} late result(s) not stored: the grace period is over`);
+  await jobs.stop();
   await app.close();
 }

@@ -113,6 +113,20 @@ describe('async stores on PostgreSQL (no Nest)', () => {
         await blocker.end();
       }
     });
+    it('on shutdown, waits for late work to store its result, within the time it is given', async () => {
+      expect(await results.lateWorkStored(1000)).toBe(0);
+      let finishWork!: (result: { text: string }) => void;
+      const id = results.defer(LATE_TURN, new Promise((resolve) => (finishWork = resolve)));
+      // Still running when the time is up: counted, not waited for.
+      expect(await results.lateWorkStored(100)).toBe(1);
+      setTimeout(() => finishWork({ text: 'stored before the pools close' }), 200);
+      expect(await results.lateWorkStored(10_000)).toBe(0);
+      expect(await results.find(id, CALLER.id)).toMatchObject({
+        status: 'completed',
+        result: { text: 'stored before the pools close' },
+      });
+    });
+
     it('looks for a fulfillment not found yet again for a grace period, then gives up before its deadline', async () => {
       const id = randomUUID();
       /** Writes the record while the waiter sleeps for the second time, as another replica would. */

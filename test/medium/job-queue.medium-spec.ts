@@ -50,4 +50,29 @@ describe('JobQueue on PostgreSQL (pg-boss, no Nest)', () => {
       await queue.stop();
     }
   });
+
+  it('after its workers stop, a turn still being answered can queue its job, until the queue is closed', async () => {
+    const config = loadConfig({ DATABASE_URL: db.database.url, ASYNC_POLL_INTERVAL_MS: '500' }, '/srv');
+    const queue = new JobQueue(config, db.pool);
+    let ran = 0;
+    queue.work({ name: 'medium-late', expireInSeconds: 30, retryLimit: 0, retryDelaySeconds: 1 }, async () => {
+      ran += 1;
+      await Promise.resolve();
+    });
+    await queue.onApplicationBootstrap();
+    try {
+      await queue.stopWorkers();
+      expect(queue.isRunning).toBe(false);
+      const id = await queue.send('medium-late', {});
+      // Queued for another replica to run: this one takes nothing more.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(ran).toBe(0);
+      const [job] = await db.query<{ state: string }>('SELECT state FROM pgboss.job WHERE id = $1', [id]);
+      expect(job).toMatchObject({ state: 'created' });
+      await queue.stop();
+      await expect(queue.send('medium-late', {})).rejects.toThrow('the job queue is not running');
+    } finally {
+      await queue.stop();
+    }
+  });
 });
