@@ -41,10 +41,7 @@ describe('RedisWindowStorage (real Redis)', () => {
     const memory = new FixedWindowStorage();
     try {
       const both = async () => {
-        const [inRedis, inMemory] = await Promise.all([
-          hit(),
-          memory.increment(key, WINDOW_MS, LIMIT, WINDOW_MS),
-        ]);
+        const [inRedis, inMemory] = await Promise.all([hit(), memory.increment(key, WINDOW_MS, LIMIT, WINDOW_MS)]);
         expect(inRedis.isBlocked).toBe(inMemory.isBlocked);
         return inRedis;
       };
