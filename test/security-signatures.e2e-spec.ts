@@ -770,6 +770,20 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
       expectFulfilled(await post(t, { headers: { 'x-signature': headerSignature() } }));
     });
 
+    it('audits a block once: a caller that keeps sending through it writes no row per refusal', async () => {
+      const headers = { Authorization: `Bearer ${SLOW_TOKEN}` };
+      const statuses: number[] = [];
+      for (let index = 0; index < 20; index++) statuses.push((await post(t, { headers })).status);
+      expect(statuses).toEqual(Array(20).fill(429));
+      // The audit log writes in batches: the refusal row of the block is there, and no other came after it.
+      await waitForAuditRow(t.database.url, (row) => row.caller_id === 'slow-lane' && row.reason === 'rate-limit');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const rows = (await auditRows(t.database.url)).filter(
+        (row) => row.caller_id === 'slow-lane' && row.event === 'excess_rate_limit_exceeded',
+      );
+      expect(rows).toHaveLength(1);
+    });
+
     it('tells the throttled caller when to retry in a standard Retry-After header (positive integer seconds)', () => {
       expect(limited).toBeDefined();
       expect(limited.json().message).toMatch(/Retry-After/);

@@ -101,7 +101,7 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
 
   /**
    * Every auth failure (HTTP and gRPC) passes here, so they are also counted here (rate-limit refusals are counted
-   * by the limiters, which audit only one per address and window). Never
+   * by the limiters, which audit only the first refusal of each block). Never
    * throws and never waits: the row is queued and written in a batch. A source (client address; IPv6 by /64)
    * past AUDIT_MAX_PER_SOURCE rows per AUDIT_WINDOW_SECONDS has further rows counted, not written or logged
    * (`audit_events_dropped_total{event}`, and one `audit-suppressed` row per event when its window closes).

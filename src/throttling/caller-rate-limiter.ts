@@ -6,6 +6,7 @@ import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config';
 import { Metrics } from '../observability/metrics';
 import { rateLimitHeaders, type RateLimitState } from './rate-limit-headers';
+import { RefusalAuditWindow } from './refusal-audit-window';
 
 /** The storage name every caller budget counts under (Redis keys `{<key>:caller}:hits`). */
 const THROTTLER_NAME = 'caller';
@@ -32,6 +33,8 @@ export interface RateLimitedCall {
  */
 @Injectable()
 export class CallerRateLimiter {
+  private readonly audited = new RefusalAuditWindow();
+
   constructor(
     @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
     private readonly audit: AuditLog,
@@ -63,18 +66,22 @@ export class CallerRateLimiter {
     };
     if (!record.isBlocked) return state;
     this.metrics?.throttledRequest('caller');
-    this.audit.record({
-      event: 'excess_rate_limit_exceeded',
-      outcome: 'failure',
-      callerId: call.callerId,
-      reason: 'rate-limit',
-      detail: `${limit} per ${windowSeconds} s${budget.own ? ` on ${call.route}` : ''}`,
-      remoteAddress: call.remoteAddress,
-      requestId: call.requestId,
-      route: call.calledRoute ?? call.route,
-    });
+    const retryAfter = Math.max(1, record.timeToBlockExpire);
+    // One row per block: a caller that keeps sending must not spend the audit budget of its address.
+    if (this.audited.firstOfBlock(key, retryAfter)) {
+      this.audit.record({
+        event: 'excess_rate_limit_exceeded',
+        outcome: 'failure',
+        callerId: call.callerId,
+        reason: 'rate-limit',
+        detail: `${limit} per ${windowSeconds} s${budget.own ? ` on ${call.route}` : ''}`,
+        remoteAddress: call.remoteAddress,
+        requestId: call.requestId,
+        route: call.calledRoute ?? call.route,
+      });
+    }
     throw new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.', [], {
-      'Retry-After': String(Math.max(1, record.timeToBlockExpire)),
+      'Retry-After': String(retryAfter),
       ...rateLimitHeaders(state),
     });
   }

@@ -12,12 +12,11 @@ import {
 import { AppConfig } from '../config';
 import { Metrics } from '../observability/metrics';
 import { rateLimitHeaders } from './rate-limit-headers';
+import { RefusalAuditWindow } from './refusal-audit-window';
 
 const THROTTLER_NAME = 'preauth';
 /** The per-address budget's policy name in the `RateLimit-Policy` / `RateLimit` fields of its 429. */
 const PREAUTH_POLICY = 'preauth';
-/** Refusal audit rows remembered per address (one row per address per blocked window, per replica). */
-const MAX_AUDITED = 10_000;
 
 export interface ClientCall extends ClientAddress {
   readonly requestId?: string;
@@ -34,7 +33,7 @@ export interface ClientCall extends ClientAddress {
 @Injectable()
 export class PreAuthLimiter {
   private readonly trusted: IpRanges;
-  private readonly audited = new Map<string, number>();
+  private readonly audited = new RefusalAuditWindow();
 
   constructor(
     @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
@@ -90,10 +89,7 @@ export class PreAuthLimiter {
   }
 
   private auditRefusal(call: ClientCall, key: string, retryAfterSeconds: number, detail: string): void {
-    const now = Date.now();
-    if ((this.audited.get(key) ?? 0) > now) return;
-    if (this.audited.size >= MAX_AUDITED) this.audited.clear();
-    this.audited.set(key, now + retryAfterSeconds * 1000);
+    if (!this.audited.firstOfBlock(key, retryAfterSeconds)) return;
     this.audit.record({
       event: 'excess_rate_limit_exceeded',
       outcome: 'failure',
