@@ -48,6 +48,20 @@ describe('resolveRequestId', () => {
     ]);
   });
 
+  it('refuses a turn queued as a job without any key (a retry would queue it again), saying why', () => {
+    expect(() => resolveRequestId(request({ intent: 'RequestReport' }), undefined, { queued: true })).toThrow(
+      expect.objectContaining({
+        details: [
+          {
+            field: 'Idempotency-Key',
+            problem: 'is required for intent "RequestReport", which runs as a job (or send requestId in the body)',
+          },
+        ],
+      }),
+    );
+    expect(resolveRequestId(request(), '"k"', { queued: true })).toBe('k');
+  });
+
   it('lets a state-changing turn through with a body requestId, a header or a webhook-id', () => {
     const changesState = true;
     expect(resolveRequestId(request({ requestId: 'r' }), undefined, { changesState })).toBe('r');

@@ -24,36 +24,37 @@ import type { Caller } from '../../common/caller';
  * The id of the turn: the body's `requestId`, else the `Idempotency-Key` header, else the verified Standard
  * Webhooks `webhook-id` (the sender's own idempotency key, repeated on every retry), else a new UUID. A header
  * that is present but unusable is rejected rather than silently replaced, even when the body has an id. A turn of
- * a state-changing handler must have a key of its own (`changesState`): without one a retry would run it again.
- * When the caller signed the body (`bodySigned`), that key must be one the signature covers: the body's, or a
- * header equal to the `webhook-id`.
+ * a state-changing handler (`changesState`), or one queued as a job (`queued`), must have a key of its own: without
+ * one a retry would run it again. When the caller signed the body (`bodySigned`), that key must be one the
+ * signature covers: the body's, or a header equal to the `webhook-id`.
  */
 export function resolveRequestId(
   body: GenericWebhookRequest,
   idempotencyKey: string | readonly string[] | undefined,
-  options: { webhookId?: string; changesState?: boolean; bodySigned?: boolean } = {},
+  options: { webhookId?: string; changesState?: boolean; queued?: boolean; bodySigned?: boolean } = {},
 ): string {
   const key = parseIdempotencyKey(idempotencyKey);
   if (body.requestId !== undefined && body.requestId !== null) return body.requestId;
+  const why = options.changesState ? 'which changes state' : options.queued ? 'which runs as a job' : undefined;
   // A signed request's turn must be named by what the signature covers: anyone who saw the request could send
-  // it again with a key of their own, and a state-changing handler would run again.
-  if (options.bodySigned && options.changesState && key !== undefined && key !== options.webhookId) {
+  // it again with a key of their own, and the handler would run again.
+  if (options.bodySigned && why && key !== undefined && key !== options.webhookId) {
     throw new AppError('VALIDATION_FAILED', 'Generic webhook request is invalid: Idempotency-Key.', [
       {
         field: 'Idempotency-Key',
         problem:
-          `is not covered by the signature: a signed request for intent "${body.intent}", which changes state, ` +
+          `is not covered by the signature: a signed request for intent "${body.intent}", ${why}, ` +
           'names its turn in the body (requestId) or by its webhook-id',
       },
     ]);
   }
   const id = key ?? options.webhookId;
   if (id !== undefined) return id;
-  if (options.changesState) {
+  if (why) {
     throw new AppError('VALIDATION_FAILED', 'Generic webhook request is invalid: Idempotency-Key.', [
       {
         field: 'Idempotency-Key',
-        problem: `is required for intent "${body.intent}", which changes state (or send requestId in the body)`,
+        problem: `is required for intent "${body.intent}", ${why} (or send requestId in the body)`,
       },
     ]);
   }
@@ -174,6 +175,7 @@ export class GenericAdapter implements PlatformAdapter<GenericWebhookRequest, st
     const requestId = resolveRequestId(request, call.idempotencyKey, {
       webhookId: call.webhookId,
       changesState: registered?.changesState === true,
+      queued: registered?.mode === 'async' && (request.stage ?? 'fulfillment') === 'fulfillment',
       bodySigned: call.bodySigned === true,
     });
     return { input: toDispatchInput(request, call.caller, requestId), state: requestId };
