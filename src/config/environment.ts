@@ -291,9 +291,7 @@ export class Environment {
   /** Rasa action names mapped to intents, e.g. `action_balance=GetAccountBalance,action_tx=GetRecentTransactions`. */
   @IsOptional()
   @Transform(emptyToUndefined)
-  @Matches(/^[A-Za-z0-9_]+=[A-Za-z0-9_.-]+(,[A-Za-z0-9_]+=[A-Za-z0-9_.-]+)*$/, {
-    message: 'must be a comma-separated list of action_name=IntentName',
-  })
+  @IsNameMap(/^[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]+$/, 'action_name=IntentName, each action once')
   RASA_ACTIONS?: string;
 
   /**

@@ -208,6 +208,15 @@ describe('loadConfig', () => {
       action_tx: 'GetRecentTransactions',
     });
     expect(variablesOf(configError({ RASA_ACTIONS: 'action_balance' }))).toEqual(['RASA_ACTIONS']);
+    // Rasa takes any action name a domain declares, hyphens and dots included.
+    expect(
+      loadConfig({ RASA_ACTIONS: 'action-get-balance=GetAccountBalance,bank.tx=GetRecentTransactions' }, CWD)
+        .fulfillment.rasaActions,
+    ).toEqual({ 'action-get-balance': 'GetAccountBalance', 'bank.tx': 'GetRecentTransactions' });
+    // One action mapped twice is a mistake to say, not to settle silently by the last entry.
+    const twice = configError({ RASA_ACTIONS: 'action_x=GetAccountBalance,action_x=TransferFunds' });
+    expect(variablesOf(twice)).toEqual(['RASA_ACTIONS']);
+    expect(twice.message).toContain('action_x');
   });
 
   it('reads the Rasa slot map and refuses a malformed one or a parameter mapped twice', () => {
