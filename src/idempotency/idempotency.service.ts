@@ -146,12 +146,13 @@ export class IdempotencyService {
     const { keep, later, ...sent } = response;
     // Storing the response waits only while the deadline allows; past it the reply goes and the write goes on.
     const storing = runInBackground(async () => {
-      // Work going on past the reply (up to LATE_WORK_TIMEOUT_MS) may outlast the lease: a retry must wait for it.
-      const renewing = later && this.keepLease(scope, owner, leaseMs);
+      // Work going on past the reply (up to LATE_WORK_TIMEOUT_MS) may outlast the lease, and so may storing the
+      // response (a busy pool, a slow commit): a retry must wait for the owner, not take the claim over.
+      const renewing = this.keepLease(scope, owner, leaseMs);
       try {
         await this.settle(scope, owner, later ?? (keep ? Promise.resolve(sent) : undefined));
       } finally {
-        renewing?.stop();
+        renewing.stop();
       }
     });
     await deadline.race(storing, () => new DeadlineReachedError('storing the response')).catch(() => undefined);

@@ -231,6 +231,38 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       });
     });
 
+    it('renews the lease while storing the response outlasts it: a retry meanwhile waits (409), it never runs twice', async () => {
+      // Completing the claim is slow (the pool busy, a commit waiting on a lock): slower than the whole lease.
+      let completing!: () => void;
+      const slowCompletes = new Promise<void>((resolve) => (completing = resolve));
+      const slowStore = Object.create(store) as IdempotencyStore;
+      slowStore.complete = async (...args: Parameters<IdempotencyStore['complete']>) => {
+        await slowCompletes;
+        return store.complete(...args);
+      };
+      const service = new IdempotencyService(slowStore, config, new TestClock());
+      const turn = scope();
+      // A 100 ms budget: a lease of 2.2 s. The reply goes at the deadline while the response is being stored.
+      expect(
+        await service.execute(turn, Deadline.after(100), () =>
+          Promise.resolve({ status: 200, json: '{"moved":true}', keep: true }),
+        ),
+      ).toEqual({ status: 200, json: '{"moved":true}', replayed: false });
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await store.read('bot', turn.key)).toMatchObject({ state: 'in-flight', leaseExpired: false });
+      const retried = await service
+        .execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))
+        .catch((caught: unknown) => caught);
+      expect((retried as AppError).code).toBe('IDEMPOTENCY_IN_PROGRESS');
+      completing();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await service.execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))).toEqual({
+        status: 200,
+        json: '{"moved":true}',
+        replayed: true,
+      });
+    });
+
     it('frees the key when late work settles to nothing, so a retry runs again', async () => {
       const service = new IdempotencyService(store, config, new TestClock());
       const turn = scope();
