@@ -20,7 +20,8 @@ export type ExistingRecord =
   | { readonly state: 'in-flight'; readonly requestHash: string; readonly leaseExpired: boolean };
 
 // A record can be taken over when it has expired (not yet purged), or when it is in flight under a lease its
-// owner let lapse (the replica died) and the body is the same.
+// owner let lapse (the replica died) and the body is the same. A renewed lease keeps its record from expiring
+// (RENEW): work still running past IDEMPOTENCY_TTL_HOURS is not taken over.
 const CLAIM = sql<
   { claimed: 1 },
   [callerId: string, key: string, platform: string, requestHash: string, owner: string, leaseMs: number, ttlMs: number]
@@ -59,7 +60,8 @@ const COMPLETE = sql<{ completed: 1 }, [callerId: string, key: string, owner: st
 
 const RENEW = sql<{ renewed: 1 }, [callerId: string, key: string, owner: string, leaseMs: number]>(
   'idempotency_renew',
-  `UPDATE idempotency_records SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+  `UPDATE idempotency_records SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
+     expires_at = GREATEST(expires_at, now() + make_interval(secs => $4::double precision / 1000))
    WHERE caller_id = $1 AND key = $2 AND owner = $3 AND state = 'in-flight'
    RETURNING 1 AS renewed`,
 );

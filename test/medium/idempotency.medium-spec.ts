@@ -77,6 +77,19 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       expect(await store.complete(dead.callerId, dead.key, successor.owner, 200, '{}')).toBe(true);
     });
 
+    it('keeps a record whose owner renews its lease from expiring: work past the TTL is not taken over', async () => {
+      const running = claim({ ttlMs: 300, leaseMs: 60_000 });
+      await store.claim(running);
+      expect(await store.renew(running.callerId, running.key, running.owner, 5000)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await store.claim({ ...running, owner: randomUUID() })).toBe(false);
+      expect(await store.read(running.callerId, running.key)).toMatchObject({
+        state: 'in-flight',
+        leaseExpired: false,
+      });
+      expect(await store.complete(running.callerId, running.key, running.owner, 200, '{}')).toBe(true);
+    });
+
     it('releases a key so a retry claims it again, and purges expired records in batches', async () => {
       const released = claim();
       await store.claim(released);
