@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TlsReloader } from '../src/auth/tls/tls-reloader';
+import { Readiness } from '../src/health/readiness';
 import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 import { grpcServices, openGrpcClient, unary } from './support/grpc-client';
@@ -70,7 +72,7 @@ describe('readiness limits', () => {
     expect(await grpcHealth(t.grpcPort!)).toEqual({ status: 'NOT_SERVING' });
   });
 
-  it('stays ready with a certificate 3 days from expiry, its days left reported (HEALTH_CERT_MIN_DAYS 0)', async () => {
+  it('stays ready with a certificate 3 days from expiry, its days left reported (HEALTH_CERT_MIN_DAYS 0), and a refused renewal does not change them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wf-health-'));
     try {
       generateCertificates(dir);
@@ -107,6 +109,25 @@ describe('readiness limits', () => {
       const answer = await httpsPost({ port, method: 'GET', path: '/health/ready', ca: pem(dir, 'ca.crt') });
       expect(answer.status).toBe(200);
       expect((answer.json as unknown as Health).info?.certificate).toMatchObject({ status: 'up', daysLeft: 2 });
+
+      // A renewal written over it that the reloader refuses (its key is another one, of another type, which node:tls
+      // does not notice itself): the 3-day certificate is still what clients get, so readiness still reads it, not
+      // the file's 400 days.
+      openssl(['genrsa', '-out', 'other.key', '2048']);
+      openssl(['req', '-new', '-key', 'other.key', '-subj', '/CN=localhost', '-out', 'renewed.csr']);
+      openssl(
+        ['x509', '-req', '-in', 'renewed.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial'].concat([
+          '-days',
+          '400',
+          '-extfile',
+          'short.ext',
+          '-out',
+          'short.crt',
+        ]),
+      );
+      expect(t.app.get(TlsReloader).reload()).toBe(false);
+      // A look past the cached one (a look holds for 10 s).
+      expect(t.app.get(Readiness).certificate(Date.now() + 11_000)).toMatchObject({ ok: true, daysLeft: 2 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { FulfillmentHandler, FulfillmentResult, IntentHandler } from '../src/ful
 import { README_REQUEST } from './support/dialogflow-es.fixtures';
 import { cleanEnv, freePort, startService } from './support/service-process';
 import { startTestApp } from './support/test-app';
+import { generateCertificates } from './support/tls-fixtures';
 
 @IntentHandler('GetAccountBalance')
 class ShadowBalanceHandler implements FulfillmentHandler {
@@ -54,6 +56,27 @@ describe('start-up', () => {
       const service = startService({ HOST: '0.0.0.0', DATABASE_URL: 'postgres://127.0.0.1:1/x' });
       expect((await service.exited).code).toBe(1);
       expect(service.output()).toMatch(/^\s+HOST: without TLS the service only binds to a loopback address/m);
+    });
+
+    it('refuses a server key that is not its certificate’s, of another type too, naming both files', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'wf-key-'));
+      try {
+        generateCertificates(dir);
+        // The development certificate's key is ECDSA P-256; an RSA key beside it passes node:tls without a word.
+        execFileSync('openssl', ['genrsa', '-out', join(dir, 'rsa.key'), '2048'], { stdio: 'ignore' });
+        const service = startService({
+          DATABASE_URL: 'postgres://127.0.0.1:1/x',
+          TLS_CERT_FILE: join(dir, 'server.crt'),
+          TLS_KEY_FILE: join(dir, 'rsa.key'),
+        });
+        expect((await service.exited).code).toBe(1);
+        expect(service.output()).toContain(
+          `TLS_KEY_FILE: ${join(dir, 'rsa.key')} is not the key of the certificate in TLS_CERT_FILE ${join(dir, 'server.crt')}`,
+        );
+        expect(service.output()).not.toMatch(/\n\s+at /);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('stops with one line when the database cannot be reached', async () => {

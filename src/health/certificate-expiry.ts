@@ -1,5 +1,5 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type NotAfter, notAfterOf } from '../observability/served-certificate';
 
 export type CertificateCheck =
   | { readonly ok: true; readonly expiresAt: string; readonly daysLeft: number }
@@ -7,24 +7,24 @@ export type CertificateCheck =
 
 const DAY_MS = 86_400_000;
 
-/** The serving certificate's notAfter (epoch milliseconds; the first in the chain file), or why it is unknown. */
-function readNotAfter(certFile: string): { readonly notAfter: number } | { readonly reason: string } {
+/** A certificate file's notAfter (epoch milliseconds; the first in the chain), or why it is unknown. */
+export function fileNotAfter(certFile: string): NotAfter {
   let text: Buffer;
   try {
     text = readFileSync(certFile);
   } catch (error: unknown) {
     return { reason: `cannot read the certificate (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
   }
-  try {
-    return { notAfter: new Date(new X509Certificate(text).validTo).getTime() };
-  } catch {
-    return { reason: 'the certificate cannot be parsed' };
-  }
+  return notAfterOf(text);
 }
 
-/** Reads the serving certificate and checks it is valid for `minDays` more. */
-export function checkCertificateExpiry(certFile: string, minDays: number, now = Date.now()): CertificateCheck {
-  const read = readNotAfter(certFile);
+/** Checks a certificate (its notAfter, or a file to read it from) is valid for `minDays` more. */
+export function checkCertificateExpiry(
+  certificate: string | NotAfter,
+  minDays: number,
+  now = Date.now(),
+): CertificateCheck {
+  const read = typeof certificate === 'string' ? fileNotAfter(certificate) : certificate;
   if ('reason' in read) return { ok: false, reason: read.reason };
   const expires = read.notAfter;
   const daysLeft = Math.floor((expires - now) / DAY_MS);
@@ -34,10 +34,4 @@ export function checkCertificateExpiry(certFile: string, minDays: number, now = 
     return { ok: false, reason: `the certificate expires within ${minDays} days`, expiresAt, daysLeft };
   }
   return { ok: true, expiresAt, daysLeft };
-}
-
-/** The serving certificate's notAfter (epoch milliseconds), or undefined when it cannot be read or parsed. */
-export function certificateNotAfter(certFile: string): number | undefined {
-  const read = readNotAfter(certFile);
-  return 'notAfter' in read ? read.notAfter : undefined;
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { JobQueue } from '../async/job-queue';
 import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
+import { ServedCertificate } from '../observability/served-certificate';
 import { type CertificateCheck, checkCertificateExpiry } from './certificate-expiry';
 
 export interface HeapCheck {
@@ -10,7 +11,7 @@ export interface HeapCheck {
   readonly limitMiB: number;
 }
 
-/** How long a look at the certificate file holds: gRPC health Watch asks four times a second. */
+/** How long a look at the certificate holds: gRPC health Watch asks four times a second. */
 const CERTIFICATE_LOOK_MS = 10_000;
 
 /**
@@ -30,6 +31,7 @@ export class Readiness {
     private readonly database: DatabaseAvailability,
     private readonly config: AppConfig,
     private readonly jobs: JobQueue,
+    private readonly served: ServedCertificate,
   ) {}
 
   /** Traffic is welcome (gRPC health's SERVING): every rule holds, PostgreSQL as last seen. */
@@ -78,7 +80,9 @@ export class Readiness {
     if (look && now - look.at < CERTIFICATE_LOOK_MS && (!look.check.ok || now < Date.parse(look.check.expiresAt))) {
       return look.check;
     }
-    const check = checkCertificateExpiry(tls.certFile, this.config.observability.certificateMinDays, now);
+    // The certificate the listeners serve; its file only before they have one.
+    const certificate = this.served.notAfter ?? tls.certFile;
+    const check = checkCertificateExpiry(certificate, this.config.observability.certificateMinDays, now);
     this.certificateLook = { at: now, check };
     return check;
   }

@@ -3,6 +3,7 @@ import { trace } from '@opentelemetry/api';
 import { EventLoopLoad } from './event-loop-load';
 import { Metrics } from './metrics';
 import { RuntimeMetrics } from './runtime-metrics';
+import { ServedCertificate } from './served-certificate';
 import { TurnJournal } from './turn-journal';
 
 const FLUSH_TIMEOUT_MS = 2_000;
@@ -14,8 +15,8 @@ const FLUSH_TIMEOUT_MS = 2_000;
  */
 @Global()
 @Module({
-  providers: [Metrics, EventLoopLoad, RuntimeMetrics, TurnJournal],
-  exports: [Metrics, EventLoopLoad, TurnJournal],
+  providers: [Metrics, EventLoopLoad, RuntimeMetrics, TurnJournal, ServedCertificate],
+  exports: [Metrics, EventLoopLoad, TurnJournal, ServedCertificate],
 })
 export class ObservabilityModule implements OnApplicationShutdown {
   private readonly logger = new Logger('Tracing');

@@ -1,4 +1,4 @@
-import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError, type TlsConfig } from '../../config';
@@ -107,8 +107,36 @@ export function readTlsFiles(tls: TlsConfig): TlsFiles {
   return { cert, key, ca, crl, ownDigest: digest(cert, key), trustDigest: digest(ca, crl) };
 }
 
-/** Checks the CA bundle and CRL files (a ConfigError naming the file otherwise) and builds the context options. */
+/**
+ * Whether the key is the certificate's (the first of the chain file). node:tls does not say so itself when the two
+ * are of different types (an ECDSA key beside an RSA certificate: OpenSSL keeps one slot per key type), and every
+ * handshake would then fail.
+ */
+function keyProblem(tls: TlsConfig, cert: Buffer, key: Buffer): string | undefined {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    return `TLS_CERT_FILE: ${tls.certFile} is not a PEM certificate`;
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    return `TLS_KEY_FILE: ${tls.keyFile} is not a PEM private key (or it is encrypted)`;
+  }
+  return certificate.checkPrivateKey(privateKey)
+    ? undefined
+    : `TLS_KEY_FILE: ${tls.keyFile} is not the key of the certificate in TLS_CERT_FILE ${tls.certFile}`;
+}
+
+/**
+ * Checks the server's key against its certificate and the CA bundle and CRL files (a ConfigError naming the file
+ * otherwise) and builds the context options.
+ */
 export function tlsMaterial(tls: TlsConfig, files: TlsFiles): TlsMaterial {
+  const mismatch = files.cert && files.key && keyProblem(tls, files.cert, files.key);
+  if (mismatch) throw new ConfigError([mismatch]);
   const authorities = files.ca && caCertificates(tls.caFile ?? '', files.ca);
   const ca = authorities && authorities.blocks;
   const crl = files.crl && revocationLists(tls.crlFile ?? '', files.crl, authorities ? authorities.keys : []);

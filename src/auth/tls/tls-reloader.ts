@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import { AuditLog } from '../../audit/audit-log';
+import { ServedCertificate } from '../../observability/served-certificate';
 import { TlsRefusals } from './tls-refusals';
 import { AppConfig } from '../../config';
 import { readTlsFiles, readTlsMaterial, TlsMaterial, tlsMaterial } from './tls-options';
@@ -40,6 +41,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly adapterHost: HttpAdapterHost,
     private readonly audit: AuditLog,
     private readonly refusals: TlsRefusals,
+    private readonly served: ServedCertificate,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -51,6 +53,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     // the reloads compare with (before, a CRL or certificate changed while the service started was never applied).
     // Nothing is connected yet.
     this.server.setSecureContext(this.material.options);
+    this.serve(this.material);
     this.server.on('secureConnection', (socket: TLSSocket) => this.track(socket));
     this.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) =>
       this.onRequest(request, response),
@@ -101,6 +104,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     this.server.setSecureContext(next.options);
     this.server.setTicketKeys(randomBytes(48));
     this.material = next;
+    this.serve(next);
     if (trustChanged) this.retireConnections();
     for (const listener of this.listeners) {
       try {
@@ -117,6 +121,11 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
       detail: trustChanged ? 'trust store changed' : 'server certificate changed',
     });
     return true;
+  }
+
+  private serve(material: TlsMaterial): void {
+    const cert = material.options.cert;
+    if (typeof cert === 'string' || Buffer.isBuffer(cert)) this.served.serve(cert);
   }
 
   private track(socket: TLSSocket): void {
