@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TlsReloader } from '../src/auth/tls/tls-reloader';
+import { createHttpApp } from '../src/app.factory';
+import { loadConfig } from '../src/config';
+import { ProbeServer } from '../src/health/probe-server';
 import { Readiness } from '../src/health/readiness';
+import { createTestDatabase } from './support/test-database';
 import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 import { grpcServices, openGrpcClient, unary } from './support/grpc-client';
@@ -43,7 +47,7 @@ describe('health endpoints (terminus JSON, real PostgreSQL)', () => {
     expect(Object.keys(live.body.info!)).toEqual(['process']);
   });
 
-  it('readiness checks shutdown, database, job queue, memory and certificate, and reports read replicas', async () => {
+  it('readiness checks listening, shutdown, database, job queue, memory and certificate, and reports read replicas', async () => {
     const ready = await health(t.baseUrl, '/health/ready');
     // The whole answer, so a failure says which check was down and why.
     expect(ready).toMatchObject({ status: 200, body: { status: 'ok' } });
@@ -51,11 +55,41 @@ describe('health endpoints (terminus JSON, real PostgreSQL)', () => {
       'certificate',
       'database',
       'jobQueue',
+      'listening',
       'memory',
       'readReplicas',
       'shutdown',
     ]);
     expect(ready.body.info!.readReplicas).toEqual({ status: 'up', configured: 0 });
+  });
+});
+
+describe('readiness while starting', () => {
+  it('is not ready on the probe port until the service’s own port listens', async () => {
+    const database = await createTestDatabase();
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'fatal',
+      GRPC_ENABLED: 'false',
+      METRICS_ENABLED: 'false',
+      PROBE_PORT: '0',
+      DATABASE_URL: database.url,
+      PORT: '0',
+    });
+    const app = await createHttpApp(config);
+    try {
+      // The probe listener starts with the application; the service's port later (main.ts: init, then listen).
+      await app.init();
+      const probes = `http://127.0.0.1:${app.get(ProbeServer).port}`;
+      const starting = await health(probes, '/health/ready');
+      expect(starting.status).toBe(503);
+      expect(starting.body.error?.listening).toEqual({ status: 'down', message: 'starting: not listening yet' });
+      await app.listen(0, '127.0.0.1');
+      expect(await health(probes, '/health/ready')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    } finally {
+      await app.close();
+      await database.drop();
+    }
   });
 });
 

@@ -38,6 +38,10 @@ export class HealthController {
   ready() {
     return this.health.check([
       () => {
+        const session = this.indicators.check('listening');
+        return this.readiness.listening ? session.up() : session.down({ message: 'starting: not listening yet' });
+      },
+      () => {
         const session = this.indicators.check('shutdown');
         return this.readiness.draining ? session.down({ message: 'shutting down' }) : session.up();
       },

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:net';
 import { JobQueue } from '../async/job-queue';
 import { AppConfig } from '../config';
 import { DatabaseAvailability } from '../database/database-availability';
@@ -16,7 +18,7 @@ const CERTIFICATE_LOOK_MS = 10_000;
 
 /**
  * The service's own view of whether it should get traffic, one set of rules for HTTP `/health/ready` and gRPC
- * health: not from the moment SIGTERM arrives (so the load balancer stops sending before connections are refused;
+ * health: not before the service's port listens, not from the moment SIGTERM arrives (so the load balancer stops sending before connections are refused;
  * from then on every response also ends its keep-alive connection, `Connection: close`), not without PostgreSQL
  * unless turns are answered without it, not without the job queue, not with the heap above HEALTH_HEAP_LIMIT_MB,
  * not with a serving certificate that has expired or expires within HEALTH_CERT_MIN_DAYS (default 0: every replica
@@ -32,11 +34,13 @@ export class Readiness {
     private readonly config: AppConfig,
     private readonly jobs: JobQueue,
     private readonly served: ServedCertificate,
+    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   /** Traffic is welcome (gRPC health's SERVING): every rule holds, PostgreSQL as last seen. */
   get serving(): boolean {
     return (
+      this.listening &&
       !this.draining &&
       (this.database.isAvailable || this.answersWithoutDatabase) &&
       this.jobs.isRunning &&
@@ -48,6 +52,14 @@ export class Readiness {
   /** DEGRADED_MODE=reply: without PostgreSQL each turn still gets the platform-shaped "temporarily unavailable". */
   get answersWithoutDatabase(): boolean {
     return this.config.degraded.mode === 'reply';
+  }
+
+  /**
+   * The service's own port takes connections. The probe port starts with the application, before it: answering
+   * ready then sent traffic to a port that refused it while start-up went on.
+   */
+  get listening(): boolean {
+    return (this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined)?.listening === true;
   }
 
   get draining(): boolean {
