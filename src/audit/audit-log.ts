@@ -57,6 +57,8 @@ export const SUPPRESSED_REASON = 'audit-suppressed';
 const FLUSH_INTERVAL_MS = 500;
 const FLUSH_BATCH = 200;
 const MAX_QUEUE = 10_000;
+/** The longest shutdown waits for the last rows: a database that does not answer must not hold the exit. */
+const SHUTDOWN_FLUSH_MS = 5000;
 const PURGE_INTERVAL_MS = 6 * 60 * 60 * 1000;
 /** One batch of rows past retention; counted in a SELECT, whose result TypeORM hands back as rows. */
 const PURGE = `WITH purged AS (
@@ -84,6 +86,8 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   private timer?: NodeJS.Timeout;
   private purgeTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  /** A write queued behind the one under way, not started yet: it takes every row queued by the time it starts. */
+  private nextWrite?: Promise<void>;
   private readonly budget: SourceBudget;
   private readonly countDropped?: (attributes: { event: string }) => void;
 
@@ -148,11 +152,19 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
     if (this.queue.length >= FLUSH_BATCH) void this.flush();
   }
 
-  /** Writes everything queued so far; resolves when it is in the database. */
+  /**
+   * Writes everything queued so far; resolves when it is in the database (or the attempt failed: the rows stay
+   * queued). At most one write runs and one waits behind it: while the database is away every event and every tick
+   * asks for a flush, and a write each would pile up without end (and hold the shutdown behind them all).
+   */
   flush(): Promise<void> {
     this.reportDropped();
-    this.flushing = this.flushing.then(() => this.writeQueued());
-    return this.flushing;
+    this.nextWrite ??= this.flushing.then(() => {
+      this.nextWrite = undefined;
+      return this.writeQueued();
+    });
+    this.flushing = this.nextWrite;
+    return this.nextWrite;
   }
 
   onModuleInit(): void {
@@ -167,12 +179,24 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.purgeTimer);
-    await this.flush();
+    await this.flushBeforeExit();
   }
 
   /** Events recorded while the last requests drained; best effort, the connection may already be gone. */
   async onApplicationShutdown(): Promise<void> {
-    if (this.queue.length > 0) await this.flush();
+    if (this.queue.length > 0) await this.flushBeforeExit();
+  }
+
+  private async flushBeforeExit(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), SHUTDOWN_FLUSH_MS)));
+    try {
+      if ((await Promise.race([this.flush(), timedOut])) === true && this.queue.length > 0) {
+        this.logger.error(`${this.queue.length} audit event(s) not written: the database did not answer in time`);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** One summary row per source and event for each closed window that dropped rows. */
