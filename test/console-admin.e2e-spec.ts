@@ -9,6 +9,7 @@ import { AppConfig } from '../src/config';
 import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { eventually } from './support/eventually';
 import { startTestApp, TestApp } from './support/test-app';
+import { queryTestDatabase } from './support/test-database';
 
 interface TurnView {
   id: string;
@@ -290,6 +291,27 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
       readiness: { status: string; details: { jobQueue: { status: string } } };
     };
     expect(health.readiness).toMatchObject({ status: 'ok', details: { jobQueue: { status: 'up' } } });
+  });
+
+  it('finds an IPv6 source however it is typed, with the summary row of its /64 (rows dropped over the budget)', async () => {
+    await queryTestDatabase(
+      t.database.url,
+      `INSERT INTO audit_events (event, caller_id, outcome, reason, remote_address, detail, dropped) VALUES
+         ('authn_login_fail', 'unknown', 'failure', 'bad-token', '2001:db8:0:1::5', NULL, NULL),
+         ('authn_login_fail', 'unknown', 'failure', 'audit-suppressed', '2001:db8:0:1::/64', '900 more', 900),
+         ('authn_login_fail', 'unknown', 'failure', 'bad-token', '2001:db8:0:2::5', NULL, NULL)`,
+    );
+    for (const typed of ['2001:db8:0:1::5', '2001:DB8:0:1:0:0:0:5', '[2001:db8:0:1::5]']) {
+      const { events } = (
+        await request(adminUrl)
+          .get(`/api/audit?event=authn_login_fail&source=${encodeURIComponent(typed)}`)
+          .expect(200)
+      ).body as { events: { remoteAddress: string; reason: string }[] };
+      expect(events.map((row) => [row.remoteAddress, row.reason])).toEqual([
+        ['2001:db8:0:1::/64', 'audit-suppressed'],
+        ['2001:db8:0:1::5', 'bad-token'],
+      ]);
+    }
   });
 
   it("audits a console action under the client's address the trusted proxy forwarded, not the proxy's", async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { addressLimitKey, normaliseAddress } from '../common/net/client-address';
 import { AuditEvent } from './audit-event.entity';
 
 export interface AuditFilter {
@@ -15,6 +16,16 @@ export interface AuditFilter {
   readonly limit: number;
 }
 
+/**
+ * What a searched source matches: an address as the rows store it (IPv6 in its canonical form, whatever way it was
+ * typed), and the summary rows of its audit budget, which name an IPv6 client by its /64 (`2001:db8:0:1::/64`).
+ * Anything else is matched as typed.
+ */
+function sourcesOf(source: string): string[] {
+  const address = normaliseAddress(source.trim());
+  return address ? [...new Set([address, addressLimitKey(address)])] : [source];
+}
+
 /** Rows of the audit trail, newest first, for the operator console (search and CSV export). */
 @Injectable()
 export class AuditSearch {
@@ -24,7 +35,9 @@ export class AuditSearch {
     const query = this.dataSource.getRepository(AuditEvent).createQueryBuilder('audit');
     if (filter.event !== undefined) query.andWhere('audit.event = :event', { event: filter.event });
     if (filter.callerId !== undefined) query.andWhere('audit.callerId = :callerId', { callerId: filter.callerId });
-    if (filter.source !== undefined) query.andWhere('audit.remoteAddress = :source', { source: filter.source });
+    if (filter.source !== undefined) {
+      query.andWhere('audit.remoteAddress IN (:...sources)', { sources: sourcesOf(filter.source) });
+    }
     if (filter.from !== undefined) query.andWhere('audit.occurredAt >= :from', { from: filter.from });
     if (filter.to !== undefined) query.andWhere('audit.occurredAt < :to', { to: filter.to });
     if (filter.beforeId !== undefined) query.andWhere('audit.id < :beforeId', { beforeId: filter.beforeId });
