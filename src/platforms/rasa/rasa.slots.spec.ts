@@ -120,6 +120,17 @@ describe('slotEventsOf', () => {
     });
   });
 
+  it('sets requested_slot when the tracker has it, though the domain Rasa sends (the bot’s own file) does not list it', () => {
+    const formsBot: RasaSlotState = {
+      declared: new Set(['appointment_date']),
+      current: { appointment_date: null, requested_slot: null },
+    };
+    expect(eventsOf({ elicit: { parameter: 'date' } }, formsBot)).toEqual({
+      events: [{ event: 'slot', name: 'requested_slot', value: 'appointment_date' }],
+      dropped: [],
+    });
+  });
+
   it('names a dropped value once', () => {
     expect(eventsOf({ sessionParameters: { colour: 1 }, elicit: { parameter: 'colour' } }).dropped).toEqual(['colour']);
   });

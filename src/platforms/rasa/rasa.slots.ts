@@ -50,8 +50,8 @@ export interface RasaSlotEvents {
  * - session parameters (`null` resets a slot), winning over context values;
  * - an elicitation: `requested_slot` names the elicited slot, and an invalid value is reset.
  *
- * Session parameters and elicited parameters without a slot, and `requested_slot` when the domain does not
- * declare it (a bot without forms), are dropped and listed in `dropped`.
+ * Session parameters and elicited parameters without a slot, and `requested_slot` when neither the domain nor
+ * the tracker has it (a bot without forms), are dropped and listed in `dropped`.
  */
 export function slotEventsOf(result: FulfillmentResult, state: RasaSlotState, names: RasaSlotNames): RasaSlotEvents {
   const { declared, current } = state;
@@ -83,8 +83,11 @@ export function slotEventsOf(result: FulfillmentResult, state: RasaSlotState, na
       dropped.add(result.elicit.parameter);
     } else {
       if (result.elicit.invalid) set(slot, null);
-      if (declared === undefined || declared.has(REQUESTED_SLOT)) set(REQUESTED_SLOT, slot);
-      else dropped.add(REQUESTED_SLOT);
+      // Rasa adds `requested_slot` to a bot with forms itself: its tracker has the slot even when the domain it
+      // sends (the bot's own domain file) does not list it.
+      if (declared === undefined || declared.has(REQUESTED_SLOT) || Object.hasOwn(current, REQUESTED_SLOT)) {
+        set(REQUESTED_SLOT, slot);
+      } else dropped.add(REQUESTED_SLOT);
     }
   }
   return {
