@@ -249,6 +249,23 @@ export class FulfillmentResults extends DeferredResults {
   }
 
   /**
+   * `find`, but one not found is looked for again for `graceMs`: a poll can reach another replica before the record
+   * of late work (written after its reply) commits, and a 404 there would tell the client it does not exist.
+   */
+  async findSoon(id: string, callerId: string, graceMs: number): Promise<StoredFulfillment | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const until = this.clock.now() + graceMs;
+    let wait = 25;
+    for (;;) {
+      const found = await this.find(id, callerId);
+      const left = until - this.clock.now();
+      if (found || left <= 0) return found;
+      await this.clock.sleep(Math.min(wait, left));
+      wait = Math.min(wait * 2, 200);
+    }
+  }
+
+  /**
    * Polls until the fulfillment has finished or `until` passes; undefined when it does not exist. One not found is
    * looked for again for `unrecordedGraceMs` (up to `until`): late work's record is written after its reply, and on
    * another replica, or while PostgreSQL is slow (when turns outlive their deadlines), a follow-up turn can come

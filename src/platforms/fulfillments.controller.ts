@@ -48,7 +48,11 @@ export class FulfillmentsController {
       'has `Retry-After: 1`. Only the caller that started it can read it.',
   })
   @ApiOkResponse({ type: FulfillmentStatusSchema, description: 'The fulfillment and, once finished, its result.' })
-  @ApiNotFoundResponse({ description: 'No such fulfillment for this caller (or it expired).' })
+  @ApiNotFoundResponse({
+    description:
+      'No such fulfillment for this caller (or it expired), after looking again for a second (a record another ' +
+      'replica is writing).',
+  })
   @ApiServiceUnavailableResponse({
     description:
       'UNAVAILABLE: PostgreSQL could not serve the lookup now (unreachable, a table locked past the statement ' +

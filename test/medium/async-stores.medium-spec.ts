@@ -156,6 +156,31 @@ describe('async stores on PostgreSQL (no Nest)', () => {
       expect(await results.waitFor('not-a-uuid', CALLER.id, clock.now() + 5000, undefined, 1000)).toBeUndefined();
       expect(clock.now() - start).toBe(1000);
     });
+
+    it('finds for a poll a record that commits within the grace (another replica writing it), at once once it is there', async () => {
+      const id = randomUUID();
+      class RecordingLaterClock extends TestClock {
+        override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+          await super.sleep(ms, signal);
+          if (this.sleeps.length === 2) await results.insert(id, TURN, 'deferred', 'running');
+        }
+      }
+      const later = new RecordingLaterClock();
+      const polling = new FulfillmentResults(
+        db.pool,
+        config,
+        new CallbackDeliveries(db.pool, {} as JobQueue, new CallerRegistry([]), {} as OutboundHttpClient, config),
+        later,
+      );
+      expect(await polling.findSoon(id, CALLER.id, 1000)).toMatchObject({ id, status: 'running' });
+      expect(later.sleeps).toHaveLength(2);
+      // Found at once: no waiting. Not there (or another caller's): looked for until the grace is over.
+      expect(await polling.findSoon(id, CALLER.id, 1000)).toMatchObject({ id });
+      expect(later.sleeps).toHaveLength(2);
+      const start = later.now();
+      expect(await polling.findSoon(id, 'someone-else', 1000)).toBeUndefined();
+      expect(later.now() - start).toBe(1000);
+    });
   });
 
   describe('FulfillmentResults.queueTurn', () => {
