@@ -124,6 +124,27 @@ describe('npm run simulate (real process against the real app)', () => {
     expect(booked.starts_at.toISOString()).toBe(`${tomorrow}T09:00:00.000Z`);
   });
 
+  it('forgets a --param the answer reset (a Rasa slot asked for again), so the next turn does not send it again', async () => {
+    const session = ['--platform', 'rasa', '--intent', 'BookAppointment', '--session', 'rasa-reset'];
+    const first = await simulate([
+      ...session,
+      '--param',
+      'provider=dr-lee',
+      '--param',
+      'date=tomorrow',
+      '--param',
+      'time=03:00',
+    ]);
+    expect(first.stdout).toMatch(/bot says: Dr\. Ada Lee has no appointment at 03:00 that day\. Free times are:/);
+    const state = JSON.parse(readFileSync(join(workdir, '.data', 'simulator', 'rasa-reset.json'), 'utf8')) as {
+      parameters: Record<string, string>;
+    };
+    // The date as the simulator resolved it, as a platform's date entity would.
+    expect(state.parameters).toEqual({ provider: 'dr-lee', date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    // The bot asks for a time afresh, not about 03:00 again.
+    expect((await simulate(session)).stdout).toMatch(/bot says: Which time suits you\? Free times are:/);
+  });
+
   it('says why a request could not be sent, with the URL (exit 1, no usage text)', async () => {
     const port = await freePort();
     const failed = await promisify(execFile)(

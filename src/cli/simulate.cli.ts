@@ -162,8 +162,10 @@ async function main(): Promise<void> {
   else process.exitCode = 1;
 
   if (file && response.ok) {
-    const remembered = rememberFromResponse(options.platform, parsed, state.sessionParameters);
-    writeFileSync(file, JSON.stringify({ parameters, ...remembered }, null, 2));
+    const { cleared = [], ...remembered } = rememberFromResponse(options.platform, parsed, state.sessionParameters);
+    // A value our answer reset (a slot asked for again) is gone from the platform: an earlier --param is not sent again.
+    const kept = Object.fromEntries(Object.entries(parameters).filter(([name]) => !cleared.includes(name)));
+    writeFileSync(file, JSON.stringify({ parameters: kept, ...remembered }, null, 2));
   }
 }
 

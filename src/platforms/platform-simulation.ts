@@ -20,6 +20,8 @@ export interface SimulatedTurn {
 export interface RememberedState {
   readonly sessionParameters: Record<string, unknown>;
   readonly esContexts: unknown[];
+  /** Values our answer reset (`null`): the platform no longer has them, whatever an earlier turn said. */
+  readonly cleared?: readonly string[];
 }
 
 /**
@@ -35,17 +37,20 @@ export interface PlatformSimulation {
   replyText(body: Record<string, unknown>): string;
 }
 
-/** Session parameters after applying updates: `null` removes one. */
+/** Session parameters after applying updates (`null` removes one), and the names removed. */
 export function mergeSessionParameters(
   previous: Readonly<Record<string, unknown>>,
   updates: Readonly<Record<string, unknown>> | undefined,
-): Record<string, unknown> {
+): { sessionParameters: Record<string, unknown>; cleared: string[] } {
   const next: Record<string, unknown> = { ...previous };
+  const cleared: string[] = [];
   for (const [key, value] of Object.entries(updates ?? {})) {
-    if (value === null) delete next[key];
-    else next[key] = value;
+    if (value === null) {
+      delete next[key];
+      cleared.push(key);
+    } else next[key] = value;
   }
-  return next;
+  return { sessionParameters: next, cleared };
 }
 
 /** The parameters with the confirmation answer, as platforms that have no confirmation state send it. */

@@ -42,6 +42,14 @@ describe('simulated requests', () => {
     const rasa = buildRequest({ ...turn, platform: 'rasa' }) as { next_action: string; tracker: { slots: object } };
     expect(rasa.next_action).toBe('action_get_account_balance');
     expect(rasa.tracker.slots).toEqual({ visits: 1, user_id: '12345', account_type: 'checking' });
+    // As Rasa sends it: the message id on the latest message and its event; a form step at the dialog stage.
+    const rasaTracker = (rasa as unknown as { tracker: Record<string, unknown> }).tracker;
+    const messageId = (rasaTracker.latest_message as { message_id: string }).message_id;
+    expect(messageId).toMatch(/^[0-9a-f]{32}$/);
+    expect(rasaTracker.events).toEqual([expect.objectContaining({ event: 'user', message_id: messageId })]);
+    expect(rasaTracker.active_loop).toBeUndefined();
+    const dialog = buildRequest({ ...turn, platform: 'rasa', stage: 'dialog' }) as { tracker: { active_loop: object } };
+    expect(dialog.tracker.active_loop).toEqual({ name: 'action_get_account_balance' });
 
     const cx = buildRequest({ ...turn, platform: 'dialogflow-cx' }) as { fulfillmentInfo: { tag: string } };
     expect(cx.fulfillmentInfo.tag).toBe('GetAccountBalance');
@@ -51,7 +59,12 @@ describe('simulated requests', () => {
     expect(rememberFromResponse('generic', { sessionParameters: { a: 1, visits: null } }, { visits: 1 })).toEqual({
       sessionParameters: { a: 1 },
       esContexts: [],
+      cleared: ['visits'],
     });
+    // A slot reset (a value asked for again) is named, so an earlier --param is not sent again.
+    expect(
+      rememberFromResponse('rasa', { events: [{ event: 'slot', name: 'time', value: null }] }, { time: '09:00' }),
+    ).toEqual({ sessionParameters: {}, esContexts: [], cleared: ['time'] });
     expect(
       rememberFromResponse('rasa', { events: [{ event: 'slot', name: 'date', value: '2026-12-01' }] }, {})
         .sessionParameters,

@@ -25,7 +25,7 @@ export const dialogflowCxSimulation: PlatformSimulation = {
     };
   },
   remember: (body, previous) => ({
-    sessionParameters: mergeSessionParameters(
+    ...mergeSessionParameters(
       previous,
       (body.sessionInfo as { parameters?: Record<string, unknown> } | undefined)?.parameters,
     ),

@@ -15,7 +15,7 @@ export const genericSimulation: PlatformSimulation = {
     confirmation: turn.confirmation === 'yes' ? 'confirmed' : turn.confirmation === 'no' ? 'denied' : 'none',
   }),
   remember: (body, previous) => ({
-    sessionParameters: mergeSessionParameters(previous, body.sessionParameters as Record<string, unknown> | undefined),
+    ...mergeSessionParameters(previous, body.sessionParameters as Record<string, unknown> | undefined),
     esContexts: [],
   }),
   replyText: (body) => (typeof body.text === 'string' ? body.text : ''),

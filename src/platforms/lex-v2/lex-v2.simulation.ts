@@ -56,7 +56,7 @@ export const lexV2Simulation: PlatformSimulation = {
     };
   },
   remember: (body, previous) => ({
-    sessionParameters: mergeSessionParameters(
+    ...mergeSessionParameters(
       previous,
       (body.sessionState as { sessionAttributes?: Record<string, unknown> } | undefined)?.sessionAttributes,
     ),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mergeSessionParameters, type PlatformSimulation, textsOf, withConfirmation } from '../platform-simulation';
 import { defaultActionFor } from './rasa.actions';
 
@@ -5,21 +6,26 @@ export const rasaSimulation: PlatformSimulation = {
   path: '/v1/webhooks/rasa',
   request: (turn) => {
     const slots = { ...turn.sessionParameters, ...withConfirmation(turn) };
+    // An intent the default rule cannot reach needs RASA_ACTIONS; its name is sent as the action then.
+    const action = defaultActionFor(turn.intent) ?? turn.intent;
+    const messageId = randomUUID().replaceAll('-', '');
     return {
-      // An intent the default rule cannot reach needs RASA_ACTIONS; its name is sent as the action then.
-      next_action: defaultActionFor(turn.intent) ?? turn.intent,
+      next_action: action,
       sender_id: turn.sessionId,
       tracker: {
         sender_id: turn.sessionId,
         slots,
         latest_message: {
           text: turn.text,
+          message_id: messageId,
           intent: { name: turn.intent, confidence: 1 },
           entities: [],
           metadata: { language: turn.languageCode },
         },
         latest_action_name: 'action_listen',
-        events: [{ event: 'user', text: turn.text, timestamp: Date.now() / 1000 }],
+        events: [{ event: 'user', text: turn.text, timestamp: Date.now() / 1000, message_id: messageId }],
+        // The dialog stage: the action runs as the active form's own step (a form named after it).
+        ...(turn.stage === 'dialog' && { active_loop: { name: action } }),
       },
       // No domain: the simulated bot has a slot for every value a handler keeps, and without a domain every
       // session value is set (a domain would have to name them before the handler first sets them).
@@ -31,7 +37,7 @@ export const rasaSimulation: PlatformSimulation = {
     for (const event of (body.events as { event?: string; name?: string; value?: unknown }[] | undefined) ?? []) {
       if (event.event === 'slot' && event.name) updates[event.name] = event.value;
     }
-    return { sessionParameters: mergeSessionParameters(previous, updates), esContexts: [] };
+    return { ...mergeSessionParameters(previous, updates), esContexts: [] };
   },
   replyText: textsOf,
 };
