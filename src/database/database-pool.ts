@@ -55,7 +55,7 @@ export class DatabasePool {
       const replica = this.replicas.choose(this.marks.of(lagTolerant.scope));
       if (replica) {
         try {
-          return await this.runOnPool(replica.pool, statement, params, signal);
+          return await this.runOnPool(replica.pool, statement, params, signal, true);
         } catch (error: unknown) {
           if (signal?.aborted) throw error;
           // A read is safe to repeat: the primary answers while the replica is skipped.
@@ -93,19 +93,26 @@ export class DatabasePool {
     for (const scope of scopes) this.marks.noteReported(scope, position);
   }
 
+  /**
+   * Runs on a client of its own when there is a signal to cancel it by. A replica's client that failed in any way
+   * is not kept: a read timed out by `query_timeout` leaves its query unanswered on the connection (the primary's
+   * guarded client sees to that itself).
+   */
   private async runOnPool<Row extends QueryResultRow, Params extends readonly unknown[]>(
     pool: Pool,
     statement: SqlStatement<Row, Params>,
     params: Readonly<Params>,
     signal?: AbortSignal,
+    discardOnFailure = false,
   ): Promise<Row[]> {
     if (!signal) return runOn(pool, statement, params);
     signal.throwIfAborted();
     const client = await pool.connect();
     const processId = (client as unknown as { processID?: number }).processID;
+    let cancelling: Promise<unknown> | undefined;
     const cancel = (): void => {
       if (processId !== undefined) {
-        pool.query('SELECT pg_cancel_backend($1)', [processId]).catch(() => undefined);
+        cancelling = pool.query('SELECT pg_cancel_backend($1)', [processId]).catch(() => undefined);
       }
     };
     signal.addEventListener('abort', cancel, { once: true });
@@ -119,7 +126,11 @@ export class DatabasePool {
       throw error;
     } finally {
       signal.removeEventListener('abort', cancel);
-      releaseAfter(client, failure);
+      // The cancel names this backend: it must have landed before another statement can run there (it waits for a
+      // connection of its own, and the statement may have finished meanwhile).
+      if (cancelling) await cancelling;
+      if (discardOnFailure && failure !== undefined) client.release(true);
+      else releaseAfter(client, failure);
     }
   }
 

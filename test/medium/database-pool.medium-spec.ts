@@ -65,4 +65,27 @@ describe('DatabasePool after a write refused by a read-only server (real Postgre
     const [{ pid: after }] = await pool.run(BACKEND, []);
     expect(after).toBe(before);
   });
+
+  it('the cancel of an aborted statement never reaches the statement that runs next on its connection', async () => {
+    const sleep = (seconds: number): SqlStatement => ({
+      name: `test_sleep_${String(seconds).replace('.', '_')}`,
+      text: `SELECT pg_sleep(${seconds})`,
+    });
+    const two = testPool({ connectionString: database.url, max: 2 });
+    const pool2 = new DatabasePool(PgPools.of(two));
+    try {
+      const aborted = new AbortController();
+      const first = pool2.run(sleep(0.3), [], aborted.signal);
+      const second = pool2.run(sleep(1), []);
+      // Both connections busy; a third statement waits for one, then the first's turn gives up (its cancel waits
+      // for a connection of its own, behind the third).
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const third = pool2.run(sleep(1.5), []);
+      aborted.abort(new Error('the turn gave up'));
+      await Promise.allSettled([first, second]);
+      await expect(third).resolves.toEqual([{ pg_sleep: '' }]);
+    } finally {
+      await two.end();
+    }
+  });
 });

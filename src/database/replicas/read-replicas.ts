@@ -8,6 +8,19 @@ import { PgPools } from '../pg-pools';
 import { TracedClient } from '../query-span';
 import { hasReached, type PrimarySample, replayLagMs, walPosition } from './wal-position';
 
+/**
+ * A replica's connection. pg emits 'error' on the client when its connection is lost (the replica restarting, a
+ * reset, a proxy closing it), and pg-pool listens only while the client is idle in the pool: lost while checked
+ * out for a read, the event had no listener and ended the process. The read itself fails all the same (its query is
+ * rejected) and falls back to the primary.
+ */
+export class ReplicaClient extends TracedClient {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
+
 /** How many primary positions are kept to date a replica's replay position (one per check). */
 const PRIMARY_SAMPLES = 600;
 const DOWN_LOG_INTERVAL_MS = 10_000;
@@ -64,7 +77,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     const { urls } = config.database.replicas;
     this.replicas = urls.map((url) => {
       const pool = new pg.Pool({
-        Client: TracedClient,
+        Client: ReplicaClient,
         connectionString: url,
         max: config.database.poolSize,
         application_name: APPLICATION_NAME,
