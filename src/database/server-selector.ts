@@ -1,5 +1,6 @@
 import * as pg from 'pg';
 import { type DatabaseServers, type PostgresServer, serverName } from '../config';
+import { CONNECT_TIMEOUT_MS } from './data-source-options';
 
 /** Connection failure (SQLSTATE class 08): libpq reports a server that does not suit as one, and so does pg-pools. */
 const CONNECTION_FAILURE = '08006';
@@ -31,6 +32,9 @@ export interface ServerChoice {
   readonly server: PostgresServer;
   readonly passedOver: readonly string[];
 }
+
+/** What a probe's server has to answer its one question in, after the connect timeout. */
+const PROBE_ANSWER_MS = 2000;
 
 /** pg's own query: the check runs while a connection is being opened, before spans and answer timers apply. */
 function rawQuery(client: pg.Client, text: string): Promise<pg.QueryResult> {
@@ -103,19 +107,36 @@ export class ServerSelector {
     });
   }
 
-  /** Undefined when `server` answers and suits; else why not (never throws). */
+  /**
+   * Undefined when `server` answers and suits; else why not (never throws). Bounded: a server that takes the login
+   * and then says nothing (a pooler in front of a dead server, a path gone silent) would hold the search, and every
+   * connection waiting on it, for as long as TCP takes to give up.
+   */
   private async probe(options: pg.ClientConfig, server: PostgresServer): Promise<string | undefined> {
     const client = pointedAt(new pg.Client(options), server);
     // A connection lost before end() is only this probe's concern.
     client.on('error', () => undefined);
+    const limitMs = (options.connectionTimeoutMillis ?? CONNECT_TIMEOUT_MS) + PROBE_ANSWER_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`: did not answer within ${limitMs} ms`), limitMs);
+    });
+    const asking = (async () => {
+      try {
+        await client.connect();
+        const why = await this.unsuitability(client);
+        return why === undefined ? undefined : ` ${why}`;
+      } catch (error: unknown) {
+        return `: ${reasonOf(error)}`;
+      }
+    })();
     try {
-      await client.connect();
-      const why = await this.unsuitability(client);
-      return why === undefined ? undefined : ` ${why}`;
-    } catch (error: unknown) {
-      return `: ${reasonOf(error)}`;
+      return await Promise.race([asking, silent]);
     } finally {
+      clearTimeout(timer);
       void client.end().catch(() => undefined);
+      // end() waits for the server to close the connection, which a silent one never does.
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     }
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { type DatabaseServers, type PostgresServer } from '../../src/config';
 import { type GuardedClientClass, guardedClientClass } from '../../src/database/guarded-client';
@@ -212,4 +213,30 @@ describe('server selection (several servers in DATABASE_URL, real PostgreSQL)', 
     await next.end();
     expect(choices).toHaveLength(2);
   });
+
+  it('a server that takes the login and then says nothing is given up on, so the search ends and names it', async () => {
+    // Speaks just enough of the protocol to log a client in (AuthenticationOk, ReadyForQuery), then never answers.
+    const silent = createServer((socket) => {
+      socket.once('data', () => {
+        const authenticationOk = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]);
+        const readyForQuery = Buffer.from([0x5a, 0, 0, 0, 5, 0x49]);
+        socket.write(Buffer.concat([authenticationOk, readyForQuery]));
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const servers = listed([port], 'read-write');
+      const { selector } = selecting(servers);
+      const error = await selector.choose({ ...optionsFor(servers), connectionTimeoutMillis: 500 }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(NoSuitableServerError);
+      expect((error as Error).message).toContain(`127.0.0.1:${port}: did not answer within 2500 ms`);
+    } finally {
+      silent.close();
+    }
+  }, 15_000);
 });
