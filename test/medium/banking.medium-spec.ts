@@ -74,6 +74,33 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     ]);
   });
 
+  it('takes a statement’s figures from one snapshot of the primary, a posting the cached balance has not seen included', async () => {
+    const statements = new StatementsRepository(db.pool);
+    const checking = (await accounts.findAccount('12345', 'checking'))!;
+    const from = new Date(Date.now() - 30 * 86_400_000);
+    // Posted by another system: the balance and its transaction change together, behind the cache's back.
+    await db.query(
+      `WITH posted AS (INSERT INTO transactions (account_id, posted_at, description, amount_minor)
+                       VALUES ($1, now(), 'Card payment', -2500) RETURNING amount_minor)
+       UPDATE accounts SET balance_minor = balance_minor + (SELECT amount_minor FROM posted) WHERE id = $1`,
+      [checking.id],
+    );
+    expect((await accounts.findAccount('12345', 'checking'))?.balanceMinor).toBe(checking.balanceMinor);
+    const [truth] = await db.query<{ balance: string; count: string; total: string }>(
+      `SELECT a.balance_minor AS balance,
+              (SELECT count(*) FROM transactions WHERE account_id = a.id AND posted_at >= $2) AS count,
+              (SELECT coalesce(sum(amount_minor), 0) FROM transactions WHERE account_id = a.id AND posted_at >= $2) AS total
+         FROM accounts a WHERE a.id = $1`,
+      [checking.id, from],
+    );
+    expect(BigInt(truth.balance)).toBe(BigInt(checking.balanceMinor) - 2500n);
+    expect(await statements.figures(checking.id, from)).toEqual({
+      transactionCount: Number(truth.count),
+      openingMinor: BigInt(truth.balance) - BigInt(truth.total),
+      closingMinor: BigInt(truth.balance),
+    });
+  });
+
   it('moves money once per turn key, whatever the number of runs', async () => {
     const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
     const first = await transfers.transfer('12345', 'savings', 'checking', 10_000n, 'Transfer', key);

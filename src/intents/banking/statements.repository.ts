@@ -29,9 +29,14 @@ const STATEMENT_COLUMNS = `id, period_start AS "periodStart", period_end AS "per
   transaction_count AS "transactionCount", opening_minor AS "openingMinor", closing_minor AS "closingMinor",
   archive_reference AS "archiveReference"`;
 
-const FIGURES = sql<{ count: string; total: string | null }, [accountId: string, from: Date]>(
+// The balance and the transactions in one statement (one snapshot), on the primary: a balance read elsewhere (the
+// cache, a replica) would not match the sum of transactions posted since.
+const FIGURES = sql<{ balance: string; count: string; total: string }, [accountId: string, from: Date]>(
   'statement_figures',
-  `SELECT count(*) AS count, sum(amount_minor) AS total FROM transactions WHERE account_id = $1 AND posted_at >= $2`,
+  `SELECT a.balance_minor AS balance, count(t.id) AS count, coalesce(sum(t.amount_minor), 0) AS total
+     FROM accounts a LEFT JOIN transactions t ON t.account_id = a.id AND t.posted_at >= $2
+    WHERE a.id = $1
+    GROUP BY a.id, a.balance_minor`,
 );
 
 const BY_KEY = sql<StatementRow, [idempotencyKey: string]>(
@@ -74,13 +79,14 @@ export class StatementsRepository {
   constructor(private readonly pool: DatabasePool) {}
 
   /** Count of transactions since `from`, and the balance before and now (closing = current balance). */
-  async figures(accountId: string, balanceMinor: bigint, from: Date, signal?: AbortSignal): Promise<StatementFigures> {
+  async figures(accountId: string, from: Date, signal?: AbortSignal): Promise<StatementFigures> {
     const [row] = await this.pool.run(FIGURES, [accountId, from], signal);
-    const total = BigInt(row?.total ?? '0');
+    if (!row) throw new Error(`account ${accountId} is gone`);
+    const balance = BigInt(row.balance);
     return {
-      transactionCount: Number(row?.count ?? 0),
-      openingMinor: balanceMinor - total,
-      closingMinor: balanceMinor,
+      transactionCount: Number(row.count),
+      openingMinor: balance - BigInt(row.total),
+      closingMinor: balance,
     };
   }
 

@@ -77,7 +77,7 @@ export class RequestStatementHandler implements FulfillmentHandler {
   private async record(request: FulfillmentRequest, account: AccountView, days: number): Promise<StoredStatement> {
     const to = new Date();
     const from = new Date(to.getTime() - days * DAY_MS);
-    const figures = await this.statements.figures(account.id, BigInt(account.balanceMinor), from, request.signal);
+    const figures = await this.statements.figures(account.id, from, request.signal);
     return this.statements.record(request.idempotencyKey, account.id, { from, to }, figures, request.signal);
   }
 
