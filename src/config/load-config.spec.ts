@@ -199,6 +199,17 @@ describe('loadConfig', () => {
     });
   });
 
+  it('refuses a replica lag and check interval that outlast the primary reads after a write of unknown position', () => {
+    expect(
+      loadConfig({ REPLICA_MAX_LAG_MS: '30000', REPLICA_CHECK_INTERVAL_MS: '1000' }, CWD).database.replicas,
+    ).toBeDefined();
+    const error = configError({ REPLICA_MAX_LAG_MS: '3600000' });
+    expect(variablesOf(error)).toEqual(['REPLICA_MAX_LAG_MS']);
+    expect(error.message).toContain(
+      'REPLICA_MAX_LAG_MS: 3600000 plus REPLICA_CHECK_INTERVAL_MS (200) must stay under 60000 ms',
+    );
+  });
+
   it('reads the Rasa action map and refuses a malformed one', () => {
     expect(
       loadConfig({ RASA_ACTIONS: 'action_balance=GetAccountBalance,action_tx=GetRecentTransactions' }, CWD).fulfillment

@@ -1,6 +1,7 @@
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isAbsolute, resolve } from 'node:path';
+import { UNKNOWN_POSITION_TTL_MS } from '../common/write-position';
 import { AppConfig } from './app-config';
 import { DatabaseUrlError, parseDatabaseUrl } from './database-url';
 import { Environment, SECRET_VARIABLES } from './environment';
@@ -89,6 +90,14 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
     if (delayMs + MIN_DRAIN_MS > env.SHUTDOWN_GRACE_MS) {
       problems.push(
         `SHUTDOWN_DELAY_MS: ${delayMs} leaves less than ${MIN_DRAIN_MS} ms of SHUTDOWN_GRACE_MS (${env.SHUTDOWN_GRACE_MS}) to drain; the grace period counts from SIGTERM and includes the delay`,
+      );
+    }
+  }
+  if (!invalid.has('REPLICA_MAX_LAG_MS') && !invalid.has('REPLICA_CHECK_INTERVAL_MS')) {
+    const staleMs = env.REPLICA_MAX_LAG_MS + env.REPLICA_CHECK_INTERVAL_MS;
+    if (staleMs >= UNKNOWN_POSITION_TTL_MS) {
+      problems.push(
+        `REPLICA_MAX_LAG_MS: ${env.REPLICA_MAX_LAG_MS} plus REPLICA_CHECK_INTERVAL_MS (${env.REPLICA_CHECK_INTERVAL_MS}) must stay under ${UNKNOWN_POSITION_TTL_MS} ms: a customer whose write's WAL position could not be read reads from the primary that long, and a replica read from after it must have replayed the write`,
       );
     }
   }
