@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest } from 'node:http';
+import { AuditLog } from '../src/audit/audit-log';
 import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
@@ -210,7 +211,7 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
       method: 'standardWebhooks',
       route: `POST ${ROUTE}`,
     });
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await app.app.get(AuditLog).flush();
     expect((await auditRows(app.database.url)).filter(byRequest('audit-webhook-id'))).toHaveLength(1);
   });
 

@@ -449,7 +449,6 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
   });
 
   it("answers within the caller's deadline: the handler budget is the deadline minus a margin", async () => {
-    const started = Date.now();
     try {
       const response = await unary<FulfillResponse>(
         withCertificate,
@@ -458,8 +457,8 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
         new Metadata(),
         1500,
       );
+      // The interim reply within the client's own 1500 ms deadline (past it, the call would fail DEADLINE_EXCEEDED).
       expect(response.outcome).toBe('OUTCOME_TIMED_OUT');
-      expect(Date.now() - started).toBeLessThan(1500);
     } finally {
       t.app.get(SlowHandler).releaseNow();
     }

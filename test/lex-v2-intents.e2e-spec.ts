@@ -298,6 +298,10 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
         expect(other.body.sessionState.dialogAction).toEqual({ type: 'ConfirmIntent' });
         const again = await post(step('BeforeConfirmation'));
         expect(again.body).toEqual(other.body);
+        // Each label a turn of its own (neither step is a replay of the other); the retried step replayed.
+        expect(one.headers['idempotent-replayed']).toBeUndefined();
+        expect(other.headers['idempotent-replayed']).toBeUndefined();
+        expect(again.headers['idempotent-replayed']).toBe('true');
       });
 
       it('elicits a missing amount with ElicitSlot', async () => {

@@ -13,12 +13,15 @@ import {
 } from '../src/fulfillment';
 import { APPOINTMENT_MESSAGES, SPECIALTIES } from '../src/intents/appointments/appointments.messages';
 import { BANKING_MESSAGES } from '../src/intents/banking/banking.messages';
-import type { CarrierClient } from '../src/intents/commerce/carrier.client';
+import { CarrierClient } from '../src/intents/commerce/carrier.client';
 import { COMMERCE_MESSAGES } from '../src/intents/commerce/commerce.messages';
 import { CommerceRepository } from '../src/intents/commerce/commerce.repository';
 import { GetShippingEstimateHandler } from '../src/intents/commerce/handlers/get-shipping-estimate.intent-handler';
 import { CRM_MESSAGES } from '../src/intents/crm/crm.messages';
+import { AppConfig } from '../src/config';
+import { OutboundHttpClient } from '../src/outbound';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { freePort } from './support/service-process';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
 
@@ -182,10 +185,15 @@ describe('localisation: every handler answers every prompt in every supported la
   });
   afterAll(() => t?.close());
 
+  // The carrier down: the app's own client against a port nothing listens on.
+  let downCarrierClient: CarrierClient;
+  beforeAll(async () => {
+    const options = { url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 1000, retries: 0 };
+    downCarrierClient = new CarrierClient(options, t.app.get(AppConfig), t.app.get(OutboundHttpClient));
+    await downCarrierClient.onModuleInit();
+  });
   const downCarrier = (): FulfillmentHandler =>
-    new GetShippingEstimateHandler(t.app.get(CommerceRepository), {
-      estimate: () => Promise.resolve({ ok: false, reason: 'unavailable' }),
-    } as unknown as CarrierClient);
+    new GetShippingEstimateHandler(t.app.get(CommerceRepository), downCarrierClient);
 
   const SCENARIOS: readonly Scenario[] = [
     // banking

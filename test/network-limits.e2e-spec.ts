@@ -1,4 +1,5 @@
 import { type ServiceError, status } from '@grpc/grpc-js';
+import { AuditLog } from '../src/audit/audit-log';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,7 +166,7 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
           r.event === 'excess_rate_limit_exceeded' && r.reason === 'preauth-rate-limit' && r.remote_address === client,
       );
       // The refused request's bad token was never looked at: three failed logins on this replica, not four.
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await a.app.get(AuditLog).flush();
       const logins = (await auditRows(a.database.url)).filter(
         (r) => r.event === 'authn_login_fail' && r.remote_address === client,
       );

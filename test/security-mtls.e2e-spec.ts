@@ -1,4 +1,5 @@
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { AuditLog } from '../src/audit/audit-log';
 import { Agent } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -299,8 +300,9 @@ describe('HTTPS with mutual TLS (real TLS sockets, real certificates)', () => {
       expect(still.status).toBe(200);
       const failed = await waitForAudit((row) => row.event === 'sys_config_reload_fail');
       expect(failed).toMatchObject({ reason: 'tls', outcome: 'failure' });
-      // Reported once, not at every poll of the same broken files.
+      // Reported once, not at every poll of the same broken files: several polls, then the queue out.
       await new Promise((resolve) => setTimeout(resolve, 1200));
+      await t.app.get(AuditLog).flush();
       expect((await auditRows()).filter((row) => row.event === 'sys_config_reload_fail')).toHaveLength(1);
     });
   });

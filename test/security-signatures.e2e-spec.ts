@@ -10,6 +10,7 @@ import { type HeaderSignatureScheme, signHeaderSignature } from '../src/auth/hma
 import { decodeStandardWebhookSecret, signStandardWebhook } from '../src/auth/hmac/standard-webhooks';
 import { hashPassword } from '../src/auth/passwords';
 import { unknownUsername } from '../src/auth/strategies/basic.strategy';
+import { AuditLog } from '../src/audit/audit-log';
 import { type AuditRow, auditRows, countRows, waitForAuditRow } from './support/audit-events';
 import { README_REQUEST } from './support/dialogflow-es.fixtures';
 import { type RawResponse, sendRaw } from './support/raw-http';
@@ -775,9 +776,8 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
       const statuses: number[] = [];
       for (let index = 0; index < 20; index++) statuses.push((await post(t, { headers })).status);
       expect(statuses).toEqual(Array(20).fill(429));
-      // The audit log writes in batches: the refusal row of the block is there, and no other came after it.
-      await waitForAuditRow(t.database.url, (row) => row.caller_id === 'slow-lane' && row.reason === 'rate-limit');
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // A refusal's row is queued before its 429 is sent: once the queue is written out, every row they made is in.
+      await t.app.get(AuditLog).flush();
       const rows = (await auditRows(t.database.url)).filter(
         (row) => row.caller_id === 'slow-lane' && row.event === 'excess_rate_limit_exceeded',
       );
@@ -816,8 +816,8 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
     });
 
     it('wrote exactly one audit row per refused request and none for accepted ones', async () => {
-      // One more flush interval, so a late row for an accepted request would have arrived.
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      // Everything queued so far written out: a row an accepted request made would be in.
+      await t.app.get(AuditLog).flush();
       const rows = await auditRows(t.database.url);
       const perRequest = new Map<string, number>();
       for (const row of rows) perRequest.set(row.request_id ?? '', (perRequest.get(row.request_id ?? '') ?? 0) + 1);
@@ -942,8 +942,9 @@ describe('webhook security: signatures, basic, authorization, throttling, audit,
       expectNoSecrets(JSON.stringify(row));
       expectFulfilled(await post(r, { headers: bearer(RELOAD_OLD_TOKEN) }));
       expectFulfilled(await post(r, { headers: bearer(RELOAD_NEW_TOKEN) }));
-      // The unchanged (still invalid) file is not reported again on every poll.
+      // The unchanged (still invalid) file is not reported again on every poll: several polls, then the queue out.
       await new Promise((resolve) => setTimeout(resolve, 1000));
+      await r.app.get(AuditLog).flush();
       const rows = await auditRows(r.database.url);
       expect(rows.filter((candidate) => candidate.event === 'sys_config_reload_fail')).toHaveLength(1);
       expect(rows).toHaveLength(auditBefore + 1);

@@ -146,7 +146,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     expect(await rows()).toHaveLength(6);
   });
 
-  it('drops (and counts) turns beyond its buffer while PostgreSQL is away, never blocking the announcer', async () => {
+  it('drops turns beyond its buffer while PostgreSQL is away, keeping the first ones for when it is back', async () => {
     start(100);
     await db.query('ALTER TABLE turn_log RENAME TO turn_log_away');
     for (let n = 0; n < 150; n++) journal.record(turn(n));
