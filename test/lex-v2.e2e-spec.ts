@@ -185,6 +185,17 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
       expect(response.body.messages).toEqual([{ contentType: 'PlainText', content: 'Which date?' }]);
     });
 
+    it('answers an elicitation of a slot the intent does not have with the error reply, not a response Lex rejects', async () => {
+      // The intent's slots as Lex lists them (an unfilled one null), without `date`: the bot names it otherwise.
+      const response = await post(lexEvent('TestConversation', { feature: slot('elicit'), when: null })).expect(200);
+      expect(response.body.sessionState.dialogAction).toEqual({ type: 'Close' });
+      expect(response.body.sessionState.intent).toMatchObject({ name: 'TestConversation', state: 'Failed' });
+      expect(response.body.messages).toEqual([
+        { contentType: 'PlainText', content: 'Sorry, something went wrong on our side. Please try again in a moment.' },
+      ]);
+      expect(lexV2ResponseErrors(response.body)).toEqual([]);
+    });
+
     it('asks for confirmation with ConfirmIntent', async () => {
       const response = await feature('confirm');
       expect(response.body.sessionState.dialogAction).toEqual({ type: 'ConfirmIntent' });

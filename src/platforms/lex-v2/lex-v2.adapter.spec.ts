@@ -494,6 +494,21 @@ describe('checkResponse', () => {
     expect(checkResponse(response)).toEqual({ problems: [], json: JSON.stringify(response) });
   });
 
+  it('rejects an ElicitSlot for a slot the intent does not have, naming the slots it has', () => {
+    const ask = (parameter: string) => render({ text: 'Which one?', elicit: { parameter } });
+    expect(checkResponse(ask('account_type')).problems).toEqual([]);
+    expect(checkResponse(ask('accountType')).problems).toEqual([
+      'ElicitSlot asks for slot "accountType", which intent "GetAccountBalance" does not have (its slots: user_id, account_type)',
+    ]);
+    // Slots all filled, or none sent: not a complete list to check against (a request built by hand).
+    const filled = renderResponse(
+      { text: 'Which one?', elicit: { parameter: 'anything' } },
+      event({ intent: { name: 'Other', slots: { user_id: slot('12345') }, state: 'InProgress' } }),
+      'dialog',
+    );
+    expect(checkResponse(filled).problems).toEqual([]);
+  });
+
   it('rejects message content over 1000 characters and an empty one', () => {
     const long: LexV2Response = { ...render({}), messages: [{ contentType: 'PlainText', content: 'x'.repeat(1001) }] };
     expect(checkResponse(long).problems).toEqual(['message 1 content is outside 1-1000 characters']);

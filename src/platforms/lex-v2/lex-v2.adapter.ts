@@ -32,6 +32,8 @@ import { echoedSlots } from './lex-v2.echoed-slots';
 /** Lex has no hand-off of its own: the hand-off is left in this session attribute for the channel to act on. */
 export const HANDOFF_ATTRIBUTE = 'handoff';
 const DEFAULT_CONTEXT_SECONDS = 600;
+/** The slots a rejected ElicitSlot names in its log line, at most. */
+const MAX_SLOTS_NAMED = 10;
 
 /**
  * Lex allows only letters and underscores in context names, while handlers name contexts for every platform
@@ -145,7 +147,8 @@ function subSlotToElicit([name, ...rest]: string[]): LexV2ElicitSubSlot | undefi
 /** A copy of the slots with the slot (or sub-slot) at `path` cleared, so Lex asks for it afresh. */
 function clearSlot(slots: LexV2Slots, [name, ...rest]: string[]): LexV2Slots {
   if (name === undefined) return slots;
-  if (rest.length === 0) return { ...slots, [name]: null };
+  // A slot the intent does not have is not added (Lex would reject the response for it either way).
+  if (rest.length === 0) return Object.hasOwn(slots, name) ? { ...slots, [name]: null } : slots;
   const slot = slots[name];
   if (!slot?.subSlots) return slots;
   return { ...slots, [name]: { ...slot, subSlots: clearSlot(slot.subSlots, rest) } };
@@ -422,6 +425,23 @@ function messageProblems(message: LexV2Message, index: number): string[] {
 }
 
 /**
+ * An ElicitSlot must name a slot of the intent. Lex lists every slot of the intent in the event, unfilled ones as
+ * null, and rejects a response asking for another (a handler's parameter name the bot does not use), failing the turn
+ * with its own message. Checked when the slots sent back include an unfilled one, the mark of a complete list (a
+ * request built by hand, such as the simulator's, names only the slots it fills).
+ */
+function elicitProblems(response: LexV2Response): string[] {
+  const { slotToElicit } = response.sessionState.dialogAction;
+  if (!slotToElicit) return ['ElicitSlot needs slotToElicit'];
+  const { name, slots = {} } = response.sessionState.intent;
+  const listsAll = Object.values(slots).some((slot) => slot === null);
+  if (!listsAll || Object.hasOwn(slots, slotToElicit)) return [];
+  const known = Object.keys(slots);
+  const listed = known.slice(0, MAX_SLOTS_NAMED).join(', ') + (known.length > MAX_SLOTS_NAMED ? ', …' : '');
+  return [`ElicitSlot asks for slot "${slotToElicit}", which intent "${name}" does not have (its slots: ${listed})`];
+}
+
+/**
  * Checks a rendered response against what Lex accepts, returning the problems and the serialised body (so it
  * is serialised once). Lex answers the user with its own failure message when a Lambda response is invalid.
  */
@@ -429,9 +449,7 @@ export function checkResponse(response: LexV2Response): { problems: string[]; js
   const problems: string[] = [];
   const { dialogAction, sessionAttributes } = response.sessionState;
   const messages = response.messages ?? [];
-  if (dialogAction.type === 'ElicitSlot' && !dialogAction.slotToElicit) {
-    problems.push('ElicitSlot needs slotToElicit');
-  }
+  if (dialogAction.type === 'ElicitSlot') problems.push(...elicitProblems(response));
   if ((dialogAction.type === 'ConfirmIntent' || dialogAction.type === 'ElicitIntent') && messages.length === 0) {
     problems.push(`${dialogAction.type} needs messages`);
   }
