@@ -53,6 +53,16 @@ describe('TransferFunds (real HTTP, real PostgreSQL)', () => {
     expect(ask.body.fulfillmentText).toBe('Transfer $100.50 from your checking account to your savings account?');
     expect(ask.body.fulfillmentMessages[1]).toEqual({ quickReplies: { quickReplies: ['Yes', 'No'] } });
     expect(await balances()).toEqual(before);
+    // Asked in German, the answers offered are German too (the agent's NLU reads a chip as typed).
+    const german = esRequest('TransferFunds', {
+      user_id: '12345',
+      from_account: 'checking',
+      to_account: 'savings',
+      amount: 100.5,
+    }) as { queryResult: { languageCode: string } };
+    german.queryResult.languageCode = 'de';
+    const gefragt = await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(german).expect(200);
+    expect(gefragt.body.fulfillmentMessages[1]).toEqual({ quickReplies: { quickReplies: ['Ja', 'Nein'] } });
 
     const done = await transfer({
       from_account: 'checking',

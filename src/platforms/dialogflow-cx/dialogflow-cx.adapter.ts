@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { confirmationChips } from '../confirmation-chips';
 import { AppError } from '../../common/errors/app-error';
 import type {
   DispatchInput,
@@ -154,11 +155,11 @@ function renderMessage(message: RichMessage): DialogflowCxMessage[] {
   }
 }
 
-function messagesOf(result: FulfillmentResult): DialogflowCxMessage[] {
+function messagesOf(result: FulfillmentResult, languageCode: string): DialogflowCxMessage[] {
   const rich: RichMessage[] = [...(result.messages ?? [{ type: 'text', text: result.text }])];
   // CX has no confirmation step a webhook can start: ask with the text and offer Yes/No chips.
   if (result.confirm && !rich.some((message) => message.type === 'quick-replies')) {
-    rich.push({ type: 'quick-replies', replies: ['Yes', 'No'] });
+    rich.push({ type: 'quick-replies', replies: confirmationChips(languageCode) });
   }
   const messages = rich.flatMap(renderMessage);
   if (result.handoff) {
@@ -193,9 +194,13 @@ function qualifyFlow(flow: string, turn: DialogflowCxTurn): string {
  * the agent's own messages and form handling go on. Contexts and followup events have no CX equivalent and
  * are ignored.
  */
-export function renderResponse(result: FulfillmentResult, turn: DialogflowCxTurn): DialogflowCxWebhookResponse {
+export function renderResponse(
+  result: FulfillmentResult,
+  turn: DialogflowCxTurn,
+  languageCode = 'en',
+): DialogflowCxWebhookResponse {
   const response: DialogflowCxWebhookResponse = {
-    fulfillmentResponse: result.delegate ? {} : { messages: messagesOf(result), mergeBehavior: 'APPEND' },
+    fulfillmentResponse: result.delegate ? {} : { messages: messagesOf(result, languageCode), mergeBehavior: 'APPEND' },
   };
   if (result.sessionParameters) response.sessionInfo = { parameters: { ...result.sessionParameters } };
   if (result.elicit) {
@@ -285,7 +290,7 @@ export class DialogflowCxAdapter implements PlatformAdapter<
     _outcome: DispatchOutcome,
     turn: AdaptedTurn<DialogflowCxTurn>,
   ): DialogflowCxWebhookResponse {
-    return renderResponse(result, turn.state);
+    return renderResponse(result, turn.state, turn.input.languageCode);
   }
 
   check(response: DialogflowCxWebhookResponse): CheckedResponse {

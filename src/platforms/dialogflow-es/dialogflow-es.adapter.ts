@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { confirmationChips } from '../confirmation-chips';
 import { AppConfig } from '../../config';
 import {
   type ContextUpdate,
@@ -99,11 +100,11 @@ function renderMessage(message: RichMessage): DialogflowEsMessage {
   }
 }
 
-function messagesOf(result: FulfillmentResult): RichMessage[] {
+function messagesOf(result: FulfillmentResult, languageCode: string): RichMessage[] {
   const messages: RichMessage[] = [...(result.messages ?? [{ type: 'text', text: result.text }])];
   // ES has no confirmation step of its own: offer the answers as quick replies.
   if (result.confirm && !messages.some((message) => message.type === 'quick-replies')) {
-    messages.push({ type: 'quick-replies', replies: ['Yes', 'No'] });
+    messages.push({ type: 'quick-replies', replies: confirmationChips(languageCode) });
   }
   return messages;
 }
@@ -138,13 +139,14 @@ export function renderResponse(
   session: string,
   defaultSource: string,
   sessionParameters: Readonly<Record<string, unknown>> = {},
+  languageCode = 'en',
 ): DialogflowEsWebhookResponse {
   const contexts = [...(result.contexts ?? []), ...sessionContext(result, sessionParameters)];
   const response: DialogflowEsWebhookResponse = result.delegate
     ? {}
     : {
         fulfillmentText: result.text,
-        fulfillmentMessages: messagesOf(result).map(renderMessage),
+        fulfillmentMessages: messagesOf(result, languageCode).map(renderMessage),
         source: result.source ?? defaultSource,
       };
   if (contexts.length) {
@@ -238,6 +240,7 @@ export class DialogflowEsAdapter implements PlatformAdapter<
       turn.state,
       responseSource,
       turn.input.sessionParameters,
+      turn.input.languageCode,
     );
   }
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { confirmationChips } from '../confirmation-chips';
 import type { AppError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config';
 import {
@@ -127,19 +128,19 @@ function renderMessage(message: RichMessage): RasaResponseMessage {
   }
 }
 
-function messagesOf(result: FulfillmentResult): RichMessage[] {
+function messagesOf(result: FulfillmentResult, languageCode: string): RichMessage[] {
   const messages: RichMessage[] = [...(result.messages ?? (result.text ? [{ type: 'text', text: result.text }] : []))];
   // A confirmation becomes Yes/No buttons, as in Dialogflow ES.
   if (result.confirm && !messages.some((message) => message.type === 'quick-replies')) {
-    messages.push({ type: 'quick-replies', replies: ['Yes', 'No'] });
+    messages.push({ type: 'quick-replies', replies: confirmationChips(languageCode) });
   }
   return messages;
 }
 
 /** Renders the messages; untitled quick replies become the buttons of the text before them, as Rasa shows them. */
-function responsesOf(result: FulfillmentResult): RasaResponseMessage[] {
+function responsesOf(result: FulfillmentResult, languageCode: string): RasaResponseMessage[] {
   const responses: RasaResponseMessage[] = [];
-  for (const message of messagesOf(result)) {
+  for (const message of messagesOf(result, languageCode)) {
     const rendered = renderMessage(message);
     const previous = responses.at(-1);
     if (
@@ -181,12 +182,13 @@ export function renderResponse(
   result: FulfillmentResult,
   slots: RasaSlotState,
   names: RasaSlotNames,
+  languageCode = 'en',
 ): { response: RasaActionResponse; dropped: readonly string[] } {
   if (result.delegate) return { response: { events: [], responses: [] }, dropped: [] };
   const { events: slotEvents, dropped } = slotEventsOf(result, slots, names);
   const events: RasaEvent[] = [...slotEvents];
   if (result.followupEvent) events.push({ event: 'followup', name: result.followupEvent.name });
-  return { response: { events, responses: responsesOf(result) }, dropped };
+  return { response: { events, responses: responsesOf(result, languageCode) }, dropped };
 }
 
 const WHAT = 'Rasa action call';
@@ -251,7 +253,7 @@ export class RasaAdapter implements PlatformAdapter<RasaActionCall, RasaSlotStat
   }
 
   render(result: FulfillmentResult, _outcome: DispatchOutcome, turn: AdaptedTurn<RasaSlotState>): RasaActionResponse {
-    const { response, dropped } = renderResponse(result, turn.state, this.slotNames);
+    const { response, dropped } = renderResponse(result, turn.state, this.slotNames, turn.input.languageCode);
     if (dropped.length > 0) {
       this.logger.warn(
         `Not set as Rasa slots (turn ${turn.input.requestId}), the domain declares no slot for: ${dropped.join(', ')}; ` +
