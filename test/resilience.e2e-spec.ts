@@ -128,6 +128,27 @@ async function serving(service: ServiceProcess, port: number): Promise<void> {
   await Promise.race([live, exited]);
 }
 
+/** The built service on `port`, with the shutdown's delay and grace period, serving once this resolves. */
+async function drainingService(
+  database: TestDatabase,
+  port: number,
+  delayMs: number,
+  graceMs: number,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
+  const service = startService({
+    NODE_ENV: 'development',
+    DATABASE_URL: database.url,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_DELAY_MS: String(delayMs),
+    SHUTDOWN_GRACE_MS: String(graceMs),
+    ...env,
+  });
+  await serving(service, port);
+  return service;
+}
+
 /** grpc.health.v1 Check of the whole server, as a gRPC load balancer asks it. */
 async function grpcHealth(port: number): Promise<string> {
   const client = openGrpcClient(port, undefined, grpcServices.grpc.health.v1.Health);
@@ -480,17 +501,10 @@ describe('resilience (real processes, real PostgreSQL)', () => {
     beforeAll(async () => {
       database = await createTestDatabase();
       port = await freePort();
-      service = startService({
-        NODE_ENV: 'development',
-        DATABASE_URL: database.url,
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS),
-        SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
-        // The load below is one caller's; the per-caller rate limit is not what is tested here.
+      // The load below is one caller's; the per-caller rate limit is not what is tested here.
+      service = await drainingService(database, port, SHUTDOWN_DELAY_MS, SHUTDOWN_GRACE_MS, {
         THROTTLE_LIMIT: '100000',
       });
-      await serving(service, port);
     }, 90_000);
 
     afterAll(async () => {
@@ -559,15 +573,7 @@ describe('resilience (real processes, real PostgreSQL)', () => {
     beforeAll(async () => {
       database = await createTestDatabase();
       port = await freePort();
-      service = startService({
-        NODE_ENV: 'development',
-        DATABASE_URL: database.url,
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
-        SHUTDOWN_DELAY_MS: '300',
-        SHUTDOWN_GRACE_MS: '10000',
-      });
-      await serving(service, port);
+      service = await drainingService(database, port, 300, 10_000);
     }, 90_000);
 
     afterAll(async () => {

@@ -255,14 +255,7 @@ export class FulfillmentResults extends DeferredResults {
   async findSoon(id: string, callerId: string, graceMs: number): Promise<StoredFulfillment | undefined> {
     if (!UUID.test(id)) return undefined;
     const until = this.clock.now() + graceMs;
-    let wait = 25;
-    for (;;) {
-      const found = await this.find(id, callerId);
-      const left = until - this.clock.now();
-      if (found || left <= 0) return found;
-      await this.clock.sleep(Math.min(wait, left));
-      wait = Math.min(wait * 2, 200);
-    }
+    return this.lookAgain(id, callerId, (found) => (found ? 0 : until));
   }
 
   /**
@@ -280,11 +273,21 @@ export class FulfillmentResults extends DeferredResults {
   ): Promise<StoredFulfillment | undefined> {
     if (!UUID.test(id)) return undefined;
     const unrecordedUntil = Math.min(until, this.clock.now() + unrecordedGraceMs);
+    const finished = (found: StoredFulfillment) => found.status === 'completed' || found.status === 'failed';
+    return this.lookAgain(id, callerId, (found) => (!found ? unrecordedUntil : finished(found) ? 0 : until), signal);
+  }
+
+  /** Looks the fulfillment up until `until(found)` (ms since the epoch) has passed, or the signal aborts. */
+  private async lookAgain(
+    id: string,
+    callerId: string,
+    until: (found: StoredFulfillment | undefined) => number,
+    signal?: AbortSignal,
+  ): Promise<StoredFulfillment | undefined> {
     let wait = 25;
     for (;;) {
       const found = await this.find(id, callerId);
-      if (found?.status === 'completed' || found?.status === 'failed') return found;
-      const left = (found ? until : unrecordedUntil) - this.clock.now();
+      const left = until(found) - this.clock.now();
       if (left <= 0 || signal?.aborted) return found;
       await this.clock.sleep(Math.min(wait, left));
       wait = Math.min(wait * 2, 200);

@@ -7,7 +7,7 @@ export * from './fulfillment.errors';
 export { FulfillmentModule } from './fulfillment.module';
 export { FulfillmentOptions } from './fulfillment.options';
 export { IntentHandler } from './intent-handler.decorator';
-export { IntentHandlerRegistry } from './intent-handler.registry';
+export { IntentHandlerRegistry, runsAsJob } from './intent-handler.registry';
 export { PassingFailures } from './passing-failures';
 export * from './localized';
 export * from './confirmation';

@@ -15,6 +15,11 @@ export interface RegisteredHandler {
   readonly handler: FulfillmentHandler;
 }
 
+/** Whether a turn of `handler` at `stage` is queued as a job (async handlers, at fulfillment) instead of run. */
+export function runsAsJob(handler: RegisteredHandler, stage: FulfillmentStage): boolean {
+  return handler.mode === 'async' && stage === 'fulfillment';
+}
+
 /** Finds every `@IntentHandler` provider at start-up and answers "who handles this intent?". */
 @Injectable()
 export class IntentHandlerRegistry implements OnModuleInit {

@@ -19,6 +19,7 @@ import {
   idempotencyKeyOf,
   IntentHandlerRegistry,
   RegisteredHandler,
+  runsAsJob,
   operatorText,
   PENDING_FULFILLMENT_PARAMETER,
 } from '../fulfillment';
@@ -124,7 +125,7 @@ export class TurnPipeline {
     if (!registered) return this.dispatchOnly(turn, null, note);
     if (!this.database.isAvailable) return this.refused(turn, note, { outcome: 'degraded', why: UNREACHABLE });
 
-    const queued = registered.mode === 'async' && turn.input.stage === 'fulfillment';
+    const queued = runsAsJob(registered, turn.input.stage);
     // A read-only turn is not recorded, so it needs no key here (the dispatcher derives one if it is read).
     if (!queued && !registered.changesState) return this.dispatchOnly(turn, registered, note);
     const input = { ...turn.input, idempotencyKey: turn.input.idempotencyKey ?? idempotencyKeyOf(turn.input) };

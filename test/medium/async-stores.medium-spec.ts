@@ -32,13 +32,14 @@ const LATE_TURN = {
 describe('async stores on PostgreSQL (no Nest)', () => {
   let db: MediumDatabase;
   let results: FulfillmentResults;
+  let callbacks: CallbackDeliveries;
   let clock: TestClock;
 
   beforeAll(async () => {
     db = await mediumDatabase();
     clock = new TestClock();
     // Callers without a callback URL: finishing stores the result and queues nothing.
-    const callbacks = new CallbackDeliveries(
+    callbacks = new CallbackDeliveries(
       db.pool,
       {} as JobQueue,
       new CallerRegistry([]),
@@ -48,6 +49,21 @@ describe('async stores on PostgreSQL (no Nest)', () => {
     results = new FulfillmentResults(db.pool, config, callbacks, clock);
   });
   afterAll(() => db.close());
+
+  /**
+   * A store whose clock writes fulfillment `id`'s record while a lookup sleeps for the second time, as another
+   * replica would.
+   */
+  function recordedOnSecondLook(id: string): { clock: TestClock; results: FulfillmentResults } {
+    class RecordingLaterClock extends TestClock {
+      override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+        await super.sleep(ms, signal);
+        if (this.sleeps.length === 2) await results.insert(id, TURN, 'deferred', 'running');
+      }
+    }
+    const later = new RecordingLaterClock();
+    return { clock: later, results: new FulfillmentResults(db.pool, config, callbacks, later) };
+  }
 
   describe('FulfillmentResults', () => {
     it('keeps a result once: the first finish wins, a repeated one is ignored', async () => {
@@ -129,20 +145,7 @@ describe('async stores on PostgreSQL (no Nest)', () => {
 
     it('looks for a fulfillment not found yet again for a grace period, then gives up before its deadline', async () => {
       const id = randomUUID();
-      /** Writes the record while the waiter sleeps for the second time, as another replica would. */
-      class RecordingLaterClock extends TestClock {
-        override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
-          await super.sleep(ms, signal);
-          if (this.sleeps.length === 2) await results.insert(id, TURN, 'deferred', 'running');
-        }
-      }
-      const later = new RecordingLaterClock();
-      const waiting = new FulfillmentResults(
-        db.pool,
-        config,
-        new CallbackDeliveries(db.pool, {} as JobQueue, new CallerRegistry([]), {} as OutboundHttpClient, config),
-        later,
-      );
+      const { clock: later, results: waiting } = recordedOnSecondLook(id);
       const until = later.now() + 5000;
       expect(await waiting.waitFor(id, CALLER.id, until, undefined, 1000)).toMatchObject({ id, status: 'running' });
       // Found on the third look, then waited on for its result until the deadline.
@@ -159,19 +162,7 @@ describe('async stores on PostgreSQL (no Nest)', () => {
 
     it('finds for a poll a record that commits within the grace (another replica writing it), at once once it is there', async () => {
       const id = randomUUID();
-      class RecordingLaterClock extends TestClock {
-        override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
-          await super.sleep(ms, signal);
-          if (this.sleeps.length === 2) await results.insert(id, TURN, 'deferred', 'running');
-        }
-      }
-      const later = new RecordingLaterClock();
-      const polling = new FulfillmentResults(
-        db.pool,
-        config,
-        new CallbackDeliveries(db.pool, {} as JobQueue, new CallerRegistry([]), {} as OutboundHttpClient, config),
-        later,
-      );
+      const { clock: later, results: polling } = recordedOnSecondLook(id);
       expect(await polling.findSoon(id, CALLER.id, 1000)).toMatchObject({ id, status: 'running' });
       expect(later.sleeps).toHaveLength(2);
       // Found at once: no waiting. Not there (or another caller's): looked for until the grace is over.

@@ -223,6 +223,16 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       });
     });
 
+    /** Past the first lease (2.2 s for a 100 ms budget): the claim is still its owner's, and a retry waits (409). */
+    async function expectOwnerStillHolds(service: IdempotencyService, turn: ReturnType<typeof scope>): Promise<void> {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await store.read('bot', turn.key)).toMatchObject({ state: 'in-flight', leaseExpired: false });
+      const retried = await service
+        .execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))
+        .catch((caught: unknown) => caught);
+      expect((retried as AppError).code).toBe('IDEMPOTENCY_IN_PROGRESS');
+    }
+
     it('renews the lease while late work outlasts it: a retry meanwhile waits (409), then gets what it made', async () => {
       const service = new IdempotencyService(store, config, new TestClock());
       const turn = scope();
@@ -232,12 +242,7 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       await service.execute(turn, Deadline.after(100), () =>
         Promise.resolve({ status: 200, json: '{"still":"working"}', keep: true, later }),
       );
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      expect(await store.read('bot', turn.key)).toMatchObject({ state: 'in-flight', leaseExpired: false });
-      const retried = await service
-        .execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))
-        .catch((caught: unknown) => caught);
-      expect((retried as AppError).code).toBe('IDEMPOTENCY_IN_PROGRESS');
+      await expectOwnerStillHolds(service, turn);
       accept({ status: 200, json: '{"booked":true}' });
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await service.execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))).toEqual({
@@ -264,12 +269,7 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
           Promise.resolve({ status: 200, json: '{"moved":true}', keep: true }),
         ),
       ).toEqual({ status: 200, json: '{"moved":true}', replayed: false });
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      expect(await store.read('bot', turn.key)).toMatchObject({ state: 'in-flight', leaseExpired: false });
-      const retried = await service
-        .execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))
-        .catch((caught: unknown) => caught);
-      expect((retried as AppError).code).toBe('IDEMPOTENCY_IN_PROGRESS');
+      await expectOwnerStillHolds(service, turn);
       completing();
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await service.execute(turn, Deadline.after(300), () => Promise.reject(new Error('ran twice')))).toEqual({

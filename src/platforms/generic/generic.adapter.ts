@@ -7,6 +7,7 @@ import {
   type FulfillmentResult,
   IntentHandlerRegistry,
   type RichMessage,
+  runsAsJob,
 } from '../../fulfillment';
 import {
   type AdaptedTurn,
@@ -175,7 +176,7 @@ export class GenericAdapter implements PlatformAdapter<GenericWebhookRequest, st
     const requestId = resolveRequestId(request, call.idempotencyKey, {
       webhookId: call.webhookId,
       changesState: registered?.changesState === true,
-      queued: registered?.mode === 'async' && (request.stage ?? 'fulfillment') === 'fulfillment',
+      queued: registered !== undefined && runsAsJob(registered, request.stage ?? 'fulfillment'),
       bodySigned: call.bodySigned === true,
     });
     return { input: toDispatchInput(request, call.caller, requestId), state: requestId };
