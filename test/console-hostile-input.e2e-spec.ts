@@ -30,6 +30,9 @@ const HOSTILE_VALUES = [
   'true',
   '2026-13-45',
   '2026-12-04T25:61:00Z',
+  // ISO 8601 week dates: valid ISO, but no time at all to `new Date`.
+  '2026-W49-5',
+  '2026-W49-5T10:00:00Z',
   "1' OR '1'='1",
   "'; DROP TABLE turn_log;--",
   '%00',

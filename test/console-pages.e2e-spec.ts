@@ -106,6 +106,9 @@ describe('operator console: the pages the admin listener serves', () => {
     const session = await request(adminUrl).get('/api/session').expect(200);
     expect(session.headers['content-type']).toMatch(/^application\/json\b/);
     expect(session.headers['cache-control']).toBe('no-store');
+    // Routing ignores case: the upper-case path reaches the same data, and must not be cached either.
+    const shouted = await request(adminUrl).get('/API/SESSION').expect(200);
+    expect(shouted.headers['cache-control']).toBe('no-store');
     const unknownApi = await request(adminUrl).get('/api/no-such-thing').expect(404);
     expect(unknownApi.body).toMatchObject({ statusCode: 404, error: 'NOT_FOUND' });
     const missing = await request(adminUrl).get('/assets/no-such-file.js').expect(404);

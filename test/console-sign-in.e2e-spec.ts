@@ -128,6 +128,32 @@ describe('operator console: sign-in with OpenID Connect (a real provider, real H
     );
   });
 
+  it('takes a subject of the 255 characters OpenID Connect allows, into the records that name it, and refuses a longer one', async () => {
+    const longest = `long-${'s'.repeat(250)}`;
+    const signedIn = await signIn(consoleUrl, longest);
+    expect(signedIn).toMatchObject({ status: 302, location: '/' });
+    const cookie = signedIn.consoleCookie();
+    const { csrfToken } = (await request(consoleUrl).get('/api/session').set('Cookie', cookie).expect(200)).body as {
+      csrfToken: string;
+    };
+    const rule = await request(consoleUrl)
+      .post('/api/captures')
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', csrfToken)
+      .send({ platform: 'generic', minutes: 5 })
+      .expect(201);
+    expect(rule.body).toMatchObject({ createdBy: `oidc:${longest}` });
+    await request(consoleUrl)
+      .delete(`/api/captures/${rule.body.id}`)
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', csrfToken)
+      .expect(204);
+
+    const tooLong = await signIn(consoleUrl, `${longest}s`);
+    expect(tooLong.status).toBe(401);
+    expect(JSON.parse(tooLong.body)).toMatchObject({ message: "The ID token's sub is longer than 255 characters." });
+  });
+
   it('exchanges a code once per sign-in: a kept state cookie replayed against /callback is refused before the provider is asked', async () => {
     const started = await request(consoleUrl).get('/login').expect(302);
     const loginCookie = started.headers['set-cookie'][0].split(';')[0];

@@ -14,6 +14,7 @@ import { ConsoleRevokedSessions1796222233379 } from './migrations/1796222233379-
 import { AsyncTurnKey1796300000000 } from './migrations/1796300000000-AsyncTurnKey';
 import { BookingKey1796400000000 } from './migrations/1796400000000-BookingKey';
 import { StatementBeforeFiling1796500000000 } from './migrations/1796500000000-StatementBeforeFiling';
+import { CaptureCreatorLength1796600000000 } from './migrations/1796600000000-CaptureCreatorLength';
 
 /**
  * Every migration, oldest first. Listed rather than found by file name: the service runs from one bundled file
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly (new () => MigrationInterface)[] = [
   AsyncTurnKey1796300000000,
   BookingKey1796400000000,
   StatementBeforeFiling1796500000000,
+  CaptureCreatorLength1796600000000,
 ];

@@ -28,8 +28,11 @@ const provider = new Provider(issuer, {
   // The roles go into the ID token itself (the console reads no userinfo).
   conformIdTokenClaims: false,
   pkce: { required: () => true },
-  findAccount: (_ctx, id) =>
-    ACCOUNTS[id] ? { accountId: id, claims: () => ({ sub: id, ...ACCOUNTS[id] }) } : undefined,
+  findAccount: (_ctx, id) => {
+    // `long-…` logins are operators whose subject is the whole login (OpenID Connect allows 255 characters).
+    const account = id.startsWith('long-') ? { name: 'Long Subject', roles: ['operator'] } : ACCOUNTS[id];
+    return account ? { accountId: id, claims: () => ({ sub: id, ...account }) } : undefined;
+  },
   features: { devInteractions: { enabled: true } },
   cookies: { keys: ['test-cookie-key-not-secret'] },
 });

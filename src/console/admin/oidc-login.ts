@@ -11,6 +11,7 @@ import { seal, unseal } from './sealed-cookie';
 const LOGIN_PURPOSE = 'console-login';
 const LOGIN_TTL_MS = 10 * 60_000;
 const PROVIDER_TIMEOUT_MS = 5_000;
+const MAX_SUBJECT_LENGTH = 255;
 
 interface ProviderMetadata {
   readonly authorizationEndpoint: string;
@@ -130,6 +131,10 @@ export class OidcLogin {
     }
     const subject = typeof claims.sub === 'string' ? claims.sub : '';
     if (!subject) throw new LoginFailed('id_token_invalid', 'The ID token names nobody (no sub).');
+    // OpenID Connect Core 2: at most 255 ASCII characters; the console's records hold no more.
+    if (subject.length > MAX_SUBJECT_LENGTH) {
+      throw new LoginFailed('id_token_invalid', `The ID token's sub is longer than ${MAX_SUBJECT_LENGTH} characters.`);
+    }
     const name = [claims.name, claims.preferred_username, claims.email].find((value) => typeof value === 'string');
     return { subject, name: name ?? subject, roles, via: 'oidc', sessionId: randomUUID() };
   }

@@ -22,8 +22,8 @@ export class CaptureRule {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 
-  /** Who switched it on (the console user's subject). */
-  @Column({ name: 'created_by', type: 'varchar', length: 200 })
+  /** Who switched it on: the console user's sign-in and subject (OpenID Connect allows 255 characters). */
+  @Column({ name: 'created_by', type: 'varchar', length: 300 })
   createdBy!: string;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
