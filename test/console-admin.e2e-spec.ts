@@ -25,12 +25,14 @@ interface TurnView {
 function readEvents(
   url: string,
   until: (events: { event: string; id?: string; data: string }[]) => boolean,
+  lastEventId?: string,
 ): { done: Promise<{ event: string; id?: string; data: string }[]>; opened: Promise<void> } {
   const events: { event: string; id?: string; data: string }[] = [];
   let opened!: () => void;
   const openedPromise = new Promise<void>((resolve) => (opened = resolve));
   const done = new Promise<typeof events>((resolve, reject) => {
-    const req = httpRequest(url, { headers: { Accept: 'text/event-stream' } }, (response) => {
+    const headers = { Accept: 'text/event-stream', ...(lastEventId && { 'Last-Event-ID': lastEventId }) };
+    const req = httpRequest(url, { headers }, (response) => {
       if (response.statusCode !== 200) reject(new Error(`status ${response.statusCode}`));
       opened();
       let buffer = '';
@@ -162,38 +164,49 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
     expect(turns.every((turn) => turn.platform === 'generic' && turn.eventId === turn.id)).toBe(true);
   });
 
-  it('resumes a tail from Last-Event-ID with the turns it missed', async () => {
-    const before = (await request(adminUrl).get('/api/turns?limit=1').expect(200)).body as { turns: TurnView[] };
-    const lastSeen = before.turns[0].id;
-    await request(t.baseUrl)
-      .post('/v1/webhooks/generic')
-      .set(LOCAL_DEV_AUTH)
-      .send({ requestId: 'console-missed-1', sessionId: 's', intent: 'NoSuchIntent' })
-      .expect(200);
-    await eventually(async () => {
-      const latest = (await request(adminUrl).get('/api/turns?limit=1').expect(200)).body as { turns: TurnView[] };
-      expect(latest.turns[0].requestId).toBe('console-missed-1');
-    });
-    const events: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const req = httpRequest(
-        `${adminUrl}/api/turns/stream`,
-        { headers: { Accept: 'text/event-stream', 'Last-Event-ID': lastSeen } },
-        (response) => {
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => {
-            events.push(chunk);
-            if (events.join('').includes('console-missed-1')) {
-              req.destroy();
-              resolve();
-            }
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-    expect(events.join('')).toContain('event: turn');
+  const latestTurn = async () =>
+    ((await request(adminUrl).get('/api/turns?limit=1').expect(200)).body as { turns: TurnView[] }).turns[0];
+  const turnsOf = (events: { event: string; data: string }[]) =>
+    events.filter((event) => event.event === 'turn').map((event) => (JSON.parse(event.data) as TurnView).requestId);
+
+  it('resumes a tail from Last-Event-ID with the turns it missed that pass its filters, oldest first', async () => {
+    const lastSeen = (await latestTurn()).id;
+    const generic = (requestId: string) =>
+      request(t.baseUrl)
+        .post('/v1/webhooks/generic')
+        .set(LOCAL_DEV_AUTH)
+        .send({ requestId, sessionId: 's', intent: 'NoSuchIntent' })
+        .expect(200);
+    await generic('console-missed-1');
+    await balance();
+    await generic('console-missed-2');
+    await eventually(async () => expect((await latestTurn()).requestId).toBe('console-missed-2'));
+    const events = await readEvents(
+      `${adminUrl}/api/turns/stream?platform=generic`,
+      (seen) => turnsOf(seen).includes('console-missed-2'),
+      lastSeen,
+    ).done;
+    expect(turnsOf(events)).toEqual(['console-missed-1', 'console-missed-2']);
+    expect(events.some((event) => event.event === 'gap')).toBe(false);
+  });
+
+  it('says when a resuming tail missed more turns than it sends again (a gap event), then sends the newest of them', async () => {
+    const lastSeen = (await latestTurn()).id;
+    await queryTestDatabase(
+      t.database.url,
+      `INSERT INTO turn_log (at, request_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
+       SELECT now(), 'console-gap-' || n, 'generic', 'NoSuchIntent', 'local-dev', 'ok', 1, 5000
+         FROM generate_series(1, 501) AS n ORDER BY n`,
+    );
+    const events = await readEvents(
+      `${adminUrl}/api/turns/stream?platform=generic`,
+      (seen) => turnsOf(seen).includes('console-gap-501'),
+      lastSeen,
+    ).done;
+    expect(events.filter((event) => event.event !== 'ping')[0].event).toBe('gap');
+    const resent = turnsOf(events);
+    expect(resent).toHaveLength(500);
+    expect([resent[0], resent[499]]).toEqual(['console-gap-2', 'console-gap-501']);
   });
 
   it('searches the audit trail by event and source, and exports it as CSV (an audited action)', async () => {
@@ -312,6 +325,27 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
         ['2001:db8:0:1::5', 'bad-token'],
       ]);
     }
+  });
+
+  it('refuses a read another site started (a link opening the audit export), audited, and serves the console and the address bar', async () => {
+    for (const site of ['cross-site', 'same-site']) {
+      const refused = await request(adminUrl)
+        .get('/api/audit/export?limit=10')
+        .set('Sec-Fetch-Site', site)
+        .set('X-Forwarded-For', '203.0.113.8')
+        .expect(403);
+      expect(refused.body).toMatchObject({ error: 'FORBIDDEN' });
+    }
+    await request(adminUrl).get('/api/audit/export?limit=1').set('Sec-Fetch-Site', 'same-origin').expect(200);
+    await request(adminUrl).get('/api/turns?limit=1').set('Sec-Fetch-Site', 'none').expect(200);
+    await eventually(async () => {
+      const { events } = (await request(adminUrl).get('/api/audit?event=authz_fail&source=203.0.113.8').expect(200))
+        .body as { events: { reason: string; route: string }[] };
+      expect(events.map((row) => [row.reason, row.route])).toEqual([
+        ['console_cross_site', 'GET /api/audit/export'],
+        ['console_cross_site', 'GET /api/audit/export'],
+      ]);
+    });
   });
 
   it("audits a console action under the client's address the trusted proxy forwarded, not the proxy's", async () => {

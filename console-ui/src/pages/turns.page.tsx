@@ -109,6 +109,8 @@ export function TurnsPage({ params }: { params: URLSearchParams }) {
   const [live, setLive] = useState(false);
   const [liveState, setLiveState] = useState<LiveState>('off');
   const [fresh, setFresh] = useState<ReadonlySet<string>>(new Set());
+  // Bumped when the live tail missed more turns than it could send again: the list is read afresh.
+  const [reloads, setReloads] = useState(0);
 
   useEffect(() => {
     let current = true;
@@ -134,7 +136,7 @@ export function TurnsPage({ params }: { params: URLSearchParams }) {
     return () => {
       current = false;
     };
-  }, [filterKey]);
+  }, [filterKey, reloads]);
 
   useEffect(() => {
     if (!live) {
@@ -151,6 +153,7 @@ export function TurnsPage({ params }: { params: URLSearchParams }) {
       setTurns((previous) => mergeTurns([turn], previous, MAX_ROWS));
       setFresh((previous) => new Set(previous).add(turn.id));
     });
+    source.addEventListener('gap', () => setReloads((count) => count + 1));
     return () => source.close();
   }, [live, liveKey]);
 

@@ -28,7 +28,8 @@ export function routeAccess(
 
 /**
  * Every admin route: who is asking (a console session, or the local operator in development), whether their role
- * allows the route, and, for anything that changes state, the CSRF token of their session.
+ * allows the route, and, for anything that changes state, the CSRF token of their session; a read another site
+ * started is refused.
  */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {
@@ -63,9 +64,19 @@ export class AdminAuthGuard implements CanActivate {
         this.audit.refused(request, principal, 'console_csrf');
         throw error;
       }
+    } else if (OTHER_SITES.has(String(request.headers['sec-fetch-site']))) {
+      // A link on another site opens a read with the session cookie (SameSite=Lax allows top-level navigation):
+      // some reads are audited actions (captured bodies, the audit export), and none is meant for another site.
+      this.audit.refused(request, principal, 'console_cross_site');
+      throw new AppError(
+        'FORBIDDEN',
+        'Console data is served only to the console itself, not to links from other sites.',
+      );
     }
     return true;
   }
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Sec-Fetch-Site of a request another site started (`none` is the address bar or a bookmark). */
+const OTHER_SITES = new Set(['cross-site', 'same-site']);

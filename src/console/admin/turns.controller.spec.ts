@@ -1,5 +1,5 @@
 import type { MessageEvent } from '@nestjs/common';
-import type { TurnLogQueries, TurnRow } from '../turn-log/turn-log.queries';
+import type { TurnFilter, TurnLogQueries, TurnRow } from '../turn-log/turn-log.queries';
 import type { TurnSubscriber, TurnTail } from '../turn-log/turn-tail';
 import type { ConsoleAudit } from './console-audit';
 import type { LocalInstance } from './local-instance';
@@ -34,18 +34,20 @@ function harness() {
   let fail!: (error: Error) => void;
   const afterCalls: string[] = [];
   const queries = {
-    after: (afterId: string) => {
-      afterCalls.push(afterId);
+    search: (filter: TurnFilter) => {
+      afterCalls.push(String(filter.afterId));
       return new Promise<TurnRow[]>((resolve, reject) => {
         answer = resolve;
         fail = reject;
       });
     },
   } as unknown as TurnLogQueries;
-  // Revocations kept by a pool that records the revoked ids (what the table would hold).
+  // Revocations kept by a pool that records the revoked ids (what the table would hold), or a pool that is down.
   const revoked = new Set<string>();
+  let databaseDown = false;
   const pool = {
     run: (statement: { name: string }, [sessionId]: [string]) => {
+      if (databaseDown) return Promise.reject(new Error('connection refused'));
       if (statement.name === 'console_session_revoke') revoked.add(sessionId);
       return Promise.resolve(statement.name === 'console_session_is_revoked' && revoked.has(sessionId) ? [{}] : []);
     },
@@ -59,7 +61,9 @@ function harness() {
     afterCalls,
     revocations,
     subscribers,
-    answer: (...ids: number[]) => answer(ids.map(row)),
+    // The search answers newest first.
+    answer: (...ids: number[]) => answer(ids.map(row).reverse()),
+    takeDatabaseDown: () => (databaseDown = true),
     fail: () => fail(new Error('gone')),
   };
 }
@@ -110,7 +114,7 @@ describe('TurnsController stream', () => {
     expect(received({ before: '9' })).toEqual(['7', '8']);
   });
 
-  it('sends the live turns it held when the missed ones cannot be read', async () => {
+  it('says there is a gap, then sends the live turns it held, when the missed ones cannot be read', async () => {
     const { controller, live, fail } = harness();
     const events: MessageEvent[] = [];
     const subscription = controller.stream({}, LOCAL, '10').subscribe((event) => events.push(event));
@@ -118,6 +122,7 @@ describe('TurnsController stream', () => {
     fail();
     await new Promise((resolve) => setImmediate(resolve));
     live(13);
+    expect(events[0].type).toBe('gap');
     expect(eventIds(events)).toEqual(['12', '13']);
     subscription.unsubscribe();
   });
@@ -149,6 +154,25 @@ describe('TurnsController stream', () => {
     live(2);
     expect(eventIds(events)).toEqual(['1']);
     expect(subscribers.size).toBe(0);
+  });
+
+  it('ends at a heartbeat when whether its session was signed out cannot be read (the guard decides on reconnect)', async () => {
+    jest.useFakeTimers();
+    try {
+      const { controller, takeDatabaseDown } = harness();
+      const events: MessageEvent[] = [];
+      let ended = false;
+      controller
+        .stream({}, signedIn(Date.now() + 3_600_000))
+        .subscribe({ next: (event) => events.push(event), complete: () => (ended = true) });
+      await jest.advanceTimersByTimeAsync(15_000);
+      expect(events.map((event) => event.type)).toEqual(['ping']);
+      takeDatabaseDown();
+      await jest.advanceTimersByTimeAsync(15_000);
+      expect(ended).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('ends when its session expires', async () => {

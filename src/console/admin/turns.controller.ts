@@ -68,7 +68,8 @@ export class TurnsController {
   /**
    * Server-Sent Events: each new turn that passes the filters as a `turn` event whose id is the turn's, so a
    * reconnecting browser (Last-Event-ID) first gets what it missed, then the live turns, each once and in order
-   * (the live tail's turns are held while the missed ones are read: both can hold a turn committed meanwhile).
+   * (the live tail's turns are held while the missed ones are read: both can hold a turn committed meanwhile);
+   * a `gap` event first when not all the missed ones are sent.
    * A `ping` every 15 s keeps proxies from closing a quiet stream.
    */
   @ApiOperation({ summary: 'New turns as they finish (Server-Sent Events, event "turn"; resumes from Last-Event-ID)' })
@@ -97,14 +98,21 @@ export class TurnsController {
       };
       const unsubscribe = this.tail.subscribe(live);
       if (resumeAfter) {
-        const resume = (missed: readonly TurnRow[]): void => {
+        // The newest missed turns that pass the filters, oldest first. When more were missed than are sent (or
+        // they could not be read), a `gap` event says so first: the browser reloads its list rather than show a
+        // hole no one can see.
+        const resume = (missed: readonly TurnRow[], complete: boolean): void => {
           const waiting = held ?? [];
           held = undefined;
+          if (!complete) subscriber.next({ type: 'gap', data: '' });
           resent = new Set(missed.map((turn) => turn.id));
-          send(missed);
+          for (const turn of [...missed].reverse()) subscriber.next({ type: 'turn', id: turn.id, data: turn });
           live(waiting);
         };
-        this.queries.after(resumeAfter, RESUME_LIMIT).then(resume, () => resume([]));
+        this.queries.search({ ...filter, afterId: resumeAfter, limit: RESUME_LIMIT }).then(
+          (missed) => resume(missed, missed.length < RESUME_LIMIT),
+          () => resume([], false),
+        );
       }
       // The stream lasts no longer than the session: it ends when the session expires, is signed out here, or is
       // found signed out (on another replica) at a heartbeat.
@@ -117,7 +125,8 @@ export class TurnsController {
       });
       const heartbeat = setInterval(() => {
         if (principal?.via !== 'oidc') return ping();
-        this.revocations.isRevoked(principal.sessionId).then((revoked) => (revoked ? end() : ping()), ping);
+        // Unknown counts as signed out, as it does for a request: the browser reconnects, and the guard decides.
+        this.revocations.isRevoked(principal.sessionId).then((revoked) => (revoked ? end() : ping()), end);
       }, HEARTBEAT_MS);
       return () => {
         clearInterval(heartbeat);

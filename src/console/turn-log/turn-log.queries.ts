@@ -28,6 +28,8 @@ export interface TurnFilter {
   readonly to?: Date;
   /** Only turns older than this id (the next page). */
   readonly beforeId?: string;
+  /** Only turns newer than this id (a live tail resuming). */
+  readonly afterId?: string;
   readonly limit: number;
 }
 
@@ -47,6 +49,7 @@ const SEARCH = sql<
     to: Date | null,
     beforeId: string | null,
     limit: number,
+    afterId: string | null,
   ]
 >(
   'console_turns_search',
@@ -59,6 +62,7 @@ const SEARCH = sql<
       AND ($6::timestamptz IS NULL OR at >= $6)
       AND ($7::timestamptz IS NULL OR at < $7)
       AND ($8::bigint IS NULL OR id < $8)
+      AND ($10::bigint IS NULL OR id > $10)
     ORDER BY turn_log.id DESC
     LIMIT $9`,
 );
@@ -101,6 +105,7 @@ export class TurnLogQueries {
       filter.to ?? null,
       filter.beforeId ?? null,
       filter.limit,
+      filter.afterId ?? null,
     ]);
   }
 
