@@ -95,9 +95,22 @@ function percentile(sorted, p) {
  * balance. Reports stale first reads (must be 0) and, from B's own histogram, how long after A's commit the
  * invalidation reached B (p50/p99 as the upper bounds of their buckets).
  */
+const INVALIDATION_CUSTOMER = 'BENCH-INVALIDATION';
+
 export async function measureInvalidation({ urlA, urlB, metricsB, databaseUrl, token, rounds = 200 }) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
+  // A customer of its own: the README customer's balance is what every other row checks, and the embedded bench
+  // database is kept between runs.
+  await client.query(
+    `WITH customer AS (
+       INSERT INTO customers (customer_number, full_name) VALUES ($1, 'Bench Invalidation')
+       ON CONFLICT (customer_number) DO UPDATE SET full_name = EXCLUDED.full_name RETURNING id)
+     INSERT INTO accounts (customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
+     SELECT id, type, '0000', 'USD', 1000000000000, now() FROM customer, unnest(ARRAY['checking', 'savings']) AS type
+     ON CONFLICT (customer_id, account_type) DO NOTHING`,
+    [INVALIDATION_CUSTOMER],
+  );
   const post = async (url, body) => {
     const response = await fetch(`${url}/v1/webhooks/generic`, {
       method: 'POST',
@@ -108,14 +121,19 @@ export async function measureInvalidation({ urlA, urlB, metricsB, databaseUrl, t
     return response.json();
   };
   const balance = async (url) =>
-    (await post(url, { intent: 'GetAccountBalance', parameters: { user_id: '12345', account_type: 'checking' } }))
-      .contexts?.[0]?.parameters.balance;
+    (
+      await post(url, {
+        intent: 'GetAccountBalance',
+        parameters: { user_id: INVALIDATION_CUSTOMER, account_type: 'checking' },
+      })
+    ).contexts?.[0]?.parameters.balance;
   const inDatabase = async () =>
     Number(
       (
         await client.query(
           `SELECT a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
-            WHERE c.customer_number = '12345' AND a.account_type = 'checking'`,
+            WHERE c.customer_number = $1 AND a.account_type = 'checking'`,
+          [INVALIDATION_CUSTOMER],
         )
       ).rows[0].balance_minor,
     ) / 100;
@@ -128,7 +146,7 @@ export async function measureInvalidation({ urlA, urlB, metricsB, databaseUrl, t
         intent: 'TransferFunds',
         stage: 'fulfillment',
         confirmation: 'confirmed',
-        parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 0.01 },
+        parameters: { user_id: INVALIDATION_CUSTOMER, from_account: 'checking', to_account: 'savings', amount: 0.01 },
       });
       const answered = performance.now();
       const expected = await inDatabase();

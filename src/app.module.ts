@@ -61,7 +61,9 @@ export class AppModule {
           provide: CACHE_FALLBACK_WIRING,
           inject: [ReadThroughCache, PgNotifications, DatabasePool],
           useFactory: (cache: ReadThroughCache, notifications: PgNotifications, pool: DatabasePool) => {
-            cache.useFallbackChannel(notifications.channel(CACHE_INVALIDATION_CHANNEL));
+            cache.useFallbackChannel(notifications.channel(CACHE_INVALIDATION_CHANNEL), {
+              carriesWritePositions: pool.hasReadReplicas,
+            });
             cache.onRemoteWrite((scopes, position) => pool.noteRemoteWrite(scopes, position));
           },
         },

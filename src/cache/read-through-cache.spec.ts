@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type InvalidationChannel, ReadThroughCache } from './read-through-cache';
+import { type InvalidationChannel, PEERS_FORGOTTEN_MS, ReadThroughCache } from './read-through-cache';
 
 const settings = { enabled: true, localMaxEntries: 100, localTtlMs: 60_000, maxTtlMs: 60_000 };
 
@@ -22,8 +22,43 @@ function linkedChannels(): [InvalidationChannel, InvalidationChannel] {
     subscribe: (onMessage) => {
       listeners.push(onMessage);
     },
+    caughtUp: () => Promise.resolve(true),
+    listening: () => true,
   });
   return [channel(), channel()];
+}
+
+/**
+ * Two caches linked as a network links them: a published message arrives only when the test delivers it, and a
+ * round trip on the listening connection delivers what was published before it (as PostgreSQL and Redis do), or
+ * fails when `listening` is false.
+ */
+function delayedChannels() {
+  const inFlight: { to: number; message: string }[] = [];
+  const listeners: ((message: string) => void)[] = [];
+  const state = { listening: true, roundTrips: 0 };
+  const deliver = (to: number) => {
+    for (const item of inFlight.filter((each) => each.to === to)) listeners[to](item.message);
+    inFlight.splice(0, inFlight.length, ...inFlight.filter((each) => each.to !== to));
+  };
+  const channel = (self: number): InvalidationChannel => ({
+    publish: (message) => {
+      listeners.forEach((_listener, to) => to !== self && inFlight.push({ to, message }));
+      return Promise.resolve();
+    },
+    subscribe: (onMessage) => {
+      listeners[self] = onMessage;
+    },
+    listening: () => state.listening,
+    caughtUp: async () => {
+      state.roundTrips++;
+      await Promise.resolve();
+      if (!state.listening) return false;
+      deliver(self);
+      return true;
+    },
+  });
+  return { channels: [channel(0), channel(1)] as const, state };
 }
 
 describe('ReadThroughCache (in process)', () => {
@@ -177,5 +212,117 @@ describe('ReadThroughCache (in process)', () => {
     const cache = ReadThroughCache.of(settings);
     cache.define('balances', { scope: 'customer', ttlMs: 1 });
     expect(() => cache.define('balances', { scope: 'customer', ttlMs: 1 })).toThrow('defined twice');
+  });
+});
+
+describe('ReadThroughCache: a region exact across replicas', () => {
+  const exact = { scope: 'customer', ttlMs: 10_000, exactAcrossReplicas: true };
+
+  it('sees a write another replica made whose invalidation is still on its way, where a plain region serves its old entry', async () => {
+    const { channels } = delayedChannels();
+    const [writer, reader] = [ReadThroughCache.of(settings), ReadThroughCache.of(settings)];
+    writer.useFallbackChannel(channels[0]);
+    reader.useFallbackChannel(channels[1]);
+    let balance = 100;
+    const load = () => Promise.resolve(balance);
+    const balances = reader.define<number>('balances', exact);
+    const plain = reader.define<number>('plain', { scope: 'customer', ttlMs: 10_000 });
+    expect(await balances.read('C-1', ['checking'], load)).toBe(100);
+    expect(await plain.read('C-1', ['checking'], load)).toBe(100);
+    balance = 40;
+    await writer.invalidate([{ kind: 'customer', id: 'C-1' }]);
+    // The plain region's entry stays until the message arrives; the round trip the exact read makes delivers it.
+    expect(await plain.read('C-1', ['checking'], load)).toBe(100);
+    expect(await balances.read('C-1', ['checking'], load)).toBe(40);
+    expect(await plain.read('C-1', ['checking'], load)).toBe(40);
+  });
+
+  it('shares one round trip among the reads that wait for it, and reads from the primary when it cannot make one', async () => {
+    const { channels, state } = delayedChannels();
+    const cache = ReadThroughCache.of(settings);
+    cache.useFallbackChannel(channels[0]);
+    const reported: string[][] = [];
+    cache.onRemoteWrite((scopes, position) => reported.push([...scopes, position]));
+    const balances = cache.define<number>('balances', exact);
+    let loads = 0;
+    const load = () => Promise.resolve(++loads);
+    await balances.read('C-1', [], load);
+    const before = state.roundTrips;
+    await Promise.all([1, 2, 3, 4, 5].map(() => balances.read('C-1', [], load)));
+    expect(state.roundTrips - before).toBeLessThanOrEqual(2);
+    expect(loads).toBe(1);
+    expect(reported).toEqual([]);
+
+    state.listening = false;
+    expect(await balances.read('C-1', [], load)).toBe(2);
+    expect(reported).toEqual([['["customer","C-1"]', 'unknown']]);
+  });
+
+  it('with the cache off and read replicas in use, still passes write positions on, and waits for them before a read', async () => {
+    const { channels, state } = delayedChannels();
+    const off = { ...settings, enabled: false };
+    const [writer, reader] = [ReadThroughCache.of(off), ReadThroughCache.of(off)];
+    writer.useFallbackChannel(channels[0], { carriesWritePositions: true });
+    reader.useFallbackChannel(channels[1], { carriesWritePositions: true });
+    const reported: string[][] = [];
+    reader.onRemoteWrite((scopes, position) => reported.push([...scopes, position]));
+    const balances = reader.define<number>('balances', exact);
+    await writer.invalidate([{ kind: 'customer', id: 'C-9' }], '0/3000060');
+    // The position is on its way when the read begins: it has arrived when the read loads.
+    expect(await balances.read('C-9', [], () => Promise.resolve(reported.length))).toBe(1);
+    expect(reported).toEqual([['["customer","C-9"]', '0/3000060']]);
+    // Nothing is cached with the cache off.
+    expect(await balances.read('C-9', [], () => Promise.resolve(2))).toBe(2);
+    state.listening = false;
+    await balances.read('C-9', [], () => Promise.resolve(0));
+    expect(reported.at(-1)).toEqual(['["customer","C-9"]', 'unknown']);
+    // Without read replicas the channel is not used at all.
+    const alone = ReadThroughCache.of(off);
+    alone.useFallbackChannel(channels[0]);
+    await alone.invalidate([{ kind: 'customer', id: 'C-9' }], '0/3000070');
+    expect(reported).toHaveLength(2);
+  });
+});
+
+describe('ReadThroughCache: a replica alone', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('makes no round trip for an exact read once it has listened a while and heard no other replica, and does again once one says it is there', async () => {
+    jest.useFakeTimers();
+    let roundTrips = 0;
+    const published: string[] = [];
+    let onMessage!: (message: string) => void;
+    let onListening!: (afterGap: boolean) => void;
+    const channel: InvalidationChannel = {
+      publish: (message) => Promise.resolve(void published.push(message)),
+      subscribe: (message, listening) => {
+        onMessage = message;
+        onListening = listening;
+      },
+      caughtUp: () => Promise.resolve(++roundTrips > 0),
+      listening: () => true,
+    };
+    const cache = ReadThroughCache.of(settings);
+    cache.useFallbackChannel(channel);
+    const balances = cache.define<number>('balances', { scope: 'customer', ttlMs: 60_000, exactAcrossReplicas: true });
+    const read = () => balances.read('C-1', [], () => Promise.resolve(1));
+    onListening(false);
+    // It says at once that it is there, and every PRESENCE_INTERVAL_MS.
+    expect(published.map((message) => JSON.parse(message) as { h?: number })).toEqual([
+      expect.objectContaining({ h: 1 }),
+    ]);
+    await read();
+    expect(roundTrips).toBe(1); // not listened long enough to know it is alone
+    await jest.advanceTimersByTimeAsync(PEERS_FORGOTTEN_MS);
+    expect(published.length).toBeGreaterThanOrEqual(3);
+    await read();
+    expect(roundTrips).toBe(1);
+    onMessage(JSON.stringify({ o: 'another replica', s: [], t: Date.now(), h: 1 }));
+    await read();
+    expect(roundTrips).toBe(2);
+    await jest.advanceTimersByTimeAsync(PEERS_FORGOTTEN_MS);
+    await read();
+    expect(roundTrips).toBe(2);
+    await cache.onApplicationShutdown();
   });
 });

@@ -1,10 +1,12 @@
 import { Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig, type CacheConfig } from '../config';
 import { Metrics } from '../observability/metrics';
 import { type CacheScope, entryKey, type KeyPart, scopeKey } from './cache-keys';
 import { type EvictionReason, LocalTier } from './local-tier';
 import { SharedTier } from './shared-tier';
+import { UNKNOWN_POSITION } from '../common/write-position';
 
 /**
  * A second way to tell the other replicas about a write: PostgreSQL LISTEN/NOTIFY, wired by the composition root
@@ -15,6 +17,10 @@ export interface InvalidationChannel {
   publish(message: string): Promise<void>;
   /** `onListening`: the subscription took effect, at first or after a gap; earlier messages may have been missed. */
   subscribe(onMessage: (message: string) => void, onListening: (afterGap: boolean) => void): void;
+  /** Whether every message published before the call has reached this replica's listener. */
+  caughtUp(): Promise<boolean>;
+  /** Whether the listening connection is up now. */
+  listening(): boolean;
 }
 
 export interface CacheDefinition {
@@ -22,6 +28,14 @@ export interface CacheDefinition {
   readonly scope: string;
   /** How long an entry may live (capped by CACHE_MAX_TTL_MS, and in process by CACHE_LOCAL_TTL_MS). */
   readonly ttlMs: number;
+  /**
+   * A read sees every write committed on any service replica before it began (a balance after a transfer, whichever
+   * pod the next turn lands on). An invalidation travels to the other replicas on its own, so before an in-process
+   * entry is used, the replica's listening connections make a round trip (one for all the reads waiting): every
+   * invalidation sent before has then arrived. When they cannot, the entry is not used, and the load reads the
+   * scope from the primary (its last write's position may have been missed too).
+   */
+  readonly exactAcrossReplicas?: boolean;
 }
 
 interface Counts {
@@ -45,7 +59,17 @@ interface InvalidationMessage {
   readonly t: number;
   /** Where the write stands in the primary's WAL, when read replicas are in use (read-your-writes). */
   readonly p?: string;
+  /** A replica saying it is there, with no write: `s` is then empty. */
+  readonly h?: 1;
 }
+
+/** How often a replica says it is there, on every channel it listens to (`InvalidationMessage.h`). */
+export const PRESENCE_INTERVAL_MS = 1000;
+/**
+ * A replica that has listened this long and heard no other is alone: nobody else's invalidation can be on its way,
+ * and an exact read needs no round trip. Also how long after the last word from another one it stops waiting.
+ */
+export const PEERS_FORGOTTEN_MS = 3500;
 
 const PROPAGATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
@@ -92,6 +116,11 @@ export class ReadThroughCache implements OnApplicationShutdown {
   private readonly flights = new Map<string, { promise: Promise<unknown>; signal?: AbortSignal }>();
   private readonly recordPropagation?: (seconds: number) => void;
   private remoteWrites?: (scopeKeys: readonly string[], position: string) => void;
+  private readonly heard = new RoundTrips(() => this.everythingHeard());
+  /** When another replica was last heard from (any message), and since when this one has listened without a gap. */
+  private peerHeardAt = Number.NEGATIVE_INFINITY;
+  private listeningSince?: number;
+  private presence?: NodeJS.Timeout;
 
   constructor(config: AppConfig, @Optional() metrics?: Metrics) {
     this.settings = config.cache;
@@ -107,6 +136,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
         (afterGap) => this.resync('Redis', afterGap),
         config.redisTopology,
       );
+      this.sayPresent();
     }
     if (metrics) this.registerMetrics(metrics);
     const observe = metrics?.histogram(
@@ -159,10 +189,14 @@ export class ReadThroughCache implements OnApplicationShutdown {
     this.remoteWrites = listener;
   }
 
-  /** The composition root hands the PostgreSQL notification channel over here. */
-  useFallbackChannel(channel: InvalidationChannel): void {
-    if (!this.settings.enabled) return;
+  /**
+   * The composition root hands the PostgreSQL notification channel over here. With the cache off it is used only
+   * when it must carry writes' WAL positions to the other replicas (`carriesWritePositions`: read replicas in use).
+   */
+  useFallbackChannel(channel: InvalidationChannel, options: { carriesWritePositions?: boolean } = {}): void {
+    if (!this.settings.enabled && !options.carriesWritePositions) return;
     this.fallback = channel;
+    this.sayPresent();
     channel.subscribe(
       (message) => this.received(message, 'postgres'),
       (afterGap) => this.resync('PostgreSQL', afterGap),
@@ -176,11 +210,17 @@ export class ReadThroughCache implements OnApplicationShutdown {
     load: (signal?: AbortSignal) => Promise<unknown>,
     signal?: AbortSignal,
   ): Promise<unknown> {
+    const scope = scopeKey({ kind: region.definition.scope, id: scopeId });
+    const exact = region.definition.exactAcrossReplicas === true;
+    // Every write position sent before has arrived (the load is routed by them), and every invalidation; nothing
+    // to wait for when no other replica is there to send one.
+    const trusted = !exact || !this.mayHavePeers() || (await this.heard.next());
+    // Or not: the scope reads from the primary, as after a write of unknown position.
+    if (!trusted) this.remoteWrites?.([scope], UNKNOWN_POSITION);
     if (!this.settings.enabled) return load(signal);
     const counts = this.counts.get(region.name) as Counts;
-    const scope = scopeKey({ kind: region.definition.scope, id: scopeId });
     const key = entryKey(region.name, scopeId, parts);
-    const cached = this.local.get(key, scope);
+    const cached = trusted ? this.local.get(key, scope) : undefined;
     if (cached) {
       counts.hitsLocal++;
       return cached.value;
@@ -212,7 +252,8 @@ export class ReadThroughCache implements OnApplicationShutdown {
    * the write's WAL position, passed on to the other replicas (see `onRemoteWrite`).
    */
   async invalidate(scopes: readonly CacheScope[], writtenAt?: string): Promise<void> {
-    if (!this.settings.enabled || scopes.length === 0) return;
+    if (scopes.length === 0) return;
+    if (!this.settings.enabled && writtenAt === undefined) return;
     const keys = scopes.map(scopeKey);
     for (const key of keys) this.local.invalidate(key);
     this.countInvalidations(scopes, 'invalidatedLocal');
@@ -238,7 +279,43 @@ export class ReadThroughCache implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.presence);
     await this.shared?.close();
+  }
+
+  /**
+   * Whether another replica may have sent an invalidation this one has not heard yet: one was heard from lately, or
+   * this one has not listened long enough to know (a replica says it is there as soon as it listens, and every
+   * PRESENCE_INTERVAL_MS). Without any channel there is nobody to hear.
+   */
+  private mayHavePeers(): boolean {
+    if (!this.shared && !this.fallback) return false;
+    // Nothing can be heard while a listening connection is down: not even that another replica started.
+    if ((this.shared && !this.shared.listening) || (this.fallback && !this.fallback.listening())) return true;
+    const now = Date.now();
+    if (this.listeningSince === undefined || now - this.listeningSince < PEERS_FORGOTTEN_MS) return true;
+    return now - this.peerHeardAt < PEERS_FORGOTTEN_MS;
+  }
+
+  private sayPresent(): void {
+    if (this.presence) return;
+    this.presence = setInterval(() => this.announce(), PRESENCE_INTERVAL_MS);
+    this.presence.unref();
+  }
+
+  private announce(): void {
+    const message = JSON.stringify({ o: this.origin, s: [], t: Date.now(), h: 1 } satisfies InvalidationMessage);
+    this.shared?.announce(message);
+    this.fallback?.publish(message).catch(() => undefined);
+  }
+
+  /** Whether every invalidation sent before now has reached this replica, on each way one can come. */
+  private async everythingHeard(): Promise<boolean> {
+    const [redis, postgres] = await Promise.all([
+      this.shared ? this.shared.caughtUp() : true,
+      this.fallback ? this.fallback.caughtUp() : true,
+    ]);
+    return redis && postgres;
   }
 
   private async fill(
@@ -296,6 +373,8 @@ export class ReadThroughCache implements OnApplicationShutdown {
       return;
     }
     if (message.o === this.origin || !Array.isArray(message.s)) return;
+    this.peerHeardAt = Date.now();
+    if (message.h === 1) return;
     const keys = message.s.filter((key): key is string => typeof key === 'string');
     if (typeof message.p === 'string') this.remoteWrites?.(keys, message.p);
     for (const key of keys) this.local.invalidate(key);
@@ -312,6 +391,9 @@ export class ReadThroughCache implements OnApplicationShutdown {
    */
   private resync(source: string, afterGap: boolean): void {
     this.local.clear();
+    // What was said while not listening went unheard: who is there is known again only after a while.
+    this.listeningSince = Date.now();
+    this.announce();
     // A write whose invalidation Redis refused reached the replicas only through PostgreSQL: if this one missed it,
     // the scope's entries in Redis are still current.
     if (source === 'PostgreSQL') this.shared?.distrust();
@@ -369,6 +451,40 @@ export class ReadThroughCache implements OnApplicationShutdown {
       });
     });
     metrics.gauge('cache_local_entries', 'Entries held by the in-process tier', (observe) => observe(this.local.size));
+  }
+}
+
+/**
+ * Round trips shared by the reads that wait for one: a read joins the next round trip to leave, never one already on
+ * its way (it may have left before the write the read must see was announced), so under load there is at most one
+ * on its way and one waiting.
+ */
+class RoundTrips {
+  private current?: Promise<boolean>;
+  private waiting?: Promise<boolean>;
+
+  constructor(private readonly roundTrip: () => Promise<boolean>) {}
+
+  next(): Promise<boolean> {
+    const current = this.current;
+    if (!current) return this.start();
+    this.waiting ??= current.then(() => {
+      this.waiting = undefined;
+      return this.start();
+    });
+    return this.waiting;
+  }
+
+  private start(): Promise<boolean> {
+    // Shared by whichever turns wait for it: it belongs to no one turn's trace.
+    const trip: Promise<boolean> = context
+      .with(ROOT_CONTEXT, () => this.roundTrip())
+      .catch(() => false)
+      .finally(() => {
+        if (this.current === trip) this.current = undefined;
+      });
+    this.current = trip;
+    return trip;
   }
 }
 

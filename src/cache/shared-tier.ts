@@ -145,6 +145,16 @@ export class SharedTier {
     this.listener.on('subscribed', onListening);
   }
 
+  /** Whether the listening connection is up. */
+  get listening(): boolean {
+    return this.listener.connected;
+  }
+
+  /** Whether every invalidation published before the call has reached this replica (see ChannelListener). */
+  caughtUp(): Promise<boolean> {
+    return this.listener.caughtUp();
+  }
+
   /** Reads and writes go to Redis only while both connections are up (a missed notification is never trusted). */
   get available(): boolean {
     return this.client.status === 'ready' && this.listener.connected && this.trustedAsOf === this.distrusts;
@@ -240,6 +250,14 @@ export class SharedTier {
       this.distrust();
       throw error;
     }
+  }
+
+  /** Publishes `message` to every replica, nothing more (a replica saying it is there); failures are ignored. */
+  announce(message: string): void {
+    const published = this.sharded
+      ? this.client.spublish(this.channel, message)
+      : this.client.publish(this.channel, message);
+    published.catch(() => undefined);
   }
 
   /**

@@ -71,6 +71,11 @@ export class DatabasePool {
    * replayed it. Returns the primary's WAL position, for the other service replicas (undefined without read
    * replicas, at no cost), `unknown` when it could not be read.
    */
+  /** Whether reads that tolerate lag may go to read replicas (DATABASE_REPLICA_URLS). */
+  get hasReadReplicas(): boolean {
+    return this.replicas?.configured === true;
+  }
+
   async noteWrite(scopes: readonly string[]): Promise<string | undefined> {
     if (!this.replicas?.configured) return undefined;
     try {

@@ -24,7 +24,18 @@ export interface NotificationChannel {
    * reconnection (true). Messages sent before it may have been missed.
    */
   subscribe(onMessage: (message: string) => void, onListening: (afterGap: boolean) => void): void;
+  /**
+   * Whether every message committed before the call has been handed to the listeners: a `SELECT 1` on the listening
+   * connection (the server sends the notifications it has for a session before it says it is ready again). False
+   * while not listening, or without an answer within CAUGHT_UP_TIMEOUT_MS.
+   */
+  caughtUp(): Promise<boolean>;
+  /** Whether the listening connection is up (it listens on every channel). */
+  listening(): boolean;
 }
+
+/** How long the listening connection's round trip may take before the messages it would have fenced count as missed. */
+export const CAUGHT_UP_TIMEOUT_MS = 500;
 
 interface Listener {
   readonly onMessage: (message: string) => void;
@@ -67,6 +78,8 @@ export class PgNotifications implements OnApplicationShutdown {
         if (Buffer.byteLength(message) > MAX_NOTIFY_PAYLOAD_BYTES) throw new Error('notification too long');
         await this.pools.primary.query('SELECT pg_notify($1, $2)', [name, message]);
       },
+      caughtUp: () => this.caughtUp(),
+      listening: () => this.client !== undefined,
       subscribe: (onMessage, onListening) => {
         const listeners = this.listeners.get(name) ?? [];
         listeners.push({ onMessage, onListening });
@@ -79,6 +92,21 @@ export class PgNotifications implements OnApplicationShutdown {
         );
       },
     };
+  }
+
+  private caughtUp(): Promise<boolean> {
+    const client = this.client;
+    if (!client) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), CAUGHT_UP_TIMEOUT_MS);
+      client
+        .query('SELECT 1')
+        .then(
+          () => resolve(true),
+          () => resolve(false),
+        )
+        .finally(() => clearTimeout(timer));
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

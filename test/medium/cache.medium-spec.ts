@@ -16,6 +16,8 @@ import { testPool } from './support/test-pool';
 const LISTENER = "application_name = 'webhook-fulfillment-notifications'";
 
 const settings = { enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 };
+/** A region whose reads see every write committed on any replica before they began. */
+const EXACT = { scope: 'customer', ttlMs: 30_000, exactAcrossReplicas: true };
 
 /** The cache stores in Redis without waiting: this waits until the namespace holds `count` entries. */
 async function storedInRedis(namespace: string, count: number): Promise<void> {
@@ -68,6 +70,21 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
       // B's Redis entry is of an old generation already.
       await eventually(async () => expect(await balancesB.read('C-1', ['checking'], load)).toBe(row), 2000);
     }
+  });
+
+  it('an exact region reads the write at once, the next read after the writer answered (no waiting for the message)', async () => {
+    const [[a, b]] = replicas();
+    await Promise.all([ready(a), ready(b)]);
+    a.define<string>('balances', EXACT);
+    const balancesB = b.define<string>('balances', EXACT);
+    expect(await balancesB.read('C-1', [], () => Promise.resolve('0'))).toBe('0');
+    const stale: string[] = [];
+    for (let write = 1; write <= 30; write++) {
+      await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
+      const seen = await balancesB.read('C-1', [], () => Promise.resolve(String(write)));
+      if (seen !== String(write)) stale.push(`write ${write}: read ${seen}`);
+    }
+    expect(stale).toEqual([]);
   });
 
   it('drops what it cached in process before its subscription took effect (a write then would have gone unheard)', async () => {
@@ -178,6 +195,13 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     await database.drop();
   });
 
+  const listeningConnections = async () =>
+    (
+      await pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND ${LISTENER}`,
+      )
+    ).rows[0].n;
+
   function replica(): ReadThroughCache {
     const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
       database: { url: database.url, statementTimeoutMs: 3000 },
@@ -206,13 +230,7 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     const [a, b] = [replica(), replica()];
     const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
-    const listening = async () =>
-      (
-        await pool.query<{ n: string }>(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND ${LISTENER}`,
-        )
-      ).rows[0].n;
-    await eventually(async () => expect(await listening()).toBe('2'));
+    await eventually(async () => expect(await listeningConnections()).toBe('2'));
     expect(await balancesB.read('C-1', [], () => Promise.resolve('old'))).toBe('old');
     await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
     await eventually(async () => expect(await balancesB.read('C-1', [], () => Promise.resolve('new'))).toBe('new'));
@@ -224,10 +242,25 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     await pool.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND ${LISTENER}`,
     );
-    await eventually(async () => expect(await listening()).toBe('2'), 10_000);
+    await eventually(async () => expect(await listeningConnections()).toBe('2'), 10_000);
     await eventually(async () =>
       expect(await balancesB.read('C-2', [], () => Promise.resolve('read again'))).toBe('read again'),
     );
+  });
+
+  it('an exact region reads the write at once, the next read after the writer answered (no waiting for the message)', async () => {
+    const [a, b] = [replica(), replica()];
+    a.define<string>('balances', EXACT);
+    const balancesB = b.define<string>('balances', EXACT);
+    await eventually(async () => expect(await listeningConnections()).toBe('2'));
+    await eventually(async () => expect(await balancesB.read('C-3', [], () => Promise.resolve('0'))).toBe('0'));
+    const stale: string[] = [];
+    for (let write = 1; write <= 30; write++) {
+      await a.invalidate([{ kind: 'customer', id: 'C-3' }]);
+      const seen = await balancesB.read('C-3', [], () => Promise.resolve(String(write)));
+      if (seen !== String(write)) stale.push(`write ${write}: read ${seen}`);
+    }
+    expect(stale).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import Redis, { type Cluster, type RedisOptions } from 'ioredis';
-import type { ChannelListener } from './channel-listener';
+import { type ChannelListener, pingedWithin } from './channel-listener';
 import { closeRedis } from './close-redis';
 
 /** The pause before the first attempt after a loss; it doubles with each failed one, up to LONGEST_PAUSE_MS. */
@@ -55,6 +55,11 @@ export class ClusterSlotListener extends EventEmitter implements ChannelListener
 
   get connected(): boolean {
     return this.connection?.status === 'ready';
+  }
+
+  async caughtUp(): Promise<boolean> {
+    const connection = this.connection;
+    return connection !== undefined && this.subscribedOn === connection && this.connected && pingedWithin(connection);
   }
 
   async close(): Promise<void> {

@@ -55,8 +55,10 @@ export class AccountsRepository {
     private readonly pool: DatabasePool,
     cache: ReadThroughCache,
   ) {
-    this.accounts = cache.define<AccountView | null>('balances', { scope: 'customer', ttlMs: BALANCE_TTL_MS });
-    this.accountLists = cache.define<AccountView[]>('account_lists', { scope: 'customer', ttlMs: BALANCE_TTL_MS });
+    // Money: the turn after a transfer reads the new balance on whichever service replica it lands.
+    const balances = { scope: 'customer', ttlMs: BALANCE_TTL_MS, exactAcrossReplicas: true };
+    this.accounts = cache.define<AccountView | null>('balances', balances);
+    this.accountLists = cache.define<AccountView[]>('account_lists', balances);
   }
 
   /** The customer's account of a type (unique per customer); the signal cancels the read in PostgreSQL. */
