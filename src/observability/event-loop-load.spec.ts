@@ -1,5 +1,5 @@
 import { loadConfig } from '../config';
-import { EventLoopLoad, overloaded, SATURATED_UTILIZATION } from './event-loop-load';
+import { EventLoopLoad, lateness, overloaded, SATURATED_UTILIZATION } from './event-loop-load';
 
 describe('EventLoopLoad', () => {
   it('does not count start-up work once the server listens: restartWindow() forgets a blocked loop', async () => {
@@ -84,5 +84,19 @@ describe('overloaded', () => {
   it('never refuses for a signal whose limit is 0', () => {
     expect(overloaded({ delayMs: 5000, utilization: 1, inFlight: 10_000 }, { delayMs: 0, inFlight: 0 })).toBe(false);
     expect(overloaded({ delayMs: 5000, utilization: 0.1, inFlight: 1 }, { delayMs: 0, inFlight: 128 })).toBe(false);
+  });
+});
+
+describe('lateness', () => {
+  const histogram = (p90Ms: number, count = 10) => ({ count, percentile: () => p90Ms * 1e6 });
+
+  it("reads an idle loop as on time: Node's histogram holds the whole gap between its 10 ms timer's runs", () => {
+    expect(lateness(histogram(10.1))).toBeCloseTo(0.1);
+    expect(lateness(histogram(9.8))).toBe(0);
+  });
+
+  it('reads a loop that ran 25 ms late as 25 ms late, and an empty window as 0', () => {
+    expect(lateness(histogram(35))).toBe(25);
+    expect(lateness(histogram(35, 0))).toBe(0);
   });
 });

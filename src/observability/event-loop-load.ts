@@ -9,6 +9,15 @@ const LOG_INTERVAL_MS = 10_000;
 /** Busy this share of a window, the loop has no spare time: work it cannot start waits (in the kernel). */
 export const SATURATED_UTILIZATION = 0.95;
 
+/**
+ * How late the loop ran in a window (ms, 90th percentile) from the histogram of `monitorEventLoopDelay`, which
+ * records the whole time between two of its timer's runs: an idle loop reads as one resolution late.
+ */
+export function lateness(histogram: Pick<IntervalHistogram, 'count' | 'percentile'>): number {
+  if (histogram.count === 0) return 0;
+  return Math.max(0, histogram.percentile(90) / 1e6 - SAMPLE_RESOLUTION_MS);
+}
+
 export interface LoadSample {
   /**
    * How late the loop has kept running (ms): the lesser of the last two windows' 90th-percentile delays. One pause
@@ -131,9 +140,8 @@ export class EventLoopLoad implements OnApplicationShutdown {
   }
 
   private sample(): void {
-    // The histogram holds the delays beyond the sampling resolution, in nanoseconds.
     this.previousDelayMs = this.recentDelayMs;
-    this.recentDelayMs = this.histogram.count > 0 ? this.histogram.percentile(90) / 1e6 : 0;
+    this.recentDelayMs = lateness(this.histogram);
     this.histogram.reset();
     const now = performance.eventLoopUtilization();
     this.recentUtilization = performance.eventLoopUtilization(now, this.lastUtilization).utilization;

@@ -2,7 +2,10 @@ import { parameterAttributes, pathOf, REDACTED, redactJson, redactQuery, redactU
 
 describe('redactQuery', () => {
   it('keeps the names and removes every value', () => {
-    expect(redactQuery('token=abc&x=1&flag')).toBe('token=REDACTED&x=REDACTED&flag');
+    expect(redactQuery('token=abc&x=1&flag')).toBe('token=REDACTED&x=REDACTED&REDACTED');
+    // A token sent on its own, and data sent where a name goes, are not kept either.
+    expect(redactQuery('s3cr3tTok')).toBe('REDACTED');
+    expect(redactQuery('4111111111111111=1&page[size]=2')).toBe('REDACTED=REDACTED&page[size]=REDACTED');
     expect(redactQuery('')).toBe('');
     expect(redactQuery('a=b=c')).toBe('a=REDACTED');
   });

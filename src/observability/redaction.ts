@@ -7,9 +7,13 @@ const MAX_PARAMETER_NAMES = 32;
 const MAX_NAME_LENGTH = 64;
 const MAX_VALUE_LENGTH = 128;
 
+/** A query parameter's name as people write names; anything else may be data sent where a name goes. */
+const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_.[\]-]{0,63}$/;
+
 /**
  * `a=1&token=x` → `a=REDACTED&token=REDACTED`: the names stay (they tell what was asked), every value goes,
- * since any of them may be a signature, a token or a customer's data.
+ * since any of them may be a signature, a token or a customer's data. A part without `=` may be a token sent on
+ * its own (`?s3cr3t`), and a name that does not look like one may be data: both go too.
  */
 export function redactQuery(query: string): string {
   if (query === '') return query;
@@ -17,7 +21,9 @@ export function redactQuery(query: string): string {
     .split('&')
     .map((pair) => {
       const equals = pair.indexOf('=');
-      return equals === -1 ? pair : `${pair.slice(0, equals)}=${REDACTED}`;
+      if (equals === -1) return pair === '' ? pair : REDACTED;
+      const name = pair.slice(0, equals);
+      return `${PARAMETER_NAME.test(name) ? name : REDACTED}=${REDACTED}`;
     })
     .join('&');
 }
@@ -136,6 +142,7 @@ export const LOG_REDACT_PATHS: readonly string[] = [
  * listed, so that a captured request still has the shape its platform requires.
  */
 const PROTOCOL_FIELDS = new Set([
+  'allRequiredParamsPresent',
   'confirmation',
   'confirmationState',
   'dialogActionType',
