@@ -109,6 +109,8 @@ describe('operator console: request capture and the inspector (real HTTP, real P
           queryText: REDACTED,
           intent: { displayName: 'GetAccountBalance' },
           parameters: { user_id: REDACTED, account_type: 'checking' },
+          // Where the dialogue stands, not who said what: kept, so the request sent again is the same turn.
+          allRequiredParamsPresent: true,
           languageCode: 'en',
         },
       },

@@ -153,6 +153,7 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
           session,
           queryResult: {
             intent: { displayName: 'TestRich' },
+            allRequiredParamsPresent: true,
             outputContexts: [{ name: `${session}/contexts/previous`, lifespanCount: 2, parameters: { a: 1 } }],
           },
         },
@@ -198,6 +199,7 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
         queryResult: {
           intent: { displayName: 'TestConversation' },
           parameters: { feature: 'session' },
+          allRequiredParamsPresent: true,
           outputContexts: [{ ...context, parameters: { visits: 1, obsolete: 'x', other: 'kept' } }],
         },
       });

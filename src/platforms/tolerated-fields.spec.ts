@@ -131,6 +131,8 @@ const CASES: readonly PlatformCase[] = [
       'queryResult.parameters',
       'queryResult.outputContexts',
       'queryResult.intent.displayName',
+      // Its absence is Google's way of writing false: slot filling (the dialog stage).
+      'queryResult.allRequiredParamsPresent',
     ],
     validate: (body) => validateBody(DialogflowEsWebhookRequest, body, 'ES'),
     turn: (body) => withoutRaw(esInput(body as DialogflowEsWebhookRequest, CALLER)),

@@ -13,7 +13,13 @@ export function esRequest(
   return {
     responseId: `resp-${Math.random().toString(36).slice(2)}`,
     session: 'projects/project-id/agent/sessions/session-id',
-    queryResult: { queryText: 'test', intent: { displayName: intent }, parameters, languageCode: 'en' },
+    queryResult: {
+      queryText: 'test',
+      intent: { displayName: intent },
+      parameters,
+      allRequiredParamsPresent: true,
+      languageCode: 'en',
+    },
     ...overrides,
   };
 }

@@ -18,6 +18,7 @@ function plainRequest(queryResult: Record<string, unknown> = {}, extra: Record<s
       queryText: 'What is my balance?',
       intent: { name: 'projects/project-id/agent/intents/1', displayName: 'GetAccountBalance' },
       parameters: { account_type: 'checking' },
+      allRequiredParamsPresent: true,
       languageCode: 'de-DE',
       ...queryResult,
     },
@@ -49,10 +50,10 @@ describe('toDispatchInput', () => {
     });
   });
 
-  it('is the dialog stage while ES still collects required parameters (allRequiredParamsPresent: false only)', () => {
-    expect(toDispatchInput(request({ allRequiredParamsPresent: false }), CALLER).stage).toBe('dialog');
-    for (const value of [true, undefined, 'false', 0, null]) {
-      expect(toDispatchInput(request({ allRequiredParamsPresent: value }), CALLER).stage).toBe('fulfillment');
+  it('is the fulfillment stage only with allRequiredParamsPresent: true (Google leaves a false one out of its JSON)', () => {
+    expect(toDispatchInput(request({ allRequiredParamsPresent: true }), CALLER).stage).toBe('fulfillment');
+    for (const value of [false, undefined, 'true', 1, null]) {
+      expect(toDispatchInput(request({ allRequiredParamsPresent: value }), CALLER).stage).toBe('dialog');
     }
   });
 

@@ -121,11 +121,12 @@ function sessionContext(result: FulfillmentResult, input: Readonly<Record<string
 
 /**
  * Whether ES is still collecting the intent's required parameters (slot filling with "Enable webhook call for slot
- * filling"): it then says `allRequiredParamsPresent: false`. Read as sent, never refused: any other value, or none,
- * is a fulfillment call.
+ * filling"). Google writes its JSON leaving out every field that holds its default (an empty `action`, a `false`),
+ * so a call made while parameters are missing has no `allRequiredParamsPresent` at all: only `true` is a
+ * fulfillment call. Read as sent, never refused.
  */
 function collectingSlots(query: DialogflowEsQueryResult): boolean {
-  return (query as { allRequiredParamsPresent?: unknown }).allRequiredParamsPresent === false;
+  return (query as { allRequiredParamsPresent?: unknown }).allRequiredParamsPresent !== true;
 }
 
 /**
