@@ -544,6 +544,21 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     expect(again.json.equals(first.json)).toBe(true);
   });
 
+  it('does not take an unsigned webhook-id as the turn key of a Fulfill call (nothing vouches for it)', async () => {
+    const transfer = {
+      sessionId: 'grpc-unsigned-webhook-id',
+      intent: 'TransferFunds',
+      stage: 'STAGE_FULFILLMENT',
+      confirmation: 'CONFIRMATION_CONFIRMED',
+      parameters: toStruct({ user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 }),
+    };
+    const refused = await failure(
+      unary(withoutCertificate, 'Fulfill', transfer, bearer(GENERIC_TOKEN, { 'webhook-id': 'x'.repeat(4000) })),
+    );
+    expect(refused.code).toBe(status.INVALID_ARGUMENT);
+    expect(refused.details).toMatch(/idempotency-key: is required for intent "TransferFunds"/);
+  });
+
   it('answers grpc.health.v1 Check for the server and the service, NOT_FOUND for another name', async () => {
     const health = openGrpcClient(port, tls(certs), proto.grpc.health.v1.Health);
     try {
@@ -833,9 +848,12 @@ describe('gRPC without TLS (local development)', () => {
     }
   });
 
-  it('closes gracefully on shutdown: open Watch streams end, new calls are refused', async () => {
+  it('closes on shutdown: open Watch streams end, a call whose request never ends is cut after the time given, new calls are refused', async () => {
     const health = openGrpcClient(port, credentials.createInsecure(), proto.grpc.health.v1.Health);
     const fulfillment = openGrpcClient(port, credentials.createInsecure());
+    // A client that sent a call's headers and never the end of its request: grpc-js would wait for it for ever.
+    const stalled = connectHttp2(`http://127.0.0.1:${port}`);
+    stalled.on('error', () => undefined);
     try {
       const stream = health.Watch({ service: '' });
       const ended = new Promise<void>((resolve) => {
@@ -844,11 +862,25 @@ describe('gRPC without TLS (local development)', () => {
         stream.on('error', () => resolve());
       });
       await new Promise((resolve) => stream.once('data', resolve));
-      await t.app.get(GrpcEndpoint).close();
+      const call = stalled.request(
+        {
+          ':method': 'POST',
+          ':path': '/fulfillment.v1.FulfillmentService/Fulfill',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        },
+        { endStream: false },
+      );
+      call.on('error', () => undefined);
+      const cut = new Promise<void>((resolve) => call.on('close', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await t.app.get(GrpcEndpoint).close(1_000)).toBe(false);
       await ended;
+      await cut;
       const error = await failure(unary(fulfillment, 'Fulfill', balanceRequest(), bearer('local-dev-token')));
       expect(error.code).toBe(status.UNAVAILABLE);
     } finally {
+      stalled.destroy();
       health.close();
       fulfillment.close();
     }

@@ -75,7 +75,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
       if (!watchGrpcServer(server, access)) {
         logger.warn('Cannot see calls to unknown gRPC methods with this grpc-js version: they get no access line');
       }
-      endpoint.started(address, port, transport);
+      endpoint.started(address, port, transport, () => server.forceShutdown());
       connections.observe(server);
       auditTransportRefusals(server);
       if (!adaptIncomingHeaders(server)) {

@@ -27,7 +27,9 @@ function turnContext(metadata: Metadata, call: GrpcUnaryCall): GrpcTurnContext {
     deadline: call.getDeadline(),
     arrivedAt: call.arrivedAt ?? performance.now(),
     idempotencyKey: metadataValue(metadata, 'idempotency-key'),
-    webhookId: singleValue(metadataValue(metadata, 'webhook-id')),
+    // Only a Standard Webhooks signature vouches for the webhook-id (it signs it): Fulfill has no signed bytes, so
+    // there it is whatever the client wrote, and would name the turn as if it were the sender's own key.
+    webhookId: call.bodySigned === true ? singleValue(metadataValue(metadata, 'webhook-id')) : undefined,
     bodySigned: call.bodySigned === true,
   };
 }

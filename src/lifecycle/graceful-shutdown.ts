@@ -21,7 +21,8 @@ const CLOSE_MARGIN_MS = 2000;
  * every response, so clients stop reusing it first). In parallel the job queue lets running jobs finish (or
  * fails them back to the queue) and takes no more, while still queueing what turns being answered send. Then late
  * work (turns answered "still working") stores its results, within the grace period; the queue closes, then the
- * application (audit flush, pools). The gRPC port stops with the HTTP listener: no new calls, running ones finish.
+ * application (audit flush, pools). The gRPC port stops with the HTTP listener: no new calls, running ones finish
+ * within the grace period, and are cut after it.
  * Resolves when everything is closed.
  */
 export async function shutDownGracefully(
@@ -45,7 +46,13 @@ export async function shutDownGracefully(
   backstop.unref();
   const jobs = app.get(JobQueue);
   // The queue takes no more jobs, but stays open: a turn still being answered may queue its job.
-  await Promise.all([httpClosed, app.get(GrpcEndpoint).close(), jobs.stopWorkers()]);
+  const grpcClosed = app
+    .get(GrpcEndpoint)
+    .close(closeBy - Date.now())
+    .then((finished) => {
+      if (!finished) logger.warn('gRPC calls still open at the end of the grace period were cut');
+    });
+  await Promise.all([httpClosed, grpcClosed, jobs.stopWorkers()]);
   clearTimeout(backstop);
   // Late work the turns left (answered "still working") stores its result and queues its callback, while it can.
   const unstored = await app.get(FulfillmentResults).lateWorkStored(closeBy - Date.now());
