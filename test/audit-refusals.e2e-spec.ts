@@ -78,8 +78,8 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
     });
 
   /** The error a typed gRPC Fulfill call fails with, on a client of its own. */
-  const fulfilRefusal = async (request: object, metadata: Record<string, string>) => {
-    const client = openGrpcClient(app.grpcPort ?? 0);
+  const fulfilRefusal = async (request: object, metadata: Record<string, string>, options = {}) => {
+    const client = openGrpcClient(app.grpcPort ?? 0, undefined, undefined, options);
     try {
       return await grpcFailure(unary(client, 'Fulfill', request, grpcMetadata(metadata)));
     } finally {
@@ -189,6 +189,21 @@ describe('refusals in the audit trail (issue 18 part 9)', () => {
       reason: 'payload_too_large',
       route: '/fulfillment.v1.FulfillmentService/Fulfill',
       remote_address: '127.0.0.1',
+    });
+  });
+
+  it('a gzip gRPC message that decompresses over the size limit is audited like a 413 too', async () => {
+    const refused = await fulfilRefusal(
+      { sessionId: 's', intent: 'GetAccountBalance', text: 'x'.repeat(200_000) },
+      { authorization: 'Bearer local-dev-token', 'x-request-id': 'audit-grpc-gzip' },
+      { 'grpc.default_compression_algorithm': 2 },
+    );
+    expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(refused.details).toMatch(/decompresses/);
+    expect(await waitForAuditRow(app.database.url, byRequest('audit-grpc-gzip'))).toMatchObject({
+      event: 'input_validation_fail',
+      reason: 'payload_too_large',
+      route: '/fulfillment.v1.FulfillmentService/Fulfill',
     });
   });
 

@@ -886,3 +886,39 @@ describe('gRPC without TLS (local development)', () => {
     }
   });
 });
+
+describe('gRPC connections that grow old (GRPC_MAX_CONNECTION_AGE_MS)', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { GRPC_ENABLED: 'true', GRPC_MAX_CONNECTION_AGE_MS: '1000' } });
+    port = t.grpcPort ?? 0;
+  });
+
+  afterAll(() => t?.close());
+
+  it('asks a client to reconnect once its connection is old (GOAWAY), and the client goes on calling on a new one', async () => {
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    const client = openGrpcClient(port, credentials.createInsecure());
+    try {
+      const goaway = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no GOAWAY within 5 s')), 5_000);
+        session.once('goaway', (code: number) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+      });
+      expect(goaway).toBe(0); // NO_ERROR: a graceful request to reconnect
+      for (let call = 0; call < 3; call++) {
+        const answer = await unary<FulfillResponse>(client, 'Fulfill', balanceRequest(), bearer('local-dev-token'));
+        expect(answer.outcome).toBe('OUTCOME_FULFILLED');
+        await new Promise((resolve) => setTimeout(resolve, 700));
+      }
+    } finally {
+      session.destroy();
+      client.close();
+    }
+  });
+});

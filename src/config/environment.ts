@@ -587,6 +587,17 @@ export class Environment {
   @Max(65535)
   GRPC_PORT = 50051;
 
+  /**
+   * How long a gRPC connection lives before the server asks the client to reconnect (GOAWAY; calls running then get
+   * 30 s more): a client behind a Kubernetes Service reaches pods added since, and a connection the client left
+   * behind goes. grpc-js adds up to ±10 % so that connections opened together do not end together.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  GRPC_MAX_CONNECTION_AGE_MS = 1_800_000;
+
   /** Serve Prometheus metrics (text format) on METRICS_PORT at /metrics. */
   @Transform(toBool)
   @IsBoolean()

@@ -59,6 +59,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
   const transport = new FulfillmentGrpcTransport({
     host: config.http.host,
     port: config.grpc.port,
+    maxConnectionAgeMs: config.grpc.maxConnectionAgeMs,
     credentials: () =>
       (credentials = tls
         ? new ReloadableServerCredentials(tls, readTlsMaterial(tls))

@@ -6,8 +6,11 @@ import { normaliseAddress } from '../common/net/client-address';
 import { grpcHttp2Servers } from './grpc-connections';
 
 const RESOURCE_EXHAUSTED = '8';
-/** grpc-js's words when a message is over maxReceiveMessageLength (BODY_LIMIT_BYTES plus the envelope). */
-const TOO_LARGE = /^Received message larger than max/;
+/**
+ * grpc-js's words when a message is over maxReceiveMessageLength (BODY_LIMIT_BYTES plus the envelope), as sent or
+ * once decompressed (a gzip message of a few kilobytes can hold megabytes).
+ */
+const TOO_LARGE = /^Received message (?:larger than max|that decompresses to a size larger than)/;
 
 /**
  * A message over the size limit is refused by grpc-js itself (RESOURCE_EXHAUSTED), in its own call object, where

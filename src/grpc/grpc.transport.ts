@@ -16,6 +16,8 @@ export interface GrpcTransportOptions {
   /** What server reflection describes (the same services; see `loadReflectionDefinitions`). */
   readonly reflectionDefinition: PackageDefinition;
   readonly maxReceiveMessageLength: number;
+  /** GRPC_MAX_CONNECTION_AGE_MS. */
+  readonly maxConnectionAgeMs: number;
   /** Run around every call, in order (the access log). */
   readonly interceptors: ServerInterceptor[];
   /** Called once the port is bound, before any service is added. */
@@ -30,6 +32,16 @@ export function hostPort(host: string, port: number): string {
 
 /** Calls in flight on one HTTP/2 connection; a bot platform or a proxy in front needs far fewer. */
 export const MAX_CONCURRENT_STREAMS = 1000;
+/** How long the calls running on a connection at its maximum age may still take before it is cut. */
+export const MAX_CONNECTION_AGE_GRACE_MS = 30_000;
+/** A connection with no call for this long is closed (GOAWAY): a client gone without a word holds nothing. */
+export const MAX_CONNECTION_IDLE_MS = 300_000;
+/**
+ * The server pings a connection quiet for this long, and closes it when the ping is not answered within
+ * KEEPALIVE_TIMEOUT_MS: a peer that vanished (a node lost, a NAT's state dropped) is noticed in minutes, not hours.
+ */
+export const KEEPALIVE_TIME_MS = 60_000;
+export const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 /**
  * Nest's gRPC transport with what its stock server lacks: our own (reloadable) credentials, the bound port
@@ -54,6 +66,11 @@ export class FulfillmentGrpcTransport extends ServerGrpc {
       'grpc.max_receive_message_length': this.transport.maxReceiveMessageLength,
       // Node's default is unlimited: one connection could hold tens of thousands of health Watch streams.
       'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+      'grpc.max_connection_age_ms': this.transport.maxConnectionAgeMs,
+      'grpc.max_connection_age_grace_ms': MAX_CONNECTION_AGE_GRACE_MS,
+      'grpc.max_connection_idle_ms': MAX_CONNECTION_IDLE_MS,
+      'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
       interceptors: this.transport.interceptors,
     });
     const port = await new Promise<number>((resolve, reject) =>

@@ -54,6 +54,34 @@ describe('duplicateStructKey (FulfillRequest on the wire)', () => {
     expect(duplicateStructKey(Uint8Array.from(context), FULFILL_REQUEST_SHAPE)).toBe('contexts.1.parameters.y');
   });
 
+  it('throws on a Value holding two kinds, which protobufjs keeps both of and other decoders read as the last', () => {
+    const twoKinds = field(4, entry('amount', [...stringValue('1.00'), 0x11, ...Buffer.alloc(8)]));
+    expect(() => duplicateStructKey(Uint8Array.from(twoKinds), FULFILL_REQUEST_SHAPE)).toThrow(
+      'parameters.amount holds two kinds of value',
+    );
+    const nestedList = field(4, entry('l', field(6, field(1, [...stringValue('x'), 0x20, 0x01]))));
+    expect(() => duplicateStructKey(Uint8Array.from(nestedList), FULFILL_REQUEST_SHAPE)).toThrow(
+      'parameters.l.0 holds two kinds of value',
+    );
+  });
+
+  it('throws on a string that is not UTF-8: a field, a context name, a Struct key or a string value', () => {
+    const bad = [0x41, 0xff];
+    const cases: [number[], string][] = [
+      [field(3, bad), 'intent is not UTF-8'],
+      [field(1, bad), 'request_id is not UTF-8'],
+      [field(5, field(1, bad)), 'contexts.0.name is not UTF-8'],
+      [field(4, field(1, [...field(1, bad), ...field(2, stringValue('x'))])), 'a key in parameters is not UTF-8'],
+      [field(6, entry('k', field(3, bad))), 'session_parameters.k is not UTF-8'],
+    ];
+    for (const [bytes, message] of cases) {
+      expect(() => duplicateStructKey(Uint8Array.from(bytes), FULFILL_REQUEST_SHAPE)).toThrow(message);
+    }
+    // Valid UTF-8 of every width passes, U+FFFD itself included.
+    const fine = [...field(3, text('Überweisung ñ 中 🐍 \uFFFD')), ...field(4, entry('€', stringValue('ü')))];
+    expect(duplicateStructKey(Uint8Array.from(fine), FULFILL_REQUEST_SHAPE)).toBeUndefined();
+  });
+
   it('throws on bytes that are not a message (the decoder refuses them itself)', () => {
     expect(() => duplicateStructKey(Uint8Array.from([0x22, 0x10, 0x01]), FULFILL_REQUEST_SHAPE)).toThrow();
   });

@@ -5,12 +5,20 @@
 export interface StructShape {
   readonly structs: Readonly<Record<number, string>>;
   readonly messages: Readonly<Record<number, { readonly name: string; readonly shape: StructShape }>>;
+  /** Its `string` fields: proto3 requires valid UTF-8 there, which Node's decoding would silently replace. */
+  readonly strings?: Readonly<Record<number, string>>;
 }
 
-/** `FulfillRequest`: parameters (4), session_parameters (6), and each context's parameters (5 → 3). */
+/**
+ * `FulfillRequest`: parameters (4), session_parameters (6), each context's parameters (5 → 3), and the strings
+ * request_id, session_id, intent, text, language_code and each context's name.
+ */
 export const FULFILL_REQUEST_SHAPE: StructShape = {
   structs: { 4: 'parameters', 6: 'session_parameters' },
-  messages: { 5: { name: 'contexts', shape: { structs: { 3: 'parameters' }, messages: {} } } },
+  strings: { 1: 'request_id', 2: 'session_id', 3: 'intent', 9: 'text', 10: 'language_code' },
+  messages: {
+    5: { name: 'contexts', shape: { structs: { 3: 'parameters' }, strings: { 1: 'name' }, messages: {} } },
+  },
 };
 
 class Reader {
@@ -106,7 +114,23 @@ function lengthDelimited(field: Field, what: string): Uint8Array {
   return field.bytes;
 }
 
-const text = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A string field's text, refused when it is not UTF-8: Node would read the bytes with U+FFFD in place of what it
+ * cannot, so two requests that differ only there would be one turn, and a parser in front (grpc-go, Envoy) refuses
+ * them anyway.
+ */
+function textOf(bytes: Uint8Array, what: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new Error(`${what} is not UTF-8`);
+  }
+}
+
+/** The kinds of a `google.protobuf.Value` (its oneof): null, number, string, bool, struct, list. */
+const VALUE_KINDS = new Set([1, 2, 3, 4, 5, 6]);
 
 /**
  * Checks a Struct's entries (occurrences of a Struct field merge, so `keys` spans them): protobuf decoding lets
@@ -123,7 +147,7 @@ function structDuplicate(bytes: Uint8Array, path: string, keys: Set<string>): st
     const values: Uint8Array[] = [];
     while (!fields.done) {
       const field = fields.field();
-      if (field.number === 1) key = text.decode(lengthDelimited(field, 'a Struct key'));
+      if (field.number === 1) key = textOf(lengthDelimited(field, 'a Struct key'), `a key in ${path}`);
       else if (field.number === 2) values.push(lengthDelimited(field, 'a Struct value'));
     }
     if (keys.has(key)) return `${path}.${key}`;
@@ -134,13 +158,23 @@ function structDuplicate(bytes: Uint8Array, path: string, keys: Set<string>): st
   return undefined;
 }
 
-/** A `Value` (its occurrences merge too): a struct inside it, or each item of a list. */
+/**
+ * A `Value` (its occurrences merge too): a struct inside it, or each item of a list. A Value holding two kinds
+ * (a string and then a number) is refused: protobuf's rule is that the last one wins, protobufjs keeps both and
+ * the service would read the first, so a proxy in front and the service would see different values.
+ */
 function valueDuplicate(occurrences: readonly Uint8Array[], path: string): string | undefined {
   const keys = new Set<string>();
+  let kind: number | undefined;
   for (const bytes of occurrences) {
     const reader = new Reader(bytes);
     while (!reader.done) {
       const field = reader.field();
+      if (VALUE_KINDS.has(field.number)) {
+        if (kind !== undefined && kind !== field.number) throw new Error(`${path} holds two kinds of value`);
+        kind = field.number;
+      }
+      if (field.number === 3) textOf(lengthDelimited(field, 'a string value'), path);
       if (field.number === 5) {
         const found = structDuplicate(lengthDelimited(field, 'a struct value'), path, keys);
         if (found) return found;
@@ -160,7 +194,8 @@ function valueDuplicate(occurrences: readonly Uint8Array[], path: string): strin
 
 /**
  * The path of the first key repeated in a Struct of the message (as encoded), or undefined. Throws when the bytes
- * are not what the decoder read (truncated, or a field it reads sent with another wire type): refuse those.
+ * are not what the decoder read (truncated, or a field it reads sent with another wire type), or not what another
+ * decoder would read (a string that is not UTF-8, a Value of two kinds): refuse those.
  */
 export function duplicateStructKey(bytes: Uint8Array, shape: StructShape, path = ''): string | undefined {
   const reader = new Reader(bytes);
@@ -168,6 +203,8 @@ export function duplicateStructKey(bytes: Uint8Array, shape: StructShape, path =
   const messageIndex = new Map<number, number>();
   while (!reader.done) {
     const field = reader.field();
+    const name = shape.strings?.[field.number];
+    if (name !== undefined) textOf(lengthDelimited(field, `${path}${name}`), `${path}${name}`);
     const struct = shape.structs[field.number];
     if (struct !== undefined) {
       const keys = keysByField.get(field.number) ?? new Set<string>();

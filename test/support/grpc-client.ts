@@ -50,10 +50,12 @@ export function openGrpcClient(
   port: number,
   channel: ChannelCredentials = credentials.createInsecure(),
   Service: ServiceClientConstructor = grpcServices.fulfillment.v1.FulfillmentService,
+  options: Record<string, string | number> = {},
 ): ServiceClient {
   return new Service(`127.0.0.1:${port}`, channel, {
     'grpc.use_local_subchannel_pool': 1,
     'grpc.ssl_target_name_override': 'localhost',
+    ...options,
   });
 }
 
