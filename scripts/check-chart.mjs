@@ -91,6 +91,9 @@ const MUST_FAIL = [
   { set: ['networkPolicy.egress.otlpCollector.cidrs={collector.example}'], expect: 'cidrs' },
   { set: ['networkPolicy.egress.otlpCollector.host=collector'], expect: "'host' not allowed" },
   { set: ['migrations.extraThing=1'], expect: 'extraThing' },
+  { set: ['config.OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer x'], expect: 'set it from a Secret with extraEnv' },
+  { set: ['config.OTEL_EXPORTER_OTLP_TRACES_HEADERS=x=y'], expect: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS carries' },
+  { set: ['config.DB_MIGRATION_LOCK_TIMEOUT_MS=5000'], expect: 'set migrations.lockTimeoutMs' },
   // Below what the service accepts for DB_MIGRATION_STATEMENT_TIMEOUT_MS and DB_MIGRATION_LOCK_TIMEOUT_MS.
   { set: ['migrations.statementTimeoutMs=500'], expect: '/migrations/statementTimeoutMs' },
   { set: ['migrations.lockTimeoutMs=50'], expect: '/migrations/lockTimeoutMs' },
@@ -457,6 +460,16 @@ function checkRelations(set, docs, values = {}, effective = DEFAULTS) {
       problem(where, `ADMIN_HOST ${config.ADMIN_HOST} is not config.HOST (${effective.config?.HOST ?? 'unset'})`);
     }
     for (const service of services) {
+      // A Service a load balancer or every node exposes carries the webhook ports only.
+      if (service.spec.type !== 'ClusterIP') {
+        const internal = service.spec.ports.filter((p) => p.targetPort === 'metrics' || p.targetPort === 'admin');
+        if (internal.length > 0) {
+          problem(
+            `${set} Service/${service.metadata.name}`,
+            `a ${service.spec.type} exposes ${internal.map((p) => p.name).join(', ')}`,
+          );
+        }
+      }
       for (const port of service.spec.ports) {
         if (typeof port.targetPort === 'string' && !portNames.has(port.targetPort)) {
           problem(`${set} Service/${service.metadata.name}`, `targetPort ${port.targetPort} is not a container port`);
@@ -1009,12 +1022,18 @@ function checkPrometheusRule(set, docs, values) {
   const fullname = fullnameOf(values);
   const selector = r.selector || `namespace="${NAMESPACE}", job="${fullname}"`;
   const pods = r.kubeStateMetricsSelector || `namespace="${NAMESPACE}", pod=~"${fullname}-[a-z0-9]+-[a-z0-9]+"`;
+  const deployment = r.kubeStateMetricsDeploymentSelector || `namespace="${NAMESPACE}", deployment="${fullname}"`;
   for (const alert of alerts) {
     const at = `${where} ${alert.alert}`;
     if (!['warning', 'critical'].includes(alert.labels?.severity)) problem(at, 'severity is not warning or critical');
     if (!isSubset(r.alertLabels, alert.labels)) problem(at, 'lacks metrics.prometheusRule.alertLabels');
     if (!alert.annotations?.summary || !alert.annotations?.description) problem(at, 'no summary or description');
-    const mustSelect = KUBE_STATE_ALERTS.has(alert.alert) ? pods : selector;
+    const mustSelect =
+      alert.alert === 'WebhookFulfillmentNoReadyPods'
+        ? deployment
+        : KUBE_STATE_ALERTS.has(alert.alert)
+          ? pods
+          : selector;
     const selectors = [...alert.expr.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]);
     if (selectors.length === 0 || selectors.some((s) => !s.startsWith(mustSelect))) {
       problem(at, `a series selector does not start with ${mustSelect}`);
@@ -1129,6 +1148,41 @@ function promtoolChecks(helm, ruleSets, dashboardQueryList) {
     if (result.status === 0) log(`promtool test rules: ${tests.map((t) => `ci/rules-tests/${t}`).join(', ')} passed`);
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The readiness alerts find the server's pods by name. Kubernetes names them `<Deployment>-<template hash>-<id>`
+ * with everything before the id cut to 58 characters: for names of every length (the longest fullname is 63), the
+ * rendered pattern must match such a pod, and not the migration Job's.
+ */
+function checkPodPatterns(helm) {
+  for (const length of [25, 46, 47, 52, 57, 58, 63]) {
+    const fullname = `w${'f'.repeat(length - 1)}`;
+    const rendered = render(helm, [
+      '--set',
+      'metrics.prometheusRule.enabled=true',
+      '--set',
+      `fullnameOverride=${fullname}`,
+    ]);
+    if (rendered.status !== 0) {
+      problem(`pod pattern (fullname of ${length})`, rendered.stderr.trim());
+      continue;
+    }
+    const rule = yaml.loadAll(rendered.stdout).find((d) => d?.kind === 'PrometheusRule');
+    const expr = rule?.spec.groups
+      .flatMap((g) => g.rules)
+      .find((r) => r.alert === 'WebhookFulfillmentPodNotReady')?.expr;
+    const pattern = /pod=~"([^"]+)"/.exec(expr ?? '')?.[1];
+    if (!pattern) {
+      problem(`pod pattern (fullname of ${length})`, 'PodNotReady selects no pods by name');
+      continue;
+    }
+    const pod = `${`${fullname}-7d9f8c6b5d-`.slice(0, 58)}x7k2p`;
+    // PromQL anchors a regex at both ends.
+    if (!new RegExp(`^(?:${pattern})$`).test(pod)) {
+      problem(`pod pattern (fullname of ${length})`, `${pattern} does not match the pod ${pod}`);
+    }
   }
 }
 
@@ -1256,6 +1310,7 @@ async function main() {
   log(`${typed.length} manifests validated against the Kubernetes ${KUBE_VERSION} schemas and field names`);
   const dashboardQueryList = checkDashboardFile();
   promtoolChecks(helm, ruleSets, dashboardQueryList);
+  checkPodPatterns(helm);
   checkRefusals(helm);
   yamllint();
   if (problems.length > 0) {

@@ -29,7 +29,12 @@ const DASHBOARD = join(CHART, 'dashboards', 'webhook-fulfillment.json');
 const RULES_TEMPLATE = join(CHART, 'templates', 'prometheusrule.yaml');
 
 /** Series the dashboard and rules read that other exporters provide: Prometheus itself and kube-state-metrics. */
-const EXTERNAL = new Set(['up', 'kube_pod_container_status_ready', 'kube_pod_status_phase']);
+const EXTERNAL = new Set([
+  'up',
+  'kube_pod_container_status_ready',
+  'kube_pod_status_phase',
+  'kube_deployment_status_replicas_available',
+]);
 /** Labels the scrape adds (Prometheus Operator's ServiceMonitor, the rules' selectors) to every series. */
 const TARGET_LABELS = new Set(['namespace', 'job', 'pod', 'instance', 'service', 'container', 'endpoint']);
 

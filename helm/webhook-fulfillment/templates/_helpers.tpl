@@ -131,6 +131,14 @@ Checks across values that the schema cannot express; each failure names the valu
 {{- if and $v.probes.grpc.enabled (not $v.grpc.enabled) }}
 {{- fail "probes.grpc.enabled needs grpc.enabled=true" }}
 {{- end }}
+{{- range $name, $value := $v.config }}
+{{- if regexMatch "^OTEL_.*HEADERS$" $name }}
+{{- fail (printf "config.%s carries the collector's credentials (Authorization=...), and config goes into a ConfigMap and the release's values: set it from a Secret with extraEnv (valueFrom.secretKeyRef)" $name) }}
+{{- end }}
+{{- if and $v.migrations.enabled (hasPrefix "DB_MIGRATION_" $name) }}
+{{- fail (printf "config.%s reaches only the serving pods, which run no migrations with migrations.enabled=true: set migrations.lockTimeoutMs or migrations.statementTimeoutMs (the migration Job's)" $name) }}
+{{- end }}
+{{- end }}
 {{- if and $v.migrations.enabled (le (mul (int64 $v.migrations.activeDeadlineSeconds) 1000) (int64 $v.migrations.statementTimeoutMs)) }}
 {{- fail "migrations.activeDeadlineSeconds must be longer than migrations.statementTimeoutMs: Kubernetes would end the Job before a statement (or the waits for a table lock) ran out and said why" }}
 {{- end }}
@@ -196,5 +204,24 @@ Checks across values that the schema cannot express; each failure names the valu
 {{- end }}
 {{- if and $v.podDisruptionBudget.enabled (kindIs "invalid" $v.podDisruptionBudget.minAvailable) (kindIs "invalid" $v.podDisruptionBudget.maxUnavailable) }}
 {{- fail "podDisruptionBudget.enabled needs maxUnavailable or minAvailable" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The webhook ports of a Service: http(s), and gRPC when served.
+*/}}
+{{- define "wf.webhookServicePorts" -}}
+- name: {{ include "wf.httpPortName" . }}
+  port: {{ .Values.service.ports.http }}
+  targetPort: {{ include "wf.httpPortName" . }}
+  protocol: TCP
+  appProtocol: {{ default (ternary "https" "http" .Values.tls.enabled) .Values.service.appProtocols.http }}
+{{- if .Values.grpc.enabled }}
+- name: grpc
+  port: {{ .Values.service.ports.grpc }}
+  targetPort: grpc
+  protocol: TCP
+  {{- /* gRPC over TLS is opaque TLS to a mesh; in plaintext it is HTTP/2 without TLS. */}}
+  appProtocol: {{ default (ternary "https" "kubernetes.io/h2c" .Values.tls.enabled) .Values.service.appProtocols.grpc }}
 {{- end }}
 {{- end }}
