@@ -31,7 +31,10 @@ export interface PayloadMessage {
 export type RichMessage = TextMessage | QuickRepliesMessage | CardMessage | ImageMessage | PayloadMessage;
 
 export interface ContextUpdate {
-  /** Short name; adapters qualify it for their platform. */
+  /**
+   * Short name; adapters qualify it for their platform. Lower case: Dialogflow ES lower-cases context names, so
+   * its adapter refuses capitals (the next turn would bring the context back under another name).
+   */
   readonly name: string;
   /** Turns the context stays active; 0 removes it. */
   readonly lifespan: number;

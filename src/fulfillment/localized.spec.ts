@@ -22,6 +22,12 @@ describe('localized', () => {
     expect(localized(templates, '')).toBe('Hello {name}');
   });
 
+  it('matches a tag whatever its case and separator (Dialogflow ES sends pt-br and en-us)', () => {
+    for (const tag of ['pt-br', 'PT-BR', 'pt_BR', 'pt_br']) expect(localized(templates, tag)).toBe('Olá {name}');
+    expect(localized(templates, 'DE')).toBe('Hallo {name}');
+    expect(localized(templates, 'pt-PT')).toBe('Hello {name}');
+  });
+
   it('finds only the texts it has: a language named like an Object property gets English', () => {
     for (const tag of ['toString', 'constructor', 'valueOf-DE', '__proto__', 'hasOwnProperty']) {
       expect(localized(templates, tag)).toBe('Hello {name}');

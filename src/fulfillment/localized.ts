@@ -20,10 +20,23 @@ function baseLanguage(languageCode: string): string {
   return languageCode.split(/[-_]/)[0]?.toLowerCase() ?? '';
 }
 
-/** Picks the template for a language: exact tag, then its base language, then English. */
+/** A tag as compared: case and `_` or `-` do not matter (`pt_BR`, `pt-br` and `pt-BR` are one language). */
+function tagKey(tag: string): string {
+  return tag.toLowerCase().replace(/_/g, '-');
+}
+
+/**
+ * Picks the template for a language: exact tag, then its base language, then English. Tags match whatever their
+ * case (Dialogflow ES sends `en-us`, a catalogue says `pt-BR`).
+ */
 export function localized(templates: LocalizedText, languageCode: string): string {
   // Own keys only: a language named `toString` or `constructor` must not find Object's functions.
-  const own = (tag: string): string | undefined => (Object.hasOwn(templates, tag) ? templates[tag] : undefined);
+  const own = (tag: string): string | undefined => {
+    if (Object.hasOwn(templates, tag)) return templates[tag];
+    const wanted = tagKey(tag);
+    const key = Object.keys(templates).find((candidate) => tagKey(candidate) === wanted);
+    return key === undefined ? undefined : templates[key];
+  };
   return own(languageCode) ?? own(baseLanguage(languageCode)) ?? templates.en;
 }
 

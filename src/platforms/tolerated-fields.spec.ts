@@ -172,6 +172,7 @@ const CASES: readonly PlatformCase[] = [
     read: [
       'detectIntentResponseId',
       'languageCode',
+      'languageInfo.resolvedLanguageCode',
       'fulfillmentInfo.tag',
       'intentInfo.displayName',
       'intentInfo.parameters',

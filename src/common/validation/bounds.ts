@@ -20,6 +20,16 @@ export const LANGUAGE_TAG_MAX_LENGTH = 35;
 /** A BCP-47-like language tag: `en`, `de-DE`, `pt_BR`, `zh-Hant-TW`. */
 export const LANGUAGE_TAG = /^[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*$/;
 
+/**
+ * `value` when it is a language tag of at most LANGUAGE_TAG_MAX_LENGTH characters (surrounding spaces dropped),
+ * else undefined: for tags read from where a platform leaves the shape open (a channel's metadata, CX's
+ * languageInfo), which go into logs, stored jobs and formatter caches.
+ */
+export function languageTagOf(value: unknown): string | undefined {
+  const tag = typeof value === 'string' ? value.trim() : '';
+  return tag.length <= LANGUAGE_TAG_MAX_LENGTH && LANGUAGE_TAG.test(tag) ? tag : undefined;
+}
+
 /** What the user said or typed, where the platform documents no limit (Rasa, the generic format). */
 export const FREE_TEXT_MAX_LENGTH = 16_384;
 

@@ -75,6 +75,15 @@ describe('toDispatchInput', () => {
     expect(toDispatchInput(request({ languageCode: '' }), CALLER).languageCode).toBe('en');
     expect(toDispatchInput(request({ languageCode: 'de-DE' }), CALLER).languageCode).toBe('de-DE');
   });
+
+  it('answers in the language the agent detected (languageInfo.resolvedLanguageCode), when it is a language tag', () => {
+    const detected = (languageInfo: unknown) =>
+      toDispatchInput(request({ languageCode: 'en', languageInfo }), CALLER).languageCode;
+    expect(detected({ inputLanguageCode: 'en', resolvedLanguageCode: 'de', confidenceScore: 0.9 })).toBe('de');
+    for (const odd of [{ resolvedLanguageCode: 'not a tag!' }, { resolvedLanguageCode: 7 }, ['de'], 'de', null, {}]) {
+      expect(detected(odd)).toBe('en');
+    }
+  });
 });
 
 describe('the turn key (one CX turn can call several webhooks)', () => {

@@ -32,6 +32,7 @@ import {
   RichContentElement,
 } from './dialogflow-cx.response';
 import type { Caller } from '../../common/caller';
+import { languageTagOf } from '../../common/validation/bounds';
 
 const RESOURCE_ID = /^[^/\s]+$/;
 const HTTP_URL = /^https?:\/\//i;
@@ -89,10 +90,19 @@ export function toDispatchInput(body: DialogflowCxWebhookRequest, caller: Caller
     stage,
     confirmation: 'none',
     queryText: body.text ?? body.transcript ?? body.dtmfDigits,
-    languageCode: body.languageCode || 'en',
+    // An agent with automatic language detection answers in the language it detected, not the one requested.
+    languageCode: resolvedLanguageOf(body) ?? (body.languageCode || 'en'),
     caller,
     raw: body,
   };
+}
+
+/** `languageInfo.resolvedLanguageCode` when it is a language tag (`languageInfo` is read as sent, never refused). */
+function resolvedLanguageOf(body: DialogflowCxWebhookRequest): string | undefined {
+  const info: unknown = (body as { languageInfo?: unknown }).languageInfo;
+  return typeof info === 'object' && info !== null
+    ? languageTagOf((info as { resolvedLanguageCode?: unknown }).resolvedLanguageCode)
+    : undefined;
 }
 
 /** What a rendered response refers to: the request's session and current page, to qualify transition targets. */

@@ -159,7 +159,8 @@ export class DialogflowCxSessionInfo {
  * Body of a Dialogflow CX (v3 / v3beta1) webhook call, as documented for `WebhookRequest`. Validated: what the
  * service acts on (the response id, language, tag, matched intent and its parameters, the page's form, the
  * session, the user's text, transcript or DTMF digits). Tolerated, in any shape: everything else (the intent's
- * confidence, `triggerIntent`, `triggerEvent`, `messages`, `payload`, `sentimentAnalysisResult`, `languageInfo`,
+ * confidence, `triggerIntent`, `triggerEvent`, `messages`, `payload`, `sentimentAnalysisResult`, `languageInfo` (its
+ * `resolvedLanguageCode` is used when it is a language tag),
  * the page's display name, `justCollected`, and fields Google adds later).
  */
 export class DialogflowCxWebhookRequest {

@@ -266,6 +266,13 @@ describe('checkResponse', () => {
     expect(problems).toEqual([`output context "${name}" has an invalid name`]);
   });
 
+  it('rejects a context name with capital letters: ES lower-cases it, so the next turn brings another name back', () => {
+    expect(checkResponse(render({ contexts: [{ name: 'AwaitingTransfer', lifespan: 1 }] })).problems).toEqual([
+      'output context "AwaitingTransfer" has capital letters, which Dialogflow ES turns to lower case',
+    ]);
+    expect(checkResponse(render({ contexts: [{ name: 'awaiting_transfer-2', lifespan: 1 }] })).problems).toEqual([]);
+  });
+
   it('rejects an empty context name', () => {
     expect(checkResponse(render({ contexts: [{ name: '', lifespan: 1 }] })).problems).toEqual([
       'output context "" has an invalid name',

@@ -181,6 +181,11 @@ export function checkResponse(response: DialogflowEsWebhookResponse): { problems
     const qualified = DIALOGFLOW_ES_CONTEXT_PATTERN.exec(context.name)?.groups?.context;
     const id = qualified ?? context.name.slice(context.name.indexOf('/contexts/') + '/contexts/'.length);
     if (!qualified || !CONTEXT_ID.test(qualified)) problems.push(`output context "${id}" has an invalid name`);
+    // "The Context ID is always converted to lowercase": the next turn would bring it back under another name, and
+    // a handler looking for the name it set would not find it.
+    else if (qualified !== qualified.toLowerCase()) {
+      problems.push(`output context "${id}" has capital letters, which Dialogflow ES turns to lower case`);
+    }
     if (!Number.isInteger(context.lifespanCount) || context.lifespanCount < 0) {
       problems.push(`output context "${id}" has an invalid lifespanCount`);
     }

@@ -23,7 +23,7 @@ import type { RasaActionResponse, RasaErrorBody, RasaEvent, RasaResponseMessage 
 import { RasaSlotNames, type RasaSlotState, slotEventsOf, slotStateOf } from './rasa.slots';
 import { rasaTurnIdOf } from './rasa.turn-id';
 import type { Caller } from '../../common/caller';
-import { LANGUAGE_TAG, LANGUAGE_TAG_MAX_LENGTH } from '../../common/validation/bounds';
+import { languageTagOf } from '../../common/validation/bounds';
 
 const LANGUAGE_KEYS = ['language', 'languageCode', 'language_code'] as const;
 
@@ -35,11 +35,9 @@ export function senderIdOf(call: RasaActionCall): string {
 function languageOf(metadata: unknown): string {
   if (typeof metadata !== 'object' || metadata === null) return 'en';
   for (const key of LANGUAGE_KEYS) {
-    const value = (metadata as Readonly<Record<string, unknown>>)[key];
-    const tag = typeof value === 'string' ? value.trim() : '';
-    // Only a language tag: the value comes from the channel (a web chat's own metadata), and goes into logs,
-    // stored jobs and formatter caches.
-    if (tag.length <= LANGUAGE_TAG_MAX_LENGTH && LANGUAGE_TAG.test(tag)) return tag;
+    // Only a language tag: the value comes from the channel (a web chat's own metadata).
+    const tag = languageTagOf((metadata as Readonly<Record<string, unknown>>)[key]);
+    if (tag) return tag;
   }
   return 'en';
 }
