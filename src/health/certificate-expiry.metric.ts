@@ -7,7 +7,7 @@ import { fileNotAfter } from './certificate-expiry';
 /**
  * `tls_certificate_expiry_timestamp_seconds`: when the certificate the listeners serve stops being valid (Unix
  * seconds), as the TLS reloader applied it, so a renewal shows once it is served (and files it refused do not).
- * Absent without TLS of the service's own, or while the certificate cannot be read.
+ * Absent without TLS of the service's own; NaN while the certificate cannot be read (after it could be).
  */
 @Injectable()
 export class CertificateExpiryMetric {

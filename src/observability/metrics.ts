@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { type Attributes, type Counter, createNoopMeter, type Histogram, type Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { AppConfig } from '../config';
@@ -57,8 +57,11 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
         withoutScopeInfo: true,
       });
       this.provider = new MeterProvider({
-        // target_info: the same service name as the traces (OTEL_SERVICE_NAME is for the tracing SDK).
-        resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: DEFAULT_SERVICE_NAME }),
+        // target_info: the service name and attributes the traces carry (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES),
+        // so that a deployment's metrics and traces can be matched.
+        resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: DEFAULT_SERVICE_NAME }).merge(
+          detectResources({ detectors: [envDetector] }),
+        ),
         readers: [this.exporter],
       });
       this.meter = this.provider.getMeter(DEFAULT_SERVICE_NAME);
@@ -144,15 +147,24 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * A gauge read when Prometheus scrapes, registered by the resource it measures (the job queue, the pool):
-   * `collect` reports each value with its attributes.
+   * `collect` reports each value with its attributes. A series `collect` stops reporting (a queue whose size
+   * could not be read, a replica whose lag is unknown) reads NaN until it is reported again: the SDK would go on
+   * exporting its last value, and an alert on it would see a backlog or a lag frozen at their last reading.
    */
   gauge(
     name: string,
     description: string,
     collect: (observe: (value: number, attributes?: Attributes) => void) => void | Promise<void>,
   ): void {
+    let reported = new Map<string, Attributes | undefined>();
     this.meter.createObservableGauge(name, { description }).addCallback(async (result) => {
-      await collect((value, attributes) => result.observe(value, attributes));
+      const now = new Map<string, Attributes | undefined>();
+      await collect((value, attributes) => {
+        now.set(seriesKey(attributes), attributes);
+        result.observe(value, attributes);
+      });
+      for (const [key, attributes] of reported) if (!now.has(key)) result.observe(Number.NaN, attributes);
+      reported = now;
     });
   }
 
@@ -193,4 +205,9 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
   callbackDelivery(outcome: 'delivered' | 'retry' | 'dead' | 'disabled'): void {
     this.callbacks.add(1, { outcome });
   }
+}
+
+/** A series' identity: its attributes, in name order. */
+function seriesKey(attributes: Attributes | undefined): string {
+  return JSON.stringify(Object.entries(attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -18,6 +18,17 @@ describe('propagatorFromEnv (OTEL_PROPAGATORS)', () => {
     expect(fields({ OTEL_PROPAGATORS: 'tracecontext, b3, tracecontext' })).toEqual(['traceparent', 'tracestate', 'b3']);
   });
 
+  it('reads the names whatever their case, as the specification asks of its enum values', () => {
+    const warn = jest.fn();
+    expect(fields({ OTEL_PROPAGATORS: 'TraceContext,Baggage' }, warn)).toEqual([
+      'traceparent',
+      'tracestate',
+      'baggage',
+    ]);
+    expect(propagatorFromEnv({ OTEL_PROPAGATORS: 'NONE' }, warn)).toBeNull();
+    expect(warn).not.toHaveBeenCalled();
+  });
+
   it('registers none for "none", and warns about a name it does not know instead of failing the start', () => {
     expect(propagatorFromEnv({ OTEL_PROPAGATORS: 'tracecontext,none' }, jest.fn())).toBeNull();
     const warn = jest.fn();

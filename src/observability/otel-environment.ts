@@ -26,10 +26,11 @@ export function warnBeforeLogging(message: string): void {
 }
 
 /** A comma-separated list, trimmed, without empty entries; undefined when unset or blank (the spec: the same). */
+/** A comma-separated list of names, lower-cased: the specification's enum values are case-insensitive. */
 function listFrom(value: string | undefined): string[] | undefined {
   const list = value
     ?.split(',')
-    .map((entry) => entry.trim())
+    .map((entry) => entry.trim().toLowerCase())
     .filter(Boolean);
   return list?.length ? list : undefined;
 }
