@@ -7,7 +7,7 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { AppConfig } from '../config';
 import { ListenError } from '../common/errors/listen-error';
 import { DEFAULT_SERVICE_NAME } from './telemetry';
-import { traceExportFailures } from './trace-export-health';
+import { droppedSpans, traceExportFailures } from './trace-export-health';
 import type { Platform } from '../common/platform';
 
 /** Turn outcomes counted as errors (the turn pipeline names the outcomes). */
@@ -97,6 +97,11 @@ export class Metrics implements OnModuleInit, OnApplicationShutdown {
       'trace_export_failures_total',
       'Span batches the trace exporters failed to deliver (the spans are lost)',
       (observe) => observe(traceExportFailures()),
+    );
+    this.cumulative(
+      'trace_spans_dropped_total',
+      'Spans dropped before export because the batch queue (OTEL_BSP_MAX_QUEUE_SIZE) was full: the collector is slow',
+      (observe) => observe(droppedSpans()),
     );
     // Constant per platform, so that alerts and dashboards compare latency with the deadline actually configured.
     const deadlines = Object.entries(config.fulfillment.deadlinesMs);

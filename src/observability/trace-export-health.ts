@@ -8,3 +8,14 @@ export function traceExportFailures(): number {
 export function countTraceExportFailure(): void {
   failures += 1;
 }
+
+/** Spans the batch processors dropped because their queue was full (`trace_spans_dropped_total`). */
+let dropped = 0;
+
+export function droppedSpans(): number {
+  return dropped;
+}
+
+export function countDroppedSpans(count: number): void {
+  dropped += count;
+}

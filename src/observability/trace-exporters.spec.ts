@@ -5,9 +5,10 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import { traceExportFailures } from './trace-export-health';
+import { droppedSpans, traceExportFailures } from './trace-export-health';
 import {
   EXPORT_FAILURE_LOG_INTERVAL_MS,
+  exportProcessors,
   otlpProtocol,
   traceExporterNames,
   WatchedSpanExporter,
@@ -97,5 +98,31 @@ describe('WatchedSpanExporter', () => {
     expect((await exportOne(exporter)).code).toBe(ExportResultCode.SUCCESS);
     expect(lines).toEqual([]);
     expect(traceExportFailures()).toBe(before);
+  });
+});
+
+describe('the batch processor of exportProcessors', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('counts the spans it drops when its queue is full (trace_spans_dropped_total), which it only tells diagnostics', async () => {
+    process.env.OTEL_BSP_MAX_QUEUE_SIZE = '2';
+    process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE = '1';
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '60000';
+    // A collector that is not there: nothing leaves the queue in the meantime.
+    const [processor] = exportProcessors({
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+    });
+    const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+    const before = droppedSpans();
+    const tracer = provider.getTracer('test');
+    for (let i = 0; i < 5; i++) tracer.startSpan(`span ${i}`).end();
+    // Two fit in the queue; the first may already be on its way to the collector when the others end.
+    expect(droppedSpans() - before).toBeGreaterThanOrEqual(2);
+    expect(droppedSpans() - before).toBeLessThanOrEqual(3);
+    await provider.shutdown().catch(() => undefined);
   });
 });

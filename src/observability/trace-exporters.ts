@@ -1,6 +1,8 @@
+import { createNoopMeter, type Meter, type MeterProvider } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import {
   BatchSpanProcessor,
+  type BufferConfig,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
   type ReadableSpan,
@@ -8,7 +10,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { warnBeforeLogging as warnLine } from './otel-environment';
-import { countTraceExportFailure } from './trace-export-health';
+import { countDroppedSpans, countTraceExportFailure } from './trace-export-health';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -59,9 +61,34 @@ export function exportProcessors(env: Environment): SpanProcessor[] {
     name === 'console'
       ? new SimpleSpanProcessor(new ConsoleSpanExporter())
       : // Batched: OTEL_BSP_* tune it; the OTLP exporter reads its endpoint, headers, timeout and compression.
-        new BatchSpanProcessor(new WatchedSpanExporter(otlpExporter(otlpProtocol(env)))),
+        new BatchSpanProcessor(new WatchedSpanExporter(otlpExporter(otlpProtocol(env))), {
+          // The processor takes it (sdk-trace's BatchSpanProcessor); sdk-trace-base's config type does not say so.
+          selfObsMeterProvider: DROPPED_SPANS,
+        } as BufferConfig),
   );
 }
+
+/**
+ * What the batch processor says about itself, reduced to the one thing an operator must see: spans dropped
+ * because its queue (OTEL_BSP_MAX_QUEUE_SIZE) was full while the collector was slow. It only logs that through
+ * OpenTelemetry's diagnostics (silent unless OTEL_LOG_LEVEL is set).
+ */
+const DROPPED_SPANS: MeterProvider = {
+  getMeter: (): Meter => {
+    const meter = createNoopMeter();
+    return Object.assign(Object.create(meter) as Meter, {
+      createCounter: (name: string, options?: object) => {
+        const counter = meter.createCounter(name, options);
+        if (name !== 'otel.sdk.processor.span.processed') return counter;
+        return {
+          add: (value: number, attributes?: Record<string, unknown>) => {
+            if (attributes?.['error.type'] === 'queue_full') countDroppedSpans(value);
+          },
+        };
+      },
+    });
+  },
+};
 
 interface OtlpModule {
   OTLPTraceExporter: new () => SpanExporter;
