@@ -144,7 +144,8 @@ export class AppointmentsRepository {
 
   /** By slug (`dr-lee`) or by a name the user said ("Lee", "Dr. Ada Lee"). */
   findProvider(reference: string): Promise<Provider | null> {
-    return this.providerLookups.read(DIRECTORY, [reference.toLowerCase()], () => this.lookUpProvider(reference));
+    // Cached under the reference as said: a folded key would join names ILIKE tells apart (see findProduct).
+    return this.providerLookups.read(DIRECTORY, [reference], () => this.lookUpProvider(reference));
   }
 
   private async lookUpProvider(reference: string): Promise<Provider | null> {

@@ -72,9 +72,12 @@ export class CommerceRepository {
     this.orders = cache.define<Order | null>('orders', { scope: 'customer', ttlMs: ORDER_TTL_MS });
   }
 
-  /** By SKU, else by name ("wireless headphones"). */
+  /**
+   * By SKU, else by name ("wireless headphones"). Cached under the reference as said: upper-casing it for the key
+   * would make "straße" and "strasse" one entry (both STRASSE), where ILIKE tells them apart.
+   */
   findProduct(reference: string): Promise<Product | null> {
-    return this.products.read(CATALOGUE, [reference.toUpperCase()], () => this.lookUpProduct(reference));
+    return this.products.read(CATALOGUE, [reference], () => this.lookUpProduct(reference));
   }
 
   private async lookUpProduct(reference: string): Promise<Product | null> {
