@@ -13,6 +13,7 @@ import { isUndecodable, refuseUndecodable } from './request-decoding';
 import { shareCallState } from './grpc-access-log';
 import { EventLoopLoad } from '../observability/event-loop-load';
 import { PreAuthLimiter } from '../throttling/pre-auth-limiter';
+import { authBudgetMs } from './grpc-deadline';
 import { isPlatform, PLATFORMS, Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
@@ -81,7 +82,12 @@ export class GrpcCallerAuthGuard implements CanActivate {
       route: call.getPath(),
     };
     const named = typeof options.platform === 'string' ? options.platform : request[options.platform.field];
-    const budgetMs = this.config.fulfillment.deadlinesMs[isPlatform(named) ? named : 'generic'];
+    const arrivedAt = call.arrivedAt ?? performance.now();
+    const budgetMs = authBudgetMs(
+      call.getDeadline(),
+      this.config.fulfillment.deadlinesMs[isPlatform(named) ? named : 'generic'],
+      performance.now() - arrivedAt,
+    );
     // Credentials first: an unauthenticated call learns nothing about what else is wrong with it.
     const platformOption = options.platform;
     const platform = (): Platform =>
@@ -91,7 +97,7 @@ export class GrpcCallerAuthGuard implements CanActivate {
     const authenticated = await authenticateWithin(
       this.authenticator,
       source,
-      Deadline.after(budgetMs, call.arrivedAt),
+      Deadline.after(budgetMs, arrivedAt),
       // Bytes that did not decode name no platform: they are refused below, to a caller who proved who it is.
       { platform: () => (isUndecodable(request) ? undefined : platform()) },
     );

@@ -1,5 +1,5 @@
 import { AppError } from '../common/errors/app-error';
-import { callBudgetMs, deadlineMarginMs, holdableTimeout, LONGEST_TIMEOUT } from './grpc-deadline';
+import { authBudgetMs, callBudgetMs, deadlineMarginMs, holdableTimeout, LONGEST_TIMEOUT } from './grpc-deadline';
 
 describe('callBudgetMs', () => {
   const now = 1_000_000;
@@ -33,6 +33,22 @@ describe('callBudgetMs', () => {
     } catch (error) {
       expect((error as AppError).code).toBe('DEADLINE_EXCEEDED');
     }
+  });
+});
+
+describe('authBudgetMs', () => {
+  const now = 1_000_000;
+
+  it("is the platform's budget without a deadline, or with one further away", () => {
+    expect(authBudgetMs(Infinity, 5000, 0, now)).toBe(5000);
+    expect(authBudgetMs(new Date(now + 60_000), 5000, 10, now)).toBe(5000);
+  });
+
+  it("is what is left of the caller's deadline, counted from the call's arrival, when that comes sooner", () => {
+    // 300 ms deadline, 20 ms spent since arrival: 280 ms left, 300 ms from arrival.
+    expect(authBudgetMs(now + 280, 5000, 20, now)).toBe(300);
+    expect(authBudgetMs(new Date(now - 5), 5000, 20, now)).toBe(15);
+    expect(authBudgetMs(now - 100, 5000, 20, now)).toBe(0);
   });
 });
 

@@ -27,6 +27,17 @@ export function callBudgetMs(deadline: Deadline, configuredMs: number, now: numb
   return Math.min(configuredMs, left);
 }
 
+/**
+ * How long authenticating a call may take, counted from its arrival (`elapsedMs` ago): the platform's budget, or
+ * what is left of the caller's deadline when that comes sooner. A token introspection or a JWKS fetch has no reason
+ * to go on once the client has had its DEADLINE_EXCEEDED.
+ */
+export function authBudgetMs(deadline: Deadline, configuredMs: number, elapsedMs: number, now = Date.now()): number {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(at)) return configuredMs;
+  return Math.max(0, Math.min(configuredMs, Math.floor(at - now + elapsedMs)));
+}
+
 /** A `grpc-timeout` as grpc-js reads it: up to 8 digits and a unit. */
 const TIMEOUT = /^(\d{1,8})\s*([HMSmun])$/;
 const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
