@@ -91,6 +91,11 @@ const MUST_FAIL = [
   { set: ['networkPolicy.egress.otlpCollector.cidrs={collector.example}'], expect: 'cidrs' },
   { set: ['networkPolicy.egress.otlpCollector.host=collector'], expect: "'host' not allowed" },
   { set: ['migrations.extraThing=1'], expect: 'extraThing' },
+  {
+    set: ['heap.maxOldSpaceMiB=480', 'heap.readinessLimitMiB=400'],
+    expect: 'must fit resources.limits.memory (512 MiB)',
+  },
+  { set: ['resources.limits.memory=1G', 'heap.maxOldSpaceMiB=900', 'heap.readinessLimitMiB=800'], expect: '(953 MiB)' },
   { set: ['config.OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer x'], expect: 'set it from a Secret with extraEnv' },
   { set: ['config.OTEL_EXPORTER_OTLP_TRACES_HEADERS=x=y'], expect: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS carries' },
   { set: ['config.DB_MIGRATION_LOCK_TIMEOUT_MS=5000'], expect: 'set migrations.lockTimeoutMs' },
@@ -688,8 +693,19 @@ function renderedWhenEnabled(set, found, enabled, what, setting) {
  * NODE_OPTIONS carries the heap.* values to the service's ConfigMap and the migration Job, and Node starts with it
  * (Node refuses an option it does not allow in NODE_OPTIONS, and a bad value, before running anything).
  */
+/** A Kubernetes memory quantity in MiB (the forms the chart reads), or undefined. */
+function memoryMiB(quantity) {
+  const match = /^(\d+)(Ki|Mi|Gi|Ti|M|G)?$/.exec(String(quantity ?? ''));
+  if (!match) return undefined;
+  const bytes = { Ki: 1024, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, M: 1e6, G: 1e9 }[match[2]] ?? 1;
+  return Math.floor((Number(match[1]) * bytes) / 2 ** 20);
+}
+
+/**
+ * NODE_OPTIONS are the heap.* values everywhere, except that the migration Job's old space fits its own memory
+ * limit (less the young generation and 64 MiB); and node accepts them.
+ */
 function checkNodeOptions(set, docs, values) {
-  const wanted = chartHeapOptions(values.heap).join(' ');
   const found = [];
   for (const doc of docs) {
     if (doc.kind === 'ConfigMap' && doc.data?.NODE_OPTIONS !== undefined) found.push([doc, doc.data.NODE_OPTIONS]);
@@ -699,8 +715,12 @@ function checkNodeOptions(set, docs, values) {
     }
   }
   if (found.length === 0) problem(set, 'no NODE_OPTIONS rendered');
+  const overhead = 3 * (values.heap.maxSemiSpaceMiB ?? 16) + 64;
   for (const [doc, options] of found) {
     const where = `${set} ${doc.kind}/${doc.metadata.name}`;
+    const jobLimit = doc.kind === 'Job' ? memoryMiB(values.migrations?.resources?.limits?.memory) : undefined;
+    const oldSpace = Math.min(values.heap.maxOldSpaceMiB, jobLimit === undefined ? Infinity : jobLimit - overhead);
+    const wanted = chartHeapOptions({ ...values.heap, maxOldSpaceMiB: oldSpace }).join(' ');
     if (options !== wanted)
       problem(where, `NODE_OPTIONS is ${JSON.stringify(options)}, expected ${JSON.stringify(wanted)}`);
     const started = spawnSync(process.execPath, ['-e', ''], { env: { ...process.env, NODE_OPTIONS: options } });

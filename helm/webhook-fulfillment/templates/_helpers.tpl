@@ -107,11 +107,48 @@ app.kubernetes.io/component: server
 {{- end }}
 {{- end }}
 
-{{/* NODE_OPTIONS: the V8 heap's limits (heap.*), for the service and the migration Job alike. */}}
+{{/* NODE_OPTIONS: the V8 heap's limits (heap.*); `oldSpaceMiB` replaces heap.maxOldSpaceMiB when given. */}}
 {{- define "wf.nodeOptions" -}}
-{{- $heap := .Values.heap -}}
-{{- printf "--max-old-space-size=%d" (int64 $heap.maxOldSpaceMiB) -}}
+{{- $heap := .root.Values.heap -}}
+{{- printf "--max-old-space-size=%d" (int64 (default $heap.maxOldSpaceMiB .oldSpaceMiB)) -}}
 {{- if not (kindIs "invalid" $heap.maxSemiSpaceMiB) }} {{ printf "--max-semi-space-size=%d" (int64 $heap.maxSemiSpaceMiB) }}{{- end -}}
+{{- end }}
+
+{{/*
+A memory quantity (512Mi, 1Gi, 1G, 536870912) in MiB, rounded down; empty when unset or in a form not read here.
+*/}}
+{{- define "wf.memoryMiB" -}}
+{{- $q := toString . -}}
+{{- if regexMatch "^[0-9]+Ti$" $q }}{{ mul (trimSuffix "Ti" $q | int64) 1048576 }}
+{{- else if regexMatch "^[0-9]+Gi$" $q }}{{ mul (trimSuffix "Gi" $q | int64) 1024 }}
+{{- else if regexMatch "^[0-9]+Mi$" $q }}{{ trimSuffix "Mi" $q | int64 }}
+{{- else if regexMatch "^[0-9]+Ki$" $q }}{{ div (trimSuffix "Ki" $q | int64) 1024 }}
+{{- else if regexMatch "^[0-9]+G$" $q }}{{ div (mul (trimSuffix "G" $q | int64) 1000000000) 1048576 }}
+{{- else if regexMatch "^[0-9]+M$" $q }}{{ div (mul (trimSuffix "M" $q | int64) 1000000) 1048576 }}
+{{- else if regexMatch "^[0-9]+$" $q }}{{ div ($q | int64) 1048576 }}
+{{- end -}}
+{{- end }}
+
+{{/*
+MiB of a memory limit V8's heap may not use: the young generation (three semi-spaces; V8's default taken as 16 MiB
+each) and 64 MiB for code, buffers and TLS.
+*/}}
+{{- define "wf.heapOverheadMiB" -}}
+{{- add (mul 3 (default 16 .Values.heap.maxSemiSpaceMiB | int64)) 64 -}}
+{{- end }}
+
+{{/*
+The migration Job's old space: heap.maxOldSpaceMiB, or less when the Job's own memory limit is smaller (it shares
+NODE_OPTIONS with the service otherwise, and V8 would grow past its cgroup limit).
+*/}}
+{{- define "wf.migrationOldSpaceMiB" -}}
+{{- $limit := include "wf.memoryMiB" (dig "limits" "memory" "" .Values.migrations.resources) -}}
+{{- $old := int64 .Values.heap.maxOldSpaceMiB -}}
+{{- if $limit }}
+{{- $fits := sub (int64 $limit) (int64 (include "wf.heapOverheadMiB" .)) -}}
+{{- if lt $fits $old }}{{ $old = $fits }}{{ end -}}
+{{- end -}}
+{{- $old -}}
 {{- end }}
 
 {{/* Mount paths inside the container. */}}
@@ -195,6 +232,10 @@ Checks across values that the schema cannot express; each failure names the valu
 {{- $needed := div (add $v.shutdown.delayMs $v.shutdown.graceMs 1000) 1000 }}
 {{- if le (int64 (include "wf.terminationGracePeriodSeconds" .)) $needed }}
 {{- fail (printf "shutdown.terminationGracePeriodSeconds (%s) must exceed (shutdown.delayMs + shutdown.graceMs + 1000) / 1000 = %d s (the last second: the exit writing its last log lines), or the kubelet kills the process before it has finished shutting down" (include "wf.terminationGracePeriodSeconds" .) $needed) }}
+{{- end }}
+{{- $limit := include "wf.memoryMiB" (dig "limits" "memory" "" $v.resources) }}
+{{- if and $limit (gt (add (int64 $v.heap.maxOldSpaceMiB) (int64 (include "wf.heapOverheadMiB" .))) (int64 $limit)) }}
+{{- fail (printf "heap.maxOldSpaceMiB (%d) plus the young generation and 64 MiB for code and buffers (%s MiB) must fit resources.limits.memory (%s MiB), or the container is OOM-killed before V8 or readiness notice" (int64 $v.heap.maxOldSpaceMiB) (include "wf.heapOverheadMiB" .) $limit) }}
 {{- end }}
 {{- if ge (int64 $v.heap.readinessLimitMiB) (int64 $v.heap.maxOldSpaceMiB) }}
 {{- fail "heap.readinessLimitMiB must be below heap.maxOldSpaceMiB, or readiness never fails before the heap is exhausted" }}
