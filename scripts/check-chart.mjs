@@ -851,6 +851,11 @@ function checkMigrationPolicy(set, docs, values, job) {
     )
   )
     problem(where, 'is not created before the Job (its hook weight is not lower)');
+  // A hook is not part of the release: without hook-succeeded it outlives helm uninstall.
+  const deletion = policy.metadata.annotations?.['helm.sh/hook-delete-policy'];
+  if (deletion !== job.metadata.annotations['helm.sh/hook-delete-policy']) {
+    problem(where, 'is not deleted with the Job (its hook-delete-policy differs)');
+  }
   if (!isSubset(policy.spec.podSelector.matchLabels, job.spec.template.metadata.labels))
     problem(where, "does not select the Job's pods");
   if ((policy.spec.ingress ?? []).length > 0) problem(where, 'admits ingress');
