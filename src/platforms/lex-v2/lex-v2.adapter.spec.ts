@@ -389,10 +389,44 @@ describe('renderResponse', () => {
     expect(response.sessionState.sessionAttributes).toEqual({ visits: '2', tags: '["a"]', flag: 'true', name: 'x' });
   });
 
-  it('renders SSML when the text starts with <speak>', () => {
+  it('renders SSML when the text starts with <speak>, with or without attributes', () => {
     expect(render({ text: '<speak>Hello</speak>' }).messages).toEqual([
       { contentType: 'SSML', content: '<speak>Hello</speak>' },
     ]);
+    const german = '<speak xml:lang="de-DE">Hallo <break time="1s"/></speak>';
+    expect(render({ text: german }).messages).toEqual([{ contentType: 'SSML', content: german }]);
+    expect(render({ text: '<speaker>is plain text</speaker>' }).messages?.[0]?.contentType).toBe('PlainText');
+  });
+
+  it('sends back the contexts Lex sent under their own names, digits and hyphens included', () => {
+    const body = event({
+      activeContexts: [
+        { name: 'order-fulfilled', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
+        { name: 'step2', contextAttributes: { a: '1' }, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
+      ],
+    });
+    const response = render({ text: 'ok' }, 'fulfillment', body);
+    expect(response.sessionState.activeContexts?.map((context) => context.name)).toEqual(['order-fulfilled', 'step2']);
+    expect(checkResponse(response).problems).toEqual([]);
+  });
+
+  it("keeps a context's attributes within Lex's limits: values of 1 to 1024 characters, at most 10", () => {
+    const parameters: Record<string, unknown> = {
+      empty: '',
+      none: null,
+      long: 'x'.repeat(1025),
+      fine: 'y'.repeat(1024),
+    };
+    for (let i = 0; i < 12; i++) parameters[`p${i}`] = i;
+    const response = render({ contexts: [{ name: 'cart', lifespan: 2, parameters }] });
+    const [cart] = response.sessionState.activeContexts ?? [];
+    expect(Object.keys(cart.contextAttributes)).toEqual(['fine', 'p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8']);
+    expect(checkResponse(response).problems).toEqual([]);
+  });
+
+  it('refuses a response with more than the 20 active contexts Lex keeps', () => {
+    const contexts = Array.from({ length: 21 }, (_, i) => ({ name: `c${i}`, lifespan: 1 }));
+    expect(checkResponse(render({ contexts })).problems).toEqual(["response has 21 active contexts, over Lex's 20"]);
   });
 
   it('renders quick replies as a card of at most 5 buttons, titled with the text when untitled', () => {
@@ -439,6 +473,7 @@ describe('renderResponse', () => {
         timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 5 },
       },
       { name: 'new_one', contextAttributes: { n: '1' }, timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 20 } },
+      { name: 'order_status_v2', contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 600, turnsToLive: 3 } },
     ]);
     expect(lexContextName('account-info')).toBe('account_info');
     expect(lexContextName('a.b c--d')).toBe('a_b_c_d');

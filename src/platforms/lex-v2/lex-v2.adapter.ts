@@ -16,7 +16,13 @@ import {
   type WebhookCall,
   WebhookAdapter,
 } from '../platform-adapter';
-import { isLexContextName, LexV2Event, type LexV2Slot, type LexV2Slots } from './lex-v2.request';
+import {
+  isLexContextName,
+  LEX_V2_MAX_ACTIVE_CONTEXTS,
+  LexV2Event,
+  type LexV2Slot,
+  type LexV2Slots,
+} from './lex-v2.request';
 import {
   LEX_V2_LIMITS,
   LexV2Message,
@@ -36,12 +42,33 @@ const DEFAULT_CONTEXT_SECONDS = 600;
 const MAX_SLOTS_NAMED = 10;
 
 /**
- * Lex allows only letters and underscores in context names, while handlers name contexts for every platform
- * (e.g. `account-info`): hyphens, dots and spaces become underscores (`account_info`).
+ * Handlers name contexts for every platform (`account-info`, `step 2`): what Lex's runtime pattern lacks (a hyphen,
+ * a dot, a space) becomes an underscore (`account_info`, `step_2`). A context Lex sent keeps its own name.
  */
 export function lexContextName(name: string): string {
   return name.replace(/[-. ]+/g, '_');
 }
+
+/**
+ * A context's attributes as Lex takes them (ActiveContext.contextAttributes): strings of 1 to 1024 characters, at
+ * most 10, keys of 1 to 100 characters. A value Lex would refuse (empty, null, too long) is left out rather than
+ * have Lex fail the whole turn; so are entries past the tenth.
+ */
+function contextAttributes(parameters: Readonly<Record<string, unknown>>): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parameters)) {
+    if (Object.keys(attributes).length >= LEX_V2_LIMITS.contextAttributes) break;
+    if (value === null || value === undefined || key.length === 0 || key.length > LEX_V2_LIMITS.attributeKeyChars) {
+      continue;
+    }
+    const text = attributeValue(value);
+    if (text.length >= 1 && text.length <= LEX_V2_LIMITS.attributeValueChars) attributes[key] = text;
+  }
+  return attributes;
+}
+
+/** SSML: a `<speak>` root, with or without attributes (`<speak xml:lang="de-DE">`). */
+const SSML = /^\s*<speak[\s>]/;
 
 const CONFIRMATION: Record<string, ConfirmationState> = { Confirmed: 'confirmed', Denied: 'denied', None: 'none' };
 
@@ -197,9 +224,7 @@ function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2Resp
     }
     contexts.set(name, {
       name,
-      contextAttributes: Object.fromEntries(
-        Object.entries(update.parameters ?? {}).map(([key, value]) => [key, attributeValue(value)]),
-      ),
+      contextAttributes: contextAttributes(update.parameters ?? {}),
       timeToLive: {
         timeToLiveInSeconds: DEFAULT_CONTEXT_SECONDS,
         turnsToLive: clamp(Math.floor(update.lifespan), 1, LEX_V2_LIMITS.contextTurns),
@@ -216,7 +241,7 @@ function clamp(value: number, min: number, max: number): number {
 
 /** A text reply as Lex messages: SSML or plain text, split into pieces Lex accepts (1000 characters each). */
 function textMessages(text: string): LexV2Message[] {
-  const contentType = text.trimStart().startsWith('<speak>') ? 'SSML' : 'PlainText';
+  const contentType = SSML.test(text) ? 'SSML' : 'PlainText';
   return splitMessage(text, LEX_V2_LIMITS.contentChars).map((content) => ({ contentType, content }));
 }
 
@@ -457,7 +482,11 @@ export function checkResponse(response: LexV2Response): { problems: string[]; js
     problems.push(`response has ${messages.length} messages, over Lex's ${LEX_V2_LIMITS.messages}`);
   }
   messages.forEach((message, index) => problems.push(...messageProblems(message, index)));
-  for (const context of response.sessionState.activeContexts ?? []) {
+  const activeContexts = response.sessionState.activeContexts ?? [];
+  if (activeContexts.length > LEX_V2_MAX_ACTIVE_CONTEXTS) {
+    problems.push(`response has ${activeContexts.length} active contexts, over Lex's ${LEX_V2_MAX_ACTIVE_CONTEXTS}`);
+  }
+  for (const context of activeContexts) {
     if (!isLexContextName(context.name)) {
       problems.push(`active context "${context.name}" has an invalid name`);
     }

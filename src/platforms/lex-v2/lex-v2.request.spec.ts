@@ -63,8 +63,8 @@ describe('LexV2Event', () => {
       'sessionState.activeContexts.0.name',
     ],
     [
-      'a context name Lex would not give (it allows letters, each followed by at most one underscore)',
-      (b) => ((b.sessionState as Record<string, unknown>).activeContexts = [{ name: 'order-status' }]),
+      'a context name Lex would not give (letters and digits, each followed by at most one underscore or hyphen)',
+      (b) => ((b.sessionState as Record<string, unknown>).activeContexts = [{ name: 'order--status' }]),
       'sessionState.activeContexts.0.name',
     ],
     [
@@ -106,6 +106,14 @@ describe('LexV2Event', () => {
   ])('tolerates %s: the service does not read it', (_label, mutate) => {
     const body = seed();
     mutate(body);
+    expect(fields(body)).toEqual([]);
+  });
+
+  it.each(['order-fulfilled', 'step2', 'Order_Status-2', 'a'])('accepts an active context named %s', (name) => {
+    const body = seed();
+    (body.sessionState as Record<string, unknown>).activeContexts = [
+      { name, contextAttributes: {}, timeToLive: { timeToLiveInSeconds: 60, turnsToLive: 2 } },
+    ];
     expect(fields(body)).toEqual([]);
   });
 });

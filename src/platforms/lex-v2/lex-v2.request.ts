@@ -23,10 +23,14 @@ import { boundedObjectProblem, IsBoundedObject } from '../../common/validation/b
 /** Lex keeps at most 20 active contexts, each named in 1 to 100 characters (Lex V2 API: SessionState, ActiveContext). */
 export const LEX_V2_MAX_ACTIVE_CONTEXTS = 20;
 export const LEX_V2_CONTEXT_NAME_MAX_LENGTH = 100;
-/** Letters, each followed by at most one underscore (Lex V2 API: ActiveContext.name). */
-export const LEX_V2_CONTEXT_NAME = /^(?:[A-Za-z]_?)+$/;
+/**
+ * Letters and digits, each followed by at most one underscore or hyphen: a bot's contexts are named so (Lex V2 API:
+ * InputContext, OutputContext), and Lex sends them back active under those names ("order-fulfilled" in its own
+ * example). The runtime's ActiveContext says `^([A-Za-z0-9]_?)+$`, the V1 rule said letters only.
+ */
+export const LEX_V2_CONTEXT_NAME = /^(?:[0-9A-Za-z][_-]?)+$/;
 
-/** A context name Lex takes: its letters-and-underscores form, at most 100 characters. */
+/** A context name Lex takes, at most 100 characters. */
 export function isLexContextName(name: string): boolean {
   return name.length <= LEX_V2_CONTEXT_NAME_MAX_LENGTH && LEX_V2_CONTEXT_NAME.test(name);
 }
@@ -194,7 +198,9 @@ export class LexV2ActiveContext {
   @IsString()
   @IsNotEmpty()
   @MaxLength(LEX_V2_CONTEXT_NAME_MAX_LENGTH)
-  @Matches(LEX_V2_CONTEXT_NAME, { message: 'name must hold only letters, each followed by at most one underscore' })
+  @Matches(LEX_V2_CONTEXT_NAME, {
+    message: 'name must hold only letters and digits, each followed by at most one underscore or hyphen',
+  })
   name!: string;
 
   @IsOptional()

@@ -66,6 +66,10 @@ export const LEX_V2_LIMITS = {
   buttons: 5,
   buttonChars: 50,
   contextTurns: 20,
+  /** ActiveContext.contextAttributes: at most 10 entries, keys of 1–100 characters, values of 1–1024. */
+  contextAttributes: 10,
+  attributeKeyChars: 100,
+  attributeValueChars: 1024,
   contextMinSeconds: 5,
   contextSeconds: 86_400,
 } as const;
