@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { startTestApp, TestApp } from './support/test-app';
+import { queryTestDatabase } from './support/test-database';
 
 const PATH = '/v1/webhooks/dialogflow-es';
 const UNREACHABLE = "I can't reach our shipping partner right now. Please ask me again in a few minutes.";
@@ -55,6 +56,17 @@ describe('commerce (real HTTP, real PostgreSQL, a real local carrier API)', () =
       );
       expect((await send(t, 'GetOrderStatus', { user_id: '67890', order_id: 'ORD-10042' })).body.fulfillmentText).toBe(
         "I couldn't find order ORD-10042 on your account.",
+      );
+    });
+
+    it('shows a status the order system wrote that the service has no words for as stored, not as an apology', async () => {
+      await queryTestDatabase(
+        t.database.url,
+        `INSERT INTO orders (order_number, customer_number, status, placed_at, ship_to_postcode)
+         VALUES ('ORD-90001', '12345', 'on_hold', now(), '07030')`,
+      );
+      expect((await send(t, 'GetOrderStatus', { user_id: '12345', order_id: 'ORD-90001' })).body.fulfillmentText).toBe(
+        'Order ORD-90001 has the status “on_hold”.',
       );
     });
 

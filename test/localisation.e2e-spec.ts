@@ -173,7 +173,8 @@ describe('localisation: every handler answers every prompt in every supported la
     bookable = await freeSlots('dr-patel');
     await sql(
       `INSERT INTO orders (order_number, customer_number, status, placed_at, ship_to_postcode, tracking_number)
-       VALUES ('ORD-L10N', '12345', 'cancelled', now(), '10117', NULL)`,
+       VALUES ('ORD-L10N', '12345', 'cancelled', now(), '10117', NULL),
+              ('ORD-L10N-HOLD', '12345', 'on_hold', now(), '10117', NULL)`,
     );
     await sql(
       `INSERT INTO transfers (idempotency_key, from_account_id, to_account_id, amount_minor)
@@ -394,6 +395,11 @@ describe('localisation: every handler answers every prompt in every supported la
     { intent: 'GetOrderStatus', branch: 'processing', parameters: { user_id: '12345', order_id: 'ORD-10043' } },
     { intent: 'GetOrderStatus', branch: 'delivered', parameters: { user_id: '67890', order_id: 'ORD-20001' } },
     { intent: 'GetOrderStatus', branch: 'cancelled', parameters: { user_id: '12345', order_id: 'ORD-L10N' } },
+    {
+      intent: 'GetOrderStatus',
+      branch: 'a status of the order system',
+      parameters: { user_id: '12345', order_id: 'ORD-L10N-HOLD' },
+    },
     { intent: 'GetShippingEstimate', branch: 'which product', parameters: {} },
     { intent: 'GetShippingEstimate', branch: 'postcode', parameters: { sku: 'X200' } },
     {

@@ -35,6 +35,13 @@ describe('appointment prompts', () => {
     expect(describeDay('2026-12-01', 'it-IT')).toBe('Tue, Dec 1');
   });
 
+  it('shows the half hour after midnight as 00:30 in every language (English wrote 24:30, the next day)', () => {
+    const justAfterMidnight = { ...slot, startsAt: new Date('2026-12-01T00:30:00Z') };
+    expect(describeSlot(justAfterMidnight, 'en')).toBe('Tue, Dec 1, 00:30');
+    expect(describeSlot(justAfterMidnight, 'en-GB')).toBe('Tue 1 Dec, 00:30');
+    expect(describeSlot(justAfterMidnight, 'de')).toBe('Di., 1. Dez., 00:30');
+  });
+
   it('offers free times with the wording it is given', () => {
     const offer = offerSlots({ lead: 'Freie Zeiten:', none: 'Keine.' }, [slot], 'de', 'time');
     expect(offer.text).toBe('Freie Zeiten: Di., 1. Dez., 09:30.');

@@ -50,7 +50,8 @@ export function describeSlot(slot: AppointmentSlot, languageCode: string): strin
     day: 'numeric',
     hour: '2-digit',
     minute: '2-digit',
-    hour12: false,
+    // h23, not hour12: false: English would print the first hour after midnight as 24:30.
+    hourCycle: 'h23',
     timeZone: 'UTC',
   }).format(slot.startsAt);
 }

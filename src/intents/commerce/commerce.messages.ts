@@ -75,6 +75,12 @@ export const COMMERCE_MESSAGES = {
     es: 'El pedido {number} fue cancelado.',
     fr: 'La commande {number} a été annulée.',
   },
+  orderOtherStatus: {
+    en: 'Order {number} has the status “{status}”.',
+    de: 'Die Bestellung {number} hat den Status „{status}“.',
+    es: 'El pedido {number} tiene el estado «{status}».',
+    fr: 'La commande {number} a le statut « {status} ».',
+  },
   trackingNumber: {
     en: 'Tracking number: {tracking}.',
     de: 'Sendungsnummer: {tracking}.',

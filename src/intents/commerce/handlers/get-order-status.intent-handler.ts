@@ -30,7 +30,11 @@ export class GetOrderStatusHandler implements FulfillmentHandler {
     if (!number) return { text: t('askOrderNumber'), elicit: { parameter: 'order_id' } };
     const order = await this.commerce.findOrder(number, customer);
     if (!order) return { text: t('orderNotFound', { number }), source: COMMERCE_SOURCE };
-    const status = t(STATUS_MESSAGE[order.status], { number: order.orderNumber });
+    // The order system writes statuses of its own too (returned, on_hold): shown as stored, not as an apology.
+    const known = Object.hasOwn(STATUS_MESSAGE, order.status) ? STATUS_MESSAGE[order.status] : undefined;
+    const status = known
+      ? t(known, { number: order.orderNumber })
+      : t('orderOtherStatus', { number: order.orderNumber, status: String(order.status) });
     const tracking = order.trackingNumber ? ` ${t('trackingNumber', { tracking: order.trackingNumber })}` : '';
     return { text: `${status}${tracking}`, source: COMMERCE_SOURCE };
   }
