@@ -18,6 +18,24 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', DEFAULTS.N, DEFAULTS.r, DEFAULTS.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
+/**
+ * Why a stored hash would never match, or undefined: checked when the callers file is read, since verifyPassword
+ * only says no. The cost must be one this service can pay on every sign-in and an attacker cannot make cheap: N a
+ * power of two from 2^14 to 2^17, r 8 to 16, p 1 to 4 (within the 256 MiB scrypt may use), a 32-byte hash.
+ */
+export function passwordHashProblem(stored: string): string | undefined {
+  const [scheme, n, r, p, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return 'is not scrypt$N$r$p$salt$hash';
+  const [N, R, P] = [Number(n), Number(r), Number(p)];
+  if (!Number.isSafeInteger(N) || N < 2 ** 14 || N > 2 ** 17 || (N & (N - 1)) !== 0) {
+    return `has N=${n}: it must be a power of two from 16384 to 131072`;
+  }
+  if (!Number.isSafeInteger(R) || R < 8 || R > 16) return `has r=${r}: it must be 8 to 16`;
+  if (!Number.isSafeInteger(P) || P < 1 || P > 4) return `has p=${p}: it must be 1 to 4`;
+  if (Buffer.from(hash, 'base64').length !== KEY_LENGTH) return `has a hash of another length than ${KEY_LENGTH} bytes`;
+  return undefined;
+}
+
 /** Constant-time check of a password against one stored hash; a malformed hash never matches. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');

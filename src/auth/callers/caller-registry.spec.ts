@@ -1,3 +1,4 @@
+import { hashPassword } from '../passwords';
 import 'reflect-metadata';
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -177,6 +178,28 @@ auth:
       const problems = problemsOf(`callers:${entry('a')}${entry('b')}`);
       expect(problems).toEqual([
         `CALLERS_FILE ${SOURCE}: callers[1].auth.bearer.tokens: a token is also listed for callers[0]`,
+      ]);
+    });
+
+    it('a signing secret or a basic username shared by two callers (the first listed would take every request)', async () => {
+      const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+      const hash = await hashPassword('a password for both');
+      const entry = (id: string) => `
+  - id: ${id}
+    platforms: [generic]
+    auth:
+      standardWebhooks:
+        secrets: [${secret}]
+      headerSignature:
+        header: x-signature
+        secrets: [shared-header-secret-0123456789]
+      basic:
+        username: bot
+        passwordHashes: ['${hash}']`;
+      expect(problemsOf(`callers:${entry('a')}${entry('b')}`)).toEqual([
+        `CALLERS_FILE ${SOURCE}: callers[1].auth.standardWebhooks.secrets: a secret is also listed for callers[0]`,
+        `CALLERS_FILE ${SOURCE}: callers[1].auth.headerSignature.secrets: a secret is also listed for callers[0] with the same header`,
+        `CALLERS_FILE ${SOURCE}: callers[1].auth.basic.username: "bot" is also the username of callers[0]`,
       ]);
     });
 

@@ -116,6 +116,35 @@ describe('callers file: rateLimit.routes (issue 18)', () => {
     ]);
   });
 
+  it('refuses at load a JWT algorithm the verifier cannot use (it failed every token with a 401), whatever its case', () => {
+    const algorithms = (list: string) => problemsOf(`{ jwt: { ${JWT}, algorithms: [${list}] } }`);
+    expect(algorithms('rs256')[0]).toContain('callers[0].auth.jwt.algorithms: unknown algorithm "rs256"');
+    expect(algorithms('RS265')[0]).toContain('unknown algorithm "RS265"');
+    expect(algorithms('hs256')[0]).toContain('algorithm "hs256" is not allowed');
+    expect(algorithms('none')[0]).toContain('algorithm "none" is not allowed');
+    expect(parse(`{ jwt: { ${JWT}, algorithms: [RS256, ES384, EdDSA] } }`)?.jwt?.algorithms).toEqual([
+      'RS256',
+      'ES384',
+      'EdDSA',
+    ]);
+  });
+
+  it('refuses at load a password hash that would never match (a cost outside what the check pays, a short key)', () => {
+    const salt = Buffer.alloc(16, 1).toString('base64');
+    const key = Buffer.alloc(32, 2).toString('base64');
+    const basic = (hash: string) => problemsOf(`{ basic: { username: bot, passwordHashes: ['${hash}'] } }`);
+    expect(basic(`scrypt$30000$8$1$${salt}$${key}`)).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].auth.basic.passwordHashes[0]: has N=30000: it must be a power of two from 16384 to 131072`,
+    ]);
+    expect(basic(`scrypt$2$8$1$${salt}$${key}`)[0]).toContain('has N=2');
+    expect(basic(`scrypt$1048576$8$1$${salt}$${key}`)[0]).toContain('has N=1048576');
+    expect(basic(`scrypt$32768$64$1$${salt}$${key}`)[0]).toContain('has r=64');
+    expect(basic(`scrypt$32768$8$1$${salt}$${Buffer.alloc(16).toString('base64')}`)[0]).toContain('another length');
+    expect(
+      parse(`{ basic: { username: bot, passwordHashes: ['scrypt$32768$8$1$${salt}$${key}'] } }`)?.basic,
+    ).toBeDefined();
+  });
+
   it('refuses plain http where keys come from or tokens go, except to a loopback address (a sidecar)', () => {
     const clear = 'must be https (http only to a loopback address: keys and tokens would cross the network in clear)';
     expect(

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { load as parseYaml } from 'js-yaml';
 import { secureEnough } from '../../common/net/secure-url';
 import { ConfigError } from '../../config';
+import { jwtAlgorithmProblem } from '../tokens/jwt-verifier';
+import { passwordHashProblem } from '../passwords';
 import {
   decodeStandardWebhookSecret,
   STANDARD_WEBHOOK_SECRET_MAX_BYTES,
@@ -225,10 +227,9 @@ function readAuth(
       requireAccessTokenType: jwt.boolean('requireAccessTokenType', false),
       maxLifetimeSeconds: maxLifetime(jwt),
     };
-    if (result.jwt.algorithms.some((alg) => alg === 'none' || alg.startsWith('HS'))) {
-      problems.push(
-        `${where}.auth.jwt.algorithms: "none" and HS* are refused (a public key must never be an HMAC key)`,
-      );
+    // At load, not at the first token: a name the verifier cannot use failed every request with a 401.
+    for (const problem of new Set(result.jwt.algorithms.map(jwtAlgorithmProblem).filter((p) => p !== undefined))) {
+      problems.push(`${where}.auth.jwt.algorithms: ${problem}`);
     }
   }
   const introspection = auth.object_('introspection');
@@ -301,6 +302,12 @@ function readAuth(
         hint: 'must list scrypt hashes made with `npm run hash-password` (plain passwords are refused)',
       }),
     };
+    // A hash whose cost the check cannot pay (or that has no 32-byte key) never matches: the caller was locked out
+    // without a word.
+    result.basic.passwordHashes.forEach((hash, index) => {
+      const problem = passwordHashProblem(hash);
+      if (problem) problems.push(`${where}.auth.basic.passwordHashes[${index}]: ${problem}`);
+    });
   }
   if (Object.keys(result).length === 0) {
     problems.push(`${where}.auth: needs at least one method (${AUTH_METHODS.join(', ')})`);
@@ -492,14 +499,41 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
     const callback = readCallback(reader.object_('callback'), problems, where, id);
     const sourceRanges = readSourceRanges(reader, problems, where, id);
 
+    // A credential names one caller: shared, the first caller listed would take every request made with it (its
+    // platforms, source ranges and certificate binding), and the second could never be reached.
+    const claim = (kind: string, key: string, problem: (owner: number) => string): void => {
+      const owner = tokenOwners.get(`${kind}\u0000${key}`);
+      if (owner !== undefined && owner !== index) problems.push(problem(owner));
+      else tokenOwners.set(`${kind}\u0000${key}`, index);
+    };
     for (const digest of auth?.bearer?.tokenDigests ?? []) {
-      const key = digest.toString('hex');
-      const owner = tokenOwners.get(key);
-      if (owner !== undefined && owner !== index) {
-        problems.push(`${where}.auth.bearer.tokens: a token is also listed for callers[${owner}]`);
-      } else {
-        tokenOwners.set(key, index);
-      }
+      claim(
+        'bearer',
+        digest.toString('hex'),
+        (owner) => `${where}.auth.bearer.tokens: a token is also listed for callers[${owner}]`,
+      );
+    }
+    for (const secret of auth?.standardWebhooks?.secrets ?? []) {
+      claim(
+        'standardWebhooks',
+        secret.toString('hex'),
+        (owner) => `${where}.auth.standardWebhooks.secrets: a secret is also listed for callers[${owner}]`,
+      );
+    }
+    for (const secret of auth?.headerSignature?.secrets ?? []) {
+      claim(
+        'headerSignature',
+        `${auth?.headerSignature?.header}\u0000${secret.toString('hex')}`,
+        (owner) =>
+          `${where}.auth.headerSignature.secrets: a secret is also listed for callers[${owner}] with the same header`,
+      );
+    }
+    if (auth?.basic?.username) {
+      claim(
+        'basic',
+        auth.basic.username,
+        (owner) => `${where}.auth.basic.username: "${auth.basic?.username}" is also the username of callers[${owner}]`,
+      );
     }
     if (problems.length === before && id && auth) {
       callers.push({

@@ -293,18 +293,25 @@ function classify(jose: Jose, error: unknown): TokenFailureReason {
   }
 }
 
+/** Why a JWS algorithm name cannot be configured, or undefined when it can (names are case-sensitive, as in JWS). */
+export function jwtAlgorithmProblem(alg: string): string | undefined {
+  if (alg.toLowerCase() === 'none' || /^hs/i.test(alg)) {
+    return (
+      `algorithm ${JSON.stringify(alg)} is not allowed; "none" accepts unsigned tokens and HS* ` +
+      'would let anyone holding the (public) verification key mint tokens by using it as an HMAC secret'
+    );
+  }
+  if (!ASYMMETRIC_ALGORITHMS.has(alg)) {
+    return `unknown algorithm ${JSON.stringify(alg)} (one of ${[...ASYMMETRIC_ALGORITHMS].join(', ')})`;
+  }
+  return undefined;
+}
+
 function checkAlgorithms(algorithms: readonly string[]): string[] {
   if (algorithms.length === 0) throw new Error('JwtVerifier: algorithms must not be empty');
   for (const alg of algorithms) {
-    if (alg.toLowerCase() === 'none' || /^hs/i.test(alg)) {
-      throw new Error(
-        `JwtVerifier: algorithm ${JSON.stringify(alg)} is not allowed; "none" accepts unsigned tokens and HS* ` +
-          'would let anyone holding the (public) verification key mint tokens by using it as an HMAC secret',
-      );
-    }
-    if (!ASYMMETRIC_ALGORITHMS.has(alg)) {
-      throw new Error(`JwtVerifier: unknown algorithm ${JSON.stringify(alg)}`);
-    }
+    const problem = jwtAlgorithmProblem(alg);
+    if (problem) throw new Error(`JwtVerifier: ${problem}`);
   }
   return [...new Set(algorithms)];
 }
