@@ -70,6 +70,15 @@ describe('token introspection: each caller its own audience (real HTTP)', () => 
     expect((await send(token({ sub: 'mallory', aud: 'api-b' }))).status).toBe(200);
   });
 
+  it('introspects a JWT-shaped access token whose issuer no caller verifies itself (Keycloak, Okta, Entra ID)', async () => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const jwt = `${part({ alg: 'RS256', typ: 'at+jwt' })}.${part({ iss: 'https://idp.example', sub: 'alice' })}.${randomBytes(32).toString('base64url')}`;
+    active.set(jwt, { active: true, exp: nowSeconds() + 600, sub: 'alice', aud: 'api-a' });
+    expect((await send(jwt)).status).toBe(200);
+    // Not active: refused as any unknown token.
+    expect((await send(`${part({ alg: 'RS256' })}.${part({ sub: 'x' })}.c2ln`)).status).toBe(401);
+  });
+
   it("refuses a token for caller A's audience whose subject only caller B allows", async () => {
     const response = await send(token({ sub: 'mallory', aud: 'api-a' }));
     expect(response.status).toBe(401);

@@ -8,7 +8,8 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
  * `Authorization: Bearer …`: a static token from the callers file, a signed JWT (OAuth2, Google ID token,
- * Kubernetes service-account token) or an opaque token checked by RFC 7662 introspection.
+ * Kubernetes service-account token) or a token checked by RFC 7662 introspection: an opaque one, or a JWT whose
+ * issuer no caller verifies itself.
  */
 @Injectable()
 export class BearerStrategy implements AuthStrategy {
@@ -28,6 +29,11 @@ export class BearerStrategy implements AuthStrategy {
     if (!token) return failure('unknown-token', 'malformed bearer header');
     const caller = this.callers.findByBearerToken(token);
     if (caller) return { ok: true, caller };
-    return JWT_SHAPE.test(token) ? this.tokens.verifyJwt(token) : this.tokens.introspect(token, attempt.connection);
+    if (!JWT_SHAPE.test(token)) return this.tokens.introspect(token, attempt.connection);
+    const verified = await this.tokens.verifyJwt(token);
+    // A JWT no caller verifies by its issuer may still be an access token an authorization server introspects
+    // (Keycloak, Okta and Entra ID issue JWTs): its introspection callers decide.
+    if (!verified.ok && verified.reason === 'unknown-token') return this.tokens.introspect(token, attempt.connection);
+    return verified;
   }
 }
