@@ -15,22 +15,30 @@ type TurnIdentity = Pick<FulfillmentRequest, 'caller' | 'platform' | 'sessionId'
 const STORED_COLUMNS = `id, caller_id AS "callerId", platform, session_id AS "sessionId", intent, mode, status, result,
   created_at AS "createdAt", completed_at AS "completedAt"`;
 
-const INSERT = sql<
-  never,
-  [
-    id: string,
-    callerId: string,
-    platform: string,
-    sessionId: string,
-    intent: string,
-    mode: FulfillmentMode,
-    status: FulfillmentStatus,
-    ttlMs: string,
-  ]
->(
+type InsertParams = [
+  id: string,
+  callerId: string,
+  platform: string,
+  sessionId: string,
+  intent: string,
+  mode: FulfillmentMode,
+  status: FulfillmentStatus,
+  ttlMs: string,
+];
+
+const INSERT = sql<never, InsertParams>(
   'fulfillments_insert',
   `INSERT INTO fulfillments (id, caller_id, platform, session_id, intent, mode, status, expires_at)
    VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8::double precision / 1000))`,
+);
+
+/**
+ * The same record, unless it is there already: a first INSERT whose COMMIT went through and whose answer was lost
+ * (the connection dropped) left it, and a plain INSERT would fail the transaction that stores the result.
+ */
+const INSERT_UNLESS_THERE = sql<never, InsertParams>(
+  'fulfillments_insert_unless_there',
+  `${INSERT.text} ON CONFLICT (id) DO NOTHING`,
 );
 
 const QUEUE_TURN = sql<
@@ -201,10 +209,12 @@ export class FulfillmentResults extends DeferredResults {
     mode: FulfillmentMode,
     status: FulfillmentStatus,
     transaction?: SqlTransaction,
+    unlessThere = false,
   ): Promise<void> {
     const ttl = String(this.config.async.resultTtlMs);
     const values = [id, turn.caller.id, turn.platform, turn.sessionId, turn.intent, mode, status, ttl] as const;
-    await (transaction ? transaction.run(INSERT, values) : this.pool.run(INSERT, values));
+    const statement = unlessThere ? INSERT_UNLESS_THERE : INSERT;
+    await (transaction ? transaction.run(statement, values) : this.pool.run(statement, values));
   }
 
   /**
@@ -224,7 +234,10 @@ export class FulfillmentResults extends DeferredResults {
     });
   }
 
-  /** A late result whose first record could not be written: written now, finished, with its callback. */
+  /**
+   * A late result whose first record could not be written (or was, and its answer was lost): written now, unless
+   * there, finished, with its callback.
+   */
   private async recordFinished(
     id: string,
     turn: TurnIdentity,
@@ -232,7 +245,7 @@ export class FulfillmentResults extends DeferredResults {
     result: FulfillmentResult,
   ): Promise<void> {
     await this.pool.transaction(async (tx) => {
-      await this.insert(id, turn, 'deferred', 'running', tx);
+      await this.insert(id, turn, 'deferred', 'running', tx, true);
       const [finished] = await tx.run(FINISH, [id, status, JSON.stringify(result)]);
       if (finished) await this.callbacks.enqueue(finished, tx);
     });

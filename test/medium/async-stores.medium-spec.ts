@@ -7,7 +7,11 @@ import { CallerRegistry } from '../../src/auth/callers/caller-registry';
 import { PostgresReplayStore } from '../../src/auth/replay/postgres-replay.store';
 import { loadConfig } from '../../src/config';
 import type { OutboundHttpClient } from '../../src/outbound';
-import { Client } from 'pg';
+import { Client, type QueryResultRow } from 'pg';
+import { DatabasePool } from '../../src/database/database-pool';
+import { PgPools } from '../../src/database/pg-pools';
+import type { SqlStatement } from '../../src/database/sql';
+import { testPool } from './support/test-pool';
 import { transactionOn } from '../../src/database/sql';
 import { untilDefined } from '../support/eventually';
 import { TestClock } from '../support/test-clock';
@@ -35,8 +39,11 @@ describe('async stores on PostgreSQL (no Nest)', () => {
   let callbacks: CallbackDeliveries;
   let clock: TestClock;
 
+  let pgPool: ReturnType<typeof testPool>;
+
   beforeAll(async () => {
     db = await mediumDatabase();
+    pgPool = testPool({ connectionString: db.database.url, max: 2 });
     clock = new TestClock();
     // Callers without a callback URL: finishing stores the result and queues nothing.
     callbacks = new CallbackDeliveries(
@@ -48,7 +55,10 @@ describe('async stores on PostgreSQL (no Nest)', () => {
     );
     results = new FulfillmentResults(db.pool, config, callbacks, clock);
   });
-  afterAll(() => db.close());
+  afterAll(async () => {
+    await pgPool.end();
+    await db.close();
+  });
 
   /**
    * A store whose clock writes fulfillment `id`'s record while a lookup sleeps for the second time, as another
@@ -129,6 +139,34 @@ describe('async stores on PostgreSQL (no Nest)', () => {
         await blocker.end();
       }
     });
+    it("stores late work's result when its first record committed and the answer was lost (no second INSERT fails it)", async () => {
+      // The first record commits, and its connection drops before the answer comes back.
+      class AnswerLosingPool extends DatabasePool {
+        losing = true;
+        override async run<Row extends QueryResultRow, Params extends readonly unknown[]>(
+          statement: SqlStatement<Row, Params>,
+          params: Readonly<Params>,
+          signal?: AbortSignal,
+          lagTolerant?: { scope: string },
+        ): Promise<Row[]> {
+          const rows = await super.run(statement, params, signal, lagTolerant);
+          if (statement.name === 'fulfillments_insert' && this.losing) {
+            this.losing = false;
+            throw new Error('Connection terminated unexpectedly');
+          }
+          return rows;
+        }
+      }
+      const pool = new AnswerLosingPool(PgPools.of(pgPool));
+      const losing = new FulfillmentResults(pool, config, callbacks, clock);
+      const id = losing.defer(LATE_TURN, Promise.resolve({ text: 'done despite the lost answer' }));
+      expect(await losing.lateWorkStored(10_000)).toBe(0);
+      expect(await results.find(id, CALLER.id)).toMatchObject({
+        status: 'completed',
+        result: { text: 'done despite the lost answer' },
+      });
+    });
+
     it('on shutdown, waits for late work to store its result, within the time it is given', async () => {
       expect(await results.lateWorkStored(1000)).toBe(0);
       let finishWork!: (result: { text: string }) => void;
