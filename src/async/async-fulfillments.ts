@@ -37,6 +37,9 @@ interface FulfillmentJob {
  * whose replica dies is expired and run again elsewhere with the same idempotency key, so a handler that
  * keys its writes on it has its effect once.
  */
+/** Async turns one replica runs at once. */
+export const FULFILLMENT_JOB_CONCURRENCY = 4;
+
 @Injectable()
 export class AsyncFulfillments implements OnModuleInit {
   private readonly logger = new Logger(AsyncFulfillments.name);
@@ -57,6 +60,8 @@ export class AsyncFulfillments implements OnModuleInit {
         expireInSeconds: Math.ceil(jobTimeoutMs / 1000),
         retryLimit: jobRetries,
         retryDelaySeconds: 1,
+        // One long handler (up to ASYNC_JOB_TIMEOUT_MS) holds one of these, not every queued turn.
+        concurrency: FULFILLMENT_JOB_CONCURRENCY,
       },
       (job) => this.run(job.data, job.retryCount >= job.retryLimit),
     );

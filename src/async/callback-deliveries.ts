@@ -119,6 +119,9 @@ const CALLBACK_RESPONSE_BYTES = 64 * 1024;
  * `webhook-id` on every attempt; retries on the configured schedule (with jitter, honouring `Retry-After`),
  * and moves a delivery that cannot succeed to the dead-letter state, from which it can be replayed.
  */
+/** Deliveries one replica attempts at once: each mostly waits for its receiver. */
+export const DELIVERY_CONCURRENCY = 8;
+
 @Injectable()
 export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(CallbackDeliveries.name);
@@ -145,6 +148,8 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
         retryLimit: DELIVERY_JOB_RETRIES,
         retryDelaySeconds: 5,
         deadLetter: FAILED_DELIVERY_QUEUE,
+        // A receiver that takes its whole timeout to answer, or never does, holds one of these, not every delivery.
+        concurrency: DELIVERY_CONCURRENCY,
       },
       (job) => this.attempt(job.data.deliveryId, job.data.attempt),
     );

@@ -29,6 +29,8 @@ export interface QueueDefinition {
   readonly retryDelaySeconds: number;
   /** A queue (registered too) that gets a copy of each job whose runs all failed, for its own handler to settle. */
   readonly deadLetter?: string;
+  /** Jobs of this queue one replica runs at once (1 unless said). */
+  readonly concurrency?: number;
 }
 
 /**
@@ -153,6 +155,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
             queue: queue.name,
             expireInSeconds: queue.expireInSeconds,
             pollIntervalMs: this.config.async.pollIntervalMs,
+            concurrency: queue.concurrency,
           },
           (job) => traceJob(queue.name, job, () => handler(job)),
           this.logger,

@@ -11,12 +11,15 @@ export interface QueueWorkerOptions {
   readonly pollIntervalMs: number;
   /** Between attempts to record a job's end while the database is away. */
   readonly settleRetryMs?: number;
+  /** Jobs run at once (1 unless said): one slow job (a receiver that takes its 10 s) then holds one lane only. */
+  readonly concurrency?: number;
 }
 
 const DEFAULT_SETTLE_RETRY_MS = 500;
 
 /**
- * One queue's worker: takes one job at a time, runs it, and records how it ended, every step awaited. pg-boss's
+ * One queue's worker: in each of its lanes (`concurrency`), takes one job at a time, runs it, and records how it
+ * ended, every step awaited. pg-boss's
  * own worker (`boss.work`) records the end without awaiting it: when PostgreSQL went away just as a job ended
  * (a restart, a failover), that statement's rejection was unhandled and ended the process. Here a failed fetch is
  * tried again at the next poll, and a job's end is recorded again until it is stored or the job's lease runs out
@@ -25,9 +28,9 @@ const DEFAULT_SETTLE_RETRY_MS = 500;
 export class QueueWorker<T> {
   private stopping = false;
   private abandoned = false;
-  private running?: PgBoss.JobWithMetadata<T>;
+  private readonly running = new Set<PgBoss.JobWithMetadata<T>>();
   private loop?: Promise<void>;
-  private wake?: () => void;
+  private readonly wakers = new Set<() => void>();
   private fetchFailing = false;
 
   constructor(
@@ -38,16 +41,17 @@ export class QueueWorker<T> {
   ) {}
 
   start(): void {
-    this.loop ??= this.poll();
+    const lanes = Math.max(1, this.options.concurrency ?? 1);
+    this.loop ??= Promise.all(Array.from({ length: lanes }, () => this.poll())).then(() => undefined);
   }
 
   /**
-   * Takes no more jobs and gives the running one `graceMs` to finish; one still running then is failed back to
+   * Takes no more jobs and gives the running ones `graceMs` to finish; those still running then are failed back to
    * the queue (retried by another replica) as far as the database lets that be recorded.
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    for (const wake of [...this.wakers]) wake();
     if (!this.loop) return;
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
@@ -57,16 +61,17 @@ export class QueueWorker<T> {
     clearTimeout(timer);
     if (finished) return;
     this.abandoned = true;
-    const job = this.running;
-    if (job) {
-      await this.source
-        .fail(this.options.queue, job.id, { message: 'the replica shut down while the job ran' })
-        .catch((error: unknown) =>
-          this.logger.warn(
-            `Job ${job.id} (${this.options.queue}) left running at shutdown; it runs again when it expires: ${text(error)}`,
+    await Promise.all(
+      [...this.running].map((job) =>
+        this.source
+          .fail(this.options.queue, job.id, { message: 'the replica shut down while the job ran' })
+          .catch((error: unknown) =>
+            this.logger.warn(
+              `Job ${job.id} (${this.options.queue}) left running at shutdown; it runs again when it expires: ${text(error)}`,
+            ),
           ),
-        );
-    }
+      ),
+    );
   }
 
   private async poll(): Promise<void> {
@@ -96,7 +101,7 @@ export class QueueWorker<T> {
 
   private async runOne(job: PgBoss.JobWithMetadata<T>): Promise<void> {
     const leaseEnds = Date.now() + this.options.expireInSeconds * 1000;
-    this.running = job;
+    this.running.add(job);
     let failure: { error: unknown } | undefined;
     try {
       await this.run(job);
@@ -104,7 +109,7 @@ export class QueueWorker<T> {
       failure = { error };
     }
     await this.settle(job, failure, leaseEnds);
-    this.running = undefined;
+    this.running.delete(job);
   }
 
   private async settle(job: PgBoss.JobWithMetadata<T>, failure: { error: unknown } | undefined, leaseEnds: number) {
@@ -131,14 +136,15 @@ export class QueueWorker<T> {
 
   /** Waits `ms`, or less when the worker is stopped meanwhile. */
   private pause(ms: number): Promise<void> {
-    if (this.stopping && !this.running) return Promise.resolve();
+    if (this.stopping && this.running.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.wakers.delete(done);
         resolve();
-      }
-      this.wake = done;
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
     });
   }
 }

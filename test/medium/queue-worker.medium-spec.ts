@@ -86,6 +86,32 @@ describe('QueueWorker on a real pg-boss queue', () => {
     expect(ran).not.toContain(waiting);
   });
 
+  it('with lanes, a job that never ends holds one lane: the others go on, and stop fails every running one back', async () => {
+    const lanes = new QueueWorker<Work>(
+      boss,
+      { queue: QUEUE, expireInSeconds: 30, pollIntervalMs: 100, concurrency: 3 },
+      async (job) => {
+        ran.push(job.id);
+        if (job.data.outcome === 'hang') await new Promise<void>((resolve) => hanging.push(resolve));
+      },
+      new Logger('QueueWorkerTest'),
+    );
+    const stuck = [(await boss.send(QUEUE, { outcome: 'hang' }))!, (await boss.send(QUEUE, { outcome: 'hang' }))!];
+    lanes.start();
+    await eventually(() => expect(ran).toEqual(expect.arrayContaining(stuck)));
+    const others = await Promise.all([1, 2, 3].map(() => boss.send(QUEUE, { outcome: 'complete' })));
+    await eventually(async () => {
+      for (const id of others) expect((await jobState(id!)).state).toBe('completed');
+    });
+    await lanes.stop(200);
+    for (const id of stuck) {
+      expect(await jobState(id)).toMatchObject({
+        state: 'retry',
+        output: { message: 'the replica shut down while the job ran' },
+      });
+    }
+  });
+
   it('on stop, lets a running job finish within the grace period and records it', async () => {
     const running = (await boss.send(QUEUE, { outcome: 'hang' }))!;
     worker.start();
