@@ -38,6 +38,15 @@ describe('parseAmountMinor', () => {
     expect(parseAmountMinor('10.50', 'USD')).toBe(1050n);
   });
 
+  it('asks again for text with a dot before exactly three digits, which reads as a decimal point or a thousands separator', () => {
+    for (const text of ['1.000', '2.500', '12.000']) expect(parseAmountMinor(text, 'EUR')).toBeUndefined();
+    // A number is a number; a currency with three decimals (KWD) means them; two digits after a dot are decimals.
+    expect(parseAmountMinor(1.0, 'EUR')).toBe(100n);
+    expect(parseAmountMinor('1.250', 'KWD')).toBe(1250n);
+    expect(parseAmountMinor('1.50', 'EUR')).toBe(150n);
+    expect(parseAmountMinor({ amount: 2.5, currency: 'EUR' }, 'EUR')).toBe(250n);
+  });
+
   it('refuses zero, negatives, too many decimals and garbage', () => {
     for (const bad of [0, -5, '1.005', '12,50', 'abc', '', null, undefined, { amount: 'x' }, '1e3', '1.5', Infinity]) {
       expect(parseAmountMinor(bad, bad === '1.5' ? 'JPY' : 'USD')).toBeUndefined();

@@ -47,7 +47,8 @@ export function formatMoney(minor: bigint | string, currency: string, languageCo
 /**
  * Parses an amount the user gave (a number, a numeric string, or Dialogflow's `{amount, currency}`) into
  * minor units of the currency, exactly. Undefined when it is not a positive amount with at most the
- * currency's number of decimals.
+ * currency's number of decimals, or text that reads two ways (a dot before three digits: a decimal point, or a
+ * thousands separator).
  */
 export function parseAmountMinor(value: unknown, currency: string): bigint | undefined {
   const raw = typeof value === 'object' && value !== null && 'amount' in value ? value.amount : value;
@@ -56,6 +57,9 @@ export function parseAmountMinor(value: unknown, currency: string): bigint | und
   const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(text);
   if (!match) return undefined;
   const digits = currencyFormatter('en', currency).fractionDigits;
+  // "1.000" or "2.500" typed by a German speaker is a thousand or two and a half thousand, not 1 or 2.50: with
+  // exactly three digits after the dot (more than the currency has) the text is asked for again, never guessed.
+  if (typeof raw === 'string' && match[2]?.length === 3 && digits < 3) return undefined;
   const fraction = (match[2] ?? '').replace(/0+$/, '');
   if (fraction.length > digits) return undefined;
   const minor = BigInt(match[1]) * 10n ** BigInt(digits) + BigInt(fraction.padEnd(digits, '0') || '0');
