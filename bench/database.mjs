@@ -63,21 +63,29 @@ export async function startBenchDatabase(runId) {
   return { url: running.url, kind: 'embedded', stop: running.stop };
 }
 
+/**
+ * A bench customer of its own (`customerNumber`), with a checking and a savings account holding ten billion
+ * dollars: its transfers change no balance another row checks. Nothing is done when it exists.
+ */
+export async function createBenchCustomer(client, customerNumber, fullName) {
+  await client.query(
+    `WITH customer AS (
+       INSERT INTO customers (customer_number, full_name) VALUES ($1, $2)
+       ON CONFLICT (customer_number) DO UPDATE SET full_name = EXCLUDED.full_name RETURNING id)
+     INSERT INTO accounts (customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
+     SELECT id, type, '0000', 'USD', 1000000000000, now() FROM customer, unnest(ARRAY['checking', 'savings']) AS type
+     ON CONFLICT (customer_id, account_type) DO NOTHING`,
+    [customerNumber, fullName],
+  );
+}
+
 /** The transfer rows' customers (`BENCH-TX-0` …), each with a checking and a savings account. */
 export async function createTransferCustomers(url) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     for (let index = 0; index < TRANSFER_CUSTOMERS; index += 1) {
-      await client.query(
-        `WITH customer AS (
-           INSERT INTO customers (customer_number, full_name) VALUES ($1, 'Bench Transfers')
-           ON CONFLICT (customer_number) DO UPDATE SET full_name = EXCLUDED.full_name RETURNING id)
-         INSERT INTO accounts (customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
-         SELECT id, type, '0000', 'USD', 1000000000000, now() FROM customer, unnest(ARRAY['checking', 'savings']) AS type
-         ON CONFLICT (customer_id, account_type) DO NOTHING`,
-        [`BENCH-TX-${index}`],
-      );
+      await createBenchCustomer(client, `BENCH-TX-${index}`, 'Bench Transfers');
     }
   } finally {
     await client.end();

@@ -7,6 +7,7 @@ import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { createBenchCustomer } from './database.mjs';
 import { root } from './harness.mjs';
 
 /** Debian's PostgreSQL server and pg_basebackup (the embedded binaries have no pg_basebackup). */
@@ -102,15 +103,7 @@ export async function measureInvalidation({ urlA, urlB, metricsB, databaseUrl, t
   await client.connect();
   // A customer of its own: the README customer's balance is what every other row checks, and the embedded bench
   // database is kept between runs.
-  await client.query(
-    `WITH customer AS (
-       INSERT INTO customers (customer_number, full_name) VALUES ($1, 'Bench Invalidation')
-       ON CONFLICT (customer_number) DO UPDATE SET full_name = EXCLUDED.full_name RETURNING id)
-     INSERT INTO accounts (customer_id, account_type, account_number_last4, currency, balance_minor, balance_updated_at)
-     SELECT id, type, '0000', 'USD', 1000000000000, now() FROM customer, unnest(ARRAY['checking', 'savings']) AS type
-     ON CONFLICT (customer_id, account_type) DO NOTHING`,
-    [INVALIDATION_CUSTOMER],
-  );
+  await createBenchCustomer(client, INVALIDATION_CUSTOMER, 'Bench Invalidation');
   const post = async (url, body) => {
     const response = await fetch(`${url}/v1/webhooks/generic`, {
       method: 'POST',

@@ -1,28 +1,10 @@
-import type { QueryResultRow } from 'pg';
 import { ReadThroughCache } from '../../src/cache/read-through-cache';
-import { DatabasePool } from '../../src/database/database-pool';
 import { PgPools } from '../../src/database/pg-pools';
-import type { SqlStatement } from '../../src/database/sql';
 import { AppointmentsRepository } from '../../src/intents/appointments/appointments.repository';
 import { CommittedWrites } from '../../src/intents/committed-writes';
+import { AnswerLosingPool } from './support/answer-losing-pool';
 import { testPool } from './support/test-pool';
 import { mediumDatabase, type MediumDatabase } from './support/medium-database';
-
-/** The service's pool, except that the statement named `losing` commits and then loses its connection's answer. */
-class AnswerLosingPool extends DatabasePool {
-  losing?: string;
-
-  override async run<Row extends QueryResultRow, Params extends readonly unknown[]>(
-    statement: SqlStatement<Row, Params>,
-    params: Readonly<Params>,
-    signal?: AbortSignal,
-    lagTolerant?: { scope: string },
-  ): Promise<Row[]> {
-    const rows = await super.run(statement, params, signal, lagTolerant);
-    if (statement.name === this.losing) throw new Error('Connection terminated unexpectedly');
-    return rows;
-  }
-}
 
 describe('appointments repository on PostgreSQL (no Nest)', () => {
   let db: MediumDatabase;

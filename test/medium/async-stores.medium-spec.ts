@@ -7,10 +7,9 @@ import { CallerRegistry } from '../../src/auth/callers/caller-registry';
 import { PostgresReplayStore } from '../../src/auth/replay/postgres-replay.store';
 import { loadConfig } from '../../src/config';
 import type { OutboundHttpClient } from '../../src/outbound';
-import { Client, type QueryResultRow } from 'pg';
-import { DatabasePool } from '../../src/database/database-pool';
+import { Client } from 'pg';
 import { PgPools } from '../../src/database/pg-pools';
-import type { SqlStatement } from '../../src/database/sql';
+import { AnswerLosingPool } from './support/answer-losing-pool';
 import { testPool } from './support/test-pool';
 import { transactionOn } from '../../src/database/sql';
 import { untilDefined } from '../support/eventually';
@@ -140,24 +139,9 @@ describe('async stores on PostgreSQL (no Nest)', () => {
       }
     });
     it("stores late work's result when its first record committed and the answer was lost (no second INSERT fails it)", async () => {
-      // The first record commits, and its connection drops before the answer comes back.
-      class AnswerLosingPool extends DatabasePool {
-        losing = true;
-        override async run<Row extends QueryResultRow, Params extends readonly unknown[]>(
-          statement: SqlStatement<Row, Params>,
-          params: Readonly<Params>,
-          signal?: AbortSignal,
-          lagTolerant?: { scope: string },
-        ): Promise<Row[]> {
-          const rows = await super.run(statement, params, signal, lagTolerant);
-          if (statement.name === 'fulfillments_insert' && this.losing) {
-            this.losing = false;
-            throw new Error('Connection terminated unexpectedly');
-          }
-          return rows;
-        }
-      }
+      // The first record commits, and its connection drops before the answer comes back; the second one is heard.
       const pool = new AnswerLosingPool(PgPools.of(pgPool));
+      pool.losing = 'fulfillments_insert';
       const losing = new FulfillmentResults(pool, config, callbacks, clock);
       const id = losing.defer(LATE_TURN, Promise.resolve({ text: 'done despite the lost answer' }));
       expect(await losing.lateWorkStored(10_000)).toBe(0);
