@@ -201,8 +201,11 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     database = await createTestDatabase();
     pool = testPool({ connectionString: database.url, max: 4 });
   });
+  // Each test counts the listening connections of its own replicas: the others' are closed after each.
+  afterEach(async () => {
+    await Promise.all(notifiers.splice(0).map((n) => n.onApplicationShutdown()));
+  });
   afterAll(async () => {
-    await Promise.all(notifiers.map((n) => n.onApplicationShutdown()));
     await pool.end();
     await database.drop();
   });
@@ -235,7 +238,6 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     await eventually(async () =>
       expect(await balances.read('C-9', [], () => Promise.resolve('read once listening'))).toBe('read once listening'),
     );
-    await notifiers.pop()?.onApplicationShutdown();
   });
 
   it("drops another replica's entries when a write commits, and drops everything after the channel was cut", async () => {
