@@ -585,14 +585,19 @@ describe('checkResponse', () => {
     expect(card.title).toBe(`${'t'.repeat(249)}…`);
     expect(card.subtitle).toBe(`${'s'.repeat(248)}…`);
     expect(card.imageUrl).toBeUndefined();
-    expect(card.buttons).toEqual([
-      { text: 'Book online', value: 'Book online' },
-      { text: `${'b'.repeat(49)}…`, value: `${'b'.repeat(49)}…` },
-    ]);
-    expect(replies.buttons).toEqual([
-      { text: `${'r'.repeat(49)}…`, value: `${'r'.repeat(49)}…` },
-      { text: 'Yes', value: 'Yes' },
-    ]);
+    // A button whose shortened label would be what it sends is left out: tapped, it would send words nothing matches.
+    expect(card.buttons).toEqual([{ text: 'Book online', value: 'Book online' }]);
+    expect(replies.buttons).toEqual([{ text: 'Yes', value: 'Yes' }]);
+  });
+
+  it('keeps the value of a button whose label alone is too long, and says the replies when none fits a button', () => {
+    const long = "I'd like to talk to a customer service representative";
+    const card = render({ messages: [{ type: 'card', title: 'Help', buttons: [{ text: long, postback: 'agent' }] }] })
+      .messages![0].imageResponseCard!;
+    expect(card.buttons).toEqual([{ text: `${long.slice(0, 49)}…`, value: 'agent' }]);
+    const response = render({ text: 'What now?', messages: [{ type: 'quick-replies', replies: [long, ''] }] });
+    expect(response.messages).toEqual([{ contentType: 'PlainText', content: long }]);
+    expect(checkResponse(response).problems).toEqual([]);
   });
 
   it('rejects a ConfirmIntent without messages and an ElicitSlot without a slot', () => {

@@ -253,13 +253,24 @@ function fit(text: string, max: number): string {
 }
 
 /**
- * A card button as Lex takes it: a label over 50 characters is shortened; a value over 50 (a URL, a long
- * postback) cannot be shortened without changing what it says, so the button sends its label instead. One
- * over-long button would otherwise make Lex refuse the whole reply.
+ * A card button as Lex takes it (text and value of 1 to 50 characters), or undefined when it cannot be one: a
+ * label over 50 is shortened for display; a value over 50 (a URL, a long postback) sends the label instead, when
+ * the whole label fits. A button whose shortened label would be what it sends ("I'd like to talk to a customer
+ * servi…") is left out: tapped, it would send words no slot or utterance matches. One over-long button would
+ * otherwise make Lex refuse the whole reply.
  */
-function lexButton(text: string, value: string): { text: string; value: string } {
-  const label = fit(text, LEX_V2_LIMITS.buttonChars);
-  return { text: label, value: value.length <= LEX_V2_LIMITS.buttonChars ? value : label };
+function lexButton(text: string, value: string): { text: string; value: string } | undefined {
+  const max = LEX_V2_LIMITS.buttonChars;
+  if (text.length === 0 || value.length === 0) return undefined;
+  if (value.length <= max) return { text: fit(text, max), value };
+  return text.length <= max ? { text, value: text } : undefined;
+}
+
+function lexButtons(buttons: readonly { text: string; value: string }[]): { text: string; value: string }[] {
+  return buttons
+    .map(({ text, value }) => lexButton(text, value))
+    .filter((button) => button !== undefined)
+    .slice(0, LEX_V2_LIMITS.buttons);
 }
 
 function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Message | LexV2Message[] {
@@ -267,14 +278,15 @@ function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Messag
   switch (message.type) {
     case 'text':
       return textMessages(message.text);
-    case 'quick-replies':
+    case 'quick-replies': {
+      const buttons = lexButtons(message.replies.map((reply) => ({ text: reply, value: reply })));
+      // None fits a button: the replies are said, one per line, for the user to say or type.
+      if (buttons.length === 0) return textMessages(message.replies.filter(Boolean).join('\n'));
       return {
         contentType: 'ImageResponseCard',
-        imageResponseCard: {
-          title: cardText(message.title || fallbackTitle),
-          buttons: message.replies.slice(0, LEX_V2_LIMITS.buttons).map((reply) => lexButton(reply, reply)),
-        },
+        imageResponseCard: { title: cardText(message.title || fallbackTitle), buttons },
       };
+    }
     case 'card':
       return {
         contentType: 'ImageResponseCard',
@@ -285,9 +297,9 @@ function renderMessage(message: RichMessage, fallbackTitle: string): LexV2Messag
           ...(message.imageUrl &&
             message.imageUrl.length <= LEX_V2_LIMITS.cardFieldChars && { imageUrl: message.imageUrl }),
           ...(message.buttons && {
-            buttons: message.buttons
-              .slice(0, LEX_V2_LIMITS.buttons)
-              .map((button) => lexButton(button.text, button.postback ?? button.text)),
+            buttons: lexButtons(
+              message.buttons.map((button) => ({ text: button.text, value: button.postback ?? button.text })),
+            ),
           }),
         },
       };
