@@ -391,12 +391,12 @@ export class ReadThroughCache implements OnApplicationShutdown {
    */
   private resync(source: string, afterGap: boolean): void {
     this.local.clear();
-    // What was said while not listening went unheard: who is there is known again only after a while.
-    this.listeningSince = Date.now();
-    this.announce();
     // A write whose invalidation Redis refused reached the replicas only through PostgreSQL: if this one missed it,
     // the scope's entries in Redis are still current.
     if (source === 'PostgreSQL') this.shared?.distrust();
+    // What was said while not listening went unheard: who is there is known again only after a while.
+    this.listeningSince = Date.now();
+    this.announce();
     if (afterGap) {
       this.logger.log(
         `Cache: ${source} notifications are back; in-process entries dropped (some may have been missed)`,

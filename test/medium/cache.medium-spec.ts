@@ -417,6 +417,8 @@ describe('ReadThroughCache on a Redis that serves reads but refuses writes (a de
       );
       expect(rows[0].n).toBe('2');
     });
+    // Each LISTEN taking effect gives Redis up until the epoch has moved on: shared again once it has.
+    await Promise.all([ready(a), ready(b)]);
     let row = 'balance 100';
     let loads = 0;
     const load = () => {
