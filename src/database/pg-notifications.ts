@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import * as pg from 'pg';
+import { answeredWithin } from '../common/answered-within';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from './data-source-options';
 import { type GuardedClient, type GuardedClientClass } from './guarded-client';
@@ -97,16 +98,7 @@ export class PgNotifications implements OnApplicationShutdown {
   private caughtUp(): Promise<boolean> {
     const client = this.client;
     if (!client) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), CAUGHT_UP_TIMEOUT_MS);
-      client
-        .query('SELECT 1')
-        .then(
-          () => resolve(true),
-          () => resolve(false),
-        )
-        .finally(() => clearTimeout(timer));
-    });
+    return answeredWithin(client.query('SELECT 1'), CAUGHT_UP_TIMEOUT_MS);
   }
 
   async onApplicationShutdown(): Promise<void> {

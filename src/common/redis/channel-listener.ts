@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type Redis from 'ioredis';
+import { answeredWithin } from '../answered-within';
 import { closeRedis } from './close-redis';
 import { keepAlive, redisClient, type RedisTopology } from './redis-client';
 
@@ -29,16 +30,7 @@ export const CAUGHT_UP_TIMEOUT_MS = 500;
 
 /** A PING on a subscribed connection: answered after every message queued for it before. */
 export function pingedWithin(connection: Redis, timeoutMs = CAUGHT_UP_TIMEOUT_MS): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    connection
-      .ping()
-      .then(
-        () => resolve(true),
-        () => resolve(false),
-      )
-      .finally(() => clearTimeout(timer));
-  });
+  return answeredWithin(connection.ping(), timeoutMs);
 }
 
 /** A channel listener on a lone Redis server (or the primary its Sentinels name): SUBSCRIBE, followed by ioredis. */
