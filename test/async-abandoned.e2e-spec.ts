@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FULFILLMENT_JOB_CONCURRENCY } from '../src/async/async-fulfillments';
 import { Retention } from '../src/async/retention';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { eventually } from './support/eventually';
@@ -19,10 +20,10 @@ describe('abandoned async work: only what can no longer run is recorded as faile
   let t: TestApp;
   let archive: Server;
   const filed: string[] = [];
-  let holdFirst: (() => void) | undefined;
+  let releaseHeld: (() => void) | undefined;
 
   beforeAll(async () => {
-    const held = new Promise<void>((resolve) => (holdFirst = resolve));
+    const held = new Promise<void>((resolve) => (releaseHeld = resolve));
     archive = createServer((request: IncomingMessage, response: ServerResponse) => {
       const key = String(request.headers['idempotency-key']);
       request.resume();
@@ -32,8 +33,8 @@ describe('abandoned async work: only what can no longer run is recorded as faile
           response
             .writeHead(201, { 'content-type': 'application/json' })
             .end(JSON.stringify({ reference: `AR-${filed.length}` }));
-        // The first statement keeps the one job worker busy, so the next turn's job waits in the queue.
-        if (filed.length === 1) void held.then(answer);
+        // The first statements keep every lane of the job worker busy, so the next turn's job waits in the queue.
+        if (filed.length <= FULFILLMENT_JOB_CONCURRENCY) void held.then(answer);
         else answer();
       });
     });
@@ -48,7 +49,7 @@ describe('abandoned async work: only what can no longer run is recorded as faile
   });
 
   afterAll(async () => {
-    holdFirst?.();
+    releaseHeld?.();
     await t?.close();
     archive.closeAllConnections();
     await new Promise((resolve) => archive.close(resolve));
@@ -85,10 +86,11 @@ describe('abandoned async work: only what can no longer run is recorded as faile
     ).map((row) => row.state);
 
   it('fails a turn whose job the queue gave up on, never runs it, and lets a late-started job finish', async () => {
-    const started = await requestStatement();
-    await eventually(() => expect(filed).toHaveLength(1));
+    const started: string[] = [];
+    for (let lane = 0; lane < FULFILLMENT_JOB_CONCURRENCY; lane++) started.push(await requestStatement());
+    await eventually(() => expect(filed).toHaveLength(FULFILLMENT_JOB_CONCURRENCY));
     const waiting = await requestStatement();
-    expect(await jobState(started)).toEqual(['active']);
+    for (const id of started) expect(await jobState(id)).toEqual(['active']);
     expect(await jobState(waiting)).toEqual(['created']);
     // The queue keeps a job that has not started for as long as an async turn may take (attempts and a wait).
     const [{ seconds }] = await queryTestDatabase<{ seconds: number }>(
@@ -98,12 +100,12 @@ describe('abandoned async work: only what can no longer run is recorded as faile
     );
     expect(seconds).toBe(60 * 4 + 600); // ASYNC_JOB_TIMEOUT_MS × (ASYNC_JOB_RETRIES + 1) + 10 minutes
 
-    // Both acknowledged a day ago, as if they had waited in a backlog: the one started late is running, the other
-    // may still start. Neither is abandoned.
+    // All acknowledged a day ago, as if they had waited in a backlog: the ones started late are running, the other
+    // may still start. None is abandoned.
     await queryTestDatabase(
       t.database.url,
       `UPDATE fulfillments SET created_at = now() - interval '1 day' WHERE id = ANY($1)`,
-      [[started, waiting]],
+      [[...started, waiting]],
     );
     const retention = t.app.get(Retention);
     expect(await retention.failAbandoned()).toEqual([]);
@@ -118,12 +120,14 @@ describe('abandoned async work: only what can no longer run is recorded as faile
     expect(await retention.failAbandoned()).toEqual([waiting]);
     expect(await fulfillment(waiting)).toEqual({ status: 'failed' });
 
-    holdFirst?.();
-    await eventually(async () => expect(await fulfillment(started)).toEqual({ status: 'completed' }), 15_000);
-    // The late-started turn completed with its statement; the abandoned one's handler never ran.
+    releaseHeld?.();
+    for (const id of started) {
+      await eventually(async () => expect(await fulfillment(id)).toEqual({ status: 'completed' }), 15_000);
+    }
+    // The late-started turns completed with their statements; the abandoned one's handler never ran.
     expect(await fulfillment(waiting)).toEqual({ status: 'failed' });
-    expect(filed).toHaveLength(1);
+    expect(filed).toHaveLength(FULFILLMENT_JOB_CONCURRENCY);
     const statements = await queryTestDatabase<{ count: string }>(t.database.url, 'SELECT count(*) FROM statements');
-    expect(statements).toEqual([{ count: '1' }]);
+    expect(statements).toEqual([{ count: String(FULFILLMENT_JOB_CONCURRENCY) }]);
   });
 });
