@@ -36,7 +36,14 @@ function fixture(intent: string, values: Record<string, string> = {}): Body {
 }
 
 /** The turn after the user answered the form's `confirmation` parameter (a yes/no custom entity), with its own id. */
-function confirmTurn(body: Body, answer: 'yes' | 'no'): Body {
+/** The question's session parameters as CX keeps them: `confirming`, what the question was about. */
+const ASKED = { sessionInfo: { parameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) } } };
+
+/**
+ * The turn in which the user answers the confirmation question: CX sends back the session parameters the
+ * question's answer (`asked`) set.
+ */
+function confirmTurn(body: Body, answer: 'yes' | 'no', asked?: Body): Body {
   const next = structuredClone(body);
   next.detectIntentResponseId = randomUUID();
   next.text = answer;
@@ -51,7 +58,11 @@ function confirmTurn(body: Body, answer: 'yes' | 'no'): Body {
     if (parameter.displayName === 'confirmation')
       Object.assign(parameter, { state: 'FILLED', value: answer, justCollected: true });
   }
-  next.sessionInfo.parameters = { ...body.sessionInfo.parameters, confirmation: answer };
+  next.sessionInfo.parameters = {
+    ...body.sessionInfo.parameters,
+    ...asked?.sessionInfo?.parameters,
+    confirmation: answer,
+  };
   return next;
 }
 
@@ -135,22 +146,40 @@ describe('Dialogflow CX: every built-in intent (real HTTP, real PostgreSQL)', ()
     it('TransferFunds: confirms while the form is open (nothing moves), moves $250.00 once confirmation is filled, then clears it', async () => {
       const before = await balances();
       const first = fixture('TransferFunds');
-      expect(await post(first)).toEqual(
-        reply([TEXT('Transfer $250.00 from your checking account to your savings account?'), CHIPS('Yes', 'No')]),
-      );
+      const ask = await post(first);
+      expect(ask).toEqual({
+        ...reply([TEXT('Transfer $250.00 from your checking account to your savings account?'), CHIPS('Yes', 'No')]),
+        ...ASKED,
+      });
       expect(await balances()).toEqual(before);
 
       const checkingAfter = before.checking - 25000n;
-      expect(await post(confirmTurn(first, 'yes'))).toEqual({
+      expect(await post(confirmTurn(first, 'yes', ask))).toEqual({
         ...reply([
           TEXT(
             `Done: I moved $250.00 from your checking account to your savings account. Your checking balance is now ${usd(checkingAfter)}.`,
           ),
         ]),
         // The used-up confirmation is cleared, so the next transfer is confirmed again.
-        sessionInfo: { parameters: { confirmation: null } },
+        sessionInfo: { parameters: { confirmation: null, confirming: null } },
       });
       expect(await balances()).toEqual({ checking: checkingAfter, savings: before.savings + 25000n });
+    });
+
+    it('TransferFunds: "yes" after the amount changed on the form asks again about the new amount, moving nothing', async () => {
+      const before = await balances();
+      const first = fixture('TransferFunds');
+      const ask = await post(first);
+      const changed = confirmTurn(first, 'yes', ask);
+      changed.sessionInfo.parameters = { ...changed.sessionInfo.parameters, amount: 900 };
+      for (const parameter of changed.pageInfo.formInfo.parameterInfo as Body[]) {
+        if (parameter.displayName === 'amount') parameter.value = 900;
+      }
+      expect(await post(changed)).toEqual({
+        ...reply([TEXT('Transfer $900.00 from your checking account to your savings account?'), CHIPS('Yes', 'No')]),
+        ...ASKED,
+      });
+      expect(await balances()).toEqual(before);
     });
 
     it('TransferFunds: "no" moves nothing and clears the confirmation', async () => {
@@ -183,19 +212,21 @@ describe('Dialogflow CX: every built-in intent (real HTTP, real PostgreSQL)', ()
 
     it('BookAppointment: confirms while the form is open (nothing booked), books once confirmation is filled, then clears it', async () => {
       const first = fixture('BookAppointment', slotValues(slots[0]));
-      expect(await post(first)).toEqual(
-        reply([TEXT(`Book Dr. Ada Lee on ${slotText(slots[0])} (UTC)?`), CHIPS('Yes', 'No')]),
-      );
+      const ask = await post(first);
+      expect(ask).toEqual({
+        ...reply([TEXT(`Book Dr. Ada Lee on ${slotText(slots[0])} (UTC)?`), CHIPS('Yes', 'No')]),
+        ...ASKED,
+      });
       expect(await query(`SELECT 1 FROM appointments WHERE patient_ref = 'P-1001'`)).toHaveLength(0);
 
-      const booked = await post(confirmTurn(first, 'yes'));
+      const booked = await post(confirmTurn(first, 'yes', ask));
       const reference = String(booked.sessionInfo?.parameters?.last_appointment);
       expect(reference).toMatch(/^[A-Z2-9]{6}$/);
       expect(booked).toEqual({
         ...reply([
           TEXT(`You're booked with Dr. Ada Lee on ${slotText(slots[0])} (UTC). Your reference is ${reference}.`),
         ]),
-        sessionInfo: { parameters: { last_appointment: reference, confirmation: null } },
+        sessionInfo: { parameters: { last_appointment: reference, confirmation: null, confirming: null } },
       });
       const rows = await query<{ starts_at: Date; patient_ref: string; status: string }>(
         `SELECT s.starts_at, a.patient_ref, a.status FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id
@@ -304,9 +335,10 @@ describe('Dialogflow CX: every built-in intent (real HTTP, real PostgreSQL)', ()
         if (parameter.displayName === 'time') parameter.value = timeValue;
       }
       body.sessionInfo.parameters = { ...body.sessionInfo.parameters, date: dateValue, time: timeValue };
-      expect(await post(body)).toEqual(
-        reply([TEXT(`Book Dr. Ada Lee on ${slotText(slots[0])} (UTC)?`), CHIPS('Yes', 'No')]),
-      );
+      expect(await post(body)).toEqual({
+        ...reply([TEXT(`Book Dr. Ada Lee on ${slotText(slots[0])} (UTC)?`), CHIPS('Yes', 'No')]),
+        ...ASKED,
+      });
     });
   });
 });

@@ -37,6 +37,13 @@ function nextTurn(body: Body, queryText: string, parameters: Record<string, unkn
   return next;
 }
 
+/** The next turn as ES sends it: the contexts the last answer set come back in `queryResult.outputContexts`. */
+function carrying(body: Body, answer: { outputContexts?: unknown[] }): Body {
+  const next = structuredClone(body);
+  (next.queryResult as Record<string, unknown>).outputContexts = answer.outputContexts ?? [];
+  return next;
+}
+
 const slotText = (startsAt: Date) =>
   new Intl.DateTimeFormat('en', {
     weekday: 'short',
@@ -150,19 +157,28 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
     it('TransferFunds: asks to confirm (nothing moves), then moves $250.00 on "yes" and clears the confirmation', async () => {
       const before = await balances();
       const first = fixture('TransferFunds');
-      expect(await post(first)).toEqual({
+      const ask = await post(first);
+      expect(ask).toEqual({
         fulfillmentText: 'Transfer $250.00 from your checking account to your savings account?',
         fulfillmentMessages: [
           { text: { text: ['Transfer $250.00 from your checking account to your savings account?'] } },
           YES_NO,
         ],
         source: 'banking-api',
+        // What the question was about, so that the "yes" counts for this transfer only.
+        outputContexts: [
+          {
+            name: CONTEXT('session-parameters'),
+            lifespanCount: 50,
+            parameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
+          },
+        ],
       });
       expect(await balances()).toEqual(before);
 
       const checkingAfter = before.checking - 25000n;
       const done = `Done: I moved $250.00 from your checking account to your savings account. Your checking balance is now ${usd(checkingAfter)}.`;
-      expect(await post(nextTurn(first, 'yes', { confirmation: 'yes' }))).toEqual({
+      expect(await post(carrying(nextTurn(first, 'yes', { confirmation: 'yes' }), ask))).toEqual({
         fulfillmentText: done,
         fulfillmentMessages: [{ text: { text: [done] } }],
         source: 'banking-api',
@@ -170,6 +186,24 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         outputContexts: [{ name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: {} }],
       });
       expect(await balances()).toEqual({ checking: checkingAfter, savings: before.savings + 25000n });
+    });
+
+    it('TransferFunds: "yes, but make it 900" (the amount changed in the turn of the "yes") asks again, moving nothing', async () => {
+      const before = await balances();
+      const first = fixture('TransferFunds');
+      const ask = await post(first);
+      const answer = await post(
+        carrying(nextTurn(first, 'yes, but make it 900', { confirmation: 'yes', amount: 900 }), ask),
+      );
+      const question = 'Transfer $900.00 from your checking account to your savings account?';
+      expect(answer).toMatchObject({
+        fulfillmentText: question,
+        fulfillmentMessages: [{ text: { text: [question] } }, YES_NO],
+      });
+      expect(await balances()).toEqual(before);
+      // That question answered "yes" moves the $900.
+      await post(carrying(nextTurn(first, 'yes', { confirmation: 'yes', amount: 900 }), answer));
+      expect(await balances()).toEqual({ checking: before.checking - 90000n, savings: before.savings + 90000n });
     });
 
     it('while ES still fills slots (webhook call for slot filling): a dialog-stage handler asks, the rest leave ES to', async () => {
@@ -238,14 +272,22 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
     it('BookAppointment: asks to confirm (nothing booked), then books on "yes" with a reference', async () => {
       const first = fixture('BookAppointment', slotValues(slots[0]));
       const question = `Book Dr. Ada Lee on ${slotText(slots[0])} (UTC)?`;
-      expect(await post(first)).toEqual({
+      const ask = await post(first);
+      expect(ask).toEqual({
         fulfillmentText: question,
         fulfillmentMessages: [{ text: { text: [question] } }, YES_NO],
         source: 'appointments-api',
+        outputContexts: [
+          {
+            name: CONTEXT('session-parameters'),
+            lifespanCount: 50,
+            parameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
+          },
+        ],
       });
       expect(await query(`SELECT 1 FROM appointments WHERE patient_ref = 'P-1001'`)).toHaveLength(0);
 
-      const booked = await post(nextTurn(first, 'yes', { confirmation: 'yes' }));
+      const booked = await post(carrying(nextTurn(first, 'yes', { confirmation: 'yes' }), ask));
       const reference = /Your reference is ([A-Z2-9]{6})\.$/.exec(String(booked.fulfillmentText))?.[1];
       expect(reference).toBeDefined();
       const text = `You're booked with Dr. Ada Lee on ${slotText(slots[0])} (UTC). Your reference is ${reference}.`;

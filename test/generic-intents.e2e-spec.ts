@@ -156,11 +156,16 @@ describe('generic: every built-in intent, from documented-style requests (real H
           text: QUESTION,
           messages: textOnly(QUESTION),
           confirm: true,
+          // What the question was about: the answer counts for that transfer only.
+          sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
           source: 'banking-api',
         });
         expect(await balances()).toEqual(before);
 
-        const confirmedTurn = turn(transferFunds, { confirmation: 'confirmed' });
+        const confirmedTurn = turn(transferFunds, {
+          confirmation: 'confirmed',
+          sessionParameters: ask.body.sessionParameters,
+        });
         const done = await post(confirmedTurn);
         const doneText =
           'Done: I moved $250.00 from your checking account to your savings account. ' +
@@ -170,10 +175,33 @@ describe('generic: every built-in intent, from documented-style requests (real H
           outcome: 'fulfilled',
           text: doneText,
           messages: textOnly(doneText),
-          sessionParameters: { confirmation: null },
+          sessionParameters: { confirmation: null, confirming: null },
           source: 'banking-api',
         });
         expect(await balances()).toEqual({ checking: before.checking - 25000n, savings: before.savings + 25000n });
+      });
+
+      it('"confirmed" with another amount than the question was about asks again, moving nothing', async () => {
+        const before = await balances();
+        const ask = await post(turn(transferFunds, {}));
+        const changed = turn(transferFunds, {
+          parameters: { ...transferFunds.parameters, amount: 900 },
+          confirmation: 'confirmed',
+          sessionParameters: ask.body.sessionParameters,
+        });
+        const again = await post(changed);
+        const question = 'Transfer $900.00 from your checking account to your savings account?';
+        expect(again.body).toEqual({
+          requestId: changed.requestId,
+          outcome: 'fulfilled',
+          text: question,
+          messages: textOnly(question),
+          confirm: true,
+          sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
+          source: 'banking-api',
+        });
+        expect(again.body.sessionParameters.confirming).not.toBe(ask.body.sessionParameters.confirming);
+        expect(await balances()).toEqual(before);
       });
 
       it('at the dialog stage a confirmed transfer delegates and writes nothing', async () => {
@@ -266,10 +294,11 @@ describe('generic: every built-in intent, from documented-style requests (real H
         text: `Book Dr. Ada Lee on ${when} (UTC)?`,
         messages: textOnly(`Book Dr. Ada Lee on ${when} (UTC)?`),
         confirm: true,
+        sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
         source: 'appointments-api',
       });
 
-      const confirmedTurn = turn(body, { confirmation: 'confirmed' });
+      const confirmedTurn = turn(body, { confirmation: 'confirmed', sessionParameters: ask.body.sessionParameters });
       const booked = await post(confirmedTurn);
       const reference = /Your reference is ([A-Z2-9]{6})\.$/.exec(String(booked.body.text))?.[1] ?? '';
       expect(reference).toMatch(/^[A-Z2-9]{6}$/);
@@ -279,7 +308,7 @@ describe('generic: every built-in intent, from documented-style requests (real H
         outcome: 'fulfilled',
         text: bookedText,
         messages: textOnly(bookedText),
-        sessionParameters: { last_appointment: reference, confirmation: null },
+        sessionParameters: { last_appointment: reference, confirmation: null, confirming: null },
         endConversation: false,
         source: 'appointments-api',
       });

@@ -212,11 +212,14 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
           confirmationState: 'None',
         });
         expect(ask.body.messages).toEqual([text(QUESTION)]);
-        expect(ask.body.sessionState.sessionAttributes).toEqual(SESSION_ATTRIBUTES);
+        // The prompt records what it asked about, so that the "yes" counts for that transfer only.
+        const asked = ask.body.sessionState.sessionAttributes as Record<string, string>;
+        expect(asked).toEqual({ ...SESSION_ATTRIBUTES, confirming: expect.stringMatching(/^[\w-]{22}$/) });
         expect(ask.body.requestAttributes).toEqual(REQUEST_ATTRIBUTES);
         expect(await balances()).toEqual(before);
 
         const yes = turn(transferFunds, 'DialogCodeHook', 'Confirmed');
+        yes.sessionState.sessionAttributes = asked as typeof yes.sessionState.sessionAttributes;
         const confirmed = await post(yes);
         expect(confirmed.body.sessionState.dialogAction).toEqual({ type: 'Delegate' });
         expect(confirmed.body.sessionState.intent).toEqual({
@@ -229,11 +232,12 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
         expect(await balances()).toEqual(before);
 
         // Lex then calls the fulfillment code hook for the same utterance ("yes"), with the same originatingRequestId.
-        const done = await post(
-          turn(transferFunds, 'FulfillmentCodeHook', 'Confirmed', yes.sessionState.originatingRequestId),
-        );
+        const fulfil = turn(transferFunds, 'FulfillmentCodeHook', 'Confirmed', yes.sessionState.originatingRequestId);
+        fulfil.sessionState.sessionAttributes = confirmed.body.sessionState.sessionAttributes;
+        const done = await post(fulfil);
         expect(done.body).toEqual({
           sessionState: {
+            // The prompt on record is used up with the transfer.
             sessionAttributes: SESSION_ATTRIBUTES,
             activeContexts: [],
             dialogAction: { type: 'Close' },
@@ -253,6 +257,31 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
           requestAttributes: REQUEST_ATTRIBUTES,
         });
         expect(await balances()).toEqual({ checking: before.checking - 25000n, savings: before.savings + 25000n });
+      });
+
+      it('Confirmed for another amount than the prompt asked about: asks again about the new one, moving nothing', async () => {
+        const before = await balances();
+        const ask = await post(turn(transferFunds, 'DialogCodeHook', 'None'));
+        expect(ask.body.messages).toEqual([text(QUESTION)]);
+        // The amount slot changed after the question (a dialog code hook, a channel, Lex re-filling it), and the
+        // intent arrives Confirmed: the "yes" was given for $250.
+        const changed = turn(transferFunds, 'FulfillmentCodeHook', 'Confirmed');
+        changed.sessionState.sessionAttributes = ask.body.sessionState.sessionAttributes;
+        const slots = changed.sessionState.intent.slots as Json;
+        slots.amount = {
+          shape: 'Scalar',
+          value: { originalValue: '900', interpretedValue: '900', resolvedValues: ['900'] },
+        };
+        const again = await post(changed);
+        expect(again.body.sessionState.dialogAction).toEqual({ type: 'ConfirmIntent' });
+        expect(again.body.sessionState.intent).toMatchObject({ state: 'InProgress', confirmationState: 'None' });
+        expect(again.body.messages).toEqual([
+          text('Transfer $900.00 from your checking account to your savings account?'),
+        ]);
+        const reasked = again.body.sessionState.sessionAttributes as Record<string, string>;
+        expect(reasked.confirming).toMatch(/^[\w-]{22}$/);
+        expect(reasked.confirming).not.toBe(ask.body.sessionState.sessionAttributes.confirming);
+        expect(await balances()).toEqual(before);
       });
 
       it('a FulfillmentCodeHook without a confirmation still asks first (ConfirmIntent), writing nothing', async () => {
@@ -365,7 +394,7 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       const ask = await post(event);
       expect(ask.body).toEqual({
         sessionState: {
-          sessionAttributes: SESSION_ATTRIBUTES,
+          sessionAttributes: { ...SESSION_ATTRIBUTES, confirming: expect.stringMatching(/^[\w-]{22}$/) },
           activeContexts: [],
           dialogAction: { type: 'ConfirmIntent' },
           intent: {
@@ -380,11 +409,14 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       });
 
       const yes = turn(event, 'DialogCodeHook', 'Confirmed');
+      yes.sessionState.sessionAttributes = ask.body.sessionState.sessionAttributes;
       const delegated = await post(yes);
       expect(delegated.body.sessionState.dialogAction).toEqual({ type: 'Delegate' });
       expect(delegated.body.messages).toBeUndefined();
 
-      const booked = await post(turn(event, 'FulfillmentCodeHook', 'Confirmed', yes.sessionState.originatingRequestId));
+      const fulfil = turn(event, 'FulfillmentCodeHook', 'Confirmed', yes.sessionState.originatingRequestId);
+      fulfil.sessionState.sessionAttributes = delegated.body.sessionState.sessionAttributes;
+      const booked = await post(fulfil);
       const content = String(booked.body.messages?.[0]?.content);
       const reference = /Your reference is ([A-Z2-9]{6})\.$/.exec(content)?.[1] ?? '';
       expect(reference).toMatch(/^[A-Z2-9]{6}$/);

@@ -215,6 +215,43 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         expect(await balances()).toEqual({ checking: before.checking - 25000n, savings: before.savings + 25000n });
       });
 
+      it('with a `confirming` slot declared, a "yes" counts only for the transfer the question was about', async () => {
+        const before = await balances();
+        const call = fill(transferFunds) as typeof transferFunds & RasaCall & { domain: { slots: Json } };
+        call.domain.slots.confirming = { type: 'any', influence_conversation: false, mappings: [{ type: 'custom' }] };
+        const ask = await post(call);
+        expect(ask.body.events).toEqual([
+          { event: 'slot', name: 'confirming', value: expect.stringMatching(/^[\w-]{22}$/) },
+        ]);
+        const setAmount = (turn: RasaCall, amount: number) => {
+          turn.tracker.slots.amount = amount;
+          for (const entity of (turn.tracker.latest_message as { entities: Json[] }).entities)
+            if (entity.entity === 'amount') entity.value = amount;
+        };
+        // The user said "yes, but 900": the amount slot changed in the turn of the answer.
+        const changed = answered(call, true);
+        changed.tracker.slots.confirming = ask.body.events[0].value;
+        setAmount(changed, 900);
+        const again = await post(changed);
+        expect(again.body.responses).toEqual([
+          { text: 'Transfer $900.00 from your checking account to your savings account?', buttons: YES_NO },
+        ]);
+        expect(await balances()).toEqual(before);
+
+        // "Yes" to that question moves the $900, and uses the question up.
+        const yes = answered(changed, true);
+        const events = again.body.events as Json[];
+        yes.tracker.slots.confirming = events.find((event) => event.name === 'confirming')?.value;
+        setAmount(yes, 900);
+        const done = await post(yes);
+        expect(done.body.responses[0].text).toMatch(/^Done: I moved \$900\.00 /);
+        expect(done.body.events).toEqual([
+          { event: 'slot', name: 'confirmation', value: null },
+          { event: 'slot', name: 'confirming', value: null },
+        ]);
+        expect(await balances()).toEqual({ checking: before.checking - 90000n, savings: before.savings + 90000n });
+      });
+
       it('accepts a text "yes" in the confirmation slot too', async () => {
         const before = await balances();
         const done = await post(answered(fill(transferFunds), 'yes'));

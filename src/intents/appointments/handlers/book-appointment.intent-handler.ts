@@ -1,5 +1,7 @@
 import {
   confirmationOf,
+  confirmationPrompt,
+  confirmationSubject,
   FulfillmentHandler,
   FulfillmentRequest,
   FulfillmentResult,
@@ -68,13 +70,13 @@ export class BookAppointmentHandler implements FulfillmentHandler {
     if (!patient) return { text: t('askPatientNumber'), elicit: { parameter: 'patient_id' } };
 
     const when = describeSlot(slot, languageCode);
-    const confirmation = confirmationOf(request);
+    const subject = confirmationSubject('BookAppointment', provider.id, slot.startsAt.toISOString(), patient);
+    const confirmation = confirmationOf(request, subject);
     if (confirmation === 'none') {
-      return {
+      return confirmationPrompt(subject, {
         text: t('confirmBooking', { provider: provider.displayName, when }),
-        confirm: true,
         source: APPOINTMENTS_SOURCE,
-      };
+      });
     }
     if (confirmation === 'denied') {
       // The answer is used up: a later booking must be confirmed again (Rasa keeps slots until told otherwise).

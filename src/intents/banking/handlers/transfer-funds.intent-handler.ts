@@ -1,6 +1,8 @@
 import type { FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
 import {
   confirmationOf,
+  confirmationPrompt,
+  confirmationSubject,
   FulfillmentHandler,
   IntentHandler,
   translator,
@@ -60,13 +62,14 @@ export class TransferFundsHandler implements FulfillmentHandler {
     }
     const amount = formatMoney(amountMinor, from.currency, languageCode).formatted;
 
-    const confirmation = confirmationOf(request);
+    // The "yes" counts for this transfer only: the same turn may have changed the amount or an account.
+    const subject = confirmationSubject('TransferFunds', customerNumber, fromType, toType, amountMinor, from.currency);
+    const confirmation = confirmationOf(request, subject);
     if (confirmation === 'none') {
-      return {
+      return confirmationPrompt(subject, {
         text: t('confirmTransfer', { amount, from: fromType, to: toType }),
-        confirm: true,
         source: BANKING_SOURCE,
-      };
+      });
     }
     if (confirmation === 'denied') {
       // The answer is used up: the next transfer must be confirmed again (Rasa keeps slots until told otherwise).
