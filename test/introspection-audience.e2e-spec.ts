@@ -104,13 +104,16 @@ describe("token introspection: a certificate-bound caller's server never sees an
         const token = new URLSearchParams(request.body).get('token') ?? '';
         entry.seen.push(token);
         return {
-          json: name === 'b' && token === tokenB ? { active: true, exp: nowSeconds() + 600 } : { active: false },
+          json:
+            name === 'b' && token === tokenB
+              ? { active: true, exp: nowSeconds() + 600, client_id: 'bank-b-bot' }
+              : { active: false },
         };
       });
       entry.server = server;
     }
     const introspection = (name: 'a' | 'b') =>
-      `{ introspection: { endpoint: "${servers[name].server!.url(INTROSPECT)}", clientId: bank-${name}, clientSecrets: [${CLIENT_SECRET}] } }`;
+      `{ introspection: { endpoint: "${servers[name].server!.url(INTROSPECT)}", clientId: bank-${name}, clientSecrets: [${CLIENT_SECRET}], clientIds: [bank-${name}-bot] } }`;
     const file = join(dir, 'callers.yaml');
     writeFileSync(
       file,

@@ -62,7 +62,7 @@ describe('token introspection: negative cache and outbound budget (real HTTP)', 
         'callers:',
         '  - id: introspect-bot',
         '    platforms: [dialogflow-es]',
-        `    auth: { introspection: { endpoint: "${server.url(INTROSPECT)}", clientId: introspect-bot, clientSecrets: [${CLIENT_SECRET}] } }`,
+        `    auth: { introspection: { endpoint: "${server.url(INTROSPECT)}", clientId: introspect-bot, clientSecrets: [${CLIENT_SECRET}], subjects: [svc-a] } }`,
         '',
       ].join('\n'),
     );

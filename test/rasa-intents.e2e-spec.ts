@@ -27,7 +27,7 @@ interface RasaCall {
   tracker: {
     sender_id: string;
     slots: Json;
-    latest_message: { intent: Json; text: string };
+    latest_message: { intent: Json; text: string; entities?: Json[] };
     active_loop: Json;
     events: Json[];
     latest_event_time: number;
@@ -225,7 +225,7 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         ]);
         const setAmount = (turn: RasaCall, amount: number) => {
           turn.tracker.slots.amount = amount;
-          for (const entity of (turn.tracker.latest_message as { entities: Json[] }).entities)
+          for (const entity of turn.tracker.latest_message.entities ?? [])
             if (entity.entity === 'amount') entity.value = amount;
         };
         // The user said "yes, but 900": the amount slot changed in the turn of the answer.

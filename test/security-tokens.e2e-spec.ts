@@ -94,7 +94,9 @@ describe('bearer tokens from real local issuers', () => {
         ? { json: { active: true, sub: 'svc-a', exp: nowSeconds() + 300, client_id: 'svc-a' } }
         : token === 'opaque-other-subject-01'
           ? { json: { active: true, sub: 'svc-b', exp: nowSeconds() + 300 } }
-          : { json: { active: false } };
+          : token === 'opaque-other-client-001'
+            ? { json: { active: true, sub: 'svc-a', exp: nowSeconds() + 300, client_id: 'some-other-app' } }
+            : { json: { active: false } };
     });
 
     const file = join(dir, 'callers.yaml');
@@ -113,7 +115,7 @@ describe('bearer tokens from real local issuers', () => {
         `    auth: { kubernetes: { issuer: "${k8sIssuer()}", audience: webhook, serviceAccounts: ["${K8S_SA}"] } }`,
         '  - id: introspect-bot',
         '    platforms: [dialogflow-es]',
-        `    auth: { introspection: { endpoint: "${issuer.url('/introspect')}", clientId: introspect-bot, clientSecrets: [${INTROSPECTION_SECRET}], subjects: [svc-a] } }`,
+        `    auth: { introspection: { endpoint: "${issuer.url('/introspect')}", clientId: introspect-bot, clientSecrets: [${INTROSPECTION_SECRET}], subjects: [svc-a], clientIds: [svc-a] } }`,
         '',
       ].join('\n'),
     );
@@ -235,6 +237,10 @@ describe('bearer tokens from real local issuers', () => {
 
     it('refuses an active token of another subject', async () => {
       await expectRefused('opaque-other-subject-01', 'identity-not-allowed', 'svc-b');
+    });
+
+    it("refuses an active token of the right subject issued to another client than the caller's clientIds", async () => {
+      await expectRefused('opaque-other-client-001', 'identity-not-allowed', 'client_id some-other-app');
     });
   });
 });

@@ -47,6 +47,8 @@ export interface IntrospectionAuth {
   readonly clientSecrets: readonly string[];
   readonly audience?: string;
   readonly subjects: readonly string[];
+  /** The OAuth clients (`client_id`) whose tokens are this caller's; empty: any client. */
+  readonly clientIds: readonly string[];
 }
 
 export interface GoogleIdTokenAuth {

@@ -145,6 +145,42 @@ describe('callers file: rateLimit.routes (issue 18)', () => {
     ).toBeDefined();
   });
 
+  it('refuses an introspection caller bound to nothing: any active token of the server would be it', () => {
+    const endpoint =
+      'endpoint: https://as.example/introspect, clientId: c, clientSecrets: [a-long-secret-value-0123456789]';
+    expect(problemsOf(`{ introspection: { ${endpoint} } }`)).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].auth.introspection: needs an audience, subjects or clientIds: without one, ` +
+        'any active token the authorisation server issued, to any client, would be taken as this caller',
+    ]);
+    expect(parse(`{ introspection: { ${endpoint}, audience: webhook } }`)?.introspection?.audience).toBe('webhook');
+    expect(parse(`{ introspection: { ${endpoint}, subjects: [svc] } }`)?.introspection?.subjects).toEqual(['svc']);
+    expect(parse(`{ introspection: { ${endpoint}, clientIds: [bot] } }`)?.introspection).toMatchObject({
+      clientIds: ['bot'],
+      subjects: [],
+    });
+  });
+
+  it('refuses a setting no method knows, so a mistyped check is not silently left out', () => {
+    expect(problemsOf(`{ jwt: { ${JWT}, subject: [svc] } }`)).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].auth.jwt.subject: is not a known setting`,
+    ]);
+    expect(
+      problemsOf(
+        '{ introspection: { endpoint: https://as.example/i, clientId: c, clientSecrets: [a-long-secret-value-0123456789], audiance: w, subjects: [s] } }',
+      ),
+    ).toEqual([`CALLERS_FILE ${SOURCE}: callers[0].auth.introspection.audiance: is not a known setting`]);
+    expect(problemsOf('{ mtls: { subjectCN: bot } }')).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].auth.mtls.subjectCN: is not a known setting`,
+      `CALLERS_FILE ${SOURCE}: callers[0].auth.mtls: needs a "certificate" naming the identity the client certificate must have`,
+    ]);
+    expect(problemsOf('{ bearer: { tokens: [a-long-static-token-0123456789], token: x } }')).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].auth.bearer.token: is not a known setting`,
+    ]);
+    expect(problemsOf(`{ kubernetes: { ${K8S}, serviceAccount: x } }`)).toEqual([
+      `CALLERS_FILE ${SOURCE}: callers[0].auth.kubernetes.serviceAccount: is not a known setting`,
+    ]);
+  });
+
   it('refuses plain http where keys come from or tokens go, except to a loopback address (a sidecar)', () => {
     const clear = 'must be https (http only to a loopback address: keys and tokens would cross the network in clear)';
     expect(
@@ -152,7 +188,7 @@ describe('callers file: rateLimit.routes (issue 18)', () => {
     ).toEqual([`CALLERS_FILE ${SOURCE}: callers[0].auth.jwt.jwksUri: ${clear}`]);
     expect(
       problemsOf(
-        '{ introspection: { endpoint: http://as.example/introspect, clientId: c, clientSecrets: [a-long-secret-value-0123456789] } }',
+        '{ introspection: { endpoint: http://as.example/introspect, clientId: c, clientSecrets: [a-long-secret-value-0123456789], subjects: [s] } }',
       ),
     ).toEqual([`CALLERS_FILE ${SOURCE}: callers[0].auth.introspection.endpoint: ${clear}`]);
     expect(

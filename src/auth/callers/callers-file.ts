@@ -214,9 +214,24 @@ function readAuth(
   auth.unknownKeys(AUTH_METHODS);
   const result: { -readonly [K in AuthMethod]?: CallerAuth[K] } = {};
   const bearer = auth.object_('bearer');
+  bearer?.unknownKeys(['tokens']);
   if (bearer) result.bearer = { tokenDigests: bearer.secrets('tokens').map(digestToken) };
-  if (auth.has('mtls')) result.mtls = {};
+  // The identity a certificate must have is the caller's `certificate`, not a setting of `mtls`.
+  if (auth.has('mtls')) {
+    auth.object_('mtls')?.unknownKeys([]);
+    result.mtls = {};
+  }
   const jwt = auth.object_('jwt');
+  // A mistyped setting (`audiance`) was ignored without a word, and with it the check it named.
+  jwt?.unknownKeys([
+    'issuer',
+    'audience',
+    'jwksUri',
+    'algorithms',
+    'subjects',
+    'requireAccessTokenType',
+    'maxLifetimeSeconds',
+  ]);
   if (jwt) {
     result.jwt = {
       issuer: jwt.string('issuer') ?? '',
@@ -233,6 +248,7 @@ function readAuth(
     }
   }
   const introspection = auth.object_('introspection');
+  introspection?.unknownKeys(['endpoint', 'clientId', 'clientSecrets', 'audience', 'subjects', 'clientIds']);
   if (introspection) {
     result.introspection = {
       endpoint: introspection.url('endpoint', { secure: true }) ?? '',
@@ -240,9 +256,20 @@ function readAuth(
       clientSecrets: introspection.secrets('clientSecrets'),
       audience: introspection.string('audience', { optional: true }),
       subjects: introspection.strings('subjects', { optional: true, min: 0 }),
+      clientIds: introspection.strings('clientIds', { optional: true, min: 0 }),
     };
+    const { audience, subjects, clientIds } = result.introspection;
+    // An authorisation server answers "active" for every token it issued, to any client for any API: unbound, the
+    // token of any app of the bank's (or the first caller's, when two share a server) would be this caller.
+    if (audience === undefined && subjects.length === 0 && clientIds.length === 0) {
+      problems.push(
+        `${where}.auth.introspection: needs an audience, subjects or clientIds: without one, any active token the ` +
+          'authorisation server issued, to any client, would be taken as this caller',
+      );
+    }
   }
   const google = auth.object_('googleIdToken');
+  google?.unknownKeys(['audience', 'emails', 'jwksUri', 'issuers', 'maxLifetimeSeconds']);
   if (google) {
     result.googleIdToken = {
       audience: google.string('audience') ?? '',
@@ -253,6 +280,7 @@ function readAuth(
     };
   }
   const kubernetes = auth.object_('kubernetes');
+  kubernetes?.unknownKeys(['issuer', 'audience', 'serviceAccounts', 'jwksUri', 'maxLifetimeSeconds', 'tokenReview']);
   if (kubernetes) {
     result.kubernetes = {
       issuer: kubernetes.url('issuer', { secure: true }) ?? '',
@@ -267,6 +295,7 @@ function readAuth(
     };
   }
   const standard = auth.object_('standardWebhooks');
+  standard?.unknownKeys(['secrets']);
   if (standard) {
     const secrets = standardWebhookKeys(
       standard.strings('secrets'),
@@ -277,6 +306,7 @@ function readAuth(
     result.standardWebhooks = { secrets };
   }
   const header = auth.object_('headerSignature');
+  header?.unknownKeys(['header', 'algorithm', 'encoding', 'prefix', 'timestampHeader', 'secrets']);
   if (header) {
     const name = header.string('header', { pattern: HEADER_NAME, hint: 'must be a lower-case header name' }) ?? '';
     if (FORBIDDEN_SIGNATURE_HEADERS.has(name)) problems.push(`${where}.auth.headerSignature.header: cannot be ${name}`);
@@ -294,6 +324,7 @@ function readAuth(
     };
   }
   const basic = auth.object_('basic');
+  basic?.unknownKeys(['username', 'passwordHashes']);
   if (basic) {
     result.basic = {
       username: basic.string('username', { pattern: /^[^:\s]{1,128}$/, hint: 'must not contain ":" or spaces' }) ?? '',

@@ -122,9 +122,11 @@ export class TokenStrategies {
         continue;
       }
       const subject = typeof result.claims.sub === 'string' ? result.claims.sub : undefined;
-      if (settings.subjects.length === 0 || (subject && settings.subjects.includes(subject)))
-        return { ok: true, caller };
-      outcome = failure('identity-not-allowed', subject);
+      const client = result.claims.client_id;
+      const subjectAllowed = settings.subjects.length === 0 || (subject && settings.subjects.includes(subject));
+      const clientAllowed = settings.clientIds.length === 0 || (client && settings.clientIds.includes(client));
+      if (subjectAllowed && clientAllowed) return { ok: true, caller };
+      outcome = failure('identity-not-allowed', subjectAllowed ? `client_id ${client ?? '(none)'}` : subject);
     }
     return outcome;
   }
