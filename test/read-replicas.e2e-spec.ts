@@ -92,9 +92,9 @@ describeWithStreamingReplication()('read replicas (a real streaming replica of a
   const readiness = async () => {
     const response = await fetch(`${baseUrl}/health/ready`);
     const body = (await response.json()) as {
-      details: { readReplicas: { replicas: { name: string; readable: boolean; lagMs?: number }[] } };
+      details: { readReplicas: { replicas: { replica: number; readable: boolean; lagMs?: number }[] } };
     };
-    return { status: response.status, replica: body.details.readReplicas.replicas[0] };
+    return { status: response.status, replica: body.details.readReplicas.replicas[0], text: JSON.stringify(body) };
   };
 
   it('sends reads that tolerate lag to the replica once it is known to be healthy', async () => {
@@ -211,8 +211,12 @@ describeWithStreamingReplication()('read replicas (a real streaming replica of a
   it('skips a stopped replica (readiness stays ready and says so) and uses it again when it is back', async () => {
     await pair.replica.stop();
     await eventually(async () =>
-      expect(await readiness()).toMatchObject({ status: 200, replica: { readable: false } }),
+      expect(await readiness()).toMatchObject({ status: 200, replica: { replica: 1, readable: false } }),
     );
+    // Unauthenticated: the replica by position, never its host or the driver's error text.
+    const { text } = await readiness();
+    expect(text).not.toContain(`${pair.replica.port}`);
+    expect(text).not.toMatch(/ECONNREFUSED|connect|terminat/i);
     const onReplica = await toReplica();
     for (let i = 0; i < 5; i++) expect(await balance('67890')).toBeGreaterThan(0);
     expect(await toReplica()).toBe(onReplica);

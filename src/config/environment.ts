@@ -3,7 +3,7 @@ import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, 
 
 import { IsCidrList } from './cidr-list';
 import { IsNameMap } from './name-map';
-import { emptyToUndefined, toBool, toInt } from './variable-transforms';
+import { emptyToUndefined, toBool, toInt, toOptionalBool, toOptionalInt } from './variable-transforms';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
@@ -231,7 +231,7 @@ export class Environment {
 
   /** Seed demo data into an empty database at start-up; defaults to on in development and for the embedded database. */
   @IsOptional()
-  @Transform(toBool)
+  @Transform(toOptionalBool)
   @IsBoolean()
   SEED_DEMO_DATA?: boolean;
 
@@ -310,7 +310,7 @@ export class Environment {
 
   /** Serve `/openapi.json` and `/docs` (unauthenticated); defaults to on, except with NODE_ENV=production. */
   @IsOptional()
-  @Transform(toBool)
+  @Transform(toOptionalBool)
   @IsBoolean()
   OPENAPI_ENABLED?: boolean;
 
@@ -570,7 +570,7 @@ export class Environment {
    * to it before connections are refused. Default 5000 in production, 0 otherwise.
    */
   @IsOptional()
-  @Transform(toInt)
+  @Transform(toOptionalInt)
   @IsInt()
   @Min(0)
   @Max(120_000)
@@ -614,7 +614,7 @@ export class Environment {
    * NODE_ENV=production.
    */
   @IsOptional()
-  @Transform(toBool)
+  @Transform(toOptionalBool)
   @IsBoolean()
   ADMIN_ENABLED?: boolean;
 
@@ -635,7 +635,7 @@ export class Environment {
    * certificate when TLS_CLIENT_AUTH=require); unset: no probe listener, the probes answer on PORT only.
    */
   @IsOptional()
-  @Transform(toInt)
+  @Transform(toOptionalInt)
   @IsInt()
   @Min(0)
   @Max(65535)

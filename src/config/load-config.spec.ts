@@ -174,7 +174,7 @@ describe('loadConfig', () => {
 
     it('refuses a SHUTDOWN_DELAY_MS that leaves under 2 s of SHUTDOWN_GRACE_MS to drain (the grace counts from SIGTERM)', () => {
       expect(configError({ SHUTDOWN_DELAY_MS: '24000' }).message).toContain(
-        'SHUTDOWN_DELAY_MS: 24000 leaves less than 2000 ms of SHUTDOWN_GRACE_MS (25000) to drain',
+        'SHUTDOWN_DELAY_MS: 24000 leaves less than 2000 ms of SHUTDOWN_GRACE_MS (25000) to drain and close',
       );
       expect(variablesOf(configError({ SHUTDOWN_DELAY_MS: '30000', SHUTDOWN_GRACE_MS: '25000' }))).toEqual([
         'SHUTDOWN_DELAY_MS',
@@ -533,6 +533,19 @@ describe('loadConfig', () => {
 
     it('treats an empty HOST as unset', () => {
       expect(loadConfig({ HOST: '' }, CWD).http.host).toBe('127.0.0.1');
+    });
+
+    it('treats an empty optional number or switch as unset (PROBE_PORT=${PROBE_PORT} in a compose file), as text', () => {
+      const config = loadConfig(
+        { PROBE_PORT: '', SHUTDOWN_DELAY_MS: ' ', ADMIN_ENABLED: '', OPENAPI_ENABLED: '', SEED_DEMO_DATA: '' },
+        CWD,
+      );
+      const defaults = loadConfig({}, CWD);
+      expect(config.http.probePort).toBeUndefined();
+      expect(config.shutdown).toEqual(defaults.shutdown);
+      expect(config.admin.enabled).toBe(defaults.admin.enabled);
+      // A number with a default still needs one.
+      expect(variablesOf(configError({ PORT: '' }))).toEqual(['PORT']);
     });
   });
 

@@ -60,7 +60,10 @@ export interface LoadConfigOptions {
   readonly serving?: boolean;
 }
 
-/** The least of SHUTDOWN_GRACE_MS left after SHUTDOWN_DELAY_MS: the listener, gRPC and the job queue stop in it. */
+/**
+ * The least of SHUTDOWN_GRACE_MS left after SHUTDOWN_DELAY_MS: the listener, gRPC and the job queue stop in it,
+ * then the application closes (each gets half of it at worst).
+ */
 const MIN_DRAIN_MS = 2000;
 
 function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: boolean): string[] {
@@ -89,7 +92,7 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
     const delayMs = env.SHUTDOWN_DELAY_MS ?? (env.NODE_ENV === 'production' ? 5000 : 0);
     if (delayMs + MIN_DRAIN_MS > env.SHUTDOWN_GRACE_MS) {
       problems.push(
-        `SHUTDOWN_DELAY_MS: ${delayMs} leaves less than ${MIN_DRAIN_MS} ms of SHUTDOWN_GRACE_MS (${env.SHUTDOWN_GRACE_MS}) to drain; the grace period counts from SIGTERM and includes the delay`,
+        `SHUTDOWN_DELAY_MS: ${delayMs} leaves less than ${MIN_DRAIN_MS} ms of SHUTDOWN_GRACE_MS (${env.SHUTDOWN_GRACE_MS}) to drain and close; the grace period counts from SIGTERM and includes the delay`,
       );
     }
   }

@@ -17,6 +17,13 @@ export const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
 /**
+ * For a variable whose being unset means something (the README's "unset: …"): an empty value is unset, as for
+ * text variables (`PROBE_PORT=${PROBE_PORT}` in a compose file, an empty Helm `extraEnv` value).
+ */
+export const toOptionalInt = (input: { value: unknown }): unknown => toInt({ value: emptyToUndefined(input) });
+export const toOptionalBool = (input: { value: unknown }): unknown => toBool({ value: emptyToUndefined(input) });
+
+/**
  * A base URL the service sends customer data to: an http(s) URL that is https, or plain http to a loopback address
  * only (a sidecar, a local test server), as for every URL that carries secrets.
  */

@@ -84,11 +84,12 @@ export class HealthController {
       () => {
         const session = this.indicators.check('readReplicas');
         if (!this.replicas.configured) return session.up({ configured: 0 });
-        const states = this.replicas.states().map(({ name, readable, lagMs, error }) => ({
-          name,
+        // Unauthenticated, and on the public port: by position in DATABASE_REPLICA_URLS (a secret), not by host, and
+        // without the driver's error text (a user name, an internal host); the log line and the metrics name them.
+        const states = this.replicas.states().map(({ readable, lagMs }, index) => ({
+          replica: index + 1,
           readable,
           lagMs,
-          ...(error && { error }),
         }));
         return session.up({ maxLagMs: this.config.database.replicas.maxLagMs, replicas: states });
       },

@@ -9,8 +9,15 @@ import { GrpcEndpoint } from '../grpc/grpc-endpoint';
 import { Readiness } from '../health/readiness';
 
 const KEEP_ALIVE_MARGIN_MS = 1000;
-/** Left of the grace period for the application to close (audit flush, pools) after late work is waited for. */
+/**
+ * Left of the grace period for the application to close (audit flush, pools) after the listeners and late work are
+ * waited for: 2 s, or half of what the delay leaves when that is less (the configuration guarantees 2 s for both).
+ */
 const CLOSE_MARGIN_MS = 2000;
+
+export function closeMarginMs(config: ShutdownConfig): number {
+  return Math.min(CLOSE_MARGIN_MS, Math.max(0, config.graceMs - config.delayMs) / 2);
+}
 
 /**
  * The SIGTERM sequence. At once: readiness turns false, and every response from now on says
@@ -22,7 +29,8 @@ const CLOSE_MARGIN_MS = 2000;
  * fails them back to the queue) and takes no more, while still queueing what turns being answered send. Then late
  * work (turns answered "still working") stores its results, within the grace period; the queue closes, then the
  * application (audit flush, pools). The gRPC port stops with the HTTP listener: no new calls, running ones finish
- * within the grace period, and are cut after it.
+ * within the grace period, and are cut after it; so are HTTP connections still open then (idle ones whose
+ * keep-alive timeout is longer, requests whose deadline is).
  * Resolves when everything is closed.
  */
 export async function shutDownGracefully(
@@ -30,7 +38,7 @@ export async function shutDownGracefully(
   config: ShutdownConfig,
   logger: LoggerService,
 ): Promise<void> {
-  const closeBy = Date.now() + config.graceMs - CLOSE_MARGIN_MS;
+  const closeBy = Date.now() + config.graceMs - closeMarginMs(config);
   const readiness = app.get(Readiness);
   readiness.startDraining();
   if (config.delayMs > 0) {
@@ -40,10 +48,30 @@ export async function shutDownGracefully(
   const server = app.getHttpServer() as Server;
   // http.Server#close() would also drop idle keep-alive connections at once, racing a request the client
   // may be sending on one: stop listening only, and let the connections end as described above.
-  const httpClosed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
-  // Node ends idle connections at their keep-alive timeout; this only covers a socket it somehow missed.
-  const backstop = setTimeout(() => server.closeIdleConnections(), server.keepAliveTimeout + KEEP_ALIVE_MARGIN_MS);
+  let httpOpen = true;
+  const httpClosed = new Promise<void>((resolve) =>
+    NetServer.prototype.close.call(server, () => {
+      httpOpen = false;
+      resolve();
+    }),
+  );
+  // Node ends idle connections at their keep-alive timeout; this covers a socket it somehow missed, and a timeout
+  // longer than the grace period (HTTP_KEEP_ALIVE_TIMEOUT_MS of 65 s behind a cloud load balancer): an idle
+  // connection held the exit past SHUTDOWN_GRACE_MS, and the process was forced out (exit 1, audit not flushed).
+  const idleLeftMs = Math.max(0, closeBy - Date.now());
+  const backstop = setTimeout(
+    () => server.closeIdleConnections(),
+    Math.min(server.keepAliveTimeout + KEEP_ALIVE_MARGIN_MS, idleLeftMs),
+  );
   backstop.unref();
+  // A request still running at the end of the grace period (a deadline longer than the grace) is cut, as gRPC
+  // calls are, so that the application still closes in time.
+  const cutoff = setTimeout(() => {
+    if (!httpOpen) return;
+    logger.warn('HTTP connections still open at the end of the grace period were cut');
+    server.closeAllConnections();
+  }, idleLeftMs);
+  cutoff.unref();
   const jobs = app.get(JobQueue);
   // The queue takes no more jobs, but stays open: a turn still being answered may queue its job.
   const grpcClosed = app
@@ -54,6 +82,7 @@ export async function shutDownGracefully(
     });
   await Promise.all([httpClosed, grpcClosed, jobs.stopWorkers()]);
   clearTimeout(backstop);
+  clearTimeout(cutoff);
   // Late work the turns left (answered "still working") stores its result and queues its callback, while it can.
   const unstored = await app.get(FulfillmentResults).lateWorkStored(closeBy - Date.now());
   if (unstored > 0) logger.warn(`Closing with ${unstored} late result(s) not stored: the grace period is over`);

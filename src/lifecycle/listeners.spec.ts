@@ -26,6 +26,20 @@ describe('listeners', () => {
     expect(plannedListeners(quiet).map((planned) => planned.listener)).toEqual(['HTTP server']);
   });
 
+  it('refuses two listeners given one port, naming both settings (each alone found the port free)', async () => {
+    const probe = loadConfig(
+      { PORT: '8081', PROBE_PORT: '8081', GRPC_ENABLED: 'false', METRICS_ENABLED: 'false' },
+      '/srv',
+    );
+    await expect(assertPortsFree(probe)).rejects.toThrow(
+      'the probe server cannot listen on 127.0.0.1:8081 (PORT gives the HTTP server the same port); set PROBE_PORT to a free port',
+    );
+    const metrics = loadConfig({ PORT: '8081', GRPC_PORT: '9464', METRICS_PORT: '9464' }, '/srv');
+    await expect(assertPortsFree(metrics)).rejects.toThrow(
+      'the metrics server cannot listen on 127.0.0.1:9464 (GRPC_PORT gives the gRPC server the same port); set METRICS_PORT to a free port or METRICS_ENABLED=false',
+    );
+  });
+
   it('names a taken HTTP port in one line with the setting to change', async () => {
     const { server, port } = await occupy();
     try {

@@ -68,5 +68,30 @@ export function probePort(planned: PlannedListener): Promise<void> {
  * report a port lost in the moment between this check and their own bind.
  */
 export async function assertPortsFree(config: AppConfig): Promise<void> {
-  for (const planned of plannedListeners(config)) await probePort(planned);
+  const planned = plannedListeners(config);
+  assertPortsDistinct(planned);
+  for (const listener of planned) await probePort(listener);
+}
+
+/**
+ * Two listeners given one port: each check alone finds it free, and the second to bind then failed blaming
+ * "another process". Named as what it is, with both settings.
+ */
+export function assertPortsDistinct(planned: readonly PlannedListener[]): void {
+  const byPort = new Map<number, PlannedListener>();
+  for (const listener of planned) {
+    const first = byPort.get(listener.port);
+    if (first) {
+      const cause = new Error(`${first.setting} gives the ${first.listener} the same port`);
+      throw new ListenError(
+        listener.listener,
+        listener.host,
+        listener.port,
+        listener.setting,
+        cause,
+        listener.alternative,
+      );
+    }
+    byPort.set(listener.port, listener);
+  }
 }
