@@ -106,3 +106,36 @@ describe('abandoned work stops, in the database too (real PostgreSQL)', () => {
     });
   });
 });
+
+describe('a statement whose signal aborts while it waits for a connection never runs (real PostgreSQL)', () => {
+  let t: TestApp;
+  const PROBE = sql<never, []>('test_abort_probe', 'INSERT INTO abort_probe VALUES (1)');
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { DB_POOL_SIZE: '2', DB_POOL_INTENT_SHARE_PERCENT: '100' } });
+    await queryTestDatabase(t.database.url, 'CREATE TABLE abort_probe (n int)');
+  });
+  afterAll(() => t.close());
+
+  it('gives the connection back and throws the reason, writing nothing once a connection frees', async () => {
+    const pool = t.app.get(DatabasePool);
+    const holders = new AbortController();
+    const held = [1, 2].map(() => pool.run(SLEEP, [], holders.signal).catch(() => undefined));
+    await untilDefined(async () => {
+      const [{ n }] = await queryTestDatabase<{ n: string }>(
+        t.database.url,
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)::text AS slept' AND state = 'active'`,
+      );
+      return n === '2' ? true : undefined;
+    });
+    const waiting = new AbortController();
+    const probe = pool.run(PROBE, [], waiting.signal);
+    waiting.abort(new Error('the turn is gone'));
+    // A connection frees only now: before, the probe then ran, its abort unheard.
+    holders.abort(new Error('done holding'));
+    await expect(probe).rejects.toThrow('the turn is gone');
+    await Promise.all(held);
+    expect(await pool.run(ONE, [], new AbortController().signal)).toEqual([{ one: 1 }]);
+    expect(await queryTestDatabase(t.database.url, 'SELECT n FROM abort_probe')).toEqual([]);
+  });
+});

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { sendCancelRequest } from '../src/database/cancel-request';
 import { accountBalances, sendGenericTurn, transferTurnBody } from './support/generic-turns';
 import { describeWithPgBouncer, type OwnedPgBouncer, startPgBouncer } from './support/pgbouncer';
 import { cleanEnv, freePort, killService, type ServiceProcess, startService } from './support/service-process';
@@ -107,6 +108,21 @@ describeWithPgBouncer()('behind PgBouncer in transaction pooling (real processes
 
   const REFUSAL =
     /PostgreSQL sessions are shared between the service's connections \(backend \d+ answered (two of them at once|one of them, then backend \d+ did)\): a pooler in transaction mode, such as PgBouncer with pool_mode = transaction, is in front of PostgreSQL\. .*point DATABASE_URL at PostgreSQL, or at a pooler in session mode/;
+
+  it("cancels a running statement through PgBouncer, by the key PgBouncer gave (not a server backend's pid)", async () => {
+    const client = new Client({ connectionString: bouncer.url });
+    await client.connect();
+    try {
+      const sleeping = client.query('SELECT pg_sleep(10)');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sendCancelRequest(client);
+      await expect(sleeping).rejects.toMatchObject({ code: '57014' });
+      // The session goes on: only the statement was cancelled.
+      expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await client.end();
+    }
+  });
 
   it('the service refuses to start, in one line that names the pooler', async () => {
     const starting = startService({ DATABASE_URL: bouncer.url, PORT: String(await freePort()), LOG_LEVEL: 'info' });

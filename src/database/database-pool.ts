@@ -1,5 +1,6 @@
 import { Injectable, Optional } from '@nestjs/common';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { sendCancelRequest } from './cancel-request';
 import { UNKNOWN_POSITION } from '../common/write-position';
 import { Metrics } from '../observability/metrics';
 import { isUnusableConnection } from './connection-errors';
@@ -113,12 +114,15 @@ export class DatabasePool {
     if (!signal) return runOn(pool, statement, params);
     signal.throwIfAborted();
     const client = await pool.connect();
-    const processId = (client as unknown as { processID?: number }).processID;
+    // Aborted while it waited for the connection: an abort listener added now would never hear it, and the
+    // statement of an abandoned turn would run in full.
+    if (signal.aborted) {
+      client.release();
+      signal.throwIfAborted();
+    }
     let cancelling: Promise<unknown> | undefined;
     const cancel = (): void => {
-      if (processId !== undefined) {
-        cancelling = pool.query('SELECT pg_cancel_backend($1)', [processId]).catch(() => undefined);
-      }
+      cancelling = sendCancelRequest(client);
     };
     signal.addEventListener('abort', cancel, { once: true });
     let failure: unknown;
