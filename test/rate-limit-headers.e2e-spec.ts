@@ -61,6 +61,7 @@ function callersFile(dir: string): string {
       '      routes:',
       "        'POST /v1/webhooks/generic': { requests: 2, perSeconds: 300 }",
       "        'fulfillment.v1.FulfillmentService/Fulfill': { requests: 1, perSeconds: 120 }",
+      "        'GET /v1/fulfillments/:id': { requests: 2, perSeconds: 300 }",
       `  - id: ${PLAIN}`,
       '    platforms: [generic]',
       `    auth: { bearer: { tokens: [${TOKENS[PLAIN]}] } }`,
@@ -105,7 +106,7 @@ describe('RateLimit header fields and one budget per caller (HTTPS and gRPC, two
   function https(
     app: TestApp,
     caller: keyof typeof TOKENS,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'HEAD' | 'POST',
     path: string,
     body?: string | Buffer,
     requestId: string = randomUUID(),
@@ -230,5 +231,15 @@ describe('RateLimit header fields and one budget per caller (HTTPS and gRPC, two
     const relay = await grpc('HandleWebhook', ROUTED);
     expect(relay.error).toBeNull();
     expect(field(relay.headers?.get('ratelimit')[0])).toMatchObject({ name: 'default', r: 48 });
+  });
+
+  it('counts a HEAD as the GET it is served by: polling by HEAD draws from the route budget, not around it', async () => {
+    const head = () => https(a, ROUTED, 'HEAD', `/v1/fulfillments/${randomUUID()}`);
+    const first = await head();
+    expect(field(first.headers['ratelimit-policy'])).toEqual({ name: 'GET /v1/fulfillments/:id', q: 2, w: 300 });
+    expect(field(first.headers.ratelimit)).toMatchObject({ r: 1 });
+    const get = await poll(b, ROUTED);
+    expect(field(get.headers.ratelimit)).toMatchObject({ name: 'GET /v1/fulfillments/:id', r: 0 });
+    expect((await head()).status).toBe(429);
   });
 });

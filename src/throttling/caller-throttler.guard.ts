@@ -7,7 +7,9 @@ import { rateLimitHeaders } from './rate-limit-headers';
 /** `METHOD /path` as routed (`GET /v1/fulfillments/:id`), the name the callers file's `rateLimit.routes` uses. */
 export function httpRouteOf(request: RequestContext): string {
   const route = (request.route as { path?: unknown } | undefined)?.path;
-  return `${request.method} ${typeof route === 'string' ? route : request.path}`;
+  // Express serves HEAD with the GET route: counted as another route, HEAD polled around the GET's own budget.
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  return `${method} ${typeof route === 'string' ? route : request.path}`;
 }
 
 /**
