@@ -158,6 +158,8 @@ export interface AsyncConfig {
 export interface DegradedConfig {
   mode: 'reply' | '503';
   text: string;
+  /** UNCONFIRMED_TEXT: the degraded reply of a state-changing turn whose write may have committed. */
+  unconfirmedText: string;
   probeIntervalMs: number;
 }
 
@@ -363,7 +365,12 @@ export class AppConfig implements AppConfigValues {
         callbackRetryDelaysMs: parseRetrySchedule(env.CALLBACK_RETRY_SCHEDULE, env.CALLBACK_RETRY_HORIZON_HOURS),
         callbackTimeoutMs: env.CALLBACK_TIMEOUT_MS,
       },
-      degraded: { mode: env.DEGRADED_MODE, text: env.DEGRADED_TEXT, probeIntervalMs: env.DB_PROBE_INTERVAL_MS },
+      degraded: {
+        mode: env.DEGRADED_MODE,
+        text: env.DEGRADED_TEXT,
+        unconfirmedText: env.UNCONFIRMED_TEXT,
+        probeIntervalMs: env.DB_PROBE_INTERVAL_MS,
+      },
       shutdown: {
         delayMs: env.SHUTDOWN_DELAY_MS ?? (env.NODE_ENV === 'production' ? 5000 : 0),
         graceMs: env.SHUTDOWN_GRACE_MS,

@@ -518,6 +518,17 @@ export class Environment {
   @MaxLength(1000)
   DEGRADED_TEXT = "Sorry, I can't reach our systems right now. Please try again in a few minutes.";
 
+  /**
+   * What a state-changing turn (a transfer, a booking) gets instead of DEGRADED_TEXT when PostgreSQL stopped
+   * answering after its write may have committed: "try again" would have the user ask anew, a new turn that moves
+   * the money a second time.
+   */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1000)
+  UNCONFIRMED_TEXT =
+    "I couldn't confirm whether that went through: our systems stopped answering. Please check before you try it again.";
+
   /** The read-through cache of hot reads (balances, orders, products, slots); `false` reads PostgreSQL every time. */
   @Transform(toBool)
   @IsBoolean()

@@ -150,7 +150,12 @@ describe('loadConfig', () => {
       expect(delays.slice(6).every((delay) => delay === 3_600_000)).toBe(true);
       expect(delays.reduce((sum, delay) => sum + delay, 0)).toBeLessThanOrEqual(24 * 3_600_000);
       expect(delays.reduce((sum, delay) => sum + delay, 0)).toBeGreaterThan(23 * 3_600_000);
-      expect(config.degraded).toEqual({ mode: 'reply', text: expect.any(String), probeIntervalMs: 1000 });
+      expect(config.degraded).toEqual({
+        mode: 'reply',
+        text: expect.any(String),
+        unconfirmedText: expect.stringMatching(/^I couldn't confirm/),
+        probeIntervalMs: 1000,
+      });
       expect(config.shutdown).toEqual({ delayMs: 0, graceMs: 25_000 });
       expect(config.grpc).toEqual({ enabled: true, port: 50051, maxConnectionAgeMs: 1_800_000 });
       expect(config.observability).toMatchObject({ metricsEnabled: true, metricsPort: 9464, parameterAllowlist: [] });

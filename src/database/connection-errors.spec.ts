@@ -1,9 +1,10 @@
 import {
-  passingDatabaseFailure,
   isConnectionError,
   isReadOnlyError,
   isSilentPath,
   isUnusableConnection,
+  mayHaveCommitted,
+  passingDatabaseFailure,
   raisedWhileConnecting,
   serverRefusal,
 } from './connection-errors';
@@ -111,5 +112,27 @@ describe('connection errors', () => {
     for (const code of ['23505', '42P01', '53400', 'XX000'])
       expect(passingDatabaseFailure(pgError(code))).toBeUndefined();
     expect(passingDatabaseFailure(new TypeError("Cannot read properties of undefined (reading 'id')"))).toBeUndefined();
+  });
+});
+
+describe('mayHaveCommitted: a failed statement whose write may stand all the same', () => {
+  const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+
+  it('is true for an unconfirmed commit and for a connection lost under a statement', () => {
+    expect(mayHaveCommitted(new UnconfirmedCommitError({ routine: 'SyncRepWaitForLSN' }))).toBe(true);
+    expect(mayHaveCommitted(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(mayHaveCommitted(coded('ECONNRESET'))).toBe(true);
+    expect(mayHaveCommitted(coded('57P01', 'terminating connection due to administrator command'))).toBe(true);
+    expect(mayHaveCommitted(coded('08006'))).toBe(true);
+    expect(mayHaveCommitted({ driverError: coded('ETIMEDOUT') })).toBe(true);
+  });
+
+  it('is false where nothing reached a server, and for an error of the statement itself', () => {
+    expect(mayHaveCommitted(coded('ECONNREFUSED'))).toBe(false);
+    expect(mayHaveCommitted(coded('53300', 'too many connections'))).toBe(false);
+    expect(mayHaveCommitted(coded('57P03', 'the database system is starting up'))).toBe(false);
+    expect(mayHaveCommitted(raisedWhileConnecting(coded('ECONNRESET')))).toBe(false);
+    expect(mayHaveCommitted(coded('23505', 'duplicate key'))).toBe(false);
+    expect(mayHaveCommitted(coded('57014', 'canceling statement'))).toBe(false);
   });
 });

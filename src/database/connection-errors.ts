@@ -150,6 +150,33 @@ export function passingDatabaseFailure(error: unknown): string | undefined {
   return serverRefusal(error)?.why ?? (isConnectionError(error) ? UNREACHABLE : undefined);
 }
 
+/** Failures that say a statement never reached a server: nothing it would have written can have committed. */
+const NOTHING_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '53300',
+  '57P03',
+]);
+
+/**
+ * True when the statement that met `error` may have committed what it wrote although it failed: a commit its
+ * synchronous standby did not confirm, or a connection lost (or given up) while a statement was on it: the
+ * server may have committed before the answer was lost. Not a failure to open a connection, where nothing ran.
+ */
+export function mayHaveCommitted(error: unknown): boolean {
+  if (somewhereIn(error, ({ code }) => code === 'COMMIT_NOT_REPLICATED')) return true;
+  if (!isConnectionError(error)) return false;
+  return !somewhereIn(
+    error,
+    (link) =>
+      (link as Record<symbol, unknown>)[OPENING_A_CONNECTION] === true ||
+      (typeof link.code === 'string' && NOTHING_SENT_CODES.has(link.code)),
+  );
+}
+
 /**
  * True when the connection that met `error` is of no more use: its server is gone, or takes no writes. It is
  * destroyed instead of going back to the pool, so the next connection is a new one, which reaches whatever

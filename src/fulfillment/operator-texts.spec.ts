@@ -12,6 +12,7 @@ describe('operatorText', () => {
     defaults.INTERIM_TEXT,
     defaults.ASYNC_ACCEPTED_TEXT,
     defaults.DEGRADED_TEXT,
+    defaults.UNCONFIRMED_TEXT,
   ];
 
   it('translates exactly the configuration defaults, in every supported language', () => {

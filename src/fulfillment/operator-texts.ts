@@ -1,7 +1,7 @@
 import { localized, type Translations } from './localized';
 
 /**
- * The service's own replies (fallback, error, interim, accepted, degraded) in every supported language. Their
+ * The service's own replies (fallback, error, interim, accepted, degraded, unconfirmed) in every supported language. Their
  * English texts are the configuration's defaults (FALLBACK_TEXT, …): while an operator keeps a default, the user
  * gets it in their language; a text the operator configured is theirs, sent as configured.
  */
@@ -35,6 +35,12 @@ const OPERATOR_TEXTS = [
     de: 'Entschuldigung, ich erreiche unsere Systeme gerade nicht. Bitte versuchen Sie es in ein paar Minuten erneut.',
     es: 'Lo siento, ahora mismo no puedo acceder a nuestros sistemas. Vuelva a intentarlo en unos minutos.',
     fr: 'Désolé, je ne parviens pas à joindre nos systèmes pour le moment. Veuillez réessayer dans quelques minutes.',
+  },
+  {
+    en: "I couldn't confirm whether that went through: our systems stopped answering. Please check before you try it again.",
+    de: 'Ich konnte nicht bestätigen, ob das ausgeführt wurde: Unsere Systeme haben nicht mehr geantwortet. Bitte prüfen Sie es, bevor Sie es noch einmal versuchen.',
+    es: 'No he podido confirmar si se ha realizado: nuestros sistemas dejaron de responder. Compruébelo antes de volver a intentarlo.',
+    fr: "Je n'ai pas pu confirmer que c'est fait : nos systèmes ont cessé de répondre. Vérifiez avant de réessayer.",
   },
 ] as const satisfies readonly Translations[];
 

@@ -6,7 +6,7 @@ import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { runInBackground, runInWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
 import type { Unavailable } from '../database/connection-errors';
-import { UNREACHABLE } from '../database/connection-errors';
+import { mayHaveCommitted, UNREACHABLE } from '../database/connection-errors';
 import { DatabaseAvailability } from '../database/database-availability';
 import { unavailableAnswer } from '../database/unavailable-answer';
 import { PoolWaitTimeoutError } from '../database/pool-gate';
@@ -129,6 +129,8 @@ export class TurnPipeline {
     // A read-only turn is not recorded, so it needs no key here (the dispatcher derives one if it is read).
     if (!queued && !registered.changesState) return this.dispatchOnly(turn, registered, note);
     const input = { ...turn.input, idempotencyKey: turn.input.idempotencyKey ?? idempotencyKeyOf(turn.input) };
+    // The handler answered: what it wrote is committed, whatever happens to its reply after that.
+    let handlerAnswered = false;
 
     try {
       return await this.idempotency.execute(
@@ -142,7 +144,11 @@ export class TurnPipeline {
           });
           note.outcome = dispatched.outcome;
           const refusal = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
-          if (refusal) return { ...this.unavailable(turn, note, refusal), keep: false };
+          if (refusal) {
+            const unconfirmed = mayHaveCommitted(dispatched.error);
+            return { ...this.unavailable(turn, note, refusal, unconfirmed), keep: false };
+          }
+          handlerAnswered = dispatched.outcome !== 'failed';
           // A handler that threw is assumed to have rolled back: the key is released so a retry runs again.
           const reply = {
             ...turn.render(dispatched.result, dispatched.outcome),
@@ -159,11 +165,13 @@ export class TurnPipeline {
         },
       );
     } catch (error: unknown) {
+      // Its reply could not be stored: the handler's writes stand, so the user is not told to try again.
+      const unconfirmed = handlerAnswered;
       if (error instanceof DeadlineReachedError || error instanceof PoolWaitTimeoutError) {
-        return this.busy(turn, note, error);
+        return this.busy(turn, note, error, unconfirmed);
       }
       const refusal = this.database.report(error);
-      if (refusal) return this.refused(turn, note, refusal);
+      if (refusal) return this.refused(turn, note, refusal, unconfirmed);
       throw error;
     }
   }
@@ -216,25 +224,33 @@ export class TurnPipeline {
    * ran, so a retry runs the turn. Answered like an outage, without declaring one; the log names the step
    * (`claiming the turn: the turn's deadline was reached`) or the pool's lane that kept it waiting.
    */
-  private busy(turn: Turn, note: TurnNote, cause: DeadlineReachedError | PoolWaitTimeoutError): TurnReply {
-    return this.refused(turn, note, { outcome: 'busy', why: cause.message });
+  private busy(
+    turn: Turn,
+    note: TurnNote,
+    cause: DeadlineReachedError | PoolWaitTimeoutError,
+    unconfirmed = false,
+  ): TurnReply {
+    return this.refused(turn, note, { outcome: 'busy', why: cause.message }, unconfirmed);
   }
 
-  private refused(turn: Turn, note: TurnNote, refusal: Unavailable): TurnReply {
-    return { ...this.unavailable(turn, note, refusal), replayed: false };
+  private refused(turn: Turn, note: TurnNote, refusal: Unavailable, unconfirmed = false): TurnReply {
+    return { ...this.unavailable(turn, note, refusal, unconfirmed), replayed: false };
   }
 
-  /** The degraded reply (DEGRADED_TEXT), or 503 with Retry-After when DEGRADED_MODE=503. */
-  private unavailable(turn: Turn, note: TurnNote, { outcome, why }: Unavailable): RenderedReply {
+  /**
+   * The degraded reply (DEGRADED_TEXT), or 503 with Retry-After when DEGRADED_MODE=503. A state-changing turn
+   * whose write may have committed (`unconfirmed`) says so (UNCONFIRMED_TEXT) instead of "try again": the platforms
+   * do not retry a turn, so the user would ask anew, a new turn that moves the money a second time.
+   */
+  private unavailable(turn: Turn, note: TurnNote, { outcome, why }: Unavailable, unconfirmed = false): RenderedReply {
     note.outcome = outcome;
-    this.logger.warn(`Turn ${turn.input.requestId} (${turn.input.intent}) answered ${outcome}: ${why}`);
+    const written = unconfirmed ? ' (what it wrote may have committed)' : '';
+    this.logger.warn(`Turn ${turn.input.requestId} (${turn.input.intent}) answered ${outcome}${written}: ${why}`);
     if (this.config.degraded.mode === '503') {
       throw unavailableAnswer();
     }
-    return turn.render(
-      { text: operatorText(this.config.degraded.text, turn.input.languageCode), failed: true },
-      'failed',
-    );
+    const text = unconfirmed ? this.config.degraded.unconfirmedText : this.config.degraded.text;
+    return turn.render({ text: operatorText(text, turn.input.languageCode), failed: true }, 'failed');
   }
 
   /** Parameter names only, and the values of allow-listed ones (TRACE_PARAMETER_ALLOWLIST). */

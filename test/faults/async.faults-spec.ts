@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { type CallbackReceiver, startCallbackReceiver } from '../support/callback-receiver';
 import { writeCallbackCaller } from './support/callback-caller';
-import { DEGRADED_TEXT, FaultCluster, INTERIM_TEXT } from './support/fault-cluster';
+import { DEGRADED_TEXT, FaultCluster, INTERIM_TEXT, UNCONFIRMED_TEXT } from './support/fault-cluster';
 
 const TOKEN = `async-${randomBytes(12).toString('hex')}`;
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
@@ -120,6 +120,7 @@ describe('async fulfillments through a PostgreSQL restart and a replica killed m
     // the queueing still under way, or to a killed replica until the lease expires).
     const resend =
       reply.text === DEGRADED_TEXT ||
+      reply.text === UNCONFIRMED_TEXT ||
       reply.text === INTERIM_TEXT ||
       (status === 409 && reply.error === 'IDEMPOTENCY_IN_PROGRESS');
     if (!id && !resend) throw new Error(`unexpected reply ${status} ${JSON.stringify(reply)}`);

@@ -26,7 +26,7 @@ export interface HttpsCall {
   host?: string;
   port: number;
   /** POST unless set; a GET sends no body and no Content-Type. */
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'HEAD' | 'POST';
   path?: string;
   body?: string | Buffer;
   headers?: Record<string, string>;

@@ -12,6 +12,8 @@ import { OwnedRedis } from './owned-redis';
 export const BUDGET_MS = 2000;
 export const PLATFORM_DEADLINE_MS = BUDGET_MS + 500;
 export const DEGRADED_TEXT = 'Our systems are out of reach for a moment (fault test).';
+/** What a transfer gets when PostgreSQL was lost after its write may have committed. */
+export const UNCONFIRMED_TEXT = 'We could not confirm whether it went through (fault test).';
 /** The interim reply: the turn's work (or, for an async turn, its queueing) outlived the deadline. */
 export const INTERIM_TEXT = 'Still working on it (fault test).';
 export const CUSTOMERS = Array.from({ length: 12 }, (_, index) => `FAULT-${index}`);
@@ -99,6 +101,7 @@ export class FaultCluster<P extends FaultPostgres = OwnedPostgres> {
       DB_STATEMENT_TIMEOUT_MS: '1500',
       DB_PROBE_INTERVAL_MS: '250',
       DEGRADED_TEXT,
+      UNCONFIRMED_TEXT,
       INTERIM_TEXT,
       // Budgets the load never reaches (it is not what these tests are about): while PostgreSQL is away the polite
       // reply takes a millisecond, so closed-loop callers send thousands of turns a second, which would spend a

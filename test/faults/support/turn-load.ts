@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { transferTurnBody } from '../../support/generic-turns';
-import { CUSTOMERS, DEGRADED_TEXT, PLATFORM_DEADLINE_MS } from './fault-cluster';
+import { CUSTOMERS, DEGRADED_TEXT, PLATFORM_DEADLINE_MS, UNCONFIRMED_TEXT } from './fault-cluster';
 
 const PATH = '/v1/webhooks/generic';
 /** The load calls as the local development caller, or with `token` as a caller of that id in a callers file. */
@@ -138,7 +138,7 @@ export class TurnLoad {
         sentAt,
         ms: this.now() - sentAt,
         status: response.statusCode,
-        outcome: json.text === DEGRADED_TEXT ? 'degraded' : json.outcome,
+        outcome: json.text === DEGRADED_TEXT || json.text === UNCONFIRMED_TEXT ? 'degraded' : json.outcome,
         text: json.text,
         replayed: response.headers['idempotent-replayed'] === 'true',
       };

@@ -1,0 +1,86 @@
+import { Module } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DatabaseModule } from '../src/database/database.module';
+import { DatabasePool } from '../src/database/database-pool';
+import { sql } from '../src/database/sql';
+import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../src/fulfillment';
+import { untilDefined } from './support/eventually';
+import { sendGenericTurn } from './support/generic-turns';
+import { queryTestDatabase } from './support/test-database';
+import { startTestApp, type TestApp } from './support/test-app';
+
+const RECORD = sql<never, [string]>('test_unconfirmed_record', 'INSERT INTO unconfirmed_writes (turn) VALUES ($1)');
+const LINGER = sql<{ slept: '' }, []>('test_unconfirmed_linger', 'SELECT pg_sleep(30)::text AS slept');
+
+/** A state-changing handler that writes, then has its connection lost under its next statement. */
+@IntentHandler('TestWriteThenLoseConnection', { changesState: true })
+class WriteThenLoseConnection implements FulfillmentHandler {
+  constructor(private readonly pool: DatabasePool) {}
+
+  async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
+    await this.pool.run(RECORD, [request.requestId]);
+    await this.pool.run(LINGER, []);
+    return { text: 'written' };
+  }
+}
+
+@Module({ imports: [DatabaseModule], providers: [WriteThenLoseConnection] })
+class UnconfirmedWritesModule {}
+
+/**
+ * A state-changing turn whose database connection is lost after its write: the write may stand, so the user must
+ * not be told "try again in a few minutes" (the platforms do not retry a turn: the user asks anew, a new turn that
+ * moves the money a second time). Real PostgreSQL, a backend terminated under a running statement.
+ */
+describe('a state-changing turn that lost PostgreSQL after writing (real HTTP, real PostgreSQL)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { GENERIC_DEADLINE_MS: '4000' }, imports: [UnconfirmedWritesModule] });
+    await queryTestDatabase(t.database.url, 'CREATE TABLE unconfirmed_writes (turn text)');
+  });
+  afterAll(() => t.close());
+
+  it('answers UNCONFIRMED_TEXT ("check before you try again"), not DEGRADED_TEXT; the write stands', async () => {
+    const requestId = randomUUID();
+    const answer = sendGenericTurn(t.baseUrl, {
+      requestId,
+      sessionId: 'unconfirmed',
+      intent: 'TestWriteThenLoseConnection',
+    });
+    await untilDefined(async () => {
+      const [row] = await queryTestDatabase<{ pid: number }>(
+        t.database.url,
+        `SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)::text AS slept' AND state = 'active'`,
+      );
+      return row && (await queryTestDatabase(t.database.url, 'SELECT pg_terminate_backend($1)', [row.pid]));
+    });
+    const reply = (await answer).json<{ outcome: string; text: string; failed: boolean }>();
+    expect(reply).toMatchObject({
+      outcome: 'failed',
+      failed: true,
+      text: "I couldn't confirm whether that went through: our systems stopped answering. Please check before you try it again.",
+    });
+    // The write stands.
+    expect(await queryTestDatabase(t.database.url, 'SELECT turn FROM unconfirmed_writes')).toEqual([
+      { turn: requestId },
+    ]);
+  });
+
+  it('in German while the text is the default', async () => {
+    const answer = sendGenericTurn(t.baseUrl, {
+      requestId: randomUUID(),
+      sessionId: 'unconfirmed-de',
+      intent: 'TestWriteThenLoseConnection',
+      languageCode: 'de-DE',
+    });
+    await untilDefined(async () => {
+      const [row] = await queryTestDatabase<{ pid: number }>(
+        t.database.url,
+        `SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)::text AS slept' AND state = 'active'`,
+      );
+      return row && (await queryTestDatabase(t.database.url, 'SELECT pg_terminate_backend($1)', [row.pid]));
+    });
+    expect((await answer).json<{ text: string }>().text).toMatch(/^Ich konnte nicht bestätigen, ob das ausgeführt/);
+  });
+});
