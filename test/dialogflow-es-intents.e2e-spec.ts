@@ -323,12 +323,22 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
       const rows = await query<{ status: string }>(`SELECT status FROM appointments WHERE reference = $1`, [reference]);
       expect(rows).toEqual([{ status: 'cancelled' }]);
 
-      const again = `I couldn't find a booked appointment ${reference} for that patient number.`;
+      // Asked again (the first answer lost after its commit, and the user asking anew): it is cancelled, not "not
+      // found"; nothing changes.
       expect(await post(fixture('CancelAppointment', { REFERENCE: reference }))).toEqual({
-        fulfillmentText: again,
-        fulfillmentMessages: [{ text: { text: [again] } }],
+        fulfillmentText: text,
+        fulfillmentMessages: [{ text: { text: [text] } }],
         source: 'appointments-api',
+        outputContexts: [{ name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: {} }],
       });
+      expect(await query(`SELECT status FROM appointments WHERE reference = $1`, [reference])).toEqual([
+        { status: 'cancelled' },
+      ]);
+      // Another patient's number still finds nothing.
+      const other = `I couldn't find a booked appointment ${reference} for that patient number.`;
+      const stranger = fixture('CancelAppointment', { REFERENCE: reference });
+      stranger.queryResult.parameters = { ...stranger.queryResult.parameters, patient_id: 'P-9999' };
+      expect(await post(stranger)).toMatchObject({ fulfillmentText: other });
     });
   });
 

@@ -469,11 +469,9 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       ]);
       expect(after).toEqual([{ status: 'cancelled' }]);
 
-      // The user asks to cancel it again: a new utterance.
+      // The user asks to cancel it again (a new utterance): it is cancelled; nothing changes.
       const again = await post(utterance(cancel));
-      expect(again.body.messages).toEqual([
-        text(`I couldn't find a booked appointment ${reference} for that patient number.`),
-      ]);
+      expect(again.body.messages).toEqual([text(`Your appointment on ${when} (UTC) is cancelled.`)]);
       expect(again.body.sessionState.intent.state).toBe('Fulfilled');
     });
 

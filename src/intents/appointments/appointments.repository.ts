@@ -91,6 +91,14 @@ const CANCEL = sql<SlotView, [reference: string, patientRef: string]>(
    RETURNING ${SLOT_COLUMNS}`,
 );
 
+/** The slot of a booking of this patient already cancelled. */
+const CANCELLED = sql<SlotView, [reference: string, patientRef: string]>(
+  'appointments_cancelled',
+  `SELECT ${SLOT_COLUMNS}
+     FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id
+    WHERE a.reference = $1 AND a.patient_ref = $2 AND a.status = 'cancelled'`,
+);
+
 const REFERENCE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const DAY_MS = 86_400_000;
 /** Providers change by administration, not by turns: they are cached for this long. */
@@ -224,7 +232,11 @@ export class AppointmentsRepository {
     throw new Error('could not allocate a unique appointment reference');
   }
 
-  /** Cancels a booked appointment of this patient: the slot it held, or null when there is none. */
+  /**
+   * Cancels a booked appointment of this patient: the slot it held, or null when there is none. A booking already
+   * cancelled answers as cancelled: the run before may have committed the cancellation and lost its answer (a
+   * connection lost after the commit), and its retry found nothing booked and said "not found".
+   */
   async cancel(reference: string, patientRef: string): Promise<{ readonly slot: SlotView } | null> {
     const code = reference.toUpperCase();
     const [slot] = await this.pool.run(CANCEL, [code, patientRef]).catch(async (error: unknown) => {
@@ -234,7 +246,10 @@ export class AppointmentsRepository {
       if (owner) await this.writes.committed(providerScope(owner.providerId));
       throw error;
     });
-    if (!slot) return null;
+    if (!slot) {
+      const [cancelled] = await this.pool.run(CANCELLED, [code, patientRef]);
+      return cancelled ? { slot: cancelled } : null;
+    }
     await this.writes.committed(providerScope(slot.providerId));
     return { slot };
   }
