@@ -178,10 +178,26 @@ export function mayHaveCommitted(error: unknown): boolean {
 }
 
 /**
- * True when the connection that met `error` is of no more use: its server is gone, or takes no writes. It is
- * destroyed instead of going back to the pool, so the next connection is a new one, which reaches whatever
- * server the address names now (after a failover, the new primary) and takes the server's current settings.
+ * True when a statement prepared on the connection no longer fits the schema: a migration changed the type of a
+ * column it returns (0A000 "cached plan must not change result type", raised before the statement runs). The
+ * connection keeps refusing it for as long as it lives; a new connection prepares it afresh.
+ */
+export function isStalePlan(error: unknown): boolean {
+  return somewhereIn(
+    error,
+    ({ code, message, routine }: ErrorLink & { routine?: unknown }) =>
+      code === '0A000' &&
+      (routine === 'RevalidateCachedQuery' ||
+        (typeof message === 'string' && message.includes('cached plan must not change result type'))),
+  );
+}
+
+/**
+ * True when the connection that met `error` is of no more use: its server is gone, or takes no writes, or its
+ * prepared statements no longer fit the schema. It is destroyed instead of going back to the pool, so the next
+ * connection is a new one, which reaches whatever server the address names now (after a failover, the new
+ * primary), takes the server's current settings and prepares its statements against the current schema.
  */
 export function isUnusableConnection(error: unknown): boolean {
-  return isConnectionError(error) || isReadOnlyError(error);
+  return isConnectionError(error) || isReadOnlyError(error) || isStalePlan(error);
 }

@@ -3,7 +3,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { sendCancelRequest } from './cancel-request';
 import { UNKNOWN_POSITION } from '../common/write-position';
 import { Metrics } from '../observability/metrics';
-import { isUnusableConnection } from './connection-errors';
+import { isStalePlan, isUnusableConnection } from './connection-errors';
 import type { GuardedClientClass } from './guarded-client';
 import { PgPools } from './pg-pools';
 import { ReadReplicas } from './replicas/read-replicas';
@@ -43,8 +43,10 @@ export class DatabasePool {
   }
 
   /**
-   * With `signal` (a handler's `request.signal`), an abort cancels the running statement on the server
-   * (`pg_cancel_backend`) and rejects with the signal's reason; the connection goes back to the pool intact.
+   * With `signal` (a handler's `request.signal`), an abort cancels the running statement on the server (a protocol
+   * cancel request) and rejects with the signal's reason; the connection goes back to the pool intact. A statement
+   * prepared on a connection before a migration changed what it returns is refused there before it runs: the
+   * connection is dropped and the statement runs again, on another.
    */
   async run<Row extends QueryResultRow, Params extends readonly unknown[]>(
     statement: SqlStatement<Row, Params>,
@@ -64,7 +66,20 @@ export class DatabasePool {
         }
       }
     }
-    return this.runOnPool(this.pools.primary, statement, params, signal);
+    // Each connection that prepared the statement before the migration refuses it once, and is dropped.
+    const connections = (this.pools.primary.options as { max?: number }).max ?? 10;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runOnPool(this.pools.primary, statement, params, signal);
+      } catch (error: unknown) {
+        if (!isStalePlan(error) || attempt > connections) throw error;
+      }
+    }
+  }
+
+  /** Whether reads that tolerate lag may go to read replicas (DATABASE_REPLICA_URLS). */
+  get hasReadReplicas(): boolean {
+    return this.replicas?.configured === true;
   }
 
   /**
@@ -72,11 +87,6 @@ export class DatabasePool {
    * replayed it. Returns the primary's WAL position, for the other service replicas (undefined without read
    * replicas, at no cost), `unknown` when it could not be read.
    */
-  /** Whether reads that tolerate lag may go to read replicas (DATABASE_REPLICA_URLS). */
-  get hasReadReplicas(): boolean {
-    return this.replicas?.configured === true;
-  }
-
   async noteWrite(scopes: readonly string[]): Promise<string | undefined> {
     if (!this.replicas?.configured) return undefined;
     try {

@@ -153,10 +153,15 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
-  /** The primary's WAL position now: a committed write is at or before it. */
+  /**
+   * The primary's WAL position now: a committed write is at or before it. The insert position, not the write
+   * position (`pg_current_wal_lsn`): with asynchronous commit (`synchronous_commit = off`, per role or transaction)
+   * a commit record may still be in the WAL buffers, past the write position, and a replica that had replayed up
+   * to it would be taken for one that has the write.
+   */
   async primaryPosition(): Promise<string> {
     const { rows } = await this.pools.primary.query<{ position: string }>(
-      'SELECT pg_current_wal_lsn()::text AS position',
+      'SELECT pg_current_wal_insert_lsn()::text AS position',
     );
     return rows[0].position;
   }
