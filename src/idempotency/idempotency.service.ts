@@ -150,13 +150,36 @@ export class IdempotencyService {
       // response (a busy pool, a slow commit): a retry must wait for the owner, not take the claim over.
       const renewing = this.keepLease(scope, owner, leaseMs);
       try {
-        await this.settle(scope, owner, later ?? (keep ? Promise.resolve(sent) : undefined));
+        await this.settle(
+          scope,
+          owner,
+          later ? this.bounded(later, deadline) : keep ? Promise.resolve(sent) : undefined,
+        );
       } finally {
         renewing.stop();
       }
     });
     await deadline.race(storing, () => new DeadlineReachedError('storing the response')).catch(() => undefined);
     return { ...sent, replayed: false };
+  }
+
+  /**
+   * Work past the reply, given up once it outlives LATE_WORK_TIMEOUT_MS after the deadline by more than a lease
+   * margin: the dispatcher aborts it then, but a handler that ignores its signal (an outbound call without it) never
+   * settles, and its claim was renewed for as long as the process lived: every retry of the turn got 409.
+   */
+  private bounded<T>(later: Promise<T>, deadline: Deadline): Promise<T> {
+    const limitMs = deadline.remainingMs + this.config.fulfillment.lateWorkTimeoutMs + LEASE_MARGIN_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new Error(`its work did not end within ${Math.round(limitMs)} ms of the reply; the key is released`)),
+        limitMs,
+      );
+      timer.unref();
+    });
+    return Promise.race([later, givenUp]).finally(() => clearTimeout(timer));
   }
 
   /** Stores what retries of the turn get, or releases the key when there is nothing (no effect). */

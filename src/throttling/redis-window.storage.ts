@@ -11,7 +11,10 @@ import type { RedisConnection } from '../common/redis/redis-client';
 const HIT_SCRIPT = `
 local blockedFor = redis.call('PTTL', KEYS[2])
 if blockedFor > 0 then
-  return { tonumber(redis.call('GET', KEYS[1]) or '0'), math.max(redis.call('PTTL', KEYS[1]), 0), 1, blockedFor }
+  -- A block outlives the window it began in: its hits may be gone, but the key is over its limit all the same.
+  local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if hits == 0 then hits = tonumber(ARGV[2]) + 1 end
+  return { hits, math.max(redis.call('PTTL', KEYS[1]), 0), 1, blockedFor }
 end
 local ttl, limit, blockDuration = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local hits = redis.call('INCR', KEYS[1])

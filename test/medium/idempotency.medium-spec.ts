@@ -279,6 +279,24 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       });
     });
 
+    it('gives up late work that never settles (a handler deaf to its signal) past LATE_WORK_TIMEOUT_MS: the key is freed', async () => {
+      const shortLate = loadConfig({ DATABASE_URL: 'postgres://unused/x', LATE_WORK_TIMEOUT_MS: '300' }, '/srv');
+      const service = new IdempotencyService(store, shortLate, new TestClock());
+      const turn = scope();
+      const never = new Promise<{ status: number; json: string }>(() => undefined);
+      await service.execute(turn, Deadline.after(100), () =>
+        Promise.resolve({ status: 200, json: '{"still":"working"}', keep: true, later: never }),
+      );
+      // Before, the lease was renewed for as long as the process lived, and every retry got 409. Now the key goes
+      // once the late work is past the deadline, LATE_WORK_TIMEOUT_MS and a lease margin (2 s).
+      await new Promise((resolve) => setTimeout(resolve, 100 + 300 + 2000 + 300));
+      expect(
+        await service.execute(turn, Deadline.after(1000), () =>
+          Promise.resolve({ status: 200, json: '{"ran":"again"}', keep: true }),
+        ),
+      ).toEqual({ status: 200, json: '{"ran":"again"}', replayed: false });
+    });
+
     it('frees the key when late work settles to nothing, so a retry runs again', async () => {
       const service = new IdempotencyService(store, config, new TestClock());
       const turn = scope();

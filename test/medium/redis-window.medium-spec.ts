@@ -37,6 +37,19 @@ describe('RedisWindowStorage (real Redis)', () => {
     ]);
   });
 
+  it('answers a key blocked past the window it was blocked in as over its limit (hits, not 0: "store unreachable")', async () => {
+    // Blocked near the end of the window: the block (a window long) outlives the window's hit counter.
+    await hit();
+    await sleep(WINDOW_MS - 300);
+    await hit();
+    expect(await hit()).toMatchObject({ isBlocked: true });
+    await sleep(500);
+    expect(await redis.exists(`{${key}:default}:hits`)).toBe(0);
+    const stillBlocked = await hit();
+    expect(stillBlocked).toMatchObject({ isBlocked: true, totalHits: LIMIT + 1 });
+    expect(stillBlocked.timeToBlockExpire).toBeGreaterThan(0);
+  });
+
   it('does not count refused requests: a caller that keeps sending through its block gets its budget back after it', async () => {
     const memory = new FixedWindowStorage();
     try {
