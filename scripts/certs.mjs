@@ -279,6 +279,23 @@ function generateInto(dir) {
   writeFileSync(join(dir, 'server-chain.crt'), pem('server.crt') + pem('ca.crt'));
 }
 
+/** Whether the certificate `args` names (`x509 -in <file>`) expires within a day (or has). */
+function expiresWithinADay(dir, args) {
+  try {
+    openssl(dir, [...args, '-noout', '-checkend', String(DAY_MS / 1000)]);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Whether the CRL's next update is within a day (or past): past it, OpenSSL refuses the CRL. */
+function crlExpiresWithinADay(dir) {
+  const text = String(openssl(dir, ['crl', '-in', 'ca.crl.pem', '-noout', '-nextupdate']));
+  const nextUpdate = Date.parse(text.replace(/^nextUpdate=/, '').trim());
+  return !Number.isFinite(nextUpdate) || nextUpdate - Date.now() < DAY_MS;
+}
+
 function isComplete(outDir) {
   return (
     CERT_FILES.every(([name]) => existsSync(join(outDir, name))) && existsSync(join(outDir, DB_DIR, 'openssl.cnf'))
@@ -293,7 +310,24 @@ function isComplete(outDir) {
 export function generateCertificates(outDir = DEFAULT_OUT, { force = false } = {}) {
   const dir = resolve(outDir);
   const files = [...CERT_FILES.map(([name]) => name), `${DB_DIR}/`];
-  if (!force && isComplete(dir)) return { outDir: dir, created: false, files };
+  if (!force && isComplete(dir)) {
+    // A kept set must still work: the CRL lasts 30 days, and with TLS_CRL_FILE an expired one fails every client
+    // certificate (OpenSSL's CRL_HAS_EXPIRED), the README's mTLS example included. It is issued again from the
+    // set's own CA database; a certificate about to expire means a new set.
+    if (
+      expiresWithinADay(dir, ['x509', '-in', 'server.crt']) ||
+      expiresWithinADay(dir, ['x509', '-in', 'client.crt'])
+    ) {
+      return { ...generateCertificates(dir, { force: true }), renewed: 'set' };
+    }
+    if (crlExpiresWithinADay(dir)) {
+      const fresh = join(dir, DB_DIR, 'ca.crl.pem.new');
+      openssl(dir, ['ca', '-batch', '-config', CONFIG, '-gencrl', '-crldays', String(CRL_DAYS), '-out', fresh]);
+      renameSync(fresh, join(dir, 'ca.crl.pem'));
+      return { outDir: dir, created: false, renewed: 'crl', files };
+    }
+    return { outDir: dir, created: false, files };
+  }
 
   mkdirSync(dir, { recursive: true });
   const staging = mkdtempSync(join(dir, '.staging-'));
@@ -351,6 +385,13 @@ export function main(argv = process.argv.slice(2)) {
   const shown = display(result.outDir);
   const curl = (name) => join(shown, name);
   const command = `curl --cacert ${curl('ca.crt')} --cert ${curl('client.crt')} --key ${curl('client.key')} https://localhost:8443/...`;
+  if (result.renewed === 'crl') {
+    console.log(
+      `certificates already exist in ${shown}; their CRL was about to expire: issued ${curl('ca.crl.pem')} again`,
+    );
+    console.log(`mTLS call: ${command}`);
+    return;
+  }
   if (!result.created) {
     console.log(`certificates already exist in ${shown}; nothing written (use --force to regenerate)`);
     console.log(`mTLS call: ${command}`);

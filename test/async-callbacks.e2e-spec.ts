@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DELIVERY_QUEUE } from '../src/async/callback-deliveries';
 import { CallersFileError, loadCallersFile } from '../src/auth/callers/callers-file';
 import {
   type CallbackReceiver,
@@ -512,10 +513,24 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       const line = listed.stdout.split('\n').find((text) => text.startsWith(dead.id));
       expect(line).toMatch(new RegExp(`^${dead.id}\\s+dead\\s+caller=${failing.id} attempts=${ATTEMPTS} last=500 `));
       expect(listed.stdout).toContain(receiver.url);
+      // Filters as the console has them; a word or option it does not know is refused, not ignored (a typo listed
+      // every delivery, `--limit=5` fifty).
+      expect(await deliveriesCli('list', '--caller', failing.id, 'dead', '--limit=5')).toEqual(listed);
+      expect((await deliveriesCli('list', '--caller', 'nobody', 'dead')).stdout).toBe('No deliveries.\n');
+      expect(await deliveriesCli('list', 'daed')).toMatchObject({ code: 2, stderr: expect.stringContaining('"daed"') });
+      expect(await deliveriesCli('replay', dead.id, 'msg_x')).toMatchObject({ code: 2 });
 
       receiver.respondWith(() => 204);
       const replayed = await deliveriesCli('replay', dead.id);
       expect(replayed).toEqual({ code: 0, stdout: `Replaying ${dead.id} to ${receiver.url}\n`, stderr: '' });
+      // Queued as the console queues it: a copy pg-boss runs twice is known as stale by its attempt number.
+      const jobs = await queryTestDatabase<{ data: unknown }>(
+        t.database.url,
+        `SELECT data FROM pgboss.job WHERE name = $1 AND data->>'deliveryId' = $2
+         UNION ALL SELECT data FROM pgboss.archive WHERE name = $1 AND data->>'deliveryId' = $2`,
+        [DELIVERY_QUEUE, dead.id],
+      );
+      expect(jobs.map((job) => job.data)).toContainEqual({ deliveryId: dead.id, attempt: 0 });
 
       const delivered = await settledDelivery(fulfillmentId, 'delivered');
       markSettled(receiver);

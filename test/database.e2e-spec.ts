@@ -5,11 +5,13 @@ import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { cleanEnv } from './support/service-process';
-import { createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
+import { createEmptyTestDatabase, createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'database.cli.js');
-const run = (database: TestDatabase, command: string) =>
-  promisify(execFile)(process.execPath, [CLI, command], { env: cleanEnv({ DATABASE_URL: database.url }) });
+const run = (database: TestDatabase, command: string, ...args: string[]) =>
+  promisify(execFile)(process.execPath, [CLI, command, ...args], { env: cleanEnv({ DATABASE_URL: database.url }) });
+const runIn = (env: Record<string, string>, ...args: string[]) =>
+  promisify(execFile)(process.execPath, [CLI, ...args], { env: cleanEnv(env) });
 
 const counts = (database: TestDatabase) =>
   queryTestDatabase<{ customers: string; accounts: string; transactions: string }>(
@@ -60,8 +62,17 @@ describe('database commands (real PostgreSQL)', () => {
     const newest = await last();
     await run(database, 'revert');
     expect(await last()).not.toBe(newest);
-    const pending = await run(database, 'show');
-    expect(pending.stdout).toContain('There are pending migrations.');
+    // A deploy gate: pending migrations exit 3 (an error is 1), naming them.
+    await expect(run(database, 'show')).rejects.toMatchObject({
+      code: 3,
+      stdout: expect.stringContaining(`1 pending migration(s):\n  ${newest}\n`),
+    });
+
+    // Generating against a schema behind its migrations would write their tables all over again.
+    await expect(run(database, 'generate', 'AddNothing')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(`1 migration(s) pending (${newest}): run npm run migration:run first`),
+    });
 
     const applied = await run(database, 'migrate');
     expect(applied.stdout).toContain(`Applied 1 migration(s)\n  ${newest}`);
@@ -71,5 +82,35 @@ describe('database commands (real PostgreSQL)', () => {
 
   it('rejects an unknown command with its usage', async () => {
     await expect(run(database, 'drop-everything')).rejects.toMatchObject({ code: 2 });
+    await expect(run(database, 'show', '--check')).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('show reads without DDL: on an empty database it names every migration and creates nothing', async () => {
+    const empty = await createEmptyTestDatabase();
+    try {
+      const shown = run(empty, 'show');
+      await expect(shown).rejects.toMatchObject({ code: 3 });
+      const tables = await queryTestDatabase<{ present: boolean }>(
+        empty.url,
+        `SELECT to_regclass('typeorm_migrations') IS NOT NULL AS present`,
+      );
+      expect(tables).toEqual([{ present: false }]);
+    } finally {
+      await empty.drop();
+    }
+  });
+
+  it('in production, refuses seed (demo customers) and wants --yes for revert, changing nothing', async () => {
+    const production = { DATABASE_URL: database.url, NODE_ENV: 'production' };
+    await expect(runIn(production, 'seed')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('NODE_ENV=production'),
+    });
+    const before = await queryTestDatabase(database.url, 'SELECT name FROM typeorm_migrations ORDER BY id');
+    await expect(runIn(production, 'revert')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--yes'),
+    });
+    expect(await queryTestDatabase(database.url, 'SELECT name FROM typeorm_migrations ORDER BY id')).toEqual(before);
   });
 });

@@ -101,6 +101,14 @@ describe('npm run simulate (real process against the real app)', () => {
 
   it('explains its usage on bad arguments (exit 2)', async () => {
     await expect(simulate(['--platform', 'telegram', '--intent', 'X'])).rejects.toMatchObject({ code: 2 });
+    // A misspelt flag was dropped without a word: the request went out without it.
+    await expect(
+      simulate(['--platform', 'generic', '--intent', 'X', '--parm', 'a=1', '--url', 'http://127.0.0.1:1']),
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown flag --parm') });
+    await expect(simulate(['--platform', 'generic', '--intent'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--intent needs a value'),
+    });
   });
 
   it("walks the README's booking example through as printed, on whatever day it runs", async () => {

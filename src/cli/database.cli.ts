@@ -8,10 +8,13 @@ import { ConfigError, loadConfig } from '../config';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { resolveDatabase, suitableServerUrl } from '../database/database-server';
 import { requireOwnSessions } from '../database/own-sessions';
-import { migrateSchema, revertLastMigration } from '../database/schema-migrations';
+import { migrateSchema, pendingMigrations, revertLastMigration } from '../database/schema-migrations';
 import { seedDemoData } from '../intents/demo-data';
 
-const USAGE = 'usage: database.cli <migrate | revert | show | seed | generate <MigrationName>>';
+const USAGE = 'usage: database.cli <migrate | revert [--yes] | show | seed | generate <MigrationName>>';
+
+/** `show`'s exit code while migrations are pending: a deploy gate fails on it, and tells it from an error (1). */
+const PENDING_EXIT_CODE = 3;
 
 /** The pg-boss schema (pg-boss versions and migrates its own tables); replicas then start without DDL. */
 async function installJobQueue(url: string): Promise<void> {
@@ -22,24 +25,55 @@ async function installJobQueue(url: string): Promise<void> {
   process.stdout.write('Job queue schema is up to date\n');
 }
 
-async function run(command: string | undefined, argument: string | undefined): Promise<number> {
+async function run(command: string | undefined, args: readonly string[]): Promise<number> {
   if (!command || !['migrate', 'revert', 'show', 'seed', 'generate'].includes(command)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  if (command === 'generate' && !/^[A-Z][A-Za-z0-9]+$/.test(argument ?? '')) {
+  const [argument] = args;
+  if (command === 'generate' && (args.length !== 1 || !/^[A-Z][A-Za-z0-9]+$/.test(argument ?? ''))) {
     process.stderr.write('generate needs a PascalCase migration name, e.g. AddOrders\n');
+    return 2;
+  }
+  const confirmed = command === 'revert' && args.length === 1 && argument === '--yes';
+  if (command !== 'generate' && args.length > 0 && !confirmed) {
+    process.stderr.write(`unknown argument ${JSON.stringify(argument)}\n${USAGE}\n`);
     return 2;
   }
   // Serves nothing: production's serving requirements (TLS, CALLERS_FILE) are not asked of the migration Job.
   const config = loadConfig(process.env, undefined, { serving: false });
+  if (config.isProduction && command === 'seed') {
+    process.stderr.write('seed loads demo customers and balances: refused with NODE_ENV=production\n');
+    return 2;
+  }
+  if (config.isProduction && command === 'revert' && !confirmed) {
+    process.stderr.write(
+      "revert undoes the last migration's schema change (and may drop data) on a production database: " +
+        'run it again with --yes to confirm\n',
+    );
+    return 2;
+  }
   const database = await resolveDatabase(config, (message) => process.stdout.write(`${message}\n`));
   try {
     const url = await suitableServerUrl(config.database, database.url);
     if (command === 'generate') {
+      // The generator diffs the entities against the live schema: on one behind its migrations, it would write
+      // the tables those migrations create all over again.
+      const behind = await pendingOn(config, url);
+      if (behind.length > 0) {
+        if (config.database.url) {
+          process.stderr.write(
+            `generate compares the entities with the schema, which has ${behind.length} migration(s) pending ` +
+              `(${behind.join(', ')}): run npm run migration:run first\n`,
+          );
+          return 2;
+        }
+        // The embedded development database: brought up to date first.
+        await migrateOn(config, url);
+      }
       // TypeORM's own generator compares the entities with the live schema; it reads dist/database/data-source.js.
       const cli = require.resolve('typeorm/cli.js');
-      const target = resolve('src', 'database', 'migrations', argument as string);
+      const target = resolve('src', 'database', 'migrations', argument);
       const result = spawnSync(
         process.execPath,
         [cli, 'migration:generate', '-d', join(__dirname, '..', 'database', 'data-source.js'), '-p', target],
@@ -60,8 +94,15 @@ async function run(command: string | undefined, argument: string | undefined): P
       } else if (command === 'revert') {
         await revertLastMigration(dataSource, config.database.migrationLimits, say);
       } else if (command === 'show') {
-        const pending = await dataSource.showMigrations();
-        process.stdout.write(pending ? 'There are pending migrations.\n' : 'The schema is up to date.\n');
+        // Read without DDL (TypeORM's showMigrations creates its table), so a read-only role can ask too.
+        const pending = await pendingMigrations(dataSource);
+        if (pending.length > 0) {
+          process.stdout.write(
+            `${pending.length} pending migration(s):${pending.map((name) => `\n  ${name}`).join('')}\n`,
+          );
+          return PENDING_EXIT_CODE;
+        }
+        process.stdout.write('The schema is up to date.\n');
       } else {
         await migrateSchema(dataSource, config.database.migrationLimits, say);
         const seeded = await seedDemoData(dataSource, false);
@@ -76,7 +117,35 @@ async function run(command: string | undefined, argument: string | undefined): P
   }
 }
 
-run(process.argv[2], process.argv[3])
+async function withDataSource<T>(
+  config: ReturnType<typeof loadConfig>,
+  url: string,
+  work: (dataSource: DataSource) => Promise<T>,
+): Promise<T> {
+  const dataSource = new DataSource(buildDataSourceOptions({ ...config.database, url }));
+  await dataSource.initialize();
+  try {
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+function pendingOn(config: ReturnType<typeof loadConfig>, url: string): Promise<string[]> {
+  return withDataSource(config, url, pendingMigrations);
+}
+
+async function migrateOn(config: ReturnType<typeof loadConfig>, url: string): Promise<void> {
+  await withDataSource(config, url, async (dataSource) => {
+    await requireOwnSessions(dataSource);
+    const applied = await migrateSchema(dataSource, config.database.migrationLimits, (message) =>
+      process.stdout.write(`${message}\n`),
+    );
+    process.stdout.write(`Applied ${applied.length} migration(s) before generating\n`);
+  });
+}
+
+run(process.argv[2], process.argv.slice(3))
   .then((code) => process.exit(code))
   .catch((error: unknown) => {
     process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import PgBoss from 'pg-boss';
-import { DELIVERY_QUEUE } from '../async/callback-deliveries';
+import { DELIVERY_QUEUE, type DeliveryJob } from '../async/callback-deliveries';
 import type { DeliveryStatus } from '../async/callback-delivery.entity';
 import { DeliverySummary, listDeliveries, reopenDelivery } from '../async/delivery-admin';
 import { jobQueueOptions } from '../async/job-queue';
@@ -9,10 +9,43 @@ import { suitableServerUrl } from '../database/database-server';
 import { SessionSettingsClient } from '../database/session-settings';
 import { transactionOn } from '../database/sql';
 
-const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disabled] [--limit N]
-       npm run deliveries -- replay <delivery id>`;
+const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disabled] [--caller ID] [--limit N]
+       npm run deliveries -- replay <delivery id> [<delivery id> …]`;
 
 const STATUSES = ['pending', 'delivered', 'dead', 'disabled'];
+
+interface ListOptions {
+  readonly status?: DeliveryStatus;
+  readonly callerId?: string;
+  readonly limit: number;
+}
+
+/**
+ * The list command's arguments, or why they are refused: a word that is no status (a typo listed every
+ * delivery) and an option it does not know (`--limit=5` was ignored, `--caller` too) are errors, not ignored.
+ */
+export function parseListArguments(args: readonly string[]): ListOptions | string {
+  let status: DeliveryStatus | undefined;
+  let callerId: string | undefined;
+  let limit = 50;
+  for (let index = 0; index < args.length; index++) {
+    const [flag, inline] = args[index].startsWith('--') ? args[index].split(/=(.*)/s, 2) : [args[index], undefined];
+    const value = (): string | undefined => inline ?? args[++index];
+    if (flag === '--limit') {
+      const text = value();
+      limit = text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return '--limit must be an integer from 1 to 10000';
+    } else if (flag === '--caller') {
+      callerId = value();
+      if (!callerId) return '--caller needs a caller id';
+    } else if (STATUSES.includes(flag) && status === undefined && inline === undefined) {
+      status = flag as DeliveryStatus;
+    } else {
+      return `unknown argument ${JSON.stringify(args[index])}`;
+    }
+  }
+  return { status, callerId, limit };
+}
 
 function printRows(rows: DeliverySummary[]): void {
   if (rows.length === 0) {
@@ -54,42 +87,50 @@ async function run(args: string[]): Promise<number> {
   await client.connect();
   try {
     if (command === 'list') {
-      const status = rest.find((arg) => STATUSES.includes(arg));
-      const limitIndex = rest.indexOf('--limit');
-      const limit = limitIndex >= 0 ? Number(rest[limitIndex + 1]) : 50;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-        process.stderr.write('--limit must be an integer from 1 to 10000\n');
+      const options = parseListArguments(rest);
+      if (typeof options === 'string') {
+        process.stderr.write(`${options}\n${USAGE}\n`);
         return 2;
       }
-      const rows = await listDeliveries(transactionOn(client), { status: status as DeliveryStatus | undefined, limit });
-      printRows(rows);
+      printRows(await listDeliveries(transactionOn(client), options));
       return 0;
     }
 
-    const id = rest[0];
-    if (!id || !/^msg_[0-9a-f]{32}$/.test(id)) {
-      process.stderr.write('replay needs a delivery id (msg_…)\n');
+    const malformed = rest.find((id) => !/^msg_[0-9a-f]{32}$/.test(id));
+    if (rest.length === 0 || malformed !== undefined) {
+      process.stderr.write(
+        `replay needs delivery ids (msg_…)${malformed ? `, not ${JSON.stringify(malformed)}` : ''}\n`,
+      );
       return 2;
     }
     const boss = new PgBoss({ ...jobQueueOptions(url, 1), supervise: false, schedule: false });
     boss.on('error', () => undefined);
     await boss.start();
+    let missing = 0;
     try {
-      await client.query('BEGIN');
-      const row = await reopenDelivery(transactionOn(client), id);
-      if (!row) {
-        await client.query('ROLLBACK');
-        process.stderr.write(`No dead or disabled delivery ${id}\n`);
-        return 1;
+      for (const id of rest) {
+        await client.query('BEGIN');
+        try {
+          const row = await reopenDelivery(transactionOn(client), id);
+          if (!row) {
+            await client.query('ROLLBACK');
+            process.stderr.write(`No dead or disabled delivery ${id}\n`);
+            missing += 1;
+            continue;
+          }
+          // As the console queues it: a copy pg-boss runs twice (a failover) is then known as stale and not sent.
+          const job = await boss.send(DELIVERY_QUEUE, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {
+            db: { executeSql: (text, values) => client.query(text, values) },
+          });
+          if (job === null) throw new Error(`the job queue took no job for ${id} (is the schema migrated?)`);
+          await client.query('COMMIT');
+          process.stdout.write(`Replaying ${id} to ${row.url}\n`);
+        } catch (error: unknown) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
       }
-      await boss.send(
-        DELIVERY_QUEUE,
-        { deliveryId: id },
-        { db: { executeSql: (text, values) => client.query(text, values) } },
-      );
-      await client.query('COMMIT');
-      process.stdout.write(`Replaying ${id} to ${row.url}\n`);
-      return 0;
+      return missing > 0 ? 1 : 0;
     } finally {
       await boss.stop({ graceful: false, close: true }).catch(() => undefined);
     }

@@ -40,14 +40,37 @@ interface SessionState {
   esContexts: unknown[];
 }
 
+/** The flags the command takes: any other (`--parm`, `--sesion`) is a mistake, not something to drop unsaid. */
+const FLAGS = new Set([
+  'platform',
+  'intent',
+  'param',
+  'url',
+  'caller',
+  'callers-file',
+  'token',
+  'cert',
+  'key',
+  'ca',
+  'session',
+  'language',
+  'text',
+  'confirm',
+  'stage',
+]);
+
 function parseArgs(argv: string[]): Options {
   const values = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (!flag?.startsWith('--') || value === undefined)
-      throw new UsageError(`expected --flag value pairs, got "${flag}"`);
-    values.set(flag.slice(2), [...(values.get(flag.slice(2)) ?? []), value]);
+  for (let i = 0; i < argv.length; i += 1) {
+    const word = argv[i];
+    if (!word.startsWith('--')) throw new UsageError(`expected --flag value pairs, got "${word}"`);
+    // --flag=value or --flag value.
+    const equals = word.indexOf('=');
+    const name = equals > 2 ? word.slice(2, equals) : word.slice(2);
+    if (!FLAGS.has(name)) throw new UsageError(`unknown flag --${name}`);
+    const value = equals > 2 ? word.slice(equals + 1) : argv[++i];
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    values.set(name, [...(values.get(name) ?? []), value]);
   }
   const one = (name: string) => values.get(name)?.at(-1);
   const platform = one('platform') as Platform | undefined;
@@ -162,7 +185,12 @@ async function main(): Promise<void> {
   else process.exitCode = 1;
 
   if (file && response.ok) {
-    const { cleared = [], ...remembered } = rememberFromResponse(options.platform, parsed, state.sessionParameters);
+    const { cleared = [], ...remembered } = rememberFromResponse(
+      options.platform,
+      parsed,
+      state.sessionParameters,
+      state.esContexts,
+    );
     // A value our answer reset (a slot asked for again) is gone from the platform: an earlier --param is not sent again.
     const kept = Object.fromEntries(Object.entries(parameters).filter(([name]) => !cleared.includes(name)));
     writeFileSync(file, JSON.stringify({ parameters: kept, ...remembered }, null, 2));

@@ -32,7 +32,12 @@ export interface PlatformSimulation {
   /** The webhook route, e.g. `/v1/webhooks/dialogflow-es`. */
   readonly path: string;
   request(turn: SimulatedTurn): Record<string, unknown>;
-  remember(body: Record<string, unknown>, previous: Readonly<Record<string, unknown>>): RememberedState;
+  /** `previousContexts`: the Dialogflow ES contexts the turn was sent with. */
+  remember(
+    body: Record<string, unknown>,
+    previous: Readonly<Record<string, unknown>>,
+    previousContexts?: readonly unknown[],
+  ): RememberedState;
   /** What the bot would say, from our answer. */
   replyText(body: Record<string, unknown>): string;
 }

@@ -74,6 +74,33 @@ describe('simulated requests', () => {
     ]);
   });
 
+  it('Dialogflow ES: contexts live out their lifespans; an answer without contexts does not end them', () => {
+    const session = { name: 'sessions/s/contexts/session-parameters', lifespanCount: 50, parameters: { a: 1 } };
+    const info = { name: 'sessions/s/contexts/account-info', lifespanCount: 1 };
+    expect(rememberFromResponse('dialogflow-es', { fulfillmentText: 'hi' }, {}, [session, info]).esContexts).toEqual([
+      { ...session, lifespanCount: 49 },
+    ]);
+    const ended = { name: session.name, lifespanCount: 0 };
+    const fresh = { name: 'sessions/s/contexts/other', lifespanCount: 2 };
+    expect(rememberFromResponse('dialogflow-es', { outputContexts: [ended, fresh] }, {}, [session]).esContexts).toEqual(
+      [fresh],
+    );
+  });
+
+  it("Lex V2: the answer's session attributes are the session's; a removed one and a cleared slot are gone", () => {
+    const answer = {
+      sessionState: {
+        sessionAttributes: { customer_tier: 'gold' },
+        intent: { name: 'BookAppointment', slots: { time: null, date: { value: { interpretedValue: '2026-12-07' } } } },
+      },
+    };
+    expect(rememberFromResponse('lex-v2', answer, { customer_tier: 'gold', last_appointment: 'A7K2Q9' })).toEqual({
+      sessionParameters: { customer_tier: 'gold' },
+      esContexts: [],
+      cleared: ['last_appointment', 'time'],
+    });
+  });
+
   it('derives a stable session id from a session name', () => {
     expect(sessionIdFor('demo')).toBe(sessionIdFor('demo'));
     expect(sessionIdFor('demo')).not.toBe(sessionIdFor('other'));

@@ -14,8 +14,9 @@ export function rememberFromResponse(
   platform: SimulatedTurn['platform'],
   body: Record<string, unknown>,
   previous: Readonly<Record<string, unknown>>,
+  previousContexts: readonly unknown[] = [],
 ): RememberedState {
-  return SIMULATIONS[platform].remember(body, previous);
+  return SIMULATIONS[platform].remember(body, previous, previousContexts);
 }
 
 /** A stable session id derived from a session name, so `--session demo` means the same session every time. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mergeSessionParameters, type PlatformSimulation, textsOf } from '../platform-simulation';
+import { type PlatformSimulation, textsOf } from '../platform-simulation';
 
 function lexSlots(parameters: Readonly<Record<string, string>>): Record<string, unknown> {
   return Object.fromEntries(
@@ -55,12 +55,17 @@ export const lexV2Simulation: PlatformSimulation = {
       },
     };
   },
-  remember: (body, previous) => ({
-    ...mergeSessionParameters(
-      previous,
-      (body.sessionState as { sessionAttributes?: Record<string, unknown> } | undefined)?.sessionAttributes,
-    ),
-    esContexts: [],
-  }),
+  // Lex takes the answer's session attributes as the session's (one the adapter removed is simply absent), and a
+  // slot the answer cleared (a value asked for again) is gone: an earlier --param is not sent again.
+  remember: (body, previous) => {
+    const state = body.sessionState as
+      { sessionAttributes?: Record<string, unknown>; intent?: { slots?: Record<string, unknown> } } | undefined;
+    const attributes = state?.sessionAttributes ?? {};
+    const removed = Object.keys(previous).filter((name) => !Object.hasOwn(attributes, name));
+    const clearedSlots = Object.entries(state?.intent?.slots ?? {})
+      .filter(([, slot]) => slot === null)
+      .map(([name]) => name);
+    return { sessionParameters: { ...attributes }, esContexts: [], cleared: [...removed, ...clearedSlots] };
+  },
   replyText: textsOf,
 };
