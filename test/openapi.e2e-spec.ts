@@ -98,7 +98,12 @@ describe('OpenAPI document (the real application, real requests)', () => {
     },
   );
 
-  it('documents every error status with an example of the real body', () => {
+  it('documents every error status with an example of the real body, valid by the schema it names', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    for (const [name, component] of Object.entries(document.components.schemas)) {
+      ajv.addSchema(component, `#/components/schemas/${name}`);
+    }
+    const validate = ajv.compile({ $ref: '#/components/schemas/ErrorResponseSchema' });
     for (const path of [...PLATFORM_ROUTES, '/v1/fulfillments/{id}']) {
       const method = path.startsWith('/v1/fulfillments') ? 'get' : 'post';
       for (const [status, response] of Object.entries(operation(path, method).responses)) {
@@ -112,7 +117,15 @@ describe('OpenAPI document (the real application, real requests)', () => {
         const examples = Object.values(media?.examples ?? {});
         expect({ path, status, examples: examples.length }).toEqual({ path, status, examples: expect.any(Number) });
         expect(examples.length).toBeGreaterThan(0);
-        for (const { value } of examples) expect(value).toMatchObject({ statusCode: Number(status) });
+        for (const { value } of examples) {
+          expect(value).toMatchObject({ statusCode: Number(status) });
+          // Before, the schema's error enum lacked IDEMPOTENCY_IN_PROGRESS, UNAVAILABLE and others it answers.
+          expect({ path, status, errors: validate(value) ? [] : validate.errors }).toEqual({
+            path,
+            status,
+            errors: [],
+          });
+        }
       }
     }
   });
