@@ -157,6 +157,9 @@ async function main(): Promise<void> {
     // The modules' start-up hooks (the job queue, the metrics and probe listeners) run here, not inside listen():
     // a failure of theirs is theirs, not the HTTP port's.
     await app.init();
+    // gRPC first: readiness turns true when the HTTP port listens, and gRPC clients sent by the Service then found
+    // its port still closed.
+    grpcPort = await connectGrpc(app, config);
     // Nest hands extra arguments to net.Server#listen: the accept backlog (the kernel caps it at somaxconn).
     const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
     await listen(config.http.port, config.http.host, LISTEN_BACKLOG).catch((error: unknown) => {
@@ -170,7 +173,6 @@ async function main(): Promise<void> {
         error,
       );
     });
-    grpcPort = await connectGrpc(app, config);
     if (config.admin.enabled) admin = await startAdminListener(app, config, serviceReadiness(app));
   } catch (error: unknown) {
     // Start-up failing because a stop signal is stopping the database: the signal's handler ends the process.
