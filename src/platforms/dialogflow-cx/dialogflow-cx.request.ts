@@ -126,6 +126,8 @@ export class DialogflowCxFormInfo {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(LIST_MAX_ITEMS)
+  // class-validator recurses into an array inside the array ([[…]]) and passes it: each item must be an object.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => DialogflowCxParameterInfo)
   parameterInfo?: DialogflowCxParameterInfo[];

@@ -119,6 +119,8 @@ export class DialogflowEsQueryResult {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(LIST_MAX_ITEMS)
+  // class-validator recurses into an array inside the array ([[…]]) and passes it: each item must be an object.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => DialogflowEsContext)
   outputContexts?: DialogflowEsContext[];

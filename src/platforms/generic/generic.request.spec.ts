@@ -33,6 +33,12 @@ describe('GenericWebhookRequest', () => {
     ).toEqual([]);
   });
 
+  it('refuses an array where a context goes ([[…]] passed class-validator, giving handlers a context with no name)', () => {
+    expect(fields({ ...VALID, contexts: [[]] })).toEqual(['contexts']);
+    expect(fields({ ...VALID, contexts: [[{ name: 'a' }]] })).toEqual(['contexts']);
+    expect(fields({ ...VALID, contexts: [{ name: 'a' }] })).toEqual([]);
+  });
+
   it('ignores unknown fields at every level', () => {
     expect(fields({ ...VALID, extra: 1, contexts: [{ name: 'c', extra: true }] })).toEqual([]);
   });

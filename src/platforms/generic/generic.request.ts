@@ -6,6 +6,7 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -154,6 +155,8 @@ export class GenericWebhookRequest {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(LIST_MAX_ITEMS)
+  // class-validator recurses into an array inside the array ([[…]]) and passes it: each item must be an object.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => GenericContext)
   contexts?: GenericContext[];

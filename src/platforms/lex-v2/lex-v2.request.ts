@@ -218,6 +218,8 @@ export class LexV2SessionState {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(LEX_V2_MAX_ACTIVE_CONTEXTS)
+  // class-validator recurses into an array inside the array ([[…]]) and passes it: each item must be an object.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => LexV2ActiveContext)
   activeContexts?: LexV2ActiveContext[];

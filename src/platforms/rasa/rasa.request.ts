@@ -52,6 +52,8 @@ export class RasaLatestMessage {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(LIST_MAX_ITEMS)
+  // class-validator recurses into an array inside the array ([[…]]) and passes it: each item must be an object.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => RasaEntity)
   entities?: RasaEntity[] | null;
