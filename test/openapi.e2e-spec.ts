@@ -72,6 +72,15 @@ describe('OpenAPI document (the real application, real requests)', () => {
     expect(document.openapi).toBe('3.1.0');
   });
 
+  it('publishes the length limits the validation applies (maxLength in characters)', () => {
+    const generic = document.components.schemas.GenericWebhookRequest as {
+      properties: Record<string, { maxLength?: number }>;
+    };
+    expect(generic.properties.sessionId.maxLength).toBe(512);
+    expect(generic.properties.requestId.maxLength).toBe(255);
+    expect(generic.properties.intent.maxLength).toBe(512);
+  });
+
   it('uses no 3.0-only keyword (nullable) in any schema', () => {
     expect(JSON.stringify(document)).not.toContain('"nullable"');
   });

@@ -1,6 +1,7 @@
 import type { SchemaObject } from '@nestjs/swagger';
 import type { MetadataStorage } from 'class-transformer/types/MetadataStorage';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
+import { MAX_CHARS } from './max-chars';
 
 // class-transformer's own instance (where `@Type` records nested classes); its module has no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -21,6 +22,9 @@ export function requestSchemas(roots: readonly { readonly name: string }[]): Rec
   const all = validationMetadatasToSchemas({
     refPointerPrefix: SCHEMA_PREFIX,
     classTransformerMetadataStorage: defaultMetadataStorage,
+    additionalConverters: {
+      [MAX_CHARS]: (meta) => ({ type: 'string', maxLength: (meta.constraints as number[])[0] }),
+    },
   }) as Record<string, SchemaObject>;
   const picked: Record<string, SchemaObject> = {};
   const visit = (name: string): void => {

@@ -10,13 +10,13 @@ import {
   IsOptional,
   IsString,
   Matches,
-  MaxLength,
   Validate,
   ValidateNested,
   ValidationArguments,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { MaxChars } from '../../common/validation/max-chars';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import {
   ID_MAX_LENGTH,
@@ -59,7 +59,7 @@ export class DialogflowCxFulfillmentInfo {
   /** The tag of the fulfillment that called the webhook; may be empty when the agent sets none. */
   @IsOptional()
   @IsString()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   tag?: string;
 }
 
@@ -93,7 +93,7 @@ class IntentParametersConstraint implements ValidatorConstraintInterface {
 export class DialogflowCxIntentInfo {
   @IsOptional()
   @IsString()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   displayName?: string;
 
   @IsOptional()
@@ -105,7 +105,7 @@ export class DialogflowCxIntentInfo {
 export class DialogflowCxParameterInfo {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   displayName!: string;
 
   @IsOptional()
@@ -136,7 +136,7 @@ export class DialogflowCxFormInfo {
 export class DialogflowCxPageInfo {
   @IsOptional()
   @IsString()
-  @MaxLength(RESOURCE_NAME_MAX_LENGTH)
+  @MaxChars(RESOURCE_NAME_MAX_LENGTH)
   currentPage?: string;
 
   @IsOptional()
@@ -148,7 +148,7 @@ export class DialogflowCxPageInfo {
 
 export class DialogflowCxSessionInfo {
   @IsString()
-  @MaxLength(SESSION_ID_MAX_LENGTH)
+  @MaxChars(SESSION_ID_MAX_LENGTH)
   @Matches(DIALOGFLOW_CX_SESSION_PATTERN, { message: SESSION_MESSAGE })
   session!: string;
 
@@ -168,12 +168,12 @@ export class DialogflowCxSessionInfo {
 export class DialogflowCxWebhookRequest {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(ID_MAX_LENGTH)
+  @MaxChars(ID_MAX_LENGTH)
   detectIntentResponseId!: string;
 
   @IsOptional()
   @IsString()
-  @MaxLength(LANGUAGE_TAG_MAX_LENGTH)
+  @MaxChars(LANGUAGE_TAG_MAX_LENGTH)
   languageCode?: string;
 
   @IsOptional()
@@ -203,17 +203,17 @@ export class DialogflowCxWebhookRequest {
   // The user's input, of which at most one is set (events and intent triggers are not read).
   @IsOptional()
   @IsString()
-  @MaxLength(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
+  @MaxChars(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
   text?: string;
 
   @IsOptional()
   @IsString()
-  @MaxLength(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
+  @MaxChars(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
   transcript?: string;
 
   @IsOptional()
   @IsString()
-  @MaxLength(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
+  @MaxChars(DIALOGFLOW_CX_TEXT_MAX_LENGTH)
   dtmfDigits?: string;
 }
 

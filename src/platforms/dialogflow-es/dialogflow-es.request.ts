@@ -9,10 +9,10 @@ import {
   IsOptional,
   IsString,
   Matches,
-  MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
+import { MaxChars } from '../../common/validation/max-chars';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import {
   ID_MAX_LENGTH,
@@ -71,7 +71,7 @@ const CONTEXT_NAME_MESSAGE =
 
 export class DialogflowEsContext {
   @IsString()
-  @MaxLength(RESOURCE_NAME_MAX_LENGTH)
+  @MaxChars(RESOURCE_NAME_MAX_LENGTH)
   @Matches(DIALOGFLOW_ES_CONTEXT_PATTERN, { message: CONTEXT_NAME_MESSAGE })
   name!: string;
 
@@ -92,7 +92,7 @@ export class DialogflowEsContext {
 export class DialogflowEsIntent {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   displayName!: string;
 }
 
@@ -104,12 +104,12 @@ export class DialogflowEsIntent {
 export class DialogflowEsQueryResult {
   @IsOptional()
   @IsString()
-  @MaxLength(DIALOGFLOW_TEXT_MAX_LENGTH)
+  @MaxChars(DIALOGFLOW_TEXT_MAX_LENGTH)
   queryText?: string;
 
   @IsOptional()
   @IsString()
-  @MaxLength(LANGUAGE_TAG_MAX_LENGTH)
+  @MaxChars(LANGUAGE_TAG_MAX_LENGTH)
   languageCode?: string;
 
   @IsOptional()
@@ -141,11 +141,11 @@ export class DialogflowEsQueryResult {
 export class DialogflowEsWebhookRequest {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(ID_MAX_LENGTH)
+  @MaxChars(ID_MAX_LENGTH)
   responseId!: string;
 
   @IsString()
-  @MaxLength(SESSION_ID_MAX_LENGTH)
+  @MaxChars(SESSION_ID_MAX_LENGTH)
   @Matches(DIALOGFLOW_ES_SESSION_PATTERN, { message: SESSION_MESSAGE })
   session!: string;
 

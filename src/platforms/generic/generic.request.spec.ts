@@ -39,6 +39,13 @@ describe('GenericWebhookRequest', () => {
     expect(fields({ ...VALID, contexts: [{ name: 'a' }] })).toEqual([]);
   });
 
+  it('counts a length in characters as PostgreSQL does: variation selectors too (they escaped MaxLength)', () => {
+    expect(fields({ ...VALID, sessionId: 'x'.repeat(512) })).toEqual([]);
+    expect(fields({ ...VALID, sessionId: 'x\uFE0F'.repeat(256) })).toEqual([]);
+    expect(fields({ ...VALID, sessionId: 'x\uFE0F'.repeat(512) })).toEqual(['sessionId']);
+    expect(fields({ ...VALID, requestId: 'r\uFE0E'.repeat(200) })).toEqual(['requestId']);
+  });
+
   it('ignores unknown fields at every level', () => {
     expect(fields({ ...VALID, extra: 1, contexts: [{ name: 'c', extra: true }] })).toEqual([]);
   });

@@ -10,10 +10,10 @@ import {
   IsOptional,
   IsString,
   Matches,
-  MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
+import { MaxChars } from '../../common/validation/max-chars';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import {
   FREE_TEXT_MAX_LENGTH,
@@ -38,7 +38,7 @@ export class GenericContext {
   @ApiProperty({ description: 'Short context name.', example: 'account-info', maxLength: 250 })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(250)
+  @MaxChars(250)
   name!: string;
 
   @ApiPropertyOptional({ description: 'Turns the context stays active.', minimum: 0, type: 'integer' })
@@ -67,7 +67,7 @@ export class GenericWebhookRequest {
   @IsOptional()
   @IsString()
   @IsNotEmpty()
-  @MaxLength(GENERIC_MAX_REQUEST_ID_LENGTH)
+  @MaxChars(GENERIC_MAX_REQUEST_ID_LENGTH)
   // An idempotency key like the header's: visible text, no control characters, not blank.
   @Matches(/^(?!\s*$)\P{Cc}+$/u, {
     message: 'requestId must be visible text without control characters',
@@ -77,14 +77,14 @@ export class GenericWebhookRequest {
   @ApiProperty({ description: 'Identifies the conversation.', example: 'session-42', maxLength: SESSION_ID_MAX_LENGTH })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(SESSION_ID_MAX_LENGTH)
+  @MaxChars(SESSION_ID_MAX_LENGTH)
   @Matches(NO_CONTROL_CHARACTERS, { message: 'sessionId must be text without control characters' })
   sessionId!: string;
 
   @ApiProperty({ description: 'The intent to fulfil.', example: 'GetAccountBalance', maxLength: NAME_MAX_LENGTH })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   @Matches(NO_CONTROL_CHARACTERS, { message: 'intent must be text without control characters' })
   intent!: string;
 
@@ -115,7 +115,7 @@ export class GenericWebhookRequest {
   })
   @IsOptional()
   @IsString()
-  @MaxLength(LANGUAGE_TAG_MAX_LENGTH)
+  @MaxChars(LANGUAGE_TAG_MAX_LENGTH)
   @Matches(LANGUAGE_TAG, { message: '$property must be a language tag such as en or de-DE' })
   languageCode?: string;
 
@@ -126,7 +126,7 @@ export class GenericWebhookRequest {
   })
   @IsOptional()
   @IsString()
-  @MaxLength(FREE_TEXT_MAX_LENGTH)
+  @MaxChars(FREE_TEXT_MAX_LENGTH)
   text?: string;
 
   @ApiPropertyOptional({

@@ -10,12 +10,12 @@ import {
   IsOptional,
   IsString,
   Matches,
-  MaxLength,
   Min,
   ValidateBy,
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
+import { MaxChars } from '../../common/validation/max-chars';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import { ID_MAX_LENGTH, NAME_MAX_LENGTH } from '../../common/validation/bounds';
 import { boundedObjectProblem, IsBoundedObject } from '../../common/validation/bounded-object';
@@ -165,7 +165,7 @@ export class LexV2Bot {
 export class LexV2Intent {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   name!: string;
 
   @IsOptional()
@@ -197,7 +197,7 @@ export class LexV2TimeToLive {
 export class LexV2ActiveContext {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(LEX_V2_CONTEXT_NAME_MAX_LENGTH)
+  @MaxChars(LEX_V2_CONTEXT_NAME_MAX_LENGTH)
   @Matches(LEX_V2_CONTEXT_NAME, {
     message: 'name must hold only letters and digits, each followed by at most one underscore or hyphen',
   })
@@ -241,7 +241,7 @@ export class LexV2SessionState {
 
   @IsOptional()
   @IsString()
-  @MaxLength(ID_MAX_LENGTH)
+  @MaxChars(ID_MAX_LENGTH)
   originatingRequestId?: string;
 }
 
@@ -258,13 +258,13 @@ export class LexV2Event {
   invocationSource!: LexV2InvocationSource;
 
   @IsString()
-  @MaxLength(SESSION_ID_MAX_LENGTH)
+  @MaxChars(SESSION_ID_MAX_LENGTH)
   @IsNotEmpty()
   sessionId!: string;
 
   @IsOptional()
   @IsString()
-  @MaxLength(LEX_V2_TRANSCRIPT_MAX_LENGTH)
+  @MaxChars(LEX_V2_TRANSCRIPT_MAX_LENGTH)
   inputTranscript?: string;
 
   @IsDefined()
@@ -276,7 +276,7 @@ export class LexV2Event {
   /** The dialog step whose code hook this is, as the bot names it (Lex may call several in one request). */
   @IsOptional()
   @IsString()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   invocationLabel?: string;
 
   /** Lex's next step had the function not answered; passed to handlers (`platformDetails.proposedNextState`). */

@@ -8,10 +8,10 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  MaxLength,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { MaxChars } from '../../common/validation/max-chars';
 import { SESSION_ID_MAX_LENGTH } from '../../common/limits';
 import { FREE_TEXT_MAX_LENGTH, ID_MAX_LENGTH, LIST_MAX_ITEMS, NAME_MAX_LENGTH } from '../../common/validation/bounds';
 import { IsBoundedObject } from '../../common/validation/bounded-object';
@@ -26,7 +26,7 @@ export const RASA_MAX_EVENTS = 10_000;
 export class RasaEntity {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   entity!: string;
 
   /** Any JSON value (duckling gives objects, the regex extractor strings). */
@@ -40,13 +40,13 @@ export class RasaEntity {
 export class RasaLatestMessage {
   @IsOptional()
   @IsString()
-  @MaxLength(FREE_TEXT_MAX_LENGTH)
+  @MaxChars(FREE_TEXT_MAX_LENGTH)
   text?: string | null;
 
   /** Part of the turn's id (see `rasaTurnIdOf`). */
   @IsOptional()
   @IsString()
-  @MaxLength(ID_MAX_LENGTH)
+  @MaxChars(ID_MAX_LENGTH)
   message_id?: string | null;
 
   @IsOptional()
@@ -69,7 +69,7 @@ export class RasaLatestMessage {
 export class RasaActiveLoop {
   @IsOptional()
   @IsString()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   name?: string | null;
 }
 
@@ -80,7 +80,7 @@ export class RasaActiveLoop {
 export class RasaTracker {
   @IsOptional()
   @IsString()
-  @MaxLength(SESSION_ID_MAX_LENGTH)
+  @MaxChars(SESSION_ID_MAX_LENGTH)
   @IsNotEmpty()
   sender_id?: string;
 
@@ -131,12 +131,12 @@ export class RasaDomain {
 export class RasaActionCall {
   @IsString()
   @IsNotEmpty()
-  @MaxLength(NAME_MAX_LENGTH)
+  @MaxChars(NAME_MAX_LENGTH)
   next_action!: string;
 
   @ValidateIf((call: RasaActionCall) => call.sender_id !== undefined || call.tracker?.sender_id === undefined)
   @IsString()
-  @MaxLength(SESSION_ID_MAX_LENGTH)
+  @MaxChars(SESSION_ID_MAX_LENGTH)
   @IsNotEmpty()
   sender_id?: string;
 
