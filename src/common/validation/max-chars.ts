@@ -8,7 +8,15 @@ export function withinChars(value: string, max: number): boolean {
   // UTF-16 units are at least as many as code points: most values need no counting.
   if (value.length <= max) return true;
   let count = 0;
-  for (const _ of value) if (++count > max) return false;
+  for (let index = 0; index < value.length; index++) {
+    const unit = value.charCodeAt(index);
+    // A high surrogate followed by a low one is one code point.
+    if (unit >= 0xd800 && unit <= 0xdbff && index + 1 < value.length) {
+      const next = value.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) index++;
+    }
+    if (++count > max) return false;
+  }
   return true;
 }
 
