@@ -26,10 +26,16 @@ export function mayEcho(variable: string): boolean {
   return !SECRET_VARIABLES.has(variable as keyof Environment) && !SECRET_NAME.test(variable);
 }
 
+/** A value as a refusal may show it: credentials in a URL (`//user:password@`) masked. */
+function shownValue(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.replace(/\/\/[^/@\s"]*@/g, '//***@');
+}
+
 function describe(error: ValidationError): string {
   const variable = error.property;
   const reasons = Object.values(error.constraints ?? {}).join('; ');
-  const shown = mayEcho(variable) ? ` (got ${JSON.stringify(error.value)})` : '';
+  const shown = mayEcho(variable) ? ` (got ${shownValue(error.value)})` : '';
   return `${variable}: ${reasons}${shown}`;
 }
 

@@ -25,7 +25,8 @@ export const toOptionalBool = (input: { value: unknown }): unknown => toBool({ v
 
 /**
  * A base URL the service sends customer data to: an http(s) URL that is https, or plain http to a loopback address
- * only (a sidecar, a local test server), as for every URL that carries secrets.
+ * only (a sidecar, a local test server), as for every URL that carries secrets; without credentials in it, which the
+ * HTTP client would not send.
  */
 export function IsSecureServiceUrl(): PropertyDecorator {
   return ValidateBy({
@@ -35,13 +36,16 @@ export function IsSecureServiceUrl(): PropertyDecorator {
         if (typeof value !== 'string' || /\s/.test(value)) return false;
         try {
           const url = new URL(value);
+          // user:password@ would be dropped by the HTTP client without a word: every call then answered 401.
+          if (url.username !== '' || url.password !== '') return false;
           return (url.protocol === 'https:' || url.protocol === 'http:') && secureEnough(url);
         } catch {
           return false;
         }
       },
       defaultMessage: () =>
-        'must be an https URL (plain http only to a loopback address: customer data would cross the network in clear)',
+        'must be an https URL without user:password@ (plain http only to a loopback address: customer data would ' +
+        'cross the network in clear)',
     },
   });
 }

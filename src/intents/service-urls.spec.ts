@@ -22,4 +22,13 @@ describe('the base URLs customer data is sent to (STATEMENT_ARCHIVE_URL, CARRIER
     ).toThrow(/STATEMENT_ARCHIVE_URL: must be an https URL[\s\S]*CARRIER_API_URL: must be an https URL/);
     expect(() => load({ CARRIER_API_URL: 'ftp://carrier.example' })).toThrow(/CARRIER_API_URL: must be an https URL/);
   });
+
+  it('refuse credentials in the URL, which the HTTP client would drop without a word (every call then 401)', () => {
+    expect(() => load({ STATEMENT_ARCHIVE_URL: 'https://svc:secret@archive.bank.example' })).toThrow(
+      /STATEMENT_ARCHIVE_URL: must be an https URL without user:password@/,
+    );
+    expect(() => load({ CARRIER_API_URL: 'https://token@carrier.example' })).toThrow(/CARRIER_API_URL/);
+    // The refusal does not repeat the secret.
+    expect(() => load({ STATEMENT_ARCHIVE_URL: 'https://svc:secret@archive.bank.example' })).not.toThrow(/secret@/);
+  });
 });

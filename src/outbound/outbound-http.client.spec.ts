@@ -376,3 +376,11 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
     await expect(own.request({ method: 'GET', url: server.url })).rejects.toBeInstanceOf(OutboundNetworkError);
   });
 });
+
+describe('OutboundResponse.json', () => {
+  it('refuses a body that is not JSON without quoting it (it may carry customer data, and the message is logged)', () => {
+    const answer = new OutboundResponse(200, {}, Buffer.from('{"customerNumber":"DE89370400440532013000'));
+    expect(() => answer.json()).toThrow(new SyntaxError('the answer (HTTP 200, 41 bytes) is not JSON'));
+    expect(new OutboundResponse(200, {}, Buffer.from('{"a":1}')).json()).toEqual({ a: 1 });
+  });
+});

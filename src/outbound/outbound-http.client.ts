@@ -59,9 +59,16 @@ export class OutboundResponse {
     return this.body.toString('utf8');
   }
 
-  /** Throws a SyntaxError when the body is not JSON. */
+  /**
+   * Throws a SyntaxError when the body is not JSON, whose message quotes none of the body (V8's quotes a piece of
+   * it, which went to the log: a downstream answer may carry customer data).
+   */
   json(): unknown {
-    return JSON.parse(this.text());
+    try {
+      return JSON.parse(this.text());
+    } catch {
+      throw new SyntaxError(`the answer (HTTP ${this.status}, ${this.body.length} bytes) is not JSON`);
+    }
   }
 
   /** The wait a 429 or 503 asks for with `Retry-After`, in milliseconds. */

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppConfig } from '../../config';
 import { OutboundHttpClient } from '../../outbound';
 import { LocalServer, startLocalServer } from '../../outbound/testing/local-server';
@@ -21,7 +21,9 @@ describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', 
     carriers.push(carrier);
     return carrier;
   }
-  async function fakeCarrier(answer: (res: ServerResponse) => void): Promise<LocalServer> {
+  async function fakeCarrier(
+    answer: (res: ServerResponse, index: number, req: IncomingMessage) => void,
+  ): Promise<LocalServer> {
     const server = await startLocalServer(answer);
     servers.push(server);
     return server;
@@ -98,6 +100,27 @@ describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', 
     }
     await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'circuit-open' });
     expect(server.requests).toHaveLength(5);
+  });
+
+  it('does not open its circuit on answers about one request (an unknown postcode): other users still get estimates', async () => {
+    const server = await fakeCarrier((res, _index, req) => {
+      const asked = new URL(req.url ?? '/', 'http://carrier');
+      if (asked.searchParams.get('to') === 'ZZZZZ') res.writeHead(422).end('{"error":"unknown postcode"}');
+      else res.end(JSON.stringify(ESTIMATE));
+    });
+    const carrier = await carrierFor(server.url);
+    for (let i = 0; i < 6; i++) {
+      await expect(carrier.estimate('10117', 'ZZZZZ', 900)).resolves.toEqual({ ok: false, reason: 'unavailable' });
+    }
+    await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: true, estimate: ESTIMATE });
+    expect(server.requests).toHaveLength(7);
+  });
+
+  it('opens its circuit on 4xx answers that say the whole API refuses us (401, 429)', async () => {
+    const server = await fakeCarrier((res) => res.writeHead(401).end());
+    const carrier = await carrierFor(server.url);
+    for (let i = 0; i < 5; i++) await carrier.estimate('10117', '07030', 900);
+    await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'circuit-open' });
   });
 
   it('treats error statuses and wrong bodies as failures', async () => {

@@ -13,6 +13,7 @@ import {
   OutboundHttpClient,
   OutboundNetworkError,
   type OutboundResponse,
+  OutboundResponseTooLargeError,
   OutboundTimeoutError,
   underBase,
 } from '../../outbound';
@@ -39,7 +40,25 @@ class CarrierAnswerError extends Error {
   }
 }
 
+/**
+ * The carrier refused this one request (400, 404, 422: an unknown postcode the bot let through): it works, and
+ * other requests are not affected. Not counted by the circuit: five users typing a wrong postcode (or one sending
+ * it again and again) shut estimates off for everybody.
+ */
+class CarrierRefusedRequestError extends Error {
+  constructor(status: number) {
+    super(`carrier refused the request with HTTP ${status}`);
+    this.name = 'CarrierRefusedRequestError';
+  }
+}
+
+/** 4xx answers that say the carrier (or our access to it) is out of order, not the one request. */
+const SERVICE_WIDE_4XX = new Set([401, 403, 407, 408, 429]);
+
 function parseEstimate(response: OutboundResponse): ShippingEstimate {
+  if (response.status >= 400 && response.status < 500 && !SERVICE_WIDE_4XX.has(response.status)) {
+    throw new CarrierRefusedRequestError(response.status);
+  }
   if (response.status < 200 || response.status > 299) {
     throw new CarrierAnswerError(`carrier answered HTTP ${response.status}`);
   }
@@ -85,7 +104,8 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
         (error) =>
           error instanceof CarrierAnswerError ||
           error instanceof OutboundTimeoutError ||
-          error instanceof OutboundNetworkError,
+          error instanceof OutboundNetworkError ||
+          error instanceof OutboundResponseTooLargeError,
       ),
       { halfOpenAfter: HALF_OPEN_AFTER_MS, breaker: new ConsecutiveBreaker(BREAK_AFTER_FAILURES) },
     );
