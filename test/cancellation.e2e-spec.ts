@@ -117,17 +117,20 @@ describe('a statement whose signal aborts while it waits for a connection never 
   });
   afterAll(() => t.close());
 
+  const sleeping = async () =>
+    (
+      await queryTestDatabase<{ n: string }>(
+        t.database.url,
+        `SELECT count(*) AS n FROM pg_stat_activity
+          WHERE query = 'SELECT pg_sleep(10)::text AS slept' AND state = 'active' AND datname = current_database()`,
+      )
+    )[0].n;
+
   it('gives the connection back and throws the reason, writing nothing once a connection frees', async () => {
     const pool = t.app.get(DatabasePool);
     const holders = new AbortController();
     const held = [1, 2].map(() => pool.run(SLEEP, [], holders.signal).catch(() => undefined));
-    await untilDefined(async () => {
-      const [{ n }] = await queryTestDatabase<{ n: string }>(
-        t.database.url,
-        `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)::text AS slept' AND state = 'active'`,
-      );
-      return n === '2' ? true : undefined;
-    });
+    await untilDefined(async () => ((await sleeping()) === '2' ? true : undefined));
     const waiting = new AbortController();
     const probe = pool.run(PROBE, [], waiting.signal);
     waiting.abort(new Error('the turn is gone'));
@@ -135,7 +138,12 @@ describe('a statement whose signal aborts while it waits for a connection never 
     holders.abort(new Error('done holding'));
     await expect(probe).rejects.toThrow('the turn is gone');
     await Promise.all(held);
-    expect(await pool.run(ONE, [], new AbortController().signal)).toEqual([{ one: 1 }]);
     expect(await queryTestDatabase(t.database.url, 'SELECT n FROM abort_probe')).toEqual([]);
+    // Both connections came back: two statements hold them at once again.
+    const again = new AbortController();
+    const heldAgain = [1, 2].map(() => pool.run(SLEEP, [], again.signal).catch(() => undefined));
+    await untilDefined(async () => ((await sleeping()) === '2' ? true : undefined));
+    again.abort(new Error('done'));
+    await Promise.all(heldAgain);
   });
 });

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
@@ -8,10 +10,16 @@ import { cleanEnv } from './support/service-process';
 import { createEmptyTestDatabase, createTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'database.cli.js');
+/** A folder of its own: a command that went wrong (a migration generated) writes there, not into the sources. */
+const WORKDIR = mkdtempSync(join(tmpdir(), 'wf-database-cli-'));
+afterAll(() => rmSync(WORKDIR, { recursive: true, force: true }));
 const run = (database: TestDatabase, command: string, ...args: string[]) =>
-  promisify(execFile)(process.execPath, [CLI, command, ...args], { env: cleanEnv({ DATABASE_URL: database.url }) });
+  promisify(execFile)(process.execPath, [CLI, command, ...args], {
+    cwd: WORKDIR,
+    env: cleanEnv({ DATABASE_URL: database.url }),
+  });
 const runIn = (env: Record<string, string>, ...args: string[]) =>
-  promisify(execFile)(process.execPath, [CLI, ...args], { env: cleanEnv(env) });
+  promisify(execFile)(process.execPath, [CLI, ...args], { cwd: WORKDIR, env: cleanEnv(env) });
 
 const counts = (database: TestDatabase) =>
   queryTestDatabase<{ customers: string; accounts: string; transactions: string }>(

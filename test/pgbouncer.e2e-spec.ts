@@ -6,7 +6,8 @@ import { sendCancelRequest } from '../src/database/cancel-request';
 import { accountBalances, sendGenericTurn, transferTurnBody } from './support/generic-turns';
 import { describeWithPgBouncer, type OwnedPgBouncer, startPgBouncer } from './support/pgbouncer';
 import { cleanEnv, freePort, killService, type ServiceProcess, startService } from './support/service-process';
-import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { untilDefined } from './support/eventually';
+import { createTestDatabase, queryTestDatabase, type TestDatabase } from './support/test-database';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'database.cli.js');
 const DEGRADED_TEXT = 'Our systems are out of reach for a moment (PgBouncer test).';
@@ -114,7 +115,15 @@ describeWithPgBouncer()('behind PgBouncer in transaction pooling (real processes
     await client.connect();
     try {
       const sleeping = client.query('SELECT pg_sleep(10)');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Cancelled once it runs on a server connection (seen on the server itself).
+      await untilDefined(async () => {
+        const rows = await queryTestDatabase(
+          database.url,
+          `SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(10)' AND state = 'active'
+             AND datname = current_database()`,
+        );
+        return rows.length > 0 ? true : undefined;
+      });
       await sendCancelRequest(client);
       await expect(sleeping).rejects.toMatchObject({ code: '57014' });
       // The session goes on: only the statement was cancelled.

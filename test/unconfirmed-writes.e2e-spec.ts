@@ -51,7 +51,8 @@ describe('a state-changing turn that lost PostgreSQL after writing (real HTTP, r
     await untilDefined(async () => {
       const [row] = await queryTestDatabase<{ pid: number }>(
         t.database.url,
-        `SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)::text AS slept' AND state = 'active'`,
+        `SELECT pid FROM pg_stat_activity
+          WHERE query = 'SELECT pg_sleep(30)::text AS slept' AND state = 'active' AND datname = current_database()`,
       );
       return row && (await queryTestDatabase(t.database.url, 'SELECT pg_terminate_backend($1)', [row.pid]));
     });
@@ -77,7 +78,8 @@ describe('a state-changing turn that lost PostgreSQL after writing (real HTTP, r
     await untilDefined(async () => {
       const [row] = await queryTestDatabase<{ pid: number }>(
         t.database.url,
-        `SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)::text AS slept' AND state = 'active'`,
+        `SELECT pid FROM pg_stat_activity
+          WHERE query = 'SELECT pg_sleep(30)::text AS slept' AND state = 'active' AND datname = current_database()`,
       );
       return row && (await queryTestDatabase(t.database.url, 'SELECT pg_terminate_backend($1)', [row.pid]));
     });

@@ -42,7 +42,7 @@ const LONGEST_WAIT_MS = 100;
  * A lease outlasts its turn's budget, and is renewed while work accepted after the deadline goes on, so only a dead
  * owner's claim is ever taken over.
  */
-const LEASE_MARGIN_MS = 2000;
+export const LEASE_MARGIN_MS = 2000;
 /** Renewals per lease: two may fail (a slow or restarting database) before the lease runs out. */
 const RENEWALS_PER_LEASE = 3;
 

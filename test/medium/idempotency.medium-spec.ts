@@ -3,7 +3,8 @@ import { Deadline, DeadlineReachedError } from '../../src/common/deadline';
 import { AppError } from '../../src/common/errors/app-error';
 import { loadConfig } from '../../src/config';
 import { canonicalHash } from '../../src/idempotency/canonical-hash';
-import { IdempotencyService } from '../../src/idempotency/idempotency.service';
+import { IdempotencyService, LEASE_MARGIN_MS } from '../../src/idempotency/idempotency.service';
+import { eventually } from '../support/eventually';
 import { ClaimRequest, IdempotencyStore } from '../../src/idempotency/idempotency.store';
 import { TestClock } from '../support/test-clock';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
@@ -288,8 +289,9 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
         Promise.resolve({ status: 200, json: '{"still":"working"}', keep: true, later: never }),
       );
       // Before, the lease was renewed for as long as the process lived, and every retry got 409. Now the key goes
-      // once the late work is past the deadline, LATE_WORK_TIMEOUT_MS and a lease margin (2 s).
-      await new Promise((resolve) => setTimeout(resolve, 100 + 300 + 2000 + 300));
+      // once the late work is past the deadline, LATE_WORK_TIMEOUT_MS and a lease margin.
+      await new Promise((resolve) => setTimeout(resolve, 100 + 300 + LEASE_MARGIN_MS));
+      await eventually(async () => expect(await store.read(turn.callerId, turn.key)).toBeUndefined(), 10_000);
       expect(
         await service.execute(turn, Deadline.after(1000), () =>
           Promise.resolve({ status: 200, json: '{"ran":"again"}', keep: true }),
