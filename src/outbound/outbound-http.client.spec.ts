@@ -251,6 +251,24 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
       expect(server.requests).toHaveLength(6);
     });
 
+    it('refuses other calls at once while a trial is under way, and makes the trial one attempt', async () => {
+      // Five 500s open the circuit; then the API goes silent.
+      const server = await serve((res, index) => (index < 5 ? res.writeHead(500).end() : undefined));
+      for (let i = 0; i < 5; i++) await client.request({ method: 'GET', url: server.url });
+      await sleep(HALF_OPEN_AFTER_MS + 50);
+      const trial = client
+        .request({ method: 'GET', url: server.url, timeoutMs: 500, retries: 2 })
+        .catch((e: unknown) => e);
+      while (server.requests.length < 6) await sleep(10);
+      // Before, this call waited for the trial (three attempts and their backoff) and was refused after it.
+      const other = await client.request({ method: 'GET', url: server.url }).catch((e: unknown) => e);
+      expect(other).toBeInstanceOf(CircuitOpenError);
+      expect(server.requests).toHaveLength(6);
+      expect(await trial).toBeInstanceOf(OutboundTimeoutError);
+      // One attempt: no retry reached the server.
+      expect(server.requests).toHaveLength(6);
+    });
+
     it('counts network errors; calls sharing a breaker key share the circuit', async () => {
       const port = await closedPort();
       for (let i = 0; i < 5; i++) {

@@ -209,11 +209,15 @@ export class OutboundHttpClient implements OnModuleDestroy {
     );
     const key = options.breaker ?? url.origin;
     const breaker = this.breakerFor(key);
+    // A trial is under way: cockatiel would have this call wait for the whole of it (retries and backoff included,
+    // seconds against a dead API) and then refuse it. It is refused at once instead.
+    if (breaker.state === CircuitState.HalfOpen) throw new CircuitOpenError(key);
     const pending = breaker.execute(async () => {
       // Runs as the trial while the circuit is not closed (cockatiel calls it before it marks the state half-open).
       const trial = breaker.state !== CircuitState.Closed;
       try {
-        return await retryPolicy.execute(() => this.attempt(call), options.signal);
+        // A trial is one attempt: it only asks whether the API answers again.
+        return trial ? await this.attempt(call) : await retryPolicy.execute(() => this.attempt(call), options.signal);
       } catch (error: unknown) {
         throw trial && options.signal?.aborted ? new TrialAbandoned(error) : error;
       }

@@ -3,6 +3,7 @@ import {
   BrokenCircuitError,
   circuitBreaker,
   type CircuitBreakerPolicy,
+  CircuitState,
   ConsecutiveBreaker,
   handleWhen,
 } from 'cockatiel';
@@ -139,6 +140,8 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
     const url = underBase(baseUrl, 'v1/estimates');
     url.search = new URLSearchParams({ from, to, weight: String(weightGrams) }).toString();
     const { timeoutMs, retries } = this.options;
+    // A trial of the carrier is under way: answered at once, not after the trial (as the HTTP client does).
+    if (this.breaker.state === CircuitState.HalfOpen) return { ok: false, reason: 'circuit-open' };
     try {
       const estimate = await this.breaker.execute(async () =>
         parseEstimate(
