@@ -180,6 +180,17 @@ describe('OpenAPI document (the real application, real requests)', () => {
     });
     expect(missing.status).toBe(404);
     expectDocumented(missing.json(), errorExample('/v1/fulfillments/{id}', 404, 'notFound', 'get'));
+
+    // The polling route reads no body: its 400 is a malformed request, and only that is its example.
+    const twice = await sendRaw(t.baseUrl, '/v1/fulfillments/8a1f2a57-7c0b-4bd5-9d4e-4d1c36b0b0a1', {
+      method: 'GET',
+      headers: { Authorization: [LOCAL_DEV_AUTH.Authorization, LOCAL_DEV_AUTH.Authorization] },
+    });
+    expect(twice.status).toBe(400);
+    expectDocumented(twice.json(), errorExample('/v1/fulfillments/{id}', 400, 'malformedRequest', 'get'));
+    const pollExamples = operation('/v1/fulfillments/{id}', 'get').responses['400'].content?.['application/json']
+      ?.examples;
+    expect(Object.keys(pollExamples ?? {})).toEqual(['malformedRequest']);
   });
 
   // Last: it spends the caller's allowance.

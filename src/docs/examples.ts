@@ -44,6 +44,10 @@ export const ERROR_EXAMPLES: Readonly<Record<number, Readonly<Record<string, { s
         { field: 'sessionId', problem: 'should not be empty' },
       ]),
     },
+    malformedRequest: {
+      summary: 'A credential sent twice (two Authorization headers)',
+      value: error(400, 'MALFORMED_REQUEST', 'The request has more than one authorization header.'),
+    },
   },
   401: {
     unauthenticated: {

@@ -214,10 +214,21 @@ function platformRequestBodies(app: INestApplication, document: OpenAPIObject, p
   return bodies;
 }
 
-/** The error body schema with the real answers of a status as examples. */
-function errorContent(status: number, errorSchema: { $ref: string }) {
-  const examples = ERROR_EXAMPLES[status];
-  return { 'application/json': { schema: errorSchema, ...(examples && { examples }) } };
+/** Error codes only a request body can bring about: not examples for a route that reads none. */
+const BODY_ERROR_CODES: ReadonlySet<string> = new Set(['MALFORMED_JSON', 'VALIDATION_FAILED']);
+
+/** The error body schema with the real answers of a status as examples (for this route: a body-less one has fewer). */
+function errorContent(status: number, errorSchema: { $ref: string }, readsBody: boolean) {
+  const all = ERROR_EXAMPLES[status];
+  const examples =
+    all &&
+    Object.fromEntries(
+      Object.entries(all).filter(
+        ([, example]) => readsBody || !BODY_ERROR_CODES.has((example.value as { error: string }).error),
+      ),
+    );
+  const some = examples && Object.keys(examples).length > 0;
+  return { 'application/json': { schema: errorSchema, ...(some && { examples }) } };
 }
 
 function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): void {
@@ -272,7 +283,7 @@ function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): 
       }
       for (const [status, response] of Object.entries(responses)) {
         if (Number(status) >= 400 && response && !('$ref' in response)) {
-          response.content = errorContent(Number(status), errorSchema);
+          response.content = errorContent(Number(status), errorSchema, route.readsBody);
         }
       }
     }
