@@ -41,14 +41,9 @@ describe('a state-changing turn that lost PostgreSQL after writing (real HTTP, r
   });
   afterAll(() => t.close());
 
-  it('answers UNCONFIRMED_TEXT ("check before you try again"), not DEGRADED_TEXT; the write stands', async () => {
-    const requestId = randomUUID();
-    const answer = sendGenericTurn(t.baseUrl, {
-      requestId,
-      sessionId: 'unconfirmed',
-      intent: 'TestWriteThenLoseConnection',
-    });
-    await untilDefined(async () => {
+  /** Terminates the handler's backend while its second statement runs (after its write committed). */
+  const loseConnectionUnderHandler = () =>
+    untilDefined(async () => {
       const [row] = await queryTestDatabase<{ pid: number }>(
         t.database.url,
         `SELECT pid FROM pg_stat_activity
@@ -56,6 +51,15 @@ describe('a state-changing turn that lost PostgreSQL after writing (real HTTP, r
       );
       return row && (await queryTestDatabase(t.database.url, 'SELECT pg_terminate_backend($1)', [row.pid]));
     });
+
+  it('answers UNCONFIRMED_TEXT ("check before you try again"), not DEGRADED_TEXT; the write stands', async () => {
+    const requestId = randomUUID();
+    const answer = sendGenericTurn(t.baseUrl, {
+      requestId,
+      sessionId: 'unconfirmed',
+      intent: 'TestWriteThenLoseConnection',
+    });
+    await loseConnectionUnderHandler();
     const reply = (await answer).json<{ outcome: string; text: string; failed: boolean }>();
     expect(reply).toMatchObject({
       outcome: 'failed',
@@ -75,14 +79,7 @@ describe('a state-changing turn that lost PostgreSQL after writing (real HTTP, r
       intent: 'TestWriteThenLoseConnection',
       languageCode: 'de-DE',
     });
-    await untilDefined(async () => {
-      const [row] = await queryTestDatabase<{ pid: number }>(
-        t.database.url,
-        `SELECT pid FROM pg_stat_activity
-          WHERE query = 'SELECT pg_sleep(30)::text AS slept' AND state = 'active' AND datname = current_database()`,
-      );
-      return row && (await queryTestDatabase(t.database.url, 'SELECT pg_terminate_backend($1)', [row.pid]));
-    });
+    await loseConnectionUnderHandler();
     expect((await answer).json<{ text: string }>().text).toMatch(/^Ich konnte nicht bestätigen, ob das ausgeführt/);
   });
 });
