@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import PgBoss from 'pg-boss';
 import { DataSource } from 'typeorm';
 import { jobQueueOptions } from '../async/job-queue';
-import { ConfigError, loadConfig } from '../config';
+import { type AppConfig, ConfigError, loadConfig } from '../config';
 import { buildDataSourceOptions } from '../database/data-source-options';
 import { resolveDatabase, suitableServerUrl } from '../database/database-server';
 import { requireOwnSessions } from '../database/own-sessions';
@@ -53,96 +53,81 @@ async function run(command: string | undefined, args: readonly string[]): Promis
     );
     return 2;
   }
-  const database = await resolveDatabase(config, (message) => process.stdout.write(`${message}\n`));
+  const database = await resolveDatabase(config, say);
   try {
     const url = await suitableServerUrl(config.database, database.url);
-    if (command === 'generate') {
-      // The generator diffs the entities against the live schema: on one behind its migrations, it would write
-      // the tables those migrations create all over again.
-      const behind = await pendingOn(config, url);
-      if (behind.length > 0) {
-        if (config.database.url) {
-          process.stderr.write(
-            `generate compares the entities with the schema, which has ${behind.length} migration(s) pending ` +
-              `(${behind.join(', ')}): run npm run migration:run first\n`,
-          );
-          return 2;
-        }
-        // The embedded development database: brought up to date first.
-        await migrateOn(config, url);
-      }
-      // TypeORM's own generator compares the entities with the live schema; it reads dist/database/data-source.js.
-      const cli = require.resolve('typeorm/cli.js');
-      const target = resolve('src', 'database', 'migrations', argument);
-      const result = spawnSync(
-        process.execPath,
-        [cli, 'migration:generate', '-d', join(__dirname, '..', 'database', 'data-source.js'), '-p', target],
-        { stdio: 'inherit', env: { ...process.env, DATABASE_URL: url } },
-      );
-      return result.status ?? 1;
-    }
     const dataSource = new DataSource(buildDataSourceOptions({ ...config.database, url }));
     await dataSource.initialize();
-    const say = (message: string): void => void process.stdout.write(`${message}\n`);
+    let code: number;
     try {
-      // The migration lock is a session's: behind a pooler in transaction mode it would guard nothing.
-      await requireOwnSessions(dataSource);
-      if (command === 'migrate') {
-        const applied = await migrateSchema(dataSource, config.database.migrationLimits, say);
-        process.stdout.write(`Applied ${applied.length} migration(s)${applied.map((m) => `\n  ${m.name}`).join('')}\n`);
-        await installJobQueue(url);
-      } else if (command === 'revert') {
-        await revertLastMigration(dataSource, config.database.migrationLimits, say);
-      } else if (command === 'show') {
-        // Read without DDL (TypeORM's showMigrations creates its table), so a read-only role can ask too.
-        const pending = await pendingMigrations(dataSource);
-        if (pending.length > 0) {
-          process.stdout.write(
-            `${pending.length} pending migration(s):${pending.map((name) => `\n  ${name}`).join('')}\n`,
-          );
-          return PENDING_EXIT_CODE;
-        }
-        process.stdout.write('The schema is up to date.\n');
-      } else {
-        await migrateSchema(dataSource, config.database.migrationLimits, say);
-        const seeded = await seedDemoData(dataSource, false);
-        process.stdout.write(`Seeded demo data: ${seeded.join(', ')}\n`);
-      }
+      code = await runOn(dataSource, command, config, url);
     } finally {
       await dataSource.destroy();
     }
-    return 0;
+    if (code !== 0 || command !== 'generate') return code;
+    // TypeORM's own generator compares the entities with the live schema; it reads dist/database/data-source.js.
+    const cli = require.resolve('typeorm/cli.js');
+    const target = resolve('src', 'database', 'migrations', argument);
+    const result = spawnSync(
+      process.execPath,
+      [cli, 'migration:generate', '-d', join(__dirname, '..', 'database', 'data-source.js'), '-p', target],
+      { stdio: 'inherit', env: { ...process.env, DATABASE_URL: url } },
+    );
+    return result.status ?? 1;
   } finally {
     await database.stop();
   }
 }
 
-async function withDataSource<T>(
-  config: ReturnType<typeof loadConfig>,
-  url: string,
-  work: (dataSource: DataSource) => Promise<T>,
-): Promise<T> {
-  const dataSource = new DataSource(buildDataSourceOptions({ ...config.database, url }));
-  await dataSource.initialize();
-  try {
-    return await work(dataSource);
-  } finally {
-    await dataSource.destroy();
+function say(message: string): void {
+  process.stdout.write(`${message}\n`);
+}
+
+/** The command's work on the database (for generate: making sure the schema is up to date first); its exit code. */
+async function runOn(dataSource: DataSource, command: string, config: AppConfig, url: string): Promise<number> {
+  const limits = config.database.migrationLimits;
+  // The migration lock is a session's: behind a pooler in transaction mode it would guard nothing.
+  if (command !== 'generate') await requireOwnSessions(dataSource);
+  if (command === 'show') {
+    // Read without DDL (TypeORM's showMigrations creates its table), so a read-only role can ask too.
+    const pending = await pendingMigrations(dataSource);
+    if (pending.length === 0) {
+      say('The schema is up to date.');
+      return 0;
+    }
+    say(`${pending.length} pending migration(s):${pending.map((name) => `\n  ${name}`).join('')}`);
+    return PENDING_EXIT_CODE;
   }
-}
-
-function pendingOn(config: ReturnType<typeof loadConfig>, url: string): Promise<string[]> {
-  return withDataSource(config, url, pendingMigrations);
-}
-
-async function migrateOn(config: ReturnType<typeof loadConfig>, url: string): Promise<void> {
-  await withDataSource(config, url, async (dataSource) => {
+  if (command === 'generate') {
+    // The generator diffs the entities against the live schema: on one behind its migrations, it would write the
+    // tables those migrations create all over again.
+    const behind = await pendingMigrations(dataSource);
+    if (behind.length === 0) return 0;
+    if (config.database.url) {
+      process.stderr.write(
+        `generate compares the entities with the schema, which has ${behind.length} migration(s) pending ` +
+          `(${behind.join(', ')}): run npm run migration:run first\n`,
+      );
+      return 2;
+    }
+    // The embedded development database: brought up to date first.
     await requireOwnSessions(dataSource);
-    const applied = await migrateSchema(dataSource, config.database.migrationLimits, (message) =>
-      process.stdout.write(`${message}\n`),
-    );
-    process.stdout.write(`Applied ${applied.length} migration(s) before generating\n`);
-  });
+  }
+  if (command === 'revert') {
+    await revertLastMigration(dataSource, limits, say);
+    return 0;
+  }
+  const applied = await migrateSchema(dataSource, limits, say);
+  if (command === 'generate') {
+    say(`Applied ${applied.length} migration(s) before generating`);
+  } else if (command === 'migrate') {
+    say(`Applied ${applied.length} migration(s)${applied.map((m) => `\n  ${m.name}`).join('')}`);
+    await installJobQueue(url);
+  } else {
+    const seeded = await seedDemoData(dataSource, false);
+    say(`Seeded demo data: ${seeded.join(', ')}`);
+  }
+  return 0;
 }
 
 run(process.argv[2], process.argv.slice(3))

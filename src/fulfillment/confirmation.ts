@@ -66,13 +66,12 @@ export function confirmationPrompt(
  */
 export function usingUpConfirmation(request: FulfillmentRequest, result: FulfillmentResult): FulfillmentResult {
   if (result.confirm || result.delegate) return result;
-  const cleared: Record<string, null> = {};
+  const usedUp: string[] = [];
   // A platform's own confirmation state (Lex, generic) is the platform's to reset; a parameter is ours.
-  const answeredByParameter = request.confirmation === 'none' && answerOf(request) !== 'none';
-  if (answeredByParameter) cleared.confirmation = null;
-  const prompted = request.sessionParameters[CONFIRMING_PARAMETER];
-  if (prompted !== undefined && prompted !== null) cleared[CONFIRMING_PARAMETER] = null;
-  const unset = Object.keys(cleared).filter((name) => !(result.sessionParameters && name in result.sessionParameters));
+  if (request.confirmation === 'none' && answerOf(request) !== 'none') usedUp.push('confirmation');
+  if (request.sessionParameters[CONFIRMING_PARAMETER] != null) usedUp.push(CONFIRMING_PARAMETER);
+  // What the handler sets itself stands.
+  const unset = usedUp.filter((name) => !(result.sessionParameters && name in result.sessionParameters));
   if (unset.length === 0) return result;
   return {
     ...result,
