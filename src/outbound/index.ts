@@ -1,5 +1,7 @@
 export { OutboundHttpClient, OutboundHttpOptions, OutboundResponse } from './outbound-http.client';
 export type { OutboundHeaders, OutboundRequest } from './outbound-http.client';
+export { consecutiveFailuresCircuit, throughCircuit } from './circuit';
+export type { CircuitSettings } from './circuit';
 export { OutboundModule } from './outbound.module';
 export {
   CircuitOpenError,

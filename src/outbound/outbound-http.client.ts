@@ -1,10 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import {
-  BrokenCircuitError,
-  circuitBreaker,
-  CircuitState,
   type CircuitBreakerPolicy,
-  ConsecutiveBreaker,
   ExponentialBackoff,
   handleWhen,
   type IBackoff,
@@ -13,14 +9,15 @@ import {
   retry,
 } from 'cockatiel';
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import { consecutiveFailuresCircuit, throughCircuit } from './circuit';
 import {
-  CircuitOpenError,
   ForbiddenAddressError,
   OutboundNetworkError,
   OutboundResponseTooLargeError,
   OutboundTimeoutError,
 } from './outbound.errors';
 import { parseRetryAfter } from './retry-after';
+import { abortReason, untilAborted } from './until-aborted';
 
 export type OutboundHeaders = Dispatcher.ResponseData['headers'];
 
@@ -142,17 +139,6 @@ const isTransportFailure = (error: Error) =>
   error instanceof OutboundTimeoutError || error instanceof OutboundNetworkError;
 
 /**
- * The caller gave up during a circuit's trial call (half-open). cockatiel closes the circuit on an error its
- * policy does not handle ("task failed successfully"), so a trial cut short by the turn's deadline closed a
- * circuit whose downstream never answered. Counted as the trial's failure; the caller gets its own reason.
- */
-class TrialAbandoned extends Error {
-  constructor(readonly reason: unknown) {
-    super('the caller gave up during the trial call');
-  }
-}
-
-/**
  * The one way this service calls other HTTP APIs: a shared keep-alive agent, a timeout per attempt, retries
  * with exponential backoff and jitter for idempotent calls only, a circuit breaker per downstream, no
  * redirects, and W3C trace context on every attempt (added by the undici instrumentation, each attempt its own
@@ -208,27 +194,10 @@ export class OutboundHttpClient implements OnModuleDestroy {
       { maxAttempts: idempotent ? (options.retries ?? 0) : 0, backoff: retryBackoff },
     );
     const key = options.breaker ?? url.origin;
-    const breaker = this.breakerFor(key);
-    // A trial is under way: cockatiel would have this call wait for the whole of it (retries and backoff included,
-    // seconds against a dead API) and then refuse it. It is refused at once instead.
-    if (breaker.state === CircuitState.HalfOpen) throw new CircuitOpenError(key);
-    const pending = breaker.execute(async () => {
-      // Runs as the trial while the circuit is not closed (cockatiel calls it before it marks the state half-open).
-      const trial = breaker.state !== CircuitState.Closed;
-      try {
-        // A trial is one attempt: it only asks whether the API answers again.
-        return trial ? await this.attempt(call) : await retryPolicy.execute(() => this.attempt(call), options.signal);
-      } catch (error: unknown) {
-        throw trial && options.signal?.aborted ? new TrialAbandoned(error) : error;
-      }
-    }, options.signal);
-    try {
-      return await untilAborted(pending, options.signal);
-    } catch (error: unknown) {
-      if (error instanceof BrokenCircuitError) throw new CircuitOpenError(key);
-      if (error instanceof TrialAbandoned) throw error.reason;
-      throw error;
-    }
+    return throughCircuit(this.breakerFor(key), key, options.signal, (trial) =>
+      // A trial is one attempt: it only asks whether the API answers again.
+      trial ? this.attempt(call) : retryPolicy.execute(() => this.attempt(call), options.signal),
+    );
   }
 
   private async attempt(call: Call): Promise<OutboundResponse> {
@@ -282,12 +251,12 @@ export class OutboundHttpClient implements OnModuleDestroy {
       const oldest = this.breakers.keys().next();
       if (!oldest.done) this.breakers.delete(oldest.value);
     }
-    const breaker = circuitBreaker(
-      handleWhen((error) => isTransportFailure(error) || error instanceof TrialAbandoned).orWhenResult(
-        (r) => r instanceof OutboundResponse && r.status >= 500,
-      ),
-      { halfOpenAfter: this.halfOpenAfterMs, breaker: new ConsecutiveBreaker(this.breakAfterFailures) },
-    );
+    const breaker = consecutiveFailuresCircuit({
+      failsOn: isTransportFailure,
+      failsOnResult: (r) => r instanceof OutboundResponse && r.status >= 500,
+      breakAfterFailures: this.breakAfterFailures,
+      halfOpenAfterMs: this.halfOpenAfterMs,
+    });
     breaker.onBreak(() => this.logger.warn(`Circuit "${key}" opened: calls fail fast for ${this.halfOpenAfterMs} ms`));
     breaker.onReset(() => this.logger.log(`Circuit "${key}" closed again`));
     this.breakers.set(key, breaker);
@@ -313,31 +282,6 @@ function backoffAfter(exponential: IBackoffFactory<unknown>) {
 const retryBackoff: IBackoffFactory<IRetryBackoffContext<unknown>> = {
   next: (context) => backoffAfter(new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }))(context),
 };
-
-/** What `fetch` rejects with: the signal's reason (an AbortError DOMException unless the aborter chose one). */
-function abortReason(signal: AbortSignal): Error {
-  // Passed through unchecked like fetch does: an instanceof test fails for errors from another realm.
-  return (signal.reason ?? new DOMException('This operation was aborted', 'AbortError')) as Error;
-}
-
-/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: Error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 /** The connector's refusal, wherever undici or net wrapped it (cause, AggregateError). */
 function findForbiddenAddress(error: unknown, depth = 0): ForbiddenAddressError | undefined {

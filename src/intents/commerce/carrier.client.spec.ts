@@ -102,6 +102,40 @@ describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', 
     expect(server.requests).toHaveLength(5);
   });
 
+  describe('after its circuit opened on useless answers and the carrier went silent', () => {
+    let server: LocalServer;
+    let carrier: CarrierClient;
+    let clock: jest.SpyInstance<number, []>;
+
+    beforeEach(async () => {
+      server = await fakeCarrier((res, index) => (index < 5 ? res.end('<html>oops') : undefined));
+      carrier = await carrierFor(server.url, { timeoutMs: 300, retries: 2 });
+      for (let i = 0; i < 5; i++) await carrier.estimate('10117', '07030', 900);
+      // The circuit half-opens 10 s after it opened: the clock is moved on instead of waiting.
+      const realNow = Date.now.bind(Date);
+      clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 10_001);
+    });
+    afterEach(() => clock.mockRestore());
+
+    it('stays open when the turn gives up during the trial call (it closed: the trial "failed successfully")', async () => {
+      const turn = AbortSignal.timeout(100);
+      await expect(carrier.estimate('10117', '07030', 900, turn)).resolves.toEqual({
+        ok: false,
+        reason: 'unavailable',
+      });
+      await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'circuit-open' });
+      expect(server.requests).toHaveLength(6);
+    });
+
+    it('answers others at once during the trial, and makes the trial one attempt', async () => {
+      const trial = carrier.estimate('10117', '07030', 900);
+      while (server.requests.length < 6) await new Promise((resolve) => setTimeout(resolve, 10));
+      await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'circuit-open' });
+      await expect(trial).resolves.toEqual({ ok: false, reason: 'unavailable' });
+      expect(server.requests).toHaveLength(6);
+    });
+  });
+
   it('does not open its circuit on answers about one request (an unknown postcode): other users still get estimates', async () => {
     const server = await fakeCarrier((res, _index, req) => {
       const asked = new URL(req.url ?? '/', 'http://carrier');

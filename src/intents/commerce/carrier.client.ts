@@ -1,21 +1,16 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import {
-  BrokenCircuitError,
-  circuitBreaker,
-  type CircuitBreakerPolicy,
-  CircuitState,
-  ConsecutiveBreaker,
-  handleWhen,
-} from 'cockatiel';
+import type { CircuitBreakerPolicy } from 'cockatiel';
 import { AppConfig } from '../../config';
 import { CarrierOptions } from './carrier.options';
 import {
   CircuitOpenError,
+  consecutiveFailuresCircuit,
   OutboundHttpClient,
   OutboundNetworkError,
   type OutboundResponse,
   OutboundResponseTooLargeError,
   OutboundTimeoutError,
+  throughCircuit,
   underBase,
 } from '../../outbound';
 import { startDemoCarrier } from './demo-carrier.server';
@@ -32,6 +27,8 @@ export type EstimateOutcome =
 
 const BREAK_AFTER_FAILURES = 5;
 const HALF_OPEN_AFTER_MS = 10_000;
+/** The carrier client's own circuit, which also counts useless answers (the HTTP client's is named 'carrier'). */
+const CARRIER_CIRCUIT = 'carrier-answers';
 
 /** The carrier answered, but not with an estimate (an error status or an unreadable body). */
 class CarrierAnswerError extends Error {
@@ -100,16 +97,15 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly http: OutboundHttpClient,
   ) {
-    this.breaker = circuitBreaker(
-      handleWhen(
-        (error) =>
-          error instanceof CarrierAnswerError ||
-          error instanceof OutboundTimeoutError ||
-          error instanceof OutboundNetworkError ||
-          error instanceof OutboundResponseTooLargeError,
-      ),
-      { halfOpenAfter: HALF_OPEN_AFTER_MS, breaker: new ConsecutiveBreaker(BREAK_AFTER_FAILURES) },
-    );
+    this.breaker = consecutiveFailuresCircuit({
+      failsOn: (error) =>
+        error instanceof CarrierAnswerError ||
+        error instanceof OutboundTimeoutError ||
+        error instanceof OutboundNetworkError ||
+        error instanceof OutboundResponseTooLargeError,
+      breakAfterFailures: BREAK_AFTER_FAILURES,
+      halfOpenAfterMs: HALF_OPEN_AFTER_MS,
+    });
     this.breaker.onBreak(() => this.logger.warn('Carrier API circuit opened: answering without calling it'));
     this.breaker.onReset(() => this.logger.log('Carrier API circuit closed again'));
   }
@@ -140,17 +136,16 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
     const url = underBase(baseUrl, 'v1/estimates');
     url.search = new URLSearchParams({ from, to, weight: String(weightGrams) }).toString();
     const { timeoutMs, retries } = this.options;
-    // A trial of the carrier is under way: answered at once, not after the trial (as the HTTP client does).
-    if (this.breaker.state === CircuitState.HalfOpen) return { ok: false, reason: 'circuit-open' };
     try {
-      const estimate = await this.breaker.execute(async () =>
+      // Refused at once while a trial of the carrier is under way; the trial is one attempt.
+      const estimate = await throughCircuit(this.breaker, CARRIER_CIRCUIT, signal, async (trial) =>
         parseEstimate(
           await this.http.request({
             method: 'GET',
             url,
             headers: { accept: 'application/json' },
             timeoutMs,
-            retries,
+            retries: trial ? 0 : retries,
             idempotent: true,
             signal,
             // A Retry-After that ends past the turn's deadline is not waited for.
@@ -161,7 +156,7 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
       );
       return { ok: true, estimate };
     } catch (error: unknown) {
-      if (error instanceof BrokenCircuitError || error instanceof CircuitOpenError) {
+      if (error instanceof CircuitOpenError) {
         return { ok: false, reason: 'circuit-open' };
       }
       this.logger.warn(`Carrier estimate failed: ${error instanceof Error ? error.message : String(error)}`);
