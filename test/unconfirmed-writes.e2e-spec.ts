@@ -32,54 +32,62 @@ class UnconfirmedWritesModule {}
  * not be told "try again in a few minutes" (the platforms do not retry a turn: the user asks anew, a new turn that
  * moves the money a second time). Real PostgreSQL, a backend terminated under a running statement.
  */
-describe('a state-changing turn that lost PostgreSQL after writing (real HTTP, real PostgreSQL)', () => {
-  let t: TestApp;
+describe.each(['reply', '503'])(
+  'a state-changing turn that lost PostgreSQL after writing, DEGRADED_MODE=%s (real HTTP, real PostgreSQL)',
+  (mode) => {
+    let t: TestApp;
 
-  beforeAll(async () => {
-    t = await startTestApp({ env: { GENERIC_DEADLINE_MS: '4000' }, imports: [UnconfirmedWritesModule] });
-    await queryTestDatabase(t.database.url, 'CREATE TABLE unconfirmed_writes (turn text)');
-  });
-  afterAll(() => t.close());
+    beforeAll(async () => {
+      t = await startTestApp({
+        env: { GENERIC_DEADLINE_MS: '4000', DEGRADED_MODE: mode },
+        imports: [UnconfirmedWritesModule],
+      });
+      await queryTestDatabase(t.database.url, 'CREATE TABLE unconfirmed_writes (turn text)');
+    });
+    afterAll(() => t.close());
 
-  /** Terminates the handler's backend while its second statement runs (after its write committed). */
-  const loseConnectionUnderHandler = () =>
-    untilDefined(async () => {
-      const [row] = await queryTestDatabase<{ pid: number }>(
-        t.database.url,
-        `SELECT pid FROM pg_stat_activity
+    /** Terminates the handler's backend while its second statement runs (after its write committed). */
+    const loseConnectionUnderHandler = () =>
+      untilDefined(async () => {
+        const [row] = await queryTestDatabase<{ pid: number }>(
+          t.database.url,
+          `SELECT pid FROM pg_stat_activity
           WHERE query = 'SELECT pg_sleep(30)::text AS slept' AND state = 'active' AND datname = current_database()`,
-      );
-      return row && (await queryTestDatabase(t.database.url, 'SELECT pg_terminate_backend($1)', [row.pid]));
+        );
+        return row && (await queryTestDatabase(t.database.url, 'SELECT pg_terminate_backend($1)', [row.pid]));
+      });
+
+    // With DEGRADED_MODE=503 too: a 503 has the bot say its own "something went wrong", and the user ask anew.
+    it('answers UNCONFIRMED_TEXT ("check before you try again"), not DEGRADED_TEXT or 503; the write stands', async () => {
+      const requestId = randomUUID();
+      const answer = sendGenericTurn(t.baseUrl, {
+        requestId,
+        sessionId: 'unconfirmed',
+        intent: 'TestWriteThenLoseConnection',
+      });
+      await loseConnectionUnderHandler();
+      const response = await answer;
+      expect(response.status).toBe(200);
+      expect(response.json<{ outcome: string; text: string; failed: boolean }>()).toMatchObject({
+        outcome: 'failed',
+        failed: true,
+        text: "I couldn't confirm whether that went through: our systems stopped answering. Please check before you try it again.",
+      });
+      // The write stands.
+      expect(await queryTestDatabase(t.database.url, 'SELECT turn FROM unconfirmed_writes')).toEqual([
+        { turn: requestId },
+      ]);
     });
 
-  it('answers UNCONFIRMED_TEXT ("check before you try again"), not DEGRADED_TEXT; the write stands', async () => {
-    const requestId = randomUUID();
-    const answer = sendGenericTurn(t.baseUrl, {
-      requestId,
-      sessionId: 'unconfirmed',
-      intent: 'TestWriteThenLoseConnection',
+    it('in German while the text is the default', async () => {
+      const answer = sendGenericTurn(t.baseUrl, {
+        requestId: randomUUID(),
+        sessionId: 'unconfirmed-de',
+        intent: 'TestWriteThenLoseConnection',
+        languageCode: 'de-DE',
+      });
+      await loseConnectionUnderHandler();
+      expect((await answer).json<{ text: string }>().text).toMatch(/^Ich konnte nicht bestätigen, ob das ausgeführt/);
     });
-    await loseConnectionUnderHandler();
-    const reply = (await answer).json<{ outcome: string; text: string; failed: boolean }>();
-    expect(reply).toMatchObject({
-      outcome: 'failed',
-      failed: true,
-      text: "I couldn't confirm whether that went through: our systems stopped answering. Please check before you try it again.",
-    });
-    // The write stands.
-    expect(await queryTestDatabase(t.database.url, 'SELECT turn FROM unconfirmed_writes')).toEqual([
-      { turn: requestId },
-    ]);
-  });
-
-  it('in German while the text is the default', async () => {
-    const answer = sendGenericTurn(t.baseUrl, {
-      requestId: randomUUID(),
-      sessionId: 'unconfirmed-de',
-      intent: 'TestWriteThenLoseConnection',
-      languageCode: 'de-DE',
-    });
-    await loseConnectionUnderHandler();
-    expect((await answer).json<{ text: string }>().text).toMatch(/^Ich konnte nicht bestätigen, ob das ausgeführt/);
-  });
-});
+  },
+);

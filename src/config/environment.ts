@@ -519,7 +519,7 @@ export class Environment {
   DEGRADED_TEXT = "Sorry, I can't reach our systems right now. Please try again in a few minutes.";
 
   /**
-   * What a state-changing turn (a transfer, a booking) gets instead of DEGRADED_TEXT when PostgreSQL stopped
+   * What a state-changing turn (a transfer, a booking) gets instead of DEGRADED_TEXT (or a 503) when PostgreSQL stopped
    * answering after its write may have committed: "try again" would have the user ask anew, a new turn that moves
    * the money a second time.
    */

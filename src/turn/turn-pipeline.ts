@@ -239,14 +239,15 @@ export class TurnPipeline {
 
   /**
    * The degraded reply (DEGRADED_TEXT), or 503 with Retry-After when DEGRADED_MODE=503. A state-changing turn
-   * whose write may have committed (`unconfirmed`) says so (UNCONFIRMED_TEXT) instead of "try again": the platforms
-   * do not retry a turn, so the user would ask anew, a new turn that moves the money a second time.
+   * whose write may have committed (`unconfirmed`) says so (UNCONFIRMED_TEXT) instead of "try again", in either
+   * mode: the platforms do not retry a turn, so after "try again" (or the bot's own error reply to a 503) the user
+   * would ask anew, a new turn that moves the money a second time.
    */
   private unavailable(turn: Turn, note: TurnNote, { outcome, why }: Unavailable, unconfirmed = false): RenderedReply {
     note.outcome = outcome;
     const written = unconfirmed ? ' (what it wrote may have committed)' : '';
     this.logger.warn(`Turn ${turn.input.requestId} (${turn.input.intent}) answered ${outcome}${written}: ${why}`);
-    if (this.config.degraded.mode === '503') {
+    if (this.config.degraded.mode === '503' && !unconfirmed) {
       throw unavailableAnswer();
     }
     const text = unconfirmed ? this.config.degraded.unconfirmedText : this.config.degraded.text;
