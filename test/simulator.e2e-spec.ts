@@ -104,10 +104,10 @@ describe('npm run simulate (real process against the real app)', () => {
     // A misspelt flag was dropped without a word: the request went out without it.
     await expect(
       simulate(['--platform', 'generic', '--intent', 'X', '--parm', 'a=1', '--url', 'http://127.0.0.1:1']),
-    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown flag --parm') });
+    ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--parm'") });
     await expect(simulate(['--platform', 'generic', '--intent'])).rejects.toMatchObject({
       code: 2,
-      stderr: expect.stringContaining('--intent needs a value'),
+      stderr: expect.stringContaining("Option '--intent <value>' argument missing"),
     });
   });
 

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from '../config';
 import { suitableServerUrl } from '../database/database-server';
 import { SessionSettingsClient } from '../database/session-settings';
 import { transactionOn } from '../database/sql';
+import { readCommandLine, UsageError } from './command-line';
 
 const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disabled] [--caller ID] [--limit N]
        npm run deliveries -- replay <delivery id> [<delivery id> …]`;
@@ -21,30 +22,22 @@ interface ListOptions {
 }
 
 /**
- * The list command's arguments, or why they are refused: a word that is no status (a typo listed every
- * delivery) and an option it does not know (`--limit=5` was ignored, `--caller` too) are errors, not ignored.
+ * The list command's arguments: a word that is no status (a typo listed every delivery) and an option it does not
+ * know (`--limit=5` was ignored, `--caller` too) are a `UsageError`, not ignored.
  */
-export function parseListArguments(args: readonly string[]): ListOptions | string {
-  let status: DeliveryStatus | undefined;
-  let callerId: string | undefined;
-  let limit = 50;
-  for (let index = 0; index < args.length; index++) {
-    const [flag, inline] = args[index].startsWith('--') ? args[index].split(/=(.*)/s, 2) : [args[index], undefined];
-    const value = (): string | undefined => inline ?? args[++index];
-    if (flag === '--limit') {
-      const text = value();
-      limit = text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return '--limit must be an integer from 1 to 10000';
-    } else if (flag === '--caller') {
-      callerId = value();
-      if (!callerId) return '--caller needs a caller id';
-    } else if (STATUSES.includes(flag) && status === undefined && inline === undefined) {
-      status = flag as DeliveryStatus;
-    } else {
-      return `unknown argument ${JSON.stringify(args[index])}`;
-    }
-  }
-  return { status, callerId, limit };
+export function parseListArguments(args: string[]): ListOptions {
+  const { values, positionals } = readCommandLine({
+    args,
+    options: { caller: { type: 'string' }, limit: { type: 'string', default: '50' } },
+    allowPositionals: true,
+  });
+  const [status, ...more] = positionals;
+  const stray = status !== undefined && !STATUSES.includes(status) ? status : more[0];
+  if (stray !== undefined) throw new UsageError(`unknown argument ${JSON.stringify(stray)}`);
+  const limit = /^\d{1,5}$/.test(values.limit) ? Number(values.limit) : NaN;
+  if (!(limit >= 1 && limit <= 10_000)) throw new UsageError('--limit must be an integer from 1 to 10000');
+  if (values.caller === '') throw new UsageError('--caller needs a caller id');
+  return { status: status as DeliveryStatus | undefined, callerId: values.caller, limit };
 }
 
 function printRows(rows: DeliverySummary[]): void {
@@ -64,9 +57,13 @@ function printRows(rows: DeliverySummary[]): void {
 /** Lists callback deliveries and replays dead ones (operators; needs DATABASE_URL like the service). */
 async function run(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (command !== 'list' && command !== 'replay') {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
+  if (command !== 'list' && command !== 'replay')
+    throw new UsageError(`unknown command ${JSON.stringify(command ?? '')}`);
+  // The arguments are checked before anything connects: a typo is told as such, with or without a database.
+  const listing = command === 'list' ? parseListArguments(rest) : undefined;
+  const malformed = rest.find((id) => !/^msg_[0-9a-f]{32}$/.test(id));
+  if (!listing && (rest.length === 0 || malformed !== undefined)) {
+    throw new UsageError(`replay needs delivery ids (msg_…)${malformed ? `, not ${JSON.stringify(malformed)}` : ''}`);
   }
   // Serves nothing: an operator's one-off pod from the image (NODE_ENV=production) needs DATABASE_URL only.
   const config = loadConfig(process.env, undefined, { serving: false });
@@ -86,22 +83,9 @@ async function run(args: string[]): Promise<number> {
   client.on('error', () => undefined);
   await client.connect();
   try {
-    if (command === 'list') {
-      const options = parseListArguments(rest);
-      if (typeof options === 'string') {
-        process.stderr.write(`${options}\n${USAGE}\n`);
-        return 2;
-      }
-      printRows(await listDeliveries(transactionOn(client), options));
+    if (listing) {
+      printRows(await listDeliveries(transactionOn(client), listing));
       return 0;
-    }
-
-    const malformed = rest.find((id) => !/^msg_[0-9a-f]{32}$/.test(id));
-    if (rest.length === 0 || malformed !== undefined) {
-      process.stderr.write(
-        `replay needs delivery ids (msg_…)${malformed ? `, not ${JSON.stringify(malformed)}` : ''}\n`,
-      );
-      return 2;
     }
     const boss = new PgBoss({ ...jobQueueOptions(url, 1), supervise: false, schedule: false });
     boss.on('error', () => undefined);
@@ -142,6 +126,10 @@ async function run(args: string[]): Promise<number> {
 run(process.argv.slice(2))
   .then((code) => process.exit(code))
   .catch((error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`${error instanceof ConfigError ? message : `deliveries failed: ${message}`}\n`);
     process.exit(1);

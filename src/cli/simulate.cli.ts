@@ -8,15 +8,13 @@ import { resolveRelativeDate } from '../simulator/relative-date';
 import { SIMULATIONS } from '../platforms/simulations';
 import { buildRequest, rememberFromResponse, sessionIdFor } from '../simulator/simulated-request';
 import { PLATFORMS, Platform } from '../common/platform';
+import { readCommandLine, UsageError } from './command-line';
 
 const USAGE = `usage: npm run simulate -- --platform <${PLATFORMS.join('|')}> --intent <Name> [--param key=value ...]
        [--url http://127.0.0.1:8080] [--caller <id> [--callers-file <path>] | --token <token>]
        [--cert client.crt --key client.key] [--ca ca.crt]
        [--session <name>] [--language en] [--text "what the user said"] [--confirm yes|no] [--stage dialog|fulfillment]
   Date parameters (date, date_to, …) also take today, tomorrow or +Nd, as a platform's date entity resolves them.`;
-
-/** A mistake in the command line: answered with the usage (exit 2), unlike a failed request (exit 1). */
-class UsageError extends Error {}
 
 interface Options {
   platform: Platform;
@@ -40,68 +38,58 @@ interface SessionState {
   esContexts: unknown[];
 }
 
-/** The flags the command takes: any other (`--parm`, `--sesion`) is a mistake, not something to drop unsaid. */
-const FLAGS = new Set([
-  'platform',
-  'intent',
-  'param',
-  'url',
-  'caller',
-  'callers-file',
-  'token',
-  'cert',
-  'key',
-  'ca',
-  'session',
-  'language',
-  'text',
-  'confirm',
-  'stage',
-]);
+const text = { type: 'string' } as const;
 
-function parseArgs(argv: string[]): Options {
-  const values = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i += 1) {
-    const word = argv[i];
-    if (!word.startsWith('--')) throw new UsageError(`expected --flag value pairs, got "${word}"`);
-    // --flag=value or --flag value.
-    const equals = word.indexOf('=');
-    const name = equals > 2 ? word.slice(2, equals) : word.slice(2);
-    if (!FLAGS.has(name)) throw new UsageError(`unknown flag --${name}`);
-    const value = equals > 2 ? word.slice(equals + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    values.set(name, [...(values.get(name) ?? []), value]);
-  }
-  const one = (name: string) => values.get(name)?.at(-1);
-  const platform = one('platform') as Platform | undefined;
+function parseOptions(args: string[]): Options {
+  const { values } = readCommandLine({
+    args,
+    options: {
+      platform: text,
+      intent: text,
+      param: { type: 'string', multiple: true },
+      url: text,
+      caller: text,
+      'callers-file': text,
+      token: text,
+      cert: text,
+      key: text,
+      ca: text,
+      session: text,
+      language: text,
+      text,
+      confirm: text,
+      stage: text,
+    },
+  });
+  const platform = values.platform as Platform | undefined;
   if (!platform || !PLATFORMS.includes(platform)) throw new UsageError('--platform is required');
-  const intent = one('intent');
+  const intent = values.intent;
   if (!intent) throw new UsageError('--intent is required');
   const params: Record<string, string> = {};
-  for (const pair of values.get('param') ?? []) {
+  for (const pair of values.param ?? []) {
     const at = pair.indexOf('=');
     if (at < 1) throw new UsageError(`--param needs key=value, got "${pair}"`);
     const name = pair.slice(0, at);
     params[name] = resolveRelativeDate(name, pair.slice(at + 1));
   }
-  const confirm = one('confirm');
+  const confirm = values.confirm;
   if (confirm && confirm !== 'yes' && confirm !== 'no') throw new UsageError('--confirm is yes or no');
-  const stage = one('stage') ?? 'fulfillment';
+  const stage = values.stage ?? 'fulfillment';
   if (stage !== 'dialog' && stage !== 'fulfillment') throw new UsageError('--stage is dialog or fulfillment');
   return {
     platform,
     intent,
     params,
-    url: one('url') ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`,
-    callerId: one('caller'),
-    callersFile: one('callers-file') ?? process.env.CALLERS_FILE,
-    token: one('token'),
-    session: one('session'),
-    language: one('language') ?? 'en',
-    text: one('text'),
+    url: values.url ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`,
+    callerId: values.caller,
+    callersFile: values['callers-file'] ?? process.env.CALLERS_FILE,
+    token: values.token,
+    session: values.session,
+    language: values.language ?? 'en',
+    text: values.text,
     confirm: confirm as 'yes' | 'no' | undefined,
     stage,
-    tls: { cert: one('cert'), key: one('key'), ca: one('ca') },
+    tls: { cert: values.cert, key: values.key, ca: values.ca },
   };
 }
 
@@ -129,7 +117,7 @@ function stateFile(session: string): string {
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const file = options.session ? stateFile(options.session) : undefined;
   const state: SessionState =
     file && existsSync(file)

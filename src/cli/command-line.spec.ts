@@ -1,0 +1,30 @@
+import { readCommandLine, UsageError } from './command-line';
+
+describe('readCommandLine', () => {
+  const options = { intent: { type: 'string' }, param: { type: 'string', multiple: true } } as const;
+  const read = (...args: string[]) => readCommandLine({ args, options });
+
+  it('reads --flag value and --flag=value; a repeated flag keeps its last value unless it takes many', () => {
+    expect(read('--intent', 'A', '--param=a=1', '--param', 'b=2', '--intent=B').values).toEqual({
+      intent: 'B',
+      param: ['a=1', 'b=2'],
+    });
+  });
+
+  it.each([
+    [['--parm', 'a=1'], "Unknown option '--parm'"],
+    [['--intent'], "Option '--intent <value>' argument missing"],
+    [['stray'], "Unexpected argument 'stray'"],
+    [['--intent', '--param'], "Option '--intent' argument is ambiguous"],
+  ])('refuses %j with a usage error that names it', (args, message) => {
+    expect(() => read(...args)).toThrow(UsageError);
+    expect(() => read(...args)).toThrow(message);
+  });
+
+  it('takes words where the command allows them', () => {
+    expect(readCommandLine({ args: ['dead', '--intent', 'A'], options, allowPositionals: true })).toMatchObject({
+      positionals: ['dead'],
+      values: { intent: 'A' },
+    });
+  });
+});
