@@ -4,6 +4,7 @@ import { DatabaseModule } from '../src/database/database.module';
 import { DatabasePool } from '../src/database/database-pool';
 import { sql } from '../src/database/sql';
 import { FulfillmentHandler, FulfillmentRequest, FulfillmentResult, IntentHandler } from '../src/fulfillment';
+import { CommitLosingProxy } from './support/commit-losing-proxy';
 import { untilDefined } from './support/eventually';
 import { sendGenericTurn } from './support/generic-turns';
 import { queryTestDatabase } from './support/test-database';
@@ -91,3 +92,53 @@ describe.each(['reply', '503'])(
     });
   },
 );
+
+/**
+ * An async state-changing turn (RequestStatement) whose queueing committed, but whose COMMIT answer was lost: the job
+ * runs and files the statement, so the user must not be told "try again" (a new turn, a second statement).
+ */
+describe('an async state-changing turn whose queueing commit answer was lost (real HTTP, real PostgreSQL, real TCP)', () => {
+  let t: TestApp;
+  let proxy: CommitLosingProxy;
+
+  beforeAll(async () => {
+    proxy = await CommitLosingProxy.start('fulfillments_queue_turn');
+    t = await startTestApp({
+      env: { GENERIC_DEADLINE_MS: '4000', ASYNC_POLL_INTERVAL_MS: '500' },
+      connectVia: (url) => proxy.through(url),
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await proxy?.close();
+  });
+
+  it('answers UNCONFIRMED_TEXT; the fulfillment runs and files one statement', async () => {
+    const requestId = randomUUID();
+    proxy.armed = true;
+    const response = await sendGenericTurn(t.baseUrl, {
+      requestId,
+      sessionId: `statement-${requestId}`,
+      intent: 'RequestStatement',
+      parameters: { user_id: '12345', account_type: 'checking' },
+    });
+    expect(proxy.cut).toBe(1);
+    expect(response.status).toBe(200);
+    expect(response.json()).toMatchObject({
+      failed: true,
+      text: expect.stringMatching(/^I couldn't confirm whether that went through/),
+    });
+    // What the user was told is what happened: the queued fulfillment ran.
+    const completed = await untilDefined(async () => {
+      const [row] = await queryTestDatabase<{ status: string }>(
+        t.database.url,
+        "SELECT status FROM fulfillments WHERE status = 'completed'",
+      );
+      return row;
+    });
+    expect(completed).toEqual({ status: 'completed' });
+    expect(await queryTestDatabase(t.database.url, 'SELECT count(*)::int AS filed FROM statements')).toEqual([
+      { filed: 1 },
+    ]);
+  });
+});

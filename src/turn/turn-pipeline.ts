@@ -165,8 +165,9 @@ export class TurnPipeline {
         },
       );
     } catch (error: unknown) {
-      // Its reply could not be stored: the handler's writes stand, so the user is not told to try again.
-      const unconfirmed = handlerAnswered;
+      // Its reply could not be stored: the handler's writes stand, so the user is not told to try again. Nor when
+      // the queueing of an async turn may have committed: its job runs (files the statement, calls back).
+      const unconfirmed = handlerAnswered || (queued && registered.changesState && mayHaveCommitted(error));
       if (error instanceof DeadlineReachedError || error instanceof PoolWaitTimeoutError) {
         return this.busy(turn, note, error, unconfirmed);
       }

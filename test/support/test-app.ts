@@ -21,6 +21,8 @@ export interface TestAppOptions {
   imports?: ModuleMetadata['imports'];
   /** Runs once the application is built and before it starts (its modules' start-up hooks) and listens. */
   beforeStart?: () => void;
+  /** The address the application connects to for its fresh database (e.g. through a proxy that fails on cue). */
+  connectVia?: (databaseUrl: string) => string;
 }
 
 /** Boots the real application on a free port against its own fresh PostgreSQL database. */
@@ -39,7 +41,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // of the overload guard set it themselves.
     OVERLOAD_DELAY_MS: '0',
     ...options.env,
-    DATABASE_URL: database.url,
+    DATABASE_URL: options.connectVia?.(database.url) ?? database.url,
     PORT: '0',
   });
   const app = await createHttpApp(config, options.imports);
