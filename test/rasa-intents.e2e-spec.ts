@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import request from 'supertest';
 import bookAppointment from './fixtures/rasa/intents/BookAppointment.json';
 import cancelAppointment from './fixtures/rasa/intents/CancelAppointment.json';
@@ -11,6 +12,7 @@ import getShippingEstimate from './fixtures/rasa/intents/GetShippingEstimate.jso
 import qualifyLead from './fixtures/rasa/intents/QualifyLead.json';
 import transferFunds from './fixtures/rasa/intents/TransferFunds.json';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
+import { untilDefined } from './support/eventually';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
 
@@ -438,5 +440,50 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         ],
       });
     });
+  });
+});
+
+/**
+ * Rasa keeps a slot until told otherwise: a "yes" left in the `confirmation` slot after a reply that was not the
+ * handler's own ("still working") had the transfer asked anew made again without a question.
+ */
+describe('Rasa: a confirmed transfer slower than the deadline (real HTTP, real PostgreSQL, a real row lock)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { RASA_DEADLINE_MS: '1000' } });
+  });
+  afterAll(() => t.close());
+
+  const customerAccounts = `SELECT a.account_type, a.balance_minor FROM accounts a JOIN customers c ON c.id = a.customer_id
+    WHERE c.customer_number = '12345' ORDER BY a.account_type`;
+
+  it('uses the "yes" up in the interim reply; the transfer is made once', async () => {
+    const before = await queryTestDatabase(t.database.url, customerAccounts);
+    const holder = new Client({ connectionString: t.database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`${customerAccounts} FOR UPDATE OF a`);
+      const response = await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .send(answered(fill(transferFunds), true))
+        .expect(200);
+      expect(response.body.responses[0].text).toMatch(/^I'm still working on that/);
+      expect(response.body.events).toContainEqual({ event: 'slot', name: 'confirmation', value: null });
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+    const moved = await untilDefined(async () => {
+      const now = await queryTestDatabase<{ balance_minor: string }>(t.database.url, customerAccounts);
+      return now[0].balance_minor !== before[0].balance_minor ? now : undefined;
+    });
+    const [checking, savings] = before as { balance_minor: string }[];
+    expect(moved).toEqual([
+      { account_type: 'checking', balance_minor: String(BigInt(checking.balance_minor) - 25000n) },
+      { account_type: 'savings', balance_minor: String(BigInt(savings.balance_minor) + 25000n) },
+    ]);
   });
 });

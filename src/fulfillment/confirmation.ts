@@ -21,7 +21,7 @@ export function confirmationSubject(...values: readonly (string | number | bigin
 }
 
 /** The answer as given: the platform's own confirmation state (Lex, generic), else a `confirmation` parameter. */
-function answerOf(request: FulfillmentRequest): ConfirmationState {
+function answerOf(request: Pick<FulfillmentRequest, 'confirmation' | 'parameters'>): ConfirmationState {
   if (request.confirmation !== 'none') return request.confirmation;
   const answer = request.parameters.confirmation;
   const text = typeof answer === 'boolean' ? String(answer) : typeof answer === 'string' ? answer.trim() : '';
@@ -60,11 +60,15 @@ export function confirmationPrompt(
 /**
  * A confirmation answers one prompt. When a `confirmation` parameter carries the answer, any reply but that prompt
  * (or the hand-over to fulfillment that acts on it) uses the answer up: a failure, a question for a missing or
- * changed value. Platforms that keep the answer as a parameter (Rasa keeps slots until told otherwise) would
- * otherwise carry a "yes" to the next, different action. The prompt on record is used up with it, whichever
+ * changed value, and the replies given for the handler (still working, an error, the degraded or unconfirmed
+ * text). Platforms that keep the answer as a parameter (Rasa keeps slots until told otherwise) would otherwise
+ * carry a "yes" to the next action, or to the same one asked anew. The prompt on record is used up with it, whichever
  * platform gave the answer.
  */
-export function usingUpConfirmation(request: FulfillmentRequest, result: FulfillmentResult): FulfillmentResult {
+export function usingUpConfirmation(
+  request: Pick<FulfillmentRequest, 'confirmation' | 'parameters' | 'sessionParameters'>,
+  result: FulfillmentResult,
+): FulfillmentResult {
   if (result.confirm || result.delegate) return result;
   const usedUp: string[] = [];
   // A platform's own confirmation state (Lex, generic) is the platform's to reset; a parameter is ours.

@@ -346,6 +346,31 @@ describe('FulfillmentDispatcher', () => {
     });
   });
 
+  describe('a confirmation answer the handler did not get to use', () => {
+    // A Rasa bot keeps a "yes" in its `confirmation` slot until told otherwise: kept past a reply that was not the
+    // handler's, it had the same request asked anew act without a question (a second transfer after "still working").
+    const answeredYes = (intent: string): DispatchInput => ({
+      ...input(intent),
+      parameters: { amount: 5, confirmation: 'yes' },
+      sessionParameters: { confirming: 'digest-of-the-question' },
+    });
+
+    it('is used up by the error reply', async () => {
+      const dispatched = await dispatcher.dispatch(answeredYes('Reject'), 1000);
+      expect(dispatched.result).toEqual({
+        text: 'e',
+        failed: true,
+        sessionParameters: { confirmation: null, confirming: null },
+      });
+    });
+
+    it('is used up by the interim reply', async () => {
+      const dispatched = await dispatcher.dispatch(answeredYes('Slow'), BUDGET_MS);
+      expect(dispatched).toMatchObject({ outcome: 'timed-out', result: { text: 'i' } });
+      expect(dispatched.result.sessionParameters).toEqual({ confirmation: null, confirming: null });
+    });
+  });
+
   describe('a handler slower than its budget', () => {
     it('answers with the interim text and aborts the signal with a DeadlineExceededError', async () => {
       const slow = moduleRef.get(SlowHandler);

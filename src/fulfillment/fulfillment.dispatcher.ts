@@ -8,6 +8,7 @@ import type { FulfillmentRequest } from './fulfillment-request';
 import type { FulfillmentResult } from './fulfillment-result';
 import { FulfillmentOptions } from './fulfillment.options';
 import { idempotencyKeyOf } from './idempotency-key';
+import { usingUpConfirmation } from './confirmation';
 import { operatorText } from './operator-texts';
 import { IntentHandlerRegistry, RegisteredHandler } from './intent-handler.registry';
 import { PassingFailures } from './passing-failures';
@@ -138,7 +139,11 @@ export class FulfillmentDispatcher {
       else this.logger.error(`${what}: ${loggableErrorText(error)}`, loggableStack(error));
       return {
         outcome: 'failed',
-        result: { text: operatorText(this.options.errorText, input.languageCode), failed: true },
+        // The answer the handler failed on is used up: a "yes" kept (a Rasa slot) would carry over unasked.
+        result: usingUpConfirmation(request, {
+          text: operatorText(this.options.errorText, input.languageCode),
+          failed: true,
+        }),
         handler: registered.className,
         error,
       };
@@ -170,11 +175,12 @@ export class FulfillmentDispatcher {
         `(request ${request.requestId}); sent the interim reply${pendingId ? `, result kept as ${pendingId}` : ''}`,
     );
     const text = operatorText(this.options.interimText, request.languageCode);
-    if (!pendingId) return { result: { text }, kept: false };
-    const result: FulfillmentResult = {
+    // The work acts on the answer given: a "yes" kept (a Rasa slot) would have the turn asked anew act again unasked.
+    if (!pendingId) return { result: usingUpConfirmation(request, { text }), kept: false };
+    const result = usingUpConfirmation(request, {
       text,
       sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: pendingId },
-    };
+    });
     return { result, kept: true };
   }
 

@@ -22,6 +22,7 @@ import {
   runsAsJob,
   operatorText,
   PENDING_FULFILLMENT_PARAMETER,
+  usingUpConfirmation,
 } from '../fulfillment';
 import { IdempotencyService, type TurnResponse } from '../idempotency/idempotency.service';
 import { isErrorOutcome, Metrics } from '../observability/metrics';
@@ -252,7 +253,9 @@ export class TurnPipeline {
       throw unavailableAnswer();
     }
     const text = unconfirmed ? this.config.degraded.unconfirmedText : this.config.degraded.text;
-    return turn.render({ text: operatorText(text, turn.input.languageCode), failed: true }, 'failed');
+    // A "yes" kept (a Rasa slot) would have the turn asked anew act unasked, perhaps a second time.
+    const reply = usingUpConfirmation(turn.input, { text: operatorText(text, turn.input.languageCode), failed: true });
+    return turn.render(reply, 'failed');
   }
 
   /** Parameter names only, and the values of allow-listed ones (TRACE_PARAMETER_ALLOWLIST). */
