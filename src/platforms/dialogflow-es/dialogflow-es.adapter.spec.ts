@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 
 import { plainToInstance } from 'class-transformer';
-import type { FulfillmentResult } from '../../fulfillment';
-import { checkResponse, renderResponse, toDispatchInput } from './dialogflow-es.adapter';
+import type { AppConfig } from '../../config';
+import { type DispatchOutcome, type FulfillmentResult, PENDING_FULFILLMENT_PARAMETER } from '../../fulfillment';
+import { checkResponse, DialogflowEsAdapter, renderResponse, toDispatchInput } from './dialogflow-es.adapter';
 import { DialogflowEsWebhookRequest } from './dialogflow-es.request';
 import { DIALOGFLOW_ES_MAX_RESPONSE_BYTES, DialogflowEsWebhookResponse } from './dialogflow-es.response';
 import type { Caller } from '../../common/caller';
@@ -214,7 +215,7 @@ describe('renderResponse', () => {
     ).toEqual({ name: 'NEXT_STEP', languageCode: 'en', parameters: { step: 2 } });
     expect(
       renderResponse({ text: 'x', followupEvent: { name: 'NEXT_STEP' } }, SESSION, 'webhook').followupEventInput,
-    ).toStrictEqual({ name: 'NEXT_STEP' });
+    ).toStrictEqual({ name: 'NEXT_STEP', languageCode: 'en' });
   });
 
   it('renders a payload', () => {
@@ -226,6 +227,76 @@ describe('renderResponse', () => {
     const response = renderResponse({ text: 'x' }, SESSION, 'webhook');
     expect(response).not.toHaveProperty('followupEventInput');
     expect(response).not.toHaveProperty('payload');
+  });
+});
+
+describe('DialogflowEsAdapter.render', () => {
+  const SESSION_PARAMETERS = `${SESSION}/contexts/session-parameters`;
+  const config = { fulfillment: { pendingFollowupEvent: 'PENDING', responseSource: 'webhook' } };
+  const adapter = new DialogflowEsAdapter(config as unknown as AppConfig);
+
+  function answer(
+    result: FulfillmentResult,
+    queryResult: Record<string, unknown> = {},
+    outcome: DispatchOutcome = 'fulfilled',
+  ) {
+    const turn = adapter.toTurn(request(queryResult), { caller: CALLER, requestId: 'r-1', arrivedAt: 0 });
+    return adapter.render(result, outcome, turn);
+  }
+
+  function carrying(parameters?: Record<string, unknown>) {
+    return { outputContexts: [{ name: SESSION_PARAMETERS, lifespanCount: 3, ...(parameters && { parameters }) }] };
+  }
+
+  it('gives a follow-up event the language of the request when the handler names none', () => {
+    const followed = answer({ text: 'x', followupEvent: { name: 'NEXT_STEP' } });
+    expect(followed.followupEventInput).toEqual({ name: 'NEXT_STEP', languageCode: 'de-DE' });
+    const own = answer({ text: 'x', followupEvent: { name: 'NEXT_STEP', languageCode: 'fr' } });
+    expect(own.followupEventInput?.languageCode).toBe('fr');
+    const interim = { text: 'wait', sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: 'p-1' } };
+    expect(answer(interim, {}, 'timed-out').followupEventInput).toEqual({
+      name: 'PENDING',
+      languageCode: 'de-DE',
+      parameters: { [PENDING_FULFILLMENT_PARAMETER]: 'p-1' },
+    });
+  });
+
+  it('sends the session-parameters context the request carried again with a fresh lifespan, or it would lapse', () => {
+    expect(answer({ text: 'x' }, carrying({ visits: 2, tier: 'gold' })).outputContexts).toEqual([
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: { visits: 2, tier: 'gold' } },
+    ]);
+    expect(answer({ text: 'x' }, carrying()).outputContexts).toEqual([
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: {} },
+    ]);
+    expect(answer({ text: 'x' })).not.toHaveProperty('outputContexts');
+  });
+
+  it("merges the handler's session parameters into the context the request carried, null removing one", () => {
+    const written = answer(
+      { text: 'x', sessionParameters: { visits: 3, tier: null } },
+      carrying({ visits: 2, tier: 'gold' }),
+    );
+    expect(written.outputContexts).toEqual([
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: { visits: 3 } },
+    ]);
+    expect(answer({ text: 'x', sessionParameters: { visits: 1 } }).outputContexts).toEqual([
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: { visits: 1 } },
+    ]);
+  });
+
+  it('leaves the renewal out when it would take the reply over 64 KiB, so the answer still goes out', () => {
+    const values = carrying({ notes: 'n'.repeat(40 * 1024) });
+    const text = 't'.repeat(30 * 1024);
+    const reply = answer({ text }, values);
+    expect(reply).not.toHaveProperty('outputContexts');
+    expect(reply.fulfillmentText).toBe(text);
+    expect(checkResponse(reply).problems).toEqual([]);
+    // A change of the handler's is never left out: the checks refuse the reply instead.
+    const written = answer({ text, sessionParameters: { visits: 1 } }, values);
+    expect(written.outputContexts?.[0]?.parameters).toMatchObject({ visits: 1 });
+    expect(checkResponse(written).problems).toHaveLength(1);
+    // The error reply that replaces it renews the values when they fit alone.
+    expect(answer({ text: 'Sorry.', failed: true }, values, 'failed').outputContexts).toHaveLength(1);
   });
 });
 

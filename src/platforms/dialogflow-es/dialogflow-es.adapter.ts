@@ -109,10 +109,18 @@ function messagesOf(result: FulfillmentResult, languageCode: string): RichMessag
   return messages;
 }
 
-function sessionContext(result: FulfillmentResult, input: Readonly<Record<string, unknown>>): ContextUpdate[] {
-  if (!result.sessionParameters) return [];
-  const parameters: Record<string, unknown> = { ...input };
-  for (const [key, value] of Object.entries(result.sessionParameters)) {
+/**
+ * The session-parameters context with the handler's changes (`null` removes a value), sent whenever the request
+ * carried it (`current`) and not only on a change: ES counts a context's lifespan down on every query, so the
+ * values would otherwise lapse 50 turns after the last change.
+ */
+function sessionContext(
+  result: FulfillmentResult,
+  current: Readonly<Record<string, unknown>> | undefined,
+): ContextUpdate[] {
+  if (!result.sessionParameters && current === undefined) return [];
+  const parameters: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(result.sessionParameters ?? {})) {
     if (value === null) delete parameters[key];
     else parameters[key] = value;
   }
@@ -129,17 +137,26 @@ function collectingSlots(query: DialogflowEsQueryResult): boolean {
   return (query as { allRequiredParamsPresent?: unknown }).allRequiredParamsPresent !== true;
 }
 
+function oversized(response: DialogflowEsWebhookResponse): boolean {
+  try {
+    return Buffer.byteLength(JSON.stringify(response), 'utf8') > DIALOGFLOW_ES_MAX_RESPONSE_BYTES;
+  } catch {
+    return false; // checkResponse reports it
+  }
+}
+
 /**
  * Renders a result as a Dialogflow ES `WebhookResponse`; context names are qualified with the session.
- * ES lacks some features, which degrade: session parameters become a long-lived context, a confirmation gets
- * Yes/No quick replies, a hand-off and an end of conversation are signalled in `payload`, and a delegated turn
- * answers with no text so the intent's own responses are used.
+ * ES lacks some features, which degrade: session parameters become a long-lived context (`sessionParameters`: its
+ * values as the request carried it, undefined when it carried none), a confirmation gets Yes/No quick replies, a
+ * hand-off and an end of conversation are signalled in `payload`, and a delegated turn answers with no text so the
+ * intent's own responses are used.
  */
 export function renderResponse(
   result: FulfillmentResult,
   session: string,
   defaultSource: string,
-  sessionParameters: Readonly<Record<string, unknown>> = {},
+  sessionParameters?: Readonly<Record<string, unknown>>,
   languageCode = 'en',
 ): DialogflowEsWebhookResponse {
   const contexts = [...(result.contexts ?? []), ...sessionContext(result, sessionParameters)];
@@ -160,7 +177,8 @@ export function renderResponse(
   if (result.followupEvent) {
     response.followupEventInput = {
       name: result.followupEvent.name,
-      ...(result.followupEvent.languageCode && { languageCode: result.followupEvent.languageCode }),
+      // Required by Dialogflow ES; Google's own fulfillment library sends the request's.
+      languageCode: result.followupEvent.languageCode || languageCode,
       ...(result.followupEvent.parameters && { parameters: { ...result.followupEvent.parameters } }),
     };
   }
@@ -168,6 +186,11 @@ export function renderResponse(
   if (result.handoff) payload.handoff = { ...result.handoff };
   if (result.endConversation) payload.google = { ...(payload.google as object), expectUserResponse: false };
   if (Object.keys(payload).length > 0) response.payload = payload;
+  // A context only sent again to renew its lifespan is left out when it would take the reply over Dialogflow's
+  // limit: the values then live out the lifespan they have, where the reply would be replaced by the error reply.
+  if (!result.sessionParameters && sessionParameters !== undefined && oversized(response)) {
+    return renderResponse(result, session, defaultSource, undefined, languageCode);
+  }
   return response;
 }
 
@@ -245,7 +268,7 @@ export class DialogflowEsAdapter implements PlatformAdapter<
       withPendingFollowup(result, outcome, pendingFollowupEvent),
       turn.state,
       responseSource,
-      turn.input.sessionParameters,
+      turn.input.contexts.find((context) => context.name === SESSION_CONTEXT)?.parameters,
       turn.input.languageCode,
     );
   }

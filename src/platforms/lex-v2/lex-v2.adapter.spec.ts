@@ -297,6 +297,18 @@ describe('renderResponse', () => {
       expect(checkResponse(response).problems).toEqual([]);
     });
 
+    it("opens every piece of SSML with the reply's own <speak> tag, attributes included", () => {
+      const paragraphs = Array.from({ length: 30 }, (_, n) => `<p>${sentence(n)}</p>`).join(' ');
+      const response = render({ text: `<speak xml:lang="de-DE">${paragraphs}</speak>` });
+      const messages = response.messages ?? [];
+      expect(messages.length).toBeGreaterThan(1);
+      for (const message of messages) {
+        expect(message.contentType).toBe('SSML');
+        expect(message.content).toMatch(/^<speak xml:lang="de-DE"><p>[^<]*<\/p>(?: <p>[^<]*<\/p>)*<\/speak>$/);
+      }
+      expect(checkResponse(response).problems).toEqual([]);
+    });
+
     it('keeps joined plain-text runs within 1000 characters when there are more than 10 messages', () => {
       const messages = Array.from({ length: 14 }, (_, n) => ({ type: 'text' as const, text: sentence(n).repeat(4) }));
       const response = render({ messages });
@@ -384,6 +396,15 @@ describe('renderResponse', () => {
     expect(render({ text: 'Bye.', endConversation: true }, 'dialog').sessionState.dialogAction.type).toBe('Close');
   });
 
+  it('leaves the hand-off attribute in the reply that hands off only: Lex would keep it for every later turn', () => {
+    const later = event({ sessionAttributes: { tier: 'gold', [HANDOFF_ATTRIBUTE]: '{"reason":"human"}' } });
+    expect(render({ text: 'Anything else?' }, 'fulfillment', later).sessionState.sessionAttributes).toEqual({
+      tier: 'gold',
+    });
+    const again = render({ text: 'Connecting you.', handoff: { reason: 'billing' } }, 'fulfillment', later);
+    expect(again.sessionState.sessionAttributes[HANDOFF_ATTRIBUTE]).toBe('{"reason":"billing"}');
+  });
+
   it('stringifies non-string session values, and null removes one', () => {
     const response = render({ sessionParameters: { visits: 2, tags: ['a'], flag: true, name: 'x', tier: null } });
     expect(response.sessionState.sessionAttributes).toEqual({ visits: '2', tags: '["a"]', flag: 'true', name: 'x' });
@@ -436,6 +457,13 @@ describe('renderResponse', () => {
     });
     expect(response.messages?.[0]?.imageResponseCard?.title).toBe('Pick one');
     expect(response.messages?.[0]?.imageResponseCard?.buttons).toHaveLength(5);
+  });
+
+  it('titles untitled quick replies with the text cut to 250 characters, never inside a surrogate pair', () => {
+    const text = `${'a'.repeat(249)}😀 and more`;
+    const response = render({ text, messages: [{ type: 'quick-replies', replies: ['Yes', 'No'] }] });
+    expect(response.messages?.[0]?.imageResponseCard?.title).toBe(`${'a'.repeat(249)}…`);
+    expect(checkResponse(response).problems).toEqual([]);
   });
 
   it('joins text messages when there are more than Lex accepts', () => {

@@ -186,8 +186,13 @@ function attributeValue(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
 
+/**
+ * Lex replaces the session attributes with those sent back and keeps them for the session: a hand-off is left in
+ * them only by the reply that makes it, or every later reply would have the channel hand off again.
+ */
 function sessionAttributes(result: FulfillmentResult, input: Readonly<Record<string, string>>): Record<string, string> {
   const attributes: Record<string, string> = { ...input };
+  delete attributes[HANDOFF_ATTRIBUTE];
   for (const [key, value] of Object.entries(result.sessionParameters ?? {})) {
     if (value === null || value === undefined) delete attributes[key];
     else attributes[key] = attributeValue(value);
@@ -344,7 +349,7 @@ function compact(messages: LexV2Message[]): LexV2Message[] {
 function renderMessages(result: FulfillmentResult): LexV2Message[] {
   const source: readonly RichMessage[] = result.messages ?? (result.text ? [{ type: 'text', text: result.text }] : []);
   // A card title is required; a quick-reply set without one is titled with the main reply.
-  const title = result.text.slice(0, LEX_V2_LIMITS.cardFieldChars) || 'Please choose';
+  const title = fit(result.text, LEX_V2_LIMITS.cardFieldChars) || 'Please choose';
   const messages = source.flatMap((message) => renderMessage(message, title));
   // Lex has no response-level payload: it goes out as one more custom payload message.
   if (result.payload) messages.push({ contentType: 'CustomPayload', content: JSON.stringify(result.payload) });
@@ -358,7 +363,7 @@ function renderMessages(result: FulfillmentResult): LexV2Message[] {
  * - `elicit` → ElicitSlot (intent InProgress, confirmation None), the slot cleared when the value given was invalid;
  * - `confirm` → ConfirmIntent (Lex requires messages with it, so the text is the question);
  * - `handoff` / `endConversation` → Close, intent Fulfilled; Lex has no hand-off, so it is left as the JSON
- *   session attribute `handoff` for the channel (e.g. an Amazon Connect flow) to route on;
+ *   session attribute `handoff` of that reply only, for the channel (e.g. an Amazon Connect flow) to route on;
  * - otherwise, at fulfillment → Close, intent Fulfilled; at a dialog code hook → Delegate with the messages
  *   (Lex plays them and carries on; messages are optional with Delegate, and without them Lex uses its own).
  * Session attributes are strings in Lex: non-strings are sent as JSON and `null` removes one.

@@ -1,5 +1,17 @@
 import { splitMessage } from './lex-v2.message-split';
 
+/** The elements left open at the end of `ssml` (a closing tag that matches none left open counts as one). */
+function openElements(ssml: string): string[] {
+  const open: string[] = [];
+  for (const [, closing, name, selfClosing] of ssml.matchAll(/<(\/?)([^\s/>]+)[^>]*?(\/?)>/g)) {
+    if (selfClosing) continue;
+    if (!closing) open.push(name);
+    else if (open.at(-1) === name) open.pop();
+    else open.push(`/${name}`);
+  }
+  return open;
+}
+
 describe('splitMessage', () => {
   it('leaves a text within the limit as it is', () => {
     expect(splitMessage('Short answer.', 20)).toEqual(['Short answer.']);
@@ -36,6 +48,22 @@ describe('splitMessage', () => {
     }
     const spoken = pieces.map((piece) => piece.replace(/<[^>]+>/g, '')).join(' ');
     expect(spoken).toBe(words.join(' '));
+  });
+
+  it('keeps the attributes of <speak> on every piece, each piece well-formed and within the limit', () => {
+    const words = Array.from({ length: 300 }, (_, i) => `Wort${i}`);
+    const speak = '<speak xml:lang="de-DE" version="1.1">';
+    const ssml = `${speak}<p>Hallo.</p> <prosody rate="90%">${words.join(' ')}</prosody></speak>`;
+    const pieces = splitMessage(ssml, 1000);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const piece of pieces) {
+      expect(piece.length).toBeLessThanOrEqual(1000);
+      expect(piece.startsWith(speak)).toBe(true);
+      expect(piece.endsWith('</speak>')).toBe(true);
+      expect(openElements(piece)).toEqual([]);
+    }
+    const spoken = pieces.map((piece) => piece.replace(/<[^>]+>/g, ' ').trim()).join(' ');
+    expect(spoken.split(/\s+/)).toEqual(['Hallo.', ...words]);
   });
 
   it('leaves SSML whole when its only break points are inside an element read as one (say-as)', () => {

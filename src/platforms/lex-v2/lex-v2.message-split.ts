@@ -1,4 +1,5 @@
-const SPEAK = /^\s*<speak>([\s\S]*)<\/speak>\s*$/;
+/** An SSML reply: its `<speak>` tag as written (attributes such as `xml:lang` included) and its body. */
+const SPEAK = /^\s*(<speak(?:\s[^>]*)?>)([\s\S]*)<\/speak>\s*$/;
 const SENTENCE_END = /[.!?…。！？]/;
 
 /**
@@ -122,12 +123,14 @@ function splitSsml(body: string, max: number): string[] {
  * Splits a reply into pieces of at most `max` characters at sentence or word boundaries, so a long answer
  * reaches the user whole instead of being refused. SSML (`<speak>…</speak>`) is split between top-level elements
  * and text where it can, else inside paragraphs, sentences, prosody and the like (closed at the end of a piece and
- * opened again in the next), each piece wrapped in its own `<speak>`; an SSML reply with no such point stays whole.
+ * opened again in the next), each piece wrapped in its own `<speak>` with the reply's attributes; an SSML reply with
+ * no such point stays whole.
  */
 export function splitMessage(text: string, max: number): string[] {
   if (text.length <= max) return [text];
   const ssml = SPEAK.exec(text);
   if (!ssml) return splitAt(text, max, () => true, true);
-  const wrapper = '<speak></speak>'.length;
-  return splitSsml(ssml[1], max - wrapper).map((piece) => `<speak>${piece}</speak>`);
+  const [, speak, body] = ssml;
+  const wrapper = speak.length + '</speak>'.length;
+  return splitSsml(body, max - wrapper).map((piece) => `${speak}${piece}</speak>`);
 }
