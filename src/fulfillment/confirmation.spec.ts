@@ -39,6 +39,17 @@ describe('confirmations', () => {
     expect(confirmationOf(turn({ parameters: { confirmation: 'maybe' } }))).toBe('none');
   });
 
+  it('reads the Yes/No buttons offered in every reply language', () => {
+    for (const [yes, no] of [
+      ['Ja', 'Nein'],
+      ['Sí', 'No'],
+      ['Oui', 'Non'],
+    ]) {
+      expect(confirmationOf(turn({ parameters: { confirmation: yes } }))).toBe('confirmed');
+      expect(confirmationOf(turn({ parameters: { confirmation: no } }))).toBe('denied');
+    }
+  });
+
   it('takes an answer for the subject the question on record asked about, and for no other', () => {
     const asked = { [CONFIRMING_PARAMETER]: hundred };
     expect(confirmationOf(turn({ confirmation: 'confirmed', sessionParameters: asked }), hundred)).toBe('confirmed');

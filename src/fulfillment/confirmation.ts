@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import type { ConfirmationState, FulfillmentRequest } from './fulfillment-request';
 import type { FulfillmentResult } from './fulfillment-result';
 
-const YES = /^(y|yes|yeah|yep|sure|ok|okay|confirm|confirmed|true)$/i;
-const NO = /^(n|no|nope|cancel|stop|false|denied)$/i;
+// With the words of the Yes/No buttons offered in each reply language (a bot fills the slot with the one pressed).
+const YES = /^(y|yes|yeah|yep|sure|ok|okay|confirm|confirmed|true|ja|sí|si|oui)$/iu;
+const NO = /^(n|no|nope|cancel|stop|false|denied|nein|non)$/iu;
 
 /**
  * The session parameter in which a confirmation prompt records what it asked about (a digest, see
