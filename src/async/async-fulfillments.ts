@@ -76,15 +76,17 @@ export class AsyncFulfillments implements OnModuleInit {
       fulfillmentId: id,
       input: { ...input, idempotencyKey: input.idempotencyKey ?? idempotencyKeyOf(input) },
     };
-    const queued = await this.pool.transaction(async (client) => {
-      const fulfillmentId = await this.results.queueTurn(id, input, job.input.idempotencyKey, client);
-      if (fulfillmentId === id) {
-        // The job is the fulfillment's namesake, for the retention job to ask the queue what became of it.
-        const retentionSeconds = asyncGiveUpSeconds(this.config.async);
-        await this.queue.send(FULFILLMENT_QUEUE, job, { id, retentionSeconds }, client);
-      }
-      return fulfillmentId;
-    });
+    const queued = await this.results.whileQueueing(id, input, () =>
+      this.pool.transaction(async (client) => {
+        const fulfillmentId = await this.results.queueTurn(id, input, job.input.idempotencyKey, client);
+        if (fulfillmentId === id) {
+          // The job is the fulfillment's namesake, for the retention job to ask the queue what became of it.
+          const retentionSeconds = asyncGiveUpSeconds(this.config.async);
+          await this.queue.send(FULFILLMENT_QUEUE, job, { id, retentionSeconds }, client);
+        }
+        return fulfillmentId;
+      }),
+    );
     return {
       text: operatorText(this.config.async.acceptedText, input.languageCode),
       sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: queued },

@@ -113,24 +113,47 @@ export class FulfillmentResults extends DeferredResults {
     return id;
   }
 
+  /**
+   * Runs `queueing`, the transaction that queues async fulfillment `id`, with the fulfillment seen as queued here
+   * meanwhile: a turn answered "still working" while its queueing waited (a lock, a busy pool) carries the id
+   * already, and a follow-up turn must not hear that nothing is in progress and then have the work run.
+   */
+  async whileQueueing<T>(id: string, turn: TurnIdentity, queueing: () => Promise<T>): Promise<T> {
+    this.unrecorded.set(id, this.unrecordedEntry(id, turn, 'async', 'queued'));
+    try {
+      return await queueing();
+    } finally {
+      this.unrecorded.delete(id);
+    }
+  }
+
+  private unrecordedEntry(
+    id: string,
+    turn: TurnIdentity,
+    mode: FulfillmentMode,
+    status: FulfillmentStatus,
+  ): StoredFulfillment {
+    return {
+      id,
+      callerId: turn.caller.id,
+      platform: turn.platform,
+      sessionId: turn.sessionId,
+      intent: turn.intent,
+      mode,
+      status,
+      result: null,
+      createdAt: new Date(this.clock.now()),
+      completedAt: null,
+    };
+  }
+
   /** Records the late work, then its result when it settles (outside the turn: its deadline is spent). */
   private follow(
     id: string,
     request: Omit<FulfillmentRequest, 'signal' | 'deadline'>,
     work: Promise<FulfillmentResult>,
   ): void {
-    this.unrecorded.set(id, {
-      id,
-      callerId: request.caller.id,
-      platform: request.platform,
-      sessionId: request.sessionId,
-      intent: request.intent,
-      mode: 'deferred',
-      status: 'running',
-      result: null,
-      createdAt: new Date(this.clock.now()),
-      completedAt: null,
-    });
+    this.unrecorded.set(id, this.unrecordedEntry(id, request, 'deferred', 'running'));
     const recorded = this.insert(id, request, 'deferred', 'running').then(
       () => {
         this.unrecorded.delete(id);

@@ -23,9 +23,6 @@ export const PENDING_FULFILLMENT_MESSAGES = {
 /** Leaves room to render and send before the platform's own deadline. */
 const RENDER_MARGIN_MS = 150;
 
-/** How long an id not found yet is looked for again: its record may be on its way (FulfillmentResults.waitFor). */
-export const UNRECORDED_GRACE_MS = 1000;
-
 function pendingIdOf(request: FulfillmentRequest): string | undefined {
   const value =
     request.parameters[PENDING_FULFILLMENT_PARAMETER] ?? request.sessionParameters[PENDING_FULFILLMENT_PARAMETER];
@@ -52,7 +49,11 @@ export class PendingFulfillmentHandler implements FulfillmentHandler {
     };
     if (!id) return nothing;
     const until = request.deadline.getTime() - RENDER_MARGIN_MS;
-    const found = await this.results.waitFor(id, request.caller.id, until, request.signal, UNRECORDED_GRACE_MS);
+    // An id not found yet is looked for until the turn must answer: the ids come from our own replies, and the
+    // record may be on its way (late work is recorded after its reply; an async turn answered "still working" while
+    // its queueing waited on another replica commits later). "Nothing in progress" before then clears the id, and
+    // the work runs unannounced.
+    const found = await this.results.waitFor(id, request.caller.id, until, request.signal, Infinity);
     if (!found || found.sessionId !== request.sessionId) return nothing;
     if ((found.status === 'completed' || found.status === 'failed') && found.result) {
       return {
