@@ -234,9 +234,9 @@ describe('operator console: the admin listener (real HTTP, real PostgreSQL)', ()
     expect(csv.headers['content-disposition']).toBe('attachment; filename="audit.csv"');
     const lines = csv.text.trimEnd().split('\r\n');
     expect(lines[0]).toBe(
-      'id,occurredAt,event,outcome,callerId,method,reason,remoteAddress,route,requestId,traceId,detail,dropped',
+      '"id","occurredAt","event","outcome","callerId","method","reason","remoteAddress","route","requestId","traceId","detail","dropped"',
     );
-    expect(lines.slice(1).map((line) => line.split(',')[0])).toEqual(failures.map((row) => row.id));
+    expect(lines.slice(1).map((line) => line.split(',')[0])).toEqual(failures.map((row) => `"${row.id}"`));
     await eventually(async () => {
       const exports = (await request(adminUrl).get('/api/audit?event=authz_admin').expect(200)).body as {
         events: { reason: string; detail: string; callerId: string }[];

@@ -64,6 +64,16 @@ describe('console options', () => {
     );
   });
 
+  it("keys masked URLs' digests from the session secret, never with the cookies' key itself", () => {
+    const secret = 's'.repeat(32);
+    const configured = options({ ADMIN_SESSION_SECRET: secret });
+    expect(configured.urlDigestKey).toHaveLength(32);
+    expect(configured.urlDigestKey!.includes(configured.sessionSecret)).toBe(false);
+    expect(options({ ADMIN_SESSION_SECRET: secret }).urlDigestKey).toEqual(configured.urlDigestKey);
+    expect(options({ ADMIN_SESSION_SECRET: 't'.repeat(32) }).urlDigestKey).not.toEqual(configured.urlDigestKey);
+    expect(options({}).urlDigestKey).toBeUndefined();
+  });
+
   it('defaults the redirect URI to the admin listener in development', () => {
     expect(options({ ...OIDC, ADMIN_PORT: '9999' }).oidc?.redirectUri).toBe('http://127.0.0.1:9999/callback');
     expect(options({}).oidc).toBeUndefined();

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { type ConfigSection, emptyToUndefined, toBool, toInt, VariableProblem } from '../config';
 
 /** Sign-in to the console through the bank's identity provider (authorization code with PKCE). */
@@ -32,6 +32,11 @@ export abstract class ConsoleOptions {
   abstract readonly oidc?: ConsoleOidc;
   /** Signs session cookies and CSRF tokens: the same on every replica (ADMIN_SESSION_SECRET), else per process. */
   abstract readonly sessionSecret: Buffer;
+  /**
+   * Keys the digest that stands for a masked callback URL's path and query: derived from ADMIN_SESSION_SECRET (the
+   * same on every replica, and never the cookies' key itself); without one, none, and a key per process is used.
+   */
+  abstract readonly urlDigestKey?: Buffer;
   abstract readonly sessionTtlMs: number;
   /** Cookies only over HTTPS: the console's public URL is https. */
   abstract readonly secureCookies: boolean;
@@ -43,6 +48,8 @@ export abstract class ConsoleOptions {
   /** A trace's page in the tracing back end, `{traceId}` standing for its id (ADMIN_TRACE_URL); none: no links. */
   abstract readonly traceUrl?: string;
 }
+
+const URL_DIGEST_KEY_LABEL = 'webhook-fulfillment console masked-url digest';
 
 class ConsoleVariables {
   /** Keep a row per finished turn (platform, intent, caller, outcome, duration; never bodies) for the console. */
@@ -167,6 +174,9 @@ export const CONSOLE_OPTIONS: ConfigSection<ConsoleOptions, ConsoleVariables> = 
       sessionSecret: variables.ADMIN_SESSION_SECRET
         ? Buffer.from(variables.ADMIN_SESSION_SECRET, 'utf8')
         : randomBytes(32),
+      urlDigestKey: variables.ADMIN_SESSION_SECRET
+        ? createHmac('sha256', variables.ADMIN_SESSION_SECRET).update(URL_DIGEST_KEY_LABEL).digest()
+        : undefined,
       sessionTtlMs: variables.ADMIN_SESSION_HOURS * 3_600_000,
       secureCookies: publicUrl.startsWith('https://'),
       publicOrigin: new URL(publicUrl).origin,

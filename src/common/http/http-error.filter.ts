@@ -33,7 +33,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
 };
 
 const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
-  400: 'MALFORMED_JSON',
+  // A bare 400 (Nest's for a path whose percent-encoding does not decode); the body reader names its own errors.
+  400: 'MALFORMED_REQUEST',
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',

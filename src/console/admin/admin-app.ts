@@ -9,12 +9,14 @@ import { HttpErrorFilter } from '../../common/http/http-error.filter';
 import { clientAddressMiddleware } from '../../common/http/client-address.middleware';
 import { jsonBodyMiddleware } from '../../common/http/json-body.middleware';
 import { requestIdMiddleware } from '../../common/http/request-id.middleware';
+import { requireHostHeader } from '../../common/http/require-host.middleware';
 import type { AppConfig } from '../../config';
 import { DatabaseAvailability } from '../../database/database-availability';
 import { databaseErrorTranslator } from '../../database/unavailable-answer';
 import { accessLogger, httpAccessLog } from '../../observability/access-log';
 import { createNestLogger, rootLogger } from '../../observability/logging';
 import { ADMIN_CONTROLLERS, AdminModule } from './admin.module';
+import { hardenAdminServer } from './admin-server';
 import { buildAdminOpenApiDocument } from './admin-openapi';
 import { AdminOpenApiDocument } from './admin-openapi.controller';
 import type { ServiceReadiness } from './health.controller';
@@ -88,10 +90,12 @@ export async function startAdminListener(
   });
   admin.disable('x-powered-by');
   admin.set('etag', false);
+  const access = accessLogger(rootLogger(config.logLevel));
+  hardenAdminServer(admin.getHttpServer(), config.http, admin.getHttpAdapter().getInstance(), access);
   // Behind the ingress every peer is the proxy: audit rows and log lines name the client it forwarded for.
   admin.use(clientAddressMiddleware(config.network.trustedProxies, config.network.forwardedHeader));
-  admin.use(requestIdMiddleware, httpAccessLog(accessLogger(rootLogger(config.logLevel)), { probePercent: 0 }));
-  admin.use(consoleSecurityHeaders);
+  admin.use(requestIdMiddleware, httpAccessLog(access, { probePercent: 0 }));
+  admin.use(consoleSecurityHeaders, requireHostHeader);
   admin.use(consolePages());
   // The webhook port's reader: a clear 400 for what is not a JSON object, and no key that reaches a prototype.
   admin.use(jsonBodyMiddleware(ADMIN_BODY_LIMIT_BYTES));

@@ -83,33 +83,43 @@ export class AuditController {
     return { events, next: events.length === limit ? events[events.length - 1].id : undefined };
   }
 
-  /** Every row that matches (up to `limit`, 10000 by default), newest first, read a page at a time. */
+  /**
+   * Every row that matches (up to `limit`, 10000 by default), newest first, read a page at a time. The first page
+   * is read before the response starts, so that PostgreSQL failing there is answered like any console request
+   * (503) rather than as a 200 cut short; from then on the export is under way, and audited.
+   */
   @ApiOperation({ summary: 'Export the audit events a search finds as CSV (an audited action)' })
   @Get('export')
-  export(@Query() query: AuditQuery, @Req() request: AdminRequest): StreamableFile {
+  async export(@Query() query: AuditQuery, @Req() request: AdminRequest): Promise<StreamableFile> {
     const wanted = query.limit ?? 10_000;
-    const search = this.search;
+    const first = await this.search.find(filterOf(query, Math.min(PAGE, wanted)));
     this.audit.acted(
       request,
       request.principal!,
       'audit_export',
       new URLSearchParams(request.query as Record<string, string>).toString(),
     );
-    async function* rows(): AsyncGenerator<string> {
-      yield csvLine(COLUMNS);
-      let before = query.before;
-      let sent = 0;
-      while (sent < wanted) {
-        const page = await search.find(filterOf({ ...query, before }, Math.min(PAGE, wanted - sent)));
-        for (const event of page) yield csvLine(COLUMNS.map((column) => event[column]));
-        sent += page.length;
-        if (page.length === 0 || page.length < PAGE) return;
-        before = page[page.length - 1].id;
-      }
-    }
-    return new StreamableFile(Readable.from(rows()), {
+    return new StreamableFile(Readable.from(csvRows(this.search, query, wanted, first)), {
       type: 'text/csv; charset=utf-8',
       disposition: 'attachment; filename="audit.csv"',
     });
+  }
+}
+
+async function* csvRows(
+  search: AuditSearch,
+  query: AuditQuery,
+  wanted: number,
+  first: AuditEvent[],
+): AsyncGenerator<string> {
+  yield csvLine(COLUMNS);
+  let page = first;
+  let sent = 0;
+  for (;;) {
+    for (const event of page) yield csvLine(COLUMNS.map((column) => event[column]));
+    sent += page.length;
+    if (page.length < PAGE || sent >= wanted) return;
+    const before = page[page.length - 1].id;
+    page = await search.find(filterOf({ ...query, before }, Math.min(PAGE, wanted - sent)));
   }
 }

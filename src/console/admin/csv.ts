@@ -1,13 +1,18 @@
 /**
- * One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. A value a spreadsheet would run as
- * a formula (starting with =, +, -, @, a tab or a carriage return) gets a leading apostrophe: audit rows carry
- * text from clients.
+ * The places in a value where a spreadsheet may start a cell (its start, and after a separator or a line break: one
+ * whose list separator is `;`, a tab or `|` splits there, and takes our quotes mid-line for text), when a formula
+ * character (=, +, -, @, tab, CR) follows, also behind spaces or quotes.
+ */
+const FORMULA_STARTS = /(^|[,;\t|\r\n])(?=[\s"]*[=+\-@\t\r])/g;
+
+/**
+ * One CSV field (RFC 4180), always quoted. Each place a spreadsheet could start a formula gets an apostrophe:
+ * audit rows carry text from clients (a request path such as `/x;=HYPERLINK(…)`).
  */
 export function csvField(value: string | number | boolean | Date | null | undefined): string {
   if (value === null || value === undefined) return '';
-  let text = value instanceof Date ? value.toISOString() : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  const text = value instanceof Date ? value.toISOString() : String(value);
+  return `"${text.replace(FORMULA_STARTS, "$1'").replaceAll('"', '""')}"`;
 }
 
 export function csvLine(values: readonly Parameters<typeof csvField>[0][]): string {

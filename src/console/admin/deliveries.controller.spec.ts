@@ -1,7 +1,9 @@
 import type { DeliveryAdministration, DeliverySummary } from '../../async/delivery-admin';
 import type { AdminPrincipal, AdminRequest } from './admin-principal';
+import type { ConsoleOptions } from '../console.options';
 import type { ConsoleAudit } from './console-audit';
 import { DeliveriesController } from './deliveries.controller';
+import { maskedUrl } from './masked-url';
 
 const row = { id: 'msg_1', url: 'https://hooks.example/T0/B0/SECRETTOKEN' } as DeliverySummary;
 const as = (roles: AdminPrincipal['roles']) =>
@@ -9,11 +11,14 @@ const as = (roles: AdminPrincipal['roles']) =>
 
 describe('DeliveriesController list', () => {
   const deliveries = { list: () => Promise.resolve([row]) } as unknown as DeliveryAdministration;
-  const controller = new DeliveriesController(deliveries, {} as ConsoleAudit);
+  const options = { urlDigestKey: Buffer.alloc(32, 1) } as ConsoleOptions;
+  const controller = new DeliveriesController(deliveries, {} as ConsoleAudit, options);
 
-  it('shows operators the URL in full (they disable it by it), viewers its origin and a digest', async () => {
+  it('shows operators the URL in full (they disable it by it), viewers its origin and a digest under the configured key', async () => {
     expect((await controller.list({}, as(['operator']))).deliveries[0].url).toBe(row.url);
     const seen = (await controller.list({}, as(['viewer']))).deliveries[0].url;
-    expect(seen).toMatch(/^https:\/\/hooks\.example\/… \(sha256:[0-9a-f]{12}\)$/);
+    expect(seen).toBe(maskedUrl(row.url, options.urlDigestKey));
+    expect(seen).not.toBe(maskedUrl(row.url));
+    expect(seen).not.toContain('SECRETTOKEN');
   });
 });

@@ -4,6 +4,7 @@ import { DeliveryAdministration, type DeliverySummary } from '../../async/delive
 import { type AdminRequest, hasRole } from './admin-principal';
 import { maskedUrl } from './masked-url';
 import { RequiresRole } from './admin-auth.guard';
+import { ConsoleOptions } from '../console.options';
 import { ConsoleAudit } from './console-audit';
 import { DeliveriesQuery, DisableCallbackUrl, ReplayDeliveries } from './deliveries.dto';
 
@@ -13,6 +14,7 @@ export class DeliveriesController {
   constructor(
     private readonly deliveries: DeliveryAdministration,
     private readonly audit: ConsoleAudit,
+    private readonly options: ConsoleOptions,
   ) {}
 
   @ApiOperation({
@@ -30,7 +32,7 @@ export class DeliveriesController {
     });
     // A receiver's URL may hold its secret (a Slack-style path, a token in the query): viewers see where, not it.
     if (hasRole(request.principal!, 'operator')) return { deliveries };
-    return { deliveries: deliveries.map((delivery) => ({ ...delivery, url: maskedUrl(delivery.url) })) };
+    return { deliveries: deliveries.map((delivery) => ({ ...delivery, url: this.masked(delivery.url) })) };
   }
 
   /** Each id in its own transaction: one that is not dead (any more) does not stop the others. */
@@ -51,7 +53,7 @@ export class DeliveriesController {
         continue;
       }
       replayed.push(row);
-      this.audit.acted(request, request.principal!, 'delivery_replay', `${id} to ${maskedUrl(row.url)}`);
+      this.audit.acted(request, request.principal!, 'delivery_replay', `${id} to ${this.masked(row.url)}`);
     }
     return { replayed, notReplayable };
   }
@@ -62,7 +64,11 @@ export class DeliveriesController {
   @RequiresRole('operator')
   async disableUrl(@Body() body: DisableCallbackUrl, @Req() request: AdminRequest): Promise<{ disabled: boolean }> {
     const disabled = await this.deliveries.disableUrl(body.callerId, body.url);
-    this.audit.acted(request, request.principal!, 'callback_url_disable', `${body.callerId} ${maskedUrl(body.url)}`);
+    this.audit.acted(request, request.principal!, 'callback_url_disable', `${body.callerId} ${this.masked(body.url)}`);
     return { disabled };
+  }
+
+  private masked(url: string): string {
+    return maskedUrl(url, this.options.urlDigestKey);
   }
 }
