@@ -37,6 +37,24 @@ export interface DeliveryJob {
   readonly attempt?: number;
 }
 
+/** A delivery job that failed inside the service every time it ran (pg-boss's dead-letter copy, or ours). */
+interface FailedDeliveryJob extends DeliveryJob {
+  /** Why its last run failed, once a copy of ours carries it (pg-boss's copy has it in the job's output). */
+  readonly failure?: string;
+  /** How many times giving up was itself put off (see `giveUpOrPutOff`). */
+  readonly putOff?: number;
+}
+
+const FAILED_DELIVERY_SETTINGS = {
+  name: FAILED_DELIVERY_QUEUE,
+  expireInSeconds: 60,
+  retryLimit: DELIVERY_JOB_RETRIES,
+  retryDelaySeconds: 5,
+} as const;
+
+/** The longest wait between tries at giving a delivery up. */
+const GIVE_UP_RETRY_MAX_MS = 5 * 60_000;
+
 /** A delivery as an attempt reads it. */
 export type DeliveryRow = Pick<
   CallbackDelivery,
@@ -137,10 +155,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    this.queue.work<DeliveryJob>(
-      { name: FAILED_DELIVERY_QUEUE, expireInSeconds: 60, retryLimit: DELIVERY_JOB_RETRIES, retryDelaySeconds: 5 },
-      (job) => this.giveUp(job.data.deliveryId, job.output),
-    );
+    this.queue.work<FailedDeliveryJob>(FAILED_DELIVERY_SETTINGS, (job) => this.giveUpOrPutOff(job.data, job.output));
     this.queue.work<DeliveryJob>(
       {
         name: DELIVERY_QUEUE,
@@ -240,14 +255,40 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   /**
    * A delivery whose attempt failed inside the service every time its job ran (the database refusing its writes,
    * its replica dying mid-attempt) would stay pending with no job left to attempt it: it is dead instead, with
-   * the reason, where operators look for deliveries to replay.
+   * the reason, where operators look for deliveries to replay. A stale copy (its attempt number is not the
+   * delivery's) leaves the delivery to the job that is live.
    */
-  async giveUp(deliveryId: string, output?: unknown): Promise<void> {
-    const [delivery] = await this.pool.run(GET, [deliveryId]);
+  async giveUp(job: FailedDeliveryJob, output?: unknown): Promise<void> {
+    const [delivery] = await this.pool.run(GET, [job.deliveryId]);
     if (!delivery || delivery.status !== 'pending') return;
+    if (job.attempt !== undefined && delivery.attempts !== job.attempt) return;
     const runs = DELIVERY_JOB_RETRIES + 1;
-    const reason = `the service could not finish an attempt (${runs} tries; the last: ${failureOf(output)})`;
+    const reason = `the service could not finish an attempt (${runs} tries; the last: ${job.failure ?? failureOf(output)})`;
     return this.settle(delivery, 'dead', null, reason);
+  }
+
+  /**
+   * Gives the delivery up, or, when that fails too (the same database trouble), tries again later in a job of its
+   * own with the queue's settings: pg-boss's dead-letter copy has none of them (no retry delay, a 15-minute
+   * expiry), so its retries all ran at once and the delivery stayed pending with no job, for ever.
+   */
+  private async giveUpOrPutOff(job: FailedDeliveryJob, output: unknown): Promise<void> {
+    try {
+      await this.giveUp(job, output);
+    } catch (error: unknown) {
+      const putOff = (job.putOff ?? 0) + 1;
+      const delayMs = Math.min(GIVE_UP_RETRY_MAX_MS, 5_000 * 2 ** Math.min(putOff - 1, 10));
+      const next: FailedDeliveryJob = { ...job, failure: job.failure ?? failureOf(output), putOff };
+      await this.queue.send(FAILED_DELIVERY_QUEUE, next, {
+        startAfter: new Date(Date.now() + delayMs),
+        retryLimit: FAILED_DELIVERY_SETTINGS.retryLimit,
+        retryDelay: FAILED_DELIVERY_SETTINGS.retryDelaySeconds,
+        expireInSeconds: FAILED_DELIVERY_SETTINGS.expireInSeconds,
+      });
+      this.logger.warn(
+        `Could not give delivery ${job.deliveryId} up (tried again in ${delayMs} ms): ${loggableErrorText(error)}`,
+      );
+    }
   }
 
   private async send(delivery: DeliveryRow, target: CallbackTarget) {
