@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DELIVERY_QUEUE } from '../src/async/callback-deliveries';
+import { CallbackDeliveries, DELIVERY_QUEUE } from '../src/async/callback-deliveries';
 import { CallersFileError, loadCallersFile } from '../src/auth/callers/callers-file';
 import {
   type CallbackReceiver,
@@ -671,6 +671,27 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
       expect(jobs.map((job) => job.state)).toEqual(['completed', 'created']);
       expect(Number(jobs[1].later)).toBeGreaterThan(86_400 - 120);
       expect(receiver.received).toHaveLength(1);
+
+      // That job, run now as if the day had passed, meets the same answer: a day's wait has been used up, so the
+      // delivery is dead. Before, each such answer put it off another day, 28 times.
+      const [next] = await queryTestDatabase<{ data: { attempt: number; waitedMs: number } }>(
+        t.database.url,
+        `SELECT data FROM pgboss.job WHERE name = 'callback-delivery' AND data->>'deliveryId' = $1 AND state = 'created'`,
+        [row.id],
+      );
+      expect(next.data).toEqual({ deliveryId: row.id, attempt: 1, waitedMs: 86_400_000 });
+      await t.app.get(CallbackDeliveries).attempt(row.id, next.data.attempt, next.data.waitedMs);
+      const [dead] = await queryTestDatabase<{ status: string; attempts: number; last_error: string }>(
+        t.database.url,
+        'SELECT status, attempts, last_error FROM callback_deliveries WHERE id = $1',
+        [row.id],
+      );
+      markSettled(receiver);
+      expect(dead).toEqual({
+        status: 'dead',
+        attempts: 2,
+        last_error: 'the receiver answered HTTP 503; no attempts left',
+      });
     });
 
     it('a delivery whose attempts keep failing inside the service is dead, not pending for ever, and replays', async () => {

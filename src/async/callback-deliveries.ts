@@ -17,7 +17,7 @@ import {
   OutboundHttpClient,
   OutboundResponseTooLargeError,
 } from '../outbound';
-import { retryDelay, verdictFor } from './callback-outcome';
+import { nextRetryWait, retryWaitLimitMs, verdictFor } from './callback-outcome';
 import type { CallbackDelivery, DeliveryStatus } from './callback-delivery.entity';
 import type { StoredFulfillment } from './fulfillment-record.entity';
 import { JobQueue } from './job-queue';
@@ -35,6 +35,11 @@ export interface DeliveryJob {
    * neither sent twice nor before its Retry-After. Jobs queued before the field existed have none and are run.
    */
   readonly attempt?: number;
+  /**
+   * The waits between the delivery's attempts so far (ms), carried from retry to retry and limited (see
+   * `retryWaitLimitMs`). A replay starts again from none, as do jobs queued before the field existed.
+   */
+  readonly waitedMs?: number;
 }
 
 /** A delivery job that failed inside the service every time it ran (pg-boss's dead-letter copy, or ours). */
@@ -166,7 +171,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
         // A receiver that takes its whole timeout to answer, or never does, holds one of these, not every delivery.
         concurrency: DELIVERY_CONCURRENCY,
       },
-      (job) => this.attempt(job.data.deliveryId, job.data.attempt),
+      (job) => this.attempt(job.data.deliveryId, job.data.attempt, job.data.waitedMs),
     );
   }
 
@@ -191,7 +196,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
    * One attempt; the job itself always completes, the next attempt is a new job scheduled for later. `expected`:
    * the attempts made before this one, as the job was queued (see DeliveryJob.attempt).
    */
-  async attempt(deliveryId: string, expected?: number): Promise<void> {
+  async attempt(deliveryId: string, expected?: number, waitedMs = 0): Promise<void> {
     const [delivery] = await this.pool.run(GET, [deliveryId]);
     if (!delivery || delivery.status !== 'pending') return;
     if (expected !== undefined && delivery.attempts !== expected) return;
@@ -232,11 +237,13 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     const reason = error ?? `the receiver answered HTTP ${status}`;
     if (verdict.kind === 'dead') return this.settle(updated, 'dead', status, reason, delivery.attempts);
 
-    const delay = retryDelay(this.config.async.callbackRetryDelaysMs, attempts, verdict.retryAfterMs);
-    if (delay === undefined) {
+    const { callbackRetryDelaysMs: schedule, callbackRetryHorizonMs: horizonMs } = this.config.async;
+    const limitMs = retryWaitLimitMs(schedule, horizonMs);
+    const wait = nextRetryWait(schedule, attempts, waitedMs, limitMs, verdict.retryAfterMs);
+    if (wait === undefined) {
       return this.settle(updated, 'dead', status, `${reason}; no attempts left`, delivery.attempts);
     }
-    const nextAt = new Date(Date.now() + delay);
+    const nextAt = new Date(Date.now() + wait);
     await this.pool.transaction(async (tx) => {
       const error = reason.slice(0, ERROR_LIMIT);
       if ((await tx.run(RETRY_LATER, [delivery.id, attempts, status, error, nextAt, delivery.attempts])).length === 0) {
@@ -244,7 +251,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       }
       await this.queue.send(
         DELIVERY_QUEUE,
-        { deliveryId: delivery.id, attempt: attempts } satisfies DeliveryJob,
+        { deliveryId: delivery.id, attempt: attempts, waitedMs: waitedMs + wait } satisfies DeliveryJob,
         { startAfter: nextAt },
         tx,
       );

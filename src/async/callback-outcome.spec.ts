@@ -1,4 +1,4 @@
-import { RETRY_AFTER_LIMIT_MS, retryDelay, verdictFor } from './callback-outcome';
+import { nextRetryWait, RETRY_AFTER_LIMIT_MS, retryDelay, retryWaitLimitMs, verdictFor } from './callback-outcome';
 
 const SCHEDULE = [5_000, 30_000, 3_600_000];
 const noJitter = () => 0.5;
@@ -37,5 +37,27 @@ describe('verdictFor', () => {
     expect(verdictFor(408)).toEqual({ kind: 'retry' });
     expect(verdictFor(307)).toEqual({ kind: 'retry' });
     expect(verdictFor(503)).toEqual({ kind: 'retry' });
+  });
+});
+
+describe('nextRetryWait', () => {
+  const DAY = 86_400_000;
+
+  it('limits the waits to the horizon, the schedule or a day, whichever is longest', () => {
+    expect(retryWaitLimitMs(SCHEDULE, 0)).toBe(DAY);
+    expect(retryWaitLimitMs(SCHEDULE, 2 * DAY)).toBe(2 * DAY);
+    expect(retryWaitLimitMs([DAY, DAY], 0)).toBe(2 * DAY);
+  });
+
+  it("ends a receiver's run of day-long Retry-After waits once they add up to the limit", () => {
+    expect(nextRetryWait(SCHEDULE, 1, 0, DAY, DAY, noJitter)).toBe(DAY);
+    // The second day would take the waits past the limit: no attempt left (it went on for 28 days).
+    expect(nextRetryWait(SCHEDULE, 2, DAY, DAY, DAY, noJitter)).toBeUndefined();
+    expect(nextRetryWait(SCHEDULE, 2, 1_000, DAY, 60_000, noJitter)).toBe(60_000);
+  });
+
+  it('shortens a step our jitter takes past the limit to end there, as the last', () => {
+    expect(nextRetryWait(SCHEDULE, 3, DAY - 3_600_000, DAY, undefined, () => 1)).toBe(3_600_000);
+    expect(nextRetryWait(SCHEDULE, 3, DAY, DAY, undefined, noJitter)).toBeUndefined();
   });
 });

@@ -20,6 +20,40 @@ export function verdictFor(status: number, retryAfterMs?: number): AttemptVerdic
 export const RETRY_AFTER_LIMIT_MS = 24 * 3_600_000;
 
 /**
+ * The most a delivery's waits between attempts add up to: the retry horizon, or the schedule's own span when that
+ * is longer, and never less than the longest single `Retry-After` honoured (a day).
+ */
+export function retryWaitLimitMs(schedule: readonly number[], horizonMs: number): number {
+  return Math.max(
+    horizonMs,
+    RETRY_AFTER_LIMIT_MS,
+    schedule.reduce((sum, step) => sum + step, 0),
+  );
+}
+
+/**
+ * The wait before retry number `retry`, given the waits so far (`waitedMs`) and their `limitMs`: a receiver
+ * answering `Retry-After: 86400` every time kept a delivery pending for 28 days. Undefined when the schedule is
+ * used up or the receiver asks for a wait that takes the total past the limit; a step our jitter takes past it is
+ * shortened to end there, as the last.
+ */
+export function nextRetryWait(
+  schedule: readonly number[],
+  retry: number,
+  waitedMs: number,
+  limitMs: number,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number | undefined {
+  const delay = retryDelay(schedule, retry, retryAfterMs, random);
+  const left = limitMs - waitedMs;
+  if (delay === undefined || left <= 0) return undefined;
+  if (delay <= left) return delay;
+  if (retryAfterMs !== undefined && Math.min(retryAfterMs, RETRY_AFTER_LIMIT_MS) > left) return undefined;
+  return left;
+}
+
+/**
  * The delay before retry number `retry` (1-based): the schedule's step with ±20 % jitter, at least the
  * receiver's `Retry-After` up to RETRY_AFTER_LIMIT_MS; undefined when the schedule is used up.
  */

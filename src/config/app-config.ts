@@ -152,6 +152,8 @@ export interface AsyncConfig {
   maintenanceIntervalSeconds: number;
   /** Delay before each retry of a callback delivery (the first attempt is immediate). */
   callbackRetryDelaysMs: readonly number[];
+  /** CALLBACK_RETRY_HORIZON_HOURS: what the waits between a delivery's attempts add up to at most (see retryWaitLimitMs). */
+  callbackRetryHorizonMs: number;
   callbackTimeoutMs: number;
 }
 
@@ -363,6 +365,7 @@ export class AppConfig implements AppConfigValues {
         pollIntervalMs: env.ASYNC_POLL_INTERVAL_MS,
         maintenanceIntervalSeconds: env.ASYNC_MAINTENANCE_INTERVAL_SECONDS,
         callbackRetryDelaysMs: parseRetrySchedule(env.CALLBACK_RETRY_SCHEDULE, env.CALLBACK_RETRY_HORIZON_HOURS),
+        callbackRetryHorizonMs: env.CALLBACK_RETRY_HORIZON_HOURS * 3_600_000,
         callbackTimeoutMs: env.CALLBACK_TIMEOUT_MS,
       },
       degraded: {

@@ -489,7 +489,8 @@ export class Environment {
 
   /**
    * Delays between callback delivery attempts, e.g. `5s,30s,2m,10m,30m,1h`; the last one repeats until the
-   * total reaches CALLBACK_RETRY_HORIZON_HOURS. Each delay gets ±20 % jitter.
+   * total reaches CALLBACK_RETRY_HORIZON_HOURS. Each delay gets ±20 % jitter; the waits (Retry-After included) add
+   * up to at most the horizon, the schedule's span or a day, whichever is longest.
    */
   @Matches(/^\d+(ms|s|m|h)(,\d+(ms|s|m|h))*$/, { message: 'must be a comma-separated list like 5s,30s,2m,1h' })
   CALLBACK_RETRY_SCHEDULE = '5s,30s,2m,10m,30m,1h';
