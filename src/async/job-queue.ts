@@ -55,6 +55,22 @@ export function jobQueueOptions(url: string, max: number): PgBoss.ConstructorOpt
 }
 
 /**
+ * How long pg-boss keeps a finished job: an async job holds the turn's request (its parameters, its raw body), so
+ * it is gone when the result is (FULFILLMENT_RESULT_TTL_HOURS), not after pg-boss's 12 hours plus 7 days in its
+ * archive. Half the time (at most 12 hours) in the job table, where the retention job asks what became of a job,
+ * the rest in the archive.
+ */
+export function jobRetention(resultTtlMs: number): PgBoss.MaintenanceOptions {
+  const keepSeconds = Math.max(120, Math.floor(resultTtlMs / 1000));
+  const archiveAfterSeconds = Math.min(43_200, Math.floor(keepSeconds / 2));
+  return {
+    archiveCompletedAfterSeconds: archiveAfterSeconds,
+    archiveFailedAfterSeconds: archiveAfterSeconds,
+    deleteAfterSeconds: keepSeconds - archiveAfterSeconds,
+  };
+}
+
+/**
  * The pg-boss job queue in our own PostgreSQL: jobs survive restarts, a job taken by a replica that dies is
  * expired and retried by another, and on shutdown running jobs finish (or go back to the queue) first.
  */
@@ -124,6 +140,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
       // connection fails its queries instead of crashing the process; an unanswered query ends it).
       ...({ Client: this.database.clientClass(JOB_QUERY_READ_TIMEOUT_MS) } as object),
       maintenanceIntervalSeconds,
+      ...jobRetention(this.config.async.resultTtlMs),
       monitorStateIntervalSeconds: Math.max(maintenanceIntervalSeconds, 10),
       schedule: false,
     });
