@@ -119,6 +119,25 @@ describe('abandoned async work: only what can no longer run is recorded as faile
     await eventually(async () => expect(await jobState(waiting)).toEqual(['archived created']), 15_000);
     expect(await retention.failAbandoned()).toEqual([waiting]);
     expect(await fulfillment(waiting)).toEqual({ status: 'failed' });
+    // Asked after in German, the failure is said in German (the retention job knows no turn's language).
+    const [{ session_id: sessionId }] = await queryTestDatabase<{ session_id: string }>(
+      t.database.url,
+      'SELECT session_id FROM fulfillments WHERE id = $1',
+      [waiting],
+    );
+    const askedAfter = await sendRaw(t.baseUrl, '/v1/webhooks/generic', {
+      headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        requestId: randomUUID(),
+        sessionId,
+        intent: 'PendingFulfillment',
+        languageCode: 'de-DE',
+        parameters: { pendingFulfillmentId: waiting },
+      }),
+    });
+    expect(askedAfter.json<{ text: string }>().text).toBe(
+      'Entschuldigung, bei uns ist etwas schiefgelaufen. Bitte versuchen Sie es gleich noch einmal.',
+    );
 
     releaseHeld?.();
     for (const id of started) {

@@ -58,6 +58,8 @@ export class PendingFulfillmentHandler implements FulfillmentHandler {
     if ((found.status === 'completed' || found.status === 'failed') && found.result) {
       return {
         ...found.result,
+        // Work recorded as abandoned by the retention job, which knows no turn's language, has the English default.
+        ...(found.status === 'failed' && { text: operatorText(found.result.text, request.languageCode) }),
         sessionParameters: { ...found.result.sessionParameters, [PENDING_FULFILLMENT_PARAMETER]: null },
       };
     }
