@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CallbackDeliveries, DELIVERY_QUEUE } from '../src/async/callback-deliveries';
+import { OutboundHttpClient } from '../src/outbound';
 import { CallersFileError, loadCallersFile } from '../src/auth/callers/callers-file';
 import {
   type CallbackReceiver,
@@ -85,8 +86,9 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
   const farOff = caller('far-off-receiver');
   const unrecorded = caller('unrecorded-receiver');
   const verbose = caller('verbose-receiver');
+  const tripped = caller('tripped-receiver');
   const privateTarget = caller('private-target');
-  const withReceivers = [flaky, failing, rejecting, gone, throttled, redirecting, farOff, unrecorded, verbose];
+  const withReceivers = [flaky, failing, rejecting, gone, throttled, redirecting, farOff, unrecorded, verbose, tripped];
 
   let t: TestApp;
   /** Where the redirecting receiver points: it must never be called. */
@@ -692,6 +694,42 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
         attempts: 2,
         last_error: 'the receiver answered HTTP 503; no attempts left',
       });
+    });
+
+    it("an attempt the receiver's open circuit refuses is not one of the delivery's attempts: it is put off", async () => {
+      const receiver = tripped.receiver as CallbackReceiver;
+      receiver.respondWith(() => 500);
+      // Five 5xx answers to other deliveries open the circuit of the receiver's origin.
+      const http = t.app.get(OutboundHttpClient);
+      const breaker = `callback:${new URL(receiver.url).origin}`;
+      for (let i = 0; i < 5; i++) await http.request({ method: 'POST', url: receiver.url, body: '{}', breaker });
+      const id = `msg_${randomUUID().replaceAll('-', '')}`;
+      await queryTestDatabase(
+        t.database.url,
+        `INSERT INTO callback_deliveries (id, fulfillment_id, caller_id, url, payload, status, attempts)
+         VALUES ($1, $2, $3, $4, '{}', 'pending', 2)`,
+        [id, randomUUID(), tripped.id, receiver.url],
+      );
+      await t.app.get(CallbackDeliveries).attempt(id, 2, 60_000);
+      markSettled(receiver);
+      const [row] = await queryTestDatabase<{ status: string; attempts: number; last_error: string; later: number }>(
+        t.database.url,
+        `SELECT status, attempts, last_error, extract(epoch FROM next_attempt_at - now()) AS later
+           FROM callback_deliveries WHERE id = $1`,
+        [id],
+      );
+      // Before, the refusal counted as an attempt: five bad answers elsewhere used up this delivery's schedule.
+      expect(row).toMatchObject({ status: 'pending', attempts: 2 });
+      expect(row.last_error).toMatch(/^not sent: circuit "callback:http:\/\/127\.0\.0\.1:\d+" is open/);
+      expect(Number(row.later)).toBeGreaterThan(9);
+      const [job] = await queryTestDatabase<{ data: { attempt: number; waitedMs: number } }>(
+        t.database.url,
+        `SELECT data FROM pgboss.job WHERE name = 'callback-delivery' AND data->>'deliveryId' = $1`,
+        [id],
+      );
+      expect(job.data).toMatchObject({ deliveryId: id, attempt: 2 });
+      expect(job.data.waitedMs).toBeGreaterThanOrEqual(70_000);
+      expect(receiver.received).toHaveLength(5);
     });
 
     it('a delivery whose attempts keep failing inside the service is dead, not pending for ever, and replays', async () => {

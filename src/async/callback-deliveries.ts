@@ -11,6 +11,7 @@ import { sql, type SqlTransaction } from '../database/sql';
 import { Metrics } from '../observability/metrics';
 import {
   assertUrlAllowed,
+  CircuitOpenError,
   createGuardedAgent,
   ForbiddenAddressError,
   ForbiddenUrlError,
@@ -56,6 +57,9 @@ const FAILED_DELIVERY_SETTINGS = {
   retryLimit: DELIVERY_JOB_RETRIES,
   retryDelaySeconds: 5,
 } as const;
+
+/** The wait for a receiver's circuit to half-open when the refusal does not say. */
+const CIRCUIT_WAIT_MS = 10_000;
 
 /** The longest wait between tries at giving a delivery up. */
 const GIVE_UP_RETRY_MAX_MS = 5 * 60_000;
@@ -218,6 +222,8 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       status = response.status;
       retryAfterMs = response.retryAfterMs();
     } catch (failure: unknown) {
+      // Nothing was sent (the receiver's origin failed for other deliveries): not one of this delivery's attempts.
+      if (failure instanceof CircuitOpenError) return this.putOff(delivery, failure, waitedMs);
       // The receiver answered; only its body (which no one reads) was longer than we take: its status is the answer.
       if (failure instanceof OutboundResponseTooLargeError) status = failure.status;
       else error = loggableErrorText(failure);
@@ -257,6 +263,19 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       );
     });
     this.metrics?.callbackDelivery('retry');
+  }
+
+  /** Tries again once the receiver's circuit lets a call through, the attempt count unchanged. */
+  private async putOff(delivery: DeliveryRow, refusal: CircuitOpenError, waitedMs: number): Promise<void> {
+    const wait = Math.round((refusal.halfOpensWithinMs ?? CIRCUIT_WAIT_MS) * (1 + 0.2 * Math.random()));
+    const nextAt = new Date(Date.now() + wait);
+    const reason = `not sent: ${refusal.message}`.slice(0, ERROR_LIMIT);
+    const { attempts } = delivery;
+    await this.pool.transaction(async (tx) => {
+      if ((await tx.run(RETRY_LATER, [delivery.id, attempts, null, reason, nextAt, attempts])).length === 0) return;
+      const job: DeliveryJob = { deliveryId: delivery.id, attempt: attempts, waitedMs: waitedMs + wait };
+      await this.queue.send(DELIVERY_QUEUE, job, { startAfter: nextAt }, tx);
+    });
   }
 
   /**

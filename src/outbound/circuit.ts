@@ -29,14 +29,19 @@ export interface CircuitSettings {
   readonly halfOpenAfterMs: number;
 }
 
+/** Each circuit's wait before a trial, for the refusals to tell callers that would put a call off. */
+const halfOpenAfter = new WeakMap<CircuitBreakerPolicy, number>();
+
 /** Opens after consecutive failures; a trial the caller gives up on counts as one of them. */
 export function consecutiveFailuresCircuit(settings: CircuitSettings): CircuitBreakerPolicy {
   const policy = handleWhen((error) => error instanceof TrialAbandoned || settings.failsOn(error));
   const { failsOnResult } = settings;
-  return circuitBreaker(failsOnResult ? policy.orWhenResult(failsOnResult) : policy, {
+  const circuit = circuitBreaker(failsOnResult ? policy.orWhenResult(failsOnResult) : policy, {
     halfOpenAfter: settings.halfOpenAfterMs,
     breaker: new ConsecutiveBreaker(settings.breakAfterFailures),
   });
+  halfOpenAfter.set(circuit, settings.halfOpenAfterMs);
+  return circuit;
 }
 
 /**
@@ -50,7 +55,7 @@ export async function throughCircuit<T>(
   signal: AbortSignal | undefined,
   work: (trial: boolean) => Promise<T>,
 ): Promise<T> {
-  if (circuit.state === CircuitState.HalfOpen) throw new CircuitOpenError(key);
+  if (circuit.state === CircuitState.HalfOpen) throw new CircuitOpenError(key, halfOpenAfter.get(circuit));
   const pending = circuit.execute(async () => {
     // cockatiel calls this before it marks the state half-open: any state but closed means this is the trial.
     const trial = circuit.state !== CircuitState.Closed;
@@ -63,7 +68,7 @@ export async function throughCircuit<T>(
   try {
     return await untilAborted(pending, signal);
   } catch (error: unknown) {
-    if (error instanceof BrokenCircuitError) throw new CircuitOpenError(key);
+    if (error instanceof BrokenCircuitError) throw new CircuitOpenError(key, halfOpenAfter.get(circuit));
     if (error instanceof TrialAbandoned) throw error.reason;
     throw error;
   }

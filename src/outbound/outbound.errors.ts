@@ -33,7 +33,11 @@ export class OutboundTimeoutError extends OutboundError {
 export class CircuitOpenError extends OutboundError {
   readonly code = 'OUTBOUND_CIRCUIT_OPEN';
 
-  constructor(readonly key: string) {
+  /** `halfOpensWithinMs`: the circuit's wait before it lets a trial call through, when known. */
+  constructor(
+    readonly key: string,
+    readonly halfOpensWithinMs?: number,
+  ) {
     super(`circuit "${key}" is open after repeated failures; not calling it until it half-opens`);
     this.name = 'CircuitOpenError';
   }
