@@ -340,5 +340,28 @@ describe('Dialogflow CX: every built-in intent (real HTTP, real PostgreSQL)', ()
         ...ASKED,
       });
     });
+
+    it('BookAppointment: a @sys.date-time struct as the time ({year,month,day,hours,minutes}) is understood', async () => {
+      const body = fixture('BookAppointment', slotValues(slots[0]));
+      const at = slots[0];
+      const dateTime = {
+        year: at.getUTCFullYear(),
+        month: at.getUTCMonth() + 1,
+        day: at.getUTCDate(),
+        hours: at.getUTCHours(),
+        minutes: at.getUTCMinutes(),
+        seconds: 0,
+        nanos: 0,
+      };
+      for (const parameter of body.pageInfo.formInfo.parameterInfo as Body[]) {
+        if (parameter.displayName === 'time') parameter.value = dateTime;
+      }
+      body.sessionInfo.parameters = { ...body.sessionInfo.parameters, time: dateTime };
+      // Before: only its date was read, and the time was asked for again.
+      expect(await post(body)).toEqual({
+        ...reply([TEXT(`Book Dr. Ada Lee on ${slotText(slots[0])} (UTC)?`), CHIPS('Yes', 'No')]),
+        ...ASKED,
+      });
+    });
   });
 });

@@ -336,6 +336,36 @@ describe('generic: every built-in intent, from documented-style requests (real H
       ).toEqual([{ status: 'cancelled' }]);
     });
 
+    it('CancelAppointment refuses an appointment whose time has passed, and keeps it', async () => {
+      const [{ id: slotId, starts_at: startsAt }] = await queryTestDatabase<{ id: string; starts_at: Date }>(
+        t.database.url,
+        `INSERT INTO appointment_slots (provider_id, starts_at, ends_at)
+         SELECT id, date_trunc('hour', now()) - interval '1 day', date_trunc('hour', now()) - interval '1 day' + interval '30 minutes'
+           FROM providers WHERE slug = 'dr-lee'
+         RETURNING id, starts_at`,
+      );
+      await queryTestDatabase(
+        t.database.url,
+        `INSERT INTO appointments (slot_id, patient_ref, status, reference) VALUES ($1, 'P-1001', 'booked', 'PAST42')`,
+        [slotId],
+      );
+      const cancel = fill(cancelAppointment, { REFERENCE: 'PAST42' });
+      const refused = await post(cancel);
+      const text = `Your appointment on ${SLOT_TIME.format(startsAt)} (UTC) has already taken place, so it can no longer be cancelled.`;
+      // Before: "Your appointment on … (UTC) is cancelled.", and its slot was offered again.
+      expect(refused.body).toEqual({
+        requestId: cancel.requestId,
+        outcome: 'fulfilled',
+        text,
+        messages: textOnly(text),
+        failed: true,
+        source: 'appointments-api',
+      });
+      expect(
+        await queryTestDatabase(t.database.url, `SELECT status FROM appointments WHERE reference = 'PAST42'`),
+      ).toEqual([{ status: 'booked' }]);
+    });
+
     it('CancelAppointment without a reference uses the session last_appointment, else asks for it', async () => {
       const ask = await post(turn(cancelAppointment, { parameters: { patient_id: 'P-1001' } }));
       expect(ask.body).toMatchObject({

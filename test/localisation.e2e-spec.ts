@@ -62,6 +62,9 @@ interface Scenario {
 
 /** The key of a transfer made before the sweep: a turn reusing it for another transfer is refused. */
 const REUSED_TRANSFER_KEY = 'a'.repeat(64);
+/** The key of another customer's statement, and of another patient's booking, recorded before the sweep. */
+const REUSED_STATEMENT_KEY = 'b'.repeat(64);
+const REUSED_BOOKING_KEY = 'c'.repeat(64);
 
 /** Every text a user sees or hears: the reply, text messages, quick-reply titles and labels, card texts. */
 function textsOf(result: FulfillmentResult): string[] {
@@ -166,6 +169,18 @@ describe('localisation: every handler answers every prompt in every supported la
     const lee = await freeSlots('dr-lee');
     taken = lee[0];
     await book('dr-lee', taken, 'L10NTAKEN', 'P-L10N');
+    await sql(`UPDATE appointments SET idempotency_key = $1 WHERE reference = 'L10NTAKEN'`, [REUSED_BOOKING_KEY]);
+    // An appointment whose time has passed.
+    await sql(
+      `INSERT INTO appointment_slots (provider_id, starts_at, ends_at)
+       SELECT id, date_trunc('hour', now()) - interval '1 day', date_trunc('hour', now()) - interval '23 hours 30 minutes'
+         FROM providers WHERE slug = 'dr-lee'`,
+    );
+    await sql(
+      `INSERT INTO appointments (slot_id, patient_ref, status, reference)
+       SELECT s.id, 'P-L10N', 'booked', 'L10NPAST' FROM appointment_slots s JOIN providers p ON p.id = s.provider_id
+        WHERE p.slug = 'dr-lee' AND s.starts_at = date_trunc('hour', now()) - interval '1 day'`,
+    );
     // One appointment per language to cancel.
     for (const [run, slot] of lee.slice(1, 1 + SUPPORTED_LANGUAGES.length).entries()) {
       await book('dr-lee', slot, `L10NCANCEL${run}`, 'P-L10N');
@@ -182,6 +197,13 @@ describe('localisation: every handler answers every prompt in every supported la
         WHERE k.customer_number = '12345' AND s.customer_id = k.id AND c.customer_id = k.id
           AND s.account_type = 'savings' AND c.account_type = 'checking'`,
       [REUSED_TRANSFER_KEY],
+    );
+    await sql(
+      `INSERT INTO statements (idempotency_key, account_id, period_start, period_end, transaction_count, opening_minor,
+         closing_minor, archive_reference)
+       SELECT $1, a.id, now() - interval '30 days', now(), 0, 0, 0, 'ST-L10N'
+         FROM accounts a JOIN customers c ON c.id = a.customer_id WHERE c.customer_number = '67890'`,
+      [REUSED_STATEMENT_KEY],
     );
   });
   afterAll(() => t?.close());
@@ -221,6 +243,11 @@ describe('localisation: every handler answers every prompt in every supported la
       parameters: { user_id: '12345', account_type: 'checking', count: 1 },
     },
     { intent: 'GetRecentTransactions', branch: 'several', parameters: { user_id: '12345', account_type: 'checking' } },
+    {
+      intent: 'GetRecentTransactions',
+      branch: 'count out of range',
+      parameters: { user_id: '12345', account_type: 'checking', count: 0 },
+    },
     { intent: 'RequestStatement', branch: 'no customer number', parameters: {} },
     {
       intent: 'RequestStatement',
@@ -239,6 +266,17 @@ describe('localisation: every handler answers every prompt in every supported la
     },
     { intent: 'RequestStatement', branch: 'ready, one day', parameters: { user_id: 'L10N-MIXED', days: 1 } },
     { intent: 'RequestStatement', branch: 'ready, no transactions', parameters: { user_id: 'L10N-EMPTY', days: 7 } },
+    {
+      intent: 'RequestStatement',
+      branch: 'period out of range',
+      parameters: { user_id: '12345', account_type: 'checking', days: 400 },
+    },
+    {
+      intent: 'RequestStatement',
+      branch: 'request id reused for another statement',
+      parameters: { user_id: '12345', account_type: 'checking' },
+      idempotencyKey: REUSED_STATEMENT_KEY,
+    },
     { intent: 'TransferFunds', branch: 'no customer number', parameters: {} },
     { intent: 'TransferFunds', branch: 'from which account', parameters: { user_id: '12345' } },
     { intent: 'TransferFunds', branch: 'to which account', parameters: { user_id: '12345', from_account: 'checking' } },
@@ -375,6 +413,13 @@ describe('localisation: every handler answers every prompt in every supported la
       parameters: () => ({ provider: 'dr-single', date: lonelyTaken.DATE, time: lonelyTaken.TIME, patient_id: 'P-1' }),
       confirmation: 'confirmed',
     },
+    {
+      intent: 'BookAppointment',
+      branch: 'request id reused for another booking',
+      parameters: () => ({ provider: 'dr-patel', date: bookable[0].DATE, time: bookable[0].TIME, patient_id: 'P-1' }),
+      confirmation: 'confirmed',
+      idempotencyKey: REUSED_BOOKING_KEY,
+    },
     { intent: 'CancelAppointment', branch: 'which reference', parameters: {} },
     { intent: 'CancelAppointment', branch: 'patient number', parameters: { reference: 'L10NCANCEL0' } },
     { intent: 'CancelAppointment', branch: 'not found', parameters: { reference: 'ZZZZZZ', patient_id: 'P-L10N' } },
@@ -382,6 +427,11 @@ describe('localisation: every handler answers every prompt in every supported la
       intent: 'CancelAppointment',
       branch: 'cancelled',
       parameters: (run) => ({ reference: `L10NCANCEL${run}`, patient_id: 'P-L10N' }),
+    },
+    {
+      intent: 'CancelAppointment',
+      branch: 'already taken place',
+      parameters: { reference: 'L10NPAST', patient_id: 'P-L10N' },
     },
     // commerce
     { intent: 'CheckInventory', branch: 'which product', parameters: {} },
@@ -418,6 +468,11 @@ describe('localisation: every handler answers every prompt in every supported la
     },
     // crm
     { intent: 'QualifyLead', branch: 'email', parameters: {} },
+    {
+      intent: 'QualifyLead',
+      branch: 'budget in another currency',
+      parameters: { email: 'dee@example.com', company: 'Acme', budget: { amount: 50000, currency: 'JPY' } },
+    },
     { intent: 'QualifyLead', branch: 'invalid email', parameters: { email: 'not an email' } },
     { intent: 'QualifyLead', branch: 'company', parameters: { email: 'ada@example.com' } },
     {

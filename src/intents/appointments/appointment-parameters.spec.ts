@@ -1,4 +1,13 @@
-import { askForProvider, describeDay, describeSlot, describeSpecialty, offerSlots } from './appointment-parameters';
+import {
+  askForProvider,
+  dateFrom,
+  describeDay,
+  describeSlot,
+  describeSpecialty,
+  instantOf,
+  offerSlots,
+  timeFrom,
+} from './appointment-parameters';
 import type { AppointmentSlot } from './entities/appointment-slot.entity';
 import type { Provider } from './entities/provider.entity';
 
@@ -46,5 +55,81 @@ describe('appointment prompts', () => {
     const offer = offerSlots({ lead: 'Freie Zeiten:', none: 'Keine.' }, [slot], 'de', 'time');
     expect(offer.text).toBe('Freie Zeiten: Di., 1. Dez., 09:30.');
     expect(offer.messages?.[1]).toEqual({ type: 'quick-replies', replies: ['09:30'] });
+  });
+});
+
+describe('appointment dates and times', () => {
+  const at = (date: string, time: unknown) => {
+    const parsed = timeFrom(time);
+    return parsed && instantOf(date, parsed).toISOString();
+  };
+
+  it('reads 24-hour times as UTC, the time slots are kept in', () => {
+    expect(at('2026-12-06', '09:30')).toBe('2026-12-06T09:30:00.000Z');
+    expect(at('2026-12-06', '9:30')).toBe('2026-12-06T09:30:00.000Z');
+    expect(at('2026-12-06', '14:30:00')).toBe('2026-12-06T14:30:00.000Z');
+    expect(at('2026-12-06', '00:00')).toBe('2026-12-06T00:00:00.000Z');
+  });
+
+  it('takes the offset of an ISO date-time into account (it was read as the clock time in UTC)', () => {
+    // Dialogflow ES: "10 am" in an agent at -05:00 is 15:00 UTC.
+    expect(at('2026-12-06', '2026-12-06T10:00:00-05:00')).toBe('2026-12-06T15:00:00.000Z');
+    expect(at('2026-12-06', '2026-12-06T10:00:00+0130')).toBe('2026-12-06T08:30:00.000Z');
+    expect(at('2026-12-06', '2026-12-06T10:00:00.000+00:00')).toBe('2026-12-06T10:00:00.000Z');
+    expect(at('2026-12-06', '2026-12-06T10:00:00Z')).toBe('2026-12-06T10:00:00.000Z');
+    expect(at('2026-12-06', '2026-12-06 10:00')).toBe('2026-12-06T10:00:00.000Z');
+    // 10 PM on the 6th at -05:00 is the 7th in UTC; the date-time's own date (ES sends today's) is not used.
+    expect(at('2026-12-06', '2026-11-30T22:00:00-05:00')).toBe('2026-12-07T03:00:00.000Z');
+  });
+
+  it('reads 12-hour times with AM/PM (10:00 PM was read as 10:00)', () => {
+    expect(at('2026-12-06', '10:00 PM')).toBe('2026-12-06T22:00:00.000Z');
+    expect(at('2026-12-06', '10 pm')).toBe('2026-12-06T22:00:00.000Z');
+    expect(at('2026-12-06', '9:30am')).toBe('2026-12-06T09:30:00.000Z');
+    expect(at('2026-12-06', '12:15 p.m.')).toBe('2026-12-06T12:15:00.000Z');
+    expect(at('2026-12-06', '12 AM')).toBe('2026-12-06T00:00:00.000Z');
+  });
+
+  it('reads Dialogflow CX time and date-time structures', () => {
+    expect(at('2026-12-06', { hours: 9, minutes: 30, seconds: 0, nanos: 0 })).toBe('2026-12-06T09:30:00.000Z');
+    expect(at('2026-12-06', { hours: 15 })).toBe('2026-12-06T15:00:00.000Z');
+    const dateTime = { year: 2026, month: 12, day: 6, hours: 11, minutes: 0, seconds: 0, nanos: 0 };
+    expect(at('2026-12-06', dateTime)).toBe('2026-12-06T11:00:00.000Z');
+    expect(dateFrom(dateTime)).toBe('2026-12-06');
+    expect(timeFrom({ year: 2026, month: 12, day: 6 })).toBeUndefined();
+    expect(timeFrom({ hours: 25, minutes: 0 })).toBeUndefined();
+    expect(timeFrom({ hours: 9, minutes: 1.5 })).toBeUndefined();
+  });
+
+  it('understands nothing else (a time with text after it was read by its first digits)', () => {
+    for (const value of [
+      '10:00 tomorrow',
+      '10:00:00 PM',
+      '13 PM',
+      '0 AM',
+      '24:00',
+      '10:60',
+      '10',
+      '1000',
+      'noon',
+      '',
+      '2026-12-06',
+      '2026-12-06T10:00:00-05:00 or so',
+      '2026-12-06T10:00:00-05:75',
+      'T10:00',
+      12,
+      null,
+    ]) {
+      expect({ value, time: timeFrom(value) }).toEqual({ value, time: undefined });
+    }
+  });
+
+  it('reads a date alone or before a time, nothing else', () => {
+    expect(dateFrom('2026-12-06')).toBe('2026-12-06');
+    expect(dateFrom('2026-12-06T12:00:00-05:00')).toBe('2026-12-06');
+    expect(dateFrom('2026-12-06 12:00')).toBe('2026-12-06');
+    expect(dateFrom({ year: 2026, month: 12, day: 6 })).toBe('2026-12-06');
+    expect(dateFrom('2026-12-061')).toBeUndefined();
+    expect(dateFrom('2026-02-30')).toBeUndefined();
   });
 });

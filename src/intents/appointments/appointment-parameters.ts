@@ -5,37 +5,84 @@ import type { AppointmentSlot } from './entities/appointment-slot.entity';
 import type { Provider } from './entities/provider.entity';
 
 export const APPOINTMENTS_SOURCE = 'appointments-api';
-const DATE = /^(\d{4}-\d{2}-\d{2})/;
-const TIME = /(?:^|T)(\d{2}):(\d{2})/;
+const DATE = /^(\d{4}-\d{2}-\d{2})(?:$|[T ])/;
+/** `9:30`, `14:30`, `14:30:00`, `14:30:00.000`: 24-hour. */
+const CLOCK = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?$/;
+/** `9 PM`, `9:30 am`, `12:15 p.m.` */
+const TWELVE_HOUR = /^(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?$/i;
+/** `2026-12-06T10:00:00-05:00` (Dialogflow ES), `…T10:00:00.000+00:00` (Rasa), `…T15:00:00Z`, `… 15:00`. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|([+-])(\d{2}):?(\d{2}))?$/i;
 
-/** `2026-12-01`, or the date part of Dialogflow's `2026-12-01T12:00:00-05:00` (the date the user meant). */
-const pad = (n: unknown, width = 2): string => String(n).padStart(width, '0');
-
-/** Dialogflow CX sends @sys.date as `{year, month, day}` and @sys.time as `{hours, minutes, seconds, nanos}`. */
-function fromStructure(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Record<string, unknown>;
-  if (Number.isInteger(v.year) && Number.isInteger(v.month) && Number.isInteger(v.day)) {
-    return `${pad(v.year, 4)}-${pad(v.month)}-${pad(v.day)}`;
-  }
-  if (Number.isInteger(v.hours)) return `T${pad(v.hours)}:${pad(Number.isInteger(v.minutes) ? v.minutes : 0)}`;
-  return undefined;
+/** A time of day as given, and the UTC offset it was given in (0 for a time without one: slots are kept in UTC). */
+export interface TimeOfDay {
+  readonly hours: number;
+  readonly minutes: number;
+  readonly seconds: number;
+  /** Minutes east of UTC: -300 for `-05:00`. */
+  readonly offsetMinutes: number;
 }
 
+const pad = (n: unknown, width = 2): string => String(n).padStart(width, '0');
+
+/** Dialogflow CX sends @sys.date as `{year, month, day}`; a date-time has `hours` and `minutes` as well. */
+function dateOfStructure(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (!Number.isInteger(v.year) || !Number.isInteger(v.month) || !Number.isInteger(v.day)) return undefined;
+  return `${pad(v.year, 4)}-${pad(v.month)}-${pad(v.day)}`;
+}
+
+/** `2026-12-01`, or the date part of Dialogflow's `2026-12-01T12:00:00-05:00` (the date the user meant). */
 export function dateFrom(value: unknown): string | undefined {
-  const text = typeof value === 'string' ? value.trim() : fromStructure(value);
+  const text = typeof value === 'string' ? value.trim() : dateOfStructure(value);
   const match = text ? DATE.exec(text) : null;
   if (!match) return undefined;
   const date = new Date(`${match[1]}T00:00:00Z`);
   return Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== match[1] ? undefined : match[1];
 }
 
-/** `09:30`, or the time part of an ISO date-time. Slots are kept in UTC. */
-export function timeFrom(value: unknown): string | undefined {
-  const text = typeof value === 'string' ? value.trim() : fromStructure(value);
-  const match = text ? TIME.exec(text) : null;
-  if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) return undefined;
-  return `${match[1]}:${match[2]}`;
+function timeOfDay(hours: number, minutes: number, seconds = 0, offsetMinutes = 0): TimeOfDay | undefined {
+  const valid = hours <= 23 && minutes <= 59 && seconds <= 59 && Math.abs(offsetMinutes) < 24 * 60;
+  return valid ? { hours, minutes, seconds, offsetMinutes } : undefined;
+}
+
+/** Dialogflow CX sends @sys.time as `{hours, minutes, seconds, nanos}`, @sys.date-time with the date fields too. */
+function timeOfStructure(value: object): TimeOfDay | undefined {
+  const { hours, minutes = 0, seconds = 0 } = value as Record<string, unknown>;
+  const parts = [hours, minutes, seconds];
+  if (!parts.every((part) => Number.isInteger(part) && (part as number) >= 0)) return undefined;
+  return timeOfDay(...(parts as [number, number, number]));
+}
+
+function timeOfText(text: string): TimeOfDay | undefined {
+  const clock = CLOCK.exec(text);
+  if (clock) return timeOfDay(Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0));
+  const twelve = TWELVE_HOUR.exec(text);
+  if (twelve) {
+    const hour = Number(twelve[1]);
+    if (hour < 1 || hour > 12) return undefined;
+    return timeOfDay((hour % 12) + (twelve[3].toLowerCase() === 'p' ? 12 : 0), Number(twelve[2] ?? 0));
+  }
+  const dateTime = DATE_TIME.exec(text);
+  if (!dateTime) return undefined;
+  const [, hours, minutes, seconds = '0', , sign, offsetHours = '0', offsetMinutes = '0'] = dateTime;
+  const offset = (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
+  return Number(offsetMinutes) > 59 ? undefined : timeOfDay(Number(hours), Number(minutes), Number(seconds), offset);
+}
+
+/**
+ * `09:30`, `9:30 PM`, a CX time structure, or the time and offset of an ISO date-time (whose date is not used:
+ * Dialogflow ES sends @sys.time on today's date). Anything else is not understood.
+ */
+export function timeFrom(value: unknown): TimeOfDay | undefined {
+  if (typeof value === 'string') return timeOfText(value.trim());
+  return typeof value === 'object' && value !== null ? timeOfStructure(value) : undefined;
+}
+
+/** The instant a time of day on a date means: the date's clock time in the offset the time was given in. */
+export function instantOf(date: string, time: TimeOfDay): Date {
+  const [year, month, day] = date.split('-').map(Number);
+  return new Date(Date.UTC(year, month - 1, day, time.hours, time.minutes - time.offsetMinutes, time.seconds));
 }
 
 export function textParameter(value: unknown): string | undefined {

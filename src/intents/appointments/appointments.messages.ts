@@ -69,6 +69,12 @@ export const APPOINTMENT_MESSAGES = {
     es: 'Su cita con {provider} el {when} (UTC) está reservada. Su referencia es {reference}.',
     fr: 'Votre rendez-vous avec {provider} le {when} (UTC) est réservé. Votre référence est {reference}.',
   },
+  bookingKeyReused: {
+    en: 'That request was already used for a different booking, so I did not book this one. Please ask me again.',
+    de: 'Diese Anfrage wurde bereits für eine andere Buchung verwendet, daher habe ich diesen Termin nicht gebucht. Bitte fragen Sie mich erneut.',
+    es: 'Esa solicitud ya se usó para otra reserva, así que no he reservado esta cita. Por favor, pídamelo de nuevo.',
+    fr: 'Cette demande a déjà servi à une autre réservation, je n’ai donc pas réservé ce rendez-vous. Veuillez me le redemander.',
+  },
 
   askReference: {
     en: 'What is the reference of the appointment?',
@@ -81,6 +87,12 @@ export const APPOINTMENT_MESSAGES = {
     de: 'Zu dieser Patientennummer habe ich keinen gebuchten Termin {reference} gefunden.',
     es: 'No he encontrado ninguna cita reservada {reference} para ese número de paciente.',
     fr: 'Je n’ai trouvé aucun rendez-vous réservé {reference} pour ce numéro de patient.',
+  },
+  appointmentInPast: {
+    en: 'Your appointment on {when} (UTC) has already taken place, so it can no longer be cancelled.',
+    de: 'Ihr Termin am {when} (UTC) hat bereits stattgefunden und kann daher nicht mehr storniert werden.',
+    es: 'Su cita del {when} (UTC) ya ha tenido lugar, así que ya no se puede cancelar.',
+    fr: 'Votre rendez-vous du {when} (UTC) a déjà eu lieu, il ne peut donc plus être annulé.',
   },
   cancelled: {
     en: 'Your appointment on {when} (UTC) is cancelled.',

@@ -63,10 +63,14 @@ const BOOK = sql<
    RETURNING id, created_at AS "createdAt"`,
 );
 
-/** The appointment a booking turn made, if an earlier run of it did. */
-const BOOKED_BY_KEY = sql<Pick<Appointment, 'id' | 'createdAt' | 'reference' | 'slotId'>, [idempotencyKey: string]>(
+/** The appointment made under a booking turn's key: by an earlier run of the turn, or by a request that reused it. */
+const BOOKED_BY_KEY = sql<
+  Pick<Appointment, 'id' | 'createdAt' | 'reference' | 'slotId' | 'patientRef' | 'status'>,
+  [idempotencyKey: string]
+>(
   'appointments_booked_by_key',
-  `SELECT id, created_at AS "createdAt", reference, slot_id AS "slotId" FROM appointments WHERE idempotency_key = $1`,
+  `SELECT id, created_at AS "createdAt", reference, slot_id AS "slotId", patient_ref AS "patientRef", status
+     FROM appointments WHERE idempotency_key = $1`,
 );
 
 const SLOT_BOOKED = sql<{ booked: boolean }, [slotId: string]>(
@@ -82,21 +86,25 @@ const PROVIDER_OF = sql<{ providerId: string }, [reference: string, patientRef: 
     WHERE a.reference = $1 AND a.patient_ref = $2`,
 );
 
-/** One statement: the row lock it takes makes a concurrent cancellation of the same booking find nothing. */
+/**
+ * One statement: the row lock it takes makes a concurrent cancellation of the same booking find nothing. Only a
+ * booking still to come: one whose time has come is not freed (nor its slot offered again).
+ */
 const CANCEL = sql<SlotView, [reference: string, patientRef: string]>(
   'appointments_cancel',
   `UPDATE appointments a SET status = 'cancelled', cancelled_at = now()
      FROM appointment_slots s
     WHERE s.id = a.slot_id AND a.reference = $1 AND a.patient_ref = $2 AND a.status = 'booked'
+      AND s.starts_at > now()
    RETURNING ${SLOT_COLUMNS}`,
 );
 
-/** The slot of a booking of this patient already cancelled. */
-const CANCELLED = sql<SlotView, [reference: string, patientRef: string]>(
-  'appointments_cancelled',
-  `SELECT ${SLOT_COLUMNS}
+/** A booking of this patient that CANCEL left: already cancelled, or booked and its time come. */
+const NOT_CANCELLED = sql<SlotView & { status: Appointment['status'] }, [reference: string, patientRef: string]>(
+  'appointments_not_cancelled',
+  `SELECT ${SLOT_COLUMNS}, a.status
      FROM appointments a JOIN appointment_slots s ON s.id = a.slot_id
-    WHERE a.reference = $1 AND a.patient_ref = $2 AND a.status = 'cancelled'`,
+    WHERE a.reference = $1 AND a.patient_ref = $2 AND (a.status = 'cancelled' OR s.starts_at <= now())`,
 );
 
 const REFERENCE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -113,7 +121,19 @@ const directoryScope = { kind: 'directory', id: DIRECTORY };
 const providerScope = (providerId: string) => ({ kind: 'provider', id: providerId });
 
 export type BookingOutcome =
-  { readonly kind: 'booked'; readonly appointment: BookedAppointment } | { readonly kind: 'taken' };
+  | { readonly kind: 'booked'; readonly appointment: BookedAppointment }
+  | { readonly kind: 'taken' }
+  /**
+   * The turn's key holds a booking of another slot or patient, or one cancelled since: a request id reused for another
+   * request after its idempotency record expired. Nothing was booked.
+   */
+  | { readonly kind: 'key-reused' };
+
+export type CancellationOutcome =
+  | { readonly kind: 'cancelled'; readonly slot: SlotView }
+  /** The appointment's time has come: it is kept. */
+  | { readonly kind: 'past'; readonly slot: SlotView }
+  | { readonly kind: 'not-found' };
 
 function newReference(): string {
   return Array.from({ length: 6 }, () => REFERENCE_ALPHABET[randomInt(REFERENCE_ALPHABET.length)]).join('');
@@ -222,6 +242,8 @@ export class AppointmentsRepository {
       // cached free times go too: that run may have died before invalidating them.
       const [earlier] = await this.pool.run(BOOKED_BY_KEY, [idempotencyKey]);
       if (earlier) {
+        const same = earlier.slotId === slot.id && earlier.patientRef === patientRef && earlier.status === 'booked';
+        if (!same) return { kind: 'key-reused' };
         await this.writes.committed(providerScope(slot.providerId));
         const { id, createdAt, reference: booked } = earlier;
         return { kind: 'booked', appointment: { id, createdAt, reference: booked } };
@@ -233,11 +255,11 @@ export class AppointmentsRepository {
   }
 
   /**
-   * Cancels a booked appointment of this patient: the slot it held, or null when there is none. A booking already
-   * cancelled answers as cancelled: the run before may have committed the cancellation and lost its answer (a
-   * connection lost after the commit), and its retry found nothing booked and said "not found".
+   * Cancels a booked appointment of this patient that is still to come. A booking already cancelled answers as
+   * cancelled: the run before may have committed the cancellation and lost its answer (a connection lost after the
+   * commit), and its retry found nothing booked and said "not found".
    */
-  async cancel(reference: string, patientRef: string): Promise<{ readonly slot: SlotView } | null> {
+  async cancel(reference: string, patientRef: string): Promise<CancellationOutcome> {
     const code = reference.toUpperCase();
     const [slot] = await this.pool.run(CANCEL, [code, patientRef]).catch(async (error: unknown) => {
       // A lost connection leaves the cancellation's outcome unknown: the slot may be free again. Its provider is
@@ -247,10 +269,12 @@ export class AppointmentsRepository {
       throw error;
     });
     if (!slot) {
-      const [cancelled] = await this.pool.run(CANCELLED, [code, patientRef]);
-      return cancelled ? { slot: cancelled } : null;
+      const [left] = await this.pool.run(NOT_CANCELLED, [code, patientRef]);
+      if (!left) return { kind: 'not-found' };
+      const { status, ...held } = left;
+      return { kind: status === 'cancelled' ? 'cancelled' : 'past', slot: held };
     }
     await this.writes.committed(providerScope(slot.providerId));
-    return { slot };
+    return { kind: 'cancelled', slot };
   }
 }

@@ -71,6 +71,12 @@ export const BANKING_MESSAGES = {
     es: 'Estos son los últimos {count} movimientos de su cuenta {type}:',
     fr: 'Voici les {count} dernières opérations sur votre compte {type} :',
   },
+  transactionsAskCount: {
+    en: 'I can show 1 to {max} transactions. How many would you like to see?',
+    de: 'Ich kann 1 bis {max} Umsätze anzeigen. Wie viele möchten Sie sehen?',
+    es: 'Puedo mostrar de 1 a {max} movimientos. ¿Cuántos quiere ver?',
+    fr: 'Je peux afficher de 1 à {max} opérations. Combien voulez-vous en voir ?',
+  },
   transactionLine: {
     en: '{date}: {description}, {amount}',
     de: '{date}: {description}, {amount}',
@@ -89,6 +95,18 @@ export const BANKING_MESSAGES = {
     de: 'Ich konnte nicht erkennen, welches Konto Sie meinen, und habe keinen Kontoauszug erstellt. Bitte fragen Sie noch einmal und nennen Sie Giro- oder Sparkonto.',
     es: 'No he podido saber a qué cuenta se refería, así que no he preparado ningún extracto. Vuelva a pedirlo indicando corriente o de ahorro.',
     fr: 'Je n’ai pas compris de quel compte il s’agit, je n’ai donc établi aucun relevé. Redemandez-le en précisant compte courant ou épargne.',
+  },
+  statementAskDays: {
+    en: 'I can make a statement for 1 to {max} days, so I made none yet. For how many days would you like it?',
+    de: 'Ich kann einen Kontoauszug über 1 bis {max} Tage erstellen und habe daher noch keinen erstellt. Über wie viele Tage möchten Sie ihn?',
+    es: 'Puedo preparar un extracto de 1 a {max} días, así que aún no he preparado ninguno. ¿De cuántos días lo quiere?',
+    fr: 'Je peux établir un relevé sur 1 à {max} jours, je n’en ai donc encore établi aucun. Sur combien de jours le voulez-vous ?',
+  },
+  statementKeyReused: {
+    en: 'That request was already used for a different statement, so I did not make this one. Please ask me again.',
+    de: 'Diese Anfrage wurde bereits für einen anderen Kontoauszug verwendet, daher habe ich diesen nicht erstellt. Bitte fragen Sie mich erneut.',
+    es: 'Esa solicitud ya se usó para otro extracto, así que no he preparado este. Por favor, pídamelo de nuevo.',
+    fr: 'Cette demande a déjà servi à un autre relevé, je n’ai donc pas établi celui-ci. Veuillez me le redemander.',
   },
   statementReady: {
     en: 'Your {type} statement for {period} is ready: {transactions}, from {opening} to {closing}. Reference {reference}.',

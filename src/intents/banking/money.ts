@@ -20,6 +20,11 @@ function currencyFormatter(languageCode: string, currency: string): CurrencyForm
   return formatter;
 }
 
+/** How many minor units a currency's unit has, as a power of ten: 2 for USD (cents), 0 for JPY. */
+export function fractionDigitsOf(currency: string): number {
+  return currencyFormatter('en', currency).fractionDigits;
+}
+
 /** Converts integer minor units to an exact decimal string, e.g. (324782n, 2) → "3247.82". */
 export function minorToDecimal(minor: bigint | string, fractionDigits: number): string {
   const value = BigInt(minor);
@@ -56,7 +61,7 @@ export function parseAmountMinor(value: unknown, currency: string): bigint | und
     typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
   const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(text);
   if (!match) return undefined;
-  const digits = currencyFormatter('en', currency).fractionDigits;
+  const digits = fractionDigitsOf(currency);
   // "1.000" or "2.500" typed by a German speaker is a thousand or two and a half thousand, not 1 or 2.50: with
   // exactly three digits after the dot (more than the currency has) the text is asked for again, never guessed.
   if (typeof raw === 'string' && match[2]?.length === 3 && digits < 3) return undefined;

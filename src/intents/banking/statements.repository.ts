@@ -11,6 +11,7 @@ export interface StatementFigures {
 
 export interface StoredStatement {
   readonly id: string;
+  readonly accountId: string;
   readonly periodStart: Date;
   readonly periodEnd: Date;
   readonly transactionCount: number;
@@ -22,10 +23,17 @@ export interface StoredStatement {
 
 type StatementRow = Pick<
   Statement,
-  'id' | 'periodStart' | 'periodEnd' | 'transactionCount' | 'openingMinor' | 'closingMinor' | 'archiveReference'
+  | 'id'
+  | 'accountId'
+  | 'periodStart'
+  | 'periodEnd'
+  | 'transactionCount'
+  | 'openingMinor'
+  | 'closingMinor'
+  | 'archiveReference'
 >;
 
-const STATEMENT_COLUMNS = `id, period_start AS "periodStart", period_end AS "periodEnd",
+const STATEMENT_COLUMNS = `id, account_id AS "accountId", period_start AS "periodStart", period_end AS "periodEnd",
   transaction_count AS "transactionCount", opening_minor AS "openingMinor", closing_minor AS "closingMinor",
   archive_reference AS "archiveReference"`;
 
@@ -90,6 +98,7 @@ export class StatementsRepository {
     };
   }
 
+  /** The statement recorded under a key, for whichever request recorded it: the caller checks it is its own. */
   async findByKey(idempotencyKey: string, signal?: AbortSignal): Promise<StoredStatement | undefined> {
     const [row] = await this.pool.run(BY_KEY, [idempotencyKey], signal);
     return row ? toStored(row) : undefined;
@@ -97,7 +106,8 @@ export class StatementsRepository {
 
   /**
    * Records a statement's period and figures, once per key, before it is filed; a second record of the same key
-   * returns the first, so a re-run files what the first run meant to.
+   * returns the first, so a re-run files what the first run meant to (or, the key reused by another request, that
+   * request's statement: the caller checks).
    */
   async record(
     idempotencyKey: string,

@@ -14,6 +14,12 @@ export const CRM_MESSAGES = {
     es: '¿En qué empresa trabaja?',
     fr: 'Pour quelle entreprise travaillez-vous ?',
   },
+  askBudgetInCurrency: {
+    en: 'Our team plans budgets in {currency}. Roughly what is your yearly budget in {currency}?',
+    de: 'Unser Team plant Budgets in {currency}. Wie hoch ist Ihr Jahresbudget ungefähr in {currency}?',
+    es: 'Nuestro equipo planifica los presupuestos en {currency}. ¿Cuál es, aproximadamente, su presupuesto anual en {currency}?',
+    fr: 'Notre équipe établit les budgets en {currency}. Quel est environ votre budget annuel en {currency} ?',
+  },
   thanks: { en: 'Thanks!', de: 'Vielen Dank!', es: '¡Gracias!', fr: 'Merci !' },
   thanksNamed: { en: 'Thanks, {name}!', de: 'Vielen Dank, {name}!', es: '¡Gracias, {name}!', fr: 'Merci, {name} !' },
   nextEnterpriseSales: {

@@ -5,6 +5,8 @@ export interface LeadScoringRules {
   readonly timelineAtMostMonths: { readonly value: number; readonly points: number };
   readonly decisionMakerPoints: number;
   readonly queues: readonly { readonly minScore: number; readonly queue: string }[];
+  /** The currency of `budgetAtLeast` (ISO 4217): a budget given in another is not compared with it. */
+  readonly budgetCurrency: string;
 }
 
 export const DEFAULT_LEAD_SCORING: LeadScoringRules = {
@@ -17,7 +19,10 @@ export const DEFAULT_LEAD_SCORING: LeadScoringRules = {
     { minScore: 40, queue: 'inside-sales' },
     { minScore: 0, queue: 'nurture' },
   ],
+  budgetCurrency: 'USD',
 };
+
+const CURRENCY = /^[A-Z]{3}$/;
 
 const isThreshold = (v: unknown): boolean =>
   typeof v === 'object' &&
@@ -47,6 +52,9 @@ export function parseLeadScoring(json: string | undefined): LeadScoringRules {
     });
   if (!thresholdsOk || !Number.isInteger(rules.decisionMakerPoints) || !queuesOk) {
     throw new Error('thresholds need {value, points}, decisionMakerPoints an integer, queues [{minScore, queue}]');
+  }
+  if (typeof rules.budgetCurrency !== 'string' || !CURRENCY.test(rules.budgetCurrency)) {
+    throw new Error('budgetCurrency must be a currency code in capitals, e.g. "EUR"');
   }
   return rules;
 }

@@ -15,12 +15,14 @@ import {
   dateFrom,
   describeDay,
   describeSlot,
+  instantOf,
   offerSlots,
   textParameter,
   timeFrom,
 } from '../appointment-parameters';
 import { APPOINTMENT_MESSAGES } from '../appointments.messages';
 import { AppointmentsRepository } from '../appointments.repository';
+import { isBlank } from '../../parameter-values';
 
 const DAY_MS = 86_400_000;
 const ALTERNATIVES = 3;
@@ -50,20 +52,26 @@ export class BookAppointmentHandler implements FulfillmentHandler {
 
     const date = dateFrom(params.date);
     if (!date) return { text: t('askDate', { provider: provider.displayName }), elicit: { parameter: 'date' } };
-    const dayStart = new Date(`${date}T00:00:00Z`);
     const time = timeFrom(params.time);
-    const found = time ? await this.appointments.findSlot(provider.id, new Date(`${date}T${time}:00Z`)) : null;
+    const at = time && instantOf(date, time);
+    const found = at ? await this.appointments.findSlot(provider.id, at) : null;
     const slot = found && found.startsAt.getTime() > Date.now() ? found : null;
     if (!slot) {
+      // The UTC day of the time asked for (10 PM at -05:00 is the next day in UTC), where the free times are shown.
+      const day = at ? at.toISOString().slice(0, 10) : date;
+      const dayStart = new Date(`${day}T00:00:00Z`);
       const earliest = new Date(Math.max(dayStart.getTime(), Date.now()));
       const free = await this.appointments.freeSlots(provider.id, earliest, new Date(dayStart.getTime() + DAY_MS), 6);
       const wording = {
-        lead: time ? t('noSlotAtTime', { provider: provider.displayName, time }) : t('askTime'),
-        none: t('noFreeTimesOnDay', { provider: provider.displayName, day: describeDay(date, languageCode) }),
+        lead: at
+          ? t('noSlotAtTime', { provider: provider.displayName, time: at.toISOString().slice(11, 16) })
+          : t('askTime'),
+        none: t('noFreeTimesOnDay', { provider: provider.displayName, day: describeDay(day, languageCode) }),
       };
-      // No free time that day: ask for another day rather than for a time that cannot be booked.
+      // No free time that day: ask for another day rather than for a time that cannot be booked. A time given is
+      // asked for again, whether not understood or not free.
       return free.length
-        ? offerSlots(wording, free, languageCode, 'time', Boolean(time))
+        ? offerSlots(wording, free, languageCode, 'time', !isBlank(params.time))
         : offerSlots(wording, free, languageCode, 'date', true);
     }
     const patient = textParameter(params.patient_id);
@@ -90,6 +98,14 @@ export class BookAppointmentHandler implements FulfillmentHandler {
     if (request.stage === 'dialog') return { text: '', delegate: true };
 
     const outcome = await this.appointments.book(slot, patient, request.idempotencyKey);
+    if (outcome.kind === 'key-reused') {
+      return {
+        text: t('bookingKeyReused'),
+        failed: true,
+        sessionParameters: { confirmation: null },
+        source: APPOINTMENTS_SOURCE,
+      };
+    }
     if (outcome.kind === 'taken') {
       const next = await this.appointments.freeSlots(
         provider.id,

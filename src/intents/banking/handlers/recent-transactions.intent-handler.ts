@@ -18,18 +18,25 @@ import {
 import type { AccountView } from '../accounts.repository';
 import { BANKING_MESSAGES } from '../banking.messages';
 import { formatMoney } from '../money';
+import { isBlank, wholeNumberFrom } from '../../parameter-values';
 
 export const DEFAULT_TRANSACTION_COUNT = 5;
 export const MAX_TRANSACTION_COUNT = 20;
 
-function countFrom(parameters: Readonly<Record<string, unknown>>): number {
-  const raw = parameters.count ?? parameters.number;
-  const value = typeof raw === 'string' ? Number(raw.trim()) : raw;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) return DEFAULT_TRANSACTION_COUNT;
-  return Math.min(Math.floor(value), MAX_TRANSACTION_COUNT);
+/**
+ * The default when no count is given, at most the maximum (the reply says how many it shows); undefined when the one
+ * given is not a whole number of at least 1.
+ */
+function countFrom(value: unknown): number | undefined {
+  if (isBlank(value)) return DEFAULT_TRANSACTION_COUNT;
+  const count = wholeNumberFrom(value);
+  return count !== undefined && count >= 1 ? Math.min(count, MAX_TRANSACTION_COUNT) : undefined;
 }
 
-/** "Show my last 5 transactions" — parameters `user_id`, `account_type` and optional `count` (default 5). */
+/**
+ * "Show my last 5 transactions" — parameters `user_id`, `account_type` and optional `count` (or `number`; default 5,
+ * at most 20; one that is not a whole number of at least 1 is asked for again).
+ */
 @IntentHandler('GetRecentTransactions')
 export class RecentTransactionsHandler implements FulfillmentHandler {
   constructor(private readonly accounts: AccountsRepository) {}
@@ -39,13 +46,22 @@ export class RecentTransactionsHandler implements FulfillmentHandler {
     const t = translator(BANKING_MESSAGES, languageCode);
     const customerNumber = customerNumberFrom(request.parameters);
     if (!customerNumber) return askForCustomerNumber(languageCode);
+    const countParameter = request.parameters.count != null ? 'count' : 'number';
+    const count = countFrom(request.parameters[countParameter]);
+    if (count === undefined) {
+      return {
+        text: t('transactionsAskCount', { max: MAX_TRANSACTION_COUNT }),
+        elicit: { parameter: countParameter, invalid: true },
+        source: BANKING_SOURCE,
+      };
+    }
     const account = await this.resolveAccount(customerNumber, accountTypeFrom(request.parameters), request.signal);
     if (!account || isAccountList(account)) {
       if (!account || account.length === 0) return unknownCustomer(languageCode);
       return askWhichAccount(account, 'transactionsWhichAccount', customerNumber, languageCode);
     }
 
-    const transactions = await this.accounts.recentTransactions(account.id, countFrom(request.parameters));
+    const transactions = await this.accounts.recentTransactions(account.id, count);
     if (transactions.length === 0) {
       return { text: t('noTransactions', { type: account.accountType }), source: BANKING_SOURCE };
     }

@@ -6,21 +6,31 @@ import { BANKING_MESSAGES } from '../banking.messages';
 import { formatMoney } from '../money';
 import { StatementArchiveClient } from '../statement-archive.client';
 import { StatementsRepository, type StoredStatement } from '../statements.repository';
+import { isBlank, wholeNumberFrom } from '../../parameter-values';
 
 const DEFAULT_DAYS = 30;
 const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 
-function daysFrom(value: unknown): number {
-  const days = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
-  return Number.isInteger(days) && days >= 1 && days <= MAX_DAYS ? days : DEFAULT_DAYS;
+/** The default when no period is given; undefined when the one given is not a whole number of 1 to MAX_DAYS. */
+function daysFrom(value: unknown): number | undefined {
+  if (isBlank(value)) return DEFAULT_DAYS;
+  const days = wholeNumberFrom(value);
+  return days !== undefined && days >= 1 && days <= MAX_DAYS ? days : undefined;
+}
+
+/** A statement stored under the turn's key answers this turn only if it covers the same account and period. */
+function isStatementOf(statement: StoredStatement, account: AccountView, days: number): boolean {
+  const periodMs = statement.periodEnd.getTime() - statement.periodStart.getTime();
+  return statement.accountId === account.id && periodMs === days * DAY_MS;
 }
 
 /**
  * "Send me a statement for my checking account" — parameters `user_id`, `account_type` (default checking),
- * `days` (default 30). Filing the statement with the document archive can take longer than any platform
- * waits, so this handler runs asynchronously: the user is told at once, the result goes to the caller's
- * callback and to the next turn. Keyed on the turn, so a re-run files and records one statement.
+ * `days` (default 30, at most 366; another value is asked for again). Filing the statement with the document
+ * archive can take longer than any platform waits, so this handler runs asynchronously: the user is told at once,
+ * the result goes to the caller's callback and to the next turn. Keyed on the turn, so a re-run files and records
+ * one statement; the key reused for another account or period (its idempotency record expired) files nothing.
  */
 @IntentHandler('RequestStatement', { mode: 'async', changesState: true })
 export class RequestStatementHandler implements FulfillmentHandler {
@@ -41,17 +51,30 @@ export class RequestStatementHandler implements FulfillmentHandler {
     const accountType =
       accountTypeFrom(request.parameters) ?? (named === undefined || named === '' ? 'checking' : undefined);
     if (!accountType) return { text: t('statementUnclearAccount'), failed: true };
+    // A period out of range is asked for again: filed as another period, it would stay with the archive for good.
+    const days = daysFrom(request.parameters.days);
+    if (days === undefined) {
+      return {
+        text: t('statementAskDays', { max: MAX_DAYS }),
+        elicit: { parameter: 'days', invalid: true },
+        source: BANKING_SOURCE,
+      };
+    }
     const account = await this.accounts.findAccount(customerNumber, accountType, request.signal);
     if (!account) {
       return { text: t('statementNoSuchAccount', { type: accountType }), failed: true };
     }
-    const days = daysFrom(request.parameters.days);
 
     // Recorded before it is filed, and filed as recorded: a run again after a crash (the archive filed it, the
     // reference was not stored) sends the archive the same period and figures under the same Idempotency-Key.
     const recorded =
       (await this.statements.findByKey(request.idempotencyKey, request.signal)) ??
       (await this.record(request, account, days));
+    // Another statement under this key: the request id was used again once its idempotency record had expired.
+    // Its figures and reference belong to that request (maybe another customer's), and this one files nothing.
+    if (!isStatementOf(recorded, account, days)) {
+      return { text: t('statementKeyReused'), failed: true, source: BANKING_SOURCE };
+    }
     const reference = recorded.archiveReference ?? (await this.file(request, recorded, customerNumber, account));
     const statement = { ...recorded, archiveReference: reference };
 

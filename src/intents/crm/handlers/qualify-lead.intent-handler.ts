@@ -8,6 +8,8 @@ import {
   IntentHandler,
   translator,
 } from '../../../fulfillment';
+import { amountCurrency, fractionDigitsOf, parseAmountMinor } from '../../banking/money';
+import { wholeNumberFrom } from '../../parameter-values';
 import { CRM_MESSAGES } from '../crm.messages';
 import { Lead } from '../lead.entity';
 import { LeadFacts, scoreLead } from '../lead-scoring';
@@ -26,14 +28,31 @@ const MAX_STORED_INTEGER = 2_147_483_647;
 const MAX_EMAIL_LENGTH = 254;
 
 /**
- * A count or an amount: at most the largest the table holds ("a budget of 5,000,000,000" is kept as the most it can
- * store, which ranks it as the largest budget, rather than failing the turn with "integer out of range").
+ * At most the largest the table holds ("a budget of 5,000,000,000" is kept as the most it can store, which ranks it
+ * as the largest budget, rather than failing the turn with "integer out of range").
  */
-function positiveInteger(value: unknown): number | undefined {
+const stored = (value: number): number => Math.min(value, MAX_STORED_INTEGER);
+
+/**
+ * A count (employees, months): a JSON number (Dialogflow's @sys.number may send 2.5), or decimal digits; blank and
+ * text such as "1e3", "0x2" or "1,000" are unknown.
+ */
+function count(value: unknown): number | undefined {
   const raw = unwrap(value, 'amount');
-  const number = typeof raw === 'string' ? Number(raw.replace(/[,_\s]/g, '')) : raw;
-  if (typeof number !== 'number' || !Number.isFinite(number) || number < 0) return undefined;
-  return Math.min(Math.round(number), MAX_STORED_INTEGER);
+  const number = typeof raw === 'number' ? raw : wholeNumberFrom(raw);
+  if (number === undefined || !Number.isFinite(number) || number < 0) return undefined;
+  return stored(Math.round(number));
+}
+
+/**
+ * A budget in whole units of the scoring currency, parsed as strictly as a transfer's amount ("50.000" reads two
+ * ways and is unknown). Null when it names another currency: ¥50,000 is not $50,000, and there is no rate to use.
+ */
+function budget(value: unknown, currency: string): number | undefined | null {
+  const named = amountCurrency(value);
+  if (named !== undefined && named !== currency) return null;
+  const minor = parseAmountMinor(value, currency);
+  return minor === undefined ? undefined : stored(Number(minor / 10n ** BigInt(fractionDigitsOf(currency))));
 }
 
 function yesNo(value: unknown): boolean | undefined {
@@ -67,10 +86,21 @@ export class QualifyLeadHandler implements FulfillmentHandler {
     const company = typeof params.company === 'string' ? params.company.trim().slice(0, 200) : '';
     if (!company) return { text: t('askCompany'), elicit: { parameter: 'company' } };
 
+    const { budgetCurrency } = this.options.scoring;
+    const budgetGiven = budget(params.budget, budgetCurrency);
+    // Asked again in the currency the rules score, as a sales rep would; a lead that is stored unscored loses the
+    // budget that would rank it.
+    if (budgetGiven === null) {
+      return {
+        text: t('askBudgetInCurrency', { currency: budgetCurrency }),
+        elicit: { parameter: 'budget', invalid: true },
+        source: CRM_SOURCE,
+      };
+    }
     const facts: LeadFacts = {
-      companySize: positiveInteger(params.company_size),
-      budget: positiveInteger(params.budget),
-      timelineMonths: positiveInteger(params.timeline_months),
+      companySize: count(params.company_size),
+      budget: budgetGiven,
+      timelineMonths: count(params.timeline_months),
       decisionMaker: yesNo(params.decision_maker),
     };
     const { score, queue } = scoreLead(facts, this.options.scoring);
