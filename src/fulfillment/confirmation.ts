@@ -25,7 +25,9 @@ export function confirmationSubject(...values: readonly (string | number | bigin
 function answerOf(request: Pick<FulfillmentRequest, 'confirmation' | 'parameters'>): ConfirmationState {
   if (request.confirmation !== 'none') return request.confirmation;
   const answer = request.parameters.confirmation;
-  const text = typeof answer === 'boolean' ? String(answer) : typeof answer === 'string' ? answer.trim() : '';
+  // NFC: "Sí" typed with a combining accent is the same word.
+  const text =
+    typeof answer === 'boolean' ? String(answer) : typeof answer === 'string' ? answer.normalize('NFC').trim() : '';
   return YES.test(text) ? 'confirmed' : NO.test(text) ? 'denied' : 'none';
 }
 
