@@ -43,6 +43,7 @@ describe('confirmations', () => {
     for (const [yes, no] of [
       ['Ja', 'Nein'],
       ['Sí', 'No'],
+      ['Si\u0301', 'No'],
       ['Oui', 'Non'],
     ]) {
       expect(confirmationOf(turn({ parameters: { confirmation: yes } }))).toBe('confirmed');
