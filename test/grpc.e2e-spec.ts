@@ -23,7 +23,15 @@ import {
   unary,
 } from './support/grpc-client';
 import { H2_FLAG, H2_FRAME, rawH2cRequest } from './support/raw-h2c';
-import { connect as connectHttp2, type Settings as Http2Settings } from 'node:http2';
+import {
+  type ClientHttp2Session,
+  connect as connectHttp2,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type Settings as Http2Settings,
+} from 'node:http2';
+import { Module } from '@nestjs/common';
+import { type FulfillmentHandler, type FulfillmentResult, IntentHandler } from '../src/fulfillment';
 import { MAX_CONCURRENT_STREAMS } from '../src/grpc/grpc.transport';
 
 const GENERIC_TOKEN = 'grpc-generic-token-0123456789abcdef';
@@ -32,6 +40,85 @@ const LIMITED_TOKEN = 'grpc-limited-token-0123456789abcdef';
 const SIGNING_KEY = randomBytes(32);
 const ES_FIXTURE = join(__dirname, 'fixtures', 'dialogflow-es', 'intents', 'GetAccountBalance.json');
 const BALANCE = { user_id: '12345', account_type: 'checking' };
+
+// Protobuf written by hand: what a raw client can send and protobufjs would never write.
+const wireVarint = (value: number): number[] =>
+  value > 127 ? [(value & 0x7f) | 0x80, ...wireVarint(value >>> 7)] : [value];
+const wireField = (number: number, bytes: number[]) => [
+  ...wireVarint(number * 8 + 2),
+  ...wireVarint(bytes.length),
+  ...bytes,
+];
+const wireText = (value: string) => [...Buffer.from(value)];
+
+/** A gRPC message as it goes on the wire: not compressed, its length, its bytes. */
+function grpcFrame(message: Buffer): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+interface H2Answer {
+  /** grpc-status and grpc-message, from the trailers or a trailers-only answer. */
+  grpcStatus?: string;
+  grpcMessage?: string;
+  /** When the stream closed, from the request's start, and with which RST_STREAM code (0: NO_ERROR, or none). */
+  closedAfterMs?: number;
+  rstCode?: number;
+}
+
+/**
+ * A call as a raw HTTP/2 client makes it, for what grpc-js will not send: the headers given, then `body`, and the end
+ * of the request unless `end` is false. Resolves when the stream closes, or after `waitMs` with what came so far.
+ */
+function rawGrpcCall(
+  session: ClientHttp2Session,
+  headers: OutgoingHttpHeaders,
+  body: Buffer,
+  { end = true, waitMs = 10_000 } = {},
+): Promise<H2Answer> {
+  const started = performance.now();
+  const request = session.request(
+    {
+      ':method': 'POST',
+      ':path': '/fulfillment.v1.FulfillmentService/Fulfill',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...headers,
+    },
+    { endStream: false },
+  );
+  const answer: H2Answer = {};
+  const status = (fields: IncomingHttpHeaders) => {
+    if (fields['grpc-status'] === undefined) return;
+    answer.grpcStatus = String(fields['grpc-status']);
+    answer.grpcMessage = decodeURIComponent(String(fields['grpc-message'] ?? ''));
+  };
+  request.on('response', status);
+  request.on('trailers', status);
+  request.on('error', () => undefined);
+  request.resume();
+  request.write(body);
+  if (end) request.end();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(answer), waitMs);
+    request.on('close', () => {
+      clearTimeout(timer);
+      resolve({ ...answer, closedAfterMs: performance.now() - started, rstCode: request.rstCode });
+    });
+  });
+}
+
+/** A state-changing handler answering with a date in its payload: JSON has none, so the date goes out as its text. */
+@IntentHandler('TestDated', { changesState: true })
+class DatedHandler implements FulfillmentHandler {
+  handle(): Promise<FulfillmentResult> {
+    return Promise.resolve({ text: 'dated', payload: { at: new Date('2026-03-04T05:06:07.000Z') } });
+  }
+}
+
+@Module({ providers: [DatedHandler] })
+class DatedHandlerModule {}
 
 interface FulfillResponse {
   requestId: string;
@@ -68,6 +155,12 @@ const balanceRequest = (extra: Record<string, unknown> = {}) => ({
   parameters: toStruct(BALANCE),
   ...extra,
 });
+
+const fulfillService = proto.fulfillment.v1.FulfillmentService as unknown as {
+  service: { Fulfill: { requestSerialize: (request: object) => Buffer } };
+};
+const encodedBalanceRequest = (extra: Record<string, unknown> = {}) =>
+  grpcFrame(fulfillService.service.Fulfill.requestSerialize(balanceRequest(extra)));
 
 function callersFile(root: string): string {
   const file = join(root, 'callers.yaml');
@@ -397,43 +490,77 @@ describe('gRPC over TLS, client certificates optional (real TLS, raw grpc-js cli
     expect(served.outcome).toBe('OUTCOME_FULFILLED');
   });
 
+  /** Sends bytes written by hand as a Fulfill request; resolves with the encoded reply. */
+  const rawFulfill = (bytes: number[]) =>
+    new Promise<Buffer>((resolve, reject) =>
+      withCertificate.makeUnaryRequest(
+        '/fulfillment.v1.FulfillmentService/Fulfill',
+        (message: Buffer) => message,
+        (reply: Buffer) => reply,
+        Buffer.from(bytes),
+        new Metadata(),
+        (error, reply) => (error ? reject(error) : resolve(reply as Buffer)),
+      ),
+    );
+
   it('refuses a typed Fulfill whose Struct repeats a key on the wire (decoding keeps the last) or has a prototype key', async () => {
     // Written by hand: protobufjs never writes a map key twice, an attacker's encoder may.
-    const varint = (value: number): number[] =>
-      value > 127 ? [(value & 0x7f) | 0x80, ...varint(value >>> 7)] : [value];
-    const field = (number: number, bytes: number[]) => [...varint(number * 8 + 2), ...varint(bytes.length), ...bytes];
-    const text = (value: string) => [...Buffer.from(value)];
     const entry = (key: string, value: string) =>
-      field(1, [...field(1, text(key)), ...field(2, field(3, text(value)))]);
-    const request = (...entries: number[][]) =>
-      Buffer.from([
-        ...field(2, text('grpc-session')),
-        ...field(3, text('TransferFunds')),
-        ...field(4, [...entry('user_id', '12345'), ...entries.flat()]),
-      ]);
-    const raw = (bytes: Buffer) =>
-      failure(
-        new Promise((resolve, reject) =>
-          withCertificate.makeUnaryRequest(
-            '/fulfillment.v1.FulfillmentService/Fulfill',
-            (message: Buffer) => message,
-            (reply: Buffer) => reply,
-            bytes,
-            new Metadata(),
-            (error, reply) => (error ? reject(error) : resolve(reply)),
-          ),
-        ),
-      );
-    const repeated = await raw(request(entry('amount', '1.00'), entry('amount', '9.00')));
+      wireField(1, [...wireField(1, wireText(key)), ...wireField(2, wireField(3, wireText(value)))]);
+    const request = (...entries: number[][]) => [
+      ...wireField(2, wireText('grpc-session')),
+      ...wireField(3, wireText('TransferFunds')),
+      ...wireField(4, [...entry('user_id', '12345'), ...entries.flat()]),
+    ];
+    const repeated = await failure(rawFulfill(request(entry('amount', '1.00'), entry('amount', '9.00'))));
     expect(repeated).toMatchObject({
       code: status.INVALID_ARGUMENT,
       details: expect.stringContaining('The request repeats the key parameters.amount.'),
     });
-    const prototype = await raw(request(entry('constructor', 'x')));
+    const prototype = await failure(rawFulfill(request(entry('constructor', 'x'))));
     expect(prototype).toMatchObject({
       code: status.INVALID_ARGUMENT,
       details: expect.stringContaining('The request has a key that is not allowed: parameters.constructor.'),
     });
+  });
+
+  it('refuses a typed Fulfill that hides what the check reads: a scalar sent length-delimited, a Struct sent twice', async () => {
+    const entry = (key: string, value: number[]) =>
+      wireField(1, [...wireField(1, wireText(key)), ...wireField(2, value)]);
+    const text = (value: string) => wireField(3, wireText(value));
+    const repeatedKey = [...entry('amount', text('1.00')), ...entry('amount', text('9.00'))];
+    const turn = (...fields: number[][]) => [
+      ...wireField(2, wireText('grpc-session')),
+      ...wireField(3, wireText('GetAccountBalance')),
+      ...fields.flat(),
+    ];
+    const balance = wireField(4, [...entry('user_id', text('12345')), ...entry('account_type', text('checking'))]);
+    const refusals: [number[], string][] = [
+      // number_value (a double) sent length-delimited: protobufjs reads 8 bytes as the number, then the string after
+      // them as the same Value's string_value, which a proxy in front never saw.
+      [
+        turn(wireField(4, entry('user_id', wireField(2, [0, 0, 0, 0, 0, 0, 0, ...text('12345')])))),
+        'number_value of parameters.user_id with wire type 2',
+      ],
+      // A context's lifespan (a varint) sent length-delimited, holding parameters that repeat a key.
+      [
+        turn(balance, wireField(5, [...wireField(1, wireText('c')), ...wireField(2, wireField(3, repeatedKey))])),
+        'contexts.0.lifespan with wire type 2',
+      ],
+      // parameters twice: protobufjs keeps the second alone, protobuf (Go, C++, Java, a proxy) merges the two.
+      [
+        turn(wireField(4, entry('user_id', text('12345'))), wireField(4, entry('account_type', text('savings')))),
+        'parameters occurs twice',
+      ],
+    ];
+    for (const [bytes, reason] of refusals) {
+      expect(await failure(rawFulfill(bytes))).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: expect.stringContaining(`The request is not a FulfillRequest that can be decoded: ${reason}.`),
+      });
+    }
+    // The same turn encoded as an encoder writes it is answered.
+    expect((await rawFulfill(turn(balance))).toString('latin1')).toContain('$3,247.82');
   });
 
   it('throttles per caller with RESOURCE_EXHAUSTED and a retry-after trailer', async () => {
@@ -736,7 +863,7 @@ describe('gRPC without TLS (local development)', () => {
   let port: number;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { GRPC_ENABLED: 'true' } });
+    t = await startTestApp({ env: { GRPC_ENABLED: 'true' }, imports: [DatedHandlerModule] });
     port = t.grpcPort ?? 0;
   });
 
@@ -778,6 +905,48 @@ describe('gRPC without TLS (local development)', () => {
       expect(response.text).toContain('$3,247.82');
     } finally {
       client.close();
+    }
+  });
+
+  it('answers a fresh turn as its replay: a date in the payload is its text, not an empty Struct', async () => {
+    const client = openGrpcClient(port, credentials.createInsecure());
+    const dated = { requestId: 'grpc-dated-1', intent: 'TestDated' };
+    try {
+      const fresh = await unary<FulfillResponse>(client, 'Fulfill', balanceRequest(dated), bearer('local-dev-token'));
+      const replay = await unary<FulfillResponse>(client, 'Fulfill', balanceRequest(dated), bearer('local-dev-token'));
+      expect(replay.replayed).toBe(true);
+      expect(fresh.replayed).toBe(false);
+      for (const answer of [fresh, replay]) {
+        expect(fromStruct(answer.payload, 'payload', 10)).toEqual({ at: '2026-03-04T05:06:07.000Z' });
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it('reads a grpc-timeout sent twice or with 9 digits as meant, and refuses one that is not digits and a unit', async () => {
+    // grpc-js read the first of two values unadapted (30 days wrapped round into the past), 8 of 9 digits
+    // (300000000S as 0 s) and the digits and unit it found in any text (x0S as 0 s): DEADLINE_EXCEEDED at once.
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    const call = (timeout: string | string[]) =>
+      rawGrpcCall(
+        session,
+        { authorization: 'Bearer local-dev-token', 'grpc-timeout': timeout },
+        encodedBalanceRequest(),
+      );
+    try {
+      for (const timeout of [['2592000S', '2592000S'], ['2592000S', '20S'], '300000000S', '000000020S']) {
+        expect(await call(timeout)).toMatchObject({ grpcStatus: String(status.OK) });
+      }
+      for (const timeout of ['x0S', '0.5S']) {
+        expect(await call(timeout)).toMatchObject({
+          grpcStatus: String(status.INTERNAL),
+          grpcMessage: 'Invalid grpc-timeout value "malformed"',
+        });
+      }
+    } finally {
+      session.close();
     }
   });
 
@@ -919,6 +1088,67 @@ describe('gRPC connections that grow old (GRPC_MAX_CONNECTION_AGE_MS)', () => {
     } finally {
       session.destroy();
       client.close();
+    }
+  });
+});
+
+describe('gRPC calls whose request does not arrive in full (HTTP_REQUEST_TIMEOUT_MS)', () => {
+  const TIMEOUT_MS = 1000;
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { GRPC_ENABLED: 'true', HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) } });
+    port = t.grpcPort ?? 0;
+  });
+
+  afterAll(() => t?.close());
+
+  it('ends such a call with DEADLINE_EXCEEDED, before any guard, and resets its stream (grpc-js held it for ever)', async () => {
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    const announced = Buffer.alloc(5);
+    announced.writeUInt32BE(1024 * 1024, 1);
+    const partial = (body: Buffer) => rawGrpcCall(session, {}, body, { end: false, waitMs: 4 * TIMEOUT_MS });
+    try {
+      const started = performance.now();
+      const answers = await Promise.all([
+        // A message announced at 1 MiB, and what flow control lets through of it; headers alone; all of a message
+        // but the end of the request. Unauthenticated: the guards never see them.
+        ...Array.from({ length: 20 }, () => partial(Buffer.concat([announced, Buffer.alloc(60_000)]))),
+        partial(Buffer.alloc(0)),
+        partial(encodedBalanceRequest()),
+      ]);
+      for (const answer of answers) {
+        expect(answer).toMatchObject({
+          grpcStatus: String(status.DEADLINE_EXCEEDED),
+          grpcMessage: `The request did not arrive in full within ${TIMEOUT_MS} ms.`,
+          rstCode: 0,
+        });
+      }
+      expect(performance.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      // The connection goes on serving calls whose request arrives.
+      const served = await rawGrpcCall(session, { authorization: 'Bearer local-dev-token' }, encodedBalanceRequest());
+      expect(served).toMatchObject({ grpcStatus: String(status.OK) });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('leaves alone a call whose request arrived, however long its answer takes (a health Watch)', async () => {
+    const health = openGrpcClient(port, credentials.createInsecure(), proto.grpc.health.v1.Health);
+    const stream = health.Watch({ service: '' });
+    try {
+      const ended = new Promise<string>((resolve) => {
+        stream.on('error', (error: ServiceError) => resolve(status[error.code]));
+        stream.on('end', () => resolve('end'));
+      });
+      stream.on('data', () => undefined);
+      const quiet = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 2 * TIMEOUT_MS));
+      expect(await Promise.race([ended, quiet])).toBe('still open');
+    } finally {
+      stream.cancel();
+      health.close();
     }
   });
 });

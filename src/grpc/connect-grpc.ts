@@ -1,6 +1,6 @@
 import { auditTransportRefusals } from './grpc-transport-refusals';
 import { guardRequestDecoding, refuseUndecodableMessages, type RequestDecoding } from './request-decoding';
-import { FULFILL_REQUEST_SHAPE } from './struct-wire';
+import { FULFILL_REQUEST_SHAPE, HANDLE_WEBHOOK_REQUEST_SHAPE } from './struct-wire';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { type INestApplication, Logger } from '@nestjs/common';
 import type { CustomStrategy } from '@nestjs/microservices';
@@ -17,6 +17,7 @@ import { accessLogger } from '../observability/access-log';
 import { rootLogger } from '../observability/logging';
 import { adaptIncomingHeaders } from './repeated-headers';
 import { logGrpcJsMessages } from './grpc-js-log';
+import { cutUnfinishedRequests, stopReadingOnceAnswered } from './unfinished-requests';
 
 const logger = new Logger('Grpc');
 
@@ -28,8 +29,11 @@ const REFLECTION_METHODS: ReadonlySet<string> = new Set([
 
 /** Every method's requests, refused as the client's fault when their bytes do not decode. */
 const GUARDED_REQUESTS: Readonly<Record<string, RequestDecoding>> = {
-  '/fulfillment.v1.FulfillmentService/Fulfill': { type: 'FulfillRequest', structs: FULFILL_REQUEST_SHAPE },
-  '/fulfillment.v1.FulfillmentService/HandleWebhook': { type: 'HandleWebhookRequest' },
+  '/fulfillment.v1.FulfillmentService/Fulfill': { type: 'FulfillRequest', shape: FULFILL_REQUEST_SHAPE },
+  '/fulfillment.v1.FulfillmentService/HandleWebhook': {
+    type: 'HandleWebhookRequest',
+    shape: HANDLE_WEBHOOK_REQUEST_SHAPE,
+  },
   '/grpc.health.v1.Health/Check': { type: 'HealthCheckRequest' },
   '/grpc.health.v1.Health/Watch': { type: 'HealthCheckRequest' },
   ...Object.fromEntries([...REFLECTION_METHODS].map((path) => [path, { type: 'ServerReflectionRequest' }])),
@@ -69,6 +73,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
     maxReceiveMessageLength: config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES,
     interceptors: [
       grpcAccessLog(access, { probePercent: config.observability.accessLogProbePercent }),
+      cutUnfinishedRequests(config.http.requestTimeoutMs),
       refuseUndecodableMessages(REFLECTION_METHODS),
     ],
     onBound: (server, address, port) => {
@@ -79,6 +84,12 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
       endpoint.started(address, port, transport, () => server.forceShutdown());
       connections.observe(server);
       auditTransportRefusals(server);
+      if (!stopReadingOnceAnswered(server)) {
+        logger.warn(
+          'Cannot reset gRPC streams answered before their request ended with this grpc-js version: such a stream ' +
+            'is held until the client ends it',
+        );
+      }
       if (!adaptIncomingHeaders(server)) {
         logger.warn(
           'Cannot adapt gRPC headers with this grpc-js version: a repeated credential is read once, and a timeout ' +

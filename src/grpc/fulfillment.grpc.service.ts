@@ -63,8 +63,9 @@ export class FulfillmentGrpcService {
     try {
       const body = toGenericBody(request, this.config.http.jsonMaxDepth);
       const reply = await this.run('generic', body, context, budgetMs);
-      // A replayed turn exists only as the stored JSON; a fresh one is mapped from what was rendered.
-      const response = (reply.body ?? JSON.parse(reply.json)) as GenericWebhookResponse;
+      // From the JSON that HTTP sends and a replay returns, not the rendered object: a value with toJSON (a Date)
+      // became an empty Struct on a fresh turn and its text on the replay.
+      const response = JSON.parse(reply.json) as GenericWebhookResponse;
       return toFulfillResponse(response, reply.replayed);
     } catch (error: unknown) {
       throw error instanceof AppError ? asFulfillRequestError(error) : error;

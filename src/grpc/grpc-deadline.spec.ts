@@ -1,5 +1,12 @@
 import { AppError } from '../common/errors/app-error';
-import { authBudgetMs, callBudgetMs, deadlineMarginMs, holdableTimeout, LONGEST_TIMEOUT } from './grpc-deadline';
+import {
+  authBudgetMs,
+  callBudgetMs,
+  deadlineMarginMs,
+  holdableTimeout,
+  LONGEST_TIMEOUT,
+  MALFORMED_TIMEOUT,
+} from './grpc-deadline';
 
 describe('callBudgetMs', () => {
   const now = 1_000_000;
@@ -53,10 +60,10 @@ describe('authBudgetMs', () => {
 });
 
 describe('holdableTimeout', () => {
-  it('leaves a timeout grpc-js can hold as it is, and a malformed one for grpc-js to refuse', () => {
+  it('leaves a timeout grpc-js can hold as it is', () => {
     expect(holdableTimeout('2500m')).toBe('2500m');
     expect(holdableTimeout('2147483S')).toBe('2147483S');
-    expect(holdableTimeout('10s')).toBe('10s');
+    expect(holdableTimeout('99999999n')).toBe('99999999n');
   });
 
   it('makes one of 2^31 ms or more (which grpc-js wraps round into the past) about 28 hours', () => {
@@ -64,5 +71,26 @@ describe('holdableTimeout', () => {
     expect(holdableTimeout('2147484S')).toBe(LONGEST_TIMEOUT);
     expect(holdableTimeout('99999999H')).toBe(LONGEST_TIMEOUT);
     expect(Number(LONGEST_TIMEOUT.slice(0, -1))).toBeLessThan(2 ** 31);
+  });
+
+  it('reads more than 8 digits whole (grpc-js read 8 of them: 300000000S as 0), in a coarser unit when they fit', () => {
+    expect(holdableTimeout('300000000S')).toBe(LONGEST_TIMEOUT);
+    expect(holdableTimeout('999999999S')).toBe(LONGEST_TIMEOUT);
+    expect(holdableTimeout('000000005S')).toBe('5S');
+    expect(holdableTimeout('300000000n')).toBe('300000u');
+    expect(holdableTimeout('123456789u')).toBe('123457m');
+    expect(holdableTimeout('2147483647m')).toBe('2147484S');
+  });
+
+  it('makes repeated values the shortest of them (grpc-js read the first, unadapted)', () => {
+    expect(holdableTimeout(['2592000S', '2592000S'])).toBe(LONGEST_TIMEOUT);
+    expect(holdableTimeout(['30S', '1500m', '2592000S'])).toBe('1500m');
+  });
+
+  it('makes a value that is not digits and a unit one grpc-js refuses (it read the digits and unit it found in it)', () => {
+    for (const value of ['10s', 'x0S', '-5S', '5.5S', '1S2', '', ['5S', 'soon']]) {
+      expect(holdableTimeout(value)).toBe(MALFORMED_TIMEOUT);
+    }
+    expect(MALFORMED_TIMEOUT).not.toMatch(/\d/);
   });
 });

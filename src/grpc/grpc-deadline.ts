@@ -38,20 +38,50 @@ export function authBudgetMs(deadline: Deadline, configuredMs: number, elapsedMs
   return Math.max(0, Math.min(configuredMs, Math.floor(at - now + elapsedMs)));
 }
 
-/** A `grpc-timeout` as grpc-js reads it: up to 8 digits and a unit. */
-const TIMEOUT = /^(\d{1,8})\s*([HMSmun])$/;
+/** A `grpc-timeout`: digits and a unit. The gRPC spec allows 8 digits; grpc-js reads any 1-8 digits and a unit within. */
+const TIMEOUT = /^\s*(\d+)\s*([HMSmun])\s*$/;
 const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
+/** The units up to a second, finest first: each a thousand of the one before. */
+const UP_TO_SECONDS = ['n', 'u', 'm', 'S'];
+const MAX_DIGITS_VALUE = 99_999_999;
 /** The longest timeout grpc-js's timer holds (a 32-bit millisecond count); any turn's budget is far shorter. */
 export const LONGEST_TIMEOUT = '99999999m';
+/** Not digits and a unit, so grpc-js finds nothing in it to read and refuses the call (INTERNAL, "Invalid …"). */
+export const MALFORMED_TIMEOUT = 'malformed';
 
 /**
- * A `grpc-timeout` that grpc-js can hold. It turns the header into milliseconds with a 32-bit integer, so a timeout
- * of 2^31 ms (about 25 days) or more wraps round: 30 days (what a client's 30-day deadline sends, `2592000S`) became
- * a deadline in the past and an immediate DEADLINE_EXCEEDED. Such a timeout is the same as none for a turn: it
- * becomes LONGEST_TIMEOUT (about 28 hours). A malformed one is left for grpc-js to refuse.
+ * A `grpc-timeout` that grpc-js reads as the client meant it. grpc-js reads the first of repeated values, the first
+ * 1-8 digits and unit it finds anywhere in one (nine digits, `300000000S`, were read as `00000000S`: an immediate
+ * DEADLINE_EXCEEDED), and turns them into milliseconds with a 32-bit integer, so a timeout of 2^31 ms (about 25
+ * days) or more wrapped round into the past (what a client's 30-day deadline sends, `2592000S`). So repeated values
+ * become the shortest (no deadline later than one the client sent); 2^31 ms or more becomes LONGEST_TIMEOUT (about
+ * 28 hours, the same as none for a turn); more than 8 digits are written in a coarser unit; and a value that is not
+ * digits and a unit becomes MALFORMED_TIMEOUT.
  */
-export function holdableTimeout(value: string): string {
-  const match = TIMEOUT.exec(value.trim());
-  if (!match) return value;
-  return Number(match[1]) * UNIT_MS[match[2]] >= 2 ** 31 ? LONGEST_TIMEOUT : value;
+export function holdableTimeout(value: string | readonly string[]): string {
+  const timeouts = (typeof value === 'string' ? [value] : value).map((text) => TIMEOUT.exec(text));
+  let shortest: RegExpExecArray | undefined;
+  for (const timeout of timeouts) {
+    if (timeout === null) return MALFORMED_TIMEOUT;
+    if (shortest === undefined || millisecondsOf(timeout) < millisecondsOf(shortest)) shortest = timeout;
+  }
+  if (shortest === undefined) return MALFORMED_TIMEOUT;
+  return millisecondsOf(shortest) >= 2 ** 31 ? LONGEST_TIMEOUT : inEightDigits(Number(shortest[1]), shortest[2]);
+}
+
+function millisecondsOf([, digits, unit]: RegExpExecArray): number {
+  return Number(digits) * UNIT_MS[unit];
+}
+
+/**
+ * The same timeout in at most 8 digits, rounded up to a coarser unit when it has more. Under 2^31 ms only a count of
+ * milli-, micro- or nanoseconds can have more (2^31 ms is 2,147,484 seconds).
+ */
+function inEightDigits(amount: number, unit: string): string {
+  let index = UP_TO_SECONDS.indexOf(unit);
+  while (amount > MAX_DIGITS_VALUE) {
+    amount = Math.ceil(amount / 1000);
+    unit = UP_TO_SECONDS[++index];
+  }
+  return `${amount}${unit}`;
 }

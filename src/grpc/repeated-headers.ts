@@ -59,7 +59,7 @@ export function makeMetadataSafe(headers: IncomingHttpHeaders): void {
 
 /**
  * Adapts every call's headers on a bound grpc-js server, ahead of grpc-js's own handler: `restoreRepeatedHeaders`,
- * `makeMetadataSafe`, and a `grpc-timeout` grpc-js can hold (`holdableTimeout`).
+ * `makeMetadataSafe`, and one `grpc-timeout` grpc-js reads as meant (`holdableTimeout`).
  */
 export function adaptIncomingHeaders(server: Server): boolean {
   const servers = grpcHttp2Servers(server) ?? [];
@@ -70,7 +70,7 @@ export function adaptIncomingHeaders(server: Server): boolean {
         if (rawHeaders) restoreRepeatedHeaders(headers, rawHeaders);
         makeMetadataSafe(headers);
         const timeout = headers['grpc-timeout'];
-        if (typeof timeout === 'string') headers['grpc-timeout'] = holdableTimeout(timeout);
+        if (timeout !== undefined) headers['grpc-timeout'] = holdableTimeout(timeout);
       },
     );
   }

@@ -100,7 +100,7 @@ describe('guardRequestDecoding (a real grpc-js server)', () => {
   });
 
   it('notes a Struct key the bytes repeat, where the method has Structs', async () => {
-    const server = await serve({ [FULFILL]: { type: 'FulfillRequest', structs: FULFILL_REQUEST_SHAPE } });
+    const server = await serve({ [FULFILL]: { type: 'FulfillRequest', shape: FULFILL_REQUEST_SHAPE } });
     close = server.close;
     await server.send(FULFILL, field(4, Buffer.concat([entry('amount', '1'), entry('amount', '9')])));
     const [request] = server.received as [object];
@@ -108,7 +108,7 @@ describe('guardRequestDecoding (a real grpc-js server)', () => {
   });
 
   it('marks undecodable a request the decoder read but the Struct scan cannot (a Struct sent as a varint)', async () => {
-    const server = await serve({ [FULFILL]: { type: 'FulfillRequest', structs: FULFILL_REQUEST_SHAPE } });
+    const server = await serve({ [FULFILL]: { type: 'FulfillRequest', shape: FULFILL_REQUEST_SHAPE } });
     close = server.close;
     const keys = Buffer.concat([entry('amount', '1'), entry('amount', '9')]);
     // protobufjs decodes this as parameters {amount: 9}; the scan would have skipped the varint.
@@ -120,7 +120,7 @@ describe('guardRequestDecoding (a real grpc-js server)', () => {
   });
 
   it('leaves methods it was not given to grpc-js, which answers INTERNAL', async () => {
-    const server = await serve({ [FULFILL]: { type: 'FulfillRequest', structs: FULFILL_REQUEST_SHAPE } });
+    const server = await serve({ [FULFILL]: { type: 'FulfillRequest', shape: FULFILL_REQUEST_SHAPE } });
     close = server.close;
     expect(await server.send(HANDLE_WEBHOOK, Buffer.from([0x12, 0x05, 0x7b]))).toMatchObject({ code: 13 });
     expect(server.received).toEqual([]);

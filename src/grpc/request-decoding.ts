@@ -6,12 +6,12 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import { AppError } from '../common/errors/app-error';
-import { duplicateStructKey, type StructShape } from './struct-wire';
+import { duplicateStructKey, type MessageShape } from './struct-wire';
 
-/** One method's request, as its refusals name it, and where its Structs are (to find repeated keys). */
+/** One method's request, as its refusals name it, and its fields (to find repeated keys and ambiguous encodings). */
 export interface RequestDecoding {
   readonly type: string;
-  readonly structs?: StructShape;
+  readonly shape?: MessageShape;
 }
 
 const DUPLICATE_KEY = Symbol('duplicate Struct key');
@@ -25,7 +25,9 @@ const UNDECODABLE = Symbol('undecodable request');
  *   client had gone. The call goes on as an empty request marked undecodable (`refuseUndecodable`), so it is
  *   authenticated first and then refused like a JSON body that is not JSON;
  * - a Struct key the bytes repeat: decoding keeps only the last, so the request is refused like a JSON body with a
- *   repeated key (`duplicateKeyOf`).
+ *   repeated key (`duplicateKeyOf`);
+ * - bytes another decoder (a proxy, a logger) would read otherwise: a field sent with another wire type than its own,
+ *   a singular message sent twice, text that is not UTF-8 (see duplicateStructKey). They are refused as undecodable.
  * Call before services are added.
  */
 export function guardRequestDecoding(server: Server, methods: Readonly<Record<string, RequestDecoding>>): void {
@@ -46,8 +48,8 @@ function guarded<T>(deserialize: (bytes: Buffer) => T, decoding: RequestDecoding
     let repeated: string | undefined;
     try {
       message = deserialize(bytes);
-      // Bytes the decoder read but the scan cannot (see duplicateStructKey) are refused like undecodable ones.
-      if (decoding.structs !== undefined) repeated = duplicateStructKey(bytes, decoding.structs);
+      // Bytes other decoders would read otherwise (see duplicateStructKey) are refused like undecodable ones.
+      if (decoding.shape !== undefined) repeated = duplicateStructKey(bytes, decoding.shape);
     } catch (error: unknown) {
       const undecodable = {};
       const reason = `The request is not a ${decoding.type} that can be decoded: ${decodeErrorText(error)}.`;

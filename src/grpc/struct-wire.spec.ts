@@ -1,4 +1,14 @@
-import { duplicateStructKey, FULFILL_REQUEST_SHAPE } from './struct-wire';
+import { loadSync } from '@grpc/proto-loader';
+import { join } from 'node:path';
+import { Enum, Root, types } from 'protobufjs';
+import { FULFILLMENT_PROTO, PROTO_DIR, PROTO_LOADER_OPTIONS } from './grpc-proto';
+import { toStruct } from './struct';
+import {
+  duplicateStructKey,
+  FULFILL_REQUEST_SHAPE,
+  HANDLE_WEBHOOK_REQUEST_SHAPE,
+  type MessageShape,
+} from './struct-wire';
 
 // Protobuf wire encoding by hand, so the test can write what protobufjs would never write: a repeated map key.
 const varint = (value: number): number[] => {
@@ -18,6 +28,24 @@ const text = (value: string): number[] => [...Buffer.from(value)];
 const stringValue = (value: string) => field(3, text(value));
 const entry = (key: string, value: number[]) => field(1, [...field(1, text(key)), ...field(2, value)]);
 const struct = (...entries: number[][]) => entries.flat();
+const scan =
+  (bytes: number[], shape = FULFILL_REQUEST_SHAPE) =>
+  () =>
+    duplicateStructKey(Uint8Array.from(bytes), shape);
+const repeatedKey = struct(entry('amount', stringValue('1')), entry('amount', stringValue('9')));
+/**
+ * A double (wire type 1) sent length-delimited: protobufjs reads the length byte and the 7 after it as the number,
+ * then decodes `hidden` as more fields of the same message.
+ */
+const asDouble = (number: number, hidden: number[]) => field(number, [0, 0, 0, 0, 0, 0, 0, ...hidden]);
+
+/** The service's own encoder and decoder (protobufjs, through proto-loader), as the server and clients use them. */
+const fulfillment = loadSync(FULFILLMENT_PROTO, PROTO_LOADER_OPTIONS)[
+  'fulfillment.v1.FulfillmentService'
+] as unknown as Record<
+  'Fulfill' | 'HandleWebhook',
+  { requestSerialize: (value: object) => Buffer; requestDeserialize: (bytes: Buffer) => Record<string, unknown> }
+>;
 
 describe('duplicateStructKey (FulfillRequest on the wire)', () => {
   it('finds nothing in a request whose Structs repeat no key', () => {
@@ -29,11 +57,9 @@ describe('duplicateStructKey (FulfillRequest on the wire)', () => {
     expect(duplicateStructKey(Uint8Array.from(bytes), FULFILL_REQUEST_SHAPE)).toBeUndefined();
   });
 
-  it('finds a key repeated in parameters, also across two occurrences of the field (which protobuf merges)', () => {
+  it('finds a key repeated in parameters', () => {
     const twice = field(4, struct(entry('amount', stringValue('1.00')), entry('amount', stringValue('9.00'))));
     expect(duplicateStructKey(Uint8Array.from(twice), FULFILL_REQUEST_SHAPE)).toBe('parameters.amount');
-    const merged = [...field(4, entry('amount', stringValue('1'))), ...field(4, entry('amount', stringValue('9')))];
-    expect(duplicateStructKey(Uint8Array.from(merged), FULFILL_REQUEST_SHAPE)).toBe('parameters.amount');
   });
 
   it('finds one nested in a struct value, a list item, session_parameters and a context', () => {
@@ -106,6 +132,111 @@ describe('duplicateStructKey (FulfillRequest on the wire)', () => {
     const entries = entry('amount', stringValue('1')).slice(2);
     expect(() =>
       duplicateStructKey(Uint8Array.from(field(4, [0x08, entries.length, ...entries])), FULFILL_REQUEST_SHAPE),
-    ).toThrow('a Struct entry with wire type 0');
+    ).toThrow('fields of parameters with wire type 0');
+  });
+
+  it('throws on a scalar sent length-delimited, whose bytes protobufjs decodes on as more fields of the message', () => {
+    const cases: [number[], string][] = [
+      // A Value's number hiding a string, a bool hiding a struct with a repeated key, a null hiding text not UTF-8.
+      [field(4, entry('id', asDouble(2, stringValue('12345')))), 'number_value of parameters.id with wire type 2'],
+      [field(4, entry('flag', field(4, field(5, repeatedKey)))), 'bool_value of parameters.flag with wire type 2'],
+      [field(4, entry('none', field(1, field(3, [0xff])))), 'null_value of parameters.none with wire type 2'],
+      // A context's lifespan hiding its parameters with a repeated key, the request's enums hiding parameters.
+      [field(5, [...field(1, text('c')), ...field(2, field(3, repeatedKey))]), 'contexts.0.lifespan with wire type 2'],
+      [field(7, field(4, repeatedKey)), 'stage with wire type 2'],
+      [field(8, field(4, repeatedKey)), 'confirmation with wire type 2'],
+      // The other way round: a number sent as a varint is read as 8 bytes, text sent as one as a length and text.
+      [field(4, entry('n', [0x10, 0x01, ...stringValue('x')])), 'number_value of parameters.n with wire type 0'],
+      [[0x18, 0x02, 0x41, 0x42], 'intent with wire type 0'],
+      [field(4, entry('l', field(6, [0x08, 0x00]))), 'values of parameters.l with wire type 0'],
+      [field(4, field(1, [0x08, 0x01, 0x41])), 'key of an entry of parameters with wire type 0'],
+      [[0x10, 0x00, ...field(1, text('x'))], 'json with wire type 0'],
+    ];
+    for (const [bytes, message] of cases) {
+      const shape = message.startsWith('json') ? HANDLE_WEBHOOK_REQUEST_SHAPE : FULFILL_REQUEST_SHAPE;
+      expect(scan(bytes, shape)).toThrow(message);
+    }
+    // What protobufjs made of the first: the number and the hidden string, two kinds a proxy would not have seen.
+    const decoded = fulfillment.Fulfill.requestDeserialize(Buffer.from(cases[0][0]));
+    expect(decoded.parameters).toEqual({
+      fields: { id: expect.objectContaining({ numberValue: expect.any(Number), stringValue: '12345' }) as unknown },
+    });
+  });
+
+  it('throws on a singular message sent twice, which protobufjs reads as the last alone and protobuf merges', () => {
+    const one = (key: string) => entry(key, stringValue('x'));
+    const cases: [number[], string][] = [
+      [[...field(4, one('user_id')), ...field(4, one('account_type'))], 'parameters occurs twice'],
+      [[...field(6, one('a')), ...field(6, one('b'))], 'session_parameters occurs twice'],
+      [field(5, [...field(3, one('a')), ...field(3, one('b'))]), 'contexts.0.parameters occurs twice'],
+      [
+        field(4, entry('s', [...field(5, one('a')), ...field(5, one('b'))])),
+        'struct_value of parameters.s occurs twice',
+      ],
+      [field(4, entry('l', [...field(6, field(1, [])), ...field(6, [])])), 'list_value of parameters.l occurs twice'],
+      [
+        field(4, field(1, [...field(1, text('k')), ...field(2, []), ...field(2, [])])),
+        'value of an entry of parameters occurs twice',
+      ],
+    ];
+    for (const [bytes, message] of cases) expect(scan(bytes)).toThrow(message);
+    // What protobufjs made of the first: the second Struct alone, user_id gone.
+    expect(fulfillment.Fulfill.requestDeserialize(Buffer.from(cases[0][0])).parameters).toEqual({
+      fields: { account_type: { stringValue: 'x', kind: 'stringValue' } },
+    });
+  });
+
+  it('passes what an encoder writes: each field once, repeated fields (contexts, entries, list items) as often as given', () => {
+    const values = {
+      n: 1.5,
+      yes: true,
+      none: null,
+      text: 'ü',
+      list: [1, 'two', [3, [4]], { five: { six: 6 } }],
+      o: {},
+    };
+    const request = {
+      requestId: 'r-1',
+      sessionId: 's-1',
+      intent: 'TransferFunds',
+      parameters: toStruct(values),
+      sessionParameters: toStruct({ a: { b: [true, null] } }),
+      contexts: [
+        { name: 'one', lifespan: 5, parameters: toStruct(values) },
+        { name: 'two', lifespan: 0 },
+        { name: 'three', parameters: toStruct({}) },
+      ],
+      stage: 'STAGE_DIALOG',
+      confirmation: 'CONFIRMATION_CONFIRMED',
+      text: 'move 9 to savings',
+      languageCode: 'de-CH',
+    };
+    expect(scan([...fulfillment.Fulfill.requestSerialize(request)])()).toBeUndefined();
+    const relayed = fulfillment.HandleWebhook.requestSerialize({ platform: 'rasa', json: Buffer.from('{}') });
+    expect(scan([...relayed], HANDLE_WEBHOOK_REQUEST_SHAPE)()).toBeUndefined();
+  });
+
+  it('knows every field of the requests, with the wire type protobufjs decodes it by (a new field is not skipped)', () => {
+    const root = new Root();
+    root.resolvePath = (_origin, target) => (target.startsWith('google/') ? target : join(PROTO_DIR, target));
+    root.loadSync(FULFILLMENT_PROTO, { keepCase: true }).resolveAll();
+    const declared = (type: string) =>
+      Object.fromEntries(
+        root.lookupType(type).fieldsArray.map((field) => {
+          const wireType =
+            field.resolvedType instanceof Enum
+              ? 0
+              : field.resolvedType
+                ? 2
+                : (types.basic as Record<string, number>)[field.type];
+          return [field.id, [field.name, wireType]];
+        }),
+      );
+    const known = (shape: MessageShape) =>
+      Object.fromEntries(Object.entries(shape).map(([number, rule]) => [number, [rule.name, rule.wireType]]));
+    const context = FULFILL_REQUEST_SHAPE[5].holds as MessageShape;
+    expect(known(FULFILL_REQUEST_SHAPE)).toEqual(declared('fulfillment.v1.FulfillRequest'));
+    expect(known(context)).toEqual(declared('fulfillment.v1.Context'));
+    expect(known(HANDLE_WEBHOOK_REQUEST_SHAPE)).toEqual(declared('fulfillment.v1.HandleWebhookRequest'));
   });
 });

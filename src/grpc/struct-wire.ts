@@ -1,25 +1,70 @@
-/**
- * Which fields of a message are `google.protobuf.Struct`s, and which are messages holding some: the shapes the
- * scan below descends into.
- */
-export interface StructShape {
-  readonly structs: Readonly<Record<number, string>>;
-  readonly messages: Readonly<Record<number, { readonly name: string; readonly shape: StructShape }>>;
-  /** Its `string` fields: proto3 requires valid UTF-8 there, which Node's decoding would silently replace. */
-  readonly strings?: Readonly<Record<number, string>>;
+/** The wire types of the fields the scan knows: a varint, 8 bytes, a length and that many bytes. */
+const VARINT = 0;
+const FIXED64 = 1;
+const LENGTH_DELIMITED = 2;
+
+/** A field the scan knows, by its number in a message. */
+interface FieldRule {
+  /** Its name in a refusal. */
+  readonly name: string;
+  readonly wireType: number;
+  /**
+   * A singular message field: protobuf (Go, C++, Java, a proxy, a logger) merges two occurrences into one message,
+   * protobufjs keeps the last alone, so the keys of the first would be read elsewhere and gone here.
+   */
+  readonly once?: boolean;
+  /** What the scan checks inside: text that must be UTF-8, a Struct, or (repeated) messages of this shape. */
+  readonly holds?: 'text' | 'struct' | MessageShape;
 }
 
-/**
- * `FulfillRequest`: parameters (4), session_parameters (6), each context's parameters (5 → 3), and the strings
- * request_id, session_id, intent, text, language_code and each context's name.
- */
-export const FULFILL_REQUEST_SHAPE: StructShape = {
-  structs: { 4: 'parameters', 6: 'session_parameters' },
-  strings: { 1: 'request_id', 2: 'session_id', 3: 'intent', 9: 'text', 10: 'language_code' },
-  messages: {
-    5: { name: 'contexts', shape: { structs: { 3: 'parameters' }, strings: { 1: 'name' }, messages: {} } },
-  },
+/** A message's fields by number; a number not listed is skipped, as protobufjs skips a field it does not know. */
+export type MessageShape = Readonly<Record<number, FieldRule>>;
+
+const text = (name: string): FieldRule => ({ name, wireType: LENGTH_DELIMITED, holds: 'text' });
+const varint = (name: string): FieldRule => ({ name, wireType: VARINT });
+const struct = (name: string): FieldRule => ({ name, wireType: LENGTH_DELIMITED, once: true, holds: 'struct' });
+
+const CONTEXT_SHAPE: MessageShape = { 1: text('name'), 2: varint('lifespan'), 3: struct('parameters') };
+
+/** `FulfillRequest`, every field: its Structs, its strings, its contexts and its enums. */
+export const FULFILL_REQUEST_SHAPE: MessageShape = {
+  1: text('request_id'),
+  2: text('session_id'),
+  3: text('intent'),
+  4: struct('parameters'),
+  5: { name: 'contexts', wireType: LENGTH_DELIMITED, holds: CONTEXT_SHAPE },
+  6: struct('session_parameters'),
+  7: varint('stage'),
+  8: varint('confirmation'),
+  9: text('text'),
+  10: text('language_code'),
 };
+
+/** `HandleWebhookRequest`: the platform's name and the relayed bytes, which the scan only checks are bytes. */
+export const HANDLE_WEBHOOK_REQUEST_SHAPE: MessageShape = {
+  1: text('platform'),
+  2: { name: 'json', wireType: LENGTH_DELIMITED },
+};
+
+/** `google.protobuf.Struct`'s map, one of its entries, `Value` (a oneof of these kinds) and `ListValue`. */
+const STRUCT_FIELDS: MessageShape = { 1: { name: 'fields', wireType: LENGTH_DELIMITED } };
+const ENTRY_KEY = 1;
+const ENTRY_FIELDS: MessageShape = {
+  [ENTRY_KEY]: { name: 'key', wireType: LENGTH_DELIMITED },
+  2: { name: 'value', wireType: LENGTH_DELIMITED, once: true },
+};
+const STRING_VALUE = 3;
+const STRUCT_VALUE = 5;
+const LIST_VALUE = 6;
+const VALUE_FIELDS: MessageShape = {
+  1: varint('null_value'),
+  2: { name: 'number_value', wireType: FIXED64 },
+  [STRING_VALUE]: { name: 'string_value', wireType: LENGTH_DELIMITED },
+  4: varint('bool_value'),
+  [STRUCT_VALUE]: { name: 'struct_value', wireType: LENGTH_DELIMITED, once: true },
+  [LIST_VALUE]: { name: 'list_value', wireType: LENGTH_DELIMITED, once: true },
+};
+const LIST_FIELDS: MessageShape = { 1: { name: 'values', wireType: LENGTH_DELIMITED } };
 
 class Reader {
   position = 0;
@@ -104,16 +149,6 @@ function varintLength(value: number): number {
   return length;
 }
 
-/**
- * The bytes of a field the scan reads. protobufjs decodes a field it knows by its number whatever its wire type
- * says (a map entry or a Struct sent as a varint is read as a length and what follows), so a scan that skipped such
- * a field would not see what the decoder saw: it is refused instead (no encoder writes one).
- */
-function lengthDelimited(field: Field, what: string): Uint8Array {
-  if (field.bytes === undefined) throw new Error(`${what} with wire type ${field.wireType}`);
-  return field.bytes;
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -129,98 +164,116 @@ function textOf(bytes: Uint8Array, what: string): string {
   }
 }
 
-/** The kinds of a `google.protobuf.Value` (its oneof): null, number, string, bool, struct, list. */
-const VALUE_KINDS = new Set([1, 2, 3, 4, 5, 6]);
+interface KnownField {
+  readonly number: number;
+  readonly rule: FieldRule;
+  /** Empty unless length-delimited. */
+  readonly bytes: Uint8Array;
+}
+
+const NO_BYTES = new Uint8Array(0);
 
 /**
- * Checks a Struct's entries (occurrences of a Struct field merge, so `keys` spans them): protobuf decoding lets
- * the last of repeated map keys win, as JSON.parse does, so `{"amount": 1, "amount": 9}` sent as a Struct would
- * move 9 while a reader of the first entry sees 1. Returns the path of the first repeated key.
+ * The fields of a message that its shape knows, in order, each checked against its rule. protobufjs decodes a field
+ * it knows by its number whatever wire type the tag gives: a Struct sent as a varint is read as a length and what
+ * follows, a number sent length-delimited is read from its length on and the rest of those bytes as more fields,
+ * which the scan would have skipped (repeated keys, text that is not UTF-8, a second kind of value, all hidden). No
+ * encoder writes either that or a singular message twice (see FieldRule.once): both are refused.
  */
-function structDuplicate(bytes: Uint8Array, path: string, keys: Set<string>): string | undefined {
+function knownFields(bytes: Uint8Array, shape: MessageShape, named: (field: string) => string): KnownField[] {
   const reader = new Reader(bytes);
+  const known: KnownField[] = [];
+  const seen = new Set<number>();
   while (!reader.done) {
-    const entry = reader.field();
-    if (entry.number !== 1) continue;
-    const fields = new Reader(lengthDelimited(entry, 'a Struct entry'));
+    const field = reader.field();
+    const rule = shape[field.number];
+    if (rule === undefined) continue;
+    if (field.wireType !== rule.wireType) throw new Error(`${named(rule.name)} with wire type ${field.wireType}`);
+    if (rule.once) {
+      if (seen.has(field.number)) throw new Error(`${named(rule.name)} occurs twice`);
+      seen.add(field.number);
+    }
+    known.push({ number: field.number, rule, bytes: field.bytes ?? NO_BYTES });
+  }
+  return known;
+}
+
+/**
+ * Checks a Struct's entries: protobuf decoding lets the last of repeated map keys win, as JSON.parse does, so
+ * `{"amount": 1, "amount": 9}` sent as a Struct would move 9 while a reader of the first entry sees 1. Returns the
+ * path of the first repeated key.
+ */
+function structDuplicate(bytes: Uint8Array, path: string): string | undefined {
+  const keys = new Set<string>();
+  for (const entry of knownFields(bytes, STRUCT_FIELDS, (field) => `${field} of ${path}`)) {
     let key = '';
-    const values: Uint8Array[] = [];
-    while (!fields.done) {
-      const field = fields.field();
-      if (field.number === 1) key = textOf(lengthDelimited(field, 'a Struct key'), `a key in ${path}`);
-      else if (field.number === 2) values.push(lengthDelimited(field, 'a Struct value'));
+    let value: Uint8Array | undefined;
+    for (const field of knownFields(entry.bytes, ENTRY_FIELDS, (name) => `${name} of an entry of ${path}`)) {
+      if (field.number === ENTRY_KEY) key = textOf(field.bytes, `a key in ${path}`);
+      else value = field.bytes;
     }
     if (keys.has(key)) return `${path}.${key}`;
     keys.add(key);
-    const nested = valueDuplicate(values, `${path}.${key}`);
+    const nested = value && valueDuplicate(value, `${path}.${key}`);
     if (nested) return nested;
   }
   return undefined;
 }
 
 /**
- * A `Value` (its occurrences merge too): a struct inside it, or each item of a list. A Value holding two kinds
- * (a string and then a number) is refused: protobuf's rule is that the last one wins, protobufjs keeps both and
- * the service would read the first, so a proxy in front and the service would see different values.
+ * A `Value`: a struct inside it, or each item of a list. A Value holding two kinds (a string and then a number) is
+ * refused: protobuf's rule is that the last one wins, protobufjs keeps both and the service would read the first, so
+ * a proxy in front and the service would see different values.
  */
-function valueDuplicate(occurrences: readonly Uint8Array[], path: string): string | undefined {
-  const keys = new Set<string>();
+function valueDuplicate(bytes: Uint8Array, path: string): string | undefined {
   let kind: number | undefined;
-  for (const bytes of occurrences) {
-    const reader = new Reader(bytes);
-    while (!reader.done) {
-      const field = reader.field();
-      if (VALUE_KINDS.has(field.number)) {
-        if (kind !== undefined && kind !== field.number) throw new Error(`${path} holds two kinds of value`);
-        kind = field.number;
-      }
-      if (field.number === 3) textOf(lengthDelimited(field, 'a string value'), path);
-      if (field.number === 5) {
-        const found = structDuplicate(lengthDelimited(field, 'a struct value'), path, keys);
-        if (found) return found;
-      } else if (field.number === 6) {
-        const list = new Reader(lengthDelimited(field, 'a list value'));
-        for (let index = 0; !list.done;) {
-          const item = list.field();
-          if (item.number !== 1) continue;
-          const found = valueDuplicate([lengthDelimited(item, 'a list item')], `${path}.${index++}`);
-          if (found) return found;
-        }
-      }
-    }
+  for (const field of knownFields(bytes, VALUE_FIELDS, (name) => `${name} of ${path}`)) {
+    if (kind !== undefined && kind !== field.number) throw new Error(`${path} holds two kinds of value`);
+    kind = field.number;
+    if (field.number === STRING_VALUE) textOf(field.bytes, path);
+    const found =
+      field.number === STRUCT_VALUE
+        ? structDuplicate(field.bytes, path)
+        : field.number === LIST_VALUE
+          ? listDuplicate(field.bytes, path)
+          : undefined;
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function listDuplicate(bytes: Uint8Array, path: string): string | undefined {
+  let index = 0;
+  for (const item of knownFields(bytes, LIST_FIELDS, (field) => `${field} of ${path}`)) {
+    const found = valueDuplicate(item.bytes, `${path}.${index++}`);
+    if (found) return found;
   }
   return undefined;
 }
 
 /**
  * The path of the first key repeated in a Struct of the message (as encoded), or undefined. Throws when the bytes
- * are not what the decoder read (truncated, or a field it reads sent with another wire type), or not what another
- * decoder would read (a string that is not UTF-8, a Value of two kinds): refuse those.
+ * are not what the decoder read (truncated, or a field it knows sent with another wire type), or not what another
+ * decoder would read (a singular message sent twice, a string that is not UTF-8, a Value of two kinds): refuse those.
  */
-export function duplicateStructKey(bytes: Uint8Array, shape: StructShape, path = ''): string | undefined {
-  const reader = new Reader(bytes);
-  const keysByField = new Map<number, Set<string>>();
-  const messageIndex = new Map<number, number>();
-  while (!reader.done) {
-    const field = reader.field();
-    const name = shape.strings?.[field.number];
-    if (name !== undefined) textOf(lengthDelimited(field, `${path}${name}`), `${path}${name}`);
-    const struct = shape.structs[field.number];
-    if (struct !== undefined) {
-      const keys = keysByField.get(field.number) ?? new Set<string>();
-      keysByField.set(field.number, keys);
-      const found = structDuplicate(lengthDelimited(field, `${path}${struct}`), `${path}${struct}`, keys);
-      if (found) return found;
+export function duplicateStructKey(bytes: Uint8Array, shape: MessageShape, prefix = ''): string | undefined {
+  const indexes = new Map<number, number>();
+  for (const field of knownFields(bytes, shape, (name) => `${prefix}${name}`)) {
+    const { holds } = field.rule;
+    const name = `${prefix}${field.rule.name}`;
+    if (holds === 'text') {
+      textOf(field.bytes, name);
       continue;
     }
-    const message = shape.messages[field.number];
-    if (message) {
-      const index = messageIndex.get(field.number) ?? 0;
-      messageIndex.set(field.number, index + 1);
-      const bytes = lengthDelimited(field, `${path}${message.name}`);
-      const found = duplicateStructKey(bytes, message.shape, `${path}${message.name}.${index}.`);
-      if (found) return found;
+    let found: string | undefined;
+    if (holds === 'struct') {
+      found = structDuplicate(field.bytes, name);
+    } else if (holds !== undefined) {
+      const index = indexes.get(field.number) ?? 0;
+      indexes.set(field.number, index + 1);
+      found = duplicateStructKey(field.bytes, holds, `${name}.${index}.`);
     }
+    if (found) return found;
   }
   return undefined;
 }
