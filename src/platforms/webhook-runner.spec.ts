@@ -200,13 +200,4 @@ describe('WebhookRunner', () => {
     expect(reply.body).toMatchObject({ requestId: 'turn-42' });
     expect(dispatched[0]?.input.requestId).toBe('turn-42');
   });
-
-  it('passes the rendered response along with its bytes (for transports that map it, like gRPC Fulfill)', async () => {
-    const reply = await setup().runner.run(
-      'generic',
-      { sessionId: 's', intent: 'GetAccountBalance', requestId: 'r' },
-      CALL,
-    );
-    expect(reply.body).toEqual(JSON.parse(reply.json));
-  });
 });

@@ -79,13 +79,13 @@ export class WebhookRunner {
   ): RenderedReply {
     const rendered = adapter.render(result, outcome, turn);
     const { json, problems } = adapter.check(rendered);
-    if (problems.length === 0) return { status: 200, json, body: rendered };
+    if (problems.length === 0) return { status: 200, json };
     this.logger.error(
       `Response for intent "${turn.input.intent}" rejected before sending ` +
         `(request ${call.requestId}, ${adapter.platform} turn ${turn.input.requestId}): ${problems.join('; ')}`,
     );
     const text = operatorText(this.config.fulfillment.errorText, turn.input.languageCode);
     const fallback = adapter.render({ text, failed: true }, 'failed', turn);
-    return { status: 200, json: adapter.check(fallback).json, body: fallback };
+    return { status: 200, json: adapter.check(fallback).json };
   }
 }
