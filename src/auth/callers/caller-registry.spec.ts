@@ -203,6 +203,24 @@ auth:
       ]);
     });
 
+    it('two JWT callers a token could name both of (one issuer and audience, overlapping subjects, not both bound)', () => {
+      const entry = (id: string, extra: string, subjects = '[]') => `
+  - id: ${id}
+    platforms: [generic]${extra}
+    auth:
+      jwt: { issuer: 'https://idp.bank.example/', audience: webhook, jwksUri: 'https://idp.bank.example/jwks', subjects: ${subjects} }`;
+      const bound = (cn: string) => `\n    certificate: { subjectCN: ${cn} }`;
+      const message = (a: string, b: string) =>
+        `CALLERS_FILE ${SOURCE}: callers "${a}" and "${b}" both take JWTs of https://idp.bank.example/ for webhook ` +
+        'with the same subjects: give each its own subjects (or audience), or bind both to client certificates';
+      // Any subject and one of them; one of the two bound: the first listed took the other's tokens.
+      expect(problemsOf(`callers:${entry('a', '')}${entry('b', bound('b'), '[svc-b]')}`)).toEqual([message('a', 'b')]);
+      expect(problemsOf(`callers:${entry('a', '', '[x, y]')}${entry('b', '', '[y]')}`)).toEqual([message('a', 'b')]);
+      // Told apart by their subjects, or by the certificate each connection presents.
+      expect(parseCallers(`callers:${entry('a', '', '[x]')}${entry('b', '', '[y]')}`, SOURCE)).toHaveLength(2);
+      expect(parseCallers(`callers:${entry('a', bound('a'))}${entry('b', bound('b'))}`, SOURCE)).toHaveLength(2);
+    });
+
     it('a null entry', () => {
       const problems = problemsOf(`callers:\n  - \n`);
       expect(problems).toEqual([`CALLERS_FILE ${SOURCE}: callers[0]: must be a mapping with id, platforms and auth`]);

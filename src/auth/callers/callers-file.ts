@@ -17,6 +17,7 @@ import {
   CallerAuth,
   CallerRateLimit,
   CertificateBinding,
+  JwtAuth,
   KubernetesTokenReview,
   RATE_LIMITED_ROUTES,
   RegisteredCaller,
@@ -578,8 +579,35 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
       });
     }
   });
+  problems.push(...sharedJwtIdentities(callers, source));
   if (problems.length > 0) throw new CallersFileError(problems);
   return callers;
+}
+
+/**
+ * JWT callers a token could name both of: one issuer and audience, subjects that overlap (none listed is any
+ * subject), and not both bound to a client certificate (which tells them apart by the connection). The first listed
+ * would take every such token, the second's included, with its own platforms, limits and callback.
+ */
+function sharedJwtIdentities(callers: readonly RegisteredCaller[], source: string): string[] {
+  const problems: string[] = [];
+  const withJwt = callers.filter((caller) => caller.auth.jwt);
+  withJwt.forEach((first, index) => {
+    for (const second of withJwt.slice(index + 1)) {
+      const [a, b] = [first.auth.jwt, second.auth.jwt] as [JwtAuth, JwtAuth];
+      if (a.issuer !== b.issuer || a.audience !== b.audience) continue;
+      if (first.certificate && second.certificate) continue;
+      const overlap =
+        a.subjects.length === 0 || b.subjects.length === 0 || a.subjects.some((s) => b.subjects.includes(s));
+      if (overlap) {
+        problems.push(
+          `CALLERS_FILE ${source}: callers "${first.id}" and "${second.id}" both take JWTs of ${a.issuer} for ` +
+            `${a.audience} with the same subjects: give each its own subjects (or audience), or bind both to client certificates`,
+        );
+      }
+    }
+  });
+  return problems;
 }
 
 export function loadCallersFile(path: string): RegisteredCaller[] {

@@ -30,7 +30,7 @@ export class BearerStrategy implements AuthStrategy {
     const caller = this.callers.findByBearerToken(token);
     if (caller) return { ok: true, caller };
     if (!JWT_SHAPE.test(token)) return this.tokens.introspect(token, attempt.connection);
-    const verified = await this.tokens.verifyJwt(token);
+    const verified = await this.tokens.verifyJwt(token, attempt.connection);
     // A JWT no caller verifies by its issuer may still be an access token an authorization server introspects
     // (Keycloak, Okta and Entra ID issue JWTs): its introspection callers decide.
     if (!verified.ok && verified.reason === 'unknown-token') return this.tokens.introspect(token, attempt.connection);

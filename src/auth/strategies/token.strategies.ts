@@ -52,10 +52,17 @@ export class TokenStrategies {
     private readonly discovery: OidcDiscovery,
   ) {}
 
-  async verifyJwt(token: string): Promise<StrategyOutcome> {
+  /**
+   * Tries the callers that trust the token's issuer, in the file's order. A caller bound to a client certificate
+   * the connection did not present is skipped: taken first, it was refused as a certificate mismatch and the caller
+   * the certificate does belong to was never tried (or, unbound, it took a token meant for a bound caller).
+   */
+  async verifyJwt(token: string, connection?: ConnectionSecurity): Promise<StrategyOutcome> {
     const issuer = claimedIssuer(token);
-    const candidates = issuer ? this.candidates(issuer) : [];
-    if (candidates.length === 0) return failure('unknown-token', 'no caller trusts this issuer');
+    const trusting = issuer ? this.candidates(issuer) : [];
+    if (trusting.length === 0) return failure('unknown-token', 'no caller trusts this issuer');
+    const candidates = trusting.filter(({ caller }) => !caller.certificate || presents(connection, caller.certificate));
+    if (candidates.length === 0) return failure('certificate-mismatch', trusting[0].caller.id);
     let outcome: StrategyOutcome = failure('identity-not-allowed');
     for (const candidate of candidates) {
       let verifier: JwtVerifier;
