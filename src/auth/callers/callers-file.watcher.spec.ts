@@ -49,4 +49,36 @@ describe('CallersFileWatcher (a real file)', () => {
       watcher.onModuleDestroy();
     }
   });
+
+  it('does not apply a file caught half-written, whose written part is valid YAML without the binding', async () => {
+    const bound = (token: string) =>
+      [
+        'callers:',
+        '  - id: bot',
+        '    platforms: [generic]',
+        '    certificate: { subjectCN: bot }',
+        `    auth: { bearer: { tokens: [${token}] } }`,
+        '',
+      ].join('\n');
+    writeFileSync(file, bound('first-token-0123456789abcdef'));
+    const registry = loadCallerRegistry(config);
+    const watcher = new CallersFileWatcher(registry, config, audit);
+    watcher.onModuleInit();
+    try {
+      const rotated = bound('second-token-0123456789abcdef');
+      // The new file as an in-place rewrite leaves it for a moment: its first lines, the binding not yet written.
+      writeFileSync(file, callersFile('second-token-0123456789abcdef'));
+      const checking = watcher.check();
+      // Halfway through the settling time: the first read has long happened, the second has not.
+      await new Promise((resolve) => setTimeout(resolve, 125));
+      writeFileSync(file, rotated);
+      expect(await checking).toBe(false);
+      expect(registry.findByBearerToken('first-token-0123456789abcdef')?.certificate).toBeDefined();
+      // Written in full: applied, with its binding.
+      expect(await watcher.check()).toBe(true);
+      expect(registry.findByBearerToken('second-token-0123456789abcdef')?.certificate).toBeDefined();
+    } finally {
+      watcher.onModuleDestroy();
+    }
+  });
 });

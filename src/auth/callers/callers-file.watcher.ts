@@ -5,6 +5,9 @@ import { AppConfig } from '../../config';
 import { CallerRegistry } from './caller-registry';
 import { CallersFileError, callersFileDigest, parseCallers } from './callers-file';
 
+/** How long a changed callers file must stay the same before it is applied. */
+const SETTLE_MS = 250;
+
 /**
  * Reloads the callers file when its content changes (Kubernetes swaps mounted secrets by symlink, so the
  * content is polled rather than watched). A broken new version is refused and the current callers stay.
@@ -62,6 +65,11 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
       const text = await readFile(file, 'utf8');
       const digest = callersFileDigest(text);
       if (digest === this.lastDigest) return false;
+      // A file rewritten in place (`cat new > callers.yaml`, an editor) can be read half-written, and the part written
+      // may be valid YAML that lacks a caller's certificate binding or subjects: a new text is applied only once it
+      // reads the same a moment later, else at a later check.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      if (callersFileDigest(await readFile(file, 'utf8')) !== digest) return false;
       this.lastDigest = digest;
       const callers = parseCallers(text, file);
       this.registry.replace(callers, digest);
