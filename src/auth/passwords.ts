@@ -49,3 +49,18 @@ export async function verifyPassword(password: string, stored: string): Promise<
     return false;
   }
 }
+
+/** The work a check against `stored` takes (scrypt's is about N × r × p); 0 for a malformed hash. */
+export function passwordCheckCost(stored: string): number {
+  const [, n, r, p] = stored.split('$').map(Number);
+  const cost = n * r * p;
+  return Number.isSafeInteger(cost) ? cost : 0;
+}
+
+/** A hash of the same cost as `stored` that no password matches: to spend the same time on a check that cannot pass. */
+export function decoyHash(stored: string): string {
+  const [scheme, n, r, p] = stored.split('$');
+  return [scheme, n, r, p, Buffer.alloc(16).toString('base64'), Buffer.alloc(KEY_LENGTH, 1).toString('base64')].join(
+    '$',
+  );
+}

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { AuditLog } from '../../audit/audit-log';
 import { AppConfig } from '../../config';
 import { CallerRegistry } from './caller-registry';
+import { passwordCheckCost } from '../passwords';
 import { CallersFileError, callersFileDigest, parseCallers } from './callers-file';
 
 /** How long a changed callers file must stay the same before it is applied. */
@@ -43,12 +44,27 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
   }
 
   private warnOfSharedTokens(): void {
+    this.warnOfUnevenPasswordCosts();
     const origins = this.registry.unboundIntrospectionOrigins();
     if (origins.length < 2) return;
     this.logger.warn(
       `Opaque tokens are sent to each of ${origins.length} introspection endpoints in turn (${origins.join(', ')}) ` +
         "until one knows them, so a caller's token can reach another's authorisation server: bind these callers to " +
         'their client certificates (certificate:), and each token goes to its own caller only',
+    );
+  }
+
+  /** Every basic attempt costs what the costliest caller's check does: a cheaper caller's answers come sooner. */
+  private warnOfUnevenPasswordCosts(): void {
+    const costs = new Set(
+      this.registry
+        .withMethod('basic')
+        .map(({ settings }) => settings.passwordHashes.reduce((sum, hash) => sum + passwordCheckCost(hash), 0)),
+    );
+    if (costs.size < 2) return;
+    this.logger.warn(
+      "The basic callers' password hashes differ in cost, so the response time can tell a cheaper caller's username " +
+        'from others: hash every password with the same cost (npm run hash-password)',
     );
   }
 

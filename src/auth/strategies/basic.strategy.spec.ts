@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { loadConfig } from '../../config';
 import type { AuthAttempt } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
-import { hashPassword, verifyPassword } from '../passwords';
+import { decoyHash, hashPassword, passwordCheckCost, verifyPassword } from '../passwords';
 import { BasicBackoff } from './basic-backoff';
 import { PasswordCheckBudget } from './password-check-budget';
-import { BasicStrategy, unknownUsername } from './basic.strategy';
+import { BasicStrategy, costliestHashes, unknownUsername } from './basic.strategy';
 import { Clock } from '../../common/clock';
 
 // The real check, observed: a refusal by the backoff must not hash at all.
@@ -204,5 +204,26 @@ describe('BasicStrategy', () => {
       for (let i = 0; i < 12; i++) await basic.authenticate(attempt({ encrypted: true }, false, 'legacy:nope'));
       expect((await basic.authenticate(attempt({ encrypted: true }, false))).ok).toBe(true);
     });
+  });
+});
+
+describe('the hashes every basic attempt checks', () => {
+  const hash = (n: number, r = 8, p = 1) => `scrypt$${n}$${r}$${p}$c2FsdA==$${Buffer.alloc(32, 7).toString('base64')}`;
+  const caller = (...passwordHashes: string[]) => ({ settings: { passwordHashes } });
+
+  it("are as many, and as costly, as the costliest caller's (an unknown user's took a fixed 2^15 decoy)", () => {
+    const cheap = caller(hash(2 ** 14));
+    const rotating = caller(hash(2 ** 15), hash(2 ** 15));
+    const strong = caller(hash(2 ** 17, 8, 2));
+    expect(costliestHashes([cheap, rotating, strong])).toEqual([hash(2 ** 17, 8, 2)]);
+    expect(costliestHashes([cheap, rotating])).toEqual([hash(2 ** 15), hash(2 ** 15)]);
+    expect(costliestHashes([])).toEqual([]);
+  });
+
+  it('decoys cost what the hash they stand for costs, and match no password', async () => {
+    const decoy = decoyHash(hash(2 ** 14, 8, 2));
+    expect(decoy.split('$').slice(0, 4)).toEqual(['scrypt', '16384', '8', '2']);
+    expect(passwordCheckCost(decoy)).toBe(passwordCheckCost(hash(2 ** 14, 8, 2)));
+    await expect(verifyPassword('', decoy)).resolves.toBe(false);
   });
 });

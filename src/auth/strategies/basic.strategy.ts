@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { AppConfig } from '../../config';
 import { AuthAttempt, AuthStrategy, failure, StrategyOutcome } from '../auth-attempt';
 import { CallerRegistry } from '../callers/caller-registry';
-import { verifyPassword } from '../passwords';
+import { decoyHash, passwordCheckCost, verifyPassword } from '../passwords';
 import { BasicBackoff } from './basic-backoff';
 import { PasswordCheckBudget } from './password-check-budget';
 
@@ -44,11 +44,11 @@ export class BasicStrategy implements AuthStrategy {
     const entry = basicCallers.find(({ settings }) => settings.username === username);
     const audited = entry ? username : unknownUsername(username);
     if (!(await this.backoff.reserve(username))) return failure('too-many-failures', audited);
-    // As many hashes for every attempt as the caller with the most has (two while a password rotates), known user
-    // or not, so the response time tells neither which usernames exist nor which is mid-rotation.
-    const rounds = Math.max(1, ...basicCallers.map(({ settings }) => settings.passwordHashes.length));
+    // Every attempt checks as many hashes, of the same cost, as the costliest caller has (two while a password
+    // rotates), known user or not, so the response time tells neither which usernames exist nor which is
+    // mid-rotation. A fixed decoy's cost told them apart from callers whose hashes cost more or less.
     const own = entry?.settings.passwordHashes ?? [];
-    const hashes = [...own, ...Array<string>(Math.max(0, rounds - own.length)).fill(UNKNOWN_USER_HASH)];
+    const hashes = [...own, ...costliestHashes(basicCallers).slice(own.length).map(decoyHash)];
     const matched = await this.budget
       .run(async () => {
         let any = false;
@@ -77,5 +77,13 @@ export function unknownUsername(username: string): string {
   return `unknown username sha256:${createHash('sha256').update(username, 'utf8').digest('hex').slice(0, 16)}`;
 }
 
-// scrypt hash of a random value nobody knows; only used to spend the same time on unknown usernames.
-const UNKNOWN_USER_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$' + Buffer.alloc(32, 1).toString('base64');
+/** The password hashes of the basic caller whose check costs the most. */
+export function costliestHashes(callers: readonly { settings: { passwordHashes: readonly string[] } }[]): string[] {
+  let costliest: readonly string[] = [];
+  let most = -1;
+  for (const { settings } of callers) {
+    const cost = settings.passwordHashes.reduce((sum, hash) => sum + passwordCheckCost(hash), 0);
+    if (cost > most) [costliest, most] = [settings.passwordHashes, cost];
+  }
+  return [...costliest];
+}
