@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CallbackDeliveries, DELIVERY_QUEUE } from '../src/async/callback-deliveries';
+import { CallbackDeliveries, DELIVERY_QUEUE, type DeliveryJob } from '../src/async/callback-deliveries';
 import { OutboundHttpClient } from '../src/outbound';
 import { CallersFileError, loadCallersFile } from '../src/auth/callers/callers-file';
 import {
@@ -676,13 +676,13 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
 
       // That job, run now as if the day had passed, meets the same answer: a day's wait has been used up, so the
       // delivery is dead. Before, each such answer put it off another day, 28 times.
-      const [next] = await queryTestDatabase<{ data: { attempt: number; waitedMs: number } }>(
+      const [next] = await queryTestDatabase<{ data: DeliveryJob }>(
         t.database.url,
         `SELECT data FROM pgboss.job WHERE name = 'callback-delivery' AND data->>'deliveryId' = $1 AND state = 'created'`,
         [row.id],
       );
-      expect(next.data).toEqual({ deliveryId: row.id, attempt: 1, waitedMs: 86_400_000 });
-      await t.app.get(CallbackDeliveries).attempt(row.id, next.data.attempt, next.data.waitedMs);
+      expect(next.data).toEqual({ deliveryId: row.id, attempt: 1, waitedMs: 86_400_000, due: expect.any(Number) });
+      await t.app.get(CallbackDeliveries).attempt(next.data);
       const [dead] = await queryTestDatabase<{ status: string; attempts: number; last_error: string }>(
         t.database.url,
         'SELECT status, attempts, last_error FROM callback_deliveries WHERE id = $1',
@@ -710,26 +710,57 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
          VALUES ($1, $2, $3, $4, '{}', 'pending', 2)`,
         [id, randomUUID(), tripped.id, receiver.url],
       );
-      await t.app.get(CallbackDeliveries).attempt(id, 2, 60_000);
-      markSettled(receiver);
-      const [row] = await queryTestDatabase<{ status: string; attempts: number; last_error: string; later: number }>(
-        t.database.url,
-        `SELECT status, attempts, last_error, extract(epoch FROM next_attempt_at - now()) AS later
-           FROM callback_deliveries WHERE id = $1`,
-        [id],
-      );
-      // Before, the refusal counted as an attempt: five bad answers elsewhere used up this delivery's schedule.
-      expect(row).toMatchObject({ status: 'pending', attempts: 2 });
-      expect(row.last_error).toMatch(/^not sent: circuit "callback:http:\/\/127\.0\.0\.1:\d+" is open/);
-      expect(Number(row.later)).toBeGreaterThan(9);
-      const [job] = await queryTestDatabase<{ data: { attempt: number; waitedMs: number } }>(
-        t.database.url,
-        `SELECT data FROM pgboss.job WHERE name = 'callback-delivery' AND data->>'deliveryId' = $1`,
-        [id],
-      );
-      expect(job.data).toMatchObject({ deliveryId: id, attempt: 2 });
-      expect(job.data.waitedMs).toBeGreaterThanOrEqual(70_000);
-      expect(receiver.received).toHaveLength(5);
+      const deliveries = t.app.get(CallbackDeliveries);
+      await deliveries.attempt({ deliveryId: id, attempt: 2, waitedMs: 60_000 });
+      const delivery = async () =>
+        (
+          await queryTestDatabase<{ status: string; attempts: number; last_error: string; later: number }>(
+            t.database.url,
+            `SELECT status, attempts, last_error, extract(epoch FROM next_attempt_at - now()) AS later
+               FROM callback_deliveries WHERE id = $1`,
+            [id],
+          )
+        )[0];
+      const jobs = () =>
+        queryTestDatabase<{ data: DeliveryJob }>(
+          t.database.url,
+          `SELECT data FROM pgboss.job WHERE name = 'callback-delivery' AND data->>'deliveryId' = $1 ORDER BY created_on`,
+          [id],
+        );
+      try {
+        // Before, the refusal counted as an attempt: five bad answers elsewhere used up this delivery's schedule.
+        const row = await delivery();
+        expect(row).toMatchObject({ status: 'pending', attempts: 2 });
+        expect(row.last_error).toMatch(/^not sent: circuit "callback:http:\/\/127\.0\.0\.1:\d+" is open/);
+        expect(Number(row.later)).toBeGreaterThan(9);
+        const [first] = await jobs();
+        expect(first.data).toMatchObject({ deliveryId: id, attempt: 2, refusals: 1, due: expect.any(Number) });
+        expect(first.data.waitedMs).toBeGreaterThanOrEqual(70_000);
+
+        // That job, run while the circuit is still open, puts the attempt off again; a copy of it run again (pg-boss
+        // could not record its end) is stale: it queues nothing more.
+        await deliveries.attempt(first.data);
+        await deliveries.attempt(first.data);
+        const queued = await jobs();
+        expect(queued.map((job) => job.data.refusals)).toEqual([1, 2]);
+
+        // Put off past the delivery's wait limit (a day here): dead, no attempts left.
+        await deliveries.attempt({ ...queued[1].data, waitedMs: 86_400_000 - 1_000 });
+        expect(await delivery()).toMatchObject({
+          status: 'dead',
+          attempts: 2,
+          last_error: expect.stringMatching(/^not sent: circuit .* is open .*; no attempts left$/),
+        });
+        expect(receiver.received).toHaveLength(5);
+      } finally {
+        // Its jobs would run once the circuit half-opens, and reach the receiver after this test.
+        await queryTestDatabase(
+          t.database.url,
+          `DELETE FROM pgboss.job WHERE name = 'callback-delivery' AND data->>'deliveryId' = $1`,
+          [id],
+        );
+        markSettled(receiver);
+      }
     });
 
     it('a delivery whose attempts keep failing inside the service is dead, not pending for ever, and replays', async () => {

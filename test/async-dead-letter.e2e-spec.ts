@@ -43,7 +43,7 @@ describe('giving a failed callback delivery up (real pg-boss, real PostgreSQL)',
         const [job] = await queryTestDatabase<{ retry_delay: number; later: boolean }>(
           t.database.url,
           `SELECT retry_delay, start_after > now() AS later FROM pgboss.job
-            WHERE name = $1 AND data->>'deliveryId' = $2 AND (data->>'putOff')::int = 1`,
+            WHERE name = $1 AND data->>'deliveryId' = $2 AND (data->>'postponed')::int = 1`,
           [FAILED_DELIVERY_QUEUE, id],
         );
         return job;

@@ -25,7 +25,7 @@ describe('an async turn whose queueing outlives its deadline (real HTTP, real Po
   let locker: Client;
 
   beforeAll(async () => {
-    const env = { GENERIC_DEADLINE_MS: '1500', DB_STATEMENT_TIMEOUT_MS: '10000', ASYNC_POLL_INTERVAL_MS: '500' };
+    const env = { GENERIC_DEADLINE_MS: '3000', DB_STATEMENT_TIMEOUT_MS: '10000', ASYNC_POLL_INTERVAL_MS: '500' };
     replica = await startTestApp({ env });
     other = await startTestApp({ env, connectVia: () => replica.database.url });
   });
@@ -55,9 +55,10 @@ describe('an async turn whose queueing outlives its deadline (real HTTP, real Po
     const here = await turn(replica, sessionId, 'PendingFulfillment', { pendingFulfillmentId: id });
     expect(here).toMatchObject({ text: STILL_WORKING, sessionParameters: { pendingFulfillmentId: id } });
 
-    // Another replica waits for the record within its turn's budget; the queueing commits meanwhile.
+    // Another replica waits for the record within its turn's budget (it gave up after a second); the queueing
+    // commits meanwhile, later than that.
     const there = turn(other, sessionId, 'PendingFulfillment', { pendingFulfillmentId: id });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
     await locker.query('COMMIT');
     expect((await there).text).not.toMatch(/anything in progress/);
 

@@ -18,7 +18,7 @@ import {
   OutboundHttpClient,
   OutboundResponseTooLargeError,
 } from '../outbound';
-import { nextRetryWait, retryWaitLimitMs, verdictFor } from './callback-outcome';
+import { nextRetryWait, retryDelay, retryWaitLimitMs, verdictFor } from './callback-outcome';
 import type { CallbackDelivery, DeliveryStatus } from './callback-delivery.entity';
 import type { StoredFulfillment } from './fulfillment-record.entity';
 import { JobQueue } from './job-queue';
@@ -41,14 +41,21 @@ export interface DeliveryJob {
    * `retryWaitLimitMs`). A replay starts again from none, as do jobs queued before the field existed.
    */
   readonly waitedMs?: number;
+  /**
+   * When the job was queued to run (the delivery's `next_attempt_at`, ms since the epoch): a copy that finds another
+   * time is stale. It tells apart the jobs of one attempt put off while a circuit is open, whose attempt is the same.
+   */
+  readonly due?: number;
+  /** How many times the attempt was put off because the receiver's circuit was open (see `putOff`). */
+  readonly refusals?: number;
 }
 
 /** A delivery job that failed inside the service every time it ran (pg-boss's dead-letter copy, or ours). */
 interface FailedDeliveryJob extends DeliveryJob {
   /** Why its last run failed, once a copy of ours carries it (pg-boss's copy has it in the job's output). */
   readonly failure?: string;
-  /** How many times giving up was itself put off (see `giveUpOrPutOff`). */
-  readonly putOff?: number;
+  /** How many times giving up was itself postponed (see `giveUpOrPostpone`). */
+  readonly postponed?: number;
 }
 
 const FAILED_DELIVERY_SETTINGS = {
@@ -58,16 +65,13 @@ const FAILED_DELIVERY_SETTINGS = {
   retryDelaySeconds: 5,
 } as const;
 
-/** The wait for a receiver's circuit to half-open when the refusal does not say. */
-const CIRCUIT_WAIT_MS = 10_000;
-
 /** The longest wait between tries at giving a delivery up. */
 const GIVE_UP_RETRY_MAX_MS = 5 * 60_000;
 
 /** A delivery as an attempt reads it. */
 export type DeliveryRow = Pick<
   CallbackDelivery,
-  'id' | 'fulfillmentId' | 'callerId' | 'url' | 'payload' | 'status' | 'attempts'
+  'id' | 'fulfillmentId' | 'callerId' | 'url' | 'payload' | 'status' | 'attempts' | 'lastStatus' | 'nextAttemptAt'
 >;
 
 const INSERT = sql<never, [id: string, fulfillmentId: string, callerId: string, url: string, payload: string]>(
@@ -78,7 +82,8 @@ const INSERT = sql<never, [id: string, fulfillmentId: string, callerId: string, 
 
 const GET = sql<DeliveryRow, [id: string]>(
   'deliveries_get',
-  `SELECT id, fulfillment_id AS "fulfillmentId", caller_id AS "callerId", url, payload, status, attempts
+  `SELECT id, fulfillment_id AS "fulfillmentId", caller_id AS "callerId", url, payload, status, attempts,
+          last_status AS "lastStatus", next_attempt_at AS "nextAttemptAt"
      FROM callback_deliveries WHERE id = $1`,
 );
 
@@ -164,7 +169,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    this.queue.work<FailedDeliveryJob>(FAILED_DELIVERY_SETTINGS, (job) => this.giveUpOrPutOff(job.data, job.output));
+    this.queue.work<FailedDeliveryJob>(FAILED_DELIVERY_SETTINGS, (job) => this.giveUpOrPostpone(job.data, job.output));
     this.queue.work<DeliveryJob>(
       {
         name: DELIVERY_QUEUE,
@@ -175,7 +180,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
         // A receiver that takes its whole timeout to answer, or never does, holds one of these, not every delivery.
         concurrency: DELIVERY_CONCURRENCY,
       },
-      (job) => this.attempt(job.data.deliveryId, job.data.attempt, job.data.waitedMs),
+      (job) => this.attempt(job.data),
     );
   }
 
@@ -200,10 +205,12 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
    * One attempt; the job itself always completes, the next attempt is a new job scheduled for later. `expected`:
    * the attempts made before this one, as the job was queued (see DeliveryJob.attempt).
    */
-  async attempt(deliveryId: string, expected?: number, waitedMs = 0): Promise<void> {
+  async attempt(job: DeliveryJob): Promise<void> {
+    const { deliveryId, attempt: expected, waitedMs = 0 } = job;
     const [delivery] = await this.pool.run(GET, [deliveryId]);
     if (!delivery || delivery.status !== 'pending') return;
     if (expected !== undefined && delivery.attempts !== expected) return;
+    if (job.due !== undefined && delivery.nextAttemptAt?.getTime() !== job.due) return;
 
     const [disabled] = await this.pool.run(IS_DISABLED, [delivery.callerId, delivery.url]);
     if (disabled) return this.settle(delivery, 'disabled', null, 'the receiver answered 410 Gone earlier');
@@ -223,7 +230,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       retryAfterMs = response.retryAfterMs();
     } catch (failure: unknown) {
       // Nothing was sent (the receiver's origin failed for other deliveries): not one of this delivery's attempts.
-      if (failure instanceof CircuitOpenError) return this.putOff(delivery, failure, waitedMs);
+      if (failure instanceof CircuitOpenError) return this.putOff(delivery, failure, job);
       // The receiver answered; only its body (which no one reads) was longer than we take: its status is the answer.
       if (failure instanceof OutboundResponseTooLargeError) status = failure.status;
       else error = loggableErrorText(failure);
@@ -257,7 +264,12 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       }
       await this.queue.send(
         DELIVERY_QUEUE,
-        { deliveryId: delivery.id, attempt: attempts, waitedMs: waitedMs + wait } satisfies DeliveryJob,
+        {
+          deliveryId: delivery.id,
+          attempt: attempts,
+          waitedMs: waitedMs + wait,
+          due: nextAt.getTime(),
+        } satisfies DeliveryJob,
         { startAfter: nextAt },
         tx,
       );
@@ -265,16 +277,41 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     this.metrics?.callbackDelivery('retry');
   }
 
-  /** Tries again once the receiver's circuit lets a call through, the attempt count unchanged. */
-  private async putOff(delivery: DeliveryRow, refusal: CircuitOpenError, waitedMs: number): Promise<void> {
-    const wait = Math.round((refusal.halfOpensWithinMs ?? CIRCUIT_WAIT_MS) * (1 + 0.2 * Math.random()));
+  /**
+   * Tries again once the receiver's circuit lets a call through, the attempt count unchanged, each time a step
+   * further along the schedule (every delivery to a dead origin re-ran every 10 s: the job table and the lanes
+   * healthy receivers need filled up), and within the delivery's wait limit like a real attempt.
+   */
+  private async putOff(delivery: DeliveryRow, refusal: CircuitOpenError, job: DeliveryJob): Promise<void> {
+    const { callbackRetryDelaysMs: schedule, callbackRetryHorizonMs: horizonMs } = this.config.async;
+    const refusals = (job.refusals ?? 0) + 1;
+    const step = retryDelay(schedule, Math.min(delivery.attempts + refusals, schedule.length)) ?? 0;
+    const wait = Math.max(refusal.halfOpensWithinMs ?? 0, step);
+    const waitedMs = (job.waitedMs ?? 0) + wait;
+    const reason = `not sent: ${refusal.message}`;
+    if (waitedMs > retryWaitLimitMs(schedule, horizonMs)) {
+      return this.settle(delivery, 'dead', delivery.lastStatus, `${reason}; no attempts left`);
+    }
     const nextAt = new Date(Date.now() + wait);
-    const reason = `not sent: ${refusal.message}`.slice(0, ERROR_LIMIT);
     const { attempts } = delivery;
     await this.pool.transaction(async (tx) => {
-      if ((await tx.run(RETRY_LATER, [delivery.id, attempts, null, reason, nextAt, attempts])).length === 0) return;
-      const job: DeliveryJob = { deliveryId: delivery.id, attempt: attempts, waitedMs: waitedMs + wait };
-      await this.queue.send(DELIVERY_QUEUE, job, { startAfter: nextAt }, tx);
+      const values = [
+        delivery.id,
+        attempts,
+        delivery.lastStatus,
+        reason.slice(0, ERROR_LIMIT),
+        nextAt,
+        attempts,
+      ] as const;
+      if ((await tx.run(RETRY_LATER, [...values])).length === 0) return;
+      const next: DeliveryJob = {
+        deliveryId: delivery.id,
+        attempt: attempts,
+        waitedMs,
+        due: nextAt.getTime(),
+        refusals,
+      };
+      await this.queue.send(DELIVERY_QUEUE, next, { startAfter: nextAt }, tx);
     });
   }
 
@@ -298,13 +335,13 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
    * own with the queue's settings: pg-boss's dead-letter copy has none of them (no retry delay, a 15-minute
    * expiry), so its retries all ran at once and the delivery stayed pending with no job, for ever.
    */
-  private async giveUpOrPutOff(job: FailedDeliveryJob, output: unknown): Promise<void> {
+  private async giveUpOrPostpone(job: FailedDeliveryJob, output: unknown): Promise<void> {
     try {
       await this.giveUp(job, output);
     } catch (error: unknown) {
-      const putOff = (job.putOff ?? 0) + 1;
-      const delayMs = Math.min(GIVE_UP_RETRY_MAX_MS, 5_000 * 2 ** Math.min(putOff - 1, 10));
-      const next: FailedDeliveryJob = { ...job, failure: job.failure ?? failureOf(output), putOff };
+      const postponed = (job.postponed ?? 0) + 1;
+      const delayMs = Math.min(GIVE_UP_RETRY_MAX_MS, 5_000 * 2 ** Math.min(postponed - 1, 10));
+      const next: FailedDeliveryJob = { ...job, failure: job.failure ?? failureOf(output), postponed };
       await this.queue.send(FAILED_DELIVERY_QUEUE, next, {
         startAfter: new Date(Date.now() + delayMs),
         retryLimit: FAILED_DELIVERY_SETTINGS.retryLimit,

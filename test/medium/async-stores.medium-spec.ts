@@ -303,10 +303,16 @@ describe('async stores on PostgreSQL (no Nest)', () => {
         config,
       );
       // A job queued after the first attempt, run again after the second (pg-boss could not record its end).
-      await deliveries.attempt('msg_stale', 1);
+      await deliveries.attempt({ deliveryId: 'msg_stale', attempt: 1 });
+      expect(await row()).toEqual({ status: 'pending', attempts: 2, stale: true });
+      // One of the same attempt, queued for another time than the delivery's next (an earlier put-off's copy).
+      await db.query(
+        `UPDATE callback_deliveries SET next_attempt_at = now() + interval '1 minute' WHERE id = 'msg_stale'`,
+      );
+      await deliveries.attempt({ deliveryId: 'msg_stale', attempt: 2, due: Date.now() - 60_000 });
       expect(await row()).toEqual({ status: 'pending', attempts: 2, stale: true });
       // The current job goes on (here: the caller is gone, so the delivery is dead, from 2 attempts).
-      await deliveries.attempt('msg_stale', 2);
+      await deliveries.attempt({ deliveryId: 'msg_stale', attempt: 2 });
       expect(await row()).toEqual({ status: 'dead', attempts: 2, stale: false });
       await db.query(`DELETE FROM callback_deliveries WHERE id = 'msg_stale'`);
     });
