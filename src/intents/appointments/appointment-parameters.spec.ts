@@ -71,15 +71,17 @@ describe('appointment dates and times', () => {
     expect(at('2026-12-06', '00:00')).toBe('2026-12-06T00:00:00.000Z');
   });
 
-  it('takes the offset of an ISO date-time into account (it was read as the clock time in UTC)', () => {
-    // Dialogflow ES: "10 am" in an agent at -05:00 is 15:00 UTC.
-    expect(at('2026-12-06', '2026-12-06T10:00:00-05:00')).toBe('2026-12-06T15:00:00.000Z');
-    expect(at('2026-12-06', '2026-12-06T10:00:00+0130')).toBe('2026-12-06T08:30:00.000Z');
+  it("reads an ISO date-time's clock time, its offset not applied (ES attaches its agent's zone to an offered UTC time)", () => {
+    // Tapping the offered "10:00" in an agent at -05:00 gives this: the 10:00 UTC slot that was offered.
+    expect(at('2026-12-06', '2026-12-06T10:00:00-05:00')).toBe('2026-12-06T10:00:00.000Z');
+    expect(at('2026-12-06', '2026-12-06T10:00:00+0130')).toBe('2026-12-06T10:00:00.000Z');
     expect(at('2026-12-06', '2026-12-06T10:00:00.000+00:00')).toBe('2026-12-06T10:00:00.000Z');
     expect(at('2026-12-06', '2026-12-06T10:00:00Z')).toBe('2026-12-06T10:00:00.000Z');
     expect(at('2026-12-06', '2026-12-06 10:00')).toBe('2026-12-06T10:00:00.000Z');
-    // 10 PM on the 6th at -05:00 is the 7th in UTC; the date-time's own date (ES sends today's) is not used.
-    expect(at('2026-12-06', '2026-11-30T22:00:00-05:00')).toBe('2026-12-07T03:00:00.000Z');
+    // The date-time's own date (ES sends today's) is not used either.
+    expect(at('2026-12-06', '2026-11-30T22:00:00-05:00')).toBe('2026-12-06T22:00:00.000Z');
+    // An offset that is no offset is not understood.
+    expect(at('2026-12-06', '2026-12-06T10:00:00+25:00')).toBeUndefined();
   });
 
   it('reads 12-hour times with AM/PM (10:00 PM was read as 10:00)', () => {

@@ -13,13 +13,15 @@ const TWELVE_HOUR = /^(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?$/i;
 /** `2026-12-06T10:00:00-05:00` (Dialogflow ES), `…T10:00:00.000+00:00` (Rasa), `…T15:00:00Z`, `… 15:00`. */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|([+-])(\d{2}):?(\d{2}))?$/i;
 
-/** A time of day as given, and the UTC offset it was given in (0 for a time without one: slots are kept in UTC). */
+/**
+ * A time of day as the user said it, read as UTC like the times offered (every offer says "(UTC)"). An ISO
+ * date-time's offset is not applied: Dialogflow ES attaches its agent's time zone to a time picked from the offered
+ * UTC times (tapping "09:00" gives `…T09:00:00-05:00`), as CX's time structure carries none.
+ */
 export interface TimeOfDay {
   readonly hours: number;
   readonly minutes: number;
   readonly seconds: number;
-  /** Minutes east of UTC: -300 for `-05:00`. */
-  readonly offsetMinutes: number;
 }
 
 const pad = (n: unknown, width = 2): string => String(n).padStart(width, '0');
@@ -41,9 +43,8 @@ export function dateFrom(value: unknown): string | undefined {
   return Number.isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== match[1] ? undefined : match[1];
 }
 
-function timeOfDay(hours: number, minutes: number, seconds = 0, offsetMinutes = 0): TimeOfDay | undefined {
-  const valid = hours <= 23 && minutes <= 59 && seconds <= 59 && Math.abs(offsetMinutes) < 24 * 60;
-  return valid ? { hours, minutes, seconds, offsetMinutes } : undefined;
+function timeOfDay(hours: number, minutes: number, seconds = 0): TimeOfDay | undefined {
+  return hours <= 23 && minutes <= 59 && seconds <= 59 ? { hours, minutes, seconds } : undefined;
 }
 
 /** Dialogflow CX sends @sys.time as `{hours, minutes, seconds, nanos}`, @sys.date-time with the date fields too. */
@@ -65,24 +66,24 @@ function timeOfText(text: string): TimeOfDay | undefined {
   }
   const dateTime = DATE_TIME.exec(text);
   if (!dateTime) return undefined;
-  const [, hours, minutes, seconds = '0', , sign, offsetHours = '0', offsetMinutes = '0'] = dateTime;
-  const offset = (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes));
-  return Number(offsetMinutes) > 59 ? undefined : timeOfDay(Number(hours), Number(minutes), Number(seconds), offset);
+  const [, hours, minutes, seconds = '0', , , offsetHours = '0', offsetMinutes = '0'] = dateTime;
+  const offsetValid = Number(offsetHours) <= 23 && Number(offsetMinutes) <= 59;
+  return offsetValid ? timeOfDay(Number(hours), Number(minutes), Number(seconds)) : undefined;
 }
 
 /**
- * `09:30`, `9:30 PM`, a CX time structure, or the time and offset of an ISO date-time (whose date is not used:
- * Dialogflow ES sends @sys.time on today's date). Anything else is not understood.
+ * `09:30`, `9:30 PM`, a CX time structure, or the clock time of an ISO date-time (whose date and offset are not
+ * used: Dialogflow ES sends @sys.time on today's date, in its agent's time zone). Anything else is not understood.
  */
 export function timeFrom(value: unknown): TimeOfDay | undefined {
   if (typeof value === 'string') return timeOfText(value.trim());
   return typeof value === 'object' && value !== null ? timeOfStructure(value) : undefined;
 }
 
-/** The instant a time of day on a date means: the date's clock time in the offset the time was given in. */
+/** The instant a time of day on a date means, in UTC like the slots. */
 export function instantOf(date: string, time: TimeOfDay): Date {
   const [year, month, day] = date.split('-').map(Number);
-  return new Date(Date.UTC(year, month - 1, day, time.hours, time.minutes - time.offsetMinutes, time.seconds));
+  return new Date(Date.UTC(year, month - 1, day, time.hours, time.minutes, time.seconds));
 }
 
 export function textParameter(value: unknown): string | undefined {

@@ -57,8 +57,7 @@ export class BookAppointmentHandler implements FulfillmentHandler {
     const found = at ? await this.appointments.findSlot(provider.id, at) : null;
     const slot = found && found.startsAt.getTime() > Date.now() ? found : null;
     if (!slot) {
-      // The UTC day of the time asked for (10 PM at -05:00 is the next day in UTC), where the free times are shown.
-      const day = at ? at.toISOString().slice(0, 10) : date;
+      const day = date;
       const dayStart = new Date(`${day}T00:00:00Z`);
       const earliest = new Date(Math.max(dayStart.getTime(), Date.now()));
       const free = await this.appointments.freeSlots(provider.id, earliest, new Date(dayStart.getTime() + DAY_MS), 6);
