@@ -116,14 +116,30 @@ describe('intent parameters read strictly (real HTTP, real PostgreSQL)', () => {
       expect(await stored('blank.timeline@initech.example')).toEqual([
         { company_size: null, budget: null, timeline_months: null, score: 0, queue: 'nurture' },
       ]);
-      await lead('hex.timeline@initech.example', { timeline_months: '0x2', budget: '5e4' });
-      // Before: 2 months and a budget of 50,000, score 70.
+      await lead('hex.timeline@initech.example', { timeline_months: '0x2' });
+      // Before: 2 months, score 30.
       expect(await stored('hex.timeline@initech.example')).toEqual([
         { company_size: null, budget: null, timeline_months: null, score: 0, queue: 'nurture' },
       ]);
       await lead('plain.numbers@initech.example', { timeline_months: ' 2 ', company_size: '250', budget: '50000.00' });
       expect(await stored('plain.numbers@initech.example')).toEqual([
         { company_size: 250, budget: 50_000, timeline_months: 2, score: 90, queue: 'enterprise-sales' },
+      ]);
+    });
+
+    it('asks again for a budget it cannot read ("5e4", "50.000"), storing nothing yet; "50,000" is 50000', async () => {
+      for (const budget of ['5e4', '50.000']) {
+        const unread = await lead('unread.budget@initech.example', { budget });
+        // Before: stored with no budget (scored without it), the user never asked; "5e4" was 50,000 before that.
+        expect(unread).toMatchObject({
+          text: "I didn't catch that budget. Roughly what is your yearly budget in USD, as a number such as 50000?",
+          elicit: { parameter: 'budget', invalid: true },
+        });
+      }
+      expect(await stored('unread.budget@initech.example')).toEqual([]);
+      await lead('grouped.budget@initech.example', { budget: '50,000' });
+      expect(await stored('grouped.budget@initech.example')).toEqual([
+        { company_size: null, budget: 50_000, timeline_months: null, score: 40, queue: 'inside-sales' },
       ]);
     });
 

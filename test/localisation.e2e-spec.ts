@@ -473,6 +473,11 @@ describe('localisation: every handler answers every prompt in every supported la
       branch: 'budget in another currency',
       parameters: { email: 'dee@example.com', company: 'Acme', budget: { amount: 50000, currency: 'JPY' } },
     },
+    {
+      intent: 'QualifyLead',
+      branch: 'budget not understood',
+      parameters: { email: 'dee@example.com', company: 'Acme', budget: '5e4' },
+    },
     { intent: 'QualifyLead', branch: 'invalid email', parameters: { email: 'not an email' } },
     { intent: 'QualifyLead', branch: 'company', parameters: { email: 'ada@example.com' } },
     {

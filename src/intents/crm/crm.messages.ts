@@ -20,6 +20,12 @@ export const CRM_MESSAGES = {
     es: 'Nuestro equipo planifica los presupuestos en {currency}. ¿Cuál es, aproximadamente, su presupuesto anual en {currency}?',
     fr: 'Notre équipe établit les budgets en {currency}. Quel est environ votre budget annuel en {currency} ?',
   },
+  askBudgetAgain: {
+    en: "I didn't catch that budget. Roughly what is your yearly budget in {currency}, as a number such as 50000?",
+    de: 'Das Budget habe ich nicht verstanden. Wie hoch ist Ihr Jahresbudget ungefähr in {currency}, als Zahl wie 50000?',
+    es: 'No he entendido ese presupuesto. ¿Cuál es, aproximadamente, su presupuesto anual en {currency}, como un número del tipo 50000?',
+    fr: 'Je n’ai pas compris ce budget. Quel est environ votre budget annuel en {currency}, en chiffres, par exemple 50000 ?',
+  },
   thanks: { en: 'Thanks!', de: 'Vielen Dank!', es: '¡Gracias!', fr: 'Merci !' },
   thanksNamed: { en: 'Thanks, {name}!', de: 'Vielen Dank, {name}!', es: '¡Gracias, {name}!', fr: 'Merci, {name} !' },
   nextEnterpriseSales: {

@@ -9,7 +9,7 @@ import {
   translator,
 } from '../../../fulfillment';
 import { amountCurrency, fractionDigitsOf, parseAmountMinor } from '../../banking/money';
-import { wholeNumberFrom } from '../../parameter-values';
+import { isBlank, wholeNumberFrom } from '../../parameter-values';
 import { CRM_MESSAGES } from '../crm.messages';
 import { Lead } from '../lead.entity';
 import { LeadFacts, scoreLead } from '../lead-scoring';
@@ -21,6 +21,9 @@ const CRM_SOURCE = 'crm-api';
 function unwrap(value: unknown, key: 'name' | 'amount'): unknown {
   return typeof value === 'object' && value !== null && key in value ? (value as Record<string, unknown>)[key] : value;
 }
+
+/** `50,000`, `1,250,000`: whole units grouped by thousands with commas. */
+const THOUSANDS = /^\s*\d{1,3}(?:,\d{3})+\s*$/;
 
 /** The largest value the leads table's integer columns hold. */
 const MAX_STORED_INTEGER = 2_147_483_647;
@@ -46,12 +49,14 @@ function count(value: unknown): number | undefined {
 
 /**
  * A budget in whole units of the scoring currency, parsed as strictly as a transfer's amount ("50.000" reads two
- * ways and is unknown). Null when it names another currency: ¥50,000 is not $50,000, and there is no rate to use.
+ * ways and is unknown), but for thousands grouped with commas. Null when it names another currency: ¥50,000 is not $50,000, and there is no rate to use.
  */
 function budget(value: unknown, currency: string): number | undefined | null {
   const named = amountCurrency(value);
   if (named !== undefined && named !== currency) return null;
-  const minor = parseAmountMinor(value, currency);
+  // Whole units grouped by thousands ("50,000"): a yearly budget is no fraction of a unit.
+  const ungrouped = typeof value === 'string' && THOUSANDS.test(value) ? value.replaceAll(',', '') : value;
+  const minor = parseAmountMinor(ungrouped, currency);
   return minor === undefined ? undefined : stored(Number(minor / 10n ** BigInt(fractionDigitsOf(currency))));
 }
 
@@ -93,6 +98,14 @@ export class QualifyLeadHandler implements FulfillmentHandler {
     if (budgetGiven === null) {
       return {
         text: t('askBudgetInCurrency', { currency: budgetCurrency }),
+        elicit: { parameter: 'budget', invalid: true },
+        source: CRM_SOURCE,
+      };
+    }
+    // A budget given but not read ("50.000" reads two ways, "5e4") is asked for again, not stored as unknown.
+    if (budgetGiven === undefined && !isBlank(params.budget)) {
+      return {
+        text: t('askBudgetAgain', { currency: budgetCurrency }),
         elicit: { parameter: 'budget', invalid: true },
         source: CRM_SOURCE,
       };
