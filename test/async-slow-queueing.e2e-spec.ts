@@ -75,4 +75,20 @@ describe('an async turn whose queueing outlives its deadline (real HTTP, real Po
       { filed: 1 },
     ]);
   });
+
+  it("uses a confirmation answer up in the acknowledgement, as the handler's own reply would", async () => {
+    const response = await sendGenericTurn(replica.baseUrl, {
+      requestId: randomUUID(),
+      sessionId: `confirmed-${randomUUID()}`,
+      intent: 'RequestStatement',
+      parameters: { user_id: '12345', account_type: 'checking', confirmation: 'yes' },
+      sessionParameters: { confirming: 'a-question-on-record' },
+    });
+    // A bot that keeps the answer (a Rasa slot) would otherwise carry the "yes" to the next action.
+    expect(response.json<Reply>().sessionParameters).toEqual({
+      pendingFulfillmentId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      confirmation: null,
+      confirming: null,
+    });
+  });
 });

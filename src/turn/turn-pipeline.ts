@@ -186,8 +186,11 @@ export class TurnPipeline {
   private async accept(turn: Turn, input: DispatchInput, note: TurnNote): Promise<TurnResponse<RenderedReply>> {
     note.outcome = 'queued';
     const fulfillmentId = randomUUID();
+    // The job acts on the answer given: "still working" and "got it" use it up like the handler's own reply would.
     const accepting = runInBackground(() =>
-      this.asyncFulfillments.accept(input, fulfillmentId).then((accepted) => turn.render(accepted, 'fulfilled')),
+      this.asyncFulfillments
+        .accept(input, fulfillmentId)
+        .then((accepted) => turn.render(usingUpConfirmation(input, accepted), 'fulfilled')),
     );
     try {
       const accepted = await turn.deadline.race(accepting, () => new DeadlineReachedError('queueing the turn'));
@@ -198,10 +201,10 @@ export class TurnPipeline {
       const later = accepting.catch(() => undefined);
       return {
         ...turn.render(
-          {
+          usingUpConfirmation(input, {
             text: operatorText(this.config.fulfillment.interimText, turn.input.languageCode),
             sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: fulfillmentId },
-          },
+          }),
           'timed-out',
         ),
         keep: true,
