@@ -287,14 +287,15 @@ describe('DialogflowEsAdapter.render', () => {
   it('leaves the renewal out when it would take the reply over 64 KiB, so the answer still goes out', () => {
     const values = carrying({ notes: 'n'.repeat(40 * 1024) });
     const text = 't'.repeat(30 * 1024);
-    const reply = answer({ text }, values);
-    expect(reply).not.toHaveProperty('outputContexts');
-    expect(reply.fulfillmentText).toBe(text);
-    expect(checkResponse(reply).problems).toEqual([]);
+    const checked = adapter.check(answer({ text }, values));
+    expect(checked.problems).toEqual([]);
+    const sent = JSON.parse(checked.json) as DialogflowEsWebhookResponse;
+    expect(sent).not.toHaveProperty('outputContexts');
+    expect(sent.fulfillmentText).toBe(text);
     // A change of the handler's is never left out: the checks refuse the reply instead.
     const written = answer({ text, sessionParameters: { visits: 1 } }, values);
     expect(written.outputContexts?.[0]?.parameters).toMatchObject({ visits: 1 });
-    expect(checkResponse(written).problems).toHaveLength(1);
+    expect(adapter.check(written).problems).toHaveLength(1);
     // The error reply that replaces it renews the values when they fit alone.
     expect(answer({ text: 'Sorry.', failed: true }, values, 'failed').outputContexts).toHaveLength(1);
   });

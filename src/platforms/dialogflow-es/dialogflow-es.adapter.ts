@@ -137,13 +137,12 @@ function collectingSlots(query: DialogflowEsQueryResult): boolean {
   return (query as { allRequiredParamsPresent?: unknown }).allRequiredParamsPresent !== true;
 }
 
-function oversized(response: DialogflowEsWebhookResponse): boolean {
-  try {
-    return Buffer.byteLength(JSON.stringify(response), 'utf8') > DIALOGFLOW_ES_MAX_RESPONSE_BYTES;
-  } catch {
-    return false; // checkResponse reports it
-  }
-}
+/**
+ * Replies that only renew the session-parameters context (the handler changed none), with the same reply without
+ * it: the check sends that one when the renewal takes the reply over Dialogflow's limit (the values then live out the
+ * lifespan they have), where the reply would be replaced by the error reply. Nothing is serialised twice.
+ */
+const withoutRenewal = new WeakMap<DialogflowEsWebhookResponse, () => DialogflowEsWebhookResponse>();
 
 /**
  * Renders a result as a Dialogflow ES `WebhookResponse`; context names are qualified with the session.
@@ -186,10 +185,8 @@ export function renderResponse(
   if (result.handoff) payload.handoff = { ...result.handoff };
   if (result.endConversation) payload.google = { ...(payload.google as object), expectUserResponse: false };
   if (Object.keys(payload).length > 0) response.payload = payload;
-  // A context only sent again to renew its lifespan is left out when it would take the reply over Dialogflow's
-  // limit: the values then live out the lifespan they have, where the reply would be replaced by the error reply.
-  if (!result.sessionParameters && sessionParameters !== undefined && oversized(response)) {
-    return renderResponse(result, session, defaultSource, undefined, languageCode);
+  if (!result.sessionParameters && sessionParameters !== undefined) {
+    withoutRenewal.set(response, () => renderResponse(result, session, defaultSource, undefined, languageCode));
   }
   return response;
 }
@@ -274,6 +271,10 @@ export class DialogflowEsAdapter implements PlatformAdapter<
   }
 
   check(response: DialogflowEsWebhookResponse): CheckedResponse {
-    return checkResponse(response);
+    const checked = checkResponse(response);
+    const unrenewed = checked.problems.length > 0 ? withoutRenewal.get(response) : undefined;
+    if (!unrenewed) return checked;
+    const lighter = checkResponse(unrenewed());
+    return lighter.problems.length === 0 ? lighter : checked;
   }
 }
