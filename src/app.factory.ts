@@ -20,7 +20,7 @@ import { Readiness } from './health/readiness';
 import type { ServiceReadiness } from './console/admin/health.controller';
 import { EventLoopLoad } from './observability/event-loop-load';
 import { accessLogger, httpAccessLog, logRefusedRequest } from './observability/access-log';
-import { answerClientErrors } from './common/http/client-errors';
+import { answerClientErrors, limitSlowClients } from './common/http/client-errors';
 import { createNestLogger, requestLogContext, rootLogger } from './observability/logging';
 import { refuseWhenOverloaded } from './observability/overload.middleware';
 import { traceServerRequests } from './observability/server-spans';
@@ -42,13 +42,8 @@ export async function createHttpApp(
     // Nest's HttpsOptions type is narrower than what https.createServer accepts (minVersion, …).
     ...(httpsOptions && { httpsOptions: httpsOptions as HttpsOptions }),
   });
-  // Slow clients cannot hold connections open: headers, whole requests and idle keep-alives are bounded.
   const server = app.getHttpServer();
-  server.headersTimeout = config.http.headersTimeoutMs;
-  server.requestTimeout = config.http.requestTimeoutMs;
-  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
-  // Answered by requireHostHeader below, as JSON and audited, rather than by Node with a bare 400.
-  (server as { requireHostHeader?: boolean }).requireHostHeader = false;
+  limitSlowClients(server, config.http);
   app.disable('x-powered-by');
   app.set('etag', false);
   const readiness = app.get(Readiness);

@@ -37,6 +37,24 @@ function rawJsonResponse(status: number, text: string, message: string): string 
   );
 }
 
+/** How long a client may take over its headers and its request, and keep an idle connection open. */
+export interface SlowClientLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+/**
+ * Slow clients cannot hold connections open: headers, whole requests and idle keep-alives are bounded. Node's own
+ * Host check is off: `requireHostHeader` answers it, as JSON and audited, rather than Node with a bare 400.
+ */
+export function limitSlowClients(server: Server, limits: SlowClientLimits): void {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  (server as { requireHostHeader?: boolean }).requireHostHeader = false;
+}
+
 /**
  * Answers what Node's HTTP parser refuses (431 headers too large, 400 malformed, 408 request timeout) as JSON,
  * then tells `onAnswered` (the access log) and publishes parse refusals on `refusals` for the audit trail.

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { answerClientErrors } from '../../common/http/client-errors';
+import { answerClientErrors, limitSlowClients } from '../../common/http/client-errors';
 import type { HttpConfig } from '../../config';
 import { logRefusedRequest } from '../../observability/access-log';
 
@@ -9,10 +9,6 @@ import { logRefusedRequest } from '../../observability/access-log';
  * and what Node's parser refuses is answered as JSON with an access line, not with a bare 400.
  */
 export function hardenAdminServer(server: Server, http: HttpConfig, app: unknown, access: Logger): void {
-  server.headersTimeout = http.headersTimeoutMs;
-  server.requestTimeout = http.requestTimeoutMs;
-  server.keepAliveTimeout = http.keepAliveTimeoutMs;
-  // Answered by requireHostHeader, as JSON, rather than by Node with a bare 400.
-  (server as { requireHostHeader?: boolean }).requireHostHeader = false;
+  limitSlowClients(server, http);
   answerClientErrors(server, app, (refused) => logRefusedRequest(access, refused));
 }
