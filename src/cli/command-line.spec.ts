@@ -21,6 +21,10 @@ describe('readCommandLine', () => {
     expect(() => read(...args)).toThrow(message);
   });
 
+  it('takes a value that starts with a dash ("-5 degrees"), but not a flag, as the value of the flag before it', () => {
+    expect(read('--intent', '-5 degrees', '--param', '-x=1').values).toEqual({ intent: '-5 degrees', param: ['-x=1'] });
+  });
+
   it('takes words where the command allows them', () => {
     expect(readCommandLine({ args: ['dead', '--intent', 'A'], options, allowPositionals: true })).toMatchObject({
       positionals: ['dead'],

@@ -12,8 +12,28 @@ export function readCommandLine<T extends ParseArgsConfig & { strict?: never }>(
 ): ReturnType<typeof parseArgs<T>> {
   try {
     // strict is parseArgs' default.
-    return parseArgs(config);
+    return parseArgs({ ...config, args: valuesJoined(config.args ?? [], config.options ?? {}) } as T);
   } catch (error: unknown) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/**
+ * `--text -5 degrees` as `--text=-5 degrees`: a flag that takes a value takes the next word, unless that is a flag
+ * itself (parseArgs refuses a value that starts with a dash as "ambiguous", which the hand-written parsers took).
+ */
+function valuesJoined(args: readonly string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const word = args[index];
+    const next = args[index + 1];
+    const takesValue = word.startsWith('--') && !word.includes('=') && options[word.slice(2)]?.type === 'string';
+    if (takesValue && next !== undefined && next.startsWith('-') && !next.startsWith('--')) {
+      joined.push(`${word}=${next}`);
+      index++;
+    } else {
+      joined.push(word);
+    }
+  }
+  return joined;
 }

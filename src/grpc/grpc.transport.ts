@@ -30,8 +30,11 @@ export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Calls in flight on one HTTP/2 connection; a bot platform or a proxy in front needs far fewer. */
-export const MAX_CONCURRENT_STREAMS = 1000;
+/**
+ * Calls in flight on one HTTP/2 connection: a bot platform or a proxy in front needs far fewer, and each may buffer a
+ * request of up to BODY_LIMIT_BYTES before any guard runs (1,000 such calls held over a gigabyte on one connection).
+ */
+export const MAX_CONCURRENT_STREAMS = 100;
 /** How long the calls running on a connection at its maximum age may still take before it is cut. */
 export const MAX_CONNECTION_AGE_GRACE_MS = 30_000;
 /** A connection with no call for this long is closed (GOAWAY): a client gone without a word holds nothing. */
