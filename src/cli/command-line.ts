@@ -12,7 +12,8 @@ export function readCommandLine<T extends ParseArgsConfig & { strict?: never }>(
 ): ReturnType<typeof parseArgs<T>> {
   try {
     // strict is parseArgs' default.
-    return parseArgs({ ...config, args: valuesJoined(config.args ?? [], config.options ?? {}) } as T);
+    const joined: T = { ...config, args: valuesJoined(config.args ?? [], config.options ?? {}) };
+    return parseArgs(joined);
   } catch (error: unknown) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
