@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
+import { SLOT_TIME } from './support/slot-time';
 
 /**
  * Every built-in intent, sent as a Dialogflow CX agent sends it (test/fixtures/dialogflow-cx/intents/<Intent>.json:
@@ -66,16 +67,7 @@ function confirmTurn(body: Body, answer: 'yes' | 'no', asked?: Body): Body {
   return next;
 }
 
-const slotText = (startsAt: Date) =>
-  new Intl.DateTimeFormat('en', {
-    weekday: 'short',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-    timeZone: 'UTC',
-  }).format(startsAt);
+const slotText = (startsAt: Date) => SLOT_TIME.format(startsAt);
 const usd = (minor: bigint | number) =>
   new Intl.NumberFormat('en', { style: 'currency', currency: 'USD' }).format(Number(minor) / 100);
 const reply = (messages: Body[]) => ({ fulfillmentResponse: { messages, mergeBehavior: 'APPEND' } });

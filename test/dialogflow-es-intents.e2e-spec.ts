@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
+import { SLOT_TIME } from './support/slot-time';
 
 /**
  * Every built-in intent, sent as Dialogflow ES sends it (test/fixtures/dialogflow-es/intents/<Intent>.json),
@@ -44,16 +45,7 @@ function carrying(body: Body, answer: { outputContexts?: unknown[] }): Body {
   return next;
 }
 
-const slotText = (startsAt: Date) =>
-  new Intl.DateTimeFormat('en', {
-    weekday: 'short',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-    timeZone: 'UTC',
-  }).format(startsAt);
+const slotText = (startsAt: Date) => SLOT_TIME.format(startsAt);
 const usd = (minor: bigint | number) =>
   new Intl.NumberFormat('en', { style: 'currency', currency: 'USD' }).format(Number(minor) / 100);
 

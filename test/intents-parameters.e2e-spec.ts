@@ -5,18 +5,9 @@ import { eventually } from './support/eventually';
 import { genericTurnKey } from './support/generic-turns';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
+import { SLOT_TIME } from './support/slot-time';
 
 type Json = Record<string, unknown>;
-
-const SLOT_TIME = new Intl.DateTimeFormat('en', {
-  weekday: 'short',
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hour12: false,
-  timeZone: 'UTC',
-});
 
 /** Parameters as bots send them, read strictly: what is not understood is asked for again, never guessed. */
 describe('intent parameters read strictly (real HTTP, real PostgreSQL)', () => {

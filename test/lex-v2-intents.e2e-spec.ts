@@ -13,6 +13,7 @@ import transferFunds from './fixtures/lex-v2/intents/TransferFunds.json';
 import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
+import { SLOT_TIME } from './support/slot-time';
 
 const PATH = '/v1/webhooks/lex-v2';
 const REQUEST_ATTRIBUTES = { channel: 'web' };
@@ -23,15 +24,6 @@ type LexEvent = typeof transferFunds;
 type LexEventLike = { sessionState: { originatingRequestId: string } };
 
 const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
-const SLOT_TIME = new Intl.DateTimeFormat('en', {
-  weekday: 'short',
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hour12: false,
-  timeZone: 'UTC',
-});
 const SHORT_DATE = new Intl.DateTimeFormat('en-US', { month: 'short', day: 'numeric', timeZone: 'UTC' });
 
 /**

@@ -15,6 +15,7 @@ import { LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { untilDefined } from './support/eventually';
 import { startTestApp, TestApp } from './support/test-app';
 import { queryTestDatabase } from './support/test-database';
+import { SLOT_TIME } from './support/slot-time';
 
 const PATH = '/v1/webhooks/rasa';
 const YES_NO = [
@@ -37,15 +38,6 @@ interface RasaCall {
 }
 
 const USD = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
-const SLOT_TIME = new Intl.DateTimeFormat('en', {
-  weekday: 'short',
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hour12: false,
-  timeZone: 'UTC',
-});
 const SHORT_DATE = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric', timeZone: 'UTC' });
 
 /**
