@@ -10,6 +10,11 @@ export interface ConnectionSecurity {
   /** Why a presented client certificate failed verification (OpenSSL code, e.g. CERT_HAS_EXPIRED). */
   readonly clientCertificateError?: string;
   readonly peer?: PeerIdentity;
+  /**
+   * When the client certificate expires (ms since the epoch). The handshake checked it once; a kept-alive connection
+   * (an HTTP/1.1 pool, a gRPC channel for up to GRPC_MAX_CONNECTION_AGE_MS) outlives it, and each request checks it.
+   */
+  readonly certificateValidUntil?: number;
 }
 
 /** Everything a strategy may look at; built once per request by the guard. */

@@ -143,6 +143,25 @@ describe('CallerAuthenticator', () => {
     expect(result).toMatchObject({ caller: { id: 'cert-bot' }, method: 'mtls' });
   });
 
+  it('refuses a certificate verified at the handshake that has expired since, on a kept-alive connection', async () => {
+    const { authenticator, records } = setup();
+    const peer = { subjectCN: 'cert-bot', dnsSANs: [], uriSANs: [] };
+    const valid: ConnectionSecurity = {
+      ...TLS,
+      clientCertificateVerified: true,
+      peer,
+      certificateValidUntil: Date.now() + 60_000,
+    };
+    await expect(authenticator.authenticate(source({}, { connection: valid }))).resolves.toMatchObject({
+      caller: { id: 'cert-bot' },
+    });
+    // Before, it was taken for as long as the connection lived (a gRPC channel: up to 30 minutes).
+    const expired: ConnectionSecurity = { ...valid, certificateValidUntil: Date.now() - 1_000 };
+    const error = await refusal(authenticator.authenticate(source({}, { connection: expired })));
+    expect(error.code).toBe('UNAUTHENTICATED');
+    expect(records.at(-1)).toMatchObject({ method: 'mtls', reason: 'certificate-expired' });
+  });
+
   it('authorizes per platform and audits a refusal', async () => {
     const { authenticator, records } = setup();
     const request = source({ authorization: `Bearer ${TOKEN}` });

@@ -130,6 +130,15 @@ export class CallerAuthenticator {
         connection.clientCertificateError,
       );
     }
+    // Verified at the handshake, expired since: the connection was kept alive past the certificate's end.
+    const { certificateValidUntil } = connection;
+    if (
+      connection.clientCertificateVerified &&
+      certificateValidUntil !== undefined &&
+      Date.now() > certificateValidUntil
+    ) {
+      this.fail(source, 'mtls', 'certificate-expired', 'CERT_HAS_EXPIRED (since the connection was opened)');
+    }
     if (this.config.tls?.clientAuth === 'require' && !connection.clientCertificateVerified) {
       this.fail(source, 'mtls', 'certificate-required');
     }

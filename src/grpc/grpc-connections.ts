@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EventEmitter } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import type { ConnectionSecurity } from '../auth/auth-attempt';
-import { connectionSecurity, peerIdentity } from '../auth/tls/peer-identity';
+import { connectionSecurity, peerIdentity, withValidUntil } from '../auth/tls/peer-identity';
 import { TlsRefusals } from '../auth/tls/tls-refusals';
 import { AppConfig } from '../config';
 
@@ -64,7 +64,12 @@ export class GrpcConnections {
     if (known) return known;
     const certificate = call.getAuthContext().sslPeerCertificate;
     return certificate
-      ? { encrypted: true, clientCertificateVerified: true, peer: peerIdentity(certificate) }
+      ? {
+          encrypted: true,
+          clientCertificateVerified: true,
+          peer: peerIdentity(certificate),
+          ...withValidUntil(certificate),
+        }
       : { encrypted: true, clientCertificateVerified: false };
   }
 

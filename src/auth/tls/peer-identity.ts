@@ -13,6 +13,12 @@ export function parseSubjectAltName(value: string | undefined): { dnsSANs: strin
   return { dnsSANs, uriSANs };
 }
 
+/** When a certificate expires (its `valid_to`), in ms since the epoch; undefined when it does not say. */
+export function validUntil(certificate: Pick<PeerCertificate, 'valid_to'>): number | undefined {
+  const time = Date.parse(certificate.valid_to);
+  return Number.isFinite(time) ? time : undefined;
+}
+
 export function peerIdentity(certificate: PeerCertificate): PeerIdentity {
   const cn = certificate.subject?.CN;
   return { subjectCN: Array.isArray(cn) ? cn[0] : cn, ...parseSubjectAltName(certificate.subjectaltname) };
@@ -33,7 +39,14 @@ export function connectionSecurity(socket: unknown): ConnectionSecurity {
     clientCertificateVerified: tls.authorized === true,
     ...(error && { clientCertificateError: error }),
     peer: peerIdentity(certificate),
+    ...withValidUntil(certificate),
   };
+}
+
+/** `certificateValidUntil` of a certificate, when it says. */
+export function withValidUntil(certificate: PeerCertificate): Pick<ConnectionSecurity, 'certificateValidUntil'> {
+  const until = validUntil(certificate);
+  return until === undefined ? {} : { certificateValidUntil: until };
 }
 
 /** Maps OpenSSL verification codes to our audit reasons (expired, unknown CA, revoked, …). */
