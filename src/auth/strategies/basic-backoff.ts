@@ -33,6 +33,11 @@ export class BasicBackoff implements OnApplicationShutdown {
   private readonly logger = new Logger('BasicBackoff');
   private readonly redis?: RedisConnection;
   private readonly local = new Map<string, { failures: number; expiresAt: number }>();
+  /**
+   * The in-process counters of configured usernames, apart: a spray of made-up usernames fills `local` and has its
+   * oldest windows forgotten, which forgot a real username's count too (and gave its guesser a fresh window).
+   */
+  private readonly localKnown = new Map<string, { failures: number; expiresAt: number }>();
   private warnedAt = 0;
 
   constructor(
@@ -58,7 +63,7 @@ export class BasicBackoff implements OnApplicationShutdown {
    * window. The attempt counts as a failure until `release`d, so concurrent wrong guesses cannot all pass a check
    * made before any of them was counted.
    */
-  async reserve(username: string): Promise<boolean> {
+  async reserve(username: string, known = false): Promise<boolean> {
     if (!this.enabled) return true;
     const key = keyOf(username);
     const { maxFailures, windowSeconds } = this.config.network.basicBackoff;
@@ -69,7 +74,7 @@ export class BasicBackoff implements OnApplicationShutdown {
         this.warn(error);
       }
     }
-    const entry = this.localEntry(key, windowSeconds * 1000);
+    const entry = this.localEntry(key, windowSeconds * 1000, known);
     if (entry.failures >= maxFailures) return false;
     entry.failures += 1;
     return true;
@@ -83,17 +88,19 @@ export class BasicBackoff implements OnApplicationShutdown {
       this.redis.eval(RELEASE, 1, key).catch((error: unknown) => this.warn(error));
       return;
     }
-    const entry = this.local.get(key);
+    const entry = this.localKnown.get(key) ?? this.local.get(key);
     if (entry && entry.failures > 0) entry.failures -= 1;
   }
 
-  private localEntry(key: string, windowMs: number): { failures: number; expiresAt: number } {
+  private localEntry(key: string, windowMs: number, known: boolean): { failures: number; expiresAt: number } {
     const now = this.clock.now();
-    let entry = this.local.get(key);
+    const counters = known ? this.localKnown : this.local;
+    let entry = counters.get(key);
     if (!entry || now >= entry.expiresAt) {
-      if (this.local.size >= MAX_LOCAL_KEYS) this.sweep(now);
+      // The known ones are as many as the callers file's basic callers: only made-up usernames need a bound.
+      if (!known && this.local.size >= MAX_LOCAL_KEYS) this.sweep(now);
       entry = { failures: 0, expiresAt: now + windowMs };
-      this.local.set(key, entry);
+      counters.set(key, entry);
     }
     return entry;
   }

@@ -43,7 +43,7 @@ export class BasicStrategy implements AuthStrategy {
     const basicCallers = this.callers.withMethod(this.method);
     const entry = basicCallers.find(({ settings }) => settings.username === username);
     const audited = entry ? username : unknownUsername(username);
-    if (!(await this.backoff.reserve(username))) return failure('too-many-failures', audited);
+    if (!(await this.backoff.reserve(username, entry !== undefined))) return failure('too-many-failures', audited);
     // Every attempt checks as many hashes, of the same cost, as the costliest caller has (two while a password
     // rotates), known user or not, so the response time tells neither which usernames exist nor which is
     // mid-rotation. A fixed decoy's cost told them apart from callers whose hashes cost more or less.
