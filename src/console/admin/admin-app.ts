@@ -17,6 +17,7 @@ import { accessLogger, httpAccessLog } from '../../observability/access-log';
 import { createNestLogger, rootLogger } from '../../observability/logging';
 import { ADMIN_CONTROLLERS, AdminModule } from './admin.module';
 import { hardenAdminServer } from './admin-server';
+import { ConsoleOptions } from '../console.options';
 import { buildAdminOpenApiDocument } from './admin-openapi';
 import { AdminOpenApiDocument } from './admin-openapi.controller';
 import type { ServiceReadiness } from './health.controller';
@@ -95,7 +96,7 @@ export async function startAdminListener(
   // Behind the ingress every peer is the proxy: audit rows and log lines name the client it forwarded for.
   admin.use(clientAddressMiddleware(config.network.trustedProxies, config.network.forwardedHeader));
   admin.use(requestIdMiddleware, httpAccessLog(access, { probePercent: 0 }));
-  admin.use(consoleSecurityHeaders, requireHostHeader);
+  admin.use(consoleSecurityHeaders({ https: admin.get(ConsoleOptions).secureCookies }), requireHostHeader);
   admin.use(consolePages());
   // The webhook port's reader: a clear 400 for what is not a JSON object, and no key that reaches a prototype.
   admin.use(jsonBodyMiddleware(ADMIN_BODY_LIMIT_BYTES));
