@@ -13,8 +13,9 @@
 # No HEALTHCHECK: Kubernetes ignores it and runs the chart's probes (/health/live, /health/ready, optional
 # gRPC) instead; the image has no curl, and a Docker-level check would have to know the TLS settings.
 
-# Node.js 24 LTS (Node 20 reached end of life in April 2026).
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Node.js 24 LTS (Node 20 reached end of life in April 2026), the exact release CI tests on (.ci/run's
+# NODE24_VERSION): a floating tag would build a different runtime from the same commit tomorrow.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # ---- build: every dependency, compile TypeScript to dist/ and the console's pages to dist/console-ui/ ----
 FROM ${NODE_IMAGE} AS build
@@ -58,7 +59,7 @@ LABEL org.opencontainers.image.title="webhook-fulfillment" \
 # and the pod would wait for SIGKILL. npm, corepack and yarn are removed: nothing runs them at run time, and
 # their bundled dependencies would only add to what scanners report.
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends tini \
+  && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
   && rm -rf /var/lib/apt/lists/* \
   && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
     /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
