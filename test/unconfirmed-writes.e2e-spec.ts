@@ -113,6 +113,31 @@ describe('an async state-changing turn whose queueing commit answer was lost (re
     await proxy?.close();
   });
 
+  it('answers DEGRADED_TEXT when the connection was lost before the COMMIT: nothing was queued', async () => {
+    proxy.cutAt = 'statement';
+    proxy.armed = true;
+    try {
+      const response = await sendGenericTurn(t.baseUrl, {
+        requestId: randomUUID(),
+        sessionId: `rolled-back-${randomUUID()}`,
+        intent: 'RequestStatement',
+        parameters: { user_id: '12345', account_type: 'checking' },
+      });
+      expect(proxy.cut).toBe(1);
+      // Before, "I couldn't confirm whether that went through": the transaction had certainly rolled back.
+      expect(response.json()).toMatchObject({
+        failed: true,
+        text: expect.stringMatching(/^Sorry, I can't reach our systems/),
+      });
+      expect(await queryTestDatabase(t.database.url, 'SELECT count(*)::int AS queued FROM fulfillments')).toEqual([
+        { queued: 0 },
+      ]);
+    } finally {
+      proxy.cutAt = 'commit-answer';
+      proxy.cut = 0;
+    }
+  });
+
   it('answers UNCONFIRMED_TEXT; the fulfillment runs and files one statement', async () => {
     const requestId = randomUUID();
     proxy.armed = true;

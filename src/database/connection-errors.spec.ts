@@ -5,6 +5,7 @@ import {
   isUnusableConnection,
   mayHaveCommitted,
   passingDatabaseFailure,
+  raisedBeforeCommit,
   raisedWhileConnecting,
   serverRefusal,
 } from './connection-errors';
@@ -134,5 +135,12 @@ describe('mayHaveCommitted: a failed statement whose write may stand all the sam
     expect(mayHaveCommitted(raisedWhileConnecting(coded('ECONNRESET')))).toBe(false);
     expect(mayHaveCommitted(coded('23505', 'duplicate key'))).toBe(false);
     expect(mayHaveCommitted(coded('57014', 'canceling statement'))).toBe(false);
+  });
+
+  it('is false for a connection lost in a transaction before its COMMIT was sent: the server rolled it back', () => {
+    expect(mayHaveCommitted(raisedBeforeCommit(new Error('Connection terminated unexpectedly')))).toBe(false);
+    expect(mayHaveCommitted({ driverError: raisedBeforeCommit(coded('ECONNRESET')) })).toBe(false);
+    // A frozen error is left as it is (and still judged by what it says).
+    expect(mayHaveCommitted(raisedBeforeCommit(Object.freeze(coded('ECONNRESET'))))).toBe(true);
   });
 });

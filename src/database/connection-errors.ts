@@ -42,6 +42,18 @@ function somewhereIn(error: unknown, test: (link: ErrorLink) => boolean): boolea
 }
 
 const OPENING_A_CONNECTION = Symbol('raised while opening a connection');
+const BEFORE_COMMIT = Symbol('raised in a transaction before its COMMIT was sent');
+
+/**
+ * Marks an error raised in an explicit transaction before its COMMIT was sent (DatabasePool.transaction): whatever
+ * it wrote was rolled back, by the server when the connection was lost, so it is no unconfirmed write.
+ */
+export function raisedBeforeCommit<T>(error: T): T {
+  if (error && typeof error === 'object' && Object.isExtensible(error) && !(BEFORE_COMMIT in error)) {
+    Object.defineProperty(error, BEFORE_COMMIT, { value: true });
+  }
+  return error;
+}
 
 /**
  * Marks an error raised while opening a connection (pg-pools.ts). Whatever its code, the server could not be
@@ -168,6 +180,7 @@ const NOTHING_SENT_CODES = new Set([
  */
 export function mayHaveCommitted(error: unknown): boolean {
   if (somewhereIn(error, ({ code }) => code === 'COMMIT_NOT_REPLICATED')) return true;
+  if (somewhereIn(error, (link) => (link as Record<symbol, unknown>)[BEFORE_COMMIT] === true)) return false;
   if (!isConnectionError(error)) return false;
   return !somewhereIn(
     error,

@@ -3,7 +3,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { sendCancelRequest } from './cancel-request';
 import { UNKNOWN_POSITION } from '../common/write-position';
 import { Metrics } from '../observability/metrics';
-import { isStalePlan, isUnusableConnection } from './connection-errors';
+import { isStalePlan, isUnusableConnection, raisedBeforeCommit } from './connection-errors';
 import type { GuardedClientClass } from './guarded-client';
 import { PgPools } from './pg-pools';
 import { ReadReplicas } from './replicas/read-replicas';
@@ -173,8 +173,13 @@ export class DatabasePool {
     const client = await this.pools.primary.connect();
     let failure: unknown;
     try {
-      await client.query('BEGIN');
-      const result = await work(transactionOn(client));
+      let result: T;
+      try {
+        await client.query('BEGIN');
+        result = await work(transactionOn(client));
+      } catch (error: unknown) {
+        throw raisedBeforeCommit(error);
+      }
       await client.query('COMMIT');
       return result;
     } catch (error: unknown) {

@@ -10,6 +10,8 @@ const COMMIT = Buffer.from('Q\x00\x00\x00\x0bCOMMIT\x00', 'latin1');
  */
 export class CommitLosingProxy {
   armed = false;
+  /** `statement`: cut the connection as the statement named `marker` is sent instead, before it reaches the server. */
+  cutAt: 'commit-answer' | 'statement' = 'commit-answer';
   /** How many commits were cut off. */
   cut = 0;
   private readonly server: Server;
@@ -49,6 +51,13 @@ export class CommitLosingProxy {
     let markerSeen = false;
     let cutAtAnswer = false;
     client.on('data', (chunk: Buffer) => {
+      if (this.armed && this.cutAt === 'statement' && chunk.includes(this.marker)) {
+        this.armed = false;
+        this.cut += 1;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
       if (chunk.includes(this.marker)) markerSeen = true;
       if (chunk.includes(COMMIT)) {
         if (this.armed && markerSeen) {
