@@ -55,6 +55,8 @@ export class PgNotifications implements OnApplicationShutdown {
   private readonly listeners = new Map<string, Listener[]>();
   private readonly Client: GuardedClientClass;
   private client?: GuardedClient;
+  /** The connection being opened: shutdown ends it too (it used to open after shutdown, listening for ever). */
+  private opening?: GuardedClient;
   private heartbeat?: NodeJS.Timeout;
   private beating = false;
   private connecting = false;
@@ -105,7 +107,7 @@ export class PgNotifications implements OnApplicationShutdown {
     this.closed = true;
     clearTimeout(this.timer);
     clearInterval(this.heartbeat);
-    await this.client?.end().catch(() => undefined);
+    await Promise.all([this.client, this.opening].map((client) => client?.end().catch(() => undefined)));
   }
 
   private connect(): void {
@@ -123,6 +125,7 @@ export class PgNotifications implements OnApplicationShutdown {
       client.removeAllListeners('notification');
       this.scheduleReconnect();
     };
+    this.opening = client;
     client.on('error', () => client.destroy());
     client.on('end', lost);
     client.on('notification', (notification: pg.Notification) => {
@@ -137,6 +140,9 @@ export class PgNotifications implements OnApplicationShutdown {
         // every time, and each reconnection drops the cache. Older servers do not know the setting.
         await client.query('SET idle_session_timeout = 0').catch(() => undefined);
         for (const name of this.listeners.keys()) await client.query(`LISTEN ${name}`);
+        // Shut down meanwhile: its end (from shutdown) must not open another.
+        if (this.closed) throw new Error('shut down while connecting');
+        this.opening = undefined;
         this.client = client;
         this.connecting = false;
         this.failures = 0;
@@ -147,6 +153,7 @@ export class PgNotifications implements OnApplicationShutdown {
       })
       .catch(() => {
         this.connecting = false;
+        if (this.opening === client) this.opening = undefined;
         client.removeListener('end', lost);
         client.end().catch(() => undefined);
         this.scheduleReconnect();

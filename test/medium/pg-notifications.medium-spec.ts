@@ -88,3 +88,41 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
     }
   });
 });
+
+describe('PgNotifications shut down while its connection is being opened (real PostgreSQL)', () => {
+  let database: TestDatabase;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = testPool({ connectionString: database.url, max: 2 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+
+  it('leaves no listening connection behind (the one being opened went on listening after shutdown)', async () => {
+    const config = Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
+      database: { url: database.url, statementTimeoutMs: 3000 },
+    });
+    const listeners = async () =>
+      (
+        await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND query = 'LISTEN wf_shutdown_test'`,
+        )
+      ).rows[0].n;
+    for (let round = 0; round < 5; round++) {
+      const notifications = new PgNotifications(config, PgPools.of(pool));
+      // Subscribing opens the connection; shutdown comes before it is open.
+      notifications.channel('wf_shutdown_test').subscribe(
+        () => undefined,
+        () => undefined,
+      );
+      await notifications.onApplicationShutdown();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await listeners()).toBe(0);
+  });
+});
