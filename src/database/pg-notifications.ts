@@ -107,7 +107,8 @@ export class PgNotifications implements OnApplicationShutdown {
     this.closed = true;
     clearTimeout(this.timer);
     clearInterval(this.heartbeat);
-    await Promise.all([this.client, this.opening].map((client) => client?.end().catch(() => undefined)));
+    const open = [this.client, this.opening].filter((client): client is GuardedClient => client !== undefined);
+    await Promise.all(open.map((client) => client.end().catch(() => undefined)));
   }
 
   private connect(): void {
