@@ -57,15 +57,14 @@ export class BookAppointmentHandler implements FulfillmentHandler {
     const found = at ? await this.appointments.findSlot(provider.id, at) : null;
     const slot = found && found.startsAt.getTime() > Date.now() ? found : null;
     if (!slot) {
-      const day = date;
-      const dayStart = new Date(`${day}T00:00:00Z`);
+      const dayStart = new Date(`${date}T00:00:00Z`);
       const earliest = new Date(Math.max(dayStart.getTime(), Date.now()));
       const free = await this.appointments.freeSlots(provider.id, earliest, new Date(dayStart.getTime() + DAY_MS), 6);
       const wording = {
         lead: at
           ? t('noSlotAtTime', { provider: provider.displayName, time: at.toISOString().slice(11, 16) })
           : t('askTime'),
-        none: t('noFreeTimesOnDay', { provider: provider.displayName, day: describeDay(day, languageCode) }),
+        none: t('noFreeTimesOnDay', { provider: provider.displayName, day: describeDay(date, languageCode) }),
       };
       // No free time that day: ask for another day rather than for a time that cannot be booked. A time given is
       // asked for again, whether not understood or not free.
