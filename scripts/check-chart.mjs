@@ -9,17 +9,20 @@
 //      cert-manager and Prometheus Operator resources (CRDs) get a minimal check only (apiVersion, kind,
 //      metadata.name, spec) plus the relations below;
 //   4. checks what ties the manifests together (selectors, port names, mounts, hook, security settings, the
-//      TokenReview binding, projected token and API-server egress of kubernetesTokenReview);
+//      TokenReview binding, projected token and API-server egress of kubernetesTokenReview and kubernetesIssuer, the
+//      client CA's Secret, the console's Secret only with the console);
 //   5. checks what each value set asks for reaches the manifests: the NetworkPolicy's OTLP collector egress, the
-//      migration Job's pod settings and its one Secret, the Grafana dashboard ConfigMap and the PrometheusRule
-//      (alerts, thresholds, selectors);
+//      migration Job's pod settings and its one Secret, the Redis variables, the Grafana dashboard ConfigMap and the
+//      PrometheusRule (alerts, thresholds, selectors);
 //   6. checks the dashboard JSON (dashboards/webhook-fulfillment.json) offline: panels, data source, variables, the
 //      metrics it must show;
 //   7. with promtool: `promtool check rules` on every rendered PrometheusRule and on the dashboard's queries (as
 //      recording rules), and `promtool test rules` on ci/rules-tests/*.yaml against the rules rendered with the
 //      default values. Without promtool the step is skipped with a warning, or fails when CI=true;
-//   8. renders values that must be refused and expects helm to refuse them;
-//   9. runs yamllint on the chart's own YAML when yamllint is installed.
+//   8. renders values that must be refused and expects helm to refuse them, and values beside them that must render
+//      (MUST_RENDER, checked as value sets); reads memory quantities (QUANTITIES) as the chart does;
+//   9. checks that the chart README's values table names every value of values.yaml, and only those;
+//  10. runs yamllint on the chart's own YAML when yamllint is installed.
 // Exits 1 with one line per problem. HELM=/path/to/helm skips the download.
 import { spawnSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
@@ -67,10 +70,29 @@ const CUSTOM_RESOURCES = new Set([
 /** The chart's default values, under every value set (helm merges them the same way). */
 const DEFAULTS = yaml.load(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
 const DASHBOARD_FILE = join(CHART, 'dashboards', 'webhook-fulfillment.json');
+/** The chart's README: its values table must name every value (checkValuesTable). */
+const README = join(CHART, 'README.md');
+const SCHEMA = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
 /** promtool unit tests of the alerts; they name the rendered rules `rules.yaml` (written beside copies of them). */
 const RULES_TESTS = join(CHART, 'ci', 'rules-tests');
 /** In CI the promtool checks are required; elsewhere they are skipped, with a warning, when promtool is missing. */
 const CI = process.env.CI === 'true';
+
+/**
+ * V8's semi-space in the image's Node 24 when heap.maxSemiSpaceMiB is null: 64 MiB, whatever the old space
+ * (--max-old-space-size=384 gives a heap limit of 576 MiB on Node 24.22, 432 on Node 20: three semi-spaces of 64 and
+ * of 16 MiB). The chart counts it so ("wf.heapOverheadMiB").
+ */
+const NODE_DEFAULT_SEMI_SPACE_MIB = 64;
+
+/** The console switched on with everything it needs. */
+const CONSOLE = [
+  'console.enabled=true',
+  'console.existingSecret=wf-console',
+  'config.ADMIN_OIDC_ISSUER=https://login.example',
+  'config.ADMIN_OIDC_CLIENT_ID=c',
+  'config.ADMIN_PUBLIC_URL=https://console.example',
+];
 
 // Values that must be refused, and a fragment of the message helm must give.
 const MUST_FAIL = [
@@ -83,8 +105,28 @@ const MUST_FAIL = [
   { set: ['tls.crl.existingSecret=wf-crl'], expect: 'needs tls.clientAuth optional or require' },
   { set: ['tls.certManager.privateKey.algorithm=RSA'], expect: 'does not fit algorithm RSA' },
   { set: ['tls.enabled=false', 'tls.clientAuth=require'], expect: 'needs tls.enabled=true' },
+  // The serving certificate's CA is not the client CA unless asked for: a ClusterIssuer signs for any namespace.
+  { set: ['tls.clientAuth=require'], expect: 'tls.clientAuth=require needs tls.clientCa.existingSecret' },
+  { set: ['tls.clientAuth=optional'], expect: 'tls.clientAuth=optional needs tls.clientCa.existingSecret' },
+  {
+    set: ['tls.clientAuth=optional', 'tls.clientCa.useServingCa=true', 'tls.clientCa.existingSecret=wf-client-ca'],
+    expect: 'tls.clientCa.existingSecret and tls.clientCa.useServingCa exclude each other',
+  },
   { set: ['tls.certManager.enabled=true'], expect: 'issuerRef.name is required' },
   { set: ['metrics.enabled=false', 'metrics.serviceMonitor.enabled=true'], expect: 'needs metrics.enabled=true' },
+  // Prometheus refuses a scrape whose timeout exceeds its interval: the target disappears without a word.
+  {
+    set: ['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.interval=5s'],
+    expect: 'metrics.serviceMonitor.scrapeTimeout (10s) must not exceed metrics.serviceMonitor.interval (5s)',
+  },
+  {
+    set: [
+      'metrics.serviceMonitor.enabled=true',
+      'metrics.serviceMonitor.interval=1m',
+      'metrics.serviceMonitor.scrapeTimeout=1m0s500ms',
+    ],
+    expect: 'scrapeTimeout (1m0s500ms) must not exceed',
+  },
   { set: ['securityContext.readOnlyRootFilesystem=false'], expect: 'readOnlyRootFilesystem' },
   { set: ['networkPolicy.ingress.ingressCidrs={bank.example}'], expect: 'ingressCidrs' },
   { set: ['kubernetesTokenReview.expirationSeconds=60'], expect: 'expirationSeconds' },
@@ -96,6 +138,16 @@ const MUST_FAIL = [
     expect: 'must fit resources.limits.memory (512 MiB)',
   },
   { set: ['resources.limits.memory=1G', 'heap.maxOldSpaceMiB=900', 'heap.readinessLimitMiB=800'], expect: '(953 MiB)' },
+  // V8's own semi-spaces, Node 24's 64 MiB each: 384 + 3 × 64 + 64 = 640 MiB.
+  {
+    set: ['heap.maxSemiSpaceMiB=null'],
+    expect: 'and 64 MiB for code and buffers (256 MiB) must fit resources.limits.memory (512 MiB)',
+  },
+  // The migration Job's old space, cut to its limit, must stay a heap: 300 - 256 leaves 44 MiB.
+  {
+    set: ['heap.maxSemiSpaceMiB=null', 'resources.limits.memory=1Gi', 'migrations.resources.limits.memory=300Mi'],
+    expect: 'migrations.resources.limits.memory (300 MiB) leaves the migration Job 44 MiB of old space',
+  },
   { set: ['config.OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer x'], expect: 'set it from a Secret with extraEnv' },
   { set: ['config.OTEL_EXPORTER_OTLP_TRACES_HEADERS=x=y'], expect: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS carries' },
   { set: ['config.DB_MIGRATION_LOCK_TIMEOUT_MS=5000'], expect: 'set migrations.lockTimeoutMs' },
@@ -132,6 +184,89 @@ const MUST_FAIL = [
   { set: ['metrics.prometheusRule.alerts.errorBudgetBurn.objective=1'], expect: 'errorBudgetBurn/objective' },
   { set: ['metrics.prometheusRule.alerts.latencyNearDeadline.for=ten minutes'], expect: 'latencyNearDeadline/for' },
   { set: ['metrics.prometheusRule.alerts.certificateExpiry.criticalDays=30'], expect: 'criticalDays' },
+  // Two of the ports the pod opens alike: the service refuses to start (only the listeners it runs count).
+  { set: ['probes.port=8080'], expect: 'containerPorts.http and probes.port are both 8080' },
+  {
+    set: ['containerPorts.metrics=50051'],
+    expect: 'containerPorts.grpc (grpc.enabled) and containerPorts.metrics (metrics.enabled) are both 50051',
+  },
+  { set: ['containerPorts.grpc=8081'], expect: 'containerPorts.grpc (grpc.enabled) and probes.port are both 8081' },
+  {
+    set: [...CONSOLE, 'containerPorts.admin=8080'],
+    expect: 'containerPorts.http and containerPorts.admin (console.enabled) are both 8080',
+  },
+  // Redis settings that say how to reach REDIS_URL, without the Secret that holds it: nothing was rendered.
+  { set: ['redis.sentinels={redis-sentinel-0.redis:26379}'], expect: 'redis.sentinels needs redis.existingSecret' },
+  { set: ['redis.cluster=true'], expect: 'redis.cluster needs redis.existingSecret' },
+  {
+    set: ['redis.sentinelPasswordKey=sentinel-password'],
+    expect: 'redis.sentinelPasswordKey needs redis.existingSecret',
+  },
+  {
+    set: ['redis.existingSecret=wf-redis', 'redis.sentinelPasswordKey=sentinel-password'],
+    expect: 'redis.sentinelPasswordKey needs redis.sentinels',
+  },
+  {
+    set: ['redis.existingSecret=wf-redis', 'redis.sentinels={redis-sentinel-0.redis:26379}', 'redis.cluster=true'],
+    expect: 'redis.sentinels and redis.cluster exclude each other',
+  },
+  // Memory limits in decimal quantities are checked too; a limit that is no quantity cannot be checked.
+  { set: ['resources.limits.memory=0.4Gi'], expect: 'must fit resources.limits.memory (409 MiB)' },
+  { set: ['resources.limits.memory=0.5G'], expect: 'must fit resources.limits.memory (476 MiB)' },
+  { set: ['resources.limits.memory=5e8'], expect: 'must fit resources.limits.memory (476 MiB)' },
+  { set: ['resources.limits.memory=512MB'], expect: 'resources.limits.memory 512MB is not a Kubernetes quantity' },
+  {
+    set: ['migrations.resources.limits.memory=1Gb'],
+    expect: 'migrations.resources.limits.memory 1Gb is not a Kubernetes quantity',
+  },
+];
+
+/**
+ * Values next to those refused that must render, each checked as a value set: a decimal memory limit that fits the
+ * heap, and ports alike that the pod does not open (gRPC, metrics and the console switched off).
+ */
+const MUST_RENDER = [
+  { name: 'resources.limits.memory=1.5Gi', values: { resources: { limits: { memory: '1.5Gi' } } } },
+  // The console's Secret named but the console off: nothing of it reaches the pod (checkConsoleSecret).
+  { name: 'console.existingSecret without console.enabled', values: { console: { existingSecret: 'wf-console' } } },
+  // The serving certificate's CA as the client CA, when asked for (checkClientCa).
+  {
+    name: 'tls.clientCa.useServingCa',
+    values: { tls: { clientAuth: 'optional', clientCa: { useServingCa: true } } },
+  },
+  {
+    name: 'a scrapeTimeout equal to the interval',
+    values: { metrics: { serviceMonitor: { enabled: true, interval: '1m30s', scrapeTimeout: '90s' } } },
+  },
+  {
+    name: 'the ports of listeners switched off equal to probes.port',
+    values: {
+      grpc: { enabled: false },
+      metrics: { enabled: false },
+      containerPorts: { grpc: 8081, metrics: 8081, admin: 8081 },
+    },
+  },
+];
+
+/**
+ * Memory quantities as Kubernetes writes them, and the MiB they are (rounded down): the migration Job's old space is
+ * cut to its memory limit less 112 MiB (default heap values), which shows what the chart read. `--set-json` hands
+ * the chart a number (a float64, which it sees as 4e+08).
+ */
+const QUANTITIES = [
+  ['--set', '0.4Gi', 409],
+  ['--set', '.3Gi', 307],
+  ['--set', '480Mi', 480],
+  ['--set', '409600Ki', 400],
+  ['--set', '0.0004Ti', 419],
+  ['--set', '420M', 400],
+  ['--set', '0.45G', 429],
+  ['--set', '4e8', 381],
+  ['--set', '4E+8', 381],
+  ['--set', '40000000000e-2', 381],
+  ['--set', '429496729600m', 409],
+  ['--set', '400000000', 381],
+  ['--set-json', '400000000', 381],
 ];
 
 const problems = [];
@@ -455,6 +590,13 @@ function checkRelations(set, docs, values = {}, effective = DEFAULTS) {
       if (!isSubset(selector, podLabels)) problem(`${set} ${selecting}`, 'selector does not select the pods');
     }
     const portNames = new Set(container.ports.map((p) => p.name));
+    // Two listeners on one port: the service refuses to start.
+    const byNumber = new Map();
+    for (const port of container.ports) {
+      const other = byNumber.get(port.containerPort);
+      if (other) problem(where, `container ports ${other} and ${port.name} are both ${port.containerPort}`);
+      byNumber.set(port.containerPort, port.name);
+    }
     // Every listener but the kubelet's probe port is reachable through the Service (the console by its ingress).
     for (const port of container.ports) {
       const served = services.some((s) => s.spec.ports.some((p) => p.targetPort === port.name));
@@ -565,10 +707,13 @@ const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /**
  * kubernetesTokenReview.enabled: a ClusterRoleBinding of the pods' ServiceAccount to system:auth-delegator, a
  * projected volume (service-account token + kube-root-ca.crt) mounted read-only where the TokenReview client reads,
- * and, with a NetworkPolicy, egress to the API server on 443 and 6443. Off: none of them.
+ * and, with a NetworkPolicy, egress to the API server on kubernetesTokenReview.apiServer.ports. kubernetesIssuer.enabled
+ * (the discovery and keys of an issuer that is the API server): the same volume and egress, and no binding. Both off:
+ * none of them.
  */
 function checkTokenReview(set, docs, values) {
-  const enabled = values.kubernetesTokenReview?.enabled === true;
+  const review = values.kubernetesTokenReview?.enabled === true;
+  const enabled = review || values.kubernetesIssuer?.enabled === true;
   const bindings = docs.filter((d) => d.kind === 'ClusterRoleBinding');
   const [deployment] = docs.filter((d) => d.kind === 'Deployment');
   if (!deployment) return;
@@ -576,18 +721,22 @@ function checkTokenReview(set, docs, values) {
   const spec = deployment.spec.template.spec;
   const volume = (spec.volumes ?? []).find((v) => v.projected?.sources?.some((s) => s.serviceAccountToken));
   const mount = spec.containers[0].volumeMounts?.find((m) => m.mountPath === SERVICE_ACCOUNT_DIR);
+  if (!review && bindings.length > 0) problem(set, 'ClusterRoleBinding rendered without kubernetesTokenReview.enabled');
   if (!enabled) {
-    if (bindings.length > 0) problem(set, 'ClusterRoleBinding rendered without kubernetesTokenReview.enabled');
-    if (volume || mount) problem(where, 'service-account token mounted without kubernetesTokenReview.enabled');
+    if (volume || mount) {
+      problem(where, 'service-account token mounted without kubernetesTokenReview.enabled or kubernetesIssuer.enabled');
+    }
     return;
   }
-  const delegator = bindings.find(
-    (b) => b.roleRef?.kind === 'ClusterRole' && b.roleRef?.name === 'system:auth-delegator',
-  );
-  const subject = delegator?.subjects?.find((s) => s.kind === 'ServiceAccount');
-  if (!delegator) problem(set, 'no ClusterRoleBinding to system:auth-delegator');
-  else if (subject?.name !== spec.serviceAccountName || subject?.namespace !== NAMESPACE) {
-    problem(`${set} ClusterRoleBinding/${delegator.metadata.name}`, "does not bind the pods' ServiceAccount");
+  if (review) {
+    const delegator = bindings.find(
+      (b) => b.roleRef?.kind === 'ClusterRole' && b.roleRef?.name === 'system:auth-delegator',
+    );
+    const subject = delegator?.subjects?.find((s) => s.kind === 'ServiceAccount');
+    if (!delegator) problem(set, 'no ClusterRoleBinding to system:auth-delegator');
+    else if (subject?.name !== spec.serviceAccountName || subject?.namespace !== NAMESPACE) {
+      problem(`${set} ClusterRoleBinding/${delegator.metadata.name}`, "does not bind the pods' ServiceAccount");
+    }
   }
   if (!volume) {
     problem(where, 'no projected serviceAccountToken volume');
@@ -606,8 +755,54 @@ function checkTokenReview(set, docs, values) {
   }
   for (const policy of docs.filter((d) => d.kind === 'NetworkPolicy' && !isMigrationPolicy(d))) {
     const ports = new Set((policy.spec.egress ?? []).flatMap((rule) => (rule.ports ?? []).map((p) => p.port)));
-    for (const port of [443, 6443]) {
+    for (const port of values.kubernetesTokenReview.apiServer.ports) {
       if (!ports.has(port)) problem(`${set} NetworkPolicy/${policy.metadata.name}`, `no egress to port ${port}`);
+    }
+  }
+}
+
+/**
+ * With client certificates requested (tls.enabled, clientAuth optional or require), the client CA is mounted from
+ * tls.clientCa.existingSecret, or from the TLS Secret only with tls.clientCa.useServingCa; otherwise none is.
+ */
+function checkClientCa(set, docs, values) {
+  const [deployment] = docs.filter((d) => d.kind === 'Deployment');
+  if (!deployment) return;
+  const where = `${set} Deployment/${deployment.metadata.name}`;
+  const volume = deployment.spec.template.spec.volumes.find((v) => v.name === 'client-ca');
+  const { clientCa } = values.tls;
+  if (!values.tls.enabled || values.tls.clientAuth === 'off') {
+    if (volume) problem(where, 'mounts a client CA without client certificates requested');
+    return;
+  }
+  const tlsSecret = values.tls.existingSecret || `${fullnameOf(values)}-tls`;
+  const wanted = clientCa.existingSecret || (clientCa.useServingCa ? tlsSecret : undefined);
+  if (volume?.secret?.secretName !== wanted) {
+    problem(where, `the client CA comes from Secret ${volume?.secret?.secretName}, expected ${wanted}`);
+  }
+}
+
+/** ADMIN_OIDC_CLIENT_SECRET and ADMIN_SESSION_SECRET from console.existingSecret with console.enabled, else neither. */
+function checkConsoleSecret(set, docs, values) {
+  const c = values.console;
+  const wanted = {
+    ADMIN_OIDC_CLIENT_SECRET: c.enabled
+      ? { secretKeyRef: { name: c.existingSecret, key: c.clientSecretKey } }
+      : undefined,
+    ADMIN_SESSION_SECRET: c.enabled ? { secretKeyRef: { name: c.existingSecret, key: c.sessionSecretKey } } : undefined,
+  };
+  for (const doc of docs.filter((d) => d.kind === 'Deployment')) {
+    const env = podTemplate(doc).spec.containers[0].env ?? [];
+    for (const [name, value] of Object.entries(wanted)) {
+      const actual = env.find((variable) => variable.name === name)?.valueFrom;
+      if (!isDeepStrictEqual(actual, value)) {
+        problem(
+          `${set} Deployment`,
+          `${name} is ${JSON.stringify(actual)}, expected ${JSON.stringify(value)}${
+            c.enabled ? '' : " (the service refuses to start on the console's secrets without its sign-in settings)"
+          }`,
+        );
+      }
     }
   }
 }
@@ -693,12 +888,29 @@ function renderedWhenEnabled(set, found, enabled, what, setting) {
  * NODE_OPTIONS carries the heap.* values to the service's ConfigMap and the migration Job, and Node starts with it
  * (Node refuses an option it does not allow in NODE_OPTIONS, and a bad value, before running anything).
  */
-/** A Kubernetes memory quantity in MiB (the forms the chart reads), or undefined. */
+/**
+ * A Kubernetes memory quantity in MiB, rounded down, or undefined when it is not one: a decimal number with a binary
+ * suffix (Ki … Ei), a decimal one (m, k … E) or an exponent (5e8), its fractional bytes rounded up first, as
+ * Kubernetes does. Computed the way "wf.memoryMiB" (templates/_helpers.tpl) does, step by step in float64, so both
+ * arrive at the same MiB.
+ */
 function memoryMiB(quantity) {
-  const match = /^(\d+)(Ki|Mi|Gi|Ti|M|G)?$/.exec(String(quantity ?? ''));
+  const match = /^\+?(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][-+]?\d+)?$/.exec(String(quantity ?? ''));
   if (!match) return undefined;
-  const bytes = { Ki: 1024, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, M: 1e6, G: 1e9 }[match[2]] ?? 1;
-  return Math.floor((Number(match[1]) * bytes) / 2 ** 20);
+  const [, number, suffix = ''] = match;
+  let bytes = Number(number);
+  const binary = ['Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'].indexOf(suffix) + 1;
+  const decimal = ['k', 'M', 'G', 'T', 'P', 'E'].indexOf(suffix) + 1;
+  if (binary > 0) for (let i = 0; i < binary; i++) bytes *= 1024;
+  else if (decimal > 0) for (let i = 0; i < decimal; i++) bytes *= 1000;
+  else if (suffix === 'm') bytes /= 1000;
+  else if (suffix) {
+    const exponent = Number.parseInt(suffix.slice(1), 10);
+    let power = 1;
+    for (let i = 0; i < Math.abs(exponent); i++) power *= 10;
+    bytes = exponent < 0 ? bytes / power : bytes * power;
+  }
+  return Math.floor(Math.ceil(bytes) / 2 ** 20);
 }
 
 /**
@@ -715,7 +927,7 @@ function checkNodeOptions(set, docs, values) {
     }
   }
   if (found.length === 0) problem(set, 'no NODE_OPTIONS rendered');
-  const overhead = 3 * (values.heap.maxSemiSpaceMiB ?? 16) + 64;
+  const overhead = 3 * (values.heap.maxSemiSpaceMiB ?? NODE_DEFAULT_SEMI_SPACE_MIB) + 64;
   for (const [doc, options] of found) {
     const where = `${set} ${doc.kind}/${doc.metadata.name}`;
     const jobLimit = doc.kind === 'Job' ? memoryMiB(values.migrations?.resources?.limits?.memory) : undefined;
@@ -728,16 +940,33 @@ function checkNodeOptions(set, docs, values) {
   }
 }
 
-/** redis.cluster reaches the service as REDIS_CLUSTER=true (with a Redis secret), and nothing sets it otherwise. */
-function checkRedisCluster(set, docs, values) {
-  const wanted = Boolean(values.redis.existingSecret && values.redis.cluster);
+/**
+ * redis.*: with redis.existingSecret, REDIS_URL from it, REDIS_SENTINELS (and REDIS_SENTINEL_NAME) from
+ * redis.sentinels, REDIS_SENTINEL_PASSWORD from redis.sentinelPasswordKey, REDIS_CLUSTER=true from redis.cluster;
+ * without it, none of them (the chart refuses sentinels, cluster and the password key then).
+ */
+function checkRedis(set, docs, values) {
+  const r = values.redis;
+  const secret = r.existingSecret;
+  const sentinels = secret && (r.sentinels ?? []).length > 0;
+  const wanted = {
+    REDIS_URL: secret ? { secretKeyRef: { name: secret, key: r.urlKey } } : undefined,
+    REDIS_SENTINELS: sentinels ? r.sentinels.join(',') : undefined,
+    REDIS_SENTINEL_NAME: sentinels ? r.sentinelName : undefined,
+    REDIS_SENTINEL_PASSWORD:
+      secret && r.sentinelPasswordKey ? { secretKeyRef: { name: secret, key: r.sentinelPasswordKey } } : undefined,
+    REDIS_CLUSTER: secret && r.cluster ? 'true' : undefined,
+  };
   for (const doc of docs.filter((d) => d.kind === 'Deployment')) {
     const [container] = podTemplate(doc).spec.containers;
-    const entry = (container.env ?? []).find((variable) => variable.name === 'REDIS_CLUSTER');
-    if (wanted && entry?.value !== 'true')
-      problem(`${set} Deployment`, 'redis.cluster is set but REDIS_CLUSTER is not "true"');
-    if (!wanted && entry)
-      problem(`${set} Deployment`, `REDIS_CLUSTER is ${JSON.stringify(entry.value)} without redis.cluster`);
+    const env = container.env ?? [];
+    for (const [name, value] of Object.entries(wanted)) {
+      const entry = env.find((variable) => variable.name === name);
+      const actual = entry && (entry.valueFrom ?? entry.value);
+      if (!isDeepStrictEqual(actual, value)) {
+        problem(`${set} Deployment`, `${name} is ${JSON.stringify(actual)}, expected ${JSON.stringify(value)}`);
+      }
+    }
   }
 }
 
@@ -855,6 +1084,9 @@ function checkMigrationPolicy(set, docs, values, job) {
   const deletion = policy.metadata.annotations?.['helm.sh/hook-delete-policy'];
   if (deletion !== job.metadata.annotations['helm.sh/hook-delete-policy']) {
     problem(where, 'is not deleted with the Job (its hook-delete-policy differs)');
+  }
+  if (deletion && !readFileSync(README, 'utf8').includes(`\`${deletion}\``)) {
+    problem(where, `its hook-delete-policy ${deletion} is not the one ${relative(ROOT, README)} describes`);
   }
   if (!isSubset(policy.spec.podSelector.matchLabels, job.spec.template.metadata.labels))
     problem(where, "does not select the Job's pods");
@@ -1017,11 +1249,16 @@ const ALERTS = {
   latencyNearDeadline: ['WebhookFulfillmentLatencyNearDeadline'],
   deadlineMisses: ['WebhookFulfillmentDeadlineMisses'],
   deadLetters: ['WebhookFulfillmentDeadLetters'],
-  certificateExpiry: ['WebhookFulfillmentCertificateExpiry', 'WebhookFulfillmentCertificateExpiry'],
+  certificateExpiry: [
+    'WebhookFulfillmentCertificateExpiry',
+    'WebhookFulfillmentCertificateExpiry',
+    'WebhookFulfillmentCrlExpiry',
+  ],
   poolSaturation: ['WebhookFulfillmentDatabasePoolSaturated', 'WebhookFulfillmentDatabasePoolSlowCheckouts'],
   podsNotReady: ['WebhookFulfillmentPodNotReady', 'WebhookFulfillmentNoReadyPods'],
   logLinesDropped: ['WebhookFulfillmentLogLinesDropped'],
-  targetDown: ['WebhookFulfillmentMetricsDown'],
+  rateLimitingOff: ['WebhookFulfillmentRateLimitingOff'],
+  targetDown: ['WebhookFulfillmentMetricsDown', 'WebhookFulfillmentMetricsAbsent'],
 };
 /** The alerts that read kube-state-metrics instead of the service's own series. */
 const KUBE_STATE_ALERTS = new Set(['WebhookFulfillmentPodNotReady', 'WebhookFulfillmentNoReadyPods']);
@@ -1088,6 +1325,7 @@ function checkPrometheusRule(set, docs, values) {
   shows('WebhookFulfillmentDeadLetters', `offset ${a.deadLetters.window}`);
   shows('WebhookFulfillmentCertificateExpiry', `< ${a.certificateExpiry.warningDays} * 86400`, 'warning');
   shows('WebhookFulfillmentCertificateExpiry', `< ${a.certificateExpiry.criticalDays} * 86400`, 'critical');
+  shows('WebhookFulfillmentCrlExpiry', 'tls_crl_next_update_timestamp_seconds', 'critical');
   shows('WebhookFulfillmentDatabasePoolSaturated', `> ${a.poolSaturation.waiting}`);
   lasts('WebhookFulfillmentDatabasePoolSaturated', a.poolSaturation.for);
   shows('WebhookFulfillmentDatabasePoolSlowCheckouts', `> ${a.poolSaturation.p95WaitSeconds}`);
@@ -1095,7 +1333,10 @@ function checkPrometheusRule(set, docs, values) {
   lasts('WebhookFulfillmentPodNotReady', a.podsNotReady.for);
   lasts('WebhookFulfillmentNoReadyPods', a.podsNotReady.noneReadyFor);
   shows('WebhookFulfillmentLogLinesDropped', `[${a.logLinesDropped.window}]`);
+  shows('WebhookFulfillmentRateLimitingOff', `[${a.rateLimitingOff.window}]`);
+  lasts('WebhookFulfillmentRateLimitingOff', a.rateLimitingOff.for);
   lasts('WebhookFulfillmentMetricsDown', a.targetDown.for);
+  lasts('WebhookFulfillmentMetricsAbsent', a.targetDown.for);
   return rule.spec.groups;
 }
 
@@ -1287,11 +1528,13 @@ async function checkSet(helm, set, typed) {
     typed.push({ where, path: model.path, kind: doc.kind, doc });
   }
   checkRelations(set.name, docs, values, effective);
-  checkTokenReview(set.name, docs, values);
+  checkTokenReview(set.name, docs, effective);
+  checkClientCa(set.name, docs, effective);
+  checkConsoleSecret(set.name, docs, effective);
   checkCollectorEgress(set.name, docs, effective);
   checkMigrationJob(set.name, docs, effective);
   checkNodeOptions(set.name, docs, effective);
-  checkRedisCluster(set.name, docs, effective);
+  checkRedis(set.name, docs, effective);
   checkDashboardConfigMap(set.name, docs, effective);
   const groups = checkPrometheusRule(set.name, docs, effective);
   log(`${set.name}: ${docs.length} manifests (${kinds.join(', ')})`);
@@ -1312,6 +1555,110 @@ function checkRefusals(helm) {
   log(`${MUST_FAIL.length} invalid value sets refused`);
 }
 
+/**
+ * Memory quantities (QUANTITIES): memoryMiB reads each as the MiB given, and so does the chart, as the migration
+ * Job's old space shows (its limit less the young generation and 64 MiB, at most heap.maxOldSpaceMiB).
+ */
+function checkQuantities(helm) {
+  const overhead = 3 * DEFAULTS.heap.maxSemiSpaceMiB + 64;
+  for (const [flag, quantity, mib] of QUANTITIES) {
+    const where = `migrations.resources.limits.memory ${flag} ${quantity}`;
+    const value = flag === '--set-json' ? JSON.parse(quantity) : quantity;
+    if (memoryMiB(value) !== mib) problem(where, `memoryMiB reads ${memoryMiB(value)} MiB, expected ${mib}`);
+    const rendered = render(helm, [flag, `migrations.resources.limits.memory=${quantity}`]);
+    if (rendered.status !== 0) {
+      problem(where, rendered.stderr.trim());
+      continue;
+    }
+    const job = yaml.loadAll(rendered.stdout).find((d) => d?.kind === 'Job');
+    const options = job?.spec.template.spec.containers[0].env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    const oldSpace = Number(/--max-old-space-size=(-?\d+)/.exec(options ?? '')?.[1]);
+    const wanted = Math.min(DEFAULTS.heap.maxOldSpaceMiB, mib - overhead);
+    if (oldSpace !== wanted) {
+      problem(where, `the Job's old space is ${oldSpace} MiB, expected ${wanted} (the chart read the limit wrong)`);
+    }
+  }
+  log(`${QUANTITIES.length} memory quantities read alike by the chart and memoryMiB`);
+}
+
+/** A values.schema.json node with its $ref followed. */
+function schemaNode(node) {
+  let resolved = node;
+  while (resolved?.$ref) {
+    resolved = resolved.$ref
+      .replace(/^#\//, '')
+      .split('/')
+      .reduce((at, key) => at?.[key], SCHEMA);
+  }
+  return resolved;
+}
+
+/**
+ * The keys of values.yaml that are values of their own: a map the schema closes (additionalProperties: false) holds
+ * the chart's keys and is walked into; anything else is one value (a Kubernetes object passed through, a list, an
+ * empty map, a scalar).
+ */
+function valueKeys(value, node, path = []) {
+  const schema = schemaNode(node);
+  if (isPlainObject(value) && !isEmpty(value) && schema?.additionalProperties === false) {
+    return Object.entries(value).flatMap(([key, child]) => valueKeys(child, schema.properties?.[key], [...path, key]));
+  }
+  return [path.join('.')];
+}
+
+/**
+ * The README's values table names every key of values.yaml, and nothing else: its first column's `key`s, where
+ * `.x` after a key is that key's sibling x, `<alert>` any one key and a final `*` any keys below.
+ */
+function checkValuesTable() {
+  const where = relative(ROOT, README);
+  const text = readFileSync(README, 'utf8');
+  const start = text.search(/^## Values$/m);
+  if (start < 0) {
+    problem(where, 'no "## Values" section');
+    return;
+  }
+  const rest = text.slice(start + 1);
+  const end = rest.search(/^## /m);
+  const body = end < 0 ? rest : rest.slice(0, end);
+  const documented = [];
+  for (const line of body.split('\n').filter((l) => /^\|\s*`/.test(l))) {
+    let previous;
+    for (const [, token] of line.split('|')[1].matchAll(/`([^`]+)`/g)) {
+      const key = token.startsWith('.') && previous ? previous.slice(0, previous.lastIndexOf('.')) + token : token;
+      documented.push(key);
+      previous = key;
+    }
+  }
+  if (documented.length === 0) {
+    problem(where, 'the values table names no value');
+    return;
+  }
+  const pattern = (key) =>
+    new RegExp(
+      `^${key
+        .split('.')
+        .map((part) =>
+          part === '*' ? '.+' : /^<[^>]+>$/.test(part) ? '[^.]+' : part.replace(/[$()*+?[\\\]^{|}]/g, '\\$&'),
+        )
+        .join('\\.')}$`,
+    );
+  const patterns = documented.map((key) => [key, pattern(key)]);
+  const keys = valueKeys(DEFAULTS, SCHEMA);
+  for (const key of keys) {
+    if (!patterns.some(([, p]) => p.test(key))) problem(where, `the values table lacks ${key} (values.yaml)`);
+  }
+  for (const [key, p] of patterns) {
+    if (keys.some((k) => p.test(k))) continue;
+    const map = keys.some((k) => k.startsWith(`${key}.`));
+    problem(
+      where,
+      `the values table names ${key}, ${map ? 'a map: name its keys' : 'which values.yaml does not have'}`,
+    );
+  }
+  log(`${where}: the values table names all ${keys.length} values of values.yaml`);
+}
+
 function yamllint() {
   if (run('sh', ['-c', 'command -v yamllint']).status !== 0) {
     log('yamllint is not installed: skipped (apt-get install yamllint)');
@@ -1327,9 +1674,22 @@ async function main() {
   const helm = ensureHelm();
   const typed = [];
   const ruleSets = [];
-  for (const set of valueSets()) {
-    const groups = await checkSet(helm, set, typed);
-    if (groups) ruleSets.push({ name: set.name, groups });
+  const mustRender = mkdtempSync(join(tmpdir(), 'check-chart-values-'));
+  try {
+    const sets = [
+      ...valueSets(),
+      ...MUST_RENDER.map(({ name, values }, i) => {
+        const file = join(mustRender, `must-render-${i}-values.yaml`);
+        writeFileSync(file, yaml.dump(values));
+        return { name, args: ['--values', file] };
+      }),
+    ];
+    for (const set of sets) {
+      const groups = await checkSet(helm, set, typed);
+      if (groups) ruleSets.push({ name: set.name, groups });
+    }
+  } finally {
+    rmSync(mustRender, { recursive: true, force: true });
   }
   checkUnknownFields(typed);
   log(`${typed.length} manifests validated against the Kubernetes ${KUBE_VERSION} schemas and field names`);
@@ -1337,6 +1697,8 @@ async function main() {
   promtoolChecks(helm, ruleSets, dashboardQueryList);
   checkPodPatterns(helm);
   checkRefusals(helm);
+  checkQuantities(helm);
+  checkValuesTable();
   yamllint();
   if (problems.length > 0) {
     process.stderr.write(`\nHelm chart check failed (${problems.length} problem(s)):\n`);

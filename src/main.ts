@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { constants as osConstants } from 'node:os';
 import { ListenError } from './common/errors/listen-error';
-import { AppConfig, ConfigError, loadConfig, loadSections } from './config';
+import { AppConfig, ConfigError, loadConfig, loadSections, sectionVariables } from './config';
 import { connectErrorHint } from './database/connect-error-hint';
 import { isReadOnlyError } from './database/connection-errors';
 import { resolveDatabase } from './database/database-server';
@@ -104,7 +104,8 @@ function describeStartupError(error: unknown): string | undefined {
 /** The configuration and the intent domains' settings, all checked before anything starts. */
 function readConfig(): AppConfig {
   try {
-    const config = loadConfig(process.env);
+    // The sections' variables are known too: a misspelling of one of them is warned of like a core variable's.
+    const config = loadConfig(process.env, undefined, { knownVariables: sectionVariables(CONFIG_SECTIONS) });
     loadSections(config, CONFIG_SECTIONS);
     return config;
   } catch (error: unknown) {

@@ -1,12 +1,12 @@
 import { status } from '@grpc/grpc-js';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { toStruct } from '../src/grpc/struct';
 import { esRequest, LOCAL_DEV_AUTH } from './support/dialogflow-es.fixtures';
 import { eventually } from './support/eventually';
 import { grpcMetadata, grpcServices, openGrpcClient, rawUnary, unary } from './support/grpc-client';
 import { rawH2cRequest } from './support/raw-h2c';
 import { sendRaw } from './support/raw-http';
-import { freePort, ServiceProcess, startService } from './support/service-process';
+import { exitWithin, freePort, killService, ServiceProcess, startService } from './support/service-process';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /**
@@ -381,6 +381,170 @@ describe('access log (a real process, its stdout)', () => {
     expect(refusedId).toBeDefined();
     expect(await accessLine(refusedId!)).toMatchObject({ level: 'warn', status: 429, path: ES });
   });
+});
+
+/** Parsed JSON lines of a service's output. */
+function outputLines(service: ServiceProcess): Line[] {
+  return service
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Line);
+}
+
+/**
+ * Sends a turn's headers and the first bytes of its body, then nothing more (a client on a stalled link), and
+ * resolves with the open socket once the service has read the request: a request sent after it on another
+ * connection has its access line.
+ */
+async function stalledUpload(
+  service: ServiceProcess,
+  baseUrl: string,
+  requestId: string,
+  bodyStart: string,
+): Promise<Socket> {
+  const socket = connect(Number(new URL(baseUrl).port), '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.resume();
+  socket.write(
+    `POST ${ES} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Request-Id: ${requestId}\r\n` +
+      `Content-Length: 500\r\n\r\n${bodyStart}`,
+  );
+  const marker = `${requestId}-after`;
+  await sendRaw(baseUrl, '/nowhere', { method: 'GET', headers: { 'X-Request-Id': marker } });
+  await eventually(() => expect(outputLines(service).some((line) => line.request_id === marker)).toBe(true), 10_000);
+  return socket;
+}
+
+describe('access log of requests the server cut (a real process, its stdout)', () => {
+  const BODY_START = '{"responseId":';
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  }, 90_000);
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  /** The built service as a process of its own, logging at info, listening. */
+  async function serviceLogging(env: Record<string, string>): Promise<{ service: ServiceProcess; baseUrl: string }> {
+    const port = await freePort();
+    const service = startService({ DATABASE_URL: database.url, PORT: String(port), LOG_LEVEL: 'info', ...env });
+    try {
+      await service.waitFor(/"msg":"Listening/);
+    } catch (error: unknown) {
+      await killService(service);
+      throw error;
+    }
+    return { service, baseUrl: `http://127.0.0.1:${port}` };
+  }
+
+  it('a body that does not arrive within HTTP_REQUEST_TIMEOUT_MS: one line, 408 timed out by the server, the bytes that came', async () => {
+    const { service, baseUrl } = await serviceLogging({
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+      HTTP_REQUEST_TIMEOUT_MS: '1000',
+    });
+    try {
+      const socket = await stalledUpload(service, baseUrl, 'access-timed-out', BODY_START);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      // Node looks for requests past their time every 30 s (its connectionsCheckingInterval).
+      await new Promise((resolve) => socket.once('close', resolve));
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      const line = await eventually(() => {
+        const found = outputLines(service).filter((candidate) => candidate.request_id === 'access-timed-out');
+        expect(found).toHaveLength(1);
+        return found[0];
+      });
+      expect(line).toMatchObject({
+        level: 'warn',
+        msg: `POST ${ES} 408 timed out by the server`,
+        method: 'POST',
+        path: ES,
+        status: 408,
+        cut: 'timeout',
+        bytes_in: BODY_START.length,
+        client_address: '127.0.0.1',
+      });
+      expect(line).not.toHaveProperty('aborted');
+      // No second line for the same 408 without a method, path or request id.
+      expect(outputLines(service).filter((candidate) => candidate.msg === '- - 408')).toEqual([]);
+    } finally {
+      await killService(service);
+    }
+  }, 90_000);
+
+  it('a request still running when the shutdown grace ends: cut at shutdown, not abandoned by the client', async () => {
+    const { service, baseUrl } = await serviceLogging({
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_GRACE_MS: '4000',
+      HTTP_REQUEST_TIMEOUT_MS: '120000',
+    });
+    try {
+      const socket = await stalledUpload(service, baseUrl, 'access-cut-at-shutdown', BODY_START);
+      const cut = new Promise((resolve) => socket.once('close', resolve));
+      service.child.kill('SIGTERM');
+      await cut;
+      await exitWithin(service.exited, 30_000);
+      const found = outputLines(service).filter((candidate) => candidate.request_id === 'access-cut-at-shutdown');
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({
+        level: 'error',
+        msg: `POST ${ES} cut at shutdown`,
+        method: 'POST',
+        path: ES,
+        cut: 'shutdown',
+        bytes_in: BODY_START.length,
+      });
+      expect(found[0]).not.toHaveProperty('aborted');
+      expect(found[0]).not.toHaveProperty('status');
+    } finally {
+      await killService(service);
+    }
+  }, 90_000);
+
+  it('a gRPC call still open when the shutdown grace ends: cut at shutdown, not abandoned by the client', async () => {
+    const grpcPort = await freePort();
+    const { service, baseUrl } = await serviceLogging({
+      GRPC_ENABLED: 'true',
+      GRPC_PORT: String(grpcPort),
+      SHUTDOWN_DELAY_MS: '0',
+      SHUTDOWN_GRACE_MS: '3000',
+      HTTP_REQUEST_TIMEOUT_MS: '120000',
+    });
+    const client = openGrpcClient(grpcPort);
+    try {
+      // A reflection stream the client keeps open: it ends only when the shutdown cuts it.
+      const stream = client.makeBidiStreamRequest(
+        '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+        (value: Buffer) => value,
+        (value: Buffer) => value,
+        grpcMetadata({ 'x-request-id': 'access-grpc-cut-at-shutdown' }),
+      );
+      stream.on('data', () => undefined);
+      const ended = new Promise((resolve) => stream.once('error', resolve));
+      await eventually(async () => expect((await fetch(`${baseUrl}/health/ready`)).status).toBe(200));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      service.child.kill('SIGTERM');
+      await ended;
+      await exitWithin(service.exited, 30_000);
+      const found = outputLines(service).filter((line) => line.request_id === 'access-grpc-cut-at-shutdown');
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatchObject({
+        level: 'error',
+        msg: 'GRPC /grpc.reflection.v1.ServerReflection/ServerReflectionInfo cut at shutdown',
+        cut: 'shutdown',
+        // Told UNAVAILABLE (clients retry it elsewhere) before its connection went.
+        grpc_status: 'UNAVAILABLE',
+      });
+      expect(found[0]).not.toHaveProperty('aborted');
+    } finally {
+      client.close();
+      await killService(service);
+    }
+  }, 90_000);
 });
 
 function lower(headers: Record<string, string>): Record<string, string> {

@@ -88,7 +88,6 @@ describe('an async turn whose queueing outlives its deadline (real HTTP, real Po
     expect(response.json<Reply>().sessionParameters).toEqual({
       pendingFulfillmentId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       confirmation: null,
-      confirming: null,
     });
   });
 });

@@ -291,6 +291,10 @@ describe('the chart’s dashboard and alert rules against the metrics the servic
         METRICS_PORT: String(metricsPort),
         TLS_CERT_FILE: join(workDir, 'server.crt'),
         TLS_KEY_FILE: join(workDir, 'server.key'),
+        // Client certificates checked against a CRL: tls_crl_next_update_timestamp_seconds is exported.
+        TLS_CA_FILE: join(workDir, 'ca.crt'),
+        TLS_CLIENT_AUTH: 'optional',
+        TLS_CRL_FILE: join(workDir, 'ca.crl.pem'),
         CALLERS_FILE: callersFile,
         ASYNC_POLL_INTERVAL_MS: '500',
         SHUTDOWN_GRACE_MS: '2000',

@@ -105,6 +105,43 @@ describe('operator console: sign-in with OpenID Connect (a real provider, real H
     );
   });
 
+  it('lets one session hold 3 live tails at once: the fourth is refused with 429, and closing one frees its place', async () => {
+    const vic = (await signIn(consoleUrl, 'vic')).consoleCookie();
+    const open = (cookie = vic) =>
+      new Promise<IncomingMessage>((resolve, reject) =>
+        httpGet(`${consoleUrl}/api/turns/stream`, { headers: { Cookie: cookie } }, resolve).once('error', reject),
+      );
+    const body = (response: IncomingMessage) =>
+      new Promise<string>((resolve) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk)).once('end', () => resolve(text));
+      });
+    const tails = [await open(), await open(), await open()];
+    expect(tails.map((tail) => tail.statusCode)).toEqual([200, 200, 200]);
+    const refused = await open();
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('15');
+    expect(JSON.parse(await body(refused))).toMatchObject({
+      error: 'RATE_LIMITED',
+      message: expect.stringContaining('This session has 3 live tails open'),
+    });
+    // Another session has places of its own.
+    const adaTail = await open((await signIn(consoleUrl, 'ada')).consoleCookie());
+    expect(adaTail.statusCode).toBe(200);
+    adaTail.destroy();
+
+    tails.shift()!.destroy();
+    const reopened = await eventually(async () => {
+      const tail = await open();
+      if (tail.statusCode !== 200) tail.resume();
+      expect(tail.statusCode).toBe(200);
+      return tail;
+    });
+    tails.push(reopened);
+    for (const tail of tails) tail.destroy();
+  });
+
   it('refuses an account without a console role, and a forged answer, each audited', async () => {
     const nobody = await signIn(consoleUrl, 'nob');
     expect(nobody.status).toBe(401);

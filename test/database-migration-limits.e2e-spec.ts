@@ -16,6 +16,10 @@ const FROM_TURN_KEY = MIGRATIONS.map((migration) => migration.name).slice(
 );
 const INDEX = 'UQ_fulfillments_caller_key';
 
+// Every test starts at least five real processes (a migrate and a revert per later migration) before it begins; on a
+// busy two-core CI machine that alone took longer than jest's 30 s default (12 s on an idle one).
+jest.setTimeout(90_000);
+
 interface Command {
   output(): string;
   exited: Promise<number | null>;
@@ -203,7 +207,7 @@ describe('migrations on a live database: their own time limits, never holding up
     expect(await migrate.exited).toBe(0);
     expect(migrate.output()).not.toContain('could not lock its table');
     expect(await turnKeyIndex(database)).toBe('valid');
-  }, 60_000); // its wait for the build to queue may take 30 s on a busy machine: the test's own limit is above it
+  });
 
   it('a start whose migration runs out of DB_MIGRATION_STATEMENT_TIMEOUT_MS waiting for locks fails in one line, naming the transaction', async () => {
     await migratedUpToTurnKey(database);

@@ -68,7 +68,8 @@ describe('database commands (real PostgreSQL)', () => {
         )
       )[0]?.name;
     const newest = await last();
-    await run(database, 'revert');
+    // It says which one: nothing else names it (TypeORM's own lines are not on standard output).
+    expect((await run(database, 'revert')).stdout).toBe(`Reverted migration ${newest}\n`);
     expect(await last()).not.toBe(newest);
     // A deploy gate: pending migrations exit 3 (an error is 1), naming them.
     await expect(run(database, 'show')).rejects.toMatchObject({

@@ -162,7 +162,7 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
           {
             name: CONTEXT('session-parameters'),
             lifespanCount: 50,
-            parameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
+            parameters: { 'webhook-session': { confirming: expect.stringMatching(/^[\w-]{22}\.[\w-]{12}$/) } },
           },
         ],
       });
@@ -174,8 +174,14 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         fulfillmentText: done,
         fulfillmentMessages: [{ text: { text: [done] } }],
         source: 'banking-api',
-        // The used-up confirmation is cleared (removed from session-parameters).
-        outputContexts: [{ name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: {} }],
+        // The used-up answer is cleared and the question ended: a later "yes" is asked again.
+        outputContexts: [
+          {
+            name: CONTEXT('session-parameters'),
+            lifespanCount: 50,
+            parameters: { 'webhook-session': { confirming: 'answered' } },
+          },
+        ],
       });
       expect(await balances()).toEqual({ checking: checkingAfter, savings: before.savings + 25000n });
     });
@@ -230,7 +236,9 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         fulfillmentText: "OK, I won't make that transfer.",
         fulfillmentMessages: [{ text: { text: ["OK, I won't make that transfer."] } }],
         source: 'banking-api',
-        outputContexts: [{ name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: {} }],
+        outputContexts: [
+          { name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: { 'webhook-session': {} } },
+        ],
       });
       expect(await balances()).toEqual(before);
     });
@@ -256,7 +264,11 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         ],
         source: 'appointments-api',
         outputContexts: [
-          { name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: { provider: 'dr-lee' } },
+          {
+            name: CONTEXT('session-parameters'),
+            lifespanCount: 50,
+            parameters: { 'webhook-session': { provider: 'dr-lee' } },
+          },
         ],
       });
     });
@@ -273,7 +285,7 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
           {
             name: CONTEXT('session-parameters'),
             lifespanCount: 50,
-            parameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
+            parameters: { 'webhook-session': { confirming: expect.stringMatching(/^[\w-]{22}\.[\w-]{12}$/) } },
           },
         ],
       });
@@ -288,7 +300,16 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         fulfillmentMessages: [{ text: { text: [text] } }],
         source: 'appointments-api',
         outputContexts: [
-          { name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: { last_appointment: reference } },
+          {
+            name: CONTEXT('session-parameters'),
+            lifespanCount: 50,
+            parameters: {
+              'webhook-session': {
+                confirming: 'answered',
+                last_appointment: reference,
+              },
+            },
+          },
         ],
       });
       const rows = await query<{ starts_at: Date; patient_ref: string; status: string }>(
@@ -310,7 +331,9 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         fulfillmentText: text,
         fulfillmentMessages: [{ text: { text: [text] } }],
         source: 'appointments-api',
-        outputContexts: [{ name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: {} }],
+        outputContexts: [
+          { name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: { 'webhook-session': {} } },
+        ],
       });
       const rows = await query<{ status: string }>(`SELECT status FROM appointments WHERE reference = $1`, [reference]);
       expect(rows).toEqual([{ status: 'cancelled' }]);
@@ -321,7 +344,9 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         fulfillmentText: text,
         fulfillmentMessages: [{ text: { text: [text] } }],
         source: 'appointments-api',
-        outputContexts: [{ name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: {} }],
+        outputContexts: [
+          { name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: { 'webhook-session': {} } },
+        ],
       });
       expect(await query(`SELECT status FROM appointments WHERE reference = $1`, [reference])).toEqual([
         { status: 'cancelled' },
@@ -345,7 +370,7 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
           {
             name: CONTEXT('session-parameters'),
             lifespanCount: 50,
-            parameters: { lead_queue: 'enterprise-sales', lead_score: 100 },
+            parameters: { 'webhook-session': { lead_queue: 'enterprise-sales', lead_score: 100 } },
           },
         ],
       });
@@ -377,7 +402,13 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         fulfillmentText: text,
         fulfillmentMessages: [{ text: { text: [text] } }],
         source: 'commerce-api',
-        outputContexts: [{ name: CONTEXT('session-parameters'), lifespanCount: 50, parameters: { sku: 'X200' } }],
+        outputContexts: [
+          {
+            name: CONTEXT('session-parameters'),
+            lifespanCount: 50,
+            parameters: { 'webhook-session': { sku: 'X200' } },
+          },
+        ],
       });
     });
 
@@ -426,7 +457,7 @@ describe('Dialogflow ES: every built-in intent (real HTTP, real PostgreSQL)', ()
         {
           name: CONTEXT('session-parameters'),
           lifespanCount: 50,
-          parameters: { lead_queue: 'enterprise-sales', lead_score: 100 },
+          parameters: { 'webhook-session': { lead_queue: 'enterprise-sales', lead_score: 100 } },
         },
       ]);
       expect(

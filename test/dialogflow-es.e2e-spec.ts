@@ -193,18 +193,20 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
       expect(context).toEqual({
         name: `${session}/contexts/session-parameters`,
         lifespanCount: 50,
-        parameters: { visits: 1 },
+        // One level down: the parameters ES copies into every active context do not reach the session's values.
+        parameters: { 'webhook-session': { visits: 1 } },
       });
       const second = await feature('session', {
         queryResult: {
           intent: { displayName: 'TestConversation' },
           parameters: { feature: 'session' },
           allRequiredParamsPresent: true,
+          // Written flat, as an earlier release did: still read.
           outputContexts: [{ ...context, parameters: { visits: 1, obsolete: 'x', other: 'kept' } }],
         },
       });
       expect(second.body.fulfillmentText).toBe('visit 2');
-      expect(second.body.outputContexts[0].parameters).toEqual({ visits: 2, other: 'kept' });
+      expect(second.body.outputContexts[0].parameters).toEqual({ 'webhook-session': { visits: 2, other: 'kept' } });
     });
 
     it('asks for a parameter with the prompt as text', async () => {
@@ -228,7 +230,7 @@ describe('Dialogflow ES webhook (real HTTP, real PostgreSQL)', () => {
       const response = await feature('delegate');
       expect(response.body.fulfillmentText).toBeUndefined();
       expect(response.body.fulfillmentMessages).toBeUndefined();
-      expect(response.body.outputContexts[0].parameters).toEqual({ visits: 1 });
+      expect(response.body.outputContexts[0].parameters).toEqual({ 'webhook-session': { visits: 1 } });
     });
   });
 

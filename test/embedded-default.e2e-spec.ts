@@ -86,6 +86,43 @@ describe('npm start on the embedded default (real process, embedded PostgreSQL)'
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
   });
 
+  it('drains on Ctrl-C with its database still there: the interrupt reaches the whole group, PostgreSQL included', async () => {
+    // Before, the postmaster was in the terminal's process group: Ctrl-C stopped it at once, and the turns of the
+    // drain were answered "can't reach our systems" and their turn-log rows lost.
+    const servicePort = await freePort();
+    const again = startService(
+      {
+        PORT: String(servicePort),
+        EMBEDDED_PG_DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(await freePort()),
+        SHUTDOWN_DELAY_MS: '3000',
+        LOG_LEVEL: 'info',
+      },
+      undefined,
+      undefined,
+      { detached: true },
+    );
+    try {
+      await again.waitFor(/Listening on/, 60_000);
+      process.kill(-(again.child.pid as number), 'SIGINT');
+      await again.waitFor(/SIGINT received: closing/, 10_000);
+      const response = await fetch(`http://127.0.0.1:${servicePort}/v1/webhooks/dialogflow-es`, {
+        method: 'POST',
+        headers: { ...LOCAL_DEV_AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify(README_REQUEST),
+      });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { fulfillmentText: string }).fulfillmentText).toMatch(/\$3,247\.82/);
+      const { code } = await again.exited;
+      expect(code).toBe(0);
+      expect(again.output()).toMatch(/Stopped cleanly/);
+      expect(again.output()).not.toMatch(/unreachable|shutting down/);
+      expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+    } finally {
+      if (again.child.exitCode === null) process.kill(-(again.child.pid as number), 'SIGKILL');
+    }
+  }, 60_000);
+
   it('stops its PostgreSQL too on a hang-up (SIGHUP: the terminal that ran it closed)', async () => {
     // Before, Node's default ended the process at once, without a line, and left PostgreSQL running.
     const again = startService({

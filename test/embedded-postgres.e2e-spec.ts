@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { EmbeddedPostgresError } from '../src/database/embedded/embedded-postgres.errors';
 import { ROOT_DATA_FOLDER, startEmbeddedPostgres } from '../src/database/embedded/embedded-postgres.server';
 import { freePort } from './support/service-process';
+import { postgresOsUser } from '../src/database/embedded/os-user';
 
 const DIST_SERVER = join(__dirname, '..', 'dist', 'database', 'embedded', 'embedded-postgres.server.js');
 const asRoot = process.getuid?.() === 0;
@@ -87,7 +88,12 @@ describe('embedded PostgreSQL (real binaries, real processes)', () => {
     const port = await freePort();
     await (await startEmbeddedPostgres({ dataDir, port, database: 'app' })).stop();
     // "postgres" in its command line, and a shell for a parent: before, it was taken for our leftover and signalled.
-    const lookalike = spawn('bash', ['-c', '(exec -a postgres-lookalike sleep 30) & wait'], { stdio: 'ignore' });
+    // Run as PostgreSQL's own user (as root, the system user it runs as): PostgreSQL then refuses the lock file.
+    const { uid, gid } = postgresOsUser();
+    const lookalike = spawn('bash', ['-c', '(exec -a postgres-lookalike sleep 30) & wait'], {
+      stdio: 'ignore',
+      ...(uid !== undefined && gid !== undefined && { uid, gid }),
+    });
     try {
       let pid = 0;
       for (let tries = 0; tries < 100 && !pid; tries++) {
@@ -101,9 +107,15 @@ describe('embedded PostgreSQL (real binaries, real processes)', () => {
       expect(pid).toBeGreaterThan(0);
       writeFileSync(join(dataDir, 'postmaster.pid'), `${pid}\n${dataDir}\n`);
       const notes: string[] = [];
-      await startEmbeddedPostgres({ dataDir, port, database: 'app', log: (line) => notes.push(line) })
+      const refusal = await startEmbeddedPostgres({ dataDir, port, database: 'app', log: (line) => notes.push(line) })
         .then((running) => running.stop())
-        .catch(() => undefined); // PostgreSQL refuses a lock file whose process lives: its own message says so
+        .catch((error: unknown) => error);
+      // PostgreSQL refuses a lock file whose process lives and is its user's; the message says what to do.
+      expect(refusal).toBeInstanceOf(EmbeddedPostgresError);
+      expect((refusal as Error).message).toContain(
+        `${join(dataDir, 'postmaster.pid')} names process ${pid} (postgres-lookalike 30), which is not a PostgreSQL of this folder`,
+      );
+      expect((refusal as Error).message).toMatch(/delete .*postmaster\.pid and start again$/);
       expect(notes.filter((note) => /left running by an earlier run/.test(note))).toEqual([]);
       expect(() => process.kill(pid, 0)).not.toThrow(); // still alive
     } finally {

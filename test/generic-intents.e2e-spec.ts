@@ -149,7 +149,7 @@ describe('generic: every built-in intent, from documented-style requests (real H
           messages: textOnly(QUESTION),
           confirm: true,
           // What the question was about: the answer counts for that transfer only.
-          sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
+          sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}\.[\w-]{12}$/) },
           source: 'banking-api',
         });
         expect(await balances()).toEqual(before);
@@ -167,10 +167,53 @@ describe('generic: every built-in intent, from documented-style requests (real H
           outcome: 'fulfilled',
           text: doneText,
           messages: textOnly(doneText),
-          sessionParameters: { confirmation: null, confirming: null },
+          sessionParameters: { confirmation: null, confirming: 'answered' },
           source: 'banking-api',
         });
         expect(await balances()).toEqual({ checking: before.checking - 25000n, savings: before.savings + 25000n });
+      });
+
+      it('a "yes" to one question moves the money once: sent twice at once; said again once it was done, it is asked again', async () => {
+        const before = await balances();
+        const ask = await post(turn(transferFunds, {}));
+        const yes = () =>
+          turn(transferFunds, { confirmation: 'confirmed', sessionParameters: ask.body.sessionParameters });
+        const doneText =
+          'Done: I moved $250.00 from your checking account to your savings account. ' +
+          `Your checking balance is now ${USD.format(Number(before.checking - 25000n) / 100)}.`;
+        // A double tap: two turns of their own (the idempotency of one turn does not join them), one question.
+        const [first, second] = await Promise.all([post(yes()), post(yes())]);
+        expect([first.body.text, second.body.text]).toEqual([doneText, doneText]);
+        const moved = { checking: before.checking - 25000n, savings: before.savings + 25000n };
+        expect(await balances()).toEqual(moved);
+        // The handler's answer ends the question: the same "yes" later is asked again, moving nothing.
+        expect(first.body.sessionParameters).toEqual({ confirmation: null, confirming: 'answered' });
+        const later = await post(
+          turn(transferFunds, { confirmation: 'confirmed', sessionParameters: first.body.sessionParameters }),
+        );
+        expect(later.body).toMatchObject({ text: QUESTION, confirm: true });
+        expect(await balances()).toEqual(moved);
+        // The same transfer asked for anew is a new question, and its "yes" moves the money again.
+        const askAgain = await post(turn(transferFunds, {}));
+        expect(askAgain.body.sessionParameters.confirming).not.toBe(ask.body.sessionParameters.confirming);
+        await post(
+          turn(transferFunds, { confirmation: 'confirmed', sessionParameters: askAgain.body.sessionParameters }),
+        );
+        expect(await balances()).toEqual({ checking: before.checking - 50000n, savings: before.savings + 50000n });
+      });
+
+      it('a "no" ends the question: a "yes" after it is asked again, moving nothing', async () => {
+        const before = await balances();
+        const ask = await post(turn(transferFunds, {}));
+        const no = await post(
+          turn(transferFunds, { confirmation: 'denied', sessionParameters: ask.body.sessionParameters }),
+        );
+        expect(no.body).toMatchObject({ failed: true, sessionParameters: { confirming: 'declined' } });
+        const yes = await post(
+          turn(transferFunds, { confirmation: 'confirmed', sessionParameters: no.body.sessionParameters }),
+        );
+        expect(yes.body).toMatchObject({ text: QUESTION, confirm: true });
+        expect(await balances()).toEqual(before);
       });
 
       it('"confirmed" with another amount than the question was about asks again, moving nothing', async () => {
@@ -189,7 +232,7 @@ describe('generic: every built-in intent, from documented-style requests (real H
           text: question,
           messages: textOnly(question),
           confirm: true,
-          sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
+          sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}\.[\w-]{12}$/) },
           source: 'banking-api',
         });
         expect(again.body.sessionParameters.confirming).not.toBe(ask.body.sessionParameters.confirming);
@@ -286,7 +329,7 @@ describe('generic: every built-in intent, from documented-style requests (real H
         text: `Book Dr. Ada Lee on ${when} (UTC)?`,
         messages: textOnly(`Book Dr. Ada Lee on ${when} (UTC)?`),
         confirm: true,
-        sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}$/) },
+        sessionParameters: { confirming: expect.stringMatching(/^[\w-]{22}\.[\w-]{12}$/) },
         source: 'appointments-api',
       });
 
@@ -300,7 +343,7 @@ describe('generic: every built-in intent, from documented-style requests (real H
         outcome: 'fulfilled',
         text: bookedText,
         messages: textOnly(bookedText),
-        sessionParameters: { last_appointment: reference, confirmation: null, confirming: null },
+        sessionParameters: { last_appointment: reference, confirmation: null, confirming: 'answered' },
         endConversation: false,
         source: 'appointments-api',
       });

@@ -1037,15 +1037,22 @@ describe('gRPC without TLS (local development)', () => {
           ':path': '/fulfillment.v1.FulfillmentService/Fulfill',
           'content-type': 'application/grpc',
           te: 'trailers',
+          // With a credential: a call without one is refused from its headers, before its request is awaited.
+          authorization: 'Bearer local-dev-token',
         },
         { endStream: false },
       );
       call.on('error', () => undefined);
+      let grpcStatus: unknown;
+      call.on('response', (headers) => (grpcStatus ??= headers['grpc-status']));
+      call.on('trailers', (trailers: Record<string, unknown>) => (grpcStatus ??= trailers['grpc-status']));
       const cut = new Promise<void>((resolve) => call.on('close', resolve));
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(await t.app.get(GrpcEndpoint).close(1_000)).toBe(false);
       await ended;
       await cut;
+      // Told UNAVAILABLE, which clients retry on another replica, before its connection went (CANCELLED they do not).
+      expect(grpcStatus).toBe(String(status.UNAVAILABLE));
       const error = await failure(unary(fulfillment, 'Fulfill', balanceRequest(), bearer('local-dev-token')));
       expect(error.code).toBe(status.UNAVAILABLE);
     } finally {
@@ -1109,12 +1116,14 @@ describe('gRPC calls whose request does not arrive in full (HTTP_REQUEST_TIMEOUT
     session.on('error', () => undefined);
     const announced = Buffer.alloc(5);
     announced.writeUInt32BE(1024 * 1024, 1);
-    const partial = (body: Buffer) => rawGrpcCall(session, {}, body, { end: false, waitMs: 4 * TIMEOUT_MS });
+    // With a credential: a call without one is refused from its headers, before its request is awaited.
+    const partial = (body: Buffer) =>
+      rawGrpcCall(session, { authorization: 'Bearer local-dev-token' }, body, { end: false, waitMs: 4 * TIMEOUT_MS });
     try {
       const started = performance.now();
       const answers = await Promise.all([
         // A message announced at 1 MiB, and what flow control lets through of it; headers alone; all of a message
-        // but the end of the request. Unauthenticated: the guards never see them.
+        // but the end of the request. The guards never see them.
         ...Array.from({ length: 20 }, () => partial(Buffer.concat([announced, Buffer.alloc(60_000)]))),
         partial(Buffer.alloc(0)),
         partial(encodedBalanceRequest()),

@@ -12,6 +12,8 @@ import { createTestDatabase } from './support/test-database';
 import { generateCertificates, httpsPost, pem } from './support/tls-fixtures';
 import { startTestApp, TestApp } from './support/test-app';
 import { grpcServices, openGrpcClient, unary } from './support/grpc-client';
+import { eventually } from './support/eventually';
+import { FaultProxy } from './faults/support/fault-proxy';
 
 /** grpc.health.v1 Check for the whole server, over plaintext gRPC on loopback. */
 async function grpcHealth(port: number): Promise<unknown> {
@@ -191,4 +193,64 @@ describe('readiness limits', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('gRPC health with DEGRADED_MODE=503 while nothing else uses PostgreSQL (a real TCP path, then cut)', () => {
+  let proxy: FaultProxy;
+  let t: TestApp;
+  /** Check with a deadline: it waits on PostgreSQL's answer (bounded by the probe's timeout) as HTTP readiness does. */
+  const check = async (): Promise<unknown> => {
+    const client = openGrpcClient(t.grpcPort!, undefined, grpcServices.grpc.health.v1.Health);
+    try {
+      return await unary(client, 'Check', { service: '' }, undefined, 15_000);
+    } finally {
+      client.close();
+    }
+  };
+
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(5432);
+    t = await startTestApp({
+      env: { GRPC_ENABLED: 'true', DEGRADED_MODE: '503', DB_PROBE_INTERVAL_MS: '500' },
+      connectVia: (url) => {
+        const through = new URL(url);
+        proxy.retarget(Number(through.port || 5432));
+        through.host = `127.0.0.1:${proxy.port}`;
+        return through.toString();
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    proxy?.heal();
+    await t?.close();
+    await proxy?.close();
+  });
+
+  it('answers NOT_SERVING once PostgreSQL cannot be reached, with no HTTP probe or turn to notice, and SERVING once it is back', async () => {
+    expect(await check()).toEqual({ status: 'SERVING' });
+    // Every connection through the path is reset, and each new one: the replica is idle, only gRPC probes ask.
+    proxy.reset();
+    await eventually(async () => expect(await check()).toEqual({ status: 'NOT_SERVING' }), 20_000, 200);
+    proxy.heal();
+    await eventually(async () => expect(await check()).toEqual({ status: 'SERVING' }), 20_000, 200);
+  }, 60_000);
+
+  it('streams the same changes to a Watch, with nothing else asking', async () => {
+    const client = openGrpcClient(t.grpcPort!, undefined, grpcServices.grpc.health.v1.Health);
+    const watch = client.Watch({ service: '' });
+    const seen: string[] = [];
+    watch.on('data', (message: { status: string }) => seen.push(message.status));
+    watch.on('error', () => undefined);
+    try {
+      await eventually(() => expect(seen).toEqual(['SERVING']), 20_000);
+      proxy.reset();
+      await eventually(() => expect(seen).toEqual(['SERVING', 'NOT_SERVING']), 20_000);
+      proxy.heal();
+      await eventually(() => expect(seen).toEqual(['SERVING', 'NOT_SERVING', 'SERVING']), 20_000);
+    } finally {
+      watch.cancel();
+      client.close();
+    }
+  }, 60_000);
 });

@@ -112,7 +112,10 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       const response = await post(getAccountBalance);
       expect(response.body).toEqual({
         sessionState: {
-          sessionAttributes: SESSION_ATTRIBUTES,
+          sessionAttributes: {
+            ...SESSION_ATTRIBUTES,
+            'x-webhook-fulfillment:json': '{"contexts":{"account_info":["balance"]}}',
+          },
           // The handler's `account-info` context is sent under Lex's allowed name, with string attribute values.
           activeContexts: [
             {
@@ -206,7 +209,7 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
         expect(ask.body.messages).toEqual([text(QUESTION)]);
         // The prompt records what it asked about, so that the "yes" counts for that transfer only.
         const asked = ask.body.sessionState.sessionAttributes as Record<string, string>;
-        expect(asked).toEqual({ ...SESSION_ATTRIBUTES, confirming: expect.stringMatching(/^[\w-]{22}$/) });
+        expect(asked).toEqual({ ...SESSION_ATTRIBUTES, confirming: expect.stringMatching(/^[\w-]{22}\.[\w-]{12}$/) });
         expect(ask.body.requestAttributes).toEqual(REQUEST_ATTRIBUTES);
         expect(await balances()).toEqual(before);
 
@@ -229,8 +232,8 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
         const done = await post(fulfil);
         expect(done.body).toEqual({
           sessionState: {
-            // The prompt on record is used up with the transfer.
-            sessionAttributes: SESSION_ATTRIBUTES,
+            // The question ends with the transfer: a later "yes" is asked again.
+            sessionAttributes: { ...SESSION_ATTRIBUTES, confirming: 'answered' },
             activeContexts: [],
             dialogAction: { type: 'Close' },
             intent: {
@@ -271,7 +274,7 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
           text('Transfer $900.00 from your checking account to your savings account?'),
         ]);
         const reasked = again.body.sessionState.sessionAttributes as Record<string, string>;
-        expect(reasked.confirming).toMatch(/^[\w-]{22}$/);
+        expect(reasked.confirming).toMatch(/^[\w-]{22}\.[\w-]{12}$/);
         expect(reasked.confirming).not.toBe(ask.body.sessionState.sessionAttributes.confirming);
         expect(await balances()).toEqual(before);
       });
@@ -386,7 +389,7 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       const ask = await post(event);
       expect(ask.body).toEqual({
         sessionState: {
-          sessionAttributes: { ...SESSION_ATTRIBUTES, confirming: expect.stringMatching(/^[\w-]{22}$/) },
+          sessionAttributes: { ...SESSION_ATTRIBUTES, confirming: expect.stringMatching(/^[\w-]{22}\.[\w-]{12}$/) },
           activeContexts: [],
           dialogAction: { type: 'ConfirmIntent' },
           intent: {
@@ -414,7 +417,11 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       expect(reference).toMatch(/^[A-Z2-9]{6}$/);
       expect(booked.body).toEqual({
         sessionState: {
-          sessionAttributes: { ...SESSION_ATTRIBUTES, last_appointment: reference },
+          sessionAttributes: {
+            ...SESSION_ATTRIBUTES,
+            confirming: 'answered',
+            last_appointment: reference,
+          },
           activeContexts: [],
           dialogAction: { type: 'Close' },
           intent: {
@@ -496,7 +503,12 @@ describe('Lex V2: every built-in intent, from documented-style events (real HTTP
       const response = await post(qualifyLead);
       expect(response.body).toEqual({
         sessionState: {
-          sessionAttributes: { ...SESSION_ATTRIBUTES, lead_queue: 'enterprise-sales', lead_score: '100' },
+          sessionAttributes: {
+            ...SESSION_ATTRIBUTES,
+            lead_queue: 'enterprise-sales',
+            lead_score: '100',
+            'x-webhook-fulfillment:json': '{"session":["lead_score"]}',
+          },
           activeContexts: [],
           dialogAction: { type: 'Close' },
           intent: {

@@ -60,7 +60,11 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
         .expect('Content-Type', /application\/json/);
       expect(response.body).toEqual({
         sessionState: {
-          sessionAttributes: { customer_tier: 'gold' },
+          // The context's balance is a number: Lex holds strings, so it goes as JSON and is listed for the next turn.
+          sessionAttributes: {
+            customer_tier: 'gold',
+            'x-webhook-fulfillment:json': '{"contexts":{"account_info":["balance"]}}',
+          },
           activeContexts: [
             {
               name: 'account_info',
@@ -160,17 +164,24 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
         200,
       );
 
-    it('round-trips session attributes as strings; null removes one', async () => {
+    it('round-trips session attributes as strings, non-strings listed as JSON; null removes one', async () => {
       const first = await feature('session');
       expect(first.body.messages).toEqual([{ contentType: 'PlainText', content: 'visit 1' }]);
-      expect(first.body.sessionState.sessionAttributes).toEqual({ visits: '1' });
+      expect(first.body.sessionState.sessionAttributes).toEqual({
+        visits: '1',
+        'x-webhook-fulfillment:json': '{"session":["visits"]}',
+      });
       const second = await feature(
         'session',
         {},
         { ...first.body.sessionState.sessionAttributes, obsolete: 'x', other: 'kept' },
       );
       expect(second.body.messages[0].content).toBe('visit 2');
-      expect(second.body.sessionState.sessionAttributes).toEqual({ visits: '2', other: 'kept' });
+      expect(second.body.sessionState.sessionAttributes).toEqual({
+        visits: '2',
+        other: 'kept',
+        'x-webhook-fulfillment:json': '{"session":["visits"]}',
+      });
     });
 
     it('elicits a slot with ElicitSlot, clearing the invalid value', async () => {
@@ -220,7 +231,10 @@ describe('Lex V2 webhook (real HTTP, real PostgreSQL)', () => {
       const response = await feature('delegate');
       expect(response.body.sessionState.dialogAction).toEqual({ type: 'Delegate' });
       expect(response.body.messages).toBeUndefined();
-      expect(response.body.sessionState.sessionAttributes).toEqual({ visits: '1' });
+      expect(response.body.sessionState.sessionAttributes).toEqual({
+        visits: '1',
+        'x-webhook-fulfillment:json': '{"session":["visits"]}',
+      });
     });
 
     it('renders rich messages as cards and custom payloads, and contexts with Lex-valid names', async () => {

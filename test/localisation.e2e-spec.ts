@@ -415,6 +415,16 @@ describe('localisation: every handler answers every prompt in every supported la
     },
     {
       intent: 'BookAppointment',
+      branch: "slot already the patient's",
+      parameters: () => ({
+        provider: 'dr-single',
+        date: lonelyTaken.DATE,
+        time: lonelyTaken.TIME,
+        patient_id: 'P-L10N',
+      }),
+    },
+    {
+      intent: 'BookAppointment',
       branch: 'request id reused for another booking',
       parameters: () => ({ provider: 'dr-patel', date: bookable[0].DATE, time: bookable[0].TIME, patient_id: 'P-1' }),
       confirmation: 'confirmed',
@@ -460,6 +470,11 @@ describe('localisation: every handler answers every prompt in every supported la
     { intent: 'GetShippingEstimate', branch: 'out of stock', parameters: { sku: 'M1', postcode: '10117' } },
     { intent: 'GetShippingEstimate', branch: 'one day', parameters: { sku: 'K7', postcode: '07030' } },
     { intent: 'GetShippingEstimate', branch: 'several days', parameters: { sku: 'X200', postcode: '99999' } },
+    {
+      intent: 'GetShippingEstimate',
+      branch: 'postcode the carrier does not know',
+      parameters: { sku: 'X200', postcode: 'ZZZZZ' },
+    },
     {
       intent: 'GetShippingEstimate',
       branch: 'carrier down',

@@ -120,19 +120,25 @@ describe('client address, pre-auth limit, basic backoff and source ranges (real 
       await ranged('for=203.0.113.1', '2001:db8:aa::7').expect(200);
     });
 
-    it('ignores forwarding headers from a peer outside TRUSTED_PROXIES, audited once per request', async () => {
+    it('ignores forwarding headers from a peer outside TRUSTED_PROXIES, audited once a minute per address', async () => {
       const before = (await auditRows(untrusting.database.url)).length;
       await post(untrusting, '198.51.100.9', 'Bearer wrong-token-0123456789abcdef').expect(401);
       const login = await waitForAuditRow(untrusting.database.url, (r) => r.event === 'authn_login_fail');
       expect(login.remote_address).toBe('127.0.0.1');
+      // Behind a proxy nobody listed, every request has the header: more than the address's audit budget
+      // (AUDIT_MAX_PER_SOURCE, 100 a minute), which must still hold the next login failure.
+      for (let i = 0; i < 120; i++) await post(untrusting, `198.51.100.${i % 250}`, `Bearer ${TOKEN}`).expect(200);
+      await post(untrusting, '198.51.100.9', 'Bearer another-wrong-token-0123456789ab').expect(401);
+      await untrusting.app.get(AuditLog).flush();
       const rows = (await auditRows(untrusting.database.url)).slice(before);
       expect(rows.filter((r) => r.reason === 'untrusted-forwarding')).toEqual([
         expect.objectContaining({
           event: 'input_validation_fail',
           remote_address: '127.0.0.1',
-          detail: 'x-forwarded-for from a peer outside TRUSTED_PROXIES was ignored',
+          detail: 'x-forwarded-for from a peer outside TRUSTED_PROXIES was ignored (audited once a minute per address)',
         }),
       ]);
+      expect(rows.filter((r) => r.event === 'authn_login_fail')).toHaveLength(2);
     });
   });
 

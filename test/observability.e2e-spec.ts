@@ -332,6 +332,30 @@ describe('observability', () => {
       expect(after).not.toContain('NoSuchIntent');
     });
 
+    it("counts a turn id reused for another request as a conflict, the sender's doing: not an error, no failed span", async () => {
+      const conflict = 'fulfillment_requests_total{platform="dialogflow-es",intent="TransferFunds",outcome="conflict"}';
+      const errors = 'fulfillment_errors_total{platform="dialogflow-es",intent="TransferFunds",outcome="error"}';
+      const first = declinedTransfer();
+      const reused = { ...first, queryResult: { ...(first.queryResult as object), queryText: 'something else' } };
+      await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(first).expect(200);
+      const before = await scrape();
+      const caller = traceparent();
+      const refused = await request(t.baseUrl)
+        .post(PATH)
+        .set(LOCAL_DEV_AUTH)
+        .set('traceparent', caller.header)
+        .send(reused)
+        .expect(422);
+      expect(refused.body).toMatchObject({ error: 'IDEMPOTENCY_KEY_REUSED' });
+      const after = await scrape();
+      expect(metricValue(after, conflict)).toBe(metricValue(before, conflict) + 1);
+      expect(metricValue(after, errors)).toBe(metricValue(before, errors));
+      const spans = await spansOfTrace(caller.traceId, (found) => found.some((span) => span.kind === SpanKind.SERVER));
+      const turn = spans.find((span) => span.name === 'turn TransferFunds');
+      expect(turn?.attributes).toMatchObject({ 'fulfillment.outcome': 'conflict' });
+      expect(turn?.status.code).not.toBe(SpanStatusCode.ERROR);
+    });
+
     it("times a turn from its request's arrival: a body that comes 600 ms after the headers is in its duration", async () => {
       const sum =
         'fulfillment_request_duration_seconds_sum{platform="dialogflow-es",intent="GetAccountBalance",outcome="fulfilled"}';
@@ -511,5 +535,29 @@ describe('throttled_requests_total', () => {
     expect(callerStatuses).toEqual([429, 429, 429, 429]);
     expect(await counted('preauth')).toBe(5);
     expect(await counted('caller')).toBe(4);
+  });
+});
+
+describe('rate_limit_checks_skipped_total', () => {
+  it('counts the rate-limit checks skipped while the store is unreachable: throttling off is visible, not calm', async () => {
+    const metricsPort = await freePort();
+    const t = await startTestApp({
+      env: { METRICS_ENABLED: 'true', METRICS_PORT: String(metricsPort), REDIS_URL: 'redis://127.0.0.1:1' },
+    });
+    try {
+      const skipped = async () =>
+        metricValue(
+          await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+          'rate_limit_checks_skipped_total',
+        );
+      const before = await skipped();
+      for (let i = 0; i < 3; i += 1) {
+        await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(README_REQUEST).expect(200);
+      }
+      // Each turn has two checks, both skipped: its address's (before authentication) and its caller's.
+      expect((await skipped()) - before).toBe(6);
+    } finally {
+      await t.close();
+    }
   });
 });

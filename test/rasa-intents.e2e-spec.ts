@@ -215,7 +215,7 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         call.domain.slots.confirming = { type: 'any', influence_conversation: false, mappings: [{ type: 'custom' }] };
         const ask = await post(call);
         expect(ask.body.events).toEqual([
-          { event: 'slot', name: 'confirming', value: expect.stringMatching(/^[\w-]{22}$/) },
+          { event: 'slot', name: 'confirming', value: expect.stringMatching(/^[\w-]{22}\.[\w-]{12}$/) },
         ]);
         const setAmount = (turn: RasaCall, amount: number) => {
           turn.tracker.slots.amount = amount;
@@ -232,7 +232,7 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         ]);
         expect(await balances()).toEqual(before);
 
-        // "Yes" to that question moves the $900, and uses the question up.
+        // "Yes" to that question moves the $900; the answer is used up and the question ended.
         const yes = answered(changed, true);
         const events = again.body.events as Json[];
         yes.tracker.slots.confirming = events.find((event) => event.name === 'confirming')?.value;
@@ -241,9 +241,20 @@ describe('Rasa: every built-in intent, from documented-style action calls (real 
         expect(done.body.responses[0].text).toMatch(/^Done: I moved \$900\.00 /);
         expect(done.body.events).toEqual([
           { event: 'slot', name: 'confirmation', value: null },
-          { event: 'slot', name: 'confirming', value: null },
+          { event: 'slot', name: 'confirming', value: 'answered' },
         ]);
-        expect(await balances()).toEqual({ checking: before.checking - 90000n, savings: before.savings + 90000n });
+        const moved = { checking: before.checking - 90000n, savings: before.savings + 90000n };
+        expect(await balances()).toEqual(moved);
+
+        // The user says "yes" again (the slots still hold the transfer): asked again, not moved a second time.
+        const yesAgain = answered(yes, true);
+        yesAgain.tracker.slots.confirming = 'answered';
+        setAmount(yesAgain, 900);
+        const askedAgain = await post(yesAgain);
+        expect(askedAgain.body.responses).toEqual([
+          { text: 'Transfer $900.00 from your checking account to your savings account?', buttons: YES_NO },
+        ]);
+        expect(await balances()).toEqual(moved);
       });
 
       it('accepts a text "yes" in the confirmation slot too', async () => {

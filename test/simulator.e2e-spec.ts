@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { startTestApp, TestApp } from './support/test-app';
 import { generateCertificates } from './support/tls-fixtures';
 import { queryTestDatabase } from './support/test-database';
 import { PLATFORMS } from '../src/common/platform';
+import { hashPassword } from '../src/auth/passwords';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'simulate.cli.js');
 
@@ -97,6 +98,116 @@ describe('npm run simulate (real process against the real app)', () => {
     } finally {
       await signed.close();
     }
+  });
+
+  describe('a basic-auth caller (its password from SIMULATOR_PASSWORD, or typed at a terminal)', () => {
+    const PASSWORD = 'correct horse battery';
+    const file = join(workdir, 'basic-callers.yaml');
+    let basic: TestApp;
+    const args = () => [
+      CLI,
+      '--url',
+      basic.baseUrl,
+      '--platform',
+      'generic',
+      '--intent',
+      'GetAccountBalance',
+      '--param',
+      'user_id=12345',
+      '--param',
+      'account_type=savings',
+      '--caller',
+      'basic-bot',
+      '--callers-file',
+      file,
+    ];
+
+    beforeAll(async () => {
+      writeFileSync(
+        file,
+        `callers:\n  - id: basic-bot\n    platforms: [generic]\n` +
+          `    auth: { basic: { username: legacy-bot, passwordHashes: ['${await hashPassword(PASSWORD)}'] } }\n`,
+      );
+      basic = await startTestApp({ env: { CALLERS_FILE: file } });
+    });
+    afterAll(async () => {
+      await basic.close();
+    });
+
+    it('signs in with the password from SIMULATOR_PASSWORD', async () => {
+      const { stdout } = await promisify(execFile)(process.execPath, args(), {
+        cwd: workdir,
+        env: { PATH: process.env.PATH, SIMULATOR_PASSWORD: PASSWORD },
+      });
+      expect(stdout).toMatch(/bot says: Your savings account balance is \$12,500\.00/);
+    });
+
+    it('asks for the password at a terminal, not shown', async () => {
+      // `script` runs it on a pseudo-terminal of its own and copies what the terminal shows to its output.
+      const command = [process.execPath, ...args()].map((word) => `'${word}'`).join(' ');
+      const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: workdir, env: { PATH: process.env.PATH } });
+      let screen = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        const before = screen;
+        screen += chunk.toString('utf8');
+        if (!before.includes('(not shown, then Enter): ') && screen.includes('(not shown, then Enter): ')) {
+          child.stdin.write(`${PASSWORD}\r`);
+        }
+      });
+      const code = await new Promise((resolve) => child.once('close', resolve));
+      child.stdin.destroy();
+      expect(screen).toContain('Password of caller "basic-bot" (not shown, then Enter): ');
+      expect(screen).not.toContain(PASSWORD);
+      expect(screen).toMatch(/bot says: Your savings account balance is \$12,500\.00/);
+      expect(code).toBe(0);
+    });
+
+    it('without either, says where the password goes, and sends nothing (exit 1)', async () => {
+      const failed = await promisify(execFile)(process.execPath, args(), {
+        cwd: workdir,
+        env: { PATH: process.env.PATH },
+      }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+      expect(failed).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr:
+          'caller "basic-bot" signs in as legacy-bot with a password, which the callers file does not hold: set ' +
+          'SIMULATOR_PASSWORD, or run the simulator at a terminal to be asked for it\n',
+      });
+    });
+  });
+
+  it('prints its usage on --help (exit 0)', async () => {
+    const { stdout, stderr } = await simulate(['--help']);
+    expect(stdout).toMatch(/^usage: npm run simulate -- --platform <dialogflow-es\|/);
+    expect(stdout).toContain('SIMULATOR_PASSWORD');
+    expect(stderr).toBe('');
+  });
+
+  it('names a --platform it does not know, and the ones it does (exit 2)', async () => {
+    await expect(simulate(['--platform', 'dialogflow', '--intent', 'X'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /^--platform "dialogflow" is not one of dialogflow-es, dialogflow-cx, lex-v2, rasa, generic\n/,
+      ),
+    });
+  });
+
+  it('names a session file that holds no session, and says what to do (exit 1, nothing sent)', async () => {
+    mkdirSync(join(workdir, '.data', 'simulator'), { recursive: true });
+    const file = join(workdir, '.data', 'simulator', 'corrupt.json');
+    writeFileSync(file, '{"parameters": {');
+    const failed = await simulate([
+      '--platform',
+      'generic',
+      '--intent',
+      'GetAccountBalance',
+      '--session',
+      'corrupt',
+    ]).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 1, stdout: '' });
+    expect((failed as { stderr: string }).stderr).toMatch(/: delete it to start the session afresh\n$/);
+    expect((failed as { stderr: string }).stderr.startsWith(`${file} is not a simulator session (`)).toBe(true);
   });
 
   it('explains its usage on bad arguments (exit 2)', async () => {

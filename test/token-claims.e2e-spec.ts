@@ -274,10 +274,22 @@ describe('token claims', () => {
       await expectRefused(await k8s({ jti: 'user' }), 'token-rejected', 'token-review-wrong-user');
     });
 
-    it('refuses when the API server cannot answer, and does not cache that', async () => {
+    it('answers 503 with Retry-After when the API server cannot answer (not a bad token), and does not cache that', async () => {
       reviews.decide = () => ({ httpStatus: 500 });
       const token = await k8s({ jti: 'api-down' });
-      await expectRefused(token, 'verifier-unavailable', 'token-review-unavailable');
+      const unavailable = await send(token);
+      expect(unavailable.status).toBe(503);
+      expect(unavailable.headers['retry-after']).toBe('5');
+      expect(unavailable.body).toMatchObject({ statusCode: 503, error: 'UNAVAILABLE' });
+      const requestId = (unavailable.body as { requestId: string }).requestId;
+      let rows: AuditRow[] = [];
+      for (let i = 0; i < 50 && rows.length === 0; i++) {
+        rows = (await auditRows()).filter((row) => row.request_id === requestId);
+        if (rows.length === 0) await sleep(100);
+      }
+      expect(rows).toEqual([
+        expect.objectContaining({ reason: 'verifier-unavailable', detail: 'token-review-unavailable' }),
+      ]);
       reviews.decide = () => ({ authenticated: true, username: K8S_SA, audiences: ['webhook'] });
       expect((await send(token)).status).toBe(200);
     });

@@ -9,6 +9,7 @@ import { loggableErrorText } from '../common/errors/loggable-error';
 import { DatabasePool } from '../database/database-pool';
 import { sql, type SqlTransaction } from '../database/sql';
 import { Metrics } from '../observability/metrics';
+import { redactUrl } from '../observability/redaction';
 import {
   assertUrlAllowed,
   CircuitOpenError,
@@ -20,12 +21,12 @@ import {
 } from '../outbound';
 import { nextRetryWait, retryDelay, retryWaitLimitMs, verdictFor } from './callback-outcome';
 import type { CallbackDelivery, DeliveryStatus } from './callback-delivery.entity';
+import { DELIVERY_CONCURRENCY, DELIVERY_QUEUE, DeliveryQueues, FAILED_DELIVERY_QUEUE } from './delivery-queues';
 import type { StoredFulfillment } from './fulfillment-record.entity';
 import { JobQueue } from './job-queue';
+import type { QueueDefinition } from './queue-definition';
 
-export const DELIVERY_QUEUE = 'callback-delivery';
-/** Delivery jobs whose every run failed inside the service (pg-boss's dead letters for DELIVERY_QUEUE). */
-export const FAILED_DELIVERY_QUEUE = 'callback-delivery-failed';
+export { DELIVERY_CONCURRENCY, DELIVERY_QUEUE, deliveryQueueOf, FAILED_DELIVERY_QUEUE } from './delivery-queues';
 const DELIVERY_JOB_RETRIES = 5;
 
 export interface DeliveryJob {
@@ -85,6 +86,14 @@ const GET = sql<DeliveryRow, [id: string]>(
   `SELECT id, fulfillment_id AS "fulfillmentId", caller_id AS "callerId", url, payload, status, attempts,
           last_status AS "lastStatus", next_attempt_at AS "nextAttemptAt"
      FROM callback_deliveries WHERE id = $1`,
+);
+
+/** Where a pending delivery goes from now on: its caller's callback URL changed since it was queued. */
+export const REDIRECT = sql<{ redirected: 1 }, [id: string, url: string, attempts: number]>(
+  'deliveries_redirect',
+  `UPDATE callback_deliveries SET url = $2, updated_at = now()
+   WHERE id = $1 AND status = 'pending' AND attempts = $3
+   RETURNING 1 AS redirected`,
 );
 
 const IS_DISABLED = sql<{ disabled: 1 }, [callerId: string, url: string]>(
@@ -149,15 +158,14 @@ const CALLBACK_RESPONSE_BYTES = 64 * 1024;
 /**
  * Sends finished work to the caller's callback URL, signed the Standard Webhooks way, with the same
  * `webhook-id` on every attempt; retries on the configured schedule (with jitter, honouring `Retry-After`),
- * and moves a delivery that cannot succeed to the dead-letter state, from which it can be replayed.
+ * and moves a delivery that cannot succeed to the dead-letter state, from which it can be replayed. Each caller's
+ * deliveries have a queue of their own (see DeliveryQueues).
  */
-/** Deliveries one replica attempts at once: each mostly waits for its receiver. */
-export const DELIVERY_CONCURRENCY = 8;
-
 @Injectable()
 export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(CallbackDeliveries.name);
   private readonly agents = new Map<boolean, Agent>();
+  private readonly queues: DeliveryQueues<DeliveryJob>;
 
   constructor(
     private readonly pool: DatabasePool,
@@ -166,25 +174,28 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     private readonly http: OutboundHttpClient,
     private readonly config: AppConfig,
     @Optional() private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    const settings = (name: string): QueueDefinition => ({
+      name,
+      expireInSeconds: Math.ceil(this.config.async.callbackTimeoutMs / 1000) + 30,
+      retryLimit: DELIVERY_JOB_RETRIES,
+      retryDelaySeconds: 5,
+      deadLetter: FAILED_DELIVERY_QUEUE,
+      concurrency: DELIVERY_CONCURRENCY,
+      // One queue per caller: idle, each costs one fetch per poll interval instead of one per lane.
+      idleLanesTakeTurns: true,
+    });
+    this.queues = new DeliveryQueues(queue, callers, settings, (job) => this.attempt(job.data));
+  }
 
   onModuleInit(): void {
     this.queue.work<FailedDeliveryJob>(FAILED_DELIVERY_SETTINGS, (job) => this.giveUpOrPostpone(job.data, job.output));
-    this.queue.work<DeliveryJob>(
-      {
-        name: DELIVERY_QUEUE,
-        expireInSeconds: Math.ceil(this.config.async.callbackTimeoutMs / 1000) + 30,
-        retryLimit: DELIVERY_JOB_RETRIES,
-        retryDelaySeconds: 5,
-        deadLetter: FAILED_DELIVERY_QUEUE,
-        // A receiver that takes its whole timeout to answer, or never does, holds one of these, not every delivery.
-        concurrency: DELIVERY_CONCURRENCY,
-      },
-      (job) => this.attempt(job.data),
-    );
+    // Callers come and go with the callers file: its reload interval is as often as a new one can appear.
+    this.queues.start(this.config.callers.reloadIntervalMs);
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.queues.stop();
     await Promise.all([...this.agents.values()].map((agent) => agent.close()));
   }
 
@@ -192,13 +203,27 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
   async enqueue(fulfillment: StoredFulfillment, transaction?: SqlTransaction): Promise<string | undefined> {
     const target = this.callers.byId(fulfillment.callerId)?.callback;
     if (!target) return undefined;
+    const queue = await this.queues.forCaller(fulfillment.callerId);
     const id = `msg_${randomUUID().replaceAll('-', '')}`;
     const write = async (tx: SqlTransaction): Promise<void> => {
       await tx.run(INSERT, [id, fulfillment.id, fulfillment.callerId, target.url, callbackPayload(fulfillment)]);
-      await this.queue.send(DELIVERY_QUEUE, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {}, tx);
+      await this.queue.send(queue, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {}, tx);
     };
     await (transaction ? write(transaction) : this.pool.transaction(write));
     return id;
+  }
+
+  /** The caller's callback URL now; undefined when the caller has none (any more). */
+  currentUrlOf(callerId: string): string | undefined {
+    return this.callers.byId(callerId)?.callback?.url;
+  }
+
+  /**
+   * The queue a replayed delivery of the caller goes to: the caller's own while it has a callback URL, else the
+   * shared one (where its attempt settles it as dead).
+   */
+  async replayQueueOf(callerId: string): Promise<string> {
+    return this.currentUrlOf(callerId) === undefined ? DELIVERY_QUEUE : this.queues.forCaller(callerId);
   }
 
   /**
@@ -207,18 +232,18 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
    */
   async attempt(job: DeliveryJob): Promise<void> {
     const { deliveryId, attempt: expected, waitedMs = 0 } = job;
-    const [delivery] = await this.pool.run(GET, [deliveryId]);
-    if (!delivery || delivery.status !== 'pending') return;
-    if (expected !== undefined && delivery.attempts !== expected) return;
-    if (job.due !== undefined && delivery.nextAttemptAt?.getTime() !== job.due) return;
+    const [queued] = await this.pool.run(GET, [deliveryId]);
+    if (!queued || queued.status !== 'pending') return;
+    if (expected !== undefined && queued.attempts !== expected) return;
+    if (job.due !== undefined && queued.nextAttemptAt?.getTime() !== job.due) return;
 
+    const target = this.callers.byId(queued.callerId)?.callback;
+    const delivery = target ? await this.redirect(queued, target.url) : queued;
+    if (!delivery) return;
+    // The URL it goes to now: one a 410 disabled before the caller moved must not stop the new one.
     const [disabled] = await this.pool.run(IS_DISABLED, [delivery.callerId, delivery.url]);
     if (disabled) return this.settle(delivery, 'disabled', null, 'the receiver answered 410 Gone earlier');
-
-    const target = this.callers.byId(delivery.callerId)?.callback;
-    if (!target || target.url !== delivery.url) {
-      return this.settle(delivery, 'dead', null, 'the caller no longer has this callback URL');
-    }
+    if (!target) return this.settle(delivery, 'dead', null, 'the caller no longer has a callback URL');
 
     const attempts = delivery.attempts + 1;
     let status: number | null = null;
@@ -257,13 +282,14 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
       return this.settle(updated, 'dead', status, `${reason}; no attempts left`, delivery.attempts);
     }
     const nextAt = new Date(Date.now() + wait);
+    const queue = await this.queues.forCaller(delivery.callerId);
     await this.pool.transaction(async (tx) => {
       const error = reason.slice(0, ERROR_LIMIT);
       if ((await tx.run(RETRY_LATER, [delivery.id, attempts, status, error, nextAt, delivery.attempts])).length === 0) {
         return;
       }
       await this.queue.send(
-        DELIVERY_QUEUE,
+        queue,
         {
           deliveryId: delivery.id,
           attempt: attempts,
@@ -294,6 +320,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     }
     const nextAt = new Date(Date.now() + wait);
     const { attempts } = delivery;
+    const queue = await this.queues.forCaller(delivery.callerId);
     await this.pool.transaction(async (tx) => {
       const values = [
         delivery.id,
@@ -311,7 +338,7 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
         due: nextAt.getTime(),
         refusals,
       };
-      await this.queue.send(DELIVERY_QUEUE, next, { startAfter: nextAt }, tx);
+      await this.queue.send(queue, next, { startAfter: nextAt }, tx);
     });
   }
 
@@ -354,6 +381,23 @@ export class CallbackDeliveries implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * The delivery as it goes to `url`, the caller's callback URL now: when the caller moved since the delivery was
+   * queued, the new URL is stored first (where it is sent, and what a 410 disables or a replay enables). Undefined
+   * when another run of the attempt came first (a stale copy).
+   */
+  private async redirect(delivery: DeliveryRow, url: string): Promise<DeliveryRow | undefined> {
+    if (delivery.url === url) return delivery;
+    const [redirected] = await this.pool.run(REDIRECT, [delivery.id, url, delivery.attempts]);
+    if (!redirected) return undefined;
+    this.logger.log(
+      `Callback ${delivery.id} for caller ${delivery.callerId} goes to its new callback URL ${redactUrl(url)} ` +
+        `(it was queued for ${redactUrl(delivery.url)})`,
+    );
+    return { ...delivery, url };
+  }
+
+  /** Sends to the delivery's URL (the caller's current one, see `redirect`), signed with the caller's secrets now. */
   private async send(delivery: DeliveryRow, target: CallbackTarget) {
     const url = assertUrlAllowed(delivery.url, target.allowPrivateNetwork);
     const body = Buffer.from(delivery.payload, 'utf8');

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DatabasePool } from '../database/database-pool';
 import { sql, type SqlTransaction } from '../database/sql';
-import { DELIVERY_QUEUE, DISABLE_URL, type DeliveryJob } from './callback-deliveries';
+import { CallbackDeliveries, DISABLE_URL, type DeliveryJob, REDIRECT } from './callback-deliveries';
 import type { CallbackDelivery, DeliveryStatus } from './callback-delivery.entity';
 import { JobQueue } from './job-queue';
 
@@ -44,13 +44,22 @@ export function listDeliveries(
 }
 
 /**
- * Puts a dead or disabled delivery back to its first attempt and re-enables its URL, inside the caller's
- * transaction (which also queues the delivery job); undefined when there is no such delivery.
+ * Puts a dead or disabled delivery back to its first attempt, inside the caller's transaction (which also queues the
+ * delivery job), to the caller's callback URL now when `currentUrlOf` knows it (else the attempt finds it), and
+ * enables that URL again; undefined when there is no such delivery. Replayed to the URL it died at, a delivery
+ * whose caller had moved since died again at once.
  */
-export async function reopenDelivery(runner: Runner, id: string): Promise<DeliverySummary | undefined> {
+export async function reopenDelivery(
+  runner: Runner,
+  id: string,
+  currentUrlOf: (callerId: string) => string | undefined,
+): Promise<DeliverySummary | undefined> {
   const [row] = await runner.run(REOPEN, [id]);
-  if (row) await runner.run(ENABLE_URL, [row.callerId, row.url]);
-  return row;
+  if (!row) return undefined;
+  const url = currentUrlOf(row.callerId) ?? row.url;
+  if (url !== row.url) await runner.run(REDIRECT, [id, url, row.attempts]);
+  await runner.run(ENABLE_URL, [row.callerId, url]);
+  return { ...row, url };
 }
 
 /** What the operator console does with deliveries: list them, replay dead ones, stop sending to a URL. */
@@ -59,6 +68,7 @@ export class DeliveryAdministration {
   constructor(
     private readonly pool: DatabasePool,
     private readonly queue: JobQueue,
+    private readonly deliveries: CallbackDeliveries,
   ) {}
 
   list(filter: { status?: DeliveryStatus; callerId?: string; limit: number }): Promise<DeliverySummary[]> {
@@ -66,13 +76,16 @@ export class DeliveryAdministration {
   }
 
   /**
-   * Puts a dead or disabled delivery back to its first attempt and queues it, in one transaction: it is either
-   * replayed or left as it was. Undefined when there is no dead or disabled delivery with that id.
+   * Puts a dead or disabled delivery back to its first attempt, to its caller's callback URL now, and queues it, in
+   * one transaction: it is either replayed or left as it was. Undefined when there is no dead or disabled delivery
+   * with that id.
    */
   replay(id: string): Promise<DeliverySummary | undefined> {
     return this.pool.transaction(async (tx) => {
-      const row = await reopenDelivery(tx, id);
-      if (row) await this.queue.send(DELIVERY_QUEUE, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {}, tx);
+      const row = await reopenDelivery(tx, id, (callerId) => this.deliveries.currentUrlOf(callerId));
+      if (!row) return undefined;
+      const queue = await this.deliveries.replayQueueOf(row.callerId);
+      await this.queue.send(queue, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {}, tx);
       return row;
     });
   }

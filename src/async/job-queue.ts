@@ -1,14 +1,17 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import PgBoss from 'pg-boss';
+import { answeredWithin } from '../common/answered-within';
 import { AppConfig } from '../config';
-import { APPLICATION_NAME } from '../database/data-source-options';
+import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from '../database/data-source-options';
 import { DatabasePool } from '../database/database-pool';
 import type { SqlTransaction } from '../database/sql';
 import { retryLostConnection, START_ATTEMPTS } from '../database/start-retries';
 import { traceJob, withTraceContext } from '../observability/job-tracing';
 import { Metrics } from '../observability/metrics';
-import { QueueWorker } from './queue-worker';
+import { ensureQueues } from './queue-creation';
+import type { QueueDefinition } from './queue-definition';
+import { type JobSource, QueueWorker } from './queue-worker';
 
 /** A scrape must not hang on a slow database: the queue depth is left out of that scrape instead. */
 const QUEUE_SIZE_TIMEOUT_MS = 2_000;
@@ -20,18 +23,6 @@ const JOB_QUERY_READ_TIMEOUT_MS = 60_000;
 const START_RETRY_MS = 1000;
 /** How often each replica offers the periodic jobs (see `every`). */
 const PERIODIC_OFFER_MS = 60_000;
-
-export interface QueueDefinition {
-  readonly name: string;
-  /** A job whose runner has not finished it after this long (e.g. its pod died) is retried. */
-  readonly expireInSeconds: number;
-  readonly retryLimit: number;
-  readonly retryDelaySeconds: number;
-  /** A queue (registered too) that gets a copy of each job whose runs all failed, for its own handler to settle. */
-  readonly deadLetter?: string;
-  /** Jobs of this queue one replica runs at once (1 unless said). */
-  readonly concurrency?: number;
-}
 
 /**
  * What became of a job: `pending` (waiting, to be retried, or running: it may still run its handler), `ended`
@@ -49,10 +40,57 @@ interface Registration {
   readonly handler: JobHandler<never>;
 }
 
-/** Options that make pg-boss share our connection settings; used by the app and by `database.cli migrate`. */
-export function jobQueueOptions(url: string, max: number): PgBoss.ConstructorOptions {
-  return { connectionString: url, schema: JOB_SCHEMA, max, application_name: `${APPLICATION_NAME}-jobs` };
+/**
+ * Options that make pg-boss share our connection settings; used by the app and by `database.cli migrate`.
+ * pg-boss hands them to pg's Pool: without a connect timeout, a server that takes the connection and never answers
+ * (a frozen primary, a proxy whose backend is gone) holds each new connection for ever, and closing the pool waits
+ * for them.
+ */
+export function jobQueueOptions(
+  url: string,
+  max: number,
+): PgBoss.ConstructorOptions & { readonly connectionTimeoutMillis: number } {
+  return {
+    connectionString: url,
+    schema: JOB_SCHEMA,
+    max,
+    application_name: `${APPLICATION_NAME}-jobs`,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  };
 }
+
+/**
+ * pg-boss for one queue's worker, where the lanes of an idle queue take turns: while the last fetch found it empty,
+ * a lane that wakes within a poll interval of that fetch, or while another lane's fetch is on its way, is told the
+ * queue is empty without asking PostgreSQL. An idle queue then costs one fetch per interval, not one per lane (eight
+ * for each caller's deliveries); once a fetch finds a job, every lane asks again as it wakes or finishes a job.
+ */
+function idleGatedSource(boss: PgBoss, pollIntervalMs: number): JobSource {
+  /** Until when the queue is taken as empty; 0 while the last fetch found a job. */
+  let emptyUntil = 0;
+  let idleFetchOnItsWay = false;
+  return {
+    fetch: (async (name: string, options: PgBoss.FetchOptions) => {
+      const idle = emptyUntil > 0;
+      if (idle && (idleFetchOnItsWay || Date.now() < emptyUntil)) return [];
+      // From before the fetch: the lane that asked wakes a whole interval after it answered, so it asks again.
+      const asked = Date.now();
+      if (idle) idleFetchOnItsWay = true;
+      try {
+        const jobs = await boss.fetch(name, options);
+        emptyUntil = jobs.length === 0 ? asked + pollIntervalMs : 0;
+        return jobs;
+      } finally {
+        if (idle) idleFetchOnItsWay = false;
+      }
+    }) as PgBoss['fetch'],
+    complete: boss.complete.bind(boss),
+    fail: boss.fail.bind(boss),
+  };
+}
+
+/** The least time the queue is given to close, even when the shutdown's grace period is spent. */
+const MIN_CLOSE_MS = 1000;
 
 /**
  * How long pg-boss keeps a finished job: an async job holds the turn's request (its parameters, its raw body), so
@@ -82,6 +120,8 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   private periodicTimer?: NodeJS.Timeout;
   private boss?: PgBoss;
   private workers: QueueWorker<never>[] = [];
+  /** The start of each queue's worker, by queue name: a queue registered after the start gets one (see `workNow`). */
+  private readonly workerStarts = new Map<string, Promise<void>>();
   private started = false;
   /** Between stop() and the workers having stopped: pg-boss still takes jobs from those finishing. */
   private stopping = false;
@@ -100,6 +140,36 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   /** Registers a queue and its worker; call from `onModuleInit` (workers start with the application). */
   work<T>(queue: QueueDefinition, handler: JobHandler<T>): void {
     this.registrations.push({ queue, handler: handler });
+  }
+
+  /**
+   * Registers a queue and its worker unless it is registered already, and once the queue runs, creates the queue
+   * if it is missing and starts the worker, resolving when both are done: a queue known only after the start (a
+   * caller added by a callers-file reload) is worked from then on. Before the start, it starts with the others.
+   */
+  async workNow<T>(queue: QueueDefinition, handler: JobHandler<T>): Promise<void> {
+    let registration = this.registrations.find((known) => known.queue.name === queue.name);
+    if (!registration) {
+      registration = { queue, handler: handler };
+      this.registrations.push(registration);
+    }
+    const boss = this.boss;
+    if (boss && this.started) await this.startLateWorker(boss, registration);
+  }
+
+  /** Whether this replica works the queue, or is starting to (one whose start failed is not: ask again). */
+  isWorked(name: string): boolean {
+    return this.workerStarts.has(name);
+  }
+
+  /** The names of every queue in pg-boss's schema, worked here or not. */
+  async queueNames(): Promise<string[]> {
+    return (await this.running().getQueues()).map((queue) => queue.name);
+  }
+
+  /** Jobs waiting (created or to be retried, due or later) in one queue. */
+  async queueSize(name: string): Promise<number> {
+    return (await this.running().getQueueSize(name)) ?? 0;
   }
 
   /**
@@ -154,30 +224,27 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     }
     this.boss = boss;
     this.started = true;
+    // Registered while the queue started, after its workers were made; one that fails is started at its next ask.
+    for (const registration of this.registrations) {
+      await this.startLateWorker(boss, registration).catch((error: unknown) =>
+        this.logger.warn(`Could not start the worker of queue ${registration.queue.name}: ${String(error)}`),
+      );
+    }
   }
 
   private async startWorkers(boss: PgBoss): Promise<void> {
     // A dead-letter queue must exist before a queue that names it.
-    const queues = this.registrations.map(({ queue }) => queue);
-    for (const queue of queues.filter(({ deadLetter }) => !deadLetter)) await this.ensureQueue(boss, queue);
-    for (const queue of queues.filter(({ deadLetter }) => deadLetter)) await this.ensureQueue(boss, queue);
+    const registrations = [...this.registrations];
+    const queues = registrations.map(({ queue }) => queue);
+    await ensureQueues(boss, this.database, [
+      ...queues.filter(({ deadLetter }) => !deadLetter),
+      ...queues.filter(({ deadLetter }) => deadLetter),
+    ]);
     // Releases before this one scheduled these with pg-boss's cron.
     for (const { name } of this.periodic) await boss.unschedule(name);
-    // Our own workers rather than boss.work(): see QueueWorker.
-    this.workers = this.registrations.map(
-      ({ queue, handler }) =>
-        new QueueWorker<never>(
-          boss,
-          {
-            queue: queue.name,
-            expireInSeconds: queue.expireInSeconds,
-            pollIntervalMs: this.config.async.pollIntervalMs,
-            concurrency: queue.concurrency,
-          },
-          (job) => traceJob(queue.name, job, () => handler(job)),
-          this.logger,
-        ),
-    );
+    this.workers = registrations.map((registration) => this.workerFor(boss, registration));
+    this.workerStarts.clear();
+    for (const { queue } of registrations) this.workerStarts.set(queue.name, Promise.resolve());
     for (const worker of this.workers) worker.start();
     if (this.periodic.length > 0) {
       const offer = (): void => void this.offerPeriodicJobs(boss);
@@ -186,37 +253,43 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     }
   }
 
+  /** Our own workers rather than boss.work(): see QueueWorker. */
+  private workerFor(boss: PgBoss, { queue, handler }: Registration): QueueWorker<never> {
+    const pollIntervalMs = this.config.async.pollIntervalMs;
+    return new QueueWorker<never>(
+      queue.idleLanesTakeTurns ? idleGatedSource(boss, pollIntervalMs) : boss,
+      { queue: queue.name, expireInSeconds: queue.expireInSeconds, pollIntervalMs, concurrency: queue.concurrency },
+      (job) => traceJob(queue.name, job, () => handler(job)),
+      this.logger,
+    );
+  }
+
+  /**
+   * Starts the worker of a queue registered after the start, once however often it is asked (a failed start, e.g.
+   * the queue's creation, is tried again at the next ask); nothing starts once the workers are stopping.
+   */
+  private startLateWorker(boss: PgBoss, registration: Registration): Promise<void> {
+    const { name } = registration.queue;
+    const known = this.workerStarts.get(name);
+    if (known) return known;
+    const starting = (async () => {
+      await ensureQueues(boss, this.database, [registration.queue]);
+      if (this.boss !== boss || !this.started) return;
+      const worker = this.workerFor(boss, registration);
+      this.workers.push(worker);
+      worker.start();
+    })();
+    this.workerStarts.set(name, starting);
+    starting.catch(() => this.workerStarts.delete(name));
+    return starting;
+  }
+
   private async offerPeriodicJobs(boss: PgBoss): Promise<void> {
     for (const { name, periodSeconds } of this.periodic) {
       try {
         await boss.send(name, {}, { singletonKey: name, singletonSeconds: periodSeconds });
       } catch (error: unknown) {
         this.logger.warn(`Could not queue the periodic ${name} job (tried again in a minute): ${String(error)}`);
-      }
-    }
-  }
-
-  /**
-   * Creates the queue if it is missing and applies its settings. Replicas starting together can deadlock on
-   * the partition DDL of a new queue; the loser retries.
-   */
-  private async ensureQueue(boss: PgBoss, queue: QueueDefinition): Promise<void> {
-    const options = {
-      name: queue.name,
-      expireInSeconds: queue.expireInSeconds,
-      retryLimit: queue.retryLimit,
-      retryDelay: queue.retryDelaySeconds,
-      retryBackoff: true,
-      ...(queue.deadLetter && { deadLetter: queue.deadLetter }),
-    };
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        if (!(await boss.getQueue(queue.name))) await boss.createQueue(queue.name, options);
-        await boss.updateQueue(queue.name, options);
-        return;
-      } catch (error: unknown) {
-        if ((error as { code?: unknown }).code !== '40P01' || attempt >= 5) throw error;
-        await sleep(50 * attempt + Math.random() * 100);
       }
     }
   }
@@ -289,8 +362,12 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     await this.workersStopped;
   }
 
-  /** Stops the workers (see `stopWorkers`), then closes the queue: nothing can be sent after. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the workers (see `stopWorkers`), then closes the queue: nothing can be sent after. Idempotent. Gives up
+   * waiting for the queue's connections after `closeWithinMs` (at least a second): a connection the database never
+   * answers must not hold the rest of the shutdown (the audit's flush, the pools' close) past the grace period.
+   */
+  async stop(closeWithinMs = this.config.shutdown.graceMs): Promise<void> {
     if (!this.boss || this.stopping) return;
     this.stopping = true;
     await this.stopWorkers();
@@ -298,10 +375,12 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.boss = undefined;
     this.stopping = false;
     this.workersStopped = undefined;
-    try {
-      await boss.stop({ graceful: true, timeout: 1000, close: true });
-    } catch (error: unknown) {
+    const limitMs = Math.max(MIN_CLOSE_MS, closeWithinMs);
+    const stopped = boss.stop({ graceful: true, timeout: 1000, close: true }).catch((error: unknown) => {
       this.logger.warn(`Job queue did not stop cleanly: ${String(error)}`);
+    });
+    if (!(await answeredWithin(stopped, limitMs))) {
+      this.logger.warn(`Job queue not closed after ${limitMs} ms: its database connections are left`);
     }
   }
 

@@ -1,5 +1,9 @@
+import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '../config';
+import type { Metrics } from '../observability/metrics';
+import { collectedPoints, metricsForTest } from '../observability/testing/collected-metrics';
+import type { AuditEvent } from './audit-event.entity';
 import { AuditLog, clean } from './audit-log';
 
 describe('clean (every text an audit row stores)', () => {
@@ -62,5 +66,62 @@ describe('AuditLog while the database does not answer', () => {
     expect(closed).toBe(false);
     await jest.advanceTimersByTimeAsync(1);
     expect(closed).toBe(true);
+  });
+});
+
+describe('AuditLog when rows cannot be written', () => {
+  const config = loadConfig({ DATABASE_URL: 'postgres://unused/x', LOG_LEVEL: 'fatal' }, '/srv');
+  const refusing = {
+    getRepository: () => ({ insert: () => Promise.reject(new Error('connection refused')) }),
+  } as unknown as DataSource;
+
+  const metricsOn = metricsForTest;
+
+  async function lost(metrics: Metrics): Promise<number> {
+    const points = await collectedPoints(metrics, 'audit_events_lost_total');
+    return points.reduce((sum, point) => sum + (point.value as number), 0);
+  }
+
+  let errors: jest.SpyInstance;
+  beforeEach(() => {
+    errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('counts the rows a full queue pushes out (audit_events_lost_total), with one log line, not one per row', async () => {
+    const metrics = metricsOn();
+    const audit = new AuditLog(refusing, config, metrics);
+    for (let i = 0; i < 12_000; i++) {
+      audit.record({ event: 'sys_config_reload', outcome: 'success', reason: 'tls', detail: String(i) });
+    }
+    expect(await lost(metrics)).toBe(2000);
+    const full = errors.mock.calls.filter(([message]) => String(message).startsWith('Audit queue is full'));
+    expect(full).toHaveLength(1);
+    await metrics.onApplicationShutdown();
+  });
+
+  it('says and counts what is left unwritten at shutdown, also when the database refused it at once', async () => {
+    const metrics = metricsOn();
+    const audit = new AuditLog(refusing, config, metrics);
+    for (let i = 0; i < 3; i++) audit.record({ event: 'sys_config_reload', outcome: 'success', reason: 'tls' });
+    await audit.beforeApplicationShutdown();
+    expect(errors.mock.calls.map(([message]) => String(message))).toContain(
+      '3 audit event(s) not written: the database refused them',
+    );
+    expect(await lost(metrics)).toBe(3);
+    await metrics.onApplicationShutdown();
+  });
+
+  it("stores a dual-stack listener's IPv4 peer as the IPv4 address the source search looks for", async () => {
+    const inserted: AuditEvent[] = [];
+    const recording = {
+      getRepository: () => ({ insert: (rows: AuditEvent[]) => (inserted.push(...rows), Promise.resolve()) }),
+    } as unknown as DataSource;
+    const audit = new AuditLog(recording, config);
+    audit.record({ event: 'authn_login_fail', outcome: 'failure', remoteAddress: '::ffff:198.51.100.7' });
+    audit.record({ event: 'authn_login_fail', outcome: 'failure', remoteAddress: '2001:DB8::1' });
+    await audit.flush();
+    expect(inserted.map((row) => row.remoteAddress)).toEqual(['198.51.100.7', '2001:db8::1']);
   });
 });

@@ -59,6 +59,8 @@ const FLUSH_BATCH = 200;
 const MAX_QUEUE = 10_000;
 /** The longest shutdown waits for the last rows: a database that does not answer must not hold the exit. */
 const SHUTDOWN_FLUSH_MS = 5000;
+/** While the queue overflows, one log line this often says how many rows were lost (not a line per row). */
+const LOST_LOG_INTERVAL_MS = 10_000;
 const PURGE_INTERVAL_MS = 6 * 60 * 60 * 1000;
 /** One batch of rows past retention; counted in a SELECT, whose result TypeORM hands back as rows. */
 const PURGE = `WITH purged AS (
@@ -90,6 +92,10 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   private nextWrite?: Promise<void>;
   private readonly budget: SourceBudget;
   private readonly countDropped?: (attributes: { event: string }) => void;
+  private readonly countLost?: (attributes: { event: string }) => void;
+  /** Rows lost to a full queue since the last line that said so, and when that line was written. */
+  private lostUnlogged = 0;
+  private lostLoggedAt = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -100,6 +106,10 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
     this.countDropped = metrics?.counter(
       'audit_events_dropped_total',
       'Audit rows not written because their source was over AUDIT_MAX_PER_SOURCE, by event',
+    );
+    this.countLost = metrics?.counter(
+      'audit_events_lost_total',
+      'Audit rows lost because the database did not take them: the queue (10,000 rows) was full, or the process exited first',
     );
   }
 
@@ -132,7 +142,8 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
       method: clean(record.method, 32),
       outcome: record.outcome,
       reason: clean(record.reason, 64),
-      remoteAddress: clean(record.remoteAddress, 64),
+      // As the source search spells it: `::ffff:198.51.100.7` (a dual-stack listener's IPv4 peer) is 198.51.100.7.
+      remoteAddress: clean(normaliseAddress(record.remoteAddress) ?? record.remoteAddress, 64),
       requestId: clean(record.requestId, 128),
       traceId: clean(record.traceId, 32),
       detail: clean(record.detail, 256),
@@ -144,10 +155,7 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
         `remote=${row.remoteAddress ?? '-'} request=${row.requestId ?? '-'}` +
         (dropped === undefined ? '' : ` dropped=${dropped}`),
     );
-    if (this.queue.length >= MAX_QUEUE) {
-      this.logger.error('Audit queue is full; dropping the oldest event (the database is not keeping up)');
-      this.queue.shift();
-    }
+    if (this.queue.length >= MAX_QUEUE) this.lose(this.queue.shift() as AuditEvent);
     this.queue.push(row);
     if (this.queue.length >= FLUSH_BATCH) void this.flush();
   }
@@ -187,16 +195,35 @@ export class AuditLog implements OnModuleInit, BeforeApplicationShutdown, OnAppl
     if (this.queue.length > 0) await this.flushBeforeExit();
   }
 
+  /** One try, bounded in time; whatever is still queued after it is lost, and said so. */
   private async flushBeforeExit(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), SHUTDOWN_FLUSH_MS)));
     try {
-      if ((await Promise.race([this.flush(), timedOut])) === true && this.queue.length > 0) {
-        this.logger.error(`${this.queue.length} audit event(s) not written: the database did not answer in time`);
-      }
+      const late = (await Promise.race([this.flush(), timedOut])) === true;
+      if (this.queue.length === 0) return;
+      const lost = this.queue.splice(0);
+      for (const row of lost) this.countLost?.({ event: row.event });
+      this.logger.error(
+        `${lost.length} audit event(s) not written: the database ${late ? 'did not answer in time' : 'refused them'}`,
+      );
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A row pushed out of a full queue: counted, and logged at most once per interval with the count. */
+  private lose(row: AuditEvent): void {
+    this.countLost?.({ event: row.event });
+    this.lostUnlogged += 1;
+    const now = Date.now();
+    if (now - this.lostLoggedAt < LOST_LOG_INTERVAL_MS) return;
+    this.logger.error(
+      `Audit queue is full (the database is not keeping up): ${this.lostUnlogged} oldest event(s) dropped ` +
+        `(audit_events_lost_total); at most one such line every ${LOST_LOG_INTERVAL_MS / 1000} s`,
+    );
+    this.lostUnlogged = 0;
+    this.lostLoggedAt = now;
   }
 
   /** One summary row per source and event for each closed window that dropped rows. */

@@ -48,6 +48,7 @@ export type AuthFailureReason =
   | 'certificate-untrusted'
   | 'certificate-expired'
   | 'certificate-revoked'
+  | 'crl-expired'
   | 'certificate-invalid'
   | 'certificate-mismatch'
   | 'verifier-unavailable';

@@ -6,7 +6,8 @@ import { DatabasePool } from '../database/database-pool';
 import { CallerAuthGuard } from './caller-auth.guard';
 import { CallerAuthenticator } from './caller-authenticator';
 import { CallerRegistry, localDevCallers } from './callers/caller-registry';
-import { readCallersFile } from './callers/callers-file';
+import { CallersFileError, readCallersFile } from './callers/callers-file';
+import { unreachableCertificateBindings } from './callers/certificate-bindings';
 import { CallersFileWatcher } from './callers/callers-file.watcher';
 import { PostgresReplayStore } from './replay/postgres-replay.store';
 import { RedisReplayStore } from './replay/redis-replay.store';
@@ -31,6 +32,9 @@ import { OidcDiscovery } from './tokens/oidc-discovery';
 export function loadCallerRegistry(config: AppConfig): CallerRegistry {
   if (!config.callersFile) return new CallerRegistry(localDevCallers());
   const { callers, digest } = readCallersFile(config.callersFile);
+  // Refused before anything connects (the watcher warns of them outside production).
+  const unreachable = unreachableCertificateBindings(callers, config, config.callersFile);
+  if (unreachable && config.isProduction) throw new CallersFileError([unreachable]);
   return new CallerRegistry(callers, config.callersFile, digest);
 }
 

@@ -1,9 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AuditLog } from '../audit/audit-log';
 import type { Deadline } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
-import { markAudited } from '../common/http/http-error.filter';
+import { markAudited, offerBasicChallenge } from '../common/http/http-error.filter';
 import { runInWorkScope } from '../common/work-scope';
 import { isLoopbackAddress } from '../common/net/loopback';
 import { AppConfig } from '../config';
@@ -22,6 +22,10 @@ import { certificateFailureReason } from './tls/peer-identity';
 import type { Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
+/** How long a caller is asked to wait when the token's verifier cannot be reached (a JWKS, introspection, TokenReview). */
+const VERIFIER_RETRY_AFTER_SECONDS = 5;
+/** One log line per this long while verifiers are unreachable, however many calls are refused for it. */
+const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
 const SIGNATURE_METHODS: ReadonlySet<AuthMethod> = new Set(['standardWebhooks', 'headerSignature']);
 
 /** What a transport knows about one call, in transport-neutral terms (HTTP headers or gRPC metadata). */
@@ -80,12 +84,15 @@ type AuditedEvent = 'authn_login_fail' | 'authn_token_reuse' | 'authz_fail' | 'i
  * signature, bearer token (static, JWT, introspection), basic, a static token in the query (on the routes that
  * take one), client certificate alone. A caller bound to a certificate must also present it. Failures are
  * audited with their reason and all end in the same `UNAUTHENTICATED` error, except a credential header with bad
- * syntax (`MalformedCredentialHeader`), which is a `MALFORMED_REQUEST` naming the header; a caller on a platform
- * it may not call gets `FORBIDDEN`.
+ * syntax (`MalformedCredentialHeader`), which is a `MALFORMED_REQUEST` naming the header, and a token whose verifier
+ * cannot be reached, which is `UNAVAILABLE` (503, Retry-After); a caller on a platform it may not call gets
+ * `FORBIDDEN`.
  */
 @Injectable()
 export class CallerAuthenticator {
+  private readonly logger = new Logger('Authentication');
   private readonly strategies: readonly AuthStrategy[];
+  private unavailableLoggedAt = 0;
 
   constructor(
     standardWebhooks: StandardWebhooksStrategy,
@@ -163,6 +170,9 @@ export class CallerAuthenticator {
       if (error instanceof MalformedCredentialHeader) this.malformed(source, error, strategy.method);
       throw this.auditRefusal(source, strategy.method, error);
     });
+    if (!outcome.ok && outcome.reason === 'verifier-unavailable') {
+      this.verifierUnavailable(source, strategy.method, outcome.detail);
+    }
     if (!outcome.ok) this.fail(source, strategy.method, outcome.reason, outcome.detail, outcome.callerId);
 
     const caller = outcome.caller;
@@ -202,6 +212,24 @@ export class CallerAuthenticator {
     if (caller.platforms.includes(platform)) return;
     this.record(source, 'authz_fail', method, 'platform-not-allowed', platform, caller.id);
     throw new AppError('FORBIDDEN', 'This caller may not call this endpoint.');
+  }
+
+  /**
+   * The token could not be checked: its key set, introspection endpoint or TokenReview did not answer. Not a bad
+   * token, so not a 401 (an OAuth client would throw a good token away): 503 with Retry-After, as when the replay
+   * window is unreachable. Audited with its reason like a refused credential.
+   */
+  private verifierUnavailable(source: CredentialSource, method: string, detail: string | undefined): never {
+    this.record(source, 'authn_login_fail', method, 'verifier-unavailable', detail);
+    if (Date.now() - this.unavailableLoggedAt >= UNAVAILABLE_LOG_INTERVAL_MS) {
+      this.unavailableLoggedAt = Date.now();
+      this.logger.error(`A token verifier is unavailable, answering 503 (${detail ?? 'no detail'})`);
+    }
+    throw markAudited(
+      new AppError('UNAVAILABLE', 'The credential cannot be checked now; retry shortly.', [], {
+        'Retry-After': String(VERIFIER_RETRY_AFTER_SECONDS),
+      }),
+    );
   }
 
   /** A credential header with bad syntax: audited like a refused credential, answered 400 naming the header. */
@@ -245,7 +273,9 @@ export class CallerAuthenticator {
       detail,
       callerId,
     );
-    throw new AppError('UNAUTHENTICATED', 'Missing or invalid credentials.');
+    const refused = new AppError('UNAUTHENTICATED', 'Missing or invalid credentials.');
+    // Over HTTP the 401 then challenges for Basic too, so that clients which answer challenges send their password.
+    throw this.callers.withMethod('basic').length > 0 ? offerBasicChallenge(refused) : refused;
   }
 
   private record(

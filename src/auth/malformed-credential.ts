@@ -21,6 +21,13 @@ export class MalformedCredentialHeader extends Error {
   }
 }
 
+/**
+ * What a transport puts in place of a header value it cannot hold (gRPC metadata: a tab, a byte over 0x7e), so that
+ * the header still counts and a credential in it is refused as malformed. Outside every credential's syntax: no
+ * authentication scheme, token68, signature, timestamp or webhook-id has parentheses.
+ */
+export const UNREADABLE_HEADER_VALUE = '(unreadable)';
+
 // RFC 9110 §5.6.2 token, §11.2 token68, §5.6.4 quoted-string (obs-text arrives as latin1 \x80-\xff).
 const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 const TOKEN = new RegExp(`^${TCHAR}+$`);
@@ -42,6 +49,9 @@ export function authorizationSyntaxError(value: string): MalformedCredentialHead
   const credentials = space < 0 ? '' : value.slice(space).replace(/^ +/, '');
   const malformed = (problem: string, method?: AuthMethod) =>
     new MalformedCredentialHeader('authorization', problem, 'unknown-token', 'malformed authorization header', method);
+  if (value === UNREADABLE_HEADER_VALUE) {
+    return malformed('holds a character a header may not carry here (a tab, or a byte over 0x7e)');
+  }
   if (!TOKEN.test(scheme)) {
     return malformed('must be an authentication scheme, a space and the credentials (RFC 9110 section 11.4)');
   }

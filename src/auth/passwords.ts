@@ -2,10 +2,21 @@ import { randomBytes, scrypt, ScryptOptions, timingSafeEqual } from 'node:crypto
 
 const KEY_LENGTH = 32;
 const DEFAULTS = { N: 2 ** 15, r: 8, p: 1 };
+/** The memory one check may take (scrypt's `maxmem`); a cost needing more is refused by Node, every time. */
+export const SCRYPT_MAX_MEMORY_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The bytes scrypt allocates for N, r, p, as OpenSSL counts them against `maxmem` (what Node asks it to check): B,
+ * 128·r·p, plus V, X and T, 128·r·(N + 2). Not 128·N·r alone: N 2^17 with r 16 is exactly 256 MiB by that
+ * count, and needs 4 KiB and 2 KiB more.
+ */
+export function scryptMemoryBytes(N: number, r: number, p: number): number {
+  return 128 * r * p + 128 * r * (N + 2);
+}
 
 function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password, salt, KEY_LENGTH, { ...options, maxmem: 256 * 1024 * 1024 }, (error, key) =>
+    scrypt(password, salt, KEY_LENGTH, { ...options, maxmem: SCRYPT_MAX_MEMORY_BYTES }, (error, key) =>
       error ? reject(error) : resolve(key),
     );
   });
@@ -21,7 +32,8 @@ export async function hashPassword(password: string): Promise<string> {
 /**
  * Why a stored hash would never match, or undefined: checked when the callers file is read, since verifyPassword
  * only says no. The cost must be one this service can pay on every sign-in and an attacker cannot make cheap: N a
- * power of two from 2^14 to 2^17, r 8 to 16, p 1 to 4 (within the 256 MiB scrypt may use), a 32-byte hash.
+ * power of two from 2^14 to 2^17, r 8 to 16, p 1 to 4, within the 256 MiB scrypt may use (N 2^17 with r 16 is
+ * not: every check of it failed, and the caller was locked out), a 32-byte hash.
  */
 export function passwordHashProblem(stored: string): string | undefined {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
@@ -32,6 +44,13 @@ export function passwordHashProblem(stored: string): string | undefined {
   }
   if (!Number.isSafeInteger(R) || R < 8 || R > 16) return `has r=${r}: it must be 8 to 16`;
   if (!Number.isSafeInteger(P) || P < 1 || P > 4) return `has p=${p}: it must be 1 to 4`;
+  const memory = scryptMemoryBytes(N, R, P);
+  if (memory > SCRYPT_MAX_MEMORY_BYTES) {
+    return (
+      `has N=${n}, r=${r}, p=${p}: a check would need ${memory} bytes, more than the ` +
+      `${SCRYPT_MAX_MEMORY_BYTES / 1024 / 1024} MiB scrypt may use here; lower N or r (128 × r × (N + 2 + p) bytes)`
+    );
+  }
   if (Buffer.from(hash, 'base64').length !== KEY_LENGTH) return `has a hash of another length than ${KEY_LENGTH} bytes`;
   return undefined;
 }

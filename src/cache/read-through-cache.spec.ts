@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type InvalidationChannel, PEERS_FORGOTTEN_MS, ReadThroughCache } from './read-through-cache';
+import {
+  type InvalidationChannel,
+  PEER_QUIET_MS,
+  PEERS_FORGOTTEN_MS,
+  PRESENCE_INTERVAL_MS,
+  ReadThroughCache,
+} from './read-through-cache';
 
 const settings = { enabled: true, localMaxEntries: 100, localTtlMs: 60_000, maxTtlMs: 60_000 };
 
@@ -324,5 +330,161 @@ describe('ReadThroughCache: a replica alone', () => {
     await read();
     expect(roundTrips).toBe(2);
     await cache.onApplicationShutdown();
+  });
+});
+
+/**
+ * Two caches linked at once (as `linkedChannels`), where the test makes a replica's publishing fail: its next
+ * `refused[replica]` messages are not taken (PostgreSQL out of reach from it, its connection lost).
+ */
+function refusingChannels() {
+  const listeners: ((message: string) => void)[] = [];
+  const state = { refused: [0, 0] };
+  const channel = (self: number): InvalidationChannel => ({
+    publish: (message) => {
+      if (state.refused[self] > 0) {
+        state.refused[self]--;
+        return Promise.reject(new Error('Connection terminated unexpectedly'));
+      }
+      listeners.forEach((listener, to) => to !== self && listener(message));
+      return Promise.resolve();
+    },
+    subscribe: (onMessage) => {
+      listeners[self] = onMessage;
+    },
+    caughtUp: () => Promise.resolve(true),
+    listening: () => true,
+  });
+  return { channels: [channel(0), channel(1)] as const, state };
+}
+
+describe('ReadThroughCache: an invalidation the channel did not take', () => {
+  const exact = { scope: 'customer', ttlMs: 60_000, exactAcrossReplicas: true };
+  const plain = { scope: 'customer', ttlMs: 60_000 };
+  const open: ReadThroughCache[] = [];
+  afterEach(async () => {
+    jest.useRealTimers();
+    await Promise.all(open.splice(0).map((cache) => cache.onApplicationShutdown()));
+  });
+
+  /** A writer and a reader linked by `refusingChannels`. */
+  function pair() {
+    const { channels, state } = refusingChannels();
+    const [writer, reader] = [ReadThroughCache.of(settings), ReadThroughCache.of(settings)];
+    writer.useFallbackChannel(channels[0]);
+    reader.useFallbackChannel(channels[1]);
+    open.push(writer, reader);
+    return { writer, reader, state };
+  }
+
+  it('sends it again until it is taken, and resolves only then: the next read on another replica sees the write', async () => {
+    const { writer, reader, state } = pair();
+    writer.define<string>('balances', exact);
+    const balances = reader.define<string>('balances', exact);
+    expect(await balances.read('C-1', [], () => Promise.resolve('100.00'))).toBe('100.00');
+    state.refused[0] = 1;
+    await writer.invalidate([{ kind: 'customer', id: 'C-1' }]);
+    expect(await balances.read('C-1', [], () => Promise.resolve('90.00'))).toBe('90.00');
+  });
+
+  it('while it cannot be sent, the writer says nothing and the others, finding it quiet, trust no entry; it is sent once the channel takes it', async () => {
+    jest.useFakeTimers();
+    const { writer, reader, state } = pair();
+    const told: string[] = [];
+    reader.onRemoteWrite((_scopes, position) => told.push(position));
+    writer.define<string>('balances', exact);
+    const balances = reader.define<string>('balances', exact);
+    await jest.advanceTimersByTimeAsync(PRESENCE_INTERVAL_MS); // each has heard the other say it is there
+    expect(await balances.read('C-1', [], () => Promise.resolve('100.00'))).toBe('100.00');
+
+    state.refused[0] = Number.POSITIVE_INFINITY;
+    let answered = false;
+    const writing = writer.invalidate([{ kind: 'customer', id: 'C-1' }], '0/3000060');
+    void writing.then(() => (answered = true));
+    // The writer is answered only once the reader must have found it quiet (it said nothing for PEER_QUIET_MS).
+    await jest.advanceTimersByTimeAsync(PEER_QUIET_MS - 500);
+    expect(answered).toBe(false);
+    await jest.advanceTimersByTimeAsync(1500);
+    expect(answered).toBe(true);
+    expect(await balances.read('C-1', [], () => Promise.resolve('90.00'))).toBe('90.00');
+    expect(told).toEqual(['unknown']);
+
+    state.refused[0] = 0;
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(told).toEqual(['unknown', '0/3000060']);
+  });
+
+  it('a replica gone without a word may have taken an unsent invalidation with it: the others drop everything once they forget it', async () => {
+    jest.useFakeTimers();
+    const { writer, reader, state } = pair();
+    const orders = reader.define<string>('orders', plain);
+    await jest.advanceTimersByTimeAsync(PRESENCE_INTERVAL_MS);
+    expect(await orders.read('C-1', [], () => Promise.resolve('before'))).toBe('before');
+    state.refused[0] = Number.POSITIVE_INFINITY; // the writer's path is gone; so is the writer, soon
+    await jest.advanceTimersByTimeAsync(PEERS_FORGOTTEN_MS);
+    expect(await orders.read('C-1', [], () => Promise.resolve('after'))).toBe('before');
+    await jest.advanceTimersByTimeAsync(PRESENCE_INTERVAL_MS);
+    expect(await orders.read('C-1', [], () => Promise.resolve('after'))).toBe('after');
+    expect(writer).toBeDefined();
+  });
+
+  it('a replica that shuts down says so: the others stop waiting for it and keep their entries', async () => {
+    jest.useFakeTimers();
+    const { writer, reader } = pair();
+    const orders = reader.define<string>('orders', plain);
+    const balances = reader.define<string>('balances', exact);
+    await jest.advanceTimersByTimeAsync(PRESENCE_INTERVAL_MS);
+    expect(await orders.read('C-1', [], () => Promise.resolve('kept'))).toBe('kept');
+    expect(await balances.read('C-1', [], () => Promise.resolve('kept'))).toBe('kept');
+    await writer.onApplicationShutdown();
+    await jest.advanceTimersByTimeAsync(PEERS_FORGOTTEN_MS + PRESENCE_INTERVAL_MS);
+    expect(await orders.read('C-1', [], () => Promise.resolve('dropped'))).toBe('kept');
+    expect(await balances.read('C-1', [], () => Promise.resolve('dropped'))).toBe('kept');
+  });
+
+  it('more held than it keeps become one message that drops everything', async () => {
+    jest.useFakeTimers();
+    const { writer, reader, state } = pair();
+    const orders = reader.define<string>('orders', plain);
+    await jest.advanceTimersByTimeAsync(PRESENCE_INTERVAL_MS);
+    expect(await orders.read('C-other', [], () => Promise.resolve('before'))).toBe('before');
+    state.refused[0] = Number.POSITIVE_INFINITY;
+    const writes = Array.from({ length: 1001 }, (_, n) => writer.invalidate([{ kind: 'customer', id: `C-${n}` }]));
+    await jest.advanceTimersByTimeAsync(100);
+    state.refused[0] = 0;
+    await jest.advanceTimersByTimeAsync(1000);
+    await Promise.all(writes);
+    // Long before the reader would forget the writer (and drop everything for that).
+    expect(await orders.read('C-other', [], () => Promise.resolve('after'))).toBe('after');
+  });
+});
+
+describe('ReadThroughCache: an exact read that cannot make its round trip', () => {
+  it('joins no load begun before it (that load may have read the balance before a write), and loads for itself', async () => {
+    const { channels, state } = delayedChannels();
+    const cache = ReadThroughCache.of(settings);
+    cache.useFallbackChannel(channels[0]);
+    const balances = cache.define<string>('balances', {
+      scope: 'customer',
+      ttlMs: 60_000,
+      exactAcrossReplicas: true,
+    });
+    let database = '100.00';
+    const slow = deferred<string>();
+    const before = balances.read('C-1', [], async () => {
+      const seen = database;
+      await slow.promise;
+      return seen;
+    });
+    await sleep(10);
+    database = '90.00'; // committed on another replica, whose message cannot reach this one
+    state.listening = false;
+    const after = balances.read('C-1', [], () => Promise.resolve(database));
+    await sleep(10); // past its round trip, still during the load begun before
+    slow.resolve('');
+    expect(await after).toBe('90.00');
+    expect(await before).toBe('100.00');
+    state.listening = true;
+    expect(await balances.read('C-1', [], () => Promise.resolve('not used'))).toBe('90.00');
   });
 });

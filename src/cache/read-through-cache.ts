@@ -3,10 +3,15 @@ import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import { createHash, randomUUID } from 'node:crypto';
 import { AppConfig, type CacheConfig } from '../config';
 import { Metrics } from '../observability/metrics';
+import { answeredWithin } from '../common/answered-within';
 import { type CacheScope, entryKey, type KeyPart, scopeKey } from './cache-keys';
+import { InvalidationOutbox } from './invalidation-outbox';
 import { type EvictionReason, LocalTier } from './local-tier';
+import { Peers, PRESENCE_INTERVAL_MS } from './peers';
 import { SharedTier } from './shared-tier';
 import { UNKNOWN_POSITION } from '../common/write-position';
+
+export { PEER_QUIET_MS, PEERS_FORGOTTEN_MS, PRESENCE_INTERVAL_MS } from './peers';
 
 /**
  * A second way to tell the other replicas about a write: PostgreSQL LISTEN/NOTIFY, wired by the composition root
@@ -15,6 +20,8 @@ import { UNKNOWN_POSITION } from '../common/write-position';
  */
 export interface InvalidationChannel {
   publish(message: string): Promise<void>;
+  /** Publishes the messages in their order, in one go; all or none are taken. */
+  publishAll?(messages: readonly string[]): Promise<void>;
   /** `onListening`: the subscription took effect, at first or after a gap; earlier messages may have been missed. */
   subscribe(onMessage: (message: string) => void, onListening: (afterGap: boolean) => void): void;
   /** Whether every message published before the call has reached this replica's listener. */
@@ -32,8 +39,9 @@ export interface CacheDefinition {
    * A read sees every write committed on any service replica before it began (a balance after a transfer, whichever
    * pod the next turn lands on). An invalidation travels to the other replicas on its own, so before an in-process
    * entry is used, the replica's listening connections make a round trip (one for all the reads waiting): every
-   * invalidation sent before has then arrived. When they cannot, the entry is not used, and the load reads the
-   * scope from the primary (its last write's position may have been missed too).
+   * invalidation sent before has then arrived. When they cannot, or another replica has gone quiet (it may hold an
+   * invalidation it could not send), no entry is used, nor a load begun before, and the load reads the scope from
+   * the primary (its last write's position may have been missed too).
    */
   readonly exactAcrossReplicas?: boolean;
 }
@@ -61,15 +69,14 @@ interface InvalidationMessage {
   readonly p?: string;
   /** A replica saying it is there, with no write: `s` is then empty. */
   readonly h?: 1;
+  /** With `h`: it is shutting down, with no invalidation left unsent; the others stop waiting for it. */
+  readonly l?: 1;
+  /** Drop everything: stands for more invalidations than one replica holds (see `InvalidationOutbox`). */
+  readonly c?: 1;
 }
 
-/** How often a replica says it is there, on every channel it listens to (`InvalidationMessage.h`). */
-export const PRESENCE_INTERVAL_MS = 1000;
-/**
- * A replica that has listened this long and heard no other is alone: nobody else's invalidation can be on its way,
- * and an exact read needs no round trip. Also how long after the last word from another one it stops waiting.
- */
-export const PEERS_FORGOTTEN_MS = 3500;
+/** How long a replica shutting down waits for its goodbye to be taken. */
+const GOODBYE_TIMEOUT_MS = 500;
 
 const PROPAGATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
@@ -110,6 +117,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
   private readonly local: LocalTier;
   private readonly shared?: SharedTier;
   private fallback?: InvalidationChannel;
+  private outbox?: InvalidationOutbox;
   private readonly origin = randomUUID();
   private readonly regions = new Map<string, CacheRegion<unknown>>();
   private readonly counts = new Map<string, Counts>();
@@ -117,9 +125,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
   private readonly recordPropagation?: (seconds: number) => void;
   private remoteWrites?: (scopeKeys: readonly string[], position: string) => void;
   private readonly heard = new RoundTrips(() => this.everythingHeard());
-  /** When another replica was last heard from (any message), and since when this one has listened without a gap. */
-  private peerHeardAt = Number.NEGATIVE_INFINITY;
-  private listeningSince?: number;
+  private readonly peers = new Peers();
   private presence?: NodeJS.Timeout;
 
   constructor(config: AppConfig, @Optional() metrics?: Metrics) {
@@ -196,6 +202,10 @@ export class ReadThroughCache implements OnApplicationShutdown {
   useFallbackChannel(channel: InvalidationChannel, options: { carriesWritePositions?: boolean } = {}): void {
     if (!this.settings.enabled && !options.carriesWritePositions) return;
     this.fallback = channel;
+    this.outbox = new InvalidationOutbox(
+      (messages) => (channel.publishAll ? channel.publishAll(messages) : publishInTurn(channel, messages)),
+      () => JSON.stringify({ o: this.origin, s: [], t: Date.now(), c: 1 } satisfies InvalidationMessage),
+    );
     this.sayPresent();
     channel.subscribe(
       (message) => this.received(message, 'postgres'),
@@ -211,16 +221,17 @@ export class ReadThroughCache implements OnApplicationShutdown {
     signal?: AbortSignal,
   ): Promise<unknown> {
     const scope = scopeKey({ kind: region.definition.scope, id: scopeId });
-    const exact = region.definition.exactAcrossReplicas === true;
-    // Every write position sent before has arrived (the load is routed by them), and every invalidation; nothing
-    // to wait for when no other replica is there to send one.
-    const trusted = !exact || !this.mayHavePeers() || (await this.heard.next());
+    const { trusted, sharedTrusted } = region.definition.exactAcrossReplicas
+      ? await this.whatToTrust()
+      : { trusted: true, sharedTrusted: true };
     // Or not: the scope reads from the primary, as after a write of unknown position.
     if (!trusted) this.remoteWrites?.([scope], UNKNOWN_POSITION);
     if (!this.settings.enabled) return load(signal);
+    // What this replica holds of the scope, or is loading since before, may be from before that write.
+    if (!trusted) this.local.invalidate(scope);
     const counts = this.counts.get(region.name) as Counts;
     const key = entryKey(region.name, scopeId, parts);
-    const cached = trusted ? this.local.get(key, scope) : undefined;
+    const cached = this.local.get(key, scope);
     if (cached) {
       counts.hitsLocal++;
       return cached.value;
@@ -237,7 +248,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
         throw error;
       }
     }
-    const promise = this.fill(region, counts, key, scope, epoch, load, signal);
+    const promise = this.fill(region, counts, key, scope, epoch, load, signal, sharedTrusted);
     this.flights.set(flightKey, { promise, signal });
     try {
       return await promise;
@@ -266,35 +277,62 @@ export class ReadThroughCache implements OnApplicationShutdown {
     if (this.shared) {
       try {
         await this.shared.invalidate(keys, message, writtenAt);
+        this.outbox?.said();
         return;
       } catch (error: unknown) {
         this.shared.warn(error);
       }
     }
-    // No Redis, or it did not take the write: tell the replicas through PostgreSQL. Each one with Redis then gives
-    // up every entry there until it has moved the epoch on (as this one does), so none reads the old entry.
-    await this.fallback?.publish(message).catch((error: unknown) => {
-      this.logger.error(`Cache: could not notify the other replicas of a write: ${String(error)}`);
-    });
+    // No Redis, or it did not take the write: tell the replicas through PostgreSQL (sent again until it is taken).
+    // Each one with Redis then gives up every entry there until it has moved the epoch on (as this one does), so
+    // none reads the old entry.
+    await this.outbox?.send(message);
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.presence);
+    this.outbox?.close();
+    await this.sayGoodbye();
     await this.shared?.close();
   }
 
   /**
-   * Whether another replica may have sent an invalidation this one has not heard yet: one was heard from lately, or
-   * this one has not listened long enough to know (a replica says it is there as soon as it listens, and every
-   * PRESENCE_INTERVAL_MS). Without any channel there is nobody to hear.
+   * Every invalidation sent before now has reached this replica, and no other replica has gone quiet (it may hold
+   * one it could not send: neither tier may have heard of that write). Nothing to wait for when no other replica is
+   * there to send one.
+   */
+  private async whatToTrust(): Promise<{ trusted: boolean; sharedTrusted: boolean }> {
+    this.forgetGonePeers();
+    const heard = !this.mayHavePeers() || (await this.heard.next());
+    const quiet = this.peers.quiet();
+    return { trusted: heard && !quiet, sharedTrusted: !quiet };
+  }
+
+  /**
+   * Whether another replica may have sent an invalidation this one has not heard yet (see `Peers.mayBeThere`).
+   * Without any channel there is nobody to hear.
    */
   private mayHavePeers(): boolean {
     if (!this.shared && !this.fallback) return false;
     // Nothing can be heard while a listening connection is down: not even that another replica started.
     if ((this.shared && !this.shared.listening) || (this.fallback && !this.fallback.listening())) return true;
-    const now = Date.now();
-    if (this.listeningSince === undefined || now - this.listeningSince < PEERS_FORGOTTEN_MS) return true;
-    return now - this.peerHeardAt < PEERS_FORGOTTEN_MS;
+    return this.peers.mayBeThere();
+  }
+
+  /**
+   * A replica gone without saying so may have taken an invalidation it could not send with it, and this one
+   * trusted entries it changed until it found that replica quiet: they all go (Redis's too, for a write Redis
+   * refused).
+   */
+  private forgetGonePeers(): void {
+    if (!this.peers.forgetGone()) return;
+    this.dropEverything();
+    this.logger.log('Cache: a replica went quiet without leaving; in-process entries dropped');
+  }
+
+  private dropEverything(): void {
+    this.local.clear();
+    this.shared?.distrust();
   }
 
   private sayPresent(): void {
@@ -304,9 +342,26 @@ export class ReadThroughCache implements OnApplicationShutdown {
   }
 
   private announce(): void {
-    const message = JSON.stringify({ o: this.origin, s: [], t: Date.now(), h: 1 } satisfies InvalidationMessage);
-    this.shared?.announce(message);
-    this.fallback?.publish(message).catch(() => undefined);
+    this.forgetGonePeers();
+    // While an invalidation is held, the others must find this replica quiet, not hear that it is there.
+    if (this.outbox?.holding) return;
+    this.sayToAll({ o: this.origin, s: [], t: Date.now(), h: 1 }).catch(() => undefined);
+  }
+
+  /** The others stop waiting for this replica, unless it leaves invalidations unsent (they then drop everything). */
+  private async sayGoodbye(): Promise<void> {
+    if (!this.presence || this.outbox?.holding) return;
+    const goodbye = this.sayToAll({ o: this.origin, s: [], t: Date.now(), h: 1, l: 1 });
+    await answeredWithin(goodbye, GOODBYE_TIMEOUT_MS);
+  }
+
+  /** Resolves once any channel took `message`. */
+  private sayToAll(message: InvalidationMessage): Promise<void> {
+    const text = JSON.stringify(message);
+    const taken = [this.shared?.announce(text), this.fallback?.publish(text)]
+      .filter((sending): sending is Promise<void> => sending !== undefined)
+      .map((sending) => sending.then(() => this.outbox?.said()));
+    return Promise.any(taken).then(() => undefined);
   }
 
   /** Whether every invalidation sent before now has reached this replica, on each way one can come. */
@@ -325,17 +380,20 @@ export class ReadThroughCache implements OnApplicationShutdown {
     scope: string,
     epoch: number,
     load: (signal?: AbortSignal) => Promise<unknown>,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    sharedTrusted: boolean,
   ): Promise<unknown> {
     const { ttlMs } = region.definition;
     let stamp: { generation: string; epoch: string } | undefined;
-    if (this.shared?.available) {
+    if (sharedTrusted && this.shared?.available) {
       try {
         const read = await this.shared.read(key, scope);
         const stored = SharedTier.decode(read);
         if (stored) {
           counts.hitsShared++;
-          this.local.set(key, region.name, scope, epoch, deepFreeze(stored.value), ttlMs);
+          // Never longer than the entry has left in Redis: its TTL (and CACHE_MAX_TTL_MS) runs from its load.
+          const leftMs = Math.min(ttlMs, read.remainingMs ?? ttlMs);
+          if (leftMs > 0) this.local.set(key, region.name, scope, epoch, deepFreeze(stored.value), leftMs);
           return stored.value;
         }
         // The scope's last write, which this replica may not have heard of yet (its message still on its way, while
@@ -372,9 +430,11 @@ export class ReadThroughCache implements OnApplicationShutdown {
     } catch {
       return;
     }
-    if (message.o === this.origin || !Array.isArray(message.s)) return;
-    this.peerHeardAt = Date.now();
+    if (typeof message.o !== 'string' || message.o === this.origin || !Array.isArray(message.s)) return;
+    if (message.l === 1) return this.peers.left(message.o);
+    this.peers.heard(message.o);
     if (message.h === 1) return;
+    if (message.c === 1) return this.dropEverything();
     const keys = message.s.filter((key): key is string => typeof key === 'string');
     if (typeof message.p === 'string') this.remoteWrites?.(keys, message.p);
     for (const key of keys) this.local.invalidate(key);
@@ -395,7 +455,7 @@ export class ReadThroughCache implements OnApplicationShutdown {
     // the scope's entries in Redis are still current.
     if (source === 'PostgreSQL') this.shared?.distrust();
     // What was said while not listening went unheard: who is there is known again only after a while.
-    this.listeningSince = Date.now();
+    this.peers.listening();
     this.announce();
     if (afterGap) {
       this.logger.log(
@@ -512,4 +572,9 @@ function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value) || value instanceof Date) return value;
   for (const child of Object.values(value)) deepFreeze(child);
   return Object.freeze(value);
+}
+
+/** One message after another, for a channel that cannot take several in one go. */
+async function publishInTurn(channel: InvalidationChannel, messages: readonly string[]): Promise<void> {
+  for (const message of messages) await channel.publish(message);
 }

@@ -73,12 +73,13 @@ const randomGeneration = (): string => String(randomInt(1, 2 ** 47));
 
 /**
  * What the shared tier holds for a key: the scope's generation (none when it has none yet, or lost it) and the
- * tier's epoch now, the entry, and the scope's last write position.
+ * tier's epoch now, the entry and how long it has left to live, and the scope's last write position.
  */
 export interface SharedRead {
   readonly generation?: string;
   readonly epoch: string;
   readonly json?: string;
+  readonly remainingMs?: number;
   readonly writtenAt?: string;
 }
 
@@ -166,17 +167,26 @@ export class SharedTier {
    */
   async read(key: string, scope: string): Promise<SharedRead> {
     const asOf = this.distrusts;
-    const [generation, epoch, json, writtenAt] = await this.client.mget(
-      this.generationPrefix + scope,
-      this.epochKey,
-      this.valuePrefix + key,
-      this.positionPrefix + scope,
-    );
+    const valueKey = this.valuePrefix + key;
+    // One round trip (the keys share a slot in a cluster: the namespace is a hash tag there).
+    const answers = await this.client
+      .pipeline()
+      .mget(this.generationPrefix + scope, this.epochKey, valueKey, this.positionPrefix + scope)
+      .pttl(valueKey)
+      .exec();
     if (asOf !== this.distrusts) throw new Error('its entries were given up while the read was on its way');
+    const [[readError, values], [ttlError, pttl]] = answers as [
+      [Error | null, (string | null)[]],
+      [Error | null, number],
+    ];
+    if (readError) throw readError;
+    const [generation, epoch, json, writtenAt] = values;
     return {
       generation: generation ?? undefined,
       epoch: epoch ?? '0',
       json: json ?? undefined,
+      // -1 (no TTL) and -2 (gone meanwhile) say nothing of the entry read.
+      remainingMs: !ttlError && pttl >= 0 ? pttl : undefined,
       writtenAt: writtenAt ?? undefined,
     };
   }
@@ -252,12 +262,9 @@ export class SharedTier {
     }
   }
 
-  /** Publishes `message` to every replica, nothing more (a replica saying it is there); failures are ignored. */
-  announce(message: string): void {
-    const published = this.sharded
-      ? this.client.spublish(this.channel, message)
-      : this.client.publish(this.channel, message);
-    published.catch(() => undefined);
+  /** Publishes `message` to every replica, nothing more (a replica saying it is there). */
+  async announce(message: string): Promise<void> {
+    await (this.sharded ? this.client.spublish(this.channel, message) : this.client.publish(this.channel, message));
   }
 
   /**

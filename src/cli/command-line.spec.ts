@@ -1,4 +1,4 @@
-import { readCommandLine, UsageError } from './command-line';
+import { asksForHelp, readCommandLine, UsageError } from './command-line';
 
 describe('readCommandLine', () => {
   const options = { intent: { type: 'string' }, param: { type: 'string', multiple: true } } as const;
@@ -30,5 +30,23 @@ describe('readCommandLine', () => {
       positionals: ['dead'],
       values: { intent: 'A' },
     });
+  });
+});
+
+describe('asksForHelp', () => {
+  const options = { text: { type: 'string' }, intent: { type: 'string' } } as const;
+  const asks = (...args: string[]) => asksForHelp({ args, options });
+
+  it('finds --help or -h anywhere among the words, whatever else the line holds', () => {
+    expect(asks('--help')).toBe(true);
+    expect(asks('-h')).toBe(true);
+    expect(asks('--intent', 'X', '--parm', 'a=1', '--help')).toBe(true);
+  });
+
+  it("not as a flag's value, nor after --, nor without either", () => {
+    expect(asks('--text', '-h')).toBe(false);
+    expect(asks('--text=--help')).toBe(false);
+    expect(asks('--', '--help')).toBe(false);
+    expect(asks('--intent', 'Help')).toBe(false);
   });
 });

@@ -10,6 +10,7 @@ import { resolveDatabase, suitableServerUrl } from '../database/database-server'
 import { requireOwnSessions } from '../database/own-sessions';
 import { migrateSchema, pendingMigrations, revertLastMigration } from '../database/schema-migrations';
 import { seedDemoData } from '../intents/demo-data';
+import { useCommandLogger } from './command-logger';
 
 const USAGE = 'usage: database.cli <migrate | revert [--yes] | show | seed | generate <MigrationName>>';
 
@@ -42,6 +43,7 @@ async function run(command: string | undefined, args: readonly string[]): Promis
   }
   // Serves nothing: production's serving requirements (TLS, CALLERS_FILE) are not asked of the migration Job.
   const config = loadConfig(process.env, undefined, { serving: false });
+  useCommandLogger(config.logLevel);
   if (config.isProduction && command === 'seed') {
     process.stderr.write('seed loads demo customers and balances: refused with NODE_ENV=production\n');
     return 2;
@@ -114,7 +116,8 @@ async function runOn(dataSource: DataSource, command: string, config: AppConfig,
     await requireOwnSessions(dataSource);
   }
   if (command === 'revert') {
-    await revertLastMigration(dataSource, limits, say);
+    const reverted = await revertLastMigration(dataSource, limits, say);
+    say(reverted ? `Reverted migration ${reverted}` : 'No migration to revert');
     return 0;
   }
   const applied = await migrateSchema(dataSource, limits, say);

@@ -1,14 +1,16 @@
 import 'reflect-metadata';
 import PgBoss from 'pg-boss';
-import { DELIVERY_QUEUE, type DeliveryJob } from '../async/callback-deliveries';
+import type { DeliveryJob } from '../async/callback-deliveries';
 import type { DeliveryStatus } from '../async/callback-delivery.entity';
 import { DeliverySummary, listDeliveries, reopenDelivery } from '../async/delivery-admin';
+import { DELIVERY_QUEUE, deliveryQueueOf } from '../async/delivery-queues';
 import { jobQueueOptions } from '../async/job-queue';
-import { ConfigError, loadConfig } from '../config';
+import { loadCallersFile } from '../auth/callers/callers-file';
+import { loadConfig } from '../config';
 import { suitableServerUrl } from '../database/database-server';
-import { SessionSettingsClient } from '../database/session-settings';
+import { operatorCommandClient } from '../database/operator-command-client';
 import { transactionOn } from '../database/sql';
-import { readCommandLine, UsageError } from './command-line';
+import { exitWith, readCommandLine, UsageError } from './command-line';
 
 const USAGE = `usage: npm run deliveries -- list [pending|delivered|dead|disabled] [--caller ID] [--limit N]
        npm run deliveries -- replay <delivery id> [<delivery id> …]`;
@@ -54,6 +56,31 @@ function printRows(rows: DeliverySummary[]): void {
   }
 }
 
+/**
+ * Each caller's callback URL now, from the service's callers file when CALLERS_FILE names one (a broken file stops
+ * the command before it changes anything); undefined without one: the service then sends to whatever URL the caller
+ * has at the time.
+ */
+function callbackUrls(file: string | undefined): ((callerId: string) => string | undefined) | undefined {
+  if (!file) return undefined;
+  const callers = loadCallersFile(file);
+  return (callerId) => callers.find((caller) => caller.id === callerId)?.callback?.url;
+}
+
+/** What a replay says: where the delivery goes (`urlOf`: each caller's callback URL now, when known). */
+function replayLine(row: DeliverySummary, urlOf: ((callerId: string) => string | undefined) | undefined): string {
+  if (!urlOf) {
+    return (
+      `Replaying ${row.id} to the callback URL caller ${row.callerId} has when it is sent ` +
+      `(CALLERS_FILE is not set; it was last sent to ${row.url})`
+    );
+  }
+  const url = urlOf(row.callerId);
+  return url === undefined
+    ? `Replaying ${row.id}: caller ${row.callerId} has no callback URL now, so it will be dead`
+    : `Replaying ${row.id} to ${url}`;
+}
+
 /** Lists callback deliveries and replays dead ones (operators; needs DATABASE_URL like the service). */
 async function run(args: string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -72,13 +99,10 @@ async function run(args: string[]): Promise<number> {
     process.stderr.write('DATABASE_URL must be set (the service database)\n');
     return 2;
   }
+  const urlOf = listing ? undefined : callbackUrls(config.callersFile);
   const url = await suitableServerUrl(config.database, configured);
   // The service's statement_timeout: a delivery row locked by a long transaction fails the command, not hangs it.
-  const client = new SessionSettingsClient({
-    connectionString: url,
-    statement_timeout: config.database.statementTimeoutMs,
-    idle_in_transaction_session_timeout: config.database.statementTimeoutMs * 4,
-  });
+  const client = operatorCommandClient(url, config.database);
   // A connection lost between statements is emitted here; the next statement then fails with it.
   client.on('error', () => undefined);
   await client.connect();
@@ -95,20 +119,24 @@ async function run(args: string[]): Promise<number> {
       for (const id of rest) {
         await client.query('BEGIN');
         try {
-          const row = await reopenDelivery(transactionOn(client), id);
+          const row = await reopenDelivery(transactionOn(client), id, urlOf ?? (() => undefined));
           if (!row) {
             await client.query('ROLLBACK');
             process.stderr.write(`No dead or disabled delivery ${id}\n`);
             missing += 1;
             continue;
           }
+          // The caller's own queue, which the replicas work (one whose caller is gone, while it holds jobs); the
+          // shared one when the caller never had one.
+          const own = deliveryQueueOf(row.callerId);
+          const queue = (await boss.getQueue(own)) ? own : DELIVERY_QUEUE;
           // As the console queues it: a copy pg-boss runs twice (a failover) is then known as stale and not sent.
-          const job = await boss.send(DELIVERY_QUEUE, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {
+          const job = await boss.send(queue, { deliveryId: id, attempt: 0 } satisfies DeliveryJob, {
             db: { executeSql: (text, values) => client.query(text, values) },
           });
           if (job === null) throw new Error(`the job queue took no job for ${id} (is the schema migrated?)`);
           await client.query('COMMIT');
-          process.stdout.write(`Replaying ${id} to ${row.url}\n`);
+          process.stdout.write(`${replayLine(row, urlOf)}\n`);
         } catch (error: unknown) {
           await client.query('ROLLBACK').catch(() => undefined);
           throw error;
@@ -123,14 +151,4 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
-run(process.argv.slice(2))
-  .then((code) => process.exit(code))
-  .catch((error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n${USAGE}\n`);
-      process.exit(2);
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`${error instanceof ConfigError ? message : `deliveries failed: ${message}`}\n`);
-    process.exit(1);
-  });
+exitWith('deliveries', USAGE, run(process.argv.slice(2)));

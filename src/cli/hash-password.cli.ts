@@ -1,10 +1,19 @@
 import { hashPassword } from '../auth/passwords';
+import { type HiddenAnswer, HiddenInput } from './hidden-input';
 
 const MIN_LENGTH = 12;
-const ENTER = new Set([0x0a, 0x0d]);
-const BACKSPACE = new Set([0x08, 0x7f]);
-const CTRL_C = 0x03;
-const CTRL_D = 0x04;
+const INTERRUPTED = 130;
+const REFUSED = 2;
+
+/** Why no hash is printed: the exit code, and what to say (nothing after Ctrl-C). */
+class NoHash extends Error {
+  constructor(
+    readonly exitCode: number,
+    message = '',
+  ) {
+    super(message);
+  }
+}
 
 /** Everything piped in, without the one line break that ends it. */
 async function readPiped(): Promise<string> {
@@ -15,49 +24,49 @@ async function readPiped(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
-/**
- * One line typed at a terminal, not shown: the terminal is in raw mode while it is typed, so the password stays
- * out of the screen, its scrollback and any recording of the session. Ctrl-C gives up.
- */
-function readHidden(): Promise<string | undefined> {
-  const stdin = process.stdin;
-  process.stderr.write('Password (not shown, then Enter): ');
-  stdin.setRawMode(true);
-  stdin.resume();
-  const typed: number[] = [];
-  return new Promise((resolve) => {
-    const done = (password: string | undefined): void => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-      resolve(password);
-    };
-    const onData = (chunk: Buffer): void => {
-      for (const byte of chunk) {
-        if (byte === CTRL_C) return done(undefined);
-        if (ENTER.has(byte) || byte === CTRL_D) return done(Buffer.from(typed).toString('utf8'));
-        if (BACKSPACE.has(byte)) {
-          // A whole character: drop UTF-8 continuation bytes with the byte that started it.
-          while (typed.length > 0 && ((typed.pop() ?? 0) & 0xc0) === 0x80);
-        } else {
-          typed.push(byte);
-        }
-      }
-    };
-    stdin.on('data', onData);
-  });
+function typedLine(answer: HiddenAnswer): string {
+  if (answer.kind === 'interrupted') throw new NoHash(INTERRUPTED);
+  if (answer.kind === 'refused') {
+    throw new NoHash(
+      REFUSED,
+      `Refusing the password: ${answer.key} is not part of one, and only Backspace and Ctrl-U edit it here. ` +
+        'Nothing was hashed.',
+    );
+  }
+  return answer.text;
+}
+
+function refuseShort(password: string): void {
+  if (password.length < MIN_LENGTH) {
+    throw new NoHash(REFUSED, `Refusing a password shorter than ${MIN_LENGTH} characters.`);
+  }
+}
+
+/** Typed twice at a terminal, not shown (see HiddenInput); a mistyped one is caught before it is hashed. */
+async function readAtTerminal(): Promise<string> {
+  const keys = HiddenInput.open();
+  try {
+    const password = typedLine(await keys.ask('Password (not shown, then Enter): '));
+    refuseShort(password);
+    const again = typedLine(await keys.ask('Again, to confirm: '));
+    if (again !== password) throw new NoHash(REFUSED, 'The two passwords differ. Nothing was hashed.');
+    return password;
+  } finally {
+    keys.close();
+  }
 }
 
 /** Reads a password (hidden at a terminal, else from standard input) and prints the scrypt hash the callers file expects. */
 async function main(): Promise<void> {
-  const password = process.stdin.isTTY ? await readHidden() : await readPiped();
-  if (password === undefined) process.exit(130);
-  if (password.length < MIN_LENGTH) {
-    process.stderr.write(`Refusing a password shorter than ${MIN_LENGTH} characters.\n`);
-    process.exit(2);
+  try {
+    const password = process.stdin.isTTY ? await readAtTerminal() : await readPiped();
+    refuseShort(password);
+    process.stdout.write(`${await hashPassword(password)}\n`);
+  } catch (error: unknown) {
+    if (!(error instanceof NoHash)) throw error;
+    if (error.message) process.stderr.write(`${error.message}\n`);
+    process.exit(error.exitCode);
   }
-  process.stdout.write(`${await hashPassword(password)}\n`);
 }
 
 void main();

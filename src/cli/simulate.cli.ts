@@ -1,20 +1,26 @@
 import 'reflect-metadata';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { Agent, fetch } from 'undici';
-import { credentialHeaders } from '../simulator/credentials';
+import { credentialHeaders, PASSWORD_VARIABLE } from '../simulator/credentials';
 import { describeFetchFailure } from '../simulator/fetch-failure';
 import { resolveRelativeDate } from '../simulator/relative-date';
+import { newSessionState, readSessionState, sessionFile, writeSessionState } from '../simulator/session-state';
 import { SIMULATIONS } from '../platforms/simulations';
 import { buildRequest, rememberFromResponse, sessionIdFor } from '../simulator/simulated-request';
-import { PLATFORMS, Platform } from '../common/platform';
-import { readCommandLine, UsageError } from './command-line';
+import { isPlatform, PLATFORMS, Platform } from '../common/platform';
+import { asksForHelp, readCommandLine, UsageError } from './command-line';
+import { HiddenInput } from './hidden-input';
 
 const USAGE = `usage: npm run simulate -- --platform <${PLATFORMS.join('|')}> --intent <Name> [--param key=value ...]
        [--url http://127.0.0.1:8080] [--caller <id> [--callers-file <path>] | --token <token>]
        [--cert client.crt --key client.key] [--ca ca.crt]
        [--session <name>] [--language en] [--text "what the user said"] [--confirm yes|no] [--stage dialog|fulfillment]
-  Date parameters (date, date_to, …) also take today, tomorrow or +Nd, as a platform's date entity resolves them.`;
+       npm run simulate -- --help
+  Date parameters (date, date_to, …) take YYYY-MM-DD, today, tomorrow or +Nd (the UTC date), sent in the shape the
+  platform's date entity gives. A basic-auth caller's password comes from ${PASSWORD_VARIABLE}, else is asked for.`;
+
+/** Ctrl-C at the password prompt: no request sent. */
+class Interrupted extends Error {}
 
 interface Options {
   platform: Platform;
@@ -32,37 +38,33 @@ interface Options {
   tls: { cert?: string; key?: string; ca?: string };
 }
 
-interface SessionState {
-  parameters: Record<string, string>;
-  sessionParameters: Record<string, unknown>;
-  esContexts: unknown[];
-}
-
 const text = { type: 'string' } as const;
 
+const OPTIONS = {
+  platform: text,
+  intent: text,
+  param: { type: 'string', multiple: true },
+  url: text,
+  caller: text,
+  'callers-file': text,
+  token: text,
+  cert: text,
+  key: text,
+  ca: text,
+  session: text,
+  language: text,
+  text,
+  confirm: text,
+  stage: text,
+} as const;
+
 function parseOptions(args: string[]): Options {
-  const { values } = readCommandLine({
-    args,
-    options: {
-      platform: text,
-      intent: text,
-      param: { type: 'string', multiple: true },
-      url: text,
-      caller: text,
-      'callers-file': text,
-      token: text,
-      cert: text,
-      key: text,
-      ca: text,
-      session: text,
-      language: text,
-      text,
-      confirm: text,
-      stage: text,
-    },
-  });
-  const platform = values.platform as Platform | undefined;
-  if (!platform || !PLATFORMS.includes(platform)) throw new UsageError('--platform is required');
+  const { values } = readCommandLine({ args, options: OPTIONS });
+  const platform = values.platform;
+  if (platform === undefined) throw new UsageError(`--platform is required: one of ${PLATFORMS.join(', ')}`);
+  if (!isPlatform(platform)) {
+    throw new UsageError(`--platform ${JSON.stringify(platform)} is not one of ${PLATFORMS.join(', ')}`);
+  }
   const intent = values.intent;
   if (!intent) throw new UsageError('--intent is required');
   const params: Record<string, string> = {};
@@ -110,19 +112,36 @@ function tlsAgent(tls: Options['tls']): Agent | undefined {
   });
 }
 
-function stateFile(session: string): string {
-  const dir = resolve('.data', 'simulator');
-  mkdirSync(dir, { recursive: true });
-  return join(dir, `${session.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+/**
+ * A basic caller's password: from SIMULATOR_PASSWORD (not a flag, which every user of the machine sees in the
+ * process list), else typed at a terminal, not shown; undefined with neither.
+ */
+async function basicPassword(callerId: string): Promise<string | undefined> {
+  const fromEnvironment = process.env[PASSWORD_VARIABLE];
+  if (fromEnvironment) return fromEnvironment;
+  if (!process.stdin.isTTY) return undefined;
+  const keys = HiddenInput.open();
+  try {
+    const answer = await keys.ask(`Password of caller "${callerId}" (not shown, then Enter): `);
+    if (answer.kind === 'interrupted') throw new Interrupted();
+    if (answer.kind === 'refused') {
+      throw new Error(`${answer.key} is not part of a password; only Backspace and Ctrl-U edit it here`);
+    }
+    return answer.text;
+  } finally {
+    keys.close();
+  }
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  const file = options.session ? stateFile(options.session) : undefined;
-  const state: SessionState =
-    file && existsSync(file)
-      ? (JSON.parse(readFileSync(file, 'utf8')) as SessionState)
-      : { parameters: {}, sessionParameters: {}, esContexts: [] };
+  const args = process.argv.slice(2);
+  if (asksForHelp({ args, options: OPTIONS })) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const options = parseOptions(args);
+  const file = options.session ? sessionFile(options.session) : undefined;
+  const state = file ? readSessionState(file) : newSessionState();
   const parameters = { ...state.parameters, ...options.params };
   const body = buildRequest({
     platform: options.platform,
@@ -139,7 +158,11 @@ async function main(): Promise<void> {
   const raw = Buffer.from(JSON.stringify(body));
   const headers = {
     'Content-Type': 'application/json',
-    ...credentialHeaders(raw, { ...options, clientCertificate: Boolean(options.tls.cert) }),
+    ...(await credentialHeaders(raw, {
+      ...options,
+      clientCertificate: Boolean(options.tls.cert),
+      password: basicPassword,
+    })),
   };
   const url = `${options.url.replace(/\/$/, '')}${SIMULATIONS[options.platform].path}`;
 
@@ -181,11 +204,12 @@ async function main(): Promise<void> {
     );
     // A value our answer reset (a slot asked for again) is gone from the platform: an earlier --param is not sent again.
     const kept = Object.fromEntries(Object.entries(parameters).filter(([name]) => !cleared.includes(name)));
-    writeFileSync(file, JSON.stringify({ parameters: kept, ...remembered }, null, 2));
+    writeSessionState(file, { parameters: kept, ...remembered });
   }
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof Interrupted) process.exit(130);
   if (error instanceof UsageError) {
     process.stderr.write(`${error.message}\n${USAGE}\n`);
     process.exit(2);

@@ -1,5 +1,6 @@
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { answeredWithin } from './answered-within';
 import { startNoAnswerTimer } from './no-answer-timer';
 
 /** Holds the event loop like a long GC pause or heavy synchronous work would. */
@@ -85,5 +86,22 @@ describe('startNoAnswerTimer', () => {
     stop();
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(silence).toBe(false);
+  });
+
+  describe('answeredWithin', () => {
+    const reply = () => new Promise<void>((resolve) => client.once('data', () => resolve()));
+
+    it('is true for work done in time and false for work that fails or is not done in time', async () => {
+      await expect(answeredWithin(Promise.resolve(), 50)).resolves.toBe(true);
+      await expect(answeredWithin(Promise.reject(new Error('refused')), 50)).resolves.toBe(false);
+      await expect(answeredWithin(reply(), 20)).resolves.toBe(false);
+    });
+
+    it('counts an answer that arrived while the event loop was held up past the time', async () => {
+      const answered = answeredWithin(reply(), 30);
+      peer.write('PONG'); // in the client's receive buffer at once, read on the loop's next poll
+      holdEventLoop(120); // past the time: the loop runs its timers before it reads the socket
+      await expect(answered).resolves.toBe(true);
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { replicaUrls } from './connection-url-problems';
 import { type DatabaseServers, parseDatabaseUrl } from './database-url';
 import type { Environment } from './environment';
 import { parseNameMap } from './name-map';
@@ -286,10 +287,7 @@ export class AppConfig implements AppConfigValues {
         seedDemoData: env.SEED_DEMO_DATA ?? (embedded || env.NODE_ENV === 'development'),
         embedded: { dataDir: resolvePath(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },
         replicas: {
-          urls: (env.DATABASE_REPLICA_URLS ?? '')
-            .split(',')
-            .map((url) => url.trim())
-            .filter(Boolean),
+          urls: replicaUrls(env.DATABASE_REPLICA_URLS),
           maxLagMs: env.REPLICA_MAX_LAG_MS,
           checkIntervalMs: env.REPLICA_CHECK_INTERVAL_MS,
         },

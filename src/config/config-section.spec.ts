@@ -47,8 +47,8 @@ describe('loadSections (settings declared by a module beside its code)', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual([
-      'WIDGET_SIZE: WIDGET_SIZE must not be greater than 10 (got 99)',
-      'WIDGET_SIZE: WIDGET_SIZE must not be greater than 10 (got 99)',
+      'WIDGET_SIZE: must not be greater than 10 (got 99)',
+      'WIDGET_SIZE: must not be greater than 10 (got 99)',
     ]);
   });
 

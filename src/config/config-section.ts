@@ -28,6 +28,11 @@ export interface ConfigSection<Options extends object = object, Variables extend
   build(variables: Variables, config: AppConfig): Options;
 }
 
+/** The variables the sections read (for `loadConfig`'s `knownVariables`). */
+export function sectionVariables(sections: readonly ConfigSection[]): string[] {
+  return sections.flatMap((section) => Object.keys(new section.variables()));
+}
+
 /** Validates and builds every section from the environment the configuration was read from. */
 export function loadSections(config: AppConfig, sections: readonly ConfigSection[]): ValueProvider[] {
   const problems: string[] = [];

@@ -1,4 +1,5 @@
-import { DatabaseUrlError, parseDatabaseUrl, serverName, serverUrl } from './database-url';
+import { ConnectionUrlError } from './connection-url';
+import { parseDatabaseUrl, serverName, serverUrl } from './database-url';
 
 describe('parseDatabaseUrl', () => {
   it('leaves a URL with one server and no target_session_attrs exactly as it was', () => {
@@ -58,9 +59,18 @@ describe('parseDatabaseUrl', () => {
       ['postgres://u@h1,h2:0/d', /the port of server 2 of the list is not a port number/],
       ['postgres://u@h1,[::1/d', /cannot read server 2 of the list/],
       ['mysql://u@h1,h2/d', /must be a postgres:\/\/ or postgresql:\/\/ URL/],
+      // One server gets the checks of a list's servers, and every URL is read as pg and TypeORM will read it.
+      ['postgres://u:pw@h:99999/d', /^the port is not a port number \(1-65535\)/],
+      ['postgres://u:pw@h:x/d', /^cannot read the host and port/],
+      ['postgres://u:p#w@h/d', /^cannot read the host and port/],
+      ['postgres://u:1/pw@h/d', /^has an @ after the host/],
+      ['postgres://u:p%w@h/d', /^holds a % that starts no percent-escape/],
+      ['postgres://u:p%C3%28@h/d', /^cannot be read as a URL/],
+      ['postgres://u:1/pw@h1,h2/d', /^has an @ after the host/],
+      ['postgres://u:p%w@h1,h2/d', /^holds a % that starts no percent-escape/],
     ];
     for (const [url, message] of refusals) {
-      expect(() => parseDatabaseUrl(url)).toThrow(DatabaseUrlError);
+      expect(() => parseDatabaseUrl(url)).toThrow(ConnectionUrlError);
       expect(() => parseDatabaseUrl(url)).toThrow(message);
     }
   });

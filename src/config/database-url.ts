@@ -1,3 +1,5 @@
+import { ConnectionUrlError, readServer, readServerUrl, splitAuthority } from './connection-url';
+
 /** One server of a DATABASE_URL that lists several (libpq's multi-host syntax). */
 export interface PostgresServer {
   readonly host: string;
@@ -33,29 +35,26 @@ const TARGETS: readonly ServerTarget[] = ['any', 'read-write', 'primary'];
 const READ_TARGETS = ['read-only', 'standby', 'prefer-standby'];
 const TARGET_PARAMETER = 'target_session_attrs';
 const SCHEME = /^postgres(?:ql)?:\/\//;
-const BRACKETED = /^\[([0-9A-Fa-f:.]+)\](?::(\d*))?$/;
-const PLAIN = /^([^:[\]/\s]+)(?::(\d*))?$/;
-
-export class DatabaseUrlError extends Error {}
 
 /**
  * Reads a DATABASE_URL as libpq does where pg does not: several servers (`postgres://user@db-0:5432,db-1:5432/app`),
- * and `target_session_attrs` (`?target_session_attrs=read-write`). Everything else stays in the URL for pg.
+ * and `target_session_attrs` (`?target_session_attrs=read-write`). Everything else stays in the URL for pg, which is
+ * read here as pg and TypeORM will read it (`readServerUrl`), so that a URL they would fail on stops start-up.
  */
 export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
   const scheme = SCHEME.exec(url)?.[0];
-  if (!scheme) throw new DatabaseUrlError('must be a postgres:// or postgresql:// URL');
-  const rest = url.slice(scheme.length);
-  const authorityEnd = rest.search(/[/?#]/);
-  const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
-  const tail = authorityEnd < 0 ? '' : rest.slice(authorityEnd);
-  const hostsAt = authority.lastIndexOf('@') + 1;
-  const hostList = authority.slice(hostsAt);
+  if (!scheme) throw new ConnectionUrlError('must be a postgres:// or postgresql:// URL');
+  const { credentials, hosts: hostList, tail } = splitAuthority(url);
   const { kept, target } = takeTarget(tail);
-  const before = scheme + authority.slice(0, hostsAt);
-  if (!hostList.includes(',') && target === 'any') return { url: before + hostList + kept };
+  const before = scheme + credentials;
+  if (!hostList.includes(',') && target === 'any') {
+    const single = before + hostList + kept;
+    readServerUrl(single);
+    return { url: single };
+  }
   const list = hostList.split(',').map((text, index) => parseServer(text, index));
   const servers = { list, target, around: { before, after: kept } };
+  for (const server of list) readServerUrl(serverUrl(servers, server));
   return { url: serverUrl(servers, list[0]), servers };
 }
 
@@ -70,23 +69,11 @@ export function serverName({ host, port }: PostgresServer): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/**
- * One server of the list. Its text is never echoed: the URL is a secret, and a password holding an unencoded `/`,
- * `?` or `#` ends the host list early, so what reads as a server may be the start of the password.
- */
+/** One server of the list, with the default port when it names none. */
 function parseServer(text: string, index: number): PostgresServer {
-  const which = `server ${index + 1} of the list`;
-  const match = BRACKETED.exec(text) ?? PLAIN.exec(text);
-  if (!match) {
-    throw new DatabaseUrlError(
-      text === ''
-        ? 'lists an empty server (two commas in a row, or one at an end)'
-        : `cannot read ${which} (host:port, an IPv6 address in brackets; a password must percent-encode / ? # @)`,
-    );
-  }
-  const port = match[2] ? Number(match[2]) : DEFAULT_POSTGRES_PORT;
-  if (!(port >= 1 && port <= 65_535)) throw new DatabaseUrlError(`the port of ${which} is not a port number`);
-  return { host: decoded(match[1]), port };
+  if (text === '') throw new ConnectionUrlError('lists an empty server (two commas in a row, or one at an end)');
+  const { host, port } = readServer(text, `server ${index + 1} of the list`);
+  return { host: decoded(host), port: port ?? DEFAULT_POSTGRES_PORT };
 }
 
 /** The URL's path, query and fragment without `target_session_attrs`, and that setting. */
@@ -121,10 +108,12 @@ function decoded(text: string): string {
 function readTarget(value: string): ServerTarget {
   if ((TARGETS as readonly string[]).includes(value)) return value as ServerTarget;
   if (READ_TARGETS.includes(value)) {
-    throw new DatabaseUrlError(
+    throw new ConnectionUrlError(
       `${TARGET_PARAMETER}=${value} cannot be used: the service writes, so its connections need read-write or ` +
         'primary (servers for reads go in DATABASE_REPLICA_URLS)',
     );
   }
-  throw new DatabaseUrlError(`${TARGET_PARAMETER} must be one of ${TARGETS.join(', ')} (got ${JSON.stringify(value)})`);
+  throw new ConnectionUrlError(
+    `${TARGET_PARAMETER} must be one of ${TARGETS.join(', ')} (got ${JSON.stringify(value)})`,
+  );
 }

@@ -8,6 +8,8 @@ import { emptyToUndefined, toBool, toInt, toOptionalBool, toOptionalInt } from '
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'] as const;
 export const TLS_CLIENT_AUTH_MODES = ['require', 'optional', 'off'] as const;
+/** Said of a connection URL refused by its pattern: a space in the password is the likely cause besides the scheme. */
+const NO_SPACES = ' without spaces (a space in the password is written %20)';
 
 /**
  * The process environment as the service accepts it: every variable of the service itself, validated once at
@@ -119,12 +121,12 @@ export class Environment {
    */
   @IsOptional()
   @Transform(emptyToUndefined)
-  @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// or postgresql:// URL' })
+  @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: `must be a postgres:// or postgresql:// URL${NO_SPACES}` })
   DATABASE_URL?: string;
 
   @IsOptional()
   @Transform(emptyToUndefined)
-  @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// or rediss:// URL' })
+  @Matches(/^rediss?:\/\/[^\s]+$/, { message: `must be a redis:// or rediss:// URL${NO_SPACES}` })
   REDIS_URL?: string;
 
   /**
@@ -164,7 +166,7 @@ export class Environment {
   @IsOptional()
   @Transform(emptyToUndefined)
   @Matches(/^postgres(ql)?:\/\/[^\s,]+(,\s*postgres(ql)?:\/\/[^\s,]+)*$/, {
-    message: 'must be a comma-separated list of postgres:// or postgresql:// URLs',
+    message: `must be a comma-separated list of postgres:// or postgresql:// URLs${NO_SPACES}`,
   })
   DATABASE_REPLICA_URLS?: string;
 

@@ -18,6 +18,6 @@ export { ConfigError, loadConfig } from './load-config';
 export { serverName, serverUrl } from './database-url';
 export type { DatabaseServers, PostgresServer, ServerTarget } from './database-url';
 export { ConfigModule } from './config.module';
-export { loadSections, VariableProblem } from './config-section';
+export { loadSections, sectionVariables, VariableProblem } from './config-section';
 export type { ConfigSection } from './config-section';
 export { emptyToUndefined, IsSecureServiceUrl, toBool, toInt } from './variable-transforms';

@@ -355,6 +355,157 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('connection URLs, read in full as the drivers will', () => {
+    const password = 's3cret';
+    const refusals: [string, string, RegExp][] = [
+      [
+        'DATABASE_URL',
+        `postgres://u:${password}@h:99999/db`,
+        /^DATABASE_URL: the port is not a port number \(1-65535\)/,
+      ],
+      ['DATABASE_URL', `postgres://u:${password}@h:0/db`, /^DATABASE_URL: the port is not a port number/],
+      ['DATABASE_URL', `postgres://u:${password}#x@h:5432/db`, /^DATABASE_URL: cannot read the host and port/],
+      ['DATABASE_URL', `postgres://u:${password}/x@h:5432/db`, /^DATABASE_URL: cannot read the host and port/],
+      ['DATABASE_URL', `postgres://u:${password}?x@h:5432/db`, /^DATABASE_URL: cannot read the host and port/],
+      // What precedes the unencoded character reads as a port: the rest would go to another host without a password.
+      ['DATABASE_URL', 'postgres://u:5432/s3cret@h/db', /^DATABASE_URL: has an @ after the host/],
+      ['DATABASE_URL', 'postgres://u:5432?s3cret@h/db', /^DATABASE_URL: has an @ after the host/],
+      ['DATABASE_URL', 'postgres://u:5432#s3cret@h/db', /^DATABASE_URL: has an @ after the host/],
+      ['DATABASE_URL', `postgres://u:${password}%@h:5432/db`, /^DATABASE_URL: holds a % that starts no percent-escape/],
+      ['DATABASE_URL', `postgres://u:${password}%C3%28@h/db`, /^DATABASE_URL: cannot be read as a URL/],
+      [
+        'DATABASE_REPLICA_URLS',
+        `postgres://u@r1/db, postgres://u:${password}@r2:70000/db`,
+        /^DATABASE_REPLICA_URLS: URL 2 of the list: the port is not a port number/,
+      ],
+      ['DATABASE_REPLICA_URLS', `postgres://u:${password}#@r1/db`, /^DATABASE_REPLICA_URLS: cannot read the host/],
+      ['REDIS_URL', `redis://:${password}@h:99999`, /^REDIS_URL: the port is not a port number \(1-65535\)/],
+      [
+        'REDIS_URL',
+        `redis://:${password}@h:6379/x`,
+        /^REDIS_URL: the database number .* must be a non-negative integer/,
+      ],
+      ['REDIS_URL', `rediss://:${password}@h:6379/-1`, /^REDIS_URL: the database number/],
+      ['REDIS_URL', `redis://:${password}@h:6379?db=one`, /^REDIS_URL: the database number/],
+      ['REDIS_URL', `redis://:${password}/x@h:6379/0`, /^REDIS_URL: cannot read the host and port/],
+      ['REDIS_URL', `redis://:${password}%zz@h:6379/0`, /^REDIS_URL: holds a % that starts no percent-escape/],
+    ];
+
+    it.each(refusals)('refuses %s=%s with one line naming it, never the password', (variable, url, message) => {
+      const error = configError({ [variable]: url });
+      expect(error.problems).toEqual([expect.stringMatching(message)]);
+      expect(error.message).not.toContain(password);
+      expect(error.message).not.toMatch(/5432\/|h:|r2|x@/);
+    });
+
+    it('says how to write a password holding reserved characters', () => {
+      expect(configError({ DATABASE_URL: 'postgres://u:p#w@h/db' }).problems[0]).toContain(
+        'a password (or user name) holding any of @ : / ? # % or a space must be percent-encoded (e.g. / as %2F, # as %23, % as %25)',
+      );
+    });
+
+    it('accepts what the drivers read as meant: encoded passwords, an unencoded @, sockets, IPv6, database numbers', () => {
+      const config = loadConfig(
+        {
+          DATABASE_URL: 'postgres://app:p%23ss%2Fw%25rd@db.internal:6432/app?sslmode=require&application_name=a@b',
+          DATABASE_REPLICA_URLS: 'postgres://app:p@ss@[::1]:5433/app,postgresql://%2Fvar%2Frun%2Fpostgresql/app',
+          REDIS_URL: 'rediss://default:p%40ss@redis.internal:6380/3',
+        },
+        CWD,
+      );
+      expect(config.database.replicas.urls).toHaveLength(2);
+      expect(config.redisUrl).toBe('rediss://default:p%40ss@redis.internal:6380/3');
+      for (const url of ['postgres:///app?host=/var/run/postgresql', 'postgres://db/app', 'postgres://u@h:1/d']) {
+        expect(loadConfig({ DATABASE_URL: url }, CWD).database.url).toBe(url);
+      }
+      for (const url of ['redis://r', 'redis://r:6379', 'redis://r/', 'redis://r:6379/15', 'redis://r/0?db=2']) {
+        expect(loadConfig({ REDIS_URL: url }, CWD).redisUrl).toBe(url);
+      }
+    });
+
+    it('refuses a Sentinel port out of range', () => {
+      expect(configError({ REDIS_URL: 'redis://r/0', REDIS_SENTINELS: 's-0:26379,s-1:99999' }).problems).toEqual([
+        'REDIS_SENTINELS: the port of s-1:99999 (Sentinel 2) is not a port number (1-65535)',
+      ]);
+    });
+  });
+
+  describe('numbers', () => {
+    const integers = getMetadataStorage()
+      .getTargetValidationMetadatas(Environment, '', true, false)
+      .filter((metadata) => metadata.name === 'isInt')
+      .map((metadata) => metadata.propertyName);
+
+    it('says only "must be an integer" of a value that is no number, for every number variable', () => {
+      expect(integers).toContain('PORT');
+      expect(configError({ PORT: '10s' }).problems).toEqual(['PORT: must be an integer (got "10s")']);
+      for (const variable of integers) {
+        expect(configError({ [variable]: 'ten' }).problems).toEqual([`${variable}: must be an integer (got "ten")`]);
+      }
+    });
+
+    it('says which bound a number is out of, once, without repeating the name', () => {
+      expect(configError({ PORT: '70000' }).problems).toEqual(['PORT: must not be greater than 65535 (got 70000)']);
+      expect(configError({ DB_POOL_SIZE: '0' }).problems).toEqual(['DB_POOL_SIZE: must not be less than 1 (got 0)']);
+      expect(configError({ NODE_ENV: 'staging' }).problems).toEqual([
+        'NODE_ENV: must be one of the following values: development, test, production (got "staging")',
+      ]);
+    });
+  });
+
+  describe('variables that look misspelt', () => {
+    function warningsOf(env: NodeJS.ProcessEnv, knownVariables: string[] = []): string[] {
+      const warnings: string[] = [];
+      try {
+        loadConfig(env, CWD, { warn: (message) => warnings.push(message), knownVariables });
+      } catch (error: unknown) {
+        if (!(error instanceof ConfigError)) throw error;
+      }
+      return warnings;
+    }
+
+    it('warns once per variable close to one of the service’s, naming it and never the value', () => {
+      const warnings = warningsOf({
+        THROTLE_LIMIT: '1200',
+        DATABSE_URL: 'postgres://u:s3cret@db/app',
+        PATH: '/usr/bin',
+        HOME: '/root',
+        SOMETHING_ELSE: 'x',
+      });
+      expect(warnings).toEqual([
+        'THROTLE_LIMIT is not a variable of the service and is ignored: did you mean THROTTLE_LIMIT?',
+        'DATABSE_URL is not a variable of the service and is ignored: did you mean DATABASE_URL?',
+      ]);
+      expect(warnings.join('\n')).not.toMatch(/1200|s3cret|postgres/);
+    });
+
+    it('warns also when the configuration is refused, and of the variables the sections read', () => {
+      expect(warningsOf({ NODE_ENV: 'production', DATABSE_URL: 'postgres://db/app' })).toEqual([
+        expect.stringMatching(/^DATABSE_URL .* did you mean DATABASE_URL\?$/),
+      ]);
+      expect(
+        warningsOf({ CARRIER_API_URL: 'https://c', CARIER_TIMEOUT_MS: '1' }, ['CARRIER_API_URL', 'CARRIER_TIMEOUT_MS']),
+      ).toEqual([expect.stringMatching(/^CARIER_TIMEOUT_MS .* did you mean CARRIER_TIMEOUT_MS\?$/)]);
+    });
+
+    it('writes each warning as a JSON line on stderr by default, unless LOG_LEVEL is error or fatal', () => {
+      const written = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      try {
+        loadConfig({ THROTLE_LIMIT: '1200' }, CWD);
+        loadConfig({ THROTLE_LIMIT: '1200', LOG_LEVEL: 'error' }, CWD);
+        expect(written).toHaveBeenCalledTimes(1);
+        const line = JSON.parse(String(written.mock.calls[0][0])) as Record<string, unknown>;
+        expect(line).toMatchObject({
+          level: 'warn',
+          context: 'Config',
+          msg: expect.stringContaining('THROTTLE_LIMIT'),
+        });
+      } finally {
+        written.mockRestore();
+      }
+    });
+  });
+
   describe('invalid values', () => {
     it('reports several bad variables at once, one line each, starting with the variable name', () => {
       const error = configError({

@@ -3,8 +3,9 @@ import { validateSync, ValidationError } from 'class-validator';
 import { isAbsolute, resolve } from 'node:path';
 import { UNKNOWN_POSITION_TTL_MS } from '../common/write-position';
 import { AppConfig } from './app-config';
-import { DatabaseUrlError, parseDatabaseUrl } from './database-url';
+import { connectionUrlProblems } from './connection-url-problems';
 import { Environment, SECRET_VARIABLES } from './environment';
+import { misspeltVariables } from './misspelt-variables';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -32,11 +33,34 @@ function shownValue(value: unknown): string {
   return text === undefined ? String(value) : text.replace(/\/\/[^/@\s"]*@/g, '//***@');
 }
 
+/** Constraints of a number, which say nothing of a value that is no number at all. */
+const NUMBER_CONSTRAINTS: Readonly<Record<string, string>> = {
+  isInt: 'must be an integer',
+  isNumber: 'must be a number',
+};
+const RANGE_CONSTRAINTS = new Set(['min', 'max']);
+
+/**
+ * Why a value was refused: every failed constraint, except that a value which is no number is told only that (its
+ * range said it was too large and too small at once); class-validator's messages start with the variable's name,
+ * which the line starts with already.
+ */
+function reasonsOf(error: ValidationError): string[] {
+  const constraints = Object.entries(error.constraints ?? {});
+  const notANumber = typeof error.value !== 'number' && constraints.some(([name]) => name in NUMBER_CONSTRAINTS);
+  return constraints
+    .filter(([name]) => !(notANumber && RANGE_CONSTRAINTS.has(name)))
+    .map(([name, message]) => NUMBER_CONSTRAINTS[name] ?? withoutName(message, error.property));
+}
+
+function withoutName(message: string, variable: string): string {
+  return message.startsWith(`${variable} `) ? message.slice(variable.length + 1) : message;
+}
+
 function describe(error: ValidationError): string {
   const variable = error.property;
-  const reasons = Object.values(error.constraints ?? {}).join('; ');
   const shown = mayEcho(variable) ? ` (got ${shownValue(error.value)})` : '';
-  return `${variable}: ${reasons}${shown}`;
+  return `${variable}: ${reasonsOf(error).join('; ')}${shown}`;
 }
 
 /**
@@ -57,8 +81,18 @@ export function validateVariables<T extends object>(
   return { values, problems: validateSync(values, { forbidUnknownValues: true }).map(describe) };
 }
 
-/** What the process will do with the configuration: serve (the default), or only work on the database. */
+/**
+ * What the process will do with the configuration: serve (the default), or only work on the database; and what else
+ * it reads from the environment.
+ */
 export interface LoadConfigOptions {
+  /**
+   * Variables read besides the service's own (the intent domains' and the console's, `sectionVariables`): never
+   * taken for a misspelling of one of the service's, and a misspelling of theirs is told too.
+   */
+  readonly knownVariables?: Iterable<string>;
+  /** Where a warning goes (one line each); unset: a JSON line on stderr, as the logger would write it. */
+  readonly warn?: (message: string) => void;
   /**
    * False for a process that serves nothing (the database CLI's `migrate`, run by the chart's migration Job):
    * the serving requirements of production (TLS, a callers file, the bind address) do not apply to it.
@@ -122,14 +156,6 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
     }
   }
   if (env.REDIS_CLUSTER && !invalid.has('REDIS_CLUSTER')) problems.push(...redisClusterProblems(env, invalid));
-  if (env.DATABASE_URL && !invalid.has('DATABASE_URL')) {
-    try {
-      parseDatabaseUrl(env.DATABASE_URL);
-    } catch (error: unknown) {
-      if (!(error instanceof DatabaseUrlError)) throw error;
-      problems.push(`DATABASE_URL: ${error.message}`);
-    }
-  }
   if (invalid.has('NODE_ENV') || invalid.has('TLS_TERMINATED_BY_PROXY')) return problems;
   const secure = ownTls || env.TLS_TERMINATED_BY_PROXY;
   if (env.NODE_ENV === 'production') {
@@ -149,15 +175,38 @@ function crossChecks(env: Environment, invalid: ReadonlySet<string>, serving: bo
   return problems;
 }
 
-/** Reads and validates the environment once; throws a ConfigError listing every problem. */
+/** The variables named by problem lines (each starts with its variable's name and a colon). */
+function variablesOf(problems: readonly string[]): Set<string> {
+  return new Set(problems.map((line) => line.slice(0, line.indexOf(':'))));
+}
+
+/** Variables the service reads outside its Environment: the simulator's (`npm run simulate`). */
+const OTHER_SERVICE_VARIABLES = ['FULFILLMENT_URL', 'FULFILLMENT_TOKEN'];
+const QUIET_LEVELS: ReadonlySet<string> = new Set(['error', 'fatal']);
+
+/** A warning before the logger exists (it needs the configuration): one JSON line like those it writes. */
+function warnBeforeLogging(message: string): void {
+  process.stderr.write(
+    `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), context: 'Config', msg: message })}\n`,
+  );
+}
+
+/**
+ * Reads and validates the environment once; throws a ConfigError listing every problem. Variables that look like a
+ * misspelling of one of the service's are warned of first (the setting meant keeps its default otherwise).
+ */
 export function loadConfig(
   source: NodeJS.ProcessEnv,
   cwd = process.cwd(),
-  { serving = true }: LoadConfigOptions = {},
+  { serving = true, knownVariables = [], warn }: LoadConfigOptions = {},
 ): AppConfig {
   const { values: env, problems: invalid } = validateVariables(Environment, source);
-  const invalidNames = new Set(invalid.map((line) => line.slice(0, line.indexOf(':'))));
-  const problems = [...invalid, ...crossChecks(env, invalidNames, serving)];
+  const known = new Set([...Object.keys(new Environment()), ...OTHER_SERVICE_VARIABLES, ...knownVariables]);
+  const report = warn ?? (QUIET_LEVELS.has(env.LOG_LEVEL) ? undefined : warnBeforeLogging);
+  if (report) for (const warning of misspeltVariables(source, known)) report(warning);
+  const urlProblems = connectionUrlProblems(env, variablesOf(invalid));
+  const refused = variablesOf([...invalid, ...urlProblems]);
+  const problems = [...invalid, ...urlProblems, ...crossChecks(env, refused, serving)];
   if (problems.length > 0) throw new ConfigError(problems);
   return AppConfig.fromEnvironment(env, (path) => (isAbsolute(path) ? path : resolve(cwd, path)), { ...source });
 }

@@ -66,11 +66,18 @@ export class DatabasePool {
         }
       }
     }
-    // Each connection that prepared the statement before the migration refuses it once, and is dropped.
+    return this.againAfterStalePlans(() => this.runOnPool(this.pools.primary, statement, params, signal));
+  }
+
+  /**
+   * `work` on the primary, run again while it meets a stale plan: each connection that prepared a statement before a
+   * migration changed its result type refuses it once, and is dropped (see `isUnusableConnection`).
+   */
+  private async againAfterStalePlans<T>(work: () => Promise<T>): Promise<T> {
     const connections = (this.pools.primary.options as { max?: number }).max ?? 10;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.runOnPool(this.pools.primary, statement, params, signal);
+        return await work();
       } catch (error: unknown) {
         if (!isStalePlan(error) || attempt > connections) throw error;
       }
@@ -168,8 +175,16 @@ export class DatabasePool {
     return { inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: this.pools.waiting };
   }
 
-  /** Runs `work` in one transaction on one connection (committed when it resolves, rolled back if it throws). */
+  /**
+   * Runs `work` in one transaction on one connection (committed when it resolves, rolled back if it throws). A
+   * connection that prepared one of its statements before a migration changed that statement's result type refuses
+   * it (see `run`): it is dropped and the transaction run again, as nothing of it was committed.
+   */
   async transaction<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
+    return this.againAfterStalePlans(() => this.transactionOnce(work));
+  }
+
+  private async transactionOnce<T>(work: (transaction: SqlTransaction) => Promise<T>): Promise<T> {
     const client = await this.pools.primary.connect();
     let failure: unknown;
     try {

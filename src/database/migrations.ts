@@ -15,6 +15,8 @@ import { AsyncTurnKey1796300000000 } from './migrations/1796300000000-AsyncTurnK
 import { BookingKey1796400000000 } from './migrations/1796400000000-BookingKey';
 import { StatementBeforeFiling1796500000000 } from './migrations/1796500000000-StatementBeforeFiling';
 import { CaptureCreatorLength1796600000000 } from './migrations/1796600000000-CaptureCreatorLength';
+import { TurnLogRollup1796700000000 } from './migrations/1796700000000-TurnLogRollup';
+import { LeadsPerCaller1796800000000 } from './migrations/1796800000000-LeadsPerCaller';
 
 /**
  * Every migration, oldest first. Listed rather than found by file name: the service runs from one bundled file
@@ -38,4 +40,6 @@ export const MIGRATIONS: readonly (new () => MigrationInterface)[] = [
   BookingKey1796400000000,
   StatementBeforeFiling1796500000000,
   CaptureCreatorLength1796600000000,
+  TurnLogRollup1796700000000,
+  LeadsPerCaller1796800000000,
 ];

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import * as pg from 'pg';
 import { answeredWithin } from '../common/answered-within';
+import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from './data-source-options';
 import { type GuardedClient, type GuardedClientClass } from './guarded-client';
@@ -14,12 +15,17 @@ const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 5000];
  * TCP keepalive takes hours to. One unanswered within the pools' read timeout ends the connection.
  */
 export const HEARTBEAT_INTERVAL_MS = 5000;
+const NOTIFY = 'SELECT pg_notify($1, $2)';
+/** Several messages in one statement, in the array's order (all are taken at its commit, or none). */
+const NOTIFY_ALL = 'SELECT pg_notify($1, message) FROM unnest($2::text[]) AS message';
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
 export const MAX_NOTIFY_PAYLOAD_BYTES = 7900;
 
 /** One LISTEN/NOTIFY channel: what `PgNotifications.channel` hands out. */
 export interface NotificationChannel {
   publish(message: string): Promise<void>;
+  /** Publishes the messages in their order in one statement: all are taken at its commit, or none. */
+  publishAll(messages: readonly string[]): Promise<void>;
   /**
    * `onListening` is called each time the subscription takes effect: at first (`afterGap` false) and after every
    * reconnection (true). Messages sent before it may have been missed.
@@ -47,7 +53,7 @@ interface Listener {
  * PostgreSQL LISTEN/NOTIFY for messages between replicas when there is no Redis (the cache's invalidations). One
  * connection of its own (a listening session cannot go back to the pool; it also needs session pooling if a
  * PgBouncer sits in front), reconnected with backoff; after a reconnection every listener is told that messages
- * may have been missed. Notifications are sent through the pool.
+ * may have been missed. Notifications are sent on that connection too (through the pool while it is down).
  */
 @Injectable()
 export class PgNotifications implements OnApplicationShutdown {
@@ -55,6 +61,8 @@ export class PgNotifications implements OnApplicationShutdown {
   private readonly listeners = new Map<string, Listener[]>();
   private readonly Client: GuardedClientClass;
   private client?: GuardedClient;
+  /** The listening connection while a notification sent on it goes unanswered. */
+  private unanswered?: GuardedClient;
   /** The connection being opened: shutdown ends it too (it used to open after shutdown, listening for ever). */
   private opening?: GuardedClient;
   private heartbeat?: NodeJS.Timeout;
@@ -77,10 +85,11 @@ export class PgNotifications implements OnApplicationShutdown {
   channel(name: string): NotificationChannel {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`invalid channel name "${name}"`);
     return {
-      publish: async (message) => {
-        if (Buffer.byteLength(message) > MAX_NOTIFY_PAYLOAD_BYTES) throw new Error('notification too long');
-        await this.pools.primary.query('SELECT pg_notify($1, $2)', [name, message]);
-      },
+      publish: (message) => this.publish(NOTIFY, [name, message], [message]),
+      publishAll: (messages) =>
+        messages.length === 1
+          ? this.publish(NOTIFY, [name, messages[0]], messages)
+          : this.publish(NOTIFY_ALL, [name, messages], messages),
       caughtUp: () => this.caughtUp(),
       listening: () => this.client !== undefined,
       subscribe: (onMessage, onListening) => {
@@ -95,6 +104,31 @@ export class PgNotifications implements OnApplicationShutdown {
         );
       },
     };
+  }
+
+  /**
+   * On the listening connection when it is up and answers: the process's own, so a notification never waits for
+   * the pool, nor fails because the turn that sends it has spent its share of the connections or its deadline (a
+   * cache invalidation lost so leaves the other replicas serving what the write changed). Otherwise, or without an
+   * answer within CAUGHT_UP_TIMEOUT_MS (its path may have gone silent; the message may then arrive twice), through
+   * the pool as background work, without the turn's lane or deadline.
+   */
+  private async publish(statement: string, params: unknown[], messages: readonly string[]): Promise<void> {
+    if (messages.some((message) => Buffer.byteLength(message) > MAX_NOTIFY_PAYLOAD_BYTES)) {
+      throw new Error('notification too long');
+    }
+    const client = this.client;
+    if (client && client !== this.unanswered) {
+      const sent = client.query(statement, params);
+      if (await answeredWithin(sent, CAUGHT_UP_TIMEOUT_MS)) return;
+      // Until it answers, the others go through the pool at once.
+      this.unanswered = client;
+      const answered = (): void => {
+        if (this.unanswered === client) this.unanswered = undefined;
+      };
+      sent.then(answered, answered);
+    }
+    await runInBackground(() => this.pools.primary.query(statement, params));
   }
 
   private caughtUp(): Promise<boolean> {

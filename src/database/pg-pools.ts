@@ -113,15 +113,25 @@ export class PgPools {
         const scope = currentWorkScope();
         const lane = scope?.lane ?? BACKGROUND_LANE;
         const started = performance.now();
-        const free = await gate.enter(lane, scope?.deadline);
+        // Checkouts that give up are observed too, at the time they gave up: a saturated pool, where most turns
+        // wait out their deadline, must not read as short waits made by the few that got in.
+        const waited = () => observeWait((performance.now() - started) / 1000, lane);
+        let free: () => void;
+        try {
+          free = await gate.enter(lane, scope?.deadline);
+        } catch (error: unknown) {
+          waited();
+          throw error;
+        }
         let client: pg.PoolClient;
         try {
           client = await super.connect();
         } catch (error: unknown) {
           free();
+          waited();
           throw raisedWhileConnecting(error);
         }
-        observeWait((performance.now() - started) / 1000, lane);
+        waited();
         this.slots.set(client, free);
         return client;
       }

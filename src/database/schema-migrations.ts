@@ -206,13 +206,23 @@ export function migrateSchema(
   return underLock(dataSource, limits, (executor) => executor.executePendingMigrations(), onWait);
 }
 
-/** Undoes the newest applied migration, one process at a time. */
+/** Undoes the newest applied migration, one process at a time; its name, or undefined when none was applied. */
 export function revertLastMigration(
   dataSource: DataSource,
   limits: MigrationLimits,
   onWait: (message: string) => void,
-): Promise<void> {
-  return underLock(dataSource, limits, (executor) => executor.undoLastMigration(), onWait);
+): Promise<string | undefined> {
+  return underLock(
+    dataSource,
+    limits,
+    async (executor) => {
+      // Newest first (by id), the one undoLastMigration undoes; read under the same lock.
+      const [newest] = await executor.getExecutedMigrations();
+      await executor.undoLastMigration();
+      return newest?.name;
+    },
+    onWait,
+  );
 }
 
 /** Migrations that could not lock their tables within `DB_MIGRATION_STATEMENT_TIMEOUT_MS`, all attempts together. */

@@ -41,26 +41,70 @@ export const WEBHOOK_SECURITY: readonly SecurityRequirementObject[] = [
   { [SECURITY_SCHEME.mutualTls]: [] },
 ];
 
+/** An error answer of webhook routes, with the ErrorResponse body. */
+export interface WebhookError {
+  readonly status: number;
+  /** On a route that takes a webhook body. */
+  readonly description: string;
+  /** On a route that takes none (`GET /v1/webhooks/rasa/health`, polling): false when such a route never answers it. */
+  readonly withoutBody: string | false;
+}
+
+const UNAVAILABLE_REPLAY_CHECK =
+  'the replay check of a Standard Webhooks signature (Redis, when REDIS_URL is set) cannot be reached';
+const OVERLOADED_PASSWORD_CHECKS = 'too many basic-auth password checks are running at once';
+
 /** The error answers every webhook route can give, all with the ErrorResponse body. */
-export const WEBHOOK_ERRORS: readonly { status: number; description: string }[] = [
-  { status: 400, description: 'Malformed JSON, or a body that fails validation (`details` names each field).' },
-  { status: 401, description: 'Missing or invalid credentials.' },
-  { status: 403, description: 'The caller may not call this platform endpoint.' },
-  { status: 413, description: 'The request body is larger than BODY_LIMIT_BYTES.' },
-  { status: 415, description: 'The body is not UTF-8 JSON, or is compressed.' },
+export const WEBHOOK_ERRORS: readonly WebhookError[] = [
+  {
+    status: 400,
+    description: 'Malformed JSON, or a body that fails validation (`details` names each field).',
+    withoutBody: 'A malformed request, e.g. a credential sent twice (two Authorization headers).',
+  },
+  { status: 401, description: 'Missing or invalid credentials.', withoutBody: 'Missing or invalid credentials.' },
+  {
+    status: 403,
+    description: 'The caller may not call this platform endpoint.',
+    withoutBody: 'The caller may not call this platform endpoint.',
+  },
+  { status: 413, description: 'The request body is larger than BODY_LIMIT_BYTES.', withoutBody: false },
+  {
+    status: 415,
+    description:
+      'The body is not UTF-8 JSON (Content-Type application/json or another +json type), or is compressed with an ' +
+      'encoding other than gzip or deflate (e.g. br); gzip and deflate bodies are accepted.',
+    withoutBody: false,
+  },
   {
     status: 409,
     description: 'IDEMPOTENCY_IN_PROGRESS: the same turn is still running elsewhere; retry after Retry-After.',
+    withoutBody: false,
   },
-  { status: 422, description: 'IDEMPOTENCY_KEY_REUSED: this turn id was already used with a different body.' },
-  { status: 429, description: 'Rate limit exceeded; retry after the time in Retry-After.' },
-  { status: 500, description: 'Internal error; quote the requestId.' },
+  {
+    status: 422,
+    description: 'IDEMPOTENCY_KEY_REUSED: this turn id was already used with a different body.',
+    withoutBody: false,
+  },
+  {
+    status: 429,
+    description: 'Rate limit exceeded; retry after the time in Retry-After.',
+    withoutBody: 'Rate limit exceeded; retry after the time in Retry-After.',
+  },
+  {
+    status: 500,
+    description: 'Internal error; quote the requestId.',
+    withoutBody: 'Internal error; quote the requestId.',
+  },
   {
     status: 503,
     description:
       'UNAVAILABLE: PostgreSQL is unreachable (or no connection was free within the turn deadline) and ' +
-      'DEGRADED_MODE=503; OVERLOADED: the replica is too busy to answer within the deadline and refused the ' +
-      'turn before doing anything. Retry after Retry-After.',
+      `DEGRADED_MODE=503, or ${UNAVAILABLE_REPLAY_CHECK}; OVERLOADED: the replica is too busy to answer within the ` +
+      `deadline and refused the turn before doing anything, or ${OVERLOADED_PASSWORD_CHECKS}. Retry after ` +
+      'Retry-After.',
+    withoutBody:
+      `UNAVAILABLE: ${UNAVAILABLE_REPLAY_CHECK}; OVERLOADED: the replica is too busy, or ` +
+      `${OVERLOADED_PASSWORD_CHECKS}. Retry after Retry-After.`,
   },
 ];
 
@@ -76,9 +120,6 @@ const ERROR_DECORATORS: Record<number, typeof ApiBadRequestResponse> = {
   500: ApiInternalServerErrorResponse,
   503: ApiServiceUnavailableResponse,
 };
-
-/** Statuses only a route that takes a webhook body can answer (body limits, idempotent turns, degraded mode). */
-export const BODY_ONLY_STATUSES: ReadonlySet<number> = new Set([409, 413, 415, 422, 503]);
 
 /** Documents the credentials CallerAuthGuard accepts on a route. */
 export function ApiWebhookAuth(): ClassDecorator & MethodDecorator {

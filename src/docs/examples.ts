@@ -88,6 +88,10 @@ export const ERROR_EXAMPLES: Readonly<Record<number, Readonly<Record<string, { s
       summary: 'The body is not JSON',
       value: error(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be JSON (Content-Type: application/json).'),
     },
+    notDecoded: {
+      summary: 'A body compressed otherwise than with gzip or deflate (Content-Encoding: br)',
+      value: error(415, 'UNSUPPORTED_MEDIA_TYPE', 'Only gzip and deflate request bodies are accepted compressed.'),
+    },
   },
   422: {
     reused: {
@@ -116,9 +120,23 @@ export const ERROR_EXAMPLES: Readonly<Record<number, Readonly<Record<string, { s
       summary: 'PostgreSQL cannot serve the request now (a webhook turn: with DEGRADED_MODE=503)',
       value: error(503, 'UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.'),
     },
+    replayCheckUnavailable: {
+      summary: 'A signed request (Standard Webhooks) whose replay check cannot reach Redis',
+      value: error(503, 'UNAVAILABLE', 'The replay check is unavailable; retry shortly.'),
+    },
     overloaded: {
       summary: 'The replica is too busy',
       value: error(503, 'OVERLOADED', 'The service is too busy to answer in time; retry shortly.'),
     },
+    passwordChecks: {
+      summary: 'Too many basic-auth password checks at once',
+      value: error(503, 'OVERLOADED', 'Too many password checks at once; retry shortly.'),
+    },
   },
+};
+
+/** A method a documented path does not serve (e.g. GET /v1/webhooks/generic). */
+export const METHOD_NOT_ALLOWED_EXAMPLE = {
+  summary: 'A method the path does not serve',
+  value: error(405, 'METHOD_NOT_ALLOWED', 'Method not allowed on this endpoint.'),
 };

@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Post, Res, type INestApplication } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import type { OpenAPIObject } from '@nestjs/swagger';
+import type { OpenAPIObject, ResponseObject } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { JobQueue } from '../async/job-queue';
@@ -26,13 +26,15 @@ import { RasaActionCall } from '../platforms/rasa/rasa.request';
 import { GenericWebhookRequest } from '../platforms/generic/generic.request';
 import { PlatformAdapters } from '../platforms/platform-adapters';
 import { RasaSdkRouteGuard } from '../platforms/rasa/rasa-sdk-route.guard';
+import { RasaController } from '../platforms/rasa/rasa.controller';
 import { RasaSdkController } from '../platforms/rasa/rasa-sdk.controller';
 import { WEBHOOK_SECURITY } from './api-webhook.decorators';
+import { RESPONSE_HEADERS } from './response-headers';
 import { buildOpenApiDocument } from './openapi';
 
 /** Stands for a platform controller another team adds: no swagger decorators at all. */
 @Controller('v1/webhooks/some-platform')
-@WebhookPlatform('rasa')
+@WebhookPlatform('dialogflow-cx')
 @CallerGuards()
 class UndecoratedWebhookController {
   @Post()
@@ -65,6 +67,7 @@ async function documentOf(rasaOpenEndpoints: boolean): Promise<{ app: INestAppli
       HealthController,
       UndecoratedWebhookController,
       PublicController,
+      RasaController,
       RasaSdkController,
     ],
     providers: [
@@ -154,6 +157,7 @@ describe('buildOpenApiDocument', () => {
       '/public/ping',
       '/v1/fulfillments/{id}',
       '/v1/webhooks/generic',
+      '/v1/webhooks/rasa',
       '/v1/webhooks/rasa/actions',
       '/v1/webhooks/rasa/health',
       '/v1/webhooks/some-platform',
@@ -198,7 +202,7 @@ describe('buildOpenApiDocument', () => {
 
   it('describes auth, errors, a 200 JSON answer and a JSON body on an undecorated guarded route', () => {
     const operation = document.paths['/v1/webhooks/some-platform'].post!;
-    expect(operation.tags).toEqual(['rasa']);
+    expect(operation.tags).toEqual(['dialogflow-cx']);
     expect(operation.security).toEqual([...WEBHOOK_SECURITY]);
     expect(operation.requestBody).toMatchObject({ required: true, content: { 'application/json': {} } });
     expect(Object.keys(operation.responses).sort()).toEqual([
@@ -214,8 +218,11 @@ describe('buildOpenApiDocument', () => {
       '500',
       '503',
     ]);
+    // A route that takes no body is refused no body (413, 415) and runs no turn (409, 422), but the caller's
+    // authentication can still answer 503 (the replay check, the password-check budget), and so can overload.
     const health = document.paths['/v1/webhooks/some-platform/health'].get!;
-    expect(Object.keys(health.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500']);
+    expect(Object.keys(health.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500', '503']);
+    expect((health.responses['503'] as { description: string }).description).toMatch(/replay check.*password checks/);
   });
 
   it('leaves routes without CallerAuthGuard open and as generated', () => {
@@ -252,6 +259,62 @@ describe('buildOpenApiDocument', () => {
     );
     expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(full).sort());
     expect(schema.required.sort()).toEqual(['messages', 'outcome', 'requestId', 'text']);
+  });
+
+  it("documents the Rasa webhook's own error bodies: 404 the SDK's only, 400 the SDK's or ours", () => {
+    const responses = document.paths['/v1/webhooks/rasa'].post!.responses as Record<string, ResponseObject>;
+    const media = (status: number) => responses[String(status)].content!['application/json'];
+    expect(media(404).schema).toEqual({ $ref: '#/components/schemas/RasaErrorResponse' });
+    expect(media(400).schema).toEqual({
+      oneOf: [{ $ref: '#/components/schemas/ErrorResponseSchema' }, { $ref: '#/components/schemas/RasaErrorResponse' }],
+    });
+    // Validation failures are answered in the SDK's body: the generic example of one is left out.
+    expect(Object.keys(media(400).examples!).sort()).toEqual([
+      'invalidActionCall',
+      'malformedJson',
+      'malformedRequest',
+    ]);
+    expect(document.components?.schemas?.RasaErrorResponse).toMatchObject({
+      required: ['error'],
+      additionalProperties: false,
+    });
+    expect(media(401).schema).toEqual({ $ref: '#/components/schemas/ErrorResponseSchema' });
+  });
+
+  it("documents the Rasa SDK routes' 200 bodies: the action list is an array", () => {
+    const ok = (path: string) =>
+      (document.paths[path].get!.responses['200'] as ResponseObject).content!['application/json'].schema;
+    expect(ok('/v1/webhooks/rasa/actions')).toMatchObject({ type: 'array', items: { required: ['name'] } });
+    expect(ok('/v1/webhooks/rasa/health')).toMatchObject({ required: ['status'] });
+  });
+
+  it('declares the response headers and refers to them from each answer that can carry them', () => {
+    expect(document.components?.headers).toEqual(RESPONSE_HEADERS);
+    const headers = (path: string, method: 'get' | 'post', status: number) =>
+      Object.keys((document.paths[path][method]!.responses[String(status)] as ResponseObject).headers ?? {});
+    for (const [path, method] of [
+      ['/v1/webhooks/generic', 'post'],
+      ['/v1/webhooks/rasa/health', 'get'],
+      ['/v1/fulfillments/{id}', 'get'],
+    ] as const) {
+      for (const status of Object.keys(document.paths[path][method]!.responses)) {
+        expect(headers(path, method, Number(status))).toContain('X-Request-Id');
+      }
+      expect(headers(path, method, 200)).toEqual(expect.arrayContaining(['RateLimit-Policy', 'RateLimit']));
+      expect(headers(path, method, 401)).toEqual(expect.arrayContaining(['WWW-Authenticate']));
+      expect(headers(path, method, 401)).not.toContain('RateLimit');
+      expect(headers(path, method, 429)).toEqual(expect.arrayContaining(['Retry-After', 'RateLimit']));
+      expect(headers(path, method, 503)).toContain('Retry-After');
+    }
+    expect(headers('/v1/webhooks/generic', 'post', 200)).toContain('Idempotent-Replayed');
+    expect(headers('/v1/webhooks/generic', 'post', 409)).toContain('Retry-After');
+    // Polling describes its own Retry-After (while the work runs) beside the shared ones.
+    const poll = document.paths['/v1/fulfillments/{id}'].get!.responses['200'] as ResponseObject;
+    expect(poll.headers?.['Retry-After']).toMatchObject({ schema: { type: 'integer' } });
+    expect(headers('/public/ping', 'post', 204)).toEqual(['X-Request-Id']);
+    expect(document.components?.responses?.MethodNotAllowed).toMatchObject({
+      headers: { Allow: { $ref: '#/components/headers/Allow' } },
+    });
   });
 
   it('describes the error body of HttpErrorFilter', () => {

@@ -6,8 +6,10 @@ import {
   DocumentBuilder,
   getSchemaPath,
   SwaggerModule,
+  type ExampleObject,
   type OpenAPIObject,
   type OperationObject,
+  type ResponseObject,
   type SecuritySchemeObject,
 } from '@nestjs/swagger';
 import { CallerRequired, QueryTokenParameter } from '../common/caller';
@@ -15,10 +17,13 @@ import { isPlatform, WebhookPlatform } from '../common/platform';
 import { AppConfig } from '../config';
 import { PlatformAdapters } from '../platforms/platform-adapters';
 import { RasaSdkController } from '../platforms/rasa/rasa-sdk.controller';
-import { BODY_ONLY_STATUSES, SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
+import { SECURITY_SCHEME, WEBHOOK_ERRORS, WEBHOOK_SECURITY } from './api-webhook.decorators';
 import { ErrorResponseSchema } from '../common/http/error-response.schema';
-import { ERROR_EXAMPLES, requestExample } from './examples';
+import { ERROR_EXAMPLES, METHOD_NOT_ALLOWED_EXAMPLE, requestExample } from './examples';
 import { requestSchemas } from '../common/validation/request-schemas';
+import { PLATFORM_ANSWERS, RASA_SDK_ANSWERS, type OwnErrorAnswer } from './platform-answers';
+import { addResponseHeaders, RESPONSE_HEADERS } from './response-headers';
+import { type RequestClass, withValidatorSchemas } from './validator-schemas';
 
 /** Where the document and the UI are served (no authentication; they describe, they do not expose data). */
 export const OPENAPI_JSON_PATH = '/openapi.json';
@@ -30,8 +35,11 @@ Every webhook route needs one of the credentials listed under security: a bearer
 HTTP basic, a Standard Webhooks signature (webhook-id, webhook-timestamp and webhook-signature headers over the raw
 body), a header signature (HMAC of the raw body in a header configured per caller, e.g. X-Signature), or a client
 certificate (mutual TLS); the Rasa routes also take the bearer token as the query parameter token, as Rasa's
-action_endpoint sends it. Errors are always JSON: {statusCode, error, message, details?, requestId}; the requestId is
-also sent as the X-Request-Id header.`;
+action_endpoint sends it. Errors are JSON: {statusCode, error, message, details?, requestId}, except the Rasa SDK's
+own {error, action_name} where the Rasa webhook lists it; the requestId is also sent as the X-Request-Id header, on
+every answer. Authenticated answers carry the caller's RateLimit-Policy and RateLimit; 429 and 503 carry Retry-After,
+401 a WWW-Authenticate challenge. A method a path does not serve is answered 405 with Allow (see
+components.responses.MethodNotAllowed).`;
 
 const PRESENTED_HEADER = (name: string, description: string): SecuritySchemeObject => ({
   type: 'apiKey',
@@ -101,6 +109,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   } as unknown as SecuritySchemeObject;
   document.components.securitySchemes = schemes;
 
+  document.components.headers = { ...RESPONSE_HEADERS };
+  document.components.responses = { [METHOD_NOT_ALLOWED]: methodNotAllowed() };
   describeGuardedRoutes(app, document);
   withoutNullable(document);
   return document;
@@ -134,6 +144,8 @@ function withoutNullable(node: unknown): void {
 
 interface RouteInfo {
   guarded: boolean;
+  /** Its 200 answer, for a Rasa SDK route (RasaSdkController) besides the webhook. */
+  sdkAnswer?: ResponseObject;
   /** Open to anyone by configuration although guarded (the Rasa SDK routes with RASA_OPEN_ENDPOINTS=true). */
   openedByConfig: boolean;
   /** The query parameter that also carries a caller's token (`QueryTokenParameter`), if any. */
@@ -173,6 +185,8 @@ function routesByOperationId(app: INestApplication): Map<string, RouteInfo> {
       const args =
         (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodKey) as Record<string, unknown> | undefined) ?? {};
       routes.set(operationId(controller.name, methodKey), {
+        sdkAnswer:
+          controller === RasaSdkController ? RASA_SDK_ANSWERS[methodKey as keyof RasaSdkController] : undefined,
         guarded: reflector.getAllAndOverride(CallerRequired, [handler as () => void, controller]) === true,
         openedByConfig: controller === RasaSdkController && rasaEndpointsOpen,
         queryToken: reflector.getAllAndOverride(QueryTokenParameter, [handler as () => void, controller]),
@@ -194,7 +208,7 @@ function routesByOperationId(app: INestApplication): Map<string, RouteInfo> {
 function platformRequestBodies(app: INestApplication, document: OpenAPIObject, platforms: Iterable<string>) {
   const adapters = app.get(PlatformAdapters, { strict: false });
   const bodies = new Map<string, NonNullable<OperationObject['requestBody']>>();
-  const requestTypes: { name: string }[] = [];
+  const requestTypes: RequestClass[] = [];
   for (const platform of new Set(platforms)) {
     if (!isPlatform(platform)) continue;
     const adapter = adapters.get(platform);
@@ -210,30 +224,61 @@ function platformRequestBodies(app: INestApplication, document: OpenAPIObject, p
       },
     });
   }
-  Object.assign(((document.components ??= {}).schemas ??= {}), requestSchemas(requestTypes));
+  Object.assign(
+    ((document.components ??= {}).schemas ??= {}),
+    withValidatorSchemas(requestTypes, requestSchemas(requestTypes)),
+  );
   return bodies;
 }
 
 /** Error codes only a request body can bring about: not examples for a route that reads none. */
 const BODY_ERROR_CODES: ReadonlySet<string> = new Set(['MALFORMED_JSON', 'VALIDATION_FAILED']);
 
-/** The error body schema with the real answers of a status as examples (for this route: a body-less one has fewer). */
-function errorContent(status: number, errorSchema: { $ref: string }, readsBody: boolean) {
-  const all = ERROR_EXAMPLES[status];
-  const examples =
-    all &&
-    Object.fromEntries(
-      Object.entries(all).filter(
-        ([, example]) => readsBody || !BODY_ERROR_CODES.has((example.value as { error: string }).error),
-      ),
-    );
-  const some = examples && Object.keys(examples).length > 0;
-  return { 'application/json': { schema: errorSchema, ...(some && { examples }) } };
+/** The examples of ErrorResponse for a status that fit the route (a body-less one has fewer), but for `left out` codes. */
+function errorExamples(status: number, readsBody: boolean, leftOut: readonly string[] = []) {
+  return Object.fromEntries(
+    Object.entries(ERROR_EXAMPLES[status] ?? {}).filter(([, example]) => {
+      const code = (example.value as { error: string }).error;
+      return (readsBody || !BODY_ERROR_CODES.has(code)) && !leftOut.includes(code);
+    }),
+  );
+}
+
+/**
+ * The body of an error status: ErrorResponse with the real answers as examples, the platform's own body (`own`), or
+ * either of the two where both can be answered.
+ */
+function errorContent(status: number, readsBody: boolean, generic: boolean, own?: OwnErrorAnswer) {
+  const errorSchema = { $ref: getSchemaPath(ErrorResponseSchema) };
+  const examples: Record<string, ExampleObject> = {
+    ...(generic && errorExamples(status, readsBody, own?.replaces)),
+    ...own?.examples,
+  };
+  const ownSchema = own && { $ref: `#/components/schemas/${own.schema}` };
+  const schema = !ownSchema ? errorSchema : generic ? { oneOf: [errorSchema, ownSchema] } : ownSchema;
+  return { 'application/json': { schema, ...(Object.keys(examples).length > 0 && { examples }) } };
+}
+
+const METHOD_NOT_ALLOWED = 'MethodNotAllowed';
+
+/** The answer to a method a documented path does not serve (HttpErrorFilter), in components.responses. */
+function methodNotAllowed(): ResponseObject {
+  const response: ResponseObject = {
+    description:
+      'The path exists but does not serve this method (e.g. GET on a webhook): Allow lists the methods it serves.',
+    content: {
+      'application/json': {
+        schema: { $ref: getSchemaPath(ErrorResponseSchema) },
+        examples: { methodNotAllowed: METHOD_NOT_ALLOWED_EXAMPLE },
+      },
+    },
+  };
+  addResponseHeaders(response, 405, { guarded: false, turns: false });
+  return response;
 }
 
 function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): void {
   const routes = routesByOperationId(app);
-  const errorSchema = { $ref: getSchemaPath(ErrorResponseSchema) };
   const bodies = platformRequestBodies(
     app,
     document,
@@ -245,48 +290,73 @@ function describeGuardedRoutes(app: INestApplication, document: OpenAPIObject): 
       const route = operation?.operationId ? routes.get(operation.operationId) : undefined;
       if (!operation || !route) continue;
       if (!operation.tags?.length) operation.tags = [route.platform ?? route.controller];
-      if (!route.guarded) continue;
-      if (route.openedByConfig) {
-        operation.security = [];
-      } else {
-        operation.security ??= WEBHOOK_SECURITY.map((requirement) => ({ ...requirement }));
-        if (route.queryToken) operation.security.push({ [addQueryTokenScheme(document, route.queryToken)]: [] });
-      }
-      const platformBody = route.readsBody && route.platform ? bodies.get(route.platform) : undefined;
-      if (platformBody) operation.requestBody = platformBody;
-      // `@Body() body: unknown` (validated by hand) gives swagger no type: still say a JSON object is expected.
-      if (route.readsBody && !operation.requestBody) {
-        operation.requestBody = {
-          required: true,
-          content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
-        };
-      }
-      // A webhook route answers 200 with its platform's response; say so where the route does not describe it.
-      const responses = operation.responses;
-      const generated201 = responses['201'] as { description?: string } | undefined;
-      if (route.injectsResponse && route.httpCode === undefined && generated201?.description === '') {
-        delete responses['201'];
-      }
-      const ok = responses['200'] as { description?: string; content?: unknown } | undefined;
-      const undescribed =
-        ok === undefined ? route.injectsResponse && route.httpCode === undefined : ok.description === '' && !ok.content;
-      if (undescribed) {
-        responses['200'] = {
-          description: `The ${route.platform ?? 'platform'} webhook response.`,
-          content: { 'application/json': { schema: { type: 'object' } } },
-        };
-      }
-      for (const { status, description } of WEBHOOK_ERRORS) {
-        if (!route.readsBody && BODY_ONLY_STATUSES.has(status)) continue;
-        if (route.openedByConfig && (status === 401 || status === 403)) continue;
-        responses[String(status)] ??= { description };
-      }
-      for (const [status, response] of Object.entries(responses)) {
-        if (Number(status) >= 400 && response && !('$ref' in response)) {
-          response.content = errorContent(Number(status), errorSchema, route.readsBody);
+      if (route.guarded) describeGuardedRoute(document, operation, route, bodies);
+      const turns = route.guarded && route.readsBody && route.platform !== undefined;
+      for (const [status, response] of Object.entries(operation.responses)) {
+        if (response && !('$ref' in response)) {
+          addResponseHeaders(response, Number(status), { guarded: route.guarded, turns });
         }
       }
     }
+  }
+}
+
+/** Documents, on a route only proven callers may use, what the route does not describe itself. */
+function describeGuardedRoute(
+  document: OpenAPIObject,
+  operation: OperationObject,
+  route: RouteInfo,
+  bodies: ReadonlyMap<string, NonNullable<OperationObject['requestBody']>>,
+): void {
+  if (route.openedByConfig) {
+    operation.security = [];
+  } else {
+    operation.security ??= WEBHOOK_SECURITY.map((requirement) => ({ ...requirement }));
+    if (route.queryToken) operation.security.push({ [addQueryTokenScheme(document, route.queryToken)]: [] });
+  }
+  const platformBody = route.readsBody && route.platform ? bodies.get(route.platform) : undefined;
+  if (platformBody) operation.requestBody = platformBody;
+  // `@Body() body: unknown` (validated by hand) gives swagger no type: still say a JSON object is expected.
+  if (route.readsBody && !operation.requestBody) {
+    operation.requestBody = {
+      required: true,
+      content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+    };
+  }
+  // A webhook route answers 200 with its platform's response; say so where the route does not describe it.
+  const responses = operation.responses;
+  const generated201 = responses['201'] as { description?: string } | undefined;
+  if (route.injectsResponse && route.httpCode === undefined && generated201?.description === '') {
+    delete responses['201'];
+  }
+  const ok = responses['200'] as { description?: string; content?: unknown } | undefined;
+  const undescribed =
+    ok === undefined ? route.injectsResponse && route.httpCode === undefined : ok.description === '' && !ok.content;
+  if (undescribed) {
+    // A copy: the document's answers get their headers added.
+    responses['200'] = (route.sdkAnswer && structuredClone(route.sdkAnswer)) ?? {
+      description: `The ${route.platform ?? 'platform'} webhook response.`,
+      content: { 'application/json': { schema: { type: 'object' } } },
+    };
+  }
+  const webhookErrors = new Set<number>();
+  for (const { status, description, withoutBody } of WEBHOOK_ERRORS) {
+    if (route.openedByConfig && (status === 401 || status === 403)) continue;
+    const fitting = route.readsBody ? description : withoutBody;
+    if (fitting === false) continue;
+    webhookErrors.add(status);
+    responses[String(status)] ??= { description: fitting };
+  }
+  const own = route.readsBody && isPlatform(route.platform) ? PLATFORM_ANSWERS[route.platform] : undefined;
+  Object.assign((document.components!.schemas ??= {}), own && structuredClone(own.schemas));
+  for (const [status, answer] of Object.entries(own?.errors ?? {})) {
+    responses[status] = { description: answer.description };
+  }
+  for (const [status, response] of Object.entries(responses)) {
+    const code = Number(status);
+    if (code < 400 || !response || '$ref' in response) continue;
+    const ownAnswer = own?.errors[code];
+    response.content = errorContent(code, route.readsBody, !ownAnswer || webhookErrors.has(code), ownAnswer);
   }
 }
 

@@ -1,8 +1,11 @@
 import {
   CONFIRMING_PARAMETER,
   confirmationOf,
+  confirmedActionKey,
   confirmationPrompt,
   confirmationSubject,
+  ANSWERED,
+  DECLINED,
   usingUpConfirmation,
 } from './confirmation';
 import type { ConfirmationState, FulfillmentRequest } from './fulfillment-request';
@@ -11,8 +14,11 @@ function turn(options: {
   confirmation?: ConfirmationState;
   parameters?: Record<string, unknown>;
   sessionParameters?: Record<string, unknown>;
+  callerId?: string;
 }): FulfillmentRequest {
   return {
+    caller: { id: options.callerId ?? 'bank-bot' },
+    idempotencyKey: 'the-turns-own-key',
     confirmation: options.confirmation ?? 'none',
     parameters: options.parameters ?? {},
     sessionParameters: options.sessionParameters ?? {},
@@ -51,13 +57,21 @@ describe('confirmations', () => {
     }
   });
 
+  /** The question a prompt about `subject` put on record. */
+  const questionAbout = (subject: string): string =>
+    confirmationPrompt(subject, { text: '?' }).sessionParameters?.[CONFIRMING_PARAMETER] as string;
+
   it('takes an answer for the subject the question on record asked about, and for no other', () => {
-    const asked = { [CONFIRMING_PARAMETER]: hundred };
+    const asked = { [CONFIRMING_PARAMETER]: questionAbout(hundred) };
     expect(confirmationOf(turn({ confirmation: 'confirmed', sessionParameters: asked }), hundred)).toBe('confirmed');
     expect(confirmationOf(turn({ confirmation: 'confirmed', sessionParameters: asked }), fiveHundred)).toBe('none');
     expect(confirmationOf(turn({ parameters: { confirmation: 'no' }, sessionParameters: asked }), fiveHundred)).toBe(
       'none',
     );
+    // A question of an earlier release recorded the subject alone.
+    const before = { [CONFIRMING_PARAMETER]: hundred };
+    expect(confirmationOf(turn({ confirmation: 'confirmed', sessionParameters: before }), hundred)).toBe('confirmed');
+    expect(confirmationOf(turn({ confirmation: 'confirmed', sessionParameters: before }), fiveHundred)).toBe('none');
     // No question on record (a platform that does not carry session parameters back, the bot's own question).
     expect(confirmationOf(turn({ confirmation: 'confirmed' }), fiveHundred)).toBe('confirmed');
     expect(confirmationOf(turn({ confirmation: 'confirmed', sessionParameters: { confirming: null } }), hundred)).toBe(
@@ -65,36 +79,101 @@ describe('confirmations', () => {
     );
   });
 
-  it('a prompt records its subject beside the session parameters the handler sets', () => {
-    expect(confirmationPrompt(hundred, { text: 'Transfer?', sessionParameters: { sku: 'A' } })).toEqual({
-      text: 'Transfer?',
-      confirm: true,
-      sessionParameters: { sku: 'A', confirming: hundred },
-    });
+  it('does not take a "yes" after a "no" to the question, or after the handler acted on one', () => {
+    for (const ended of [DECLINED, ANSWERED]) {
+      const session = { [CONFIRMING_PARAMETER]: ended };
+      expect(confirmationOf(turn({ parameters: { confirmation: 'yes' }, sessionParameters: session }), hundred)).toBe(
+        'none',
+      );
+    }
   });
 
-  it('uses the answer and the question on record up with any reply but a prompt or a hand-over', () => {
-    const answered = turn({ parameters: { confirmation: 'yes' }, sessionParameters: { confirming: hundred } });
+  it("a prompt records its subject and a token of that one question beside the handler's session parameters", () => {
+    const prompt = confirmationPrompt(hundred, { text: 'Transfer?', sessionParameters: { sku: 'A' } });
+    expect(prompt).toEqual({
+      text: 'Transfer?',
+      confirm: true,
+      sessionParameters: { sku: 'A', confirming: expect.stringMatching(new RegExp(`^${hundred}\\.[\\w-]{12}$`)) },
+    });
+    expect(questionAbout(hundred)).not.toBe(questionAbout(hundred));
+  });
+
+  it("acts on a confirmed question under the question's key: every yes to it, and only to it, finds the same", () => {
+    const question = questionAbout(hundred);
+    const yes = (callerId = 'bank-bot', asked: unknown = question) =>
+      turn({ callerId, parameters: { confirmation: 'yes' }, sessionParameters: { confirming: asked } });
+    const key = confirmedActionKey(yes(), hundred);
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(key).not.toBe('the-turns-own-key');
+    expect(confirmedActionKey(yes(), hundred)).toBe(key);
+    // Another question about the same values (the user asked for the same transfer again) is another action.
+    expect(confirmedActionKey(yes('bank-bot', questionAbout(hundred)), hundred)).not.toBe(key);
+    // Another caller's session naming the same question is another action too.
+    expect(confirmedActionKey(yes('other-bot'), hundred)).not.toBe(key);
+    // No question of ours about this subject: the turn's own key.
+    expect(confirmedActionKey(yes('bank-bot', null), hundred)).toBe('the-turns-own-key');
+    expect(confirmedActionKey(yes('bank-bot', hundred), hundred)).toBe('the-turns-own-key');
+    expect(confirmedActionKey(yes(), fiveHundred)).toBe('the-turns-own-key');
+  });
+
+  it("uses the answer up with any reply but a prompt or a hand-over; a reply not the handler's keeps the question", () => {
+    const question = questionAbout(hundred);
+    const answered = turn({ parameters: { confirmation: 'yes' }, sessionParameters: { confirming: question } });
     expect(usingUpConfirmation(answered, { text: 'Done' })).toEqual({
       text: 'Done',
-      sessionParameters: { confirmation: null, confirming: null },
+      sessionParameters: { confirmation: null },
     });
     // Values the handler sets itself stand.
     expect(usingUpConfirmation(answered, { text: 'Done', sessionParameters: { confirmation: 'kept' } })).toEqual({
       text: 'Done',
-      sessionParameters: { confirmation: 'kept', confirming: null },
+      sessionParameters: { confirmation: 'kept' },
     });
     expect(usingUpConfirmation(answered, { text: '', delegate: true })).toEqual({ text: '', delegate: true });
     const prompt = confirmationPrompt(fiveHundred, { text: 'Transfer?' });
     expect(usingUpConfirmation(answered, prompt)).toBe(prompt);
-    // The platform's own state (Lex) is the platform's to reset; the question on record is ours.
-    const lex = turn({ confirmation: 'confirmed', sessionParameters: { confirming: hundred } });
-    expect(usingUpConfirmation(lex, { text: 'Done' })).toEqual({
-      text: 'Done',
-      sessionParameters: { confirming: null },
-    });
+    // The platform's own state (Lex) is the platform's to reset, and a "yes" leaves the question on record.
+    const lex = turn({ confirmation: 'confirmed', sessionParameters: { confirming: question } });
+    const done = { text: 'Done' };
+    expect(usingUpConfirmation(lex, done)).toBe(done);
     // Nothing answered and nothing on record: nothing to clear.
     const plain = { text: 'How much?' };
     expect(usingUpConfirmation(turn({}), plain)).toBe(plain);
+  });
+
+  it('ends the question with the handler\'s own reply to a "yes": a later "yes" is asked again', () => {
+    const question = questionAbout(hundred);
+    const answered = turn({ parameters: { confirmation: 'yes' }, sessionParameters: { confirming: question } });
+    expect(usingUpConfirmation(answered, { text: 'Done' }, true)).toEqual({
+      text: 'Done',
+      sessionParameters: { confirmation: null, confirming: ANSWERED },
+    });
+    const lex = turn({ confirmation: 'confirmed', sessionParameters: { confirming: question } });
+    expect(usingUpConfirmation(lex, { text: 'Done' }, true)).toEqual({
+      text: 'Done',
+      sessionParameters: { confirming: ANSWERED },
+    });
+    // The handler's prompt or hand-over is not its answer.
+    const prompt = confirmationPrompt(hundred, { text: 'Transfer?' });
+    expect(usingUpConfirmation(answered, prompt, true)).toBe(prompt);
+    // The bot's own question (nothing of ours on record): nothing to end.
+    expect(usingUpConfirmation(turn({ confirmation: 'confirmed' }), { text: 'Done' }, true)).toEqual({ text: 'Done' });
+  });
+
+  it('ends the question on record with a "no", whichever platform gave it', () => {
+    const question = questionAbout(hundred);
+    const no = turn({ parameters: { confirmation: 'no' }, sessionParameters: { confirming: question } });
+    expect(usingUpConfirmation(no, { text: 'Cancelled.' })).toEqual({
+      text: 'Cancelled.',
+      sessionParameters: { confirmation: null, confirming: DECLINED },
+    });
+    const lex = turn({ confirmation: 'denied', sessionParameters: { confirming: question } });
+    expect(usingUpConfirmation(lex, { text: 'Cancelled.' })).toEqual({
+      text: 'Cancelled.',
+      sessionParameters: { confirming: DECLINED },
+    });
+    // A "no" to the bot's own question (nothing of ours on record) leaves nothing on record.
+    expect(usingUpConfirmation(turn({ confirmation: 'denied' }), { text: 'Cancelled.' })).toEqual({
+      text: 'Cancelled.',
+    });
   });
 });

@@ -349,6 +349,7 @@ describe('FulfillmentDispatcher', () => {
   describe('a confirmation answer the handler did not get to use', () => {
     // A Rasa bot keeps a "yes" in its `confirmation` slot until told otherwise: kept past a reply that was not the
     // handler's, it had the same request asked anew act without a question (a second transfer after "still working").
+    // The question stays on record: a "yes" said again to it acts under the question's key, once.
     const answeredYes = (intent: string): DispatchInput => ({
       ...input(intent),
       parameters: { amount: 5, confirmation: 'yes' },
@@ -360,14 +361,14 @@ describe('FulfillmentDispatcher', () => {
       expect(dispatched.result).toEqual({
         text: 'e',
         failed: true,
-        sessionParameters: { confirmation: null, confirming: null },
+        sessionParameters: { confirmation: null },
       });
     });
 
     it('is used up by the interim reply', async () => {
       const dispatched = await dispatcher.dispatch(answeredYes('Slow'), BUDGET_MS);
       expect(dispatched).toMatchObject({ outcome: 'timed-out', result: { text: 'i' } });
-      expect(dispatched.result.sessionParameters).toEqual({ confirmation: null, confirming: null });
+      expect(dispatched.result.sessionParameters).toEqual({ confirmation: null });
     });
   });
 

@@ -1,6 +1,6 @@
 import { auditTransportRefusals } from './grpc-transport-refusals';
 import { guardRequestDecoding, refuseUndecodableMessages, type RequestDecoding } from './request-decoding';
-import { FULFILL_REQUEST_SHAPE, HANDLE_WEBHOOK_REQUEST_SHAPE } from './struct-wire';
+import { FULFILL_REQUEST_SHAPE, HANDLE_WEBHOOK_REQUEST_SHAPE, HEALTH_CHECK_REQUEST_SHAPE } from './struct-wire';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { type INestApplication, Logger } from '@nestjs/common';
 import type { CustomStrategy } from '@nestjs/microservices';
@@ -18,6 +18,9 @@ import { rootLogger } from '../observability/logging';
 import { adaptIncomingHeaders } from './repeated-headers';
 import { logGrpcJsMessages } from './grpc-js-log';
 import { cutUnfinishedRequests, stopReadingOnceAnswered } from './unfinished-requests';
+import { watchCallEnds } from './call-end';
+import { logCallsInContext } from './grpc-log-context';
+import { type AuthenticatedMethod, UnauthenticatedCalls } from './unauthenticated-calls';
 
 const logger = new Logger('Grpc');
 
@@ -34,10 +37,24 @@ const GUARDED_REQUESTS: Readonly<Record<string, RequestDecoding>> = {
     type: 'HandleWebhookRequest',
     shape: HANDLE_WEBHOOK_REQUEST_SHAPE,
   },
-  '/grpc.health.v1.Health/Check': { type: 'HealthCheckRequest' },
-  '/grpc.health.v1.Health/Watch': { type: 'HealthCheckRequest' },
+  '/grpc.health.v1.Health/Check': { type: 'HealthCheckRequest', shape: HEALTH_CHECK_REQUEST_SHAPE },
+  '/grpc.health.v1.Health/Watch': { type: 'HealthCheckRequest', shape: HEALTH_CHECK_REQUEST_SHAPE },
   ...Object.fromEntries([...REFLECTION_METHODS].map((path) => [path, { type: 'ServerReflectionRequest' }])),
 };
+
+/** The methods behind GrpcCallerAuthGuard; signature schemes apply to those that relay signed bytes. */
+const AUTHENTICATED_METHODS: Readonly<Record<string, AuthenticatedMethod>> = {
+  '/fulfillment.v1.FulfillmentService/Fulfill': { signed: false },
+  '/fulfillment.v1.FulfillmentService/HandleWebhook': { signed: true },
+};
+
+/**
+ * Request bytes that calls not yet authenticated may hold together (at least a few requests at the size limit): a
+ * request held whole costs about three times its size (its chunks, the message they make, the decoded fields), and
+ * the chart's memory limit is 512 MiB.
+ */
+const UNAUTHENTICATED_BUDGET_BYTES = 16 * 1024 * 1024;
+const UNAUTHENTICATED_BUDGET_MESSAGES = 4;
 
 /** Room for the protobuf framing around a HandleWebhook body of BODY_LIMIT_BYTES. */
 const MESSAGE_OVERHEAD_BYTES = 16 * 1024;
@@ -59,6 +76,11 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
   let credentials: ServerCredentials | undefined;
   let stopFollowing: (() => void) | undefined;
   const access = accessLogger(rootLogger(config.logLevel));
+  const maxReceiveMessageLength = config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES;
+  const unauthenticated = app.get(UnauthenticatedCalls).interceptor({
+    authenticated: AUTHENTICATED_METHODS,
+    budgetBytes: Math.max(UNAUTHENTICATED_BUDGET_BYTES, UNAUTHENTICATED_BUDGET_MESSAGES * maxReceiveMessageLength),
+  });
 
   const transport = new FulfillmentGrpcTransport({
     host: config.http.host,
@@ -70,14 +92,22 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
         : ServerCredentials.createInsecure()),
     packageDefinition: loadGrpcDefinitions(),
     reflectionDefinition: loadReflectionDefinitions(),
-    maxReceiveMessageLength: config.http.bodyLimitBytes + MESSAGE_OVERHEAD_BYTES,
+    maxReceiveMessageLength,
     interceptors: [
-      grpcAccessLog(access, { probePercent: config.observability.accessLogProbePercent }),
+      grpcAccessLog(access, {
+        probePercent: config.observability.accessLogProbePercent,
+        cuttingAtShutdown: () => endpoint.cuttingAtShutdown,
+      }),
+      // Every status from here on passes it, and the one it sends at a shutdown's cut passes the access log.
+      endpoint.runningCalls(),
       cutUnfinishedRequests(config.http.requestTimeoutMs),
+      unauthenticated,
       refuseUndecodableMessages(REFLECTION_METHODS),
+      watchCallEnds(),
     ],
     onBound: (server, address, port) => {
       guardRequestDecoding(server, GUARDED_REQUESTS);
+      logCallsInContext(server);
       if (!watchGrpcServer(server, access)) {
         logger.warn('Cannot see calls to unknown gRPC methods with this grpc-js version: they get no access line');
       }

@@ -108,6 +108,8 @@ function levelOf(code: GrpcStatus): Level {
 export interface GrpcAccessLogOptions {
   /** Percent of health checks that get a line; 0 is none. */
   readonly probePercent: number;
+  /** Whether the shutdown is cutting the calls still open (its grace is over): they were not abandoned by clients. */
+  readonly cuttingAtShutdown?: () => boolean;
 }
 
 /**
@@ -142,19 +144,22 @@ export function grpcAccessLog(logger: Logger, options: GrpcAccessLogOptions): Se
       if (logged) return;
       logged = true;
       const state = metadata ? callStates.get(metadata) : undefined;
+      // Cut: the connection reset beneath the call, or the UNAVAILABLE the shutdown sent it just before.
+      const cut = (code === undefined || code === GrpcStatus.UNAVAILABLE) && options.cuttingAtShutdown?.() === true;
       writeAccessLine(logger, {
         requestId,
         method: 'GRPC',
         path: method.path,
         status: code,
         grpcStatus: code === undefined ? undefined : GrpcStatus[code],
-        level: code === undefined ? 'warn' : levelOf(code),
+        level: cut ? 'error' : code === undefined ? 'warn' : levelOf(code),
         durationMs: performance.now() - started,
         bytesIn,
         bytesOut: sent.reduce<number>((total, message) => total + sizeOf(message), 0),
         callerId: state?.caller?.id,
         clientAddress: state?.clientAddress ?? remoteAddressOf(call),
-        aborted: code === undefined ? true : undefined,
+        aborted: code === undefined && !cut ? true : undefined,
+        cut: cut ? 'shutdown' : undefined,
       });
     };
     return new ServerInterceptingCall(call, {

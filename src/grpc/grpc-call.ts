@@ -1,6 +1,7 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Caller, RateLimit } from '../common/caller';
+import type { ForwardingHeaders } from '../common/net/client-address';
 import { acceptedRequestId } from '../common/limits';
 import type { Platform } from '../common/platform';
 
@@ -55,6 +56,17 @@ export function metadataHeaders(metadata: Metadata): { headers: IncomingHttpHead
     }
   }
   return { headers, rawHeaders };
+}
+
+/**
+ * The forwarding metadata a trusted proxy in front (Envoy, a mesh) adds, as HTTP's `forwardingHeaders` reads them:
+ * gRPC clients send none of their own.
+ */
+export function forwardingMetadata(metadata: Metadata): ForwardingHeaders {
+  return {
+    forwarded: [metadataValue(metadata, 'forwarded') ?? []].flat(),
+    xForwardedFor: [metadataValue(metadata, 'x-forwarded-for') ?? []].flat(),
+  };
 }
 
 /** The client's address without the port, from grpc-js's `address:port` peer string (IPv6 included). */

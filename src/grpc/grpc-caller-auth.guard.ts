@@ -7,13 +7,15 @@ import { Deadline } from '../common/deadline';
 import { AppConfig } from '../config';
 import { AppError } from '../common/errors/app-error';
 import { GrpcAuth } from './grpc-auth.decorator';
-import { GrpcUnaryCall, metadataHeaders, metadataValue, remoteAddressOf, requestIdOf } from './grpc-call';
+import { GrpcUnaryCall, forwardingMetadata, metadataHeaders, remoteAddressOf, requestIdOf } from './grpc-call';
 import { GrpcConnections } from './grpc-connections';
 import { isUndecodable, refuseUndecodable } from './request-decoding';
 import { shareCallState } from './grpc-access-log';
 import { EventLoopLoad } from '../observability/event-loop-load';
 import { PreAuthLimiter } from '../throttling/pre-auth-limiter';
 import { authBudgetMs } from './grpc-deadline';
+import { onCallEnd } from './call-end';
+import { UnauthenticatedCalls } from './unauthenticated-calls';
 import { isPlatform, PLATFORMS, Platform } from '../common/platform';
 
 const EMPTY = Buffer.alloc(0);
@@ -40,6 +42,7 @@ export class GrpcCallerAuthGuard implements CanActivate {
     private readonly load: EventLoopLoad,
     private readonly config: AppConfig,
     private readonly preAuth: PreAuthLimiter,
+    private readonly unauthenticated: UnauthenticatedCalls,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -60,12 +63,12 @@ export class GrpcCallerAuthGuard implements CanActivate {
         'Retry-After': '1',
       });
     }
+    // In hand until it ends, however it ends: OVERLOAD_IN_FLIGHT counts gRPC calls with HTTP requests.
+    this.load.started();
+    onCallEnd(metadata, () => this.load.finished());
     // Before any credential is looked at. gRPC clients send no forwarding metadata of their own; a trusted
     // proxy in front (Envoy, a mesh) adds x-forwarded-for / forwarded like it does for HTTP, and only then is it read.
-    const client = this.preAuth.clientAddress(remoteAddressOf(call), {
-      forwarded: [metadataValue(metadata, 'forwarded') ?? []].flat(),
-      xForwardedFor: [metadataValue(metadata, 'x-forwarded-for') ?? []].flat(),
-    });
+    const client = this.preAuth.clientAddress(remoteAddressOf(call), forwardingMetadata(metadata));
     call.clientAddress = client.address;
     if (client.address !== undefined) trace.getActiveSpan()?.setAttribute('client.address', client.address);
     await this.preAuth.admit({ ...client, requestId: call.requestId, route: call.getPath() });
@@ -101,6 +104,8 @@ export class GrpcCallerAuthGuard implements CanActivate {
       // Bytes that did not decode name no platform: they are refused below, to a caller who proved who it is.
       { platform: () => (isUndecodable(request) ? undefined : platform()) },
     );
+    // Its request is the caller's own from here, no longer part of what unknown callers may hold together.
+    this.unauthenticated.authenticated(metadata);
     const { caller } = authenticated;
     call.caller = { id: caller.id, platforms: caller.platforms };
     call.callerRateLimit = caller.rateLimit;

@@ -21,21 +21,25 @@ export class GrpcErrorFilter implements RpcExceptionFilter<unknown> {
       this.logger.error(`${call?.getPath?.() ?? 'gRPC call'} failed (request ${requestId ?? '-'})`, stack);
     }
     const status: GrpcErrorStatus = toGrpcStatus(exception, requestId);
-    if (exception instanceof AppError && refusals.hasSubscribers) this.publishRefusal(exception, call);
+    if (exception instanceof AppError) publishGrpcRefusal(exception, call);
     return throwError(() => status);
   }
+}
 
-  /** The refusals HTTP audits (as its 400/413/415 and idempotency conflicts), with the gRPC method as the route. */
-  private publishRefusal(exception: AppError, call: (GrpcCallState & { getPath?: () => string }) | undefined): void {
-    const refusal = refusalFor(exception, STATUS_BY_CODE[exception.code], exception.code);
-    if (!refusal) return;
-    refusals.publish({
-      ...refusal,
-      route: call?.getPath?.(),
-      callerId: call?.caller?.id,
-      remoteAddress: call?.clientAddress,
-      requestId: call?.requestId,
-      detail: exception.details.map((detail) => detail.field).join(', ') || undefined,
-    } satisfies Refusal);
-  }
+/** The refusals HTTP audits (as its 400/413/415 and idempotency conflicts), with the gRPC method as the route. */
+export function publishGrpcRefusal(
+  exception: AppError,
+  call: (GrpcCallState & { getPath?: () => string }) | undefined,
+): void {
+  if (!refusals.hasSubscribers) return;
+  const refusal = refusalFor(exception, STATUS_BY_CODE[exception.code], exception.code);
+  if (!refusal) return;
+  refusals.publish({
+    ...refusal,
+    route: call?.getPath?.(),
+    callerId: call?.caller?.id,
+    remoteAddress: call?.clientAddress,
+    requestId: call?.requestId,
+    detail: exception.details.map((detail) => detail.field).join(', ') || undefined,
+  } satisfies Refusal);
 }

@@ -7,7 +7,7 @@ function countingReadiness(): { readiness: Readiness; reads: () => number; set: 
   let reads = 0;
   let serving = true;
   const readiness = {
-    get serving() {
+    servingAsLastSeen() {
       reads += 1;
       return serving;
     },

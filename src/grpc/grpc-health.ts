@@ -18,7 +18,10 @@ import { FULFILLMENT_SERVICE } from './grpc-proto';
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
-/** How often Watch looks at readiness (in-memory flags, the heap, and a certificate look kept 10 s). */
+/**
+ * How often Watch looks at readiness (in-memory flags, the heap, a certificate look kept 10 s, PostgreSQL as last
+ * checked, checked again every second with DEGRADED_MODE=503).
+ */
 const WATCH_INTERVAL_MS = 250;
 
 /** `""` is the server as a whole (what Kubernetes gRPC probes ask); the other names are our services. */
@@ -36,17 +39,20 @@ export class GrpcHealth implements OnModuleDestroy {
    * changes, however many a client opens.
    */
   private readonly status: Observable<ServingStatus> = timer(0, WATCH_INTERVAL_MS).pipe(
-    map(() => this.current()),
+    map(() => statusOf(this.readiness.servingAsLastSeen())),
     distinctUntilChanged(),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
 
   constructor(private readonly readiness: Readiness) {}
 
-  /** The status of a known service; NOT_FOUND for another name, as the protocol asks. */
-  check(service: string): ServingStatus {
+  /**
+   * The status of a known service, by the rules of HTTP /health/ready (PostgreSQL checked now with
+   * DEGRADED_MODE=503); NOT_FOUND for another name, as the protocol asks.
+   */
+  async check(service: string): Promise<ServingStatus> {
     if (!SERVICES.has(service)) throw new AppError('NOT_FOUND', `Unknown service "${service}".`);
-    return this.current();
+    return statusOf(await this.readiness.checkServing());
   }
 
   /** The status at once, then each change, until the client cancels or the server shuts down. */
@@ -63,8 +69,8 @@ export class GrpcHealth implements OnModuleDestroy {
   onModuleDestroy(): void {
     this.endWatches();
   }
+}
 
-  private current(): ServingStatus {
-    return this.readiness.serving ? 'SERVING' : 'NOT_SERVING';
-  }
+function statusOf(serving: boolean): ServingStatus {
+  return serving ? 'SERVING' : 'NOT_SERVING';
 }

@@ -12,10 +12,11 @@ import { GrpcEndpoint } from './grpc-endpoint';
 import { GrpcErrorFilter } from './grpc-error.filter';
 import { GrpcHealth } from './grpc-health';
 import { HealthGrpcController } from './health.grpc.controller';
+import { UnauthenticatedCalls } from './unauthenticated-calls';
 
 const controllers = [FulfillmentGrpcController, HealthGrpcController];
 const services = [FulfillmentGrpcService, GrpcHealth];
-const transport = [GrpcConnections, GrpcEndpoint];
+const transport = [GrpcConnections, GrpcEndpoint, UnauthenticatedCalls];
 const enhancers = [GrpcCallerAuthGuard, GrpcCallerThrottlerGuard, GrpcErrorFilter];
 
 /**

@@ -25,9 +25,9 @@ export class HealthGrpcController {
   constructor(private readonly health: GrpcHealth) {}
 
   @GrpcMethod('Health', 'Check')
-  check(request: HealthCheckRequest): HealthCheckResponse {
+  async check(request: HealthCheckRequest): Promise<HealthCheckResponse> {
     refuseUndecodable(request);
-    return { status: this.health.check(request.service ?? '') };
+    return { status: await this.health.check(request.service ?? '') };
   }
 
   @GrpcMethod('Health', 'Watch')

@@ -1,4 +1,8 @@
+import { authorizationSyntaxError } from '../auth/malformed-credential';
 import { makeMetadataSafe, restoreRepeatedHeaders, UNREADABLE_VALUE } from './repeated-headers';
+
+/** What grpc-js takes as a text metadata value. */
+const METADATA_SAFE = /^[ -~]*$/;
 
 describe('restoreRepeatedHeaders', () => {
   it('gives a header node:http2 reduced to its first value every value, in order', () => {
@@ -29,6 +33,14 @@ describe('makeMetadataSafe', () => {
       'x-fine': 'plain text ~',
       ':path': '/p\t',
     });
+  });
+
+  it('puts in a value every credential syntax refuses as malformed (not a scheme the caller guard would skip)', () => {
+    const headers: Record<string, string | string[] | undefined> = { authorization: 'Bearer caf\u00e9' };
+    makeMetadataSafe(headers);
+    expect(METADATA_SAFE.test(String(headers.authorization))).toBe(true);
+    // Before, the value was the word "unreadable": a well-formed scheme-only credential we do not support.
+    expect(authorizationSyntaxError(String(headers.authorization))).toMatchObject({ header: 'authorization' });
   });
 
   it('leaves binary (-bin) values to grpc-js, which decodes them, and drops names that cannot be metadata keys', () => {

@@ -1,5 +1,6 @@
 import type { Server } from '@grpc/grpc-js';
 import type { IncomingHttpHeaders } from 'node:http2';
+import { UNREADABLE_HEADER_VALUE } from '../auth/malformed-credential';
 import { grpcHttp2Servers } from './grpc-connections';
 import { holdableTimeout } from './grpc-deadline';
 
@@ -29,8 +30,12 @@ export function restoreRepeatedHeaders(headers: IncomingHttpHeaders, rawHeaders:
 const METADATA_KEY = /^[0-9a-z_.-]+$/;
 const METADATA_TEXT = /^[ -~]*$/;
 
-/** Stands for a header value gRPC metadata cannot hold: never a credential, and it says nothing of what was sent. */
-export const UNREADABLE_VALUE = 'unreadable';
+/**
+ * Stands for a header value gRPC metadata cannot hold: never a credential, and it says nothing of what was sent. Not
+ * the bare word `unreadable`: as `authorization` that was a well-formed scheme we do not support, so the call was
+ * refused UNAUTHENTICATED, or authenticated by its client certificate, instead of refused as malformed.
+ */
+export const UNREADABLE_VALUE = UNREADABLE_HEADER_VALUE;
 
 /**
  * Makes every header one grpc-js can turn into metadata. grpc-js drops a header whose name or (text) value it

@@ -46,6 +46,9 @@ export const HANDLE_WEBHOOK_REQUEST_SHAPE: MessageShape = {
   2: { name: 'json', wireType: LENGTH_DELIMITED },
 };
 
+/** `grpc.health.v1.HealthCheckRequest`: the service's name, which must be whole and UTF-8. */
+export const HEALTH_CHECK_REQUEST_SHAPE: MessageShape = { 1: text('service') };
+
 /** `google.protobuf.Struct`'s map, one of its entries, `Value` (a oneof of these kinds) and `ListValue`. */
 const STRUCT_FIELDS: MessageShape = { 1: { name: 'fields', wireType: LENGTH_DELIMITED } };
 const ENTRY_KEY = 1;

@@ -15,6 +15,8 @@ export interface HeapCheck {
 
 /** How long a look at the certificate holds: gRPC health Watch asks four times a second. */
 const CERTIFICATE_LOOK_MS = 10_000;
+/** How often gRPC health Watch has PostgreSQL checked, at most (it looks at readiness four times a second). */
+const DATABASE_LOOK_MS = 1_000;
 
 /**
  * The service's own view of whether it should get traffic, one set of rules for HTTP `/health/ready` and gRPC
@@ -28,6 +30,7 @@ const CERTIFICATE_LOOK_MS = 10_000;
 export class Readiness {
   private drainingSince?: number;
   private certificateLook?: { readonly at: number; readonly check: CertificateCheck };
+  private databaseLookedAt = 0;
 
   constructor(
     private readonly database: DatabaseAvailability,
@@ -49,6 +52,31 @@ export class Readiness {
     );
   }
 
+  /**
+   * `serving`, with PostgreSQL checked now when losing it makes the replica unready (DEGRADED_MODE=503), as HTTP
+   * /health/ready checks it: otherwise an idle replica (no turn to fail) kept answering SERVING through an outage.
+   * One round trip, bounded by the probe's timeout and shared by the checks asking at once.
+   */
+  async checkServing(): Promise<boolean> {
+    if (this.databaseDecides) {
+      this.databaseLookedAt = Date.now();
+      await this.database.check();
+    }
+    return this.serving;
+  }
+
+  /**
+   * `serving` as last seen, for a frequent look (gRPC health Watch): in DEGRADED_MODE=503 it has PostgreSQL checked
+   * again (at most every DATABASE_LOOK_MS, not waited for), so that a change shows in a later look.
+   */
+  servingAsLastSeen(now = Date.now()): boolean {
+    if (this.databaseDecides && now - this.databaseLookedAt >= DATABASE_LOOK_MS) {
+      this.databaseLookedAt = now;
+      void this.database.check();
+    }
+    return this.serving;
+  }
+
   /** DEGRADED_MODE=reply: without PostgreSQL each turn still gets the platform-shaped "temporarily unavailable". */
   get answersWithoutDatabase(): boolean {
     return this.config.degraded.mode === 'reply';
@@ -60,6 +88,11 @@ export class Readiness {
    */
   get listening(): boolean {
     return (this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined)?.listening === true;
+  }
+
+  /** PostgreSQL's state can make the replica unready, and nothing else already does (draining). */
+  private get databaseDecides(): boolean {
+    return !this.answersWithoutDatabase && !this.draining;
   }
 
   get draining(): boolean {

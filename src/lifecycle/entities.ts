@@ -11,6 +11,7 @@ export { CaptureRule } from '../console/capture/capture-rule.entity';
 export { RevokedSession } from '../console/sessions/revoked-session.entity';
 export { TurnCapture } from '../console/turn-log/turn-capture.entity';
 export { TurnLogEntry } from '../console/turn-log/turn-log-entry.entity';
+export { TurnLogRollup } from '../console/turn-log/turn-log-rollup.entity';
 export { IdempotencyRecord } from '../idempotency/idempotency-record.entity';
 export { AppointmentSlot } from '../intents/appointments/entities/appointment-slot.entity';
 export { Appointment } from '../intents/appointments/entities/appointment.entity';

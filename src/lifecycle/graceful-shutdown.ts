@@ -20,6 +20,35 @@ export function closeMarginMs(config: ShutdownConfig): number {
 }
 
 /**
+ * Left at the very end of the grace period, after the application's close, for what follows it (an embedded
+ * database's stop, the last log lines) before the forced exit: 500 ms, or a quarter of the close margin.
+ */
+const EXIT_MARGIN_MS = 500;
+
+export function exitMarginMs(config: ShutdownConfig): number {
+  return Math.min(EXIT_MARGIN_MS, closeMarginMs(config) / 4);
+}
+
+/**
+ * Closes the application (the modules' destroy and shutdown hooks: outbound requests aborted, final flushes, pools
+ * closed) within `withinMs`; false when it was still closing then. Each hook bounds its own wait, but one that did
+ * not (undici's Agent#close waiting for a request, the turn log's flush for a database that did not answer) held
+ * the whole stop until the process was forced out, exit 1, with everything after it skipped.
+ */
+export async function closeWithin(app: INestApplication, withinMs: number): Promise<boolean> {
+  const closing = app.close().then(() => true);
+  // Settling after the time is up (the process is exiting by then), a failure is nobody's to report.
+  void closing.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, withinMs))));
+  try {
+    return await Promise.race([closing, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The SIGTERM sequence. At once: readiness turns false, and every response from now on says
  * `Connection: close`, so a client on a keep-alive connection is told to reconnect (elsewhere) by the answer
  * to its next request instead of finding the connection gone. After `delayMs` (load balancers have stopped
@@ -28,17 +57,20 @@ export function closeMarginMs(config: ShutdownConfig): number {
  * every response, so clients stop reusing it first). In parallel the job queue lets running jobs finish (or
  * fails them back to the queue) and takes no more, while still queueing what turns being answered send. Then late
  * work (turns answered "still working") stores its results, within the grace period; the queue closes, then the
- * application (audit flush, pools). The gRPC port stops with the HTTP listener: no new calls, running ones finish
- * within the grace period, and are cut after it; so are HTTP connections still open then (idle ones whose
- * keep-alive timeout is longer, requests whose deadline is).
- * Resolves when everything is closed.
+ * application (outbound requests still running aborted, audit and turn log flush, pools), in the close margin and
+ * never past the grace period (`closeWithin`). The gRPC port stops with the HTTP listener: no new calls, running
+ * ones finish until the close margin begins (SHUTDOWN_GRACE_MS minus `closeMarginMs`), and are cut then; so are HTTP
+ * connections still open then (idle ones whose keep-alive timeout is longer, requests whose deadline is).
+ * Resolves when everything is closed, or when the grace period (less `exitMarginMs`) is over.
  */
 export async function shutDownGracefully(
   app: INestApplication,
   config: ShutdownConfig,
   logger: LoggerService,
 ): Promise<void> {
-  const closeBy = Date.now() + config.graceMs - closeMarginMs(config);
+  const startedAt = Date.now();
+  const closeBy = startedAt + config.graceMs - closeMarginMs(config);
+  const exitBy = startedAt + config.graceMs - exitMarginMs(config);
   const readiness = app.get(Readiness);
   readiness.startDraining();
   if (config.delayMs > 0) {
@@ -86,6 +118,8 @@ export async function shutDownGracefully(
   // Late work the turns left (answered "still working") stores its result and queues its callback, while it can.
   const unstored = await app.get(FulfillmentResults).lateWorkStored(closeBy - Date.now());
   if (unstored > 0) logger.warn(`Closing with ${unstored} late result(s) not stored: the grace period is over`);
-  await jobs.stop();
-  await app.close();
+  await jobs.stop(closeBy - Date.now());
+  if (!(await closeWithin(app, exitBy - Date.now()))) {
+    logger.warn('The application was still closing at the end of the grace period; exiting without waiting for it');
+  }
 }

@@ -1,5 +1,8 @@
 import type { Request, Response } from 'express';
 import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { answerClientErrors } from '../common/http/client-errors';
 import { accessLogger, httpAccessLog, logRefusedRequest, sampleProbe, writeAccessLine } from './access-log';
 import { createRootLogger } from './logging';
 import { capturedLog } from './testing/captured-log';
@@ -11,6 +14,7 @@ const ACCESS_LINE_FIELDS = new Set([
   'bytes_out',
   'caller_id',
   'client_address',
+  'cut',
   'duration_ms',
   'grpc_status',
   'hostname',
@@ -148,5 +152,135 @@ describe('access log', () => {
         duration_ms: 1.2,
       }),
     ]);
+  });
+});
+
+describe('access lines of requests the server cut (real sockets)', () => {
+  const REQUEST_TIMEOUT_MS = 1000;
+  const BODY_START = '{"a":';
+  let server: Server;
+  let port: number;
+  let out: ReturnType<typeof capturedLog>;
+  let read: string[];
+
+  beforeEach(async () => {
+    out = capturedLog();
+    read = [];
+    const logger = accessLogger(createRootLogger('info', out.stream));
+    const log = httpAccessLog(logger, { probePercent: 0 });
+    // Node's own checks of slow requests, every 50 ms instead of every 30 s.
+    const timeouts = { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS };
+    server = createServer({ ...timeouts, connectionsCheckingInterval: 50 }, (req, res) => {
+      const request = Object.assign(req, { originalUrl: req.url, requestId: req.headers['x-request-id'] });
+      // Reads the body as the body reader does, and answers once all of it has come.
+      log(request as unknown as Request, res as unknown as Response, () => {
+        read.push(String(request.requestId));
+        req.on('data', () => undefined);
+        req.on('end', () => res.end('{}'));
+      });
+    });
+    answerClientErrors(server, undefined, (answer) => logRefusedRequest(logger, answer));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function until(condition: () => boolean): Promise<void> {
+    for (let waited = 0; !condition() && waited < 10_000; waited += 20) await pause(20);
+  }
+
+  /** Sends the headers and the start of a 50-byte body, then nothing more; resolves once the request was read. */
+  async function slowUpload(requestId: string): Promise<Socket> {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.resume();
+    socket.write(`POST /x?token=t HTTP/1.1\r\nHost: a\r\nX-Request-Id: ${requestId}\r\nContent-Length: 50\r\n\r\n`);
+    socket.write(BODY_START);
+    await until(() => read.includes(requestId));
+    return socket;
+  }
+
+  /** The lines once `count` are written, and what came with them. */
+  async function lines(count: number): Promise<Record<string, unknown>[]> {
+    await until(() => out.lines().length >= count);
+    await pause(100);
+    return out.lines();
+  }
+
+  it('one line for a request whose body did not arrive in time: 408, timed out by the server, the bytes that came', async () => {
+    const socket = await slowUpload('slow-body');
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await closed;
+    expect(await lines(1)).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'POST /x 408 timed out by the server',
+        request_id: 'slow-body',
+        status: 408,
+        cut: 'timeout',
+        bytes_in: BODY_START.length,
+      }),
+    ]);
+    expect(out.lines()[0]).not.toHaveProperty('aborted');
+  });
+
+  it('one line, abandoned by the client, for a client that ends its side in the middle of the body (no 400 of its own)', async () => {
+    const socket = await slowUpload('ended-mid-body');
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.end();
+    await closed;
+    expect(await lines(1)).toEqual([
+      expect.objectContaining({
+        msg: 'POST /x abandoned by the client',
+        request_id: 'ended-mid-body',
+        aborted: true,
+      }),
+    ]);
+  });
+
+  it('still a line of its own for headers that did not arrive in time (no request was read)', async () => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.resume();
+    socket.write('POST /x HTTP/1.1\r\nHost: a\r\n');
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(await lines(1)).toEqual([
+      expect.objectContaining({ msg: '- - 408', status: 408, parse_error: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+    ]);
+  });
+
+  it('a request cut when the shutdown ends its connections: cut at shutdown, at error, with the bytes that came', async () => {
+    const socket = await slowUpload('cut-at-shutdown');
+    // What the shutdown does: stop listening, and at the end of the grace cut the connections still open.
+    const closing = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closing;
+    socket.destroy();
+    expect(await lines(1)).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'POST /x cut at shutdown',
+        request_id: 'cut-at-shutdown',
+        cut: 'shutdown',
+        bytes_in: BODY_START.length,
+      }),
+    ]);
+    expect(out.lines()[0]).not.toHaveProperty('status');
+    expect(out.lines()[0]).not.toHaveProperty('aborted');
+  });
+
+  it('a client that goes away (a reset) is still one that abandoned the request', async () => {
+    const socket = await slowUpload('gone');
+    socket.resetAndDestroy();
+    expect(await lines(1)).toEqual([
+      expect.objectContaining({ msg: 'POST /x abandoned by the client', aborted: true, bytes_in: BODY_START.length }),
+    ]);
+    expect(out.lines()[0]).not.toHaveProperty('cut');
   });
 });

@@ -27,7 +27,7 @@ export interface LoadSample {
   readonly delayMs: number;
   /** The share of the last window the loop was busy (0–1). */
   readonly utilization: number;
-  /** Requests read and not yet answered. */
+  /** Requests and gRPC calls read and not yet answered. */
   readonly inFlight: number;
 }
 
@@ -82,7 +82,8 @@ export class EventLoopLoad implements OnApplicationShutdown {
     metrics?.gauge('event_loop_utilization_ratio', 'Share of the last 100 ms the event loop was busy', (observe) =>
       observe(this.recentUtilization),
     );
-    metrics?.gauge('http_requests_in_flight', 'HTTP requests read and not yet answered', (observe) =>
+    // The name predates gRPC calls being counted; kept, as dashboards and alerts read it.
+    metrics?.gauge('http_requests_in_flight', 'HTTP requests and gRPC calls read and not yet answered', (observe) =>
       observe(this.inFlight),
     );
     const refusals = metrics?.counter('overload_refusals_total', 'Turns refused (503 OVERLOADED) by a busy replica');
@@ -94,13 +95,21 @@ export class EventLoopLoad implements OnApplicationShutdown {
     return this.recentDelayMs;
   }
 
-  /** A request was read; `finished` when its response has ended (or its connection closed). */
+  /**
+   * A request (or gRPC call) was let in; `finished` when its response has ended (or its connection closed), or the
+   * call's status went out (or it was cancelled).
+   */
   started(): void {
     this.inFlight += 1;
   }
 
   finished(): void {
     this.inFlight -= 1;
+  }
+
+  /** Requests and gRPC calls let in and not yet answered: what OVERLOAD_IN_FLIGHT is compared with. */
+  get requestsInFlight(): number {
+    return this.inFlight;
   }
 
   /** True while new turns should be refused; counts and (now and then) logs each refusal it causes. */

@@ -24,6 +24,15 @@ const PINO_LEVELS: Record<LogLevel, Level> = {
 const REQUEST = createContextKey('webhook-fulfillment request');
 
 /**
+ * What a line needs of the HTTP request or gRPC call being handled, read when the line is logged: the id is set
+ * when it arrives, the caller once authenticated.
+ */
+export interface LoggedRequest {
+  readonly requestId?: string;
+  readonly caller?: { readonly id: string };
+}
+
+/**
  * Fields every line gets from where it is logged: the request's id and caller (once authenticated) and the
  * active span's ids. Both come from the OpenTelemetry context, which follows async work through the
  * tracing SDK's AsyncLocalStorage; with OTEL_SDK_DISABLED=true there is no such context (and none of its
@@ -33,9 +42,9 @@ export function contextFields(): Record<string, string> {
   const active = context.active();
   // A fresh object each time: pino merges the line's own fields into what the mixin returns.
   const fields: Record<string, string> = {};
-  const request = active.getValue(REQUEST) as RequestContext | undefined;
+  const request = active.getValue(REQUEST) as LoggedRequest | undefined;
   if (request) {
-    fields.request_id = request.requestId;
+    if (request.requestId !== undefined) fields.request_id = request.requestId;
     if (request.caller) fields.caller_id = request.caller.id;
   }
   const ids = trace.getSpan(active)?.spanContext();
@@ -203,7 +212,14 @@ class ServiceNestLogger extends PinoNestLogger {
  * the context. (The access line is `httpAccessLog`'s.)
  */
 export function requestLogContext(req: Request, _res: Response, next: NextFunction): void {
+  inLogContext(req as RequestContext, next);
+}
+
+/**
+ * Runs `handle` (and whatever it starts) with `request` in the log context: every line logged meanwhile carries
+ * its request id and, once set, its caller. A gRPC call's handling runs in it too (`logCallsInContext`).
+ */
+export function inLogContext<T>(request: LoggedRequest, handle: () => T): T {
   // Without tracing there is no context to carry it (the API's no-op manager would drop it after a copy).
-  if (tracingRunning()) context.with(context.active().setValue(REQUEST, req), next);
-  else next();
+  return tracingRunning() ? context.with(context.active().setValue(REQUEST, request), handle) : handle();
 }

@@ -1,23 +1,13 @@
 import type { MetricReader } from '@opentelemetry/sdk-metrics';
-import type { AppConfig } from '../config';
-import { Metrics } from './metrics';
+import { loadConfig } from '../config/load-config';
+import { DURATION_BUCKETS_SECONDS, type Metrics } from './metrics';
+import { collectedPoints, metricsForTest } from './testing/collected-metrics';
 
-function metricsOn(): Metrics {
-  return new Metrics({
-    http: { host: '127.0.0.1' },
-    observability: { metricsEnabled: true, metricsPort: 0 },
-    fulfillment: { deadlinesMs: {} },
-  } as unknown as AppConfig);
-}
+const metricsOn = metricsForTest;
 
 /** The gauge's series as a scrape would read them: attributes and value. */
 async function scrape(metrics: Metrics, name: string): Promise<[Record<string, unknown>, number][]> {
-  const reader = (metrics as unknown as { exporter: MetricReader }).exporter;
-  const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics
-    .flatMap((scope) => scope.metrics)
-    .find((candidate) => candidate.descriptor.name === name);
-  return (metric?.dataPoints ?? []).map((point) => [point.attributes, point.value as number]);
+  return (await collectedPoints(metrics, name)).map((point) => [point.attributes, point.value as number]);
 }
 
 describe('Metrics.gauge', () => {
@@ -60,5 +50,40 @@ describe('Metrics target_info', () => {
       'deployment.environment.name': 'prod-eu',
     });
     await metrics.onApplicationShutdown();
+  });
+});
+
+describe('fulfillment_request_duration_seconds buckets', () => {
+  const DEADLINES = [
+    'DIALOGFLOW_ES_DEADLINE_MS',
+    'DIALOGFLOW_CX_DEADLINE_MS',
+    'LEX_V2_DEADLINE_MS',
+    'RASA_DEADLINE_MS',
+    'GENERIC_DEADLINE_MS',
+  ];
+
+  /** The longest deadline the configuration accepts for a variable (its @Max). */
+  function longestAccepted(name: string): number {
+    let low = 50;
+    let high = 600_000;
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      try {
+        loadConfig({ [name]: String(middle) }, '/srv');
+        low = middle;
+      } catch {
+        high = middle - 1;
+      }
+    }
+    return low;
+  }
+
+  it.each(DEADLINES)('reach past the longest %s accepted, finely enough to compare a p99 with it', (name) => {
+    const seconds = longestAccepted(name) / 1000;
+    const top = DURATION_BUCKETS_SECONDS.at(-1) as number;
+    expect(top).toBeGreaterThanOrEqual(seconds);
+    // Between neighbouring bounds near the deadline a quantile is interpolated: at most a third apart.
+    const above = DURATION_BUCKETS_SECONDS.findIndex((bound) => bound >= seconds);
+    expect(DURATION_BUCKETS_SECONDS[above] / DURATION_BUCKETS_SECONDS[above - 1]).toBeLessThanOrEqual(4 / 3);
   });
 });

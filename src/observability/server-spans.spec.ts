@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -97,6 +97,49 @@ describe('traceServerRequests', () => {
     ).toEqual([
       ['/v1/items/fail', SpanStatusCode.ERROR, undefined],
       ['/slow', SpanStatusCode.UNSET, 'aborted'],
+    ]);
+  });
+
+  it('tells a request the server cut from one the client abandoned: timeout (with the 408 sent), shutdown', async () => {
+    // Node's checks of slow requests every 50 ms, instead of every 30 s.
+    const slow = createServer(
+      { requestTimeout: 1000, headersTimeout: 1000, connectionsCheckingInterval: 50 },
+      (request) => request.resume(),
+    );
+    traceServerRequests(slow, 'http');
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const slowPort = (slow.address() as AddressInfo).port;
+    /** Headers and the start of a 50-byte body, then nothing more; resolves once its span has started. */
+    const upload = async (path: string): Promise<Socket> => {
+      const socket = connect(slowPort, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.resume();
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Length: 50\r\n\r\n{"a":`);
+      await new Promise((resolve) => slow.once('request', resolve));
+      return socket;
+    };
+    try {
+      const timedOut = await upload('/timed-out');
+      await new Promise((resolve) => timedOut.once('close', resolve));
+      await upload('/cut');
+      // What the shutdown does: stop listening, and at the end of the grace cut the connections still open.
+      const closing = new Promise((resolve) => slow.close(resolve));
+      slow.closeAllConnections();
+      await closing;
+    } finally {
+      slow.closeAllConnections();
+    }
+    const finished = await spans(2);
+    expect(
+      finished.map((span) => [
+        span.attributes['url.path'],
+        span.attributes['error.type'],
+        span.attributes['http.response.status_code'],
+        span.status.code,
+      ]),
+    ).toEqual([
+      ['/timed-out', 'timeout', 408, SpanStatusCode.UNSET],
+      ['/cut', 'shutdown', undefined, SpanStatusCode.ERROR],
     ]);
   });
 

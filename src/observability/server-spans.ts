@@ -5,9 +5,11 @@ import {
   propagation,
   ROOT_CONTEXT,
   SpanKind,
+  type Span,
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import { timeoutStatus, unansweredBecause } from './access-log';
 import { redactQuery } from './redaction';
 import { isProbe, tracer, tracingRunning } from './telemetry';
 
@@ -53,14 +55,27 @@ export function traceServerRequests(server: Server, scheme: 'http' | 'https'): v
           span.setAttribute('http.response.status_code', response.statusCode);
           if (response.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
         }
-        // Closed before the response ended: the client went away.
-        if (!response.writableFinished) span.setAttribute('error.type', 'aborted');
+        endUnanswered(span, request, response);
       }
       span.end();
     };
     response.once('close', end);
     context.with(trace.setSpan(parent, span), handle, undefined, request, response);
   });
+}
+
+/**
+ * Closed before the response ended: `aborted` when the client went away, `timeout` when HTTP_REQUEST_TIMEOUT_MS ran
+ * out first (with the 408 Node sent, when it could), `shutdown` when the end of the shutdown's grace cut it (an
+ * error: the server gave up on a request it had taken).
+ */
+function endUnanswered(span: Span, request: IncomingMessage, response: ServerResponse): void {
+  const unanswered = unansweredBecause(request, response);
+  if (unanswered === undefined) return;
+  span.setAttribute('error.type', unanswered === 'client' ? 'aborted' : unanswered);
+  if (unanswered === 'shutdown') span.setStatus({ code: SpanStatusCode.ERROR, message: 'cut at shutdown' });
+  const status = unanswered === 'timeout' ? timeoutStatus(response) : undefined;
+  if (status !== undefined) span.setAttribute('http.response.status_code', status);
 }
 
 function requestAttributes(request: IncomingMessage, scheme: string): Attributes {

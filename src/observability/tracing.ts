@@ -100,6 +100,9 @@ function start(env: Environment): Tracing {
   };
 }
 
+/** grpc.health.v1.Health's `Check` and `Watch`, server reflection's (v1 and v1alpha) `ServerReflectionInfo`. */
+export const UNTRACED_GRPC_METHODS: readonly string[] = ['Check', 'Watch', 'ServerReflectionInfo'];
+
 function createInstrumentations(): Instrumentation[] {
   return [
     // Outgoing calls through node:http only (JWKS fetches), inside a trace. Incoming requests get their server
@@ -108,7 +111,10 @@ function createInstrumentations(): Instrumentation[] {
     new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, requireParentforOutgoingSpans: true }),
     // No pg instrumentation: the pools' client class makes each query's span itself, only inside a recorded
     // trace (database/query-span.ts); the instrumentation's wrappers cost ~35 µs a turn, recorded or not.
-    new GrpcInstrumentation(),
+    // Health checks and reflection get no trace, as HTTP probes get none: a Kubernetes gRPC probe every few seconds
+    // was a root trace each. The instrumentation matches a served call by its method's name alone (`Check`, not
+    // `/grpc.health.v1.Health/Check`); no other service here has a method of these names.
+    new GrpcInstrumentation({ ignoreGrpcMethods: [...UNTRACED_GRPC_METHODS] }),
     new UndiciInstrumentation({ requireParentforSpans: true }),
   ];
 }

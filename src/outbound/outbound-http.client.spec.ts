@@ -1,8 +1,10 @@
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { context, propagation, trace, TraceFlags } from '@opentelemetry/api';
+import { Agent } from 'undici';
 import { OutboundHttpClient, OutboundResponse } from './outbound-http.client';
 import {
   CircuitOpenError,
@@ -14,6 +16,15 @@ import { LocalServer, startLocalServer } from './testing/local-server';
 
 const HALF_OPEN_AFTER_MS = 200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The signals Node keeps on `signal` for `AbortSignal.any` results it is a source of (an internal set; 0 where this
+ * Node keeps none).
+ */
+function dependantsOf(signal: AbortSignal): number {
+  const key = Object.getOwnPropertySymbols(signal).find((symbol) => symbol.description === 'kDependantSignals');
+  return key ? ((signal as unknown as Record<symbol, Set<unknown> | undefined>)[key]?.size ?? 0) : 0;
+}
 
 /** A port nothing listens on: connections are refused at once. */
 async function closedPort(): Promise<number> {
@@ -310,7 +321,8 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
         };
         more();
       });
-      await expect(client.request({ method: 'GET', url: endless.url })).rejects.toBeInstanceOf(
+      // A timeout far above the default: the size decides, however slowly a loaded machine streams the 4 MiB.
+      await expect(client.request({ method: 'GET', url: endless.url, timeoutMs: 15_000 })).rejects.toBeInstanceOf(
         OutboundResponseTooLargeError,
       );
       // 4 MiB by default: the client stopped reading long before the server's 64 MiB.
@@ -386,12 +398,69 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
     });
   });
 
-  it('closes its agent on module destroy', async () => {
-    const server = await serve();
-    const own = new OutboundHttpClient();
-    expect((await own.request({ method: 'GET', url: server.url })).status).toBe(200);
-    await own.onModuleDestroy();
-    await expect(own.request({ method: 'GET', url: server.url })).rejects.toBeInstanceOf(OutboundNetworkError);
+  describe('on module destroy', () => {
+    it('closes its agent: later requests are refused without reaching the server', async () => {
+      const server = await serve();
+      const own = new OutboundHttpClient();
+      expect((await own.request({ method: 'GET', url: server.url })).status).toBe(200);
+      await own.onModuleDestroy();
+      await expect(own.request({ method: 'GET', url: server.url })).rejects.toMatchObject({ name: 'AbortError' });
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('keeps nothing per attempt for closing once attempts settle, however many there were', async () => {
+      // Each attempt's signal was combined with the client's long-lived closing signal by AbortSignal.any, and Node 20
+      // kept an entry per attempt on that signal for as long as the client lived: memory grew with every call.
+      const answering = await serve();
+      const silent = await serve(() => undefined); // never answers
+      const own = new OutboundHttpClient({ breakAfterFailures: 1_000 });
+      const { closing, attempts } = own as unknown as { closing: AbortController; attempts?: Set<AbortController> };
+      const handler = new AbortController();
+      try {
+        for (let index = 0; index < 300; index += 1) {
+          const signal = index % 2 === 0 ? handler.signal : undefined; // with and without the caller's signal
+          expect((await own.request({ method: 'GET', url: answering.url, signal })).status).toBe(200);
+        }
+        const failing = [
+          own.request({ method: 'GET', url: silent.url, timeoutMs: 50, retries: 1 }),
+          own.request({ method: 'GET', url: `http://127.0.0.1:${await closedPort()}/`, signal: handler.signal }),
+        ];
+        await expect(Promise.all(failing)).rejects.toBeInstanceOf(Error);
+        await Promise.allSettled(failing);
+        expect(dependantsOf(closing.signal)).toBe(0);
+        expect(getEventListeners(closing.signal, 'abort').length).toBeLessThanOrEqual(1);
+        expect(attempts?.size).toBe(0);
+      } finally {
+        await own.onModuleDestroy();
+      }
+    });
+
+    it('aborts requests still running, on the shared agent and on another dispatcher, instead of waiting', async () => {
+      // The application closes at the end of the shutdown's grace period: Agent#close() waited for a downstream
+      // that never answered, for the whole timeout, and the process was forced out.
+      const server = await serve(() => undefined); // never answers
+      const own = new OutboundHttpClient();
+      const other = new Agent();
+      try {
+        const running = [
+          own.request({ method: 'GET', url: server.url, timeoutMs: 30_000, retries: 3 }),
+          own.request({ method: 'GET', url: server.url, timeoutMs: 30_000, dispatcher: other }),
+        ].map((request) => request.catch((error: unknown) => error));
+        while (server.requests.length < 2) await sleep(10);
+        const destroyed = own.onModuleDestroy().then(() => 'closed');
+        const waited = new Promise((resolve) => setTimeout(resolve, 5_000, 'still waiting').unref());
+        expect(await Promise.race([destroyed, waited])).toBe('closed');
+        // Neither a timeout nor a network failure: not retried, and no circuit counts it.
+        expect(await Promise.all(running)).toEqual([
+          expect.objectContaining({ name: 'AbortError' }),
+          expect.objectContaining({ name: 'AbortError' }),
+        ]);
+        await sleep(300); // past the first retry's backoff
+        expect(server.requests).toHaveLength(2);
+      } finally {
+        await other.destroy();
+      }
+    });
   });
 });
 

@@ -152,6 +152,14 @@ export class OutboundHttpClient implements OnModuleDestroy {
   private readonly breakAfterFailures: number;
   private readonly halfOpenAfterMs: number;
   private readonly maxRetryAfterMs: number;
+  /** Aborted when the application closes: requests still running then are given up, not waited for. */
+  private readonly closing = new AbortController();
+  /**
+   * The attempts under way, each its own controller, which closing aborts; an attempt leaves once it settles.
+   * (Combining each attempt's signal with `closing.signal` by `AbortSignal.any` made Node keep an entry per attempt
+   * on the long-lived closing signal, never pruned: memory grew with every outbound call.)
+   */
+  private readonly attempts = new Set<AbortController>();
 
   constructor(@Optional() @Inject(OutboundHttpOptions) options: OutboundHttpOptions = {}) {
     this.breakAfterFailures = options.breakAfterFailures ?? 5;
@@ -163,17 +171,32 @@ export class OutboundHttpClient implements OnModuleDestroy {
     });
   }
 
+  /**
+   * The application closes once the shutdown's grace period is spent: a request still running then belongs to work
+   * nobody waits for any more (late work given up, a job past its time). Agent#close() waited for it, a carrier
+   * that never answered held the close for its whole timeout, and the process was forced out (exit 1) with the
+   * final flushes skipped. Such requests are aborted, with every dispatcher's (guarded agents' too), and the shared
+   * agent's connections dropped.
+   */
   async onModuleDestroy(): Promise<void> {
-    await this.agent.close();
+    const reason = new DOMException(
+      'the service is stopping: an outbound request still running was aborted',
+      'AbortError',
+    );
+    this.closing.abort(reason);
+    for (const attempt of this.attempts) attempt.abort(reason);
+    await this.agent.destroy();
   }
 
   /**
    * Sends the request and reads the whole response. Resolves with any HTTP status (retryable ones after the
    * last attempt); rejects with `OutboundTimeoutError`, `OutboundNetworkError`, `CircuitOpenError`,
-   * `ForbiddenAddressError` (guarded dispatchers), or the signal's reason once it aborts.
+   * `ForbiddenAddressError` (guarded dispatchers), or the signal's reason once it aborts (an `AbortError` once the
+   * client has closed, see `onModuleDestroy`).
    */
   async request(options: OutboundRequest): Promise<OutboundResponse> {
     options.signal?.throwIfAborted();
+    this.closing.signal.throwIfAborted();
     const url = typeof options.url === 'string' ? new URL(options.url) : options.url;
     const method = options.method.toUpperCase();
     const call: Call = {
@@ -201,11 +224,14 @@ export class OutboundHttpClient implements OnModuleDestroy {
   }
 
   private async attempt(call: Call): Promise<OutboundResponse> {
-    // A retry that was scheduled before the caller gave up must not reach the server.
+    // A retry that was scheduled before the caller gave up (or the client closed) must not reach the server.
     call.signal?.throwIfAborted();
-    const timer = new AbortController();
-    const timeout = setTimeout(() => timer.abort(), call.timeoutMs);
-    const signal = call.signal ? AbortSignal.any([call.signal, timer.signal]) : timer.signal;
+    this.closing.signal.throwIfAborted();
+    // Aborted at the attempt's timeout, or when the client closes (see `onModuleDestroy`).
+    const attempt = new AbortController();
+    this.attempts.add(attempt);
+    const timeout = setTimeout(() => attempt.abort(), call.timeoutMs);
+    const signal = call.signal ? AbortSignal.any([call.signal, attempt.signal]) : attempt.signal;
     try {
       // Raced with the signal: undici acts on an abort only once the request has a connection, so an attempt still
       // resolving, connecting or handshaking would outlive its timeout until undici's own 10 s connect timeout.
@@ -224,13 +250,16 @@ export class OutboundHttpClient implements OnModuleDestroy {
     } catch (error: unknown) {
       if (error instanceof OutboundResponseTooLargeError) throw error;
       if (call.signal?.aborted) throw abortReason(call.signal);
-      if (timer.signal.aborted) throw new OutboundTimeoutError(call.method, call.url.origin, call.timeoutMs);
+      // Neither a timeout nor a network failure: not retried, and no breaker counts it.
+      if (this.closing.signal.aborted) throw abortReason(this.closing.signal);
+      if (attempt.signal.aborted) throw new OutboundTimeoutError(call.method, call.url.origin, call.timeoutMs);
       const forbidden = findForbiddenAddress(error);
       if (forbidden) throw forbidden;
       if ((error as { code?: unknown } | null)?.code === 'UND_ERR_INVALID_ARG') throw error; // a bug, not an outage
       throw new OutboundNetworkError(call.method, call.url.origin, error);
     } finally {
       clearTimeout(timeout);
+      this.attempts.delete(attempt);
     }
   }
 

@@ -47,7 +47,16 @@ export class FulfillmentsController {
       'The id is the `pendingFulfillmentId` an acknowledgement or interim reply carried. While it runs the answer ' +
       'has `Retry-After: 1`. Only the caller that started it can read it.',
   })
-  @ApiOkResponse({ type: FulfillmentStatusSchema, description: 'The fulfillment and, once finished, its result.' })
+  @ApiOkResponse({
+    type: FulfillmentStatusSchema,
+    description: 'The fulfillment and, once finished, its result.',
+    headers: {
+      'Retry-After': {
+        description: 'While the work is queued or running: seconds until it is worth polling again.',
+        schema: { type: 'integer', minimum: 1 },
+      },
+    },
+  })
   @ApiNotFoundResponse({
     description:
       'No such fulfillment for this caller (or it expired), after looking again for a second (a record another ' +
@@ -56,7 +65,8 @@ export class FulfillmentsController {
   @ApiServiceUnavailableResponse({
     description:
       'UNAVAILABLE: PostgreSQL could not serve the lookup now (unreachable, a table locked past the statement ' +
-      'timeout); OVERLOADED: the replica is too busy. Retry after Retry-After.',
+      'timeout), or the replay check of a Standard Webhooks signature (Redis) cannot be reached; OVERLOADED: the ' +
+      'replica is too busy, or too many basic-auth password checks are running at once. Retry after Retry-After.',
   })
   async find(@Param('id') id: string, @CurrentCaller() caller: Caller, @Res() response: Response): Promise<void> {
     const found = await this.results.find(id, caller.id);

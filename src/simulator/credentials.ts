@@ -1,20 +1,40 @@
 import { randomUUID } from 'node:crypto';
-import type { RegisteredCaller } from '../auth/callers/caller';
+import type { AuthMethod, RegisteredCaller } from '../auth/callers/caller';
 import { loadCallersFile } from '../auth/callers/callers-file';
 import { signHeaderSignature } from '../auth/hmac/header-signature';
 import { signStandardWebhook } from '../auth/hmac/standard-webhooks';
 
 export const LOCAL_DEV_TOKEN = 'local-dev-token';
 
+/** Where a basic caller's password comes from: the callers file holds only its hash. */
+export const PASSWORD_VARIABLE = 'SIMULATOR_PASSWORD';
+
+export interface CredentialOptions {
+  readonly token?: string;
+  readonly callerId?: string;
+  readonly callersFile?: string;
+  readonly clientCertificate?: boolean;
+  /** A basic caller's password, asked for only when the caller signs in with one. */
+  readonly password?: (callerId: string) => Promise<string | undefined>;
+}
+
+/** What to pass for a caller whose methods the simulator cannot use alone: each needs a credential from outside. */
+const HINTS: Partial<Record<AuthMethod, string>> = {
+  bearer: 'its token with --token',
+  jwt: 'a token it would present with --token',
+  introspection: 'a token it would present with --token',
+  googleIdToken: 'an ID token it would present with --token',
+  kubernetes: 'a service-account token it would present with --token',
+  mtls: 'its client certificate with --cert and --key',
+};
+
 /**
- * Headers proving who calls: a bearer token when given, else the signature a caller's secrets in the callers
- * file can produce (Standard Webhooks or its signature header), else none when a client certificate is sent
- * (it is the credential), else the local development token.
+ * Headers proving who calls: a bearer token when given, else what a caller in the callers file can sign with
+ * here: its Standard Webhooks or signature-header secret, a client certificate sent (it is the credential), or its
+ * username with the password asked for; else none when a client certificate is sent, else the local development
+ * token.
  */
-export function credentialHeaders(
-  body: Buffer,
-  options: { token?: string; callerId?: string; callersFile?: string; clientCertificate?: boolean },
-): Record<string, string> {
+export async function credentialHeaders(body: Buffer, options: CredentialOptions): Promise<Record<string, string>> {
   if (options.token) return { Authorization: `Bearer ${options.token}` };
   if (!options.callerId) return options.clientCertificate ? {} : { Authorization: `Bearer ${LOCAL_DEV_TOKEN}` };
   if (!options.callersFile) throw new Error('--caller needs the callers file: set CALLERS_FILE or --callers-file');
@@ -42,8 +62,21 @@ export function credentialHeaders(
     });
     return { [header.header]: signature, ...(header.timestampHeader && { [header.timestampHeader]: String(now) }) };
   }
-  const methods = Object.keys(caller.auth).join(', ');
+  if (caller.auth.mtls && options.clientCertificate) return {};
+  const basic = caller.auth.basic;
+  if (basic) {
+    const password = await options.password?.(caller.id);
+    if (password === undefined) {
+      throw new Error(
+        `caller "${caller.id}" signs in as ${basic.username} with a password, which the callers file does not ` +
+          `hold: set ${PASSWORD_VARIABLE}, or run the simulator at a terminal to be asked for it`,
+      );
+    }
+    return { Authorization: `Basic ${Buffer.from(`${basic.username}:${password}`, 'utf8').toString('base64')}` };
+  }
+  const methods = Object.keys(caller.auth) as AuthMethod[];
+  const hints = [...new Set(methods.flatMap((method) => HINTS[method] ?? []))];
   throw new Error(
-    `caller "${caller.id}" signs with none of its methods here (${methods}): pass its token with --token`,
+    `caller "${caller.id}" signs with nothing the simulator holds (${methods.join(', ')}): pass ${hints.join(', or ') || 'its credential'}`,
   );
 }

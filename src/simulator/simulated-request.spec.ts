@@ -55,6 +55,48 @@ describe('simulated requests', () => {
     expect(cx.fulfillmentInfo.tag).toBe('GetAccountBalance');
   });
 
+  it("sends a date in each platform's own shape: CX {year, month, day}, Rasa duckling's ISO date-time", () => {
+    const dated: Turn = { ...turn, parameters: { date: '2026-12-07', date_to: '2026-12-09', time: '09:00' } };
+    const cx = buildRequest({ ...dated, platform: 'dialogflow-cx' }) as {
+      intentInfo: { parameters: Record<string, { originalValue: string; resolvedValue: unknown }> };
+      sessionInfo: { parameters: Record<string, unknown> };
+    };
+    expect(cx.intentInfo.parameters.date).toEqual({
+      originalValue: '2026-12-07',
+      resolvedValue: { year: 2026, month: 12, day: 7 },
+    });
+    expect(cx.sessionInfo.parameters).toEqual({
+      visits: 1,
+      date: { year: 2026, month: 12, day: 7 },
+      date_to: { year: 2026, month: 12, day: 9 },
+      time: '09:00',
+    });
+
+    const rasa = buildRequest({ ...dated, platform: 'rasa' }) as { tracker: { slots: Record<string, unknown> } };
+    expect(rasa.tracker.slots).toEqual({
+      visits: 1,
+      date: '2026-12-07T00:00:00.000+00:00',
+      date_to: '2026-12-09T00:00:00.000+00:00',
+      time: '09:00',
+    });
+
+    // Lex V2's AMAZON.Date resolves to the calendar date itself.
+    const lex = buildRequest({ ...dated, platform: 'lex-v2' }) as {
+      sessionState: { intent: { slots: Record<string, { value: { interpretedValue: string } }> } };
+    };
+    expect(lex.sessionState.intent.slots.date.value.interpretedValue).toBe('2026-12-07');
+  });
+
+  it('sends a value that is no calendar date, or a date in a parameter not named like one, as typed', () => {
+    const parameters = { date: 'next week', birth_date: '2026-02-30', update: '2026-12-07' };
+    const cx = buildRequest({ ...turn, platform: 'dialogflow-cx', parameters }) as {
+      sessionInfo: { parameters: Record<string, unknown> };
+    };
+    expect(cx.sessionInfo.parameters).toEqual({ visits: 1, ...parameters });
+    const rasa = buildRequest({ ...turn, platform: 'rasa', parameters }) as { tracker: { slots: object } };
+    expect(rasa.tracker.slots).toEqual({ visits: 1, ...parameters });
+  });
+
   it('remembers what each platform would keep for the next turn (null removes)', () => {
     expect(rememberFromResponse('generic', { sessionParameters: { a: 1, visits: null } }, { visits: 1 })).toEqual({
       sessionParameters: { a: 1 },

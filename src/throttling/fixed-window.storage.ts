@@ -8,6 +8,12 @@ interface Window {
 }
 
 const SWEEP_INTERVAL_MS = 60_000;
+/**
+ * Counters held at most (~200 bytes each, so ~20 MB): one per client address and per caller. Past it the oldest
+ * counter is forgotten, which lets that address start afresh (fails open) rather than let a spread of addresses
+ * grow the heap without bound.
+ */
+export const MAX_WINDOWS = 100_000;
 
 /**
  * In-memory fixed-window counters: O(1) per request. The throttler's own in-memory storage keeps one
@@ -18,7 +24,10 @@ export class FixedWindowStorage implements ThrottlerStorage {
   private readonly windows = new Map<string, Window>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxWindows = MAX_WINDOWS,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
@@ -28,6 +37,9 @@ export class FixedWindowStorage implements ThrottlerStorage {
     let window = this.windows.get(key);
     if (!window || (now >= window.expiresAt && now >= window.blockedUntil)) {
       window = { hits: 0, expiresAt: now + ttl, blockedUntil: 0 };
+      // Re-inserted, so that the map's order is the order windows started in, and the first one the oldest.
+      this.windows.delete(key);
+      if (this.windows.size >= this.maxWindows) this.forgetOldest();
       this.windows.set(key, window);
     }
     if (now < window.blockedUntil) return Promise.resolve(this.record(window, now, true));
@@ -48,6 +60,17 @@ export class FixedWindowStorage implements ThrottlerStorage {
       isBlocked,
       timeToBlockExpire: isBlocked ? Math.max(1, Math.ceil((window.blockedUntil - now) / 1000)) : 0,
     };
+  }
+
+  /** The window that started first: expired or not, it is the one least likely to still matter. */
+  private forgetOldest(): void {
+    const oldest = this.windows.keys().next();
+    if (!oldest.done) this.windows.delete(oldest.value);
+  }
+
+  /** How many counters are held (for tests and the heap's sake). */
+  get size(): number {
+    return this.windows.size;
   }
 
   private sweep(): void {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
 import { AuditLog } from '../audit/audit-log';
 import { AppError } from '../common/errors/app-error';
@@ -17,6 +17,13 @@ import { RefusalAuditWindow } from './refusal-audit-window';
 const THROTTLER_NAME = 'preauth';
 /** The per-address budget's policy name in the `RateLimit-Policy` / `RateLimit` fields of its 429. */
 const PREAUTH_POLICY = 'preauth';
+/**
+ * Ignored forwarding headers are audited once per peer address in this window, and logged once per peer in the
+ * longer one: behind a proxy missing from TRUSTED_PROXIES every request has them, and a row each would spend the
+ * proxy's audit budget (AUDIT_MAX_PER_SOURCE) and drop the login failures of every client behind it.
+ */
+const IGNORED_FORWARDING_AUDIT_SECONDS = 60;
+const IGNORED_FORWARDING_LOG_SECONDS = 3600;
 
 export interface ClientCall extends ClientAddress {
   readonly requestId?: string;
@@ -33,7 +40,10 @@ export interface ClientCall extends ClientAddress {
 @Injectable()
 export class PreAuthLimiter {
   private readonly trusted: IpRanges;
+  private readonly logger = new Logger('PreAuthLimit');
   private readonly audited = new RefusalAuditWindow();
+  private readonly ignoredForwarding = new RefusalAuditWindow();
+  private readonly ignoredForwardingLogged = new RefusalAuditWindow();
 
   constructor(
     @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
@@ -51,7 +61,8 @@ export class PreAuthLimiter {
 
   /**
    * Counts one call; throws `RATE_LIMITED` (with `Retry-After`) past the address's budget. A call let through
-   * whose forwarding headers were ignored is audited once; a refused one is audited once per address and window.
+   * whose forwarding headers were ignored is audited once per peer and minute; a refused one once per address and
+   * window.
    */
   async admit(call: ClientCall): Promise<void> {
     const { limit, ttlSeconds } = this.config.network.preAuth;
@@ -75,17 +86,28 @@ export class PreAuthLimiter {
         });
       }
     }
-    if (call.ignoredForwarding) {
-      this.audit.record({
-        event: 'input_validation_fail',
-        outcome: 'failure',
-        reason: 'untrusted-forwarding',
-        detail: `${call.ignoredForwarding} from a peer outside TRUSTED_PROXIES was ignored`,
-        remoteAddress: call.address,
-        requestId: call.requestId,
-        route: call.route,
-      });
+    if (call.ignoredForwarding) this.recordIgnoredForwarding(call, call.ignoredForwarding);
+  }
+
+  private recordIgnoredForwarding(call: ClientCall, header: string): void {
+    const peer = call.address ?? 'unknown';
+    if (this.ignoredForwardingLogged.firstOfBlock(peer, IGNORED_FORWARDING_LOG_SECONDS)) {
+      this.logger.warn(
+        `${header} from ${peer}, which is outside TRUSTED_PROXIES, is ignored: if ${peer} is your load balancer or ` +
+          'ingress, every client behind it counts as that one address (one pre-auth budget, sourceRanges, audit). ' +
+          'List your proxies in TRUSTED_PROXIES. (Logged once an hour per address.)',
+      );
     }
+    if (!this.ignoredForwarding.firstOfBlock(peer, IGNORED_FORWARDING_AUDIT_SECONDS)) return;
+    this.audit.record({
+      event: 'input_validation_fail',
+      outcome: 'failure',
+      reason: 'untrusted-forwarding',
+      detail: `${header} from a peer outside TRUSTED_PROXIES was ignored (audited once a minute per address)`,
+      remoteAddress: call.address,
+      requestId: call.requestId,
+      route: call.route,
+    });
   }
 
   private auditRefusal(call: ClientCall, key: string, retryAfterSeconds: number, detail: string): void {

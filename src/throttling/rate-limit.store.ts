@@ -1,9 +1,10 @@
-import { Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { closeRedis } from '../common/redis/close-redis';
 import { redisClient, type RedisConnection } from '../common/redis/redis-client';
 import { AppConfig } from '../config';
+import { Metrics } from '../observability/metrics';
 import { FixedWindowStorage } from './fixed-window.storage';
 import { RedisWindowStorage } from './redis-window.storage';
 import { redisErrorText } from '../common/redis/redis-error-text';
@@ -14,7 +15,8 @@ const COMMAND_TIMEOUT_MS = 250;
 /**
  * The counters behind throttling: Redis when REDIS_URL is set (one budget for every replica), otherwise
  * in memory. Fails open: if Redis is unreachable or stalled the request is let through and the outage
- * logged, rather than refusing all traffic because the rate-limit store is down.
+ * logged, rather than refusing all traffic because the rate-limit store is down. Each check skipped so is
+ * counted (`rate_limit_checks_skipped_total`): an alert can tell "nobody is throttled" from "throttling is off".
  */
 @Injectable()
 export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
@@ -22,8 +24,14 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
   private readonly redis?: RedisConnection;
   private readonly inner: ThrottlerStorage;
   private warnedAt = 0;
+  private skipped = 0;
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, @Optional() metrics?: Metrics) {
+    metrics?.cumulative(
+      'rate_limit_checks_skipped_total',
+      'Rate-limit checks skipped because the store (Redis) was unavailable or too slow: those requests were not throttled',
+      (observe) => observe(this.skipped),
+    );
     if (config.redisUrl) {
       this.redis = redisClient(
         config.redisUrl,
@@ -51,6 +59,7 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
     try {
       return await this.inner.increment(key, ttl, limit, blockDuration, throttlerName);
     } catch (error: unknown) {
+      this.skipped++;
       this.warn(error);
       return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
     }

@@ -27,7 +27,7 @@ import {
 import { IdempotencyService, type TurnResponse } from '../idempotency/idempotency.service';
 import { isErrorOutcome, Metrics } from '../observability/metrics';
 import { TurnJournal } from '../observability/turn-journal';
-import type { TurnOutcome } from './turn-outcome';
+import { isIdempotencyConflict, type TurnOutcome } from './turn-outcome';
 import { parameterAttributes } from '../observability/redaction';
 import { inChildSpan, markFailed, recordFailure, UNKNOWN_INTENT } from '../observability/telemetry';
 import type { RenderedReply, TurnReply } from './turn-reply';
@@ -89,7 +89,8 @@ export class TurnPipeline {
         if (isErrorOutcome(note.outcome)) markFailed(span, note.outcome);
         return reply;
       } catch (error: unknown) {
-        recordFailure(span, error);
+        if (isIdempotencyConflict(error)) note.outcome = 'conflict';
+        else recordFailure(span, error);
         throw error;
       } finally {
         if (span.isRecording()) {

@@ -92,7 +92,10 @@ describe('PostgreSQL faults under load (two replicas, a PostgreSQL and a network
     },
     {
       name: 'network path black-holes every connection (open ones never come back)',
-      holdMs: 3000,
+      // Long enough for the outage to be seen within it: a statement late by 1 s (LATE_ANSWER_MS) sends the probe,
+      // which gives up after 2 s more; with 3 s, a CI run on busy cores healed the path before the verdict, and no
+      // turn met the polite reply the scenario is about.
+      holdMs: 6000,
       inject: (c) => Promise.resolve(c.proxy.blackHole()),
       heal: (c) => Promise.resolve(c.proxy.heal()),
       check(run) {

@@ -207,3 +207,35 @@ describe('SIGTERM with keep-alive clients that ignore readiness (a real process,
     );
   }, 120_000);
 });
+
+/**
+ * SIGTERM while PostgreSQL's address takes connections and never answers (a frozen primary, a proxy whose backend
+ * is gone): the job queue's pool has connections stuck in their start-up, and closing it waited for them for ever,
+ * so the process was forced out at the end of the grace period (exit 1) without flushing its audit or closing.
+ */
+describe('SIGTERM while the database never answers (a real process)', () => {
+  let cluster: FaultCluster;
+
+  beforeAll(async () => {
+    cluster = await FaultCluster.start({
+      replicas: 1,
+      env: { SHUTDOWN_DELAY_MS: '300', SHUTDOWN_GRACE_MS: '20000', LOG_LEVEL: 'info' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('still stops cleanly within the grace period', async () => {
+    const replica = cluster.replicas[0];
+    cluster.proxy.blackHole();
+    // The queue's workers poll every couple of seconds: long enough for them to be waiting on new connections.
+    await sleep(4000);
+    replica.service.child.kill('SIGTERM');
+    const exit = await replica.service.exited;
+    expect(replica.service.output()).toContain('Stopped cleanly');
+    expect(replica.service.output()).not.toContain('Shutdown took longer');
+    expect(exit).toMatchObject({ code: 0 });
+  }, 60_000);
+});

@@ -1,4 +1,5 @@
 import { ReadThroughCache } from '../../src/cache/read-through-cache';
+import { DatabasePool } from '../../src/database/database-pool';
 import { PgPools } from '../../src/database/pg-pools';
 import { AppointmentsRepository } from '../../src/intents/appointments/appointments.repository';
 import { CommittedWrites } from '../../src/intents/committed-writes';
@@ -63,5 +64,26 @@ describe('appointments repository on PostgreSQL (no Nest)', () => {
     pool.losing = undefined;
     // Committed, though the answer was lost: the slot is free in the database, and the cache shows it.
     expect((await appointments.freeSlots(providerId, from, to, 50)).map((free) => free.id)).toContain(slot.id);
+  });
+
+  it('a booking whose statement surely did not commit leaves the cached free slots alone (nothing to tell anyone)', async () => {
+    const pool = PgPools.of(pg);
+    const cache = ReadThroughCache.of({ enabled: true, localMaxEntries: 1000, localTtlMs: 60_000, maxTtlMs: 60_000 });
+    const database = new DatabasePool(pool);
+    const appointments = new AppointmentsRepository(database, cache, new CommittedWrites(database, cache));
+    const [{ providerId }] = await db.query<{ providerId: string }>(
+      `SELECT provider_id AS "providerId" FROM appointment_slots
+        WHERE starts_at BETWEEN now() + interval '1 hour' AND now() + interval '7 days' ORDER BY starts_at LIMIT 1`,
+    );
+    const from = new Date();
+    const to = new Date(Date.now() + 14 * 86_400_000);
+    const [slot, other] = await appointments.freeSlots(providerId, from, to, 50);
+    // A booking on a replica whose invalidation never reaches this cache: it still lists the slot as free.
+    const isolated = ReadThroughCache.of({ enabled: true, localMaxEntries: 10, localTtlMs: 60_000, maxTtlMs: 60_000 });
+    const elsewhere = new AppointmentsRepository(database, isolated, new CommittedWrites(database, isolated));
+    expect((await elsewhere.book(other, 'patient-3', 'd'.repeat(64))).kind).toBe('booked');
+    // A patient reference longer than its column: the insert fails before any commit.
+    await expect(appointments.book(slot, 'p'.repeat(65), 'c'.repeat(64))).rejects.toThrow();
+    expect((await appointments.freeSlots(providerId, from, to, 50)).map((free) => free.id)).toContain(other.id);
   });
 });

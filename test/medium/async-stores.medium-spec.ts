@@ -343,16 +343,54 @@ describe('async stores on PostgreSQL (no Nest)', () => {
         ]);
         expect(await listDeliveries(tx, { status: 'pending', limit: 10 })).toEqual([]);
         expect(await listDeliveries(tx, { callerId: 'someone-else', limit: 10 })).toEqual([]);
-        expect(await reopenDelivery(tx, 'msg_dead')).toMatchObject({
+        const unknownUrl = () => undefined;
+        expect(await reopenDelivery(tx, 'msg_dead', unknownUrl)).toMatchObject({
           status: 'pending',
           attempts: 0,
           lastError: null,
+          url: 'https://bot.example/results',
         });
-        expect(await reopenDelivery(tx, 'msg_dead')).toBeUndefined();
+        expect(await reopenDelivery(tx, 'msg_dead', unknownUrl)).toBeUndefined();
       } finally {
         await client.end();
       }
       expect(await db.query('SELECT 1 FROM disabled_callbacks')).toEqual([]);
+    });
+
+    it("reopens a delivery to its caller's callback URL now, and enables that URL, not the one it died at", async () => {
+      const fulfillmentId = randomUUID();
+      await results.insert(fulfillmentId, TURN, 'async', 'queued');
+      await db.query(
+        `INSERT INTO callback_deliveries (id, fulfillment_id, caller_id, url, payload, status, attempts, last_error)
+         VALUES ('msg_moved', $1, 'bot', 'https://old.bot.example/results', '{}', 'disabled', 1, 'gone')`,
+        [fulfillmentId],
+      );
+      // Both disabled: the old one by the 410 the delivery met, the new one by an operator since.
+      await db.query(
+        `INSERT INTO disabled_callbacks (caller_id, url)
+         VALUES ('bot', 'https://old.bot.example/results'), ('bot', 'https://new.bot.example/results')`,
+      );
+      const client = new Client({ connectionString: db.database.url });
+      await client.connect();
+      try {
+        const urls = (callerId: string) => (callerId === 'bot' ? 'https://new.bot.example/results' : undefined);
+        expect(await reopenDelivery(transactionOn(client), 'msg_moved', urls)).toMatchObject({
+          id: 'msg_moved',
+          status: 'pending',
+          attempts: 0,
+          url: 'https://new.bot.example/results',
+        });
+      } finally {
+        await client.end();
+      }
+      expect(await db.query(`SELECT url, status FROM callback_deliveries WHERE id = 'msg_moved'`)).toEqual([
+        { url: 'https://new.bot.example/results', status: 'pending' },
+      ]);
+      expect(await db.query('SELECT url FROM disabled_callbacks')).toEqual([
+        { url: 'https://old.bot.example/results' },
+      ]);
+      await db.query(`DELETE FROM disabled_callbacks`);
+      await db.query(`DELETE FROM callback_deliveries WHERE id = 'msg_moved'`);
     });
   });
 });

@@ -138,6 +138,19 @@ describe('banking repositories on PostgreSQL (no Nest)', () => {
     expect(await balances()).toEqual({ checking: '322282', savings: '1252500' });
   });
 
+  it('a transfer whose statement surely did not commit leaves the cached balances alone (nothing to tell anyone)', async () => {
+    const key = randomUUID().replaceAll('-', '').padEnd(64, '0');
+    expect(await balances()).toEqual({ checking: '324782', savings: '1250000' }); // now cached here
+    // A change no invalidation announces: the cache, still answering, shows the balance from before it.
+    await db.query(
+      `UPDATE accounts SET balance_minor = balance_minor + 1
+        WHERE account_type = 'checking' AND customer_id = (SELECT id FROM customers WHERE customer_number = '12345')`,
+    );
+    // An amount the statement refuses (out of range for bigint): it failed before any commit.
+    await expect(transfers.transfer('12345', 'checking', 'savings', 10n ** 30n, 'Transfer', key)).rejects.toThrow();
+    expect(await balances()).toEqual({ checking: '324782', savings: '1250000' });
+  });
+
   it('refuses what cannot be done without writing anything', async () => {
     const key = () => randomUUID().replaceAll('-', '').padEnd(64, '0');
     expect(await transfers.transfer('12345', 'checking', 'savings', 99_999_999n, 'Transfer', key())).toMatchObject({

@@ -3,9 +3,12 @@ import { createServer, type Server } from 'node:net';
 import type { Pool } from 'pg';
 import Redis from 'ioredis';
 import { type CacheRegion, ReadThroughCache } from '../../src/cache/read-through-cache';
+import { Deadline } from '../../src/common/deadline';
+import { runInWorkScope } from '../../src/common/work-scope';
 import { AppConfig } from '../../src/config';
-import { PgNotifications } from '../../src/database/pg-notifications';
+import { type NotificationChannel, PgNotifications } from '../../src/database/pg-notifications';
 import { PgPools } from '../../src/database/pg-pools';
+import { FaultProxy } from '../faults/support/fault-proxy';
 import { eventually } from '../support/eventually';
 import { type PrivateRedis, startPrivateRedis, testRedisUrl } from '../support/redis';
 import { freePort } from '../support/service-process';
@@ -177,6 +180,27 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
     expect(await balancesA.read('C-1', [], () => Promise.resolve('read again'))).toBe('read again');
   });
 
+  it('copies an entry from Redis into its in-process tier for no longer than the entry has left there (its TTL runs from its load)', async () => {
+    const [[a, b], namespace] = replicas();
+    await Promise.all([ready(a), ready(b)]);
+    const ordersA = a.define<string>('orders', { scope: 'customer', ttlMs: 3000 });
+    const ordersB = b.define<string>('orders', { scope: 'customer', ttlMs: 3000 });
+    expect(await ordersA.read('C-1', ['O-1'], () => Promise.resolve('not shipped'))).toBe('not shipped');
+    await storedInRedis(namespace, 1);
+    const redis = new Redis(testRedisUrl());
+    try {
+      const [valueKey] = await redis.keys(`wf:cache:${namespace}:v:*`);
+      // Late in the entry's life, B reads it from Redis.
+      await eventually(async () => expect(await redis.pttl(valueKey)).toBeLessThan(1500), 5000);
+      expect(await ordersB.read('C-1', ['O-1'], () => Promise.resolve('shipped'))).toBe('not shipped');
+      // Shipped outside the service: every replica sees it once the entry's TTL is over.
+      await eventually(async () => expect(await redis.exists(valueKey)).toBe(0), 5000);
+      expect(await ordersB.read('C-1', ['O-1'], () => Promise.resolve('shipped'))).toBe('shipped');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('without Redis (refused connections) every read goes to the loader or the in-process tier, and a write still invalidates', async () => {
     const closed: Server = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -269,6 +293,132 @@ describe('ReadThroughCache across replicas through PostgreSQL LISTEN/NOTIFY (no 
     await eventually(async () => expect(await listeningConnections()).toBe('2'));
     await eventually(async () => expect(await balancesB.read('C-3', [], () => Promise.resolve('0'))).toBe('0'));
     expect(await staleReadsAfterWrites(a, balancesB, 'C-3')).toEqual([]);
+  });
+});
+
+describe("ReadThroughCache through PostgreSQL when a write's notification is not taken at once (no Redis)", () => {
+  let database: TestDatabase;
+  let pool: Pool;
+  const closing: (() => Promise<unknown>)[] = [];
+  const channels: NotificationChannel[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = testPool({ connectionString: database.url, max: 4 });
+  });
+  afterEach(async () => {
+    channels.splice(0);
+    for (const close of closing.splice(0).reverse()) await close();
+  });
+  afterAll(async () => {
+    await pool.end();
+    await database.drop();
+  });
+
+  const configFor = (url: string, extra: object = {}) =>
+    Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
+      database: { url, statementTimeoutMs: 3000, ...extra },
+    });
+
+  /** A replica's cache whose notifications go through `pools` to the database at `url`. */
+  function replica(url: string, pools: PgPools, config = configFor(url)): ReadThroughCache {
+    const notifications = new PgNotifications(config, pools);
+    const cache = ReadThroughCache.of(settings);
+    const channel = notifications.channel('wf_cache_untaken');
+    cache.useFallbackChannel(channel);
+    channels.push(channel);
+    closing.push(
+      () => notifications.onApplicationShutdown(),
+      () => cache.onApplicationShutdown(),
+    );
+    return cache;
+  }
+
+  /** Every replica's LISTEN has taken effect (the listening connection also sends, so its last query is not it). */
+  const listening = () => eventually(() => expect(channels.map((channel) => channel.listening())).not.toContain(false));
+
+  /** How many other replicas `cache` has heard say they are there. */
+  const heardBy = (cache: ReadThroughCache) =>
+    (cache as unknown as { peers: { heardAt: Map<string, number> } }).peers.heardAt.size;
+
+  /** What B, exact, reads of customer C-1 once its database balance is `balance`. */
+  const readOn = (balances: CacheRegion<string>, balance: string) =>
+    balances.read('C-1', [], () => Promise.resolve(balance));
+
+  it("a transfer whose intent holds its lane's share of the pool, near its deadline, tells the other replicas before it is answered", async () => {
+    // As the app builds it: every checkout passes the pool's gate; one lane may hold half of two connections.
+    const config = configFor(database.url, { poolSize: 2, poolLaneShare: 0.5 });
+    const pools = new PgPools(config);
+    const gated = new (pools.driver().Pool)({ connectionString: database.url, max: 2 });
+    closing.push(() => gated.end());
+    const a = replica(database.url, pools, config);
+    const b = replica(database.url, PgPools.of(pool));
+    a.define<string>('balances', EXACT);
+    const balancesB = b.define<string>('balances', EXACT);
+    await listening();
+    await eventually(async () => expect(await readOn(balancesB, '100.00')).toBe('100.00'));
+
+    await runInWorkScope({ lane: 'TransferFunds', deadline: Deadline.after(300) }, async () => {
+      const other = await gated.connect(); // another customer's transfer holds the lane's one connection
+      try {
+        // This transfer has committed: the repository invalidates before the turn is answered.
+        await a.invalidate([{ kind: 'customer', id: 'C-1' }]);
+      } finally {
+        other.release();
+      }
+    });
+    expect(await readOn(balancesB, '90.00')).toBe('90.00');
+  });
+
+  /**
+   * Replica A (the writer) reaches PostgreSQL through a fault proxy, replica B directly; both hold `balances`. B's
+   * remote writes are noted in `told`.
+   */
+  async function writerBehindProxy() {
+    const proxy = await FaultProxy.start(Number(new URL(database.url).port || 5432));
+    closing.push(() => proxy.close());
+    const proxied = new URL(database.url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    const poolA = testPool({ connectionString: proxied.toString(), max: 2 });
+    closing.push(() => poolA.end());
+    const a = replica(proxied.toString(), PgPools.of(poolA));
+    const b = replica(database.url, PgPools.of(pool));
+    const told: string[] = [];
+    b.onRemoteWrite((_scopes, position) => told.push(position));
+    a.define<string>('balances', EXACT);
+    const balancesB = b.define<string>('balances', EXACT);
+    await listening();
+    return { proxy, a, b, told, balancesB };
+  }
+
+  it("the writer's path to PostgreSQL resets for a moment: the notification is sent again, and the next read on another replica sees the write", async () => {
+    const { proxy, a, b, told, balancesB } = await writerBehindProxy();
+    await eventually(() => expect(heardBy(b)).toBe(1));
+    await eventually(async () => expect(await readOn(balancesB, '100.00')).toBe('100.00'));
+
+    proxy.reset(); // every connection of the writer's, and each new one, is reset: its first notification fails
+    const writing = a.invalidate([{ kind: 'customer', id: 'C-1' }], '0/3000060');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    proxy.heal();
+    await writing;
+    expect(await readOn(balancesB, '90.00')).toBe('90.00');
+    await eventually(() => expect(told).toContain('0/3000060'));
+  });
+
+  it('a writer cut off from PostgreSQL for longer is answered while it still cannot notify, and the other replica trusts nothing until it hears from it', async () => {
+    const { proxy, a, b, told, balancesB } = await writerBehindProxy();
+    // B knows A is there (A says so every second): A's silence is what will tell it.
+    await eventually(() => expect(heardBy(b)).toBe(1));
+    await eventually(async () => expect(await readOn(balancesB, '100.00')).toBe('100.00'));
+
+    proxy.reset();
+    await a.invalidate([{ kind: 'customer', id: 'C-1' }], '0/3000060');
+    expect(told).not.toContain('0/3000060'); // still held by the writer
+    expect(await readOn(balancesB, '90.00')).toBe('90.00');
+
+    proxy.heal();
+    await eventually(() => expect(told).toContain('0/3000060'), 15_000);
   });
 });
 
@@ -405,18 +555,22 @@ describe('ReadThroughCache on a Redis that serves reads but refuses writes (a de
     return cache;
   }
 
+  /**
+   * The LISTEN of `count` replicas has taken effect (their listening connections also send, so pg_stat_activity's
+   * last query of each is not it).
+   */
+  const listeningOn = (count: number) =>
+    eventually(() =>
+      expect(notifiers.filter((notifier) => notifier.channel('wf_cache_demoted').listening())).toHaveLength(count),
+    );
+
   it('never serves an entry whose invalidation Redis refused (READONLY, OOM), on the writer or another replica, and shares again once Redis takes writes', async () => {
     const namespace = `test-${randomUUID()}`;
     const [a, b] = [replica(namespace), replica(namespace)];
     await Promise.all([ready(a), ready(b)]);
     const balancesA = a.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
     const balancesB = b.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
-    await eventually(async () => {
-      const { rows } = await pool.query<{ n: string }>(
-        `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'LISTEN wf_cache_demoted'`,
-      );
-      expect(rows[0].n).toBe('2');
-    });
+    await listeningOn(2);
     // Each LISTEN taking effect gives Redis up until the epoch has moved on: shared again once it has.
     await Promise.all([ready(a), ready(b)]);
     let row = 'balance 100';
@@ -450,12 +604,7 @@ describe('ReadThroughCache on a Redis that serves reads but refuses writes (a de
       // A replica that starts now never heard of the write; the entry in Redis still looks current to it.
       const c = replica(namespace);
       const balancesC = c.define<string>('balances', { scope: 'customer', ttlMs: 30_000 });
-      await eventually(async () => {
-        const { rows } = await pool.query<{ n: string }>(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'LISTEN wf_cache_demoted'`,
-        );
-        expect(rows[0].n).toBe('3');
-      });
+      await listeningOn(3);
       expect(await balancesC.read('C-1', [], load)).toBe('balance 90');
 
       // Promoted again: entries from before are given up, then Redis is shared again. Every replica's epoch bump

@@ -1,4 +1,8 @@
 import type { Pool } from 'pg';
+import { Deadline } from '../../src/common/deadline';
+import { runInWorkScope } from '../../src/common/work-scope';
+import type { AppConfig } from '../../src/config';
+import { collectedPoints, metricsForTest } from '../../src/observability/testing/collected-metrics';
 import { DatabasePool } from '../../src/database/database-pool';
 import { PgPools } from '../../src/database/pg-pools';
 import type { SqlStatement } from '../../src/database/sql';
@@ -86,6 +90,51 @@ describe('DatabasePool after a write refused by a read-only server (real Postgre
       await expect(third).resolves.toEqual([{ pg_sleep: '' }]);
     } finally {
       await two.end();
+    }
+  });
+});
+
+/**
+ * `db_pool_wait_seconds` counts every checkout, those that gave up waiting included: observed only when they got a
+ * connection, a saturated pool (most turns waiting out their deadline) read as a few short waits, and the
+ * slow-checkouts alert could not fire.
+ */
+describe('PgPools: the pool wait histogram (real PostgreSQL)', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.drop());
+
+  it('observes the checkouts that gave up at their deadline, in their lane', async () => {
+    const metrics = metricsForTest();
+    const config = { database: { poolSize: 1, poolLaneShare: 1, statementTimeoutMs: 3000 } } as unknown as AppConfig;
+    const driver = new PgPools(config, metrics).driver();
+    const pool = new driver.Pool({ connectionString: database.url, max: 1 });
+    const held = await pool.connect();
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          runInWorkScope({ lane: 'GetAccountBalance', deadline: Deadline.after(300) }, () =>
+            pool.query('SELECT 1').then(
+              () => 'answered',
+              () => 'gave up',
+            ),
+          ),
+        ),
+      );
+      expect(outcomes).toEqual(Array(5).fill('gave up'));
+      const waits = await collectedPoints(metrics, 'db_pool_wait_seconds');
+      const lane = waits.find((point) => point.attributes.lane === 'GetAccountBalance');
+      const value = lane?.value as { count: number; sum: number } | undefined;
+      expect(value?.count).toBe(5);
+      // Each waited out most of its 300 ms.
+      expect((value?.sum ?? 0) / 5).toBeGreaterThan(0.2);
+    } finally {
+      held.release();
+      await pool.end();
+      await metrics.onApplicationShutdown();
     }
   });
 });

@@ -53,6 +53,13 @@ describe('PgNotifications on a path that goes dead silently (real PostgreSQL beh
     await database?.drop();
   });
 
+  it('publishes several messages in one statement, in their order', async () => {
+    const channel = notifications.channel('wf_heartbeat_test');
+    const start = received.length;
+    await channel.publishAll(['batch-1', 'batch-2', 'batch-3']);
+    await eventually(() => expect(received.slice(start)).toEqual(['batch-1', 'batch-2', 'batch-3']));
+  });
+
   it('notices within a heartbeat and the read timeout, connects again and hears what is sent afterwards', async () => {
     const channel = notifications.channel('wf_heartbeat_test');
     // Everything open on the path now is swallowed for good; new connections pass again at once.

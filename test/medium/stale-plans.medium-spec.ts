@@ -46,4 +46,18 @@ describe('statements prepared before a migration changed their result type (real
     expect(await pool.run(READ, [], new AbortController().signal)).toEqual([{ v: 'kept', slept: '' }]);
     expect(await pool.run(READ, [])).toEqual([{ v: 'kept', slept: '' }]);
   });
+
+  it('runs a transaction again on a fresh connection: its statements ran before COMMIT, so nothing was written', async () => {
+    await prepareOnEveryConnection();
+    await pg.query('ALTER TABLE stale_rows ALTER v TYPE varchar(40)');
+    let runs = 0;
+    const read = await pool.transaction(async (tx) => {
+      runs += 1;
+      await tx.run(sql('test_stale_insert', `INSERT INTO stale_rows VALUES ('added')`), []);
+      return tx.run(READ, []);
+    });
+    expect(read.map((row) => row.v).sort()).toEqual(['added', 'kept']);
+    expect(runs).toBeGreaterThan(1);
+    expect((await pg.query(`SELECT count(*)::int AS n FROM stale_rows WHERE v = 'added'`)).rows).toEqual([{ n: 1 }]);
+  });
 });

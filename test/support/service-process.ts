@@ -120,8 +120,18 @@ export interface ServiceProcess {
  * Runs the built service (`node dist/main.js`, or another build's entry point) as a real process. Its standard
  * output is a pipe read here unless `stdout` gives another file descriptor (then only stderr is in `output()`).
  */
-export function startService(env: Record<string, string>, main = MAIN, stdout?: number): ServiceProcess {
-  const child = spawn(process.execPath, [main], { env: cleanEnv(env), stdio: ['ignore', stdout ?? 'pipe', 'pipe'] });
+export function startService(
+  env: Record<string, string>,
+  main = MAIN,
+  stdout?: number,
+  { detached = false }: { detached?: boolean } = {},
+): ServiceProcess {
+  // Detached: in a process group of its own, as a shell runs a command (the group is what Ctrl-C signals).
+  const child = spawn(process.execPath, [main], {
+    env: cleanEnv(env),
+    stdio: ['ignore', stdout ?? 'pipe', 'pipe'],
+    detached,
+  });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer): void => {

@@ -203,6 +203,39 @@ auth:
       ]);
     });
 
+    it('two mtls callers bound to one certificate name (the first listed took every request made with it)', () => {
+      const entry = (id: string, certificate: string, auth = 'mtls: {}') => `
+  - id: ${id}
+    platforms: [generic]
+    certificate: ${certificate}
+    auth:
+      ${auth}`;
+      const uri = 'spiffe://bank.example/ns/bots/sa/dialogflow';
+      expect(problemsOf(`callers:${entry('a', `{ uriSAN: ${uri} }`)}${entry('b', `{ uriSAN: ${uri} }`)}`)).toEqual([
+        `CALLERS_FILE ${SOURCE}: callers[1].certificate.uriSAN: "${uri}" also names the client certificate of ` +
+          'callers[0], and both authenticate by that certificate alone (auth.mtls)',
+      ]);
+      // One shared name among others is enough: a certificate with it satisfies both bindings.
+      expect(
+        problemsOf(
+          `callers:${entry('a', '{ subjectCN: [bot-a, shared-bot] }')}${entry('b', '{ subjectCN: shared-bot, dnsSAN: b.example }')}${entry('c', '{ dnsSAN: [c.example, b.example] }')}`,
+        ),
+      ).toEqual([
+        `CALLERS_FILE ${SOURCE}: callers[1].certificate.subjectCN: "shared-bot" also names the client certificate of ` +
+          'callers[0], and both authenticate by that certificate alone (auth.mtls)',
+        `CALLERS_FILE ${SOURCE}: callers[2].certificate.dnsSAN: "b.example" also names the client certificate of ` +
+          'callers[1], and both authenticate by that certificate alone (auth.mtls)',
+      ]);
+      // Told apart: different names, the same name in another field, or a second caller that needs a token as well.
+      const token = `bearer: { tokens: [${PROD_TOKEN}] }`;
+      expect(
+        parseCallers(
+          `callers:${entry('a', '{ subjectCN: bot-a }')}${entry('b', '{ subjectCN: bot-b, dnsSAN: bot-a }')}${entry('c', '{ subjectCN: bot-a }', token)}`,
+          SOURCE,
+        ),
+      ).toHaveLength(3);
+    });
+
     it('two JWT callers a token could name both of (one issuer and audience, overlapping subjects, not both bound)', () => {
       const entry = (id: string, extra: string, subjects = '[]') => `
   - id: ${id}

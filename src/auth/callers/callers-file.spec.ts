@@ -139,6 +139,13 @@ describe('callers file: rateLimit.routes (issue 18)', () => {
     expect(basic(`scrypt$2$8$1$${salt}$${key}`)[0]).toContain('has N=2');
     expect(basic(`scrypt$1048576$8$1$${salt}$${key}`)[0]).toContain('has N=1048576');
     expect(basic(`scrypt$32768$64$1$${salt}$${key}`)[0]).toContain('has r=64');
+    // Each in range, but scrypt needs more than the 256 MiB a check may use: every check failed (a locked-out caller).
+    expect(basic(`scrypt$131072$16$1$${salt}$${key}`)[0]).toContain(
+      'has N=131072, r=16, p=1: a check would need 268441600 bytes, more than the 256 MiB',
+    );
+    expect(
+      parse(`{ basic: { username: bot, passwordHashes: ['scrypt$131072$15$4$${salt}$${key}'] } }`)?.basic,
+    ).toBeDefined();
     expect(basic(`scrypt$32768$8$1$${salt}$${Buffer.alloc(16).toString('base64')}`)[0]).toContain('another length');
     expect(
       parse(`{ basic: { username: bot, passwordHashes: ['scrypt$32768$8$1$${salt}$${key}'] } }`)?.basic,

@@ -560,6 +560,26 @@ export function parseCallers(yamlText: string, source: string): RegisteredCaller
           `${where}.auth.headerSignature.secrets: a secret is also listed for callers[${owner}] with the same header`,
       );
     }
+    // A client certificate alone names one caller too: the first mtls caller listed that the certificate satisfies
+    // would take every request made with it. Any one shared name (CN, DNS or URI SAN) is enough for that.
+    if (auth?.mtls && certificate) {
+      const names = [
+        ['subjectCN', certificate.subjectCNs],
+        ['dnsSAN', certificate.dnsSANs],
+        ['uriSAN', certificate.uriSANs],
+      ] as const;
+      for (const [field, values] of names) {
+        for (const value of values) {
+          claim(
+            `mtls-${field}`,
+            value,
+            (owner) =>
+              `${where}.certificate.${field}: "${value}" also names the client certificate of callers[${owner}], ` +
+              'and both authenticate by that certificate alone (auth.mtls)',
+          );
+        }
+      }
+    }
     if (auth?.basic?.username) {
       claim(
         'basic',

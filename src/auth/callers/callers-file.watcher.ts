@@ -4,7 +4,9 @@ import { AuditLog } from '../../audit/audit-log';
 import { AppConfig } from '../../config';
 import { CallerRegistry } from './caller-registry';
 import { passwordCheckCost } from '../passwords';
+import type { RegisteredCaller } from './caller';
 import { CallersFileError, callersFileDigest, parseCallers } from './callers-file';
+import { unreachableCertificateBindings } from './certificate-bindings';
 
 /** How long a changed callers file must stay the same before it is applied. */
 const SETTLE_MS = 250;
@@ -34,6 +36,7 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
       );
       return;
     }
+    this.refuseUnreachableBindings(this.registry.all(), file);
     this.logger.log(`Loaded ${this.registry.size} caller(s) from ${file}`);
     this.warnOfSharedTokens();
     // The digest of the text the callers came from, not of the file now: a change made since is applied at the
@@ -41,6 +44,17 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
     this.lastDigest = this.registry.sourceDigest;
     this.timer = setInterval(() => void this.check(), this.config.callers.reloadIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * Callers bound to a client certificate that cannot reach the service: production refuses them (at start, and a
+   * reload that adds one is refused like an invalid file), elsewhere they are warned of.
+   */
+  private refuseUnreachableBindings(callers: readonly RegisteredCaller[], file: string): void {
+    const problem = unreachableCertificateBindings(callers, this.config, file);
+    if (!problem) return;
+    if (this.config.isProduction) throw new CallersFileError([problem]);
+    this.logger.warn(problem);
   }
 
   private warnOfSharedTokens(): void {
@@ -88,6 +102,7 @@ export class CallersFileWatcher implements OnModuleInit, OnModuleDestroy {
       if (callersFileDigest(await readFile(file, 'utf8')) !== digest) return false;
       this.lastDigest = digest;
       const callers = parseCallers(text, file);
+      this.refuseUnreachableBindings(callers, file);
       this.registry.replace(callers, digest);
       this.logger.log(`Reloaded ${callers.length} caller(s) from ${file}`);
       this.warnOfSharedTokens();

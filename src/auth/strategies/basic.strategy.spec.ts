@@ -176,6 +176,35 @@ describe('BasicStrategy', () => {
       expect(reasons.filter((reason) => reason === 'too-many-failures')).toHaveLength(9);
     });
 
+    it('lets every right password through when more than the limit arrive together (only failures count)', async () => {
+      const basic = strategy(env);
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, () => basic.authenticate(attempt({ encrypted: true }, false))),
+      );
+      // Before, each attempt took a failure before its check: the fourth and fifth were refused too-many-failures.
+      expect(outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.reason))).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+      // And none of them counted: three wrong passwords are still allowed.
+      for (let i = 0; i < 3; i++) {
+        expect(await basic.authenticate(attempt({ encrypted: true }, false, 'legacy:nope'))).toMatchObject({
+          reason: 'bad-password',
+        });
+      }
+    });
+
+    it('checks no more wrong passwords than the limit when right and wrong ones arrive together', async () => {
+      const basic = strategy(env);
+      const outcomes = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          basic.authenticate(attempt({ encrypted: true }, false, i % 2 ? 'legacy:nope' : `legacy:${password}`)),
+        ),
+      );
+      const reasons = outcomes.map((outcome) => (outcome.ok ? 'ok' : outcome.reason));
+      expect(reasons.filter((reason) => reason === 'bad-password')).toHaveLength(3);
+      expect(
+        reasons.filter((reason) => reason !== 'bad-password' && reason !== 'ok' && reason !== 'too-many-failures'),
+      ).toEqual([]);
+    });
+
     it('does not count a right password against the username', async () => {
       const basic = strategy(env);
       for (let i = 0; i < 5; i++) expect((await basic.authenticate(attempt({ encrypted: true }, false))).ok).toBe(true);

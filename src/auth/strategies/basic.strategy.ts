@@ -12,7 +12,8 @@ const BASIC = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i;
 /**
  * HTTP Basic against scrypt hashes; refused on plain HTTP unless TLS ends at a trusted proxy, or in local
  * development from loopback. A username with too many recent failures is refused without its password being
- * hashed (BasicBackoff), known or not; the hashing itself is bounded process-wide (PasswordCheckBudget).
+ * hashed (BasicBackoff, which counts wrong passwords only), known or not; the hashing itself is bounded
+ * process-wide (PasswordCheckBudget).
  */
 @Injectable()
 export class BasicStrategy implements AuthStrategy {
@@ -43,7 +44,8 @@ export class BasicStrategy implements AuthStrategy {
     const basicCallers = this.callers.withMethod(this.method);
     const entry = basicCallers.find(({ settings }) => settings.username === username);
     const audited = entry ? username : unknownUsername(username);
-    if (!(await this.backoff.reserve(username, entry !== undefined))) return failure('too-many-failures', audited);
+    const check = await this.backoff.admit(username, entry !== undefined);
+    if (!check) return failure('too-many-failures', audited);
     // Every attempt checks as many hashes, of the same cost, as the costliest caller has (two while a password
     // rotates), known user or not, so the response time tells neither which usernames exist nor which is
     // mid-rotation. A fixed decoy's cost told them apart from callers whose hashes cost more or less.
@@ -57,13 +59,14 @@ export class BasicStrategy implements AuthStrategy {
       })
       .catch((error: unknown) => {
         // Not checked (the hashing budget is full): the attempt is no failure of the user's.
-        this.backoff.release(username);
+        check.settle('unchecked');
         throw error;
       });
     if (entry && matched) {
-      this.backoff.release(username);
+      check.settle('passed');
       return { ok: true, caller: entry.caller };
     }
+    check.settle('failed');
     return failure('bad-password', audited);
   }
 }

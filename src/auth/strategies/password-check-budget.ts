@@ -23,7 +23,7 @@ export class PasswordCheckBudget {
   async run<T>(check: () => Promise<T>): Promise<T> {
     const slots = this.config.network.basicBackoff.maxConcurrentChecks;
     if (this.running >= slots) {
-      if (this.waiting.length >= slots * QUEUED_PER_SLOT) throw busy();
+      if (this.waiting.length >= slots * QUEUED_PER_SLOT) throw passwordChecksBusy();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running += 1;
@@ -39,6 +39,7 @@ export class PasswordCheckBudget {
   }
 }
 
-function busy(): AppError {
+/** The answer to a password check that cannot be made now: 503 with Retry-After, nothing counted against anyone. */
+export function passwordChecksBusy(): AppError {
   return new AppError('OVERLOADED', 'Too many password checks at once; retry shortly.', [], { 'Retry-After': '1' });
 }

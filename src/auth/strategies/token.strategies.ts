@@ -1,14 +1,76 @@
+import { readFile } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
 import { type ConnectionSecurity, failure, StrategyOutcome } from '../auth-attempt';
-import type { CertificateBinding, KubernetesTokenReview, RegisteredCaller } from '../callers/caller';
+import type { CertificateBinding, KubernetesAuth, KubernetesTokenReview, RegisteredCaller } from '../callers/caller';
 import { CallerRegistry, certificateMatches } from '../callers/caller-registry';
+import type { FetchLike } from '../tokens/http';
 import { checkGoogleIdentity, checkKubernetesIdentity } from '../tokens/identity-tokens';
 import { TokenIntrospector } from '../tokens/introspection';
 import { JwtVerifier } from '../tokens/jwt-verifier';
 import { OidcDiscovery } from '../tokens/oidc-discovery';
-import { TokenReviewer } from '../tokens/token-review';
+import { DEFAULT_REVIEWER_CA_FILE, DEFAULT_REVIEWER_TOKEN_FILE, TokenReviewer } from '../tokens/token-review';
 
 const MAX_CLOCK_SKEW_SECONDS = 60;
+
+/** The in-cluster names of the Kubernetes API server (`kubernetes.default.svc`, `….svc.cluster.local`). */
+const IN_CLUSTER_API_SERVER = /^kubernetes\.default\.svc(\.[a-z0-9-]+)*$/i;
+
+/** This pod's own service-account token and the cluster CA, as the API server wants them. */
+interface ApiServerCredentials {
+  readonly tokenFile: string;
+  readonly caFile: string;
+}
+
+/**
+ * The credentials for a `kubernetes` caller whose issuer is the cluster's API server (named by its in-cluster name,
+ * or at the address of the caller's `tokenReview.url`): it serves discovery and JWKS only to authenticated service
+ * accounts, over a certificate of the cluster CA. `tokenReview`'s files, else where `tokenReview: {}` reads them.
+ * Any other issuer (a public one: EKS, GKE, AKS) gets plain requests, without our token.
+ */
+function apiServerCredentials(settings: KubernetesAuth): ApiServerCredentials | undefined {
+  const issuer = new URL(settings.issuer);
+  const review = settings.tokenReview;
+  const atReviewedServer = review !== undefined && new URL(review.url).origin === issuer.origin;
+  if (!atReviewedServer && !IN_CLUSTER_API_SERVER.test(issuer.hostname)) return undefined;
+  return {
+    tokenFile: review?.tokenFile ?? DEFAULT_REVIEWER_TOKEN_FILE,
+    caFile: review?.caFile ?? DEFAULT_REVIEWER_CA_FILE,
+  };
+}
+
+/**
+ * Discovery and JWKS requests to the API server. The cluster CA is the only CA trusted, so the token reaches the API
+ * server and nothing else (also at the jwks_uri it names, usually its own address on 6443); the token file is re-read
+ * for every request (the kubelet rotates it). Neither caller follows redirects.
+ */
+function apiServerFetch({ tokenFile, caFile }: ApiServerCredentials): FetchLike {
+  let dispatcher: Promise<Agent> | undefined;
+  return async (url, init) => {
+    if (!url.startsWith('https://')) throw new Error(`${url}: this pod's service-account token goes over https only`);
+    dispatcher ??= readFile(caFile).then(
+      (ca) => new Agent({ connect: { ca } }),
+      (error: unknown) => {
+        dispatcher = undefined;
+        throw error;
+      },
+    );
+    const [agent, token] = await Promise.all([dispatcher, readFile(tokenFile, 'utf8')]);
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    headers.authorization = `Bearer ${token.trim()}`;
+    const request = { ...init, headers, dispatcher: agent } as UndiciRequestInit;
+    return (await undiciFetch(url, request)) as unknown as Response;
+  };
+}
+
+/**
+ * Of two candidates' refusals, the one to answer with: "could not be checked" (503, retried) stands over a later
+ * candidate's refusal, which says nothing of the token the unreachable one might have taken.
+ */
+function worst(outcome: StrategyOutcome, next: StrategyOutcome): StrategyOutcome {
+  return !outcome.ok && outcome.reason === 'verifier-unavailable' ? outcome : next;
+}
 
 interface JwtCandidate {
   caller: RegisteredCaller;
@@ -46,6 +108,8 @@ export class TokenStrategies {
   private readonly verifiers = new Map<string, Promise<JwtVerifier>>();
   private readonly introspectors = new Map<string, TokenIntrospector>();
   private readonly reviewers = new Map<string, TokenReviewer>();
+  /** Discovery with this pod's credentials, per token and CA file (issuers served by the API server). */
+  private readonly apiServerDiscoveries = new Map<string, { discovery: OidcDiscovery; fetchImpl: FetchLike }>();
 
   constructor(
     private readonly callers: CallerRegistry,
@@ -69,27 +133,27 @@ export class TokenStrategies {
       try {
         verifier = await this.verifier(candidate);
       } catch (error: unknown) {
-        outcome = failure('verifier-unavailable', String(error));
+        outcome = worst(outcome, failure('verifier-unavailable', String(error)));
         continue;
       }
       const result = await verifier.verify(token);
       if (!result.ok) {
-        outcome = failure(
-          result.reason === 'jwks-unavailable' ? 'verifier-unavailable' : 'token-rejected',
-          result.reason,
+        outcome = worst(
+          outcome,
+          failure(result.reason === 'jwks-unavailable' ? 'verifier-unavailable' : 'token-rejected', result.reason),
         );
         continue;
       }
       if (!candidate.allows(result.claims)) {
-        outcome = failure(
-          'identity-not-allowed',
-          typeof result.claims.sub === 'string' ? result.claims.sub : undefined,
+        outcome = worst(
+          outcome,
+          failure('identity-not-allowed', typeof result.claims.sub === 'string' ? result.claims.sub : undefined),
         );
         continue;
       }
       const refused = await candidate.confirm?.(token, result.claims);
       if (refused) {
-        outcome = refused;
+        outcome = worst(outcome, refused);
         continue;
       }
       return { ok: true, caller: candidate.caller };
@@ -125,7 +189,12 @@ export class TokenStrategies {
       }
       const result = await introspector.introspect(token);
       if (!result.ok) {
-        outcome = failure(result.reason === 'introspection-unavailable' ? 'verifier-unavailable' : 'token-rejected');
+        outcome = worst(
+          outcome,
+          result.reason === 'introspection-unavailable'
+            ? failure('verifier-unavailable', 'introspection-unavailable')
+            : failure('token-rejected'),
+        );
         continue;
       }
       const subject = typeof result.claims.sub === 'string' ? result.claims.sub : undefined;
@@ -133,7 +202,10 @@ export class TokenStrategies {
       const subjectAllowed = settings.subjects.length === 0 || (subject && settings.subjects.includes(subject));
       const clientAllowed = settings.clientIds.length === 0 || (client && settings.clientIds.includes(client));
       if (subjectAllowed && clientAllowed) return { ok: true, caller };
-      outcome = failure('identity-not-allowed', subjectAllowed ? `client_id ${client ?? '(none)'}` : subject);
+      outcome = worst(
+        outcome,
+        failure('identity-not-allowed', subjectAllowed ? `client_id ${client ?? '(none)'}` : subject),
+      );
     }
     return outcome;
   }
@@ -194,6 +266,7 @@ export class TokenStrategies {
     for (const { caller, settings } of this.callers.withMethod('kubernetes')) {
       if (settings.issuer !== issuer) continue;
       const { tokenReview } = settings;
+      const credentials = apiServerCredentials(settings);
       found.push({
         caller,
         verifierKey: JSON.stringify([
@@ -202,22 +275,37 @@ export class TokenStrategies {
           settings.audience,
           settings.jwksUri,
           settings.maxLifetimeSeconds,
+          credentials ?? null,
         ]),
-        makeVerifier: async () =>
-          new JwtVerifier({
+        makeVerifier: async () => {
+          const apiServer = credentials && this.apiServerDiscovery(credentials);
+          return new JwtVerifier({
             issuer: settings.issuer,
             audience: settings.audience,
-            jwksUri: settings.jwksUri ?? (await this.discovery.jwksUri(settings.issuer)),
+            jwksUri: settings.jwksUri ?? (await (apiServer?.discovery ?? this.discovery).jwksUri(settings.issuer)),
             algorithms: ['RS256', 'ES256'],
             clockToleranceSeconds: MAX_CLOCK_SKEW_SECONDS,
             expectedKind: 'identity',
             maxLifetimeSeconds: settings.maxLifetimeSeconds,
-          }),
+            fetchImpl: apiServer?.fetchImpl,
+          });
+        },
         allows: (claims) => checkKubernetesIdentity(claims, settings.serviceAccounts).ok,
         ...(tokenReview && {
           confirm: (token, claims) => this.review(tokenReview, token, settings.audience, claims),
         }),
       });
+    }
+    return found;
+  }
+
+  private apiServerDiscovery(credentials: ApiServerCredentials): { discovery: OidcDiscovery; fetchImpl: FetchLike } {
+    const key = JSON.stringify([credentials.tokenFile, credentials.caFile]);
+    let found = this.apiServerDiscoveries.get(key);
+    if (!found) {
+      const fetchImpl = apiServerFetch(credentials);
+      found = { discovery: new OidcDiscovery({ fetchImpl }), fetchImpl };
+      this.apiServerDiscoveries.set(key, found);
     }
     return found;
   }

@@ -28,6 +28,9 @@ function element(der: Buffer, offset: number): Element {
 const SEQUENCE = 0x30;
 const OBJECT_IDENTIFIER = 0x06;
 const BIT_STRING = 0x03;
+const INTEGER = 0x02;
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
 
 function oid(bytes: Buffer): string {
   const parts = [Math.floor(bytes[0] / 40), bytes[0] % 40];
@@ -77,27 +80,72 @@ function parseCrl(der: Buffer): { signed: Buffer; algorithm: string; signature: 
   };
 }
 
+/** An X.509 Time (RFC 5280 §4.1.2.5: UTCTime YYMMDDHHMMSSZ, 50-99 being 19xx; GeneralizedTime YYYYMMDDHHMMSSZ). */
+function time(der: Buffer, at: Element): number {
+  const text = der.toString('latin1', at.contentStart, at.end);
+  const digits = at.tag === UTC_TIME ? /^(\d{2})(\d{10})Z$/.exec(text) : /^(\d{4})(\d{10})Z$/.exec(text);
+  if (!digits) throw new Error('bad time');
+  let year = Number(digits[1]);
+  if (at.tag === UTC_TIME) year += year >= 50 ? 1900 : 2000;
+  const [month, day, hour, minute, second] = (digits[2].match(/\d{2}/g) ?? []).map(Number);
+  return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
+/** thisUpdate and (when present) nextUpdate of a DER CRL, RFC 5280 §5.1.2.4-5; throws when it is not one. */
+function crlDates(der: Buffer): { thisUpdate: number; nextUpdate?: number } {
+  const tbs = element(der, element(der, 0).contentStart);
+  let field = element(der, tbs.contentStart);
+  if (field.tag === INTEGER) field = element(der, field.end); // version (v2)
+  const issuer = element(der, field.end); // after the signature algorithm
+  if (field.tag !== SEQUENCE || issuer.tag !== SEQUENCE) throw new Error('not a CRL');
+  const thisUpdate = element(der, issuer.end);
+  if (thisUpdate.tag !== UTC_TIME && thisUpdate.tag !== GENERALIZED_TIME) throw new Error('not a CRL');
+  const dates = { thisUpdate: time(der, thisUpdate) };
+  if (thisUpdate.end >= tbs.end) return dates;
+  const next = element(der, thisUpdate.end);
+  return next.tag === UTC_TIME || next.tag === GENERALIZED_TIME ? { ...dates, nextUpdate: time(der, next) } : dates;
+}
+
+function derOf(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----(BEGIN|END) X509 CRL-----/g, '').replace(/\s+/g, ''), 'base64');
+}
+
 /**
- * Whether one of `issuers` signed this CRL (PEM). node:tls applies any CRL it can parse, so a CRL whose signature
- * was damaged, or one from a CA we do not trust, would be applied as given; this is the check it does not make.
- * Returns the problem, or undefined when a key verifies the signature.
+ * When this CRL (PEM) stops being usable: its nextUpdate, in ms since the epoch, or undefined when it names none (it
+ * then never expires). Once that time has come, OpenSSL refuses every certificate the CRL's CA issued
+ * (CRL_HAS_EXPIRED), so an expired CRL locks out every client certificate under that CA. Throws on a CRL that does
+ * not parse.
  */
-export function crlSignatureProblem(pem: string, issuers: readonly KeyObject[]): string | undefined {
-  const base64 = pem.replace(/-----(BEGIN|END) X509 CRL-----/g, '').replace(/\s+/g, '');
+export function crlNextUpdate(pem: string): number | undefined {
+  return crlDates(derOf(pem)).nextUpdate;
+}
+
+/**
+ * Which of `issuers` signed this CRL (PEM): its index, or the problem when none did. node:tls applies any CRL it can
+ * parse, so a CRL whose signature was damaged, or one from a CA we do not trust, would be applied as given; this is
+ * the check it does not make.
+ */
+export function crlSigner(pem: string, issuers: readonly KeyObject[]): number | string {
   let crl: ReturnType<typeof parseCrl>;
   try {
-    crl = parseCrl(Buffer.from(base64, 'base64'));
+    crl = parseCrl(derOf(pem));
   } catch (error: unknown) {
     return `is not a DER CRL (${error instanceof Error ? error.message : String(error)})`;
   }
   const digest = ALGORITHMS[crl.algorithm];
   if (digest === undefined) return `is signed with an algorithm this service cannot check (${crl.algorithm})`;
-  const verified = issuers.some((key) => {
+  const signer = issuers.findIndex((key) => {
     try {
       return verify(digest, crl.signed, key, crl.signature);
     } catch {
       return false;
     }
   });
-  return verified ? undefined : 'is not signed by a certificate of TLS_CA_FILE (damaged, or another CA’s)';
+  return signer >= 0 ? signer : 'is not signed by a certificate of TLS_CA_FILE (damaged, or another CA’s)';
+}
+
+/** Whether one of `issuers` signed this CRL (PEM): the problem, or undefined when a key verifies the signature. */
+export function crlSignatureProblem(pem: string, issuers: readonly KeyObject[]): string | undefined {
+  const signer = crlSigner(pem, issuers);
+  return typeof signer === 'string' ? signer : undefined;
 }

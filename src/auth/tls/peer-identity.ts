@@ -57,6 +57,9 @@ export function certificateFailureReason(code: string | undefined): AuthFailureR
       return 'certificate-expired';
     case 'CERT_REVOKED':
       return 'certificate-revoked';
+    // The CRL in force is past its nextUpdate: no certificate of its CA can be checked for revocation.
+    case 'CRL_HAS_EXPIRED':
+      return 'crl-expired';
     case 'UNABLE_TO_GET_ISSUER_CERT':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':

@@ -5,9 +5,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type TlsConfig } from '../../config';
-import { httpsServerOptions, pemBlocks, readTlsMaterial } from './tls-options';
+import {
+  type CrlInForce,
+  describeExpiredCrl,
+  expiredCrls,
+  expiryRefusal,
+  httpsServerOptions,
+  pemBlocks,
+  readTlsMaterial,
+  type TlsMaterial,
+} from './tls-options';
 
 const SCRIPT = join(__dirname, '..', '..', '..', 'scripts', 'certs.mjs');
+const DEV_CA = 'O=webhook-fulfillment development, CN=webhook-fulfillment development root CA';
 
 describe('TLS options', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wf-tls-options-'));
@@ -120,6 +130,107 @@ describe('TLS options', () => {
       }
       expect(caught).toBeInstanceOf(ConfigError);
       expect((caught as ConfigError).message).toContain(variable);
+    });
+
+    describe('CRL dates (openssl ca -gencrl)', () => {
+      const issue = (name: string, args: readonly string[]): string => {
+        const out = join(dir, name);
+        execFileSync('openssl', ['ca', '-batch', '-config', 'ca-db/openssl.cnf', '-gencrl', ...args, '-out', out], {
+          cwd: dir,
+          stdio: 'ignore',
+        });
+        return out;
+      };
+      const nextUpdateOf = (file: string) =>
+        Date.parse(
+          execFileSync('openssl', ['crl', '-in', file, '-noout', '-nextupdate'], { encoding: 'utf8' })
+            .replace('nextUpdate=', '')
+            .trim(),
+        );
+
+      it('applies a CRL past its nextUpdate, telling its file, issuer and nextUpdate (start-up: nothing better to apply)', () => {
+        // Before, this threw a ConfigError and the service did not start, for any caller.
+        const expired = issue('expired.crl.pem', [
+          '-crl_lastupdate',
+          '20200101000000Z',
+          '-crl_nextupdate',
+          '20200102000000Z',
+        ]);
+        const material = readTlsMaterial(tls({ crlFile: expired }));
+        expect(material.options.crl).toEqual([readFileSync(expired, 'utf8').trim()]);
+        expect(material.crlNextUpdate).toBe(Date.UTC(2020, 0, 2));
+        const [crl, ...others] = expiredCrls(material);
+        expect(others).toEqual([]);
+        expect(describeExpiredCrl(crl)).toBe(
+          `TLS_CRL_FILE: ${expired}: CRL 1 of 1 expired at 2020-01-02T00:00:00.000Z (its nextUpdate), issued by ${DEV_CA}`,
+        );
+      });
+
+      it('on reload, refuses an expired CRL in place of a valid one of its CA, and applies it in place of an expired one', () => {
+        const fresh = readFileSync(join(dir, 'ca.crl.pem'), 'utf8');
+        const expired = readFileSync(
+          issue('expired-2.crl.pem', ['-crl_lastupdate', '20200101000000Z', '-crl_nextupdate', '20200102000000Z']),
+          'utf8',
+        );
+        const both = join(dir, 'fresh-and-expired.crl.pem');
+        writeFileSync(both, fresh + expired);
+        const inForce = readTlsMaterial(tls());
+        const next = readTlsMaterial(tls({ crlFile: both }));
+        expect(expiryRefusal(inForce, next)).toBe(
+          `TLS_CRL_FILE: ${both}: CRL 2 of 2 expired at 2020-01-02T00:00:00.000Z (its nextUpdate), issued by ${DEV_CA}: ` +
+            'every client certificate of its CA would be refused (CRL_HAS_EXPIRED); publish a fresh CRL',
+        );
+        expect(expiryRefusal(inForce, readTlsMaterial(tls()))).toBeUndefined();
+        // The CRL in force for that CA has expired itself: nothing is lost by applying the file.
+        const lapsed = readTlsMaterial(tls({ crlFile: join(dir, 'expired-2.crl.pem') }));
+        expect(expiryRefusal(lapsed, next)).toBeUndefined();
+        // GeneralizedTime (2050 and later) is read as well as UTCTime.
+        const late = issue('late.crl.pem', ['-crl_nextupdate', '20600101000000Z']);
+        expect(readTlsMaterial(tls({ crlFile: late })).crlNextUpdate).toBe(Date.UTC(2060, 0, 1));
+      });
+
+      it('judges an expired CRL per CA: another CA’s lapse does not let one of this CA’s be replaced by an expired one', () => {
+        const material = (...crls: CrlInForce[]): TlsMaterial => ({
+          options: {},
+          crls,
+          ownDigest: '',
+          trustDigest: '',
+        });
+        const crl = (issuer: string, nextUpdate: number, which = 'CRL 1 of 2'): CrlInForce => ({
+          file: '/crl.pem',
+          which,
+          issuer,
+          nextUpdate,
+        });
+        const past = Date.UTC(2020, 0, 2);
+        const future = Date.UTC(2060, 0, 1);
+        const inForce = material(crl('CN=root', future), crl('CN=intermediate', past, 'CRL 2 of 2'));
+        expect(expiryRefusal(inForce, material(crl('CN=root', future), crl('CN=intermediate', past)))).toBeUndefined();
+        expect(expiryRefusal(inForce, material(crl('CN=root', past), crl('CN=intermediate', future)))).toMatch(
+          /CRL 1 of 2 expired at 2020-01-02T00:00:00.000Z \(its nextUpdate\), issued by CN=root: /,
+        );
+      });
+
+      it('tells the earliest nextUpdate of the CRLs in force', () => {
+        const soon = issue('soon.crl.pem', ['-crlhours', '2']);
+        const later = join(dir, 'ca.crl.pem');
+        const both = join(dir, 'later-and-soon.crl.pem');
+        writeFileSync(both, readFileSync(later, 'utf8') + readFileSync(soon, 'utf8'));
+        expect(readTlsMaterial(tls({ crlFile: both })).crlNextUpdate).toBe(nextUpdateOf(soon));
+        expect(readTlsMaterial(tls({ crlFile: later })).crlNextUpdate).toBe(nextUpdateOf(later));
+        expect(readTlsMaterial(tls({ crlFile: undefined })).crlNextUpdate).toBeUndefined();
+      });
+
+      it('counts a CRL as expired from its nextUpdate on, as OpenSSL does', () => {
+        const crl = issue('at.crl.pem', ['-crlhours', '1']);
+        const nextUpdate = nextUpdateOf(crl);
+        const material = readTlsMaterial(tls({ crlFile: crl }));
+        expect(material.crlNextUpdate).toBe(nextUpdate);
+        expect(expiredCrls(material, nextUpdate - 1000)).toEqual([]);
+        expect(expiredCrls(material, nextUpdate)).toEqual([
+          { file: crl, which: 'CRL 1 of 1', issuer: DEV_CA, nextUpdate },
+        ]);
+      });
     });
   });
 });

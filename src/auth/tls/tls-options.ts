@@ -2,10 +2,29 @@ import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'n
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError, type TlsConfig } from '../../config';
-import { crlSignatureProblem } from './crl-signature';
+import { crlNextUpdate, crlSigner } from './crl-signature';
+
+/** One CRL of TLS_CRL_FILE, as applied. */
+export interface CrlInForce {
+  /** TLS_CRL_FILE, and which CRL of it: "CRL 1 of 2". */
+  readonly file: string;
+  readonly which: string;
+  /** The subject of the CA of TLS_CA_FILE that signed it (its issuer), e.g. "O=Example, CN=Example CA". */
+  readonly issuer: string;
+  /** Its nextUpdate (ms since the epoch): from then on OpenSSL refuses every certificate of its CA. */
+  readonly nextUpdate?: number;
+}
 
 export interface TlsMaterial {
   readonly options: SecureContextOptions;
+  /**
+   * When the first of the CRLs expires (the earliest nextUpdate, ms since the epoch, past ones included): from then
+   * on every client certificate under its CA is refused until a fresh CRL is applied. Undefined without a CRL that
+   * names one.
+   */
+  readonly crlNextUpdate?: number;
+  /** Every CRL applied, in file order; expired ones included (see expiredCrls). */
+  readonly crls: readonly CrlInForce[];
   /** Fingerprints of the files, to notice changes (the trust part separately from the server's own pair). */
   readonly ownDigest: string;
   readonly trustDigest: string;
@@ -58,7 +77,7 @@ export function pemBlocks(text: string, label: 'CERTIFICATE' | 'X509 CRL'): stri
  * (a root: itself) verified against it: a damaged byte in a CA would otherwise be applied, and every client
  * certificate it issued refused.
  */
-function caCertificates(path: string, ca: Buffer): { blocks: string[]; keys: KeyObject[] } {
+function caCertificates(path: string, ca: Buffer): { blocks: string[]; keys: KeyObject[]; subjects: string[] } {
   const blocks = pemBlocks(ca.toString('latin1'), 'CERTIFICATE');
   if (typeof blocks === 'string') throw new ConfigError([`TLS_CA_FILE: ${path} ${blocks}`]);
   const problem = (index: number, what: string) =>
@@ -76,26 +95,75 @@ function caCertificates(path: string, ca: Buffer): { blocks: string[]; keys: Key
     const issuer = certificates.find((candidate) => certificate.checkIssued(candidate));
     if (issuer && !certificate.verify(issuer.publicKey)) throw problem(index, 'has a signature that does not verify');
   });
-  return { blocks, keys: certificates.map((certificate) => certificate.publicKey) };
+  return {
+    blocks,
+    keys: certificates.map((certificate) => certificate.publicKey),
+    subjects: certificates.map((certificate) => certificate.subject.split('\n').join(', ')),
+  };
 }
 
 /**
  * Every CRL of the file (root and intermediates, concatenated): node:tls reads only the first CRL of each
- * string it is given, so they are handed over one by one. Each must be signed by a CA of the bundle.
+ * string it is given, so they are handed over one by one. Each must be signed by a CA of the bundle. One past its
+ * nextUpdate is not refused here: at start-up it is applied (nothing better is at hand, and without it the service
+ * would not start for any caller), while a reload refuses it when it would replace a CRL still valid (expiryRefusal).
+ * Returns them with the earliest nextUpdate.
  */
-function revocationLists(path: string, crl: Buffer, issuers: readonly KeyObject[]): string[] {
+function revocationLists(
+  path: string,
+  crl: Buffer,
+  issuers: { keys: readonly KeyObject[]; subjects: readonly string[] },
+): { blocks: string[]; crls: CrlInForce[]; nextUpdate?: number } {
   const blocks = pemBlocks(crl.toString('latin1'), 'X509 CRL');
   if (typeof blocks === 'string') throw new ConfigError([`TLS_CRL_FILE: ${path} ${blocks}`]);
-  blocks.forEach((block, index) => {
+  let earliest: number | undefined;
+  const crls = blocks.map((block, index): CrlInForce => {
+    const which = `CRL ${index + 1} of ${blocks.length}`;
     try {
       createSecureContext({ crl: block });
     } catch {
-      throw new ConfigError([`TLS_CRL_FILE: ${path}: CRL ${index + 1} of ${blocks.length} cannot be parsed`]);
+      throw new ConfigError([`TLS_CRL_FILE: ${path}: ${which} cannot be parsed`]);
     }
-    const problem = crlSignatureProblem(block, issuers);
-    if (problem) throw new ConfigError([`TLS_CRL_FILE: ${path}: CRL ${index + 1} of ${blocks.length} ${problem}`]);
+    const signer = crlSigner(block, issuers.keys);
+    if (typeof signer === 'string') throw new ConfigError([`TLS_CRL_FILE: ${path}: ${which} ${signer}`]);
+    let nextUpdate: number | undefined;
+    try {
+      nextUpdate = crlNextUpdate(block);
+    } catch {
+      throw new ConfigError([`TLS_CRL_FILE: ${path}: ${which} has dates that cannot be read`]);
+    }
+    if (nextUpdate !== undefined) earliest = Math.min(earliest ?? nextUpdate, nextUpdate);
+    return { file: path, which, issuer: issuers.subjects[signer], ...(nextUpdate !== undefined && { nextUpdate }) };
   });
-  return blocks;
+  return { blocks, crls, nextUpdate: earliest };
+}
+
+/** The CRLs of `material` past their nextUpdate at `now` (OpenSSL's CRL_HAS_EXPIRED from that moment on). */
+export function expiredCrls(material: TlsMaterial, now = Date.now()): CrlInForce[] {
+  return material.crls.filter((crl) => crl.nextUpdate !== undefined && crl.nextUpdate <= now);
+}
+
+/** "TLS_CRL_FILE: <path>: CRL 1 of 1 expired at <nextUpdate> (its nextUpdate), issued by <CA subject>" */
+export function describeExpiredCrl(crl: CrlInForce): string {
+  const at = new Date(crl.nextUpdate ?? 0).toISOString();
+  return `TLS_CRL_FILE: ${crl.file}: ${crl.which} expired at ${at} (its nextUpdate), issued by ${crl.issuer}`;
+}
+
+/**
+ * Why a reload from `current` to `next` is refused for an expired CRL, or undefined. An expired CRL in the new files
+ * is refused when the CRL in force for its CA (same issuer) is still valid: applying it would lock out every client
+ * certificate of that CA (CRL_HAS_EXPIRED). When the CRL in force for that CA has expired itself, the new one is
+ * applied: its CA's certificates are refused either way, and the rest of the file (another CA's fresh CRL with new
+ * revocations) must not be held back by it.
+ */
+export function expiryRefusal(current: TlsMaterial, next: TlsMaterial, now = Date.now()): string | undefined {
+  const lapsed = new Set(expiredCrls(current, now).map((crl) => crl.issuer));
+  const worse = expiredCrls(next, now).find((crl) => !lapsed.has(crl.issuer));
+  return (
+    worse &&
+    `${describeExpiredCrl(worse)}: every client certificate of its CA would be refused (CRL_HAS_EXPIRED); publish a ` +
+      'fresh CRL'
+  );
 }
 
 /** Reads certificate, key, CA bundle and CRL; a missing or unreadable file is a configuration error. */
@@ -132,15 +200,19 @@ function keyProblem(tls: TlsConfig, cert: Buffer, key: Buffer): string | undefin
 
 /**
  * Checks the server's key against its certificate and the CA bundle and CRL files (a ConfigError naming the file
- * otherwise) and builds the context options.
+ * otherwise) and builds the context options. A CRL past its nextUpdate is not an error here (see revocationLists).
  */
 export function tlsMaterial(tls: TlsConfig, files: TlsFiles): TlsMaterial {
   const mismatch = files.cert && files.key && keyProblem(tls, files.cert, files.key);
   if (mismatch) throw new ConfigError([mismatch]);
   const authorities = files.ca && caCertificates(tls.caFile ?? '', files.ca);
   const ca = authorities && authorities.blocks;
-  const crl = files.crl && revocationLists(tls.crlFile ?? '', files.crl, authorities ? authorities.keys : []);
+  const revocation =
+    files.crl && revocationLists(tls.crlFile ?? '', files.crl, authorities || { keys: [], subjects: [] });
+  const crl = revocation && revocation.blocks;
   return {
+    ...(revocation && revocation.nextUpdate !== undefined && { crlNextUpdate: revocation.nextUpdate }),
+    crls: revocation ? revocation.crls : [],
     options: {
       cert: files.cert,
       key: files.key,

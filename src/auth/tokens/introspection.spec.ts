@@ -1,4 +1,12 @@
+import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import {
+  answerWithoutEnd,
+  HUGE,
+  listenOnLoopback,
+  MIB,
+  type OversizedAnswer,
+} from '../../common/http/testing/oversized-answer';
 import { TokenIntrospector, type TokenIntrospectorOptions } from './introspection';
 import { closedUrl, LocalServer, type RecordedRequest, type Reply } from './testing/local-server';
 
@@ -285,5 +293,58 @@ describe('TokenIntrospector', () => {
     expect(() => introspector({ maxCallsPerSecond: 0 })).toThrow(/maxCallsPerSecond/);
     expect(() => introspector({ maxBurst: 1.5 })).toThrow(/maxBurst/);
     expect(() => introspector({ maxConcurrent: 0 })).toThrow(/maxConcurrent/);
+  });
+});
+
+describe('TokenIntrospector: the size of an answer', () => {
+  let warnings: jest.SpyInstance;
+
+  beforeEach(() => {
+    warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => warnings.mockRestore());
+
+  /** Introspects a token at an endpoint that answers without end; returns the result and what the server sent. */
+  async function refusal(declaredLength?: number) {
+    const answers: OversizedAnswer[] = [];
+    const big = await listenOnLoopback((_req, res) => {
+      answers.push(answerWithoutEnd(res, { prefix: '{"active":true', declaredLength }));
+    });
+    try {
+      const endpoint = big.url(PATH);
+      // A long timeout: only the size limit may end the read.
+      const result = await introspector({ endpoint, timeoutMs: 60_000 }).introspect('opaque-good');
+      expect(answers).toHaveLength(1);
+      return { result, answer: answers[0], endpoint };
+    } finally {
+      await big.close();
+    }
+  }
+
+  it('reports an answer without end as introspection-unavailable once it passes 256 KiB, and reads no further', async () => {
+    const { result, answer, endpoint } = await refusal();
+    expect(result).toEqual({ ok: false, reason: 'introspection-unavailable' });
+    await expect(answer.outcome).resolves.toBe('client-closed');
+    // Socket buffers hold a few MiB; a reader without a limit takes all 64 MiB the server offers.
+    expect(answer.written()).toBeLessThan(32 * MIB);
+    expect(warnings).toHaveBeenCalledWith(
+      `Refused the answer of the introspection endpoint ${endpoint}: the answer is larger than 256 KiB; it was not read further`,
+    );
+  });
+
+  it('refuses an answer whose Content-Length is over 256 KiB before reading it', async () => {
+    const { result, answer, endpoint } = await refusal(HUGE);
+    expect(result).toEqual({ ok: false, reason: 'introspection-unavailable' });
+    await expect(answer.outcome).resolves.toBe('client-closed');
+    expect(answer.written()).toBeLessThan(32 * MIB);
+    expect(warnings).toHaveBeenCalledWith(
+      `Refused the answer of the introspection endpoint ${endpoint}: the answer declares ${HUGE} bytes, more than 256 KiB; it was not read further`,
+    );
+  });
+
+  it('still reads an answer of normal size', async () => {
+    expect(await introspector().introspect('opaque-good')).toMatchObject({ ok: true, claims: { sub: 'svc-a' } });
+    expect(warnings).not.toHaveBeenCalled();
   });
 });

@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { readJsonUpTo, ResponseTooLargeError } from '../../common/http/capped-response-body';
 import { type FetchLike, isRecord, parseHttpUrl } from './http';
 import type { TokenFailureReason } from './jwt-verifier';
 
@@ -64,13 +66,16 @@ const UNAVAILABLE: IntrospectionResult = { ok: false, reason: 'introspection-una
 /** The outbound budget is spent; never cached. */
 const THROTTLED: IntrospectionResult = { ok: false, reason: 'introspection-throttled' };
 const MAX_TOKEN_LENGTH = 16 * 1024;
+/** An introspection answer is a few claims; a longer one is refused unread rather than held in memory. */
+export const MAX_INTROSPECTION_BYTES = 256 * 1024;
+const logger = new Logger('TokenIntrospection');
 
 /**
  * RFC 7662 token introspection client. Results are cached under the SHA-256 of the token (the token
  * itself is never stored): active ones for `cacheSeconds` but never past their `exp`, refused ones for
  * `negativeCacheSeconds`, in one bounded map. Concurrent lookups of one token share one request, and
- * transport failures, timeouts and non-200 answers are reported as `introspection-unavailable`
- * without being cached. `introspect` never throws.
+ * transport failures, timeouts, non-200 answers and answers longer than {@link MAX_INTROSPECTION_BYTES} are
+ * reported as `introspection-unavailable` without being cached. `introspect` never throws.
  *
  * The negative cache cannot stop a flood of distinct random tokens (each is a new key), so every
  * lookup that would go out also spends from an outbound budget of this endpoint: a token bucket
@@ -80,6 +85,8 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
  */
 export class TokenIntrospector {
   private readonly endpoint: string;
+  /** The endpoint without its query, for logs. */
+  private readonly where: string;
   private readonly authorization: string;
   private readonly cacheMs: number;
   private readonly negativeCacheMs: number;
@@ -98,7 +105,9 @@ export class TokenIntrospector {
   private budgetAt: number;
 
   constructor(options: TokenIntrospectorOptions) {
-    this.endpoint = parseHttpUrl(options.endpoint, 'TokenIntrospector: endpoint').href;
+    const endpoint = parseHttpUrl(options.endpoint, 'TokenIntrospector: endpoint');
+    this.endpoint = endpoint.href;
+    this.where = `${endpoint.origin}${endpoint.pathname}`;
     if (options.clientId.length === 0) throw new Error('TokenIntrospector: clientId must not be empty');
     this.authorization = `Basic ${Buffer.from(
       `${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`,
@@ -185,9 +194,13 @@ export class TokenIntrospector {
         await response.body?.cancel();
         return undefined;
       }
-      const body: unknown = await response.json();
-      return body;
-    } catch {
+      return await readJsonUpTo(response, MAX_INTROSPECTION_BYTES);
+    } catch (error) {
+      if (error instanceof ResponseTooLargeError) {
+        logger.warn(
+          `Refused the answer of the introspection endpoint ${this.where}: ${error.message}; it was not read further`,
+        );
+      }
       return undefined;
     }
   }

@@ -1,4 +1,6 @@
+import { Logger } from '@nestjs/common';
 import type { FlattenedJWSInput, JWSHeaderParameters, JWTVerifyGetKey } from 'jose';
+import { readJsonUpTo, ResponseTooLargeError } from '../../common/http/capped-response-body';
 import { type FetchLike, isErrorNamed, parseHttpUrl } from './http';
 import { loadJose } from './jose';
 
@@ -27,13 +29,18 @@ export interface JwksCacheOptions {
 
 /** Without usable keys, the set is fetched again at most this often, however many tokens arrive. */
 const RETRY_WITHOUT_KEYS_MS = 1000;
+/** Real key sets are a few KiB; a longer answer is refused unread rather than held in memory. */
+export const MAX_JWKS_BYTES = 1024 * 1024;
+const logger = new Logger('Jwks');
 
 /**
  * A remote JWKS kept for as long as its response's `Cache-Control: max-age` (minus `Age`) says, bounded by
  * `[minMaxAgeMs, maxMaxAgeMs]`. An unknown `kid` triggers a refetch at most once per `cooldownDurationMs`;
- * concurrent callers share one request. When a refresh of an expired set fails, the old keys stay in use
- * (retried once per cooldown) for at most `maxMaxAgeMs` after they were fetched, so a JWKS outage does not
- * refuse every token at once. Without usable keys (none yet, or too old) a fetch is tried at most once a second.
+ * concurrent callers share one request, and only the token with that `kid` waits for it. An expired set stays in
+ * use while it is refreshed (stale-while-revalidate); when the refresh fails, the old keys stay in use (retried
+ * once per cooldown) for at most `maxMaxAgeMs` after they were fetched, so a JWKS outage does not refuse every
+ * token at once. Without usable keys (none yet, or too old) a fetch is tried at most once a second.
+ * An answer is read up to {@link MAX_JWKS_BYTES}; a longer one fails the fetch like an outage.
  */
 export class JwksCache {
   private readonly url: string;
@@ -68,26 +75,32 @@ export class JwksCache {
     }
   };
 
+  /**
+   * The keys to verify with. Fresh ones answer at once, whatever fetch is in flight (an unknown `kid`, which anyone
+   * can send, triggers one: it held every token up to the fetch's timeout). Expired ones that are not too old answer
+   * at once too, while a refresh (at most once per cooldown) runs beside them; a failed one leaves them in use. Only
+   * without usable keys (none yet, or older than `maxMaxAgeMs`) does a call wait for a fetch.
+   */
   private async current(): Promise<LocalKeySet> {
-    if (this.pending) await this.pending.catch(() => undefined);
-    const sinceAttempt = this.now() - this.lastAttemptAt;
-    if (this.local === undefined) {
-      // Tokens come from anyone: while the set cannot be had, they are refused at once rather than each one
-      // fetching again (a flood of unsigned tokens was a flood of requests to the issuer's endpoint).
-      if (sinceAttempt < RETRY_WITHOUT_KEYS_MS) throw new JwksUnavailableError('no JWKS (the last fetch failed)');
-      await this.reload();
-    } else if (this.now() >= this.fetchedAt + this.lifetimeMs) {
-      const coolingDown = sinceAttempt < this.options.cooldownDurationMs;
-      const staleUsable = this.now() < this.fetchedAt + this.options.maxMaxAgeMs;
-      if (!staleUsable && sinceAttempt < RETRY_WITHOUT_KEYS_MS) {
-        throw new JwksUnavailableError('the JWKS is too old to use (the last refresh failed)');
+    const now = this.now();
+    const local = this.local;
+    if (local !== undefined && now < this.fetchedAt + this.lifetimeMs) return local;
+    if (local !== undefined && now < this.fetchedAt + this.options.maxMaxAgeMs) {
+      if (!this.pending && now - this.lastAttemptAt >= this.options.cooldownDurationMs) {
+        this.reload().catch(() => undefined);
       }
-      if (!coolingDown || !staleUsable) {
-        await this.reload().catch((error: unknown) => {
-          if (!staleUsable) throw error;
-        });
-      }
+      return local;
     }
+    // Tokens come from anyone: while the set cannot be had, they are refused at once rather than each one
+    // fetching again (a flood of unsigned tokens was a flood of requests to the issuer's endpoint).
+    if (!this.pending && now - this.lastAttemptAt < RETRY_WITHOUT_KEYS_MS) {
+      throw new JwksUnavailableError(
+        local === undefined
+          ? 'no JWKS (the last fetch failed)'
+          : 'the JWKS is too old to use (the last refresh failed)',
+      );
+    }
+    await this.reload();
     if (this.local === undefined) throw new JwksUnavailableError('no JWKS');
     return this.local;
   }
@@ -116,9 +129,13 @@ export class JwksCache {
         await response.body?.cancel();
         throw new JwksUnavailableError(`JWKS answered HTTP ${response.status}`);
       }
-      body = await response.json();
+      body = await readJsonUpTo(response, MAX_JWKS_BYTES);
     } catch (cause) {
       if (cause instanceof JwksUnavailableError) throw cause;
+      if (cause instanceof ResponseTooLargeError) {
+        logger.warn(`Refused the JWKS at ${withoutQuery(this.url)}: ${cause.message}; it was not read further`);
+        throw new JwksUnavailableError(`JWKS request refused: ${cause.message}`, { cause });
+      }
       const what = isErrorNamed(cause, 'TimeoutError') ? 'timed out' : 'failed';
       throw new JwksUnavailableError(`JWKS request ${what}`, { cause });
     }
@@ -149,4 +166,9 @@ export class JwksCache {
     }
     return Math.min(maxMaxAgeMs, Math.max(minMaxAgeMs, lifetime));
   }
+}
+
+function withoutQuery(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return `${origin}${pathname}`;
 }

@@ -1,3 +1,11 @@
+import { Logger } from '@nestjs/common';
+import {
+  answerWithoutEnd,
+  HUGE,
+  listenOnLoopback,
+  MIB,
+  type OversizedAnswer,
+} from '../../common/http/testing/oversized-answer';
 import { discoverJwksUri, OidcDiscovery, OidcDiscoveryError } from './oidc-discovery';
 import { closedUrl, LocalServer, type Reply } from './testing/local-server';
 
@@ -126,5 +134,52 @@ describe('OidcDiscovery', () => {
     const discovery = new OidcDiscovery({ retryAfterFailureMs: 0 });
     await expect(discovery.jwksUri(issuer)).rejects.toThrow(OidcDiscoveryError);
     await expect(discovery.jwksUri(issuer)).resolves.toBe(server.url('/k'));
+  });
+});
+
+describe('discovery: the size of an answer', () => {
+  let warnings: jest.SpyInstance;
+
+  beforeEach(() => {
+    warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => warnings.mockRestore());
+
+  /** Discovers an issuer whose document is answered without end; returns the error and what the server sent. */
+  async function refusal(declaredLength?: number) {
+    const answers: OversizedAnswer[] = [];
+    const big = await listenOnLoopback((_req, res) => {
+      answers.push(answerWithoutEnd(res, { prefix: '{"jwks_uri":"https://idp.example/keys"', declaredLength }));
+    });
+    try {
+      const issuer = big.url('/realm');
+      // A long timeout: only the size limit may end the read.
+      const error = await discoverJwksUri(issuer, fetch, { timeoutMs: 60_000 }).catch((e: unknown) => e);
+      expect(answers).toHaveLength(1);
+      return { error, answer: answers[0], location: `${issuer}${WELL_KNOWN}` };
+    } finally {
+      await big.close();
+    }
+  }
+
+  it('refuses a document answered without end once it passes 1 MiB, and reads no further', async () => {
+    const { error, answer, location } = await refusal();
+    expect(error).toBeInstanceOf(OidcDiscoveryError);
+    expect((error as Error).message).toContain(`${location}: the answer is larger than 1 MiB`);
+    await expect(answer.outcome).resolves.toBe('client-closed');
+    // Socket buffers hold a few MiB; a reader without a limit takes all 64 MiB the server offers.
+    expect(answer.written()).toBeLessThan(32 * MIB);
+    expect(warnings).toHaveBeenCalledWith(
+      `Refused the OIDC discovery document at ${location}: the answer is larger than 1 MiB; it was not read further`,
+    );
+  });
+
+  it('refuses a document whose Content-Length is over 1 MiB before reading it', async () => {
+    const { error, answer, location } = await refusal(HUGE);
+    expect(error).toBeInstanceOf(OidcDiscoveryError);
+    expect((error as Error).message).toContain(`${location}: the answer declares ${HUGE} bytes, more than 1 MiB`);
+    await expect(answer.outcome).resolves.toBe('client-closed');
+    expect(answer.written()).toBeLessThan(32 * MIB);
   });
 });

@@ -1,6 +1,11 @@
+import { Logger } from '@nestjs/common';
+import { readJsonUpTo, ResponseTooLargeError } from '../../common/http/capped-response-body';
 import { describeError, type FetchLike, isRecord, parseHttpUrl } from './http';
 
 export const DEFAULT_DISCOVERY_TIMEOUT_MS = 5_000;
+/** Discovery documents are a few KiB; a longer answer is refused unread rather than held in memory. */
+export const MAX_DISCOVERY_BYTES = 1024 * 1024;
+const logger = new Logger('OidcDiscovery');
 
 export class OidcDiscoveryError extends Error {
   override readonly name = 'OidcDiscoveryError';
@@ -14,7 +19,8 @@ export interface DiscoveryRequestOptions {
 /**
  * Reads `${issuer}/.well-known/openid-configuration`: a JSON object whose `issuer` equals the configured one exactly
  * (OpenID Connect Discovery 1.0, section 4.3), with `jwks_uri` and every other endpoint named in `endpoints` as
- * http(s) URLs. Redirects are refused. Throws {@link OidcDiscoveryError}.
+ * http(s) URLs. Redirects are refused, and so is an answer longer than {@link MAX_DISCOVERY_BYTES}. Throws
+ * {@link OidcDiscoveryError}.
  */
 export async function discoverEndpoints<Name extends string>(
   issuer: string,
@@ -39,9 +45,13 @@ export async function discoverEndpoints<Name extends string>(
       await response.body?.cancel();
       throw fail(`${location} answered HTTP ${response.status}`);
     }
-    document = await response.json();
+    document = await readJsonUpTo(response, MAX_DISCOVERY_BYTES);
   } catch (error) {
     if (error instanceof OidcDiscoveryError) throw error;
+    if (error instanceof ResponseTooLargeError) {
+      logger.warn(`Refused the OIDC discovery document at ${location}: ${error.message}; it was not read further`);
+      throw fail(`${location}: ${error.message}`, error);
+    }
     throw fail(`fetching ${location} failed: ${describeError(error)}`, error);
   }
 

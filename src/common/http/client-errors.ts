@@ -72,6 +72,12 @@ export function answerClientErrors(
     const peer = normaliseAddress(socket.remoteAddress) ?? socket.remoteAddress;
     // Node's condition: no response in flight on this connection, or none of it written yet.
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    // The client ended its side in the middle of a request being handled: that request was abandoned (its own access
+    // line says so), nothing it sent was refused, and an answer could not be read.
+    if (error.code === 'HPE_INVALID_EOF_STATE' && inFlight) {
+      socket.destroy(error);
+      return;
+    }
     let status: number | undefined;
     if (socket.writable && !inFlight?.headersSent) {
       if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {

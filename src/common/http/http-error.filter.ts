@@ -61,6 +61,18 @@ export interface Refusal {
 
 export const refusals = channel('webhook-fulfillment.refusals');
 
+/**
+ * 401s refused where basic callers are configured (the authenticator marks them): the challenge offers `Basic` besides
+ * `Bearer`, so clients that answer a challenge (curl --anyauth, .NET, Java) send their password. `common` cannot ask
+ * the callers file itself (it sits above it), so the one who knows says so on the error.
+ */
+const basicOffered = new WeakSet<object>();
+
+export function offerBasicChallenge<E extends object>(error: E): E {
+  basicOffered.add(error);
+  return error;
+}
+
 /** Errors whose thrower already audited them (the authenticator): the filters do not audit them again. */
 const audited = new WeakSet<object>();
 
@@ -106,7 +118,17 @@ export type ErrorTranslator = (exception: unknown) => { answer: AppError; why: s
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
-  constructor(private readonly translate: ErrorTranslator = () => undefined) {}
+  /**
+   * `challenge`: the `WWW-Authenticate` value(s) of a 401 on this listener: by default the webhooks' (bearer tokens,
+   * and basic credentials where the error offers them), one header line per challenge.
+   */
+  constructor(
+    private readonly translate: ErrorTranslator = () => undefined,
+    private readonly challenge: (request: RequestContext, exception: unknown) => string | string[] = (
+      request,
+      exception,
+    ) => webhookChallenges(request.headers.authorization, exception),
+  ) {}
 
   catch(thrown: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -146,7 +168,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (methodNotAllowed) response.setHeader('Allow', allowed.join(', '));
     if (body.statusCode === 401) {
-      response.setHeader('WWW-Authenticate', bearerChallenge(request.headers.authorization));
+      response.setHeader('WWW-Authenticate', this.challenge(request, exception));
     }
     response.status(body.statusCode).json(body);
     const refusal = refusals.hasSubscribers ? refusalFor(exception, body.statusCode, body.error) : undefined;
@@ -186,10 +208,18 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
-/** RFC 6750 §3: `error="invalid_token"` when a refused request sent a bearer token, no error code when it sent none. */
-function bearerChallenge(authorization: string | undefined): string {
-  const challenge = 'Bearer realm="webhook-fulfillment"';
-  return /^Bearer\s/i.test(authorization ?? '') ? `${challenge}, error="invalid_token"` : challenge;
+const REALM = 'webhook-fulfillment';
+
+/**
+ * RFC 6750 §3: `error="invalid_token"` when a refused request sent a bearer token, no error code when it sent none.
+ * Where the error offers it, also RFC 7617's `Basic` (with `charset="UTF-8"`: passwords are read as UTF-8), except
+ * to a request that sent a bearer token: its client is told about its token only.
+ */
+function webhookChallenges(authorization: string | undefined, exception?: unknown): string | string[] {
+  const bearer = /^Bearer\s/i.test(authorization ?? '');
+  const challenge = bearer ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`;
+  const basic = typeof exception === 'object' && exception !== null && basicOffered.has(exception);
+  return basic && !bearer ? [challenge, `Basic realm="${REALM}", charset="UTF-8"`] : challenge;
 }
 
 function messageFor(status: number): string {

@@ -53,9 +53,11 @@ describe('redisClient', () => {
         username: 'bot',
         password: 'p@ss',
         tls: {},
-        commandTimeout: 200,
         socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
       });
+      // The cluster times each command itself, across redirections, not each node connection.
+      expect(cluster.options.redisOptions).not.toHaveProperty('commandTimeout');
+      expect((cluster as unknown as { commandTimeoutMs: number }).commandTimeoutMs).toBe(200);
     } finally {
       client.disconnect();
     }

@@ -1,4 +1,5 @@
-import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type ClusterNode, type ClusterOptions, type Command, type RedisOptions } from 'ioredis';
+import { startNoAnswerTimer } from '../no-answer-timer';
 
 /**
  * A connection with commands waiting that has read nothing for this long is taken for dead and made again (ioredis's
@@ -53,9 +54,10 @@ export interface RedisTopology {
 export function redisClient(url: string, options: RedisOptions, topology: RedisTopology = {}): RedisConnection {
   if (topology.cluster) return clusterClient(url, options);
   const { sentinels } = topology;
-  return new Redis(url, {
+  const { commandTimeout, ...rest } = options;
+  return new PatientRedis(commandTimeout, url, {
     socketTimeout: REDIS_SOCKET_TIMEOUT_MS,
-    ...options,
+    ...rest,
     ...(sentinels && {
       sentinels: sentinels.addresses.map(({ host, port }) => ({ host, port })),
       name: sentinels.name,
@@ -73,14 +75,65 @@ export function redisClient(url: string, options: RedisOptions, topology: RedisT
  */
 function clusterClient(url: string, options: RedisOptions): Cluster {
   const seed = new URL(url);
-  return new Cluster([{ host: seed.hostname.replace(/^\[|\]$/g, ''), port: Number(seed.port || 6379) }], {
+  const { commandTimeout, ...nodeOptions } = options;
+  const startupNodes = [{ host: seed.hostname.replace(/^\[|\]$/g, ''), port: Number(seed.port || 6379) }];
+  return new PatientCluster(commandTimeout, startupNodes, {
     enableOfflineQueue: options.enableOfflineQueue ?? true,
     lazyConnect: options.lazyConnect ?? false,
     // Asking a node for the slot map may take as long as any command on a busy host (ioredis waits 1 s).
     slotsRefreshTimeout: REDIS_SOCKET_TIMEOUT_MS,
     dnsLookup: (address, lookedUp) => lookedUp(null, address),
-    redisOptions: clusterNodeOptions(url, options),
+    redisOptions: clusterNodeOptions(url, nodeOptions),
   });
+}
+
+/** The commands already given their deadline: a command sent again (a cluster's redirection) keeps its first one. */
+const timedCommands = new WeakSet<Command>();
+
+/**
+ * Fails `command` as ioredis's own `commandTimeout` does ("Command timed out") when `ms` pass without its reply, but
+ * decides only once the event loop has read the replies already waiting (startNoAnswerTimer). ioredis's timer
+ * fires before the loop polls its sockets: a process held up past the deadline (a GC pause, a burst of work on
+ * starved cores) failed a command Redis had long answered, and the caller's fallback (rate limits not counted, the
+ * cache skipped, a replay check failing) applied although Redis was fine.
+ */
+function giveDeadline(command: Command, ms: number | undefined): void {
+  if (ms === undefined || command.isResolved || timedCommands.has(command)) return;
+  timedCommands.add(command);
+  const stop = startNoAnswerTimer(ms, () => {
+    if (!command.isResolved) command.reject(new Error('Command timed out'));
+  });
+  command.promise.then(stop, stop);
+}
+
+/** A connection to one server whose commands each have `commandTimeoutMs` (see giveDeadline). */
+class PatientRedis extends Redis {
+  private readonly commandTimeoutMs?: number;
+
+  constructor(commandTimeoutMs: number | undefined, url: string, options: RedisOptions) {
+    super(url, options);
+    this.commandTimeoutMs = commandTimeoutMs;
+  }
+
+  override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+    giveDeadline(command, this.commandTimeoutMs);
+    return super.sendCommand(command, stream);
+  }
+}
+
+/** A Redis Cluster client whose commands each have `commandTimeoutMs`, across redirections (see giveDeadline). */
+class PatientCluster extends Cluster {
+  private readonly commandTimeoutMs?: number;
+
+  constructor(commandTimeoutMs: number | undefined, startupNodes: ClusterNode[], options: ClusterOptions) {
+    super(startupNodes, options);
+    this.commandTimeoutMs = commandTimeoutMs;
+  }
+
+  override sendCommand(command: Command, stream?: Parameters<Cluster['sendCommand']>[1], node?: unknown): unknown {
+    giveDeadline(command, this.commandTimeoutMs);
+    return super.sendCommand(command, stream, node);
+  }
 }
 
 /** The options of a connection to one node of the cluster REDIS_URL names: its credentials and TLS, and `options`. */

@@ -72,6 +72,11 @@ export interface AdminListener {
 
 /** The console's requests are small: a capture rule, a list of deliveries to replay. */
 const ADMIN_BODY_LIMIT_BYTES = 64 * 1024;
+/**
+ * A 401's challenge here: the console signs in with a session cookie from `/login`, never a bearer token (HTTP has no
+ * registered scheme for a cookie sign-in; the webhook port's `Bearer` one sent clients to the wrong credentials).
+ */
+const CONSOLE_CHALLENGE = 'Cookie realm="operator-console", form-action="/login"';
 
 /**
  * The operator console and its API as an application of their own, on ADMIN_PORT: nothing of it is routed on
@@ -100,7 +105,9 @@ export async function startAdminListener(
   admin.use(consolePages());
   // The webhook port's reader: a clear 400 for what is not a JSON object, and no key that reaches a prototype.
   admin.use(jsonBodyMiddleware(ADMIN_BODY_LIMIT_BYTES));
-  admin.useGlobalFilters(new HttpErrorFilter(databaseErrorTranslator(service.get(DatabaseAvailability))));
+  admin.useGlobalFilters(
+    new HttpErrorFilter(databaseErrorTranslator(service.get(DatabaseAvailability)), () => CONSOLE_CHALLENGE),
+  );
   admin.get(AdminOpenApiDocument).buildWith(() => buildAdminOpenApiDocument(admin, ADMIN_CONTROLLERS));
   const { host, port } = config.admin;
   await admin.listen(port, host).catch(async (error: unknown) => {

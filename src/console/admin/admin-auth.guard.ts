@@ -46,7 +46,7 @@ export class AdminAuthGuard implements CanActivate {
     if (access === 'public') return true;
     const principal = this.sessions.principalOf(request);
     if (!principal) throw new AppError('UNAUTHENTICATED', 'Log in to the console first.');
-    if (principal.via === 'oidc' && (await this.revocations.isRevoked(principal.sessionId))) {
+    if (principal.via === 'oidc' && (await this.revocations.isRevoked(principal))) {
       throw new AppError('UNAUTHENTICATED', 'This session was signed out; sign in again.');
     }
     request.principal = principal;

@@ -14,6 +14,8 @@ export interface AdminPrincipal {
   readonly sessionId: string;
   /** When a signed-in person's session cookie expires (ms); none for the local operator. */
   readonly expiresAt?: number;
+  /** When the person signed in (ms); none for the local operator, nor for a cookie sealed before it was recorded. */
+  readonly signedInAt?: number;
 }
 
 export type AdminRequest = Request & { principal?: AdminPrincipal };

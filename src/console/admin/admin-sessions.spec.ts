@@ -92,10 +92,16 @@ describe('console sessions', () => {
       ...viewer,
       name: 'V',
       expiresAt: expect.any(Number),
+      signedInAt: expect.any(Number),
     });
     const other = new AdminSessions(sessions['config'], { ...options, sessionSecret: Buffer.alloc(32, 2) });
     expect(other.principalOf(requestWith({ cookie }, '10.0.0.9'))).toBeUndefined();
     expect(sessions.principalOf(requestWith({ cookie: `${cookie}x` }, '10.0.0.9'))).toBeUndefined();
+  });
+
+  it('keeps in the cookie when the person signed in (sessions a subject signed in before an instant can be ended)', () => {
+    const cookie = sessions.sessionCookie({ ...viewer, signedInAt: 1_800_000_000_000 }).split(';')[0];
+    expect(sessions.principalOf(requestWith({ cookie }, '10.0.0.9'))).toMatchObject({ signedInAt: 1_800_000_000_000 });
   });
 
   it('over https, takes the session and the sign-in state only from prefixed cookies a sibling host cannot set', () => {
@@ -136,6 +142,9 @@ describe('console sessions', () => {
 });
 
 describe('the local operator', () => {
+  const local = (peer: string, host: string, headers: Record<string, string> = {}, clientAddress?: string) =>
+    isLocalOperatorRequest({ socket: { remoteAddress: peer }, headers: { host, ...headers }, clientAddress });
+
   it.each([
     ['127.0.0.1', '127.0.0.1:9465', true],
     ['::1', '[::1]:9465', true],
@@ -145,7 +154,36 @@ describe('the local operator', () => {
     ['10.0.0.5', '127.0.0.1:9465', false],
     ['127.0.0.1', '', false],
   ])('peer %s, Host %s: %s', (peer, host, expected) => {
-    expect(isLocalOperatorRequest(peer, host)).toBe(expected);
+    expect(local(peer, host)).toBe(expected);
+  });
+
+  it('is no one a trusted proxy on this machine forwarded from elsewhere (the settled client address is not loopback)', () => {
+    expect(local('127.0.0.1', '127.0.0.1:9465', {}, '127.0.0.1')).toBe(true);
+    expect(local('127.0.0.1', '127.0.0.1:9465', {}, '203.0.113.5')).toBe(false);
+  });
+
+  it.each([
+    ['x-forwarded-for', '203.0.113.5'],
+    // A proxy in TRUSTED_PROXIES that hides its client: the resolver then takes the proxy (loopback) for it.
+    ['forwarded', 'for=unknown'],
+    ['x-forwarded-for', '127.0.0.1'],
+    ['x-forwarded-host', '127.0.0.1:9465'],
+    ['x-forwarded-proto', 'https'],
+    ['x-real-ip', '203.0.113.5'],
+    ['via', '1.1 nginx'],
+  ])('is no one who came through a proxy on this machine, whether it is trusted or not (%s: %s)', (name, value) => {
+    expect(local('127.0.0.1', '127.0.0.1:9465', { [name]: value }, '127.0.0.1')).toBe(false);
+    expect(local('127.0.0.1', '127.0.0.1:9465', { [name]: value })).toBe(false);
+  });
+
+  it('is decided on the client address the admin listener settled, with forwarding headers, by AdminSessions', () => {
+    const sessions = new AdminSessions(loadConfig({ NODE_ENV: 'development' }), options);
+    const forwarded = {
+      ...requestWith({ 'x-forwarded-for': '203.0.113.5' }),
+      clientAddress: '203.0.113.5',
+    } as unknown as AdminRequest;
+    expect(sessions.principalOf(forwarded)).toBeUndefined();
+    expect(sessions.principalOf(requestWith({}))).toBe(LOCAL_OPERATOR);
   });
 });
 

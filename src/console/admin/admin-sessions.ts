@@ -24,6 +24,8 @@ interface SessionClaims {
   readonly sub: string;
   readonly name: string;
   readonly roles: AdminRole[];
+  /** When the person signed in (ms): an operator may end the sessions its subject signed in before an instant. */
+  readonly iat?: number;
 }
 
 /**
@@ -53,11 +55,10 @@ export class AdminSessions {
         via: 'oidc',
         sessionId: session.sid,
         expiresAt: session.exp,
+        ...(typeof session.iat === 'number' && { signedInAt: session.iat }),
       };
     }
-    return this.localOperatorAllowed && isLocalOperatorRequest(request.socket.remoteAddress, request.headers.host)
-      ? LOCAL_OPERATOR
-      : undefined;
+    return this.localOperatorAllowed && isLocalOperatorRequest(request) ? LOCAL_OPERATOR : undefined;
   }
 
   /** The session cookie's name: `__Host-wf_console` over https, `wf_console` over plain http (development). */
@@ -86,6 +87,7 @@ export class AdminSessions {
       sub: principal.subject,
       name: principal.name,
       roles: [...principal.roles],
+      iat: principal.signedInAt ?? Date.now(),
     };
     const value = seal(SESSION_PURPOSE, claims, Date.now() + this.options.sessionTtlMs, this.options.sessionSecret);
     // Lax, not Strict: the browser comes back from the identity provider in a cross-site redirect chain.

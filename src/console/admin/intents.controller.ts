@@ -30,14 +30,19 @@ export class IntentSeriesQuery extends IntentsQuery {
   platform?: string;
 }
 
-/** Which intent got slow: p50/p95/p99 against the platform's budget, error and deadline-miss ratios, volume. */
+/**
+ * Which intent got slow: p50/p95/p99 against the platform's budget, error and deadline-miss ratios, volume. Read
+ * from the turn log's rollup (a row per minute, or per quarter of an hour over a day, per intent and platform), so
+ * a day costs the same however busy it was; the percentiles come from its latency histograms, within 9 %.
+ */
 @Controller('api/intents')
 export class IntentsController {
   constructor(private readonly stats: IntentStats) {}
 
   @ApiOperation({
     summary:
-      "Each intent's p50/p95/p99 latency against its platform's budget, error and deadline-miss ratios, throughput",
+      "Each intent's p50/p95/p99 latency (from histograms: within 9 %) against its platform's budget, error and " +
+      'deadline-miss ratios, throughput',
   })
   @Get()
   async summary(@Query() query: IntentsQuery): Promise<{ window: StatsWindow; intents: IntentSummary[] }> {
@@ -46,7 +51,10 @@ export class IntentsController {
   }
 
   /** One intent over the window in buckets (a minute over an hour, 15 minutes over a day), for its charts. */
-  @ApiOperation({ summary: "One intent's figures per bucket (a minute over 1h, 15 minutes over 24h), for the charts" })
+  @ApiOperation({
+    summary:
+      "One intent's figures per bucket (a minute over 1h, 15 minutes over 24h; percentiles within 9 %), for the charts",
+  })
   @Get('series')
   async series(@Query() query: IntentSeriesQuery): Promise<{ window: StatsWindow; buckets: IntentBucket[] }> {
     const window = query.window ?? '1h';

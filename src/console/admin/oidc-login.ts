@@ -1,22 +1,37 @@
-import { Injectable } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
+import { Injectable, Logger } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { isRecord } from '../../auth/tokens/http';
+import { JwksCache } from '../../auth/tokens/jwks-cache';
 import { loadJose } from '../../auth/tokens/jose';
 import { discoverEndpoints } from '../../auth/tokens/oidc-discovery';
 import { AppError } from '../../common/errors/app-error';
+import { readJsonUpTo, ResponseTooLargeError } from '../../common/http/capped-response-body';
 import { type ConsoleOidc, ConsoleOptions } from '../console.options';
+import { SessionRevocations } from '../sessions/session-revocations';
 import type { AdminPrincipal, AdminRole } from './admin-principal';
 import { seal, unseal } from './sealed-cookie';
 
 const LOGIN_PURPOSE = 'console-login';
 const LOGIN_TTL_MS = 10 * 60_000;
+/** A used state is remembered this much longer than its cookie lives: a replica's clock may run behind. */
+const USED_STATE_MARGIN_MS = 5 * 60_000;
 const PROVIDER_TIMEOUT_MS = 5_000;
 const MAX_SUBJECT_LENGTH = 255;
+/** A token answer holds a few tokens; a longer one is refused unread rather than held in memory. */
+export const MAX_TOKEN_ANSWER_BYTES = 1024 * 1024;
+/** The provider's keys are kept as jose's remote key set kept them: 10 minutes, refetched for an unknown key. */
+const KEYS_MAX_AGE_MS = 10 * 60_000;
+const logger = new Logger('ConsoleSignIn');
 
 interface ProviderMetadata {
   readonly authorizationEndpoint: string;
   readonly tokenEndpoint: string;
   readonly jwksUri: string;
+}
+
+interface TokenAnswer {
+  readonly id_token?: unknown;
+  readonly error?: unknown;
 }
 
 interface LoginState {
@@ -45,11 +60,13 @@ export class LoginFailed extends Error {
 @Injectable()
 export class OidcLogin {
   private metadata?: Promise<ProviderMetadata>;
-  /** The states of sign-ins that reached their code exchange on this replica, for as long as their cookie lives. */
-  private readonly usedStates = new LRUCache<string, true>({ max: 100_000, ttl: LOGIN_TTL_MS });
-  private keys?: ReturnType<Awaited<ReturnType<typeof loadJose>>['createRemoteJWKSet']>;
+  private keys?: JwksCache;
 
-  constructor(private readonly options: ConsoleOptions) {}
+  constructor(
+    private readonly options: ConsoleOptions,
+    /** Where the states of sign-ins that reached their code exchange are kept, for every replica to see. */
+    private readonly usedStates: SessionRevocations,
+  ) {}
 
   get configured(): boolean {
     return this.options.oidc !== undefined;
@@ -84,7 +101,7 @@ export class OidcLogin {
   /** The person signed in, from the provider's answer and the state cookie; throws `LoginFailed`. */
   async complete(query: Record<string, unknown>, stateCookie: string | undefined): Promise<AdminPrincipal> {
     const oidc = this.oidc();
-    const login = unseal<LoginState>(LOGIN_PURPOSE, stateCookie, this.options.sessionSecret);
+    const login = unseal<LoginState & { exp: number }>(LOGIN_PURPOSE, stateCookie, this.options.sessionSecret);
     if (!login) throw new LoginFailed('login_state', 'The sign-in took too long or was not started here; start again.');
     if (typeof query.error === 'string') {
       throw new LoginFailed(
@@ -94,22 +111,30 @@ export class OidcLogin {
     }
     if (query.state !== login.state)
       throw new LoginFailed('state_mismatch', 'The sign-in answer does not match; start again.');
-    // One code exchange per sign-in: a kept state cookie replayed against /callback would have the console post
-    // its client secret to the provider's token endpoint at will (and a provider's lockout would stop everyone).
-    if (this.usedStates.has(login.state)) {
+    // One code exchange per sign-in, on whichever replica: a kept state cookie replayed against /callback would
+    // have the console post its client secret to the provider's token endpoint at will (and a provider's lockout
+    // would stop everyone).
+    if (!(await this.usedStates.claimLoginState(login.state, new Date(login.exp + USED_STATE_MARGIN_MS)))) {
       throw new LoginFailed('state_reused', 'This sign-in was already completed or tried; start again.');
     }
-    this.usedStates.set(login.state, true);
     if (typeof query.code !== 'string' || query.code.length === 0 || query.code.length > 2048) {
       throw new LoginFailed('no_code', 'The identity provider sent no authorization code.');
     }
     const provider = await this.provider(oidc);
     const idToken = await this.exchange(oidc, provider, query.code, login.verifier);
     const jose = await loadJose();
-    this.keys ??= jose.createRemoteJWKSet(new URL(provider.jwksUri), { timeoutDuration: PROVIDER_TIMEOUT_MS });
+    // Our own key set rather than jose's remote one: it reads the provider's answer with a size limit.
+    this.keys ??= new JwksCache({
+      uri: provider.jwksUri,
+      cooldownDurationMs: 30_000,
+      defaultMaxAgeMs: KEYS_MAX_AGE_MS,
+      minMaxAgeMs: 60_000,
+      maxMaxAgeMs: KEYS_MAX_AGE_MS,
+      timeoutMs: PROVIDER_TIMEOUT_MS,
+    });
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jose.jwtVerify(idToken, this.keys, {
+      ({ payload: claims } = await jose.jwtVerify(idToken, this.keys.getKey, {
         issuer: oidc.issuer,
         audience: oidc.clientId,
         clockTolerance: 30,
@@ -136,7 +161,7 @@ export class OidcLogin {
       throw new LoginFailed('id_token_invalid', `The ID token's sub is longer than ${MAX_SUBJECT_LENGTH} characters.`);
     }
     const name = [claims.name, claims.preferred_username, claims.email].find((value) => typeof value === 'string');
-    return { subject, name: name ?? subject, roles, via: 'oidc', sessionId: randomUUID() };
+    return { subject, name: name ?? subject, roles, via: 'oidc', sessionId: randomUUID(), signedInAt: Date.now() };
   }
 
   private oidc(): ConsoleOidc {
@@ -179,12 +204,27 @@ export class OidcLogin {
         `The identity provider could not be reached: ${(error as Error).message}`,
       );
     }
-    const body = (await response.json().catch(() => undefined)) as { id_token?: unknown; error?: unknown } | undefined;
+    const body = await tokenAnswer(response, provider.tokenEndpoint);
     if (!response.ok || typeof body?.id_token !== 'string') {
       const why = typeof body?.error === 'string' ? body.error.slice(0, 64) : `HTTP ${response.status}`;
       throw new LoginFailed('code_exchange', `The identity provider did not exchange the code (${why}).`);
     }
     return body.id_token;
+  }
+}
+
+/** The token endpoint's JSON object (undefined when it is none); throws `LoginFailed` when it is too long. */
+async function tokenAnswer(response: Response, endpoint: string): Promise<TokenAnswer | undefined> {
+  try {
+    const answer = await readJsonUpTo(response, MAX_TOKEN_ANSWER_BYTES);
+    return isRecord(answer) ? answer : undefined;
+  } catch (error: unknown) {
+    if (!(error instanceof ResponseTooLargeError)) return undefined;
+    const { origin, pathname } = new URL(endpoint);
+    logger.warn(
+      `Refused the answer of the token endpoint ${origin}${pathname}: ${error.message}; it was not read further`,
+    );
+    throw new LoginFailed('code_exchange', `The identity provider did not exchange the code (${error.message}).`);
   }
 }
 

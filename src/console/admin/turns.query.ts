@@ -15,6 +15,7 @@ const OUTCOMES = [
   'replayed',
   'degraded',
   'busy',
+  'conflict',
   'error',
 ] as const;
 

@@ -32,7 +32,7 @@ export class TurnLogEntry {
   @Column({ name: 'caller_id', type: 'varchar', length: 128 })
   callerId!: string;
 
-  /** `fulfilled`, `failed`, `timed-out`, `replayed`, `queued`, `degraded`, `busy`, `error`, … */
+  /** `fulfilled`, `failed`, `timed-out`, `replayed`, `queued`, `degraded`, `busy`, `conflict`, `error`, … */
   @Column({ type: 'varchar', length: 16 })
   outcome!: string;
 

@@ -4,6 +4,14 @@ import { TURN_LOG_BATCH_SIZE, TURN_LOG_CHANNEL } from './turn-log.writer';
 import { TurnLogQueries, type TurnRow } from './turn-log.queries';
 
 export type TurnSubscriber = (turns: readonly TurnRow[]) => void;
+/** Told that turns may have been lost to its subscriber (their read failed, retries too): its list has a hole. */
+export type GapSubscriber = () => void;
+
+/** Rows read for the tail; not complete when more were there than the read takes. */
+interface TailRead {
+  readonly rows: TurnRow[];
+  readonly complete: boolean;
+}
 
 const CATCH_UP_LIMIT = 1000;
 /**
@@ -19,16 +27,20 @@ const CATCH_UP_OVERLAP = 10 * TURN_LOG_BATCH_SIZE;
  * a catch-up reads the overlap again. More than a catch-up reads.
  */
 const REMEMBERED_IDS = 2 * (CATCH_UP_OVERLAP + CATCH_UP_LIMIT);
+/** Waits before reading again what could not be read: a blip of the pool must not cost the viewers turns. */
+const READ_RETRY_DELAYS_MS = [250, 1000];
 
 /**
  * The live tail of the turn log, across every service replica: each committed batch is announced on
  * `wf_turn_log` (LISTEN/NOTIFY), read once here and handed to every subscriber (the console's SSE streams).
- * After a gap in the notifications (a lost listening connection) it catches up from the last id it saw.
+ * After a gap in the notifications (a lost listening connection) it catches up from the last id it saw. A read
+ * that fails is tried again; one that still fails tells the subscribers they have a gap, and the next read
+ * catches up from the last id handed out, which the turns it lost are above.
  */
 @Injectable()
 export class TurnTail implements OnModuleDestroy {
   private readonly logger = new Logger('TurnTail');
-  private readonly subscribers = new Set<TurnSubscriber>();
+  private readonly subscribers = new Map<TurnSubscriber, GapSubscriber | undefined>();
   private readonly seen = new Set<string>();
   private listening = false;
   /**
@@ -38,6 +50,8 @@ export class TurnTail implements OnModuleDestroy {
   private startId?: bigint;
   /** The newest turn id handed out, or `startId`; the catch-up after a gap starts there. */
   private lastId?: string;
+  /** A read failed for good: turns above `lastId` may not have been handed out, so the next read catches up. */
+  private behind = false;
   private reading = Promise.resolve();
 
   constructor(
@@ -45,9 +59,9 @@ export class TurnTail implements OnModuleDestroy {
     private readonly queries: TurnLogQueries,
   ) {}
 
-  /** Adds a subscriber; the returned function removes it. */
-  subscribe(subscriber: TurnSubscriber): () => void {
-    this.subscribers.add(subscriber);
+  /** Adds a subscriber, and what to tell it when turns were lost to it; the returned function removes it. */
+  subscribe(subscriber: TurnSubscriber, onGap?: GapSubscriber): () => void {
+    this.subscribers.set(subscriber, onGap);
     this.listen();
     return () => this.subscribers.delete(subscriber);
   }
@@ -81,29 +95,71 @@ export class TurnTail implements OnModuleDestroy {
    * An announced batch, read only while someone watches: with nobody subscribed (the last Live tab closed) the
    * tail still listens, but reads nothing, and a catch-up starts after the batches it let pass.
    */
-  private async batch(first: string, last: string): Promise<TurnRow[]> {
-    if (this.subscribers.size > 0) return this.queries.range(first, last);
+  private async batch(first: string, last: string): Promise<TailRead> {
+    if (this.subscribers.size > 0) {
+      return this.behind ? this.catchUp() : { rows: await this.queries.range(first, last), complete: true };
+    }
     if (this.lastId === undefined || BigInt(last) > BigInt(this.lastId)) this.lastId = last;
-    return [];
+    this.behind = false;
+    return { rows: [], complete: true };
   }
 
-  /** What committed since the newest turn handed out, and late batches below it (`CATCH_UP_OVERLAP`). */
-  private async catchUp(): Promise<TurnRow[]> {
-    if (this.lastId === undefined) return [];
+  /**
+   * What committed since the newest turn handed out, and late batches below it (`CATCH_UP_OVERLAP`); not complete
+   * when more committed than one catch-up reads.
+   */
+  private async catchUp(): Promise<TailRead> {
+    if (this.lastId === undefined) return { rows: [], complete: true };
     const floor = BigInt(this.lastId) - BigInt(CATCH_UP_OVERLAP);
     const from = this.startId !== undefined && this.startId > floor ? this.startId : floor;
-    return this.queries.after(String(from < 0n ? 0n : from), CATCH_UP_OVERLAP + CATCH_UP_LIMIT);
+    const limit = CATCH_UP_OVERLAP + CATCH_UP_LIMIT;
+    const rows = await this.queries.after(String(from < 0n ? 0n : from), limit);
+    return { rows, complete: rows.length < limit };
   }
 
-  /** One read at a time, in the order the notifications came. */
-  private read(load: () => Promise<TurnRow[]>): void {
+  /** One read at a time, in the order the notifications came. The chain never rejects: a rejection would end it. */
+  private read(load: () => Promise<TailRead>): void {
     this.reading = this.reading.then(async () => {
-      try {
-        this.deliver(await load());
-      } catch (error: unknown) {
-        this.logger.warn(`Could not read new turns for the live tail: ${String(error)}`);
-      }
+      const read = await this.retried(load);
+      if (read) this.behind = false;
+      if (read) this.deliver(read.rows);
+      if (!read?.complete) this.fallBehind();
     });
+  }
+
+  /** `load`'s rows, tried again after `READ_RETRY_DELAYS_MS`; undefined when every try failed. */
+  private async retried(load: () => Promise<TailRead>): Promise<TailRead | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await load();
+      } catch (error: unknown) {
+        const delay = READ_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) {
+          this.logger.warn(
+            `Could not read new turns for the live tail (${attempt + 1} tries); its viewers are told they missed some: ${String(error)}`,
+          );
+          return undefined;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** Turns above `lastId` may not have been handed out: the subscribers are told (once), the next read catches up. */
+  private fallBehind(): void {
+    if (!this.behind) {
+      for (const onGap of this.subscribers.values()) this.call(() => onGap?.());
+    }
+    this.behind = true;
+  }
+
+  /** A subscriber that throws must neither keep the others from their turns nor end the chain of reads. */
+  private call(notify: () => void): void {
+    try {
+      notify();
+    } catch (error: unknown) {
+      this.logger.warn(`A live tail subscriber failed: ${String(error)}`);
+    }
   }
 
   private deliver(rows: readonly TurnRow[]): void {
@@ -122,6 +178,6 @@ export class TurnTail implements OnModuleDestroy {
         this.seen.delete(id);
       }
     }
-    for (const subscriber of this.subscribers) subscriber(fresh);
+    for (const subscriber of this.subscribers.keys()) this.call(() => subscriber(fresh));
   }
 }

@@ -103,7 +103,9 @@ export class PostgresCluster {
         String(this.options.port),
         ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
       ],
-      { ...this.ids(), env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+      // A process group of its own: Ctrl-C signals the terminal's whole group, and PostgreSQL takes SIGINT for a fast
+      // shutdown, which left the service's drain without a database. `stop` and the exit hook stop it instead.
+      { ...this.ids(), env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
     this.child = child;
     this.options.onSpawn?.();
@@ -203,7 +205,9 @@ export class PostgresCluster {
       ? `: port ${port} is taken; set EMBEDDED_PG_PORT to a free port`
       : lines.some((line) => /Permission denied|wrong ownership|invalid permissions/i.test(line))
         ? `: ${this.options.user.name} cannot use ${dataDir}; remove it or set EMBEDDED_PG_DATA_DIR`
-        : '';
+        : lines.some((line) => /lock file "postmaster\.pid" already exists/.test(line))
+          ? staleLockAdvice(dataDir)
+          : '';
     return new EmbeddedPostgresError(
       `the embedded PostgreSQL ${what} (port ${port}, data in ${dataDir})${said.length ? `: ${said.join(' | ')}` : ''}${advice}`,
     );
@@ -237,6 +241,29 @@ function childEnv(): NodeJS.ProcessEnv {
     LANG: 'C',
     ...(process.env.TZ && { TZ: process.env.TZ }),
   };
+}
+
+/**
+ * PostgreSQL refuses a `postmaster.pid` whose process is alive and its user's. The leftover postmaster of this
+ * folder is stopped before start-up (`stopLeftover`), so the process is another one that took the id of a file left
+ * by a crash or a reboot. The file is not removed here: PostgreSQL also reads from it whether a backend of the
+ * old server still holds the folder's shared memory.
+ */
+function staleLockAdvice(dataDir: string): string {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  let pid = Number.NaN;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  } catch {
+    // gone since: the advice still holds
+  }
+  const holder = describeProcess(pid);
+  const who = holder ? `process ${pid} (${holder.command.trim().slice(0, 80)})` : `process ${pid}`;
+  return (
+    `: ${pidFile} names ${who}, which is not a PostgreSQL of this folder: the file was left by a crash or a ` +
+    `reboot and another process now has its id. If no PostgreSQL runs from ${dataDir} (check \`ps -ef | grep ` +
+    `postgres\`), delete ${pidFile} and start again`
+  );
 }
 
 /** A running process's command line and parent, from /proc; undefined when it is not running. */

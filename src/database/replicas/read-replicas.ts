@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { Socket } from 'node:net';
 import * as pg from 'pg';
+import { startNoAnswerTimer } from '../../common/no-answer-timer';
 import { AppConfig } from '../../config';
 import { Metrics } from '../../observability/metrics';
 import { APPLICATION_NAME, CONNECT_TIMEOUT_MS } from '../data-source-options';
@@ -12,18 +14,57 @@ import { hasReached, type PrimarySample, replayLagMs, walPosition } from './wal-
  * A replica's connection. pg emits 'error' on the client when its connection is lost (the replica restarting, a
  * reset, a proxy closing it), and pg-pool listens only while the client is idle in the pool: lost while checked
  * out for a read, the event had no listener and ended the process. The read itself fails all the same (its query is
- * rejected) and falls back to the primary.
+ * rejected) and falls back to the primary. It owns its socket, so that it can be given up at once.
  */
 export class ReplicaClient extends TracedClient {
+  private readonly socket?: Socket;
+
   constructor(config?: string | pg.ClientConfig) {
-    super(config);
+    const options: pg.ClientConfig = typeof config === 'string' ? { connectionString: config } : { ...config };
+    let socket: Socket | undefined;
+    // pg calls the stream factory while constructing its connection, so the socket is known after super().
+    options.stream ??= () => (socket = new Socket());
+    super(options);
+    this.socket = socket;
     this.on('error', () => undefined);
+  }
+
+  /** Ends the connection now with `error`: the read it is answering (or its opening) fails with it. */
+  abandon(error: Error): void {
+    this.socket?.destroy(error);
+  }
+
+  /** Ends the connection without the server's goodbye (a silent path never sends it). */
+  destroy(): void {
+    this.socket?.destroy();
   }
 }
 
+/** No answer to a replica's check in time: the path to it is taken for silent. */
+export class ReplicaSilentError extends Error {
+  readonly code = 'ETIMEDOUT';
+
+  constructor(readonly waitedMs: number) {
+    super(`no answer to the replica check within ${waitedMs} ms`);
+    this.name = 'ReplicaSilentError';
+  }
+}
+
+/**
+ * How long a replica's check may go unanswered (a few ms when well). Past it the replica gets no reads, and the
+ * reads waiting on its connections go to the primary: a path gone silent (a lost host, a black-holed route) answers
+ * nothing and ends nothing, and the reads would otherwise wait out the read timeout.
+ */
+export const REPLICA_CHECK_TIMEOUT_MS = 1000;
 /** How many primary positions are kept to date a replica's replay position (one per check). */
 const PRIMARY_SAMPLES = 600;
 const DOWN_LOG_INTERVAL_MS = 10_000;
+const REPLAY_CHECK = 'SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed';
+
+interface ReplayRow {
+  readonly recovering: boolean;
+  readonly replayed: string | null;
+}
 
 export interface ReplicaState {
   /** host:port/database, never credentials. */
@@ -31,7 +72,7 @@ export interface ReplicaState {
   readonly up: boolean;
   /** Up, replaying, and within REPLICA_MAX_LAG_MS: it may be given reads. */
   readonly readable: boolean;
-  /** How far its replay is behind the primary, in ms (as of the last check); undefined while unknown. */
+  /** How far its replay is behind the primary, in ms (as of the last check); undefined while unknown or down. */
   readonly lagMs?: number;
   readonly replayed?: string;
   readonly error?: string;
@@ -39,7 +80,12 @@ export interface ReplicaState {
 
 interface Replica {
   readonly name: string;
+  readonly url: string;
   readonly pool: pg.Pool;
+  /** The pool's connections, open or opening. */
+  readonly open: Set<ReplicaClient>;
+  /** The checks' own connection: a full pool must not look like a silent replica. */
+  checker?: ReplicaClient;
   up: boolean;
   replayed?: string;
   lagMs?: number;
@@ -58,7 +104,8 @@ export function replicaName(url: string): string {
  * The read replicas (DATABASE_REPLICA_URLS). Every REPLICA_CHECK_INTERVAL_MS each one is asked how far it has
  * replayed, and the primary where its WAL is; a replica's lag is how long ago the primary was at a position the
  * replica has not replayed yet (so an idle primary never makes a replica look late). A replica that is down, not
- * in recovery, or more than REPLICA_MAX_LAG_MS behind gets no reads until a later check finds it well.
+ * in recovery, or more than REPLICA_MAX_LAG_MS behind gets no reads until a later check finds it well; one that
+ * leaves its check unanswered for REPLICA_CHECK_TIMEOUT_MS also gives up the reads waiting on it.
  */
 @Injectable()
 export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
@@ -76,8 +123,9 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
   ) {
     const { urls } = config.database.replicas;
     this.replicas = urls.map((url) => {
+      const open = new Set<ReplicaClient>();
       const pool = new pg.Pool({
-        Client: ReplicaClient,
+        Client: registeredIn(open),
         connectionString: url,
         max: config.database.poolSize,
         application_name: APPLICATION_NAME,
@@ -87,7 +135,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
         keepAlive: true,
       });
       pool.on('error', () => undefined);
-      return { name: replicaName(url), pool, up: false, reads: 0, checking: false, loggedDownAt: 0 };
+      return { name: replicaName(url), url, pool, open, up: false, reads: 0, checking: false, loggedDownAt: 0 };
     });
     if (metrics && this.replicas.length > 0) this.registerMetrics(metrics);
   }
@@ -105,6 +153,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    for (const replica of this.replicas) replica.checker?.destroy();
     await Promise.all(this.replicas.map((replica) => replica.pool.end().catch(() => undefined)));
   }
 
@@ -182,10 +231,7 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     if (replica.checking) return;
     replica.checking = true;
     try {
-      const { rows } = await replica.pool.query<{ recovering: boolean; replayed: string | null }>(
-        'SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS replayed',
-      );
-      const [{ recovering, replayed }] = rows;
+      const { recovering, replayed } = await this.askReplay(replica);
       if (!recovering || replayed === null) {
         this.markDown(replica, new Error('not a replica in recovery (promoted, or not a standby)'));
         return;
@@ -197,9 +243,57 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
       replica.error = undefined;
     } catch (error: unknown) {
       this.markDown(replica, error);
+      if (error instanceof ReplicaSilentError) this.giveUpConnections(replica, error);
     } finally {
       replica.checking = false;
     }
+  }
+
+  /** The check's question, on the checks' own connection, answered within REPLICA_CHECK_TIMEOUT_MS. */
+  private async askReplay(replica: Replica): Promise<ReplayRow> {
+    let stopTimer = (): void => undefined;
+    const silent = new Promise<never>((_, reject) => {
+      stopTimer = startNoAnswerTimer(REPLICA_CHECK_TIMEOUT_MS, () =>
+        reject(new ReplicaSilentError(REPLICA_CHECK_TIMEOUT_MS)),
+      );
+    });
+    try {
+      return await Promise.race([this.queryReplay(replica), silent]);
+    } catch (error: unknown) {
+      // Unanswered, it would answer this check's question to the next one: a new connection asks it.
+      replica.checker?.destroy();
+      replica.checker = undefined;
+      throw error;
+    } finally {
+      stopTimer();
+    }
+  }
+
+  private async queryReplay(replica: Replica): Promise<ReplayRow> {
+    let checker = replica.checker;
+    if (!checker) {
+      checker = new ReplicaClient({
+        connectionString: replica.url,
+        application_name: `${APPLICATION_NAME}-replica-check`,
+        connectionTimeoutMillis: REPLICA_CHECK_TIMEOUT_MS,
+        keepAlive: true,
+      });
+      const opened = checker;
+      replica.checker = opened;
+      opened.once('end', () => {
+        if (replica.checker === opened) replica.checker = undefined;
+      });
+      await opened.connect();
+    }
+    const answer: Promise<pg.QueryResult<ReplayRow>> = checker.query(REPLAY_CHECK);
+    const { rows } = await answer;
+    return rows[0];
+  }
+
+  /** Every read waiting on the replica's connections fails now (and goes to the primary); new ones are opened. */
+  private giveUpConnections(replica: Replica, why: ReplicaSilentError): void {
+    for (const client of replica.open) client.abandon(why);
+    replica.open.clear();
   }
 
   /**
@@ -211,7 +305,9 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
     return replayLagMs(this.primarySamples, replayed, Date.now(), Math.max(maxLagMs, 3 * checkIntervalMs));
   }
 
+  /** Its lag is unknown from now on (NaN in db_replica_lag_seconds, none in readiness), not its last reading. */
   private markDown(replica: Replica, error: unknown): void {
+    replica.lagMs = undefined;
     replica.error = error instanceof Error ? error.message : String(error);
     if (replica.up || Date.now() - replica.loggedDownAt > DOWN_LOG_INTERVAL_MS) {
       replica.loggedDownAt = Date.now();
@@ -240,4 +336,15 @@ export class ReadReplicas implements OnModuleInit, OnApplicationShutdown {
       observe(this.primaryReads.replicaFailed, { target: 'primary', reason: 'replica_failed' });
     });
   }
+}
+
+/** The replica's pool's client class: each client is in `open` from its creation until its connection ends. */
+function registeredIn(open: Set<ReplicaClient>): typeof ReplicaClient {
+  return class RegisteredReplicaClient extends ReplicaClient {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      open.add(this);
+      this.once('end', () => open.delete(this));
+    }
+  };
 }

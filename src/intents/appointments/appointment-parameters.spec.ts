@@ -5,6 +5,7 @@ import {
   describeSlot,
   describeSpecialty,
   instantOf,
+  nearestSlots,
   offerSlots,
   timeFrom,
 } from './appointment-parameters';
@@ -55,6 +56,18 @@ describe('appointment prompts', () => {
     const offer = offerSlots({ lead: 'Freie Zeiten:', none: 'Keine.' }, [slot], 'de', 'time');
     expect(offer.text).toBe('Freie Zeiten: Di., 1. Dez., 09:30.');
     expect(offer.messages?.[1]).toEqual({ type: 'quick-replies', replies: ['09:30'] });
+  });
+
+  it('offers the free times nearest to the time asked for (the earlier of two as near), in the order of the day', () => {
+    const day = ['09:00', '09:30', '10:00', '10:30', '11:00'].map((time) => ({
+      startsAt: new Date(`2026-12-08T${time}:00Z`),
+    }));
+    const times = (slots: readonly { startsAt: Date }[]) => slots.map((s) => s.startsAt.toISOString().slice(11, 16));
+    expect(times(nearestSlots(day, 3, new Date('2026-12-08T11:30:00Z')))).toEqual(['10:00', '10:30', '11:00']);
+    expect(times(nearestSlots(day, 2, new Date('2026-12-08T09:45:00Z')))).toEqual(['09:30', '10:00']);
+    expect(times(nearestSlots(day, 3, new Date('2026-12-08T10:00:00Z')))).toEqual(['09:30', '10:00', '10:30']);
+    expect(times(nearestSlots(day, 2))).toEqual(['09:00', '09:30']);
+    expect(times(nearestSlots([...day].reverse(), 9))).toEqual(['09:00', '09:30', '10:00', '10:30', '11:00']);
   });
 });
 

@@ -146,8 +146,25 @@ export function describeDay(date: string, languageCode: string): string {
 }
 
 /**
+ * At most `limit` of `slots`, those nearest to `at` (the earlier of two as near), or the earliest without it; in
+ * the order of their times.
+ */
+export function nearestSlots<T extends Pick<AppointmentSlot, 'startsAt'>>(
+  slots: readonly T[],
+  limit: number,
+  at?: Date,
+): T[] {
+  const distance = (slot: T): number => (at ? Math.abs(slot.startsAt.getTime() - at.getTime()) : 0);
+  const byTime = (a: T, b: T): number => a.startsAt.getTime() - b.startsAt.getTime();
+  const nearest = [...slots].sort((a, b) => distance(a) - distance(b) || byTime(a, b)).slice(0, limit);
+  return nearest.sort(byTime);
+}
+
+/**
  * Lists free times as text and quick replies, or says there are none in a sentence of its own. With
- * `parameter`, also asks the platform to collect it.
+ * `parameter`, also asks the platform to collect it. A quick reply is a time of day alone (`09:30`), which the
+ * platforms fill into `time` and nothing else: offered for `time`, every slot must be on the date the conversation
+ * already holds, or the time picked is booked on that date instead of the one shown.
  */
 export function offerSlots(
   wording: SlotWording,

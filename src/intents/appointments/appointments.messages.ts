@@ -52,16 +52,23 @@ export const APPOINTMENT_MESSAGES = {
     fr: 'D’accord, je n’ai rien réservé.',
   },
   slotTaken: {
-    en: 'Sorry, that slot was just taken. The next free times are:',
-    de: 'Dieser Termin wurde leider gerade vergeben. Die nächsten freien Zeiten:',
-    es: 'Lo siento, esa hora acaba de ocuparse. Los siguientes horarios libres son:',
-    fr: 'Désolé, ce créneau vient d’être pris. Les prochains créneaux libres sont :',
+    en: 'Sorry, that slot was just taken. Other free times that day are:',
+    de: 'Dieser Termin wurde leider gerade vergeben. Weitere freie Zeiten an diesem Tag:',
+    es: 'Lo siento, esa hora acaba de ocuparse. Otros horarios libres ese día:',
+    fr: 'Désolé, ce créneau vient d’être pris. Autres créneaux libres ce jour-là :',
   },
   slotTakenNoneLeft: {
-    en: 'Sorry, that slot was just taken, and {provider} has no other free times in the next two weeks.',
-    de: 'Dieser Termin wurde leider gerade vergeben, und {provider} hat in den nächsten zwei Wochen keine anderen freien Termine.',
-    es: 'Lo siento, esa hora acaba de ocuparse y {provider} no tiene más horarios libres en las próximas dos semanas.',
-    fr: 'Désolé, ce créneau vient d’être pris et {provider} n’a pas d’autre créneau libre dans les deux prochaines semaines.',
+    en: 'Sorry, that slot was just taken, and {provider} has no other free times on {day}. Which other day would suit you?',
+    de: 'Dieser Termin wurde leider gerade vergeben, und {provider} hat am {day} keine anderen freien Termine. Welcher andere Tag würde Ihnen passen?',
+    es: 'Lo siento, esa hora acaba de ocuparse y {provider} no tiene más horarios libres el {day}. ¿Qué otro día le vendría bien?',
+    // French short dates end with a full stop ("mar. 7 janv."), so the date does not end the sentence.
+    fr: 'Désolé, ce créneau vient d’être pris et, le {day}, {provider} n’a pas d’autre créneau libre. Quel autre jour vous conviendrait ?',
+  },
+  alreadyBooked: {
+    en: 'You already have this appointment: {provider} on {when} (UTC).',
+    de: 'Diesen Termin haben Sie bereits: {provider} am {when} (UTC).',
+    es: 'Ya tiene esta cita: {provider} el {when} (UTC).',
+    fr: 'Vous avez déjà ce rendez-vous : {provider} le {when} (UTC).',
   },
   booked: {
     en: "You're booked with {provider} on {when} (UTC). Your reference is {reference}.",

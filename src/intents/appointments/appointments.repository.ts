@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { ReadThroughCache } from '../../cache/read-through-cache';
 import { DatabasePool } from '../../database/database-pool';
+import { mayHaveCommitted } from '../../database/connection-errors';
 import { containsPattern, sql } from '../../database/sql';
 import { CommittedWrites, lagTolerant } from '../committed-writes';
 import type { Appointment } from './entities/appointment.entity';
@@ -10,6 +11,9 @@ import type { Provider } from './entities/provider.entity';
 
 /** A slot as the handlers read it (without its provider). */
 export type SlotView = Pick<AppointmentSlot, 'id' | 'providerId' | 'startsAt' | 'endsAt'>;
+
+/** A slot at a time asked for, with the patient whose booked appointment holds it (null while it is free). */
+export type SlotAtView = SlotView & { readonly bookedBy: string | null };
 
 /** A booking as the handlers read it. */
 export type BookedAppointment = Pick<Appointment, 'id' | 'reference' | 'createdAt'>;
@@ -43,9 +47,13 @@ const FREE_SLOTS = sql<SlotView, [providerId: string, from: Date, to: Date, limi
     LIMIT $4`,
 );
 
-const SLOT_AT = sql<SlotView, [providerId: string, startsAt: Date]>(
+/** The slot at a time, and who holds it: a booked slot is not offered for confirmation as if it were free. */
+const SLOT_AT = sql<SlotAtView, [providerId: string, startsAt: Date]>(
   'appointments_slot_at',
-  `SELECT ${SLOT_COLUMNS} FROM appointment_slots s WHERE s.provider_id = $1 AND s.starts_at = $2`,
+  `SELECT ${SLOT_COLUMNS}, booked.patient_ref AS "bookedBy"
+     FROM appointment_slots s
+     LEFT JOIN appointments booked ON booked.slot_id = s.id AND booked.status = 'booked'
+    WHERE s.provider_id = $1 AND s.starts_at = $2`,
 );
 
 /**
@@ -73,9 +81,10 @@ const BOOKED_BY_KEY = sql<
      FROM appointments WHERE idempotency_key = $1`,
 );
 
-const SLOT_BOOKED = sql<{ booked: boolean }, [slotId: string]>(
-  'appointments_slot_booked',
-  `SELECT EXISTS (SELECT 1 FROM appointments WHERE slot_id = $1 AND status = 'booked') AS booked`,
+/** The patient whose booked appointment holds a slot (no row while it is free). */
+const SLOT_HOLDER = sql<{ patientRef: string }, [slotId: string]>(
+  'appointments_slot_holder',
+  `SELECT patient_ref AS "patientRef" FROM appointments WHERE slot_id = $1 AND status = 'booked'`,
 );
 
 /** The provider whose slot an appointment of this patient holds (or held). */
@@ -122,7 +131,10 @@ const providerScope = (providerId: string) => ({ kind: 'provider', id: providerI
 
 export type BookingOutcome =
   | { readonly kind: 'booked'; readonly appointment: BookedAppointment }
+  /** Another patient holds the slot. */
   | { readonly kind: 'taken' }
+  /** This patient holds the slot already, booked by another turn (another question): nothing new was booked. */
+  | { readonly kind: 'held' }
   /**
    * The turn's key holds a booking of another slot or patient, or one cancelled since: a request id reused for another
    * request after its idempotency record expired. Nothing was booked.
@@ -207,7 +219,8 @@ export class AppointmentsRepository {
     return this.pool.run(FREE_SLOTS, [providerId, from, to, limit], undefined, lagTolerant(providerScope(providerId)));
   }
 
-  async findSlot(providerId: string, startsAt: Date): Promise<SlotView | null> {
+  /** The slot at `startsAt`, free or not (`bookedBy`). */
+  async findSlot(providerId: string, startsAt: Date): Promise<SlotAtView | null> {
     const [slot] = await this.pool.run(
       SLOT_AT,
       [providerId, startsAt],
@@ -231,7 +244,7 @@ export class AppointmentsRepository {
       const values = [slot.id, patientRef, reference, idempotencyKey] as const;
       const inserted = await this.pool.run(BOOK, values).catch(async (error: unknown) => {
         // A lost connection leaves the insert's outcome unknown: the slot may be booked now.
-        await this.writes.committed(providerScope(slot.providerId));
+        if (mayHaveCommitted(error)) await this.writes.committed(providerScope(slot.providerId));
         throw error;
       });
       if (inserted.length === 1) {
@@ -248,8 +261,8 @@ export class AppointmentsRepository {
         const { id, createdAt, reference: booked } = earlier;
         return { kind: 'booked', appointment: { id, createdAt, reference: booked } };
       }
-      const [taken] = await this.pool.run(SLOT_BOOKED, [slot.id]);
-      if (taken?.booked) return { kind: 'taken' };
+      const [holder] = await this.pool.run(SLOT_HOLDER, [slot.id]);
+      if (holder) return { kind: holder.patientRef === patientRef ? 'held' : 'taken' };
     }
     throw new Error('could not allocate a unique appointment reference');
   }
@@ -264,6 +277,7 @@ export class AppointmentsRepository {
     const [slot] = await this.pool.run(CANCEL, [code, patientRef]).catch(async (error: unknown) => {
       // A lost connection leaves the cancellation's outcome unknown: the slot may be free again. Its provider is
       // looked up to invalidate (when that fails too, the free slots' TTL bounds how long the slot stays hidden).
+      if (!mayHaveCommitted(error)) throw error;
       const [owner] = await this.pool.run(PROVIDER_OF, [code, patientRef]).catch(() => []);
       if (owner) await this.writes.committed(providerScope(owner.providerId));
       throw error;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabasePool } from '../../database/database-pool';
+import { mayHaveCommitted } from '../../database/connection-errors';
 import { OneAtATime } from '../../common/one-at-a-time';
 import { sql } from '../../database/sql';
 import { CommittedWrites, customerScope } from '../committed-writes';
@@ -157,7 +158,8 @@ export class TransfersRepository {
 
   /**
    * The customer's cached balances go once the transfer is committed (or found done before); also when the statement failed in a way
-   * that leaves its outcome unknown (the connection lost while it ran), since the money may have moved.
+   * that leaves its outcome unknown (the connection lost while it ran), since the money may have moved. Not when it
+   * surely did not commit (cancelled at the turn's deadline, no connection in time): the turn is answered at once.
    */
   private async invalidatingAfter(
     customerNumber: string,
@@ -167,7 +169,7 @@ export class TransfersRepository {
     try {
       outcome = await transferNow();
     } catch (error: unknown) {
-      await this.writes.committed(customerScope(customerNumber));
+      if (mayHaveCommitted(error)) await this.writes.committed(customerScope(customerNumber));
       throw error;
     }
     // Already done: the run that moved the money may have died between its commit and its invalidation.

@@ -57,6 +57,8 @@ describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', 
     });
     const demo = await carrierFor(undefined, { isProduction: false });
     await expect(demo.estimate('10117', '10115', 900)).resolves.toMatchObject({ ok: true });
+    // A postcode without a digit is one the demo carrier does not know, as a real one refuses an unknown postcode.
+    await expect(demo.estimate('10117', 'ZZZZZ', 900)).resolves.toEqual({ ok: false, reason: 'rejected' });
   });
 
   it('retries CARRIER_RETRIES times, each attempt cut off by CARRIER_TIMEOUT_MS, then reports unavailable', async () => {
@@ -144,7 +146,7 @@ describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', 
     });
     const carrier = await carrierFor(server.url);
     for (let i = 0; i < 6; i++) {
-      await expect(carrier.estimate('10117', 'ZZZZZ', 900)).resolves.toEqual({ ok: false, reason: 'unavailable' });
+      await expect(carrier.estimate('10117', 'ZZZZZ', 900)).resolves.toEqual({ ok: false, reason: 'rejected' });
     }
     await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: true, estimate: ESTIMATE });
     expect(server.requests).toHaveLength(7);
@@ -157,9 +159,20 @@ describe('CarrierClient (through OutboundHttpClient, real local carrier APIs)', 
     await expect(carrier.estimate('10117', '07030', 900)).resolves.toEqual({ ok: false, reason: 'circuit-open' });
   });
 
+  it('reports a request the carrier says is wrong (400, 404, 422) as rejected, not as the carrier being unavailable', async () => {
+    for (const status of [400, 404, 422]) {
+      const server = await fakeCarrier((res) => res.writeHead(status).end('{"error":"unknown postcode"}'));
+      const carrier = await carrierFor(server.url, { retries: 2 });
+      await expect(carrier.estimate('10117', 'ZZZZZ', 900)).resolves.toEqual({ ok: false, reason: 'rejected' });
+      // Not retried: the same request gets the same answer.
+      expect(server.requests).toHaveLength(1);
+    }
+  });
+
   it('treats error statuses and wrong bodies as failures', async () => {
     const answers = [
-      (res: ServerResponse) => res.writeHead(404).end(JSON.stringify(ESTIMATE)),
+      (res: ServerResponse) => res.writeHead(410).end(JSON.stringify(ESTIMATE)),
+      (res: ServerResponse) => res.writeHead(500).end(JSON.stringify(ESTIMATE)),
       (res: ServerResponse) => res.end(JSON.stringify({ ...ESTIMATE, days: 'soon' })),
     ];
     for (const answer of answers) {

@@ -23,7 +23,11 @@ export interface ShippingEstimate {
 
 export type EstimateOutcome =
   | { readonly ok: true; readonly estimate: ShippingEstimate }
-  | { readonly ok: false; readonly reason: 'unavailable' | 'circuit-open' | 'not-configured' };
+  /**
+   * `rejected`: the carrier said this request is wrong (400, 404, 422): the destination postcode is the part of it
+   * the user gave.
+   */
+  | { readonly ok: false; readonly reason: 'unavailable' | 'circuit-open' | 'not-configured' | 'rejected' };
 
 const BREAK_AFTER_FAILURES = 5;
 const HALF_OPEN_AFTER_MS = 10_000;
@@ -44,7 +48,7 @@ class CarrierAnswerError extends Error {
  * it again and again) shut estimates off for everybody.
  */
 class CarrierRefusedRequestError extends Error {
-  constructor(status: number) {
+  constructor(readonly status: number) {
     super(`carrier refused the request with HTTP ${status}`);
     this.name = 'CarrierRefusedRequestError';
   }
@@ -52,6 +56,8 @@ class CarrierRefusedRequestError extends Error {
 
 /** 4xx answers that say the carrier (or our access to it) is out of order, not the one request. */
 const SERVICE_WIDE_4XX = new Set([401, 403, 407, 408, 429]);
+/** 4xx answers that say what was asked is wrong (an unknown or malformed postcode), not that the carrier is out. */
+const WRONG_REQUEST_4XX = new Set([400, 404, 422]);
 
 function parseEstimate(response: OutboundResponse): ShippingEstimate {
   if (response.status >= 400 && response.status < 500 && !SERVICE_WIDE_4XX.has(response.status)) {
@@ -159,7 +165,11 @@ export class CarrierClient implements OnModuleInit, OnModuleDestroy {
       if (error instanceof CircuitOpenError) {
         return { ok: false, reason: 'circuit-open' };
       }
+      // Logged too: a carrier that answers 404 to every request is more likely a wrong CARRIER_API_URL.
       this.logger.warn(`Carrier estimate failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof CarrierRefusedRequestError && WRONG_REQUEST_4XX.has(error.status)) {
+        return { ok: false, reason: 'rejected' };
+      }
       return { ok: false, reason: 'unavailable' };
     }
   }

@@ -100,6 +100,12 @@ export const COMMERCE_MESSAGES = {
     es: '¿Cuál es el código postal de entrega?',
     fr: 'Quel est le code postal de livraison ?',
   },
+  askValidPostcode: {
+    en: "Our shipping partner doesn't recognise the postcode {postcode}. What is the delivery postcode?",
+    de: 'Unser Versandpartner kennt die Postleitzahl {postcode} nicht. Wie lautet die Postleitzahl der Lieferadresse?',
+    es: 'Nuestro transportista no reconoce el código postal {postcode}. ¿Cuál es el código postal de entrega?',
+    fr: 'Notre transporteur ne reconnaît pas le code postal {postcode}. Quel est le code postal de livraison ?',
+  },
   cannotEstimateOutOfStock: {
     en: "{product} is out of stock, so I can't estimate shipping yet.",
     de: '{product} ist ausverkauft, daher kann ich die Lieferzeit noch nicht schätzen.',

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A small stand-in for a carrier's estimate API, started in development when CARRIER_API_URL is unset:
- * `GET /v1/estimates?from=<postcode>&to=<postcode>&weight=<grams>` → `{ carrier, service, days }`.
+ * `GET /v1/estimates?from=<postcode>&to=<postcode>&weight=<grams>` → `{ carrier, service, days }`. A postcode
+ * without a digit is one it does not know: 422, as a real carrier answers an unknown postcode.
  */
 export async function startDemoCarrier(): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
@@ -12,6 +13,10 @@ export async function startDemoCarrier(): Promise<{ url: string; close(): Promis
     const to = url.searchParams.get('to') ?? '';
     if (url.pathname !== '/v1/estimates' || !from || !to) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
+      return;
+    }
+    if (!/\d/.test(from) || !/\d/.test(to)) {
+      res.writeHead(422, { 'content-type': 'application/json' }).end('{"error":"unknown postcode"}');
       return;
     }
     const distance = Math.abs(

@@ -1,8 +1,11 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-/** A sales lead qualified by the bot; one row per email address, re-scored when it comes back. */
+/**
+ * A sales lead qualified by a bot; one row per caller and email address (another caller's lead of the same address
+ * is its own), re-scored on everything known of it when it comes back.
+ */
 @Entity({ name: 'leads' })
-@Index('UQ_leads_email', ['email'], { unique: true })
+@Index('UQ_leads_caller_email', ['callerId', 'email'], { unique: true })
 export class Lead {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { mergeSessionParameters, type PlatformSimulation, textsOf, withConfirmation } from '../platform-simulation';
+import { simulatedDate } from '../simulated-dates';
+
+/** A parameter's value as CX resolves it: @sys.date as `{year, month, day}`, anything else as typed. */
+function resolved(name: string, value: string): unknown {
+  return simulatedDate(name, value) ?? value;
+}
 
 export const dialogflowCxSimulation: PlatformSimulation = {
   path: '/v1/webhooks/dialogflow-cx',
   request: (turn) => {
-    const parameters = withConfirmation(turn);
+    const typed = withConfirmation(turn);
+    const parameters = Object.fromEntries(Object.entries(typed).map(([name, value]) => [name, resolved(name, value)]));
     return {
       detectIntentResponseId: randomUUID(),
       languageCode: turn.languageCode,
@@ -13,7 +20,10 @@ export const dialogflowCxSimulation: PlatformSimulation = {
         lastMatchedIntent: `projects/simulator/locations/global/agents/simulator/intents/${turn.intent}`,
         displayName: turn.intent,
         parameters: Object.fromEntries(
-          Object.entries(parameters).map(([k, v]) => [k, { originalValue: v, resolvedValue: v }]),
+          Object.entries(typed).map(([name, value]) => [
+            name,
+            { originalValue: value, resolvedValue: parameters[name] },
+          ]),
         ),
         confidence: 1,
       },

@@ -2,8 +2,20 @@ import 'reflect-metadata';
 
 import { plainToInstance } from 'class-transformer';
 import type { AppConfig } from '../../config';
-import { type DispatchOutcome, type FulfillmentResult, PENDING_FULFILLMENT_PARAMETER } from '../../fulfillment';
-import { checkResponse, DialogflowEsAdapter, renderResponse, toDispatchInput } from './dialogflow-es.adapter';
+import {
+  type DispatchOutcome,
+  type FulfillmentResult,
+  idempotencyKeyOf,
+  PENDING_FULFILLMENT_PARAMETER,
+} from '../../fulfillment';
+import {
+  checkResponse,
+  DialogflowEsAdapter,
+  renderResponse,
+  SESSION_VALUES_KEY,
+  sessionValuesOf,
+  toDispatchInput,
+} from './dialogflow-es.adapter';
 import { DialogflowEsWebhookRequest } from './dialogflow-es.request';
 import { DIALOGFLOW_ES_MAX_RESPONSE_BYTES, DialogflowEsWebhookResponse } from './dialogflow-es.response';
 import type { Caller } from '../../common/caller';
@@ -37,6 +49,7 @@ describe('toDispatchInput', () => {
     expect(toDispatchInput(body, CALLER)).toEqual({
       platform: 'dialogflow-es',
       requestId: 'response-1',
+      turnKey: 'response-1\nGetAccountBalance',
       sessionId: SESSION,
       intent: 'GetAccountBalance',
       parameters: { account_type: 'checking' },
@@ -56,6 +69,105 @@ describe('toDispatchInput', () => {
     for (const value of [false, undefined, 'true', 1, null]) {
       expect(toDispatchInput(request({ allRequiredParamsPresent: value }), CALLER).stage).toBe('dialog');
     }
+  });
+
+  it('keys the turn by responseId and intent: a follow-up intent in the same detectIntent is a turn of its own', () => {
+    const key = (displayName: string, responseId = 'response-1') =>
+      idempotencyKeyOf(toDispatchInput(request({ intent: { displayName } }, { responseId }), CALLER));
+    // TransferFunds answers with a follow-up event; ES calls again for the intent it triggers, same responseId.
+    expect(key('BookAppointment')).not.toBe(key('TransferFunds'));
+    // A retry of a call repeats both.
+    expect(key('TransferFunds')).toBe(key('TransferFunds'));
+    expect(key('TransferFunds', 'response-2')).not.toBe(key('TransferFunds'));
+  });
+
+  it("reads the session's values under their key, untouched by the intent's parameters ES merges into the context", () => {
+    // CheckInventory stored sku X200; GetShippingEstimate matched with sku and product unfilled, and ES merged them.
+    const body = request({
+      intent: { displayName: 'GetShippingEstimate' },
+      parameters: { sku: '', product: '', postcode: '10115' },
+      outputContexts: [
+        {
+          name: `${SESSION}/contexts/session-parameters`,
+          lifespanCount: 49,
+          parameters: {
+            [SESSION_VALUES_KEY]: { sku: 'X200' },
+            sku: '',
+            'sku.original': '',
+            product: '',
+            'product.original': '',
+            postcode: '10115',
+            'postcode.original': '10115',
+          },
+        },
+      ],
+    });
+    const input = toDispatchInput(body, CALLER);
+    expect(input.sessionParameters).toEqual({ sku: 'X200' });
+    expect(input.parameters).toEqual({ postcode: '10115' });
+  });
+
+  it('reads a context written flat (before the values were nested) without the keys ES merged that it can tell', () => {
+    expect(
+      sessionValuesOf(
+        {
+          confirming: 'digest',
+          visits: 2,
+          sku: '',
+          'sku.original': '',
+          tags: [],
+          postcode: '10115',
+          'postcode.original': '10115',
+        },
+        new Set(['sku', 'postcode']),
+      ),
+    ).toEqual({ confirming: 'digest', visits: 2, postcode: '10115' });
+    // The nested values win over a parameter ES merged this turn; a key ES overwrote with a parameter of the same name
+    // holds no values.
+    const visits = new Set(['visits']);
+    expect(sessionValuesOf({ [SESSION_VALUES_KEY]: { visits: 3 }, visits: 2 }, visits)).toEqual({ visits: 3 });
+    expect(sessionValuesOf({ [SESSION_VALUES_KEY]: '', visits: 2 }, visits)).toEqual({});
+  });
+
+  it('reads what a replica of the previous release wrote flat beside the nested values, as it is newer', () => {
+    // Mid-rollout: BookAppointment on an old replica read the context flat and wrote it back so, the nested object
+    // untouched and its new appointment at the top level.
+    const body = request({
+      intent: { displayName: 'CancelAppointment' },
+      parameters: { reason: '' },
+      outputContexts: [
+        {
+          name: `${SESSION}/contexts/session-parameters`,
+          lifespanCount: 49,
+          parameters: {
+            [SESSION_VALUES_KEY]: { last_appointment: 'APT-OLD', visits: 2 },
+            last_appointment: 'APT-NEW',
+            'date.original': 'tomorrow',
+            tags: [],
+            reason: '',
+            'reason.original': '',
+          },
+        },
+      ],
+    });
+    expect(toDispatchInput(body, CALLER).sessionParameters).toEqual({ last_appointment: 'APT-NEW', visits: 2 });
+  });
+
+  it("keeps the nested value over the current intent's filled parameter of that name, which ES merged", () => {
+    const body = request({
+      intent: { displayName: 'CheckInventory' },
+      parameters: { sku: 'X300' },
+      outputContexts: [
+        {
+          name: `${SESSION}/contexts/session-parameters`,
+          lifespanCount: 49,
+          parameters: { [SESSION_VALUES_KEY]: { sku: 'X200' }, sku: 'X300', 'sku.original': 'X300' },
+        },
+      ],
+    });
+    const input = toDispatchInput(body, CALLER);
+    expect(input.sessionParameters).toEqual({ sku: 'X200' });
+    expect(input.parameters).toEqual({ sku: 'X300' });
   });
 
   it('keeps the original body as raw', () => {
@@ -247,6 +359,7 @@ describe('DialogflowEsAdapter.render', () => {
   function carrying(parameters?: Record<string, unknown>) {
     return { outputContexts: [{ name: SESSION_PARAMETERS, lifespanCount: 3, ...(parameters && { parameters }) }] };
   }
+  const session = (values: Record<string, unknown>) => ({ [SESSION_VALUES_KEY]: values });
 
   it('gives a follow-up event the language of the request when the handler names none', () => {
     const followed = answer({ text: 'x', followupEvent: { name: 'NEXT_STEP' } });
@@ -262,11 +375,11 @@ describe('DialogflowEsAdapter.render', () => {
   });
 
   it('sends the session-parameters context the request carried again with a fresh lifespan, or it would lapse', () => {
-    expect(answer({ text: 'x' }, carrying({ visits: 2, tier: 'gold' })).outputContexts).toEqual([
-      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: { visits: 2, tier: 'gold' } },
+    expect(answer({ text: 'x' }, carrying(session({ visits: 2, tier: 'gold' }))).outputContexts).toEqual([
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: session({ visits: 2, tier: 'gold' }) },
     ]);
     expect(answer({ text: 'x' }, carrying()).outputContexts).toEqual([
-      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: {} },
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: session({}) },
     ]);
     expect(answer({ text: 'x' })).not.toHaveProperty('outputContexts');
   });
@@ -274,18 +387,39 @@ describe('DialogflowEsAdapter.render', () => {
   it("merges the handler's session parameters into the context the request carried, null removing one", () => {
     const written = answer(
       { text: 'x', sessionParameters: { visits: 3, tier: null } },
-      carrying({ visits: 2, tier: 'gold' }),
+      carrying(session({ visits: 2, tier: 'gold' })),
     );
     expect(written.outputContexts).toEqual([
-      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: { visits: 3 } },
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: session({ visits: 3 }) },
     ]);
     expect(answer({ text: 'x', sessionParameters: { visits: 1 } }).outputContexts).toEqual([
-      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: { visits: 1 } },
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: session({ visits: 1 }) },
+    ]);
+  });
+
+  it('writes back only the session values, not the parameters and *.original keys ES merged into the context', () => {
+    const merged = { ...session({ sku: 'X200' }), sku: '', 'sku.original': '', postcode: '10115' };
+    const renewed = answer(
+      { text: 'x', sessionParameters: { visits: 1 } },
+      { parameters: { sku: '', postcode: '10115' }, ...carrying(merged) },
+    );
+    expect(renewed.outputContexts).toEqual([
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: session({ sku: 'X200', visits: 1 }) },
+    ]);
+    // So is what a replica of the previous release wrote flat beside the nested values.
+    const mixed = { ...session({ sku: 'X200', visits: 1 }), visits: 2, 'sku.original': '' };
+    expect(answer({ text: 'x' }, { parameters: {}, ...carrying(mixed) }).outputContexts).toEqual([
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: session({ sku: 'X200', visits: 2 }) },
+    ]);
+    // A context written flat is written back nested, without what ES merged.
+    const flat = { visits: 2, sku: '', 'sku.original': '' };
+    expect(answer({ text: 'x' }, carrying(flat)).outputContexts).toEqual([
+      { name: SESSION_PARAMETERS, lifespanCount: 50, parameters: session({ visits: 2 }) },
     ]);
   });
 
   it('leaves the renewal out when it would take the reply over 64 KiB, so the answer still goes out', () => {
-    const values = carrying({ notes: 'n'.repeat(40 * 1024) });
+    const values = carrying(session({ notes: 'n'.repeat(40 * 1024) }));
     const text = 't'.repeat(30 * 1024);
     const checked = adapter.check(answer({ text }, values));
     expect(checked.problems).toEqual([]);
@@ -294,7 +428,7 @@ describe('DialogflowEsAdapter.render', () => {
     expect(sent.fulfillmentText).toBe(text);
     // A change of the handler's is never left out: the checks refuse the reply instead.
     const written = answer({ text, sessionParameters: { visits: 1 } }, values);
-    expect(written.outputContexts?.[0]?.parameters).toMatchObject({ visits: 1 });
+    expect(written.outputContexts?.[0]?.parameters).toMatchObject(session({ visits: 1 }));
     expect(adapter.check(written).problems).toHaveLength(1);
     // The error reply that replaces it renews the values when they fit alone.
     expect(answer({ text: 'Sorry.', failed: true }, values, 'failed').outputContexts).toHaveLength(1);

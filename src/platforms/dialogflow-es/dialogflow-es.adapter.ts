@@ -33,19 +33,51 @@ import type { Caller } from '../../common/caller';
 const CONTEXT_ID = /^[A-Za-z0-9_\-%]{1,250}$/;
 /** Dialogflow ES has no session parameters: they live in this long-lived context instead. */
 export const SESSION_CONTEXT = 'session-parameters';
+/**
+ * The one key of the session-parameters context, holding the session's values. When an intent matches, ES copies
+ * its parameters into every active context, this one too (unfilled ones as `""`, each with a `<name>.original`),
+ * over any value of the same name; it writes top-level keys only, so values one level down are out of its reach.
+ */
+export const SESSION_VALUES_KEY = 'webhook-session';
 const SESSION_CONTEXT_LIFESPAN = 50;
+const ORIGINAL_SUFFIX = '.original';
 const EVENT_NAME = /^[A-Za-z0-9_-]{1,150}$/;
+
+function isUnfilled(value: unknown): boolean {
+  return value === '' || value === null || (Array.isArray(value) && value.length === 0);
+}
 
 /**
  * Dialogflow ES sends every parameter of the intent, unfilled ones as `""` or `[]`: those are left out, so a
  * handler's "is it there?" checks (and fallbacks to session values) work as for the other platforms.
  */
 export function filledParameters(parameters: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(parameters).filter(
-      ([, value]) => value !== '' && value !== null && !(Array.isArray(value) && value.length === 0),
-    ),
-  );
+  return Object.fromEntries(Object.entries(parameters).filter(([, value]) => !isUnfilled(value)));
+}
+
+/**
+ * The session's values, from the parameters of the session-parameters context as ES sends it (with the parameters of
+ * matched intents merged in). A context written before the values were kept under SESSION_VALUES_KEY holds them
+ * flat: read from it is all but what can be told to be ES's, `*.original` keys and unfilled values (ES merges an
+ * unfilled parameter as "" over a value of that name, and replies then sent the merged keys back). A filled parameter
+ * ES merged looks like a session value and is kept; the reply then writes the nested form.
+ *
+ * During a rolling update a replica of the previous release reads the context flat and writes it back flat, the
+ * nested values untouched and its handler's changes beside them: so the filled top-level keys are laid over the
+ * nested values, except those ES merged this turn (`intentParameters`: the names of the matched intent's
+ * parameters; the handler reads a filled one as a parameter). A value that replica removed comes back.
+ */
+export function sessionValuesOf(
+  context: Readonly<Record<string, unknown>>,
+  intentParameters: ReadonlySet<string>,
+): Record<string, unknown> {
+  const flat = Object.entries(context).filter(([key, value]) => !key.endsWith(ORIGINAL_SUFFIX) && !isUnfilled(value));
+  if (!Object.hasOwn(context, SESSION_VALUES_KEY)) return Object.fromEntries(flat);
+  const values = context[SESSION_VALUES_KEY];
+  // Not an object: an intent parameter of that name overwrote it, and the values are lost.
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) return {};
+  const writtenFlat = flat.filter(([key]) => key !== SESSION_VALUES_KEY && !intentParameters.has(key));
+  return { ...values, ...Object.fromEntries(writtenFlat) };
 }
 
 /** Maps a validated Dialogflow ES request to the platform-neutral model. */
@@ -56,14 +88,19 @@ export function toDispatchInput(body: DialogflowEsWebhookRequest, caller: Caller
     lifespan: context.lifespanCount,
     parameters: context.parameters ?? {},
   }));
+  const session = contexts.find((context) => context.name === SESSION_CONTEXT);
+  const intentParameters = new Set(Object.keys(query.parameters ?? {}));
   return {
     platform: 'dialogflow-es',
     requestId: body.responseId,
+    // A handler's follow-up event makes ES call the webhook again, for the intent the event triggers, within the same
+    // detectIntent and possibly with the same responseId: the intent tells the two calls apart (a retry repeats both).
+    turnKey: `${body.responseId}\n${query.intent.displayName}`,
     sessionId: body.session,
     intent: query.intent.displayName,
     parameters: filledParameters(query.parameters ?? {}),
     contexts,
-    sessionParameters: contexts.find((context) => context.name === SESSION_CONTEXT)?.parameters ?? {},
+    sessionParameters: session ? sessionValuesOf(session.parameters, intentParameters) : {},
     stage: collectingSlots(query) ? 'dialog' : 'fulfillment',
     confirmation: 'none',
     queryText: query.queryText,
@@ -111,20 +148,21 @@ function messagesOf(result: FulfillmentResult, languageCode: string): RichMessag
 
 /**
  * The session-parameters context with the handler's changes (`null` removes a value), sent whenever the request
- * carried it (`current`) and not only on a change: ES counts a context's lifespan down on every query, so the
- * values would otherwise lapse 50 turns after the last change.
+ * carried it (`current`: the session's values) and not only on a change: ES counts a context's lifespan down on
+ * every query, so the values would otherwise lapse 50 turns after the last change. Only SESSION_VALUES_KEY is
+ * written, which drops what ES merged into the context.
  */
 function sessionContext(
   result: FulfillmentResult,
   current: Readonly<Record<string, unknown>> | undefined,
 ): ContextUpdate[] {
   if (!result.sessionParameters && current === undefined) return [];
-  const parameters: Record<string, unknown> = { ...current };
+  const values: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(result.sessionParameters ?? {})) {
-    if (value === null) delete parameters[key];
-    else parameters[key] = value;
+    if (value === null) delete values[key];
+    else values[key] = value;
   }
-  return [{ name: SESSION_CONTEXT, lifespan: SESSION_CONTEXT_LIFESPAN, parameters }];
+  return [{ name: SESSION_CONTEXT, lifespan: SESSION_CONTEXT_LIFESPAN, parameters: { [SESSION_VALUES_KEY]: values } }];
 }
 
 /**
@@ -146,10 +184,10 @@ const withoutRenewal = new WeakMap<DialogflowEsWebhookResponse, () => Dialogflow
 
 /**
  * Renders a result as a Dialogflow ES `WebhookResponse`; context names are qualified with the session.
- * ES lacks some features, which degrade: session parameters become a long-lived context (`sessionParameters`: its
- * values as the request carried it, undefined when it carried none), a confirmation gets Yes/No quick replies, a
- * hand-off and an end of conversation are signalled in `payload`, and a delegated turn answers with no text so the
- * intent's own responses are used.
+ * ES lacks some features, which degrade: session parameters become a long-lived context (`sessionParameters`: the
+ * session's values the request carried, undefined when it carried no such context), a confirmation gets Yes/No quick
+ * replies, a hand-off and an end of conversation are signalled in `payload`, and a delegated turn answers with no
+ * text so the intent's own responses are used.
  */
 export function renderResponse(
   result: FulfillmentResult,
@@ -265,7 +303,9 @@ export class DialogflowEsAdapter implements PlatformAdapter<
       withPendingFollowup(result, outcome, pendingFollowupEvent),
       turn.state,
       responseSource,
-      turn.input.contexts.find((context) => context.name === SESSION_CONTEXT)?.parameters,
+      turn.input.contexts.some((context) => context.name === SESSION_CONTEXT)
+        ? turn.input.sessionParameters
+        : undefined,
       turn.input.languageCode,
     );
   }

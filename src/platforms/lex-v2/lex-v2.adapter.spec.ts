@@ -11,6 +11,7 @@ import {
   renderResponse,
   toDispatchInput,
 } from './lex-v2.adapter';
+import { JSON_ATTRIBUTES } from './lex-v2.json-attributes';
 import { LexV2Event } from './lex-v2.request';
 import { LEX_V2_LIMITS, LexV2Response } from './lex-v2.response';
 import type { Caller } from '../../common/caller';
@@ -405,9 +406,15 @@ describe('renderResponse', () => {
     expect(again.sessionState.sessionAttributes[HANDOFF_ATTRIBUTE]).toBe('{"reason":"billing"}');
   });
 
-  it('stringifies non-string session values, and null removes one', () => {
+  it('stringifies non-string session values, listing them as JSON for the next turn, and null removes one', () => {
     const response = render({ sessionParameters: { visits: 2, tags: ['a'], flag: true, name: 'x', tier: null } });
-    expect(response.sessionState.sessionAttributes).toEqual({ visits: '2', tags: '["a"]', flag: 'true', name: 'x' });
+    expect(response.sessionState.sessionAttributes).toEqual({
+      visits: '2',
+      tags: '["a"]',
+      flag: 'true',
+      name: 'x',
+      [JSON_ATTRIBUTES]: '{"session":["visits","tags","flag"]}',
+    });
   });
 
   it('renders SSML when the text starts with <speak>, with or without attributes', () => {

@@ -34,6 +34,15 @@ import {
 import type { Caller } from '../../common/caller';
 import { splitMessage } from './lex-v2.message-split';
 import { echoedSlots } from './lex-v2.echoed-slots';
+import {
+  decodeAttributes,
+  encodeAttribute,
+  heldKeys,
+  JSON_ATTRIBUTES,
+  jsonAttributesValue,
+  type JsonAttributeKeys,
+  readJsonAttributeKeys,
+} from './lex-v2.json-attributes';
 
 /** Lex has no hand-off of its own: the hand-off is left in this session attribute for the channel to act on. */
 export const HANDOFF_ATTRIBUTE = 'handoff';
@@ -52,19 +61,25 @@ export function lexContextName(name: string): string {
 /**
  * A context's attributes as Lex takes them (ActiveContext.contextAttributes): strings of 1 to 1024 characters, at
  * most 10, keys of 1 to 100 characters. A value Lex would refuse (empty, null, too long) is left out rather than
- * have Lex fail the whole turn; so are entries past the tenth.
+ * have Lex fail the whole turn; so are entries past the tenth. `json`: the keys of those sent as JSON.
  */
-function contextAttributes(parameters: Readonly<Record<string, unknown>>): Record<string, string> {
+function contextAttributes(parameters: Readonly<Record<string, unknown>>): {
+  attributes: Record<string, string>;
+  json: Set<string>;
+} {
   const attributes: Record<string, string> = {};
+  const json = new Set<string>();
   for (const [key, value] of Object.entries(parameters)) {
     if (Object.keys(attributes).length >= LEX_V2_LIMITS.contextAttributes) break;
     if (value === null || value === undefined || key.length === 0 || key.length > LEX_V2_LIMITS.attributeKeyChars) {
       continue;
     }
-    const text = attributeValue(value);
-    if (text.length >= 1 && text.length <= LEX_V2_LIMITS.attributeValueChars) attributes[key] = text;
+    const encoded = encodeAttribute(value);
+    if (encoded.text.length < 1 || encoded.text.length > LEX_V2_LIMITS.attributeValueChars) continue;
+    attributes[key] = encoded.text;
+    if (encoded.json) json.add(key);
   }
-  return attributes;
+  return { attributes, json };
 }
 
 /** SSML: a `<speak>` root, with or without attributes (`<speak xml:lang="de-DE">`). */
@@ -119,14 +134,20 @@ export function eventRequestId(body: LexV2Event): string {
   return `${body.sessionId}:${hash}`;
 }
 
-/** Maps a validated Lex V2 event to the platform-neutral model. */
+/**
+ * Maps a validated Lex V2 event to the platform-neutral model. Session and context attributes the adapter sent as
+ * JSON (listed in JSON_ATTRIBUTES, which handlers do not see) come back as the values the handler gave.
+ */
 export function toDispatchInput(body: LexV2Event, caller: Caller): DispatchInput {
   const state = body.sessionState;
+  const json = readJsonAttributeKeys(state.sessionAttributes);
   const contexts: ConversationContext[] = (state.activeContexts ?? []).map((context) => ({
     name: context.name,
     lifespan: context.timeToLive?.turnsToLive,
-    parameters: { ...context.contextAttributes },
+    parameters: decodeAttributes(context.contextAttributes, json.contexts.get(context.name)),
   }));
+  const sessionParameters = decodeAttributes(state.sessionAttributes, json.session);
+  delete sessionParameters[JSON_ATTRIBUTES];
   const stage: FulfillmentStage = body.invocationSource === 'DialogCodeHook' ? 'dialog' : 'fulfillment';
   const requestId = state.originatingRequestId || eventRequestId(body);
   const details = platformDetails(body);
@@ -140,7 +161,7 @@ export function toDispatchInput(body: LexV2Event, caller: Caller): DispatchInput
     intent: state.intent.name,
     parameters: slotParameters(state.intent.slots ?? {}),
     contexts,
-    sessionParameters: { ...state.sessionAttributes },
+    sessionParameters,
     stage,
     confirmation: CONFIRMATION[state.intent.confirmationState ?? 'None'] ?? 'none',
     queryText: body.inputTranscript,
@@ -181,36 +202,56 @@ function clearSlot(slots: LexV2Slots, [name, ...rest]: string[]): LexV2Slots {
   return { ...slots, [name]: { ...slot, subSlots: clearSlot(slot.subSlots, rest) } };
 }
 
-/** Lex attributes are strings: strings stay as they are, anything else is sent as JSON. */
-function attributeValue(value: unknown): string {
-  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-}
-
 /**
  * Lex replaces the session attributes with those sent back and keeps them for the session: a hand-off is left in
- * them only by the reply that makes it, or every later reply would have the channel hand off again.
+ * them only by the reply that makes it, or every later reply would have the channel hand off again. Non-strings
+ * go as JSON, listed (with the context attributes sent as JSON, `contextJson`) in JSON_ATTRIBUTES, which a handler
+ * cannot set itself.
  */
-function sessionAttributes(result: FulfillmentResult, input: Readonly<Record<string, string>>): Record<string, string> {
+function sessionAttributes(
+  result: FulfillmentResult,
+  input: Readonly<Record<string, string>>,
+  previous: JsonAttributeKeys,
+  contextJson: ReadonlyMap<string, ReadonlySet<string>>,
+): Record<string, string> {
   const attributes: Record<string, string> = { ...input };
   delete attributes[HANDOFF_ATTRIBUTE];
+  delete attributes[JSON_ATTRIBUTES];
+  const json = heldKeys(previous.session, attributes);
   for (const [key, value] of Object.entries(result.sessionParameters ?? {})) {
-    if (value === null || value === undefined) delete attributes[key];
-    else attributes[key] = attributeValue(value);
+    if (key === JSON_ATTRIBUTES) continue;
+    json.delete(key);
+    if (value === null || value === undefined) {
+      delete attributes[key];
+      continue;
+    }
+    const encoded = encodeAttribute(value);
+    attributes[key] = encoded.text;
+    if (encoded.json) json.add(key);
   }
   if (result.handoff) attributes[HANDOFF_ATTRIBUTE] = JSON.stringify({ ...result.handoff });
+  const listing = jsonAttributesValue({ session: json, contexts: contextJson });
+  if (listing !== undefined) attributes[JSON_ATTRIBUTES] = listing;
   return attributes;
 }
 
 /**
  * The active contexts to send back: those Lex sent, updated by the handler's context updates (lifespan 0 removes
- * one). Updates whose name Lex would reject (Lex allows only letters and underscores) are left out.
+ * one). Updates whose name Lex would reject (Lex allows only letters and underscores) are left out. `json`: by
+ * context, the attributes that went as JSON (carried over from `previous` for a context sent back as Lex sent it).
  */
-function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2ResponseContext[] | undefined {
+function activeContexts(
+  result: FulfillmentResult,
+  event: LexV2Event,
+  previous: JsonAttributeKeys,
+): { contexts: LexV2ResponseContext[] | undefined; json: Map<string, ReadonlySet<string>> } {
   const contexts = new Map<string, LexV2ResponseContext>();
+  const json = new Map<string, ReadonlySet<string>>();
   for (const context of event.sessionState.activeContexts ?? []) {
     const { timeToLiveInSeconds = DEFAULT_CONTEXT_SECONDS, turnsToLive = 1 } = context.timeToLive ?? {};
     // Expired: no longer active, and Lex refuses a context with no time or turns to live.
     if (timeToLiveInSeconds <= 0 || turnsToLive <= 0) continue;
+    json.set(context.name, heldKeys(previous.contexts.get(context.name), context.contextAttributes));
     contexts.set(context.name, {
       name: context.name,
       contextAttributes: { ...context.contextAttributes },
@@ -225,19 +266,22 @@ function activeContexts(result: FulfillmentResult, event: LexV2Event): LexV2Resp
     if (!isLexContextName(name)) continue;
     if (update.lifespan <= 0) {
       contexts.delete(name);
+      json.delete(name);
       continue;
     }
+    const attributes = contextAttributes(update.parameters ?? {});
+    json.set(name, attributes.json);
     contexts.set(name, {
       name,
-      contextAttributes: contextAttributes(update.parameters ?? {}),
+      contextAttributes: attributes.attributes,
       timeToLive: {
         timeToLiveInSeconds: DEFAULT_CONTEXT_SECONDS,
         turnsToLive: clamp(Math.floor(update.lifespan), 1, LEX_V2_LIMITS.contextTurns),
       },
     });
   }
-  if (contexts.size === 0 && event.sessionState.activeContexts === undefined) return undefined;
-  return [...contexts.values()];
+  if (contexts.size === 0 && event.sessionState.activeContexts === undefined) return { contexts: undefined, json };
+  return { contexts: [...contexts.values()], json };
 }
 
 function clamp(value: number, min: number, max: number): number {
@@ -366,7 +410,8 @@ function renderMessages(result: FulfillmentResult): LexV2Message[] {
  *   session attribute `handoff` of that reply only, for the channel (e.g. an Amazon Connect flow) to route on;
  * - otherwise, at fulfillment → Close, intent Fulfilled; at a dialog code hook → Delegate with the messages
  *   (Lex plays them and carries on; messages are optional with Delegate, and without them Lex uses its own).
- * Session attributes are strings in Lex: non-strings are sent as JSON and `null` removes one.
+ * Session attributes are strings in Lex: non-strings are sent as JSON (listed in JSON_ATTRIBUTES, so that the next
+ * turn decodes them) and `null` removes one.
  * The intent's slots go back as Lex sent them (see `echoedSlots`), except with `echoSlots: false` (a turn that
  * failed): a Failed intent ends, and its reply must reach Lex whatever the request's slots held.
  */
@@ -414,15 +459,21 @@ export function renderResponse(
     responseIntent = intent(input.state ?? 'InProgress');
   }
 
+  const previousJson = readJsonAttributeKeys(event.sessionState.sessionAttributes);
+  const contexts = activeContexts(result, event, previousJson);
   const response: LexV2Response = {
     sessionState: {
-      sessionAttributes: sessionAttributes(result, event.sessionState.sessionAttributes ?? {}),
+      sessionAttributes: sessionAttributes(
+        result,
+        event.sessionState.sessionAttributes ?? {},
+        previousJson,
+        contexts.json,
+      ),
       dialogAction,
       intent: responseIntent,
     },
   };
-  const contexts = activeContexts(result, event);
-  if (contexts) response.sessionState.activeContexts = contexts;
+  if (contexts.contexts) response.sessionState.activeContexts = contexts.contexts;
   const messages = withMessages ? renderMessages(result) : [];
   if (messages.length > 0) response.messages = messages;
   if (event.requestAttributes) response.requestAttributes = { ...event.requestAttributes };

@@ -1,11 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { mergeSessionParameters, type PlatformSimulation, textsOf, withConfirmation } from '../platform-simulation';
+import { simulatedDate } from '../simulated-dates';
 import { defaultActionFor } from './rasa.actions';
+
+/**
+ * A slot's value as a Rasa bot fills it: a date from duckling's `time` entity, which gives the start of the day as
+ * an ISO date-time with its time zone's offset (UTC here, like the demo slots); anything else as typed.
+ */
+function slotValue(name: string, value: string): string {
+  return simulatedDate(name, value) ? `${value}T00:00:00.000+00:00` : value;
+}
 
 export const rasaSimulation: PlatformSimulation = {
   path: '/v1/webhooks/rasa',
   request: (turn) => {
-    const slots = { ...turn.sessionParameters, ...withConfirmation(turn) };
+    const filled = Object.entries(withConfirmation(turn)).map(([name, value]): [string, string] => [
+      name,
+      slotValue(name, value),
+    ]);
+    const slots = { ...turn.sessionParameters, ...Object.fromEntries(filled) };
     // An intent the default rule cannot reach needs RASA_ACTIONS; its name is sent as the action then.
     const action = defaultActionFor(turn.intent) ?? turn.intent;
     const messageId = randomUUID().replaceAll('-', '');

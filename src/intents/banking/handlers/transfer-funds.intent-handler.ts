@@ -1,6 +1,7 @@
 import type { FulfillmentRequest, FulfillmentResult } from '../../../fulfillment';
 import {
   confirmationOf,
+  confirmedActionKey,
   confirmationPrompt,
   confirmationSubject,
   FulfillmentHandler,
@@ -22,7 +23,8 @@ function ask(parameter: string, text: string, invalid = false): FulfillmentResul
  * "Move $200 from checking to savings" — parameters `user_id`, `from_account`, `to_account`, `amount`.
  * Asks for what is missing, asks for confirmation, then moves the money in one transaction that checks the
  * balance, so an account never goes negative however many transfers run at once. The transfer is keyed on
- * the turn's idempotency key: a retried or re-run turn never moves the money twice.
+ * the confirmation question it answers (or, with none of ours on record, the turn's idempotency key): a retried or
+ * re-run turn, or every "yes" to one question, never moves the money twice.
  */
 @IntentHandler('TransferFunds', { stages: ['dialog', 'fulfillment'], changesState: true })
 export class TransferFundsHandler implements FulfillmentHandler {
@@ -34,7 +36,7 @@ export class TransferFundsHandler implements FulfillmentHandler {
   async handle(request: FulfillmentRequest): Promise<FulfillmentResult> {
     // Every reply but the prompt uses a given answer up: after "insufficient funds" or "that slot was just taken",
     // the next transfer is confirmed again, not carried out on the old "yes".
-    return usingUpConfirmation(request, await this.decide(request));
+    return usingUpConfirmation(request, await this.decide(request), true);
   }
 
   private async decide(request: FulfillmentRequest): Promise<FulfillmentResult> {
@@ -89,7 +91,7 @@ export class TransferFundsHandler implements FulfillmentHandler {
       toType,
       amountMinor,
       'Transfer',
-      request.idempotencyKey,
+      confirmedActionKey(request, subject),
       request.signal,
     );
     switch (outcome.kind) {

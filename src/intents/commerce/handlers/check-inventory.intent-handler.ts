@@ -21,7 +21,8 @@ export class CheckInventoryHandler implements FulfillmentHandler {
     const product = await this.commerce.findProduct(reference);
     if (!product) return { text: t('productNotFound', { reference }), source: COMMERCE_SOURCE };
     const stock = await this.commerce.stock(product.id);
-    const total = stock.reduce((sum, s) => sum + s.quantity, 0);
+    // A warehouse below zero (backorders) has nothing to send: it does not cancel what another one holds.
+    const total = stock.reduce((sum, s) => sum + Math.max(s.quantity, 0), 0);
     if (total === 0) {
       return { text: t('outOfStockEverywhere', { product: product.name, sku: product.sku }), source: COMMERCE_SOURCE };
     }

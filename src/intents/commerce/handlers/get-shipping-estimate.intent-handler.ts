@@ -13,7 +13,8 @@ import { COMMERCE_MESSAGES } from '../commerce.messages';
 
 /**
  * "How long would the X200 take to reach 10115?" — parameters `sku`/`product` and `postcode`. Asks the
- * carrier's API; when it is down, slow or answers nonsense the user hears so at once (circuit breaker).
+ * carrier's API; when it is down, slow or answers nonsense the user hears so at once (circuit breaker). A postcode
+ * the carrier refuses (400, 404, 422) is asked for again.
  */
 @IntentHandler('GetShippingEstimate')
 export class GetShippingEstimateHandler implements FulfillmentHandler {
@@ -43,6 +44,14 @@ export class GetShippingEstimateHandler implements FulfillmentHandler {
       request.signal,
       request.deadline,
     );
+    if (!outcome.ok && outcome.reason === 'rejected') {
+      // The carrier works, and said the request is wrong: the postcode the user gave is asked for again.
+      return {
+        text: t('askValidPostcode', { postcode: destination }),
+        elicit: { parameter: 'postcode', invalid: true },
+        source: COMMERCE_SOURCE,
+      };
+    }
     if (!outcome.ok) {
       return { text: t('carrierUnreachable'), source: COMMERCE_SOURCE };
     }

@@ -1,5 +1,3 @@
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { CrmOptions } from '../crm.options';
 import {
   FulfillmentHandler,
@@ -11,8 +9,8 @@ import {
 import { amountCurrency, fractionDigitsOf, parseAmountMinor } from '../../banking/money';
 import { isBlank, wholeNumberFrom } from '../../parameter-values';
 import { CRM_MESSAGES } from '../crm.messages';
-import { Lead } from '../lead.entity';
-import { LeadFacts, scoreLead } from '../lead-scoring';
+import { LeadFacts } from '../lead-scoring';
+import { LeadsRepository } from '../leads.repository';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,188}\.[^\s@]{2,}$/;
 const CRM_SOURCE = 'crm-api';
@@ -69,12 +67,13 @@ function yesNo(value: unknown): boolean | undefined {
 /**
  * "I'd like a demo for Acme" — parameters `email` and `company` (required), and `name`, `company_size`,
  * `budget`, `timeline_months`, `decision_maker`. Scores the lead with the configured rules, stores it (one
- * lead per email, re-scored on return) and assigns a sales queue.
+ * lead per caller and email; on return the facts given are added to those known, and it is scored on them all) and
+ * assigns a sales queue.
  */
 @IntentHandler('QualifyLead', { changesState: true })
 export class QualifyLeadHandler implements FulfillmentHandler {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly leads: LeadsRepository,
     private readonly options: CrmOptions,
   ) {}
 
@@ -116,41 +115,12 @@ export class QualifyLeadHandler implements FulfillmentHandler {
       timelineMonths: count(params.timeline_months),
       decisionMaker: yesNo(params.decision_maker),
     };
-    const { score, queue } = scoreLead(facts, this.options.scoring);
     const given = unwrap(params.name, 'name');
-    const name = typeof given === 'string' && given.trim() ? given.trim().slice(0, 200) : null;
-    await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(Lead)
-      .values({
-        email,
-        name,
-        company,
-        companySize: facts.companySize ?? null,
-        budget: facts.budget ?? null,
-        timelineMonths: facts.timelineMonths ?? null,
-        decisionMaker: facts.decisionMaker ?? null,
-        score,
-        queue,
-        callerId: request.caller.id,
-      })
-      .orUpdate(
-        [
-          'name',
-          'company',
-          'company_size',
-          'budget',
-          'timeline_months',
-          'decision_maker',
-          'score',
-          'queue',
-          'caller_id',
-          'updated_at',
-        ],
-        ['email'],
-      )
-      .execute();
+    const name = typeof given === 'string' && given.trim() ? given.trim().slice(0, 200) : undefined;
+    const { score, queue } = await this.leads.save(
+      { callerId: request.caller.id, email, company, name, facts },
+      this.options.scoring,
+    );
     const next =
       queue === 'enterprise-sales'
         ? t('nextEnterpriseSales')
