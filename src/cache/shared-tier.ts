@@ -168,6 +168,7 @@ export class SharedTier {
   async read(key: string, scope: string): Promise<SharedRead> {
     const asOf = this.distrusts;
     const valueKey = this.valuePrefix + key;
+    const askedAt = performance.now();
     // One round trip (the keys share a slot in a cluster: the namespace is a hash tag there).
     const answers = await this.client
       .pipeline()
@@ -185,8 +186,9 @@ export class SharedTier {
       generation: generation ?? undefined,
       epoch: epoch ?? '0',
       json: json ?? undefined,
-      // -1 (no TTL) and -2 (gone meanwhile) say nothing of the entry read.
-      remainingMs: !ttlError && pttl >= 0 ? pttl : undefined,
+      // -1 (no TTL) and -2 (gone meanwhile) say nothing of the entry read. Counted from when it was asked: Redis
+      // measured it after that, and the answer may have waited (a held-up event loop) before it was read here.
+      remainingMs: !ttlError && pttl >= 0 ? Math.max(0, pttl - (performance.now() - askedAt)) : undefined,
       writtenAt: writtenAt ?? undefined,
     };
   }

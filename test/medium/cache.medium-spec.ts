@@ -201,6 +201,39 @@ describe('ReadThroughCache with Redis (two replicas)', () => {
     }
   });
 
+  it('counts what an entry has left in Redis from when it asked, not from when a held-up event loop read the answer', async () => {
+    const [[a, b], namespace] = replicas();
+    await Promise.all([ready(a), ready(b)]);
+    const ordersA = a.define<string>('orders', { scope: 'customer', ttlMs: 2000 });
+    const ordersB = b.define<string>('orders', { scope: 'customer', ttlMs: 2000 });
+    expect(await ordersA.read('C-1', ['O-1'], () => Promise.resolve('not shipped'))).toBe('not shipped');
+    await storedInRedis(namespace, 1);
+    // B's next read is sent, then its event loop is held for a second while the answer waits on the socket.
+    const client = (b as unknown as { shared: { client: Redis } }).shared.client;
+    const pipeline = client.pipeline.bind(client);
+    jest.spyOn(client, 'pipeline').mockImplementationOnce(() => {
+      const commands = pipeline();
+      const exec = commands.exec.bind(commands);
+      commands.exec = () => {
+        const answers = exec();
+        const heldUntil = performance.now() + 1000;
+        while (performance.now() < heldUntil);
+        return answers;
+      };
+      return commands;
+    });
+    const redis = new Redis(testRedisUrl());
+    try {
+      const [valueKey] = await redis.keys(`wf:cache:${namespace}:v:*`);
+      expect(await ordersB.read('C-1', ['O-1'], () => Promise.resolve('shipped'))).toBe('not shipped');
+      // Gone from Redis: B's copy is gone too (it lived a second longer when counted from the answer's reading).
+      await eventually(async () => expect(await redis.exists(valueKey)).toBe(0), 5000);
+      expect(await ordersB.read('C-1', ['O-1'], () => Promise.resolve('shipped'))).toBe('shipped');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('without Redis (refused connections) every read goes to the loader or the in-process tier, and a write still invalidates', async () => {
     const closed: Server = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
