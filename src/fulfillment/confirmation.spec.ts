@@ -59,7 +59,37 @@ describe('confirmations', () => {
 
   /** The question a prompt about `subject` put on record. */
   const questionAbout = (subject: string): string =>
-    confirmationPrompt(subject, { text: '?' }).sessionParameters?.[CONFIRMING_PARAMETER] as string;
+    confirmationPrompt(turn({}), subject, { text: '?' }).sessionParameters?.[CONFIRMING_PARAMETER] as string;
+
+  it('asks a question still open about the same subject again as that question; any other gets a new one', () => {
+    const open = questionAbout(hundred);
+    const promptAfter = (confirming: string, subject: string): unknown =>
+      confirmationPrompt(turn({ sessionParameters: { [CONFIRMING_PARAMETER]: confirming } }), subject, { text: '?' })
+        .sessionParameters?.[CONFIRMING_PARAMETER];
+    // Its "yes" was answered "still working" and the user asked again: the late transfer is found under its key.
+    expect(promptAfter(open, hundred)).toBe(open);
+    const key = confirmedActionKey(
+      turn({ confirmation: 'confirmed', sessionParameters: { [CONFIRMING_PARAMETER]: promptAfter(open, hundred) } }),
+      hundred,
+    );
+    expect(key).toBe(
+      confirmedActionKey(
+        turn({ confirmation: 'confirmed', sessionParameters: { [CONFIRMING_PARAMETER]: open } }),
+        hundred,
+      ),
+    );
+    // Another amount, a question answered or declined, a subject recorded alone (an earlier release): a new question.
+    for (const [confirming, subject] of [
+      [open, fiveHundred],
+      [ANSWERED, hundred],
+      [DECLINED, hundred],
+      [hundred, hundred],
+    ]) {
+      const question = promptAfter(confirming, subject);
+      expect(question).toMatch(new RegExp(`^${subject}\\.[\\w-]{12}$`));
+      expect(question).not.toBe(open);
+    }
+  });
 
   it('takes an answer for the subject the question on record asked about, and for no other', () => {
     const asked = { [CONFIRMING_PARAMETER]: questionAbout(hundred) };
@@ -89,7 +119,7 @@ describe('confirmations', () => {
   });
 
   it("a prompt records its subject and a token of that one question beside the handler's session parameters", () => {
-    const prompt = confirmationPrompt(hundred, { text: 'Transfer?', sessionParameters: { sku: 'A' } });
+    const prompt = confirmationPrompt(turn({}), hundred, { text: 'Transfer?', sessionParameters: { sku: 'A' } });
     expect(prompt).toEqual({
       text: 'Transfer?',
       confirm: true,
@@ -129,7 +159,7 @@ describe('confirmations', () => {
       sessionParameters: { confirmation: 'kept' },
     });
     expect(usingUpConfirmation(answered, { text: '', delegate: true })).toEqual({ text: '', delegate: true });
-    const prompt = confirmationPrompt(fiveHundred, { text: 'Transfer?' });
+    const prompt = confirmationPrompt(turn({}), fiveHundred, { text: 'Transfer?' });
     expect(usingUpConfirmation(answered, prompt)).toBe(prompt);
     // The platform's own state (Lex) is the platform's to reset, and a "yes" leaves the question on record.
     const lex = turn({ confirmation: 'confirmed', sessionParameters: { confirming: question } });
@@ -153,7 +183,7 @@ describe('confirmations', () => {
       sessionParameters: { confirming: ANSWERED },
     });
     // The handler's prompt or hand-over is not its answer.
-    const prompt = confirmationPrompt(hundred, { text: 'Transfer?' });
+    const prompt = confirmationPrompt(turn({}), hundred, { text: 'Transfer?' });
     expect(usingUpConfirmation(answered, prompt, true)).toBe(prompt);
     // The bot's own question (nothing of ours on record): nothing to end.
     expect(usingUpConfirmation(turn({ confirmation: 'confirmed' }), { text: 'Done' }, true)).toEqual({ text: 'Done' });

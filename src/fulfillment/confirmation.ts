@@ -78,12 +78,19 @@ export function confirmedActionKey(request: FulfillmentRequest, subject: string)
   return createHash('sha256').update(`${request.caller.id}\nconfirmed\n${asked}`, 'utf8').digest('hex');
 }
 
-/** A confirmation prompt about `subject`, recording the question so that only an answer about the same subject counts. */
+/**
+ * A confirmation prompt about `subject`, recording the question so that only an answer about the same subject counts.
+ * A question about the same subject still open on record (its "yes" was answered "still working", an error or the
+ * degraded text, and the user asked again as told) is asked again as the same question: its "yes" then finds the
+ * action that late work may have done under the question's key, instead of doing it a second time.
+ */
 export function confirmationPrompt(
+  request: Pick<FulfillmentRequest, 'sessionParameters'>,
   subject: string,
   result: Omit<FulfillmentResult, 'confirm'> & { readonly text: string },
 ): FulfillmentResult {
-  const question = `${subject}.${randomBytes(9).toString('base64url')}`;
+  const asked = askedOf(request);
+  const question = asked?.startsWith(`${subject}.`) ? asked : `${subject}.${randomBytes(9).toString('base64url')}`;
   return {
     ...result,
     confirm: true,

@@ -115,7 +115,7 @@ export class BookAppointmentHandler implements FulfillmentHandler {
         : this.offerInstead(provider.id, provider.displayName, date, slot, languageCode);
     }
     if (confirmation === 'none') {
-      return confirmationPrompt(subject, {
+      return confirmationPrompt(request, subject, {
         text: t('confirmBooking', { provider: provider.displayName, when }),
         source: APPOINTMENTS_SOURCE,
       });

@@ -68,7 +68,7 @@ export class TransferFundsHandler implements FulfillmentHandler {
     const subject = confirmationSubject('TransferFunds', customerNumber, fromType, toType, amountMinor, from.currency);
     const confirmation = confirmationOf(request, subject);
     if (confirmation === 'none') {
-      return confirmationPrompt(subject, {
+      return confirmationPrompt(request, subject, {
         text: t('confirmTransfer', { amount, from: fromType, to: toType }),
         source: BANKING_SOURCE,
       });
