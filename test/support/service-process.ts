@@ -11,9 +11,10 @@ const FIXED_PORTS = { from: 20_000, count: 12_000 };
 /**
  * Each jest worker picks from its own slice of them: a test file may hold a port free between its service's
  * restarts (a PostgreSQL outage, a drain), and a file in another worker must not take it in between.
- * TEST_PORT_SLICE picks the slice for a whole jest run instead: `npm test` runs the fault tests beside the other
- * run, and both have a worker 1 (a replica of the fault tests once failed to listen on a port worker 1 of the other
- * run had just handed out).
+ * TEST_PORT_SLICE picks the first slice of a whole jest run instead, its workers taking the next ones: `npm test`
+ * runs the fault tests beside the other run, and both have a worker 1 (a replica of the fault tests once failed to
+ * listen on a port worker 1 of the other run had just handed out); `.ci/run` runs the newcomer check, whose clones
+ * run npm test themselves, beside npm test.
  */
 const WORKER_SLICE = 1_000;
 const workerPorts = (() => {
@@ -22,7 +23,7 @@ const workerPorts = (() => {
   const worker = Number(process.env.JEST_WORKER_ID ?? '1');
   const index =
     process.env.TEST_PORT_SLICE !== undefined && Number.isInteger(chosen) && chosen >= 0
-      ? chosen % slices
+      ? (chosen + (Number.isInteger(worker) && worker > 0 ? worker - 1 : 0)) % slices
       : Number.isInteger(worker) && worker > 0
         ? (worker - 1) % slices
         : 0;
