@@ -309,6 +309,42 @@ describe('RasaAdapter.render', () => {
     expect(warnings[0]).not.toContain('1234');
   });
 
+  it("resets the slots a form's validation action was asked to check when the check did not happen", () => {
+    const adapter = new RasaAdapter({} as IntentHandlerRegistry, loadConfig({}, '/srv'));
+    // The user answered "savings"; Rasa set the slot (and requested_slot) and asks validate_account_form.
+    const validation = call(
+      {
+        active_loop: { name: 'account_form' },
+        events: [
+          { event: 'user', text: 'from savings' },
+          { event: 'slot', name: 'account_type', value: 'savings' },
+          { event: 'slot', name: 'requested_slot', value: 'account_type' },
+        ],
+      },
+      { next_action: 'validate_account_form' },
+    );
+    const turn = adapter.toTurn(validation, { caller: CALLER, requestId: 'req-1', arrivedAt: 0 });
+    const reset = [{ event: 'slot', name: 'account_type', value: null }];
+    // A handler that threw, a dependency down (both 'failed'), the deadline passed: Rasa would take the value as valid.
+    expect(adapter.render({ text: 'Sorry, something went wrong.', failed: true }, 'failed', turn).events).toEqual(
+      reset,
+    );
+    expect(adapter.render({ text: "I'm still working on that." }, 'timed-out', turn).events).toEqual(reset);
+    // The handler's own answer decides: nothing reset when it accepts, its own value when it sets one.
+    expect(adapter.render({ text: '' }, 'fulfilled', turn).events).toEqual([]);
+    expect(
+      adapter.render({ text: 'x', failed: true, sessionParameters: { account_type: 'checking' } }, 'failed', turn)
+        .events,
+    ).toEqual([{ event: 'slot', name: 'account_type', value: 'checking' }]);
+    // Another action (not the form's validation) resets nothing.
+    const other = adapter.toTurn(call({ active_loop: { name: 'account_form' }, events: validation.tracker.events }), {
+      caller: CALLER,
+      requestId: 'req-2',
+      arrivedAt: 0,
+    });
+    expect(adapter.render({ text: 'Sorry.', failed: true }, 'failed', other).events).toEqual([]);
+  });
+
   it('logs nothing when every value has a slot', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const adapter = new RasaAdapter({} as IntentHandlerRegistry, loadConfig({}, '/srv'));

@@ -189,6 +189,26 @@ export function renderResponse(
   return { response: { events, responses: responsesOf(result, languageCode) }, dropped };
 }
 
+/**
+ * A validation action whose check did not happen (the handler failed, ran past the deadline, or a dependency was
+ * down: the reply is not the handler's) resets the slots it was asked to validate. Rasa takes a slot the action
+ * returns no `SlotSet` for as valid, and the form would go on with a value nobody checked; reset, the form asks for
+ * it again. What the result sets itself stands.
+ */
+function unvalidatedReset(
+  result: FulfillmentResult,
+  outcome: DispatchOutcome,
+  state: RasaSlotState,
+): FulfillmentResult {
+  if ((outcome !== 'failed' && outcome !== 'timed-out') || !state.validating?.length) return result;
+  const reset = state.validating.filter((slot) => !(result.sessionParameters && slot in result.sessionParameters));
+  if (reset.length === 0) return result;
+  return {
+    ...result,
+    sessionParameters: { ...Object.fromEntries(reset.map((slot) => [slot, null])), ...result.sessionParameters },
+  };
+}
+
 const WHAT = 'Rasa action call';
 
 /** The action name, if the body has a usable one (needed before validation, to answer 404 like the SDK). */
@@ -250,8 +270,13 @@ export class RasaAdapter implements PlatformAdapter<RasaActionCall, RasaSlotStat
     return { input: toDispatchInput(request, intent, call.caller), state: slotStateOf(request) };
   }
 
-  render(result: FulfillmentResult, _outcome: DispatchOutcome, turn: AdaptedTurn<RasaSlotState>): RasaActionResponse {
-    const { response, dropped } = renderResponse(result, turn.state, this.slotNames, turn.input.languageCode);
+  render(result: FulfillmentResult, outcome: DispatchOutcome, turn: AdaptedTurn<RasaSlotState>): RasaActionResponse {
+    const { response, dropped } = renderResponse(
+      unvalidatedReset(result, outcome, turn.state),
+      turn.state,
+      this.slotNames,
+      turn.input.languageCode,
+    );
     if (dropped.length > 0) {
       this.logger.warn(
         `Not set as Rasa slots (turn ${turn.input.requestId}), the domain declares no slot for: ${dropped.join(', ')}; ` +

@@ -9,13 +9,39 @@ export const REQUESTED_SLOT = 'requested_slot';
 export interface RasaSlotState {
   readonly declared?: ReadonlySet<string>;
   readonly current: Readonly<Record<string, unknown>>;
+  /**
+   * For the active form's validation action (`validate_<form>`): the slots it is asked to validate, those set since
+   * the latest user message (the Rasa SDK's `slots_to_validate`).
+   */
+  readonly validating?: readonly string[];
+}
+
+function isSlotEvent(value: unknown): value is { event: 'slot'; name: string } {
+  if (typeof value !== 'object' || value === null) return false;
+  const { event, name } = value as { event?: unknown; name?: unknown };
+  return event === 'slot' && typeof name === 'string' && name !== '';
+}
+
+/** The slots set since the latest user message, but `requested_slot` (the form's own bookkeeping). */
+function slotsSetSinceUser(call: RasaActionCall): string[] {
+  const events: readonly unknown[] = call.tracker.events ?? [];
+  const userAt = events.findLastIndex(
+    (event) => typeof event === 'object' && event !== null && (event as { event?: unknown }).event === 'user',
+  );
+  const names = new Set<string>();
+  for (const event of events.slice(userAt + 1)) {
+    if (isSlotEvent(event) && event.name !== REQUESTED_SLOT) names.add(event.name);
+  }
+  return [...names];
 }
 
 export function slotStateOf(call: RasaActionCall): RasaSlotState {
   const slots = call.domain?.slots;
+  const form = call.tracker.active_loop?.name;
   return {
     ...(slots && { declared: new Set(Object.keys(slots)) }),
     current: call.tracker.slots ?? {},
+    ...(form && call.next_action === `validate_${form}` && { validating: slotsSetSinceUser(call) }),
   };
 }
 
