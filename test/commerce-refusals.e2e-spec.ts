@@ -10,6 +10,7 @@ const PATH = '/v1/webhooks/generic';
 interface Reply {
   text: string;
   elicit?: { parameter: string; invalid?: boolean };
+  failed?: boolean;
 }
 
 describe('commerce: backorders and postcodes the carrier refuses (real HTTP, real PostgreSQL, real carrier APIs)', () => {
@@ -59,6 +60,21 @@ describe('commerce: backorders and postcodes the carrier refuses (real HTTP, rea
       text: "Our shipping partner doesn't recognise the postcode ZZZZZ. What is the delivery postcode?",
       elicit: { parameter: 'postcode', invalid: true },
     });
+    // A question, not a failure.
+    expect(reply.failed).toBeUndefined();
+  });
+
+  it('marks the reply failed when the carrier is unreachable: no estimate was given', async () => {
+    const app = await startTestApp({ env: { CARRIER_API_URL: 'http://127.0.0.1:1', CARRIER_RETRIES: '0' } });
+    try {
+      expect(await turn(app, 'GetShippingEstimate', { sku: 'X200', postcode: '10117' })).toMatchObject({
+        outcome: 'fulfilled',
+        text: "I can't reach our shipping partner right now. Please ask me again in a few minutes.",
+        failed: true,
+      });
+    } finally {
+      await app.close();
+    }
   });
 
   it('asks for the postcode again on 400, 404 and 422 from a carrier API; other users still get estimates', async () => {

@@ -196,6 +196,47 @@ describe('an intent without a handler', () => {
   });
 });
 
+describe('a turn past its deadline (the interim reply)', () => {
+  const adapter = new LexV2Adapter();
+  const INTERIM = "I'm still working on that. Please ask me again in a moment.";
+  const interim: FulfillmentResult = { text: INTERIM, sessionParameters: { pendingFulfillmentId: 'pending-1' } };
+  const rendered = (invocationSource: string) => {
+    const turn = adapter.toTurn(event({}, { invocationSource }), { caller: CALLER, requestId: 'r', arrivedAt: 0 });
+    return adapter.render(interim, 'timed-out', turn);
+  };
+
+  it('is not Fulfilled at fulfillment: ElicitIntent with the interim message, the intent FulfillmentInProgress', () => {
+    const response = rendered('FulfillmentCodeHook');
+    expect(response.sessionState.dialogAction).toEqual({ type: 'ElicitIntent' });
+    expect(response.sessionState.intent).toEqual({
+      name: 'GetAccountBalance',
+      slots: { user_id: slot('12345'), account_type: null },
+      state: 'FulfillmentInProgress',
+      confirmationState: 'None',
+    });
+    expect(response.messages).toEqual([{ contentType: 'PlainText', content: INTERIM }]);
+    // The id "any news?" fetches the result by, kept with the bot's own attributes.
+    expect(response.sessionState.sessionAttributes).toEqual({ tier: 'gold', pendingFulfillmentId: 'pending-1' });
+    expect(checkResponse(response).problems).toEqual([]);
+  });
+
+  it('delegates at a dialog code hook, with the interim message, as before', () => {
+    const response = rendered('DialogCodeHook');
+    expect(response.sessionState.dialogAction).toEqual({ type: 'Delegate' });
+    expect(response.sessionState.intent.state).toBe('ReadyForFulfillment');
+    expect(response.messages).toEqual([{ contentType: 'PlainText', content: INTERIM }]);
+    expect(response.sessionState.sessionAttributes).toEqual({ tier: 'gold', pendingFulfillmentId: 'pending-1' });
+  });
+
+  it('closes Fulfilled when the same reply came in time (a handler answering "still working" itself)', () => {
+    const turn = adapter.toTurn(event(), { caller: CALLER, requestId: 'r', arrivedAt: 0 });
+    expect(adapter.render(interim, 'fulfilled', turn).sessionState).toMatchObject({
+      dialogAction: { type: 'Close' },
+      intent: { state: 'Fulfilled' },
+    });
+  });
+});
+
 describe('renderResponse', () => {
   const render = (
     result: Partial<FulfillmentResult>,

@@ -403,6 +403,9 @@ function renderMessages(result: FulfillmentResult): LexV2Message[] {
 /**
  * Renders a result as the Lex V2 Lambda response:
  * - `failed` → Close, intent Failed;
+ * - `pending` (a fulfillment still running at the deadline: the interim reply) → ElicitIntent with the interim
+ *   message, intent FulfillmentInProgress: nothing is known to have succeeded or failed, so neither the success nor
+ *   the failure branch runs, and the conversation stays open for the user's "any news?" (PendingFulfillment);
  * - `delegate` → Delegate without messages (Lex goes on with its own prompts);
  * - `elicit` → ElicitSlot (intent InProgress, confirmation None), the slot cleared when the value given was invalid;
  * - `confirm` → ConfirmIntent (Lex requires messages with it, so the text is the question);
@@ -419,7 +422,7 @@ export function renderResponse(
   result: FulfillmentResult,
   event: LexV2Event,
   stage: FulfillmentStage,
-  { echoSlots = true }: { echoSlots?: boolean } = {},
+  { echoSlots = true, pending = false }: { echoSlots?: boolean; pending?: boolean } = {},
 ): LexV2Response {
   const input = event.sessionState.intent;
   let slots: LexV2Slots = echoSlots ? echoedSlots(input.slots ?? {}) : {};
@@ -436,6 +439,9 @@ export function renderResponse(
   if (result.failed) {
     dialogAction = { type: 'Close' };
     responseIntent = intent('Failed');
+  } else if (pending && stage === 'fulfillment') {
+    dialogAction = { type: 'ElicitIntent' };
+    responseIntent = intent('FulfillmentInProgress');
   } else if (result.delegate) {
     dialogAction = { type: 'Delegate' };
     responseIntent = intent(input.state ?? 'InProgress');
@@ -606,7 +612,12 @@ export class LexV2Adapter implements PlatformAdapter<LexV2Event, LexV2Event, Lex
         : turn.input.stage === 'dialog'
           ? { text: '', delegate: true }
           : { ...result, failed: true };
-    return renderResponse(answer, turn.state, turn.input.stage, { echoSlots: outcome !== 'failed' });
+    // Past the deadline the work goes on: not Fulfilled (Lex would take the success branch for a result nobody has
+    // seen yet). At a dialog code hook the interim reply delegates like any other (Lex carries on collecting slots).
+    return renderResponse(answer, turn.state, turn.input.stage, {
+      echoSlots: outcome !== 'failed',
+      pending: outcome === 'timed-out',
+    });
   }
 
   check(response: LexV2Response): CheckedResponse {

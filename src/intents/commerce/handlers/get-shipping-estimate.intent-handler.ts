@@ -13,8 +13,8 @@ import { COMMERCE_MESSAGES } from '../commerce.messages';
 
 /**
  * "How long would the X200 take to reach 10115?" — parameters `sku`/`product` and `postcode`. Asks the
- * carrier's API; when it is down, slow or answers nonsense the user hears so at once (circuit breaker). A postcode
- * the carrier refuses (400, 404, 422) is asked for again.
+ * carrier's API; when it is down, slow or answers nonsense the user hears so at once (circuit breaker), in a reply
+ * marked `failed` (Lex closes the intent Failed). A postcode the carrier refuses (400, 404, 422) is asked for again.
  */
 @IntentHandler('GetShippingEstimate')
 export class GetShippingEstimateHandler implements FulfillmentHandler {
@@ -53,7 +53,8 @@ export class GetShippingEstimateHandler implements FulfillmentHandler {
       };
     }
     if (!outcome.ok) {
-      return { text: t('carrierUnreachable'), source: COMMERCE_SOURCE };
+      // No estimate (the carrier down, slow or answering nonsense): the intent was not fulfilled.
+      return { text: t('carrierUnreachable'), failed: true, source: COMMERCE_SOURCE };
     }
     const { carrier, service, days } = outcome.estimate;
     return {
