@@ -1,12 +1,19 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Clock } from '../common/clock';
 import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
+import { mayHaveCommitted } from '../database/connection-errors';
 import { DatabasePool } from '../database/database-pool';
 import { sql, type SqlTransaction } from '../database/sql';
-import { DeferredResults, FulfillmentRequest, FulfillmentResult, operatorText } from '../fulfillment';
+import {
+  DeferredResults,
+  FulfillmentRequest,
+  FulfillmentResult,
+  IntentHandlerRegistry,
+  operatorText,
+} from '../fulfillment';
 import { CallbackDeliveries } from './callback-deliveries';
 import type { FulfillmentMode, FulfillmentStatus, StoredFulfillment } from './fulfillment-record.entity';
 
@@ -103,6 +110,8 @@ export class FulfillmentResults extends DeferredResults {
     private readonly config: AppConfig,
     private readonly callbacks: CallbackDeliveries,
     private readonly clock: Clock,
+    /** Which handlers change state; without it (a store built by hand) every handler is taken to. */
+    @Optional() private readonly handlers?: IntentHandlerRegistry,
   ) {
     super();
   }
@@ -179,11 +188,24 @@ export class FulfillmentResults extends DeferredResults {
     };
     const stored = work.then(
       (result) => settle('completed', result),
-      () =>
-        settle('failed', { text: operatorText(this.config.fulfillment.errorText, request.languageCode), failed: true }),
+      (error: unknown) => settle('failed', this.failure(request, error)),
     );
     this.storing.add(stored);
     void stored.finally(() => this.storing.delete(stored));
+  }
+
+  /**
+   * The result kept for late work that failed. A state-changing handler's whose write may have committed (the
+   * connection lost while a statement was on it) says so (UNCONFIRMED_TEXT), as a turn answered in time does: "try
+   * again", read out by a later turn, would have the user ask anew and move the money a second time.
+   */
+  private failure(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, error: unknown): FulfillmentResult {
+    const changesState = this.handlers?.find(request.intent)?.changesState ?? true;
+    const text =
+      changesState && mayHaveCommitted(error)
+        ? this.config.degraded.unconfirmedText
+        : this.config.fulfillment.errorText;
+    return { text: operatorText(text, request.languageCode), failed: true };
   }
 
   /**
