@@ -118,8 +118,9 @@ export class AsyncFulfillments implements OnModuleInit {
       const what = `async handler for "${job.input.intent}" ${outcome === 'failed' ? 'failed' : 'timed out'}`;
       if (!lastAttempt) throw new Error(`${what}; the job will be retried`);
       this.logger.error(`Async fulfillment ${job.fulfillmentId}: ${what} on its last attempt`);
-      const text = operatorText(this.config.fulfillment.errorText, job.input.languageCode);
-      await this.results.finish(job.fulfillmentId, 'failed', { text, failed: true });
+      // As late work's: a state-changing job whose write may have committed is not told to try again.
+      const failed = this.results.failedResult(job.input, error, outcome === 'timed-out');
+      await this.results.finish(job.fulfillmentId, 'failed', failed);
       return;
     }
     await this.results.finish(job.fulfillmentId, 'completed', result);

@@ -2,9 +2,16 @@ import { SystemClock } from '../common/clock';
 import { loadConfig } from '../config';
 import type { DatabasePool } from '../database/database-pool';
 import type { SqlStatement } from '../database/sql';
-import type { FulfillmentResult, IntentHandlerRegistry, RegisteredHandler } from '../fulfillment';
+import type {
+  FulfillmentDispatcher,
+  FulfillmentResult,
+  IntentHandlerRegistry,
+  RegisteredHandler,
+} from '../fulfillment';
 import type { CallbackDeliveries } from './callback-deliveries';
+import { AsyncFulfillments } from './async-fulfillments';
 import { FulfillmentResults } from './fulfillment-results';
+import type { JobQueue } from './job-queue';
 
 const config = loadConfig({ DATABASE_URL: 'postgres://unused/x' }, '/srv');
 const UNCONFIRMED_EN =
@@ -106,5 +113,45 @@ describe('FulfillmentResults: late work that failed', () => {
     expect((await storedFailure('TransferFunds', connectionLost(), { registry: false })).result.text).toBe(
       UNCONFIRMED_EN,
     );
+  });
+});
+
+describe('AsyncFulfillments: a job that failed on its last attempt', () => {
+  /** The result an async job's last attempt is finished with, when its handler ended with `outcome`. */
+  async function lastAttempt(intent: string, outcome: 'failed' | 'timed-out', error?: Error): Promise<unknown> {
+    const finished: unknown[] = [];
+    const registry = { find: (name: string) => HANDLERS[name] } as unknown as IntentHandlerRegistry;
+    const results = new FulfillmentResults(
+      {} as DatabasePool,
+      config,
+      {} as CallbackDeliveries,
+      new SystemClock(),
+      registry,
+    );
+    jest.spyOn(results, 'markRunning').mockResolvedValue(true);
+    jest.spyOn(results, 'finish').mockImplementation((_id, status, result) => {
+      finished.push({ status, result });
+      return Promise.resolve();
+    });
+    let work: ((job: { data: unknown; retryCount: number; retryLimit: number }) => Promise<void>) | undefined;
+    const queue = { work: (_options: unknown, handler: typeof work) => (work = handler) } as unknown as JobQueue;
+    const dispatcher = {
+      dispatch: () => Promise.resolve({ outcome, result: { text: '' }, error }),
+    } as unknown as FulfillmentDispatcher;
+    new AsyncFulfillments({} as DatabasePool, queue, results, dispatcher, config).onModuleInit();
+    await work?.({ data: { fulfillmentId: 'f-1', input: lateTurn(intent) }, retryCount: 3, retryLimit: 3 });
+    return finished;
+  }
+
+  it('keeps the unconfirmed text for a state-changing job whose write may have committed, or whose time ran out', async () => {
+    const unconfirmed = [{ status: 'failed', result: { text: UNCONFIRMED_EN, failed: true } }];
+    expect(await lastAttempt('TransferFunds', 'failed', connectionLost())).toEqual(unconfirmed);
+    expect(await lastAttempt('TransferFunds', 'timed-out')).toEqual(unconfirmed);
+  });
+
+  it('keeps the generic error text for a read-only job, or an error after which nothing was written', async () => {
+    const generic = [{ status: 'failed', result: { text: ERROR_EN, failed: true } }];
+    expect(await lastAttempt('GetAccountBalance', 'timed-out')).toEqual(generic);
+    expect(await lastAttempt('TransferFunds', 'failed', refused())).toEqual(generic);
   });
 });

@@ -188,21 +188,26 @@ export class FulfillmentResults extends DeferredResults {
     };
     const stored = work.then(
       (result) => settle('completed', result),
-      (error: unknown) => settle('failed', this.failure(request, error)),
+      (error: unknown) => settle('failed', this.failedResult(request, error)),
     );
     this.storing.add(stored);
     void stored.finally(() => this.storing.delete(stored));
   }
 
   /**
-   * The result kept for late work that failed. A state-changing handler's whose write may have committed (the
-   * connection lost while a statement was on it) says so (UNCONFIRMED_TEXT), as a turn answered in time does: "try
-   * again", read out by a later turn, would have the user ask anew and move the money a second time.
+   * The result kept for work that failed after its turn was answered (late work, an async job on its last attempt).
+   * A state-changing handler's whose write may have committed (the connection lost while a statement was on it, or
+   * its time ran out with the work under way: `timedOut`) says so (UNCONFIRMED_TEXT), as a turn answered in time
+   * does: "try again", read out by a later turn, would have the user ask anew and move the money a second time.
    */
-  private failure(request: Omit<FulfillmentRequest, 'signal' | 'deadline'>, error: unknown): FulfillmentResult {
+  failedResult(
+    request: Pick<FulfillmentRequest, 'intent' | 'languageCode'>,
+    error: unknown,
+    timedOut = false,
+  ): FulfillmentResult {
     const changesState = this.handlers?.find(request.intent)?.changesState ?? true;
     const text =
-      changesState && mayHaveCommitted(error)
+      changesState && (timedOut || mayHaveCommitted(error))
         ? this.config.degraded.unconfirmedText
         : this.config.fulfillment.errorText;
     return { text: operatorText(text, request.languageCode), failed: true };
