@@ -73,7 +73,10 @@ describe('a confirmed transfer answered "still working", then asked for again', 
     const done = await post(turn({ confirmation: 'confirmed', sessionParameters: askAgain.sessionParameters }));
     expect(done).toMatchObject({
       outcome: 'fulfilled',
-      text: expect.stringMatching(/^Done: I moved \$250\.00 from your checking account to your savings account\./),
+      // Said as done before, not as a new transfer: the user may have meant another one (asked again as told).
+      text: expect.stringMatching(
+        /^That transfer was already made: \$250\.00 from your checking account to your savings account; nothing more was moved\./,
+      ),
       sessionParameters: { confirmation: null, confirming: 'answered' },
     });
     expect(await balances()).toEqual(moved);

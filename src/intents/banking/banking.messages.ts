@@ -199,6 +199,12 @@ export const BANKING_MESSAGES = {
     es: 'Su cuenta {type} tiene {balance}, que no es suficiente para transferir {amount}.',
     fr: 'Votre compte {type} présente un solde de {balance}, ce qui ne suffit pas pour virer {amount}.',
   },
+  transferAlreadyDone: {
+    en: 'That transfer was already made: {amount} from your {from} account to your {to} account; nothing more was moved. Your {from} balance is {balance}. To make another, ask me again.',
+    de: 'Diese Überweisung wurde bereits ausgeführt: {amount} von Ihrem Konto „{from}“ auf Ihr Konto „{to}“; es wurde nichts weiter überwiesen. Der Kontostand Ihres Kontos „{from}“ beträgt {balance}. Für eine weitere Überweisung fragen Sie mich bitte erneut.',
+    es: 'Esa transferencia ya se hizo: {amount} de su cuenta {from} a su cuenta {to}; no he movido nada más. El saldo de su cuenta {from} es de {balance}. Para hacer otra, pídamelo de nuevo.',
+    fr: 'Ce virement a déjà été effectué : {amount} de votre compte {from} vers votre compte {to} ; rien de plus n’a été viré. Le solde de votre compte {from} est de {balance}. Pour en faire un autre, redemandez-le-moi.',
+  },
   transferKeyReused: {
     en: 'That request was already used for a different transfer, so I did not make this one. Please ask me again.',
     de: 'Diese Anfrage wurde bereits für eine andere Überweisung verwendet, daher habe ich diese nicht ausgeführt. Bitte fragen Sie mich erneut.',

@@ -98,8 +98,12 @@ export class TransferFundsHandler implements FulfillmentHandler {
       case 'done':
       case 'already-done': {
         const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, languageCode).formatted;
+        // Done before (a double tap, a "yes" answered "still working" and asked again, an open question asked again
+        // much later): said as such, so nobody takes it for a new transfer; the question is answered, and the same
+        // transfer asked again is a new one.
+        const said = outcome.kind === 'done' ? 'transferDone' : 'transferAlreadyDone';
         return {
-          text: t('transferDone', { amount, from: fromType, to: toType, balance }),
+          text: t(said, { amount, from: fromType, to: toType, balance }),
           sessionParameters: { confirmation: null },
           source: BANKING_SOURCE,
         };
