@@ -205,15 +205,10 @@ describe('a turn past its deadline (the interim reply)', () => {
     return adapter.render(interim, 'timed-out', turn);
   };
 
-  it('is not Fulfilled at fulfillment: ElicitIntent with the interim message, the intent FulfillmentInProgress', () => {
+  it('is not Fulfilled at fulfillment: ElicitIntent with the interim message and no intent, as AWS documents it', () => {
     const response = rendered('FulfillmentCodeHook');
     expect(response.sessionState.dialogAction).toEqual({ type: 'ElicitIntent' });
-    expect(response.sessionState.intent).toEqual({
-      name: 'GetAccountBalance',
-      slots: { user_id: slot('12345'), account_type: null },
-      state: 'FulfillmentInProgress',
-      confirmationState: 'None',
-    });
+    expect(response.sessionState).not.toHaveProperty('intent');
     expect(response.messages).toEqual([{ contentType: 'PlainText', content: INTERIM }]);
     // The id "any news?" fetches the result by, kept with the bot's own attributes.
     expect(response.sessionState.sessionAttributes).toEqual({ tier: 'gold', pendingFulfillmentId: 'pending-1' });
@@ -223,7 +218,7 @@ describe('a turn past its deadline (the interim reply)', () => {
   it('delegates at a dialog code hook, with the interim message, as before', () => {
     const response = rendered('DialogCodeHook');
     expect(response.sessionState.dialogAction).toEqual({ type: 'Delegate' });
-    expect(response.sessionState.intent.state).toBe('ReadyForFulfillment');
+    expect(response.sessionState.intent?.state).toBe('ReadyForFulfillment');
     expect(response.messages).toEqual([{ contentType: 'PlainText', content: INTERIM }]);
     expect(response.sessionState.sessionAttributes).toEqual({ tier: 'gold', pendingFulfillmentId: 'pending-1' });
   });
@@ -261,7 +256,7 @@ describe('renderResponse', () => {
         slotToElicit: 'address',
         subSlotToElicit: { name: 'city' },
       });
-      expect(response.sessionState.intent.slots).toEqual({ address, note: null });
+      expect(response.sessionState.intent?.slots).toEqual({ address, note: null });
       expect(checkResponse(response).problems).toEqual([]);
     });
 
@@ -281,7 +276,7 @@ describe('renderResponse', () => {
         'dialog',
         body,
       );
-      expect(response.sessionState.intent.slots).toEqual({
+      expect(response.sessionState.intent?.slots).toEqual({
         address: { shape: 'Composite', subSlots: { street: slot('Main St 1'), city: null } },
         note: null,
       });
@@ -378,7 +373,7 @@ describe('renderResponse', () => {
   it('delegates a dialog-stage answer with its messages', () => {
     const response = render({ text: 'Noted.' }, 'dialog');
     expect(response.sessionState.dialogAction).toEqual({ type: 'Delegate' });
-    expect(response.sessionState.intent.state).toBe('ReadyForFulfillment');
+    expect(response.sessionState.intent?.state).toBe('ReadyForFulfillment');
     expect(response.messages).toEqual([{ contentType: 'PlainText', content: 'Noted.' }]);
   });
 
@@ -391,10 +386,10 @@ describe('renderResponse', () => {
   it('elicits a slot and clears it only when the value was invalid', () => {
     const valid = render({ text: 'Which account?', elicit: { parameter: 'user_id' } });
     expect(valid.sessionState.dialogAction).toEqual({ type: 'ElicitSlot', slotToElicit: 'user_id' });
-    expect(valid.sessionState.intent.state).toBe('InProgress');
-    expect(valid.sessionState.intent.slots?.user_id).toEqual(slot('12345'));
+    expect(valid.sessionState.intent?.state).toBe('InProgress');
+    expect(valid.sessionState.intent?.slots?.user_id).toEqual(slot('12345'));
     const invalid = render({ text: 'Which account?', elicit: { parameter: 'user_id', invalid: true } });
-    expect(invalid.sessionState.intent.slots?.user_id).toBeNull();
+    expect(invalid.sessionState.intent?.slots?.user_id).toBeNull();
   });
 
   it('clears a confirmation the user gave when a slot is asked for again (the next turn would act on it)', () => {
@@ -428,7 +423,7 @@ describe('renderResponse', () => {
   it('closes a failed intent as Failed', () => {
     const response = render({ text: 'Sorry.', failed: true }, 'dialog');
     expect(response.sessionState.dialogAction).toEqual({ type: 'Close' });
-    expect(response.sessionState.intent.state).toBe('Failed');
+    expect(response.sessionState.intent?.state).toBe('Failed');
   });
 
   it('closes on a hand-off and an end of conversation, even at a dialog hook', () => {
@@ -577,7 +572,7 @@ describe('renderResponse', () => {
   it('sends the slots back, except for a turn that failed: its Failed intent ends whatever they held', () => {
     const slots = { user_id: { ...slot('12345'), futureSlotField: 'x' }, account_type: null };
     const body = event({ intent: { name: 'GetAccountBalance', slots, state: 'ReadyForFulfillment' } });
-    expect(render({}, 'fulfillment', body).sessionState.intent.slots).toEqual({
+    expect(render({}, 'fulfillment', body).sessionState.intent?.slots).toEqual({
       user_id: slot('12345'),
       account_type: null,
     });

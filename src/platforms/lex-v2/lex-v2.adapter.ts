@@ -404,8 +404,8 @@ function renderMessages(result: FulfillmentResult): LexV2Message[] {
  * Renders a result as the Lex V2 Lambda response:
  * - `failed` → Close, intent Failed;
  * - `pending` (a fulfillment still running at the deadline: the interim reply) → ElicitIntent with the interim
- *   message, intent FulfillmentInProgress: nothing is known to have succeeded or failed, so neither the success nor
- *   the failure branch runs, and the conversation stays open for the user's "any news?" (PendingFulfillment);
+ *   message and no intent: nothing is known to have succeeded or failed, so neither the success nor the failure
+ *   branch runs, and the conversation stays open for the user's "any news?" (PendingFulfillment);
  * - `delegate` → Delegate without messages (Lex goes on with its own prompts);
  * - `elicit` → ElicitSlot (intent InProgress, confirmation None), the slot cleared when the value given was invalid;
  * - `confirm` → ConfirmIntent (Lex requires messages with it, so the text is the question);
@@ -434,14 +434,15 @@ export function renderResponse(
   });
 
   let dialogAction: LexV2Response['sessionState']['dialogAction'];
-  let responseIntent: LexV2ResponseIntent;
+  let responseIntent: LexV2ResponseIntent | undefined;
   let withMessages = true;
   if (result.failed) {
     dialogAction = { type: 'Close' };
     responseIntent = intent('Failed');
   } else if (pending && stage === 'fulfillment') {
+    // As AWS documents ElicitIntent: messages and no intent (Lex recognises the user's next utterance afresh).
     dialogAction = { type: 'ElicitIntent' };
-    responseIntent = intent('FulfillmentInProgress');
+    responseIntent = undefined;
   } else if (result.delegate) {
     dialogAction = { type: 'Delegate' };
     responseIntent = intent(input.state ?? 'InProgress');
@@ -476,7 +477,7 @@ export function renderResponse(
         contexts.json,
       ),
       dialogAction,
-      intent: responseIntent,
+      ...(responseIntent && { intent: responseIntent }),
     },
   };
   if (contexts.contexts) response.sessionState.activeContexts = contexts.contexts;
@@ -532,7 +533,7 @@ function messageProblems(message: LexV2Message, index: number): string[] {
 function elicitProblems(response: LexV2Response): string[] {
   const { slotToElicit } = response.sessionState.dialogAction;
   if (!slotToElicit) return ['ElicitSlot needs slotToElicit'];
-  const { name, slots = {} } = response.sessionState.intent;
+  const { name = '', slots = {} } = response.sessionState.intent ?? {};
   const listsAll = Object.values(slots).some((slot) => slot === null);
   if (!listsAll || Object.hasOwn(slots, slotToElicit)) return [];
   const known = Object.keys(slots);

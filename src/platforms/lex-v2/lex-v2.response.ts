@@ -45,7 +45,8 @@ export interface LexV2Response {
     sessionAttributes: Record<string, string>;
     activeContexts?: LexV2ResponseContext[];
     dialogAction: { type: LexV2DialogActionType; slotToElicit?: string; subSlotToElicit?: LexV2ElicitSubSlot };
-    intent: LexV2ResponseIntent;
+    /** Left out with ElicitIntent (a fulfillment past its deadline): Lex recognises the next utterance afresh. */
+    intent?: LexV2ResponseIntent;
   };
   messages?: LexV2Message[];
   requestAttributes?: Record<string, string>;
