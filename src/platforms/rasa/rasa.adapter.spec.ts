@@ -336,6 +336,22 @@ describe('RasaAdapter.render', () => {
       adapter.render({ text: 'x', failed: true, sessionParameters: { account_type: 'checking' } }, 'failed', turn)
         .events,
     ).toEqual([{ event: 'slot', name: 'account_type', value: 'checking' }]);
+    // With the form's required slots in the domain, only those: the same message also filled a slot of another form.
+    const withForms = call(
+      {
+        active_loop: { name: 'account_form' },
+        events: [...(validation.tracker.events ?? []), { event: 'slot', name: 'user_id', value: '67890' }],
+      },
+      {
+        next_action: 'validate_account_form',
+        domain: {
+          slots: { user_id: {}, account_type: {}, requested_slot: {} },
+          forms: { account_form: { required_slots: ['account_type'] } },
+        },
+      },
+    );
+    const formTurn = adapter.toTurn(withForms, { caller: CALLER, requestId: 'req-3', arrivedAt: 0 });
+    expect(adapter.render({ text: 'Sorry.', failed: true }, 'failed', formTurn).events).toEqual(reset);
     // Another action (not the form's validation) resets nothing.
     const other = adapter.toTurn(call({ active_loop: { name: 'account_form' }, events: validation.tracker.events }), {
       caller: CALLER,

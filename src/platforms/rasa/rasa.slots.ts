@@ -11,7 +11,8 @@ export interface RasaSlotState {
   readonly current: Readonly<Record<string, unknown>>;
   /**
    * For the active form's validation action (`validate_<form>`): the slots it is asked to validate, those set since
-   * the latest user message (the Rasa SDK's `slots_to_validate`).
+   * the latest user message (the Rasa SDK's `slots_to_validate`), of the form's required slots when the domain
+   * names them.
    */
   readonly validating?: readonly string[];
 }
@@ -35,13 +36,29 @@ function slotsSetSinceUser(call: RasaActionCall): string[] {
   return [...names];
 }
 
+/**
+ * The form's required slots as the domain Rasa sends names them (Rasa 3: a list; Rasa 2: an object keyed by slot),
+ * undefined when it does not (the field is read, never validated: an unknown shape names none).
+ */
+function requiredSlotsOf(call: RasaActionCall, form: string): ReadonlySet<string> | undefined {
+  const forms = (call.domain as { forms?: unknown } | undefined)?.forms;
+  if (typeof forms !== 'object' || forms === null || !Object.hasOwn(forms, form)) return undefined;
+  const required = (forms as Record<string, { required_slots?: unknown } | null>)[form]?.required_slots;
+  if (Array.isArray(required)) return new Set(required.filter((slot): slot is string => typeof slot === 'string'));
+  if (typeof required === 'object' && required !== null) return new Set(Object.keys(required));
+  return undefined;
+}
+
 export function slotStateOf(call: RasaActionCall): RasaSlotState {
   const slots = call.domain?.slots;
   const form = call.tracker.active_loop?.name;
+  const validates = !!form && call.next_action === `validate_${form}`;
+  // Only the form's own slots: a message may also fill slots of other forms or intents (global slot mappings).
+  const required = validates ? requiredSlotsOf(call, form) : undefined;
   return {
     ...(slots && { declared: new Set(Object.keys(slots)) }),
     current: call.tracker.slots ?? {},
-    ...(form && call.next_action === `validate_${form}` && { validating: slotsSetSinceUser(call) }),
+    ...(validates && { validating: slotsSetSinceUser(call).filter((slot) => required?.has(slot) ?? true) }),
   };
 }
 
