@@ -256,7 +256,7 @@ async function firstContact(person: Person, app: string): Promise<void> {
 }
 
 describe('the README two commands on a fresh clone', () => {
-  it('work for a new non-root user in its private home folder, with nothing else running', async () => {
+  it('work for a new non-root user in its private home folder, with no database or Redis configured', async () => {
     const name = `wf-newcomer-${randomBytes(3).toString('hex')}`;
     execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
     const person = asUser(name);
