@@ -56,8 +56,7 @@ if (args.length > 0) process.exit(await run(args));
 
 /**
  * WF_SKIP_FAULT_TESTS=1: the jest projects alone, at the normal priority. For a run whose fault tests run elsewhere:
- * `.ci/run` runs npm test on two Node lines and the fault tests once, on Node 24 (the image's runtime); on Node 20
- * the newcomer check and the lint and chart checks run beside the tests instead.
+ * `.ci/run` runs npm test on two Node lines and the fault tests once, on Node 24 (the image's runtime).
  */
 if (process.env.WF_SKIP_FAULT_TESTS === '1') {
   console.log('The fault tests (test/faults) are not run (WF_SKIP_FAULT_TESTS=1): npm run test:faults runs them.');

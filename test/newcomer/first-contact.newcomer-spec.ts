@@ -247,7 +247,7 @@ async function firstContact(person: Person, app: string): Promise<void> {
   await second.stop();
 
   const started = Date.now();
-  // Ports of their own (see test/support/service-process.ts): .ci/run runs this check beside its own npm test.
+  // Test ports of their own (see test/support/service-process.ts), whatever else runs beside this check.
   const output = await person.run(`${test} -- ${TEST_SUBSET.join(' ')}`, app, { TEST_PORT_SLICE: CLONE_PORT_SLICE });
   figure.testSubsetMs = Date.now() - started;
   const [, passed, total] = /Tests:\s+(\d+) passed, (\d+) total/.exec(output) ?? [];

@@ -13,8 +13,8 @@ const FIXED_PORTS = { from: 20_000, count: 12_000 };
  * restarts (a PostgreSQL outage, a drain), and a file in another worker must not take it in between.
  * TEST_PORT_SLICE picks the first slice of a whole jest run instead, its workers taking the next ones: `npm test`
  * runs the fault tests beside the other run, and both have a worker 1 (a replica of the fault tests once failed to
- * listen on a port worker 1 of the other run had just handed out); `.ci/run` runs the newcomer check, whose clones
- * run npm test themselves, beside npm test.
+ * listen on a port worker 1 of the other run had just handed out); the newcomer check, whose clones run npm test
+ * themselves, takes slices of its own too.
  */
 const WORKER_SLICE = 1_000;
 const workerPorts = (() => {
