@@ -62,6 +62,8 @@ interface Scenario {
 
 /** The key of a transfer made before the sweep: a turn reusing it for another transfer is refused. */
 const REUSED_TRANSFER_KEY = 'a'.repeat(64);
+/** A transfer of $1.00 from checking to savings done under this key before: the same one asked again is "already made". */
+const DONE_TRANSFER_KEY = 'b'.repeat(64);
 /** The key of another customer's statement, and of another patient's booking, recorded before the sweep. */
 const REUSED_STATEMENT_KEY = 'b'.repeat(64);
 const REUSED_BOOKING_KEY = 'c'.repeat(64);
@@ -199,6 +201,13 @@ describe('localisation: every handler answers every prompt in every supported la
       [REUSED_TRANSFER_KEY],
     );
     await sql(
+      `INSERT INTO transfers (idempotency_key, from_account_id, to_account_id, amount_minor)
+       SELECT $1, c.id, s.id, 100 FROM accounts s, accounts c, customers k
+        WHERE k.customer_number = '12345' AND s.customer_id = k.id AND c.customer_id = k.id
+          AND s.account_type = 'savings' AND c.account_type = 'checking'`,
+      [DONE_TRANSFER_KEY],
+    );
+    await sql(
       `INSERT INTO statements (idempotency_key, account_id, period_start, period_end, transaction_count, opening_minor,
          closing_minor, archive_reference)
        SELECT $1, a.id, now() - interval '30 days', now(), 0, 0, 0, 'ST-L10N'
@@ -321,6 +330,13 @@ describe('localisation: every handler answers every prompt in every supported la
       branch: 'done',
       parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
       confirmation: 'confirmed',
+    },
+    {
+      intent: 'TransferFunds',
+      branch: 'done before under the same key',
+      parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
+      confirmation: 'confirmed',
+      idempotencyKey: DONE_TRANSFER_KEY,
     },
     {
       intent: 'TransferFunds',
