@@ -12,7 +12,7 @@ describe('callBudgetMs', () => {
   const now = 1_000_000;
 
   it('is the configured budget when the call has no deadline', () => {
-    expect(callBudgetMs(Infinity, 4500, now)).toBe(4500);
+    expect(callBudgetMs(Infinity, 4500, now, now)).toBe(4500);
   });
 
   it('keeps back a tenth of the time left, between 100 and 500 ms', () => {
@@ -20,23 +20,30 @@ describe('callBudgetMs', () => {
   });
 
   it('is the configured budget when the deadline is further away', () => {
-    expect(callBudgetMs(new Date(now + 10_000), 4500, now)).toBe(4500);
-    expect(callBudgetMs(now + 5000, 4500, now)).toBe(4500);
+    expect(callBudgetMs(new Date(now + 10_000), 4500, now, now)).toBe(4500);
+    expect(callBudgetMs(now + 5000, 4500, now, now)).toBe(4500);
   });
 
   it('is the time to the deadline minus the margin when that is shorter', () => {
-    expect(callBudgetMs(new Date(now + 1000), 4500, now)).toBe(900);
-    expect(callBudgetMs(new Date(now + 1500), 4500, now)).toBe(1350);
-    expect(callBudgetMs(now + 4000, 4500, now)).toBe(3600);
-    expect(callBudgetMs(now + 101, 4500, now)).toBe(1);
+    expect(callBudgetMs(new Date(now + 1000), 4500, now, now)).toBe(900);
+    expect(callBudgetMs(new Date(now + 1500), 4500, now, now)).toBe(1350);
+    expect(callBudgetMs(now + 4000, 4500, now, now)).toBe(3600);
+    expect(callBudgetMs(now + 101, 4500, now, now)).toBe(1);
+  });
+
+  it('counts the budget from the arrival, and refuses a call held up past its deadline since then', () => {
+    // Arrived 300 ms ago with 350 ms to go then: 50 ms left now, less than the margin.
+    expect(() => callBudgetMs(now + 50, 4500, now - 300, now)).toThrow(AppError);
+    // Arrived 300 ms ago with 1,300 ms to go then: the budget runs from the arrival (1,300 minus the margin).
+    expect(callBudgetMs(now + 1000, 4500, now - 300, now)).toBe(1170);
   });
 
   it('refuses with DEADLINE_EXCEEDED when no time is left', () => {
     for (const deadline of [now + 100, now, now - 5000]) {
-      expect(() => callBudgetMs(deadline, 4500, now)).toThrow(AppError);
+      expect(() => callBudgetMs(deadline, 4500, now, now)).toThrow(AppError);
     }
     try {
-      callBudgetMs(now, 4500, now);
+      callBudgetMs(now, 4500, now, now);
     } catch (error) {
       expect((error as AppError).code).toBe('DEADLINE_EXCEEDED');
     }

@@ -14,14 +14,22 @@ const MIN_MARGIN_MS = 100;
 const MAX_MARGIN_MS = 500;
 
 /**
- * The handler budget of a call: the platform's configured budget, or less when the caller's gRPC deadline
- * (minus a margin) comes sooner. A deadline that leaves no time at all is refused before anything runs.
+ * The handler budget of a call, counted from its arrival (`arrivedAt`, wall clock): the platform's configured
+ * budget, or less when the caller's gRPC deadline (minus a margin) comes sooner. A deadline that leaves no time at
+ * all, now, is refused before anything runs: a call held up between its arrival and this check (a busy event loop)
+ * may have had its time already, though it had some when it arrived.
  */
-export function callBudgetMs(deadline: Deadline, configuredMs: number, now: number = Date.now()): number {
+export function callBudgetMs(
+  deadline: Deadline,
+  configuredMs: number,
+  arrivedAt: number = Date.now(),
+  now: number = Date.now(),
+): number {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   if (!Number.isFinite(at)) return configuredMs;
-  const left = Math.floor(at - now - deadlineMarginMs(at - now));
-  if (left <= 0) {
+  const leftNow = at - now - deadlineMarginMs(at - now);
+  const left = Math.floor(at - arrivedAt - deadlineMarginMs(at - arrivedAt));
+  if (leftNow <= 0 || left <= 0) {
     throw new AppError('DEADLINE_EXCEEDED', 'The call deadline leaves no time to fulfil the turn.');
   }
   return Math.min(configuredMs, left);
