@@ -3,6 +3,8 @@ import request from 'supertest';
 import { PENDING_FULFILLMENT_MESSAGES } from '../src/async/pending-fulfillment.intent-handler';
 import {
   catalogueProblems,
+  confirmationSubject,
+  confirmedActionKey,
   IntentHandlerRegistry,
   SUPPORTED_LANGUAGES,
   type Catalogue,
@@ -62,8 +64,19 @@ interface Scenario {
 
 /** The key of a transfer made before the sweep: a turn reusing it for another transfer is refused. */
 const REUSED_TRANSFER_KEY = 'a'.repeat(64);
-/** A transfer of $1.00 from checking to savings done under this key before: the same one asked again is "already made". */
-const DONE_TRANSFER_KEY = 'b'.repeat(64);
+/**
+ * A question about a transfer of $1.00 from checking to savings whose "yes" was acted on before (under the
+ * question's key, seeded below): its "yes" again is "already made".
+ */
+const DONE_QUESTION = `${confirmationSubject('TransferFunds', '12345', 'checking', 'savings', 100n, 'USD')}.l10n-done1`;
+const DONE_TRANSFER_KEY = confirmedActionKey(
+  {
+    caller: { id: 'local-dev' },
+    idempotencyKey: 'unused',
+    sessionParameters: { confirming: DONE_QUESTION },
+  } as unknown as FulfillmentRequest,
+  confirmationSubject('TransferFunds', '12345', 'checking', 'savings', 100n, 'USD'),
+);
 /** The key of another customer's statement, and of another patient's booking, recorded before the sweep. */
 const REUSED_STATEMENT_KEY = 'b'.repeat(64);
 const REUSED_BOOKING_KEY = 'c'.repeat(64);
@@ -333,10 +346,10 @@ describe('localisation: every handler answers every prompt in every supported la
     },
     {
       intent: 'TransferFunds',
-      branch: 'done before under the same key',
+      branch: 'done before, the same question answered again',
       parameters: { user_id: '12345', from_account: 'checking', to_account: 'savings', amount: 1 },
       confirmation: 'confirmed',
-      idempotencyKey: DONE_TRANSFER_KEY,
+      sessionParameters: { confirming: DONE_QUESTION },
     },
     {
       intent: 'TransferFunds',

@@ -85,23 +85,25 @@ export class TransferFundsHandler implements FulfillmentHandler {
     // Confirmed while the platform is still in its dialog: let it move on to fulfillment, which does the work.
     if (request.stage === 'dialog') return { text: '', delegate: true };
 
+    const key = confirmedActionKey(request, subject);
     const outcome = await this.transfers.transfer(
       customerNumber,
       fromType,
       toType,
       amountMinor,
       'Transfer',
-      confirmedActionKey(request, subject),
+      key,
       request.signal,
     );
     switch (outcome.kind) {
       case 'done':
       case 'already-done': {
         const balance = formatMoney(outcome.from.balanceMinor, outcome.from.currency, languageCode).formatted;
-        // Done before (a double tap, a "yes" answered "still working" and asked again, an open question asked again
-        // much later): said as such, so nobody takes it for a new transfer; the question is answered, and the same
-        // transfer asked again is a new one.
-        const said = outcome.kind === 'done' ? 'transferDone' : 'transferAlreadyDone';
+        // Done before under the question's key (a double tap, a "yes" answered "still working" and asked again, an
+        // open question asked again much later): said as such, so nobody takes it for a new transfer; the question is
+        // answered, and the same transfer asked again is a new one. Under the turn's own key it is this turn run
+        // again (a platform's retry after a lost reply): "Done", as the first run would have said.
+        const said = outcome.kind === 'done' || key === request.idempotencyKey ? 'transferDone' : 'transferAlreadyDone';
         return {
           text: t(said, { amount, from: fromType, to: toType, balance }),
           sessionParameters: { confirmation: null },
