@@ -1,6 +1,7 @@
 import type { FulfillmentResult } from '../../fulfillment';
 import type { RasaActionCall } from './rasa.request';
 import type { RasaSlotSetEvent } from './rasa.response';
+import { isTrackerEvent, latestUserEventAt } from './rasa.tracker-events';
 
 /** The slot Rasa forms use to know which slot they are asking for. */
 export const REQUESTED_SLOT = 'requested_slot';
@@ -17,21 +18,14 @@ export interface RasaSlotState {
   readonly validating?: readonly string[];
 }
 
-function isSlotEvent(value: unknown): value is { event: 'slot'; name: string } {
-  if (typeof value !== 'object' || value === null) return false;
-  const { event, name } = value as { event?: unknown; name?: unknown };
-  return event === 'slot' && typeof name === 'string' && name !== '';
-}
-
 /** The slots set since the latest user message, but `requested_slot` (the form's own bookkeeping). */
 function slotsSetSinceUser(call: RasaActionCall): string[] {
   const events: readonly unknown[] = call.tracker.events ?? [];
-  const userAt = events.findLastIndex(
-    (event) => typeof event === 'object' && event !== null && (event as { event?: unknown }).event === 'user',
-  );
   const names = new Set<string>();
-  for (const event of events.slice(userAt + 1)) {
-    if (isSlotEvent(event) && event.name !== REQUESTED_SLOT) names.add(event.name);
+  for (const event of events.slice(latestUserEventAt(events) + 1)) {
+    if (!isTrackerEvent(event) || event.event !== 'slot') continue;
+    const { name } = event;
+    if (typeof name === 'string' && name !== '' && name !== REQUESTED_SLOT) names.add(name);
   }
   return [...names];
 }

@@ -1,16 +1,11 @@
 import type { FulfillmentStage } from '../../fulfillment';
 import type { RasaActionCall } from './rasa.request';
+import { isTrackerEvent, latestUserEventAt, type TrackerEvent } from './rasa.tracker-events';
 
 /** What every delivery of one action call shares: the request id (logs, handlers) and the idempotency turn key. */
 export interface RasaTurnId {
   readonly requestId: string;
   readonly turnKey: string;
-}
-
-type TrackerEvent = Readonly<Record<string, unknown>>;
-
-function isEvent(value: unknown): value is TrackerEvent {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function nonEmpty(value: unknown): string | undefined {
@@ -39,13 +34,14 @@ function finite(value: unknown): number | undefined {
 export function rasaTurnIdOf(call: RasaActionCall, senderId: string, stage: FulfillmentStage): RasaTurnId {
   const { tracker } = call;
   const events: readonly unknown[] = tracker.events ?? [];
-  const userAt = events.findLastIndex((event) => isEvent(event) && event.event === 'user');
+  const userAt = latestUserEventAt(events);
   const user = userAt === -1 ? undefined : (events[userAt] as TrackerEvent);
   const latestMessageId = nonEmpty(tracker.latest_message?.message_id);
   const userMessageId = nonEmpty(user?.message_id);
   const sentAt = finite(user?.timestamp);
   const last = events.at(-1);
-  const latestEventTime = finite(tracker.latest_event_time) ?? (isEvent(last) ? finite(last.timestamp) : undefined);
+  const latestEventTime =
+    finite(tracker.latest_event_time) ?? (isTrackerEvent(last) ? finite(last.timestamp) : undefined);
 
   const anchor = latestMessageId ?? userMessageId ?? (sentAt === undefined ? undefined : String(sentAt));
   const since = userAt === -1 ? events.length : events.length - 1 - userAt;
