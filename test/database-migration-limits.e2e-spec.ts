@@ -4,7 +4,12 @@ import { Client } from 'pg';
 import { MIGRATIONS } from '../src/database/migrations';
 import { eventually } from './support/eventually';
 import { cleanEnv, freePort, killService, ServiceProcess, startService } from './support/service-process';
-import { createEmptyTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
+import {
+  copyTestDatabase,
+  createEmptyTestDatabase,
+  queryTestDatabase,
+  TestDatabase,
+} from './support/test-database';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'database.cli.js');
 const LISTENING = /Listening on http:\/\//;
@@ -16,8 +21,8 @@ const FROM_TURN_KEY = MIGRATIONS.map((migration) => migration.name).slice(
 );
 const INDEX = 'UQ_fulfillments_caller_key';
 
-// Every test starts at least five real processes (a migrate and a revert per later migration) before it begins; on a
-// busy two-core CI machine that alone took longer than jest's 30 s default (12 s on an idle one).
+// Every test starts real processes (the CLI, the service) and waits on PostgreSQL's locks; a busy two-core CI machine
+// takes several times as long as an idle one.
 jest.setTimeout(90_000);
 
 interface Command {
@@ -64,11 +69,13 @@ async function turnKeyIndex(database: TestDatabase): Promise<'absent' | 'valid' 
   return row.valid ? 'valid' : 'invalid';
 }
 
-/** A database migrated up to, not including, the turn-key migration (and whatever came after it). */
-async function migratedUpToTurnKey(database: TestDatabase): Promise<void> {
+/**
+ * Migrates `database` up to, not including, the turn-key migration (and whatever came after it): a migrate and a
+ * revert per later migration, each a real CLI process. Done once per file; every test starts from a copy.
+ */
+async function migrateUpToTurnKey(database: TestDatabase): Promise<void> {
   await run(['migrate'], { DATABASE_URL: database.url });
   while ((await applied(database)).includes(TURN_KEY)) await run(['revert'], { DATABASE_URL: database.url });
-  expect(await turnKeyIndex(database)).toBe('absent');
 }
 
 /** Fills fulfillments with a day's results of many callers (every row an async turn's, finished). */
@@ -107,7 +114,22 @@ describe('migrations on a live database: their own time limits, never holding up
     return { reader, readerPid };
   }
 
-  beforeEach(async () => (database = await createEmptyTestDatabase()));
+  /** Migrated up to, not including, the turn-key migration: the state every test starts from (a copy of it). */
+  let upToTurnKey: TestDatabase;
+
+  async function migratedUpToTurnKey(): Promise<void> {
+    database = await copyTestDatabase(upToTurnKey);
+    expect(await applied(database)).toEqual(
+      MIGRATIONS.map((migration) => migration.name).filter((name) => !FROM_TURN_KEY.includes(name)),
+    );
+    expect(await turnKeyIndex(database)).toBe('absent');
+  }
+
+  beforeAll(async () => {
+    upToTurnKey = await createEmptyTestDatabase();
+    await migrateUpToTurnKey(upToTurnKey);
+  });
+  afterAll(async () => upToTurnKey?.drop());
   afterEach(async () => {
     for (const cli of commands.splice(0)) cli.kill();
     await Promise.all(sessions.splice(0).map((client) => client.end().catch(() => undefined)));
@@ -117,7 +139,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('a start applies a migration whose index takes longer than DB_STATEMENT_TIMEOUT_MS', async () => {
-    await migratedUpToTurnKey(database);
+    await migratedUpToTurnKey();
     // Its index takes longer than 100 ms to build here. Before, the migration ran under the turns' statement_timeout
     // (and their read timeout, 2 s more): "canceling statement due to statement timeout", and the start failed.
     await fillFulfillments(database, 300_000);
@@ -136,7 +158,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('a migration waiting for a table lock lets turns through, names the transaction it waits for, and applies once it ends', async () => {
-    await migratedUpToTurnKey(database);
+    await migratedUpToTurnKey();
     await fillFulfillments(database, 1000);
     const { reader, readerPid } = await longReadOfFulfillments();
 
@@ -180,7 +202,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('a concurrent index build waits for an older snapshot as long as it lasts, not DB_MIGRATION_LOCK_TIMEOUT_MS', async () => {
-    await migratedUpToTurnKey(database);
+    await migratedUpToTurnKey();
     await fillFulfillments(database, 1000);
     // A long report on another table: the build must wait for its snapshot, and its wait holds up no write.
     const report = await session();
@@ -210,7 +232,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('a start whose migration runs out of DB_MIGRATION_STATEMENT_TIMEOUT_MS waiting for locks fails in one line, naming the transaction', async () => {
-    await migratedUpToTurnKey(database);
+    await migratedUpToTurnKey();
     const { readerPid } = await longReadOfFulfillments();
 
     const service = startService({
@@ -235,7 +257,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('an index left invalid by an attempt that failed part-way is built again', async () => {
-    await migratedUpToTurnKey(database);
+    await migratedUpToTurnKey();
     // What a build CONCURRENTLY leaves when it fails: an index PostgreSQL keeps but does not enforce.
     await queryTestDatabase(database.url, 'ALTER TABLE fulfillments ADD COLUMN idempotency_key character(64)');
     await queryTestDatabase(

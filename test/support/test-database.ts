@@ -47,6 +47,17 @@ export async function createEmptyTestDatabase(): Promise<TestDatabase> {
   return owned(name);
 }
 
+/**
+ * A copy of another test database, schema and rows: for a file whose tests each start from the same state that
+ * takes real processes to reach. Nothing may be connected to `source` while it is copied.
+ */
+export async function copyTestDatabase(source: TestDatabase): Promise<TestDatabase> {
+  if (!OWNED.test(source.name)) throw new Error(`refusing to copy ${source.name}: not a test database`);
+  const name = `wf_e2e_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${source.name}`));
+  return owned(name);
+}
+
 function owned(name: string): TestDatabase {
   return {
     name,
