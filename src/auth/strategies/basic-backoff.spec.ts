@@ -43,8 +43,22 @@ describe('BasicBackoff (in process)', () => {
 
   it('refuses a waiting attempt once the checks it waited for were wrong passwords', async () => {
     const counters = backoff({ BASIC_AUTH_MAX_FAILURES: '2' });
+    // Longer than the test's own time limit: the verdict must come from the checks ending, not from giving up.
+    counters['waitMs'] = 60_000;
+    const tickets = [await counters.admit('payments-bot', true), await counters.admit('payments-bot', true)];
+    // Both end while the attempt's first "wait" is on its way to it, before it waits. Before, it slept through
+    // the wake-up it missed: the caller had its 401 after the whole wait (10 s in service).
+    const waiting = counters.admit('payments-bot', true);
+    for (const ticket of tickets) ticket?.settle('failed');
+    await expect(waiting).resolves.toBeUndefined();
+  });
+
+  it('refuses a waiting attempt whose checks end after it began to wait', async () => {
+    const counters = backoff({ BASIC_AUTH_MAX_FAILURES: '2' });
+    counters['waitMs'] = 60_000;
     const tickets = [await counters.admit('payments-bot', true), await counters.admit('payments-bot', true)];
     const waiting = counters.admit('payments-bot', true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
     for (const ticket of tickets) ticket?.settle('failed');
     await expect(waiting).resolves.toBeUndefined();
   });

@@ -89,6 +89,12 @@ export class BasicBackoff implements OnApplicationShutdown {
   private readonly localKnown = new Map<string, LocalCounter>();
   /** Attempts waiting for a username's checks in flight, woken when one of this replica's ends. */
   private readonly waiters = new Map<string, Set<() => void>>();
+  /**
+   * How many checks of this replica have ended. An attempt told to wait notes it before asking: a check that ends
+   * between that answer and the attempt's wait (the answer is awaited) wakes no one, and the attempt would sleep
+   * until it gave up (10 s) although the verdict had changed.
+   */
+  private checksEnded = 0;
   private waiting = 0;
   private warnedAt = 0;
   /** WAIT_MS; shorter in tests. */
@@ -125,6 +131,7 @@ export class BasicBackoff implements OnApplicationShutdown {
     let waiting = false;
     try {
       for (;;) {
+        const endedBefore = this.checksEnded;
         const verdict = await this.tryAdmit(digest, known);
         if (verdict !== 'wait') return verdict === 'refused' ? undefined : verdict;
         if (!waiting) {
@@ -136,6 +143,7 @@ export class BasicBackoff implements OnApplicationShutdown {
         }
         const left = giveUpAt - performance.now();
         if (left <= 0) throw passwordChecksBusy();
+        if (this.checksEnded !== endedBefore) continue;
         await this.checkEnded(digest, this.redis ? Math.min(left, POLL_MS) : left);
       }
     } finally {
@@ -228,6 +236,7 @@ export class BasicBackoff implements OnApplicationShutdown {
   }
 
   private wake(digest: string): void {
+    this.checksEnded += 1;
     for (const wake of [...(this.waiters.get(digest) ?? [])]) wake();
   }
 
