@@ -450,7 +450,8 @@ describe('access log of requests the server cut (a real process, its stdout)', (
       const socket = await stalledUpload(service, baseUrl, 'access-timed-out', BODY_START);
       let answer = '';
       socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-      // Node looks for requests past their time every 30 s (its connectionsCheckingInterval).
+      // Node looks for requests past their time every connectionsCheckingInterval: 250 ms here (a quarter of the
+      // 1 s limit), 30 s by Node's default.
       await new Promise((resolve) => socket.once('close', resolve));
       expect(answer).toMatch(/^HTTP\/1\.1 408 /);
       const line = await eventually(() => {

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { HttpAdapterHost } from '@nestjs/core';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { ListenError } from '../common/errors/listen-error';
+import { checkTimeoutsEvery } from '../common/http/client-errors';
 import { AppConfig } from '../config';
 
 const PROBE_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
@@ -45,6 +46,7 @@ export class ProbeServer implements OnApplicationBootstrap, OnApplicationShutdow
     server.headersTimeout = headersTimeoutMs;
     server.requestTimeout = requestTimeoutMs;
     server.keepAliveTimeout = keepAliveTimeoutMs;
+    checkTimeoutsEvery(server, { headersTimeoutMs, requestTimeoutMs });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) => reject(new ListenError('probe server', host, port, 'PROBE_PORT', error)));
       server.listen(port, host, () => resolve());
