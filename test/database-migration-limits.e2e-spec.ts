@@ -4,12 +4,7 @@ import { Client } from 'pg';
 import { MIGRATIONS } from '../src/database/migrations';
 import { eventually } from './support/eventually';
 import { cleanEnv, freePort, killService, ServiceProcess, startService } from './support/service-process';
-import {
-  copyTestDatabase,
-  createEmptyTestDatabase,
-  queryTestDatabase,
-  TestDatabase,
-} from './support/test-database';
+import { copyTestDatabase, createEmptyTestDatabase, queryTestDatabase, TestDatabase } from './support/test-database';
 
 const CLI = join(__dirname, '..', 'dist', 'cli', 'database.cli.js');
 const LISTENING = /Listening on http:\/\//;
