@@ -90,11 +90,12 @@ export class BasicBackoff implements OnApplicationShutdown {
   /** Attempts waiting for a username's checks in flight, woken when one of this replica's ends. */
   private readonly waiters = new Map<string, Set<() => void>>();
   /**
-   * How many checks of this replica have ended. An attempt told to wait notes it before asking: a check that ends
-   * between that answer and the attempt's wait (the answer is awaited) wakes no one, and the attempt would sleep
-   * until it gave up (10 s) although the verdict had changed.
+   * Per username with attempts in `admit`: how many of its checks have ended on this replica. An attempt told to wait
+   * notes it before asking: a check that ends between that answer and the attempt's wait (the answer is awaited)
+   * wakes no one, and the attempt would sleep until it gave up (10 s) although the verdict had changed. Per
+   * username, so that other usernames' checks ending do not send it back to Redis.
    */
-  private checksEnded = 0;
+  private readonly endedChecks = new Map<string, { attempts: number; ended: number }>();
   private waiting = 0;
   private warnedAt = 0;
   /** WAIT_MS; shorter in tests. */
@@ -129,9 +130,12 @@ export class BasicBackoff implements OnApplicationShutdown {
     // Real time, not the clock's: this waits for hashing on other threads and for other replicas.
     const giveUpAt = performance.now() + this.waitMs;
     let waiting = false;
+    const watch = this.endedChecks.get(digest) ?? { attempts: 0, ended: 0 };
+    watch.attempts += 1;
+    this.endedChecks.set(digest, watch);
     try {
       for (;;) {
-        const endedBefore = this.checksEnded;
+        const endedBefore = watch.ended;
         const verdict = await this.tryAdmit(digest, known);
         if (verdict !== 'wait') return verdict === 'refused' ? undefined : verdict;
         if (!waiting) {
@@ -143,11 +147,13 @@ export class BasicBackoff implements OnApplicationShutdown {
         }
         const left = giveUpAt - performance.now();
         if (left <= 0) throw passwordChecksBusy();
-        if (this.checksEnded !== endedBefore) continue;
+        if (watch.ended !== endedBefore) continue;
         await this.checkEnded(digest, this.redis ? Math.min(left, POLL_MS) : left);
       }
     } finally {
       if (waiting) this.waiting -= 1;
+      watch.attempts -= 1;
+      if (watch.attempts === 0) this.endedChecks.delete(digest);
     }
   }
 
@@ -236,7 +242,8 @@ export class BasicBackoff implements OnApplicationShutdown {
   }
 
   private wake(digest: string): void {
-    this.checksEnded += 1;
+    const watch = this.endedChecks.get(digest);
+    if (watch) watch.ended += 1;
     for (const wake of [...(this.waiters.get(digest) ?? [])]) wake();
   }
 
