@@ -112,7 +112,7 @@ describe('migrations on a live database: their own time limits, never holding up
   /** Migrated up to, not including, the turn-key migration: the state every test starts from (a copy of it). */
   let upToTurnKey: TestDatabase;
 
-  async function migratedUpToTurnKey(): Promise<void> {
+  async function startFromCopyBeforeTurnKey(): Promise<void> {
     database = await copyTestDatabase(upToTurnKey);
     expect(await applied(database)).toEqual(
       MIGRATIONS.map((migration) => migration.name).filter((name) => !FROM_TURN_KEY.includes(name)),
@@ -134,7 +134,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('a start applies a migration whose index takes longer than DB_STATEMENT_TIMEOUT_MS', async () => {
-    await migratedUpToTurnKey();
+    await startFromCopyBeforeTurnKey();
     // Its index takes longer than 100 ms to build here. Before, the migration ran under the turns' statement_timeout
     // (and their read timeout, 2 s more): "canceling statement due to statement timeout", and the start failed.
     await fillFulfillments(database, 300_000);
@@ -153,7 +153,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('a migration waiting for a table lock lets turns through, names the transaction it waits for, and applies once it ends', async () => {
-    await migratedUpToTurnKey();
+    await startFromCopyBeforeTurnKey();
     await fillFulfillments(database, 1000);
     const { reader, readerPid } = await longReadOfFulfillments();
 
@@ -197,7 +197,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('a concurrent index build waits for an older snapshot as long as it lasts, not DB_MIGRATION_LOCK_TIMEOUT_MS', async () => {
-    await migratedUpToTurnKey();
+    await startFromCopyBeforeTurnKey();
     await fillFulfillments(database, 1000);
     // A long report on another table: the build must wait for its snapshot, and its wait holds up no write.
     const report = await session();
@@ -227,7 +227,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('a start whose migration runs out of DB_MIGRATION_STATEMENT_TIMEOUT_MS waiting for locks fails in one line, naming the transaction', async () => {
-    await migratedUpToTurnKey();
+    await startFromCopyBeforeTurnKey();
     const { readerPid } = await longReadOfFulfillments();
 
     const service = startService({
@@ -252,7 +252,7 @@ describe('migrations on a live database: their own time limits, never holding up
   });
 
   it('an index left invalid by an attempt that failed part-way is built again', async () => {
-    await migratedUpToTurnKey();
+    await startFromCopyBeforeTurnKey();
     // What a build CONCURRENTLY leaves when it fails: an index PostgreSQL keeps but does not enforce.
     await queryTestDatabase(database.url, 'ALTER TABLE fulfillments ADD COLUMN idempotency_key character(64)');
     await queryTestDatabase(

@@ -35,16 +35,12 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = process.env.WF_TEMPLATE_DATABASE;
   if (!template || !OWNED.test(template)) throw new Error('the e2e template database is missing');
-  const name = `wf_e2e_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
-  return owned(name);
+  return createOwned(template);
 }
 
 /** A new, completely empty database (no schema, no data), as a developer's own DATABASE_URL may be. */
 export async function createEmptyTestDatabase(): Promise<TestDatabase> {
-  const name = `wf_e2e_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  return owned(name);
+  return createOwned();
 }
 
 /**
@@ -53,8 +49,13 @@ export async function createEmptyTestDatabase(): Promise<TestDatabase> {
  */
 export async function copyTestDatabase(source: TestDatabase): Promise<TestDatabase> {
   if (!OWNED.test(source.name)) throw new Error(`refusing to copy ${source.name}: not a test database`);
+  return createOwned(source.name);
+}
+
+/** A new wf_e2e_* database, copied from `template` when given. */
+async function createOwned(template?: string): Promise<TestDatabase> {
   const name = `wf_e2e_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${source.name}`));
+  await admin((client) => client.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`));
   return owned(name);
 }
 
