@@ -5,6 +5,7 @@ export const SLOT_TIME = new Intl.DateTimeFormat('en', {
   day: 'numeric',
   hour: '2-digit',
   minute: '2-digit',
-  hour12: false,
+  // As the service: h23, for hour12: false prints the hour after midnight as 24 in English.
+  hourCycle: 'h23',
   timeZone: 'UTC',
 });
