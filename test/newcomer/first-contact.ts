@@ -1,26 +1,24 @@
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/service-process';
 
 /**
- * What a newcomer does first, on a fresh clone: the README's two commands. Once as a new non-root user in its
- * own (private) home folder, once as root from a mode-700 folder. Each runs `npm install && npm start` until the
+ * What a newcomer does first, on a fresh clone: the README's two commands. `npm install && npm start` until the
  * README's curl answers (twice: the first start initialises everything, the second should be quick), then
- * `npm test` on a small subset that needs PostgreSQL and Redis without being given either.
+ * `npm test` on a small subset that needs PostgreSQL and Redis without being given either. The two spec files beside
+ * this one run it as a new non-root user in its own (private) home folder and as root from a mode-700 folder, at
+ * the same time (jest.newcomer.config.js: one worker each).
  *
- * Needs root (it creates a user). The timings are written to bench/results/newcomer.json, never asserted.
+ * Needs root (it creates a user). The timings are written to bench/results/newcomer-<who>.json, never asserted.
  */
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 // The README's request on PostgreSQL, and two replicas sharing rate limits in Redis (HTTPS and gRPC).
 const TEST_SUBSET = ['src/config', 'test/dialogflow-es.e2e-spec.ts', 'test/rate-limit-headers.e2e-spec.ts'];
-/** The first of the test-port slices the clones' test runs take (two workers: 9 and 10). */
-const CLONE_PORT_SLICE = '9';
 
-interface Person {
+export interface Person {
   readonly label: string;
   /** Runs a shell command as this person in `cwd`; resolves with its output, rejects on a non-zero exit. */
   run(command: string, cwd: string, env?: Record<string, string>): Promise<string>;
@@ -75,7 +73,7 @@ const MACHINE_TRUST = Object.fromEntries(
     .filter((entry): entry is readonly [string, string] => entry[1] !== undefined),
 );
 
-function asUser(name: string): Person {
+export function asUser(name: string): Person {
   const home = `/home/${name}`;
   const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
     HOME: home,
@@ -100,7 +98,7 @@ function asUser(name: string): Person {
  * given: `.ci/run` gives one (WF_NEWCOMER_ROOT_NODE_BIN), so that a supported Node line npm test does not run on
  * there still gets a first contact.
  */
-function asRoot(nodeBin?: string): Person {
+export function asRoot(nodeBin?: string): Person {
   const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
     HOME: homedir(),
     USER: 'root',
@@ -194,7 +192,7 @@ async function startUntilAnswered(person: Person, app: string, command: string):
   };
 }
 
-interface Figures {
+export interface Figures {
   who: string;
   /** `node --version` as this person runs it. */
   node?: string;
@@ -207,35 +205,55 @@ interface Figures {
   testSubsetMs?: number;
 }
 
-const figures: Figures[] = [];
-let bundleDir: string;
-let bundle: string;
+/** A newcomer spec file's git bundle to clone from, and the figures it writes at its end. */
+export interface NewcomerFile {
+  /** The bundle's path, once the file's tests have begun. */
+  bundle(): string;
+  readonly figures: Figures[];
+}
 
-beforeAll(() => {
-  if (process.getuid?.() !== 0) throw new Error('the newcomer check creates a user: run it as root (.ci/run does)');
-  bundleDir = mkdtempSync(join(tmpdir(), 'wf-newcomer-bundle-'));
-  chmodSync(bundleDir, 0o755);
-  bundle = join(bundleDir, 'repo.bundle');
-  // The committed state, as a clean clone has it; a bundle can be cloned by any user (a repository owned by
-  // someone else cannot, git refuses it as "dubious ownership").
-  execFileSync('git', ['bundle', 'create', bundle, 'HEAD'], { cwd: ROOT, stdio: 'ignore' });
-  chmodSync(bundle, 0o644);
-});
+/**
+ * Registers a spec file's set-up: a git bundle of the committed state to clone from, and its figures written to
+ * bench/results/newcomer-`who`.json at the end.
+ */
+export function newcomerFile(who: string): NewcomerFile {
+  const figures: Figures[] = [];
+  let bundleDir: string | undefined;
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) throw new Error('the newcomer check creates a user: run it as root (.ci/run does)');
+    bundleDir = mkdtempSync(join(tmpdir(), 'wf-newcomer-bundle-'));
+    chmodSync(bundleDir, 0o755);
+    // The committed state, as a clean clone has it; a bundle can be cloned by any user (a repository owned by
+    // someone else cannot, git refuses it as "dubious ownership").
+    execFileSync('git', ['bundle', 'create', join(bundleDir, 'repo.bundle'), 'HEAD'], { cwd: ROOT, stdio: 'ignore' });
+    chmodSync(join(bundleDir, 'repo.bundle'), 0o644);
+  });
+  afterAll(() => {
+    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+    const results = join(ROOT, 'bench', 'results');
+    mkdirSync(results, { recursive: true });
+    writeFileSync(join(results, `newcomer-${who}.json`), `${JSON.stringify(figures, null, 2)}\n`);
+    process.stdout.write(`newcomer figures (${who}): ${JSON.stringify(figures)}\n`);
+  });
+  return {
+    figures,
+    bundle: () => {
+      if (!bundleDir) throw new Error('the newcomer file has not set up yet');
+      return join(bundleDir, 'repo.bundle');
+    },
+  };
+}
 
-afterAll(() => {
-  rmSync(bundleDir, { recursive: true, force: true });
-  const results = join(ROOT, 'bench', 'results');
-  mkdirSync(results, { recursive: true });
-  writeFileSync(join(results, 'newcomer.json'), `${JSON.stringify(figures, null, 2)}\n`);
-  process.stdout.write(`newcomer figures: ${JSON.stringify(figures)}\n`);
-});
-
-async function firstContact(person: Person, app: string): Promise<void> {
+/**
+ * The two commands on a fresh clone in `app`, by `person`; the clone's npm test takes the test-port slices from
+ * `portSlice` on (its workers one each), apart from the other clone's running at the same time.
+ */
+export async function firstContact(file: NewcomerFile, person: Person, app: string, portSlice: number): Promise<void> {
   const { install, test } = twoCommands();
   const figure: Figures = { who: person.label };
-  figures.push(figure);
+  file.figures.push(figure);
   figure.node = (await person.run('node --version', person.home)).trim();
-  await person.run(`git -c advice.detachedHead=false clone --quiet ${bundle} ${app}`, person.home);
+  await person.run(`git -c advice.detachedHead=false clone --quiet ${file.bundle()} ${app}`, person.home);
 
   const first = await startUntilAnswered(person, app, install);
   figure.installAndFirstAnswerMs = first.ms;
@@ -248,53 +266,9 @@ async function firstContact(person: Person, app: string): Promise<void> {
 
   const started = Date.now();
   // Test ports of their own (see test/support/service-process.ts), whatever else runs beside this check.
-  const output = await person.run(`${test} -- ${TEST_SUBSET.join(' ')}`, app, { TEST_PORT_SLICE: CLONE_PORT_SLICE });
+  const output = await person.run(`${test} -- ${TEST_SUBSET.join(' ')}`, app, { TEST_PORT_SLICE: String(portSlice) });
   figure.testSubsetMs = Date.now() - started;
   const [, passed, total] = /Tests:\s+(\d+) passed, (\d+) total/.exec(output) ?? [];
   expect(Number(total)).toBeGreaterThan(0);
   expect(passed).toBe(total);
 }
-
-describe('the README two commands on a fresh clone', () => {
-  it('work for a new non-root user in its private home folder, with no database or Redis configured', async () => {
-    const name = `wf-newcomer-${randomBytes(3).toString('hex')}`;
-    execFileSync('useradd', ['--create-home', '--shell', '/bin/bash', name]);
-    const person = asUser(name);
-    try {
-      chmodSync(person.home, 0o700);
-      // A warm npm cache, as a developer's machine has (the registry is slow from here, not the point).
-      if (existsSync(join(homedir(), '.npm'))) {
-        execFileSync('cp', ['-a', join(homedir(), '.npm'), join(person.home, '.npm')]);
-        execFileSync('chown', ['-R', `${name}:${name}`, join(person.home, '.npm')]);
-      }
-      await firstContact(person, join(person.home, 'app'));
-    } finally {
-      // Whatever the user still runs (a server left by a failed step, test databases) goes with the user.
-      spawnSync('pkill', ['-KILL', '-u', name]);
-      execFileSync('userdel', ['--remove', name], { stdio: 'ignore' });
-    }
-  });
-
-  it('work for root from a mode-700 folder', async () => {
-    const folder = mkdtempSync(join(homedir(), 'wf-newcomer-'));
-    chmodSync(folder, 0o700);
-    const app = join(folder, 'app');
-    try {
-      const nodeBin = process.env.WF_NEWCOMER_ROOT_NODE_BIN;
-      const person = asRoot(nodeBin);
-      if (nodeBin) {
-        const wanted = execFileSync(join(nodeBin, 'node'), ['--version'], { encoding: 'utf8' }).trim();
-        expect((await person.run('node --version', folder)).trim()).toBe(wanted);
-      }
-      await firstContact(person, app);
-    } finally {
-      // The embedded PostgreSQL kept this clone's data outside the private folder (see embedded-postgres.server).
-      const key = createHash('sha256')
-        .update(join(app, '.data', 'postgres'))
-        .digest('hex')
-        .slice(0, 16);
-      rmSync(join('/var/lib/webhook-fulfillment', key), { recursive: true, force: true });
-      rmSync(folder, { recursive: true, force: true });
-    }
-  });
-});
