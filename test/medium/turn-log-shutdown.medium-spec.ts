@@ -43,6 +43,7 @@ describe('turn log flush at shutdown, PostgreSQL not answering', () => {
   let proxy: FaultProxy;
   let proxied: Pool;
   let listener: PgNotifications;
+  let rules: CaptureRules | undefined;
 
   beforeEach(async () => {
     db = await mediumDatabase();
@@ -55,6 +56,8 @@ describe('turn log flush at shutdown, PostgreSQL not answering', () => {
   afterEach(async () => {
     await proxy.close();
     await proxied.end().catch(() => undefined);
+    // A reload timer left behind would fire in this worker's later files, on an ended pool.
+    rules?.onModuleDestroy();
     await listener?.onApplicationShutdown();
     await db.close();
   });
@@ -68,7 +71,7 @@ describe('turn log flush at shutdown, PostgreSQL not answering', () => {
     // The capture rules listen on the real database: only the turn log's own writes go through the black hole.
     const publisher = testPool({ connectionString: db.database.url, max: 1 });
     listener = new PgNotifications(config, PgPools.of(publisher));
-    const rules = new CaptureRules(db.pool, listener, options, config);
+    rules = new CaptureRules(db.pool, listener, options, config);
     rules.onApplicationBootstrap();
     const journal = new TurnJournal();
     const writer = new TurnLogWriter(journal, new DatabasePool(PgPools.of(proxied)), options, rules, config);

@@ -43,6 +43,8 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   let config: AppConfig;
   const notifications: PgNotifications[] = [];
   const publishers: Pool[] = [];
+  /** Stopped after each test: a reload timer left behind fires in this worker's later files, on an ended pool. */
+  const captureRules: CaptureRules[] = [];
 
   beforeEach(async () => {
     db = await mediumDatabase();
@@ -55,6 +57,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   });
   afterEach(async () => {
     await writer?.beforeApplicationShutdown();
+    for (const rules of captureRules.splice(0)) rules.onModuleDestroy();
     for (const listener of notifications.splice(0)) await listener.onApplicationShutdown();
     for (const publisher of publishers.splice(0)) await publisher.end();
     await db.close();
@@ -67,6 +70,7 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     const listener = new PgNotifications(config, PgPools.of(publisher));
     notifications.push(listener);
     const rules = new CaptureRules(db.pool, listener, options(1000, enabled), config);
+    captureRules.push(rules);
     rules.onApplicationBootstrap();
     return rules;
   };
