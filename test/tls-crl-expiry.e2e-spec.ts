@@ -32,6 +32,13 @@ function nextUpdateOf(file: string): number {
 }
 
 const EXPIRED = ['-crl_lastupdate', '20200101000000Z', '-crl_nextupdate', '20200102000000Z'];
+/** Issued by a CA whose clock is decades ahead: not valid before 2060 (its thisUpdate). */
+const AHEAD = ['-crl_lastupdate', '20600101000000Z', '-crl_nextupdate', '20600201000000Z'];
+
+/** `at` (ms) as openssl's -crl_lastupdate/-crl_nextupdate take it, to the second: YYYYMMDDHHMMSSZ. */
+function opensslTime(at: number): string {
+  return `${new Date(at).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
 
 describe('CRLs past their nextUpdate (real openssl CRLs, real TLS)', () => {
   const root = mkdtempSync(join(tmpdir(), 'wf-crl-expiry-'));
@@ -42,6 +49,7 @@ describe('CRLs past their nextUpdate (real openssl CRLs, real TLS)', () => {
   beforeAll(() => {
     generateCertificates(set);
     issueCrl(set, join(set, 'expired.crl.pem'), EXPIRED);
+    issueCrl(set, join(set, 'ahead.crl.pem'), AHEAD);
     mkdirSync(live);
     for (const file of SERVING) copyFileSync(join(set, file), join(live, file));
     writeFileSync(
@@ -119,6 +127,41 @@ describe('CRLs past their nextUpdate (real openssl CRLs, real TLS)', () => {
       expect((await call({ cert: pem(set, 'client.crt'), key: pem(set, 'client.key') })).status).toBe(401);
       const row = await waitForAuditRow(database.url, (r) => r.reason === 'crl-expired');
       expect(row).toMatchObject({ event: 'authn_login_fail', method: 'mtls', detail: 'CRL_HAS_EXPIRED' });
+    }, 90_000);
+
+    it('starts with a CRL that has not begun: logs it, serves callers without a client certificate, audits the refusals as such', async () => {
+      await killService(service);
+      const port = await freePort();
+      const crl = join(set, 'ahead.crl.pem');
+      service = startService({
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'info',
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        CALLERS_FILE: callers,
+        TLS_CERT_FILE: join(set, 'server.crt'),
+        TLS_KEY_FILE: join(set, 'server.key'),
+        TLS_CA_FILE: join(set, 'ca.crt'),
+        TLS_CRL_FILE: crl,
+        TLS_CLIENT_AUTH: 'optional',
+        GRPC_ENABLED: 'false',
+        METRICS_ENABLED: 'false',
+      });
+      await service.waitFor(/Listening on/);
+      const line = service
+        .output()
+        .split('\n')
+        .find((text) => text.includes(`TLS_CRL_FILE: ${crl}: CRL 1 of 1 is not valid before 2060-01-01T00:00:00.000Z`));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'error' });
+      expect(line).toContain('every client certificate of its CA is refused (CRL_NOT_YET_VALID) until then');
+
+      const call = (credentials: { cert?: Buffer; key?: Buffer; headers?: Record<string, string> }) =>
+        httpsPost({ port, body: JSON.stringify(README_REQUEST), ca: pem(set, 'ca.crt'), ...credentials });
+      expect((await call({ headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+      expect((await call({ cert: pem(set, 'client.crt'), key: pem(set, 'client.key') })).status).toBe(401);
+      const row = await waitForAuditRow(database.url, (r) => r.reason === 'crl-not-yet-valid');
+      expect(row).toMatchObject({ event: 'authn_login_fail', method: 'mtls', detail: 'CRL_NOT_YET_VALID' });
     }, 90_000);
   });
 
@@ -236,6 +279,40 @@ describe('CRLs past their nextUpdate (real openssl CRLs, real TLS)', () => {
       copyFileSync(join(set, 'ca.crl.pem'), join(live, 'ca.crl.pem'));
       await eventually(async () => expect(await reloads()).toBe(count + 2));
       expect((await withCertificate()).status).toBe(200);
+    });
+
+    it('holds a new CRL back until its thisUpdate (a CA whose clock runs ahead of this host), then applies it', async () => {
+      const reloads = async () =>
+        (await auditRows(t.database.url)).filter((row) => row.event === 'sys_config_reload').length;
+      const count = await reloads();
+      const ahead = join(set, 'seconds-ahead.crl.pem');
+      const begins = Math.ceil(Date.now() / 1000) * 1000 + 3000;
+      const ends = begins + 7 * 24 * 3600 * 1000;
+      issueCrl(set, ahead, ['-crl_lastupdate', opensslTime(begins), '-crl_nextupdate', opensslTime(ends)]);
+      copyFileSync(ahead, join(live, 'ca.crl.pem'));
+      await eventually(() =>
+        expect(logged(warnings)).toContainEqual(
+          expect.stringContaining(
+            `Kept the current TLS certificates until the new CRL begins: TLS_CRL_FILE: ${join(live, 'ca.crl.pem')}: ` +
+              `CRL 1 of 1 is not valid before ${new Date(begins).toISOString()} (its thisUpdate)`,
+          ),
+        ),
+      );
+      // Before, it was applied at once, and every client certificate was refused (CRL_NOT_YET_VALID) until then.
+      expect((await withCertificate()).status).toBe(200);
+      expect(await reloads()).toBe(count);
+
+      await sleep(Math.max(0, begins - Date.now()));
+      await eventually(async () => expect(await reloads()).toBe(count + 1));
+      expect(Number(await crlGauge())).toBe(ends / 1000);
+      expect((await withCertificate()).status).toBe(200);
+      expect(
+        logged(warnings).filter((line) =>
+          line.startsWith('Kept the current TLS certificates until the new CRL begins'),
+        ),
+      ).toHaveLength(1);
+      copyFileSync(join(set, 'ca.crl.pem'), join(live, 'ca.crl.pem'));
+      await eventually(async () => expect(await reloads()).toBe(count + 2));
     });
   });
 });

@@ -49,6 +49,7 @@ export type AuthFailureReason =
   | 'certificate-expired'
   | 'certificate-revoked'
   | 'crl-expired'
+  | 'crl-not-yet-valid'
   | 'certificate-invalid'
   | 'certificate-mismatch'
   | 'verifier-unavailable';

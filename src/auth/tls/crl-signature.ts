@@ -121,6 +121,15 @@ export function crlNextUpdate(pem: string): number | undefined {
 }
 
 /**
+ * From when this CRL (PEM) is usable: its thisUpdate, in ms since the epoch. Before it, OpenSSL refuses every
+ * certificate the CRL's CA issued (CRL_NOT_YET_VALID): a CA whose clock runs ahead of this host's publishes CRLs
+ * that lock its certificates out until this host's clock catches up. Throws on a CRL that does not parse.
+ */
+export function crlThisUpdate(pem: string): number {
+  return crlDates(derOf(pem)).thisUpdate;
+}
+
+/**
  * Which of `issuers` signed this CRL (PEM): its index, or the problem when none did. node:tls applies any CRL it can
  * parse, so a CRL whose signature was damaged, or one from a CA we do not trust, would be applied as given; this is
  * the check it does not make.

@@ -60,6 +60,9 @@ export function certificateFailureReason(code: string | undefined): AuthFailureR
     // The CRL in force is past its nextUpdate: no certificate of its CA can be checked for revocation.
     case 'CRL_HAS_EXPIRED':
       return 'crl-expired';
+    // The CRL in force begins after this host's clock (its thisUpdate): the CA's clock or this host's is off.
+    case 'CRL_NOT_YET_VALID':
+      return 'crl-not-yet-valid';
     case 'UNABLE_TO_GET_ISSUER_CERT':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':

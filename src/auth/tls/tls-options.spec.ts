@@ -8,9 +8,11 @@ import { ConfigError, loadConfig, type TlsConfig } from '../../config';
 import {
   type CrlInForce,
   describeExpiredCrl,
+  describeNotYetValidCrl,
   expiredCrls,
   expiryRefusal,
   httpsServerOptions,
+  notYetValidCrls,
   pemBlocks,
   readTlsMaterial,
   type TlsMaterial,
@@ -200,6 +202,7 @@ describe('TLS options', () => {
           file: '/crl.pem',
           which,
           issuer,
+          thisUpdate: Date.UTC(2020, 0, 1),
           nextUpdate,
         });
         const past = Date.UTC(2020, 0, 2);
@@ -228,8 +231,25 @@ describe('TLS options', () => {
         expect(material.crlNextUpdate).toBe(nextUpdate);
         expect(expiredCrls(material, nextUpdate - 1000)).toEqual([]);
         expect(expiredCrls(material, nextUpdate)).toEqual([
-          { file: crl, which: 'CRL 1 of 1', issuer: DEV_CA, nextUpdate },
+          { file: crl, which: 'CRL 1 of 1', issuer: DEV_CA, thisUpdate: expect.any(Number) as number, nextUpdate },
         ]);
+      });
+
+      it('counts a CRL as not yet valid before its thisUpdate, as OpenSSL does (a CA whose clock runs ahead)', () => {
+        const crl = issue('ahead.crl.pem', [
+          '-crl_lastupdate',
+          '20600101000000Z',
+          '-crl_nextupdate',
+          '20600201000000Z',
+        ]);
+        const thisUpdate = Date.UTC(2060, 0, 1);
+        const material = readTlsMaterial(tls({ crlFile: crl }));
+        expect(material.crls.map((applied) => applied.thisUpdate)).toEqual([thisUpdate]);
+        expect(notYetValidCrls(material, thisUpdate)).toEqual([]);
+        expect(notYetValidCrls(material, thisUpdate - 1000).map(describeNotYetValidCrl)).toEqual([
+          `TLS_CRL_FILE: ${crl}: CRL 1 of 1 is not valid before 2060-01-01T00:00:00.000Z (its thisUpdate), issued by ${DEV_CA}`,
+        ]);
+        expect(notYetValidCrls(readTlsMaterial(tls({ crlFile: join(dir, 'ca.crl.pem') })))).toEqual([]);
       });
     });
   });

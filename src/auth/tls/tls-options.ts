@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'n
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError, type TlsConfig } from '../../config';
-import { crlNextUpdate, crlSigner } from './crl-signature';
+import { crlNextUpdate, crlSigner, crlThisUpdate } from './crl-signature';
 
 /** One CRL of TLS_CRL_FILE, as applied. */
 export interface CrlInForce {
@@ -11,6 +11,8 @@ export interface CrlInForce {
   readonly which: string;
   /** The subject of the CA of TLS_CA_FILE that signed it (its issuer), e.g. "O=Example, CN=Example CA". */
   readonly issuer: string;
+  /** Its thisUpdate (ms since the epoch): before it OpenSSL refuses every certificate of its CA. */
+  readonly thisUpdate: number;
   /** Its nextUpdate (ms since the epoch): from then on OpenSSL refuses every certificate of its CA. */
   readonly nextUpdate?: number;
 }
@@ -126,14 +128,22 @@ function revocationLists(
     }
     const signer = crlSigner(block, issuers.keys);
     if (typeof signer === 'string') throw new ConfigError([`TLS_CRL_FILE: ${path}: ${which} ${signer}`]);
+    let thisUpdate: number;
     let nextUpdate: number | undefined;
     try {
+      thisUpdate = crlThisUpdate(block);
       nextUpdate = crlNextUpdate(block);
     } catch {
       throw new ConfigError([`TLS_CRL_FILE: ${path}: ${which} has dates that cannot be read`]);
     }
     if (nextUpdate !== undefined) earliest = Math.min(earliest ?? nextUpdate, nextUpdate);
-    return { file: path, which, issuer: issuers.subjects[signer], ...(nextUpdate !== undefined && { nextUpdate }) };
+    return {
+      file: path,
+      which,
+      issuer: issuers.subjects[signer],
+      thisUpdate,
+      ...(nextUpdate !== undefined && { nextUpdate }),
+    };
   });
   return { blocks, crls, nextUpdate: earliest };
 }
@@ -141,6 +151,17 @@ function revocationLists(
 /** The CRLs of `material` past their nextUpdate at `now` (OpenSSL's CRL_HAS_EXPIRED from that moment on). */
 export function expiredCrls(material: TlsMaterial, now = Date.now()): CrlInForce[] {
   return material.crls.filter((crl) => crl.nextUpdate !== undefined && crl.nextUpdate <= now);
+}
+
+/** The CRLs of `material` whose thisUpdate is still to come at `now` (OpenSSL's CRL_NOT_YET_VALID until then). */
+export function notYetValidCrls(material: TlsMaterial, now = Date.now()): CrlInForce[] {
+  return material.crls.filter((crl) => crl.thisUpdate > now);
+}
+
+/** "TLS_CRL_FILE: <path>: CRL 1 of 1 is not valid before <thisUpdate> (its thisUpdate), issued by <CA subject>" */
+export function describeNotYetValidCrl(crl: CrlInForce): string {
+  const at = new Date(crl.thisUpdate).toISOString();
+  return `TLS_CRL_FILE: ${crl.file}: ${crl.which} is not valid before ${at} (its thisUpdate), issued by ${crl.issuer}`;
 }
 
 /** "TLS_CRL_FILE: <path>: CRL 1 of 1 expired at <nextUpdate> (its nextUpdate), issued by <CA subject>" */

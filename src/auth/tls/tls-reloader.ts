@@ -11,7 +11,9 @@ import { TlsRefusals } from './tls-refusals';
 import { AppConfig, ConfigError } from '../../config';
 import {
   describeExpiredCrl,
+  describeNotYetValidCrl,
   expiryRefusal,
+  notYetValidCrls,
   readTlsFiles,
   readTlsMaterial,
   TlsMaterial,
@@ -46,6 +48,8 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
   private generation = 0;
   /** Fingerprint of files already refused, so a broken file is reported once, not at every poll. */
   private rejected?: string;
+  /** Fingerprint of files held back until a CRL of theirs begins (its thisUpdate), so it is said once. */
+  private heldBack?: string;
   private timer?: NodeJS.Timeout;
   private crlTimer?: NodeJS.Timeout;
   private readonly listeners = new Set<TlsReloadListener>();
@@ -85,6 +89,13 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
     this.server.setSecureContext(this.material.options);
     this.serve(this.material);
     this.watchCrl(this.material);
+    // At start-up there is nothing else to apply: a CRL that has not begun refuses its CA's certificates until then.
+    for (const crl of notYetValidCrls(this.material)) {
+      this.logger.error(
+        `${describeNotYetValidCrl(crl)}: every client certificate of its CA is refused (CRL_NOT_YET_VALID) until ` +
+          'then (the CA’s clock or this host’s is off); callers without a client certificate are served',
+      );
+    }
     this.server.on('secureConnection', (socket: TLSSocket) => this.track(socket));
     this.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) =>
       this.onRequest(request, response),
@@ -112,7 +123,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
    * are not usable (a key that does not match its certificate, a corrupt, truncated or empty CA bundle or CRL, a
    * CRL past its nextUpdate while the one in force for its CA is still valid) are refused and audited once; the last
    * good set stays in force. An expired CRL is applied when the one in force for its CA has expired too (see
-   * expiryRefusal).
+   * expiryRefusal). Files with a CRL that has not begun are held back until it does (holdBackEarlyCrl).
    */
   reload(): boolean {
     const tls = this.config.tls;
@@ -128,6 +139,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
       const expired = expiryRefusal(this.material, next);
       if (expired) throw new ConfigError([expired]);
       createSecureContext(next.options); // throws on a key that does not match its certificate, a bad PEM, …
+      if (this.holdBackEarlyCrl(next, fingerprint)) return false;
     } catch (error: unknown) {
       if (fingerprint === undefined) return false; // a file mid-rewrite or missing: try again at the next poll
       this.rejected = fingerprint;
@@ -137,6 +149,7 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
       return false;
     }
     const trustChanged = next.trustDigest !== this.material.trustDigest;
+    this.heldBack = undefined;
     this.server.setSecureContext(next.options);
     this.server.setTicketKeys(randomBytes(48));
     this.material = next;
@@ -157,6 +170,24 @@ export class TlsReloader implements OnApplicationBootstrap, OnModuleDestroy {
       reason: 'tls',
       detail: trustChanged ? 'trust store changed' : 'server certificate changed',
     });
+    return true;
+  }
+
+  /**
+   * Whether the new files wait for a CRL of theirs to begin: before its thisUpdate node:tls would refuse every client
+   * certificate of its CA (CRL_NOT_YET_VALID), which a CA whose clock runs ahead of this host's causes at every CRL it
+   * publishes. The files in force stay until then (each poll looks again), and the wait is logged once.
+   */
+  private holdBackEarlyCrl(next: TlsMaterial, fingerprint: string): boolean {
+    const early = notYetValidCrls(next);
+    if (early.length === 0) return false;
+    if (this.heldBack !== fingerprint) {
+      this.heldBack = fingerprint;
+      this.logger.warn(
+        `Kept the current TLS certificates until the new CRL begins: ${early.map(describeNotYetValidCrl).join('; ')} ` +
+          '(the CA’s clock or this host’s is off); applied then',
+      );
+    }
     return true;
   }
 
