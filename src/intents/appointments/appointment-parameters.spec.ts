@@ -58,6 +58,28 @@ describe('appointment prompts', () => {
     expect(offer.messages?.[1]).toEqual({ type: 'quick-replies', replies: ['09:30'] });
   });
 
+  it('names the day in each quick reply when the free times are on several days (a time alone would not say which)', () => {
+    const at = (iso: string) => ({ startsAt: new Date(iso) }) as AppointmentSlot;
+    const sameDay = offerSlots(
+      { lead: 'Free:', none: 'None.' },
+      [at('2026-12-08T09:00:00Z'), at('2026-12-08T09:30:00Z')],
+      'en',
+    );
+    expect(sameDay.messages?.[1]).toEqual({ type: 'quick-replies', replies: ['09:00', '09:30'] });
+    // Before: ['09:00', '09:00'], one reply for two days.
+    const week = offerSlots(
+      { lead: 'Free:', none: 'None.' },
+      [at('2026-12-08T09:00:00Z'), at('2026-12-09T09:00:00Z')],
+      'en',
+    );
+    expect(week.text).toBe('Free: Tue, Dec 8, 09:00; Wed, Dec 9, 09:00.');
+    expect(week.messages?.[1]).toEqual({ type: 'quick-replies', replies: ['Tue, Dec 8, 09:00', 'Wed, Dec 9, 09:00'] });
+    expect(
+      offerSlots({ lead: 'Frei:', none: 'Keine.' }, [at('2026-12-08T09:00:00Z'), at('2026-12-09T09:00:00Z')], 'de')
+        .messages?.[1],
+    ).toEqual({ type: 'quick-replies', replies: ['Di., 8. Dez., 09:00', 'Mi., 9. Dez., 09:00'] });
+  });
+
   it('offers the free times nearest to the time asked for (the earlier of two as near), in the order of the day', () => {
     const day = ['09:00', '09:30', '10:00', '10:30', '11:00'].map((time) => ({
       startsAt: new Date(`2026-12-08T${time}:00Z`),

@@ -162,9 +162,11 @@ export function nearestSlots<T extends Pick<AppointmentSlot, 'startsAt'>>(
 
 /**
  * Lists free times as text and quick replies, or says there are none in a sentence of its own. With
- * `parameter`, also asks the platform to collect it. A quick reply is a time of day alone (`09:30`), which the
- * platforms fill into `time` and nothing else: offered for `time`, every slot must be on the date the conversation
- * already holds, or the time picked is booked on that date instead of the one shown.
+ * `parameter`, also asks the platform to collect it. When every slot is on one day a quick reply is a time of day
+ * alone (`09:30`), which the platforms fill into `time` and nothing else: offered for `time`, every slot must be on
+ * the date the conversation already holds, or the time picked is booked on that date instead of the one shown.
+ * Slots of several days (FindAppointmentSlots over a week) get their day too, as the text writes them
+ * (`Wed, Dec 9, 09:30`): a time alone would not say which day was picked, and two days' 09:30 would be one reply.
  */
 export function offerSlots(
   wording: SlotWording,
@@ -175,12 +177,15 @@ export function offerSlots(
 ): FulfillmentResult {
   const times = slots.map((slot) => describeSlot(slot, languageCode));
   const text = slots.length ? `${wording.lead} ${times.join('; ')}.` : wording.none;
+  const oneDay = new Set(slots.map((slot) => slot.startsAt.toISOString().slice(0, 10))).size <= 1;
   return {
     text,
     ...(parameter && { elicit: { parameter, ...(invalid && { invalid }) } }),
     messages: [
       { type: 'text', text },
-      ...(slots.length ? [{ type: 'quick-replies' as const, replies: slots.map((slot) => slotTime(slot)) }] : []),
+      ...(slots.length
+        ? [{ type: 'quick-replies' as const, replies: oneDay ? slots.map((slot) => slotTime(slot)) : times }]
+        : []),
     ],
     source: APPOINTMENTS_SOURCE,
   };
