@@ -83,10 +83,10 @@ describe('CRLs past their nextUpdate (real openssl CRLs, real TLS)', () => {
       await database?.drop();
     });
 
-    it('starts with an expired CRL: logs it, serves callers without a client certificate, refuses that CA’s certificates (before, it exited)', async () => {
+    /** The built service on the set's certificates and `crl`, until it listens; `call` posts the README request. */
+    const startWithCrl = async (crl: string, env: Record<string, string>) => {
+      await killService(service);
       const port = await freePort();
-      const metricsPort = await freePort();
-      const crl = join(set, 'expired.crl.pem');
       service = startService({
         NODE_ENV: 'development',
         LOG_LEVEL: 'info',
@@ -98,18 +98,31 @@ describe('CRLs past their nextUpdate (real openssl CRLs, real TLS)', () => {
         TLS_CA_FILE: join(set, 'ca.crt'),
         TLS_CRL_FILE: crl,
         TLS_CLIENT_AUTH: 'optional',
+        ...env,
+      });
+      await service.waitFor(/Listening on/);
+      const logLine = (text: string) =>
+        service
+          ?.output()
+          .split('\n')
+          .find((line) => line.includes(text));
+      const call = (credentials: { cert?: Buffer; key?: Buffer; headers?: Record<string, string> }) =>
+        httpsPost({ port, body: JSON.stringify(README_REQUEST), ca: pem(set, 'ca.crt'), ...credentials });
+      return { logLine, call };
+    };
+
+    it('starts with an expired CRL: logs it, serves callers without a client certificate, refuses that CA’s certificates (before, it exited)', async () => {
+      const metricsPort = await freePort();
+      const crl = join(set, 'expired.crl.pem');
+      const { logLine, call } = await startWithCrl(crl, {
         // The gRPC port reads the same files at start-up.
         GRPC_ENABLED: 'true',
         GRPC_PORT: String(await freePort()),
         METRICS_ENABLED: 'true',
         METRICS_PORT: String(metricsPort),
       });
-      await service.waitFor(/Listening on/);
 
-      const line = service
-        .output()
-        .split('\n')
-        .find((text) => text.includes('The CRL in force (TLS_CRL_FILE) expired at 2020-01-02T00:00:00.000Z'));
+      const line = logLine('The CRL in force (TLS_CRL_FILE) expired at 2020-01-02T00:00:00.000Z');
       expect(line).toBeDefined();
       expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'error' });
       expect(line).toContain(
@@ -121,8 +134,6 @@ describe('CRLs past their nextUpdate (real openssl CRLs, real TLS)', () => {
         String(Date.UTC(2020, 0, 2) / 1000),
       );
 
-      const call = (credentials: { cert?: Buffer; key?: Buffer; headers?: Record<string, string> }) =>
-        httpsPost({ port, body: JSON.stringify(README_REQUEST), ca: pem(set, 'ca.crt'), ...credentials });
       expect((await call({ headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
       expect((await call({ cert: pem(set, 'client.crt'), key: pem(set, 'client.key') })).status).toBe(401);
       const row = await waitForAuditRow(database.url, (r) => r.reason === 'crl-expired');
@@ -130,34 +141,13 @@ describe('CRLs past their nextUpdate (real openssl CRLs, real TLS)', () => {
     }, 90_000);
 
     it('starts with a CRL that has not begun: logs it, serves callers without a client certificate, audits the refusals as such', async () => {
-      await killService(service);
-      const port = await freePort();
       const crl = join(set, 'ahead.crl.pem');
-      service = startService({
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'info',
-        PORT: String(port),
-        DATABASE_URL: database.url,
-        CALLERS_FILE: callers,
-        TLS_CERT_FILE: join(set, 'server.crt'),
-        TLS_KEY_FILE: join(set, 'server.key'),
-        TLS_CA_FILE: join(set, 'ca.crt'),
-        TLS_CRL_FILE: crl,
-        TLS_CLIENT_AUTH: 'optional',
-        GRPC_ENABLED: 'false',
-        METRICS_ENABLED: 'false',
-      });
-      await service.waitFor(/Listening on/);
-      const line = service
-        .output()
-        .split('\n')
-        .find((text) => text.includes(`TLS_CRL_FILE: ${crl}: CRL 1 of 1 is not valid before 2060-01-01T00:00:00.000Z`));
+      const { logLine, call } = await startWithCrl(crl, { GRPC_ENABLED: 'false', METRICS_ENABLED: 'false' });
+      const line = logLine(`TLS_CRL_FILE: ${crl}: CRL 1 of 1 is not valid before 2060-01-01T00:00:00.000Z`);
       expect(line).toBeDefined();
       expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'error' });
       expect(line).toContain('every client certificate of its CA is refused (CRL_NOT_YET_VALID) until then');
 
-      const call = (credentials: { cert?: Buffer; key?: Buffer; headers?: Record<string, string> }) =>
-        httpsPost({ port, body: JSON.stringify(README_REQUEST), ca: pem(set, 'ca.crt'), ...credentials });
       expect((await call({ headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
       expect((await call({ cert: pem(set, 'client.crt'), key: pem(set, 'client.key') })).status).toBe(401);
       const row = await waitForAuditRow(database.url, (r) => r.reason === 'crl-not-yet-valid');
