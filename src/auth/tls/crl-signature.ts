@@ -111,22 +111,14 @@ function derOf(pem: string): Buffer {
 }
 
 /**
- * When this CRL (PEM) stops being usable: its nextUpdate, in ms since the epoch, or undefined when it names none (it
- * then never expires). Once that time has come, OpenSSL refuses every certificate the CRL's CA issued
- * (CRL_HAS_EXPIRED), so an expired CRL locks out every client certificate under that CA. Throws on a CRL that does
- * not parse.
+ * When this CRL (PEM) is usable, in ms since the epoch: from its thisUpdate (before it OpenSSL refuses every
+ * certificate the CRL's CA issued, CRL_NOT_YET_VALID: a CA whose clock runs ahead of this host's publishes CRLs that
+ * lock its certificates out until this host's clock catches up) until its nextUpdate, when it names one (from then on
+ * OpenSSL refuses them with CRL_HAS_EXPIRED, so an expired CRL locks out every client certificate under that CA).
+ * Throws on a CRL that does not parse.
  */
-export function crlNextUpdate(pem: string): number | undefined {
-  return crlDates(derOf(pem)).nextUpdate;
-}
-
-/**
- * From when this CRL (PEM) is usable: its thisUpdate, in ms since the epoch. Before it, OpenSSL refuses every
- * certificate the CRL's CA issued (CRL_NOT_YET_VALID): a CA whose clock runs ahead of this host's publishes CRLs
- * that lock its certificates out until this host's clock catches up. Throws on a CRL that does not parse.
- */
-export function crlThisUpdate(pem: string): number {
-  return crlDates(derOf(pem)).thisUpdate;
+export function crlValidity(pem: string): { thisUpdate: number; nextUpdate?: number } {
+  return crlDates(derOf(pem));
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'n
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import { ConfigError, type TlsConfig } from '../../config';
-import { crlNextUpdate, crlSigner, crlThisUpdate } from './crl-signature';
+import { crlSigner, crlValidity } from './crl-signature';
 
 /** One CRL of TLS_CRL_FILE, as applied. */
 export interface CrlInForce {
@@ -128,14 +128,13 @@ function revocationLists(
     }
     const signer = crlSigner(block, issuers.keys);
     if (typeof signer === 'string') throw new ConfigError([`TLS_CRL_FILE: ${path}: ${which} ${signer}`]);
-    let thisUpdate: number;
-    let nextUpdate: number | undefined;
+    let validity: ReturnType<typeof crlValidity>;
     try {
-      thisUpdate = crlThisUpdate(block);
-      nextUpdate = crlNextUpdate(block);
+      validity = crlValidity(block);
     } catch {
       throw new ConfigError([`TLS_CRL_FILE: ${path}: ${which} has dates that cannot be read`]);
     }
+    const { thisUpdate, nextUpdate } = validity;
     if (nextUpdate !== undefined) earliest = Math.min(earliest ?? nextUpdate, nextUpdate);
     return {
       file: path,
