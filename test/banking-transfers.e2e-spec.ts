@@ -87,6 +87,39 @@ describe('TransferFunds (real HTTP, real PostgreSQL)', () => {
     expect(await balances()).toEqual(before);
   });
 
+  it('says a transfer went through when the session values its reply would write take it over Dialogflow’s 64 KiB', async () => {
+    const session = 'projects/project-id/agent/sessions/session-id';
+    // The bot's own session values, near Dialogflow's limit: the transfer's changes to them cannot be sent.
+    const carried = esRequest('TransferFunds', {
+      user_id: '12345',
+      from_account: 'checking',
+      to_account: 'savings',
+      amount: 7,
+      confirmation: 'yes',
+    }) as { queryResult: Record<string, unknown> };
+    carried.queryResult.outputContexts = [
+      {
+        name: `${session}/contexts/session-parameters`,
+        lifespanCount: 40,
+        parameters: {
+          'webhook-session': Object.fromEntries([...'abcdefghijklmnopq'].map((k) => [k, k.repeat(4_000)])),
+        },
+      },
+    ];
+    const before = await balances();
+    const response = await request(t.baseUrl).post(PATH).set(LOCAL_DEV_AUTH).send(carried).expect(200);
+    expect(response.body.fulfillmentText).toMatch(
+      /^Done: I moved \$7\.00 from your checking account to your savings account\. Your checking balance is now /,
+    );
+    // The session values stay as ES holds them (not renewed: with them the reply would be over the limit too).
+    expect(Buffer.byteLength(response.text)).toBeLessThanOrEqual(64 * 1024);
+    expect(await balances()).toEqual({
+      checking: before.checking - 700n,
+      savings: before.savings + 700n,
+      transactions: before.transactions + 2,
+    });
+  });
+
   it('refuses a transfer that would overdraw, writing nothing', async () => {
     const before = await balances();
     const response = await transfer({

@@ -36,7 +36,7 @@ export interface CheckedResponse {
 /**
  * One chatbot platform's translation between its webhook format and the platform-neutral model. An adapter
  * only translates: the `WebhookRunner` validates the request with `requestType`, runs the turn and falls back
- * to the error reply when a rendered response breaks the platform's rules.
+ * to a lighter reply, or the error reply, when a rendered response breaks the platform's rules.
  */
 export interface PlatformAdapter<Request extends object = object, State = unknown, Response = unknown> {
   readonly platform: Platform;

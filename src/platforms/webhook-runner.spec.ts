@@ -139,27 +139,47 @@ describe('WebhookRunner', () => {
     });
   });
 
-  it('answers the error reply, and logs why, when a rendered response breaks the platform’s rules', async () => {
+  it('answers a lighter form of the handler’s reply, and logs why, when the full one breaks the platform’s rules', async () => {
     const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     try {
       const payload: Record<string, unknown> = {};
       payload.self = payload;
-      const { runner } = setup({ text: 'x', payload });
+      const { runner } = setup({ text: 'Moved.', payload });
       expect(await run(runner, 'rasa', rasaCall())).toEqual({
         status: 200,
-        body: { events: [], responses: [{ text: 'Sorry.' }] },
+        body: { events: [], responses: [{ text: 'Moved.' }] },
       });
-      const { runner: es } = setup({ text: 'x', contexts: [{ name: 'bad name!', lifespan: 1 }] });
-      expect(
-        ((await run(es, 'dialogflow-es', readmeRequest)).body as { fulfillmentText: string }).fulfillmentText,
-      ).toBe('Sorry.');
+      // The session values a committed transfer sets would take the reply over 64 KiB: its text still goes out.
+      const { runner: es } = setup({
+        text: 'Moved.',
+        messages: [{ type: 'text', text: 'Moved.' }],
+        contexts: [{ name: 'bad name!', lifespan: 1 }],
+        sessionParameters: { receipt: 'r'.repeat(70_000) },
+      });
+      const sent = (await run(es, 'dialogflow-es', readmeRequest)).body as Record<string, unknown>;
+      expect(sent.fulfillmentText).toBe('Moved.');
+      expect(sent).not.toHaveProperty('outputContexts');
       expect(error.mock.calls.map(([line]) => String(line))).toEqual([
         expect.stringMatching(
-          /^Response for intent "GetAccountBalance" rejected before sending \(request req-1, rasa turn s:0\): response is not serialisable/,
+          /^Response for intent "GetAccountBalance" rejected before sending \(request req-1, rasa turn s:0\): response is not serialisable.*; sent the handler's reply without its rich messages and payload$/s,
         ),
         expect.stringMatching(
-          /^Response for intent "GetAccountBalance" rejected before sending \(request req-1, dialogflow-es turn .+\): output context "bad name!" has an invalid name/,
+          /^Response for intent "GetAccountBalance" rejected before sending \(request req-1, dialogflow-es turn .+\): output context "bad name!" has an invalid name; response is \d+ bytes, over Dialogflow's 65536-byte limit; sent the handler's reply without its rich messages, payload and session values$/,
         ),
+      ]);
+    } finally {
+      error.mockRestore();
+    }
+  });
+
+  it('answers the error reply, and logs why, when no lighter form of the reply is accepted', async () => {
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const { runner } = setup({ text: 'x'.repeat(70_000), sessionParameters: { step: 1 } });
+      const body = (await run(runner, 'dialogflow-es', readmeRequest)).body as { fulfillmentText: string };
+      expect(body.fulfillmentText).toBe('Sorry.');
+      expect(error.mock.calls.map(([line]) => String(line))).toEqual([
+        expect.stringMatching(/over Dialogflow's 65536-byte limit; sent the error reply$/),
       ]);
     } finally {
       error.mockRestore();

@@ -9,13 +9,15 @@ import { type DispatchOutcome, type FulfillmentResult, operatorText } from '../f
 import { TurnPipeline } from '../turn/turn-pipeline';
 import type { RenderedReply, TurnReply } from '../turn/turn-reply';
 import type { AdaptedTurn, PlatformAdapter, WebhookCall } from './platform-adapter';
+import { lighterReplies } from './lighter-replies';
 import { PlatformAdapters } from './platform-adapters';
 
 /**
  * One webhook call of any platform, for every transport: the platform's adapter validates and translates,
  * the turn pipeline runs the turn within the platform's budget, and the reply is rendered, checked against
- * the platform's rules and serialised once. A reply the platform would refuse is logged and replaced by the
- * error reply, so the bot always gets something it can use.
+ * the platform's rules and serialised once. A reply the platform would refuse is logged and replaced by a lighter
+ * form of the handler's reply that it accepts (`lighterReplies`), else by the error reply, so the bot always gets
+ * something it can use.
  */
 @Injectable()
 export class WebhookRunner {
@@ -77,13 +79,19 @@ export class WebhookRunner {
     outcome: DispatchOutcome,
     call: WebhookCall,
   ): RenderedReply {
-    const rendered = adapter.render(result, outcome, turn);
-    const { json, problems } = adapter.check(rendered);
+    const { json, problems } = adapter.check(adapter.render(result, outcome, turn));
     if (problems.length === 0) return { status: 200, json };
-    this.logger.error(
+    const refused =
       `Response for intent "${turn.input.intent}" rejected before sending ` +
-        `(request ${call.requestId}, ${adapter.platform} turn ${turn.input.requestId}): ${problems.join('; ')}`,
-    );
+      `(request ${call.requestId}, ${adapter.platform} turn ${turn.input.requestId}): ${problems.join('; ')}`;
+    for (const lighter of lighterReplies(result)) {
+      const checked = adapter.check(adapter.render(lighter.result, outcome, turn));
+      if (checked.problems.length === 0) {
+        this.logger.error(`${refused}; sent the handler's reply without ${lighter.without}`);
+        return { status: 200, json: checked.json };
+      }
+    }
+    this.logger.error(`${refused}; sent the error reply`);
     const text = operatorText(this.config.fulfillment.errorText, turn.input.languageCode);
     const fallback = adapter.render({ text, failed: true }, 'failed', turn);
     return { status: 200, json: adapter.check(fallback).json };

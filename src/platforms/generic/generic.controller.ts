@@ -27,7 +27,8 @@ export class GenericController {
       'Runs the handler of `intent` and answers with its result in full, plus `outcome` and `requestId`. ' +
       'Always 200 once the request is valid and authenticated: an unknown intent, a failing or slow handler ' +
       `show in \`outcome\`. Responses are at most ${GENERIC_MAX_RESPONSE_BYTES} bytes (256 KiB); a larger ` +
-      'result is replaced by the error reply with outcome `failed`. Unknown request fields are ignored.',
+      'result is sent without its rich messages and payload, then without its session values and contexts, ' +
+      'and if still too large is replaced by the error reply with outcome `failed`. Unknown request fields are ignored.',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
