@@ -1063,6 +1063,44 @@ describe('gRPC without TLS (local development)', () => {
   });
 });
 
+describe('gRPC without server reflection (GRPC_REFLECTION=false)', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { GRPC_ENABLED: 'true', GRPC_REFLECTION: 'false' } });
+    port = t.grpcPort ?? 0;
+  });
+
+  afterAll(() => t?.close());
+
+  it('does not describe its services to anyone, and serves them and the health service as before', async () => {
+    const reflection = openGrpcClient(port, credentials.createInsecure(), proto.grpc.reflection.v1.ServerReflection);
+    const health = openGrpcClient(port, credentials.createInsecure(), proto.grpc.health.v1.Health);
+    const fulfillment = openGrpcClient(port, credentials.createInsecure());
+    try {
+      const stream = (
+        reflection as unknown as {
+          ServerReflectionInfo(): NodeJS.ReadWriteStream & { write(message: object): boolean };
+        }
+      ).ServerReflectionInfo();
+      const refused = await new Promise<{ code: number }>((resolve, reject) => {
+        stream.once('data', () => reject(new Error('reflection answered')));
+        stream.once('error', resolve);
+        stream.write({ listServices: '*' });
+      });
+      expect(refused.code).toBe(status.UNIMPLEMENTED);
+      await expect(unary(health, 'Check', {})).resolves.toEqual({ status: 'SERVING' });
+      const answer = await unary<FulfillResponse>(fulfillment, 'Fulfill', balanceRequest(), bearer('local-dev-token'));
+      expect(answer.outcome).toBe('OUTCOME_FULFILLED');
+    } finally {
+      reflection.close();
+      health.close();
+      fulfillment.close();
+    }
+  });
+});
+
 describe('gRPC connections that grow old (GRPC_MAX_CONNECTION_AGE_MS)', () => {
   let t: TestApp;
   let port: number;

@@ -113,7 +113,7 @@ export interface AppConfigValues {
   async: AsyncConfig;
   degraded: DegradedConfig;
   shutdown: ShutdownConfig;
-  grpc: { enabled: boolean; port: number; maxConnectionAgeMs: number };
+  grpc: { enabled: boolean; port: number; maxConnectionAgeMs: number; reflection: boolean };
   admin: { enabled: boolean; port: number; host: string };
   observability: ObservabilityConfig;
 }
@@ -212,7 +212,7 @@ export class AppConfig implements AppConfigValues {
   readonly async!: AsyncConfig;
   readonly degraded!: DegradedConfig;
   readonly shutdown!: ShutdownConfig;
-  readonly grpc!: { enabled: boolean; port: number; maxConnectionAgeMs: number };
+  readonly grpc!: { enabled: boolean; port: number; maxConnectionAgeMs: number; reflection: boolean };
   /** The operator console's listener (ADMIN_*). */
   readonly admin!: { enabled: boolean; port: number; host: string };
   readonly observability!: ObservabilityConfig;
@@ -376,7 +376,12 @@ export class AppConfig implements AppConfigValues {
         delayMs: env.SHUTDOWN_DELAY_MS ?? (env.NODE_ENV === 'production' ? 5000 : 0),
         graceMs: env.SHUTDOWN_GRACE_MS,
       },
-      grpc: { enabled: env.GRPC_ENABLED, port: env.GRPC_PORT, maxConnectionAgeMs: env.GRPC_MAX_CONNECTION_AGE_MS },
+      grpc: {
+        enabled: env.GRPC_ENABLED,
+        port: env.GRPC_PORT,
+        maxConnectionAgeMs: env.GRPC_MAX_CONNECTION_AGE_MS,
+        reflection: env.GRPC_REFLECTION,
+      },
       admin: {
         enabled: env.ADMIN_ENABLED ?? env.NODE_ENV !== 'production',
         port: env.ADMIN_PORT,

@@ -612,6 +612,15 @@ export class Environment {
   @Max(86_400_000)
   GRPC_MAX_CONNECTION_AGE_MS = 1_800_000;
 
+  /**
+   * Serve gRPC server reflection (what grpcurl and `buf curl` use to list and describe the services). It answers
+   * without credentials, to anyone who can open a connection (with TLS_CLIENT_AUTH=require, anyone with a client
+   * certificate): turn it off where the schema should not be handed out.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  GRPC_REFLECTION = true;
+
   /** Serve Prometheus metrics (text format) on METRICS_PORT at /metrics. */
   @Transform(toBool)
   @IsBoolean()

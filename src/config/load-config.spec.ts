@@ -157,7 +157,8 @@ describe('loadConfig', () => {
         probeIntervalMs: 1000,
       });
       expect(config.shutdown).toEqual({ delayMs: 0, graceMs: 25_000 });
-      expect(config.grpc).toEqual({ enabled: true, port: 50051, maxConnectionAgeMs: 1_800_000 });
+      expect(config.grpc).toEqual({ enabled: true, port: 50051, maxConnectionAgeMs: 1_800_000, reflection: true });
+      expect(loadConfig({ GRPC_REFLECTION: 'false' }, CWD).grpc.reflection).toBe(false);
       expect(config.observability).toMatchObject({ metricsEnabled: true, metricsPort: 9464, parameterAllowlist: [] });
     });
 

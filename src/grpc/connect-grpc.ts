@@ -61,7 +61,7 @@ const MESSAGE_OVERHEAD_BYTES = 16 * 1024;
 
 /**
  * Serves the gRPC port (GRPC_PORT, same host as HTTP) when GRPC_ENABLED: FulfillmentService, grpc.health.v1
- * and server reflection. With TLS configured it uses the HTTPS certificate, CA bundle, CRL and client-certificate
+ * and server reflection (GRPC_REFLECTION). With TLS configured it uses the HTTPS certificate, CA bundle, CRL and client-certificate
  * mode, and follows their reloads (connections verified under an old trust store are drained); without TLS it is
  * plaintext, which the configuration only allows on loopback or behind a TLS-terminating proxy.
  * Resolves with the bound port (GRPC_PORT=0 picks a free one), or undefined when gRPC is disabled.
@@ -91,7 +91,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
         ? new ReloadableServerCredentials(tls, readTlsMaterial(tls))
         : ServerCredentials.createInsecure()),
     packageDefinition: loadGrpcDefinitions(),
-    reflectionDefinition: loadReflectionDefinitions(),
+    reflectionDefinition: config.grpc.reflection ? loadReflectionDefinitions() : undefined,
     maxReceiveMessageLength,
     interceptors: [
       grpcAccessLog(access, {

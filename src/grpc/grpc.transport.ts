@@ -13,8 +13,8 @@ export interface GrpcTransportOptions {
   /** Built for the server about to be bound (whether its handshakes can be watched decides the TLS options). */
   readonly credentials: (server: Server) => ServerCredentials;
   readonly packageDefinition: PackageDefinition;
-  /** What server reflection describes (the same services; see `loadReflectionDefinitions`). */
-  readonly reflectionDefinition: PackageDefinition;
+  /** What server reflection describes (the same services; see `loadReflectionDefinitions`); none: no reflection. */
+  readonly reflectionDefinition?: PackageDefinition;
   readonly maxReceiveMessageLength: number;
   /** GRPC_MAX_CONNECTION_AGE_MS. */
   readonly maxConnectionAgeMs: number;
@@ -49,7 +49,7 @@ export const KEEPALIVE_TIMEOUT_MS = 20_000;
 /**
  * Nest's gRPC transport with what its stock server lacks: our own (reloadable) credentials, the bound port
  * reported (so port 0 works), the TLS listeners handed over for observation, and server reflection for every
- * service in the definition. In-flight calls finish on close.
+ * service in the definition (unless GRPC_REFLECTION is off). In-flight calls finish on close.
  */
 export class FulfillmentGrpcTransport extends ServerGrpc {
   constructor(private readonly transport: GrpcTransportOptions) {
@@ -59,8 +59,10 @@ export class FulfillmentGrpcTransport extends ServerGrpc {
       packageDefinition: transport.packageDefinition,
       maxReceiveMessageLength: transport.maxReceiveMessageLength,
       gracefulShutdown: true,
-      onLoadPackageDefinition: (_definition: PackageDefinition, server: Server) =>
-        new ReflectionService(withFileDependencies(transport.reflectionDefinition)).addToServer(server),
+      onLoadPackageDefinition: (_definition: PackageDefinition, server: Server) => {
+        const described = transport.reflectionDefinition;
+        if (described) new ReflectionService(withFileDependencies(described)).addToServer(server);
+      },
     });
   }
 
