@@ -213,6 +213,23 @@ describe.each([
       expect(retry.headers['idempotent-replayed']).toBe('true');
     });
 
+    it('binds an id signed without a body to its path: the same poll again goes through, another path is refused', async () => {
+      // A poll is signed over `id.timestamp.` alone: before, the captured headers read any other fulfillment too.
+      const headers = signedHeaders(nextId(), '');
+      const poll = (path: string) => sendRaw(t.baseUrl, path, { method: 'GET', headers });
+      expect((await poll('/v1/fulfillments/poll-a')).status).toBe(404);
+      expect((await poll('/v1/fulfillments/poll-a')).status).toBe(404);
+      const elsewhere = await poll('/v1/fulfillments/poll-b');
+      expect(elsewhere.status).toBe(422);
+      expect(elsewhere.json()).toMatchObject({
+        error: 'IDEMPOTENCY_KEY_REUSED',
+        details: [{ field: 'webhook-id', problem: expect.stringContaining('another path') }],
+      });
+      // The id is spent on the poll: a deposit under it is another message.
+      const body = deposit();
+      expect((await send(t, body, signedHeaders(headers['webhook-id'], body))).status).toBe(422);
+    });
+
     it('binds no id to a call refused after its signature was checked (a platform the caller may not call): the corrected call goes through', async () => {
       const id = nextId();
       const wrong = JSON.stringify({ queryResult: { intent: { displayName: 'TestSwDeposit' } } });

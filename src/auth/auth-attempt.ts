@@ -28,6 +28,8 @@ export interface AuthAttempt {
   /** Every value of the route's token query parameter, on a route that takes one (`QueryTokenParameter`). */
   readonly queryTokens?: readonly string[];
   readonly nowSeconds: number;
+  /** What was called (`GET /v1/fulfillments/…`, the gRPC method path): what a signature over no body leaves open. */
+  readonly route?: string;
 }
 
 /** Stable reason codes for audit rows and logs; never shown to the caller. */

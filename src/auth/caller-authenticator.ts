@@ -157,6 +157,7 @@ export class CallerAuthenticator {
       local: isLoopbackAddress(source.remoteAddress),
       nowSeconds: Math.floor(Date.now() / 1000),
       queryTokens: source.queryTokens,
+      route: source.route,
     };
     const authorization = source.headers.authorization;
     const badAuthorization = authorization === undefined ? undefined : authorizationSyntaxError(authorization);

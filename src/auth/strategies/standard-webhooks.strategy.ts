@@ -45,9 +45,27 @@ export class WebhookIdReusedError extends AppError {
     super(
       'IDEMPOTENCY_KEY_REUSED',
       'This webhook-id was already used for a different message; send a new id for a new message.',
-      [{ field: 'webhook-id', problem: 'already used for a different body within the signature window' }],
+      [
+        {
+          field: 'webhook-id',
+          problem: 'already used within the signature window for a different body (or, without a body, another path)',
+        },
+      ],
     );
   }
+}
+
+/**
+ * What a message id is bound to in the replay window: its body's digest. A request without a body (a poll of
+ * `GET /v1/fulfillments/:id`, Rasa's `GET /actions`) is signed over its id and time alone, so it is bound to its
+ * method and path instead: a captured signature then cannot read another fulfillment (or call another route) within
+ * its window, while the same request sent again still goes through.
+ */
+export function replayDigest(attempt: Pick<AuthAttempt, 'rawBody' | 'route'>): string {
+  const hash = createHash('sha256');
+  if (attempt.rawBody.length === 0 && attempt.route !== undefined) hash.update('\0route ').update(attempt.route);
+  else hash.update(attempt.rawBody);
+  return hash.digest('hex');
 }
 
 /** `v1,<base64>` entries (any version, e.g. `v1a`), separated by spaces. */
@@ -88,7 +106,7 @@ function header(attempt: AuthAttempt, name: string): string | undefined {
 
 /**
  * Standard Webhooks: HMAC-SHA256 over `id.timestamp.body`, ±300 s. A `webhook-id` that is not a message id is a
- * malformed request (400). Each id is remembered with a digest of its body for as long as its signature is
+ * malformed request (400). Each id is remembered with a digest of its body (`replayDigest`) for as long as its signature is
  * accepted: a sender's retry (same id and body, new timestamp) and a repeat of the same request go through, and
  * the turn's idempotency store answers them with the first delivery's response; the same id with another body
  * is refused with 422, like an idempotency key reused for another request.
@@ -136,7 +154,7 @@ export class StandardWebhooksStrategy implements AuthStrategy {
         // clock differences between replicas and the database: the id stays bound to this body for as long as
         // the signature would still be accepted.
         const window = result.timestamp + DEFAULT_TOLERANCE_SECONDS + REPLAY_MARGIN_SECONDS - attempt.nowSeconds;
-        const digest = createHash('sha256').update(attempt.rawBody).digest('hex');
+        const digest = replayDigest(attempt);
         // Bound only once the caller is admitted (source ranges, platform, certificate binding): a refused call
         // must not spend its id, or the sender's corrected retry would be refused as a reuse.
         const onAdmitted = async (): Promise<void> => {
