@@ -270,6 +270,16 @@ describe('OpenAPI fidelity: real answers against the served document', () => {
       expectDocumented('get', '/v1/webhooks/rasa/health', health);
     });
 
+    it('a webhook-id signed without a body, sent again to another path: 422, as documented', async () => {
+      const headers = signed();
+      const health = await get('/v1/webhooks/rasa/health', headers);
+      expect(health.status).toBe(200);
+      const actions = await get('/v1/webhooks/rasa/actions', headers);
+      expect(actions.status).toBe(422);
+      expect(actions.json()).toMatchObject({ error: 'IDEMPOTENCY_KEY_REUSED' });
+      expectDocumented('get', '/v1/webhooks/rasa/actions', actions);
+    });
+
     it('a caller over its rate limit gets 429 with Retry-After and its RateLimit fields, as documented', async () => {
       const headers = { Authorization: `Bearer ${LIMITED_TOKEN}` };
       const first = await get('/v1/webhooks/rasa/actions', headers);

@@ -83,7 +83,9 @@ export const WEBHOOK_ERRORS: readonly WebhookError[] = [
   {
     status: 422,
     description: 'IDEMPOTENCY_KEY_REUSED: this turn id was already used with a different body.',
-    withoutBody: false,
+    withoutBody:
+      'IDEMPOTENCY_KEY_REUSED: this Standard Webhooks webhook-id was already used within its signature window for ' +
+      'another request (another path, or a body); sign each request under a new id.',
   },
   {
     status: 429,

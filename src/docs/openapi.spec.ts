@@ -173,7 +173,17 @@ describe('buildOpenApiDocument', () => {
     expect(operation.security).toEqual([...WEBHOOK_SECURITY]);
     expect(operation.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path', required: true }));
     expect(operation.requestBody).toBeUndefined();
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '403', '404', '429', '500', '503']);
+    expect(Object.keys(operation.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '404',
+      '422',
+      '429',
+      '500',
+      '503',
+    ]);
     expect(operation.responses['200']).toMatchObject({
       content: { 'application/json': { schema: { $ref: expect.stringContaining('FulfillmentStatusSchema') } } },
     });
@@ -218,10 +228,11 @@ describe('buildOpenApiDocument', () => {
       '500',
       '503',
     ]);
-    // A route that takes no body is refused no body (413, 415) and runs no turn (409, 422), but the caller's
-    // authentication can still answer 503 (the replay check, the password-check budget), and so can overload.
+    // A route that takes no body is refused no body (413, 415) and runs no turn (409), but the caller's
+    // authentication can still answer 503 (the replay check, the password-check budget), and so can overload, and
+    // 422 (a webhook-id already used for another path).
     const health = document.paths['/v1/webhooks/some-platform/health'].get!;
-    expect(Object.keys(health.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500', '503']);
+    expect(Object.keys(health.responses).sort()).toEqual(['200', '400', '401', '403', '422', '429', '500', '503']);
     expect((health.responses['503'] as { description: string }).description).toMatch(/replay check.*password checks/);
   });
 
