@@ -20,15 +20,10 @@ import { logGrpcJsMessages } from './grpc-js-log';
 import { cutUnfinishedRequests, stopReadingOnceAnswered } from './unfinished-requests';
 import { watchCallEnds } from './call-end';
 import { logCallsInContext } from './grpc-log-context';
+import { REFLECTION_METHODS } from './lazy-reflection';
 import { type AuthenticatedMethod, UnauthenticatedCalls } from './unauthenticated-calls';
 
 const logger = new Logger('Grpc');
-
-/** Server reflection's streams: their handler is not ours, so an undecodable message is refused before it. */
-const REFLECTION_METHODS: ReadonlySet<string> = new Set([
-  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
-  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
-]);
 
 /** Every method's requests, refused as the client's fault when their bytes do not decode. */
 const GUARDED_REQUESTS: Readonly<Record<string, RequestDecoding>> = {
@@ -91,7 +86,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
         ? new ReloadableServerCredentials(tls, readTlsMaterial(tls))
         : ServerCredentials.createInsecure()),
     packageDefinition: loadGrpcDefinitions(),
-    reflectionDefinition: config.grpc.reflection ? loadReflectionDefinitions() : undefined,
+    reflectionDefinition: config.grpc.reflection ? loadReflectionDefinitions : undefined,
     maxReceiveMessageLength,
     interceptors: [
       grpcAccessLog(access, {
@@ -102,6 +97,7 @@ export async function connectGrpc(app: INestApplication, config: AppConfig): Pro
       endpoint.runningCalls(),
       cutUnfinishedRequests(config.http.requestTimeoutMs),
       unauthenticated,
+      // Server reflection's handler is not ours: an undecodable message is refused before it.
       refuseUndecodableMessages(REFLECTION_METHODS),
       watchCallEnds(),
     ],

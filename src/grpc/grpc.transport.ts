@@ -1,10 +1,9 @@
 import { Server, type ServerCredentials, type ServerInterceptor } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { ServerGrpc } from '@nestjs/microservices';
 import { ListenError } from '../common/errors/listen-error';
 import { GRPC_PACKAGES } from './grpc-proto';
-import { withFileDependencies } from './reflection-descriptors';
+import { addLazyReflection } from './lazy-reflection';
 
 export interface GrpcTransportOptions {
   readonly host: string;
@@ -13,8 +12,11 @@ export interface GrpcTransportOptions {
   /** Built for the server about to be bound (whether its handshakes can be watched decides the TLS options). */
   readonly credentials: (server: Server) => ServerCredentials;
   readonly packageDefinition: PackageDefinition;
-  /** What server reflection describes (the same services; see `loadReflectionDefinitions`); none: no reflection. */
-  readonly reflectionDefinition?: PackageDefinition;
+  /**
+   * What server reflection describes (the same services; see `loadReflectionDefinitions`), loaded on the first
+   * reflection call; none: no reflection.
+   */
+  readonly reflectionDefinition?: () => PackageDefinition;
   readonly maxReceiveMessageLength: number;
   /** GRPC_MAX_CONNECTION_AGE_MS. */
   readonly maxConnectionAgeMs: number;
@@ -60,8 +62,7 @@ export class FulfillmentGrpcTransport extends ServerGrpc {
       maxReceiveMessageLength: transport.maxReceiveMessageLength,
       gracefulShutdown: true,
       onLoadPackageDefinition: (_definition: PackageDefinition, server: Server) => {
-        const described = transport.reflectionDefinition;
-        if (described) new ReflectionService(withFileDependencies(described)).addToServer(server);
+        if (transport.reflectionDefinition) addLazyReflection(server, transport.reflectionDefinition);
       },
     });
   }
