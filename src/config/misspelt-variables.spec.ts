@@ -1,4 +1,4 @@
-import { editDistance, misspeltVariables } from './misspelt-variables';
+import { countBound, editDistance, misspeltVariables } from './misspelt-variables';
 
 const KNOWN = new Set([
   'PORT',
@@ -101,5 +101,21 @@ describe('misspeltVariables', () => {
     ).toEqual([]);
     // Not a service link: a number.
     expect(flagged({ METRIC_PORT: '9464' })).toEqual(['METRIC_PORT']);
+  });
+});
+
+describe('countBound', () => {
+  it('is never more than the edit distance, so it passes over no misspelling', () => {
+    const letters = 'ABCDE_1';
+    let seed = 7;
+    const random = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
+    const word = (): string => Array.from({ length: 3 + random(8) }, () => letters[random(letters.length)]).join('');
+    for (let pair = 0; pair < 5_000; pair++) {
+      const [a, b] = [word(), word()];
+      expect({ a, b, bound: countBound(a, b) <= editDistance(a, b) }).toEqual({ a, b, bound: true });
+    }
+    expect(countBound('DATABSE_URL', 'DATABASE_URL')).toBe(1);
+    expect(countBound('THROTTLE_LIMIT', 'THROTTEL_LIMIT')).toBe(0);
+    expect(countBound('REDIS_URL', 'GRPC_PORT')).toBeGreaterThan(2);
   });
 });

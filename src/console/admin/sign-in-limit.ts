@@ -15,7 +15,12 @@ export const SIGN_IN_WINDOW_MS = 60_000;
  */
 @Injectable()
 export class SignInLimit {
-  private readonly windows = new LRUCache<string, { count: number; endsAt: number }>({ max: 50_000 });
+  /** Made on the first sign-in: lru-cache allocates for all its entries at once (a few ms of every start). */
+  private table?: LRUCache<string, { count: number; endsAt: number }>;
+
+  private get windows(): LRUCache<string, { count: number; endsAt: number }> {
+    return (this.table ??= new LRUCache({ max: 50_000 }));
+  }
 
   /** Counts one step; throws RATE_LIMITED (429 with Retry-After) past the budget. */
   admit(

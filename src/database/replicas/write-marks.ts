@@ -14,10 +14,18 @@ const UNREACHABLE = 'FFFFFFFF/FFFFFFFF';
  * database replica only once that replica has replayed past it (read-your-writes without a fixed sleep).
  */
 export class WriteMarks {
-  private readonly marks = new LRUCache<string, string>({ max: MAX_MARKS, ttl: MARK_TTL_MS });
+  /**
+   * Made on the first mark: lru-cache allocates its arrays for every entry it may hold at once (about 10 ms of a
+   * start for 100,000 with ttl), and a service without read replicas never marks a write.
+   */
+  private table?: LRUCache<string, string>;
+
+  private get marks(): LRUCache<string, string> {
+    return (this.table ??= new LRUCache<string, string>({ max: MAX_MARKS, ttl: MARK_TTL_MS }));
+  }
 
   note(scope: string, position: string): void {
-    const known = this.marks.get(scope);
+    const known = this.table?.get(scope);
     if (known === undefined || !hasReached(known, position)) this.marks.set(scope, position);
   }
 
@@ -37,7 +45,7 @@ export class WriteMarks {
 
   /** The last write's position for the scope, if one is remembered. */
   of(scope: string): string | undefined {
-    return this.marks.get(scope);
+    return this.table?.get(scope);
   }
 }
 
