@@ -119,7 +119,7 @@ export async function bundleService(staging) {
   );
   for (const output of result.outputFiles) {
     if (output.path.endsWith('.map')) writeFileSync(output.path, output.contents);
-    else writeFileSync(bundle, restoreClassNames(output.text));
+    else writeFileSync(bundle, asciiOnly(restoreClassNames(output.text)));
   }
   // The launcher: src/lifecycle/launch.ts (as tsc wrote it) and the call that runs the bundle beside it.
   await buildOrThrow(
@@ -135,6 +135,25 @@ export async function bundleService(staging) {
     },
     'the launcher',
   );
+}
+
+/**
+ * The bundle in ASCII. esbuild escapes what it can (strings, templates) but leaves regular expression literals and
+ * comments as written (validator's alphabets, libphonenumber's comments: 179 lines). Node reads an ASCII file into a
+ * one-byte string: half the memory for the 13 MB source, read in about half the time. Every other character
+ * becomes `\uXXXX` (two for one beyond the BMP), which means the same in a regular expression (a pair is one code
+ * point under the `u` flag), an identifier or a comment; an identity escape (`\é`) gives up its backslash, which
+ * would escape the `\u` instead. (Columns on those lines move in the source map; they hold no statements.)
+ */
+export function asciiOnly(text) {
+  return text.replace(/(\\*)(\P{ASCII})/gu, (_match, backslashes, character) => {
+    const kept = backslashes.length % 2 === 1 ? backslashes.slice(1) : backslashes;
+    let escaped = '';
+    for (let i = 0; i < character.length; i++) {
+      escaped += `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    }
+    return kept + escaped;
+  });
 }
 
 /**

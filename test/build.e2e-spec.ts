@@ -72,6 +72,9 @@ describe('the build (scripts/build.mjs on a copy of the project)', () => {
       join(staging, 'main.js'),
       `${decorated('Widget')}exports.Gadget = require('./gadget').Gadget;\n` +
         'const made = [exports.Widget, exports.Gadget].flatMap((c) => [c.name, c.make().constructor.name]);\n' +
+        // Regular expressions and comments esbuild leaves as written (validator's alphabets): the bundle is ASCII.
+        "const letters = [/^[A-ZÅÄÖ]+$/i.test('åä'), /\\é/.test('é'), /^[😀-😂]$/u.test('😁')]; // 北京\n" +
+        'made.push(letters.join());\n' +
         // As the OTLP exporter loads node:http.
         `import('node:os').then((os) => console.log(made.join(' '), typeof os.cpus), (e) => console.log(e.message));\n`,
     );
@@ -84,14 +87,19 @@ describe('the build (scripts/build.mjs on a copy of the project)', () => {
       '-e',
       `import { bundleService } from ${bundler}; await bundleService(${JSON.stringify(staging)});`,
     ]);
-    expect(readFileSync(join(staging, 'main.bundle.js'), 'utf8')).toMatch(/= class Gadget2 .*= class Widget2 /s);
+    const bundled = readFileSync(join(staging, 'main.bundle.js'), 'utf8');
+    expect(bundled).toMatch(/= class Gadget2 .*= class Widget2 /s);
+    expect(bundled.match(/\P{ASCII}/gu)).toBeNull();
     // main.js is now the launcher, which runs the bundle beside it (with a code cache of its own here): the first
     // start writes the cache, the second runs from it (where Node 20 lost a cached script's import() callback).
     for (const start of ['first', 'second']) {
       const { stdout } = await run(process.execPath, [join(staging, 'main.js')], {
         env: { ...process.env, NODE_COMPILE_CACHE: join(staging, 'code-cache') },
       });
-      expect({ start, stdout: stdout.trim() }).toEqual({ start, stdout: 'Widget Widget Gadget Gadget function' });
+      expect({ start, stdout: stdout.trim() }).toEqual({
+        start,
+        stdout: 'Widget Widget Gadget Gadget true,true,true function',
+      });
     }
   });
 
