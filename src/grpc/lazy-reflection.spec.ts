@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Server, ServerDuplexStream } from '@grpc/grpc-js';
+import { type Server, type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { Logger } from '@nestjs/common';
 import { loadReflectionDefinitions } from './grpc-proto';
 import { addLazyReflection, REFLECTION_METHODS } from './lazy-reflection';
 
@@ -64,5 +65,25 @@ describe('addLazyReflection', () => {
     const [path] = REFLECTION_METHODS;
     // ServerReflectionRequest { list_services = 7: "*" }
     expect(registered.get(path)!.deserialize(Buffer.from([0x3a, 0x01, 0x2a]))).toMatchObject({ listServices: '*' });
+  });
+});
+
+describe('addLazyReflection when reflection cannot be set up', () => {
+  it('fails the call with UNAVAILABLE and logs why, where a throw would end the process', () => {
+    const { server, registered } = fakeServer();
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      addLazyReflection(server, () => {
+        throw new Error('no descriptors');
+      });
+      const { call } = stream();
+      const failed: unknown[] = [];
+      call.on('error', (status) => failed.push(status));
+      expect(() => registered.get([...REFLECTION_METHODS][0])!.handler(call)).not.toThrow();
+      expect(failed).toEqual([{ code: status.UNAVAILABLE, details: 'Server reflection is unavailable.' }]);
+      expect(error).toHaveBeenCalledWith('Server reflection could not be set up: Error: no descriptors');
+    } finally {
+      error.mockRestore();
+    }
   });
 });

@@ -7,7 +7,9 @@ import type {
   ServiceDefinition,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import { Logger } from '@nestjs/common';
 
 /** Server reflection's streams: v1, and v1alpha, which older clients (grpcurl before 1.8.8) still ask. */
 export const REFLECTION_METHODS: ReadonlySet<string> = new Set([
@@ -39,7 +41,18 @@ export function addLazyReflection(server: Server, describe: () => PackageDefinit
   for (const path of REFLECTION_METHODS) {
     server.register<unknown, unknown>(
       path,
-      (call: ServerDuplexStream<unknown, unknown>) => method(path).handler(call),
+      (call: ServerDuplexStream<unknown, unknown>) => {
+        let found: ReflectionMethod;
+        try {
+          found = method(path);
+        } catch (error: unknown) {
+          // Thrown here it would end the process (grpc-js calls the handler outside any try): the call fails alone.
+          new Logger('Grpc').error(`Server reflection could not be set up: ${String(error)}`);
+          call.emit('error', { code: status.UNAVAILABLE, details: 'Server reflection is unavailable.' });
+          return;
+        }
+        found.handler(call);
+      },
       (value) => method(path).serialize(value),
       (bytes) => method(path).deserialize(bytes),
       'bidi',

@@ -47,19 +47,20 @@ describe('lighterReplies', () => {
     ]);
   });
 
-  it('keeps a prompt’s elicit and confirm in every lighter form', () => {
-    const prompt: FulfillmentResult = {
-      text: 'Which account?',
-      elicit: { parameter: 'from_account' },
-      confirm: false,
-      sessionParameters: { step: 1 },
+  it('never sends a question without the session values that say what it asked', () => {
+    const confirmation: FulfillmentResult = {
+      text: 'Transfer $250.00 to savings?',
+      confirm: true,
+      messages: [{ type: 'quick-replies', replies: ['Yes', 'No'] }],
+      sessionParameters: { confirming: 'digest' },
     };
-    expect(lighterReplies(prompt)).toEqual([
+    expect(lighterReplies(confirmation)).toEqual([
       {
-        without: 'its session values',
-        result: { text: 'Which account?', elicit: { parameter: 'from_account' }, confirm: false },
+        without: 'its rich messages and payload',
+        result: { text: 'Transfer $250.00 to savings?', confirm: true, sessionParameters: { confirming: 'digest' } },
       },
     ]);
+    expect(lighterReplies({ text: 'Which account?', elicit: { parameter: 'from_account' }, contexts: [] })).toEqual([]);
   });
 
   it('offers only the forms that leave something out', () => {
