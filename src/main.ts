@@ -19,6 +19,7 @@ import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { exitAfterLogs, exitOnUncaughtErrors } from './lifecycle/exit';
+import { SERVICE_STARTED } from './lifecycle/launch';
 import { assertPortsFree } from './lifecycle/listeners';
 import { logProcessWarnings } from './lifecycle/process-warnings';
 import { createNestLogger, rootLogger } from './observability/logging';
@@ -233,6 +234,8 @@ async function main(): Promise<void> {
   );
   // Lines are written in batches (logging.ts); the start-up lines go out now, for whoever waits on them.
   rootLogger(config.logLevel).flush();
+  // For the launcher: the code compiled for this start can be kept for the next (see launch.ts).
+  (process as NodeJS.EventEmitter).emit(SERVICE_STARTED);
 }
 
 main().catch((error: unknown) => failStart(error instanceof Error ? (error.stack ?? error.message) : String(error)));

@@ -12,8 +12,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Module } from 'node:module';
-import { CODE_CACHE_FILES_KEPT, codeCacheFile, codeCacheFolder, launch, runWithCodeCache } from './launch';
+import {
+  CODE_CACHE_FILES_KEPT,
+  codeCacheFile,
+  codeCacheFolder,
+  firstRunCacheFile,
+  launch,
+  runWithCodeCache,
+  SERVICE_STARTED,
+} from './launch';
 
 /** A bundle that reports what `require` would have given a CommonJS module: its paths, a sibling, the module. */
 const BUNDLE = `
@@ -34,12 +41,19 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
     writeFileSync(join(dir, 'sibling.js'), 'module.exports = "beside the bundle";');
   });
 
+  const started = (): boolean => (process as NodeJS.EventEmitter).emit(SERVICE_STARTED);
+
   afterEach(() => {
+    started();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = (folder: string | undefined): Record<string, unknown> =>
-    runWithCodeCache(bundle, folder, {}) as Record<string, unknown>;
+  /** A whole start: the bundle runs, then says the service has started. */
+  const run = (folder: string | undefined): Record<string, unknown> => {
+    const exports = runWithCodeCache(bundle, folder, {}) as Record<string, unknown>;
+    started();
+    return exports;
+  };
   const cacheFiles = (): string[] => readdirSync(cache).sort();
 
   it('runs the bundle as require would: its own __filename and __dirname, requires beside it, exports as this', () => {
@@ -64,6 +78,23 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
     expect(run(folder).sibling).toBe('beside the bundle');
     // Accepted by V8, so not written again.
     expect(statSync(file).mtimeMs).toBe(written.mtimeMs);
+  });
+
+  it('keeps the cache of the first run until the service has started, then that of the whole start', () => {
+    const folder = codeCacheFolder({ NODE_COMPILE_CACHE: cache });
+    const file = codeCacheFile(cache, bundle, {});
+    const name = (path: string): string => path.slice(cache.length + 1);
+    runWithCodeCache(bundle, folder, {});
+    expect(cacheFiles()).toEqual([name(firstRunCacheFile(file))]);
+    // A start that ends before the service started (or a bundle that never says so) reads the first run's cache.
+    runWithCodeCache(bundle, folder, {});
+    expect(cacheFiles()).toEqual([name(firstRunCacheFile(file))]);
+    expect(started()).toBe(true);
+    expect(cacheFiles()).toEqual([name(file)]);
+    // A start from the whole cache writes nothing and waits for nothing.
+    runWithCodeCache(bundle, folder, {});
+    expect(started()).toBe(false);
+    expect(cacheFiles()).toEqual([name(file)]);
   });
 
   it('replaces a cache V8 rejects (corrupt) and still runs the bundle', () => {
@@ -147,19 +178,22 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
       writeFileSync(launched, `require('node:fs').writeFileSync(__dirname + '/ran', __filename);`);
       return launched;
     };
-    const nodeKeepsCompiledCode = typeof (Module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
-    (nodeKeepsCompiledCode ? it.skip : it)('keeps the code cache itself where Node has none (Node 20)', () => {
+    it('keeps the code cache of the bundle itself, and turns on Node’s own for the packages it loads', () => {
       const launched = marked();
-      launch(launched, { NODE_COMPILE_CACHE: cache });
+      const nodeCache = jest.fn();
+      launch(launched, { NODE_COMPILE_CACHE: cache }, nodeCache);
       expect(readFileSync(join(dir, 'ran'), 'utf8')).toBe(launched);
-      expect(cacheFiles()).toEqual([codeCacheFile(cache, launched, {}).slice(cache.length + 1)]);
+      expect(nodeCache).toHaveBeenCalledTimes(1);
+      expect(cacheFiles()).toEqual([firstRunCacheFile(codeCacheFile(cache, launched, {})).slice(cache.length + 1)]);
     });
 
     it('keeps no code cache with NODE_DISABLE_COMPILE_CACHE set, and runs the bundle all the same', () => {
       const launched = marked();
-      launch(launched, { NODE_DISABLE_COMPILE_CACHE: '1', NODE_COMPILE_CACHE: cache });
+      const nodeCache = jest.fn();
+      launch(launched, { NODE_DISABLE_COMPILE_CACHE: '1', NODE_COMPILE_CACHE: cache }, nodeCache);
       expect(readFileSync(join(dir, 'ran'), 'utf8')).toBe(launched);
+      expect(nodeCache).not.toHaveBeenCalled();
       expect(existsSync(cache)).toBe(false);
     });
   });

@@ -16,23 +16,35 @@ type ModuleWrapper = (
 ) => void;
 
 /**
- * What `node dist/main.js` runs (scripts/bundle.mjs writes that file to call this): the service's bundle,
- * `dist/main.bundle.js`, with the code V8 compiled for it kept between starts. Compiling the 13 MB bundle was
- * about a fifth of a start. On Node 22.1+ Node keeps it (`module.enableCompileCache`, which also covers the
- * packages loaded from node_modules later); Node 20 has no such cache, so there the bundle is compiled as a
- * `vm.Script` with V8's code cache beside it. `NODE_DISABLE_COMPILE_CACHE=1` turns both off; with
- * `--enable-source-maps` the bundle is loaded plainly, as the source maps need.
+ * Emitted on `process` by the service once it listens: every function its start-up ran is compiled by then, and the
+ * code cache written now holds them all (the modules `main` loads after its first await included).
  */
-export function launch(bundle: string, env: Environment = process.env): void {
-  const enableCompileCache = (Module as { enableCompileCache?: () => unknown }).enableCompileCache;
-  const disabled = Boolean(env.NODE_DISABLE_COMPILE_CACHE);
-  if (enableCompileCache || disabled || process.sourceMapsEnabled) {
-    if (!disabled) enableCompileCache?.();
+export const SERVICE_STARTED = 'webhook-fulfillment:started';
+
+/** Node 22.1+'s own compile cache, for what is loaded from node_modules beside the bundle; absent on Node 20. */
+const nodeCompileCache = (Module as { enableCompileCache?: () => unknown }).enableCompileCache;
+
+/**
+ * What `node dist/main.js` runs (scripts/bundle.mjs writes that file to call this): the service's bundle,
+ * `dist/main.bundle.js`, with the code V8 compiled for it kept between starts. The bundle is compiled as a
+ * `vm.Script` with V8's code cache beside it, on every Node: Node 22's own compile cache (`module.enableCompileCache`,
+ * still turned on for the packages loaded from node_modules later) keeps only the code compiled before a module runs,
+ * so every module inside the bundle was compiled again at each start (about 0.25 s of 1.4 on Node 24).
+ * `NODE_DISABLE_COMPILE_CACHE=1` turns both off; with `--enable-source-maps` the bundle is loaded plainly, as the source
+ * maps need.
+ */
+export function launch(
+  bundle: string,
+  env: Environment = process.env,
+  enableNodeCompileCache: (() => unknown) | undefined = nodeCompileCache,
+): void {
+  if (env.NODE_DISABLE_COMPILE_CACHE || process.sourceMapsEnabled) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is the application itself
     require(bundle);
     return;
   }
-  runWithCodeCache(bundle, codeCacheFolder(env));
+  enableNodeCompileCache?.();
+  runWithCodeCache(bundle, codeCacheFolder(env), env);
 }
 
 /**
@@ -54,27 +66,35 @@ export function codeCacheFolder(env: Environment): string | undefined {
 }
 
 /**
- * The cache file of this build of the bundle under these Node options: `<where>-<build>.v8cache`, where is the
- * bundle's path and the options (V8 rejects code compiled under other flags, and one file per configuration keeps
- * two from overwriting each other's on every start), build its size and mtime and the Node version (a rebuilt
- * bundle gets a new file, and the older one is removed when it is written).
+ * The cache file of this build of the bundle under this Node and its options: `<where>-<build>.v8cache`, where is
+ * the bundle's path, the Node version and the options (V8 rejects code compiled by another V8 or under other flags,
+ * and one file per configuration keeps two from overwriting each other's on every start: a checkout run on Node 20
+ * and on Node 24 in turns), build its size and mtime (a rebuilt bundle gets a new file, and the older one is removed
+ * when it is written).
  */
 export function codeCacheFile(folder: string, bundle: string, env: Environment): string {
   const { size, mtimeMs } = statSync(bundle);
   const digest = (...parts: unknown[]): string =>
     createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
-  const where = digest(bundle, process.execArgv.join(' '), env.NODE_OPTIONS ?? '');
-  return join(folder, `${where}-${digest(process.version, process.arch, size, mtimeMs)}.v8cache`);
+  const where = digest(bundle, process.version, process.arch, process.execArgv.join(' '), env.NODE_OPTIONS ?? '');
+  return join(folder, `${where}-${digest(size, mtimeMs)}.v8cache`);
+}
+
+/** Where the cache written after the bundle's first run is kept until the service has started (`SERVICE_STARTED`). */
+export function firstRunCacheFile(file: string): string {
+  return file.replace(/\.v8cache$/, '.first-run.v8cache');
 }
 
 /**
- * Runs `bundle` as `require` would, and returns its exports; compiled with the code cache from `folder` (and writes
- * one when it has none).
+ * Runs `bundle` as `require` would, and returns its exports; compiled with the code cache from `folder`. Without a
+ * usable cache, one is written after the bundle's first run; without the cache of a whole start, that one is written
+ * when the bundle emits `SERVICE_STARTED` (a bundle that never does keeps the first-run cache).
  */
 export function runWithCodeCache(bundle: string, folder: string | undefined, env: Environment = process.env): unknown {
   const source = readFileSync(bundle, 'utf8');
   const file = folder === undefined ? undefined : codeCacheFile(folder, bundle, env);
-  const cachedData = file === undefined ? undefined : readIfPresent(file);
+  const whole = file === undefined ? undefined : readIfPresent(file);
+  const cachedData = whole ?? (file === undefined ? undefined : readIfPresent(firstRunCacheFile(file)));
   // No importModuleDynamically: Node 20 loses it for code compiled from the cache, so the bundle has no import()
   // (scripts/bundle.mjs turns each into a require).
   const script = new Script(Module.wrap(source), { filename: bundle, cachedData });
@@ -83,10 +103,11 @@ export function runWithCodeCache(bundle: string, folder: string | undefined, env
   module.filename = bundle;
   wrapper.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   module.loaded = true;
+  if (file === undefined) return module.exports;
+  const accepted = cachedData !== undefined && script.cachedDataRejected !== true;
   // After the bundle's first run, so that the functions it compiled on the way are in the cache too.
-  if (file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
-    writeCodeCache(file, script);
-  }
+  if (!accepted) writeCodeCache(firstRunCacheFile(file), script);
+  if (!accepted || whole === undefined) process.once(SERVICE_STARTED, () => writeCodeCache(file, script));
   return module.exports;
 }
 
