@@ -3,6 +3,7 @@ import {
   cpSync,
   existsSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -76,7 +77,9 @@ describe('the build (scripts/build.mjs on a copy of the project)', () => {
         "const letters = [/^[A-ZÅÄÖ]+$/i.test('åä'), /\\é/.test('é'), /^[😀-😂]$/u.test('😁')]; // 北京\n" +
         'made.push(letters.join());\n' +
         // As the OTLP exporter loads node:http.
-        `import('node:os').then((os) => console.log(made.join(' '), typeof os.cpus), (e) => console.log(e.message));\n`,
+        `import('node:os').then((os) => console.log(made.join(' '), typeof os.cpus), (e) => console.log(e.message));\n` +
+        // As the service says once it listens (after its first await): the launcher writes the code cache then.
+        "setImmediate(() => process.emit('webhook-fulfillment:started'));\n",
     );
     writeFileSync(join(staging, 'gadget.js'), decorated('Gadget'));
     // The launcher that main.js becomes, as tsc wrote it into dist/.
@@ -91,7 +94,8 @@ describe('the build (scripts/build.mjs on a copy of the project)', () => {
     expect(bundled).toMatch(/= class Gadget2 .*= class Widget2 /s);
     expect(bundled.match(/\P{ASCII}/gu)).toBeNull();
     // main.js is now the launcher, which runs the bundle beside it (with a code cache of its own here): the first
-    // start writes the cache, the second runs from it (where Node 20 lost a cached script's import() callback).
+    // start writes the cache (once the bundle says it started), the second runs from it (where Node 20 lost a cached
+    // script's import() callback).
     for (const start of ['first', 'second']) {
       const { stdout } = await run(process.execPath, [join(staging, 'main.js')], {
         env: { ...process.env, NODE_COMPILE_CACHE: join(staging, 'code-cache') },
@@ -100,6 +104,8 @@ describe('the build (scripts/build.mjs on a copy of the project)', () => {
         start,
         stdout: 'Widget Widget Gadget Gadget true,true,true function',
       });
+      const cached = readdirSync(join(staging, 'code-cache')).filter((name) => name.endsWith('.v8cache'));
+      expect({ start, cached: cached.length }).toEqual({ start, cached: 1 });
     }
   });
 

@@ -16,7 +16,6 @@ import {
   CODE_CACHE_FILES_KEPT,
   codeCacheFile,
   codeCacheFolder,
-  firstRunCacheFile,
   launch,
   runWithCodeCache,
   SERVICE_STARTED,
@@ -80,21 +79,17 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
     expect(statSync(file).mtimeMs).toBe(written.mtimeMs);
   });
 
-  it('keeps the cache of the first run until the service has started, then that of the whole start', () => {
+  it('writes the cache once the service has started (not during its start), and reads it on the next start', () => {
     const folder = codeCacheFolder({ NODE_COMPILE_CACHE: cache });
-    const file = codeCacheFile(cache, bundle, {});
-    const name = (path: string): string => path.slice(cache.length + 1);
+    const name = codeCacheFile(cache, bundle, {}).slice(cache.length + 1);
     runWithCodeCache(bundle, folder, {});
-    expect(cacheFiles()).toEqual([name(firstRunCacheFile(file))]);
-    // A start that ends before the service started (or a bundle that never says so) reads the first run's cache.
-    runWithCodeCache(bundle, folder, {});
-    expect(cacheFiles()).toEqual([name(firstRunCacheFile(file))]);
+    expect(cacheFiles()).toEqual([]);
     expect(started()).toBe(true);
-    expect(cacheFiles()).toEqual([name(file)]);
-    // A start from the whole cache writes nothing and waits for nothing.
+    expect(cacheFiles()).toEqual([name]);
+    // A start from the cache writes nothing and waits for nothing.
     runWithCodeCache(bundle, folder, {});
     expect(started()).toBe(false);
-    expect(cacheFiles()).toEqual([name(file)]);
+    expect(cacheFiles()).toEqual([name]);
   });
 
   it('replaces a cache V8 rejects (corrupt) and still runs the bundle', () => {
@@ -185,7 +180,8 @@ describe('launch: the service bundle with V8 code kept between starts', () => {
       launch(launched, { NODE_COMPILE_CACHE: cache }, nodeCache);
       expect(readFileSync(join(dir, 'ran'), 'utf8')).toBe(launched);
       expect(nodeCache).toHaveBeenCalledTimes(1);
-      expect(cacheFiles()).toEqual([firstRunCacheFile(codeCacheFile(cache, launched, {})).slice(cache.length + 1)]);
+      started();
+      expect(cacheFiles()).toEqual([codeCacheFile(cache, launched, {}).slice(cache.length + 1)]);
     });
 
     it('keeps no code cache with NODE_DISABLE_COMPILE_CACHE set, and runs the bundle all the same', () => {

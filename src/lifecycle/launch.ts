@@ -17,7 +17,8 @@ type ModuleWrapper = (
 
 /**
  * Emitted on `process` by the service once it listens: every function its start-up ran is compiled by then, and the
- * code cache written now holds them all (the modules `main` loads after its first await included).
+ * code cache written now holds them all (the modules `main` loads after its first await included; a cache written
+ * after the bundle's first run, as before 7 Dec, had none of them).
  */
 export const SERVICE_STARTED = 'webhook-fulfillment:started';
 
@@ -80,21 +81,16 @@ export function codeCacheFile(folder: string, bundle: string, env: Environment):
   return join(folder, `${where}-${digest(size, mtimeMs)}.v8cache`);
 }
 
-/** Where the cache written after the bundle's first run is kept until the service has started (`SERVICE_STARTED`). */
-export function firstRunCacheFile(file: string): string {
-  return file.replace(/\.v8cache$/, '.first-run.v8cache');
-}
-
 /**
  * Runs `bundle` as `require` would, and returns its exports; compiled with the code cache from `folder`. Without a
- * usable cache, one is written after the bundle's first run; without the cache of a whole start, that one is written
- * when the bundle emits `SERVICE_STARTED` (a bundle that never does keeps the first-run cache).
+ * usable cache, one is written when the bundle emits `SERVICE_STARTED`: every function the start ran is in it then,
+ * and writing it (about 0.2 s) does not delay the start, which matters most where every start is a first one (a new
+ * pod's empty /tmp). A bundle that never emits it gets no cache.
  */
 export function runWithCodeCache(bundle: string, folder: string | undefined, env: Environment = process.env): unknown {
   const source = readFileSync(bundle, 'utf8');
   const file = folder === undefined ? undefined : codeCacheFile(folder, bundle, env);
-  const whole = file === undefined ? undefined : readIfPresent(file);
-  const cachedData = whole ?? (file === undefined ? undefined : readIfPresent(firstRunCacheFile(file)));
+  const cachedData = file === undefined ? undefined : readIfPresent(file);
   // No importModuleDynamically: Node 20 loses it for code compiled from the cache, so the bundle has no import()
   // (scripts/bundle.mjs turns each into a require).
   const script = new Script(Module.wrap(source), { filename: bundle, cachedData });
@@ -103,11 +99,9 @@ export function runWithCodeCache(bundle: string, folder: string | undefined, env
   module.filename = bundle;
   wrapper.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   module.loaded = true;
-  if (file === undefined) return module.exports;
-  const accepted = cachedData !== undefined && script.cachedDataRejected !== true;
-  // After the bundle's first run, so that the functions it compiled on the way are in the cache too.
-  if (!accepted) writeCodeCache(firstRunCacheFile(file), script);
-  if (!accepted || whole === undefined) process.once(SERVICE_STARTED, () => writeCodeCache(file, script));
+  if (file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+    process.once(SERVICE_STARTED, () => writeCodeCache(file, script));
+  }
   return module.exports;
 }
 
