@@ -19,7 +19,7 @@ import { IntentRegistrationError } from './fulfillment/fulfillment.errors';
 import { CONFIG_SECTIONS } from './lifecycle/config-sections';
 import { shutDownGracefully } from './lifecycle/graceful-shutdown';
 import { exitAfterLogs, exitOnUncaughtErrors } from './lifecycle/exit';
-import { SERVICE_STARTED } from './lifecycle/launch';
+import { SERVICE_STARTED } from './lifecycle/service-started';
 import { assertPortsFree } from './lifecycle/listeners';
 import { logProcessWarnings } from './lifecycle/process-warnings';
 import { createNestLogger, rootLogger } from './observability/logging';

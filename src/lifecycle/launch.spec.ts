@@ -12,14 +12,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CODE_CACHE_FILES_KEPT,
-  codeCacheFile,
-  codeCacheFolder,
-  launch,
-  runWithCodeCache,
-  SERVICE_STARTED,
-} from './launch';
+import { CODE_CACHE_FILES_KEPT, codeCacheFile, codeCacheFolder, launch, runWithCodeCache } from './launch';
+import { SERVICE_STARTED } from './service-started';
 
 /** A bundle that reports what `require` would have given a CommonJS module: its paths, a sibling, the module. */
 const BUNDLE = `

@@ -4,6 +4,7 @@ import { createRequire, Module } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { SERVICE_STARTED } from './service-started';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -14,13 +15,6 @@ type ModuleWrapper = (
   filename: string,
   dirname: string,
 ) => void;
-
-/**
- * Emitted on `process` by the service once it listens: every function its start-up ran is compiled by then, and the
- * code cache written now holds them all (the modules `main` loads after its first await included; a cache written
- * after the bundle's first run, as before 7 Dec, had none of them).
- */
-export const SERVICE_STARTED = 'webhook-fulfillment:started';
 
 /** Node 22.1+'s own compile cache, for what is loaded from node_modules beside the bundle; absent on Node 20. */
 const nodeCompileCache = (Module as { enableCompileCache?: () => unknown }).enableCompileCache;
