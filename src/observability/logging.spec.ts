@@ -263,6 +263,19 @@ describe('the log destination before an exit (real pipes and files)', () => {
     destination.end();
   });
 
+  it('writes out a line logged while a write of nothing was under way (the periodic flush with nothing held)', async () => {
+    const path = join(dir, 'file.log');
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT);
+    const destination = logDestination(fd);
+    const logger = createRootLogger('info', destination);
+    // What the periodic flush does with nothing held: a write of zero bytes, under way when the line comes.
+    destination.flush();
+    logger.info('Stopped cleanly');
+    expect(await flushLogDestination(destination, 10_000)).toBe(true);
+    expect(jsonLines(path)).toEqual(['Stopped cleanly']);
+    destination.end();
+  });
+
   it('writes out lines that never reached the 4 KB batch', async () => {
     const path = join(dir, 'file.log');
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT);

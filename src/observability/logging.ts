@@ -166,13 +166,17 @@ export function flushLogDestination(destination: LogDestination, timeoutMs: numb
     const timer = setTimeout(() => settle(false), timeoutMs);
     destination.on('write', onWrite);
     // A flush calls back once at most LOG_BUFFER_BYTES are left, and lines logged meanwhile wait too: flush again
-    // until a round finds nothing left to write.
+    // until a round finds nothing left to write. Never the first round: a flush asked for while a write is under
+    // way calls back when that write ends, and one the periodic flush began with nothing to write (zero bytes)
+    // ends with the lines logged meanwhile still held ("Stopped cleanly" lost from a clean exit's output).
+    let rounds = 0;
     const round = (): void => {
       writtenThisRound = 0;
+      rounds += 1;
       destination.flush((error) => {
         // fsync after the writes fails on pipes and terminals (EINVAL): the lines are written all the same.
         if (error && (error as NodeJS.ErrnoException).syscall !== 'fsync') settle(false);
-        else if (writtenThisRound === 0) settle(true);
+        else if (writtenThisRound === 0 && rounds > 1) settle(true);
         else round();
       });
     };
