@@ -178,6 +178,8 @@ const CACHED_RUN = 'service, static bearer token, read-through cache on (balance
 const REPLICA_RUN = 'service, static bearer token, balance read routed to a streaming replica (cache off)';
 const INVALIDATION_RUN = 'cache invalidation across two service replicas (Redis pub/sub)';
 const CHART_HEAP_RUN = "service, static bearer token, the Helm chart's heap limits (its NODE_OPTIONS)";
+/** Nest itself: what a turn of the framework the issue keeps costs beyond the express reference (bench/baselines). */
+const NEST_REFERENCE_RUN = 'reference: bare NestJS 11 (platform-express) + pg pool SELECT, one controller';
 const GRPC_BASELINE_RUN = 'baseline: bare grpc-js + pg pool SELECT (Fulfill, plaintext HTTP/2)';
 const TRANSFER_BASELINE_RUN =
   'baseline: node:http + pg, TransferFunds in one transaction (claim, lock both, move, insert, store reply)';
@@ -319,6 +321,9 @@ async function measurePairs(targets) {
   const service = targets[0].runs[0]?.name;
   const pairs = [
     ['serviceVsExpressSelect', service, named('reference: bare express 5')],
+    // Where the first target's gap is: the framework alone against express, and the service against the framework.
+    ['nestVsExpressSelect', NEST_REFERENCE_RUN, named('reference: bare express 5')],
+    ['serviceVsNestSelect', service, NEST_REFERENCE_RUN],
     ['tracingOnVsOff', TRACED_RUN, service],
     ['sampled10PercentVsOff', SAMPLED_RUN, service],
     ['grpcVsHttpGeneric', named('service, gRPC Fulfill'), named('service, generic JSON')],
@@ -472,6 +477,12 @@ async function main() {
         expected: 'balance 324782',
         runs: [{ name: 'reference: bare express 5 + pg pool SELECT', auth: bearer }],
       },
+      {
+        script: 'bench/baselines/nest-select.mjs',
+        env: { DATABASE_URL: db.url },
+        expected: 'balance 324782',
+        runs: [{ name: NEST_REFERENCE_RUN, auth: bearer }],
+      },
     ];
     targets.splice(
       1,
@@ -585,6 +596,7 @@ async function main() {
   const select = byName('baseline: node:http + pg pool SELECT');
   const expressSelect = byName('reference: bare express 5');
   const grpcBaseline = results.find((r) => r.name === GRPC_BASELINE_RUN);
+  const nestReference = results.find((r) => r.name === NEST_REFERENCE_RUN);
   const ratio = (a, b) => (a && b ? +(a.requestsPerSecond / b.requestsPerSecond).toFixed(3) : null);
   const ratios = {
     hmacVsBearer: ratio(hmac, service),
@@ -594,6 +606,8 @@ async function main() {
     vsExpressSelect: ratio(service, expressSelect),
     // What the transport itself allows the gRPC row (issue 14's target 3): grpc-js against express, same SELECT.
     grpcJsVsExpress: ratio(grpcBaseline, expressSelect),
+    nestVsExpressSelect: ratio(nestReference, expressSelect),
+    serviceVsNestSelect: ratio(service, nestReference),
   };
   const traced = results.find((r) => r.name === TRACED_RUN);
   const tracing = traced && {
@@ -664,7 +678,12 @@ async function main() {
   // What the targets above are measured against: the transport's own cost, the tail's shape, the chart's heap.
   const chartHeap = results.find((r) => r.name === CHART_HEAP_RUN);
   const tail = (row) => (row?.p50Ms ? +(row.p99Ms / row.p50Ms).toFixed(2) : null);
+  const fromRounds = (key) =>
+    paired[key] ? { value: paired[key].median, rounds: paired[key].rounds, rows: ratios[key] } : ratios[key];
   const context = {
+    // The first target's gap in two: bare Nest ÷ the express reference, and the service ÷ bare Nest.
+    nestVsExpressSelect: fromRounds('nestVsExpressSelect'),
+    serviceVsNestSelect: fromRounds('serviceVsNestSelect'),
     grpcJsVsExpress: ratios.grpcJsVsExpress,
     p99OverP50Service: tail(service),
     p99OverP50Express: tail(expressSelect),
