@@ -1,11 +1,13 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
+import { getStorageToken } from '@nestjs/throttler';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { AuditLog } from '../audit/audit-log';
 import { type CallerRateLimit, routeRateLimit } from '../auth/callers/caller';
 import { AppError } from '../common/errors/app-error';
 import { AppConfig } from '../config';
 import { Metrics } from '../observability/metrics';
 import { rateLimitHeaders, type RateLimitState } from './rate-limit-headers';
+import type { RateLimitStore } from './rate-limit.store';
 import { RefusalAuditWindow } from './refusal-audit-window';
 
 /** The storage name every caller budget counts under (Redis keys `{<key>:caller}:hits`). */
@@ -25,6 +27,14 @@ export interface RateLimitedCall {
   readonly requestId?: string;
 }
 
+/** The budget a call was counted in: its own route's (`route`) or the caller's one budget. */
+interface CountedWindow {
+  readonly key: string;
+  readonly route?: string;
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
 /**
  * Per-caller throttling for both transports: one counter per caller, whatever the route or gRPC method (so a
  * caller cannot multiply its budget by spreading calls over platforms or transports), except the routes its
@@ -36,7 +46,7 @@ export class CallerRateLimiter {
   private readonly audited = new RefusalAuditWindow();
 
   constructor(
-    @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
+    @Inject(getStorageToken()) private readonly storage: RateLimitStore,
     private readonly audit: AuditLog,
     private readonly config: AppConfig,
     @Optional() private readonly metrics?: Metrics,
@@ -44,18 +54,30 @@ export class CallerRateLimiter {
 
   /**
    * Counts one call and returns the state for the `RateLimit-Policy` / `RateLimit` fields; past the budget throws
-   * `RATE_LIMITED` carrying those fields and `Retry-After`.
+   * `RATE_LIMITED` carrying those fields and `Retry-After`. At once with the in-memory counters; a promise when the
+   * count is Redis's.
    */
-  async consume(call: RateLimitedCall): Promise<RateLimitState> {
+  consume(call: RateLimitedCall): RateLimitState | Promise<RateLimitState> {
     const budget = routeRateLimit(call.rateLimit, call.route);
     const limit = budget.rateLimit?.limit ?? this.config.throttle.limit;
     const windowSeconds = budget.rateLimit?.ttlSeconds ?? this.config.throttle.ttlSeconds;
     const ttlMs = windowSeconds * 1000;
     const owner = call.callerId === undefined ? `open:${call.route}` : `caller:${call.callerId}`;
     const key = budget.own ? `${owner}:route:${call.route}` : owner;
-    const record = await this.storage.increment(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
+    const counted = this.storage.count(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
+    const window = { key, route: budget.own ? call.route : undefined, limit, windowSeconds };
+    return counted instanceof Promise
+      ? counted.then((record) => this.settle(call, window, record))
+      : this.settle(call, window, counted);
+  }
+
+  private settle(
+    call: RateLimitedCall,
+    { key, route, limit, windowSeconds }: CountedWindow,
+    record: ThrottlerStorageRecord,
+  ): RateLimitState {
     const state: RateLimitState = {
-      policy: budget.own ? call.route : CALLER_POLICY,
+      policy: route ?? CALLER_POLICY,
       limit,
       windowSeconds,
       // The store answers 0 hits only when it is unreachable and the call was let through (fail open).
@@ -74,7 +96,7 @@ export class CallerRateLimiter {
         outcome: 'failure',
         callerId: call.callerId,
         reason: 'rate-limit',
-        detail: `${limit} per ${windowSeconds} s${budget.own ? ` on ${call.route}` : ''}`,
+        detail: `${limit} per ${windowSeconds} s${route ? ` on ${route}` : ''}`,
         remoteAddress: call.remoteAddress,
         requestId: call.requestId,
         route: call.calledRoute ?? call.route,

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import type { RequestContext } from '../common/http/request-context';
 import { CallerRateLimiter } from './caller-rate-limiter';
-import { rateLimitHeaders } from './rate-limit-headers';
+import { rateLimitHeaders, type RateLimitState } from './rate-limit-headers';
 
 /** `METHOD /path` as routed (`GET /v1/fulfillments/:id`), the name the callers file's `rateLimit.routes` uses. */
 export function httpRouteOf(request: RequestContext): string {
@@ -21,10 +21,10 @@ export function httpRouteOf(request: RequestContext): string {
 export class CallerThrottlerGuard implements CanActivate {
   constructor(private readonly limiter: CallerRateLimiter) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<RequestContext>();
-    const state = await this.limiter.consume({
+    const consumed = this.limiter.consume({
       callerId: request.caller?.id,
       // The auth guard copies the registered caller's rateLimit, route overrides included.
       rateLimit: request.callerRateLimit,
@@ -34,7 +34,14 @@ export class CallerThrottlerGuard implements CanActivate {
       requestId: request.requestId,
     });
     const response = http.getResponse<Response>();
-    for (const [name, value] of Object.entries(rateLimitHeaders(state))) response.setHeader(name, value);
-    return true;
+    return consumed instanceof Promise
+      ? consumed.then((state) => announce(response, state))
+      : announce(response, consumed);
   }
+}
+
+/** Where the caller stands, in the response's `RateLimit-Policy` / `RateLimit` fields. */
+function announce(response: Response, state: RateLimitState): true {
+  for (const [name, value] of Object.entries(rateLimitHeaders(state))) response.setHeader(name, value);
+  return true;
 }

@@ -33,6 +33,11 @@ export class FixedWindowStorage implements ThrottlerStorage {
   }
 
   increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<ThrottlerStorageRecord> {
+    return Promise.resolve(this.hit(key, ttl, limit, blockDuration));
+  }
+
+  /** `increment` without the promise: a request's two counts (its address, its caller) take no turn of the loop. */
+  hit(key: string, ttl: number, limit: number, blockDuration: number): ThrottlerStorageRecord {
     const now = this.now();
     let window = this.windows.get(key);
     if (!window || (now >= window.expiresAt && now >= window.blockedUntil)) {
@@ -42,11 +47,11 @@ export class FixedWindowStorage implements ThrottlerStorage {
       if (this.windows.size >= this.maxWindows) this.forgetOldest();
       this.windows.set(key, window);
     }
-    if (now < window.blockedUntil) return Promise.resolve(this.record(window, now, true));
+    if (now < window.blockedUntil) return this.record(window, now, true);
     window.hits += 1;
     const blocked = window.hits > limit;
     if (blocked) window.blockedUntil = now + Math.max(blockDuration, window.expiresAt - now);
-    return Promise.resolve(this.record(window, now, blocked));
+    return this.record(window, now, blocked);
   }
 
   close(): void {

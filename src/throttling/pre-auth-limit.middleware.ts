@@ -21,25 +21,35 @@ export function preAuthLimit(limiter: PreAuthLimiter): RequestHandler {
       next();
       return;
     }
-    limiter.admit({ ...client, requestId: request.requestId, route: `${request.method} ${request.path}` }).then(
+    let admitted: void | Promise<void>;
+    try {
+      admitted = limiter.admit({ ...client, requestId: request.requestId, route: `${request.method} ${request.path}` });
+    } catch (error: unknown) {
+      refuse(error, request, response, next);
+      return;
+    }
+    // In-memory counters settle at once: the request goes on in the same turn of the loop.
+    if (!admitted) {
+      next();
+      return;
+    }
+    admitted.then(
       () => next(),
-      (error: unknown) => {
-        if (!(error instanceof AppError)) {
-          next(error);
-          return;
-        }
-        for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
-        sendJson(
-          response,
-          429,
-          JSON.stringify({
-            statusCode: 429,
-            error: error.code,
-            message: error.message,
-            requestId: request.requestId,
-          }),
-        );
-      },
+      (error: unknown) => refuse(error, request, response, next),
     );
   };
+}
+
+/** 429 with `Retry-After` and the usual error body for a refusal; anything else goes on to the error handlers. */
+function refuse(error: unknown, request: RequestContext, response: Response, next: NextFunction): void {
+  if (!(error instanceof AppError)) {
+    next(error);
+    return;
+  }
+  for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
+  sendJson(
+    response,
+    429,
+    JSON.stringify({ statusCode: 429, error: error.code, message: error.message, requestId: request.requestId }),
+  );
 }

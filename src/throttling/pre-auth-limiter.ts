@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { getStorageToken, type ThrottlerStorage } from '@nestjs/throttler';
+import { getStorageToken } from '@nestjs/throttler';
+import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { AuditLog } from '../audit/audit-log';
 import { AppError } from '../common/errors/app-error';
 import {
@@ -13,6 +14,7 @@ import { AppConfig } from '../config';
 import { Metrics } from '../observability/metrics';
 import { rateLimitHeaders } from './rate-limit-headers';
 import { RefusalAuditWindow } from './refusal-audit-window';
+import type { RateLimitStore } from './rate-limit.store';
 
 const THROTTLER_NAME = 'preauth';
 /** The per-address budget's policy name in the `RateLimit-Policy` / `RateLimit` fields of its 429. */
@@ -46,7 +48,7 @@ export class PreAuthLimiter {
   private readonly ignoredForwardingLogged = new RefusalAuditWindow();
 
   constructor(
-    @Inject(getStorageToken()) private readonly storage: ThrottlerStorage,
+    @Inject(getStorageToken()) private readonly storage: RateLimitStore,
     private readonly audit: AuditLog,
     private readonly config: AppConfig,
     @Optional() private readonly metrics?: Metrics,
@@ -62,29 +64,37 @@ export class PreAuthLimiter {
   /**
    * Counts one call; throws `RATE_LIMITED` (with `Retry-After`) past the address's budget. A call let through
    * whose forwarding headers were ignored is audited once per peer and minute; a refused one once per address and
-   * window.
+   * window. Settled at once with the in-memory counters (nothing returned); a promise when the count is Redis's.
    */
-  async admit(call: ClientCall): Promise<void> {
+  admit(call: ClientCall): void | Promise<void> {
     const { limit, ttlSeconds } = this.config.network.preAuth;
     if (limit > 0 && call.address) {
       const ttlMs = ttlSeconds * 1000;
       const key = `preauth:ip:${addressLimitKey(call.address)}`;
-      const record = await this.storage.increment(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
-      if (record.isBlocked) {
-        const retryAfter = Math.max(1, record.timeToBlockExpire);
-        this.metrics?.throttledRequest('preauth');
-        this.auditRefusal(call, key, retryAfter, `${limit} per ${ttlSeconds} s`);
-        throw new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.', [], {
-          'Retry-After': String(retryAfter),
-          ...rateLimitHeaders({
-            policy: PREAUTH_POLICY,
-            limit,
-            windowSeconds: ttlSeconds,
-            remaining: 0,
-            resetSeconds: retryAfter,
-          }),
-        });
-      }
+      const counted = this.storage.count(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
+      if (counted instanceof Promise) return counted.then((record) => this.settle(call, key, record));
+      this.settle(call, key, counted);
+      return;
+    }
+    if (call.ignoredForwarding) this.recordIgnoredForwarding(call, call.ignoredForwarding);
+  }
+
+  private settle(call: ClientCall, key: string, record: ThrottlerStorageRecord): void {
+    const { limit, ttlSeconds } = this.config.network.preAuth;
+    if (record.isBlocked) {
+      const retryAfter = Math.max(1, record.timeToBlockExpire);
+      this.metrics?.throttledRequest('preauth');
+      this.auditRefusal(call, key, retryAfter, `${limit} per ${ttlSeconds} s`);
+      throw new AppError('RATE_LIMITED', 'Too many requests; retry after the time in Retry-After.', [], {
+        'Retry-After': String(retryAfter),
+        ...rateLimitHeaders({
+          policy: PREAUTH_POLICY,
+          limit,
+          windowSeconds: ttlSeconds,
+          remaining: 0,
+          resetSeconds: retryAfter,
+        }),
+      });
     }
     if (call.ignoredForwarding) this.recordIgnoredForwarding(call, call.ignoredForwarding);
   }

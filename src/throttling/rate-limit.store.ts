@@ -49,6 +49,21 @@ export class RateLimitStore implements ThrottlerStorage, OnApplicationShutdown {
     }
   }
 
+  /**
+   * Counts one hit: at once from the in-memory counters, a promise only when Redis is asked (a request's two counts
+   * would otherwise be four promises and as many turns of the microtask queue, for a map lookup each).
+   */
+  count(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): ThrottlerStorageRecord | Promise<ThrottlerStorageRecord> {
+    if (this.inner instanceof FixedWindowStorage) return this.inner.hit(key, ttl, limit, blockDuration);
+    return this.increment(key, ttl, limit, blockDuration, throttlerName);
+  }
+
   async increment(
     key: string,
     ttl: number,
