@@ -54,6 +54,14 @@ class EchoHandler implements FulfillmentHandler {
   }
 }
 
+/** Plain JavaScript that ignores the interface's promise: answers with the result itself. */
+@IntentHandler('PlainValue')
+class PlainValueHandler {
+  handle(): FulfillmentResult {
+    return { text: 'plain' };
+  }
+}
+
 @IntentHandler('ThrowSync')
 class ThrowSyncHandler implements FulfillmentHandler {
   handle(): Promise<FulfillmentResult> {
@@ -107,7 +115,15 @@ class CooperativeHandler implements FulfillmentHandler {
 }
 
 @Module({
-  providers: [EchoHandler, ThrowSyncHandler, RejectHandler, SlowHandler, CooperativeHandler, ScopeProbeHandler],
+  providers: [
+    EchoHandler,
+    PlainValueHandler,
+    ThrowSyncHandler,
+    RejectHandler,
+    SlowHandler,
+    CooperativeHandler,
+    ScopeProbeHandler,
+  ],
 })
 class TestHandlersModule {}
 
@@ -245,6 +261,11 @@ describe('FulfillmentDispatcher', () => {
       expect(dispatched).toStrictEqual({ outcome: 'fallback', result: { text: 'f' } });
       expect(warnLog).toHaveBeenCalledWith(expect.stringContaining('"NobodyHandlesThis"'));
     });
+  });
+
+  it('takes a result answered without a promise (a handler in plain JavaScript)', async () => {
+    const dispatched = await dispatcher.dispatch(input('PlainValue'), 1000);
+    expect(dispatched).toEqual({ outcome: 'fulfilled', result: { text: 'plain' }, handler: 'PlainValueHandler' });
   });
 
   describe('a handler that fails', () => {

@@ -120,12 +120,14 @@ export class FulfillmentDispatcher {
       traced(span, registered, () => runInWorkScope(scope, () => registered.handler.handle(request))),
     );
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), deadline.remainingMs);
+    // The work or the deadline, whichever comes first (one promise, where Promise.race takes four).
+    const first = new Promise<FulfillmentResult | typeof TIMED_OUT>((resolve, reject) => {
+      timer = setTimeout(resolve, deadline.remainingMs, TIMED_OUT);
+      work.then(resolve, reject);
     });
 
     try {
-      const settled = await Promise.race([work, timeout]);
+      const settled = await first;
       if (settled === TIMED_OUT) {
         const { result, kept } = this.interimReply(registered, request, work, deadline, options.keepLateWork);
         this.abortWhenUnused(controller, work, deadline, kept, lateMs);
@@ -217,10 +219,18 @@ function traced(
   registered: RegisteredHandler,
   handle: () => Promise<FulfillmentResult>,
 ): Promise<FulfillmentResult> {
-  if (span.isRecording()) {
-    span.setAttributes({ 'fulfillment.handler': registered.className, 'fulfillment.intent': registered.intent });
+  let work: Promise<FulfillmentResult>;
+  try {
+    // A native promise is returned as it is; a handler that answers without one (plain JavaScript) is wrapped.
+    work = Promise.resolve(handle());
+  } catch (error: unknown) {
+    // A handler that throws before its first await fails like one that rejects, with whatever it threw.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    work = Promise.reject(error);
   }
-  const work = Promise.resolve().then(handle);
+  // An unrecorded span (tracing off, or a trace not sampled) has nothing to end.
+  if (!span.isRecording()) return work;
+  span.setAttributes({ 'fulfillment.handler': registered.className, 'fulfillment.intent': registered.intent });
   work.then(
     () => span.end(),
     (error: unknown) => {

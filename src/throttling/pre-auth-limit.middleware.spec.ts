@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AuditLog } from '../audit/audit-log';
 import { loadConfig } from '../config';
 import { CallerRateLimiter } from './caller-rate-limiter';
@@ -37,7 +37,7 @@ describe('the throttles over in-memory counters', () => {
 
   it('lets a request within the budget go on before the middleware returns (no turn of the microtask queue)', () => {
     const middleware = preAuthLimit(new PreAuthLimiter(store, audit, config));
-    const next = jest.fn<void, Parameters<NextFunction>>();
+    const next = jest.fn();
     middleware(request(), response().res, next);
     expect(next).toHaveBeenCalledTimes(1);
     expect(next).toHaveBeenCalledWith();
@@ -45,7 +45,7 @@ describe('the throttles over in-memory counters', () => {
 
   it('refuses the request past the budget with a 429 at once', () => {
     const middleware = preAuthLimit(new PreAuthLimiter(store, audit, config));
-    const next = jest.fn<void, Parameters<NextFunction>>();
+    const next = jest.fn();
     middleware(request(), response().res, next);
     middleware(request(), response().res, next);
     const { res, sent } = response();
@@ -58,7 +58,7 @@ describe('the throttles over in-memory counters', () => {
   it('waits for a count that is a promise (the Redis store), then goes on or refuses', async () => {
     const redisLike = { count: (...args: Parameters<RateLimitStore['increment']>) => store.increment(...args) };
     const middleware = preAuthLimit(new PreAuthLimiter(redisLike as unknown as RateLimitStore, audit, config));
-    const next = jest.fn<void, Parameters<NextFunction>>();
+    const next = jest.fn();
     middleware(request(), response().res, next);
     expect(next).not.toHaveBeenCalled();
     await new Promise(setImmediate);
