@@ -138,8 +138,22 @@ describe('waiting for the migration lock (real PostgreSQL)', () => {
     const runner = dataSource.createQueryRunner();
     try {
       await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
       // Busy the whole time: a long statement, as a migration building an index is.
       const working = holder.query('SELECT pg_sleep(2), pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      // Under way on the server before the wait starts: on a slow machine the statement could otherwise reach
+      // PostgreSQL after the holder had been idle for the second that counts as stuck.
+      await eventually(
+        async () => {
+          const rows: { state: string }[] = await dataSource.query(
+            'SELECT state FROM pg_stat_activity WHERE pid = $1',
+            [pid],
+          );
+          expect(rows[0]?.state).toBe('active');
+        },
+        2_000,
+        10,
+      );
       const waited = await acquireMigrationLock(runner, () => undefined, 1_000);
       await working;
       expect(waited).toBeGreaterThan(0);
