@@ -4,6 +4,7 @@ import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-st
 import { AuditLog } from '../audit/audit-log';
 import { type CallerRateLimit, routeRateLimit } from '../auth/callers/caller';
 import { AppError } from '../common/errors/app-error';
+import { thenOrNow } from '../common/then-or-now';
 import { AppConfig } from '../config';
 import { Metrics } from '../observability/metrics';
 import { rateLimitHeaders, type RateLimitState } from './rate-limit-headers';
@@ -66,9 +67,7 @@ export class CallerRateLimiter {
     const key = budget.own ? `${owner}:route:${call.route}` : owner;
     const counted = this.storage.count(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
     const window = { key, route: budget.own ? call.route : undefined, limit, windowSeconds };
-    return counted instanceof Promise
-      ? counted.then((record) => this.settle(call, window, record))
-      : this.settle(call, window, counted);
+    return thenOrNow(counted, (record) => this.settle(call, window, record));
   }
 
   private settle(

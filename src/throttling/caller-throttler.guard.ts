@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import type { RequestContext } from '../common/http/request-context';
+import { thenOrNow } from '../common/then-or-now';
 import { CallerRateLimiter } from './caller-rate-limiter';
 import { rateLimitHeaders, type RateLimitState } from './rate-limit-headers';
 
@@ -34,9 +35,7 @@ export class CallerThrottlerGuard implements CanActivate {
       requestId: request.requestId,
     });
     const response = http.getResponse<Response>();
-    return consumed instanceof Promise
-      ? consumed.then((state) => announce(response, state))
-      : announce(response, consumed);
+    return thenOrNow(consumed, (state) => announce(response, state));
   }
 }
 

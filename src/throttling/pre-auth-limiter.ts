@@ -3,6 +3,7 @@ import { getStorageToken } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { AuditLog } from '../audit/audit-log';
 import { AppError } from '../common/errors/app-error';
+import { thenOrNow } from '../common/then-or-now';
 import {
   addressLimitKey,
   type ClientAddress,
@@ -72,9 +73,7 @@ export class PreAuthLimiter {
       const ttlMs = ttlSeconds * 1000;
       const key = `preauth:ip:${addressLimitKey(call.address)}`;
       const counted = this.storage.count(key, ttlMs, limit, ttlMs, THROTTLER_NAME);
-      if (counted instanceof Promise) return counted.then((record) => this.settle(call, key, record));
-      this.settle(call, key, counted);
-      return;
+      return thenOrNow(counted, (record) => this.settle(call, key, record));
     }
     if (call.ignoredForwarding) this.recordIgnoredForwarding(call, call.ignoredForwarding);
   }
