@@ -55,7 +55,10 @@ function apiServerFetch({ tokenFile, caFile }: ApiServerCredentials): FetchLike 
         throw error;
       },
     );
-    const [agent, token] = await Promise.all([dispatcher, readFile(tokenFile, 'utf8')]);
+    // The CA first, then the token: with both files missing (not in a pod) the error always names the CA file, where
+    // reading them at once named whichever read failed first. The agent is kept, so only the first request waits.
+    const agent = await dispatcher;
+    const token = await readFile(tokenFile, 'utf8');
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((value, name) => (headers[name] = value));
     headers.authorization = `Bearer ${token.trim()}`;
