@@ -114,7 +114,9 @@ describe('migrations at start, one process at a time (real processes, real Postg
     });
     services = [started];
     await started.waitFor(LISTENING);
-  });
+    // Six processes started one after another (three commands, a migration, two services): on a slow machine each
+    // takes seconds.
+  }, 120_000);
 
   it('the migrate command waits for the lock too', async () => {
     holder = await holdMigrationLock(database.url);
