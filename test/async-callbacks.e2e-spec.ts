@@ -582,7 +582,8 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
              WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%callback_deliveries%'`,
           );
           expect(rows).toEqual([{ ended: true }]);
-        }, 10_000);
+          // A CLI process started on a loaded CI machine took over 10 s to reach the lock.
+        }, 60_000);
         const ended = await waiting;
         expect(ended).toMatchObject({ code: 1, stdout: '' });
         expect(ended.stderr).toMatch(/^deliveries failed: terminating connection due to administrator command\n$/);
@@ -591,7 +592,7 @@ describe('async fulfillment and signed callbacks (real HTTP receivers, real Post
         await holder.end();
       }
       expect((await settledDelivery(fulfillmentId, 'dead')).attempts).toBe(1);
-    });
+    }, 120_000);
 
     it('410 Gone disables the callback URL: a later fulfillment of the same caller is not sent', async () => {
       const receiver = gone.receiver as CallbackReceiver;

@@ -241,7 +241,8 @@ describe('console-sessions command line', () => {
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('usage: npm run console-sessions -- end <subject>');
     }
-  });
+    // Five process starts: over 30 s on a loaded CI machine.
+  }, 120_000);
 
   it('needs DATABASE_URL (exit 2)', async () => {
     const result = await consoleSessionsCli({}, 'end', 'dave');
