@@ -29,9 +29,17 @@ function traceparent(): { header: string; traceId: string; parentId: string } {
 }
 
 /** What a span tells an observer: everything but its ids and timings. */
-function visible(spans: readonly ReadableSpan[]): string {
+/** Left out where a test looks for digits: a random port (33247) once contained a balance's. */
+const PORTS = ['server.port', 'network.peer.port', 'client.port'];
+
+function visible(spans: readonly ReadableSpan[], leaveOut: readonly string[] = []): string {
   return JSON.stringify(
-    spans.map((span) => ({ name: span.name, attributes: span.attributes, events: span.events, status: span.status })),
+    spans.map((span) => ({
+      name: span.name,
+      attributes: Object.fromEntries(Object.entries(span.attributes).filter(([key]) => !leaveOut.includes(key))),
+      events: span.events,
+      status: span.status,
+    })),
   );
 }
 
@@ -143,7 +151,7 @@ describe('observability', () => {
       expect(query.attributes['db.query.text']).toMatch(/customer_number = \$1/);
 
       // The customer number, the balance read, the token and the user's words are nowhere.
-      const seen = visible(spans);
+      const seen = visible(spans, PORTS);
       expect(seen).not.toContain('12345');
       expect(seen).not.toContain('3247');
       expect(seen).not.toContain('local-dev-token');
@@ -219,7 +227,7 @@ describe('observability', () => {
         'fulfillment.idempotent_replay': true,
       });
       expect(firstSpans.filter((span) => span.attributes['db.system.name'] === 'postgresql').length).toBeGreaterThan(2);
-      const seen = visible([...firstSpans, ...againSpans]);
+      const seen = visible([...firstSpans, ...againSpans], PORTS);
       expect(seen).not.toContain('12345');
       expect(seen).not.toContain('77.31');
       expect(seen).not.toContain('Done: I moved');
