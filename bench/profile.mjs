@@ -4,6 +4,8 @@
 // bench/profiler-hook.mjs), whose samples are shared out over the stages. Each sample goes to the deepest
 // frame of the stack that belongs to a stage, so time spent in node:http or in a library on a stage's
 // behalf counts for that stage. Stage µs = share of the busy samples × the plain run's CPU µs per request.
+// A third run under V8's sampling heap profiler shares the bytes a turn allocates out over the stages by the same
+// rule (what is freed again counts too: garbage made is what the collector's stage pays for).
 // PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools); PROFILE_TRACING=1 runs with every
 // span exported (OTLP http/protobuf to a sink on 127.0.0.1 that answers 200), as bench/run.mjs's traced row.
 // The database is bench/run.mjs's too (bench/database.mjs): DATABASE_URL's server, or an embedded PostgreSQL the
@@ -86,8 +88,11 @@ const TURN = TURNS[process.env.PROFILE_TURN ?? 'es'];
 if (!TURN) throw new Error(`PROFILE_TURN must be one of ${Object.keys(TURNS).join(', ')}`);
 const BODY = TURN.body();
 
-/** One run: warm-up, then the measured load; with `profileFile`, the profiler runs during the measured part. */
-async function run(env, profileFile) {
+/**
+ * One run: warm-up, then the measured load; with `profileFile`, a profiler runs during the measured part: V8's CPU
+ * profiler, or with `kind` 'heap' its sampling heap profiler.
+ */
+async function run(env, profileFile, kind = 'cpu') {
   const port = await freePort();
   const grpcPort = await freePort();
   const server = await startServer(
@@ -99,6 +104,7 @@ async function run(env, profileFile) {
       GRPC_PORT: String(grpcPort),
       METRICS_PORT: String(await freePort()),
       PROFILE_OUT: profileFile ?? '',
+      PROFILE_KIND: kind,
     },
     profileFile ? ['--import', pathToFileURL(join(root, 'bench', 'profiler-hook.mjs')).href] : [],
   );
@@ -147,6 +153,17 @@ export function originalUrls(bundle = join(root, 'dist', 'main.bundle.js')) {
   };
 }
 
+const UNCLAIMED = 'node:http, sockets, event loop';
+
+/** The stage a frame's own code belongs to, or undefined when it is its caller's. */
+function frameStage(callFrame, urlOf) {
+  const { functionName } = callFrame;
+  if (functionName === '(garbage collector)') return 'garbage collection';
+  if (functionName === '(idle)') return 'idle';
+  const url = urlOf(callFrame);
+  return STAGES.find(([, patterns]) => patterns.some((pattern) => pattern.test(url)))?.[0];
+}
+
 /** Busy sample time per stage, in µs; idle time is left out. `urlOf` gives a frame's source file. */
 export function stageTimes(profile, urlOf = (callFrame) => callFrame.url) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -155,14 +172,8 @@ export function stageTimes(profile, urlOf = (callFrame) => callFrame.url) {
   const stageOf = new Map();
   const classify = (id) => {
     if (stageOf.has(id)) return stageOf.get(id);
-    const { callFrame } = byId.get(id);
-    const { functionName } = callFrame;
-    const url = urlOf(callFrame);
-    let stage;
-    if (functionName === '(garbage collector)') stage = 'garbage collection';
-    else if (functionName === '(idle)') stage = 'idle';
-    else stage = STAGES.find(([, patterns]) => patterns.some((pattern) => pattern.test(url)))?.[0];
-    if (stage === undefined) stage = parent.has(id) ? classify(parent.get(id)) : 'node:http, sockets, event loop';
+    let stage = frameStage(byId.get(id).callFrame, urlOf);
+    if (stage === undefined) stage = parent.has(id) ? classify(parent.get(id)) : UNCLAIMED;
     stageOf.set(id, stage);
     return stage;
   };
@@ -173,6 +184,21 @@ export function stageTimes(profile, urlOf = (callFrame) => callFrame.url) {
   });
   times.delete('idle');
   return times;
+}
+
+/**
+ * Bytes allocated per stage in a sampling heap profile (V8's estimate from its samples), by the same rule as
+ * stageTimes: an allocation counts for the deepest frame of its stack that belongs to a stage.
+ */
+export function stageBytes(profile, urlOf = (callFrame) => callFrame.url) {
+  const bytes = new Map();
+  const visit = (node, inherited) => {
+    const stage = frameStage(node.callFrame, urlOf) ?? inherited;
+    if (node.selfSize > 0) bytes.set(stage, (bytes.get(stage) ?? 0) + node.selfSize);
+    for (const child of node.children ?? []) visit(child, stage);
+  };
+  visit(profile.head, UNCLAIMED);
+  return bytes;
 }
 
 async function main() {
@@ -197,30 +223,44 @@ async function main() {
   const sink = process.env.PROFILE_TRACING === '1' ? await startOtlpSink() : undefined;
   if (sink) Object.assign(env, exportEverySpan(sink.url));
   const profileFile = process.env.PROFILE_OUT ?? join(dir, 'service.cpuprofile');
+  const heapFile = `${profileFile.replace(/\.cpuprofile$/, '')}.heapprofile`;
   try {
     const plain = await run(env);
     const profiled = await run(env, profileFile);
-    const times = stageTimes(JSON.parse(readFileSync(profileFile, 'utf8')), originalUrls());
+    // A run of its own: the heap profiler's stack captures would shift the CPU profile's shares.
+    const sampled = await run(env, heapFile, 'heap');
+    const urlOf = originalUrls();
+    const times = stageTimes(JSON.parse(readFileSync(profileFile, 'utf8')), urlOf);
+    const bytes = stageBytes(JSON.parse(readFileSync(heapFile, 'utf8')), urlOf);
     const busy = [...times.values()].reduce((sum, time) => sum + time, 0);
-    const order = [...STAGES.map(([name]) => name), 'node:http, sockets, event loop', 'garbage collection'];
+    const kilobytes = (stage) => (bytes.get(stage) ?? 0) / 1024 / sampled.requests;
+    const order = [...STAGES.map(([name]) => name), UNCLAIMED, 'garbage collection'];
     const rows = order
-      .filter((stage) => times.has(stage))
+      .filter((stage) => times.has(stage) || bytes.has(stage))
       .map((stage) => {
-        const share = times.get(stage) / busy;
-        return { stage, share: +(share * 100).toFixed(1), cpuMicrosPerRequest: Math.round(share * plain.cpu) };
+        const share = (times.get(stage) ?? 0) / busy;
+        return {
+          stage,
+          share: +(share * 100).toFixed(1),
+          cpuMicrosPerRequest: Math.round(share * plain.cpu),
+          kilobytesPerRequest: kilobytes(stage),
+        };
       });
     const width = Math.max(...rows.map((row) => row.stage.length));
-    console.log(`\n${'stage'.padEnd(width)}  CPU µs/req  share`);
+    console.log(`\n${'stage'.padEnd(width)}  CPU µs/req  share  KB allocated/req`);
     for (const row of rows) {
       console.log(
-        `${row.stage.padEnd(width)}  ${String(row.cpuMicrosPerRequest).padStart(10)}  ${row.share.toFixed(1).padStart(4)} %`,
+        `${row.stage.padEnd(width)}  ${String(row.cpuMicrosPerRequest).padStart(10)}  ${row.share.toFixed(1).padStart(4)} %` +
+          `  ${row.kilobytesPerRequest.toFixed(1).padStart(16)}`,
       );
     }
+    const allocated = rows.reduce((sum, row) => sum + row.kilobytesPerRequest, 0);
     console.log(
-      `${'total'.padEnd(width)}  ${String(Math.round(plain.cpu)).padStart(10)}  (${plain.requestsPerSecond} req/s unprofiled; ` +
-        `${Math.round(profiled.cpu)} µs/req and ${profiled.requestsPerSecond} req/s under the profiler)`,
+      `${'total'.padEnd(width)}  ${String(Math.round(plain.cpu)).padStart(10)}         ${allocated.toFixed(1).padStart(16)}` +
+        `  (${plain.requestsPerSecond} req/s unprofiled; ${Math.round(profiled.cpu)} µs/req and ` +
+        `${profiled.requestsPerSecond} req/s under the CPU profiler)`,
     );
-    if (process.env.PROFILE_OUT) console.log(`profile written to ${profileFile}`);
+    if (process.env.PROFILE_OUT) console.log(`profiles written to ${profileFile} and ${heapFile}`);
   } finally {
     await sink?.close();
     await db.stop();
