@@ -37,7 +37,7 @@ module.exports = {
   projects: [
     {
       displayName: 'unit',
-      testEnvironment: 'node',
+      testEnvironment: '<rootDir>/test/support/node-environment.js',
       rootDir: '.',
       roots: ['<rootDir>/src'],
       testMatch: ['**/*.spec.ts'],
@@ -47,7 +47,7 @@ module.exports = {
     {
       // Stores and repositories on a cloned, migrated database: no Nest, no HTTP.
       displayName: 'medium',
-      testEnvironment: 'node',
+      testEnvironment: '<rootDir>/test/support/node-environment.js',
       rootDir: '.',
       roots: ['<rootDir>/test/medium'],
       testMatch: ['**/*.medium-spec.ts'],
@@ -58,7 +58,7 @@ module.exports = {
     },
     {
       displayName: 'e2e',
-      testEnvironment: 'node',
+      testEnvironment: '<rootDir>/test/support/node-environment.js',
       rootDir: '.',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],

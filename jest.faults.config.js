@@ -11,7 +11,7 @@ module.exports = {
   projects: [
     {
       displayName: 'faults',
-      testEnvironment: 'node',
+      testEnvironment: '<rootDir>/test/support/node-environment.js',
       rootDir: '.',
       roots: ['<rootDir>/test/faults'],
       testMatch: ['**/*.faults-spec.ts'],

@@ -7,7 +7,7 @@
 const base = require('./jest.config.js').projects.find((project) => project.displayName === 'e2e');
 
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/node-environment.js',
   rootDir: '.',
   roots: ['<rootDir>/test/newcomer'],
   testMatch: ['**/*.newcomer-spec.ts'],
