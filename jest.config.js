@@ -29,7 +29,8 @@ module.exports = {
   // servers, PostgreSQL and sockets. With two the cores were idle a fifth of the time (7 Dec, Node 20: 412 s with
   // three against 508 s with two; one worker took ~650 s); with three, once a test file's globals stopped costing
   // microseconds (test/support/node-environment.js), a sixth of it again. Each worker takes a slice of the test
-  // ports (test/support/service-process.ts): slices 0-3, beside the fault tests' 11 and the newcomer check's 8-10.
+  // ports (test/support/service-process.ts): slices 0-3, beside the fault tests' 11; the newcomer check's
+  // clones take 0-7 after the runs, its own jest 8-9.
   maxWorkers: 4,
   // Workers are recycled once their heap outgrows this after a test file: each e2e file boots whole applications in
   // the worker, and what one leaves behind (module registries, SDK state) added up to 1.6 GB in a long-lived worker,
