@@ -25,13 +25,14 @@ const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 
 module.exports = {
   testTimeout: 30000,
-  // Four test files at a time, also on a 2-core CI machine: most of an e2e file's time is spent waiting for its
+  // Three test files at a time, also on a 2-core CI machine: most of an e2e file's time is spent waiting for its
   // servers, PostgreSQL and sockets. With two the cores were idle a fifth of the time (7 Dec, Node 20: 412 s with
-  // three against 508 s with two; one worker took ~650 s); with three, once a test file's globals stopped costing
-  // microseconds (test/support/node-environment.js), a sixth of it again. Each worker takes a slice of the test
-  // ports (test/support/service-process.ts): slices 0-3, beside the fault tests' 11; the newcomer check's
-  // clones take 0-7 after the runs, its own jest 8-9.
-  maxWorkers: 4,
+  // three against 508 s with two; one worker took ~650 s). Four (tried 7 Dec, once a test file's globals stopped
+  // costing microseconds: test/support/node-environment.js) took the CPU the lint and chart checks beside the Node 20
+  // run use, and under the Node 24 run with the fault tests beside it a gRPC deadline test and a 50-duplicate test
+  // missed their budgets. Each worker takes a slice of the test ports (test/support/service-process.ts): slices 0-2,
+  // beside the fault tests' 11; the newcomer check's clones take 0-2 and 4-6 after the runs, its own jest 8-9.
+  maxWorkers: 3,
   // Workers are recycled once their heap outgrows this after a test file: each e2e file boots whole applications in
   // the worker, and what one leaves behind (module registries, SDK state) added up to 1.6 GB in a long-lived worker,
   // past the readiness check's own heap limit (HEALTH_HEAP_LIMIT_MB) of the apps running in it.

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { asUser, firstContact, newcomerFile } from './first-contact';
 
-/** The clone's npm test takes the test-port slices 0-3 (the root clone's, at the same time, 4-7: four workers each). */
+/** The clone's npm test takes the test-port slices 0-2 (the root clone's, at the same time, 4-6). */
 const PORT_SLICE = 0;
 const file = newcomerFile('new-user');
 

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { asRoot, firstContact, newcomerFile } from './first-contact';
 
-/** The clone's npm test takes the test-port slices 4-7 (the new user's, at the same time, 0-3: four workers each). */
+/** The clone's npm test takes the test-port slices 4-6 (the new user's, at the same time, 0-2). */
 const PORT_SLICE = 4;
 const file = newcomerFile('root');
 
