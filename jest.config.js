@@ -23,6 +23,9 @@ const transform = {
 
 const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 
+// A test file's global object as a plain V8 global (the file says why).
+const testEnvironment = '<rootDir>/test/support/node-environment.js';
+
 module.exports = {
   testTimeout: 30000,
   // Three test files at a time, also on a 2-core CI machine: most of an e2e file's time is spent waiting for its
@@ -40,7 +43,7 @@ module.exports = {
   projects: [
     {
       displayName: 'unit',
-      testEnvironment: '<rootDir>/test/support/node-environment.js',
+      testEnvironment,
       rootDir: '.',
       roots: ['<rootDir>/src'],
       testMatch: ['**/*.spec.ts'],
@@ -50,7 +53,7 @@ module.exports = {
     {
       // Stores and repositories on a cloned, migrated database: no Nest, no HTTP.
       displayName: 'medium',
-      testEnvironment: '<rootDir>/test/support/node-environment.js',
+      testEnvironment,
       rootDir: '.',
       roots: ['<rootDir>/test/medium'],
       testMatch: ['**/*.medium-spec.ts'],
@@ -61,7 +64,7 @@ module.exports = {
     },
     {
       displayName: 'e2e',
-      testEnvironment: '<rootDir>/test/support/node-environment.js',
+      testEnvironment,
       rootDir: '.',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],

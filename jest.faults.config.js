@@ -11,7 +11,7 @@ module.exports = {
   projects: [
     {
       displayName: 'faults',
-      testEnvironment: '<rootDir>/test/support/node-environment.js',
+      testEnvironment: e2e.testEnvironment,
       rootDir: '.',
       roots: ['<rootDir>/test/faults'],
       testMatch: ['**/*.faults-spec.ts'],

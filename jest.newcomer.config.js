@@ -7,7 +7,7 @@
 const base = require('./jest.config.js').projects.find((project) => project.displayName === 'e2e');
 
 module.exports = {
-  testEnvironment: '<rootDir>/test/support/node-environment.js',
+  testEnvironment: base.testEnvironment,
   rootDir: '.',
   roots: ['<rootDir>/test/newcomer'],
   testMatch: ['**/*.newcomer-spec.ts'],

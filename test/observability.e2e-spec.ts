@@ -28,10 +28,10 @@ function traceparent(): { header: string; traceId: string; parentId: string } {
   return { header: `00-${traceId}-${parentId}-01`, traceId, parentId };
 }
 
-/** What a span tells an observer: everything but its ids and timings. */
 /** Left out where a test looks for digits: a random port (33247) once contained a balance's. */
 const PORTS = ['server.port', 'network.peer.port', 'client.port'];
 
+/** What a span tells an observer: everything but its ids and timings (and the attributes `leaveOut` names). */
 function visible(spans: readonly ReadableSpan[], leaveOut: readonly string[] = []): string {
   return JSON.stringify(
     spans.map((span) => ({

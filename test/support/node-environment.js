@@ -2,9 +2,9 @@
 // plain V8 global (vm.constants.DONT_CONTEXTIFY) instead of a contextified Proxy. jest 30 wraps each file's global in
 // a Proxy (to delete what a test left on it at teardown), and the vm module reaches a contextified object's
 // properties through interceptors: every global name a module reads (Object, Array, Buffer, Date...) cost about 0.3 to
-// 1 µs instead of nanoseconds. Under it class-transformer ran about ten times slower than in a service process, and
-// loading the application for an e2e file took most of its CPU. What a test leaves on its global goes with the
-// global, which the worker drops when the file ends (and jest.config.js recycles a worker that grows).
+// 1 µs instead of nanoseconds. Under it class-transformer ran about ten times slower than in plain Node, and a sample
+// of e2e files took a seventh more CPU. What a test leaves on its global goes with the global, which the worker
+// drops when the file ends (and jest.config.js recycles a worker that grows).
 const vm = require('node:vm');
 const { TestEnvironment } = require('jest-environment-node');
 
