@@ -48,8 +48,8 @@ const RENEWALS_PER_LEASE = 3;
 
 /**
  * Runs a state-changing turn once across retries and replicas. The first delivery claims the key in
- * PostgreSQL and runs; a duplicate waits (polling, so it works across replicas) for the stored response up
- * to its own deadline, then gets 409 so the platform retries; the same key with another body gets 422.
+ * PostgreSQL and runs; a duplicate waits (polling the record, so it works across replicas) for the stored response
+ * up to its own deadline, then gets 409 so the platform retries; the same key with another body gets 422.
  * Every step spends the turn's own deadline: a duplicate that takes over a dead owner's claim runs with
  * what is left of its budget, and a step the deadline cuts short ends in `DeadlineReachedError`.
  */
@@ -76,10 +76,13 @@ export class IdempotencyService {
       deadline.race(work, () => new DeadlineReachedError(step));
     let wait = FIRST_WAIT_MS;
     let inFlightElsewhere = false;
+    // Claimed first, then again only after a read finds the key free (gone, or abandoned by a dead owner): a
+    // duplicate waiting on a turn in flight elsewhere only reads the record.
+    let claimNext = true;
     for (;;) {
       try {
         const claim = { ...scope, requestHash, owner, leaseMs, ttlMs: this.config.idempotency.ttlMs };
-        if (await this.claim(scope, owner, claim, within)) break;
+        if (claimNext && (await this.claim(scope, owner, claim, within))) break;
 
         const existing = await within('reading the turn', this.store.read(scope.callerId, scope.key));
         if (existing && existing.requestHash !== requestHash) {
@@ -90,7 +93,8 @@ export class IdempotencyService {
         }
         if (existing?.state === 'completed') return { status: existing.status, json: existing.body, replayed: true };
         // Gone (released or purged) or abandoned by a dead owner: claim it again at once.
-        if (!existing || existing.leaseExpired) continue;
+        claimNext = !existing || existing.leaseExpired;
+        if (claimNext) continue;
         inFlightElsewhere = true;
       } catch (error: unknown) {
         // Out of time while another delivery runs the turn: that is the answer, not a slow database.

@@ -21,23 +21,32 @@ export type ExistingRecord =
 
 // A record can be taken over when it has expired (not yet purged), or when it is in flight under a lease its
 // owner let lapse (the replica died) and the body is the same. A renewed lease keeps its record from expiring
-// (RENEW): work still running past IDEMPOTENCY_TTL_HOURS is not taken over.
+// (RENEW): work still running past IDEMPOTENCY_TTL_HOURS is not taken over. Only a record taken over is locked: a
+// claim that finds the key held (in flight under a live lease, or completed) leaves it alone, where
+// `INSERT … ON CONFLICT DO UPDATE … WHERE` locks the row it conflicts with whether or not it updates it, and a burst
+// of duplicates then queued on that lock, each holding a pool connection, ahead of the owner's COMPLETE.
 const CLAIM = sql<
   { claimed: 1 },
   [callerId: string, key: string, platform: string, requestHash: string, owner: string, leaseMs: number, ttlMs: number]
 >(
   'idempotency_claim',
-  `INSERT INTO idempotency_records AS r
-     (caller_id, key, platform, request_hash, state, owner, lease_expires_at, expires_at)
-   VALUES ($1, $2, $3, $4, 'in-flight', $5,
-     now() + make_interval(secs => $6::double precision / 1000), now() + make_interval(secs => $7::double precision / 1000))
-   ON CONFLICT (caller_id, key) DO UPDATE SET
-     platform = EXCLUDED.platform, request_hash = EXCLUDED.request_hash, state = 'in-flight', owner = EXCLUDED.owner,
-     lease_expires_at = EXCLUDED.lease_expires_at, response_status = NULL, response_body = NULL,
-     created_at = now(), expires_at = EXCLUDED.expires_at
-   WHERE r.expires_at < now()
-      OR (r.state = 'in-flight' AND r.lease_expires_at < now() AND r.request_hash = EXCLUDED.request_hash)
-   RETURNING 1 AS claimed`,
+  `WITH taken AS (
+     UPDATE idempotency_records SET
+       platform = $3, request_hash = $4, state = 'in-flight', owner = $5,
+       lease_expires_at = now() + make_interval(secs => $6::double precision / 1000),
+       response_status = NULL, response_body = NULL, created_at = now(),
+       expires_at = now() + make_interval(secs => $7::double precision / 1000)
+     WHERE caller_id = $1 AND key = $2
+       AND (expires_at < now() OR (state = 'in-flight' AND lease_expires_at < now() AND request_hash = $4))
+     RETURNING 1 AS claimed),
+   inserted AS (
+     INSERT INTO idempotency_records (caller_id, key, platform, request_hash, state, owner, lease_expires_at, expires_at)
+     SELECT $1, $2, $3, $4, 'in-flight', $5,
+       now() + make_interval(secs => $6::double precision / 1000), now() + make_interval(secs => $7::double precision / 1000)
+      WHERE NOT EXISTS (SELECT 1 FROM taken)
+     ON CONFLICT (caller_id, key) DO NOTHING
+     RETURNING 1 AS claimed)
+   SELECT claimed FROM taken UNION ALL SELECT claimed FROM inserted`,
 );
 
 type RecordRow = Pick<IdempotencyRecord, 'state' | 'requestHash' | 'responseStatus' | 'responseBody'> & {

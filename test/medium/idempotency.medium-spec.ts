@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { Deadline, DeadlineReachedError } from '../../src/common/deadline';
 import { AppError } from '../../src/common/errors/app-error';
 import { loadConfig } from '../../src/config';
@@ -60,6 +61,45 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       expect(await store.claim({ ...first, owner: randomUUID() })).toBe(false);
     });
 
+    it('claims a key another attempt holds without locking its record: a lock held on it does not hold the claim up', async () => {
+      // A claim that conflicted used to lock the record (ON CONFLICT DO UPDATE locks even when its WHERE says no):
+      // a burst of duplicates queued on that lock, each holding a pool connection, ahead of the owner's COMPLETE.
+      const inFlight = claim();
+      const completed = claim();
+      await store.claim(inFlight);
+      await store.claim(completed);
+      await store.complete(completed.callerId, completed.key, completed.owner, 200, '{}');
+      const locker = new Client({ connectionString: db.database.url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('SELECT 1 FROM idempotency_records WHERE key = ANY($1) FOR UPDATE', [
+          [inFlight.key, completed.key],
+        ]);
+        let settled = false;
+        const claims = Promise.all([
+          store.claim({ ...inFlight, owner: randomUUID() }),
+          store.claim({ ...completed, owner: randomUUID() }),
+        ]).finally(() => (settled = true));
+        const blocked = (async () => {
+          while (!settled) {
+            const [{ waiting }] = await db.query<{ waiting: number }>(
+              `SELECT count(*)::int AS waiting FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            );
+            if (waiting > 0) return 'a claim waited for the lock';
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          return 'never waited';
+        })();
+        expect(await Promise.race([claims, blocked])).toEqual([false, false]);
+        expect(await blocked).toBe('never waited');
+      } finally {
+        await locker.query('ROLLBACK');
+        await locker.end();
+      }
+    });
+
     it('is scoped per caller', async () => {
       const mine = claim();
       await store.claim(mine);
@@ -76,6 +116,21 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       // The dead owner can no longer complete what it started.
       expect(await store.complete(dead.callerId, dead.key, dead.owner, 200, '{}')).toBe(false);
       expect(await store.complete(dead.callerId, dead.key, successor.owner, 200, '{}')).toBe(true);
+    });
+
+    it('lets exactly one of many concurrent attempts claim a new key, an expired record or an abandoned one', async () => {
+      const attempts = (request: ClaimRequest) =>
+        Promise.all(Array.from({ length: 10 }, () => store.claim({ ...request, owner: randomUUID() })));
+      const winners = (won: boolean[]) => won.filter(Boolean).length;
+
+      expect(winners(await attempts(claim()))).toBe(1);
+      const expired = claim({ ttlMs: 0 });
+      await store.claim(expired);
+      expect(winners(await attempts({ ...expired, ttlMs: 3_600_000 }))).toBe(1);
+      const abandoned = claim({ leaseMs: 0 });
+      await store.claim(abandoned);
+      expect(winners(await attempts({ ...abandoned, leaseMs: 60_000 }))).toBe(1);
+      expect(await store.read(abandoned.callerId, abandoned.key)).toMatchObject({ leaseExpired: false });
     });
 
     it('keeps a record whose owner renews its lease from expiring: work past the TTL is not taken over', async () => {
@@ -157,6 +212,33 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       // It backed off: 10, 20, 40, then at most 100 ms between looks.
       expect(clock.sleeps.slice(0, 4)).toEqual([10, 20, 40, 80]);
       expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(100);
+    });
+
+    it('waits for a turn in flight by reading its record only; a read that finds the key free claims it again', async () => {
+      const turn = scope();
+      const holder = { ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) };
+      await store.claim(holder);
+      const calls: string[] = [];
+      const watched = Object.assign(Object.create(store) as IdempotencyStore, {
+        claim: (request: ClaimRequest) => {
+          calls.push('claim');
+          return store.claim(request);
+        },
+        read: async (callerId: string, key: string) => {
+          calls.push('read');
+          // The owner's handler fails after the third look: it releases the key, and the waiting duplicate runs.
+          if (calls.filter((call) => call === 'read').length === 3) {
+            await store.release(holder.callerId, holder.key, holder.owner);
+          }
+          return store.read(callerId, key);
+        },
+      });
+      const service = new IdempotencyService(watched, config, new TestClock());
+      const reply = await service.execute(turn, Deadline.after(5000), () =>
+        Promise.resolve({ status: 200, json: '{"ran":"here"}', keep: true }),
+      );
+      expect(reply).toEqual({ status: 200, json: '{"ran":"here"}', replayed: false });
+      expect(calls).toEqual(['claim', 'read', 'read', 'read', 'claim']);
     });
 
     it('waits only for what is left of a budget mostly spent before the store, not for a fresh one', async () => {
