@@ -114,7 +114,8 @@ describe('exactly-once effects across two replicas on one PostgreSQL (real HTTP)
     );
 
     expect(replies.map((reply) => reply.status)).toEqual(Array(50).fill(200));
-    expect(new Set(replies.map((reply) => reply.text)).size).toBe(1);
+    // Every reply the same text (a failure shows the odd ones: an interim reply, a pool that was out of time).
+    expect([...new Set(replies.map((reply) => reply.text))]).toEqual([replies[0].text]);
     expect(replies.filter((reply) => !reply.replayed)).toHaveLength(1);
     expect(JSON.parse(replies[0].text)).toMatchObject({ outcome: 'fulfilled', text: expect.stringMatching(/^Done/) });
     expect(await checking(database.url)).toBe(before - 2500n);
