@@ -6,7 +6,7 @@ import { AppError } from '../common/errors/app-error';
 import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
 import { canonicalHash } from './canonical-hash';
-import { ClaimRequest, IdempotencyStore } from './idempotency.store';
+import { ClaimOutcome, ClaimRequest, ExistingRecord, IdempotencyStore } from './idempotency.store';
 
 export interface IdempotencyScope {
   readonly callerId: string;
@@ -81,10 +81,15 @@ export class IdempotencyService {
     let claimNext = true;
     for (;;) {
       try {
-        const claim = { ...scope, requestHash, owner, leaseMs, ttlMs: this.config.idempotency.ttlMs };
-        if (claimNext && (await this.claim(scope, owner, claim, within))) break;
-
-        const existing = await within('reading the turn', this.store.read(scope.callerId, scope.key));
+        let existing: ExistingRecord | undefined;
+        if (claimNext) {
+          const claim = { ...scope, requestHash, owner, leaseMs, ttlMs: this.config.idempotency.ttlMs };
+          const outcome = await this.claim(scope, owner, claim, within);
+          if (outcome.claimed) break;
+          existing = outcome.existing;
+        } else {
+          existing = await within('reading the turn', this.store.read(scope.callerId, scope.key));
+        }
         if (existing && existing.requestHash !== requestHash) {
           throw new AppError(
             'IDEMPOTENCY_KEY_REUSED',
@@ -92,7 +97,8 @@ export class IdempotencyService {
           );
         }
         if (existing?.state === 'completed') return { status: existing.status, json: existing.body, replayed: true };
-        // Gone (released or purged) or abandoned by a dead owner: claim it again at once.
+        // Gone (released or purged, or committed just after the claim looked) or abandoned by a dead owner: claim it
+        // again at once.
         claimNext = !existing || existing.leaseExpired;
         if (claimNext) continue;
         inFlightElsewhere = true;
@@ -110,21 +116,24 @@ export class IdempotencyService {
     return this.runOwned(scope, owner, leaseMs, deadline, run);
   }
 
-  /** Claims the key within the deadline; a claim the deadline cut short is released if it lands later. */
+  /**
+   * Claims the key, or reads who holds it, within the deadline; a claim the deadline cut short is released if it lands
+   * later.
+   */
   private async claim(
     scope: IdempotencyScope,
     owner: string,
     claim: ClaimRequest,
     within: <T>(step: string, work: Promise<T>) => Promise<T>,
-  ): Promise<boolean> {
-    const claiming = this.store.claim(claim);
+  ): Promise<ClaimOutcome> {
+    const claiming = this.store.claimOrRead(claim);
     try {
       return await within('claiming the turn', claiming);
     } catch (error: unknown) {
       if (error instanceof DeadlineReachedError) {
         void runInBackground(() =>
           claiming.then(
-            (won) => (won ? this.release(scope, owner) : undefined),
+            (outcome) => (outcome.claimed ? this.release(scope, owner) : undefined),
             () => undefined,
           ),
         );

@@ -19,6 +19,17 @@ export type ExistingRecord =
   | { readonly state: 'completed'; readonly requestHash: string; readonly status: number; readonly body: string }
   | { readonly state: 'in-flight'; readonly requestHash: string; readonly leaseExpired: boolean };
 
+/**
+ * A claim's answer: the key is this attempt's now, or it is not and `existing` is the record in the way as the claim
+ * saw it (undefined when none was visible to it: one committed just after the claim began, or one gone meanwhile).
+ */
+export type ClaimOutcome =
+  { readonly claimed: true } | { readonly claimed: false; readonly existing: ExistingRecord | undefined };
+
+type RecordRow = Pick<IdempotencyRecord, 'state' | 'requestHash' | 'responseStatus' | 'responseBody'> & {
+  leaseExpired: boolean | null;
+};
+
 // A record can be taken over when it has expired (not yet purged), or when it is in flight under a lease its
 // owner let lapse (the replica died) and the body is the same. A renewed lease keeps its record from expiring
 // (RENEW): work still running past IDEMPOTENCY_TTL_HOURS is not taken over. Only a record taken over is locked: a
@@ -26,7 +37,7 @@ export type ExistingRecord =
 // `INSERT … ON CONFLICT DO UPDATE … WHERE` locks the row it conflicts with whether or not it updates it, and a burst
 // of duplicates then queued on that lock, each holding a pool connection, ahead of the owner's COMPLETE.
 const CLAIM = sql<
-  { claimed: 1 },
+  { claimed: boolean } & { [Column in keyof RecordRow]: RecordRow[Column] | null },
   [callerId: string, key: string, platform: string, requestHash: string, owner: string, leaseMs: number, ttlMs: number]
 >(
   'idempotency_claim',
@@ -38,20 +49,20 @@ const CLAIM = sql<
        expires_at = now() + make_interval(secs => $7::double precision / 1000)
      WHERE caller_id = $1 AND key = $2
        AND (expires_at < now() OR (state = 'in-flight' AND lease_expires_at < now() AND request_hash = $4))
-     RETURNING 1 AS claimed),
+     RETURNING 1),
    inserted AS (
      INSERT INTO idempotency_records (caller_id, key, platform, request_hash, state, owner, lease_expires_at, expires_at)
      SELECT $1, $2, $3, $4, 'in-flight', $5,
        now() + make_interval(secs => $6::double precision / 1000), now() + make_interval(secs => $7::double precision / 1000)
       WHERE NOT EXISTS (SELECT 1 FROM taken)
      ON CONFLICT (caller_id, key) DO NOTHING
-     RETURNING 1 AS claimed)
-   SELECT claimed FROM taken UNION ALL SELECT claimed FROM inserted`,
+     RETURNING 1),
+   won AS (SELECT EXISTS (SELECT 1 FROM taken) OR EXISTS (SELECT 1 FROM inserted) AS claimed)
+   SELECT won.claimed, r.state, r.request_hash AS "requestHash", r.response_status AS "responseStatus",
+          r.response_body AS "responseBody", r.lease_expires_at < now() AS "leaseExpired"
+     FROM won LEFT JOIN idempotency_records r
+       ON NOT won.claimed AND r.caller_id = $1 AND r.key = $2 AND r.expires_at >= now()`,
 );
-
-type RecordRow = Pick<IdempotencyRecord, 'state' | 'requestHash' | 'responseStatus' | 'responseBody'> & {
-  leaseExpired: boolean | null;
-};
 
 const READ = sql<RecordRow, [callerId: string, key: string]>(
   'idempotency_read',
@@ -93,9 +104,12 @@ const PURGE = sql<{ purged: 1 }, [limit: number]>(
 export class IdempotencyStore implements ExpiringRows {
   constructor(private readonly pool: DatabasePool) {}
 
-  /** True when this attempt now owns the key (new, expired, or taken over from a dead owner). */
-  async claim(claim: ClaimRequest): Promise<boolean> {
-    const rows = await this.pool.run(CLAIM, [
+  /**
+   * Claims the key for this attempt (new, expired, or taken over from a dead owner), or reads the record that holds
+   * it, in one round trip: a duplicate of a completed turn is answered from this one statement.
+   */
+  async claimOrRead(claim: ClaimRequest): Promise<ClaimOutcome> {
+    const [row] = await this.pool.run(CLAIM, [
       claim.callerId,
       claim.key,
       claim.platform,
@@ -104,21 +118,13 @@ export class IdempotencyStore implements ExpiringRows {
       claim.leaseMs,
       claim.ttlMs,
     ]);
-    return rows.length === 1;
+    if (row?.claimed) return { claimed: true };
+    return { claimed: false, existing: row?.state ? recordOf(row as RecordRow) : undefined };
   }
 
   async read(callerId: string, key: string): Promise<ExistingRecord | undefined> {
     const [row] = await this.pool.run(READ, [callerId, key]);
-    if (!row) return undefined;
-    if (row.state === 'completed') {
-      return {
-        state: 'completed',
-        requestHash: row.requestHash,
-        status: row.responseStatus ?? 200,
-        body: row.responseBody ?? '',
-      };
-    }
-    return { state: 'in-flight', requestHash: row.requestHash, leaseExpired: row.leaseExpired === true };
+    return row ? recordOf(row) : undefined;
   }
 
   /** Stores the response sent; false when this attempt no longer owns the key (its lease was taken over). */
@@ -142,4 +148,16 @@ export class IdempotencyStore implements ExpiringRows {
   async purgeExpired(limit: number): Promise<number> {
     return (await this.pool.run(PURGE, [limit])).length;
   }
+}
+
+function recordOf(row: RecordRow): ExistingRecord {
+  if (row.state === 'completed') {
+    return {
+      state: 'completed',
+      requestHash: row.requestHash,
+      status: row.responseStatus ?? 200,
+      body: row.responseBody ?? '',
+    };
+  }
+  return { state: 'in-flight', requestHash: row.requestHash, leaseExpired: row.leaseExpired === true };
 }

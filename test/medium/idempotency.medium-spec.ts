@@ -22,6 +22,9 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
   });
   afterAll(() => db.close());
 
+  /** Whether the attempt claimed the key. */
+  const claimed = async (request: ClaimRequest): Promise<boolean> => (await store.claimOrRead(request)).claimed;
+
   const claim = (overrides: Partial<ClaimRequest> = {}): ClaimRequest => ({
     callerId: 'bot',
     key: KEY(),
@@ -36,8 +39,8 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
   describe('IdempotencyStore', () => {
     it('lets one attempt claim a key; another attempt sees it in flight', async () => {
       const first = claim();
-      expect(await store.claim(first)).toBe(true);
-      expect(await store.claim({ ...first, owner: randomUUID() })).toBe(false);
+      expect(await claimed(first)).toBe(true);
+      expect(await claimed({ ...first, owner: randomUUID() })).toBe(false);
       expect(await store.read(first.callerId, first.key)).toEqual({
         state: 'in-flight',
         requestHash: first.requestHash,
@@ -45,9 +48,23 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       });
     });
 
+    it('answers a claim that finds the key held with the record in the way, in the same round trip', async () => {
+      const first = claim();
+      expect(await store.claimOrRead(first)).toEqual({ claimed: true });
+      expect(await store.claimOrRead({ ...first, owner: randomUUID() })).toEqual({
+        claimed: false,
+        existing: { state: 'in-flight', requestHash: first.requestHash, leaseExpired: false },
+      });
+      await store.complete(first.callerId, first.key, first.owner, 201, '{"text":"done"}');
+      expect(await store.claimOrRead({ ...first, owner: randomUUID(), requestHash: 'b'.repeat(64) })).toEqual({
+        claimed: false,
+        existing: { state: 'completed', requestHash: first.requestHash, status: 201, body: '{"text":"done"}' },
+      });
+    });
+
     it('keeps the completed response, and only the owner may complete or release', async () => {
       const first = claim();
-      await store.claim(first);
+      await claimed(first);
       expect(await store.complete(first.callerId, first.key, 'someone-else', 200, '{}')).toBe(false);
       await store.release(first.callerId, first.key, 'someone-else');
       expect(await store.complete(first.callerId, first.key, first.owner, 200, '{"text":"done"}')).toBe(true);
@@ -58,7 +75,7 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
         body: '{"text":"done"}',
       });
       // Completed is final: a new claim of the same key does not take it over.
-      expect(await store.claim({ ...first, owner: randomUUID() })).toBe(false);
+      expect(await claimed({ ...first, owner: randomUUID() })).toBe(false);
     });
 
     it('claims a key another attempt holds without locking its record: a lock held on it does not hold the claim up', async () => {
@@ -66,8 +83,8 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       // a burst of duplicates queued on that lock, each holding a pool connection, ahead of the owner's COMPLETE.
       const inFlight = claim();
       const completed = claim();
-      await store.claim(inFlight);
-      await store.claim(completed);
+      await claimed(inFlight);
+      await claimed(completed);
       await store.complete(completed.callerId, completed.key, completed.owner, 200, '{}');
       const locker = new Client({ connectionString: db.database.url });
       await locker.connect();
@@ -78,8 +95,8 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
         ]);
         let settled = false;
         const claims = Promise.all([
-          store.claim({ ...inFlight, owner: randomUUID() }),
-          store.claim({ ...completed, owner: randomUUID() }),
+          claimed({ ...inFlight, owner: randomUUID() }),
+          claimed({ ...completed, owner: randomUUID() }),
         ]).finally(() => (settled = true));
         const blocked = (async () => {
           while (!settled) {
@@ -102,17 +119,17 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
 
     it('is scoped per caller', async () => {
       const mine = claim();
-      await store.claim(mine);
-      expect(await store.claim({ ...mine, callerId: 'other-bot', owner: randomUUID() })).toBe(true);
+      await claimed(mine);
+      expect(await claimed({ ...mine, callerId: 'other-bot', owner: randomUUID() })).toBe(true);
     });
 
     it('lets a new attempt take over a record whose owner let its lease lapse, with the same body only', async () => {
       const dead = claim({ leaseMs: 0 });
-      await store.claim(dead);
+      await claimed(dead);
       expect(await store.read(dead.callerId, dead.key)).toMatchObject({ state: 'in-flight', leaseExpired: true });
-      expect(await store.claim({ ...dead, owner: randomUUID(), requestHash: 'b'.repeat(64) })).toBe(false);
+      expect(await claimed({ ...dead, owner: randomUUID(), requestHash: 'b'.repeat(64) })).toBe(false);
       const successor = { ...dead, owner: randomUUID(), leaseMs: 60_000 };
-      expect(await store.claim(successor)).toBe(true);
+      expect(await claimed(successor)).toBe(true);
       // The dead owner can no longer complete what it started.
       expect(await store.complete(dead.callerId, dead.key, dead.owner, 200, '{}')).toBe(false);
       expect(await store.complete(dead.callerId, dead.key, successor.owner, 200, '{}')).toBe(true);
@@ -120,25 +137,25 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
 
     it('lets exactly one of many concurrent attempts claim a new key, an expired record or an abandoned one', async () => {
       const attempts = (request: ClaimRequest) =>
-        Promise.all(Array.from({ length: 10 }, () => store.claim({ ...request, owner: randomUUID() })));
+        Promise.all(Array.from({ length: 10 }, () => claimed({ ...request, owner: randomUUID() })));
       const winners = (won: boolean[]) => won.filter(Boolean).length;
 
       expect(winners(await attempts(claim()))).toBe(1);
       const expired = claim({ ttlMs: 0 });
-      await store.claim(expired);
+      await claimed(expired);
       expect(winners(await attempts({ ...expired, ttlMs: 3_600_000 }))).toBe(1);
       const abandoned = claim({ leaseMs: 0 });
-      await store.claim(abandoned);
+      await claimed(abandoned);
       expect(winners(await attempts({ ...abandoned, leaseMs: 60_000 }))).toBe(1);
       expect(await store.read(abandoned.callerId, abandoned.key)).toMatchObject({ leaseExpired: false });
     });
 
     it('keeps a record whose owner renews its lease from expiring: work past the TTL is not taken over', async () => {
       const running = claim({ ttlMs: 300, leaseMs: 60_000 });
-      await store.claim(running);
+      await claimed(running);
       expect(await store.renew(running.callerId, running.key, running.owner, 5000)).toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(await store.claim({ ...running, owner: randomUUID() })).toBe(false);
+      expect(await claimed({ ...running, owner: randomUUID() })).toBe(false);
       expect(await store.read(running.callerId, running.key)).toMatchObject({
         state: 'in-flight',
         leaseExpired: false,
@@ -148,12 +165,12 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
 
     it('releases a key so a retry claims it again, and purges expired records in batches', async () => {
       const released = claim();
-      await store.claim(released);
+      await claimed(released);
       await store.release(released.callerId, released.key, released.owner);
       expect(await store.read(released.callerId, released.key)).toBeUndefined();
-      expect(await store.claim({ ...released, owner: randomUUID() })).toBe(true);
+      expect(await claimed({ ...released, owner: randomUUID() })).toBe(true);
 
-      for (let i = 0; i < 3; i += 1) await store.claim(claim({ ttlMs: 0 }));
+      for (let i = 0; i < 3; i += 1) await claimed(claim({ ttlMs: 0 }));
       expect(await store.purgeExpired(2)).toBe(2);
       expect(await store.purgeExpired(2)).toBeGreaterThanOrEqual(1);
       expect(await store.purgeExpired(2)).toBe(0);
@@ -182,6 +199,32 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       expect(runs).toBe(1);
     });
 
+    it('answers a duplicate of a completed turn from its claim alone: one statement, no read', async () => {
+      const turn = scope();
+      const service = new IdempotencyService(store, config, new TestClock());
+      await service.execute(turn, Deadline.after(1000), () =>
+        Promise.resolve({ status: 200, json: '{"done":true}', keep: true }),
+      );
+      const calls: string[] = [];
+      const watched = Object.assign(Object.create(store) as IdempotencyStore, {
+        claimOrRead: (request: ClaimRequest) => {
+          calls.push('claim');
+          return store.claimOrRead(request);
+        },
+        read: (callerId: string, key: string) => {
+          calls.push('read');
+          return store.read(callerId, key);
+        },
+      });
+      const again = new IdempotencyService(watched, config, new TestClock());
+      expect(await again.execute(turn, Deadline.after(1000), () => Promise.reject(new Error('ran twice')))).toEqual({
+        status: 200,
+        json: '{"done":true}',
+        replayed: true,
+      });
+      expect(calls).toEqual(['claim']);
+    });
+
     it('refuses the same key with another body (422)', async () => {
       const service = new IdempotencyService(store, config, new TestClock());
       const turn = scope();
@@ -199,7 +242,7 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       const clock = new TestClock();
       const service = new IdempotencyService(store, config, clock);
       const turn = scope();
-      await store.claim({ ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) });
+      await claimed({ ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) });
       const started = clock.now();
       const error = await service
         .execute(turn, Deadline.after(800), () => Promise.resolve({ status: 200, json: '{}', keep: true }))
@@ -217,12 +260,12 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
     it('waits for a turn in flight by reading its record only; a read that finds the key free claims it again', async () => {
       const turn = scope();
       const holder = { ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) };
-      await store.claim(holder);
+      await claimed(holder);
       const calls: string[] = [];
       const watched = Object.assign(Object.create(store) as IdempotencyStore, {
-        claim: (request: ClaimRequest) => {
+        claimOrRead: (request: ClaimRequest) => {
           calls.push('claim');
-          return store.claim(request);
+          return store.claimOrRead(request);
         },
         read: async (callerId: string, key: string) => {
           calls.push('read');
@@ -245,7 +288,7 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       const clock = new TestClock();
       const service = new IdempotencyService(store, config, clock);
       const turn = scope();
-      await store.claim({ ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) });
+      await claimed({ ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) });
       // 1000 ms budget of which 800 ms were spent before the turn reached the store (reading, a pool wait…).
       // The 200 ms left are real time for the store's round trips on a busy machine, too.
       const spent = Deadline.after(1000, performance.now() - 800);
@@ -262,7 +305,7 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       const turn = scope();
       // A dead owner's claim: its lease ran out already.
       const dead = { ...claim(), key: turn.key, requestHash: canonicalHash(turn.body), leaseMs: 1 };
-      await store.claim(dead);
+      await claimed(dead);
       await new Promise((resolve) => setTimeout(resolve, 20));
       let runs = 0;
       const reply = await service.execute(turn, Deadline.after(1000, performance.now() - 600), () => {
@@ -416,9 +459,9 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
 /** The store with every claim answered `delayMs` late (a slow or busy database). */
 function slowStore(store: IdempotencyStore, delayMs: number): IdempotencyStore {
   return Object.assign(Object.create(store) as IdempotencyStore, {
-    claim: async (request: ClaimRequest) => {
+    claimOrRead: async (request: ClaimRequest) => {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
-      return store.claim(request);
+      return store.claimOrRead(request);
     },
   });
 }
