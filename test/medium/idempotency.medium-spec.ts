@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config';
 import { canonicalHash } from '../../src/idempotency/canonical-hash';
 import { IdempotencyService, LEASE_MARGIN_MS } from '../../src/idempotency/idempotency.service';
 import { eventually } from '../support/eventually';
-import { ClaimRequest, IdempotencyStore } from '../../src/idempotency/idempotency.store';
+import { ClaimOutcome, ClaimRequest, IdempotencyStore } from '../../src/idempotency/idempotency.store';
 import { TestClock } from '../support/test-clock';
 import { mediumDatabase, MediumDatabase } from './support/medium-database';
 
@@ -197,6 +197,25 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
         replayed: true,
       });
       expect(runs).toBe(1);
+    });
+
+    it('claims again at once when its claim saw no record in the way (one committed, or gone, just after it looked)', async () => {
+      const turn = scope();
+      const clock = new TestClock();
+      let first = true;
+      const racing = Object.assign(Object.create(store) as IdempotencyStore, {
+        claimOrRead: (request: ClaimRequest): Promise<ClaimOutcome> => {
+          if (!first) return store.claimOrRead(request);
+          first = false;
+          return Promise.resolve({ claimed: false, existing: undefined });
+        },
+      });
+      const service = new IdempotencyService(racing, config, clock);
+      const reply = await service.execute(turn, Deadline.after(1000), () =>
+        Promise.resolve({ status: 200, json: '{"ran":true}', keep: true }),
+      );
+      expect(reply).toEqual({ status: 200, json: '{"ran":true}', replayed: false });
+      expect(clock.sleeps).toEqual([]);
     });
 
     it('answers a duplicate of a completed turn from its claim alone: one statement, no read', async () => {
