@@ -225,17 +225,7 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
         Promise.resolve({ status: 200, json: '{"done":true}', keep: true }),
       );
       const calls: string[] = [];
-      const watched = Object.assign(Object.create(store) as IdempotencyStore, {
-        claimOrRead: (request: ClaimRequest) => {
-          calls.push('claim');
-          return store.claimOrRead(request);
-        },
-        read: (callerId: string, key: string) => {
-          calls.push('read');
-          return store.read(callerId, key);
-        },
-      });
-      const again = new IdempotencyService(watched, config, new TestClock());
+      const again = new IdempotencyService(watchedStore(store, calls), config, new TestClock());
       expect(await again.execute(turn, Deadline.after(1000), () => Promise.reject(new Error('ran twice')))).toEqual({
         status: 200,
         json: '{"done":true}',
@@ -281,19 +271,9 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
       const holder = { ...claim(), key: turn.key, requestHash: canonicalHash(turn.body) };
       await claimed(holder);
       const calls: string[] = [];
-      const watched = Object.assign(Object.create(store) as IdempotencyStore, {
-        claimOrRead: (request: ClaimRequest) => {
-          calls.push('claim');
-          return store.claimOrRead(request);
-        },
-        read: async (callerId: string, key: string) => {
-          calls.push('read');
-          // The owner's handler fails after the third look: it releases the key, and the waiting duplicate runs.
-          if (calls.filter((call) => call === 'read').length === 3) {
-            await store.release(holder.callerId, holder.key, holder.owner);
-          }
-          return store.read(callerId, key);
-        },
+      // The owner's handler fails after the third look: it releases the key, and the waiting duplicate runs.
+      const watched = watchedStore(store, calls, async (reads) => {
+        if (reads === 3) await store.release(holder.callerId, holder.key, holder.owner);
       });
       const service = new IdempotencyService(watched, config, new TestClock());
       const reply = await service.execute(turn, Deadline.after(5000), () =>
@@ -474,6 +454,28 @@ describe('idempotency on PostgreSQL (store and service, no Nest)', () => {
     });
   });
 });
+
+/**
+ * The store with each claim and read noted in `calls` (`claim`, `read`); `beforeRead` runs before each read, given how
+ * many reads there have been so far, this one included.
+ */
+function watchedStore(
+  store: IdempotencyStore,
+  calls: string[],
+  beforeRead?: (reads: number) => Promise<void>,
+): IdempotencyStore {
+  return Object.assign(Object.create(store) as IdempotencyStore, {
+    claimOrRead: (request: ClaimRequest) => {
+      calls.push('claim');
+      return store.claimOrRead(request);
+    },
+    read: async (callerId: string, key: string) => {
+      calls.push('read');
+      await beforeRead?.(calls.filter((call) => call === 'read').length);
+      return store.read(callerId, key);
+    },
+  });
+}
 
 /** The store with every claim answered `delayMs` late (a slow or busy database). */
 function slowStore(store: IdempotencyStore, delayMs: number): IdempotencyStore {
