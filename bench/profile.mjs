@@ -5,7 +5,8 @@
 // frame of the stack that belongs to a stage, so time spent in node:http or in a library on a stage's
 // behalf counts for that stage. Stage µs = share of the busy samples × the plain run's CPU µs per request.
 // A third run under V8's sampling heap profiler shares the bytes a turn allocates out over the stages by the same
-// rule (what is freed again counts too: garbage made is what the collector's stage pays for).
+// rule (what is freed again counts too: garbage made is what the collector's stage pays for). PROFILE_PROMOTED=1 leaves
+// out what a scavenge frees: what is left outlived one (held across a collection, copied, perhaps promoted).
 // PROFILE_OUT=<file> keeps the .cpuprofile (open it in Chrome DevTools); PROFILE_TRACING=1 runs with every
 // span exported (OTLP http/protobuf to a sink on 127.0.0.1 that answers 200), as bench/run.mjs's traced row.
 // The database is bench/run.mjs's too (bench/database.mjs): DATABASE_URL's server, or an embedded PostgreSQL the
@@ -247,7 +248,8 @@ async function main() {
         };
       });
     const width = Math.max(...rows.map((row) => row.stage.length));
-    console.log(`\n${'stage'.padEnd(width)}  CPU µs/req  share  KB allocated/req`);
+    const bytesHeading = process.env.PROFILE_PROMOTED === '1' ? 'KB outliving a scavenge/req' : 'KB allocated/req';
+    console.log(`\n${'stage'.padEnd(width)}  CPU µs/req  share  ${bytesHeading}`);
     for (const row of rows) {
       console.log(
         `${row.stage.padEnd(width)}  ${String(row.cpuMicrosPerRequest).padStart(10)}  ${row.share.toFixed(1).padStart(4)} %` +

@@ -1,7 +1,8 @@
 // Preloaded by bench/profile.mjs (node --import): the first SIGUSR2 starts V8's sampling profiler, the second
 // stops it and writes the profile to PROFILE_OUT, so start-up and warm-up stay out of the profile. With
 // PROFILE_KIND=heap it is V8's sampling heap profiler instead, counting also what the collector has since freed (most
-// of a turn's allocation is freed by the next scavenge), written as a .heapprofile.
+// of a turn's allocation is freed by the next scavenge), written as a .heapprofile; with PROFILE_PROMOTED=1 only what
+// outlived a scavenge (what the young generation's collections copy).
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 
@@ -15,7 +16,7 @@ function start() {
     session.post('HeapProfiler.startSampling', {
       samplingInterval: 4096,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMinorGC: process.env.PROFILE_PROMOTED !== '1',
     });
     return;
   }
