@@ -7,7 +7,7 @@ import { DatabasePool } from '../../src/database/database-pool';
 import { PgNotifications } from '../../src/database/pg-notifications';
 import { PgPools } from '../../src/database/pg-pools';
 import { TurnLogQueries } from '../../src/console/turn-log/turn-log.queries';
-import { TURN_LOG_LOCK, TurnLogWriter } from '../../src/console/turn-log/turn-log.writer';
+import { TURN_LOG_BATCH_SIZE, TURN_LOG_LOCK, TurnLogWriter } from '../../src/console/turn-log/turn-log.writer';
 import { TurnTail } from '../../src/console/turn-log/turn-tail';
 import { type FinishedTurn, TurnJournal } from '../../src/observability/turn-journal';
 import { REDACTED } from '../../src/observability/redaction';
@@ -78,6 +78,16 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     writer = new TurnLogWriter(journal, db.pool, options(maxBuffered), captures, config);
     writer.onApplicationBootstrap();
   };
+  /** Counts the batch INSERTs the writer sends from now on. */
+  const watchInserts = (): { readonly count: number } => {
+    const watched = { count: 0 };
+    const run = db.pool.run.bind(db.pool);
+    jest.spyOn(db.pool, 'run').mockImplementation((statement, ...rest) => {
+      if (statement.name === 'turn_log_insert') watched.count += 1;
+      return run(statement, ...rest);
+    });
+    return watched;
+  };
   const rows = () =>
     db.query<{ request_id: string; trace_id: string | null; outcome: string; duration_ms: number; budget_ms: number }>(
       'SELECT request_id, trace_id, outcome, duration_ms, budget_ms FROM turn_log ORDER BY id',
@@ -135,6 +145,45 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
       inFlight.release();
       await flushed;
     }
+  });
+
+  it("writes a flush's turns in one statement; turns announced during its write wait for the next flush", async () => {
+    start();
+    const statements = watchInserts();
+    // Another replica's batch holds the turn log's lock, so this replica's write stays in flight for a while.
+    const otherReplica = testPool({ connectionString: db.database.url, max: 1 });
+    publishers.push(otherReplica);
+    const inFlight = await otherReplica.connect();
+    let flushed: Promise<void> | undefined;
+    try {
+      await inFlight.query('BEGIN');
+      await inFlight.query('SELECT pg_advisory_xact_lock($1)', [TURN_LOG_LOCK]);
+      journal.record(turn(1));
+      flushed = writer.flush();
+      await eventually(() => expect(statements.count).toBe(1));
+      journal.record(turn(2));
+      journal.record(turn(3));
+      await inFlight.query('COMMIT');
+      await flushed;
+      // Before, the write went straight on with turns 2 and 3: under load, a statement every few turns.
+      expect((await rows()).map((row) => row.request_id)).toEqual(['req-1']);
+      expect(statements.count).toBe(1);
+      await writer.flush();
+      expect((await rows()).map((row) => row.request_id)).toEqual(['req-1', 'req-2', 'req-3']);
+      expect(statements.count).toBe(2);
+    } finally {
+      inFlight.release();
+      await flushed;
+    }
+  });
+
+  it('writes a backlog larger than a batch in one flush, a batch per statement', async () => {
+    start(TURN_LOG_BATCH_SIZE * 3);
+    const statements = watchInserts();
+    for (let n = 0; n < TURN_LOG_BATCH_SIZE * 2 + 5; n += 1) journal.record(turn(n));
+    await writer.flush();
+    expect(statements.count).toBe(3);
+    expect(await db.query('SELECT count(*)::int AS n FROM turn_log')).toEqual([{ n: TURN_LOG_BATCH_SIZE * 2 + 5 }]);
   });
 
   it('keeps turns PostgreSQL refused and writes them, once each, when it takes them again', async () => {

@@ -207,9 +207,16 @@ export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationS
     this.buffer.push(turn);
   }
 
+  /**
+   * What was buffered when the write began, in batches of TURN_LOG_BATCH_SIZE; turns announced meanwhile wait for the
+   * next flush. Under load a write that went on with them wrote the few turns of each statement's round trip, back to
+   * back: a statement every ten turns or so instead of one per TURN_LOG_FLUSH_MS.
+   */
   private async writeBuffered(): Promise<void> {
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.slice(0, TURN_LOG_BATCH_SIZE);
+    let due = this.buffer.length;
+    // The shutdown may give the buffer up while a batch is written.
+    while (due > 0 && this.buffer.length > 0) {
+      const batch = this.buffer.slice(0, Math.min(due, TURN_LOG_BATCH_SIZE));
       try {
         await this.pool.run(INSERT_BATCH, this.columnsOf(batch));
       } catch (error: unknown) {
@@ -217,6 +224,7 @@ export class TurnLogWriter implements OnApplicationBootstrap, BeforeApplicationS
         return;
       }
       this.buffer = this.buffer.slice(batch.length);
+      due -= batch.length;
     }
   }
 
