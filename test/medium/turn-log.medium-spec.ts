@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { CaptureRules } from '../../src/console/capture/capture-rules';
 import { ConsoleOptions } from '../../src/console/console.options';
 import type { AppConfig } from '../../src/config';
@@ -78,6 +78,20 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     writer = new TurnLogWriter(journal, db.pool, options(maxBuffered), captures, config);
     writer.onApplicationBootstrap();
   };
+  /** Another replica's batch under way: a connection of its own, in a transaction holding the turn log's lock. */
+  const otherReplicaBatch = async (): Promise<PoolClient> => {
+    const otherReplica = testPool({ connectionString: db.database.url, max: 1 });
+    publishers.push(otherReplica);
+    const inFlight = await otherReplica.connect();
+    try {
+      await inFlight.query('BEGIN');
+      await inFlight.query('SELECT pg_advisory_xact_lock($1)', [TURN_LOG_LOCK]);
+      return inFlight;
+    } catch (error: unknown) {
+      inFlight.release();
+      throw error;
+    }
+  };
   /** Counts the batch INSERTs the writer sends from now on. */
   const watchInserts = (): { readonly count: number } => {
     const watched = { count: 0 };
@@ -108,13 +122,9 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
   it("draws a batch's ids only after another replica's batch in flight has committed: ids in commit order", async () => {
     start();
     // Another replica's batch, part-way: it holds the turn log's lock and has drawn its id, not yet committed.
-    const otherReplica = testPool({ connectionString: db.database.url, max: 1 });
-    publishers.push(otherReplica);
-    const inFlight = await otherReplica.connect();
+    const inFlight = await otherReplicaBatch();
     let flushed: Promise<void> | undefined;
     try {
-      await inFlight.query('BEGIN');
-      await inFlight.query('SELECT pg_advisory_xact_lock($1)', [TURN_LOG_LOCK]);
       const [{ id: otherId }] = (
         await inFlight.query<{ id: string }>(
           `INSERT INTO turn_log (at, request_id, platform, intent, caller_id, outcome, duration_ms, budget_ms)
@@ -151,13 +161,9 @@ describe('turn log on PostgreSQL (writer, no Nest)', () => {
     start();
     const statements = watchInserts();
     // Another replica's batch holds the turn log's lock, so this replica's write stays in flight for a while.
-    const otherReplica = testPool({ connectionString: db.database.url, max: 1 });
-    publishers.push(otherReplica);
-    const inFlight = await otherReplica.connect();
+    const inFlight = await otherReplicaBatch();
     let flushed: Promise<void> | undefined;
     try {
-      await inFlight.query('BEGIN');
-      await inFlight.query('SELECT pg_advisory_xact_lock($1)', [TURN_LOG_LOCK]);
       journal.record(turn(1));
       flushed = writer.flush();
       await eventually(() => expect(statements.count).toBe(1));
