@@ -114,8 +114,9 @@ describe('OutboundHttpClient (real HTTP servers on 127.0.0.1)', () => {
 
     it('does not retry a POST that timed out', async () => {
       const server = await serve(() => undefined);
+      // Long enough for the request to reach the server on a loaded machine (at 100 ms it sometimes timed out first).
       await expect(
-        client.request({ method: 'POST', url: server.url, body: 'x', timeoutMs: 100, retries: 3 }),
+        client.request({ method: 'POST', url: server.url, body: 'x', timeoutMs: 1_000, retries: 3 }),
       ).rejects.toBeInstanceOf(OutboundTimeoutError);
       expect(server.requests).toHaveLength(1);
     });
