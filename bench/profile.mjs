@@ -52,7 +52,11 @@ export const STAGES = [
   ['database', [own('database/'), lib('pg|pg-pool|pg-protocol|pg-types|postgres-[a-z]+|pg-cursor')]],
   ['render', [own('platforms/')]],
   ['pipeline', [own('(turn|fulfillment|idempotency|async)/'), own('common/(work-scope|deadline)')]],
-  ['logging', [own('observability/logging'), lib('pino|@pinojs|sonic-boom|nestjs-pino|pino-std-serializers')]],
+  // The access line is written from the response's 'close' event, where no stage's frame is above it.
+  [
+    'logging',
+    [own('observability/(logging|access-log)'), lib('pino|@pinojs|sonic-boom|nestjs-pino|pino-std-serializers')],
+  ],
   ['metrics', [own('observability/(metrics|event-loop-load|overload)'), lib('@opentelemetry/sdk-metrics')]],
   ['tracing', [own('observability/(tracing|span|telemetry|job-tracing)'), lib('@opentelemetry/[a-z-]+')]],
   [
