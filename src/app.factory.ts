@@ -8,6 +8,7 @@ import { loadCallerRegistry } from './auth/auth.module';
 import { httpsServerOptions, readTlsMaterial } from './auth/tls/tls-options';
 import { stampArrivals } from './common/http/arrival';
 import { chain } from './common/http/chain.middleware';
+import { ExpressPrototypesAdapter } from './common/http/express-prototypes.adapter';
 import { HttpErrorFilter } from './common/http/http-error.filter';
 import { jsonBodyMiddleware } from './common/http/json-body.middleware';
 import { requestIdMiddleware } from './common/http/request-id.middleware';
@@ -34,7 +35,8 @@ export async function createHttpApp(
 ): Promise<NestExpressApplication> {
   const callers = loadCallerRegistry(config);
   const httpsOptions = config.tls ? httpsServerOptions(config.tls, readTlsMaterial(config.tls)) : undefined;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, callers, extra), {
+  const module = AppModule.forRoot(config, callers, extra);
+  const app = await NestFactory.create<NestExpressApplication>(module, new ExpressPrototypesAdapter(), {
     bodyParser: false,
     // JSON lines through pino at LOG_LEVEL, from the first message Nest logs (see observability/logging.ts).
     logger: createNestLogger(config.logLevel),

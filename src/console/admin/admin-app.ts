@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { ListenError } from '../../common/errors/listen-error';
+import { ExpressPrototypesAdapter } from '../../common/http/express-prototypes.adapter';
 import { HttpErrorFilter } from '../../common/http/http-error.filter';
 import { clientAddressMiddleware } from '../../common/http/client-address.middleware';
 import { jsonBodyMiddleware } from '../../common/http/json-body.middleware';
@@ -89,7 +90,8 @@ export async function startAdminListener(
   config: AppConfig,
   readiness: ServiceReadiness,
 ): Promise<AdminListener> {
-  const admin = await NestFactory.create<NestExpressApplication>(AdminModule.forRoot(service, readiness), {
+  const module = AdminModule.forRoot(service, readiness);
+  const admin = await NestFactory.create<NestExpressApplication>(module, new ExpressPrototypesAdapter(), {
     logger: createNestLogger(config.logLevel),
     abortOnError: false,
     bodyParser: false,
