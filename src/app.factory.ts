@@ -35,8 +35,8 @@ export async function createHttpApp(
 ): Promise<NestExpressApplication> {
   const callers = loadCallerRegistry(config);
   const httpsOptions = config.tls ? httpsServerOptions(config.tls, readTlsMaterial(config.tls)) : undefined;
-  const module = AppModule.forRoot(config, callers, extra);
-  const app = await NestFactory.create<NestExpressApplication>(module, new ExpressPrototypesAdapter(), {
+  const root = AppModule.forRoot(config, callers, extra);
+  const app = await NestFactory.create<NestExpressApplication>(root, new ExpressPrototypesAdapter(), {
     bodyParser: false,
     // JSON lines through pino at LOG_LEVEL, from the first message Nest logs (see observability/logging.ts).
     logger: createNestLogger(config.logLevel),

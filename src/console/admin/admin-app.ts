@@ -90,8 +90,8 @@ export async function startAdminListener(
   config: AppConfig,
   readiness: ServiceReadiness,
 ): Promise<AdminListener> {
-  const module = AdminModule.forRoot(service, readiness);
-  const admin = await NestFactory.create<NestExpressApplication>(module, new ExpressPrototypesAdapter(), {
+  const root = AdminModule.forRoot(service, readiness);
+  const admin = await NestFactory.create<NestExpressApplication>(root, new ExpressPrototypesAdapter(), {
     logger: createNestLogger(config.logLevel),
     abortOnError: false,
     bodyParser: false,
