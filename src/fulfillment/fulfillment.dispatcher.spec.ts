@@ -19,6 +19,7 @@ import {
 } from '.';
 import { DatabaseError } from 'pg';
 import { Deadline } from '../common/deadline';
+import { sameHiddenClass } from '../common/testing/hidden-class';
 import { currentWorkScope, type WorkScope } from '../common/work-scope';
 
 const OPTIONS = { fallbackText: 'f', errorText: 'e', interimText: 'i' };
@@ -246,6 +247,24 @@ describe('FulfillmentDispatcher', () => {
       const first = echo.seen?.request.signal;
       await dispatcher.dispatch(input('Echo'), 1000);
       expect(echo.seen?.request.signal).not.toBe(first);
+    });
+
+    it('gives the requests of turns alike one hidden class, so that reads of them in a handler stay cached', async () => {
+      const sameMap = sameHiddenClass();
+      const echo = moduleRef.get(EchoHandler);
+      const requestOf = async (turnKey: string): Promise<FulfillmentRequest> => {
+        await dispatcher.dispatch({ ...input('Echo'), turnKey }, 1000);
+        return echo.seen!.request;
+      };
+      const first = await requestOf('turn-1');
+      const second = await requestOf('turn-2');
+      expect(sameMap(first, second)).toBe(true);
+      // Reading the key derives it from each turn's own id, and changes neither request's class.
+      expect(first.idempotencyKey).not.toBe(second.idempotencyKey);
+      expect(second.idempotencyKey).toBe(idempotencyKeyOf({ ...input('Echo'), turnKey: 'turn-2' }));
+      expect(sameMap(first, second)).toBe(true);
+      expect(Object.keys(second)).toContain('idempotencyKey');
+      expect(Object.keys(second)).not.toContain('turnKey');
     });
 
     it('cancels the budget timer once the handler has answered', async () => {

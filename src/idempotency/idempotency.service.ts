@@ -22,19 +22,29 @@ export interface IdempotencyScope {
  * again. `later`: the response is sent now, but what retries get is still being made (work accepted after
  * the deadline): it is stored when it settles, or the key released when it settles to nothing.
  */
-export type TurnResponse<R extends StoredResponse = StoredResponse> = R & {
+export interface TurnResponse extends StoredResponse {
   readonly keep: boolean;
   readonly later?: Promise<StoredResponse | undefined>;
-};
+}
 
 export interface StoredResponse {
   readonly status: number;
   readonly json: string;
 }
 
+/** A reply and what to keep of it, field by field: responses made alike share a hidden class (see `withProperties`). */
+export function turnResponse(
+  reply: StoredResponse,
+  keep: boolean,
+  later?: Promise<StoredResponse | undefined>,
+): TurnResponse {
+  return { status: reply.status, json: reply.json, keep, later };
+}
+
 /** This delivery's own response, or the one stored by an earlier (or concurrent) delivery of the same turn. */
-export type IdempotentResponse<R extends StoredResponse = StoredResponse> =
-  (Omit<R, 'keep' | 'later'> & { readonly replayed: false }) | (StoredResponse & { readonly replayed: true });
+export interface IdempotentResponse extends StoredResponse {
+  readonly replayed: boolean;
+}
 
 const FIRST_WAIT_MS = 10;
 const LONGEST_WAIT_MS = 100;
@@ -63,11 +73,11 @@ export class IdempotencyService {
     private readonly clock: Clock,
   ) {}
 
-  async execute<R extends StoredResponse>(
+  async execute(
     scope: IdempotencyScope,
     deadline: Deadline,
-    run: () => Promise<TurnResponse<R>>,
-  ): Promise<IdempotentResponse<R>> {
+    run: () => Promise<TurnResponse>,
+  ): Promise<IdempotentResponse> {
     const requestHash = canonicalHash(scope.body);
     const owner = randomUUID();
     const leaseMs = deadline.budgetMs * 2 + LEASE_MARGIN_MS;
@@ -83,7 +93,15 @@ export class IdempotencyService {
       try {
         let existing: ExistingRecord | undefined;
         if (claimNext) {
-          const claim = { ...scope, requestHash, owner, leaseMs, ttlMs: this.config.idempotency.ttlMs };
+          const claim: ClaimRequest = {
+            callerId: scope.callerId,
+            key: scope.key,
+            platform: scope.platform,
+            requestHash,
+            owner,
+            leaseMs,
+            ttlMs: this.config.idempotency.ttlMs,
+          };
           const outcome = await this.claim(scope, owner, claim, within);
           if (outcome.claimed) break;
           existing = outcome.existing;
@@ -142,21 +160,22 @@ export class IdempotencyService {
     }
   }
 
-  private async runOwned<R extends StoredResponse>(
+  private async runOwned(
     scope: IdempotencyScope,
     owner: string,
     leaseMs: number,
     deadline: Deadline,
-    run: () => Promise<TurnResponse<R>>,
-  ): Promise<IdempotentResponse<R>> {
-    let response: TurnResponse<R>;
+    run: () => Promise<TurnResponse>,
+  ): Promise<IdempotentResponse> {
+    let response: TurnResponse;
     try {
       response = await run();
     } catch (error: unknown) {
       await this.releaseWithin(scope, owner, deadline);
       throw error;
     }
-    const { keep, later, ...sent } = response;
+    const { keep, later } = response;
+    const sent: StoredResponse = { status: response.status, json: response.json };
     // Storing the response waits only while the deadline allows; past it the reply goes and the write goes on.
     const storing = runInBackground(async () => {
       // Work going on past the reply (up to LATE_WORK_TIMEOUT_MS) may outlast the lease, and so may storing the
@@ -173,7 +192,7 @@ export class IdempotencyService {
       }
     });
     await deadline.race(storing, () => new DeadlineReachedError('storing the response')).catch(() => undefined);
-    return { ...sent, replayed: false };
+    return { status: sent.status, json: sent.json, replayed: false };
   }
 
   /**

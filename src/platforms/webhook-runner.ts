@@ -7,7 +7,7 @@ import { validateBody } from '../common/validation/validate-body';
 import { AppConfig } from '../config';
 import { type DispatchOutcome, type FulfillmentResult, operatorText } from '../fulfillment';
 import { TurnPipeline } from '../turn/turn-pipeline';
-import type { RenderedReply, TurnReply } from '../turn/turn-reply';
+import { ownReply, type RenderedReply, type TurnReply } from '../turn/turn-reply';
 import type { AdaptedTurn, PlatformAdapter, WebhookCall } from './platform-adapter';
 import { lighterReplies } from './lighter-replies';
 import { PlatformAdapters } from './platform-adapters';
@@ -42,7 +42,7 @@ export class WebhookRunner {
     const deadline = Deadline.after(budgetMs, call.arrivedAt);
     const adapter = this.adapters.get(platform);
     const early = adapter.preflight?.(body, call);
-    if (early) return { ...early, replayed: false };
+    if (early) return ownReply(early);
     let request: object;
     try {
       request = validateBody(adapter.requestType, body, adapter.requestName);
@@ -50,7 +50,7 @@ export class WebhookRunner {
       const own = error instanceof AppError ? adapter.rejected?.(error, body, call) : undefined;
       if (own) {
         this.auditOwnRefusal(error as AppError, own.status, call);
-        return { ...own, replayed: false };
+        return ownReply(own);
       }
       throw error;
     }

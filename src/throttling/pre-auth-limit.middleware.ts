@@ -23,7 +23,12 @@ export function preAuthLimit(limiter: PreAuthLimiter): RequestHandler {
     }
     let admitted: void | Promise<void>;
     try {
-      admitted = limiter.admit({ ...client, requestId: request.requestId, route: `${request.method} ${request.path}` });
+      admitted = limiter.admit({
+        address: client.address,
+        ignoredForwarding: client.ignoredForwarding,
+        requestId: request.requestId,
+        route: `${request.method} ${request.path}`,
+      });
     } catch (error: unknown) {
       refuse(error, request, response, next);
       return;

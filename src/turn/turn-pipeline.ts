@@ -3,6 +3,7 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import { type Attributes, TraceFlags } from '@opentelemetry/api';
 import { AsyncFulfillments } from '../async/async-fulfillments';
 import { Deadline, DeadlineReachedError } from '../common/deadline';
+import { withProperties } from '../common/objects';
 import { runInBackground, runInWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
 import type { Unavailable } from '../database/connection-errors';
@@ -24,13 +25,13 @@ import {
   PENDING_FULFILLMENT_PARAMETER,
   usingUpConfirmation,
 } from '../fulfillment';
-import { IdempotencyService, type TurnResponse } from '../idempotency/idempotency.service';
+import { IdempotencyService, type TurnResponse, turnResponse } from '../idempotency/idempotency.service';
 import { isErrorOutcome, Metrics } from '../observability/metrics';
 import { TurnJournal } from '../observability/turn-journal';
 import { isIdempotencyConflict, type TurnOutcome } from './turn-outcome';
 import { parameterAttributes } from '../observability/redaction';
 import { inChildSpan, markFailed, recordFailure, UNKNOWN_INTENT } from '../observability/telemetry';
-import type { RenderedReply, TurnReply } from './turn-reply';
+import { ownReply, type RenderedReply, type TurnReply } from './turn-reply';
 
 /** Renders a result in the platform's format, already checked against its limits. */
 export type RenderTurn = (result: FulfillmentResult, outcome: DispatchOutcome) => RenderedReply;
@@ -130,7 +131,9 @@ export class TurnPipeline {
     const queued = runsAsJob(registered, turn.input.stage);
     // A read-only turn is not recorded, so it needs no key here (the dispatcher derives one if it is read).
     if (!queued && !registered.changesState) return this.dispatchOnly(turn, registered, note);
-    const input = { ...turn.input, idempotencyKey: turn.input.idempotencyKey ?? idempotencyKeyOf(turn.input) };
+    const input = withProperties(turn.input, {
+      idempotencyKey: turn.input.idempotencyKey ?? idempotencyKeyOf(turn.input),
+    });
     // The handler answered: what it wrote is committed, whatever happens to its reply after that.
     let handlerAnswered = false;
 
@@ -148,22 +151,20 @@ export class TurnPipeline {
           const refusal = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
           if (refusal) {
             const unconfirmed = mayHaveCommitted(dispatched.error);
-            return { ...this.unavailable(turn, note, refusal, unconfirmed), keep: false };
+            return turnResponse(this.unavailable(turn, note, refusal, unconfirmed), false);
           }
           handlerAnswered = dispatched.outcome !== 'failed';
           // A handler that threw is assumed to have rolled back: the key is released so a retry runs again.
-          const reply = {
-            ...turn.render(dispatched.result, dispatched.outcome),
-            keep: dispatched.outcome !== 'failed',
-          };
-          if (!dispatched.late) return reply;
+          const reply = turn.render(dispatched.result, dispatched.outcome);
+          const keep = dispatched.outcome !== 'failed';
+          if (!dispatched.late) return turnResponse(reply, keep);
           // Too slow: "still working" now; a retry of the turn gets the real outcome once the work finishes
           // (or runs again, if the work failed).
           const later = dispatched.late.then(
             (result) => turn.render(result, 'fulfilled'),
             () => undefined,
           );
-          return { ...reply, later };
+          return turnResponse(reply, keep, later);
         },
       );
     } catch (error: unknown) {
@@ -184,7 +185,7 @@ export class TurnPipeline {
    * answered "still working", with the id the fulfillment is being queued under (to poll, or for the platform to
    * ask after it), and retries get the acknowledgement once the queueing has finished.
    */
-  private async accept(turn: Turn, input: DispatchInput, note: TurnNote): Promise<TurnResponse<RenderedReply>> {
+  private async accept(turn: Turn, input: DispatchInput, note: TurnNote): Promise<TurnResponse> {
     note.outcome = 'queued';
     const fulfillmentId = randomUUID();
     // The job acts on the answer given: "still working" and "got it" use it up like the handler's own reply would.
@@ -195,22 +196,19 @@ export class TurnPipeline {
     );
     try {
       const accepted = await turn.deadline.race(accepting, () => new DeadlineReachedError('queueing the turn'));
-      return { ...accepted, keep: true };
+      return turnResponse(accepted, true);
     } catch (error: unknown) {
       if (!(error instanceof DeadlineReachedError)) throw error;
       note.outcome = 'timed-out';
       const later = accepting.catch(() => undefined);
-      return {
-        ...turn.render(
-          usingUpConfirmation(input, {
-            text: operatorText(this.config.fulfillment.interimText, turn.input.languageCode),
-            sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: fulfillmentId },
-          }),
-          'timed-out',
-        ),
-        keep: true,
-        later,
-      };
+      const interim = turn.render(
+        usingUpConfirmation(input, {
+          text: operatorText(this.config.fulfillment.interimText, turn.input.languageCode),
+          sessionParameters: { [PENDING_FULFILLMENT_PARAMETER]: fulfillmentId },
+        }),
+        'timed-out',
+      );
+      return turnResponse(interim, true, later);
     }
   }
 
@@ -222,7 +220,7 @@ export class TurnPipeline {
     note.outcome = dispatched.outcome;
     const refusal = dispatched.outcome === 'failed' ? this.database.report(dispatched.error) : undefined;
     if (refusal) return this.refused(turn, note, refusal);
-    return { ...turn.render(dispatched.result, dispatched.outcome), replayed: false };
+    return ownReply(turn.render(dispatched.result, dispatched.outcome));
   }
 
   /**
@@ -240,7 +238,7 @@ export class TurnPipeline {
   }
 
   private refused(turn: Turn, note: TurnNote, refusal: Unavailable, unconfirmed = false): TurnReply {
-    return { ...this.unavailable(turn, note, refusal, unconfirmed), replayed: false };
+    return ownReply(this.unavailable(turn, note, refusal, unconfirmed));
   }
 
   /**

@@ -8,3 +8,11 @@ export interface TurnReply {
 
 /** A rendered reply as the turn pipeline receives it from the adapter. */
 export type RenderedReply = Omit<TurnReply, 'replayed'>;
+
+/**
+ * This delivery's own reply (not one stored by an earlier delivery). Field by field: replies made alike share a
+ * hidden class (see `withProperties`).
+ */
+export function ownReply({ status, json }: RenderedReply): TurnReply {
+  return { status, json, replayed: false };
+}

@@ -2,17 +2,10 @@ import type { Application, Request, Response } from 'express';
 import { IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
+import { sameHiddenClass } from '../testing/hidden-class';
 import { ExpressPrototypesAdapter } from './express-prototypes.adapter';
 
 type PrototypedApp = Application & { request: object; response: object };
-
-/** V8's own answer to whether two objects have the same hidden class (`%HaveSameMap`). */
-function sameHiddenClass(): (a: object, b: object) => boolean {
-  setFlagsFromString('--allow-natives-syntax');
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- natives syntax parses only in code made after the flag
-  return new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
-}
 
 describe('ExpressPrototypesAdapter', () => {
   let server: Server | undefined;
