@@ -12,7 +12,7 @@ import { GrpcConnections } from './grpc-connections';
 import { isUndecodable, refuseUndecodable } from './request-decoding';
 import { shareCallState } from './grpc-access-log';
 import { EventLoopLoad } from '../observability/event-loop-load';
-import { PreAuthLimiter } from '../throttling/pre-auth-limiter';
+import { clientCall, PreAuthLimiter } from '../throttling/pre-auth-limiter';
 import { authBudgetMs } from './grpc-deadline';
 import { onCallEnd } from './call-end';
 import { UnauthenticatedCalls } from './unauthenticated-calls';
@@ -71,14 +71,16 @@ export class GrpcCallerAuthGuard implements CanActivate {
     const client = this.preAuth.clientAddress(remoteAddressOf(call), forwardingMetadata(metadata));
     call.clientAddress = client.address;
     if (client.address !== undefined) trace.getActiveSpan()?.setAttribute('client.address', client.address);
-    await this.preAuth.admit({ ...client, requestId: call.requestId, route: call.getPath() });
+    await this.preAuth.admit(clientCall(client, call.requestId, call.getPath()));
 
     const options = this.reflector.get(GrpcAuth, context.getHandler());
     if (!options) throw new Error(`${context.getClass().name}.${context.getHandler().name} has no @GrpcAuth()`);
     const signed = options.signedField === undefined ? undefined : request[options.signedField];
+    const { headers, rawHeaders } = metadataHeaders(metadata);
     const source: CredentialSource = {
-      ...metadataHeaders(metadata),
-      ...(options.signedField !== undefined && { signedBody: Buffer.isBuffer(signed) ? signed : EMPTY }),
+      headers,
+      rawHeaders,
+      signedBody: options.signedField === undefined ? undefined : Buffer.isBuffer(signed) ? signed : EMPTY,
       connection: this.connections.security(call),
       remoteAddress: call.clientAddress,
       requestId: call.requestId,

@@ -15,7 +15,7 @@ import { MtlsStrategy } from '../auth/strategies/mtls.strategy';
 import { StandardWebhooksStrategy } from '../auth/strategies/standard-webhooks.strategy';
 import { AppError } from '../common/errors/app-error';
 import { EventLoopLoad } from '../observability/event-loop-load';
-import { PreAuthLimiter } from '../throttling/pre-auth-limiter';
+import { clientCall, PreAuthLimiter } from '../throttling/pre-auth-limiter';
 import { shareCallState } from './grpc-access-log';
 import { forwardingMetadata, type GrpcCallState, metadataHeaders, remoteAddressOf, requestIdOf } from './grpc-call';
 import { GrpcConnections } from './grpc-connections';
@@ -223,10 +223,12 @@ export class UnauthenticatedCalls {
       }
       const client = this.clientOf(metadata, call);
       state.clientAddress = client.address;
-      await this.preAuth.admit({ ...client, requestId: state.requestId, route });
+      await this.preAuth.admit(clientCall(client, state.requestId, route));
+      const { headers, rawHeaders } = metadataHeaders(metadata);
       const source: CredentialSource = {
-        ...metadataHeaders(metadata),
-        ...(signed && { signedBody: EMPTY }),
+        headers,
+        rawHeaders,
+        signedBody: signed ? EMPTY : undefined,
         connection: this.connections.security(call),
         remoteAddress: state.clientAddress,
         requestId: state.requestId,

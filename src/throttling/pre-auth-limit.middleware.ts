@@ -4,7 +4,7 @@ import { isApiRequest } from '../common/http/api-path';
 import type { RequestContext } from '../common/http/request-context';
 import { sendJson } from '../common/http/send-json';
 import { forwardingHeaders } from '../common/net/client-address';
-import type { PreAuthLimiter } from './pre-auth-limiter';
+import { clientCall, type PreAuthLimiter } from './pre-auth-limiter';
 
 /**
  * Settles each request's client address (`request.clientAddress`, which the caller guard, the audit rows, the
@@ -23,12 +23,7 @@ export function preAuthLimit(limiter: PreAuthLimiter): RequestHandler {
     }
     let admitted: void | Promise<void>;
     try {
-      admitted = limiter.admit({
-        address: client.address,
-        ignoredForwarding: client.ignoredForwarding,
-        requestId: request.requestId,
-        route: `${request.method} ${request.path}`,
-      });
+      admitted = limiter.admit(clientCall(client, request.requestId, `${request.method} ${request.path}`));
     } catch (error: unknown) {
       refuse(error, request, response, next);
       return;

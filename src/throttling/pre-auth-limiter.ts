@@ -34,6 +34,15 @@ export interface ClientCall extends ClientAddress {
   readonly route?: string;
 }
 
+/** A call to admit, field by field: calls made alike share a hidden class (see `withProperties`). */
+export function clientCall(
+  client: ClientAddress,
+  requestId: string | undefined,
+  route: string | undefined,
+): ClientCall {
+  return { address: client.address, ignoredForwarding: client.ignoredForwarding, requestId, route };
+}
+
 /**
  * The gate every call passes before its credentials are looked at: it settles the client's address (see
  * `resolveClientAddress` and TRUSTED_PROXIES) and counts the call against that address's budget

@@ -49,10 +49,11 @@ export function slotStateOf(call: RasaActionCall): RasaSlotState {
   const validates = !!form && call.next_action === `validate_${form}`;
   // Only the form's own slots: a message may also fill slots of other forms or intents (global slot mappings).
   const required = validates ? requiredSlotsOf(call, form) : undefined;
+  // Every property in every state (undefined when not known): states made alike share a hidden class.
   return {
-    ...(slots && { declared: new Set(Object.keys(slots)) }),
+    declared: slots ? new Set(Object.keys(slots)) : undefined,
     current: call.tracker.slots ?? {},
-    ...(validates && { validating: slotsSetSinceUser(call).filter((slot) => required?.has(slot) ?? true) }),
+    validating: validates ? slotsSetSinceUser(call).filter((slot) => required?.has(slot) ?? true) : undefined,
   };
 }
 
