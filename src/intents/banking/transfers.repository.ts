@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DatabasePool } from '../../database/database-pool';
 import { mayHaveCommitted } from '../../database/connection-errors';
 import { OneAtATime } from '../../common/one-at-a-time';
+import { withProperties } from '../../common/objects';
 import { sql } from '../../database/sql';
 import { CommittedWrites, customerScope } from '../committed-writes';
 import type { Account } from './entities/account.entity';
@@ -151,7 +152,7 @@ export class TransfersRepository {
       if (!same) return { kind: 'key-reused' };
       return outcome.kind === 'already-done'
         ? outcome
-        : outcomeOf({ ...row, alreadyDone: true }, fromType, toType, amountMinor);
+        : outcomeOf(withProperties(row, { alreadyDone: true }), fromType, toType, amountMinor);
     };
     return this.perCustomer.run(customerNumber, () => this.invalidatingAfter(customerNumber, transferNow), signal);
   }
@@ -190,8 +191,8 @@ function outcomeOf(row: TransferRow, fromType: string, toType: string, amountMin
   if (row.transferId !== null) {
     return {
       kind: 'done',
-      from: { ...from, balanceMinor: row.debitedBalance ?? from.balanceMinor },
-      to: { ...to, balanceMinor: row.creditedBalance ?? to.balanceMinor },
+      from: withProperties(from, { balanceMinor: row.debitedBalance ?? from.balanceMinor }),
+      to: withProperties(to, { balanceMinor: row.creditedBalance ?? to.balanceMinor }),
     };
   }
   if (row.alreadyDone) return { kind: 'already-done', from, to };

@@ -115,7 +115,11 @@ function renderMessage(message: RichMessage): DialogflowEsMessage {
     case 'text':
       return { text: { text: [message.text] } };
     case 'quick-replies':
-      return { quickReplies: { ...(message.title && { title: message.title }), quickReplies: [...message.replies] } };
+      return {
+        quickReplies: message.title
+          ? { title: message.title, quickReplies: [...message.replies] }
+          : { quickReplies: [...message.replies] },
+      };
     case 'card':
       return {
         card: {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../common/errors/app-error';
+import { withProperties } from '../../common/objects';
 import {
   type DispatchInput,
   type DispatchOutcome,
@@ -88,13 +89,13 @@ export function toDispatchInput(body: GenericWebhookRequest, caller: Caller, req
 function copyMessage(message: RichMessage): RichMessage {
   switch (message.type) {
     case 'quick-replies':
-      return { ...message, replies: [...message.replies] };
+      return withProperties(message, { replies: [...message.replies] });
     case 'card':
       return message.buttons
-        ? { ...message, buttons: message.buttons.map((button) => ({ ...button })) }
+        ? withProperties(message, { buttons: message.buttons.map((button) => ({ ...button })) })
         : { ...message };
     case 'payload':
-      return { ...message, payload: { ...message.payload } };
+      return withProperties(message, { payload: { ...message.payload } });
     default:
       return { ...message };
   }
