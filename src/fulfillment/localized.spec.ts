@@ -36,6 +36,7 @@ describe('localized', () => {
 
   it('fills placeholders and leaves unknown ones', () => {
     expect(fill('Hello {name}, {other}', { name: 'Ada' })).toBe('Hello Ada, {other}');
+    expect(fill('No placeholder here.', { name: 'Ada' })).toBe('No placeholder here.');
   });
 });
 

@@ -42,6 +42,8 @@ export function localized(templates: LocalizedText, languageCode: string): strin
 
 /** Fills `{name}` placeholders; unknown names stay as they are. */
 export function fill(template: string, values: TemplateValues): string {
+  // Most texts have no placeholder: no regular expression for them (three of a balance reply's four texts).
+  if (!template.includes('{')) return template;
   return template.replace(/\{(\w+)\}/g, (match, name: string) =>
     values[name] !== undefined ? String(values[name]) : match,
   );

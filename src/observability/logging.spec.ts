@@ -13,6 +13,7 @@ import {
   createRootLogger,
   droppedLogLines,
   flushLogDestination,
+  isoTimeField,
   logDestination,
   requestLogContext,
 } from './logging';
@@ -34,6 +35,16 @@ describe('logging', () => {
   afterAll(() => {
     setTracingRunning(false);
     context.disable();
+  });
+
+  it("writes the time as pino's isoTime does, to the millisecond, whatever the order of the clock's readings", () => {
+    const start = Date.UTC(2026, 11, 31, 23, 59, 58, 990);
+    const readings = [0, 9, 10, 99, 100, 999, 1000, 1001, 1010, 2009, 2010, 1500, 5, 86_400_000 + 7, 365 * 86_400_000];
+    for (const offset of readings) {
+      const now = start + offset;
+      expect(isoTimeField(now)).toBe(`,"time":"${new Date(now).toISOString()}"`);
+    }
+    expect(isoTimeField()).toMatch(/^,"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"$/);
   });
 
   it('writes JSON lines with level names, ISO time and the active span ids', () => {
