@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { AppError } from '../common/errors/app-error';
+import { WorkInFlight } from '../common/work-in-flight';
 import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
 import { canonicalHash } from './canonical-hash';
@@ -66,12 +67,21 @@ const RENEWALS_PER_LEASE = 3;
 @Injectable()
 export class IdempotencyService {
   private readonly logger = new Logger(IdempotencyService.name);
+  private readonly storing = new WorkInFlight();
 
   constructor(
     private readonly store: IdempotencyStore,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * Resolves once every reply being stored (or its key released) is, or after `timeoutMs`, with the number still
+   * being stored then (see `TurnPipeline.turnsFinished`).
+   */
+  responsesStored(timeoutMs: number): Promise<number> {
+    return this.storing.settled(timeoutMs);
+  }
 
   async execute(
     scope: IdempotencyScope,
@@ -177,6 +187,7 @@ export class IdempotencyService {
     const { keep, later } = response;
     const sent: StoredResponse = { status: response.status, json: response.json };
     // Storing the response waits only while the deadline allows; past it the reply goes and the write goes on.
+    this.storing.started();
     const storing = runInBackground(async () => {
       // Work going on past the reply (up to LATE_WORK_TIMEOUT_MS) may outlast the lease, and so may storing the
       // response (a busy pool, a slow commit): a retry must wait for the owner, not take the claim over.
@@ -189,6 +200,7 @@ export class IdempotencyService {
         );
       } finally {
         renewing.stop();
+        this.storing.finished();
       }
     });
     await deadline.race(storing, () => new DeadlineReachedError('storing the response')).catch(() => undefined);

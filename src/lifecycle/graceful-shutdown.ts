@@ -7,6 +7,7 @@ import { JobQueue } from '../async/job-queue';
 import type { ShutdownConfig } from '../config';
 import { GrpcEndpoint } from '../grpc/grpc-endpoint';
 import { Readiness } from '../health/readiness';
+import { TurnPipeline } from '../turn/turn-pipeline';
 
 const KEEP_ALIVE_MARGIN_MS = 1000;
 /**
@@ -55,8 +56,9 @@ export async function closeWithin(app: INestApplication, withinMs: number): Prom
  * sending) the listener stops taking new connections; connections still open are never cut: a busy one
  * ends after its response, an idle one when its keep-alive timeout runs out (the timeout announced in
  * every response, so clients stop reusing it first). In parallel the job queue lets running jobs finish (or
- * fails them back to the queue) and takes no more, while still queueing what turns being answered send. Then late
- * work (turns answered "still working") stores its results, within the grace period; the queue closes, then the
+ * fails them back to the queue) and takes no more, while still queueing what turns being answered send. Then turns
+ * still running after their callers went away finish and store their replies, and late work (turns answered "still
+ * working") stores its results, within the grace period; the queue closes, then the
  * application (outbound requests still running aborted, audit and turn log flush, pools), in the close margin and
  * never past the grace period (`closeWithin`). The gRPC port stops with the HTTP listener: no new calls, running
  * ones finish until the close margin begins (SHUTDOWN_GRACE_MS minus `closeMarginMs`), and are cut then; so are HTTP
@@ -115,6 +117,10 @@ export async function shutDownGracefully(
   await Promise.all([httpClosed, grpcClosed, jobs.stopWorkers()]);
   clearTimeout(backstop);
   clearTimeout(cutoff);
+  // Turns whose callers have gone (a platform that gave up, a client that disconnected) are still running: they
+  // finish and store their replies, or a retry would find the turn claimed and wait for the claim to lapse.
+  const running = await app.get(TurnPipeline).turnsFinished(closeBy - Date.now());
+  if (running > 0) logger.warn(`Closing with ${running} turn(s) still running: the grace period is over`);
   // Late work the turns left (answered "still working") stores its result and queues its callback, while it can.
   const unstored = await app.get(FulfillmentResults).lateWorkStored(closeBy - Date.now());
   if (unstored > 0) logger.warn(`Closing with ${unstored} late result(s) not stored: the grace period is over`);

@@ -4,6 +4,7 @@ import { type Attributes, TraceFlags } from '@opentelemetry/api';
 import { AsyncFulfillments } from '../async/async-fulfillments';
 import { Deadline, DeadlineReachedError } from '../common/deadline';
 import { withProperties } from '../common/objects';
+import { WorkInFlight } from '../common/work-in-flight';
 import { runInBackground, runInWorkScope } from '../common/work-scope';
 import { AppConfig } from '../config';
 import type { Unavailable } from '../database/connection-errors';
@@ -60,6 +61,7 @@ interface TurnNote {
 @Injectable()
 export class TurnPipeline {
   private readonly logger = new Logger(TurnPipeline.name);
+  private readonly running = new WorkInFlight();
 
   constructor(
     private readonly dispatcher: FulfillmentDispatcher,
@@ -73,11 +75,23 @@ export class TurnPipeline {
     @Optional() private readonly journal?: TurnJournal,
   ) {}
 
+  /**
+   * Resolves once every turn running has finished and stored its reply, also those whose caller has gone (a platform
+   * that gave up, a client that disconnected), or after `timeoutMs`, with the number still running or storing then.
+   * On shutdown, before the pools close: a turn cut there would leave its claim held, and a retry would wait it out.
+   */
+  async turnsFinished(timeoutMs: number): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    const running = await this.running.settled(timeoutMs);
+    return running + (await this.idempotency.responsesStored(until - Date.now()));
+  }
+
   /** Runs the turn in its own span (platform, intent, caller, outcome, replay) and counts it. */
   async run(turn: Turn): Promise<TurnReply> {
     const registered = this.registry.find(turn.input.intent);
     const intent = registered?.intent ?? UNKNOWN_INTENT;
     return inChildSpan(`turn ${intent}`, async (span) => {
+      this.running.started();
       if (span.isRecording()) span.setAttributes(this.turnAttributes(turn.input, intent));
       const note: TurnNote = { outcome: 'error' };
       let reply: TurnReply | undefined;
@@ -94,6 +108,7 @@ export class TurnPipeline {
         else recordFailure(span, error);
         throw error;
       } finally {
+        this.running.finished();
         if (span.isRecording()) {
           span.setAttributes({
             'fulfillment.outcome': note.outcome,
