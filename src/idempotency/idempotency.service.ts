@@ -76,8 +76,8 @@ export class IdempotencyService {
   ) {}
 
   /**
-   * Resolves once every reply being stored (or its key released) is, or after `timeoutMs`, with the number still
-   * being stored then (see `TurnPipeline.turnsFinished`).
+   * Resolves once every reply being stored is, and every key being released, or after `timeoutMs`, with the number
+   * still going on then (see `TurnPipeline.turnsFinished`).
    */
   responsesStored(timeoutMs: number): Promise<number> {
     return this.storing.settled(timeoutMs);
@@ -270,10 +270,13 @@ export class IdempotencyService {
   }
 
   private async release(scope: IdempotencyScope, owner: string): Promise<void> {
+    this.storing.started();
     try {
       await this.store.release(scope.callerId, scope.key, owner);
     } catch (error: unknown) {
       this.logger.warn(`Could not release turn ${scope.key.slice(0, 12)}…: ${String(error)}`);
+    } finally {
+      this.storing.finished();
     }
   }
 }
