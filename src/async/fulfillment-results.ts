@@ -1,6 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkInFlight } from '../common/work-in-flight';
 import { Clock } from '../common/clock';
 import { runInBackground } from '../common/work-scope';
 import { AppConfig } from '../config';
@@ -103,7 +103,7 @@ export class FulfillmentResults extends DeferredResults {
    */
   private readonly unrecorded = new Map<string, StoredFulfillment>();
   /** Late work not yet stored (its result, its callback queued): shutdown waits for it (see `lateWorkStored`). */
-  private readonly storing = new Set<Promise<void>>();
+  private readonly storing = new WorkInFlight();
 
   constructor(
     private readonly pool: DatabasePool,
@@ -186,12 +186,13 @@ export class FulfillmentResults extends DeferredResults {
         this.unrecorded.delete(id);
       }
     };
-    const stored = work.then(
-      (result) => settle('completed', result),
-      (error: unknown) => settle('failed', this.failedResult(request, error)),
-    );
-    this.storing.add(stored);
-    void stored.finally(() => this.storing.delete(stored));
+    this.storing.started();
+    void work
+      .then(
+        (result) => settle('completed', result),
+        (error: unknown) => settle('failed', this.failedResult(request, error)),
+      )
+      .finally(() => this.storing.finished());
   }
 
   /**
@@ -217,11 +218,8 @@ export class FulfillmentResults extends DeferredResults {
    * Resolves once all late work has stored its result (and queued its callback), or after `timeoutMs`, with the
    * number still running then. On shutdown, before the job queue and the pools close under it.
    */
-  async lateWorkStored(timeoutMs: number): Promise<number> {
-    if (this.storing.size > 0 && timeoutMs > 0) {
-      await Promise.race([Promise.allSettled([...this.storing]), sleep(timeoutMs, undefined, { ref: false })]);
-    }
-    return this.storing.size;
+  lateWorkStored(timeoutMs: number): Promise<number> {
+    return this.storing.settled(timeoutMs);
   }
 
   /**
